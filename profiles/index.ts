@@ -1,0 +1,10 @@
+import { dustCollector } from './dust-collector/index.js';
+import type { Profile } from './profile.js';
+
+export * from './metric-spec.js';
+export type { Profile } from './profile.js';
+
+/** Every profile the gateway knows, by id. Add a profile: one folder, one line here. */
+export const PROFILES: ReadonlyMap<string, Profile> = new Map([dustCollector].map((profile) => [profile.id, profile]));
+
+export const PROFILE_IDS = [...PROFILES.keys()];

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { metricValueSchema } from './reading.js';
+import { severitySchema } from './severity.js';
+
+/** Contract §4 event types. */
+export const ALARM_EVENT_TYPES = [
+  'alarm.raised',
+  'alarm.escalated',
+  'alarm.deescalated',
+  'alarm.cleared',
+  'alarm.acknowledged',
+  'alarm.resolved',
+  'alarm.shelved',
+  'alarm.unshelved',
+  'alarm.overdue',
+] as const;
+export const alarmEventTypeSchema = z.enum(ALARM_EVENT_TYPES);
+export type AlarmEventType = z.infer<typeof alarmEventTypeSchema>;
+
+const isoTime = z.string();
+
+/** The alarm as contract §4 shows it inside every event (the gateway may add fields). */
+export const alarmSchema = z.object({
+  id: z.string(),
+  key: z.string(),
+  seq: z.number().int().positive(),
+  site: z.string(),
+  device: z.string(),
+  profile: z.string(),
+  rule: z.string(),
+  source: z.string(),
+  severity: severitySchema,
+  previousSeverity: severitySchema.nullable(),
+  state: z.enum(['active', 'cleared']),
+  acknowledged: z.boolean(),
+  acknowledgedBy: z.string().nullable(),
+  acknowledgedAt: isoTime.nullable(),
+  resolved: z.boolean(),
+  resolvedBy: z.string().nullable(),
+  resolvedAt: isoTime.nullable(),
+  note: z.string().nullable(),
+  metric: z.string().nullable(),
+  value: metricValueSchema.nullable(),
+  threshold: z.number().nullable(),
+  unit: z.string().nullable(),
+  message: z.string(),
+  raisedAt: isoTime,
+  clearedAt: isoTime.nullable(),
+  /** How often the condition came back while this alarm stayed open. */
+  occurrences: z.number().int().positive(),
+});
+export type Alarm = z.infer<typeof alarmSchema>;
+
+/** One lifecycle step of one alarm; the gateway gives it an event id and delivers it. */
+export interface AlarmTransition {
+  type: AlarmEventType;
+  at: number;
+  by: string | null;
+  note: string | null;
+  alarm: Alarm;
+}
+
+/** Contract §4 event body: the webhook body and the SSE `data`. */
+export const alarmEventSchema = z.object({
+  type: alarmEventTypeSchema,
+  id: z.string(),
+  timestamp: isoTime,
+  data: z.object({ alarm: alarmSchema }),
+});
+export type AlarmEvent = z.infer<typeof alarmEventSchema>;

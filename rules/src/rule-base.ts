@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+/** Fields every rule carries, whatever its kind. */
+export const ruleBaseSchema = z.object({
+  /** Unique within a profile's rule set; part of the alarm key `site/device/rule`. */
+  id: z.string().regex(/^[a-z0-9_]{1,64}$/, 'rule id: 1–64 of a-z 0-9 _'),
+  name: z.string().optional(),
+  /** The standard and clause, or "engineering default"; travels into alarm events. */
+  source: z.string().min(1),
+  enabled: z.boolean().default(true),
+  /** Message template with {value} {threshold} {unit} {metric} {severity}. */
+  message: z.string().optional(),
+});

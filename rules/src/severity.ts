@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** Four colours, lowest to highest (domain/monitors.md § Severity). */
+export const SEVERITIES = ['blue', 'yellow', 'orange', 'red'] as const;
+export const severitySchema = z.enum(SEVERITIES);
+export type Severity = z.infer<typeof severitySchema>;
+
+/** Contract §3 numeric code: red 1 … blue 4. */
+export const SEVERITY_CODE: Record<Severity, number> = { blue: 4, yellow: 3, orange: 2, red: 1 };
+
+const RANK: Record<Severity, number> = { blue: 1, yellow: 2, orange: 3, red: 4 };
+
+/** Positive when `a` is more severe than `b`; `null` means "no alarm" and ranks lowest. */
+export function compareSeverity(a: Severity | null, b: Severity | null): number {
+  return (a === null ? 0 : RANK[a]) - (b === null ? 0 : RANK[b]);
+}
+
+export function maxSeverity(a: Severity | null, b: Severity | null): Severity | null {
+  return compareSeverity(a, b) >= 0 ? a : b;
+}
