@@ -24,11 +24,34 @@ export interface AlarmBookSnapshot {
   version: 1;
   alarms: Alarm[];
   history: Array<[string, AlarmTransition[]]>;
+  /** Flapping bookkeeping per alarm key (absent in snapshots of older versions). */
+  flaps?: Array<[string, FlapRecord]>;
 }
 
+/** Recent lifecycle changes of one key, and while flapping the condition's state held back. */
+export interface FlapRecord {
+  /** Times of recent raise / clear / escalate / de-escalate transitions (only while not flapping). */
+  times: number[];
+  /** While flapping: when the condition last changed, and where it stands now. */
+  lastChangeAt: number | null;
+  latent: VerdictChange | null;
+}
+
+/** Flapping: more than `transitions` state changes within `windowMs` → `alarm.flapping`. */
+export interface FlappingPolicy {
+  transitions: number;
+  windowMs: number;
+}
+
+export const DEFAULT_FLAPPING: FlappingPolicy = { transitions: 5, windowMs: 10 * 60_000 };
+
 export interface AlarmBook {
-  /** Turns a rule's verdict change into zero or one transition. */
+  /** Turns a rule's verdict change into transitions (usually zero or one; `alarm.flapping` may follow). */
   apply(change: VerdictChange): AlarmTransition[];
+  /** Ends flapping of alarms quiet for a window (`alarm.unflapped`, then the held-back state). Call with the engine's tick. */
+  tick(now: number): AlarmTransition[];
+  /** When `tick` next has something to do, or null. */
+  nextDueAt(): number | null;
   acknowledge(id: string, by: string, note: string | null, at: number): AlarmActionResult;
   resolve(id: string, by: string, note: string | null, at: number): AlarmActionResult;
   get(id: string): Alarm | undefined;
@@ -42,6 +65,8 @@ export interface AlarmBookDeps {
   newAlarmId(): string;
   /** Closed alarms kept for queries; the oldest go first. */
   maxClosed?: number;
+  /** Flapping detection; `false` turns it off. Default: more than 5 changes in 10 minutes. */
+  flapping?: FlappingPolicy | false;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -57,8 +82,16 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
   const openByKey = new Map<string, string>();
   const histories = new Map<string, AlarmTransition[]>();
   const closedOrder: string[] = [];
+  const flapping = deps.flapping === undefined ? DEFAULT_FLAPPING : deps.flapping;
+  const flaps = new Map<string, FlapRecord>();
 
-  const transition = (alarm: Alarm, type: AlarmEventType, at: number, by: string | null = null, note: string | null = null): AlarmTransition => {
+  const transition = (
+    alarm: Alarm,
+    type: AlarmEventType,
+    at: number,
+    by: string | null = null,
+    note: string | null = null,
+  ): AlarmTransition => {
     alarm.seq += 1;
     const step: AlarmTransition = { type, at, by, note, alarm: { ...alarm } };
     histories.get(alarm.id)?.push(step);
@@ -73,74 +106,142 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     }
   };
 
+  const applyNow = (change: VerdictChange): AlarmTransition[] => {
+    const { verdict } = change;
+    if (verdict.status === 'pending') return [];
+    const openId = openByKey.get(change.key);
+    const open = openId === undefined ? undefined : alarms.get(openId);
+
+    if (verdict.status === 'false') {
+      if (!open || open.state === 'cleared') return [];
+      open.state = 'cleared';
+      open.clearedAt = iso(change.at);
+      return [transition(open, 'alarm.cleared', change.at)];
+    }
+
+    const details = {
+      metric: verdict.metric,
+      value: verdict.value,
+      threshold: verdict.threshold,
+      unit: verdict.unit,
+      message: verdict.message,
+    };
+    if (!open) {
+      const alarm: Alarm = {
+        id: deps.newAlarmId(),
+        key: change.key,
+        seq: 0,
+        site: change.site,
+        device: change.device,
+        profile: change.profile,
+        rule: change.rule,
+        source: change.source,
+        severity: verdict.severity,
+        previousSeverity: null,
+        state: 'active',
+        acknowledged: false,
+        acknowledgedBy: null,
+        acknowledgedAt: null,
+        resolved: false,
+        resolvedBy: null,
+        resolvedAt: null,
+        note: null,
+        ...details,
+        raisedAt: iso(change.at),
+        clearedAt: null,
+        occurrences: 1,
+      };
+      alarms.set(alarm.id, alarm);
+      openByKey.set(change.key, alarm.id);
+      histories.set(alarm.id, []);
+      return [transition(alarm, 'alarm.raised', change.at)];
+    }
+
+    if (open.state === 'cleared') {
+      Object.assign(open, details, {
+        state: 'active',
+        previousSeverity: open.severity,
+        severity: verdict.severity,
+        raisedAt: iso(change.at),
+        clearedAt: null,
+        occurrences: open.occurrences + 1,
+      });
+      return [transition(open, 'alarm.raised', change.at)];
+    }
+
+    const direction = compareSeverity(verdict.severity, open.severity);
+    if (direction === 0) return [];
+    Object.assign(open, details, { previousSeverity: open.severity, severity: verdict.severity });
+    return [transition(open, direction > 0 ? 'alarm.escalated' : 'alarm.deescalated', change.at)];
+  };
+
+  const openAlarm = (key: string): Alarm | undefined => {
+    const id = openByKey.get(key);
+    return id === undefined ? undefined : alarms.get(id);
+  };
+
+  /** While flapping, the condition is tracked but only escalations above what the alarm shows go out. */
+  const applyFlapping = (alarm: Alarm, record: FlapRecord, change: VerdictChange): AlarmTransition[] => {
+    if (change.verdict.status === 'pending') return [];
+    record.latent = change;
+    record.lastChangeAt = change.at;
+    if (change.verdict.status === 'true' && compareSeverity(change.verdict.severity, alarm.severity) > 0) return applyNow(change);
+    return [];
+  };
+
   return {
     apply(change) {
-      const { verdict } = change;
-      if (verdict.status === 'pending') return [];
-      const openId = openByKey.get(change.key);
-      const open = openId === undefined ? undefined : alarms.get(openId);
-
-      if (verdict.status === 'false') {
-        if (!open || open.state === 'cleared') return [];
-        open.state = 'cleared';
-        open.clearedAt = iso(change.at);
-        return [transition(open, 'alarm.cleared', change.at)];
+      if (!flapping) return applyNow(change);
+      const open = openAlarm(change.key);
+      const record = flaps.get(change.key);
+      if (open?.flapping && record) return applyFlapping(open, record, change);
+      const steps = applyNow(change);
+      if (steps.length === 0) return steps;
+      const alarm = steps[0]?.alarm;
+      const live = alarm ? alarms.get(alarm.id) : undefined;
+      if (!live) return steps;
+      const rec = record ?? { times: [], lastChangeAt: null, latent: null };
+      flaps.set(change.key, rec);
+      rec.times.push(change.at);
+      while (rec.times.length > 0 && (rec.times[0] as number) <= change.at - flapping.windowMs) rec.times.shift();
+      if (rec.times.length > flapping.transitions) {
+        live.flapping = true;
+        rec.times = [];
+        rec.lastChangeAt = change.at;
+        rec.latent = change;
+        steps.push(transition(live, 'alarm.flapping', change.at));
       }
+      return steps;
+    },
 
-      const details = {
-        metric: verdict.metric,
-        value: verdict.value,
-        threshold: verdict.threshold,
-        unit: verdict.unit,
-        message: verdict.message,
-      };
-      if (!open) {
-        const alarm: Alarm = {
-          id: deps.newAlarmId(),
-          key: change.key,
-          seq: 0,
-          site: change.site,
-          device: change.device,
-          profile: change.profile,
-          rule: change.rule,
-          source: change.source,
-          severity: verdict.severity,
-          previousSeverity: null,
-          state: 'active',
-          acknowledged: false,
-          acknowledgedBy: null,
-          acknowledgedAt: null,
-          resolved: false,
-          resolvedBy: null,
-          resolvedAt: null,
-          note: null,
-          ...details,
-          raisedAt: iso(change.at),
-          clearedAt: null,
-          occurrences: 1,
-        };
-        alarms.set(alarm.id, alarm);
-        openByKey.set(change.key, alarm.id);
-        histories.set(alarm.id, []);
-        return [transition(alarm, 'alarm.raised', change.at)];
+    tick(now) {
+      if (!flapping) return [];
+      const out: AlarmTransition[] = [];
+      for (const [key, record] of flaps) {
+        const alarm = openAlarm(key);
+        if (!alarm?.flapping) {
+          if (record.times.length === 0 || (record.times[record.times.length - 1] as number) <= now - flapping.windowMs) flaps.delete(key);
+          continue;
+        }
+        if (record.lastChangeAt === null || now < record.lastChangeAt + flapping.windowMs) continue;
+        alarm.flapping = false;
+        out.push(transition(alarm, 'alarm.unflapped', now));
+        const latent = record.latent;
+        flaps.delete(key);
+        if (latent) out.push(...applyNow({ ...latent, at: now }));
       }
+      return out;
+    },
 
-      if (open.state === 'cleared') {
-        Object.assign(open, details, {
-          state: 'active',
-          previousSeverity: open.severity,
-          severity: verdict.severity,
-          raisedAt: iso(change.at),
-          clearedAt: null,
-          occurrences: open.occurrences + 1,
-        });
-        return [transition(open, 'alarm.raised', change.at)];
+    nextDueAt() {
+      if (!flapping) return null;
+      let next: number | null = null;
+      for (const [key, record] of flaps) {
+        if (record.lastChangeAt === null || !openAlarm(key)?.flapping) continue;
+        const due = record.lastChangeAt + flapping.windowMs;
+        if (next === null || due < next) next = due;
       }
-
-      const direction = compareSeverity(verdict.severity, open.severity);
-      if (direction === 0) return [];
-      Object.assign(open, details, { previousSeverity: open.severity, severity: verdict.severity });
-      return [transition(open, direction > 0 ? 'alarm.escalated' : 'alarm.deescalated', change.at)];
+      return next;
     },
 
     acknowledge(id, by, note, at) {
@@ -183,14 +284,22 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       return out.sort((a, b) => (a.raisedAt < b.raisedAt ? 1 : a.raisedAt > b.raisedAt ? -1 : a.id < b.id ? 1 : -1));
     },
 
-    snapshot: () => structuredClone({ version: 1 as const, alarms: [...alarms.values()], history: [...histories.entries()] }),
+    snapshot: () =>
+      structuredClone({
+        version: 1 as const,
+        alarms: [...alarms.values()],
+        history: [...histories.entries()],
+        flaps: [...flaps.entries()],
+      }),
 
     restore(snapshot) {
       alarms.clear();
       openByKey.clear();
       histories.clear();
       closedOrder.length = 0;
+      flaps.clear();
       const copy = structuredClone(snapshot);
+      for (const [key, record] of copy.flaps ?? []) flaps.set(key, record);
       for (const alarm of copy.alarms) {
         alarms.set(alarm.id, alarm);
         if (alarm.resolved) closedOrder.push(alarm.id);

@@ -13,6 +13,10 @@ export const ALARM_EVENT_TYPES = [
   'alarm.shelved',
   'alarm.unshelved',
   'alarm.overdue',
+  /** Extension: the alarm changed state more than K times within a window; further raise/clear are held back. */
+  'alarm.flapping',
+  /** Extension: quiet again for a window; the alarm takes the condition's current state. */
+  'alarm.unflapped',
 ] as const;
 export const alarmEventTypeSchema = z.enum(ALARM_EVENT_TYPES);
 export type AlarmEventType = z.infer<typeof alarmEventTypeSchema>;
@@ -48,6 +52,8 @@ export const alarmSchema = z.object({
   clearedAt: isoTime.nullable(),
   /** How often the condition came back while this alarm stayed open. */
   occurrences: z.number().int().positive(),
+  /** Extension: the alarm is flapping (see `alarm.flapping`); absent means false. */
+  flapping: z.boolean().optional(),
 });
 export type Alarm = z.infer<typeof alarmSchema>;
 

@@ -13,11 +13,32 @@ export function parseDuration(input: string | number): number | null {
 }
 
 /** A duration field in a rule or config file, parsed to milliseconds. */
-export const durationSchema = z.union([z.number(), z.string()]).transform((raw, ctx) => {
-  const ms = parseDuration(raw);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as "30s", "10m", "24h" or milliseconds, got ${JSON.stringify(raw)}` });
-    return z.NEVER;
+export const durationSchema = z
+  .union([z.number(), z.string()], {
+    error: (issue) => (issue.input === undefined ? 'required' : 'expected a duration such as "30s", "10m", "24h" or milliseconds'),
+  })
+  .transform((raw, ctx) => {
+    const ms = parseDuration(raw);
+    if (ms === null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration such as "30s", "10m", "24h" or milliseconds, got ${JSON.stringify(raw)}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** A duration for messages: "30 s", "15 min", "1.5 h", "7 d". */
+export function formatDuration(ms: number): string {
+  const units: Array<[number, string]> = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1_000, 's'],
+  ];
+  for (const [size, name] of units) {
+    if (ms >= size) return `${Number((ms / size).toFixed(1))} ${name}`;
   }
-  return ms;
-});
+  return `${ms} ms`;
+}

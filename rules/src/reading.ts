@@ -8,12 +8,18 @@ export interface Reading {
   site: string;
   device: string;
   profile: string;
+  /** Measurement time (the device's clock, or the gateway's when the device sent none). */
   ts: number;
+  /** When the gateway received it (its own clock); silence is measured from this. Defaults to `ts`. */
+  receivedAt?: number | undefined;
   seq?: number | undefined;
   metrics: Record<string, MetricValue>;
 }
 
-/** What the engine knows about a device besides the reading in hand. */
+/**
+ * What the engine knows about a device besides the reading in hand. The attribute `reportingIntervalMs`
+ * (a number), when present, overrides the profile's reporting interval for silence rules.
+ */
 export interface DeviceContext {
   site: string;
   device: string;

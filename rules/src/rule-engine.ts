@@ -1,15 +1,19 @@
-import { createDeadlineQueue } from './deadline-queue.js';
+import { createDeadlineQueue, type DeadlineQueue } from './deadline-queue.js';
+import { type ExprEnv, evaluate } from './expression/evaluate.js';
+import { evaluateGroup, type GroupPoint, type GroupRule, type GroupWitness } from './kinds/group.js';
 import { type RuleDefinition, ruleKindOf } from './kinds/registry.js';
 import type { DeviceContext, MetricValue, Reading } from './reading.js';
-import type { RuleContext } from './rule-kind.js';
-import type { RuleSet } from './rule-set.js';
-import type { Severity } from './severity.js';
+import type { MetricRange, RuleContext, RuleKind } from './rule-kind.js';
+import { type DerivedValue, fingerprintOf, type RuleSet, rulesForDevice } from './rule-set.js';
+import { compareSeverity, type Severity } from './severity.js';
 import type { Verdict } from './verdict.js';
 
 /** A rule whose verdict changed (status or severity), as the alarm lifecycle consumes it. */
 export interface VerdictChange {
+  /** `site/device/rule`; for group rules `site/_site/rule` or `site/<item>/rule`. */
   key: string;
   site: string;
+  /** The device; for group rules `_site` or the monitoring item. */
   device: string;
   profile: string;
   rule: string;
@@ -18,27 +22,35 @@ export interface VerdictChange {
   at: number;
 }
 
-interface RuleSlot {
-  def: RuleDefinition;
-  state: unknown;
-  status: Verdict['status'];
-  severity: Severity | null;
-}
-
-interface DeviceSlot {
-  context: DeviceContext;
-  latest: Record<string, MetricValue>;
-  lastTs: number;
-  rules: Map<string, RuleSlot>;
-}
+/** The pseudo-device of site-wide group rules. */
+export const SITE_DEVICE = '_site';
 
 export interface EngineSnapshot {
   version: 1;
   devices: Array<{
     context: DeviceContext;
     latest: Record<string, MetricValue>;
-    lastTs: number;
-    rules: Array<{ id: string; state: unknown; status: Verdict['status']; severity: Severity | null }>;
+    /** Time of the newest evaluated reading; null before the first. */
+    lastTs: number | null;
+    rules: Array<{
+      id: string;
+      /** Fingerprint of the definition the state belongs to: state of a changed rule is not restored. */
+      fp?: string | undefined;
+      state: unknown;
+      status: Verdict['status'];
+      severity: Severity | null;
+      /** Severity of the last `true` verdict, kept while pending (what the alarm shows). */
+      committed?: Severity | null | undefined;
+    }>;
+  }>;
+  groups?: Array<{
+    key: string;
+    site: string;
+    item: string | null;
+    rule: string;
+    fp: string;
+    status: Verdict['status'];
+    severity: Severity | null;
   }>;
 }
 
@@ -51,82 +63,324 @@ export interface ReadingOutcome {
 export interface RuleEngineDeps {
   rules: RuleSet;
   unitOf(profile: string, metric: string): string | null;
+  /** Physical range of a metric, for range rules without min/max. */
+  rangeOf?(profile: string, metric: string): MetricRange | null;
+  /** Default reporting interval of a profile, ms, for silence rules (a device attribute `reportingIntervalMs` wins). */
+  reportingIntervalOf?(profile: string): number | null;
 }
 
 export interface RuleEngine {
   onReading(reading: Reading, device: DeviceContext): ReadingOutcome;
+  /** Makes a device known without data, so its silence rules run from `now` even if it never sends. */
+  registerDevice(device: DeviceContext, now: number): VerdictChange[];
   tick(now: number): VerdictChange[];
   nextDueAt(): number | null;
+  /**
+   * Swaps the rule set (validate it first): rules with the same id and definition keep their state; changed
+   * rules start afresh; the alarms of removed and changed rules are cleared by the returned changes.
+   */
+  replaceRules(rules: RuleSet, now: number): VerdictChange[];
   snapshot(): EngineSnapshot;
-  restore(snapshot: EngineSnapshot): void;
+  /** Replaces all state. Rules not in the snapshot (or changed since) start afresh, armed at `now` when given. */
+  restore(snapshot: EngineSnapshot, now?: number): void;
   /** Current verdicts, for inspection (API, tests). */
   verdicts(): Array<{ key: string; status: Verdict['status']; severity: Severity | null }>;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: kinds are erased in the registry
+type AnyKind = RuleKind<any, any>;
+
+interface RuleSlot {
+  def: RuleDefinition;
+  kind: AnyKind;
+  key: string;
+  state: unknown;
+  status: Verdict['status'];
+  severity: Severity | null;
+  committed: Severity | null;
+}
+
+interface DeviceSlot {
+  key: string;
+  context: DeviceContext;
+  latest: Record<string, MetricValue>;
+  lastTs: number;
+  rules: RuleSlot[];
+  byId: Map<string, RuleSlot>;
+  ctx: RuleContext;
+  derived: readonly DerivedValue[];
+}
+
+interface GroupDef {
+  def: GroupRule;
+  profile: string;
+  fp: string;
+}
+
+interface GroupSlot {
+  key: string;
+  site: string;
+  item: string | null;
+  group: GroupDef;
+  status: Verdict['status'];
+  severity: Severity | null;
+}
+
 const deviceKey = (site: string, device: string): string => `${site}/${device}`;
 
+function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
 export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
+  let rules = deps.rules;
+  let deadlines: DeadlineQueue = createDeadlineQueue();
   const devices = new Map<string, DeviceSlot>();
-  const deadlines = createDeadlineQueue();
+  const sites = new Map<string, Set<DeviceSlot>>();
+  const groupSlots = new Map<string, Map<string, GroupSlot>>();
+  let groups: GroupDef[] = [];
+  let memberRules = new Set<string>();
+  let watchAll = false;
+  let watchProfiles = new Set<string>();
 
-  const contextFor = (slot: DeviceSlot, now: number): RuleContext => ({
-    now,
-    device: slot.context,
-    latest: slot.latest,
-    unitOf: (metric) => deps.unitOf(slot.context.profile, metric),
-  });
-
-  const slotFor = (context: DeviceContext): DeviceSlot => {
-    const key = deviceKey(context.site, context.device);
-    let slot = devices.get(key);
-    if (!slot) {
-      slot = { context, latest: {}, lastTs: Number.NEGATIVE_INFINITY, rules: new Map() };
-      for (const def of deps.rules.get(context.profile) ?? []) {
-        slot.rules.set(def.id, { def, state: ruleKindOf(def).initialState(def), status: 'false', severity: null });
+  const indexGroups = (): void => {
+    groups = [];
+    memberRules = new Set();
+    watchAll = false;
+    watchProfiles = new Set();
+    for (const [profile, defs] of rules) {
+      for (const def of defs) {
+        if (def.kind !== 'group') continue;
+        groups.push({ def, profile, fp: fingerprintOf(def) });
+        for (const id of def.members.rules) memberRules.add(id);
+        if (def.while?.profiles) for (const p of def.while.profiles) watchProfiles.add(p);
+        else if (def.while) watchAll = true;
       }
-      devices.set(key, slot);
-    } else {
-      slot.context = context;
     }
+  };
+  indexGroups();
+
+  const intervalOf = (context: DeviceContext): number | null => {
+    const own = context.attributes.reportingIntervalMs;
+    return typeof own === 'number' && own > 0 ? own : (deps.reportingIntervalOf?.(context.profile) ?? null);
+  };
+
+  const ruleSlotsFor = (slot: DeviceSlot): RuleSlot[] =>
+    rulesForDevice(rules, slot.context.profile, slot.context.site, slot.context.device)
+      .filter((def) => def.kind !== 'group')
+      .map((def) => {
+        const kind = ruleKindOf(def);
+        return { def, kind, key: `${slot.key}/${def.id}`, state: kind.initialState(def), status: 'false', severity: null, committed: null };
+      });
+
+  const createSlot = (context: DeviceContext): DeviceSlot => {
+    const key = deviceKey(context.site, context.device);
+    const latest: Record<string, MetricValue> = {};
+    const slot = { key, context, latest, lastTs: Number.NEGATIVE_INFINITY, rules: [], byId: new Map() } as unknown as DeviceSlot;
+    const env: ExprEnv = { metric: (name) => slot.latest[name], attr: (name) => slot.context.attributes[name] };
+    slot.ctx = {
+      now: 0,
+      arrivedAt: 0,
+      device: context,
+      latest,
+      env,
+      unitOf: (metric) => deps.unitOf(slot.context.profile, metric),
+      rangeOf: (metric) => deps.rangeOf?.(slot.context.profile, metric) ?? null,
+      reportingIntervalMs: intervalOf(context),
+    };
+    slot.derived = rules.derived?.get(context.profile) ?? [];
+    devices.set(key, slot);
+    getOrCreate(sites, context.site, () => new Set<DeviceSlot>()).add(slot);
     return slot;
   };
 
-  const record = (slot: DeviceSlot, rule: RuleSlot, verdict: Verdict | undefined, at: number, out: VerdictChange[]): void => {
-    const kind = ruleKindOf(rule.def);
-    const key = `${deviceKey(slot.context.site, slot.context.device)}/${rule.def.id}`;
-    const due = kind.dueAt(rule.def, rule.state);
-    if (due === null) deadlines.cancel(key);
-    else deadlines.schedule(key, due);
+  const setRules = (slot: DeviceSlot, list: RuleSlot[]): void => {
+    slot.rules = list;
+    slot.byId = new Map(list.map((r) => [r.def.id, r]));
+  };
+
+  const updateContext = (slot: DeviceSlot, context: DeviceContext): void => {
+    if (slot.context === context) return;
+    slot.context = context;
+    slot.ctx.device = context;
+    slot.ctx.reportingIntervalMs = intervalOf(context);
+  };
+
+  const at = (slot: DeviceSlot, now: number, arrivedAt: number): RuleContext => {
+    slot.ctx.now = now;
+    slot.ctx.arrivedAt = arrivedAt;
+    slot.ctx.latest = slot.latest;
+    return slot.ctx;
+  };
+
+  const record = (slot: DeviceSlot, rule: RuleSlot, verdict: Verdict | undefined, when: number, out: VerdictChange[]): void => {
+    const due = rule.kind.dueAt(rule.def, rule.state);
+    if (due === null) deadlines.cancel(rule.key);
+    else deadlines.schedule(rule.key, due);
     if (verdict === undefined) return;
     const severity = verdict.status === 'true' ? verdict.severity : null;
     if (verdict.status === rule.status && severity === rule.severity) return;
     rule.status = verdict.status;
     rule.severity = severity;
+    if (verdict.status !== 'pending') rule.committed = severity;
     out.push({
-      key,
+      key: rule.key,
       site: slot.context.site,
       device: slot.context.device,
       profile: slot.context.profile,
       rule: rule.def.id,
       source: rule.def.source,
       verdict,
-      at,
+      at: when,
     });
   };
 
+  const register = (slot: DeviceSlot, now: number, out: VerdictChange[]): void => {
+    const ctx = at(slot, now, now);
+    for (const rule of slot.rules) record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now, out);
+  };
+
+  const ensure = (context: DeviceContext, now: number, out: VerdictChange[]): { slot: DeviceSlot; created: boolean } => {
+    const existing = devices.get(deviceKey(context.site, context.device));
+    if (existing) {
+      updateContext(existing, context);
+      return { slot: existing, created: false };
+    }
+    const slot = createSlot(context);
+    setRules(slot, ruleSlotsFor(slot));
+    register(slot, now, out);
+    return { slot, created: true };
+  };
+
+  // ---- group rules: fed from the verdicts and latest values of the devices of one site ----
+
+  const recordGroup = (site: string, item: string | null, group: GroupDef, verdict: Verdict, when: number, out: VerdictChange[]): void => {
+    const device = item ?? SITE_DEVICE;
+    const key = `${site}/${device}/${group.def.id}`;
+    let slot = groupSlots.get(site)?.get(key);
+    const severity = verdict.status === 'true' ? verdict.severity : null;
+    if (!slot) {
+      if (verdict.status === 'false') return;
+      slot = { key, site, item, group, status: 'false', severity: null };
+      getOrCreate(groupSlots, site, () => new Map<string, GroupSlot>()).set(key, slot);
+    }
+    if (slot.status === verdict.status && slot.severity === severity) return;
+    slot.status = verdict.status;
+    slot.severity = severity;
+    out.push({ key, site, device, profile: group.profile, rule: group.def.id, source: group.def.source, verdict, at: when });
+    if (verdict.status === 'false') groupSlots.get(site)?.delete(key);
+  };
+
+  const evaluateSite = (site: string, when: number, out: VerdictChange[]): void => {
+    const members = sites.get(site);
+    if (!members) return;
+    for (const group of groups) {
+      const { def } = group;
+      const byItem = new Map<string | null, GroupPoint[]>();
+      const witnesses: GroupWitness[] = [];
+      for (const slot of members) {
+        if (def.while) witnesses.push({ profile: slot.context.profile, env: slot.ctx.env });
+        if (def.members.profiles && !def.members.profiles.includes(slot.context.profile)) continue;
+        let member = false;
+        let severity: Severity | null = null;
+        for (const id of def.members.rules) {
+          const rule = slot.byId.get(id);
+          if (!rule) continue;
+          member = true;
+          if (compareSeverity(rule.committed, severity) > 0) severity = rule.committed;
+        }
+        if (!member) continue;
+        let item: string | null = null;
+        if (def.groupBy !== undefined) {
+          const raw = slot.context.attributes[def.groupBy];
+          if (raw === undefined) continue;
+          item = String(raw);
+        }
+        const points = byItem.get(item) ?? [];
+        points.push({ device: slot.context.device, severity });
+        byItem.set(item, points);
+      }
+      for (const [item, points] of byItem) recordGroup(site, item, group, evaluateGroup(def, item, points, witnesses), when, out);
+      for (const slot of [...(groupSlots.get(site)?.values() ?? [])]) {
+        if (slot.group === group && !byItem.has(slot.item)) recordGroup(site, slot.item, group, { status: 'false' }, when, out);
+      }
+    }
+  };
+
+  const groupsAfter = (changes: readonly VerdictChange[], from: number, when: number, extraSite: string | null): void => {
+    if (groups.length === 0) return;
+    const touched = new Set<string>();
+    if (extraSite !== null) touched.add(extraSite);
+    for (let i = from; i < changes.length; i += 1) {
+      const change = changes[i] as VerdictChange;
+      if (memberRules.has(change.rule)) touched.add(change.site);
+    }
+    for (const site of touched) evaluateSite(site, when, changes as VerdictChange[]);
+  };
+
+  const clearChange = (
+    key: string,
+    site: string,
+    device: string,
+    profile: string,
+    rule: string,
+    source: string,
+    when: number,
+  ): VerdictChange => ({
+    key,
+    site,
+    device,
+    profile,
+    rule,
+    source,
+    verdict: { status: 'false' },
+    at: when,
+  });
+
   return {
     onReading(reading, device) {
-      const slot = slotFor(device);
-      if (reading.ts < slot.lastTs) return { changes: [], late: true };
-      slot.lastTs = reading.ts;
-      Object.assign(slot.latest, reading.metrics);
-      const ctx = contextFor(slot, reading.ts);
       const changes: VerdictChange[] = [];
-      for (const rule of slot.rules.values()) {
-        const verdict = ruleKindOf(rule.def).onReading(rule.def, rule.state, reading, ctx);
-        record(slot, rule, verdict, reading.ts, changes);
+      const arrivedAt = reading.receivedAt ?? reading.ts;
+      const { slot, created } = ensure(device, arrivedAt, changes);
+      if (reading.ts < slot.lastTs) {
+        const ctx = at(slot, reading.ts, arrivedAt);
+        for (const rule of slot.rules) {
+          if (rule.kind.onLateReading) record(slot, rule, rule.kind.onLateReading(rule.def, rule.state, reading, ctx), arrivedAt, changes);
+        }
+        groupsAfter(changes, 0, arrivedAt, null);
+        return { changes, late: true };
       }
+      slot.lastTs = reading.ts;
+      const latest = slot.latest;
+      for (const name in reading.metrics) latest[name] = reading.metrics[name] as MetricValue;
+      let seen = reading;
+      if (slot.derived.length > 0) {
+        const metrics = { ...reading.metrics };
+        for (const d of slot.derived) {
+          const value = evaluate(d.expression.ast, slot.ctx.env);
+          if (value === null) continue;
+          latest[d.name] = value;
+          metrics[d.name] = value;
+        }
+        seen = { ...reading, metrics };
+      }
+      const ctx = at(slot, reading.ts, arrivedAt);
+      for (const rule of slot.rules) record(slot, rule, rule.kind.onReading(rule.def, rule.state, seen, ctx), reading.ts, changes);
+      const watched = groups.length > 0 && (created || watchAll || watchProfiles.has(slot.context.profile));
+      groupsAfter(changes, 0, reading.ts, watched ? slot.context.site : null);
       return { changes, late: false };
+    },
+
+    registerDevice(device, now) {
+      const changes: VerdictChange[] = [];
+      const { created, slot } = ensure(device, now, changes);
+      groupsAfter(changes, 0, now, created ? slot.context.site : null);
+      return changes;
     },
 
     tick(now) {
@@ -134,52 +388,153 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       for (const key of deadlines.popDue(now)) {
         const cut = key.lastIndexOf('/');
         const slot = devices.get(key.slice(0, cut));
-        const rule = slot?.rules.get(key.slice(cut + 1));
+        const rule = slot?.byId.get(key.slice(cut + 1));
         if (!slot || !rule) continue;
-        const verdict = ruleKindOf(rule.def).onTick(rule.def, rule.state, contextFor(slot, now));
-        record(slot, rule, verdict, now, changes);
+        record(slot, rule, rule.kind.onTick(rule.def, rule.state, at(slot, now, now)), now, changes);
       }
+      groupsAfter(changes, 0, now, null);
       return changes;
     },
 
     nextDueAt: () => deadlines.nextDueAt(),
 
+    replaceRules(next, now) {
+      const changes: VerdictChange[] = [];
+      rules = next;
+      for (const slot of devices.values()) {
+        const old = slot.byId;
+        const fresh = ruleSlotsFor(slot);
+        const kept: RuleSlot[] = [];
+        for (const rule of fresh) {
+          const before = old.get(rule.def.id);
+          if (before && fingerprintOf(before.def) === fingerprintOf(rule.def)) {
+            before.def = rule.def;
+            kept.push(before);
+            continue;
+          }
+          kept.push(rule);
+        }
+        const keep = new Set(kept);
+        for (const rule of old.values()) {
+          if (keep.has(rule)) continue;
+          deadlines.cancel(rule.key);
+          if (rule.status !== 'false') {
+            const c = slot.context;
+            changes.push(clearChange(rule.key, c.site, c.device, c.profile, rule.def.id, rule.def.source, now));
+          }
+        }
+        setRules(slot, kept);
+        slot.derived = rules.derived?.get(slot.context.profile) ?? [];
+        const ctx = at(slot, now, now);
+        for (const rule of kept) {
+          if (old.get(rule.def.id) === rule) continue;
+          record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now, changes);
+        }
+      }
+      const previous = new Map(groups.map((g) => [`${g.profile}/${g.def.id}`, g]));
+      indexGroups();
+      const current = new Map(groups.map((g) => [`${g.profile}/${g.def.id}`, g]));
+      for (const [site, slots] of groupSlots) {
+        for (const slot of [...slots.values()]) {
+          const id = `${slot.group.profile}/${slot.group.def.id}`;
+          const successor = current.get(id);
+          if (successor && successor.fp === slot.group.fp) {
+            slot.group = successor;
+            continue;
+          }
+          slots.delete(slot.key);
+          if (previous.has(id) && slot.status !== 'false') {
+            changes.push(
+              clearChange(slot.key, site, slot.item ?? SITE_DEVICE, slot.group.profile, slot.group.def.id, slot.group.def.source, now),
+            );
+          }
+        }
+      }
+      for (const site of sites.keys()) evaluateSite(site, now, changes);
+      return changes;
+    },
+
     snapshot() {
+      const groupList: NonNullable<EngineSnapshot['groups']> = [];
+      for (const slots of groupSlots.values()) {
+        for (const g of slots.values()) {
+          groupList.push({
+            key: g.key,
+            site: g.site,
+            item: g.item,
+            rule: g.group.def.id,
+            fp: g.group.fp,
+            status: g.status,
+            severity: g.severity,
+          });
+        }
+      }
       return structuredClone({
         version: 1 as const,
         devices: [...devices.values()].map((slot) => ({
           context: slot.context,
           latest: slot.latest,
-          lastTs: slot.lastTs,
-          rules: [...slot.rules.values()].map((r) => ({ id: r.def.id, state: r.state, status: r.status, severity: r.severity })),
+          lastTs: Number.isFinite(slot.lastTs) ? slot.lastTs : null,
+          rules: slot.rules.map((r) => ({
+            id: r.def.id,
+            fp: fingerprintOf(r.def),
+            state: r.state,
+            status: r.status,
+            severity: r.severity,
+            committed: r.committed,
+          })),
         })),
+        groups: groupList,
       });
     },
 
-    restore(snapshot) {
+    restore(snapshot, now) {
       devices.clear();
-      for (const saved of structuredClone(snapshot).devices) {
-        const slot = slotFor(saved.context);
+      sites.clear();
+      groupSlots.clear();
+      deadlines = createDeadlineQueue();
+      const copy = structuredClone(snapshot);
+      for (const saved of copy.devices) {
+        const slot = createSlot(saved.context);
         slot.latest = saved.latest;
         slot.lastTs = saved.lastTs ?? Number.NEGATIVE_INFINITY;
-        for (const rule of saved.rules) {
-          const live = slot.rules.get(rule.id);
-          if (!live) continue;
-          live.state = rule.state;
-          live.status = rule.status;
-          live.severity = rule.severity;
-          record(slot, live, undefined, 0, []);
+        const list = ruleSlotsFor(slot);
+        setRules(slot, list);
+        const ctx = at(slot, now ?? 0, now ?? 0);
+        for (const rule of list) {
+          const old = saved.rules.find((r) => r.id === rule.def.id);
+          if (old && (old.fp === undefined || old.fp === fingerprintOf(rule.def))) {
+            rule.state = old.state;
+            rule.status = old.status;
+            rule.severity = old.severity;
+            rule.committed = old.committed !== undefined ? old.committed : old.status === 'true' ? old.severity : null;
+            record(slot, rule, undefined, 0, []);
+          } else if (now !== undefined) {
+            record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now, []);
+          }
         }
+      }
+      const byId = new Map(groups.map((g) => [`${g.def.id}`, g]));
+      for (const g of copy.groups ?? []) {
+        const group = byId.get(g.rule);
+        if (!group || group.fp !== g.fp) continue;
+        getOrCreate(groupSlots, g.site, () => new Map<string, GroupSlot>()).set(g.key, {
+          key: g.key,
+          site: g.site,
+          item: g.item,
+          group,
+          status: g.status,
+          severity: g.severity,
+        });
       }
     },
 
     verdicts() {
       const out: Array<{ key: string; status: Verdict['status']; severity: Severity | null }> = [];
-      for (const slot of devices.values()) {
-        for (const rule of slot.rules.values()) {
-          out.push({ key: `${deviceKey(slot.context.site, slot.context.device)}/${rule.def.id}`, status: rule.status, severity: rule.severity });
-        }
-      }
+      for (const slot of devices.values())
+        for (const rule of slot.rules) out.push({ key: rule.key, status: rule.status, severity: rule.severity });
+      for (const slots of groupSlots.values())
+        for (const g of slots.values()) out.push({ key: g.key, status: g.status, severity: g.severity });
       return out;
     },
   };

@@ -1,16 +1,31 @@
 import type { z } from 'zod';
+import type { ExprEnv } from './expression/evaluate.js';
 import type { DeviceContext, MetricValue, Reading } from './reading.js';
 import type { Verdict } from './verdict.js';
+
+/** A sensor's physical range: outside it a reading is a sensor fault. */
+export interface MetricRange {
+  min: number;
+  max: number;
+}
 
 /** What an evaluation may look at besides its own state. Time is always passed in, never read. */
 export interface RuleContext {
   /** Evaluation time in epoch ms: the reading's time on data, the clock's on a tick. */
   now: number;
+  /** When the data arrived at the gateway (`receivedAt`, else `ts`) on data; the clock's time otherwise. */
+  arrivedAt: number;
   device: DeviceContext;
-  /** Latest known value of every metric of the device (sample and hold). */
+  /** Latest known value of every metric and derived value of the device (sample and hold). */
   latest: Readonly<Record<string, MetricValue>>;
+  /** Names for expressions: latest values and `attr.` device attributes. */
+  env: ExprEnv;
   /** Canonical unit of a metric of the device's profile, for messages. */
   unitOf(metric: string): string | null;
+  /** Physical range of a metric of the device's profile, when known. */
+  rangeOf(metric: string): MetricRange | null;
+  /** The device's reporting interval (attribute `reportingIntervalMs`, else the profile's), when known. */
+  reportingIntervalMs: number | null;
 }
 
 /**
@@ -28,12 +43,24 @@ export interface RuleKind<D extends { kind: string; id: string }, S> {
   onTick(def: D, state: S, ctx: RuleContext): Verdict | undefined;
   /** The next time `onTick` could change the verdict, or null when only data can. */
   dueAt(def: D, state: S): number | null;
+  /** The device became known (registered or first seen) at `ctx.now`: arm clock-only rules. */
+  onRegister?(def: D, state: S, ctx: RuleContext): Verdict | undefined;
+  /** A reading older than one already evaluated arrived: not evaluated, but it proves the device alive. */
+  onLateReading?(def: D, state: S, reading: Reading, ctx: RuleContext): Verdict | undefined;
 }
 
 /** Fills `{value}`, `{threshold}`, `{unit}`, `{metric}`, `{severity}` placeholders of a message template. */
-export function renderMessage(template: string, fields: Record<string, string | number | null>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
-    const value = fields[name];
-    return value === undefined || value === null ? whole : String(value);
-  });
+export function renderMessage(template: string, fields: Record<string, string | number | boolean | null>): string {
+  return template
+    .replace(/\{(\w+)\}/g, (whole, name: string) => {
+      const value = fields[name];
+      return value === undefined || value === null ? whole : typeof value === 'number' ? String(roundForMessage(value)) : String(value);
+    })
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** Values in messages: at most 4 significant decimals, no float noise. */
+export function roundForMessage(value: number): number {
+  return Math.abs(value) >= 1000 ? Math.round(value * 100) / 100 : Number(value.toPrecision(6));
 }

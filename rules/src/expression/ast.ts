@@ -1,0 +1,23 @@
+import type { MetricValue } from '../reading.js';
+
+/** A parsed expression: plain JSON, so rule definitions stay comparable and serialisable. */
+export type Expr =
+  | { k: 'lit'; v: MetricValue }
+  /** A metric, derived value or local name (`value`); `attr.x` reads a device attribute. */
+  | { k: 'ref'; attr: boolean; name: string }
+  | { k: 'call'; fn: string; args: Expr[] }
+  | { k: 'neg'; a: Expr }
+  | { k: 'not'; a: Expr }
+  | { k: 'and' | 'or'; a: Expr; b: Expr }
+  | { k: 'arith'; op: '+' | '-' | '*' | '/' | '%'; a: Expr; b: Expr }
+  | { k: 'cmp'; op: '==' | '!=' | '<' | '<=' | '>' | '>='; a: Expr; b: Expr };
+
+/** An expression as a rule holds it: its text (for messages and equality) and its tree. */
+export interface CompiledExpr {
+  src: string;
+  ast: Expr;
+  /** Metric (and derived-value) names it reads. */
+  metrics: string[];
+  /** Attribute names it reads (`attr.x`). */
+  attrs: string[];
+}

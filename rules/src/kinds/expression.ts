@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { durationSchema } from '../duration.js';
+import { evaluate } from '../expression/evaluate.js';
+import { expressionSchema } from '../expression/expression-schema.js';
+import type { Reading } from '../reading.js';
+import { ruleBaseSchema } from '../rule-base.js';
+import type { RuleContext, RuleKind } from '../rule-kind.js';
+import { severitySchema } from '../severity.js';
+import type { Verdict } from '../verdict.js';
+import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
+import { advance, initialLevelState, type LevelState, levelDueAt } from './leveled.js';
+
+export const expressionRuleSchema = ruleBaseSchema.extend({
+  kind: z.literal('expression'),
+  /** In alarm while this holds: `process_running and not fan_running`. */
+  condition: expressionSchema,
+  /** The rule applies only while this holds. */
+  when: expressionSchema.optional(),
+  severity: severitySchema,
+  /** The metric whose value the alarm reports (optional). */
+  metric: z.string().min(1).optional(),
+  onDelay: durationSchema.default(0),
+  offDelay: durationSchema.default(0),
+});
+export type ExpressionRule = z.infer<typeof expressionRuleSchema>;
+
+export type ExpressionState = LevelState;
+
+const concerns = (def: ExpressionRule, reading: Reading): boolean =>
+  touches(def.condition, reading) || touches(def.when, reading) || (def.condition.metrics.length === 0 && def.when === undefined);
+
+function verdictOf(def: ExpressionRule, state: ExpressionState, due: number | null, ctx: RuleContext): Verdict {
+  if (due !== null) return pendingVerdict(due);
+  if (state.level === null) return NORMAL_VERDICT;
+  return active({
+    severity: state.level,
+    metric: def.metric ?? null,
+    value: def.metric === undefined ? null : (ctx.latest[def.metric] ?? null),
+    threshold: null,
+    template: def.message ?? `${def.name ?? def.id}: ${def.condition.src}`,
+    ctx,
+  });
+}
+
+/**
+ * A boolean condition over the device's latest values, derived values and attributes. An unknown result
+ * (a value never received, a type mismatch) changes nothing: the rule keeps what it had.
+ */
+export const expressionKind: RuleKind<ExpressionRule, ExpressionState> = {
+  kind: 'expression',
+  schema: expressionRuleSchema,
+  initialState: () => initialLevelState(),
+  onReading(def, state, reading, ctx) {
+    if (!concerns(def, reading)) return undefined;
+    let holds: boolean;
+    if (!guardHolds(def.when, ctx.env)) holds = false;
+    else {
+      const result = evaluate(def.condition.ast, ctx.env);
+      if (typeof result !== 'boolean') return undefined;
+      holds = result;
+    }
+    return verdictOf(def, state, advance(state, holds ? def.severity : null, ctx.now, def), ctx);
+  },
+  onTick(def, state, ctx) {
+    const due = levelDueAt(state, def);
+    if (due === null || ctx.now < due) return undefined;
+    return verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx);
+  },
+  dueAt: (def, state) => levelDueAt(state, def),
+};

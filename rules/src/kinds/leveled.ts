@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { durationSchema } from '../duration.js';
+import type { ExprEnv } from '../expression/evaluate.js';
+import { type NumberOrExpression, numberOrExpressionSchema, resolveNumber } from '../expression/expression-schema.js';
+import { compareSeverity, SEVERITIES, type Severity } from '../severity.js';
+
+/**
+ * Levels by severity with hysteresis and on/off delays: the shared machinery of threshold, rate and window
+ * rules. A level is entered at `raise` and left only when the value passes back over `clear`.
+ */
+export const levelSchema = z.object({
+  /** The value at which the level is entered (≥ for `above`, ≤ for `below`): a number or an expression. */
+  raise: numberOrExpressionSchema,
+  /** The value the signal must pass back over to leave the level (hysteresis); defaults to `raise`. */
+  clear: numberOrExpressionSchema.optional(),
+  /** Overrides the rule's `onDelay` for entering this level. */
+  onDelay: durationSchema.optional(),
+});
+export type Level = z.infer<typeof levelSchema>;
+
+export const levelsSchema = z.object({
+  blue: levelSchema.optional(),
+  yellow: levelSchema.optional(),
+  orange: levelSchema.optional(),
+  red: levelSchema.optional(),
+});
+export type Levels = z.infer<typeof levelsSchema>;
+
+export const directionSchema = z.enum(['above', 'below']);
+export type Direction = z.infer<typeof directionSchema>;
+
+/** Static checks of a level table: clear on the normal side of raise, more severe levels further out. */
+export function checkLevels(levels: Levels, direction: Direction, ctx: z.RefinementCtx, path: PropertyKey[] = ['levels']): void {
+  const above = direction === 'above';
+  let previous: number | null = null;
+  let defined = 0;
+  for (const severity of SEVERITIES) {
+    const level = levels[severity];
+    if (!level) continue;
+    defined += 1;
+    const raise = typeof level.raise === 'number' ? level.raise : null;
+    const clear = level.clear === undefined ? raise : typeof level.clear === 'number' ? level.clear : null;
+    if (raise !== null && clear !== null && (above ? clear > raise : clear < raise)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, severity, 'clear'],
+        message: `clear must be on the normal side of raise (${above ? '≤' : '≥'} ${raise}) for direction ${direction}`,
+      });
+    }
+    if (raise !== null && previous !== null && (above ? raise <= previous : raise >= previous)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, severity, 'raise'],
+        message: `a more severe level must be ${above ? 'higher' : 'lower'} than the one below it (${previous})`,
+      });
+    }
+    if (raise !== null) previous = raise;
+  }
+  if (defined === 0) ctx.addIssue({ code: 'custom', path, message: 'at least one level is required' });
+}
+
+/** A level with its numbers resolved for one device. */
+export interface ResolvedLevel {
+  severity: Severity;
+  raise: number;
+  clear: number;
+  onDelay: number | undefined;
+}
+
+const constantLevels = new WeakMap<Levels, ResolvedLevel[] | null>();
+
+const isConstant = (x: NumberOrExpression | undefined): boolean => x === undefined || typeof x === 'number';
+
+/** Levels blue → red with numbers resolved against the device; a level whose numbers are unknown is skipped. */
+export function resolveLevels(levels: Levels, env: ExprEnv): ResolvedLevel[] {
+  let cached = constantLevels.get(levels);
+  if (cached === undefined) {
+    const constant = SEVERITIES.every((s) => {
+      const level = levels[s];
+      return !level || (isConstant(level.raise) && isConstant(level.clear));
+    });
+    cached = constant ? resolveNow(levels, env) : null;
+    constantLevels.set(levels, cached);
+  }
+  return cached ?? resolveNow(levels, env);
+}
+
+function resolveNow(levels: Levels, env: ExprEnv): ResolvedLevel[] {
+  const out: ResolvedLevel[] = [];
+  for (const severity of SEVERITIES) {
+    const level = levels[severity];
+    if (!level) continue;
+    const raise = resolveNumber(level.raise, env);
+    if (raise === null) continue;
+    const clear = level.clear === undefined ? raise : resolveNumber(level.clear, env);
+    out.push({ severity, raise, clear: clear ?? raise, onDelay: level.onDelay });
+  }
+  return out;
+}
+
+/** The level a value calls for, given the committed level (hysteresis holds levels at or below it). */
+export function targetLevel(
+  levels: readonly ResolvedLevel[],
+  direction: Direction,
+  value: number,
+  committed: Severity | null,
+): Severity | null {
+  const above = direction === 'above';
+  for (let i = levels.length - 1; i >= 0; i -= 1) {
+    const level = levels[i] as ResolvedLevel;
+    if (above ? value >= level.raise : value <= level.raise) return level.severity;
+    if (compareSeverity(level.severity, committed) <= 0 && (above ? value >= level.clear : value <= level.clear)) return level.severity;
+  }
+  return null;
+}
+
+/** The committed level and the move away from it that is waiting for its delay. */
+export interface LevelState {
+  level: Severity | null;
+  /** The level the signal calls for now (what a pending move leads to). */
+  target: Severity | null;
+  /** When the current move away from `level` started; null when none is pending. */
+  pendingSince: number | null;
+  /** Direction of the pending move (a reversal restarts the delay). */
+  pendingUp: boolean;
+}
+
+export const initialLevelState = (): LevelState => ({ level: null, target: null, pendingSince: null, pendingUp: false });
+
+export interface Delays {
+  onDelay: number;
+  offDelay: number;
+  levels?: Levels | undefined;
+}
+
+const delayOf = (delays: Delays, state: LevelState): number =>
+  state.pendingUp ? ((state.target && delays.levels?.[state.target]?.onDelay) ?? delays.onDelay) : delays.offDelay;
+
+/**
+ * Moves the committed level towards `target` at `now`, honouring the on-delay (raise, escalate; per-level
+ * override) and the off-delay (clear, de-escalate). Returns the due time while a move is pending, else null.
+ */
+export function advance(state: LevelState, target: Severity | null, now: number, delays: Delays): number | null {
+  state.target = target;
+  if (target === state.level) {
+    state.pendingSince = null;
+    return null;
+  }
+  const up = compareSeverity(target, state.level) > 0;
+  if (state.pendingSince === null || state.pendingUp !== up) {
+    state.pendingSince = now;
+    state.pendingUp = up;
+  }
+  const due = state.pendingSince + delayOf(delays, state);
+  if (now >= due) {
+    state.level = target;
+    state.pendingSince = null;
+    return null;
+  }
+  return due;
+}
+
+/** When a pending move will complete, or null. */
+export function levelDueAt(state: LevelState, delays: Delays): number | null {
+  return state.pendingSince === null ? null : state.pendingSince + delayOf(delays, state);
+}

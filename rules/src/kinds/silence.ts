@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { durationSchema, formatDuration } from '../duration.js';
+import { expressionSchema } from '../expression/expression-schema.js';
+import { ruleBaseSchema } from '../rule-base.js';
+import type { RuleContext, RuleKind } from '../rule-kind.js';
+import { compareSeverity, type Severity, severitySchema } from '../severity.js';
+import type { Verdict } from '../verdict.js';
+import { active, guardHolds, NORMAL_VERDICT } from './common.js';
+
+/** Used when neither the device (`reportingIntervalMs` attribute) nor its profile gives a reporting interval. */
+export const FALLBACK_REPORTING_INTERVAL_MS = 60_000;
+
+const stepSchema = z
+  .object({
+    /** Silent this long… */
+    after: durationSchema.optional(),
+    /** …or this many reporting intervals of the device. */
+    intervals: z.number().positive().optional(),
+    severity: severitySchema,
+  })
+  .refine((s) => (s.after === undefined) !== (s.intervals === undefined), { message: 'give exactly one of after or intervals' });
+
+export const silenceRuleSchema = ruleBaseSchema
+  .extend({
+    kind: z.literal('silence'),
+    /** Only readings carrying this metric count; omitted: any reading of the device. */
+    metric: z.string().min(1).optional(),
+    /** Escalation by duration of silence, mildest first. Default: yellow after 3 reporting intervals. */
+    ladder: z
+      .array(stepSchema)
+      .min(1)
+      .default([{ intervals: 3, severity: 'yellow' }]),
+    /** Silence counts only while this holds (on the last known values), e.g. `permit_active`. */
+    when: expressionSchema.optional(),
+  })
+  .superRefine((def, ctx) => {
+    def.ladder.forEach((step, i) => {
+      const previous = def.ladder[i - 1];
+      if (previous && compareSeverity(step.severity, previous.severity) <= 0) {
+        ctx.addIssue({ code: 'custom', path: ['ladder', i, 'severity'], message: 'each step must be more severe than the one before' });
+      }
+      if (previous?.after !== undefined && step.after !== undefined && step.after <= previous.after) {
+        ctx.addIssue({ code: 'custom', path: ['ladder', i, 'after'], message: 'each step must come later than the one before' });
+      }
+    });
+  });
+export type SilenceRule = z.infer<typeof silenceRuleSchema>;
+
+export interface SilenceState {
+  /** Gateway time of the last arrival that counts (or of registration); null until armed. */
+  lastArrival: number | null;
+  /** The device's reporting interval when armed, ms. */
+  intervalMs: number;
+  /** Index of the ladder step in force; -1 none. */
+  step: number;
+  /** The guard was false when a step fell due: wait for data. */
+  suppressed: boolean;
+}
+
+const stepMs = (def: SilenceRule, state: SilenceState, i: number): number => {
+  const step = def.ladder[i];
+  if (!step) return Number.POSITIVE_INFINITY;
+  return step.after ?? (step.intervals as number) * state.intervalMs;
+};
+
+function arrive(state: SilenceState, at: number, ctx: RuleContext): Verdict | undefined {
+  const wasFiring = state.step >= 0;
+  state.lastArrival = Math.max(at, state.lastArrival ?? at);
+  state.intervalMs = ctx.reportingIntervalMs ?? FALLBACK_REPORTING_INTERVAL_MS;
+  state.step = -1;
+  state.suppressed = false;
+  return wasFiring ? NORMAL_VERDICT : undefined;
+}
+
+const counts = (def: SilenceRule, metrics: Record<string, unknown>): boolean => def.metric === undefined || def.metric in metrics;
+
+function verdictOf(def: SilenceRule, state: SilenceState, ctx: RuleContext): Verdict {
+  const step = def.ladder[state.step];
+  if (!step) return NORMAL_VERDICT;
+  const silentFor = formatDuration(stepMs(def, state, state.step));
+  const what = def.metric === undefined ? `No data from ${ctx.device.device}` : `No ${def.metric} from ${ctx.device.device}`;
+  return active({
+    severity: step.severity as Severity,
+    metric: def.metric ?? null,
+    value: null,
+    threshold: null,
+    template: def.message ?? `${def.name ?? what} for ${silentFor} or more`,
+    ctx,
+  });
+}
+
+/**
+ * No reading of the device (or of one metric) for a while, measured in gateway time from when data
+ * ARRIVED (`receivedAt`), so a device clock that is off does not matter. Fires from the clock, escalates
+ * along the ladder, and clears as soon as data comes back (late backlog data counts: the device is alive).
+ */
+export const silenceKind: RuleKind<SilenceRule, SilenceState> = {
+  kind: 'silence',
+  schema: silenceRuleSchema,
+  initialState: () => ({ lastArrival: null, intervalMs: FALLBACK_REPORTING_INTERVAL_MS, step: -1, suppressed: false }),
+  onRegister(_def, state, ctx) {
+    if (state.lastArrival !== null) return undefined;
+    state.intervalMs = ctx.reportingIntervalMs ?? FALLBACK_REPORTING_INTERVAL_MS;
+    state.lastArrival = ctx.arrivedAt;
+    return undefined;
+  },
+  onReading(def, state, reading, ctx) {
+    return counts(def, reading.metrics) ? arrive(state, ctx.arrivedAt, ctx) : undefined;
+  },
+  onLateReading(def, state, reading, ctx) {
+    return counts(def, reading.metrics) ? arrive(state, ctx.arrivedAt, ctx) : undefined;
+  },
+  onTick(def, state, ctx) {
+    const due = silenceKind.dueAt(def, state);
+    if (due === null || ctx.now < due || state.lastArrival === null) return undefined;
+    if (!guardHolds(def.when, ctx.env)) {
+      state.suppressed = true;
+      return undefined;
+    }
+    let step = state.step;
+    while (step + 1 < def.ladder.length && state.lastArrival + stepMs(def, state, step + 1) <= ctx.now) step += 1;
+    state.step = step;
+    return verdictOf(def, state, ctx);
+  },
+  dueAt(def, state) {
+    if (state.lastArrival === null || state.suppressed || state.step + 1 >= def.ladder.length) return null;
+    return state.lastArrival + stepMs(def, state, state.step + 1);
+  },
+};

@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import { durationSchema, formatDuration } from '../duration.js';
+import type { ExprEnv } from '../expression/evaluate.js';
+import { evaluateNumber } from '../expression/evaluate.js';
+import { expressionSchema } from '../expression/expression-schema.js';
+import { ruleBaseSchema } from '../rule-base.js';
+import type { RuleContext, RuleKind } from '../rule-kind.js';
+import type { Verdict } from '../verdict.js';
+import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
+import {
+  advance,
+  checkLevels,
+  directionSchema,
+  initialLevelState,
+  type LevelState,
+  levelDueAt,
+  levelsSchema,
+  resolveLevels,
+  targetLevel,
+} from './leveled.js';
+
+export const AGGREGATES = ['avg', 'sum', 'min', 'max', 'count', 'slope'] as const;
+type Aggregate = (typeof AGGREGATES)[number];
+
+/** Numbers kept per bucket: [n, sum] · [n, min] · [n, max] · slope [n, Σv, Σf, Σf², Σfv] (f: position in bucket 0…1). */
+const STRIDE: Record<Aggregate, number> = { avg: 2, sum: 2, count: 2, min: 2, max: 2, slope: 5 };
+
+export const windowRuleSchema = ruleBaseSchema
+  .extend({
+    kind: z.literal('window'),
+    metric: z.string().min(1),
+    aggregate: z.enum(AGGREGATES),
+    window: durationSchema,
+    /** The window is kept as this many buckets (memory is fixed; time resolution is window ÷ buckets). */
+    buckets: z.number().int().min(2).max(64).default(30),
+    /** Unit of time of `slope` (displacement per day: `per: 1d`). */
+    per: durationSchema.default(3_600_000),
+    /** No verdict until the window holds this many samples. */
+    minSamples: z.number().int().min(1).default(1),
+    /** Turns the aggregate (`value`) into the compared value, e.g. `tangent_angle(value, attr.v0, 1)`. */
+    transform: expressionSchema.optional(),
+    direction: directionSchema.default('above'),
+    levels: levelsSchema,
+    onDelay: durationSchema.default(0),
+    offDelay: durationSchema.default(0),
+    when: expressionSchema.optional(),
+  })
+  .superRefine((def, ctx) => {
+    checkLevels(def.levels, def.direction, ctx);
+    if (def.window < def.buckets) ctx.addIssue({ code: 'custom', path: ['window'], message: 'window must be at least 1 ms per bucket' });
+  });
+export type WindowRule = z.infer<typeof windowRuleSchema>;
+
+export interface WindowState extends LevelState {
+  /** Bucket number (floor(ts / width)) held in each ring slot; -1 empty. */
+  idx: number[];
+  /** Per-slot numbers, `STRIDE[aggregate]` each. */
+  b: number[];
+  /** Latest aggregate and compared value. */
+  aggregate: number | null;
+  value: number | null;
+  /** When the oldest bucket leaves the window (re-evaluated on tick only while the rule is not normal). */
+  expiry: number | null;
+}
+
+const widthOf = (def: WindowRule): number => def.window / def.buckets;
+
+function addSample(def: WindowRule, state: WindowState, ts: number, v: number): void {
+  const width = widthOf(def);
+  const bucket = Math.floor(ts / width);
+  const slot = ((bucket % def.buckets) + def.buckets) % def.buckets;
+  const k = STRIDE[def.aggregate];
+  const o = slot * k;
+  const held = state.idx[slot] as number;
+  if (held > bucket) return;
+  if (held !== bucket) {
+    state.idx[slot] = bucket;
+    for (let i = 0; i < k; i += 1) state.b[o + i] = 0;
+  }
+  const b = state.b;
+  const first = b[o] === 0;
+  b[o] = (b[o] as number) + 1;
+  if (def.aggregate === 'min') b[o + 1] = first ? v : Math.min(b[o + 1] as number, v);
+  else if (def.aggregate === 'max') b[o + 1] = first ? v : Math.max(b[o + 1] as number, v);
+  else b[o + 1] = (b[o + 1] as number) + v;
+  if (def.aggregate === 'slope') {
+    const f = ts / width - bucket;
+    b[o + 2] = (b[o + 2] as number) + f;
+    b[o + 3] = (b[o + 3] as number) + f * f;
+    b[o + 4] = (b[o + 4] as number) + f * v;
+  }
+}
+
+/** The aggregate over buckets still inside the window at `now`, and when the oldest of them leaves it. */
+export function aggregateAt(def: WindowRule, state: WindowState, now: number): { value: number | null; expiry: number | null } {
+  const width = widthOf(def);
+  const current = Math.floor(now / width);
+  const k = STRIDE[def.aggregate];
+  let n = 0;
+  let acc = def.aggregate === 'min' ? Number.POSITIVE_INFINITY : def.aggregate === 'max' ? Number.NEGATIVE_INFINITY : 0;
+  let st = 0;
+  let stt = 0;
+  let stv = 0;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (let slot = 0; slot < def.buckets; slot += 1) {
+    const bucket = state.idx[slot] as number;
+    if (bucket < 0 || bucket <= current - def.buckets || bucket > current) continue;
+    const o = slot * k;
+    const bn = state.b[o] as number;
+    if (bn === 0) continue;
+    oldest = Math.min(oldest, bucket);
+    n += bn;
+    const b1 = state.b[o + 1] as number;
+    if (def.aggregate === 'min') acc = Math.min(acc, b1);
+    else if (def.aggregate === 'max') acc = Math.max(acc, b1);
+    else acc += b1;
+    if (def.aggregate === 'slope') {
+      const off = bucket - current;
+      const sf = state.b[o + 2] as number;
+      st += bn * off + sf;
+      stt += bn * off * off + 2 * off * sf + (state.b[o + 3] as number);
+      stv += off * b1 + (state.b[o + 4] as number);
+    }
+  }
+  const expiry = oldest === Number.POSITIVE_INFINITY ? null : (oldest + def.buckets) * width;
+  if (n < def.minSamples || n === 0) return { value: null, expiry };
+  switch (def.aggregate) {
+    case 'avg':
+      return { value: acc / n, expiry };
+    case 'slope': {
+      const denominator = n * stt - st * st;
+      if (n < 2 || denominator <= 1e-12) return { value: null, expiry };
+      const perBucket = (n * stv - st * acc) / denominator;
+      return { value: (perBucket * def.per) / width, expiry };
+    }
+    case 'count':
+      return { value: n, expiry };
+    default:
+      return { value: acc, expiry };
+  }
+}
+
+function transformEnv(ctx: RuleContext, value: number): ExprEnv {
+  return { metric: (name) => (name === 'value' ? value : ctx.env.metric(name)), attr: ctx.env.attr };
+}
+
+function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verdict {
+  const { value: aggregate, expiry } = aggregateAt(def, state, ctx.now);
+  state.aggregate = aggregate;
+  state.expiry = expiry;
+  state.value = aggregate === null || !def.transform ? aggregate : evaluateNumber(def.transform.ast, transformEnv(ctx, aggregate));
+  const target =
+    state.value !== null && guardHolds(def.when, ctx.env)
+      ? targetLevel(resolveLevels(def.levels, ctx.env), def.direction, state.value, state.level)
+      : null;
+  const due = advance(state, target, ctx.now, def);
+  if (due !== null) return pendingVerdict(due);
+  if (state.level === null) return NORMAL_VERDICT;
+  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === state.level);
+  const comparator = def.direction === 'above' ? '≥' : '≤';
+  const label = `${def.aggregate} of ${def.metric} over ${formatDuration(def.window)}`;
+  return active({
+    severity: state.level,
+    metric: def.metric,
+    value: state.value,
+    threshold: level?.raise ?? null,
+    template: def.message ?? `${def.name ?? label} {value} ${comparator} {threshold}`,
+    ctx,
+  });
+}
+
+/**
+ * avg / sum / min / max / count / linear-regression slope of one metric over a sliding time window, kept as
+ * a fixed ring of buckets (memory independent of the sample rate), with levels, hysteresis and delays.
+ */
+export const windowKind: RuleKind<WindowRule, WindowState> = {
+  kind: 'window',
+  schema: windowRuleSchema,
+  initialState: (def) => ({
+    ...initialLevelState(),
+    idx: new Array<number>(def.buckets).fill(-1),
+    b: new Array<number>(def.buckets * STRIDE[def.aggregate]).fill(0),
+    aggregate: null,
+    value: null,
+    expiry: null,
+  }),
+  onReading(def, state, reading, ctx) {
+    const fresh = reading.metrics[def.metric];
+    const hasSample = typeof fresh === 'number';
+    if (!hasSample && !touches(def.when, reading)) return undefined;
+    if (hasSample) addSample(def, state, ctx.now, fresh);
+    return evaluateAt(def, state, ctx);
+  },
+  onTick(def, state, ctx) {
+    const due = windowKind.dueAt(def, state);
+    if (due === null || ctx.now < due) return undefined;
+    return evaluateAt(def, state, ctx);
+  },
+  dueAt(def, state) {
+    const pending = levelDueAt(state, def);
+    const expiry = state.level !== null || pending !== null ? state.expiry : null;
+    if (pending === null) return expiry;
+    return expiry === null ? pending : Math.min(pending, expiry);
+  },
+};
