@@ -1,0 +1,73 @@
+import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
+import type { DeviceRegistry } from '../devices/device-registry.js';
+import type { Logger } from '../observability/logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { bindSession } from './session.js';
+import { topicMatches } from './topic-filter.js';
+
+/** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 that the gateway uses. */
+export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+
+export type ConnectRefusal = 'client_id' | 'max_connections' | 'anonymous' | 'unknown_device' | 'bad_credentials' | 'will_topic';
+
+export interface AuthenticateDeps {
+  registry: DeviceRegistry;
+  verifySecret(secret: string, stored: string): Promise<boolean>;
+  connectedClients(): number;
+  maxConnections: number;
+  labMode: { enabled: boolean; allow: readonly string[]; deny: readonly string[] };
+  metrics: GatewayMetrics;
+  log: Logger;
+}
+
+const refusal = (returnCode: number, message: string): AuthenticateError => Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+
+/** MQTT 3.1.1 [MQTT-3.1.3-8]: a zero-length ClientId with CleanSession=0 gets CONNACK 0x02 (aedes issue #1095). */
+const emptyIdWithSession = new WeakSet<Client>();
+
+export function createPreConnect() {
+  return (client: Client, packet: ConnectPacket, done: (error: Error | null, ok: boolean) => void): void => {
+    if ((!packet.clientId || packet.clientId.length === 0) && packet.clean === false) emptyIdWithSession.add(client);
+    done(null, true);
+  };
+}
+
+export function createAuthenticate(deps: AuthenticateDeps) {
+  const refuse = (client: Client, reason: ConnectRefusal, code: number, done: (error: AuthenticateError | null, ok: boolean | null) => void): void => {
+    deps.metrics.mqttConnectRefused.inc({ reason });
+    deps.log.info({ clientId: client.id, reason, returnCode: code }, 'connect refused');
+    done(refusal(code, reason), false);
+  };
+
+  return (client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, ok: boolean | null) => void): void => {
+    if (emptyIdWithSession.has(client)) return refuse(client, 'client_id', CONNACK.IDENTIFIER_REJECTED, done);
+    if (deps.connectedClients() >= deps.maxConnections) return refuse(client, 'max_connections', CONNACK.SERVER_UNAVAILABLE, done);
+    const will = (client as Client & { _will?: { topic?: string } })._will;
+
+    if (username === undefined || username === '') {
+      if (!deps.labMode.enabled) return refuse(client, 'anonymous', CONNACK.NOT_AUTHORIZED, done);
+      if (will?.topic && !deps.labMode.allow.some((filter) => topicMatches(filter, will.topic as string))) {
+        return refuse(client, 'will_topic', CONNACK.NOT_AUTHORIZED, done);
+      }
+      bindSession(client, { kind: 'lab' });
+      deps.log.warn({ clientId: client.id }, 'lab-mode anonymous client connected');
+      return done(null, true);
+    }
+
+    const device = deps.registry.get(username);
+    if (!device) return refuse(client, 'unknown_device', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
+    const secret = password?.toString('utf8') ?? '';
+    deps.verifySecret(secret, device.secretHash).then(
+      (ok) => {
+        if (!ok) return refuse(client, 'bad_credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
+        if (will?.topic && !will.topic.startsWith(device.topicPrefix)) return refuse(client, 'will_topic', CONNACK.NOT_AUTHORIZED, done);
+        bindSession(client, { kind: 'device', device });
+        done(null, true);
+      },
+      (error: unknown) => {
+        deps.log.error({ err: error, device: device.id }, 'secret verification failed');
+        refuse(client, 'bad_credentials', CONNACK.SERVER_UNAVAILABLE, done);
+      },
+    );
+  };
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { type Server as HttpServerType, createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, type Server, createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Aedes } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { GatewayConfig } from '../config/config-schema.js';
+import { GatewayError } from '../errors.js';
+
+export interface MqttListener {
+  name: 'tcp' | 'tls' | 'ws';
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function listen(server: Server | HttpServerType, host: string, port: number, name: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error) => reject(new GatewayError('listen_failed', `MQTT ${name} listener cannot bind ${host}:${port}: ${error.message}`, undefined, { cause: error })));
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+const closeServer = (server: Server | HttpServerType): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+
+const displayHost = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+
+/** MQTT 3.1.1 over TCP (always), TLS and WebSocket (when configured), all feeding one broker. */
+export async function startMqttListeners(broker: Aedes, config: GatewayConfig['mqtt']): Promise<MqttListener[]> {
+  const listeners: MqttListener[] = [];
+  const tcp = createServer(broker.handle);
+  const tcpPort = await listen(tcp, config.tcp.host, config.tcp.port, 'tcp');
+  listeners.push({ name: 'tcp', port: tcpPort, url: `mqtt://${displayHost(config.tcp.host)}:${tcpPort}`, close: () => closeServer(tcp) });
+
+  if (config.tls) {
+    const tls = createTlsServer(
+      { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ...(config.tls.ca ? { ca: readFileSync(config.tls.ca) } : {}) },
+      broker.handle,
+    );
+    const port = await listen(tls, config.tls.host, config.tls.port, 'tls');
+    listeners.push({ name: 'tls', port, url: `mqtts://${displayHost(config.tls.host)}:${port}`, close: () => closeServer(tls) });
+  }
+
+  if (config.ws) {
+    const http = createHttpServer();
+    const wss = new WebSocketServer({ server: http, path: config.ws.path });
+    wss.on('connection', (socket, request) => broker.handle(createWebSocketStream(socket), request));
+    const port = await listen(http, config.ws.host, config.ws.port, 'ws');
+    listeners.push({
+      name: 'ws',
+      port,
+      url: `ws://${displayHost(config.ws.host)}:${port}${config.ws.path}`,
+      close: async () => {
+        for (const client of wss.clients) client.terminate();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        await closeServer(http);
+      },
+    });
+  }
+  return listeners;
+}

@@ -1,0 +1,135 @@
+import { durationSchema } from '../../../rules/src/index.js';
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65_535);
+const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
+export const siteOrDeviceId = z.string().regex(idPattern, 'expected 1–64 characters of A-Z a-z 0-9 _ -');
+
+const tcpListener = z.object({ host: z.string().default('0.0.0.0'), port: port.default(1883) }).strict();
+const tlsListener = z
+  .object({ host: z.string().default('0.0.0.0'), port: port.default(8883), cert: z.string().min(1), key: z.string().min(1), ca: z.string().optional() })
+  .strict();
+const wsListener = z.object({ host: z.string().default('0.0.0.0'), port: port.default(8083), path: z.string().default('/mqtt') }).strict();
+
+const labMode = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** MQTT topic filters anonymous clients may publish and subscribe to. */
+    allow: z.array(z.string()).default(['lab/#']),
+    /** Filters refused even when allowed. */
+    deny: z.array(z.string()).default([]),
+  })
+  .strict();
+
+const mqtt = z
+  .object({
+    tcp: tcpListener.default({ host: '0.0.0.0', port: 1883 }),
+    tls: tlsListener.optional(),
+    ws: wsListener.optional(),
+    maxPayloadBytes: z.number().int().positive().default(256 * 1024),
+    maxConnections: z.number().int().positive().default(50_000),
+    /** A slow subscriber is disconnected after this long rather than stalling delivery (aedes drainTimeout). */
+    drainTimeout: durationSchema.default(10_000),
+    labMode: labMode.default({ enabled: false, allow: ['lab/#'], deny: [] }),
+  })
+  .strict();
+
+const http = z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).strict();
+
+const influx = z
+  .object({
+    /** `url`: write to that server; `auto`: start a local influxd if installed, else run without; `off`. */
+    mode: z.enum(['url', 'auto', 'off']).default('url'),
+    url: z.string().url().default('http://127.0.0.1:8086'),
+    database: z.string().min(1).default('risk'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    batchSize: z.number().int().positive().default(5_000),
+    flushInterval: durationSchema.default(500),
+    maxQueuedPoints: z.number().int().positive().default(200_000),
+    requestTimeout: durationSchema.default(10_000),
+  })
+  .strict();
+
+const webhookFilter = z
+  .object({
+    sites: z.array(z.string()).optional(),
+    severities: z.array(z.enum(['blue', 'yellow', 'orange', 'red'])).optional(),
+    types: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const webhookSubscriber = z
+  .object({
+    id: z.string().regex(idPattern),
+    url: z.string().url(),
+    /** One or more `whsec_…` secrets; every one signs during key rotation. */
+    secrets: z.array(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'expected whsec_ followed by base64')).min(1),
+    filter: webhookFilter.default({}),
+    timeout: durationSchema.default(5_000),
+    maxAttempts: z.number().int().min(1).max(50).default(8),
+    maxQueued: z.number().int().positive().default(10_000),
+    /** First retry delay; doubles per attempt (with jitter) up to `retryMaxDelay`. */
+    retryBaseDelay: durationSchema.default(1_000),
+    retryMaxDelay: durationSchema.default(300_000),
+    /** Deliveries in flight at once; events of one alarm are always sent one at a time, in seq order. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+  })
+  .strict();
+
+export const deviceSchema = z
+  .object({
+    id: siteOrDeviceId,
+    site: siteOrDeviceId,
+    profile: z.string().min(1),
+    /** `scrypt$<salt b64>$<hash b64>`, from `npm run hash-secret`. */
+    secretHash: z.string().regex(/^scrypt\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected scrypt$<salt>$<hash> (npm run hash-secret)'),
+    name: z.string().optional(),
+    attributes: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+  })
+  .strict();
+
+const tokenSchema = z
+  .object({
+    name: z.string().min(1),
+    role: z.enum(['viewer', 'operator', 'admin']),
+    token: z.string().min(16, 'API tokens must be at least 16 characters'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    mqtt: mqtt.default(mqtt.parse({})),
+    http: http.default({ host: '0.0.0.0', port: 8080 }),
+    influx: influx.default(influx.parse({})),
+    webhooks: z.array(webhookSubscriber).default([]),
+    devices: z.array(deviceSchema).default([]),
+    /** Extra rule files (YAML), applied after each profile's defaults. */
+    rules: z.array(z.string()).default([]),
+    dataDir: z.string().default('./data'),
+    api: z.object({ tokens: z.array(tokenSchema).default([]), metricsPublic: z.boolean().default(true) }).strict().default({ tokens: [], metricsPublic: true }),
+    quarantine: z.object({ size: z.number().int().positive().default(1_000) }).strict().default({ size: 1_000 }),
+    liveFeed: z.object({ ringSize: z.number().int().positive().default(10_000) }).strict().default({ ringSize: 10_000 }),
+    /** Rule timers are checked this often. */
+    tickInterval: durationSchema.default(250),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.devices.forEach((device, index) => {
+      if (seen.has(device.id)) ctx.addIssue({ code: 'custom', path: ['devices', index, 'id'], message: `duplicate device id "${device.id}"` });
+      seen.add(device.id);
+    });
+    const tokens = new Set<string>();
+    config.api.tokens.forEach((token, index) => {
+      if (tokens.has(token.token)) ctx.addIssue({ code: 'custom', path: ['api', 'tokens', index, 'token'], message: 'duplicate token' });
+      tokens.add(token.token);
+    });
+  });
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type DeviceConfig = z.infer<typeof deviceSchema>;
+export type WebhookSubscriberConfig = z.infer<typeof webhookSubscriber>;
+export type ApiToken = z.infer<typeof tokenSchema>;
+export type Role = ApiToken['role'];

@@ -1,0 +1,40 @@
+import { hashSecret } from '../devices/secret-hash.js';
+import type { GatewayConfig } from './config-schema.js';
+import { validateConfig } from './load-config.js';
+
+/** Demo devices: id, site, profile. Their secrets are `demo-<id>` — for the embedded demo only. */
+export const DEMO_DEVICES = [
+  { id: 'dc-01', site: 'plant-a', profile: 'dust-collector', name: 'Grinding line bag filter' },
+  { id: 'dc-02', site: 'plant-a', profile: 'dust-collector', name: 'Polishing line bag filter' },
+  { id: 'dc-03', site: 'plant-b', profile: 'dust-collector', name: 'Sanding line cartridge filter' },
+] as const;
+
+export const demoSecretOf = (deviceId: string): string => `demo-${deviceId}`;
+
+/** API tokens of the demo, printed at start-up. */
+export const DEMO_TOKENS = {
+  viewer: 'demo-viewer-token-0000',
+  operator: 'demo-operator-token-00',
+  admin: 'demo-admin-token-000000',
+} as const;
+
+/**
+ * The embedded defaults used without `--config`: the demo devices, demo tokens, InfluxDB in `auto` mode
+ * (a local influxd when installed), data under ./data.
+ */
+export async function demoConfig(overrides: Partial<Record<string, unknown>> = {}): Promise<GatewayConfig> {
+  const devices = await Promise.all(
+    DEMO_DEVICES.map(async (device) => ({ ...device, secretHash: await hashSecret(demoSecretOf(device.id)) })),
+  );
+  return validateConfig(
+    {
+      influx: { mode: 'auto' },
+      devices,
+      api: {
+        tokens: Object.entries(DEMO_TOKENS).map(([role, token]) => ({ name: `demo-${role}`, role, token })),
+      },
+      ...overrides,
+    },
+    '(embedded demo defaults)',
+  );
+}

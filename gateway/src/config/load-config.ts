@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { PROFILES } from '../../../profiles/index.js';
+import { GatewayError } from '../errors.js';
+import { type GatewayConfig, configSchema } from './config-schema.js';
+import { type FileProblem, LineCounter, formatPath, lineOf, problemsFromZod, renderProblem } from './problems.js';
+import { substituteEnv } from './substitute-env.js';
+
+/** Validates a config object: schema, then what the schema cannot know (profiles, device attributes). */
+export function validateConfig(raw: unknown, file: string, locate?: (path: readonly PropertyKey[]) => number | null): GatewayConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw configError(problemsFromZod(parsed.error, file, locate));
+  const config = parsed.data;
+  const problems: FileProblem[] = [];
+  config.devices.forEach((device, index) => {
+    const profile = PROFILES.get(device.profile);
+    const at = (...rest: PropertyKey[]): { path: string; line: number | null } => {
+      const path = ['devices', index, ...rest];
+      return { path: formatPath(path), line: locate?.(path) ?? null };
+    };
+    if (!profile) {
+      problems.push({ file, ...at('profile'), message: `unknown profile "${device.profile}" (known: ${[...PROFILES.keys()].join(', ')})` });
+      return;
+    }
+    const attributes = profile.attributes.safeParse(device.attributes);
+    if (!attributes.success) {
+      for (const issue of attributes.error.issues) problems.push({ file, ...at('attributes', ...issue.path), message: issue.message });
+    } else {
+      device.attributes = attributes.data;
+    }
+  });
+  if (problems.length > 0) throw configError(problems);
+  return config;
+}
+
+/** Reads, substitutes `${ENV}` and validates a YAML config file; throws `config_invalid` listing every problem. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new GatewayError('config_unreadable', `cannot read config file ${file}: ${(cause as Error).message}`, undefined, { cause });
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw configError(doc.errors.map((error) => ({ file, line: error.linePos?.[0]?.line ?? null, path: '(yaml)', message: error.message })));
+  }
+  const problems: FileProblem[] = [];
+  const raw = substituteEnv(doc.toJS() ?? {}, env, file, problems);
+  const locate = (path: readonly PropertyKey[]): number | null => lineOf(doc, lines, path);
+  for (const problem of problems) problem.line = locate(problem.path.split(/[.[\]]/).filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p)));
+  if (problems.length > 0) throw configError(problems);
+  return validateConfig(raw, file, locate);
+}
+
+function configError(problems: FileProblem[]): GatewayError {
+  return new GatewayError('config_invalid', `invalid configuration:\n${problems.map((p) => `  ${renderProblem(p)}`).join('\n')}`, problems);
+}

@@ -1,0 +1,57 @@
+import type { MetricValue } from '../../../rules/src/index.js';
+
+export interface DeviceStatus {
+  online: boolean;
+  /** What the device last said on its status topic (`online`/`offline`), if anything. */
+  reported: 'online' | 'offline' | null;
+  connectedAt: number | null;
+  lastSeen: number | null;
+  lastReadingTs: number | null;
+  lastValues: Record<string, MetricValue>;
+}
+
+/** Live state of devices as the API shows it: connection, last seen, last values. */
+export interface DeviceStatusBook {
+  get(id: string): DeviceStatus;
+  connected(id: string, at: number): void;
+  disconnected(id: string): void;
+  reported(id: string, status: 'online' | 'offline', at: number): void;
+  readingStored(id: string, ts: number, metrics: Record<string, MetricValue>, at: number): void;
+}
+
+export function createDeviceStatusBook(): DeviceStatusBook {
+  const statuses = new Map<string, DeviceStatus>();
+  const get = (id: string): DeviceStatus => {
+    let status = statuses.get(id);
+    if (!status) {
+      status = { online: false, reported: null, connectedAt: null, lastSeen: null, lastReadingTs: null, lastValues: {} };
+      statuses.set(id, status);
+    }
+    return status;
+  };
+  return {
+    get,
+    connected(id, at) {
+      const status = get(id);
+      status.online = true;
+      status.connectedAt = at;
+      status.lastSeen = at;
+    },
+    disconnected(id) {
+      get(id).online = false;
+    },
+    reported(id, reported, at) {
+      const status = get(id);
+      status.reported = reported;
+      status.lastSeen = at;
+    },
+    readingStored(id, ts, metrics, at) {
+      const status = get(id);
+      status.lastSeen = at;
+      if (status.lastReadingTs === null || ts >= status.lastReadingTs) {
+        status.lastReadingTs = ts;
+        Object.assign(status.lastValues, metrics);
+      }
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The one catalogue of the gateway's error codes: faults (thrown, with whether a retry can help) and the
+ * codes the HTTP API answers with. Every code is documented in docs/errors.md (a test checks it).
+ */
+export const ERROR_CATALOGUE = {
+  config_invalid: { status: 500, retryable: false, summary: 'The configuration file is invalid; every problem is listed with its path.' },
+  config_unreadable: { status: 500, retryable: false, summary: 'The configuration file or a file it names cannot be read.' },
+  rules_invalid: { status: 422, retryable: false, summary: 'A rule file is invalid; every problem is listed with file, line and path.' },
+  listen_failed: { status: 500, retryable: true, summary: 'A listener could not bind its port (in use, or not permitted).' },
+  influx_unavailable: { status: 503, retryable: true, summary: 'InfluxDB did not accept a write (unreachable, timeout, or 5xx).' },
+  influx_rejected: { status: 500, retryable: false, summary: 'InfluxDB refused a write as bad data (4xx); the batch is dropped and counted.' },
+  webhook_failed: { status: 502, retryable: true, summary: 'A webhook subscriber did not answer 2xx; retried with backoff.' },
+  unauthorized: { status: 401, retryable: false, summary: 'No bearer token, or an unknown one.' },
+  forbidden: { status: 403, retryable: false, summary: "The token's role may not do this (viewer reads; operator acts; admin administers)." },
+  validation_failed: { status: 400, retryable: false, summary: 'The request body or query does not match the schema; details list each problem.' },
+  not_found: { status: 404, retryable: false, summary: 'No such route or resource.' },
+  alarm_not_found: { status: 404, retryable: false, summary: 'No alarm with that id (closed alarms are kept for a bounded time).' },
+  alarm_resolved: { status: 409, retryable: false, summary: 'The alarm is already resolved (closed).' },
+  alarm_still_active: { status: 409, retryable: false, summary: 'The condition is still active; an alarm can be resolved once it has cleared.' },
+  alarm_already_acknowledged: { status: 409, retryable: false, summary: 'The alarm was already acknowledged.' },
+  dead_letter_not_found: { status: 404, retryable: false, summary: 'No dead-lettered webhook delivery with that id.' },
+  internal: { status: 500, retryable: true, summary: 'An unexpected fault; it is logged with its stack.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.retryable = ERROR_CATALOGUE[code].retryable;
+    this.details = details;
+  }
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+
+export interface ReadinessCheck {
+  name: string;
+  ready: boolean;
+  reason: string | null;
+}
+
+export interface HealthRouteDeps {
+  readiness(): ReadinessCheck[];
+  metrics: Registry;
+  metricsPublic: boolean;
+}
+
+export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const checks = deps.readiness();
+    const ready = checks.every((check) => check.ready);
+    return reply.code(ready ? 200 : 503).send({ ready, checks, reasons: checks.filter((c) => !c.ready).map((c) => `${c.name}: ${c.reason}`) });
+  });
+
+  app.get('/metrics', { config: deps.metricsPublic ? {} : { role: 'viewer' } }, async (_request, reply) => {
+    const text = await deps.metrics.metrics();
+    return reply.type(deps.metrics.contentType).send(text);
+  });
+}

@@ -1,0 +1,72 @@
+import type { MetricValue, Reading } from '../../../rules/src/index.js';
+import { type Profile, valueSchemaOf } from '../../../profiles/index.js';
+import type { RegisteredDevice } from '../devices/device-registry.js';
+import { type Rejection, reject } from './rejection.js';
+import type { RawReading, TelemetryPayload } from './telemetry-schema.js';
+
+/** Readings of one payload, in canonical units, each with its device time (null: the receive time was used). */
+export interface NormalisedReading {
+  reading: Reading;
+  deviceTs: number | null;
+}
+
+const toEpochMs = (ts: number | string): number => (typeof ts === 'number' ? ts : Date.parse(ts));
+
+type MetricsResult = { ok: true; metrics: Record<string, MetricValue> } | { ok: false; rejection: Rejection };
+
+const refuse = (rejection: Rejection): MetricsResult => ({ ok: false, rejection });
+
+function normaliseMetrics(profile: Profile, raw: RawReading, sharedUnits: Record<string, string> | undefined, where: string): MetricsResult {
+  const units = { ...sharedUnits, ...raw.units };
+  const metrics: Record<string, MetricValue> = {};
+  for (const [name, value] of Object.entries(raw.metrics)) {
+    const spec = profile.metrics[name];
+    if (!spec) return refuse(reject('unknown_metric', `${where}metrics.${name}: not a metric of profile ${profile.id}`));
+    const checked = valueSchemaOf(spec).safeParse(value);
+    if (!checked.success) {
+      const expected = spec.type === 'enum' ? `one of ${spec.values.join(', ')}` : `a ${spec.type}`;
+      return refuse(reject('type', `${where}metrics.${name}: expected ${expected}, got ${JSON.stringify(value)}`));
+    }
+    const unit = units[name];
+    if (unit !== undefined && spec.type === 'number') {
+      const convert = spec.units[unit];
+      if (!convert) return refuse(reject('unit', `${where}units.${name}: cannot convert "${unit}" to ${spec.unit} (accepted: ${Object.keys(spec.units).join(', ')})`));
+      metrics[name] = convert(checked.data as number);
+    } else if (unit !== undefined) {
+      return refuse(reject('unit', `${where}units.${name}: ${spec.type} metrics take no unit`));
+    } else {
+      metrics[name] = checked.data;
+    }
+  }
+  for (const name of Object.keys(units)) {
+    if (!(name in profile.metrics)) return refuse(reject('unknown_metric', `${where}units.${name}: not a metric of profile ${profile.id}`));
+  }
+  return { ok: true, metrics };
+}
+
+/** Validates every reading of a payload against the device's profile and converts units; one bad reading rejects the payload. */
+export function normalisePayload(payload: TelemetryPayload, device: RegisteredDevice, profile: Profile, receivedAt: number): NormalisedReading[] | Rejection {
+  const batch = 'readings' in payload;
+  const raws = batch ? payload.readings : [payload];
+  const out: NormalisedReading[] = [];
+  for (let index = 0; index < raws.length; index += 1) {
+    const raw = raws[index] as RawReading;
+    const where = batch ? `readings[${index}].` : '';
+    const metrics = normaliseMetrics(profile, raw, batch ? payload.units : undefined, where);
+    if (!metrics.ok) return metrics.rejection;
+    const deviceTs = raw.ts === undefined ? null : toEpochMs(raw.ts);
+    out.push({
+      deviceTs,
+      reading: {
+        site: device.site,
+        device: device.id,
+        profile: device.profile,
+        ts: deviceTs ?? receivedAt,
+        receivedAt,
+        seq: raw.seq,
+        metrics: metrics.metrics,
+      } as Reading,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+import type { RejectionReason } from './rejection.js';
+
+export interface QuarantineEntry {
+  at: string;
+  reason: RejectionReason;
+  detail: string;
+  topic: string;
+  clientId: string | null;
+  site: string | null;
+  device: string | null;
+  payloadBytes: number;
+  /** The payload's first bytes, as UTF-8 text when it is, else base64. */
+  payload: string;
+  payloadEncoding: 'utf8' | 'base64';
+  truncated: boolean;
+}
+
+const PREVIEW_BYTES = 2048;
+
+export interface QuarantineFilter {
+  reason?: RejectionReason | undefined;
+  device?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** A bounded ring of refused payloads, newest first on read, for operators to see what devices sent. */
+export interface Quarantine {
+  add(entry: Omit<QuarantineEntry, 'payload' | 'payloadEncoding' | 'truncated' | 'payloadBytes'>, payload: Buffer): void;
+  list(filter: QuarantineFilter): QuarantineEntry[];
+  readonly size: number;
+}
+
+export function createQuarantine(capacity: number): Quarantine {
+  const ring: QuarantineEntry[] = [];
+  let next = 0;
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  return {
+    add(entry, payload) {
+      const head = payload.subarray(0, PREVIEW_BYTES);
+      let text: string;
+      let encoding: 'utf8' | 'base64' = 'utf8';
+      try {
+        text = utf8.decode(head);
+      } catch {
+        text = head.toString('base64');
+        encoding = 'base64';
+      }
+      const full = { ...entry, payloadBytes: payload.length, payload: text, payloadEncoding: encoding, truncated: payload.length > PREVIEW_BYTES };
+      if (ring.length < capacity) ring.push(full);
+      else ring[next] = full;
+      next = (next + 1) % capacity;
+    },
+    list(filter) {
+      const out: QuarantineEntry[] = [];
+      const limit = filter.limit ?? 100;
+      for (let i = 1; i <= ring.length && out.length < limit; i += 1) {
+        const entry = ring[(next - i + ring.length * 2) % ring.length] as QuarantineEntry;
+        if (filter.reason && entry.reason !== filter.reason) continue;
+        if (filter.device && entry.device !== filter.device) continue;
+        out.push(entry);
+      }
+      return out;
+    },
+    get size() {
+      return ring.length;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { Command } from 'commander';
+import type { GatewayConfig } from './config/config-schema.js';
+import { demoConfig } from './config/demo-config.js';
+import { loadConfigFile } from './config/load-config.js';
+import { GatewayError } from './errors.js';
+import { startGateway } from './gateway.js';
+import { createLogger } from './observability/logger.js';
+
+/** The composition root's entry: the only place that reads argv and the environment. */
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('risk-gateway')
+    .description('IoT risk-monitoring ingestion gateway')
+    .option('-c, --config <file>', 'YAML configuration file (default: the embedded demo defaults)', process.env.GATEWAY_CONFIG)
+    .option('--check', 'validate the configuration and rule files, then exit')
+    .parse();
+  const options = program.opts<{ config?: string; check?: boolean }>();
+
+  let config: GatewayConfig;
+  try {
+    config = options.config ? loadConfigFile(options.config, process.env) : await demoConfig();
+  } catch (error) {
+    if (error instanceof GatewayError) {
+      process.stderr.write(`${error.code}: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const log = createLogger(process.env.LOG_LEVEL ?? config.logLevel);
+  if (!options.config) log.warn('no --config given: running on the embedded demo defaults');
+
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    if (options.check) {
+      const { loadRuleFiles } = await import('./rule-files/load-rule-files.js');
+      const { PROFILES } = await import('../../profiles/index.js');
+      loadRuleFiles(PROFILES.values(), config.rules);
+      process.stdout.write('configuration and rule files are valid\n');
+      return;
+    }
+    gateway = await startGateway({ config, log });
+  } catch (error) {
+    if (error instanceof GatewayError) {
+      process.stderr.write(`${error.code}: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without flushing');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutdown requested');
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`fatal: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

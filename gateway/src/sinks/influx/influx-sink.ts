@@ -1,0 +1,182 @@
+import type { AlarmEvent, Reading } from '../../../../rules/src/index.js';
+import { GatewayError } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import type { GatewayMetrics } from '../../observability/metrics.js';
+import { type Sink, type SinkStatus, backoffDelay } from '../sink.js';
+import type { InfluxWriter } from './influx-writer.js';
+import { alarmEventLine, telemetryLine } from './line-protocol.js';
+
+export interface InfluxSinkDeps {
+  writer: InfluxWriter;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxQueuedPoints: number;
+  metrics: GatewayMetrics;
+  log: Logger;
+}
+
+export interface InfluxSink extends Sink {
+  writeTelemetry(reading: Reading): void;
+  writeAlarmEvent(event: AlarmEvent): void;
+  /** Resolves when everything queued so far is written (or the sink gave up on it). */
+  flush(): Promise<void>;
+}
+
+const SINK = 'influxdb';
+
+/**
+ * Batches points by size and interval and writes them in order, one request at a time. Alarm events go
+ * ahead of telemetry. While InfluxDB is unreachable the batch is retried with backoff and the queue is
+ * bounded (oldest telemetry dropped first, counted); the on-disk spool replaces that bound later.
+ */
+export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
+  const alarmLines: string[] = [];
+  let telemetry: string[] = [];
+  let telemetryHead = 0;
+  let inFlight: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let failures = 0;
+  let lastError: string | null = null;
+  let prepared = false;
+  let closed = false;
+
+  const queued = (): number => alarmLines.length + telemetry.length - telemetryHead;
+  const gauge = (): void => deps.metrics.sinkQueued.set({ sink: SINK }, queued());
+
+  const takeBatch = (): string[] => {
+    const batch = alarmLines.splice(0, deps.batchSize);
+    const room = deps.batchSize - batch.length;
+    if (room > 0 && telemetryHead < telemetry.length) {
+      const end = Math.min(telemetry.length, telemetryHead + room);
+      for (let i = telemetryHead; i < end; i += 1) batch.push(telemetry[i] as string);
+      telemetryHead = end;
+      if (telemetryHead > 50_000 && telemetryHead * 2 > telemetry.length) {
+        telemetry = telemetry.slice(telemetryHead);
+        telemetryHead = 0;
+      }
+    }
+    return batch;
+  };
+
+  const putBack = (batch: string[]): void => {
+    // Re-queue in front, preserving order (alarm lines were taken first).
+    const alarmCount = batch.findIndex((line) => !line.startsWith('alarm_events,'));
+    const alarms = alarmCount === -1 ? batch : batch.slice(0, alarmCount);
+    const rest = alarmCount === -1 ? [] : batch.slice(alarmCount);
+    alarmLines.unshift(...alarms);
+    telemetry = rest.concat(telemetry.slice(telemetryHead));
+    telemetryHead = 0;
+  };
+
+  const writeOnce = async (): Promise<void> => {
+    if (!prepared) {
+      await deps.writer.prepare();
+      prepared = true;
+    }
+    const batch = takeBatch();
+    if (batch.length === 0) return;
+    const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
+    try {
+      await deps.writer.write(batch);
+      stop();
+      deps.metrics.sinkWritten.inc({ sink: SINK }, batch.length);
+      if (failures > 0) deps.log.info({ target: deps.writer.target, after: failures }, 'influxdb writes recovered');
+      failures = 0;
+      lastError = null;
+    } catch (error) {
+      stop();
+      if (error instanceof GatewayError && error.code === 'influx_rejected') {
+        deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' }, batch.length);
+        deps.log.error({ err: error, points: batch.length }, 'influxdb rejected batch');
+        return;
+      }
+      putBack(batch);
+      throw error;
+    }
+  };
+
+  const pump = (): void => {
+    if (inFlight || retryTimer || queued() === 0) return;
+    inFlight = (async () => {
+      try {
+        while (queued() > 0 && !retryTimer) {
+          await writeOnce();
+          if (queued() < deps.batchSize && !closed) break;
+        }
+      } catch (error) {
+        failures += 1;
+        lastError = (error as Error).message;
+        deps.metrics.sinkFailed.inc({ sink: SINK });
+        if (failures === 1 || failures % 20 === 0) deps.log.warn({ err: error, failures, queued: queued() }, 'influxdb write failed');
+        if (!closed) {
+          retryTimer = setTimeout(() => {
+            retryTimer = null;
+            pump();
+          }, backoffDelay(failures, 250, 30_000));
+          retryTimer.unref();
+        }
+      } finally {
+        inFlight = null;
+        gauge();
+      }
+    })();
+  };
+
+  const enqueue = (line: string | undefined, lane: 'alarm' | 'telemetry'): void => {
+    if (line === undefined) return;
+    if (lane === 'alarm') alarmLines.push(line);
+    else telemetry.push(line);
+    if (queued() > deps.maxQueuedPoints) {
+      if (telemetryHead < telemetry.length) telemetryHead += 1;
+      else alarmLines.shift();
+      deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'queue_full' });
+    }
+    if (queued() >= deps.batchSize) pump();
+  };
+
+  return {
+    name: SINK,
+    writeTelemetry: (reading) => enqueue(telemetryLine(reading), 'telemetry'),
+    writeAlarmEvent: (event) => enqueue(alarmEventLine(event), 'alarm'),
+    async start() {
+      timer = setInterval(() => {
+        gauge();
+        pump();
+      }, deps.flushIntervalMs);
+      timer.unref();
+      try {
+        await deps.writer.prepare();
+        prepared = true;
+      } catch (error) {
+        lastError = (error as Error).message;
+        deps.log.warn({ err: error, target: deps.writer.target }, 'influxdb not reachable at start; will retry');
+      }
+    },
+    async flush() {
+      for (let round = 0; round < 1_000 && (queued() > 0 || inFlight); round += 1) {
+        if (retryTimer) return;
+        pump();
+        if (inFlight) await inFlight;
+      }
+    },
+    async close() {
+      closed = true;
+      if (timer) clearInterval(timer);
+      if (retryTimer) {
+        clearTimeout(retryTimer);
+        retryTimer = null;
+      }
+      if (inFlight) await inFlight;
+      try {
+        while (queued() > 0) await writeOnce();
+      } catch (error) {
+        deps.log.error({ err: error, lost: queued() }, 'influxdb unreachable at shutdown; queued points lost');
+      }
+    },
+    status(): SinkStatus {
+      const ready = prepared && failures === 0;
+      return { name: SINK, ready, reason: ready ? null : (lastError ?? 'not yet connected'), queued: queued() };
+    },
+  };
+}

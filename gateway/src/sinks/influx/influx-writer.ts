@@ -1,0 +1,63 @@
+import { GatewayError } from '../../errors.js';
+
+/** Writes line-protocol batches to one InfluxDB; the port every InfluxDB API version implements. */
+export interface InfluxWriter {
+  readonly target: string;
+  write(lines: readonly string[]): Promise<void>;
+  /** Creates the database when missing (1.x); idempotent. */
+  prepare(): Promise<void>;
+  ping(): Promise<boolean>;
+}
+
+export interface InfluxV1Options {
+  url: string;
+  database: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  timeoutMs: number;
+}
+
+/** InfluxDB 1.x HTTP API: `POST /write?db=…&precision=ms`, `POST /query` for CREATE DATABASE. */
+export function createInfluxV1Writer(options: InfluxV1Options): InfluxWriter {
+  const base = options.url.replace(/\/+$/, '');
+  const auth: Record<string, string> = options.username ? { u: options.username, p: options.password ?? '' } : {};
+
+  const request = async (path: string, params: Record<string, string>, body?: string): Promise<Response> => {
+    const url = `${base}${path}?${new URLSearchParams({ ...params, ...auth })}`;
+    try {
+      return await fetch(url, { method: 'POST', body: body ?? null, signal: AbortSignal.timeout(options.timeoutMs) });
+    } catch (cause) {
+      throw new GatewayError('influx_unavailable', `InfluxDB at ${base} unreachable: ${(cause as Error).message}`, undefined, { cause });
+    }
+  };
+
+  const failure = async (response: Response, what: string): Promise<GatewayError> => {
+    const text = (await response.text().catch(() => '')).slice(0, 500);
+    const code = response.status >= 500 || response.status === 429 ? 'influx_unavailable' : 'influx_rejected';
+    return new GatewayError(code, `InfluxDB ${what} failed with HTTP ${response.status}: ${text}`, { status: response.status });
+  };
+
+  return {
+    target: `${base} db=${options.database}`,
+    async write(lines) {
+      if (lines.length === 0) return;
+      const response = await request('/write', { db: options.database, precision: 'ms' }, lines.join('\n'));
+      if (response.status !== 204 && !response.ok) throw await failure(response, 'write');
+      await response.arrayBuffer().catch(() => undefined);
+    },
+    async prepare() {
+      const response = await request('/query', { q: `CREATE DATABASE "${options.database.replace(/"/g, '\\"')}"` });
+      if (!response.ok) throw await failure(response, 'CREATE DATABASE');
+      await response.arrayBuffer().catch(() => undefined);
+    },
+    async ping() {
+      try {
+        const response = await fetch(`${base}/ping`, { signal: AbortSignal.timeout(Math.min(options.timeoutMs, 2_000)) });
+        await response.arrayBuffer().catch(() => undefined);
+        return response.status === 204 || response.ok;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

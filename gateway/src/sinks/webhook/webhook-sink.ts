@@ -1,0 +1,86 @@
+import type { AlarmEvent } from '../../../../rules/src/index.js';
+import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
+import type { Logger } from '../../observability/logger.js';
+import type { GatewayMetrics } from '../../observability/metrics.js';
+import type { Sink, SinkStatus } from '../sink.js';
+import { type DeadLetter, type SubscriberState, type WebhookSubscriber, createWebhookSubscriber } from './webhook-subscriber.js';
+
+export interface WebhookSink extends Sink {
+  deliver(event: AlarmEvent): void;
+  subscribers(): SubscriberState[];
+  deadLetters(): DeadLetter[];
+  /** Queues a dead-lettered event again for its subscriber (re-enabling a disabled one); false if unknown. */
+  replay(deadLetterId: string): boolean;
+  /** Resolves when every subscriber is idle (or after `timeoutMs`). */
+  idle(timeoutMs: number): Promise<void>;
+}
+
+export interface WebhookSinkDeps {
+  subscribers: readonly WebhookSubscriberConfig[];
+  now(): number;
+  newId(): string;
+  maxDeadLetters?: number;
+  metrics: GatewayMetrics;
+  log: Logger;
+}
+
+/** Fans alarm events out to every subscriber whose filter matches; each subscriber has its own queue. */
+export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
+  const maxDeadLetters = deps.maxDeadLetters ?? 1_000;
+  const letters: DeadLetter[] = [];
+  const build = (config: WebhookSubscriberConfig): WebhookSubscriber =>
+    createWebhookSubscriber({
+      config,
+      now: deps.now,
+      metrics: deps.metrics,
+      log: deps.log.child({ subscriber: config.id }),
+      deadLetter(letter) {
+        letters.push({ ...letter, id: deps.newId(), deadAt: new Date(deps.now()).toISOString() });
+        if (letters.length > maxDeadLetters) letters.shift();
+      },
+    });
+  const subscribers = new Map(deps.subscribers.map((config) => [config.id, build(config)]));
+
+  return {
+    name: 'webhooks',
+    deliver(event) {
+      for (const subscriber of subscribers.values()) if (subscriber.matches(event)) subscriber.enqueue(event);
+    },
+    subscribers: () => [...subscribers.values()].map((s) => s.state()),
+    deadLetters: () => [...letters],
+    replay(id) {
+      const index = letters.findIndex((letter) => letter.id === id);
+      const letter = letters[index];
+      if (!letter) return false;
+      let subscriber = subscribers.get(letter.subscriber);
+      const config = deps.subscribers.find((c) => c.id === letter.subscriber);
+      if (!config) return false;
+      if (!subscriber || !subscriber.state().enabled) {
+        subscriber?.close();
+        subscriber = build(config);
+        subscribers.set(config.id, subscriber);
+      }
+      letters.splice(index, 1);
+      subscriber.enqueue(letter.event);
+      return true;
+    },
+    async start() {},
+    async idle(timeoutMs) {
+      await Promise.all([...subscribers.values()].map((s) => s.idle(timeoutMs)));
+    },
+    async close() {
+      await Promise.all([...subscribers.values()].map((s) => s.idle(5_000)));
+      for (const subscriber of subscribers.values()) subscriber.close();
+    },
+    status(): SinkStatus {
+      const states = [...subscribers.values()].map((s) => s.state());
+      const disabled = states.filter((s) => !s.enabled).map((s) => s.id);
+      return {
+        name: 'webhooks',
+        ready: true,
+        reason: disabled.length > 0 ? `disabled subscribers: ${disabled.join(', ')}` : null,
+        queued: states.reduce((sum, s) => sum + s.queued, 0),
+      };
+    },
+  };
+}

@@ -1,0 +1,231 @@
+import type { AlarmEvent } from '../../../../rules/src/index.js';
+import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
+import type { Logger } from '../../observability/logger.js';
+import type { GatewayMetrics } from '../../observability/metrics.js';
+import { backoffDelay } from '../sink.js';
+import { retryAfterMs } from './retry-after.js';
+import { signatureHeader } from './sign.js';
+
+export interface DeadLetter {
+  id: string;
+  subscriber: string;
+  event: AlarmEvent;
+  attempts: number;
+  lastError: string;
+  deadAt: string;
+}
+
+interface Delivery {
+  event: AlarmEvent;
+  body: string;
+  key: string;
+  attempts: number;
+  notBefore: number;
+  lastError: string | null;
+}
+
+export interface SubscriberState {
+  id: string;
+  url: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  queued: number;
+  inFlight: number;
+  delivered: number;
+  failedAttempts: number;
+  lastError: string | null;
+}
+
+export interface WebhookSubscriberDeps {
+  config: WebhookSubscriberConfig;
+  now(): number;
+  metrics: GatewayMetrics;
+  log: Logger;
+  deadLetter(letter: Omit<DeadLetter, 'id' | 'deadAt'>): void;
+}
+
+export interface WebhookSubscriber {
+  readonly id: string;
+  matches(event: AlarmEvent): boolean;
+  enqueue(event: AlarmEvent): void;
+  state(): SubscriberState;
+  /** Resolves when nothing is queued or in flight (or after `timeoutMs`). */
+  idle(timeoutMs: number): Promise<void>;
+  close(): void;
+}
+
+const SINK = 'webhook';
+
+/**
+ * One subscriber's delivery queue: events of one alarm are delivered one at a time in order; different
+ * alarms go in parallel up to `concurrency`. 2xx succeeds; 410 disables the subscriber; 429, 5xx, timeouts
+ * and network errors are retried with backoff and jitter, honouring Retry-After; exhausted events are
+ * dead-lettered.
+ */
+export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSubscriber {
+  const { config } = deps;
+  const queue: Delivery[] = [];
+  const busyKeys = new Set<string>();
+  let inFlight = 0;
+  let enabled = true;
+  let disabledReason: string | null = null;
+  let delivered = 0;
+  let failedAttempts = 0;
+  let lastError: string | null = null;
+  let wakeTimer: NodeJS.Timeout | null = null;
+  let closed = false;
+  const idleWaiters: Array<() => void> = [];
+
+  const gauge = (): void => deps.metrics.sinkQueued.set({ sink: `${SINK}:${config.id}` }, queue.length);
+
+  const notifyIdle = (): void => {
+    if (queue.length === 0 && inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+  };
+
+  const deadLetter = (delivery: Delivery, reason: string): void => {
+    deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'dead_letter' });
+    deps.log.warn({ subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, reason }, 'webhook dead-lettered');
+    deps.deadLetter({ subscriber: config.id, event: delivery.event, attempts: delivery.attempts, lastError: reason });
+  };
+
+  const remove = (delivery: Delivery): void => {
+    const index = queue.indexOf(delivery);
+    if (index >= 0) queue.splice(index, 1);
+  };
+
+  const disable = (reason: string): void => {
+    enabled = false;
+    disabledReason = reason;
+    deps.log.warn({ subscriber: config.id, reason }, 'webhook subscriber disabled');
+    for (const delivery of queue.splice(0)) deadLetter(delivery, `subscriber disabled: ${reason}`);
+    gauge();
+  };
+
+  const attempt = async (delivery: Delivery): Promise<void> => {
+    delivery.attempts += 1;
+    const timestamp = Math.floor(deps.now() / 1000);
+    const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
+    let outcome: { ok: true } | { ok: false; retryable: boolean; error: string; retryAfter: number | null };
+    try {
+      const response = await fetch(config.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'risk-gateway-webhooks/1',
+          'webhook-id': delivery.event.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signatureHeader(config.secrets, delivery.event.id, timestamp, delivery.body),
+        },
+        body: delivery.body,
+        signal: AbortSignal.timeout(config.timeout),
+        redirect: 'manual',
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (response.status >= 200 && response.status < 300) outcome = { ok: true };
+      else if (response.status === 410) outcome = { ok: false, retryable: false, error: 'HTTP 410 Gone', retryAfter: null };
+      else {
+        const retryable = response.status === 429 || response.status === 408 || response.status >= 500;
+        outcome = { ok: false, retryable, error: `HTTP ${response.status}`, retryAfter: retryAfterMs(response.headers.get('retry-after'), deps.now()) };
+      }
+    } catch (error) {
+      outcome = { ok: false, retryable: true, error: (error as Error).message, retryAfter: null };
+    }
+    stop();
+
+    if (outcome.ok) {
+      delivered += 1;
+      deps.metrics.sinkWritten.inc({ sink: SINK });
+      remove(delivery);
+      return;
+    }
+    failedAttempts += 1;
+    lastError = outcome.error;
+    delivery.lastError = outcome.error;
+    deps.metrics.sinkFailed.inc({ sink: SINK });
+    if (outcome.error === 'HTTP 410 Gone') {
+      remove(delivery);
+      deadLetter(delivery, outcome.error);
+      disable('receiver answered 410 Gone');
+      return;
+    }
+    if (!outcome.retryable || delivery.attempts >= config.maxAttempts) {
+      remove(delivery);
+      deadLetter(delivery, outcome.retryable ? `gave up after ${delivery.attempts} attempts: ${outcome.error}` : `not retryable: ${outcome.error}`);
+      return;
+    }
+    const delay = Math.max(backoffDelay(delivery.attempts, config.retryBaseDelay, config.retryMaxDelay), outcome.retryAfter ?? 0);
+    delivery.notBefore = deps.now() + delay;
+    deps.log.debug({ subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, delay, error: outcome.error }, 'webhook retry scheduled');
+  };
+
+  const dispatch = (): void => {
+    if (closed || !enabled) return notifyIdle();
+    const now = deps.now();
+    const seen = new Set<string>();
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const delivery of queue) {
+      if (inFlight >= config.concurrency) break;
+      if (seen.has(delivery.key)) continue;
+      seen.add(delivery.key);
+      if (busyKeys.has(delivery.key)) continue;
+      if (delivery.notBefore > now) {
+        earliest = Math.min(earliest, delivery.notBefore);
+        continue;
+      }
+      busyKeys.add(delivery.key);
+      inFlight += 1;
+      void attempt(delivery).finally(() => {
+        busyKeys.delete(delivery.key);
+        inFlight -= 1;
+        gauge();
+        dispatch();
+      });
+    }
+    if (earliest !== Number.POSITIVE_INFINITY) {
+      if (wakeTimer) clearTimeout(wakeTimer);
+      wakeTimer = setTimeout(
+        () => {
+          wakeTimer = null;
+          dispatch();
+        },
+        Math.max(0, earliest - now),
+      );
+    }
+    notifyIdle();
+  };
+
+  const { sites, severities, types } = config.filter;
+  return {
+    id: config.id,
+    matches: (event) =>
+      (!sites || sites.includes(event.data.alarm.site)) &&
+      (!severities || severities.includes(event.data.alarm.severity)) &&
+      (!types || types.includes(event.type)),
+    enqueue(event) {
+      if (!enabled || closed) return;
+      if (queue.length >= config.maxQueued) {
+        const oldest = queue.shift() as Delivery;
+        deadLetter(oldest, 'queue full');
+      }
+      queue.push({ event, body: JSON.stringify(event), key: event.data.alarm.id, attempts: 0, notBefore: 0, lastError: null });
+      gauge();
+      dispatch();
+    },
+    state: () => ({ id: config.id, url: config.url, enabled, disabledReason, queued: queue.length, inFlight, delivered, failedAttempts, lastError }),
+    idle(timeoutMs) {
+      if (queue.length === 0 && inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    close() {
+      closed = true;
+      if (wakeTimer) clearTimeout(wakeTimer);
+      notifyIdle();
+    },
+  };
+}
