@@ -16,8 +16,11 @@ export function evaluate(e: Expr, env: ExprEnv): MetricValue | null {
   switch (e.k) {
     case 'lit':
       return e.v;
-    case 'ref':
-      return (e.attr ? env.attr(e.name) : env.metric(e.name)) ?? null;
+    case 'ref': {
+      // Only own data values: a name like `constructor` or `__proto__` must not reach the prototype.
+      const v: unknown = e.attr ? env.attr(e.name) : env.metric(e.name);
+      return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string' ? v : null;
+    }
     case 'neg': {
       const a = evaluate(e.a, env);
       return typeof a === 'number' ? -a : null;
@@ -57,7 +60,7 @@ export function evaluate(e: Expr, env: ExprEnv): MetricValue | null {
       return e.op === '<' ? a < b : e.op === '<=' ? a <= b : e.op === '>' ? a > b : a >= b;
     }
     case 'call': {
-      const fn = DERIVED_FUNCTIONS[e.fn];
+      const fn = Object.hasOwn(DERIVED_FUNCTIONS, e.fn) ? DERIVED_FUNCTIONS[e.fn] : undefined;
       if (!fn) return null;
       const args: number[] = [];
       for (const arg of e.args) {

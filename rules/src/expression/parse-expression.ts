@@ -58,8 +58,20 @@ function tokenize(src: string): Token[] {
   return out;
 }
 
-const WORD_OPS: Record<string, string> = { and: '&&', AND: '&&', or: '||', OR: '||', not: '!', NOT: '!' };
-const LITERALS: Record<string, boolean> = { true: true, false: false, TRUE: true, FALSE: false };
+const WORD_OPS = new Map([
+  ['and', '&&'],
+  ['AND', '&&'],
+  ['or', '||'],
+  ['OR', '||'],
+  ['not', '!'],
+  ['NOT', '!'],
+]);
+const LITERALS = new Map([
+  ['true', true],
+  ['false', false],
+  ['TRUE', true],
+  ['FALSE', false],
+]);
 
 /**
  * Parses a boolean or arithmetic expression into a tree. Grammar, loosest first:
@@ -74,7 +86,7 @@ export function parseExpression(src: string): Expr {
   let depth = 0;
 
   const peek = (): Token => tokens[pos] as Token;
-  const opOf = (tok: Token): string | null => (tok.t === 'op' ? tok.v : tok.t === 'id' ? (WORD_OPS[tok.v] ?? null) : null);
+  const opOf = (tok: Token): string | null => (tok.t === 'op' ? tok.v : tok.t === 'id' ? (WORD_OPS.get(tok.v) ?? null) : null);
   const take = (op: string): boolean => {
     if (opOf(peek()) !== op) return false;
     pos += 1;
@@ -148,9 +160,9 @@ export function parseExpression(src: string): Expr {
       expect(')');
       return inner;
     }
-    if (tok.t === 'id' && WORD_OPS[tok.v] === undefined) {
+    if (tok.t === 'id' && !WORD_OPS.has(tok.v)) {
       pos += 1;
-      const literal = LITERALS[tok.v];
+      const literal = LITERALS.get(tok.v);
       if (literal !== undefined) return { k: 'lit', v: literal };
       if (tok.v === 'attr') {
         expect('.');
@@ -160,7 +172,7 @@ export function parseExpression(src: string): Expr {
         return { k: 'ref', attr: true, name: name.v };
       }
       if (take('(')) {
-        const fn = DERIVED_FUNCTIONS[tok.v];
+        const fn = Object.hasOwn(DERIVED_FUNCTIONS, tok.v) ? DERIVED_FUNCTIONS[tok.v] : undefined;
         if (!fn) throw new ExpressionError(`unknown function "${tok.v}" (known: ${Object.keys(DERIVED_FUNCTIONS).join(', ')})`, tok.at);
         const args: Expr[] = [];
         if (!take(')')) {

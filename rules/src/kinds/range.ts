@@ -74,7 +74,7 @@ export const rangeKind: RuleKind<RangeRule, RangeState> = {
   onReading(def, state, reading, ctx) {
     let touched = false;
     const check = (metric: string, value: unknown): void => {
-      if (typeof value !== 'number') return;
+      if (typeof value !== 'number' || metric === '__proto__') return;
       const range = rangeFor(def, metric, ctx);
       if (!range) return;
       touched = true;

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { harness } from '../../test-support/harness.js';
+
+const ladder = `
+profile: p
+rules:
+  - id: silent
+    kind: silence
+    ladder:
+      - { after: 15m, severity: yellow }
+      - { after: 1h, severity: orange }
+      - { after: 24h, severity: red }
+    source: test
+`;
+const MIN = 60_000;
+
+describe('silence', () => {
+  it('fires from the clock with no message at all, after registration only, and escalates along the ladder', () => {
+    const h = harness(ladder);
+    h.engine.registerDevice(h.device, 0);
+    expect(h.engine.nextDueAt()).toBe(15 * MIN);
+    expect(h.tick(15 * MIN - 1)).toEqual([]);
+    h.tick(15 * MIN);
+    expect(h.state('silent')).toBe('yellow');
+    h.tick(60 * MIN);
+    expect(h.state('silent')).toBe('orange');
+    h.tick(24 * 60 * MIN);
+    expect(h.state('silent')).toBe('red');
+    expect(h.engine.nextDueAt()).toBeNull();
+  });
+
+  it('jumps to the step the silence has reached when the clock was away', () => {
+    const h = harness(ladder);
+    h.engine.registerDevice(h.device, 0);
+    h.tick(2 * 60 * MIN);
+    expect(h.state('silent')).toBe('orange');
+  });
+
+  it('clears as soon as data returns, and re-arms from that arrival', () => {
+    const h = harness(ladder);
+    h.read(0, { x: 1 });
+    h.tick(20 * MIN);
+    expect(h.state('silent')).toBe('yellow');
+    const back = h.read(21 * MIN, { x: 2 });
+    expect(back.map((c) => c.verdict.status)).toEqual(['false']);
+    expect(h.engine.nextDueAt()).toBe(36 * MIN);
+  });
+
+  it('measures from arrival, not from the device clock (device clock an hour behind)', () => {
+    const h = harness(ladder);
+    h.read(-60 * MIN, { x: 1 }, 0);
+    h.tick(14 * MIN);
+    expect(h.state('silent')).toBe('false');
+    h.tick(15 * MIN);
+    expect(h.state('silent')).toBe('yellow');
+  });
+
+  it('counts late backlog data as proof of life', () => {
+    const h = harness(ladder);
+    h.read(10 * MIN, { x: 1 });
+    h.tick(30 * MIN);
+    expect(h.state('silent')).toBe('yellow');
+    const out = h.engine.onReading({ site: 's', device: 'd', profile: 'p', ts: 5 * MIN, receivedAt: 31 * MIN, metrics: { x: 0 } }, h.device);
+    expect(out.late).toBe(true);
+    expect(out.changes.map((c) => c.verdict.status)).toEqual(['false']);
+  });
+
+  it('defaults to 3 reporting intervals: device attribute first, then the profile', () => {
+    const rule = `
+profile: p
+rules:
+  - id: silent
+    kind: silence
+    source: test
+`;
+    const byAttr = harness(rule, { attributes: { reportingIntervalMs: 10_000 }, deps: { reportingIntervalOf: () => 60_000 } });
+    byAttr.engine.registerDevice(byAttr.device, 0);
+    expect(byAttr.engine.nextDueAt()).toBe(30_000);
+    const byProfile = harness(rule, { deps: { reportingIntervalOf: () => 60_000 } });
+    byProfile.engine.registerDevice(byProfile.device, 0);
+    expect(byProfile.engine.nextDueAt()).toBe(180_000);
+  });
+
+  it('watches one metric only when told to', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: no_h2s
+    kind: silence
+    metric: h2s
+    ladder: [{ after: 30s, severity: orange }]
+    source: test
+`);
+    h.read(0, { h2s: 0, o2: 20.9 });
+    h.read(20_000, { o2: 20.9 });
+    h.advanceTo(30_000);
+    expect(h.state('no_h2s')).toBe('orange');
+  });
+
+  it('counts only while the guard holds (silence while permit_active)', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: silent_work
+    kind: silence
+    when: permit_active
+    ladder: [{ after: 30s, severity: orange }, { after: 2m, severity: red }]
+    source: test
+`);
+    h.read(0, { permit_active: false });
+    h.advanceTo(10 * MIN);
+    expect(h.state('silent_work')).toBe('false');
+    h.read(10 * MIN, { permit_active: true });
+    h.advanceTo(10 * MIN + 30_000);
+    expect(h.state('silent_work')).toBe('orange');
+    h.advanceTo(12 * MIN);
+    expect(h.state('silent_work')).toBe('red');
+  });
+});

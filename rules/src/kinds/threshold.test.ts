@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { harness } from '../../test-support/harness.js';
+
+const rule = (extra = '') => `
+profile: p
+rules:
+  - id: t
+    kind: threshold
+    metric: x
+    source: test
+    levels:
+      yellow: { raise: 60, clear: 58 }
+      orange: { raise: 70, clear: 68 }
+      red: { raise: 80, clear: 78 }
+${extra}`;
+
+describe('threshold', () => {
+  it('raises on a value sitting exactly on the threshold and holds it there', () => {
+    const h = harness(rule());
+    h.read(1, { x: 60 });
+    expect(h.state('t')).toBe('yellow');
+    h.read(2, { x: 60 });
+    expect(h.changes).toHaveLength(1);
+  });
+
+  it('does not flap on noise inside the hysteresis band', () => {
+    const h = harness(rule());
+    h.read(0, { x: 61 });
+    for (let i = 1; i <= 50; i += 1) h.read(i, { x: 58.1 + (i % 3) * 0.9 });
+    expect(h.changes).toHaveLength(1);
+    h.read(100, { x: 57.9 });
+    expect(h.state('t')).toBe('false');
+  });
+
+  it('escalates straight to the level the value calls for and de-escalates through hysteresis', () => {
+    const h = harness(rule());
+    h.read(1, { x: 85 });
+    expect(h.state('t')).toBe('red');
+    h.read(2, { x: 79 });
+    expect(h.state('t')).toBe('red');
+    h.read(3, { x: 77 });
+    expect(h.state('t')).toBe('orange');
+    h.read(4, { x: 10 });
+    expect(h.state('t')).toBe('false');
+  });
+
+  it('an on-delay interrupted one sample before it completes raises nothing, and restarts from zero', () => {
+    const h = harness(rule('    onDelay: 10s\n'));
+    for (let t = 0; t < 10_000; t += 1000) h.read(t, { x: 65 });
+    expect(h.state('t')).toBe('pending');
+    h.read(10_000 - 1, { x: 50 });
+    expect(h.state('t')).toBe('false');
+    h.advanceTo(30_000);
+    expect(h.state('t')).toBe('false');
+    h.read(30_000, { x: 65 });
+    h.advanceTo(39_999);
+    expect(h.state('t')).toBe('pending');
+    h.advanceTo(40_000);
+    expect(h.state('t')).toBe('yellow');
+  });
+
+  it('completes an on-delay from the clock alone, with no further message', () => {
+    const h = harness(rule('    onDelay: 10m\n    offDelay: 1m\n'));
+    h.read(0, { x: 75 });
+    expect(h.engine.nextDueAt()).toBe(600_000);
+    const raised = h.tick(600_000);
+    expect(raised.map((c) => c.verdict.status)).toEqual(['true']);
+    expect(h.state('t')).toBe('orange');
+    h.read(700_000, { x: 10 });
+    expect(h.state('t')).toBe('pending');
+    h.tick(760_000);
+    expect(h.state('t')).toBe('false');
+  });
+
+  it('uses a per-level on-delay: red immediately, yellow only after 30 s', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: t
+    kind: threshold
+    metric: x
+    source: test
+    onDelay: 30s
+    levels:
+      yellow: { raise: 60 }
+      red: { raise: 80, onDelay: 0 }
+`);
+    h.read(0, { x: 65 });
+    expect(h.state('t')).toBe('pending');
+    h.read(1000, { x: 90 });
+    expect(h.state('t')).toBe('red');
+  });
+
+  it('raises with N-of-M samples only when n of the last m samples are in alarm', () => {
+    const h = harness(rule('    samples: { n: 3, m: 5 }\n'));
+    const values = [65, 50, 65, 50, 50, 65];
+    values.forEach((x, i) => h.read(i, { x }));
+    expect(h.state('t')).toBe('false');
+    h.read(10, { x: 65 });
+    expect(h.state('t')).toBe('yellow');
+  });
+
+  it('ignores a single float jump with N-of-M (GNSS float solution)', () => {
+    const h = harness(rule('    samples: { n: 2, m: 3 }\n'));
+    [10, 10, 500, 10, 10].forEach((x, i) => h.read(i, { x }));
+    expect(h.changes.filter((c) => c.verdict.status === 'true')).toHaveLength(0);
+  });
+
+  it('applies only while the when-guard holds, re-evaluating when the guard metric alone changes', () => {
+    const h = harness(rule("    when: casting_active\n"));
+    h.read(0, { x: 75, casting_active: false });
+    expect(h.state('t')).toBe('false');
+    h.read(1, { casting_active: true });
+    expect(h.state('t')).toBe('orange');
+    h.read(2, { casting_active: false });
+    expect(h.state('t')).toBe('false');
+  });
+
+  it('resolves thresholds from device attributes', () => {
+    const h = harness(
+      `
+profile: p
+rules:
+  - id: low
+    kind: threshold
+    metric: cooling_pressure
+    direction: below
+    source: test
+    levels:
+      yellow: { raise: "0.85 * attr.setpoint", clear: "0.9 * attr.setpoint" }
+      red: { raise: "0.7 * attr.setpoint" }
+`,
+      { attributes: { setpoint: 0.2 } },
+    );
+    h.read(0, { cooling_pressure: 0.169 });
+    expect(h.state('low')).toBe('yellow');
+    expect(h.last('low')).toMatchObject({ threshold: 0.17 });
+    h.read(1, { cooling_pressure: 0.175 });
+    expect(h.state('low')).toBe('yellow');
+    h.read(2, { cooling_pressure: 0.13 });
+    expect(h.state('low')).toBe('red');
+  });
+
+  it('skips a level whose attribute is missing instead of alarming', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: low
+    kind: threshold
+    metric: x
+    source: test
+    levels: { red: { raise: "attr.limit" } }
+`);
+    h.read(0, { x: 1e9 });
+    expect(h.state('low')).toBe('false');
+  });
+
+  it('does not evaluate late readings (a late value cannot resurrect a cleared alarm)', () => {
+    const h = harness(rule());
+    h.read(100, { x: 75 });
+    h.read(200, { x: 10 });
+    const late = h.engine.onReading({ site: 's', device: 'd', profile: 'p', ts: 150, metrics: { x: 99 } }, h.device);
+    expect(late).toEqual({ changes: [], late: true });
+    expect(h.state('t')).toBe('false');
+  });
+
+  it('restored mid-delay, completes the delay on time', () => {
+    const h = harness(rule('    onDelay: 10s\n'));
+    h.read(0, { x: 65 });
+    const snap = h.engine.snapshot();
+    const h2 = harness(rule('    onDelay: 10s\n'));
+    h2.engine.restore(snap);
+    expect(h2.engine.nextDueAt()).toBe(10_000);
+    h2.tick(9_999);
+    expect(h2.state('t')).toBe('pending');
+    h2.tick(10_000);
+    expect(h2.state('t')).toBe('yellow');
+  });
+
+  it('refuses levels in the wrong order and clear on the wrong side', () => {
+    expect(() =>
+      harness(`
+profile: p
+rules:
+  - id: t
+    kind: threshold
+    metric: x
+    source: test
+    levels:
+      yellow: { raise: 60, clear: 62 }
+      orange: { raise: 50 }
+`),
+    ).toThrow(/clear must be on the normal side[\s\S]*more severe level must be higher/);
+  });
+});
