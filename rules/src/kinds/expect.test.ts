@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { harness } from '../../test-support/harness.js';
+
+const interlock = `
+profile: p
+rules:
+  - id: interlock
+    kind: expect
+    trigger: "casting_active and cooling_pressure < 0.7 * attr.setpoint"
+    expect:
+      - "quick_shutoff == 'closed'"
+      - "emergency_drain == 'open'"
+      - "tilt_back or launder_disconnect == 'disconnected'"
+    within: 3s
+    source: test
+`;
+const normal = { casting_active: true, cooling_pressure: 0.2, quick_shutoff: 'open', emergency_drain: 'closed', tilt_back: false, launder_disconnect: 'engaged' };
+
+describe('expect (interlock verification)', () => {
+  it('is satisfied when the valves act within T', () => {
+    const h = harness(interlock, { attributes: { setpoint: 0.2 } });
+    h.read(0, normal);
+    h.read(1000, { cooling_pressure: 0.05 });
+    expect(h.state('interlock')).toBe('pending');
+    h.read(2000, { quick_shutoff: 'closed', emergency_drain: 'open', tilt_back: true });
+    expect(h.state('interlock')).toBe('false');
+    h.advanceTo(10_000);
+    expect(h.changes.filter((c) => c.verdict.status === 'true')).toHaveLength(0);
+  });
+
+  it('raises a separate red alarm from the clock when they do not, naming what was missing', () => {
+    const h = harness(interlock, { attributes: { setpoint: 0.2 } });
+    h.read(0, normal);
+    h.read(1000, { cooling_pressure: 0.05 });
+    h.read(2000, { quick_shutoff: 'closed' });
+    h.advanceTo(4000);
+    expect(h.state('interlock')).toBe('red');
+    const v = h.last('interlock');
+    expect(v?.status === 'true' && v.message).toMatch(/emergency_drain == 'open'/);
+    expect(v?.status === 'true' && v.message).not.toMatch(/quick_shutoff/);
+    h.read(5000, { emergency_drain: 'open', launder_disconnect: 'disconnected' });
+    expect(h.state('interlock')).toBe('false');
+  });
+
+  it('reacts to the rising edge only: a trigger that stays true does not re-arm', () => {
+    const h = harness(interlock, { attributes: { setpoint: 0.2 } });
+    h.read(0, { ...normal, cooling_pressure: 0.05, quick_shutoff: 'closed', emergency_drain: 'open', tilt_back: true });
+    h.read(1000, { quick_shutoff: 'open' });
+    h.advanceTo(10_000);
+    expect(h.state('interlock')).toBe('false');
+  });
+});

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { harness } from '../../test-support/harness.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+
+describe('window aggregate', () => {
+  it('15-minute average (CO STEL): a short spike does not raise, a sustained level does', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: co_stel
+    kind: window
+    metric: co
+    aggregate: avg
+    window: 15m
+    buckets: 15
+    levels: { orange: { raise: 26, clear: 24 } }
+    source: test
+`);
+    for (let m = 0; m < 15; m += 1) h.read(m * MIN, { co: m === 7 ? 100 : 10 });
+    expect(h.state('co_stel')).toBe('false');
+    for (let m = 15; m < 40; m += 1) h.read(m * MIN, { co: 30 });
+    expect(h.state('co_stel')).toBe('orange');
+    expect(h.last('co_stel')).toMatchObject({ threshold: 26 });
+  });
+
+  it('rolling 24-hour rainfall sum, cleared by the clock when rain leaves the window', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: rain
+    kind: window
+    metric: rainfall
+    aggregate: sum
+    window: 24h
+    buckets: 48
+    levels: { yellow: { raise: 50 }, orange: { raise: 100 }, red: { raise: 250 } }
+    source: test
+`);
+    for (let i = 0; i < 6; i += 1) h.read(i * HOUR, { rainfall: 15 });
+    expect(h.state('rain')).toBe('yellow');
+    h.read(6 * HOUR, { rainfall: 15 });
+    expect(h.state('rain')).toBe('orange');
+    expect(h.engine.nextDueAt()).not.toBeNull();
+    h.advanceTo(31 * HOUR);
+    expect(h.state('rain')).toBe('false');
+  });
+
+  it('slope in mm/day by linear regression, robust to GNSS noise', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: velocity
+    kind: window
+    metric: disp
+    aggregate: slope
+    per: 1d
+    window: 24h
+    levels: { orange: { raise: 10, clear: 8 } }
+    source: test
+`);
+    let seed = 1;
+    const noise = () => {
+      seed = (seed * 16807) % 2147483647;
+      return ((seed / 2147483647) * 2 - 1) * 3;
+    };
+    for (let t = 0; t <= 2 * DAY; t += 10 * MIN) h.read(t, { disp: (t / DAY) * 2 + noise() });
+    expect(h.state('velocity')).toBe('false');
+    for (let t = 2 * DAY; t <= 4 * DAY; t += 10 * MIN) h.read(t, { disp: 4 + ((t - 2 * DAY) / DAY) * 14 + noise() });
+    expect(h.state('velocity')).toBe('orange');
+    const state = h.engine.snapshot().devices[0]?.rules[0]?.state as { value: number };
+    expect(state.value).toBeGreaterThan(12);
+    expect(state.value).toBeLessThan(16);
+  });
+
+  it('max and min over the window', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: hi
+    kind: window
+    metric: x
+    aggregate: max
+    window: 10m
+    buckets: 10
+    levels: { yellow: { raise: 5 } }
+    source: test
+  - id: lo
+    kind: window
+    metric: x
+    aggregate: min
+    window: 10m
+    buckets: 10
+    direction: below
+    levels: { yellow: { raise: 1 } }
+    source: test
+`);
+    h.read(0, { x: 6 });
+    h.read(MIN, { x: 0.5 });
+    expect(h.state('hi')).toBe('yellow');
+    expect(h.state('lo')).toBe('yellow');
+    for (let m = 2; m < 14; m += 1) h.read(m * MIN, { x: 3 });
+    expect(h.state('hi')).toBe('false');
+    expect(h.state('lo')).toBe('false');
+  });
+
+  it('turns a velocity into the tangent angle with a transform (mine slope)', () => {
+    const h = harness(
+      `
+profile: p
+rules:
+  - id: tangent
+    kind: window
+    metric: disp
+    aggregate: slope
+    per: 1d
+    window: 2d
+    transform: "tangent_angle(value, attr.steady_velocity, 1)"
+    levels: { yellow: { raise: 45.5 }, orange: { raise: 80 }, red: { raise: 85 } }
+    source: test
+`,
+      { attributes: { steady_velocity: 2 } },
+    );
+    for (let t = 0; t <= 2 * DAY; t += HOUR) h.read(t, { disp: (t / DAY) * 2 });
+    expect(h.state('tangent')).toBe('false');
+    for (let t = 2 * DAY + HOUR; t <= 4 * DAY; t += HOUR) h.read(t, { disp: 4 + ((t - 2 * DAY) / DAY) * 30 });
+    expect(h.state('tangent')).toBe('red');
+  });
+
+  it('keeps memory fixed: the state is the same size after 10 or 100 000 samples', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: w
+    kind: window
+    metric: x
+    aggregate: slope
+    window: 1h
+    levels: { red: { raise: 1e9 } }
+    source: test
+`);
+    h.read(0, { x: 1 });
+    const numbers = () => {
+      const state = h.engine.snapshot().devices[0]?.rules[0]?.state as { idx: number[]; b: number[] };
+      return state.idx.length + state.b.length;
+    };
+    const small = numbers();
+    for (let i = 1; i < 100_000; i += 1) h.read(i * 100, { x: i });
+    expect(numbers()).toBe(small);
+    expect(numbers() * 8).toBeLessThan(2048);
+  });
+});
