@@ -1,7 +1,7 @@
 import { formatProblem, parseRuleFile } from '../src/parse-rule-file.js';
 import type { DeviceContext, MetricValue } from '../src/reading.js';
 import { createRuleEngine, type RuleEngine, type RuleEngineDeps, type VerdictChange } from '../src/rule-engine.js';
-import { ruleSetOf, type RuleSet } from '../src/rule-set.js';
+import { type RuleSet, ruleSetOf } from '../src/rule-set.js';
 import type { Verdict } from '../src/verdict.js';
 
 /** A rule set from YAML text; throws with every problem (tests only). */
@@ -29,7 +29,10 @@ export interface Harness {
 }
 
 /** One device of one profile driven through an engine with a fake clock. */
-export function harness(yaml: string, options: { attributes?: Record<string, MetricValue>; deps?: Partial<RuleEngineDeps>; profile?: string } = {}): Harness {
+export function harness(
+  yaml: string,
+  options: { attributes?: Record<string, MetricValue>; deps?: Partial<RuleEngineDeps>; profile?: string } = {},
+): Harness {
   const rules = ruleSetFromYaml(yaml);
   const profile = options.profile ?? [...rules.keys()][0] ?? 'p';
   const engine = createRuleEngine({ unitOf: () => 'u', ...options.deps, rules });

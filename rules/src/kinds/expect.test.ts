@@ -14,7 +14,14 @@ rules:
     within: 3s
     source: test
 `;
-const normal = { casting_active: true, cooling_pressure: 0.2, quick_shutoff: 'open', emergency_drain: 'closed', tilt_back: false, launder_disconnect: 'engaged' };
+const normal = {
+  casting_active: true,
+  cooling_pressure: 0.2,
+  quick_shutoff: 'open',
+  emergency_drain: 'closed',
+  tilt_back: false,
+  launder_disconnect: 'engaged',
+};
 
 describe('expect (interlock verification)', () => {
   it('is satisfied when the valves act within T', () => {

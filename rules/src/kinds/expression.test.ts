@@ -53,7 +53,8 @@ rules:
   });
 
   it('sees derived values declared in the rule file', () => {
-    const h = harness(`
+    const h = harness(
+      `
 profile: p
 derived:
   - name: disp_h
@@ -64,7 +65,9 @@ rules:
     metric: disp_h
     levels: { orange: { raise: "6e-3 * attr.slope_height_m * 1000" } }
     source: test
-`, { attributes: { slope_height_m: 150 } });
+`,
+      { attributes: { slope_height_m: 150 } },
+    );
     h.read(0, { disp_east: 600, disp_north: 600 });
     expect(h.state('cumulative')).toBe('false');
     h.read(1, { disp_east: 700, disp_north: 700 });

@@ -27,14 +27,24 @@ rules:
     source: GB 51108-2015 aggregation within one monitoring item
 `;
 
-const piezometer = (n: number, item = 'phreatic'): DeviceContext => ({ site: 'dam', device: `pz-${n}`, profile: 'tailings-dam', attributes: { item } });
+const piezometer = (n: number, item = 'phreatic'): DeviceContext => ({
+  site: 'dam',
+  device: `pz-${n}`,
+  profile: 'tailings-dam',
+  attributes: { item },
+});
 
 describe('group', () => {
   it('4 blue points ⇒ item yellow, 3 yellow ⇒ orange, 2 orange ⇒ red; back to normal when points recover', () => {
     const engine = createRuleEngine({ rules: ruleSetFromYaml(tailings), unitOf: () => 'm' });
     const all: VerdictChange[] = [];
     const read = (n: number, depth: number, ts: number) =>
-      all.push(...engine.onReading({ site: 'dam', device: `pz-${n}`, profile: 'tailings-dam', ts, metrics: { phreatic_depth: depth } }, piezometer(n)).changes);
+      all.push(
+        ...engine.onReading(
+          { site: 'dam', device: `pz-${n}`, profile: 'tailings-dam', ts, metrics: { phreatic_depth: depth } },
+          piezometer(n),
+        ).changes,
+      );
     const item = () => engine.verdicts().find((v) => v.key === 'dam/phreatic/phreatic_item');
     for (let n = 1; n <= 3; n += 1) read(n, 12.5, 0);
     expect(item()).toBeUndefined();
@@ -49,7 +59,7 @@ describe('group', () => {
     expect(item()).toMatchObject({ severity: 'red' });
     for (let n = 1; n <= 4; n += 1) read(n, 14, 4);
     expect(item()).toBeUndefined();
-    expect(all.filter((c) => c.rule === 'phreatic_item').map((c) => c.verdict.status === 'true' ? c.verdict.severity : 'false')).toEqual([
+    expect(all.filter((c) => c.rule === 'phreatic_item').map((c) => (c.verdict.status === 'true' ? c.verdict.severity : 'false'))).toEqual([
       'yellow',
       'orange',
       'red',

@@ -20,7 +20,10 @@ rules:
   });
 
   it('checks every metric with a profile range when no metric is named', () => {
-    const ranges: Record<string, { min: number; max: number }> = { diff_pressure: { min: 0, max: 5000 }, hopper_temp: { min: -40, max: 600 } };
+    const ranges: Record<string, { min: number; max: number }> = {
+      diff_pressure: { min: 0, max: 5000 },
+      hopper_temp: { min: -40, max: 600 },
+    };
     const h = harness(
       `
 profile: p

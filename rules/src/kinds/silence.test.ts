@@ -60,7 +60,10 @@ describe('silence', () => {
     h.read(10 * MIN, { x: 1 });
     h.tick(30 * MIN);
     expect(h.state('silent')).toBe('yellow');
-    const out = h.engine.onReading({ site: 's', device: 'd', profile: 'p', ts: 5 * MIN, receivedAt: 31 * MIN, metrics: { x: 0 } }, h.device);
+    const out = h.engine.onReading(
+      { site: 's', device: 'd', profile: 'p', ts: 5 * MIN, receivedAt: 31 * MIN, metrics: { x: 0 } },
+      h.device,
+    );
     expect(out.late).toBe(true);
     expect(out.changes.map((c) => c.verdict.status)).toEqual(['false']);
   });

@@ -94,7 +94,7 @@ rules:
   it('raises with N-of-M samples only when n of the last m samples are in alarm', () => {
     const h = harness(rule('    samples: { n: 3, m: 5 }\n'));
     const values = [65, 50, 65, 50, 50, 65];
-    values.forEach((x, i) => h.read(i, { x }));
+    for (const [i, x] of values.entries()) h.read(i, { x });
     expect(h.state('t')).toBe('false');
     h.read(10, { x: 65 });
     expect(h.state('t')).toBe('yellow');
@@ -102,12 +102,12 @@ rules:
 
   it('ignores a single float jump with N-of-M (GNSS float solution)', () => {
     const h = harness(rule('    samples: { n: 2, m: 3 }\n'));
-    [10, 10, 500, 10, 10].forEach((x, i) => h.read(i, { x }));
+    for (const [i, x] of [10, 10, 500, 10, 10].entries()) h.read(i, { x });
     expect(h.changes.filter((c) => c.verdict.status === 'true')).toHaveLength(0);
   });
 
   it('applies only while the when-guard holds, re-evaluating when the guard metric alone changes', () => {
-    const h = harness(rule("    when: casting_active\n"));
+    const h = harness(rule('    when: casting_active\n'));
     h.read(0, { x: 75, casting_active: false });
     expect(h.state('t')).toBe('false');
     h.read(1, { casting_active: true });
