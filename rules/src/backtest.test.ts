@@ -20,11 +20,15 @@ rules:
 
 describe('backtest', () => {
   const device = { site: 's', device: 'd', profile: 'p', attributes: {} };
-  const records: Reading[] = [];
   const xs = [50, 65, 65, 65, 40, 40, 75, 75, 75, 75, 40];
-  xs.forEach((x, i) =>
-    records.push({ site: 's', device: 'd', profile: 'p', ts: i * 60_000, receivedAt: i * 60_000 + 100, metrics: { x } }),
-  );
+  const records: Reading[] = xs.map((x, i) => ({
+    site: 's',
+    device: 'd',
+    profile: 'p',
+    ts: i * 60_000,
+    receivedAt: i * 60_000 + 100,
+    metrics: { x },
+  }));
 
   it('reports no difference for the same set', () => {
     const set = ruleSetFromYaml(rules('0', 60));
