@@ -95,9 +95,8 @@ describe('dust-collector profile', () => {
 
   it('hopper temperature: yellow at 60, orange at 70, red at 80 °C, cleared with hysteresis', () => {
     const { h, random, both, start } = plant();
-    let temp = 30;
     // +0.5 °C per reading (1 °C/min): steady heating, too slow for the smouldering rule
-    both(start + 60 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: (temp += 0.5) > 82 ? 82 : temp }));
+    both(start + 60 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: Math.min(82, 30.5 + (t - start) / MINUTE) }));
     both(start + 61 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: 40 }));
     expect(h.timeline('hopper_temp_high', start)).toEqual([
       'raised yellow @29m30s',
@@ -110,10 +109,9 @@ describe('dust-collector profile', () => {
 
   it('hopper temperature rising more than 5 °C/min is orange (smouldering), cleared once the rise stops', () => {
     const { h, random, both, start } = plant();
-    let temp = 30;
     // 3 °C per reading = 6 °C/min for 3 minutes, then a plateau; measured over the last minute
-    both(start + 3 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: (temp += 3) }));
-    both(start + 10 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: temp }));
+    both(start + 3 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: 33 + (6 * (t - start)) / MINUTE }));
+    both(start + 10 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: 48 }));
     expect(h.timeline('hopper_temp_rising', start)).toEqual(['raised orange @30s', 'cleared orange @3m30s']);
   });
 
