@@ -1,13 +1,23 @@
+import { PROFILES } from '../../../profiles/index.js';
 import { hashSecret } from '../devices/secret-hash.js';
 import type { GatewayConfig } from './config-schema.js';
 import { validateConfig } from './load-config.js';
 
-/** Demo devices: id, site, profile. Their secrets are `demo-<id>` — for the embedded demo only. */
-export const DEMO_DEVICES = [
+/**
+ * Demo devices: id, site, profile, attributes — one or more of every profile; the simulators' `demo`
+ * scenario drives exactly these. Their secrets are `demo-<id>` — for the embedded demo only. Devices of a
+ * profile this build does not have yet are left out.
+ */
+export const DEMO_DEVICES: ReadonlyArray<{ id: string; site: string; profile: string; name: string; attributes?: Record<string, number | string | boolean> }> = [
   { id: 'dc-01', site: 'plant-a', profile: 'dust-collector', name: 'Grinding line bag filter' },
   { id: 'dc-02', site: 'plant-a', profile: 'dust-collector', name: 'Polishing line bag filter' },
   { id: 'dc-03', site: 'plant-b', profile: 'dust-collector', name: 'Sanding line cartridge filter' },
-] as const;
+  { id: 'cast-01', site: 'plant-a', profile: 'deep-well-casting', name: 'Casting pit 1' },
+  { id: 'cs-01', site: 'plant-b', profile: 'confined-space', name: 'Sewage pit gas detector' },
+  { id: 'slope-01', site: 'mine-a', profile: 'mine-slope', name: 'North wall GNSS 1', attributes: { slope_height_m: 180 } },
+  { id: 'tail-pond', site: 'tailings-a', profile: 'tailings-dam', name: 'Pond station' },
+  { id: 'pm-01', site: 'plant-a', profile: 'power', name: 'Plant A main meter' },
+].filter((device) => PROFILES.has(device.profile));
 
 export const demoSecretOf = (deviceId: string): string => `demo-${deviceId}`;
 

@@ -1,0 +1,86 @@
+import { MINUTE } from '../../time/duration.js';
+import {
+  type ActiveEvent,
+  type DeviceModel,
+  hasEvent,
+  type ModelDefinition,
+  type ModelInput,
+  numberAttribute,
+  numberParam,
+  type Report,
+} from '../device-model.js';
+import { quantise } from '../sensor.js';
+import { type LoadCurve, plannedLoad } from './load-curve.js';
+
+/**
+ * An enterprise (or sub-) electricity meter sending 15-min averages: idle base load at night and weekends,
+ * production load in shifts with ramp-up and a meal-break dip, ±3 % process noise. A plant declared stopped
+ * stays at idle — unless it secretly runs. Domain: monitors.md § power.
+ */
+export const powerModel: ModelDefinition = {
+  profile: 'power',
+  defaultIntervalMs: 15 * MINUTE,
+  aligned: true,
+  events: {
+    secret_running: 'the plant produces although declared stopped (production load, any hour)',
+    production_stop: 'the plant really stops: idle load only',
+    overload: 'load climbs to param fraction (default 0.95) of the contracted capacity',
+  },
+  create: createPower,
+};
+
+function createPower({ rng, attributes, params, start }: ModelInput): DeviceModel {
+  const idleKw = numberAttribute(attributes, 'p_idle_kw', 40);
+  const productionKw = numberAttribute(attributes, 'p_prod_kw', 400);
+  const contractedKw = numberAttribute(attributes, 'contracted_kw', 630);
+  const declaredProducing = (attributes.declared_status ?? 'producing') === 'producing';
+  const interval = numberParam(params, 'intervalMin', 15) * MINUTE;
+  const shifts = numberParam(params, 'shifts', 2);
+  const curve: LoadCurve = {
+    idleKw,
+    productionKw,
+    shifts:
+      shifts >= 3
+        ? [
+            [0, 8],
+            [8, 16],
+            [16, 24],
+          ]
+        : shifts === 2
+          ? [
+              [8, 16],
+              [16, 24],
+            ]
+          : [[8, 17]],
+    workdays: new Set(params.weekends === true ? [0, 1, 2, 3, 4, 5, 6] : [1, 2, 3, 4, 5]),
+    utcOffsetHours: numberParam(params, 'utcOffset', 8),
+  };
+  let wander = 0;
+  let last = start;
+
+  const loadAt = (t: number, events: readonly ActiveEvent[]): number => {
+    const overload = hasEvent(events, 'overload');
+    if (overload) return contractedKw * numberParam(overload.params, 'fraction', 0.95);
+    if (hasEvent(events, 'production_stop')) return idleKw;
+    if (hasEvent(events, 'secret_running')) return productionKw * 0.92;
+    return declaredProducing ? plannedLoad(curve, t) : idleKw;
+  };
+
+  return {
+    intervalMs: () => interval,
+    read(t: number, events: readonly ActiveEvent[]): Report {
+      // The meter integrates: average one-minute loads over the interval just ended.
+      const from = Math.max(last, t - interval);
+      const minutes = Math.max(1, Math.round((t - from) / MINUTE));
+      let sum = 0;
+      for (let i = 0; i < minutes; i += 1) {
+        wander = 0.9 * wander + rng.gaussian(0.01);
+        const kw = loadAt(from + (i + 0.5) * MINUTE, events);
+        sum += Math.max(0, kw * (1 + wander + rng.gaussian(0.015)));
+      }
+      last = t;
+      const average = sum / minutes;
+      return { metrics: { active_power: quantise(average, 0.1), energy: quantise((average * minutes) / 60, 0.01) } };
+    },
+  };
+}
