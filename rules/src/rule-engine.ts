@@ -98,6 +98,8 @@ interface RuleSlot {
   status: Verdict['status'];
   severity: Severity | null;
   committed: Severity | null;
+  /** The deadline this rule has in the queue (saves queue work when it did not move). */
+  due: number | null;
 }
 
 interface DeviceSlot {
@@ -175,7 +177,16 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       .filter((def) => def.kind !== 'group')
       .map((def) => {
         const kind = ruleKindOf(def);
-        return { def, kind, key: `${slot.key}/${def.id}`, state: kind.initialState(def), status: 'false', severity: null, committed: null };
+        return {
+          def,
+          kind,
+          key: `${slot.key}/${def.id}`,
+          state: kind.initialState(def),
+          status: 'false',
+          severity: null,
+          committed: null,
+          due: null,
+        };
       });
 
   const createSlot = (context: DeviceContext): DeviceSlot => {
@@ -220,8 +231,11 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
 
   const record = (slot: DeviceSlot, rule: RuleSlot, verdict: Verdict | undefined, when: number, out: VerdictChange[]): void => {
     const due = rule.kind.dueAt(rule.def, rule.state);
-    if (due === null) deadlines.cancel(rule.key);
-    else deadlines.schedule(rule.key, due);
+    if (due !== rule.due) {
+      if (due === null) deadlines.cancel(rule.key);
+      else deadlines.schedule(rule.key, due);
+      rule.due = due;
+    }
     if (verdict === undefined) return;
     const severity = verdict.status === 'true' ? verdict.severity : null;
     if (verdict.status === rule.status && severity === rule.severity) return;
@@ -390,6 +404,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         const slot = devices.get(key.slice(0, cut));
         const rule = slot?.byId.get(key.slice(cut + 1));
         if (!slot || !rule) continue;
+        rule.due = null;
         record(slot, rule, rule.kind.onTick(rule.def, rule.state, at(slot, now, now)), now, changes);
       }
       groupsAfter(changes, 0, now, null);
@@ -418,6 +433,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         for (const rule of old.values()) {
           if (keep.has(rule)) continue;
           deadlines.cancel(rule.key);
+          rule.due = null;
           if (rule.status !== 'false') {
             const c = slot.context;
             changes.push(clearChange(rule.key, c.site, c.device, c.profile, rule.def.id, rule.def.source, now));

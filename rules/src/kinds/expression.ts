@@ -8,7 +8,7 @@ import type { RuleContext, RuleKind } from '../rule-kind.js';
 import { severitySchema } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
-import { advance, initialLevelState, type LevelState, levelDueAt } from './leveled.js';
+import { advance, advanceVisibly, initialLevelState, type LevelState, levelDueAt } from './leveled.js';
 
 export const expressionRuleSchema = ruleBaseSchema.extend({
   kind: z.literal('expression'),
@@ -59,7 +59,8 @@ export const expressionKind: RuleKind<ExpressionRule, ExpressionState> = {
       if (typeof result !== 'boolean') return undefined;
       holds = result;
     }
-    return verdictOf(def, state, advance(state, holds ? def.severity : null, ctx.now, def), ctx);
+    const { due, changed } = advanceVisibly(state, holds ? def.severity : null, ctx.now, def);
+    return changed ? verdictOf(def, state, due, ctx) : undefined;
   },
   onTick(def, state, ctx) {
     const due = levelDueAt(state, def);

@@ -164,3 +164,19 @@ export function advance(state: LevelState, target: Severity | null, now: number,
 export function levelDueAt(state: LevelState, delays: Delays): number | null {
   return state.pendingSince === null ? null : state.pendingSince + delayOf(delays, state);
 }
+
+/**
+ * Advances like `advance` and tells whether anything the engine can see changed (the committed level, or
+ * whether a move is pending): when not, kinds skip building a verdict — the hot path.
+ */
+export function advanceVisibly(
+  state: LevelState,
+  target: Severity | null,
+  now: number,
+  delays: Delays,
+): { due: number | null; changed: boolean } {
+  const level = state.level;
+  const wasPending = state.pendingSince !== null;
+  const due = advance(state, target, now, delays);
+  return { due, changed: state.level !== level || (due !== null) !== wasPending };
+}

@@ -86,7 +86,7 @@ export const rangeKind: RuleKind<RangeRule, RangeState> = {
       }
     };
     if (def.metric !== undefined) check(def.metric, reading.metrics[def.metric]);
-    else for (const [metric, value] of Object.entries(reading.metrics)) check(metric, value);
+    else for (const metric in reading.metrics) check(metric, reading.metrics[metric]);
     return touched ? decide(def, state, ctx) : undefined;
   },
   onTick(def, state, ctx) {

@@ -7,6 +7,7 @@ import type { Verdict } from '../verdict.js';
 import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
 import {
   advance,
+  advanceVisibly,
   checkLevels,
   initialLevelState,
   type LevelState,
@@ -107,12 +108,9 @@ export const rateKind: RuleKind<RateRule, RateState> = {
       state.value = fresh;
       state.ts.push(ctx.now);
       state.vs.push(fresh);
-      let drop = 0;
-      while (drop < state.ts.length - 1 && ((state.ts[drop] as number) < ctx.now - def.window || state.ts.length - drop > RATE_MAX_SAMPLES))
-        drop += 1;
-      if (drop > 0) {
-        state.ts.splice(0, drop);
-        state.vs.splice(0, drop);
+      while (state.ts.length > 1 && ((state.ts[0] as number) < ctx.now - def.window || state.ts.length > RATE_MAX_SAMPLES)) {
+        state.ts.shift();
+        state.vs.shift();
       }
       state.magnitude = rateMagnitude(def, state.ts, state.vs);
     }
@@ -121,7 +119,8 @@ export const rateKind: RuleKind<RateRule, RateState> = {
       magnitude !== null && guardHolds(def.when, ctx.env)
         ? targetLevel(resolveLevels(def.levels, ctx.env), 'above', magnitude, state.level)
         : null;
-    return verdictOf(def, state, advance(state, target, ctx.now, def), ctx);
+    const { due, changed } = advanceVisibly(state, target, ctx.now, def);
+    return changed ? verdictOf(def, state, due, ctx) : undefined;
   },
   onTick(def, state, ctx) {
     const due = levelDueAt(state, def);

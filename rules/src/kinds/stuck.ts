@@ -53,9 +53,10 @@ export const stuckKind: RuleKind<StuckRule, StuckState> = {
     const hasSample = typeof fresh === 'number';
     if (!hasSample && !touches(def.when, reading)) return undefined;
     if (!guardHolds(def.when, ctx.env)) {
+      const was = state.stuck;
       reset(state, null, null);
       state.stuck = false;
-      return NORMAL_VERDICT;
+      return was ? NORMAL_VERDICT : undefined;
     }
     if (hasSample) {
       if (state.since === null || Math.max(state.max, fresh) - Math.min(state.min, fresh) > def.epsilon) {
@@ -67,7 +68,9 @@ export const stuckKind: RuleKind<StuckRule, StuckState> = {
         state.value = fresh;
       }
     }
+    const was = state.stuck;
     state.stuck = state.since !== null && state.count >= def.minSamples && ctx.now - state.since >= def.window;
+    if (state.stuck === was) return undefined;
     if (!state.stuck) return NORMAL_VERDICT;
     return active({
       severity: def.severity,

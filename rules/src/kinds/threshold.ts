@@ -8,6 +8,7 @@ import type { Verdict } from '../verdict.js';
 import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, samplesSchema, touches } from './common.js';
 import {
   advance,
+  advanceVisibly,
   checkLevels,
   directionSchema,
   initialLevelState,
@@ -92,7 +93,9 @@ export const thresholdKind: RuleKind<ThresholdRule, ThresholdState> = {
     }
     if (state.value === null) return undefined;
     const target = guardHolds(def.when, ctx.env) ? state.sampleTarget : null;
-    return verdictOf(def, state, advance(state, target, ctx.now, def), ctx);
+    const { due, changed } = advanceVisibly(state, target, ctx.now, def);
+    // Nothing the alarm shows changed: spare building a verdict (the hot path).
+    return changed ? verdictOf(def, state, due, ctx) : undefined;
   },
   onTick(def, state, ctx) {
     const due = levelDueAt(state, def);

@@ -9,6 +9,7 @@ import type { Verdict } from '../verdict.js';
 import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
 import {
   advance,
+  advanceVisibly,
   checkLevels,
   directionSchema,
   initialLevelState,
@@ -144,7 +145,7 @@ function transformEnv(ctx: RuleContext, value: number): ExprEnv {
   return { metric: (name) => (name === 'value' ? value : ctx.env.metric(name)), attr: ctx.env.attr };
 }
 
-function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verdict {
+function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verdict | undefined {
   const { value: aggregate, expiry } = aggregateAt(def, state, ctx.now);
   state.aggregate = aggregate;
   state.expiry = expiry;
@@ -153,7 +154,8 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
     state.value !== null && guardHolds(def.when, ctx.env)
       ? targetLevel(resolveLevels(def.levels, ctx.env), def.direction, state.value, state.level)
       : null;
-  const due = advance(state, target, ctx.now, def);
+  const { due, changed } = advanceVisibly(state, target, ctx.now, def);
+  if (!changed) return undefined;
   if (due !== null) return pendingVerdict(due);
   if (state.level === null) return NORMAL_VERDICT;
   const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === state.level);
