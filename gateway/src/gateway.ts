@@ -234,8 +234,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         log.info('gateway stopping');
         clearInterval(ticker);
         await http.close();
-        for (const listener of listeners) await listener.close();
+        // Stop accepting first; the listeners finish closing once the broker has disconnected every client.
+        const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
         await new Promise<void>((resolve) => broker.close(() => resolve()));
+        await listenersClosed;
         await pipeline.drain();
         await webhooks.close();
         await influx.sink?.close();

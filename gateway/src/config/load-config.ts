@@ -42,9 +42,9 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): GatewayCon
     throw new GatewayError('config_unreadable', `cannot read config file ${file}: ${(cause as Error).message}`, undefined, { cause });
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw configError(doc.errors.map((error) => ({ file, line: error.linePos?.[0]?.line ?? null, path: '(yaml)', message: error.message })));
+    throw configError(doc.errors.map((error) => ({ file, line: error.linePos?.[0]?.line ?? null, path: '(yaml)', message: error.message.split('\n')[0] ?? error.message })));
   }
   const problems: FileProblem[] = [];
   const raw = substituteEnv(doc.toJS() ?? {}, env, file, problems);

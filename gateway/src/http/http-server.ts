@@ -39,7 +39,8 @@ export interface HttpServer {
 
 /** The HTTP API of contract §6 (+ quarantine and webhook administration). */
 export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer> {
-  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024, forceCloseConnections: true });
+  // Per-request logs are left to /metrics; the HTTP logger reports warnings and errors.
+  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 64 * 1024, forceCloseConnections: true });
   app.decorateRequest('caller', null);
   await app.register(fastifySSE, { heartbeatInterval: 15_000 });
   app.addHook('onRequest', createAuthenticator(deps.tokens));

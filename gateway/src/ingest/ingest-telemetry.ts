@@ -5,7 +5,7 @@ import { decodeJson } from './decode.js';
 import { type NormalisedReading, normalisePayload } from './normalise.js';
 import { type Rejection, reject } from './rejection.js';
 import type { SeqWindow } from './seq-window.js';
-import { telemetryPayloadSchema } from './telemetry-schema.js';
+import { parseTelemetryPayload } from './telemetry-schema.js';
 
 /** Contract/domain: device times more than 5 minutes ahead of the gateway are refused. */
 export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
@@ -27,7 +27,7 @@ export function ingestTelemetry(deps: TelemetryIngestDeps, device: RegisteredDev
   if (payload.length > deps.maxPayloadBytes) return refused(reject('too_large', `${payload.length} bytes > limit of ${deps.maxPayloadBytes}`));
   const decoded = decodeJson(payload);
   if (!decoded.ok) return refused(decoded.rejection);
-  const shaped = telemetryPayloadSchema.safeParse(decoded.value);
+  const shaped = parseTelemetryPayload(decoded.value);
   if (!shaped.success) {
     const detail = shaped.error.issues
       .slice(0, 5)

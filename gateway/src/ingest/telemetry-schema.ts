@@ -20,13 +20,18 @@ const readingSchema = z.object({
   units: units.optional(),
 });
 
-/** Contract §2: one reading, or a backlog of readings. Unknown envelope keys are ignored. */
-export const telemetryPayloadSchema = z.union([
-  readingSchema,
-  z.object({ readings: z.array(readingSchema).min(1).max(MAX_BACKLOG_READINGS), units: units.optional() }),
-]);
+const backlogSchema = z.object({ readings: z.array(readingSchema).min(1).max(MAX_BACKLOG_READINGS), units: units.optional() });
 
-export type TelemetryPayload = z.infer<typeof telemetryPayloadSchema>;
+/**
+ * Contract §2: one reading, or a backlog of readings (an object with `readings`). Unknown envelope keys
+ * are ignored. The form is chosen by the presence of `readings`, so errors name the fields of that form.
+ */
+export type TelemetryPayload = z.infer<typeof readingSchema> | z.infer<typeof backlogSchema>;
+
+export function parseTelemetryPayload(value: unknown): z.ZodSafeParseResult<TelemetryPayload> {
+  const isBacklog = typeof value === 'object' && value !== null && 'readings' in value;
+  return (isBacklog ? backlogSchema : readingSchema).safeParse(value);
+}
 export type RawReading = z.infer<typeof readingSchema>;
 
 /** Contract §1: the retained status payload. */

@@ -40,8 +40,9 @@ export function registerStreamRoutes(app: FastifyInstance, deps: { liveFeed: Liv
       lastSent = after;
       for (const item of missed.items) send(item);
     } else {
-      // Commit the response headers now, so clients see the stream open before the first event.
+      // Commit the headers and a comment now, so clients see the stream open before the first event.
       reply.sse.sendHeaders();
+      reply.raw.write(': connected\n\n');
     }
     reply.sse.onClose(deps.liveFeed.subscribe(send));
   });

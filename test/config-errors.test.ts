@@ -1,0 +1,97 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+const file = (name: string, text: string): string => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+/** Runs the real gateway entry point the way an operator does. */
+function runGateway(args: string[], env: Record<string, string> = {}): { status: number | null; stderr: string; stdout: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts', ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+  });
+  return { status: result.status, stderr: result.stderr, stdout: result.stdout };
+}
+
+describe('invalid configuration fails fast, naming every problem with its path', () => {
+  it('lists each bad path with its line and exits 2', () => {
+    const path = file(
+      'bad.yaml',
+      [
+        'mqtt:',
+        '  tcp:',
+        '    port: "1883"', // line 3: a string, not a number
+        '  maxPayloadBytes: -1', // line 4
+        'http:',
+        '  port: 99999', // line 6
+        'webhooks:',
+        '  - id: regulator',
+        '    url: not-a-url', // line 9
+        '    secrets: [plain-secret]', // line 10
+        'devices:',
+        '  - id: dc-01',
+        '    site: site a', // line 13: space not allowed
+        '    profile: dust-collector',
+        '    secretHash: abc', // line 15
+        'surprise: true', // line 16: unknown key
+      ].join('\n'),
+    );
+    const result = runGateway(['--config', path]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('config_invalid');
+    for (const expected of [
+      'bad.yaml:3: mqtt.tcp.port',
+      'bad.yaml:4: mqtt.maxPayloadBytes',
+      'bad.yaml:6: http.port',
+      'bad.yaml:9: webhooks[0].url',
+      'bad.yaml:10: webhooks[0].secrets[0]: expected whsec_',
+      'bad.yaml:13: devices[0].site',
+      'bad.yaml:15: devices[0].secretHash',
+      'surprise',
+    ]) {
+      expect(result.stderr).toContain(expected);
+    }
+  });
+
+  it('checks profiles and device attributes against the profile', () => {
+    const hash = 'scrypt$c2FsdA==$aGFzaA==';
+    const path = file(
+      'profiles.yaml',
+      ['devices:', '  - id: x1', '    site: s', '    profile: volcano', `    secretHash: ${hash}`, '  - id: x2', '    site: s', '    profile: dust-collector', `    secretHash: ${hash}`, '    attributes:', '      loc_percent: -3'].join('\n'),
+    );
+    const result = runGateway(['--config', path]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/profiles\.yaml:4: devices\[0\]\.profile: unknown profile "volcano"/);
+    expect(result.stderr).toMatch(/devices\[1\]\.attributes\.loc_percent/);
+  });
+
+  it('reports broken YAML and a missing environment variable', () => {
+    expect(runGateway(['--config', file('syntax.yaml', 'mqtt: [unclosed\n')]).stderr).toMatch(/syntax\.yaml:\d+/);
+    const missing = runGateway(['--config', file('env.yaml', 'influx:\n  password: ${INFLUX_PASSWORD_FOR_TEST}\n')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('env.yaml:2: influx.password: environment variable INFLUX_PASSWORD_FOR_TEST is not set');
+  });
+
+  it('refuses an invalid rule file with file, line and path', () => {
+    const rules = file('rules.yaml', ['profile: dust-collector', 'rules:', '  - id: hot', '    kind: threshold', '    metric: hopper_temp', '    source: test', '    levels:', '      orange: { raise: true }'].join('\n'));
+    const result = runGateway(['--config', file('with-rules.yaml', `rules: [${rules}]\ninflux: { mode: off }\n`), '--check']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('rules_invalid');
+    expect(result.stderr).toMatch(/rules\.yaml:8.*rules\[0\]\.levels\.orange\.raise/);
+  });
+
+  it('accepts the example configuration', () => {
+    const result = runGateway(['--config', 'config/example.yaml', '--check'], { DEVICE_DC01_HASH: 'scrypt$c2FsdA==$aGFzaA==', WEBHOOK_SECRET: 'whsec_dGVzdA==', API_OPERATOR_TOKEN: 'operator-token-for-tests' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('valid');
+  });
+});

@@ -1,0 +1,64 @@
+import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+
+export interface ReceivedWebhook {
+  headers: IncomingHttpHeaders;
+  body: string;
+  event: any;
+  /** Verified with the reference Standard Webhooks library against the subscriber's secret. */
+  verified: boolean;
+  verifyError: string | null;
+}
+
+export interface WebhookReceiver {
+  url: string;
+  received: ReceivedWebhook[];
+  /** Status codes to answer with, in order; when exhausted the receiver answers 204. */
+  respondWith(statuses: Array<number | { status: number; headers?: Record<string, string> }>): void;
+  close(): Promise<void>;
+}
+
+/** A real HTTP receiver that verifies every delivery's Standard Webhooks signature independently of the gateway. */
+export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
+  const verifier = new Webhook(secret);
+  const received: ReceivedWebhook[] = [];
+  let script: Array<number | { status: number; headers?: Record<string, string> }> = [];
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let verified = false;
+      let verifyError: string | null = null;
+      try {
+        verifier.verify(body, {
+          'webhook-id': String(request.headers['webhook-id']),
+          'webhook-timestamp': String(request.headers['webhook-timestamp']),
+          'webhook-signature': String(request.headers['webhook-signature']),
+        });
+        verified = true;
+      } catch (error) {
+        verifyError = (error as Error).message;
+      }
+      received.push({ headers: request.headers, body, event: JSON.parse(body), verified, verifyError });
+      const next = script.shift() ?? 204;
+      const { status, headers } = typeof next === 'number' ? { status: next, headers: {} } : { status: next.status, headers: next.headers ?? {} };
+      response.writeHead(status, headers).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    received,
+    respondWith(statuses) {
+      script = [...statuses];
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,79 @@
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryInflux } from './helpers/influx-query.js';
+import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
+import { type TestGateway, api, eventually, startTestGateway } from './helpers/test-gateway.js';
+
+describe('telemetry reaches a real InfluxDB (contract §2, §7)', () => {
+  let gateway: TestGateway;
+  let device: MqttClient;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+    device = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
+  });
+  afterAll(async () => {
+    await device?.endAsync();
+    await gateway?.close();
+  });
+
+  it('stores a reading within a second, with site/device/profile tags and canonical units', async () => {
+    const ts = Date.parse('2026-11-22T08:00:00Z');
+    const started = Date.now();
+    await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), {
+      ts,
+      seq: 1,
+      metrics: { diff_pressure: 1.21, hopper_temp: 100.4, rotary_valve: 'running', fan_running: true },
+      units: { diff_pressure: 'kPa', hopper_temp: '°F' },
+    });
+    const rows = await eventually('the reading in influxd', async () => {
+      const found = await queryInflux(gateway.database, 'SELECT * FROM telemetry');
+      return found.length > 0 ? found : undefined;
+    }, 5_000);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(rows).toHaveLength(1);
+    const row = rows[0];
+    expect(row.site).toBe('site-a');
+    expect(row.device).toBe('dc-01');
+    expect(row.profile).toBe('dust-collector');
+    expect(row.diff_pressure).toBeCloseTo(1210, 6);
+    expect(row.hopper_temp).toBeCloseTo(38, 6);
+    expect(row.rotary_valve).toBe('running');
+    expect(row.fan_running).toBe(true);
+    expect(row.time.getTime()).toBe(ts);
+  });
+
+  it('stores every reading of a backlog upload at its own time, with RFC 3339 timestamps', async () => {
+    await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), {
+      readings: [
+        { ts: '2026-11-22T07:00:00Z', seq: 2, metrics: { hopper_temp: 30 } },
+        { ts: '2026-11-22T07:00:30.500Z', seq: 3, metrics: { hopper_temp: 31 } },
+        { ts: '2026-11-22T15:01:00+08:00', seq: 4, metrics: { hopper_temp: 32 } },
+      ],
+    });
+    const rows = await eventually('three backlog readings', async () => {
+      const found = await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE time < '2026-11-22T07:30:00Z'");
+      return found.length === 3 ? found : undefined;
+    });
+    expect(rows.map((r) => [r.time.toISOString(), r.hopper_temp])).toEqual([
+      ['2026-11-22T07:00:00.000Z', 30],
+      ['2026-11-22T07:00:30.500Z', 31],
+      ['2026-11-22T07:01:00.000Z', 32],
+    ]);
+  });
+
+  it('uses the receive time when a reading has no ts, and shows last values in /api/devices', async () => {
+    const before = Date.now();
+    await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), { metrics: { inlet_temp: 41.5 } });
+    const rows = await eventually('the untimed reading', async () => {
+      const found = await queryInflux(gateway.database, 'SELECT inlet_temp FROM telemetry WHERE inlet_temp > 0');
+      return found.length === 1 ? found : undefined;
+    });
+    expect(rows[0].time.getTime()).toBeGreaterThanOrEqual(before - 5);
+    expect(rows[0].time.getTime()).toBeLessThanOrEqual(Date.now());
+    const devices = (await api(gateway, '/api/devices')).body.devices;
+    const dc01 = devices.find((d: { id: string }) => d.id === 'dc-01');
+    expect(dc01.online).toBe(true);
+    expect(dc01.lastValues.inlet_temp).toBe(41.5);
+    expect(dc01.lastValues.hopper_temp).toBeCloseTo(38, 6);
+  });
+});
