@@ -1,3 +1,4 @@
+import { confinedSpace } from './confined-space/index.js';
 import { deepWellCasting } from './deep-well-casting/index.js';
 import { dustCollector } from './dust-collector/index.js';
 import type { Profile } from './profile.js';
@@ -6,6 +7,8 @@ export * from './metric-spec.js';
 export type { Profile } from './profile.js';
 
 /** Every profile the gateway knows, by id. Add a profile: one folder, one line here. */
-export const PROFILES: ReadonlyMap<string, Profile> = new Map([dustCollector, deepWellCasting].map((profile) => [profile.id, profile]));
+export const PROFILES: ReadonlyMap<string, Profile> = new Map(
+  [dustCollector, deepWellCasting, confinedSpace].map((profile) => [profile.id, profile]),
+);
 
 export const PROFILE_IDS = [...PROFILES.keys()];
