@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alarmEventSchema } from '../rules/src/index.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { type SseListener, listenToAlarmStream } from './helpers/sse-listener.js';
-import { TOKENS, type TestGateway, api, eventually, startTestGateway } from './helpers/test-gateway.js';
-import { type WebhookReceiver, startWebhookReceiver } from './helpers/webhook-receiver.js';
+import { listenToAlarmStream, type SseListener } from './helpers/sse-listener.js';
+import { api, eventually, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('a-test-secret-of-32-bytes-long!!').toString('base64')}`;
 
@@ -32,7 +32,9 @@ describe('a threshold crossing, end to end (contract §4–§7)', () => {
   beforeAll(async () => {
     receiver = await startWebhookReceiver(SECRET);
     gateway = await startTestGateway({
-      overrides: { webhooks: [{ id: 'regulator', url: receiver.url, secrets: [SECRET], retryBaseDelay: 20, filter: { sites: ['site-a'] } }] },
+      overrides: {
+        webhooks: [{ id: 'regulator', url: receiver.url, secrets: [SECRET], retryBaseDelay: 20, filter: { sites: ['site-a'] } }],
+      },
     });
     sse = listenToAlarmStream(gateway.httpUrl, TOKENS.viewer);
     await sse.ready;
@@ -130,7 +132,9 @@ describe('a threshold crossing, end to end (contract §4–§7)', () => {
   });
 
   it('acknowledges and resolves over the API with roles enforced, emitting events', async () => {
-    const alarm = (await api(gateway, '/api/alarms?state=open', { token: TOKENS.viewer })).body.alarms.find((a: { rule: string }) => a.rule === RULE);
+    const alarm = (await api(gateway, '/api/alarms?state=open', { token: TOKENS.viewer })).body.alarms.find(
+      (a: { rule: string }) => a.rule === RULE,
+    );
     expect((await api(gateway, `/api/alarms/${alarm.id}/ack`, { token: null, body: { by: 'x' } })).status).toBe(401);
     const forbidden = await api(gateway, `/api/alarms/${alarm.id}/ack`, { token: TOKENS.viewer, body: { by: 'viewer' } });
     expect(forbidden.status).toBe(403);
@@ -140,12 +144,20 @@ describe('a threshold crossing, end to end (contract §4–§7)', () => {
     expect(invalid.body.error.code).toBe('validation_failed');
     expect(invalid.body.error.message).toContain('by');
 
-    const ack = await api(gateway, `/api/alarms/${alarm.id}/ack`, { token: TOKENS.operator, body: { by: 'Wang Li (duty officer)', note: 'checking on site' } });
+    const ack = await api(gateway, `/api/alarms/${alarm.id}/ack`, {
+      token: TOKENS.operator,
+      body: { by: 'Wang Li (duty officer)', note: 'checking on site' },
+    });
     expect(ack.status).toBe(200);
     expect(ack.body.alarm).toMatchObject({ acknowledged: true, acknowledgedBy: 'Wang Li (duty officer)', seq: 5 });
-    expect((await api(gateway, `/api/alarms/${alarm.id}/ack`, { token: TOKENS.operator, body: { by: 'again' } })).body.error.code).toBe('alarm_already_acknowledged');
+    expect((await api(gateway, `/api/alarms/${alarm.id}/ack`, { token: TOKENS.operator, body: { by: 'again' } })).body.error.code).toBe(
+      'alarm_already_acknowledged',
+    );
 
-    const resolved = await api(gateway, `/api/alarms/${alarm.id}/resolve`, { token: TOKENS.operator, body: { by: 'Wang Li', note: 'cleaned hopper, restarted fan' } });
+    const resolved = await api(gateway, `/api/alarms/${alarm.id}/resolve`, {
+      token: TOKENS.operator,
+      body: { by: 'Wang Li', note: 'cleaned hopper, restarted fan' },
+    });
     expect(resolved.status).toBe(200);
     expect(resolved.body.alarm).toMatchObject({ resolved: true, resolvedBy: 'Wang Li', seq: 6 });
     expect((await api(gateway, `/api/alarms/${alarm.id}/resolve`, { token: TOKENS.operator, body: { by: 'x' } })).status).toBe(409);
@@ -153,7 +165,11 @@ describe('a threshold crossing, end to end (contract §4–§7)', () => {
     await eventually('ack and resolve webhooks', () => (hooks().length === 6 ? true : undefined));
     expect(types().slice(4)).toEqual(['alarm.acknowledged', 'alarm.resolved']);
     await eventually('ack and resolve on SSE', () => (streamed().length === 6 ? true : undefined));
-    expect(streamed().slice(4).map((e) => e.data.type)).toEqual(['alarm.acknowledged', 'alarm.resolved']);
+    expect(
+      streamed()
+        .slice(4)
+        .map((e) => e.data.type),
+    ).toEqual(['alarm.acknowledged', 'alarm.resolved']);
 
     const stillOpen = (await api(gateway, '/api/alarms', { token: TOKENS.viewer })).body.alarms;
     expect(stillOpen.some((a: { id: string }) => a.id === alarm.id)).toBe(false);
@@ -189,7 +205,11 @@ describe('a threshold crossing, end to end (contract §4–§7)', () => {
     expect(expected.length).toBeGreaterThanOrEqual(3);
     await eventually('replayed events', () => (late.events.length >= expected.length ? true : undefined));
     expect(late.events.map((e) => [e.id, e.data.id])).toEqual(expected.map((e) => [e.id, e.data.id]));
-    expect(late.events.filter((e) => e.data.data.alarm.rule === RULE).map((e) => e.data.type)).toEqual(['alarm.acknowledged', 'alarm.resolved', 'alarm.raised']);
+    expect(late.events.filter((e) => e.data.data.alarm.rule === RULE).map((e) => e.data.type)).toEqual([
+      'alarm.acknowledged',
+      'alarm.resolved',
+      'alarm.raised',
+    ]);
     late.close();
   });
 });

@@ -1,8 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawConnack } from './helpers/raw-mqtt.js';
 import { connackCode, connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { type TestGateway, api, eventually, metricValue, startTestGateway } from './helpers/test-gateway.js';
+import { rawConnack } from './helpers/raw-mqtt.js';
+import { api, eventually, metricValue, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 /** The QoS granted in SUBACK (128 = failure); mqtt.js reports a failure as an error carrying the SUBACK. */
 async function grantedQos(client: MqttClient, filter: string): Promise<number> {
@@ -101,12 +101,15 @@ describe('MQTT authentication and topic ACL (contract §1)', () => {
     const small = await startTestGateway({ overrides: { mqtt: { tcp: { host: '127.0.0.1', port: 0 }, maxConnections: 3 } } });
     try {
       const clients = [];
-      for (let i = 0; i < 3; i += 1) clients.push(await connectDevice(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: `dc-09-${i}` }));
+      for (let i = 0; i < 3; i += 1)
+        clients.push(await connectDevice(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: `dc-09-${i}` }));
       expect(await connackCode(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: 'dc-09-extra' })).toBe(3);
       expect(metricValue((await api(small, '/metrics')).body, 'gateway_mqtt_connect_refused_total', { reason: 'max_connections' })).toBe(1);
       await clients[0]?.endAsync();
       await eventually('a free connection slot', async () =>
-        (await connackCode(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: 'dc-09-later' })) === 0 ? true : undefined,
+        (await connackCode(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: 'dc-09-later' })) === 0
+          ? true
+          : undefined,
       );
       await Promise.all(clients.slice(1).map((c) => c.endAsync()));
     } finally {

@@ -65,7 +65,19 @@ describe('invalid configuration fails fast, naming every problem with its path',
     const hash = 'scrypt$c2FsdA==$aGFzaA==';
     const path = file(
       'profiles.yaml',
-      ['devices:', '  - id: x1', '    site: s', '    profile: volcano', `    secretHash: ${hash}`, '  - id: x2', '    site: s', '    profile: dust-collector', `    secretHash: ${hash}`, '    attributes:', '      loc_percent: -3'].join('\n'),
+      [
+        'devices:',
+        '  - id: x1',
+        '    site: s',
+        '    profile: volcano',
+        `    secretHash: ${hash}`,
+        '  - id: x2',
+        '    site: s',
+        '    profile: dust-collector',
+        `    secretHash: ${hash}`,
+        '    attributes:',
+        '      loc_percent: -3',
+      ].join('\n'),
     );
     const result = runGateway(['--config', path]);
     expect(result.status).toBe(2);
@@ -75,13 +87,26 @@ describe('invalid configuration fails fast, naming every problem with its path',
 
   it('reports broken YAML and a missing environment variable', () => {
     expect(runGateway(['--config', file('syntax.yaml', 'mqtt: [unclosed\n')]).stderr).toMatch(/syntax\.yaml:\d+/);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${ENV} syntax
     const missing = runGateway(['--config', file('env.yaml', 'influx:\n  password: ${INFLUX_PASSWORD_FOR_TEST}\n')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('env.yaml:2: influx.password: environment variable INFLUX_PASSWORD_FOR_TEST is not set');
   });
 
   it('refuses an invalid rule file with file, line and path', () => {
-    const rules = file('rules.yaml', ['profile: dust-collector', 'rules:', '  - id: hot', '    kind: threshold', '    metric: hopper_temp', '    source: test', '    levels:', '      orange: { raise: true }'].join('\n'));
+    const rules = file(
+      'rules.yaml',
+      [
+        'profile: dust-collector',
+        'rules:',
+        '  - id: hot',
+        '    kind: threshold',
+        '    metric: hopper_temp',
+        '    source: test',
+        '    levels:',
+        '      orange: { raise: true }',
+      ].join('\n'),
+    );
     const result = runGateway(['--config', file('with-rules.yaml', `rules: [${rules}]\ninflux: { mode: off }\n`), '--check']);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('rules_invalid');
@@ -89,7 +114,11 @@ describe('invalid configuration fails fast, naming every problem with its path',
   });
 
   it('accepts the example configuration', () => {
-    const result = runGateway(['--config', 'config/example.yaml', '--check'], { DEVICE_DC01_HASH: 'scrypt$c2FsdA==$aGFzaA==', WEBHOOK_SECRET: 'whsec_dGVzdA==', API_OPERATOR_TOKEN: 'operator-token-for-tests' });
+    const result = runGateway(['--config', 'config/example.yaml', '--check'], {
+      DEVICE_DC01_HASH: 'scrypt$c2FsdA==$aGFzaA==',
+      WEBHOOK_SECRET: 'whsec_dGVzdA==',
+      API_OPERATOR_TOKEN: 'operator-token-for-tests',
+    });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('valid');

@@ -3,26 +3,57 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REJECTION_REASONS } from '../gateway/src/ingest/rejection.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { type TestGateway, api, eventually, metricValue, startTestGateway } from './helpers/test-gateway.js';
+import { api, eventually, metricValue, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const TOPIC = telemetryTopicOf('site-a', 'dc-01');
 const now = Date.now();
 
 /** Each reason code, produced by a real publish from a real client. */
 const CASES: Array<{ reason: keyof typeof REJECTION_REASONS; topic?: string; lab?: boolean; payload: string | Buffer; detail: RegExp }> = [
-  { reason: 'too_large', payload: JSON.stringify({ metrics: { hopper_temp: 1 }, pad: 'x'.repeat(5_000) }), detail: /bytes > limit of 4096/ },
+  {
+    reason: 'too_large',
+    payload: JSON.stringify({ metrics: { hopper_temp: 1 }, pad: 'x'.repeat(5_000) }),
+    detail: /bytes > limit of 4096/,
+  },
   { reason: 'decode', payload: '{"metrics": {"hopper_temp": 40', detail: /not JSON/ },
   { reason: 'decode', payload: Buffer.from([0xff, 0xfe, 0x7b]), detail: /not valid UTF-8/ },
   { reason: 'schema', payload: JSON.stringify({ values: { hopper_temp: 40 } }), detail: /metrics/ },
   { reason: 'schema', payload: JSON.stringify({ ts: 'yesterday', metrics: { hopper_temp: 40 } }), detail: /ts/ },
-  { reason: 'unknown_metric', payload: JSON.stringify({ metrics: { hopper_temp: 40, colour: 3 } }), detail: /metrics\.colour: not a metric of profile dust-collector/ },
-  { reason: 'type', payload: JSON.stringify({ metrics: { hopper_temp: 'hot' } }), detail: /metrics\.hopper_temp: expected a number, got "hot"/ },
+  {
+    reason: 'unknown_metric',
+    payload: JSON.stringify({ metrics: { hopper_temp: 40, colour: 3 } }),
+    detail: /metrics\.colour: not a metric of profile dust-collector/,
+  },
+  {
+    reason: 'type',
+    payload: JSON.stringify({ metrics: { hopper_temp: 'hot' } }),
+    detail: /metrics\.hopper_temp: expected a number, got "hot"/,
+  },
   { reason: 'type', payload: JSON.stringify({ metrics: { rotary_valve: 'spinning' } }), detail: /one of running, stopped, fault/ },
-  { reason: 'unit', payload: JSON.stringify({ metrics: { diff_pressure: 3 }, units: { diff_pressure: 'furlongs' } }), detail: /cannot convert "furlongs" to Pa/ },
-  { reason: 'future_timestamp', payload: JSON.stringify({ ts: now + 3_600_000, seq: 900, metrics: { hopper_temp: 40 } }), detail: /ahead of the gateway/ },
+  {
+    reason: 'unit',
+    payload: JSON.stringify({ metrics: { diff_pressure: 3 }, units: { diff_pressure: 'furlongs' } }),
+    detail: /cannot convert "furlongs" to Pa/,
+  },
+  {
+    reason: 'future_timestamp',
+    payload: JSON.stringify({ ts: now + 3_600_000, seq: 900, metrics: { hopper_temp: 40 } }),
+    detail: /ahead of the gateway/,
+  },
   { reason: 'topic', topic: 'sites/site-a/devices/dc-01/telemetry/extra', payload: '{}', detail: /expected sites/ },
-  { reason: 'forbidden', topic: telemetryTopicOf('site-a', 'dc-02'), payload: JSON.stringify({ metrics: { hopper_temp: 99 } }), detail: /may publish only under/ },
-  { reason: 'unknown_device', lab: true, topic: telemetryTopicOf('site-a', 'ghost-7'), payload: JSON.stringify({ metrics: { hopper_temp: 1 } }), detail: /no device ghost-7/ },
+  {
+    reason: 'forbidden',
+    topic: telemetryTopicOf('site-a', 'dc-02'),
+    payload: JSON.stringify({ metrics: { hopper_temp: 99 } }),
+    detail: /may publish only under/,
+  },
+  {
+    reason: 'unknown_device',
+    lab: true,
+    topic: telemetryTopicOf('site-a', 'ghost-7'),
+    payload: JSON.stringify({ metrics: { hopper_temp: 1 } }),
+    detail: /no device ghost-7/,
+  },
 ];
 
 describe('bad input gets a reason code, is counted and quarantined, and disturbs nothing (contract §2)', () => {
@@ -33,7 +64,13 @@ describe('bad input gets a reason code, is counted and quarantined, and disturbs
 
   beforeAll(async () => {
     gateway = await startTestGateway({
-      overrides: { mqtt: { tcp: { host: '127.0.0.1', port: 0 }, maxPayloadBytes: 4096, labMode: { enabled: true, allow: ['sites/+/devices/+/telemetry', 'lab/#'] } } },
+      overrides: {
+        mqtt: {
+          tcp: { host: '127.0.0.1', port: 0 },
+          maxPayloadBytes: 4096,
+          labMode: { enabled: true, allow: ['sites/+/devices/+/telemetry', 'lab/#'] },
+        },
+      },
     });
     bad = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
     good = await connectDevice(gateway.mqttUrl, { username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02' });
@@ -50,7 +87,11 @@ describe('bad input gets a reason code, is counted and quarantined, and disturbs
       const client = testCase.lab ? lab : bad;
       await client.publishAsync(testCase.topic ?? TOPIC, testCase.payload, { qos: 1 });
       goodSeq += 1;
-      await publishJson(good, telemetryTopicOf('site-a', 'dc-02'), { seq: goodSeq, ts: now - 60_000 + goodSeq, metrics: { hopper_temp: 30 + goodSeq } });
+      await publishJson(good, telemetryTopicOf('site-a', 'dc-02'), {
+        seq: goodSeq,
+        ts: now - 60_000 + goodSeq,
+        metrics: { hopper_temp: 30 + goodSeq },
+      });
     }
     // A QoS 1 redelivery: the same reading twice.
     const reading = { seq: 1, ts: now - 1_000, metrics: { hopper_temp: 41 } };
@@ -67,7 +108,9 @@ describe('bad input gets a reason code, is counted and quarantined, and disturbs
     const duplicates = entries.filter((entry) => entry.reason === 'duplicate');
     expect(duplicates).toHaveLength(1);
     expect(duplicates[0]?.detail).toBe('seq 1 already received');
-    expect(entries.find((e) => e.reason === 'decode' && e.payloadEncoding === 'base64')?.payload).toBe(Buffer.from([0xff, 0xfe, 0x7b]).toString('base64'));
+    expect(entries.find((e) => e.reason === 'decode' && e.payloadEncoding === 'base64')?.payload).toBe(
+      Buffer.from([0xff, 0xfe, 0x7b]).toString('base64'),
+    );
     expect(Object.keys(REJECTION_REASONS).every((reason) => entries.some((e) => e.reason === reason))).toBe(true);
 
     const metrics = (await api(gateway, '/metrics')).body as string;

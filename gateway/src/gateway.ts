@@ -1,29 +1,30 @@
+import { join } from 'node:path';
 import type { Aedes } from 'aedes';
 import { monotonicFactory } from 'ulid';
-import { createAlarmBook, createRuleEngine, ruleSetOf } from '../../rules/src/index.js';
 import { PROFILES, unitOf } from '../../profiles/index.js';
+import { createAlarmBook, createRuleEngine } from '../../rules/src/index.js';
 import { type AlarmService, createAlarmService } from './alarms/alarm-service.js';
 import { createBroker } from './broker/create-broker.js';
 import { type MqttListener, startMqttListeners } from './broker/listeners.js';
 import type { GatewayConfig } from './config/config-schema.js';
-import { type DeviceRegistry, createDeviceRegistry } from './devices/device-registry.js';
+import { createDeviceRegistry, type DeviceRegistry } from './devices/device-registry.js';
 import { createDeviceStatusBook } from './devices/device-status.js';
 import { createSecretVerifier } from './devices/secret-hash.js';
-import { type HttpServer, createHttpServer } from './http/http-server.js';
+import { createHttpServer, type HttpServer } from './http/http-server.js';
 import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { createIngestService } from './ingest/ingest-service.js';
-import { type Quarantine, createQuarantine } from './ingest/quarantine.js';
+import { createQuarantine, type Quarantine } from './ingest/quarantine.js';
 import { createSeqWindow } from './ingest/seq-window.js';
 import type { Logger } from './observability/logger.js';
-import { type GatewayMetrics, createGatewayMetrics } from './observability/metrics.js';
-import { type ReadingPipeline, createReadingPipeline } from './pipeline/reading-pipeline.js';
-import { loadRuleFiles } from './rule-files/load-rule-files.js';
-import { type InfluxSink, createInfluxSink } from './sinks/influx/influx-sink.js';
+import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { createReadingPipeline, type ReadingPipeline } from './pipeline/reading-pipeline.js';
+import { loadRuleSetOrThrow } from './rule-files/load-rule-files.js';
+import { type ReloadResult, createRuleReloader } from './rule-files/rule-reloader.js';
+import { createInfluxSink, type InfluxSink } from './sinks/influx/influx-sink.js';
 import { createInfluxV1Writer } from './sinks/influx/influx-writer.js';
-import { type LocalInfluxd, findInfluxd, startLocalInfluxd } from './sinks/influx/local-influxd.js';
-import { type LiveFeed, createLiveFeed } from './sinks/live-feed/live-feed.js';
-import { type WebhookSink, createWebhookSink } from './sinks/webhook/webhook-sink.js';
-import { join } from 'node:path';
+import { findInfluxd, type LocalInfluxd, startLocalInfluxd } from './sinks/influx/local-influxd.js';
+import { createLiveFeed, type LiveFeed } from './sinks/live-feed/live-feed.js';
+import { createWebhookSink, type WebhookSink } from './sinks/webhook/webhook-sink.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -49,6 +50,8 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   http: HttpServer;
   readiness(): ReadinessCheck[];
+  /** Re-reads and validates the rule files and swaps them in; a rejected set leaves the old one running. */
+  reloadRules(): ReloadResult;
   /** Waits until accepted readings are evaluated and every sink has delivered what it holds. */
   settle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -82,7 +85,13 @@ async function setUpInflux(config: GatewayConfig, metrics: GatewayMetrics, log: 
       return { sink: null, url: null, disabledReason: reason, local: null };
     }
   }
-  const writer = createInfluxV1Writer({ url, database: settings.database, username: settings.username, password: settings.password, timeoutMs: settings.requestTimeout });
+  const writer = createInfluxV1Writer({
+    url,
+    database: settings.database,
+    username: settings.username,
+    password: settings.password,
+    timeoutMs: settings.requestTimeout,
+  });
   const sink = createInfluxSink({
     writer,
     batchSize: settings.batchSize,
@@ -105,17 +114,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const deviceStatus = createDeviceStatusBook();
   const quarantine = createQuarantine(config.quarantine.size);
 
-  const usedProfiles = new Set([...registry.all()].map((device) => device.profile));
-  const ruleFiles = loadRuleFiles(
-    [...PROFILES.values()].filter((profile) => usedProfiles.has(profile.id) || usedProfiles.size === 0),
-    config.rules,
-  );
   const engine = createRuleEngine({
-    rules: ruleSetOf(ruleFiles),
+    rules: loadRuleSetOrThrow(PROFILES, config.rules),
     unitOf: (profile, metric) => {
       const spec = PROFILES.get(profile)?.metrics[metric];
       return spec ? unitOf(spec) : null;
     },
+    rangeOf: (profile, metric) => {
+      const spec = PROFILES.get(profile)?.metrics[metric];
+      return spec?.type === 'number' ? spec.range : null;
+    },
+    reportingIntervalOf: (profile) => PROFILES.get(profile)?.reportingIntervalMs ?? null,
   });
 
   const alarms = createAlarmService({
@@ -127,7 +136,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   const influx = await setUpInflux(config, metrics, log);
-  const webhooks = createWebhookSink({ subscribers: config.webhooks, now, newId: () => `dlq_${newId()}`, metrics, log: log.child({ component: 'webhooks' }) });
+  const webhooks = createWebhookSink({
+    subscribers: config.webhooks,
+    now,
+    newId: () => `dlq_${newId()}`,
+    metrics,
+    log: log.child({ component: 'webhooks' }),
+  });
   const liveFeed = createLiveFeed({ ringSize: config.liveFeed.ringSize, metrics, initialCursor: now() * 1_000 });
   alarms.onEvent((event) => liveFeed.publish(event));
   alarms.onEvent((event) => webhooks.deliver(event));
@@ -175,14 +190,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (config.mqtt.labMode.enabled) {
     brokerLog.warn({ allow: config.mqtt.labMode.allow, deny: config.mqtt.labMode.deny }, 'LAB MODE: anonymous MQTT clients are accepted');
   }
-  for (const device of registry.all()) engine.registerDevice?.(device.context, now());
+  // Devices that never send anything must still go silent: their silence rules run from start-up.
+  for (const device of registry.all()) alarms.apply(engine.registerDevice(device.context, now()));
+  const reloadRules = createRuleReloader({ profiles: PROFILES, extraFiles: config.rules, engine, alarms, now, log: log.child({ component: 'rules' }) });
 
   const listeners = await startMqttListeners(broker, config.mqtt);
   const ticker = setInterval(() => pipeline.tick(now()), config.tickInterval);
   ticker.unref();
 
   const readiness = (): ReadinessCheck[] => {
-    const checks: ReadinessCheck[] = [{ name: 'mqtt', ready: listeners.length > 0 && !broker.closed, reason: broker.closed ? 'broker closed' : null }];
+    const checks: ReadinessCheck[] = [
+      { name: 'mqtt', ready: listeners.length > 0 && !broker.closed, reason: broker.closed ? 'broker closed' : null },
+    ];
     if (influx.sink) checks.push(influx.sink.status());
     else checks.push({ name: 'influxdb', ready: true, reason: `disabled: ${influx.disabledReason}` });
     const hooks = webhooks.status();
@@ -201,12 +220,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     deviceStatus,
     quarantine,
     webhooks,
+    reloadRules,
     log: log.child({ component: 'http' }),
   });
   const httpAddress = await http.start(config.http.host, config.http.port);
   const httpUrl = httpAddress.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   const mqttUrl = (listeners[0] as MqttListener).url;
-  log.info({ mqtt: listeners.map((l) => l.url), http: httpUrl, influx: influx.url ?? `disabled (${influx.disabledReason})` }, 'gateway started');
+  log.info(
+    { mqtt: listeners.map((l) => l.url), http: httpUrl, influx: influx.url ?? `disabled (${influx.disabledReason})` },
+    'gateway started',
+  );
 
   let closing: Promise<void> | null = null;
   return {
@@ -225,6 +248,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics,
     http,
     readiness,
+    reloadRules,
     async settle(timeoutMs = 10_000) {
       await pipeline.drain();
       await Promise.all([influx.sink?.flush(), webhooks.idle(timeoutMs)]);

@@ -32,9 +32,9 @@ async function main(): Promise<void> {
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     if (options.check) {
-      const { loadRuleFiles } = await import('./rule-files/load-rule-files.js');
+      const { loadRuleSetOrThrow } = await import('./rule-files/load-rule-files.js');
       const { PROFILES } = await import('../../profiles/index.js');
-      loadRuleFiles(PROFILES.values(), config.rules);
+      loadRuleSetOrThrow(PROFILES, config.rules);
       process.stdout.write('configuration and rule files are valid\n');
       return;
     }
@@ -65,6 +65,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    const result = gateway.reloadRules();
+    if (!result.ok) log.error({ problems: result.problems }, 'SIGHUP: rule reload rejected');
+  });
 }
 
 main().catch((error: unknown) => {

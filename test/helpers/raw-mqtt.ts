@@ -19,7 +19,11 @@ const field = (text: string): Buffer => {
 function encodeConnect(c: RawConnect): Buffer {
   const flags = (c.username !== undefined ? 0x80 : 0) | (c.password !== undefined ? 0x40 : 0) | (c.clean ? 0x02 : 0);
   const variable = Buffer.concat([field('MQTT'), Buffer.from([4, flags, 0, 30])]);
-  const payload = Buffer.concat([field(c.clientId), ...(c.username !== undefined ? [field(c.username)] : []), ...(c.password !== undefined ? [field(c.password)] : [])]);
+  const payload = Buffer.concat([
+    field(c.clientId),
+    ...(c.username !== undefined ? [field(c.username)] : []),
+    ...(c.password !== undefined ? [field(c.password)] : []),
+  ]);
   const remaining = variable.length + payload.length;
   if (remaining > 127) throw new Error('test CONNECT too long for a one-byte remaining length');
   return Buffer.concat([Buffer.from([0x10, remaining]), variable, payload]);

@@ -16,7 +16,10 @@ export function listenToAlarmStream(baseUrl: string, token: string, lastEventId?
   const events: SseEvent[] = [];
   const source = new EventSource(`${baseUrl}/api/alarms/stream`, {
     fetch: (input, init) =>
-      fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } }),
+      fetch(input, {
+        ...init,
+        headers: { ...init.headers, authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+      }),
   });
   const ready = new Promise<void>((resolve, reject) => {
     source.onopen = () => resolve();

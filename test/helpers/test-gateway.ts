@@ -39,7 +39,9 @@ export interface TestGateway extends RunningGateway {
 }
 
 /** A real gateway in-process on free loopback ports, writing to the suite's real influxd. */
-export async function startTestGateway(options: { devices?: TestDevice[]; overrides?: Record<string, unknown> } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  options: { devices?: TestDevice[]; overrides?: Record<string, unknown> } = {},
+): Promise<TestGateway> {
   const devices = options.devices ?? DUST_DEVICES;
   const database = freshDatabase();
   const raw = {
@@ -48,7 +50,13 @@ export async function startTestGateway(options: { devices?: TestDevice[]; overri
     influx: { mode: 'url', url: inject('influxUrl'), database, flushInterval: 100 },
     dataDir: mkdtempSync(join(tmpdir(), 'gateway-test-data-')),
     devices: await Promise.all(
-      devices.map(async (d) => ({ id: d.id, site: d.site, profile: d.profile, attributes: d.attributes ?? {}, secretHash: await hashSecret(d.secret) })),
+      devices.map(async (d) => ({
+        id: d.id,
+        site: d.site,
+        profile: d.profile,
+        attributes: d.attributes ?? {},
+        secretHash: await hashSecret(d.secret),
+      })),
     ),
     api: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: `test-${role}`, role, token })) },
     tickInterval: 50,
@@ -61,7 +69,11 @@ export async function startTestGateway(options: { devices?: TestDevice[]; overri
 }
 
 /** GET/POST against the gateway's API with a role's token. */
-export async function api(gateway: RunningGateway, path: string, init: { token?: string | null; method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
+export async function api(
+  gateway: RunningGateway,
+  path: string,
+  init: { token?: string | null; method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: any }> {
   const token = init.token === undefined ? TOKENS.admin : init.token;
   const response = await fetch(`${gateway.httpUrl}${path}`, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),

@@ -1,4 +1,4 @@
-import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
@@ -43,7 +43,8 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       }
       received.push({ headers: request.headers, body, event: JSON.parse(body), verified, verifyError });
       const next = script.shift() ?? 204;
-      const { status, headers } = typeof next === 'number' ? { status: next, headers: {} } : { status: next.status, headers: next.headers ?? {} };
+      const { status, headers } =
+        typeof next === 'number' ? { status: next, headers: {} } : { status: next.status, headers: next.headers ?? {} };
       response.writeHead(status, headers).end();
     });
   });

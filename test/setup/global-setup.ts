@@ -16,7 +16,9 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (!findInfluxd()) {
-    throw new Error('integration tests need influxd (Debian package influxdb): run `apt-get install -y influxdb`, or `npm test`, which installs it');
+    throw new Error(
+      'integration tests need influxd (Debian package influxdb): run `apt-get install -y influxdb`, or `npm test`, which installs it',
+    );
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'gateway-test-influxd-'));
   const influxd = await startLocalInfluxd({ dataDir });

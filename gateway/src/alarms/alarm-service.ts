@@ -8,6 +8,8 @@ export type AlarmEventListener = (event: AlarmEvent) => void;
 export interface AlarmService {
   /** Applies rule verdict changes; emits one event per alarm transition. */
   apply(changes: readonly VerdictChange[]): void;
+  /** Time-driven lifecycle steps (flapping ends). */
+  tick(now: number): void;
   acknowledge(id: string, by: string, note: string | null): AlarmActionResult;
   resolve(id: string, by: string, note: string | null): AlarmActionResult;
   /** Every event goes to every listener, synchronously; a listener only enqueues. */
@@ -41,7 +43,10 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       data: { alarm: transition.alarm },
     };
     deps.metrics.alarmEvents.inc({ type: event.type, severity: transition.alarm.severity });
-    deps.log.info({ type: event.type, alarm: transition.alarm.id, key: transition.alarm.key, severity: transition.alarm.severity }, 'alarm transition');
+    deps.log.info(
+      { type: event.type, alarm: transition.alarm.id, key: transition.alarm.key, severity: transition.alarm.severity },
+      'alarm transition',
+    );
     for (const listener of listeners) {
       try {
         listener(event);
@@ -69,6 +74,11 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
         }
       }
       if (emitted) refreshOpenGauge();
+    },
+    tick(now) {
+      const steps = deps.book.tick(now);
+      for (const step of steps) emit(step);
+      if (steps.length > 0) refreshOpenGauge();
     },
     acknowledge: (id, by, note) => act(deps.book.acknowledge(id, by, note, deps.now())),
     resolve: (id, by, note) => act(deps.book.resolve(id, by, note, deps.now())),

@@ -20,7 +20,8 @@ export interface AuthenticateDeps {
   log: Logger;
 }
 
-const refusal = (returnCode: number, message: string): AuthenticateError => Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+const refusal = (returnCode: number, message: string): AuthenticateError =>
+  Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 
 /** MQTT 3.1.1 [MQTT-3.1.3-8]: a zero-length ClientId with CleanSession=0 gets CONNACK 0x02 (aedes issue #1095). */
 const emptyIdWithSession = new WeakSet<Client>();
@@ -33,34 +34,64 @@ export function createPreConnect() {
 }
 
 export function createAuthenticate(deps: AuthenticateDeps) {
-  const refuse = (client: Client, reason: ConnectRefusal, code: number, done: (error: AuthenticateError | null, ok: boolean | null) => void): void => {
+  const refuse = (
+    client: Client,
+    reason: ConnectRefusal,
+    code: number,
+    done: (error: AuthenticateError | null, ok: boolean | null) => void,
+  ): void => {
     deps.metrics.mqttConnectRefused.inc({ reason });
     deps.log.info({ clientId: client.id, reason, returnCode: code }, 'connect refused');
     done(refusal(code, reason), false);
   };
 
-  return (client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, ok: boolean | null) => void): void => {
-    if (emptyIdWithSession.has(client)) return refuse(client, 'client_id', CONNACK.IDENTIFIER_REJECTED, done);
-    if (deps.connectedClients() >= deps.maxConnections) return refuse(client, 'max_connections', CONNACK.SERVER_UNAVAILABLE, done);
+  return (
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, ok: boolean | null) => void,
+  ): void => {
+    if (emptyIdWithSession.has(client)) {
+      refuse(client, 'client_id', CONNACK.IDENTIFIER_REJECTED, done);
+      return;
+    }
+    if (deps.connectedClients() >= deps.maxConnections) {
+      refuse(client, 'max_connections', CONNACK.SERVER_UNAVAILABLE, done);
+      return;
+    }
     const will = (client as Client & { _will?: { topic?: string } })._will;
 
     if (username === undefined || username === '') {
-      if (!deps.labMode.enabled) return refuse(client, 'anonymous', CONNACK.NOT_AUTHORIZED, done);
+      if (!deps.labMode.enabled) {
+        refuse(client, 'anonymous', CONNACK.NOT_AUTHORIZED, done);
+        return;
+      }
       if (will?.topic && !deps.labMode.allow.some((filter) => topicMatches(filter, will.topic as string))) {
-        return refuse(client, 'will_topic', CONNACK.NOT_AUTHORIZED, done);
+        refuse(client, 'will_topic', CONNACK.NOT_AUTHORIZED, done);
+        return;
       }
       bindSession(client, { kind: 'lab' });
       deps.log.warn({ clientId: client.id }, 'lab-mode anonymous client connected');
-      return done(null, true);
+      done(null, true);
+      return;
     }
 
     const device = deps.registry.get(username);
-    if (!device) return refuse(client, 'unknown_device', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
+    if (!device) {
+      refuse(client, 'unknown_device', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
+      return;
+    }
     const secret = password?.toString('utf8') ?? '';
     deps.verifySecret(secret, device.secretHash).then(
       (ok) => {
-        if (!ok) return refuse(client, 'bad_credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
-        if (will?.topic && !will.topic.startsWith(device.topicPrefix)) return refuse(client, 'will_topic', CONNACK.NOT_AUTHORIZED, done);
+        if (!ok) {
+          refuse(client, 'bad_credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
+          return;
+        }
+        if (will?.topic && !will.topic.startsWith(device.topicPrefix)) {
+          refuse(client, 'will_topic', CONNACK.NOT_AUTHORIZED, done);
+          return;
+        }
         bindSession(client, { kind: 'device', device });
         done(null, true);
       },

@@ -39,21 +39,32 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
         return done(packet.topic.startsWith('$SYS/') ? new Error('$SYS is reserved') : null);
       }
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      const decision = deps.ingest.handlePublish({ session, clientId: client?.id ?? null, topic: packet.topic, payload, receivedAt: deps.now() });
+      const decision = deps.ingest.handlePublish({
+        session,
+        clientId: client?.id ?? null,
+        topic: packet.topic,
+        payload,
+        receivedAt: deps.now(),
+      });
       if (decision === 'drop') {
         packet.topic = DROPPED_PREFIX + packet.topic;
         packet.retain = false;
       }
       done(null);
     },
-    authorizeSubscribe(client: Client, subscription: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void) {
+    authorizeSubscribe(
+      client: Client,
+      subscription: Subscription,
+      done: (error: Error | null, subscription?: Subscription | null) => void,
+    ) {
       const session = sessionOf(client);
       const filter = subscription.topic;
       const allowed =
         session?.kind === 'device'
           ? filterCovers(`${session.device.topicPrefix}cmd/#`, filter)
           : session?.kind === 'lab'
-            ? deps.labMode.allow.some((allow) => filterCovers(allow, filter)) && !deps.labMode.deny.some((deny) => topicMatches(deny, filter) || filterCovers(deny, filter))
+            ? deps.labMode.allow.some((allow) => filterCovers(allow, filter)) &&
+              !deps.labMode.deny.some((deny) => topicMatches(deny, filter) || filterCovers(deny, filter))
             : false;
       if (!allowed || filter.startsWith(DROPPED_PREFIX.slice(0, -1))) {
         metrics.mqttAclDenied.inc({ action: 'subscribe', client: session?.kind === 'device' ? session.device.id : 'lab' });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { type Server as HttpServerType, createServer as createHttpServer } from 'node:http';
-import { type AddressInfo, type Server, createServer } from 'node:net';
+import { createServer as createHttpServer, type Server as HttpServerType } from 'node:http';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Aedes } from 'aedes';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { GatewayError } from '../errors.js';
 
@@ -16,7 +16,13 @@ export interface MqttListener {
 
 function listen(server: Server | HttpServerType, host: string, port: number, name: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', (error) => reject(new GatewayError('listen_failed', `MQTT ${name} listener cannot bind ${host}:${port}: ${error.message}`, undefined, { cause: error })));
+    server.once('error', (error) =>
+      reject(
+        new GatewayError('listen_failed', `MQTT ${name} listener cannot bind ${host}:${port}: ${error.message}`, undefined, {
+          cause: error,
+        }),
+      ),
+    );
     server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
 }
@@ -34,7 +40,11 @@ export async function startMqttListeners(broker: Aedes, config: GatewayConfig['m
 
   if (config.tls) {
     const tls = createTlsServer(
-      { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ...(config.tls.ca ? { ca: readFileSync(config.tls.ca) } : {}) },
+      {
+        cert: readFileSync(config.tls.cert),
+        key: readFileSync(config.tls.key),
+        ...(config.tls.ca ? { ca: readFileSync(config.tls.ca) } : {}),
+      },
       broker.handle,
     );
     const port = await listen(tls, config.tls.host, config.tls.port, 'tls');

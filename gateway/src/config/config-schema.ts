@@ -1,5 +1,5 @@
-import { durationSchema } from '../../../rules/src/index.js';
 import { z } from 'zod';
+import { durationSchema } from '../../../rules/src/index.js';
 
 const port = z.number().int().min(0).max(65_535);
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
@@ -7,7 +7,13 @@ export const siteOrDeviceId = z.string().regex(idPattern, 'expected 1–64 chara
 
 const tcpListener = z.object({ host: z.string().default('0.0.0.0'), port: port.default(1883) }).strict();
 const tlsListener = z
-  .object({ host: z.string().default('0.0.0.0'), port: port.default(8883), cert: z.string().min(1), key: z.string().min(1), ca: z.string().optional() })
+  .object({
+    host: z.string().default('0.0.0.0'),
+    port: port.default(8883),
+    cert: z.string().min(1),
+    key: z.string().min(1),
+    ca: z.string().optional(),
+  })
   .strict();
 const wsListener = z.object({ host: z.string().default('0.0.0.0'), port: port.default(8083), path: z.string().default('/mqtt') }).strict();
 
@@ -26,7 +32,11 @@ const mqtt = z
     tcp: tcpListener.default({ host: '0.0.0.0', port: 1883 }),
     tls: tlsListener.optional(),
     ws: wsListener.optional(),
-    maxPayloadBytes: z.number().int().positive().default(256 * 1024),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024),
     maxConnections: z.number().int().positive().default(50_000),
     /** A slow subscriber is disconnected after this long rather than stalling delivery (aedes drainTimeout). */
     drainTimeout: durationSchema.default(10_000),
@@ -107,9 +117,18 @@ export const configSchema = z
     /** Extra rule files (YAML), applied after each profile's defaults. */
     rules: z.array(z.string()).default([]),
     dataDir: z.string().default('./data'),
-    api: z.object({ tokens: z.array(tokenSchema).default([]), metricsPublic: z.boolean().default(true) }).strict().default({ tokens: [], metricsPublic: true }),
-    quarantine: z.object({ size: z.number().int().positive().default(1_000) }).strict().default({ size: 1_000 }),
-    liveFeed: z.object({ ringSize: z.number().int().positive().default(10_000) }).strict().default({ ringSize: 10_000 }),
+    api: z
+      .object({ tokens: z.array(tokenSchema).default([]), metricsPublic: z.boolean().default(true) })
+      .strict()
+      .default({ tokens: [], metricsPublic: true }),
+    quarantine: z
+      .object({ size: z.number().int().positive().default(1_000) })
+      .strict()
+      .default({ size: 1_000 }),
+    liveFeed: z
+      .object({ ringSize: z.number().int().positive().default(10_000) })
+      .strict()
+      .default({ ringSize: 10_000 }),
     /** Rule timers are checked this often. */
     tickInterval: durationSchema.default(250),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -118,7 +137,8 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
     config.devices.forEach((device, index) => {
-      if (seen.has(device.id)) ctx.addIssue({ code: 'custom', path: ['devices', index, 'id'], message: `duplicate device id "${device.id}"` });
+      if (seen.has(device.id))
+        ctx.addIssue({ code: 'custom', path: ['devices', index, 'id'], message: `duplicate device id "${device.id}"` });
       seen.add(device.id);
     });
     const tokens = new Set<string>();

@@ -8,7 +8,13 @@ import { validateConfig } from './load-config.js';
  * scenario drives exactly these. Their secrets are `demo-<id>` — for the embedded demo only. Devices of a
  * profile this build does not have yet are left out.
  */
-export const DEMO_DEVICES: ReadonlyArray<{ id: string; site: string; profile: string; name: string; attributes?: Record<string, number | string | boolean> }> = [
+export const DEMO_DEVICES: ReadonlyArray<{
+  id: string;
+  site: string;
+  profile: string;
+  name: string;
+  attributes?: Record<string, number | string | boolean>;
+}> = [
   { id: 'dc-01', site: 'plant-a', profile: 'dust-collector', name: 'Grinding line bag filter' },
   { id: 'dc-02', site: 'plant-a', profile: 'dust-collector', name: 'Polishing line bag filter' },
   { id: 'dc-03', site: 'plant-b', profile: 'dust-collector', name: 'Sanding line cartridge filter' },

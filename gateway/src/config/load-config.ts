@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { PROFILES } from '../../../profiles/index.js';
 import { GatewayError } from '../errors.js';
-import { type GatewayConfig, configSchema } from './config-schema.js';
-import { type FileProblem, LineCounter, formatPath, lineOf, problemsFromZod, renderProblem } from './problems.js';
+import { configSchema, type GatewayConfig } from './config-schema.js';
+import { type FileProblem, formatPath, LineCounter, lineOf, problemsFromZod, renderProblem } from './problems.js';
 import { substituteEnv } from './substitute-env.js';
 
 /** Validates a config object: schema, then what the schema cannot know (profiles, device attributes). */
@@ -44,12 +44,25 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): GatewayCon
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw configError(doc.errors.map((error) => ({ file, line: error.linePos?.[0]?.line ?? null, path: '(yaml)', message: error.message.split('\n')[0] ?? error.message })));
+    throw configError(
+      doc.errors.map((error) => ({
+        file,
+        line: error.linePos?.[0]?.line ?? null,
+        path: '(yaml)',
+        message: error.message.split('\n')[0] ?? error.message,
+      })),
+    );
   }
   const problems: FileProblem[] = [];
   const raw = substituteEnv(doc.toJS() ?? {}, env, file, problems);
   const locate = (path: readonly PropertyKey[]): number | null => lineOf(doc, lines, path);
-  for (const problem of problems) problem.line = locate(problem.path.split(/[.[\]]/).filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p)));
+  for (const problem of problems)
+    problem.line = locate(
+      problem.path
+        .split(/[.[\]]/)
+        .filter(Boolean)
+        .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+    );
   if (problems.length > 0) throw configError(problems);
   return validateConfig(raw, file, locate);
 }

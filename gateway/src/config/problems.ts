@@ -1,5 +1,5 @@
+import { type Document, isCollection, LineCounter } from 'yaml';
 import type { z } from 'zod';
-import { type Document, LineCounter, isCollection } from 'yaml';
 
 /** One problem of a file the gateway loads, as operators read it: `file:line path: message`. */
 export interface FileProblem {
@@ -10,7 +10,10 @@ export interface FileProblem {
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
+  return path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)),
+    '',
+  );
 }
 
 /** The 1-based line of a path in a YAML document, or of its nearest existing parent. */

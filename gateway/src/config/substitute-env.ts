@@ -7,7 +7,13 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * Replaces `${NAME}` (or `${NAME:-default}`) in every string of a parsed config with the environment
  * variable, so secrets need not live in the file. A missing variable without a default is a problem.
  */
-export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, file: string, problems: FileProblem[], path: PropertyKey[] = []): unknown {
+export function substituteEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  file: string,
+  problems: FileProblem[],
+  path: PropertyKey[] = [],
+): unknown {
   if (typeof value === 'string') {
     return value.replace(REFERENCE, (whole, name: string, fallback: string | undefined) => {
       const found = env[name];

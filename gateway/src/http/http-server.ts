@@ -6,6 +6,7 @@ import type { ApiToken } from '../config/config-schema.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { DeviceStatusBook } from '../devices/device-status.js';
 import type { Quarantine } from '../ingest/quarantine.js';
+import type { ReloadResult } from '../rule-files/rule-reloader.js';
 import type { Logger } from '../observability/logger.js';
 import type { LiveFeed } from '../sinks/live-feed/live-feed.js';
 import type { WebhookSink } from '../sinks/webhook/webhook-sink.js';
@@ -14,6 +15,7 @@ import { createAuthenticator } from './auth.js';
 import { registerAlarmRoutes } from './routes/alarm-routes.js';
 import { registerDeviceRoutes } from './routes/device-routes.js';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health-routes.js';
+import { registerRuleRoutes } from './routes/rule-routes.js';
 import { registerStreamRoutes } from './routes/stream-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
@@ -28,6 +30,7 @@ export interface HttpServerDeps {
   deviceStatus: DeviceStatusBook;
   quarantine: Quarantine;
   webhooks: WebhookSink;
+  reloadRules(): ReloadResult;
   log: Logger;
 }
 
@@ -40,7 +43,11 @@ export interface HttpServer {
 /** The HTTP API of contract §6 (+ quarantine and webhook administration). */
 export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer> {
   // Per-request logs are left to /metrics; the HTTP logger reports warnings and errors.
-  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 64 * 1024, forceCloseConnections: true });
+  const app = Fastify({
+    loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+  });
   app.decorateRequest('caller', null);
   await app.register(fastifySSE, { heartbeatInterval: 15_000 });
   app.addHook('onRequest', createAuthenticator(deps.tokens));
@@ -59,6 +66,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerStreamRoutes(app, { liveFeed: deps.liveFeed });
   registerDeviceRoutes(app, { registry: deps.registry, deviceStatus: deps.deviceStatus, quarantine: deps.quarantine });
   registerWebhookRoutes(app, { webhooks: deps.webhooks });
+  registerRuleRoutes(app, { reloadRules: deps.reloadRules });
 
   return {
     app,

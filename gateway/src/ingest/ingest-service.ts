@@ -1,5 +1,5 @@
-import type { Reading } from '../../../rules/src/index.js';
 import type { Profile } from '../../../profiles/index.js';
+import type { Reading } from '../../../rules/src/index.js';
 import type { ClientSession } from '../broker/session.js';
 import { topicMatches } from '../broker/topic-filter.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
@@ -77,7 +77,12 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
 
       if (session.kind === 'device' && !topic.startsWith(session.device.topicPrefix)) {
         deps.metrics.mqttAclDenied.inc({ action: 'publish', client: session.device.id });
-        record(publish, reject('forbidden', `${session.device.id} may publish only under ${session.device.topicPrefix}`), session.device, parsed?.site ?? null);
+        record(
+          publish,
+          reject('forbidden', `${session.device.id} may publish only under ${session.device.topicPrefix}`),
+          session.device,
+          parsed?.site ?? null,
+        );
         return 'drop';
       }
       if (session.kind === 'lab') {
@@ -92,7 +97,12 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
       deps.metrics.messagesReceived.inc({ channel: parsed?.channel === 'status' ? 'status' : 'telemetry' });
       if (!parsed || (parsed.channel !== 'telemetry' && parsed.channel !== 'status')) {
         const device = session.kind === 'device' ? session.device : null;
-        record(publish, reject('topic', `expected sites/{site}/devices/{device}/telemetry or …/status, got ${topic}`), device, parsed?.site ?? null);
+        record(
+          publish,
+          reject('topic', `expected sites/{site}/devices/{device}/telemetry or …/status, got ${topic}`),
+          device,
+          parsed?.site ?? null,
+        );
         return 'drop';
       }
       const device = deps.registry.get(parsed.device);
@@ -113,10 +123,21 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
 
       const profile = deps.profiles.get(device.profile);
       if (!profile) {
-        record(publish, reject('unknown_device', `device ${device.id} has profile ${device.profile}, which this gateway does not know`), device, device.site);
+        record(
+          publish,
+          reject('unknown_device', `device ${device.id} has profile ${device.profile}, which this gateway does not know`),
+          device,
+          device.site,
+        );
         return 'drop';
       }
-      const outcome = ingestTelemetry({ maxPayloadBytes: deps.maxPayloadBytes, seqWindow: deps.seqWindow }, device, profile, publish.payload, publish.receivedAt);
+      const outcome = ingestTelemetry(
+        { maxPayloadBytes: deps.maxPayloadBytes, seqWindow: deps.seqWindow },
+        device,
+        profile,
+        publish.payload,
+        publish.receivedAt,
+      );
       for (const rejection of outcome.rejections) record(publish, rejection, device, device.site);
       if (outcome.accepted.length === 0) return 'drop';
       deps.metrics.readingsAccepted.inc({ profile: device.profile }, outcome.accepted.length);

@@ -22,9 +22,16 @@ export interface TelemetryIngestDeps {
 }
 
 /** decode → validate the shape → validate and convert against the profile → drop future times and duplicates. */
-export function ingestTelemetry(deps: TelemetryIngestDeps, device: RegisteredDevice, profile: Profile, payload: Buffer, receivedAt: number): IngestOutcome {
+export function ingestTelemetry(
+  deps: TelemetryIngestDeps,
+  device: RegisteredDevice,
+  profile: Profile,
+  payload: Buffer,
+  receivedAt: number,
+): IngestOutcome {
   const refused = (rejection: Rejection): IngestOutcome => ({ accepted: [], rejections: [rejection] });
-  if (payload.length > deps.maxPayloadBytes) return refused(reject('too_large', `${payload.length} bytes > limit of ${deps.maxPayloadBytes}`));
+  if (payload.length > deps.maxPayloadBytes)
+    return refused(reject('too_large', `${payload.length} bytes > limit of ${deps.maxPayloadBytes}`));
   const decoded = decodeJson(payload);
   if (!decoded.ok) return refused(decoded.rejection);
   const shaped = parseTelemetryPayload(decoded.value);
@@ -42,7 +49,12 @@ export function ingestTelemetry(deps: TelemetryIngestDeps, device: RegisteredDev
   for (const item of normalised) {
     const { reading } = item;
     if (reading.ts > receivedAt + MAX_CLOCK_AHEAD_MS) {
-      outcome.rejections.push(reject('future_timestamp', `seq ${reading.seq ?? '-'}: ${new Date(reading.ts).toISOString()} is ${Math.round((reading.ts - receivedAt) / 1000)} s ahead of the gateway`));
+      outcome.rejections.push(
+        reject(
+          'future_timestamp',
+          `seq ${reading.seq ?? '-'}: ${new Date(reading.ts).toISOString()} is ${Math.round((reading.ts - receivedAt) / 1000)} s ahead of the gateway`,
+        ),
+      );
       continue;
     }
     if (reading.seq !== undefined && !deps.seqWindow.accept(device.id, reading.seq, item.deviceTs)) {

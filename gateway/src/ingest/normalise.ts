@@ -1,5 +1,5 @@
-import type { MetricValue, Reading } from '../../../rules/src/index.js';
 import { type Profile, valueSchemaOf } from '../../../profiles/index.js';
+import type { MetricValue, Reading } from '../../../rules/src/index.js';
 import type { RegisteredDevice } from '../devices/device-registry.js';
 import { type Rejection, reject } from './rejection.js';
 import type { RawReading, TelemetryPayload } from './telemetry-schema.js';
@@ -16,7 +16,12 @@ type MetricsResult = { ok: true; metrics: Record<string, MetricValue> } | { ok: 
 
 const refuse = (rejection: Rejection): MetricsResult => ({ ok: false, rejection });
 
-function normaliseMetrics(profile: Profile, raw: RawReading, sharedUnits: Record<string, string> | undefined, where: string): MetricsResult {
+function normaliseMetrics(
+  profile: Profile,
+  raw: RawReading,
+  sharedUnits: Record<string, string> | undefined,
+  where: string,
+): MetricsResult {
   const units = { ...sharedUnits, ...raw.units };
   const metrics: Record<string, MetricValue> = {};
   for (const [name, value] of Object.entries(raw.metrics)) {
@@ -30,7 +35,13 @@ function normaliseMetrics(profile: Profile, raw: RawReading, sharedUnits: Record
     const unit = units[name];
     if (unit !== undefined && spec.type === 'number') {
       const convert = spec.units[unit];
-      if (!convert) return refuse(reject('unit', `${where}units.${name}: cannot convert "${unit}" to ${spec.unit} (accepted: ${Object.keys(spec.units).join(', ')})`));
+      if (!convert)
+        return refuse(
+          reject(
+            'unit',
+            `${where}units.${name}: cannot convert "${unit}" to ${spec.unit} (accepted: ${Object.keys(spec.units).join(', ')})`,
+          ),
+        );
       metrics[name] = convert(checked.data as number);
     } else if (unit !== undefined) {
       return refuse(reject('unit', `${where}units.${name}: ${spec.type} metrics take no unit`));
@@ -45,7 +56,12 @@ function normaliseMetrics(profile: Profile, raw: RawReading, sharedUnits: Record
 }
 
 /** Validates every reading of a payload against the device's profile and converts units; one bad reading rejects the payload. */
-export function normalisePayload(payload: TelemetryPayload, device: RegisteredDevice, profile: Profile, receivedAt: number): NormalisedReading[] | Rejection {
+export function normalisePayload(
+  payload: TelemetryPayload,
+  device: RegisteredDevice,
+  profile: Profile,
+  receivedAt: number,
+): NormalisedReading[] | Rejection {
   const batch = 'readings' in payload;
   const raws = batch ? payload.readings : [payload];
   const out: NormalisedReading[] = [];

@@ -45,7 +45,13 @@ export function createQuarantine(capacity: number): Quarantine {
         text = head.toString('base64');
         encoding = 'base64';
       }
-      const full = { ...entry, payloadBytes: payload.length, payload: text, payloadEncoding: encoding, truncated: payload.length > PREVIEW_BYTES };
+      const full = {
+        ...entry,
+        payloadBytes: payload.length,
+        payload: text,
+        payloadEncoding: encoding,
+        truncated: payload.length > PREVIEW_BYTES,
+      };
       if (ring.length < capacity) ring.push(full);
       else ring[next] = full;
       next = (next + 1) % capacity;

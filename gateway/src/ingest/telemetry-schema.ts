@@ -16,7 +16,9 @@ const units = z.record(z.string(), z.string().max(32));
 const readingSchema = z.object({
   ts: timestamp.optional(),
   seq: z.number().int().nonnegative().optional(),
-  metrics: z.record(z.string().min(1).max(64), metricValue).refine((metrics) => Object.keys(metrics).length > 0, 'at least one metric is required'),
+  metrics: z
+    .record(z.string().min(1).max(64), metricValue)
+    .refine((metrics) => Object.keys(metrics).length > 0, 'at least one metric is required'),
   units: units.optional(),
 });
 

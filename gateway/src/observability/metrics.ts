@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Every Prometheus metric the gateway exports, on one registry (`GET /metrics`). */
 export function createGatewayMetrics() {
@@ -20,9 +20,23 @@ export function createGatewayMetrics() {
       labelNames: ['action', 'client'],
       registers,
     }),
-    messagesReceived: new Counter({ name: 'gateway_messages_received_total', help: 'PUBLISH packets received from devices', labelNames: ['channel'], registers }),
-    readingsAccepted: new Counter({ name: 'gateway_readings_accepted_total', help: 'Readings accepted after validation', labelNames: ['profile'], registers }),
-    readingsLate: new Counter({ name: 'gateway_readings_late_total', help: 'Readings older than one already evaluated: stored, not evaluated', registers }),
+    messagesReceived: new Counter({
+      name: 'gateway_messages_received_total',
+      help: 'PUBLISH packets received from devices',
+      labelNames: ['channel'],
+      registers,
+    }),
+    readingsAccepted: new Counter({
+      name: 'gateway_readings_accepted_total',
+      help: 'Readings accepted after validation',
+      labelNames: ['profile'],
+      registers,
+    }),
+    readingsLate: new Counter({
+      name: 'gateway_readings_late_total',
+      help: 'Readings older than one already evaluated: stored, not evaluated',
+      registers,
+    }),
     rejections: new Counter({
       name: 'gateway_ingest_rejections_total',
       help: 'Payloads or readings refused, by reason code and device',
@@ -30,12 +44,27 @@ export function createGatewayMetrics() {
       registers,
     }),
     pipelineQueued: new Gauge({ name: 'gateway_pipeline_queued_readings', help: 'Readings waiting for rule evaluation', registers }),
-    alarmEvents: new Counter({ name: 'gateway_alarm_events_total', help: 'Alarm events emitted, by type and severity', labelNames: ['type', 'severity'], registers }),
-    alarmsOpen: new Gauge({ name: 'gateway_alarms_open', help: 'Open (not resolved) alarms by severity', labelNames: ['severity'], registers }),
+    alarmEvents: new Counter({
+      name: 'gateway_alarm_events_total',
+      help: 'Alarm events emitted, by type and severity',
+      labelNames: ['type', 'severity'],
+      registers,
+    }),
+    alarmsOpen: new Gauge({
+      name: 'gateway_alarms_open',
+      help: 'Open (not resolved) alarms by severity',
+      labelNames: ['severity'],
+      registers,
+    }),
     sinkQueued: new Gauge({ name: 'gateway_sink_queued', help: 'Items waiting in a sink queue', labelNames: ['sink'], registers }),
     sinkWritten: new Counter({ name: 'gateway_sink_written_total', help: 'Items a sink delivered', labelNames: ['sink'], registers }),
     sinkFailed: new Counter({ name: 'gateway_sink_failed_total', help: 'Failed sink attempts (retried)', labelNames: ['sink'], registers }),
-    sinkDropped: new Counter({ name: 'gateway_sink_dropped_total', help: 'Items a sink gave up on (queue full, rejected, exhausted)', labelNames: ['sink', 'reason'], registers }),
+    sinkDropped: new Counter({
+      name: 'gateway_sink_dropped_total',
+      help: 'Items a sink gave up on (queue full, rejected, exhausted)',
+      labelNames: ['sink', 'reason'],
+      registers,
+    }),
     sinkLatency: new Histogram({
       name: 'gateway_sink_request_seconds',
       help: 'Duration of one sink request (InfluxDB batch write, webhook POST)',

@@ -82,6 +82,7 @@ export function createReadingPipeline(deps: ReadingPipelineDeps): ReadingPipelin
       try {
         const changes = deps.engine.tick(now);
         if (changes.length > 0) deps.alarms.apply(changes);
+        deps.alarms.tick(now);
       } catch (error) {
         deps.log.error({ err: error }, 'rule tick failed');
       }

@@ -34,7 +34,14 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
     if (!params) return reply;
     const alarm = deps.alarms.book.get(params.id);
     if (!alarm) return sendError(reply, 'alarm_not_found', `no alarm ${params.id}`);
-    const history = deps.alarms.book.history(params.id).map((t) => ({ type: t.type, at: new Date(t.at).toISOString(), seq: t.alarm.seq, severity: t.alarm.severity, by: t.by, note: t.note }));
+    const history = deps.alarms.book.history(params.id).map((t) => ({
+      type: t.type,
+      at: new Date(t.at).toISOString(),
+      seq: t.alarm.seq,
+      severity: t.alarm.severity,
+      by: t.by,
+      note: t.note,
+    }));
     return { alarm, history };
   });
 
@@ -44,8 +51,12 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
       if (!params) return reply;
       const body = parseOr400(actionBody, request.body ?? {}, reply);
       if (!body) return reply;
-      const result = action === 'ack' ? deps.alarms.acknowledge(params.id, body.by, body.note ?? null) : deps.alarms.resolve(params.id, body.by, body.note ?? null);
-      if (!result.ok) return sendError(reply, result.error.code, `cannot ${action} alarm ${params.id}: ${result.error.code.replace(/_/g, ' ')}`);
+      const result =
+        action === 'ack'
+          ? deps.alarms.acknowledge(params.id, body.by, body.note ?? null)
+          : deps.alarms.resolve(params.id, body.by, body.note ?? null);
+      if (!result.ok)
+        return sendError(reply, result.error.code, `cannot ${action} alarm ${params.id}: ${result.error.code.replace(/_/g, ' ')}`);
       return { alarm: result.transition.alarm };
     });
   }

@@ -19,7 +19,9 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
   app.get('/readyz', async (_request, reply) => {
     const checks = deps.readiness();
     const ready = checks.every((check) => check.ready);
-    return reply.code(ready ? 200 : 503).send({ ready, checks, reasons: checks.filter((c) => !c.ready).map((c) => `${c.name}: ${c.reason}`) });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ ready, checks, reasons: checks.filter((c) => !c.ready).map((c) => `${c.name}: ${c.reason}`) });
   });
 
   app.get('/metrics', { config: deps.metricsPublic ? {} : { role: 'viewer' } }, async (_request, reply) => {

@@ -36,7 +36,8 @@ export function registerStreamRoutes(app: FastifyInstance, deps: { liveFeed: Liv
 
     if (after !== null) {
       const missed = deps.liveFeed.since(after);
-      if (missed.truncated) void reply.sse.send({ event: 'gap', data: { after, oldest: missed.items[0]?.cursor ?? null } }).catch(() => undefined);
+      if (missed.truncated)
+        void reply.sse.send({ event: 'gap', data: { after, oldest: missed.items[0]?.cursor ?? null } }).catch(() => undefined);
       lastSent = after;
       for (const item of missed.items) send(item);
     } else {

@@ -2,7 +2,7 @@ import type { AlarmEvent, Reading } from '../../../../rules/src/index.js';
 import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
-import { type Sink, type SinkStatus, backoffDelay } from '../sink.js';
+import { backoffDelay, type Sink, type SinkStatus } from '../sink.js';
 import type { InfluxWriter } from './influx-writer.js';
 import { alarmEventLine, telemetryLine } from './line-protocol.js';
 
@@ -110,10 +110,13 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
         deps.metrics.sinkFailed.inc({ sink: SINK });
         if (failures === 1 || failures % 20 === 0) deps.log.warn({ err: error, failures, queued: queued() }, 'influxdb write failed');
         if (!closed) {
-          retryTimer = setTimeout(() => {
-            retryTimer = null;
-            pump();
-          }, backoffDelay(failures, 250, 30_000));
+          retryTimer = setTimeout(
+            () => {
+              retryTimer = null;
+              pump();
+            },
+            backoffDelay(failures, 250, 30_000),
+          );
           retryTimer.unref();
         }
       } finally {

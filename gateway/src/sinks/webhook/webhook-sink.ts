@@ -3,7 +3,7 @@ import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import type { Sink, SinkStatus } from '../sink.js';
-import { type DeadLetter, type SubscriberState, type WebhookSubscriber, createWebhookSubscriber } from './webhook-subscriber.js';
+import { createWebhookSubscriber, type DeadLetter, type SubscriberState, type WebhookSubscriber } from './webhook-subscriber.js';
 
 export interface WebhookSink extends Sink {
   deliver(event: AlarmEvent): void;
@@ -55,7 +55,7 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       let subscriber = subscribers.get(letter.subscriber);
       const config = deps.subscribers.find((c) => c.id === letter.subscriber);
       if (!config) return false;
-      if (!subscriber || !subscriber.state().enabled) {
+      if (!subscriber?.state().enabled) {
         subscriber?.close();
         subscriber = build(config);
         subscribers.set(config.id, subscriber);

@@ -125,7 +125,12 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       else if (response.status === 410) outcome = { ok: false, retryable: false, error: 'HTTP 410 Gone', retryAfter: null };
       else {
         const retryable = response.status === 429 || response.status === 408 || response.status >= 500;
-        outcome = { ok: false, retryable, error: `HTTP ${response.status}`, retryAfter: retryAfterMs(response.headers.get('retry-after'), deps.now()) };
+        outcome = {
+          ok: false,
+          retryable,
+          error: `HTTP ${response.status}`,
+          retryAfter: retryAfterMs(response.headers.get('retry-after'), deps.now()),
+        };
       }
     } catch (error) {
       outcome = { ok: false, retryable: true, error: (error as Error).message, retryAfter: null };
@@ -150,16 +155,25 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     }
     if (!outcome.retryable || delivery.attempts >= config.maxAttempts) {
       remove(delivery);
-      deadLetter(delivery, outcome.retryable ? `gave up after ${delivery.attempts} attempts: ${outcome.error}` : `not retryable: ${outcome.error}`);
+      deadLetter(
+        delivery,
+        outcome.retryable ? `gave up after ${delivery.attempts} attempts: ${outcome.error}` : `not retryable: ${outcome.error}`,
+      );
       return;
     }
     const delay = Math.max(backoffDelay(delivery.attempts, config.retryBaseDelay, config.retryMaxDelay), outcome.retryAfter ?? 0);
     delivery.notBefore = deps.now() + delay;
-    deps.log.debug({ subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, delay, error: outcome.error }, 'webhook retry scheduled');
+    deps.log.debug(
+      { subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, delay, error: outcome.error },
+      'webhook retry scheduled',
+    );
   };
 
   const dispatch = (): void => {
-    if (closed || !enabled) return notifyIdle();
+    if (closed || !enabled) {
+      notifyIdle();
+      return;
+    }
     const now = deps.now();
     const seen = new Set<string>();
     let earliest = Number.POSITIVE_INFINITY;
@@ -211,7 +225,17 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       gauge();
       dispatch();
     },
-    state: () => ({ id: config.id, url: config.url, enabled, disabledReason, queued: queue.length, inFlight, delivered, failedAttempts, lastError }),
+    state: () => ({
+      id: config.id,
+      url: config.url,
+      enabled,
+      disabledReason,
+      queued: queue.length,
+      inFlight,
+      delivered,
+      failedAttempts,
+      lastError,
+    }),
     idle(timeoutMs) {
       if (queue.length === 0 && inFlight === 0) return Promise.resolve();
       return new Promise((resolve) => {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite runs for real: influxd (InfluxDB 1.x, package `influxdb`)
+# and chromium (the console's browser tests). Installs when missing and possible (root with apt-get);
+# otherwise fails with the exact command to run. Never skips.
+set -euo pipefail
+
+need=()
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian packages: ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The package may start its own service; the tests start private servers instead.
+  if command -v systemctl >/dev/null 2>&1; then systemctl stop influxdb >/dev/null 2>&1 || true; fi
+  exit 0
+fi
+
+echo "missing: ${need[*]}. Install with: sudo apt-get install -y ${need[*]}" >&2
+exit 1
