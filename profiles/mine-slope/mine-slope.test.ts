@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import type { MetricValue } from '../../rules/src/index.js';
+import { toCanonical } from '../test-support/convert.js';
+import { createHarness, DAY, formatOffset, HOUR, MINUTE, noise, randomSource, ruleSetProblems, T0 } from '../test-support/harness.js';
+import { mineSlope, mineSlopeAttributes } from './index.js';
+
+type Metrics = Record<string, MetricValue>;
+const EVERY = 10 * MINUTE;
+
+/** A GNSS solution: the point moves east by `east` mm (cumulative), with ±3 mm horizontal and ±6 mm vertical noise. */
+function solution(east: number, random: () => number): Metrics {
+  return { disp_east: east + noise(random, 3), disp_north: 5 + noise(random, 3), disp_up: -2 + noise(random, 6) };
+}
+
+/** Slow creep: 0.5 mm/d from 20 mm since installation. */
+const creep = (t: number): number => 20 + (0.5 * (t - T0)) / DAY;
+
+/**
+ * A slope with a GNSS point, a crack gauge and a rain gauge, all reporting every 10 min. Runs `days` of
+ * quiet creep first, then returns the harness and `run(until, gnss?, crack?, rain?)` to drive it on.
+ */
+function slope(days = 2, attributes: Record<string, MetricValue> = {}) {
+  const h = createHarness([mineSlope]);
+  const random = randomSource(31);
+  h.device({ device: 'gnss-1', profile: mineSlope, attributes });
+  h.device({ device: 'crack-1', profile: mineSlope });
+  h.device({ device: 'rain-1', profile: mineSlope });
+  const run = (
+    until: number,
+    east: (t: number, i: number) => number = creep,
+    crack: (t: number) => number = (t) => 12 + (0.05 * (t - T0)) / DAY,
+    rain: (t: number) => number = () => 0,
+  ) => {
+    for (let t = h.now, i = 0; t < until; t += EVERY, i += 1) {
+      h.send('gnss-1', solution(east(t, i), random), t);
+      h.send('crack-1', { crack_width: crack(t) + noise(random, 0.05) }, t);
+      h.send('rain-1', { rainfall: rain(t) }, t);
+    }
+    h.advanceTo(until);
+  };
+  run(T0 + days * DAY);
+  return { h, random, run, t0: h.now };
+}
+
+/** Displacement after `t0` moving at `v` mm/d (from the creep at t0). */
+const moving = (t0: number, v: number) => (t: number) => creep(t0) + (v * Math.max(0, t - t0)) / DAY;
+
+/** Offset of the first transition of a rule after t0, as `h m` text. */
+const firstAt = (steps: ReadonlyArray<{ at: number }>, t0: number): string => formatOffset((steps[0]?.at ?? Number.NaN) - t0);
+
+describe('mine-slope profile', () => {
+  it('loads: its rule file parses and every name it reads is a metric or derived value of the profile', () => {
+    expect(ruleSetProblems([mineSlope])).toEqual([]);
+  });
+
+  it('four normal days — creep 0.5 mm/d with GNSS noise, a light shower, a slowly opening crack — raise nothing', () => {
+    const { h, run, t0 } = slope(2, { groundwater_design_level_m: 310 });
+    run(
+      t0 + 2 * DAY,
+      creep,
+      (t) => 12 + (0.05 * (t - T0)) / DAY,
+      (t) => (t > t0 + 6 * HOUR && t < t0 + 9 * HOUR ? 1 : 0),
+    );
+    h.send('gnss-1', { groundwater_level: 305 });
+    expect(h.steps).toEqual([]);
+  });
+
+  it('velocity over 24 h above 10 mm/d is orange, about 12 h after the slope speeds up from 0.5 to 20 mm/d', () => {
+    const { h, run, t0 } = slope();
+    run(t0 + DAY, moving(t0, 20));
+    const steps = h.stepsOf('velocity_24h');
+    expect(steps.map((s) => `${s.type} ${s.severity}`)).toEqual(['alarm.raised orange']);
+    // least squares over 24 h of a 0.5 → 20 mm/d kink passes 10 mm/d 12 h after the kink (computed offline)
+    expect(Math.abs((steps[0]?.at ?? 0) - (t0 + 12 * HOUR))).toBeLessThanOrEqual(HOUR);
+  });
+
+  it('velocity over 1 h of 8 mm/h is red 35 min after the 1-hour slope passes 5 mm/h (30–50 min in, with GNSS noise)', () => {
+    const { h, run, t0 } = slope();
+    run(t0 + 2 * HOUR, moving(t0, 8 * 24));
+    const steps = h.stepsOf('velocity_1h');
+    expect(steps[0]?.severity).toBe('red');
+    expect(steps[0]?.at).toBeGreaterThanOrEqual(t0 + 65 * MINUTE);
+    expect(steps[0]?.at).toBeLessThanOrEqual(t0 + 90 * MINUTE);
+  });
+
+  it('a single GNSS jump of 0.5 m that returns raises no red and no 1-hour or cumulative alarm', () => {
+    const { h, run, t0 } = slope(2, { slope_height_m: 100 });
+    // 6e-3 × 100 m = 600 mm: the jump to ~520 mm stays below it; see the next test for two in a row
+    run(t0 + 2 * DAY, (t, i) => creep(t) + (i === 6 ? 500 : 0));
+    expect(h.steps.filter((s) => s.severity === 'red')).toEqual([]);
+    expect(h.stepsOf('velocity_1h')).toEqual([]);
+    expect(h.stepsOf('cumulative_displacement')).toEqual([]);
+  });
+
+  it('cumulative horizontal displacement above 6×10⁻³ × slope height is orange after two solutions in a row', () => {
+    const { h, run, t0 } = slope(1, { slope_height_m: 10 });
+    // 6e-3 × 10 m = 60 mm; the point is at ~20 mm, then one solution at ~70 mm, then for good
+    run(t0 + HOUR, (t) => (t === t0 || t >= t0 + 20 * MINUTE ? 70 : creep(t)));
+    expect(h.timeline('cumulative_displacement', t0)).toEqual(['raised orange @30m']);
+  });
+
+  it('tangent angle: yellow, orange, red as the slope accelerates from 0.5 to 40 mm/d, each held 1 h', () => {
+    const { h, run, t0 } = slope(2);
+    run(t0 + DAY, moving(t0, 40));
+    const steps = h.stepsOf('tangent_angle');
+    expect(steps.map((s) => `${s.type} ${s.severity}`)).toEqual(['alarm.raised yellow', 'alarm.escalated orange', 'alarm.escalated red']);
+    // the 24-h slope passes 2 (45°), 11.3 (80°), 22.9 mm/d (85°) at 3.0, 8.5, 13.2 h (computed offline), + 1 h on-delay
+    const at = steps.map((s) => (s.at - t0) / HOUR);
+    expect(Math.abs((at[0] ?? 0) - 4)).toBeLessThan(0.7);
+    expect(Math.abs((at[1] ?? 0) - 9.5)).toBeLessThan(0.7);
+    expect(Math.abs((at[2] ?? 0) - 14.2)).toBeLessThan(0.7);
+  });
+
+  it('the tangent angle is not judged below the minimum velocity, however steep it would be', () => {
+    // 0.5 mm/d against a steady velocity of 0.2 mm/d is 68°: yellow if judged
+    const gated = slope(3, { steady_velocity_mm_d: 0.2, min_velocity_mm_d: 2 });
+    expect(gated.h.stepsOf('tangent_angle')).toEqual([]);
+    const ungated = slope(3, { steady_velocity_mm_d: 0.2, min_velocity_mm_d: 0 });
+    expect(ungated.h.stepsOf('tangent_angle')[0]?.severity).toBe('yellow');
+  });
+
+  it('a crack wider than 50 mm is orange; a crack growing more than 1 mm/d is yellow', () => {
+    const { h, run, t0 } = slope(1);
+    run(t0 + 2 * DAY, creep, (t) => 12 + (2 * (t - t0)) / DAY);
+    const growth = h.stepsOf('crack_growth');
+    expect(growth.map((s) => `${s.type} ${s.severity}`)).toEqual(['alarm.raised yellow']);
+    // like the 24-h velocity: a 0.05 → 2 mm/d kink passes 1 mm/d about 12 h later
+    expect(Math.abs((growth[0]?.at ?? 0) - (t0 + 12 * HOUR))).toBeLessThanOrEqual(HOUR);
+    const t1 = h.now;
+    run(t1 + HOUR, creep, (t) => (t >= t1 + 30 * MINUTE ? 51 : 16));
+    expect(h.timeline('crack_width_high', t1)).toEqual(['raised orange @30m']);
+  });
+
+  it('rain over 24 h: yellow at 50 mm, orange at 100 mm, red at 250 mm, cleared when the storm leaves the window', () => {
+    const { h, run, t0 } = slope(1);
+    // 2.5 mm per 10 min (15 mm/h) for 7 h = 105 mm, then 30 mm per 10 min for 50 min = 150 mm more
+    run(t0 + 8 * HOUR, creep, undefined, (t) => (t < t0 + 7 * HOUR ? 2.5 : t < t0 + 7 * HOUR + 50 * MINUTE ? 30 : 0));
+    run(t0 + 2 * DAY);
+    expect(h.timeline('rainfall_24h', t0)).toEqual([
+      'raised yellow @3h10m',
+      'escalated orange @6h30m',
+      'escalated red @7h40m',
+      // a day later the rain leaves the 24-h window (48 buckets of 30 min), 7.5 mm per bucket:
+      // 255 → 225 mm (below red's 230) at 1d1h30m, the last 2.5-mm bucket at 1d7h leaves 60 mm, then nothing
+      'deescalated orange @1d1h30m',
+      'deescalated yellow @1d7h',
+      'cleared yellow @1d7h30m',
+    ]);
+  });
+
+  it('groundwater above the design level is yellow; without a design level there is no rule', () => {
+    const { h, random, t0 } = slope(0, { groundwater_design_level_m: 310 });
+    h.send('gnss-1', { ...solution(20, random), groundwater_level: 310.5 }, t0 + MINUTE);
+    h.send('crack-1', { groundwater_level: 320 });
+    h.send('gnss-1', { ...solution(20, random), groundwater_level: 309.5 }, t0 + 2 * MINUTE);
+    expect(h.timeline('groundwater_high', t0)).toEqual(['raised yellow @1m', 'cleared yellow @2m']);
+  });
+
+  it('a silent station is yellow after 3 intervals (30 min), orange after 6 h, red after 24 h', () => {
+    const { h, t0 } = slope(1);
+    h.advanceTo(t0 + 2 * DAY);
+    expect(h.timeline('device_silent', t0 - EVERY, 'rain-1')).toEqual(['raised yellow @30m', 'escalated orange @6h', 'escalated red @1d']);
+  });
+
+  it('a GNSS solution that repeats exactly for 6 h is yellow (frozen receiver); out-of-range is a sensor fault', () => {
+    const { h, run, t0 } = slope(1);
+    let frozen: Metrics | null = null;
+    for (let t = t0; t < t0 + 7 * HOUR; t += EVERY) {
+      frozen ??= { disp_east: 21.3, disp_north: 4.2, disp_up: -3 };
+      h.send('gnss-1', frozen, t);
+    }
+    expect(h.timeline('gnss_stuck', t0)).toEqual(['raised yellow @6h']);
+    run(h.now + HOUR);
+    h.send('crack-1', { crack_width: -3 });
+    expect(h.active('sensor_fault', 'crack-1')?.severity).toBe('orange');
+  });
+});
+
+describe('mine-slope attributes and units', () => {
+  it('fills defaults and rejects nonsense', () => {
+    expect(mineSlopeAttributes.parse({})).toEqual({ slope_height_m: 150, steady_velocity_mm_d: 2, min_velocity_mm_d: 1 });
+    expect(mineSlopeAttributes.safeParse({ slope_height_m: 0 }).success).toBe(false);
+    expect(mineSlopeAttributes.safeParse({ steady_velocity_mm_d: -1 }).success).toBe(false);
+    expect(mineSlopeAttributes.safeParse({ slope_height: 150 }).success).toBe(false);
+  });
+
+  it('converts the units devices send', () => {
+    expect(toCanonical(mineSlope, 'disp_east', 'm', 0.0123)).toBeCloseTo(12.3);
+    expect(toCanonical(mineSlope, 'disp_north', 'cm', 1.5)).toBeCloseTo(15);
+    expect(toCanonical(mineSlope, 'crack_width', 'cm', 5.1)).toBeCloseTo(51);
+    expect(toCanonical(mineSlope, 'rainfall', 'cm', 1.2)).toBeCloseTo(12);
+    expect(toCanonical(mineSlope, 'rainfall', 'in', 1)).toBeCloseTo(25.4);
+    expect(toCanonical(mineSlope, 'groundwater_level', 'cm', 31_050)).toBeCloseTo(310.5);
+  });
+});
