@@ -19,7 +19,7 @@ import type { Logger } from './observability/logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { createReadingPipeline, type ReadingPipeline } from './pipeline/reading-pipeline.js';
 import { loadRuleSetOrThrow } from './rule-files/load-rule-files.js';
-import { type ReloadResult, createRuleReloader } from './rule-files/rule-reloader.js';
+import { createRuleReloader, type ReloadResult } from './rule-files/rule-reloader.js';
 import { createInfluxSink, type InfluxSink } from './sinks/influx/influx-sink.js';
 import { createInfluxV1Writer } from './sinks/influx/influx-writer.js';
 import { findInfluxd, type LocalInfluxd, startLocalInfluxd } from './sinks/influx/local-influxd.js';
@@ -192,7 +192,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   // Devices that never send anything must still go silent: their silence rules run from start-up.
   for (const device of registry.all()) alarms.apply(engine.registerDevice(device.context, now()));
-  const reloadRules = createRuleReloader({ profiles: PROFILES, extraFiles: config.rules, engine, alarms, now, log: log.child({ component: 'rules' }) });
+  const reloadRules = createRuleReloader({
+    profiles: PROFILES,
+    extraFiles: config.rules,
+    engine,
+    alarms,
+    now,
+    log: log.child({ component: 'rules' }),
+  });
 
   const listeners = await startMqttListeners(broker, config.mqtt);
   const ticker = setInterval(() => pipeline.tick(now()), config.tickInterval);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RuleFile, type RuleSet, buildRuleSet, formatProblem, parseRuleFile, validateRuleSet } from '../../../rules/src/index.js';
 import type { Profile } from '../../../profiles/index.js';
+import { buildRuleSet, formatProblem, parseRuleFile, type RuleFile, type RuleSet, validateRuleSet } from '../../../rules/src/index.js';
 import { GatewayError } from '../errors.js';
 
 const PROFILES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../profiles');
@@ -47,6 +47,7 @@ export function loadRuleSet(profiles: ReadonlyMap<string, Profile>, extraFiles: 
 /** As `loadRuleSet`, for start-up: throws `rules_invalid` listing every problem. */
 export function loadRuleSetOrThrow(profiles: ReadonlyMap<string, Profile>, extraFiles: readonly string[]): RuleSet {
   const loaded = loadRuleSet(profiles, extraFiles);
-  if (!loaded.ok) throw new GatewayError('rules_invalid', `invalid rule files:\n${loaded.problems.map((p) => `  ${p}`).join('\n')}`, loaded.problems);
+  if (!loaded.ok)
+    throw new GatewayError('rules_invalid', `invalid rule files:\n${loaded.problems.map((p) => `  ${p}`).join('\n')}`, loaded.problems);
   return loaded.set;
 }

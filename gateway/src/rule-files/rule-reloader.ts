@@ -1,5 +1,5 @@
-import type { RuleEngine } from '../../../rules/src/index.js';
 import type { Profile } from '../../../profiles/index.js';
+import type { RuleEngine } from '../../../rules/src/index.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { Logger } from '../observability/logger.js';
 import { loadRuleSet } from './load-rule-files.js';
