@@ -11,6 +11,8 @@ import { type DeviceAction, statusTopic, telemetryTopic } from './action.js';
 
 /** Contract §2: a backlog upload holds at most this many readings. */
 export const MAX_BACKLOG_READINGS = 1000;
+/** Batching PLCs send what they have at least this often (monitors.md: batches of 1–5 s). */
+const MAX_BATCH_AGE_MS = 5_000;
 
 export interface DeviceRunSpec {
   device: ScenarioDevice;
@@ -88,6 +90,7 @@ export function* deviceActions(spec: DeviceRunSpec): Generator<DeviceAction> {
   let offline: { backlog: boolean } | null = null;
   let backlog: WireReading[] = [];
   let batch: WireReading[] = [];
+  let batchStart: number | null = null;
   let held: string | null = null;
   let units: Record<string, string> | undefined;
   let lastMetrics: Metrics = {};
@@ -148,6 +151,7 @@ export function* deviceActions(spec: DeviceRunSpec): Generator<DeviceAction> {
       } else if (b.do === 'offline' && boundary.edge === 'start') {
         if (b.backlog) backlog.push(...batch);
         batch = [];
+        batchStart = null;
         offline = { backlog: b.backlog };
         yield { kind: 'disconnect', at: boundary.at, device: id, graceful: b.graceful };
       } else if (b.do === 'offline' && boundary.edge === 'end') {
@@ -176,9 +180,12 @@ export function* deviceActions(spec: DeviceRunSpec): Generator<DeviceAction> {
         if (offline.backlog) backlog.push(reading);
       } else {
         batch.push(reading);
-        if (batch.length >= device.batch) {
+        batchStart ??= t;
+        // A batch holds at most `batch` readings and never waits past MAX_BATCH_AGE_MS for the next one.
+        if (batch.length >= device.batch || t + intervalAt(t) - batchStart > MAX_BATCH_AGE_MS) {
           const readings = batch;
           batch = [];
+          batchStart = null;
           yield* send(t, readings);
         }
       }

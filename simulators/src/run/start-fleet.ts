@@ -73,7 +73,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   };
 
   const connect = async (id: string, site: string): Promise<DeviceLink | null> => {
-    while (!abort.signal.aborted) {
+    while (!abort.signal.aborted && Date.now() < end) {
       try {
         const link = await openDeviceLink({
           url: options.url,
@@ -91,7 +91,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         return link;
       } catch (error) {
         fail(id, error as Error);
-        if (!(await pause(5_000))) return null;
+        if (!(await pause(Math.min(5_000, end - Date.now())))) return null;
       }
     }
     return null;

@@ -45,10 +45,10 @@ function createCasting({ rng, attributes, params, start }: ModelInput): DeviceMo
     prepareMs: numberParam(params, 'prepareMin', DEFAULT_CAST.prepareMs / MINUTE) * MINUTE,
     idleMs: numberParam(params, 'idleMin', DEFAULT_CAST.idleMs / MINUTE) * MINUTE,
   };
-  const pressureSet = numberAttribute(attributes, 'cooling_pressure_setpoint', 0.2);
-  const flowSet = numberAttribute(attributes, 'cooling_flow_setpoint', 300);
-  const launderSet = numberAttribute(attributes, 'launder_level_setpoint', 120);
-  const inletSet = numberAttribute(attributes, 'mould_inlet_level_setpoint', 100);
+  const pressureSet = numberAttribute(attributes, 'cooling_pressure_setpoint_mpa', 0.2);
+  const flowSet = numberAttribute(attributes, 'cooling_flow_setpoint_m3h', 300);
+  const launderSet = numberAttribute(attributes, 'launder_level_setpoint_mm', 120);
+  const inletSet = numberAttribute(attributes, 'mould_inlet_level_setpoint_mm', 100);
   const fastMs = numberParam(params, 'castIntervalMs', 1_000);
   const idleInterval = numberParam(params, 'idleIntervalMs', 30_000);
 

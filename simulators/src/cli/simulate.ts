@@ -1,0 +1,183 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { MODEL_PROFILES } from '../models/model-registry.js';
+import { generateLoadDevices } from '../run/load-devices.js';
+import { startFleet } from '../run/start-fleet.js';
+import { alarmsFromEvents, checkExpectations, formatExpectationReport } from '../scenario/expectations.js';
+import { listScenarios, loadScenario, ScenarioError } from '../scenario/load-scenario.js';
+import { type Scenario, scenarioSchema } from '../scenario/scenario-schema.js';
+import { formatOffset, parseDuration } from '../time/duration.js';
+import { followAlarms } from './alarm-stream.js';
+
+const durationArg = (value: string): number => {
+  const ms = parseDuration(value);
+  if (ms === null) throw new InvalidArgumentError('expected a duration such as 30s, 10m, 2h');
+  return ms;
+};
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+const positiveNumber = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
+const program = new Command('simulate')
+  .description('Simulated devices over real MQTT: a scenario in real time, or a load fleet of one profile.')
+  .option('--scenario <name|file>', `a shipped scenario (${listScenarios().join(', ')}) or a YAML file`)
+  .option('--profile <id>', `load mode: devices of this profile (${MODEL_PROFILES.join(', ')})`)
+  .option('--devices <n>', 'load mode: how many devices', positiveInt, 100)
+  .option('--rate <msgs/s>', 'load mode: messages per second across the fleet', positiveNumber, 100)
+  .option('--sites <n>', 'load mode: spread the devices over this many sites', positiveInt)
+  .option('--duration <d>', 'stop after this long (default: the scenario duration; load: until Ctrl-C)', durationArg)
+  .option('--url <mqtt-url>', 'the gateway MQTT listener', 'mqtt://127.0.0.1:1883')
+  .option('--seed <n>', 'random seed (default: the scenario seed)', positiveInt)
+  .option('--secret-prefix <prefix>', 'device secret = prefix + device id (the embedded demo uses "demo-")', 'demo-')
+  .option('--qos <0|1>', 'telemetry QoS', (v) => (v === '0' ? 0 : v === '1' ? 1 : Number.NaN), 1)
+  .option('--api <http-url>', 'the gateway HTTP API, to follow alarms on GET /api/alarms/stream')
+  .option('--token <token>', 'an API token (viewer is enough)')
+  .option('--list', 'list the shipped scenarios and exit')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npm run simulate -- --scenario demo --api http://127.0.0.1:8080 --token demo-viewer-token-0000
+  npm run simulate -- --scenario ./my-plant.yaml --url mqtt://gateway:1883 --seed 7
+  npm run simulate -- --profile dust-collector --devices 2000 --rate 500 --duration 5m --secret-prefix load-
+
+Exit status: 0 when every expected alarm appeared (and nothing else), 1 when not, 2 on bad arguments.`,
+  );
+
+interface Options {
+  scenario?: string;
+  profile?: string;
+  devices: number;
+  rate: number;
+  sites?: number;
+  duration?: number;
+  url: string;
+  seed?: number;
+  secretPrefix: string;
+  qos: number;
+  api?: string;
+  token?: string;
+  list?: boolean;
+}
+
+function loadFleetScenario(options: Options): Scenario {
+  if (options.scenario) return loadScenario(options.scenario);
+  if (!options.profile) throw new InvalidArgumentError('give --scenario <name|file>, or --profile <id> for load mode');
+  const devices = generateLoadDevices({ profile: options.profile, count: options.devices, sites: options.sites, prefix: options.profile });
+  const intervalMs = Math.max(10, Math.round((options.devices / options.rate) * 1000));
+  return scenarioSchema.parse({
+    name: `load-${options.profile}`,
+    profile: options.profile,
+    seed: options.seed ?? 1,
+    duration: options.duration ?? 365 * 86_400_000,
+    devices: devices.map(({ id, site, profile }) => ({ id, site, profile, interval: intervalMs })),
+  });
+}
+
+async function main(): Promise<number> {
+  program.parse();
+  const options = program.opts<Options>();
+  if (options.list) {
+    for (const name of listScenarios()) {
+      const scenario = loadScenario(name);
+      console.log(`${name.padEnd(32)} ${formatOffset(scenario.duration).padStart(6)}  ${scenario.description.trim().split('. ')[0]}`);
+    }
+    return 0;
+  }
+  if (options.qos !== 0 && options.qos !== 1) throw new InvalidArgumentError('--qos must be 0 or 1');
+  const scenario = loadFleetScenario(options);
+  const loadMode = !options.scenario;
+  const durationMs = options.duration ?? (loadMode ? undefined : scenario.duration);
+  const alarms = options.api && options.token ? followAlarms(options.api, options.token) : null;
+  if (options.api && !options.token) console.error('--api needs --token to follow alarms; continuing without');
+
+  const errors = new Map<string, number>();
+  const fleet = await startFleet({
+    url: options.url,
+    scenario,
+    secretOf: (id) => `${options.secretPrefix}${id}`,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(durationMs !== undefined ? { durationMs } : {}),
+    qos: options.qos,
+    onError: (_device, error) => {
+      const key = error.message.replace(/^[^:]+: /, '');
+      errors.set(key, (errors.get(key) ?? 0) + 1);
+    },
+  });
+  console.log(
+    `${scenario.name}: ${scenario.devices.length} device(s) → ${options.url}${durationMs !== undefined ? ` for ${formatOffset(durationMs)}` : ' until Ctrl-C'}${alarms ? `, alarms from ${options.api}` : ''}`,
+  );
+
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+    void fleet.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const tty = process.stdout.isTTY;
+  let lastSent = 0;
+  let lastAt = Date.now();
+  const progress = setInterval(
+    () => {
+      const s = fleet.stats();
+      const now = Date.now();
+      const rate = ((s.sent - lastSent) * 1000) / Math.max(1, now - lastAt);
+      lastSent = s.sent;
+      lastAt = now;
+      const line = `+${formatOffset(Math.round(s.elapsedMs / 1000) * 1000).padEnd(7)} ${rate.toFixed(0).padStart(6)} msg/s  sent ${s.sent}  readings ${s.readings}  connected ${s.connected}/${s.devices}  errors ${s.errors}  reconnects ${s.reconnects}${alarms ? `  alarms ${alarms.events.length}` : ''}`;
+      if (tty) process.stdout.write(`\r${line}\u001b[K`);
+      else console.log(line);
+    },
+    tty ? 1_000 : 5_000,
+  );
+  await fleet.done;
+  clearInterval(progress);
+  if (tty) process.stdout.write('\n');
+  // Alarms raised by the last readings (on-delays) still travel to the stream.
+  if (alarms && !interrupted) await sleep(2_000);
+  alarms?.close();
+
+  const s = fleet.stats();
+  console.log(
+    `\nsummary: ${s.sent} messages, ${s.readings} readings from ${s.devices} device(s) in ${formatOffset(s.elapsedMs)}; errors ${s.errors}, reconnects ${s.reconnects}`,
+  );
+  for (const [message, count] of errors) console.log(`  error ×${count}: ${message}`);
+  if (!alarms) {
+    if (scenario.expect.length > 0) console.log('expected alarms not checked: give --api and --token to follow the gateway alarm stream');
+    return s.errors > 0 && s.sent === 0 ? 1 : 0;
+  }
+  if (alarms.error) console.log(`alarm stream: ${alarms.error}`);
+  const observed = alarmsFromEvents(alarms.events);
+  console.log(`alarms seen: ${observed.length}`);
+  if (loadMode || interrupted) {
+    for (const alarm of observed) console.log(`  ${alarm.key} ${alarm.severity}`);
+    return 0;
+  }
+  const report = checkExpectations(scenario.expect, observed, s.startedAt);
+  console.log(formatExpectationReport(report, s.startedAt));
+  return report.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof InvalidArgumentError || error instanceof ScenarioError) {
+      console.error(error.message);
+      process.exitCode = 2;
+    } else {
+      console.error(error);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,34 @@
+import { MODELS } from '../models/model-registry.js';
+import type { RegistryDevice } from './fleet-devices.js';
+
+export interface LoadDeviceOptions {
+  profile: string;
+  count: number;
+  /** Devices are spread round-robin over this many sites (default 1 per 100 devices). */
+  sites?: number;
+  /** Device ids are `<prefix>-<n>`; default `load-<profile>`. */
+  prefix?: string;
+  /** A device's secret; default `load-<id>`. */
+  secretOf?(id: string): string;
+}
+
+export interface LoadDevice extends RegistryDevice {
+  secret: string;
+}
+
+/**
+ * A generated fleet for load runs: the same list goes to the gateway's config (hash the secrets) and to
+ * `startFleet` (`secretOf: (id) => secrets.get(id)`).
+ */
+export function generateLoadDevices(options: LoadDeviceOptions): LoadDevice[] {
+  if (!MODELS.has(options.profile))
+    throw new Error(`no simulator model for profile "${options.profile}" (known: ${[...MODELS.keys()].join(', ')})`);
+  const sites = Math.max(1, options.sites ?? Math.ceil(options.count / 100));
+  const prefix = options.prefix ?? `load-${options.profile}`;
+  const width = String(options.count).length;
+  const secretOf = options.secretOf ?? ((id: string) => `load-${id}`);
+  return Array.from({ length: options.count }, (_, i) => {
+    const id = `${prefix}-${String(i + 1).padStart(width, '0')}`;
+    return { id, site: `load-site-${(i % sites) + 1}`, profile: options.profile, secret: secretOf(id) };
+  });
+}
