@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { filterCovers, topicMatches } from './topic-filter.js';
+
+describe('MQTT topic filters', () => {
+  it('matches + and # as MQTT does', () => {
+    expect(topicMatches('sites/+/devices/+/telemetry', 'sites/a/devices/d/telemetry')).toBe(true);
+    expect(topicMatches('sites/+/devices/+/telemetry', 'sites/a/devices/d/status')).toBe(false);
+    expect(topicMatches('lab/#', 'lab')).toBe(true);
+    expect(topicMatches('lab/#', 'lab/x/y')).toBe(true);
+    expect(topicMatches('#', '$SYS/broker')).toBe(false);
+  });
+
+  it('covers a subscription only when every topic it matches is allowed', () => {
+    const own = 'sites/s/devices/d/cmd/#';
+    expect(filterCovers(own, 'sites/s/devices/d/cmd/#')).toBe(true);
+    expect(filterCovers(own, 'sites/s/devices/d/cmd/reboot')).toBe(true);
+    expect(filterCovers(own, 'sites/s/devices/+/cmd/#')).toBe(false);
+    expect(filterCovers(own, '#')).toBe(false);
+    expect(filterCovers(own, 'sites/s/devices/d/#')).toBe(false);
+    expect(filterCovers('lab/+/x', 'lab/a/x')).toBe(true);
+    expect(filterCovers('lab/+/x', 'lab/#')).toBe(false);
+  });
+});

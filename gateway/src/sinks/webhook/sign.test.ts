@@ -1,0 +1,30 @@
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it } from 'vitest';
+import { retryAfterMs } from './retry-after.js';
+import { signatureHeader } from './sign.js';
+
+describe('Standard Webhooks signature', () => {
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const body = '{"test": 2432232314}';
+
+  it('matches the reference implementation', () => {
+    const reference = new Webhook(secret).sign('msg_p5jXN8AQM9LWM0D4loKWxJek', new Date(1614265330 * 1000), body);
+    expect(signatureHeader([secret], 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, body)).toBe(reference);
+  });
+
+  it('signs with every secret, space-separated, during rotation', () => {
+    const other = `whsec_${Buffer.from('rotated').toString('base64')}`;
+    const header = signatureHeader([secret, other], 'msg_1', 1, body);
+    expect(header.split(' ')).toHaveLength(2);
+    expect(header.split(' ')[0]).toBe(signatureHeader([secret], 'msg_1', 1, body));
+  });
+});
+
+describe('Retry-After', () => {
+  it('reads delta-seconds and HTTP dates', () => {
+    expect(retryAfterMs('120', 0)).toBe(120_000);
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
+    expect(retryAfterMs('soon', 0)).toBeNull();
+    expect(retryAfterMs(null, 0)).toBeNull();
+  });
+});
