@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import type { MetricValue } from '../../rules/src/index.js';
+import { toCanonical } from '../test-support/convert.js';
+import { createHarness, DAY, HOUR, MINUTE, noise, randomSource, ruleSetProblems, T0 } from '../test-support/harness.js';
+import { tailingsDam, tailingsDamAttributes } from './index.js';
+
+type Metrics = Record<string, MetricValue>;
+const PIEZOMETERS = ['pz-1', 'pz-2', 'pz-3', 'pz-4'] as const;
+
+/**
+ * A class-2 pond with one point per item and four piezometers on one section, reporting hourly (GNSS every
+ * 30 min). `readings(t)` gives each device's metrics; `change` overrides some of them.
+ */
+function pond() {
+  const h = createHarness([tailingsDam]);
+  const random = randomSource(41);
+  h.device({
+    device: 'pond-1',
+    profile: tailingsDam,
+    attributes: { monitoring_item: 'pond_level', production_control_level_m: 100, pre_flood_control_level_m: 101, max_flood_level_m: 103 },
+  });
+  h.device({ device: 'beach-1', profile: tailingsDam, attributes: { monitoring_item: 'dry_beach', pond_class: 2 } });
+  h.device({ device: 'fb-1', profile: tailingsDam, attributes: { monitoring_item: 'freeboard', pond_class: 3 } });
+  for (const pz of PIEZOMETERS) {
+    h.device({ device: pz, profile: tailingsDam, attributes: { monitoring_item: 'phreatic', phreatic_min_depth_m: 8 } });
+  }
+  h.device({ device: 'gnss-1', profile: tailingsDam, attributes: { monitoring_item: 'displacement', reportingIntervalMs: 30 * MINUTE } });
+  h.device({ device: 'rain-1', profile: tailingsDam, attributes: { monitoring_item: 'rainfall' } });
+  h.device({ device: 'seep-1', profile: tailingsDam, attributes: { monitoring_item: 'seepage' } });
+
+  const normal = (t: number): Record<string, Metrics> => ({
+    'pond-1': { pond_level: 99 + noise(random, 0.02) },
+    'beach-1': { dry_beach_length: 180 + noise(random, 0.5) },
+    'fb-1': { freeboard: 2 + noise(random, 0.02) },
+    'pz-1': { phreatic_depth: 12 + noise(random, 0.05) },
+    'pz-2': { phreatic_depth: 12.5 + noise(random, 0.05) },
+    'pz-3': { phreatic_depth: 13 + noise(random, 0.05) },
+    'pz-4': { phreatic_depth: 11.8 + noise(random, 0.05) },
+    'rain-1': { rainfall: 0 },
+    'seep-1': { seepage_flow: 2 + noise(random, 0.05) },
+    'gnss-1': { disp_east: 15 + (0.2 * (t - T0)) / DAY + noise(random, 3), disp_north: 3 + noise(random, 3), disp_up: noise(random, 6) },
+  });
+
+  /** Hourly readings (GNSS half-hourly) until `until`, with `change(t)` overriding devices' metrics. */
+  const run = (until: number, change: (t: number) => Record<string, Metrics> = () => ({})) => {
+    for (let t = h.now; t < until; t += 30 * MINUTE) {
+      h.advanceTo(t);
+      const base = normal(t);
+      const changed = change(t);
+      const onTheHour = (t - T0) % HOUR === 0;
+      for (const [device, metrics] of Object.entries(base)) {
+        if (device !== 'gnss-1' && !onTheHour) continue;
+        h.send(device, { ...metrics, ...(changed[device] ?? {}) });
+      }
+    }
+    h.advanceTo(until);
+  };
+  run(T0 + DAY);
+  return { h, run, t0: h.now };
+}
+
+describe('tailings-dam profile', () => {
+  it('loads: its rule file parses and every name it reads is a metric or derived value of the profile', () => {
+    expect(ruleSetProblems([tailingsDam])).toEqual([]);
+  });
+
+  it('three normal days of every monitoring item raise nothing', () => {
+    const { h, run, t0 } = pond();
+    run(t0 + 2 * DAY);
+    expect(h.steps).toEqual([]);
+  });
+
+  it('pond level: blue above production control, yellow above pre-flood control, orange 0.5 m below and red at the maximum flood level', () => {
+    const { h, run, t0 } = pond();
+    const levels = [100.2, 101.1, 102.6, 103.05, 99];
+    run(t0 + 5 * HOUR, (t) => ({ 'pond-1': { pond_level: levels[Math.floor((t - t0) / HOUR)] as number } }));
+    expect(h.timeline('pond_level_high', t0)).toEqual([
+      'raised blue @0s',
+      'escalated yellow @1h',
+      'escalated orange @2h',
+      'escalated red @3h',
+      'cleared red @4h',
+    ]);
+  });
+
+  it('dry beach (class 2, minimum 100 m): yellow below 150 m, orange below 120 m, red at the minimum', () => {
+    const { h, run, t0 } = pond();
+    const lengths = [140, 115, 95, 170];
+    run(t0 + 4 * HOUR, (t) => ({ 'beach-1': { dry_beach_length: lengths[Math.floor((t - t0) / HOUR)] as number } }));
+    expect(h.timeline('dry_beach_short', t0)).toEqual([
+      'raised yellow @0s',
+      'escalated orange @1h',
+      'escalated red @2h',
+      'cleared red @3h',
+    ]);
+  });
+
+  it('freeboard (class 3, minimum 0.7 m) at or below the minimum is red', () => {
+    const { h, run, t0 } = pond();
+    run(t0 + 2 * HOUR, (t) => ({ 'fb-1': { freeboard: t < t0 + HOUR ? 0.65 : 0.9 } }));
+    expect(h.timeline('freeboard_low', t0)).toEqual(['raised red @0s', 'cleared red @1h']);
+  });
+
+  it('phreatic depth ladder (design minimum 8 m): blue ≤ 10.4, yellow ≤ 9.6, orange ≤ 8.8, red ≤ 8 m', () => {
+    const { h, run, t0 } = pond();
+    const depths = [10.2, 9.5, 8.7, 7.9, 12];
+    run(t0 + 5 * HOUR, (t) => ({ 'pz-1': { phreatic_depth: depths[Math.floor((t - t0) / HOUR)] as number } }));
+    expect(h.timeline('phreatic_shallow', t0, 'pz-1')).toEqual([
+      'raised blue @0s',
+      'escalated yellow @1h',
+      'escalated orange @2h',
+      'escalated red @3h',
+      'cleared red @4h',
+    ]);
+    // one point alone does not make the item worse than its own level
+    expect(h.stepsOf('item_aggregation')).toEqual([]);
+  });
+
+  it('aggregation within one item: 4 points blue ⇒ item yellow, 3 yellow ⇒ orange, 2 orange ⇒ red', () => {
+    const { h, run, t0 } = pond();
+    // the phreatic line rises under one piezometer after another, as in a rainstorm
+    const depthAt = (pz: number, hour: number): number => {
+      if (hour < pz) return 12;
+      if (hour < 4) return 10.2; // blue
+      if (hour < 6) return pz < 3 ? 9.5 : 10.2; // 3 yellow
+      return pz < 2 ? 8.7 : 9.5; // 2 orange
+    };
+    run(t0 + 8 * HOUR, (t) => {
+      const hour = Math.floor((t - t0) / HOUR);
+      return Object.fromEntries(PIEZOMETERS.map((pz, i) => [pz, { phreatic_depth: depthAt(i, hour) }]));
+    });
+    run(t0 + 9 * HOUR);
+    expect(h.timeline('item_aggregation', t0)).toEqual([
+      'raised yellow @3h',
+      'escalated orange @4h',
+      'escalated red @6h',
+      // the four points return one reading after another
+      'deescalated orange @8h',
+      'cleared orange @8h',
+    ]);
+    expect(h.stepsOf('item_aggregation')[0]?.device).toBe('phreatic');
+  });
+
+  it('points of different items are not aggregated together', () => {
+    const { h, run, t0 } = pond();
+    run(t0 + 2 * HOUR, () => ({
+      'pz-1': { phreatic_depth: 10.2 },
+      'pz-2': { phreatic_depth: 10.2 },
+      'pond-1': { pond_level: 100.3 },
+      'rain-1': { rainfall: 60 },
+    }));
+    expect(h.stepsOf('item_aggregation')).toEqual([]);
+  });
+
+  it('dam displacement velocity, sustained 12.5 h: a 0.2 → 30 mm/d acceleration climbs the ladder to red', () => {
+    const { h, run, t0 } = pond();
+    run(t0 + 3 * DAY, (t) => ({ 'gnss-1': { disp_east: 15 + (0.2 * (t0 - T0)) / DAY + (30 * (t - t0)) / DAY } }));
+    const steps = h.stepsOf('displacement_velocity');
+    expect(steps.map((s) => s.type)).toEqual(['alarm.raised', ...steps.slice(1).map(() => 'alarm.escalated')]);
+    expect(steps.at(-1)?.severity).toBe('red');
+    // the 24-h least-squares slope passes 2 mm/d about 3.9 h after the kink (computed offline), then 12.5 h on-delay
+    expect(Math.abs((steps[0]?.at ?? 0) - (t0 + 16.4 * HOUR))).toBeLessThanOrEqual(1.5 * HOUR);
+  });
+
+  it('a single GNSS jump of 0.5 m that returns raises nothing', () => {
+    const { h, run, t0 } = pond();
+    run(t0 + 2 * DAY, (t): Record<string, Metrics> => (t === t0 + 2 * HOUR ? { 'gnss-1': { disp_east: 515 } } : {}));
+    expect(h.steps).toEqual([]);
+  });
+
+  it('rain over 24 h: yellow at 50 mm (rainstorm), orange at 100, red at 250 mm', () => {
+    const { h, run, t0 } = pond();
+    run(t0 + 6 * HOUR, (t) => ({ 'rain-1': { rainfall: t < t0 + 4 * HOUR ? 15 : 90 } }));
+    // 15, 30, 45, 60 (yellow at 3 h), 150 (orange at 4 h), 240, then 330 (red at 6 h)
+    run(t0 + 7 * HOUR, () => ({ 'rain-1': { rainfall: 90 } }));
+    expect(h.timeline('rainfall_24h', t0)).toEqual(['raised yellow @3h', 'escalated orange @4h', 'escalated red @6h']);
+  });
+
+  it('seepage flow rising more than 50 % within 1 h is orange', () => {
+    const { h, run, t0 } = pond();
+    run(t0 + 4 * HOUR, (t) => ({ 'seep-1': { seepage_flow: t < t0 + HOUR ? 2 : 3.2 } }));
+    expect(h.timeline('seepage_rise', t0)).toEqual(['raised orange @1h', 'cleared orange @2h']);
+  });
+
+  it('a silent point is yellow after 24 h, orange after 72 h and red after 7 days (the repair limit)', () => {
+    const { h, t0 } = pond();
+    h.advanceTo(t0 + 8 * DAY);
+    expect(h.timeline('device_silent', t0 - HOUR, 'seep-1')).toEqual(['raised yellow @1d', 'escalated orange @3d', 'escalated red @7d']);
+  });
+
+  it('a reading outside the physical range is an orange sensor fault', () => {
+    const { h, run, t0 } = pond();
+    run(t0 + 2 * HOUR, (t): Record<string, Metrics> => (t < t0 + HOUR ? { 'seep-1': { seepage_flow: -1 } } : {}));
+    expect(h.timeline('sensor_fault', t0, 'seep-1')).toEqual(['raised orange @0s', 'cleared orange @1h']);
+  });
+});
+
+describe('tailings-dam attributes and units', () => {
+  it('fills the class minimums, keeps explicit ones, and checks what each monitoring item needs', () => {
+    expect(tailingsDamAttributes.parse({ pond_class: 1 })).toEqual({ pond_class: 1, min_dry_beach_m: 150, min_freeboard_m: 1.5 });
+    expect(tailingsDamAttributes.parse({ pond_class: 5, min_dry_beach_m: 60 })).toMatchObject({
+      min_dry_beach_m: 60,
+      min_freeboard_m: 0.4,
+    });
+    expect(tailingsDamAttributes.parse({})).toEqual({});
+    expect(tailingsDamAttributes.safeParse({ pond_class: 6 }).success).toBe(false);
+    const beach = tailingsDamAttributes.safeParse({ monitoring_item: 'dry_beach' });
+    expect(beach.success ? [] : beach.error.issues.map((i) => i.message)).toEqual([
+      'required for monitoring item dry_beach (or pond_class)',
+    ]);
+    const levels = tailingsDamAttributes.safeParse({
+      monitoring_item: 'pond_level',
+      production_control_level_m: 101,
+      pre_flood_control_level_m: 100,
+      max_flood_level_m: 100.3,
+    });
+    expect(levels.success ? [] : levels.error.issues.map((i) => i.path.join('.'))).toEqual([
+      'pre_flood_control_level_m',
+      'max_flood_level_m',
+    ]);
+    expect(tailingsDamAttributes.safeParse({ monitoring_item: 'phreatic' }).success).toBe(false);
+  });
+
+  it('converts the units devices send', () => {
+    expect(toCanonical(tailingsDam, 'seepage_flow', 'm3/h', 36)).toBeCloseTo(10);
+    expect(toCanonical(tailingsDam, 'seepage_flow', 'L/min', 120)).toBeCloseTo(2);
+    expect(toCanonical(tailingsDam, 'seepage_flow', 'm3/d', 86.4)).toBeCloseTo(1);
+    expect(toCanonical(tailingsDam, 'phreatic_depth', 'cm', 850)).toBeCloseTo(8.5);
+    expect(toCanonical(tailingsDam, 'freeboard', 'mm', 700)).toBeCloseTo(0.7);
+    expect(toCanonical(tailingsDam, 'disp_east', 'm', 0.004)).toBeCloseTo(4);
+    expect(toCanonical(tailingsDam, 'rainfall', 'cm', 5)).toBeCloseTo(50);
+  });
+});
