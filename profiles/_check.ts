@@ -1,4 +1,0 @@
-import { PROFILES } from './index.js';
-import { ruleSetProblems } from './test-support/harness.js';
-
-console.log(ruleSetProblems([...PROFILES.values()]));

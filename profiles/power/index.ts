@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { reportingIntervalAttribute } from '../attributes.js';
+import type { Profile } from '../profile.js';
+import { powerMetrics } from './metrics.js';
+
+/**
+ * A meter's baselines (learned from its history or from the enterprise's declaration) and its role.
+ * The site's main meter carries the enterprise's declared status; sub-meters tell production load from
+ * safety equipment (dust-collector fan, casting cooling pump).
+ */
+export const powerAttributes = z
+  .object({
+    /** What the enterprise declared to the regulator. */
+    declared_status: z.enum(['producing', 'stopped', 'rectification']).default('producing'),
+    /** main = the site's incoming meter; production = a production-line sub-meter; safety = a safety-equipment sub-meter. */
+    meter_role: z.enum(['main', 'production', 'safety']).default('main'),
+    /** Load of this meter when idle, kW (default 10 % of production load). */
+    p_idle_kw: z.number().min(0).optional(),
+    /** Load of this meter in production, kW. */
+    p_prod_kw: z.number().positive(),
+    /** Contracted capacity, kW (default: no over-capacity rule). */
+    contracted_kw: z.number().positive().optional(),
+    /** Local timezone of the site, for night running (IANA name). */
+    timezone: z.string().min(1).default('Asia/Shanghai'),
+    /** 15-min data by default. */
+    reportingIntervalMs: reportingIntervalAttribute,
+  })
+  .strict()
+  .transform((a) => ({ ...a, p_idle_kw: a.p_idle_kw ?? 0.1 * a.p_prod_kw }))
+  .superRefine((a, ctx) => {
+    if (a.p_idle_kw >= a.p_prod_kw) ctx.addIssue({ code: 'custom', path: ['p_idle_kw'], message: 'must be below p_prod_kw' });
+    if (a.contracted_kw !== undefined && a.contracted_kw < a.p_prod_kw) {
+      ctx.addIssue({ code: 'custom', path: ['contracted_kw'], message: 'must not be below p_prod_kw' });
+    }
+  });
+
+export const power: Profile = {
+  id: 'power',
+  name: 'Enterprise electricity monitoring (电力监测：明停暗开、虚假离线)',
+  reportingIntervalMs: 15 * 60_000,
+  metrics: powerMetrics,
+  attributes: powerAttributes,
+  rulesFile: 'power/rules.yaml',
+};

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import type { MetricValue } from '../../rules/src/index.js';
+import { deepWellCasting } from '../deep-well-casting/index.js';
+import { dustCollector } from '../dust-collector/index.js';
+import { PROFILES } from '../index.js';
+import { toCanonical } from '../test-support/convert.js';
+import {
+  createHarness,
+  DAY,
+  HOUR,
+  loadProfileRules,
+  MINUTE,
+  noise,
+  randomSource,
+  ruleSetProblems,
+  SECOND,
+  T0,
+} from '../test-support/harness.js';
+import { power, powerAttributes } from './index.js';
+
+type Metrics = Record<string, MetricValue>;
+const EVERY = 15 * MINUTE;
+const MAIN = { p_prod_kw: 1000, p_idle_kw: 80, contracted_kw: 1500 };
+
+const load = (kw: number): Metrics => ({ active_power: kw, energy: kw / 4 });
+
+/** Every profile's rules: the site rules of the power profile look at devices of all of them. */
+function site() {
+  const h = createHarness([...PROFILES.values()]);
+  const random = randomSource(51);
+  return { h, random };
+}
+
+describe('power profile', () => {
+  it('loads: its rule file parses and every name it reads exists, with the other profiles', () => {
+    expect(ruleSetProblems([...PROFILES.values()])).toEqual([]);
+  });
+
+  it('a normal day: a plant producing 06–22 with its dust collector reporting, and a stopped plant at idle load, raise nothing', () => {
+    const { h, random } = site();
+    h.device({ site: 'a', device: 'meter-a', profile: power, attributes: MAIN });
+    h.device({ site: 'a', device: 'dc-a', profile: dustCollector });
+    h.device({ site: 'b', device: 'meter-b', profile: power, attributes: { ...MAIN, declared_status: 'stopped' } });
+    for (let t = T0; t < T0 + DAY; t += 30 * SECOND) {
+      h.advanceTo(t);
+      const hour = (t - T0) / HOUR;
+      const producing = hour >= 6 && hour < 22;
+      if ((t - T0) % EVERY === 0) {
+        h.send('meter-a', load(producing ? 900 + noise(random, 50) : 80 + noise(random, 10)));
+        h.send('meter-b', load(80 + noise(random, 20)));
+      }
+      h.send('dc-a', { fan_running: producing, process_running: producing, diff_pressure: producing ? 1100 + noise(random, 100) : 5 });
+    }
+    h.advanceTo(T0 + DAY);
+    expect(h.steps).toEqual([]);
+  });
+
+  it('declared stopped but above half the production load in 8 of the last 96 intervals is orange', () => {
+    const { h, random } = site();
+    h.device({ device: 'meter', profile: power, attributes: { ...MAIN, declared_status: 'rectification' } });
+    // at night, 2 hours (8 intervals) of production load, otherwise idle
+    const night = (t: number): boolean => t >= T0 + 2 * HOUR && t < T0 + 4 * HOUR;
+    h.run('meter', T0 + 2 * DAY, EVERY, (t) => load(night(t) ? 700 : 80 + noise(random, 10)));
+    // the 8th interval at 03:45; the first leaves the 24-h window (buckets of 30 min) at 02:00 the next day
+    expect(h.timeline('declared_stopped_running', T0)).toEqual(['raised orange @3h45m', 'cleared orange @1d2h']);
+  });
+
+  it('7 of 96 intervals, or a plant declared producing, is not "secretly running"', () => {
+    const { h, random } = site();
+    h.device({ device: 'stopped', profile: power, attributes: { ...MAIN, declared_status: 'stopped' } });
+    h.device({ device: 'producing', profile: power, attributes: MAIN });
+    h.run('stopped', T0 + DAY, EVERY, (t) => load(t >= T0 + 2 * HOUR && t < T0 + 3 * HOUR + 45 * MINUTE ? 700 : 80 + noise(random, 10)));
+    h.run('producing', T0 + 2 * DAY, EVERY, () => load(700));
+    expect(h.stepsOf('declared_stopped_running')).toEqual([]);
+  });
+
+  it('night running is in the rule file but disabled until expressions know the time of day', () => {
+    const rule = loadProfileRules(power).rules.find((r) => r.id === 'night_running');
+    expect(rule?.enabled).toBe(false);
+    expect(rule?.source).toMatch(/22:00–06:00/);
+  });
+
+  it('load at 90 % of the contracted capacity is yellow', () => {
+    const { h } = site();
+    h.device({ device: 'meter', profile: power, attributes: MAIN });
+    h.run('meter', T0 + 2 * HOUR, EVERY, (t) => load(t >= T0 + HOUR ? 1380 : 900));
+    h.run('meter', T0 + 3 * HOUR, EVERY, () => load(1200));
+    expect(h.timeline('over_capacity', T0)).toEqual(['raised yellow @1h', 'cleared yellow @2h']);
+  });
+
+  it('faked offline: every safety monitor of the site silent 15 min while the meter shows production is orange', () => {
+    const { h, random } = site();
+    h.device({ device: 'meter', profile: power, attributes: MAIN });
+    h.device({ device: 'dc-1', profile: dustCollector });
+    h.device({ device: 'caster-1', profile: deepWellCasting });
+    h.send('meter', load(900), T0);
+    h.send('dc-1', { fan_running: true, diff_pressure: 1100 });
+    // the caster goes quiet at once, the collector 10 min later
+    h.send('dc-1', { fan_running: true, diff_pressure: 1150 }, T0 + 10 * MINUTE);
+    h.run('meter', T0 + 2 * HOUR, EVERY, () => load(900 + noise(random, 30)));
+    h.send('dc-1', { fan_running: true, diff_pressure: 1120 });
+    // both orange (silent ≥ 15 min) once the collector's silence reaches 15 min: 25 min
+    expect(h.timeline('faked_offline', T0)).toEqual(['raised orange @25m', 'cleared orange @2h']);
+    expect(h.stepsOf('faked_offline')[0]?.device).toBe('_site');
+    expect(h.stepsOf('monitors_silent_plant_stopped')).toEqual([]);
+  });
+
+  it('the same silence while the meter shows the plant stopped is only a blue notice', () => {
+    const { h, random } = site();
+    h.device({ device: 'meter', profile: power, attributes: MAIN });
+    h.device({ device: 'dc-1', profile: dustCollector });
+    h.device({ device: 'caster-1', profile: deepWellCasting });
+    h.send('meter', load(80), T0);
+    h.send('dc-1', { fan_running: false, diff_pressure: 3 }, T0 + 10 * MINUTE);
+    h.run('meter', T0 + 2 * HOUR, EVERY, () => load(80 + noise(random, 10)));
+    expect(h.timeline('monitors_silent_plant_stopped', T0)).toEqual(['raised blue @25m']);
+    expect(h.stepsOf('faked_offline')).toEqual([]);
+    // the plant starts while the monitors are still silent: the lower case gives way to faked offline
+    h.run('meter', T0 + 3 * HOUR, EVERY, () => load(900));
+    expect(h.timeline('faked_offline', T0)).toEqual(['raised orange @2h']);
+    expect(h.timeline('monitors_silent_plant_stopped', T0)).toEqual(['raised blue @25m', 'cleared blue @2h']);
+  });
+
+  it('one silent monitor among live ones is not faked offline (its own silence rule speaks)', () => {
+    const { h, random } = site();
+    h.device({ device: 'meter', profile: power, attributes: MAIN });
+    h.device({ device: 'dc-1', profile: dustCollector });
+    h.device({ device: 'caster-1', profile: deepWellCasting });
+    for (let t = T0; t < T0 + 2 * HOUR; t += 30 * SECOND) {
+      h.advanceTo(t);
+      if ((t - T0) % EVERY === 0) h.send('meter', load(900 + noise(random, 30)));
+      h.send('dc-1', { fan_running: true, diff_pressure: 1100 + noise(random, 50) });
+    }
+    expect(h.stepsOf('faked_offline')).toEqual([]);
+    expect(h.active('device_silent', 'caster-1')?.severity).toBe('orange');
+  });
+
+  it('safety equipment off while a production line draws load is red; the line stopping clears it', () => {
+    const { h } = site();
+    h.device({ device: 'main', profile: power, attributes: MAIN });
+    h.device({ device: 'line-1', profile: power, attributes: { meter_role: 'production', p_prod_kw: 600 } });
+    h.device({ device: 'fan-1', profile: power, attributes: { meter_role: 'safety', p_prod_kw: 45 } });
+    const at = (t: number) => {
+      h.send('main', load(900), t);
+      h.send('line-1', load(t < T0 + 2 * HOUR ? 550 : 30));
+      h.send('fan-1', load(t < T0 + HOUR ? 44 : 1.5));
+    };
+    for (let t = T0; t < T0 + 3 * HOUR; t += EVERY) at(t);
+    expect(h.timeline('safety_equipment_off_while_producing', T0)).toEqual(['raised red @1h', 'cleared red @2h']);
+    // the sub-meter's own notice that feeds it
+    expect(h.active('safety_load_off', 'fan-1')?.severity).toBe('blue');
+  });
+
+  it('a silent meter is yellow after 3 intervals, orange after 2 h, red after 24 h', () => {
+    const { h } = site();
+    h.device({ device: 'meter', profile: power, attributes: MAIN });
+    h.send('meter', load(900), T0);
+    h.advanceTo(T0 + 2 * DAY);
+    expect(h.timeline('device_silent', T0)).toEqual(['raised yellow @45m', 'escalated orange @2h', 'escalated red @1d']);
+  });
+});
+
+describe('power attributes and units', () => {
+  it('requires the production load, defaults the idle load and checks the baselines are ordered', () => {
+    expect(powerAttributes.parse({ p_prod_kw: 500 })).toEqual({
+      declared_status: 'producing',
+      meter_role: 'main',
+      p_prod_kw: 500,
+      p_idle_kw: 50,
+      timezone: 'Asia/Shanghai',
+    });
+    expect(powerAttributes.safeParse({}).success).toBe(false);
+    expect(powerAttributes.safeParse({ p_prod_kw: 500, p_idle_kw: 600 }).success).toBe(false);
+    expect(powerAttributes.safeParse({ p_prod_kw: 500, contracted_kw: 400 }).success).toBe(false);
+    expect(powerAttributes.safeParse({ p_prod_kw: 500, declared_status: 'closed' }).success).toBe(false);
+  });
+
+  it('converts the units meters send', () => {
+    expect(toCanonical(power, 'active_power', 'W', 12_500)).toBeCloseTo(12.5);
+    expect(toCanonical(power, 'active_power', 'MW', 1.2)).toBeCloseTo(1200);
+    expect(toCanonical(power, 'energy', 'MWh', 0.25)).toBeCloseTo(250);
+    expect(toCanonical(power, 'energy', 'Wh', 500)).toBeCloseTo(0.5);
+    expect(toCanonical(power, 'energy', 'MJ', 36)).toBeCloseTo(10);
+  });
+});
