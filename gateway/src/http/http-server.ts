@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { ApiToken } from '../config/config-schema.js';
+import { registerConsoleRoutes } from '../console/console-routes.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { DeviceStatusBook } from '../devices/device-status.js';
 import type { Quarantine } from '../ingest/quarantine.js';
@@ -67,6 +68,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerDeviceRoutes(app, { registry: deps.registry, deviceStatus: deps.deviceStatus, quarantine: deps.quarantine });
   registerWebhookRoutes(app, { webhooks: deps.webhooks });
   registerRuleRoutes(app, { reloadRules: deps.reloadRules });
+  registerConsoleRoutes(app);
 
   return {
     app,

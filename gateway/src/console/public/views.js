@@ -34,7 +34,7 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
   minute: '2-digit',
   second: '2-digit',
-  hour12: false,
+  hourCycle: 'h23',
 });
 
 /** An ISO time in the browser's local time zone (the duty officer's wall clock). */
@@ -62,7 +62,11 @@ export function alarmRow(alarm, { onAcknowledge, onResolve, busy }) {
   const state = alarm.state === 'active' ? 'active' : 'cleared';
   const classes = ['alarm-row', `row-${alarm.severity}`, needsAttention(alarm) ? 'attention' : ''].filter(Boolean).join(' ');
   const ack = alarm.acknowledged
-    ? h('span', { className: 'acked', title: alarm.acknowledgedAt ? `at ${localTime(alarm.acknowledgedAt)}` : null }, alarm.acknowledgedBy ?? '✓')
+    ? h(
+        'span',
+        { className: 'acked', title: alarm.acknowledgedAt ? `at ${localTime(alarm.acknowledgedAt)}` : null },
+        alarm.acknowledgedBy ?? '✓',
+      )
     : h('span', { className: 'not-acked' }, 'not acknowledged');
   const actions = h(
     'td',
@@ -70,7 +74,12 @@ export function alarmRow(alarm, { onAcknowledge, onResolve, busy }) {
     alarm.acknowledged ? null : h('button', { type: 'button', className: 'ack', disabled: busy }, 'Acknowledge'),
     h(
       'button',
-      { type: 'button', className: 'resolve', disabled: busy, title: state === 'active' ? 'can be resolved once the condition has cleared' : null },
+      {
+        type: 'button',
+        className: 'resolve',
+        disabled: busy,
+        title: state === 'active' ? 'can be resolved once the condition has cleared' : null,
+      },
       'Resolve',
     ),
   );
@@ -80,9 +89,9 @@ export function alarmRow(alarm, { onAcknowledge, onResolve, busy }) {
     'tr',
     { className: classes, data: { alarmId: alarm.id, severity: alarm.severity, state } },
     h('td', {}, severityBadge(alarm.severity)),
-    h('td', {}, alarm.site),
-    h('td', {}, alarm.device),
-    h('td', { className: 'rule' }, alarm.rule),
+    h('td', { className: 'nowrap' }, alarm.site),
+    h('td', { className: 'nowrap' }, alarm.device),
+    h('td', { className: 'nowrap' }, alarm.rule),
     h('td', { className: 'message' }, alarm.message, alarm.flapping ? h('span', { className: 'tag' }, 'flapping') : null),
     h('td', { className: 'time' }, h('time', { datetime: alarm.raisedAt }, localTime(alarm.raisedAt))),
     h(
@@ -125,8 +134,7 @@ const EVENT_WORDS = {
 export function eventLogEntry(event) {
   const alarm = event.data.alarm;
   const word = EVENT_WORDS[event.type] ?? event.type;
-  const by =
-    event.type === 'alarm.acknowledged' ? alarm.acknowledgedBy : event.type === 'alarm.resolved' ? alarm.resolvedBy : null;
+  const by = event.type === 'alarm.acknowledged' ? alarm.acknowledgedBy : event.type === 'alarm.resolved' ? alarm.resolvedBy : null;
   return h(
     'li',
     { data: { type: event.type } },
