@@ -8,13 +8,9 @@ import { validateConfig } from './load-config.js';
  * scenario drives exactly these. Their secrets are `demo-<id>` — for the embedded demo only. Devices of a
  * profile this build does not have yet are left out.
  */
-export const DEMO_DEVICES: ReadonlyArray<{
-  id: string;
-  site: string;
-  profile: string;
-  name: string;
-  attributes?: Record<string, number | string | boolean>;
-}> = [
+type DemoDevice = { id: string; site: string; profile: string; name: string; attributes?: Record<string, number | string | boolean> };
+
+const ALL_DEMO_DEVICES: DemoDevice[] = [
   { id: 'dc-01', site: 'plant-a', profile: 'dust-collector', name: 'Grinding line bag filter' },
   { id: 'dc-02', site: 'plant-a', profile: 'dust-collector', name: 'Polishing line bag filter' },
   { id: 'dc-03', site: 'plant-b', profile: 'dust-collector', name: 'Sanding line cartridge filter' },
@@ -22,8 +18,16 @@ export const DEMO_DEVICES: ReadonlyArray<{
   { id: 'cs-01', site: 'plant-b', profile: 'confined-space', name: 'Sewage pit gas detector' },
   { id: 'slope-01', site: 'mine-a', profile: 'mine-slope', name: 'North wall GNSS 1', attributes: { slope_height_m: 180 } },
   { id: 'tail-pond', site: 'tailings-a', profile: 'tailings-dam', name: 'Pond station' },
-  { id: 'pm-01', site: 'plant-a', profile: 'power', name: 'Plant A main meter' },
-].filter((device) => PROFILES.has(device.profile));
+  {
+    id: 'pm-01',
+    site: 'plant-a',
+    profile: 'power',
+    name: 'Plant A main meter',
+    attributes: { declared_status: 'producing', p_idle_kw: 40, p_prod_kw: 400, contracted_kw: 630 },
+  },
+];
+
+export const DEMO_DEVICES: readonly DemoDevice[] = ALL_DEMO_DEVICES.filter((device) => PROFILES.has(device.profile));
 
 export const demoSecretOf = (deviceId: string): string => `demo-${deviceId}`;
 
