@@ -1,8 +1,9 @@
-import { type Profile, valueSchemaOf } from '../../../profiles/index.js';
+import type { Profile } from '../../../profiles/index.js';
 import type { MetricValue, Reading } from '../../../rules/src/index.js';
 import type { RegisteredDevice } from '../devices/device-registry.js';
 import { type Rejection, reject } from './rejection.js';
 import type { RawReading, TelemetryPayload } from './telemetry-schema.js';
+import { cachedValueSchemaOf } from './value-schema-cache.js';
 
 /** Readings of one payload, in canonical units, each with its device time (null: the receive time was used). */
 export interface NormalisedReading {
@@ -27,7 +28,7 @@ function normaliseMetrics(
   for (const [name, value] of Object.entries(raw.metrics)) {
     const spec = profile.metrics[name];
     if (!spec) return refuse(reject('unknown_metric', `${where}metrics.${name}: not a metric of profile ${profile.id}`));
-    const checked = valueSchemaOf(spec).safeParse(value);
+    const checked = cachedValueSchemaOf(spec).safeParse(value);
     if (!checked.success) {
       const expected = spec.type === 'enum' ? `one of ${spec.values.join(', ')}` : `a ${spec.type}`;
       return refuse(reject('type', `${where}metrics.${name}: expected ${expected}, got ${JSON.stringify(value)}`));
