@@ -101,6 +101,7 @@ function setConnection(state) {
   if (indicator.dataset.state === state) return;
   const was = indicator.dataset.state;
   indicator.dataset.state = state;
+  $('console').dataset.feed = state;
   $('connection-text').textContent = state === 'connected' ? 'connected' : 'reconnecting…';
   if (state === 'connected') log(noteLogEntry(was === 'reconnecting' ? 'live feed reconnected' : 'live feed connected'));
   else log(noteLogEntry('live feed lost: reconnecting (the table may be out of date)'));
@@ -225,6 +226,7 @@ function start(token) {
   $('console').hidden = false;
   $('session').hidden = false;
   $('connection').dataset.state = 'connecting';
+  $('console').dataset.feed = 'connecting';
   $('connection-text').textContent = 'connecting…';
   renderAlarms();
   current.closeStream = current.client.openStream({
