@@ -13,7 +13,13 @@ export interface Demo {
 }
 
 /** The gateway on its embedded demo defaults, with the demo plant publishing to it over real MQTT. */
-export async function startDemo(options: { mqttPort: number; httpPort: number; logLevel: string; host?: string; dataDir?: string }): Promise<Demo> {
+export async function startDemo(options: {
+  mqttPort: number;
+  httpPort: number;
+  logLevel: string;
+  host?: string;
+  dataDir?: string;
+}): Promise<Demo> {
   const host = options.host ?? '0.0.0.0';
   const config = await demoConfig({
     mqtt: { tcp: { host, port: options.mqttPort } },

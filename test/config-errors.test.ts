@@ -125,7 +125,11 @@ describe('invalid configuration fails fast, naming every problem with its path',
   });
 
   it('accepts the docker-compose configuration', () => {
-    const env = { DEVICE_DC01_HASH: 'scrypt$c2FsdA==$aGFzaA==', API_OPERATOR_TOKEN: 'operator-token-for-tests', API_ADMIN_TOKEN: 'admin-token-for-the-tests' };
+    const env = {
+      DEVICE_DC01_HASH: 'scrypt$c2FsdA==$aGFzaA==',
+      API_OPERATOR_TOKEN: 'operator-token-for-tests',
+      API_ADMIN_TOKEN: 'admin-token-for-the-tests',
+    };
     const result = runGateway(['--config', 'config/docker.yaml', '--check'], env);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);

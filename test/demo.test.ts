@@ -12,11 +12,21 @@ describe("the README's first command (npm start)", () => {
   afterAll(() => demo?.stop());
 
   it('shows a live alarm on the SSE stream within a minute, with every demo device online and stored', async () => {
-    demo = await startDemo({ mqttPort: 0, httpPort: 0, host: '127.0.0.1', logLevel: 'silent', dataDir: mkdtempSync(join(tmpdir(), 'gateway-demo-')) });
+    demo = await startDemo({
+      mqttPort: 0,
+      httpPort: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      dataDir: mkdtempSync(join(tmpdir(), 'gateway-demo-')),
+    });
     const { gateway } = demo;
     const stream = listenToAlarmStream(gateway.httpUrl, DEMO_TOKENS.viewer);
     await stream.ready;
-    const first = await eventually('an alarm.raised on the live stream', () => stream.events.find((e) => e.data.type === 'alarm.raised'), 60_000);
+    const first = await eventually(
+      'an alarm.raised on the live stream',
+      () => stream.events.find((e) => e.data.type === 'alarm.raised'),
+      60_000,
+    );
     expect(first.data.data.alarm.message).toMatch(/\S/);
     stream.close();
 

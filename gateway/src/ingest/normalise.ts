@@ -82,7 +82,7 @@ export function normalisePayload(
         receivedAt,
         seq: raw.seq,
         metrics: metrics.metrics,
-      } as Reading,
+      },
     });
   }
   return out;
