@@ -87,7 +87,6 @@ describe('invalid configuration fails fast, naming every problem with its path',
 
   it('reports broken YAML and a missing environment variable', () => {
     expect(runGateway(['--config', file('syntax.yaml', 'mqtt: [unclosed\n')]).stderr).toMatch(/syntax\.yaml:\d+/);
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's own ${ENV} syntax
     const missing = runGateway(['--config', file('env.yaml', 'influx:\n  password: ${INFLUX_PASSWORD_FOR_TEST}\n')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('env.yaml:2: influx.password: environment variable INFLUX_PASSWORD_FOR_TEST is not set');
