@@ -213,3 +213,32 @@ describe('a threshold crossing, end to end (contract §4–§7)', () => {
     late.close();
   });
 });
+
+describe('the live feed for a client that has received nothing yet', () => {
+  it('hands out a resumable cursor at once, so a reconnect misses nothing', async () => {
+    const gateway = await startTestGateway({ overrides: { influx: { mode: 'off' } } });
+    try {
+      const response = await fetch(`${gateway.httpUrl}/api/alarms/stream`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+      const reader = response.body!.getReader();
+      const { value } = await reader.read();
+      const first = new TextDecoder().decode(value);
+      const cursor = /^id: (\d+)$/m.exec(first)?.[1];
+      expect(cursor).toBeDefined();
+      await reader.cancel();
+
+      const device = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
+      await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), { metrics: { hopper_temp: 85 } });
+      await gateway.settle();
+      await device.endAsync();
+
+      const resumed = listenToAlarmStream(gateway.httpUrl, TOKENS.viewer, cursor);
+      await resumed.ready;
+      await eventually('the missed raise', () =>
+        resumed.events.some((e) => e.data.data.alarm.rule === 'hopper_temp_high') ? true : undefined,
+      );
+      resumed.close();
+    } finally {
+      await gateway.close();
+    }
+  });
+});

@@ -41,9 +41,10 @@ export function registerStreamRoutes(app: FastifyInstance, deps: { liveFeed: Liv
       lastSent = after;
       for (const item of missed.items) send(item);
     } else {
-      // Commit the headers and a comment now, so clients see the stream open before the first event.
+      // Commit the headers now, with an id-only field block: it fires no event but sets the client's
+      // Last-Event-ID, so even a client that has received nothing yet resumes without a gap.
       reply.sse.sendHeaders();
-      reply.raw.write(': connected\n\n');
+      reply.raw.write(`id: ${lastSent}\n\n`);
     }
     reply.sse.onClose(deps.liveFeed.subscribe(send));
   });
