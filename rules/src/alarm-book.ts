@@ -158,7 +158,11 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     }
 
     if (open.state === 'cleared') {
+      // a return to alarm needs a new acknowledgement (ISA-18.2), which also lets a latching rule go again
       Object.assign(open, details, {
+        acknowledged: false,
+        acknowledgedBy: null,
+        acknowledgedAt: null,
         state: 'active',
         previousSeverity: open.severity,
         severity: verdict.severity,

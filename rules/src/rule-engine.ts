@@ -1,11 +1,14 @@
 import { createDeadlineQueue, type DeadlineQueue } from './deadline-queue.js';
+import { localClock, UTC_OFFSET_ATTRIBUTE, utcOffsetOf } from './derived/local-time.js';
 import { type ExprEnv, evaluate } from './expression/evaluate.js';
+import { RULE_REF_PREFIX } from './expression/parse-expression.js';
 import { evaluateGroup, type GroupPoint, type GroupRule, type GroupWitness } from './kinds/group.js';
 import { type RuleDefinition, ruleKindOf } from './kinds/registry.js';
 import type { DeviceContext, MetricValue, Reading } from './reading.js';
 import type { MetricRange, RuleContext, RuleKind } from './rule-kind.js';
 import { type DerivedValue, fingerprintOf, type RuleSet, rulesForDevice } from './rule-set.js';
-import { compareSeverity, type Severity } from './severity.js';
+import { compareSeverity, type Severity, severityRank } from './severity.js';
+import { dependencyOrder, ruleRefsOf } from './validate-rule-set.js';
 import type { Verdict } from './verdict.js';
 
 /** A rule whose verdict changed (status or severity), as the alarm lifecycle consumes it. */
@@ -83,6 +86,12 @@ export interface RuleEngine {
   snapshot(): EngineSnapshot;
   /** Replaces all state. Rules not in the snapshot (or changed since) start afresh, armed at `now` when given. */
   restore(snapshot: EngineSnapshot, now?: number): void;
+  /**
+   * A duty officer acknowledged the alarm of `key` (call it after the alarm book accepted the acknowledgement):
+   * a rule latched until acknowledged (`latch: until_acknowledged`) is released, and clears now if its
+   * condition has ended. Returns the changes to apply to the alarm book like any others.
+   */
+  acknowledge(key: string, now: number): VerdictChange[];
   /** Current verdicts, for inspection (API, tests). */
   verdicts(): Array<{ key: string; status: Verdict['status']; severity: Severity | null }>;
 }
@@ -100,6 +109,10 @@ interface RuleSlot {
   committed: Severity | null;
   /** The deadline this rule has in the queue (saves queue work when it did not move). */
   due: number | null;
+  /** `rule.<id>`, when another rule of the device reads this rule's verdict; else null. */
+  refName: string | null;
+  /** This rule reads other rules' verdicts: re-evaluated when one of them changes. */
+  reads: boolean;
 }
 
 interface DeviceSlot {
@@ -111,6 +124,8 @@ interface DeviceSlot {
   byId: Map<string, RuleSlot>;
   ctx: RuleContext;
   derived: readonly DerivedValue[];
+  /** A verdict that other rules of the device read changed: they are re-evaluated. */
+  refChanged: boolean;
 }
 
 interface GroupDef {
@@ -149,6 +164,18 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
   let memberRules = new Set<string>();
   let watchAll = false;
   let watchProfiles = new Set<string>();
+  /** Per profile, the ids of rules whose verdicts other rules read (`rule.<id>`). */
+  let referenced = new Map<string, Set<string>>();
+
+  const indexRefs = (): void => {
+    referenced = new Map();
+    for (const [profile, defs] of rules) {
+      for (const def of [...defs, ...(rules.overrides ?? []).filter((o) => o.profile === profile).map((o) => o.def)]) {
+        for (const id of ruleRefsOf(def)) getOrCreate(referenced, profile, () => new Set<string>()).add(id);
+      }
+    }
+  };
+  indexRefs();
 
   const indexGroups = (): void => {
     groups = [];
@@ -172,28 +199,47 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     return typeof own === 'number' && own > 0 ? own : (deps.reportingIntervalOf?.(context.profile) ?? null);
   };
 
-  const ruleSlotsFor = (slot: DeviceSlot): RuleSlot[] =>
-    rulesForDevice(rules, slot.context.profile, slot.context.site, slot.context.device)
-      .filter((def) => def.kind !== 'group')
-      .map((def) => {
-        const kind = ruleKindOf(def);
-        return {
-          def,
-          kind,
-          key: `${slot.key}/${def.id}`,
-          state: kind.initialState(def),
-          status: 'false',
-          severity: null,
-          committed: null,
-          due: null,
-        };
-      });
+  const ruleSlotsFor = (slot: DeviceSlot): RuleSlot[] => {
+    const defs = rulesForDevice(rules, slot.context.profile, slot.context.site, slot.context.device).filter((def) => def.kind !== 'group');
+    const refs = referenced.get(slot.context.profile);
+    // rules that read other rules' verdicts come after them (a circle is refused by validateRuleSet)
+    return (refs ? (dependencyOrder(defs) ?? defs) : defs).map((def) => {
+      const kind = ruleKindOf(def);
+      return {
+        def,
+        kind,
+        key: `${slot.key}/${def.id}`,
+        state: kind.initialState(def),
+        status: 'false',
+        severity: null,
+        committed: null,
+        due: null,
+        refName: refs?.has(def.id) ? `${RULE_REF_PREFIX}${def.id}` : null,
+        reads: refs !== undefined && def.kind !== 'silence' && ruleRefsOf(def).length > 0,
+      };
+    });
+  };
 
   const createSlot = (context: DeviceContext): DeviceSlot => {
     const key = deviceKey(context.site, context.device);
     const latest: Record<string, MetricValue> = {};
-    const slot = { key, context, latest, lastTs: Number.NEGATIVE_INFINITY, rules: [], byId: new Map() } as unknown as DeviceSlot;
-    const env: ExprEnv = { metric: (name) => slot.latest[name], attr: (name) => slot.context.attributes[name] };
+    const slot = {
+      key,
+      context,
+      latest,
+      lastTs: Number.NEGATIVE_INFINITY,
+      rules: [],
+      byId: new Map(),
+      refChanged: false,
+    } as unknown as DeviceSlot;
+    const env: ExprEnv = {
+      metric: (name) => slot.latest[name],
+      attr: (name) => slot.context.attributes[name],
+      clock: (name) => {
+        const offset = utcOffsetOf(slot.context.attributes[UTC_OFFSET_ATTRIBUTE]);
+        return offset === null ? null : localClock(name, slot.ctx.now, offset);
+      },
+    };
     slot.ctx = {
       now: 0,
       arrivedAt: 0,
@@ -213,6 +259,15 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
   const setRules = (slot: DeviceSlot, list: RuleSlot[]): void => {
     slot.rules = list;
     slot.byId = new Map(list.map((r) => [r.def.id, r]));
+    syncRefs(slot);
+  };
+
+  const syncRefs = (slot: DeviceSlot): void => {
+    // what other rules read of a rule's verdict: its committed severity (0 none … 4 red); 0 for a rule not there
+    for (const id of referenced.get(slot.context.profile) ?? []) {
+      const rule = slot.byId.get(id);
+      slot.latest[`${RULE_REF_PREFIX}${id}`] = severityRank(rule ? rule.committed : null);
+    }
   };
 
   const updateContext = (slot: DeviceSlot, context: DeviceContext): void => {
@@ -241,7 +296,13 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     if (verdict.status === rule.status && severity === rule.severity) return;
     rule.status = verdict.status;
     rule.severity = severity;
-    if (verdict.status !== 'pending') rule.committed = severity;
+    if (verdict.status !== 'pending' && rule.committed !== severity) {
+      rule.committed = severity;
+      if (rule.refName !== null) {
+        slot.latest[rule.refName] = severityRank(severity);
+        slot.refChanged = true;
+      }
+    }
     out.push({
       key: rule.key,
       site: slot.context.site,
@@ -254,9 +315,24 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     });
   };
 
+  /** Re-evaluates the rules that read verdicts which changed, until nothing more changes (bounded). */
+  const followUp = (slot: DeviceSlot, when: number, out: VerdictChange[]): void => {
+    for (let round = 0; slot.refChanged && round < 8; round += 1) {
+      slot.refChanged = false;
+      const metrics: Record<string, MetricValue> = {};
+      for (const rule of slot.rules) if (rule.refName !== null) metrics[rule.refName] = slot.latest[rule.refName] as MetricValue;
+      const c = slot.context;
+      const reading: Reading = { site: c.site, device: c.device, profile: c.profile, ts: when, receivedAt: when, metrics };
+      const ctx = at(slot, when, when);
+      for (const rule of slot.rules) if (rule.reads) record(slot, rule, rule.kind.onReading(rule.def, rule.state, reading, ctx), when, out);
+    }
+    slot.refChanged = false;
+  };
+
   const register = (slot: DeviceSlot, now: number, out: VerdictChange[]): void => {
     const ctx = at(slot, now, now);
     for (const rule of slot.rules) record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now, out);
+    followUp(slot, now, out);
   };
 
   const ensure = (context: DeviceContext, now: number, out: VerdictChange[]): { slot: DeviceSlot; created: boolean } => {
@@ -366,6 +442,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         for (const rule of slot.rules) {
           if (rule.kind.onLateReading) record(slot, rule, rule.kind.onLateReading(rule.def, rule.state, reading, ctx), arrivedAt, changes);
         }
+        followUp(slot, arrivedAt, changes);
         groupsAfter(changes, 0, arrivedAt, null);
         return { changes, late: true };
       }
@@ -385,6 +462,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       }
       const ctx = at(slot, reading.ts, arrivedAt);
       for (const rule of slot.rules) record(slot, rule, rule.kind.onReading(rule.def, rule.state, seen, ctx), reading.ts, changes);
+      if (slot.refChanged) followUp(slot, reading.ts, changes);
       const watched = groups.length > 0 && (created || watchAll || watchProfiles.has(slot.context.profile));
       groupsAfter(changes, 0, reading.ts, watched ? slot.context.site : null);
       return { changes, late: false };
@@ -399,6 +477,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
 
     tick(now) {
       const changes: VerdictChange[] = [];
+      const follow: DeviceSlot[] = [];
       for (const key of deadlines.popDue(now)) {
         const cut = key.lastIndexOf('/');
         const slot = devices.get(key.slice(0, cut));
@@ -406,7 +485,21 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         if (!slot || !rule) continue;
         rule.due = null;
         record(slot, rule, rule.kind.onTick(rule.def, rule.state, at(slot, now, now)), now, changes);
+        if (slot.refChanged) follow.push(slot);
       }
+      for (const slot of follow) followUp(slot, now, changes);
+      groupsAfter(changes, 0, now, null);
+      return changes;
+    },
+
+    acknowledge(key, now) {
+      const changes: VerdictChange[] = [];
+      const cut = key.lastIndexOf('/');
+      const slot = devices.get(key.slice(0, cut));
+      const rule = slot?.byId.get(key.slice(cut + 1));
+      if (!slot || !rule?.kind.onAcknowledge) return changes;
+      record(slot, rule, rule.kind.onAcknowledge(rule.def, rule.state, at(slot, now, now)), now, changes);
+      followUp(slot, now, changes);
       groupsAfter(changes, 0, now, null);
       return changes;
     },
@@ -416,6 +509,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     replaceRules(next, now) {
       const changes: VerdictChange[] = [];
       rules = next;
+      indexRefs();
       for (const slot of devices.values()) {
         const old = slot.byId;
         const fresh = ruleSlotsFor(slot);
@@ -424,6 +518,9 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
           const before = old.get(rule.def.id);
           if (before && fingerprintOf(before.def) === fingerprintOf(rule.def)) {
             before.def = rule.def;
+            // a kept rule takes this set's view of who reads it
+            before.refName = rule.refName;
+            before.reads = rule.reads;
             kept.push(before);
             continue;
           }
@@ -446,6 +543,8 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
           if (old.get(rule.def.id) === rule) continue;
           record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now, changes);
         }
+        slot.refChanged = true;
+        followUp(slot, now, changes);
       }
       const previous = new Map(groups.map((g) => [`${g.profile}/${g.def.id}`, g]));
       indexGroups();
@@ -529,6 +628,8 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
             record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now, []);
           }
         }
+        syncRefs(slot);
+        slot.refChanged = false;
       }
       const byId = new Map(groups.map((g) => [`${g.def.id}`, g]));
       for (const g of copy.groups ?? []) {

@@ -45,6 +45,8 @@ export interface RuleKind<D extends { kind: string; id: string }, S> {
   dueAt(def: D, state: S): number | null;
   /** The device became known (registered or first seen) at `ctx.now`: arm clock-only rules. */
   onRegister?(def: D, state: S, ctx: RuleContext): Verdict | undefined;
+  /** A duty officer acknowledged the rule's alarm: a latched rule lets go. */
+  onAcknowledge?(def: D, state: S, ctx: RuleContext): Verdict | undefined;
   /** A reading older than one already evaluated arrived: not evaluated, but it proves the device alive. */
   onLateReading?(def: D, state: S, reading: Reading, ctx: RuleContext): Verdict | undefined;
 }

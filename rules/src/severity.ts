@@ -18,3 +18,8 @@ export function compareSeverity(a: Severity | null, b: Severity | null): number 
 export function maxSeverity(a: Severity | null, b: Severity | null): Severity | null {
   return compareSeverity(a, b) >= 0 ? a : b;
 }
+
+/** none 0, blue 1, yellow 2, orange 3, red 4: how expressions see a rule's verdict (`rule.<id> >= red`). */
+export function severityRank(severity: Severity | null): number {
+  return severity === null ? 0 : RANK[severity];
+}

@@ -1,4 +1,5 @@
 import type { CompiledExpr } from './expression/ast.js';
+import { RULE_REF_PREFIX } from './expression/parse-expression.js';
 import type { RuleDefinition } from './kinds/registry.js';
 import type { RuleSet } from './rule-set.js';
 
@@ -19,12 +20,43 @@ function namesIn(value: unknown, out: Set<string>, locals: ReadonlySet<string>):
   else if (typeof value === 'object' && value !== null) for (const item of Object.values(value)) namesIn(item, out, locals);
 }
 
-/** The metric (or derived value) names a rule reads. */
+/** The metric (or derived value) names a rule reads, without `rule.<id>` references. */
 export function metricsReadBy(def: RuleDefinition): Set<string> {
   const out = new Set<string>();
   if (def.kind === 'group') return out;
   if ('metric' in def && typeof def.metric === 'string') out.add(def.metric);
   namesIn(def, out, def.kind === 'window' ? new Set(['value']) : new Set());
+  for (const name of out) if (name.startsWith(RULE_REF_PREFIX)) out.delete(name);
+  return out;
+}
+
+/** Ids of the other rules of the device whose verdicts a rule reads (`rule.<id>` in its expressions). */
+export function ruleRefsOf(def: RuleDefinition): string[] {
+  if (def.kind === 'group') return [];
+  const names = new Set<string>();
+  namesIn(def, names, new Set());
+  return [...names].filter((n) => n.startsWith(RULE_REF_PREFIX)).map((n) => n.slice(RULE_REF_PREFIX.length));
+}
+
+/** Rule ids in an order where every rule comes after the rules it reads; null when they read each other in a circle. */
+export function dependencyOrder(defs: readonly RuleDefinition[]): RuleDefinition[] | null {
+  const byId = new Map(defs.map((d) => [d.id, d]));
+  const out: RuleDefinition[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (def: RuleDefinition): boolean => {
+    const seen = state.get(def.id);
+    if (seen === 'done') return true;
+    if (seen === 'visiting') return false;
+    state.set(def.id, 'visiting');
+    for (const id of ruleRefsOf(def)) {
+      const dep = byId.get(id);
+      if (dep && !visit(dep)) return false;
+    }
+    state.set(def.id, 'done');
+    out.push(def);
+    return true;
+  };
+  for (const def of defs) if (!visit(def)) return null;
   return out;
 }
 
@@ -61,8 +93,17 @@ export function validateRuleSet(set: RuleSet, deps: RuleSetCheckDeps = {}): stri
       if (!known.includes(name) && !derived.has(name))
         problems.push(`${where}: "${name}" is neither a metric nor a derived value of ${profile}`);
     }
+    const own = set.get(profile) ?? [];
+    for (const id of ruleRefsOf(def)) {
+      const target = own.find((r) => r.id === id);
+      if (!target) problems.push(`${where}: "rule.${id}" is not a rule of ${profile}`);
+      else if (target.kind === 'group') problems.push(`${where}: "rule.${id}" is a group rule (only rules of the device can be read)`);
+    }
   };
-  for (const [profile, defs] of set) for (const def of defs) checkOne(profile, def, `${profile}/${def.id}`);
+  for (const [profile, defs] of set) {
+    for (const def of defs) checkOne(profile, def, `${profile}/${def.id}`);
+    if (dependencyOrder(defs) === null) problems.push(`${profile}: rules read each other's verdicts in a circle (rule.<id>)`);
+  }
   for (const o of set.overrides ?? []) checkOne(o.profile, o.def, `${o.profile}/${o.rule} (override ${o.site ?? '*'}/${o.device ?? '*'})`);
   if (deps.metricsOf) {
     for (const [profile, list] of set.derived ?? []) {

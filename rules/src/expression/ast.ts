@@ -1,3 +1,4 @@
+import type { ClockName } from '../derived/local-time.js';
 import type { MetricValue } from '../reading.js';
 
 /** A parsed expression: plain JSON, so rule definitions stay comparable and serialisable. */
@@ -5,6 +6,8 @@ export type Expr =
   | { k: 'lit'; v: MetricValue }
   /** A metric, derived value or local name (`value`); `attr.x` reads a device attribute. */
   | { k: 'ref'; attr: boolean; name: string }
+  /** Local time of the evaluation (`local_hour`, `weekday`): see derived/local-time.ts. */
+  | { k: 'clock'; name: ClockName }
   | { k: 'call'; fn: string; args: Expr[] }
   | { k: 'neg'; a: Expr }
   | { k: 'not'; a: Expr }
@@ -16,7 +19,7 @@ export type Expr =
 export interface CompiledExpr {
   src: string;
   ast: Expr;
-  /** Metric (and derived-value) names it reads. */
+  /** Metric (and derived-value) names it reads, and `rule.<id>` verdicts of other rules of the device. */
   metrics: string[];
   /** Attribute names it reads (`attr.x`). */
   attrs: string[];

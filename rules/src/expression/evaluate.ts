@@ -1,4 +1,5 @@
 import { DERIVED_FUNCTIONS } from '../derived/functions.js';
+import type { ClockName } from '../derived/local-time.js';
 import type { MetricValue } from '../reading.js';
 import type { Expr } from './ast.js';
 
@@ -6,6 +7,8 @@ import type { Expr } from './ast.js';
 export interface ExprEnv {
   metric(name: string): MetricValue | undefined;
   attr(name: string): MetricValue | undefined;
+  /** Local time of the evaluation; absent or null: unknown. */
+  clock?(name: ClockName): number | null;
 }
 
 /**
@@ -21,6 +24,8 @@ export function evaluate(e: Expr, env: ExprEnv): MetricValue | null {
       const v: unknown = e.attr ? env.attr(e.name) : env.metric(e.name);
       return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string' ? v : null;
     }
+    case 'clock':
+      return env.clock?.(e.name) ?? null;
     case 'neg': {
       const a = evaluate(e.a, env);
       return typeof a === 'number' ? -a : null;

@@ -62,7 +62,7 @@ describe('expressions', () => {
     ['a > > 1', /unexpected token/],
     ['foo(1)', /unknown function "foo"/],
     ['abs(1, 2)', /takes 1–1 arguments/],
-    ['a.b', /only "attr\." may be followed/],
+    ['a.b', /only "attr\." and "rule\." may be followed/],
     ['constructor.prototype', /only "attr\."/],
     ['toString(1)', /unknown function "toString"/],
     ['__proto__(1)', /unknown function/],

@@ -1,4 +1,5 @@
 import { DERIVED_FUNCTIONS } from '../derived/functions.js';
+import { CLOCK_NAMES, type ClockName } from '../derived/local-time.js';
 import type { CompiledExpr, Expr } from './ast.js';
 
 export class ExpressionError extends Error {
@@ -66,18 +67,31 @@ const WORD_OPS = new Map([
   ['not', '!'],
   ['NOT', '!'],
 ]);
-const LITERALS = new Map([
+const LITERALS = new Map<string, boolean | number>([
   ['true', true],
   ['false', false],
   ['TRUE', true],
   ['FALSE', false],
+  // severities, for `rule.<id>` verdicts: none 0 < blue 1 < yellow 2 < orange 3 < red 4
+  ['none', 0],
+  ['blue', 1],
+  ['yellow', 2],
+  ['orange', 3],
+  ['red', 4],
 ]);
+
+/** Prefix of another rule's verdict in expressions: `rule.cooling_flow_drop >= red`. */
+export const RULE_REF_PREFIX = 'rule.';
+
+const isClockName = (name: string): name is ClockName => (CLOCK_NAMES as readonly string[]).includes(name);
 
 /**
  * Parses a boolean or arithmetic expression into a tree. Grammar, loosest first:
  * `or` (`or` `OR` `||`) · `and` (`and` `AND` `&&`) · `not` (`not` `NOT` `!`) · comparison (`== = != < <= > >=`)
  * · `+ -` · `* / %` · unary `-` · literals (numbers, 'strings', true/false), names, `attr.name`,
- * `fn(args)` of the derived functions, parentheses. No eval, no Function, no member access beyond `attr.`.
+ * `fn(args)` of the derived functions, parentheses; `local_hour` and `weekday` (the evaluation's local time);
+ * `rule.<id>` (the severity another rule of the device shows: 0 none … 4 red) and the severity words
+ * `none blue yellow orange red`. No eval, no Function, no member access beyond `attr.` and `rule.`.
  */
 export function parseExpression(src: string): Expr {
   if (src.length > MAX_LENGTH) throw new ExpressionError(`expression longer than ${MAX_LENGTH} characters`, 0);
@@ -164,13 +178,15 @@ export function parseExpression(src: string): Expr {
       pos += 1;
       const literal = LITERALS.get(tok.v);
       if (literal !== undefined) return { k: 'lit', v: literal };
-      if (tok.v === 'attr') {
+      if (tok.v === 'attr' || tok.v === 'rule') {
         expect('.');
         const name = peek();
-        if (name.t !== 'id') throw new ExpressionError('expected an attribute name after "attr."', name.at);
+        if (name.t !== 'id')
+          throw new ExpressionError(`expected ${tok.v === 'attr' ? 'an attribute' : 'a rule'} name after "${tok.v}."`, name.at);
         pos += 1;
-        return { k: 'ref', attr: true, name: name.v };
+        return tok.v === 'attr' ? { k: 'ref', attr: true, name: name.v } : { k: 'ref', attr: false, name: `${RULE_REF_PREFIX}${name.v}` };
       }
+      if (isClockName(tok.v) && opOf(peek()) !== '(') return { k: 'clock', name: tok.v };
       if (take('(')) {
         const fn = Object.hasOwn(DERIVED_FUNCTIONS, tok.v) ? DERIVED_FUNCTIONS[tok.v] : undefined;
         if (!fn) throw new ExpressionError(`unknown function "${tok.v}" (known: ${Object.keys(DERIVED_FUNCTIONS).join(', ')})`, tok.at);
@@ -185,7 +201,7 @@ export function parseExpression(src: string): Expr {
         }
         return { k: 'call', fn: tok.v, args };
       }
-      if (opOf(peek()) === '.') throw new ExpressionError(`only "attr." may be followed by "."`, peek().at);
+      if (opOf(peek()) === '.') throw new ExpressionError(`only "attr." and "rule." may be followed by "."`, peek().at);
       return { k: 'ref', attr: false, name: tok.v };
     }
     throw new ExpressionError(tok.t === 'end' ? 'unexpected end of expression' : 'unexpected token', tok.at);
@@ -199,6 +215,7 @@ export function parseExpression(src: string): Expr {
 function collect(e: Expr, metrics: Set<string>, attrs: Set<string>): void {
   switch (e.k) {
     case 'lit':
+    case 'clock':
       return;
     case 'ref':
       (e.attr ? attrs : metrics).add(e.name);

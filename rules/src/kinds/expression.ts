@@ -8,7 +8,7 @@ import type { RuleContext, RuleKind } from '../rule-kind.js';
 import { severitySchema } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
-import { advance, advanceVisibly, initialLevelState, type LevelState, levelDueAt } from './leveled.js';
+import { advance, advanceVisibly, initialLevelState, type LevelState, latchSchema, levelDueAt, releaseLatch } from './leveled.js';
 
 export const expressionRuleSchema = ruleBaseSchema.extend({
   kind: z.literal('expression'),
@@ -21,6 +21,8 @@ export const expressionRuleSchema = ruleBaseSchema.extend({
   metric: z.string().min(1).optional(),
   onDelay: durationSchema.default(0),
   offDelay: durationSchema.default(0),
+  /** `until_acknowledged`: once raised, held until a duty officer acknowledges the alarm. */
+  latch: latchSchema,
 });
 export type ExpressionRule = z.infer<typeof expressionRuleSchema>;
 
@@ -61,6 +63,9 @@ export const expressionKind: RuleKind<ExpressionRule, ExpressionState> = {
     }
     const { due, changed } = advanceVisibly(state, holds ? def.severity : null, ctx.now, def);
     return changed ? verdictOf(def, state, due, ctx) : undefined;
+  },
+  onAcknowledge(def, state, ctx) {
+    return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx) : undefined;
   },
   onTick(def, state, ctx) {
     const due = levelDueAt(state, def);

@@ -27,6 +27,12 @@ export const levelsSchema = z.object({
 export type Levels = z.infer<typeof levelsSchema>;
 
 export const directionSchema = z.enum(['above', 'below']);
+
+/**
+ * `latch: until_acknowledged`: once raised, the alarm does not clear or de-escalate until a duty officer
+ * acknowledges it (`engine.acknowledge`); it clears then if the condition has ended, or later when it ends.
+ */
+export const latchSchema = z.enum(['until_acknowledged']).optional();
 export type Direction = z.infer<typeof directionSchema>;
 
 /** Static checks of a level table: clear on the normal side of raise, more severe levels further out. */
@@ -123,6 +129,8 @@ export interface LevelState {
   pendingSince: number | null;
   /** Direction of the pending move (a reversal restarts the delay). */
   pendingUp: boolean;
+  /** Latching rules: the level held until acknowledged (absent or null: none). */
+  latched?: Severity | null;
 }
 
 export const initialLevelState = (): LevelState => ({ level: null, target: null, pendingSince: null, pendingUp: false });
@@ -131,6 +139,7 @@ export interface Delays {
   onDelay: number;
   offDelay: number;
   levels?: Levels | undefined;
+  latch?: 'until_acknowledged' | undefined;
 }
 
 const delayOf = (delays: Delays, state: LevelState): number =>
@@ -140,8 +149,11 @@ const delayOf = (delays: Delays, state: LevelState): number =>
  * Moves the committed level towards `target` at `now`, honouring the on-delay (raise, escalate; per-level
  * override) and the off-delay (clear, de-escalate). Returns the due time while a move is pending, else null.
  */
-export function advance(state: LevelState, target: Severity | null, now: number, delays: Delays): number | null {
-  state.target = target;
+export function advance(state: LevelState, wanted: Severity | null, now: number, delays: Delays): number | null {
+  state.target = wanted;
+  // a latched level is a floor: the signal may raise the alarm further, never lower it
+  const held = delays.latch === undefined ? null : (state.latched ?? null);
+  const target = held !== null && compareSeverity(wanted, held) < 0 ? held : wanted;
   if (target === state.level) {
     state.pendingSince = null;
     return null;
@@ -153,11 +165,23 @@ export function advance(state: LevelState, target: Severity | null, now: number,
   }
   const due = state.pendingSince + delayOf(delays, state);
   if (now >= due) {
+    const before = state.level;
     state.level = target;
     state.pendingSince = null;
+    // latch on a raise from normal, and follow escalations while latched (an acknowledged alarm stays let go)
+    if (delays.latch !== undefined && target !== null && (before === null || (held !== null && compareSeverity(target, held) > 0))) {
+      state.latched = target;
+    }
     return null;
   }
   return due;
+}
+
+/** An acknowledgement: lets go of a latched level. True when there was one (re-advance to the signal's level then). */
+export function releaseLatch(state: LevelState): boolean {
+  if (state.latched === undefined || state.latched === null) return false;
+  state.latched = null;
+  return true;
 }
 
 /** When a pending move will complete, or null. */

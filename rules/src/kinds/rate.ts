@@ -11,8 +11,10 @@ import {
   checkLevels,
   initialLevelState,
   type LevelState,
+  latchSchema,
   levelDueAt,
   levelsSchema,
+  releaseLatch,
   resolveLevels,
   targetLevel,
 } from './leveled.js';
@@ -38,6 +40,8 @@ export const rateRuleSchema = ruleBaseSchema
     levels: levelsSchema,
     onDelay: durationSchema.default(0),
     offDelay: durationSchema.default(0),
+    /** `until_acknowledged`: once raised, held until a duty officer acknowledges the alarm. */
+    latch: latchSchema,
     when: expressionSchema.optional(),
   })
   .superRefine((def, ctx) => {
@@ -121,6 +125,9 @@ export const rateKind: RuleKind<RateRule, RateState> = {
         : null;
     const { due, changed } = advanceVisibly(state, target, ctx.now, def);
     return changed ? verdictOf(def, state, due, ctx) : undefined;
+  },
+  onAcknowledge(def, state, ctx) {
+    return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx) : undefined;
   },
   onTick(def, state, ctx) {
     const due = levelDueAt(state, def);

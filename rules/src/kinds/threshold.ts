@@ -13,8 +13,10 @@ import {
   directionSchema,
   initialLevelState,
   type LevelState,
+  latchSchema,
   levelDueAt,
   levelsSchema,
+  releaseLatch,
   resolveLevels,
   targetLevel,
 } from './leveled.js';
@@ -29,6 +31,8 @@ export const thresholdRuleSchema = ruleBaseSchema
     onDelay: durationSchema.default(0),
     /** The reading must be back to normal this long before the alarm clears or de-escalates. */
     offDelay: durationSchema.default(0),
+    /** `until_acknowledged`: once raised, held until a duty officer acknowledges the alarm. */
+    latch: latchSchema,
     /** A level counts only when `n` of the last `m` samples call for it. */
     samples: samplesSchema.optional(),
     /** The rule applies only while this expression holds (otherwise it is normal). */
@@ -96,6 +100,9 @@ export const thresholdKind: RuleKind<ThresholdRule, ThresholdState> = {
     const { due, changed } = advanceVisibly(state, target, ctx.now, def);
     // Nothing the alarm shows changed: spare building a verdict (the hot path).
     return changed ? verdictOf(def, state, due, ctx) : undefined;
+  },
+  onAcknowledge(def, state, ctx) {
+    return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx) : undefined;
   },
   onTick(def, state, ctx) {
     const due = levelDueAt(state, def);

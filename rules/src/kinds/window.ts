@@ -8,14 +8,15 @@ import type { RuleContext, RuleKind } from '../rule-kind.js';
 import type { Verdict } from '../verdict.js';
 import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
 import {
-  advance,
   advanceVisibly,
   checkLevels,
   directionSchema,
   initialLevelState,
   type LevelState,
+  latchSchema,
   levelDueAt,
   levelsSchema,
+  releaseLatch,
   resolveLevels,
   targetLevel,
 } from './leveled.js';
@@ -44,6 +45,8 @@ export const windowRuleSchema = ruleBaseSchema
     levels: levelsSchema,
     onDelay: durationSchema.default(0),
     offDelay: durationSchema.default(0),
+    /** `until_acknowledged`: once raised, held until a duty officer acknowledges the alarm. */
+    latch: latchSchema,
     when: expressionSchema.optional(),
   })
   .superRefine((def, ctx) => {
@@ -142,7 +145,8 @@ export function aggregateAt(def: WindowRule, state: WindowState, now: number): {
 }
 
 function transformEnv(ctx: RuleContext, value: number): ExprEnv {
-  return { metric: (name) => (name === 'value' ? value : ctx.env.metric(name)), attr: ctx.env.attr };
+  const base = ctx.env;
+  return { metric: (name) => (name === 'value' ? value : base.metric(name)), attr: base.attr, clock: (name) => base.clock?.(name) ?? null };
 }
 
 function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verdict | undefined {
@@ -192,6 +196,9 @@ export const windowKind: RuleKind<WindowRule, WindowState> = {
     if (!hasSample && !touches(def.when, reading)) return undefined;
     if (hasSample) addSample(def, state, ctx.now, fresh);
     return evaluateAt(def, state, ctx);
+  },
+  onAcknowledge(def, state, ctx) {
+    return releaseLatch(state) ? evaluateAt(def, state, ctx) : undefined;
   },
   onTick(def, state, ctx) {
     const due = windowKind.dueAt(def, state);
