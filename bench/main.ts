@@ -1,0 +1,363 @@
+/**
+ * `npm run bench`: every benchmark of issue 6 in one bounded run on 127.0.0.1, one table of medians,
+ * raw results as JSON in bench/results/. Each broker under test, each load generator and each engine
+ * benchmark runs in a process of its own; one influxd (Debian's InfluxDB 1.x) serves the run.
+ *
+ *   bash bench/run.sh [--only ingest,profile,latency,connections,silence,rules,spool]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hashSecret } from '../gateway/src/devices/secret-hash.js';
+import { startLocalInfluxd } from '../gateway/src/sinks/influx/local-influxd.js';
+import { spawnChild } from './lib/child.js';
+import { topSelfTime } from './lib/cpu-profile.js';
+import { median } from './lib/stats.js';
+import { runAlarmLatency } from './sections/alarm-latency.js';
+import { runConnections } from './sections/connections.js';
+import { type IngestRun, runIngest, SHAPES } from './sections/ingest-throughput.js';
+import { type Row, renderTable } from './table.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const RESULTS = join(HERE, 'results');
+const RUNS = 3;
+const SECRET = 'bench-device-secret';
+const SECTIONS = ['rules', 'ingest', 'profile', 'latency', 'connections', 'silence', 'spool'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const onlyFlag = process.argv.indexOf('--only');
+const only = new Set<string>(onlyFlag >= 0 ? (process.argv[onlyFlag + 1] ?? '').split(',') : SECTIONS);
+const enabled = (section: Section): boolean => only.has(section);
+
+const began = Date.now();
+const log = (line: string): void => console.log(`[${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+const git = (...args: string[]): string => {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
+
+const fdLimit = Number(process.env.BENCH_FD_LIMIT ?? 20_000);
+const mosquitto = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((path) => spawnSync(path, ['-h']).error === undefined) ?? null;
+const environment = {
+  date: new Date().toISOString(),
+  commit: git('rev-parse', '--short', 'HEAD'),
+  dirty: git('status', '--porcelain', '--', 'gateway', 'rules', 'profiles', 'bench') !== '',
+  nproc: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  memoryBytes: totalmem(),
+  freeMemoryBytes: freemem(),
+  node: process.version,
+  loadAverageAtStart: loadavg(),
+  fdLimit,
+  mosquitto: mosquitto ? (spawnSync(mosquitto, ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '') : null,
+  influxd: spawnSync('influxd', ['version'], { encoding: 'utf8' }).stdout.trim(),
+};
+log(
+  `benchmarks on ${environment.nproc} cores, ${(environment.memoryBytes / 2 ** 30).toFixed(1)} GiB, node ${environment.node}, commit ${environment.commit}`,
+);
+log(`load average at start: ${environment.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')}`);
+
+mkdirSync(RESULTS, { recursive: true });
+const influxDir = mkdtempSync(join(tmpdir(), 'bench-influxd-'));
+const influxd = await startLocalInfluxd({ dataDir: influxDir });
+const secretHash = await hashSecret(SECRET);
+const raw: Record<string, unknown> = { environment };
+
+try {
+  // ---- 6. rule engine alone (bench/rules-engine.ts, its own process) ----
+  if (enabled('rules')) {
+    log('rule engine alone (bench/rules-engine.ts)');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', join(HERE, 'rules-engine.ts')], { cwd: ROOT, encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`rules-engine.ts failed: ${child.stderr}`);
+    raw.rules = JSON.parse(readFileSync(join(RESULTS, 'rules-engine.json'), 'utf8'));
+  }
+
+  // ---- 1, 2 and the peer: ingest ----
+  if (enabled('ingest')) {
+    const ingest: IngestRun[] = [];
+    const ctx = { influxUrl: influxd.url, secret: SECRET, secretHash, mosquitto, runs: RUNS, messagesPerRun: 30_000, log };
+    log('ingest through bare aedes (no-op hook)');
+    ingest.push(...(await runIngest('bare-aedes', ctx)));
+    log('ingest through the gateway');
+    ingest.push(...(await runIngest('gateway', ctx)));
+    if (mosquitto) {
+      log('ingest through Mosquitto + subscriber pipeline');
+      ingest.push(...(await runIngest('mosquitto', ctx)));
+    } else log('mosquitto not installed: peer skipped');
+    raw.ingest = ingest;
+  }
+
+  // ---- profile of the gateway's hot path ----
+  if (enabled('profile')) {
+    log('profiling the gateway (node --cpu-prof) under QoS 0 ×1 and QoS 1 ×10 load');
+    const dir = join(RESULTS, 'cpu-profile');
+    rmSync(dir, { recursive: true, force: true });
+    await runIngest('gateway', {
+      influxUrl: influxd.url,
+      secret: SECRET,
+      secretHash,
+      mosquitto,
+      runs: 1,
+      messagesPerRun: 40_000,
+      log,
+      shapes: [SHAPES[0], SHAPES[3]].filter((s) => s !== undefined),
+      gatewayNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    });
+    const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+    if (file) raw.profile = { file: join('bench/results/cpu-profile', file), ...topSelfTime(join(dir, file), 20, ROOT) };
+  }
+
+  // ---- 3. alarm latency under load ----
+  if (enabled('latency')) {
+    log('alarm latency at 5k msg/s background load');
+    raw.latency = await runAlarmLatency({
+      influxUrl: influxd.url,
+      secret: SECRET,
+      secretHash,
+      runs: RUNS,
+      probesPerRun: 100,
+      intervalMs: 40,
+      backgroundRate: 5_000,
+      log,
+    });
+  }
+
+  // ---- 4. connections ----
+  if (enabled('connections')) {
+    const count = Math.min(20_000, fdLimit - 500);
+    log(`connections: ${count} authenticated devices (file-descriptor limit ${fdLimit})`);
+    raw.connections = await runConnections({
+      influxUrl: influxd.url,
+      secret: SECRET,
+      secretHash,
+      count,
+      cold: 20,
+      runs: RUNS,
+      concurrency: 200,
+      log,
+    });
+  }
+
+  // ---- 5. silence detection at scale ----
+  if (enabled('silence')) {
+    log('silence detection: 100k devices, 10 s timeout, 250 ms ticks');
+    const child = await spawnChild('sections/silence-at-scale.ts', { devices: 100_000, timeoutMs: 10_000, tickMs: 250, feedMs: 2_500 });
+    const runs: Record<string, any>[] = [];
+    try {
+      for (let run = 0; run < RUNS; run += 1) {
+        const result = await child.call<Record<string, any>>('run', {}, 120_000);
+        log(
+          `  silence run ${run + 1}: ${result.raised}/${result.devices} raised, error p50/p99/max ${result.errorMs.p50}/${result.errorMs.p99}/${result.errorMs.max} ms, CPU ${result.cpuMsPerBusyTick.median.toFixed(1)} ms per busy tick`,
+        );
+        runs.push(result);
+      }
+      raw.silence = { runs, idle: await child.call('idle') };
+    } finally {
+      await child.stop();
+    }
+  }
+
+  // ---- 7. spool drain (in-memory backlog for now) and the server's ceiling ----
+  if (enabled('spool')) {
+    log('InfluxDB sink draining a 150k-point backlog after an outage; direct writer ceiling');
+    const child = await spawnChild('sections/spool-drain.ts', { points: 150_000, batchSize: 5_000, directConcurrency: 4 });
+    const runs: Record<string, any>[] = [];
+    try {
+      for (let run = 0; run < RUNS; run += 1) {
+        const result = await child.call<Record<string, any>>('run', { run }, 180_000);
+        log(
+          `  spool run ${run + 1}: sink ${Math.round(result.sink.drainPointsPerS)} points/s (${result.sink.stored}/${result.points} stored), ` +
+            `direct ×1 ${Math.round(result.directOne.pointsPerS)}, ×4 ${Math.round(result.directMany.pointsPerS)} points/s`,
+        );
+        runs.push(result);
+      }
+      raw.spool = runs;
+    } finally {
+      await child.stop();
+    }
+  }
+} finally {
+  await influxd.stop();
+  rmSync(influxDir, { recursive: true, force: true });
+}
+
+environment.loadAverageAtStart = environment.loadAverageAtStart.map((x) => Math.round(x * 100) / 100);
+raw.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+raw.seconds = (Date.now() - began) / 1000;
+const rows: Row[] = buildRows(raw);
+raw.table = rows;
+const stamp = environment.date.replace(/[:.]/g, '-');
+writeFileSync(join(RESULTS, `bench-${stamp}.json`), `${JSON.stringify(raw, null, 2)}\n`);
+writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(raw, null, 2)}\n`);
+
+console.log('');
+console.log(
+  `risk-gateway benchmarks — ${environment.date}, commit ${environment.commit}${environment.dirty ? ' (+ uncommitted changes)' : ''}, ` +
+    `${environment.nproc} cores, ${(environment.memoryBytes / 2 ** 30).toFixed(1)} GiB, node ${environment.node}, ` +
+    `load average ${environment.loadAverageAtStart.join(' ')} → ${(raw.loadAverageAtEnd as number[]).join(' ')}; medians of ${RUNS} runs`,
+);
+console.log(renderTable(rows));
+if (raw.profile) {
+  const profile = raw.profile as ReturnType<typeof topSelfTime>;
+  console.log('\ngateway hot path, top self time (node --cpu-prof, whole process incl. start-up):');
+  for (const f of profile.functions.slice(0, 12)) console.log(`  ${f.percent.toFixed(1).padStart(5)} %  ${f.function}  ${f.where}`);
+}
+log(`done in ${Math.round(raw.seconds as number)} s; raw results in bench/results/bench-${stamp}.json`);
+
+function buildRows(results: Record<string, any>): Row[] {
+  const out: Row[] = [];
+  const fmt = (x: number | null | undefined, digits = 0): string =>
+    x === null || x === undefined || Number.isNaN(x)
+      ? '—'
+      : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const ingest = (results.ingest ?? []) as IngestRun[];
+  for (const shape of SHAPES) {
+    const of = (target: string) => ingest.filter((r) => r.target === target && r.qos === shape.qos && r.connections === shape.connections);
+    const gw = of('gateway');
+    const bare = of('bare-aedes');
+    const peer = of('mosquitto');
+    const label = `QoS ${shape.qos}, ${shape.connections} conn${shape.connections > 1 ? 's' : ''}`;
+    const med = (runs: IngestRun[], pick: (r: IngestRun) => number | null) => median(runs.map((r) => pick(r) ?? 0));
+    const storedOk = (runs: IngestRun[]) => runs.every((r) => r.storedCount === r.messages);
+    if (gw.length > 0) {
+      out.push({
+        section: '1 ingest',
+        measure: `gateway ${label}: msg/s accepted / stored`,
+        result: `${fmt(med(gw, (r) => r.acceptedPerS))} / ${fmt(med(gw, (r) => r.storedPerS))}`,
+        goal: 'all stored',
+        status: storedOk(gw) ? `met: ${gw[0]?.messages}×${gw.length} in influxd` : 'NOT MET: points missing',
+      });
+    }
+    if (bare.length > 0)
+      out.push({
+        section: '2 bare',
+        measure: `bare aedes ${label}: msg/s`,
+        result: fmt(med(bare, (r) => r.acceptedPerS)),
+        goal: '',
+        status: '',
+      });
+    if (gw.length > 0 && bare.length > 0) {
+      const ratio = med(gw, (r) => r.acceptedPerS) / med(bare, (r) => r.acceptedPerS);
+      const storedRatio = med(gw, (r) => r.storedPerS) / med(bare, (r) => r.acceptedPerS);
+      out.push({
+        section: '2 ratio',
+        measure: `gateway / bare aedes ${label} (accepted; stored)`,
+        result: `${fmt(ratio, 2)}; ${fmt(storedRatio, 2)}`,
+        goal: '≥ 0.8',
+        status: ratio >= 0.8 ? 'met' : 'NOT MET',
+      });
+    }
+    if (peer.length > 0) {
+      out.push({
+        section: 'peer',
+        measure: `Mosquitto + pipeline ${label}: msg/s accepted / stored`,
+        result: `${fmt(med(peer, (r) => r.acceptedPerS))} / ${fmt(med(peer, (r) => r.storedPerS))}`,
+        goal: '',
+        status: storedOk(peer) ? 'all stored' : 'points missing',
+      });
+    }
+  }
+  const latency = results.latency as Awaited<ReturnType<typeof runAlarmLatency>> | undefined;
+  if (latency) {
+    for (const channel of ['webhook', 'sse'] as const) {
+      const p = (k: 'p50' | 'p95' | 'p99') => median(latency.map((r) => r[channel][k]));
+      out.push({
+        section: '3 latency',
+        measure: `alarm → ${channel === 'webhook' ? 'signed webhook' : 'SSE event'} at ${fmt(median(latency.map((r) => r.backgroundPerS)))} msg/s: p50 / p95 / p99 ms`,
+        result: `${fmt(p('p50'), 1)} / ${fmt(p('p95'), 1)} / ${fmt(p('p99'), 1)}`,
+        goal: 'p99 ≤ 20 ms',
+        status: p('p99') <= 20 ? 'met' : 'NOT MET',
+      });
+    }
+  }
+  const connections = results.connections as Awaited<ReturnType<typeof runConnections>> | undefined;
+  if (connections) {
+    const rss = median(connections.map((r) => r.rssConnectedBytes));
+    const target = connections[0]?.target ?? 0;
+    const perConnection = median(connections.map((r) => r.bytesPerConnection));
+    const at20k = rss + (20_000 - target) * perConnection;
+    out.push({
+      section: '4 connections',
+      measure: `${fmt(target)} authenticated device connections: connected, connects/s`,
+      result: `${fmt(median(connections.map((r) => r.connected)))}, ${fmt(median(connections.map((r) => r.connectPerS)))}/s`,
+      goal: '20,000',
+      status: target < 20_000 ? `fd limit ${fdLimit}: ${fmt(target)} tested` : 'met',
+    });
+    out.push({
+      section: '4 connections',
+      measure: 'gateway RSS connected (idle before; per connection)',
+      result: `${fmt(rss / 2 ** 20)} MiB (${fmt(median(connections.map((r) => r.rssIdleBytes)) / 2 ** 20)} MiB; ${fmt(perConnection / 1024, 1)} KiB)`,
+      goal: '≤ 1 GB at 20k',
+      status: at20k <= 1e9 ? `met (${fmt(at20k / 2 ** 20)} MiB at 20k, extrapolated)` : 'NOT MET',
+    });
+    out.push({
+      section: '4 connections',
+      measure: 'first connect of devices with their own scrypt hash: connects/s',
+      result: `${fmt(median(connections.map((r) => r.coldConnectPerS)), 1)}/s`,
+      goal: '',
+      status: '',
+    });
+  }
+  const silence = results.silence as { runs: Record<string, any>[]; idle: { cpuMsPerIdleTick: number } } | undefined;
+  if (silence) {
+    const p99 = median(silence.runs.map((r) => r.errorMs.p99));
+    out.push({
+      section: '5 silence',
+      measure: '100k devices, 10 s timeout: detection error p50 / p99 / max ms',
+      result: `${fmt(median(silence.runs.map((r) => r.errorMs.p50)))} / ${fmt(p99)} / ${fmt(median(silence.runs.map((r) => r.errorMs.max)))}`,
+      goal: '≤ 1 s',
+      status: median(silence.runs.map((r) => r.errorMs.max)) <= 1000 ? 'met' : 'NOT MET',
+    });
+    out.push({
+      section: '5 silence',
+      measure: 'CPU per tick: idle (100k timers) / raising ~10k alarms',
+      result: `${fmt(silence.idle.cpuMsPerIdleTick, 3)} ms / ${fmt(median(silence.runs.map((r) => r.cpuMsPerBusyTick.median)), 1)} ms`,
+      goal: '',
+      status: '',
+    });
+  }
+  const rules = results.rules as Record<string, any> | undefined;
+  if (rules) {
+    out.push({
+      section: '6 rules',
+      measure: 'rule engine alone: metric evaluations/s (rule evaluations/s)',
+      result: `${fmt(rules.throughput.metricEvaluationsPerS)} (${fmt(rules.throughput.ruleEvaluationsPerS)})`,
+      goal: '≥ 500,000',
+      status: rules.throughput.metricEvaluationsPerS >= 500_000 ? 'met' : 'NOT MET',
+    });
+    out.push({
+      section: '6 rules',
+      measure: 'rule state per tracked metric, bytes',
+      result: fmt(rules.memory.bytesPerTrackedMetric),
+      goal: '≤ 2,048',
+      status: rules.memory.bytesPerTrackedMetric <= 2048 ? 'met' : 'NOT MET',
+    });
+  }
+  const spool = results.spool as Record<string, any>[] | undefined;
+  if (spool) {
+    const sink = median(spool.map((r) => r.sink.drainPointsPerS));
+    const ceiling = median(spool.map((r) => Math.max(r.directOne.pointsPerS, r.directMany.pointsPerS)));
+    const goal = Math.min(100_000, ceiling);
+    out.push({
+      section: '7 drain',
+      measure: 'InfluxDB sink draining a 150k-point in-memory backlog: points/s',
+      result: fmt(sink),
+      goal: `≥ ${fmt(goal)} (min of 100k, ceiling)`,
+      status: `${sink >= goal ? 'met' : 'NOT MET'}${spool.every((r) => r.sink.stored === r.points) ? ', all stored' : ', points missing'}; no disk spool yet`,
+    });
+    out.push({
+      section: '7 drain',
+      measure: 'influxd ceiling, direct writer, 5k-point batches: ×1 / ×4 in flight',
+      result: `${fmt(median(spool.map((r) => r.directOne.pointsPerS)))} / ${fmt(median(spool.map((r) => r.directMany.pointsPerS)))}`,
+      goal: '',
+      status: '',
+    });
+  }
+  return out;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# npm run bench: every benchmark of issue 6 in one bounded run (about 5 minutes on 2 cores), on 127.0.0.1.
+# Needs influxd (Debian package influxdb) and mosquitto (Debian package mosquitto, the peer); installs
+# them with apt-get when missing and running as root, otherwise says what to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian packages: ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # The packages may start their own services; the benchmarks start private servers instead.
+    if command -v systemctl >/dev/null 2>&1; then
+      systemctl stop influxdb >/dev/null 2>&1 || true
+      systemctl stop mosquitto >/dev/null 2>&1 || true
+    fi
+  else
+    echo "missing: ${need[*]}. Install with: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
+# 20k connections need as many file descriptors in the gateway and in the load generator.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+export BENCH_FD_LIMIT="$(ulimit -n)"
+exec node --import tsx bench/main.ts "$@"

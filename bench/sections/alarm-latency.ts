@@ -1,0 +1,115 @@
+/**
+ * Section 3: alarm latency under load. The gateway (own process) takes a paced 5k msg/s QoS 1 background
+ * load (own process) while the probe (own process) raises one threshold alarm per probe device and times
+ * the signed webhook and the SSE event.
+ */
+import { randomBytes } from 'node:crypto';
+import { spawnChild } from '../lib/child.js';
+import { median, percentile, wallMs } from '../lib/stats.js';
+import type { PublishLoadArgs } from '../load/publish-load.js';
+
+export interface LatencyRun {
+  run: number;
+  probes: number;
+  missing: number;
+  badSignatures: number;
+  backgroundPerS: number;
+  webhook: { p50: number; p95: number; p99: number; max: number };
+  sse: { p50: number; p95: number; p99: number; max: number };
+  webhookMs: number[];
+  sseMs: number[];
+}
+
+export interface LatencyContext {
+  influxUrl: string;
+  secret: string;
+  secretHash: string;
+  runs: number;
+  probesPerRun: number;
+  intervalMs: number;
+  backgroundRate: number;
+  log(line: string): void;
+}
+
+const TOKEN = 'bench-viewer-token-0001';
+const summary = (xs: number[]) => ({ p50: percentile(xs, 50), p95: percentile(xs, 95), p99: percentile(xs, 99), max: percentile(xs, 100) });
+
+export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]> {
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  const probe = await spawnChild('sections/alarm-probe.ts', { webhookSecret });
+  const background = { site: 'latency-bg', prefix: 'latency-bg-d', count: 10, secretHash: ctx.secretHash };
+  const probeGroups = Array.from({ length: ctx.runs }, (_, run) => ({
+    site: `latency-probe-${run}`,
+    prefix: `probe-r${run}-`,
+    count: ctx.probesPerRun,
+    secretHash: ctx.secretHash,
+  }));
+  const gateway = await spawnChild('servers/gateway-server.ts', {
+    influxUrl: ctx.influxUrl,
+    database: 'bench_latency',
+    groups: [background, ...probeGroups],
+    webhook: { url: probe.info.receiverUrl, secret: webhookSecret },
+    token: TOKEN,
+  });
+  const port = Number(gateway.info.port);
+  const seconds = (ctx.runs * (ctx.probesPerRun * ctx.intervalMs + 3_000)) / 1000 + 10;
+  const loadArgs: PublishLoadArgs = {
+    host: '127.0.0.1',
+    port,
+    qos: 1,
+    site: background.site,
+    devices: Array.from({ length: background.count }, (_, i) => `${background.prefix}${i}`),
+    password: ctx.secret,
+    messagesPerDevice: Math.ceil((ctx.backgroundRate * seconds) / background.count),
+    mode: 'paced',
+    rate: ctx.backgroundRate,
+  };
+  const load = await spawnChild('load/publish-load.ts', loadArgs);
+  const results: LatencyRun[] = [];
+  try {
+    const startedAt = wallMs();
+    await load.call('go');
+    const acceptedBefore = Number((await gateway.call('stats')).accepted);
+    for (let run = 0; run < ctx.runs; run += 1) {
+      const result = await probe.call<{ webhookMs: number[]; sseMs: number[]; missing: number; badSignatures: number }>(
+        'run',
+        {
+          port,
+          httpUrl: gateway.info.httpUrl,
+          token: TOKEN,
+          site: `latency-probe-${run}`,
+          devices: Array.from({ length: ctx.probesPerRun }, (_, i) => `probe-r${run}-${i}`),
+          secret: ctx.secret,
+          intervalMs: ctx.intervalMs,
+        },
+        120_000,
+      );
+      const stats = await gateway.call('stats');
+      const elapsed = (wallMs() - startedAt) / 1000;
+      const row: LatencyRun = {
+        run,
+        probes: ctx.probesPerRun,
+        missing: result.missing,
+        badSignatures: result.badSignatures,
+        backgroundPerS: (Number(stats.accepted) - acceptedBefore) / elapsed,
+        webhook: summary(result.webhookMs),
+        sse: summary(result.sseMs),
+        webhookMs: result.webhookMs,
+        sseMs: result.sseMs,
+      };
+      ctx.log(
+        `  alarm latency run ${run + 1}: webhook p50/p95/p99 ${row.webhook.p50.toFixed(1)}/${row.webhook.p95.toFixed(1)}/${row.webhook.p99.toFixed(1)} ms, ` +
+          `SSE ${row.sse.p50.toFixed(1)}/${row.sse.p95.toFixed(1)}/${row.sse.p99.toFixed(1)} ms, background ${Math.round(row.backgroundPerS)} msg/s, missing ${row.missing}`,
+      );
+      results.push(row);
+    }
+  } finally {
+    await load.call('stop').catch(() => undefined);
+    await load.stop();
+    await gateway.stop();
+    await probe.stop();
+  }
+  return results;
+}
+
+export const medianOf = (runs: LatencyRun[], pick: (run: LatencyRun) => number): number => median(runs.map(pick));

@@ -1,0 +1,89 @@
+/**
+ * The gateway under test, in a process of its own: `startGateway` exactly as `main.ts` composes it,
+ * writing to the benchmark's influxd. Answers `expect` (wait until N more readings are accepted and
+ * stored), `stats` and `close` over IPC.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateConfig } from '../../gateway/src/config/load-config.js';
+import { startGateway } from '../../gateway/src/gateway.js';
+import { createLogger } from '../../gateway/src/observability/logger.js';
+import { childRuntime } from '../lib/child.js';
+import { counterTotal, cpuSeconds, expectationHandlers } from '../lib/counters.js';
+
+export interface DeviceGroup {
+  site: string;
+  /** Device ids `${prefix}${0..count-1}`. */
+  prefix: string;
+  count: number;
+  secretHash: string;
+}
+
+export interface GatewayServerArgs {
+  influxUrl: string | null;
+  database: string;
+  groups: DeviceGroup[];
+  webhook?: { url: string; secret: string };
+  token: string;
+  logLevel?: string;
+}
+
+const runtime = childRuntime<GatewayServerArgs>();
+const { args } = runtime;
+const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
+const devices = args.groups.flatMap((group) =>
+  Array.from({ length: group.count }, (_, i) => ({
+    id: `${group.prefix}${i}`,
+    site: group.site,
+    profile: 'dust-collector',
+    secretHash: group.secretHash,
+  })),
+);
+const config = validateConfig(
+  {
+    mqtt: { tcp: { host: '127.0.0.1', port: 0 } },
+    http: { host: '127.0.0.1', port: 0 },
+    influx: args.influxUrl ? { mode: 'url', url: args.influxUrl, database: args.database } : { mode: 'off' },
+    webhooks: args.webhook
+      ? [{ id: 'bench', url: args.webhook.url, secrets: [args.webhook.secret], retryBaseDelay: 200, maxQueued: 100_000 }]
+      : [],
+    devices,
+    dataDir,
+    api: { tokens: [{ name: 'bench', role: 'viewer', token: args.token }] },
+    logLevel: args.logLevel ?? 'warn',
+  },
+  '(bench)',
+);
+const gateway = await startGateway({ config, log: createLogger(config.logLevel) });
+const { metrics } = gateway;
+const accepted = () => counterTotal(metrics.readingsAccepted);
+const written = () => counterTotal(metrics.sinkWritten, { sink: 'influxdb' });
+
+runtime.serve({
+  ...expectationHandlers({
+    accepted,
+    stored: gateway.influxSink ? written : null,
+  }),
+  stats: async () => {
+    const rejections = await metrics.rejections.get();
+    const dropped = await counterTotal(metrics.sinkDropped, { sink: 'influxdb' });
+    return {
+      rss: process.memoryUsage().rss,
+      heapUsed: process.memoryUsage().heapUsed,
+      cpuSeconds: cpuSeconds(),
+      connections: gateway.broker.connectedClients,
+      accepted: await accepted(),
+      written: await written(),
+      rejected: rejections.values.reduce((sum, v) => sum + v.value, 0),
+      rejectionReasons: [...new Set(rejections.values.filter((v) => v.value > 0).map((v) => String(v.labels.reason)))],
+      influxDropped: dropped,
+      alarmEvents: await counterTotal(metrics.alarmEvents),
+    };
+  },
+  close: async () => {
+    await gateway.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  },
+});
+runtime.ready({ mqttUrl: gateway.mqttUrl, httpUrl: gateway.httpUrl, port: Number(new URL(gateway.mqttUrl).port) });

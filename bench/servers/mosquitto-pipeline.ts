@@ -1,0 +1,158 @@
+/**
+ * The peer: "what a user would build instead". Debian's Mosquitto as the broker (its own process) and a
+ * subscriber process — an MQTT.js client on `sites/+/devices/+/telemetry` — running the same validate →
+ * rules → batched InfluxDB pipeline, assembled from the project's own parts so that only the broker and
+ * the extra hop differ. Mosquitto runs anonymous, without persistence, with no queue limit so that it
+ * does not drop QoS 1 for the subscriber (its default of 1000 would).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { monotonicFactory } from 'ulid';
+import { createAlarmService } from '../../gateway/src/alarms/alarm-service.js';
+import { createDeviceRegistry } from '../../gateway/src/devices/device-registry.js';
+import { createDeviceStatusBook } from '../../gateway/src/devices/device-status.js';
+import { createIngestService } from '../../gateway/src/ingest/ingest-service.js';
+import { createQuarantine } from '../../gateway/src/ingest/quarantine.js';
+import { createSeqWindow } from '../../gateway/src/ingest/seq-window.js';
+import { parseDeviceTopic } from '../../gateway/src/ingest/topics.js';
+import { createLogger } from '../../gateway/src/observability/logger.js';
+import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
+import { createReadingPipeline } from '../../gateway/src/pipeline/reading-pipeline.js';
+import { loadRuleSetOrThrow } from '../../gateway/src/rule-files/load-rule-files.js';
+import { createInfluxSink } from '../../gateway/src/sinks/influx/influx-sink.js';
+import { createInfluxV1Writer } from '../../gateway/src/sinks/influx/influx-writer.js';
+import { freePort } from '../../gateway/src/sinks/influx/local-influxd.js';
+import { PROFILES, unitOf } from '../../profiles/index.js';
+import { createAlarmBook, createRuleEngine } from '../../rules/src/index.js';
+import { childRuntime } from '../lib/child.js';
+import { counterTotal, cpuSeconds, expectationHandlers } from '../lib/counters.js';
+import type { DeviceGroup } from './gateway-server.js';
+
+export interface MosquittoPipelineArgs {
+  mosquitto: string;
+  influxUrl: string;
+  database: string;
+  groups: DeviceGroup[];
+  /** QoS of the subscription. */
+  qos: 0 | 1;
+}
+
+const runtime = childRuntime<MosquittoPipelineArgs>();
+const { args } = runtime;
+const log = createLogger('warn');
+
+// ---- the broker ----
+const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
+const port = await freePort();
+writeFileSync(
+  join(dir, 'mosquitto.conf'),
+  [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 0', 'log_dest none', ''].join('\n'),
+);
+const broker = spawn(args.mosquitto, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+process.on('exit', () => broker.kill('SIGKILL'));
+
+// ---- the subscriber's pipeline ----
+const metrics = createGatewayMetrics();
+const newId = monotonicFactory();
+const registry = createDeviceRegistry(
+  args.groups.flatMap((group) =>
+    Array.from({ length: group.count }, (_, i) => ({
+      id: `${group.prefix}${i}`,
+      site: group.site,
+      profile: 'dust-collector',
+      secretHash: group.secretHash,
+      attributes: {},
+    })),
+  ),
+);
+const deviceStatus = createDeviceStatusBook();
+const engine = createRuleEngine({
+  rules: loadRuleSetOrThrow(PROFILES, []),
+  unitOf: (profile, metric) => {
+    const spec = PROFILES.get(profile)?.metrics[metric];
+    return spec ? unitOf(spec) : null;
+  },
+  rangeOf: (profile, metric) => {
+    const spec = PROFILES.get(profile)?.metrics[metric];
+    return spec?.type === 'number' ? spec.range : null;
+  },
+  reportingIntervalOf: (profile) => PROFILES.get(profile)?.reportingIntervalMs ?? null,
+});
+const alarms = createAlarmService({
+  book: createAlarmBook({ newAlarmId: () => `alm_${newId()}` }),
+  now: Date.now,
+  newEventId: () => `evt_${newId()}`,
+  metrics,
+  log,
+});
+const sink = createInfluxSink({
+  writer: createInfluxV1Writer({ url: args.influxUrl, database: args.database, timeoutMs: 10_000 }),
+  batchSize: 5_000,
+  flushIntervalMs: 500,
+  maxQueuedPoints: 200_000,
+  metrics,
+  log,
+});
+await sink.start();
+alarms.onEvent((event) => sink.writeAlarmEvent(event));
+const pipeline = createReadingPipeline({ engine, registry, alarms, deviceStatus, storeTelemetry: sink.writeTelemetry, metrics, log });
+const ingest = createIngestService({
+  registry,
+  profiles: PROFILES,
+  maxPayloadBytes: 256 * 1024,
+  labMode: { allow: [], deny: [] },
+  seqWindow: createSeqWindow(),
+  quarantine: createQuarantine(1_000),
+  deviceStatus,
+  metrics,
+  log,
+  accept: (readings) => pipeline.enqueue(readings),
+});
+const ticker = setInterval(() => pipeline.tick(Date.now()), 250);
+
+let unknown = 0;
+const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+  clientId: 'pipeline',
+  clean: true,
+  reconnectPeriod: 200,
+  connectTimeout: 10_000,
+});
+client.on('message', (topic, payload) => {
+  const device = registry.get(parseDeviceTopic(topic)?.device ?? '');
+  if (!device) {
+    unknown += 1;
+    return;
+  }
+  ingest.handlePublish({ session: { kind: 'device', device }, clientId: device.id, topic, payload, receivedAt: Date.now() });
+});
+await client.subscribeAsync('sites/+/devices/+/telemetry', { qos: args.qos });
+
+const accepted = () => counterTotal(metrics.readingsAccepted);
+const written = () => counterTotal(metrics.sinkWritten, { sink: 'influxdb' });
+
+runtime.serve({
+  ...expectationHandlers({
+    accepted,
+    stored: written,
+  }),
+  stats: async () => ({
+    rss: process.memoryUsage().rss,
+    cpuSeconds: cpuSeconds(),
+    accepted: await accepted(),
+    written: await written(),
+    unknown,
+    rejected: (await metrics.rejections.get()).values.reduce((sum, v) => sum + v.value, 0),
+  }),
+  close: async () => {
+    clearInterval(ticker);
+    await client.endAsync();
+    await pipeline.drain();
+    await sink.close();
+    broker.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  },
+});
+runtime.ready({ port, brokerPid: broker.pid });
