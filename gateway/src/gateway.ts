@@ -14,6 +14,7 @@ import { createHttpServer, type HttpServer } from './http/http-server.js';
 import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createQuarantine, type Quarantine } from './ingest/quarantine.js';
+import { createRecorder } from './ingest/recorder.js';
 import { createSeqWindow } from './ingest/seq-window.js';
 import type { Logger } from './observability/logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
@@ -133,6 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     newEventId: () => `evt_${newId()}`,
     metrics,
     log: log.child({ component: 'alarms' }),
+    acknowledged: (key, at) => engine.acknowledge(key, at),
   });
 
   const influx = await setUpInflux(config, metrics, log);
@@ -160,7 +162,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics,
     log: log.child({ component: 'pipeline' }),
   });
+  const recorder = config.recording.enabled ? createRecorder(config.recording.path) : undefined;
   const ingest = createIngestService({
+    recorder,
     registry,
     profiles: PROFILES,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
@@ -272,6 +276,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await pipeline.drain();
         await webhooks.close();
         await influx.sink?.close();
+        await recorder?.close();
         await influx.local?.stop();
         log.info('gateway stopped');
       })();

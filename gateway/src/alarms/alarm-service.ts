@@ -23,6 +23,11 @@ export interface AlarmServiceDeps {
   newEventId(): string;
   metrics: GatewayMetrics;
   log: Logger;
+  /**
+   * Tells the rule engine about an accepted acknowledgement (`engine.acknowledge`): a rule latched until
+   * acknowledged lets go, and the changes it returns are applied like any others.
+   */
+  acknowledged?(key: string, at: number): readonly VerdictChange[];
 }
 
 /** The alarm lifecycle as the gateway runs it: the pure alarm book plus event ids, metrics and fan-out. */
@@ -64,23 +69,30 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
     return result;
   };
 
-  return {
-    apply(changes) {
-      let emitted = false;
-      for (const change of changes) {
-        for (const transition of deps.book.apply(change)) {
-          emit(transition);
-          emitted = true;
-        }
+  const apply = (changes: readonly VerdictChange[]): void => {
+    let emitted = false;
+    for (const change of changes) {
+      for (const transition of deps.book.apply(change)) {
+        emit(transition);
+        emitted = true;
       }
-      if (emitted) refreshOpenGauge();
-    },
+    }
+    if (emitted) refreshOpenGauge();
+  };
+
+  return {
+    apply,
     tick(now) {
       const steps = deps.book.tick(now);
       for (const step of steps) emit(step);
       if (steps.length > 0) refreshOpenGauge();
     },
-    acknowledge: (id, by, note) => act(deps.book.acknowledge(id, by, note, deps.now())),
+    acknowledge(id, by, note) {
+      const at = deps.now();
+      const result = act(deps.book.acknowledge(id, by, note, at));
+      if (result.ok && deps.acknowledged) apply(deps.acknowledged(result.transition.alarm.key, at));
+      return result;
+    },
     resolve: (id, by, note) => act(deps.book.resolve(id, by, note, deps.now())),
     onEvent(listener) {
       listeners.add(listener);

@@ -129,6 +129,11 @@ export const configSchema = z
       .object({ ringSize: z.number().int().positive().default(10_000) })
       .strict()
       .default({ ringSize: 10_000 }),
+    /** Record every device PUBLISH as NDJSON for `npm run backtest` (off by default). */
+    recording: z
+      .object({ enabled: z.boolean().default(false), path: z.string().default('./data/recording.ndjson') })
+      .strict()
+      .default({ enabled: false, path: './data/recording.ndjson' }),
     /** Rule timers are checked this often. */
     tickInterval: durationSchema.default(250),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { ingestTelemetry } from './ingest-telemetry.js';
 import type { Quarantine } from './quarantine.js';
+import type { Recorder } from './recorder.js';
 import type { Rejection } from './rejection.js';
 import { reject } from './rejection.js';
 import type { SeqWindow } from './seq-window.js';
@@ -37,6 +38,8 @@ export interface IngestServiceDeps {
   log: Logger;
   /** Where accepted readings go (the reading pipeline); must not block. */
   accept(readings: Reading[]): void;
+  /** Records every device telemetry publish, as received (for backtests). */
+  recorder?: Recorder | undefined;
 }
 
 export interface IngestService {
@@ -121,6 +124,7 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
         return 'accept';
       }
 
+      deps.recorder?.record(topic, publish.payload, publish.receivedAt);
       const profile = deps.profiles.get(device.profile);
       if (!profile) {
         record(
