@@ -101,16 +101,30 @@ describe('confined-space profile', () => {
     ]);
   });
 
-  it('LEL over 100 % stays red after the reading falls (catalytic sensor may read falsely low)', () => {
+  it('LEL over 100 % latches red until acknowledged (catalytic sensor may read falsely low), then clears at once', () => {
     const { h, work, t0 } = space();
     work(t0 + 20 * SECOND, () => ({ lel: 120 }));
-    work(t0 + HOUR, () => ({ lel: 3 }));
+    work(t0 + 10 * HOUR, () => ({ lel: 3 }));
     expect(h.active('lel_over_range')?.severity).toBe('red');
     expect(h.active('lel_high')).toBeUndefined();
     h.acknowledge('lel_over_range');
-    work(t0 + 9 * HOUR, () => ({ lel: 3 }));
-    // held for a shift (8 h) after the last over-range reading; see NOTES-FOR-RULES.md §1
-    expect(h.timeline('lel_over_range', t0)).toEqual(['raised red @0s', 'cleared red @8h20s']);
+    expect(h.active('lel_over_range')).toBeUndefined();
+    expect(h.timeline('lel_over_range', t0)).toEqual(['raised red @0s', 'cleared red @10h']);
+    expect(h.open('lel_over_range')?.acknowledged).toBe(true);
+  });
+
+  it('LEL over 100 % acknowledged while still over range clears when the reading falls; a new excursion latches again', () => {
+    const { h, work, t0 } = space();
+    work(t0 + 20 * SECOND, () => ({ lel: 120 }));
+    h.acknowledge('lel_over_range');
+    work(t0 + 40 * SECOND, () => ({ lel: 3 }));
+    work(t0 + 60 * SECOND, () => ({ lel: 130 }));
+    work(t0 + HOUR, () => ({ lel: 3 }));
+    expect(h.timeline('lel_over_range', t0)).toEqual(['raised red @0s', 'cleared red @20s', 'raised red @40s']);
+    // the return to alarm needs a new acknowledgement, which lets it go again
+    expect(h.active('lel_over_range')?.acknowledged).toBe(false);
+    h.acknowledge('lel_over_range');
+    expect(h.active('lel_over_range')).toBeUndefined();
   });
 
   it('H₂S: orange at 7 ppm (10 mg/m³ MAC), red at 14 ppm; a device sending mg/m³ is converted first', () => {

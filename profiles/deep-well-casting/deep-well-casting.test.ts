@@ -104,15 +104,29 @@ describe('deep-well-casting profile', () => {
   it('a pump trip whose interlock does not act within 3 s raises a separate red interlock failure', () => {
     const { h, cast, t0 } = caster();
     cast(t0 + 10 * SECOND, (_t, i) => pumpTrip(i));
-    // the trigger is the red condition at +1 s (pressure ≤ 70 %); 3 s later nothing has closed
-    expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @4s']);
+    // the trigger is the first red condition, the flow dropping 20 % at +0 s (cooling_flow_drop); 3 s later nothing has closed
+    expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @3s']);
     expect(h.active('interlock_failure')?.message).toMatch(/quick_shutoff == 'closed'/);
+  });
+
+  it('a fast but small pressure drop (rate red, still above 70 % of set-point) starts the interlock check too', () => {
+    // 0.20 → 0.16 MPa in 1 s is 0.04 MPa/s (≥ 0.03): red for the rate, only yellow for the level (80 %)
+    const small = (i: number): Metrics => ({ cooling_pressure: i === 0 ? 0.2 : 0.16 });
+    const acting = caster();
+    acting.cast(acting.t0 + 10 * SECOND, (_t, i) => ({ ...small(i), ...(i >= 2 ? interlockActed : {}) }));
+    expect(acting.h.timeline('cooling_pressure_falling', acting.t0)).toEqual(['raised red @1s', 'cleared red @3s']);
+    expect(acting.h.stepsOf('cooling_pressure_low').map((s) => s.severity)).toEqual(['yellow']);
+    expect(acting.h.stepsOf('interlock_failure')).toEqual([]);
+
+    const failing = caster();
+    failing.cast(failing.t0 + 10 * SECOND, (_t, i) => small(i));
+    expect(failing.h.timeline('interlock_failure', failing.t0)).toEqual(['raised red @4s']);
   });
 
   it('only a partial interlock (shut-off closed, drain not opened) is still a failure', () => {
     const { h, cast, t0 } = caster();
     cast(t0 + 10 * SECOND, (_t, i) => ({ ...pumpTrip(i), quick_shutoff: 'closed', tilt_back: true }));
-    expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @4s']);
+    expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @3s']);
     expect(h.active('interlock_failure')?.message).toMatch(/emergency_drain == 'open'/);
   });
 
@@ -164,7 +178,8 @@ describe('deep-well-casting profile', () => {
     expect(h.timeline('launder_level_falling', t0)).toEqual(['raised red @0s', 'cleared red @5s']);
     // 105, 90 (30 mm off at +1 s)
     expect(h.timeline('launder_level_off', t0)).toEqual(['raised red @1s']);
-    expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @4s']);
+    // the level falling 15 mm/s is red at +0 s (launder_level_falling): the check starts there
+    expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @3s']);
   });
 
   it('metal temperature below 680 or above 740 °C is yellow during a cast', () => {
@@ -209,6 +224,22 @@ describe('deep-well-casting profile', () => {
     // the last launder level arrived 30 s before `from`: stale 3 intervals (90 s) later
     expect(h.timeline('launder_level_stale', from)).toEqual(['raised yellow @1m', 'cleared yellow @3m']);
     expect(h.timeline('casting_not_permitted', from)).toEqual(['raised orange @1m', 'cleared orange @3m']);
+  });
+
+  it('a cast started while a required sensor is stale is a red bypass', () => {
+    const { h, random, idleUntil } = caster();
+    idleUntil(h.now + 5 * MINUTE);
+    const from = h.now;
+    const withoutLaunderLevel = (m: Metrics): Metrics => {
+      const { launder_level: _gone, ...rest } = m;
+      return rest;
+    };
+    h.run('caster-1', from + 3 * MINUTE, IDLE_EVERY, () => withoutLaunderLevel(idle(random)));
+    const castStart = h.now;
+    h.run('caster-1', castStart + MINUTE, SECOND, (t) => withoutLaunderLevel(casting(t, castStart, random)));
+    expect(h.timeline('launder_level_stale', from)).toEqual(['raised yellow @1m']);
+    expect(h.timeline('casting_bypass', from)).toEqual(['raised red @3m']);
+    expect(h.active('casting_bypass')?.message).toMatch(/stale/);
   });
 
   it('silence during a cast is red after 10 s; idle silence follows the normal offline ladder', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { reportingIntervalAttribute } from '../attributes.js';
+import { reportingIntervalAttribute, utcOffsetAttribute } from '../attributes.js';
 import type { Profile } from '../profile.js';
 import { powerMetrics } from './metrics.js';
 
@@ -20,8 +20,8 @@ export const powerAttributes = z
     p_prod_kw: z.number().positive(),
     /** Contracted capacity, kW (default: no over-capacity rule). */
     contracted_kw: z.number().positive().optional(),
-    /** Local timezone of the site, for night running (IANA name). */
-    timezone: z.string().min(1).default('Asia/Shanghai'),
+    /** The site's offset from UTC in hours, for night running (22:00–06:00 local); default +8 (China Standard Time). */
+    utc_offset_h: utcOffsetAttribute,
     /** 15-min data by default. */
     reportingIntervalMs: reportingIntervalAttribute,
   })

@@ -74,10 +74,31 @@ describe('power profile', () => {
     expect(h.stepsOf('declared_stopped_running')).toEqual([]);
   });
 
-  it('night running is in the rule file but disabled until expressions know the time of day', () => {
-    const rule = loadProfileRules(power).rules.find((r) => r.id === 'night_running');
-    expect(rule?.enabled).toBe(false);
-    expect(rule?.source).toMatch(/22:00–06:00/);
+  it('night running: declared stopped and above half the production load between 22:00 and 06:00 local time is yellow', () => {
+    const { h } = site();
+    // T0 is 08:00 China Standard Time: 22:00 local is T0 + 14 h, 06:00 local T0 + 22 h
+    h.device({ device: 'stopped', profile: power, attributes: { ...MAIN, declared_status: 'stopped' } });
+    h.device({ device: 'producing', profile: power, attributes: MAIN });
+    h.device({ device: 'utc', profile: power, attributes: { ...MAIN, declared_status: 'stopped', utc_offset_h: 0 } });
+    for (let t = T0; t < T0 + DAY + 8 * HOUR; t += EVERY) {
+      h.advanceTo(t);
+      if (t < T0 + DAY) h.send('stopped', load(700));
+      h.send('producing', load(700));
+      h.send('utc', load(t >= T0 + 20 * HOUR ? 700 : 80));
+    }
+    expect(h.timeline('night_running', T0, 'stopped')).toEqual(['raised yellow @14h', 'cleared yellow @22h']);
+    expect(h.stepsOf('night_running', 'producing')).toEqual([]);
+    // a site at UTC+0: its night starts at T0 + 22 h (the load above half production from 20:00 UTC)
+    expect(h.timeline('night_running', T0, 'utc')).toEqual(['raised yellow @22h', 'cleared yellow @1d6h']);
+    expect(h.active('night_running', 'stopped')).toBeUndefined();
+    expect(loadProfileRules(power).rules.find((r) => r.id === 'night_running')?.enabled).toBe(true);
+  });
+
+  it('night running: load at night below half the production load is not', () => {
+    const { h } = site();
+    h.device({ device: 'meter', profile: power, attributes: { ...MAIN, declared_status: 'rectification' } });
+    h.run('meter', T0 + DAY, EVERY, () => load(450));
+    expect(h.stepsOf('night_running')).toEqual([]);
   });
 
   it('load at 90 % of the contracted capacity is yellow', () => {
@@ -167,8 +188,11 @@ describe('power attributes and units', () => {
       meter_role: 'main',
       p_prod_kw: 500,
       p_idle_kw: 50,
-      timezone: 'Asia/Shanghai',
+      utc_offset_h: 8,
     });
+    expect(powerAttributes.parse({ p_prod_kw: 500, utc_offset_h: 5.5 }).utc_offset_h).toBe(5.5);
+    for (const utc_offset_h of [15, -13, 5.3, '+08:00'])
+      expect(powerAttributes.safeParse({ p_prod_kw: 500, utc_offset_h }).success).toBe(false);
     expect(powerAttributes.safeParse({}).success).toBe(false);
     expect(powerAttributes.safeParse({ p_prod_kw: 500, p_idle_kw: 600 }).success).toBe(false);
     expect(powerAttributes.safeParse({ p_prod_kw: 500, contracted_kw: 400 }).success).toBe(false);

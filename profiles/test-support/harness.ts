@@ -156,12 +156,13 @@ export function createHarness(profiles: readonly Profile[] = [...PROFILES.values
       harness.advanceTo(until);
     },
 
-    /** Acknowledges the open alarm of a rule (and device). */
+    /** Acknowledges the open alarm of a rule (and device), then tells the engine, as the gateway does. */
     acknowledge(rule: string, device?: string): void {
       const alarm = harness.open(rule, device);
       if (!alarm) throw new Error(`no open alarm of ${rule}`);
       const result = book.acknowledge(alarm.id, 'duty-officer', null, now);
       if (!result.ok) throw new Error(result.error.code);
+      apply(engine.acknowledge(alarm.key, now));
     },
 
     /** The open (unresolved) alarm of a rule, optionally of one device. */

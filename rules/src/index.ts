@@ -3,6 +3,7 @@ export * from './alarm-book.js';
 export * from './backtest.js';
 export * from './deadline-queue.js';
 export * from './derived/functions.js';
+export * from './derived/local-time.js';
 export * from './derived/tangent-angle.js';
 export * from './duration.js';
 export * from './expression/index.js';

@@ -57,3 +57,33 @@ describe('expect (interlock verification)', () => {
     expect(h.state('interlock')).toBe('false');
   });
 });
+
+describe('expect with reset', () => {
+  const yaml = `
+profile: p
+rules:
+  - { id: check, kind: expect, trigger: "active and drop", expect: ["valve == 'closed'"], within: 3s, reset: "not active", source: t }
+  - { id: plain, kind: expect, trigger: "active and drop", expect: ["valve == 'closed'"], within: 3s, source: t }
+`;
+  it('a short trigger still runs the check to its deadline, and the failure stays until the reset holds', () => {
+    const h = harness(yaml);
+    h.read(0, { active: true, drop: false, valve: 'open' });
+    h.read(1000, { drop: true });
+    h.read(2000, { drop: false });
+    expect([h.state('check'), h.state('plain')]).toEqual(['pending', 'false']);
+    h.advanceTo(4000);
+    h.read(5000, { drop: false });
+    expect([h.state('check'), h.state('plain')]).toEqual(['red', 'false']);
+    h.read(6000, { active: false });
+    expect(h.state('check')).toBe('false');
+  });
+
+  it('the expectations holding late clear the failure too', () => {
+    const h = harness(yaml);
+    h.read(0, { active: true, drop: true, valve: 'open' });
+    h.advanceTo(3000);
+    expect(h.state('check')).toBe('red');
+    h.read(4000, { valve: 'closed' });
+    expect(h.state('check')).toBe('false');
+  });
+});

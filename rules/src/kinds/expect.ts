@@ -17,6 +17,12 @@ export const expectRuleSchema = ruleBaseSchema.extend({
   /** …every one of these must hold within `within`, else the interlock failed. */
   expect: z.array(expressionSchema).min(1),
   within: durationSchema,
+  /**
+   * Optional: the check ends only when this holds (or the expectations do) — a check started by a short
+   * trigger (a sudden drop that levels off) still runs to its deadline, and a failure stays until then.
+   * Without it, the trigger ending cancels a pending check and clears a failure.
+   */
+  reset: expressionSchema.optional(),
   severity: severitySchema.default('red'),
 });
 export type ExpectRule = z.infer<typeof expectRuleSchema>;
@@ -35,7 +41,7 @@ export interface ExpectState {
 const unmetOf = (def: ExpectRule, ctx: RuleContext): string[] => def.expect.filter((e) => !holds(e.ast, ctx.env)).map((e) => e.src);
 
 const concerns = (def: ExpectRule, reading: Reading): boolean =>
-  touches(def.trigger, reading) || def.expect.some((e: CompiledExpr) => touches(e, reading));
+  touches(def.trigger, reading) || touches(def.reset, reading) || def.expect.some((e: CompiledExpr) => touches(e, reading));
 
 function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdict {
   if (state.deadline !== null) return pendingVerdict(state.deadline);
@@ -64,7 +70,13 @@ export const expectKind: RuleKind<ExpectRule, ExpectState> = {
     if (!concerns(def, reading)) return undefined;
     const trigger = holds(def.trigger.ast, ctx.env);
     const unmet = unmetOf(def, ctx);
-    if (!trigger) {
+    const ends = def.reset === undefined ? !trigger : holds(def.reset.ast, ctx.env);
+    if (ends || (def.reset !== undefined && unmet.length === 0)) {
+      state.deadline = null;
+      state.failed = false;
+    } else if (def.reset !== undefined && (state.deadline !== null || state.failed)) {
+      // a check under way runs to its deadline whatever the trigger does now
+    } else if (!trigger) {
       state.deadline = null;
       state.failed = false;
     } else if (!state.triggered) {
