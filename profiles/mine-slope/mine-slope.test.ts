@@ -19,8 +19,15 @@ const creep = (t: number): number => 20 + (0.5 * (t - T0)) / DAY;
  * A slope with a GNSS point, a crack gauge and a rain gauge, all reporting every 10 min. Runs `days` of
  * quiet creep first, then returns the harness and `run(until, gnss?, crack?, rain?)` to drive it on.
  */
-function slope(days = 2, attributes: Record<string, MetricValue> = {}) {
-  const h = createHarness([mineSlope]);
+function slope(days = 2, attributes: Record<string, MetricValue> = {}, velocityAggregate?: 'slope') {
+  const h = createHarness(
+    [mineSlope],
+    T0,
+    velocityAggregate && {
+      profile: mineSlope.id,
+      overrides: ['velocity_24h', 'tangent_angle'].map((rule) => ({ rule, set: { aggregate: velocityAggregate } })),
+    },
+  );
   const random = randomSource(31);
   h.device({ device: 'gnss-1', profile: mineSlope, attributes });
   h.device({ device: 'crack-1', profile: mineSlope });
@@ -90,6 +97,40 @@ describe('mine-slope profile', () => {
     expect(h.steps.filter((s) => s.severity === 'red')).toEqual([]);
     expect(h.stepsOf('velocity_1h')).toEqual([]);
     expect(h.stepsOf('cumulative_displacement')).toEqual([]);
+  });
+
+  it('the same jump does not raise the 24-h velocity or the tangent angle either (Theil–Sen velocity)', () => {
+    const { h, run, t0 } = slope(2, { slope_height_m: 100 });
+    run(t0 + 2 * DAY, (t, i) => creep(t) + (i === 6 ? 500 : 0));
+    expect(h.stepsOf('velocity_24h')).toEqual([]);
+    expect(h.stepsOf('tangent_angle')).toEqual([]);
+    // least squares over the same data would have: the jump pulls the 24-h slope to tens of mm/d for hours
+    const ols = slope(2, { slope_height_m: 100 }, 'slope');
+    ols.run(ols.t0 + 2 * DAY, (t, i) => creep(t) + (i === 6 ? 500 : 0));
+    expect(ols.h.stepsOf('velocity_24h').map((s) => s.severity)).toContain('orange');
+  });
+
+  it('three-stage creep (2 mm/d, then doubling every 2 days, then tertiary) raises velocity and tangent angle as early as least squares does', () => {
+    // velocity 2·2^(x/2) mm/d, x days after t0: 10 mm/d at 4.64 d, 11.3 mm/d (80°) at 5.0 d, 22.9 mm/d (85°) at 7.03 d, 50 at 9.3 d
+    const creeping = (aggregate?: 'slope') => {
+      const { h, run, t0 } = slope(2, { steady_velocity_mm_d: 2 }, aggregate);
+      const base = creep(t0);
+      run(t0 + 10 * DAY, (t) => base + (4 / Math.log(2)) * (2 ** ((t - t0) / DAY / 2) - 1)); // ∫ v dt, mm
+      const days = (rule: string, severity: string): number => {
+        const step = h.stepsOf(rule).find((s) => s.severity === severity);
+        return step ? (step.at - t0) / DAY : Number.NaN;
+      };
+      return [days('velocity_24h', 'orange'), days('tangent_angle', 'orange'), days('tangent_angle', 'red')];
+    };
+    const robust = creeping();
+    const leastSquares = creeping('slope');
+    // each after the true crossing (+1 h on-delay for the angle), within half a day of it, and within 3 h of least squares
+    const crossing = [4.64, 5.0 + 1 / 24, 7.03 + 1 / 24];
+    robust.forEach((at, i) => {
+      expect(at).toBeGreaterThan(crossing[i] as number);
+      expect(at).toBeLessThan((crossing[i] as number) + 0.6);
+      expect(Math.abs(at - (leastSquares[i] as number))).toBeLessThan(3 / 24);
+    });
   });
 
   it('cumulative horizontal displacement above 6×10⁻³ × slope height is orange after two solutions in a row', () => {

@@ -64,8 +64,19 @@ export interface Step {
  * Drives readings through the real rule engine and alarm book in virtual time. The clock only moves
  * forward; every due timer between two readings fires at its own time, as the gateway's ticker would.
  */
-export function createHarness(profiles: readonly Profile[] = [...PROFILES.values()], start = T0) {
-  const set = ruleSetOf(profiles.map(loadProfileRules));
+export function createHarness(
+  profiles: readonly Profile[] = [...PROFILES.values()],
+  start = T0,
+  /** An overrides-only rule file on top of the profiles' defaults (to compare a variant of a rule). */
+  overrides?: { profile: string; overrides: Array<{ rule: string; set: Record<string, unknown> }> },
+) {
+  const files = profiles.map(loadProfileRules);
+  if (overrides) {
+    const parsed = parseRuleFile(JSON.stringify(overrides), 'overrides.yaml');
+    if (!parsed.ok) throw new Error(parsed.problems.map(formatProblem).join('\n'));
+    files.push(parsed.file);
+  }
+  const set = ruleSetOf(files);
   const profileOf = (id: string): Profile | undefined => PROFILES.get(id);
   const engine = createRuleEngine({
     rules: set,

@@ -152,3 +152,38 @@ rules:
     expect(numbers() * 8).toBeLessThan(2048);
   });
 });
+
+describe('window theil_sen (outlier-robust slope)', () => {
+  const yaml = (aggregate: string) => `
+profile: p
+rules:
+  - { id: v, kind: window, metric: d, aggregate: ${aggregate}, window: 24h, buckets: 48, per: 1d, levels: { orange: { raise: 10, clear: 8 } }, source: t }
+`;
+  const drive = (aggregate: string, at: (i: number) => number) => {
+    const h = harness(yaml(aggregate));
+    const seen: number[] = [];
+    for (let i = 0; i < 288; i += 1) {
+      h.read(i * 10 * MIN, { d: at(i) });
+      const value = h.engine.snapshot().devices[0]?.rules[0]?.state as { value: number | null };
+      if (i >= 150) seen.push(value.value ?? Number.NaN);
+    }
+    return { h, max: Math.max(...seen) };
+  };
+
+  it('measures a steady velocity like least squares', () => {
+    const robust = drive('theil_sen', (i) => (i * 10 * MIN * 4) / DAY);
+    const ols = drive('slope', (i) => (i * 10 * MIN * 4) / DAY);
+    expect(robust.max).toBeCloseTo(4, 6);
+    expect(ols.max).toBeCloseTo(4, 6);
+  });
+
+  it('one sample 500 mm off barely moves it, where least squares reads over 20 mm/d', () => {
+    const jump = (i: number) => (i * 10 * MIN) / DAY + (i === 200 ? 500 : 0);
+    const robust = drive('theil_sen', jump);
+    const ols = drive('slope', jump);
+    expect(robust.max).toBeLessThan(2);
+    expect(robust.h.changes).toEqual([]);
+    expect(ols.max).toBeGreaterThan(20);
+    expect(ols.h.changes.some((c) => c.verdict.status === 'true')).toBe(true);
+  });
+});

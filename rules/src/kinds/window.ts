@@ -21,11 +21,14 @@ import {
   targetLevel,
 } from './leveled.js';
 
-export const AGGREGATES = ['avg', 'sum', 'min', 'max', 'count', 'slope'] as const;
+export const AGGREGATES = ['avg', 'sum', 'min', 'max', 'count', 'slope', 'theil_sen'] as const;
 type Aggregate = (typeof AGGREGATES)[number];
 
-/** Numbers kept per bucket: [n, sum] · [n, min] · [n, max] · slope [n, Σv, Σf, Σf², Σfv] (f: position in bucket 0…1). */
-const STRIDE: Record<Aggregate, number> = { avg: 2, sum: 2, count: 2, min: 2, max: 2, slope: 5 };
+/**
+ * Numbers kept per bucket: [n, sum] · [n, min] · [n, max] · slope [n, Σv, Σf, Σf², Σfv] · theil_sen [n, Σv, Σf]
+ * (f: position in bucket 0…1).
+ */
+const STRIDE: Record<Aggregate, number> = { avg: 2, sum: 2, count: 2, min: 2, max: 2, slope: 5, theil_sen: 3 };
 
 export const windowRuleSchema = ruleBaseSchema
   .extend({
@@ -92,6 +95,8 @@ function addSample(def: WindowRule, state: WindowState, ts: number, v: number): 
     b[o + 2] = (b[o + 2] as number) + f;
     b[o + 3] = (b[o + 3] as number) + f * f;
     b[o + 4] = (b[o + 4] as number) + f * v;
+  } else if (def.aggregate === 'theil_sen') {
+    b[o + 2] = (b[o + 2] as number) + (ts / width - bucket);
   }
 }
 
@@ -106,6 +111,7 @@ export function aggregateAt(def: WindowRule, state: WindowState, now: number): {
   let stt = 0;
   let stv = 0;
   let oldest = Number.POSITIVE_INFINITY;
+  let points = 0;
   for (let slot = 0; slot < def.buckets; slot += 1) {
     const bucket = state.idx[slot] as number;
     if (bucket < 0 || bucket <= current - def.buckets || bucket > current) continue;
@@ -124,6 +130,11 @@ export function aggregateAt(def: WindowRule, state: WindowState, now: number): {
       st += bn * off + sf;
       stt += bn * off * off + 2 * off * sf + (state.b[o + 3] as number);
       stv += off * b1 + (state.b[o + 4] as number);
+    } else if (def.aggregate === 'theil_sen') {
+      // one point per bucket: its mean time (in bucket widths from now's bucket) and mean value
+      PX[points] = bucket - current + (state.b[o + 2] as number) / bn;
+      PY[points] = b1 / bn;
+      points += 1;
     }
   }
   const expiry = oldest === Number.POSITIVE_INFINITY ? null : (oldest + def.buckets) * width;
@@ -137,11 +148,36 @@ export function aggregateAt(def: WindowRule, state: WindowState, now: number): {
       const perBucket = (n * stv - st * acc) / denominator;
       return { value: (perBucket * def.per) / width, expiry };
     }
+    case 'theil_sen': {
+      const perBucket = medianPairwiseSlope(points);
+      return { value: perBucket === null ? null : (perBucket * def.per) / width, expiry };
+    }
     case 'count':
       return { value: n, expiry };
     default:
       return { value: acc, expiry };
   }
+}
+
+/** Scratch for Theil–Sen: bucket points and their pairwise slopes (at most 64 buckets, 2016 pairs). */
+const PX = new Float64Array(64);
+const PY = new Float64Array(64);
+const SLOPES = new Float64Array((64 * 63) / 2);
+
+/** Theil–Sen: the median of the slopes between every pair of points; one outlying point barely moves it. */
+function medianPairwiseSlope(points: number): number | null {
+  if (points < 2) return null;
+  let k = 0;
+  for (let i = 0; i < points; i += 1) {
+    for (let j = i + 1; j < points; j += 1) {
+      const dx = (PX[j] as number) - (PX[i] as number);
+      if (dx !== 0) SLOPES[k++] = ((PY[j] as number) - (PY[i] as number)) / dx;
+    }
+  }
+  if (k === 0) return null;
+  const sorted = SLOPES.subarray(0, k).sort();
+  const mid = k >> 1;
+  return k % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function transformEnv(ctx: RuleContext, value: number): ExprEnv {
