@@ -9,6 +9,5 @@ export const KNOWN_RULE_FINDINGS: Record<string, string> = {
   'mine-slope-fault':
     'one float-solution epoch (0.5 m jump) raises velocity_1h red and tangent_angle red; a frozen disp_east does not raise gnss_stuck',
   'tailings-dam-drift': 'displacement_velocity does not raise for 6 mm/d of sustained dam movement',
-  'power-burst': 'night_running is disabled until expressions offer the local time of day (profiles/NOTES-FOR-RULES.md §3)',
   'tailings-dam-fault': 'a dead piezometer (−999 m) raises phreatic_shallow red besides sensor_fault',
 };
