@@ -22,7 +22,7 @@ export interface PublishLoadArgs {
   rate?: number;
   /** QoS 1: unacknowledged PUBLISH per connection. */
   window?: number;
-  /** Paced payloads carry no `ts` (the gateway's receive time is used); flood payloads carry unique past ms. */
+  /** Paced payloads carry no `ts` (the gateway's receive time is used); flood payloads carry device times 30 s apart. */
   seed?: number;
 }
 
@@ -37,6 +37,8 @@ const runtime = childRuntime<PublishLoadArgs>();
 const args = runtime.args;
 const window = args.window ?? 100;
 const CHUNK = 64;
+/** Flood payloads replay the model's 30-s reports, device times 30 s apart ending now (a backlog replayed fast). */
+const REPORT_INTERVAL_MS = 30_000;
 
 const reports = dustCollectorReports(512, args.seed ?? 42);
 const now = Date.now();
@@ -48,7 +50,7 @@ for (const [index, device] of args.devices.entries()) {
     const metrics = reports[(k + index * 37) % reports.length] as Record<string, number | boolean | string>;
     const payload =
       args.mode === 'flood'
-        ? telemetryPayload(metrics, now - args.messagesPerDevice - 1000 + k, k + 1)
+        ? telemetryPayload(metrics, now - (args.messagesPerDevice - k) * REPORT_INTERVAL_MS, k + 1)
         : Buffer.from(JSON.stringify({ seq: k + 1, metrics }));
     packets[k] = encodePublish(topic, payload, args.qos, (k % 65_535) + 1);
   }

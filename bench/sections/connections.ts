@@ -52,28 +52,31 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
       secretHash: await hashSecret(coldSecret),
     })),
   );
-  const gateway = await spawnChild(
-    'servers/gateway-server.ts',
-    {
-      influxUrl: ctx.influxUrl,
-      database: 'bench_connections',
-      groups: [
-        ...Array.from({ length: Math.ceil(ctx.count / PER_SITE) }, (_, k) => ({
-          site: `conn-${k}`,
-          prefix: `conn-s${k}-`,
-          count: Math.min(PER_SITE, ctx.count - k * PER_SITE),
-          secretHash: ctx.secretHash,
-        })),
-        ...coldGroups,
-      ],
-      token: 'bench-viewer-token-0001',
-    },
-    { readyTimeoutMs: 120_000 },
-  );
-  const port = Number(gateway.info.port);
+  const startGateway = () =>
+    spawnChild(
+      'servers/gateway-server.ts',
+      {
+        influxUrl: ctx.influxUrl,
+        database: 'bench_connections',
+        groups: [
+          ...Array.from({ length: Math.ceil(ctx.count / PER_SITE) }, (_, k) => ({
+            site: `conn-${k}`,
+            prefix: `conn-s${k}-`,
+            count: Math.min(PER_SITE, ctx.count - k * PER_SITE),
+            secretHash: ctx.secretHash,
+          })),
+          ...coldGroups,
+        ],
+        token: 'bench-viewer-token-0001',
+      },
+      { readyTimeoutMs: 120_000 },
+    );
   const results: ConnectionsRun[] = [];
-  try {
-    for (let run = 0; run < ctx.runs; run += 1) {
+  // A fresh gateway per run: V8 keeps the heap it grew, so a second run in the same process measures the last one.
+  for (let run = 0; run < ctx.runs; run += 1) {
+    const gateway = await startGateway();
+    const port = Number(gateway.info.port);
+    try {
       await sleep(1_000);
       const rssIdle = rssOf(gateway.pid);
       const load = await spawnChild('load/connect-load.ts', {
@@ -126,9 +129,9 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
         await load.stop();
         await cold.stop();
       }
+    } finally {
+      await gateway.stop(30_000);
     }
-  } finally {
-    await gateway.stop(30_000);
   }
   return results;
 }

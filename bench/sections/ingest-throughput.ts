@@ -6,6 +6,7 @@
  */
 import { type BenchChild, spawnChild } from '../lib/child.js';
 import { countStored } from '../lib/influx-query.js';
+import { sleep } from '../lib/stats.js';
 import type { PublishLoadArgs } from '../load/publish-load.js';
 import type { DeviceGroup } from '../servers/gateway-server.js';
 
@@ -110,7 +111,14 @@ async function measure(
     const sent = await load.call<{ startedAt: number; finishedAt: number; payloadBytes: number }>('go', {}, 120_000);
     const seen = await server.call<{ accepted: number; acceptedAt: number | null; storedAt: number | null }>('wait', {}, 120_000);
     const cpuAfter = Number((await server.call('stats')).cpuSeconds);
-    const storedCount = target === 'bare-aedes' ? null : await countStored(ctx.influxUrl, database, site);
+    let storedCount: number | null = null;
+    if (target !== 'bare-aedes') {
+      // The sink's counter also counts alarm-event points: confirm the telemetry itself in influxd.
+      for (let attempt = 0; attempt < 50 && (storedCount ?? 0) < messages; attempt += 1) {
+        if (attempt > 0) await sleep(100);
+        storedCount = await countStored(ctx.influxUrl, database, site);
+      }
+    }
     const rate = (at: number | null): number | null => (at === null ? null : messages / ((at - sent.startedAt) / 1000));
     const result: IngestRun = {
       target,
