@@ -1,7 +1,8 @@
 /**
  * A min-heap of (dueAt, key) deadlines with lazy cancellation: scheduling a key again supersedes its
  * earlier entry, and popping costs O(log n) per due entry, so a tick does work in proportion to what
- * is due, not to how many keys are tracked.
+ * is due, not to how many keys are tracked. A deadline that moves later (a silence timer re-armed by
+ * every reading) costs no heap work: the key's earlier entry moves on when it surfaces.
  */
 export interface DeadlineQueue {
   schedule(key: string, dueAt: number): void;
@@ -15,7 +16,10 @@ export interface DeadlineQueue {
 export function createDeadlineQueue(): DeadlineQueue {
   const times: number[] = [];
   const keys: string[] = [];
-  const current = new Map<string, number>();
+  /** Each key's deadline. */
+  const wanted = new Map<string, number>();
+  /** The time of each key's live heap entry, at or before its deadline; an entry with another time is stale. */
+  const queued = new Map<string, number>();
 
   const swap = (i: number, j: number): void => {
     const t = times[i] as number;
@@ -48,6 +52,12 @@ export function createDeadlineQueue(): DeadlineQueue {
       i = m;
     }
   };
+  const push = (key: string, dueAt: number): void => {
+    queued.set(key, dueAt);
+    times.push(dueAt);
+    keys.push(key);
+    up(times.length - 1);
+  };
   const popTop = (): void => {
     const last = times.length - 1;
     swap(0, last);
@@ -55,38 +65,52 @@ export function createDeadlineQueue(): DeadlineQueue {
     keys.pop();
     if (times.length > 0) down(0);
   };
-  const skipStale = (): void => {
-    while (times.length > 0 && current.get(keys[0] as string) !== times[0]) popTop();
+  /** Makes the top entry exact: drops stale and cancelled entries, moves on keys whose deadline moved later. */
+  const settle = (): void => {
+    while (times.length > 0) {
+      const key = keys[0] as string;
+      const t = times[0] as number;
+      if (queued.get(key) !== t) {
+        popTop();
+        continue;
+      }
+      const deadline = wanted.get(key);
+      if (deadline === t) return;
+      popTop();
+      if (deadline === undefined) queued.delete(key);
+      else push(key, deadline);
+    }
   };
 
   return {
     schedule(key, dueAt) {
-      if (current.get(key) === dueAt) return;
-      current.set(key, dueAt);
-      times.push(dueAt);
-      keys.push(key);
-      up(times.length - 1);
+      if (wanted.get(key) === dueAt) return;
+      wanted.set(key, dueAt);
+      const entry = queued.get(key);
+      if (entry !== undefined && entry <= dueAt) return;
+      push(key, dueAt);
     },
     cancel(key) {
-      current.delete(key);
+      wanted.delete(key);
     },
     popDue(now) {
       const due: string[] = [];
       for (;;) {
-        skipStale();
+        settle();
         if (times.length === 0 || (times[0] as number) > now) return due;
         const key = keys[0] as string;
-        current.delete(key);
         popTop();
+        queued.delete(key);
+        wanted.delete(key);
         due.push(key);
       }
     },
     nextDueAt() {
-      skipStale();
+      settle();
       return times.length > 0 ? (times[0] as number) : null;
     },
     get size() {
-      return current.size;
+      return wanted.size;
     },
   };
 }

@@ -158,6 +158,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
   let rules = deps.rules;
   let deadlines: DeadlineQueue = createDeadlineQueue();
   const devices = new Map<string, DeviceSlot>();
+  const bySite = new Map<string, Map<string, DeviceSlot>>();
   const sites = new Map<string, Set<DeviceSlot>>();
   const groupSlots = new Map<string, Map<string, GroupSlot>>();
   let groups: GroupDef[] = [];
@@ -252,6 +253,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     };
     slot.derived = rules.derived?.get(context.profile) ?? [];
     devices.set(key, slot);
+    getOrCreate(bySite, context.site, () => new Map<string, DeviceSlot>()).set(context.device, slot);
     getOrCreate(sites, context.site, () => new Set<DeviceSlot>()).add(slot);
     return slot;
   };
@@ -335,16 +337,21 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     followUp(slot, now, out);
   };
 
-  const ensure = (context: DeviceContext, now: number, out: VerdictChange[]): { slot: DeviceSlot; created: boolean } => {
-    const existing = devices.get(deviceKey(context.site, context.device));
+  /** Whether the last `ensure` created the device (a flag, not a result object: the hot path allocates nothing). */
+  let created = false;
+  const ensure = (context: DeviceContext, now: number, out: VerdictChange[]): DeviceSlot => {
+    // two lookups on existing strings instead of building "site/device" for every reading
+    const existing = bySite.get(context.site)?.get(context.device);
     if (existing) {
       updateContext(existing, context);
-      return { slot: existing, created: false };
+      created = false;
+      return existing;
     }
     const slot = createSlot(context);
     setRules(slot, ruleSlotsFor(slot));
     register(slot, now, out);
-    return { slot, created: true };
+    created = true;
+    return slot;
   };
 
   // ---- group rules: fed from the verdicts and latest values of the devices of one site ----
@@ -436,7 +443,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     onReading(reading, device) {
       const changes: VerdictChange[] = [];
       const arrivedAt = reading.receivedAt ?? reading.ts;
-      const { slot, created } = ensure(device, arrivedAt, changes);
+      const slot = ensure(device, arrivedAt, changes);
       if (reading.ts < slot.lastTs) {
         const ctx = at(slot, reading.ts, arrivedAt);
         for (const rule of slot.rules) {
@@ -470,7 +477,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
 
     registerDevice(device, now) {
       const changes: VerdictChange[] = [];
-      const { created, slot } = ensure(device, now, changes);
+      const slot = ensure(device, now, changes);
       groupsAfter(changes, 0, now, created ? slot.context.site : null);
       return changes;
     },
@@ -605,6 +612,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
 
     restore(snapshot, now) {
       devices.clear();
+      bySite.clear();
       sites.clear();
       groupSlots.clear();
       deadlines = createDeadlineQueue();

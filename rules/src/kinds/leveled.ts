@@ -73,20 +73,23 @@ export interface ResolvedLevel {
   onDelay: number | undefined;
 }
 
-const constantLevels = new WeakMap<Levels, ResolvedLevel[] | null>();
+/** Resolved constant levels, kept on the levels object itself (a symbol key: invisible to JSON and fingerprints). */
+const RESOLVED: unique symbol = Symbol('resolved levels');
+type CachedLevels = Levels & { [RESOLVED]?: ResolvedLevel[] | null };
 
 const isConstant = (x: NumberOrExpression | undefined): boolean => x === undefined || typeof x === 'number';
 
 /** Levels blue → red with numbers resolved against the device; a level whose numbers are unknown is skipped. */
 export function resolveLevels(levels: Levels, env: ExprEnv): ResolvedLevel[] {
-  let cached = constantLevels.get(levels);
+  const holder = levels as CachedLevels;
+  let cached = holder[RESOLVED];
   if (cached === undefined) {
     const constant = SEVERITIES.every((s) => {
       const level = levels[s];
       return !level || (isConstant(level.raise) && isConstant(level.clear));
     });
     cached = constant ? resolveNow(levels, env) : null;
-    constantLevels.set(levels, cached);
+    Object.defineProperty(holder, RESOLVED, { value: cached, enumerable: false });
   }
   return cached ?? resolveNow(levels, env);
 }
@@ -193,14 +196,19 @@ export function levelDueAt(state: LevelState, delays: Delays): number | null {
  * Advances like `advance` and tells whether anything the engine can see changed (the committed level, or
  * whether a move is pending): when not, kinds skip building a verdict — the hot path.
  */
-export function advanceVisibly(
-  state: LevelState,
-  target: Severity | null,
-  now: number,
-  delays: Delays,
-): { due: number | null; changed: boolean } {
+export function advanceVisibly(state: LevelState, target: Severity | null, now: number, delays: Delays): Readonly<Visible> {
   const level = state.level;
   const wasPending = state.pendingSince !== null;
   const due = advance(state, target, now, delays);
-  return { due, changed: state.level !== level || (due !== null) !== wasPending };
+  // one shared result object: read it at once (the hot path allocates nothing)
+  VISIBLE.due = due;
+  VISIBLE.changed = state.level !== level || (due !== null) !== wasPending;
+  return VISIBLE;
 }
+
+interface Visible {
+  due: number | null;
+  changed: boolean;
+}
+
+const VISIBLE: Visible = { due: null, changed: false };

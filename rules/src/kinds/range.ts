@@ -37,9 +37,31 @@ function rangeFor(def: RangeRule, metric: string, ctx: RuleContext): MetricRange
 }
 
 function firstFault(state: RangeState): [string, { value: number; since: number }] | undefined {
+  if (!hasFaults(state)) return undefined;
   let first: [string, { value: number; since: number }] | undefined;
   for (const entry of Object.entries(state.faults)) if (!first || entry[1].since < first[1].since) first = entry;
   return first;
+}
+
+function hasFaults(state: RangeState): boolean {
+  for (const _ in state.faults) return true;
+  return false;
+}
+
+/** Records one value against its range; true when the metric has a range (the rule looked at it). */
+function check(def: RangeRule, state: RangeState, metric: string, value: unknown, ctx: RuleContext): boolean {
+  if (typeof value !== 'number' || metric === '__proto__') return false;
+  const known = def.min === undefined || def.max === undefined ? ctx.rangeOf(metric) : null;
+  const min = def.min ?? known?.min;
+  const max = def.max ?? known?.max;
+  if (min === undefined && max === undefined) return false;
+  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+    const since = state.faults[metric]?.since ?? ctx.now;
+    state.faults[metric] = { value, since };
+  } else if (metric in state.faults) {
+    delete state.faults[metric];
+  }
+  return true;
 }
 
 function decide(def: RangeRule, state: RangeState, ctx: RuleContext): Verdict {
@@ -72,22 +94,13 @@ export const rangeKind: RuleKind<RangeRule, RangeState> = {
   schema: rangeRuleSchema,
   initialState: () => ({ faults: {}, raised: false }),
   onReading(def, state, reading, ctx) {
+    const hadFaults = hasFaults(state);
     let touched = false;
-    const check = (metric: string, value: unknown): void => {
-      if (typeof value !== 'number' || metric === '__proto__') return;
-      const range = rangeFor(def, metric, ctx);
-      if (!range) return;
-      touched = true;
-      if (value < range.min || value > range.max) {
-        const since = state.faults[metric]?.since ?? ctx.now;
-        state.faults[metric] = { value, since };
-      } else {
-        delete state.faults[metric];
-      }
-    };
-    if (def.metric !== undefined) check(def.metric, reading.metrics[def.metric]);
-    else for (const metric in reading.metrics) check(metric, reading.metrics[metric]);
-    return touched ? decide(def, state, ctx) : undefined;
+    if (def.metric !== undefined) touched = check(def, state, def.metric, reading.metrics[def.metric], ctx);
+    else for (const metric in reading.metrics) if (check(def, state, metric, reading.metrics[metric], ctx)) touched = true;
+    // in range before and after: nothing changed (the hot path)
+    if (!touched || (!hadFaults && !state.raised && !hasFaults(state))) return undefined;
+    return decide(def, state, ctx);
   },
   onTick(def, state, ctx) {
     const due = rangeKind.dueAt(def, state);

@@ -101,7 +101,7 @@ function addSample(def: WindowRule, state: WindowState, ts: number, v: number): 
 }
 
 /** The aggregate over buckets still inside the window at `now`, and when the oldest of them leaves it. */
-export function aggregateAt(def: WindowRule, state: WindowState, now: number): { value: number | null; expiry: number | null } {
+export function aggregateAt(def: WindowRule, state: WindowState, now: number): Readonly<Aggregated> {
   const width = widthOf(def);
   const current = Math.floor(now / width);
   const k = STRIDE[def.aggregate];
@@ -137,25 +137,45 @@ export function aggregateAt(def: WindowRule, state: WindowState, now: number): {
       points += 1;
     }
   }
-  const expiry = oldest === Number.POSITIVE_INFINITY ? null : (oldest + def.buckets) * width;
-  if (n < def.minSamples || n === 0) return { value: null, expiry };
+  AGGREGATED.expiry = oldest === Number.POSITIVE_INFINITY ? null : (oldest + def.buckets) * width;
+  AGGREGATED.value = n < def.minSamples || n === 0 ? null : valueOf(def, n, acc, st, stt, stv, points, width);
+  return AGGREGATED;
+}
+
+interface Aggregated {
+  value: number | null;
+  expiry: number | null;
+}
+
+/** One shared result of `aggregateAt` (read it at once): the hot path allocates nothing. */
+const AGGREGATED: Aggregated = { value: null, expiry: null };
+
+function valueOf(
+  def: WindowRule,
+  n: number,
+  acc: number,
+  st: number,
+  stt: number,
+  stv: number,
+  points: number,
+  width: number,
+): number | null {
   switch (def.aggregate) {
     case 'avg':
-      return { value: acc / n, expiry };
+      return acc / n;
     case 'slope': {
       const denominator = n * stt - st * st;
-      if (n < 2 || denominator <= 1e-12) return { value: null, expiry };
-      const perBucket = (n * stv - st * acc) / denominator;
-      return { value: (perBucket * def.per) / width, expiry };
+      if (n < 2 || denominator <= 1e-12) return null;
+      return (((n * stv - st * acc) / denominator) * def.per) / width;
     }
     case 'theil_sen': {
       const perBucket = medianPairwiseSlope(points);
-      return { value: perBucket === null ? null : (perBucket * def.per) / width, expiry };
+      return perBucket === null ? null : (perBucket * def.per) / width;
     }
     case 'count':
-      return { value: n, expiry };
+      return n;
     default:
-      return { value: acc, expiry };
+      return acc;
   }
 }
 
