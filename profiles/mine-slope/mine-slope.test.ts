@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricValue } from '../../rules/src/index.js';
 import { toCanonical } from '../test-support/convert.js';
-import { createHarness, DAY, formatOffset, HOUR, MINUTE, noise, randomSource, ruleSetProblems, T0 } from '../test-support/harness.js';
+import { createHarness, DAY, HOUR, MINUTE, noise, randomSource, ruleSetProblems, T0 } from '../test-support/harness.js';
 import { mineSlope, mineSlopeAttributes } from './index.js';
 
 type Metrics = Record<string, MetricValue>;
@@ -51,9 +51,6 @@ function slope(days = 2, attributes: Record<string, MetricValue> = {}, velocityA
 
 /** Displacement after `t0` moving at `v` mm/d (from the creep at t0). */
 const moving = (t0: number, v: number) => (t: number) => creep(t0) + (v * Math.max(0, t - t0)) / DAY;
-
-/** Offset of the first transition of a rule after t0, as `h m` text. */
-const firstAt = (steps: ReadonlyArray<{ at: number }>, t0: number): string => formatOffset((steps[0]?.at ?? Number.NaN) - t0);
 
 describe('mine-slope profile', () => {
   it('loads: its rule file parses and every name it reads is a metric or derived value of the profile', () => {

@@ -138,7 +138,7 @@ export function aggregateAt(def: WindowRule, state: WindowState, now: number): R
     }
   }
   AGGREGATED.expiry = oldest === Number.POSITIVE_INFINITY ? null : (oldest + def.buckets) * width;
-  AGGREGATED.value = n < def.minSamples || n === 0 ? null : valueOf(def, n, acc, st, stt, stv, points, width);
+  AGGREGATED.value = n < def.minSamples || n === 0 ? null : windowValue(def, n, acc, st, stt, stv, points, width);
   return AGGREGATED;
 }
 
@@ -150,7 +150,7 @@ interface Aggregated {
 /** One shared result of `aggregateAt` (read it at once): the hot path allocates nothing. */
 const AGGREGATED: Aggregated = { value: null, expiry: null };
 
-function valueOf(
+function windowValue(
   def: WindowRule,
   n: number,
   acc: number,
