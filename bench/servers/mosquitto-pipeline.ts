@@ -22,11 +22,12 @@ import { createLogger } from '../../gateway/src/observability/logger.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
 import { createReadingPipeline } from '../../gateway/src/pipeline/reading-pipeline.js';
 import { loadRuleSetOrThrow } from '../../gateway/src/rule-files/load-rule-files.js';
+import { createProfileRuleEngine } from '../../gateway/src/rule-files/profile-engine.js';
 import { createInfluxSink } from '../../gateway/src/sinks/influx/influx-sink.js';
 import { createInfluxV1Writer } from '../../gateway/src/sinks/influx/influx-writer.js';
 import { freePort } from '../../gateway/src/sinks/influx/local-influxd.js';
-import { PROFILES, unitOf } from '../../profiles/index.js';
-import { createAlarmBook, createRuleEngine } from '../../rules/src/index.js';
+import { PROFILES } from '../../profiles/index.js';
+import { createAlarmBook } from '../../rules/src/index.js';
 import { childRuntime } from '../lib/child.js';
 import { counterTotal, cpuSeconds, expectationHandlers } from '../lib/counters.js';
 import type { DeviceGroup } from './gateway-server.js';
@@ -69,18 +70,7 @@ const registry = createDeviceRegistry(
   ),
 );
 const deviceStatus = createDeviceStatusBook();
-const engine = createRuleEngine({
-  rules: loadRuleSetOrThrow(PROFILES, []),
-  unitOf: (profile, metric) => {
-    const spec = PROFILES.get(profile)?.metrics[metric];
-    return spec ? unitOf(spec) : null;
-  },
-  rangeOf: (profile, metric) => {
-    const spec = PROFILES.get(profile)?.metrics[metric];
-    return spec?.type === 'number' ? spec.range : null;
-  },
-  reportingIntervalOf: (profile) => PROFILES.get(profile)?.reportingIntervalMs ?? null,
-});
+const engine = createProfileRuleEngine(PROFILES, loadRuleSetOrThrow(PROFILES, []));
 const alarms = createAlarmService({
   book: createAlarmBook({ newAlarmId: () => `alm_${newId()}` }),
   now: Date.now,

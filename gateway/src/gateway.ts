@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Aedes } from 'aedes';
 import { monotonicFactory } from 'ulid';
-import { PROFILES, unitOf } from '../../profiles/index.js';
-import { createAlarmBook, createRuleEngine } from '../../rules/src/index.js';
+import { PROFILES } from '../../profiles/index.js';
+import { createAlarmBook } from '../../rules/src/index.js';
 import { type AlarmService, createAlarmService } from './alarms/alarm-service.js';
 import { createBroker } from './broker/create-broker.js';
 import { type MqttListener, startMqttListeners } from './broker/listeners.js';
@@ -20,6 +20,7 @@ import type { Logger } from './observability/logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { createReadingPipeline, type ReadingPipeline } from './pipeline/reading-pipeline.js';
 import { loadRuleSetOrThrow } from './rule-files/load-rule-files.js';
+import { createProfileRuleEngine } from './rule-files/profile-engine.js';
 import { createRuleReloader, type ReloadResult } from './rule-files/rule-reloader.js';
 import { createInfluxSink, type InfluxSink } from './sinks/influx/influx-sink.js';
 import { createInfluxV1Writer } from './sinks/influx/influx-writer.js';
@@ -115,18 +116,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const deviceStatus = createDeviceStatusBook();
   const quarantine = createQuarantine(config.quarantine.size);
 
-  const engine = createRuleEngine({
-    rules: loadRuleSetOrThrow(PROFILES, config.rules),
-    unitOf: (profile, metric) => {
-      const spec = PROFILES.get(profile)?.metrics[metric];
-      return spec ? unitOf(spec) : null;
-    },
-    rangeOf: (profile, metric) => {
-      const spec = PROFILES.get(profile)?.metrics[metric];
-      return spec?.type === 'number' ? spec.range : null;
-    },
-    reportingIntervalOf: (profile) => PROFILES.get(profile)?.reportingIntervalMs ?? null,
-  });
+  const engine = createProfileRuleEngine(PROFILES, loadRuleSetOrThrow(PROFILES, config.rules));
 
   const alarms = createAlarmService({
     book: createAlarmBook({ newAlarmId: () => `alm_${newId()}` }),
