@@ -1,5 +1,6 @@
 import { type Document, isCollection, LineCounter } from 'yaml';
 import type { z } from 'zod';
+import { formatPath } from '../../../rules/src/index.js';
 
 /** One problem of a file the gateway loads, as operators read it: `file:line path: message`. */
 export interface FileProblem {
@@ -9,12 +10,8 @@ export interface FileProblem {
   message: string;
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)),
-    '',
-  );
-}
+/** `rules[3].levels.orange.raise`: one way to write a path, shared with the rule files. */
+export { formatPath };
 
 /** The 1-based line of a path in a YAML document, or of its nearest existing parent. */
 export function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number | null {
