@@ -8,6 +8,4 @@ export const KNOWN_RULE_FINDINGS: Record<string, string> = {
   'mine-slope-burst': 'tangent_angle and velocity_1h raised by noise and the rain coupling (×3 of 2 mm/d is still slow)',
   'mine-slope-fault':
     'one float-solution epoch (0.5 m jump) raises velocity_1h red and tangent_angle red; a frozen disp_east does not raise gnss_stuck',
-  'tailings-dam-drift': 'displacement_velocity does not raise for 6 mm/d of sustained dam movement',
-  'tailings-dam-fault': 'a dead piezometer (−999 m) raises phreatic_shallow red besides sensor_fault',
 };
