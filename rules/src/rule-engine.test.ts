@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ruleSetFromYaml } from '../test-support/harness.js';
 import type { DeviceContext } from './reading.js';
-import { createRuleEngine, type VerdictChange } from './rule-engine.js';
+import { createRuleEngine, type EngineSnapshot, type VerdictChange } from './rule-engine.js';
 import { rulesForDevice } from './rule-set.js';
 import { compareSeverity, SEVERITIES } from './severity.js';
 
@@ -109,7 +109,20 @@ overrides:
     late: fc.boolean(),
   });
 
-  const run = (steps: Array<{ dt: number; x: number; tick: boolean; late: boolean }>, cut: number | null) => {
+  /** The same snapshot as version 1 wrote it: the level fields (`lv`) at the top of each rule's state. */
+  const asVersion1 = (snap: EngineSnapshot): EngineSnapshot => ({
+    ...snap,
+    version: 1,
+    devices: snap.devices.map((d) => ({
+      ...d,
+      rules: d.rules.map((r) => {
+        const { lv, ...rest } = r.state as { lv?: object };
+        return { ...r, state: lv ? { ...lv, ...rest } : rest };
+      }),
+    })),
+  });
+
+  const run = (steps: Array<{ dt: number; x: number; tick: boolean; late: boolean }>, cut: number | null, version1 = false) => {
     let engine = createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null });
     const out: VerdictChange[] = [];
     let t = 0;
@@ -118,7 +131,7 @@ overrides:
       if (i === cut) {
         const snap = JSON.parse(JSON.stringify(engine.snapshot()));
         engine = createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null });
-        engine.restore(snap);
+        engine.restore(version1 ? JSON.parse(JSON.stringify(asVersion1(snap))) : snap);
         expect(engine.snapshot()).toEqual(snap);
       }
       t += s.dt;
@@ -136,6 +149,25 @@ overrides:
         expect(run(steps, cut)).toEqual(run(steps, null));
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('restores a version 1 snapshot exactly like the version 2 one it corresponds to (property)', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), fc.nat(), (steps, c) => {
+        const cut = c % steps.length;
+        expect(run(steps, cut, true)).toEqual(run(steps, null));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses a snapshot of an unknown version', () => {
+    const engine = createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null });
+    engine.registerDevice(dev, 0);
+    const snap = { ...engine.snapshot(), version: 3 } as unknown as EngineSnapshot;
+    expect(() => createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null }).restore(snap)).toThrow(
+      /version 3 is not supported/,
     );
   });
 

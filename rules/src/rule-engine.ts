@@ -28,8 +28,15 @@ export interface VerdictChange {
 /** The pseudo-device of site-wide group rules. */
 export const SITE_DEVICE = '_site';
 
+/**
+ * Version 2: the level fields of threshold, rate and window rules (`level`, `target`, `pendingSince`,
+ * `pendingUp`, `latched`) are kept in `state.lv` (version 1 had them at the top of the state); version 1
+ * snapshots are still restored.
+ */
+export const ENGINE_SNAPSHOT_VERSION = 2;
+
 export interface EngineSnapshot {
-  version: 1;
+  version: 1 | 2;
   devices: Array<{
     context: DeviceContext;
     latest: Record<string, MetricValue>;
@@ -592,7 +599,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         }
       }
       return structuredClone({
-        version: 1 as const,
+        version: ENGINE_SNAPSHOT_VERSION as 2,
         devices: [...devices.values()].map((slot) => ({
           context: slot.context,
           latest: slot.latest,
@@ -611,6 +618,9 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     },
 
     restore(snapshot, now) {
+      if (snapshot.version !== 1 && snapshot.version !== ENGINE_SNAPSHOT_VERSION) {
+        throw new Error(`engine snapshot version ${String(snapshot.version)} is not supported (1 or ${ENGINE_SNAPSHOT_VERSION})`);
+      }
       devices.clear();
       bySite.clear();
       sites.clear();
@@ -627,7 +637,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         for (const rule of list) {
           const old = saved.rules.find((r) => r.id === rule.def.id);
           if (old && (old.fp === undefined || old.fp === fingerprintOf(rule.def))) {
-            rule.state = old.state;
+            rule.state = rule.kind.restoreState ? rule.kind.restoreState(rule.def, old.state) : old.state;
             rule.status = old.status;
             rule.severity = old.severity;
             rule.committed = old.committed !== undefined ? old.committed : old.status === 'true' ? old.severity : null;

@@ -49,6 +49,11 @@ export interface RuleKind<D extends { kind: string; id: string }, S> {
   onAcknowledge?(def: D, state: S, ctx: RuleContext): Verdict | undefined;
   /** A reading older than one already evaluated arrived: not evaluated, but it proves the device alive. */
   onLateReading?(def: D, state: S, reading: Reading, ctx: RuleContext): Verdict | undefined;
+  /**
+   * The state to go on with from a snapshot's copy of it (of this snapshot version or an older one);
+   * absent: the copy itself.
+   */
+  restoreState?(def: D, saved: unknown): S;
 }
 
 /** Fills `{value}`, `{threshold}`, `{unit}`, `{metric}`, `{severity}` placeholders of a message template. */

@@ -8,11 +8,12 @@ export type Severity = z.infer<typeof severitySchema>;
 /** Contract §3 numeric code: red 1 … blue 4. */
 export const SEVERITY_CODE: Record<Severity, number> = { blue: 4, yellow: 3, orange: 2, red: 1 };
 
-const RANK: Record<Severity, number> = { blue: 1, yellow: 2, orange: 3, red: 4 };
+/** none 0 … red 4 by comparisons of interned strings: no keyed property load on the hot path. */
+const rankOf = (s: Severity | null): number => (s === null ? 0 : s === 'blue' ? 1 : s === 'yellow' ? 2 : s === 'orange' ? 3 : 4);
 
 /** Positive when `a` is more severe than `b`; `null` means "no alarm" and ranks lowest. */
 export function compareSeverity(a: Severity | null, b: Severity | null): number {
-  return (a === null ? 0 : RANK[a]) - (b === null ? 0 : RANK[b]);
+  return rankOf(a) - rankOf(b);
 }
 
 export function maxSeverity(a: Severity | null, b: Severity | null): Severity | null {
@@ -21,5 +22,5 @@ export function maxSeverity(a: Severity | null, b: Severity | null): Severity | 
 
 /** none 0, blue 1, yellow 2, orange 3, red 4: how expressions see a rule's verdict (`rule.<id> >= red`). */
 export function severityRank(severity: Severity | null): number {
-  return severity === null ? 0 : RANK[severity];
+  return rankOf(severity);
 }

@@ -8,7 +8,17 @@ import type { RuleContext, RuleKind } from '../rule-kind.js';
 import { severitySchema } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
-import { advance, advanceVisibly, initialLevelState, type LevelState, latchSchema, levelDueAt, releaseLatch } from './leveled.js';
+import {
+  advance,
+  advanceVisibly,
+  delaysOf,
+  initialLevelState,
+  type LevelState,
+  latchSchema,
+  levelDueAt,
+  levelStateFrom,
+  releaseLatch,
+} from './leveled.js';
 
 export const expressionRuleSchema = ruleBaseSchema.extend({
   kind: z.literal('expression'),
@@ -52,6 +62,7 @@ export const expressionKind: RuleKind<ExpressionRule, ExpressionState> = {
   kind: 'expression',
   schema: expressionRuleSchema,
   initialState: () => initialLevelState(),
+  restoreState: (_def, saved) => levelStateFrom(saved),
   onReading(def, state, reading, ctx) {
     if (!concerns(def, reading)) return undefined;
     let holds: boolean;
@@ -61,16 +72,16 @@ export const expressionKind: RuleKind<ExpressionRule, ExpressionState> = {
       if (typeof result !== 'boolean') return undefined;
       holds = result;
     }
-    const { due, changed } = advanceVisibly(state, holds ? def.severity : null, ctx.now, def);
+    const { due, changed } = advanceVisibly(state, holds ? def.severity : null, ctx.now, delaysOf(def));
     return changed ? verdictOf(def, state, due, ctx) : undefined;
   },
   onAcknowledge(def, state, ctx) {
-    return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx) : undefined;
+    return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, delaysOf(def)), ctx) : undefined;
   },
   onTick(def, state, ctx) {
-    const due = levelDueAt(state, def);
+    const due = levelDueAt(state, delaysOf(def));
     if (due === null || ctx.now < due) return undefined;
-    return verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx);
+    return verdictOf(def, state, advance(state, state.target, ctx.now, delaysOf(def)), ctx);
   },
-  dueAt: (def, state) => levelDueAt(state, def),
+  dueAt: (def, state) => levelDueAt(state, delaysOf(def)),
 };

@@ -123,7 +123,11 @@ export function targetLevel(
   return null;
 }
 
-/** The committed level and the move away from it that is waiting for its delay. */
+/**
+ * The committed level and the move away from it that is waiting for its delay. Threshold, rate and window
+ * rules keep it as `state.lv`, expression rules as their whole state: always made by `initialLevelState` or
+ * `levelStateFrom`, so every rule's level state has one shape and the shared code below stays monomorphic.
+ */
 export interface LevelState {
   level: Severity | null;
   /** The level the signal calls for now (what a pending move leads to). */
@@ -132,17 +136,50 @@ export interface LevelState {
   pendingSince: number | null;
   /** Direction of the pending move (a reversal restarts the delay). */
   pendingUp: boolean;
-  /** Latching rules: the level held until acknowledged (absent or null: none). */
-  latched?: Severity | null;
+  /** Latching rules: the level held until acknowledged (null: none). */
+  latched: Severity | null;
 }
 
-export const initialLevelState = (): LevelState => ({ level: null, target: null, pendingSince: null, pendingUp: false });
+export const initialLevelState = (): LevelState => ({ level: null, target: null, pendingSince: null, pendingUp: false, latched: null });
+
+const severityOrNull = (x: unknown): Severity | null =>
+  typeof x === 'string' && (SEVERITIES as readonly string[]).includes(x) ? (x as Severity) : null;
+
+/** A level state restored from a snapshot (a snapshot's plain object, or the flat fields of a version 1 state). */
+export function levelStateFrom(saved: unknown): LevelState {
+  const s = (saved ?? {}) as Record<string, unknown>;
+  const state = initialLevelState();
+  state.level = severityOrNull(s.level);
+  state.target = severityOrNull(s.target);
+  state.pendingSince = typeof s.pendingSince === 'number' ? s.pendingSince : null;
+  state.pendingUp = s.pendingUp === true;
+  state.latched = severityOrNull(s.latched);
+  return state;
+}
 
 export interface Delays {
   onDelay: number;
   offDelay: number;
   levels?: Levels | undefined;
   latch?: 'until_acknowledged' | undefined;
+}
+
+/** The delays of a rule, kept on the definition (a symbol key: invisible to JSON and fingerprints). */
+const DELAYS: unique symbol = Symbol('delays');
+type WithDelays = Delays & { [DELAYS]?: Delays };
+
+/**
+ * A rule's delays as one object of a fixed shape, made once per definition: the definitions of threshold,
+ * rate, window and expression rules have different shapes, and `advance` would otherwise read all of them.
+ */
+export function delaysOf(def: Delays): Delays {
+  const holder = def as WithDelays;
+  let delays = holder[DELAYS];
+  if (delays === undefined) {
+    delays = { onDelay: def.onDelay, offDelay: def.offDelay, levels: def.levels, latch: def.latch };
+    Object.defineProperty(holder, DELAYS, { value: delays, enumerable: false });
+  }
+  return delays;
 }
 
 const delayOf = (delays: Delays, state: LevelState): number =>
@@ -155,7 +192,7 @@ const delayOf = (delays: Delays, state: LevelState): number =>
 export function advance(state: LevelState, wanted: Severity | null, now: number, delays: Delays): number | null {
   state.target = wanted;
   // a latched level is a floor: the signal may raise the alarm further, never lower it
-  const held = delays.latch === undefined ? null : (state.latched ?? null);
+  const held = delays.latch === undefined ? null : state.latched;
   const target = held !== null && compareSeverity(wanted, held) < 0 ? held : wanted;
   if (target === state.level) {
     state.pendingSince = null;
@@ -182,7 +219,7 @@ export function advance(state: LevelState, wanted: Severity | null, now: number,
 
 /** An acknowledgement: lets go of a latched level. True when there was one (re-advance to the signal's level then). */
 export function releaseLatch(state: LevelState): boolean {
-  if (state.latched === undefined || state.latched === null) return false;
+  if (state.latched === null) return false;
   state.latched = null;
   return true;
 }

@@ -9,10 +9,12 @@ import {
   advance,
   advanceVisibly,
   checkLevels,
+  delaysOf,
   initialLevelState,
   type LevelState,
   latchSchema,
   levelDueAt,
+  levelStateFrom,
   levelsSchema,
   releaseLatch,
   resolveLevels,
@@ -51,7 +53,8 @@ export const rateRuleSchema = ruleBaseSchema
   });
 export type RateRule = z.infer<typeof rateRuleSchema>;
 
-export interface RateState extends LevelState {
+export interface RateState {
+  lv: LevelState;
   ts: number[];
   vs: number[];
   /** The latest magnitude of change (unit per `per`, or %). */
@@ -81,9 +84,10 @@ export function rateMagnitude(def: RateRule, ts: readonly number[], vs: readonly
 }
 
 function verdictOf(def: RateRule, state: RateState, due: number | null, ctx: RuleContext): Verdict {
+  const committed = state.lv.level;
   if (due !== null) return pendingVerdict(due);
-  if (state.level === null) return NORMAL_VERDICT;
-  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === state.level);
+  if (committed === null) return NORMAL_VERDICT;
+  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === committed);
   const unit = ctx.unitOf(def.metric);
   const what = def.direction === 'fall' ? 'falling' : 'rising';
   const speed =
@@ -91,7 +95,7 @@ function verdictOf(def: RateRule, state: RateState, due: number | null, ctx: Rul
       ? `${roundForMessage(state.magnitude ?? 0)} % within ${def.window / 1000} s`
       : `${roundForMessage(state.magnitude ?? 0)} ${unit ?? ''}/${def.per / 1000} s`;
   return active({
-    severity: state.level,
+    severity: committed,
     metric: def.metric,
     value: state.value,
     threshold: level?.raise ?? null,
@@ -103,7 +107,12 @@ function verdictOf(def: RateRule, state: RateState, due: number | null, ctx: Rul
 export const rateKind: RuleKind<RateRule, RateState> = {
   kind: 'rate',
   schema: rateRuleSchema,
-  initialState: () => ({ ...initialLevelState(), ts: [], vs: [], magnitude: null, value: null }),
+  initialState: () => ({ lv: initialLevelState(), ts: [], vs: [], magnitude: null, value: null }),
+  restoreState(_def, saved) {
+    const s = saved as Partial<RateState> & { lv?: unknown };
+    // version 1 snapshots kept the level fields at the top of the state
+    return { lv: levelStateFrom(s.lv ?? s), ts: s.ts ?? [], vs: s.vs ?? [], magnitude: s.magnitude ?? null, value: s.value ?? null };
+  },
   onReading(def, state, reading, ctx) {
     const fresh = reading.metrics[def.metric];
     const hasSample = typeof fresh === 'number';
@@ -121,18 +130,20 @@ export const rateKind: RuleKind<RateRule, RateState> = {
     const magnitude = state.magnitude;
     const target =
       magnitude !== null && guardHolds(def.when, ctx.env)
-        ? targetLevel(resolveLevels(def.levels, ctx.env), 'above', magnitude, state.level)
+        ? targetLevel(resolveLevels(def.levels, ctx.env), 'above', magnitude, state.lv.level)
         : null;
-    const { due, changed } = advanceVisibly(state, target, ctx.now, def);
+    const { due, changed } = advanceVisibly(state.lv, target, ctx.now, delaysOf(def));
     return changed ? verdictOf(def, state, due, ctx) : undefined;
   },
   onAcknowledge(def, state, ctx) {
-    return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx) : undefined;
+    const lv = state.lv;
+    return releaseLatch(lv) ? verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx) : undefined;
   },
   onTick(def, state, ctx) {
-    const due = levelDueAt(state, def);
+    const lv = state.lv;
+    const due = levelDueAt(lv, delaysOf(def));
     if (due === null || ctx.now < due) return undefined;
-    return verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx);
+    return verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx);
   },
-  dueAt: (def, state) => levelDueAt(state, def),
+  dueAt: (def, state) => levelDueAt(state.lv, delaysOf(def)),
 };

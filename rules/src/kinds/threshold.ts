@@ -10,11 +10,13 @@ import {
   advance,
   advanceVisibly,
   checkLevels,
+  delaysOf,
   directionSchema,
   initialLevelState,
   type LevelState,
   latchSchema,
   levelDueAt,
+  levelStateFrom,
   levelsSchema,
   releaseLatch,
   resolveLevels,
@@ -42,7 +44,8 @@ export const thresholdRuleSchema = ruleBaseSchema
 
 export type ThresholdRule = z.infer<typeof thresholdRuleSchema>;
 
-export interface ThresholdState extends LevelState {
+export interface ThresholdState {
+  lv: LevelState;
   value: number | null;
   /** What the samples call for, before the guard. */
   sampleTarget: Severity | null;
@@ -68,12 +71,13 @@ function nOfM(def: ThresholdRule, state: ThresholdState, sample: Severity | null
 }
 
 function verdictOf(def: ThresholdRule, state: ThresholdState, due: number | null, ctx: RuleContext): Verdict {
+  const committed = state.lv.level;
   if (due !== null) return pendingVerdict(due);
-  if (state.level === null) return NORMAL_VERDICT;
-  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === state.level);
+  if (committed === null) return NORMAL_VERDICT;
+  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === committed);
   const comparator = def.direction === 'above' ? '≥' : '≤';
   return active({
-    severity: state.level,
+    severity: committed,
     metric: def.metric,
     value: state.value,
     threshold: level?.raise ?? null,
@@ -85,29 +89,36 @@ function verdictOf(def: ThresholdRule, state: ThresholdState, due: number | null
 export const thresholdKind: RuleKind<ThresholdRule, ThresholdState> = {
   kind: 'threshold',
   schema: thresholdRuleSchema,
-  initialState: () => ({ ...initialLevelState(), value: null, sampleTarget: null, recent: null }),
+  initialState: () => ({ lv: initialLevelState(), value: null, sampleTarget: null, recent: null }),
+  restoreState(_def, saved) {
+    const s = saved as Partial<ThresholdState> & { lv?: unknown };
+    // version 1 snapshots kept the level fields at the top of the state
+    return { lv: levelStateFrom(s.lv ?? s), value: s.value ?? null, sampleTarget: s.sampleTarget ?? null, recent: s.recent ?? null };
+  },
   onReading(def, state, reading, ctx) {
     const fresh = reading.metrics[def.metric];
     const hasSample = typeof fresh === 'number';
     if (!hasSample && !touches(def.when, reading)) return undefined;
     if (hasSample) {
       state.value = fresh;
-      const sample = targetLevel(resolveLevels(def.levels, ctx.env), def.direction, fresh, state.level);
+      const sample = targetLevel(resolveLevels(def.levels, ctx.env), def.direction, fresh, state.lv.level);
       state.sampleTarget = nOfM(def, state, sample);
     }
     if (state.value === null) return undefined;
     const target = guardHolds(def.when, ctx.env) ? state.sampleTarget : null;
-    const { due, changed } = advanceVisibly(state, target, ctx.now, def);
+    const { due, changed } = advanceVisibly(state.lv, target, ctx.now, delaysOf(def));
     // Nothing the alarm shows changed: spare building a verdict (the hot path).
     return changed ? verdictOf(def, state, due, ctx) : undefined;
   },
   onAcknowledge(def, state, ctx) {
-    return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx) : undefined;
+    const lv = state.lv;
+    return releaseLatch(lv) ? verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx) : undefined;
   },
   onTick(def, state, ctx) {
-    const due = levelDueAt(state, def);
+    const lv = state.lv;
+    const due = levelDueAt(lv, delaysOf(def));
     if (due === null || ctx.now < due) return undefined;
-    return verdictOf(def, state, advance(state, state.target, ctx.now, def), ctx);
+    return verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx);
   },
-  dueAt: (def, state) => levelDueAt(state, def),
+  dueAt: (def, state) => levelDueAt(state.lv, delaysOf(def)),
 };

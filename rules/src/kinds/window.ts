@@ -10,11 +10,13 @@ import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './c
 import {
   advanceVisibly,
   checkLevels,
+  delaysOf,
   directionSchema,
   initialLevelState,
   type LevelState,
   latchSchema,
   levelDueAt,
+  levelStateFrom,
   levelsSchema,
   releaseLatch,
   resolveLevels,
@@ -58,7 +60,8 @@ export const windowRuleSchema = ruleBaseSchema
   });
 export type WindowRule = z.infer<typeof windowRuleSchema>;
 
-export interface WindowState extends LevelState {
+export interface WindowState {
+  lv: LevelState;
   /** Bucket number (floor(ts / width)) held in each ring slot; -1 empty. */
   idx: number[];
   /** Per-slot numbers, `STRIDE[aggregate]` each. */
@@ -212,17 +215,18 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
   state.value = aggregate === null || !def.transform ? aggregate : evaluateNumber(def.transform.ast, transformEnv(ctx, aggregate));
   const target =
     state.value !== null && guardHolds(def.when, ctx.env)
-      ? targetLevel(resolveLevels(def.levels, ctx.env), def.direction, state.value, state.level)
+      ? targetLevel(resolveLevels(def.levels, ctx.env), def.direction, state.value, state.lv.level)
       : null;
-  const { due, changed } = advanceVisibly(state, target, ctx.now, def);
+  const { due, changed } = advanceVisibly(state.lv, target, ctx.now, delaysOf(def));
   if (!changed) return undefined;
+  const committed = state.lv.level;
   if (due !== null) return pendingVerdict(due);
-  if (state.level === null) return NORMAL_VERDICT;
-  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === state.level);
+  if (committed === null) return NORMAL_VERDICT;
+  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === committed);
   const comparator = def.direction === 'above' ? '≥' : '≤';
   const label = `${def.aggregate} of ${def.metric} over ${formatDuration(def.window)}`;
   return active({
-    severity: state.level,
+    severity: committed,
     metric: def.metric,
     value: state.value,
     threshold: level?.raise ?? null,
@@ -239,13 +243,25 @@ export const windowKind: RuleKind<WindowRule, WindowState> = {
   kind: 'window',
   schema: windowRuleSchema,
   initialState: (def) => ({
-    ...initialLevelState(),
+    lv: initialLevelState(),
     idx: new Array<number>(def.buckets).fill(-1),
     b: new Array<number>(def.buckets * STRIDE[def.aggregate]).fill(0),
     aggregate: null,
     value: null,
     expiry: null,
   }),
+  restoreState(def, saved) {
+    const s = saved as Partial<WindowState> & { lv?: unknown };
+    const fresh = windowKind.initialState(def);
+    // version 1 snapshots kept the level fields at the top of the state
+    fresh.lv = levelStateFrom(s.lv ?? s);
+    if (s.idx) fresh.idx = s.idx;
+    if (s.b) fresh.b = s.b;
+    fresh.aggregate = s.aggregate ?? null;
+    fresh.value = s.value ?? null;
+    fresh.expiry = s.expiry ?? null;
+    return fresh;
+  },
   onReading(def, state, reading, ctx) {
     const fresh = reading.metrics[def.metric];
     const hasSample = typeof fresh === 'number';
@@ -254,7 +270,7 @@ export const windowKind: RuleKind<WindowRule, WindowState> = {
     return evaluateAt(def, state, ctx);
   },
   onAcknowledge(def, state, ctx) {
-    return releaseLatch(state) ? evaluateAt(def, state, ctx) : undefined;
+    return releaseLatch(state.lv) ? evaluateAt(def, state, ctx) : undefined;
   },
   onTick(def, state, ctx) {
     const due = windowKind.dueAt(def, state);
@@ -262,8 +278,8 @@ export const windowKind: RuleKind<WindowRule, WindowState> = {
     return evaluateAt(def, state, ctx);
   },
   dueAt(def, state) {
-    const pending = levelDueAt(state, def);
-    const expiry = state.level !== null || pending !== null ? state.expiry : null;
+    const pending = levelDueAt(state.lv, delaysOf(def));
+    const expiry = state.lv.level !== null || pending !== null ? state.expiry : null;
     if (pending === null) return expiry;
     return expiry === null ? pending : Math.min(pending, expiry);
   },
