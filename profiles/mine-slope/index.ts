@@ -11,6 +11,11 @@ export const mineSlopeAttributes = z
     steady_velocity_mm_d: z.number().positive().max(100).default(2),
     /** Below this velocity, mm/d, the tangent angle is not judged (noise at low speed makes steep angles). */
     min_velocity_mm_d: z.number().min(0).max(100).default(1),
+    /**
+     * The tangent angle is judged only when the velocity exceeds the steady velocity by this much, mm/d: GNSS noise
+     * (±3 mm) moves a 24-h slope of 30-min solutions by about ±1 mm/d, so steady creep must not read as acceleration.
+     */
+    angle_margin_mm_d: z.number().min(0).max(100).default(2),
     /** Design groundwater level (elevation, m); no groundwater alarm without it. */
     groundwater_design_level_m: z.number().optional(),
     /** GNSS solutions every 10–60 min; default 10 min. */

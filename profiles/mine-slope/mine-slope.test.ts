@@ -19,15 +19,18 @@ const creep = (t: number): number => 20 + (0.5 * (t - T0)) / DAY;
  * A slope with a GNSS point, a crack gauge and a rain gauge, all reporting every 10 min. Runs `days` of
  * quiet creep first, then returns the harness and `run(until, gnss?, crack?, rain?)` to drive it on.
  */
-function slope(days = 2, attributes: Record<string, MetricValue> = {}, velocityAggregate?: 'slope') {
-  const h = createHarness(
-    [mineSlope],
-    T0,
-    velocityAggregate && {
-      profile: mineSlope.id,
-      overrides: ['velocity_24h', 'tangent_angle'].map((rule) => ({ rule, set: { aggregate: velocityAggregate } })),
-    },
-  );
+function slope(
+  days = 2,
+  attributes: Record<string, MetricValue> = {},
+  velocityAggregate?: 'slope',
+  /** Rule settings merged over the defaults, by rule id (to show what a setting is for). */
+  set: Record<string, Record<string, unknown>> = {},
+) {
+  const overrides = [
+    ...(velocityAggregate ? ['velocity_24h', 'tangent_angle'].map((rule) => ({ rule, set: { aggregate: velocityAggregate } })) : []),
+    ...Object.entries(set).map(([rule, levels]) => ({ rule, set: { levels } })),
+  ];
+  const h = createHarness([mineSlope], T0, overrides.length > 0 ? { profile: mineSlope.id, overrides } : undefined);
   const random = randomSource(31);
   h.device({ device: 'gnss-1', profile: mineSlope, attributes });
   h.device({ device: 'crack-1', profile: mineSlope });
@@ -78,13 +81,13 @@ describe('mine-slope profile', () => {
     expect(Math.abs((steps[0]?.at ?? 0) - (t0 + 12 * HOUR))).toBeLessThanOrEqual(HOUR);
   });
 
-  it('velocity over 1 h of 8 mm/h is red 35 min after the 1-hour slope passes 5 mm/h (30–50 min in, with GNSS noise)', () => {
+  it('hourly velocity of 8 mm/h is red about 2 h in (Theil–Sen over 3 h passes 5 mm/h after ~1.7 h, then 20 min)', () => {
     const { h, run, t0 } = slope();
-    run(t0 + 2 * HOUR, moving(t0, 8 * 24));
+    run(t0 + 4 * HOUR, moving(t0, 8 * 24));
     const steps = h.stepsOf('velocity_1h');
     expect(steps[0]?.severity).toBe('red');
-    expect(steps[0]?.at).toBeGreaterThanOrEqual(t0 + 65 * MINUTE);
-    expect(steps[0]?.at).toBeLessThanOrEqual(t0 + 90 * MINUTE);
+    expect(steps[0]?.at).toBeGreaterThanOrEqual(t0 + 100 * MINUTE);
+    expect(steps[0]?.at).toBeLessThanOrEqual(t0 + 150 * MINUTE);
   });
 
   it('a single GNSS jump of 0.5 m that returns raises no red and no 1-hour or cumulative alarm', () => {
@@ -130,6 +133,39 @@ describe('mine-slope profile', () => {
     });
   });
 
+  /**
+   * One station with GNSS, crack meter and rain gauge (as the simulator's): a reading every 10 min, a GNSS solution
+   * in every third. The derived `disp_h` is recomputed on every reading, so each solution reaches the window rules
+   * three times — a jump looks like three samples.
+   */
+  function station(east: (t: number, solution: number) => number, days = 3) {
+    const h = createHarness([mineSlope]);
+    const random = randomSource(37);
+    h.device({ device: 'st-1', profile: mineSlope, attributes: { slope_height_m: 180 } });
+    for (let t = T0, i = 0; t < T0 + days * DAY; t += EVERY, i += 1) {
+      const gnss = i % 3 === 0 ? solution(east(t, i / 3), random) : {};
+      h.send('st-1', { ...gnss, crack_width: 12 + noise(random, 0.05), rainfall: 0 }, t);
+    }
+    h.advanceTo(T0 + days * DAY);
+    return h;
+  }
+
+  it('a station with 30-min solutions: steady creep at v0 raises nothing; a 0.5 m jump that returns raises nothing', () => {
+    const steady = (t: number) => 200 + (2 * (t - T0)) / DAY;
+    expect(station(steady).steps).toEqual([]);
+    const jump = station((t, n) => steady(t) + (n === 100 ? 500 : 0));
+    expect(jump.steps).toEqual([]);
+  });
+
+  it('a station with 30-min solutions: 8 mm/h is red about 2 h in', () => {
+    const start = T0 + 2 * DAY;
+    const h = station((t) => 200 + (2 * (t - T0)) / DAY + (8 * Math.max(0, t - start)) / HOUR, 2.5);
+    const red = h.stepsOf('velocity_1h')[0];
+    expect(red?.severity).toBe('red');
+    expect(red?.at).toBeGreaterThanOrEqual(start + 100 * MINUTE);
+    expect(red?.at).toBeLessThanOrEqual(start + 160 * MINUTE);
+  });
+
   it('cumulative horizontal displacement above 6×10⁻³ × slope height is orange after two solutions in a row', () => {
     const { h, run, t0 } = slope(1, { slope_height_m: 10 });
     // 6e-3 × 10 m = 60 mm; the point is at ~20 mm, then one solution at ~70 mm, then for good
@@ -137,24 +173,41 @@ describe('mine-slope profile', () => {
     expect(h.timeline('cumulative_displacement', t0)).toEqual(['raised orange @30m']);
   });
 
-  it('tangent angle: yellow, orange, red as the slope accelerates from 0.5 to 40 mm/d, each held 1 h', () => {
+  it('tangent angle: yellow, orange, red as the slope accelerates from 0.5 to 40 mm/d (yellow held 2 h, the others 1 h)', () => {
     const { h, run, t0 } = slope(2);
     run(t0 + DAY, moving(t0, 40));
     const steps = h.stepsOf('tangent_angle');
     expect(steps.map((s) => `${s.type} ${s.severity}`)).toEqual(['alarm.raised yellow', 'alarm.escalated orange', 'alarm.escalated red']);
-    // the 24-h slope passes 2 (45°), 11.3 (80°), 22.9 mm/d (85°) at 3.0, 8.5, 13.2 h (computed offline), + 1 h on-delay
+    // the 24-h Theil–Sen slope passes 4 mm/d (60° and the gate v0 + 2 mm/d), 11.3 mm/d (80°) and 22.9 mm/d (85°)
+    // about 4.5, 8.5 and 12.5 h after the kink in this seeded run (noise-free: 7.8, 9.6, 12.8 h), plus the on-delays
     const at = steps.map((s) => (s.at - t0) / HOUR);
-    expect(Math.abs((at[0] ?? 0) - 4)).toBeLessThan(0.7);
+    expect(Math.abs((at[0] ?? 0) - 6.5)).toBeLessThan(0.7);
     expect(Math.abs((at[1] ?? 0) - 9.5)).toBeLessThan(0.7);
-    expect(Math.abs((at[2] ?? 0) - 14.2)).toBeLessThan(0.7);
+    expect(Math.abs((at[2] ?? 0) - 13.5)).toBeLessThan(0.7);
   });
 
   it('the tangent angle is not judged below the minimum velocity, however steep it would be', () => {
     // 0.5 mm/d against a steady velocity of 0.2 mm/d is 68°: yellow if judged
-    const gated = slope(3, { steady_velocity_mm_d: 0.2, min_velocity_mm_d: 2 });
+    const gated = slope(3, { steady_velocity_mm_d: 0.2, min_velocity_mm_d: 2, angle_margin_mm_d: 0 });
     expect(gated.h.stepsOf('tangent_angle')).toEqual([]);
-    const ungated = slope(3, { steady_velocity_mm_d: 0.2, min_velocity_mm_d: 0 });
-    expect(ungated.h.stepsOf('tangent_angle')[0]?.severity).toBe('yellow');
+    const ungated = slope(3, { steady_velocity_mm_d: 0.2, min_velocity_mm_d: 0, angle_margin_mm_d: 0 });
+    expect(ungated.h.stepsOf('tangent_angle')[0]?.severity).toMatch(/yellow|orange/);
+    // the default margin (judged only from v0 + 2 mm/d) keeps it quiet too
+    const margin = slope(3, { steady_velocity_mm_d: 0.2, min_velocity_mm_d: 0 });
+    expect(margin.h.stepsOf('tangent_angle')).toEqual([]);
+  });
+
+  it('steady creep at its steady velocity (α = 45° by definition) raises nothing, with GNSS noise, for four days', () => {
+    // the point creeps at exactly v0 = 2 mm/d: GNSS noise moves the 24-h slope by about ±1 mm/d around 45°
+    const { h, run, t0 } = slope(1, { steady_velocity_mm_d: 2 });
+    run(t0 + 4 * DAY, moving(t0, 2));
+    expect(h.stepsOf('tangent_angle')).toEqual([]);
+    // judged from 45° (no margin), the same noise raises yellow: what the margin is for
+    const bare = slope(1, { steady_velocity_mm_d: 2, angle_margin_mm_d: 0 }, undefined, {
+      tangent_angle: { yellow: { raise: 45, clear: 42 } },
+    });
+    bare.run(bare.t0 + 4 * DAY, moving(bare.t0, 2));
+    expect(bare.h.stepsOf('tangent_angle').map((s) => s.severity)).toContain('yellow');
   });
 
   it('a crack wider than 50 mm is orange; a crack growing more than 1 mm/d is yellow', () => {
@@ -216,7 +269,12 @@ describe('mine-slope profile', () => {
 
 describe('mine-slope attributes and units', () => {
   it('fills defaults and rejects nonsense', () => {
-    expect(mineSlopeAttributes.parse({})).toEqual({ slope_height_m: 150, steady_velocity_mm_d: 2, min_velocity_mm_d: 1 });
+    expect(mineSlopeAttributes.parse({})).toEqual({
+      slope_height_m: 150,
+      steady_velocity_mm_d: 2,
+      min_velocity_mm_d: 1,
+      angle_margin_mm_d: 2,
+    });
     expect(mineSlopeAttributes.safeParse({ slope_height_m: 0 }).success).toBe(false);
     expect(mineSlopeAttributes.safeParse({ steady_velocity_mm_d: -1 }).success).toBe(false);
     expect(mineSlopeAttributes.safeParse({ slope_height: 150 }).success).toBe(false);
