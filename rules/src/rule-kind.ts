@@ -56,15 +56,36 @@ export interface RuleKind<D extends { kind: string; id: string }, S> {
   restoreState?(def: D, saved: unknown): S;
 }
 
+const CLOSE = 0x7d; // }
+const MESSY_SPACE = /\s\s|[^\S ]/;
+
+/** `\w`: A–Z a–z 0–9 _ */
+const isWordChar = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+
 /** Fills `{value}`, `{threshold}`, `{unit}`, `{metric}`, `{severity}` placeholders of a message template. */
 export function renderMessage(template: string, fields: Record<string, string | number | boolean | null>): string {
-  return template
-    .replace(/\{(\w+)\}/g, (whole, name: string) => {
-      const value = fields[name];
-      return value === undefined || value === null ? whole : typeof value === 'number' ? String(roundForMessage(value)) : String(value);
-    })
-    .replace(/\s+/g, ' ')
-    .trim();
+  // a scan instead of String.replace with a callback: this runs for every verdict change
+  let out = '';
+  let from = 0;
+  let i = template.indexOf('{');
+  while (i >= 0) {
+    let j = i + 1;
+    while (j < template.length && isWordChar(template.charCodeAt(j))) j += 1;
+    if (j > i + 1 && template.charCodeAt(j) === CLOSE) {
+      const value = fields[template.slice(i + 1, j)];
+      if (value !== undefined && value !== null) {
+        out += template.slice(from, i) + (typeof value === 'number' ? String(roundForMessage(value)) : String(value));
+        from = j + 1;
+      }
+      i = template.indexOf('{', j + 1);
+    } else {
+      i = template.indexOf('{', i + 1);
+    }
+  }
+  out += template.slice(from);
+  // collapse runs of white space (only when there are any: the common message has none)
+  if (MESSY_SPACE.test(out)) out = out.replace(/\s+/g, ' ');
+  return out.trim();
 }
 
 /** Values in messages: at most 4 significant decimals, no float noise. */

@@ -1,0 +1,53 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { renderMessage, roundForMessage } from './rule-kind.js';
+
+/** What renderMessage did before it scanned by hand: the reference it must agree with. */
+const byRegex = (template: string, fields: Record<string, string | number | boolean | null>): string =>
+  template
+    .replace(/\{(\w+)\}/g, (whole, name: string) => {
+      const value = fields[name];
+      return value === undefined || value === null ? whole : typeof value === 'number' ? String(roundForMessage(value)) : String(value);
+    })
+    .replace(/\s+/g, ' ')
+    .trim();
+
+describe('renderMessage', () => {
+  it('fills placeholders, keeps unknown ones, collapses white space', () => {
+    const fields = { value: 1.23456789, unit: 'MPa', threshold: null, device: 'caster 2' };
+    expect(renderMessage('  p {value} {unit}  ≥ {threshold}\t{nope} {device}{ {} {value', fields)).toBe(
+      'p 1.23457 MPa ≥ {threshold} {nope} caster 2{ {} {value',
+    );
+  });
+
+  it('agrees with the regular-expression rendering on any template (property)', () => {
+    const piece = fc.constantFrom(
+      '{',
+      '}',
+      'value',
+      'unit',
+      'x',
+      '_',
+      '9',
+      ' ',
+      '  ',
+      '\t',
+      '\n',
+      '\u00a0',
+      'é',
+      '{value}',
+      '{unit}',
+      '{gone}',
+      '{}',
+    );
+    const template = fc.array(piece, { maxLength: 30 }).map((parts) => parts.join(''));
+    const field = fc.oneof(fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.constant(null));
+    fc.assert(
+      fc.property(template, field, field, (t, value, unit) => {
+        const fields = { value, unit, x: 'a  b' };
+        expect(renderMessage(t, fields)).toBe(byRegex(t, fields));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
