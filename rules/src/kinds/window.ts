@@ -203,16 +203,31 @@ function medianPairwiseSlope(points: number): number | null {
   return k % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-function transformEnv(ctx: RuleContext, value: number): ExprEnv {
-  const base = ctx.env;
-  return { metric: (name) => (name === 'value' ? value : base.metric(name)), attr: base.attr, clock: (name) => base.clock?.(name) ?? null };
+/** The names a `transform` sees: `value` (the aggregate) over the device's own; one object, set before each use. */
+let transformBase: ExprEnv | null = null;
+let transformValue = 0;
+const TRANSFORM_ENV: ExprEnv = {
+  metric: (name) => (name === 'value' ? transformValue : transformBase?.metric(name)),
+  attr: (name) => transformBase?.attr(name),
+  clock: (name) => transformBase?.clock?.(name) ?? null,
+};
+
+function transformed(def: WindowRule, ctx: RuleContext, aggregate: number | null): number | null {
+  if (aggregate === null || !def.transform) return aggregate;
+  transformBase = ctx.env;
+  transformValue = aggregate;
+  try {
+    return evaluateNumber(def.transform.ast, TRANSFORM_ENV);
+  } finally {
+    transformBase = null;
+  }
 }
 
 function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verdict | undefined {
   const { value: aggregate, expiry } = aggregateAt(def, state, ctx.now);
   state.aggregate = aggregate;
   state.expiry = expiry;
-  state.value = aggregate === null || !def.transform ? aggregate : evaluateNumber(def.transform.ast, transformEnv(ctx, aggregate));
+  state.value = transformed(def, ctx, aggregate);
   const target =
     state.value !== null && guardHolds(def.when, ctx.env)
       ? targetLevel(resolveLevels(def.levels, ctx.env), def.direction, state.value, state.lv.level)
