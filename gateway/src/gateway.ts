@@ -185,7 +185,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     brokerLog.warn({ allow: config.mqtt.labMode.allow, deny: config.mqtt.labMode.deny }, 'LAB MODE: anonymous MQTT clients are accepted');
   }
   // Devices that never send anything must still go silent: their silence rules run from start-up.
-  for (const device of registry.all()) alarms.apply(engine.registerDevice(device.context, now()));
+  alarms.apply(
+    engine.registerDevices(
+      [...registry.all()].map((device) => device.context),
+      now(),
+    ),
+  );
   const reloadRules = createRuleReloader({
     profiles: PROFILES,
     extraFiles: config.rules,

@@ -83,6 +83,11 @@ export interface RuleEngine {
   onReading(reading: Reading, device: DeviceContext): ReadingOutcome;
   /** Makes a device known without data, so its silence rules run from `now` even if it never sends. */
   registerDevice(device: DeviceContext, now: number): VerdictChange[];
+  /**
+   * Registers many devices at once (start-up, a registry reload): the group and site rules of each site are
+   * evaluated once at the end, not once per device, so a large site registers in linear time.
+   */
+  registerDevices(devices: Iterable<DeviceContext>, now: number): VerdictChange[];
   tick(now: number): VerdictChange[];
   nextDueAt(): number | null;
   /**
@@ -486,6 +491,20 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       const changes: VerdictChange[] = [];
       const slot = ensure(device, now, changes);
       groupsAfter(changes, 0, now, created ? slot.context.site : null);
+      return changes;
+    },
+
+    registerDevices(contexts, now) {
+      const changes: VerdictChange[] = [];
+      const newSites = new Set<string>();
+      for (const context of contexts) {
+        const slot = ensure(context, now, changes);
+        if (created) newSites.add(slot.context.site);
+      }
+      if (groups.length > 0) {
+        for (const change of changes) if (memberRules.has(change.rule)) newSites.add(change.site);
+        for (const site of newSites) evaluateSite(site, now, changes);
+      }
       return changes;
     },
 

@@ -116,4 +116,21 @@ rules:
     const idle = engine.onReading({ site: 'plant', device: 'pm', profile: 'power', ts: 27 * 60_000, metrics: { active_power: 5 } }, meter);
     expect(idle.changes.find((c) => c.rule === 'faked_offline')?.verdict.status).toBe('false');
   });
+
+  it('registers a whole site at once with the same outcome as one device at a time', () => {
+    const build = () => createRuleEngine({ rules: ruleSetFromYaml(tailings), unitOf: () => 'm' });
+    const points = Array.from({ length: 200 }, (_, i) => piezometer(i, i % 2 === 0 ? 'north' : 'south'));
+    const one = build();
+    const oneByOne = points.flatMap((point) => one.registerDevice(point, 0));
+    const batch = build();
+    const together = batch.registerDevices(points, 0);
+    expect(together).toEqual(oneByOne);
+    const shallow = (engine: ReturnType<typeof build>) => {
+      for (let n = 0; n < 8; n += 2)
+        engine.onReading({ site: 'dam', device: `pz-${n}`, profile: 'tailings-dam', ts: 1, metrics: { phreatic_depth: 12.5 } }, points[n]!);
+      return engine.verdicts().filter((v) => v.key.endsWith('phreatic_item'));
+    };
+    expect(shallow(batch)).toEqual(shallow(one));
+    expect(shallow(batch)).toEqual([expect.objectContaining({ key: 'dam/north/phreatic_item', severity: 'yellow' })]);
+  });
 });
