@@ -1,18 +1,24 @@
+import { Command } from 'commander';
 import { hashSecret } from '../devices/secret-hash.js';
 
-/** `npm run hash-secret -- <secret>` (or the secret on stdin): prints the registry's `secretHash` value. */
+/** `npm run hash-secret -- <secret> [--scheme scrypt]` (or the secret on stdin): prints the registry's `secretHash`. */
 async function main(): Promise<void> {
-  let secret = process.argv[2];
+  const program = new Command()
+    .name('hash-secret')
+    .description('Hash a device secret for the device registry (devices[].secretHash)')
+    .argument('[secret]', 'the device secret (read from stdin when omitted)')
+    .option('--scheme <scheme>', 'sha256 (machine-generated secrets, fast to verify) or scrypt (secrets people chose)', 'sha256')
+    .parse();
+  const scheme = program.opts<{ scheme: string }>().scheme;
+  if (scheme !== 'sha256' && scheme !== 'scrypt') program.error('--scheme must be sha256 or scrypt');
+  let secret = program.args[0];
   if (!secret) {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     secret = Buffer.concat(chunks).toString('utf8').trim();
   }
-  if (!secret) {
-    process.stderr.write('usage: npm run hash-secret -- <secret>   (or pipe the secret on stdin)\n');
-    process.exit(2);
-  }
-  process.stdout.write(`${await hashSecret(secret)}\n`);
+  if (!secret) program.error('give the secret as an argument or on stdin');
+  process.stdout.write(`${await hashSecret(secret, scheme as 'sha256' | 'scrypt')}\n`);
 }
 
 void main();

@@ -92,8 +92,10 @@ export const deviceSchema = z
     id: siteOrDeviceId,
     site: siteOrDeviceId,
     profile: z.string().min(1),
-    /** `scrypt$<salt b64>$<hash b64>`, from `npm run hash-secret`. */
-    secretHash: z.string().regex(/^scrypt\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected scrypt$<salt>$<hash> (npm run hash-secret)'),
+    /** `sha256$<salt b64>$<hash b64>` or `scrypt$…`, from `npm run hash-secret`. */
+    secretHash: z
+      .string()
+      .regex(/^(sha256|scrypt)\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected sha256$<salt>$<hash> or scrypt$… (npm run hash-secret)'),
     name: z.string().optional(),
     attributes: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
   })

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Scenario } from '../scenario/scenario-schema.js';
 import { type DeviceLink, openDeviceLink } from '../transport/device-link.js';
@@ -55,6 +56,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const seed = options.seed ?? scenario?.seed ?? 1;
   const spread = options.connectSpreadMs ?? Math.min(5_000, devices.length * 2);
   const abort = new AbortController();
+  // Every device waits on this one signal: thousands of listeners are expected, not a leak.
+  setMaxListeners(0, abort.signal);
   const stats = { sent: 0, readings: 0, errors: 0, reconnects: 0 };
   const links = new Map<string, DeviceLink>();
 

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { generateLoadDevices } from '../../simulators/src/index.js';
+import { api, metricValue, startTestGateway, type TestDevice } from '../helpers/test-gateway.js';
+
+/** `npm run simulate -- --profile … --devices N`: one process, many devices, each with its own credentials. */
+describe('the simulator CLI in load mode', () => {
+  it('connects every generated device with its own credentials and delivers valid readings', async () => {
+    const count = 300;
+    const devices: TestDevice[] = generateLoadDevices({ profile: 'dust-collector', count, prefix: 'dust-collector' }).map((d) => ({
+      id: d.id,
+      site: d.site,
+      profile: d.profile,
+      secret: `load-${d.id}`,
+    }));
+    const gateway = await startTestGateway({ devices, overrides: { influx: { mode: 'off' } } });
+    try {
+      const args = [
+        '--import',
+        'tsx',
+        'simulators/src/cli/simulate.ts',
+        '--profile',
+        'dust-collector',
+        '--devices',
+        String(count),
+        '--rate',
+        '300',
+      ];
+      args.push('--duration', '12s', '--url', gateway.mqttUrl, '--secret-prefix', 'load-', '--seed', '7');
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code, output).toBe(0);
+      const summary = /summary: (\d+) messages, (\d+) readings from (\d+) device\(s\).*errors (\d+), reconnects (\d+)/.exec(output);
+      expect(summary, output).not.toBeNull();
+      const [, , readings, fleet, errors] = summary!.map(Number);
+      expect(fleet).toBe(count);
+      expect(errors).toBe(0);
+      expect(readings).toBeGreaterThan(count);
+
+      await gateway.settle();
+      const metrics = (await api(gateway, '/metrics')).body as string;
+      expect(metricValue(metrics, 'gateway_readings_accepted_total', { profile: 'dust-collector' })).toBe(readings);
+      expect(metricValue(metrics, 'gateway_ingest_rejections_total')).toBe(0);
+      expect(metricValue(metrics, 'gateway_mqtt_connect_refused_total')).toBe(0);
+      const listed = (await api(gateway, '/api/devices')).body.devices as Array<{ lastReadingAt: string | null }>;
+      expect(listed.filter((d) => d.lastReadingAt === null)).toEqual([]);
+    } finally {
+      await gateway.close();
+    }
+  }, 120_000);
+});
