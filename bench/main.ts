@@ -28,6 +28,12 @@ const SECRET = 'bench-device-secret';
 const SECTIONS = ['rules', 'ingest', 'profile', 'latency', 'connections', 'silence', 'spool'] as const;
 type Section = (typeof SECTIONS)[number];
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(
+    `usage: npm run bench [-- --only ${SECTIONS.join(',')}]\nRuns the benchmarks (a few minutes, 127.0.0.1 only), prints one table, writes bench/results/.`,
+  );
+  process.exit(0);
+}
 const onlyFlag = process.argv.indexOf('--only');
 const only = new Set<string>(onlyFlag >= 0 ? (process.argv[onlyFlag + 1] ?? '').split(',') : SECTIONS);
 const enabled = (section: Section): boolean => only.has(section);
@@ -66,6 +72,12 @@ log(`load average at start: ${environment.loadAverageAtStart.map((x) => x.toFixe
 mkdirSync(RESULTS, { recursive: true });
 const influxDir = mkdtempSync(join(tmpdir(), 'bench-influxd-'));
 const influxd = await startLocalInfluxd({ dataDir: influxDir });
+// An interrupted run stops its influxd too.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    void influxd.stop().finally(() => process.exit(130));
+  });
+}
 const secretHash = await hashSecret(SECRET);
 const raw: Record<string, unknown> = { environment };
 
