@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { durationSchema } from '../duration.js';
 import type { ExprEnv } from '../expression/evaluate.js';
 import { type NumberOrExpression, numberOrExpressionSchema, resolveNumber } from '../expression/expression-schema.js';
+import type { RuleContext } from '../rule-kind.js';
 import { compareSeverity, SEVERITIES, type Severity } from '../severity.js';
+import type { Verdict } from '../verdict.js';
 
 /**
  * Levels by severity with hysteresis and on/off delays: the shared machinery of threshold, rate and window
@@ -249,3 +251,26 @@ interface Visible {
 }
 
 const VISIBLE: Visible = { due: null, changed: false };
+
+/**
+ * The clock and acknowledgement steps of a kind whose level state is `state.lv` (threshold, rate): a due
+ * move completes on a tick, an acknowledgement lets go of a latch and re-advances to the signal's level.
+ * Cold paths: the per-reading step stays in each kind.
+ */
+export function levelTimerSteps<D extends Delays, S extends { lv: LevelState }>(
+  verdictOf: (def: D, state: S, due: number | null, ctx: RuleContext) => Verdict,
+) {
+  return {
+    onAcknowledge(def: D, state: S, ctx: RuleContext): Verdict | undefined {
+      const lv = state.lv;
+      return releaseLatch(lv) ? verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx) : undefined;
+    },
+    onTick(def: D, state: S, ctx: RuleContext): Verdict | undefined {
+      const lv = state.lv;
+      const due = levelDueAt(lv, delaysOf(def));
+      if (due === null || ctx.now < due) return undefined;
+      return verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx);
+    },
+    dueAt: (def: D, state: S): number | null => levelDueAt(state.lv, delaysOf(def)),
+  };
+}

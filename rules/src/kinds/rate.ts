@@ -6,17 +6,15 @@ import { type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.j
 import type { Verdict } from '../verdict.js';
 import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
 import {
-  advance,
   advanceVisibly,
   checkLevels,
   delaysOf,
   initialLevelState,
   type LevelState,
   latchSchema,
-  levelDueAt,
   levelStateFrom,
   levelsSchema,
-  releaseLatch,
+  levelTimerSteps,
   resolveLevels,
   targetLevel,
 } from './leveled.js';
@@ -135,15 +133,5 @@ export const rateKind: RuleKind<RateRule, RateState> = {
     const { due, changed } = advanceVisibly(state.lv, target, ctx.now, delaysOf(def));
     return changed ? verdictOf(def, state, due, ctx) : undefined;
   },
-  onAcknowledge(def, state, ctx) {
-    const lv = state.lv;
-    return releaseLatch(lv) ? verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx) : undefined;
-  },
-  onTick(def, state, ctx) {
-    const lv = state.lv;
-    const due = levelDueAt(lv, delaysOf(def));
-    if (due === null || ctx.now < due) return undefined;
-    return verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx);
-  },
-  dueAt: (def, state) => levelDueAt(state.lv, delaysOf(def)),
+  ...levelTimerSteps(verdictOf),
 };

@@ -7,7 +7,6 @@ import { SEVERITIES, type Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, samplesSchema, touches } from './common.js';
 import {
-  advance,
   advanceVisibly,
   checkLevels,
   delaysOf,
@@ -15,10 +14,9 @@ import {
   initialLevelState,
   type LevelState,
   latchSchema,
-  levelDueAt,
   levelStateFrom,
   levelsSchema,
-  releaseLatch,
+  levelTimerSteps,
   resolveLevels,
   targetLevel,
 } from './leveled.js';
@@ -110,15 +108,5 @@ export const thresholdKind: RuleKind<ThresholdRule, ThresholdState> = {
     // Nothing the alarm shows changed: spare building a verdict (the hot path).
     return changed ? verdictOf(def, state, due, ctx) : undefined;
   },
-  onAcknowledge(def, state, ctx) {
-    const lv = state.lv;
-    return releaseLatch(lv) ? verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx) : undefined;
-  },
-  onTick(def, state, ctx) {
-    const lv = state.lv;
-    const due = levelDueAt(lv, delaysOf(def));
-    if (due === null || ctx.now < due) return undefined;
-    return verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx);
-  },
-  dueAt: (def, state) => levelDueAt(state.lv, delaysOf(def)),
+  ...levelTimerSteps(verdictOf),
 };
