@@ -11,6 +11,20 @@ export async function counterTotal(counter: Counter<string>, labels: Record<stri
   return total;
 }
 
+/** Sum of a metric over the label sets that match `labels`, in prom-client JSON from one or more registries. */
+export function jsonTotal(registries: ReadonlyArray<readonly unknown[]>, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const metrics of registries) {
+    for (const metric of metrics as Array<{ name: string; values: Array<{ value: number; labels: Record<string, unknown> }> }>) {
+      if (metric.name !== name) continue;
+      for (const value of metric.values) {
+        if (Object.entries(labels).every(([k, v]) => value.labels[k] === v)) total += value.value;
+      }
+    }
+  }
+  return total;
+}
+
 export interface ExpectResult {
   accepted: number;
   stored: number | null;

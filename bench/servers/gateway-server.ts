@@ -10,7 +10,7 @@ import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { startGateway } from '../../gateway/src/gateway.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import { childRuntime } from '../lib/child.js';
-import { counterTotal, cpuSeconds, expectationHandlers } from '../lib/counters.js';
+import { cpuSeconds, expectationHandlers, jsonTotal } from '../lib/counters.js';
 
 export interface DeviceGroup {
   site: string;
@@ -57,17 +57,21 @@ const config = validateConfig(
 );
 const gateway = await startGateway({ config, log: createLogger(config.logLevel) });
 const { metrics } = gateway;
-const accepted = () => counterTotal(metrics.readingsAccepted);
-const written = () => counterTotal(metrics.sinkWritten, { sink: 'influxdb' });
+/** Both registries: the main thread's and, with `pipeline.thread: worker`, the worker's. */
+const registries = async () => [await metrics.registry.getMetricsAsJSON(), await gateway.lane.workerMetrics()];
+const total = async (name: string, labels: Record<string, string> = {}) => jsonTotal(await registries(), name, labels);
+const accepted = () => total('gateway_readings_accepted_total');
+const written = () => total('gateway_sink_written_total', { sink: 'influxdb' });
 
 runtime.serve({
   ...expectationHandlers({
     accepted,
-    stored: gateway.influxSink ? written : null,
+    stored: gateway.influx.url ? written : null,
+    pollMs: 20,
   }),
   stats: async () => {
     const rejections = await metrics.rejections.get();
-    const dropped = await counterTotal(metrics.sinkDropped, { sink: 'influxdb' });
+    const dropped = await total('gateway_sink_dropped_total', { sink: 'influxdb' });
     return {
       rss: process.memoryUsage().rss,
       heapUsed: process.memoryUsage().heapUsed,
@@ -78,7 +82,7 @@ runtime.serve({
       rejected: rejections.values.reduce((sum, v) => sum + v.value, 0),
       rejectionReasons: [...new Set(rejections.values.filter((v) => v.value > 0).map((v) => String(v.labels.reason)))],
       influxDropped: dropped,
-      alarmEvents: await counterTotal(metrics.alarmEvents),
+      alarmEvents: await total('gateway_alarm_events_total'),
     };
   },
   close: async () => {

@@ -12,21 +12,16 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { monotonicFactory } from 'ulid';
 import { createAlarmService } from '../../gateway/src/alarms/alarm-service.js';
+import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { createDeviceRegistry } from '../../gateway/src/devices/device-registry.js';
 import { createDeviceStatusBook } from '../../gateway/src/devices/device-status.js';
 import { createIngestService } from '../../gateway/src/ingest/ingest-service.js';
 import { createQuarantine } from '../../gateway/src/ingest/quarantine.js';
-import { createSeqWindow } from '../../gateway/src/ingest/seq-window.js';
 import { parseDeviceTopic } from '../../gateway/src/ingest/topics.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
-import { createReadingPipeline } from '../../gateway/src/pipeline/reading-pipeline.js';
-import { loadRuleSetOrThrow } from '../../gateway/src/rule-files/load-rule-files.js';
-import { createProfileRuleEngine } from '../../gateway/src/rule-files/profile-engine.js';
-import { createInfluxSink } from '../../gateway/src/sinks/influx/influx-sink.js';
-import { createInfluxV1Writer } from '../../gateway/src/sinks/influx/influx-writer.js';
+import { createInlineLane } from '../../gateway/src/pipeline/inline-lane.js';
 import { freePort } from '../../gateway/src/sinks/influx/local-influxd.js';
-import { PROFILES } from '../../profiles/index.js';
 import { createAlarmBook } from '../../rules/src/index.js';
 import { childRuntime } from '../lib/child.js';
 import { counterTotal, cpuSeconds, expectationHandlers } from '../lib/counters.js';
@@ -70,7 +65,6 @@ const registry = createDeviceRegistry(
   ),
 );
 const deviceStatus = createDeviceStatusBook();
-const engine = createProfileRuleEngine(PROFILES, loadRuleSetOrThrow(PROFILES, []));
 const alarms = createAlarmService({
   book: createAlarmBook({ newAlarmId: () => `alm_${newId()}` }),
   now: Date.now,
@@ -78,30 +72,30 @@ const alarms = createAlarmService({
   metrics,
   log,
 });
-const sink = createInfluxSink({
-  writer: createInfluxV1Writer({ url: args.influxUrl, database: args.database, timeoutMs: 10_000 }),
-  batchSize: 5_000,
-  flushIntervalMs: 500,
-  maxQueuedPoints: 200_000,
+// The gateway's own lane on the subscriber's event loop, with the gateway's default batching (5,000 points, 500 ms).
+const config = validateConfig({ influx: { mode: 'url', url: args.influxUrl, database: args.database }, logLevel: 'warn' }, '(bench)');
+const lane = await createInlineLane(
+  { config, influxUrl: args.influxUrl },
+  registry,
+  { alarmChanges: (changes) => alarms.apply(changes), readingStored: deviceStatus.readingStored },
   metrics,
   log,
-});
-await sink.start();
-alarms.onEvent((event) => sink.writeAlarmEvent(event));
-const pipeline = createReadingPipeline({ engine, registry, alarms, deviceStatus, storeTelemetry: sink.writeTelemetry, metrics, log });
+);
+alarms.onEvent((event) => lane.writeAlarmEvent(event));
+await lane.start(Date.now());
 const ingest = createIngestService({
   registry,
-  profiles: PROFILES,
-  maxPayloadBytes: 256 * 1024,
   labMode: { allow: [], deny: [] },
-  seqWindow: createSeqWindow(),
+  lane,
   quarantine: createQuarantine(1_000),
   deviceStatus,
   metrics,
   log,
-  accept: (readings) => pipeline.enqueue(readings),
 });
-const ticker = setInterval(() => pipeline.tick(Date.now()), 250);
+const ticker = setInterval(() => {
+  lane.tick(Date.now());
+  alarms.tick(Date.now());
+}, 250);
 
 let unknown = 0;
 const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
@@ -116,7 +110,10 @@ client.on('message', (topic, payload) => {
     unknown += 1;
     return;
   }
-  ingest.handlePublish({ session: { kind: 'device', device }, clientId: device.id, topic, payload, receivedAt: Date.now() });
+  ingest.handlePublish(
+    { session: { kind: 'device', device }, clientId: device.id, topic, payload, receivedAt: Date.now() },
+    () => undefined,
+  );
 });
 await client.subscribeAsync('sites/+/devices/+/telemetry', { qos: args.qos });
 
@@ -139,8 +136,7 @@ runtime.serve({
   close: async () => {
     clearInterval(ticker);
     await client.endAsync();
-    await pipeline.drain();
-    await sink.close();
+    await lane.close();
     broker.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   },

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Aedes } from 'aedes';
 import { monotonicFactory } from 'ulid';
 import { PROFILES } from '../../profiles/index.js';
@@ -15,16 +14,14 @@ import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createQuarantine, type Quarantine } from './ingest/quarantine.js';
 import { createRecorder } from './ingest/recorder.js';
-import { createSeqWindow } from './ingest/seq-window.js';
 import type { Logger } from './observability/logger.js';
-import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
-import { createReadingPipeline, type ReadingPipeline } from './pipeline/reading-pipeline.js';
+import { createGatewayMetrics, type GatewayMetrics, metricsExposition } from './observability/metrics.js';
+import { createInlineLane } from './pipeline/inline-lane.js';
+import type { LaneOutlet, TelemetryLane } from './pipeline/telemetry-lane.js';
+import { createWorkerLane } from './pipeline/worker-lane.js';
 import { loadRuleSetOrThrow } from './rule-files/load-rule-files.js';
-import { createProfileRuleEngine } from './rule-files/profile-engine.js';
-import { createRuleReloader, type ReloadResult } from './rule-files/rule-reloader.js';
-import { createInfluxSink, type InfluxSink } from './sinks/influx/influx-sink.js';
-import { createInfluxV1Writer } from './sinks/influx/influx-writer.js';
-import { findInfluxd, type LocalInfluxd, startLocalInfluxd } from './sinks/influx/local-influxd.js';
+import type { ReloadResult } from './rule-files/rule-reloader.js';
+import { resolveInfluxTarget } from './sinks/influx/influx-target.js';
 import { createLiveFeed, type LiveFeed } from './sinks/live-feed/live-feed.js';
 import { createWebhookSink, type WebhookSink } from './sinks/webhook/webhook-sink.js';
 
@@ -33,6 +30,8 @@ export interface GatewayOptions {
   log: Logger;
   /** The clock; tests may pass their own. */
   now?: () => number;
+  /** Called if a part the gateway cannot run without dies (the telemetry worker); `main.ts` exits. */
+  onFatal?: (error: Error) => void;
 }
 
 /** A started gateway: where it listens, its parts (for the API, tests and the demo), and `close()`. */
@@ -45,65 +44,22 @@ export interface RunningGateway {
   alarms: AlarmService;
   liveFeed: LiveFeed;
   webhooks: WebhookSink;
-  influxSink: InfluxSink | null;
-  pipeline: ReadingPipeline;
+  /** Telemetry validation, rules and InfluxDB writes, on the main thread or in a worker (`pipeline.thread`). */
+  lane: TelemetryLane;
   quarantine: Quarantine;
   registry: DeviceRegistry;
   metrics: GatewayMetrics;
   http: HttpServer;
   readiness(): ReadinessCheck[];
+  /** Prometheus text of every metric, the worker's included. */
+  metricsText(): Promise<string>;
+  /** Runs the rule timers and the alarm lifecycle at `now` (the ticker does this every `tickInterval`). */
+  tick(now: number): void;
   /** Re-reads and validates the rule files and swaps them in; a rejected set leaves the old one running. */
-  reloadRules(): ReloadResult;
+  reloadRules(): Promise<ReloadResult>;
   /** Waits until accepted readings are evaluated and every sink has delivered what it holds. */
   settle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
-}
-
-interface InfluxSetup {
-  sink: InfluxSink | null;
-  url: string | null;
-  disabledReason: string | null;
-  local: LocalInfluxd | null;
-}
-
-async function setUpInflux(config: GatewayConfig, metrics: GatewayMetrics, log: Logger): Promise<InfluxSetup> {
-  const settings = config.influx;
-  if (settings.mode === 'off') return { sink: null, url: null, disabledReason: 'influx.mode is off', local: null };
-  let url = settings.url;
-  let local: LocalInfluxd | null = null;
-  if (settings.mode === 'auto') {
-    if (!findInfluxd()) {
-      const reason = 'no InfluxDB configured and no influxd installed (apt-get install influxdb); telemetry is not stored';
-      log.warn({ reason }, 'influxdb writes disabled');
-      return { sink: null, url: null, disabledReason: reason, local: null };
-    }
-    try {
-      local = await startLocalInfluxd({ dataDir: join(config.dataDir, 'influxd') });
-      url = local.url;
-      log.info({ url }, 'local influxd started');
-    } catch (error) {
-      const reason = `local influxd failed to start: ${(error as Error).message.split('\n')[0]}`;
-      log.warn({ err: error }, 'influxdb writes disabled');
-      return { sink: null, url: null, disabledReason: reason, local: null };
-    }
-  }
-  const writer = createInfluxV1Writer({
-    url,
-    database: settings.database,
-    username: settings.username,
-    password: settings.password,
-    timeoutMs: settings.requestTimeout,
-  });
-  const sink = createInfluxSink({
-    writer,
-    batchSize: settings.batchSize,
-    flushIntervalMs: settings.flushInterval,
-    maxQueuedPoints: settings.maxQueuedPoints,
-    metrics,
-    log: log.child({ component: 'influx-sink' }),
-  });
-  await sink.start();
-  return { sink, url, disabledReason: null, local };
 }
 
 /** The composition of every part; `main.ts` reads the environment and calls this. */
@@ -116,18 +72,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const deviceStatus = createDeviceStatusBook();
   const quarantine = createQuarantine(config.quarantine.size);
 
-  const engine = createProfileRuleEngine(PROFILES, loadRuleSetOrThrow(PROFILES, config.rules));
+  // Rule files are checked here, before anything starts, so a broken file stops the gateway with its line numbers.
+  loadRuleSetOrThrow(PROFILES, config.rules);
 
+  let lane: TelemetryLane | null = null;
   const alarms = createAlarmService({
     book: createAlarmBook({ newAlarmId: () => `alm_${newId()}` }),
     now,
     newEventId: () => `evt_${newId()}`,
     metrics,
     log: log.child({ component: 'alarms' }),
-    acknowledged: (key, at) => engine.acknowledge(key, at),
+    acknowledged: (key, at) => lane?.acknowledged(key, at),
   });
 
-  const influx = await setUpInflux(config, metrics, log);
+  const influx = await resolveInfluxTarget(config, log);
   const webhooks = createWebhookSink({
     subscribers: config.webhooks,
     now,
@@ -138,33 +96,32 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const liveFeed = createLiveFeed({ ringSize: config.liveFeed.ringSize, metrics, initialCursor: now() * 1_000 });
   alarms.onEvent((event) => liveFeed.publish(event));
   alarms.onEvent((event) => webhooks.deliver(event));
-  if (influx.sink) {
-    const sink = influx.sink;
-    alarms.onEvent((event) => sink.writeAlarmEvent(event));
-  }
+  if (influx.url) alarms.onEvent((event) => lane?.writeAlarmEvent(event));
 
-  const pipeline = createReadingPipeline({
-    engine,
-    registry,
-    alarms,
-    deviceStatus,
-    storeTelemetry: influx.sink ? influx.sink.writeTelemetry : () => undefined,
-    metrics,
-    log: log.child({ component: 'pipeline' }),
-  });
+  let laneFailure: Error | null = null;
+  const outlet: LaneOutlet = {
+    alarmChanges: (changes) => alarms.apply(changes),
+    readingStored: (device, ts, values, at) => deviceStatus.readingStored(device, ts, values, at),
+  };
+  const setup = { config, influxUrl: influx.url };
+  const started =
+    config.pipeline.thread === 'worker'
+      ? await createWorkerLane(setup, outlet, log.child({ component: 'pipeline' }), (error) => {
+          laneFailure = error;
+          options.onFatal?.(error);
+        })
+      : await createInlineLane(setup, registry, outlet, metrics, log);
+  lane = started;
   const recorder = config.recording.enabled ? createRecorder(config.recording.path) : undefined;
   const ingest = createIngestService({
     recorder,
     registry,
-    profiles: PROFILES,
-    maxPayloadBytes: config.mqtt.maxPayloadBytes,
     labMode: config.mqtt.labMode,
-    seqWindow: createSeqWindow(),
+    lane: started,
     quarantine,
     deviceStatus,
     metrics,
     log: log.child({ component: 'ingest' }),
-    accept: (readings) => pipeline.enqueue(readings),
   });
 
   const brokerLog = log.child({ component: 'broker' });
@@ -185,40 +142,35 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     brokerLog.warn({ allow: config.mqtt.labMode.allow, deny: config.mqtt.labMode.deny }, 'LAB MODE: anonymous MQTT clients are accepted');
   }
   // Devices that never send anything must still go silent: their silence rules run from start-up.
-  alarms.apply(
-    engine.registerDevices(
-      [...registry.all()].map((device) => device.context),
-      now(),
-    ),
-  );
-  const reloadRules = createRuleReloader({
-    profiles: PROFILES,
-    extraFiles: config.rules,
-    engine,
-    alarms,
-    now,
-    log: log.child({ component: 'rules' }),
-  });
+  await started.start(now());
+  const reloadRules = () => started.reloadRules(now());
+  const tick = (at: number): void => {
+    started.tick(at);
+    alarms.tick(at);
+  };
 
   const listeners = await startMqttListeners(broker, config.mqtt);
-  const ticker = setInterval(() => pipeline.tick(now()), config.tickInterval);
+  const ticker = setInterval(() => tick(now()), config.tickInterval);
   ticker.unref();
 
   const readiness = (): ReadinessCheck[] => {
     const checks: ReadinessCheck[] = [
       { name: 'mqtt', ready: listeners.length > 0 && !broker.closed, reason: broker.closed ? 'broker closed' : null },
     ];
-    if (influx.sink) checks.push(influx.sink.status());
-    else checks.push({ name: 'influxdb', ready: true, reason: `disabled: ${influx.disabledReason}` });
+    if (laneFailure) checks.push({ name: 'pipeline', ready: false, reason: laneFailure.message });
+    const sinkStatus = started.sinkStatus();
+    if (influx.url === null) checks.push({ name: 'influxdb', ready: true, reason: `disabled: ${influx.disabledReason}` });
+    else if (sinkStatus) checks.push(sinkStatus);
     const hooks = webhooks.status();
     checks.push({ name: hooks.name, ready: hooks.ready, reason: hooks.reason });
     return checks;
   };
 
+  const metricsText = async (): Promise<string> => metricsExposition(metrics.registry, await started.workerMetrics());
   const http = await createHttpServer({
     tokens: config.api.tokens,
     metricsPublic: config.api.metricsPublic,
-    metrics: metrics.registry,
+    metrics: { contentType: metrics.registry.contentType, text: metricsText },
     readiness,
     alarms,
     liveFeed,
@@ -247,17 +199,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     alarms,
     liveFeed,
     webhooks,
-    influxSink: influx.sink,
-    pipeline,
+    lane: started,
     quarantine,
     registry,
     metrics,
     http,
     readiness,
+    metricsText,
+    tick,
     reloadRules,
     async settle(timeoutMs = 10_000) {
-      await pipeline.drain();
-      await Promise.all([influx.sink?.flush(), webhooks.idle(timeoutMs)]);
+      await started.drain();
+      await webhooks.idle(timeoutMs);
     },
     close() {
       closing ??= (async () => {
@@ -268,9 +221,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await listenersClosed;
-        await pipeline.drain();
+        await started.close();
         await webhooks.close();
-        await influx.sink?.close();
         await recorder?.close();
         await influx.local?.stop();
         log.info('gateway stopped');

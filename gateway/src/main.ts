@@ -38,7 +38,15 @@ async function main(): Promise<void> {
       process.stdout.write('configuration and rule files are valid\n');
       return;
     }
-    gateway = await startGateway({ config, log });
+    gateway = await startGateway({
+      config,
+      log,
+      onFatal: (error) => {
+        // Without its telemetry worker the gateway can only refuse work: exit, and let the supervisor restart it.
+        log.fatal({ err: error }, 'gateway cannot continue');
+        process.exit(1);
+      },
+    });
   } catch (error) {
     if (error instanceof GatewayError) {
       process.stderr.write(`${error.code}: ${error.message}\n`);
@@ -66,8 +74,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
-    const result = gateway.reloadRules();
-    if (!result.ok) log.error({ problems: result.problems }, 'SIGHUP: rule reload rejected');
+    gateway.reloadRules().then(
+      (result) => {
+        if (!result.ok) log.error({ problems: result.problems }, 'SIGHUP: rule reload rejected');
+      },
+      (error: unknown) => log.error({ err: error }, 'SIGHUP: rule reload failed'),
+    );
   });
 }
 

@@ -56,7 +56,7 @@ export async function runScenarioOnGateway(scenario: Scenario): Promise<Scenario
       clock,
       advance: async (t) => {
         await gateway.settle();
-        gateway.pipeline.tick(t);
+        gateway.tick(t);
       },
     });
     return { gateway, events, run };

@@ -24,10 +24,10 @@ export interface AlarmServiceDeps {
   metrics: GatewayMetrics;
   log: Logger;
   /**
-   * Tells the rule engine about an accepted acknowledgement (`engine.acknowledge`): a rule latched until
-   * acknowledged lets go, and the changes it returns are applied like any others.
+   * Tells the rule engine about an accepted acknowledgement (the lane's `acknowledged`): a rule latched
+   * until acknowledged lets go, and the changes that follow come back through `apply` like any others.
    */
-  acknowledged?(key: string, at: number): readonly VerdictChange[];
+  acknowledged?(key: string, at: number): void;
 }
 
 /** The alarm lifecycle as the gateway runs it: the pure alarm book plus event ids, metrics and fan-out. */
@@ -90,7 +90,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
     acknowledge(id, by, note) {
       const at = deps.now();
       const result = act(deps.book.acknowledge(id, by, note, at));
-      if (result.ok && deps.acknowledged) apply(deps.acknowledged(result.transition.alarm.key, at));
+      if (result.ok) deps.acknowledged?.(result.transition.alarm.key, at);
       return result;
     },
     resolve: (id, by, note) => act(deps.book.resolve(id, by, note, deps.now())),

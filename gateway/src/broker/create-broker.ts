@@ -39,18 +39,16 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
         return done(packet.topic.startsWith('$SYS/') ? new Error('$SYS is reserved') : null);
       }
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      const decision = deps.ingest.handlePublish({
-        session,
-        clientId: client?.id ?? null,
-        topic: packet.topic,
-        payload,
-        receivedAt: deps.now(),
-      });
-      if (decision === 'drop') {
-        packet.topic = DROPPED_PREFIX + packet.topic;
-        packet.retain = false;
-      }
-      done(null);
+      deps.ingest.handlePublish(
+        { session, clientId: client?.id ?? null, topic: packet.topic, payload, receivedAt: deps.now() },
+        (decision) => {
+          if (decision === 'drop') {
+            packet.topic = DROPPED_PREFIX + packet.topic;
+            packet.retain = false;
+          }
+          done(null);
+        },
+      );
     },
     authorizeSubscribe(
       client: Client,

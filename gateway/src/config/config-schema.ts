@@ -136,6 +136,14 @@ export const configSchema = z
       .object({ enabled: z.boolean().default(false), path: z.string().default('./data/recording.ndjson') })
       .strict()
       .default({ enabled: false, path: './data/recording.ndjson' }),
+    /**
+     * Where telemetry is validated, evaluated by the rules and written to InfluxDB: `worker`, a worker
+     * thread beside the broker's event loop (uses a second core), or `main`, the broker's own event loop.
+     */
+    pipeline: z
+      .object({ thread: z.enum(['worker', 'main']).default('main') })
+      .strict()
+      .default({ thread: 'main' }),
     /** Rule timers are checked this often. */
     tickInterval: durationSchema.default(250),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,6 +1,5 @@
 import { fastifySSE } from '@fastify/sse';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { ApiToken } from '../config/config-schema.js';
 import { registerConsoleRoutes } from '../console/console-routes.js';
@@ -15,7 +14,7 @@ import { sendError } from './api-error.js';
 import { createAuthenticator } from './auth.js';
 import { registerAlarmRoutes } from './routes/alarm-routes.js';
 import { registerDeviceRoutes } from './routes/device-routes.js';
-import { type ReadinessCheck, registerHealthRoutes } from './routes/health-routes.js';
+import { type MetricsSource, type ReadinessCheck, registerHealthRoutes } from './routes/health-routes.js';
 import { registerRuleRoutes } from './routes/rule-routes.js';
 import { registerStreamRoutes } from './routes/stream-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
@@ -23,7 +22,7 @@ import { registerWebhookRoutes } from './routes/webhook-routes.js';
 export interface HttpServerDeps {
   tokens: readonly ApiToken[];
   metricsPublic: boolean;
-  metrics: Registry;
+  metrics: MetricsSource;
   readiness(): ReadinessCheck[];
   alarms: AlarmService;
   liveFeed: LiveFeed;
@@ -31,7 +30,7 @@ export interface HttpServerDeps {
   deviceStatus: DeviceStatusBook;
   quarantine: Quarantine;
   webhooks: WebhookSink;
-  reloadRules(): ReloadResult;
+  reloadRules(): Promise<ReloadResult>;
   log: Logger;
 }
 

@@ -1,17 +1,14 @@
-import type { Profile } from '../../../profiles/index.js';
-import type { Reading } from '../../../rules/src/index.js';
 import type { ClientSession } from '../broker/session.js';
 import { topicMatches } from '../broker/topic-filter.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
 import type { DeviceStatusBook } from '../devices/device-status.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { ingestTelemetry } from './ingest-telemetry.js';
+import type { TelemetryLane } from '../pipeline/telemetry-lane.js';
 import type { Quarantine } from './quarantine.js';
 import type { Recorder } from './recorder.js';
 import type { Rejection } from './rejection.js';
 import { reject } from './rejection.js';
-import type { SeqWindow } from './seq-window.js';
 import { statusPayloadSchema } from './telemetry-schema.js';
 import { parseDeviceTopic } from './topics.js';
 
@@ -28,28 +25,26 @@ export type PublishDecision = 'accept' | 'drop';
 
 export interface IngestServiceDeps {
   registry: DeviceRegistry;
-  profiles: ReadonlyMap<string, Profile>;
-  maxPayloadBytes: number;
   labMode: { allow: readonly string[]; deny: readonly string[] };
-  seqWindow: SeqWindow;
+  /** Where telemetry of known devices is validated, evaluated and stored. */
+  lane: Pick<TelemetryLane, 'submit'>;
   quarantine: Quarantine;
   deviceStatus: DeviceStatusBook;
   metrics: GatewayMetrics;
   log: Logger;
-  /** Where accepted readings go (the reading pipeline); must not block. */
-  accept(readings: Reading[]): void;
   /** Records every device telemetry publish, as received (for backtests). */
   recorder?: Recorder | undefined;
 }
 
 export interface IngestService {
-  handlePublish(publish: DevicePublish): PublishDecision;
+  /** `decided` is called exactly once: at once, or when the telemetry lane has judged the payload. */
+  handlePublish(publish: DevicePublish, decided: (decision: PublishDecision) => void): void;
 }
 
 /**
- * What happens to every PUBLISH from a client: the topic ACL, then decode → validate → normalise →
- * de-duplicate for telemetry, or the device's own status. Cheap and synchronous: it runs inside the
- * broker's publish hook and only enqueues.
+ * What happens to every PUBLISH from a client: the topic ACL and the device's own status here, and
+ * telemetry of known devices handed to the telemetry lane (decode → validate → normalise → de-duplicate →
+ * rules → storage). It runs inside the broker's publish hook, so the acknowledgement waits for the verdict.
  */
 export function createIngestService(deps: IngestServiceDeps): IngestService {
   const record = (publish: DevicePublish, rejection: Rejection, device: RegisteredDevice | null, site: string | null): void => {
@@ -74,7 +69,7 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
     deps.labMode.allow.some((filter) => topicMatches(filter, topic)) && !deps.labMode.deny.some((filter) => topicMatches(filter, topic));
 
   return {
-    handlePublish(publish) {
+    handlePublish(publish, decided) {
       const { session, topic } = publish;
       const parsed = parseDeviceTopic(topic);
 
@@ -86,15 +81,15 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
           session.device,
           parsed?.site ?? null,
         );
-        return 'drop';
+        return decided('drop');
       }
       if (session.kind === 'lab') {
         if (!labAllows(topic)) {
           deps.metrics.mqttAclDenied.inc({ action: 'publish', client: 'lab' });
           record(publish, reject('forbidden', `lab mode does not allow publishing to ${topic}`), null, parsed?.site ?? null);
-          return 'drop';
+          return decided('drop');
         }
-        if (!parsed) return 'accept';
+        if (!parsed) return decided('accept');
       }
 
       deps.metrics.messagesReceived.inc({ channel: parsed?.channel === 'status' ? 'status' : 'telemetry' });
@@ -106,47 +101,29 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
           device,
           parsed?.site ?? null,
         );
-        return 'drop';
+        return decided('drop');
       }
       const device = deps.registry.get(parsed.device);
       if (!device || device.site !== parsed.site) {
         record(publish, reject('unknown_device', `no device ${parsed.device} at site ${parsed.site} in the registry`), null, parsed.site);
-        return 'drop';
+        return decided('drop');
       }
 
       if (parsed.channel === 'status') {
         const status = statusPayloadSchema.safeParse(publish.payload.toString('utf8'));
         if (!status.success) {
           record(publish, reject('schema', 'status payload must be "online" or "offline"'), device, device.site);
-          return 'drop';
+          return decided('drop');
         }
         deps.deviceStatus.reported(device.id, status.data, publish.receivedAt);
-        return 'accept';
+        return decided('accept');
       }
 
       deps.recorder?.record(topic, publish.payload, publish.receivedAt);
-      const profile = deps.profiles.get(device.profile);
-      if (!profile) {
-        record(
-          publish,
-          reject('unknown_device', `device ${device.id} has profile ${device.profile}, which this gateway does not know`),
-          device,
-          device.site,
-        );
-        return 'drop';
-      }
-      const outcome = ingestTelemetry(
-        { maxPayloadBytes: deps.maxPayloadBytes, seqWindow: deps.seqWindow },
-        device,
-        profile,
-        publish.payload,
-        publish.receivedAt,
-      );
-      for (const rejection of outcome.rejections) record(publish, rejection, device, device.site);
-      if (outcome.accepted.length === 0) return 'drop';
-      deps.metrics.readingsAccepted.inc({ profile: device.profile }, outcome.accepted.length);
-      deps.accept(outcome.accepted.map((item) => item.reading));
-      return 'accept';
+      deps.lane.submit(device, publish.payload, publish.receivedAt, (verdict) => {
+        for (const rejection of verdict.rejections) record(publish, rejection, device, device.site);
+        decided(verdict.accepted > 0 ? 'accept' : 'drop');
+      });
     },
   };
 }

@@ -1,9 +1,21 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 
-/** Every Prometheus metric the gateway exports, on one registry (`GET /metrics`). */
-export function createGatewayMetrics() {
+/**
+ * Every Prometheus metric the gateway exports, on one registry (`GET /metrics`). A telemetry worker
+ * thread keeps a registry of its own without the process metrics; `/metrics` adds the two up.
+ */
+export function createGatewayMetrics(options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gateway_process_' });
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'gateway_process_' });
   const registers = [registry];
   return {
     registry,
@@ -77,3 +89,11 @@ export function createGatewayMetrics() {
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
+
+/** Prometheus text of `registry` plus the metrics of a worker's registry (prom-client JSON), summed per series. */
+export async function metricsExposition(registry: Registry, workerMetrics: readonly unknown[]): Promise<string> {
+  if (workerMetrics.length === 0) return registry.metrics();
+  const own = await registry.getMetricsAsJSON();
+  const worker = workerMetrics as MetricObjectWithValues<MetricValue<string>>[];
+  return AggregatorRegistry.aggregate([own, worker]).metrics();
+}

@@ -1,7 +1,5 @@
-import type { Reading, RuleEngine } from '../../../rules/src/index.js';
-import type { AlarmService } from '../alarms/alarm-service.js';
+import type { MetricValue, Reading, RuleEngine, VerdictChange } from '../../../rules/src/index.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
-import type { DeviceStatusBook } from '../devices/device-status.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 
@@ -11,8 +9,10 @@ const SLICE = 2_000;
 export interface ReadingPipelineDeps {
   engine: RuleEngine;
   registry: DeviceRegistry;
-  alarms: AlarmService;
-  deviceStatus: DeviceStatusBook;
+  /** The alarm lifecycle's `apply`. */
+  alarmChanges(changes: readonly VerdictChange[]): void;
+  /** The device status book's `readingStored` (last values for the API). */
+  readingStored(device: string, ts: number, metrics: Record<string, MetricValue>, at: number): void;
   /** The telemetry sink's enqueue (InfluxDB); must not block. */
   storeTelemetry(reading: Reading): void;
   metrics: GatewayMetrics;
@@ -29,7 +29,7 @@ export interface ReadingPipeline {
 }
 
 /**
- * Readings accepted by ingest → telemetry sink, rule engine, alarm lifecycle. Decoupled from the broker
+ * Readings accepted by ingest → telemetry sink, rule engine, alarm changes. Decoupled from the broker
  * hook by a queue processed in slices, so a burst never holds the event loop for long.
  */
 export function createReadingPipeline(deps: ReadingPipelineDeps): ReadingPipeline {
@@ -45,12 +45,12 @@ export function createReadingPipeline(deps: ReadingPipelineDeps): ReadingPipelin
       const reading = queue[head] as Reading;
       try {
         deps.storeTelemetry(reading);
-        deps.deviceStatus.readingStored(reading.device, reading.ts, reading.metrics, reading.receivedAt ?? reading.ts);
+        deps.readingStored(reading.device, reading.ts, reading.metrics, reading.receivedAt ?? reading.ts);
         const device = deps.registry.get(reading.device);
         if (!device) continue;
         const outcome = deps.engine.onReading(reading, device.context);
         if (outcome.late) deps.metrics.readingsLate.inc();
-        if (outcome.changes.length > 0) deps.alarms.apply(outcome.changes);
+        if (outcome.changes.length > 0) deps.alarmChanges(outcome.changes);
       } catch (error) {
         deps.log.error({ err: error, device: reading.device }, 'reading evaluation failed');
       }
@@ -81,8 +81,7 @@ export function createReadingPipeline(deps: ReadingPipelineDeps): ReadingPipelin
     tick(now) {
       try {
         const changes = deps.engine.tick(now);
-        if (changes.length > 0) deps.alarms.apply(changes);
-        deps.alarms.tick(now);
+        if (changes.length > 0) deps.alarmChanges(changes);
       } catch (error) {
         deps.log.error({ err: error }, 'rule tick failed');
       }

@@ -14,7 +14,7 @@ export interface VirtualRunOptions {
   clock: VirtualClock;
   /**
    * Called with the virtual time whenever the run is about to move past it, after every message up to it was
-   * acknowledged: let the gateway evaluate what arrived and run its timers (`await gw.settle(); gw.pipeline.tick(t)`).
+   * acknowledged: let the gateway evaluate what arrived and run its timers (`await gw.settle(); gw.tick(t)`).
    */
   advance(t: number): Promise<void>;
   seed?: number;

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 
 export interface ReadinessCheck {
   name: string;
@@ -7,9 +6,15 @@ export interface ReadinessCheck {
   reason: string | null;
 }
 
+/** The Prometheus exposition: its content type and text. */
+export interface MetricsSource {
+  contentType: string;
+  text(): Promise<string>;
+}
+
 export interface HealthRouteDeps {
   readiness(): ReadinessCheck[];
-  metrics: Registry;
+  metrics: MetricsSource;
   metricsPublic: boolean;
 }
 
@@ -25,7 +30,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
   });
 
   app.get('/metrics', { config: deps.metricsPublic ? {} : { role: 'viewer' } }, async (_request, reply) => {
-    const text = await deps.metrics.metrics();
+    const text = await deps.metrics.text();
     return reply.type(deps.metrics.contentType).send(text);
   });
 }

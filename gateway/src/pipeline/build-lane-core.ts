@@ -1,0 +1,44 @@
+import { PROFILES } from '../../../profiles/index.js';
+import type { GatewayConfig } from '../config/config-schema.js';
+import type { DeviceRegistry } from '../devices/device-registry.js';
+import { createSeqWindow } from '../ingest/seq-window.js';
+import type { Logger } from '../observability/logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { loadRuleSetOrThrow } from '../rule-files/load-rule-files.js';
+import { createProfileRuleEngine } from '../rule-files/profile-engine.js';
+import { createRuleReloader } from '../rule-files/rule-reloader.js';
+import type { InfluxSink } from '../sinks/influx/influx-sink.js';
+import { startInfluxSink } from '../sinks/influx/influx-target.js';
+import { createLaneCore, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
+
+export interface LaneSetup {
+  config: GatewayConfig;
+  /** The InfluxDB to write to, already resolved by the broker side (null: telemetry is not stored). */
+  influxUrl: string | null;
+}
+
+/** A lane's core and its InfluxDB sink, built from the configuration alone (so a worker thread can build it too). */
+export async function buildLaneCore(
+  setup: LaneSetup,
+  registry: DeviceRegistry,
+  outlet: LaneOutlet,
+  metrics: GatewayMetrics,
+  log: Logger,
+): Promise<{ core: LaneCore; sink: InfluxSink | null }> {
+  const { config } = setup;
+  const engine = createProfileRuleEngine(PROFILES, loadRuleSetOrThrow(PROFILES, config.rules));
+  const sink = await startInfluxSink(config.influx, setup.influxUrl, metrics, log);
+  const core = createLaneCore({
+    registry,
+    profiles: PROFILES,
+    engine,
+    seqWindow: createSeqWindow(),
+    maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    sink,
+    reloadRules: createRuleReloader({ profiles: PROFILES, extraFiles: config.rules, engine, log: log.child({ component: 'rules' }) }),
+    outlet,
+    metrics,
+    log: log.child({ component: 'pipeline' }),
+  });
+  return { core, sink };
+}

@@ -1,0 +1,52 @@
+import type { AlarmEvent, MetricValue, VerdictChange } from '../../../rules/src/index.js';
+import type { ReadinessCheck } from '../http/routes/health-routes.js';
+import type { Rejection } from '../ingest/rejection.js';
+import type { ReloadResult } from '../rule-files/rule-reloader.js';
+import type { LaneSetup } from './build-lane-core.js';
+
+/** What the broker side hands the worker when it starts it. */
+export type LaneWorkerData = LaneSetup;
+
+/**
+ * One turn of the broker's event loop worth of telemetry: the payloads end to end in `bytes` (transferred,
+ * not copied), payload i at `offsets[i]..offsets[i + 1]`.
+ */
+export interface TelemetryBatch {
+  type: 'batch';
+  devices: string[];
+  receivedAt: Float64Array;
+  offsets: Uint32Array;
+  bytes: ArrayBuffer;
+}
+
+/** Broker side → worker. Messages with an `id` are answered with the same `id`. */
+export type ToLane =
+  | { type: 'start'; now: number }
+  | TelemetryBatch
+  | { type: 'tick'; now: number }
+  | { type: 'acknowledged'; key: string; at: number }
+  | { type: 'alarmEvent'; event: AlarmEvent }
+  | { type: 'reload'; id: number; now: number }
+  | { type: 'drain'; id: number }
+  | { type: 'metrics'; id: number }
+  | { type: 'close'; id: number };
+
+/** The verdicts of one batch, in its order: readings accepted per payload, and the rejections of those that had any. */
+export interface BatchVerdicts {
+  type: 'verdicts';
+  accepted: Uint32Array;
+  rejections: Array<[index: number, rejections: Rejection[]]>;
+}
+
+/** Worker → broker side. */
+export type FromLane =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string; code?: string }
+  | BatchVerdicts
+  | { type: 'alarmChanges'; changes: VerdictChange[] }
+  | { type: 'readings'; entries: Array<[device: string, ts: number, metrics: Record<string, MetricValue>, at: number]> }
+  | { type: 'sinkStatus'; status: ReadinessCheck | null }
+  | { type: 'reloaded'; id: number; result: ReloadResult }
+  | { type: 'drained'; id: number }
+  | { type: 'metrics'; id: number; metrics: unknown[] }
+  | { type: 'closed'; id: number };

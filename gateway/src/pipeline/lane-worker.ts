@@ -1,0 +1,125 @@
+/**
+ * The telemetry lane's worker thread (`pipeline.thread: worker`): builds the same core as the inline lane
+ * from the configuration and answers the broker side's messages (gateway/src/pipeline/lane-messages.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { MetricValue, VerdictChange } from '../../../rules/src/index.js';
+import { createDeviceRegistry } from '../devices/device-registry.js';
+import { GatewayError } from '../errors.js';
+import { createLogger } from '../observability/logger.js';
+import { createGatewayMetrics } from '../observability/metrics.js';
+import { buildLaneCore } from './build-lane-core.js';
+import type { BatchVerdicts, FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
+import type { LaneOutlet } from './telemetry-lane.js';
+
+const port = parentPort;
+if (!port) throw new Error('lane-worker.ts runs as a worker thread');
+const send = (message: FromLane, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+const setup = workerData as LaneWorkerData;
+const log = createLogger(setup.config.logLevel).child({ thread: 'pipeline' });
+const metrics = createGatewayMetrics({ processMetrics: false });
+const registry = createDeviceRegistry(setup.config.devices);
+
+/** Last values per device, merged over one slice of readings and sent once (the API shows the latest). */
+let latest = new Map<string, { ts: number; metrics: Record<string, MetricValue>; at: number }>();
+let latestScheduled = false;
+const sendLatest = (): void => {
+  latestScheduled = false;
+  if (latest.size === 0) return;
+  const entries = [...latest].map(
+    ([device, entry]) => [device, entry.ts, entry.metrics, entry.at] as [string, number, Record<string, MetricValue>, number],
+  );
+  latest = new Map();
+  send({ type: 'readings', entries });
+};
+const outlet: LaneOutlet = {
+  alarmChanges: (changes: readonly VerdictChange[]) => send({ type: 'alarmChanges', changes: [...changes] }),
+  readingStored(device, ts, values, at) {
+    const entry = latest.get(device);
+    if (!entry) latest.set(device, { ts, metrics: { ...values }, at });
+    else if (ts >= entry.ts) {
+      Object.assign(entry.metrics, values);
+      entry.ts = ts;
+      entry.at = at;
+    }
+    if (!latestScheduled) {
+      latestScheduled = true;
+      setImmediate(sendLatest);
+    }
+  },
+};
+
+try {
+  const { core, sink } = await buildLaneCore(setup, registry, outlet, metrics, log);
+
+  let lastStatus = '';
+  const reportSinkStatus = (): void => {
+    const status = sink?.status() ?? null;
+    const text = JSON.stringify(status);
+    if (text === lastStatus) return;
+    lastStatus = text;
+    send({ type: 'sinkStatus', status });
+  };
+  reportSinkStatus();
+  const statusTimer = setInterval(reportSinkStatus, 250);
+
+  const judgeBatch = (batch: Extract<ToLane, { type: 'batch' }>): void => {
+    const bytes = Buffer.from(batch.bytes);
+    const accepted = new Uint32Array(batch.devices.length);
+    const rejections: BatchVerdicts['rejections'] = [];
+    for (let i = 0; i < batch.devices.length; i += 1) {
+      const device = registry.get(batch.devices[i] as string);
+      if (!device) {
+        rejections.push([i, [{ reason: 'unknown_device', detail: `no device ${batch.devices[i]} in the registry` }]]);
+        continue;
+      }
+      const verdict = core.judge(device, bytes.subarray(batch.offsets[i], batch.offsets[i + 1]), batch.receivedAt[i] as number);
+      accepted[i] = verdict.accepted;
+      if (verdict.rejections.length > 0) rejections.push([i, verdict.rejections]);
+    }
+    send({ type: 'verdicts', accepted, rejections }, [accepted.buffer as ArrayBuffer]);
+  };
+
+  port.on('message', (message: ToLane) => {
+    switch (message.type) {
+      case 'batch':
+        return judgeBatch(message);
+      case 'start':
+        return core.start(message.now);
+      case 'tick':
+        return core.tick(message.now);
+      case 'acknowledged':
+        return core.acknowledged(message.key, message.at);
+      case 'alarmEvent':
+        return sink?.writeAlarmEvent(message.event);
+      case 'reload':
+        return send({ type: 'reloaded', id: message.id, result: core.reloadRules(message.now) });
+      case 'metrics':
+        void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'metrics', id: message.id, metrics: json }));
+        return;
+      case 'drain':
+        void (async () => {
+          await core.pipeline.drain();
+          await sink?.flush();
+          sendLatest();
+          reportSinkStatus();
+          send({ type: 'drained', id: message.id });
+        })();
+        return;
+      case 'close':
+        void (async () => {
+          await core.pipeline.drain();
+          await sink?.close();
+          sendLatest();
+          clearInterval(statusTimer);
+          send({ type: 'closed', id: message.id });
+          port.close();
+        })();
+        return;
+    }
+  });
+  send({ type: 'ready' });
+} catch (error) {
+  send({ type: 'failed', message: (error as Error).message, ...(error instanceof GatewayError ? { code: error.code } : {}) });
+}

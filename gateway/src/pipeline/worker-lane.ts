@@ -1,0 +1,186 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { GatewayError } from '../errors.js';
+import type { ReadinessCheck } from '../http/routes/health-routes.js';
+import type { Logger } from '../observability/logger.js';
+import type { LaneSetup } from './build-lane-core.js';
+import type { FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
+import type { LaneOutlet, LaneVerdict, TelemetryLane } from './telemetry-lane.js';
+
+/** Starts lane-worker in a thread: the .js file once built, the .ts file through tsx when run from source. */
+function spawnLaneWorker(workerData: LaneWorkerData): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./lane-worker.js', here), { workerData });
+  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href;
+  const entry = new URL('./lane-worker.ts', here).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+interface Pending {
+  devices: string[];
+  receivedAt: number[];
+  payloads: Buffer[];
+  decided: Array<(verdict: LaneVerdict) => void>;
+}
+
+const emptyPending = (): Pending => ({ devices: [], receivedAt: [], payloads: [], decided: [] });
+const ACCEPTED: LaneVerdict['rejections'] = [];
+
+/**
+ * The lane in a worker thread (`pipeline.thread: worker`). Telemetry submitted during one turn of the
+ * broker's event loop goes over as one message and its verdicts come back as one; the broker holds each
+ * PUBLISH (and its PUBACK) until its verdict is in. `onFailure` is told if the worker dies.
+ */
+export async function createWorkerLane(
+  setup: LaneSetup,
+  outlet: LaneOutlet,
+  log: Logger,
+  onFailure: (error: Error) => void,
+): Promise<TelemetryLane> {
+  const worker = spawnLaneWorker(setup);
+  const post = (message: ToLane, transfer: ArrayBuffer[] = []): void => worker.postMessage(message, transfer);
+  let pending = emptyPending();
+  let flushScheduled = false;
+  /** Batches sent and not yet judged, oldest first: the worker answers in order. */
+  const awaiting: Array<Pending['decided']> = [];
+  const answers = new Map<number, (message: FromLane) => void>();
+  let nextId = 1;
+  let sinkStatus: ReadinessCheck | null = null;
+  let failure: Error | null = null;
+  let closing = false;
+
+  const ask = <T extends FromLane['type']>(message: ToLane & { id: number }): Promise<Extract<FromLane, { type: T }>> =>
+    new Promise((resolve, reject) => {
+      if (failure) return reject(failure);
+      answers.set(message.id, resolve as (message: FromLane) => void);
+      post(message);
+    });
+
+  const fail = (error: Error): void => {
+    if (failure || closing) return;
+    failure = error;
+    log.fatal({ err: error }, 'telemetry worker failed');
+    for (const decided of awaiting.splice(0)) for (const decide of decided) decide({ accepted: 0, rejections: [] });
+    answers.clear();
+    onFailure(error);
+  };
+
+  const flush = (): void => {
+    flushScheduled = false;
+    const batch = pending;
+    pending = emptyPending();
+    if (batch.devices.length === 0) return;
+    let total = 0;
+    for (const payload of batch.payloads) total += payload.length;
+    const bytes = new ArrayBuffer(total);
+    const view = new Uint8Array(bytes);
+    const offsets = new Uint32Array(batch.payloads.length + 1);
+    let at = 0;
+    for (let i = 0; i < batch.payloads.length; i += 1) {
+      const payload = batch.payloads[i] as Buffer;
+      offsets[i] = at;
+      view.set(payload, at);
+      at += payload.length;
+    }
+    offsets[batch.payloads.length] = at;
+    awaiting.push(batch.decided);
+    post({ type: 'batch', devices: batch.devices, receivedAt: Float64Array.from(batch.receivedAt), offsets, bytes }, [bytes]);
+  };
+
+  worker.on('message', (message: FromLane) => {
+    switch (message.type) {
+      case 'verdicts': {
+        const decided = awaiting.shift() ?? [];
+        let next = 0;
+        for (let i = 0; i < decided.length; i += 1) {
+          let rejections = ACCEPTED;
+          const entry = message.rejections[next];
+          if (entry && entry[0] === i) {
+            rejections = entry[1];
+            next += 1;
+          }
+          (decided[i] as (verdict: LaneVerdict) => void)({ accepted: message.accepted[i] ?? 0, rejections });
+        }
+        return;
+      }
+      case 'alarmChanges':
+        return outlet.alarmChanges(message.changes);
+      case 'readings':
+        for (const [device, ts, metrics, at] of message.entries) outlet.readingStored(device, ts, metrics, at);
+        return;
+      case 'sinkStatus':
+        sinkStatus = message.status;
+        return;
+      case 'reloaded':
+      case 'drained':
+      case 'metrics':
+      case 'closed': {
+        const answer = answers.get(message.id);
+        answers.delete(message.id);
+        answer?.(message);
+        return;
+      }
+      default:
+        return;
+    }
+  });
+  worker.on('error', (error) => fail(error));
+  worker.on('exit', (code) => fail(new GatewayError('internal', `telemetry worker exited with code ${code}`)));
+
+  await new Promise<void>((resolve, reject) => {
+    const first = (message: FromLane): void => {
+      worker.off('message', first);
+      if (message.type === 'ready') resolve();
+      else if (message.type === 'failed') reject(new Error(`telemetry worker failed to start: ${message.message}`));
+    };
+    worker.on('message', first);
+    worker.once('error', reject);
+  });
+
+  return {
+    async start(now) {
+      post({ type: 'start', now });
+    },
+    submit(device, payload, receivedAt, decided) {
+      if (failure) return decided({ accepted: 0, rejections: [] });
+      pending.devices.push(device.id);
+      pending.receivedAt.push(receivedAt);
+      pending.payloads.push(payload);
+      pending.decided.push(decided);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    },
+    tick(now) {
+      flush();
+      post({ type: 'tick', now });
+    },
+    acknowledged(key, at) {
+      post({ type: 'acknowledged', key, at });
+    },
+    async reloadRules(now) {
+      return (await ask<'reloaded'>({ type: 'reload', id: nextId++, now })).result;
+    },
+    writeAlarmEvent(event) {
+      post({ type: 'alarmEvent', event });
+    },
+    async drain() {
+      flush();
+      await ask<'drained'>({ type: 'drain', id: nextId++ });
+    },
+    sinkStatus: () => sinkStatus,
+    async workerMetrics() {
+      return (await ask<'metrics'>({ type: 'metrics', id: nextId++ })).metrics;
+    },
+    async close() {
+      flush();
+      if (failure) return;
+      closing = true;
+      await ask<'closed'>({ type: 'close', id: nextId++ });
+      await worker.terminate();
+    },
+  };
+}

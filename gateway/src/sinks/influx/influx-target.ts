@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import type { GatewayConfig } from '../../config/config-schema.js';
+import type { Logger } from '../../observability/logger.js';
+import type { GatewayMetrics } from '../../observability/metrics.js';
+import { createInfluxSink, type InfluxSink } from './influx-sink.js';
+import { createInfluxV1Writer } from './influx-writer.js';
+import { findInfluxd, type LocalInfluxd, startLocalInfluxd } from './local-influxd.js';
+
+/** Where telemetry goes: a URL, or nowhere and why; `local` is the influxd the gateway started itself. */
+export interface InfluxTarget {
+  url: string | null;
+  disabledReason: string | null;
+  local: LocalInfluxd | null;
+}
+
+/** Resolves `influx.mode`: the configured URL, a local influxd started now (`auto`), or off. */
+export async function resolveInfluxTarget(config: GatewayConfig, log: Logger): Promise<InfluxTarget> {
+  const settings = config.influx;
+  if (settings.mode === 'off') return { url: null, disabledReason: 'influx.mode is off', local: null };
+  if (settings.mode === 'url') return { url: settings.url, disabledReason: null, local: null };
+  if (!findInfluxd()) {
+    const reason = 'no InfluxDB configured and no influxd installed (apt-get install influxdb); telemetry is not stored';
+    log.warn({ reason }, 'influxdb writes disabled');
+    return { url: null, disabledReason: reason, local: null };
+  }
+  try {
+    const local = await startLocalInfluxd({ dataDir: join(config.dataDir, 'influxd') });
+    log.info({ url: local.url }, 'local influxd started');
+    return { url: local.url, disabledReason: null, local };
+  } catch (error) {
+    const reason = `local influxd failed to start: ${(error as Error).message.split('\n')[0]}`;
+    log.warn({ err: error }, 'influxdb writes disabled');
+    return { url: null, disabledReason: reason, local: null };
+  }
+}
+
+/** The started InfluxDB sink for `url` with the configured batching, or null when telemetry is not stored. */
+export async function startInfluxSink(
+  settings: GatewayConfig['influx'],
+  url: string | null,
+  metrics: GatewayMetrics,
+  log: Logger,
+): Promise<InfluxSink | null> {
+  if (url === null) return null;
+  const writer = createInfluxV1Writer({
+    url,
+    database: settings.database,
+    username: settings.username,
+    password: settings.password,
+    timeoutMs: settings.requestTimeout,
+  });
+  const sink = createInfluxSink({
+    writer,
+    batchSize: settings.batchSize,
+    flushIntervalMs: settings.flushInterval,
+    maxQueuedPoints: settings.maxQueuedPoints,
+    metrics,
+    log: log.child({ component: 'influx-sink' }),
+  });
+  await sink.start();
+  return sink;
+}
