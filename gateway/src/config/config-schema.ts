@@ -141,9 +141,9 @@ export const configSchema = z
      * thread beside the broker's event loop (uses a second core), or `main`, the broker's own event loop.
      */
     pipeline: z
-      .object({ thread: z.enum(['worker', 'main']).default('main') })
+      .object({ thread: z.enum(['worker', 'main']).default('worker') })
       .strict()
-      .default({ thread: 'main' }),
+      .default({ thread: 'worker' }),
     /** Rule timers are checked this often. */
     tickInterval: durationSchema.default(250),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

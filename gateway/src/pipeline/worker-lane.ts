@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { GatewayError } from '../errors.js';
@@ -8,13 +10,24 @@ import type { LaneSetup } from './build-lane-core.js';
 import type { FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
 import type { LaneOutlet, LaneVerdict, TelemetryLane } from './telemetry-lane.js';
 
+/** The URL of tsx's ESM register API (`tsx/esm/api`, import condition), found from its package.json. */
+function tsxEsmApi(from: string): string {
+  const manifest = createRequire(from).resolve('tsx/package.json');
+  const exports = JSON.parse(readFileSync(manifest, 'utf8')).exports['./esm/api'];
+  return pathToFileURL(join(dirname(manifest), exports.import.default)).href;
+}
+
 /** Starts lane-worker in a thread: the .js file once built, the .ts file through tsx when run from source. */
 function spawnLaneWorker(workerData: LaneWorkerData): Worker {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return new Worker(new URL('./lane-worker.js', here), { workerData });
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href;
+  const tsx = tsxEsmApi(here);
   const entry = new URL('./lane-worker.ts', here).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  const bootstrap = [
+    `import(${JSON.stringify(tsx)})`,
+    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`,
+    ".catch((error) => require('node:worker_threads').parentPort.postMessage({ type: 'failed', message: String(error?.stack ?? error) }));",
+  ].join('');
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
@@ -131,9 +144,10 @@ export async function createWorkerLane(
 
   await new Promise<void>((resolve, reject) => {
     const first = (message: FromLane): void => {
+      if (message.type !== 'ready' && message.type !== 'failed') return;
       worker.off('message', first);
       if (message.type === 'ready') resolve();
-      else if (message.type === 'failed') reject(new Error(`telemetry worker failed to start: ${message.message}`));
+      else reject(new Error(`telemetry worker failed to start: ${message.message}`));
     };
     worker.on('message', first);
     worker.once('error', reject);
