@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { api, PIPELINE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 
-describe('an alarm latched until acknowledged (confined-space LEL over range)', () => {
+describe.each(PIPELINE_THREADS)('an alarm latched until acknowledged (confined-space LEL over range) — pipeline.thread: %s', (thread) => {
   let gateway: TestGateway;
   beforeAll(async () => {
     gateway = await startTestGateway({
+      thread,
       devices: [{ id: 'gas-01', site: 'pit-3', profile: 'confined-space', secret: 'secret-gas-01' }],
       overrides: { influx: { mode: 'off' } },
     });

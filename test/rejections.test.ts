@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REJECTION_REASONS } from '../gateway/src/ingest/rejection.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, eventually, metricValue, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { api, eventually, metricValue, PIPELINE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const TOPIC = telemetryTopicOf('site-a', 'dc-01');
 const now = Date.now();
@@ -56,108 +56,112 @@ const CASES: Array<{ reason: keyof typeof REJECTION_REASONS; topic?: string; lab
   },
 ];
 
-describe('bad input gets a reason code, is counted and quarantined, and disturbs nothing (contract §2)', () => {
-  let gateway: TestGateway;
-  let bad: MqttClient;
-  let good: MqttClient;
-  let lab: MqttClient;
+describe.each(PIPELINE_THREADS)(
+  'bad input gets a reason code, is counted and quarantined, and disturbs nothing (contract §2) — pipeline.thread: %s',
+  (thread) => {
+    let gateway: TestGateway;
+    let bad: MqttClient;
+    let good: MqttClient;
+    let lab: MqttClient;
 
-  beforeAll(async () => {
-    gateway = await startTestGateway({
-      overrides: {
-        mqtt: {
-          tcp: { host: '127.0.0.1', port: 0 },
-          maxPayloadBytes: 4096,
-          labMode: { enabled: true, allow: ['sites/+/devices/+/telemetry', 'lab/#'] },
+    beforeAll(async () => {
+      gateway = await startTestGateway({
+        thread,
+        overrides: {
+          mqtt: {
+            tcp: { host: '127.0.0.1', port: 0 },
+            maxPayloadBytes: 4096,
+            labMode: { enabled: true, allow: ['sites/+/devices/+/telemetry', 'lab/#'] },
+          },
         },
-      },
-    });
-    bad = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
-    good = await connectDevice(gateway.mqttUrl, { username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02' });
-    lab = await connectDevice(gateway.mqttUrl, { clientId: 'lab-tester' });
-  });
-  afterAll(async () => {
-    await Promise.all([bad?.endAsync(), good?.endAsync(), lab?.endAsync()]);
-    await gateway?.close();
-  });
-
-  it('produces every reason code from real publishes while a good device keeps being stored', async () => {
-    let goodSeq = 0;
-    for (const testCase of CASES) {
-      const client = testCase.lab ? lab : bad;
-      await client.publishAsync(testCase.topic ?? TOPIC, testCase.payload, { qos: 1 });
-      goodSeq += 1;
-      await publishJson(good, telemetryTopicOf('site-a', 'dc-02'), {
-        seq: goodSeq,
-        ts: now - 60_000 + goodSeq,
-        metrics: { hopper_temp: 30 + goodSeq },
       });
-    }
-    // A QoS 1 redelivery: the same reading twice.
-    const reading = { seq: 1, ts: now - 1_000, metrics: { hopper_temp: 41 } };
-    await publishJson(bad, TOPIC, reading);
-    await publishJson(bad, TOPIC, reading);
-    await gateway.settle();
-
-    const { body } = await api(gateway, '/api/quarantine?limit=1000');
-    const entries: Array<{ reason: string; detail: string; topic: string; payload: string; payloadEncoding: string }> = body.entries;
-    for (const testCase of CASES) {
-      const match = entries.find((entry) => entry.reason === testCase.reason && testCase.detail.test(entry.detail));
-      expect(match, `quarantine entry for ${testCase.reason} ${testCase.detail}`).toBeDefined();
-    }
-    const duplicates = entries.filter((entry) => entry.reason === 'duplicate');
-    expect(duplicates).toHaveLength(1);
-    expect(duplicates[0]?.detail).toBe('seq 1 already received');
-    expect(entries.find((e) => e.reason === 'decode' && e.payloadEncoding === 'base64')?.payload).toBe(
-      Buffer.from([0xff, 0xfe, 0x7b]).toString('base64'),
-    );
-    expect(Object.keys(REJECTION_REASONS).every((reason) => entries.some((e) => e.reason === reason))).toBe(true);
-
-    const metrics = (await api(gateway, '/metrics')).body as string;
-    for (const reason of Object.keys(REJECTION_REASONS)) {
-      const expected = entries.filter((e) => e.reason === reason).length;
-      expect(metricValue(metrics, 'gateway_ingest_rejections_total', { reason }), reason).toBe(expected);
-    }
-    expect(metricValue(metrics, 'gateway_ingest_rejections_total', { reason: 'type', device: 'dc-01' })).toBe(2);
-    expect(metricValue(metrics, 'gateway_ingest_rejections_total', { reason: 'unknown_device', device: 'unknown' })).toBe(1);
-
-    // Filtering the quarantine by reason and device.
-    const typeOnly = (await api(gateway, '/api/quarantine?reason=type&device=dc-01')).body.entries;
-    expect(typeOnly).toHaveLength(2);
-    expect((await api(gateway, '/api/quarantine?reason=bogus')).status).toBe(400);
-
-    // The good device: every reading stored; the bad one: only its single valid reading, once.
-    const goodRows = await eventually('all good readings in influxd', async () => {
-      const rows = await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-02'");
-      return rows.length === CASES.length ? rows : undefined;
+      bad = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
+      good = await connectDevice(gateway.mqttUrl, { username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02' });
+      lab = await connectDevice(gateway.mqttUrl, { clientId: 'lab-tester' });
     });
-    expect(goodRows).toHaveLength(CASES.length);
-    const badRows = await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-01'");
-    expect(badRows.map((r) => r.hopper_temp)).toEqual([41]);
-    expect(bad.connected && good.connected && lab.connected).toBe(true);
-  });
-
-  it('accepts a restarted device whose sequence numbers begin again with new times', async () => {
-    await publishJson(bad, TOPIC, { seq: 1, ts: now - 500, metrics: { hopper_temp: 42 } });
-    await gateway.settle();
-    const rows = await eventually('the restarted reading', async () => {
-      const found = await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-01'");
-      return found.length === 2 ? found : undefined;
+    afterAll(async () => {
+      await Promise.all([bad?.endAsync(), good?.endAsync(), lab?.endAsync()]);
+      await gateway?.close();
     });
-    expect(rows.map((r) => r.hopper_temp)).toEqual([41, 42]);
-  });
 
-  it('lets lab-mode clients use their allowed topics, and only those', async () => {
-    const received: string[] = [];
-    const listener = await connectDevice(gateway.mqttUrl, { clientId: 'lab-listener' });
-    listener.on('message', (topic) => received.push(topic));
-    await listener.subscribeAsync('lab/#', { qos: 1 });
-    await lab.publishAsync('lab/echo', 'hello', { qos: 1 });
-    await lab.publishAsync('elsewhere/x', 'nope', { qos: 1 });
-    await eventually('lab message', () => (received.length >= 1 ? true : undefined));
-    expect(received).toEqual(['lab/echo']);
-    const forbidden = (await api(gateway, '/api/quarantine?reason=forbidden')).body.entries;
-    expect(forbidden.some((e: { topic: string }) => e.topic === 'elsewhere/x')).toBe(true);
-    await listener.endAsync();
-  });
-});
+    it('produces every reason code from real publishes while a good device keeps being stored', async () => {
+      let goodSeq = 0;
+      for (const testCase of CASES) {
+        const client = testCase.lab ? lab : bad;
+        await client.publishAsync(testCase.topic ?? TOPIC, testCase.payload, { qos: 1 });
+        goodSeq += 1;
+        await publishJson(good, telemetryTopicOf('site-a', 'dc-02'), {
+          seq: goodSeq,
+          ts: now - 60_000 + goodSeq,
+          metrics: { hopper_temp: 30 + goodSeq },
+        });
+      }
+      // A QoS 1 redelivery: the same reading twice.
+      const reading = { seq: 1, ts: now - 1_000, metrics: { hopper_temp: 41 } };
+      await publishJson(bad, TOPIC, reading);
+      await publishJson(bad, TOPIC, reading);
+      await gateway.settle();
+
+      const { body } = await api(gateway, '/api/quarantine?limit=1000');
+      const entries: Array<{ reason: string; detail: string; topic: string; payload: string; payloadEncoding: string }> = body.entries;
+      for (const testCase of CASES) {
+        const match = entries.find((entry) => entry.reason === testCase.reason && testCase.detail.test(entry.detail));
+        expect(match, `quarantine entry for ${testCase.reason} ${testCase.detail}`).toBeDefined();
+      }
+      const duplicates = entries.filter((entry) => entry.reason === 'duplicate');
+      expect(duplicates).toHaveLength(1);
+      expect(duplicates[0]?.detail).toBe('seq 1 already received');
+      expect(entries.find((e) => e.reason === 'decode' && e.payloadEncoding === 'base64')?.payload).toBe(
+        Buffer.from([0xff, 0xfe, 0x7b]).toString('base64'),
+      );
+      expect(Object.keys(REJECTION_REASONS).every((reason) => entries.some((e) => e.reason === reason))).toBe(true);
+
+      const metrics = (await api(gateway, '/metrics')).body as string;
+      for (const reason of Object.keys(REJECTION_REASONS)) {
+        const expected = entries.filter((e) => e.reason === reason).length;
+        expect(metricValue(metrics, 'gateway_ingest_rejections_total', { reason }), reason).toBe(expected);
+      }
+      expect(metricValue(metrics, 'gateway_ingest_rejections_total', { reason: 'type', device: 'dc-01' })).toBe(2);
+      expect(metricValue(metrics, 'gateway_ingest_rejections_total', { reason: 'unknown_device', device: 'unknown' })).toBe(1);
+
+      // Filtering the quarantine by reason and device.
+      const typeOnly = (await api(gateway, '/api/quarantine?reason=type&device=dc-01')).body.entries;
+      expect(typeOnly).toHaveLength(2);
+      expect((await api(gateway, '/api/quarantine?reason=bogus')).status).toBe(400);
+
+      // The good device: every reading stored; the bad one: only its single valid reading, once.
+      const goodRows = await eventually('all good readings in influxd', async () => {
+        const rows = await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-02'");
+        return rows.length === CASES.length ? rows : undefined;
+      });
+      expect(goodRows).toHaveLength(CASES.length);
+      const badRows = await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-01'");
+      expect(badRows.map((r) => r.hopper_temp)).toEqual([41]);
+      expect(bad.connected && good.connected && lab.connected).toBe(true);
+    });
+
+    it('accepts a restarted device whose sequence numbers begin again with new times', async () => {
+      await publishJson(bad, TOPIC, { seq: 1, ts: now - 500, metrics: { hopper_temp: 42 } });
+      await gateway.settle();
+      const rows = await eventually('the restarted reading', async () => {
+        const found = await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-01'");
+        return found.length === 2 ? found : undefined;
+      });
+      expect(rows.map((r) => r.hopper_temp)).toEqual([41, 42]);
+    });
+
+    it('lets lab-mode clients use their allowed topics, and only those', async () => {
+      const received: string[] = [];
+      const listener = await connectDevice(gateway.mqttUrl, { clientId: 'lab-listener' });
+      listener.on('message', (topic) => received.push(topic));
+      await listener.subscribeAsync('lab/#', { qos: 1 });
+      await lab.publishAsync('lab/echo', 'hello', { qos: 1 });
+      await lab.publishAsync('elsewhere/x', 'nope', { qos: 1 });
+      await eventually('lab message', () => (received.length >= 1 ? true : undefined));
+      expect(received).toEqual(['lab/echo']);
+      const forbidden = (await api(gateway, '/api/quarantine?reason=forbidden')).body.entries;
+      expect(forbidden.some((e: { topic: string }) => e.topic === 'elsewhere/x')).toBe(true);
+      await listener.endAsync();
+    });
+  },
+);

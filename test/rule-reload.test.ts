@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { listenToAlarmStream, type SseListener } from './helpers/sse-listener.js';
-import { api, eventually, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { api, eventually, PIPELINE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 
 const ruleFile = (raise: number | string): string =>
   [
@@ -19,7 +19,7 @@ const ruleFile = (raise: number | string): string =>
     `      orange: { raise: ${raise} }`,
   ].join('\n');
 
-describe('rule hot reload (POST /api/rules/reload, SIGHUP)', () => {
+describe.each(PIPELINE_THREADS)('rule hot reload (POST /api/rules/reload, SIGHUP) — pipeline.thread: %s', (thread) => {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-rules-'));
   const file = join(dir, 'trial.yaml');
   let gateway: TestGateway;
@@ -38,7 +38,7 @@ describe('rule hot reload (POST /api/rules/reload, SIGHUP)', () => {
 
   beforeAll(async () => {
     writeFileSync(file, ruleFile(50));
-    gateway = await startTestGateway({ overrides: { rules: [file] } });
+    gateway = await startTestGateway({ thread, overrides: { rules: [file] } });
     device = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
     sse = listenToAlarmStream(gateway.httpUrl, TOKENS.viewer);
     await sse.ready;

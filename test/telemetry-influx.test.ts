@@ -2,13 +2,13 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, eventually, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { api, eventually, PIPELINE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-describe('telemetry reaches a real InfluxDB (contract §2, §7)', () => {
+describe.each(PIPELINE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §7) — pipeline.thread: %s', (thread) => {
   let gateway: TestGateway;
   let device: MqttClient;
   beforeAll(async () => {
-    gateway = await startTestGateway();
+    gateway = await startTestGateway({ thread });
     device = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
   });
   afterAll(async () => {

@@ -10,7 +10,8 @@ import { sleep } from '../lib/stats.js';
 import type { PublishLoadArgs } from '../load/publish-load.js';
 import type { DeviceGroup } from '../servers/gateway-server.js';
 
-export type Target = 'gateway' | 'bare-aedes' | 'mosquitto';
+/** `gateway`: as shipped (telemetry lane in a worker thread); `gateway-main`: with `pipeline.thread: main`. */
+export type Target = 'gateway' | 'gateway-main' | 'bare-aedes' | 'mosquitto';
 
 export interface LoadShape {
   qos: 0 | 1;
@@ -71,10 +72,10 @@ function groupsFor(target: Target, shapes: readonly LoadShape[], runs: number, s
 async function startTarget(target: Target, ctx: IngestContext, database: string, qos: 0 | 1): Promise<BenchChild> {
   const shapes = ctx.shapes ?? SHAPES;
   const groups = groupsFor(target, shapes, ctx.runs, ctx.secretHash);
-  if (target === 'gateway')
+  if (target === 'gateway' || target === 'gateway-main')
     return spawnChild(
       'servers/gateway-server.ts',
-      { influxUrl: ctx.influxUrl, database, groups, token: 'bench-viewer-token-0001' },
+      { influxUrl: ctx.influxUrl, database, groups, token: 'bench-viewer-token-0001', thread: target === 'gateway' ? 'worker' : 'main' },
       { nodeArgs: ctx.gatewayNodeArgs ?? [] },
     );
   if (target === 'bare-aedes') return spawnChild('servers/bare-aedes-server.ts', {});
@@ -99,7 +100,7 @@ async function measure(
     qos: shape.qos,
     site,
     devices: Array.from({ length: shape.connections }, (_, i) => `${site}-d${i}`),
-    ...(target === 'gateway' ? { password: ctx.secret } : {}),
+    ...(target === 'gateway' || target === 'gateway-main' ? { password: ctx.secret } : {}),
     messagesPerDevice,
     mode: 'flood',
     window: 100,

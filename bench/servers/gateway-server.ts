@@ -27,6 +27,8 @@ export interface GatewayServerArgs {
   webhook?: { url: string; secret: string };
   token: string;
   logLevel?: string;
+  /** `pipeline.thread`; the shipped default when absent. */
+  thread?: 'worker' | 'main';
 }
 
 const runtime = childRuntime<GatewayServerArgs>();
@@ -52,6 +54,7 @@ const config = validateConfig(
     dataDir,
     api: { tokens: [{ name: 'bench', role: 'viewer', token: args.token }] },
     logLevel: args.logLevel ?? 'warn',
+    ...(args.thread ? { pipeline: { thread: args.thread } } : {}),
   },
   '(bench)',
 );

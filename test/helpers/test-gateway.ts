@@ -38,9 +38,13 @@ export interface TestGateway extends RunningGateway {
   devices: TestDevice[];
 }
 
+/** Both places the telemetry lane can run (`pipeline.thread`); the core end-to-end tests run in each. */
+export const PIPELINE_THREADS = ['worker', 'main'] as const;
+export type PipelineThread = (typeof PIPELINE_THREADS)[number];
+
 /** A real gateway in-process on free loopback ports, writing to the suite's real influxd. */
 export async function startTestGateway(
-  options: { devices?: TestDevice[]; overrides?: Record<string, unknown> } = {},
+  options: { devices?: TestDevice[]; overrides?: Record<string, unknown>; thread?: PipelineThread } = {},
 ): Promise<TestGateway> {
   const devices = options.devices ?? DUST_DEVICES;
   const database = freshDatabase();
@@ -61,6 +65,7 @@ export async function startTestGateway(
     api: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: `test-${role}`, role, token })) },
     tickInterval: 50,
     logLevel: 'silent',
+    ...(options.thread ? { pipeline: { thread: options.thread } } : {}),
     ...options.overrides,
   };
   const config = validateConfig(raw, '(test)');

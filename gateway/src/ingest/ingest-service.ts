@@ -20,8 +20,12 @@ export interface DevicePublish {
   receivedAt: number;
 }
 
-/** `accept`: let the broker route the message on; `drop`: acknowledge it but route it nowhere. */
-export type PublishDecision = 'accept' | 'drop';
+/**
+ * `accept`: let the broker route the message on; `drop`: acknowledge it but route it nowhere;
+ * `unavailable`: the gateway cannot take it now (its telemetry worker died): no acknowledgement, the
+ * connection is closed, and the device sends it again once it reconnects.
+ */
+export type PublishDecision = 'accept' | 'drop' | 'unavailable';
 
 export interface IngestServiceDeps {
   registry: DeviceRegistry;
@@ -121,6 +125,7 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
 
       deps.recorder?.record(topic, publish.payload, publish.receivedAt);
       deps.lane.submit(device, publish.payload, publish.receivedAt, (verdict) => {
+        if (verdict.unavailable) return decided('unavailable');
         for (const rejection of verdict.rejections) record(publish, rejection, device, device.site);
         decided(verdict.accepted > 0 ? 'accept' : 'drop');
       });

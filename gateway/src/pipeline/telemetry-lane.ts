@@ -15,6 +15,8 @@ import { createReadingPipeline, type ReadingPipeline } from './reading-pipeline.
 export interface LaneVerdict {
   accepted: number;
   rejections: Rejection[];
+  /** Set when the lane could not judge at all (its worker died): the PUBLISH must not be acknowledged. */
+  unavailable?: true;
 }
 
 /**

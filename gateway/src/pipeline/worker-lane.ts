@@ -40,6 +40,7 @@ interface Pending {
 
 const emptyPending = (): Pending => ({ devices: [], receivedAt: [], payloads: [], decided: [] });
 const ACCEPTED: LaneVerdict['rejections'] = [];
+const UNAVAILABLE: LaneVerdict = { accepted: 0, rejections: [], unavailable: true };
 
 /**
  * The lane in a worker thread (`pipeline.thread: worker`). Telemetry submitted during one turn of the
@@ -75,7 +76,7 @@ export async function createWorkerLane(
     if (failure || closing) return;
     failure = error;
     log.fatal({ err: error }, 'telemetry worker failed');
-    for (const decided of awaiting.splice(0)) for (const decide of decided) decide({ accepted: 0, rejections: [] });
+    for (const decided of awaiting.splice(0)) for (const decide of decided) decide(UNAVAILABLE);
     answers.clear();
     onFailure(error);
   };
