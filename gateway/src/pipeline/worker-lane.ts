@@ -1,35 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { GatewayError } from '../errors.js';
 import type { ReadinessCheck } from '../http/routes/health-routes.js';
 import type { Logger } from '../observability/logger.js';
 import type { LaneSetup } from './build-lane-core.js';
 import type { FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
+import { spawnModuleWorker } from './spawn-worker.js';
 import type { LaneOutlet, LaneVerdict, TelemetryLane } from './telemetry-lane.js';
 
-/** The URL of tsx's ESM register API (`tsx/esm/api`, import condition), found from its package.json. */
-function tsxEsmApi(from: string): string {
-  const manifest = createRequire(from).resolve('tsx/package.json');
-  const exports = JSON.parse(readFileSync(manifest, 'utf8')).exports['./esm/api'];
-  return pathToFileURL(join(dirname(manifest), exports.import.default)).href;
-}
-
-/** Starts lane-worker in a thread: the .js file once built, the .ts file through tsx when run from source. */
-function spawnLaneWorker(workerData: LaneWorkerData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./lane-worker.js', here), { workerData });
-  const tsx = tsxEsmApi(here);
-  const entry = new URL('./lane-worker.ts', here).href;
-  const bootstrap = [
-    `import(${JSON.stringify(tsx)})`,
-    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`,
-    ".catch((error) => require('node:worker_threads').parentPort.postMessage({ type: 'failed', message: String(error?.stack ?? error) }));",
-  ].join('');
-  return new Worker(bootstrap, { eval: true, workerData });
-}
+/** The lane's worker: lane-worker.js once built, lane-worker.ts when run from source. */
+const LANE_WORKER = new URL(import.meta.url.endsWith('.ts') ? './lane-worker.ts' : './lane-worker.js', import.meta.url);
 
 interface Pending {
   devices: string[];
@@ -52,8 +31,9 @@ export async function createWorkerLane(
   outlet: LaneOutlet,
   log: Logger,
   onFailure: (error: Error) => void,
+  spawn: (data: LaneWorkerData) => Worker = (data) => spawnModuleWorker(LANE_WORKER, data),
 ): Promise<TelemetryLane> {
-  const worker = spawnLaneWorker(setup);
+  const worker = spawn(setup);
   const post = (message: ToLane, transfer: ArrayBuffer[] = []): void => worker.postMessage(message, transfer);
   let pending = emptyPending();
   let flushScheduled = false;
@@ -159,7 +139,7 @@ export async function createWorkerLane(
       post({ type: 'start', now });
     },
     submit(device, payload, receivedAt, decided) {
-      if (failure) return decided({ accepted: 0, rejections: [] });
+      if (failure) return decided(UNAVAILABLE);
       pending.devices.push(device.id);
       pending.receivedAt.push(receivedAt);
       pending.payloads.push(payload);

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/** The URL of tsx's ESM register API (`tsx/esm/api`, import condition), found from its package.json. */
+function tsxEsmApi(from: string): string {
+  const manifest = createRequire(from).resolve('tsx/package.json');
+  const exports = JSON.parse(readFileSync(manifest, 'utf8')).exports['./esm/api'];
+  return pathToFileURL(join(dirname(manifest), exports.import.default)).href;
+}
+
+/**
+ * A worker thread running the module at `entry`. A `.js` module runs as it is; a `.ts` module (the
+ * gateway run from source, and the tests) is loaded through tsx, which workers do not inherit. A module
+ * that fails to load posts `{ type: 'failed', message }` to its parent.
+ */
+export function spawnModuleWorker(entry: URL, workerData: unknown): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
+  const bootstrap = [
+    `import(${JSON.stringify(tsxEsmApi(import.meta.url))})`,
+    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+    ".catch((error) => require('node:worker_threads').parentPort.postMessage({ type: 'failed', message: String(error?.stack ?? error) }));",
+  ].join('');
+  return new Worker(bootstrap, { eval: true, workerData });
+}

@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { validateConfig } from '../../gateway/src/config/load-config.js';
+import { createDeviceRegistry, type RegisteredDevice } from '../../gateway/src/devices/device-registry.js';
+import { hashSecret } from '../../gateway/src/devices/secret-hash.js';
+import { createLogger } from '../../gateway/src/observability/logger.js';
+import { spawnModuleWorker } from '../../gateway/src/pipeline/spawn-worker.js';
+import type { LaneVerdict, TelemetryLane } from '../../gateway/src/pipeline/telemetry-lane.js';
+import { createWorkerLane } from '../../gateway/src/pipeline/worker-lane.js';
+import type { MetricValue, VerdictChange } from '../../rules/src/index.js';
+
+const T0 = Date.parse('2026-11-22T08:00:00Z');
+const payload = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+
+async function setUp() {
+  const config = validateConfig(
+    {
+      influx: { mode: 'off' },
+      devices: [{ id: 'dc-01', site: 'site-a', profile: 'dust-collector', secretHash: await hashSecret('secret-dc-01') }],
+      logLevel: 'silent',
+    },
+    '(test)',
+  );
+  const device = createDeviceRegistry(config.devices).get('dc-01') as RegisteredDevice;
+  const changes: VerdictChange[] = [];
+  const latest = new Map<string, Record<string, MetricValue>>();
+  const failures: Error[] = [];
+  const outlet = {
+    alarmChanges: (batch: readonly VerdictChange[]) => changes.push(...batch),
+    readingStored: (id: string, _ts: number, metrics: Record<string, MetricValue>) => latest.set(id, { ...latest.get(id), ...metrics }),
+  };
+  return { config, device, changes, latest, failures, outlet, onFailure: (error: Error) => failures.push(error) };
+}
+
+const judge = (lane: TelemetryLane, device: RegisteredDevice, body: Buffer, at = T0): Promise<LaneVerdict> =>
+  new Promise((resolve) => lane.submit(device, body, at, resolve));
+
+describe('the telemetry lane in a worker thread (pipeline.thread: worker)', () => {
+  let lane: TelemetryLane | null = null;
+  afterEach(async () => {
+    await lane?.close();
+    lane = null;
+  });
+
+  it('answers each payload of a batch with its own verdict, in order, and reports alarms and last values back', async () => {
+    const { config, device, changes, latest, failures, outlet, onFailure } = await setUp();
+    lane = await createWorkerLane({ config, influxUrl: null }, outlet, createLogger('silent'), onFailure);
+    await lane.start(T0);
+
+    // One turn of the event loop: one batch of three payloads.
+    const verdicts = await Promise.all([
+      judge(lane, device, payload({ ts: T0, seq: 1, metrics: { hopper_temp: 20 } })),
+      judge(lane, device, payload('{"ts": 1, "metrics": ')),
+      judge(lane, device, payload({ ts: T0, seq: 1, metrics: { hopper_temp: 21 } })),
+    ]);
+    expect(verdicts.map((v) => v.accepted)).toEqual([1, 0, 0]);
+    expect(verdicts[0]?.rejections).toEqual([]);
+    expect(verdicts[1]?.rejections.map((r) => r.reason)).toEqual(['decode']);
+    expect(verdicts[2]?.rejections.map((r) => [r.reason, r.detail])).toEqual([['duplicate', 'seq 1 already received']]);
+
+    const hot = await judge(lane, device, payload({ ts: T0 + 1_000, seq: 2, metrics: { hopper_temp: 85 } }), T0 + 1_000);
+    expect(hot.accepted).toBe(1);
+    await lane.drain();
+    const raised = changes.find((c) => c.key === 'site-a/dc-01/hopper_temp_high');
+    expect(raised?.verdict).toMatchObject({ severity: 'red' });
+    expect(latest.get('dc-01')).toMatchObject({ hopper_temp: 85 });
+
+    const metrics = (await lane.workerMetrics()) as Array<{ name: string; values: Array<{ value: number }> }>;
+    const accepted = metrics.find((m) => m.name === 'gateway_readings_accepted_total');
+    expect(accepted?.values.reduce((sum, v) => sum + v.value, 0)).toBe(2);
+    expect(await lane.reloadRules(T0 + 2_000)).toMatchObject({ ok: true });
+    expect(failures).toEqual([]);
+  });
+
+  it('when the worker dies, refuses to judge (the broker then closes the connection unacknowledged) and says so once', async () => {
+    const { config, device, failures, outlet, onFailure } = await setUp();
+    const dying = new URL('./dying-lane-worker.ts', import.meta.url);
+    lane = await createWorkerLane({ config, influxUrl: null }, outlet, createLogger('silent'), onFailure, (data) =>
+      spawnModuleWorker(dying, data),
+    );
+    const pending = await judge(lane, device, payload({ ts: T0, seq: 1, metrics: { hopper_temp: 20 } }));
+    expect(pending).toEqual({ accepted: 0, rejections: [], unavailable: true });
+    expect(failures.map((f) => f.message)).toEqual(['telemetry worker exited with code 3']);
+    expect(await judge(lane, device, payload({ ts: T0, seq: 2, metrics: { hopper_temp: 20 } }))).toMatchObject({ unavailable: true });
+    expect(failures).toHaveLength(1);
+  });
+});
