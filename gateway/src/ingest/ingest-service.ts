@@ -69,6 +69,10 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
     );
   };
 
+  // Labelled children bound once: this runs for every PUBLISH.
+  const receivedTelemetry = deps.metrics.messagesReceived.labels({ channel: 'telemetry' });
+  const receivedStatus = deps.metrics.messagesReceived.labels({ channel: 'status' });
+
   const labAllows = (topic: string): boolean =>
     deps.labMode.allow.some((filter) => topicMatches(filter, topic)) && !deps.labMode.deny.some((filter) => topicMatches(filter, topic));
 
@@ -96,7 +100,7 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
         if (!parsed) return decided('accept');
       }
 
-      deps.metrics.messagesReceived.inc({ channel: parsed?.channel === 'status' ? 'status' : 'telemetry' });
+      (parsed?.channel === 'status' ? receivedStatus : receivedTelemetry).inc();
       if (!parsed || (parsed.channel !== 'telemetry' && parsed.channel !== 'status')) {
         const device = session.kind === 'device' ? session.device : null;
         record(

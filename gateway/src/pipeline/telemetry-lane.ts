@@ -87,6 +87,16 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     log: deps.log,
   });
   const ingestDeps = { maxPayloadBytes: deps.maxPayloadBytes, seqWindow: deps.seqWindow };
+  // The accepted counter's child per profile, bound once: this runs for every payload.
+  const acceptedByProfile = new Map<string, ReturnType<GatewayMetrics['readingsAccepted']['labels']>>();
+  const acceptedOf = (profile: string) => {
+    let child = acceptedByProfile.get(profile);
+    if (!child) {
+      child = deps.metrics.readingsAccepted.labels({ profile });
+      acceptedByProfile.set(profile, child);
+    }
+    return child;
+  };
   const apply = (changes: readonly VerdictChange[]): void => {
     if (changes.length > 0) deps.outlet.alarmChanges(changes);
   };
@@ -109,7 +119,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       }
       const outcome = ingestTelemetry(ingestDeps, device, profile, payload, receivedAt);
       if (outcome.accepted.length > 0) {
-        deps.metrics.readingsAccepted.inc({ profile: device.profile }, outcome.accepted.length);
+        acceptedOf(device.profile).inc(outcome.accepted.length);
         pipeline.enqueue(outcome.accepted.map((item) => item.reading));
       }
       return { accepted: outcome.accepted.length, rejections: outcome.rejections };
