@@ -20,6 +20,7 @@ import { runConnections } from './sections/connections.js';
 import { type IngestRun, runIngest, SHAPES } from './sections/ingest-throughput.js';
 import { type Row, renderTable } from './table.js';
 
+const CORES = cpus().length;
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const RESULTS = join(HERE, 'results');
@@ -93,7 +94,16 @@ try {
   // ---- 1, 2 and the peer: ingest ----
   if (enabled('ingest')) {
     const ingest: IngestRun[] = [];
-    const ctx = { influxUrl: influxd.url, secret: SECRET, secretHash, mosquitto, runs: RUNS, messagesPerRun: 30_000, log };
+    const ctx = {
+      influxUrl: influxd.url,
+      influxdPid: influxd.pid,
+      secret: SECRET,
+      secretHash,
+      mosquitto,
+      runs: RUNS,
+      messagesPerRun: 30_000,
+      log,
+    };
     log('ingest through bare aedes (no-op hook)');
     ingest.push(...(await runIngest('bare-aedes', ctx)));
     log('ingest through the gateway');
@@ -284,6 +294,30 @@ function buildRows(results: Record<string, any>): Row[] {
         result: `${fmt(ratio, 2)}; ${fmt(storedRatio, 2)}`,
         goal: '≥ 0.8',
         status: ratio >= 0.8 ? 'met' : 'NOT MET',
+      });
+    }
+    if (gw.length > 0) {
+      const perMessage = (runs: IngestRun[], pick: (r: IngestRun) => number | null) =>
+        med(runs, (r) => ((pick(r) ?? Number.NaN) / r.messages) * 1e6);
+      const busy = med(gw, (r) => ((r.cpu?.server ?? 0) + (r.cpu?.influxd ?? 0) + (r.cpu?.load ?? 0)) / (r.wallSeconds * CORES));
+      out.push({
+        section: '1 CPU',
+        measure: `CPU µs per message, ${label}: gateway (all threads) / influxd / load generator; bare aedes`,
+        result: `${fmt(
+          perMessage(gw, (r) => r.cpu?.server ?? null),
+          1,
+        )} / ${fmt(
+          perMessage(gw, (r) => r.cpu?.influxd ?? null),
+          1,
+        )} / ${fmt(
+          perMessage(gw, (r) => r.cpu?.load ?? null),
+          1,
+        )}; ${fmt(
+          perMessage(bare, (r) => r.cpu?.server ?? null),
+          1,
+        )}`,
+        goal: '',
+        status: `${fmt(busy * 100)} % of ${CORES} cores busy`,
       });
     }
     if (peer.length > 0) {

@@ -6,7 +6,8 @@
  */
 import { type BenchChild, spawnChild } from '../lib/child.js';
 import { countStored } from '../lib/influx-query.js';
-import { sleep } from '../lib/stats.js';
+import { cpuMeter } from '../lib/proc-cpu.js';
+import { sleep, wallMs } from '../lib/stats.js';
 import type { PublishLoadArgs } from '../load/publish-load.js';
 import type { DeviceGroup } from '../servers/gateway-server.js';
 
@@ -33,6 +34,13 @@ export interface IngestRun {
   accepted: number;
   publisherSeconds: number;
   serverCpuSeconds: number;
+  /**
+   * CPU seconds from the first PUBLISH until everything was stored, per process: the server under test
+   * (all its threads; for the peer, subscriber and Mosquitto), influxd and the load generator.
+   */
+  cpu: { server: number | null; influxd: number | null; load: number | null };
+  /** Wall-clock seconds of the same interval. */
+  wallSeconds: number;
   payloadBytes: number;
 }
 
@@ -45,6 +53,8 @@ export const SHAPES: LoadShape[] = [
 
 export interface IngestContext {
   influxUrl: string;
+  /** influxd's process id, for its CPU time. */
+  influxdPid?: number;
   secretHash: string;
   secret: string;
   mosquitto: string | null;
@@ -109,8 +119,13 @@ async function measure(
   try {
     const cpuBefore = Number((await server.call('stats')).cpuSeconds);
     await server.call('arm', { accepted: messages, timeoutMs: 90_000 });
+    const brokerPid = typeof server.info.brokerPid === 'number' ? server.info.brokerPid : undefined;
+    const meters = [cpuMeter({ server: server.pid, influxd: ctx.influxdPid, load: load.pid }), cpuMeter({ broker: brokerPid })];
+    const wallStart = wallMs();
     const sent = await load.call<{ startedAt: number; finishedAt: number; payloadBytes: number }>('go', {}, 120_000);
     const seen = await server.call<{ accepted: number; acceptedAt: number | null; storedAt: number | null }>('wait', {}, 120_000);
+    const [used, broker] = meters.map((stop) => stop()) as [Record<string, number | null>, Record<string, number | null>];
+    const wallSeconds = (wallMs() - wallStart) / 1000;
     const cpuAfter = Number((await server.call('stats')).cpuSeconds);
     let storedCount: number | null = null;
     if (target !== 'bare-aedes') {
@@ -133,6 +148,12 @@ async function measure(
       accepted: seen.accepted,
       publisherSeconds: (sent.finishedAt - sent.startedAt) / 1000,
       serverCpuSeconds: cpuAfter - cpuBefore,
+      cpu: {
+        server: used.server === null ? null : (used.server ?? 0) + (broker.broker ?? 0),
+        influxd: used.influxd ?? null,
+        load: used.load ?? null,
+      },
+      wallSeconds,
       payloadBytes: sent.payloadBytes,
     };
     ctx.log(

@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 
 export interface LocalInfluxd {
   url: string;
+  /** The influxd process (benchmarks read its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export async function startLocalInfluxd(options: { dataDir: string; port?: numbe
   }
   return {
     url,
+    pid: child.pid as number,
     stop: () =>
       new Promise<void>((done) => {
         if (child.exitCode !== null) return done();
