@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { configSchema } from '../../gateway/src/config/config-schema.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
 import { createInfluxSink } from '../../gateway/src/sinks/influx/influx-sink.js';
 import { createInfluxV1Writer, type InfluxWriter } from '../../gateway/src/sinks/influx/influx-writer.js';
@@ -74,6 +75,8 @@ async function drain(run: number): Promise<Record<string, unknown>> {
     batchSize: args.batchSize,
     flushIntervalMs: 500,
     maxQueuedPoints: args.points + 10_000,
+    // The gateway's default (influx.maxInFlight).
+    maxInFlight: configSchema.parse({}).influx.maxInFlight,
     metrics: createGatewayMetrics(),
     log: silent,
   });

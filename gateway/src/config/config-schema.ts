@@ -57,6 +57,8 @@ const influx = z
     batchSize: z.number().int().positive().default(5_000),
     flushInterval: durationSchema.default(500),
     maxQueuedPoints: z.number().int().positive().default(200_000),
+    /** Batches written at once while a backlog waits (after an outage); 1 writes strictly one at a time. */
+    maxInFlight: z.number().int().min(1).max(8).default(2),
     requestTimeout: durationSchema.default(10_000),
   })
   .strict();

@@ -11,6 +11,8 @@ export interface InfluxSinkDeps {
   batchSize: number;
   flushIntervalMs: number;
   maxQueuedPoints: number;
+  /** Batches written at once while a backlog of full batches waits (1: strictly one request at a time). */
+  maxInFlight?: number;
   metrics: GatewayMetrics;
   log: Logger;
 }
@@ -25,15 +27,17 @@ export interface InfluxSink extends Sink {
 const SINK = 'influxdb';
 
 /**
- * Batches points by size and interval and writes them in order, one request at a time. Alarm events go
- * ahead of telemetry. While InfluxDB is unreachable the batch is retried with backoff and the queue is
+ * Batches points by size and interval and writes them oldest first: one request at a time, or up to
+ * `maxInFlight` while full batches are waiting (a backlog after an outage drains faster; InfluxDB orders
+ * points by their own timestamps). Alarm events go ahead of telemetry. While InfluxDB is unreachable the batch is retried with backoff and the queue is
  * bounded (oldest telemetry dropped first, counted); the on-disk spool replaces that bound later.
  */
 export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
   const alarmLines: string[] = [];
   let telemetry: string[] = [];
   let telemetryHead = 0;
-  let inFlight: Promise<void> | null = null;
+  const writing = new Set<Promise<void>>();
+  const maxInFlight = Math.max(1, deps.maxInFlight ?? 1);
   let timer: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
   let failures = 0;
@@ -96,34 +100,44 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     }
   };
 
-  const pump = (): void => {
-    if (inFlight || retryTimer || queued() === 0) return;
-    inFlight = (async () => {
-      try {
-        while (queued() > 0 && !retryTimer) {
-          await writeOnce();
-          if (queued() < deps.batchSize && !closed) break;
-        }
-      } catch (error) {
-        failures += 1;
-        lastError = (error as Error).message;
-        deps.metrics.sinkFailed.inc({ sink: SINK });
-        if (failures === 1 || failures % 20 === 0) deps.log.warn({ err: error, failures, queued: queued() }, 'influxdb write failed');
-        if (!closed) {
-          retryTimer = setTimeout(
-            () => {
-              retryTimer = null;
-              pump();
-            },
-            backoffDelay(failures, 250, 30_000),
-          );
-          retryTimer.unref();
-        }
-      } finally {
-        inFlight = null;
-        gauge();
+  /** One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). */
+  const drainLoop = async (): Promise<void> => {
+    try {
+      while (queued() > 0 && !retryTimer) {
+        await writeOnce();
+        if (queued() < deps.batchSize && !closed) break;
       }
-    })();
+    } catch (error) {
+      failures += 1;
+      lastError = (error as Error).message;
+      deps.metrics.sinkFailed.inc({ sink: SINK });
+      if (failures === 1 || failures % 20 === 0) deps.log.warn({ err: error, failures, queued: queued() }, 'influxdb write failed');
+      if (!closed && !retryTimer) {
+        retryTimer = setTimeout(
+          () => {
+            retryTimer = null;
+            pump();
+          },
+          backoffDelay(failures, 250, 30_000),
+        );
+        retryTimer.unref();
+      }
+    } finally {
+      gauge();
+    }
+  };
+
+  const pump = (): void => {
+    if (retryTimer || queued() === 0) return;
+    // A second writer only when a full batch is waiting beyond the one being written.
+    while (writing.size < maxInFlight && (writing.size === 0 || queued() >= deps.batchSize)) {
+      const loop: Promise<void> = drainLoop().finally(() => {
+        writing.delete(loop);
+        if (writing.size === 0 && queued() >= deps.batchSize) pump();
+      });
+      writing.add(loop);
+      if (queued() === 0) break;
+    }
   };
 
   const enqueue = (line: string | undefined, lane: 'alarm' | 'telemetry'): void => {
@@ -157,10 +171,10 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
       }
     },
     async flush() {
-      for (let round = 0; round < 1_000 && (queued() > 0 || inFlight); round += 1) {
+      for (let round = 0; round < 1_000 && (queued() > 0 || writing.size > 0); round += 1) {
         if (retryTimer) return;
         pump();
-        if (inFlight) await inFlight;
+        if (writing.size > 0) await Promise.all(writing);
       }
     },
     async close() {
@@ -170,7 +184,7 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
         clearTimeout(retryTimer);
         retryTimer = null;
       }
-      if (inFlight) await inFlight;
+      await Promise.all(writing);
       try {
         while (queued() > 0) await writeOnce();
       } catch (error) {

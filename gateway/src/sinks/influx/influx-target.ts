@@ -54,6 +54,7 @@ export async function startInfluxSink(
     batchSize: settings.batchSize,
     flushIntervalMs: settings.flushInterval,
     maxQueuedPoints: settings.maxQueuedPoints,
+    maxInFlight: settings.maxInFlight,
     metrics,
     log: log.child({ component: 'influx-sink' }),
   });
