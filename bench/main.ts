@@ -365,7 +365,7 @@ function buildRows(results: Record<string, any>): Row[] {
     });
     out.push({
       section: '4 connections',
-      measure: 'first connect of devices with their own scrypt hash: connects/s',
+      measure: 'first connect of devices with their own hash (salted SHA-256, the default): connects/s',
       result: `${fmt(median(connections.map((r) => r.coldConnectPerS)), 1)}/s`,
       goal: '',
       status: '',

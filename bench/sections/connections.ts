@@ -1,8 +1,8 @@
 /**
  * Section 4: concurrent authenticated device connections. The gateway (own process) has `count` devices
- * that share one precomputed scrypt hash, so every CONNECT after the first verifies from the gateway's
+ * that share one precomputed secret hash (the default salted SHA-256), so every CONNECT after the first verifies from the gateway's
  * cache and the figure is the broker's connection cost; `cold` more devices have their own hashes and
- * show the first-connect cost of a fleet (one scrypt each). RSS is read from /proc. Devices are spread
+ * show the first-connect cost of a fleet (one hash verification each, uncached). RSS is read from /proc. Devices are spread
  * over sites of PER_SITE, as in a real fleet (the rule engine's site-wide group rules scan a site's devices).
  */
 import { readFileSync } from 'node:fs';
