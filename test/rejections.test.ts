@@ -123,6 +123,9 @@ describe.each(PIPELINE_THREADS)(
       }
       expect(metricValue(metrics, 'gateway_ingest_rejections_total', { reason: 'type', device: 'dc-01' })).toBe(2);
       expect(metricValue(metrics, 'gateway_ingest_rejections_total', { reason: 'unknown_device', device: 'unknown' })).toBe(1);
+      // Counted in the worker or on the main thread, /metrics shows one set, process metrics included.
+      expect(metricValue(metrics, 'gateway_readings_accepted_total', { profile: 'dust-collector' })).toBeGreaterThan(0);
+      expect(metricValue(metrics, 'gateway_process_process_start_time_seconds')).toBeGreaterThan(1_700_000_000);
 
       // Filtering the quarantine by reason and device.
       const typeOnly = (await api(gateway, '/api/quarantine?reason=type&device=dc-01')).body.entries;

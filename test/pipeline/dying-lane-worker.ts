@@ -1,7 +1,7 @@
-/** A telemetry worker that starts, then dies on its first batch (exit code 3): what a crash looks like to the broker side. */
+/** A telemetry worker that starts, then dies (exit code 3) on its first batch or drain: what a crash looks like to the broker side. */
 import { parentPort } from 'node:worker_threads';
 
 parentPort?.postMessage({ type: 'ready' });
 parentPort?.on('message', (message: { type: string }) => {
-  if (message.type === 'batch') process.exit(3);
+  if (message.type === 'batch' || message.type === 'drain') process.exit(3);
 });

@@ -83,4 +83,15 @@ describe('the telemetry lane in a worker thread (pipeline.thread: worker)', () =
     expect(await judge(lane, device, payload({ ts: T0, seq: 2, metrics: { hopper_temp: 20 } }))).toMatchObject({ unavailable: true });
     expect(failures).toHaveLength(1);
   });
+
+  it('when the worker dies while asked to drain, the drain fails instead of hanging', async () => {
+    const { config, failures, outlet, onFailure } = await setUp();
+    const dying = new URL('./dying-lane-worker.ts', import.meta.url);
+    lane = await createWorkerLane({ config, influxUrl: null }, outlet, createLogger('silent'), onFailure, (data) =>
+      spawnModuleWorker(dying, data),
+    );
+    await expect(lane.drain()).rejects.toThrow('telemetry worker exited with code 3');
+    expect(failures).toHaveLength(1);
+    expect(await lane.workerMetrics()).toEqual([]);
+  });
 });

@@ -93,7 +93,11 @@ export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 /** Prometheus text of `registry` plus the metrics of a worker's registry (prom-client JSON), summed per series. */
 export async function metricsExposition(registry: Registry, workerMetrics: readonly unknown[]): Promise<string> {
   if (workerMetrics.length === 0) return registry.metrics();
-  const own = await registry.getMetricsAsJSON();
   const worker = workerMetrics as MetricObjectWithValues<MetricValue<string>>[];
+  const inWorker = new Set(worker.map((metric) => metric.name));
+  // A metric only the main thread has keeps its value whatever its aggregator (process start time is 'omit').
+  const own = (await registry.getMetricsAsJSON()).map((metric) =>
+    inWorker.has(metric.name) ? metric : { ...metric, aggregator: 'first' as const },
+  );
   return AggregatorRegistry.aggregate([own, worker]).metrics();
 }

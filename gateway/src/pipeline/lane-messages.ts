@@ -28,6 +28,7 @@ export type ToLane =
   | { type: 'alarmEvent'; event: AlarmEvent }
   | { type: 'reload'; id: number; now: number }
   | { type: 'drain'; id: number }
+  | { type: 'flush'; id: number }
   | { type: 'metrics'; id: number }
   | { type: 'close'; id: number };
 
@@ -48,5 +49,6 @@ export type FromLane =
   | { type: 'sinkStatus'; status: ReadinessCheck | null }
   | { type: 'reloaded'; id: number; result: ReloadResult }
   | { type: 'drained'; id: number }
+  | { type: 'flushed'; id: number }
   | { type: 'metrics'; id: number; metrics: unknown[] }
   | { type: 'closed'; id: number };

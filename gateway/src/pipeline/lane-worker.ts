@@ -38,10 +38,13 @@ const outlet: LaneOutlet = {
   readingStored(device, ts, values, at) {
     const entry = latest.get(device);
     if (!entry) latest.set(device, { ts, metrics: { ...values }, at });
-    else if (ts >= entry.ts) {
-      Object.assign(entry.metrics, values);
-      entry.ts = ts;
-      entry.at = at;
+    else {
+      // As the status book does: the latest reading's values win; "last seen" is the latest arrival.
+      if (ts >= entry.ts) {
+        Object.assign(entry.metrics, values);
+        entry.ts = ts;
+      }
+      entry.at = Math.max(entry.at, at);
     }
     if (!latestScheduled) {
       latestScheduled = true;
@@ -99,13 +102,16 @@ try {
         void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'metrics', id: message.id, metrics: json }));
         return;
       case 'drain':
-        void (async () => {
-          await core.pipeline.drain();
-          await sink?.flush();
+        void core.pipeline.drain().then(() => {
           sendLatest();
-          reportSinkStatus();
           send({ type: 'drained', id: message.id });
-        })();
+        });
+        return;
+      case 'flush':
+        void (sink?.flush() ?? Promise.resolve()).then(() => {
+          reportSinkStatus();
+          send({ type: 'flushed', id: message.id });
+        });
         return;
       case 'close':
         void (async () => {

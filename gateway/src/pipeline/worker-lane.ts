@@ -39,7 +39,7 @@ export async function createWorkerLane(
   let flushScheduled = false;
   /** Batches sent and not yet judged, oldest first: the worker answers in order. */
   const awaiting: Array<Pending['decided']> = [];
-  const answers = new Map<number, (message: FromLane) => void>();
+  const answers = new Map<number, { resolve: (message: FromLane) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   let sinkStatus: ReadinessCheck | null = null;
   let failure: Error | null = null;
@@ -48,16 +48,21 @@ export async function createWorkerLane(
   const ask = <T extends FromLane['type']>(message: ToLane & { id: number }): Promise<Extract<FromLane, { type: T }>> =>
     new Promise((resolve, reject) => {
       if (failure) return reject(failure);
-      answers.set(message.id, resolve as (message: FromLane) => void);
+      answers.set(message.id, { resolve: resolve as (message: FromLane) => void, reject });
       post(message);
     });
 
+  /** The worker is gone: every verdict and answer still owed is given now, and nothing is sent any more. */
   const fail = (error: Error): void => {
-    if (failure || closing) return;
+    if (failure) return;
     failure = error;
-    log.fatal({ err: error }, 'telemetry worker failed');
-    for (const decided of awaiting.splice(0)) for (const decide of decided) decide(UNAVAILABLE);
+    const owed = [...awaiting.splice(0), pending.decided];
+    pending = emptyPending();
+    for (const decided of owed) for (const decide of decided) decide(UNAVAILABLE);
+    for (const answer of answers.values()) answer.reject(error);
     answers.clear();
+    if (closing) return;
+    log.fatal({ err: error }, 'telemetry worker failed');
     onFailure(error);
   };
 
@@ -66,6 +71,10 @@ export async function createWorkerLane(
     const batch = pending;
     pending = emptyPending();
     if (batch.devices.length === 0) return;
+    if (failure) {
+      for (const decide of batch.decided) decide(UNAVAILABLE);
+      return;
+    }
     let total = 0;
     for (const payload of batch.payloads) total += payload.length;
     const bytes = new ArrayBuffer(total);
@@ -109,11 +118,12 @@ export async function createWorkerLane(
         return;
       case 'reloaded':
       case 'drained':
+      case 'flushed':
       case 'metrics':
       case 'closed': {
         const answer = answers.get(message.id);
         answers.delete(message.id);
-        answer?.(message);
+        answer?.resolve(message);
         return;
       }
       default:
@@ -151,30 +161,39 @@ export async function createWorkerLane(
     },
     tick(now) {
       flush();
-      post({ type: 'tick', now });
+      if (!failure) post({ type: 'tick', now });
     },
     acknowledged(key, at) {
-      post({ type: 'acknowledged', key, at });
+      flush();
+      if (!failure) post({ type: 'acknowledged', key, at });
     },
     async reloadRules(now) {
+      flush();
       return (await ask<'reloaded'>({ type: 'reload', id: nextId++, now })).result;
     },
     writeAlarmEvent(event) {
-      post({ type: 'alarmEvent', event });
+      if (!failure) post({ type: 'alarmEvent', event });
     },
     async drain() {
       flush();
       await ask<'drained'>({ type: 'drain', id: nextId++ });
+      // The alarm changes of that drain are applied by now and their events posted back for InfluxDB:
+      // the sink is flushed after them.
+      await ask<'flushed'>({ type: 'flush', id: nextId++ });
     },
     sinkStatus: () => sinkStatus,
     async workerMetrics() {
-      return (await ask<'metrics'>({ type: 'metrics', id: nextId++ })).metrics;
+      // A dead worker's metrics are gone; /metrics still serves the main thread's.
+      if (failure) return [];
+      return (await ask<'metrics'>({ type: 'metrics', id: nextId++ }).catch(() => ({ metrics: [] }))).metrics;
     },
     async close() {
       flush();
       if (failure) return;
+      await ask<'drained'>({ type: 'drain', id: nextId++ });
       closing = true;
-      await ask<'closed'>({ type: 'close', id: nextId++ });
+      // The events of the last alarm changes were posted before this: the worker writes them, then closes its sink.
+      await ask<'closed'>({ type: 'close', id: nextId++ }).catch(() => undefined);
       await worker.terminate();
     },
   };

@@ -29,14 +29,19 @@ const SINK = 'influxdb';
 /**
  * Batches points by size and interval and writes them oldest first: one request at a time, or up to
  * `maxInFlight` while full batches are waiting (a backlog after an outage drains faster; InfluxDB orders
- * points by their own timestamps). Alarm events go ahead of telemetry. While InfluxDB is unreachable the batch is retried with backoff and the queue is
- * bounded (oldest telemetry dropped first, counted); the on-disk spool replaces that bound later.
+ * points by their own timestamps). Alarm events go ahead of telemetry. While InfluxDB is unreachable
+ * failed batches go back to the front of the queue, oldest first, and are retried with backoff; the queue
+ * is bounded (oldest telemetry dropped first, counted; batches in flight are outside the bound); the
+ * on-disk spool replaces that bound later.
  */
 export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
   const alarmLines: string[] = [];
   let telemetry: string[] = [];
   let telemetryHead = 0;
   const writing = new Set<Promise<void>>();
+  /** Batches whose write failed, held until no writer is busy and then put back in the order they were taken. */
+  let failed: Array<{ taken: number; batch: string[] }> = [];
+  let taken = 0;
   const maxInFlight = Math.max(1, deps.maxInFlight ?? 1);
   let timer: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
@@ -80,14 +85,19 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     }
     const batch = takeBatch();
     if (batch.length === 0) return;
+    taken += 1;
+    const order = taken;
     const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
     try {
       await deps.writer.write(batch);
       stop();
       deps.metrics.sinkWritten.inc({ sink: SINK }, batch.length);
-      if (failures > 0) deps.log.info({ target: deps.writer.target, after: failures }, 'influxdb writes recovered');
-      failures = 0;
-      lastError = null;
+      // With a retry pending another writer's batch is still waiting: not recovered yet.
+      if (!retryTimer) {
+        if (failures > 0) deps.log.info({ target: deps.writer.target, after: failures }, 'influxdb writes recovered');
+        failures = 0;
+        lastError = null;
+      }
     } catch (error) {
       stop();
       if (error instanceof GatewayError && error.code === 'influx_rejected') {
@@ -95,7 +105,7 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
         deps.log.error({ err: error, points: batch.length }, 'influxdb rejected batch');
         return;
       }
-      putBack(batch);
+      failed.push({ taken: order, batch });
       throw error;
     }
   };
@@ -108,6 +118,8 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
         if (queued() < deps.batchSize && !closed) break;
       }
     } catch (error) {
+      // Two writers failing together are one failure of the server: the second waits for the same retry.
+      if (retryTimer) return;
       failures += 1;
       lastError = (error as Error).message;
       deps.metrics.sinkFailed.inc({ sink: SINK });
@@ -127,13 +139,23 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     }
   };
 
+  const restoreFailed = (): void => {
+    // putBack puts a batch in front: the newest goes back first, so the oldest ends up at the head.
+    const batches = failed.sort((a, b) => b.taken - a.taken);
+    failed = [];
+    for (const { batch } of batches) putBack(batch);
+    gauge();
+  };
+
   const pump = (): void => {
     if (retryTimer || queued() === 0) return;
     // A second writer only when a full batch is waiting beyond the one being written.
     while (writing.size < maxInFlight && (writing.size === 0 || queued() >= deps.batchSize)) {
       const loop: Promise<void> = drainLoop().finally(() => {
         writing.delete(loop);
-        if (writing.size === 0 && queued() >= deps.batchSize) pump();
+        if (writing.size > 0) return;
+        restoreFailed();
+        if (!closed && queued() >= deps.batchSize) pump();
       });
       writing.add(loop);
       if (queued() === 0) break;
@@ -184,10 +206,12 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
         clearTimeout(retryTimer);
         retryTimer = null;
       }
-      await Promise.all(writing);
+      while (writing.size > 0) await Promise.all(writing);
+      restoreFailed();
       try {
         while (queued() > 0) await writeOnce();
       } catch (error) {
+        restoreFailed();
         deps.log.error({ err: error, lost: queued() }, 'influxdb unreachable at shutdown; queued points lost');
       }
     },
