@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../duration.js';
 import type { ExprEnv } from '../expression/evaluate.js';
-import { type NumberOrExpression, numberOrExpressionSchema, resolveNumber } from '../expression/expression-schema.js';
+import { expressionSchema, type NumberOrExpression, numberOrExpressionSchema, resolveNumber } from '../expression/expression-schema.js';
 import type { RuleContext } from '../rule-kind.js';
 import { compareSeverity, SEVERITIES, type Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
@@ -36,6 +36,19 @@ export const directionSchema = z.enum(['above', 'below']);
  */
 export const latchSchema = z.enum(['until_acknowledged']).optional();
 export type Direction = z.infer<typeof directionSchema>;
+
+/** The fields every leveled kind (threshold, rate, window) shares: its levels, delays, latch and guard. */
+export const leveledFields = {
+  levels: levelsSchema,
+  /** The condition must hold this long before the alarm is raised or escalated (per level: `levels.x.onDelay`). */
+  onDelay: durationSchema.default(0),
+  /** The value must be back to normal this long before the alarm clears or de-escalates. */
+  offDelay: durationSchema.default(0),
+  /** `until_acknowledged`: once raised, held until a duty officer acknowledges the alarm. */
+  latch: latchSchema,
+  /** The rule applies only while this expression holds (otherwise it is normal). */
+  when: expressionSchema.optional(),
+};
 
 /** Static checks of a level table: clear on the normal side of raise, more severe levels further out. */
 export function checkLevels(levels: Levels, direction: Direction, ctx: z.RefinementCtx, path: PropertyKey[] = ['levels']): void {

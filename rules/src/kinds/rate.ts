@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { durationSchema } from '../duration.js';
-import { expressionSchema } from '../expression/expression-schema.js';
 import { ruleBaseSchema } from '../rule-base.js';
 import { type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.js';
 import type { Verdict } from '../verdict.js';
@@ -11,9 +10,8 @@ import {
   delaysOf,
   initialLevelState,
   type LevelState,
-  latchSchema,
+  leveledFields,
   levelStateFrom,
-  levelsSchema,
   levelTimerSteps,
   resolveLevels,
   targetLevel,
@@ -36,13 +34,8 @@ export const rateRuleSchema = ruleBaseSchema
     /** How far back the change is measured: from the highest (fall) or lowest (rise) sample in it. */
     window: durationSchema,
     per: durationSchema.default(1000),
-    /** Levels of the magnitude of the change (always ≥ raise). */
-    levels: levelsSchema,
-    onDelay: durationSchema.default(0),
-    offDelay: durationSchema.default(0),
-    /** `until_acknowledged`: once raised, held until a duty officer acknowledges the alarm. */
-    latch: latchSchema,
-    when: expressionSchema.optional(),
+    /** Levels are of the magnitude of the change (always ≥ raise). */
+    ...leveledFields,
   })
   .superRefine((def, ctx) => {
     checkLevels(def.levels, 'above', ctx);

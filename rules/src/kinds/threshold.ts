@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { durationSchema } from '../duration.js';
-import { expressionSchema } from '../expression/expression-schema.js';
 import { ruleBaseSchema } from '../rule-base.js';
 import type { RuleContext, RuleKind } from '../rule-kind.js';
 import { SEVERITIES, type Severity } from '../severity.js';
@@ -13,9 +11,8 @@ import {
   directionSchema,
   initialLevelState,
   type LevelState,
-  latchSchema,
+  leveledFields,
   levelStateFrom,
-  levelsSchema,
   levelTimerSteps,
   resolveLevels,
   targetLevel,
@@ -26,17 +23,9 @@ export const thresholdRuleSchema = ruleBaseSchema
     kind: z.literal('threshold'),
     metric: z.string().min(1),
     direction: directionSchema.default('above'),
-    levels: levelsSchema,
-    /** The condition must hold this long before the alarm is raised or escalated (per level: `levels.x.onDelay`). */
-    onDelay: durationSchema.default(0),
-    /** The reading must be back to normal this long before the alarm clears or de-escalates. */
-    offDelay: durationSchema.default(0),
-    /** `until_acknowledged`: once raised, held until a duty officer acknowledges the alarm. */
-    latch: latchSchema,
+    ...leveledFields,
     /** A level counts only when `n` of the last `m` samples call for it. */
     samples: samplesSchema.optional(),
-    /** The rule applies only while this expression holds (otherwise it is normal). */
-    when: expressionSchema.optional(),
   })
   .superRefine((def, ctx) => checkLevels(def.levels, def.direction, ctx));
 

@@ -14,10 +14,9 @@ import {
   directionSchema,
   initialLevelState,
   type LevelState,
-  latchSchema,
   levelDueAt,
+  leveledFields,
   levelStateFrom,
-  levelsSchema,
   releaseLatch,
   resolveLevels,
   targetLevel,
@@ -47,12 +46,7 @@ export const windowRuleSchema = ruleBaseSchema
     /** Turns the aggregate (`value`) into the compared value, e.g. `tangent_angle(value, attr.v0, 1)`. */
     transform: expressionSchema.optional(),
     direction: directionSchema.default('above'),
-    levels: levelsSchema,
-    onDelay: durationSchema.default(0),
-    offDelay: durationSchema.default(0),
-    /** `until_acknowledged`: once raised, held until a duty officer acknowledges the alarm. */
-    latch: latchSchema,
-    when: expressionSchema.optional(),
+    ...leveledFields,
   })
   .superRefine((def, ctx) => {
     checkLevels(def.levels, def.direction, ctx);
