@@ -73,7 +73,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const quarantine = createQuarantine(config.quarantine.size);
 
   // Rule files are checked here, before anything starts, so a broken file stops the gateway with its line numbers.
-  loadRuleSetOrThrow(PROFILES, config.rules);
+  // The inline lane runs this set; a worker reads the files again on its own thread.
+  const rules = loadRuleSetOrThrow(PROFILES, config.rules);
 
   let lane: TelemetryLane | null = null;
   const alarms = createAlarmService({
@@ -101,7 +102,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let laneFailure: Error | null = null;
   const outlet: LaneOutlet = {
     alarmChanges: (changes) => alarms.apply(changes),
-    readingStored: (device, ts, values, at) => deviceStatus.readingStored(device, ts, values, at),
+    readingStored: deviceStatus.readingStored,
   };
   const setup = { config, influxUrl: influx.url };
   const started =
@@ -110,7 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           laneFailure = error;
           options.onFatal?.(error);
         })
-      : await createInlineLane(setup, registry, outlet, metrics, log);
+      : await createInlineLane(setup, registry, outlet, metrics, log, rules);
   lane = started;
   const recorder = config.recording.enabled ? createRecorder(config.recording.path) : undefined;
   const ingest = createIngestService({

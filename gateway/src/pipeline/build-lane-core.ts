@@ -1,4 +1,5 @@
 import { PROFILES } from '../../../profiles/index.js';
+import type { RuleSet } from '../../../rules/src/index.js';
 import type { GatewayConfig } from '../config/config-schema.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import { createSeqWindow } from '../ingest/seq-window.js';
@@ -17,16 +18,20 @@ export interface LaneSetup {
   influxUrl: string | null;
 }
 
-/** A lane's core and its InfluxDB sink, built from the configuration alone (so a worker thread can build it too). */
+/**
+ * A lane's core and its InfluxDB sink, built from the configuration alone (so a worker thread can build it
+ * too). `rules`: the rule set already loaded on this thread, if any; otherwise the rule files are read here.
+ */
 export async function buildLaneCore(
   setup: LaneSetup,
   registry: DeviceRegistry,
   outlet: LaneOutlet,
   metrics: GatewayMetrics,
   log: Logger,
+  rules?: RuleSet,
 ): Promise<{ core: LaneCore; sink: InfluxSink | null }> {
   const { config } = setup;
-  const engine = createProfileRuleEngine(PROFILES, loadRuleSetOrThrow(PROFILES, config.rules));
+  const engine = createProfileRuleEngine(PROFILES, rules ?? loadRuleSetOrThrow(PROFILES, config.rules));
   const sink = await startInfluxSink(config.influx, setup.influxUrl, metrics, log);
   const core = createLaneCore({
     registry,

@@ -1,3 +1,4 @@
+import type { RuleSet } from '../../../rules/src/index.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -11,8 +12,9 @@ export async function createInlineLane(
   outlet: LaneOutlet,
   metrics: GatewayMetrics,
   log: Logger,
+  rules?: RuleSet,
 ): Promise<TelemetryLane> {
-  const { core, sink } = await buildLaneCore(setup, registry, outlet, metrics, log);
+  const { core, sink } = await buildLaneCore(setup, registry, outlet, metrics, log, rules);
   return {
     start: async (now) => core.start(now),
     submit: (device, payload, receivedAt, decided) => decided(core.judge(device, payload, receivedAt)),
