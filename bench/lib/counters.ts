@@ -3,12 +3,8 @@ import { sleep, wallMs } from './stats.js';
 
 /** Sum of a prom-client counter over the label sets that match `labels`. */
 export async function counterTotal(counter: Counter<string>, labels: Record<string, string> = {}): Promise<number> {
-  const { values } = await counter.get();
-  let total = 0;
-  for (const value of values) {
-    if (Object.entries(labels).every(([k, v]) => value.labels[k] === v)) total += value.value;
-  }
-  return total;
+  const metric = await counter.get();
+  return jsonTotal([[metric]], metric.name, labels);
 }
 
 /** Sum of a metric over the label sets that match `labels`, in prom-client JSON from one or more registries. */
