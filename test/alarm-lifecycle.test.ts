@@ -85,10 +85,13 @@ describe.each(PIPELINE_THREADS)('a threshold crossing, end to end (contract §4�
 
     await send(71);
     await send(69); // inside orange's band (clear 68): no change
-    await send(65); // below orange's clear, inside yellow's band: de-escalates to yellow
-    await send(59); // inside yellow's band (clear 58): no change
-    await eventually('four events', () => (hooks().length >= 3 ? true : undefined));
+    // 59 is below orange's clear and below yellow's raise (60) but above yellow's clear (58): the orange alarm
+    // must drop to yellow, not clear — a value above yellow's raise would not tell the two apart.
+    await send(59);
+    await send(58.5); // still inside yellow's band: no change
+    await eventually('three events', () => (hooks().length >= 3 ? true : undefined));
     expect(types()).toEqual(['alarm.raised', 'alarm.escalated', 'alarm.deescalated']);
+    expect(hooks()[2]!.event.data.alarm).toMatchObject({ severity: 'yellow', previousSeverity: 'orange', value: 59, state: 'active' });
     await send(57.5);
     await eventually('alarm.cleared webhook', () => (hooks().length === 4 ? true : undefined));
     expect(types()).toEqual(['alarm.raised', 'alarm.escalated', 'alarm.deescalated', 'alarm.cleared']);
