@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { listenToAlarmStream, type SseListener } from './helpers/sse-listener.js';
-import { api, eventually, PIPELINE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { api, DUST_DEVICES, eventually, PIPELINE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 
 const ruleFile = (raise: number | string): string =>
   [
@@ -19,7 +20,7 @@ const ruleFile = (raise: number | string): string =>
     `      orange: { raise: ${raise} }`,
   ].join('\n');
 
-describe.each(PIPELINE_THREADS)('rule hot reload (POST /api/rules/reload, SIGHUP) — pipeline.thread: %s', (thread) => {
+describe.each(PIPELINE_THREADS)('rule hot reload (POST /api/rules/reload) — pipeline.thread: %s', (thread) => {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-rules-'));
   const file = join(dir, 'trial.yaml');
   let gateway: TestGateway;
@@ -82,5 +83,69 @@ describe.each(PIPELINE_THREADS)('rule hot reload (POST /api/rules/reload, SIGHUP
     expect((await trialAlarms('active')).length).toBe(0);
     await inlet(90);
     expect((await trialAlarms('active')).length).toBe(0);
+  });
+});
+
+describe('rule hot reload on SIGHUP (the gateway process)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-sighup-'));
+  const file = join(dir, 'trial.yaml');
+  let gateway: GatewayProcess;
+  let device: MqttClient;
+  let clock = Date.parse('2026-11-22T12:00:00Z');
+  const inlet = async (value: number): Promise<void> => {
+    clock += 60_000;
+    await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), { ts: clock, metrics: { inlet_temp: value } });
+  };
+  const trialAlarm = async (): Promise<{ state: string; threshold: number; seq: number } | undefined> => {
+    const response = await fetch(`${gateway.httpUrl}/api/alarms?state=all`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+    const { alarms } = (await response.json()) as { alarms: Array<{ rule: string; state: string; threshold: number; seq: number }> };
+    return alarms.find((a) => a.rule === 'inlet_trial');
+  };
+
+  beforeAll(async () => {
+    writeFileSync(file, ruleFile(50));
+    const config = await writeGatewayConfig(dir, DUST_DEVICES, [
+      'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
+      'influx: { mode: "off" }',
+      `rules: [${JSON.stringify(file)}]`,
+    ]);
+    gateway = await startGatewayProcess(config);
+    device = await connectDevice(gateway.mqttUrls[0]!, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
+  });
+  afterAll(async () => {
+    await device?.endAsync();
+    await gateway?.stop();
+  });
+
+  it('keeps the running rules when the changed file is invalid, and swaps in a valid one, without any HTTP call', async () => {
+    await inlet(55);
+    expect(
+      await eventually('the trial alarm raised', async () => ((await trialAlarm())?.state === 'active' ? trialAlarm() : undefined)),
+    ).toMatchObject({ threshold: 50 });
+
+    writeFileSync(file, ruleFile('"hot"'));
+    gateway.child.kill('SIGHUP');
+    const rejected = await gateway.waitForLog('the SIGHUP reload rejected', (entry) => entry.msg === 'SIGHUP: rule reload rejected');
+    expect(JSON.stringify(rejected.problems)).toMatch(/inlet_trial.*hot/);
+    expect(gateway.child.exitCode).toBeNull();
+    // The old rule still runs: 30 is below its raise of 50, so its alarm clears.
+    await inlet(30);
+    await eventually('the alarm cleared by the old rule', async () => ((await trialAlarm())?.state === 'cleared' ? true : undefined));
+
+    // Now the rule is removed from the file: after SIGHUP a reading of 90 raises nothing.
+    writeFileSync(file, 'profile: dust-collector\nrules: []\n');
+    gateway.child.kill('SIGHUP');
+    await gateway.waitForLog('the SIGHUP reload applied', (entry) => entry.msg === 'rules reloaded' && entry.changes !== undefined);
+    await inlet(90);
+    await inlet(91);
+    // Once the gateway shows the last value it has evaluated the reading of 90 before it.
+    await eventually('the reading of 91 evaluated', async () => {
+      const response = await fetch(`${gateway.httpUrl}/api/devices`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+      const { devices } = (await response.json()) as { devices: Array<{ id: string; lastValues: Record<string, unknown> }> };
+      return devices.find((d) => d.id === 'dc-01')?.lastValues.inlet_temp === 91 ? true : undefined;
+    });
+    const settled = await trialAlarm();
+    expect(settled?.state).toBe('cleared');
+    expect(gateway.logs.filter((entry) => entry.msg === 'rules reloaded')).toHaveLength(1);
   });
 });
