@@ -26,6 +26,17 @@ export const ERROR_CATALOGUE = {
     summary: 'The request body or query does not match the schema; details list each problem.',
   },
   not_found: { status: 404, retryable: false, summary: 'No such route or resource.' },
+  payload_too_large: { status: 413, retryable: false, summary: 'The request body is larger than the API accepts (64 KiB).' },
+  unsupported_media_type: {
+    status: 415,
+    retryable: false,
+    summary: 'The request body has a content type the API does not accept (send application/json).',
+  },
+  rate_limited: {
+    status: 429,
+    retryable: true,
+    summary: 'Too many failed authentications from this address; try again after Retry-After seconds.',
+  },
   alarm_not_found: { status: 404, retryable: false, summary: 'No alarm with that id (closed alarms are kept for a bounded time).' },
   alarm_resolved: { status: 409, retryable: false, summary: 'The alarm is already resolved (closed).' },
   alarm_still_active: {
@@ -35,6 +46,7 @@ export const ERROR_CATALOGUE = {
   },
   alarm_already_acknowledged: { status: 409, retryable: false, summary: 'The alarm was already acknowledged.' },
   dead_letter_not_found: { status: 404, retryable: false, summary: 'No dead-lettered webhook delivery with that id.' },
+  webhook_not_found: { status: 404, retryable: false, summary: 'No webhook subscriber with that id.' },
   internal: { status: 500, retryable: true, summary: 'An unexpected fault; it is logged with its stack.' },
 } as const;
 

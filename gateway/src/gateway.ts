@@ -170,7 +170,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const metricsText = async (): Promise<string> => metricsExposition(metrics.registry, await started.workerMetrics());
   const http = await createHttpServer({
     tokens: config.api.tokens,
+    authFailures: config.api.authFailures,
     metricsPublic: config.api.metricsPublic,
+    gatewayMetrics: metrics,
     metrics: { contentType: metrics.registry.contentType, text: metricsText },
     readiness,
     alarms,

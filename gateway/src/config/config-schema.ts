@@ -107,9 +107,20 @@ const tokenSchema = z
   .object({
     name: z.string().min(1),
     role: z.enum(['viewer', 'operator', 'admin']),
-    token: z.string().min(16, 'API tokens must be at least 16 characters'),
+    token: z.string().min(16, 'API tokens must be at least 16 characters').optional(),
+    /** The token as `sha256$<salt b64>$<hash b64>` (`npm run hash-secret -- <token>`), so the file holds no usable token. */
+    tokenHash: z
+      .string()
+      .regex(/^sha256\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected sha256$<salt>$<hash> (npm run hash-secret -- <token>)')
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((token) => (token.token === undefined) !== (token.tokenHash === undefined), {
+    message: 'give exactly one of token and tokenHash',
+  });
+
+/** Failed authentications (a token that matches none) allowed per source address and window before 429. */
+const authFailures = z.object({ max: z.number().int().positive().default(20), window: durationSchema.default(60_000) }).strict();
 
 export const configSchema = z
   .object({
@@ -122,9 +133,13 @@ export const configSchema = z
     rules: z.array(z.string()).default([]),
     dataDir: z.string().default('./data'),
     api: z
-      .object({ tokens: z.array(tokenSchema).default([]), metricsPublic: z.boolean().default(true) })
+      .object({
+        tokens: z.array(tokenSchema).default([]),
+        metricsPublic: z.boolean().default(true),
+        authFailures: authFailures.default({ max: 20, window: 60_000 }),
+      })
       .strict()
-      .default({ tokens: [], metricsPublic: true }),
+      .default({ tokens: [], metricsPublic: true, authFailures: { max: 20, window: 60_000 } }),
     quarantine: z
       .object({ size: z.number().int().positive().default(1_000) })
       .strict()
@@ -160,6 +175,7 @@ export const configSchema = z
     });
     const tokens = new Set<string>();
     config.api.tokens.forEach((token, index) => {
+      if (token.token === undefined) return;
       if (tokens.has(token.token)) ctx.addIssue({ code: 'custom', path: ['api', 'tokens', index, 'token'], message: 'duplicate token' });
       tokens.add(token.token);
     });

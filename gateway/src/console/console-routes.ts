@@ -41,12 +41,12 @@ export function registerConsoleRoutes(app: FastifyInstance): void {
 
   const send = (name: AssetName) => ({ type: ASSETS[name], body: files.get(name)! });
 
-  app.get('/', async (_request, reply) => {
+  app.get('/', { config: { public: true } }, async (_request, reply) => {
     const asset = send('index.html');
     return reply.headers(SECURITY_HEADERS).type(asset.type).send(asset.body);
   });
 
-  app.get('/console/:file', async (request, reply) => {
+  app.get('/console/:file', { config: { public: true } }, async (request, reply) => {
     const { file } = request.params as { file: string };
     if (!isAsset(file) || file === 'index.html') return reply.callNotFound();
     const asset = send(file);

@@ -19,7 +19,8 @@ function scryptKey(secret: string, salt: Buffer): Promise<Buffer> {
   });
 }
 
-const hmacKey = (secret: string, salt: Buffer): Buffer => createHmac('sha256', salt).update(secret).digest();
+/** The `sha256` scheme's key: HMAC-SHA256 of the secret keyed with the salt (also used for hashed API tokens). */
+export const hmacKey = (secret: string, salt: Buffer): Buffer => createHmac('sha256', salt).update(secret).digest();
 
 export async function hashSecret(secret: string, scheme: SecretScheme = 'sha256'): Promise<string> {
   const salt = randomBytes(16);

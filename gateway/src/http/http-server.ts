@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AlarmService } from '../alarms/alarm-service.js';
@@ -5,13 +6,16 @@ import type { ApiToken } from '../config/config-schema.js';
 import { registerConsoleRoutes } from '../console/console-routes.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { DeviceStatusBook } from '../devices/device-status.js';
+import type { ErrorCode } from '../errors.js';
 import type { Quarantine } from '../ingest/quarantine.js';
 import type { Logger } from '../observability/logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReloadResult } from '../rule-files/rule-reloader.js';
 import type { LiveFeed } from '../sinks/live-feed/live-feed.js';
 import type { WebhookSink } from '../sinks/webhook/webhook-sink.js';
 import { sendError } from './api-error.js';
-import { createAuthenticator } from './auth.js';
+import { type AuthFailureLimiter, createAuthenticator } from './auth.js';
+import { createRouteAccessBook, type RouteAccess } from './route-access.js';
 import { registerAlarmRoutes } from './routes/alarm-routes.js';
 import { registerDeviceRoutes } from './routes/device-routes.js';
 import { type MetricsSource, type ReadinessCheck, registerHealthRoutes } from './routes/health-routes.js';
@@ -21,7 +25,10 @@ import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
 export interface HttpServerDeps {
   tokens: readonly ApiToken[];
+  /** Failed authentications allowed per source address within `windowMs` before 429 `rate_limited`. */
+  authFailures: { max: number; window: number };
   metricsPublic: boolean;
+  gatewayMetrics: GatewayMetrics;
   metrics: MetricsSource;
   readiness(): ReadinessCheck[];
   alarms: AlarmService;
@@ -36,9 +43,17 @@ export interface HttpServerDeps {
 
 export interface HttpServer {
   readonly app: FastifyInstance;
+  /** Every route of the server with the least role it needs (null: public). */
+  routes(): RouteAccess[];
   start(host: string, port: number): Promise<string>;
   close(): Promise<void>;
 }
+
+/** Fastify's own client errors that have a code of their own in the catalogue; other 4xx are `validation_failed`. */
+const CLIENT_ERRORS: ReadonlyMap<string, ErrorCode> = new Map([
+  ['FST_ERR_CTP_BODY_TOO_LARGE', 'payload_too_large'],
+  ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'unsupported_media_type'],
+]);
 
 /** The HTTP API of contract §6 (+ quarantine and webhook administration). */
 export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer> {
@@ -49,13 +64,25 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     forceCloseConnections: true,
   });
   app.decorateRequest('caller', null);
+  // Bodies are JSON only: anything else is 415 unsupported_media_type (fastify also parses text/plain by default).
+  app.removeContentTypeParser('text/plain');
   await app.register(fastifySSE, { heartbeatInterval: 15_000 });
-  app.addHook('onRequest', createAuthenticator(deps.tokens));
+  // Counts only what the authenticator reports (failed authentications), keyed by source address.
+  await app.register(rateLimit, { global: false, max: deps.authFailures.max, timeWindow: deps.authFailures.window });
+  const authFailureLimit = app.createRateLimit();
+  const limiter: AuthFailureLimiter = async (request, options) => {
+    const limit = await authFailureLimit(request, options);
+    return limit.isAllowed ? {} : limit;
+  };
+  app.addHook('onRequest', createAuthenticator({ tokens: deps.tokens, limiter, metrics: deps.gatewayMetrics }));
+  const access = createRouteAccessBook();
+  app.addHook('onRoute', access.onRoute);
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendError(reply, 'validation_failed', error.message, { fastifyCode: error.code });
+      const code = (error.code !== undefined && CLIENT_ERRORS.get(error.code)) || 'validation_failed';
+      return sendError(reply, code, error.message, { fastifyCode: error.code });
     }
     request.log.error({ err: error, url: request.url }, 'request failed');
     return sendError(reply, 'internal', 'internal error');
@@ -71,6 +98,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
 
   return {
     app,
+    routes: access.routes,
     start: (host, port) => app.listen({ host, port }),
     close: () => app.close(),
   };

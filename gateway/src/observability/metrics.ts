@@ -85,6 +85,18 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
       registers,
     }),
     liveFeedClients: new Gauge({ name: 'gateway_live_feed_clients', help: 'Connected SSE clients', registers }),
+    webhookDeadLetters: new Counter({
+      name: 'gateway_webhook_dead_letters_total',
+      help: 'Webhook events dead-lettered, by subscriber and reason (exhausted, not_retryable, gone, subscriber_disabled, queue_full)',
+      labelNames: ['subscriber', 'reason'],
+      registers,
+    }),
+    httpAuthFailures: new Counter({
+      name: 'gateway_http_auth_failures_total',
+      help: 'API requests refused for authentication, by reason (missing_token, bad_token, rate_limited)',
+      labelNames: ['reason'],
+      registers,
+    }),
   };
 }
 

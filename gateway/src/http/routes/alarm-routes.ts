@@ -11,7 +11,6 @@ const listQuery = z.object({
   device: z.string().optional(),
   severity: severitySchema.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
-  access_token: z.string().optional(),
 });
 
 const actionBody = z.object({

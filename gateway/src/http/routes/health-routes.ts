@@ -19,9 +19,9 @@ export interface HealthRouteDeps {
 }
 
 export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
     const checks = deps.readiness();
     const ready = checks.every((check) => check.ready);
     return reply
@@ -29,7 +29,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
       .send({ ready, checks, reasons: checks.filter((c) => !c.ready).map((c) => `${c.name}: ${c.reason}`) });
   });
 
-  app.get('/metrics', { config: deps.metricsPublic ? {} : { role: 'viewer' } }, async (_request, reply) => {
+  app.get('/metrics', { config: deps.metricsPublic ? { public: true } : { role: 'viewer' } }, async (_request, reply) => {
     const text = await deps.metrics.text();
     return reply.type(deps.metrics.contentType).send(text);
   });

@@ -1,0 +1,37 @@
+import type { RouteOptions } from 'fastify';
+import type { Role } from '../config/config-schema.js';
+
+/**
+ * The only routes reachable without a token, on purpose (`config: { public: true }`). Every other route
+ * names the least role it needs in `config.role`; a route with neither stops the gateway at start-up, so a
+ * new route cannot be public by omission. `GET /metrics` is public while `api.metricsPublic` is on.
+ */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /', 'GET /console/:file']);
+
+/** One method and path of the running server, with the least role it needs (null: public). */
+export interface RouteAccess {
+  method: string;
+  url: string;
+  role: Role | null;
+}
+
+/** HEAD routes are fastify's automatic twins of GET routes and share their access. */
+const publicKey = (method: string, url: string): string => `${method === 'HEAD' ? 'GET' : method} ${url}`;
+
+/** An `onRoute` hook that refuses routes without a role (unless listed public) and records every route's access. */
+export function createRouteAccessBook(): { onRoute(route: RouteOptions): void; routes(): RouteAccess[] } {
+  const routes: RouteAccess[] = [];
+  return {
+    onRoute(route) {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      const role = route.config?.role ?? null;
+      for (const method of methods) {
+        if (role === null && !(route.config?.public === true && PUBLIC_ROUTES.has(publicKey(method, route.url)))) {
+          throw new Error(`route ${method} ${route.url} names no role: give it config.role, or list it in PUBLIC_ROUTES`);
+        }
+        routes.push({ method, url: route.url, role });
+      }
+    },
+    routes: () => [...routes],
+  };
+}
