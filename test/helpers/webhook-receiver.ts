@@ -9,13 +9,18 @@ export interface ReceivedWebhook {
   /** Verified with the reference Standard Webhooks library against the subscriber's secret. */
   verified: boolean;
   verifyError: string | null;
+  /** When the request arrived (Date.now(), measured by the receiver). */
+  at: number;
 }
+
+/** A scripted answer: a status, a status with headers, or `'hang'` (never answer; the request stays open). */
+export type ScriptedAnswer = number | { status: number; headers?: Record<string, string> } | 'hang';
 
 export interface WebhookReceiver {
   url: string;
   received: ReceivedWebhook[];
-  /** Status codes to answer with, in order; when exhausted the receiver answers 204. */
-  respondWith(statuses: Array<number | { status: number; headers?: Record<string, string> }>): void;
+  /** Answers to give, in order; when exhausted the receiver answers 204. */
+  respondWith(statuses: ScriptedAnswer[]): void;
   close(): Promise<void>;
 }
 
@@ -23,8 +28,9 @@ export interface WebhookReceiver {
 export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
   const verifier = new Webhook(secret);
   const received: ReceivedWebhook[] = [];
-  let script: Array<number | { status: number; headers?: Record<string, string> }> = [];
+  let script: ScriptedAnswer[] = [];
   const server: Server = createServer((request, response) => {
+    const at = Date.now();
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -41,8 +47,9 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       } catch (error) {
         verifyError = (error as Error).message;
       }
-      received.push({ headers: request.headers, body, event: JSON.parse(body), verified, verifyError });
+      received.push({ headers: request.headers, body, event: JSON.parse(body), verified, verifyError, at });
       const next = script.shift() ?? 204;
+      if (next === 'hang') return;
       const { status, headers } =
         typeof next === 'number' ? { status: next, headers: {} } : { status: next.status, headers: next.headers ?? {} };
       response.writeHead(status, headers).end();

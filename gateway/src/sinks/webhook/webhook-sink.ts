@@ -11,6 +11,8 @@ export interface WebhookSink extends Sink {
   deadLetters(): DeadLetter[];
   /** Queues a dead-lettered event again for its subscriber (re-enabling a disabled one); false if unknown. */
   replay(deadLetterId: string): boolean;
+  /** Re-enables a subscriber disabled by 410 Gone (new events flow again); its state, or null if unknown. */
+  enable(subscriberId: string): SubscriberState | null;
   /** Resolves when every subscriber is idle (or after `timeoutMs`). */
   idle(timeoutMs: number): Promise<void>;
 }
@@ -40,6 +42,21 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       },
     });
   const subscribers = new Map(deps.subscribers.map((config) => [config.id, build(config)]));
+  const configs = new Map(deps.subscribers.map((config) => [config.id, config]));
+
+  /** The subscriber, rebuilt (enabled, empty queue) if it was disabled; undefined if no such subscriber. */
+  const enabledSubscriber = (id: string): WebhookSubscriber | undefined => {
+    const config = configs.get(id);
+    if (!config) return undefined;
+    let subscriber = subscribers.get(id);
+    if (!subscriber?.state().enabled) {
+      subscriber?.close();
+      subscriber = build(config);
+      subscribers.set(id, subscriber);
+      deps.log.info({ subscriber: id }, 'webhook subscriber enabled');
+    }
+    return subscriber;
+  };
 
   return {
     name: 'webhooks',
@@ -52,18 +69,13 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       const index = letters.findIndex((letter) => letter.id === id);
       const letter = letters[index];
       if (!letter) return false;
-      let subscriber = subscribers.get(letter.subscriber);
-      const config = deps.subscribers.find((c) => c.id === letter.subscriber);
-      if (!config) return false;
-      if (!subscriber?.state().enabled) {
-        subscriber?.close();
-        subscriber = build(config);
-        subscribers.set(config.id, subscriber);
-      }
+      const subscriber = enabledSubscriber(letter.subscriber);
+      if (!subscriber) return false;
       letters.splice(index, 1);
       subscriber.enqueue(letter.event);
       return true;
     },
+    enable: (id) => enabledSubscriber(id)?.state() ?? null,
     async start() {},
     async idle(timeoutMs) {
       await Promise.all([...subscribers.values()].map((s) => s.idle(timeoutMs)));

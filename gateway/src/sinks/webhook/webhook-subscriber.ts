@@ -6,11 +6,19 @@ import { backoffDelay } from '../sink.js';
 import { retryAfterMs } from './retry-after.js';
 import { signatureHeader } from './sign.js';
 
+/**
+ * Why an event was dead-lettered: `exhausted` (maxAttempts used up), `not_retryable` (a 4xx other than
+ * 408/429), `gone` (the receiver answered 410 and the subscriber was disabled), `subscriber_disabled` (it
+ * arrived, or was waiting, while the subscriber was disabled), `queue_full` (the oldest of a full queue).
+ */
+export type DeadLetterReason = 'exhausted' | 'not_retryable' | 'gone' | 'subscriber_disabled' | 'queue_full';
+
 export interface DeadLetter {
   id: string;
   subscriber: string;
   event: AlarmEvent;
   attempts: number;
+  reason: DeadLetterReason;
   lastError: string;
   deadAt: string;
 }
@@ -82,10 +90,14 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     if (queue.length === 0 && inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
   };
 
-  const deadLetter = (delivery: Delivery, reason: string): void => {
+  const deadLetter = (delivery: Delivery, reason: DeadLetterReason, lastError: string): void => {
     deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'dead_letter' });
-    deps.log.warn({ subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, reason }, 'webhook dead-lettered');
-    deps.deadLetter({ subscriber: config.id, event: delivery.event, attempts: delivery.attempts, lastError: reason });
+    deps.metrics.webhookDeadLetters.inc({ subscriber: config.id, reason });
+    deps.log.warn(
+      { subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, reason, lastError },
+      'webhook dead-lettered',
+    );
+    deps.deadLetter({ subscriber: config.id, event: delivery.event, attempts: delivery.attempts, reason, lastError });
   };
 
   const remove = (delivery: Delivery): void => {
@@ -97,7 +109,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     enabled = false;
     disabledReason = reason;
     deps.log.warn({ subscriber: config.id, reason }, 'webhook subscriber disabled');
-    for (const delivery of queue.splice(0)) deadLetter(delivery, `subscriber disabled: ${reason}`);
+    for (const delivery of queue.splice(0)) deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${reason}`);
     gauge();
   };
 
@@ -149,7 +161,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     deps.metrics.sinkFailed.inc({ sink: SINK });
     if (outcome.error === 'HTTP 410 Gone') {
       remove(delivery);
-      deadLetter(delivery, outcome.error);
+      deadLetter(delivery, 'gone', outcome.error);
       disable('receiver answered 410 Gone');
       return;
     }
@@ -157,6 +169,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       remove(delivery);
       deadLetter(
         delivery,
+        outcome.retryable ? 'exhausted' : 'not_retryable',
         outcome.retryable ? `gave up after ${delivery.attempts} attempts: ${outcome.error}` : `not retryable: ${outcome.error}`,
       );
       return;
@@ -216,12 +229,25 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       (!severities || severities.includes(event.data.alarm.severity)) &&
       (!types || types.includes(event.type)),
     enqueue(event) {
-      if (!enabled || closed) return;
+      if (closed) return;
+      const delivery: Delivery = {
+        event,
+        body: JSON.stringify(event),
+        key: event.data.alarm.id,
+        attempts: 0,
+        notBefore: 0,
+        lastError: null,
+      };
+      if (!enabled) {
+        // Kept for replay once an operator re-enables the subscriber (POST /api/webhooks/{id}/enable).
+        deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
+        return;
+      }
       if (queue.length >= config.maxQueued) {
         const oldest = queue.shift() as Delivery;
-        deadLetter(oldest, 'queue full');
+        deadLetter(oldest, 'queue_full', 'queue full');
       }
-      queue.push({ event, body: JSON.stringify(event), key: event.data.alarm.id, attempts: 0, notBefore: 0, lastError: null });
+      queue.push(delivery);
       gauge();
       dispatch();
     },
