@@ -1,3 +1,4 @@
+import { isReservedForDevices } from '../broker/authenticate.js';
 import type { ClientSession } from '../broker/session.js';
 import { topicMatches } from '../broker/topic-filter.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
@@ -5,6 +6,7 @@ import type { DeviceStatusBook } from '../devices/device-status.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { TelemetryLane } from '../pipeline/telemetry-lane.js';
+import { createFaultLog } from './fault-log.js';
 import type { Quarantine } from './quarantine.js';
 import type { Recorder } from './recorder.js';
 import type { Rejection } from './rejection.js';
@@ -74,65 +76,86 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
   const receivedStatus = deps.metrics.messagesReceived.labels({ channel: 'status' });
 
   const labAllows = (topic: string): boolean =>
-    deps.labMode.allow.some((filter) => topicMatches(filter, topic)) && !deps.labMode.deny.some((filter) => topicMatches(filter, topic));
+    !isReservedForDevices(topic) &&
+    deps.labMode.allow.some((filter) => topicMatches(filter, topic)) &&
+    !deps.labMode.deny.some((filter) => topicMatches(filter, topic));
+
+  const fault = createFaultLog(deps.log);
+
+  const judgePublish = (publish: DevicePublish, decided: (decision: PublishDecision) => void) => {
+    const { session, topic } = publish;
+    const parsed = parseDeviceTopic(topic);
+
+    if (session.kind === 'device' && !topic.startsWith(session.device.topicPrefix)) {
+      deps.metrics.mqttAclDenied.inc({ action: 'publish', client: session.device.id });
+      record(
+        publish,
+        reject('forbidden', `${session.device.id} may publish only under ${session.device.topicPrefix}`),
+        session.device,
+        parsed?.site ?? null,
+      );
+      return decided('drop');
+    }
+    if (session.kind === 'lab') {
+      if (!labAllows(topic)) {
+        deps.metrics.mqttAclDenied.inc({ action: 'publish', client: 'lab' });
+        record(publish, reject('forbidden', `lab mode does not allow publishing to ${topic}`), null, parsed?.site ?? null);
+        return decided('drop');
+      }
+      if (!parsed) return decided('accept');
+    }
+
+    (parsed?.channel === 'status' ? receivedStatus : receivedTelemetry).inc();
+    if (!parsed || (parsed.channel !== 'telemetry' && parsed.channel !== 'status')) {
+      const device = session.kind === 'device' ? session.device : null;
+      record(
+        publish,
+        reject('topic', `expected sites/{site}/devices/{device}/telemetry or …/status, got ${topic}`),
+        device,
+        parsed?.site ?? null,
+      );
+      return decided('drop');
+    }
+    const device = deps.registry.get(parsed.device);
+    if (!device || device.site !== parsed.site) {
+      record(publish, reject('unknown_device', `no device ${parsed.device} at site ${parsed.site} in the registry`), null, parsed.site);
+      return decided('drop');
+    }
+
+    if (parsed.channel === 'status') {
+      const status = statusPayloadSchema.safeParse(publish.payload.toString('utf8'));
+      if (!status.success) {
+        record(publish, reject('schema', 'status payload must be "online" or "offline"'), device, device.site);
+        return decided('drop');
+      }
+      deps.deviceStatus.reported(device.id, status.data, publish.receivedAt);
+      return decided('accept');
+    }
+
+    deps.recorder?.record(topic, publish.payload, publish.receivedAt);
+    deps.lane.submit(device, publish.payload, publish.receivedAt, (verdict) => {
+      if (verdict.unavailable) return decided('unavailable');
+      for (const rejection of verdict.rejections) record(publish, rejection, device, device.site);
+      decided(verdict.accepted > 0 ? 'accept' : 'drop');
+    });
+  };
 
   return {
     handlePublish(publish, decided) {
-      const { session, topic } = publish;
-      const parsed = parseDeviceTopic(topic);
-
-      if (session.kind === 'device' && !topic.startsWith(session.device.topicPrefix)) {
-        deps.metrics.mqttAclDenied.inc({ action: 'publish', client: session.device.id });
-        record(
-          publish,
-          reject('forbidden', `${session.device.id} may publish only under ${session.device.topicPrefix}`),
-          session.device,
-          parsed?.site ?? null,
-        );
-        return decided('drop');
+      let answered = false;
+      const once = (decision: PublishDecision): void => {
+        if (answered) return;
+        answered = true;
+        decided(decision);
+      };
+      try {
+        judgePublish(publish, once);
+      } catch (error) {
+        // A fault on the broker side is the payload's rejection too: answered, kept, counted; never an exit.
+        const device = publish.session.kind === 'device' ? publish.session.device : null;
+        record(publish, fault.rejection(error, device?.id ?? 'unknown'), device, device?.site ?? null);
+        once('drop');
       }
-      if (session.kind === 'lab') {
-        if (!labAllows(topic)) {
-          deps.metrics.mqttAclDenied.inc({ action: 'publish', client: 'lab' });
-          record(publish, reject('forbidden', `lab mode does not allow publishing to ${topic}`), null, parsed?.site ?? null);
-          return decided('drop');
-        }
-        if (!parsed) return decided('accept');
-      }
-
-      (parsed?.channel === 'status' ? receivedStatus : receivedTelemetry).inc();
-      if (!parsed || (parsed.channel !== 'telemetry' && parsed.channel !== 'status')) {
-        const device = session.kind === 'device' ? session.device : null;
-        record(
-          publish,
-          reject('topic', `expected sites/{site}/devices/{device}/telemetry or …/status, got ${topic}`),
-          device,
-          parsed?.site ?? null,
-        );
-        return decided('drop');
-      }
-      const device = deps.registry.get(parsed.device);
-      if (!device || device.site !== parsed.site) {
-        record(publish, reject('unknown_device', `no device ${parsed.device} at site ${parsed.site} in the registry`), null, parsed.site);
-        return decided('drop');
-      }
-
-      if (parsed.channel === 'status') {
-        const status = statusPayloadSchema.safeParse(publish.payload.toString('utf8'));
-        if (!status.success) {
-          record(publish, reject('schema', 'status payload must be "online" or "offline"'), device, device.site);
-          return decided('drop');
-        }
-        deps.deviceStatus.reported(device.id, status.data, publish.receivedAt);
-        return decided('accept');
-      }
-
-      deps.recorder?.record(topic, publish.payload, publish.receivedAt);
-      deps.lane.submit(device, publish.payload, publish.receivedAt, (verdict) => {
-        if (verdict.unavailable) return decided('unavailable');
-        for (const rejection of verdict.rejections) record(publish, rejection, device, device.site);
-        decided(verdict.accepted > 0 ? 'accept' : 'drop');
-      });
     },
   };
 }

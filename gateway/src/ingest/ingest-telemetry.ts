@@ -2,13 +2,20 @@ import type { Profile } from '../../../profiles/index.js';
 import { formatPath } from '../config/problems.js';
 import type { RegisteredDevice } from '../devices/device-registry.js';
 import { decodeJson } from './decode.js';
+import { findProtoKey } from './inherited-keys.js';
 import { type NormalisedReading, normalisePayload } from './normalise.js';
 import { type Rejection, reject } from './rejection.js';
 import type { SeqWindow } from './seq-window.js';
 import { parseTelemetryPayload } from './telemetry-schema.js';
 
-/** Contract/domain: device times more than 5 minutes ahead of the gateway are refused. */
-export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
+/** How far from the gateway's clock a device time may be (contract §2: `future_timestamp`, `past_timestamp`). */
+export interface TimestampWindow {
+  maxAheadMs: number;
+  maxBehindMs: number;
+}
+
+/** The defaults of `ingest.maxClockAhead` and `ingest.maxAge`. */
+export const DEFAULT_TIMESTAMP_WINDOW: TimestampWindow = { maxAheadMs: 5 * 60_000, maxBehindMs: 90 * 86_400_000 };
 
 export interface IngestOutcome {
   accepted: NormalisedReading[];
@@ -19,9 +26,28 @@ export interface IngestOutcome {
 export interface TelemetryIngestDeps {
   maxPayloadBytes: number;
   seqWindow: SeqWindow;
+  timestamps: TimestampWindow;
 }
 
-/** decode → validate the shape → validate and convert against the profile → drop future times and duplicates. */
+/** A device time for a rejection detail; times beyond what a Date can hold are shown as the number sent. */
+const describeTime = (ts: number): string => (Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : `${ts} ms`);
+
+function timestampRejection(reading: NormalisedReading['reading'], receivedAt: number, window: TimestampWindow): Rejection | null {
+  const ahead = reading.ts - receivedAt;
+  if (ahead > window.maxAheadMs)
+    return reject(
+      'future_timestamp',
+      `seq ${reading.seq ?? '-'}: ${describeTime(reading.ts)} is ${Math.round(ahead / 1000)} s ahead of the gateway (limit ${window.maxAheadMs / 1000} s)`,
+    );
+  if (-ahead > window.maxBehindMs)
+    return reject(
+      'past_timestamp',
+      `seq ${reading.seq ?? '-'}: ${describeTime(reading.ts)} is ${Math.round(-ahead / 1000)} s behind the gateway (limit ${window.maxBehindMs / 1000} s)`,
+    );
+  return null;
+}
+
+/** decode → validate the shape → validate and convert against the profile → drop times out of the window and duplicates. */
 export function ingestTelemetry(
   deps: TelemetryIngestDeps,
   device: RegisteredDevice,
@@ -34,6 +60,8 @@ export function ingestTelemetry(
     return refused(reject('too_large', `${payload.length} bytes > limit of ${deps.maxPayloadBytes}`));
   const decoded = decodeJson(payload);
   if (!decoded.ok) return refused(decoded.rejection);
+  const protoKey = findProtoKey(decoded.value);
+  if (protoKey) return refused(reject('unknown_metric', `${protoKey}: not a metric of profile ${profile.id}`));
   const shaped = parseTelemetryPayload(decoded.value);
   if (!shaped.success) {
     const detail = shaped.error.issues
@@ -48,13 +76,9 @@ export function ingestTelemetry(
   const outcome: IngestOutcome = { accepted: [], rejections: [] };
   for (const item of normalised) {
     const { reading } = item;
-    if (reading.ts > receivedAt + MAX_CLOCK_AHEAD_MS) {
-      outcome.rejections.push(
-        reject(
-          'future_timestamp',
-          `seq ${reading.seq ?? '-'}: ${new Date(reading.ts).toISOString()} is ${Math.round((reading.ts - receivedAt) / 1000)} s ahead of the gateway`,
-        ),
-      );
+    const outOfWindow = timestampRejection(reading, receivedAt, deps.timestamps);
+    if (outOfWindow) {
+      outcome.rejections.push(outOfWindow);
       continue;
     }
     if (reading.seq !== undefined && !deps.seqWindow.accept(device.id, reading.seq, item.deviceTs)) {

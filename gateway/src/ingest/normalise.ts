@@ -23,19 +23,20 @@ function normaliseMetrics(
   sharedUnits: Record<string, string> | undefined,
   where: string,
 ): MetricsResult {
-  const units = { ...sharedUnits, ...raw.units };
+  // Names are looked up as own properties only: `constructor` or `valueOf` is no metric and no unit.
+  const units: Record<string, string> = { ...sharedUnits, ...raw.units };
   const metrics: Record<string, MetricValue> = {};
   for (const [name, value] of Object.entries(raw.metrics)) {
-    const spec = profile.metrics[name];
+    const spec = Object.hasOwn(profile.metrics, name) ? profile.metrics[name] : undefined;
     if (!spec) return refuse(reject('unknown_metric', `${where}metrics.${name}: not a metric of profile ${profile.id}`));
     const checked = cachedValueSchemaOf(spec).safeParse(value);
     if (!checked.success) {
       const expected = spec.type === 'enum' ? `one of ${spec.values.join(', ')}` : `a ${spec.type}`;
       return refuse(reject('type', `${where}metrics.${name}: expected ${expected}, got ${JSON.stringify(value)}`));
     }
-    const unit = units[name];
+    const unit = Object.hasOwn(units, name) ? units[name] : undefined;
     if (unit !== undefined && spec.type === 'number') {
-      const convert = spec.units[unit];
+      const convert = Object.hasOwn(spec.units, unit) ? spec.units[unit] : undefined;
       if (!convert)
         return refuse(
           reject(
@@ -51,7 +52,8 @@ function normaliseMetrics(
     }
   }
   for (const name of Object.keys(units)) {
-    if (!(name in profile.metrics)) return refuse(reject('unknown_metric', `${where}units.${name}: not a metric of profile ${profile.id}`));
+    if (!Object.hasOwn(profile.metrics, name))
+      return refuse(reject('unknown_metric', `${where}units.${name}: not a metric of profile ${profile.id}`));
   }
   return { ok: true, metrics };
 }

@@ -39,6 +39,7 @@ export async function buildLaneCore(
     engine,
     seqWindow: createSeqWindow(),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    timestamps: { maxAheadMs: config.ingest.maxClockAhead, maxBehindMs: config.ingest.maxAge },
     sink,
     reloadRules: createRuleReloader({ profiles: PROFILES, extraFiles: config.rules, engine, log: log.child({ component: 'rules' }) }),
     outlet,

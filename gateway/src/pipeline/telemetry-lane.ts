@@ -2,7 +2,8 @@ import type { Profile } from '../../../profiles/index.js';
 import type { AlarmEvent, MetricValue, RuleEngine, VerdictChange } from '../../../rules/src/index.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
 import type { ReadinessCheck } from '../http/routes/health-routes.js';
-import { ingestTelemetry } from '../ingest/ingest-telemetry.js';
+import { createFaultLog } from '../ingest/fault-log.js';
+import { ingestTelemetry, type TimestampWindow } from '../ingest/ingest-telemetry.js';
 import { type Rejection, reject } from '../ingest/rejection.js';
 import type { SeqWindow } from '../ingest/seq-window.js';
 import type { Logger } from '../observability/logger.js';
@@ -58,6 +59,7 @@ export interface LaneCoreDeps {
   engine: RuleEngine;
   seqWindow: SeqWindow;
   maxPayloadBytes: number;
+  timestamps: TimestampWindow;
   sink: InfluxSink | null;
   /** Reloads the rule files into `engine`, returning the result and the alarm changes it caused. */
   reloadRules(now: number): ReloadOutcome;
@@ -86,7 +88,8 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     metrics: deps.metrics,
     log: deps.log,
   });
-  const ingestDeps = { maxPayloadBytes: deps.maxPayloadBytes, seqWindow: deps.seqWindow };
+  const ingestDeps = { maxPayloadBytes: deps.maxPayloadBytes, seqWindow: deps.seqWindow, timestamps: deps.timestamps };
+  const fault = createFaultLog(deps.log);
   // The accepted counter's child per profile, bound once: this runs for every payload.
   const acceptedByProfile = new Map<string, ReturnType<GatewayMetrics['readingsAccepted']['labels']>>();
   const acceptedOf = (profile: string) => {
@@ -117,7 +120,14 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
         const detail = `device ${device.id} has profile ${device.profile}, which this gateway does not know`;
         return { accepted: 0, rejections: [reject('unknown_device', detail)] };
       }
-      const outcome = ingestTelemetry(ingestDeps, device, profile, payload, receivedAt);
+      let outcome: ReturnType<typeof ingestTelemetry>;
+      try {
+        outcome = ingestTelemetry(ingestDeps, device, profile, payload, receivedAt);
+      } catch (error) {
+        // A fault while judging one payload is that payload's rejection: it is answered, kept and counted,
+        // and nothing else stops (a device resending it after a reconnect gets the same answer).
+        return { accepted: 0, rejections: [fault.rejection(error, device.id)] };
+      }
       if (outcome.accepted.length > 0) {
         acceptedOf(device.profile).inc(outcome.accepted.length);
         pipeline.enqueue(outcome.accepted.map((item) => item.reading));
