@@ -1,20 +1,9 @@
-import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connackCode, connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
+import { connackCode, connectDevice, grantedQos, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { rawConnack } from './helpers/raw-mqtt.js';
 import { api, eventually, metricValue, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 /** The QoS granted in SUBACK (128 = failure); mqtt.js reports a failure as an error carrying the SUBACK. */
-async function grantedQos(client: MqttClient, filter: string): Promise<number> {
-  try {
-    const granted = await client.subscribeAsync(filter, { qos: 1 });
-    return granted[0]?.qos ?? -1;
-  } catch (error) {
-    const packet = (error as { packet?: { granted?: number[] } }).packet;
-    if (!packet?.granted) throw error;
-    return packet.granted[0] ?? -1;
-  }
-}
 
 describe('MQTT authentication and topic ACL (contract §1)', () => {
   let gateway: TestGateway;
@@ -30,7 +19,7 @@ describe('MQTT authentication and topic ACL (contract §1)', () => {
   });
 
   it('refuses a wrong password with CONNACK 4 and counts it', async () => {
-    expect(await connackCode(gateway.mqttUrl, { username: 'dc-01', password: 'wrong', clientId: 'dc-01-bad' })).toBe(4);
+    expect(await connackCode(gateway.mqttUrl, { username: 'dc-01', password: 'wrong', clientId: 'dc-01:bad' })).toBe(4);
     expect(metricValue(await metrics(), 'gateway_mqtt_connect_refused_total', { reason: 'bad_credentials' })).toBe(1);
   });
 
@@ -55,14 +44,14 @@ describe('MQTT authentication and topic ACL (contract §1)', () => {
     const code = await connackCode(gateway.mqttUrl, {
       username: 'dc-01',
       password: 'secret-dc-01',
-      clientId: 'dc-01-will',
+      clientId: 'dc-01:will',
       will: { topic: 'sites/site-a/devices/dc-02/status', payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     expect(code).toBe(5);
   });
 
   it('refuses SUBSCRIBE to # with a SUBACK failure (0x80), counted, and grants the own cmd/#', async () => {
-    const client = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01-sub' });
+    const client = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01:sub' });
     expect(await grantedQos(client, '#')).toBe(128);
     expect(await grantedQos(client, 'sites/site-a/devices/dc-01/cmd/#')).toBe(1);
     expect(await grantedQos(client, 'sites/site-a/devices/dc-02/cmd/#')).toBe(128);
@@ -72,8 +61,8 @@ describe('MQTT authentication and topic ACL (contract §1)', () => {
   });
 
   it("drops a publish to another device's topic: counted, quarantined, never stored, connection kept", async () => {
-    const intruder = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01-pub' });
-    const victim = await connectDevice(gateway.mqttUrl, { username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02-listen' });
+    const intruder = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01:pub' });
+    const victim = await connectDevice(gateway.mqttUrl, { username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02:listen' });
     await victim.subscribeAsync('sites/site-a/devices/dc-02/cmd/#', { qos: 1 });
     const seen: string[] = [];
     victim.on('message', (topic) => seen.push(topic));
@@ -102,12 +91,12 @@ describe('MQTT authentication and topic ACL (contract §1)', () => {
     try {
       const clients = [];
       for (let i = 0; i < 3; i += 1)
-        clients.push(await connectDevice(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: `dc-09-${i}` }));
-      expect(await connackCode(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: 'dc-09-extra' })).toBe(3);
+        clients.push(await connectDevice(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: `dc-09:${i}` }));
+      expect(await connackCode(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: 'dc-09:extra' })).toBe(3);
       expect(metricValue((await api(small, '/metrics')).body, 'gateway_mqtt_connect_refused_total', { reason: 'max_connections' })).toBe(1);
       await clients[0]?.endAsync();
       await eventually('a free connection slot', async () =>
-        (await connackCode(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: 'dc-09-later' })) === 0
+        (await connackCode(small.mqttUrl, { username: 'dc-09', password: 'secret-dc-09', clientId: 'dc-09:later' })) === 0
           ? true
           : undefined,
       );

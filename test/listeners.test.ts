@@ -61,7 +61,7 @@ describe('TLS and MQTT-over-WebSocket listeners (contract §1)', () => {
     const device = await connectDevice(urlOf('tls'), {
       username: 'dc-01',
       password: 'secret-dc-01',
-      clientId: 'dc-01-tls',
+      clientId: 'dc-01:tls',
       ca,
       rejectUnauthorized: true,
     });
@@ -76,7 +76,7 @@ describe('TLS and MQTT-over-WebSocket listeners (contract §1)', () => {
 
   it('accepts devices over WebSocket on the configured path', async () => {
     expect(urlOf('ws')).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
-    const device = await connectDevice(urlOf('ws'), { username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02-ws' });
+    const device = await connectDevice(urlOf('ws'), { username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02:ws' });
     await publishJson(device, telemetryTopicOf('site-a', 'dc-02'), { metrics: { hopper_temp: 44.4 } });
     await device.endAsync();
     expect(await connackCode(urlOf('ws'), { clientId: 'anon-ws' })).toBe(5);

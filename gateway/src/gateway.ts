@@ -3,6 +3,8 @@ import { monotonicFactory } from 'ulid';
 import { PROFILES } from '../../profiles/index.js';
 import { createAlarmBook } from '../../rules/src/index.js';
 import { type AlarmService, createAlarmService } from './alarms/alarm-service.js';
+import { createConnectThrottle } from './broker/connect-throttle.js';
+import { guardedHandle } from './broker/connection-guard.js';
 import { createBroker } from './broker/create-broker.js';
 import { type MqttListener, startMqttListeners } from './broker/listeners.js';
 import type { GatewayConfig } from './config/config-schema.js';
@@ -132,6 +134,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     connectedClients: () => broker.connectedClients,
     maxConnections: config.mqtt.maxConnections,
     labMode: config.mqtt.labMode,
+    throttle: createConnectThrottle({
+      windowMs: config.mqtt.connectThrottle.window,
+      maxFailuresPerAddress: config.mqtt.connectThrottle.maxFailuresPerAddress,
+      maxFailuresPerDevice: config.mqtt.connectThrottle.maxFailuresPerDevice,
+    }),
     ingest,
     deviceStatus,
     drainTimeout: config.mqtt.drainTimeout,
@@ -150,7 +157,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     alarms.tick(at);
   };
 
-  const listeners = await startMqttListeners(broker, config.mqtt);
+  const handle = guardedHandle(broker, {
+    limits: { maxPreAuthBytes: config.mqtt.maxPreAuthBytes, maxPacketBytes: config.mqtt.maxPacketBytes },
+    metrics,
+    log: brokerLog,
+  });
+  const listeners = await startMqttListeners(handle, config.mqtt);
   const ticker = setInterval(() => tick(now()), config.tickInterval);
   ticker.unref();
 

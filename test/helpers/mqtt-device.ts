@@ -31,3 +31,15 @@ export function publishJson(client: MqttClient, topic: string, payload: unknown,
   const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
   return client.publishAsync(topic, body, { qos }).then(() => undefined);
 }
+
+/** The QoS the broker granted for one filter; 128 (0x80) is a refusal, which mqtt.js reports as an error. */
+export async function grantedQos(client: MqttClient, filter: string): Promise<number> {
+  try {
+    const granted = await client.subscribeAsync(filter, { qos: 1 });
+    return granted[0]?.qos ?? -1;
+  } catch (error) {
+    const packet = (error as { packet?: { granted?: number[] } }).packet;
+    if (!packet?.granted) throw error;
+    return packet.granted[0] ?? -1;
+  }
+}

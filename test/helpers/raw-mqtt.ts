@@ -53,3 +53,81 @@ export function rawConnack(url: string, connect: RawConnect): Promise<number> {
     socket.write(encodeConnect(connect));
   });
 }
+
+/** A raw MQTT connection: what the gateway sent back, and when it closed the socket. */
+export interface RawSession {
+  send(bytes: Buffer): boolean;
+  packets: Array<{ cmd: string; returnCode?: number; messageId?: number }>;
+  /** Resolves when the socket closes (either side). */
+  closed: Promise<void>;
+  readonly isClosed: boolean;
+  destroy(): void;
+}
+
+export function openRawSession(url: string): Promise<RawSession> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = openSocket(Number(port), hostname);
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const packets: RawSession['packets'] = [];
+    let isClosed = false;
+    parser.on('packet', (packet: RawSession['packets'][number]) => packets.push(packet));
+    socket.on('data', (chunk) => parser.parse(chunk));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((done) =>
+      socket.once('close', () => {
+        isClosed = true;
+        done();
+      }),
+    );
+    socket.once('connect', () =>
+      resolve({
+        send: (bytes) => socket.write(bytes),
+        packets,
+        closed,
+        get isClosed() {
+          return isClosed;
+        },
+        destroy: () => socket.destroy(),
+      }),
+    );
+    socket.once('error', reject);
+  });
+}
+
+/** A valid MQTT 3.1.1 CONNECT of a device (encoded by mqtt-packet). */
+export const connectPacket = (clientId: string, username: string, password: string, protocolVersion = 4): Buffer =>
+  mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: protocolVersion as 4,
+    clientId,
+    clean: true,
+    keepalive: 30,
+    username,
+    password: Buffer.from(password),
+  });
+
+/** A PUBLISH built by hand, so that a test can break what encoders refuse to (U+0000 topics, packet id 0). */
+export function rawPublish(topic: string, payload: Buffer, qos: 0 | 1, messageId: number): Buffer {
+  const topicBytes = Buffer.from(topic, 'utf8');
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(topicBytes.length);
+  const id = Buffer.alloc(qos > 0 ? 2 : 0);
+  if (qos > 0) id.writeUInt16BE(messageId);
+  const body = Buffer.concat([head, topicBytes, id, payload]);
+  return Buffer.concat([Buffer.from([0x30 | (qos << 1)]), remainingLength(body.length), body]);
+}
+
+/** MQTT's variable-length "remaining length" (§2.2.3). */
+export function remainingLength(length: number): Buffer {
+  const bytes: number[] = [];
+  let rest = length;
+  do {
+    let byte = rest % 128;
+    rest = Math.floor(rest / 128);
+    if (rest > 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (rest > 0);
+  return Buffer.from(bytes);
+}

@@ -2,13 +2,23 @@ import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { ConnectThrottle } from './connect-throttle.js';
 import { bindSession } from './session.js';
 import { topicMatches } from './topic-filter.js';
 
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 that the gateway uses. */
 export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
-export type ConnectRefusal = 'client_id' | 'max_connections' | 'anonymous' | 'unknown_device' | 'bad_credentials' | 'will_topic';
+export type ConnectRefusal =
+  | 'client_id'
+  | 'client_id_taken'
+  | 'max_connections'
+  | 'anonymous'
+  | 'unknown_device'
+  | 'bad_credentials'
+  | 'will_topic'
+  | 'throttled_address'
+  | 'throttled_device';
 
 export interface AuthenticateDeps {
   registry: DeviceRegistry;
@@ -16,8 +26,30 @@ export interface AuthenticateDeps {
   connectedClients(): number;
   maxConnections: number;
   labMode: { enabled: boolean; allow: readonly string[]; deny: readonly string[] };
+  throttle: ConnectThrottle;
+  now(): number;
   metrics: GatewayMetrics;
   log: Logger;
+}
+
+/**
+ * Contract §1: a device's ClientId is its id, or `{deviceId}:{suffix}` for a second connection. Any other
+ * ClientId could take over another device's session and fire its Last Will.
+ */
+export const clientIdBelongsTo = (clientId: string, deviceId: string): boolean =>
+  clientId === deviceId || (clientId.length > deviceId.length + 1 && clientId.startsWith(deviceId) && clientId[deviceId.length] === ':');
+
+/** The device id a ClientId names (`dc-01` of `dc-01:backup`). */
+const deviceIdOf = (clientId: string): string => {
+  const colon = clientId.indexOf(':');
+  return colon === -1 ? clientId : clientId.slice(0, colon);
+};
+
+/** Where a connection comes from: the TCP/TLS socket, or the HTTP request that upgraded to WebSocket. */
+export function remoteAddressOf(client: Client): string {
+  const request = (client as Client & { req?: { socket?: { remoteAddress?: string } } }).req;
+  const conn = client.conn as { remoteAddress?: string } | undefined;
+  return request?.socket?.remoteAddress ?? conn?.remoteAddress ?? 'unknown';
 }
 
 const refusal = (returnCode: number, message: string): AuthenticateError =>
@@ -25,10 +57,15 @@ const refusal = (returnCode: number, message: string): AuthenticateError =>
 
 /** MQTT 3.1.1 [MQTT-3.1.3-8]: a zero-length ClientId with CleanSession=0 gets CONNACK 0x02 (aedes issue #1095). */
 const emptyIdWithSession = new WeakSet<Client>();
+/** An empty ClientId with CleanSession=1: the broker assigns a unique one, which can take over nobody. */
+const serverAssignedId = new WeakSet<Client>();
+
+/** Contract §1: everything under `sites/` belongs to registered devices, also in lab mode. */
+export const isReservedForDevices = (topic: string): boolean => topic === 'sites' || topic.startsWith('sites/');
 
 export function createPreConnect() {
   return (client: Client, packet: ConnectPacket, done: (error: Error | null, ok: boolean) => void): void => {
-    if ((!packet.clientId || packet.clientId.length === 0) && packet.clean === false) emptyIdWithSession.add(client);
+    if (!packet.clientId || packet.clientId.length === 0) (packet.clean === false ? emptyIdWithSession : serverAssignedId).add(client);
     done(null, true);
   };
 }
@@ -66,8 +103,16 @@ export function createAuthenticate(deps: AuthenticateDeps) {
         refuse(client, 'anonymous', CONNACK.NOT_AUTHORIZED, done);
         return;
       }
-      if (will?.topic && !deps.labMode.allow.some((filter) => topicMatches(filter, will.topic as string))) {
+      if (
+        will?.topic &&
+        (isReservedForDevices(will.topic) || !deps.labMode.allow.some((filter) => topicMatches(filter, will.topic as string)))
+      ) {
         refuse(client, 'will_topic', CONNACK.NOT_AUTHORIZED, done);
+        return;
+      }
+      // A lab client must not wear a device's ClientId: it would take over that device's session.
+      if (!serverAssignedId.has(client) && deps.registry.get(deviceIdOf(client.id))) {
+        refuse(client, 'client_id_taken', CONNACK.IDENTIFIER_REJECTED, done);
         return;
       }
       bindSession(client, { kind: 'lab' });
@@ -76,8 +121,15 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       return;
     }
 
+    const address = remoteAddressOf(client);
     const device = deps.registry.get(username);
+    const throttled = deps.throttle.blocked(address, device ? device.id : null, deps.now());
+    if (throttled) {
+      refuse(client, throttled === 'address' ? 'throttled_address' : 'throttled_device', CONNACK.SERVER_UNAVAILABLE, done);
+      return;
+    }
     if (!device) {
+      deps.throttle.failed(address, null, deps.now());
       refuse(client, 'unknown_device', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
       return;
     }
@@ -85,7 +137,12 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     deps.verifySecret(secret, device.secretHash).then(
       (ok) => {
         if (!ok) {
+          deps.throttle.failed(address, device.id, deps.now());
           refuse(client, 'bad_credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
+          return;
+        }
+        if (!serverAssignedId.has(client) && !clientIdBelongsTo(client.id, device.id)) {
+          refuse(client, 'client_id_taken', CONNACK.IDENTIFIER_REJECTED, done);
           return;
         }
         if (will?.topic && !will.topic.startsWith(device.topicPrefix)) {

@@ -1,20 +1,26 @@
-import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { DeviceStatusBook } from '../devices/device-status.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { type AuthenticateDeps, createAuthenticate, createPreConnect } from './authenticate.js';
+import { type AuthenticateDeps, createAuthenticate, createPreConnect, isReservedForDevices } from './authenticate.js';
 import { sessionOf } from './session.js';
 import { filterCovers, topicMatches } from './topic-filter.js';
 
 /** Refused PUBLISH are acknowledged but routed here, where nobody can subscribe (MQTT-3.3.5-2 positive-ack option). */
 export const DROPPED_PREFIX = '$dropped/';
 
+/** A PUBLISH that breaks MQTT 3.1.1 in a way aedes lets through, or null. */
+function protocolViolation(packet: PublishPacket): string | null {
+  if (packet.topic.includes('\u0000')) return 'topic contains U+0000 (MQTT-1.5.3-2)';
+  if (packet.qos > 0 && !packet.messageId) return 'QoS > 0 PUBLISH with packet identifier 0 (MQTT-2.3.1-1)';
+  return null;
+}
+
 export interface BrokerDeps extends AuthenticateDeps {
   ingest: IngestService;
   deviceStatus: DeviceStatusBook;
   drainTimeout: number;
-  now(): number;
   metrics: GatewayMetrics;
   log: Logger;
 }
@@ -37,6 +43,13 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
       if (!session) {
         // A stored Last Will published after its client has gone: only status topics of known devices pass.
         return done(packet.topic.startsWith('$SYS/') ? new Error('$SYS is reserved') : null);
+      }
+      const violation = protocolViolation(packet);
+      if (violation) {
+        // MQTT-1.5.3-2 (U+0000 in a topic) and MQTT-2.3.1-1 (QoS > 0 needs a non-zero packet id): close the connection.
+        metrics.mqttConnectionsClosed.inc({ reason: 'protocol_error' });
+        log.info({ clientId: client?.id, violation }, 'connection closed by the gateway');
+        return done(new Error(violation));
       }
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       deps.ingest.handlePublish(
@@ -62,7 +75,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
         session?.kind === 'device'
           ? filterCovers(`${session.device.topicPrefix}cmd/#`, filter)
           : session?.kind === 'lab'
-            ? deps.labMode.allow.some((allow) => filterCovers(allow, filter)) &&
+            ? !isReservedForDevices(filter) &&
+              deps.labMode.allow.some((allow) => filterCovers(allow, filter)) &&
               !deps.labMode.deny.some((deny) => topicMatches(deny, filter) || filterCovers(deny, filter))
             : false;
       if (!allowed || filter.startsWith(DROPPED_PREFIX.slice(0, -1))) {
@@ -71,6 +85,10 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
         return done(null, null);
       }
       done(null, subscription);
+    },
+    authorizeForward(client: Client, packet: AedesPublishPacket) {
+      // Contract §1: topics under sites/ belong to registered devices; a lab client's wildcard does not reach them.
+      return sessionOf(client)?.kind === 'lab' && isReservedForDevices(packet.topic) ? null : packet;
     },
   });
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServerType } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServerType, type IncomingMessage } from 'node:http';
 import { type AddressInfo, createServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import type { Aedes } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { GatewayError } from '../errors.js';
@@ -31,10 +31,13 @@ const closeServer = (server: Server | HttpServerType): Promise<void> => new Prom
 
 const displayHost = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
+/** A connection handed to the broker: aedes's `handle`, or the gateway's guarded one. */
+export type ConnectionHandler = (stream: Duplex, request?: IncomingMessage) => void;
+
 /** MQTT 3.1.1 over TCP (always), TLS and WebSocket (when configured), all feeding one broker. */
-export async function startMqttListeners(broker: Aedes, config: GatewayConfig['mqtt']): Promise<MqttListener[]> {
+export async function startMqttListeners(handle: ConnectionHandler, config: GatewayConfig['mqtt']): Promise<MqttListener[]> {
   const listeners: MqttListener[] = [];
-  const tcp = createServer(broker.handle);
+  const tcp = createServer((socket) => handle(socket));
   const tcpPort = await listen(tcp, config.tcp.host, config.tcp.port, 'tcp');
   listeners.push({ name: 'tcp', port: tcpPort, url: `mqtt://${displayHost(config.tcp.host)}:${tcpPort}`, close: () => closeServer(tcp) });
 
@@ -45,7 +48,7 @@ export async function startMqttListeners(broker: Aedes, config: GatewayConfig['m
         key: readFileSync(config.tls.key),
         ...(config.tls.ca ? { ca: readFileSync(config.tls.ca) } : {}),
       },
-      broker.handle,
+      (socket) => handle(socket),
     );
     const port = await listen(tls, config.tls.host, config.tls.port, 'tls');
     listeners.push({ name: 'tls', port, url: `mqtts://${displayHost(config.tls.host)}:${port}`, close: () => closeServer(tls) });
@@ -54,7 +57,7 @@ export async function startMqttListeners(broker: Aedes, config: GatewayConfig['m
   if (config.ws) {
     const http = createHttpServer();
     const wss = new WebSocketServer({ server: http, path: config.ws.path });
-    wss.on('connection', (socket, request) => broker.handle(createWebSocketStream(socket), request));
+    wss.on('connection', (socket, request) => handle(createWebSocketStream(socket), request));
     const port = await listen(http, config.ws.host, config.ws.port, 'ws');
     listeners.push({
       name: 'ws',

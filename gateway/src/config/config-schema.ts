@@ -37,10 +37,41 @@ const mqtt = z
       .int()
       .positive()
       .default(256 * 1024),
+    /** The largest MQTT packet a connection may send; a larger one closes the connection before it is buffered. */
+    maxPacketBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
+    /** What a connection may send before its CONNECT is accepted; more closes it (a CONNECT is a few hundred bytes). */
+    maxPreAuthBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024),
+    /** Failed logins per source address and per device id within `window`; past them, CONNECT gets CONNACK 3 until it ends. */
+    connectThrottle: z
+      .object({
+        window: durationSchema.default(60_000),
+        maxFailuresPerAddress: z.number().int().positive().default(60),
+        maxFailuresPerDevice: z.number().int().positive().default(10),
+      })
+      .strict()
+      .default({ window: 60_000, maxFailuresPerAddress: 60, maxFailuresPerDevice: 10 }),
     maxConnections: z.number().int().positive().default(50_000),
     /** A slow subscriber is disconnected after this long rather than stalling delivery (aedes drainTimeout). */
     drainTimeout: durationSchema.default(10_000),
     labMode: labMode.default({ enabled: false, allow: ['lab/#'], deny: [] }),
+  })
+  .strict();
+
+/** Contract §2: how far a device time may be from the gateway's clock before it is refused. */
+const ingest = z
+  .object({
+    /** Further ahead: `future_timestamp`. */
+    maxClockAhead: durationSchema.default(5 * 60_000),
+    /** Further behind: `past_timestamp` (a backlog older than this is refused, not stored silently wrong). */
+    maxAge: durationSchema.default(90 * 86_400_000),
   })
   .strict();
 
@@ -125,6 +156,7 @@ const authFailures = z.object({ max: z.number().int().positive().default(20), wi
 export const configSchema = z
   .object({
     mqtt: mqtt.default(mqtt.parse({})),
+    ingest: ingest.default(ingest.parse({})),
     http: http.default({ host: '0.0.0.0', port: 8080 }),
     influx: influx.default(influx.parse({})),
     webhooks: z.array(webhookSubscriber).default([]),
@@ -167,6 +199,12 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.mqtt.maxPacketBytes < config.mqtt.maxPayloadBytes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'maxPacketBytes'],
+        message: `must be at least mqtt.maxPayloadBytes (${config.mqtt.maxPayloadBytes}), or payloads within that limit could not arrive`,
+      });
     const seen = new Set<string>();
     config.devices.forEach((device, index) => {
       if (seen.has(device.id))

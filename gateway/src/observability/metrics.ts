@@ -22,7 +22,13 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     mqttConnections: new Gauge({ name: 'gateway_mqtt_connections', help: 'Connected MQTT clients', registers }),
     mqttConnectRefused: new Counter({
       name: 'gateway_mqtt_connect_refused_total',
-      help: 'CONNECT refused, by reason (bad_credentials, unknown_device, client_id, anonymous, max_connections)',
+      help: 'CONNECT refused, by reason (bad_credentials, unknown_device, client_id, client_id_taken, anonymous, will_topic, max_connections, throttled_address, throttled_device)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    mqttConnectionsClosed: new Counter({
+      name: 'gateway_mqtt_connections_closed_total',
+      help: 'Connections the gateway closed itself, by reason (pre_auth_bytes, packet_too_large, protocol_version, protocol_error)',
       labelNames: ['reason'],
       registers,
     }),
