@@ -19,6 +19,8 @@ export const confinedSpace: Profile = {
   id: 'confined-space',
   name: 'Confined-space gas detection (有限空间作业 气体检测)',
   reportingIntervalMs: 60_000,
+  // heartbeat 30–60 s idle; the 5–10 s during work is watched by silent_during_permit (30 s / 2 min)
+  cadence: { minMs: 30_000, maxMs: 60_000 },
   metrics: confinedSpaceMetrics,
   attributes: confinedSpaceAttributes,
   rulesFile: 'confined-space/rules.yaml',

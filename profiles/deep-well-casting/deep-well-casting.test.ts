@@ -93,8 +93,8 @@ describe('deep-well-casting profile', () => {
     const { h, cast, idleUntil, t0 } = caster();
     cast(t0 + 5 * SECOND, (_t, i) => ({ ...pumpTrip(i), ...(i >= 2 ? interlockActed : {}) }));
     idleUntil(t0 + 2 * MINUTE);
-    // measured over 2 s from the highest sample: 0.20 → 0.10 MPa at +1 s
-    expect(h.timeline('cooling_pressure_falling', t0)).toEqual(['raised red @1s', 'cleared red @4s']);
+    // measured across 1 s (the rule's horizon): 0.20 → 0.15 MPa at +0 s is 0.05 MPa/s; level again from +3 s
+    expect(h.timeline('cooling_pressure_falling', t0)).toEqual(['raised red @0s', 'cleared red @3s']);
     expect(h.timeline('cooling_pressure_low', t0)).toEqual(['raised yellow @0s', 'escalated red @1s', 'cleared red @5s']);
     expect(h.timeline('cooling_flow_drop', t0)).toEqual(['raised red @0s', 'cleared red @4s']);
     expect(h.timeline('cooling_flow_low', t0)).toEqual(['raised yellow @0s', 'escalated red @1s', 'cleared red @5s']);
@@ -114,7 +114,7 @@ describe('deep-well-casting profile', () => {
     const small = (i: number): Metrics => ({ cooling_pressure: i === 0 ? 0.2 : 0.16 });
     const acting = caster();
     acting.cast(acting.t0 + 10 * SECOND, (_t, i) => ({ ...small(i), ...(i >= 2 ? interlockActed : {}) }));
-    expect(acting.h.timeline('cooling_pressure_falling', acting.t0)).toEqual(['raised red @1s', 'cleared red @3s']);
+    expect(acting.h.timeline('cooling_pressure_falling', acting.t0)).toEqual(['raised red @1s', 'cleared red @2s']);
     expect(acting.h.stepsOf('cooling_pressure_low').map((s) => s.severity)).toEqual(['yellow']);
     expect(acting.h.stepsOf('interlock_failure')).toEqual([]);
 
@@ -139,9 +139,9 @@ describe('deep-well-casting profile', () => {
     h.run('caster-1', T0 + 2 * MINUTE, SECOND, (t) => ({ ...casting(t, castStart, random), cooling_pressure: 0.1, cooling_flow: 150 }));
     expect(h.steps).toEqual([]);
     h.run('caster-1', T0 + 4 * MINUTE, SECOND, (t) => ({ ...casting(t, castStart, random), cooling_pressure: 0.1, cooling_flow: 150 }));
-    // armed at 300 mm = 3 min 45 s
-    expect(h.timeline('cooling_pressure_low', T0)).toEqual(['raised red @3m45s']);
-    expect(h.timeline('cooling_flow_low', T0)).toEqual(['raised red @3m45s']);
+    // armed at 300 mm = 3 min 45 s; both levels are crossed at once and each is shown
+    expect(h.timeline('cooling_pressure_low', T0)).toEqual(['raised yellow @3m45s', 'escalated red @3m45s']);
+    expect(h.timeline('cooling_flow_low', T0)).toEqual(['raised yellow @3m45s', 'escalated red @3m45s']);
   });
 
   it('pressure and flow below 85 % of set-point are yellow; the set-points are device attributes', () => {
@@ -174,12 +174,12 @@ describe('deep-well-casting profile', () => {
   it('a launder leak (level falling 15 mm/s) is red for the fall, then for the level, then the interlock failure', () => {
     const { h, cast, t0 } = caster();
     cast(t0 + 10 * SECOND, (_t, i) => ({ launder_level: Math.max(60, 105 - 15 * i) }));
-    // 105, 90, 75, 60, 60, 60: the fall is measured over 2 s, so it ends when 75 leaves the window
-    expect(h.timeline('launder_level_falling', t0)).toEqual(['raised red @0s', 'cleared red @5s']);
+    // ~120, 105, 90, 75, 60, 60, 60: the fall is measured across 2 s — 15 mm/s from +1 s; 60 → 60 at +5 s ends it
+    expect(h.timeline('launder_level_falling', t0)).toEqual(['raised red @1s', 'cleared red @5s']);
     // 105, 90 (30 mm off at +1 s)
     expect(h.timeline('launder_level_off', t0)).toEqual(['raised red @1s']);
-    // the level falling 15 mm/s is red at +0 s (launder_level_falling): the check starts there
-    expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @3s']);
+    // both red at +1 s: the check starts there
+    expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @4s']);
   });
 
   it('metal temperature below 680 or above 740 °C is yellow during a cast', () => {

@@ -33,6 +33,8 @@ export const deepWellCasting: Profile = {
   name: 'Aluminium deep-well casting (铝加工 深井铸造)',
   /** Idle reporting; during a cast devices send at ≥ 1 Hz in batches of 1–5 s. */
   reportingIntervalMs: 30_000,
+  // idle 30–60 s; ≥ 1 Hz during a cast is watched by silent_during_cast and the *_stale rules' own ladders
+  cadence: { minMs: 30_000, maxMs: 60_000 },
   metrics: deepWellCastingMetrics,
   attributes: deepWellCastingAttributes,
   rulesFile: 'deep-well-casting/rules.yaml',

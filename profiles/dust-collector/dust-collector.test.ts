@@ -202,13 +202,13 @@ describe('dust-collector profile', () => {
     expect(h.timeline('suppression_fault', start)).toEqual(['raised orange @0s', 'cleared orange @1m']);
   });
 
-  it('oxygen in an inerted system: orange at LOC − 2, red at LOC, after 10 s; LOC is a device attribute', () => {
+  it('oxygen in an inerted system: orange at LOC − 2, red at LOC, at once (a gas level: no gateway on-delay); LOC is a device attribute', () => {
     const { h, random, both, start } = plant({ loc_percent: 12 });
     both(start + 2 * MINUTE, (t) => ({ ...working(t, random), o2: 7 }));
     both(start + 4 * MINUTE, (t) => ({ ...working(t, random), o2: 10.2 }));
     both(start + 6 * MINUTE, (t) => ({ ...working(t, random), o2: 12.1 }));
     both(start + 8 * MINUTE, (t) => ({ ...working(t, random), o2: 6 }));
-    expect(h.timeline('o2_high', start)).toEqual(['raised orange @2m10s', 'escalated red @4m10s', 'cleared red @6m']);
+    expect(h.timeline('o2_high', start)).toEqual(['raised orange @2m', 'escalated red @4m', 'cleared red @6m']);
   });
 
   it('wet collector: water level below the low limit while the process runs is orange; flow below 80 % yellow, 10 % red', () => {
@@ -222,18 +222,13 @@ describe('dust-collector profile', () => {
     expect(h.timeline('circulation_flow_low', start)).toEqual(['raised yellow @10m30s', 'escalated red @15m30s', 'cleared red @20m']);
   });
 
-  it('hydrogen (wet Al/Mg): yellow at 10, orange at 25, red at 50 %LEL after 10 s', () => {
+  it('hydrogen (wet Al/Mg): yellow at 10, orange at 25, red at 50 %LEL, each as it is crossed', () => {
     const { h, random, both, start } = plant();
     both(start + MINUTE, undefined, () => ({ ...wetWorking(random), h2: 12 }));
     both(start + 2 * MINUTE, undefined, () => ({ ...wetWorking(random), h2: 30 }));
     both(start + 3 * MINUTE, undefined, () => ({ ...wetWorking(random), h2: 55 }));
     both(start + 4 * MINUTE);
-    expect(h.timeline('h2_high', start)).toEqual([
-      'raised yellow @10s',
-      'escalated orange @1m10s',
-      'escalated red @2m10s',
-      'cleared red @3m',
-    ]);
+    expect(h.timeline('h2_high', start)).toEqual(['raised yellow @0s', 'escalated orange @1m', 'escalated red @2m', 'cleared red @3m']);
   });
 
   it('a silent collector is yellow after 3 reporting intervals, orange after 15 min, red after 24 h; data clears it', () => {

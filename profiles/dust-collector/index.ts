@@ -24,6 +24,8 @@ export const dustCollector: Profile = {
   id: 'dust-collector',
   name: 'Dust removal system (粉尘涉爆 除尘系统)',
   reportingIntervalMs: 30_000,
+  // analog every 10–60 s, digital states at least every 60 s (domain/monitors.md)
+  cadence: { minMs: 10_000, maxMs: 60_000 },
   metrics: dustCollectorMetrics,
   attributes: dustCollectorAttributes,
   rulesFile: 'dust-collector/rules.yaml',

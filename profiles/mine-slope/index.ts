@@ -27,6 +27,8 @@ export const mineSlope: Profile = {
   id: 'mine-slope',
   name: 'Open-pit slope monitoring (露天矿山边坡监测)',
   reportingIntervalMs: 10 * 60_000,
+  // GNSS solutions every 10–60 min, crack and rain gauges 10 min
+  cadence: { minMs: 10 * 60_000, maxMs: 60 * 60_000 },
   metrics: mineSlopeMetrics,
   attributes: mineSlopeAttributes,
   rulesFile: 'mine-slope/rules.yaml',

@@ -38,6 +38,8 @@ export const power: Profile = {
   id: 'power',
   name: 'Enterprise electricity monitoring (电力监测：明停暗开、虚假离线)',
   reportingIntervalMs: 15 * 60_000,
+  // 15-min intervals (96 a day); some meters report every 5 min
+  cadence: { minMs: 5 * 60_000, maxMs: 15 * 60_000 },
   metrics: powerMetrics,
   attributes: powerAttributes,
   rulesFile: 'power/rules.yaml',

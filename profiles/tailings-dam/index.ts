@@ -67,6 +67,8 @@ export const tailingsDam: Profile = {
   id: 'tailings-dam',
   name: 'Tailings pond online safety monitoring (尾矿库在线安全监测)',
   reportingIntervalMs: 60 * 60_000,
+  // GB 51108-2015: 10 min to 24 h
+  cadence: { minMs: 10 * 60_000, maxMs: 24 * 3_600_000 },
   metrics: tailingsDamMetrics,
   attributes: tailingsDamAttributes,
   rulesFile: 'tailings-dam/rules.yaml',

@@ -158,9 +158,14 @@ describe('tailings-dam profile', () => {
     const steps = h.stepsOf('displacement_velocity');
     expect(steps.map((s) => s.type)).toEqual(['alarm.raised', ...steps.slice(1).map(() => 'alarm.escalated')]);
     expect(steps.at(-1)?.severity).toBe('red');
-    // the 24-h Theil–Sen slope passes 2 mm/d a few hours after the kink and keeps climbing: after the 6-h on-delay
-    // the alarm is raised at the level the velocity has reached by then (10 mm/d, orange), red once 20 mm/d held 6 h
-    expect(h.timeline('displacement_velocity', t0)).toEqual(['raised orange @9h', 'escalated red @20h']);
+    // the 24-h Theil–Sen slope passes 2 mm/d a few hours after the kink and keeps climbing: each level is entered
+    // once the velocity has held it (or more) for the 6-h on-delay, so the duty officer sees the ladder climbed
+    expect(h.timeline('displacement_velocity', t0)).toEqual([
+      'raised blue @9h',
+      'escalated yellow @11h30m',
+      'escalated orange @15h',
+      'escalated red @20h',
+    ]);
   });
 
   /** A GNSS point on its own, reporting hourly as the scenarios' dam station does: 24 solutions a day. */
@@ -240,7 +245,13 @@ describe('tailings-dam profile', () => {
     expect(h.steps.filter((s) => s.rule !== 'sensor_fault')).toEqual([]);
     // the guard does not hide a real reading: a shallow phreatic line right after the fault is red again
     run(t0 + 4 * HOUR, () => ({ 'pz-1': { phreatic_depth: 7.9 } }));
-    expect(h.timeline('phreatic_shallow', t0, 'pz-1')).toEqual(['raised red @3h']);
+    // (every level the reading crosses is shown, blue to red)
+    expect(h.timeline('phreatic_shallow', t0, 'pz-1')).toEqual([
+      'raised blue @3h',
+      'escalated yellow @3h',
+      'escalated orange @3h',
+      'escalated red @3h',
+    ]);
   });
 });
 

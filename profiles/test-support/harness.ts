@@ -89,6 +89,7 @@ export function createHarness(
       return spec?.type === 'number' ? spec.range : null;
     },
     reportingIntervalOf: (p) => profileOf(p)?.reportingIntervalMs ?? null,
+    cadenceOf: (p) => profileOf(p)?.cadence ?? null,
   });
   let nextId = 0;
   const book = createAlarmBook({ newAlarmId: () => `alm_${++nextId}`, flapping: false });

@@ -30,14 +30,22 @@ export interface AlarmBookSnapshot {
 
 /** Recent lifecycle changes of one key, and while flapping the condition's state held back. */
 export interface FlapRecord {
-  /** Times of recent raise / clear / escalate / de-escalate transitions (only while not flapping). */
+  /**
+   * Times of recent reversals (only while not flapping): a transition up (raise, escalate) after one down (clear,
+   * de-escalate) or from normal, or one down after one up. Escalating through several levels is one.
+   */
   times: number[];
+  /** Direction of the last transition: true up, false down (absent: down, from normal). */
+  up?: boolean;
   /** While flapping: when the condition last changed, and where it stands now. */
   lastChangeAt: number | null;
   latent: VerdictChange | null;
 }
 
-/** Flapping: more than `transitions` state changes within `windowMs` → `alarm.flapping`. */
+/**
+ * Flapping: more than `transitions` reversals (raise/clear cycles, or oscillation between two levels) within
+ * `windowMs` → `alarm.flapping`. Escalation through several levels in one excursion is not flapping.
+ */
 export interface FlappingPolicy {
   transitions: number;
   windowMs: number;
@@ -93,6 +101,8 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     note: string | null = null,
   ): AlarmTransition => {
     alarm.seq += 1;
+    // previousSeverity describes this event: only a raise or a severity change moves it
+    if (type !== 'alarm.raised' && type !== 'alarm.escalated' && type !== 'alarm.deescalated') alarm.previousSeverity = alarm.severity;
     const step: AlarmTransition = { type, at, by, note, alarm: { ...alarm } };
     histories.get(alarm.id)?.push(step);
     return step;
@@ -116,6 +126,20 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       if (!open || open.state === 'cleared') return [];
       open.state = 'cleared';
       open.clearedAt = iso(change.at);
+      // the event says what cleared it (the clearing value), never the raise-time text
+      const clearing = verdict.detail;
+      if (clearing) {
+        Object.assign(open, {
+          metric: clearing.metric ?? open.metric,
+          value: clearing.value,
+          threshold: clearing.threshold,
+          unit: clearing.unit,
+          message: clearing.message,
+          messageZh: clearing.messageZh ?? clearing.message,
+        });
+      } else {
+        Object.assign(open, { message: `Cleared: ${open.message}`, messageZh: `已解除：${open.messageZh ?? open.message}` });
+      }
       return [transition(open, 'alarm.cleared', change.at)];
     }
 
@@ -125,6 +149,7 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       threshold: verdict.threshold,
       unit: verdict.unit,
       message: verdict.message,
+      messageZh: verdict.messageZh ?? verdict.message,
     };
     if (!open) {
       const alarm: Alarm = {
@@ -164,7 +189,8 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
         acknowledgedBy: null,
         acknowledgedAt: null,
         state: 'active',
-        previousSeverity: open.severity,
+        // it returns from normal
+        previousSeverity: null,
         severity: verdict.severity,
         raisedAt: iso(change.at),
         clearedAt: null,
@@ -206,7 +232,10 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       if (!live) return steps;
       const rec = record ?? { times: [], lastChangeAt: null, latent: null };
       flaps.set(change.key, rec);
-      rec.times.push(change.at);
+      const type = steps[0]?.type;
+      const up = type === 'alarm.raised' || type === 'alarm.escalated';
+      if (up !== (rec.up ?? false)) rec.times.push(change.at);
+      rec.up = up;
       while (rec.times.length > 0 && (rec.times[0] as number) <= change.at - flapping.windowMs) rec.times.shift();
       if (rec.times.length > flapping.transitions) {
         live.flapping = true;

@@ -48,6 +48,8 @@ export const alarmSchema = z.object({
   threshold: z.number().nullable(),
   unit: z.string().nullable(),
   message: z.string(),
+  /** Extension: `message` in Chinese, rendered from the rule's `message_zh` (or its `name_zh` and the kind's wording). */
+  messageZh: z.string().optional(),
   raisedAt: isoTime,
   clearedAt: isoTime.nullable(),
   /** How often the condition came back while this alarm stayed open. */

@@ -10,4 +10,8 @@ export const ruleBaseSchema = z.object({
   enabled: z.boolean().default(true),
   /** Message template with {value} {threshold} {unit} {metric} {severity}. */
   message: z.string().optional(),
+  /** The rule's name in Chinese, for `messageZh` (default: `name`). */
+  name_zh: z.string().optional(),
+  /** Chinese message template (same placeholders), rendered into the `messageZh` extension of alarm events. */
+  message_zh: z.string().optional(),
 });

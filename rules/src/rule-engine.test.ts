@@ -113,7 +113,7 @@ overrides:
   const asVersion1 = (snap: EngineSnapshot): EngineSnapshot => ({
     ...snap,
     version: 1,
-    devices: snap.devices.map((d) => ({
+    devices: snap.devices.map(({ cadence: _, ...d }) => ({
       ...d,
       rules: d.rules.map((r) => {
         const { lv, ...rest } = r.state as { lv?: object };
@@ -132,7 +132,10 @@ overrides:
         const snap = JSON.parse(JSON.stringify(engine.snapshot()));
         engine = createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null });
         engine.restore(version1 ? JSON.parse(JSON.stringify(asVersion1(snap))) : snap);
-        expect(engine.snapshot()).toEqual(snap);
+        // a version 1 snapshot has no cadence to restore (it matters only with cadenceOf, not given here)
+        const cadenceless = (s: EngineSnapshot) => ({ ...s, devices: s.devices.map(({ cadence: _, ...d }) => d) });
+        if (version1) expect(cadenceless(engine.snapshot())).toEqual(cadenceless(snap));
+        else expect(engine.snapshot()).toEqual(snap);
       }
       t += s.dt;
       if (s.tick) out.push(...engine.tick(t));
@@ -165,9 +168,9 @@ overrides:
   it('refuses a snapshot of an unknown version', () => {
     const engine = createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null });
     engine.registerDevice(dev, 0);
-    const snap = { ...engine.snapshot(), version: 3 } as unknown as EngineSnapshot;
+    const snap = { ...engine.snapshot(), version: 4 } as unknown as EngineSnapshot;
     expect(() => createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null }).restore(snap)).toThrow(
-      /version 3 is not supported/,
+      /version 4 is not supported/,
     );
   });
 

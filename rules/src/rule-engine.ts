@@ -29,16 +29,38 @@ export interface VerdictChange {
 export const SITE_DEVICE = '_site';
 
 /**
- * Version 2: the level fields of threshold, rate and window rules (`level`, `target`, `pendingSince`,
+ * Version 3: each device also keeps what its cadence was learned from (`cadence`), and level states their
+ * per-level onsets (`lv.since`). Version 2: the level fields of threshold, rate and window rules (`level`, `target`, `pendingSince`,
  * `pendingUp`, `latched`) are kept in `state.lv` (version 1 had them at the top of the state); version 1
  * snapshots are still restored.
  */
-export const ENGINE_SNAPSHOT_VERSION = 2;
+export const ENGINE_SNAPSHOT_VERSION = 3;
+
+/** How many recent gaps between arrivals a device's cadence is learned from (their median). */
+export const CADENCE_GAPS = 9;
+/** Gaps shorter than this are readings of one batch or one burst, not the cadence. */
+export const CADENCE_MIN_GAP_MS = 500;
+/** A cadence is judged from this many gaps on; before, the slowest cadence the profile allows. */
+export const CADENCE_LEARNED_AFTER = 2;
+
+/** What a device's reporting cadence is learned from: when data last arrived and the recent gaps (ms). */
+export interface CadenceState {
+  last: number | null;
+  gaps: number[];
+}
+
+/** The range of reporting intervals a profile allows, ms. */
+export interface CadenceRange {
+  minMs: number;
+  maxMs: number;
+}
 
 export interface EngineSnapshot {
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   devices: Array<{
     context: DeviceContext;
+    /** Version 3: what the device's cadence is learned from. */
+    cadence?: CadenceState | undefined;
     latest: Record<string, MetricValue>;
     /** Time of the newest evaluated reading; null before the first. */
     lastTs: number | null;
@@ -77,6 +99,12 @@ export interface RuleEngineDeps {
   rangeOf?(profile: string, metric: string): MetricRange | null;
   /** Default reporting interval of a profile, ms, for silence rules (a device attribute `reportingIntervalMs` wins). */
   reportingIntervalOf?(profile: string): number | null;
+  /**
+   * The reporting intervals a profile allows. Given, the engine learns each device's cadence (the median of its
+   * recent gaps between arrivals, bounded by this range; the slowest until it has seen two gaps) and silence rules
+   * judge against it; a device attribute `reportingIntervalMs` still wins.
+   */
+  cadenceOf?(profile: string): CadenceRange | null;
 }
 
 export interface RuleEngine {
@@ -138,6 +166,7 @@ interface DeviceSlot {
   derived: readonly DerivedValue[];
   /** A verdict that other rules of the device read changed: they are re-evaluated. */
   refChanged: boolean;
+  cadence: CadenceState;
 }
 
 interface GroupDef {
@@ -156,6 +185,12 @@ interface GroupSlot {
 }
 
 const deviceKey = (site: string, device: string): string => `${site}/${device}`;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let value = map.get(key);
@@ -207,9 +242,26 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
   };
   indexGroups();
 
-  const intervalOf = (context: DeviceContext): number | null => {
+  const intervalOf = (context: DeviceContext, cadence: CadenceState | null): number | null => {
     const own = context.attributes.reportingIntervalMs;
-    return typeof own === 'number' && own > 0 ? own : (deps.reportingIntervalOf?.(context.profile) ?? null);
+    if (typeof own === 'number' && own > 0) return own;
+    const range = deps.cadenceOf?.(context.profile) ?? null;
+    if (range === null) return deps.reportingIntervalOf?.(context.profile) ?? null;
+    if (cadence === null || cadence.gaps.length < CADENCE_LEARNED_AFTER) return range.maxMs;
+    return Math.min(range.maxMs, Math.max(range.minMs, median(cadence.gaps)));
+  };
+
+  /** Data arrived at `at`: one more gap to learn the device's cadence from. */
+  const learnCadence = (slot: DeviceSlot, at: number): void => {
+    const cadence = slot.cadence;
+    if (cadence.last !== null) {
+      const gap = at - cadence.last;
+      if (gap < CADENCE_MIN_GAP_MS) return;
+      cadence.gaps.push(gap);
+      if (cadence.gaps.length > CADENCE_GAPS) cadence.gaps.shift();
+    }
+    cadence.last = at;
+    slot.ctx.reportingIntervalMs = intervalOf(slot.context, cadence);
   };
 
   const ruleSlotsFor = (slot: DeviceSlot): RuleSlot[] => {
@@ -244,6 +296,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       rules: [],
       byId: new Map(),
       refChanged: false,
+      cadence: { last: null, gaps: [] },
     } as unknown as DeviceSlot;
     const env: ExprEnv = {
       metric: (name) => slot.latest[name],
@@ -261,7 +314,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       env,
       unitOf: (metric) => deps.unitOf(slot.context.profile, metric),
       rangeOf: (metric) => deps.rangeOf?.(slot.context.profile, metric) ?? null,
-      reportingIntervalMs: intervalOf(context),
+      reportingIntervalMs: intervalOf(context, null),
     };
     slot.derived = rules.derived?.get(context.profile) ?? [];
     devices.set(key, slot);
@@ -288,7 +341,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     if (slot.context === context) return;
     slot.context = context;
     slot.ctx.device = context;
-    slot.ctx.reportingIntervalMs = intervalOf(context);
+    slot.ctx.reportingIntervalMs = intervalOf(context, slot.cadence);
   };
 
   const at = (slot: DeviceSlot, now: number, arrivedAt: number): RuleContext => {
@@ -308,6 +361,23 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     if (verdict === undefined) return;
     const severity = verdict.status === 'true' ? verdict.severity : null;
     if (verdict.status === rule.status && severity === rule.severity) return;
+    // levels passed over on the way up in this same evaluation: each shown as its own transition first
+    if (verdict.status === 'true' && verdict.crossed) {
+      for (const step of verdict.crossed) {
+        if (compareSeverity(step.severity, rule.committed) <= 0) continue;
+        const { crossed: _, ...flat } = step;
+        out.push({
+          key: rule.key,
+          site: slot.context.site,
+          device: slot.context.device,
+          profile: slot.context.profile,
+          rule: rule.def.id,
+          source: rule.def.source,
+          verdict: flat,
+          at: when,
+        });
+      }
+    }
     rule.status = verdict.status;
     rule.severity = severity;
     if (verdict.status !== 'pending' && rule.committed !== severity) {
@@ -456,6 +526,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       const changes: VerdictChange[] = [];
       const arrivedAt = reading.receivedAt ?? reading.ts;
       const slot = ensure(device, arrivedAt, changes);
+      learnCadence(slot, arrivedAt);
       if (reading.ts < slot.lastTs) {
         const ctx = at(slot, reading.ts, arrivedAt);
         for (const rule of slot.rules) {
@@ -618,9 +689,10 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         }
       }
       return structuredClone({
-        version: ENGINE_SNAPSHOT_VERSION as 2,
+        version: ENGINE_SNAPSHOT_VERSION as 3,
         devices: [...devices.values()].map((slot) => ({
           context: slot.context,
+          cadence: slot.cadence,
           latest: slot.latest,
           lastTs: Number.isFinite(slot.lastTs) ? slot.lastTs : null,
           rules: slot.rules.map((r) => ({
@@ -637,8 +709,8 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     },
 
     restore(snapshot, now) {
-      if (snapshot.version !== 1 && snapshot.version !== ENGINE_SNAPSHOT_VERSION) {
-        throw new Error(`engine snapshot version ${String(snapshot.version)} is not supported (1 or ${ENGINE_SNAPSHOT_VERSION})`);
+      if (snapshot.version !== 1 && snapshot.version !== 2 && snapshot.version !== ENGINE_SNAPSHOT_VERSION) {
+        throw new Error(`engine snapshot version ${String(snapshot.version)} is not supported (1 to ${ENGINE_SNAPSHOT_VERSION})`);
       }
       devices.clear();
       bySite.clear();
@@ -648,6 +720,10 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       const copy = structuredClone(snapshot);
       for (const saved of copy.devices) {
         const slot = createSlot(saved.context);
+        if (saved.cadence) {
+          slot.cadence = { last: saved.cadence.last, gaps: [...saved.cadence.gaps] };
+          slot.ctx.reportingIntervalMs = intervalOf(slot.context, slot.cadence);
+        }
         slot.latest = saved.latest;
         slot.lastTs = saved.lastTs ?? Number.NEGATIVE_INFINITY;
         const list = ruleSlotsFor(slot);

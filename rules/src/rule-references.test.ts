@@ -26,10 +26,11 @@ describe("expressions on other rules' verdicts (rule.<id>)", () => {
   it('a rate rule going red starts the interlock check; the valve acting in time satisfies it', () => {
     const h = harness(yaml);
     h.read(0, { active: true, flow: 300, pressure: 1, valve: 'open' });
-    h.read(1000, { flow: 240 }); // −20 % in 1 s
+    h.read(1000, { flow: 300 });
+    h.read(2000, { flow: 240 }); // −20 % within the 2-s window
     expect(h.state('flow_drop')).toBe('red');
     expect(h.state('interlock')).toBe('pending');
-    h.read(2000, { valve: 'closed' });
+    h.read(3000, { valve: 'closed' });
     h.advanceTo(10_000);
     expect(h.state('interlock')).toBe('false');
   });
@@ -37,10 +38,11 @@ describe("expressions on other rules' verdicts (rule.<id>)", () => {
   it('…and raises red at 3 s when it does not act', () => {
     const h = harness(yaml);
     h.read(0, { active: true, flow: 300, pressure: 1, valve: 'open' });
-    h.read(1000, { flow: 240 });
-    h.advanceTo(3999);
+    h.read(1000, { flow: 300 });
+    h.read(2000, { flow: 240 });
+    h.advanceTo(4999);
     expect(h.state('interlock')).toBe('pending');
-    h.advanceTo(4000);
+    h.advanceTo(5000);
     expect(h.state('interlock')).toBe('red');
     expect(h.last('interlock')).toMatchObject({ message: expect.stringContaining("valve == 'closed'") });
   });

@@ -1,7 +1,7 @@
 import { type Profile, unitOf } from '../../../profiles/index.js';
 import { createRuleEngine, type RuleEngine, type RuleSet } from '../../../rules/src/index.js';
 
-/** The rule engine with what it needs to know of the profiles: canonical units, physical ranges, reporting intervals. */
+/** The rule engine with what it needs to know of the profiles: canonical units, physical ranges, reporting cadences. */
 export function createProfileRuleEngine(profiles: ReadonlyMap<string, Profile>, rules: RuleSet): RuleEngine {
   const specOf = (profile: string, metric: string) => profiles.get(profile)?.metrics[metric];
   return createRuleEngine({
@@ -15,5 +15,7 @@ export function createProfileRuleEngine(profiles: ReadonlyMap<string, Profile>, 
       return spec?.type === 'number' ? spec.range : null;
     },
     reportingIntervalOf: (profile) => profiles.get(profile)?.reportingIntervalMs ?? null,
+    // each device's cadence is learned within its profile's range; the registry's reportingIntervalMs overrides
+    cadenceOf: (profile) => profiles.get(profile)?.cadence ?? null,
   });
 }

@@ -5,7 +5,7 @@ import { evaluate } from '../expression/evaluate.js';
 import type { MetricValue, Reading } from '../reading.js';
 import { type RuleContext, renderMessage } from '../rule-kind.js';
 import type { Severity } from '../severity.js';
-import type { Verdict } from '../verdict.js';
+import type { ActiveVerdict, Verdict, VerdictDetail } from '../verdict.js';
 
 /** `samples: {n, m}`: a level counts only when n of the last m samples call for it. */
 export const samplesSchema = z
@@ -22,35 +22,75 @@ export function touches(expr: CompiledExpr | undefined, reading: Reading): boole
   return false;
 }
 
+/** The texts of a rule that messages are made from. */
+export interface RuleTexts {
+  id: string;
+  name?: string | undefined;
+  name_zh?: string | undefined;
+  message_zh?: string | undefined;
+}
+
+/** The rule's name for Chinese messages: `name_zh`, else its English name, else its id. */
+export const nameZhOf = (def: RuleTexts): string => def.name_zh ?? def.name ?? def.id;
+
 export interface ActiveFields {
   severity: Severity;
   metric: string | null;
   value: MetricValue | null;
   threshold: number | null;
   template: string;
+  /** The kind's Chinese template; the rule's `message_zh` wins; neither: the Chinese name and the English message. */
+  templateZh?: string | undefined;
+  /** The unit of `value` when it is not the metric's own (a rate: °C/min; a count: none). */
+  unit?: string | null | undefined;
+  def: RuleTexts;
   ctx: RuleContext;
 }
 
-/** A `true` verdict with its message rendered from the rule's template (or the kind's default). */
-export function active(fields: ActiveFields): Verdict {
-  const unit = fields.metric === null ? null : fields.ctx.unitOf(fields.metric);
-  return {
-    status: 'true',
+function detailOf(fields: Omit<ActiveFields, 'severity'> & { severity: Severity | null }, zhTemplate: string | undefined): VerdictDetail {
+  const unit = fields.unit !== undefined ? fields.unit : fields.metric === null ? null : fields.ctx.unitOf(fields.metric);
+  const values = {
+    value: fields.value,
+    threshold: fields.threshold,
+    unit,
+    metric: fields.metric,
     severity: fields.severity,
+    device: fields.ctx.device.device,
+    site: fields.ctx.device.site,
+  };
+  const message = renderMessage(fields.template, values);
+  return {
     metric: fields.metric,
     value: fields.value,
     threshold: fields.threshold,
     unit,
-    message: renderMessage(fields.template, {
-      value: fields.value,
-      threshold: fields.threshold,
-      unit,
-      metric: fields.metric,
-      severity: fields.severity,
-      device: fields.ctx.device.device,
-      site: fields.ctx.device.site,
-    }),
+    message,
+    messageZh: zhTemplate === undefined ? `${nameZhOf(fields.def)}：${message}` : renderMessage(zhTemplate, values),
   };
+}
+
+/** A `true` verdict with its messages rendered from the rule's templates (or the kind's defaults). */
+export function active(fields: ActiveFields): Verdict {
+  return { status: 'true', severity: fields.severity, ...detailOf(fields, fields.def.message_zh ?? fields.templateZh) };
+}
+
+/**
+ * A `false` verdict that says what cleared it: the value judged at the clear, the clear value of the level left,
+ * and a message of its own (never the raise-time text).
+ */
+export function cleared(fields: Omit<ActiveFields, 'severity'>): Verdict {
+  return { status: 'false', detail: detailOf({ ...fields, severity: null }, fields.templateZh) };
+}
+
+/** Adds the levels passed over on the way up (`CROSSED` of the last advance) as verdicts of their own. */
+export function withCrossed(verdict: Verdict, crossed: readonly Severity[], build: (severity: Severity) => Verdict): Verdict {
+  if (crossed.length === 0 || verdict.status !== 'true') return verdict;
+  const list: ActiveVerdict[] = [];
+  for (const severity of [...crossed]) {
+    const v = build(severity);
+    if (v.status === 'true') list.push(v);
+  }
+  return { ...verdict, crossed: list };
 }
 
 export const NORMAL_VERDICT: Verdict = { status: 'false' };

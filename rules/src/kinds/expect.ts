@@ -53,6 +53,8 @@ function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdi
     threshold: null,
     template:
       def.message ?? `Interlock failure: ${state.unmet.join(' AND ')} not seen within ${formatDuration(def.within)} of ${def.trigger.src}`,
+    templateZh: `联锁失效：触发后 ${formatDuration(def.within)} 内未见 ${state.unmet.join(' 且 ')}`,
+    def,
     ctx,
   });
 }

@@ -50,6 +50,7 @@ function verdictOf(def: ExpressionRule, state: ExpressionState, due: number | nu
     value: def.metric === undefined ? null : (ctx.latest[def.metric] ?? null),
     threshold: null,
     template: def.message ?? `${def.name ?? def.id}: ${def.condition.src}`,
+    def,
     ctx,
   });
 }

@@ -3,7 +3,7 @@ import { durationSchema } from '../duration.js';
 import type { ExprEnv } from '../expression/evaluate.js';
 import { expressionSchema, type NumberOrExpression, numberOrExpressionSchema, resolveNumber } from '../expression/expression-schema.js';
 import type { RuleContext } from '../rule-kind.js';
-import { compareSeverity, SEVERITIES, type Severity } from '../severity.js';
+import { compareSeverity, SEVERITIES, type Severity, severityRank } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 
 /**
@@ -147,15 +147,28 @@ export interface LevelState {
   level: Severity | null;
   /** The level the signal calls for now (what a pending move leads to). */
   target: Severity | null;
-  /** When the current move away from `level` started; null when none is pending. */
+  /** When the current move away from `level` started (the earliest onset of a pending level); null when none is pending. */
   pendingSince: number | null;
   /** Direction of the pending move (a reversal restarts the delay). */
   pendingUp: boolean;
   /** Latching rules: the level held until acknowledged (null: none). */
   latched: Severity | null;
+  /**
+   * Per level blue … red, above the committed one: since when the signal has called for that level or a higher
+   * one (null: it does not). Each level is entered after its own on-delay, so a signal that passes yellow on the
+   * way to orange shows yellow first, then orange.
+   */
+  since: Array<number | null>;
 }
 
-export const initialLevelState = (): LevelState => ({ level: null, target: null, pendingSince: null, pendingUp: false, latched: null });
+export const initialLevelState = (): LevelState => ({
+  level: null,
+  target: null,
+  pendingSince: null,
+  pendingUp: false,
+  latched: null,
+  since: [null, null, null, null],
+});
 
 const severityOrNull = (x: unknown): Severity | null =>
   typeof x === 'string' && (SEVERITIES as readonly string[]).includes(x) ? (x as Severity) : null;
@@ -169,6 +182,12 @@ export function levelStateFrom(saved: unknown): LevelState {
   state.pendingSince = typeof s.pendingSince === 'number' ? s.pendingSince : null;
   state.pendingUp = s.pendingUp === true;
   state.latched = severityOrNull(s.latched);
+  if (Array.isArray(s.since) && s.since.length === 4) {
+    state.since = s.since.map((x) => (typeof x === 'number' ? x : null));
+  } else if (state.pendingUp && state.pendingSince !== null) {
+    // older snapshots kept one onset for the whole upward move: every level up to the target started then
+    for (let r = severityRank(state.level) + 1; r <= severityRank(state.target); r += 1) state.since[r - 1] = state.pendingSince;
+  }
   return state;
 }
 
@@ -197,36 +216,91 @@ export function delaysOf(def: Delays): Delays {
   return delays;
 }
 
-const delayOf = (delays: Delays, state: LevelState): number =>
-  state.pendingUp ? ((state.target && delays.levels?.[state.target]?.onDelay) ?? delays.onDelay) : delays.offDelay;
+const onDelayOf = (delays: Delays, rank: number): number => delays.levels?.[SEVERITIES[rank - 1] as Severity]?.onDelay ?? delays.onDelay;
 
 /**
- * Moves the committed level towards `target` at `now`, honouring the on-delay (raise, escalate; per-level
- * override) and the off-delay (clear, de-escalate). Returns the due time while a move is pending, else null.
+ * The levels passed over by the last `advance` that committed an upward move (lowest first, without the level
+ * committed): every level crossed is shown as its own transition. One shared array, valid until the next `advance`.
+ */
+export const CROSSED: Severity[] = [];
+
+/** Whether the last `advance` changed the committed level (a verdict then shows it, even with a further move pending). */
+export const MOVE = { entered: false };
+
+/** The earliest time a pending upward level completes its on-delay, or null. */
+function upDue(state: LevelState, delays: Delays): number | null {
+  let due: number | null = null;
+  const since = state.since;
+  for (let r = severityRank(state.level) + 1; r <= 4; r += 1) {
+    const t = since[r - 1] as number | null;
+    if (t === null) continue;
+    const d = t + onDelayOf(delays, r);
+    if (due === null || d < due) due = d;
+  }
+  return due;
+}
+
+/**
+ * Moves the committed level towards `target` at `now`: each level above the committed one is entered once the
+ * signal has called for it (or a higher one) for that level's on-delay, and levels passed over on the way are
+ * reported in `CROSSED`; the alarm clears or de-escalates once the signal has been lower for the off-delay.
+ * Returns the due time while a move is pending, else null.
  */
 export function advance(state: LevelState, wanted: Severity | null, now: number, delays: Delays): number | null {
   state.target = wanted;
+  CROSSED.length = 0;
+  MOVE.entered = false;
   // a latched level is a floor: the signal may raise the alarm further, never lower it
   const held = delays.latch === undefined ? null : state.latched;
   const target = held !== null && compareSeverity(wanted, held) < 0 ? held : wanted;
-  if (target === state.level) {
+  const committed = severityRank(state.level);
+  const wantedRank = severityRank(target);
+  const since = state.since;
+  for (let r = 1; r <= 4; r += 1) if ((r <= committed || r > wantedRank) && since[r - 1] !== null) since[r - 1] = null;
+  if (wantedRank === committed) {
     state.pendingSince = null;
     return null;
   }
-  const up = compareSeverity(target, state.level) > 0;
-  if (state.pendingSince === null || state.pendingUp !== up) {
-    state.pendingSince = now;
-    state.pendingUp = up;
+  if (wantedRank > committed) {
+    if (!state.pendingUp) state.pendingSince = null;
+    state.pendingUp = true;
+    let enter = 0;
+    for (let r = committed + 1; r <= wantedRank; r += 1) {
+      // only levels the rule defines (a single-severity rule has just its own)
+      if (r !== wantedRank && delays.levels?.[SEVERITIES[r - 1] as Severity] === undefined) continue;
+      if (since[r - 1] === null) since[r - 1] = now;
+      if (now >= (since[r - 1] as number) + onDelayOf(delays, r)) enter = r;
+    }
+    if (enter > 0) {
+      const before = state.level;
+      for (let r = committed + 1; r < enter; r += 1) if (since[r - 1] !== null) CROSSED.push(SEVERITIES[r - 1] as Severity);
+      for (let r = 1; r <= enter; r += 1) since[r - 1] = null;
+      state.level = SEVERITIES[enter - 1] as Severity;
+      MOVE.entered = true;
+      // latch on a raise from normal, and follow escalations while latched (an acknowledged alarm stays let go)
+      if (delays.latch !== undefined && (before === null || (held !== null && compareSeverity(state.level, held) > 0))) {
+        state.latched = state.level;
+      }
+    }
+    const due = upDue(state, delays);
+    let first: number | null = null;
+    for (let r = severityRank(state.level) + 1; r <= 4; r += 1) {
+      const t = since[r - 1] as number | null;
+      if (t !== null && (first === null || t < first)) first = t;
+    }
+    state.pendingSince = first;
+    if (due === null) state.pendingUp = false;
+    return due;
   }
-  const due = state.pendingSince + delayOf(delays, state);
+  if (state.pendingSince === null || state.pendingUp) {
+    state.pendingSince = now;
+    state.pendingUp = false;
+  }
+  const due = state.pendingSince + delays.offDelay;
   if (now >= due) {
-    const before = state.level;
     state.level = target;
     state.pendingSince = null;
-    // latch on a raise from normal, and follow escalations while latched (an acknowledged alarm stays let go)
-    if (delays.latch !== undefined && target !== null && (before === null || (held !== null && compareSeverity(target, held) > 0))) {
-      state.latched = target;
-    }
+    MOVE.entered = true;
     return null;
   }
   return due;
@@ -241,7 +315,8 @@ export function releaseLatch(state: LevelState): boolean {
 
 /** When a pending move will complete, or null. */
 export function levelDueAt(state: LevelState, delays: Delays): number | null {
-  return state.pendingSince === null ? null : state.pendingSince + delayOf(delays, state);
+  if (state.pendingSince === null) return null;
+  return state.pendingUp ? upDue(state, delays) : state.pendingSince + delays.offDelay;
 }
 
 /**
@@ -271,18 +346,20 @@ const VISIBLE: Visible = { due: null, changed: false };
  * Cold paths: the per-reading step stays in each kind.
  */
 export function levelTimerSteps<D extends Delays, S extends { lv: LevelState }>(
-  verdictOf: (def: D, state: S, due: number | null, ctx: RuleContext) => Verdict,
+  verdictOf: (def: D, state: S, due: number | null, ctx: RuleContext, left: Severity | null) => Verdict,
 ) {
   return {
     onAcknowledge(def: D, state: S, ctx: RuleContext): Verdict | undefined {
       const lv = state.lv;
-      return releaseLatch(lv) ? verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx) : undefined;
+      const left = lv.level;
+      return releaseLatch(lv) ? verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx, left) : undefined;
     },
     onTick(def: D, state: S, ctx: RuleContext): Verdict | undefined {
       const lv = state.lv;
       const due = levelDueAt(lv, delaysOf(def));
       if (due === null || ctx.now < due) return undefined;
-      return verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx);
+      const left = lv.level;
+      return verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx, left);
     },
     dueAt: (def: D, state: S): number | null => levelDueAt(state.lv, delaysOf(def)),
   };

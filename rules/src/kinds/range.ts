@@ -84,6 +84,8 @@ function decide(def: RangeRule, state: RangeState, ctx: RuleContext): Verdict {
     template:
       def.message ??
       `Sensor fault: ${metric} {value} {unit} outside its physical range ${range ? `${range.min}…${range.max}` : ''}${others > 0 ? ` (+${others} more)` : ''}`,
+    templateZh: `传感器故障：${metric} {value} {unit} 超出物理量程 ${range ? `${range.min}…${range.max}` : ''}${others > 0 ? `（另有 ${others} 项）` : ''}`,
+    def,
     ctx,
   });
 }

@@ -19,10 +19,13 @@ rules:
     const h = harness(pressure);
     h.read(0, { cooling_pressure: 0.2 });
     h.read(1000, { cooling_pressure: 0.199 });
-    expect(h.state('falling')).toBe('false');
     h.read(2000, { cooling_pressure: 0.12 });
+    // less than the 3-s window covered: no verdict yet, however steep the last step
+    expect(h.state('falling')).toBe('false');
+    h.read(3000, { cooling_pressure: 0.08 });
     expect(h.state('falling')).toBe('red');
-    expect(h.last('falling')).toMatchObject({ severity: 'red', threshold: 0.03, metric: 'cooling_pressure' });
+    // the event reports the rate it judged, in its unit, not the pressure
+    expect(h.last('falling')).toMatchObject({ severity: 'red', threshold: 0.03, metric: 'cooling_pressure', value: 0.04, unit: 'u/s' });
   });
 
   it('does not fire on a slow decline, nor on a rise', () => {
@@ -35,11 +38,17 @@ rules:
   it('clears once the change inside the window is back below the clear value', () => {
     const h = harness(pressure);
     h.read(0, { cooling_pressure: 0.2 });
-    h.read(1000, { cooling_pressure: 0.1 });
+    h.read(1000, { cooling_pressure: 0.2 });
+    h.read(3000, { cooling_pressure: 0.1 });
     expect(h.state('falling')).toBe('red');
     h.read(5000, { cooling_pressure: 0.1 });
     h.read(6000, { cooling_pressure: 0.1 });
     expect(h.state('falling')).toBe('false');
+    // the clear reports the rate at the clear against the clear value, not the raise-time text
+    expect(h.last('falling')).toMatchObject({
+      status: 'false',
+      detail: { value: 0, threshold: 0.01, unit: 'u/s', message: expect.stringContaining('back to normal') },
+    });
   });
 
   it('relative: flow drops more than 15 % within 2 s', () => {
@@ -64,7 +73,7 @@ rules:
     expect(h.last('drop')).toMatchObject({ message: expect.stringContaining('%') });
   });
 
-  it('measures a rise from the lowest sample of the window', () => {
+  it('measures the rise across the window, from the sample at its start', () => {
     const h = harness(`
 profile: p
 rules:

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { durationSchema } from '../duration.js';
+import { durationSchema, formatDuration } from '../duration.js';
 import { ruleBaseSchema } from '../rule-base.js';
 import { type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.js';
+import type { Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
+import { active, cleared, guardHolds, NORMAL_VERDICT, nameZhOf, pendingVerdict, touches, withCrossed } from './common.js';
 import {
   advanceVisibly,
+  CROSSED,
   checkLevels,
   delaysOf,
   initialLevelState,
@@ -13,6 +15,7 @@ import {
   leveledFields,
   levelStateFrom,
   levelTimerSteps,
+  MOVE,
   resolveLevels,
   targetLevel,
 } from './leveled.js';
@@ -28,12 +31,14 @@ export const rateRuleSchema = ruleBaseSchema
     direction: z.enum(['rise', 'fall']),
     /**
      * `absolute`: change in the metric's unit per `per` (0.03 MPa per 1 s);
-     * `relative`: change in % of the value it started from (a drop of 15 %).
+     * `relative`: change in % of the value it started from, per `window` (a drop of 15 % within 2 s).
      */
     mode: z.enum(['absolute', 'relative']).default('absolute'),
-    /** How far back the change is measured: from the highest (fall) or lowest (rise) sample in it. */
+    /** The horizon: the change is measured from the newest sample at least this old to the newest sample. */
     window: durationSchema,
     per: durationSchema.default(1000),
+    /** No verdict until the samples cover this much time (default: the whole window). */
+    minSpan: durationSchema.optional(),
     /** Levels are of the magnitude of the change (always ≥ raise). */
     ...leveledFields,
   })
@@ -41,58 +46,95 @@ export const rateRuleSchema = ruleBaseSchema
     checkLevels(def.levels, 'above', ctx);
     if (def.window <= 0) ctx.addIssue({ code: 'custom', path: ['window'], message: 'window must be positive' });
     if (def.per <= 0) ctx.addIssue({ code: 'custom', path: ['per'], message: 'per must be positive' });
+    if (def.minSpan !== undefined && (def.minSpan <= 0 || def.minSpan > def.window)) {
+      ctx.addIssue({ code: 'custom', path: ['minSpan'], message: 'minSpan must be positive and at most the window' });
+    }
   });
 export type RateRule = z.infer<typeof rateRuleSchema>;
 
 export interface RateState {
   lv: LevelState;
+  /** Samples from the newest one at least `window` old (the anchor) to the newest. */
   ts: number[];
   vs: number[];
-  /** The latest magnitude of change (unit per `per`, or %). */
+  /** The latest magnitude of change (unit per `per`, or % per window). */
   magnitude: number | null;
   value: number | null;
 }
 
-/** The magnitude of the change to the newest sample from the extreme sample of the window. */
+/**
+ * The rate the rule judges: the change from the anchor (the newest sample at least `window` before the newest
+ * one, else the oldest kept) to the newest sample, divided by the time between them — at least `minSpan`
+ * (default `window`), or no verdict (null). Bounded noise of amplitude a around a constant thus never reads
+ * more than 2a per `minSpan`, and a steady ramp reads its slope. Relative: the change in % of the anchor's
+ * value, scaled to one window.
+ */
 export function rateMagnitude(def: RateRule, ts: readonly number[], vs: readonly number[]): number | null {
   const last = ts.length - 1;
   if (last < 1) return null;
-  const now = vs[last] as number;
   const tNow = ts[last] as number;
-  let ref = last;
+  let ref = 0;
   for (let i = last - 1; i >= 0; i -= 1) {
-    const v = vs[i] as number;
-    if (def.direction === 'fall' ? v > (vs[ref] as number) : v < (vs[ref] as number)) ref = i;
+    if ((ts[i] as number) <= tNow - def.window) {
+      ref = i;
+      break;
+    }
   }
-  const change = def.direction === 'fall' ? (vs[ref] as number) - now : now - (vs[ref] as number);
-  if (ref === last || change <= 0) return 0;
+  const span = tNow - (ts[ref] as number);
+  if (span <= 0 || span < (def.minSpan ?? def.window)) return null;
+  const from = vs[ref] as number;
+  const to = vs[last] as number;
+  const change = def.direction === 'fall' ? from - to : to - from;
+  if (change <= 0) return 0;
   if (def.mode === 'relative') {
-    const base = Math.abs(vs[ref] as number);
-    return base === 0 ? null : (change / base) * 100;
+    const base = Math.abs(from);
+    return base === 0 ? null : (change / base) * 100 * Math.min(1, def.window / span);
   }
-  const dt = tNow - (ts[ref] as number);
-  return dt <= 0 ? null : (change / dt) * def.per;
+  return (change / span) * def.per;
 }
 
-function verdictOf(def: RateRule, state: RateState, due: number | null, ctx: RuleContext): Verdict {
-  const committed = state.lv.level;
-  if (due !== null) return pendingVerdict(due);
-  if (committed === null) return NORMAL_VERDICT;
-  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === committed);
-  const unit = ctx.unitOf(def.metric);
-  const what = def.direction === 'fall' ? 'falling' : 'rising';
-  const speed =
-    def.mode === 'relative'
-      ? `${roundForMessage(state.magnitude ?? 0)} % within ${def.window / 1000} s`
-      : `${roundForMessage(state.magnitude ?? 0)} ${unit ?? ''}/${def.per / 1000} s`;
+const PER_UNIT: Record<number, string> = { 1000: 's', 60000: 'min', 3600000: 'h', 86400000: 'd' };
+
+/** The unit of the rate: `°C/min`, `MPa/s`, `%/2 s`. */
+export function rateUnit(def: RateRule, metricUnit: string | null): string {
+  if (def.mode === 'relative') return `%/${formatDuration(def.window)}`;
+  return `${metricUnit ?? ''}/${PER_UNIT[def.per] ?? formatDuration(def.per)}`;
+}
+
+function activeAt(def: RateRule, state: RateState, severity: Severity, ctx: RuleContext): Verdict {
+  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === severity);
+  const rising = def.direction === 'rise';
   return active({
-    severity: committed,
+    severity,
     metric: def.metric,
-    value: state.value,
+    value: state.magnitude === null ? null : roundForMessage(state.magnitude),
     threshold: level?.raise ?? null,
-    template: def.message ?? `${def.name ?? def.metric} ${what} ${speed} (limit {threshold})`,
+    unit: rateUnit(def, ctx.unitOf(def.metric)),
+    template: def.message ?? `${def.name ?? def.metric} ${rising ? 'rising' : 'falling'} {value} {unit} (limit {threshold} {unit})`,
+    templateZh: `${nameZhOf(def)}${rising ? '上升' : '下降'}速率 {value} {unit}（限值 {threshold} {unit}）`,
+    def,
     ctx,
   });
+}
+
+function verdictOf(def: RateRule, state: RateState, due: number | null, ctx: RuleContext, left: Severity | null = null): Verdict {
+  const committed = state.lv.level;
+  if (due !== null && !MOVE.entered) return pendingVerdict(due);
+  if (committed === null) {
+    if (left === null) return NORMAL_VERDICT;
+    const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === left);
+    return cleared({
+      metric: def.metric,
+      value: state.magnitude === null ? null : roundForMessage(state.magnitude),
+      threshold: level?.clear ?? null,
+      unit: rateUnit(def, ctx.unitOf(def.metric)),
+      template: `${def.name ?? def.metric} back to normal: changing {value} {unit}, below {threshold} {unit}`,
+      templateZh: `${nameZhOf(def)}恢复正常：变化速率 {value} {unit}，低于 {threshold} {unit}`,
+      def,
+      ctx,
+    });
+  }
+  return withCrossed(activeAt(def, state, committed, ctx), CROSSED, (s) => activeAt(def, state, s, ctx));
 }
 
 export const rateKind: RuleKind<RateRule, RateState> = {
@@ -112,7 +154,8 @@ export const rateKind: RuleKind<RateRule, RateState> = {
       state.value = fresh;
       state.ts.push(ctx.now);
       state.vs.push(fresh);
-      while (state.ts.length > 1 && ((state.ts[0] as number) < ctx.now - def.window || state.ts.length > RATE_MAX_SAMPLES)) {
+      // keep one sample at least a window old (the anchor) and everything newer
+      while (state.ts.length > 2 && ((state.ts[1] as number) <= ctx.now - def.window || state.ts.length > RATE_MAX_SAMPLES)) {
         state.ts.shift();
         state.vs.shift();
       }
@@ -123,8 +166,9 @@ export const rateKind: RuleKind<RateRule, RateState> = {
       magnitude !== null && guardHolds(def.when, ctx.env)
         ? targetLevel(resolveLevels(def.levels, ctx.env), 'above', magnitude, state.lv.level)
         : null;
+    const left = state.lv.level;
     const { due, changed } = advanceVisibly(state.lv, target, ctx.now, delaysOf(def));
-    return changed ? verdictOf(def, state, due, ctx) : undefined;
+    return changed ? verdictOf(def, state, due, ctx, left) : undefined;
   },
   ...levelTimerSteps(verdictOf),
 };

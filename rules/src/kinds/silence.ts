@@ -85,6 +85,8 @@ function verdictOf(def: SilenceRule, state: SilenceState, ctx: RuleContext): Ver
     value: null,
     threshold: null,
     template: def.message ?? `${def.name ?? what} for ${silentFor} or more`,
+    templateZh: `${def.name_zh ?? (def.metric === undefined ? `${ctx.device.device} 无数据` : `${ctx.device.device} 无 ${def.metric} 数据`)}，已持续 ${silentFor} 以上`,
+    def,
     ctx,
   });
 }

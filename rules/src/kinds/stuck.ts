@@ -4,7 +4,7 @@ import { expressionSchema } from '../expression/expression-schema.js';
 import { ruleBaseSchema } from '../rule-base.js';
 import type { RuleKind } from '../rule-kind.js';
 import { severitySchema } from '../severity.js';
-import { active, guardHolds, NORMAL_VERDICT, touches } from './common.js';
+import { active, guardHolds, NORMAL_VERDICT, nameZhOf, touches } from './common.js';
 
 export const stuckRuleSchema = ruleBaseSchema.extend({
   kind: z.literal('stuck'),
@@ -80,6 +80,8 @@ export const stuckKind: RuleKind<StuckRule, StuckState> = {
       template:
         def.message ??
         `${def.name ?? def.metric} stuck at {value} {unit} for ${formatDuration(ctx.now - (state.since as number))} (sensor stuck)`,
+      templateZh: `${nameZhOf(def)}：读数停滞在 {value} {unit} 已 ${formatDuration(ctx.now - (state.since as number))}（传感器卡死）`,
+      def,
       ctx,
     });
   },

@@ -59,12 +59,12 @@ describe('threshold', () => {
     expect(h.state('t')).toBe('yellow');
   });
 
-  it('completes an on-delay from the clock alone, with no further message', () => {
+  it('completes an on-delay from the clock alone, with no further message, showing each level crossed', () => {
     const h = harness(rule('    onDelay: 10m\n    offDelay: 1m\n'));
     h.read(0, { x: 75 });
     expect(h.engine.nextDueAt()).toBe(600_000);
     const raised = h.tick(600_000);
-    expect(raised.map((c) => c.verdict.status)).toEqual(['true']);
+    expect(raised.map((c) => (c.verdict.status === 'true' ? c.verdict.severity : c.verdict.status))).toEqual(['yellow', 'orange']);
     expect(h.state('t')).toBe('orange');
     h.read(700_000, { x: 10 });
     expect(h.state('t')).toBe('pending');

@@ -3,9 +3,10 @@ import { ruleBaseSchema } from '../rule-base.js';
 import type { RuleContext, RuleKind } from '../rule-kind.js';
 import { SEVERITIES, type Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, samplesSchema, touches } from './common.js';
+import { active, cleared, guardHolds, NORMAL_VERDICT, nameZhOf, pendingVerdict, samplesSchema, touches, withCrossed } from './common.js';
 import {
   advanceVisibly,
+  CROSSED,
   checkLevels,
   delaysOf,
   directionSchema,
@@ -14,6 +15,7 @@ import {
   leveledFields,
   levelStateFrom,
   levelTimerSteps,
+  MOVE,
   resolveLevels,
   targetLevel,
 } from './leveled.js';
@@ -57,18 +59,40 @@ function nOfM(def: ThresholdRule, state: ThresholdState, sample: Severity | null
   return null;
 }
 
-function verdictOf(def: ThresholdRule, state: ThresholdState, due: number | null, ctx: RuleContext): Verdict {
-  const committed = state.lv.level;
-  if (due !== null) return pendingVerdict(due);
-  if (committed === null) return NORMAL_VERDICT;
-  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === committed);
+function activeAt(def: ThresholdRule, state: ThresholdState, severity: Severity, ctx: RuleContext): Verdict {
+  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === severity);
   const comparator = def.direction === 'above' ? '≥' : '≤';
   return active({
-    severity: committed,
+    severity,
     metric: def.metric,
     value: state.value,
     threshold: level?.raise ?? null,
     template: def.message ?? `${def.name ?? def.metric} {value} {unit} ${comparator} {threshold} {unit}`,
+    templateZh: `${nameZhOf(def)} {value} {unit} ${comparator} {threshold} {unit}`,
+    def,
+    ctx,
+  });
+}
+
+function verdictOf(def: ThresholdRule, state: ThresholdState, due: number | null, ctx: RuleContext, left: Severity | null = null): Verdict {
+  const committed = state.lv.level;
+  if (due !== null && !MOVE.entered) return pendingVerdict(due);
+  if (committed === null) return clearedOf(def, state, left, ctx);
+  return withCrossed(activeAt(def, state, committed, ctx), CROSSED, (s) => activeAt(def, state, s, ctx));
+}
+
+/** The clear: the reading that cleared it against the clear value of the level it left. */
+function clearedOf(def: ThresholdRule, state: ThresholdState, left: Severity | null, ctx: RuleContext): Verdict {
+  if (left === null || state.value === null) return NORMAL_VERDICT;
+  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === left);
+  const back = def.direction === 'above' ? 'below' : 'above';
+  return cleared({
+    metric: def.metric,
+    value: state.value,
+    threshold: level?.clear ?? null,
+    template: `${def.name ?? def.metric} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
+    templateZh: `${nameZhOf(def)}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
+    def,
     ctx,
   });
 }
@@ -93,9 +117,10 @@ export const thresholdKind: RuleKind<ThresholdRule, ThresholdState> = {
     }
     if (state.value === null) return undefined;
     const target = guardHolds(def.when, ctx.env) ? state.sampleTarget : null;
+    const left = state.lv.level;
     const { due, changed } = advanceVisibly(state.lv, target, ctx.now, delaysOf(def));
     // Nothing the alarm shows changed: spare building a verdict (the hot path).
-    return changed ? verdictOf(def, state, due, ctx) : undefined;
+    return changed ? verdictOf(def, state, due, ctx, left) : undefined;
   },
   ...levelTimerSteps(verdictOf),
 };

@@ -4,11 +4,13 @@ import type { ExprEnv } from '../expression/evaluate.js';
 import { evaluateNumber } from '../expression/evaluate.js';
 import { expressionSchema } from '../expression/expression-schema.js';
 import { ruleBaseSchema } from '../rule-base.js';
-import type { RuleContext, RuleKind } from '../rule-kind.js';
+import { type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.js';
+import type { Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
+import { active, cleared, guardHolds, NORMAL_VERDICT, pendingVerdict, touches, withCrossed } from './common.js';
 import {
   advanceVisibly,
+  CROSSED,
   checkLevels,
   delaysOf,
   directionSchema,
@@ -17,6 +19,7 @@ import {
   levelDueAt,
   leveledFields,
   levelStateFrom,
+  MOVE,
   releaseLatch,
   resolveLevels,
   targetLevel,
@@ -41,8 +44,15 @@ export const windowRuleSchema = ruleBaseSchema
     buckets: z.number().int().min(2).max(64).default(30),
     /** Unit of time of `slope` (displacement per day: `per: 1d`). */
     per: durationSchema.default(3_600_000),
-    /** No verdict until the window holds this many samples. */
+    /** No verdict until the window holds this many samples (a floor for robustness; say the time in `minSpan`). */
     minSamples: z.number().int().min(1).default(1),
+    /**
+     * No verdict until the window's samples cover this much time (from the oldest to the newest bucket holding
+     * data, at the resolution of one bucket): the same rule then works at every reporting cadence.
+     */
+    minSpan: durationSchema.default(0),
+    /** The unit of the compared value, for messages (default: the metric's; per `per` for slopes; none for a transform). */
+    unit: z.string().optional(),
     /** Turns the aggregate (`value`) into the compared value, e.g. `tangent_angle(value, attr.v0, 1)`. */
     transform: expressionSchema.optional(),
     direction: directionSchema.default('above'),
@@ -51,6 +61,9 @@ export const windowRuleSchema = ruleBaseSchema
   .superRefine((def, ctx) => {
     checkLevels(def.levels, def.direction, ctx);
     if (def.window < def.buckets) ctx.addIssue({ code: 'custom', path: ['window'], message: 'window must be at least 1 ms per bucket' });
+    if (def.minSpan > def.window - def.window / def.buckets) {
+      ctx.addIssue({ code: 'custom', path: ['minSpan'], message: 'minSpan must leave at least one bucket of the window' });
+    }
   });
 export type WindowRule = z.infer<typeof windowRuleSchema>;
 
@@ -108,6 +121,7 @@ export function aggregateAt(def: WindowRule, state: WindowState, now: number): R
   let stt = 0;
   let stv = 0;
   let oldest = Number.POSITIVE_INFINITY;
+  let newest = Number.NEGATIVE_INFINITY;
   let points = 0;
   for (let slot = 0; slot < def.buckets; slot += 1) {
     const bucket = state.idx[slot] as number;
@@ -116,6 +130,7 @@ export function aggregateAt(def: WindowRule, state: WindowState, now: number): R
     const bn = state.b[o] as number;
     if (bn === 0) continue;
     oldest = Math.min(oldest, bucket);
+    newest = Math.max(newest, bucket);
     n += bn;
     const b1 = state.b[o + 1] as number;
     if (def.aggregate === 'min') acc = Math.min(acc, b1);
@@ -135,7 +150,8 @@ export function aggregateAt(def: WindowRule, state: WindowState, now: number): R
     }
   }
   AGGREGATED.expiry = oldest === Number.POSITIVE_INFINITY ? null : (oldest + def.buckets) * width;
-  AGGREGATED.value = n < def.minSamples || n === 0 ? null : windowValue(def, n, acc, st, stt, stv, points, width);
+  const covered = n === 0 ? 0 : (newest - oldest) * width;
+  AGGREGATED.value = n < def.minSamples || n === 0 || covered < def.minSpan ? null : windowValue(def, n, acc, st, stt, stv, points, width);
   return AGGREGATED;
 }
 
@@ -217,6 +233,34 @@ function transformed(def: WindowRule, ctx: RuleContext, aggregate: number | null
   }
 }
 
+const PER_UNIT: Record<number, string> = { 1000: 's', 60000: 'min', 3600000: 'h', 86400000: 'd' };
+
+/** The unit of the value compared: `unit`, else per `per` for slopes, none for counts and transforms, else the metric's. */
+function unitOfValue(def: WindowRule, ctx: RuleContext): string | null {
+  if (def.unit !== undefined) return def.unit;
+  if (def.transform || def.aggregate === 'count') return null;
+  const unit = ctx.unitOf(def.metric);
+  if (def.aggregate === 'slope' || def.aggregate === 'theil_sen') return `${unit ?? ''}/${PER_UNIT[def.per] ?? formatDuration(def.per)}`;
+  return unit;
+}
+
+function activeAt(def: WindowRule, state: WindowState, severity: Severity, ctx: RuleContext): Verdict {
+  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === severity);
+  const comparator = def.direction === 'above' ? '≥' : '≤';
+  const label = `${def.aggregate} of ${def.metric} over ${formatDuration(def.window)}`;
+  return active({
+    severity,
+    metric: def.metric,
+    value: state.value === null ? null : roundForMessage(state.value),
+    threshold: level?.raise ?? null,
+    unit: unitOfValue(def, ctx),
+    template: def.message ?? `${def.name ?? label} {value} {unit} ${comparator} {threshold} {unit}`,
+    templateZh: `${def.name_zh ?? def.name ?? label} {value} {unit} ${comparator} {threshold} {unit}`,
+    def,
+    ctx,
+  });
+}
+
 function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verdict | undefined {
   const { value: aggregate, expiry } = aggregateAt(def, state, ctx.now);
   state.aggregate = aggregate;
@@ -226,22 +270,27 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
     state.value !== null && guardHolds(def.when, ctx.env)
       ? targetLevel(resolveLevels(def.levels, ctx.env), def.direction, state.value, state.lv.level)
       : null;
+  const left = state.lv.level;
   const { due, changed } = advanceVisibly(state.lv, target, ctx.now, delaysOf(def));
   if (!changed) return undefined;
   const committed = state.lv.level;
-  if (due !== null) return pendingVerdict(due);
-  if (committed === null) return NORMAL_VERDICT;
-  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === committed);
-  const comparator = def.direction === 'above' ? '≥' : '≤';
-  const label = `${def.aggregate} of ${def.metric} over ${formatDuration(def.window)}`;
-  return active({
-    severity: committed,
-    metric: def.metric,
-    value: state.value,
-    threshold: level?.raise ?? null,
-    template: def.message ?? `${def.name ?? label} {value} ${comparator} {threshold}`,
-    ctx,
-  });
+  if (due !== null && !MOVE.entered) return pendingVerdict(due);
+  if (committed === null) {
+    if (left === null) return NORMAL_VERDICT;
+    const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === left);
+    const back = def.direction === 'above' ? 'below' : 'above';
+    return cleared({
+      metric: def.metric,
+      value: state.value === null ? null : roundForMessage(state.value),
+      threshold: level?.clear ?? null,
+      unit: unitOfValue(def, ctx),
+      template: `${def.name ?? def.metric} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
+      templateZh: `${def.name_zh ?? def.name ?? def.metric}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
+      def,
+      ctx,
+    });
+  }
+  return withCrossed(activeAt(def, state, committed, ctx), CROSSED, (s) => activeAt(def, state, s, ctx));
 }
 
 /**

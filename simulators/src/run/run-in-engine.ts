@@ -66,6 +66,7 @@ export function runInEngine(scenario: Scenario, options: { seed?: number; rules?
       return spec?.type === 'number' ? spec.range : null;
     },
     reportingIntervalOf: (p) => PROFILES.get(p)?.reportingIntervalMs ?? null,
+    cadenceOf: (p) => PROFILES.get(p)?.cadence ?? null,
   });
   let nextId = 0;
   const book = createAlarmBook({ newAlarmId: () => `alm_${String(++nextId).padStart(6, '0')}` });
