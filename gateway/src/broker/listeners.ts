@@ -56,7 +56,8 @@ export async function startMqttListeners(handle: ConnectionHandler, config: Gate
 
   if (config.ws) {
     const http = createHttpServer();
-    const wss = new WebSocketServer({ server: http, path: config.ws.path });
+    // A WebSocket message is buffered whole before MQTT sees it: bound it as MQTT packets are bounded.
+    const wss = new WebSocketServer({ server: http, path: config.ws.path, maxPayload: config.maxPacketBytes });
     wss.on('connection', (socket, request) => handle(createWebSocketStream(socket), request));
     const port = await listen(http, config.ws.host, config.ws.port, 'ws');
     listeners.push({

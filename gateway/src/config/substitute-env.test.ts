@@ -10,3 +10,15 @@ describe('${ENV} in config values', () => {
     expect(problems).toEqual([{ file: 'f.yaml', line: null, path: 'b[0]', message: 'environment variable MISSING is not set' }]);
   });
 });
+
+describe('${ENV} names that are Object.prototype members', () => {
+  it('reads only variables that are set, never a member of the environment object', () => {
+    const problems: FileProblem[] = [];
+    const out = substituteEnv({ a: '${constructor}', b: '${toString:-plain}', c: '${__proto__}' }, process.env, 'f.yaml', problems);
+    expect(out).toEqual({ a: '${constructor}', b: 'plain', c: '${__proto__}' });
+    expect(problems.map((p) => p.message)).toEqual([
+      'environment variable constructor is not set',
+      'environment variable __proto__ is not set',
+    ]);
+  });
+});

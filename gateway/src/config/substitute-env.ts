@@ -16,7 +16,7 @@ export function substituteEnv(
 ): unknown {
   if (typeof value === 'string') {
     return value.replace(REFERENCE, (whole, name: string, fallback: string | undefined) => {
-      const found = env[name];
+      const found = Object.hasOwn(env, name) ? env[name] : undefined;
       if (found !== undefined) return found;
       if (fallback !== undefined) return fallback;
       problems.push({ file, line: null, path: formatPath(path) || '(root)', message: `environment variable ${name} is not set` });
