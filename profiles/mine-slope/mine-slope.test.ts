@@ -267,6 +267,62 @@ describe('mine-slope profile', () => {
   });
 });
 
+describe.each([10, 60])('mine-slope at %i-min solutions (the fastest and the slowest cadence the profile allows)', (minutes) => {
+  const every = minutes * MINUTE;
+  const kink = T0 + 2 * DAY;
+
+  /** One station (GNSS and crack gauge) reporting every `every` for `days`. */
+  function station(east: (t: number) => number, days: number, crack: (t: number) => number = () => 12) {
+    const h = createHarness([mineSlope]);
+    const random = randomSource(53);
+    h.device({ device: 'st-1', profile: mineSlope, attributes: { slope_height_m: 1000 } });
+    for (let t = T0; t < T0 + days * DAY; t += every) {
+      h.send('st-1', { ...solution(east(t), random), crack_width: crack(t) + noise(random, 0.05) }, t);
+    }
+    h.advanceTo(T0 + days * DAY);
+    return h;
+  }
+  /** Creep until the kink, then `v` mm/d on top. */
+  const after = (v: number) => (t: number) => creep(t) + (v * Math.max(0, t - kink)) / DAY;
+
+  it('three days of creep with GNSS noise raise nothing (no silence either: the cadence is learned); silent, it is yellow after 3 intervals', () => {
+    const h = station(creep, 3);
+    expect(h.steps).toEqual([]);
+    const last = T0 + 3 * DAY - every;
+    h.advanceTo(T0 + 4 * DAY);
+    expect(h.timeline('device_silent', last)[0]).toBe(`raised yellow @${minutes === 60 ? '3h' : '30m'}`);
+  });
+
+  it('20 mm/d is orange on the 24-h velocity within 16 h of the kink', () => {
+    const h = station(after(20), 3);
+    const orange = h.stepsOf('velocity_24h')[0];
+    expect(orange?.severity).toBe('orange');
+    expect(orange?.at).toBeGreaterThan(kink);
+    expect(orange?.at).toBeLessThan(kink + 16 * HOUR);
+  });
+
+  it('8 mm/h is red on the hourly velocity within 3 h', () => {
+    const h = station(after(8 * 24), 2.5);
+    const red = h.stepsOf('velocity_1h')[0];
+    expect(red?.severity).toBe('red');
+    expect(red?.at).toBeGreaterThan(kink);
+    expect(red?.at).toBeLessThan(kink + 3 * HOUR);
+  });
+
+  it('an acceleration to 40 mm/d climbs the tangent angle to red within a day', () => {
+    const h = station(after(40), 3);
+    expect(h.stepsOf('tangent_angle').map((s) => s.severity)).toEqual(['yellow', 'orange', 'red']);
+    expect(h.stepsOf('tangent_angle').at(-1)?.at).toBeLessThan(kink + DAY);
+  });
+
+  it('a crack opening 3 mm/d is yellow within a day; a still one is quiet', () => {
+    const h = station(creep, 3, (t) => 12 + (3 * Math.max(0, t - kink)) / DAY);
+    const yellow = h.stepsOf('crack_growth')[0];
+    expect(yellow?.severity).toBe('yellow');
+    expect(yellow?.at).toBeLessThan(kink + DAY);
+  });
+});
+
 describe('mine-slope attributes and units', () => {
   it('fills defaults and rejects nonsense', () => {
     expect(mineSlopeAttributes.parse({})).toEqual({

@@ -1,7 +1,10 @@
 import type { MetricValue } from '../../../rules/src/index.js';
 
 export interface DeviceStatus {
+  /** At least one MQTT connection of the device is open. */
   online: boolean;
+  /** Open MQTT connections (ClientId `{deviceId}` or `{deviceId}:{suffix}`). */
+  connections: number;
   /** What the device last said on its status topic (`online`/`offline`), if anything. */
   reported: 'online' | 'offline' | null;
   connectedAt: number | null;
@@ -13,7 +16,9 @@ export interface DeviceStatus {
 /** Live state of devices as the API shows it: connection, last seen, last values. */
 export interface DeviceStatusBook {
   get(id: string): DeviceStatus;
+  /** One more connection of the device is ready (called once per connection). */
   connected(id: string, at: number): void;
+  /** One connection of the device closed (called once per connection that was ready). */
   disconnected(id: string): void;
   reported(id: string, status: 'online' | 'offline', at: number): void;
   readingStored(id: string, ts: number, metrics: Record<string, MetricValue>, at: number): void;
@@ -24,7 +29,7 @@ export function createDeviceStatusBook(): DeviceStatusBook {
   const get = (id: string): DeviceStatus => {
     let status = statuses.get(id);
     if (!status) {
-      status = { online: false, reported: null, connectedAt: null, lastSeen: null, lastReadingTs: null, lastValues: {} };
+      status = { online: false, connections: 0, reported: null, connectedAt: null, lastSeen: null, lastReadingTs: null, lastValues: {} };
       statuses.set(id, status);
     }
     return status;
@@ -33,12 +38,16 @@ export function createDeviceStatusBook(): DeviceStatusBook {
     get,
     connected(id, at) {
       const status = get(id);
+      status.connections += 1;
       status.online = true;
       status.connectedAt = at;
       status.lastSeen = at;
     },
     disconnected(id) {
-      get(id).online = false;
+      // A device with two connections stays online while either is open.
+      const status = get(id);
+      status.connections = Math.max(0, status.connections - 1);
+      status.online = status.connections > 0;
     },
     reported(id, reported, at) {
       const status = get(id);

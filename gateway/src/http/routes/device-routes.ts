@@ -30,6 +30,7 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
         profile: device.profile,
         name: device.name,
         online: status.online,
+        connections: status.connections,
         reportedStatus: status.reported,
         connectedAt: iso(status.connectedAt),
         lastSeen: iso(status.lastSeen),
