@@ -283,7 +283,7 @@ describe.each([10, 60])('mine-slope at %i-min solutions (the fastest and the slo
     return h;
   }
   /** Creep until the kink, then `v` mm/d on top. */
-  const after = (v: number) => (t: number) => creep(t) + (v * Math.max(0, t - kink)) / DAY;
+  const sped = (v: number) => (t: number) => creep(t) + (v * Math.max(0, t - kink)) / DAY;
 
   it('three days of creep with GNSS noise raise nothing (no silence either: the cadence is learned); silent, it is yellow after 3 intervals', () => {
     const h = station(creep, 3);
@@ -294,7 +294,7 @@ describe.each([10, 60])('mine-slope at %i-min solutions (the fastest and the slo
   });
 
   it('20 mm/d is orange on the 24-h velocity within 16 h of the kink', () => {
-    const h = station(after(20), 3);
+    const h = station(sped(20), 3);
     const orange = h.stepsOf('velocity_24h')[0];
     expect(orange?.severity).toBe('orange');
     expect(orange?.at).toBeGreaterThan(kink);
@@ -302,7 +302,7 @@ describe.each([10, 60])('mine-slope at %i-min solutions (the fastest and the slo
   });
 
   it('8 mm/h is red on the hourly velocity within 3 h', () => {
-    const h = station(after(8 * 24), 2.5);
+    const h = station(sped(8 * 24), 2.5);
     const red = h.stepsOf('velocity_1h')[0];
     expect(red?.severity).toBe('red');
     expect(red?.at).toBeGreaterThan(kink);
@@ -310,7 +310,7 @@ describe.each([10, 60])('mine-slope at %i-min solutions (the fastest and the slo
   });
 
   it('an acceleration to 40 mm/d climbs the tangent angle to red within a day', () => {
-    const h = station(after(40), 3);
+    const h = station(sped(40), 3);
     expect(h.stepsOf('tangent_angle').map((s) => s.severity)).toEqual(['yellow', 'orange', 'red']);
     expect(h.stepsOf('tangent_angle').at(-1)?.at).toBeLessThan(kink + DAY);
   });
