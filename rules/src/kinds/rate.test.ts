@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { harness } from '../../test-support/harness.js';
 
@@ -89,5 +90,91 @@ rules:
     h.read(500, { level: 120 });
     h.read(2000, { level: 160 });
     expect(h.state('bleed')).toBe('red');
+  });
+});
+
+describe('rate across its horizon (properties)', () => {
+  const rule = (window: number, per: number, raise: number, minSpan?: number) => `
+profile: p
+rules:
+  - id: r
+    kind: rate
+    metric: x
+    direction: rise
+    window: ${window}
+    per: ${per}
+    ${minSpan === undefined ? '' : `minSpan: ${minSpan}`}
+    levels: { red: { raise: ${raise} } }
+    source: test
+`;
+  const cadence = fc.record({
+    window: fc.integer({ min: 1_000, max: 600_000 }),
+    per: fc.constantFrom(1_000, 60_000),
+    /** sample gaps as fractions of the window: from 100 samples a window to one every window and a half */
+    gaps: fc.array(fc.double({ min: 0.01, max: 1.5, noNaN: true }), { minLength: 2, maxLength: 150 }),
+  });
+
+  it('bounded noise of amplitude a around a constant never reads more than 2a per horizon, at any cadence', () => {
+    fc.assert(
+      fc.property(
+        cadence,
+        fc.double({ min: 0.01, max: 5, noNaN: true }),
+        fc.double({ min: -100, max: 100, noNaN: true }),
+        fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 150, maxLength: 150 }),
+        ({ window, per, gaps }, a, level, noise) => {
+          // a hair above the bound: noise must never reach it (the old "lowest sample to newest" did, by far)
+          const bound = ((2 * a) / window) * per * (1 + 1e-9);
+          const h = harness(rule(window, per, bound));
+          let t = 0;
+          gaps.forEach((g, i) => {
+            t += Math.max(1, Math.round(g * window));
+            h.read(t, { x: level + a * (noise[i] as number) });
+          });
+          expect(h.changes.filter((c) => c.verdict.status === 'true')).toEqual([]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('…and a true ramp is reported at its slope, in the rule unit per `per`', () => {
+    fc.assert(
+      fc.property(cadence, fc.double({ min: 0.1, max: 50, noNaN: true }), ({ window, per, gaps }, slope) => {
+        const h = harness(rule(window, per, slope / 2));
+        let t = 0;
+        let covered = false;
+        for (const g of gaps) {
+          t += Math.max(1, Math.round(g * window));
+          h.read(t, { x: 20 + (slope * t) / per });
+          if (t - Math.max(1, Math.round((gaps[0] as number) * window)) >= window) covered = true;
+        }
+        const raised = h.changes.find((c) => c.verdict.status === 'true');
+        if (!covered) {
+          // less than the horizon of data: no verdict at all
+          expect(raised).toBeUndefined();
+          return;
+        }
+        expect(raised?.verdict).toMatchObject({ severity: 'red', unit: `u/${per === 1_000 ? 's' : 'min'}` });
+        const value = raised?.verdict.status === 'true' ? (raised.verdict.value as number) : Number.NaN;
+        expect(Math.abs(value - slope) / slope).toBeLessThan(1e-5);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('with minSpan shorter than the window it judges sooner, and noise stays under 2a per minSpan', () => {
+    // hopper_temp_rising: ±1 °C of noise at 1 Hz with 30 s of data reads at most 4 °C/min (below the 5 °C/min limit)
+    const h = harness(rule(60_000, 60_000, 4.000001, 30_000));
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    for (let s = 0; s < 600; s += 1) h.read(s * 1000, { x: 40 + (random() * 2 - 1) });
+    expect(h.changes.filter((c) => c.verdict.status === 'true')).toEqual([]);
+    // a 10 °C/min ramp is judged after 30 s of data
+    const ramp = harness(rule(60_000, 60_000, 5, 30_000));
+    for (let s = 0; s <= 30; s += 1) ramp.read(s * 1000, { x: 40 + s / 6 });
+    expect(ramp.state('r')).toBe('red');
   });
 });

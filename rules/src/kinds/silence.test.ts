@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { harness } from '../../test-support/harness.js';
 
@@ -13,6 +14,7 @@ rules:
     source: test
 `;
 const MIN = 60_000;
+const HOUR = 60 * MIN;
 
 describe('silence', () => {
   it('fires from the clock with no message at all, after registration only, and escalates along the ladder', () => {
@@ -118,5 +120,76 @@ rules:
     expect(h.state('silent_work')).toBe('orange');
     h.advanceTo(12 * MIN);
     expect(h.state('silent_work')).toBe('red');
+  });
+});
+
+describe('silence against the learned cadence (cadenceOf)', () => {
+  const rule = `
+profile: p
+rules:
+  - { id: silent, kind: silence, ladder: [{ intervals: 3, severity: yellow }], source: test }
+`;
+  const range = { minMs: 10 * MIN, maxMs: 60 * MIN };
+  const withCadence = (attributes = {}) =>
+    harness(rule, { attributes, deps: { cadenceOf: () => range, reportingIntervalOf: () => 10 * MIN } });
+
+  it('a device at any cadence the profile allows, with jitter, never goes silent; stopped, it is yellow after 3 × its cadence (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: range.minMs, max: range.maxMs }),
+        fc.array(fc.double({ min: -0.15, max: 0.15, noNaN: true }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 3, max: 120 }),
+        (cadence, jitter, count) => {
+          const h = withCadence();
+          h.engine.registerDevice(h.device, 0);
+          let t = 0;
+          for (let i = 0; i < count; i += 1) {
+            t += Math.round(cadence * (1 + (jitter[i % jitter.length] as number)));
+            h.advanceTo(t);
+            h.read(t, { x: 1 });
+          }
+          // 20 days of 30-min solutions raised and cleared device_silent ~1,900 times with a fixed 10-min interval
+          expect(h.changes).toEqual([]);
+          h.advanceTo(t + 10 * range.maxMs);
+          const raised = h.changes.find((c) => c.verdict.status === 'true');
+          // the median of the recent gaps, bounded by the range: within the jitter of 3 × the cadence
+          expect(raised?.at).toBeGreaterThanOrEqual(t + 3 * cadence * 0.85 - 1);
+          expect(raised?.at).toBeLessThanOrEqual(t + 3 * cadence * 1.15 + 1);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('judges from the slowest cadence until it has seen two gaps; bounds a faster device by the fastest allowed', () => {
+    const fresh = withCadence();
+    fresh.engine.registerDevice(fresh.device, 0);
+    fresh.advanceTo(4 * HOUR);
+    expect(fresh.changes.map((c) => c.at)).toEqual([3 * HOUR]);
+    const fast = withCadence();
+    for (let t = 0; t <= 10 * MIN; t += MIN) fast.read(t, { x: 1 });
+    fast.advanceTo(2 * HOUR);
+    // 1-min gaps are learned as the fastest allowed, 10 min: yellow 30 min after the last reading
+    expect(fast.changes.find((c) => c.verdict.status === 'true')?.at).toBe(40 * MIN);
+  });
+
+  it('the registry attribute reportingIntervalMs overrides what was learned', () => {
+    const h = withCadence({ reportingIntervalMs: 5 * MIN });
+    for (let t = 0; t <= 3 * HOUR; t += 30 * MIN) h.read(t, { x: 1 });
+    h.advanceTo(5 * HOUR);
+    expect(h.changes.find((c) => c.verdict.status === 'true')?.at).toBe(3 * HOUR + 15 * MIN);
+  });
+
+  it('keeps what it learned across snapshot and restore', () => {
+    const h = withCadence();
+    for (let t = 0; t <= 3 * HOUR; t += 30 * MIN) h.read(t, { x: 1 });
+    const snap = JSON.parse(JSON.stringify(h.engine.snapshot()));
+    expect(snap.version).toBe(3);
+    const again = withCadence();
+    again.engine.restore(snap, 3 * HOUR);
+    // one more reading: judged on the restored gaps (30 min), not from scratch (the slowest, 60 min)
+    again.read(3 * HOUR + 30 * MIN, { x: 1 });
+    again.advanceTo(8 * HOUR);
+    expect(again.changes.find((c) => c.verdict.status === 'true')?.at).toBe(5 * HOUR);
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { harness } from '../../test-support/harness.js';
 
@@ -185,5 +186,64 @@ rules:
     expect(robust.h.changes).toEqual([]);
     expect(ols.max).toBeGreaterThan(20);
     expect(ols.h.changes.some((c) => c.verdict.status === 'true')).toBe(true);
+  });
+});
+
+describe('window minSpan: the time a window needs covered, at any cadence (properties)', () => {
+  const velocity = `
+profile: p
+rules:
+  - id: v
+    kind: window
+    metric: d
+    aggregate: theil_sen
+    window: 24h
+    buckets: 48
+    per: 1d
+    minSpan: 18h
+    minSamples: 4
+    levels: { orange: { raise: 10, clear: 8 } }
+    source: test
+`;
+  const run = (cadenceMs: number, jitter: readonly number[], v: number, hours: number) => {
+    const h = harness(velocity);
+    const reads: number[] = [];
+    for (let i = 0, t = 0; t < hours * HOUR; i += 1) {
+      h.read(t, { d: 100 + (v * t) / DAY });
+      reads.push(t);
+      t += Math.round(cadenceMs * (1 + (jitter[i % jitter.length] as number)));
+    }
+    return { h, reads };
+  };
+  const cadenceMs = fc.integer({ min: 10 * MIN, max: 60 * MIN });
+  const jitter = fc.array(fc.double({ min: -0.2, max: 0.2, noNaN: true }), { minLength: 1, maxLength: 20 });
+
+  it('gives no verdict before about minSpan of data, then reports a steady trend at its velocity, at every cadence 10–60 min', () => {
+    fc.assert(
+      fc.property(cadenceMs, jitter, fc.double({ min: 12, max: 200, noNaN: true }), (c, j, v) => {
+        const { h } = run(c, j, v, 30);
+        const raised = h.changes.find((x) => x.verdict.status === 'true');
+        expect(raised).toBeDefined();
+        // the span is measured at bucket resolution (30 min): never judged before 17.5 h of data
+        expect(raised?.at).toBeGreaterThanOrEqual(17.5 * HOUR);
+        // and judged as soon as 18 h (plus a bucket and a reading) are covered, whatever the cadence
+        expect(raised?.at).toBeLessThanOrEqual(18.5 * HOUR + 1.2 * c);
+        const value = raised?.verdict.status === 'true' ? (raised.verdict.value as number) : Number.NaN;
+        expect(Math.abs(value - v) / v).toBeLessThan(1e-3);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a steady velocity below the level never raises; above it, raises once and never falls back to unknown (no clear)', () => {
+    fc.assert(
+      fc.property(cadenceMs, jitter, fc.double({ min: 0, max: 7.9, noNaN: true }), fc.boolean(), (c, j, slow, fast) => {
+        const v = fast ? 12 + slow * 10 : slow;
+        const { h } = run(c, j, v, 72);
+        const seen = h.changes.filter((x) => x.verdict.status !== 'pending').map((x) => x.verdict.status);
+        expect(seen).toEqual(fast ? ['true'] : []);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
