@@ -9,6 +9,7 @@ export * from './duration.js';
 export * from './expression/index.js';
 export * from './kinds/group.js';
 export * from './kinds/registry.js';
+export * from './own.js';
 export * from './parse-rule-file.js';
 export * from './reading.js';
 export * from './rule-engine.js';

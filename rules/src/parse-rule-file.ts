@@ -1,4 +1,5 @@
 import { type Document, isCollection, isScalar, LineCounter, parseDocument } from 'yaml';
+import { PROTO_KEY_MESSAGE, protoKeyPaths } from './own.js';
 import { type RuleFile, ruleFileSchema } from './rule-set.js';
 
 /** One problem of a rule file, located for a person: `rules/dust.yaml:31 rules[3].levels.orange.raise: expected number`. */
@@ -64,7 +65,18 @@ export function parseRuleFile(text: string, fileName: string): ParsedRuleFile {
       problems: doc.errors.map((e) => ({ file: fileName, ...at(e.pos[0]), path: '', message: e.message.split('\n')[0] ?? e.message })),
     };
   }
-  const parsed = ruleFileSchema.safeParse(doc.toJS());
+  const tree: unknown = doc.toJS();
+  const protoKeys = protoKeyPaths(tree);
+  if (protoKeys.length > 0) {
+    return {
+      ok: false,
+      problems: protoKeys.map((path) => {
+        const range = rangeOf(doc, path);
+        return { file: fileName, ...at(range ? range[0] : null), path: formatPath(path), message: PROTO_KEY_MESSAGE };
+      }),
+    };
+  }
+  const parsed = ruleFileSchema.safeParse(tree);
   if (parsed.success) return { ok: true, file: parsed.data };
   return {
     ok: false,

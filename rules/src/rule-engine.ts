@@ -4,6 +4,7 @@ import { type ExprEnv, evaluate } from './expression/evaluate.js';
 import { RULE_REF_PREFIX } from './expression/parse-expression.js';
 import { evaluateGroup, type GroupPoint, type GroupRule, type GroupWitness } from './kinds/group.js';
 import { type RuleDefinition, ruleKindOf } from './kinds/registry.js';
+import { ownValue } from './own.js';
 import type { DeviceContext, MetricValue, Reading } from './reading.js';
 import type { MetricRange, RuleContext, RuleKind } from './rule-kind.js';
 import { type DerivedValue, fingerprintOf, type RuleSet, rulesForDevice } from './rule-set.js';
@@ -300,9 +301,9 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     } as unknown as DeviceSlot;
     const env: ExprEnv = {
       metric: (name) => slot.latest[name],
-      attr: (name) => slot.context.attributes[name],
+      attr: (name) => ownValue(slot.context.attributes, name),
       clock: (name) => {
-        const offset = utcOffsetOf(slot.context.attributes[UTC_OFFSET_ATTRIBUTE]);
+        const offset = utcOffsetOf(ownValue(slot.context.attributes, UTC_OFFSET_ATTRIBUTE));
         return offset === null ? null : localClock(name, slot.ctx.now, offset);
       },
     };
@@ -476,7 +477,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         if (!member) continue;
         let item: string | null = null;
         if (def.groupBy !== undefined) {
-          const raw = slot.context.attributes[def.groupBy];
+          const raw = ownValue(slot.context.attributes, def.groupBy);
           if (raw === undefined) continue;
           item = String(raw);
         }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ExprEnv } from './expression/evaluate.js';
+import { ownValue } from './own.js';
 import type { DeviceContext, MetricValue, Reading } from './reading.js';
 import type { Verdict } from './verdict.js';
 
@@ -72,7 +73,7 @@ export function renderMessage(template: string, fields: Record<string, string | 
     let j = i + 1;
     while (j < template.length && isWordChar(template.charCodeAt(j))) j += 1;
     if (j > i + 1 && template.charCodeAt(j) === CLOSE) {
-      const value = fields[template.slice(i + 1, j)];
+      const value = ownValue(fields, template.slice(i + 1, j));
       if (value !== undefined && value !== null) {
         out += template.slice(from, i) + (typeof value === 'number' ? String(roundForMessage(value)) : String(value));
         from = j + 1;

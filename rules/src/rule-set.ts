@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { expressionSchema } from './expression/expression-schema.js';
 import { type RuleDefinition, ruleDefinitionSchema } from './kinds/registry.js';
+import { ownValue } from './own.js';
 
 const ruleIdSchema = z.string().regex(/^[a-z0-9_]{1,64}$/, 'rule id: 1–64 of a-z 0-9 _');
 
@@ -32,9 +33,10 @@ export function mergeOverride(base: unknown, patch: unknown): unknown {
   }
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
-    const merged = mergeOverride(out[key], value);
+    const merged = mergeOverride(ownValue(out, key), value);
     if (merged === undefined) delete out[key];
-    else out[key] = merged;
+    // defined, not assigned: a `__proto__` key stays a key (and the schema names it), it sets no prototype
+    else Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

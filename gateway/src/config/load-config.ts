@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { PROFILES } from '../../../profiles/index.js';
+import { PROTO_KEY_MESSAGE, protoKeyPaths } from '../../../rules/src/index.js';
 import { GatewayError } from '../errors.js';
 import { configSchema, type GatewayConfig } from './config-schema.js';
 import { type FileProblem, formatPath, LineCounter, lineOf, problemsFromZod, renderProblem } from './problems.js';
@@ -8,6 +9,11 @@ import { substituteEnv } from './substitute-env.js';
 
 /** Validates a config object: schema, then what the schema cannot know (profiles, device attributes). */
 export function validateConfig(raw: unknown, file: string, locate?: (path: readonly PropertyKey[]) => number | null): GatewayConfig {
+  const protoKeys = protoKeyPaths(raw);
+  if (protoKeys.length > 0)
+    throw configError(
+      protoKeys.map((path) => ({ file, line: locate?.(path) ?? null, path: formatPath(path), message: PROTO_KEY_MESSAGE })),
+    );
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw configError(problemsFromZod(parsed.error, file, locate));
   const config = parsed.data;

@@ -3,7 +3,10 @@ import { createRuleEngine, type RuleEngine, type RuleSet } from '../../../rules/
 
 /** The rule engine with what it needs to know of the profiles: canonical units, physical ranges, reporting cadences. */
 export function createProfileRuleEngine(profiles: ReadonlyMap<string, Profile>, rules: RuleSet): RuleEngine {
-  const specOf = (profile: string, metric: string) => profiles.get(profile)?.metrics[metric];
+  const specOf = (profile: string, metric: string) => {
+    const metrics = profiles.get(profile)?.metrics;
+    return metrics && Object.hasOwn(metrics, metric) ? metrics[metric] : undefined;
+  };
   return createRuleEngine({
     rules,
     unitOf: (profile, metric) => {
