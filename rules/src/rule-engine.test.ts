@@ -174,17 +174,40 @@ overrides:
     );
   });
 
-  it('severity only moves by defined transitions: every change is to a defined severity, false or pending (property)', () => {
+  it('severity only moves by defined transitions, and the severity reported is the one the value calls for against the levels (property)', () => {
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 80 }), (steps) => {
         const last = new Map<string, string>();
+        // the levels of `temp`: the severity reported must be the one its value calls for
+        const raise = { yellow: 60, orange: 70, red: 80 } as const;
+        const clear = { yellow: 58, orange: 68, red: 78 } as const;
+        const above = { yellow: 'orange', orange: 'red', red: null } as const;
+        let committed: 'yellow' | 'orange' | 'red' | null = null;
         for (const c of run(steps, null)) {
           const now = c.verdict.status === 'true' ? c.verdict.severity : c.verdict.status;
           expect(last.get(c.key)).not.toBe(now);
           if (c.verdict.status === 'true') expect(SEVERITIES).toContain(c.verdict.severity);
           if (c.rule === 'temp' && c.verdict.status === 'true') {
-            expect(['yellow', 'orange', 'red']).toContain(c.verdict.severity);
-            expect(compareSeverity(c.verdict.severity, null)).toBeGreaterThan(0);
+            const severity = c.verdict.severity as 'yellow' | 'orange' | 'red';
+            expect(['yellow', 'orange', 'red']).toContain(severity);
+            const value = c.verdict.value as number;
+            if (compareSeverity(severity, committed) > 0) {
+              // raised or escalated: the value reached this level's raise (it still calls for it at the commit)
+              expect(value).toBeGreaterThanOrEqual(raise[severity]);
+            } else {
+              // de-escalated (or a pending move called off): inside this level's band — not cleared, and below the
+              // next level's clear (de-escalation) or raise (the same level again)
+              expect(value).toBeGreaterThanOrEqual(clear[severity]);
+              const next = above[severity];
+              if (next !== null) expect(value).toBeLessThan(severity === committed ? raise[next] : clear[next]);
+            }
+            committed = severity;
+          } else if (c.rule === 'temp' && c.verdict.status === 'false' && committed !== null) {
+            // cleared: only below the mildest level's clear (inside yellow's band an orange alarm de-escalates),
+            // and the event says so with the clearing value
+            expect(c.verdict.detail?.value).toBeLessThan(clear.yellow);
+            expect(c.verdict.detail?.threshold).toBe(clear.yellow);
+            committed = null;
           }
           last.set(c.key, now);
         }

@@ -122,7 +122,8 @@ function verdictOf(def: RateRule, state: RateState, due: number | null, ctx: Rul
   if (due !== null && !MOVE.entered) return pendingVerdict(due);
   if (committed === null) {
     if (left === null) return NORMAL_VERDICT;
-    const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === left);
+    // the value had to pass back over the mildest level's clear to become normal
+    const level = resolveLevels(def.levels, ctx.env)[0];
     return cleared({
       metric: def.metric,
       value: state.magnitude === null ? null : roundForMessage(state.magnitude),

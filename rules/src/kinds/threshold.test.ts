@@ -44,6 +44,20 @@ describe('threshold', () => {
     expect(h.state('t')).toBe('false');
   });
 
+  it('an orange alarm falling into yellow\'s band (between yellow\'s raise and orange\'s clear) drops to yellow, it does not clear', () => {
+    const h = harness(rule());
+    h.read(1, { x: 72 });
+    expect(h.state('t')).toBe('orange');
+    h.read(2, { x: 65 });
+    expect(h.state('t')).toBe('yellow');
+    expect(h.last('t')).toMatchObject({ status: 'true', severity: 'yellow', value: 65 });
+    // inside yellow's own hysteresis band it still holds yellow
+    h.read(3, { x: 59 });
+    expect(h.state('t')).toBe('yellow');
+    h.read(4, { x: 57 });
+    expect(h.state('t')).toBe('false');
+  });
+
   it('an on-delay interrupted one sample before it completes raises nothing, and restarts from zero', () => {
     const h = harness(rule('    onDelay: 10s\n'));
     for (let t = 0; t < 10_000; t += 1000) h.read(t, { x: 65 });

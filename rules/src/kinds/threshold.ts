@@ -84,7 +84,8 @@ function verdictOf(def: ThresholdRule, state: ThresholdState, due: number | null
 /** The clear: the reading that cleared it against the clear value of the level it left. */
 function clearedOf(def: ThresholdRule, state: ThresholdState, left: Severity | null, ctx: RuleContext): Verdict {
   if (left === null || state.value === null) return NORMAL_VERDICT;
-  const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === left);
+  // the value had to pass back over the mildest level's clear to become normal
+  const level = resolveLevels(def.levels, ctx.env)[0];
   const back = def.direction === 'above' ? 'below' : 'above';
   return cleared({
     metric: def.metric,

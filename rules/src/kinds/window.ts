@@ -277,7 +277,8 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
   if (due !== null && !MOVE.entered) return pendingVerdict(due);
   if (committed === null) {
     if (left === null) return NORMAL_VERDICT;
-    const level = resolveLevels(def.levels, ctx.env).find((l) => l.severity === left);
+    // the value had to pass back over the mildest level's clear to become normal
+    const level = resolveLevels(def.levels, ctx.env)[0];
     const back = def.direction === 'above' ? 'below' : 'above';
     return cleared({
       metric: def.metric,
