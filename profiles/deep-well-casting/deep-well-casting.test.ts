@@ -101,6 +101,24 @@ describe('deep-well-casting profile', () => {
     expect(h.stepsOf('interlock_failure')).toEqual([]);
   });
 
+  it('an interlock that acted is recorded: a blue interlock_acted alarm, though the cast and its cast-only rules end with it', () => {
+    const { h, cast, idleUntil, t0 } = caster();
+    // the PLC ends the cast within a second of the trip: casting_active false, valves in their tripped positions
+    cast(t0 + 2 * SECOND, (_t, i) => pumpTrip(i));
+    idleUntil(t0 + 10 * MINUTE, () => ({ ...interlockActed, cooling_pressure: 0.05 }));
+    idleUntil(t0 + 20 * MINUTE);
+    expect(h.timeline('interlock_acted', t0)).toEqual(['raised blue @2s', 'cleared blue @10m']);
+    const alarm = h.open('interlock_acted');
+    const [raised, cleared] = h.book.history(alarm?.id ?? '');
+    expect(raised?.alarm.message).toBe(
+      'Interlock acted: quick shut-off closed and emergency drain open, the cast was stopped (cooling-water pressure 0.05 MPa) — find the cause before the next cast',
+    );
+    expect(raised?.alarm.messageZh).toMatch(/^铸造联锁已动作/);
+    expect(cleared?.alarm.message).toBe('Casting interlock acted: back to normal');
+    // it stays open for the duty officer to resolve with the cause
+    expect(alarm?.resolved).toBe(false);
+  });
+
   it('a pump trip whose interlock does not act within 3 s raises a separate red interlock failure', () => {
     const { h, cast, t0 } = caster();
     cast(t0 + 10 * SECOND, (_t, i) => pumpTrip(i));

@@ -5,9 +5,9 @@ import { expressionSchema } from '../expression/expression-schema.js';
 import type { Reading } from '../reading.js';
 import { ruleBaseSchema } from '../rule-base.js';
 import type { RuleContext, RuleKind } from '../rule-kind.js';
-import { severitySchema } from '../severity.js';
+import { type Severity, severitySchema } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, guardHolds, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
+import { active, cleared, guardHolds, NORMAL_VERDICT, nameZhOf, pendingVerdict, touches } from './common.js';
 import {
   advance,
   advanceVisibly,
@@ -41,9 +41,27 @@ export type ExpressionState = LevelState;
 const concerns = (def: ExpressionRule, reading: Reading): boolean =>
   touches(def.condition, reading) || touches(def.when, reading) || (def.condition.metrics.length === 0 && def.when === undefined);
 
-function verdictOf(def: ExpressionRule, state: ExpressionState, due: number | null, ctx: RuleContext): Verdict {
+function verdictOf(
+  def: ExpressionRule,
+  state: ExpressionState,
+  due: number | null,
+  ctx: RuleContext,
+  left: Severity | null = null,
+): Verdict {
   if (due !== null) return pendingVerdict(due);
-  if (state.level === null) return NORMAL_VERDICT;
+  if (state.level === null) {
+    if (left === null) return NORMAL_VERDICT;
+    // the clear says so in its own words, with the value the rule reports now
+    return cleared({
+      metric: def.metric ?? null,
+      value: def.metric === undefined ? null : (ctx.latest[def.metric] ?? null),
+      threshold: null,
+      template: `${def.name ?? def.id}: back to normal`,
+      templateZh: `${nameZhOf(def)}：已恢复正常`,
+      def,
+      ctx,
+    });
+  }
   return active({
     severity: state.level,
     metric: def.metric ?? null,
@@ -73,16 +91,19 @@ export const expressionKind: RuleKind<ExpressionRule, ExpressionState> = {
       if (typeof result !== 'boolean') return undefined;
       holds = result;
     }
+    const left = state.level;
     const { due, changed } = advanceVisibly(state, holds ? def.severity : null, ctx.now, delaysOf(def));
-    return changed ? verdictOf(def, state, due, ctx) : undefined;
+    return changed ? verdictOf(def, state, due, ctx, left) : undefined;
   },
   onAcknowledge(def, state, ctx) {
-    return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, delaysOf(def)), ctx) : undefined;
+    const left = state.level;
+    return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, delaysOf(def)), ctx, left) : undefined;
   },
   onTick(def, state, ctx) {
     const due = levelDueAt(state, delaysOf(def));
     if (due === null || ctx.now < due) return undefined;
-    return verdictOf(def, state, advance(state, state.target, ctx.now, delaysOf(def)), ctx);
+    const left = state.level;
+    return verdictOf(def, state, advance(state, state.target, ctx.now, delaysOf(def)), ctx, left);
   },
   dueAt: (def, state) => levelDueAt(state, delaysOf(def)),
 };
