@@ -5,11 +5,14 @@ import type { GatewayMetrics } from '../../observability/metrics.js';
 import { backoffDelay, type Sink, type SinkStatus } from '../sink.js';
 import type { InfluxWriter } from './influx-writer.js';
 import { alarmEventLine, telemetryLine } from './line-protocol.js';
+import { createMemoryPointQueue, type PointBatch, type PointKind, type PointQueue } from './point-queue.js';
 
 export interface InfluxSinkDeps {
   writer: InfluxWriter;
   batchSize: number;
   flushIntervalMs: number;
+  /** Where points wait: the durable spool of the local store, or (without one) memory bounded by `maxQueuedPoints`. */
+  queue?: PointQueue;
   maxQueuedPoints: number;
   /** Batches written at once while a backlog of full batches waits (1: strictly one request at a time). */
   maxInFlight?: number;
@@ -30,17 +33,14 @@ const SINK = 'influxdb';
  * Batches points by size and interval and writes them oldest first: one request at a time, or up to
  * `maxInFlight` while full batches are waiting (a backlog after an outage drains faster; InfluxDB orders
  * points by their own timestamps). Alarm events go ahead of telemetry. While InfluxDB is unreachable
- * failed batches go back to the front of the queue, oldest first, and are retried with backoff; the queue
- * is bounded (oldest telemetry dropped first, counted; batches in flight are outside the bound); the
- * on-disk spool replaces that bound later.
+ * failed batches go back to the front of the queue, oldest first, and are retried with backoff. The
+ * queue is the durable spool when the gateway has a local store: what waits there survives a restart.
  */
 export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
-  const alarmLines: string[] = [];
-  let telemetry: string[] = [];
-  let telemetryHead = 0;
+  const queue = deps.queue ?? createMemoryPointQueue(deps.maxQueuedPoints);
   const writing = new Set<Promise<void>>();
-  /** Batches whose write failed, held until no writer is busy and then put back in the order they were taken. */
-  let failed: Array<{ taken: number; batch: string[] }> = [];
+  /** Batches whose write failed, held until no writer is busy and then released in the order they were taken. */
+  let failed: Array<{ taken: number; batch: PointBatch }> = [];
   let taken = 0;
   const maxInFlight = Math.max(1, deps.maxInFlight ?? 1);
   let timer: NodeJS.Timeout | null = null;
@@ -49,33 +49,15 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
   let lastError: string | null = null;
   let prepared = false;
   let closed = false;
+  let droppedSeen = 0;
 
-  const queued = (): number => alarmLines.length + telemetry.length - telemetryHead;
-  const gauge = (): void => deps.metrics.sinkQueued.set({ sink: SINK }, queued());
-
-  const takeBatch = (): string[] => {
-    const batch = alarmLines.splice(0, deps.batchSize);
-    const room = deps.batchSize - batch.length;
-    if (room > 0 && telemetryHead < telemetry.length) {
-      const end = Math.min(telemetry.length, telemetryHead + room);
-      for (let i = telemetryHead; i < end; i += 1) batch.push(telemetry[i] as string);
-      telemetryHead = end;
-      if (telemetryHead > 50_000 && telemetryHead * 2 > telemetry.length) {
-        telemetry = telemetry.slice(telemetryHead);
-        telemetryHead = 0;
-      }
+  const queued = (): number => queue.waiting;
+  const gauge = (): void => {
+    deps.metrics.sinkQueued.set({ sink: SINK }, queued());
+    if (queue.dropped > droppedSeen) {
+      deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'queue_full' }, queue.dropped - droppedSeen);
+      droppedSeen = queue.dropped;
     }
-    return batch;
-  };
-
-  const putBack = (batch: string[]): void => {
-    // Re-queue in front, preserving order (alarm lines were taken first).
-    const alarmCount = batch.findIndex((line) => !line.startsWith('alarm_events,'));
-    const alarms = alarmCount === -1 ? batch : batch.slice(0, alarmCount);
-    const rest = alarmCount === -1 ? [] : batch.slice(alarmCount);
-    alarmLines.unshift(...alarms);
-    telemetry = rest.concat(telemetry.slice(telemetryHead));
-    telemetryHead = 0;
   };
 
   const writeOnce = async (): Promise<void> => {
@@ -83,15 +65,16 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
       await deps.writer.prepare();
       prepared = true;
     }
-    const batch = takeBatch();
-    if (batch.length === 0) return;
+    const batch = queue.take(deps.batchSize);
+    if (batch === null) return;
     taken += 1;
     const order = taken;
     const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
     try {
-      await deps.writer.write(batch);
+      await deps.writer.write(batch.lines);
       stop();
-      deps.metrics.sinkWritten.inc({ sink: SINK }, batch.length);
+      queue.done(batch);
+      deps.metrics.sinkWritten.inc({ sink: SINK }, batch.lines.length);
       // With a retry pending another writer's batch is still waiting: not recovered yet.
       if (!retryTimer) {
         if (failures > 0) deps.log.info({ target: deps.writer.target, after: failures }, 'influxdb writes recovered');
@@ -101,8 +84,9 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     } catch (error) {
       stop();
       if (error instanceof GatewayError && error.code === 'influx_rejected') {
-        deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' }, batch.length);
-        deps.log.error({ err: error, points: batch.length }, 'influxdb rejected batch');
+        queue.done(batch);
+        deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' }, batch.lines.length);
+        deps.log.error({ err: error, points: batch.lines.length }, 'influxdb rejected batch');
         return;
       }
       failed.push({ taken: order, batch });
@@ -140,10 +124,9 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
   };
 
   const restoreFailed = (): void => {
-    // putBack puts a batch in front: the newest goes back first, so the oldest ends up at the head.
-    const batches = failed.sort((a, b) => b.taken - a.taken);
+    const batches = failed.sort((a, b) => a.taken - b.taken).map((entry) => entry.batch);
     failed = [];
-    for (const { batch } of batches) putBack(batch);
+    if (batches.length > 0) queue.release(batches);
     gauge();
   };
 
@@ -162,15 +145,9 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     }
   };
 
-  const enqueue = (line: string | undefined, lane: 'alarm' | 'telemetry'): void => {
+  const enqueue = (line: string | undefined, kind: PointKind): void => {
     if (line === undefined) return;
-    if (lane === 'alarm') alarmLines.push(line);
-    else telemetry.push(line);
-    if (queued() > deps.maxQueuedPoints) {
-      if (telemetryHead < telemetry.length) telemetryHead += 1;
-      else alarmLines.shift();
-      deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'queue_full' });
-    }
+    queue.push(kind, line);
     if (queued() >= deps.batchSize) pump();
   };
 
@@ -212,12 +189,17 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
         while (queued() > 0) await writeOnce();
       } catch (error) {
         restoreFailed();
-        deps.log.error({ err: error, lost: queued() }, 'influxdb unreachable at shutdown; queued points lost');
+        if (queue.durable) deps.log.warn({ err: error, spooled: queued() }, 'influxdb unreachable at shutdown; points kept in the spool');
+        else deps.log.error({ err: error, lost: queued() }, 'influxdb unreachable at shutdown; queued points lost');
       }
     },
     status(): SinkStatus {
-      const ready = prepared && failures === 0;
-      return { name: SINK, ready, reason: ready ? null : (lastError ?? 'not yet connected'), queued: queued() };
+      const healthy = prepared && failures === 0;
+      if (healthy) return { name: SINK, ready: true, reason: null, queued: queued() };
+      const problem = lastError ?? 'not yet connected';
+      // Points wait on disk: the gateway still takes telemetry safely, so it stays ready, and says why it is degraded.
+      if (queue.durable) return { name: SINK, ready: true, reason: `degraded: spooling ${queued()} points (${problem})`, queued: queued() };
+      return { name: SINK, ready: false, reason: problem, queued: queued() };
     },
   };
 }
