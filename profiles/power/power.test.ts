@@ -74,6 +74,16 @@ describe('power profile', () => {
     expect(h.stepsOf('declared_stopped_running')).toEqual([]);
   });
 
+  it('night running is judged by the clock at the hour boundary: raised at 22:00 and cleared at 06:00 sharp, between readings', () => {
+    const { h } = site();
+    h.device({ device: 'stopped', profile: power, attributes: { ...MAIN, declared_status: 'stopped' } });
+    // a meter whose 15-min readings fall at :07, :22, :37 and :52; it keeps drawing production load all night
+    for (let t = T0 + 7 * MINUTE; t < T0 + DAY; t += EVERY) h.send('stopped', load(700), t);
+    h.advanceTo(T0 + DAY);
+    // T0 is 08:00 China Standard Time: 22:00 local is T0 + 14 h, 06:00 local T0 + 22 h (not 22:07 and 06:07)
+    expect(h.timeline('night_running', T0, 'stopped')).toEqual(['raised yellow @14h', 'cleared yellow @22h']);
+  });
+
   it('night running: declared stopped and above half the production load between 22:00 and 06:00 local time is yellow', () => {
     const { h } = site();
     // T0 is 08:00 China Standard Time: 22:00 local is T0 + 14 h, 06:00 local T0 + 22 h

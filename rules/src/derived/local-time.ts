@@ -39,3 +39,9 @@ export function localClock(name: ClockName, epochMs: number, offsetH: number): n
   const days = Math.floor(local / DAY); // 1970-01-01 was a Thursday (4)
   return ((((days + 3) % 7) + 7) % 7) + 1;
 }
+
+/** The next local hour boundary after `epochMs` (where `local_hour` reaches a whole hour; midnight turns `weekday`). */
+export function nextLocalHour(epochMs: number, offsetH: number): number {
+  const local = epochMs + offsetH * HOUR;
+  return epochMs + HOUR - (((local % HOUR) + HOUR) % HOUR);
+}

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { nextLocalHour, UTC_OFFSET_ATTRIBUTE, utcOffsetOf } from '../derived/local-time.js';
 import { durationSchema } from '../duration.js';
+import type { Expr } from '../expression/ast.js';
 import { evaluate } from '../expression/evaluate.js';
 import { expressionSchema } from '../expression/expression-schema.js';
 import type { Reading } from '../reading.js';
@@ -37,6 +39,55 @@ export const expressionRuleSchema = ruleBaseSchema.extend({
 export type ExpressionRule = z.infer<typeof expressionRuleSchema>;
 
 export type ExpressionState = LevelState;
+
+/** Whether an expression reads the local time (`local_hour`, `weekday`). */
+function readsClock(e: Expr): boolean {
+  switch (e.k) {
+    case 'clock':
+      return true;
+    case 'call':
+      return e.args.some(readsClock);
+    case 'neg':
+    case 'not':
+      return readsClock(e.a);
+    case 'and':
+    case 'or':
+    case 'arith':
+    case 'cmp':
+      return readsClock(e.a) || readsClock(e.b);
+    default:
+      return false;
+  }
+}
+
+/** Rules reading the clock, by definition (the definitions are immutable). */
+const CLOCK_RULES = new WeakMap<ExpressionRule, boolean>();
+const onTheClock = (def: ExpressionRule): boolean => {
+  let reads = CLOCK_RULES.get(def);
+  if (reads === undefined) {
+    reads = readsClock(def.condition.ast) || (def.when !== undefined && readsClock(def.when.ast));
+    CLOCK_RULES.set(def, reads);
+  }
+  return reads;
+};
+
+/** Evaluates the condition now and moves the level; a rule reading the clock is due again at the next local hour. */
+function judge(def: ExpressionRule, state: ExpressionState, ctx: RuleContext): Verdict | undefined {
+  if (onTheClock(def)) {
+    const offset = utcOffsetOf(ctx.env.attr(UTC_OFFSET_ATTRIBUTE));
+    state.clockAt = offset === null ? null : nextLocalHour(ctx.now, offset);
+  }
+  let holds: boolean;
+  if (!guardHolds(def.when, ctx.env)) holds = false;
+  else {
+    const result = evaluate(def.condition.ast, ctx.env);
+    if (typeof result !== 'boolean') return undefined;
+    holds = result;
+  }
+  const left = state.level;
+  const { due, changed } = advanceVisibly(state, holds ? def.severity : null, ctx.now, delaysOf(def));
+  return changed ? verdictOf(def, state, due, ctx, left) : undefined;
+}
 
 const concerns = (def: ExpressionRule, reading: Reading): boolean =>
   touches(def.condition, reading) || touches(def.when, reading) || (def.condition.metrics.length === 0 && def.when === undefined);
@@ -84,26 +135,23 @@ export const expressionKind: RuleKind<ExpressionRule, ExpressionState> = {
   restoreState: (_def, saved) => levelStateFrom(saved),
   onReading(def, state, reading, ctx) {
     if (!concerns(def, reading)) return undefined;
-    let holds: boolean;
-    if (!guardHolds(def.when, ctx.env)) holds = false;
-    else {
-      const result = evaluate(def.condition.ast, ctx.env);
-      if (typeof result !== 'boolean') return undefined;
-      holds = result;
-    }
-    const left = state.level;
-    const { due, changed } = advanceVisibly(state, holds ? def.severity : null, ctx.now, delaysOf(def));
-    return changed ? verdictOf(def, state, due, ctx, left) : undefined;
+    return judge(def, state, ctx);
   },
   onAcknowledge(def, state, ctx) {
     const left = state.level;
     return releaseLatch(state) ? verdictOf(def, state, advance(state, state.target, ctx.now, delaysOf(def)), ctx, left) : undefined;
   },
   onTick(def, state, ctx) {
+    // the local hour turned: judged on the clock with the latest values (night running ends at 06:00 without data)
+    if (state.clockAt !== null && ctx.now >= state.clockAt) return judge(def, state, ctx);
     const due = levelDueAt(state, delaysOf(def));
     if (due === null || ctx.now < due) return undefined;
     const left = state.level;
     return verdictOf(def, state, advance(state, state.target, ctx.now, delaysOf(def)), ctx, left);
   },
-  dueAt: (def, state) => levelDueAt(state, delaysOf(def)),
+  dueAt(def, state) {
+    const due = levelDueAt(state, delaysOf(def));
+    if (state.clockAt === null) return due;
+    return due === null ? state.clockAt : Math.min(due, state.clockAt);
+  },
 };

@@ -159,6 +159,8 @@ export interface LevelState {
    * way to orange shows yellow first, then orange.
    */
   since: Array<number | null>;
+  /** Expression rules that read the local time: the next local hour boundary, when they are judged again on the clock. */
+  clockAt: number | null;
 }
 
 export const initialLevelState = (): LevelState => ({
@@ -168,6 +170,7 @@ export const initialLevelState = (): LevelState => ({
   pendingUp: false,
   latched: null,
   since: [null, null, null, null],
+  clockAt: null,
 });
 
 const severityOrNull = (x: unknown): Severity | null =>
@@ -182,6 +185,7 @@ export function levelStateFrom(saved: unknown): LevelState {
   state.pendingSince = typeof s.pendingSince === 'number' ? s.pendingSince : null;
   state.pendingUp = s.pendingUp === true;
   state.latched = severityOrNull(s.latched);
+  state.clockAt = typeof s.clockAt === 'number' ? s.clockAt : null;
   if (Array.isArray(s.since) && s.since.length === 4) {
     state.since = s.since.map((x) => (typeof x === 'number' ? x : null));
   } else if (state.pendingUp && state.pendingSince !== null) {

@@ -44,7 +44,7 @@ describe('threshold', () => {
     expect(h.state('t')).toBe('false');
   });
 
-  it('an orange alarm falling into yellow\'s band (between yellow\'s raise and orange\'s clear) drops to yellow, it does not clear', () => {
+  it("an orange alarm falling into yellow's band (between yellow's raise and orange's clear) drops to yellow, it does not clear", () => {
     const h = harness(rule());
     h.read(1, { x: 72 });
     expect(h.state('t')).toBe('orange');
