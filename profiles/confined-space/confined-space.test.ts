@@ -181,7 +181,10 @@ describe('confined-space profile', () => {
     h.run('gas-1', t0 + 10 * MINUTE, IDLE_EVERY, () => freshAir(random, false));
     expect(h.timeline('ventilation_stopped', t0)).toEqual(['raised red @0s', 'cleared red @1m']);
     expect(h.active('ventilation_stopped')).toBeUndefined();
-    expect(h.open('ventilation_stopped')?.message).toMatch(/stop work and evacuate/);
+    // the raise says what to do; the clear says it is over
+    const [raised, cleared] = h.book.history(h.open('ventilation_stopped')?.id ?? '');
+    expect(raised?.alarm.message).toMatch(/stop work and evacuate/);
+    expect(cleared?.alarm.message).toBe('Ventilation stopped during work: back to normal');
   });
 
   it('silence while a permit is active: orange after 30 s, red after 2 min; data clears it', () => {

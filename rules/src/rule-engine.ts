@@ -3,6 +3,7 @@ import { localClock, UTC_OFFSET_ATTRIBUTE, utcOffsetOf } from './derived/local-t
 import { type ExprEnv, evaluate } from './expression/evaluate.js';
 import { RULE_REF_PREFIX } from './expression/parse-expression.js';
 import { evaluateGroup, type GroupPoint, type GroupRule, type GroupWitness } from './kinds/group.js';
+import { advance, type Delays, initialLevelState, type LevelState, levelDueAt, levelStateFrom, MOVE } from './kinds/leveled.js';
 import { type RuleDefinition, ruleKindOf } from './kinds/registry.js';
 import { ownValue } from './own.js';
 import type { DeviceContext, MetricValue, Reading } from './reading.js';
@@ -10,7 +11,7 @@ import type { MetricRange, RuleContext, RuleKind } from './rule-kind.js';
 import { type DerivedValue, fingerprintOf, type RuleSet, rulesForDevice } from './rule-set.js';
 import { compareSeverity, type Severity, severityRank } from './severity.js';
 import { dependencyOrder, ruleRefsOf } from './validate-rule-set.js';
-import type { Verdict } from './verdict.js';
+import type { ActiveVerdict, Verdict } from './verdict.js';
 
 /** A rule whose verdict changed (status or severity), as the alarm lifecycle consumes it. */
 export interface VerdictChange {
@@ -84,6 +85,9 @@ export interface EngineSnapshot {
     fp: string;
     status: Verdict['status'];
     severity: Severity | null;
+    /** Version 3: the group's level state (its own delays) and latest verdict. */
+    lv?: unknown;
+    latest?: ActiveVerdict | null | undefined;
   }>;
 }
 
@@ -174,6 +178,7 @@ interface GroupDef {
   def: GroupRule;
   profile: string;
   fp: string;
+  delays: Delays;
 }
 
 interface GroupSlot {
@@ -183,7 +188,14 @@ interface GroupSlot {
   group: GroupDef;
   status: Verdict['status'];
   severity: Severity | null;
+  /** The committed severity and a move waiting for the group's own on-/off-delay. */
+  lv: LevelState;
+  /** The item's latest `true` verdict (its count and message). */
+  latest: ActiveVerdict | null;
 }
+
+/** Deadline keys of group rules (device keys never start with `#`). */
+const GROUP_DEADLINE = '#';
 
 const deviceKey = (site: string, device: string): string => `${site}/${device}`;
 
@@ -234,7 +246,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     for (const [profile, defs] of rules) {
       for (const def of defs) {
         if (def.kind !== 'group') continue;
-        groups.push({ def, profile, fp: fingerprintOf(def) });
+        groups.push({ def, profile, fp: fingerprintOf(def), delays: { onDelay: def.onDelay, offDelay: def.offDelay } });
         for (const id of def.members.rules) memberRules.add(id);
         if (def.while?.profiles) for (const p of def.while.profiles) watchProfiles.add(p);
         else if (def.while) watchAll = true;
@@ -443,17 +455,29 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     const device = item ?? SITE_DEVICE;
     const key = `${site}/${device}/${group.def.id}`;
     let slot = groupSlots.get(site)?.get(key);
-    const severity = verdict.status === 'true' ? verdict.severity : null;
+    const wanted = verdict.status === 'true' ? verdict.severity : null;
     if (!slot) {
-      if (verdict.status === 'false') return;
-      slot = { key, site, item, group, status: 'false', severity: null };
+      if (wanted === null) return;
+      slot = { key, site, item, group, status: 'false', severity: null, lv: initialLevelState(), latest: null };
       getOrCreate(groupSlots, site, () => new Map<string, GroupSlot>()).set(key, slot);
     }
-    if (slot.status === verdict.status && slot.severity === severity) return;
-    slot.status = verdict.status;
-    slot.severity = severity;
-    out.push({ key, site, device, profile: group.profile, rule: group.def.id, source: group.def.source, verdict, at: when });
-    if (verdict.status === 'false') groupSlots.get(site)?.delete(key);
+    if (verdict.status === 'true') slot.latest = verdict;
+    // the group's own delays (members' delays come first: their verdicts feed it)
+    const due = advance(slot.lv, wanted, when, group.delays);
+    if (due === null) deadlines.cancel(GROUP_DEADLINE + key);
+    else deadlines.schedule(GROUP_DEADLINE + key, due);
+    const level = slot.lv.level;
+    let shown: Verdict;
+    if (due !== null && !MOVE.entered) shown = { status: 'pending', dueAt: due };
+    else if (level === null) shown = { status: 'false' };
+    else shown = slot.latest && slot.latest.severity !== level ? { ...slot.latest, severity: level } : (slot.latest ?? verdict);
+    const severity = shown.status === 'true' ? shown.severity : null;
+    if (slot.status !== shown.status || slot.severity !== severity) {
+      slot.status = shown.status;
+      slot.severity = severity;
+      out.push({ key, site, device, profile: group.profile, rule: group.def.id, source: group.def.source, verdict: shown, at: when });
+    }
+    if (shown.status === 'false') groupSlots.get(site)?.delete(key);
   };
 
   const evaluateSite = (site: string, when: number, out: VerdictChange[]): void => {
@@ -583,7 +607,12 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     tick(now) {
       const changes: VerdictChange[] = [];
       const follow: DeviceSlot[] = [];
+      const groupSites = new Set<string>();
       for (const key of deadlines.popDue(now)) {
+        if (key.startsWith(GROUP_DEADLINE)) {
+          groupSites.add(key.slice(GROUP_DEADLINE.length, key.indexOf('/')));
+          continue;
+        }
         const cut = key.lastIndexOf('/');
         const slot = devices.get(key.slice(0, cut));
         const rule = slot?.byId.get(key.slice(cut + 1));
@@ -594,6 +623,8 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       }
       for (const slot of follow) followUp(slot, now, changes);
       groupsAfter(changes, 0, now, null);
+      // a group's own delay ran out: its sites are judged again (groupsAfter may have done so already)
+      for (const site of groupSites) evaluateSite(site, now, changes);
       return changes;
     },
 
@@ -663,6 +694,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
             continue;
           }
           slots.delete(slot.key);
+          deadlines.cancel(GROUP_DEADLINE + slot.key);
           if (previous.has(id) && slot.status !== 'false') {
             changes.push(
               clearChange(slot.key, site, slot.item ?? SITE_DEVICE, slot.group.profile, slot.group.def.id, slot.group.def.source, now),
@@ -686,6 +718,8 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
             fp: g.group.fp,
             status: g.status,
             severity: g.severity,
+            lv: g.lv,
+            latest: g.latest,
           });
         }
       }
@@ -749,6 +783,8 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       for (const g of copy.groups ?? []) {
         const group = byId.get(g.rule);
         if (!group || group.fp !== g.fp) continue;
+        // older snapshots have no level state: the committed severity is what was shown
+        const lv = levelStateFrom(g.lv ?? { level: g.status === 'true' ? g.severity : null });
         getOrCreate(groupSlots, g.site, () => new Map<string, GroupSlot>()).set(g.key, {
           key: g.key,
           site: g.site,
@@ -756,7 +792,11 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
           group,
           status: g.status,
           severity: g.severity,
+          lv,
+          latest: g.latest ?? null,
         });
+        const due = levelDueAt(lv, group.delays);
+        if (due !== null) deadlines.schedule(GROUP_DEADLINE + g.key, due);
       }
     },
 

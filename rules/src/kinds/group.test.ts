@@ -133,4 +133,49 @@ rules:
     expect(shallow(batch)).toEqual(shallow(one));
     expect(shallow(batch)).toEqual([expect.objectContaining({ key: 'dam/north/phreatic_item', severity: 'yellow' })]);
   });
+
+  it('a group rule has delays of its own: raised after its on-delay, cleared after its off-delay, from the clock alone', () => {
+    const delayed = tailings.replace(
+      '    source: GB 51108-2015 aggregation within one monitoring item',
+      '    onDelay: 10m\n    offDelay: 30m\n    source: GB 51108-2015 aggregation within one monitoring item',
+    );
+    const engine = createRuleEngine({ rules: ruleSetFromYaml(delayed), unitOf: () => 'm' });
+    const all: VerdictChange[] = [];
+    const read = (n: number, depth: number, ts: number) =>
+      all.push(
+        ...engine.onReading(
+          { site: 'dam', device: `pz-${n}`, profile: 'tailings-dam', ts, metrics: { phreatic_depth: depth } },
+          piezometer(n),
+        ).changes,
+      );
+    const item = () => {
+      // what the alarm shows: pending moves and a called-off move (pending → false) are not transitions
+      const shown: string[] = [];
+      let open = false;
+      for (const c of all) {
+        if (c.rule !== 'phreatic_item' || c.verdict.status === 'pending' || (c.verdict.status === 'false' && !open)) continue;
+        open = c.verdict.status === 'true';
+        shown.push(`${c.verdict.status === 'true' ? c.verdict.severity : 'false'} @${c.at / 60_000}m`);
+      }
+      return shown;
+    };
+    for (let n = 1; n <= 4; n += 1) read(n, 12.5, 0);
+    // a blip shorter than the on-delay raises nothing
+    read(1, 14, 5 * 60_000);
+    read(1, 12.5, 6 * 60_000);
+    expect(item()).toEqual([]);
+    const due = engine.nextDueAt() as number;
+    expect(due).toBe(16 * 60_000);
+    all.push(...engine.tick(due));
+    expect(item()).toEqual(['yellow @16m']);
+    for (let n = 1; n <= 4; n += 1) read(n, 14, 20 * 60_000);
+    all.push(...engine.tick(49 * 60_000));
+    expect(item()).toEqual(['yellow @16m']);
+    // the snapshot keeps the pending clear
+    const again = createRuleEngine({ rules: ruleSetFromYaml(delayed), unitOf: () => 'm' });
+    again.restore(JSON.parse(JSON.stringify(engine.snapshot())), 49 * 60_000);
+    expect(again.nextDueAt()).toBe(50 * 60_000);
+    all.push(...again.tick(50 * 60_000));
+    expect(item()).toEqual(['yellow @16m', 'false @50m']);
+  });
 });

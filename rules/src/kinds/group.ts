@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from '../duration.js';
 import type { ExprEnv } from '../expression/evaluate.js';
 import { holds } from '../expression/evaluate.js';
 import { expressionSchema } from '../expression/expression-schema.js';
@@ -35,6 +36,10 @@ export const groupRuleSchema = ruleBaseSchema
     severity: severitySchema.optional(),
     /** Only while some device of the site (of these profiles) satisfies `condition` on its latest values. */
     while: z.object({ profiles: z.array(z.string().min(1)).min(1).optional(), condition: expressionSchema }).optional(),
+    /** The item must call for a severity this long before it is raised or escalated (on top of the members' own delays). */
+    onDelay: durationSchema.default(0),
+    /** The item must call for less this long before it clears or de-escalates. */
+    offDelay: durationSchema.default(0),
   })
   .superRefine((def, ctx) => {
     if ((def.levels === undefined) === (def.require === undefined)) {
