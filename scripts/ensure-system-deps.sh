@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite runs for real: influxd (InfluxDB 1.x, package `influxdb`)
-# and chromium (the console's browser tests). Installs when missing and possible (root with apt-get);
+# Installs the Debian packages the test suite runs for real: influxd (InfluxDB 1.x, package `influxdb`),
+# chromium (the console's browser tests), mosquitto_pub/mosquitto_sub (package `mosquitto-clients`: a stock
+# MQTT client against the broker) and docker-compose (validates docker-compose.yml; Docker itself is not needed). Installs when missing and possible (root with apt-get);
 # otherwise fails with the exact command to run. Never skips.
 set -euo pipefail
 
 need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -6,15 +6,25 @@ import { Worker } from 'node:worker_threads';
 
 /** The URL of tsx's ESM register API (`tsx/esm/api`, import condition), found from its package.json. */
 function tsxEsmApi(from: string): string {
-  const manifest = createRequire(from).resolve('tsx/package.json');
+  let manifest: string;
+  try {
+    manifest = createRequire(from).resolve('tsx/package.json');
+  } catch (cause) {
+    throw new Error(
+      'a TypeScript worker needs tsx (a devDependency); production runs the build: npm run build, then node dist/gateway/src/main.js',
+      {
+        cause,
+      },
+    );
+  }
   const exports = JSON.parse(readFileSync(manifest, 'utf8')).exports['./esm/api'];
   return pathToFileURL(join(dirname(manifest), exports.import.default)).href;
 }
 
 /**
- * A worker thread running the module at `entry`. A `.js` module runs as it is; a `.ts` module (the
- * gateway run from source, and the tests) is loaded through tsx, which workers do not inherit. A module
- * that fails to load posts `{ type: 'failed', message }` to its parent.
+ * A worker thread running the module at `entry`. A `.js` module (the built gateway, `node dist/…`) runs as it
+ * is, with no loader; a `.ts` module (the gateway run from source by the tests) is loaded through tsx, which
+ * workers do not inherit. A module that fails to load posts `{ type: 'failed', message }` to its parent.
  */
 export function spawnModuleWorker(entry: URL, workerData: unknown): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
