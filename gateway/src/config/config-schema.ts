@@ -90,6 +90,10 @@ const influx = z
     maxQueuedPoints: z.number().int().positive().default(200_000),
     /** Batches written at once while a backlog waits (after an outage); 1 writes strictly one at a time. */
     maxInFlight: z.number().int().min(1).max(8).default(2),
+    /** How long InfluxDB keeps points: a duration (at least 1h) makes the gateway's retention policy the database's default; `inf` keeps them. */
+    retention: z
+      .union([z.literal('inf'), durationSchema.refine((ms) => ms >= 3_600_000, "at least 1h (InfluxDB's minimum)")])
+      .default('inf'),
     requestTimeout: durationSchema.default(10_000),
   })
   .strict();
@@ -161,6 +165,8 @@ export const configSchema = z
     influx: influx.default(influx.parse({})),
     webhooks: z.array(webhookSubscriber).default([]),
     devices: z.array(deviceSchema).default([]),
+    /** More of the device registry: YAML files with a `devices:` list (e.g. from `npm run simulate -- fleet --registry`). */
+    deviceFiles: z.array(z.string()).default([]),
     /** Extra rule files (YAML), applied after each profile's defaults. */
     rules: z.array(z.string()).default([]),
     dataDir: z.string().default('./data'),

@@ -40,7 +40,7 @@ export const DEMO_TOKENS = {
 
 /**
  * The embedded defaults used without `--config`: the demo devices, demo tokens, InfluxDB in `auto` mode
- * (a local influxd when installed), data under ./data.
+ * (a local influxd when installed) keeping 7 days, data under ./data.
  */
 export async function demoConfig(overrides: Partial<Record<string, unknown>> = {}): Promise<GatewayConfig> {
   const devices = await Promise.all(
@@ -48,7 +48,8 @@ export async function demoConfig(overrides: Partial<Record<string, unknown>> = {
   );
   return validateConfig(
     {
-      influx: { mode: 'auto' },
+      // The demo's local database keeps a week of data, not everything forever.
+      influx: { mode: 'auto', retention: '7d' },
       devices,
       api: {
         tokens: Object.entries(DEMO_TOKENS).map(([role, token]) => ({ name: `demo-${role}`, role, token })),

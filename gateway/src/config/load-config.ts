@@ -70,7 +70,14 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): GatewayCon
         .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
     );
   if (problems.length > 0) throw configError(problems);
-  return validateConfig(raw, file, locate);
+  const config = validateConfig(raw, file, locate);
+  if (config.deviceFiles.length === 0) return config;
+  // The registry files' devices are checked as the config's own would be, each problem named in its own file.
+  for (const deviceFile of config.deviceFiles) {
+    const registry = loadConfigFile(deviceFile, env);
+    config.devices.push(...registry.devices);
+  }
+  return validateConfig({ ...(raw as object), deviceFiles: [], devices: config.devices }, file, locate);
 }
 
 function configError(problems: FileProblem[]): GatewayError {

@@ -48,6 +48,7 @@ export async function startInfluxSink(
     username: settings.username,
     password: settings.password,
     timeoutMs: settings.requestTimeout,
+    retentionMs: settings.retention === 'inf' ? null : settings.retention,
   });
   const sink = createInfluxSink({
     writer,

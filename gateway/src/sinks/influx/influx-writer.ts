@@ -15,6 +15,8 @@ export interface InfluxV1Options {
   username?: string | undefined;
   password?: string | undefined;
   timeoutMs: number;
+  /** Retention of the database: policy `gateway` with this duration, made the default; null leaves the database's own. */
+  retentionMs?: number | null;
 }
 
 /** InfluxDB 1.x HTTP API: `POST /write?db=…&precision=ms`, `POST /query` for CREATE DATABASE. */
@@ -46,9 +48,24 @@ export function createInfluxV1Writer(options: InfluxV1Options): InfluxWriter {
       await response.arrayBuffer().catch(() => undefined);
     },
     async prepare() {
-      const response = await request('/query', { q: `CREATE DATABASE "${options.database.replace(/"/g, '\\"')}"` });
+      const database = `"${options.database.replace(/"/g, '\\"')}"`;
+      const response = await request('/query', { q: `CREATE DATABASE ${database}` });
       if (!response.ok) throw await failure(response, 'CREATE DATABASE');
       await response.arrayBuffer().catch(() => undefined);
+      if (!options.retentionMs) return;
+      // InfluxQL answers 200 with the error in the body; an existing policy is altered to the configured duration.
+      const policy = `DURATION ${Math.round(options.retentionMs / 1000)}s REPLICATION 1 DEFAULT`;
+      const statement = async (q: string): Promise<string | null> => {
+        const answer = await request('/query', { q });
+        if (!answer.ok) throw await failure(answer, q.split(' ', 3).join(' '));
+        const body = (await answer.json().catch(() => ({}))) as { results?: Array<{ error?: string }>; error?: string };
+        return body.error ?? body.results?.[0]?.error ?? null;
+      };
+      const created = await statement(`CREATE RETENTION POLICY "gateway" ON ${database} ${policy}`);
+      const problem = created?.includes('already exists')
+        ? await statement(`ALTER RETENTION POLICY "gateway" ON ${database} ${policy}`)
+        : created;
+      if (problem) throw new GatewayError('influx_rejected', `InfluxDB retention policy failed: ${problem}`);
     },
     async ping() {
       try {
