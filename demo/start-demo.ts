@@ -20,7 +20,8 @@ export async function startDemo(options: {
   host?: string;
   dataDir?: string;
 }): Promise<Demo> {
-  const host = options.host ?? '0.0.0.0';
+  // Loopback unless asked: the demo's tokens and device secrets are public.
+  const host = options.host ?? '127.0.0.1';
   const config = await demoConfig({
     mqtt: { tcp: { host, port: options.mqttPort } },
     http: { host, port: options.httpPort },
@@ -43,12 +44,13 @@ export async function startDemo(options: {
   };
 }
 
-function banner(gateway: RunningGateway): string {
+function banner(gateway: RunningGateway, host: string): string {
   const api = gateway.httpUrl;
   return [
     '',
     '  Risk-monitoring gateway — demo (embedded defaults, simulated plants)',
     '',
+    `  Listening on    ${host}${host === '127.0.0.1' || host === 'localhost' || host === '::1' ? ' (this machine only; --host 0.0.0.0 for every interface)' : ' — reachable from the network with the public demo tokens below'}`,
     `  MQTT broker     ${gateway.listeners.map((l) => l.url).join('  ')}`,
     `  HTTP API        ${api}   (readiness: ${api}/readyz, metrics: ${api}/metrics)`,
     `  Alarm stream    curl -N -H 'Authorization: Bearer ${DEMO_TOKENS.viewer}' ${api}/api/alarms/stream`,
@@ -67,16 +69,26 @@ async function main(): Promise<void> {
   const options = new Command()
     .name('demo')
     .description('Run the gateway on embedded defaults with simulated plants')
+    .option(
+      '--host <address>',
+      'address the broker and HTTP API listen on (0.0.0.0: every interface; the demo tokens are public)',
+      '127.0.0.1',
+    )
     .option('--mqtt-port <port>', 'MQTT TCP port', '1883')
     .option('--http-port <port>', 'HTTP port', '8080')
     .option('--duration <time>', 'stop after this long (e.g. 2m); default: until Ctrl-C')
     .option('--log-level <level>', 'gateway log level', process.env.LOG_LEVEL ?? 'warn')
     .parse()
-    .opts<{ mqttPort: string; httpPort: string; duration?: string; logLevel: string }>();
+    .opts<{ host: string; mqttPort: string; httpPort: string; duration?: string; logLevel: string }>();
 
   let demo: Demo;
   try {
-    demo = await startDemo({ mqttPort: Number(options.mqttPort), httpPort: Number(options.httpPort), logLevel: options.logLevel });
+    demo = await startDemo({
+      host: options.host,
+      mqttPort: Number(options.mqttPort),
+      httpPort: Number(options.httpPort),
+      logLevel: options.logLevel,
+    });
   } catch (error) {
     if (error instanceof GatewayError) {
       process.stderr.write(`${error.code}: ${error.message}\n`);
@@ -84,7 +96,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  process.stdout.write(banner(demo.gateway));
+  process.stdout.write(banner(demo.gateway, options.host));
   demo.gateway.alarms.onEvent((event) => {
     const a = event.data.alarm;
     process.stdout.write(`  ${event.timestamp}  ${event.type.padEnd(18)} ${a.severity.padEnd(6)} ${a.key.padEnd(42)} ${a.message}\n`);

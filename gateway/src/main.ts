@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { withUsageExit } from './cli/usage-exit.js';
 import type { GatewayConfig } from './config/config-schema.js';
 import { demoConfig } from './config/demo-config.js';
 import { loadConfigFile } from './config/load-config.js';
@@ -8,11 +9,24 @@ import { createLogger } from './observability/logger.js';
 
 /** The composition root's entry: the only place that reads argv and the environment. */
 async function main(): Promise<void> {
-  const program = new Command()
+  const program = withUsageExit(new Command())
     .name('risk-gateway')
-    .description('IoT risk-monitoring ingestion gateway')
-    .option('-c, --config <file>', 'YAML configuration file (default: the embedded demo defaults)', process.env.GATEWAY_CONFIG)
+    .description('IoT risk-monitoring ingestion gateway: MQTT broker, validation, alarm rules, InfluxDB, webhooks, HTTP API.')
+    .option(
+      '-c, --config <file>',
+      'YAML configuration file (env GATEWAY_CONFIG; default: the embedded demo defaults)',
+      process.env.GATEWAY_CONFIG,
+    )
     .option('--check', 'validate the configuration and rule files, then exit')
+    .addHelpText(
+      'after',
+      `
+Environment: GATEWAY_CONFIG (instead of --config), LOG_LEVEL (overrides logLevel), and any \${NAME} the
+configuration file reads (\${NAME:-default} gives a default).
+
+Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway failed while running
+(e.g. its telemetry worker died), 2 invalid arguments, configuration or rule files.`,
+    )
     .parse();
   const options = program.opts<{ config?: string; check?: boolean }>();
 
@@ -22,6 +36,8 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof GatewayError) {
       process.stderr.write(`${error.code}: ${error.message}\n`);
+      if (/environment variable \S+ is not set/.test(error.message))
+        process.stderr.write(`set each variable named above (export NAME=…), or give a default in the file: \${NAME:-default}\n`);
       process.exit(2);
     }
     throw error;

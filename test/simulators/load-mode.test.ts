@@ -8,7 +8,7 @@ import { api, startTestGateway, type TestDevice } from '../helpers/test-gateway.
 describe('the simulator CLI in load mode', () => {
   it('connects every generated device with its own credentials and delivers valid readings', async () => {
     const count = 300;
-    const devices: TestDevice[] = generateLoadDevices({ profile: 'dust-collector', count, prefix: 'dust-collector' }).map((d) => ({
+    const devices: TestDevice[] = generateLoadDevices({ profile: 'dust-collector', count }).map((d) => ({
       id: d.id,
       site: d.site,
       profile: d.profile,

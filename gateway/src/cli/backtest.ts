@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
 import {
   type BacktestDifference,
   backtest,
@@ -6,18 +7,13 @@ import {
   type DeviceContext,
   formatProblem,
   type MetricValue,
+  parseDuration,
   parseRuleFile,
   type Reading,
   type RuleFile,
   type RuleSet,
 } from '../../../rules/src/index.js';
-
-const USAGE = `usage: npm run backtest -- <recording.ndjson> --current <rules.yaml>... --candidate <rules.yaml>... [--devices <devices.json>] [--tail 1h] [--json]
-
-Replays recorded telemetry (NDJSON of {topic, payload, receivedAt}) through the current and a candidate
-rule set in virtual time and prints the difference in alarms. Payload metrics are used as sent (no unit
-conversion). --devices: a JSON array of {site, device, profile, attributes}; otherwise devices get the
-profile given by --profile (default: the first rule file's profile) and no attributes.`;
+import { withUsageExit } from './usage-exit.js';
 
 const TOPIC = /^sites\/([A-Za-z0-9_-]{1,64})\/devices\/([A-Za-z0-9_-]{1,64})\/telemetry$/;
 
@@ -82,44 +78,55 @@ function describe(d: BacktestDifference): string {
   }
 }
 
+const durationArg = (value: string): number => {
+  if (/^\d+$/.test(value)) return Number(value);
+  const ms = parseDuration(value);
+  if (ms === null) throw new InvalidArgumentError('expected a duration such as 30s, 10m, 1h (or milliseconds)');
+  return ms;
+};
+
 function main(): void {
-  const args = process.argv.slice(2);
-  const current: string[] = [];
-  const candidate: string[] = [];
-  let recording: string | null = null;
-  let devicesFile: string | null = null;
-  let profile: string | null = null;
-  let tail = '0';
-  let json = false;
-  let list: string[] | null = null;
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i] as string;
-    if (arg === '--current') list = current;
-    else if (arg === '--candidate') list = candidate;
-    else if (arg === '--devices') devicesFile = args[++i] ?? null;
-    else if (arg === '--profile') profile = args[++i] ?? null;
-    else if (arg === '--tail') tail = args[++i] ?? '0';
-    else if (arg === '--json') json = true;
-    else if (arg === '--help' || arg === '-h') list = null;
-    else if (list) list.push(arg);
-    else recording = arg;
-  }
-  if (!recording || current.length === 0 || candidate.length === 0) {
-    process.stderr.write(`${USAGE}\n`);
-    process.exit(2);
-  }
+  const program = withUsageExit(new Command())
+    .name('backtest')
+    .description(
+      'Replays recorded telemetry (NDJSON of {topic, payload, receivedAt}, as recording.enabled writes it) through the ' +
+        'current and a candidate rule set in virtual time and prints the difference in alarms. Payload metrics are used ' +
+        'as sent (no unit conversion).',
+    )
+    .argument('<recording>', 'the recording (NDJSON)')
+    .requiredOption('--current <rules.yaml...>', 'the rule files in force now (one or more)')
+    .requiredOption('--candidate <rules.yaml...>', 'the rule files to compare (one or more)')
+    .option('--devices <devices.json>', 'a JSON array of {site, device, profile, attributes}')
+    .option('--profile <id>', "the profile of devices not in --devices (default: the first rule file's profile)")
+    .option('--tail <duration>', 'keep evaluating this long after the last reading (timers: on-delays, silence)', durationArg, 0)
+    .option('--json', 'print the whole result as JSON')
+    .addHelpText(
+      'after',
+      `
+Example:
+  npm run backtest -- data/recording.ndjson --current profiles/dust-collector/rules.yaml --candidate my-rules.yaml --tail 1h
+
+Exit status: 0 compared (differences or not), 1 a file could not be read or is invalid, 2 invalid arguments.`,
+    )
+    .parse();
+  const [recording] = program.args as [string];
+  const options = program.opts<{
+    current: string[];
+    candidate: string[];
+    devices?: string;
+    profile?: string;
+    tail: number;
+    json?: boolean;
+  }>();
   try {
-    const currentSet = ruleSet(current);
-    const candidateSet = ruleSet(candidate);
-    const devices: DeviceContext[] = devicesFile ? (JSON.parse(readFileSync(devicesFile, 'utf8')) as DeviceContext[]) : [];
+    const currentSet = ruleSet(options.current);
+    const candidateSet = ruleSet(options.candidate);
+    const devices: DeviceContext[] = options.devices ? (JSON.parse(readFileSync(options.devices, 'utf8')) as DeviceContext[]) : [];
     const known = new Map(devices.map((d) => [`${d.site}/${d.device}`, d.profile]));
-    const fallback = profile ?? [...currentSet.keys()][0] ?? 'unknown';
+    const fallback = options.profile ?? [...currentSet.keys()][0] ?? 'unknown';
     const readings = readRecording(recording, (site, device) => known.get(`${site}/${device}`) ?? fallback);
-    const tailMs = /^\d+$/.test(tail)
-      ? Number(tail)
-      : Number.parseFloat(tail) * ({ s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[tail.slice(-1)] ?? 1);
-    const result = backtest(readings, currentSet, candidateSet, devices, { tailMs });
-    if (json) {
+    const result = backtest(readings, currentSet, candidateSet, devices, { tailMs: options.tail });
+    if (options.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return;
     }

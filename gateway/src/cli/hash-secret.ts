@@ -1,13 +1,23 @@
 import { Command } from 'commander';
 import { hashSecret } from '../devices/secret-hash.js';
+import { withUsageExit } from './usage-exit.js';
 
 /** `npm run hash-secret -- <secret> [--scheme scrypt]` (or the secret on stdin): prints the registry's `secretHash`. */
 async function main(): Promise<void> {
-  const program = new Command()
+  const program = withUsageExit(new Command())
     .name('hash-secret')
-    .description('Hash a device secret for the device registry (devices[].secretHash)')
+    .description('Hash a device secret for the device registry (devices[].secretHash) or an API token (api.tokens[].tokenHash)')
     .argument('[secret]', 'the device secret (read from stdin when omitted)')
     .option('--scheme <scheme>', 'sha256 (machine-generated secrets, fast to verify) or scrypt (secrets people chose)', 'sha256')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  npm run -s hash-secret -- 'the-device-secret'
+  printf %s "$TOKEN" | npm run -s hash-secret -- --scheme scrypt
+
+Exit status: 0 printed the hash, 2 invalid arguments or no secret.`,
+    )
     .parse();
   const scheme = program.opts<{ scheme: string }>().scheme;
   if (scheme !== 'sha256' && scheme !== 'scrypt') program.error('--scheme must be sha256 or scrypt');

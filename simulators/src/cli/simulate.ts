@@ -1,13 +1,18 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError } from 'commander';
+import { hashSecret } from '../../../gateway/src/devices/secret-hash.js';
 import { MODEL_PROFILES } from '../models/model-registry.js';
 import { generateLoadDevices } from '../run/load-devices.js';
+import { playScaled } from '../run/play-scaled.js';
 import { startFleet } from '../run/start-fleet.js';
 import { alarmsFromEvents, checkExpectations, formatExpectationReport } from '../scenario/expectations.js';
 import { listScenarios, loadScenario, ScenarioError } from '../scenario/load-scenario.js';
 import { type Scenario, scenarioSchema } from '../scenario/scenario-schema.js';
 import { formatOffset, parseDuration } from '../time/duration.js';
 import { followAlarms } from './alarm-stream.js';
+import { withUsageExit } from './usage-exit.js';
 
 const durationArg = (value: string): number => {
   const ms = parseDuration(value);
@@ -25,17 +30,25 @@ const positiveNumber = (value: string): number => {
   return n;
 };
 
-const program = new Command('simulate')
-  .description('Simulated devices over real MQTT: a scenario in real time, or a load fleet of one profile.')
+const program = withUsageExit(new Command('simulate'))
+  .description(
+    'Simulated devices over real MQTT: a scenario (in real time, --speed N times faster, or --fast), or a load fleet of one profile.',
+  )
+  .enablePositionalOptions()
   .option('--scenario <name|file>', `a shipped scenario (${listScenarios().join(', ')}) or a YAML file`)
+  .option('--speed <n>', 'scenario: play N times faster than real time, device timestamps in scenario time', positiveNumber)
+  .option('--fast', 'scenario: play as fast as the gateway acknowledges (device timestamps in scenario time)')
   .option('--profile <id>', `load mode: devices of this profile (${MODEL_PROFILES.join(', ')})`)
   .option('--devices <n>', 'load mode: how many devices', positiveInt, 100)
   .option('--rate <msgs/s>', 'load mode: messages per second across the fleet', positiveNumber, 100)
-  .option('--sites <n>', 'load mode: spread the devices over this many sites', positiveInt)
+  .option('--sites <n>', 'load mode: spread the devices over this many sites (default: one per 100 devices)', positiveInt)
   .option('--duration <d>', 'stop after this long (default: the scenario duration; load: until Ctrl-C)', durationArg)
   .option('--url <mqtt-url>', 'the gateway MQTT listener', 'mqtt://127.0.0.1:1883')
   .option('--seed <n>', 'random seed (default: the scenario seed)', positiveInt)
-  .option('--secret-prefix <prefix>', 'device secret = prefix + device id (the embedded demo uses "demo-")', 'demo-')
+  .option(
+    '--secret-prefix <prefix>',
+    'device secret = prefix + device id (default: "demo-" for scenarios, as the embedded demo; "load-" in load mode)',
+  )
   .option('--qos <0|1>', 'telemetry QoS', (v) => (v === '0' ? 0 : v === '1' ? 1 : Number.NaN), 1)
   .option('--api <http-url>', 'the gateway HTTP API, to follow alarms on GET /api/alarms/stream')
   .option('--token <token>', 'an API token (viewer is enough)')
@@ -45,11 +58,49 @@ const program = new Command('simulate')
     `
 Examples:
   npm run simulate -- --scenario demo --api http://127.0.0.1:8080 --token demo-viewer-token-0000
-  npm run simulate -- --scenario ./my-plant.yaml --url mqtt://gateway:1883 --seed 7
-  npm run simulate -- --profile dust-collector --devices 2000 --rate 500 --duration 5m --secret-prefix load-
+  npm run simulate -- --scenario dust-collector-drift --fast --api http://127.0.0.1:8080 --token demo-viewer-token-0000
+  npm run simulate -- --scenario ./my-plant.yaml --url mqtt://gateway:1883 --seed 7 --speed 60
+  npm run simulate -- fleet --profile dust-collector --devices 2000 --registry data/load-registry.yaml
+  npm run simulate -- --profile dust-collector --devices 2000 --rate 500 --duration 5m
+
+--speed and --fast timestamp every reading in scenario time, placed so that the last one is sent at about
+its own time: the gateway must accept readings that old (ingest.maxAge, 90 days by default).
 
 Exit status: 0 when every expected alarm appeared (and nothing else), 1 when not, 2 on bad arguments.`,
   );
+
+program
+  .command('fleet')
+  .description('Write the device registry of a load fleet (the devices load mode runs) for the gateway to load')
+  .requiredOption('--registry <file>', 'where to write it (YAML with devices:; list it in the gateway config under deviceFiles:)')
+  .option('--profile <id>', `devices of this profile (${MODEL_PROFILES.join(', ')})`, 'dust-collector')
+  .option('--devices <n>', 'how many devices', positiveInt, 100)
+  .option('--sites <n>', 'spread the devices over this many sites (default: one per 100 devices)', positiveInt)
+  .option('--secret-prefix <prefix>', 'device secret = prefix + device id (what load mode sends by default)', 'load-')
+  .addHelpText(
+    'after',
+    `
+Device ids are load-<profile>-<n> on sites load-site-<n>, never an id of the demo. The secrets follow from the
+ids and the prefix: a registry for load tests, not for devices in the field.`,
+  )
+  .action(async (fleetOptions: { registry: string; profile: string; devices: number; sites?: number; secretPrefix: string }) => {
+    const devices = generateLoadDevices({
+      profile: fleetOptions.profile,
+      count: fleetOptions.devices,
+      ...(fleetOptions.sites === undefined ? {} : { sites: fleetOptions.sites }),
+      secretOf: (id) => `${fleetOptions.secretPrefix}${id}`,
+    });
+    const registry = await Promise.all(
+      devices.map(async ({ id, site, profile, secret }) => ({ id, site, profile, secretHash: await hashSecret(secret) })),
+    );
+    mkdirSync(dirname(fleetOptions.registry), { recursive: true });
+    writeFileSync(
+      fleetOptions.registry,
+      `# Load-test fleet: npm run simulate -- fleet --profile ${fleetOptions.profile} --devices ${fleetOptions.devices}. ` +
+        `Secrets: "${fleetOptions.secretPrefix}" + device id.\ndevices:\n${registry.map((device) => `  - ${JSON.stringify(device)}\n`).join('')}`,
+    );
+    console.log(`${registry.length} ${fleetOptions.profile} device(s) written to ${fleetOptions.registry}`);
+  });
 
 interface Options {
   scenario?: string;
@@ -60,7 +111,9 @@ interface Options {
   duration?: number;
   url: string;
   seed?: number;
-  secretPrefix: string;
+  secretPrefix?: string;
+  speed?: number;
+  fast?: boolean;
   qos: number;
   api?: string;
   token?: string;
@@ -70,7 +123,7 @@ interface Options {
 function loadFleetScenario(options: Options): Scenario {
   if (options.scenario) return loadScenario(options.scenario);
   if (!options.profile) throw new InvalidArgumentError('give --scenario <name|file>, or --profile <id> for load mode');
-  const devices = generateLoadDevices({ profile: options.profile, count: options.devices, sites: options.sites, prefix: options.profile });
+  const devices = generateLoadDevices({ profile: options.profile, count: options.devices, sites: options.sites });
   const intervalMs = Math.max(10, Math.round((options.devices / options.rate) * 1000));
   return scenarioSchema.parse({
     name: `load-${options.profile}`,
@@ -82,7 +135,8 @@ function loadFleetScenario(options: Options): Scenario {
 }
 
 async function main(): Promise<number> {
-  program.parse();
+  await program.parseAsync();
+  if (program.args[0] === 'fleet') return 0;
   const options = program.opts<Options>();
   if (options.list) {
     for (const name of listScenarios()) {
@@ -94,6 +148,12 @@ async function main(): Promise<number> {
   if (options.qos !== 0 && options.qos !== 1) throw new InvalidArgumentError('--qos must be 0 or 1');
   const scenario = loadFleetScenario(options);
   const loadMode = !options.scenario;
+  const secretPrefix = options.secretPrefix ?? (loadMode ? 'load-' : 'demo-');
+  if (options.speed !== undefined || options.fast) {
+    if (loadMode) throw new InvalidArgumentError('--speed and --fast play a --scenario');
+    if (options.speed !== undefined && options.fast) throw new InvalidArgumentError('give --speed or --fast, not both');
+    return playScenarioScaled(options, scenario, secretPrefix, options.fast ? Number.POSITIVE_INFINITY : (options.speed as number));
+  }
   const durationMs = options.duration ?? (loadMode ? undefined : scenario.duration);
   const alarms = options.api && options.token ? followAlarms(options.api, options.token) : null;
   if (options.api && !options.token) console.error('--api needs --token to follow alarms; continuing without');
@@ -102,7 +162,7 @@ async function main(): Promise<number> {
   const fleet = await startFleet({
     url: options.url,
     scenario,
-    secretOf: (id) => `${options.secretPrefix}${id}`,
+    secretOf: (id) => `${secretPrefix}${id}`,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(durationMs !== undefined ? { durationMs } : {}),
     qos: options.qos,
@@ -164,6 +224,52 @@ async function main(): Promise<number> {
   }
   const report = checkExpectations(scenario.expect, observed, s.startedAt);
   console.log(formatExpectationReport(report, s.startedAt));
+  return report.ok ? 0 : 1;
+}
+
+/** `--speed N` / `--fast`: the scenario in scaled time; expectations are checked against the scenario's own clock. */
+async function playScenarioScaled(options: Options, scenario: Scenario, secretPrefix: string, speed: number): Promise<number> {
+  const alarms = options.api && options.token ? followAlarms(options.api, options.token) : null;
+  if (options.api && !options.token) console.error('--api needs --token to follow alarms; continuing without');
+  const played = { ...scenario, duration: options.duration ?? scenario.duration };
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  process.once('SIGTERM', () => abort.abort());
+  const errors = new Map<string, number>();
+  console.log(
+    `${scenario.name}: ${scenario.devices.length} device(s) → ${options.url}, ${formatOffset(played.duration)} of scenario time ${Number.isFinite(speed) ? `at ${speed}× real time` : 'as fast as acknowledged'}${alarms ? `, alarms from ${options.api}` : ''}`,
+  );
+  const began = Date.now();
+  const result = await playScaled({
+    url: options.url,
+    scenario: played,
+    secretOf: (id) => `${secretPrefix}${id}`,
+    speed,
+    qos: options.qos as 0 | 1,
+    signal: abort.signal,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    onError: (_device, error) => {
+      const key = error.message.replace(/^[^:]+: /, '');
+      errors.set(key, (errors.get(key) ?? 0) + 1);
+    },
+  });
+  // Alarms raised by the last readings still travel to the stream.
+  if (alarms && !abort.signal.aborted) await sleep(2_000);
+  alarms?.close();
+  console.log(
+    `\nsummary: ${result.sent} messages, ${result.readings} readings from ${scenario.devices.length} device(s), scenario time ${new Date(result.start).toISOString()} → ${new Date(result.end).toISOString()} in ${formatOffset(Date.now() - began)}; errors ${result.errors}`,
+  );
+  for (const [message, count] of errors) console.log(`  error ×${count}: ${message}`);
+  if (!alarms) {
+    if (scenario.expect.length > 0) console.log('expected alarms not checked: give --api and --token to follow the gateway alarm stream');
+    return result.errors > 0 && result.sent === 0 ? 1 : 0;
+  }
+  if (alarms.error) console.log(`alarm stream: ${alarms.error}`);
+  const observed = alarmsFromEvents(alarms.events).filter((alarm) => scenario.devices.some((d) => d.id === alarm.device));
+  console.log(`alarms seen: ${observed.length}`);
+  if (abort.signal.aborted) return 0;
+  const report = checkExpectations(scenario.expect, observed, result.start);
+  console.log(formatExpectationReport(report, result.start));
   return report.ok ? 0 : 1;
 }
 

@@ -1,0 +1,93 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Scenario } from '../scenario/scenario-schema.js';
+import { type DeviceLink, openDeviceLink } from '../transport/device-link.js';
+import { deviceActions } from './device-run.js';
+import { mergeActions } from './merge-actions.js';
+
+export interface ScaledPlayOptions {
+  url: string;
+  scenario: Scenario;
+  secretOf(deviceId: string): string;
+  /** Virtual milliseconds per real millisecond; `Infinity` plays as fast as the gateway acknowledges. */
+  speed: number;
+  /** Virtual start (epoch ms); default {@link scaledStart}. */
+  start?: number;
+  seed?: number;
+  qos?: 0 | 1;
+  signal?: AbortSignal;
+  onError?(device: string, error: Error): void;
+}
+
+export interface ScaledPlayResult {
+  start: number;
+  end: number;
+  sent: number;
+  readings: number;
+  errors: number;
+}
+
+/**
+ * The virtual start that keeps every device timestamp at or before the real time it is sent, so a gateway
+ * that bounds clock skew (`ingest.maxClockAhead`) accepts them: the scenario ends at about the moment it
+ * finishes playing (`now - duration` when played as fast as possible, `now` at speed 1).
+ */
+export const scaledStart = (durationMs: number, speed: number, now = Date.now()): number => Math.floor(now - durationMs * (1 - 1 / speed));
+
+/**
+ * Plays a scenario through a real broker in scaled time against a gateway on its own (real) clock: every
+ * device its own MQTT client and credentials, payloads timestamped in virtual time, all devices' actions in
+ * one time order, each publish acknowledged (QoS 1) before the next. What the gateway evaluates on its own
+ * clock (silence, on-delays between readings) sees the compressed real time, not the virtual one.
+ */
+export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlayResult> {
+  const { scenario, speed } = options;
+  const start = options.start ?? scaledStart(scenario.duration, speed);
+  const end = start + scenario.duration;
+  const seed = options.seed ?? scenario.seed;
+  const realStart = Date.now();
+  const sites = new Map(scenario.devices.map((device) => [device.id, device.site]));
+  const links = new Map<string, DeviceLink>();
+  const result: ScaledPlayResult = { start, end, sent: 0, readings: 0, errors: 0 };
+  const fail = (device: string, error: Error): void => {
+    result.errors += 1;
+    options.onError?.(device, error);
+  };
+  const actions = mergeActions(scenario.devices.map((device) => deviceActions({ device, timeline: scenario.timeline, seed, start, end })));
+  try {
+    for (const action of actions) {
+      if (options.signal?.aborted) break;
+      if (Number.isFinite(speed)) {
+        const wait = realStart + (action.at - start) / speed - Date.now();
+        if (wait > 0) await sleep(wait, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+      }
+      const link = links.get(action.device);
+      try {
+        if (action.kind === 'connect') {
+          links.set(
+            action.device,
+            await openDeviceLink({
+              url: options.url,
+              site: sites.get(action.device) ?? '',
+              device: action.device,
+              secret: options.secretOf(action.device),
+              qos: options.qos ?? 1,
+              autoReconnectMs: 0,
+            }),
+          );
+        } else if (action.kind === 'disconnect') {
+          links.delete(action.device);
+          if (link) await (action.graceful ? link.close() : link.drop());
+        } else if (link) {
+          await link.publish(action.topic, action.payload, action.retain);
+          result.sent += 1;
+          result.readings += action.readings;
+        }
+      } catch (error) {
+        fail(action.device, error as Error);
+      }
+    }
+  } finally {
+    await Promise.all([...links.values()].map((link) => link.close().catch(() => link.drop().catch(() => undefined))));
+  }
+  return result;
+}
