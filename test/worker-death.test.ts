@@ -1,0 +1,191 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import WebSocket from 'ws';
+import { freePort } from '../gateway/src/sinks/influx/local-influxd.js';
+import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
+import { queryInflux } from './helpers/influx-query.js';
+import { exposedMetric } from './helpers/metrics-text.js';
+import { telemetryTopicOf } from './helpers/mqtt-device.js';
+import { DUST_DEVICES, eventually, freshDatabase } from './helpers/test-gateway.js';
+
+/**
+ * The Node inspector of a process (`--inspect=127.0.0.1:0`), driven over its WebSocket with the Chrome DevTools
+ * Protocol: the supported way to stop a thread at a chosen statement and end it, without test hooks in the gateway.
+ */
+class Inspector {
+  private nextId = 1;
+  private readonly answers = new Map<string, (message: any) => void>();
+  private readonly listeners = new Set<(method: string, params: any) => void>();
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data));
+      if (message.id !== undefined) return this.answers.get(`main:${message.id}`)?.(message);
+      if (message.method === 'NodeWorker.receivedMessageFromWorker') {
+        const inner = JSON.parse(message.params.message);
+        if (inner.id !== undefined) return this.answers.get(`${message.params.sessionId}:${inner.id}`)?.(inner);
+        for (const listen of this.listeners) listen(inner.method, { ...inner.params, sessionId: message.params.sessionId });
+        return;
+      }
+      for (const listen of this.listeners) listen(message.method, message.params);
+    });
+  }
+
+  static async open(url: string): Promise<Inspector> {
+    const socket = new WebSocket(url);
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    return new Inspector(socket);
+  }
+
+  on(listen: (method: string, params: any) => void): void {
+    this.listeners.add(listen);
+  }
+
+  /** A CDP command to the main thread, or (with `sessionId`) to a worker thread through the `NodeWorker` domain. */
+  async send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<any> {
+    const id = this.nextId++;
+    const answer = new Promise<any>((resolve) => this.answers.set(`${sessionId ?? 'main'}:${id}`, resolve));
+    if (sessionId === undefined) this.socket.send(JSON.stringify({ id, method, params }));
+    else {
+      const message = JSON.stringify({ id, method, params });
+      this.socket.send(JSON.stringify({ id: this.nextId++, method: 'NodeWorker.sendMessageToWorker', params: { sessionId, message } }));
+    }
+    const reply = await answer;
+    if (reply.error) throw new Error(`inspector: ${method}: ${reply.error.message}`);
+    return reply.result;
+  }
+
+  /** A CDP command to a worker thread, not waiting for an answer (the thread may end before it answers). */
+  post(method: string, params: Record<string, unknown>, sessionId: string): void {
+    const message = JSON.stringify({ id: this.nextId++, method, params });
+    this.socket.send(JSON.stringify({ id: this.nextId++, method: 'NodeWorker.sendMessageToWorker', params: { sessionId, message } }));
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+const reading = (seq: number) => ({ ts: Date.parse('2026-11-22T10:00:00Z') + seq * 1_000, seq, metrics: { hopper_temp: 30 + seq } });
+
+describe('the telemetry worker dies (end to end, the gateway process)', () => {
+  const gateways: GatewayProcess[] = [];
+  let device: MqttClient | undefined;
+  afterAll(async () => {
+    device?.end(true);
+    await Promise.all(gateways.map((g) => g.stop()));
+  });
+
+  it('exits 1 without acknowledging the QoS 1 publish in flight, which the device redelivers after the restart and is stored once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-worker-death-'));
+    const database = freshDatabase();
+    // A fixed MQTT port, so the device reconnects to the restarted gateway at the same address.
+    const port = await freePort();
+    const config = await writeGatewayConfig(dir, DUST_DEVICES, [
+      `mqtt: { tcp: { host: 127.0.0.1, port: ${port} } }`,
+      `influx: { mode: url, url: "${inject('influxUrl')}", database: ${database}, flushInterval: 100 }`,
+      'pipeline: { thread: worker }',
+    ]);
+    const first = await startGatewayProcess(config, { nodeArgs: ['--inspect=127.0.0.1:0'] });
+    gateways.push(first);
+    const inspectorUrl = /Debugger listening on (ws:\S+)/.exec(first.stderr())?.[1];
+    expect(inspectorUrl, first.stderr()).toBeDefined();
+
+    // The device: a stock mqtt.js client that keeps unacknowledged QoS 1 publishes and resends them on reconnect.
+    device = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+      protocolVersion: 4,
+      clientId: 'dc-01',
+      username: 'dc-01',
+      password: 'secret-dc-01',
+      clean: false,
+      reconnectPeriod: 100,
+      connectTimeout: 5_000,
+    });
+    device.on('error', () => undefined); // refused reconnects while the gateway is down
+    await new Promise((resolve) => device!.once('connect', resolve));
+    const topic = telemetryTopicOf('site-a', 'dc-01');
+    await device.publishAsync(topic, JSON.stringify(reading(1)), { qos: 1 });
+
+    // The inspector finds the lane's worker (not the module-loader threads of `--import tsx`) and sets a
+    // breakpoint on its handling of a batch: the next PUBLISH is then held there, its verdict and PUBACK owed.
+    const inspector = await Inspector.open(inspectorUrl!);
+    const workers: Array<{ sessionId: string; workerInfo: { url: string } }> = [];
+    const scripts: Array<{ sessionId: string; scriptId: string; url: string }> = [];
+    const pauses: Array<{ sessionId: string; hitBreakpoints?: string[]; callFrames: Array<{ callFrameId: string }> }> = [];
+    inspector.on((method, params) => {
+      if (method === 'NodeWorker.attachedToWorker') workers.push(params);
+      if (method === 'Debugger.scriptParsed') scripts.push(params);
+      if (method === 'Debugger.paused') pauses.push(params);
+    });
+    await inspector.send('NodeWorker.enable', { waitForDebuggerOnStart: false });
+    const lanes = await eventually('the telemetry worker attached', () => {
+      const found = workers.filter((w) => !w.workerInfo.url.startsWith('node:internal/'));
+      return found.length > 0 ? found : undefined;
+    });
+    expect(lanes).toHaveLength(1);
+    const { sessionId } = lanes[0]!;
+    await inspector.send('Debugger.enable', {}, sessionId);
+    const laneScript = await eventually('the lane worker script', () =>
+      scripts.find((script) => script.sessionId === sessionId && /lane-worker\.(ts|js)$/.test(script.url)),
+    );
+    const { scriptSource } = await inspector.send('Debugger.getScriptSource', { scriptId: laneScript.scriptId }, sessionId);
+    // The statement after `case 'batch':` in the worker's message handler (tsx's output may be one line).
+    const source = scriptSource as string;
+    const batchCase = /case\s*["']batch["']\s*:\s*/.exec(source);
+    expect(batchCase, 'the batch case of lane-worker').not.toBeNull();
+    const at = batchCase!.index + batchCase![0].length;
+    const lineNumber = source.slice(0, at).split('\n').length - 1;
+    const columnNumber = at - (source.lastIndexOf('\n', at - 1) + 1);
+    await inspector.send('Debugger.setBreakpoint', { location: { scriptId: laneScript.scriptId, lineNumber, columnNumber } }, sessionId);
+
+    let acknowledged = false;
+    const inFlight = device.publishAsync(topic, JSON.stringify(reading(2)), { qos: 1 }).then(() => {
+      acknowledged = true;
+    });
+    const paused = await eventually('the worker stopped on the batch', () => pauses.find((p) => (p.hitBreakpoints ?? []).length > 0));
+    // The worker ends as a crash would end it, in the middle of the batch.
+    inspector.post(
+      'Debugger.evaluateOnCallFrame',
+      { callFrameId: paused.callFrames[0]!.callFrameId, expression: 'process.exit(70)' },
+      sessionId,
+    );
+    inspector.post('Debugger.resume', {}, sessionId);
+    // A process started with --inspect waits at exit for its debugger to disconnect.
+    inspector.close();
+
+    const exitCode = await Promise.race([
+      first.exited,
+      new Promise((resolve) => setTimeout(() => resolve('still running 15 s after its telemetry worker died'), 15_000).unref()),
+    ]);
+    expect(exitCode).toBe(1);
+    expect(acknowledged).toBe(false);
+    const fatal = first.logs.find((entry) => entry.msg === 'gateway cannot continue');
+    expect(JSON.stringify(fatal?.err)).toContain('telemetry worker exited with code 70');
+
+    // The supervisor restarts the gateway; the device reconnects and redelivers the unacknowledged publish.
+    const second = await startGatewayProcess(config);
+    gateways.push(second);
+    await inFlight;
+    expect(acknowledged).toBe(true);
+    const rows = await eventually('both readings in InfluxDB', async () => {
+      const found = await queryInflux(database, 'SELECT "seq", "hopper_temp" FROM telemetry WHERE "device" = \'dc-01\'');
+      return found.length >= 2 ? found : undefined;
+    });
+    // Stored once each: the redelivered reading 2 is not doubled, nothing else appeared.
+    expect(rows.map((row) => [row.seq, row.hopper_temp])).toEqual([
+      [1, 31],
+      [2, 32],
+    ]);
+    // The restarted gateway judged the redelivered reading once: one accepted, nothing rejected.
+    const metrics = await (await fetch(`${second.httpUrl}/metrics`)).text();
+    expect(exposedMetric(metrics, 'gateway_readings_accepted_total')).toBe(1);
+    expect(exposedMetric(metrics, 'gateway_ingest_rejections_total')).toBe(0);
+    await second.stop();
+    expect(await second.exited).toBe(0);
+  }, 90_000);
+});
