@@ -100,7 +100,12 @@ ids and the prefix: a registry for load tests, not for devices in the field.`,
         `Secrets: "${fleetOptions.secretPrefix}" + device id.\ndevices:\n${registry.map((device) => `  - ${JSON.stringify(device)}\n`).join('')}`,
     );
     console.log(`${registry.length} ${fleetOptions.profile} device(s) written to ${fleetOptions.registry}`);
+    fleetWritten = true;
   });
+
+// Without a subcommand: a scenario or load mode (main below).
+program.action(() => undefined);
+let fleetWritten = false;
 
 interface Options {
   scenario?: string;
@@ -136,7 +141,7 @@ function loadFleetScenario(options: Options): Scenario {
 
 async function main(): Promise<number> {
   await program.parseAsync();
-  if (program.args[0] === 'fleet') return 0;
+  if (fleetWritten) return 0;
   const options = program.opts<Options>();
   if (options.list) {
     for (const name of listScenarios()) {
