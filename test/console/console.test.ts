@@ -190,8 +190,12 @@ describe('duty-officer console (real chromium, real gateway)', () => {
     await connected(page);
     expect(await page.locator('#connection').textContent()).toContain('connected');
     await expect.poll(async () => (await cells(row))[0], WAIT).toBe('红 red');
-    // Resumed with Last-Event-ID: the escalation that happened while disconnected is in the log too.
-    await page.locator('#event-log li', { hasText: 'escalated' }).filter({ hasText: 'hopper_temp_high' }).waitFor(WAIT);
+    // Resumed with Last-Event-ID: the escalation to red that happened while disconnected is in the log too.
+    await page
+      .locator('#event-log li', { hasText: 'escalated' })
+      .filter({ hasText: 'hopper_temp_high' })
+      .filter({ hasText: 'red' })
+      .waitFor(WAIT);
   });
 
   it('puts red first when asked, and remembers it and the sign-in across a reload', async () => {
