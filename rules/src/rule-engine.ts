@@ -199,10 +199,22 @@ const GROUP_DEADLINE = '#';
 
 const deviceKey = (site: string, device: string): string => `${site}/${device}`;
 
+/** Scratch for the median of a device's recent gaps (an insertion sort of at most CADENCE_GAPS: no allocation per reading). */
+const GAPS = new Float64Array(16);
+
 function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const n = values.length;
+  for (let i = 0; i < n; i += 1) {
+    const v = values[i] as number;
+    let j = i - 1;
+    while (j >= 0 && (GAPS[j] as number) > v) {
+      GAPS[j + 1] = GAPS[j] as number;
+      j -= 1;
+    }
+    GAPS[j + 1] = v;
+  }
+  const mid = n >> 1;
+  return n % 2 === 1 ? (GAPS[mid] as number) : ((GAPS[mid - 1] as number) + (GAPS[mid] as number)) / 2;
 }
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {

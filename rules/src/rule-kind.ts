@@ -91,5 +91,6 @@ export function renderMessage(template: string, fields: Record<string, string | 
 
 /** Values in messages: at most 4 significant decimals, no float noise. */
 export function roundForMessage(value: number): number {
+  if (Number.isInteger(value)) return value;
   return Math.abs(value) >= 1000 ? Math.round(value * 100) / 100 : Number(value.toPrecision(6));
 }

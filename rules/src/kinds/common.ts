@@ -47,14 +47,14 @@ export interface ActiveFields {
   ctx: RuleContext;
 }
 
-function detailOf(fields: Omit<ActiveFields, 'severity'> & { severity: Severity | null }, zhTemplate: string | undefined): VerdictDetail {
+function detailOf(fields: Omit<ActiveFields, 'severity'>, severity: Severity | null, zhTemplate: string | undefined): VerdictDetail {
   const unit = fields.unit !== undefined ? fields.unit : fields.metric === null ? null : fields.ctx.unitOf(fields.metric);
   const values = {
     value: fields.value,
     threshold: fields.threshold,
     unit,
     metric: fields.metric,
-    severity: fields.severity,
+    severity,
     device: fields.ctx.device.device,
     site: fields.ctx.device.site,
   };
@@ -71,7 +71,17 @@ function detailOf(fields: Omit<ActiveFields, 'severity'> & { severity: Severity 
 
 /** A `true` verdict with its messages rendered from the rule's templates (or the kind's defaults). */
 export function active(fields: ActiveFields): Verdict {
-  return { status: 'true', severity: fields.severity, ...detailOf(fields, fields.def.message_zh ?? fields.templateZh) };
+  const d = detailOf(fields, fields.severity, fields.def.message_zh ?? fields.templateZh);
+  return {
+    status: 'true',
+    severity: fields.severity,
+    metric: d.metric,
+    value: d.value,
+    threshold: d.threshold,
+    unit: d.unit,
+    message: d.message,
+    messageZh: d.messageZh,
+  };
 }
 
 /**
@@ -79,7 +89,7 @@ export function active(fields: ActiveFields): Verdict {
  * and a message of its own (never the raise-time text).
  */
 export function cleared(fields: Omit<ActiveFields, 'severity'>): Verdict {
-  return { status: 'false', detail: detailOf({ ...fields, severity: null }, fields.templateZh) };
+  return { status: 'false', detail: detailOf(fields, null, fields.templateZh) };
 }
 
 /** Adds the levels passed over on the way up (`CROSSED` of the last advance) as verdicts of their own. */

@@ -60,13 +60,14 @@ function readsClock(e: Expr): boolean {
   }
 }
 
-/** Rules reading the clock, by definition (the definitions are immutable). */
-const CLOCK_RULES = new WeakMap<ExpressionRule, boolean>();
+/** Whether the rule reads the clock, kept on the definition (a symbol key: invisible to JSON and fingerprints). */
+const READS_CLOCK: unique symbol = Symbol('reads the clock');
 const onTheClock = (def: ExpressionRule): boolean => {
-  let reads = CLOCK_RULES.get(def);
+  const holder = def as ExpressionRule & { [READS_CLOCK]?: boolean };
+  let reads = holder[READS_CLOCK];
   if (reads === undefined) {
     reads = readsClock(def.condition.ast) || (def.when !== undefined && readsClock(def.when.ast));
-    CLOCK_RULES.set(def, reads);
+    Object.defineProperty(holder, READS_CLOCK, { value: reads, enumerable: false });
   }
   return reads;
 };

@@ -252,8 +252,15 @@ function upDue(state: LevelState, delays: Delays): number | null {
  */
 export function advance(state: LevelState, wanted: Severity | null, now: number, delays: Delays): number | null {
   state.target = wanted;
-  CROSSED.length = 0;
+  if (CROSSED.length !== 0) CROSSED.length = 0;
   MOVE.entered = false;
+  // the hot path, small enough to inline: the signal calls for the committed level and nothing is pending
+  // (onsets are set only while a move is pending)
+  if (wanted === state.level && state.pendingSince === null) return null;
+  return move(state, wanted, now, delays);
+}
+
+function move(state: LevelState, wanted: Severity | null, now: number, delays: Delays): number | null {
   // a latched level is a floor: the signal may raise the alarm further, never lower it
   const held = delays.latch === undefined ? null : state.latched;
   const target = held !== null && compareSeverity(wanted, held) < 0 ? held : wanted;
