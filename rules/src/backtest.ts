@@ -1,5 +1,5 @@
 import type { DeviceContext, Reading } from './reading.js';
-import { createRuleEngine, type VerdictChange } from './rule-engine.js';
+import { type CadenceRange, createRuleEngine, type VerdictChange } from './rule-engine.js';
 import type { MetricRange } from './rule-kind.js';
 import type { RuleSet } from './rule-set.js';
 import { compareSeverity, type Severity } from './severity.js';
@@ -36,6 +36,8 @@ export interface BacktestOptions {
   unitOf?(profile: string, metric: string): string | null;
   rangeOf?(profile: string, metric: string): MetricRange | null;
   reportingIntervalOf?(profile: string): number | null;
+  /** The cadence range per profile: devices' cadences are learned as in the gateway (see RuleEngineDeps). */
+  cadenceOf?(profile: string): CadenceRange | null;
   /** Keep the clock running this long after the last reading (silence, off-delays); default 0. */
   tailMs?: number;
   /** Timing differences smaller than this are not reported; default 0. */
@@ -56,6 +58,7 @@ function replay(
     unitOf: options.unitOf ?? (() => null),
     ...(options.rangeOf ? { rangeOf: options.rangeOf } : {}),
     ...(options.reportingIntervalOf ? { reportingIntervalOf: options.reportingIntervalOf } : {}),
+    ...(options.cadenceOf ? { cadenceOf: options.cadenceOf } : {}),
   });
   const changes: VerdictChange[] = [];
   let late = 0;
