@@ -122,15 +122,17 @@ overrides:
     })),
   });
 
+  /** Parsed once: engines share a rule set as the gateway's do (the property runs build hundreds of engines). */
+  const baseRules = ruleSetFromYaml(base);
   const run = (steps: Array<{ dt: number; x: number; tick: boolean; late: boolean }>, cut: number | null, version1 = false) => {
-    let engine = createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null });
+    let engine = createRuleEngine({ rules: baseRules, unitOf: () => null });
     const out: VerdictChange[] = [];
     let t = 0;
     engine.registerDevice(dev, 0);
     steps.forEach((s, i) => {
       if (i === cut) {
         const snap = JSON.parse(JSON.stringify(engine.snapshot()));
-        engine = createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null });
+        engine = createRuleEngine({ rules: baseRules, unitOf: () => null });
         engine.restore(version1 ? JSON.parse(JSON.stringify(asVersion1(snap))) : snap);
         // a version 1 snapshot has no cadence to restore (it matters only with cadenceOf, not given here)
         const cadenceless = (s: EngineSnapshot) => ({ ...s, devices: s.devices.map(({ cadence: _, ...d }) => d) });
