@@ -197,12 +197,12 @@ describe('confined-space profile', () => {
     h.run('gas-1', t0 + 5 * MINUTE, IDLE_EVERY, () => freshAir(random, false));
     h.advanceTo(t0 + 30 * MINUTE);
     expect(h.stepsOf('silent_during_permit')).toHaveLength(3);
-    // the device's own offline ladder runs too: 3 × its learned cadence (5 s during work, bounded by the profile's
-    // 30–60 s idle range: 90 s), then 15 min
+    // the device's own offline ladder runs too: 3 × its learned cadence — the 60-s idle heartbeat (the 5-s readings
+    // at work are bursts, faster than half the profile's fastest cadence, and do not count) — then 15 min
     expect(h.timeline('device_silent', last)).toEqual([
-      'raised yellow @1m30s',
+      'raised yellow @3m',
       'cleared yellow @3m5s',
-      'raised yellow @5m35s',
+      'raised yellow @7m5s',
       'escalated orange @19m5s',
     ]);
   });

@@ -40,7 +40,7 @@ export const ENGINE_SNAPSHOT_VERSION = 3;
 
 /** How many recent gaps between arrivals a device's cadence is learned from (their median). */
 export const CADENCE_GAPS = 9;
-/** Gaps shorter than this are readings of one batch or one burst, not the cadence. */
+/** Gaps shorter than this (or than half the profile's fastest cadence) are readings of one batch or burst, not the cadence. */
 export const CADENCE_MIN_GAP_MS = 500;
 /** A cadence is judged from this many gaps on; before, the slowest cadence the profile allows. */
 export const CADENCE_LEARNED_AFTER = 2;
@@ -276,16 +276,21 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     return Math.min(range.maxMs, Math.max(range.minMs, median(cadence.gaps)));
   };
 
-  /** Data arrived at `at`: one more gap to learn the device's cadence from. */
+  /**
+   * Data arrived at `at`: one more gap to learn the device's cadence from. Gaps shorter than half the profile's
+   * fastest cadence are bursts (a batch, a state change, a cast at 1 Hz), not the cadence: not counted.
+   */
   const learnCadence = (slot: DeviceSlot, at: number): void => {
+    const range = deps.cadenceOf?.(slot.context.profile) ?? null;
+    if (range === null) return;
     const cadence = slot.cadence;
-    if (cadence.last !== null) {
-      const gap = at - cadence.last;
-      if (gap < CADENCE_MIN_GAP_MS) return;
-      cadence.gaps.push(gap);
-      if (cadence.gaps.length > CADENCE_GAPS) cadence.gaps.shift();
-    }
-    cadence.last = at;
+    const last = cadence.last;
+    cadence.last = last === null ? at : Math.max(last, at);
+    if (last === null) return;
+    const gap = at - last;
+    if (gap < CADENCE_MIN_GAP_MS || gap < range.minMs / 2) return;
+    cadence.gaps.push(gap);
+    if (cadence.gaps.length > CADENCE_GAPS) cadence.gaps.shift();
     slot.ctx.reportingIntervalMs = intervalOf(slot.context, cadence);
   };
 

@@ -162,16 +162,21 @@ rules:
     );
   });
 
-  it('judges from the slowest cadence until it has seen two gaps; bounds a faster device by the fastest allowed', () => {
+  it('judges from the slowest cadence until it has seen two gaps; bursts are not the cadence; a fast device is bounded', () => {
     const fresh = withCadence();
     fresh.engine.registerDevice(fresh.device, 0);
     fresh.advanceTo(4 * HOUR);
     expect(fresh.changes.map((c) => c.at)).toEqual([3 * HOUR]);
+    // 1-min gaps are under half the fastest allowed cadence (10 min): bursts, not counted — the slowest, 3 × 60 min
+    const bursts = withCadence();
+    for (let t = 0; t <= 10 * MIN; t += MIN) bursts.read(t, { x: 1 });
+    bursts.advanceTo(5 * HOUR);
+    expect(bursts.changes.find((c) => c.verdict.status === 'true')?.at).toBe(10 * MIN + 3 * HOUR);
+    // 6-min gaps count, bounded by the fastest allowed, 10 min: yellow 30 min after the last reading
     const fast = withCadence();
-    for (let t = 0; t <= 10 * MIN; t += MIN) fast.read(t, { x: 1 });
-    fast.advanceTo(2 * HOUR);
-    // 1-min gaps are learned as the fastest allowed, 10 min: yellow 30 min after the last reading
-    expect(fast.changes.find((c) => c.verdict.status === 'true')?.at).toBe(40 * MIN);
+    for (let t = 0; t <= 60 * MIN; t += 6 * MIN) fast.read(t, { x: 1 });
+    fast.advanceTo(3 * HOUR);
+    expect(fast.changes.find((c) => c.verdict.status === 'true')?.at).toBe(90 * MIN);
   });
 
   it('the registry attribute reportingIntervalMs overrides what was learned', () => {
