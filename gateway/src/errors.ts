@@ -47,6 +47,11 @@ export const ERROR_CATALOGUE = {
   alarm_already_acknowledged: { status: 409, retryable: false, summary: 'The alarm was already acknowledged.' },
   dead_letter_not_found: { status: 404, retryable: false, summary: 'No dead-lettered webhook delivery with that id.' },
   webhook_not_found: { status: 404, retryable: false, summary: 'No webhook subscriber with that id.' },
+  store_unavailable: {
+    status: 500,
+    retryable: false,
+    summary: 'The local store cannot be opened or written: data directory missing, read-only or full, or a database of a newer gateway.',
+  },
   internal: { status: 500, retryable: true, summary: 'An unexpected fault; it is logged with its stack.' },
 } as const;
 

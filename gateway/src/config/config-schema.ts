@@ -75,6 +75,25 @@ const ingest = z
   })
   .strict();
 
+/** The local store in `dataDir` (SQLite): the InfluxDB spool and the de-duplication window, durable across restarts. */
+const store = z
+  .object({
+    /** Off: points wait in memory (bounded by influx.maxQueuedPoints) and a restart forgets them. */
+    enabled: z.boolean().default(true),
+    /** `normal` survives a crash of the gateway; `full` also a power cut (an fsync per commit). */
+    synchronous: z.enum(['normal', 'full']).default('normal'),
+    spool: z
+      .object({
+        /** Points the spool holds at most; past it the oldest telemetry is dropped (never alarm events), counted. */
+        maxPoints: z.number().int().positive().default(5_000_000),
+        /** Telemetry waiting longer than this is dropped, counted. */
+        maxAge: durationSchema.default(7 * 86_400_000),
+      })
+      .strict()
+      .default({ maxPoints: 5_000_000, maxAge: 7 * 86_400_000 }),
+  })
+  .strict();
+
 const http = z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).strict();
 
 const influx = z
@@ -170,6 +189,7 @@ export const configSchema = z
     /** Extra rule files (YAML), applied after each profile's defaults. */
     rules: z.array(z.string()).default([]),
     dataDir: z.string().default('./data'),
+    store: store.default(store.parse({})),
     api: z
       .object({
         tokens: z.array(tokenSchema).default([]),

@@ -12,24 +12,38 @@ export interface SeqWindow {
   accept(device: string, seq: number, deviceTs: number | null): boolean;
 }
 
-export function createSeqWindow(): SeqWindow {
+/** Where the window keeps what it saw (the local store), so that a replay after a restart is still a duplicate. */
+export interface SeqMemory {
+  load(): Iterable<[device: string, seq: number, ts: number | null]>;
+  remember(device: string, seq: number, ts: number | null): void;
+  forget(device: string, seq: number): void;
+}
+
+export function createSeqWindow(memory?: SeqMemory): SeqWindow {
   const windows = new Map<string, Map<number, number | null>>();
+  const windowOf = (device: string): Map<number, number | null> => {
+    let seen = windows.get(device);
+    if (!seen) {
+      seen = new Map();
+      windows.set(device, seen);
+    }
+    return seen;
+  };
+  if (memory) for (const [device, seq, ts] of memory.load()) windowOf(device).set(seq, ts);
   return {
     accept(device, seq, deviceTs) {
-      let seen = windows.get(device);
-      if (!seen) {
-        seen = new Map();
-        windows.set(device, seen);
-      }
+      const seen = windowOf(device);
       if (seen.has(seq)) {
         const earlier = seen.get(seq) ?? null;
         if (earlier === deviceTs || earlier === null || deviceTs === null) return false;
         seen.delete(seq);
       }
       seen.set(seq, deviceTs);
+      memory?.remember(device, seq, deviceTs);
       if (seen.size > SEQ_WINDOW) {
         const oldest = seen.keys().next().value as number;
         seen.delete(oldest);
+        memory?.forget(device, oldest);
       }
       return true;
     },

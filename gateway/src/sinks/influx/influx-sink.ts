@@ -186,7 +186,11 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
       while (writing.size > 0) await Promise.all(writing);
       restoreFailed();
       try {
-        while (queued() > 0) await writeOnce();
+        // Batch by batch until nothing waits; a queue that hands out nothing more ends it too (never a spin).
+        for (let before = queued(); before > 0; before = queued()) {
+          await writeOnce();
+          if (queued() >= before) break;
+        }
       } catch (error) {
         restoreFailed();
         if (queue.durable) deps.log.warn({ err: error, spooled: queued() }, 'influxdb unreachable at shutdown; points kept in the spool');

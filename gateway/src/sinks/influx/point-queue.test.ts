@@ -1,0 +1,136 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../store/open-store.js';
+import { createSpoolQueue } from '../../store/spool-queue.js';
+import { createMemoryPointQueue, type PointQueue } from './point-queue.js';
+
+const freshDir = (): string => mkdtempSync(join(tmpdir(), 'point-queue-'));
+const spoolIn = (dir: string, maxPoints: number, now: () => number = Date.now) =>
+  createSpoolQueue(openStore({ dataDir: dir, synchronous: 'normal' }), { maxPoints, maxAgeMs: 86_400_000 }, now);
+
+/** One contract for every PointQueue adapter (the in-memory queue and the durable spool). */
+const ADAPTERS: Array<[string, (maxPoints: number) => PointQueue]> = [
+  ['memory', (maxPoints) => createMemoryPointQueue(maxPoints)],
+  ['spool', (maxPoints) => spoolIn(freshDir(), maxPoints)],
+];
+
+describe.each(ADAPTERS)('PointQueue contract — %s', (_name, make) => {
+  it('hands out alarm events before telemetry, each oldest first, and forgets what was done', () => {
+    const queue = make(100);
+    for (const line of ['t1', 't2']) queue.push('telemetry', line);
+    queue.push('alarm', 'a1');
+    queue.push('telemetry', 't3');
+    queue.push('alarm', 'a2');
+    expect(queue.waiting).toBe(5);
+    const first = queue.take(3);
+    expect(first?.lines).toEqual(['a1', 'a2', 't1']);
+    expect(queue.waiting).toBe(2);
+    queue.done(first as NonNullable<typeof first>);
+    expect(queue.take(10)?.lines).toEqual(['t2', 't3']);
+    expect(queue.take(10)).toBeNull();
+  });
+
+  it('takes failed batches again, oldest first and in their old order, before anything newer', () => {
+    const queue = make(100);
+    for (let i = 1; i <= 6; i += 1) queue.push('telemetry', `t${i}`);
+    const a = queue.take(2);
+    const b = queue.take(2);
+    queue.push('alarm', 'a1');
+    queue.push('telemetry', 't7');
+    expect(a?.lines).toEqual(['t1', 't2']);
+    expect(b?.lines).toEqual(['t3', 't4']);
+    queue.release([a as NonNullable<typeof a>, b as NonNullable<typeof b>]);
+    expect(queue.waiting).toBe(8);
+    const again = queue.take(100);
+    expect(again?.lines).toEqual(['a1', 't1', 't2', 't3', 't4', 't5', 't6', 't7']);
+  });
+
+  it('drops the oldest waiting telemetry past its bound, never an alarm event, and counts it', () => {
+    const queue = make(3);
+    queue.push('alarm', 'a1');
+    for (let i = 1; i <= 5; i += 1) queue.push('telemetry', `t${i}`);
+    queue.push('alarm', 'a2');
+    expect(queue.dropped).toBe(4);
+    expect(queue.take(100)?.lines).toEqual(['a1', 'a2', 't5']);
+  });
+});
+
+describe('the durable spool', () => {
+  it('gives back after a reopen everything that was not done, in order', () => {
+    const dir = freshDir();
+    const before = spoolIn(dir, 100);
+    for (let i = 1; i <= 4; i += 1) before.push('telemetry', `t${i}`);
+    before.push('alarm', 'a1');
+    const written = before.take(2);
+    before.done(written as NonNullable<typeof written>);
+    before.take(2); // in flight when the process died: not done, so not forgotten
+    const after = spoolIn(dir, 100);
+    expect(after.waiting).toBe(3);
+    expect(after.take(100)?.lines).toEqual(['t2', 't3', 't4']);
+  });
+
+  it('drops telemetry that waited longer than maxAge', () => {
+    let now = 1_000_000;
+    const queue = createSpoolQueue(
+      openStore({ dataDir: freshDir(), synchronous: 'normal' }),
+      { maxPoints: 100, maxAgeMs: 60_000 },
+      () => now,
+    );
+    queue.push('telemetry', 'old');
+    queue.push('alarm', 'old-alarm');
+    now += 120_000;
+    queue.push('telemetry', 'new');
+    expect(queue.take(10)?.lines).toEqual(['old-alarm', 'new']);
+    expect(queue.dropped).toBe(1);
+  });
+});
+
+describe.each(ADAPTERS)('PointQueue against a model — %s', (_name, make) => {
+  it('never loses, repeats or reorders a point across any sequence of push, take, done and release', () => {
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('push' as const), kind: fc.constantFrom('alarm' as const, 'telemetry' as const) }),
+      fc.record({ k: fc.constant('take' as const), max: fc.integer({ min: 1, max: 5 }) }),
+      fc.record({ k: fc.constant('done' as const), pick: fc.nat() }),
+      fc.constant({ k: 'release' as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const queue = make(1_000);
+        let n = 0;
+        const inFlight: Array<NonNullable<ReturnType<PointQueue['take']>>> = [];
+        const written: string[] = [];
+        const pushed: string[] = [];
+        for (const o of ops) {
+          if (o.k === 'push') {
+            const line = `${o.kind[0]}${n++}`;
+            pushed.push(line);
+            queue.push(o.kind, line);
+          } else if (o.k === 'take') {
+            const batch = queue.take(o.max);
+            if (batch) inFlight.push(batch);
+            else expect(queue.waiting).toBe(0);
+          } else if (o.k === 'done' && inFlight.length > 0) {
+            const [batch] = inFlight.splice(o.pick % inFlight.length, 1);
+            written.push(...(batch as NonNullable<typeof batch>).lines);
+            queue.done(batch as NonNullable<typeof batch>);
+          } else if (o.k === 'release') {
+            queue.release(inFlight.splice(0));
+          }
+          const held = inFlight.reduce((sum, b) => sum + b.lines.length, 0);
+          expect(queue.waiting).toBe(pushed.length - written.length - held);
+        }
+        queue.release(inFlight.splice(0));
+        for (let batch = queue.take(7); batch; batch = queue.take(7)) {
+          written.push(...batch.lines);
+          queue.done(batch);
+        }
+        expect(queue.waiting).toBe(0);
+        expect([...written].sort()).toEqual([...pushed].sort());
+      }),
+      { numRuns: 120 },
+    );
+  }, 60_000);
+});

@@ -1,0 +1,36 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The store's schema, one step per version (`PRAGMA user_version`). Steps are only ever appended: a store
+ * written by an older gateway is upgraded in place; one written by a newer gateway is refused.
+ */
+const STEPS: readonly string[] = [
+  // 1: the InfluxDB spool (points waiting to be written) and the per-device de-duplication window.
+  `CREATE TABLE spool (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the sink's cursor relies on ids only growing
+     kind INTEGER NOT NULL,          -- 0 alarm event, 1 telemetry
+     at INTEGER NOT NULL,            -- when it was spooled (ms), for the age bound
+     line TEXT NOT NULL
+   );
+   CREATE INDEX spool_kind_id ON spool (kind, id);
+   CREATE TABLE seen_seq (
+     device TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     ts INTEGER,                     -- the device time it came with; NULL when it had none
+     PRIMARY KEY (device, seq)       -- rowid order is the order they were seen (the window forgets the oldest)
+   );`,
+];
+
+export const SCHEMA_VERSION = STEPS.length;
+
+export function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION)
+    throw new Error(`it was written by a newer gateway (schema ${version}; this one knows up to ${SCHEMA_VERSION})`);
+  for (let step = version; step < SCHEMA_VERSION; step += 1) {
+    db.transaction(() => {
+      db.exec(STEPS[step] as string);
+      db.pragma(`user_version = ${step + 1}`);
+    })();
+  }
+}
