@@ -7,14 +7,24 @@ import { api, eventually, startTestGateway, type TestGateway } from './helpers/t
 
 const T0 = Date.parse('2026-11-22T06:00:00Z');
 
-describe('GET /readyz while InfluxDB is down (a real influxd, stopped)', () => {
+/**
+ * With the local store the reading waits on disk: the gateway stays ready (200) and says it is degraded.
+ * Without it (`store.enabled: false`) the reading waits in memory only: 503 naming InfluxDB.
+ */
+describe.each([
+  { store: true, status: 200, field: 'degraded', reason: /^influxdb: degraded: spooling 1 points \(.+\)$/m },
+  { store: false, status: 503, field: 'reasons', reason: /^influxdb: .+/m },
+] as const)('GET /readyz while InfluxDB is down (a real influxd, stopped) — store.enabled: $store', ({ store, status, field, reason }) => {
   let influxd: PrivateInfluxd;
   let gateway: TestGateway;
   let device: MqttClient;
   beforeAll(async () => {
     influxd = await startPrivateInfluxd();
     gateway = await startTestGateway({
-      overrides: { influx: { mode: 'url', url: influxd.url, database: 'readiness', flushInterval: 50 } },
+      overrides: {
+        influx: { mode: 'url', url: influxd.url, database: 'readiness', flushInterval: 50 },
+        store: { enabled: store },
+      },
     });
     device = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
   });
@@ -26,20 +36,27 @@ describe('GET /readyz while InfluxDB is down (a real influxd, stopped)', () => {
 
   const readyz = () => api(gateway, '/readyz', { token: null });
 
-  it('answers 503 naming InfluxDB once a write fails, keeps the reading, and 200 again after the server is back', async () => {
-    expect((await readyz()).status).toBe(200);
+  it(`answers ${status} naming InfluxDB once a write fails, keeps the reading, and is healthy again after the server is back`, async () => {
+    expect((await readyz()).body).toMatchObject({ reasons: [], degraded: [] });
     await influxd.stop();
     await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), { ts: T0, seq: 1, metrics: { hopper_temp: 36.6 } });
-    const down = await eventually('readyz 503', async () => {
+    const down = await eventually(`readyz naming influxdb with ${status}`, async () => {
       const answer = await readyz();
-      return answer.status === 503 ? answer.body : undefined;
+      return answer.status === status && answer.body[field].length > 0 ? answer.body : undefined;
     });
-    expect(down.ready).toBe(false);
-    expect(down.reasons.join('\n')).toMatch(/^influxdb: .+/m);
+    expect(down.ready).toBe(status === 200);
+    expect(down[field].join('\n')).toMatch(reason);
     expect(down.checks.find((c: { name: string }) => c.name === 'mqtt')).toMatchObject({ ready: true });
 
     await influxd.start();
-    await eventually('readyz 200 again', async () => ((await readyz()).status === 200 ? true : undefined), 40_000);
+    await eventually(
+      'readyz healthy again',
+      async () => {
+        const { body } = await readyz();
+        return body.reasons.length === 0 && body.degraded.length === 0 ? true : undefined;
+      },
+      40_000,
+    );
     const rows = await eventually('the reading written after the outage', async () => {
       const found = await queryInfluxAt(influxd.url, 'readiness', 'SELECT hopper_temp, seq FROM telemetry');
       return found.length > 0 ? found : undefined;

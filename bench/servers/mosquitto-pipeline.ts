@@ -73,13 +73,25 @@ const alarms = createAlarmService({
   log,
 });
 // The gateway's own lane on the subscriber's event loop, with the gateway's default batching (5,000 points, 500 ms).
-const config = validateConfig({ influx: { mode: 'url', url: args.influxUrl, database: args.database }, logLevel: 'warn' }, '(bench)');
+// Its own store, like the gateway under test: the spool and the de-duplication window are part of the work.
+const config = validateConfig(
+  {
+    influx: { mode: 'url', url: args.influxUrl, database: args.database },
+    dataDir: mkdtempSync(join(tmpdir(), 'bench-mosquitto-pipeline-')),
+    logLevel: 'warn',
+  },
+  '(bench)',
+);
 const lane = await createInlineLane(
   { config, influxUrl: args.influxUrl },
   registry,
   { alarmChanges: (changes) => alarms.apply(changes), readingStored: deviceStatus.readingStored },
   metrics,
   log,
+  (error) => {
+    log.fatal({ err: error }, 'telemetry lane failed');
+    process.exit(1);
+  },
 );
 alarms.onEvent((event) => lane.writeAlarmEvent(event));
 await lane.start(Date.now());

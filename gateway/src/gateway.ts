@@ -107,13 +107,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     readingStored: deviceStatus.readingStored,
   };
   const setup = { config, influxUrl: influx.url };
+  const laneFailed = (error: Error): void => {
+    laneFailure = error;
+    options.onFatal?.(error);
+  };
   const started =
     config.pipeline.thread === 'worker'
-      ? await createWorkerLane(setup, outlet, log.child({ component: 'pipeline' }), (error) => {
-          laneFailure = error;
-          options.onFatal?.(error);
-        })
-      : await createInlineLane(setup, registry, outlet, metrics, log, rules);
+      ? await createWorkerLane(setup, outlet, log.child({ component: 'pipeline' }), laneFailed)
+      : await createInlineLane(setup, registry, outlet, metrics, log, laneFailed, rules);
   lane = started;
   const recorder = config.recording.enabled ? createRecorder(config.recording.path) : undefined;
   const ingest = createIngestService({

@@ -10,6 +10,9 @@ import { createProfileRuleEngine } from '../rule-files/profile-engine.js';
 import { createRuleReloader } from '../rule-files/rule-reloader.js';
 import type { InfluxSink } from '../sinks/influx/influx-sink.js';
 import { startInfluxSink } from '../sinks/influx/influx-target.js';
+import { openStore, type StoreDatabase } from '../store/open-store.js';
+import { createSqliteSeqMemory } from '../store/seq-memory.js';
+import { createSpoolQueue } from '../store/spool-queue.js';
 import { createLaneCore, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
 
 export interface LaneSetup {
@@ -29,15 +32,21 @@ export async function buildLaneCore(
   metrics: GatewayMetrics,
   log: Logger,
   rules?: RuleSet,
-): Promise<{ core: LaneCore; sink: InfluxSink | null }> {
+): Promise<{ core: LaneCore; sink: InfluxSink | null; store: StoreDatabase | null }> {
   const { config } = setup;
   const engine = createProfileRuleEngine(PROFILES, rules ?? loadRuleSetOrThrow(PROFILES, config.rules));
-  const sink = await startInfluxSink(config.influx, setup.influxUrl, metrics, log);
+  // This thread's connection to the local store: the spool and the de-duplication window live here.
+  const store = config.store.enabled ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous }) : null;
+  const queue = store
+    ? createSpoolQueue(store, { maxPoints: config.store.spool.maxPoints, maxAgeMs: config.store.spool.maxAge }, Date.now)
+    : undefined;
+  const sink = await startInfluxSink(config.influx, setup.influxUrl, metrics, log, queue);
   const core = createLaneCore({
     registry,
     profiles: PROFILES,
     engine,
-    seqWindow: createSeqWindow(),
+    seqWindow: createSeqWindow(store ? createSqliteSeqMemory(store) : undefined),
+    commit: store ? (work) => store.transaction(work)() : (work) => work(),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     timestamps: { maxAheadMs: config.ingest.maxClockAhead, maxBehindMs: config.ingest.maxAge },
     sink,
@@ -46,5 +55,5 @@ export async function buildLaneCore(
     metrics,
     log: log.child({ component: 'pipeline' }),
   });
-  return { core, sink };
+  return { core, sink, store };
 }

@@ -54,7 +54,7 @@ const outlet: LaneOutlet = {
 };
 
 try {
-  const { core, sink } = await buildLaneCore(setup, registry, outlet, metrics, log);
+  const { core, sink, store } = await buildLaneCore(setup, registry, outlet, metrics, log);
 
   let lastStatus = '';
   const reportSinkStatus = (): void => {
@@ -67,7 +67,21 @@ try {
   reportSinkStatus();
   const statusTimer = setInterval(reportSinkStatus, 250);
 
+  /** One batch, one commit: its verdicts are sent once what it accepted is durable (group commit). */
   const judgeBatch = (batch: Extract<ToLane, { type: 'batch' }>): void => {
+    let verdicts: BatchVerdicts;
+    try {
+      verdicts = core.commit(() => judgeAll(batch));
+    } catch (error) {
+      // The store could not write: no verdict for this batch, so nothing is acknowledged; the thread ends and
+      // the broker side treats every publish it still owes as unavailable (connections close, devices resend).
+      log.fatal({ err: error }, 'telemetry store failed');
+      process.exit(1);
+    }
+    send(verdicts, [verdicts.accepted.buffer as ArrayBuffer]);
+  };
+
+  const judgeAll = (batch: Extract<ToLane, { type: 'batch' }>): BatchVerdicts => {
     const bytes = Buffer.from(batch.bytes);
     const accepted = new Uint32Array(batch.devices.length);
     const rejections: BatchVerdicts['rejections'] = [];
@@ -81,7 +95,7 @@ try {
       accepted[i] = verdict.accepted;
       if (verdict.rejections.length > 0) rejections.push([i, verdict.rejections]);
     }
-    send({ type: 'verdicts', accepted, rejections }, [accepted.buffer as ArrayBuffer]);
+    return { type: 'verdicts', accepted, rejections };
   };
 
   port.on('message', (message: ToLane) => {
@@ -117,6 +131,7 @@ try {
         void (async () => {
           await core.pipeline.drain();
           await sink?.close();
+          store?.close();
           sendLatest();
           clearInterval(statusTimer);
           send({ type: 'closed', id: message.id });

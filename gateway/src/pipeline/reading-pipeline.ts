@@ -13,8 +13,6 @@ export interface ReadingPipelineDeps {
   alarmChanges(changes: readonly VerdictChange[]): void;
   /** The device status book's `readingStored` (last values for the API). */
   readingStored(device: string, ts: number, metrics: Record<string, MetricValue>, at: number): void;
-  /** The telemetry sink's enqueue (InfluxDB); must not block. */
-  storeTelemetry(reading: Reading): void;
   metrics: GatewayMetrics;
   log: Logger;
 }
@@ -44,7 +42,6 @@ export function createReadingPipeline(deps: ReadingPipelineDeps): ReadingPipelin
     for (; head < end; head += 1) {
       const reading = queue[head] as Reading;
       try {
-        deps.storeTelemetry(reading);
         deps.readingStored(reading.device, reading.ts, reading.metrics, reading.receivedAt ?? reading.ts);
         const device = deps.registry.get(reading.device);
         if (!device) continue;

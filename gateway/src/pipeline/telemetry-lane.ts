@@ -20,6 +20,9 @@ export interface LaneVerdict {
   unavailable?: true;
 }
 
+/** The verdict when the lane cannot judge (its worker died, its store cannot write): no acknowledgement. */
+export const UNAVAILABLE: LaneVerdict = { accepted: 0, rejections: [], unavailable: true };
+
 /**
  * Where a device's telemetry goes once the broker knows who sent it: validate → normalise → de-duplicate
  * → rule engine → InfluxDB. Two adapters run the same core: `inline` on the broker's event loop, `worker`
@@ -60,7 +63,10 @@ export interface LaneCoreDeps {
   seqWindow: SeqWindow;
   maxPayloadBytes: number;
   timestamps: TimestampWindow;
+  /** InfluxDB: accepted readings are handed to it while being judged, so that they are spooled before the verdict. */
   sink: InfluxSink | null;
+  /** Runs work as one commit of the local store (identity without one); throws when the store cannot write. */
+  commit<T>(work: () => T): T;
   /** Reloads the rule files into `engine`, returning the result and the alarm changes it caused. */
   reloadRules(now: number): ReloadOutcome;
   outlet: LaneOutlet;
@@ -72,6 +78,11 @@ export interface LaneCoreDeps {
 export interface LaneCore {
   start(now: number): void;
   judge(device: RegisteredDevice, payload: Buffer, receivedAt: number): LaneVerdict;
+  /**
+   * Judges inside one commit of the local store: what `work` accepted (spooled readings, sequence numbers
+   * seen) is durable when it returns. A throw means the store could not write: nothing may be acknowledged.
+   */
+  commit<T>(work: () => T): T;
   tick(now: number): void;
   acknowledged(key: string, at: number): void;
   reloadRules(now: number): ReloadResult;
@@ -84,7 +95,6 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     registry: deps.registry,
     alarmChanges: (changes) => deps.outlet.alarmChanges(changes),
     readingStored: (device, ts, metrics, at) => deps.outlet.readingStored(device, ts, metrics, at),
-    storeTelemetry: deps.sink ? deps.sink.writeTelemetry : () => undefined,
     metrics: deps.metrics,
     log: deps.log,
   });
@@ -130,10 +140,13 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       }
       if (outcome.accepted.length > 0) {
         acceptedOf(device.profile).inc(outcome.accepted.length);
-        pipeline.enqueue(outcome.accepted.map((item) => item.reading));
+        const readings = outcome.accepted.map((item) => item.reading);
+        if (deps.sink) for (const reading of readings) deps.sink.writeTelemetry(reading);
+        pipeline.enqueue(readings);
       }
       return { accepted: outcome.accepted.length, rejections: outcome.rejections };
     },
+    commit: (work) => deps.commit(work),
     tick: (now) => pipeline.tick(now),
     acknowledged: (key, at) => apply(deps.engine.acknowledge(key, at)),
     reloadRules(now) {

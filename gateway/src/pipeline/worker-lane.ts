@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import type { LaneSetup } from './build-lane-core.js';
 import type { FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
 import { spawnModuleWorker } from './spawn-worker.js';
-import type { LaneOutlet, LaneVerdict, TelemetryLane } from './telemetry-lane.js';
+import { type LaneOutlet, type LaneVerdict, type TelemetryLane, UNAVAILABLE } from './telemetry-lane.js';
 
 /** The lane's worker: lane-worker.js once built, lane-worker.ts when run from source. */
 const LANE_WORKER = new URL(import.meta.url.endsWith('.ts') ? './lane-worker.ts' : './lane-worker.js', import.meta.url);
@@ -19,7 +19,6 @@ interface Pending {
 
 const emptyPending = (): Pending => ({ devices: [], receivedAt: [], payloads: [], decided: [] });
 const ACCEPTED: LaneVerdict['rejections'] = [];
-const UNAVAILABLE: LaneVerdict = { accepted: 0, rejections: [], unavailable: true };
 
 /**
  * The lane in a worker thread (`pipeline.thread: worker`). Telemetry submitted during one turn of the

@@ -24,9 +24,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
   app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
     const checks = deps.readiness();
     const ready = checks.every((check) => check.ready);
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ ready, checks, reasons: checks.filter((c) => !c.ready).map((c) => `${c.name}: ${c.reason}`) });
+    const say = (c: ReadinessCheck): string => `${c.name}: ${c.reason}`;
+    return reply.code(ready ? 200 : 503).send({
+      ready,
+      checks,
+      reasons: checks.filter((c) => !c.ready).map(say),
+      // Ready, but not as it should be (InfluxDB down while points wait in the durable spool).
+      degraded: checks.filter((c) => c.ready && c.reason?.startsWith('degraded')).map(say),
+    });
   });
 
   app.get('/metrics', { config: deps.metricsPublic ? { public: true } : { role: 'viewer' } }, async (_request, reply) => {

@@ -5,6 +5,7 @@ import type { GatewayMetrics } from '../../observability/metrics.js';
 import { createInfluxSink, type InfluxSink } from './influx-sink.js';
 import { createInfluxV1Writer } from './influx-writer.js';
 import { findInfluxd, type LocalInfluxd, startLocalInfluxd } from './local-influxd.js';
+import type { PointQueue } from './point-queue.js';
 
 /** Where telemetry goes: a URL, or nowhere and why; `local` is the influxd the gateway started itself. */
 export interface InfluxTarget {
@@ -40,6 +41,7 @@ export async function startInfluxSink(
   url: string | null,
   metrics: GatewayMetrics,
   log: Logger,
+  queue?: PointQueue,
 ): Promise<InfluxSink | null> {
   if (url === null) return null;
   const writer = createInfluxV1Writer({
@@ -55,6 +57,7 @@ export async function startInfluxSink(
     batchSize: settings.batchSize,
     flushIntervalMs: settings.flushInterval,
     maxQueuedPoints: settings.maxQueuedPoints,
+    ...(queue ? { queue } : {}),
     maxInFlight: settings.maxInFlight,
     metrics,
     log: log.child({ component: 'influx-sink' }),
