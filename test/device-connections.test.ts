@@ -84,9 +84,8 @@ describe('device online state in /api/devices (contract §1, §6)', () => {
     expect(await dropWithLastWill(0)).toMatchObject({ online: false, connections: 0, reportedStatus: 'offline' });
   });
 
-  // Known defect (broker, 3089431): protocolViolation() refuses a QoS 1 Will because a Will has no packet
-  // id, so the device's `offline` never arrives. When the broker lets Wills through, this fails: make it `it`.
-  it.fails('shows a device offline after its connection drops and its Last Will (QoS 1) is published', async () => {
+  // A Will carries no packet id: the broker's check for id 0 on QoS 1 must not refuse it.
+  it('shows a device offline after its connection drops and its Last Will (QoS 1) is published', async () => {
     expect(await dropWithLastWill(1)).toMatchObject({ online: false, connections: 0, reportedStatus: 'offline' });
   });
 });

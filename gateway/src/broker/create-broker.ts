@@ -13,7 +13,8 @@ export const DROPPED_PREFIX = '$dropped/';
 /** A PUBLISH that breaks MQTT 3.1.1 in a way aedes lets through, or null. */
 function protocolViolation(packet: PublishPacket): string | null {
   if (packet.topic.includes('\u0000')) return 'topic contains U+0000 (MQTT-1.5.3-2)';
-  if (packet.qos > 0 && !packet.messageId) return 'QoS > 0 PUBLISH with packet identifier 0 (MQTT-2.3.1-1)';
+  // A Last Will is published by the broker itself, without a packet identifier: only a wire packet can carry 0.
+  if (packet.qos > 0 && packet.messageId === 0) return 'QoS > 0 PUBLISH with packet identifier 0 (MQTT-2.3.1-1)';
   return null;
 }
 
