@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError } from 'commander';
+import { withUsageExit } from '../../../gateway/src/cli/usage-exit.js';
 import { hashSecret } from '../../../gateway/src/devices/secret-hash.js';
 import { MODEL_PROFILES } from '../models/model-registry.js';
 import { generateLoadDevices } from '../run/load-devices.js';
@@ -12,7 +13,6 @@ import { listScenarios, loadScenario, ScenarioError } from '../scenario/load-sce
 import { type Scenario, scenarioSchema } from '../scenario/scenario-schema.js';
 import { formatOffset, parseDuration } from '../time/duration.js';
 import { followAlarms } from './alarm-stream.js';
-import { withUsageExit } from './usage-exit.js';
 
 const durationArg = (value: string): number => {
   const ms = parseDuration(value);
