@@ -19,6 +19,26 @@ const STEPS: readonly string[] = [
      ts INTEGER,                     -- the device time it came with; NULL when it had none
      PRIMARY KEY (device, seq)       -- rowid order is the order they were seen (the window forgets the oldest)
    );`,
+  // 2: the webhook outbox (deliveries waiting, with their retry schedule) and the dead letters.
+  `CREATE TABLE webhook_outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- enqueue order: an alarm's events go out in this order
+     subscriber TEXT NOT NULL,
+     body TEXT NOT NULL,             -- the event as first serialised, sent byte for byte on every attempt
+     attempts INTEGER NOT NULL DEFAULT 0,
+     not_before INTEGER NOT NULL DEFAULT 0,  -- ms since the epoch
+     last_error TEXT
+   );
+   CREATE INDEX webhook_outbox_subscriber ON webhook_outbox (subscriber, id);
+   CREATE TABLE webhook_dead_letter (
+     rank INTEGER PRIMARY KEY AUTOINCREMENT,  -- oldest first; the bound forgets the oldest
+     id TEXT NOT NULL UNIQUE,
+     subscriber TEXT NOT NULL,
+     body TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     last_error TEXT NOT NULL,
+     dead_at TEXT NOT NULL
+   );`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -1,0 +1,90 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { AlarmEvent } from '../../../../rules/src/index.js';
+import { openStore } from '../../store/open-store.js';
+import { createSqliteWebhookOutbox } from '../../store/webhook-outbox-sqlite.js';
+import { createMemoryWebhookOutbox, type OutboxIds, type WebhookOutbox } from './webhook-outbox.js';
+
+const event = (id: string, seq = 1): AlarmEvent =>
+  ({
+    type: seq === 1 ? 'alarm.raised' : 'alarm.escalated',
+    id,
+    timestamp: '2026-11-22T08:00:03.120Z',
+    data: { alarm: { id: 'alm_1', key: 'site-a/dc-01/hopper_temp_high', seq, site: 'site-a', device: 'dc-01' } },
+  }) as unknown as AlarmEvent;
+
+const idsWith = (maxDeadLetters: number): OutboxIds => {
+  let n = 0;
+  return { newId: () => `dlq_${++n}`, now: () => Date.parse('2026-11-22T08:00:00Z'), maxDeadLetters };
+};
+const sqliteIn = (dir: string, maxDeadLetters: number): WebhookOutbox =>
+  createSqliteWebhookOutbox(openStore({ dataDir: dir, synchronous: 'normal' }), idsWith(maxDeadLetters));
+
+/** One contract for every WebhookOutbox adapter (memory, when the store is disabled, and the local store). */
+const ADAPTERS: Array<[string, (maxDeadLetters: number) => WebhookOutbox]> = [
+  ['memory', (max) => createMemoryWebhookOutbox(idsWith(max))],
+  ['sqlite', (max) => sqliteIn(mkdtempSync(join(tmpdir(), 'webhook-outbox-')), max)],
+];
+
+describe.each(ADAPTERS)('WebhookOutbox contract — %s', (_name, make) => {
+  it('queues in order, and keeps the body as first serialised', () => {
+    const outbox = make(10);
+    const a = outbox.enqueue('platform', event('evt_a'));
+    const b = outbox.enqueue('platform', event('evt_b', 2));
+    expect((a.id as number) < (b.id as number)).toBe(true);
+    expect([a.attempts, a.notBefore, a.lastError]).toEqual([0, 0, null]);
+    expect(JSON.parse(a.body)).toEqual(event('evt_a'));
+  });
+
+  it('dead-letters with a reason, lists oldest first, forgets the oldest past its bound', () => {
+    const outbox = make(2);
+    for (const id of ['evt_a', 'evt_b', 'evt_c']) {
+      const delivery = outbox.enqueue('platform', event(id));
+      delivery.attempts = 2;
+      outbox.deadLetter(delivery, 'exhausted', 'HTTP 500');
+    }
+    const letters = outbox.deadLetters();
+    expect(letters.map((l) => [l.event.id, l.reason, l.attempts, l.lastError])).toEqual([
+      ['evt_b', 'exhausted', 2, 'HTTP 500'],
+      ['evt_c', 'exhausted', 2, 'HTTP 500'],
+    ]);
+    expect(letters[0]).toMatchObject({ subscriber: 'platform', deadAt: '2026-11-22T08:00:00.000Z' });
+  });
+
+  it('replays a dead letter into the outbox from attempt zero, once; an unknown id is null', () => {
+    const outbox = make(10);
+    const delivery = outbox.enqueue('platform', event('evt_a'));
+    delivery.attempts = 3;
+    const letter = outbox.deadLetter(delivery, 'exhausted', 'HTTP 500');
+    const replayed = outbox.replay(letter.id);
+    expect(replayed).toMatchObject({ subscriber: 'platform', attempts: 0, body: delivery.body });
+    expect(replayed?.event.id).toBe('evt_a');
+    expect(outbox.deadLetters()).toEqual([]);
+    expect(outbox.replay(letter.id)).toBeNull();
+  });
+});
+
+describe('WebhookOutbox in the local store', () => {
+  it('finds after a reopen what waits, in order, with its retry schedule; not what was delivered or dead-lettered', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webhook-outbox-'));
+    const before = sqliteIn(dir, 10);
+    const a = before.enqueue('platform', event('evt_a'));
+    const b = before.enqueue('platform', event('evt_b', 2));
+    const c = before.enqueue('platform', event('evt_c'));
+    const d = before.enqueue('other', event('evt_d'));
+    Object.assign(a, { attempts: 2, notBefore: 1_234, lastError: 'HTTP 503' });
+    before.attempted(a);
+    before.delivered(c);
+    before.deadLetter(d, 'not_retryable', 'HTTP 400');
+
+    const after = sqliteIn(dir, 10);
+    expect(after.pending('platform').map((p) => [p.event.id, p.attempts, p.notBefore, p.lastError, p.body])).toEqual([
+      ['evt_a', 2, 1_234, 'HTTP 503', a.body],
+      ['evt_b', 0, 0, null, b.body],
+    ]);
+    expect(after.pending('other')).toEqual([]);
+    expect(after.deadLetters().map((l) => [l.event.id, l.reason])).toEqual([['evt_d', 'not_retryable']]);
+  });
+});

@@ -1,0 +1,100 @@
+import type { AlarmEvent } from '../../../../rules/src/index.js';
+
+/**
+ * Why an event was dead-lettered: `exhausted` (maxAttempts used up), `not_retryable` (a 4xx other than
+ * 408/429), `gone` (the receiver answered 410 and the subscriber was disabled), `subscriber_disabled` (it
+ * arrived, or was waiting, while the subscriber was disabled), `queue_full` (the oldest of a full queue).
+ */
+export type DeadLetterReason = 'exhausted' | 'not_retryable' | 'gone' | 'subscriber_disabled' | 'queue_full';
+
+export interface DeadLetter {
+  id: string;
+  subscriber: string;
+  event: AlarmEvent;
+  attempts: number;
+  reason: DeadLetterReason;
+  lastError: string;
+  deadAt: string;
+}
+
+/** One event waiting for one subscriber, with where its retry schedule stands. */
+export interface OutboxDelivery {
+  /** Its place in the outbox (order of enqueueing); null for an event dead-lettered without being queued. */
+  id: number | null;
+  subscriber: string;
+  event: AlarmEvent;
+  /** The body as first serialised: every attempt, before and after a restart, sends the same bytes. */
+  body: string;
+  attempts: number;
+  /** No attempt before this (ms since the epoch). */
+  notBefore: number;
+  lastError: string | null;
+}
+
+/**
+ * Where webhook deliveries wait and dead letters are kept. The SQLite adapter (`store/webhook-outbox-sqlite.ts`)
+ * keeps them across restarts; the in-memory one (store disabled) forgets them. Every write is done when the
+ * call returns.
+ */
+export interface WebhookOutbox {
+  /** What waits for `subscriber`, oldest first (after a restart: what was pending, attempts and schedule kept). */
+  pending(subscriber: string): OutboxDelivery[];
+  /** Queues `event` for `subscriber`. */
+  enqueue(subscriber: string, event: AlarmEvent): OutboxDelivery;
+  /** Records a failed attempt: its `attempts`, `notBefore` and `lastError`. */
+  attempted(delivery: OutboxDelivery): void;
+  /** The receiver took it: it leaves the outbox. */
+  delivered(delivery: OutboxDelivery): void;
+  /** Moves it from the outbox (if it was queued) to the dead letters. */
+  deadLetter(delivery: OutboxDelivery, reason: DeadLetterReason, lastError: string): DeadLetter;
+  /** Dead letters, oldest first. */
+  deadLetters(): DeadLetter[];
+  /** Moves a dead letter back into its subscriber's outbox, attempts from zero; null if there is none with `id`. */
+  replay(id: string): OutboxDelivery | null;
+}
+
+export interface OutboxIds {
+  /** A new dead letter id. */
+  newId(): string;
+  now(): number;
+  /** Dead letters kept; past it the oldest are forgotten. */
+  maxDeadLetters: number;
+}
+
+/** The outbox in memory (store disabled): a restart forgets what waits and the dead letters. */
+export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
+  const letters: DeadLetter[] = [];
+  let lastId = 0;
+  const delivery = (subscriber: string, event: AlarmEvent): OutboxDelivery => {
+    lastId += 1;
+    return { id: lastId, subscriber, event, body: JSON.stringify(event), attempts: 0, notBefore: 0, lastError: null };
+  };
+  return {
+    pending: () => [],
+    enqueue: delivery,
+    attempted() {},
+    delivered() {},
+    deadLetter(queued, reason, lastError) {
+      const letter: DeadLetter = {
+        id: ids.newId(),
+        subscriber: queued.subscriber,
+        event: queued.event,
+        attempts: queued.attempts,
+        reason,
+        lastError,
+        deadAt: new Date(ids.now()).toISOString(),
+      };
+      letters.push(letter);
+      if (letters.length > ids.maxDeadLetters) letters.shift();
+      return letter;
+    },
+    deadLetters: () => [...letters],
+    replay(id) {
+      const index = letters.findIndex((letter) => letter.id === id);
+      const letter = letters[index];
+      if (!letter) return null;
+      letters.splice(index, 1);
+      return delivery(letter.subscriber, letter.event);
+    },
+  };
+}

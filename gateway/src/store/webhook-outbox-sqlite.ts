@@ -1,0 +1,94 @@
+import type { AlarmEvent } from '../../../rules/src/index.js';
+import type { DeadLetter, DeadLetterReason, OutboxDelivery, OutboxIds, WebhookOutbox } from '../sinks/webhook/webhook-outbox.js';
+import type { StoreDatabase } from './open-store.js';
+
+type OutboxRow = [id: number, body: string, attempts: number, notBefore: number, lastError: string | null];
+type LetterRow = [id: string, subscriber: string, body: string, attempts: number, reason: string, lastError: string, deadAt: string];
+
+/**
+ * The webhook outbox in the local store (the durable WebhookOutbox adapter): an event is a row from the moment
+ * it is queued until its receiver takes it or it is dead-lettered, so a restart — SIGTERM or kill -9 — sends
+ * it again with the same id, in the same order, its retry schedule where it was. Dead letters survive too.
+ * Calls after the store is closed (an attempt finishing during shutdown) change nothing: the row stays and
+ * is sent again after the restart.
+ */
+export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): WebhookOutbox {
+  const pendingOf = db
+    .prepare('SELECT id, body, attempts, not_before, last_error FROM webhook_outbox WHERE subscriber = ? ORDER BY id')
+    .raw(true);
+  const insert = db.prepare('INSERT INTO webhook_outbox (subscriber, body, attempts, not_before) VALUES (?, ?, ?, ?)');
+  const update = db.prepare('UPDATE webhook_outbox SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?');
+  const remove = db.prepare('DELETE FROM webhook_outbox WHERE id = ?');
+  const insertLetter = db.prepare(
+    'INSERT INTO webhook_dead_letter (id, subscriber, body, attempts, reason, last_error, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const trimLetters = db.prepare('DELETE FROM webhook_dead_letter WHERE rank <= (SELECT max(rank) FROM webhook_dead_letter) - ?');
+  const allLetters = db
+    .prepare('SELECT id, subscriber, body, attempts, reason, last_error, dead_at FROM webhook_dead_letter ORDER BY rank')
+    .raw(true);
+  const oneLetter = db.prepare('SELECT subscriber, body FROM webhook_dead_letter WHERE id = ?').raw(true);
+  const removeLetter = db.prepare('DELETE FROM webhook_dead_letter WHERE id = ?');
+
+  const enqueue = (subscriber: string, body: string, event: AlarmEvent): OutboxDelivery => {
+    const id = Number(insert.run(subscriber, body, 0, 0).lastInsertRowid);
+    return { id, subscriber, event, body, attempts: 0, notBefore: 0, lastError: null };
+  };
+
+  const toDeadLetter = db.transaction((delivery: OutboxDelivery, letter: DeadLetter) => {
+    if (delivery.id !== null) remove.run(delivery.id);
+    insertLetter.run(letter.id, letter.subscriber, delivery.body, letter.attempts, letter.reason, letter.lastError, letter.deadAt);
+    trimLetters.run(ids.maxDeadLetters);
+  });
+
+  const replay = db.transaction((id: string): OutboxDelivery | null => {
+    const row = oneLetter.get(id) as [string, string] | undefined;
+    if (!row) return null;
+    removeLetter.run(id);
+    const [subscriber, body] = row;
+    return enqueue(subscriber, body, JSON.parse(body) as AlarmEvent);
+  });
+
+  return {
+    pending: (subscriber) =>
+      (pendingOf.all(subscriber) as OutboxRow[]).map(([id, body, attempts, notBefore, lastError]) => ({
+        id,
+        subscriber,
+        event: JSON.parse(body) as AlarmEvent,
+        body,
+        attempts,
+        notBefore,
+        lastError,
+      })),
+    enqueue: (subscriber, event) => enqueue(subscriber, JSON.stringify(event), event),
+    attempted(delivery) {
+      if (db.open && delivery.id !== null) update.run(delivery.attempts, delivery.notBefore, delivery.lastError, delivery.id);
+    },
+    delivered(delivery) {
+      if (db.open && delivery.id !== null) remove.run(delivery.id);
+    },
+    deadLetter(delivery, reason: DeadLetterReason, lastError) {
+      const letter: DeadLetter = {
+        id: ids.newId(),
+        subscriber: delivery.subscriber,
+        event: delivery.event,
+        attempts: delivery.attempts,
+        reason,
+        lastError,
+        deadAt: new Date(ids.now()).toISOString(),
+      };
+      if (db.open) toDeadLetter(delivery, letter);
+      return letter;
+    },
+    deadLetters: () =>
+      (allLetters.all() as LetterRow[]).map(([id, subscriber, body, attempts, reason, lastError, deadAt]) => ({
+        id,
+        subscriber,
+        event: JSON.parse(body) as AlarmEvent,
+        attempts,
+        reason: reason as DeadLetterReason,
+        lastError,
+        deadAt,
+      })),
+    replay: (id) => replay(id),
+  };
+}
