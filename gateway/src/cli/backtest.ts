@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { PROFILES } from '../../../profiles/index.js';
 import {
   type BacktestDifference,
   backtest,
@@ -13,6 +14,7 @@ import {
   type RuleFile,
   type RuleSet,
 } from '../../../rules/src/index.js';
+import { profileKnowledge } from '../rule-files/profile-engine.js';
 import { withUsageExit } from './usage-exit.js';
 
 const TOPIC = /^sites\/([A-Za-z0-9_-]{1,64})\/devices\/([A-Za-z0-9_-]{1,64})\/telemetry$/;
@@ -125,7 +127,8 @@ Exit status: 0 compared (differences or not), 1 a file could not be read or is i
     const known = new Map(devices.map((d) => [`${d.site}/${d.device}`, d.profile]));
     const fallback = options.profile ?? [...currentSet.keys()][0] ?? 'unknown';
     const readings = readRecording(recording, (site, device) => known.get(`${site}/${device}`) ?? fallback);
-    const result = backtest(readings, currentSet, candidateSet, devices, { tailMs: options.tail });
+    // Replayed as the gateway judges: with the profiles' units, ranges and cadences.
+    const result = backtest(readings, currentSet, candidateSet, devices, { ...profileKnowledge(PROFILES), tailMs: options.tail });
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return;

@@ -1,14 +1,15 @@
 import { type Profile, unitOf } from '../../../profiles/index.js';
-import { createRuleEngine, type RuleEngine, type RuleSet } from '../../../rules/src/index.js';
+import { type BacktestOptions, createRuleEngine, type RuleEngine, type RuleSet } from '../../../rules/src/index.js';
 
-/** The rule engine with what it needs to know of the profiles: canonical units, physical ranges, reporting cadences. */
-export function createProfileRuleEngine(profiles: ReadonlyMap<string, Profile>, rules: RuleSet): RuleEngine {
+/** What the rule engine needs to know of the profiles: canonical units, physical ranges, reporting cadences. */
+export function profileKnowledge(
+  profiles: ReadonlyMap<string, Profile>,
+): Required<Pick<BacktestOptions, 'unitOf' | 'rangeOf' | 'reportingIntervalOf' | 'cadenceOf'>> {
   const specOf = (profile: string, metric: string) => {
     const metrics = profiles.get(profile)?.metrics;
     return metrics && Object.hasOwn(metrics, metric) ? metrics[metric] : undefined;
   };
-  return createRuleEngine({
-    rules,
+  return {
     unitOf: (profile, metric) => {
       const spec = specOf(profile, metric);
       return spec ? unitOf(spec) : null;
@@ -20,5 +21,10 @@ export function createProfileRuleEngine(profiles: ReadonlyMap<string, Profile>, 
     reportingIntervalOf: (profile) => profiles.get(profile)?.reportingIntervalMs ?? null,
     // each device's cadence is learned within its profile's range; the registry's reportingIntervalMs overrides
     cadenceOf: (profile) => profiles.get(profile)?.cadence ?? null,
-  });
+  };
+}
+
+/** The rule engine as the gateway runs it, with the profiles' knowledge. */
+export function createProfileRuleEngine(profiles: ReadonlyMap<string, Profile>, rules: RuleSet): RuleEngine {
+  return createRuleEngine({ rules, ...profileKnowledge(profiles) });
 }
