@@ -25,7 +25,10 @@ import { loadRuleSetOrThrow } from './rule-files/load-rule-files.js';
 import type { ReloadResult } from './rule-files/rule-reloader.js';
 import { resolveInfluxTarget } from './sinks/influx/influx-target.js';
 import { createLiveFeed, type LiveFeed } from './sinks/live-feed/live-feed.js';
+import { createMemoryWebhookOutbox } from './sinks/webhook/webhook-outbox.js';
 import { createWebhookSink, type WebhookSink } from './sinks/webhook/webhook-sink.js';
+import { openStore } from './store/open-store.js';
+import { createSqliteWebhookOutbox } from './store/webhook-outbox-sqlite.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -89,10 +92,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   const influx = await resolveInfluxTarget(config, log);
+  // The main thread's connection to the local store (the webhook outbox); opened, and so created or upgraded,
+  // before the telemetry lane opens its own.
+  const store = config.store.enabled ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous }) : null;
+  const outboxIds = { newId: () => `dlq_${newId()}`, now, maxDeadLetters: 1_000 };
   const webhooks = createWebhookSink({
     subscribers: config.webhooks,
     now,
-    newId: () => `dlq_${newId()}`,
+    outbox: store ? createSqliteWebhookOutbox(store, outboxIds) : createMemoryWebhookOutbox(outboxIds),
     metrics,
     log: log.child({ component: 'webhooks' }),
   });
@@ -239,6 +246,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await listenersClosed;
         await started.close();
         await webhooks.close();
+        store?.close();
         await recorder?.close();
         await influx.local?.stop();
         log.info('gateway stopped');

@@ -24,8 +24,11 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-/** A real HTTP receiver that verifies every delivery's Standard Webhooks signature independently of the gateway. */
-export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
+/**
+ * A real HTTP receiver that verifies every delivery's Standard Webhooks signature independently of the gateway.
+ * `port`: listen there (a receiver coming back where a gateway already sends); a free port by default.
+ */
+export async function startWebhookReceiver(secret: string, port = 0): Promise<WebhookReceiver> {
   const verifier = new Webhook(secret);
   const received: ReceivedWebhook[] = [];
   let script: ScriptedAnswer[] = [];
@@ -55,10 +58,9 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       response.writeHead(status, headers).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${port}/hooks`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
     received,
     respondWith(statuses) {
       script = [...statuses];

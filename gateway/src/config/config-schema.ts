@@ -75,10 +75,13 @@ const ingest = z
   })
   .strict();
 
-/** The local store in `dataDir` (SQLite): the InfluxDB spool and the de-duplication window, durable across restarts. */
+/**
+ * The local store in `dataDir` (SQLite): the InfluxDB spool, the de-duplication window and the webhook outbox
+ * with its dead letters, durable across restarts.
+ */
 const store = z
   .object({
-    /** Off: points wait in memory (bounded by influx.maxQueuedPoints) and a restart forgets them. */
+    /** Off: points and webhook deliveries wait in memory (bounded by influx.maxQueuedPoints, webhooks[].maxQueued) and a restart forgets them. */
     enabled: z.boolean().default(true),
     /** `normal` survives a crash of the gateway; `full` also a power cut (an fsync per commit). */
     synchronous: z.enum(['normal', 'full']).default('normal'),

@@ -3,7 +3,8 @@ import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import type { Sink, SinkStatus } from '../sink.js';
-import { createWebhookSubscriber, type DeadLetter, type SubscriberState, type WebhookSubscriber } from './webhook-subscriber.js';
+import type { DeadLetter, WebhookOutbox } from './webhook-outbox.js';
+import { createWebhookSubscriber, type SubscriberState, type WebhookSubscriber } from './webhook-subscriber.js';
 
 export interface WebhookSink extends Sink {
   deliver(event: AlarmEvent): void;
@@ -20,26 +21,25 @@ export interface WebhookSink extends Sink {
 export interface WebhookSinkDeps {
   subscribers: readonly WebhookSubscriberConfig[];
   now(): number;
-  newId(): string;
-  maxDeadLetters?: number;
+  /** Where deliveries wait and dead letters are kept: the local store, or memory when it is disabled. */
+  outbox: WebhookOutbox;
   metrics: GatewayMetrics;
   log: Logger;
 }
 
-/** Fans alarm events out to every subscriber whose filter matches; each subscriber has its own queue. */
+/**
+ * Fans alarm events out to every subscriber whose filter matches; each subscriber has its own queue, kept in
+ * the outbox. What the outbox holds from before a restart is sent first.
+ */
 export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
-  const maxDeadLetters = deps.maxDeadLetters ?? 1_000;
-  const letters: DeadLetter[] = [];
+  const { outbox } = deps;
   const build = (config: WebhookSubscriberConfig): WebhookSubscriber =>
     createWebhookSubscriber({
       config,
       now: deps.now,
       metrics: deps.metrics,
       log: deps.log.child({ subscriber: config.id }),
-      deadLetter(letter) {
-        letters.push({ ...letter, id: deps.newId(), deadAt: new Date(deps.now()).toISOString() });
-        if (letters.length > maxDeadLetters) letters.shift();
-      },
+      outbox,
     });
   const subscribers = new Map(deps.subscribers.map((config) => [config.id, build(config)]));
   const configs = new Map(deps.subscribers.map((config) => [config.id, config]));
@@ -64,15 +64,15 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       for (const subscriber of subscribers.values()) if (subscriber.matches(event)) subscriber.enqueue(event);
     },
     subscribers: () => [...subscribers.values()].map((s) => s.state()),
-    deadLetters: () => [...letters],
+    deadLetters: () => outbox.deadLetters(),
     replay(id) {
-      const index = letters.findIndex((letter) => letter.id === id);
-      const letter = letters[index];
+      const letter = outbox.deadLetters().find((l) => l.id === id);
       if (!letter) return false;
       const subscriber = enabledSubscriber(letter.subscriber);
       if (!subscriber) return false;
-      letters.splice(index, 1);
-      subscriber.enqueue(letter.event);
+      const delivery = outbox.replay(id);
+      if (!delivery) return false;
+      subscriber.adopt(delivery);
       return true;
     },
     enable: (id) => enabledSubscriber(id)?.state() ?? null,

@@ -5,32 +5,12 @@ import type { GatewayMetrics } from '../../observability/metrics.js';
 import { backoffDelay } from '../sink.js';
 import { retryAfterMs } from './retry-after.js';
 import { signatureHeader } from './sign.js';
+import type { DeadLetterReason, OutboxDelivery, WebhookOutbox } from './webhook-outbox.js';
 
-/**
- * Why an event was dead-lettered: `exhausted` (maxAttempts used up), `not_retryable` (a 4xx other than
- * 408/429), `gone` (the receiver answered 410 and the subscriber was disabled), `subscriber_disabled` (it
- * arrived, or was waiting, while the subscriber was disabled), `queue_full` (the oldest of a full queue).
- */
-export type DeadLetterReason = 'exhausted' | 'not_retryable' | 'gone' | 'subscriber_disabled' | 'queue_full';
+type Delivery = OutboxDelivery;
 
-export interface DeadLetter {
-  id: string;
-  subscriber: string;
-  event: AlarmEvent;
-  attempts: number;
-  reason: DeadLetterReason;
-  lastError: string;
-  deadAt: string;
-}
-
-interface Delivery {
-  event: AlarmEvent;
-  body: string;
-  key: string;
-  attempts: number;
-  notBefore: number;
-  lastError: string | null;
-}
+/** Events of one alarm go out one at a time, in the order they were queued. */
+const keyOf = (delivery: Delivery): string => delivery.event.data.alarm.id;
 
 export interface SubscriberState {
   id: string;
@@ -49,13 +29,17 @@ export interface WebhookSubscriberDeps {
   now(): number;
   metrics: GatewayMetrics;
   log: Logger;
-  deadLetter(letter: Omit<DeadLetter, 'id' | 'deadAt'>): void;
+  /** Where its deliveries wait (and, after a restart, are found again) and its dead letters go. */
+  outbox: WebhookOutbox;
 }
 
 export interface WebhookSubscriber {
   readonly id: string;
   matches(event: AlarmEvent): boolean;
+  /** Queues the event (in the outbox before this returns), or dead-letters it while the subscriber is disabled. */
   enqueue(event: AlarmEvent): void;
+  /** Takes a delivery already in the outbox (a replayed dead letter). */
+  adopt(delivery: OutboxDelivery): void;
   state(): SubscriberState;
   /** Resolves when nothing is queued or in flight (or after `timeoutMs`). */
   idle(timeoutMs: number): Promise<void>;
@@ -65,14 +49,14 @@ export interface WebhookSubscriber {
 const SINK = 'webhook';
 
 /**
- * One subscriber's delivery queue: events of one alarm are delivered one at a time in order; different
+ * One subscriber's delivery queue, mirrored in the outbox (what it finds there at creation goes first): events of one alarm are delivered one at a time in order; different
  * alarms go in parallel up to `concurrency`. 2xx succeeds; 410 disables the subscriber; 429, 5xx, timeouts
  * and network errors are retried with backoff and jitter, honouring Retry-After; exhausted events are
  * dead-lettered.
  */
 export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSubscriber {
-  const { config } = deps;
-  const queue: Delivery[] = [];
+  const { config, outbox } = deps;
+  const queue: Delivery[] = outbox.pending(config.id);
   const busyKeys = new Set<string>();
   let inFlight = 0;
   let enabled = true;
@@ -97,7 +81,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       { subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, reason, lastError },
       'webhook dead-lettered',
     );
-    deps.deadLetter({ subscriber: config.id, event: delivery.event, attempts: delivery.attempts, reason, lastError });
+    outbox.deadLetter(delivery, reason, lastError);
   };
 
   const remove = (delivery: Delivery): void => {
@@ -153,6 +137,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       delivered += 1;
       deps.metrics.sinkWritten.inc({ sink: SINK });
       remove(delivery);
+      outbox.delivered(delivery);
       return;
     }
     failedAttempts += 1;
@@ -176,6 +161,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     }
     const delay = Math.max(backoffDelay(delivery.attempts, config.retryBaseDelay, config.retryMaxDelay), outcome.retryAfter ?? 0);
     delivery.notBefore = deps.now() + delay;
+    outbox.attempted(delivery);
     deps.log.debug(
       { subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, delay, error: outcome.error },
       'webhook retry scheduled',
@@ -192,17 +178,18 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     let earliest = Number.POSITIVE_INFINITY;
     for (const delivery of queue) {
       if (inFlight >= config.concurrency) break;
-      if (seen.has(delivery.key)) continue;
-      seen.add(delivery.key);
-      if (busyKeys.has(delivery.key)) continue;
+      const key = keyOf(delivery);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (busyKeys.has(key)) continue;
       if (delivery.notBefore > now) {
         earliest = Math.min(earliest, delivery.notBefore);
         continue;
       }
-      busyKeys.add(delivery.key);
+      busyKeys.add(key);
       inFlight += 1;
       void attempt(delivery).finally(() => {
-        busyKeys.delete(delivery.key);
+        busyKeys.delete(key);
         inFlight -= 1;
         gauge();
         dispatch();
@@ -221,7 +208,23 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     notifyIdle();
   };
 
+  /** Bounds the queue (and so the outbox) to `maxQueued - room`: the oldest are dead-lettered, `queue_full`. */
+  const makeRoom = (room: number): void => {
+    while (queue.length > config.maxQueued - room) deadLetter(queue.shift() as Delivery, 'queue_full', 'queue full');
+  };
+  const push = (delivery: Delivery): void => {
+    queue.push(delivery);
+    gauge();
+    dispatch();
+  };
+
   const { sites, severities, types } = config.filter;
+  makeRoom(0); // maxQueued may have been lowered since the store was written
+  gauge();
+  if (queue.length > 0) {
+    deps.log.info({ subscriber: config.id, queued: queue.length }, 'webhook deliveries resumed from the store');
+    queueMicrotask(dispatch);
+  }
   return {
     id: config.id,
     matches: (event) =>
@@ -230,26 +233,27 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       (!types || types.includes(event.type)),
     enqueue(event) {
       if (closed) return;
-      const delivery: Delivery = {
-        event,
-        body: JSON.stringify(event),
-        key: event.data.alarm.id,
-        attempts: 0,
-        notBefore: 0,
-        lastError: null,
-      };
       if (!enabled) {
         // Kept for replay once an operator re-enables the subscriber (POST /api/webhooks/{id}/enable).
-        deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
+        const unqueued: Delivery = {
+          id: null,
+          subscriber: config.id,
+          event,
+          body: JSON.stringify(event),
+          attempts: 0,
+          notBefore: 0,
+          lastError: null,
+        };
+        deadLetter(unqueued, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
         return;
       }
-      if (queue.length >= config.maxQueued) {
-        const oldest = queue.shift() as Delivery;
-        deadLetter(oldest, 'queue_full', 'queue full');
-      }
-      queue.push(delivery);
-      gauge();
-      dispatch();
+      makeRoom(1);
+      push(outbox.enqueue(config.id, event));
+    },
+    adopt(delivery) {
+      if (closed) return;
+      makeRoom(1);
+      push(delivery);
     },
     state: () => ({
       id: config.id,

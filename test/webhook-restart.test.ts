@@ -1,0 +1,200 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
+import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
+import { DUST_DEVICES, eventually, TOKENS } from './helpers/test-gateway.js';
+import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
+
+const SECRET = `whsec_${Buffer.from('restart-test-secret-32-bytes-ok!').toString('base64')}`;
+
+/** The gateway's config: one subscriber (`subscriber` adds to it), no InfluxDB. */
+const configLines = (url: string, subscriber: string): string[] => [
+  'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
+  'influx: { mode: off }',
+  'webhooks:',
+  `  - { id: platform, url: ${JSON.stringify(url)}, secrets: ["${SECRET}"], ${subscriber} }`,
+];
+
+async function call(gateway: GatewayProcess, path: string, method = 'GET'): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${gateway.httpUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${method === 'GET' ? TOKENS.viewer : TOKENS.admin}` },
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+const subscriberState = async (gateway: GatewayProcess) => (await call(gateway, '/api/webhooks')).body.subscribers[0];
+
+/** A port nothing listens on now (a receiver that is down), where one can listen later. */
+async function freePort(): Promise<number> {
+  const probe = await startWebhookReceiver(SECRET);
+  await probe.close();
+  return Number(new URL(probe.url).port);
+}
+
+/** Hopper temperatures of one device, each reading ten minutes after the last (in the recent past). */
+function hopperOf(device: MqttClient, id: string, site: string): (value: number) => Promise<void> {
+  let clock = Date.now() - 12 * 3_600_000;
+  return async (value) => {
+    clock += 600_000;
+    await publishJson(device, telemetryTopicOf(site, id), { ts: clock, metrics: { hopper_temp: value } }, 1);
+  };
+}
+
+const hopperEvents = (received: ReceivedWebhook[]): ReceivedWebhook[] =>
+  received.filter((r) => r.event.data.alarm.rule === 'hopper_temp_high');
+
+describe('webhook outbox survives restarts (contract §5: at least once, in seq order, across gateway restarts)', () => {
+  let running: GatewayProcess | null = null;
+  const receivers: WebhookReceiver[] = [];
+  const devices: MqttClient[] = [];
+  afterEach(async () => {
+    for (const device of devices.splice(0)) device.end(true);
+    await running?.stop();
+    running = null;
+    for (const receiver of receivers.splice(0)) await receiver.close();
+  });
+
+  const connect = async (gateway: GatewayProcess, index: number): Promise<MqttClient> => {
+    const device = DUST_DEVICES[index] as (typeof DUST_DEVICES)[number];
+    const client = await connectDevice(gateway.mqttUrls[0] as string, {
+      username: device.id,
+      password: device.secret,
+      clientId: device.id,
+    });
+    devices.push(client);
+    return client;
+  };
+
+  it('kill -9 while the receiver answers 500, SIGTERM while it is down: after it comes back every event arrives once, in seq order, with its first webhook-id', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-webhook-restart-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/hooks`;
+    const config = await writeGatewayConfig(
+      dir,
+      DUST_DEVICES,
+      configLines(url, 'maxAttempts: 50, retryBaseDelay: 200ms, retryMaxDelay: 1s'),
+    );
+
+    // First life: the receiver answers 500 to everything.
+    const failing = await startWebhookReceiver(SECRET, port);
+    receivers.push(failing);
+    failing.respondWith(Array.from({ length: 10_000 }, () => 500));
+    running = await startGatewayProcess(config);
+    const dc01 = hopperOf(await connect(running, 0), 'dc-01', 'site-a');
+    const dc02 = hopperOf(await connect(running, 1), 'dc-02', 'site-a');
+    await dc01(65); // raised
+    await dc01(75); // escalated
+    await dc02(65); // raised
+    await eventually('three events queued and the first of each alarm tried', async () => {
+      const state = await subscriberState(running as GatewayProcess);
+      const tried = new Set(hopperEvents(failing.received).map((r) => r.event.id));
+      return state.queued >= 3 && tried.size >= 2 ? true : undefined;
+    });
+    running.child.kill('SIGKILL');
+    expect(await running.exited).toBe('SIGKILL');
+    for (const device of devices.splice(0)) device.end(true);
+    const triedBefore = hopperEvents(failing.received);
+    await failing.close();
+
+    // Second life: the receiver is down (connection refused); it finds the three and queues two more.
+    running = await startGatewayProcess(config);
+    expect((await subscriberState(running)).queued).toBeGreaterThanOrEqual(3);
+    const dc09 = hopperOf(await connect(running, 2), 'dc-09', 'site-b');
+    await dc09(65); // raised
+    await dc09(75); // escalated
+    await eventually('five events queued', async () => ((await subscriberState(running as GatewayProcess)).queued >= 5 ? true : undefined));
+    for (const device of devices.splice(0)) device.end(true);
+    await running.stop();
+    expect(await running.exited).toBe(0);
+
+    // Third life: the receiver is back.
+    const back = await startWebhookReceiver(SECRET, port);
+    receivers.push(back);
+    running = await startGatewayProcess(config);
+    await eventually(
+      'the outbox emptied',
+      async () => {
+        const state = await subscriberState(running as GatewayProcess);
+        return state.queued === 0 && state.inFlight === 0 && hopperEvents(back.received).length >= 5 ? true : undefined;
+      },
+      30_000,
+    );
+    const delivered = hopperEvents(back.received);
+    expect(back.received.every((r) => r.verified)).toBe(true);
+    // Each event once (nothing succeeded before), so a receiver de-duplicating by webhook-id sees each once too.
+    expect(delivered.map((r) => r.headers['webhook-id'])).toEqual(delivered.map((r) => r.event.id));
+    expect(new Set(delivered.map((r) => r.event.id)).size).toBe(delivered.length);
+    // Every alarm's events, in seq order.
+    const perDevice = (device: string) =>
+      delivered.filter((r) => r.event.data.alarm.device === device).map((r) => [r.event.type, r.event.data.alarm.seq]);
+    expect(perDevice('dc-01')).toEqual([
+      ['alarm.raised', 1],
+      ['alarm.escalated', 2],
+    ]);
+    expect(perDevice('dc-02')).toEqual([['alarm.raised', 1]]);
+    expect(perDevice('dc-09')).toEqual([
+      ['alarm.raised', 1],
+      ['alarm.escalated', 2],
+    ]);
+    // What was tried before the kill came again with the same webhook-id and the same body.
+    for (const before of triedBefore) {
+      const after = delivered.find((r) => r.headers['webhook-id'] === before.headers['webhook-id']);
+      expect(after?.body, String(before.headers['webhook-id'])).toBe(before.body);
+    }
+  }, 120_000);
+
+  it('the retry count continues after a restart, honouring a Retry-After given before it; a dead letter survives a restart and is replayed after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-webhook-restart-'));
+    const receiver = await startWebhookReceiver(SECRET);
+    receivers.push(receiver);
+    const config = await writeGatewayConfig(
+      dir,
+      DUST_DEVICES,
+      configLines(receiver.url, 'maxAttempts: 3, retryBaseDelay: 50ms, retryMaxDelay: 100ms'),
+    );
+    receiver.respondWith([500, { status: 503, headers: { 'retry-after': '3' } }, 500]);
+    running = await startGatewayProcess(config);
+    const dc01 = hopperOf(await connect(running, 0), 'dc-01', 'site-a');
+    await dc01(65); // raised
+    await eventually('two failed attempts', async () =>
+      (await subscriberState(running as GatewayProcess)).failedAttempts === 2 ? true : undefined,
+    );
+    running.child.kill('SIGKILL');
+    await running.exited;
+    for (const device of devices.splice(0)) device.end(true);
+
+    // The third attempt is the last (maxAttempts 3), and waits out the Retry-After given before the restart.
+    running = await startGatewayProcess(config);
+    const letters = await eventually(
+      'a dead letter',
+      async () => {
+        const { body } = await call(running as GatewayProcess, '/api/webhooks/dead-letters');
+        return body.count === 1 ? body.deadLetters : undefined;
+      },
+      20_000,
+    );
+    expect(letters[0]).toMatchObject({ subscriber: 'platform', attempts: 3, reason: 'exhausted' });
+    const attempts = hopperEvents(receiver.received);
+    expect(attempts).toHaveLength(3);
+    expect(new Set(attempts.map((a) => a.headers['webhook-id']))).toEqual(new Set([letters[0].event.id]));
+    expect((attempts[2] as ReceivedWebhook).at - (attempts[1] as ReceivedWebhook).at).toBeGreaterThanOrEqual(3_000);
+
+    // The dead letter outlives a restart (SIGTERM this time) and is replayed after it, same id and body.
+    await running.stop();
+    running = await startGatewayProcess(config);
+    const kept = (await call(running, '/api/webhooks/dead-letters')).body;
+    expect(kept.deadLetters).toEqual(letters);
+    const replay = await call(running, `/api/webhooks/dead-letters/${letters[0].id}/replay`, 'POST');
+    expect(replay.status).toBe(202);
+    await eventually('the replayed delivery', () => (hopperEvents(receiver.received).length === 4 ? true : undefined));
+    const replayed = hopperEvents(receiver.received)[3] as ReceivedWebhook;
+    expect(replayed.headers['webhook-id']).toBe(letters[0].event.id);
+    expect(replayed.body).toBe((attempts[0] as ReceivedWebhook).body);
+    expect(replayed.verified).toBe(true);
+    expect((await call(running, '/api/webhooks/dead-letters')).body.count).toBe(0);
+  }, 120_000);
+});
