@@ -147,6 +147,39 @@ describe('webhook outbox survives restarts (contract §5: at least once, in seq 
     }
   }, 120_000);
 
+  it('maxQueued bounds what waits in the store: the oldest is dead-lettered (queue_full) and both kinds outlive a kill -9', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-webhook-restart-'));
+    const port = await freePort();
+    const config = await writeGatewayConfig(
+      dir,
+      DUST_DEVICES,
+      configLines(`http://127.0.0.1:${port}/hooks`, 'maxQueued: 2, maxAttempts: 50, retryBaseDelay: 200ms, retryMaxDelay: 1s'),
+    );
+    running = await startGatewayProcess(config); // the receiver is down
+    const dc01 = hopperOf(await connect(running, 0), 'dc-01', 'site-a');
+    await dc01(65); // raised: pushed out by the third
+    await dc01(75); // escalated
+    await dc01(40); // cleared
+    const letters = await eventually('the oldest dead-lettered', async () => {
+      const { body } = await call(running as GatewayProcess, '/api/webhooks/dead-letters');
+      return body.count === 1 ? body.deadLetters : undefined;
+    });
+    expect(letters[0]).toMatchObject({ reason: 'queue_full', event: { type: 'alarm.raised' } });
+    expect((await subscriberState(running)).queued).toBe(2);
+    running.child.kill('SIGKILL');
+    await running.exited;
+    for (const device of devices.splice(0)) device.end(true);
+
+    const back = await startWebhookReceiver(SECRET, port);
+    receivers.push(back);
+    running = await startGatewayProcess(config);
+    await eventually('the two that waited', () => (hopperEvents(back.received).length >= 2 ? true : undefined));
+    expect((await call(running, '/api/webhooks/dead-letters')).body.deadLetters).toEqual(letters);
+    expect((await call(running, `/api/webhooks/dead-letters/${letters[0].id}/replay`, 'POST')).status).toBe(202);
+    await eventually('the replayed one', () => (hopperEvents(back.received).length >= 3 ? true : undefined));
+    expect(hopperEvents(back.received).map((r) => r.event.type)).toEqual(['alarm.escalated', 'alarm.cleared', 'alarm.raised']);
+  }, 120_000);
+
   it('the retry count continues after a restart, honouring a Retry-After given before it; a dead letter survives a restart and is replayed after it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gateway-webhook-restart-'));
     const receiver = await startWebhookReceiver(SECRET);
