@@ -80,7 +80,9 @@ profile: p
 rules:
   - { id: t, kind: threshold, metric: x, levels: { yellow: { raise: 60 }, orange: { raise: 70 }, red: { raise: 80 } }, source: test }
 `);
-    [50, 65, 75, 85, 75, 65, 50].forEach((x, i) => p.read(i * 10 * SECOND, { x }));
+    [50, 65, 75, 85, 75, 65, 50].forEach((x, i) => {
+      p.read(i * 10 * SECOND, { x });
+    });
     expect(p.events.map((e) => e.type)).toEqual([
       'alarm.raised',
       'alarm.escalated',
@@ -99,10 +101,14 @@ rules:
   - { id: t, kind: threshold, metric: x, levels: { yellow: { raise: 60 }, orange: { raise: 70 } }, source: test }
 `;
     const cycling = plant(levels);
-    [50, 65, 50, 65, 50, 65, 50].forEach((x, i) => cycling.read(i * 30 * SECOND, { x }));
+    [50, 65, 50, 65, 50, 65, 50].forEach((x, i) => {
+      cycling.read(i * 30 * SECOND, { x });
+    });
     expect(cycling.events.map((e) => e.type)).toContain('alarm.flapping');
     const oscillating = plant(levels);
-    [65, 75, 65, 75, 65, 75, 65].forEach((x, i) => oscillating.read(i * 30 * SECOND, { x }));
+    [65, 75, 65, 75, 65, 75, 65].forEach((x, i) => {
+      oscillating.read(i * 30 * SECOND, { x });
+    });
     expect(oscillating.events.map((e) => e.type)).toContain('alarm.flapping');
   });
 

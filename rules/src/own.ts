@@ -11,8 +11,9 @@ export const ownValue = <T>(record: Readonly<Record<string, T>>, key: string): T
  * config file, and zod drops it from records without a word, so files are checked for it first.
  */
 export function protoKeyPaths(value: unknown, path: PropertyKey[] = [], found: PropertyKey[][] = []): PropertyKey[][] {
-  if (Array.isArray(value)) value.forEach((item, index) => protoKeyPaths(item, [...path, index], found));
-  else if (typeof value === 'object' && value !== null) {
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) protoKeyPaths(value[index], [...path, index], found);
+  } else if (typeof value === 'object' && value !== null) {
     for (const key of Object.keys(value)) {
       if (key === '__proto__') found.push([...path, key]);
       else protoKeyPaths((value as Record<string, unknown>)[key], [...path, key], found);
