@@ -43,14 +43,16 @@ const STEPS: readonly string[] = [
 
 export const SCHEMA_VERSION = STEPS.length;
 
+/**
+ * Brings the store up to SCHEMA_VERSION in one IMMEDIATE transaction: the version is read under the write
+ * lock, so two threads (the broker side and the telemetry lane) opening a new file at once cannot both migrate.
+ */
 export function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION)
-    throw new Error(`it was written by a newer gateway (schema ${version}; this one knows up to ${SCHEMA_VERSION})`);
-  for (let step = version; step < SCHEMA_VERSION; step += 1) {
-    db.transaction(() => {
-      db.exec(STEPS[step] as string);
-      db.pragma(`user_version = ${step + 1}`);
-    })();
-  }
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION)
+      throw new Error(`it was written by a newer gateway (schema ${version}; this one knows up to ${SCHEMA_VERSION})`);
+    for (let step = version; step < SCHEMA_VERSION; step += 1) db.exec(STEPS[step] as string);
+    if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
 }
