@@ -26,6 +26,7 @@ export async function startDemo(options: {
     mqtt: { tcp: { host, port: options.mqttPort } },
     http: { host, port: options.httpPort },
     logLevel: options.logLevel,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   const gateway = await startGateway({ config, log: createLogger(options.logLevel) });
   const fleet = await startFleet({

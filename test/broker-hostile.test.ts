@@ -270,7 +270,8 @@ describe('a real-socket fuzz run: generated payloads from several devices while 
 
   /** What a fresh lane judging the same payloads in the same order says: the count the gateway must match. */
   async function expectedVerdicts(device: TestDevice, payloads: readonly Buffer[]) {
-    const config = validateConfig({ influx: { mode: 'off' }, devices: gateway.config.devices }, '(test)');
+    // Judging alone: no store, so nothing this judge saw outlives it.
+    const config = validateConfig({ influx: { mode: 'off' }, store: { enabled: false }, devices: gateway.config.devices }, '(test)');
     const registry = createDeviceRegistry(config.devices);
     const quiet = createLogger('silent');
     const outlet = { alarmChanges: () => undefined, readingStored: () => undefined };

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +23,7 @@ async function realLaneCore(): Promise<{ core: LaneCore; device: RegisteredDevic
   const config = validateConfig(
     {
       influx: { mode: 'off' },
+      dataDir: mkdtempSync(join(tmpdir(), 'hostile-input-')),
       devices: [{ id: 'dc-01', site: 'site-a', profile: 'dust-collector', secretHash: SECRET_HASH }],
     },
     '(test)',
@@ -49,7 +53,7 @@ describe('hostile input at the ingest path (contract §2: a malformed payload ne
     let accepted = 0;
     // Plain checks, not expect(): this runs a hundred thousand times.
     const judge = (payload: Buffer): void => {
-      const verdict = core.judge(device, payload, Date.now());
+      const verdict = core.commit(() => core.judge(device, payload, Date.now()));
       if (verdict.accepted + verdict.rejections.length === 0) throw new Error('a payload got no answer');
       for (const rejection of verdict.rejections) {
         if (!Object.hasOwn(REJECTION_REASONS, rejection.reason) || rejection.reason === 'internal' || rejection.detail.length === 0)
