@@ -1,12 +1,23 @@
 import type { RuleSet } from '../../../rules/src/index.js';
-import type { DeviceRegistry } from '../devices/device-registry.js';
+import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { buildLaneCore, type LaneSetup } from './build-lane-core.js';
 import { type LaneOutlet, type LaneVerdict, type TelemetryLane, UNAVAILABLE } from './telemetry-lane.js';
 
-/** The lane on the broker's own event loop (`pipeline.thread: main`): every verdict is given at once. */
+interface Submitted {
+  device: RegisteredDevice;
+  payload: Buffer;
+  receivedAt: number;
+  decided(verdict: LaneVerdict): void;
+}
+
+/**
+ * The lane on the broker's own event loop (`pipeline.thread: main`). Like the worker, it judges the payloads
+ * of one event-loop turn together, in one commit of the local store (group commit), and gives their verdicts
+ * once that commit is done.
+ */
 export async function createInlineLane(
   setup: LaneSetup,
   registry: DeviceRegistry,
@@ -18,35 +29,66 @@ export async function createInlineLane(
 ): Promise<TelemetryLane> {
   const { core, sink, store } = await buildLaneCore(setup, registry, outlet, metrics, log, rules);
   let failure: Error | null = null;
+  let pending: Submitted[] = [];
+  let scheduled = false;
+
+  const judgePending = (): void => {
+    scheduled = false;
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    if (failure) {
+      for (const item of batch) item.decided(UNAVAILABLE);
+      return;
+    }
+    let verdicts: LaneVerdict[];
+    try {
+      verdicts = core.commit(() => batch.map((item) => core.judge(item.device, item.payload, item.receivedAt)));
+    } catch (error) {
+      // The store could not write: nothing of this batch is acknowledged, and the gateway stops taking telemetry.
+      failure = new GatewayError('store_unavailable', `the local store cannot write: ${(error as Error).message}`, undefined, {
+        cause: error,
+      });
+      log.fatal({ err: failure }, 'telemetry store failed');
+      onFailure(failure);
+      for (const item of batch) item.decided(UNAVAILABLE);
+      return;
+    }
+    batch.forEach((item, index) => item.decided(verdicts[index] as LaneVerdict));
+  };
+
   return {
     start: async (now) => core.start(now),
     submit(device, payload, receivedAt, decided) {
       if (failure) return decided(UNAVAILABLE);
-      let verdict: LaneVerdict;
-      try {
-        verdict = core.commit(() => core.judge(device, payload, receivedAt));
-      } catch (error) {
-        // The store could not write: nothing of this payload is acknowledged, and the gateway stops taking telemetry.
-        failure = new GatewayError('store_unavailable', `the local store cannot write: ${(error as Error).message}`, undefined, {
-          cause: error,
-        });
-        log.fatal({ err: failure }, 'telemetry store failed');
-        onFailure(failure);
-        return decided(UNAVAILABLE);
+      pending.push({ device, payload, receivedAt, decided });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(judgePending);
       }
-      decided(verdict);
     },
-    tick: (now) => core.tick(now),
-    acknowledged: (key, at) => core.acknowledged(key, at),
-    reloadRules: async (now) => core.reloadRules(now),
+    tick(now) {
+      judgePending();
+      core.tick(now);
+    },
+    acknowledged(key, at) {
+      judgePending();
+      core.acknowledged(key, at);
+    },
+    async reloadRules(now) {
+      judgePending();
+      return core.reloadRules(now);
+    },
     writeAlarmEvent: (event) => sink?.writeAlarmEvent(event),
     async drain() {
+      judgePending();
       await core.pipeline.drain();
       await sink?.flush();
     },
     sinkStatus: () => sink?.status() ?? null,
     workerMetrics: async () => [],
     async close() {
+      judgePending();
       await core.pipeline.drain();
       await sink?.close();
       store?.close();
