@@ -54,7 +54,7 @@ export async function createInlineLane(
       for (const item of batch) item.decided(UNAVAILABLE);
       return;
     }
-    batch.forEach((item, index) => item.decided(verdicts[index] as LaneVerdict));
+    for (let index = 0; index < batch.length; index += 1) (batch[index] as Submitted).decided(verdicts[index] as LaneVerdict);
   };
 
   return {
