@@ -381,6 +381,18 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     return slot.ctx;
   };
 
+  /** One rule's verdict at `when`, as the change the alarm lifecycle receives. */
+  const changeOf = (slot: DeviceSlot, rule: RuleSlot, verdict: VerdictChange['verdict'], when: number): VerdictChange => ({
+    key: rule.key,
+    site: slot.context.site,
+    device: slot.context.device,
+    profile: slot.context.profile,
+    rule: rule.def.id,
+    source: rule.def.source,
+    verdict,
+    at: when,
+  });
+
   const record = (slot: DeviceSlot, rule: RuleSlot, verdict: Verdict | undefined, when: number, out: VerdictChange[]): void => {
     const due = rule.kind.dueAt(rule.def, rule.state);
     if (due !== rule.due) {
@@ -396,16 +408,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       for (const step of verdict.crossed) {
         if (compareSeverity(step.severity, rule.committed) <= 0) continue;
         const { crossed: _, ...flat } = step;
-        out.push({
-          key: rule.key,
-          site: slot.context.site,
-          device: slot.context.device,
-          profile: slot.context.profile,
-          rule: rule.def.id,
-          source: rule.def.source,
-          verdict: flat,
-          at: when,
-        });
+        out.push(changeOf(slot, rule, flat, when));
       }
     }
     rule.status = verdict.status;
@@ -417,16 +420,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         slot.refChanged = true;
       }
     }
-    out.push({
-      key: rule.key,
-      site: slot.context.site,
-      device: slot.context.device,
-      profile: slot.context.profile,
-      rule: rule.def.id,
-      source: rule.def.source,
-      verdict,
-      at: when,
-    });
+    out.push(changeOf(slot, rule, verdict, when));
   };
 
   /** Re-evaluates the rules that read verdicts which changed, until nothing more changes (bounded). */
