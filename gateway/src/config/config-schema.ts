@@ -103,10 +103,17 @@ const influx = z
   .object({
     /** `url`: write to that server; `auto`: start a local influxd if installed, else run without; `off`. */
     mode: z.enum(['url', 'auto', 'off']).default('url'),
+    /** The server's write API: 1 (`/write`, database and retention policy) or 2 (`/api/v2/write`, org, bucket and token). */
+    version: z.literal([1, 2]).default(1),
     url: z.string().url().default('http://127.0.0.1:8086'),
+    /** 1.x: the database, created when missing. */
     database: z.string().min(1).default('risk'),
     username: z.string().optional(),
     password: z.string().optional(),
+    /** 2.x: organisation (name), bucket and API token (write access to the bucket; `${INFLUX_TOKEN}` keeps it out of the file). */
+    org: z.string().min(1).optional(),
+    bucket: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
     batchSize: z.number().int().positive().default(5_000),
     flushInterval: durationSchema.default(500),
     maxQueuedPoints: z.number().int().positive().default(200_000),
@@ -118,7 +125,21 @@ const influx = z
       .default('inf'),
     requestTimeout: durationSchema.default(10_000),
   })
-  .strict();
+  .strict()
+  .superRefine((influx, ctx) => {
+    const problem = (key: string, message: string): void => ctx.addIssue({ code: 'custom', path: [key], message });
+    if (influx.version === 1) {
+      for (const key of ['org', 'bucket', 'token'] as const)
+        if (influx[key] !== undefined) problem(key, 'only for influx.version 2 (1.x writes to influx.database)');
+      return;
+    }
+    for (const key of ['org', 'bucket', 'token'] as const) if (influx[key] === undefined) problem(key, 'required with influx.version 2');
+    for (const key of ['username', 'password'] as const)
+      if (influx[key] !== undefined) problem(key, 'only for influx.version 1 (2.x authenticates with influx.token)');
+    if (influx.mode === 'auto') problem('mode', 'auto starts a local InfluxDB 1.x; with influx.version 2 use mode url (or off)');
+    if (influx.retention !== 'inf')
+      problem('retention', "only for influx.version 1; a 2.x bucket's retention is set on the server (influx bucket update --retention)");
+  });
 
 const webhookFilter = z
   .object({

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import type { GatewayConfig } from '../../config/config-schema.js';
+import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import { createInfluxSink, type InfluxSink } from './influx-sink.js';
-import { createInfluxV1Writer } from './influx-writer.js';
+import { createInfluxV2Writer } from './influx-v2-writer.js';
+import { createInfluxV1Writer, type InfluxWriter } from './influx-writer.js';
 import { findInfluxd, type LocalInfluxd, startLocalInfluxd } from './local-influxd.js';
 import type { PointQueue } from './point-queue.js';
 
@@ -44,16 +46,8 @@ export async function startInfluxSink(
   queue?: PointQueue,
 ): Promise<InfluxSink | null> {
   if (url === null) return null;
-  const writer = createInfluxV1Writer({
-    url,
-    database: settings.database,
-    username: settings.username,
-    password: settings.password,
-    timeoutMs: settings.requestTimeout,
-    retentionMs: settings.retention === 'inf' ? null : settings.retention,
-  });
   const sink = createInfluxSink({
-    writer,
+    writer: createInfluxWriter(settings, url),
     batchSize: settings.batchSize,
     flushIntervalMs: settings.flushInterval,
     maxQueuedPoints: settings.maxQueuedPoints,
@@ -64,4 +58,23 @@ export async function startInfluxSink(
   });
   await sink.start();
   return sink;
+}
+
+/** The writer for `influx.version`: one sink, so batching, spool, retry and readiness are the same for both. */
+export function createInfluxWriter(settings: GatewayConfig['influx'], url: string): InfluxWriter {
+  if (settings.version === 2) {
+    const { org, bucket, token } = settings;
+    // The schema requires them with version 2; a config built without it is a fault.
+    if (!org || !bucket || !token)
+      throw new GatewayError('config_invalid', 'influx.version 2 needs influx.org, influx.bucket and influx.token');
+    return createInfluxV2Writer({ url, org, bucket, token, timeoutMs: settings.requestTimeout });
+  }
+  return createInfluxV1Writer({
+    url,
+    database: settings.database,
+    username: settings.username,
+    password: settings.password,
+    timeoutMs: settings.requestTimeout,
+    retentionMs: settings.retention === 'inf' ? null : settings.retention,
+  });
 }
