@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs for real: influxd (InfluxDB 1.x, package `influxdb`),
+# victoria-metrics (a server that speaks the InfluxDB 2.x write API and can be queried back: the v2 writer's tests),
 # chromium (the console's browser tests), mosquitto_pub/mosquitto_sub (package `mosquitto-clients`: a stock
 # MQTT client against the broker) and docker-compose (validates docker-compose.yml; Docker itself is not needed). Installs when missing and possible (root with apt-get);
 # otherwise fails with the exact command to run. Never skips.
@@ -7,6 +8,7 @@ set -euo pipefail
 
 need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
@@ -18,7 +20,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The package may start its own service; the tests start private servers instead.
-  if command -v systemctl >/dev/null 2>&1; then systemctl stop influxdb >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then systemctl stop influxdb victoria-metrics >/dev/null 2>&1 || true; fi
   exit 0
 fi
 
