@@ -2,7 +2,7 @@ import type { Aedes } from 'aedes';
 import { monotonicFactory } from 'ulid';
 import { PROFILES } from '../../profiles/index.js';
 import { createAlarmBook } from '../../rules/src/index.js';
-import { type AlarmService, createAlarmService } from './alarms/alarm-service.js';
+import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alarm-service.js';
 import { createConnectThrottle } from './broker/connect-throttle.js';
 import { guardedHandle } from './broker/connection-guard.js';
 import { createBroker } from './broker/create-broker.js';
@@ -27,6 +27,8 @@ import { resolveInfluxTarget } from './sinks/influx/influx-target.js';
 import { createLiveFeed, type LiveFeed } from './sinks/live-feed/live-feed.js';
 import { createMemoryWebhookOutbox } from './sinks/webhook/webhook-outbox.js';
 import { createWebhookSink, type WebhookSink } from './sinks/webhook/webhook-sink.js';
+import { createSqliteAlarmInbox } from './store/alarm-inbox-sqlite.js';
+import { createSqliteAlarmStore } from './store/alarm-store-sqlite.js';
 import { openStore } from './store/open-store.js';
 import { createSqliteWebhookOutbox } from './store/webhook-outbox-sqlite.js';
 
@@ -81,20 +83,28 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // The inline lane runs this set; a worker reads the files again on its own thread.
   const rules = loadRuleSetOrThrow(PROFILES, config.rules);
 
+  const influx = await resolveInfluxTarget(config, log);
+  // The main thread's connection to the local store (the alarm book, the webhook outbox); opened, and so created
+  // or upgraded, before the telemetry lane opens its own.
+  const store = config.store.enabled ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous }) : null;
   let lane: TelemetryLane | null = null;
+  let laneFailure: Error | null = null;
   const alarms = createAlarmService({
-    book: createAlarmBook({ newAlarmId: () => `alm_${newId()}` }),
+    book: createAlarmBook({ newAlarmId: () => `alm_${newId()}`, maxClosed: MAX_CLOSED }),
     now,
     newEventId: () => `evt_${newId()}`,
     metrics,
     log: log.child({ component: 'alarms' }),
     acknowledged: (key, at) => lane?.acknowledged(key, at),
+    store: store ? createSqliteAlarmStore(store) : undefined,
+    inbox: store ? createSqliteAlarmInbox(store) : undefined,
+    retentionMs: config.store.alarms.retention,
+    onStoreFailure: (error) => {
+      laneFailure = error;
+      options.onFatal?.(error);
+    },
   });
 
-  const influx = await resolveInfluxTarget(config, log);
-  // The main thread's connection to the local store (the webhook outbox); opened, and so created or upgraded,
-  // before the telemetry lane opens its own.
-  const store = config.store.enabled ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous }) : null;
   const outboxIds = { newId: () => `dlq_${newId()}`, now, maxDeadLetters: 1_000 };
   const webhooks = createWebhookSink({
     subscribers: config.webhooks,
@@ -107,10 +117,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   alarms.onEvent((event) => liveFeed.publish(event));
   alarms.onEvent((event) => webhooks.deliver(event));
   if (influx.url) alarms.onEvent((event) => lane?.writeAlarmEvent(event));
+  // Verdict changes the lane committed before a crash, not yet in the book: applied (and delivered) first.
+  const recovered = alarms.recover();
+  if (recovered > 0) log.warn({ changes: recovered }, 'alarm changes recovered from the store');
 
-  let laneFailure: Error | null = null;
   const outlet: LaneOutlet = {
-    alarmChanges: (changes) => alarms.apply(changes),
+    alarmChanges: (changes, upTo) => alarms.apply(changes, upTo),
     readingStored: deviceStatus.readingStored,
   };
   const setup = { config, influxUrl: influx.url };

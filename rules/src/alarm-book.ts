@@ -65,6 +65,8 @@ export interface AlarmBook {
   get(id: string): Alarm | undefined;
   history(id: string): AlarmTransition[];
   list(query: AlarmQuery): Alarm[];
+  /** The flapping bookkeeping of a key, if it has any (for a store that saves what a transition touched). */
+  flapOf(key: string): FlapRecord | undefined;
   snapshot(): AlarmBookSnapshot;
   restore(snapshot: AlarmBookSnapshot): void;
 }
@@ -301,6 +303,7 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
 
     get: (id) => alarms.get(id),
     history: (id) => histories.get(id) ?? [],
+    flapOf: (key) => flaps.get(key),
 
     list(query) {
       const state = query.state ?? 'open';

@@ -3,7 +3,16 @@ import { localClock, UTC_OFFSET_ATTRIBUTE, utcOffsetOf } from './derived/local-t
 import { type ExprEnv, evaluate } from './expression/evaluate.js';
 import { RULE_REF_PREFIX } from './expression/parse-expression.js';
 import { evaluateGroup, type GroupPoint, type GroupRule, type GroupWitness } from './kinds/group.js';
-import { advance, type Delays, initialLevelState, type LevelState, levelDueAt, levelStateFrom, MOVE } from './kinds/leveled.js';
+import {
+  advance,
+  type Delays,
+  initialLevelState,
+  type LevelState,
+  levelDueAt,
+  levelStateFrom,
+  MOVE,
+  resumeLevel,
+} from './kinds/leveled.js';
 import { type RuleDefinition, ruleKindOf } from './kinds/registry.js';
 import { ownValue } from './own.js';
 import type { DeviceContext, MetricValue, Reading } from './reading.js';
@@ -91,6 +100,20 @@ export interface EngineSnapshot {
   }>;
 }
 
+/** One device's part of a snapshot. */
+export type DeviceSnapshot = EngineSnapshot['devices'][number];
+/** One group rule slot of a snapshot. */
+export type GroupSnapshot = NonNullable<EngineSnapshot['groups']>[number];
+
+/**
+ * What changed since the last `takeChanged`: the devices whose state moved and, per site, all its group slots
+ * (an empty list: none left). Read (serialise) it before the engine runs again: it shares the engine's objects.
+ */
+export interface EngineChanges {
+  devices: Array<{ key: string; state: DeviceSnapshot }>;
+  sites: Array<{ site: string; groups: GroupSnapshot[] }>;
+}
+
 export interface ReadingOutcome {
   changes: VerdictChange[];
   /** The reading was older than one already evaluated for the device: stored, not evaluated. */
@@ -129,8 +152,18 @@ export interface RuleEngine {
    */
   replaceRules(rules: RuleSet, now: number): VerdictChange[];
   snapshot(): EngineSnapshot;
-  /** Replaces all state. Rules not in the snapshot (or changed since) start afresh, armed at `now` when given. */
-  restore(snapshot: EngineSnapshot, now?: number): void;
+  /**
+   * The state that changed since the last call, device by device and site by site, for a store that saves only
+   * what changed (in the same commit as the readings that changed it).
+   */
+  takeChanged(): EngineChanges;
+  /**
+   * Replaces all state. Rules not in the snapshot (or changed since) start afresh, armed at `now` when given.
+   * `downMs`: how long the gateway was down since the snapshot; the kinds' timers do not count that time
+   * (`onResume`). Returns the clears of alarms whose rule state was not restored (a rule changed or removed
+   * meanwhile), as `replaceRules` would have.
+   */
+  restore(snapshot: EngineSnapshot, now?: number, downMs?: number): VerdictChange[];
   /**
    * A duty officer acknowledged the alarm of `key` (call it after the alarm book accepted the acknowledgement):
    * a rule latched until acknowledged (`latch: until_acknowledged`) is released, and clears now if its
@@ -237,6 +270,9 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
   let memberRules = new Set<string>();
   let watchAll = false;
   let watchProfiles = new Set<string>();
+  /** Devices and sites whose state changed since the last `takeChanged`. */
+  const changedDevices = new Set<DeviceSlot>();
+  const changedSites = new Set<string>();
   /** Per profile, the ids of rules whose verdicts other rules read (`rule.<id>`). */
   let referenced = new Map<string, Set<string>>();
 
@@ -348,6 +384,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     };
     slot.derived = rules.derived?.get(context.profile) ?? [];
     devices.set(key, slot);
+    changedDevices.add(slot);
     getOrCreate(bySite, context.site, () => new Map<string, DeviceSlot>()).set(context.device, slot);
     getOrCreate(sites, context.site, () => new Set<DeviceSlot>()).add(slot);
     return slot;
@@ -394,6 +431,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
   });
 
   const record = (slot: DeviceSlot, rule: RuleSlot, verdict: Verdict | undefined, when: number, out: VerdictChange[]): void => {
+    changedDevices.add(slot);
     const due = rule.kind.dueAt(rule.def, rule.state);
     if (due !== rule.due) {
       if (due === null) deadlines.cancel(rule.key);
@@ -466,6 +504,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     const device = item ?? SITE_DEVICE;
     const key = `${site}/${device}/${group.def.id}`;
     let slot = groupSlots.get(site)?.get(key);
+    changedSites.add(site);
     const wanted = verdict.status === 'true' ? verdict.severity : null;
     if (!slot) {
       if (wanted === null) return;
@@ -555,6 +594,33 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     source,
     verdict: { status: 'false' },
     at: when,
+  });
+
+  const deviceSnapshotOf = (slot: DeviceSlot): DeviceSnapshot => ({
+    context: slot.context,
+    cadence: slot.cadence,
+    latest: slot.latest,
+    lastTs: Number.isFinite(slot.lastTs) ? slot.lastTs : null,
+    rules: slot.rules.map((r) => ({
+      id: r.def.id,
+      fp: fingerprintOf(r.def),
+      state: r.state,
+      status: r.status,
+      severity: r.severity,
+      committed: r.committed,
+    })),
+  });
+
+  const groupSnapshotOf = (g: GroupSlot): GroupSnapshot => ({
+    key: g.key,
+    site: g.site,
+    item: g.item,
+    rule: g.group.def.id,
+    fp: g.group.fp,
+    status: g.status,
+    severity: g.severity,
+    lv: g.lv,
+    latest: g.latest,
   });
 
   return {
@@ -705,6 +771,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
             continue;
           }
           slots.delete(slot.key);
+          changedSites.add(site);
           deadlines.cancel(GROUP_DEADLINE + slot.key);
           if (previous.has(id) && slot.status !== 'false') {
             changes.push(
@@ -718,43 +785,25 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     },
 
     snapshot() {
-      const groupList: NonNullable<EngineSnapshot['groups']> = [];
-      for (const slots of groupSlots.values()) {
-        for (const g of slots.values()) {
-          groupList.push({
-            key: g.key,
-            site: g.site,
-            item: g.item,
-            rule: g.group.def.id,
-            fp: g.group.fp,
-            status: g.status,
-            severity: g.severity,
-            lv: g.lv,
-            latest: g.latest,
-          });
-        }
-      }
+      const groupList: GroupSnapshot[] = [];
+      for (const slots of groupSlots.values()) for (const g of slots.values()) groupList.push(groupSnapshotOf(g));
       return structuredClone({
         version: ENGINE_SNAPSHOT_VERSION as 3,
-        devices: [...devices.values()].map((slot) => ({
-          context: slot.context,
-          cadence: slot.cadence,
-          latest: slot.latest,
-          lastTs: Number.isFinite(slot.lastTs) ? slot.lastTs : null,
-          rules: slot.rules.map((r) => ({
-            id: r.def.id,
-            fp: fingerprintOf(r.def),
-            state: r.state,
-            status: r.status,
-            severity: r.severity,
-            committed: r.committed,
-          })),
-        })),
+        devices: [...devices.values()].map(deviceSnapshotOf),
         groups: groupList,
       });
     },
 
-    restore(snapshot, now) {
+    takeChanged() {
+      const out: EngineChanges = { devices: [], sites: [] };
+      for (const slot of changedDevices) out.devices.push({ key: slot.key, state: deviceSnapshotOf(slot) });
+      for (const site of changedSites) out.sites.push({ site, groups: [...(groupSlots.get(site)?.values() ?? [])].map(groupSnapshotOf) });
+      changedDevices.clear();
+      changedSites.clear();
+      return out;
+    },
+
+    restore(snapshot, now, downMs = 0) {
       if (snapshot.version !== 1 && snapshot.version !== 2 && snapshot.version !== ENGINE_SNAPSHOT_VERSION) {
         throw new Error(`engine snapshot version ${String(snapshot.version)} is not supported (1 to ${ENGINE_SNAPSHOT_VERSION})`);
       }
@@ -764,6 +813,8 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       groupSlots.clear();
       deadlines = createDeadlineQueue();
       const copy = structuredClone(snapshot);
+      const clears: VerdictChange[] = [];
+      const when = now ?? 0;
       for (const saved of copy.devices) {
         const slot = createSlot(saved.context);
         if (saved.cadence) {
@@ -782,10 +833,19 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
             rule.status = old.status;
             rule.severity = old.severity;
             rule.committed = old.committed !== undefined ? old.committed : old.status === 'true' ? old.severity : null;
+            if (downMs > 0) rule.kind.onResume?.(rule.def, rule.state, downMs);
             record(slot, rule, undefined, 0, []);
           } else if (now !== undefined) {
             record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now, []);
           }
+        }
+        // state of a rule that changed or went away meanwhile is not restored: its alarm clears, as on a reload
+        for (const old of saved.rules) {
+          const rule = slot.byId.get(old.id);
+          const restored = rule !== undefined && (old.fp === undefined || old.fp === fingerprintOf(rule.def));
+          if (restored || old.status === 'false') continue;
+          const c = slot.context;
+          clears.push(clearChange(`${slot.key}/${old.id}`, c.site, c.device, c.profile, old.id, rule?.def.source ?? 'rules', when));
         }
         syncRefs(slot);
         slot.refChanged = false;
@@ -793,9 +853,16 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       const byId = new Map(groups.map((g) => [`${g.def.id}`, g]));
       for (const g of copy.groups ?? []) {
         const group = byId.get(g.rule);
-        if (!group || group.fp !== g.fp) continue;
+        if (!group || group.fp !== g.fp) {
+          if (g.status !== 'false') {
+            const device = g.item ?? SITE_DEVICE;
+            clears.push(clearChange(g.key, g.site, device, group?.profile ?? '', g.rule, group?.def.source ?? 'rules', when));
+          }
+          continue;
+        }
         // older snapshots have no level state: the committed severity is what was shown
         const lv = levelStateFrom(g.lv ?? { level: g.status === 'true' ? g.severity : null });
+        if (downMs > 0) resumeLevel(lv, downMs);
         getOrCreate(groupSlots, g.site, () => new Map<string, GroupSlot>()).set(g.key, {
           key: g.key,
           site: g.site,
@@ -809,6 +876,9 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         const due = levelDueAt(lv, group.delays);
         if (due !== null) deadlines.schedule(GROUP_DEADLINE + g.key, due);
       }
+      changedDevices.clear();
+      changedSites.clear();
+      return clears;
     },
 
     verdicts() {

@@ -55,6 +55,12 @@ export interface RuleKind<D extends { kind: string; id: string }, S> {
    * absent: the copy itself.
    */
   restoreState?(def: D, saved: unknown): S;
+  /**
+   * The gateway was down for `downMs` and goes on from this (restored) state: timers that wait for the device
+   * or for time to pass move on by that much, so that time spent down does not count (a device cannot report
+   * to a gateway that is down). Absent: the state holds no such timer.
+   */
+  onResume?(def: D, state: S, downMs: number): void;
 }
 
 const CLOSE = 0x7d; // }

@@ -39,7 +39,12 @@ export async function writeGatewayConfig(dir: string, devices: TestDevice[], ext
     ...Object.entries(TOKENS).map(([role, token]) => `    - { name: test-${role}, role: ${role}, token: ${token} }`),
     'devices:',
     ...(await Promise.all(
-      devices.map(async (d) => `  - { id: ${d.id}, site: ${d.site}, profile: ${d.profile}, secretHash: "${await hashSecret(d.secret)}" }`),
+      devices.map(
+        async (d) =>
+          `  - { id: ${d.id}, site: ${d.site}, profile: ${d.profile}, secretHash: "${await hashSecret(d.secret)}"${
+            d.attributes ? `, attributes: ${JSON.stringify(d.attributes)}` : ''
+          } }`,
+      ),
     )),
     ...extra,
   ];

@@ -2,12 +2,19 @@ import type { AlarmActionResult, AlarmBook, AlarmEvent, AlarmTransition, Verdict
 import { SEVERITIES } from '../../../rules/src/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { AlarmInbox } from './alarm-inbox.js';
+import type { AlarmStore } from './alarm-store.js';
 
 export type AlarmEventListener = (event: AlarmEvent) => void;
 
 export interface AlarmService {
-  /** Applies rule verdict changes; emits one event per alarm transition. */
-  apply(changes: readonly VerdictChange[]): void;
+  /**
+   * Applies rule verdict changes; emits one event per alarm transition. `upTo`: their last id in the inbox, taken
+   * out in the same commit as the transitions are recorded.
+   */
+  apply(changes: readonly VerdictChange[], upTo?: number): void;
+  /** Applies what the inbox still holds (changes the lane committed before a crash); call before the lane starts. */
+  recover(): number;
   /** Time-driven lifecycle steps (flapping ends). */
   tick(now: number): void;
   acknowledge(id: string, by: string, note: string | null): AlarmActionResult;
@@ -28,7 +35,19 @@ export interface AlarmServiceDeps {
    * until acknowledged lets go, and the changes that follow come back through `apply` like any others.
    */
   acknowledged?(key: string, at: number): void;
+  /** The alarm book's record in the local store; absent: alarms live in memory only. */
+  store?: AlarmStore | undefined;
+  /** Resolved alarms older than this leave the store (checked hourly). */
+  retentionMs?: number;
+  /** Where the lane's verdict changes wait for the book (with a store). */
+  inbox?: AlarmInbox | undefined;
+  /** The store cannot record: the gateway cannot go on safely (`main.ts` exits; the inbox replays after the restart). */
+  onStoreFailure?(error: Error): void;
 }
+
+/** Resolved alarms the book keeps in memory (the store keeps them for `store.alarms.retention`). */
+export const MAX_CLOSED = 10_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** The alarm lifecycle as the gateway runs it: the pure alarm book plus event ids, metrics and fan-out. */
 export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
@@ -61,39 +80,70 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
     }
   };
 
-  const act = (result: AlarmActionResult): AlarmActionResult => {
-    if (result.ok) {
-      emit(result.transition);
+  /**
+   * Runs one step of the book in one commit of the store: its transitions are recorded, then emitted (the webhook
+   * outbox writes in the same commit). A store that cannot write stops the gateway: nothing half-recorded goes on.
+   */
+  const recorded = <T>(step: () => { result: T; transitions: readonly AlarmTransition[] }): T => {
+    const run = (): T => {
+      const { result, transitions } = step();
+      if (transitions.length === 0) return result;
+      deps.store?.record(transitions, (key) => deps.book.flapOf(key));
+      for (const transition of transitions) emit(transition);
       refreshOpenGauge();
+      return result;
+    };
+    if (!deps.store) return run();
+    try {
+      return deps.store.commit(run);
+    } catch (error) {
+      deps.log.fatal({ err: error }, 'alarm store failed');
+      deps.onStoreFailure?.(error as Error);
+      throw error;
     }
-    return result;
   };
 
-  const apply = (changes: readonly VerdictChange[]): void => {
-    let emitted = false;
-    for (const change of changes) {
-      for (const transition of deps.book.apply(change)) {
-        emit(transition);
-        emitted = true;
-      }
-    }
-    if (emitted) refreshOpenGauge();
-  };
+  const act = (action: () => AlarmActionResult): AlarmActionResult =>
+    recorded(() => {
+      const result = action();
+      return { result, transitions: result.ok ? [result.transition] : [] };
+    });
+
+  const apply = (changes: readonly VerdictChange[], upTo?: number): void =>
+    recorded(() => {
+      const transitions: AlarmTransition[] = [];
+      for (const change of changes) for (const transition of deps.book.apply(change)) transitions.push(transition);
+      if (upTo !== undefined) deps.inbox?.taken(upTo);
+      return { result: undefined, transitions };
+    });
+
+  if (deps.store) deps.book.restore(deps.store.load(MAX_CLOSED));
+  let lastPrune = Number.NEGATIVE_INFINITY;
+  refreshOpenGauge();
 
   return {
     apply,
+    recover() {
+      const waiting = deps.inbox?.waiting();
+      if (!waiting) return 0;
+      apply(waiting.changes, waiting.upTo);
+      return waiting.changes.length;
+    },
     tick(now) {
-      const steps = deps.book.tick(now);
-      for (const step of steps) emit(step);
-      if (steps.length > 0) refreshOpenGauge();
+      recorded(() => ({ result: undefined, transitions: deps.book.tick(now) }));
+      if (deps.store && deps.retentionMs !== undefined && now - lastPrune >= PRUNE_EVERY_MS) {
+        lastPrune = now;
+        const pruned = deps.store.prune(now - deps.retentionMs);
+        if (pruned > 0) deps.log.info({ alarms: pruned }, 'resolved alarms past retention removed');
+      }
     },
     acknowledge(id, by, note) {
       const at = deps.now();
-      const result = act(deps.book.acknowledge(id, by, note, at));
+      const result = act(() => deps.book.acknowledge(id, by, note, at));
       if (result.ok) deps.acknowledged?.(result.transition.alarm.key, at);
       return result;
     },
-    resolve: (id, by, note) => act(deps.book.resolve(id, by, note, deps.now())),
+    resolve: (id, by, note) => act(() => deps.book.resolve(id, by, note, deps.now())),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -76,8 +76,8 @@ const ingest = z
   .strict();
 
 /**
- * The local store in `dataDir` (SQLite): the InfluxDB spool, the de-duplication window and the webhook outbox
- * with its dead letters, durable across restarts.
+ * The local store in `dataDir` (SQLite): the alarm book with every transition, the rule engine's state, the
+ * InfluxDB spool, the de-duplication window and the webhook outbox with its dead letters, durable across restarts.
  */
 const store = z
   .object({
@@ -94,6 +94,13 @@ const store = z
       })
       .strict()
       .default({ maxPoints: 5_000_000, maxAge: 7 * 86_400_000 }),
+    alarms: z
+      .object({
+        /** Resolved alarms and their transition history are kept this long (a record for audits), then removed. */
+        retention: durationSchema.default(400 * 86_400_000),
+      })
+      .strict()
+      .default({ retention: 400 * 86_400_000 }),
   })
   .strict();
 

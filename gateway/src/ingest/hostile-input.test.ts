@@ -53,7 +53,7 @@ describe('hostile input at the ingest path (contract §2: a malformed payload ne
     let accepted = 0;
     // Plain checks, not expect(): this runs a hundred thousand times.
     const judge = (payload: Buffer): void => {
-      const verdict = core.commit(() => core.judge(device, payload, Date.now()));
+      const verdict = core.judge(device, payload, Date.now());
       if (verdict.accepted + verdict.rejections.length === 0) throw new Error('a payload got no answer');
       for (const rejection of verdict.rejections) {
         if (!Object.hasOwn(REJECTION_REASONS, rejection.reason) || rejection.reason === 'internal' || rejection.detail.length === 0)
@@ -65,7 +65,6 @@ describe('hostile input at the ingest path (contract §2: a malformed payload ne
     };
     fc.assert(fc.property(hostilePayload, judge), { numRuns: RUNS });
     fc.assert(fc.property(hugePayload, judge), { numRuns: HUGE_RUNS });
-    await core.pipeline.drain();
 
     expect(prototypeSnapshot()).toBe(before);
     expect(errors, 'no reading failed in the rule engine either').toEqual([]);

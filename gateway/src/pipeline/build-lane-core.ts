@@ -10,6 +10,8 @@ import { createProfileRuleEngine } from '../rule-files/profile-engine.js';
 import { createRuleReloader } from '../rule-files/rule-reloader.js';
 import type { InfluxSink } from '../sinks/influx/influx-sink.js';
 import { startInfluxSink } from '../sinks/influx/influx-target.js';
+import { createSqliteAlarmInbox } from '../store/alarm-inbox-sqlite.js';
+import { createSqliteEngineState } from '../store/engine-state-sqlite.js';
 import { openStore, type StoreDatabase } from '../store/open-store.js';
 import { createSqliteSeqMemory } from '../store/seq-memory.js';
 import { createSpoolQueue } from '../store/spool-queue.js';
@@ -47,6 +49,8 @@ export async function buildLaneCore(
     engine,
     seqWindow: createSeqWindow(store ? createSqliteSeqMemory(store) : undefined),
     commit: store ? (work) => store.transaction(work)() : (work) => work(),
+    engineState: store ? createSqliteEngineState(store) : undefined,
+    inbox: store ? createSqliteAlarmInbox(store) : undefined,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     timestamps: { maxAheadMs: config.ingest.maxClockAhead, maxBehindMs: config.ingest.maxAge },
     sink,

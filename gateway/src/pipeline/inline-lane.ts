@@ -43,7 +43,7 @@ export async function createInlineLane(
     }
     let verdicts: LaneVerdict[];
     try {
-      verdicts = core.commit(() => batch.map((item) => core.judge(item.device, item.payload, item.receivedAt)));
+      verdicts = core.judgeBatch(batch);
     } catch (error) {
       // The store could not write: nothing of this batch is acknowledged, and the gateway stops taking telemetry.
       failure = new GatewayError('store_unavailable', `the local store cannot write: ${(error as Error).message}`, undefined, {
@@ -82,14 +82,12 @@ export async function createInlineLane(
     writeAlarmEvent: (event) => sink?.writeAlarmEvent(event),
     async drain() {
       judgePending();
-      await core.pipeline.drain();
       await sink?.flush();
     },
     sinkStatus: () => sink?.status() ?? null,
     workerMetrics: async () => [],
     async close() {
       judgePending();
-      await core.pipeline.drain();
       await sink?.close();
       store?.close();
     },

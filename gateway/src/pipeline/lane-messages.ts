@@ -44,7 +44,7 @@ export type FromLane =
   | { type: 'ready' }
   | { type: 'failed'; message: string; code?: string }
   | BatchVerdicts
-  | { type: 'alarmChanges'; changes: VerdictChange[] }
+  | { type: 'alarmChanges'; changes: VerdictChange[]; upTo: number | undefined }
   | { type: 'readings'; entries: Array<[device: string, ts: number, metrics: Record<string, MetricValue>, at: number]> }
   | { type: 'sinkStatus'; status: ReadinessCheck | null }
   | { type: 'reloaded'; id: number; result: ReloadResult }

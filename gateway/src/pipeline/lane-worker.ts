@@ -10,7 +10,7 @@ import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { buildLaneCore } from './build-lane-core.js';
 import type { BatchVerdicts, FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
-import type { LaneOutlet } from './telemetry-lane.js';
+import type { LaneItem, LaneOutlet, LaneVerdict } from './telemetry-lane.js';
 
 const port = parentPort;
 if (!port) throw new Error('lane-worker.ts runs as a worker thread');
@@ -34,7 +34,7 @@ const sendLatest = (): void => {
   send({ type: 'readings', entries });
 };
 const outlet: LaneOutlet = {
-  alarmChanges: (changes: readonly VerdictChange[]) => send({ type: 'alarmChanges', changes: [...changes] }),
+  alarmChanges: (changes: readonly VerdictChange[], upTo?: number) => send({ type: 'alarmChanges', changes: [...changes], upTo }),
   readingStored(device, ts, values, at) {
     const entry = latest.get(device);
     if (!entry) latest.set(device, { ts, metrics: { ...values }, at });
@@ -71,7 +71,7 @@ try {
   const judgeBatch = (batch: Extract<ToLane, { type: 'batch' }>): void => {
     let verdicts: BatchVerdicts;
     try {
-      verdicts = core.commit(() => judgeAll(batch));
+      verdicts = judgeAll(batch);
     } catch (error) {
       // The store could not write: no verdict for this batch, so nothing is acknowledged; the thread ends and
       // the broker side treats every publish it still owes as unavailable (connections close, devices resend).
@@ -85,16 +85,25 @@ try {
     const bytes = Buffer.from(batch.bytes);
     const accepted = new Uint32Array(batch.devices.length);
     const rejections: BatchVerdicts['rejections'] = [];
+    const items: LaneItem[] = [];
+    const positions: number[] = [];
     for (let i = 0; i < batch.devices.length; i += 1) {
       const device = registry.get(batch.devices[i] as string);
       if (!device) {
         rejections.push([i, [{ reason: 'unknown_device', detail: `no device ${batch.devices[i]} in the registry` }]]);
         continue;
       }
-      const verdict = core.judge(device, bytes.subarray(batch.offsets[i], batch.offsets[i + 1]), batch.receivedAt[i] as number);
+      items.push({ device, payload: bytes.subarray(batch.offsets[i], batch.offsets[i + 1]), receivedAt: batch.receivedAt[i] as number });
+      positions.push(i);
+    }
+    const verdicts = core.judgeBatch(items);
+    for (let k = 0; k < verdicts.length; k += 1) {
+      const verdict = verdicts[k] as LaneVerdict;
+      const i = positions[k] as number;
       accepted[i] = verdict.accepted;
       if (verdict.rejections.length > 0) rejections.push([i, verdict.rejections]);
     }
+    rejections.sort((a, b) => a[0] - b[0]);
     return { type: 'verdicts', accepted, rejections };
   };
 
@@ -116,10 +125,9 @@ try {
         void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'metrics', id: message.id, metrics: json }));
         return;
       case 'drain':
-        void core.pipeline.drain().then(() => {
-          sendLatest();
-          send({ type: 'drained', id: message.id });
-        });
+        // every batch before this message is judged and its changes sent: only the latest values may wait
+        sendLatest();
+        send({ type: 'drained', id: message.id });
         return;
       case 'flush':
         void (sink?.flush() ?? Promise.resolve()).then(() => {
@@ -129,7 +137,6 @@ try {
         return;
       case 'close':
         void (async () => {
-          await core.pipeline.drain();
           await sink?.close();
           store?.close();
           sendLatest();

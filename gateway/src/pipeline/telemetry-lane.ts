@@ -1,5 +1,6 @@
 import type { Profile } from '../../../profiles/index.js';
-import type { AlarmEvent, MetricValue, RuleEngine, VerdictChange } from '../../../rules/src/index.js';
+import type { AlarmEvent, MetricValue, Reading, RuleEngine, VerdictChange } from '../../../rules/src/index.js';
+import type { AlarmInbox } from '../alarms/alarm-inbox.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
 import type { ReadinessCheck } from '../http/routes/health-routes.js';
 import { createFaultLog } from '../ingest/fault-log.js';
@@ -10,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReloadOutcome, ReloadResult } from '../rule-files/rule-reloader.js';
 import type { InfluxSink } from '../sinks/influx/influx-sink.js';
-import { createReadingPipeline, type ReadingPipeline } from './reading-pipeline.js';
+import type { EngineStateStore } from '../store/engine-state-sqlite.js';
 
 /** What the lane decided about one telemetry payload: how many readings it accepted, and why it refused the rest. */
 export interface LaneVerdict {
@@ -52,7 +53,8 @@ export interface TelemetryLane {
 
 /** What the lane's core reports back to the broker side. */
 export interface LaneOutlet {
-  alarmChanges(changes: readonly VerdictChange[]): void;
+  /** Verdict changes, once committed; `upTo`: their last id in the alarm inbox (with a store). */
+  alarmChanges(changes: readonly VerdictChange[], upTo?: number): void;
   readingStored(device: string, ts: number, metrics: Record<string, MetricValue>, at: number): void;
 }
 
@@ -67,6 +69,10 @@ export interface LaneCoreDeps {
   sink: InfluxSink | null;
   /** Runs work as one commit of the local store (identity without one); throws when the store cannot write. */
   commit<T>(work: () => T): T;
+  /** Where the engine's state is saved in each commit (with a store), and found again at start. */
+  engineState?: EngineStateStore | undefined;
+  /** Where verdict changes wait for the alarm book, put in the commit that decided them (with a store). */
+  inbox?: AlarmInbox | undefined;
   /** Reloads the rule files into `engine`, returning the result and the alarm changes it caused. */
   reloadRules(now: number): ReloadOutcome;
   outlet: LaneOutlet;
@@ -74,30 +80,34 @@ export interface LaneCoreDeps {
   log: Logger;
 }
 
-/** The work of a lane, wherever it runs: synchronous, no I/O but the sink's own. */
+/** One payload to judge. */
+export interface LaneItem {
+  device: RegisteredDevice;
+  payload: Buffer;
+  receivedAt: number;
+}
+
+/**
+ * The work of a lane, wherever it runs: synchronous, no I/O but the store's and the sink's. Every step is one
+ * commit of the local store: the readings it accepted (spooled, their sequence numbers seen), the rule engine's
+ * state they moved and the verdict changes they caused are durable together before anything is answered;
+ * the changes go to the alarm book after the commit. A throw means the store could not write: nothing may be
+ * acknowledged.
+ */
 export interface LaneCore {
+  /** Restores the engine's saved state (the time spent down does not count), then registers every device. */
   start(now: number): void;
+  /** Judges payloads, in order, in one commit (group commit); one verdict per payload. */
+  judgeBatch(items: readonly LaneItem[]): LaneVerdict[];
+  /** One payload, as a batch of one. */
   judge(device: RegisteredDevice, payload: Buffer, receivedAt: number): LaneVerdict;
-  /**
-   * Judges inside one commit of the local store: what `work` accepted (spooled readings, sequence numbers
-   * seen) is durable when it returns. A throw means the store could not write: nothing may be acknowledged.
-   */
-  commit<T>(work: () => T): T;
   tick(now: number): void;
   acknowledged(key: string, at: number): void;
   reloadRules(now: number): ReloadResult;
-  readonly pipeline: ReadingPipeline;
 }
 
 export function createLaneCore(deps: LaneCoreDeps): LaneCore {
-  const pipeline = createReadingPipeline({
-    engine: deps.engine,
-    registry: deps.registry,
-    alarmChanges: (changes) => deps.outlet.alarmChanges(changes),
-    readingStored: (device, ts, metrics, at) => deps.outlet.readingStored(device, ts, metrics, at),
-    metrics: deps.metrics,
-    log: deps.log,
-  });
+  const { engine } = deps;
   const ingestDeps = { maxPayloadBytes: deps.maxPayloadBytes, seqWindow: deps.seqWindow, timestamps: deps.timestamps };
   const fault = createFaultLog(deps.log);
   // The accepted counter's child per profile, bound once: this runs for every payload.
@@ -110,49 +120,99 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     }
     return child;
   };
-  const apply = (changes: readonly VerdictChange[]): void => {
-    if (changes.length > 0) deps.outlet.alarmChanges(changes);
+
+  /** Runs `work` in one commit with the engine state and verdict changes it produced; hands the changes on after. */
+  const step = <T>(at: number, work: (changes: VerdictChange[]) => T): T => {
+    const changes: VerdictChange[] = [];
+    let upTo: number | undefined;
+    const result = deps.commit(() => {
+      const out = work(changes);
+      if (changes.length > 0 && deps.inbox) upTo = deps.inbox.put(changes);
+      deps.engineState?.save(engine.takeChanged(), at);
+      return out;
+    });
+    if (changes.length > 0) deps.outlet.alarmChanges(changes, upTo);
+    return result;
+  };
+
+  const evaluate = (readings: readonly Reading[], changes: VerdictChange[]): void => {
+    for (const reading of readings) {
+      try {
+        deps.outlet.readingStored(reading.device, reading.ts, reading.metrics, reading.receivedAt ?? reading.ts);
+        const device = deps.registry.get(reading.device);
+        if (!device) continue;
+        const outcome = engine.onReading(reading, device.context);
+        if (outcome.late) deps.metrics.readingsLate.inc();
+        for (const change of outcome.changes) changes.push(change);
+      } catch (error) {
+        // the reading is stored; a rule that fails on it is logged and the others go on
+        deps.log.error({ err: error, device: reading.device }, 'reading evaluation failed');
+      }
+    }
+  };
+
+  const judge = (item: LaneItem, changes: VerdictChange[]): LaneVerdict => {
+    const { device, payload, receivedAt } = item;
+    const profile = deps.profiles.get(device.profile);
+    if (!profile) {
+      const detail = `device ${device.id} has profile ${device.profile}, which this gateway does not know`;
+      return { accepted: 0, rejections: [reject('unknown_device', detail)] };
+    }
+    let outcome: ReturnType<typeof ingestTelemetry>;
+    try {
+      outcome = ingestTelemetry(ingestDeps, device, profile, payload, receivedAt);
+    } catch (error) {
+      // A fault while judging one payload is that payload's rejection: it is answered, kept and counted,
+      // and nothing else stops (a device resending it after a reconnect gets the same answer).
+      return { accepted: 0, rejections: [fault.rejection(error, device.id)] };
+    }
+    if (outcome.accepted.length > 0) {
+      acceptedOf(device.profile).inc(outcome.accepted.length);
+      const readings = outcome.accepted.map((accepted) => accepted.reading);
+      if (deps.sink) for (const reading of readings) deps.sink.writeTelemetry(reading);
+      evaluate(readings, changes);
+    }
+    return { accepted: outcome.accepted.length, rejections: outcome.rejections };
+  };
+
+  const tick = (now: number, changes: VerdictChange[]): void => {
+    try {
+      for (const change of engine.tick(now)) changes.push(change);
+    } catch (error) {
+      deps.log.error({ err: error }, 'rule tick failed');
+    }
   };
 
   return {
-    pipeline,
     start(now) {
-      apply(
-        deps.engine.registerDevices(
-          [...deps.registry.all()].map((device) => device.context),
-          now,
-        ),
-      );
+      step(now, (changes) => {
+        const saved = deps.engineState?.load();
+        if (saved) {
+          const downMs = Math.max(0, now - saved.aliveAt);
+          for (const change of engine.restore(saved.snapshot, now, downMs)) changes.push(change);
+          deps.log.info({ devices: saved.snapshot.devices.length, downMs }, 'rule state restored');
+        }
+        const contexts = [...deps.registry.all()].map((device) => device.context);
+        for (const change of engine.registerDevices(contexts, now)) changes.push(change);
+      });
     },
-    judge(device, payload, receivedAt) {
-      const profile = deps.profiles.get(device.profile);
-      if (!profile) {
-        const detail = `device ${device.id} has profile ${device.profile}, which this gateway does not know`;
-        return { accepted: 0, rejections: [reject('unknown_device', detail)] };
-      }
-      let outcome: ReturnType<typeof ingestTelemetry>;
-      try {
-        outcome = ingestTelemetry(ingestDeps, device, profile, payload, receivedAt);
-      } catch (error) {
-        // A fault while judging one payload is that payload's rejection: it is answered, kept and counted,
-        // and nothing else stops (a device resending it after a reconnect gets the same answer).
-        return { accepted: 0, rejections: [fault.rejection(error, device.id)] };
-      }
-      if (outcome.accepted.length > 0) {
-        acceptedOf(device.profile).inc(outcome.accepted.length);
-        const readings = outcome.accepted.map((item) => item.reading);
-        if (deps.sink) for (const reading of readings) deps.sink.writeTelemetry(reading);
-        pipeline.enqueue(readings);
-      }
-      return { accepted: outcome.accepted.length, rejections: outcome.rejections };
+    judgeBatch(items) {
+      const at = items.length > 0 ? (items[items.length - 1] as LaneItem).receivedAt : 0;
+      return step(at, (changes) => items.map((item) => judge(item, changes)));
     },
-    commit: (work) => deps.commit(work),
-    tick: (now) => pipeline.tick(now),
-    acknowledged: (key, at) => apply(deps.engine.acknowledge(key, at)),
+    judge: (device, payload, receivedAt) => step(receivedAt, (changes) => judge({ device, payload, receivedAt }, changes)),
+    tick: (now) => step(now, (changes) => tick(now, changes)),
+    acknowledged(key, at) {
+      step(at, (changes) => {
+        for (const change of engine.acknowledge(key, at)) changes.push(change);
+      });
+    },
     reloadRules(now) {
-      const { result, changes } = deps.reloadRules(now);
-      apply(changes);
-      return result;
+      return step(now, (changes) => {
+        const { result, changes: caused } = deps.reloadRules(now);
+        for (const change of caused) changes.push(change);
+        return result;
+      });
     },
   };
 }

@@ -108,7 +108,7 @@ export async function createWorkerLane(
         return;
       }
       case 'alarmChanges':
-        return outlet.alarmChanges(message.changes);
+        return outlet.alarmChanges(message.changes, message.upTo);
       case 'readings':
         for (const [device, ts, metrics, at] of message.entries) outlet.readingStored(device, ts, metrics, at);
         return;

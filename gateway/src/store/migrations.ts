@@ -39,6 +39,29 @@ const STEPS: readonly string[] = [
      last_error TEXT NOT NULL,
      dead_at TEXT NOT NULL
    );`,
+  // 3: the rule engine's state (per device and per site, saved in the commit of the readings that moved it), the
+  // verdict changes the lane committed and the alarm book has not yet taken, and the alarm book itself.
+  `CREATE TABLE engine_device (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE engine_site (site TEXT PRIMARY KEY, groups TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE engine_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;  -- alive_at: last commit (ms)
+   CREATE TABLE alarm_inbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order the lane decided them in
+     change TEXT NOT NULL
+   );
+   CREATE TABLE alarm (
+     id TEXT PRIMARY KEY,
+     key TEXT NOT NULL,
+     resolved_at INTEGER,            -- ms; NULL while open
+     body TEXT NOT NULL              -- the alarm as its last event showed it
+   ) WITHOUT ROWID;
+   CREATE INDEX alarm_resolved ON alarm (resolved_at);
+   CREATE TABLE alarm_transition (
+     alarm_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     step TEXT NOT NULL,             -- type, at, by, note and the alarm after the step
+     PRIMARY KEY (alarm_id, seq)
+   ) WITHOUT ROWID;
+   CREATE TABLE alarm_flap (key TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -100,4 +100,8 @@ export const expectKind: RuleKind<ExpectRule, ExpectState> = {
     return verdictOf(def, state, ctx);
   },
   dueAt: (_def, state) => state.deadline,
+  onResume(_def, state, downMs) {
+    // what is expected could not be reported while the gateway was down: the deadline moves on by that time
+    if (state.deadline !== null && !state.failed) state.deadline += downMs;
+  },
 };

@@ -20,6 +20,7 @@ import {
   levelDueAt,
   levelStateFrom,
   releaseLatch,
+  resumeLevel,
 } from './leveled.js';
 
 export const expressionRuleSchema = ruleBaseSchema.extend({
@@ -134,6 +135,7 @@ export const expressionKind: RuleKind<ExpressionRule, ExpressionState> = {
   schema: expressionRuleSchema,
   initialState: () => initialLevelState(),
   restoreState: (_def, saved) => levelStateFrom(saved),
+  onResume: (_def, state, downMs) => resumeLevel(state, downMs),
   onReading(def, state, reading, ctx) {
     if (!concerns(def, reading)) return undefined;
     return judge(def, state, ctx);

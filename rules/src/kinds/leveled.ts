@@ -325,6 +325,15 @@ export function releaseLatch(state: LevelState): boolean {
 }
 
 /** When a pending move will complete, or null. */
+/** Time spent down does not count toward a pending move's delay: its onsets move on by `downMs`. */
+export function resumeLevel(state: LevelState, downMs: number): void {
+  if (state.pendingSince !== null) state.pendingSince += downMs;
+  for (let i = 0; i < state.since.length; i += 1) {
+    const since = state.since[i];
+    if (since !== null && since !== undefined) state.since[i] = since + downMs;
+  }
+}
+
 export function levelDueAt(state: LevelState, delays: Delays): number | null {
   if (state.pendingSince === null) return null;
   return state.pendingUp ? upDue(state, delays) : state.pendingSince + delays.offDelay;
@@ -373,5 +382,6 @@ export function levelTimerSteps<D extends Delays, S extends { lv: LevelState }>(
       return verdictOf(def, state, advance(lv, lv.target, ctx.now, delaysOf(def)), ctx, left);
     },
     dueAt: (def: D, state: S): number | null => levelDueAt(state.lv, delaysOf(def)),
+    onResume: (_def: D, state: S, downMs: number): void => resumeLevel(state.lv, downMs),
   };
 }

@@ -124,6 +124,10 @@ export const silenceKind: RuleKind<SilenceRule, SilenceState> = {
     state.step = step;
     return verdictOf(def, state, ctx);
   },
+  onResume(_def, state, downMs) {
+    // the device could not report while the gateway was down: its silence is counted without that time
+    if (state.lastArrival !== null) state.lastArrival += downMs;
+  },
   dueAt(def, state) {
     if (state.lastArrival === null || state.suppressed || state.step + 1 >= def.ladder.length) return null;
     return state.lastArrival + stepMs(def, state, state.step + 1);

@@ -22,6 +22,7 @@ import {
   MOVE,
   releaseLatch,
   resolveLevels,
+  resumeLevel,
   targetLevel,
 } from './leveled.js';
 
@@ -331,6 +332,7 @@ export const windowKind: RuleKind<WindowRule, WindowState> = {
   onAcknowledge(def, state, ctx) {
     return releaseLatch(state.lv) ? evaluateAt(def, state, ctx) : undefined;
   },
+  onResume: (_def, state, downMs) => resumeLevel(state.lv, downMs),
   onTick(def, state, ctx) {
     const due = windowKind.dueAt(def, state);
     if (due === null || ctx.now < due) return undefined;

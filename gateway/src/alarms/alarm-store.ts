@@ -1,0 +1,17 @@
+import type { AlarmBookSnapshot, AlarmTransition, FlapRecord } from '../../../rules/src/index.js';
+
+/**
+ * The alarm book's record in the local store (port; adapter gateway/src/store/alarm-store-sqlite.ts): every
+ * transition with the alarm as it left it, and the flapping bookkeeping, so that a restart goes on with the same
+ * alarms, ids and `seq`.
+ */
+export interface AlarmStore {
+  /** Open alarms and the `maxClosed` most recently resolved, with their histories. */
+  load(maxClosed: number): AlarmBookSnapshot;
+  /** Records transitions (inside the caller's commit) and, per key they touched, its flapping record. */
+  record(steps: readonly AlarmTransition[], flapOf: (key: string) => FlapRecord | undefined): void;
+  /** Forgets alarms resolved before `before` (ms) with their histories; returns how many. */
+  prune(before: number): number;
+  /** Runs `work` as one commit. */
+  commit<T>(work: () => T): T;
+}

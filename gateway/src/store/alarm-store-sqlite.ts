@@ -1,0 +1,59 @@
+import type { Alarm, AlarmTransition } from '../../../rules/src/index.js';
+import type { AlarmStore } from '../alarms/alarm-store.js';
+import type { StoreDatabase } from './open-store.js';
+
+export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
+  const putAlarm = db.prepare('INSERT OR REPLACE INTO alarm (id, key, resolved_at, body) VALUES (?, ?, ?, ?)');
+  const putStep = db.prepare('INSERT OR REPLACE INTO alarm_transition (alarm_id, seq, step) VALUES (?, ?, ?)');
+  const putFlap = db.prepare('INSERT OR REPLACE INTO alarm_flap (key, record) VALUES (?, ?)');
+  const dropFlap = db.prepare('DELETE FROM alarm_flap WHERE key = ?');
+  const openAlarms = db.prepare('SELECT body FROM alarm WHERE resolved_at IS NULL').pluck();
+  const closedAlarms = db.prepare('SELECT body FROM alarm WHERE resolved_at IS NOT NULL ORDER BY resolved_at DESC LIMIT ?').pluck();
+  const stepsOf = db.prepare('SELECT step FROM alarm_transition WHERE alarm_id = ? ORDER BY seq').pluck();
+  const flaps = db.prepare('SELECT key, record FROM alarm_flap').raw(true);
+  const pruneSteps = db.prepare(
+    'DELETE FROM alarm_transition WHERE alarm_id IN (SELECT id FROM alarm WHERE resolved_at IS NOT NULL AND resolved_at < ?)',
+  );
+  const pruneAlarms = db.prepare('DELETE FROM alarm WHERE resolved_at IS NOT NULL AND resolved_at < ?');
+
+  return {
+    load(maxClosed) {
+      const closed = (closedAlarms.all(maxClosed) as string[]).reverse();
+      const alarms = [...(openAlarms.all() as string[]), ...closed].map((text) => JSON.parse(text) as Alarm);
+      const history = alarms.map(
+        (alarm) =>
+          [alarm.id, (stepsOf.all(alarm.id) as string[]).map((text) => JSON.parse(text) as AlarmTransition)] as [string, AlarmTransition[]],
+      );
+      return {
+        version: 1,
+        alarms,
+        history,
+        flaps: (flaps.all() as Array<[string, string]>).map(([key, record]) => [key, JSON.parse(record)]),
+      };
+    },
+    record(steps, flapOf) {
+      const keys = new Set<string>();
+      // the alarm row takes the state after the last of its steps
+      const last = new Map<string, Alarm>();
+      for (const step of steps) {
+        putStep.run(step.alarm.id, step.alarm.seq, JSON.stringify(step));
+        last.set(step.alarm.id, step.alarm);
+        keys.add(step.alarm.key);
+      }
+      for (const alarm of last.values()) {
+        const resolvedAt = alarm.resolvedAt === null ? null : Date.parse(alarm.resolvedAt);
+        putAlarm.run(alarm.id, alarm.key, resolvedAt, JSON.stringify(alarm));
+      }
+      for (const key of keys) {
+        const record = flapOf(key);
+        if (record) putFlap.run(key, JSON.stringify(record));
+        else dropFlap.run(key);
+      }
+    },
+    prune(before) {
+      pruneSteps.run(before);
+      return pruneAlarms.run(before).changes;
+    },
+    commit: (work) => db.transaction(work)(),
+  };
+}
