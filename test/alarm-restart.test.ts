@@ -69,7 +69,7 @@ describe.each(PIPELINE_THREADS)('alarms across a kill -9 (contract §4, §7: a r
     const raised = await eventually('alarm.raised delivered', () => ofRule(receiver?.received ?? [], 'hopper_temp_high', 'dc-01')[0]);
     const alarmId = raised.event.data.alarm.id;
     expect(raised.event.type).toBe('alarm.raised');
-    expect((await api(running, `/api/alarms/${alarmId}/acknowledge`, { by: 'duty-officer', note: 'checking' })).status).toBe(200);
+    expect((await api(running, `/api/alarms/${alarmId}/ack`, { by: 'duty-officer', note: 'checking' })).status).toBe(200);
     await eventually('alarm.acknowledged delivered', () =>
       ofRule(receiver?.received ?? [], 'hopper_temp_high', 'dc-01').length >= 2 ? true : undefined,
     );
