@@ -1,0 +1,113 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type AlarmEvent, createAlarmBook, type VerdictChange } from '../../../rules/src/index.js';
+import { createAlarmService } from '../alarms/alarm-service.js';
+import { createLogger } from '../observability/logger.js';
+import { createGatewayMetrics } from '../observability/metrics.js';
+import { createSqliteAlarmInbox } from './alarm-inbox-sqlite.js';
+import { createSqliteAlarmStore } from './alarm-store-sqlite.js';
+import { openStore, type StoreDatabase } from './open-store.js';
+
+const change = (value: number, status: 'true' | 'false', at: number): VerdictChange => ({
+  key: 'site-a/dc-01/hopper_temp_high',
+  site: 'site-a',
+  device: 'dc-01',
+  profile: 'dust-collector',
+  rule: 'hopper_temp_high',
+  source: 'test',
+  verdict:
+    status === 'true'
+      ? { status, severity: 'yellow', metric: 'hopper_temp', value, threshold: 60, unit: '°C', message: `hot ${value}` }
+      : { status },
+  at,
+});
+
+/** One life of the gateway's alarm side on the store in `dir`: a fresh book, loaded from the store. */
+function life(dir: string, now = 1_000) {
+  const db: StoreDatabase = openStore({ dataDir: dir, synchronous: 'normal' });
+  let n = 0;
+  const events: AlarmEvent[] = [];
+  const service = createAlarmService({
+    book: createAlarmBook({ newAlarmId: () => `alm_${dir.length}_${Date.now()}_${(n += 1)}` }),
+    now: () => now,
+    newEventId: () => `evt_${(n += 1)}`,
+    metrics: createGatewayMetrics({ processMetrics: false }),
+    log: createLogger('silent'),
+    store: createSqliteAlarmStore(db),
+    inbox: createSqliteAlarmInbox(db),
+    retentionMs: 10_000,
+  });
+  service.onEvent((event) => events.push(event));
+  return { db, service, events, inbox: createSqliteAlarmInbox(db) };
+}
+
+const fresh = (): string => mkdtempSync(join(tmpdir(), 'alarm-store-'));
+
+describe('the alarm book in the local store (issue 13: restart and reconcile)', () => {
+  it('a new life finds the open alarm with its id, seq, acknowledgement and history, and goes on counting', () => {
+    const dir = fresh();
+    const first = life(dir);
+    first.service.apply([change(65, 'true', 100)]);
+    const id = first.events[0]?.data.alarm.id as string;
+    expect(first.service.acknowledge(id, 'duty', 'on it').ok).toBe(true);
+    first.db.close();
+
+    const second = life(dir);
+    const alarm = second.service.book.get(id);
+    expect(alarm).toMatchObject({ id, seq: 2, acknowledged: true, acknowledgedBy: 'duty', state: 'active' });
+    expect(second.service.book.history(id).map((step) => step.type)).toEqual(['alarm.raised', 'alarm.acknowledged']);
+    second.service.apply([change(65, 'true', 200)]);
+    expect(second.events).toEqual([]);
+    second.service.apply([change(50, 'false', 300)]);
+    expect(second.events.map((e) => [e.type, e.data.alarm.id, e.data.alarm.seq])).toEqual([['alarm.cleared', id, 3]]);
+    second.db.close();
+  });
+
+  it('changes the lane committed but the book never took (a crash between the two commits) are applied once at the next start', () => {
+    const dir = fresh();
+    const first = life(dir);
+    // the lane's commit: in the inbox; the crash comes before the book's commit
+    first.inbox.put([change(65, 'true', 100)]);
+    first.db.close();
+
+    const second = life(dir);
+    expect(second.service.recover()).toBe(1);
+    expect(second.events.map((e) => e.type)).toEqual(['alarm.raised']);
+    expect(second.service.recover()).toBe(0);
+    second.db.close();
+
+    const third = life(dir);
+    expect(third.service.recover()).toBe(0);
+    expect(third.service.book.list({ state: 'open' })).toHaveLength(1);
+    third.db.close();
+  });
+
+  it('changes applied with their inbox id leave the inbox in the same commit', () => {
+    const dir = fresh();
+    const first = life(dir);
+    const upTo = first.inbox.put([change(65, 'true', 100)]);
+    first.service.apply([change(65, 'true', 100)], upTo);
+    expect(first.inbox.waiting()).toBeNull();
+    first.db.close();
+    expect(life(dir).service.recover()).toBe(0);
+  });
+
+  it('resolved alarms past retention leave the store with their history; open ones stay', () => {
+    const dir = fresh();
+    const first = life(dir, 1_000);
+    first.service.apply([change(65, 'true', 100)]);
+    first.service.apply([change(50, 'false', 200)]);
+    const id = first.events[0]?.data.alarm.id as string;
+    expect(first.service.resolve(id, 'duty', null).ok).toBe(true);
+    first.service.apply([{ ...change(66, 'true', 300), key: 'site-a/dc-02/hopper_temp_high', device: 'dc-02' }]);
+    first.service.tick(1_000 + 10_001);
+    const rows = first.db.prepare('SELECT count(*) FROM alarm_transition WHERE alarm_id = ?').pluck();
+    expect(rows.get(id)).toBe(0);
+    first.db.close();
+    const second = life(dir);
+    expect(second.service.book.get(id)).toBeUndefined();
+    expect(second.service.book.list({ state: 'open' }).map((a) => a.device)).toEqual(['dc-02']);
+  });
+});
