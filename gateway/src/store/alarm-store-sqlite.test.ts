@@ -28,11 +28,15 @@ const change = (value: number, status: 'true' | 'false', at: number): VerdictCha
 function life(dir: string, now = 1_000) {
   const db: StoreDatabase = openStore({ dataDir: dir, synchronous: 'normal' });
   let n = 0;
+  const next = (): number => {
+    n += 1;
+    return n;
+  };
   const events: AlarmEvent[] = [];
   const service = createAlarmService({
-    book: createAlarmBook({ newAlarmId: () => `alm_${dir.length}_${Date.now()}_${(n += 1)}` }),
+    book: createAlarmBook({ newAlarmId: () => `alm_${process.hrtime.bigint()}_${next()}` }),
     now: () => now,
-    newEventId: () => `evt_${(n += 1)}`,
+    newEventId: () => `evt_${next()}`,
     metrics: createGatewayMetrics({ processMetrics: false }),
     log: createLogger('silent'),
     store: createSqliteAlarmStore(db),
