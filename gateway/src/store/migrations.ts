@@ -62,6 +62,14 @@ const STEPS: readonly string[] = [
      PRIMARY KEY (alarm_id, seq)
    ) WITHOUT ROWID;
    CREATE TABLE alarm_flap (key TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;`,
+  // 4: webhook subscribers disabled by 410 Gone (a row while disabled): they stay disabled across restarts until an
+  // operator re-enables them, or the configured url is no longer the one that answered 410.
+  `CREATE TABLE webhook_subscriber_disabled (
+     subscriber TEXT PRIMARY KEY,
+     url TEXT NOT NULL,              -- the url that answered 410
+     reason TEXT NOT NULL,
+     disabled_at INTEGER NOT NULL    -- ms since the epoch
+   ) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;
