@@ -6,7 +6,7 @@ import { createDeviceRegistry, type RegisteredDevice } from '../gateway/src/devi
 import { REJECTION_REASONS } from '../gateway/src/ingest/rejection.js';
 import { createLogger } from '../gateway/src/observability/logger.js';
 import { createGatewayMetrics } from '../gateway/src/observability/metrics.js';
-import { buildLaneCore } from '../gateway/src/pipeline/build-lane-core.js';
+import { buildLaneCore, laneConfigOf } from '../gateway/src/pipeline/build-lane-core.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connackCode, connectDevice, grantedQos, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { connectPacket, openRawSession, type RawSession, rawPublish, remainingLength } from './helpers/raw-mqtt.js';
@@ -276,7 +276,7 @@ describe('a real-socket fuzz run: generated payloads from several devices while 
     const quiet = createLogger('silent');
     const outlet = { alarmChanges: () => undefined, readingStored: () => undefined };
     const { core } = await buildLaneCore(
-      { config, influxUrl: null },
+      { config: laneConfigOf(config), influxUrl: null },
       registry,
       outlet,
       createGatewayMetrics({ processMetrics: false }),

@@ -20,6 +20,7 @@ import { createQuarantine } from '../../gateway/src/ingest/quarantine.js';
 import { parseDeviceTopic } from '../../gateway/src/ingest/topics.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
+import { laneConfigOf } from '../../gateway/src/pipeline/build-lane-core.js';
 import { createInlineLane } from '../../gateway/src/pipeline/inline-lane.js';
 import { freePort } from '../../gateway/src/sinks/influx/local-influxd.js';
 import { createAlarmBook } from '../../rules/src/index.js';
@@ -83,7 +84,7 @@ const config = validateConfig(
   '(bench)',
 );
 const lane = await createInlineLane(
-  { config, influxUrl: args.influxUrl },
+  { config: laneConfigOf(config), influxUrl: args.influxUrl },
   registry,
   { alarmChanges: (changes) => alarms.apply(changes), readingStored: deviceStatus.readingStored },
   metrics,

@@ -18,6 +18,7 @@ import { createQuarantine, type Quarantine } from './ingest/quarantine.js';
 import { createRecorder } from './ingest/recorder.js';
 import type { Logger } from './observability/logger.js';
 import { createGatewayMetrics, type GatewayMetrics, metricsExposition } from './observability/metrics.js';
+import { laneConfigOf } from './pipeline/build-lane-core.js';
 import { createInlineLane } from './pipeline/inline-lane.js';
 import type { LaneOutlet, TelemetryLane } from './pipeline/telemetry-lane.js';
 import { createWorkerLane } from './pipeline/worker-lane.js';
@@ -105,7 +106,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   });
 
-  const outboxIds = { newId: () => `dlq_${newId()}`, now, maxDeadLetters: 1_000 };
+  const outboxIds = { newId: () => `dlq_${newId()}`, now, maxDeadLetters: config.store.deadLetters.max };
   const webhooks = createWebhookSink({
     subscribers: config.webhooks,
     now,
@@ -125,7 +126,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     alarmChanges: (changes, upTo) => alarms.apply(changes, upTo),
     readingStored: deviceStatus.readingStored,
   };
-  const setup = { config, influxUrl: influx.url };
+  const setup = { config: laneConfigOf(config), influxUrl: influx.url };
   const laneFailed = (error: Error): void => {
     laneFailure = error;
     options.onFatal?.(error);

@@ -6,6 +6,7 @@ import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { createDeviceRegistry, type RegisteredDevice } from '../../gateway/src/devices/device-registry.js';
 import { hashSecret } from '../../gateway/src/devices/secret-hash.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
+import { laneConfigOf } from '../../gateway/src/pipeline/build-lane-core.js';
 import { spawnModuleWorker } from '../../gateway/src/pipeline/spawn-worker.js';
 import type { LaneVerdict, TelemetryLane } from '../../gateway/src/pipeline/telemetry-lane.js';
 import { createWorkerLane } from '../../gateway/src/pipeline/worker-lane.js';
@@ -48,7 +49,7 @@ describe('the telemetry lane in a worker thread (pipeline.thread: worker)', () =
 
   it('answers each payload of a batch with its own verdict, in order, and reports alarms and last values back', async () => {
     const { config, device, changes, latest, failures, outlet, onFailure } = await setUp();
-    lane = await createWorkerLane({ config, influxUrl: null }, outlet, createLogger('silent'), onFailure);
+    lane = await createWorkerLane({ config: laneConfigOf(config), influxUrl: null }, outlet, createLogger('silent'), onFailure);
     await lane.start(T0);
 
     // One turn of the event loop: one batch of three payloads.
@@ -80,7 +81,7 @@ describe('the telemetry lane in a worker thread (pipeline.thread: worker)', () =
   it('when the worker dies, refuses to judge (the broker then closes the connection unacknowledged) and says so once', async () => {
     const { config, device, failures, outlet, onFailure } = await setUp();
     const dying = new URL('./dying-lane-worker.ts', import.meta.url);
-    lane = await createWorkerLane({ config, influxUrl: null }, outlet, createLogger('silent'), onFailure, (data) =>
+    lane = await createWorkerLane({ config: laneConfigOf(config), influxUrl: null }, outlet, createLogger('silent'), onFailure, (data) =>
       spawnModuleWorker(dying, data),
     );
     const pending = await judge(lane, device, payload({ ts: T0, seq: 1, metrics: { hopper_temp: 20 } }));
@@ -93,7 +94,7 @@ describe('the telemetry lane in a worker thread (pipeline.thread: worker)', () =
   it('when the worker dies while asked to drain, the drain fails instead of hanging', async () => {
     const { config, failures, outlet, onFailure } = await setUp();
     const dying = new URL('./dying-lane-worker.ts', import.meta.url);
-    lane = await createWorkerLane({ config, influxUrl: null }, outlet, createLogger('silent'), onFailure, (data) =>
+    lane = await createWorkerLane({ config: laneConfigOf(config), influxUrl: null }, outlet, createLogger('silent'), onFailure, (data) =>
       spawnModuleWorker(dying, data),
     );
     await expect(lane.drain()).rejects.toThrow('telemetry worker exited with code 3');

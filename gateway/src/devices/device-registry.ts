@@ -19,7 +19,8 @@ export interface DeviceRegistry {
   readonly size: number;
 }
 
-export function createDeviceRegistry(devices: readonly DeviceConfig[]): DeviceRegistry {
+/** The registry; devices without `secretHash` (the telemetry lane's copy) have none to check against. */
+export function createDeviceRegistry(devices: ReadonlyArray<Omit<DeviceConfig, 'secretHash'> & { secretHash?: string }>): DeviceRegistry {
   const byId = new Map<string, RegisteredDevice>();
   for (const device of devices) {
     byId.set(device.id, {
@@ -27,7 +28,7 @@ export function createDeviceRegistry(devices: readonly DeviceConfig[]): DeviceRe
       site: device.site,
       profile: device.profile,
       name: device.name ?? null,
-      secretHash: device.secretHash,
+      secretHash: device.secretHash ?? '',
       attributes: device.attributes,
       context: { site: device.site, device: device.id, profile: device.profile, attributes: device.attributes },
       topicPrefix: `sites/${device.site}/devices/${device.id}/`,

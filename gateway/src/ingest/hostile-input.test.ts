@@ -9,7 +9,7 @@ import { validateConfig } from '../config/load-config.js';
 import { createDeviceRegistry, type RegisteredDevice } from '../devices/device-registry.js';
 import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
-import { buildLaneCore } from '../pipeline/build-lane-core.js';
+import { buildLaneCore, laneConfigOf } from '../pipeline/build-lane-core.js';
 import type { LaneCore } from '../pipeline/telemetry-lane.js';
 import { REJECTION_REASONS } from './rejection.js';
 
@@ -38,7 +38,13 @@ async function realLaneCore(): Promise<{ core: LaneCore; device: RegisteredDevic
   });
   const log = createLogger('error', sink);
   const outlet = { alarmChanges: () => undefined, readingStored: () => undefined };
-  const { core } = await buildLaneCore({ config, influxUrl: null }, registry, outlet, createGatewayMetrics({ processMetrics: false }), log);
+  const { core } = await buildLaneCore(
+    { config: laneConfigOf(config), influxUrl: null },
+    registry,
+    outlet,
+    createGatewayMetrics({ processMetrics: false }),
+    log,
+  );
   core.start(Date.now());
   return { core, device: registry.get('dc-01') as RegisteredDevice, errors };
 }

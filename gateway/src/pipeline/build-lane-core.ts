@@ -1,6 +1,6 @@
 import { PROFILES } from '../../../profiles/index.js';
 import type { RuleSet } from '../../../rules/src/index.js';
-import type { GatewayConfig } from '../config/config-schema.js';
+import type { DeviceConfig, GatewayConfig } from '../config/config-schema.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import { createSeqWindow } from '../ingest/seq-window.js';
 import type { Logger } from '../observability/logger.js';
@@ -17,8 +17,39 @@ import { createSqliteSeqMemory } from '../store/seq-memory.js';
 import { createSpoolQueue } from '../store/spool-queue.js';
 import { createLaneCore, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
 
+/** A device as the lane knows it: no secret (the broker side authenticates). */
+export type LaneDevice = Omit<DeviceConfig, 'secretHash'>;
+
+/**
+ * What the lane needs of the configuration — and all a worker thread is given: no API tokens, no webhook secrets,
+ * no device secrets (the InfluxDB credentials it does need, it writes there).
+ */
+export interface LaneConfig {
+  dataDir: string;
+  logLevel: GatewayConfig['logLevel'];
+  rules: GatewayConfig['rules'];
+  store: GatewayConfig['store'];
+  influx: GatewayConfig['influx'];
+  ingest: GatewayConfig['ingest'];
+  maxPayloadBytes: number;
+  devices: LaneDevice[];
+}
+
+export function laneConfigOf(config: GatewayConfig): LaneConfig {
+  return {
+    dataDir: config.dataDir,
+    logLevel: config.logLevel,
+    rules: config.rules,
+    store: config.store,
+    influx: config.influx,
+    ingest: config.ingest,
+    maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    devices: config.devices.map(({ secretHash: _, ...device }) => device),
+  };
+}
+
 export interface LaneSetup {
-  config: GatewayConfig;
+  config: LaneConfig;
   /** The InfluxDB to write to, already resolved by the broker side (null: telemetry is not stored). */
   influxUrl: string | null;
 }
@@ -51,7 +82,7 @@ export async function buildLaneCore(
     commit: store ? (work) => store.transaction(work)() : (work) => work(),
     engineState: store ? createSqliteEngineState(store) : undefined,
     inbox: store ? createSqliteAlarmInbox(store) : undefined,
-    maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    maxPayloadBytes: config.maxPayloadBytes,
     timestamps: { maxAheadMs: config.ingest.maxClockAhead, maxBehindMs: config.ingest.maxAge },
     sink,
     reloadRules: createRuleReloader({ profiles: PROFILES, extraFiles: config.rules, engine, log: log.child({ component: 'rules' }) }),

@@ -12,6 +12,11 @@ import { buildLaneCore } from './build-lane-core.js';
 import type { BatchVerdicts, FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
 import type { LaneItem, LaneOutlet, LaneVerdict } from './telemetry-lane.js';
 
+/** A message type added to ToLane but not handled here fails to compile. */
+const unhandled = (message: never): never => {
+  throw new Error(`unhandled lane message ${JSON.stringify(message)}`);
+};
+
 const port = parentPort;
 if (!port) throw new Error('lane-worker.ts runs as a worker thread');
 const send = (message: FromLane, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
@@ -145,6 +150,8 @@ try {
           port.close();
         })();
         return;
+      default:
+        return unhandled(message);
     }
   });
   send({ type: 'ready' });

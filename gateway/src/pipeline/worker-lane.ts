@@ -17,6 +17,11 @@ interface Pending {
   decided: Array<(verdict: LaneVerdict) => void>;
 }
 
+/** A message type added to FromLane but not handled here fails to compile. */
+const unhandled = (message: never): never => {
+  throw new Error(`unhandled lane message ${JSON.stringify(message)}`);
+};
+
 const emptyPending = (): Pending => ({ devices: [], receivedAt: [], payloads: [], decided: [] });
 const ACCEPTED: LaneVerdict['rejections'] = [];
 
@@ -125,8 +130,12 @@ export async function createWorkerLane(
         answer?.resolve(message);
         return;
       }
-      default:
+      case 'ready':
+      case 'failed':
+        // answered while starting (below); a second one changes nothing
         return;
+      default:
+        return unhandled(message);
     }
   });
   worker.on('error', (error) => fail(error));
