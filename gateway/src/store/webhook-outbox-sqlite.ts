@@ -1,5 +1,12 @@
 import type { AlarmEvent } from '../../../rules/src/index.js';
-import type { DeadLetter, DeadLetterReason, OutboxDelivery, OutboxIds, WebhookOutbox } from '../sinks/webhook/webhook-outbox.js';
+import type {
+  DeadLetter,
+  DeadLetterReason,
+  OutboxDelivery,
+  OutboxIds,
+  SubscriberDisablement,
+  WebhookOutbox,
+} from '../sinks/webhook/webhook-outbox.js';
 import type { StoreDatabase } from './open-store.js';
 
 type OutboxRow = [id: number, body: string, attempts: number, notBefore: number, lastError: string | null];
@@ -8,7 +15,8 @@ type LetterRow = [id: string, subscriber: string, body: string, attempts: number
 /**
  * The webhook outbox in the local store (the durable WebhookOutbox adapter): an event is a row from the moment
  * it is queued until its receiver takes it or it is dead-lettered, so a restart — SIGTERM or kill -9 — sends
- * it again with the same id, in the same order, its retry schedule where it was. Dead letters survive too.
+ * it again with the same id, in the same order, its retry schedule where it was. Dead letters survive too, and
+ * so does a subscriber's disabled state (410 Gone).
  * Calls after the store is closed (an attempt finishing during shutdown) change nothing: the row stays and
  * is sent again after the restart.
  */
@@ -28,6 +36,11 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
     .raw(true);
   const oneLetter = db.prepare('SELECT subscriber, body FROM webhook_dead_letter WHERE id = ?').raw(true);
   const removeLetter = db.prepare('DELETE FROM webhook_dead_letter WHERE id = ?');
+  const disabledOf = db.prepare('SELECT url, reason, disabled_at AS at FROM webhook_subscriber_disabled WHERE subscriber = ?');
+  const disable = db.prepare(
+    'INSERT OR REPLACE INTO webhook_subscriber_disabled (subscriber, url, reason, disabled_at) VALUES (?, ?, ?, ?)',
+  );
+  const enable = db.prepare('DELETE FROM webhook_subscriber_disabled WHERE subscriber = ?');
 
   const enqueue = (subscriber: string, body: string, event: AlarmEvent): OutboxDelivery => {
     const id = Number(insert.run(subscriber, body, 0, 0).lastInsertRowid);
@@ -90,5 +103,12 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
         deadAt,
       })),
     replay: (id) => replay(id),
+    disabled: (subscriber) => (disabledOf.get(subscriber) as SubscriberDisablement | undefined) ?? null,
+    disable(subscriber, { url, reason, at }) {
+      if (db.open) disable.run(subscriber, url, reason, at);
+    },
+    enable(subscriber) {
+      if (db.open) enable.run(subscriber);
+    },
   };
 }

@@ -64,6 +64,16 @@ describe.each(ADAPTERS)('WebhookOutbox contract — %s', (_name, make) => {
     expect(outbox.deadLetters()).toEqual([]);
     expect(outbox.replay(letter.id)).toBeNull();
   });
+
+  it('records a subscriber disabled (url, reason, since when) until it is enabled, per subscriber', () => {
+    const outbox = make(10);
+    expect(outbox.disabled('platform')).toBeNull();
+    outbox.disable('platform', { url: 'http://a.example/hooks', reason: 'receiver answered 410 Gone', at: 1_234 });
+    expect(outbox.disabled('platform')).toEqual({ url: 'http://a.example/hooks', reason: 'receiver answered 410 Gone', at: 1_234 });
+    expect(outbox.disabled('other')).toBeNull();
+    outbox.enable('platform');
+    expect(outbox.disabled('platform')).toBeNull();
+  });
 });
 
 describe('WebhookOutbox in the local store', () => {
@@ -86,5 +96,17 @@ describe('WebhookOutbox in the local store', () => {
     ]);
     expect(after.pending('other')).toEqual([]);
     expect(after.deadLetters().map((l) => [l.event.id, l.reason])).toEqual([['evt_d', 'not_retryable']]);
+  });
+
+  it('finds after a reopen which subscribers are disabled, and not one enabled again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webhook-outbox-'));
+    const before = sqliteIn(dir, 10);
+    before.disable('platform', { url: 'http://a.example/hooks', reason: 'receiver answered 410 Gone', at: 1_234 });
+    before.disable('other', { url: 'http://b.example/hooks', reason: 'receiver answered 410 Gone', at: 5_678 });
+    before.enable('other');
+
+    const after = sqliteIn(dir, 10);
+    expect(after.disabled('platform')).toEqual({ url: 'http://a.example/hooks', reason: 'receiver answered 410 Gone', at: 1_234 });
+    expect(after.disabled('other')).toBeNull();
   });
 });

@@ -31,8 +31,15 @@ export interface OutboxDelivery {
   lastError: string | null;
 }
 
+/** A subscriber disabled by 410 Gone: the url that answered it, why, and since when (ms since the epoch). */
+export interface SubscriberDisablement {
+  url: string;
+  reason: string;
+  at: number;
+}
+
 /**
- * Where webhook deliveries wait and dead letters are kept. The SQLite adapter (`store/webhook-outbox-sqlite.ts`)
+ * Where webhook deliveries wait and dead letters are kept, and which subscribers are disabled. The SQLite adapter (`store/webhook-outbox-sqlite.ts`)
  * keeps them across restarts; the in-memory one (store disabled) forgets them. Every write is done when the
  * call returns.
  */
@@ -51,19 +58,26 @@ export interface WebhookOutbox {
   deadLetters(): DeadLetter[];
   /** Moves a dead letter back into its subscriber's outbox, attempts from zero; null if there is none with `id`. */
   replay(id: string): OutboxDelivery | null;
+  /** Whether `subscriber` is disabled (after a restart too); null while it is enabled. */
+  disabled(subscriber: string): SubscriberDisablement | null;
+  /** Records that `subscriber` is disabled, until `enable`. */
+  disable(subscriber: string, disablement: SubscriberDisablement): void;
+  /** Records that `subscriber` is enabled again. */
+  enable(subscriber: string): void;
 }
 
 export interface OutboxIds {
   /** A new dead letter id. */
   newId(): string;
   now(): number;
-  /** Dead letters kept; past it the oldest are forgotten. */
+  /** Dead letters kept (`store.deadLetters.max`); past it the oldest are forgotten. */
   maxDeadLetters: number;
 }
 
-/** The outbox in memory (store disabled): a restart forgets what waits and the dead letters. */
+/** The outbox in memory (store disabled): a restart forgets what waits, the dead letters and who is disabled. */
 export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
   const letters: DeadLetter[] = [];
+  const disabled = new Map<string, SubscriberDisablement>();
   let lastId = 0;
   const delivery = (subscriber: string, event: AlarmEvent): OutboxDelivery => {
     lastId += 1;
@@ -95,6 +109,13 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
       if (!letter) return null;
       letters.splice(index, 1);
       return delivery(letter.subscriber, letter.event);
+    },
+    disabled: (subscriber) => disabled.get(subscriber) ?? null,
+    disable(subscriber, disablement) {
+      disabled.set(subscriber, { ...disablement });
+    },
+    enable(subscriber) {
+      disabled.delete(subscriber);
     },
   };
 }

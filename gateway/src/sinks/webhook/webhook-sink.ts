@@ -12,7 +12,10 @@ export interface WebhookSink extends Sink {
   deadLetters(): DeadLetter[];
   /** Queues a dead-lettered event again for its subscriber (re-enabling a disabled one); false if unknown. */
   replay(deadLetterId: string): boolean;
-  /** Re-enables a subscriber disabled by 410 Gone (new events flow again); its state, or null if unknown. */
+  /**
+   * Re-enables a subscriber disabled by 410 Gone (new events flow again; a restart no longer finds it disabled);
+   * its state, or null if unknown.
+   */
   enable(subscriberId: string): SubscriberState | null;
   /** Resolves when every subscriber is idle (or after `timeoutMs`). */
   idle(timeoutMs: number): Promise<void>;
@@ -42,17 +45,12 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       outbox,
     });
   const subscribers = new Map(deps.subscribers.map((config) => [config.id, build(config)]));
-  const configs = new Map(deps.subscribers.map((config) => [config.id, config]));
 
-  /** The subscriber, rebuilt (enabled, empty queue) if it was disabled; undefined if no such subscriber. */
+  /** The subscriber, enabled again (in the store too) if it was disabled; undefined if no such subscriber. */
   const enabledSubscriber = (id: string): WebhookSubscriber | undefined => {
-    const config = configs.get(id);
-    if (!config) return undefined;
-    let subscriber = subscribers.get(id);
-    if (!subscriber?.state().enabled) {
-      subscriber?.close();
-      subscriber = build(config);
-      subscribers.set(id, subscriber);
+    const subscriber = subscribers.get(id);
+    if (subscriber && !subscriber.state().enabled) {
+      subscriber.enable();
       deps.log.info({ subscriber: id }, 'webhook subscriber enabled');
     }
     return subscriber;

@@ -17,6 +17,8 @@ export interface SubscriberState {
   url: string;
   enabled: boolean;
   disabledReason: string | null;
+  /** When it was disabled (ISO 8601), or null. */
+  disabledAt: string | null;
   queued: number;
   inFlight: number;
   delivered: number;
@@ -40,6 +42,8 @@ export interface WebhookSubscriber {
   enqueue(event: AlarmEvent): void;
   /** Takes a delivery already in the outbox (a replayed dead letter). */
   adopt(delivery: OutboxDelivery): void;
+  /** Enables it again after a 410 (recorded in the outbox, so it holds after a restart); new events flow. */
+  enable(): void;
   state(): SubscriberState;
   /** Resolves when nothing is queued or in flight (or after `timeoutMs`). */
   idle(timeoutMs: number): Promise<void>;
@@ -50,7 +54,8 @@ const SINK = 'webhook';
 
 /**
  * One subscriber's delivery queue, mirrored in the outbox (what it finds there at creation goes first): events of one alarm are delivered one at a time in order; different
- * alarms go in parallel up to `concurrency`. 2xx succeeds; 410 disables the subscriber; 429, 5xx, timeouts
+ * alarms go in parallel up to `concurrency`. 2xx succeeds; 410 disables the subscriber (recorded in the outbox:
+ * it stays disabled after a restart until `enable`, unless its configured url changed); 429, 5xx, timeouts
  * and network errors are retried with backoff and jitter, honouring Retry-After; exhausted events are
  * dead-lettered.
  */
@@ -58,9 +63,12 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   const { config, outbox } = deps;
   const queue: Delivery[] = outbox.pending(config.id);
   const busyKeys = new Set<string>();
+  /** Deliveries being attempted: a 410 meanwhile leaves them to their answer (delivered, or dead-lettered then). */
+  const sending = new Set<Delivery>();
   let inFlight = 0;
   let enabled = true;
   let disabledReason: string | null = null;
+  let disabledAt: number | null = null;
   let delivered = 0;
   let failedAttempts = 0;
   let lastError: string | null = null;
@@ -89,15 +97,28 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     if (index >= 0) queue.splice(index, 1);
   };
 
-  const disable = (reason: string): void => {
-    enabled = false;
-    disabledReason = reason;
-    deps.log.warn({ subscriber: config.id, reason }, 'webhook subscriber disabled');
-    for (const delivery of queue.splice(0)) deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${reason}`);
+  /** Dead-letters what waits (not what is being sent: its answer decides), reason `subscriber_disabled`. */
+  const deadLetterWaiting = (): void => {
+    for (const delivery of queue.filter((d) => !sending.has(d))) {
+      remove(delivery);
+      deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
+    }
     gauge();
   };
 
+  const disable = (reason: string): void => {
+    enabled = false;
+    disabledReason = reason;
+    disabledAt = deps.now();
+    // Recorded before what waits is dead-lettered: a crash in between finds it disabled, and dead-letters the rest then.
+    outbox.disable(config.id, { url: config.url, reason, at: disabledAt });
+    deps.log.warn({ subscriber: config.id, reason }, 'webhook subscriber disabled');
+    deadLetterWaiting();
+  };
+
   const attempt = async (delivery: Delivery): Promise<void> => {
+    // Counted in the outbox only once answered (or timed out): an attempt cut short by a restart is made again
+    // under the same number.
     delivery.attempts += 1;
     const timestamp = Math.floor(deps.now() / 1000);
     const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
@@ -147,7 +168,13 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     if (outcome.error === 'HTTP 410 Gone') {
       remove(delivery);
       deadLetter(delivery, 'gone', outcome.error);
-      disable('receiver answered 410 Gone');
+      if (enabled) disable('receiver answered 410 Gone');
+      return;
+    }
+    if (!enabled) {
+      // Disabled (410 to another alarm's event) while this one was in flight.
+      remove(delivery);
+      deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
       return;
     }
     if (!outcome.retryable || delivery.attempts >= config.maxAttempts) {
@@ -187,9 +214,11 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
         continue;
       }
       busyKeys.add(key);
+      sending.add(delivery);
       inFlight += 1;
       void attempt(delivery).finally(() => {
         busyKeys.delete(key);
+        sending.delete(delivery);
         inFlight -= 1;
         gauge();
         dispatch();
@@ -219,6 +248,18 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   };
 
   const { sites, severities, types } = config.filter;
+  const disablement = outbox.disabled(config.id);
+  if (disablement && disablement.url === config.url) {
+    enabled = false;
+    disabledReason = disablement.reason;
+    disabledAt = disablement.at;
+    deps.log.warn({ subscriber: config.id, reason: disablement.reason }, 'webhook subscriber still disabled');
+    deadLetterWaiting(); // left in the outbox by a crash between the 410 and the dead-lettering
+  } else if (disablement) {
+    // The 410 came from a url no longer configured: the new one gets its chance.
+    outbox.enable(config.id);
+    deps.log.info({ subscriber: config.id, goneUrl: disablement.url }, 'webhook subscriber enabled: its url changed since the 410');
+  }
   makeRoom(0); // maxQueued may have been lowered since the store was written
   gauge();
   if (queue.length > 0) {
@@ -255,11 +296,20 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       makeRoom(1);
       push(delivery);
     },
+    enable() {
+      if (closed || enabled) return;
+      outbox.enable(config.id);
+      enabled = true;
+      disabledReason = null;
+      disabledAt = null;
+      dispatch();
+    },
     state: () => ({
       id: config.id,
       url: config.url,
       enabled,
       disabledReason,
+      disabledAt: disabledAt === null ? null : new Date(disabledAt).toISOString(),
       queued: queue.length,
       inFlight,
       delivered,
