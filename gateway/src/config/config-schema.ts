@@ -101,6 +101,13 @@ const store = z
       })
       .strict()
       .default({ retention: 400 * 86_400_000 }),
+    deadLetters: z
+      .object({
+        /** Webhook dead letters kept, all subscribers together (in memory too with the store off); past it the oldest are forgotten. */
+        max: z.number().int().positive().default(1_000),
+      })
+      .strict()
+      .default({ max: 1_000 }),
   })
   .strict();
 
