@@ -59,8 +59,26 @@ describe('authorization, as a table over every route of the running server', () 
     // The list is the server's own: the API routes of contract §6 are all there.
     for (const expected of ['GET /api/alarms', 'GET /api/alarms/stream', 'GET /api/quarantine', 'GET /api/webhooks/dead-letters'])
       expect(routes.map((r) => `${r.method} ${r.url}`)).toContain(expected);
-    // Nothing under /api is public: only the PUBLIC_ROUTES (health, metrics, console) go without a token.
+    // Nothing under /api is public: only the PUBLIC_ROUTES (health, metrics, console, the API document) and the
+    // docs page go without a token.
     expect(routes.filter((r) => r.url.startsWith('/api') && r.role === null)).toEqual([]);
+    const publicRoutes = new Set(routes.filter((r) => r.role === null && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`));
+    expect(publicRoutes).toEqual(
+      new Set([
+        'GET /healthz',
+        'GET /readyz',
+        'GET /metrics',
+        'GET /',
+        'GET /console/:file',
+        'GET /openapi.json',
+        'GET /docs',
+        'GET /docs/static/index.html',
+        'GET /docs/static/swagger-initializer.js',
+        'GET /docs/json',
+        'GET /docs/yaml',
+        'GET /docs/static/*',
+      ]),
+    );
 
     const mismatches: string[] = [];
     for (const route of routes) {

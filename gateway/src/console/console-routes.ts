@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
@@ -36,18 +38,28 @@ const isAsset = (name: string): name is AssetName => Object.hasOwn(ASSETS, name)
  */
 export function registerConsoleRoutes(app: FastifyInstance): void {
   // Read once at start-up: a missing file fails the gateway's start, not a duty officer's night.
-  const files = new Map<AssetName, Buffer>();
-  for (const name of Object.keys(ASSETS) as AssetName[]) files.set(name, readFileSync(join(PUBLIC_DIR, name)));
+  const files = new Map<AssetName, string>();
+  for (const name of Object.keys(ASSETS) as AssetName[]) files.set(name, readFileSync(join(PUBLIC_DIR, name), 'utf8'));
 
   const send = (name: AssetName) => ({ type: ASSETS[name], body: files.get(name)! });
 
-  app.get('/', { config: { public: true } }, async (_request, reply) => {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const page = (description: string, type: string) => ({ 200: { description, content: { [type]: { schema: z.string() } } } });
+
+  const pageSchema = { summary: 'The duty-officer console (asks for a token)', tags: ['console'], response: page('the page', 'text/html') };
+  api.get('/', { config: { public: true }, schema: pageSchema }, async (_request, reply) => {
     const asset = send('index.html');
     return reply.headers(SECURITY_HEADERS).type(asset.type).send(asset.body);
   });
 
-  app.get('/console/:file', { config: { public: true } }, async (request, reply) => {
-    const { file } = request.params as { file: string };
+  const assetSchema = {
+    summary: "The console's scripts and styles",
+    tags: ['console'],
+    params: z.object({ file: z.string().meta({ examples: ['console.js'] }) }),
+    response: page('the file; 404 not_found for any other name', 'text/javascript'),
+  };
+  api.get('/console/:file', { config: { public: true }, schema: assetSchema }, async (request, reply) => {
+    const { file } = request.params;
     if (!isAsset(file) || file === 'index.html') return reply.callNotFound();
     const asset = send(file);
     return reply.headers(SECURITY_HEADERS).type(asset.type).send(asset.body);

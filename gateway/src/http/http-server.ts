@@ -15,6 +15,8 @@ import type { LiveFeed } from '../sinks/live-feed/live-feed.js';
 import type { WebhookSink } from '../sinks/webhook/webhook-sink.js';
 import { sendError } from './api-error.js';
 import { type AuthFailureLimiter, createAuthenticator } from './auth.js';
+import { registerOpenApi } from './openapi.js';
+import { RequestValidationError, zodValidatorCompiler } from './request-validation.js';
 import { createRouteAccessBook, type RouteAccess } from './route-access.js';
 import { registerAlarmRoutes } from './routes/alarm-routes.js';
 import { registerDeviceRoutes } from './routes/device-routes.js';
@@ -64,6 +66,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     forceCloseConnections: true,
   });
   app.decorateRequest('caller', null);
+  // Routes validate their querystring, params and body with zod schemas, which also make the OpenAPI document.
+  // Responses are documented, not filtered: serialised as they are (test/openapi.test.ts checks real answers).
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // Bodies are JSON only: anything else is 415 unsupported_media_type (fastify also parses text/plain by default).
   app.removeContentTypeParser('text/plain');
   await app.register(fastifySSE, { heartbeatInterval: 15_000 });
@@ -80,6 +86,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof RequestValidationError) return sendError(reply, 'validation_failed', error.message, error.problems);
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       const code = (error.code !== undefined && CLIENT_ERRORS.get(error.code)) || 'validation_failed';
       return sendError(reply, code, error.message, { fastifyCode: error.code });
@@ -88,6 +95,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     return sendError(reply, 'internal', 'internal error');
   });
 
+  await registerOpenApi(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, metricsPublic: deps.metricsPublic });
   registerAlarmRoutes(app, { alarms: deps.alarms });
   registerStreamRoutes(app, { liveFeed: deps.liveFeed });

@@ -20,6 +20,25 @@ describe('route access book', () => {
     expect(() => app.get('/api/quarantine', { config: { public: true } }, async () => ({}))).toThrow('names no role');
   });
 
+  it('takes the docs page routes as public only when the docs plugin registers them under /docs', async () => {
+    const { app, access } = server();
+    expect(() => app.get('/docs/json', async () => ({}))).toThrow('route GET /docs/json names no role');
+    await app.register(
+      async (docs) => {
+        docs.get('/json', async () => ({}));
+      },
+      { prefix: '/docs' },
+    );
+    await app.register(
+      async (docs) => {
+        expect(() => docs.get('/export', async () => ({}))).toThrow('route GET /docs/export names no role');
+      },
+      { prefix: '/docs' },
+    );
+    await app.ready();
+    expect(access.routes()).toContainEqual({ method: 'GET', url: '/docs/json', role: null });
+  });
+
   it('records every method and path with its role, public routes as null', async () => {
     const { app, access } = server();
     app.get('/healthz', { config: { public: true } }, async () => ({}));

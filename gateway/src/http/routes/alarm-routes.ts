@@ -1,62 +1,188 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { severitySchema } from '../../../../rules/src/index.js';
+import { alarmEventTypeSchema, alarmSchema, severitySchema } from '../../../../rules/src/index.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
-import { sendError } from '../api-error.js';
-import { parseOr400 } from '../validate.js';
+import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 
+// Query and path parameters carry their examples one by one: the document lists them as separate parameters.
 const listQuery = z.object({
-  state: z.enum(['open', 'active', 'cleared', 'all']).default('open'),
-  site: z.string().optional(),
-  device: z.string().optional(),
-  severity: severitySchema.optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  state: z
+    .enum(['open', 'active', 'cleared', 'all'])
+    .default('open')
+    .meta({ examples: ['active'] })
+    .describe('open: not yet resolved (active, or cleared but not closed by a duty officer)'),
+  site: z
+    .string()
+    .optional()
+    .meta({ examples: ['site-a'] }),
+  device: z
+    .string()
+    .optional()
+    .meta({ examples: ['dc-01'] }),
+  severity: severitySchema
+    .optional()
+    .meta({ examples: ['orange'] })
+    .describe('only alarms of this severity'),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(1_000)
+    .meta({ examples: [50] }),
 });
 
-const actionBody = z.object({
-  by: z.string().trim().min(1, 'who acts is required').max(200),
-  note: z.string().max(4_000).optional(),
+const actionBody = z
+  .object({
+    by: z.string().trim().min(1, 'who acts is required').max(200).describe('who acts (a duty officer)'),
+    note: z.string().max(4_000).optional(),
+  })
+  .meta({ examples: [{ by: 'Wang Li (duty officer)', note: 'checked on site' }] });
+
+const idParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .meta({ examples: ['alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T'] }),
 });
 
-const idParams = z.object({ id: z.string().min(1) });
+/** An alarm as the API shows it (contract §4), with an example. */
+const EXAMPLE_ALARM = {
+  id: 'alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T',
+  key: 'site-a/dc-01/hopper_temp_high',
+  seq: 1,
+  site: 'site-a',
+  device: 'dc-01',
+  profile: 'dust-collector',
+  rule: 'hopper_temp_high',
+  source: 'site-a/dc-01',
+  severity: 'orange',
+  previousSeverity: null,
+  state: 'active',
+  acknowledged: false,
+  acknowledgedBy: null,
+  acknowledgedAt: null,
+  resolved: false,
+  resolvedBy: null,
+  resolvedAt: null,
+  note: null,
+  metric: 'hopper_temp',
+  value: 71.2,
+  threshold: 70,
+  unit: '°C',
+  message: 'Hopper temperature 71.2 °C ≥ 70 °C',
+  raisedAt: '2026-11-22T08:00:03.000Z',
+  clearedAt: null,
+  occurrences: 1,
+} as const satisfies z.input<typeof alarmSchema>;
+
+const alarm = alarmSchema.meta({ examples: [EXAMPLE_ALARM] });
+
+const alarmList = z
+  .object({ alarms: z.array(alarm).describe('newest first'), count: z.number().int() })
+  .meta({ description: 'the alarms, newest first', examples: [{ alarms: [EXAMPLE_ALARM], count: 1 }] });
+
+const historyStep = z.object({
+  type: alarmEventTypeSchema,
+  at: z.string().describe('ISO 8601'),
+  seq: z.number().int().positive(),
+  severity: severitySchema,
+  by: z.string().nullable(),
+  note: z.string().nullable(),
+});
+
+const alarmWithHistory = z.object({ alarm, history: z.array(historyStep).describe('every transition, oldest first') }).meta({
+  description: 'the alarm and its transitions',
+  examples: [
+    {
+      alarm: EXAMPLE_ALARM,
+      history: [{ type: 'alarm.raised', at: '2026-11-22T08:00:03.120Z', seq: 1, severity: 'orange', by: null, note: null }],
+    },
+  ],
+});
 
 export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmService }): void {
-  app.get('/api/alarms', { config: { role: 'viewer' } }, async (request, reply) => {
-    const query = parseOr400(listQuery, request.query, reply);
-    if (!query) return reply;
-    const alarms = deps.alarms.book.list(query).slice(0, query.limit);
-    return { alarms, count: alarms.length };
-  });
+  const api = app.withTypeProvider<ZodTypeProvider>();
 
-  app.get('/api/alarms/:id', { config: { role: 'viewer' } }, async (request, reply) => {
-    const params = parseOr400(idParams, request.params, reply);
-    if (!params) return reply;
-    const alarm = deps.alarms.book.get(params.id);
-    if (!alarm) return sendError(reply, 'alarm_not_found', `no alarm ${params.id}`);
-    const history = deps.alarms.book.history(params.id).map((t) => ({
-      type: t.type,
-      at: new Date(t.at).toISOString(),
-      seq: t.alarm.seq,
-      severity: t.alarm.severity,
-      by: t.by,
-      note: t.note,
-    }));
-    return { alarm, history };
-  });
+  api.get(
+    '/api/alarms',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'List alarms, newest first',
+        tags: ['alarms'],
+        querystring: listQuery,
+        response: { 200: alarmList, ...errorResponses([...AUTH_ERRORS, 'validation_failed']) },
+      },
+    },
+    async (request) => {
+      const alarms = deps.alarms.book.list(request.query).slice(0, request.query.limit);
+      return { alarms, count: alarms.length };
+    },
+  );
 
+  api.get(
+    '/api/alarms/:id',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'One alarm with its transition history',
+        tags: ['alarms'],
+        params: idParams,
+        response: { 200: alarmWithHistory, ...errorResponses([...AUTH_ERRORS, 'validation_failed', 'alarm_not_found']) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const found = deps.alarms.book.get(id);
+      if (!found) return sendError(reply, 'alarm_not_found', `no alarm ${id}`);
+      const history = deps.alarms.book.history(id).map((t) => ({
+        type: t.type,
+        at: new Date(t.at).toISOString(),
+        seq: t.alarm.seq,
+        severity: t.alarm.severity,
+        by: t.by,
+        note: t.note,
+      }));
+      return { alarm: found, history };
+    },
+  );
+
+  const actions = {
+    ack: { summary: 'Acknowledge an alarm', conflicts: ['alarm_resolved', 'alarm_already_acknowledged'] },
+    resolve: { summary: 'Record the disposal (处置) and close a cleared alarm', conflicts: ['alarm_resolved', 'alarm_still_active'] },
+  } as const;
   for (const action of ['ack', 'resolve'] as const) {
-    app.post(`/api/alarms/:id/${action}`, { config: { role: 'operator' } }, async (request, reply) => {
-      const params = parseOr400(idParams, request.params, reply);
-      if (!params) return reply;
-      const body = parseOr400(actionBody, request.body ?? {}, reply);
-      if (!body) return reply;
-      const result =
-        action === 'ack'
-          ? deps.alarms.acknowledge(params.id, body.by, body.note ?? null)
-          : deps.alarms.resolve(params.id, body.by, body.note ?? null);
-      if (!result.ok)
-        return sendError(reply, result.error.code, `cannot ${action} alarm ${params.id}: ${result.error.code.replace(/_/g, ' ')}`);
-      return { alarm: result.transition.alarm };
-    });
+    api.post(
+      `/api/alarms/:id/${action}`,
+      {
+        config: { role: 'operator' },
+        schema: {
+          summary: actions[action].summary,
+          tags: ['alarms'],
+          params: idParams,
+          body: actionBody,
+          response: {
+            200: z.object({ alarm }).meta({ description: 'the alarm after the action', examples: [{ alarm: EXAMPLE_ALARM }] }),
+            ...errorResponses([
+              ...AUTH_ERRORS,
+              'validation_failed',
+              'alarm_not_found',
+              ...actions[action].conflicts,
+              'payload_too_large',
+              'unsupported_media_type',
+            ]),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const { by, note } = request.body;
+        const result = action === 'ack' ? deps.alarms.acknowledge(id, by, note ?? null) : deps.alarms.resolve(id, by, note ?? null);
+        if (!result.ok) return sendError(reply, result.error.code, `cannot ${action} alarm ${id}: ${result.error.code.replace(/_/g, ' ')}`);
+        return { alarm: result.transition.alarm };
+      },
+    );
   }
 }

@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { FeedItem, LiveFeed } from '../../sinks/live-feed/live-feed.js';
+import { AUTH_ERRORS, errorResponses } from '../api-error.js';
 
 /** A live-feed client further behind than this is disconnected; it resumes with Last-Event-ID. */
 const MAX_PENDING_PER_CLIENT = 5_000;
@@ -7,12 +10,25 @@ const MAX_PENDING_PER_CLIENT = 5_000;
 /** Why a resuming client may have missed events: the ring overflowed, or its id is not a cursor of this feed. */
 export type GapReason = 'ring_overflow' | 'unknown_cursor';
 
+const streamQuery = z.object({
+  lastEventId: z
+    .string()
+    .optional()
+    .meta({ examples: ['1042'] })
+    .describe('resume after this cursor, for clients that cannot set the Last-Event-ID header'),
+  access_token: z.string().optional().describe('the bearer token, for EventSource clients that cannot set headers (this route only)'),
+});
+
+const STREAM_DESCRIPTION = [
+  'Server-Sent Events: `data:` is an alarm event (contract §4), `id:` a gateway-wide increasing cursor.',
+  'Resumes after the `Last-Event-ID` header (or `?lastEventId=`); every request opens the stream at once.',
+  'A named `gap` event `{ after, oldest, reason }` says events may have been missed: `ring_overflow` or `unknown_cursor`.',
+].join(' ');
+
 /** Last-Event-ID from the header, or `?lastEventId=` for clients that cannot set it; null when absent. */
-function requestedResume(headerValue: string | null, query: unknown): string | null {
+function requestedResume(headerValue: string | null, queryValue: string | undefined): string | null {
   if (headerValue !== null && headerValue !== '') return headerValue;
-  const q = query as Record<string, unknown> | null | undefined;
-  if (!q || !Object.hasOwn(q, 'lastEventId')) return null;
-  return typeof q.lastEventId === 'string' && q.lastEventId !== '' ? q.lastEventId : null;
+  return queryValue !== undefined && queryValue !== '' ? queryValue : null;
 }
 
 /**
@@ -25,16 +41,26 @@ function requestedResume(headerValue: string | null, query: unknown): string | n
  * number); it continues live from the newest cursor then.
  */
 export function registerStreamRoutes(app: FastifyInstance, deps: { liveFeed: LiveFeed }): void {
-  app.get(
+  app.withTypeProvider<ZodTypeProvider>().get(
     '/api/alarms/stream',
     {
       config: { role: 'viewer', queryToken: true },
+      schema: {
+        summary: 'Live alarm events (SSE)',
+        description: STREAM_DESCRIPTION,
+        tags: ['alarms'],
+        querystring: streamQuery,
+        response: {
+          200: { description: 'an endless event stream', content: { 'text/event-stream': { schema: z.string() } } },
+          ...errorResponses([...AUTH_ERRORS, 'validation_failed']),
+        },
+      },
       sse: { kind: 'only', heartbeat: true },
       // A HEAD of an endless stream would never end.
       exposeHeadRoute: false,
     },
     async (request, reply) => {
-      const raw = requestedResume(reply.sse.lastEventId, request.query);
+      const raw = requestedResume(reply.sse.lastEventId, request.query.lastEventId);
       const newest = deps.liveFeed.lastCursor;
       const parsed = raw !== null && /^\d{1,16}$/.test(raw) ? Number(raw) : null;
       const after = parsed !== null && parsed <= newest ? parsed : null;

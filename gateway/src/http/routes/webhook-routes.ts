@@ -1,32 +1,177 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { alarmEventSchema } from '../../../../rules/src/index.js';
+import type { DeadLetter } from '../../sinks/webhook/webhook-outbox.js';
 import type { WebhookSink } from '../../sinks/webhook/webhook-sink.js';
-import { sendError } from '../api-error.js';
-import { parseOr400 } from '../validate.js';
+import type { SubscriberState } from '../../sinks/webhook/webhook-subscriber.js';
+import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 
-const idParams = z.object({ id: z.string().min(1).max(200) });
+const id = z.string().min(1).max(200);
+
+const subscriber = z.object({
+  id: z.string(),
+  url: z.string(),
+  enabled: z.boolean(),
+  disabledReason: z.string().nullable().describe('why it was disabled (410 Gone), or null'),
+  disabledAt: z.string().nullable().describe('when it was disabled (ISO 8601), or null; a restart keeps it disabled'),
+  queued: z.number().int().min(0),
+  inFlight: z.number().int().min(0),
+  delivered: z.number().int().min(0),
+  failedAttempts: z.number().int().min(0),
+  lastError: z.string().nullable(),
+}) satisfies z.ZodType<SubscriberState>;
+
+const EXAMPLE_SUBSCRIBER = {
+  id: 'duty-desk',
+  url: 'https://duty.example.org/hooks/alarms',
+  enabled: true,
+  disabledReason: null,
+  disabledAt: null,
+  queued: 0,
+  inFlight: 0,
+  delivered: 42,
+  failedAttempts: 1,
+  lastError: null,
+} as const satisfies z.input<typeof subscriber>;
+
+const deadLetter = z.object({
+  id: z.string(),
+  subscriber: z.string(),
+  event: alarmEventSchema,
+  attempts: z.number().int().min(0),
+  reason: z.enum(['exhausted', 'not_retryable', 'gone', 'subscriber_disabled', 'queue_full']),
+  lastError: z.string(),
+  deadAt: z.string().describe('ISO 8601'),
+}) satisfies z.ZodType<DeadLetter>;
+
+const EXAMPLE_DEAD_LETTER = {
+  id: 'dlq_01JD7QA4S0M9R1X2Y3Z4A5B6C7',
+  subscriber: 'duty-desk',
+  event: {
+    type: 'alarm.raised',
+    id: 'evt_01JD7Q7M1W0000000000000000',
+    timestamp: '2026-11-22T08:00:03.120Z',
+    data: {
+      alarm: {
+        id: 'alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T',
+        key: 'site-a/dc-01/hopper_temp_high',
+        seq: 1,
+        site: 'site-a',
+        device: 'dc-01',
+        profile: 'dust-collector',
+        rule: 'hopper_temp_high',
+        source: 'site-a/dc-01',
+        severity: 'orange',
+        previousSeverity: null,
+        state: 'active',
+        acknowledged: false,
+        acknowledgedBy: null,
+        acknowledgedAt: null,
+        resolved: false,
+        resolvedBy: null,
+        resolvedAt: null,
+        note: null,
+        metric: 'hopper_temp',
+        value: 71.2,
+        threshold: 70,
+        unit: '°C',
+        message: 'Hopper temperature 71.2 °C ≥ 70 °C',
+        raisedAt: '2026-11-22T08:00:03.000Z',
+        clearedAt: null,
+        occurrences: 1,
+      },
+    },
+  },
+  attempts: 8,
+  reason: 'exhausted',
+  lastError: 'HTTP 503',
+  deadAt: '2026-11-22T09:12:40.000Z',
+} as const satisfies z.input<typeof deadLetter>;
 
 export function registerWebhookRoutes(app: FastifyInstance, deps: { webhooks: WebhookSink }): void {
-  app.get('/api/webhooks', { config: { role: 'viewer' } }, async () => ({ subscribers: deps.webhooks.subscribers() }));
+  const api = app.withTypeProvider<ZodTypeProvider>();
 
-  app.get('/api/webhooks/dead-letters', { config: { role: 'viewer' } }, async () => {
-    const deadLetters = deps.webhooks.deadLetters();
-    return { deadLetters, count: deadLetters.length };
-  });
+  api.get(
+    '/api/webhooks',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Webhook subscribers and their delivery state',
+        tags: ['webhooks'],
+        response: {
+          200: z
+            .object({ subscribers: z.array(subscriber) })
+            .meta({ description: 'every subscriber', examples: [{ subscribers: [EXAMPLE_SUBSCRIBER] }] }),
+          ...errorResponses(AUTH_ERRORS),
+        },
+      },
+    },
+    async () => ({ subscribers: deps.webhooks.subscribers() }),
+  );
 
-  app.post('/api/webhooks/dead-letters/:id/replay', { config: { role: 'admin' } }, async (request, reply) => {
-    const params = parseOr400(idParams, request.params, reply);
-    if (!params) return reply;
-    if (!deps.webhooks.replay(params.id)) return sendError(reply, 'dead_letter_not_found', `no dead letter ${params.id}`);
-    return reply.code(202).send({ replayed: params.id });
-  });
+  api.get(
+    '/api/webhooks/dead-letters',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Webhook deliveries given up on',
+        tags: ['webhooks'],
+        response: {
+          200: z
+            .object({ deadLetters: z.array(deadLetter), count: z.number().int() })
+            .meta({ description: 'the dead letters', examples: [{ deadLetters: [EXAMPLE_DEAD_LETTER], count: 1 }] }),
+          ...errorResponses(AUTH_ERRORS),
+        },
+      },
+    },
+    async () => {
+      const deadLetters = deps.webhooks.deadLetters();
+      return { deadLetters, count: deadLetters.length };
+    },
+  );
+
+  api.post(
+    '/api/webhooks/dead-letters/:id/replay',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Send a dead letter again (same webhook-id and body)',
+        tags: ['webhooks'],
+        params: z.object({ id: id.meta({ examples: [EXAMPLE_DEAD_LETTER.id] }) }),
+        response: {
+          202: z.object({ replayed: z.string() }).meta({ description: 'queued again', examples: [{ replayed: EXAMPLE_DEAD_LETTER.id }] }),
+          ...errorResponses([...AUTH_ERRORS, 'validation_failed', 'dead_letter_not_found']),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      if (!deps.webhooks.replay(id)) return sendError(reply, 'dead_letter_not_found', `no dead letter ${id}`);
+      return reply.code(202).send({ replayed: id });
+    },
+  );
 
   /** Re-enables a subscriber disabled by 410 Gone: new events flow again; its dead letters can be replayed. */
-  app.post('/api/webhooks/:id/enable', { config: { role: 'admin' } }, async (request, reply) => {
-    const params = parseOr400(idParams, request.params, reply);
-    if (!params) return reply;
-    const subscriber = deps.webhooks.enable(params.id);
-    if (!subscriber) return sendError(reply, 'webhook_not_found', `no webhook subscriber ${params.id}`);
-    return { subscriber };
-  });
+  api.post(
+    '/api/webhooks/:id/enable',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Re-enable a subscriber disabled by 410 Gone',
+        tags: ['webhooks'],
+        params: z.object({ id: id.meta({ examples: [EXAMPLE_SUBSCRIBER.id] }) }),
+        response: {
+          200: z.object({ subscriber }).meta({ description: 'the subscriber, enabled', examples: [{ subscriber: EXAMPLE_SUBSCRIBER }] }),
+          ...errorResponses([...AUTH_ERRORS, 'validation_failed', 'webhook_not_found']),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const enabled = deps.webhooks.enable(id);
+      if (!enabled) return sendError(reply, 'webhook_not_found', `no webhook subscriber ${id}`);
+      return { subscriber: enabled };
+    },
+  );
 }
