@@ -3,6 +3,7 @@ import { monotonicFactory } from 'ulid';
 import { PROFILES } from '../../profiles/index.js';
 import { createAlarmBook } from '../../rules/src/index.js';
 import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alarm-service.js';
+import { createSpoolOverflowWatch, SPOOL_OVERFLOW } from './alarms/spool-overflow.js';
 import { createConnectThrottle } from './broker/connect-throttle.js';
 import { guardedHandle } from './broker/connection-guard.js';
 import { createBroker } from './broker/create-broker.js';
@@ -25,12 +26,14 @@ import { createWorkerLane } from './pipeline/worker-lane.js';
 import { loadRuleSetOrThrow } from './rule-files/load-rule-files.js';
 import type { ReloadResult } from './rule-files/rule-reloader.js';
 import { resolveInfluxTarget } from './sinks/influx/influx-target.js';
+import { alarmEventLine } from './sinks/influx/line-protocol.js';
 import { createLiveFeed, type LiveFeed } from './sinks/live-feed/live-feed.js';
 import { createMemoryWebhookOutbox } from './sinks/webhook/webhook-outbox.js';
 import { createWebhookSink, type WebhookSink } from './sinks/webhook/webhook-sink.js';
 import { createSqliteAlarmInbox } from './store/alarm-inbox-sqlite.js';
 import { createSqliteAlarmStore } from './store/alarm-store-sqlite.js';
 import { openStore } from './store/open-store.js';
+import { createSpoolWriter } from './store/spool-queue.js';
 import { createSqliteWebhookOutbox } from './store/webhook-outbox-sqlite.js';
 
 export interface GatewayOptions {
@@ -117,7 +120,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const liveFeed = createLiveFeed({ ringSize: config.liveFeed.ringSize, metrics, initialCursor: now() * 1_000 });
   alarms.onEvent((event) => liveFeed.publish(event));
   alarms.onEvent((event) => webhooks.deliver(event));
-  if (influx.url) alarms.onEvent((event) => lane?.writeAlarmEvent(event));
+  if (influx.url) {
+    // With the store, an alarm event's point goes into the spool in the commit that records the transition: it
+    // does not cross to the lane's thread and back, and a crash cannot lose it. Without, the lane's sink queues it.
+    const spool = store ? createSpoolWriter(store, now) : null;
+    alarms.onEvent((event) => {
+      const line = spool ? alarmEventLine(event) : undefined;
+      if (spool && line !== undefined) {
+        spool.alarm(line);
+        lane?.alarmEventsSpooled(1);
+      } else lane?.writeAlarmEvent(event);
+    });
+  }
   // Verdict changes the lane committed before a crash, not yet in the book: applied (and delivered) first.
   const recovered = alarms.recover();
   if (recovered > 0) log.warn({ changes: recovered }, 'alarm changes recovered from the store');
@@ -173,9 +187,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // Devices that never send anything must still go silent: their silence rules run from start-up.
   await started.start(now());
   const reloadRules = () => started.reloadRules(now());
+  const spoolOverflow = createSpoolOverflowWatch({
+    apply: (changes) => alarms.apply(changes),
+    active: () => alarms.book.list({ state: 'active' }).some((alarm) => alarm.key === SPOOL_OVERFLOW.key),
+  });
   const tick = (at: number): void => {
     started.tick(at);
     alarms.tick(at);
+    spoolOverflow.observe(started.sinkStatus(), at);
   };
 
   const handle = guardedHandle(broker, {

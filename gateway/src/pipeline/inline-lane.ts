@@ -80,6 +80,7 @@ export async function createInlineLane(
       return core.reloadRules(now);
     },
     writeAlarmEvent: (event) => sink?.writeAlarmEvent(event),
+    alarmEventsSpooled: (count) => sink?.alarmEventsSpooled(count),
     async drain() {
       judgePending();
       await sink?.flush();

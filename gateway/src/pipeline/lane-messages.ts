@@ -1,7 +1,7 @@
 import type { AlarmEvent, MetricValue, VerdictChange } from '../../../rules/src/index.js';
-import type { ReadinessCheck } from '../http/routes/health-routes.js';
 import type { Rejection } from '../ingest/rejection.js';
 import type { ReloadResult } from '../rule-files/rule-reloader.js';
+import type { SinkStatus } from '../sinks/sink.js';
 import type { LaneSetup } from './build-lane-core.js';
 
 /** What the broker side hands the worker when it starts it. */
@@ -26,6 +26,7 @@ export type ToLane =
   | { type: 'tick'; now: number }
   | { type: 'acknowledged'; key: string; at: number }
   | { type: 'alarmEvent'; event: AlarmEvent }
+  | { type: 'alarmSpooled'; count: number }
   | { type: 'reload'; id: number; now: number }
   | { type: 'drain'; id: number }
   | { type: 'flush'; id: number }
@@ -46,7 +47,7 @@ export type FromLane =
   | BatchVerdicts
   | { type: 'alarmChanges'; changes: VerdictChange[]; upTo: number | undefined }
   | { type: 'readings'; entries: Array<[device: string, ts: number, metrics: Record<string, MetricValue>, at: number]> }
-  | { type: 'sinkStatus'; status: ReadinessCheck | null }
+  | { type: 'sinkStatus'; status: SinkStatus | null }
   | { type: 'reloaded'; id: number; result: ReloadResult }
   | { type: 'drained'; id: number }
   | { type: 'flushed'; id: number }

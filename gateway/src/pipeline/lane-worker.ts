@@ -124,6 +124,8 @@ try {
         return core.acknowledged(message.key, message.at);
       case 'alarmEvent':
         return sink?.writeAlarmEvent(message.event);
+      case 'alarmSpooled':
+        return sink?.alarmEventsSpooled(message.count);
       case 'reload':
         return send({ type: 'reloaded', id: message.id, result: core.reloadRules(message.now) });
       case 'metrics':

@@ -2,7 +2,6 @@ import type { Profile } from '../../../profiles/index.js';
 import type { AlarmEvent, MetricValue, Reading, RuleEngine, VerdictChange } from '../../../rules/src/index.js';
 import type { AlarmInbox } from '../alarms/alarm-inbox.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
-import type { ReadinessCheck } from '../http/routes/health-routes.js';
 import { createFaultLog } from '../ingest/fault-log.js';
 import { ingestTelemetry, type TimestampWindow } from '../ingest/ingest-telemetry.js';
 import { type Rejection, reject } from '../ingest/rejection.js';
@@ -11,6 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReloadOutcome, ReloadResult } from '../rule-files/rule-reloader.js';
 import type { InfluxSink } from '../sinks/influx/influx-sink.js';
+import type { SinkStatus } from '../sinks/sink.js';
 import type { EngineStateStore } from '../store/engine-state-sqlite.js';
 
 /** What the lane decided about one telemetry payload: how many readings it accepted, and why it refused the rest. */
@@ -42,10 +42,12 @@ export interface TelemetryLane {
   reloadRules(now: number): Promise<ReloadResult>;
   /** Alarm events are stored with the telemetry, ahead of it. */
   writeAlarmEvent(event: AlarmEvent): void;
+  /** With the store: the broker side put `count` alarm-event points in the spool itself; the sink writes them. */
+  alarmEventsSpooled(count: number): void;
   /** Resolves once everything submitted so far is evaluated, its alarm changes applied and InfluxDB written. */
   drain(): Promise<void>;
   /** The InfluxDB sink's readiness, or null when telemetry is not stored. */
-  sinkStatus(): ReadinessCheck | null;
+  sinkStatus(): SinkStatus | null;
   /** The Prometheus metrics the lane keeps in a registry of its own (a worker's), as prom-client JSON; [] inline. */
   workerMetrics(): Promise<unknown[]>;
   close(): Promise<void>;

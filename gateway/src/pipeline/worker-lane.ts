@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { GatewayError } from '../errors.js';
-import type { ReadinessCheck } from '../http/routes/health-routes.js';
 import type { Logger } from '../observability/logger.js';
+import type { SinkStatus } from '../sinks/sink.js';
 import type { LaneSetup } from './build-lane-core.js';
 import type { FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
 import { spawnModuleWorker } from './spawn-worker.js';
@@ -45,7 +45,7 @@ export async function createWorkerLane(
   const awaiting: Array<Pending['decided']> = [];
   const answers = new Map<number, { resolve: (message: FromLane) => void; reject: (error: Error) => void }>();
   let nextId = 1;
-  let sinkStatus: ReadinessCheck | null = null;
+  let sinkStatus: SinkStatus | null = null;
   let failure: Error | null = null;
   let closing = false;
 
@@ -178,6 +178,9 @@ export async function createWorkerLane(
     async reloadRules(now) {
       flush();
       return (await ask<'reloaded'>({ type: 'reload', id: nextId++, now })).result;
+    },
+    alarmEventsSpooled(count) {
+      if (!failure) post({ type: 'alarmSpooled', count });
     },
     writeAlarmEvent(event) {
       if (!failure) post({ type: 'alarmEvent', event });

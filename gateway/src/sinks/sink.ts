@@ -5,6 +5,8 @@ export interface SinkStatus {
   /** Why it is not ready, or what it is degraded by. */
   reason: string | null;
   queued: number;
+  /** Points dropped since the start to stay within the queue's bounds (oldest telemetry first). */
+  dropped?: number;
 }
 
 /** Every sink: its own bounded queue, started and closed by the composition root (close flushes). */

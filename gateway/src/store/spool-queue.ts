@@ -19,6 +19,19 @@ interface Token {
 const TRIM_EVERY_MS = 1_000;
 
 /**
+ * Puts alarm-event points into the spool from another connection than the sink's (the broker side, in the commit
+ * that records the alarm transition): nothing crosses to the sink's thread but a count (`addedElsewhere`).
+ */
+export function createSpoolWriter(db: StoreDatabase, now: () => number): { alarm(line: string): void } {
+  const insert = db.prepare('INSERT INTO spool (kind, at, line) VALUES (?, ?, ?)');
+  return {
+    alarm(line) {
+      insert.run(KIND.alarm, now(), line);
+    },
+  };
+}
+
+/**
  * The InfluxDB spool in the local store (the durable PointQueue adapter): every point is a row from the
  * moment it is pushed — inside the caller's transaction, so a reading and its acknowledgement commit
  * together — until InfluxDB has taken it. After a restart the sink finds it here and writes it, in order.
@@ -88,6 +101,9 @@ export function createSpoolQueue(db: StoreDatabase, limits: SpoolLimits, now: ()
         if (token.telemetry) cursor.telemetry = Math.min(cursor.telemetry, token.telemetry[0] - 1);
         takenOut -= batch.lines.length;
       }
+    },
+    addedElsewhere(_kind, count) {
+      points += count;
     },
     get waiting() {
       return points - takenOut;

@@ -23,6 +23,8 @@ export interface InfluxSinkDeps {
 export interface InfluxSink extends Sink {
   writeTelemetry(reading: Reading): void;
   writeAlarmEvent(event: AlarmEvent): void;
+  /** `count` alarm-event points were put in the durable spool by the broker side (`createSpoolWriter`). */
+  alarmEventsSpooled(count: number): void;
   /** Resolves when everything queued so far is written (or the sink gave up on it). */
   flush(): Promise<void>;
 }
@@ -155,6 +157,10 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     name: SINK,
     writeTelemetry: (reading) => enqueue(telemetryLine(reading), 'telemetry'),
     writeAlarmEvent: (event) => enqueue(alarmEventLine(event), 'alarm'),
+    alarmEventsSpooled(count) {
+      queue.addedElsewhere?.('alarm', count);
+      pump();
+    },
     async start() {
       timer = setInterval(() => {
         gauge();
@@ -199,11 +205,18 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     },
     status(): SinkStatus {
       const healthy = prepared && failures === 0;
-      if (healthy) return { name: SINK, ready: true, reason: null, queued: queued() };
+      if (healthy) return { name: SINK, ready: true, reason: null, queued: queued(), dropped: queue.dropped };
       const problem = lastError ?? 'not yet connected';
       // Points wait on disk: the gateway still takes telemetry safely, so it stays ready, and says why it is degraded.
-      if (queue.durable) return { name: SINK, ready: true, reason: `degraded: spooling ${queued()} points (${problem})`, queued: queued() };
-      return { name: SINK, ready: false, reason: problem, queued: queued() };
+      if (queue.durable)
+        return {
+          name: SINK,
+          ready: true,
+          reason: `degraded: spooling ${queued()} points (${problem})`,
+          queued: queued(),
+          dropped: queue.dropped,
+        };
+      return { name: SINK, ready: false, reason: problem, queued: queued(), dropped: queue.dropped };
     },
   };
 }

@@ -25,6 +25,8 @@ export interface PointQueue {
   readonly dropped: number;
   /** True when what waits survives a restart. */
   readonly durable: boolean;
+  /** Durable queues: `count` points of `kind` were added by another connection to the same store (counted now). */
+  addedElsewhere?(kind: PointKind, count: number): void;
 }
 
 /** The in-memory adapter: bounded by `maxPoints` (the oldest waiting telemetry makes room), lost on exit. */
