@@ -109,21 +109,31 @@ describe('an InfluxDB 4xx answer (field type conflict)', () => {
     await gateway?.close();
   });
 
-  it('drops the rejected batch once, counts it, and keeps writing what comes after', async () => {
-    await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), { ts: T0 + 1_000, seq: 1, metrics: { hopper_temp: 40 } });
+  it("quarantines the one refused point with InfluxDB's answer, writes the rest of its batch, and keeps writing what comes after", async () => {
+    // One batch: dc-01's hopper_temp conflicts with the string already stored; its diff_pressure-only reading does not.
+    await Promise.all([
+      publishJson(device, telemetryTopicOf('site-a', 'dc-01'), { ts: T0 + 1_000, seq: 1, metrics: { hopper_temp: 40 } }),
+      publishJson(device, telemetryTopicOf('site-a', 'dc-01'), { ts: T0 + 1_500, seq: 3, metrics: { diff_pressure: 1100 } }),
+    ]);
     const metricsText = async () => (await api(gateway, '/metrics')).body as string;
     await eventually('the rejection counted', async () =>
       exposedMetric(await metricsText(), 'gateway_sink_dropped_total', { sink: 'influxdb', reason: 'rejected' }) >= 1 ? true : undefined,
     );
-    // A later reading without the conflicting field is written: the sink is not stuck retrying the rejected batch.
+    const quarantined = (await api(gateway, '/api/quarantine?reason=influx_refused')).body.entries;
+    expect(quarantined).toHaveLength(1);
+    expect(quarantined[0]).toMatchObject({ reason: 'influx_refused', topic: 'influxdb', site: 'site-a', device: 'dc-01' });
+    expect(quarantined[0].detail).toMatch(/field type conflict/);
+    expect(quarantined[0].payload).toMatch(/^telemetry,device=dc-01,.* hopper_temp=40 /);
+    // A later reading without the conflicting field is written: the sink is not stuck retrying the refused point.
     await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), { ts: T0 + 2_000, seq: 2, metrics: { diff_pressure: 1200 } });
     await gateway.settle();
     const rows = await eventually('the later reading stored', async () => {
       const url = new URL(inject('influxUrl'));
       const found = await queryInfluxAt(url.origin, gateway.database, `SELECT diff_pressure FROM telemetry WHERE "device" = 'dc-01'`);
-      return found.length > 0 ? found : undefined;
+      return found.length > 1 ? found : undefined;
     });
-    expect(rows.map((r) => r.diff_pressure)).toEqual([1200]);
+    // the point that shared the refused one's batch was written too
+    expect(rows.map((r) => r.diff_pressure)).toEqual([1100, 1200]);
     const text = await metricsText();
     expect(exposedMetric(text, 'gateway_sink_dropped_total', { sink: 'influxdb', reason: 'rejected' })).toBe(1);
     expect(exposedMetric(text, 'gateway_sink_failed_total', { sink: 'influxdb' })).toBe(0);

@@ -15,7 +15,7 @@ import { createSecretVerifier } from './devices/secret-hash.js';
 import { createHttpServer, type HttpServer } from './http/http-server.js';
 import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { createIngestService } from './ingest/ingest-service.js';
-import { createQuarantine, type Quarantine } from './ingest/quarantine.js';
+import { createQuarantine, type Quarantine, refusedPointEntry } from './ingest/quarantine.js';
 import { createRecorder } from './ingest/recorder.js';
 import type { Logger } from './observability/logger.js';
 import { createGatewayMetrics, type GatewayMetrics, metricsExposition } from './observability/metrics.js';
@@ -139,6 +139,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const outlet: LaneOutlet = {
     alarmChanges: (changes, upTo) => alarms.apply(changes, upTo),
     readingStored: deviceStatus.readingStored,
+    pointsRefused: (points) => {
+      for (const point of points) quarantine.add(refusedPointEntry(point, now()), Buffer.from(point.line));
+    },
   };
   const setup = { config: laneConfigOf(config), influxUrl: influx.url };
   const laneFailed = (error: Error): void => {

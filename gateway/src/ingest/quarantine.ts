@@ -17,6 +17,27 @@ export interface QuarantineEntry {
 
 const PREVIEW_BYTES = 2048;
 
+const tagOf = (line: string, tag: string): string | null => {
+  const match = new RegExp(`,${tag}=([^,\\s]+)`).exec(line.slice(0, line.indexOf(' ')));
+  return match ? (match[1] as string) : null;
+};
+
+/** A point InfluxDB refused, as a quarantine entry: its line is the payload, InfluxDB's answer the detail. */
+export function refusedPointEntry(
+  point: { line: string; reason: string },
+  at: number,
+): Omit<QuarantineEntry, 'payload' | 'payloadEncoding' | 'truncated' | 'payloadBytes'> {
+  return {
+    at: new Date(at).toISOString(),
+    reason: 'influx_refused',
+    detail: point.reason,
+    topic: 'influxdb',
+    clientId: null,
+    site: tagOf(point.line, 'site'),
+    device: tagOf(point.line, 'device'),
+  };
+}
+
 export interface QuarantineFilter {
   reason?: RejectionReason | undefined;
   device?: string | undefined;

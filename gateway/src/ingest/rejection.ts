@@ -16,6 +16,7 @@ export const REJECTION_REASONS = {
   internal: 'judging the payload failed unexpectedly; the error is logged with its stack and the payload kept',
   topic: 'not a telemetry or status topic',
   forbidden: "a topic under another device's namespace (ACL)",
+  influx_refused: 'InfluxDB refused the stored point as invalid (its answer is the detail); the rest of its batch was written',
 } as const;
 
 export type RejectionReason = keyof typeof REJECTION_REASONS;

@@ -73,7 +73,7 @@ export async function buildLaneCore(
   const queue = store
     ? createSpoolQueue(store, { maxPoints: config.store.spool.maxPoints, maxAgeMs: config.store.spool.maxAge }, Date.now)
     : undefined;
-  const sink = await startInfluxSink(config.influx, setup.influxUrl, metrics, log, queue);
+  const sink = await startInfluxSink(config.influx, setup.influxUrl, metrics, log, queue, (points) => outlet.pointsRefused?.(points));
   const core = createLaneCore({
     registry,
     profiles: PROFILES,

@@ -1,6 +1,7 @@
 import type { AlarmEvent, MetricValue, VerdictChange } from '../../../rules/src/index.js';
 import type { Rejection } from '../ingest/rejection.js';
 import type { ReloadResult } from '../rule-files/rule-reloader.js';
+import type { RefusedPoint } from '../sinks/influx/influx-sink.js';
 import type { SinkStatus } from '../sinks/sink.js';
 import type { LaneSetup } from './build-lane-core.js';
 
@@ -46,6 +47,7 @@ export type FromLane =
   | { type: 'failed'; message: string; code?: string }
   | BatchVerdicts
   | { type: 'alarmChanges'; changes: VerdictChange[]; upTo: number | undefined }
+  | { type: 'refused'; points: RefusedPoint[] }
   | { type: 'readings'; entries: Array<[device: string, ts: number, metrics: Record<string, MetricValue>, at: number]> }
   | { type: 'sinkStatus'; status: SinkStatus | null }
   | { type: 'reloaded'; id: number; result: ReloadResult }

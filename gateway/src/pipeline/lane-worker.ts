@@ -40,6 +40,7 @@ const sendLatest = (): void => {
 };
 const outlet: LaneOutlet = {
   alarmChanges: (changes: readonly VerdictChange[], upTo?: number) => send({ type: 'alarmChanges', changes: [...changes], upTo }),
+  pointsRefused: (points) => send({ type: 'refused', points }),
   readingStored(device, ts, values, at) {
     const entry = latest.get(device);
     if (!entry) latest.set(device, { ts, metrics: { ...values }, at });

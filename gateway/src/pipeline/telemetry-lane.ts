@@ -9,7 +9,7 @@ import type { SeqWindow } from '../ingest/seq-window.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReloadOutcome, ReloadResult } from '../rule-files/rule-reloader.js';
-import type { InfluxSink } from '../sinks/influx/influx-sink.js';
+import type { InfluxSink, RefusedPoint } from '../sinks/influx/influx-sink.js';
 import type { SinkStatus } from '../sinks/sink.js';
 import type { EngineStateStore } from '../store/engine-state-sqlite.js';
 
@@ -58,6 +58,8 @@ export interface LaneOutlet {
   /** Verdict changes, once committed; `upTo`: their last id in the alarm inbox (with a store). */
   alarmChanges(changes: readonly VerdictChange[], upTo?: number): void;
   readingStored(device: string, ts: number, metrics: Record<string, MetricValue>, at: number): void;
+  /** Points InfluxDB refused as invalid (for the quarantine). */
+  pointsRefused?(points: RefusedPoint[]): void;
 }
 
 export interface LaneCoreDeps {

@@ -114,6 +114,8 @@ export async function createWorkerLane(
       }
       case 'alarmChanges':
         return outlet.alarmChanges(message.changes, message.upTo);
+      case 'refused':
+        return outlet.pointsRefused?.(message.points);
       case 'readings':
         for (const [device, ts, metrics, at] of message.entries) outlet.readingStored(device, ts, metrics, at);
         return;

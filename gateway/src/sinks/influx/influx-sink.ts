@@ -18,7 +18,17 @@ export interface InfluxSinkDeps {
   maxInFlight?: number;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Points InfluxDB refused as invalid, each with its reason (for the quarantine); the rest of their batch is written. */
+  onRefused?(points: RefusedPoint[]): void;
 }
+
+/** A point InfluxDB refused (a 4xx for it alone), with what InfluxDB said. */
+export interface RefusedPoint {
+  line: string;
+  reason: string;
+}
+
+const isRefusal = (error: unknown): error is GatewayError => error instanceof GatewayError && error.code === 'influx_rejected';
 
 export interface InfluxSink extends Sink {
   writeTelemetry(reading: Reading): void;
@@ -62,6 +72,27 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     }
   };
 
+  /** Writes `lines`, splitting on refusal down to the single refused points; other failures are thrown. */
+  const isolate = async (lines: string[], refused: RefusedPoint[], known?: GatewayError): Promise<void> => {
+    let refusal = known;
+    if (!refusal) {
+      try {
+        await deps.writer.write(lines);
+        return;
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        refusal = error;
+      }
+    }
+    if (lines.length === 1) {
+      refused.push({ line: lines[0] as string, reason: refusal.message });
+      return;
+    }
+    const half = lines.length >> 1;
+    await isolate(lines.slice(0, half), refused);
+    await isolate(lines.slice(half), refused);
+  };
+
   const writeOnce = async (): Promise<void> => {
     if (!prepared) {
       await deps.writer.prepare();
@@ -85,10 +116,21 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
       }
     } catch (error) {
       stop();
-      if (error instanceof GatewayError && error.code === 'influx_rejected') {
+      if (isRefusal(error)) {
+        // Which points? Halves are written again until each refusal is one point (InfluxDB takes a point written
+        // twice as one): the rest of the batch is stored, only the refused go to the quarantine, counted as such.
+        const refused: RefusedPoint[] = [];
+        try {
+          await isolate(batch.lines, refused, error);
+        } catch (again) {
+          failed.push({ taken: order, batch });
+          throw again;
+        }
         queue.done(batch);
-        deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' }, batch.lines.length);
-        deps.log.error({ err: error, points: batch.lines.length }, 'influxdb rejected batch');
+        deps.metrics.sinkWritten.inc({ sink: SINK }, batch.lines.length - refused.length);
+        deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' }, refused.length);
+        deps.log.error({ err: error, points: batch.lines.length, refused: refused.length }, 'influxdb refused points');
+        if (refused.length > 0) deps.onRefused?.(refused);
         return;
       }
       failed.push({ taken: order, batch });

@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../../config/config-schema.js';
 import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
-import { createInfluxSink, type InfluxSink } from './influx-sink.js';
+import { createInfluxSink, type InfluxSink, type RefusedPoint } from './influx-sink.js';
 import { createInfluxV2Writer } from './influx-v2-writer.js';
 import { createInfluxV1Writer, type InfluxWriter } from './influx-writer.js';
 import { findInfluxd, type LocalInfluxd, startLocalInfluxd } from './local-influxd.js';
@@ -44,6 +44,7 @@ export async function startInfluxSink(
   metrics: GatewayMetrics,
   log: Logger,
   queue?: PointQueue,
+  onRefused?: (points: RefusedPoint[]) => void,
 ): Promise<InfluxSink | null> {
   if (url === null) return null;
   const sink = createInfluxSink({
@@ -52,6 +53,7 @@ export async function startInfluxSink(
     flushIntervalMs: settings.flushInterval,
     maxQueuedPoints: settings.maxQueuedPoints,
     ...(queue ? { queue } : {}),
+    ...(onRefused ? { onRefused } : {}),
     maxInFlight: settings.maxInFlight,
     metrics,
     log: log.child({ component: 'influx-sink' }),

@@ -90,15 +90,18 @@ describe('InfluxDB 2.x writer', () => {
     expect(server.received).toEqual([]);
   });
 
-  it('maps answers as the 1.x writer does: 5xx and 429 are retried (influx_unavailable), other 4xx dropped (influx_rejected)', async () => {
+  it('maps answers as the 1.x writer does: refusals of the points (400, 413, 422) are influx_rejected, everything else is retried', async () => {
     for (const [status, code] of [
       [500, 'influx_unavailable'],
       [503, 'influx_unavailable'],
       [429, 'influx_unavailable'],
       [400, 'influx_rejected'],
-      [401, 'influx_rejected'],
-      [404, 'influx_rejected'],
       [413, 'influx_rejected'],
+      [422, 'influx_rejected'],
+      // a wrong token or a missing bucket is the setup's fault, not the data's: kept and retried
+      [401, 'influx_unavailable'],
+      [403, 'influx_unavailable'],
+      [404, 'influx_unavailable'],
     ] as const) {
       const server = await fakeInflux(() => ({ status, body: '{"code":"invalid","message":"partial write: field type conflict"}' }));
       const writer = createInfluxV2Writer({ url: server.url, ...options });

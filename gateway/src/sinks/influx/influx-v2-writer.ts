@@ -1,6 +1,7 @@
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import { GatewayError } from '../../errors.js';
 import type { InfluxWriter } from './influx-writer.js';
+import { writeFailureCode } from './write-answer.js';
 
 export interface InfluxV2Options {
   url: string;
@@ -16,7 +17,7 @@ export interface InfluxV2Options {
  * InfluxDB 2.x write API, `POST /api/v2/write?org=…&bucket=…&precision=ms` with `Authorization: Token …`,
  * through the transport of `@influxdata/influxdb-client` (not its WriteApi: batching, retry and the spool
  * stay the sink's). Errors are mapped as the 1.x writer maps them: no answer, 5xx or 429 is
- * `influx_unavailable` (retried); any other 4xx is `influx_rejected` (the batch is dropped and counted).
+ * `influx_unavailable` (retried); 400, 413 and 422 are `influx_rejected` (write-answer.ts: the refused points are quarantined).
  * The bucket must exist; its retention is the server's setting.
  */
 export function createInfluxV2Writer(options: InfluxV2Options): InfluxWriter {
@@ -32,7 +33,7 @@ export function createInfluxV2Writer(options: InfluxV2Options): InfluxWriter {
   const failure = (cause: unknown, what: string): GatewayError => {
     if (cause instanceof HttpError) {
       const status = cause.statusCode;
-      const code = status >= 500 || status === 429 ? 'influx_unavailable' : 'influx_rejected';
+      const code = writeFailureCode(status);
       return new GatewayError(
         code,
         `InfluxDB ${what} failed with HTTP ${status}: ${(cause.body ?? '').slice(0, 500)}`,

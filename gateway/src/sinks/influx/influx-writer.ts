@@ -1,4 +1,5 @@
 import { GatewayError } from '../../errors.js';
+import { writeFailureCode } from './write-answer.js';
 
 /** Writes line-protocol batches to one InfluxDB; the port every InfluxDB API version implements. */
 export interface InfluxWriter {
@@ -35,7 +36,7 @@ export function createInfluxV1Writer(options: InfluxV1Options): InfluxWriter {
 
   const failure = async (response: Response, what: string): Promise<GatewayError> => {
     const text = (await response.text().catch(() => '')).slice(0, 500);
-    const code = response.status >= 500 || response.status === 429 ? 'influx_unavailable' : 'influx_rejected';
+    const code = writeFailureCode(response.status);
     return new GatewayError(code, `InfluxDB ${what} failed with HTTP ${response.status}: ${text}`, { status: response.status });
   };
 
