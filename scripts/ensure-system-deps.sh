@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite runs for real: influxd (InfluxDB 1.x, package `influxdb`),
 # victoria-metrics (a server that speaks the InfluxDB 2.x write API and can be queried back: the v2 writer's tests),
 # chromium (the console's browser tests), mosquitto_pub/mosquitto_sub (package `mosquitto-clients`: a stock
-# MQTT client against the broker) and docker-compose (validates docker-compose.yml; Docker itself is not needed). Installs when missing and possible (root with apt-get);
+# MQTT client against the broker), docker-compose (validates docker-compose.yml; Docker itself is not needed) and
+# promtool (package `prometheus`: lints the gateway's /metrics exposition). Installs when missing and possible (root with apt-get);
 # otherwise fails with the exact command to run. Never skips.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
@@ -20,7 +22,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The package may start its own service; the tests start private servers instead.
-  if command -v systemctl >/dev/null 2>&1; then systemctl stop influxdb victoria-metrics >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then systemctl stop influxdb victoria-metrics prometheus >/dev/null 2>&1 || true; fi
   exit 0
 fi
 

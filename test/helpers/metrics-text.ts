@@ -21,3 +21,52 @@ export function exposedMetric(metricsText: string, name: string, labels: Record<
   }
   return total;
 }
+
+/** One sample line of the exposition: its metric name (with `_bucket`/`_sum`/`_count`) and labels. */
+export interface ExposedSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Every sample of a Prometheus text exposition, label values unescaped (`\\`, `\"`, `\n`) as the text format
+ * defines them. Meant for an exposition `promtool check metrics` has accepted: it throws on what it cannot read.
+ */
+export function exposedSamples(metricsText: string): ExposedSample[] {
+  const samples: ExposedSample[] = [];
+  for (const line of metricsText.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0];
+    if (!name) throw new Error(`not a sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    let at = name.length;
+    if (line[at] === '{') {
+      at += 1;
+      while (line[at] !== '}') {
+        const label = /^([a-zA-Z_][a-zA-Z0-9_]*)="/.exec(line.slice(at));
+        if (!label) throw new Error(`bad label at ${at}: ${line}`);
+        at += label[0].length;
+        let value = '';
+        while (line[at] !== '"') {
+          if (at >= line.length) throw new Error(`unterminated label value: ${line}`);
+          if (line[at] === '\\') {
+            const escaped = line[at + 1];
+            value += escaped === 'n' ? '\n' : (escaped ?? '');
+            at += 2;
+          } else {
+            value += line[at];
+            at += 1;
+          }
+        }
+        labels[label[1] as string] = value;
+        at += 1;
+        if (line[at] === ',') at += 1;
+      }
+      at += 1;
+    }
+    const [value] = line.slice(at).trim().split(/\s+/);
+    samples.push({ name, labels, value: Number(value) });
+  }
+  return samples;
+}

@@ -81,7 +81,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
               !deps.labMode.deny.some((deny) => topicMatches(deny, filter) || filterCovers(deny, filter))
             : false;
       if (!allowed || filter.startsWith(DROPPED_PREFIX.slice(0, -1))) {
-        metrics.mqttAclDenied.inc({ action: 'subscribe', client: session?.kind === 'device' ? session.device.id : 'lab' });
+        metrics.mqttAclDenied.inc({ action: 'subscribe' });
         log.info({ clientId: client.id, filter }, 'subscribe refused');
         return done(null, null);
       }

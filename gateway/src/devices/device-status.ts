@@ -1,4 +1,5 @@
 import type { MetricValue } from '../../../rules/src/index.js';
+import type { RejectionReason } from '../ingest/rejection.js';
 
 export interface DeviceStatus {
   /** At least one MQTT connection of the device is open. */
@@ -11,6 +12,8 @@ export interface DeviceStatus {
   lastSeen: number | null;
   lastReadingTs: number | null;
   lastValues: Record<string, MetricValue>;
+  /** Payloads and readings of the device refused since start-up, per reason code (absent: none). */
+  rejections: Partial<Record<RejectionReason, number>>;
 }
 
 /** Live state of devices as the API shows it: connection, last seen, last values. */
@@ -22,6 +25,8 @@ export interface DeviceStatusBook {
   disconnected(id: string): void;
   reported(id: string, status: 'online' | 'offline', at: number): void;
   readingStored(id: string, ts: number, metrics: Record<string, MetricValue>, at: number): void;
+  /** A payload or reading of the device was refused (counted per reason). */
+  rejected(id: string, reason: RejectionReason): void;
 }
 
 export function createDeviceStatusBook(): DeviceStatusBook {
@@ -29,7 +34,16 @@ export function createDeviceStatusBook(): DeviceStatusBook {
   const get = (id: string): DeviceStatus => {
     let status = statuses.get(id);
     if (!status) {
-      status = { online: false, connections: 0, reported: null, connectedAt: null, lastSeen: null, lastReadingTs: null, lastValues: {} };
+      status = {
+        online: false,
+        connections: 0,
+        reported: null,
+        connectedAt: null,
+        lastSeen: null,
+        lastReadingTs: null,
+        lastValues: {},
+        rejections: {},
+      };
       statuses.set(id, status);
     }
     return status;
@@ -61,6 +75,10 @@ export function createDeviceStatusBook(): DeviceStatusBook {
         status.lastReadingTs = ts;
         Object.assign(status.lastValues, metrics);
       }
+    },
+    rejected(id, reason) {
+      const { rejections } = get(id);
+      rejections[reason] = (rejections[reason] ?? 0) + 1;
     },
   };
 }

@@ -54,9 +54,13 @@ export interface IngestService {
  */
 export function createIngestService(deps: IngestServiceDeps): IngestService {
   const record = (publish: DevicePublish, rejection: Rejection, device: RegisteredDevice | null, site: string | null): void => {
-    const deviceLabel = device?.id ?? 'unknown';
-    deps.metrics.rejections.inc({ reason: rejection.reason, device: deviceLabel });
-    deps.log.debug({ device: deviceLabel, reason: rejection.reason, detail: rejection.detail, topic: publish.topic }, 'payload rejected');
+    // Per reason in the metrics (a bounded label set); per device in GET /api/devices and the quarantine.
+    deps.metrics.rejections.inc({ reason: rejection.reason });
+    if (device) deps.deviceStatus.rejected(device.id, rejection.reason);
+    deps.log.debug(
+      { device: device?.id ?? null, reason: rejection.reason, detail: rejection.detail, topic: publish.topic },
+      'payload rejected',
+    );
     deps.quarantine.add(
       {
         at: new Date(publish.receivedAt).toISOString(),
@@ -87,7 +91,7 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
     const parsed = parseDeviceTopic(topic);
 
     if (session.kind === 'device' && !topic.startsWith(session.device.topicPrefix)) {
-      deps.metrics.mqttAclDenied.inc({ action: 'publish', client: session.device.id });
+      deps.metrics.mqttAclDenied.inc({ action: 'publish' });
       record(
         publish,
         reject('forbidden', `${session.device.id} may publish only under ${session.device.topicPrefix}`),
@@ -98,7 +102,7 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
     }
     if (session.kind === 'lab') {
       if (!labAllows(topic)) {
-        deps.metrics.mqttAclDenied.inc({ action: 'publish', client: 'lab' });
+        deps.metrics.mqttAclDenied.inc({ action: 'publish' });
         record(publish, reject('forbidden', `lab mode does not allow publishing to ${topic}`), null, parsed?.site ?? null);
         return decided('drop');
       }

@@ -1,6 +1,7 @@
 /**
- * Why a payload or a reading was not accepted. Stable codes: counted per reason and device in
- * `gateway_ingest_rejections_total`, shown in `GET /api/quarantine`, documented in the README.
+ * Why a payload or a reading was not accepted. Stable codes: counted per reason in
+ * `gateway_ingest_rejections_total` and per device in `GET /api/devices`, shown in `GET /api/quarantine`,
+ * documented in the README.
  */
 export const REJECTION_REASONS = {
   too_large: 'payload larger than mqtt.maxPayloadBytes',

@@ -9,13 +9,45 @@ import {
   Registry,
 } from 'prom-client';
 
+/** The namespace of every metric the gateway exports, prom-client's process and runtime metrics included. */
+const PREFIX = 'gateway_';
+
+/**
+ * prom-client's runtime metrics that belong to one thread (its V8 heap, event loop, GC, active handles), as
+ * opposed to the process's (CPU, resident memory, file descriptors, start time) and the Node.js version.
+ */
+const isThreadMetric = (name: string): boolean => name.startsWith(`${PREFIX}nodejs_`) && name !== `${PREFIX}nodejs_version_info`;
+
+/**
+ * prom-client's gauges that end in `_total` as if they were counters (against Prometheus naming; promtool
+ * says so); the per-type gauges beside them (`gateway_nodejs_active_handles{type}`) hold the same numbers.
+ */
+const COUNTER_NAMED_GAUGES = ['active_handles_total', 'active_requests_total', 'active_resources_total'].map((n) => `${PREFIX}nodejs_${n}`);
+
+/** `thread` label values: the main thread, and the telemetry lane's worker thread (`pipeline.thread: worker`). */
+export const THREADS = { main: 'main', worker: 'telemetry' } as const;
+
+export interface GatewayMetricsOptions {
+  /** The process's metrics (`gateway_process_*`, `gateway_nodejs_version_info`) and this thread's. Default true. */
+  processMetrics?: boolean;
+  /** Only this thread's runtime metrics (heap, event loop, GC): for the telemetry worker thread. Default false. */
+  threadMetrics?: boolean;
+}
+
 /**
  * Every Prometheus metric the gateway exports, on one registry (`GET /metrics`). A telemetry worker
- * thread keeps a registry of its own without the process metrics; `/metrics` adds the two up.
+ * thread keeps a registry of its own with its thread's runtime metrics but not the process's; `/metrics`
+ * adds the two up, each thread's runtime metrics labelled `thread` (metricsExposition).
  */
-export function createGatewayMetrics(options: { processMetrics?: boolean } = {}) {
+export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'gateway_process_' });
+  const processMetrics = options.processMetrics ?? true;
+  if (processMetrics || options.threadMetrics) {
+    collectDefaultMetrics({ register: registry, prefix: PREFIX });
+    for (const name of COUNTER_NAMED_GAUGES) registry.removeSingleMetric(name);
+    if (!processMetrics)
+      for (const metric of registry.getMetricsAsArray()) if (!isThreadMetric(metric.name)) registry.removeSingleMetric(metric.name);
+  }
   const registers = [registry];
   return {
     registry,
@@ -34,8 +66,8 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     }),
     mqttAclDenied: new Counter({
       name: 'gateway_mqtt_acl_denied_total',
-      help: 'PUBLISH dropped or SUBSCRIBE refused by the topic ACL, by action and client',
-      labelNames: ['action', 'client'],
+      help: 'PUBLISH dropped or SUBSCRIBE refused by the topic ACL, by action (publish, subscribe)',
+      labelNames: ['action'],
       registers,
     }),
     messagesReceived: new Counter({
@@ -57,8 +89,8 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
     }),
     rejections: new Counter({
       name: 'gateway_ingest_rejections_total',
-      help: 'Payloads or readings refused, by reason code and device',
-      labelNames: ['reason', 'device'],
+      help: 'Payloads or readings refused, by reason code (per device: GET /api/devices, GET /api/quarantine)',
+      labelNames: ['reason'],
       registers,
     }),
     pipelineQueued: new Gauge({ name: 'gateway_pipeline_queued_readings', help: 'Readings waiting for rule evaluation', registers }),
@@ -84,7 +116,7 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
       registers,
     }),
     sinkLatency: new Histogram({
-      name: 'gateway_sink_request_seconds',
+      name: 'gateway_sink_request_duration_seconds',
       help: 'Duration of one sink request (InfluxDB batch write, webhook POST)',
       labelNames: ['sink'],
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
@@ -108,13 +140,24 @@ export function createGatewayMetrics(options: { processMetrics?: boolean } = {})
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
-/** Prometheus text of `registry` plus the metrics of a worker's registry (prom-client JSON), summed per series. */
+type MetricJson = MetricObjectWithValues<MetricValue<string>>;
+
+/** A thread's runtime metrics get its `thread` label; the gateway's own metrics are left to be summed. */
+const labelThread = (metrics: readonly MetricJson[], thread: string): MetricJson[] =>
+  metrics.map((metric) =>
+    isThreadMetric(metric.name) ? { ...metric, values: metric.values.map((v) => ({ ...v, labels: { ...v.labels, thread } })) } : metric,
+  );
+
+/**
+ * Prometheus text of `registry` (the main thread's) plus the metrics of the telemetry worker's registry
+ * (prom-client JSON): the gateway's counters and gauges summed per series, each thread's heap, event loop and
+ * GC metrics side by side with their `thread` label.
+ */
 export async function metricsExposition(registry: Registry, workerMetrics: readonly unknown[]): Promise<string> {
-  if (workerMetrics.length === 0) return registry.metrics();
-  const worker = workerMetrics as MetricObjectWithValues<MetricValue<string>>[];
+  const worker = labelThread(workerMetrics as MetricJson[], THREADS.worker);
   const inWorker = new Set(worker.map((metric) => metric.name));
   // A metric only the main thread has keeps its value whatever its aggregator (process start time is 'omit').
-  const own = (await registry.getMetricsAsJSON()).map((metric) =>
+  const own = labelThread(await registry.getMetricsAsJSON(), THREADS.main).map((metric) =>
     inWorker.has(metric.name) ? metric : { ...metric, aggregator: 'first' as const },
   );
   return AggregatorRegistry.aggregate([own, worker]).metrics();

@@ -23,7 +23,7 @@ const send = (message: FromLane, transfer: ArrayBuffer[] = []): void => port.pos
 
 const setup = workerData as LaneWorkerData;
 const log = createLogger(setup.config.logLevel).child({ thread: 'pipeline' });
-const metrics = createGatewayMetrics({ processMetrics: false });
+const metrics = createGatewayMetrics({ processMetrics: false, threadMetrics: true });
 const registry = createDeviceRegistry(setup.config.devices);
 
 /** Last values per device, merged over one slice of readings and sent once (the API shows the latest). */

@@ -42,6 +42,9 @@ const deviceView = z.object({
   lastReadingAt: isoOrNull,
   lastValues: z.record(z.string(), metricValueSchema),
   attributes: z.record(z.string(), metricValueSchema),
+  rejections: z
+    .partialRecord(rejectionReason, z.number().int().min(1))
+    .describe('payloads and readings refused since start-up, per reason code (the refused payloads: GET /api/quarantine)'),
 });
 
 const EXAMPLE_DEVICE = {
@@ -57,6 +60,7 @@ const EXAMPLE_DEVICE = {
   lastReadingAt: '2026-11-22T08:00:03.000Z',
   lastValues: { diff_pressure: 1210, hopper_temp: 71.2, rotary_valve: 'running', fan_running: true },
   attributes: { collector_type: 'dry', design_flow_m3h: 20 },
+  rejections: { unknown_metric: 2, duplicate: 1 },
 } as const satisfies z.input<typeof deviceView>;
 
 const deviceList = z
@@ -143,6 +147,7 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
           lastReadingAt: iso(status.lastReadingTs),
           lastValues: status.lastValues,
           attributes: device.attributes,
+          rejections: status.rejections,
         };
       });
       return { devices, count: devices.length };
