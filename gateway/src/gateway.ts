@@ -33,6 +33,7 @@ import { createWebhookSink, type WebhookSink } from './sinks/webhook/webhook-sin
 import { createSqliteAlarmInbox } from './store/alarm-inbox-sqlite.js';
 import { createSqliteAlarmStore } from './store/alarm-store-sqlite.js';
 import { openStore } from './store/open-store.js';
+import { createSqliteQuarantineKeep } from './store/quarantine-sqlite.js';
 import { createSpoolWriter } from './store/spool-queue.js';
 import { createSqliteWebhookOutbox } from './store/webhook-outbox-sqlite.js';
 
@@ -81,7 +82,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const metrics = createGatewayMetrics();
   const registry = createDeviceRegistry(config.devices);
   const deviceStatus = createDeviceStatusBook();
-  const quarantine = createQuarantine(config.quarantine.size);
 
   // Rule files are checked here, before anything starts, so a broken file stops the gateway with its line numbers.
   // The inline lane runs this set; a worker reads the files again on its own thread.
@@ -91,6 +91,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // The main thread's connection to the local store (the alarm book, the webhook outbox); opened, and so created
   // or upgraded, before the telemetry lane opens its own.
   const store = config.store.enabled ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous }) : null;
+  const quarantine = createQuarantine(config.quarantine.size, store ? createSqliteQuarantineKeep(store) : undefined);
   let lane: TelemetryLane | null = null;
   let laneFailure: Error | null = null;
   const alarms = createAlarmService({

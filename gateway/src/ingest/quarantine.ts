@@ -51,9 +51,18 @@ export interface Quarantine {
   readonly size: number;
 }
 
-export function createQuarantine(capacity: number): Quarantine {
-  const ring: QuarantineEntry[] = [];
-  let next = 0;
+/**
+ * Where the quarantine is kept across restarts (port; adapter gateway/src/store/quarantine-sqlite.ts): the last
+ * `capacity` entries, oldest first.
+ */
+export interface QuarantineKeep {
+  load(capacity: number): QuarantineEntry[];
+  add(entry: QuarantineEntry, capacity: number): void;
+}
+
+export function createQuarantine(capacity: number, keep?: QuarantineKeep): Quarantine {
+  const ring: QuarantineEntry[] = keep ? keep.load(capacity).slice(-capacity) : [];
+  let next = ring.length % capacity;
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   return {
     add(entry, payload) {
@@ -73,6 +82,7 @@ export function createQuarantine(capacity: number): Quarantine {
         payloadEncoding: encoding,
         truncated: payload.length > PREVIEW_BYTES,
       };
+      keep?.add(full, capacity);
       if (ring.length < capacity) ring.push(full);
       else ring[next] = full;
       next = (next + 1) % capacity;

@@ -70,6 +70,11 @@ const STEPS: readonly string[] = [
      reason TEXT NOT NULL,
      disabled_at INTEGER NOT NULL    -- ms since the epoch
    ) WITHOUT ROWID;`,
+  // 5: the quarantine: the last quarantine.size refused payloads (their previews), so that a restart keeps them.
+  `CREATE TABLE quarantine (
+     rank INTEGER PRIMARY KEY AUTOINCREMENT,  -- oldest first; the bound forgets the oldest
+     entry TEXT NOT NULL             -- the entry as GET /api/quarantine shows it
+   );`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;
