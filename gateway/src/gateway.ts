@@ -90,7 +90,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const influx = await resolveInfluxTarget(config, log);
   // The main thread's connection to the local store (the alarm book, the webhook outbox); opened, and so created
   // or upgraded, before the telemetry lane opens its own.
-  const store = config.store.enabled ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous }) : null;
+  const store = config.store.enabled ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes }) : null;
   const quarantine = createQuarantine(config.quarantine.size, store ? createSqliteQuarantineKeep(store) : undefined);
   let lane: TelemetryLane | null = null;
   let laneFailure: Error | null = null;

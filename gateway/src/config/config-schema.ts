@@ -85,6 +85,12 @@ const store = z
     enabled: z.boolean().default(true),
     /** `normal` survives a crash of the gateway; `full` also a power cut (an fsync per commit). */
     synchronous: z.enum(['normal', 'full']).default('normal'),
+    /**
+     * The most the store file may grow to, bytes (none: the disk's room). Past it the commit that needs room fails:
+     * nothing is acknowledged, the gateway stops with `store_unavailable` ("database or disk is full") for its
+     * supervisor — as on a full disk. Keep the spool's bounds well inside it.
+     */
+    maxBytes: z.number().int().min(1_000_000).optional(),
     spool: z
       .object({
         /** Points the spool holds at most; past it the oldest telemetry is dropped (never alarm events), counted. */

@@ -14,6 +14,8 @@ export interface StoreSettings {
    * `full`: also a power cut, at the cost of an fsync per commit.
    */
   synchronous: 'normal' | 'full';
+  /** The most the file may grow to (bytes); past it a commit fails with "database or disk is full". None: the disk. */
+  maxBytes?: number | undefined;
 }
 
 export const STORE_FILE = 'gateway.db';
@@ -44,6 +46,10 @@ export function openStore(settings: StoreSettings): StoreDatabase {
     db.pragma(`synchronous = ${settings.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     // Two threads write the same file (the telemetry lane and the broker side): wait for the other's commit.
     db.pragma('busy_timeout = 5000');
+    if (settings.maxBytes !== undefined) {
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      db.pragma(`max_page_count = ${Math.max(16, Math.floor(settings.maxBytes / pageSize))}`);
+    }
     migrate(db);
     return db;
   } catch (error) {
