@@ -130,8 +130,11 @@ describe.each(PIPELINE_THREADS)(
         Buffer.from([0xff, 0xfe, 0x7b]).toString('base64'),
       );
       // Every reason a client can cause. `internal` is a gateway fault (gateway/src/pipeline/lane-faults.test.ts);
-      // `unknown_device` is a defensive check no client reaches since the ACL and the sites/ reservation.
-      const causable = Object.keys(REJECTION_REASONS).filter((reason) => reason !== 'internal' && reason !== 'unknown_device');
+      // `unknown_device` is a defensive check no client reaches since the ACL and the sites/ reservation;
+      // `influx_refused` is InfluxDB refusing a stored point (test/influx-readiness.test.ts).
+      const causable = Object.keys(REJECTION_REASONS).filter(
+        (reason) => reason !== 'internal' && reason !== 'unknown_device' && reason !== 'influx_refused',
+      );
       expect(causable.filter((reason) => !entries.some((e) => e.reason === reason))).toEqual([]);
 
       const metrics = (await api(gateway, '/metrics')).body as string;
