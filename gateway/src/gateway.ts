@@ -195,9 +195,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     apply: (changes) => alarms.apply(changes),
     active: () => alarms.book.list({ state: 'active' }).some((alarm) => alarm.key === SPOOL_OVERFLOW.key),
   });
+  const storeSize = store?.prepare('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck();
+  metrics.storeLimit.set(config.store.maxBytes ?? 0);
   const tick = (at: number): void => {
     started.tick(at);
     alarms.tick(at);
+    if (storeSize) metrics.storeSize.set(storeSize.get() as number);
     spoolOverflow.observe(started.sinkStatus(), at);
   };
 

@@ -106,6 +106,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       labelNames: ['severity'],
       registers,
     }),
+    storeSize: new Gauge({
+      name: 'gateway_store_size_bytes',
+      help: 'Size of the local store (its database pages; store.maxBytes is the bound when set)',
+      registers,
+    }),
+    storeLimit: new Gauge({ name: 'gateway_store_limit_bytes', help: 'store.maxBytes (0: no bound but the disk)', registers }),
     sinkQueued: new Gauge({ name: 'gateway_sink_queued', help: 'Items waiting in a sink queue', labelNames: ['sink'], registers }),
     sinkWritten: new Counter({ name: 'gateway_sink_written_total', help: 'Items a sink delivered', labelNames: ['sink'], registers }),
     sinkFailed: new Counter({ name: 'gateway_sink_failed_total', help: 'Failed sink attempts (retried)', labelNames: ['sink'], registers }),
