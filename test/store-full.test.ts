@@ -6,7 +6,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { DUST_DEVICES, eventually, freshDatabase, PIPELINE_THREADS, type TestDevice } from './helpers/test-gateway.js';
+import { DUST_DEVICES, eventually, freshDatabase, metricValue, PIPELINE_THREADS, type TestDevice } from './helpers/test-gateway.js';
 
 /** A port nothing listens on: InfluxDB away, so every reading stays in the spool and the store fills. */
 const DEAD_INFLUX = 'http://127.0.0.1:9';
@@ -64,6 +64,14 @@ describe.each(PIPELINE_THREADS)('a full store (issue 13: a clear error, no ackno
       ...extra,
     ];
     running = await startGatewayProcess(await writeGatewayConfig(dir, [device], lines(DEAD_INFLUX, ['store: { maxBytes: 1000000 }'])));
+    const gateway = running;
+    const metrics = async (): Promise<string> => (await fetch(`${gateway.httpUrl}/metrics`)).text();
+    expect(metricValue(await metrics(), 'gateway_store_limit_bytes')).toBe(1_000_000);
+    const emptySize = await eventually(
+      'the store size measured',
+      async () => metricValue(await metrics(), 'gateway_store_size_bytes') || undefined,
+    );
+    expect(emptySize).toBeLessThan(1_000_000);
     const client = await connectDevice(running.mqttUrls[0] as string, {
       clientId: device.id,
       username: device.id,
