@@ -7,7 +7,7 @@ const AREAS = {
   http: { mutate: ['gateway/src/http/**/*.ts'], projects: ['unit', 'integration'] },
   sinks: { mutate: ['gateway/src/sinks/**/*.ts'], projects: ['unit', 'integration'] },
   alarms: { mutate: ['gateway/src/alarms/**/*.ts'], projects: ['unit', 'integration'] },
-  pipeline: { mutate: ['gateway/src/pipeline/**/*.ts'], projects: ['unit', 'integration'] },
+  lane: { mutate: ['gateway/src/lane/**/*.ts'], projects: ['unit', 'integration'] },
 };
 
 const areaName = process.env.MUTATE_AREA ?? '';

@@ -128,8 +128,8 @@ describe.each(PIPELINE_THREADS)(
       });
       expect(overflow).toMatchObject({ severity: 'orange', site: '_gateway', rule: 'spool_overflow' });
       // raised at the first drop, with how many were dropped by then (the count goes on in gateway_sink_dropped_total)
-    expect(overflow.value).toBeGreaterThan(0);
-    expect(overflow.message).toMatch(/^InfluxDB spool full: the oldest \d+ telemetry points were dropped/);
+      expect(overflow.value).toBeGreaterThan(0);
+      expect(overflow.message).toMatch(/^InfluxDB spool full: the oldest \d+ telemetry points were dropped/);
 
       await influxd.start();
       const stored = await eventually(

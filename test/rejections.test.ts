@@ -129,7 +129,7 @@ describe.each(PIPELINE_THREADS)(
       expect(entries.find((e) => e.reason === 'decode' && e.payloadEncoding === 'base64')?.payload).toBe(
         Buffer.from([0xff, 0xfe, 0x7b]).toString('base64'),
       );
-      // Every reason a client can cause. `internal` is a gateway fault (gateway/src/pipeline/lane-faults.test.ts);
+      // Every reason a client can cause. `internal` is a gateway fault (gateway/src/lane/lane-faults.test.ts);
       // `unknown_device` is a defensive check no client reaches since the ACL and the sites/ reservation;
       // `influx_refused` is InfluxDB refusing a stored point (test/influx-readiness.test.ts).
       const causable = Object.keys(REJECTION_REASONS).filter(

@@ -131,13 +131,13 @@ describe('the telemetry worker dies (end to end, the gateway process)', () => {
     const { sessionId } = lanes[0]!;
     await inspector.send('Debugger.enable', {}, sessionId);
     const laneScript = await eventually('the lane worker script', () =>
-      scripts.find((script) => script.sessionId === sessionId && /lane-worker\.(ts|js)$/.test(script.url)),
+      scripts.find((script) => script.sessionId === sessionId && /worker-thread\.(ts|js)$/.test(script.url)),
     );
     const { scriptSource } = await inspector.send('Debugger.getScriptSource', { scriptId: laneScript.scriptId }, sessionId);
     // The statement after `case 'batch':` in the worker's message handler (tsx's output may be one line).
     const source = scriptSource as string;
     const batchCase = /case\s*["']batch["']\s*:\s*/.exec(source);
-    expect(batchCase, 'the batch case of lane-worker').not.toBeNull();
+    expect(batchCase, 'the batch case of the worker thread').not.toBeNull();
     const at = batchCase!.index + batchCase![0].length;
     const lineNumber = source.slice(0, at).split('\n').length - 1;
     const columnNumber = at - (source.lastIndexOf('\n', at - 1) + 1);

@@ -18,10 +18,10 @@ import { createDeviceStatusBook } from '../../gateway/src/devices/device-status.
 import { createIngestService } from '../../gateway/src/ingest/ingest-service.js';
 import { createQuarantine } from '../../gateway/src/ingest/quarantine.js';
 import { parseDeviceTopic } from '../../gateway/src/ingest/topics.js';
+import { laneConfigOf } from '../../gateway/src/lane/build-lane-core.js';
+import { createInlineLane } from '../../gateway/src/lane/inline-lane.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
-import { laneConfigOf } from '../../gateway/src/pipeline/build-lane-core.js';
-import { createInlineLane } from '../../gateway/src/pipeline/inline-lane.js';
 import { freePort } from '../../gateway/src/sinks/influx/local-influxd.js';
 import { createAlarmBook } from '../../rules/src/index.js';
 import { childRuntime } from '../lib/child.js';

@@ -17,12 +17,12 @@ import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createQuarantine, type Quarantine, refusedPointEntry } from './ingest/quarantine.js';
 import { createRecorder } from './ingest/recorder.js';
+import { laneConfigOf } from './lane/build-lane-core.js';
+import { createInlineLane } from './lane/inline-lane.js';
+import type { LaneOutlet, TelemetryLane } from './lane/telemetry-lane.js';
+import { createWorkerLane } from './lane/worker-lane.js';
 import type { Logger } from './observability/logger.js';
 import { createGatewayMetrics, type GatewayMetrics, metricsExposition } from './observability/metrics.js';
-import { laneConfigOf } from './pipeline/build-lane-core.js';
-import { createInlineLane } from './pipeline/inline-lane.js';
-import type { LaneOutlet, TelemetryLane } from './pipeline/telemetry-lane.js';
-import { createWorkerLane } from './pipeline/worker-lane.js';
 import { loadRuleSetOrThrow } from './rule-files/load-rule-files.js';
 import type { ReloadResult } from './rule-files/rule-reloader.js';
 import { resolveInfluxTarget } from './sinks/influx/influx-target.js';
@@ -90,7 +90,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const influx = await resolveInfluxTarget(config, log);
   // The main thread's connection to the local store (the alarm book, the webhook outbox); opened, and so created
   // or upgraded, before the telemetry lane opens its own.
-  const store = config.store.enabled ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes }) : null;
+  const store = config.store.enabled
+    ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes })
+    : null;
   const quarantine = createQuarantine(config.quarantine.size, store ? createSqliteQuarantineKeep(store) : undefined);
   let lane: TelemetryLane | null = null;
   let laneFailure: Error | null = null;

@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { hostilePayload, hugePayload, PROTOTYPE_NAMES } from '../../../test/support/hostile-payloads.js';
 import { validateConfig } from '../config/load-config.js';
 import { createDeviceRegistry, type RegisteredDevice } from '../devices/device-registry.js';
+import { buildLaneCore, laneConfigOf } from '../lane/build-lane-core.js';
+import type { LaneCore } from '../lane/telemetry-lane.js';
 import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
-import { buildLaneCore, laneConfigOf } from '../pipeline/build-lane-core.js';
-import type { LaneCore } from '../pipeline/telemetry-lane.js';
 import { REJECTION_REASONS } from './rejection.js';
 
 /** Payloads thrown at the ingest path per run (the issue asks for at least 100,000). */

@@ -93,7 +93,6 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       labelNames: ['reason'],
       registers,
     }),
-    pipelineQueued: new Gauge({ name: 'gateway_pipeline_queued_readings', help: 'Readings waiting for rule evaluation', registers }),
     alarmEvents: new Counter({
       name: 'gateway_alarm_events_total',
       help: 'Alarm events emitted, by type and severity',

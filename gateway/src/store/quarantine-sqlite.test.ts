@@ -38,7 +38,11 @@ describe('the quarantine in the local store', () => {
     second.close();
     // a smaller bound after a restart: only the newest that fit
     const third = openStore({ dataDir: dir, synchronous: 'normal' });
-    expect(createQuarantine(2, createSqliteQuarantineKeep(third)).list({}).map((e) => e.device)).toEqual(['f', 'e']);
+    expect(
+      createQuarantine(2, createSqliteQuarantineKeep(third))
+        .list({})
+        .map((e) => e.device),
+    ).toEqual(['f', 'e']);
     third.close();
   });
 });

@@ -69,7 +69,9 @@ export async function buildLaneCore(
   const { config } = setup;
   const engine = createProfileRuleEngine(PROFILES, rules ?? loadRuleSetOrThrow(PROFILES, config.rules));
   // This thread's connection to the local store: the spool and the de-duplication window live here.
-  const store = config.store.enabled ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes }) : null;
+  const store = config.store.enabled
+    ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes })
+    : null;
   const queue = store
     ? createSpoolQueue(store, { maxPoints: config.store.spool.maxPoints, maxAgeMs: config.store.spool.maxAge }, Date.now)
     : undefined;

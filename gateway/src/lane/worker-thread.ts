@@ -1,6 +1,6 @@
 /**
  * The telemetry lane's worker thread (`pipeline.thread: worker`): builds the same core as the inline lane
- * from the configuration and answers the broker side's messages (gateway/src/pipeline/lane-messages.ts).
+ * from the configuration and answers the broker side's messages (gateway/src/lane/lane-messages.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MetricValue, VerdictChange } from '../../../rules/src/index.js';
@@ -18,7 +18,7 @@ const unhandled = (message: never): never => {
 };
 
 const port = parentPort;
-if (!port) throw new Error('lane-worker.ts runs as a worker thread');
+if (!port) throw new Error('worker-thread.ts runs as a worker thread');
 const send = (message: FromLane, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 const setup = workerData as LaneWorkerData;

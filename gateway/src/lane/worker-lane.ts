@@ -7,8 +7,8 @@ import type { FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
 import { spawnModuleWorker } from './spawn-worker.js';
 import { type LaneOutlet, type LaneVerdict, type TelemetryLane, UNAVAILABLE } from './telemetry-lane.js';
 
-/** The lane's worker: lane-worker.js once built, lane-worker.ts when run from source. */
-const LANE_WORKER = new URL(import.meta.url.endsWith('.ts') ? './lane-worker.ts' : './lane-worker.js', import.meta.url);
+/** The lane's worker: worker-thread.js once built, worker-thread.ts when run from source. */
+const LANE_WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker-thread.ts' : './worker-thread.js', import.meta.url);
 
 interface Pending {
   devices: string[];

@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { createDeviceRegistry, type RegisteredDevice } from '../../gateway/src/devices/device-registry.js';
 import { hashSecret } from '../../gateway/src/devices/secret-hash.js';
+import { laneConfigOf } from '../../gateway/src/lane/build-lane-core.js';
+import { spawnModuleWorker } from '../../gateway/src/lane/spawn-worker.js';
+import type { LaneVerdict, TelemetryLane } from '../../gateway/src/lane/telemetry-lane.js';
+import { createWorkerLane } from '../../gateway/src/lane/worker-lane.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
-import { laneConfigOf } from '../../gateway/src/pipeline/build-lane-core.js';
-import { spawnModuleWorker } from '../../gateway/src/pipeline/spawn-worker.js';
-import type { LaneVerdict, TelemetryLane } from '../../gateway/src/pipeline/telemetry-lane.js';
-import { createWorkerLane } from '../../gateway/src/pipeline/worker-lane.js';
 import type { MetricValue, VerdictChange } from '../../rules/src/index.js';
 
 const T0 = Date.parse('2026-11-22T08:00:00Z');
@@ -80,7 +80,7 @@ describe('the telemetry lane in a worker thread (pipeline.thread: worker)', () =
 
   it('when the worker dies, refuses to judge (the broker then closes the connection unacknowledged) and says so once', async () => {
     const { config, device, failures, outlet, onFailure } = await setUp();
-    const dying = new URL('./dying-lane-worker.ts', import.meta.url);
+    const dying = new URL('./dying-worker-thread.ts', import.meta.url);
     lane = await createWorkerLane({ config: laneConfigOf(config), influxUrl: null }, outlet, createLogger('silent'), onFailure, (data) =>
       spawnModuleWorker(dying, data),
     );
@@ -93,7 +93,7 @@ describe('the telemetry lane in a worker thread (pipeline.thread: worker)', () =
 
   it('when the worker dies while asked to drain, the drain fails instead of hanging', async () => {
     const { config, failures, outlet, onFailure } = await setUp();
-    const dying = new URL('./dying-lane-worker.ts', import.meta.url);
+    const dying = new URL('./dying-worker-thread.ts', import.meta.url);
     lane = await createWorkerLane({ config: laneConfigOf(config), influxUrl: null }, outlet, createLogger('silent'), onFailure, (data) =>
       spawnModuleWorker(dying, data),
     );
