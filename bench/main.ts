@@ -26,7 +26,7 @@ const ROOT = join(HERE, '..');
 const RESULTS = join(HERE, 'results');
 const RUNS = 3;
 const SECRET = 'bench-device-secret';
-const SECTIONS = ['rules', 'ingest', 'profile', 'latency', 'connections', 'silence', 'spool'] as const;
+const SECTIONS = ['rules', 'ingest', 'store', 'profile', 'latency', 'connections', 'silence', 'spool'] as const;
 type Section = (typeof SECTIONS)[number];
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -92,7 +92,7 @@ try {
   }
 
   // ---- 1, 2 and the peer: ingest ----
-  if (enabled('ingest')) {
+  if (enabled('ingest') || enabled('store')) {
     const ingest: IngestRun[] = [];
     const ctx = {
       influxUrl: influxd.url,
@@ -104,16 +104,24 @@ try {
       messagesPerRun: 30_000,
       log,
     };
-    log('ingest through bare aedes (no-op hook)');
-    ingest.push(...(await runIngest('bare-aedes', ctx)));
+    if (enabled('ingest')) {
+      log('ingest through bare aedes (no-op hook)');
+      ingest.push(...(await runIngest('bare-aedes', ctx)));
+    }
     log('ingest through the gateway');
     ingest.push(...(await runIngest('gateway', ctx)));
     log('ingest through the gateway with its pipeline on the main thread (pipeline.thread: main)');
     ingest.push(...(await runIngest('gateway-main', ctx)));
-    if (mosquitto) {
+    if (enabled('store')) {
+      // The same load without the durable store (store.enabled: false): what acknowledged-means-durable costs.
+      log('ingest through the gateway without the store (store.enabled: false), worker and main thread');
+      ingest.push(...(await runIngest('gateway-memory', ctx)));
+      ingest.push(...(await runIngest('gateway-main-memory', ctx)));
+    }
+    if (enabled('ingest') && mosquitto) {
       log('ingest through Mosquitto + subscriber pipeline');
       ingest.push(...(await runIngest('mosquitto', ctx)));
-    } else log('mosquitto not installed: peer skipped');
+    } else if (enabled('ingest')) log('mosquitto not installed: peer skipped');
     raw.ingest = ingest;
   }
 
@@ -251,6 +259,21 @@ function buildRows(results: Record<string, any>): Row[] {
     const label = `QoS ${shape.qos}, ${shape.connections} conn${shape.connections > 1 ? 's' : ''}`;
     const med = (runs: IngestRun[], pick: (r: IngestRun) => number | null) => median(runs.map((r) => pick(r) ?? 0));
     const storedOk = (runs: IngestRun[]) => runs.every((r) => r.storedCount === r.messages);
+    for (const [thread, on, off] of [
+      ['worker', gw, of('gateway-memory')],
+      ['main', gwMain, of('gateway-main-memory')],
+    ] as const) {
+      if (on.length === 0 || off.length === 0) continue;
+      const rate = (runs: IngestRun[]) => median(runs.map((r) => r.acceptedPerS ?? 0));
+      const cpuPerMessage = (runs: IngestRun[]) => median(runs.map((r) => ((r.cpu.server ?? 0) / r.messages) * 1e6));
+      out.push({
+        section: '1 store',
+        measure: `store on / off, ${thread} thread, ${label}: msg/s accepted; server CPU µs/msg`,
+        result: `${fmt(rate(on))} / ${fmt(rate(off))} (×${fmt(rate(on) / rate(off), 2)}); ${fmt(cpuPerMessage(on), 1)} / ${fmt(cpuPerMessage(off), 1)}`,
+        goal: 'measured',
+        status: storedOk(on) && storedOk(off) ? 'all stored in both' : 'NOT MET: points missing',
+      });
+    }
     if (gw.length > 0) {
       out.push({
         section: '1 ingest',

@@ -11,8 +11,13 @@ import { sleep, wallMs } from '../lib/stats.js';
 import type { PublishLoadArgs } from '../load/publish-load.js';
 import type { DeviceGroup } from '../servers/gateway-server.js';
 
-/** `gateway`: as shipped (telemetry lane in a worker thread); `gateway-main`: with `pipeline.thread: main`. */
-export type Target = 'gateway' | 'gateway-main' | 'bare-aedes' | 'mosquitto';
+/**
+ * `gateway`: as shipped (telemetry lane in a worker thread); `gateway-main`: with `pipeline.thread: main`; the
+ * `-memory` variants with `store.enabled: false` (nothing durable: what the store costs).
+ */
+export type Target = 'gateway' | 'gateway-main' | 'gateway-memory' | 'gateway-main-memory' | 'bare-aedes' | 'mosquitto';
+
+const isGateway = (target: Target): boolean => target.startsWith('gateway');
 
 export interface LoadShape {
   qos: 0 | 1;
@@ -82,10 +87,17 @@ function groupsFor(target: Target, shapes: readonly LoadShape[], runs: number, s
 async function startTarget(target: Target, ctx: IngestContext, database: string, qos: 0 | 1): Promise<BenchChild> {
   const shapes = ctx.shapes ?? SHAPES;
   const groups = groupsFor(target, shapes, ctx.runs, ctx.secretHash);
-  if (target === 'gateway' || target === 'gateway-main')
+  if (isGateway(target))
     return spawnChild(
       'servers/gateway-server.ts',
-      { influxUrl: ctx.influxUrl, database, groups, token: 'bench-viewer-token-0001', thread: target === 'gateway' ? 'worker' : 'main' },
+      {
+        influxUrl: ctx.influxUrl,
+        database,
+        groups,
+        token: 'bench-viewer-token-0001',
+        thread: target.startsWith('gateway-main') ? 'main' : 'worker',
+        store: !target.endsWith('-memory'),
+      },
       { nodeArgs: ctx.gatewayNodeArgs ?? [] },
     );
   if (target === 'bare-aedes') return spawnChild('servers/bare-aedes-server.ts', {});
@@ -110,7 +122,7 @@ async function measure(
     qos: shape.qos,
     site,
     devices: Array.from({ length: shape.connections }, (_, i) => `${site}-d${i}`),
-    ...(target === 'gateway' || target === 'gateway-main' ? { password: ctx.secret } : {}),
+    ...(isGateway(target) ? { password: ctx.secret } : {}),
     messagesPerDevice,
     mode: 'flood',
     window: 100,

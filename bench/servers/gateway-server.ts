@@ -29,6 +29,8 @@ export interface GatewayServerArgs {
   logLevel?: string;
   /** `pipeline.thread`; the shipped default when absent. */
   thread?: 'worker' | 'main';
+  /** `store.enabled` (default true): false measures what the durable store costs. */
+  store?: boolean;
 }
 
 const runtime = childRuntime<GatewayServerArgs>();
@@ -55,6 +57,7 @@ const config = validateConfig(
     api: { tokens: [{ name: 'bench', role: 'viewer', token: args.token }] },
     logLevel: args.logLevel ?? 'warn',
     ...(args.thread ? { pipeline: { thread: args.thread } } : {}),
+    ...(args.store === false ? { store: { enabled: false } } : {}),
   },
   '(bench)',
 );
