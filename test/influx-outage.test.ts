@@ -79,7 +79,9 @@ describe.each(PIPELINE_THREADS)(
       });
       expect(JSON.stringify(degraded)).toMatch(/degraded: spooling \d+ points/);
       await new Promise((resolve) => setTimeout(resolve, 20_000));
+      const waiting = await api(running, '/readyz');
       await influxd.start();
+      const backAt = Date.now();
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       await Promise.all(devices.map((device) => device.stop()));
 
@@ -96,6 +98,10 @@ describe.each(PIPELINE_THREADS)(
         // exactly what was acknowledged, once each, in the order it was sent
         expect(stored).toEqual(acked);
       }
+      console.info(
+        `influxd away 20 s (${thread}): ${devices.reduce((n, d) => n + d.acked.length, 0)} readings acknowledged, all stored, ` +
+          `the last ${((Date.now() - backAt) / 1000).toFixed(1)} s after influxd came back (${JSON.stringify(waiting.body.degraded ?? [])})`,
+      );
       const events = await queryInfluxAt(
         influxd.url,
         'outage',

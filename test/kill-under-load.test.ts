@@ -167,6 +167,12 @@ describe.each(PIPELINE_THREADS)('kill -9 under sustained QoS 1 load from 50 devi
       seqsOfId.set(alarm.id, [...(seqsOfId.get(alarm.id) ?? []), alarm.seq]);
     }
     for (const [key, ids] of idsOfKey) expect([...ids], `one alarm for ${key}`).toHaveLength(1);
+    // the figures of the run, for the record (issue 13 asks for them)
+    const sentTotal = [...sent.values()].reduce((n, list) => n + list.size, 0);
+    console.info(
+      `kill -9 under load (${thread}): ${ackedBefore} acknowledged before the kill, ${total} in all, ${sentTotal} sent, ${rows.length} stored; ` +
+        `${hopper.length} hopper events delivered (${receiver.received.length - byId.size} repeated deliveries) for ${seqsOfId.size} alarms`,
+    );
     for (const [id, seqs] of seqsOfId) {
       const sorted = [...seqs].sort((a, b) => a - b);
       expect(sorted, `alarm ${id}: every seq once`).toEqual(Array.from({ length: sorted.length }, (_, k) => k + 1));
