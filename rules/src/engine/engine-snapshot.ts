@@ -1,0 +1,205 @@
+import type { RuleDefinition, ruleKindOf } from '../kinds/registry.js';
+import type { DeviceContext, MetricValue } from '../reading.js';
+import type { RuleContext } from '../rule-kind.js';
+import { fingerprintOf } from '../rule-set.js';
+import type { Severity } from '../severity.js';
+import type { ActiveVerdict, Verdict } from '../verdict.js';
+import type { CadenceState } from './cadence.js';
+import { clearChange, type VerdictChange } from './verdict-change.js';
+
+/**
+ * Version 3: each device also keeps what its cadence was learned from (`cadence`), and level states their
+ * per-level onsets (`lv.since`). Version 2: the level fields of threshold, rate and window rules (`level`, `target`, `pendingSince`,
+ * `pendingUp`, `latched`) are kept in `state.lv` (version 1 had them at the top of the state); version 1
+ * snapshots are still restored.
+ */
+export const ENGINE_SNAPSHOT_VERSION = 3;
+
+export interface EngineSnapshot {
+  version: 1 | 2 | 3;
+  devices: Array<{
+    context: DeviceContext;
+    /** Version 3: what the device's cadence is learned from. */
+    cadence?: CadenceState | undefined;
+    latest: Record<string, MetricValue>;
+    /** Time of the newest evaluated reading; null before the first. */
+    lastTs: number | null;
+    rules: Array<{
+      id: string;
+      /** Fingerprint of the definition the state belongs to: state of a changed rule is not restored. */
+      fp?: string | undefined;
+      state: unknown;
+      status: Verdict['status'];
+      severity: Severity | null;
+      /** Severity of the last `true` verdict, kept while pending (what the alarm shows). */
+      committed?: Severity | null | undefined;
+    }>;
+  }>;
+  groups?: Array<{
+    key: string;
+    site: string;
+    item: string | null;
+    rule: string;
+    fp: string;
+    status: Verdict['status'];
+    severity: Severity | null;
+    /** Version 3: the group's level state (its own delays) and latest verdict. */
+    lv?: unknown;
+    latest?: ActiveVerdict | null | undefined;
+  }>;
+}
+
+/** One device's part of a snapshot. */
+export type DeviceSnapshot = EngineSnapshot['devices'][number];
+/** One group rule slot of a snapshot. */
+export type GroupSnapshot = NonNullable<EngineSnapshot['groups']>[number];
+
+/**
+ * What changed since the last `takeChanged`: the devices whose state moved and, per site, all its group slots
+ * (an empty list: none left). Read (serialise) it before the engine runs again: it shares the engine's objects.
+ */
+export interface EngineChanges {
+  devices: Array<{ key: string; state: DeviceSnapshot }>;
+  sites: Array<{ site: string; groups: GroupSnapshot[] }>;
+}
+
+/** A rule slot of a device, as far as a snapshot saves and restores it. */
+export interface PersistedRule {
+  def: RuleDefinition;
+  kind: ReturnType<typeof ruleKindOf>;
+  state: unknown;
+  status: Verdict['status'];
+  severity: Severity | null;
+  committed: Severity | null;
+}
+
+/** A device slot, as far as a snapshot saves and restores it. */
+export interface PersistedDevice {
+  readonly key: string;
+  readonly context: DeviceContext;
+  readonly cadence: CadenceState;
+  readonly latest: Record<string, MetricValue>;
+  /** Time of the newest evaluated reading; -Infinity before the first. */
+  readonly lastTs: number;
+  readonly rules: readonly PersistedRule[];
+  readonly byId: ReadonlyMap<string, PersistedRule>;
+}
+
+/** The group rules' part of the state: their slots as saved, site by site. */
+export interface GroupState {
+  /** Sites whose group slots changed since the last `takeChanged`. */
+  readonly changedSites: Set<string>;
+  /** Every group slot, as saved. */
+  snapshot(): GroupSnapshot[];
+  /** The group slots of one site, as saved (none: an empty list). */
+  snapshotOf(site: string): GroupSnapshot[];
+  /**
+   * Takes the saved group slots whose rule is unchanged (the engine forgot its own first), their own delays resumed as if
+   * `downMs` had not passed; of those whose rule changed or went away, an alarm shown is cleared (pushed to `clears`) at `when`.
+   */
+  restore(saved: readonly GroupSnapshot[], when: number, downMs: number, clears: VerdictChange[]): void;
+}
+
+/** What saving and restoring needs of the engine: its device slots, the group rules, and how to rebuild a device. */
+export interface EngineSnapshotsDeps<D extends PersistedDevice> {
+  /** The engine's device slots. */
+  readonly devices: ReadonlyMap<string, D>;
+  /** Device slots whose state moved since the last `takeChanged` (the engine adds them as it records). */
+  readonly changedDevices: Set<D>;
+  readonly groups: GroupState;
+  /** Forgets every device, group slot and deadline. */
+  clear(): void;
+  /** A new device slot with the saved context, cadence, latest values and time, and fresh slots of its rules. */
+  addDevice(saved: DeviceSnapshot): D;
+  /** The device's rule context at `now`. */
+  contextAt(slot: D, now: number): RuleContext;
+  /** Records a rule's verdict (undefined: only its state moved) at `when`: its deadline is scheduled; changes are dropped. */
+  record(slot: D, rule: D['rules'][number], verdict: Verdict | undefined, when: number): void;
+  /** The device's rules are restored: what its rules read of each other's verdicts is brought in line with them. */
+  settle(slot: D): void;
+}
+
+export interface EngineSnapshots {
+  snapshot(): EngineSnapshot;
+  takeChanged(): EngineChanges;
+  restore(snapshot: EngineSnapshot, now?: number, downMs?: number): VerdictChange[];
+}
+
+const deviceSnapshotOf = (slot: PersistedDevice): DeviceSnapshot => ({
+  context: slot.context,
+  cadence: slot.cadence,
+  latest: slot.latest,
+  lastTs: Number.isFinite(slot.lastTs) ? slot.lastTs : null,
+  rules: slot.rules.map((r) => ({
+    id: r.def.id,
+    fp: fingerprintOf(r.def),
+    state: r.state,
+    status: r.status,
+    severity: r.severity,
+    committed: r.committed,
+  })),
+});
+
+/** Saving the engine's state whole (`snapshot`) or what changed (`takeChanged`), and restoring it. */
+export function createEngineSnapshots<D extends PersistedDevice>(deps: EngineSnapshotsDeps<D>): EngineSnapshots {
+  const { devices, changedDevices, groups } = deps;
+  return {
+    snapshot() {
+      const groupList = groups.snapshot();
+      return structuredClone({
+        version: ENGINE_SNAPSHOT_VERSION as 3,
+        devices: [...devices.values()].map(deviceSnapshotOf),
+        groups: groupList,
+      });
+    },
+
+    takeChanged() {
+      const out: EngineChanges = { devices: [], sites: [] };
+      for (const slot of changedDevices) out.devices.push({ key: slot.key, state: deviceSnapshotOf(slot) });
+      for (const site of groups.changedSites) out.sites.push({ site, groups: groups.snapshotOf(site) });
+      changedDevices.clear();
+      groups.changedSites.clear();
+      return out;
+    },
+
+    restore(snapshot, now, downMs = 0) {
+      if (snapshot.version !== 1 && snapshot.version !== 2 && snapshot.version !== ENGINE_SNAPSHOT_VERSION) {
+        throw new Error(`engine snapshot version ${String(snapshot.version)} is not supported (1 to ${ENGINE_SNAPSHOT_VERSION})`);
+      }
+      deps.clear();
+      const copy = structuredClone(snapshot);
+      const clears: VerdictChange[] = [];
+      const when = now ?? 0;
+      for (const saved of copy.devices) {
+        const slot = deps.addDevice(saved);
+        const ctx = deps.contextAt(slot, now ?? 0);
+        for (const rule of slot.rules) {
+          const old = saved.rules.find((r) => r.id === rule.def.id);
+          if (old && (old.fp === undefined || old.fp === fingerprintOf(rule.def))) {
+            rule.state = rule.kind.restoreState ? rule.kind.restoreState(rule.def, old.state) : old.state;
+            rule.status = old.status;
+            rule.severity = old.severity;
+            rule.committed = old.committed !== undefined ? old.committed : old.status === 'true' ? old.severity : null;
+            if (downMs > 0) rule.kind.onResume?.(rule.def, rule.state, downMs);
+            deps.record(slot, rule, undefined, 0);
+          } else if (now !== undefined) {
+            deps.record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now);
+          }
+        }
+        // state of a rule that changed or went away meanwhile is not restored: its alarm clears, as on a reload
+        for (const old of saved.rules) {
+          const rule = slot.byId.get(old.id);
+          const restored = rule !== undefined && (old.fp === undefined || old.fp === fingerprintOf(rule.def));
+          if (restored || old.status === 'false') continue;
+          const c = slot.context;
+          clears.push(clearChange(`${slot.key}/${old.id}`, c.site, c.device, c.profile, old.id, rule?.def.source ?? 'rules', when));
+        }
+        deps.settle(slot);
+      }
+      groups.restore(copy.groups ?? [], when, downMs, clears);
+      changedDevices.clear();
+      groups.changedSites.clear();
+      return clears;
+    },
+  };
+}
