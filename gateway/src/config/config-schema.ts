@@ -169,12 +169,40 @@ const webhookFilter = z
   })
   .strict();
 
+/** A query parameter of `url`, or undefined (also when `url` is not a URL: its own check says so). */
+const queryParam = (url: string, name: string): string | null | undefined => {
+  try {
+    return new URL(url).searchParams.get(name);
+  } catch {
+    return undefined;
+  }
+};
+
 const webhookSubscriber = z
   .object({
     id: z.string().regex(idPattern),
+    /**
+     * `standard`: the event, signed per Standard Webhooks (contract §5); `wecom`: a 企业微信 group robot; `dingtalk`:
+     * a 钉钉 custom robot — both get a markdown message about the alarm (gateway/src/sinks/webhook/kinds/).
+     */
+    kind: z.enum(['standard', 'wecom', 'dingtalk']).default('standard'),
+    /** standard: the receiver; wecom: the robot's webhook with `?key=…`; dingtalk: its webhook with `?access_token=…`. */
     url: z.string().url(),
-    /** One or more `whsec_…` secrets; every one signs during key rotation. */
-    secrets: z.array(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'expected whsec_ followed by base64')).min(1),
+    /** standard: one or more `whsec_…` secrets; every one signs during key rotation. */
+    secrets: z
+      .array(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'expected whsec_ followed by base64'))
+      .min(1)
+      .optional(),
+    /** dingtalk: the robot's 加签 secret (`SEC…`, best from `${ENV}`); each attempt's timestamp and sign go in its url. */
+    secret: z.string().min(1).optional(),
+    /** wecom, dingtalk: the console's address; the message links to the alarm (`{consoleUrl}/#/alarms/{id}`). */
+    consoleUrl: z.string().url().optional(),
+    /** wecom, dingtalk: the message's language — Chinese (`messageZh`) or English (`message`). */
+    language: z.enum(['zh', 'en']).default('zh'),
+    /** Attempts started per minute at most, the rest wait their turn; wecom and dingtalk: 20 (the services' limit per robot). */
+    maxPerMinute: z.number().int().min(1).max(6_000).optional(),
+    /** wecom, dingtalk: the wait after the service's rate-limit answer (default wecom 1m, dingtalk 10m: its penalty). */
+    rateLimitDelay: durationSchema.optional(),
     filter: webhookFilter.default({}),
     timeout: durationSchema.default(5_000),
     maxAttempts: z.number().int().min(1).max(50).default(8),
@@ -185,7 +213,25 @@ const webhookSubscriber = z
     /** Deliveries in flight at once; events of one alarm are always sent one at a time, in seq order. */
     concurrency: z.number().int().min(1).max(64).default(4),
   })
-  .strict();
+  .strict()
+  .superRefine((subscriber, ctx) => {
+    const problem = (key: string, message: string): void => ctx.addIssue({ code: 'custom', path: [key], message });
+    const only = (key: 'secrets' | 'secret' | 'consoleUrl' | 'rateLimitDelay', kinds: string): void => {
+      if (subscriber[key] !== undefined) problem(key, `only for kind ${kinds} (this one is ${subscriber.kind})`);
+    };
+    if (subscriber.kind === 'standard') {
+      if (subscriber.secrets === undefined) problem('secrets', 'required: one or more whsec_ secrets sign every delivery');
+      for (const key of ['secret', 'consoleUrl', 'rateLimitDelay'] as const) only(key, 'wecom or dingtalk');
+      return;
+    }
+    only('secrets', 'standard');
+    if (subscriber.kind === 'wecom') {
+      only('secret', 'dingtalk');
+      if (queryParam(subscriber.url, 'key') === null)
+        problem('url', "a WeCom robot's webhook carries its key: …/cgi-bin/webhook/send?key=…");
+    } else if (queryParam(subscriber.url, 'access_token') === null)
+      problem('url', "a DingTalk robot's webhook carries its token: …/robot/send?access_token=…");
+  });
 
 export const deviceSchema = z
   .object({

@@ -75,6 +75,10 @@ const STEPS: readonly string[] = [
      rank INTEGER PRIMARY KEY AUTOINCREMENT,  -- oldest first; the bound forgets the oldest
      entry TEXT NOT NULL             -- the entry as GET /api/quarantine shows it
    );`,
+  // 6: the event beside the body, for subscribers whose body is a message rendered from it (WeCom, DingTalk group
+  // robots); NULL where the body is the event itself (Standard Webhooks, and every row written before).
+  `ALTER TABLE webhook_outbox ADD COLUMN event TEXT;
+   ALTER TABLE webhook_dead_letter ADD COLUMN event TEXT;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

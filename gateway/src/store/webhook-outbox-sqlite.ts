@@ -9,8 +9,24 @@ import type {
 } from '../sinks/webhook/webhook-outbox.js';
 import type { StoreDatabase } from './open-store.js';
 
-type OutboxRow = [id: number, body: string, attempts: number, notBefore: number, lastError: string | null];
-type LetterRow = [id: string, subscriber: string, body: string, attempts: number, reason: string, lastError: string, deadAt: string];
+type OutboxRow = [id: number, body: string, event: string | null, attempts: number, notBefore: number, lastError: string | null];
+type LetterRow = [
+  id: string,
+  subscriber: string,
+  body: string,
+  event: string | null,
+  attempts: number,
+  reason: string,
+  lastError: string,
+  deadAt: string,
+];
+
+/** The `event` column: NULL when the body is the event's JSON itself, else the event (the body is a message rendered from it). */
+const eventColumn = (event: AlarmEvent, body: string): string | null => {
+  const json = JSON.stringify(event);
+  return json === body ? null : json;
+};
+const eventOf = (event: string | null, body: string): AlarmEvent => JSON.parse(event ?? body) as AlarmEvent;
 
 /**
  * The webhook outbox in the local store (the durable WebhookOutbox adapter): an event is a row from the moment
@@ -22,19 +38,19 @@ type LetterRow = [id: string, subscriber: string, body: string, attempts: number
  */
 export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): WebhookOutbox {
   const pendingOf = db
-    .prepare('SELECT id, body, attempts, not_before, last_error FROM webhook_outbox WHERE subscriber = ? ORDER BY id')
+    .prepare('SELECT id, body, event, attempts, not_before, last_error FROM webhook_outbox WHERE subscriber = ? ORDER BY id')
     .raw(true);
-  const insert = db.prepare('INSERT INTO webhook_outbox (subscriber, body, attempts, not_before) VALUES (?, ?, ?, ?)');
+  const insert = db.prepare('INSERT INTO webhook_outbox (subscriber, body, event, attempts, not_before) VALUES (?, ?, ?, ?, ?)');
   const update = db.prepare('UPDATE webhook_outbox SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?');
   const remove = db.prepare('DELETE FROM webhook_outbox WHERE id = ?');
   const insertLetter = db.prepare(
-    'INSERT INTO webhook_dead_letter (id, subscriber, body, attempts, reason, last_error, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO webhook_dead_letter (id, subscriber, body, event, attempts, reason, last_error, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const trimLetters = db.prepare('DELETE FROM webhook_dead_letter WHERE rank <= (SELECT max(rank) FROM webhook_dead_letter) - ?');
   const allLetters = db
-    .prepare('SELECT id, subscriber, body, attempts, reason, last_error, dead_at FROM webhook_dead_letter ORDER BY rank')
+    .prepare('SELECT id, subscriber, body, event, attempts, reason, last_error, dead_at FROM webhook_dead_letter ORDER BY rank')
     .raw(true);
-  const oneLetter = db.prepare('SELECT subscriber, body FROM webhook_dead_letter WHERE id = ?').raw(true);
+  const oneLetter = db.prepare('SELECT subscriber, body, event FROM webhook_dead_letter WHERE id = ?').raw(true);
   const removeLetter = db.prepare('DELETE FROM webhook_dead_letter WHERE id = ?');
   const disabledOf = db.prepare('SELECT url, reason, disabled_at AS at FROM webhook_subscriber_disabled WHERE subscriber = ?');
   const disable = db.prepare(
@@ -42,37 +58,41 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
   );
   const enable = db.prepare('DELETE FROM webhook_subscriber_disabled WHERE subscriber = ?');
 
-  const enqueue = (subscriber: string, body: string, event: AlarmEvent): OutboxDelivery => {
-    const id = Number(insert.run(subscriber, body, 0, 0).lastInsertRowid);
+  const enqueue = (subscriber: string, body: string, event: AlarmEvent, eventJson: string | null): OutboxDelivery => {
+    const id = Number(insert.run(subscriber, body, eventJson, 0, 0).lastInsertRowid);
     return { id, subscriber, event, body, attempts: 0, notBefore: 0, lastError: null };
   };
 
   const toDeadLetter = db.transaction((delivery: OutboxDelivery, letter: DeadLetter) => {
     if (delivery.id !== null) remove.run(delivery.id);
-    insertLetter.run(letter.id, letter.subscriber, delivery.body, letter.attempts, letter.reason, letter.lastError, letter.deadAt);
+    const event = eventColumn(delivery.event, delivery.body);
+    insertLetter.run(letter.id, letter.subscriber, delivery.body, event, letter.attempts, letter.reason, letter.lastError, letter.deadAt);
     trimLetters.run(ids.maxDeadLetters);
   });
 
   const replay = db.transaction((id: string): OutboxDelivery | null => {
-    const row = oneLetter.get(id) as [string, string] | undefined;
+    const row = oneLetter.get(id) as [string, string, string | null] | undefined;
     if (!row) return null;
     removeLetter.run(id);
-    const [subscriber, body] = row;
-    return enqueue(subscriber, body, JSON.parse(body) as AlarmEvent);
+    const [subscriber, body, event] = row;
+    return enqueue(subscriber, body, eventOf(event, body), event);
   });
 
   return {
     pending: (subscriber) =>
-      (pendingOf.all(subscriber) as OutboxRow[]).map(([id, body, attempts, notBefore, lastError]) => ({
+      (pendingOf.all(subscriber) as OutboxRow[]).map(([id, body, event, attempts, notBefore, lastError]) => ({
         id,
         subscriber,
-        event: JSON.parse(body) as AlarmEvent,
+        event: eventOf(event, body),
         body,
         attempts,
         notBefore,
         lastError,
       })),
-    enqueue: (subscriber, event) => enqueue(subscriber, JSON.stringify(event), event),
+    enqueue: (subscriber, event, body) =>
+      body === undefined
+        ? enqueue(subscriber, JSON.stringify(event), event, null)
+        : enqueue(subscriber, body, event, eventColumn(event, body)),
     attempted(delivery) {
       if (db.open && delivery.id !== null) update.run(delivery.attempts, delivery.notBefore, delivery.lastError, delivery.id);
     },
@@ -93,10 +113,10 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
       return letter;
     },
     deadLetters: () =>
-      (allLetters.all() as LetterRow[]).map(([id, subscriber, body, attempts, reason, lastError, deadAt]) => ({
+      (allLetters.all() as LetterRow[]).map(([id, subscriber, body, event, attempts, reason, lastError, deadAt]) => ({
         id,
         subscriber,
-        event: JSON.parse(body) as AlarmEvent,
+        event: eventOf(event, body),
         attempts,
         reason: reason as DeadLetterReason,
         lastError,

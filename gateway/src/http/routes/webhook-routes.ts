@@ -11,7 +11,8 @@ const id = z.string().min(1).max(200);
 
 const subscriber = z.object({
   id: z.string(),
-  url: z.string(),
+  kind: z.enum(['standard', 'wecom', 'dingtalk']).describe('standard: Standard Webhooks; wecom, dingtalk: a group robot'),
+  url: z.string().describe("the configured url; a group robot's key or access_token shown as ***"),
   enabled: z.boolean(),
   disabledReason: z.string().nullable().describe('why it was disabled (410 Gone), or null'),
   disabledAt: z.string().nullable().describe('when it was disabled (ISO 8601), or null; a restart keeps it disabled'),
@@ -24,6 +25,7 @@ const subscriber = z.object({
 
 const EXAMPLE_SUBSCRIBER = {
   id: 'duty-desk',
+  kind: 'standard',
   url: 'https://duty.example.org/hooks/alarms',
   enabled: true,
   disabledReason: null,

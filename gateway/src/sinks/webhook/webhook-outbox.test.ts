@@ -38,6 +38,19 @@ describe.each(ADAPTERS)('WebhookOutbox contract — %s', (_name, make) => {
     expect(JSON.parse(a.body)).toEqual(event('evt_a'));
   });
 
+  it("keeps a rendered body (a group robot's message) beside its event, through a dead letter and its replay", () => {
+    const outbox = make(10);
+    const message = JSON.stringify({ msgtype: 'markdown', markdown: { content: '## 红色告警 告警产生' } });
+    const delivery = outbox.enqueue('wecom-duty', event('evt_a'), message);
+    expect(delivery.body).toBe(message);
+    expect(delivery.event).toEqual(event('evt_a'));
+    const letter = outbox.deadLetter(delivery, 'exhausted', 'WeCom errcode 45009: api freq out of limit');
+    expect(outbox.deadLetters()[0]?.event).toEqual(event('evt_a'));
+    const replayed = outbox.replay(letter.id);
+    expect(replayed).toMatchObject({ subscriber: 'wecom-duty', body: message, attempts: 0 });
+    expect(replayed?.event).toEqual(event('evt_a'));
+  });
+
   it('dead-letters with a reason, lists oldest first, forgets the oldest past its bound', () => {
     const outbox = make(2);
     for (const id of ['evt_a', 'evt_b', 'evt_c']) {
@@ -96,6 +109,23 @@ describe('WebhookOutbox in the local store', () => {
     ]);
     expect(after.pending('other')).toEqual([]);
     expect(after.deadLetters().map((l) => [l.event.id, l.reason])).toEqual([['evt_d', 'not_retryable']]);
+  });
+
+  it('finds after a reopen a rendered body and its event, byte for byte', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webhook-outbox-'));
+    const message = JSON.stringify({ msgtype: 'markdown', markdown: { title: '【橙色告警】', text: '### 橙色告警' } });
+    const before = sqliteIn(dir, 10);
+    before.enqueue('dingtalk-duty', event('evt_a'), message);
+    const standard = before.enqueue('platform', event('evt_b'));
+    before.deadLetter(before.enqueue('dingtalk-duty', event('evt_c')), 'not_retryable', 'x');
+    before.deadLetter(before.enqueue('dingtalk-duty', event('evt_d'), message), 'not_retryable', 'DingTalk errcode 310000: sign not match');
+
+    const after = sqliteIn(dir, 10);
+    expect(after.pending('dingtalk-duty').map((p) => [p.event, p.body])).toEqual([[event('evt_a'), message]]);
+    expect(after.pending('platform').map((p) => [p.event, p.body])).toEqual([[event('evt_b'), standard.body]]);
+    expect(after.deadLetters().map((l) => l.event)).toEqual([event('evt_c'), event('evt_d')]);
+    const letter = after.deadLetters()[1] as { id: string };
+    expect(after.replay(letter.id)?.body).toBe(message);
   });
 
   it('finds after a reopen which subscribers are disabled, and not one enabled again', () => {

@@ -23,7 +23,10 @@ export interface OutboxDelivery {
   id: number | null;
   subscriber: string;
   event: AlarmEvent;
-  /** The body as first serialised: every attempt, before and after a restart, sends the same bytes. */
+  /**
+   * The body as first rendered (the event itself, or a group robot's message about it): every attempt, before and
+   * after a restart and after a replay, sends the same bytes.
+   */
   body: string;
   attempts: number;
   /** No attempt before this (ms since the epoch). */
@@ -46,8 +49,8 @@ export interface SubscriberDisablement {
 export interface WebhookOutbox {
   /** What waits for `subscriber`, oldest first (after a restart: what was pending, attempts and schedule kept). */
   pending(subscriber: string): OutboxDelivery[];
-  /** Queues `event` for `subscriber`. */
-  enqueue(subscriber: string, event: AlarmEvent): OutboxDelivery;
+  /** Queues `event` for `subscriber`, to be sent as `body` (by default the event's JSON). */
+  enqueue(subscriber: string, event: AlarmEvent, body?: string): OutboxDelivery;
   /** Records a failed attempt: its `attempts`, `notBefore` and `lastError`. */
   attempted(delivery: OutboxDelivery): void;
   /** The receiver took it: it leaves the outbox. */
@@ -77,11 +80,13 @@ export interface OutboxIds {
 /** The outbox in memory (store disabled): a restart forgets what waits, the dead letters and who is disabled. */
 export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
   const letters: DeadLetter[] = [];
+  /** The body of each dead letter, by its id: a replay sends what was rendered at first. */
+  const bodies = new Map<string, string>();
   const disabled = new Map<string, SubscriberDisablement>();
   let lastId = 0;
-  const delivery = (subscriber: string, event: AlarmEvent): OutboxDelivery => {
+  const delivery = (subscriber: string, event: AlarmEvent, body = JSON.stringify(event)): OutboxDelivery => {
     lastId += 1;
-    return { id: lastId, subscriber, event, body: JSON.stringify(event), attempts: 0, notBefore: 0, lastError: null };
+    return { id: lastId, subscriber, event, body, attempts: 0, notBefore: 0, lastError: null };
   };
   return {
     pending: () => [],
@@ -99,7 +104,8 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
         deadAt: new Date(ids.now()).toISOString(),
       };
       letters.push(letter);
-      if (letters.length > ids.maxDeadLetters) letters.shift();
+      bodies.set(letter.id, queued.body);
+      if (letters.length > ids.maxDeadLetters) bodies.delete((letters.shift() as DeadLetter).id);
       return letter;
     },
     deadLetters: () => [...letters],
@@ -108,7 +114,9 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
       const letter = letters[index];
       if (!letter) return null;
       letters.splice(index, 1);
-      return delivery(letter.subscriber, letter.event);
+      const body = bodies.get(id);
+      bodies.delete(id);
+      return delivery(letter.subscriber, letter.event, body);
     },
     disabled: (subscriber) => disabled.get(subscriber) ?? null,
     disable(subscriber, disablement) {

@@ -50,6 +50,8 @@ async function startReceiver(answer: (eventId: string) => number | 'hold') {
 
 const subscriberConfig = (url: string, concurrency = 1): WebhookSubscriberConfig => ({
   id: 'platform',
+  kind: 'standard',
+  language: 'zh',
   url,
   secrets: [`whsec_${Buffer.from('sink-test-secret-32-bytes-long!!').toString('base64')}`],
   filter: {},

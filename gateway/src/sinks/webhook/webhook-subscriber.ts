@@ -3,8 +3,8 @@ import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import { backoffDelay } from '../sink.js';
-import { retryAfterMs } from './retry-after.js';
-import { signatureHeader } from './sign.js';
+import { webhookKindOf } from './kinds/kind-registry.js';
+import type { AttemptOutcome } from './kinds/webhook-kind.js';
 import type { DeadLetterReason, OutboxDelivery, WebhookOutbox } from './webhook-outbox.js';
 
 type Delivery = OutboxDelivery;
@@ -14,6 +14,8 @@ const keyOf = (delivery: Delivery): string => delivery.event.data.alarm.id;
 
 export interface SubscriberState {
   id: string;
+  kind: WebhookSubscriberConfig['kind'];
+  /** The configured url, a robot's `key` or `access_token` shown as `***`. */
   url: string;
   enabled: boolean;
   disabledReason: string | null;
@@ -52,15 +54,31 @@ export interface WebhookSubscriber {
 
 const SINK = 'webhook';
 
+/** The window `maxPerMinute` counts attempts in. */
+const MINUTE = 60_000;
+
+/** `url` with the credentials a robot's webhook carries (`key`, `access_token`) replaced by `***`. */
+export function redactedUrl(url: string): string {
+  return url.replace(/([?&](?:key|access_token)=)[^&#]*/gi, '$1***');
+}
+
 /**
  * One subscriber's delivery queue, mirrored in the outbox (what it finds there at creation goes first): events of one alarm are delivered one at a time in order; different
- * alarms go in parallel up to `concurrency`. 2xx succeeds; 410 disables the subscriber (recorded in the outbox:
+ * alarms go in parallel up to `concurrency`, and at most `maxPerMinute` start a minute. Its kind (`kinds/`: Standard
+ * Webhooks, a WeCom or DingTalk robot) renders the body once, at enqueue, signs each attempt and reads the answers;
+ * a robot's rate-limit errcode holds the whole subscriber for `rateLimitDelay`. 2xx succeeds; 410 disables the subscriber (recorded in the outbox:
  * it stays disabled after a restart until `enable`, unless its configured url changed); 429, 5xx, timeouts
  * and network errors are retried with backoff and jitter, honouring Retry-After; exhausted events are
  * dead-lettered.
  */
 export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSubscriber {
   const { config, outbox } = deps;
+  const kind = webhookKindOf(config);
+  const maxPerMinute = config.maxPerMinute ?? kind.defaultMaxPerMinute;
+  /** When the last attempts started (ms), oldest first: at most `maxPerMinute` within a minute. */
+  const started: number[] = [];
+  /** No attempt starts before this (a service's rate-limit answer holds the whole subscriber). */
+  let holdUntil = 0;
   const queue: Delivery[] = outbox.pending(config.id);
   const busyKeys = new Set<string>();
   /** Deliveries being attempted: a 410 meanwhile leaves them to their answer (delivered, or dead-lettered then). */
@@ -120,37 +138,21 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     // Counted in the outbox only once answered (or timed out): an attempt cut short by a restart is made again
     // under the same number.
     delivery.attempts += 1;
-    const timestamp = Math.floor(deps.now() / 1000);
+    const { url, headers } = kind.request(delivery, deps.now());
     const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
-    let outcome: { ok: true } | { ok: false; retryable: boolean; error: string; retryAfter: number | null };
+    let outcome: AttemptOutcome;
     try {
-      const response = await fetch(config.url, {
+      const response = await fetch(url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'risk-gateway-webhooks/1',
-          'webhook-id': delivery.event.id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signatureHeader(config.secrets, delivery.event.id, timestamp, delivery.body),
-        },
+        headers,
         body: delivery.body,
         signal: AbortSignal.timeout(config.timeout),
         redirect: 'manual',
       });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.status >= 200 && response.status < 300) outcome = { ok: true };
-      else if (response.status === 410) outcome = { ok: false, retryable: false, error: 'HTTP 410 Gone', retryAfter: null };
-      else {
-        const retryable = response.status === 429 || response.status === 408 || response.status >= 500;
-        outcome = {
-          ok: false,
-          retryable,
-          error: `HTTP ${response.status}`,
-          retryAfter: retryAfterMs(response.headers.get('retry-after'), deps.now()),
-        };
-      }
+      const body = await response.text().catch(() => '');
+      outcome = kind.judge({ status: response.status, headers: response.headers, body }, deps.now());
     } catch (error) {
-      outcome = { ok: false, retryable: true, error: (error as Error).message, retryAfter: null };
+      outcome = { ok: false, retryable: true, gone: false, error: (error as Error).message, retryAfter: null, holdSubscriber: false };
     }
     stop();
 
@@ -165,7 +167,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     lastError = outcome.error;
     delivery.lastError = outcome.error;
     deps.metrics.sinkFailed.inc({ sink: SINK });
-    if (outcome.error === 'HTTP 410 Gone') {
+    if (outcome.gone) {
       remove(delivery);
       deadLetter(delivery, 'gone', outcome.error);
       if (enabled) disable('receiver answered 410 Gone');
@@ -188,6 +190,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     }
     const delay = Math.max(backoffDelay(delivery.attempts, config.retryBaseDelay, config.retryMaxDelay), outcome.retryAfter ?? 0);
     delivery.notBefore = deps.now() + delay;
+    if (outcome.holdSubscriber && outcome.retryAfter !== null) holdUntil = Math.max(holdUntil, deps.now() + outcome.retryAfter);
     outbox.attempted(delivery);
     deps.log.debug(
       { subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, delay, error: outcome.error },
@@ -203,8 +206,17 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     const now = deps.now();
     const seen = new Set<string>();
     let earliest = Number.POSITIVE_INFINITY;
+    while (started.length > 0 && (started[0] as number) <= now - MINUTE) started.shift();
     for (const delivery of queue) {
       if (inFlight >= config.concurrency) break;
+      if (holdUntil > now) {
+        earliest = holdUntil;
+        break;
+      }
+      if (maxPerMinute !== null && started.length >= maxPerMinute) {
+        earliest = (started[0] as number) + MINUTE;
+        break;
+      }
       const key = keyOf(delivery);
       if (seen.has(key)) continue;
       seen.add(key);
@@ -216,6 +228,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       busyKeys.add(key);
       sending.add(delivery);
       inFlight += 1;
+      if (maxPerMinute !== null) started.push(now);
       void attempt(delivery).finally(() => {
         busyKeys.delete(key);
         sending.delete(delivery);
@@ -280,7 +293,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
           id: null,
           subscriber: config.id,
           event,
-          body: JSON.stringify(event),
+          body: kind.render(event),
           attempts: 0,
           notBefore: 0,
           lastError: null,
@@ -289,7 +302,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
         return;
       }
       makeRoom(1);
-      push(outbox.enqueue(config.id, event));
+      push(outbox.enqueue(config.id, event, kind.render(event)));
     },
     adopt(delivery) {
       if (closed) return;
@@ -306,7 +319,8 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     },
     state: () => ({
       id: config.id,
-      url: config.url,
+      kind: config.kind,
+      url: redactedUrl(config.url),
       enabled,
       disabledReason,
       disabledAt: disabledAt === null ? null : new Date(disabledAt).toISOString(),

@@ -1,0 +1,64 @@
+import type { AlarmEvent } from '../../../../../rules/src/index.js';
+import { retryAfterMs } from '../retry-after.js';
+import type { OutboxDelivery } from '../webhook-outbox.js';
+
+/** What one attempt's answer means for the delivery. */
+export type AttemptOutcome =
+  | { ok: true }
+  | {
+      ok: false;
+      /** Another attempt may succeed (429, 5xx, a timeout, a rate limit); otherwise it is dead-lettered. */
+      retryable: boolean;
+      /** The receiver answered 410 Gone: the subscriber is disabled. */
+      gone: boolean;
+      /** Shown as the subscriber's `lastError` and the dead letter's; an IM service's errcode and errmsg. */
+      error: string;
+      /** Wait at least this long (ms) before the next attempt (`Retry-After`, a service's rate limit). */
+      retryAfter: number | null;
+      /** The whole subscriber waits `retryAfter`, not only this delivery (a rate limit counts every message). */
+      holdSubscriber: boolean;
+    };
+
+/** The receiver's answer to one attempt. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  /** The response body as text (IM services answer `{"errcode":…,"errmsg":…}`). */
+  body: string;
+}
+
+/**
+ * One subscriber kind (`webhooks[].kind`): how an event becomes the request body, where each attempt goes with
+ * which headers, and what the answer means. The body is rendered once, when the event is queued, and kept in the
+ * outbox: every attempt, before and after a restart, sends the same bytes; only the per-attempt parts (signature
+ * timestamps) are computed in `request`.
+ */
+export interface WebhookKind {
+  /** The request body for `event`. */
+  render(event: AlarmEvent): string;
+  /** The url and headers of an attempt made at `now` (ms since the epoch). */
+  request(delivery: OutboxDelivery, now: number): { url: string; headers: Record<string, string> };
+  /** What the receiver's answer means. */
+  judge(answer: Answer, now: number): AttemptOutcome;
+  /** Messages started per minute at most, unless the subscriber says otherwise; null: no pacing. */
+  defaultMaxPerMinute: number | null;
+}
+
+/**
+ * An HTTP status that is not 2xx: 410 disables the subscriber; 408, 429 and 5xx are retried (honouring
+ * Retry-After); any other 4xx is not retryable.
+ */
+export function statusOutcome(answer: Answer, now: number): AttemptOutcome & { ok: false } {
+  if (answer.status === 410)
+    return { ok: false, retryable: false, gone: true, error: 'HTTP 410 Gone', retryAfter: null, holdSubscriber: false };
+  return {
+    ok: false,
+    retryable: answer.status === 429 || answer.status === 408 || answer.status >= 500,
+    gone: false,
+    error: `HTTP ${answer.status}`,
+    retryAfter: retryAfterMs(answer.headers.get('retry-after'), now),
+    holdSubscriber: false,
+  };
+}
+
+export const isSuccess = (status: number): boolean => status >= 200 && status < 300;

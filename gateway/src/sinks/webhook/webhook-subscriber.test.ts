@@ -1,0 +1,165 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlarmEvent } from '../../../../rules/src/index.js';
+import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
+import { createLogger } from '../../observability/logger.js';
+import { createGatewayMetrics } from '../../observability/metrics.js';
+import { createMemoryWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
+import { createWebhookSubscriber, redactedUrl, type WebhookSubscriber } from './webhook-subscriber.js';
+
+const event = (id: string, alarm: string): AlarmEvent =>
+  ({
+    type: 'alarm.raised',
+    id,
+    timestamp: '2026-11-22T08:00:03.120Z',
+    data: {
+      alarm: {
+        id: alarm,
+        key: `site-a/dc-01/${alarm}`,
+        seq: 1,
+        site: 'site-a',
+        device: 'dc-01',
+        rule: 'hopper_temp_high',
+        severity: 'red',
+        previousSeverity: null,
+        value: 85,
+        threshold: 80,
+        unit: '°C',
+        message: 'hot',
+        messageZh: `灰斗温度过高 ${alarm}`,
+        acknowledgedBy: null,
+        resolvedBy: null,
+        note: null,
+      },
+    },
+  }) as unknown as AlarmEvent;
+
+interface Request {
+  url: string;
+  body: string;
+  at: number;
+}
+
+/** A group robot on loopback: answers each request with the next scripted errcode (then 0). */
+async function startRobot(errcodes: number[] = []) {
+  const requests: Request[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      requests.push({ url: request.url ?? '', body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      const errcode = errcodes.shift() ?? 0;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ errcode, errmsg: errcode === 0 ? 'ok' : `scripted ${errcode}` }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const robotConfig = (url: string, extra: Partial<WebhookSubscriberConfig> = {}): WebhookSubscriberConfig => ({
+  id: 'duty-group',
+  kind: 'wecom',
+  language: 'zh',
+  url,
+  filter: {},
+  timeout: 5_000,
+  maxAttempts: 5,
+  maxQueued: 100,
+  retryBaseDelay: 20,
+  retryMaxDelay: 50,
+  concurrency: 1,
+  ...extra,
+});
+
+describe('a group-robot subscriber: errcodes, rate limits and pacing', () => {
+  const cleanup: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  const subscriberWith = (
+    config: WebhookSubscriberConfig,
+    now: () => number = Date.now,
+  ): { subscriber: WebhookSubscriber; outbox: WebhookOutbox } => {
+    let n = 0;
+    const outbox = createMemoryWebhookOutbox({ newId: () => `dlq_${++n}`, now, maxDeadLetters: 100 });
+    const subscriber = createWebhookSubscriber({
+      config,
+      now,
+      metrics: createGatewayMetrics({ processMetrics: false }),
+      log: createLogger('silent'),
+      outbox,
+    });
+    cleanup.push(() => subscriber.close());
+    return { subscriber, outbox };
+  };
+
+  it('a rate-limit answer (HTTP 200, errcode 45009) holds every message for rateLimitDelay, then sends them, the same bytes again', async () => {
+    const robot = await startRobot([45009]);
+    cleanup.push(robot.close);
+    const { subscriber } = subscriberWith(robotConfig(`${robot.base}/cgi-bin/webhook/send?key=k1`, { rateLimitDelay: 400 }));
+    subscriber.enqueue(event('evt_a', 'alm_a'));
+    subscriber.enqueue(event('evt_b', 'alm_b'));
+    await subscriber.idle(5_000);
+
+    expect(robot.requests).toHaveLength(3);
+    const [first, ...rest] = robot.requests as [Request, ...Request[]];
+    for (const later of rest) expect(later.at - first.at).toBeGreaterThanOrEqual(380);
+    expect(robot.requests.filter((r) => r.body === first.body)).toHaveLength(2);
+    expect(subscriber.state()).toMatchObject({ delivered: 2, failedAttempts: 1, lastError: 'WeCom errcode 45009: scripted 45009' });
+  });
+
+  it('a permanent errcode (93000 invalid webhook url) dead-letters at once with the errcode and errmsg', async () => {
+    const robot = await startRobot([93000]);
+    cleanup.push(robot.close);
+    const { subscriber, outbox } = subscriberWith(robotConfig(`${robot.base}/cgi-bin/webhook/send?key=wrong`));
+    subscriber.enqueue(event('evt_a', 'alm_a'));
+    await subscriber.idle(5_000);
+    expect(robot.requests).toHaveLength(1);
+    expect(outbox.deadLetters().map((l) => [l.event.id, l.reason, l.attempts, l.lastError])).toEqual([
+      ['evt_a', 'not_retryable', 1, 'not retryable: WeCom errcode 93000: scripted 93000'],
+    ]);
+  });
+
+  it('starts at most maxPerMinute messages a minute; the rest wait for the minute to pass', async () => {
+    const robot = await startRobot();
+    cleanup.push(robot.close);
+    let clock = Date.parse('2026-11-22T08:00:00Z');
+    const url = `${robot.base}/robot/send?access_token=t1`;
+    const { subscriber } = subscriberWith(robotConfig(url, { kind: 'dingtalk', maxPerMinute: 2, concurrency: 4 }), () => clock);
+    for (const alarm of ['alm_a', 'alm_b', 'alm_c']) subscriber.enqueue(event(`evt_${alarm}`, alarm));
+    await expect.poll(() => subscriber.state().delivered).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(robot.requests).toHaveLength(2);
+    expect(subscriber.state().queued).toBe(1);
+
+    clock += 59_000;
+    subscriber.enqueue(event('evt_alm_d', 'alm_d'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(robot.requests).toHaveLength(2);
+
+    clock += 1_000;
+    subscriber.enqueue(event('evt_alm_e', 'alm_e'));
+    await expect.poll(() => subscriber.state().delivered).toBe(4);
+    expect(subscriber.state().queued).toBe(1);
+  });
+
+  it('shows its kind, and its url without the robot key or token', () => {
+    const { subscriber } = subscriberWith(robotConfig('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx'));
+    expect(subscriber.state()).toMatchObject({ kind: 'wecom', url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***' });
+    expect(redactedUrl('https://oapi.dingtalk.com/robot/send?access_token=abc&x=1')).toBe(
+      'https://oapi.dingtalk.com/robot/send?access_token=***&x=1',
+    );
+    expect(redactedUrl('https://duty.example.org/hooks/alarms')).toBe('https://duty.example.org/hooks/alarms');
+  });
+});
