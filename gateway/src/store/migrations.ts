@@ -79,6 +79,49 @@ const STEPS: readonly string[] = [
   // robots); NULL where the body is the event itself (Standard Webhooks, and every row written before).
   `ALTER TABLE webhook_outbox ADD COLUMN event TEXT;
    ALTER TABLE webhook_dead_letter ADD COLUMN event TEXT;`,
+  // 7: named users created over the API, their console sessions and personal API tokens (only hashes of the session
+  // ids and tokens), and the audit log of operator actions, logins and user, token and rule changes.
+  `CREATE TABLE app_user (
+     name TEXT PRIMARY KEY,
+     role TEXT NOT NULL,
+     password_hash TEXT NOT NULL,    -- scrypt$<salt>$<hash>
+     disabled INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE user_session (
+     id_hash TEXT PRIMARY KEY,       -- SHA-256 of the cookie's value: the file holds no usable session
+     user_name TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX user_session_user ON user_session (user_name);
+   CREATE TABLE user_token (
+     id TEXT PRIMARY KEY,
+     user_name TEXT NOT NULL,
+     label TEXT NOT NULL,
+     role TEXT NOT NULL,
+     token_hash TEXT NOT NULL UNIQUE,  -- SHA-256 of the token, which was shown once at creation
+     prefix TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_used_at INTEGER
+   ) WITHOUT ROWID;
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,            -- ms since the epoch
+     actor TEXT NOT NULL,
+     actor_kind TEXT NOT NULL,
+     action TEXT NOT NULL,
+     target TEXT,
+     outcome TEXT NOT NULL,
+     note TEXT,
+     by TEXT,
+     address TEXT,
+     detail TEXT                     -- JSON
+   );
+   CREATE INDEX audit_at ON audit (at);
+   CREATE INDEX audit_target ON audit (target);`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;
