@@ -3,6 +3,7 @@ import { monotonicFactory } from 'ulid';
 import { PROFILES } from '../../profiles/index.js';
 import { createAlarmBook } from '../../rules/src/index.js';
 import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alarm-service.js';
+import { sameDayDeadline } from './alarms/same-day-deadline.js';
 import { createSpoolOverflowWatch, SPOOL_OVERFLOW } from './alarms/spool-overflow.js';
 import { createConnectThrottle } from './broker/connect-throttle.js';
 import { guardedHandle } from './broker/connection-guard.js';
@@ -97,7 +98,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let lane: TelemetryLane | null = null;
   let laneFailure: Error | null = null;
   const alarms = createAlarmService({
-    book: createAlarmBook({ newAlarmId: () => `alm_${newId()}`, maxClosed: MAX_CLOSED }),
+    book: createAlarmBook({
+      newAlarmId: () => `alm_${newId()}`,
+      maxClosed: MAX_CLOSED,
+      deadlineOf: sameDayDeadline(config.handling.deadline),
+    }),
     now,
     newEventId: () => `evt_${newId()}`,
     metrics,

@@ -1,4 +1,5 @@
 import type { Alarm, AlarmEventType, AlarmTransition } from './alarm.js';
+import { createDeadlineQueue } from './deadline-queue.js';
 import type { VerdictChange } from './rule-engine.js';
 import { compareSeverity, type Severity } from './severity.js';
 
@@ -73,6 +74,11 @@ export interface AlarmBook {
 
 export interface AlarmBookDeps {
   newAlarmId(): string;
+  /**
+   * The same-day deadline of an alarm raised at `raisedAt` on `site` (ms), or null for none. At it, an alarm still
+   * not resolved goes `alarm.overdue`, once.
+   */
+  deadlineOf?(site: string, raisedAt: number): number | null;
   /** Closed alarms kept for queries; the oldest go first. */
   maxClosed?: number;
   /** Flapping detection; `false` turns it off. Default: more than 5 changes in 10 minutes. */
@@ -94,6 +100,11 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
   const closedOrder: string[] = [];
   const flapping = deps.flapping === undefined ? DEFAULT_FLAPPING : deps.flapping;
   const flaps = new Map<string, FlapRecord>();
+  /** Open alarms by id, due at their deadline. */
+  let deadlines = createDeadlineQueue();
+  const scheduleDeadline = (alarm: Alarm): void => {
+    if (!alarm.resolved && !alarm.overdue && alarm.deadline) deadlines.schedule(alarm.id, Date.parse(alarm.deadline));
+  };
 
   const transition = (
     alarm: Alarm,
@@ -178,7 +189,10 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
         clearedAt: null,
         occurrences: 1,
       };
+      const deadline = deps.deadlineOf?.(change.site, change.at) ?? null;
+      if (deadline !== null) alarm.deadline = iso(deadline);
       alarms.set(alarm.id, alarm);
+      scheduleDeadline(alarm);
       openByKey.set(change.key, alarm.id);
       histories.set(alarm.id, []);
       return [transition(alarm, 'alarm.raised', change.at)];
@@ -250,8 +264,14 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     },
 
     tick(now) {
-      if (!flapping) return [];
       const out: AlarmTransition[] = [];
+      for (const id of deadlines.popDue(now)) {
+        const alarm = alarms.get(id);
+        if (!alarm || alarm.resolved || alarm.overdue) continue;
+        alarm.overdue = true;
+        out.push(transition(alarm, 'alarm.overdue', now));
+      }
+      if (!flapping) return out;
       for (const [key, record] of flaps) {
         const alarm = openAlarm(key);
         if (!alarm?.flapping) {
@@ -269,8 +289,8 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     },
 
     nextDueAt() {
-      if (!flapping) return null;
-      let next: number | null = null;
+      let next: number | null = deadlines.nextDueAt();
+      if (!flapping) return next;
       for (const [key, record] of flaps) {
         if (record.lastChangeAt === null || !openAlarm(key)?.flapping) continue;
         const due = record.lastChangeAt + flapping.windowMs;
@@ -295,6 +315,7 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       if (alarm.state === 'active') return { ok: false, error: { code: 'alarm_still_active' } };
       Object.assign(alarm, { resolved: true, resolvedBy: by, resolvedAt: iso(at), note: note ?? alarm.note });
       openByKey.delete(alarm.key);
+      deadlines.cancel(alarm.id);
       closedOrder.push(alarm.id);
       const step = transition(alarm, 'alarm.resolved', at, by, note);
       forgetOldClosed();
@@ -334,12 +355,14 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       histories.clear();
       closedOrder.length = 0;
       flaps.clear();
+      deadlines = createDeadlineQueue();
       const copy = structuredClone(snapshot);
       for (const [key, record] of copy.flaps ?? []) flaps.set(key, record);
       for (const alarm of copy.alarms) {
         alarms.set(alarm.id, alarm);
         if (alarm.resolved) closedOrder.push(alarm.id);
         else openByKey.set(alarm.key, alarm.id);
+        scheduleDeadline(alarm);
       }
       for (const [id, steps] of copy.history) histories.set(id, steps);
     },

@@ -56,6 +56,10 @@ export const alarmSchema = z.object({
   occurrences: z.number().int().positive(),
   /** Extension: the alarm is flapping (see `alarm.flapping`); absent means false. */
   flapping: z.boolean().optional(),
+  /** Extension: when it must be resolved — the site's same-day deadline after it was raised (absent: none set). */
+  deadline: isoTime.nullable().optional(),
+  /** Extension: it was still not resolved at its deadline (`alarm.overdue` went out, once); absent means false. */
+  overdue: z.boolean().optional(),
 });
 export type Alarm = z.infer<typeof alarmSchema>;
 

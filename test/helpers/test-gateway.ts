@@ -65,6 +65,9 @@ export async function startTestGateway(
     api: { tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: `test-${role}`, role, token })) },
     tickInterval: 50,
     logLevel: 'silent',
+    // The same-day deadline depends on the time of day the suite runs: off here, on in its own tests
+    // (test/alarm-deadline.test.ts, a clock of their own).
+    handling: { deadline: { enabled: false } },
     ...(options.thread ? { pipeline: { thread: options.thread } } : {}),
     ...options.overrides,
   };

@@ -117,6 +117,37 @@ const store = z
   })
   .strict();
 
+const timeZone = z.string().refine(
+  (zone) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'an IANA time zone, e.g. Asia/Shanghai' },
+);
+const wallTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a wall-clock time HH:MM, e.g. 23:59');
+
+/** How alarms are handled: the same-day deadline of the plans (an alarm disposed of the day it was raised). */
+const handling = z
+  .object({
+    deadline: z
+      .object({
+        /** Off: no deadline, no `alarm.overdue`. */
+        enabled: z.boolean().default(true),
+        timeZone: timeZone.default('Asia/Shanghai'),
+        /** An alarm still unresolved at this wall-clock time of the day it was raised goes `alarm.overdue`. */
+        at: wallTime.default('23:59'),
+        /** Per site: its own time zone or deadline time. */
+        sites: z.record(z.string(), z.object({ timeZone: timeZone.optional(), at: wallTime.optional() }).strict()).default({}),
+      })
+      .strict()
+      .default({ enabled: true, timeZone: 'Asia/Shanghai', at: '23:59', sites: {} }),
+  })
+  .strict();
+
 const http = z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).strict();
 
 const influx = z
@@ -280,6 +311,7 @@ export const configSchema = z
     rules: z.array(z.string()).default([]),
     dataDir: z.string().default('./data'),
     store: store.default(store.parse({})),
+    handling: handling.default(handling.parse({})),
     api: z
       .object({
         tokens: z.array(tokenSchema).default([]),
