@@ -3,8 +3,10 @@ import type { Role } from '../gateway/src/config/config-schema.js';
 import { hashSecret } from '../gateway/src/devices/secret-hash.js';
 import { api, eventually, metricValue, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 
-const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
-const CALLERS = [null, 'viewer', 'operator', 'admin'] as const;
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, dispatcher: 3, admin: 4 };
+const CALLERS = [null, 'viewer', 'operator', 'dispatcher', 'admin'] as const;
+/** The test tokens, and one of the dispatcher's seat (between operator and admin). */
+const CALLER_TOKENS: Record<Role, string> = { ...TOKENS, dispatcher: 'test-dispatcher-token-1' };
 
 interface Answer {
   status: number;
@@ -48,19 +50,33 @@ const fill = (url: string, value: string): string => url.replace(/:[A-Za-z]+/g, 
 describe('authorization, as a table over every route of the running server', () => {
   let gateway: TestGateway;
   beforeAll(async () => {
-    gateway = await startTestGateway({ overrides: { influx: { mode: 'off' } } });
+    gateway = await startTestGateway({
+      overrides: {
+        influx: { mode: 'off' },
+        api: { tokens: Object.entries(CALLER_TOKENS).map(([role, token]) => ({ name: `test-${role}`, role, token })) },
+      },
+    });
   });
   afterAll(async () => {
     await gateway?.close();
   });
 
-  it('answers every route × {no token, viewer, operator, admin} as the route’s role says', async () => {
+  it('answers every route × {no token, viewer, operator, dispatcher, admin} as the route’s role says', async () => {
     const routes = gateway.http.routes();
     // The list is the server's own: the API routes of contract §6 are all there.
-    for (const expected of ['GET /api/alarms', 'GET /api/alarms/stream', 'GET /api/quarantine', 'GET /api/webhooks/dead-letters'])
+    for (const expected of [
+      'GET /api/alarms',
+      'GET /api/alarms/stream',
+      'GET /api/quarantine',
+      'GET /api/webhooks/dead-letters',
+      'GET /api/audit',
+      'GET /api/audit.csv',
+      'POST /api/users',
+      'POST /api/tokens',
+    ])
       expect(routes.map((r) => `${r.method} ${r.url}`)).toContain(expected);
-    // Nothing under /api is public: only the PUBLIC_ROUTES (health, metrics, console, the API document) and the
-    // docs page go without a token.
+    // Nothing under /api is public: only the PUBLIC_ROUTES (health, metrics, console, the API document, the login)
+    // and the docs page go without a token.
     expect(routes.filter((r) => r.url.startsWith('/api') && r.role === null)).toEqual([]);
     const publicRoutes = new Set(routes.filter((r) => r.role === null && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`));
     expect(publicRoutes).toEqual(
@@ -71,6 +87,7 @@ describe('authorization, as a table over every route of the running server', () 
         'GET /',
         'GET /console/:file',
         'GET /openapi.json',
+        'POST /auth/login',
         'GET /docs',
         'GET /docs/static/index.html',
         'GET /docs/static/swagger-initializer.js',
@@ -83,7 +100,7 @@ describe('authorization, as a table over every route of the running server', () 
     const mismatches: string[] = [];
     for (const route of routes) {
       for (const caller of CALLERS) {
-        const headers: Record<string, string> = caller ? bearer(TOKENS[caller]) : {};
+        const headers: Record<string, string> = caller ? bearer(CALLER_TOKENS[caller]) : {};
         const post = route.method === 'POST';
         const answer = await request(gateway.httpUrl, fill(route.url, 'x'), {
           method: route.method,

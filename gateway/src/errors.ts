@@ -18,7 +18,7 @@ export const ERROR_CATALOGUE = {
   forbidden: {
     status: 403,
     retryable: false,
-    summary: "The token's role may not do this (viewer reads; operator acts; admin administers).",
+    summary: "The caller's role may not do this (viewer reads; operator acts; dispatcher also audits; admin administers).",
   },
   validation_failed: {
     status: 400,
@@ -47,6 +47,19 @@ export const ERROR_CATALOGUE = {
   alarm_already_acknowledged: { status: 409, retryable: false, summary: 'The alarm was already acknowledged.' },
   dead_letter_not_found: { status: 404, retryable: false, summary: 'No dead-lettered webhook delivery with that id.' },
   webhook_not_found: { status: 404, retryable: false, summary: 'No webhook subscriber with that id.' },
+  login_failed: {
+    status: 401,
+    retryable: false,
+    summary: 'Wrong user name or password (or a disabled user); failed logins are throttled.',
+  },
+  user_exists: { status: 409, retryable: false, summary: 'A user with that name exists already (in the store or the config file).' },
+  user_not_found: { status: 404, retryable: false, summary: 'No user with that name (created over the API).' },
+  user_in_config: {
+    status: 409,
+    retryable: false,
+    summary: 'The user is defined in the config file (api.users) and is changed there only.',
+  },
+  token_not_found: { status: 404, retryable: false, summary: 'No personal API token with that id (of yours).' },
   store_unavailable: {
     status: 500,
     retryable: false,

@@ -2,9 +2,11 @@ import type { Aedes } from 'aedes';
 import { monotonicFactory } from 'ulid';
 import { PROFILES } from '../../profiles/index.js';
 import { createAlarmBook } from '../../rules/src/index.js';
+import { type AccountService, createAccountService } from './accounts/account-service.js';
 import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alarm-service.js';
 import { sameDayDeadline } from './alarms/same-day-deadline.js';
 import { createSpoolOverflowWatch, SPOOL_OVERFLOW } from './alarms/spool-overflow.js';
+import type { AuditLog } from './audit/audit-log.js';
 import { createConnectThrottle } from './broker/connect-throttle.js';
 import { guardedHandle } from './broker/connection-guard.js';
 import { createBroker } from './broker/create-broker.js';
@@ -31,11 +33,14 @@ import { alarmEventLine } from './sinks/influx/line-protocol.js';
 import { createLiveFeed, type LiveFeed } from './sinks/live-feed/live-feed.js';
 import { createMemoryWebhookOutbox } from './sinks/webhook/webhook-outbox.js';
 import { createWebhookSink, type WebhookSink } from './sinks/webhook/webhook-sink.js';
+import { createSqliteAccountStore } from './store/account-store-sqlite.js';
 import { createSqliteAlarmInbox } from './store/alarm-inbox-sqlite.js';
 import { createSqliteAlarmStore } from './store/alarm-store-sqlite.js';
+import { createSqliteAuditLog } from './store/audit-log-sqlite.js';
 import { openStore } from './store/open-store.js';
 import { createSqliteQuarantineKeep } from './store/quarantine-sqlite.js';
 import { createSpoolWriter } from './store/spool-queue.js';
+import { openVolatileStore } from './store/volatile-store.js';
 import { createSqliteWebhookOutbox } from './store/webhook-outbox-sqlite.js';
 
 export interface GatewayOptions {
@@ -62,6 +67,10 @@ export interface RunningGateway {
   quarantine: Quarantine;
   registry: DeviceRegistry;
   metrics: GatewayMetrics;
+  /** Named users, their console sessions and personal API tokens. */
+  accounts: AccountService;
+  /** Who did what, when and why: operator actions, logins, user, token and rule changes. */
+  audit: AuditLog;
   http: HttpServer;
   readiness(): ReadinessCheck[];
   /** Prometheus text of every metric, the worker's included. */
@@ -95,6 +104,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes })
     : null;
   const quarantine = createQuarantine(config.quarantine.size, store ? createSqliteQuarantineKeep(store) : undefined);
+  // Users, sessions, personal tokens and the audit log: in the store, or in memory with the store off.
+  const accountsDb = store ?? openVolatileStore();
+  const audit = createSqliteAuditLog(accountsDb, now);
+  const accounts = createAccountService({
+    store: createSqliteAccountStore(accountsDb),
+    configUsers: config.api.users,
+    sessions: config.api.sessions,
+    now,
+    newId,
+  });
+  const systemAudit = { actorKind: 'system', target: null, note: null, by: null, address: null } as const;
+  audit.record({ ...systemAudit, actor: 'system', action: 'gateway.start', outcome: 'ok', detail: { rules: config.rules } });
   let lane: TelemetryLane | null = null;
   let laneFailure: Error | null = null;
   const alarms = createAlarmService({
@@ -208,6 +229,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     started.tick(at);
     alarms.tick(at);
     if (storeSize) metrics.storeSize.set(storeSize.get() as number);
+    accounts.pruneSessions();
     spoolOverflow.observe(started.sinkStatus(), at);
   };
 
@@ -237,6 +259,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const http = await createHttpServer({
     tokens: config.api.tokens,
     authFailures: config.api.authFailures,
+    accounts,
+    audit,
+    sessions: config.api.sessions,
+    loginFailuresPerUser: config.api.loginFailuresPerUser,
     metricsPublic: config.api.metricsPublic,
     gatewayMetrics: metrics,
     metrics: { contentType: metrics.registry.contentType, text: metricsText },
@@ -272,11 +298,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     quarantine,
     registry,
     metrics,
+    accounts,
+    audit,
     http,
     readiness,
     metricsText,
     tick,
-    reloadRules,
+    // Outside the API (SIGHUP): recorded as the system's.
+    async reloadRules() {
+      const result = await reloadRules();
+      audit.record({
+        ...systemAudit,
+        actor: 'system',
+        action: 'rules.reload',
+        outcome: result.ok ? 'ok' : 'rules_invalid',
+        detail: result.ok ? { files: result.files, changedAlarms: result.changedAlarms } : { problems: result.problems.length },
+      });
+      return result;
+    },
     async settle(timeoutMs = 10_000) {
       await started.drain();
       await webhooks.idle(timeoutMs);
@@ -293,6 +332,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await started.close();
         await webhooks.close();
         store?.close();
+        if (accountsDb !== store) accountsDb.close();
         await recorder?.close();
         await influx.local?.stop();
         log.info('gateway stopped');

@@ -6,7 +6,9 @@ import { withUsageExit } from './usage-exit.js';
 async function main(): Promise<void> {
   const program = withUsageExit(new Command())
     .name('hash-secret')
-    .description('Hash a device secret for the device registry (devices[].secretHash) or an API token (api.tokens[].tokenHash)')
+    .description(
+      'Hash a device secret (devices[].secretHash), an API token (api.tokens[].tokenHash) or, with --scheme scrypt, a password (api.users[].passwordHash)',
+    )
     .argument('[secret]', 'the device secret (read from stdin when omitted)')
     .option('--scheme <scheme>', 'sha256 (machine-generated secrets, fast to verify) or scrypt (secrets people chose)', 'sha256')
     .addHelpText(

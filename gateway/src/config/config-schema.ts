@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../../../rules/src/index.js';
+import { roleSchema } from '../accounts/roles.js';
+import { userNameSchema } from '../accounts/user-name.js';
 
 const port = z.number().int().min(0).max(65_535);
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
@@ -281,7 +283,7 @@ export const deviceSchema = z
 const tokenSchema = z
   .object({
     name: z.string().min(1),
-    role: z.enum(['viewer', 'operator', 'admin']),
+    role: roleSchema,
     token: z.string().min(16, 'API tokens must be at least 16 characters').optional(),
     /** The token as `sha256$<salt b64>$<hash b64>` (`npm run hash-secret -- <token>`), so the file holds no usable token. */
     tokenHash: z
@@ -293,6 +295,28 @@ const tokenSchema = z
   .refine((token) => (token.token === undefined) !== (token.tokenHash === undefined), {
     message: 'give exactly one of token and tokenHash',
   });
+
+/** A named user of the config file: logs in to the console and owns personal tokens; changed only in the file. */
+const userSchema = z
+  .object({
+    name: userNameSchema,
+    role: roleSchema,
+    /** `scrypt$<salt b64>$<hash b64>`, from `npm run hash-secret -- --scheme scrypt` (the password on stdin). */
+    passwordHash: z
+      .string()
+      .regex(/^scrypt\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected scrypt$<salt>$<hash> (npm run hash-secret -- --scheme scrypt)'),
+  })
+  .strict();
+
+/** Console sessions: a cookie that ends `ttl` after login or `idleTimeout` after the last request, whichever is first. */
+const sessions = z
+  .object({
+    ttl: durationSchema.default(12 * 3_600_000),
+    idleTimeout: durationSchema.default(3_600_000),
+    /** Mark the cookie `Secure` (sent over HTTPS only): on when the console is served through a TLS proxy. */
+    secureCookie: z.boolean().default(false),
+  })
+  .strict();
 
 /** Failed authentications (a token that matches none) allowed per source address and window before 429. */
 const authFailures = z.object({ max: z.number().int().positive().default(20), window: durationSchema.default(60_000) }).strict();
@@ -317,9 +341,21 @@ export const configSchema = z
         tokens: z.array(tokenSchema).default([]),
         metricsPublic: z.boolean().default(true),
         authFailures: authFailures.default({ max: 20, window: 60_000 }),
+        /** Named users of the file; more are created over the API (`POST /api/users`) and kept in the store. */
+        users: z.array(userSchema).default([]),
+        sessions: sessions.default(sessions.parse({})),
+        /** Failed logins allowed per user name and window (besides `authFailures` per address) before 429. */
+        loginFailuresPerUser: z.number().int().positive().default(10),
       })
       .strict()
-      .default({ tokens: [], metricsPublic: true, authFailures: { max: 20, window: 60_000 } }),
+      .default({
+        tokens: [],
+        metricsPublic: true,
+        authFailures: { max: 20, window: 60_000 },
+        users: [],
+        sessions: sessions.parse({}),
+        loginFailuresPerUser: 10,
+      }),
     quarantine: z
       .object({ size: z.number().int().positive().default(1_000) })
       .strict()
@@ -359,6 +395,12 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['devices', index, 'id'], message: `duplicate device id "${device.id}"` });
       seen.add(device.id);
     });
+    const users = new Set<string>();
+    config.api.users.forEach((user, index) => {
+      if (users.has(user.name))
+        ctx.addIssue({ code: 'custom', path: ['api', 'users', index, 'name'], message: `duplicate user "${user.name}"` });
+      users.add(user.name);
+    });
     const tokens = new Set<string>();
     config.api.tokens.forEach((token, index) => {
       if (token.token === undefined) return;
@@ -372,3 +414,4 @@ export type DeviceConfig = z.infer<typeof deviceSchema>;
 export type WebhookSubscriberConfig = z.infer<typeof webhookSubscriber>;
 export type ApiToken = z.infer<typeof tokenSchema>;
 export type Role = ApiToken['role'];
+export type UserConfig = z.infer<typeof userSchema>;

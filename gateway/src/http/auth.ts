@@ -1,15 +1,21 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiToken, Role } from '../config/config-schema.js';
+import type { Caller } from '../accounts/account-service.js';
+import { type Role, roleAtLeast } from '../accounts/roles.js';
+import type { ApiToken } from '../config/config-schema.js';
 import { hmacKey } from '../devices/secret-hash.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { sendError } from './api-error.js';
 
-const RANK: Readonly<Record<Role, number>> = { viewer: 1, operator: 2, admin: 3 };
+export type { Caller };
 
-export interface Caller {
-  name: string;
-  role: Role;
+/** The console's session cookie (HttpOnly, SameSite=Strict; see session-routes.ts). */
+export const SESSION_COOKIE = 'gw_session';
+
+/** How a session cookie or a personal token (`gwu_…`) is known: the account service. */
+export interface CallerLookup {
+  sessionCaller(sessionId: string): Caller | null;
+  tokenCaller(token: string): Caller | null;
 }
 
 declare module 'fastify' {
@@ -43,7 +49,7 @@ interface KnownToken {
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 function knownToken(token: ApiToken): KnownToken {
-  const caller = { name: token.name, role: token.role };
+  const caller: Caller = { name: token.name, role: token.role, kind: 'token' };
   if (token.tokenHash === undefined) return { salt: null, expected: sha256(token.token ?? ''), caller };
   const [, salt = '', hash = ''] = token.tokenHash.split('$');
   return { salt: Buffer.from(salt, 'base64'), expected: Buffer.from(hash, 'base64'), caller };
@@ -55,14 +61,39 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
+/** The value of one cookie of a `Cookie` header, or null. */
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (header === undefined) return null;
+  for (const part of header.split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim() || null;
+  }
+  return null;
+}
+
+/** An unsafe request from a page of another origin (a cookie rides along with it): refused even with SameSite. */
+const crossOrigin = (request: FastifyRequest): boolean => {
+  if (request.method === 'GET' || request.method === 'HEAD') return false;
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== request.headers.host;
+  } catch {
+    return true;
+  }
+};
+
 export interface AuthenticatorDeps {
   tokens: readonly ApiToken[];
+  accounts: CallerLookup;
   limiter: AuthFailureLimiter;
   metrics: GatewayMetrics;
 }
 
 /**
- * Bearer tokens with roles: viewer reads, operator acts on alarms, admin administers. A presented token is
+ * Who calls, and whether their role may: a bearer token (a personal `gwu_…` token of a named user, or a shared one
+ * of `api.tokens`), else the console's session cookie. Roles: viewer reads, operator acts on alarms, dispatcher also
+ * reads the audit log, admin administers. A presented token is
  * compared with every known one in constant time, without stopping at a match. A source address that
  * presents too many unknown tokens is answered 429 (`rate_limited`, with Retry-After) until its window
  * passes, whatever token it sends, so guessing cannot go faster than the limit.
@@ -97,6 +128,25 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     const { role: needed, queryToken: takesQueryToken } = request.routeOptions.config;
     if (!needed) return;
     const presented = bearerToken(request.headers.authorization) ?? (takesQueryToken ? queryToken(request) : null);
+    const sessionId = presented === null ? cookieValue(request.headers.cookie, SESSION_COOKIE) : null;
+    if (sessionId !== null) {
+      const caller = deps.accounts.sessionCaller(sessionId);
+      if (!caller) {
+        deps.metrics.httpAuthFailures.inc({ reason: 'bad_session' });
+        await sendError(reply, 'unauthorized', 'the session has ended (logged out or expired); log in again');
+        return;
+      }
+      if (crossOrigin(request)) {
+        await sendError(reply, 'forbidden', 'a session cannot act from a page of another origin');
+        return;
+      }
+      if (!roleAtLeast(caller.role, needed)) {
+        await sendError(reply, 'forbidden', `this needs the ${needed} role; you have ${caller.role}`);
+        return;
+      }
+      request.caller = caller;
+      return;
+    }
     if (presented === null) {
       deps.metrics.httpAuthFailures.inc({ reason: 'missing_token' });
       const hint = queryToken(request) === null ? '' : '; ?access_token= is accepted only by GET /api/alarms/stream';
@@ -109,7 +159,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       await tooMany(reply, before);
       return;
     }
-    const caller = identify(presented);
+    const caller = deps.accounts.tokenCaller(presented) ?? identify(presented);
     if (!caller) {
       const after = await deps.limiter(request);
       if (after.isExceeded) {
@@ -121,7 +171,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       await sendError(reply, 'unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)');
       return;
     }
-    if (RANK[caller.role] < RANK[needed]) {
+    if (!roleAtLeast(caller.role, needed)) {
       await sendError(reply, 'forbidden', `this needs the ${needed} role; your token has ${caller.role}`);
       return;
     }

@@ -1,7 +1,9 @@
 import rateLimit from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AccountService } from '../accounts/account-service.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { ApiToken } from '../config/config-schema.js';
 import { registerConsoleRoutes } from '../console/console-routes.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
@@ -14,21 +16,31 @@ import type { ReloadResult } from '../rule-files/rule-reloader.js';
 import type { LiveFeed } from '../sinks/live-feed/live-feed.js';
 import type { WebhookSink } from '../sinks/webhook/webhook-sink.js';
 import { sendError } from './api-error.js';
+import { createAuditRecorder } from './audit-request.js';
 import { type AuthFailureLimiter, createAuthenticator } from './auth.js';
 import { registerOpenApi } from './openapi.js';
 import { RequestValidationError, zodValidatorCompiler } from './request-validation.js';
 import { createRouteAccessBook, type RouteAccess } from './route-access.js';
 import { registerAlarmRoutes } from './routes/alarm-routes.js';
+import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerDeviceRoutes } from './routes/device-routes.js';
 import { type MetricsSource, type ReadinessCheck, registerHealthRoutes } from './routes/health-routes.js';
 import { registerRuleRoutes } from './routes/rule-routes.js';
+import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerStreamRoutes } from './routes/stream-routes.js';
+import { registerUserRoutes } from './routes/user-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
 export interface HttpServerDeps {
   tokens: readonly ApiToken[];
   /** Failed authentications allowed per source address within `windowMs` before 429 `rate_limited`. */
   authFailures: { max: number; window: number };
+  /** Named users, their sessions and personal tokens. */
+  accounts: AccountService;
+  audit: AuditLog;
+  sessions: { ttl: number; secureCookie: boolean };
+  /** Failed logins allowed per user name within `authFailures.window`. */
+  loginFailuresPerUser: number;
   metricsPublic: boolean;
   gatewayMetrics: GatewayMetrics;
   metrics: MetricsSource;
@@ -80,7 +92,17 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     const limit = await authFailureLimit(request, options);
     return limit.isAllowed ? {} : limit;
   };
-  app.addHook('onRequest', createAuthenticator({ tokens: deps.tokens, limiter, metrics: deps.gatewayMetrics }));
+  const loginFailureLimit = app.createRateLimit({
+    max: deps.loginFailuresPerUser,
+    timeWindow: deps.authFailures.window,
+    keyGenerator: (request) => `login:${String((request.body as { name?: unknown } | null)?.name ?? '').toLowerCase()}`,
+  });
+  const userLimiter: AuthFailureLimiter = async (request, options) => {
+    const limit = await loginFailureLimit(request, options);
+    return limit.isAllowed ? {} : limit;
+  };
+  app.addHook('onRequest', createAuthenticator({ tokens: deps.tokens, accounts: deps.accounts, limiter, metrics: deps.gatewayMetrics }));
+  const audit = createAuditRecorder(deps.audit);
   const access = createRouteAccessBook();
   app.addHook('onRoute', access.onRoute);
 
@@ -97,11 +119,22 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
 
   await registerOpenApi(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, metricsPublic: deps.metricsPublic });
-  registerAlarmRoutes(app, { alarms: deps.alarms });
+  registerAlarmRoutes(app, { alarms: deps.alarms, audit });
   registerStreamRoutes(app, { liveFeed: deps.liveFeed });
   registerDeviceRoutes(app, { registry: deps.registry, deviceStatus: deps.deviceStatus, quarantine: deps.quarantine });
-  registerWebhookRoutes(app, { webhooks: deps.webhooks });
-  registerRuleRoutes(app, { reloadRules: deps.reloadRules });
+  registerWebhookRoutes(app, { webhooks: deps.webhooks, audit });
+  registerRuleRoutes(app, { reloadRules: deps.reloadRules, audit });
+  registerSessionRoutes(app, {
+    accounts: deps.accounts,
+    audit,
+    addressLimiter: limiter,
+    userLimiter,
+    secureCookie: deps.sessions.secureCookie,
+    sessionTtl: deps.sessions.ttl,
+    metrics: deps.gatewayMetrics,
+  });
+  registerUserRoutes(app, { accounts: deps.accounts, audit });
+  registerAuditRoutes(app, { audit: deps.audit });
   registerConsoleRoutes(app);
 
   return {

@@ -14,8 +14,9 @@ const DOCS_CSP =
 
 const DESCRIPTION = [
   'The HTTP API of the risk-monitoring gateway (contract §6, plus its extensions).',
-  'Operator endpoints need `Authorization: Bearer <token>`; roles: viewer reads, operator also acknowledges and resolves,',
-  'admin also reloads rules, replays dead letters and re-enables webhook subscribers.',
+  'Operator endpoints need `Authorization: Bearer <token>` (a shared token of api.tokens or a user’s personal `gwu_…` token)',
+  'or the console’s session cookie from `POST /auth/login`; roles: viewer reads, operator also acknowledges and resolves,',
+  'dispatcher also reads the audit log, admin also manages users, reloads rules, replays dead letters and re-enables webhook subscribers.',
   'Errors are `{ "error": { "code", "message", "details" } }`; every code is in docs/errors.md.',
 ].join(' ');
 
@@ -32,7 +33,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       info: { title: 'Risk-monitoring gateway API', version: '1.0.0', description: DESCRIPTION },
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'an API token from api.tokens' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'an API token from api.tokens, or a personal token (POST /api/tokens); the console’s session cookie is taken instead',
+          },
           accessToken: {
             type: 'apiKey',
             in: 'query',
@@ -46,6 +52,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'devices', description: 'devices and refused payloads' },
         { name: 'webhooks', description: 'webhook subscribers and dead letters' },
         { name: 'rules', description: 'rule files' },
+        { name: 'users', description: 'users, console sessions and personal API tokens' },
+        { name: 'audit', description: 'the audit log of operator actions, logins and changes' },
         { name: 'operations', description: 'health, readiness, metrics, this document' },
         { name: 'console', description: 'the duty-officer console' },
       ],

@@ -5,7 +5,7 @@ import type { Role } from '../config/config-schema.js';
  * The only routes reachable without a token, on purpose (`config: { public: true }`). Every other route
  * names the least role it needs in `config.role`; a route with neither stops the gateway at start-up, so a
  * new route cannot be public by omission. `GET /metrics` is public while `api.metricsPublic` is on;
- * `GET /openapi.json` and the docs page describe the API and hold no data.
+ * `GET /openapi.json` and the docs page describe the API and hold no data. Nothing under /api is public.
  */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /healthz',
@@ -14,6 +14,8 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /',
   'GET /console/:file',
   'GET /openapi.json',
+  // The console's login: a user name and password, no token yet (failed attempts are throttled, see session-routes.ts).
+  'POST /auth/login',
 ]);
 
 /** Where the API documentation page (Swagger UI) is served. */

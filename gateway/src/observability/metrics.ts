@@ -136,7 +136,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
     }),
     httpAuthFailures: new Counter({
       name: 'gateway_http_auth_failures_total',
-      help: 'API requests refused for authentication, by reason (missing_token, bad_token, rate_limited)',
+      help: 'API requests and logins refused for authentication, by reason (missing_token, bad_token, bad_session, bad_password, rate_limited)',
       labelNames: ['reason'],
       registers,
     }),

@@ -1,9 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { alarmEventTypeSchema, alarmSchema, severitySchema } from '../../../../rules/src/index.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
+import type { AuditRecorder } from '../audit-request.js';
 
 // Query and path parameters carry their examples one by one: the document lists them as separate parameters.
 const listQuery = z.object({
@@ -35,7 +36,14 @@ const listQuery = z.object({
 
 const actionBody = z
   .object({
-    by: z.string().trim().min(1, 'who acts is required').max(200).describe('who acts (a duty officer)'),
+    by: z
+      .string()
+      .trim()
+      .min(1, 'who acts is required')
+      .max(200)
+      .describe(
+        'who acts (a duty officer): required with a shared token of api.tokens; with a named user (session or personal token) optional — the user is recorded',
+      ),
     note: z.string().max(4_000).optional(),
   })
   .meta({ examples: [{ by: 'Wang Li (duty officer)', note: 'checked on site' }] });
@@ -102,7 +110,20 @@ const alarmWithHistory = z.object({ alarm, history: z.array(historyStep).describ
   ],
 });
 
-export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmService }): void {
+/**
+ * Who an action is recorded as: a named user (session or personal token) is the actor whatever `by` says (a `by`
+ * that differs goes to the audit entry); a shared token of api.tokens acts as its `by`, as contract §6 has it.
+ * Runs before validation so that a user may leave `by` out.
+ */
+const byTheUser = async (request: FastifyRequest): Promise<void> => {
+  const caller = request.caller;
+  if (caller?.kind !== 'user') return;
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+  if (typeof body.by !== 'string' || body.by.trim() === '') request.body = { ...body, by: caller.name };
+};
+
+export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmService; audit: AuditRecorder }): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.get(
@@ -158,6 +179,7 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
       `/api/alarms/:id/${action}`,
       {
         config: { role: 'operator' },
+        preValidation: byTheUser,
         schema: {
           summary: actions[action].summary,
           tags: ['alarms'],
@@ -179,7 +201,15 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
       async (request, reply) => {
         const { id } = request.params;
         const { by, note } = request.body;
-        const result = action === 'ack' ? deps.alarms.acknowledge(id, by, note ?? null) : deps.alarms.resolve(id, by, note ?? null);
+        const actor = request.caller?.kind === 'user' ? request.caller.name : by;
+        const result = action === 'ack' ? deps.alarms.acknowledge(id, actor, note ?? null) : deps.alarms.resolve(id, actor, note ?? null);
+        deps.audit(request, {
+          action: action === 'ack' ? 'alarm.ack' : 'alarm.resolve',
+          target: id,
+          outcome: result.ok ? 'ok' : result.error.code,
+          note: note ?? null,
+          by,
+        });
         if (!result.ok) return sendError(reply, result.error.code, `cannot ${action} alarm ${id}: ${result.error.code.replace(/_/g, ' ')}`);
         return { alarm: result.transition.alarm };
       },

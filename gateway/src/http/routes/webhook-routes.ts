@@ -6,6 +6,7 @@ import type { DeadLetter } from '../../sinks/webhook/webhook-outbox.js';
 import type { WebhookSink } from '../../sinks/webhook/webhook-sink.js';
 import type { SubscriberState } from '../../sinks/webhook/webhook-subscriber.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
+import type { AuditRecorder } from '../audit-request.js';
 
 const id = z.string().min(1).max(200);
 
@@ -91,7 +92,7 @@ const EXAMPLE_DEAD_LETTER = {
   deadAt: '2026-11-22T09:12:40.000Z',
 } as const satisfies z.input<typeof deadLetter>;
 
-export function registerWebhookRoutes(app: FastifyInstance, deps: { webhooks: WebhookSink }): void {
+export function registerWebhookRoutes(app: FastifyInstance, deps: { webhooks: WebhookSink; audit: AuditRecorder }): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.get(
@@ -133,6 +134,54 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: { webhooks: We
     },
   );
 
+  const deliveryRecord = z.object({
+    eventId: z.string().describe('the webhook-id'),
+    type: z.string(),
+    alarmId: z.string(),
+    seq: z.number().int(),
+    attempts: z.number().int().describe('attempts it took, the one that succeeded included'),
+    deliveredAt: z.string(),
+  });
+  const EXAMPLE_DELIVERY = {
+    eventId: 'evt_01JD7Q7M1V3N8B5QZ0K4XH2C9T',
+    type: 'alarm.raised',
+    alarmId: 'alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T',
+    seq: 1,
+    attempts: 1,
+    deliveredAt: '2026-11-22T08:00:03.412Z',
+  };
+  api.get(
+    '/api/webhooks/:id/deliveries',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: "The subscriber's delivery log: what its receiver took, newest first",
+        tags: ['webhooks'],
+        params: z.object({ id: id.meta({ examples: [EXAMPLE_SUBSCRIBER.id] }) }),
+        querystring: z.object({
+          limit: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(10_000)
+            .default(100)
+            .meta({ examples: [50] }),
+        }),
+        response: {
+          200: z
+            .object({ deliveries: z.array(deliveryRecord), count: z.number().int() })
+            .meta({ description: 'the delivery log', examples: [{ deliveries: [EXAMPLE_DELIVERY], count: 1 }] }),
+          ...errorResponses([...AUTH_ERRORS, 'validation_failed', 'webhook_not_found']),
+        },
+      },
+    },
+    async (request, reply) => {
+      const deliveries = deps.webhooks.deliveries(request.params.id, request.query.limit);
+      if (!deliveries) return sendError(reply, 'webhook_not_found', `no webhook subscriber ${request.params.id}`);
+      return { deliveries, count: deliveries.length };
+    },
+  );
+
   api.post(
     '/api/webhooks/dead-letters/:id/replay',
     {
@@ -149,7 +198,9 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: { webhooks: We
     },
     async (request, reply) => {
       const { id } = request.params;
-      if (!deps.webhooks.replay(id)) return sendError(reply, 'dead_letter_not_found', `no dead letter ${id}`);
+      const replayed = deps.webhooks.replay(id);
+      deps.audit(request, { action: 'webhook.replay', target: id, outcome: replayed ? 'ok' : 'dead_letter_not_found' });
+      if (!replayed) return sendError(reply, 'dead_letter_not_found', `no dead letter ${id}`);
       return reply.code(202).send({ replayed: id });
     },
   );
@@ -172,6 +223,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: { webhooks: We
     async (request, reply) => {
       const { id } = request.params;
       const enabled = deps.webhooks.enable(id);
+      deps.audit(request, { action: 'webhook.enable', target: id, outcome: enabled ? 'ok' : 'webhook_not_found' });
       if (!enabled) return sendError(reply, 'webhook_not_found', `no webhook subscriber ${id}`);
       return { subscriber: enabled };
     },

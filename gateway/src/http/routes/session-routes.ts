@@ -1,0 +1,138 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AccountService } from '../../accounts/account-service.js';
+import { roleSchema } from '../../accounts/roles.js';
+import type { GatewayMetrics } from '../../observability/metrics.js';
+import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
+import type { AuditRecorder } from '../audit-request.js';
+import { type AuthFailureLimit, type AuthFailureLimiter, SESSION_COOKIE } from '../auth.js';
+
+export interface SessionRouteDeps {
+  accounts: AccountService;
+  audit: AuditRecorder;
+  /** Failed logins per source address (shared with failed bearer tokens: `api.authFailures`). */
+  addressLimiter: AuthFailureLimiter;
+  /** Failed logins per user name (`api.loginFailuresPerUser` within `api.authFailures.window`). */
+  userLimiter: AuthFailureLimiter;
+  secureCookie: boolean;
+  /** `api.sessions.ttl` (ms): the cookie's Max-Age. */
+  sessionTtl: number;
+  metrics: GatewayMetrics;
+}
+
+const loginBody = z
+  .object({
+    name: z.string().min(1).max(64).describe('the user name'),
+    password: z.string().min(1).max(1_024),
+  })
+  .meta({ examples: [{ name: '王丽', password: 'correct horse battery staple' }] });
+
+const who = z.object({
+  name: z.string(),
+  role: roleSchema,
+  kind: z.enum(['user', 'token']).describe('user: a named user; token: a shared token of api.tokens'),
+});
+const EXAMPLE_WHO = { name: '王丽', role: 'operator', kind: 'user' } as const;
+
+const session = z
+  .object({ user: who, expiresAt: z.string().describe('ISO 8601: the latest the session ends (earlier when idle)') })
+  .meta({ description: 'logged in; the session cookie is set', examples: [{ user: EXAMPLE_WHO, expiresAt: '2026-11-22T20:00:00.000Z' }] });
+
+/**
+ * Console sessions: `POST /auth/login` checks a user's password and sets the session cookie (HttpOnly,
+ * SameSite=Strict, Path=/, Max-Age of `api.sessions.ttl`); `POST /auth/logout` ends it; `GET /auth/session` says who
+ * the caller is. Outside /api: the login is the one route that takes neither token nor session.
+ */
+export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const cookie = (value: string, maxAgeSeconds: number): string =>
+    `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${deps.secureCookie ? '; Secure' : ''}`;
+
+  const tooMany = (reply: FastifyReply, limit: AuthFailureLimit): FastifyReply => {
+    deps.metrics.httpAuthFailures.inc({ reason: 'rate_limited' });
+    reply.header('retry-after', String(Math.max(1, limit.ttlInSeconds ?? 1)));
+    return sendError(reply, 'rate_limited', 'too many failed logins; try again later');
+  };
+
+  api.post(
+    '/auth/login',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Log in with a user name and password: sets the console’s session cookie',
+        tags: ['users'],
+        body: loginBody,
+        response: {
+          200: session,
+          ...errorResponses(['validation_failed', 'login_failed', 'rate_limited', 'payload_too_large', 'unsupported_media_type']),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name, password } = request.body;
+      for (const limiter of [deps.addressLimiter, deps.userLimiter]) {
+        const before = await limiter(request, { increment: false });
+        if (before.isExceeded) return tooMany(reply, before);
+      }
+      const result = await deps.accounts.login(name, password);
+      if (!result.ok) {
+        deps.metrics.httpAuthFailures.inc({ reason: 'bad_password' });
+        deps.audit(request, { action: 'session.login_failed', actor: name, target: name, outcome: 'login_failed' });
+        const [byAddress, byUser] = [await deps.addressLimiter(request), await deps.userLimiter(request)];
+        const exceeded = byAddress.isExceeded ? byAddress : byUser.isExceeded ? byUser : null;
+        if (exceeded) return tooMany(reply, exceeded);
+        return sendError(reply, 'login_failed', 'wrong user name or password');
+      }
+      request.caller = result.caller;
+      deps.audit(request, { action: 'session.login', target: name });
+      reply.header('set-cookie', cookie(result.sessionId, Math.ceil(deps.sessionTtl / 1_000)));
+      const { sessionId: _, ...caller } = result.caller;
+      return { user: caller, expiresAt: new Date(result.expiresAt).toISOString() };
+    },
+  );
+
+  api.post(
+    '/auth/logout',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'End this session (the cookie is cleared); with a token there is no session to end',
+        tags: ['users'],
+        response: {
+          200: z
+            .object({ loggedOut: z.boolean().describe('false: the request came with a token, not a session') })
+            .meta({ description: 'the session has ended', examples: [{ loggedOut: true }] }),
+          ...errorResponses(AUTH_ERRORS),
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = request.caller;
+      if (!caller?.sessionId) return { loggedOut: false };
+      deps.accounts.logout(caller.sessionId);
+      deps.audit(request, { action: 'session.logout', target: caller.name });
+      reply.header('set-cookie', cookie('', 0));
+      return { loggedOut: true };
+    },
+  );
+
+  api.get(
+    '/auth/session',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Who the caller is: the user of the session or token, with the role',
+        tags: ['users'],
+        response: {
+          200: z.object({ user: who }).meta({ description: 'the caller', examples: [{ user: EXAMPLE_WHO }] }),
+          ...errorResponses(AUTH_ERRORS),
+        },
+      },
+    },
+    async (request) => {
+      const { name, role, kind } = request.caller ?? { name: '', role: 'viewer' as const, kind: 'token' as const };
+      return { user: { name, role, kind } };
+    },
+  );
+}
