@@ -67,6 +67,15 @@ describe('webhook delivery: retries, ordering, 410, dead letters (contract §5)'
     expect(delivered.length).toBeGreaterThanOrEqual(3);
     const state = (await api(gateway!, '/api/webhooks', { token: TOKENS.viewer })).body.subscribers[0];
     expect(state).toMatchObject({ id: 'platform', enabled: true, queued: 0, failedAttempts: 3 });
+    // The delivery log: what the receiver took, newest first, the first event after its four attempts.
+    const log = (await api(gateway!, '/api/webhooks/platform/deliveries', { token: TOKENS.viewer })).body.deliveries;
+    expect(log.map((d: { type: string; seq: number; attempts: number }) => [d.type, d.seq, d.attempts])).toEqual([
+      ['alarm.cleared', 3, 1],
+      ['alarm.escalated', 2, 1],
+      ['alarm.raised', 1, 4],
+    ]);
+    expect(log.map((d: { eventId: string }) => d.eventId).reverse()).toEqual(succeeded.map((a) => a.headers['webhook-id']));
+    expect((await api(gateway!, '/api/webhooks/nobody/deliveries', { token: TOKENS.viewer })).status).toBe(404);
   });
 
   it('signs with every secret during key rotation, each signature with its own secret', async () => {

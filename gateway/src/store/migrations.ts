@@ -122,6 +122,18 @@ const STEPS: readonly string[] = [
    );
    CREATE INDEX audit_at ON audit (at);
    CREATE INDEX audit_target ON audit (target);`,
+  // 8: the webhook delivery log: each event a receiver took, after how many attempts, when (the last N of all).
+  `CREATE TABLE webhook_delivery (
+     rank INTEGER PRIMARY KEY AUTOINCREMENT,
+     subscriber TEXT NOT NULL,
+     event_id TEXT NOT NULL,         -- the webhook-id
+     type TEXT NOT NULL,
+     alarm_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,
+     delivered_at TEXT NOT NULL
+   );
+   CREATE INDEX webhook_delivery_subscriber ON webhook_delivery (subscriber, rank);`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

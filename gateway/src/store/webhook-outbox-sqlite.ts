@@ -1,11 +1,14 @@
 import type { AlarmEvent } from '../../../rules/src/index.js';
-import type {
-  DeadLetter,
-  DeadLetterReason,
-  OutboxDelivery,
-  OutboxIds,
-  SubscriberDisablement,
-  WebhookOutbox,
+import {
+  DEFAULT_MAX_DELIVERIES,
+  type DeadLetter,
+  type DeadLetterReason,
+  type DeliveryRecord,
+  deliveryRecordOf,
+  type OutboxDelivery,
+  type OutboxIds,
+  type SubscriberDisablement,
+  type WebhookOutbox,
 } from '../sinks/webhook/webhook-outbox.js';
 import type { StoreDatabase } from './open-store.js';
 
@@ -58,6 +61,26 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
   );
   const enable = db.prepare('DELETE FROM webhook_subscriber_disabled WHERE subscriber = ?');
 
+  const logDelivery = db.prepare(
+    'INSERT INTO webhook_delivery (subscriber, event_id, type, alarm_id, seq, attempts, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const trimDeliveries = db.prepare('DELETE FROM webhook_delivery WHERE rank <= ?');
+  const deliveriesOf = db
+    .prepare(
+      'SELECT event_id, type, alarm_id, seq, attempts, delivered_at FROM webhook_delivery WHERE subscriber = ? ORDER BY rank DESC LIMIT ?',
+    )
+    .raw(true);
+  /** The row leaves the outbox and the delivery log gets its entry, in one commit. */
+  const takeDelivery = db.transaction((id: number | null, subscriber: string, record: DeliveryRecord) => {
+    if (id !== null) remove.run(id);
+    const rank = Number(
+      logDelivery.run(subscriber, record.eventId, record.type, record.alarmId, record.seq, record.attempts, record.deliveredAt)
+        .lastInsertRowid,
+    );
+    const keep = ids.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
+    if (rank > keep) trimDeliveries.run(rank - keep);
+  });
+
   const enqueue = (subscriber: string, body: string, event: AlarmEvent, eventJson: string | null): OutboxDelivery => {
     const id = Number(insert.run(subscriber, body, eventJson, 0, 0).lastInsertRowid);
     return { id, subscriber, event, body, attempts: 0, notBefore: 0, lastError: null };
@@ -97,7 +120,15 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
       if (db.open && delivery.id !== null) update.run(delivery.attempts, delivery.notBefore, delivery.lastError, delivery.id);
     },
     delivered(delivery) {
-      if (db.open && delivery.id !== null) remove.run(delivery.id);
+      if (!db.open) return;
+      const record = deliveryRecordOf(delivery, ids.now());
+      takeDelivery(delivery.id, delivery.subscriber, record);
+    },
+    deliveries(subscriber, limit) {
+      if (!db.open) return [];
+      return (deliveriesOf.all(subscriber, limit) as Array<[string, string, string, number, number, string]>).map(
+        ([eventId, type, alarmId, seq, attempts, deliveredAt]) => ({ eventId, type, alarmId, seq, attempts, deliveredAt }),
+      );
     },
     deadLetter(delivery, reason: DeadLetterReason, lastError) {
       const letter: DeadLetter = {

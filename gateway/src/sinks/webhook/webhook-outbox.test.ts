@@ -51,6 +51,25 @@ describe.each(ADAPTERS)('WebhookOutbox contract — %s', (_name, make) => {
     expect(replayed?.event).toEqual(event('evt_a'));
   });
 
+  it('logs what each receiver took, newest first and per subscriber, the oldest forgotten past its bound', () => {
+    const outbox = make(10);
+    const taken = (subscriber: string, id: string, seq: number, attempts: number): void => {
+      const delivery = outbox.enqueue(subscriber, event(id, seq));
+      delivery.attempts = attempts;
+      outbox.delivered(delivery);
+    };
+    taken('platform', 'evt_a', 1, 1);
+    taken('dingtalk', 'evt_b', 1, 1);
+    taken('platform', 'evt_c', 2, 3);
+    expect(outbox.pending('platform')).toEqual([]);
+    expect(outbox.deliveries('platform', 10)).toEqual([
+      { eventId: 'evt_c', type: 'alarm.escalated', alarmId: 'alm_1', seq: 2, attempts: 3, deliveredAt: '2026-11-22T08:00:00.000Z' },
+      { eventId: 'evt_a', type: 'alarm.raised', alarmId: 'alm_1', seq: 1, attempts: 1, deliveredAt: '2026-11-22T08:00:00.000Z' },
+    ]);
+    expect(outbox.deliveries('platform', 1).map((d) => d.eventId)).toEqual(['evt_c']);
+    expect(outbox.deliveries('dingtalk', 10).map((d) => d.eventId)).toEqual(['evt_b']);
+  });
+
   it('dead-letters with a reason, lists oldest first, forgets the oldest past its bound', () => {
     const outbox = make(2);
     for (const id of ['evt_a', 'evt_b', 'evt_c']) {
@@ -138,5 +157,16 @@ describe('WebhookOutbox in the local store', () => {
     const after = sqliteIn(dir, 10);
     expect(after.disabled('platform')).toEqual({ url: 'http://a.example/hooks', reason: 'receiver answered 410 Gone', at: 1_234 });
     expect(after.disabled('other')).toBeNull();
+  });
+});
+
+describe('the delivery log in the local store', () => {
+  it('survives a reopen and keeps only the newest maxDeliveries of all subscribers', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webhook-deliveries-'));
+    const ids = { ...idsWith(10), maxDeliveries: 3 };
+    const first = createSqliteWebhookOutbox(openStore({ dataDir: dir, synchronous: 'normal' }), ids);
+    for (const id of ['evt_1', 'evt_2', 'evt_3', 'evt_4', 'evt_5']) first.delivered(first.enqueue('platform', event(id)));
+    const again = createSqliteWebhookOutbox(openStore({ dataDir: dir, synchronous: 'normal' }), ids);
+    expect(again.deliveries('platform', 10).map((d) => d.eventId)).toEqual(['evt_5', 'evt_4', 'evt_3']);
   });
 });

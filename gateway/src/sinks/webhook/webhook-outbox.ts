@@ -34,6 +34,30 @@ export interface OutboxDelivery {
   lastError: string | null;
 }
 
+/** One event a receiver took (the delivery log): which, after how many attempts, when. */
+export interface DeliveryRecord {
+  eventId: string;
+  type: string;
+  alarmId: string;
+  seq: number;
+  attempts: number;
+  deliveredAt: string;
+}
+
+/** Deliveries the log keeps when `OutboxIds.maxDeliveries` does not say (all subscribers together; the oldest go). */
+export const DEFAULT_MAX_DELIVERIES = 10_000;
+
+const recordOf = (delivery: OutboxDelivery, at: number): DeliveryRecord => ({
+  eventId: delivery.event.id,
+  type: delivery.event.type,
+  alarmId: delivery.event.data.alarm.id,
+  seq: delivery.event.data.alarm.seq,
+  attempts: delivery.attempts,
+  deliveredAt: new Date(at).toISOString(),
+});
+
+export { recordOf as deliveryRecordOf };
+
 /** A subscriber disabled by 410 Gone: the url that answered it, why, and since when (ms since the epoch). */
 export interface SubscriberDisablement {
   url: string;
@@ -53,8 +77,10 @@ export interface WebhookOutbox {
   enqueue(subscriber: string, event: AlarmEvent, body?: string): OutboxDelivery;
   /** Records a failed attempt: its `attempts`, `notBefore` and `lastError`. */
   attempted(delivery: OutboxDelivery): void;
-  /** The receiver took it: it leaves the outbox. */
+  /** The receiver took it: it leaves the outbox and goes into the delivery log. */
   delivered(delivery: OutboxDelivery): void;
+  /** The delivery log of `subscriber`, newest first (at most `limit`). */
+  deliveries(subscriber: string, limit: number): DeliveryRecord[];
   /** Moves it from the outbox (if it was queued) to the dead letters. */
   deadLetter(delivery: OutboxDelivery, reason: DeadLetterReason, lastError: string): DeadLetter;
   /** Dead letters, oldest first. */
@@ -75,6 +101,8 @@ export interface OutboxIds {
   now(): number;
   /** Dead letters kept (`store.deadLetters.max`); past it the oldest are forgotten. */
   maxDeadLetters: number;
+  /** Delivery-log entries kept, all subscribers together (default DEFAULT_MAX_DELIVERIES); the oldest go. */
+  maxDeliveries?: number;
 }
 
 /** The outbox in memory (store disabled): a restart forgets what waits, the dead letters and who is disabled. */
@@ -83,6 +111,7 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
   /** The body of each dead letter, by its id: a replay sends what was rendered at first. */
   const bodies = new Map<string, string>();
   const disabled = new Map<string, SubscriberDisablement>();
+  const log: Array<DeliveryRecord & { subscriber: string }> = [];
   let lastId = 0;
   const delivery = (subscriber: string, event: AlarmEvent, body = JSON.stringify(event)): OutboxDelivery => {
     lastId += 1;
@@ -92,7 +121,18 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
     pending: () => [],
     enqueue: delivery,
     attempted() {},
-    delivered() {},
+    delivered(taken) {
+      log.push({ ...recordOf(taken, ids.now()), subscriber: taken.subscriber });
+      if (log.length > (ids.maxDeliveries ?? DEFAULT_MAX_DELIVERIES)) log.shift();
+    },
+    deliveries(subscriber, limit) {
+      const out: DeliveryRecord[] = [];
+      for (let i = log.length - 1; i >= 0 && out.length < limit; i -= 1) {
+        const { subscriber: of, ...record } = log[i] as DeliveryRecord & { subscriber: string };
+        if (of === subscriber) out.push(record);
+      }
+      return out;
+    },
     deadLetter(queued, reason, lastError) {
       const letter: DeadLetter = {
         id: ids.newId(),

@@ -3,13 +3,15 @@ import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import type { Sink, SinkStatus } from '../sink.js';
-import type { DeadLetter, WebhookOutbox } from './webhook-outbox.js';
+import type { DeadLetter, DeliveryRecord, WebhookOutbox } from './webhook-outbox.js';
 import { createWebhookSubscriber, type SubscriberState, type WebhookSubscriber } from './webhook-subscriber.js';
 
 export interface WebhookSink extends Sink {
   deliver(event: AlarmEvent): void;
   subscribers(): SubscriberState[];
   deadLetters(): DeadLetter[];
+  /** What `subscriberId`'s receiver took, newest first (null if there is no such subscriber). */
+  deliveries(subscriberId: string, limit: number): DeliveryRecord[] | null;
   /** Queues a dead-lettered event again for its subscriber (re-enabling a disabled one); false if unknown. */
   replay(deadLetterId: string): boolean;
   /**
@@ -63,6 +65,7 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
     },
     subscribers: () => [...subscribers.values()].map((s) => s.state()),
     deadLetters: () => outbox.deadLetters(),
+    deliveries: (id, limit) => (subscribers.has(id) ? outbox.deliveries(id, limit) : null),
     replay(id) {
       const letter = outbox.deadLetters().find((l) => l.id === id);
       if (!letter) return false;
