@@ -185,6 +185,19 @@ describe('OpenAPI 3.1 document at GET /openapi.json, generated from the routes�
       ['POST /api/webhooks/dead-letters/{id}/replay', '/api/webhooks/dead-letters/dlq_none/replay', { method: 'POST' }],
       ['POST /api/webhooks/{id}/enable', '/api/webhooks/nobody/enable', { method: 'POST' }],
       ['POST /api/rules/reload', '/api/rules/reload', { method: 'POST' }],
+      ['POST /api/users', '/api/users', { body: { name: '王丽', role: 'operator', password: 'duty-password-1' } }],
+      ['POST /api/users', '/api/users', { body: { name: '王丽', role: 'operator', password: 'duty-password-1' } }],
+      ['GET /api/users', '/api/users', {}],
+      ['PATCH /api/users/{name}', `/api/users/${encodeURIComponent('王丽')}`, { method: 'PATCH', body: { role: 'dispatcher' } }],
+      ['POST /auth/login', '/auth/login', { token: null, body: { name: '王丽', password: 'wrong-password-1' } }],
+      ['POST /auth/login', '/auth/login', { token: null, body: { name: '王丽', password: 'duty-password-1' } }],
+      ['GET /auth/session', '/auth/session', {}],
+      ['GET /api/tokens', '/api/tokens', {}],
+      ['POST /api/tokens', '/api/tokens', { body: { label: 'x' } }],
+      ['DELETE /api/tokens/{id}', '/api/tokens/tok_none', { method: 'DELETE' }],
+      ['GET /api/audit', '/api/audit?limit=5', {}],
+      ['GET /api/audit', '/api/audit', { token: TOKENS.operator }],
+      ['DELETE /api/users/{name}', `/api/users/${encodeURIComponent('王丽')}`, { method: 'DELETE' }],
     ];
     const statuses = new Set<string>();
     const problems: string[] = [];
@@ -212,6 +225,13 @@ describe('OpenAPI 3.1 document at GET /openapi.json, generated from the routes�
       'POST /api/alarms/{id}/ack 409',
       'GET /api/quarantine 200',
       'POST /api/rules/reload 200',
+      'POST /api/users 201',
+      'POST /api/users 409',
+      'POST /auth/login 401',
+      'POST /auth/login 200',
+      'GET /api/audit 200',
+      'GET /api/audit 403',
+      'DELETE /api/users/{name} 200',
     ])
       expect(statuses).toContain(seen);
     expect((await api(gateway, '/api/quarantine')).body.count).toBeGreaterThan(0);

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../gateway/src/accounts/passwords.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { api, eventually, metricValue, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 
@@ -89,6 +90,7 @@ describe('named users, sessions, personal tokens and the audit log, over real HT
   let clock = Date.parse('2026-11-22T08:00:00Z');
   let operatorCookie = '';
   let personalToken = '';
+  let chiefHash = '';
 
   const send = async (deviceId: string, hopperTemp: number): Promise<void> => {
     seq += 1;
@@ -110,11 +112,13 @@ describe('named users, sessions, personal tokens and the audit log, over real HT
           tokens: Object.entries(TOKENS).map(([role, token]) => ({ name: `test-${role}`, role, token })),
           authFailures: { max: 100, window: '1m' },
           loginFailuresPerUser: 3,
+          users: [{ name: '安全总监', role: 'admin', passwordHash: chiefHash }],
         },
       },
     });
 
   beforeAll(async () => {
+    chiefHash = await hashPassword('chief-password-01');
     gateway = await start();
     dataDir = gateway.config.dataDir;
     for (const [name, role, password] of [
@@ -171,6 +175,27 @@ describe('named users, sessions, personal tokens and the audit log, over real HT
     ]);
     const login_ = await api(gateway, '/api/audit?action=session.login&actor=王丽', { token: TOKENS.admin });
     expect(login_.body.entries[0]).toMatchObject({ actorKind: 'user', target: '王丽', address: '127.0.0.1' });
+  });
+
+  it('a user of the config file (api.users) logs in and manages users, and is changed only in the file', async () => {
+    const chief = await login(gateway, '安全总监', 'chief-password-01');
+    expect(chief.answer.body.user).toEqual({ name: '安全总监', role: 'admin', kind: 'user' });
+    const users = (await call(gateway, '/api/users', { cookie: chief.cookie })).body.users;
+    expect(users.map((u: { name: string; source: string }) => `${u.name}:${u.source}`)).toEqual([
+      '安全总监:config',
+      'zhao.viewer:store',
+      '王丽:store',
+      '调度员:store',
+    ]);
+    const change = await call(gateway, `/api/users/${encodeURIComponent('安全总监')}`, {
+      cookie: chief.cookie,
+      method: 'PATCH',
+      body: { role: 'viewer' },
+    });
+    expect(change.status).toBe(409);
+    expect(change.body.error.code).toBe('user_in_config');
+    const audit = await api(gateway, '/api/audit?action=user.update', { token: TOKENS.admin });
+    expect(audit.body.entries[0]).toMatchObject({ actor: '安全总监', target: '安全总监', outcome: 'user_in_config' });
   });
 
   it('a shared config token still acts as its typed `by` on the alarm; the audit names the token and the `by`', async () => {
