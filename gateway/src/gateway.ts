@@ -7,6 +7,7 @@ import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alar
 import { sameDayDeadline } from './alarms/same-day-deadline.js';
 import { createSpoolOverflowWatch, SPOOL_OVERFLOW } from './alarms/spool-overflow.js';
 import type { AuditLog } from './audit/audit-log.js';
+import { createAuditRetention } from './audit/audit-retention.js';
 import { createConnectThrottle } from './broker/connect-throttle.js';
 import { guardedHandle } from './broker/connection-guard.js';
 import { createBroker } from './broker/create-broker.js';
@@ -114,6 +115,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     now,
     newId,
   });
+  const auditRetention = createAuditRetention(audit, config.store.audit.retention);
   const systemAudit = { actorKind: 'system', target: null, note: null, by: null, address: null } as const;
   audit.record({ ...systemAudit, actor: 'system', action: 'gateway.start', outcome: 'ok', detail: { rules: config.rules } });
   let lane: TelemetryLane | null = null;
@@ -230,6 +232,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     alarms.tick(at);
     if (storeSize) metrics.storeSize.set(storeSize.get() as number);
     accounts.pruneSessions();
+    auditRetention(at);
     spoolOverflow.observe(started.sinkStatus(), at);
   };
 

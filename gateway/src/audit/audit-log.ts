@@ -56,4 +56,6 @@ export interface AuditFilter {
 export interface AuditLog {
   record(entry: NewAuditEntry): AuditEntry;
   query(filter: AuditFilter): AuditEntry[];
+  /** Removes entries older than `before` (ms); the number removed. */
+  prune(before: number): number;
 }

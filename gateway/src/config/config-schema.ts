@@ -116,6 +116,13 @@ const store = z
       })
       .strict()
       .default({ max: 1_000 }),
+    audit: z
+      .object({
+        /** Audit log entries are kept this long, then removed (checked hourly). */
+        retention: durationSchema.default(400 * 86_400_000),
+      })
+      .strict()
+      .default({ retention: 400 * 86_400_000 }),
   })
   .strict();
 

@@ -41,7 +41,9 @@ export function createSqliteAuditLog(db: StoreDatabase, now: () => number): Audi
        AND (@from IS NULL OR at >= @from) AND (@to IS NULL OR at < @to) AND (@before IS NULL OR id < @before)
      ORDER BY id DESC LIMIT @limit`,
   );
+  const prune = db.prepare('DELETE FROM audit WHERE at < ?');
   return {
+    prune: (before) => prune.run(before).changes,
     record(e) {
       const row = insert.get(
         e.at ?? now(),
