@@ -270,7 +270,17 @@ describe('named users, sessions, personal tokens and the audit log, over real HT
     expect(created.body.info).toMatchObject({ user: '王丽', role: 'operator', label: '值班脚本' });
     const listed = await call(gateway, '/api/tokens', { cookie: operatorCookie });
     expect(JSON.stringify(listed.body)).not.toContain(personalToken);
-    expect(listed.body.tokens).toHaveLength(1);
+    expect(listed.body.tokens.map((t: { label: string }) => t.label)).toEqual(['值班脚本']);
+    // Never above the role the request acts with: a viewer token of an operator mints viewer tokens only.
+    const weak = await call(gateway, '/api/tokens', { cookie: operatorCookie, body: { label: 'wall', role: 'viewer' } });
+    const minted = await call(gateway, '/api/tokens', { token: weak.body.token, body: { label: 'more', role: 'admin' } });
+    expect(minted.body.info.role).toBe('viewer');
+    expect((await call(gateway, '/api/tokens', { cookie: operatorCookie, body: { label: 'x', role: 'admin' } })).body.info.role).toBe(
+      'operator',
+    );
+    for (const token of [weak.body.info.id, minted.body.info.id])
+      expect((await call(gateway, `/api/tokens/${token}`, { token: personalToken, method: 'DELETE' })).status).toBe(200);
+    expect((await call(gateway, '/auth/session', { token: weak.body.token })).status).toBe(401);
     // A shared token has no user to own a personal one.
     expect((await api(gateway, '/api/tokens', { token: TOKENS.admin, body: { label: 'x' } })).status).toBe(403);
 

@@ -100,6 +100,9 @@ describe('account service', () => {
     const asked = accounts.createToken('li', { label: 'wall', role: 'admin' });
     if (!asked.ok) throw new Error('no token');
     expect(asked.value.info.role).toBe('dispatcher');
+    // A token cannot mint a stronger one: the request's role is the ceiling.
+    const minted = accounts.createToken('li', { label: 'from a viewer token', role: 'dispatcher' }, 'viewer');
+    expect(minted.ok && minted.value.info.role).toBe('viewer');
     await accounts.updateUser('li', { role: 'viewer' });
     expect(accounts.tokenCaller(asked.value.token)?.role).toBe('viewer');
   });

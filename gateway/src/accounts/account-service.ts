@@ -211,8 +211,15 @@ export function createAccountService(deps: AccountServiceDeps) {
       return { ok: true, value: null };
     },
 
-    /** A personal token for `user`, with at most the user's role; the token itself is in the answer only. */
-    createToken(user: string, input: { label: string; role?: Role | undefined }): AccountResult<{ token: string; info: TokenView }> {
+    /**
+     * A personal token for `user`, with at most the user's role and `ceiling` (the role the request acts with: a
+     * viewer token of an admin cannot mint an admin token); the token itself is in the answer only.
+     */
+    createToken(
+      user: string,
+      input: { label: string; role?: Role | undefined },
+      ceiling: Role = 'admin',
+    ): AccountResult<{ token: string; info: TokenView }> {
       const owner = activeUser(user);
       if (!owner) return { ok: false, error: 'user_not_found' };
       const token = `${USER_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
@@ -220,7 +227,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         id: `tok_${deps.newId()}`,
         user,
         label: input.label,
-        role: lesserRole(input.role ?? owner.role, owner.role),
+        role: lesserRole(lesserRole(input.role ?? owner.role, owner.role), ceiling),
         tokenHash: sha256(token),
         prefix: token.slice(0, USER_TOKEN_PREFIX.length + 6),
         createdAt: deps.now(),

@@ -209,7 +209,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: { accounts: Accou
         body: z
           .object({
             label: z.string().trim().min(1).max(200).describe('what it is for'),
-            role: roleSchema.optional().describe('at most your role (the default)'),
+            role: roleSchema.optional().describe('at most the role you act with (the default)'),
           })
           .meta({ examples: [{ label: 'duty-desk script', role: 'operator' }] }),
         response: {
@@ -223,7 +223,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: { accounts: Accou
     async (request, reply) => {
       const caller = request.caller;
       if (caller?.kind !== 'user') return sendError(reply, 'forbidden', 'personal tokens belong to named users: log in as one');
-      const created = deps.accounts.createToken(caller.name, request.body);
+      const created = deps.accounts.createToken(caller.name, request.body, caller.role);
       if (!created.ok) return fail(reply, created.error, 'cannot create a token');
       const { info } = created.value;
       deps.audit(request, { action: 'token.create', target: info.id, detail: { label: info.label, role: info.role } });
