@@ -324,6 +324,29 @@ describe('named users, sessions, personal tokens and the audit log, over real HT
     expect(logouts.body.entries[0]).toMatchObject({ actor: '王丽', actorKind: 'user' });
   });
 
+  it('audits rule reloads (over the API and by SIGHUP) and webhook administration, refused ones with their code', async () => {
+    const chief = await login(gateway, '安全总监', 'chief-password-01');
+    expect((await call(gateway, '/api/rules/reload', { cookie: chief.cookie, method: 'POST' })).status).toBe(200);
+    expect((await gateway.reloadRules()).ok).toBe(true); // what SIGHUP calls
+    const reloads = (await api(gateway, '/api/audit?action=rules.reload', { token: TOKENS.admin })).body.entries;
+    expect(reloads.map((e: { actor: string; actorKind: string }) => `${e.actor}/${e.actorKind}`)).toEqual([
+      'system/system',
+      '安全总监/user',
+    ]);
+    expect(reloads[1].detail).toMatchObject({ changedAlarms: 0 });
+    expect((await call(gateway, '/api/webhooks/nobody/enable', { cookie: chief.cookie, method: 'POST' })).status).toBe(404);
+    expect((await api(gateway, '/api/webhooks/dead-letters/dlq_none/replay', { method: 'POST' })).status).toBe(404);
+    const hooks = await api(gateway, '/api/audit?actor=安全总监&action=webhook.enable', { token: TOKENS.admin });
+    expect(hooks.body.entries).toEqual([expect.objectContaining({ target: 'nobody', outcome: 'webhook_not_found' })]);
+    const replay = await api(gateway, '/api/audit?action=webhook.replay', { token: TOKENS.admin });
+    expect(replay.body.entries[0]).toMatchObject({
+      actor: 'test-admin',
+      actorKind: 'token',
+      target: 'dlq_none',
+      outcome: 'dead_letter_not_found',
+    });
+  });
+
   it('pages the audit log newest first with nextBefore', async () => {
     const first = await api(gateway, '/api/audit?limit=2', { token: TOKENS.admin });
     expect(first.body.count).toBe(2);
