@@ -45,6 +45,11 @@ export const ERROR_CATALOGUE = {
     summary: 'The condition is still active; an alarm can be resolved once it has cleared.',
   },
   alarm_already_acknowledged: { status: 409, retryable: false, summary: 'The alarm was already acknowledged.' },
+  disposal_required: {
+    status: 422,
+    retryable: false,
+    summary: 'handling.requireDisposal is on: a resolve needs its disposal record (cause, measures, responsible).',
+  },
   dead_letter_not_found: { status: 404, retryable: false, summary: 'No dead-lettered webhook delivery with that id.' },
   webhook_not_found: { status: 404, retryable: false, summary: 'No webhook subscriber with that id.' },
   login_failed: {

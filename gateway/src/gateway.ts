@@ -134,6 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     store: store ? createSqliteAlarmStore(store) : undefined,
     inbox: store ? createSqliteAlarmInbox(store) : undefined,
     retentionMs: config.store.alarms.retention,
+    requireDisposal: config.handling.requireDisposal,
     onStoreFailure: (error) => {
       laneFailure = error;
       options.onFatal?.(error);

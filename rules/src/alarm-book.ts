@@ -1,4 +1,4 @@
-import type { Alarm, AlarmEventType, AlarmTransition } from './alarm.js';
+import type { Alarm, AlarmEventType, AlarmTransition, Disposal } from './alarm.js';
 import { createDeadlineQueue } from './deadline-queue.js';
 import type { VerdictChange } from './rule-engine.js';
 import { compareSeverity, type Severity } from './severity.js';
@@ -15,6 +15,7 @@ export interface AlarmQuery {
 /** Why an operator action was refused; stable codes, shown to the API caller. */
 export type AlarmActionError =
   | { code: 'alarm_not_found' }
+  | { code: 'disposal_required' }
   | { code: 'alarm_resolved' }
   | { code: 'alarm_still_active' }
   | { code: 'alarm_already_acknowledged' };
@@ -62,7 +63,10 @@ export interface AlarmBook {
   /** When `tick` next has something to do, or null. */
   nextDueAt(): number | null;
   acknowledge(id: string, by: string, note: string | null, at: number): AlarmActionResult;
-  resolve(id: string, by: string, note: string | null, at: number): AlarmActionResult;
+  /** Resolves a cleared alarm; `disposal`: what was done about it, kept on the alarm and in its history. */
+  resolve(id: string, by: string, note: string | null, at: number, disposal?: Disposal): AlarmActionResult;
+  /** Assigns (or re-assigns) an alarm that is not resolved to a responsible person: `alarm.assigned`. */
+  assign(id: string, to: string, by: string, note: string | null, at: number): AlarmActionResult;
   get(id: string): Alarm | undefined;
   history(id: string): AlarmTransition[];
   list(query: AlarmQuery): Alarm[];
@@ -308,12 +312,21 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       return { ok: true, transition: transition(alarm, 'alarm.acknowledged', at, by, note) };
     },
 
-    resolve(id, by, note, at) {
+    assign(id, to, by, note, at) {
+      const alarm = alarms.get(id);
+      if (!alarm) return { ok: false, error: { code: 'alarm_not_found' } };
+      if (alarm.resolved) return { ok: false, error: { code: 'alarm_resolved' } };
+      Object.assign(alarm, { assignee: to, assignedAt: iso(at) });
+      return { ok: true, transition: transition(alarm, 'alarm.assigned', at, by, note) };
+    },
+
+    resolve(id, by, note, at, disposal) {
       const alarm = alarms.get(id);
       if (!alarm) return { ok: false, error: { code: 'alarm_not_found' } };
       if (alarm.resolved) return { ok: false, error: { code: 'alarm_resolved' } };
       if (alarm.state === 'active') return { ok: false, error: { code: 'alarm_still_active' } };
       Object.assign(alarm, { resolved: true, resolvedBy: by, resolvedAt: iso(at), note: note ?? alarm.note });
+      if (disposal) alarm.disposal = { ...disposal };
       openByKey.delete(alarm.key);
       deadlines.cancel(alarm.id);
       closedOrder.push(alarm.id);

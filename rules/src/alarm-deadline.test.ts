@@ -10,7 +10,8 @@ const change = (status: 'true' | 'false', at: number, key = 's/d/r'): VerdictCha
   profile: 'p',
   rule: 'r',
   source: 'test',
-  verdict: status === 'true' ? { status, severity: 'orange', metric: 'x', value: 9, threshold: 5, unit: null, message: 'high' } : { status },
+  verdict:
+    status === 'true' ? { status, severity: 'orange', metric: 'x', value: 9, threshold: 5, unit: null, message: 'high' } : { status },
   at,
 });
 

@@ -17,11 +17,25 @@ export const ALARM_EVENT_TYPES = [
   'alarm.flapping',
   /** Extension: quiet again for a window; the alarm takes the condition's current state. */
   'alarm.unflapped',
+  /** Extension: the alarm was assigned (or re-assigned) to a responsible person. */
+  'alarm.assigned',
 ] as const;
 export const alarmEventTypeSchema = z.enum(ALARM_EVENT_TYPES);
 export type AlarmEventType = z.infer<typeof alarmEventTypeSchema>;
 
 const isoTime = z.string();
+
+/** What was done about an alarm, recorded when it is resolved (闭环处置): the cause, the measures, who answers for it. */
+export const disposalSchema = z
+  .object({
+    cause: z.string().trim().min(1, 'the cause is required').max(2_000),
+    measures: z.string().trim().min(1, 'the measures taken are required').max(4_000),
+    responsible: z.string().trim().min(1, 'the responsible person is required').max(200),
+    /** A link to a photo, report or work order. */
+    attachment: z.string().url().max(2_000).optional(),
+  })
+  .strict();
+export type Disposal = z.infer<typeof disposalSchema>;
 
 /** The alarm as contract §4 shows it inside every event (the gateway may add fields). */
 export const alarmSchema = z.object({
@@ -60,6 +74,11 @@ export const alarmSchema = z.object({
   deadline: isoTime.nullable().optional(),
   /** Extension: it was still not resolved at its deadline (`alarm.overdue` went out, once); absent means false. */
   overdue: z.boolean().optional(),
+  /** Extension: the responsible person it is assigned to (`alarm.assigned`), and since when. */
+  assignee: z.string().nullable().optional(),
+  assignedAt: isoTime.nullable().optional(),
+  /** Extension: the disposal record given when it was resolved. */
+  disposal: disposalSchema.nullable().optional(),
 });
 export type Alarm = z.infer<typeof alarmSchema>;
 

@@ -1,4 +1,4 @@
-import type { AlarmActionResult, AlarmBook, AlarmEvent, AlarmTransition, VerdictChange } from '../../../rules/src/index.js';
+import type { AlarmActionResult, AlarmBook, AlarmEvent, AlarmTransition, Disposal, VerdictChange } from '../../../rules/src/index.js';
 import { SEVERITIES } from '../../../rules/src/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -18,7 +18,10 @@ export interface AlarmService {
   /** Time-driven lifecycle steps (flapping ends). */
   tick(now: number): void;
   acknowledge(id: string, by: string, note: string | null): AlarmActionResult;
-  resolve(id: string, by: string, note: string | null): AlarmActionResult;
+  /** Resolves a cleared alarm, with its disposal record (required when `requireDisposal`). */
+  resolve(id: string, by: string, note: string | null, disposal?: Disposal): AlarmActionResult;
+  /** Assigns (or re-assigns) an unresolved alarm to a responsible person. */
+  assign(id: string, to: string, by: string, note: string | null): AlarmActionResult;
   /** Every event goes to every listener, synchronously; a listener only enqueues. */
   onEvent(listener: AlarmEventListener): () => void;
   readonly book: AlarmBook;
@@ -39,6 +42,8 @@ export interface AlarmServiceDeps {
   store?: AlarmStore | undefined;
   /** Resolved alarms older than this leave the store (checked hourly). */
   retentionMs?: number;
+  /** A resolve must carry its disposal record (handling.requireDisposal). */
+  requireDisposal?: boolean;
   /** Where the lane's verdict changes wait for the book (with a store). */
   inbox?: AlarmInbox | undefined;
   /** The store cannot record: the gateway cannot go on safely (`main.ts` exits; the inbox replays after the restart). */
@@ -143,7 +148,11 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       if (result.ok) deps.acknowledged?.(result.transition.alarm.key, at);
       return result;
     },
-    resolve: (id, by, note) => act(() => deps.book.resolve(id, by, note, deps.now())),
+    resolve(id, by, note, disposal) {
+      if (deps.requireDisposal && !disposal && deps.book.get(id)) return { ok: false, error: { code: 'disposal_required' } };
+      return act(() => deps.book.resolve(id, by, note, deps.now(), disposal));
+    },
+    assign: (id, to, by, note) => act(() => deps.book.assign(id, to, by, note, deps.now())),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

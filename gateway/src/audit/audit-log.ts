@@ -4,6 +4,7 @@ import { z } from 'zod';
 export const AUDIT_ACTIONS = [
   'alarm.ack',
   'alarm.resolve',
+  'alarm.assign',
   'webhook.replay',
   'webhook.enable',
   'rules.reload',

@@ -142,6 +142,11 @@ const wallTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a wall-clock tim
 /** How alarms are handled: the same-day deadline of the plans (an alarm disposed of the day it was raised). */
 const handling = z
   .object({
+    /**
+     * A resolve must carry its disposal record (cause, measures, responsible): the plans' closed loop. Off by default
+     * so that contract §6 clients resolving with `{ by, note }` keep working; a plant turns it on.
+     */
+    requireDisposal: z.boolean().default(false),
     deadline: z
       .object({
         /** Off: no deadline, no `alarm.overdue`. */

@@ -1,10 +1,12 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useZodSchemas } from '../http/request-validation.js';
 import { registerConsoleRoutes } from './console-routes.js';
 
 describe('console routes', () => {
   const app = Fastify();
   beforeAll(async () => {
+    useZodSchemas(app);
     registerConsoleRoutes(app);
     await app.ready();
   });

@@ -1,4 +1,4 @@
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import type { z } from 'zod';
 import { formatPath } from '../config/problems.js';
 
@@ -35,3 +35,12 @@ export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> =
     const problems = parsed.error.issues.map((issue) => ({ path: formatPath(issue.path) || '(root)', message: issue.message }));
     return { error: new RequestValidationError(problems) };
   };
+
+/**
+ * What routes with zod schemas need of their app: requests validated with zod (zodValidatorCompiler), responses
+ * documented but not filtered — serialised as they are (test/openapi.test.ts checks real answers against them).
+ */
+export function useZodSchemas(app: FastifyInstance): void {
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+}

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { alarmEventTypeSchema, alarmSchema, severitySchema } from '../../../../rules/src/index.js';
+import { alarmEventTypeSchema, alarmSchema, type Disposal, disposalSchema, severitySchema } from '../../../../rules/src/index.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
@@ -47,6 +47,34 @@ const actionBody = z
     note: z.string().max(4_000).optional(),
   })
   .meta({ examples: [{ by: 'Wang Li (duty officer)', note: 'checked on site' }] });
+
+/** Resolve: the action's body, and the disposal record (required when handling.requireDisposal is on). */
+const resolveBody = actionBody
+  .extend({
+    disposal: disposalSchema.optional().describe('what was done about it (闭环处置): cause, measures, responsible, optional link'),
+  })
+  .meta({
+    examples: [
+      {
+        by: 'Wang Li (duty officer)',
+        note: 'closed on site',
+        disposal: {
+          cause: 'bearing of the rotary valve overheated',
+          measures: 'valve stopped, bearing replaced, hopper emptied and checked',
+          responsible: 'Zhang Wei (maintenance)',
+          attachment: 'https://wo.example.org/orders/4711',
+        },
+      },
+    ],
+  });
+
+const assignBody = z
+  .object({
+    to: z.string().trim().min(1, 'the responsible person is required').max(200).describe('the responsible person'),
+    by: actionBody.shape.by,
+    note: z.string().max(4_000).optional(),
+  })
+  .meta({ examples: [{ to: 'Zhang Wei (maintenance)', by: 'Li Na (dispatcher)', note: 'please check the valve today' }] });
 
 const idParams = z.object({
   id: z
@@ -172,7 +200,10 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
 
   const actions = {
     ack: { summary: 'Acknowledge an alarm', conflicts: ['alarm_resolved', 'alarm_already_acknowledged'] },
-    resolve: { summary: 'Record the disposal (处置) and close a cleared alarm', conflicts: ['alarm_resolved', 'alarm_still_active'] },
+    resolve: {
+      summary: 'Record the disposal (处置) and close a cleared alarm',
+      conflicts: ['alarm_resolved', 'alarm_still_active', 'disposal_required'],
+    },
   } as const;
   for (const action of ['ack', 'resolve'] as const) {
     api.post(
@@ -184,7 +215,7 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
           summary: actions[action].summary,
           tags: ['alarms'],
           params: idParams,
-          body: actionBody,
+          body: action === 'resolve' ? resolveBody : actionBody,
           response: {
             200: z.object({ alarm }).meta({ description: 'the alarm after the action', examples: [{ alarm: EXAMPLE_ALARM }] }),
             ...errorResponses([
@@ -201,8 +232,10 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
       async (request, reply) => {
         const { id } = request.params;
         const { by, note } = request.body;
+        const disposal = 'disposal' in request.body ? (request.body.disposal as Disposal | undefined) : undefined;
         const actor = request.caller?.kind === 'user' ? request.caller.name : by;
-        const result = action === 'ack' ? deps.alarms.acknowledge(id, actor, note ?? null) : deps.alarms.resolve(id, actor, note ?? null);
+        const result =
+          action === 'ack' ? deps.alarms.acknowledge(id, actor, note ?? null) : deps.alarms.resolve(id, actor, note ?? null, disposal);
         deps.audit(request, {
           action: action === 'ack' ? 'alarm.ack' : 'alarm.resolve',
           target: id,
@@ -215,4 +248,38 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
       },
     );
   }
+
+  api.post(
+    '/api/alarms/:id/assign',
+    {
+      config: { role: 'dispatcher' },
+      preValidation: byTheUser,
+      schema: {
+        summary: 'Assign (or re-assign) an alarm to its responsible person',
+        tags: ['alarms'],
+        params: idParams,
+        body: assignBody,
+        response: {
+          200: z.object({ alarm }).meta({ description: 'the alarm, assigned', examples: [{ alarm: EXAMPLE_ALARM }] }),
+          ...errorResponses([
+            ...AUTH_ERRORS,
+            'validation_failed',
+            'alarm_not_found',
+            'alarm_resolved',
+            'payload_too_large',
+            'unsupported_media_type',
+          ]),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { to, by, note } = request.body;
+      const actor = request.caller?.kind === 'user' ? request.caller.name : by;
+      const result = deps.alarms.assign(id, to, actor, note ?? null);
+      deps.audit(request, { action: 'alarm.assign', target: id, outcome: result.ok ? 'ok' : result.error.code, note: note ?? null, by });
+      if (!result.ok) return sendError(reply, result.error.code, `cannot assign alarm ${id}: ${result.error.code.replace(/_/g, ' ')}`);
+      return { alarm: result.transition.alarm };
+    },
+  );
 }

@@ -55,6 +55,7 @@ const EVENT_LABEL: Record<CardLanguage, Record<AlarmEventType, string>> = {
     'alarm.overdue': '处置超时',
     'alarm.flapping': '告警频繁跳变',
     'alarm.unflapped': '告警跳变结束',
+    'alarm.assigned': '告警已分派',
   },
   en: {
     'alarm.raised': 'Raised',
@@ -68,6 +69,7 @@ const EVENT_LABEL: Record<CardLanguage, Record<AlarmEventType, string>> = {
     'alarm.overdue': 'Overdue',
     'alarm.flapping': 'Flapping',
     'alarm.unflapped': 'No longer flapping',
+    'alarm.assigned': 'Assigned',
   },
 };
 
@@ -116,6 +118,7 @@ const TONE: Record<AlarmEventType, CardTone> = {
   'alarm.shelved': 'info',
   'alarm.flapping': 'info',
   'alarm.unflapped': 'info',
+  'alarm.assigned': 'info',
   'alarm.cleared': 'calm',
   'alarm.resolved': 'calm',
 };
