@@ -400,4 +400,34 @@ describe('named users, sessions, personal tokens and the audit log, over real HT
     const whole = await call(gateway, '/api/audit.csv', { token: TOKENS.admin });
     expect(parseCsv(whole.text.slice(1))).toHaveLength(after.length + 2); // + the header, + this login
   });
+
+  it('a user changes their own password given the current one; every session of theirs ends', async () => {
+    const first = await login(gateway, '调度员', PASSWORDS.dispatcher);
+    const second = await login(gateway, '调度员', PASSWORDS.dispatcher);
+    const wrong = await call(gateway, '/auth/password', {
+      cookie: first.cookie,
+      body: { currentPassword: 'not-my-password', newPassword: '新的调度员密码-0002' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error.code).toBe('login_failed');
+    const changed = await call(gateway, '/auth/password', {
+      cookie: first.cookie,
+      body: { currentPassword: PASSWORDS.dispatcher, newPassword: '新的调度员密码-0002' },
+    });
+    expect(changed.body).toEqual({ changed: true });
+    for (const cookie of [first.cookie, second.cookie]) expect((await call(gateway, '/auth/session', { cookie })).status).toBe(401);
+    expect((await login(gateway, '调度员', PASSWORDS.dispatcher)).answer.status).toBe(401);
+    expect((await login(gateway, '调度员', '新的调度员密码-0002')).answer.status).toBe(200);
+    // A user of the config file changes it in the file; a shared token has no password.
+    const chief = await login(gateway, '安全总监', 'chief-password-01');
+    const inFile = await call(gateway, '/auth/password', {
+      cookie: chief.cookie,
+      body: { currentPassword: 'chief-password-01', newPassword: 'another-password-1' },
+    });
+    expect(inFile.body.error.code).toBe('user_in_config');
+    const shared = await api(gateway, '/auth/password', { body: { currentPassword: 'x', newPassword: 'another-password-1' } });
+    expect(shared.status).toBe(403);
+    const audit = await api(gateway, '/api/audit?actor=调度员&action=user.update', { token: TOKENS.admin });
+    expect(audit.body.entries.map((e: { outcome: string }) => e.outcome)).toEqual(['ok', 'login_failed']);
+  });
 });

@@ -42,7 +42,13 @@ export interface TokenView {
   lastUsedAt: string | null;
 }
 
-export type AccountFailure = 'user_exists' | 'user_not_found' | 'user_in_config' | 'password_too_short' | 'token_not_found';
+export type AccountFailure =
+  | 'user_exists'
+  | 'user_not_found'
+  | 'user_in_config'
+  | 'password_too_short'
+  | 'wrong_password'
+  | 'token_not_found';
 export type AccountResult<T> = { ok: true; value: T } | { ok: false; error: AccountFailure };
 
 export interface SessionSettings {
@@ -200,6 +206,18 @@ export function createAccountService(deps: AccountServiceDeps) {
       store.putUser(updated);
       if (change.password !== undefined || updated.disabled) store.deleteSessionsOf(name);
       return { ok: true, value: userView(updated) } as const;
+    },
+
+    /** A user's own new password, given the current one; every session of the user ends (log in again). */
+    async changePassword(name: string, current: string, next: string): Promise<AccountResult<null>> {
+      if (configUsers.has(name)) return { ok: false, error: 'user_in_config' };
+      const user = store.user(name);
+      if (!user || user.disabled) return { ok: false, error: 'user_not_found' };
+      if (!(await verifyPassword(current, user.passwordHash))) return { ok: false, error: 'wrong_password' };
+      if (tooShort(next)) return { ok: false, error: 'password_too_short' };
+      store.putUser({ ...user, passwordHash: await hashPassword(next), updatedAt: deps.now() });
+      store.deleteSessionsOf(name);
+      return { ok: true, value: null };
     },
 
     /** Removes a user with their sessions and tokens. */

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AccountService } from '../../accounts/account-service.js';
+import { MIN_PASSWORD_LENGTH } from '../../accounts/passwords.js';
 import { roleSchema } from '../../accounts/roles.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
@@ -114,6 +115,59 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
       deps.audit(request, { action: 'session.logout', target: caller.name });
       reply.header('set-cookie', cookie('', 0));
       return { loggedOut: true };
+    },
+  );
+
+  api.post(
+    '/auth/password',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Change your own password (a user created over the API); every session of yours ends: log in again',
+        tags: ['users'],
+        body: z
+          .object({
+            currentPassword: z.string().min(1).max(1_024),
+            newPassword: z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(1_024),
+          })
+          .meta({ examples: [{ currentPassword: 'correct horse battery staple', newPassword: 'a new and longer passphrase' }] }),
+        response: {
+          200: z.object({ changed: z.literal(true) }).meta({ description: 'changed; log in again', examples: [{ changed: true }] }),
+          ...errorResponses([
+            ...AUTH_ERRORS,
+            'validation_failed',
+            'login_failed',
+            'user_in_config',
+            'user_not_found',
+            'payload_too_large',
+            'unsupported_media_type',
+          ]),
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = request.caller;
+      if (caller?.kind !== 'user') return sendError(reply, 'forbidden', 'a shared token has no password: log in as a user');
+      const before = await deps.addressLimiter(request, { increment: false });
+      if (before.isExceeded) return tooMany(reply, before);
+      const { currentPassword, newPassword } = request.body;
+      const changed = await deps.accounts.changePassword(caller.name, currentPassword, newPassword);
+      const code = changed.ok ? 'ok' : changed.error === 'wrong_password' ? 'login_failed' : changed.error;
+      deps.audit(request, { action: 'user.update', target: caller.name, outcome: code, detail: { password: 'changed by the user' } });
+      if (changed.ok) {
+        reply.header('set-cookie', cookie('', 0));
+        return { changed: true as const };
+      }
+      if (changed.error === 'wrong_password') {
+        deps.metrics.httpAuthFailures.inc({ reason: 'bad_password' });
+        const after = await deps.addressLimiter(request);
+        if (after.isExceeded) return tooMany(reply, after);
+        return sendError(reply, 'login_failed', 'the current password is wrong');
+      }
+      const refused = { password_too_short: 'validation_failed', user_in_config: 'user_in_config' } as const;
+      const error =
+        changed.error === 'password_too_short' || changed.error === 'user_in_config' ? refused[changed.error] : 'user_not_found';
+      return sendError(reply, error, `cannot change the password of ${caller.name}: ${changed.error.replace(/_/g, ' ')}`);
     },
   );
 

@@ -59,6 +59,7 @@ const FAILURES: Readonly<Record<AccountFailure, ErrorCode>> = {
   user_not_found: 'user_not_found',
   user_in_config: 'user_in_config',
   password_too_short: 'validation_failed',
+  wrong_password: 'login_failed',
   token_not_found: 'token_not_found',
 };
 const fail = (reply: FastifyReply, failure: AccountFailure, what: string): FastifyReply =>
