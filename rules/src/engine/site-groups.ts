@@ -257,9 +257,11 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
     snapshotOf: (site) => [...(groupSlots.get(site)?.values() ?? [])].map(groupSnapshotOf),
 
     restore(saved, when, downMs, clears) {
-      const byId = new Map(groups.map((g) => [`${g.def.id}`, g]));
+      // by id and definition: two profiles may each have a group rule of the same id
+      const byDefinition = new Map(groups.map((g) => [`${g.def.id}\n${g.fp}`, g]));
+      const byId = new Map(groups.map((g) => [g.def.id, g]));
       for (const g of saved) {
-        const group = byId.get(g.rule);
+        const group = byDefinition.get(`${g.rule}\n${g.fp}`) ?? byId.get(g.rule);
         if (!group || group.fp !== g.fp) {
           if (g.status !== 'false') {
             const device = g.item ?? SITE_DEVICE;

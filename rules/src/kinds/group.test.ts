@@ -178,4 +178,28 @@ rules:
     all.push(...again.tick(50 * 60_000));
     expect(item()).toEqual(['yellow @16m', 'false @50m']);
   });
+
+  it('a restore keeps the group state of two profiles whose group rules share an id but not a definition', () => {
+    const other = tailings
+      .replace('profile: tailings-dam', 'profile: tailings-b')
+      .replace('profiles: [tailings-dam]', 'profiles: [tailings-b]')
+      .replace('count: 4, atLeast: blue', 'count: 2, atLeast: blue');
+    const rules = () => ruleSetFromYaml(tailings, other);
+    const engine = createRuleEngine({ rules: rules(), unitOf: () => 'm' });
+    const read = (site: string, profile: string, n: number) =>
+      engine.onReading(
+        { site, device: `pz-${n}`, profile, ts: 0, metrics: { phreatic_depth: 12.5 } },
+        { site, device: `pz-${n}`, profile, attributes: { item: 'phreatic' } },
+      );
+    for (let n = 1; n <= 4; n += 1) read('dam', 'tailings-dam', n);
+    for (let n = 1; n <= 2; n += 1) read('dam-b', 'tailings-b', n);
+    const groupsOf = (e: typeof engine) => e.verdicts().filter((v) => v.key.endsWith('/phreatic_item'));
+    expect(groupsOf(engine)).toEqual([
+      { key: 'dam/phreatic/phreatic_item', status: 'true', severity: 'yellow' },
+      { key: 'dam-b/phreatic/phreatic_item', status: 'true', severity: 'yellow' },
+    ]);
+    const again = createRuleEngine({ rules: rules(), unitOf: () => 'm' });
+    expect(again.restore(JSON.parse(JSON.stringify(engine.snapshot())), 1_000)).toEqual([]);
+    expect(groupsOf(again)).toEqual(groupsOf(engine));
+  });
 });
