@@ -18,6 +18,7 @@ import { median } from './lib/stats.js';
 import { runAlarmLatency } from './sections/alarm-latency.js';
 import { runConnections } from './sections/connections.js';
 import { type IngestRun, runIngest, SHAPES } from './sections/ingest-throughput.js';
+import { type PubackRun, runPubackLatency } from './sections/puback-latency.js';
 import { type Row, renderTable } from './table.js';
 
 const CORES = cpus().length;
@@ -26,7 +27,7 @@ const ROOT = join(HERE, '..');
 const RESULTS = join(HERE, 'results');
 const RUNS = 3;
 const SECRET = 'bench-device-secret';
-const SECTIONS = ['rules', 'ingest', 'store', 'profile', 'latency', 'connections', 'silence', 'spool'] as const;
+const SECTIONS = ['rules', 'ingest', 'store', 'puback', 'profile', 'latency', 'connections', 'silence', 'spool'] as const;
 type Section = (typeof SECTIONS)[number];
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -123,6 +124,12 @@ try {
       ingest.push(...(await runIngest('mosquitto', ctx)));
     } else if (enabled('ingest')) log('mosquitto not installed: peer skipped');
     raw.ingest = ingest;
+  }
+
+  // ---- PUBACK latency, store on and off ----
+  if (enabled('puback')) {
+    log('PUBACK latency: one device, QoS 1, one publish at a time, store on and off, worker and main thread');
+    raw.puback = await runPubackLatency({ influxUrl: influxd.url, secret: SECRET, secretHash, runs: RUNS, messages: 2_000, log });
   }
 
   // ---- profile of the gateway's hot path ----
@@ -250,6 +257,33 @@ function buildRows(results: Record<string, any>): Row[] {
       ? '—'
       : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
   const ingest = (results.ingest ?? []) as IngestRun[];
+  const puback = (results.puback ?? []) as PubackRun[];
+  for (const thread of ['worker', 'main'] as const) {
+    const of = (store: boolean) => puback.filter((r) => r.thread === thread && r.store === store);
+    const on = of(true);
+    const off = of(false);
+    if (on.length === 0 || off.length === 0) continue;
+    const med = (runs: PubackRun[], pick: (r: PubackRun) => number) => median(runs.map(pick));
+    out.push({
+      section: '1 puback',
+      measure: `PUBACK latency, one device, QoS 1, one at a time, ${thread} thread: p50 / p99 ms, store on vs off`,
+      result: `${fmt(
+        med(on, (r) => r.p50Ms),
+        2,
+      )} / ${fmt(
+        med(on, (r) => r.p99Ms),
+        2,
+      )} vs ${fmt(
+        med(off, (r) => r.p50Ms),
+        2,
+      )} / ${fmt(
+        med(off, (r) => r.p99Ms),
+        2,
+      )}`,
+      goal: 'measured',
+      status: '',
+    });
+  }
   for (const shape of SHAPES) {
     const of = (target: string) => ingest.filter((r) => r.target === target && r.qos === shape.qos && r.connections === shape.connections);
     const gw = of('gateway');
