@@ -5,6 +5,7 @@ import { alarmEventTypeSchema, alarmSchema, type Disposal, disposalSchema, sever
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
+import { EXAMPLE_ALARM } from './example-alarm.js';
 
 // Query and path parameters carry their examples one by one: the document lists them as separate parameters.
 const listQuery = z.object({
@@ -82,36 +83,6 @@ const idParams = z.object({
     .min(1)
     .meta({ examples: ['alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T'] }),
 });
-
-/** An alarm as the API shows it (contract §4), with an example. */
-const EXAMPLE_ALARM = {
-  id: 'alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T',
-  key: 'site-a/dc-01/hopper_temp_high',
-  seq: 1,
-  site: 'site-a',
-  device: 'dc-01',
-  profile: 'dust-collector',
-  rule: 'hopper_temp_high',
-  source: 'site-a/dc-01',
-  severity: 'orange',
-  previousSeverity: null,
-  state: 'active',
-  acknowledged: false,
-  acknowledgedBy: null,
-  acknowledgedAt: null,
-  resolved: false,
-  resolvedBy: null,
-  resolvedAt: null,
-  note: null,
-  metric: 'hopper_temp',
-  value: 71.2,
-  threshold: 70,
-  unit: '°C',
-  message: 'Hopper temperature 71.2 °C ≥ 70 °C',
-  raisedAt: '2026-11-22T08:00:03.000Z',
-  clearedAt: null,
-  occurrences: 1,
-} as const satisfies z.input<typeof alarmSchema>;
 
 const alarm = alarmSchema.meta({ examples: [EXAMPLE_ALARM] });
 

@@ -7,6 +7,7 @@ import type { WebhookSink } from '../../sinks/webhook/webhook-sink.js';
 import type { SubscriberState } from '../../sinks/webhook/webhook-subscriber.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
+import { EXAMPLE_ALARM } from './example-alarm.js';
 
 const id = z.string().min(1).max(200);
 
@@ -55,36 +56,7 @@ const EXAMPLE_DEAD_LETTER = {
     type: 'alarm.raised',
     id: 'evt_01JD7Q7M1W0000000000000000',
     timestamp: '2026-11-22T08:00:03.120Z',
-    data: {
-      alarm: {
-        id: 'alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T',
-        key: 'site-a/dc-01/hopper_temp_high',
-        seq: 1,
-        site: 'site-a',
-        device: 'dc-01',
-        profile: 'dust-collector',
-        rule: 'hopper_temp_high',
-        source: 'site-a/dc-01',
-        severity: 'orange',
-        previousSeverity: null,
-        state: 'active',
-        acknowledged: false,
-        acknowledgedBy: null,
-        acknowledgedAt: null,
-        resolved: false,
-        resolvedBy: null,
-        resolvedAt: null,
-        note: null,
-        metric: 'hopper_temp',
-        value: 71.2,
-        threshold: 70,
-        unit: '°C',
-        message: 'Hopper temperature 71.2 °C ≥ 70 °C',
-        raisedAt: '2026-11-22T08:00:03.000Z',
-        clearedAt: null,
-        occurrences: 1,
-      },
-    },
+    data: { alarm: EXAMPLE_ALARM },
   },
   attempts: 8,
   reason: 'exhausted',
