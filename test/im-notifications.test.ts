@@ -231,6 +231,7 @@ describe('a DingTalk message waits in the durable outbox across a restart', () =
           secret: DINGTALK_SECRET,
           retryBaseDelay: 1_000,
           retryMaxDelay: 1_000,
+          maxAttempts: 50, // never exhausted while the first gateway runs, however long it takes to close
         },
       ],
     };

@@ -102,6 +102,7 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
   });
 
   return {
+    durable: true,
     pending: (subscriber) =>
       (pendingOf.all(subscriber) as OutboxRow[]).map(([id, body, event, attempts, notBefore, lastError]) => ({
         id,

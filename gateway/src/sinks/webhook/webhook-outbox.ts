@@ -71,6 +71,8 @@ export interface SubscriberDisablement {
  * call returns.
  */
 export interface WebhookOutbox {
+  /** Whether what waits survives a restart (the local store) or is forgotten (memory). */
+  readonly durable: boolean;
   /** What waits for `subscriber`, oldest first (after a restart: what was pending, attempts and schedule kept). */
   pending(subscriber: string): OutboxDelivery[];
   /** Queues `event` for `subscriber`, to be sent as `body` (by default the event's JSON). */
@@ -118,6 +120,7 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
     return { id: lastId, subscriber, event, body, attempts: 0, notBefore: 0, lastError: null };
   };
   return {
+    durable: false,
     pending: () => [],
     enqueue: delivery,
     attempted() {},

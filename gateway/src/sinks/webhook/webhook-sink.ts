@@ -32,6 +32,9 @@ export interface WebhookSinkDeps {
   log: Logger;
 }
 
+/** How long closing waits for attempts in flight (and, with the store off, for what is queued). */
+const CLOSE_TIMEOUT = 5_000;
+
 /**
  * Fans alarm events out to every subscriber whose filter matches; each subscriber has its own queue, kept in
  * the outbox. What the outbox holds from before a restart is sent first.
@@ -82,8 +85,9 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       await Promise.all([...subscribers.values()].map((s) => s.idle(timeoutMs)));
     },
     async close() {
-      await Promise.all([...subscribers.values()].map((s) => s.idle(5_000)));
-      for (const subscriber of subscribers.values()) subscriber.close();
+      // Kept in memory only, what waits is lost at exit: give it the time to go out. In the store it waits for the next start.
+      if (!outbox.durable) await this.idle(CLOSE_TIMEOUT);
+      await Promise.all([...subscribers.values()].map((s) => s.close(CLOSE_TIMEOUT)));
     },
     status(): SinkStatus {
       const states = [...subscribers.values()].map((s) => s.state());

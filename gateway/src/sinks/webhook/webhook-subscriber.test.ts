@@ -1,10 +1,15 @@
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../../../rules/src/index.js';
 import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import { createLogger } from '../../observability/logger.js';
 import { createGatewayMetrics } from '../../observability/metrics.js';
+import { openStore } from '../../store/open-store.js';
+import { createSqliteWebhookOutbox } from '../../store/webhook-outbox-sqlite.js';
 import { createMemoryWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
 import { createWebhookSubscriber, redactedUrl, type WebhookSubscriber } from './webhook-subscriber.js';
 
@@ -41,8 +46,8 @@ interface Request {
   at: number;
 }
 
-/** A group robot on loopback: answers each request with the next scripted errcode (then 0). */
-async function startRobot(errcodes: number[] = []) {
+/** A group robot on loopback: answers each request with the next scripted errcode (then 0), after `delayMs`. */
+async function startRobot(errcodes: number[] = [], delayMs = 0) {
   const requests: Request[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -50,8 +55,10 @@ async function startRobot(errcodes: number[] = []) {
     request.on('end', () => {
       requests.push({ url: request.url ?? '', body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
       const errcode = errcodes.shift() ?? 0;
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ errcode, errmsg: errcode === 0 ? 'ok' : `scripted ${errcode}` }));
+      setTimeout(() => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ errcode, errmsg: errcode === 0 ? 'ok' : `scripted ${errcode}` }));
+      }, delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -90,9 +97,14 @@ describe('a group-robot subscriber: errcodes, rate limits and pacing', () => {
   const subscriberWith = (
     config: WebhookSubscriberConfig,
     now: () => number = Date.now,
+    store: 'memory' | 'sqlite' = 'memory',
   ): { subscriber: WebhookSubscriber; outbox: WebhookOutbox } => {
     let n = 0;
-    const outbox = createMemoryWebhookOutbox({ newId: () => `dlq_${++n}`, now, maxDeadLetters: 100 });
+    const ids = { newId: () => `dlq_${++n}`, now, maxDeadLetters: 100 };
+    const outbox =
+      store === 'memory'
+        ? createMemoryWebhookOutbox(ids)
+        : createSqliteWebhookOutbox(openStore({ dataDir: mkdtempSync(join(tmpdir(), 'subscriber-')), synchronous: 'normal' }), ids);
     const subscriber = createWebhookSubscriber({
       config,
       now,
@@ -100,7 +112,7 @@ describe('a group-robot subscriber: errcodes, rate limits and pacing', () => {
       log: createLogger('silent'),
       outbox,
     });
-    cleanup.push(() => subscriber.close());
+    cleanup.push(() => subscriber.close(0));
     return { subscriber, outbox };
   };
 
@@ -152,6 +164,29 @@ describe('a group-robot subscriber: errcodes, rate limits and pacing', () => {
     subscriber.enqueue(event('evt_alm_e', 'alm_e'));
     await expect.poll(() => subscriber.state().delivered).toBe(4);
     expect(subscriber.state().queued).toBe(1);
+  });
+
+  it('closing waits for the attempt in flight: its answer is recorded, nothing is left waiting', async () => {
+    const robot = await startRobot([], 300);
+    cleanup.push(robot.close);
+    const { subscriber, outbox } = subscriberWith(robotConfig(`${robot.base}/cgi-bin/webhook/send?key=k1`), Date.now, 'sqlite');
+    subscriber.enqueue(event('evt_a', 'alm_a'));
+    await expect.poll(() => robot.requests.length).toBe(1);
+    await subscriber.close(60_000);
+    expect(subscriber.state()).toMatchObject({ delivered: 1, inFlight: 0, queued: 0 });
+    expect(outbox.pending('duty-group')).toEqual([]);
+  });
+
+  it('closing does not wait for a retry due later: the delivery stays in the outbox with its attempt counted', async () => {
+    const robot = await startRobot([-1]);
+    cleanup.push(robot.close);
+    const config = robotConfig(`${robot.base}/cgi-bin/webhook/send?key=k1`, { retryBaseDelay: 3_600_000, retryMaxDelay: 3_600_000 });
+    const { subscriber, outbox } = subscriberWith(config, Date.now, 'sqlite');
+    subscriber.enqueue(event('evt_a', 'alm_a'));
+    await expect.poll(() => subscriber.state().failedAttempts).toBe(1);
+    await subscriber.close(600_000); // a close that waited for the retry would outlive the test's timeout
+    expect(robot.requests).toHaveLength(1);
+    expect(outbox.pending('duty-group').map((d) => [d.event.id, d.attempts])).toEqual([['evt_a', 1]]);
   });
 
   it('shows its kind, and its url without the robot key or token', () => {

@@ -49,7 +49,12 @@ export interface WebhookSubscriber {
   state(): SubscriberState;
   /** Resolves when nothing is queued or in flight (or after `timeoutMs`). */
   idle(timeoutMs: number): Promise<void>;
-  close(): void;
+  /**
+   * Starts no further attempt once none is in flight and none is due (what waits for a retry stays in the outbox
+   * for the next start), waiting at most `timeoutMs` for the attempts in flight; an answer arriving later is not
+   * recorded (the attempt is made again after the restart, under the same number).
+   */
+  close(timeoutMs: number): Promise<void>;
 }
 
 const SINK = 'webhook';
@@ -93,6 +98,8 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   let wakeTimer: NodeJS.Timeout | null = null;
   let closed = false;
   const idleWaiters: Array<() => void> = [];
+  /** `close` waiting for the attempts in flight (and those that fall due meanwhile) to be answered. */
+  const settleWaiters: Array<() => void> = [];
 
   const gauge = (): void => deps.metrics.sinkQueued.set({ sink: `${SINK}:${config.id}` }, queue.length);
 
@@ -155,6 +162,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       outcome = { ok: false, retryable: true, gone: false, error: (error as Error).message, retryAfter: null, holdSubscriber: false };
     }
     stop();
+    if (closed) return; // closed while in flight: the store may be closed too
 
     if (outcome.ok) {
       delivered += 1;
@@ -235,6 +243,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
         inFlight -= 1;
         gauge();
         dispatch();
+        if (inFlight === 0) for (const settled of settleWaiters.splice(0)) settled();
       });
     }
     if (earliest !== Number.POSITIVE_INFINITY) {
@@ -340,7 +349,15 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
         });
       });
     },
-    close() {
+    async close(timeoutMs) {
+      if (inFlight > 0 && !closed)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          settleWaiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
       closed = true;
       if (wakeTimer) clearTimeout(wakeTimer);
       notifyIdle();
