@@ -121,11 +121,14 @@ describe.each(PIPELINE_THREADS)('kill -9 under sustained QoS 1 load from 50 devi
       sent.set(d.id, new Map([...(before[i]?.sent ?? []), ...(load[i]?.sent ?? [])].map((r) => [r.ts, r.value])));
     });
     const total = [...acked.values()].reduce((n, list) => n + list.length, 0);
+    // Waits for each acknowledged reading itself: a count would be reached early by readings stored but never
+    // acknowledged (their PUBACK lost in the kill) while acknowledged ones still drain from the spool.
     const rows = await eventually(
       'every acknowledged reading in influxd',
       async () => {
         const out = await queryInflux(database, 'SELECT hopper_temp, device FROM telemetry').catch(() => []);
-        return out.length >= total ? out : undefined;
+        const present = new Set(out.map((row) => `${row.device} ${new Date(row.time).getTime()}`));
+        return DEVICES.every((d) => (acked.get(d.id) ?? []).every((r) => present.has(`${d.id} ${r.ts}`))) ? out : undefined;
       },
       60_000,
     );
