@@ -77,14 +77,14 @@ describe('GET /readyz when an MQTT listener is down', () => {
   });
   afterAll(() => gateway?.close());
 
-  // Known gap, reported with issue 12: readiness checks only that some listener exists and the broker is open
-  // (gateway.ts), and a listener exposes no state (broker/listeners.ts). Flip to `it` once it is watched.
-  it.fails('answers 503 naming the listener that stopped listening — known gap: listeners are not watched', async () => {
+  it('answers 503 naming the listener that stopped listening, while the others still serve', async () => {
     expect((await api(gateway, '/readyz', { token: null })).status).toBe(200);
     await gateway.listeners.find((l) => l.name === 'ws')!.close();
     const answer = await api(gateway, '/readyz', { token: null });
     expect(answer.status).toBe(503);
-    expect(answer.body.reasons.join('\n')).toMatch(/ws/);
+    expect(answer.body.reasons).toEqual(['mqtt: not listening: ws']);
+    const device = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
+    await device.endAsync();
   });
 });
 

@@ -246,10 +246,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const ticker = setInterval(() => tick(now()), config.tickInterval);
   ticker.unref();
 
+  /** `broker closed`, or the listeners that stopped accepting connections (`not listening: ws`); null when all is well. */
+  const mqttTrouble = (): string | null => {
+    if (broker.closed) return 'broker closed';
+    const stopped = listeners.filter((listener) => !listener.listening()).map((listener) => listener.name);
+    return stopped.length > 0 ? `not listening: ${stopped.join(', ')}` : null;
+  };
   const readiness = (): ReadinessCheck[] => {
-    const checks: ReadinessCheck[] = [
-      { name: 'mqtt', ready: listeners.length > 0 && !broker.closed, reason: broker.closed ? 'broker closed' : null },
-    ];
+    const trouble = mqttTrouble();
+    const checks: ReadinessCheck[] = [{ name: 'mqtt', ready: trouble === null, reason: trouble }];
     if (laneFailure) checks.push({ name: 'pipeline', ready: false, reason: laneFailure.message });
     const sinkStatus = started.sinkStatus();
     if (influx.url === null) checks.push({ name: 'influxdb', ready: true, reason: `disabled: ${influx.disabledReason}` });

@@ -11,6 +11,8 @@ export interface MqttListener {
   name: 'tcp' | 'tls' | 'ws';
   url: string;
   port: number;
+  /** Whether it still accepts connections (false once closed, or if its server stopped). */
+  listening(): boolean;
   close(): Promise<void>;
 }
 
@@ -39,7 +41,13 @@ export async function startMqttListeners(handle: ConnectionHandler, config: Gate
   const listeners: MqttListener[] = [];
   const tcp = createServer((socket) => handle(socket));
   const tcpPort = await listen(tcp, config.tcp.host, config.tcp.port, 'tcp');
-  listeners.push({ name: 'tcp', port: tcpPort, url: `mqtt://${displayHost(config.tcp.host)}:${tcpPort}`, close: () => closeServer(tcp) });
+  listeners.push({
+    name: 'tcp',
+    port: tcpPort,
+    url: `mqtt://${displayHost(config.tcp.host)}:${tcpPort}`,
+    listening: () => tcp.listening,
+    close: () => closeServer(tcp),
+  });
 
   if (config.tls) {
     const tls = createTlsServer(
@@ -51,7 +59,13 @@ export async function startMqttListeners(handle: ConnectionHandler, config: Gate
       (socket) => handle(socket),
     );
     const port = await listen(tls, config.tls.host, config.tls.port, 'tls');
-    listeners.push({ name: 'tls', port, url: `mqtts://${displayHost(config.tls.host)}:${port}`, close: () => closeServer(tls) });
+    listeners.push({
+      name: 'tls',
+      port,
+      url: `mqtts://${displayHost(config.tls.host)}:${port}`,
+      listening: () => tls.listening,
+      close: () => closeServer(tls),
+    });
   }
 
   if (config.ws) {
@@ -64,6 +78,7 @@ export async function startMqttListeners(handle: ConnectionHandler, config: Gate
       name: 'ws',
       port,
       url: `ws://${displayHost(config.ws.host)}:${port}${config.ws.path}`,
+      listening: () => http.listening,
       close: async () => {
         for (const client of wss.clients) client.terminate();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
