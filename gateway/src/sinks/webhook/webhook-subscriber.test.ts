@@ -177,6 +177,23 @@ describe('a group-robot subscriber: errcodes, rate limits and pacing', () => {
     expect(outbox.pending('duty-group')).toEqual([]);
   });
 
+  it('a full queue dead-letters the oldest waiting message, never the one being sent', async () => {
+    const robot = await startRobot([], 300);
+    cleanup.push(robot.close);
+    const { subscriber, outbox } = subscriberWith(robotConfig(`${robot.base}/cgi-bin/webhook/send?key=k1`, { maxQueued: 2 }));
+    subscriber.enqueue(event('evt_a', 'alm_a'));
+    await expect.poll(() => robot.requests.length).toBe(1);
+    subscriber.enqueue(event('evt_b', 'alm_b'));
+    subscriber.enqueue(event('evt_c', 'alm_c'));
+    await subscriber.idle(5_000);
+    expect(outbox.deadLetters().map((l) => [l.event.id, l.reason])).toEqual([['evt_b', 'queue_full']]);
+    expect(robot.requests.map((r) => (JSON.parse(r.body) as { markdown: { content: string } }).markdown.content)).toEqual([
+      expect.stringContaining('alm_a'),
+      expect.stringContaining('alm_c'),
+    ]);
+    expect(subscriber.state()).toMatchObject({ delivered: 2, queued: 0 });
+  });
+
   it('closing does not wait for a retry due later: the delivery stays in the outbox with its attempt counted', async () => {
     const robot = await startRobot([-1]);
     cleanup.push(robot.close);

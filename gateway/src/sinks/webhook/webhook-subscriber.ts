@@ -259,9 +259,17 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     notifyIdle();
   };
 
-  /** Bounds the queue (and so the outbox) to `maxQueued - room`: the oldest are dead-lettered, `queue_full`. */
+  /**
+   * Bounds the queue (and so the outbox) to `maxQueued - room`: the oldest waiting are dead-lettered, `queue_full`
+   * (never one being sent: its answer decides, and it would be both delivered and dead-lettered).
+   */
   const makeRoom = (room: number): void => {
-    while (queue.length > config.maxQueued - room) deadLetter(queue.shift() as Delivery, 'queue_full', 'queue full');
+    while (queue.length > config.maxQueued - room) {
+      const oldest = queue.find((delivery) => !sending.has(delivery));
+      if (!oldest) return;
+      remove(oldest);
+      deadLetter(oldest, 'queue_full', 'queue full');
+    }
   };
   const push = (delivery: Delivery): void => {
     queue.push(delivery);
