@@ -114,14 +114,18 @@ describe('OpenAPI 3.1 document at GET /openapi.json, generated from the routesâ€
         route.role === null
           ? { security: [], says: 'Public: no token needed.' }
           : {
-              security: route.url === '/api/alarms/stream' ? [{ bearer: [] }, { accessToken: [] }] : [{ bearer: [] }],
+              security:
+                route.url === '/api/alarms/stream'
+                  ? [{ bearer: [] }, { session: [] }, { accessToken: [] }]
+                  : [{ bearer: [] }, { session: [] }],
               says: `Needs the ${route.role} role.`,
             };
       if (JSON.stringify(operation.security) !== JSON.stringify(expected.security) || !operation.description.startsWith(expected.says))
         wrong.push(`${route.method} ${route.url}: ${JSON.stringify(operation.security)} "${operation.description}"`);
     }
     expect(wrong).toEqual([]);
-    expect(Object.keys(document.components.securitySchemes)).toEqual(['bearer', 'accessToken']);
+    expect(Object.keys(document.components.securitySchemes)).toEqual(['bearer', 'session', 'accessToken']);
+    expect(document.components.securitySchemes.session).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'gw_session' });
   });
 
   it('has examples for request bodies, parameters and JSON answers, and every example validates against its own schema', () => {

@@ -3,6 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { SESSION_COOKIE } from './auth.js';
 import { DOCS_PREFIX } from './route-access.js';
 
 /**
@@ -36,8 +37,13 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           bearer: {
             type: 'http',
             scheme: 'bearer',
-            description:
-              'an API token from api.tokens, or a personal token (POST /api/tokens); the console’s session cookie is taken instead',
+            description: 'an API token from api.tokens, or a personal token (POST /api/tokens)',
+          },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description: 'the console’s session cookie, set by POST /auth/login (unsafe methods also need a same-origin Origin)',
           },
           accessToken: {
             type: 'apiKey',
@@ -64,7 +70,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       const { schema, url } = jsonSchemaTransform(input);
       const { role, queryToken } = input.route.config ?? {};
       const security: Array<Record<string, string[]>> =
-        role === undefined ? [] : [{ bearer: [] }, ...(queryToken ? [{ accessToken: [] }] : [])];
+        role === undefined ? [] : [{ bearer: [] }, { session: [] }, ...(queryToken ? [{ accessToken: [] }] : [])];
       const needs = role === undefined ? 'Public: no token needed.' : `Needs the ${role} role.`;
       const described = schema as { description?: string };
       return { url, schema: { ...schema, security, description: described.description ? `${needs} ${described.description}` : needs } };
