@@ -131,16 +131,38 @@ describe('a group-robot subscriber: errcodes, rate limits and pacing', () => {
     expect(subscriber.state()).toMatchObject({ delivered: 2, failedAttempts: 1, lastError: 'WeCom errcode 45009: scripted 45009' });
   });
 
-  it('a permanent errcode (93000 invalid webhook url) dead-letters at once with the errcode and errmsg', async () => {
-    const robot = await startRobot([93000]);
+  it('a permanent errcode (40058 content too long) dead-letters that message at once with the errcode and errmsg', async () => {
+    const robot = await startRobot([40058]);
+    cleanup.push(robot.close);
+    const { subscriber, outbox } = subscriberWith(robotConfig(`${robot.base}/cgi-bin/webhook/send?key=k1`));
+    subscriber.enqueue(event('evt_a', 'alm_a'));
+    subscriber.enqueue(event('evt_b', 'alm_b'));
+    await subscriber.idle(5_000);
+    expect(robot.requests).toHaveLength(2);
+    expect(outbox.deadLetters().map((l) => [l.event.id, l.reason, l.attempts, l.lastError])).toEqual([
+      ['evt_a', 'not_retryable', 1, 'not retryable: WeCom errcode 40058: scripted 40058'],
+    ]);
+    expect(subscriber.state()).toMatchObject({ enabled: true, delivered: 1 });
+  });
+
+  it('an unknown robot key (93000 invalid webhook url) disables the subscriber: one request, not one per waiting message', async () => {
+    const robot = await startRobot([93000, 93000, 93000]);
     cleanup.push(robot.close);
     const { subscriber, outbox } = subscriberWith(robotConfig(`${robot.base}/cgi-bin/webhook/send?key=wrong`));
-    subscriber.enqueue(event('evt_a', 'alm_a'));
+    for (const alarm of ['alm_a', 'alm_b', 'alm_c']) subscriber.enqueue(event(`evt_${alarm}`, alarm));
     await subscriber.idle(5_000);
     expect(robot.requests).toHaveLength(1);
-    expect(outbox.deadLetters().map((l) => [l.event.id, l.reason, l.attempts, l.lastError])).toEqual([
-      ['evt_a', 'not_retryable', 1, 'not retryable: WeCom errcode 93000: scripted 93000'],
+    expect(outbox.deadLetters().map((l) => [l.event.id, l.reason])).toEqual([
+      ['evt_alm_a', 'gone'],
+      ['evt_alm_b', 'subscriber_disabled'],
+      ['evt_alm_c', 'subscriber_disabled'],
     ]);
+    expect(subscriber.state()).toMatchObject({
+      enabled: false,
+      disabledReason: 'robot is gone: WeCom errcode 93000: scripted 93000',
+      lastError: 'WeCom errcode 93000: scripted 93000',
+    });
+    expect(outbox.disabled('duty-group')?.reason).toBe('robot is gone: WeCom errcode 93000: scripted 93000');
   });
 
   it('starts at most maxPerMinute messages a minute; the rest wait for the minute to pass', async () => {

@@ -71,7 +71,8 @@ export function redactedUrl(url: string): string {
  * One subscriber's delivery queue, mirrored in the outbox (what it finds there at creation goes first): events of one alarm are delivered one at a time in order; different
  * alarms go in parallel up to `concurrency`, and at most `maxPerMinute` start a minute. Its kind (`kinds/`: Standard
  * Webhooks, a WeCom or DingTalk robot) renders the body once, at enqueue, signs each attempt and reads the answers;
- * a robot's rate-limit errcode holds the whole subscriber for `rateLimitDelay`. 2xx succeeds; 410 disables the subscriber (recorded in the outbox:
+ * a robot's rate-limit errcode holds the whole subscriber for `rateLimitDelay`. 2xx succeeds; 410 (or a robot's
+ * unknown-key errcode) disables the subscriber (recorded in the outbox:
  * it stays disabled after a restart until `enable`, unless its configured url changed); 429, 5xx, timeouts
  * and network errors are retried with backoff and jitter, honouring Retry-After; exhausted events are
  * dead-lettered.
@@ -159,7 +160,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       const body = await response.text().catch(() => '');
       outcome = kind.judge({ status: response.status, headers: response.headers, body }, deps.now());
     } catch (error) {
-      outcome = { ok: false, retryable: true, gone: false, error: (error as Error).message, retryAfter: null, holdSubscriber: false };
+      outcome = { ok: false, retryable: true, gone: null, error: (error as Error).message, retryAfter: null, holdSubscriber: false };
     }
     stop();
     if (closed) return; // closed while in flight: the store may be closed too
@@ -175,10 +176,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     lastError = outcome.error;
     delivery.lastError = outcome.error;
     deps.metrics.sinkFailed.inc({ sink: SINK });
-    if (outcome.gone) {
+    if (outcome.gone !== null) {
       remove(delivery);
       deadLetter(delivery, 'gone', outcome.error);
-      if (enabled) disable('receiver answered 410 Gone');
+      if (enabled) disable(outcome.gone);
       return;
     }
     if (!enabled) {

@@ -96,7 +96,7 @@ describe('DingTalk custom robot (kind: dingtalk)', () => {
     );
   });
 
-  it('reads the answer by errcode: 130101 rate limit waits the 10-minute penalty; 310000 (sign) and 300001 (token) are dead-lettered', () => {
+  it('reads the answer by errcode: 130101 rate limit waits the 10-minute penalty; 310000 (sign) is dead-lettered; 300001 (no such token) is gone', () => {
     const kind = dingtalkKind(URL, SECRET, OPTIONS, 600_000);
     const answer = (errcode: number, errmsg: string) => ({
       status: 200,
@@ -112,8 +112,12 @@ describe('DingTalk custom robot (kind: dingtalk)', () => {
     });
     expect(kind.judge(answer(310000, 'sign not match'), 0)).toMatchObject({
       retryable: false,
+      gone: null,
       error: 'DingTalk errcode 310000: sign not match',
     });
-    expect(kind.judge(answer(300001, 'token is not exist'), 0)).toMatchObject({ retryable: false });
+    expect(kind.judge(answer(300001, 'token is not exist'), 0)).toMatchObject({
+      retryable: false,
+      gone: 'robot is gone: DingTalk errcode 300001: token is not exist',
+    });
   });
 });

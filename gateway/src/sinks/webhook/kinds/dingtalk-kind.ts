@@ -6,13 +6,15 @@ import type { WebhookKind } from './webhook-kind.js';
 
 /**
  * DingTalk's answers: 130101 `send too fast, exceed 20 times per minute` (the robot is then limited for 10
- * minutes); 300001 and 300005 `token is not exist`, 310000 (the security settings refused it: sign not match,
- * keywords, IP whitelist) and 400402 (a parameter missing or malformed) cannot succeed on a retry.
+ * minutes); 300001 and 300005 `token is not exist` (the robot is gone: the subscriber is disabled); 310000 (the
+ * security settings refused it: sign not match, keywords, IP whitelist) and 400402 (a parameter missing or
+ * malformed) cannot succeed on a retry.
  */
 export const DINGTALK_ERRCODES: RobotErrcodes = {
   service: 'DingTalk',
   rateLimited: [130101],
-  permanent: [300001, 300005, 310000, 400402],
+  permanent: [310000, 400402],
+  gone: [300001, 300005],
 };
 
 /**

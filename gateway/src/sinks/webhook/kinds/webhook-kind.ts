@@ -9,8 +9,11 @@ export type AttemptOutcome =
       ok: false;
       /** Another attempt may succeed (429, 5xx, a timeout, a rate limit); otherwise it is dead-lettered. */
       retryable: boolean;
-      /** The receiver answered 410 Gone: the subscriber is disabled. */
-      gone: boolean;
+      /**
+       * Why the receiver is gone for every message, not just this one (410 Gone; a robot whose key or token does
+       * not exist): the subscriber is disabled with this reason. Null: only this attempt failed.
+       */
+      gone: string | null;
       /** Shown as the subscriber's `lastError` and the dead letter's; an IM service's errcode and errmsg. */
       error: string;
       /** Wait at least this long (ms) before the next attempt (`Retry-After`, a service's rate limit). */
@@ -50,11 +53,11 @@ export interface WebhookKind {
  */
 export function statusOutcome(answer: Answer, now: number): AttemptOutcome & { ok: false } {
   if (answer.status === 410)
-    return { ok: false, retryable: false, gone: true, error: 'HTTP 410 Gone', retryAfter: null, holdSubscriber: false };
+    return { ok: false, retryable: false, gone: 'receiver answered 410 Gone', error: 'HTTP 410 Gone', retryAfter: null, holdSubscriber: false };
   return {
     ok: false,
     retryable: answer.status === 429 || answer.status === 408 || answer.status >= 500,
-    gone: false,
+    gone: null,
     error: `HTTP ${answer.status}`,
     retryAfter: retryAfterMs(answer.headers.get('retry-after'), now),
     holdSubscriber: false,

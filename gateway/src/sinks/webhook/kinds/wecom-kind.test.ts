@@ -85,13 +85,13 @@ describe('WeCom group robot (kind: wecom)', () => {
     expect(kind.request(delivery, 1_000)).toMatchObject({ url: URL, headers: { 'content-type': 'application/json; charset=utf-8' } });
   });
 
-  it('reads the answer by errcode: 0 ok; 45009 rate limit retried after the delay, holding the robot; 93000 and 40058 dead-lettered', () => {
+  it('reads the answer by errcode: 0 ok; 45009 rate limit retried after the delay, holding the robot; 93000 (no such key) gone; 40058 dead-lettered', () => {
     const kind = wecomKind(URL, OPTIONS, 60_000);
     expect(kind.judge(answer({ errcode: 0, errmsg: 'ok' }), 0)).toEqual({ ok: true });
     expect(kind.judge(answer({ errcode: 45009, errmsg: 'api freq out of limit' }), 0)).toEqual({
       ok: false,
       retryable: true,
-      gone: false,
+      gone: null,
       error: 'WeCom errcode 45009: api freq out of limit',
       retryAfter: 60_000,
       holdSubscriber: true,
@@ -99,10 +99,12 @@ describe('WeCom group robot (kind: wecom)', () => {
     expect(kind.judge(answer({ errcode: 93000, errmsg: 'invalid webhook url, hint: [1]' }), 0)).toMatchObject({
       ok: false,
       retryable: false,
+      gone: 'robot is gone: WeCom errcode 93000: invalid webhook url, hint: [1]',
       error: 'WeCom errcode 93000: invalid webhook url, hint: [1]',
     });
     expect(kind.judge(answer({ errcode: 40058, errmsg: 'markdown.content exceed max length 4096' }), 0)).toMatchObject({
       retryable: false,
+      gone: null,
     });
   });
 

@@ -8,9 +8,10 @@ export const WECOM_MAX_CONTENT_BYTES = 4096;
 
 /**
  * WeCom's answers: 45009 `api freq out of limit` (20 messages a minute per robot); 93000 `invalid webhook url`
- * (no such key) and 40058 (an invalid parameter, e.g. content longer than 4096 bytes) cannot succeed on a retry.
+ * (no such key: the robot is gone, the subscriber is disabled); 40058 (an invalid parameter, e.g. content longer
+ * than 4096 bytes) cannot succeed on a retry.
  */
-export const WECOM_ERRCODES: RobotErrcodes = { service: 'WeCom', rateLimited: [45009], permanent: [93000, 40058] };
+export const WECOM_ERRCODES: RobotErrcodes = { service: 'WeCom', rateLimited: [45009], permanent: [40058], gone: [93000] };
 
 /** WeCom's markdown has three colours: `warning` (orange-red), `info` (green), `comment` (grey). */
 const COLOUR: Record<CardTone, string> = { alert: 'warning', calm: 'info', info: 'comment' };
