@@ -53,7 +53,14 @@ export interface WebhookKind {
  */
 export function statusOutcome(answer: Answer, now: number): AttemptOutcome & { ok: false } {
   if (answer.status === 410)
-    return { ok: false, retryable: false, gone: 'receiver answered 410 Gone', error: 'HTTP 410 Gone', retryAfter: null, holdSubscriber: false };
+    return {
+      ok: false,
+      retryable: false,
+      gone: 'receiver answered 410 Gone',
+      error: 'HTTP 410 Gone',
+      retryAfter: null,
+      holdSubscriber: false,
+    };
   return {
     ok: false,
     retryable: answer.status === 429 || answer.status === 408 || answer.status >= 500,
