@@ -3,7 +3,7 @@ import { listScenarios, loadScenario } from '../../simulators/src/index.js';
 import { missingProfiles, runInEngine } from '../../simulators/src/run/run-in-engine.js';
 import { alarmsFromEvents, checkExpectations, formatExpectationReport } from '../../simulators/src/scenario/expectations.js';
 import { KNOWN_RULE_FINDINGS } from '../../simulators/src/scenario/known-rule-findings.js';
-import { runScenarioOnGateway, type ScenarioRun } from './scenario-gateway.js';
+import { runScenarioOnGateway, type ScenarioRun } from '../helpers/scenario-gateway.js';
 
 const runs: ScenarioRun[] = [];
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { hashSecret } from '../../gateway/src/devices/secret-hash.js';
 import { type RunningGateway, startGateway } from '../../gateway/src/gateway.js';
+import type { GatewayConfig } from '../../gateway/src/config/config-schema.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import type { AlarmEvent } from '../../rules/src/index.js';
 import type { Scenario } from '../../simulators/src/index.js';
@@ -18,17 +19,25 @@ export interface ScenarioRun {
   run: VirtualRunResult;
 }
 
+export interface ScenarioGatewayOptions {
+  /** Where the gateway writes (default: InfluxDB off). */
+  influx?: Record<string, unknown>;
+  pipeline?: Partial<GatewayConfig['pipeline']>;
+}
+
 /**
- * A real gateway in-process (loopback, free ports, no InfluxDB) with exactly the scenario's devices, its clock
- * the scenario's virtual clock; the scenario played through its broker by real MQTT clients.
+ * A real gateway in-process (loopback, free ports; InfluxDB off unless `options.influx` says where) with exactly
+ * the scenario's devices, its clock the scenario's virtual clock; the scenario played through its broker by real
+ * MQTT clients. The caller closes the gateway.
  */
-export async function runScenarioOnGateway(scenario: Scenario): Promise<ScenarioRun> {
+export async function runScenarioOnGateway(scenario: Scenario, options: ScenarioGatewayOptions = {}): Promise<ScenarioRun> {
   const clock = createVirtualClock(Date.parse(scenario.start));
   const config = validateConfig(
     {
       mqtt: { tcp: { host: '127.0.0.1', port: 0 } },
       http: { host: '127.0.0.1', port: 0 },
-      influx: { mode: 'off' },
+      influx: options.influx ?? { mode: 'off' },
+      ...(options.pipeline ? { pipeline: options.pipeline } : {}),
       dataDir: mkdtempSync(join(tmpdir(), 'sim-gateway-')),
       // The virtual run drives the timers itself; the wall-clock ticker only repeats the same instant.
       tickInterval: 60_000,
