@@ -1,10 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { GatewayConfig } from '../../gateway/src/config/config-schema.js';
 import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { hashSecret } from '../../gateway/src/devices/secret-hash.js';
 import { type RunningGateway, startGateway } from '../../gateway/src/gateway.js';
-import type { GatewayConfig } from '../../gateway/src/config/config-schema.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import type { AlarmEvent } from '../../rules/src/index.js';
 import type { Scenario } from '../../simulators/src/index.js';
