@@ -1,7 +1,11 @@
 import type { Alarm, AlarmEventType, AlarmTransition, Disposal } from './alarm.js';
+import { createShelving, type Shelving } from './alarm-shelving.js';
+import { type AlarmBookCore, withSuppression } from './alarm-suppression.js';
 import { createDeadlineQueue } from './deadline-queue.js';
+import { createInhibition, type Inhibition, type InhibitionSnapshot } from './inhibition.js';
 import type { VerdictChange } from './rule-engine.js';
 import { compareSeverity, type Severity } from './severity.js';
+import type { Shelf } from './shelf.js';
 
 export type AlarmStateFilter = 'open' | 'active' | 'cleared' | 'all';
 
@@ -28,6 +32,10 @@ export interface AlarmBookSnapshot {
   history: Array<[string, AlarmTransition[]]>;
   /** Flapping bookkeeping per alarm key (absent in snapshots of older versions). */
   flaps?: Array<[string, FlapRecord]>;
+  /** Shelves and maintenance windows, on, to come and recently ended (absent in older snapshots). */
+  shelves?: Shelf[];
+  /** Active inhibitors and what they hold (absent in older snapshots). */
+  inhibition?: InhibitionSnapshot;
 }
 
 /** Recent lifecycle changes of one key, and while flapping the condition's state held back. */
@@ -74,6 +82,10 @@ export interface AlarmBook {
   flapOf(key: string): FlapRecord | undefined;
   snapshot(): AlarmBookSnapshot;
   restore(snapshot: AlarmBookSnapshot): void;
+  /** Shelves and maintenance windows: their actions return transitions to record and deliver like any others. */
+  readonly shelving: Shelving;
+  /** Inhibitors that hold, and the changes they held. */
+  readonly inhibition: Inhibition;
 }
 
 export interface AlarmBookDeps {
@@ -239,7 +251,14 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     return [];
   };
 
-  return {
+  const shelving = createShelving({
+    get: (id) => alarms.get(id),
+    open: () => [...openByKey.values()].map((id) => alarms.get(id)).filter((a): a is Alarm => a !== undefined),
+    transition,
+    history: (id) => histories.get(id) ?? [],
+  });
+
+  const core: AlarmBookCore = {
     apply(change) {
       if (!flapping) return applyNow(change);
       const open = openAlarm(change.key);
@@ -380,4 +399,5 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       for (const [id, steps] of copy.history) histories.set(id, steps);
     },
   };
+  return withSuppression(core, shelving, createInhibition());
 }

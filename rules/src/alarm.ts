@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { metricValueSchema } from './reading.js';
 import { severitySchema } from './severity.js';
+import { shelvedInfoSchema } from './shelf.js';
 
 /** Contract §4 event types. */
 export const ALARM_EVENT_TYPES = [
@@ -79,6 +80,8 @@ export const alarmSchema = z.object({
   assignedAt: isoTime.nullable().optional(),
   /** Extension: the disposal record given when it was resolved. */
   disposal: disposalSchema.nullable().optional(),
+  /** Extension: the shelf or maintenance window it is under (its condition's transitions are held); absent or null: none. */
+  shelved: shelvedInfoSchema.nullable().optional(),
 });
 export type Alarm = z.infer<typeof alarmSchema>;
 
@@ -89,6 +92,8 @@ export interface AlarmTransition {
   by: string | null;
   note: string | null;
   alarm: Alarm;
+  /** Recorded while a shelf covered the alarm (the shelf's id): in the history, not delivered. */
+  held?: string | undefined;
 }
 
 /** Contract §4 event body: the webhook body and the SSE `data`. */
