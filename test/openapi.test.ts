@@ -243,7 +243,7 @@ describe('OpenAPI 3.1 document at GET /openapi.json, generated from the routesâ€
 
   it('answers a request that fails its schema with the APIâ€™s own error body: code, message, and each problem with its path', async () => {
     const query = await api(gateway, '/api/alarms?state=constructor&limit=0', { token: TOKENS.viewer });
-    const state = 'Invalid option: expected one of "open"|"active"|"cleared"|"all"';
+    const state = 'Invalid option: expected one of "open"|"active"|"cleared"|"all"|"resolved"';
     expect(query).toEqual({
       status: 400,
       body: {

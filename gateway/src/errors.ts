@@ -50,6 +50,13 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'handling.requireDisposal is on: a resolve needs its disposal record (cause, measures, responsible).',
   },
+  device_not_found: { status: 404, retryable: false, summary: 'No device with that id in the registry.' },
+  trend_unavailable: {
+    status: 503,
+    retryable: false,
+    summary: 'No InfluxDB is configured (influx.mode off, or none found): the gateway keeps no trend to read.',
+  },
+  trend_failed: { status: 502, retryable: true, summary: 'InfluxDB did not answer the trend query (unreachable, timeout, or an error).' },
   dead_letter_not_found: { status: 404, retryable: false, summary: 'No dead-lettered webhook delivery with that id.' },
   webhook_not_found: { status: 404, retryable: false, summary: 'No webhook subscriber with that id.' },
   login_failed: {

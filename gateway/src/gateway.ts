@@ -31,6 +31,7 @@ import { loadRuleSetOrThrow } from './rule-files/load-rule-files.js';
 import type { ReloadResult } from './rule-files/rule-reloader.js';
 import { resolveInfluxTarget } from './sinks/influx/influx-target.js';
 import { alarmEventLine } from './sinks/influx/line-protocol.js';
+import { createTrendReader } from './sinks/influx/trend-reader.js';
 import { createLiveFeed, type LiveFeed } from './sinks/live-feed/live-feed.js';
 import { createMemoryWebhookOutbox } from './sinks/webhook/webhook-outbox.js';
 import { createWebhookSink, type WebhookSink } from './sinks/webhook/webhook-sink.js';
@@ -282,6 +283,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     deviceStatus,
     quarantine,
     webhooks,
+    trend: influx.url ? createTrendReader(config.influx, influx.url) : null,
+    trendDisabledReason: influx.disabledReason,
     reloadRules,
     log: log.child({ component: 'http' }),
   });

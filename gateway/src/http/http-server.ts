@@ -13,6 +13,7 @@ import type { Quarantine } from '../ingest/quarantine.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReloadResult } from '../rule-files/rule-reloader.js';
+import type { TrendReader } from '../sinks/influx/trend-reader.js';
 import type { LiveFeed } from '../sinks/live-feed/live-feed.js';
 import type { WebhookSink } from '../sinks/webhook/webhook-sink.js';
 import { sendError } from './api-error.js';
@@ -28,6 +29,7 @@ import { type MetricsSource, type ReadinessCheck, registerHealthRoutes } from '.
 import { registerRuleRoutes } from './routes/rule-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerStreamRoutes } from './routes/stream-routes.js';
+import { registerTrendRoutes } from './routes/trend-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
@@ -50,6 +52,9 @@ export interface HttpServerDeps {
   registry: DeviceRegistry;
   deviceStatus: DeviceStatusBook;
   quarantine: Quarantine;
+  /** Trends read back from InfluxDB; null while none is configured (`trendDisabledReason` says why). */
+  trend: TrendReader | null;
+  trendDisabledReason: string | null;
   webhooks: WebhookSink;
   reloadRules(): Promise<ReloadResult>;
   log: Logger;
@@ -120,6 +125,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerAlarmRoutes(app, { alarms: deps.alarms, audit });
   registerStreamRoutes(app, { liveFeed: deps.liveFeed });
   registerDeviceRoutes(app, { registry: deps.registry, deviceStatus: deps.deviceStatus, quarantine: deps.quarantine });
+  registerTrendRoutes(app, { registry: deps.registry, trend: deps.trend, trendDisabledReason: deps.trendDisabledReason });
   registerWebhookRoutes(app, { webhooks: deps.webhooks, audit });
   registerRuleRoutes(app, { reloadRules: deps.reloadRules, audit });
   registerSessionRoutes(app, {

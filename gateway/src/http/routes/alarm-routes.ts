@@ -5,27 +5,12 @@ import { alarmEventTypeSchema, alarmSchema, type Disposal, disposalSchema, sever
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
+import { alarmFilterQuery, alarmsCsv, selectAlarms } from './alarm-query.js';
 import { EXAMPLE_ALARM } from './example-alarm.js';
 
 // Query and path parameters carry their examples one by one: the document lists them as separate parameters.
 const listQuery = z.object({
-  state: z
-    .enum(['open', 'active', 'cleared', 'all'])
-    .default('open')
-    .meta({ examples: ['active'] })
-    .describe('open: not yet resolved (active, or cleared but not closed by a duty officer)'),
-  site: z
-    .string()
-    .optional()
-    .meta({ examples: ['site-a'] }),
-  device: z
-    .string()
-    .optional()
-    .meta({ examples: ['dc-01'] }),
-  severity: severitySchema
-    .optional()
-    .meta({ examples: ['orange'] })
-    .describe('only alarms of this severity'),
+  ...alarmFilterQuery,
   limit: z.coerce
     .number()
     .int()
@@ -33,6 +18,24 @@ const listQuery = z.object({
     .max(10_000)
     .default(1_000)
     .meta({ examples: [50] }),
+  offset: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .meta({ examples: [50] })
+    .describe('skip this many of the matching alarms (paging: the next page starts at offset + count)'),
+});
+
+const csvQuery = z.object({
+  ...alarmFilterQuery,
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(100_000)
+    .meta({ examples: [10_000] }),
 });
 
 const actionBody = z
@@ -87,8 +90,12 @@ const idParams = z.object({
 const alarm = alarmSchema.meta({ examples: [EXAMPLE_ALARM] });
 
 const alarmList = z
-  .object({ alarms: z.array(alarm).describe('newest first'), count: z.number().int() })
-  .meta({ description: 'the alarms, newest first', examples: [{ alarms: [EXAMPLE_ALARM], count: 1 }] });
+  .object({
+    alarms: z.array(alarm).describe('newest first'),
+    count: z.number().int(),
+    total: z.number().int().describe('how many match the filters, on every page'),
+  })
+  .meta({ description: 'the alarms, newest first', examples: [{ alarms: [EXAMPLE_ALARM], count: 1, total: 1 }] });
 
 const historyStep = z.object({
   type: alarmEventTypeSchema,
@@ -97,6 +104,8 @@ const historyStep = z.object({
   severity: severitySchema,
   by: z.string().nullable(),
   note: z.string().nullable(),
+  assignee: z.string().nullable().optional().describe('alarm.assigned: to whom'),
+  disposal: disposalSchema.nullable().optional().describe('alarm.resolved: the disposal record, if one was given'),
 });
 
 const alarmWithHistory = z.object({ alarm, history: z.array(historyStep).describe('every transition, oldest first') }).meta({
@@ -137,9 +146,32 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
       },
     },
     async (request) => {
-      const alarms = deps.alarms.book.list(request.query).slice(0, request.query.limit);
-      return { alarms, count: alarms.length };
+      const { limit, offset } = request.query;
+      const matching = selectAlarms(deps.alarms.book, request.query);
+      const alarms = matching.slice(offset, offset + limit);
+      return { alarms, count: alarms.length, total: matching.length };
     },
+  );
+
+  api.get(
+    '/api/alarms.csv',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'The alarms as CSV (UTF-8 with BOM, for Excel), newest first, with the same filters',
+        tags: ['alarms'],
+        querystring: csvQuery,
+        response: {
+          200: { description: 'the alarms, a header row first', content: { 'text/csv': { schema: z.string() } } },
+          ...errorResponses([...AUTH_ERRORS, 'validation_failed']),
+        },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="alarms.csv"')
+        .send(alarmsCsv(selectAlarms(deps.alarms.book, request.query).slice(0, request.query.limit))),
   );
 
   api.get(
@@ -164,6 +196,8 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
         severity: t.alarm.severity,
         by: t.by,
         note: t.note,
+        ...(t.type === 'alarm.assigned' ? { assignee: t.alarm.assignee ?? null } : {}),
+        ...(t.type === 'alarm.resolved' ? { disposal: t.alarm.disposal ?? null } : {}),
       }));
       return { alarm: found, history };
     },
