@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ruleInhibitsSchema } from './inhibits.js';
 
 /** Fields every rule carries, whatever its kind. */
 export const ruleBaseSchema = z.object({
@@ -14,4 +15,9 @@ export const ruleBaseSchema = z.object({
   name_zh: z.string().optional(),
   /** Chinese message template (same placeholders), rendered into the `messageZh` extension of alarm events. */
   message_zh: z.string().optional(),
+  /**
+   * What this rule's active condition explains, so those alarms are not raised beside it (inhibits.ts): silence and
+   * range (sensor fault) rules inhibit the other rules of their device unless `false`.
+   */
+  inhibits: ruleInhibitsSchema,
 });

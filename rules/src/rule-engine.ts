@@ -12,6 +12,7 @@ import { createEngineSnapshots, type EngineChanges, type EngineSnapshot } from '
 import { getOrCreate } from './engine/get-or-create.js';
 import { createSiteGroups } from './engine/site-groups.js';
 import { clearChange, type VerdictChange } from './engine/verdict-change.js';
+import { withInhibits } from './engine/with-inhibits.js';
 import { type ExprEnv, evaluate } from './expression/evaluate.js';
 import { RULE_REF_PREFIX } from './expression/parse-expression.js';
 import { type RuleDefinition, ruleKindOf } from './kinds/registry.js';
@@ -273,6 +274,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     source: rule.def.source,
     verdict,
     at: when,
+    ...withInhibits(rule.def),
   });
 
   const record = (slot: DeviceSlot, rule: RuleSlot, verdict: Verdict | undefined, when: number, out: VerdictChange[]): void => {

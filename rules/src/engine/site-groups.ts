@@ -19,6 +19,7 @@ import type { ActiveVerdict, Verdict } from '../verdict.js';
 import type { GroupSnapshot, GroupState } from './engine-snapshot.js';
 import { getOrCreate } from './get-or-create.js';
 import { clearChange, type VerdictChange } from './verdict-change.js';
+import { withInhibits } from './with-inhibits.js';
 
 /** The pseudo-device of site-wide group rules. */
 export const SITE_DEVICE = '_site';
@@ -148,7 +149,17 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
     if (slot.status !== shown.status || slot.severity !== severity) {
       slot.status = shown.status;
       slot.severity = severity;
-      out.push({ key, site, device, profile: group.profile, rule: group.def.id, source: group.def.source, verdict: shown, at: when });
+      out.push({
+        key,
+        site,
+        device,
+        profile: group.profile,
+        rule: group.def.id,
+        source: group.def.source,
+        verdict: shown,
+        at: when,
+        ...withInhibits(group.def),
+      });
     }
     if (shown.status === 'false') groupSlots.get(site)?.delete(key);
   };

@@ -1,3 +1,4 @@
+import type { Inhibits } from '../inhibits.js';
 import type { Verdict } from '../verdict.js';
 
 /** A rule whose verdict changed (status or severity), as the alarm lifecycle consumes it. */
@@ -12,6 +13,8 @@ export interface VerdictChange {
   source: string;
   verdict: Verdict;
   at: number;
+  /** What the rule's condition explains while true (its `inhibits`, or its kind's default); absent: nothing. */
+  inhibits?: Inhibits | undefined;
 }
 
 /** The change that clears the alarm of a rule whose state is gone (the rule changed or was removed). */

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { type AlarmBook, createAlarmBook } from './alarm-book.js';
+import type { Inhibits } from './inhibits.js';
+import { inhibitsOf } from './inhibits.js';
+import type { VerdictChange } from './rule-engine.js';
+import type { Severity } from './severity.js';
+
+let n = 0;
+const book = (): AlarmBook => createAlarmBook({ newAlarmId: () => `alm_${++n}`, flapping: false });
+
+const change = (
+  at: number,
+  severity: Severity | null,
+  where: { device?: string; rule?: string; profile?: string; inhibits?: Inhibits } = {},
+): VerdictChange => {
+  const device = where.device ?? 'dc-01';
+  const rule = where.rule ?? 'hopper_temp_high';
+  return {
+    key: `s/${device}/${rule}`,
+    site: 's',
+    device,
+    profile: where.profile ?? 'dust-collector',
+    rule,
+    source: 'test',
+    at,
+    verdict:
+      severity === null
+        ? { status: 'false' }
+        : { status: 'true', severity, metric: 'x', value: 1, threshold: 1, unit: null, message: `${rule} ${severity}` },
+    ...(where.inhibits ? { inhibits: where.inhibits } : {}),
+  };
+};
+const silent = (at: number, on: boolean, device = 'dc-01'): VerdictChange =>
+  change(at, on ? 'yellow' : null, { device, rule: 'device_silent', inhibits: { scope: 'device' } });
+
+describe('inhibition', () => {
+  it('silence and range (sensor fault) rules inhibit their device by default; `false` turns it off', () => {
+    expect(inhibitsOf({ kind: 'silence' })).toEqual({ scope: 'device' });
+    expect(inhibitsOf({ kind: 'range' })).toEqual({ scope: 'device' });
+    expect(inhibitsOf({ kind: 'range', inhibits: false })).toBeUndefined();
+    expect(inhibitsOf({ kind: 'threshold' })).toBeUndefined();
+  });
+
+  it('a silent device raises no value alarm; the change is recorded and the alarm takes the current state at the end', () => {
+    const b = book();
+    expect(b.apply(silent(0, true)).map((t) => t.alarm.rule)).toEqual(['device_silent']);
+    expect(b.apply(change(1, 'orange'))).toEqual([]);
+    expect(b.inhibition.recent()).toMatchObject([
+      { key: 's/dc-01/hopper_temp_high', status: 'true', severity: 'orange', inhibitedBy: 's/dc-01/device_silent' },
+    ]);
+    expect(b.inhibition.held()).toEqual([
+      { key: 's/dc-01/hopper_temp_high', inhibitedBy: 's/dc-01/device_silent', status: 'true', severity: 'orange' },
+    ]);
+    // another device of the site is not silent: its alarms go out
+    expect(b.apply(change(2, 'yellow', { device: 'dc-02' })).map((t) => t.type)).toEqual(['alarm.raised']);
+    const end = b.apply(silent(3, false));
+    expect(end.map((t) => [t.alarm.rule, t.type, t.at])).toEqual([
+      ['device_silent', 'alarm.cleared', 3],
+      ['hopper_temp_high', 'alarm.raised', 3],
+    ]);
+    expect(b.inhibition.held()).toEqual([]);
+  });
+
+  it('a condition that came and went while inhibited leaves no alarm', () => {
+    const b = book();
+    b.apply(silent(0, true));
+    b.apply(change(1, 'orange'));
+    b.apply(change(2, null));
+    expect(b.apply(silent(3, false)).map((t) => t.alarm.rule)).toEqual(['device_silent']);
+    expect(b.list({ state: 'all' }).map((a) => a.rule)).toEqual(['device_silent']);
+    expect(b.inhibition.recent().map((r) => r.status)).toEqual(['false', 'true']);
+  });
+
+  it('a site inhibitor covers the listed rules of the listed profiles on every device of the site, and nothing else', () => {
+    const b = book();
+    const powerOff = (at: number, on: boolean) =>
+      change(at, on ? 'blue' : null, {
+        device: 'meter',
+        profile: 'power',
+        rule: 'site_power_off',
+        inhibits: { scope: 'site', profiles: ['dust-collector'], rules: ['fan_stopped_while_process', 'device_silent'] },
+      });
+    b.apply(powerOff(0, true));
+    expect(b.apply(change(1, 'orange', { rule: 'fan_stopped_while_process' }))).toEqual([]);
+    // listed: even an inhibitor of its own is covered
+    expect(b.apply(silent(2, true))).toEqual([]);
+    // not listed: it goes out (on dc-02: dc-01 is silent, its own silence covers its rules)
+    expect(b.apply(change(3, 'red', { device: 'dc-02', rule: 'spark_detected' })).map((t) => t.type)).toEqual(['alarm.raised']);
+    expect(b.apply(change(3, 'red', { rule: 'spark_detected' }))).toEqual([]);
+    expect(b.apply(change(4, 'orange', { device: 'pump', profile: 'confined-space', rule: 'fan_stopped_while_process' }))).toHaveLength(1);
+    // the device stays silent when the power returns: its silence alarm appears; its own inhibition still holds
+    const back = b.apply(powerOff(5, false));
+    expect(back.map((t) => [t.alarm.rule, t.type])).toEqual([
+      ['site_power_off', 'alarm.cleared'],
+      ['device_silent', 'alarm.raised'],
+    ]);
+    expect(b.inhibition.held().map((h) => [h.key, h.inhibitedBy])).toEqual([
+      ['s/dc-01/fan_stopped_while_process', 's/dc-01/device_silent'],
+      ['s/dc-01/spark_detected', 's/dc-01/device_silent'],
+    ]);
+  });
+
+  it('survives snapshot and restore', () => {
+    const b = book();
+    b.apply(silent(0, true));
+    b.apply(change(1, 'orange'));
+    const copy = book();
+    copy.restore(JSON.parse(JSON.stringify(b.snapshot())));
+    expect(copy.apply(change(2, 'red'))).toEqual([]);
+    expect(copy.apply(silent(3, false)).map((t) => [t.alarm.rule, t.alarm.severity])).toEqual([
+      ['device_silent', 'yellow'],
+      ['hopper_temp_high', 'red'],
+    ]);
+  });
+});
