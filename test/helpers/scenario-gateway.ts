@@ -23,15 +23,20 @@ export interface ScenarioGatewayOptions {
   /** Where the gateway writes (default: InfluxDB off). */
   influx?: Record<string, unknown>;
   pipeline?: Partial<GatewayConfig['pipeline']>;
+  /** How often the gateway runs its timers on its own (default 60 s: a virtual run drives them). */
+  tickInterval?: number;
 }
 
 /**
  * A real gateway in-process (loopback, free ports; InfluxDB off unless `options.influx` says where) with exactly
- * the scenario's devices, its clock the scenario's virtual clock; the scenario played through its broker by real
- * MQTT clients. The caller closes the gateway.
+ * the scenario's devices (secrets from `secretOf`), reading `now` as its clock; every alarm event it emits is
+ * collected in `events`. The caller closes the gateway.
  */
-export async function runScenarioOnGateway(scenario: Scenario, options: ScenarioGatewayOptions = {}): Promise<ScenarioRun> {
-  const clock = createVirtualClock(Date.parse(scenario.start));
+export async function startScenarioGateway(
+  scenario: Scenario,
+  now: () => number,
+  options: ScenarioGatewayOptions = {},
+): Promise<{ gateway: RunningGateway; events: AlarmEvent[] }> {
   const config = validateConfig(
     {
       mqtt: { tcp: { host: '127.0.0.1', port: 0 } },
@@ -39,8 +44,8 @@ export async function runScenarioOnGateway(scenario: Scenario, options: Scenario
       influx: options.influx ?? { mode: 'off' },
       ...(options.pipeline ? { pipeline: options.pipeline } : {}),
       dataDir: mkdtempSync(join(tmpdir(), 'sim-gateway-')),
-      // The virtual run drives the timers itself; the wall-clock ticker only repeats the same instant.
-      tickInterval: 60_000,
+      // A virtual run drives the timers itself; the wall-clock ticker only repeats the same instant.
+      tickInterval: options.tickInterval ?? 60_000,
       logLevel: 'silent',
       devices: await Promise.all(
         scenario.devices.map(async (d) => ({
@@ -54,9 +59,19 @@ export async function runScenarioOnGateway(scenario: Scenario, options: Scenario
     },
     `(scenario ${scenario.name})`,
   );
-  const gateway = await startGateway({ config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), now: clock.now });
+  const gateway = await startGateway({ config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), now });
   const events: AlarmEvent[] = [];
   gateway.alarms.onEvent((event) => events.push(event));
+  return { gateway, events };
+}
+
+/**
+ * The scenario played through a scenario gateway ({@link startScenarioGateway}) by real MQTT clients, the
+ * gateway's clock the scenario's virtual clock. The caller closes the gateway.
+ */
+export async function runScenarioOnGateway(scenario: Scenario, options: ScenarioGatewayOptions = {}): Promise<ScenarioRun> {
+  const clock = createVirtualClock(Date.parse(scenario.start));
+  const { gateway, events } = await startScenarioGateway(scenario, clock.now, options);
   try {
     const run = await runVirtual({
       scenario,

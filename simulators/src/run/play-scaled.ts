@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Scenario } from '../scenario/scenario-schema.js';
-import { type DeviceLink, openDeviceLink } from '../transport/device-link.js';
+import { createActionPlayer } from './action-player.js';
 import { deviceActions } from './device-run.js';
 import { mergeActions } from './merge-actions.js';
 
@@ -45,8 +45,7 @@ export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlay
   const end = start + scenario.duration;
   const seed = options.seed ?? scenario.seed;
   const realStart = Date.now();
-  const sites = new Map(scenario.devices.map((device) => [device.id, device.site]));
-  const links = new Map<string, DeviceLink>();
+  const player = createActionPlayer({ url: options.url, scenario, secretOf: options.secretOf, qos: options.qos ?? 1 });
   const result: ScaledPlayResult = { start, end, sent: 0, readings: 0, errors: 0 };
   const fail = (device: string, error: Error): void => {
     result.errors += 1;
@@ -60,25 +59,8 @@ export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlay
         const wait = realStart + (action.at - start) / speed - Date.now();
         if (wait > 0) await sleep(wait, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
       }
-      const link = links.get(action.device);
       try {
-        if (action.kind === 'connect') {
-          links.set(
-            action.device,
-            await openDeviceLink({
-              url: options.url,
-              site: sites.get(action.device) ?? '',
-              device: action.device,
-              secret: options.secretOf(action.device),
-              qos: options.qos ?? 1,
-              autoReconnectMs: 0,
-            }),
-          );
-        } else if (action.kind === 'disconnect') {
-          links.delete(action.device);
-          if (link) await (action.graceful ? link.close() : link.drop());
-        } else if (link) {
-          await link.publish(action.topic, action.payload, action.retain);
+        if ((await player.play(action)) && action.kind === 'publish') {
           result.sent += 1;
           result.readings += action.readings;
         }
@@ -87,7 +69,7 @@ export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlay
       }
     }
   } finally {
-    await Promise.all([...links.values()].map((link) => link.close().catch(() => link.drop().catch(() => undefined))));
+    await player.closeAll(true);
   }
   return result;
 }

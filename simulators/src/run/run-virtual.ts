@@ -1,6 +1,6 @@
 import type { Scenario } from '../scenario/scenario-schema.js';
-import { type DeviceLink, openDeviceLink } from '../transport/device-link.js';
 import type { DeviceAction } from './action.js';
+import { createActionPlayer } from './action-player.js';
 import { deviceActions } from './device-run.js';
 import { mergeActions } from './merge-actions.js';
 import type { VirtualClock } from './virtual-clock.js';
@@ -47,8 +47,7 @@ export async function runVirtual(options: VirtualRunOptions): Promise<VirtualRun
   const { scenario, clock } = options;
   const start = scenarioStart(scenario);
   const end = start + scenario.duration;
-  const sites = new Map(scenario.devices.map((device) => [device.id, device.site]));
-  const links = new Map<string, DeviceLink>();
+  const player = createActionPlayer({ url: options.url, scenario, secretOf: options.secretOf, qos: 1 });
   const result: VirtualRunResult = { start, end, published: 0, readings: 0, actions: [] };
   let nextTick = start;
   let dirty = true;
@@ -71,24 +70,7 @@ export async function runVirtual(options: VirtualRunOptions): Promise<VirtualRun
   try {
     for (const action of scenarioActions(scenario, options.seed)) {
       await moveTo(action.at);
-      const link = links.get(action.device);
-      if (action.kind === 'connect') {
-        links.set(
-          action.device,
-          await openDeviceLink({
-            url: options.url,
-            site: sites.get(action.device) ?? '',
-            device: action.device,
-            secret: options.secretOf(action.device),
-            qos: 1,
-            autoReconnectMs: 0,
-          }),
-        );
-      } else if (action.kind === 'disconnect') {
-        links.delete(action.device);
-        if (link) await (action.graceful ? link.close() : link.drop());
-      } else if (link) {
-        await link.publish(action.topic, action.payload, action.retain);
+      if ((await player.play(action)) && action.kind === 'publish') {
         result.published += 1;
         result.readings += action.readings;
         result.actions.push(action);
@@ -98,7 +80,7 @@ export async function runVirtual(options: VirtualRunOptions): Promise<VirtualRun
     await moveTo(end);
     await options.advance(clock.now());
   } finally {
-    await Promise.all([...links.values()].map((link) => link.drop().catch(() => undefined)));
+    await player.closeAll(false);
   }
   return result;
 }
