@@ -22,6 +22,11 @@ export interface AlarmService {
   resolve(id: string, by: string, note: string | null, disposal?: Disposal): AlarmActionResult;
   /** Assigns (or re-assigns) an unresolved alarm to a responsible person. */
   assign(id: string, to: string, by: string, note: string | null): AlarmActionResult;
+  /**
+   * Runs a step of the book's suppression layers (shelving) at `now()` in one commit: its transitions are recorded,
+   * those not held are delivered, and the shelves and inhibition state it changed are saved.
+   */
+  record<T>(step: (at: number) => { result: T; transitions: readonly AlarmTransition[] }): T;
   /** Every event goes to every listener, synchronously; a listener only enqueues. */
   onEvent(listener: AlarmEventListener): () => void;
   readonly book: AlarmBook;
@@ -92,9 +97,11 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
   const recorded = <T>(step: () => { result: T; transitions: readonly AlarmTransition[] }): T => {
     const run = (): T => {
       const { result, transitions } = step();
+      saveSuppression();
       if (transitions.length === 0) return result;
       deps.store?.record(transitions, (key) => deps.book.flapOf(key));
-      for (const transition of transitions) emit(transition);
+      // a transition a shelf holds is recorded in the history, not delivered (the shelf's end shows the state)
+      for (const transition of transitions) if (!transition.held) emit(transition);
       refreshOpenGauge();
       return result;
     };
@@ -107,6 +114,13 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       throw error;
     }
   };
+
+  /** Shelves and inhibition state the step changed, saved in its commit (an inhibited change moves no alarm). */
+  function saveSuppression(): void {
+    const shelves = deps.book.shelving.takeChanged();
+    if (shelves.length > 0) deps.store?.saveShelves(shelves);
+    if (deps.book.inhibition.takeChanged()) deps.store?.saveInhibition(deps.book.inhibition.snapshot());
+  }
 
   const act = (action: () => AlarmActionResult): AlarmActionResult =>
     recorded(() => {
@@ -153,6 +167,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       return act(() => deps.book.resolve(id, by, note, deps.now(), disposal));
     },
     assign: (id, to, by, note) => act(() => deps.book.assign(id, to, by, note, deps.now())),
+    record: (step) => recorded(() => step(deps.now())),
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

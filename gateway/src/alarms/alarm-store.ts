@@ -1,4 +1,4 @@
-import type { AlarmBookSnapshot, AlarmTransition, FlapRecord } from '../../../rules/src/index.js';
+import type { AlarmBookSnapshot, AlarmTransition, FlapRecord, InhibitionSnapshot, Shelf } from '../../../rules/src/index.js';
 
 /**
  * The alarm book's record in the local store (port; adapter gateway/src/store/alarm-store-sqlite.ts): every
@@ -10,6 +10,10 @@ export interface AlarmStore {
   load(maxClosed: number): AlarmBookSnapshot;
   /** Records transitions (inside the caller's commit) and, per key they touched, its flapping record. */
   record(steps: readonly AlarmTransition[], flapOf: (key: string) => FlapRecord | undefined): void;
+  /** Saves shelves that changed (inside the caller's commit); ended ones beyond the newest `maxEnded` are forgotten. */
+  saveShelves(shelves: readonly Shelf[]): void;
+  /** Saves the inhibition state (inside the caller's commit). */
+  saveInhibition(state: InhibitionSnapshot): void;
   /** Forgets alarms resolved before `before` (ms) with their histories; returns how many. */
   prune(before: number): number;
   /** Runs `work` as one commit. */

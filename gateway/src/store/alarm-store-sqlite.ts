@@ -1,6 +1,9 @@
-import type { Alarm, AlarmTransition } from '../../../rules/src/index.js';
+import type { Alarm, AlarmTransition, InhibitionSnapshot, Shelf } from '../../../rules/src/index.js';
 import type { AlarmStore } from '../alarms/alarm-store.js';
 import type { StoreDatabase } from './open-store.js';
+
+/** Ended shelves kept for GET /api/shelves?state=all (the book keeps as many). */
+const MAX_ENDED_SHELVES = 1_000;
 
 export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
   const putAlarm = db.prepare('INSERT OR REPLACE INTO alarm (id, key, resolved_at, body) VALUES (?, ?, ?, ?)');
@@ -15,6 +18,14 @@ export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
     'DELETE FROM alarm_transition WHERE alarm_id IN (SELECT id FROM alarm WHERE resolved_at IS NOT NULL AND resolved_at < ?)',
   );
   const pruneAlarms = db.prepare('DELETE FROM alarm WHERE resolved_at IS NOT NULL AND resolved_at < ?');
+  const putShelf = db.prepare('INSERT OR REPLACE INTO alarm_shelf (id, ended_at, body) VALUES (?, ?, ?)');
+  const liveShelves = db.prepare('SELECT body FROM alarm_shelf WHERE ended_at IS NULL').pluck();
+  const endedShelves = db.prepare('SELECT body FROM alarm_shelf WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT ?').pluck();
+  const pruneShelves = db.prepare(
+    'DELETE FROM alarm_shelf WHERE ended_at IS NOT NULL AND id NOT IN (SELECT id FROM alarm_shelf WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT ?)',
+  );
+  const putInhibition = db.prepare("INSERT OR REPLACE INTO alarm_inhibition (name, state) VALUES ('book', ?)");
+  const inhibition = db.prepare("SELECT state FROM alarm_inhibition WHERE name = 'book'").pluck();
 
   return {
     load(maxClosed) {
@@ -29,6 +40,13 @@ export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
         alarms,
         history,
         flaps: (flaps.all() as Array<[string, string]>).map(([key, record]) => [key, JSON.parse(record)]),
+        shelves: [...(endedShelves.all(MAX_ENDED_SHELVES) as string[]).reverse(), ...(liveShelves.all() as string[])].map(
+          (text) => JSON.parse(text) as Shelf,
+        ),
+        inhibition: (() => {
+          const state = inhibition.get() as string | undefined;
+          return state === undefined ? undefined : (JSON.parse(state) as InhibitionSnapshot);
+        })(),
       };
     },
     record(steps, flapOf) {
@@ -49,6 +67,13 @@ export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
         if (record) putFlap.run(key, JSON.stringify(record));
         else dropFlap.run(key);
       }
+    },
+    saveShelves(shelves) {
+      for (const shelf of shelves) putShelf.run(shelf.id, shelf.endedAt === null ? null : Date.parse(shelf.endedAt), JSON.stringify(shelf));
+      if (shelves.some((shelf) => shelf.endedAt !== null)) pruneShelves.run(MAX_ENDED_SHELVES);
+    },
+    saveInhibition(state) {
+      putInhibition.run(JSON.stringify(state));
     },
     prune(before) {
       pruneSteps.run(before);

@@ -134,6 +134,15 @@ const STEPS: readonly string[] = [
      delivered_at TEXT NOT NULL
    );
    CREATE INDEX webhook_delivery_subscriber ON webhook_delivery (subscriber, rank);`,
+  // 9: shelves and maintenance windows (on, to come, and ended), and the alarm book's inhibition state (the active
+  // inhibitors, the latent changes they hold, the recent inhibited changes) as one record.
+  `CREATE TABLE alarm_shelf (
+     id TEXT PRIMARY KEY,
+     ended_at INTEGER,               -- ms; NULL while on or still to come
+     body TEXT NOT NULL              -- the shelf as GET /api/shelves shows it
+   ) WITHOUT ROWID;
+   CREATE INDEX alarm_shelf_ended ON alarm_shelf (ended_at);
+   CREATE TABLE alarm_inhibition (name TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;
