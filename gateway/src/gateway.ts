@@ -4,6 +4,7 @@ import { PROFILES } from '../../profiles/index.js';
 import { createAlarmBook } from '../../rules/src/index.js';
 import { type AccountService, createAccountService } from './accounts/account-service.js';
 import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alarm-service.js';
+import { createEscalationService } from './alarms/escalation-service.js';
 import { sameDayDeadline } from './alarms/same-day-deadline.js';
 import { createSpoolOverflowWatch, SPOOL_OVERFLOW } from './alarms/spool-overflow.js';
 import type { AuditLog } from './audit/audit-log.js';
@@ -142,6 +143,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   });
 
+  const escalation = createEscalationService({
+    policies: config.handling.escalation,
+    alarms,
+    metrics,
+    log: log.child({ component: 'escalation' }),
+    knownUsers: accounts.users().map((user) => user.name),
+  });
+
   const outboxIds = { newId: () => `dlq_${newId()}`, now, maxDeadLetters: config.store.deadLetters.max };
   const webhooks = createWebhookSink({
     subscribers: config.webhooks,
@@ -232,6 +241,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const tick = (at: number): void => {
     started.tick(at);
     alarms.tick(at);
+    escalation.tick(at);
     if (storeSize) metrics.storeSize.set(storeSize.get() as number);
     accounts.pruneSessions();
     auditRetention(at);
@@ -278,6 +288,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics: { contentType: metrics.registry.contentType, text: metricsText },
     readiness,
     alarms,
+    escalationOf: (id) => {
+      const alarm = alarms.book.get(id);
+      return alarm ? escalation.stateOf(alarm, now()) : null;
+    },
     liveFeed,
     registry,
     deviceStatus,

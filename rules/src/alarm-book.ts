@@ -1,4 +1,4 @@
-import type { Alarm, AlarmEventType, AlarmTransition, Disposal } from './alarm.js';
+import type { Alarm, AlarmChase, AlarmEventType, AlarmTransition, Disposal } from './alarm.js';
 import { createShelving, type Shelving } from './alarm-shelving.js';
 import { type AlarmBookCore, withSuppression } from './alarm-suppression.js';
 import { createDeadlineQueue } from './deadline-queue.js';
@@ -75,6 +75,8 @@ export interface AlarmBook {
   resolve(id: string, by: string, note: string | null, at: number, disposal?: Disposal): AlarmActionResult;
   /** Assigns (or re-assigns) an alarm that is not resolved to a responsible person: `alarm.assigned`. */
   assign(id: string, to: string, by: string, note: string | null, at: number): AlarmActionResult;
+  /** Records that a step of an escalation policy fired for an alarm that is not resolved: `alarm.chased`. */
+  chase(id: string, chase: AlarmChase, note: string | null, at: number): AlarmActionResult;
   get(id: string): Alarm | undefined;
   history(id: string): AlarmTransition[];
   list(query: AlarmQuery): Alarm[];
@@ -337,6 +339,14 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       if (alarm.resolved) return { ok: false, error: { code: 'alarm_resolved' } };
       Object.assign(alarm, { assignee: to, assignedAt: iso(at) });
       return { ok: true, transition: transition(alarm, 'alarm.assigned', at, by, note) };
+    },
+
+    chase(id, chase, note, at) {
+      const alarm = alarms.get(id);
+      if (!alarm) return { ok: false, error: { code: 'alarm_not_found' } };
+      if (alarm.resolved) return { ok: false, error: { code: 'alarm_resolved' } };
+      alarm.chase = structuredClone(chase);
+      return { ok: true, transition: transition(alarm, 'alarm.chased', at, null, note) };
     },
 
     resolve(id, by, note, at, disposal) {

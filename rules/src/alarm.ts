@@ -20,6 +20,11 @@ export const ALARM_EVENT_TYPES = [
   'alarm.unflapped',
   /** Extension: the alarm was assigned (or re-assigned) to a responsible person. */
   'alarm.assigned',
+  /**
+   * Extension: nobody acted in time, a step of an escalation policy (催办) notified more people (`alarm.chase` says
+   * which step of which policy, why and whom). Not `alarm.escalated`, which is a rise in severity.
+   */
+  'alarm.chased',
 ] as const;
 export const alarmEventTypeSchema = z.enum(ALARM_EVENT_TYPES);
 export type AlarmEventType = z.infer<typeof alarmEventTypeSchema>;
@@ -37,6 +42,23 @@ export const disposalSchema = z
   })
   .strict();
 export type Disposal = z.infer<typeof disposalSchema>;
+
+/** Why an escalation step fired: what nobody did in time, or that the alarm went overdue. */
+export const CHASE_CONDITIONS = ['not_acknowledged', 'not_assigned', 'not_resolved', 'overdue'] as const;
+
+/** One step of an escalation policy that fired (`alarm.chased`): which, why, and whom it notified. */
+export const alarmChaseSchema = z.object({
+  /** The policy's id (`handling.escalation[].id`). */
+  policy: z.string(),
+  /** The step's number in the policy, from 1. */
+  step: z.number().int().positive(),
+  condition: z.enum(CHASE_CONDITIONS),
+  /** When the step was due (it fires at the first tick from then). */
+  dueAt: isoTime,
+  /** Webhook and robot subscribers (`webhooks[].id`) it goes to whatever their filters say, and the users it names. */
+  notify: z.object({ subscribers: z.array(z.string()), users: z.array(z.string()) }),
+});
+export type AlarmChase = z.infer<typeof alarmChaseSchema>;
 
 /** The alarm as contract §4 shows it inside every event (the gateway may add fields). */
 export const alarmSchema = z.object({
@@ -82,6 +104,8 @@ export const alarmSchema = z.object({
   disposal: disposalSchema.nullable().optional(),
   /** Extension: the shelf or maintenance window it is under (its condition's transitions are held); absent or null: none. */
   shelved: shelvedInfoSchema.nullable().optional(),
+  /** Extension: the last escalation step that fired for it (`alarm.chased`); absent: none. */
+  chase: alarmChaseSchema.nullable().optional(),
 });
 export type Alarm = z.infer<typeof alarmSchema>;
 

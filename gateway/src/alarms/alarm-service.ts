@@ -1,4 +1,12 @@
-import type { AlarmActionResult, AlarmBook, AlarmEvent, AlarmTransition, Disposal, VerdictChange } from '../../../rules/src/index.js';
+import type {
+  AlarmActionResult,
+  AlarmBook,
+  AlarmChase,
+  AlarmEvent,
+  AlarmTransition,
+  Disposal,
+  VerdictChange,
+} from '../../../rules/src/index.js';
 import { SEVERITIES } from '../../../rules/src/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -22,6 +30,8 @@ export interface AlarmService {
   resolve(id: string, by: string, note: string | null, disposal?: Disposal): AlarmActionResult;
   /** Assigns (or re-assigns) an unresolved alarm to a responsible person. */
   assign(id: string, to: string, by: string, note: string | null): AlarmActionResult;
+  /** Records a step of an escalation policy that fired at `at` (`alarm.chased`, by the system). */
+  chase(id: string, chase: AlarmChase, note: string | null, at: number): AlarmActionResult;
   /**
    * Runs a step of the book's suppression layers (shelving) at `now()` in one commit: its transitions are recorded,
    * those not held are delivered, and the shelves and inhibition state it changed are saved.
@@ -167,6 +177,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       return act(() => deps.book.resolve(id, by, note, deps.now(), disposal));
     },
     assign: (id, to, by, note) => act(() => deps.book.assign(id, to, by, note, deps.now())),
+    chase: (id, chase, note, at) => act(() => deps.book.chase(id, chase, note, at)),
     record: (step) => recorded(() => step(deps.now())),
     onEvent(listener) {
       listeners.add(listener);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from '../../../rules/src/index.js';
 import { roleSchema } from '../accounts/roles.js';
 import { userNameSchema } from '../accounts/user-name.js';
+import { escalationProblems, escalationSchema } from './escalation-schema.js';
 
 const port = z.number().int().min(0).max(65_535);
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
@@ -159,6 +160,12 @@ const handling = z
       })
       .strict()
       .default({ enabled: true, timeZone: 'Asia/Shanghai', at: '23:59', sites: {} }),
+    /**
+     * Escalation when nobody acts (催办): per policy, the alarms it is for and steps that notify more subscribers
+     * and users while an alarm waits to be acknowledged, assigned or resolved, or once it is overdue
+     * (gateway/src/config/escalation-schema.ts). The first policy that matches an alarm is its policy.
+     */
+    escalation: escalationSchema,
   })
   .strict();
 
@@ -413,6 +420,9 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['api', 'users', index, 'name'], message: `duplicate user "${user.name}"` });
       users.add(user.name);
     });
+    const subscriberIds = config.webhooks.map((subscriber) => subscriber.id);
+    for (const problem of escalationProblems(config.handling.escalation, subscriberIds, config.handling.deadline.enabled))
+      ctx.addIssue({ code: 'custom', ...problem });
     const tokens = new Set<string>();
     config.api.tokens.forEach((token, index) => {
       if (token.token === undefined) return;

@@ -3,6 +3,7 @@ import { fastifySSE } from '@fastify/sse';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
+import type { EscalationState } from '../alarms/escalation-state.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ApiToken } from '../config/config-schema.js';
 import { registerConsoleRoutes } from '../console/console-routes.js';
@@ -48,6 +49,8 @@ export interface HttpServerDeps {
   metrics: MetricsSource;
   readiness(): ReadinessCheck[];
   alarms: AlarmService;
+  /** Where an alarm stands in its escalation policy (null: none takes it). */
+  escalationOf?: (id: string) => EscalationState | null;
   liveFeed: LiveFeed;
   registry: DeviceRegistry;
   deviceStatus: DeviceStatusBook;
@@ -122,7 +125,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
 
   await registerOpenApi(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, metricsPublic: deps.metricsPublic });
-  registerAlarmRoutes(app, { alarms: deps.alarms, audit });
+  registerAlarmRoutes(app, { alarms: deps.alarms, audit, escalationOf: deps.escalationOf });
   registerStreamRoutes(app, { liveFeed: deps.liveFeed });
   registerDeviceRoutes(app, { registry: deps.registry, deviceStatus: deps.deviceStatus, quarantine: deps.quarantine });
   registerTrendRoutes(app, { registry: deps.registry, trend: deps.trend, trendDisabledReason: deps.trendDisabledReason });

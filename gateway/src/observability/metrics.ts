@@ -99,6 +99,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       labelNames: ['type', 'severity'],
       registers,
     }),
+    alarmChaseSteps: new Counter({
+      name: 'gateway_alarm_chase_steps_total',
+      help: 'Escalation steps fired (alarm.chased), by policy and condition (not_acknowledged, not_assigned, not_resolved, overdue)',
+      labelNames: ['policy', 'condition'],
+      registers,
+    }),
     alarmsOpen: new Gauge({
       name: 'gateway_alarms_open',
       help: 'Open (not resolved) alarms by severity',

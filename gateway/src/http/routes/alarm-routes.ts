@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { alarmEventTypeSchema, alarmSchema, type Disposal, disposalSchema, severitySchema } from '../../../../rules/src/index.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
+import { type EscalationState, escalationStateSchema } from '../../alarms/escalation-state.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
 import { alarmFilterQuery, alarmsCsv, selectAlarms } from './alarm-query.js';
@@ -108,15 +109,23 @@ const historyStep = z.object({
   disposal: disposalSchema.nullable().optional().describe('alarm.resolved: the disposal record, if one was given'),
 });
 
-const alarmWithHistory = z.object({ alarm, history: z.array(historyStep).describe('every transition, oldest first') }).meta({
-  description: 'the alarm and its transitions',
-  examples: [
-    {
-      alarm: EXAMPLE_ALARM,
-      history: [{ type: 'alarm.raised', at: '2026-11-22T08:00:03.120Z', seq: 1, severity: 'orange', by: null, note: null }],
-    },
-  ],
-});
+const alarmWithHistory = z
+  .object({
+    alarm,
+    history: z.array(historyStep).describe('every transition, oldest first'),
+    escalation: escalationStateSchema
+      .optional()
+      .describe('where it stands in its escalation policy (handling.escalation); absent when no policy takes it'),
+  })
+  .meta({
+    description: 'the alarm and its transitions',
+    examples: [
+      {
+        alarm: EXAMPLE_ALARM,
+        history: [{ type: 'alarm.raised', at: '2026-11-22T08:00:03.120Z', seq: 1, severity: 'orange', by: null, note: null }],
+      },
+    ],
+  });
 
 /**
  * Who an action is recorded as: a named user (session or personal token) is the actor whatever `by` says (a `by`
@@ -131,7 +140,10 @@ const byTheUser = async (request: FastifyRequest): Promise<void> => {
   if (typeof body.by !== 'string' || body.by.trim() === '') request.body = { ...body, by: caller.name };
 };
 
-export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmService; audit: AuditRecorder }): void {
+export function registerAlarmRoutes(
+  app: FastifyInstance,
+  deps: { alarms: AlarmService; audit: AuditRecorder; escalationOf?: (id: string) => EscalationState | null },
+): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.get(
@@ -199,7 +211,8 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: { alarms: AlarmS
         ...(t.type === 'alarm.assigned' ? { assignee: t.alarm.assignee ?? null } : {}),
         ...(t.type === 'alarm.resolved' ? { disposal: t.alarm.disposal ?? null } : {}),
       }));
-      return { alarm: found, history };
+      const escalation = deps.escalationOf?.(id) ?? null;
+      return { alarm: found, history, ...(escalation ? { escalation } : {}) };
     },
   );
 

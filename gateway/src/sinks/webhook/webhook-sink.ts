@@ -64,7 +64,10 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
   return {
     name: 'webhooks',
     deliver(event) {
-      for (const subscriber of subscribers.values()) if (subscriber.matches(event)) subscriber.enqueue(event);
+      // An escalation step (alarm.chased) goes to the subscribers it names whatever their filters say, and to the rest by filter.
+      const named = event.type === 'alarm.chased' ? (event.data.alarm.chase?.notify.subscribers ?? []) : [];
+      for (const subscriber of subscribers.values())
+        if (subscriber.matches(event) || named.includes(subscriber.id)) subscriber.enqueue(event);
     },
     subscribers: () => [...subscribers.values()].map((s) => s.state()),
     deadLetters: () => outbox.deadLetters(),

@@ -1,4 +1,4 @@
-import type { AlarmEvent, AlarmEventType, Severity } from '../../../../../rules/src/index.js';
+import type { AlarmChase, AlarmEvent, AlarmEventType, Severity } from '../../../../../rules/src/index.js';
 
 export type CardLanguage = 'zh' | 'en';
 
@@ -56,6 +56,7 @@ const EVENT_LABEL: Record<CardLanguage, Record<AlarmEventType, string>> = {
     'alarm.flapping': '告警频繁跳变',
     'alarm.unflapped': '告警跳变结束',
     'alarm.assigned': '告警已分派',
+    'alarm.chased': '告警催办',
   },
   en: {
     'alarm.raised': 'Raised',
@@ -70,6 +71,7 @@ const EVENT_LABEL: Record<CardLanguage, Record<AlarmEventType, string>> = {
     'alarm.flapping': 'Flapping',
     'alarm.unflapped': 'No longer flapping',
     'alarm.assigned': 'Assigned',
+    'alarm.chased': 'Chased: nobody acted in time',
   },
 };
 
@@ -89,6 +91,7 @@ const LABELS = {
     zone: '（北京时间）',
     yes: '是',
     no: '否',
+    chase: '催办',
   },
   en: {
     site: 'Site',
@@ -105,6 +108,7 @@ const LABELS = {
     zone: ' (China Standard Time)',
     yes: 'yes',
     no: 'no',
+    chase: 'Chase',
   },
 } as const;
 
@@ -112,6 +116,7 @@ const TONE: Record<AlarmEventType, CardTone> = {
   'alarm.raised': 'alert',
   'alarm.escalated': 'alert',
   'alarm.overdue': 'alert',
+  'alarm.chased': 'alert',
   'alarm.unshelved': 'alert',
   'alarm.deescalated': 'info',
   'alarm.acknowledged': 'info',
@@ -122,6 +127,20 @@ const TONE: Record<AlarmEventType, CardTone> = {
   'alarm.cleared': 'calm',
   'alarm.resolved': 'calm',
 };
+
+const CHASE_CONDITION: Record<CardLanguage, Record<AlarmChase['condition'], string>> = {
+  zh: { not_acknowledged: '无人确认', not_assigned: '未分派', not_resolved: '未处置', overdue: '处置超时' },
+  en: { not_acknowledged: 'not acknowledged', not_assigned: 'not assigned', not_resolved: 'not resolved', overdue: 'overdue' },
+};
+
+/** `第 2 步（red-unacked）：无人确认；通知 张伟` — which escalation step fired, why, and the users it names. */
+function chaseText(chase: AlarmChase, language: CardLanguage): string {
+  const why = CHASE_CONDITION[language][chase.condition];
+  const users = chase.notify.users.map((user) => plainText(user, 100));
+  if (language === 'zh')
+    return `第 ${chase.step} 步（${plainText(chase.policy, 100)}）：${why}${users.length > 0 ? `；通知 ${users.join('、')}` : ''}`;
+  return `step ${chase.step} of ${plainText(chase.policy, 100)}: ${why}${users.length > 0 ? `; notifies ${users.join(', ')}` : ''}`;
+}
 
 /** The longest the alarm's text or a note may be on a card (bytes of UTF-8); the rest is cut with `…`. */
 const MAX_TEXT_BYTES = 1_500;
@@ -222,6 +241,7 @@ export function alarmCard(event: AlarmEvent, options: CardOptions): AlarmCard {
   const by = event.type === 'alarm.acknowledged' ? alarm.acknowledgedBy : event.type === 'alarm.resolved' ? alarm.resolvedBy : null;
   if (by) fields.push({ label: label.by, value: plainText(by, 200) });
   if (event.type === 'alarm.resolved' && alarm.note) fields.push({ label: label.note, value: plainText(alarm.note) });
+  if (event.type === 'alarm.chased' && alarm.chase) fields.push({ label: label.chase, value: chaseText(alarm.chase, language) });
   fields.push({ label: label.time, value: `${shanghaiTime(event.timestamp)}${label.zone}` });
   fields.push({ label: label.alarm, value: alarm.id });
 

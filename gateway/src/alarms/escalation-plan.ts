@@ -1,0 +1,90 @@
+import type { Alarm, AlarmChase, AlarmTransition } from '../../../rules/src/index.js';
+import type { EscalationPolicy, EscalationStep } from '../config/escalation-schema.js';
+
+/** What the escalation of one alarm depends on, at one moment (ms since the epoch for times). */
+export interface ChaseFacts {
+  raisedAt: number;
+  acknowledged: boolean;
+  assigned: boolean;
+  resolved: boolean;
+  /** `alarm.overdue` went out. */
+  overdue: boolean;
+  /** Its same-day deadline, null if none. */
+  deadline: number | null;
+}
+
+/** A step of the policy: its number (from 1), why it fires, and when it is due (null: when the alarm goes overdue, with no deadline known). */
+export interface PlannedStep {
+  step: number;
+  condition: AlarmChase['condition'];
+  dueAt: number | null;
+}
+
+/** The steps due now, in order, and the first one still to come (null: nothing more to do). */
+export interface ChasePlan {
+  fire: PlannedStep[];
+  next: PlannedStep | null;
+}
+
+const AWAITED = { acknowledged: 'not_acknowledged', assigned: 'not_assigned', resolved: 'not_resolved' } as const;
+
+/** Why `step` fires: the alarm went overdue, or the action it waits for was not taken. */
+export const conditionOf = (step: EscalationStep): AlarmChase['condition'] => (step.on === 'overdue' ? 'overdue' : AWAITED[step.unless]);
+
+const taken = (step: EscalationStep, facts: ChaseFacts): boolean =>
+  step.unless === 'acknowledged' ? facts.acknowledged : step.unless === 'assigned' ? facts.assigned : facts.resolved;
+
+/**
+ * The escalation of one alarm at `now`, after steps 1‥`done` of its policy have fired. Steps go in order: a step
+ * whose awaited action was taken is passed over; the first one not yet due (or waiting for the alarm to go overdue)
+ * holds back those after it. A resolved alarm is not chased. Pure: the same facts give the same plan.
+ */
+export function planChase(steps: readonly EscalationStep[], facts: ChaseFacts, done: number, now: number): ChasePlan {
+  const fire: PlannedStep[] = [];
+  if (facts.resolved) return { fire, next: null };
+  for (let index = done; index < steps.length; index += 1) {
+    const step = steps[index] as EscalationStep;
+    if (taken(step, facts)) continue;
+    const planned: PlannedStep = { step: index + 1, condition: conditionOf(step), dueAt: null };
+    if (step.on === 'raised') planned.dueAt = facts.raisedAt + step.after;
+    else if (facts.deadline !== null) planned.dueAt = facts.deadline + step.after;
+    const due = planned.dueAt !== null && now >= planned.dueAt && (step.on === 'raised' || facts.overdue);
+    if (!due) return { fire, next: planned };
+    fire.push(planned);
+  }
+  return { fire, next: null };
+}
+
+/** The facts of an alarm as the book holds it. */
+export function chaseFacts(alarm: Alarm): ChaseFacts {
+  return {
+    raisedAt: Date.parse(alarm.raisedAt),
+    acknowledged: alarm.acknowledged,
+    assigned: alarm.assignee !== undefined && alarm.assignee !== null,
+    resolved: alarm.resolved,
+    overdue: alarm.overdue === true,
+    deadline: alarm.deadline ? Date.parse(alarm.deadline) : null,
+  };
+}
+
+/** The first policy whose match takes the alarm (its site, current severity and profile), or undefined. */
+export function policyFor(policies: readonly EscalationPolicy[], alarm: Alarm): EscalationPolicy | undefined {
+  return policies.find(
+    ({ match }) =>
+      (!match.sites || match.sites.includes(alarm.site)) &&
+      (!match.severities || match.severities.includes(alarm.severity)) &&
+      (!match.profiles || match.profiles.includes(alarm.profile)),
+  );
+}
+
+/**
+ * How many steps of `policy` already fired for the alarm: read from what the store keeps (the alarm's last chase,
+ * else its history), so that a restart neither repeats a step nor forgets one.
+ */
+export function stepsDone(alarm: Alarm, history: readonly AlarmTransition[], policy: string): number {
+  if (!alarm.chase) return 0;
+  if (alarm.chase.policy === policy) return alarm.chase.step;
+  let done = 0;
+  for (const t of history) if (t.type === 'alarm.chased' && t.alarm.chase?.policy === policy) done = Math.max(done, t.alarm.chase.step);
+  return done;
+}
