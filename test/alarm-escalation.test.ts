@@ -58,7 +58,7 @@ const redPolicy = {
       match: { severities: ['red'] },
       steps: [
         { after: '5m', unless: 'acknowledged', notify: { subscribers: ['manager-dingtalk'], users: ['zhang.wei'] } },
-        { after: '15m', unless: 'acknowledged', notify: { subscribers: ['dispatch-wecom'] } },
+        { after: '15m', unless: 'acknowledged', notify: { subscribers: ['dispatch-wecom'] }, assign: 'li.na' },
       ],
     },
   ],
@@ -151,7 +151,9 @@ describe('escalation when nobody acts (handling.escalation, alarm.chased)', () =
     running.tick(raisedAt + 10 * MIN);
     running.tick(raisedAt + 15 * MIN);
     await eventually('step 2 at the dispatchers’ WeCom robot', () => (cardsAbout(dispatch, alarm.id).length === 1 ? true : undefined));
-    expect(cardsAbout(dispatch, alarm.id)[0]).toContain(`第 2 步（${RED}）：无人确认`);
+    expect(cardsAbout(dispatch, alarm.id)[0]).toContain(`第 2 步（${RED}）：无人确认；分派给 li.na`);
+    // step 2 assigned the alarm: the alarm says so, the event too
+    expect((await historyOf(running, alarm.id)).alarm).toMatchObject({ assignee: 'li.na', chase: { step: 2, assignee: 'li.na' } });
     await running.settle();
     expect(chasedAt(platform, alarm.id).map((e) => e.data.alarm.chase.step)).toEqual([1, 2]);
     // step 2 names only the WeCom robot: the manager's robot got step 1 alone

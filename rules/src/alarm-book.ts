@@ -75,7 +75,7 @@ export interface AlarmBook {
   resolve(id: string, by: string, note: string | null, at: number, disposal?: Disposal): AlarmActionResult;
   /** Assigns (or re-assigns) an alarm that is not resolved to a responsible person: `alarm.assigned`. */
   assign(id: string, to: string, by: string, note: string | null, at: number): AlarmActionResult;
-  /** Records that a step of an escalation policy fired for an alarm that is not resolved: `alarm.chased`. */
+  /** Records that a step of an escalation policy fired for an alarm that is not resolved (`alarm.chased`), with the assignee it sets. */
   chase(id: string, chase: AlarmChase, note: string | null, at: number): AlarmActionResult;
   get(id: string): Alarm | undefined;
   history(id: string): AlarmTransition[];
@@ -346,6 +346,7 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       if (!alarm) return { ok: false, error: { code: 'alarm_not_found' } };
       if (alarm.resolved) return { ok: false, error: { code: 'alarm_resolved' } };
       alarm.chase = structuredClone(chase);
+      if (chase.assignee !== undefined) Object.assign(alarm, { assignee: chase.assignee, assignedAt: iso(at) });
       return { ok: true, transition: transition(alarm, 'alarm.chased', at, null, note) };
     },
 

@@ -57,6 +57,8 @@ export const alarmChaseSchema = z.object({
   dueAt: isoTime,
   /** Webhook and robot subscribers (`webhooks[].id`) it goes to whatever their filters say, and the users it names. */
   notify: z.object({ subscribers: z.array(z.string()), users: z.array(z.string()) }),
+  /** The user the step assigned the alarm to (it is the alarm's `assignee` from then on); absent: it assigned nobody. */
+  assignee: z.string().optional(),
 });
 export type AlarmChase = z.infer<typeof alarmChaseSchema>;
 

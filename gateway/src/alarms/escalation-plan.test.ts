@@ -18,6 +18,7 @@ const facts = (over: Partial<ChaseFacts> = {}): ChaseFacts => ({
   resolved: false,
   overdue: false,
   deadline: null,
+  shelved: false,
   ...over,
 });
 const numbers = (steps: PlannedStep[]): number[] => steps.map((s) => s.step);
@@ -54,13 +55,21 @@ describe('planChase: which escalation steps are due', () => {
     expect(planChase(policy, facts(), 3, 99 * MIN)).toEqual({ fire: [], next: null });
   });
 
+  it('nothing fires while the alarm is shelved; a step that fell due meanwhile fires once the shelf ends', () => {
+    expect(planChase(policy, facts({ shelved: true }), 0, 20 * MIN)).toEqual({
+      fire: [],
+      next: { step: 1, condition: 'not_acknowledged', dueAt: 5 * MIN },
+    });
+    expect(numbers(planChase(policy, facts(), 0, 20 * MIN).fire)).toEqual([1, 2]);
+  });
+
   it('a step that waits for assignment is stopped by an assignment, not by an acknowledgement', () => {
     const steps = [raised(MIN, 'assigned')];
     expect(planChase(steps, facts({ acknowledged: true }), 0, MIN).fire).toEqual([{ step: 1, condition: 'not_assigned', dueAt: MIN }]);
     expect(planChase(steps, facts({ assigned: true }), 0, MIN).fire).toEqual([]);
   });
 
-  it('property: over any timeline, steps fire in order, at most once each, never early and never once their action was taken', () => {
+  it('property: over any timeline, steps fire in order, at most once each, never early, never while shelved and never once their action was taken', () => {
     const action = fc.constantFrom<EscalationStep['unless']>('acknowledged', 'assigned', 'resolved');
     const stepArb = fc.oneof(
       fc.record({ on: fc.constant('raised' as const), after: fc.integer({ min: 0, max: 30 }), unless: action }),
@@ -75,6 +84,8 @@ describe('planChase: which escalation steps are due', () => {
           assignedAt: fc.oneof(never, fc.integer({ min: 0, max: 80 })),
           resolvedAt: fc.oneof(never, fc.integer({ min: 0, max: 80 })),
           deadline: fc.oneof(fc.constant(null), fc.integer({ min: 0, max: 60 })),
+          shelvedFrom: fc.integer({ min: 0, max: 80 }),
+          shelvedFor: fc.integer({ min: 0, max: 40 }),
         }),
         fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 30 }),
         (raw, times, gaps) => {
@@ -86,6 +97,7 @@ describe('planChase: which escalation steps are due', () => {
             resolved: t >= times.resolvedAt,
             overdue: times.deadline !== null && t >= times.deadline,
             deadline: times.deadline,
+            shelved: t >= times.shelvedFrom && t < times.shelvedFrom + times.shelvedFor,
           });
           let done = 0;
           let now = 0;
@@ -98,6 +110,7 @@ describe('planChase: which escalation steps are due', () => {
               // never once the awaited action was taken, never on a resolved alarm
               expect(at[step.unless]).toBe(false);
               expect(at.resolved).toBe(false);
+              expect(at.shelved).toBe(false);
               // never before it is due; an overdue step only once the alarm is overdue
               expect(planned.dueAt).not.toBeNull();
               expect(now).toBeGreaterThanOrEqual(planned.dueAt as number);

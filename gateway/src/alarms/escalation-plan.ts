@@ -11,6 +11,8 @@ export interface ChaseFacts {
   overdue: boolean;
   /** Its same-day deadline, null if none. */
   deadline: number | null;
+  /** Under a shelf or maintenance window: someone took it out of view for a while, nothing fires until it ends. */
+  shelved: boolean;
 }
 
 /** A step of the policy: its number (from 1), why it fires, and when it is due (null: when the alarm goes overdue, with no deadline known). */
@@ -37,7 +39,7 @@ const taken = (step: EscalationStep, facts: ChaseFacts): boolean =>
 /**
  * The escalation of one alarm at `now`, after steps 1‥`done` of its policy have fired. Steps go in order: a step
  * whose awaited action was taken is passed over; the first one not yet due (or waiting for the alarm to go overdue)
- * holds back those after it. A resolved alarm is not chased. Pure: the same facts give the same plan.
+ * holds back those after it. A resolved alarm is not chased; a shelved one not while it is shelved. Pure: the same facts give the same plan.
  */
 export function planChase(steps: readonly EscalationStep[], facts: ChaseFacts, done: number, now: number): ChasePlan {
   const fire: PlannedStep[] = [];
@@ -48,7 +50,7 @@ export function planChase(steps: readonly EscalationStep[], facts: ChaseFacts, d
     const planned: PlannedStep = { step: index + 1, condition: conditionOf(step), dueAt: null };
     if (step.on === 'raised') planned.dueAt = facts.raisedAt + step.after;
     else if (facts.deadline !== null) planned.dueAt = facts.deadline + step.after;
-    const due = planned.dueAt !== null && now >= planned.dueAt && (step.on === 'raised' || facts.overdue);
+    const due = !facts.shelved && planned.dueAt !== null && now >= planned.dueAt && (step.on === 'raised' || facts.overdue);
     if (!due) return { fire, next: planned };
     fire.push(planned);
   }
@@ -64,6 +66,7 @@ export function chaseFacts(alarm: Alarm): ChaseFacts {
     resolved: alarm.resolved,
     overdue: alarm.overdue === true,
     deadline: alarm.deadline ? Date.parse(alarm.deadline) : null,
+    shelved: alarm.shelved !== undefined && alarm.shelved !== null,
   };
 }
 

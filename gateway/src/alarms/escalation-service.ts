@@ -27,8 +27,8 @@ function noteOf(policy: EscalationPolicy, step: EscalationStep, planned: Planned
   const after = `${Math.round(step.after / 1000)}s`;
   const why =
     step.on === 'overdue' ? `overdue (${after} after the deadline), not ${step.unless}` : `not ${step.unless} ${after} after it was raised`;
-  const whom = [...step.notify.subscribers, ...step.notify.users].join(', ');
-  return `step ${planned.step} of ${policy.id}: ${why}; notifies ${whom}`;
+  const whom = [...step.notify.subscribers, ...step.notify.users];
+  return `step ${planned.step} of ${policy.id}: ${why}${whom.length > 0 ? `; notifies ${whom.join(', ')}` : ''}${step.assign === undefined ? '' : `; assigns ${step.assign}`}`;
 }
 
 /**
@@ -42,7 +42,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
     const known = new Set(deps.knownUsers);
     for (const policy of policies)
       for (const step of policy.steps)
-        for (const user of step.notify.users)
+        for (const user of [...step.notify.users, ...(step.assign === undefined ? [] : [step.assign])])
           if (!known.has(user)) deps.log.warn({ policy: policy.id, user }, 'escalation names a user the gateway does not know');
   }
 
@@ -54,6 +54,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
       condition: planned.condition,
       dueAt: new Date(planned.dueAt ?? now).toISOString(),
       notify: { subscribers: [...step.notify.subscribers], users: [...step.notify.users] },
+      ...(step.assign === undefined ? {} : { assignee: step.assign }),
     };
     const result = alarms.chase(alarm.id, chase, noteOf(policy, step, planned), now);
     if (!result.ok) return;

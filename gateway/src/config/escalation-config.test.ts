@@ -40,7 +40,7 @@ describe('handling.escalation', () => {
         '      match: { severities: [red] }',
         '      steps:',
         '        - { after: 5m, notify: { subscribers: [manager-dingtalk] } }',
-        '        - { after: 15m, unless: assigned, notify: { users: [zhang.wei] } }',
+        '        - { after: 15m, unless: assigned, assign: zhang.wei }',
         '        - { on: overdue, notify: { subscribers: [platform], users: [王丽] } }',
       ].join('\n'),
     ).handling.escalation;
@@ -49,7 +49,7 @@ describe('handling.escalation', () => {
       match: { severities: ['red'] },
       steps: [
         { on: 'raised', after: 300_000, unless: 'acknowledged', notify: { subscribers: ['manager-dingtalk'], users: [] } },
-        { on: 'raised', after: 900_000, unless: 'assigned', notify: { subscribers: [], users: ['zhang.wei'] } },
+        { on: 'raised', after: 900_000, unless: 'assigned', notify: { subscribers: [], users: [] }, assign: 'zhang.wei' },
         { on: 'overdue', after: 0, unless: 'resolved', notify: { subscribers: ['platform'], users: ['王丽'] } },
       ],
     });
@@ -70,7 +70,9 @@ describe('handling.escalation', () => {
     );
     expect(problems).toMatch(/handling\.escalation\[0\]\.match\.severities\[0\]/);
     expect(problems).toMatch(/handling\.escalation\[0\]\.steps\[0\]\.after: required for a step on raised/);
-    expect(problems).toMatch(/handling\.escalation\[0\]\.steps\[1\]\.notify: name at least one subscriber or user/);
+    expect(problems).toMatch(
+      /handling\.escalation\[0\]\.steps\[1\]\.notify: name at least one subscriber or user to notify, or a user to assign/,
+    );
     expect(problems).toMatch(/handling\.escalation\[1\]\.steps: a policy has at least one step/);
   });
 

@@ -12,23 +12,26 @@ const notify = z
     /** Users named in the event (`alarm.chase.notify.users`), shown in the console and the alarm's history. */
     users: z.array(userNameSchema).default([]),
   })
-  .strict()
-  .refine((n) => n.subscribers.length + n.users.length > 0, { message: 'name at least one subscriber or user to notify' });
+  .strict();
 
 /**
  * One step of an escalation policy (催办). `on: raised`: due `after` the alarm was raised; `on: overdue`: due `after`
  * (default 0) its same-day deadline, once `alarm.overdue` went out. It fires unless the action it waits for was
- * taken (`unless`: acknowledged by default, resolved for an overdue step), at most once per alarm.
+ * taken (`unless`: acknowledged by default, resolved for an overdue step), at most once per alarm. `assign`: the
+ * step also assigns the alarm to that user.
  */
 const step = z
   .object({
     on: z.enum(['raised', 'overdue']).default('raised'),
     after: durationSchema.optional(),
     unless: z.enum(['acknowledged', 'assigned', 'resolved']).optional(),
-    notify,
+    notify: notify.default({ subscribers: [], users: [] }),
+    assign: userNameSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.notify.subscribers.length + s.notify.users.length === 0 && s.assign === undefined)
+      ctx.addIssue({ code: 'custom', path: ['notify'], message: 'name at least one subscriber or user to notify, or a user to assign' });
     if (s.on === 'raised' && s.after === undefined)
       ctx.addIssue({ code: 'custom', path: ['after'], message: 'required for a step on raised: how long nobody may act, e.g. 5m' });
   })
@@ -37,6 +40,7 @@ const step = z
     after: s.after ?? 0,
     unless: s.unless ?? (s.on === 'overdue' ? ('resolved' as const) : ('acknowledged' as const)),
     notify: s.notify,
+    ...(s.assign === undefined ? {} : { assign: s.assign }),
   }));
 
 /** Which alarms a policy is for; an absent list matches every value. */

@@ -133,13 +133,14 @@ const CHASE_CONDITION: Record<CardLanguage, Record<AlarmChase['condition'], stri
   en: { not_acknowledged: 'not acknowledged', not_assigned: 'not assigned', not_resolved: 'not resolved', overdue: 'overdue' },
 };
 
-/** `第 2 步（red-unacked）：无人确认；通知 张伟` — which escalation step fired, why, and the users it names. */
+/** `第 2 步（red-unacked）：无人确认；通知 张伟；分派给 李娜` — which escalation step fired, why, the users it names, whom it assigned. */
 function chaseText(chase: AlarmChase, language: CardLanguage): string {
   const why = CHASE_CONDITION[language][chase.condition];
   const users = chase.notify.users.map((user) => plainText(user, 100));
+  const assignee = chase.assignee === undefined ? null : plainText(chase.assignee, 100);
   if (language === 'zh')
-    return `第 ${chase.step} 步（${plainText(chase.policy, 100)}）：${why}${users.length > 0 ? `；通知 ${users.join('、')}` : ''}`;
-  return `step ${chase.step} of ${plainText(chase.policy, 100)}: ${why}${users.length > 0 ? `; notifies ${users.join(', ')}` : ''}`;
+    return `第 ${chase.step} 步（${plainText(chase.policy, 100)}）：${why}${users.length > 0 ? `；通知 ${users.join('、')}` : ''}${assignee ? `；分派给 ${assignee}` : ''}`;
+  return `step ${chase.step} of ${plainText(chase.policy, 100)}: ${why}${users.length > 0 ? `; notifies ${users.join(', ')}` : ''}${assignee ? `; assigned to ${assignee}` : ''}`;
 }
 
 /** The longest the alarm's text or a note may be on a card (bytes of UTF-8); the rest is cut with `…`. */
