@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { EscalationStep } from '../config/escalation-schema.js';
-import { type ChaseFacts, type PlannedStep, planChase } from './escalation-plan.js';
+import type { Alarm, AlarmTransition } from '../../../rules/src/index.js';
+import type { EscalationPolicy, EscalationStep } from '../config/escalation-schema.js';
+import { type ChaseFacts, type PlannedStep, planChase, policyFor, stepsDone } from './escalation-plan.js';
 
 const MIN = 60_000;
 const raised = (after: number, unless: EscalationStep['unless'] = 'acknowledged'): EscalationStep => ({
@@ -138,5 +139,34 @@ describe('planChase: which escalation steps are due', () => {
         },
       ),
     );
+  });
+});
+
+describe('policyFor and stepsDone: which policy, and how far it got', () => {
+  const alarm = (over: Partial<Alarm> = {}): Alarm => ({ site: 'plant-a', severity: 'red', profile: 'dust-collector', ...over }) as Alarm;
+  const policy = (id: string, match: EscalationPolicy['match']): EscalationPolicy => ({ id, match, steps: [raised(MIN)] });
+
+  it('the first policy whose match takes the alarm by site, current severity and profile', () => {
+    const policies = [
+      policy('plant-b-red', { sites: ['plant-b'], severities: ['red'] }),
+      policy('dust', { profiles: ['dust-collector'], severities: ['red', 'orange'] }),
+      policy('any', {}),
+    ];
+    expect(policyFor(policies, alarm({ site: 'plant-b' }))?.id).toBe('plant-b-red');
+    expect(policyFor(policies, alarm())?.id).toBe('dust');
+    expect(policyFor(policies, alarm({ severity: 'yellow' }))?.id).toBe('any');
+    expect(policyFor(policies, alarm({ profile: 'power', site: 'plant-b', severity: 'orange' }))?.id).toBe('any');
+    expect(policyFor(policies.slice(0, 2), alarm({ severity: 'blue' }))).toBeUndefined();
+  });
+
+  it('counts the steps of that policy that fired, from the alarm or, when another policy chased it last, from its history', () => {
+    const chased = (policyId: string, step: number): AlarmTransition =>
+      ({ type: 'alarm.chased', alarm: { chase: { policy: policyId, step } } }) as AlarmTransition;
+    expect(stepsDone(alarm(), [], 'red')).toBe(0);
+    const history = [chased('orange', 1), chased('red', 1), chased('red', 2), chased('orange', 2)];
+    const last = { policy: 'orange', step: 2 } as Alarm['chase'];
+    expect(stepsDone(alarm({ chase: last }), history, 'orange')).toBe(2);
+    expect(stepsDone(alarm({ chase: last }), history, 'red')).toBe(2);
+    expect(stepsDone(alarm({ chase: last }), history, 'other')).toBe(0);
   });
 });
