@@ -51,6 +51,26 @@ export const ERROR_CATALOGUE = {
     summary: 'handling.requireDisposal is on: a resolve needs its disposal record (cause, measures, responsible).',
   },
   device_not_found: { status: 404, retryable: false, summary: 'No device with that id in the registry.' },
+  site_not_found: { status: 404, retryable: false, summary: 'No device of the registry is on that site.' },
+  shelve_requires_dispatcher: {
+    status: 403,
+    retryable: false,
+    summary: 'A red (life-safety) alarm is shelved only by a dispatcher (or admin).',
+  },
+  alarm_already_shelved: { status: 409, retryable: false, summary: 'The alarm is already shelved (or in a maintenance window).' },
+  alarm_in_maintenance_window: {
+    status: 409,
+    retryable: false,
+    summary: "The alarm is held by a device's or site's maintenance window: end the window (POST /api/shelves/{id}/end).",
+  },
+  shelf_window_invalid: {
+    status: 422,
+    retryable: false,
+    summary: 'The window ends in the past or before it begins, or names a device on another site.',
+  },
+  shelf_too_long: { status: 422, retryable: false, summary: 'The window is longer than handling.shelving.maxDuration allows.' },
+  shelf_not_found: { status: 404, retryable: false, summary: 'No shelf or maintenance window with that id (or the alarm is not shelved).' },
+  shelf_ended: { status: 409, retryable: false, summary: 'The shelf or maintenance window has already ended.' },
   trend_unavailable: {
     status: 503,
     retryable: false,

@@ -6,6 +6,7 @@ import { type AccountService, createAccountService } from './accounts/account-se
 import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alarm-service.js';
 import { createEscalationService } from './alarms/escalation-service.js';
 import { sameDayDeadline } from './alarms/same-day-deadline.js';
+import { createShelfService } from './alarms/shelf-service.js';
 import { createSpoolOverflowWatch, SPOOL_OVERFLOW } from './alarms/spool-overflow.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { createAuditRetention } from './audit/audit-retention.js';
@@ -288,6 +289,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics: { contentType: metrics.registry.contentType, text: metricsText },
     readiness,
     alarms,
+    shelves: createShelfService({
+      alarms,
+      registry,
+      now,
+      newShelfId: () => `shf_${newId()}`,
+      maxDurationMs: config.handling.shelving.maxDuration,
+    }),
     escalationOf: (id) => {
       const alarm = alarms.book.get(id);
       return alarm ? escalation.stateOf(alarm, now()) : null;

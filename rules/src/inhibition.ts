@@ -55,6 +55,24 @@ export interface Inhibition {
   restore(snapshot: InhibitionSnapshot | undefined): void;
 }
 
+/**
+ * The changes of one batch with, among those of the same time, the ones of inhibiting rules first: a reading that
+ * both shows a sensor fault and crosses a value threshold raises only the fault.
+ */
+export function inhibitorsFirst(changes: readonly VerdictChange[]): VerdictChange[] {
+  const out: VerdictChange[] = [];
+  let start = 0;
+  while (start < changes.length) {
+    const at = (changes[start] as VerdictChange).at;
+    let end = start;
+    while (end < changes.length && (changes[end] as VerdictChange).at === at) end += 1;
+    const run = changes.slice(start, end);
+    out.push(...run.filter((c) => c.inhibits !== undefined), ...run.filter((c) => c.inhibits === undefined));
+    start = end;
+  }
+  return out;
+}
+
 const covers = (inhibitor: Inhibitor, change: VerdictChange): boolean => {
   if (inhibitor.key === change.key || inhibitor.site !== change.site) return false;
   const { scope, rules, profiles } = inhibitor.inhibits;

@@ -148,6 +148,11 @@ const handling = z
      * so that contract §6 clients resolving with `{ by, note }` keep working; a plant turns it on.
      */
     requireDisposal: z.boolean().default(false),
+    /** Shelving and maintenance windows (搁置 / 检修窗口): the longest window anyone may declare. */
+    shelving: z
+      .object({ maxDuration: durationSchema.default(7 * 86_400_000) })
+      .strict()
+      .default({ maxDuration: 7 * 86_400_000 }),
     deadline: z
       .object({
         /** Off: no deadline, no `alarm.overdue`. */

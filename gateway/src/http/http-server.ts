@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { EscalationState } from '../alarms/escalation-state.js';
+import type { ShelfService } from '../alarms/shelf-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ApiToken } from '../config/config-schema.js';
 import { registerConsoleRoutes } from '../console/console-routes.js';
@@ -29,6 +30,7 @@ import { registerDeviceRoutes } from './routes/device-routes.js';
 import { type MetricsSource, type ReadinessCheck, registerHealthRoutes } from './routes/health-routes.js';
 import { registerRuleRoutes } from './routes/rule-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
+import { registerShelfRoutes } from './routes/shelf-routes.js';
 import { registerStreamRoutes } from './routes/stream-routes.js';
 import { registerTrendRoutes } from './routes/trend-routes.js';
 import { registerUserRoutes } from './routes/user-routes.js';
@@ -49,6 +51,8 @@ export interface HttpServerDeps {
   metrics: MetricsSource;
   readiness(): ReadinessCheck[];
   alarms: AlarmService;
+  /** Shelving and maintenance windows (absent: their routes are not offered). */
+  shelves?: ShelfService | undefined;
   /** Where an alarm stands in its escalation policy (null: none takes it). */
   escalationOf?: (id: string) => EscalationState | null;
   liveFeed: LiveFeed;
@@ -131,6 +135,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerTrendRoutes(app, { registry: deps.registry, trend: deps.trend, trendDisabledReason: deps.trendDisabledReason });
   registerWebhookRoutes(app, { webhooks: deps.webhooks, audit });
   registerRuleRoutes(app, { reloadRules: deps.reloadRules, audit });
+  if (deps.shelves) registerShelfRoutes(app, { shelves: deps.shelves, alarms: deps.alarms, audit });
   registerSessionRoutes(app, {
     accounts: deps.accounts,
     audit,

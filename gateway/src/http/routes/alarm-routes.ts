@@ -107,6 +107,10 @@ const historyStep = z.object({
   note: z.string().nullable(),
   assignee: z.string().nullable().optional().describe('alarm.assigned: to whom'),
   disposal: disposalSchema.nullable().optional().describe('alarm.resolved: the disposal record, if one was given'),
+  held: z
+    .string()
+    .optional()
+    .describe('the shelf or maintenance window that held this transition: recorded here, not delivered (absent: delivered)'),
 });
 
 const alarmWithHistory = z
@@ -210,6 +214,7 @@ export function registerAlarmRoutes(
         note: t.note,
         ...(t.type === 'alarm.assigned' ? { assignee: t.alarm.assignee ?? null } : {}),
         ...(t.type === 'alarm.resolved' ? { disposal: t.alarm.disposal ?? null } : {}),
+        ...(t.held ? { held: t.held } : {}),
       }));
       const escalation = deps.escalationOf?.(id) ?? null;
       return { alarm: found, history, ...(escalation ? { escalation } : {}) };

@@ -1,0 +1,438 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { alarmSchema, SEVERITIES, shelfSchema } from '../../../../rules/src/index.js';
+import { roleAtLeast } from '../../accounts/roles.js';
+import type { AlarmService } from '../../alarms/alarm-service.js';
+import type { ShelfActor, ShelfOutcome, ShelfService, WindowTimes } from '../../alarms/shelf-service.js';
+import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
+import type { AuditRecorder } from '../audit-request.js';
+import { EXAMPLE_ALARM } from './example-alarm.js';
+
+const EXAMPLE_SHELF = {
+  id: 'shf_01JD7Q7M1V3N8B5QZ0K4XH2C9T',
+  scope: 'device',
+  site: 'site-a',
+  device: 'dc-01',
+  alarm: null,
+  reason: 'filter bags replaced (work order 4711)',
+  by: 'Wang Li (duty officer)',
+  from: '2026-11-22T08:00:00.000Z',
+  until: '2026-11-22T12:00:00.000Z',
+  holdsRed: false,
+  createdAt: '2026-11-22T07:55:00.000Z',
+  endedAt: null,
+  endedBy: null,
+} as const;
+
+const shelf = shelfSchema.meta({ examples: [EXAMPLE_SHELF] });
+
+const by = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .optional()
+  .describe('who acts: required with a shared token of api.tokens; a named user (session or personal token) is recorded as themselves');
+const reason = z
+  .string()
+  .trim()
+  .min(1, 'the reason is required')
+  .max(2_000)
+  .describe('why (kept on the shelf, in the events and the audit log)');
+const time = z.iso.datetime({ offset: true }).describe('ISO 8601');
+const durationMinutes = z.number().int().positive().describe('instead of until: minutes from its beginning');
+
+const exactlyOneEnd = (body: { until?: string | undefined; durationMinutes?: number | undefined }, ctx: z.RefinementCtx): void => {
+  if ((body.until === undefined) === (body.durationMinutes === undefined))
+    ctx.addIssue({ code: 'custom', path: ['until'], message: 'give until or durationMinutes (one of them)' });
+};
+
+const shelveBody = z
+  .object({ by, reason, until: time.optional(), durationMinutes: durationMinutes.optional() })
+  .strict()
+  .superRefine(exactlyOneEnd)
+  .meta({ examples: [{ by: 'Wang Li (duty officer)', reason: 'known fault, fitter on the way', durationMinutes: 120 }] });
+
+const endBody = z
+  .object({ by, note: z.string().max(4_000).optional() })
+  .strict()
+  .meta({ examples: [{ by: 'Wang Li (duty officer)', note: 'maintenance finished early' }] });
+
+const windowBody = z
+  .object({
+    by,
+    scope: z.enum(['device', 'site']).describe('a device (its alarms) or a whole site (every device on it)'),
+    site: z.string().min(1).optional().describe('the site: required for scope site; for a device, checked if given'),
+    device: z.string().min(1).optional().describe('the device (scope device)'),
+    reason,
+    from: time.optional().describe('when it begins (default: now)'),
+    until: time.optional(),
+    durationMinutes: durationMinutes.optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    exactlyOneEnd(body, ctx);
+    if (body.scope === 'device' && body.device === undefined)
+      ctx.addIssue({ code: 'custom', path: ['device'], message: 'required for scope device' });
+    if (body.scope === 'site' && body.site === undefined)
+      ctx.addIssue({ code: 'custom', path: ['site'], message: 'required for scope site' });
+    if (body.scope === 'site' && body.device !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['device'], message: 'not for scope site' });
+  })
+  .meta({
+    examples: [
+      {
+        by: 'Wang Li (duty officer)',
+        scope: 'device',
+        device: 'dc-01',
+        reason: 'filter bags replaced (work order 4711)',
+        durationMinutes: 240,
+      },
+      {
+        scope: 'site',
+        site: 'site-a',
+        reason: 'declared stop for rectification',
+        from: '2026-11-23T00:00:00+08:00',
+        until: '2026-11-24T00:00:00+08:00',
+      },
+    ],
+  });
+
+const alarmIdParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .meta({ examples: ['alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T'] }),
+});
+const shelfIdParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .meta({ examples: ['shf_01JD7Q7M1V3N8B5QZ0K4XH2C9T'] }),
+});
+
+const shelfAndAlarm = z
+  .object({ shelf, alarm: alarmSchema.nullable().describe('the alarm after the action (alarm shelves)') })
+  .meta({ examples: [{ shelf: { ...EXAMPLE_SHELF, scope: 'alarm', alarm: EXAMPLE_ALARM.id }, alarm: EXAMPLE_ALARM }] });
+
+const inhibitionView = z
+  .object({
+    inhibitors: z
+      .array(
+        z.object({
+          key: z.string(),
+          site: z.string(),
+          device: z.string(),
+          rule: z.string(),
+          inhibits: z.object({
+            scope: z.enum(['device', 'site']),
+            rules: z.array(z.string()).optional(),
+            profiles: z.array(z.string()).optional(),
+          }),
+          since: z.string().describe('ISO 8601'),
+        }),
+      )
+      .describe('rules whose condition holds and inhibits what it explains'),
+    held: z
+      .array(
+        z.object({
+          key: z.string(),
+          inhibitedBy: z.string(),
+          status: z.enum(['true', 'false']),
+          severity: z.enum(SEVERITIES).nullable(),
+        }),
+      )
+      .describe('alarm keys whose condition waits for its inhibitor to end (then the alarm takes it)'),
+    recent: z
+      .array(
+        z.object({
+          at: z.string(),
+          key: z.string(),
+          site: z.string(),
+          device: z.string(),
+          profile: z.string(),
+          rule: z.string(),
+          status: z.enum(['true', 'false']),
+          severity: z.enum(SEVERITIES).nullable(),
+          message: z.string().nullable(),
+          inhibitedBy: z.string(),
+        }),
+      )
+      .describe('inhibited verdict changes, newest first (the last 1000)'),
+  })
+  .meta({
+    description: 'inhibition: what holds, what it holds, and what it held',
+    examples: [
+      {
+        inhibitors: [
+          {
+            key: 'site-a/dc-01/device_silent',
+            site: 'site-a',
+            device: 'dc-01',
+            rule: 'device_silent',
+            inhibits: { scope: 'device' },
+            since: '2026-11-22T08:00:00.000Z',
+          },
+        ],
+        held: [{ key: 'site-a/dc-01/hopper_temp_high', inhibitedBy: 'site-a/dc-01/device_silent', status: 'true', severity: 'orange' }],
+        recent: [],
+      },
+    ],
+  });
+
+const COMMON = [...AUTH_ERRORS, 'validation_failed', 'payload_too_large', 'unsupported_media_type'] as const;
+
+export interface ShelfRouteDeps {
+  shelves: ShelfService;
+  alarms: AlarmService;
+  audit: AuditRecorder;
+}
+
+/** Who acts: a named user as themselves; a shared token as its `by`. Null: a shared token without `by`. */
+const actorOf = (request: FastifyRequest, by: string | undefined): ShelfActor | null => {
+  const caller = request.caller;
+  if (!caller) return null;
+  const name = caller.kind === 'user' ? caller.name : by;
+  return name === undefined ? null : { name, mayShelveRed: roleAtLeast(caller.role, 'dispatcher') };
+};
+
+const parseTime = (text: string | undefined): number | undefined => (text === undefined ? undefined : Date.parse(text));
+const timesOf = (body: { from?: string | undefined; until?: string | undefined; durationMinutes?: number | undefined }): WindowTimes => ({
+  from: parseTime(body.from),
+  until: parseTime(body.until),
+  durationMinutes: body.durationMinutes,
+});
+
+const noActor = (reply: FastifyReply): FastifyReply =>
+  sendError(reply, 'validation_failed', 'by: who acts is required with a shared token', [{ path: 'by', message: 'who acts is required' }]);
+
+/** Shelving one alarm, and maintenance windows for a device or a site (operator; red alarms: dispatcher); inhibition. */
+export function registerShelfRoutes(app: FastifyInstance, deps: ShelfRouteDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  const answer = (reply: FastifyReply, outcome: ShelfOutcome, status = 200) => {
+    if (!outcome.ok) return sendError(reply, outcome.code, outcome.message);
+    return reply.code(status).send({ shelf: outcome.shelf, alarm: outcome.alarm });
+  };
+
+  api.post(
+    '/api/alarms/:id/shelve',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Shelve an alarm until a time, with a reason (red: dispatcher only)',
+        description:
+          'While shelved, the transitions of its condition are recorded in its history (`held`) but not delivered; when the shelf ends, `alarm.unshelved` and its current state go out.',
+        tags: ['alarms'],
+        params: alarmIdParams,
+        body: shelveBody,
+        response: {
+          200: shelfAndAlarm,
+          ...errorResponses([
+            ...COMMON,
+            'alarm_not_found',
+            'shelve_requires_dispatcher',
+            'alarm_resolved',
+            'alarm_already_shelved',
+            'shelf_window_invalid',
+            'shelf_too_long',
+          ]),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const actor = actorOf(request, request.body.by);
+      if (!actor) return noActor(reply);
+      const outcome = deps.alarms.book.get(id)
+        ? deps.shelves.shelveAlarm(id, request.body.reason, timesOf(request.body), actor)
+        : ({ ok: false, code: 'alarm_not_found', message: `no alarm ${id}` } as const);
+      deps.audit(request, {
+        action: 'alarm.shelve',
+        target: id,
+        outcome: outcome.ok ? 'ok' : outcome.code,
+        note: request.body.reason,
+        by: request.body.by ?? null,
+        detail: outcome.ok ? { shelf: outcome.shelf.id, until: outcome.shelf.until } : null,
+      });
+      return answer(reply, outcome);
+    },
+  );
+
+  api.post(
+    '/api/alarms/:id/unshelve',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'End the shelf of an alarm before it expires',
+        tags: ['alarms'],
+        params: alarmIdParams,
+        body: endBody,
+        response: {
+          200: shelfAndAlarm,
+          ...errorResponses([
+            ...COMMON,
+            'alarm_not_found',
+            'alarm_resolved',
+            'shelf_not_found',
+            'shelf_ended',
+            'alarm_in_maintenance_window',
+          ]),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const actor = actorOf(request, request.body.by);
+      if (!actor) return noActor(reply);
+      const outcome = deps.shelves.unshelveAlarm(id, request.body.note ?? null, actor);
+      deps.audit(request, {
+        action: 'alarm.unshelve',
+        target: id,
+        outcome: outcome.ok ? 'ok' : outcome.code,
+        note: request.body.note ?? null,
+        by: request.body.by ?? null,
+      });
+      return answer(reply, outcome);
+    },
+  );
+
+  api.post(
+    '/api/shelves',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Declare a maintenance window for a device or a site',
+        description:
+          "Its alarms' transitions are held (recorded in their history, not delivered) from `from` to `until`; at the end, `alarm.unshelved` and each alarm's current state go out. An operator's window never holds a red transition; a dispatcher's does.",
+        tags: ['alarms'],
+        body: windowBody,
+        response: {
+          201: shelfAndAlarm,
+          ...errorResponses([...COMMON, 'device_not_found', 'site_not_found', 'shelf_window_invalid', 'shelf_too_long']),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const actor = actorOf(request, body.by);
+      if (!actor) return noActor(reply);
+      const outcome = deps.shelves.declareWindow(
+        { scope: body.scope, site: body.site, device: body.device },
+        body.reason,
+        timesOf(body),
+        actor,
+      );
+      deps.audit(request, {
+        action: 'shelf.create',
+        target: outcome.ok ? outcome.shelf.id : (body.device ?? body.site ?? null),
+        outcome: outcome.ok ? 'ok' : outcome.code,
+        note: body.reason,
+        by: body.by ?? null,
+        detail: {
+          scope: body.scope,
+          site: body.site ?? null,
+          device: body.device ?? null,
+          ...(outcome.ok ? { from: outcome.shelf.from, until: outcome.shelf.until } : {}),
+        },
+      });
+      return answer(reply, outcome, 201);
+    },
+  );
+
+  api.get(
+    '/api/shelves',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Shelves and maintenance windows, newest first',
+        tags: ['alarms'],
+        querystring: z.object({
+          state: z.enum(['active', 'all']).default('active').describe('active: on or still to come; all: also the recently ended'),
+        }),
+        response: {
+          200: z.object({ shelves: z.array(shelf), count: z.number().int() }).meta({ examples: [{ shelves: [EXAMPLE_SHELF], count: 1 }] }),
+          ...errorResponses([...AUTH_ERRORS, 'validation_failed']),
+        },
+      },
+    },
+    async (request) => {
+      const shelves = deps.shelves.list(request.query.state === 'all');
+      return { shelves, count: shelves.length };
+    },
+  );
+
+  api.get(
+    '/api/shelves/:id',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'One shelf or maintenance window',
+        tags: ['alarms'],
+        params: shelfIdParams,
+        response: { 200: z.object({ shelf }), ...errorResponses([...AUTH_ERRORS, 'validation_failed', 'shelf_not_found']) },
+      },
+    },
+    async (request, reply) => {
+      const found = deps.shelves.get(request.params.id);
+      if (!found) return sendError(reply, 'shelf_not_found', `no shelf ${request.params.id}`);
+      return { shelf: found };
+    },
+  );
+
+  api.post(
+    '/api/shelves/:id/end',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'End a shelf or maintenance window before it expires',
+        tags: ['alarms'],
+        params: shelfIdParams,
+        body: endBody,
+        response: { 200: shelfAndAlarm, ...errorResponses([...COMMON, 'shelf_not_found', 'shelf_ended']) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const actor = actorOf(request, request.body.by);
+      if (!actor) return noActor(reply);
+      const outcome = deps.shelves.end(id, request.body.note ?? null, actor);
+      deps.audit(request, {
+        action: 'shelf.end',
+        target: id,
+        outcome: outcome.ok ? 'ok' : outcome.code,
+        note: request.body.note ?? null,
+        by: request.body.by ?? null,
+      });
+      return answer(reply, outcome);
+    },
+  );
+
+  api.get(
+    '/api/inhibitions',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Inhibition: active inhibitors, the alarm conditions they hold, and recent inhibited changes',
+        tags: ['alarms'],
+        response: { 200: inhibitionView, ...errorResponses([...AUTH_ERRORS]) },
+      },
+    },
+    async () => {
+      const inhibition = deps.alarms.book.inhibition;
+      return {
+        inhibitors: inhibition.inhibitors().map((i) => ({
+          key: i.key,
+          site: i.site,
+          device: i.device,
+          rule: i.rule,
+          inhibits: i.inhibits,
+          since: new Date(i.since).toISOString(),
+        })),
+        held: inhibition.held(),
+        recent: inhibition.recent().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+      };
+    },
+  );
+}
