@@ -235,4 +235,33 @@ describe('escalation when nobody acts (handling.escalation, alarm.chased)', () =
     const [event] = chasedAt(platform, alarm.id);
     expect(event.data.alarm).toMatchObject({ overdue: true, chase: { policy: 'late', step: 1, condition: 'overdue' } });
   });
+
+  it("on the gateway's own clock: a policy for one site chases its alarm after 300 ms, an alarm of another site is not chased", async () => {
+    const handling = {
+      deadline: { enabled: false },
+      escalation: [
+        { id: 'site-a-fast', match: { sites: ['site-a'] }, steps: [{ after: '300ms', notify: { subscribers: ['manager-dingtalk'] } }] },
+      ],
+    };
+    gateway = await startTestGateway({ overrides: configWith({ platform, manager, dispatch }, handling) });
+    const running = gateway;
+    const client = await connectDevice(running.mqttUrl, { clientId: 'dc-09', username: 'dc-09', password: 'secret-dc-09' });
+    await publishJson(client, telemetryTopicOf('site-b', 'dc-09'), { ts: Date.now(), metrics: { hopper_temp: 85 } });
+    await client.endAsync();
+    const other = await eventually('the site-b alarm', async () =>
+      ((await api(running, '/api/alarms?site=site-b')).body.alarms as any[]).find((a) => a.severity === 'red'),
+    );
+    const alarm = await redAlarm(running, 'dc-01');
+    // no manual tick: the ticker fires the step
+    const [card] = await eventually('the step at the DingTalk robot', () => {
+      const cards = cardsAbout(manager, alarm.id);
+      return cards.length > 0 ? cards : undefined;
+    });
+    expect(card).toContain('第 1 步（site-a-fast）：无人确认');
+    // the site-b alarm is older than the site-a one and has waited longer than 300 ms: no policy takes it
+    await running.settle();
+    expect(chasedAt(platform, other.id)).toEqual([]);
+    expect((await historyOf(running, other.id)).escalation).toBeUndefined();
+    expect(chasedAt(platform, alarm.id)).toHaveLength(1);
+  });
 });
