@@ -66,6 +66,11 @@ export const DEFAULT_FLAPPING: FlappingPolicy = { transitions: 5, windowMs: 10 *
 export interface AlarmBook {
   /** Turns a rule's verdict change into transitions (usually zero or one; `alarm.flapping` may follow). */
   apply(change: VerdictChange): AlarmTransition[];
+  /**
+   * Applies the changes of one batch (one reading, one tick): among those of the same time, inhibiting rules first, so
+   * that a reading that shows a sensor fault raises only the fault.
+   */
+  applyAll(changes: readonly VerdictChange[]): AlarmTransition[];
   /** Ends flapping of alarms quiet for a window (`alarm.unflapped`, then the held-back state). Call with the engine's tick. */
   tick(now: number): AlarmTransition[];
   /** When `tick` next has something to do, or null. */

@@ -100,6 +100,18 @@ describe('inhibition', () => {
     ]);
   });
 
+  it('a reading that shows a sensor fault raises only the fault; back from it, the alarm takes the newest state, not the faulty one', () => {
+    const b = book();
+    const fault = (at: number, on: boolean) => change(at, on ? 'orange' : null, { rule: 'sensor_fault', inhibits: { scope: 'device' } });
+    // the engine lists the value rule first (file order): the fault still goes first
+    expect(b.applyAll([change(0, 'red'), fault(0, true)]).map((t) => [t.alarm.rule, t.type])).toEqual([['sensor_fault', 'alarm.raised']]);
+    expect(b.inhibition.recent()).toMatchObject([{ rule: 'hopper_temp_high', severity: 'red', inhibitedBy: 's/dc-01/sensor_fault' }]);
+    expect(b.applyAll([change(1, 'yellow'), fault(1, false)]).map((t) => [t.alarm.rule, t.type, t.alarm.severity])).toEqual([
+      ['sensor_fault', 'alarm.cleared', 'orange'],
+      ['hopper_temp_high', 'alarm.raised', 'yellow'],
+    ]);
+  });
+
   it('survives snapshot and restore', () => {
     const b = book();
     b.apply(silent(0, true));

@@ -7,7 +7,7 @@ import type {
   Disposal,
   VerdictChange,
 } from '../../../rules/src/index.js';
-import { inhibitorsFirst, SEVERITIES } from '../../../rules/src/index.js';
+import { SEVERITIES } from '../../../rules/src/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { AlarmInbox } from './alarm-inbox.js';
@@ -141,7 +141,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
   const apply = (changes: readonly VerdictChange[], upTo?: number): void =>
     recorded(() => {
       const transitions: AlarmTransition[] = [];
-      for (const change of inhibitorsFirst(changes)) for (const transition of deps.book.apply(change)) transitions.push(transition);
+      for (const transition of deps.book.applyAll(changes)) transitions.push(transition);
       if (upTo !== undefined) deps.inbox?.taken(upTo);
       return { result: undefined, transitions };
     });
