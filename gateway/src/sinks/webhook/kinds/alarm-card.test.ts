@@ -96,6 +96,29 @@ describe('alarm card: what a group-robot message says about an alarm event', () 
     expect(words('alarm.acknowledged')).toEqual(['告警已确认', 'info']);
   });
 
+  it('an escalation step (alarm.chased) is an alert that says which step of which policy, why, whom it names and assigns', () => {
+    const chase = {
+      policy: 'red-unacknowledged',
+      step: 2,
+      condition: 'not_acknowledged' as const,
+      dueAt: '2026-11-22T08:15:03.000Z',
+      notify: { subscribers: ['manager'], users: ['张伟', 'li.na'] },
+      assignee: '王丽',
+    };
+    const zh = alarmCard(eventOf('alarm.chased', { chase }), { language: 'zh' });
+    expect([zh.eventLabel, zh.tone]).toEqual(['告警催办', 'alert']);
+    expect(fieldsOf(zh)).toMatchObject({ 催办: '第 2 步（red-unacknowledged）：无人确认；通知 张伟、li.na；分派给 王丽' });
+    const en = alarmCard(
+      eventOf('alarm.chased', { chase: { ...chase, condition: 'overdue', notify: { subscribers: ['m'], users: [] } } }),
+      {
+        language: 'en',
+      },
+    );
+    expect(fieldsOf(en)).toMatchObject({ Chase: 'step 2 of red-unacknowledged: overdue; assigned to 王丽' });
+    // other events do not show the last step the alarm carries
+    expect(fieldsOf(alarmCard(eventOf('alarm.acknowledged', { chase }), { language: 'zh' }))).not.toHaveProperty('催办');
+  });
+
   it('names who acknowledged or resolved, with the disposal note', () => {
     const acknowledged = alarmCard(eventOf('alarm.acknowledged', { acknowledgedBy: '张伟' }), { language: 'zh' });
     expect(fieldsOf(acknowledged)).toMatchObject({ 操作人: '张伟' });
