@@ -22,7 +22,8 @@ export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibit
   const applyOne = (change: VerdictChange, later: readonly VerdictChange[]): AlarmTransition[] => {
     const { held, released } = inhibition.observe(change);
     const steps: AlarmTransition[] = held ? [] : core.apply(change);
-    for (const latent of released) if (!later.some((next) => next.key === latent.key)) steps.push(...core.apply(latent));
+    for (const latent of released)
+      if (!later.some((next) => next.key === latent.key && next.verdict.status !== 'pending')) steps.push(...core.apply(latent));
     return shelving.hold(steps);
   };
   return {
