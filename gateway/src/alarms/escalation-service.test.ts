@@ -1,0 +1,136 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { type AlarmEvent, createAlarmBook, type Severity, type VerdictChange } from '../../../rules/src/index.js';
+import { escalationSchema } from '../config/escalation-schema.js';
+import { createLogger } from '../observability/logger.js';
+import { createGatewayMetrics } from '../observability/metrics.js';
+import { createAlarmService } from './alarm-service.js';
+import { createEscalationService } from './escalation-service.js';
+
+const MIN = 60_000;
+const raise = (device: string, severity: Severity, at: number, site = 'site-a'): VerdictChange => ({
+  key: `${site}/${device}/hopper_temp_high`,
+  site,
+  device,
+  profile: 'dust-collector',
+  rule: 'hopper_temp_high',
+  source: 'test',
+  verdict: { status: 'true', severity, metric: 'hopper_temp', value: 85, threshold: 80, unit: '°C', message: 'hot' },
+  at,
+});
+
+const POLICIES = escalationSchema.parse([
+  {
+    id: 'red',
+    match: { severities: ['red'] },
+    steps: [
+      { after: '5m', notify: { subscribers: ['manager'], users: ['zhang.wei'] } },
+      { after: '15m', unless: 'assigned', notify: { subscribers: ['dispatch'] }, assign: 'li.na' },
+    ],
+  },
+]);
+
+function setup(knownUsers?: string[]) {
+  const logged: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logged.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  let alarmIds = 0;
+  let eventIds = 0;
+  const metrics = createGatewayMetrics({ processMetrics: false });
+  const alarms = createAlarmService({
+    book: createAlarmBook({ newAlarmId: () => `alm_${++alarmIds}` }),
+    now: () => 0,
+    newEventId: () => `evt_${++eventIds}`,
+    metrics,
+    log: createLogger('silent'),
+  });
+  const events: AlarmEvent[] = [];
+  alarms.onEvent((event) => events.push(event));
+  const escalation = createEscalationService({
+    policies: POLICIES,
+    alarms,
+    metrics,
+    log: createLogger('warn', sink),
+    ...(knownUsers ? { knownUsers } : {}),
+  });
+  const chased = () => events.filter((e) => e.type === 'alarm.chased');
+  return { alarms, escalation, events, chased, metrics, logged };
+}
+
+describe('the escalation service: steps fired through the alarm service', () => {
+  it('fires each due step once, as alarm.chased with the step, the note and the assignee; the metric counts them', async () => {
+    const { alarms, escalation, chased, metrics } = setup();
+    alarms.apply([raise('dc-01', 'red', 0)]);
+    escalation.tick(5 * MIN - 1);
+    expect(chased()).toEqual([]);
+    escalation.tick(5 * MIN);
+    escalation.tick(6 * MIN);
+    expect(chased().map((e) => [e.data.alarm.chase?.step, e.timestamp])).toEqual([[1, new Date(5 * MIN).toISOString()]]);
+    expect(alarms.book.history('alm_1').at(-1)?.note).toBe(
+      'step 1 of red: not acknowledged 300s after it was raised; notifies manager, zhang.wei',
+    );
+    escalation.tick(15 * MIN);
+    const step2 = chased()[1]?.data.alarm;
+    expect(step2).toMatchObject({ seq: 3, assignee: 'li.na', chase: { step: 2, condition: 'not_assigned', assignee: 'li.na' } });
+    expect(alarms.book.history('alm_1').at(-1)?.note).toBe(
+      'step 2 of red: not assigned 900s after it was raised; notifies dispatch; assigns li.na',
+    );
+    escalation.tick(99 * MIN);
+    expect(chased()).toHaveLength(2);
+    const counted = await metrics.registry.getSingleMetricAsString('gateway_alarm_chase_steps_total');
+    expect(counted).toContain('gateway_alarm_chase_steps_total{policy="red",condition="not_acknowledged"} 1');
+    expect(counted).toContain('gateway_alarm_chase_steps_total{policy="red",condition="not_assigned"} 1');
+  });
+
+  it('chases only alarms a policy takes, not a resolved one, and tells where an alarm stands', () => {
+    const { alarms, escalation, chased } = setup();
+    alarms.apply([raise('dc-01', 'orange', 0), raise('dc-02', 'red', 0)]);
+    expect(escalation.stateOf(alarms.book.get('alm_1')!, 0)).toBeNull();
+    const red = alarms.book.get('alm_2')!;
+    expect(escalation.stateOf(red, 0)).toEqual({
+      policy: 'red',
+      stepsDone: 0,
+      steps: 2,
+      next: { step: 1, condition: 'not_acknowledged', dueAt: new Date(5 * MIN).toISOString(), waitsFor: 'acknowledged' },
+    });
+    // due but not yet fired (no tick since): shown as the next
+    expect(escalation.stateOf(red, 20 * MIN)?.next?.step).toBe(1);
+    escalation.tick(20 * MIN);
+    expect(chased().map((e) => [e.data.alarm.id, e.data.alarm.chase?.step])).toEqual([
+      ['alm_2', 1],
+      ['alm_2', 2],
+    ]);
+    expect(escalation.stateOf(red, 20 * MIN)).toMatchObject({ stepsDone: 2, next: null });
+
+    alarms.apply([raise('dc-03', 'red', 30 * MIN)]);
+    const id = alarms.book.list({ device: 'dc-03' })[0]?.id as string;
+    alarms.apply([{ ...raise('dc-03', 'red', 31 * MIN), verdict: { status: 'false' } }]);
+    expect(alarms.resolve(id, 'duty', null).ok).toBe(true);
+    escalation.tick(99 * MIN);
+    expect(chased().filter((e) => e.data.alarm.id === id)).toEqual([]);
+  });
+
+  it('a restart (a new service on the same book) goes on from the steps the alarm records', () => {
+    const first = setup();
+    first.alarms.apply([raise('dc-01', 'red', 0)]);
+    first.escalation.tick(6 * MIN);
+    const again = createEscalationService({
+      policies: POLICIES,
+      alarms: first.alarms,
+      metrics: first.metrics,
+      log: createLogger('silent'),
+    });
+    again.tick(7 * MIN);
+    again.tick(16 * MIN);
+    expect(first.chased().map((e) => e.data.alarm.chase?.step)).toEqual([1, 2]);
+  });
+
+  it('warns at start about users the gateway does not know', () => {
+    const { logged } = setup(['zhang.wei']);
+    expect(logged.map((entry) => [entry.msg, entry.user])).toEqual([['escalation names a user the gateway does not know', 'li.na']]);
+  });
+});
