@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs for real: influxd (InfluxDB 1.x, package `influxdb`),
 # victoria-metrics (a server that speaks the InfluxDB 2.x write API and can be queried back: the v2 writer's tests),
-# chromium (the console's browser tests), mosquitto_pub/mosquitto_sub (package `mosquitto-clients`: a stock
+# chromium (the console's browser tests) with a small CJK font (fonts-wqy-microhei: its screenshots show the Chinese
+# text, not boxes), mosquitto_pub/mosquitto_sub (package `mosquitto-clients`: a stock
 # MQTT client against the broker), docker-compose (validates docker-compose.yml; Docker itself is not needed) and
 # promtool (package `prometheus`: lints the gateway's /metrics exposition). Installs when missing and possible (root with apt-get);
 # otherwise fails with the exact command to run. Never skips.
@@ -11,6 +12,7 @@ need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)

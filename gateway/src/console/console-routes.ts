@@ -14,6 +14,13 @@ const ASSETS = {
   'console.js': 'text/javascript; charset=utf-8',
   'gateway-client.js': 'text/javascript; charset=utf-8',
   'views.js': 'text/javascript; charset=utf-8',
+  'i18n.js': 'text/javascript; charset=utf-8',
+  'action-forms.js': 'text/javascript; charset=utf-8',
+  'alarm-list.js': 'text/javascript; charset=utf-8',
+  'alarm-detail.js': 'text/javascript; charset=utf-8',
+  'device-views.js': 'text/javascript; charset=utf-8',
+  'wall-view.js': 'text/javascript; charset=utf-8',
+  'trend-chart.js': 'text/javascript; charset=utf-8',
 } as const;
 
 type AssetName = keyof typeof ASSETS;
@@ -46,7 +53,11 @@ export function registerConsoleRoutes(app: FastifyInstance): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const page = (description: string, type: string) => ({ 200: { description, content: { [type]: { schema: z.string() } } } });
 
-  const pageSchema = { summary: 'The duty-officer console (asks for a token)', tags: ['console'], response: page('the page', 'text/html') };
+  const pageSchema = {
+    summary: 'The duty-officer console (asks for a user name and password, or a token)',
+    tags: ['console'],
+    response: page('the page', 'text/html'),
+  };
   api.get('/', { config: { public: true }, schema: pageSchema }, async (_request, reply) => {
     const asset = send('index.html');
     return reply.headers(SECURITY_HEADERS).type(asset.type).send(asset.body);

@@ -1,14 +1,21 @@
-// The duty-officer console: sign-in, the open-alarm table kept live from the stream, actions, devices, log.
-import { createGatewayClient } from './gateway-client.js';
-import { alarmRow, deviceRow, eventLogEntry, h, needsAttention, noteLogEntry, SEVERITIES, severityRank } from './views.js';
+// The console: sign-in (a user and password, or an API token), the open alarms kept live from the stream, the views
+// by URL (#/alarms, #/history, #/alarms/{id}, #/devices, #/devices/{id}, #/wall), actions, sound and flash.
+import { openActionForm } from './action-forms.js';
+import { mountAlarmDetail } from './alarm-detail.js';
+import { mountAlarmList } from './alarm-list.js';
+import { mountDeviceBoard, mountDeviceDetail } from './device-views.js';
+import { createGatewayClient, login, whoAmI } from './gateway-client.js';
+import { alarmMessage, errorMeaning, lang, setLang, t, translateStatic } from './i18n.js';
+import { eventLogEntry, h, may, noteLogEntry } from './views.js';
+import { mountWall } from './wall-view.js';
 
 const TOKEN_KEY = 'console.token'; // sessionStorage: gone when the tab closes
-const NAME_KEY = 'console.officer'; // localStorage: the name is not a secret
-const RED_FIRST_KEY = 'console.redFirst';
+const NAME_KEY = 'console.officer'; // localStorage: the name a shared token acts as (not a secret)
 const LOG_LIMIT = 200;
 const CLOSED_LIMIT = 5_000;
 const DEVICE_POLL_MS = 10_000;
-const FLASH_MS = 4_000;
+const TICK_MS = 15_000;
+const FLASH_MS = 6_000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,8 +24,13 @@ const alarms = new Map();
 /** Ids of alarms resolved while we watched: a list fetched before the resolution must not bring them back. */
 const closed = new Set();
 const busy = new Set();
+let devices = [];
 let generation = 0;
+/** { client, user: { name, role, kind }, token, closeStream, timers } while signed in. */
 let session = null;
+/** The mounted view: { update?, devicesChanged?, onAlarm?, unmount? }. */
+let view = null;
+const eventLog = h('ol', { className: 'event-log', id: 'event-log', 'aria-live': 'polite' });
 
 // ---- alarm state ----
 
@@ -35,9 +47,11 @@ function upsert(alarm) {
   }
 }
 
+const openAlarms = () => [...alarms.values()].map((entry) => entry.alarm);
+
 async function reloadAlarms(current) {
   const startedAt = generation;
-  const list = await current.client.listOpenAlarms();
+  const { alarms: list } = await current.client.listAlarms({ state: 'open', limit: 10_000 });
   if (session !== current) return;
   const merged = new Map();
   for (const alarm of list) if (!closed.has(alarm.id)) merged.set(alarm.id, { alarm, generation: startedAt });
@@ -48,64 +62,65 @@ async function reloadAlarms(current) {
   }
   alarms.clear();
   for (const [id, entry] of merged) alarms.set(id, entry);
-  renderAlarms();
+  changed();
 }
 
-function sortedAlarms() {
-  const redFirst = $('red-first').checked;
-  return [...alarms.values()]
-    .map((entry) => entry.alarm)
-    .sort(
-      (a, b) =>
-        (redFirst ? severityRank(a.severity) - severityRank(b.severity) : 0) ||
-        Date.parse(b.raisedAt) - Date.parse(a.raisedAt) ||
-        (a.id < b.id ? 1 : -1),
-    );
+function changed() {
+  view?.update?.();
+  const unacknowledged = openAlarms().filter((a) => !a.acknowledged).length;
+  document.title = unacknowledged > 0 ? `(${unacknowledged}) ${t('app.title')}` : t('app.title');
 }
 
-// ---- rendering ----
+// ---- attention: flash, banner, sound ----
 
-function renderAlarms() {
-  const list = sortedAlarms();
-  const handlers = { onAcknowledge: acknowledge, onResolve: askResolve };
-  $('alarm-rows').replaceChildren(...list.map((alarm) => alarmRow(alarm, { ...handlers, busy: busy.has(alarm.id) })));
-  $('alarm-empty').hidden = list.length > 0;
-  $('alarm-count').textContent = String(list.length);
-  const chips = Object.entries(SEVERITIES)
-    .map(([severity, { label }]) => [severity, label, list.filter((a) => a.severity === severity).length])
-    .filter(([, , count]) => count > 0)
-    .map(([severity, label, count]) => h('span', { className: `chip sev-${severity}`, title: severity }, `${label} ${count}`));
-  const unacknowledged = list.filter((a) => !a.acknowledged).length;
-  if (unacknowledged > 0) chips.push(h('span', { className: 'chip unacked' }, `${unacknowledged} not acknowledged`));
-  $('alarm-summary').replaceChildren(...chips);
-  document.title = unacknowledged > 0 ? `(${unacknowledged}) Alarm console` : 'Alarm console';
+let audio = null;
+/** The AudioContext starts on a user's gesture (sign-in, any click): browsers keep it silent before one. */
+function unlockAudio() {
+  try {
+    audio ??= new AudioContext();
+    if (audio.state === 'suspended') void audio.resume();
+  } catch {
+    audio = null;
+  }
 }
 
-function log(entry) {
-  const list = $('event-log');
-  list.prepend(entry);
-  while (list.children.length > LOG_LIMIT) list.lastElementChild.remove();
+/** Two short beeps, made here: no sound file to load. */
+function beep() {
+  if (audio?.state !== 'running') return;
+  for (const at of [0, 0.25]) {
+    const oscillator = audio.createOscillator();
+    const gain = audio.createGain();
+    oscillator.type = 'square';
+    oscillator.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, audio.currentTime + at);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + at + 0.2);
+    oscillator.connect(gain).connect(audio.destination);
+    oscillator.start(audio.currentTime + at);
+    oscillator.stop(audio.currentTime + at + 0.2);
+  }
+  document.body.dataset.beeps = String(Number(document.body.dataset.beeps ?? 0) + 1);
 }
 
 let flashTimer = null;
-function flash() {
+function newRed(alarm) {
   document.body.classList.remove('flash');
   void document.body.offsetWidth; // restart the animation
   document.body.classList.add('flash');
+  const banner = $('red-banner');
+  banner.replaceChildren(
+    h(
+      'a',
+      { href: `#/alarms/${encodeURIComponent(alarm.id)}` },
+      t('alarms.newRed', { text: `${alarm.site} / ${alarm.device} — ${alarmMessage(alarm)}` }),
+    ),
+  );
+  banner.hidden = false;
+  beep();
   clearTimeout(flashTimer);
   flashTimer = setTimeout(() => document.body.classList.remove('flash'), FLASH_MS);
 }
 
-function setConnection(state) {
-  const indicator = $('connection');
-  if (indicator.dataset.state === state) return;
-  const was = indicator.dataset.state;
-  indicator.dataset.state = state;
-  $('console').dataset.feed = state;
-  $('connection-text').textContent = state === 'connected' ? 'connected' : 'reconnecting…';
-  if (state === 'connected') log(noteLogEntry(was === 'reconnecting' ? 'live feed reconnected' : 'live feed connected'));
-  else log(noteLogEntry('live feed lost: reconnecting (the table may be out of date)'));
-}
+// ---- notices ----
 
 let noticeTimer = null;
 function notice(text, kind = 'error') {
@@ -116,182 +131,269 @@ function notice(text, kind = 'error') {
   if (kind === 'info') noticeTimer = setTimeout(() => ($('notice').hidden = true), 6_000);
 }
 
+/** Says why the gateway refused, with the code's meaning; a 401 signs out. */
+function refused(error, what) {
+  if (error.status === 401 && error.code !== 'login_failed') return signOut(t('session.ended'));
+  notice(t('refused.title', { what, meaning: errorMeaning(error), code: error.code }));
+}
+
+function log(entry) {
+  eventLog.prepend(entry);
+  while (eventLog.children.length > LOG_LIMIT) eventLog.lastElementChild.remove();
+}
+
+function setConnection(state) {
+  const indicator = $('connection');
+  if (indicator.dataset.state === state) return;
+  const was = indicator.dataset.state;
+  indicator.dataset.state = state;
+  $('console').dataset.feed = state;
+  $('connection-text').textContent = t(state === 'connected' ? 'conn.connected' : 'conn.reconnecting');
+  if (state === 'connected') log(noteLogEntry(t(was === 'reconnecting' ? 'log.reconnected' : 'log.connected')));
+  else log(noteLogEntry(t('log.lost')));
+}
+
 // ---- live feed and devices ----
 
 function onEvent(event) {
-  upsert(event.data.alarm);
-  renderAlarms();
-  log(eventLogEntry(event));
   const alarm = event.data.alarm;
-  if ((event.type === 'alarm.raised' || event.type === 'alarm.escalated') && needsAttention(alarm)) flash();
+  upsert(alarm);
+  view?.onAlarm?.(alarm);
+  changed();
+  log(eventLogEntry(event));
+  const wasRaisedRed = (event.type === 'alarm.raised' || event.type === 'alarm.escalated') && alarm.severity === 'red';
+  if (wasRaisedRed) newRed(alarm);
 }
 
 async function loadDevices(current) {
   try {
-    const devices = await current.client.listDevices();
+    const list = await current.client.listDevices();
     if (session !== current) return;
-    devices.sort((a, b) => a.site.localeCompare(b.site) || a.id.localeCompare(b.id));
-    $('device-rows').replaceChildren(...devices.map(deviceRow));
-    $('device-count').textContent = `${devices.filter((d) => d.online).length} / ${devices.length} online`;
+    devices = list;
+    view?.devicesChanged?.();
   } catch (error) {
-    refused(error, 'Loading devices');
+    refused(error, t('nav.devices'));
   }
 }
 
 // ---- actions ----
 
-const officer = () => $('officer-name').value.trim();
+/** The name a shared token acts as; a user acts as themself (the gateway records the user). */
+const actingName = () => (session?.user.kind === 'user' ? session.user.name : (localStorage.getItem(NAME_KEY) ?? '').trim());
 
-function rememberOfficer(name) {
-  $('officer-name').value = name;
-  localStorage.setItem(NAME_KEY, name);
-}
+const SENDERS = {
+  ack: (client) => client.acknowledge,
+  assign: (client) => client.assign,
+  resolve: (client) => client.resolve,
+  shelve: (client) => client.shelve,
+  unshelve: (client) => client.unshelve,
+};
 
-function acknowledge(alarm) {
-  if (officer()) void perform('ack', alarm, officer(), null);
-  else openActionDialog('ack', alarm);
-}
-
-function askResolve(alarm) {
-  openActionDialog('resolve', alarm);
-}
-
-function openActionDialog(action, alarm) {
-  const dialog = $('action-dialog');
-  const needName = !officer();
-  $('action-title').textContent = action === 'ack' ? 'Acknowledge alarm' : 'Resolve alarm';
-  $('action-confirm').textContent = action === 'ack' ? 'Acknowledge' : 'Resolve';
-  $('action-alarm').textContent = `${alarm.site} / ${alarm.device} / ${alarm.rule}: ${alarm.message}`;
-  $('action-name-label').hidden = !needName;
-  $('action-name').required = needName;
-  $('action-name').value = officer();
-  $('action-note').value = '';
-  dialog.returnValue = '';
-  dialog.onclose = () => {
-    if (dialog.returnValue !== 'confirm') return;
-    if (needName) rememberOfficer($('action-name').value.trim());
-    if (officer()) void perform(action, alarm, officer(), $('action-note').value.trim() || null);
-  };
-  dialog.showModal();
-  (needName ? $('action-name') : $('action-note')).focus();
-}
-
-async function perform(action, alarm, by, note) {
+function act(action, alarm) {
   const current = session;
-  const verb = action === 'ack' ? 'Acknowledge' : 'Resolve';
-  busy.add(alarm.id);
-  renderAlarms();
-  try {
-    const updated =
-      action === 'ack' ? await current.client.acknowledge(alarm.id, by, note) : await current.client.resolve(alarm.id, by, note);
+  if (!current || !may(current.user.role, action)) return;
+  const what = `${alarm.device} / ${alarm.rule}`;
+  const done = (updated, by) => {
+    if (by && current.user.kind === 'token') localStorage.setItem(NAME_KEY, by);
     if (session !== current) return;
     upsert(updated);
-    notice(`${action === 'ack' ? 'Acknowledged' : 'Resolved'}: ${alarm.device} / ${alarm.rule}.`, 'info');
-  } catch (error) {
-    if (session !== current) return;
-    refused(error, verb);
-    if (error.status === 404 || error.status === 409) reloadAlarms(current).catch(() => undefined);
-  } finally {
-    busy.delete(alarm.id);
-    if (session === current) renderAlarms();
+    view?.onAlarm?.(updated);
+    changed();
+    notice(t(`action.done.${action}`, { what }), 'info');
+  };
+  const send = async (body) => {
+    busy.add(alarm.id);
+    changed();
+    try {
+      return await SENDERS[action](current.client)(alarm.id, body);
+    } catch (error) {
+      if (error.status === 404 || error.status === 409) reloadAlarms(current).catch(() => undefined);
+      throw error;
+    } finally {
+      busy.delete(alarm.id);
+      if (session === current) changed();
+    }
+  };
+  const by = actingName();
+  // Acknowledging takes one click; the other actions ask for what they record.
+  if (action === 'ack' && (by || current.user.kind === 'user')) {
+    send(current.user.kind === 'user' ? {} : { by }).then(
+      (updated) => done(updated),
+      (error) => refused(error, t('action.ack')),
+    );
+    return;
   }
+  openActionForm({ action, alarm, needName: current.user.kind !== 'user' && !by, defaultName: by, send, done });
 }
 
-/** Says why the gateway refused, in the words a duty officer needs. */
-function refused(error, what) {
-  if (error.status === 401) {
-    signOut('The gateway no longer accepts this token: sign in again.');
-  } else if (error.status === 403) {
-    $('readonly-tag').hidden = false;
-    notice(`${what} refused: your token is read-only (viewer). An operator token is needed to acknowledge or resolve alarms.`);
-  } else if (error.code === 'alarm_still_active') {
-    notice(`${what} refused: ${error.message} (${error.code}). The condition is still active; resolve it once it has cleared.`);
-  } else {
-    notice(`${what} failed: ${error.message}${error.code ? ` (${error.code})` : ''}.`);
+// ---- views ----
+
+function route() {
+  const hash = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
+  const [section, id] = [hash.split('/')[0] || 'alarms', hash.split('/').slice(1).join('/')];
+  return { section, id };
+}
+
+function mountView() {
+  if (!session) return;
+  view?.unmount?.();
+  const { section, id } = route();
+  const container = $('view');
+  const ctx = {
+    client: session.client,
+    user: session.user,
+    openAlarms,
+    devices: () => devices,
+    act,
+    busy: (alarmId) => busy.has(alarmId),
+    refused,
+  };
+  document.body.classList.toggle('wall-mode', section === 'wall');
+  for (const link of document.querySelectorAll('nav a'))
+    link.classList.toggle('current', link.dataset.section === (section === 'alarms' && id ? 'alarms' : section));
+  if (section === 'alarms' && id) view = mountAlarmDetail(container, ctx, id);
+  else if (section === 'history') view = mountAlarmList(container, ctx, 'history');
+  else if (section === 'devices' && id) view = mountDeviceDetail(container, ctx, id);
+  else if (section === 'devices') view = mountDeviceBoard(container, ctx);
+  else if (section === 'wall') view = mountWall(container, ctx);
+  else {
+    view = mountAlarmList(container, ctx, 'open');
+    container.append(h('section', { className: 'log card' }, h('h2', {}, t('live.title')), eventLog));
   }
+  changed();
+}
+
+function renderChrome() {
+  translateStatic();
+  $('lang-switch').textContent = t('lang.switch');
+  if (session) {
+    $('user-name').textContent = session.user.name;
+    $('user-role').textContent = t(`role.${session.user.role}`);
+    $('user-role').dataset.role = session.user.role;
+    $('readonly-tag').hidden = session.user.role !== 'viewer';
+    const state = $('connection').dataset.state;
+    $('connection-text').textContent = t(
+      state === 'connected' ? 'conn.connected' : state === 'reconnecting' ? 'conn.reconnecting' : 'conn.connecting',
+    );
+  }
+  document.title = t('app.title');
 }
 
 // ---- session ----
 
-function start(token) {
-  const current = { client: createGatewayClient(token) };
+function start(user, token) {
+  const current = { client: createGatewayClient(token), user, token, timers: [] };
   session = current;
   alarms.clear();
   closed.clear();
   busy.clear();
-  $('event-log').replaceChildren();
-  $('readonly-tag').hidden = true;
+  devices = [];
+  eventLog.replaceChildren();
   $('notice').hidden = true;
+  $('red-banner').hidden = true;
   $('login').hidden = true;
   $('console').hidden = false;
   $('session').hidden = false;
   $('connection').dataset.state = 'connecting';
   $('console').dataset.feed = 'connecting';
-  $('connection-text').textContent = 'connecting…';
-  renderAlarms();
+  renderChrome();
+  mountView();
   current.closeStream = current.client.openStream({
     onEvent: (event) => session === current && onEvent(event),
-    onGap: () => session === current && reloadAlarms(current).catch((error) => refused(error, 'Reloading alarms')),
+    onGap: () => session === current && reloadAlarms(current).catch((error) => refused(error, t('nav.alarms'))),
     onState: (state) => {
       if (session !== current) return;
       setConnection(state);
       // After every (re)connection the list is fetched again: events missed meanwhile are in it.
-      if (state === 'connected') reloadAlarms(current).catch((error) => refused(error, 'Loading alarms'));
+      if (state === 'connected') reloadAlarms(current).catch((error) => refused(error, t('nav.alarms')));
     },
   });
   void loadDevices(current);
-  current.timer = setInterval(() => loadDevices(current), DEVICE_POLL_MS);
+  current.timers.push(setInterval(() => loadDevices(current), DEVICE_POLL_MS));
+  current.timers.push(setInterval(() => changed(), TICK_MS));
 }
 
 function signOut(message = '') {
-  if (session) {
-    session.closeStream?.();
-    clearInterval(session.timer);
+  const ending = session;
+  if (ending) {
+    ending.closeStream?.();
+    for (const timer of ending.timers) clearInterval(timer);
+    if (ending.user.kind === 'user' && !message) ending.client.logout().catch(() => undefined);
   }
+  view?.unmount?.();
+  view = null;
   session = null;
   sessionStorage.removeItem(TOKEN_KEY);
+  $('action-dialog').close();
   $('console').hidden = true;
   $('session').hidden = true;
   $('login').hidden = false;
   $('login-error').textContent = message;
+  $('login-password').value = '';
   $('login-token').value = '';
-  $('login-token').focus();
-  document.title = 'Alarm console';
+  document.body.classList.remove('wall-mode');
+  renderChrome();
+  $('login-user').focus();
 }
 
-async function signIn(event) {
+async function signInWithPassword(event) {
   event.preventDefault();
-  const token = $('login-token').value.trim();
-  const name = $('login-name').value.trim();
+  unlockAudio();
+  const name = $('login-user').value.trim();
   $('login-error').textContent = '';
   try {
-    await createGatewayClient(token).listOpenAlarms();
+    const answer = await login(name, $('login-password').value);
+    start(answer.user, null);
   } catch (error) {
     $('login-error').textContent =
-      error.status === 401 ? 'This token is not accepted by the gateway.' : `Cannot sign in: ${error.message}.`;
-    return;
+      error.code === 'login_failed'
+        ? t('login.failed')
+        : error.code === 'rate_limited'
+          ? t('login.rateLimited')
+          : t('login.cannot', { message: error.message });
   }
-  sessionStorage.setItem(TOKEN_KEY, token);
-  if (name) rememberOfficer(name);
-  start(token);
 }
 
-function boot() {
-  const name = localStorage.getItem(NAME_KEY) ?? '';
-  $('officer-name').value = name;
-  $('login-name').value = name;
-  $('red-first').checked = localStorage.getItem(RED_FIRST_KEY) === 'true';
-  $('red-first').addEventListener('change', () => {
-    localStorage.setItem(RED_FIRST_KEY, String($('red-first').checked));
-    renderAlarms();
-  });
-  $('officer-name').addEventListener('change', () => rememberOfficer(officer()));
-  $('login-form').addEventListener('submit', signIn);
+async function signInWithToken(event) {
+  event.preventDefault();
+  unlockAudio();
+  const token = $('login-token').value.trim();
+  const name = $('login-token-name').value.trim();
+  $('login-error').textContent = '';
+  try {
+    const { user } = await whoAmI(token);
+    sessionStorage.setItem(TOKEN_KEY, token);
+    if (name) localStorage.setItem(NAME_KEY, name);
+    start(user, token);
+  } catch (error) {
+    $('login-error').textContent = error.status === 401 ? t('login.badToken') : t('login.cannot', { message: error.message });
+  }
+}
+
+async function boot() {
+  setLang(lang());
+  renderChrome();
+  $('login-form').addEventListener('submit', signInWithPassword);
+  $('token-form').addEventListener('submit', signInWithToken);
+  $('login-token-name').value = localStorage.getItem(NAME_KEY) ?? '';
   $('logout').addEventListener('click', () => signOut());
   $('notice-close').addEventListener('click', () => ($('notice').hidden = true));
+  $('red-banner').addEventListener('click', () => ($('red-banner').hidden = true));
+  $('lang-switch').addEventListener('click', () => {
+    setLang(lang() === 'zh' ? 'en' : 'zh');
+    renderChrome();
+    mountView();
+  });
+  document.addEventListener('click', unlockAudio);
+  window.addEventListener('hashchange', mountView);
+  // A session cookie or a token of this tab: signed in already.
   const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) start(token);
-  else signOut();
+  try {
+    const { user } = await whoAmI(token);
+    start(user, token);
+  } catch {
+    signOut();
+  }
 }
 
 boot();

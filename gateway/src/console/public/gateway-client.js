@@ -1,4 +1,6 @@
-// Talking to the gateway: the JSON API of contract §6 with a bearer token, and the live alarm stream.
+// Talking to the gateway: the session API (a cookie), the JSON API of contract §6 and its additions, the live stream.
+// Signed in with a user name and password the browser carries the session cookie; with an API token (the other way
+// in) every request carries it as a bearer token.
 
 /** A refused request: HTTP status, the API's error code and its message. */
 export class ApiError extends Error {
@@ -13,48 +15,69 @@ export class ApiError extends Error {
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 15_000;
 
-export function createGatewayClient(token) {
-  async function request(method, path, body) {
-    let response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        cache: 'no-store',
-      });
-    } catch {
-      throw new ApiError(0, 'network', 'the gateway cannot be reached');
-    }
-    const payload = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = payload?.error;
-      throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? `HTTP ${response.status}`);
-    }
-    return payload;
+async function call(method, path, { body, token, as = 'json' } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        accept: as === 'json' ? 'application/json' : 'text/csv',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'the gateway cannot be reached');
   }
+  if (response.ok && as === 'text') return response.text();
+  const payload = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = payload?.error;
+    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? `HTTP ${response.status}`);
+  }
+  return payload;
+}
 
-  const act = (action) => (id, by, note) =>
-    request('POST', `/api/alarms/${encodeURIComponent(id)}/${action}`, note ? { by, note } : { by }).then((body) => body.alarm);
+/** Logs in with a user name and password: the gateway sets the session cookie. Answers `{ user, expiresAt }`. */
+export const login = (name, password) => call('POST', '/auth/login', { body: { name, password } });
 
+/** Who the caller is (`{ user: { name, role, kind } }`): with the session cookie, or with `token`. */
+export const whoAmI = (token) => call('GET', '/auth/session', { token });
+
+const query = (params) => {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, value);
+  return search.toString();
+};
+
+/** The API for one signed-in caller (token: null with a session cookie). */
+export function createGatewayClient(token) {
+  const request = (method, path, body) => call(method, path, { body, token });
+  const alarmPath = (id, action) => `/api/alarms/${encodeURIComponent(id)}/${action}`;
   return {
-    listOpenAlarms: () => request('GET', '/api/alarms?state=open').then((body) => body.alarms),
-    listDevices: () => request('GET', '/api/devices').then((body) => body.devices),
-    acknowledge: act('ack'),
-    resolve: act('resolve'),
+    logout: () => request('POST', '/auth/logout'),
+    listAlarms: (params) => request('GET', `/api/alarms?${query(params)}`),
+    alarmsCsv: (params) => call('GET', `/api/alarms.csv?${query(params)}`, { token, as: 'text' }),
+    alarm: (id) => request('GET', `/api/alarms/${encodeURIComponent(id)}`),
+    acknowledge: (id, body) => request('POST', alarmPath(id, 'ack'), body).then((answer) => answer.alarm),
+    assign: (id, body) => request('POST', alarmPath(id, 'assign'), body).then((answer) => answer.alarm),
+    resolve: (id, body) => request('POST', alarmPath(id, 'resolve'), body).then((answer) => answer.alarm),
+    shelve: (id, body) => request('POST', alarmPath(id, 'shelve'), body).then((answer) => answer.alarm),
+    unshelve: (id, body) => request('POST', alarmPath(id, 'unshelve'), body).then((answer) => answer.alarm),
+    listDevices: () => request('GET', '/api/devices').then((answer) => answer.devices),
+    trend: (device, params) => request('GET', `/api/devices/${encodeURIComponent(device)}/trend?${query(params)}`),
     openStream: (handlers) => openAlarmStream(token, handlers),
   };
 }
 
 /**
- * The alarm stream. EventSource cannot send headers, so the token travels as `?access_token=`. While the
- * connection stands, EventSource reconnects by itself and resumes with Last-Event-ID; when it gives up
- * (the gateway restarted or answered an error) a new one is opened with backoff, resuming at the last
- * cursor seen (`?lastEventId=`). Handlers: onEvent(event), onGap(), onState('connected' | 'reconnecting').
+ * The alarm stream. EventSource cannot send headers: it carries the session cookie, or the token as
+ * `?access_token=`. While the connection stands, EventSource reconnects by itself and resumes with Last-Event-ID;
+ * when it gives up (the gateway restarted or answered an error) a new one is opened with backoff, resuming at the
+ * last cursor seen (`?lastEventId=`). Handlers: onEvent(event), onGap(), onState('connected' | 'reconnecting').
  */
 function openAlarmStream(token, { onEvent, onGap, onState }) {
   let source = null;
@@ -64,9 +87,9 @@ function openAlarmStream(token, { onEvent, onGap, onState }) {
   let stopped = false;
 
   const connect = () => {
-    const query = new URLSearchParams({ access_token: token });
-    if (lastEventId !== null) query.set('lastEventId', lastEventId);
-    source = new EventSource(`/api/alarms/stream?${query}`);
+    const params = new URLSearchParams(token ? { access_token: token } : {});
+    if (lastEventId !== null) params.set('lastEventId', lastEventId);
+    source = new EventSource(`/api/alarms/stream?${params}`);
     source.onopen = () => {
       delay = RECONNECT_MIN_MS;
       onState('connected');

@@ -1,21 +1,23 @@
 // Building the console's DOM from data. Text is only ever set as text (never parsed as HTML).
+import { alarmMessage, duration, eventWord, t } from './i18n.js';
 
-/** Contract §3: red (1) is the most severe, blue (4) the least; the labels used on Chinese plant signage. */
-export const SEVERITIES = {
-  red: { rank: 1, label: '红' },
-  orange: { rank: 2, label: '橙' },
-  yellow: { rank: 3, label: '黄' },
-  blue: { rank: 4, label: '蓝' },
-};
+/** Contract §3: red (1) is the most severe, blue (4) the least. */
+export const SEVERITIES = { red: 1, orange: 2, yellow: 3, blue: 4 };
+export const severityRank = (severity) => SEVERITIES[severity] ?? 9;
 
-export const severityRank = (severity) => SEVERITIES[severity]?.rank ?? 9;
+/** Roles in order: each may do what the ones before it may. */
+const ROLES = ['viewer', 'operator', 'dispatcher', 'admin'];
+/** The least role of each action (route-access.ts of the gateway says the same). */
+const ACTION_ROLE = { ack: 'operator', resolve: 'operator', assign: 'dispatcher', shelve: 'operator', unshelve: 'operator' };
+export const may = (role, action) => ROLES.indexOf(role) >= ROLES.indexOf(ACTION_ROLE[action] ?? 'admin');
 
 /** `h('td', { className: 'x', data: { id } }, 'text', node)`: an element with text and child nodes. */
 export function h(tag, props = {}, ...children) {
   const element = document.createElement(tag);
-  const { className, data, ...attributes } = props;
+  const { className, data, on, ...attributes } = props;
   if (className) element.className = className;
   for (const [key, value] of Object.entries(data ?? {})) element.dataset[key] = String(value);
+  for (const [key, value] of Object.entries(on ?? {})) element.addEventListener(key, value);
   for (const [key, value] of Object.entries(attributes)) {
     if (value === false || value === null || value === undefined) continue;
     element.setAttribute(key, value === true ? '' : String(value));
@@ -45,95 +47,133 @@ export function localTime(iso) {
 }
 
 export function severityBadge(severity) {
-  const known = SEVERITIES[severity];
+  const known = severity in SEVERITIES;
   return h(
     'span',
-    { className: `severity sev-${known ? severity : 'unknown'}`, title: known ? `severity ${known.rank} (${severity})` : String(severity) },
-    h('span', { className: 'sev-label', lang: 'zh' }, known?.label ?? '?'),
-    ' ',
+    {
+      className: `severity sev-${known ? severity : 'unknown'}`,
+      title: known ? `${severity} (${SEVERITIES[severity]})` : String(severity),
+    },
+    // Chinese plant signage says 红/橙/黄/蓝; the code follows, unless the label is the code already (English).
+    known && t(`sev.${severity}`) === severity ? null : [h('span', { className: 'sev-label' }, known ? t(`sev.${severity}`) : '?'), ' '],
     h('span', { className: 'sev-code' }, severity),
   );
 }
 
 /** Red and orange alarms nobody has acknowledged yet keep drawing the eye. */
-export const needsAttention = (alarm) => !alarm.acknowledged && severityRank(alarm.severity) <= 2;
+export const needsAttention = (alarm) => !alarm.acknowledged && !alarm.resolved && severityRank(alarm.severity) <= 2;
 
-export function alarmRow(alarm, { onAcknowledge, onResolve, busy }) {
-  const state = alarm.state === 'active' ? 'active' : 'cleared';
-  const classes = ['alarm-row', `row-${alarm.severity}`, needsAttention(alarm) ? 'attention' : ''].filter(Boolean).join(' ');
-  const ack = alarm.acknowledged
-    ? h(
-        'span',
-        { className: 'acked', title: alarm.acknowledgedAt ? `at ${localTime(alarm.acknowledgedAt)}` : null },
-        alarm.acknowledgedBy ?? '✓',
-      )
-    : h('span', { className: 'not-acked' }, 'not acknowledged');
-  const actions = h(
-    'td',
-    { className: 'actions' },
-    alarm.acknowledged ? null : h('button', { type: 'button', className: 'ack', disabled: busy }, 'Acknowledge'),
+export const stateOf = (alarm) => (alarm.resolved ? 'resolved' : alarm.state === 'active' ? 'active' : 'cleared');
+
+/** Time since it was raised. */
+export const sinceRaised = (alarm, now) =>
+  h('small', { className: 'since' }, t('time.ago', { d: duration(now - Date.parse(alarm.raisedAt)) }));
+
+/** Time to the same-day deadline, or how long past it (overdue is highlighted). */
+export function deadlineCell(alarm, now) {
+  if (alarm.resolved || !alarm.deadline) return h('span', { className: 'muted' }, t('time.noDeadline'));
+  const left = Date.parse(alarm.deadline) - now;
+  const overdue = alarm.overdue || left <= 0;
+  return h(
+    'span',
+    { className: overdue ? 'deadline overdue' : 'deadline', title: localTime(alarm.deadline) },
+    overdue ? t('time.overdue', { d: duration(-left) }) : t('time.left', { d: duration(left) }),
+  );
+}
+
+/** The action buttons the role allows for this alarm (none for a viewer, none on a closed alarm). */
+export function actionButtons(alarm, role, { onAction, busy }) {
+  if (alarm.resolved) return [];
+  const actions = [];
+  if (!alarm.acknowledged && may(role, 'ack')) actions.push('ack');
+  if (may(role, 'assign')) actions.push('assign');
+  if (may(role, 'resolve')) actions.push('resolve');
+  return actions.map((action) =>
     h(
       'button',
       {
         type: 'button',
-        className: 'resolve',
+        className: `action-${action}`,
         disabled: busy,
-        title: state === 'active' ? 'can be resolved once the condition has cleared' : null,
+        title: action === 'resolve' && alarm.state === 'active' ? t('err.alarm_still_active') : null,
+        on: { click: () => onAction(action, alarm) },
       },
-      'Resolve',
+      t(`action.${action}`),
     ),
   );
-  actions.querySelector('.ack')?.addEventListener('click', () => onAcknowledge(alarm));
-  actions.querySelector('.resolve').addEventListener('click', () => onResolve(alarm));
+}
+
+export function alarmRow(alarm, { role, now, onAction, busy, history = false }) {
+  const state = stateOf(alarm);
+  const classes = ['alarm-row', `row-${alarm.severity}`, needsAttention(alarm) ? 'attention' : '', alarm.overdue ? 'is-overdue' : '']
+    .filter(Boolean)
+    .join(' ');
+  const link = h('a', { href: `#/alarms/${encodeURIComponent(alarm.id)}`, className: 'alarm-link' }, alarmMessage(alarm));
   return h(
     'tr',
     { className: classes, data: { alarmId: alarm.id, severity: alarm.severity, state } },
     h('td', {}, severityBadge(alarm.severity)),
     h('td', { className: 'nowrap' }, alarm.site),
-    h('td', { className: 'nowrap' }, alarm.device),
-    h('td', { className: 'nowrap' }, alarm.rule),
-    h('td', { className: 'message' }, alarm.message, alarm.flapping ? h('span', { className: 'tag' }, 'flapping') : null),
-    h('td', { className: 'time' }, h('time', { datetime: alarm.raisedAt }, localTime(alarm.raisedAt))),
+    h('td', { className: 'nowrap' }, h('a', { href: `#/devices/${encodeURIComponent(alarm.device)}` }, alarm.device)),
+    h('td', { className: 'nowrap rule' }, alarm.rule),
+    h('td', { className: 'message' }, link, alarm.flapping ? h('span', { className: 'tag' }, eventWord('alarm.flapping')) : null),
+    h(
+      'td',
+      { className: 'time' },
+      h('time', { datetime: alarm.raisedAt }, localTime(alarm.raisedAt)),
+      history ? null : h('br'),
+      history ? null : sinceRaised(alarm, now),
+    ),
+    history
+      ? h('td', { className: 'time' }, localTime(alarm.resolvedAt), h('br'), h('small', {}, alarm.resolvedBy ?? ''))
+      : h('td', { className: 'nowrap' }, deadlineCell(alarm, now)),
+    h('td', {}, h('span', { className: `state state-${state}` }, t(`state.${state}`))),
     h(
       'td',
       {},
-      h('span', { className: `state state-${state}` }, state),
-      state === 'cleared' && alarm.clearedAt ? h('small', { className: 'time' }, ` ${localTime(alarm.clearedAt)}`) : null,
+      alarm.acknowledged
+        ? h('span', { className: 'acked' }, alarm.acknowledgedBy ?? '✓')
+        : h('span', { className: 'not-acked' }, t('ack.none')),
     ),
-    h('td', {}, ack),
-    actions,
+    h('td', {}, alarm.assignee ? alarm.assignee : h('span', { className: 'muted' }, t('assignee.none'))),
+    history ? null : h('td', { className: 'actions' }, actionButtons(alarm, role, { onAction, busy })),
   );
 }
 
-export function deviceRow(device) {
+/** A device's last values with their units (units from its open alarms when known: the API lists values only). */
+export function valueList(values, units = {}) {
+  const entries = Object.entries(values ?? {});
+  if (entries.length === 0) return h('span', { className: 'muted' }, '—');
   return h(
-    'tr',
-    { data: { deviceId: device.id } },
-    h('td', {}, device.id, device.name && device.name !== device.id ? h('small', {}, ` ${device.name}`) : null),
-    h('td', {}, device.site),
-    h('td', {}, device.profile),
-    h('td', {}, h('span', { className: device.online ? 'online' : 'offline' }, device.online ? '● online' : '○ offline')),
-    h('td', { className: 'time' }, localTime(device.lastSeen)),
+    'span',
+    { className: 'values' },
+    entries.map(([metric, value]) =>
+      h(
+        'span',
+        { className: 'value', data: { metric } },
+        h('span', { className: 'metric' }, metric),
+        ' ',
+        formatValue(value, units[metric]),
+      ),
+    ),
   );
 }
 
-const EVENT_WORDS = {
-  'alarm.raised': 'raised',
-  'alarm.escalated': 'escalated',
-  'alarm.deescalated': 'de-escalated',
-  'alarm.cleared': 'cleared',
-  'alarm.acknowledged': 'acknowledged',
-  'alarm.resolved': 'resolved',
-  'alarm.shelved': 'shelved',
-  'alarm.unshelved': 'unshelved',
-  'alarm.overdue': 'overdue',
-  'alarm.flapping': 'flapping',
-  'alarm.unflapped': 'no longer flapping',
-};
+export const formatValue = (value, unit) =>
+  value === null || value === undefined
+    ? '—'
+    : `${typeof value === 'number' ? Number(value.toFixed(3)) : String(value)}${unit ? ` ${unit}` : ''}`;
+
+export function onlineBadge(device) {
+  return h(
+    'span',
+    { className: device.online ? 'online' : 'offline' },
+    device.online ? `● ${t('devices.online')}` : `○ ${t('devices.silent')}`,
+  );
+}
 
 export function eventLogEntry(event) {
   const alarm = event.data.alarm;
-  const word = EVENT_WORDS[event.type] ?? event.type;
   const by = event.type === 'alarm.acknowledged' ? alarm.acknowledgedBy : event.type === 'alarm.resolved' ? alarm.resolvedBy : null;
   return h(
     'li',
@@ -142,12 +182,12 @@ export function eventLogEntry(event) {
     ' ',
     severityBadge(alarm.severity),
     ' ',
-    h('strong', {}, word),
-    by ? ` by ${by}` : '',
+    h('strong', {}, eventWord(event.type)),
+    by ? ` ${t('history.by', { who: by })}` : '',
     ' ',
-    h('span', { className: 'where' }, `${alarm.site} / ${alarm.device} / ${alarm.rule}`),
+    h('a', { className: 'where', href: `#/alarms/${encodeURIComponent(alarm.id)}` }, `${alarm.site} / ${alarm.device} / ${alarm.rule}`),
     ' ',
-    h('span', { className: 'message' }, alarm.message),
+    h('span', { className: 'message' }, alarmMessage(alarm)),
   );
 }
 

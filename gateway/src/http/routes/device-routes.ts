@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { PROFILES } from '../../../../profiles/index.js';
 import { metricValueSchema } from '../../../../rules/src/index.js';
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import type { DeviceStatusBook } from '../../devices/device-status.js';
@@ -41,6 +42,7 @@ const deviceView = z.object({
   lastSeen: isoOrNull,
   lastReadingAt: isoOrNull,
   lastValues: z.record(z.string(), metricValueSchema),
+  units: z.record(z.string(), z.string()).describe("the canonical unit of each numeric metric of the device's profile"),
   attributes: z.record(z.string(), metricValueSchema),
   rejections: z
     .partialRecord(rejectionReason, z.number().int().min(1))
@@ -59,6 +61,7 @@ const EXAMPLE_DEVICE = {
   lastSeen: '2026-11-22T08:00:03.120Z',
   lastReadingAt: '2026-11-22T08:00:03.000Z',
   lastValues: { diff_pressure: 1210, hopper_temp: 71.2, rotary_valve: 'running', fan_running: true },
+  units: { diff_pressure: 'Pa', hopper_temp: '°C' },
   attributes: { collector_type: 'dry', design_flow_m3h: 20 },
   rejections: { unknown_metric: 2, duplicate: 1 },
 } as const satisfies z.input<typeof deviceView>;
@@ -112,6 +115,12 @@ const quarantineList = z
     ],
   });
 
+/** The canonical units of a profile's numeric metrics. */
+const unitsOf = (profile: string): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(PROFILES.get(profile)?.metrics ?? {}).flatMap(([metric, spec]) => ('unit' in spec && spec.unit ? [[metric, spec.unit]] : [])),
+  );
+
 export interface DeviceRouteDeps {
   registry: DeviceRegistry;
   deviceStatus: DeviceStatusBook;
@@ -146,6 +155,7 @@ export function registerDeviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps
           lastSeen: iso(status.lastSeen),
           lastReadingAt: iso(status.lastReadingTs),
           lastValues: status.lastValues,
+          units: unitsOf(device.profile),
           attributes: device.attributes,
           rejections: status.rejections,
         };

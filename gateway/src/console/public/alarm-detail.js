@@ -1,0 +1,163 @@
+// One alarm (`#/alarms/{id}`, the link in the WeCom and DingTalk messages): what, where, its full history, the trend
+// of its metric around it (from InfluxDB), and the actions the user's role allows.
+import { alarmMessage, errorMeaning, eventWord, t } from './i18n.js';
+import { trendChart } from './trend-chart.js';
+import { actionButtons, deadlineCell, formatValue, h, localTime, severityBadge, sinceRaised, stateOf } from './views.js';
+
+const HOUR = 3_600_000;
+
+function historyEntry(step) {
+  const details = [];
+  if (step.by) details.push(t('history.by', { who: step.by }));
+  if (step.assignee) details.push(t('history.to', { who: step.assignee }));
+  return h(
+    'li',
+    { data: { type: step.type } },
+    h('time', { datetime: step.at }, localTime(step.at)),
+    ' ',
+    severityBadge(step.severity ?? 'unknown'),
+    ' ',
+    h('strong', { className: 'history-type' }, eventWord(step.type)),
+    details.length > 0 ? ` ${details.join(' · ')}` : '',
+    step.note ? h('q', { className: 'history-note' }, step.note) : null,
+    step.disposal ? disposalBlock(step.disposal) : null,
+  );
+}
+
+function disposalBlock(disposal) {
+  const row = (key, value) => (value ? [h('dt', {}, t(key)), h('dd', {}, value)] : []);
+  return h(
+    'dl',
+    { className: 'disposal' },
+    row('form.cause', disposal.cause),
+    row('form.measures', disposal.measures),
+    row('form.responsible', disposal.responsible),
+    disposal.attachment
+      ? [
+          h('dt', {}, t('form.attachment')),
+          h('dd', {}, h('a', { href: disposal.attachment, rel: 'noopener noreferrer', target: '_blank' }, disposal.attachment)),
+        ]
+      : [],
+  );
+}
+
+/** The trend of the alarm's metric: an hour before it was raised until it cleared (or now), plus a quarter hour. */
+async function loadTrend(ctx, alarm, target) {
+  if (!alarm.metric) return target.replaceChildren();
+  const raised = Date.parse(alarm.raisedAt);
+  const endOf = alarm.clearedAt ? Date.parse(alarm.clearedAt) + HOUR / 4 : Date.now();
+  const from = raised - HOUR;
+  const to = Math.min(Date.now(), Math.max(endOf, raised + HOUR / 4));
+  try {
+    const trend = await ctx.client.trend(alarm.device, {
+      metric: alarm.metric,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+    });
+    target.replaceChildren(
+      trendChart(trend.points, {
+        threshold: alarm.threshold,
+        unit: alarm.unit,
+        markAt: raised,
+        from,
+        to,
+        label: `${alarm.device} ${alarm.metric}`,
+      }),
+    );
+  } catch (error) {
+    target.replaceChildren(
+      h('p', { className: 'trend-unavailable', data: { code: error.code } }, t('trend.unavailable', { meaning: errorMeaning(error) })),
+    );
+  }
+}
+
+export function mountAlarmDetail(container, ctx, id) {
+  let current = null;
+  let history = [];
+  const trend = h('div', { className: 'trend-box', id: 'alarm-trend' });
+  let trendFor = null;
+
+  const render = () => {
+    if (!current) return;
+    const alarm = current;
+    const now = Date.now();
+    const field = (key, ...value) => [h('dt', {}, t(key)), h('dd', { data: { field: key.split('.')[1] } }, ...value)];
+    const state = stateOf(alarm);
+    container.replaceChildren(
+      h(
+        'section',
+        { className: `card alarm-detail row-${alarm.severity}`, data: { alarmId: alarm.id, severity: alarm.severity, state } },
+        h('p', {}, h('a', { href: '#/alarms' }, `← ${t('detail.back')}`)),
+        h(
+          'h2',
+          { id: 'detail-title' },
+          severityBadge(alarm.severity),
+          ' ',
+          h('span', { className: 'detail-message' }, alarmMessage(alarm)),
+        ),
+        h(
+          'p',
+          { className: 'where' },
+          `${alarm.site} / `,
+          h('a', { href: `#/devices/${encodeURIComponent(alarm.device)}` }, alarm.device),
+          ` / ${alarm.rule}`,
+        ),
+        h(
+          'div',
+          { className: 'actions detail-actions' },
+          actionButtons(alarm, ctx.user.role, { onAction: ctx.act, busy: ctx.busy(alarm.id) }),
+        ),
+        h(
+          'dl',
+          { className: 'facts' },
+          field('detail.value', formatValue(alarm.value, alarm.unit)),
+          field('detail.threshold', formatValue(alarm.threshold, alarm.unit)),
+          field('detail.metric', alarm.metric ?? '—'),
+          field('detail.rule', alarm.rule),
+          field('detail.source', alarm.source),
+          field('detail.state', h('span', { className: `state state-${state}` }, t(`state.${state}`))),
+          field('detail.raised', localTime(alarm.raisedAt), ' ', sinceRaised(alarm, now)),
+          field('detail.cleared', localTime(alarm.clearedAt)),
+          field('detail.deadline', alarm.deadline ? `${localTime(alarm.deadline)} ` : '', deadlineCell(alarm, now)),
+          field(
+            'detail.acknowledged',
+            alarm.acknowledged ? `${alarm.acknowledgedBy ?? ''} ${localTime(alarm.acknowledgedAt)}` : t('ack.none'),
+          ),
+          field('detail.assignee', alarm.assignee ?? t('assignee.none')),
+          field('detail.occurrences', String(alarm.occurrences)),
+        ),
+        alarm.disposal ? h('div', {}, h('h3', {}, t('detail.disposal')), disposalBlock(alarm.disposal)) : null,
+        h('h3', {}, t('detail.trend'), alarm.metric ? ` · ${alarm.metric}` : ''),
+        trend,
+        h('h3', {}, t('detail.history')),
+        h('ol', { className: 'history', id: 'alarm-history' }, history.map(historyEntry)),
+      ),
+    );
+    const key = `${alarm.id}:${alarm.clearedAt ?? ''}`;
+    if (trendFor !== key) {
+      trendFor = key;
+      loadTrend(ctx, alarm, trend);
+    }
+  };
+
+  const load = async () => {
+    try {
+      const answer = await ctx.client.alarm(id);
+      current = answer.alarm;
+      history = answer.history;
+      render();
+    } catch (error) {
+      if (error.code === 'alarm_not_found')
+        container.replaceChildren(h('section', { className: 'card' }, h('p', { className: 'empty' }, t('detail.notFound'))));
+      else ctx.refused(error, t('detail.history'));
+    }
+  };
+  container.replaceChildren(h('section', { className: 'card' }, h('p', { className: 'muted' }, '…')));
+  load();
+  return {
+    update: () => render(),
+    onAlarm: (alarm) => {
+      if (alarm.id === id) load();
+    },
+  };
+}
