@@ -143,7 +143,7 @@ describe('escalation when nobody acts (handling.escalation, alarm.chased)', () =
     detail = await historyOf(running, alarm.id);
     const chased = detail.history.filter((s: any) => s.type === 'alarm.chased');
     expect(chased).toHaveLength(1);
-    expect(chased[0].note).toBe(`step 1 of ${RED}: not acknowledged 300s after it was raised; notifies manager-dingtalk, zhang.wei`);
+    expect(chased[0].note).toBe(`step 1 of ${RED}: not acknowledged 5 min after it was raised; notifies manager-dingtalk, zhang.wei`);
     expect(detail.escalation.stepsDone).toBe(1);
     expect(detail.escalation.next).toMatchObject({ step: 2, dueAt: new Date(raisedAt + 15 * MIN).toISOString() });
 

@@ -71,13 +71,13 @@ describe('the escalation service: steps fired through the alarm service', () => 
     escalation.tick(6 * MIN);
     expect(chased().map((e) => [e.data.alarm.chase?.step, e.timestamp])).toEqual([[1, new Date(5 * MIN).toISOString()]]);
     expect(alarms.book.history('alm_1').at(-1)?.note).toBe(
-      'step 1 of red: not acknowledged 300s after it was raised; notifies manager, zhang.wei',
+      'step 1 of red: not acknowledged 5 min after it was raised; notifies manager, zhang.wei',
     );
     escalation.tick(15 * MIN);
     const step2 = chased()[1]?.data.alarm;
     expect(step2).toMatchObject({ seq: 3, assignee: 'li.na', chase: { step: 2, condition: 'not_assigned', assignee: 'li.na' } });
     expect(alarms.book.history('alm_1').at(-1)?.note).toBe(
-      'step 2 of red: not assigned 900s after it was raised; notifies dispatch; assigns li.na',
+      'step 2 of red: not assigned 15 min after it was raised; notifies dispatch; assigns li.na',
     );
     escalation.tick(99 * MIN);
     expect(chased()).toHaveLength(2);

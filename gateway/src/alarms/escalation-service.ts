@@ -1,4 +1,4 @@
-import type { Alarm, AlarmChase } from '../../../rules/src/index.js';
+import { type Alarm, type AlarmChase, formatDuration } from '../../../rules/src/index.js';
 import type { EscalationPolicy, EscalationStep } from '../config/escalation-schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -22,9 +22,9 @@ export interface EscalationServiceDeps {
   knownUsers?: readonly string[];
 }
 
-/** `step 1 of red-unacked: not acknowledged 5m after it was raised` — the history's note of a step. */
+/** `step 1 of red-unacked: not acknowledged 5 min after it was raised; notifies …` — the history's note of a step. */
 function noteOf(policy: EscalationPolicy, step: EscalationStep, planned: PlannedStep): string {
-  const after = `${Math.round(step.after / 1000)}s`;
+  const after = formatDuration(step.after);
   const why =
     step.on === 'overdue' ? `overdue (${after} after the deadline), not ${step.unless}` : `not ${step.unless} ${after} after it was raised`;
   const whom = [...step.notify.subscribers, ...step.notify.users];
