@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../gateway/src/accounts/passwords.js';
+import { parseCsv } from './helpers/csv.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { api, eventually, metricValue, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 
@@ -47,35 +48,6 @@ async function login(gateway: TestGateway, name: string, password: string): Prom
   const answer = await call(gateway, '/auth/login', { body: { name, password } });
   const setCookie = answer.headers.get('set-cookie') ?? '';
   return { answer, cookie: setCookie.split(';')[0] ?? '' };
-}
-
-/** RFC 4180 CSV, as a spreadsheet reads it: quoted fields may hold commas, doubled quotes and line breaks. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 1;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i += 1;
-    } else field += c;
-  }
-  return rows;
 }
 
 const PASSWORDS = { operator: '值班员的密码-0001', viewer: 'viewer-password-01', dispatcher: 'dispatch-password-1' };

@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   'token.create',
   'token.revoke',
   'gateway.start',
+  /** A known caller refused for their role (403 `forbidden`): what they tried is in `detail`. */
+  'access.forbidden',
 ] as const;
 export const auditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof auditActionSchema>;

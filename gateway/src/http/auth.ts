@@ -6,6 +6,7 @@ import type { ApiToken } from '../config/config-schema.js';
 import { hmacKey } from '../devices/secret-hash.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { sendError } from './api-error.js';
+import type { AuditRecorder } from './audit-request.js';
 
 export type { Caller };
 
@@ -88,6 +89,8 @@ export interface AuthenticatorDeps {
   accounts: CallerLookup;
   limiter: AuthFailureLimiter;
   metrics: GatewayMetrics;
+  /** Where a known caller's refusal for their role is recorded (`access.forbidden`). */
+  audit: AuditRecorder;
 }
 
 /**
@@ -124,6 +127,20 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     return sendError(reply, 'rate_limited', 'too many failed authentications from this address; try again later');
   };
 
+  /** A known caller without the role: 403, and an audit entry saying who tried what. */
+  const forbidden = async (request: FastifyRequest, reply: FastifyReply, caller: Caller, needed: Role, message: string): Promise<void> => {
+    request.caller = caller;
+    const params = request.params as Record<string, unknown> | null | undefined;
+    const target = params && typeof params.id === 'string' ? params.id : null;
+    deps.audit(request, {
+      action: 'access.forbidden',
+      target,
+      outcome: 'forbidden',
+      detail: { method: request.method, route: request.routeOptions.url ?? null, needs: needed, role: caller.role },
+    });
+    await sendError(reply, 'forbidden', message);
+  };
+
   return async function authorize(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const { role: needed, queryToken: takesQueryToken } = request.routeOptions.config;
     if (!needed) return;
@@ -141,7 +158,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         return;
       }
       if (!roleAtLeast(caller.role, needed)) {
-        await sendError(reply, 'forbidden', `this needs the ${needed} role; you have ${caller.role}`);
+        await forbidden(request, reply, caller, needed, `this needs the ${needed} role; you have ${caller.role}`);
         return;
       }
       request.caller = caller;
@@ -172,7 +189,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       return;
     }
     if (!roleAtLeast(caller.role, needed)) {
-      await sendError(reply, 'forbidden', `this needs the ${needed} role; your token has ${caller.role}`);
+      await forbidden(request, reply, caller, needed, `this needs the ${needed} role; your token has ${caller.role}`);
       return;
     }
     request.caller = caller;

@@ -28,6 +28,7 @@ import { registerAlarmRoutes } from './routes/alarm-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerDeviceRoutes } from './routes/device-routes.js';
 import { type MetricsSource, type ReadinessCheck, registerHealthRoutes } from './routes/health-routes.js';
+import { registerInhibitionRoutes } from './routes/inhibition-routes.js';
 import { registerRuleRoutes } from './routes/rule-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerShelfRoutes } from './routes/shelf-routes.js';
@@ -111,8 +112,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     const limit = await loginFailureLimit(request, options);
     return limit.isAllowed ? {} : limit;
   };
-  app.addHook('onRequest', createAuthenticator({ tokens: deps.tokens, accounts: deps.accounts, limiter, metrics: deps.gatewayMetrics }));
   const audit = createAuditRecorder(deps.audit);
+  app.addHook(
+    'onRequest',
+    createAuthenticator({ tokens: deps.tokens, accounts: deps.accounts, limiter, metrics: deps.gatewayMetrics, audit }),
+  );
   const access = createRouteAccessBook();
   app.addHook('onRoute', access.onRoute);
 
@@ -136,6 +140,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerWebhookRoutes(app, { webhooks: deps.webhooks, audit });
   registerRuleRoutes(app, { reloadRules: deps.reloadRules, audit });
   if (deps.shelves) registerShelfRoutes(app, { shelves: deps.shelves, alarms: deps.alarms, audit });
+  registerInhibitionRoutes(app, { alarms: deps.alarms });
   registerSessionRoutes(app, {
     accounts: deps.accounts,
     audit,
