@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { alarmSchema, SEVERITIES, shelfSchema } from '../../../../rules/src/index.js';
+import { alarmSchema, shelfSchema } from '../../../../rules/src/index.js';
 import { roleAtLeast } from '../../accounts/roles.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import type { ShelfActor, ShelfOutcome, ShelfService, WindowTimes } from '../../alarms/shelf-service.js';
@@ -116,71 +116,6 @@ const shelfAndAlarm = z
   .object({ shelf, alarm: alarmSchema.nullable().describe('the alarm after the action (alarm shelves)') })
   .meta({ examples: [{ shelf: { ...EXAMPLE_SHELF, scope: 'alarm', alarm: EXAMPLE_ALARM.id }, alarm: EXAMPLE_ALARM }] });
 
-const inhibitionView = z
-  .object({
-    inhibitors: z
-      .array(
-        z.object({
-          key: z.string(),
-          site: z.string(),
-          device: z.string(),
-          rule: z.string(),
-          inhibits: z.object({
-            scope: z.enum(['device', 'site']),
-            rules: z.array(z.string()).optional(),
-            profiles: z.array(z.string()).optional(),
-          }),
-          since: z.string().describe('ISO 8601'),
-        }),
-      )
-      .describe('rules whose condition holds and inhibits what it explains'),
-    held: z
-      .array(
-        z.object({
-          key: z.string(),
-          inhibitedBy: z.string(),
-          status: z.enum(['true', 'false']),
-          severity: z.enum(SEVERITIES).nullable(),
-        }),
-      )
-      .describe('alarm keys whose condition waits for its inhibitor to end (then the alarm takes it)'),
-    recent: z
-      .array(
-        z.object({
-          at: z.string(),
-          key: z.string(),
-          site: z.string(),
-          device: z.string(),
-          profile: z.string(),
-          rule: z.string(),
-          status: z.enum(['true', 'false']),
-          severity: z.enum(SEVERITIES).nullable(),
-          message: z.string().nullable(),
-          inhibitedBy: z.string(),
-        }),
-      )
-      .describe('inhibited verdict changes, newest first (the last 1000)'),
-  })
-  .meta({
-    description: 'inhibition: what holds, what it holds, and what it held',
-    examples: [
-      {
-        inhibitors: [
-          {
-            key: 'site-a/dc-01/device_silent',
-            site: 'site-a',
-            device: 'dc-01',
-            rule: 'device_silent',
-            inhibits: { scope: 'device' },
-            since: '2026-11-22T08:00:00.000Z',
-          },
-        ],
-        held: [{ key: 'site-a/dc-01/hopper_temp_high', inhibitedBy: 'site-a/dc-01/device_silent', status: 'true', severity: 'orange' }],
-        recent: [],
-      },
-    ],
-  });
-
 const COMMON = [...AUTH_ERRORS, 'validation_failed', 'payload_too_large', 'unsupported_media_type'] as const;
 
 export interface ShelfRouteDeps {
@@ -207,7 +142,7 @@ const timesOf = (body: { from?: string | undefined; until?: string | undefined; 
 const noActor = (reply: FastifyReply): FastifyReply =>
   sendError(reply, 'validation_failed', 'by: who acts is required with a shared token', [{ path: 'by', message: 'who acts is required' }]);
 
-/** Shelving one alarm, and maintenance windows for a device or a site (operator; red alarms: dispatcher); inhibition. */
+/** Shelving one alarm, and maintenance windows for a device or a site (operator; red alarms: dispatcher). */
 export function registerShelfRoutes(app: FastifyInstance, deps: ShelfRouteDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
@@ -349,7 +284,11 @@ export function registerShelfRoutes(app: FastifyInstance, deps: ShelfRouteDeps):
         summary: 'Shelves and maintenance windows, newest first',
         tags: ['alarms'],
         querystring: z.object({
-          state: z.enum(['active', 'all']).default('active').describe('active: on or still to come; all: also the recently ended'),
+          state: z
+            .enum(['active', 'all'])
+            .default('active')
+            .meta({ examples: ['all'] })
+            .describe('active: on or still to come; all: also the recently ended'),
         }),
         response: {
           200: z.object({ shelves: z.array(shelf), count: z.number().int() }).meta({ examples: [{ shelves: [EXAMPLE_SHELF], count: 1 }] }),
@@ -406,33 +345,6 @@ export function registerShelfRoutes(app: FastifyInstance, deps: ShelfRouteDeps):
         by: request.body.by ?? null,
       });
       return answer(reply, outcome);
-    },
-  );
-
-  api.get(
-    '/api/inhibitions',
-    {
-      config: { role: 'viewer' },
-      schema: {
-        summary: 'Inhibition: active inhibitors, the alarm conditions they hold, and recent inhibited changes',
-        tags: ['alarms'],
-        response: { 200: inhibitionView, ...errorResponses([...AUTH_ERRORS]) },
-      },
-    },
-    async () => {
-      const inhibition = deps.alarms.book.inhibition;
-      return {
-        inhibitors: inhibition.inhibitors().map((i) => ({
-          key: i.key,
-          site: i.site,
-          device: i.device,
-          rule: i.rule,
-          inhibits: i.inhibits,
-          since: new Date(i.since).toISOString(),
-        })),
-        held: inhibition.held(),
-        recent: inhibition.recent().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
-      };
     },
   );
 }

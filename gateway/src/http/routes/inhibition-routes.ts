@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { SEVERITIES } from '../../../../rules/src/index.js';
+import type { AlarmService } from '../../alarms/alarm-service.js';
+import { AUTH_ERRORS, errorResponses } from '../api-error.js';
+
+const inhibitionView = z
+  .object({
+    inhibitors: z
+      .array(
+        z.object({
+          key: z.string(),
+          site: z.string(),
+          device: z.string(),
+          rule: z.string(),
+          inhibits: z.object({
+            scope: z.enum(['device', 'site']),
+            rules: z.array(z.string()).optional(),
+            profiles: z.array(z.string()).optional(),
+          }),
+          since: z.string().describe('ISO 8601'),
+        }),
+      )
+      .describe('rules whose condition holds and inhibits what it explains'),
+    held: z
+      .array(
+        z.object({
+          key: z.string(),
+          inhibitedBy: z.string(),
+          status: z.enum(['true', 'false']),
+          severity: z.enum(SEVERITIES).nullable(),
+        }),
+      )
+      .describe('alarm keys whose condition waits for its inhibitor to end (then the alarm takes it)'),
+    recent: z
+      .array(
+        z.object({
+          at: z.string(),
+          key: z.string(),
+          site: z.string(),
+          device: z.string(),
+          profile: z.string(),
+          rule: z.string(),
+          status: z.enum(['true', 'false']),
+          severity: z.enum(SEVERITIES).nullable(),
+          message: z.string().nullable(),
+          inhibitedBy: z.string(),
+        }),
+      )
+      .describe('inhibited verdict changes, newest first (the last 1000)'),
+  })
+  .meta({
+    description: 'inhibition: what holds, what it holds, and what it held',
+    examples: [
+      {
+        inhibitors: [
+          {
+            key: 'site-a/dc-01/device_silent',
+            site: 'site-a',
+            device: 'dc-01',
+            rule: 'device_silent',
+            inhibits: { scope: 'device' },
+            since: '2026-11-22T08:00:00.000Z',
+          },
+        ],
+        held: [{ key: 'site-a/dc-01/hopper_temp_high', inhibitedBy: 'site-a/dc-01/device_silent', status: 'true', severity: 'orange' }],
+        recent: [],
+      },
+    ],
+  });
+
+/** What inhibition holds now and held lately (rules/README.md, Inhibition). */
+export function registerInhibitionRoutes(app: FastifyInstance, deps: { alarms: AlarmService }): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
+    '/api/inhibitions',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Inhibition: active inhibitors, the alarm conditions they hold, and recent inhibited changes',
+        tags: ['alarms'],
+        response: { 200: inhibitionView, ...errorResponses([...AUTH_ERRORS]) },
+      },
+    },
+    async () => {
+      const inhibition = deps.alarms.book.inhibition;
+      return {
+        inhibitors: inhibition.inhibitors().map((i) => ({
+          key: i.key,
+          site: i.site,
+          device: i.device,
+          rule: i.rule,
+          inhibits: i.inhibits,
+          since: new Date(i.since).toISOString(),
+        })),
+        held: inhibition.held(),
+        recent: inhibition.recent().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+      };
+    },
+  );
+}
