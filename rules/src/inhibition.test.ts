@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { harness, ruleSetFromYaml } from '../test-support/harness.js';
 import { type AlarmBook, createAlarmBook } from './alarm-book.js';
 import type { Inhibits } from './inhibits.js';
 import { inhibitsOf } from './inhibits.js';
 import type { VerdictChange } from './rule-engine.js';
 import type { Severity } from './severity.js';
+import { validateRuleSet } from './validate-rule-set.js';
 
 let n = 0;
 const book = (): AlarmBook => createAlarmBook({ newAlarmId: () => `alm_${++n}`, flapping: false });
@@ -123,5 +125,48 @@ describe('inhibition', () => {
       ['device_silent', 'yellow'],
       ['hopper_temp_high', 'red'],
     ]);
+  });
+
+  it("the engine puts a rule's inhibits on its changes (a silence rule by default; `false` turns it off)", () => {
+    const yaml = (extra: string) => `
+profile: p
+rules:
+  - { id: quiet, kind: silence, metric: x, ladder: [{ after: 5s, severity: yellow }], source: t${extra} }
+  - { id: high, kind: threshold, metric: x, direction: above, levels: { orange: { raise: 10, clear: 8 } }, source: t }
+`;
+    const on = harness(yaml(''));
+    on.read(0, { x: 20 });
+    on.advanceTo(10_000);
+    expect(on.changes.map((c) => [c.rule, c.verdict.status, c.inhibits])).toEqual([
+      ['high', 'true', undefined],
+      ['quiet', 'true', { scope: 'device' }],
+    ]);
+    const off = harness(yaml(', inhibits: false'));
+    off.read(0, { x: 20 });
+    off.advanceTo(10_000);
+    expect(off.changes.every((c) => c.inhibits === undefined)).toBe(true);
+  });
+
+  it('a rule file that inhibits a rule or profile nobody has is refused at load', () => {
+    const set = ruleSetFromYaml(`
+profile: p
+rules:
+  - id: off
+    kind: threshold
+    metric: x
+    direction: below
+    levels: { blue: { raise: 1 } }
+    inhibits: { scope: site, rules: [no_such_rule], profiles: [no-such-profile] }
+    source: t
+`);
+    expect(validateRuleSet(set, { metricsOf: (profile) => (profile === 'p' ? ['x'] : null) })).toEqual([
+      'p/off: inhibits.rules: no rule "no_such_rule" in any profile',
+      'p/off: inhibits.profiles: unknown profile "no-such-profile"',
+    ]);
+    expect(() =>
+      ruleSetFromYaml(
+        'profile: p\nrules:\n  - { id: a, kind: silence, metric: x, ladder: [{ after: 1s, severity: blue }], inhibits: { scope: plant }, source: t }\n',
+      ),
+    ).toThrow(/inhibits/);
   });
 });

@@ -69,6 +69,12 @@ export function validateRuleSet(set: RuleSet, deps: RuleSetCheckDeps = {}): stri
   const allRuleIds = new Set<string>();
   for (const defs of set.values()) for (const def of defs) allRuleIds.add(def.id);
   const checkOne = (profile: string, def: RuleDefinition, where: string): void => {
+    if (def.inhibits) {
+      for (const id of def.inhibits.rules ?? [])
+        if (!allRuleIds.has(id)) problems.push(`${where}: inhibits.rules: no rule "${id}" in any profile`);
+      for (const p of def.inhibits.profiles ?? [])
+        if (!set.has(p) && deps.metricsOf?.(p) == null) problems.push(`${where}: inhibits.profiles: unknown profile "${p}"`);
+    }
     if (def.kind === 'group') {
       for (const id of def.members.rules) if (!allRuleIds.has(id)) problems.push(`${where}: members.rules: no rule "${id}" in any profile`);
       if (def.while?.profiles && deps.metricsOf) {
