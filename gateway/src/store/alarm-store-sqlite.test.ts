@@ -115,3 +115,65 @@ describe('the alarm book in the local store (issue 13: restart and reconcile)', 
     expect(second.service.book.list({ state: 'open' }).map((a) => a.device)).toEqual(['dc-02']);
   });
 });
+
+describe('shelves and inhibition in the local store (issue 15)', () => {
+  it('a new life keeps the window, the held steps and the inhibited change; the expiry and the release still happen', () => {
+    const dir = fresh();
+    const first = life(dir);
+    const window = first.service.record((at) => {
+      const result = first.service.book.shelving.shelve(
+        {
+          id: 'shf_1',
+          scope: 'device',
+          site: 'site-a',
+          device: 'dc-01',
+          reason: 'maintenance',
+          by: 'op',
+          from: at,
+          until: 60_000,
+          holdsRed: false,
+        },
+        at,
+      );
+      return { result, transitions: result.ok ? result.transitions : [] };
+    });
+    expect(window.ok).toBe(true);
+    first.service.apply([change(65, 'true', 2_000)]);
+    const silent: VerdictChange = {
+      ...change(0, 'true', 3_000),
+      key: 'site-a/dc-02/device_silent',
+      device: 'dc-02',
+      rule: 'device_silent',
+      inhibits: { scope: 'device' },
+    };
+    first.service.apply([silent, { ...change(70, 'true', 3_000), key: 'site-a/dc-02/hopper_temp_high', device: 'dc-02' }]);
+    expect(first.events.map((e) => [e.type, e.data.alarm.key])).toEqual([['alarm.raised', 'site-a/dc-02/device_silent']]);
+    first.db.close();
+
+    const second = life(dir);
+    expect(second.service.book.shelving.list(false).map((s) => s.id)).toEqual(['shf_1']);
+    expect(second.service.book.inhibition.held().map((h) => h.key)).toEqual(['site-a/dc-02/hopper_temp_high']);
+    const id = second.service.book.list({ device: 'dc-01' })[0]?.id as string;
+    expect(second.service.book.history(id).map((s) => [s.type, s.held])).toEqual([['alarm.raised', 'shf_1']]);
+    expect(second.service.book.nextDueAt()).toBe(60_000);
+    second.service.tick(60_000);
+    second.service.apply([{ ...silent, verdict: { status: 'false' }, at: 61_000 }]);
+    expect(second.events.map((e) => [e.type, e.data.alarm.key])).toEqual([
+      ['alarm.unshelved', 'site-a/dc-01/hopper_temp_high'],
+      ['alarm.raised', 'site-a/dc-01/hopper_temp_high'],
+      ['alarm.cleared', 'site-a/dc-02/device_silent'],
+      ['alarm.raised', 'site-a/dc-02/hopper_temp_high'],
+    ]);
+    second.db.close();
+
+    const third = life(dir);
+    expect(third.service.book.shelving.list(false)).toEqual([]);
+    expect(third.service.book.shelving.list(true)[0]).toMatchObject({
+      id: 'shf_1',
+      endedAt: new Date(60_000).toISOString(),
+      endedBy: null,
+    });
+    expect(third.service.book.inhibition.held()).toEqual([]);
+    third.db.close();
+  });
+});
