@@ -347,6 +347,37 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     expect(await page.locator('#device-rows tr[data-device-id="dc-09"] .offline').count()).toBe(1);
   });
 
+  it('an operator shelves an alarm from its page (reason and minutes required) and unshelves it; both are in its history', async () => {
+    const running = await start();
+    await hopper('dc-01', 75, Date.now() - 10 * 60_000);
+    const alarm = await openAlarmOf('dc-01');
+    const page = await signIn('operator');
+    await page.goto(`${running.httpUrl}/#/alarms/${alarm.id}`);
+    const actions = page.locator('.detail-actions');
+    await actions.getByRole('button', { name: 'Shelve' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('known fault, fitter on the way');
+    await dialog.getByRole('button', { name: 'Shelve' }).click();
+    await dialog.getByText('Fill in the marked fields first.').waitFor(WAIT);
+    expect(await dialog.getByLabel('For (minutes)').getAttribute('aria-invalid')).toBe('true');
+    expect((await api(running, `/api/alarms/${alarm.id}`)).body.alarm.shelved ?? null).toBeNull();
+    await dialog.getByLabel('For (minutes)').fill('120');
+    await dialog.getByRole('button', { name: 'Shelve' }).click();
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+    await page.locator('dd[data-field="shelved"]', { hasText: 'known fault, fitter on the way' }).waitFor(WAIT);
+    expect((await api(running, `/api/alarms/${alarm.id}`)).body.alarm.shelved).toMatchObject({ reason: 'known fault, fitter on the way' });
+    const types = (): Promise<(string | null)[]> =>
+      page.locator('#alarm-history li').evaluateAll((items) => items.map((li) => li.getAttribute('data-type')));
+    await expect.poll(types, WAIT).toContain('alarm.shelved');
+    expect(await page.locator('#alarm-history li[data-type="alarm.shelved"]').innerText()).toContain(`shelved by ${USERS.operator}`);
+
+    await actions.getByRole('button', { name: 'Unshelve' }).click();
+    await dialog.getByRole('button', { name: 'Unshelve' }).click();
+    await expect.poll(types, WAIT).toContain('alarm.unshelved');
+    expect(await actions.getByRole('button', { name: 'Shelve' }).count()).toBe(1);
+    await screenshot(page, 'h9-shelved-history');
+  });
+
   it('says so when InfluxDB is off: no trend, a stable code', async () => {
     const running = await start({ influx: { mode: 'off' } });
     await hopper('dc-01', 75, Date.now() - 10 * 60_000);

@@ -20,7 +20,7 @@ const FORMS = {
   ],
   shelve: [
     { name: 'reason', label: 'form.reason', required: true, kind: 'textarea' },
-    { name: 'until', label: 'form.until', required: true, kind: 'datetime-local' },
+    { name: 'durationMinutes', label: 'form.minutes', required: true, kind: 'minutes' },
   ],
   unshelve: [{ name: 'note', label: 'form.note', kind: 'textarea' }],
 };
@@ -40,7 +40,7 @@ function bodyOf(action, values, by) {
     if (values.attachment?.trim()) disposal.attachment = values.attachment.trim();
     return { ...who, note, disposal };
   }
-  if (action === 'shelve') return { ...who, reason: values.reason.trim(), until: new Date(values.until).toISOString() };
+  if (action === 'shelve') return { ...who, reason: values.reason.trim(), durationMinutes: Number(values.durationMinutes) };
   return { ...who, note };
 }
 
@@ -51,6 +51,7 @@ function problemsOf(fields, values) {
     const value = (values[field.name] ?? '').trim();
     if (field.required && value === '') problems[field.name] = t('form.required');
     else if (field.kind === 'url' && value !== '' && !/^https?:\/\/\S+$/i.test(value)) problems[field.name] = t('form.badUrl');
+    else if (field.kind === 'minutes' && value !== '' && !/^[1-9]\d{0,5}$/.test(value)) problems[field.name] = t('form.badMinutes');
   }
   return problems;
 }
@@ -75,7 +76,7 @@ export function openActionForm({ action, alarm, needName, defaultName = '', send
     const input =
       field.kind === 'textarea'
         ? h('textarea', { ...attributes, rows: 2 })
-        : h('input', { ...attributes, type: field.kind === 'url' ? 'url' : field.kind === 'datetime-local' ? 'datetime-local' : 'text' });
+        : h('input', { ...attributes, type: field.kind === 'url' ? 'url' : field.kind === 'minutes' ? 'number' : 'text' });
     input.value = draft[field.name] ?? (field.name === 'by' ? defaultName : '');
     input.addEventListener('input', () => {
       input.removeAttribute('aria-invalid');

@@ -20,6 +20,7 @@ function historyEntry(step) {
     h('strong', { className: 'history-type' }, eventWord(step.type)),
     details.length > 0 ? ` ${details.join(' · ')}` : '',
     step.note ? h('q', { className: 'history-note' }, step.note) : null,
+    step.held ? h('span', { className: 'tag held' }, t('history.held')) : null,
     step.disposal ? disposalBlock(step.disposal) : null,
   );
 }
@@ -105,7 +106,7 @@ export function mountAlarmDetail(container, ctx, id) {
         h(
           'div',
           { className: 'actions detail-actions' },
-          actionButtons(alarm, ctx.user.role, { onAction: ctx.act, busy: ctx.busy(alarm.id) }),
+          actionButtons(alarm, ctx.user.role, { onAction: ctx.act, busy: ctx.busy(alarm.id), shelving: true }),
         ),
         h(
           'dl',
@@ -125,6 +126,12 @@ export function mountAlarmDetail(container, ctx, id) {
           ),
           field('detail.assignee', alarm.assignee ?? t('assignee.none')),
           field('detail.occurrences', String(alarm.occurrences)),
+          alarm.shelved
+            ? field(
+                'detail.shelved',
+                t('detail.shelvedInfo', { reason: alarm.shelved.reason, who: alarm.shelved.by, until: localTime(alarm.shelved.until) }),
+              )
+            : null,
         ),
         alarm.disposal ? h('div', {}, h('h3', {}, t('detail.disposal')), disposalBlock(alarm.disposal)) : null,
         h('h3', {}, t('detail.trend'), alarm.metric ? ` · ${alarm.metric}` : ''),

@@ -8,7 +8,7 @@ export const severityRank = (severity) => SEVERITIES[severity] ?? 9;
 /** Roles in order: each may do what the ones before it may. */
 const ROLES = ['viewer', 'operator', 'dispatcher', 'admin'];
 /** The least role of each action (route-access.ts of the gateway says the same). */
-const ACTION_ROLE = { ack: 'operator', resolve: 'operator', assign: 'dispatcher', shelve: 'operator', unshelve: 'operator' };
+const ACTION_ROLE = { ack: 'operator', resolve: 'operator', assign: 'dispatcher', shelve: 'operator', shelveRed: 'dispatcher', unshelve: 'operator' };
 export const may = (role, action) => ROLES.indexOf(role) >= ROLES.indexOf(ACTION_ROLE[action] ?? 'admin');
 
 /** `h('td', { className: 'x', data: { id } }, 'text', node)`: an element with text and child nodes. */
@@ -81,13 +81,18 @@ export function deadlineCell(alarm, now) {
   );
 }
 
-/** The action buttons the role allows for this alarm (none for a viewer, none on a closed alarm). */
-export function actionButtons(alarm, role, { onAction, busy }) {
+/**
+ * The action buttons the role allows for this alarm (none for a viewer, none on a closed alarm); with `shelving`
+ * (the alarm's page) also shelve or unshelve: a red alarm is shelved only by a dispatcher.
+ */
+export function actionButtons(alarm, role, { onAction, busy, shelving = false }) {
   if (alarm.resolved) return [];
   const actions = [];
   if (!alarm.acknowledged && may(role, 'ack')) actions.push('ack');
   if (may(role, 'assign')) actions.push('assign');
   if (may(role, 'resolve')) actions.push('resolve');
+  if (shelving && !alarm.shelved && may(role, alarm.severity === 'red' ? 'shelveRed' : 'shelve')) actions.push('shelve');
+  if (shelving && alarm.shelved?.scope === 'alarm' && may(role, 'unshelve')) actions.push('unshelve');
   return actions.map((action) =>
     h(
       'button',
@@ -116,7 +121,13 @@ export function alarmRow(alarm, { role, now, onAction, busy, history = false }) 
     h('td', { className: 'nowrap' }, alarm.site),
     h('td', { className: 'nowrap' }, h('a', { href: `#/devices/${encodeURIComponent(alarm.device)}` }, alarm.device)),
     h('td', { className: 'nowrap rule' }, alarm.rule),
-    h('td', { className: 'message' }, link, alarm.flapping ? h('span', { className: 'tag' }, eventWord('alarm.flapping')) : null),
+    h(
+      'td',
+      { className: 'message' },
+      link,
+      alarm.flapping ? h('span', { className: 'tag' }, eventWord('alarm.flapping')) : null,
+      alarm.shelved ? h('span', { className: 'tag shelved' }, eventWord('alarm.shelved')) : null,
+    ),
     h(
       'td',
       { className: 'time' },
