@@ -36,9 +36,11 @@ const silent = (at: number, on: boolean, device = 'dc-01'): VerdictChange =>
   change(at, on ? 'yellow' : null, { device, rule: 'device_silent', inhibits: { scope: 'device' } });
 
 describe('inhibition', () => {
-  it('silence and range (sensor fault) rules inhibit their device by default; `false` turns it off', () => {
+  it('device silence inhibits its device, a sensor fault the rules about its metric, by default; `false` turns it off', () => {
     expect(inhibitsOf({ kind: 'silence' })).toEqual({ scope: 'device' });
-    expect(inhibitsOf({ kind: 'range' })).toEqual({ scope: 'device' });
+    // a stale sensor may be what an interlock's permissive raises on: nothing by default
+    expect(inhibitsOf({ kind: 'silence', metric: 'launder_level' })).toBeUndefined();
+    expect(inhibitsOf({ kind: 'range' })).toEqual({ scope: 'device', sameMetric: true });
     expect(inhibitsOf({ kind: 'range', inhibits: false })).toBeUndefined();
     expect(inhibitsOf({ kind: 'threshold' })).toBeUndefined();
   });
@@ -114,6 +116,24 @@ describe('inhibition', () => {
     ]);
   });
 
+  it('a sensor fault (sameMetric) holds back the alarms about its metric only', () => {
+    const b = book();
+    const fault = (at: number, on: boolean, metric = 'hopper_temp'): VerdictChange => ({
+      ...change(at, on ? 'orange' : null, { rule: 'sensor_fault', inhibits: { scope: 'device', sameMetric: true } }),
+      ...(on ? { verdict: { status: 'true', severity: 'orange', metric, value: 999, threshold: 400, unit: null, message: 'fault' } } : {}),
+    });
+    const about = (at: number, rule: string, metric: string, severity: Severity | null): VerdictChange => {
+      const c = change(at, severity, { rule });
+      return c.verdict.status === 'true' ? { ...c, verdict: { ...c.verdict, metric } } : c;
+    };
+    b.applyAll([fault(0, true)]);
+    expect(b.applyAll([about(1, 'hopper_temp_high', 'hopper_temp', 'red')])).toEqual([]);
+    expect(b.applyAll([about(1, 'diff_pressure_high', 'diff_pressure', 'yellow')]).map((t) => t.type)).toEqual(['alarm.raised']);
+    // its clear (no metric of its own) is held as well: the key is held
+    expect(b.applyAll([about(2, 'hopper_temp_high', 'hopper_temp', null)])).toEqual([]);
+    expect(b.applyAll([fault(3, false)]).map((t) => t.alarm.rule)).toEqual(['sensor_fault']);
+  });
+
   it('survives snapshot and restore', () => {
     const b = book();
     b.apply(silent(0, true));
@@ -131,7 +151,7 @@ describe('inhibition', () => {
     const yaml = (extra: string) => `
 profile: p
 rules:
-  - { id: quiet, kind: silence, metric: x, ladder: [{ after: 5s, severity: yellow }], source: t${extra} }
+  - { id: quiet, kind: silence, ladder: [{ after: 5s, severity: yellow }], source: t${extra} }
   - { id: high, kind: threshold, metric: x, direction: above, levels: { orange: { raise: 10, clear: 8 } }, source: t }
 `;
     const on = harness(yaml(''));

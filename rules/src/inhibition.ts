@@ -10,6 +10,8 @@ export interface Inhibitor {
   profile: string;
   rule: string;
   inhibits: Inhibits;
+  /** The metric its verdict names (a sensor fault's sensor), for `sameMetric`. */
+  metric?: string | null;
   /** When its condition became true (ms). */
   since: number;
 }
@@ -73,11 +75,20 @@ export function inhibitorsFirst(changes: readonly VerdictChange[]): VerdictChang
   return out;
 }
 
-const covers = (inhibitor: Inhibitor, change: VerdictChange): boolean => {
+/** The metric a change is about: its verdict's, or for a clear without one, that of the state it ends. */
+const metricOf = (change: VerdictChange, before: VerdictChange | undefined): string | null => {
+  const verdict = change.verdict;
+  if (verdict.status === 'true') return verdict.metric;
+  if (verdict.status === 'false' && verdict.detail?.metric) return verdict.detail.metric;
+  return before?.verdict.status === 'true' ? before.verdict.metric : null;
+};
+
+const covers = (inhibitor: Inhibitor, change: VerdictChange, before: VerdictChange | undefined): boolean => {
   if (inhibitor.key === change.key || inhibitor.site !== change.site) return false;
-  const { scope, rules, profiles } = inhibitor.inhibits;
+  const { scope, rules, profiles, sameMetric } = inhibitor.inhibits;
   if (scope === 'device' && inhibitor.device !== change.device) return false;
   if (profiles && !profiles.includes(change.profile)) return false;
+  if (sameMetric && (inhibitor.metric == null || metricOf(change, before) !== inhibitor.metric)) return false;
   // without a list, an inhibitor never covers another inhibitor (a silent device's silence alarm still goes out)
   return rules ? rules.includes(change.rule) : change.inhibits === undefined;
 };
@@ -95,7 +106,8 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
   let changed = false;
 
   const coveringOf = (change: VerdictChange): Inhibitor | undefined => {
-    for (const inhibitor of inhibitors.values()) if (covers(inhibitor, change)) return inhibitor;
+    const before = latent.get(change.key);
+    for (const inhibitor of inhibitors.values()) if (covers(inhibitor, change, before)) return inhibitor;
     return undefined;
   };
 
@@ -112,6 +124,7 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
           profile: change.profile,
           rule: change.rule,
           inhibits: change.inhibits,
+          metric: change.verdict.metric,
           since: was?.since ?? change.at,
         });
         changed = true;

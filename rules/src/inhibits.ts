@@ -14,6 +14,8 @@ export const inhibitsSchema = z
       .min(1)
       .optional(),
     profiles: z.array(z.string().min(1)).min(1).optional(),
+    /** Only the rules whose verdict is about the metric the inhibitor's verdict names (the faulty sensor's). */
+    sameMetric: z.boolean().optional(),
   })
   .strict();
 export type Inhibits = z.infer<typeof inhibitsSchema>;
@@ -21,14 +23,16 @@ export type Inhibits = z.infer<typeof inhibitsSchema>;
 /** A rule's `inhibits` as written: the object, or `false` to turn off its kind's default. */
 export const ruleInhibitsSchema = z.union([inhibitsSchema, z.literal(false)]).optional();
 
-/** Kinds whose condition means the device's values cannot be trusted: silence (no data), range (sensor fault). */
-const DEFAULT_BY_KIND: Readonly<Record<string, Inhibits>> = {
-  silence: { scope: 'device' },
-  range: { scope: 'device' },
-};
-
-/** What a rule inhibits while its condition holds: as written, or its kind's default; undefined for nothing. */
-export function inhibitsOf(def: { kind: string; inhibits?: Inhibits | false | undefined }): Inhibits | undefined {
+/**
+ * What a rule inhibits while its condition holds: as written, or its kind's default — a silence rule watching the
+ * whole device (no `metric`: nothing can be judged) its device's other rules, a range rule (a value outside the
+ * sensor's range) the rules about that sensor's metric. A silence rule of one metric inhibits nothing by default
+ * (a stale sensor may be exactly what another rule, an interlock's permissive, raises on). Undefined for nothing.
+ */
+export function inhibitsOf(def: { kind: string; inhibits?: Inhibits | false | undefined; metric?: unknown }): Inhibits | undefined {
   if (def.inhibits === false) return undefined;
-  return def.inhibits ?? DEFAULT_BY_KIND[def.kind];
+  if (def.inhibits) return def.inhibits;
+  if (def.kind === 'silence' && def.metric === undefined) return { scope: 'device' };
+  if (def.kind === 'range') return { scope: 'device', sameMetric: true };
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { SEVERITIES } from '../../../../rules/src/index.js';
+import { inhibitsSchema, SEVERITIES } from '../../../../rules/src/index.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { AUTH_ERRORS, errorResponses } from '../api-error.js';
 
@@ -14,11 +14,8 @@ const inhibitionView = z
           site: z.string(),
           device: z.string(),
           rule: z.string(),
-          inhibits: z.object({
-            scope: z.enum(['device', 'site']),
-            rules: z.array(z.string()).optional(),
-            profiles: z.array(z.string()).optional(),
-          }),
+          inhibits: inhibitsSchema,
+          metric: z.string().nullable().optional().describe('the metric its verdict names (for sameMetric)'),
           since: z.string().describe('ISO 8601'),
         }),
       )
@@ -93,6 +90,7 @@ export function registerInhibitionRoutes(app: FastifyInstance, deps: { alarms: A
           device: i.device,
           rule: i.rule,
           inhibits: i.inhibits,
+          metric: i.metric ?? null,
           since: new Date(i.since).toISOString(),
         })),
         held: inhibition.held(),
