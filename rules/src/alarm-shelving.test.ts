@@ -106,6 +106,18 @@ describe('shelving and maintenance windows', () => {
     expect(b.shelving.end('shf_none', 'op', null, 0)).toEqual({ ok: false, error: { code: 'shelf_not_found' } });
   });
 
+  it('resolving a shelved alarm ends its own shelf, quietly', () => {
+    const b = book();
+    b.apply(change(0, 'yellow'));
+    const id = b.list({})[0]?.id as string;
+    b.shelving.shelve(window({ scope: 'alarm', alarm: id, site: undefined, device: undefined }), 1);
+    b.apply(change(2, null));
+    expect(b.resolve(id, 'op', 'done', 3)).toMatchObject({ ok: true });
+    expect(b.shelving.list(false)).toEqual([]);
+    expect(b.shelving.list(true)[0]).toMatchObject({ endedAt: new Date(3).toISOString(), endedBy: 'op' });
+    expect(b.tick(60 * MIN)).toEqual([]);
+  });
+
   it('survives snapshot and restore: the window is still on and still expires', () => {
     const b = book();
     b.shelving.shelve(window({ until: 20 * MIN }), 0);

@@ -63,6 +63,8 @@ export interface Shelving {
   end(id: string, by: string, note: string | null, at: number): ShelfResult;
   /** Ends the alarm's own shelf (scope alarm); an alarm in a device's or site's window waits for the window's end. */
   unshelveAlarm(alarmId: string, by: string, note: string | null, at: number): ShelfResult;
+  /** The alarm was resolved: its own shelf (scope alarm) ends with it, quietly (the resolve was delivered). */
+  resolved(alarmId: string, by: string, at: number): void;
   /** Windows that begin and shelves that expire. */
   tick(now: number): AlarmTransition[];
   nextDueAt(): number | null;
@@ -241,6 +243,11 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
       if (shelf.scope !== 'alarm') return { ok: false, error: { code: 'alarm_in_maintenance_window' } };
       const transitions = finish(shelf, by, note, at);
       return { ok: true, shelf: structuredClone(shelf), transitions };
+    },
+
+    resolved(alarmId, by, at) {
+      for (const shelf of shelves.values())
+        if (shelf.scope === 'alarm' && shelf.alarm === alarmId && shelf.endedAt === null) markEnded(shelf, by, at);
     },
 
     tick(now) {

@@ -38,6 +38,11 @@ export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibit
       steps.push(...shelving.tick(now));
       return steps;
     },
+    resolve(id, by, note, at, disposal) {
+      const result = core.resolve(id, by, note, at, disposal);
+      if (result.ok) shelving.resolved(id, by, at);
+      return result;
+    },
     nextDueAt: () => earliest(core.nextDueAt(), shelving.nextDueAt()),
     snapshot: () => ({ ...core.snapshot(), shelves: shelving.snapshot(), inhibition: inhibition.snapshot() }),
     restore(snapshot) {
