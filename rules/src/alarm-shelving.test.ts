@@ -106,6 +106,15 @@ describe('shelving and maintenance windows', () => {
     expect(b.shelving.end('shf_none', 'op', null, 0)).toEqual({ ok: false, error: { code: 'shelf_not_found' } });
   });
 
+  it('a site window covers every device of the site and its site rules, and no other site', () => {
+    const b = book();
+    b.shelving.shelve(window({ scope: 'site', site: 's', device: undefined }), 0);
+    expect(delivered(b.apply(change(1, 'yellow', 'd1')))).toEqual([]);
+    expect(delivered(b.apply(change(1, 'yellow', '_site', 'faked_offline')))).toEqual([]);
+    const elsewhere = { ...change(1, 'yellow'), key: 'other/d/r', site: 'other' };
+    expect(delivered(b.apply(elsewhere))).toEqual(['alarm.raised']);
+  });
+
   it('resolving a shelved alarm ends its own shelf, quietly', () => {
     const b = book();
     b.apply(change(0, 'yellow'));
