@@ -347,6 +347,37 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     expect(await page.locator('#device-rows tr[data-device-id="dc-09"] .offline').count()).toBe(1);
   });
 
+  it('shows the time left to the same-day deadline, highlights an overdue alarm and filters by it', async () => {
+    const running = await start({ handling: { deadline: { enabled: true } } });
+    // raised two days ago: its day's deadline has passed; raised now: today's is ahead
+    await hopper('dc-01', 75, Date.now() - 2 * 86_400_000);
+    await hopper('dc-09', 76, Date.now() - 60_000);
+    const late = await eventually('the overdue alarm', async () => {
+      const { alarms } = (await api(running, '/api/alarms?overdue=true')).body;
+      return alarms[0];
+    });
+    const onTime = await openAlarmOf('dc-09');
+    expect(late.device).toBe('dc-01');
+    expect(onTime.overdue ?? false).toBe(false);
+
+    const page = await signIn('dispatcher');
+    const lateRow = rowOf(page, late.id);
+    await lateRow.waitFor(WAIT);
+    expect(await lateRow.getAttribute('class')).toContain('is-overdue');
+    expect(await lateRow.locator('.deadline.overdue').innerText()).toMatch(/^overdue by \d+ d \d+ h$/);
+    expect(await rowOf(page, onTime.id).locator('.deadline').innerText()).toMatch(/^(\d+ h \d+ min|\d+ min|\d+ s) left$/);
+    expect(await rowOf(page, onTime.id).locator('.deadline.overdue').count()).toBe(0);
+    expect(await page.locator('#alarm-summary .chip.overdue').innerText()).toBe('1 overdue');
+
+    await page.locator('#filter-overdue').check();
+    await expect.poll(() => shownIds(page), WAIT).toEqual([late.id]);
+    await screenshot(page, 'h10-overdue');
+
+    await page.getByRole('link', { name: 'Wall', exact: true }).click();
+    await expect.poll(async () => page.locator('.wall-site[data-site="site-a"] [data-stat="overdue"]').innerText(), WAIT).toBe('1 overdue');
+    expect(await page.locator('#wall-ranked li').first().getAttribute('data-alarm-id')).toBe(late.id);
+  });
+
   it('an operator shelves an alarm from its page (reason and minutes required) and unshelves it; both are in its history', async () => {
     const running = await start();
     await hopper('dc-01', 75, Date.now() - 10 * 60_000);
