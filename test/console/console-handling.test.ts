@@ -328,7 +328,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     expect(await figure.locator('circle').count()).toBe(readings.length);
     expect(await figure.locator('.threshold-label').textContent()).toBe('threshold 70 °C');
     // an operator's actions: no Assign (the dispatcher's)
-    expect(await page.locator('.detail-actions button').allInnerTexts()).toEqual(['Acknowledge', 'Resolve']);
+    expect(await page.locator('.detail-actions button').allInnerTexts()).toEqual(['Acknowledge', 'Resolve', 'Shelve']);
     await screenshot(page, 'h5-detail-trend');
 
     // the device page: last values with units, online, its alarms
