@@ -8,7 +8,14 @@ export const severityRank = (severity) => SEVERITIES[severity] ?? 9;
 /** Roles in order: each may do what the ones before it may. */
 const ROLES = ['viewer', 'operator', 'dispatcher', 'admin'];
 /** The least role of each action (route-access.ts of the gateway says the same). */
-const ACTION_ROLE = { ack: 'operator', resolve: 'operator', assign: 'dispatcher', shelve: 'operator', shelveRed: 'dispatcher', unshelve: 'operator' };
+const ACTION_ROLE = {
+  ack: 'operator',
+  resolve: 'operator',
+  assign: 'dispatcher',
+  shelve: 'operator',
+  shelveRed: 'dispatcher',
+  unshelve: 'operator',
+};
 export const may = (role, action) => ROLES.indexOf(role) >= ROLES.indexOf(ACTION_ROLE[action] ?? 'admin');
 
 /** `h('td', { className: 'x', data: { id } }, 'text', node)`: an element with text and child nodes. */
