@@ -118,7 +118,9 @@ const quarantineList = z
 /** The canonical units of a profile's numeric metrics. */
 const unitsOf = (profile: string): Record<string, string> =>
   Object.fromEntries(
-    Object.entries(PROFILES.get(profile)?.metrics ?? {}).flatMap(([metric, spec]) => ('unit' in spec && spec.unit ? [[metric, spec.unit]] : [])),
+    Object.entries(PROFILES.get(profile)?.metrics ?? {}).flatMap(([metric, spec]) =>
+      'unit' in spec && spec.unit ? [[metric, spec.unit]] : [],
+    ),
   );
 
 export interface DeviceRouteDeps {
