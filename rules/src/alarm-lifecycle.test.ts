@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AlarmTransition } from './alarm.js';
 import { type AlarmBook, createAlarmBook } from './alarm-book.js';
@@ -227,6 +228,41 @@ describe('the alarm lifecycle a duty officer follows', () => {
     expect(b.list({}).map((x) => x.id)).toEqual([second, first]);
   });
 
+  it('lists newest first, and alarms raised in the same millisecond the one opened last first, whatever the order of arrival (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 2, maxLength: 12 }), (times) => {
+        let n = 0;
+        // ids that grow with creation, as the gateway's ULIDs do
+        const b = createAlarmBook({ newAlarmId: () => `alm_${String(++n).padStart(4, '0')}`, flapping: false });
+        times.forEach((t, i) => b.apply(raise(t * 1_000, 'red', 9, at('s', `d${i}`))));
+        const expected = times.map((t, i) => ({ t, i })).sort((x, y) => y.t - x.t || y.i - x.i);
+        expect(b.list({}).map((a) => a.device)).toEqual(expected.map((x) => `d${x.i}`));
+      }),
+    );
+  });
+
+  it('an escalation step without an assignee leaves the alarm with the person it was assigned to', () => {
+    const b = book();
+    const id = idOf(b.apply(raise(0, 'red')));
+    b.assign(id, 'Li', 'boss', null, 1_000);
+    const chased = b.chase(
+      id,
+      {
+        policy: 'red',
+        step: 1,
+        condition: 'not_acknowledged',
+        dueAt: new Date(2_000).toISOString(),
+        notify: { subscribers: [], users: ['zhang.wei'] },
+      },
+      null,
+      2_000,
+    );
+    expect(chased).toMatchObject({
+      ok: true,
+      transition: { type: 'alarm.chased', alarm: { assignee: 'Li', assignedAt: new Date(1_000).toISOString() } },
+    });
+  });
+
   it('keeps at most maxClosed resolved alarms, forgetting the oldest first; open alarms are never forgotten', () => {
     const b = book({ maxClosed: 2 });
     const open = idOf(b.apply(raise(0, 'red', 9, at('s', 'open'))));
@@ -328,6 +364,18 @@ describe('flapping as the duty officer sees it', () => {
     expect(b.nextDueAt()).toBeNull();
   });
 
+  it('while flapping, a pending verdict (a delay running) neither replaces the held state nor postpones the end of flapping', () => {
+    const b = flappy();
+    b.apply(raise(0, 'orange'));
+    b.apply(clear(1));
+    const id = idOf(b.apply(raise(2, 'orange')));
+    expect(b.apply(clear(3))).toEqual([]);
+    expect(b.apply({ ...raise(4, 'orange'), verdict: { status: 'pending', dueAt: 9_000 } })).toEqual([]);
+    expect(b.nextDueAt()).toBe(10_003);
+    expect(types(b.tick(10_003))).toEqual(['alarm.unflapped', 'alarm.cleared']);
+    expect(b.get(id)?.state).toBe('cleared');
+  });
+
   it('forgets the reversals of an alarm quiet for a window, so that later changes start counting afresh', () => {
     const b = flappy();
     b.apply(raise(0, 'red'));
@@ -352,5 +400,18 @@ describe('flapping as the duty officer sees it', () => {
     expect(b.nextDueAt()).toBe(50_000);
     b.apply(clear(1));
     expect(b.nextDueAt()).toBe(10_001);
+
+    // a deadline before the end of flapping comes first
+    let m = 0;
+    const soon = createAlarmBook({
+      newAlarmId: () => `alm_${++m}`,
+      flapping: { transitions: 1, windowMs: 10_000 },
+      deadlineOf: (_site, raisedAt) => raisedAt + 5_000,
+    });
+    soon.apply(raise(0, 'red'));
+    soon.apply(clear(1));
+    expect(soon.nextDueAt()).toBe(5_000);
+    expect(types(soon.tick(5_000))).toEqual(['alarm.overdue']);
+    expect(soon.nextDueAt()).toBe(10_001);
   });
 });
