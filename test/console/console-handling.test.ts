@@ -424,15 +424,16 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
   it("the dispatcher's wall at 1920×1080: each site's counts by severity, unacknowledged, overdue, today's disposal rate; a new red beeps and flashes", async () => {
     const running = await start();
     const now = Date.now();
-    await hopper('dc-02', 75, now - 20 * 60_000);
-    await hopper('dc-02', 40, now - 15 * 60_000);
+    // seconds in the past, not minutes: the wall counts from the browser's midnight (Asia/Shanghai)
+    await hopper('dc-02', 75, now - 20_000);
+    await hopper('dc-02', 40, now - 15_000);
     const cleared = await eventually('dc-02 cleared', async () => {
       const { alarms } = (await api(running, '/api/alarms?device=dc-02&state=cleared')).body;
       return alarms[0];
     });
     const disposal = { cause: 'c', measures: 'm', responsible: 'r' };
     expect((await api(running, `/api/alarms/${cleared.id}/resolve`, { body: { by: 'x', disposal } })).status).toBe(200);
-    await hopper('dc-09', 76, now - 10 * 60_000);
+    await hopper('dc-09', 76, now - 10_000);
     const onB = await openAlarmOf('dc-09');
     await api(running, `/api/alarms/${onB.id}/ack`, { body: { by: 'x' } });
 

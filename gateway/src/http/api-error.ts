@@ -24,8 +24,8 @@ export const apiErrorSchema = z
       {
         error: {
           code: 'validation_failed',
-          message: 'state: Invalid option: expected one of "open"|"active"|"cleared"|"all"',
-          details: [{ path: 'state', message: 'Invalid option: expected one of "open"|"active"|"cleared"|"all"' }],
+          message: 'state: Invalid option: expected one of "open"|"active"|"cleared"|"all"|"resolved"',
+          details: [{ path: 'state', message: 'Invalid option: expected one of "open"|"active"|"cleared"|"all"|"resolved"' }],
         },
       },
     ],
