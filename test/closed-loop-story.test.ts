@@ -2,9 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadScenario } from '../simulators/src/index.js';
 import { playScaled } from '../simulators/src/run/play-scaled.js';
+import { launchChromium } from './console/chromium.js';
 import { parseCsv } from './helpers/csv.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { type RobotReceiver, startDingtalkReceiver, startWecomReceiver } from './helpers/robot-receivers.js';
@@ -261,6 +263,35 @@ describe('closed-loop handling, the whole story on one alarm (issue 15)', () => 
       ['alarm.resolve', 'wang.li', 'disposal_required', null],
       ['alarm.resolve', 'wang.li', 'ok', null],
     ]);
+  });
+
+  it('the console tells the same story: the alarm page lists every step in Chinese with the disposal record; a viewer gets no action', async () => {
+    const browser = await launchChromium();
+    try {
+      const pageOf = async (name: string): Promise<Page> => {
+        const context = await browser.newContext({ timezoneId: 'Asia/Shanghai', locale: 'zh-CN', viewport: { width: 1366, height: 768 } });
+        const page = await context.newPage();
+        await page.goto(gateway.httpUrl);
+        await page.getByLabel('用户名').fill(name);
+        await page.getByLabel('密码', { exact: true }).fill(PASSWORD);
+        await page.locator('#login-form').getByRole('button').click();
+        await page.locator('#connection[data-state="connected"]').waitFor({ timeout: 10_000 });
+        await page.goto(`${gateway.httpUrl}/#/alarms/${alarmId}`);
+        await page.locator('#alarm-history li').first().waitFor({ timeout: 10_000 });
+        return page;
+      };
+      const dispatcher = await pageOf('li.na');
+      const steps = (await dispatcher.locator('#alarm-history li').allInnerTexts()).join('\n');
+      for (const word of ['分派', '催办', '确认', '超期', '处置关闭']) expect(steps, `the history shows ${word}`).toContain(word);
+      expect(await dispatcher.locator('body').innerText()).toContain(DISPOSAL.cause);
+      expect(await dispatcher.locator('.detail-actions button').count(), 'a resolved alarm offers no action').toBe(0);
+
+      const viewer = await pageOf('zhao.min');
+      expect(await viewer.locator('#user-role').textContent()).toBe('查看员');
+      expect(await viewer.locator('button', { hasText: /确认|处置|分派|搁置/ }).count()).toBe(0);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('a device under maintenance: its alarm is held during the window and shows, with its history, when the window ends', async () => {
