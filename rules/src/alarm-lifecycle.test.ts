@@ -234,7 +234,7 @@ describe('the alarm lifecycle a duty officer follows', () => {
         let n = 0;
         // ids that grow with creation, as the gateway's ULIDs do
         const b = createAlarmBook({ newAlarmId: () => `alm_${String(++n).padStart(4, '0')}`, flapping: false });
-        times.forEach((t, i) => b.apply(raise(t * 1_000, 'red', 9, at('s', `d${i}`))));
+        for (const [i, t] of times.entries()) b.apply(raise(t * 1_000, 'red', 9, at('s', `d${i}`)));
         const expected = times.map((t, i) => ({ t, i })).sort((x, y) => y.t - x.t || y.i - x.i);
         expect(b.list({}).map((a) => a.device)).toEqual(expected.map((x) => `d${x.i}`));
       }),
