@@ -29,7 +29,7 @@ const inhibitionView = z
           severity: z.enum(SEVERITIES).nullable(),
         }),
       )
-      .describe('alarm keys whose condition waits for its inhibitor to end (then the alarm takes it)'),
+      .describe('alarm keys whose condition waits for its inhibitor to end (then the alarm takes it), by key'),
     recent: z
       .array(
         z.object({
@@ -93,7 +93,8 @@ export function registerInhibitionRoutes(app: FastifyInstance, deps: { alarms: A
           metric: i.metric ?? null,
           since: new Date(i.since).toISOString(),
         })),
-        held: inhibition.held(),
+        // by key: the order of one instant's changes is not the user's business
+        held: [...inhibition.held()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
         recent: inhibition.recent().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
       };
     },
