@@ -62,6 +62,17 @@ const SINK = 'webhook';
 /** The window `maxPerMinute` counts attempts in. */
 const MINUTE = 60_000;
 
+/** Resolves when one of `waiters` is called (the list is emptied by whoever calls them), or after `timeoutMs`. */
+function waitIn(waiters: Array<() => void>, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    waiters.push(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** `url` with the credentials a robot's webhook carries (`key`, `access_token`) replaced by `***`. */
 export function redactedUrl(url: string): string {
   return url.replace(/([?&](?:key|access_token)=)[^&#]*/gi, '$1***');
@@ -350,23 +361,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     }),
     idle(timeoutMs) {
       if (queue.length === 0 && inFlight === 0) return Promise.resolve();
-      return new Promise((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        idleWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      return waitIn(idleWaiters, timeoutMs);
     },
     async close(timeoutMs) {
-      if (inFlight > 0 && !closed)
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, timeoutMs);
-          settleWaiters.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+      if (inFlight > 0 && !closed) await waitIn(settleWaiters, timeoutMs);
       closed = true;
       if (wakeTimer) clearTimeout(wakeTimer);
       notifyIdle();
