@@ -4,7 +4,8 @@
 # chromium (the console's browser tests) with a small CJK font (fonts-wqy-microhei: its screenshots show the Chinese
 # text, not boxes), mosquitto_pub/mosquitto_sub (package `mosquitto-clients`: a stock
 # MQTT client against the broker), docker-compose (validates docker-compose.yml; Docker itself is not needed) and
-# promtool (package `prometheus`: lints the gateway's /metrics exposition). Installs when missing and possible (root with apt-get);
+# promtool (package `prometheus`: lints the gateway's /metrics exposition) and redis-server (the cluster's Redis: the
+# tests start private servers on free ports). Installs when missing and possible (root with apt-get);
 # otherwise fails with the exact command to run. Never skips.
 set -euo pipefail
 
@@ -16,6 +17,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
@@ -24,7 +26,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The package may start its own service; the tests start private servers instead.
-  if command -v systemctl >/dev/null 2>&1; then systemctl stop influxdb victoria-metrics prometheus >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then systemctl stop influxdb victoria-metrics prometheus redis-server >/dev/null 2>&1 || true; fi
   exit 0
 fi
 

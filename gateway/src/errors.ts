@@ -97,6 +97,11 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'The local store cannot be opened or written: data directory missing, read-only or full, or a database of a newer gateway.',
   },
+  cluster_unavailable: {
+    status: 503,
+    retryable: true,
+    summary: 'A cluster node cannot reach its Redis (`cluster.redis.url`) at start-up.',
+  },
   internal: { status: 500, retryable: true, summary: 'An unexpected fault; it is logged with its stack.' },
 } as const;
 

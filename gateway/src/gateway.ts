@@ -14,6 +14,9 @@ import { createConnectThrottle } from './broker/connect-throttle.js';
 import { guardedHandle } from './broker/connection-guard.js';
 import { createBroker } from './broker/create-broker.js';
 import { type MqttListener, startMqttListeners } from './broker/listeners.js';
+import { type ClusterNode, createClusterNode, createSingleNode } from './cluster/cluster-node.js';
+import { reachRedis } from './cluster/membership.js';
+import { createSharedBrokerParts } from './cluster/shared-broker-parts.js';
 import type { GatewayConfig } from './config/config-schema.js';
 import { createDeviceRegistry, type DeviceRegistry } from './devices/device-registry.js';
 import { createDeviceStatusBook } from './devices/device-status.js';
@@ -76,6 +79,8 @@ export interface RunningGateway {
   /** Who did what, when and why: operator actions, logins, user, token and rule changes. */
   audit: AuditLog;
   http: HttpServer;
+  /** This node's place in the cluster (a single node's stand-in without `cluster:`). */
+  cluster: ClusterNode;
   readiness(): ReadinessCheck[];
   /** Prometheus text of every metric, the worker's included. */
   metricsText(): Promise<string>;
@@ -208,8 +213,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log: log.child({ component: 'ingest' }),
   });
 
+  // In a cluster the broker's messages and sessions live in Redis: unreachable at start-up, the node does not start.
+  if (config.cluster) await reachRedis(config.cluster.redis.url);
+  const sharedBroker = config.cluster ? createSharedBrokerParts(config.cluster.redis.url) : null;
+  const clusterDeps = {
+    sites: () => [...registry.all()].map((device) => device.site),
+    metrics,
+    log: log.child({ component: 'cluster' }),
+    now,
+  };
+  const cluster: ClusterNode =
+    config.cluster && sharedBroker ? createClusterNode(config.cluster, sharedBroker, clusterDeps) : createSingleNode(clusterDeps);
   const brokerLog = log.child({ component: 'broker' });
   const broker = await createBroker({
+    shared: sharedBroker?.options,
     registry,
     verifySecret: createSecretVerifier(),
     connectedClients: () => broker.connectedClients,
@@ -273,6 +290,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     else if (sinkStatus) checks.push(sinkStatus);
     const hooks = webhooks.status();
     checks.push({ name: hooks.name, ready: hooks.ready, reason: hooks.reason });
+    if (config.cluster) {
+      const clusterTrouble = cluster.trouble();
+      checks.push({ name: 'cluster', ready: clusterTrouble === null, reason: clusterTrouble });
+    }
     return checks;
   };
 
@@ -308,11 +329,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     trend: influx.url ? createTrendReader(config.influx, influx.url) : null,
     trendDisabledReason: influx.disabledReason,
     reloadRules,
+    cluster,
     log: log.child({ component: 'http' }),
   });
   const httpAddress = await http.start(config.http.host, config.http.port);
   const httpUrl = httpAddress.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   const mqttUrl = (listeners[0] as MqttListener).url;
+  await cluster.join({ mqtt: listeners.map((listener) => listener.url), http: httpUrl });
   log.info(
     { mqtt: listeners.map((l) => l.url), http: httpUrl, influx: influx.url ?? `disabled (${influx.disabledReason})` },
     'gateway started',
@@ -335,6 +358,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     accounts,
     audit,
     http,
+    cluster,
     readiness,
     metricsText,
     tick,
@@ -358,11 +382,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       closing ??= (async () => {
         log.info('gateway stopping');
         clearInterval(ticker);
+        // Leaving first: the other nodes take this node's sites at once rather than after memberTimeout.
+        await cluster.leave();
         await http.close();
         // Stop accepting first; the listeners finish closing once the broker has disconnected every client.
         const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await listenersClosed;
+        sharedBroker?.close();
         await started.close();
         await webhooks.close();
         store?.close();

@@ -1,4 +1,4 @@
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { DeviceStatusBook } from '../devices/device-status.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import type { Logger } from '../observability/logger.js';
@@ -22,6 +22,8 @@ export interface BrokerDeps extends AuthenticateDeps {
   ingest: IngestService;
   deviceStatus: DeviceStatusBook;
   drainTimeout: number;
+  /** In a cluster: message fan-out and persistence on Redis (absent: aedes's in-memory defaults). */
+  shared?: Pick<AedesOptions, 'mq' | 'persistence'> | undefined;
   metrics: GatewayMetrics;
   log: Logger;
 }
@@ -34,6 +36,7 @@ export interface BrokerDeps extends AuthenticateDeps {
 export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
   const { log, metrics } = deps;
   const broker = await Aedes.createBroker({
+    ...deps.shared,
     drainTimeout: deps.drainTimeout,
     connectTimeout: 10_000,
     heartbeatInterval: 60_000,

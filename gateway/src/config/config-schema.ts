@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from '../../../rules/src/index.js';
 import { roleSchema } from '../accounts/roles.js';
 import { userNameSchema } from '../accounts/user-name.js';
+import { clusterSchema } from './cluster-schema.js';
 import { escalationProblems, escalationSchema } from './escalation-schema.js';
 
 const port = z.number().int().min(0).max(65_535);
@@ -401,6 +402,8 @@ export const configSchema = z
       .object({ thread: z.enum(['worker', 'main']).default('worker') })
       .strict()
       .default({ thread: 'worker' }),
+    /** Several nodes as one, on Redis (cluster-schema.ts); absent: a single node. */
+    cluster: clusterSchema.optional(),
     /** Rule timers are checked this often. */
     tickInterval: durationSchema.default(250),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

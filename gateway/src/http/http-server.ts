@@ -6,6 +6,7 @@ import type { AlarmService } from '../alarms/alarm-service.js';
 import type { EscalationState } from '../alarms/escalation-state.js';
 import type { ShelfService } from '../alarms/shelf-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { ApiToken } from '../config/config-schema.js';
 import { registerConsoleRoutes } from '../console/console-routes.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
@@ -26,6 +27,7 @@ import { RequestValidationError, useZodSchemas } from './request-validation.js';
 import { createRouteAccessBook, type RouteAccess } from './route-access.js';
 import { registerAlarmRoutes } from './routes/alarm-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
+import { registerClusterRoutes } from './routes/cluster-routes.js';
 import { registerDeviceRoutes } from './routes/device-routes.js';
 import { type MetricsSource, type ReadinessCheck, registerHealthRoutes } from './routes/health-routes.js';
 import { registerInhibitionRoutes } from './routes/inhibition-routes.js';
@@ -65,6 +67,8 @@ export interface HttpServerDeps {
   trendDisabledReason: string | null;
   webhooks: WebhookSink;
   reloadRules(): Promise<ReloadResult>;
+  /** This node's place in the cluster (a single node's stand-in without `cluster:`). */
+  cluster: ClusterNode;
   log: Logger;
 }
 
@@ -152,6 +156,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   });
   registerUserRoutes(app, { accounts: deps.accounts, audit });
   registerAuditRoutes(app, { audit: deps.audit });
+  registerClusterRoutes(app, { cluster: deps.cluster });
   registerConsoleRoutes(app);
 
   return {

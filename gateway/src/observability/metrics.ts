@@ -117,6 +117,16 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       registers,
     }),
     storeLimit: new Gauge({ name: 'gateway_store_limit_bytes', help: 'store.maxBytes (0: no bound but the disk)', registers }),
+    clusterMembers: new Gauge({
+      name: 'gateway_cluster_members',
+      help: 'Live gateway nodes as this node last saw them in Redis, itself included (1 on a single node)',
+      registers,
+    }),
+    clusterSitesOwned: new Gauge({
+      name: 'gateway_cluster_sites_owned',
+      help: 'Sites of the registry this node owns (all of them on a single node)',
+      registers,
+    }),
     sinkQueued: new Gauge({ name: 'gateway_sink_queued', help: 'Items waiting in a sink queue', labelNames: ['sink'], registers }),
     sinkWritten: new Counter({ name: 'gateway_sink_written_total', help: 'Items a sink delivered', labelNames: ['sink'], registers }),
     sinkFailed: new Counter({ name: 'gateway_sink_failed_total', help: 'Failed sink attempts (retried)', labelNames: ['sink'], registers }),
