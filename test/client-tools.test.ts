@@ -1,5 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { queryInflux } from './helpers/influx-query.js';
 import { eventually, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -25,7 +28,8 @@ function run(command: string, args: string[], timeoutMs = 10_000): Promise<{ sta
 }
 
 function requireTool(command: string, debianPackage: string): string {
-  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  // Debian installs daemons such as haproxy in /usr/sbin, which is not on every user's PATH.
+  const found = spawnSync('sh', ['-c', `PATH="$PATH:/usr/sbin:/sbin" command -v ${command}`], { encoding: 'utf8' });
   if (found.status !== 0)
     throw new Error(
       `${command} is not installed: apt-get install -y ${debianPackage} (or run npm test, whose scripts/ensure-system-deps.sh installs it)`,
@@ -126,5 +130,124 @@ describe('docker-compose.yml', () => {
     expect(full.status).toBe(0);
     expect(full.stdout).toContain('/app/config/docker.yaml');
     expect(full.stdout).toMatch(/condition: service_healthy/);
+  });
+
+  describe('its cluster profile: three gateway nodes, Redis, InfluxDB and HAProxy in front', () => {
+    const NODES = ['gateway-node-a', 'gateway-node-b', 'gateway-node-c'];
+    const COMPOSE_ENV = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      DEVICE_DC01_HASH: 'sha256$c2FsdA==$aGFzaA==',
+      API_OPERATOR_TOKEN: 'operator-token-0001',
+      API_ADMIN_TOKEN: 'admin-token-00001',
+    };
+    type Service = {
+      profiles?: string[];
+      image?: string;
+      command?: string[];
+      environment?: Record<string, string>;
+      volumes?: string[];
+      ports?: unknown[];
+      depends_on?: Record<string, { condition: string }>;
+      healthcheck?: { test: string[] };
+    };
+    let services: Record<string, Service>;
+
+    beforeAll(() => {
+      requireTool('docker-compose', 'docker-compose');
+      const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'cluster', 'config'], {
+        encoding: 'utf8',
+        env: COMPOSE_ENV,
+        timeout: 60_000,
+      });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      services = parseYaml(result.stdout).services;
+      // docker-compose config writes a literal $ of a value as $$ (its own escape): the containers get one.
+      for (const service of Object.values(services))
+        if (service.environment)
+          service.environment = Object.fromEntries(
+            Object.entries(service.environment).map(([key, value]) => [key, String(value).replaceAll('$$', '$')]),
+          );
+    });
+
+    it('is valid for docker-compose --profile cluster config: its services, each node with its own nodeId and data volume', () => {
+      for (const name of [...NODES, 'redis', 'influxdb', 'haproxy']) expect(Object.keys(services)).toContain(name);
+      // Only the profile's own services are new; the default `docker compose up` starts what it started before.
+      const always = Object.entries(services).filter(([, service]) => !service.profiles);
+      expect(always.map(([name]) => name).sort()).toEqual(['gateway', 'grafana', 'influxdb', 'prometheus']);
+      for (const name of [...NODES, 'redis', 'haproxy']) expect(services[name]?.profiles).toEqual(['cluster']);
+
+      const nodes = NODES.map((name) => services[name] as Service);
+      for (const node of nodes) {
+        expect(node.command).toEqual(['--config', '/app/config/cluster.yaml']);
+        expect(node.environment?.CLUSTER_REDIS_URL).toBe('redis://redis:6379');
+        expect(node.environment?.DEVICE_DC01_HASH).toBe(COMPOSE_ENV.DEVICE_DC01_HASH);
+        expect(node.depends_on?.redis?.condition).toBe('service_healthy');
+        expect(node.depends_on?.influxdb?.condition).toBe('service_healthy');
+        expect(node.ports).toBeUndefined();
+      }
+      const ids = nodes.map((node) => node.environment?.CLUSTER_NODE_ID);
+      expect(ids).toEqual(['node-a', 'node-b', 'node-c']);
+      const dataVolumes = nodes.map((node) => node.volumes?.find((volume) => volume.includes(':/app/data')));
+      expect(new Set(dataVolumes).size).toBe(3);
+
+      const redis = services.redis as Service;
+      expect(redis.image).toBe('redis:7');
+      expect(redis.command?.join(' ')).toMatch(/--appendonly yes --appendfsync (everysec|always)/);
+      expect(redis.healthcheck?.test.join(' ')).toContain('redis-cli ping');
+
+      const haproxy = services.haproxy as Service;
+      expect(haproxy.image).toMatch(/^haproxy:/);
+      expect(haproxy.volumes).toContain(`${join(process.cwd(), 'deploy/haproxy/haproxy.cfg')}:/usr/local/etc/haproxy/haproxy.cfg:ro`);
+      expect(JSON.stringify(haproxy.ports)).toContain('"published":1883');
+      expect(JSON.stringify(haproxy.ports)).toContain('"published":8080');
+    });
+
+    it("HAProxy's config names every node, in the MQTT and the HTTP backend, each checked on its /readyz", () => {
+      const cfg = readFileSync('deploy/haproxy/haproxy.cfg', 'utf8');
+      const servers = [...cfg.matchAll(/^\s*server\s+\S+\s+([\w.-]+):(\d+)(.*)$/gm)].map(([, host, port, rest]) => ({ host, port, rest }));
+      for (const node of NODES) {
+        expect(servers).toContainEqual({ host: node, port: '1883', rest: ' check port 8080' });
+        expect(servers).toContainEqual({ host: node, port: '8080', rest: ' check' });
+      }
+      expect(servers).toHaveLength(6);
+      expect(cfg.match(/^\s*option httpchk GET \/readyz$/gm)).toHaveLength(2);
+      expect(cfg).toMatch(/^\s*balance leastconn$/m);
+    });
+
+    it('HAProxy accepts its config (haproxy -c), the nodes being resolved only at run time', () => {
+      const haproxy = requireTool('haproxy', 'haproxy');
+      const result = spawnSync(haproxy, ['-c', '-f', 'deploy/haproxy/haproxy.cfg'], { encoding: 'utf8', timeout: 30_000 });
+      expect(result.stdout).toContain('Configuration file is valid');
+      expect(result.status).toBe(0);
+      // The only warnings: the nodes' names do not resolve outside compose (init-addr ...,none starts without them).
+      const warnings = result.stderr.split('\n').filter((line) => line.includes('[WARNING]') || line.includes('[ALERT]'));
+      expect(warnings).toHaveLength(6);
+      for (const line of warnings) expect(line).toMatch(/\[WARNING\].*could not resolve address 'gateway-node-[abc]'/);
+    });
+
+    it("the nodes' config file passes the gateway's --check with a node's environment, and names the node's variables when missing", () => {
+      const check = (env: Record<string, string | undefined>) =>
+        spawnSync(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts', '--config', 'config/cluster.yaml', '--check'], {
+          encoding: 'utf8',
+          timeout: 30_000,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'silent', ...env },
+        });
+      // One node's environment (the nodes differ only in CLUSTER_NODE_ID, checked above); each start costs seconds here.
+      const result = check((services['gateway-node-b'] as Service).environment ?? {});
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain('valid');
+      const {
+        CLUSTER_NODE_ID: _id,
+        CLUSTER_REDIS_URL: _url,
+        ...withoutCluster
+      } = (services['gateway-node-a'] as Service).environment ?? {};
+      const missing = check(withoutCluster);
+      expect(missing.status).toBe(2);
+      expect(missing.stderr).toMatch(/cluster\.yaml:\d+: cluster\.redis\.url: environment variable CLUSTER_REDIS_URL is not set/);
+      expect(missing.stderr).toMatch(/cluster\.yaml:\d+: cluster\.nodeId: environment variable CLUSTER_NODE_ID is not set/);
+    });
   });
 });
