@@ -3,7 +3,7 @@
  * raw results as JSON in bench/results/. Each broker under test, each load generator and each engine
  * benchmark runs in a process of its own; one influxd (Debian's InfluxDB 1.x) serves the run.
  *
- *   bash bench/run.sh [--only ingest,profile,latency,connections,silence,rules,spool]
+ *   bash bench/run.sh [--only ingest,profile,latency,connections,silence,rules,spool,cluster]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,8 +14,10 @@ import { hashSecret } from '../gateway/src/devices/secret-hash.js';
 import { startLocalInfluxd } from '../gateway/src/sinks/influx/local-influxd.js';
 import { spawnChild } from './lib/child.js';
 import { topSelfTime } from './lib/cpu-profile.js';
+import { findRedisServer } from './lib/redis-server.js';
 import { median } from './lib/stats.js';
 import { runAlarmLatency } from './sections/alarm-latency.js';
+import { CLUSTER_SETUPS, type ClusterRun, runCluster, setupName } from './sections/cluster-throughput.js';
 import { runConnections } from './sections/connections.js';
 import { type IngestRun, runIngest, SHAPES } from './sections/ingest-throughput.js';
 import { type PubackRun, runPubackLatency } from './sections/puback-latency.js';
@@ -27,7 +29,7 @@ const ROOT = join(HERE, '..');
 const RESULTS = join(HERE, 'results');
 const RUNS = 3;
 const SECRET = 'bench-device-secret';
-const SECTIONS = ['rules', 'ingest', 'store', 'puback', 'profile', 'latency', 'connections', 'silence', 'spool'] as const;
+const SECTIONS = ['rules', 'ingest', 'store', 'puback', 'profile', 'latency', 'connections', 'silence', 'spool', 'cluster'] as const;
 type Section = (typeof SECTIONS)[number];
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -222,6 +224,26 @@ try {
       await child.stop();
     }
   }
+
+  // ---- 8. cluster: 1, 2, 3 nodes on one private redis-server, and one node without cluster (issue 16) ----
+  if (enabled('cluster')) {
+    const redisServer = findRedisServer();
+    if (!redisServer) log('redis-server not installed (apt-get install -y redis-server): cluster skipped');
+    else {
+      log('cluster: QoS 1, 12 devices round-robin over 1, 2, 3 nodes on one redis-server; 1 node without cluster as the baseline');
+      raw.cluster = await runCluster({
+        influxUrl: influxd.url,
+        influxdPid: influxd.pid,
+        secret: SECRET,
+        secretHash,
+        redisServer,
+        runs: RUNS,
+        messagesPerRun: 30_000,
+        devices: 12,
+        log,
+      });
+    }
+  }
 } finally {
   await influxd.stop();
   rmSync(influxDir, { recursive: true, force: true });
@@ -243,6 +265,10 @@ console.log(
     `load average ${environment.loadAverageAtStart.join(' ')} → ${(raw.loadAverageAtEnd as number[]).join(' ')}; medians of ${RUNS} runs`,
 );
 console.log(renderTable(rows));
+if (raw.cluster)
+  console.log(
+    `\n8 cluster: all nodes, redis-server, influxd and the load generator share this machine's ${CORES} cores, so these rows show what the shared namespace costs, not how throughput scales with nodes.`,
+  );
 if (raw.profile) {
   const profile = raw.profile as ReturnType<typeof topSelfTime>;
   console.log('\ngateway hot path, top self time (node --cpu-prof, whole process incl. start-up):');
@@ -482,6 +508,39 @@ function buildRows(results: Record<string, any>): Row[] {
       goal: '',
       status: '',
     });
+  }
+  const cluster = results.cluster as { runs: ClusterRun[] } | undefined;
+  if (cluster) {
+    const of = (nodes: number, clustered: boolean) => cluster.runs.filter((r) => r.nodes === nodes && r.cluster === clustered);
+    const stored = (runs: ClusterRun[]) => median(runs.map((r) => r.storedPerS ?? 0));
+    const baseline = stored(of(1, false));
+    for (const setup of CLUSTER_SETUPS) {
+      const runs = of(setup.nodes, setup.cluster);
+      if (runs.length === 0) continue;
+      const gatewayCpu = (r: ClusterRun) => r.cpu.gateways.reduce((sum, x) => sum + x, 0);
+      const perReading = (pick: (r: ClusterRun) => number) => median(runs.map((r) => (pick(r) / r.messages) * 1e6));
+      const redisShare = setup.cluster ? median(runs.map((r) => (r.cpu.redis ?? 0) / (gatewayCpu(r) + (r.cpu.redis ?? 0)))) : null;
+      const commands = setup.cluster ? median(runs.map((r) => (r.redis?.commands ?? 0) / r.messages)) : null;
+      const allStored = runs.every((r) => r.storedCount === r.messages);
+      const cpuAll = fmt(
+        perReading((r) => gatewayCpu(r) + (r.cpu.redis ?? 0)),
+        1,
+      );
+      const cpuRedis = setup.cluster
+        ? fmt(
+            perReading((r) => r.cpu.redis ?? 0),
+            1,
+          )
+        : '—';
+      const share = redisShare === null ? '—' : `${fmt(redisShare * 100)} %`;
+      out.push({
+        section: '8 cluster',
+        measure: `QoS 1, ${runs[0]?.devices} devices, ${setupName(setup)}: readings/s stored; CPU µs/reading, gateways + Redis (Redis); Redis share of that CPU; Redis commands/reading`,
+        result: `${fmt(stored(runs))}; ${cpuAll} (${cpuRedis}); ${share}; ${commands === null ? '—' : fmt(commands, 2)}`,
+        goal: setup.cluster ? `×${fmt(stored(runs) / baseline, 2)} of no cluster` : '2 cores: overhead, not scaling',
+        status: allStored ? `all stored: ${runs[0]?.messages}×${runs.length} in influxd` : 'NOT MET: points missing',
+      });
+    }
   }
   return out;
 }

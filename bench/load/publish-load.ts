@@ -11,6 +11,8 @@ import { sleep, wallMs } from '../lib/stats.js';
 export interface PublishLoadArgs {
   host: string;
   port: number;
+  /** Port per device, index-aligned with `devices` (several brokers from one generator); `port` when absent. */
+  ports?: number[];
   qos: 0 | 1;
   site: string;
   /** One connection per device; username = device id when `password` is given. */
@@ -56,7 +58,7 @@ for (const [index, device] of args.devices.entries()) {
   }
   const connection = await openConnection({
     host: args.host,
-    port: args.port,
+    port: args.ports?.[index] ?? args.port,
     clientId: device,
     username: args.password === undefined ? undefined : device,
     password: args.password,

@@ -31,6 +31,8 @@ export interface GatewayServerArgs {
   thread?: 'worker' | 'main';
   /** `store.enabled` (default true): false measures what the durable store costs. */
   store?: boolean;
+  /** `cluster:` (absent: a single node): this node's id and the shared Redis; heartbeat and memberTimeout in ms. */
+  cluster?: { redisUrl: string; nodeId: string; heartbeat?: number; memberTimeout?: number };
 }
 
 const runtime = childRuntime<GatewayServerArgs>();
@@ -58,6 +60,16 @@ const config = validateConfig(
     logLevel: args.logLevel ?? 'warn',
     ...(args.thread ? { pipeline: { thread: args.thread } } : {}),
     ...(args.store === false ? { store: { enabled: false } } : {}),
+    ...(args.cluster
+      ? {
+          cluster: {
+            redis: { url: args.cluster.redisUrl },
+            nodeId: args.cluster.nodeId,
+            ...(args.cluster.heartbeat === undefined ? {} : { heartbeat: args.cluster.heartbeat }),
+            ...(args.cluster.memberTimeout === undefined ? {} : { memberTimeout: args.cluster.memberTimeout }),
+          },
+        }
+      : {}),
   },
   '(bench)',
 );
