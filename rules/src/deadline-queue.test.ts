@@ -39,4 +39,19 @@ describe('deadline queue', () => {
       }),
     );
   });
+
+  it('hands out 300 deadlines filed in a scrambled order one by one in time order', () => {
+    // A heap that sifts down into the wrong child, or never into the right one, still pops the earliest
+    // deadline first but loses the order of the rest: timers would fire late or out of turn.
+    const q = createDeadlineQueue();
+    const n = 300;
+    for (let i = 0; i < n; i++) {
+      const at = (i * 7919) % n; // 7919 is prime: every time from 0 to 299 once, scrambled
+      q.schedule(`k${at}`, at);
+    }
+    const popped: string[] = [];
+    for (let now = 0; now < n; now++) popped.push(...q.popDue(now));
+    expect(popped).toEqual(Array.from({ length: n }, (_, at) => `k${at}`));
+    expect(q.size).toBe(0);
+  });
 });
