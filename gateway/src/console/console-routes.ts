@@ -21,6 +21,8 @@ const ASSETS = {
   'device-views.js': 'text/javascript; charset=utf-8',
   'wall-view.js': 'text/javascript; charset=utf-8',
   'trend-chart.js': 'text/javascript; charset=utf-8',
+  'maintenance-view.js': 'text/javascript; charset=utf-8',
+  'maintenance-form.js': 'text/javascript; charset=utf-8',
 } as const;
 
 type AssetName = keyof typeof ASSETS;

@@ -1,11 +1,12 @@
 // The console: sign-in (a user and password, or an API token), the open alarms kept live from the stream, the views
-// by URL (#/alarms, #/history, #/alarms/{id}, #/devices, #/devices/{id}, #/wall), actions, sound and flash.
+// by URL (#/alarms, #/history, #/alarms/{id}, #/devices, #/devices/{id}, #/wall, #/maintenance), actions, sound and flash.
 import { openActionForm } from './action-forms.js';
 import { mountAlarmDetail } from './alarm-detail.js';
 import { mountAlarmList } from './alarm-list.js';
 import { mountDeviceBoard, mountDeviceDetail } from './device-views.js';
 import { createGatewayClient, login, whoAmI } from './gateway-client.js';
 import { alarmMessage, errorMeaning, lang, setLang, t, translateStatic } from './i18n.js';
+import { mountMaintenance } from './maintenance-view.js';
 import { eventLogEntry, h, may, noteLogEntry } from './views.js';
 import { mountWall } from './wall-view.js';
 
@@ -247,6 +248,9 @@ function mountView() {
     act,
     busy: (alarmId) => busy.has(alarmId),
     refused,
+    notice,
+    actingName,
+    rememberName: (by) => session?.user.kind === 'token' && localStorage.setItem(NAME_KEY, by),
   };
   document.body.classList.toggle('wall-mode', section === 'wall');
   for (const link of document.querySelectorAll('nav a'))
@@ -256,6 +260,7 @@ function mountView() {
   else if (section === 'devices' && id) view = mountDeviceDetail(container, ctx, id);
   else if (section === 'devices') view = mountDeviceBoard(container, ctx);
   else if (section === 'wall') view = mountWall(container, ctx);
+  else if (section === 'maintenance') view = mountMaintenance(container, ctx, id);
   else {
     view = mountAlarmList(container, ctx, 'open');
     container.append(h('section', { className: 'log card' }, h('h2', {}, t('live.title')), eventLog));

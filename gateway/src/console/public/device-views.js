@@ -1,8 +1,9 @@
 // The device board (every device: online or silent, last values with units, its open alarms) and one device's page
-// (`#/devices/{id}`: the same, its alarms, and a trend of a metric from InfluxDB).
+// (`#/devices/{id}`: the same, its alarms, a trend of a metric from InfluxDB, and for an operator or above a shortcut
+// to declare a maintenance window for it).
 import { alarmMessage, errorMeaning, t } from './i18n.js';
 import { trendChart } from './trend-chart.js';
-import { h, localTime, onlineBadge, severityBadge, severityRank, valueList } from './views.js';
+import { h, localTime, may, onlineBadge, severityBadge, severityRank, valueList } from './views.js';
 
 const TREND_MS = 6 * 3_600_000;
 
@@ -134,6 +135,17 @@ export function mountDeviceDetail(container, ctx, id) {
     body.replaceChildren(
       h('h2', {}, device.id, device.name && device.name !== device.id ? ` · ${device.name}` : '', ' ', onlineBadge(device)),
       h('p', { className: 'where' }, `${device.site} · ${device.profile} · ${t('col.lastSeen')} ${localTime(device.lastSeen)}`),
+      may(ctx.user.role, 'maintenance')
+        ? h(
+            'p',
+            {},
+            h(
+              'a',
+              { className: 'button-link', id: 'device-maintenance', href: `#/maintenance/device/${encodeURIComponent(device.id)}` },
+              t('mw.fromDevice'),
+            ),
+          )
+        : null,
       h('h3', {}, t('col.values')),
       valueList(device.lastValues, device.units),
       h('h3', {}, t('devices.openAlarms')),

@@ -2,13 +2,14 @@
 // Signed in with a user name and password the browser carries the session cookie; with an API token (the other way
 // in) every request carries it as a bearer token.
 
-/** A refused request: HTTP status, the API's error code and its message. */
+/** A refused request: HTTP status, the API's error code, its message and (validation_failed) each problem's path. */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -36,7 +37,12 @@ async function call(method, path, { body, token, as = 'json' } = {}) {
   const payload = await response.json().catch(() => null);
   if (!response.ok) {
     const error = payload?.error;
-    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? `HTTP ${response.status}`);
+    throw new ApiError(
+      response.status,
+      error?.code ?? `http_${response.status}`,
+      error?.message ?? `HTTP ${response.status}`,
+      Array.isArray(error?.details) ? error.details : null,
+    );
   }
   return payload;
 }
@@ -67,6 +73,9 @@ export function createGatewayClient(token) {
     resolve: (id, body) => request('POST', alarmPath(id, 'resolve'), body).then((answer) => answer.alarm),
     shelve: (id, body) => request('POST', alarmPath(id, 'shelve'), body).then((answer) => answer.alarm),
     unshelve: (id, body) => request('POST', alarmPath(id, 'unshelve'), body).then((answer) => answer.alarm),
+    listShelves: (state) => request('GET', `/api/shelves?${query({ state })}`).then((answer) => answer.shelves),
+    declareWindow: (body) => request('POST', '/api/shelves', body).then((answer) => answer.shelf),
+    endShelf: (id, body) => request('POST', `/api/shelves/${encodeURIComponent(id)}/end`, body).then((answer) => answer.shelf),
     listDevices: () => request('GET', '/api/devices').then((answer) => answer.devices),
     trend: (device, params) => request('GET', `/api/devices/${encodeURIComponent(device)}/trend?${query(params)}`),
     openStream: (handlers) => openAlarmStream(token, handlers),

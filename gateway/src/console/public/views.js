@@ -15,6 +15,7 @@ const ACTION_ROLE = {
   shelve: 'operator',
   shelveRed: 'dispatcher',
   unshelve: 'operator',
+  maintenance: 'operator', // declare and end a device's or site's maintenance window (POST /api/shelves…)
 };
 export const may = (role, action) => ROLES.indexOf(role) >= ROLES.indexOf(ACTION_ROLE[action] ?? 'admin');
 
