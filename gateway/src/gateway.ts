@@ -16,6 +16,8 @@ import { createBroker } from './broker/create-broker.js';
 import { type MqttListener, startMqttListeners } from './broker/listeners.js';
 import { type ClusterNode, createClusterNode, createSingleNode } from './cluster/cluster-node.js';
 import { reachRedis } from './cluster/membership.js';
+import { judgeForwarded, routeToOwners } from './cluster/owner-routing.js';
+import { createReadingForwarder } from './cluster/reading-forwarder.js';
 import { createSharedBrokerParts } from './cluster/shared-broker-parts.js';
 import type { GatewayConfig } from './config/config-schema.js';
 import { createDeviceRegistry, type DeviceRegistry } from './devices/device-registry.js';
@@ -201,29 +203,35 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ? await createWorkerLane(setup, outlet, log.child({ component: 'pipeline' }), laneFailed)
       : await createInlineLane(setup, registry, outlet, metrics, log, laneFailed, rules);
   lane = started;
+  // In a cluster the broker's messages and sessions live in Redis: unreachable at start-up, the node does not start.
+  if (config.cluster) await reachRedis(config.cluster.redis.url);
+  const sharedBroker = config.cluster ? createSharedBrokerParts(config.cluster.redis.url) : null;
+  const clusterLog = log.child({ component: 'cluster' });
+  const clusterDeps = { sites: () => [...registry.all()].map((device) => device.site), metrics, log: clusterLog, now };
+  const cluster: ClusterNode =
+    config.cluster && sharedBroker ? createClusterNode(config.cluster, sharedBroker, clusterDeps) : createSingleNode(clusterDeps);
+  // Each site is judged by its owner: payloads of other sites go there, and the owner's verdict is the PUBACK's.
+  const forwarder = config.cluster
+    ? createReadingForwarder({
+        redisUrl: config.cluster.redis.url,
+        keyPrefix: config.cluster.keyPrefix,
+        nodeId: config.cluster.nodeId,
+        timeoutMs: config.cluster.forwardTimeout,
+        log: clusterLog,
+      })
+    : null;
   const recorder = config.recording.enabled ? createRecorder(config.recording.path) : undefined;
   const ingest = createIngestService({
     recorder,
     registry,
     labMode: config.mqtt.labMode,
-    lane: started,
+    lane: forwarder ? routeToOwners(started, cluster, forwarder) : started,
     quarantine,
     deviceStatus,
     metrics,
     log: log.child({ component: 'ingest' }),
   });
 
-  // In a cluster the broker's messages and sessions live in Redis: unreachable at start-up, the node does not start.
-  if (config.cluster) await reachRedis(config.cluster.redis.url);
-  const sharedBroker = config.cluster ? createSharedBrokerParts(config.cluster.redis.url) : null;
-  const clusterDeps = {
-    sites: () => [...registry.all()].map((device) => device.site),
-    metrics,
-    log: log.child({ component: 'cluster' }),
-    now,
-  };
-  const cluster: ClusterNode =
-    config.cluster && sharedBroker ? createClusterNode(config.cluster, sharedBroker, clusterDeps) : createSingleNode(clusterDeps);
   const brokerLog = log.child({ component: 'broker' });
   const broker = await createBroker({
     shared: sharedBroker?.options,
@@ -335,6 +343,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const httpAddress = await http.start(config.http.host, config.http.port);
   const httpUrl = httpAddress.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   const mqttUrl = (listeners[0] as MqttListener).url;
+  await forwarder?.start(judgeForwarded(started, cluster, registry));
+  cluster.onOwnedSites((sites) => started.ownSites(sites, now()));
   await cluster.join({ mqtt: listeners.map((listener) => listener.url), http: httpUrl });
   log.info(
     { mqtt: listeners.map((l) => l.url), http: httpUrl, influx: influx.url ?? `disabled (${influx.disabledReason})` },
@@ -384,6 +394,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         clearInterval(ticker);
         // Leaving first: the other nodes take this node's sites at once rather than after memberTimeout.
         await cluster.leave();
+        forwarder?.close();
         await http.close();
         // Stop accepting first; the listeners finish closing once the broker has disconnected every client.
         const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));

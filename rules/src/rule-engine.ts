@@ -93,6 +93,12 @@ export interface RuleEngine {
   acknowledge(key: string, now: number): VerdictChange[];
   /** Current verdicts, for inspection (API, tests). */
   verdicts(): Array<{ key: string; status: Verdict['status']; severity: Severity | null }>;
+  /**
+   * Forgets the devices of these sites, their rule state and timers, and the sites' group state (the sites went
+   * to another gateway node). No verdict changes: the node that takes them judges them from then on. The next
+   * `takeChanged` lists the forgotten devices. Registering them again later starts them afresh.
+   */
+  forgetSites(sites: Iterable<string>): void;
 }
 
 interface RuleSlot {
@@ -135,6 +141,8 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
   const sites = new Map<string, Set<DeviceSlot>>();
   /** Devices whose state changed since the last `takeChanged`. */
   const changedDevices = new Set<DeviceSlot>();
+  /** Keys of devices forgotten since the last `takeChanged` (`forgetSites`). */
+  const forgotten = new Set<string>();
   const siteGroups = createSiteGroups(rules, { sites, deadlines: () => deadlines });
   /** Per profile, the ids of rules whose verdicts other rules read (`rule.<id>`). */
   let referenced = new Map<string, Set<string>>();
@@ -514,7 +522,27 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     },
 
     snapshot: snapshots.snapshot,
-    takeChanged: snapshots.takeChanged,
+    takeChanged() {
+      const out = snapshots.takeChanged();
+      if (forgotten.size > 0) {
+        out.forgotten = [...forgotten];
+        forgotten.clear();
+      }
+      return out;
+    },
+    forgetSites(list) {
+      for (const site of list) {
+        for (const slot of sites.get(site) ?? []) {
+          for (const rule of slot.rules) deadlines.cancel(rule.key);
+          devices.delete(slot.key);
+          changedDevices.delete(slot);
+          forgotten.add(slot.key);
+        }
+        sites.delete(site);
+        bySite.delete(site);
+        siteGroups.forgetSite(site);
+      }
+    },
     restore: snapshots.restore,
 
     verdicts() {

@@ -23,6 +23,10 @@ export interface ClusterNode {
   join(self: { mqtt: string[]; http: string }): Promise<void>;
   /** Whether this node owns `site` now. */
   owns(site: string): boolean;
+  /** The node that owns `site` now (null: no live node, Redis unreachable since start). */
+  ownerOf(site: string): string | null;
+  /** Called with the sites this node owns (null: all) whenever that changes, and once on joining. */
+  onOwnedSites(listener: (sites: string[] | null) => void): void;
   view(): ClusterView;
   /** For `/readyz`: null when all is well, else what the node waits for. */
   trouble(): string | null;
@@ -49,6 +53,8 @@ export function createSingleNode(deps: ClusterNodeDeps): ClusterNode {
       deps.metrics.clusterSitesOwned.set(sites().length);
     },
     owns: () => true,
+    ownerOf: () => SINGLE_NODE,
+    onOwnedSites() {},
     view: () => ({
       mode: 'single',
       node: SINGLE_NODE,
@@ -65,9 +71,13 @@ export function createSingleNode(deps: ClusterNodeDeps): ClusterNode {
 export function createClusterNode(config: ClusterConfig, broker: SharedBrokerParts, deps: ClusterNodeDeps): ClusterNode {
   let membership: Membership | null = null;
   let owned = new Set<string>();
+  let owners = new Map<string, string | null>();
+  const listeners: Array<(sites: string[] | null) => void> = [];
   const sites = () => [...new Set(deps.sites())].sort();
   const recompute = (nodes: string[]): void => {
-    owned = new Set(sites().filter((site) => ownerOf(site, nodes) === config.nodeId));
+    owners = new Map(sites().map((site) => [site, ownerOf(site, nodes)]));
+    owned = new Set(sites().filter((site) => owners.get(site) === config.nodeId));
+    for (const listener of listeners) listener([...owned]);
     deps.metrics.clusterMembers.set(nodes.length);
     deps.metrics.clusterSitesOwned.set(owned.size);
     deps.log.info({ node: config.nodeId, nodes, sitesOwned: owned.size }, 'site ownership computed');
@@ -88,6 +98,10 @@ export function createClusterNode(config: ClusterConfig, broker: SharedBrokerPar
       await membership.start();
     },
     owns: (site) => owned.has(site),
+    ownerOf: (site) => owners.get(site) ?? null,
+    onOwnedSites(listener) {
+      listeners.push(listener);
+    },
     view() {
       const nodes = membership?.nodeIds() ?? [];
       return {

@@ -33,6 +33,11 @@ export const clusterSchema = z
     heartbeat: durationSchema.default(1_000),
     /** A node whose last heartbeat is older than this is gone: its sites move to the others. */
     memberTimeout: durationSchema.default(5_000),
+    /**
+     * How long the node a device is connected to waits for the verdict of its site's owner; past it the PUBLISH is
+     * not acknowledged (the device sends it again).
+     */
+    forwardTimeout: durationSchema.default(5_000),
     /** Keys in Redis start with this (several clusters on one Redis keep apart). */
     keyPrefix: z
       .string()

@@ -75,6 +75,10 @@ export async function createInlineLane(
       judgePending();
       core.acknowledged(key, at);
     },
+    ownSites(sites, now) {
+      judgePending();
+      core.ownSites(sites, now);
+    },
     async reloadRules(now) {
       judgePending();
       return core.reloadRules(now);

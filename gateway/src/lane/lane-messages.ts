@@ -26,6 +26,7 @@ export type ToLane =
   | TelemetryBatch
   | { type: 'tick'; now: number }
   | { type: 'acknowledged'; key: string; at: number }
+  | { type: 'ownSites'; sites: string[] | null; now: number }
   | { type: 'alarmEvent'; event: AlarmEvent }
   | { type: 'alarmSpooled'; count: number }
   | { type: 'reload'; id: number; now: number }

@@ -38,6 +38,11 @@ export interface TelemetryLane {
   tick(now: number): void;
   /** A duty officer acknowledged the alarm of `key`: latched rules let go. */
   acknowledged(key: string, at: number): void;
+  /**
+   * In a cluster: the sites this node owns (null: every site, a single node). Devices of sites it gained are
+   * registered (their silence clocks start at `now`), those of sites it lost are forgotten: their owner judges them.
+   */
+  ownSites(sites: readonly string[] | null, now: number): void;
   /** Re-reads and validates the rule files and swaps them in; a rejected set leaves the old one running. */
   reloadRules(now: number): Promise<ReloadResult>;
   /** Alarm events are stored with the telemetry, ahead of it. */
@@ -107,6 +112,7 @@ export interface LaneCore {
   judge(device: RegisteredDevice, payload: Buffer, receivedAt: number): LaneVerdict;
   tick(now: number): void;
   acknowledged(key: string, at: number): void;
+  ownSites(sites: readonly string[] | null, now: number): void;
   reloadRules(now: number): ReloadResult;
 }
 
@@ -144,7 +150,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       try {
         deps.outlet.readingStored(reading.device, reading.ts, reading.metrics, reading.receivedAt ?? reading.ts);
         const device = deps.registry.get(reading.device);
-        if (!device) continue;
+        if (!device || (owned !== null && !owned.has(device.site))) continue;
         const outcome = engine.onReading(reading, device.context);
         if (outcome.late) deps.metrics.readingsLate.inc();
         for (const change of outcome.changes) changes.push(change);
@@ -179,6 +185,10 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     return { accepted: outcome.accepted.length, rejections: outcome.rejections };
   };
 
+  /** The sites this node judges (null: all); readings of others do not reach the engine. */
+  let owned: Set<string> | null = null;
+  const ownedDevices = () => [...deps.registry.all()].filter((device) => owned === null || owned.has(device.site));
+
   const tick = (now: number, changes: VerdictChange[]): void => {
     try {
       for (const change of engine.tick(now)) changes.push(change);
@@ -196,9 +206,28 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
           for (const change of engine.restore(saved.snapshot, now, downMs)) changes.push(change);
           deps.log.info({ devices: saved.snapshot.devices.length, downMs }, 'rule state restored');
         }
-        const contexts = [...deps.registry.all()].map((device) => device.context);
+        const contexts = ownedDevices().map((device) => device.context);
         for (const change of engine.registerDevices(contexts, now)) changes.push(change);
       });
+    },
+    ownSites(sites, now) {
+      const before = owned;
+      owned = sites === null ? null : new Set(sites);
+      const all = new Set([...deps.registry.all()].map((device) => device.site));
+      const had = (site: string) => before === null || before.has(site);
+      const has = (site: string) => owned === null || owned.has(site);
+      const lost = [...all].filter((site) => had(site) && !has(site));
+      const gained = [...deps.registry.all()].filter((device) => !had(device.site) && has(device.site));
+      if (lost.length === 0 && gained.length === 0) return;
+      step(now, (changes) => {
+        engine.forgetSites(lost);
+        for (const change of engine.registerDevices(
+          gained.map((device) => device.context),
+          now,
+        ))
+          changes.push(change);
+      });
+      deps.log.info({ sitesLost: lost.length, devicesGained: gained.length }, 'owned sites changed');
     },
     judgeBatch(items) {
       const at = items.length > 0 ? (items[items.length - 1] as LaneItem).receivedAt : 0;

@@ -177,6 +177,10 @@ export async function createWorkerLane(
       flush();
       if (!failure) post({ type: 'acknowledged', key, at });
     },
+    ownSites(sites, now) {
+      flush();
+      if (!failure) post({ type: 'ownSites', sites: sites === null ? null : [...sites], now });
+    },
     async reloadRules(now) {
       flush();
       return (await ask<'reloaded'>({ type: 'reload', id: nextId++, now })).result;

@@ -123,6 +123,8 @@ try {
         return core.tick(message.now);
       case 'acknowledged':
         return core.acknowledged(message.key, message.at);
+      case 'ownSites':
+        return core.ownSites(message.sites, message.now);
       case 'alarmEvent':
         return sink?.writeAlarmEvent(message.event);
       case 'alarmSpooled':

@@ -21,6 +21,7 @@ export function createSqliteEngineState(db: StoreDatabase): EngineStateStore {
   const putDevice = db.prepare('INSERT OR REPLACE INTO engine_device (key, state) VALUES (?, ?)');
   const putSite = db.prepare('INSERT OR REPLACE INTO engine_site (site, groups) VALUES (?, ?)');
   const dropSite = db.prepare('DELETE FROM engine_site WHERE site = ?');
+  const dropDevice = db.prepare('DELETE FROM engine_device WHERE key = ?');
   const putMeta = db.prepare('INSERT OR REPLACE INTO engine_meta (name, value) VALUES (?, ?)');
   const allDevices = db.prepare('SELECT state FROM engine_device').pluck();
   const allSites = db.prepare('SELECT groups FROM engine_site').pluck();
@@ -33,6 +34,7 @@ export function createSqliteEngineState(db: StoreDatabase): EngineStateStore {
         if (groups.length === 0) dropSite.run(site);
         else putSite.run(site, JSON.stringify(groups));
       }
+      for (const key of changes.forgotten ?? []) dropDevice.run(key);
       putMeta.run('alive_at', String(at));
     },
     load() {

@@ -61,6 +61,8 @@ export type GroupSnapshot = NonNullable<EngineSnapshot['groups']>[number];
 export interface EngineChanges {
   devices: Array<{ key: string; state: DeviceSnapshot }>;
   sites: Array<{ site: string; groups: GroupSnapshot[] }>;
+  /** Devices the engine forgot (`forgetSites`): their saved state goes too. */
+  forgotten?: string[];
 }
 
 /** A rule slot of a device, as far as a snapshot saves and restores it. */

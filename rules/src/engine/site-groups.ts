@@ -58,6 +58,8 @@ export interface SiteGroups extends GroupState {
   replaceRules(rules: RuleSet, now: number, out: VerdictChange[]): void;
   /** Forgets every group slot (a restore follows). */
   clear(): void;
+  /** Drops a site's group state and timers (the site went to another gateway node); its snapshot becomes empty. */
+  forgetSite(site: string): void;
   /** The current group verdicts, for inspection. */
   verdicts(out: Array<{ key: string; status: Verdict['status']; severity: Severity | null }>): void;
 }
@@ -257,6 +259,11 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
 
     clear() {
       groupSlots.clear();
+    },
+
+    forgetSite(site) {
+      for (const key of groupSlots.get(site)?.keys() ?? []) deps.deadlines().cancel(GROUP_DEADLINE + key);
+      if (groupSlots.delete(site)) changedSites.add(site);
     },
 
     snapshot() {

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { harness } from '../test-support/harness.js';
+
+const MIN = 60_000;
+
+const rules = `
+profile: p
+rules:
+  - id: silent
+    kind: silence
+    ladder:
+      - { after: 15m, severity: yellow }
+    source: test
+  - id: hot
+    kind: threshold
+    metric: t
+    direction: above
+    onDelay: 10m
+    levels:
+      yellow: { raise: 60, clear: 58 }
+    source: test
+`;
+
+describe('forgetting the sites another gateway node took (issue 16: one owner per site)', () => {
+  it('a forgotten device never goes silent here and its pending delay never fires; the other site goes on', () => {
+    const h = harness(rules);
+    const elsewhere = { ...h.device, site: 'other', device: 'x' };
+    h.engine.registerDevices([h.device, elsewhere], 0);
+    h.engine.onReading({ site: 'other', device: 'x', profile: 'p', ts: MIN, receivedAt: MIN, metrics: { t: 70 } }, elsewhere);
+    h.engine.forgetSites(['other']);
+    const later = h.engine.tick(60 * MIN);
+    expect(later.map((change) => change.key)).toEqual(['s/d/silent']);
+    expect(h.engine.verdicts().some((v) => v.key.startsWith('other/'))).toBe(false);
+  });
+
+  it('the next takeChanged lists the forgotten devices (the store drops their state), once', () => {
+    const h = harness(rules);
+    const elsewhere = { ...h.device, site: 'other', device: 'x' };
+    h.engine.registerDevices([h.device, elsewhere], 0);
+    h.engine.takeChanged();
+    h.engine.forgetSites(['other']);
+    const changes = h.engine.takeChanged();
+    expect(changes.forgotten).toEqual(['other/x']);
+    expect(changes.devices).toEqual([]);
+    expect(h.engine.takeChanged().forgotten).toBeUndefined();
+    expect(h.engine.snapshot().devices.map((d) => `${d.context.site}/${d.context.device}`)).toEqual(['s/d']);
+  });
+
+  it('a site taken back starts afresh: its silence clock runs from the new registration', () => {
+    const h = harness(rules);
+    h.engine.registerDevices([h.device], 0);
+    h.engine.forgetSites(['s']);
+    expect(h.engine.registerDevices([h.device], 10 * MIN)).toEqual([]);
+    expect(h.engine.tick(20 * MIN)).toEqual([]);
+    expect(h.engine.tick(26 * MIN).map((change) => change.key)).toEqual(['s/d/silent']);
+  });
+});

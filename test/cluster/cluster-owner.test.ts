@@ -1,0 +1,135 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
+import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
+import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
+import { eventually, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
+import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const SECRET = `whsec_${Buffer.from('cluster-owner-secret-32-bytes-ok').toString('base64')}`;
+const NODES = ['gw-a', 'gw-b', 'gw-c'] as const;
+/** Every device reports each second: silent after three missed reports. */
+const DEVICES: TestDevice[] = Array.from({ length: 6 }, (_, i) => ({
+  id: `dc-${i + 1}`,
+  site: `plant-${i + 1}`,
+  profile: 'dust-collector',
+  secret: `secret-dc-${i + 1}`,
+  attributes: { reportingIntervalMs: 1_000 },
+}));
+
+async function get(node: GatewayProcess, path: string): Promise<any> {
+  const response = await fetch(`${node.httpUrl}${path}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+  return response.json();
+}
+
+const raised = (received: ReceivedWebhook[], device: string, rule: string): ReceivedWebhook[] =>
+  received.filter((r) => r.event.type === 'alarm.raised' && r.event.data.alarm.device === device && r.event.data.alarm.rule === rule);
+
+describe('one owner per site: a reading is judged by its site’s owner wherever the device is connected (issue 16)', () => {
+  let redis: PrivateRedis;
+  let receiver: WebhookReceiver;
+  const nodes = new Map<string, GatewayProcess>();
+  const clients: MqttClient[] = [];
+  const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
+  let owners: Record<string, string> = {};
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    receiver = await startWebhookReceiver(SECRET);
+    await Promise.all(
+      NODES.map(async (id) => {
+        const dir = mkdtempSync(join(tmpdir(), `gateway-owner-${id}-`));
+        const config = await writeGatewayConfig(dir, DEVICES, [
+          'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
+          'influx: { mode: off }',
+          `cluster: { redis: { url: "${redis.url}" }, nodeId: ${id}, heartbeat: 200, memberTimeout: 2000, forwardTimeout: 3000 }`,
+          'webhooks:',
+          `  - { id: platform, url: ${JSON.stringify(receiver.url)}, secrets: ["${SECRET}"] }`,
+        ]);
+        nodes.set(id, await startGatewayProcess(config));
+      }),
+    );
+    owners = await eventually('every node sees three members', async () => {
+      const views = await Promise.all(NODES.map((id) => get(node(id), '/api/cluster')));
+      return views.every((view) => view.members.length === 3) ? (views[0].owners as Record<string, string>) : undefined;
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const client of clients) client.end(true);
+    await Promise.all([...nodes.values()].map((running) => running.stop()));
+    await receiver?.close();
+    await redis?.dispose();
+  });
+
+  it('a device connected to a node that does not own its site: PUBACK from the owner’s verdict, one alarm, on the owner, and no false silence', async () => {
+    const device = DEVICES[0] as TestDevice;
+    const owner = owners[device.site] as string;
+    const connectedTo = NODES.find((id) => id !== owner) as string;
+    const client = await connectDevice(node(connectedTo).mqttUrls[0] as string, {
+      clientId: device.id,
+      username: device.id,
+      password: device.secret,
+      reconnectPeriod: 0,
+    });
+    clients.push(client);
+    const topic = telemetryTopicOf(device.site, device.id);
+    // six seconds of reports every 500 ms, the last ones hot: the owner sees them all (else it would call it silent)
+    for (let i = 0; i < 12; i += 1) {
+      await publishJson(client, topic, { ts: Date.now(), metrics: { hopper_temp: i < 8 ? 40 : 65 } }, 1);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await eventually('the hot reading raised its alarm', () => raised(receiver.received, device.id, 'hopper_temp_high')[0]);
+    // the other devices never report: each goes silent once, raised by its own site's owner (not by all three nodes)
+    await eventually('every silent device raised once', () =>
+      DEVICES.slice(1).every((d) => raised(receiver.received, d.id, 'device_silent').length >= 1) ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(raised(receiver.received, device.id, 'hopper_temp_high')).toHaveLength(1);
+    expect(raised(receiver.received, device.id, 'device_silent')).toHaveLength(0);
+    for (const d of DEVICES.slice(1)) expect(raised(receiver.received, d.id, 'device_silent')).toHaveLength(1);
+
+    const hopperAlarms = async (id: string) =>
+      ((await get(node(id), '/api/alarms?state=all')).alarms as Array<{ device: string; rule: string }>).filter(
+        (alarm) => alarm.device === device.id && alarm.rule === 'hopper_temp_high',
+      );
+    expect(await hopperAlarms(owner)).toHaveLength(1);
+    expect(await hopperAlarms(connectedTo)).toHaveLength(0);
+  }, 60_000);
+
+  it('kill -9 of the owner: its sites move to a live node, which judges the next reading (PUBACK) and raises what it shows', async () => {
+    const device = DEVICES[0] as TestDevice;
+    const oldOwner = owners[device.site] as string;
+    const survivors = NODES.filter((id) => id !== oldOwner);
+    const connectedTo = survivors[0] as string;
+    node(oldOwner).child.kill('SIGKILL');
+    const killedAt = Date.now();
+    const newOwner = await eventually('the site moved', async () => {
+      const view = await get(node(connectedTo), '/api/cluster');
+      const owner = view.owners[device.site] as string;
+      return view.members.length === 2 && owner !== oldOwner ? owner : undefined;
+    });
+    expect(survivors).toContain(newOwner);
+    // within memberTimeout (2 s) and a heartbeat; the margin is for a loaded machine
+    expect(Date.now() - killedAt).toBeLessThan(2_000 + 200 + 3_000);
+    const client = await connectDevice(node(connectedTo).mqttUrls[0] as string, {
+      clientId: device.id,
+      username: device.id,
+      password: device.secret,
+      reconnectPeriod: 0,
+    });
+    clients.push(client);
+    const before = raised(receiver.received, device.id, 'hopper_temp_high').length;
+    await publishJson(client, telemetryTopicOf(device.site, device.id), { ts: Date.now(), metrics: { hopper_temp: 66 } }, 1);
+    await eventually('the new owner raised it', () =>
+      raised(receiver.received, device.id, 'hopper_temp_high').length > before ? true : undefined,
+    );
+    const listed = ((await get(node(newOwner), '/api/alarms')).alarms as Array<{ device: string; rule: string }>).filter(
+      (alarm) => alarm.device === device.id && alarm.rule === 'hopper_temp_high',
+    );
+    expect(listed).toHaveLength(1);
+  }, 60_000);
+});
