@@ -280,4 +280,24 @@ describe('failed authentication is rate limited per source address', () => {
       (await api(gateway!, '/api/alarms', { token: TOKENS.viewer })).status === 200 ? true : undefined,
     );
   });
+
+  it('behind a trusted proxy (http.trustProxy) counts each client by its X-Forwarded-For address, and trusts no one by default', async () => {
+    const guess = (client: string, i: number) =>
+      request(gateway!.httpUrl, '/api/alarms', { headers: { ...bearer(`guess-${client}-${i}-00000000000`), 'x-forwarded-for': client } });
+    const limits = {
+      influx: { mode: 'off' },
+      api: { tokens: [{ name: 'viewer', role: 'viewer', token: TOKENS.viewer }], authFailures: { max: 3, window: '1m' } },
+    };
+    gateway = await startTestGateway({ overrides: { ...limits, http: { host: '127.0.0.1', port: 0, trustProxy: ['127.0.0.1'] } } });
+    for (let i = 0; i < 3; i += 1) expect((await guess('203.0.113.7', i)).status).toBe(401);
+    expect((await guess('203.0.113.7', 3)).status).toBe(429);
+    // another client behind the same proxy is not blocked by the first one's guesses
+    expect((await guess('198.51.100.20', 0)).status).toBe(401);
+    await gateway.close();
+
+    // not trusted: X-Forwarded-For is the client's claim and ignored; the proxy's own address is what counts
+    gateway = await startTestGateway({ overrides: limits });
+    for (let i = 0; i < 3; i += 1) expect((await guess(`192.0.2.${i}`, i)).status).toBe(401);
+    expect((await guess('192.0.2.99', 9)).status).toBe(429);
+  });
 });

@@ -337,6 +337,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     trend: influx.url ? createTrendReader(config.influx, influx.url) : null,
     trendDisabledReason: influx.disabledReason,
     reloadRules,
+    trustProxy: config.http.trustProxy,
     cluster,
     log: log.child({ component: 'http' }),
   });

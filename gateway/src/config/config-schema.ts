@@ -175,7 +175,18 @@ const handling = z
   })
   .strict();
 
-const http = z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).strict();
+const http = z
+  .object({
+    host: z.string().default('0.0.0.0'),
+    port: port.default(8080),
+    /**
+     * Behind a reverse proxy or load balancer: the addresses (IPs or CIDR ranges) whose `X-Forwarded-For` is
+     * believed, so that the client's own address is what the per-address limits count and the audit log records.
+     * Off by default: a client could otherwise claim any address.
+     */
+    trustProxy: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
 
 const influx = z
   .object({
@@ -350,7 +361,7 @@ export const configSchema = z
   .object({
     mqtt: mqtt.default(mqtt.parse({})),
     ingest: ingest.default(ingest.parse({})),
-    http: http.default({ host: '0.0.0.0', port: 8080 }),
+    http: http.default({ host: '0.0.0.0', port: 8080, trustProxy: [] }),
     influx: influx.default(influx.parse({})),
     webhooks: z.array(webhookSubscriber).default([]),
     devices: z.array(deviceSchema).default([]),

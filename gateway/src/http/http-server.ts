@@ -67,6 +67,8 @@ export interface HttpServerDeps {
   trendDisabledReason: string | null;
   webhooks: WebhookSink;
   reloadRules(): Promise<ReloadResult>;
+  /** Proxies whose `X-Forwarded-For` gives the client's address (`http.trustProxy`); [] believes none. */
+  trustProxy: readonly string[];
   /** This node's place in the cluster (a single node's stand-in without `cluster:`). */
   cluster: ClusterNode;
   log: Logger;
@@ -93,6 +95,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
+    ...(deps.trustProxy.length > 0 ? { trustProxy: [...deps.trustProxy] } : {}),
   });
   app.decorateRequest('caller', null);
   // Routes validate their querystring, params and body with zod schemas, which also make the OpenAPI document.
