@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { harness } from '../test-support/harness.js';
+import { SILENT_AND_HOT_RULES } from '../test-support/silent-and-hot.js';
 
 const MIN = 60_000;
 
-const rules = `
-profile: p
-rules:
-  - id: silent
-    kind: silence
-    ladder:
-      - { after: 15m, severity: yellow }
-    source: test
-  - id: hot
-    kind: threshold
-    metric: t
-    direction: above
-    onDelay: 10m
-    levels:
-      yellow: { raise: 60, clear: 58 }
-    source: test
-`;
+const rules = SILENT_AND_HOT_RULES;
 
 describe('forgetting the sites another gateway node took (issue 16: one owner per site)', () => {
   it('a forgotten device never goes silent here and its pending delay never fires; the other site goes on', () => {

@@ -1,26 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { harness, ruleSetFromYaml } from '../test-support/harness.js';
+import { SILENT_AND_HOT_RULES } from '../test-support/silent-and-hot.js';
 import { createRuleEngine, type EngineSnapshot } from './rule-engine.js';
 
 const MIN = 60_000;
 
-const rules = `
-profile: p
-rules:
-  - id: silent
-    kind: silence
-    ladder:
-      - { after: 15m, severity: yellow }
-    source: test
-  - id: hot
-    kind: threshold
-    metric: t
-    direction: above
-    onDelay: 10m
-    levels:
-      yellow: { raise: 60, clear: 58 }
-    source: test
-`;
+const rules = SILENT_AND_HOT_RULES;
 
 /** The state a store would have saved: every change taken, rebuilt into one snapshot (as the gateway loads it). */
 function savedFrom(changes: ReturnType<ReturnType<typeof harness>['engine']['takeChanged']>[]): EngineSnapshot {

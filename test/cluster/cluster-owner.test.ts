@@ -35,6 +35,16 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
   const clients: MqttClient[] = [];
   const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
   let owners: Record<string, string> = {};
+  const connectTo = async (id: string, device: TestDevice): Promise<MqttClient> => {
+    const client = await connectDevice(node(id).mqttUrls[0] as string, {
+      clientId: device.id,
+      username: device.id,
+      password: device.secret,
+      reconnectPeriod: 0,
+    });
+    clients.push(client);
+    return client;
+  };
 
   beforeAll(async () => {
     redis = await startPrivateRedis();
@@ -69,13 +79,7 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
     const device = DEVICES[0] as TestDevice;
     const owner = owners[device.site] as string;
     const connectedTo = NODES.find((id) => id !== owner) as string;
-    const client = await connectDevice(node(connectedTo).mqttUrls[0] as string, {
-      clientId: device.id,
-      username: device.id,
-      password: device.secret,
-      reconnectPeriod: 0,
-    });
-    clients.push(client);
+    const client = await connectTo(connectedTo, device);
     const topic = telemetryTopicOf(device.site, device.id);
     // six seconds of reports every 500 ms, the last ones hot: the owner sees them all (else it would call it silent)
     for (let i = 0; i < 12; i += 1) {
@@ -115,13 +119,7 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
     expect(survivors).toContain(newOwner);
     // within memberTimeout (2 s) and a heartbeat; the margin is for a loaded machine
     expect(Date.now() - killedAt).toBeLessThan(2_000 + 200 + 3_000);
-    const client = await connectDevice(node(connectedTo).mqttUrls[0] as string, {
-      clientId: device.id,
-      username: device.id,
-      password: device.secret,
-      reconnectPeriod: 0,
-    });
-    clients.push(client);
+    const client = await connectTo(connectedTo, device);
     const before = raised(receiver.received, device.id, 'hopper_temp_high').length;
     await publishJson(client, telemetryTopicOf(device.site, device.id), { ts: Date.now(), metrics: { hopper_temp: 66 } }, 1);
     await eventually('the new owner raised it', () =>
