@@ -213,6 +213,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // Each site is judged by its owner: payloads of other sites go there, and the owner's verdict is the PUBACK's.
   const forwarder = config.cluster
     ? createReadingForwarder({
+        counted: (outcome) => metrics.clusterForwarded.inc({ outcome }),
         redisUrl: config.cluster.redis.url,
         keyPrefix: config.cluster.keyPrefix,
         nodeId: config.cluster.nodeId,

@@ -103,6 +103,9 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
       );
     expect(await hopperAlarms(owner)).toHaveLength(1);
     expect(await hopperAlarms(connectedTo)).toHaveLength(0);
+    // the twelve PUBLISH went through the connected node to the owner, each judged there
+    const forwarded = await (await fetch(`${node(connectedTo).httpUrl}/metrics`)).text();
+    expect(Number(/^gateway_cluster_forwarded_total\{outcome="judged"\} (\d+)/m.exec(forwarded)?.[1])).toBe(12);
   }, 60_000);
 
   it('kill -9 of the owner: its sites move to a live node, which judges the next reading (PUBACK) and raises what it shows', async () => {

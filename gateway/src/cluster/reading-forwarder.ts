@@ -22,6 +22,8 @@ export interface ReadingForwarder {
 }
 
 export interface ReadingForwarderSettings {
+  /** Counts each forwarded PUBLISH by how it ended (`gateway_cluster_forwarded_total`). */
+  counted(outcome: 'judged' | 'unavailable'): void;
   redisUrl: string;
   keyPrefix: string;
   nodeId: string;
@@ -48,6 +50,7 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
     if (!waiting) return; // answered after its time: the device was told `unavailable` already
     pending.delete(id);
     clearTimeout(waiting.timer);
+    settings.counted(verdict.unavailable ? 'unavailable' : 'judged');
     waiting.decided(verdict);
   };
   const send = (node: string, message: Message): Promise<unknown> => publisher.publish(channelOf(node), JSON.stringify(message));

@@ -122,6 +122,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       help: 'Live gateway nodes as this node last saw them in Redis, itself included (1 on a single node)',
       registers,
     }),
+    clusterForwarded: new Counter({
+      name: 'gateway_cluster_forwarded_total',
+      help: 'PUBLISH of devices of sites another node owns, sent to the owner, by outcome (judged, unavailable: no verdict in time or refused by the owner)',
+      labelNames: ['outcome'],
+      registers,
+    }),
     clusterSitesOwned: new Gauge({
       name: 'gateway_cluster_sites_owned',
       help: 'Sites of the registry this node owns (all of them on a single node)',
