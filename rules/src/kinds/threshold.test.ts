@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { harness } from '../../test-support/harness.js';
+import { parseRuleFile } from '../parse-rule-file.js';
 
 const rule = (extra = '') => `
 profile: p
@@ -205,5 +206,63 @@ rules:
       orange: { raise: 50 }
 `),
     ).toThrow(/clear must be on the normal side[\s\S]*more severe level must be higher/);
+  });
+
+  // A rule file whose levels cannot work is refused at load, with the level and field the author must fix.
+  const problems = (direction: 'above' | 'below', levels: string): string[] => {
+    const parsed = parseRuleFile(
+      `
+profile: p
+rules:
+  - id: t
+    kind: threshold
+    metric: x
+    direction: ${direction}
+    source: test
+    levels: ${levels}
+`,
+      'rules.yaml',
+    );
+    return parsed.ok ? [] : parsed.problems.map((p) => `${p.path}: ${p.message}`);
+  };
+
+  it('refuses a rule without any level', () => {
+    expect(problems('above', '{}')).toEqual(['rules[0].levels: at least one level is required']);
+  });
+
+  it('refuses a more severe level at the same threshold as the one below it', () => {
+    expect(problems('above', '{ yellow: { raise: 60 }, orange: { raise: 60 } }')).toEqual([
+      'rules[0].levels.orange.raise: a more severe level must be higher than the one below it (60)',
+    ]);
+  });
+
+  it('refuses, for a falling signal, clear below raise and a more severe level not lower', () => {
+    expect(problems('below', '{ yellow: { raise: 10, clear: 5 } }')).toEqual([
+      'rules[0].levels.yellow.clear: clear must be on the normal side of raise (≥ 10) for direction below',
+    ]);
+    expect(problems('below', '{ yellow: { raise: 10 }, orange: { raise: 10 } }')).toEqual([
+      'rules[0].levels.orange.raise: a more severe level must be lower than the one below it (10)',
+    ]);
+    expect(problems('below', '{ yellow: { raise: 10, clear: 15 }, orange: { raise: 5, clear: 8 } }')).toEqual([]);
+  });
+
+  it('holds the level of a falling signal while the value sits exactly on clear, and clears once it passes over', () => {
+    const h = harness(`
+profile: p
+rules:
+  - id: t
+    kind: threshold
+    metric: x
+    direction: below
+    source: test
+    levels:
+      yellow: { raise: 10, clear: 15 }
+`);
+    h.read(0, { x: 9 });
+    expect(h.state('t')).toBe('yellow');
+    h.read(1, { x: 15 });
+    expect(h.state('t')).toBe('yellow');
+    h.read(2, { x: 15.1 });
+    expect(h.state('t')).toBe('false');
   });
 });
