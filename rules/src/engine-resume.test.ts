@@ -57,6 +57,32 @@ describe('saving what changed and resuming after time down (issue 13)', () => {
     expect(changes.map((c) => [c.rule, c.verdict.status])).toContainEqual(['hot', 'true']);
   });
 
+  it('an off-delay pending at the stop needs only its rest after the restart: the alarm does not clear early', () => {
+    const cooling = `
+profile: p
+rules:
+  - id: hot
+    kind: threshold
+    metric: t
+    direction: above
+    offDelay: 10m
+    levels:
+      yellow: { raise: 60, clear: 58 }
+    source: test
+`;
+    const h = harness(cooling);
+    h.read(0, { t: 65 }, 0);
+    h.read(2 * MIN, { t: 50 }, 2 * MIN);
+    h.read(4 * MIN, { t: 50 }, 4 * MIN);
+    const saved = savedFrom([h.engine.takeChanged()]);
+    const again = createRuleEngine({ rules: ruleSetFromYaml(cooling), unitOf: () => 'u' });
+    again.restore(saved, 34 * MIN, 30 * MIN);
+    // back to normal for 2 of 10 minutes before the stop (at 4 min): it clears 8 minutes after the restart
+    expect(again.nextDueAt()).toBe(42 * MIN);
+    expect(again.tick(42 * MIN - 1)).toEqual([]);
+    expect(again.tick(42 * MIN).map((c) => [c.rule, c.verdict.status])).toEqual([['hot', 'false']]);
+  });
+
   it('state of a rule that changed while down is not restored, and its alarm clears', () => {
     const h = harness(rules);
     h.read(0, { t: 65 }, 0);
