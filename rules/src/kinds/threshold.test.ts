@@ -156,6 +156,31 @@ rules:
     expect(h.state('low')).toBe('red');
   });
 
+  it('judges each device against its own attribute thresholds, not those of the first device', () => {
+    const h = harness(
+      `
+profile: p
+rules:
+  - id: low
+    kind: threshold
+    metric: pressure
+    direction: below
+    source: test
+    levels:
+      yellow: { raise: "0.85 * attr.setpoint" }
+`,
+      { attributes: { setpoint: 0.2 } },
+    );
+    h.read(0, { pressure: 0.169 });
+    expect(h.state('low')).toBe('yellow');
+    const big = { site: 's', device: 'big', profile: 'p', attributes: { setpoint: 2 } };
+    const changes = h.engine.onReading({ site: 's', device: 'big', profile: 'p', ts: 0, metrics: { pressure: 1.8 } }, big).changes;
+    expect(changes).toEqual([]); // 1.8 is above 0.85 × 2 = 1.7: normal for this device
+    // 1.6 is below its 1.7, though far above the first device's 0.17
+    const low = h.engine.onReading({ site: 's', device: 'big', profile: 'p', ts: 1, metrics: { pressure: 1.6 } }, big).changes;
+    expect(low.map((c) => [c.device, c.verdict.status, c.verdict.severity])).toEqual([['big', 'true', 'yellow']]);
+  });
+
   it('skips a level whose attribute is missing instead of alarming', () => {
     const h = harness(`
 profile: p
