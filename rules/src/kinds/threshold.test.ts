@@ -178,7 +178,7 @@ rules:
     expect(changes).toEqual([]); // 1.8 is above 0.85 × 2 = 1.7: normal for this device
     // 1.6 is below its 1.7, though far above the first device's 0.17
     const low = h.engine.onReading({ site: 's', device: 'big', profile: 'p', ts: 1, metrics: { pressure: 1.6 } }, big).changes;
-    expect(low.map((c) => [c.device, c.verdict.status, c.verdict.severity])).toEqual([['big', 'true', 'yellow']]);
+    expect(low.map((c) => [c.device, c.verdict.status === 'true' ? c.verdict.severity : null])).toEqual([['big', 'yellow']]);
   });
 
   it('skips a level whose attribute is missing instead of alarming', () => {
