@@ -53,6 +53,21 @@ describe('latch: until_acknowledged', () => {
     expect(again.engine.acknowledge(KEY, 2000).map((c) => c.verdict.status)).toEqual(['false']);
   });
 
+  it('a latched alarm still escalates, and then holds the higher level until acknowledged', () => {
+    const h = harness(`
+profile: p
+rules:
+  - { id: lel, kind: threshold, metric: lel, latch: until_acknowledged, levels: { yellow: { raise: 50 }, red: { raise: 100 } }, source: t }
+`);
+    h.read(0, { lel: 60 });
+    expect(h.state('lel')).toBe('yellow');
+    h.read(1000, { lel: 120 });
+    expect(h.state('lel')).toBe('red');
+    h.read(2000, { lel: 3 });
+    expect(h.state('lel')).toBe('red');
+    expect(h.engine.acknowledge('s/d/lel', 3000).map((c) => c.verdict.status)).toEqual(['false']);
+  });
+
   it('works on expression rules too', () => {
     const h = harness(`
 profile: p
