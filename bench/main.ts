@@ -230,7 +230,9 @@ try {
     const redisServer = findRedisServer();
     if (!redisServer) log('redis-server not installed (apt-get install -y redis-server): cluster skipped');
     else {
-      log('cluster: QoS 1, 12 devices round-robin over 1, 2, 3 nodes on one redis-server; 1 node without cluster as the baseline');
+      log(
+        'cluster: QoS 1, 12 devices (a site each) round-robin over 1, 2, 3 nodes on one redis-server; 1 node without cluster as the baseline',
+      );
       raw.cluster = await runCluster({
         influxUrl: influxd.url,
         influxdPid: influxd.pid,

@@ -13,6 +13,8 @@ export interface PublishLoadArgs {
   port: number;
   /** Port per device, index-aligned with `devices` (several brokers from one generator); `port` when absent. */
   ports?: number[];
+  /** Site per device, index-aligned with `devices` (its topic); `site` when absent. */
+  sites?: string[];
   qos: 0 | 1;
   site: string;
   /** One connection per device; username = device id when `password` is given. */
@@ -46,7 +48,7 @@ const reports = dustCollectorReports(512, args.seed ?? 42);
 const now = Date.now();
 const lanes: Lane[] = [];
 for (const [index, device] of args.devices.entries()) {
-  const topic = telemetryTopic(args.site, device);
+  const topic = telemetryTopic(args.sites?.[index] ?? args.site, device);
   const packets: Buffer[] = new Array(args.messagesPerDevice);
   for (let k = 0; k < args.messagesPerDevice; k += 1) {
     const metrics = reports[(k + index * 37) % reports.length] as Record<string, number | boolean | string>;

@@ -87,6 +87,8 @@ runtime.serve({
     stored: gateway.influx.url ? written : null,
     pollMs: 20,
   }),
+  /** Readings accepted and points written so far (a cluster's nodes are polled and summed by the orchestrator). */
+  counters: async () => ({ accepted: await accepted(), written: await written() }),
   stats: async () => {
     const rejections = await metrics.rejections.get();
     const dropped = await total('gateway_sink_dropped_total', { sink: 'influxdb' });
