@@ -38,6 +38,9 @@ export interface AlarmBookSnapshot {
   inhibition?: InhibitionSnapshot;
 }
 
+/** The alarms of some sites as a gateway node hands them to another: not resolved, with histories and flapping records. */
+export type SiteAlarms = Pick<AlarmBookSnapshot, 'alarms' | 'history' | 'flaps'>;
+
 /** Recent lifecycle changes of one key, and while flapping the condition's state held back. */
 export interface FlapRecord {
   /**
@@ -89,6 +92,16 @@ export interface AlarmBook {
   flapOf(key: string): FlapRecord | undefined;
   snapshot(): AlarmBookSnapshot;
   restore(snapshot: AlarmBookSnapshot): void;
+  /**
+   * The sites went to another gateway node: their alarms that are not resolved (and their flapping records) leave
+   * this book; resolved ones stay for queries.
+   */
+  forgetSites(sites: Iterable<string>): void;
+  /**
+   * Takes over alarms another gateway node kept (those of the sites it gave up, not resolved): their ids, `seq`,
+   * histories and flapping records; what this book held of them goes first.
+   */
+  adopt(part: SiteAlarms): void;
   /** Shelves and maintenance windows: their actions return transitions to record and deliver like any others. */
   readonly shelving: Shelving;
   /** Inhibitors that hold, and the changes they held. */
@@ -413,6 +426,34 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
         scheduleDeadline(alarm);
       }
       for (const [id, steps] of copy.history) histories.set(id, steps);
+    },
+
+    forgetSites(list) {
+      const gone = new Set(list);
+      for (const [key, id] of openByKey) {
+        const alarm = alarms.get(id);
+        if (!alarm || !gone.has(alarm.site)) continue;
+        openByKey.delete(key);
+        alarms.delete(id);
+        histories.delete(id);
+        flaps.delete(key);
+        deadlines.cancel(id);
+      }
+    },
+
+    adopt(part) {
+      const copy = structuredClone(part);
+      core.forgetSites(new Set(copy.alarms.map((alarm) => alarm.site)));
+      for (const alarm of copy.alarms) {
+        if (alarm.resolved) continue;
+        alarms.set(alarm.id, alarm);
+        openByKey.set(alarm.key, alarm.id);
+        histories.set(alarm.id, []);
+        scheduleDeadline(alarm);
+      }
+      for (const [id, steps] of copy.history) if (histories.has(id)) histories.set(id, steps);
+      const keys = new Set(copy.alarms.map((alarm) => alarm.key));
+      for (const [key, record] of copy.flaps ?? []) if (keys.has(key)) flaps.set(key, record);
     },
   };
   return withSuppression(core, shelving, createInhibition());

@@ -99,6 +99,14 @@ export interface RuleEngine {
    * `takeChanged` lists the forgotten devices. Registering them again later starts them afresh.
    */
   forgetSites(sites: Iterable<string>): void;
+  /**
+   * Takes over sites another gateway node judged, from its saved state (`snapshot`: their devices and group slots,
+   * as `takeChanged` gave them), as `restore` would, beside the sites held here; state held here of those sites goes
+   * first. `downMs`: how long no node judged them (their timers do not count it). Devices of the sites not in the
+   * snapshot are not registered: call `registerDevices` for the site's devices after. Returns the clears of alarms
+   * whose rule changed or went away meanwhile.
+   */
+  adoptSites(snapshot: EngineSnapshot, now: number, downMs: number): VerdictChange[];
 }
 
 interface RuleSlot {
@@ -353,6 +361,19 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     return slot;
   };
 
+  /** Forgets a site's device slots and their deadlines; returns them. */
+  const dropSite = (site: string): DeviceSlot[] => {
+    const slots = [...(sites.get(site) ?? [])];
+    for (const slot of slots) {
+      for (const rule of slot.rules) deadlines.cancel(rule.key);
+      devices.delete(slot.key);
+      changedDevices.delete(slot);
+    }
+    sites.delete(site);
+    bySite.delete(site);
+    return slots;
+  };
+
   const snapshots = createEngineSnapshots<DeviceSlot>({
     devices,
     changedDevices,
@@ -532,16 +553,18 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     },
     forgetSites(list) {
       for (const site of list) {
-        for (const slot of sites.get(site) ?? []) {
-          for (const rule of slot.rules) deadlines.cancel(rule.key);
-          devices.delete(slot.key);
-          changedDevices.delete(slot);
-          forgotten.add(slot.key);
-        }
-        sites.delete(site);
-        bySite.delete(site);
+        for (const slot of dropSite(site)) forgotten.add(slot.key);
         siteGroups.forgetSite(site);
       }
+    },
+    adoptSites(snapshot, now, downMs) {
+      const adopted = new Set([...snapshot.devices.map((d) => d.context.site), ...(snapshot.groups ?? []).map((g) => g.site)]);
+      for (const site of adopted) {
+        dropSite(site);
+        siteGroups.forgetSite(site);
+      }
+      for (const saved of snapshot.devices) forgotten.delete(deviceKey(saved.context.site, saved.context.device));
+      return snapshots.adopt(snapshot, now, downMs);
     },
     restore: snapshots.restore,
 

@@ -125,6 +125,8 @@ export interface EngineSnapshots {
   snapshot(): EngineSnapshot;
   takeChanged(): EngineChanges;
   restore(snapshot: EngineSnapshot, now?: number, downMs?: number): VerdictChange[];
+  /** Adds the snapshot's devices and group slots beside the state held (which must not hold them), as `restore` would. */
+  adopt(snapshot: EngineSnapshot, now: number, downMs: number): VerdictChange[];
 }
 
 const deviceSnapshotOf = (slot: PersistedDevice): DeviceSnapshot => ({
@@ -165,43 +167,58 @@ export function createEngineSnapshots<D extends PersistedDevice>(deps: EngineSna
     },
 
     restore(snapshot, now, downMs = 0) {
-      if (snapshot.version !== 1 && snapshot.version !== 2 && snapshot.version !== ENGINE_SNAPSHOT_VERSION) {
-        throw new Error(`engine snapshot version ${String(snapshot.version)} is not supported (1 to ${ENGINE_SNAPSHOT_VERSION})`);
-      }
+      checkVersion(snapshot);
       deps.clear();
-      const copy = structuredClone(snapshot);
-      const clears: VerdictChange[] = [];
-      const when = now ?? 0;
-      for (const saved of copy.devices) {
-        const slot = deps.addDevice(saved);
-        const ctx = deps.contextAt(slot, now ?? 0);
-        for (const rule of slot.rules) {
-          const old = saved.rules.find((r) => r.id === rule.def.id);
-          if (old && (old.fp === undefined || old.fp === fingerprintOf(rule.def))) {
-            rule.state = rule.kind.restoreState ? rule.kind.restoreState(rule.def, old.state) : old.state;
-            rule.status = old.status;
-            rule.severity = old.severity;
-            rule.committed = old.committed !== undefined ? old.committed : old.status === 'true' ? old.severity : null;
-            if (downMs > 0) rule.kind.onResume?.(rule.def, rule.state, downMs);
-            deps.record(slot, rule, undefined, 0);
-          } else if (now !== undefined) {
-            deps.record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now);
-          }
-        }
-        // state of a rule that changed or went away meanwhile is not restored: its alarm clears, as on a reload
-        for (const old of saved.rules) {
-          const rule = slot.byId.get(old.id);
-          const restored = rule !== undefined && (old.fp === undefined || old.fp === fingerprintOf(rule.def));
-          if (restored || old.status === 'false') continue;
-          const c = slot.context;
-          clears.push(clearChange(`${slot.key}/${old.id}`, c.site, c.device, c.profile, old.id, rule?.def.source ?? 'rules', when));
-        }
-        deps.settle(slot);
-      }
-      groups.restore(copy.groups ?? [], when, downMs, clears);
+      const clears = bringIn(snapshot, now, downMs);
       changedDevices.clear();
       groups.changedSites.clear();
       return clears;
     },
+
+    adopt(snapshot, now, downMs) {
+      checkVersion(snapshot);
+      return bringIn(snapshot, now, downMs);
+    },
   };
+
+  /** Takes the saved devices and group slots into the engine; returns the clears of alarms whose rule changed or went. */
+  function bringIn(snapshot: EngineSnapshot, now: number | undefined, downMs: number): VerdictChange[] {
+    const copy = structuredClone(snapshot);
+    const clears: VerdictChange[] = [];
+    const when = now ?? 0;
+    for (const saved of copy.devices) {
+      const slot = deps.addDevice(saved);
+      const ctx = deps.contextAt(slot, now ?? 0);
+      for (const rule of slot.rules) {
+        const old = saved.rules.find((r) => r.id === rule.def.id);
+        if (old && (old.fp === undefined || old.fp === fingerprintOf(rule.def))) {
+          rule.state = rule.kind.restoreState ? rule.kind.restoreState(rule.def, old.state) : old.state;
+          rule.status = old.status;
+          rule.severity = old.severity;
+          rule.committed = old.committed !== undefined ? old.committed : old.status === 'true' ? old.severity : null;
+          if (downMs > 0) rule.kind.onResume?.(rule.def, rule.state, downMs);
+          deps.record(slot, rule, undefined, 0);
+        } else if (now !== undefined) {
+          deps.record(slot, rule, rule.kind.onRegister?.(rule.def, rule.state, ctx), now);
+        }
+      }
+      // state of a rule that changed or went away meanwhile is not restored: its alarm clears, as on a reload
+      for (const old of saved.rules) {
+        const rule = slot.byId.get(old.id);
+        const restored = rule !== undefined && (old.fp === undefined || old.fp === fingerprintOf(rule.def));
+        if (restored || old.status === 'false') continue;
+        const c = slot.context;
+        clears.push(clearChange(`${slot.key}/${old.id}`, c.site, c.device, c.profile, old.id, rule?.def.source ?? 'rules', when));
+      }
+      deps.settle(slot);
+    }
+    groups.restore(copy.groups ?? [], when, downMs, clears);
+    return clears;
+  }
+}
+
+function checkVersion(snapshot: EngineSnapshot): void {
+  if (snapshot.version !== 1 && snapshot.version !== 2 && snapshot.version !== ENGINE_SNAPSHOT_VERSION) {
+    throw new Error(`engine snapshot version ${String(snapshot.version)} is not supported (1 to ${ENGINE_SNAPSHOT_VERSION})`);
+  }
 }

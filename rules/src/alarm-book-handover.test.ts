@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { createAlarmBook, type SiteAlarms } from './alarm-book.js';
+import type { VerdictChange } from './rule-engine.js';
+import type { Severity } from './severity.js';
+
+let n = 0;
+const book = () => createAlarmBook({ newAlarmId: () => `alm_${++n}`, deadlineOf: (_site, raisedAt) => raisedAt + 60_000 });
+
+const change = (site: string, at: number, severity: Severity | null): VerdictChange => ({
+  key: `${site}/d/r`,
+  site,
+  device: 'd',
+  profile: 'p',
+  rule: 'r',
+  source: 'test',
+  at,
+  verdict:
+    severity === null ? { status: 'false' } : { status: 'true', severity, metric: 'x', value: 1, threshold: 1, unit: null, message: 'm' },
+});
+
+/** What a node hands over of a site: its alarms not resolved, with histories and flapping records (as the shared store keeps them). */
+const handOver = (from: ReturnType<typeof book>, site: string): SiteAlarms => {
+  const snapshot = from.snapshot();
+  const alarms = snapshot.alarms.filter((alarm) => alarm.site === site && !alarm.resolved);
+  const ids = new Set(alarms.map((alarm) => alarm.id));
+  const keys = new Set(alarms.map((alarm) => alarm.key));
+  return {
+    alarms,
+    history: snapshot.history.filter(([id]) => ids.has(id)),
+    flaps: (snapshot.flaps ?? []).filter(([key]) => keys.has(key)),
+  };
+};
+
+describe('alarms handed from one gateway node to another with their sites (issue 16)', () => {
+  it('the new owner goes on with the same alarm: its id, its seq, its history and its same-day deadline', () => {
+    const a = book();
+    const raised = a.apply(change('s', 0, 'yellow'))[0]?.alarm.id as string;
+    a.apply(change('s', 1_000, 'red'));
+    const b = book();
+    b.adopt(handOver(a, 's'));
+    const cleared = b.apply(change('s', 2_000, null));
+    expect(cleared.map((t) => [t.type, t.alarm.id, t.alarm.seq])).toEqual([['alarm.cleared', raised, 3]]);
+    expect(b.history(raised).map((t) => t.type)).toEqual(['alarm.raised', 'alarm.escalated', 'alarm.cleared']);
+    expect(b.acknowledge(raised, 'op', null, 3_000)).toMatchObject({ ok: true, transition: { alarm: { seq: 4 } } });
+    // the deadline set when the old owner raised it: overdue at 60 s on the new owner
+    expect(b.nextDueAt()).toBe(60_000);
+    expect(b.tick(60_000).map((t) => t.type)).toEqual(['alarm.overdue']);
+  });
+
+  it('the condition coming back raises nothing new while the handed-over alarm is open', () => {
+    const a = book();
+    const raised = a.apply(change('s', 0, 'yellow'))[0]?.alarm.id as string;
+    const b = book();
+    b.adopt(handOver(a, 's'));
+    expect(b.apply(change('s', 1_000, 'yellow'))).toEqual([]);
+    expect(b.apply(change('s', 2_000, 'orange')).map((t) => [t.type, t.alarm.id])).toEqual([['alarm.escalated', raised]]);
+  });
+
+  it('the old owner forgets the site’s open alarms (and their deadlines), keeps its resolved ones and the other sites', () => {
+    const a = book();
+    const resolvedId = a.apply(change('s', 0, 'yellow'))[0]?.alarm.id as string;
+    a.apply(change('s', 1, null));
+    a.resolve(resolvedId, 'op', null, 2);
+    a.apply(change('s', 3, 'red'));
+    const other = a.apply(change('t', 4, 'yellow'))[0]?.alarm.id as string;
+    a.forgetSites(['s']);
+    expect(a.list({ state: 'all' }).map((alarm) => alarm.id)).toEqual([other, resolvedId]);
+    // the forgotten alarm's deadline does not fire here: only the other site's
+    expect(a.tick(70_000).map((t) => [t.type, t.alarm.id])).toEqual([['alarm.overdue', other]]);
+    // taken back later: the next change raises afresh (the new owner had it meanwhile)
+    expect(a.apply(change('s', 80_000, 'red')).map((t) => t.type)).toEqual(['alarm.raised']);
+  });
+
+  it('adopting replaces what the book held of those alarms', () => {
+    const a = book();
+    a.apply(change('s', 0, 'yellow'));
+    const b = book();
+    b.adopt(handOver(a, 's'));
+    b.adopt(handOver(a, 's'));
+    expect(b.list({ state: 'all' })).toHaveLength(1);
+  });
+});
