@@ -1,7 +1,7 @@
 import type { Aedes } from 'aedes';
 import { monotonicFactory } from 'ulid';
 import { PROFILES } from '../../profiles/index.js';
-import { createAlarmBook } from '../../rules/src/index.js';
+import { type AlarmEvent, createAlarmBook, type EngineChanges } from '../../rules/src/index.js';
 import { type AccountService, createAccountService } from './accounts/account-service.js';
 import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alarm-service.js';
 import { createEscalationService } from './alarms/escalation-service.js';
@@ -16,9 +16,11 @@ import { createBroker } from './broker/create-broker.js';
 import { type MqttListener, startMqttListeners } from './broker/listeners.js';
 import { type ClusterNode, createClusterNode, createSingleNode } from './cluster/cluster-node.js';
 import { reachRedis } from './cluster/membership.js';
-import { judgeForwarded, routeToOwners } from './cluster/owner-routing.js';
+import { judgeForwarded, routeToOwners, settledFirst } from './cluster/owner-routing.js';
 import { createReadingForwarder } from './cluster/reading-forwarder.js';
 import { createSharedBrokerParts } from './cluster/shared-broker-parts.js';
+import { createSiteReplica, type SiteReplica } from './cluster/site-replica.js';
+import { createSiteTakeover, type SiteTakeover } from './cluster/site-takeover.js';
 import type { GatewayConfig } from './config/config-schema.js';
 import { createDeviceRegistry, type DeviceRegistry } from './devices/device-registry.js';
 import { createDeviceStatusBook } from './devices/device-status.js';
@@ -128,8 +130,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const auditRetention = createAuditRetention(audit, config.store.audit.retention);
   const systemAudit = { actorKind: 'system', target: null, note: null, by: null, address: null } as const;
   audit.record({ ...systemAudit, actor: 'system', action: 'gateway.start', outcome: 'ok', detail: { rules: config.rules } });
+  // In a cluster the broker's messages and sessions live in Redis: unreachable at start-up, the node does not start.
+  if (config.cluster) await reachRedis(config.cluster.redis.url);
+  const sharedBroker = config.cluster ? createSharedBrokerParts(config.cluster.redis.url) : null;
+  const clusterLog = log.child({ component: 'cluster' });
+  const registrySites = new Set([...registry.all()].map((device) => device.site));
+  const clusterDeps = { sites: () => registrySites, metrics, log: clusterLog, now };
+  const cluster: ClusterNode =
+    config.cluster && sharedBroker ? createClusterNode(config.cluster, sharedBroker, clusterDeps) : createSingleNode(clusterDeps);
   let lane: TelemetryLane | null = null;
   let laneFailure: Error | null = null;
+  // In a cluster the alarm book's record and the lane's rule state live in the shared store (cluster/site-replica.ts).
+  const localAlarms = store !== null && !config.cluster;
   const alarms = createAlarmService({
     book: createAlarmBook({
       newAlarmId: () => `alm_${newId()}`,
@@ -141,8 +153,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics,
     log: log.child({ component: 'alarms' }),
     acknowledged: (key, at) => lane?.acknowledged(key, at),
-    store: store ? createSqliteAlarmStore(store) : undefined,
-    inbox: store ? createSqliteAlarmInbox(store) : undefined,
+    store: localAlarms && store ? createSqliteAlarmStore(store) : undefined,
+    inbox: localAlarms && store ? createSqliteAlarmInbox(store) : undefined,
     retentionMs: config.store.alarms.retention,
     requireDisposal: config.handling.requireDisposal,
     onStoreFailure: (error) => {
@@ -168,13 +180,34 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log: log.child({ component: 'webhooks' }),
   });
   const liveFeed = createLiveFeed({ ringSize: config.liveFeed.ringSize, metrics, initialCursor: now() * 1_000 });
-  alarms.onEvent((event) => liveFeed.publish(event));
-  alarms.onEvent((event) => webhooks.deliver(event));
+  // In a cluster an alarm event leaves the node only once its alarm is in the shared store: the next owner of the site
+  // goes on from there, and nothing is delivered that it will not know of.
+  let takeover: SiteTakeover | null = null;
+  const replica: SiteReplica | null = config.cluster
+    ? createSiteReplica({
+        redisUrl: config.cluster.redis.url,
+        keyPrefix: config.cluster.keyPrefix,
+        incarnation: cluster.incarnation,
+        memberTimeout: config.cluster.memberTimeout,
+        shared: (site) => registrySites.has(site),
+        book: alarms.book,
+        onFenced: (site) => takeover?.fenced(site),
+        metrics,
+        log: clusterLog,
+      })
+    : null;
+  if (replica) alarms.onEvent((event) => replica.alarmEvent(event));
+  const onAlarmEvent = (listener: (event: AlarmEvent) => void): void => {
+    if (replica) replica.onReleased(listener);
+    else alarms.onEvent(listener);
+  };
+  onAlarmEvent((event) => liveFeed.publish(event));
+  onAlarmEvent((event) => webhooks.deliver(event));
   if (influx.url) {
     // With the store, an alarm event's point goes into the spool in the commit that records the transition: it
     // does not cross to the lane's thread and back, and a crash cannot lose it. Without, the lane's sink queues it.
     const spool = store ? createSpoolWriter(store, now) : null;
-    alarms.onEvent((event) => {
+    onAlarmEvent((event) => {
       const line = spool ? alarmEventLine(event) : undefined;
       if (spool && line !== undefined) {
         spool.alarm(line);
@@ -187,6 +220,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (recovered > 0) log.warn({ changes: recovered }, 'alarm changes recovered from the store');
 
   const outlet: LaneOutlet = {
+    ...(replica ? { engineChanged: (changes: EngineChanges) => replica.engineChanged(changes) } : {}),
     alarmChanges: (changes, upTo) => alarms.apply(changes, upTo),
     readingStored: deviceStatus.readingStored,
     pointsRefused: (points) => {
@@ -203,14 +237,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ? await createWorkerLane(setup, outlet, log.child({ component: 'pipeline' }), laneFailed)
       : await createInlineLane(setup, registry, outlet, metrics, log, laneFailed, rules);
   lane = started;
-  // In a cluster the broker's messages and sessions live in Redis: unreachable at start-up, the node does not start.
-  if (config.cluster) await reachRedis(config.cluster.redis.url);
-  const sharedBroker = config.cluster ? createSharedBrokerParts(config.cluster.redis.url) : null;
-  const clusterLog = log.child({ component: 'cluster' });
-  const clusterDeps = { sites: () => [...registry.all()].map((device) => device.site), metrics, log: clusterLog, now };
-  const cluster: ClusterNode =
-    config.cluster && sharedBroker ? createClusterNode(config.cluster, sharedBroker, clusterDeps) : createSingleNode(clusterDeps);
   // Each site is judged by its owner: payloads of other sites go there, and the owner's verdict is the PUBACK's.
+  // In a cluster: a verdict is given once what it changed is in the shared store, and only for sites taken over.
+  const judging = replica ? settledFirst(started, replica) : started;
+  takeover =
+    config.cluster && replica
+      ? createSiteTakeover({
+          cluster,
+          sites: () => registrySites,
+          replica,
+          lane: started,
+          book: alarms.book,
+          now,
+          checkEvery: config.cluster.heartbeat,
+          backoff: config.cluster.memberTimeout,
+          log: clusterLog,
+        })
+      : null;
   const forwarder = config.cluster
     ? createReadingForwarder({
         counted: (outcome) => metrics.clusterForwarded.inc({ outcome }),
@@ -226,7 +269,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     recorder,
     registry,
     labMode: config.mqtt.labMode,
-    lane: forwarder ? routeToOwners(started, cluster, forwarder) : started,
+    lane: forwarder && takeover ? routeToOwners(judging, cluster, takeover.judges, forwarder) : started,
     quarantine,
     deviceStatus,
     metrics,
@@ -345,8 +388,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const httpAddress = await http.start(config.http.host, config.http.port);
   const httpUrl = httpAddress.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   const mqttUrl = (listeners[0] as MqttListener).url;
-  await forwarder?.start(judgeForwarded(started, cluster, registry));
-  cluster.onOwnedSites((sites) => started.ownSites(sites, now()));
+  if (takeover) await forwarder?.start(judgeForwarded(judging, cluster, takeover.judges, registry));
+  await replica?.start();
+  const sitesTaken = takeover;
+  cluster.onOwnedSites(sitesTaken ? () => sitesTaken.reconcile() : (sites) => started.ownSites(sites, now()));
   await cluster.join({ mqtt: listeners.map((listener) => listener.url), http: httpUrl });
   log.info(
     { mqtt: listeners.map((l) => l.url), http: httpUrl, influx: influx.url ?? `disabled (${influx.disabledReason})` },
@@ -396,6 +441,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         clearInterval(ticker);
         // Leaving first: the other nodes take this node's sites at once rather than after memberTimeout.
         await cluster.leave();
+        takeover?.close();
         forwarder?.close();
         await http.close();
         // Stop accepting first; the listeners finish closing once the broker has disconnected every client.
@@ -404,6 +450,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await listenersClosed;
         sharedBroker?.close();
         await started.close();
+        replica?.close();
         await webhooks.close();
         store?.close();
         if (accountsDb !== store) accountsDb.close();

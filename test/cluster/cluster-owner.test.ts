@@ -108,11 +108,15 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
     expect(Number(/^gateway_cluster_forwarded_total\{outcome="judged"\} (\d+)/m.exec(forwarded)?.[1])).toBe(12);
   }, 60_000);
 
-  it('kill -9 of the owner: its sites move to a live node, which judges the next reading (PUBACK) and raises what it shows', async () => {
+  it('kill -9 of the owner: its sites move with their state — the same alarms go on (same id, next seq), none raised twice, no silence clock restarted', async () => {
     const device = DEVICES[0] as TestDevice;
     const oldOwner = owners[device.site] as string;
     const survivors = NODES.filter((id) => id !== oldOwner);
     const connectedTo = survivors[0] as string;
+    // the device stopped reporting after the first test: its silence alarm is raised before the kill
+    await eventually('the device went silent', () => (raised(receiver.received, device.id, 'device_silent').length === 1 ? true : undefined));
+    const hot = (raised(receiver.received, device.id, 'hopper_temp_high')[0] as ReceivedWebhook).event.data.alarm;
+    const lastSeq = Math.max(...receiver.received.filter((r) => r.event.data.alarm.id === hot.id).map((r) => r.event.data.alarm.seq));
     node(oldOwner).child.kill('SIGKILL');
     const killedAt = Date.now();
     const newOwner = await eventually('the site moved', async () => {
@@ -123,17 +127,30 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
     expect(survivors).toContain(newOwner);
     // within memberTimeout (2 s) and a heartbeat; the margin is for a loaded machine
     expect(Date.now() - killedAt).toBeLessThan(2_000 + 200 + 3_000);
+    // the new owner took the site over with the old owner's open alarms: the same ids, before any new reading
+    const listed = await eventually('the new owner lists the old owner’s alarms', async () => {
+      const alarms = (await get(node(newOwner), '/api/alarms')).alarms as Array<{ id: string; device: string; rule: string; seq: number }>;
+      const mine = alarms.filter((alarm) => alarm.device === device.id);
+      return mine.some((alarm) => alarm.id === hot.id) ? mine : undefined;
+    });
+    expect(listed.map((alarm) => alarm.rule).sort()).toEqual(['device_silent', 'hopper_temp_high']);
+    expect(listed.find((alarm) => alarm.id === hot.id)?.seq).toBe(lastSeq);
+
+    // back to normal through a survivor: both alarms clear — the same alarms, the next seq, once each
     const client = await connectTo(connectedTo, device);
-    // The survivors may see the change one heartbeat apart: a PUBLISH forwarded to a node that does not yet think
-    // it owns the site is not acknowledged, the connection closes, and the device sends it again after reconnecting.
-    const before = raised(receiver.received, device.id, 'hopper_temp_high').length;
-    await publishJson(client, telemetryTopicOf(device.site, device.id), { ts: Date.now(), metrics: { hopper_temp: 66 } }, 1);
-    await eventually('the new owner raised it', () =>
-      raised(receiver.received, device.id, 'hopper_temp_high').length > before ? true : undefined,
+    const topic = telemetryTopicOf(device.site, device.id);
+    await publishJson(client, topic, { ts: Date.now(), metrics: { hopper_temp: 30 } }, 1);
+    const cleared = await eventually('the hot alarm cleared', () =>
+      receiver.received.find((r) => r.event.type === 'alarm.cleared' && r.event.data.alarm.id === hot.id),
     );
-    const listed = ((await get(node(newOwner), '/api/alarms')).alarms as Array<{ device: string; rule: string }>).filter(
-      (alarm) => alarm.device === device.id && alarm.rule === 'hopper_temp_high',
-    );
-    expect(listed).toHaveLength(1);
+    expect(cleared.event.data.alarm.seq).toBe(lastSeq + 1);
+    // the devices that never report, whose sites moved too, are not called silent a second time by the new owner
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(raised(receiver.received, device.id, 'hopper_temp_high')).toHaveLength(1);
+    for (const d of DEVICES.slice(1)) expect(raised(receiver.received, d.id, 'device_silent')).toHaveLength(1);
+    // the device itself went quiet again after its one reading: the same silence alarm comes back (not a new one)
+    const silence = raised(receiver.received, device.id, 'device_silent').map((r) => r.event.data.alarm.id);
+    expect(new Set(silence).size).toBe(1);
+    expect(receiver.received.filter((r) => r.event.type === 'alarm.cleared' && r.event.data.alarm.id === hot.id)).toHaveLength(1);
   }, 60_000);
 });

@@ -19,6 +19,8 @@ export interface ClusterView {
 /** This node's place in the cluster, or a single node's stand-in (it owns every site). */
 export interface ClusterNode {
   readonly nodeId: string;
+  /** This process's life as the node (`nodeId@startedAt`): what the shared store's fences name. */
+  readonly incarnation: string;
   /** Joins (cluster mode): registers, starts the heartbeat. Resolves after the first heartbeat. */
   join(self: { mqtt: string[]; http: string }): Promise<void>;
   /** Whether this node owns `site` now. */
@@ -48,6 +50,7 @@ export function createSingleNode(deps: ClusterNodeDeps): ClusterNode {
   const sites = () => [...new Set(deps.sites())].sort();
   return {
     nodeId: SINGLE_NODE,
+    incarnation: SINGLE_NODE,
     async join() {
       deps.metrics.clusterMembers.set(1);
       deps.metrics.clusterSitesOwned.set(sites().length);
@@ -74,6 +77,8 @@ export function createClusterNode(config: ClusterConfig, broker: SharedBrokerPar
   let owners = new Map<string, string | null>();
   const listeners: Array<(sites: string[] | null) => void> = [];
   const sites = () => [...new Set(deps.sites())].sort();
+  const startedAt = new Date(deps.now()).toISOString();
+  const incarnation = `${config.nodeId}@${startedAt}`;
   const recompute = (nodes: string[]): void => {
     owners = new Map(sites().map((site) => [site, ownerOf(site, nodes)]));
     owned = new Set(sites().filter((site) => owners.get(site) === config.nodeId));
@@ -84,13 +89,15 @@ export function createClusterNode(config: ClusterConfig, broker: SharedBrokerPar
   };
   const node: ClusterNode = {
     nodeId: config.nodeId,
+    incarnation,
     async join(self) {
       membership = createMembership({
         redisUrl: config.redis.url,
         keyPrefix: config.keyPrefix,
         heartbeat: config.heartbeat,
         memberTimeout: config.memberTimeout,
-        self: { nodeId: config.nodeId, ...self, startedAt: new Date(deps.now()).toISOString() },
+        self: { nodeId: config.nodeId, ...self, startedAt },
+        incarnation,
         log: deps.log,
         now: deps.now,
       });

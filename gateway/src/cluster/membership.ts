@@ -22,6 +22,8 @@ export interface MembershipSettings {
   heartbeat: number;
   memberTimeout: number;
   self: MemberInfo;
+  /** This process's life as a node (`nodeId@startedAt`): the shared store's fences name it, and when it was last seen. */
+  incarnation: string;
   log: Logger;
   now(): number;
 }
@@ -45,15 +47,19 @@ export interface Membership {
   close(): Promise<void>;
 }
 
+/** The hash of when each node incarnation last renewed its membership (ms, Redis's clock), read by a site's next owner. */
+export const seenKeyOf = (keyPrefix: string): string => `${keyPrefix}member-seen`;
+
 /**
- * KEYS: the members' sorted set (score: expiry, ms), their info hash. ARGV: node id, timeout (ms), info (JSON).
- * Renews this node, forgets lapsed ones, returns [now, id1, info1, expiry1, id2, …].
+ * KEYS: the members' sorted set (score: expiry, ms), their info hash, the last-seen hash. ARGV: node id, timeout (ms),
+ * info (JSON), incarnation. Renews this node, forgets lapsed ones, returns [now, id1, info1, expiry1, id2, …].
  */
 const HEARTBEAT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[4], now)
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
 for _, id in ipairs(lapsed) do
   redis.call('ZREM', KEYS[1], id)
@@ -94,12 +100,14 @@ export function createMembership(settings: MembershipSettings): Membership {
   const beat = async (): Promise<void> => {
     const reply = (await redis.eval(
       HEARTBEAT,
-      2,
+      3,
       membersKey,
       infoKey,
+      seenKeyOf(settings.keyPrefix),
       settings.self.nodeId,
       String(settings.memberTimeout),
       info,
+      settings.incarnation,
     )) as string[];
     const live: Member[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {

@@ -33,6 +33,11 @@ export interface LaneConfig {
   ingest: GatewayConfig['ingest'];
   maxPayloadBytes: number;
   devices: LaneDevice[];
+  /**
+   * A node of a cluster: rule state and alarm changes go to the shared store (through the broker side), not to the
+   * local one, and the lane judges only the sites it is given.
+   */
+  clustered: boolean;
 }
 
 export function laneConfigOf(config: GatewayConfig): LaneConfig {
@@ -45,6 +50,7 @@ export function laneConfigOf(config: GatewayConfig): LaneConfig {
     ingest: config.ingest,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     devices: config.devices.map(({ secretHash: _, ...device }) => device),
+    clustered: config.cluster !== undefined,
   };
 }
 
@@ -82,8 +88,10 @@ export async function buildLaneCore(
     engine,
     seqWindow: createSeqWindow(store ? createSqliteSeqMemory(store) : undefined),
     commit: store ? (work) => store.transaction(work)() : (work) => work(),
-    engineState: store ? createSqliteEngineState(store) : undefined,
-    inbox: store ? createSqliteAlarmInbox(store) : undefined,
+    // In a cluster the shared store keeps both (the broker side writes them there before any acknowledgement).
+    engineState: store && !config.clustered ? createSqliteEngineState(store) : undefined,
+    inbox: store && !config.clustered ? createSqliteAlarmInbox(store) : undefined,
+    clustered: config.clustered,
     maxPayloadBytes: config.maxPayloadBytes,
     timestamps: { maxAheadMs: config.ingest.maxClockAhead, maxBehindMs: config.ingest.maxAge },
     sink,

@@ -75,9 +75,9 @@ export async function createInlineLane(
       judgePending();
       core.acknowledged(key, at);
     },
-    ownSites(sites, now) {
+    ownSites(sites, now, handover) {
       judgePending();
-      core.ownSites(sites, now);
+      core.ownSites(sites, now, handover);
     },
     async reloadRules(now) {
       judgePending();

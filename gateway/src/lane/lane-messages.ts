@@ -1,9 +1,10 @@
-import type { AlarmEvent, MetricValue, VerdictChange } from '../../../rules/src/index.js';
+import type { AlarmEvent, EngineChanges, MetricValue, VerdictChange } from '../../../rules/src/index.js';
 import type { Rejection } from '../ingest/rejection.js';
 import type { ReloadResult } from '../rule-files/rule-reloader.js';
 import type { RefusedPoint } from '../sinks/influx/influx-sink.js';
 import type { SinkStatus } from '../sinks/sink.js';
 import type { LaneSetup } from './build-lane-core.js';
+import type { SiteHandover } from './telemetry-lane.js';
 
 /** What the broker side hands the worker when it starts it. */
 export type LaneWorkerData = LaneSetup;
@@ -26,7 +27,7 @@ export type ToLane =
   | TelemetryBatch
   | { type: 'tick'; now: number }
   | { type: 'acknowledged'; key: string; at: number }
-  | { type: 'ownSites'; sites: string[] | null; now: number }
+  | { type: 'ownSites'; sites: string[] | null; now: number; handover: SiteHandover[] }
   | { type: 'alarmEvent'; event: AlarmEvent }
   | { type: 'alarmSpooled'; count: number }
   | { type: 'reload'; id: number; now: number }
@@ -47,6 +48,7 @@ export type FromLane =
   | { type: 'ready' }
   | { type: 'failed'; message: string; code?: string }
   | BatchVerdicts
+  | { type: 'engineChanges'; changes: EngineChanges }
   | { type: 'alarmChanges'; changes: VerdictChange[]; upTo: number | undefined }
   | { type: 'refused'; points: RefusedPoint[] }
   | { type: 'readings'; entries: Array<[device: string, ts: number, metrics: Record<string, MetricValue>, at: number]> }

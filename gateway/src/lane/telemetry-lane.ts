@@ -1,5 +1,13 @@
 import type { Profile } from '../../../profiles/index.js';
-import type { AlarmEvent, MetricValue, Reading, RuleEngine, VerdictChange } from '../../../rules/src/index.js';
+import type {
+  AlarmEvent,
+  EngineChanges,
+  EngineSnapshot,
+  MetricValue,
+  Reading,
+  RuleEngine,
+  VerdictChange,
+} from '../../../rules/src/index.js';
 import type { AlarmInbox } from '../alarms/alarm-inbox.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
 import { createFaultLog } from '../ingest/fault-log.js';
@@ -24,6 +32,15 @@ export interface LaneVerdict {
 /** The verdict when the lane cannot judge (its worker died, its store cannot write): no acknowledgement. */
 export const UNAVAILABLE: LaneVerdict = { accepted: 0, rejections: [], unavailable: true };
 
+/** A site this node takes over in a cluster, with the rule state its last owner saved in the shared store. */
+export interface SiteHandover {
+  site: string;
+  /** Its devices' and group rules' saved state (empty: the site was never judged, or its state was not kept). */
+  snapshot: EngineSnapshot;
+  /** How long no node judged it: its timers do not count that time. */
+  downMs: number;
+}
+
 /**
  * Where a device's telemetry goes once the broker knows who sent it: validate → normalise → de-duplicate
  * → rule engine → InfluxDB. Two adapters run the same core: `inline` on the broker's event loop, `worker`
@@ -41,8 +58,9 @@ export interface TelemetryLane {
   /**
    * In a cluster: the sites this node owns (null: every site, a single node). Devices of sites it gained are
    * registered (their silence clocks start at `now`), those of sites it lost are forgotten: their owner judges them.
+   * `handover`: the saved state of gained sites, taken over before their devices are registered (their clocks go on).
    */
-  ownSites(sites: readonly string[] | null, now: number): void;
+  ownSites(sites: readonly string[] | null, now: number, handover?: readonly SiteHandover[]): void;
   /** Re-reads and validates the rule files and swaps them in; a rejected set leaves the old one running. */
   reloadRules(now: number): Promise<ReloadResult>;
   /** Alarm events are stored with the telemetry, ahead of it. */
@@ -65,6 +83,11 @@ export interface LaneOutlet {
   readingStored(device: string, ts: number, metrics: Record<string, MetricValue>, at: number): void;
   /** Points InfluxDB refused as invalid (for the quarantine). */
   pointsRefused?(points: RefusedPoint[]): void;
+  /**
+   * In a cluster: the rule state each commit changed, before its alarm changes (serialise it at once: it shares the
+   * engine's objects). The shared store keeps it so that another node can take the sites over.
+   */
+  engineChanged?(changes: EngineChanges): void;
 }
 
 export interface LaneCoreDeps {
@@ -82,6 +105,8 @@ export interface LaneCoreDeps {
   engineState?: EngineStateStore | undefined;
   /** Where verdict changes wait for the alarm book, put in the commit that decided them (with a store). */
   inbox?: AlarmInbox | undefined;
+  /** In a cluster: the lane owns no site until told (`ownSites`), and nothing is restored from the local store. */
+  clustered?: boolean;
   /** Reloads the rule files into `engine`, returning the result and the alarm changes it caused. */
   reloadRules(now: number): ReloadOutcome;
   outlet: LaneOutlet;
@@ -112,7 +137,7 @@ export interface LaneCore {
   judge(device: RegisteredDevice, payload: Buffer, receivedAt: number): LaneVerdict;
   tick(now: number): void;
   acknowledged(key: string, at: number): void;
-  ownSites(sites: readonly string[] | null, now: number): void;
+  ownSites(sites: readonly string[] | null, now: number, handover?: readonly SiteHandover[]): void;
   reloadRules(now: number): ReloadResult;
 }
 
@@ -135,12 +160,15 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
   const step = <T>(at: number, work: (changes: VerdictChange[]) => T): T => {
     const changes: VerdictChange[] = [];
     let upTo: number | undefined;
+    let moved = undefined as EngineChanges | undefined;
     const result = deps.commit(() => {
       const out = work(changes);
       if (changes.length > 0 && deps.inbox) upTo = deps.inbox.put(changes);
-      deps.engineState?.save(engine.takeChanged(), at);
+      moved = engine.takeChanged();
+      deps.engineState?.save(moved, at);
       return out;
     });
+    if (moved && deps.outlet.engineChanged && (moved.devices.length > 0 || moved.sites.length > 0)) deps.outlet.engineChanged(moved);
     if (changes.length > 0) deps.outlet.alarmChanges(changes, upTo);
     return result;
   };
@@ -186,7 +214,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
   };
 
   /** The sites this node judges (null: all); readings of others do not reach the engine. */
-  let owned: Set<string> | null = null;
+  let owned: Set<string> | null = deps.clustered ? new Set() : null;
   const ownedDevices = () => [...deps.registry.all()].filter((device) => owned === null || owned.has(device.site));
 
   const tick = (now: number, changes: VerdictChange[]): void => {
@@ -210,7 +238,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
         for (const change of engine.registerDevices(contexts, now)) changes.push(change);
       });
     },
-    ownSites(sites, now) {
+    ownSites(sites, now, handover = []) {
       const before = owned;
       owned = sites === null ? null : new Set(sites);
       const all = new Set([...deps.registry.all()].map((device) => device.site));
@@ -218,16 +246,17 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       const has = (site: string) => owned === null || owned.has(site);
       const lost = [...all].filter((site) => had(site) && !has(site));
       const gained = [...deps.registry.all()].filter((device) => !had(device.site) && has(device.site));
-      if (lost.length === 0 && gained.length === 0) return;
+      if (lost.length === 0 && gained.length === 0 && handover.length === 0) return;
       step(now, (changes) => {
         engine.forgetSites(lost);
+        for (const taken of handover) for (const change of engine.adoptSites(taken.snapshot, now, taken.downMs)) changes.push(change);
         for (const change of engine.registerDevices(
           gained.map((device) => device.context),
           now,
         ))
           changes.push(change);
       });
-      deps.log.info({ sitesLost: lost.length, devicesGained: gained.length }, 'owned sites changed');
+      deps.log.info({ sitesLost: lost.length, devicesGained: gained.length, sitesTakenOver: handover.length }, 'owned sites changed');
     },
     judgeBatch(items) {
       const at = items.length > 0 ? (items[items.length - 1] as LaneItem).receivedAt : 0;

@@ -112,6 +112,8 @@ export async function createWorkerLane(
         }
         return;
       }
+      case 'engineChanges':
+        return outlet.engineChanged?.(message.changes);
       case 'alarmChanges':
         return outlet.alarmChanges(message.changes, message.upTo);
       case 'refused':
@@ -177,9 +179,9 @@ export async function createWorkerLane(
       flush();
       if (!failure) post({ type: 'acknowledged', key, at });
     },
-    ownSites(sites, now) {
+    ownSites(sites, now, handover = []) {
       flush();
-      if (!failure) post({ type: 'ownSites', sites: sites === null ? null : [...sites], now });
+      if (!failure) post({ type: 'ownSites', sites: sites === null ? null : [...sites], now, handover: [...handover] });
     },
     async reloadRules(now) {
       flush();

@@ -39,6 +39,8 @@ const sendLatest = (): void => {
   send({ type: 'readings', entries });
 };
 const outlet: LaneOutlet = {
+  // posted (and so copied) at once, before the alarm changes of the same commit
+  ...(setup.config.clustered ? { engineChanged: (changes) => send({ type: 'engineChanges', changes }) } : {}),
   alarmChanges: (changes: readonly VerdictChange[], upTo?: number) => send({ type: 'alarmChanges', changes: [...changes], upTo }),
   pointsRefused: (points) => send({ type: 'refused', points }),
   readingStored(device, ts, values, at) {
@@ -124,7 +126,7 @@ try {
       case 'acknowledged':
         return core.acknowledged(message.key, message.at);
       case 'ownSites':
-        return core.ownSites(message.sites, message.now);
+        return core.ownSites(message.sites, message.now, message.handover);
       case 'alarmEvent':
         return sink?.writeAlarmEvent(message.event);
       case 'alarmSpooled':

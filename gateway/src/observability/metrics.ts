@@ -133,6 +133,17 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       help: 'Sites of the registry this node owns (all of them on a single node)',
       registers,
     }),
+    clusterSiteWrites: new Counter({
+      name: 'gateway_cluster_site_writes_total',
+      help: 'Writes of a site’s rule state and alarms to the shared store, by outcome (written; fenced: another node took the site; failed: Redis, retried)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    clusterSitesTaken: new Counter({
+      name: 'gateway_cluster_sites_taken_total',
+      help: 'Sites this node took over with their saved rule state and alarms (ownership moved to it)',
+      registers,
+    }),
     sinkQueued: new Gauge({ name: 'gateway_sink_queued', help: 'Items waiting in a sink queue', labelNames: ['sink'], registers }),
     sinkWritten: new Counter({ name: 'gateway_sink_written_total', help: 'Items a sink delivered', labelNames: ['sink'], registers }),
     sinkFailed: new Counter({ name: 'gateway_sink_failed_total', help: 'Failed sink attempts (retried)', labelNames: ['sink'], registers }),

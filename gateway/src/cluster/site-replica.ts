@@ -1,0 +1,297 @@
+import { Redis } from 'ioredis';
+import type { Alarm } from '../../../rules/src/alarm.js';
+import type {
+  AlarmEvent,
+  AlarmTransition,
+  DeviceSnapshot,
+  EngineChanges,
+  FlapRecord,
+  GroupSnapshot,
+  SiteAlarms,
+} from '../../../rules/src/index.js';
+import { ENGINE_SNAPSHOT_VERSION } from '../../../rules/src/index.js';
+import type { SiteHandover } from '../lane/telemetry-lane.js';
+import type { Logger } from '../observability/logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { seenKeyOf } from './membership.js';
+
+/** A site as the shared store hands it to its next owner: rule state, open alarms, and how long nobody judged it. */
+export interface TakenSite extends SiteHandover {
+  alarms: SiteAlarms;
+}
+
+/** What the shared store keeps of one alarm that is not resolved. */
+interface SharedAlarm {
+  alarm: Alarm;
+  history: AlarmTransition[];
+  flap: FlapRecord | null;
+}
+
+export interface SiteReplicaDeps {
+  redisUrl: string;
+  keyPrefix: string;
+  /** This node's incarnation: the fence each write checks. */
+  incarnation: string;
+  /** A previous owner last seen longer ago than this is dead: the time since then was spent down. */
+  memberTimeout: number;
+  /** Whether a site's alarms belong to an owner (a site of the registry); others (the gateway's own) are not shared. */
+  shared(site: string): boolean;
+  /** The alarm book, as it stands when a write is sent. */
+  book: { get(id: string): Alarm | undefined; history(id: string): AlarmTransition[]; flapOf(key: string): FlapRecord | undefined };
+  /** The site's writes were refused: another node took it. */
+  onFenced(site: string): void;
+  metrics: GatewayMetrics;
+  log: Logger;
+}
+
+/**
+ * The shared store of a cluster (Redis): per site, its owner's rule state and open alarms, written before anything
+ * the owner decided leaves it (a PUBACK, an alarm event), so that the node that takes the site next goes on from
+ * there. Each site's writes are fenced by the owner the site names: a node that lost a site cannot overwrite it.
+ */
+export interface SiteReplica {
+  /** Connects to Redis. */
+  start(): Promise<void>;
+  /** Stages the rule state a lane commit changed (serialised at once). */
+  engineChanged(changes: EngineChanges): void;
+  /** An event of the alarm book: held until its alarm's state is written, then passed on (`onReleased`). */
+  alarmEvent(event: AlarmEvent): void;
+  /** Where events go once written (webhooks, live feed, InfluxDB). */
+  onReleased(listener: (event: AlarmEvent) => void): void;
+  /** Writes what is staged; true once everything staged before the call is in the shared store, false if not. */
+  settled(): Promise<boolean>;
+  /** Becomes the owner of the sites (fencing out the last one) and reads what it left. */
+  take(sites: readonly string[]): Promise<TakenSite[]>;
+  close(): void;
+}
+
+/**
+ * KEYS: the site's owner, rule-state hash, alarms hash. ARGV: incarnation, then n rule-state fields set and their
+ * (field, value) pairs, n alarms set and their pairs, n alarms deleted and their fields. 0: fenced (not the owner).
+ */
+const WRITE_SITE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local i = 2
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
+return 1
+`;
+
+/**
+ * KEYS: the site's owner, rule-state hash, alarms hash, the nodes' last-seen hash. ARGV: incarnation, member timeout.
+ * Names this node the owner; returns [time spent down (ms), previous owner, rule state (flat), alarms (flat)].
+ */
+const TAKE_SITE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local prev = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1])
+local down = 0
+if prev and prev ~= ARGV[1] then
+  local seen = redis.call('HGET', KEYS[4], prev)
+  if seen and now - tonumber(seen) > tonumber(ARGV[2]) then down = now - tonumber(seen) end
+end
+return { tostring(down), prev or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]) }
+`;
+
+const GROUPS_FIELD = 'groups';
+const DEVICE_FIELD = 'd:';
+
+interface Staged {
+  devices: Map<string, string>;
+  groups: string | undefined;
+  alarms: Set<string>;
+  events: AlarmEvent[];
+}
+
+const emptyStaged = (): Staged => ({ devices: new Map(), groups: undefined, alarms: new Set(), events: [] });
+
+export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
+  const { log } = deps;
+  // Fails fast while Redis is away: nothing is acknowledged meanwhile, and what is staged is written on a later try.
+  const redis = new Redis(deps.redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 5_000,
+    retryStrategy: (times) => Math.min(times * 200, 1_000),
+  });
+  redis.on('error', () => {}); // reported by the writes' outcomes and the cluster's readiness check
+  const keysOf = (site: string): [string, string, string] => {
+    const base = `${deps.keyPrefix}site:${site}`;
+    return [`${base}:owner`, `${base}:engine`, `${base}:alarms`];
+  };
+  const listeners: Array<(event: AlarmEvent) => void> = [];
+  let staged = new Map<string, Staged>();
+  let chain: Promise<boolean> = Promise.resolve(true);
+  let scheduled = false;
+
+  const stagedOf = (site: string): Staged => {
+    let entry = staged.get(site);
+    if (!entry) {
+      entry = emptyStaged();
+      staged.set(site, entry);
+    }
+    return entry;
+  };
+
+  const release = (events: readonly AlarmEvent[]): void => {
+    for (const event of events)
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          log.error({ err: error, type: event.type }, 'alarm listener failed');
+        }
+      }
+  };
+
+  const sharedAlarmOf = (id: string): string | null => {
+    const alarm = deps.book.get(id);
+    if (!alarm || alarm.resolved) return null;
+    const value: SharedAlarm = { alarm, history: deps.book.history(id), flap: deps.book.flapOf(alarm.key) ?? null };
+    return JSON.stringify(value);
+  };
+
+  const writeSite = async (site: string, entry: Staged): Promise<'written' | 'fenced' | 'failed'> => {
+    const engine: string[] = [];
+    for (const [key, state] of entry.devices) engine.push(`${DEVICE_FIELD}${key}`, state);
+    if (entry.groups !== undefined) engine.push(GROUPS_FIELD, entry.groups);
+    const set: string[] = [];
+    const gone: string[] = [];
+    for (const id of entry.alarms) {
+      const value = sharedAlarmOf(id);
+      if (value === null) gone.push(id);
+      else set.push(id, value);
+    }
+    const args = [deps.incarnation, String(engine.length / 2), ...engine, String(set.length / 2), ...set, String(gone.length), ...gone];
+    try {
+      const written = (await redis.eval(WRITE_SITE, 3, ...keysOf(site), ...args)) as number;
+      return written === 1 ? 'written' : 'fenced';
+    } catch (error) {
+      log.warn({ err: error, site }, 'shared store write failed');
+      return 'failed';
+    }
+  };
+
+  /** Puts back what a failed write held, behind nothing newer: newer state of the same device wins. */
+  const restage = (site: string, entry: Staged): void => {
+    const now = stagedOf(site);
+    for (const [key, state] of entry.devices) if (!now.devices.has(key)) now.devices.set(key, state);
+    if (now.groups === undefined) now.groups = entry.groups;
+    for (const id of entry.alarms) now.alarms.add(id);
+    now.events = [...entry.events, ...now.events];
+  };
+
+  const writeStaged = async (): Promise<boolean> => {
+    const batch = staged;
+    staged = new Map();
+    if (batch.size === 0) return true;
+    const outcomes = await Promise.all([...batch].map(async ([site, entry]) => [site, entry, await writeSite(site, entry)] as const));
+    let ok = true;
+    for (const [site, entry, outcome] of outcomes) {
+      deps.metrics.clusterSiteWrites.inc({ outcome });
+      if (outcome === 'written') {
+        release(entry.events);
+        continue;
+      }
+      ok = false;
+      if (outcome === 'failed') restage(site, entry);
+      else {
+        // Another node took the site: what this node decided of it since is void there, and here too.
+        log.warn({ site, events: entry.events.length }, 'site taken by another node');
+        deps.onFenced(site);
+      }
+    }
+    return ok;
+  };
+
+  /** Writes run one after another: a write that failed is retried inside the next, before what came after it. */
+  const flush = (): Promise<boolean> => {
+    scheduled = false;
+    chain = chain.then(writeStaged, writeStaged);
+    return chain;
+  };
+
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => void flush());
+  };
+
+  const parse = <T>(text: string, what: string, site: string): T | undefined => {
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      log.error({ err: error, site, what }, 'shared store entry unreadable');
+      return undefined;
+    }
+  };
+
+  return {
+    async start() {
+      await redis.connect();
+    },
+    engineChanged(changes) {
+      for (const { key, state } of changes.devices) stagedOf(state.context.site).devices.set(key, JSON.stringify(state));
+      for (const { site, groups } of changes.sites) stagedOf(site).groups = JSON.stringify(groups);
+      // Forgotten devices are not deleted: the sites they belong to went to another node, which reads their state.
+      schedule();
+    },
+    alarmEvent(event) {
+      const { site, id } = event.data.alarm;
+      if (!deps.shared(site)) return release([event]);
+      const entry = stagedOf(site);
+      entry.alarms.add(id);
+      entry.events.push(event);
+      schedule();
+    },
+    onReleased(listener) {
+      listeners.push(listener);
+    },
+    settled: flush,
+    take: (sites) =>
+      Promise.all(
+        sites.map(async (site): Promise<TakenSite> => {
+          const [down, previous, engineFlat, alarmsFlat] = (await redis.eval(
+            TAKE_SITE,
+            4,
+            ...keysOf(site),
+            seenKeyOf(deps.keyPrefix),
+            deps.incarnation,
+            String(deps.memberTimeout),
+          )) as [string, string, string[], string[]];
+          const devices: DeviceSnapshot[] = [];
+          let groups: GroupSnapshot[] = [];
+          for (let i = 0; i + 1 < engineFlat.length; i += 2) {
+            const field = engineFlat[i] as string;
+            const value = engineFlat[i + 1] as string;
+            if (field === GROUPS_FIELD) groups = parse<GroupSnapshot[]>(value, 'groups', site) ?? [];
+            else if (field.startsWith(DEVICE_FIELD)) {
+              const device = parse<DeviceSnapshot>(value, 'device', site);
+              if (device) devices.push(device);
+            }
+          }
+          const alarms: SiteAlarms = { alarms: [], history: [], flaps: [] };
+          for (let i = 1; i < alarmsFlat.length; i += 2) {
+            const shared = parse<SharedAlarm>(alarmsFlat[i] as string, 'alarm', site);
+            if (!shared) continue;
+            alarms.alarms.push(shared.alarm);
+            alarms.history.push([shared.alarm.id, shared.history]);
+            if (shared.flap) alarms.flaps?.push([shared.alarm.key, shared.flap]);
+          }
+          const downMs = Number(down);
+          deps.metrics.clusterSitesTaken.inc();
+          log.info({ site, previous: previous || null, devices: devices.length, alarms: alarms.alarms.length, downMs }, 'site taken over');
+          return { site, snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices, groups }, alarms, downMs };
+        }),
+      ),
+    close() {
+      redis.disconnect();
+    },
+  };
+}
