@@ -45,7 +45,29 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
   const log = createLogger(process.env.LOG_LEVEL ?? config.logLevel);
   if (!options.config) log.warn('no --config given: running on the embedded demo defaults');
 
-  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  let gateway: Awaited<ReturnType<typeof startGateway>> | null = null;
+  let stopping = false;
+  const close = (running: NonNullable<typeof gateway>): void => {
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  // Listening from the start: a SIGTERM while the gateway starts stops it cleanly once it has started.
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without flushing');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutdown requested');
+    if (gateway) close(gateway);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   try {
     if (options.check) {
       const { loadRuleSetOrThrow } = await import('./rule-files/load-rule-files.js');
@@ -71,26 +93,10 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
     throw error;
   }
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting without flushing');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'shutdown requested');
-    gateway.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const running = gateway;
+  if (stopping) return close(running);
   process.on('SIGHUP', () => {
-    gateway.reloadRules().then(
+    running.reloadRules().then(
       (result) => {
         if (!result.ok) log.error({ problems: result.problems }, 'SIGHUP: rule reload rejected');
       },
