@@ -100,7 +100,8 @@ export const ERROR_CATALOGUE = {
   cluster_unavailable: {
     status: 503,
     retryable: true,
-    summary: 'A cluster node cannot reach its Redis (`cluster.redis.url`) at start-up.',
+    summary:
+      'A cluster node cannot reach its Redis (`cluster.redis.url`) at start-up; or the node that judges an alarm’s site did not answer an action in time (try again).',
   },
   internal: { status: 500, retryable: true, summary: 'An unexpected fault; it is logged with its stack.' },
 } as const;

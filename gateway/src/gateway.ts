@@ -14,6 +14,8 @@ import { createConnectThrottle } from './broker/connect-throttle.js';
 import { guardedHandle } from './broker/connection-guard.js';
 import { createBroker } from './broker/create-broker.js';
 import { type MqttListener, startMqttListeners } from './broker/listeners.js';
+import { actAnywhere, actForwarded } from './cluster/alarm-actions.js';
+import { type AlarmView, clusterAlarmView, createAlarmMirror } from './cluster/alarm-mirror.js';
 import { type ClusterNode, createClusterNode, createSingleNode } from './cluster/cluster-node.js';
 import { reachRedis } from './cluster/membership.js';
 import { judgeForwarded, routeToOwners, settledFirst } from './cluster/owner-routing.js';
@@ -203,6 +205,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
   onAlarmEvent((event) => liveFeed.publish(event));
   onAlarmEvent((event) => webhooks.deliver(event));
+  // Every node shows every node's alarms: its live feed carries the others' events too (their owners deliver the webhooks).
+  const mirror = config.cluster
+    ? createAlarmMirror({
+        redisUrl: config.cluster.redis.url,
+        keyPrefix: config.cluster.keyPrefix,
+        incarnation: cluster.incarnation,
+        maxClosed: MAX_CLOSED,
+        log: clusterLog,
+      })
+    : null;
+  mirror?.onEvent((event) => liveFeed.publish(event));
+  const alarmView: AlarmView | undefined = mirror ? clusterAlarmView(alarms.book, mirror) : undefined;
   if (influx.url) {
     // With the store, an alarm event's point goes into the spool in the commit that records the transition: it
     // does not cross to the lane's thread and back, and a crash cannot lose it. Without, the lane's sink queues it.
@@ -362,6 +376,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics: { contentType: metrics.registry.contentType, text: metricsText },
     readiness,
     alarms,
+    alarmView,
+    alarmAction:
+      alarmView && forwarder && takeover
+        ? actAnywhere({ view: alarmView, alarms, judges: takeover.judges, cluster, forwarder })
+        : undefined,
     shelves: createShelfService({
       alarms,
       registry,
@@ -388,8 +407,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const httpAddress = await http.start(config.http.host, config.http.port);
   const httpUrl = httpAddress.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   const mqttUrl = (listeners[0] as MqttListener).url;
-  if (takeover) await forwarder?.start(judgeForwarded(judging, cluster, takeover.judges, registry));
+  if (takeover) {
+    await forwarder?.start(judgeForwarded(judging, cluster, takeover.judges, registry), actForwarded(alarms, takeover.judges));
+  }
   await replica?.start();
+  await mirror?.start(registrySites);
   const sitesTaken = takeover;
   cluster.onOwnedSites(sitesTaken ? () => sitesTaken.reconcile() : (sites) => started.ownSites(sites, now()));
   await cluster.join({ mqtt: listeners.map((listener) => listener.url), http: httpUrl });
@@ -451,6 +473,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         sharedBroker?.close();
         await started.close();
         replica?.close();
+        mirror?.close();
         await webhooks.close();
         store?.close();
         if (accountsDb !== store) accountsDb.close();

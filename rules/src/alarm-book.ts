@@ -123,6 +123,22 @@ export interface AlarmBookDeps {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** The alarms that match a query, newest raised first (ties: the larger id first). */
+export function listAlarms(all: Iterable<Alarm>, query: AlarmQuery): Alarm[] {
+  const state = query.state ?? 'open';
+  const out: Alarm[] = [];
+  for (const alarm of all) {
+    if (state === 'open' && alarm.resolved) continue;
+    if (state === 'active' && alarm.state !== 'active') continue;
+    if (state === 'cleared' && alarm.state !== 'cleared') continue;
+    if (query.site && alarm.site !== query.site) continue;
+    if (query.device && alarm.device !== query.device) continue;
+    if (query.severity && alarm.severity !== query.severity) continue;
+    out.push(alarm);
+  }
+  return out.sort((a, b) => (a.raisedAt < b.raisedAt ? 1 : a.raisedAt > b.raisedAt ? -1 : a.id < b.id ? 1 : -1));
+}
+
 /**
  * The alarm lifecycle: one open alarm per key (site/device/rule); raise, escalate, de-escalate, clear from
  * rule verdicts; acknowledge and resolve from duty officers. Every transition increments the alarm's `seq`.
@@ -387,20 +403,7 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     history: (id) => histories.get(id) ?? [],
     flapOf: (key) => flaps.get(key),
 
-    list(query) {
-      const state = query.state ?? 'open';
-      const out: Alarm[] = [];
-      for (const alarm of alarms.values()) {
-        if (state === 'open' && alarm.resolved) continue;
-        if (state === 'active' && alarm.state !== 'active') continue;
-        if (state === 'cleared' && alarm.state !== 'cleared') continue;
-        if (query.site && alarm.site !== query.site) continue;
-        if (query.device && alarm.device !== query.device) continue;
-        if (query.severity && alarm.severity !== query.severity) continue;
-        out.push(alarm);
-      }
-      return out.sort((a, b) => (a.raisedAt < b.raisedAt ? 1 : a.raisedAt > b.raisedAt ? -1 : a.id < b.id ? 1 : -1));
-    },
+    list: (query) => listAlarms(alarms.values(), query),
 
     snapshot: () =>
       structuredClone({

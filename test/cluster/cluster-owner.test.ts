@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
+import { listenToAlarmStream, type SseListener } from '../helpers/sse-listener.js';
 import { eventually, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
 import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -101,11 +102,77 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
       ((await get(node(id), '/api/alarms?state=all')).alarms as Array<{ device: string; rule: string }>).filter(
         (alarm) => alarm.device === device.id && alarm.rule === 'hopper_temp_high',
       );
-    expect(await hopperAlarms(owner)).toHaveLength(1);
-    expect(await hopperAlarms(connectedTo)).toHaveLength(0);
+    const onOwner = await hopperAlarms(owner);
+    expect(onOwner).toHaveLength(1);
+    // the node the device is connected to shows the owner's alarm (the same one), it raised none of its own
+    expect(
+      await eventually('the connected node shows it', async () =>
+        (await hopperAlarms(connectedTo)).length > 0 ? hopperAlarms(connectedTo) : undefined,
+      ),
+    ).toEqual(onOwner);
     // the twelve PUBLISH went through the connected node to the owner, each judged there
     const forwarded = await (await fetch(`${node(connectedTo).httpUrl}/metrics`)).text();
     expect(Number(/^gateway_cluster_forwarded_total\{outcome="judged"\} (\d+)/m.exec(forwarded)?.[1])).toBe(12);
+  }, 60_000);
+
+  it('every node shows every alarm; an operator on a node that does not judge the site acknowledges it there; every stream and the webhook say so once', async () => {
+    const device = DEVICES[0] as TestDevice;
+    const owner = owners[device.site] as string;
+    const elsewhere = NODES.find((id) => id !== owner) as string;
+    const hot = (raised(receiver.received, device.id, 'hopper_temp_high')[0] as ReceivedWebhook).event.data.alarm;
+    const streams: SseListener[] = NODES.map((id) => listenToAlarmStream(node(id).httpUrl, TOKENS.viewer));
+    try {
+      await Promise.all(streams.map((stream) => stream.ready));
+      // the same alarms, the same seq, on every node's API — whichever node judges their site
+      const listing = async (id: string) =>
+        ((await get(node(id), '/api/alarms?state=all')).alarms as Array<{ id: string; seq: number }>)
+          .map((alarm) => `${alarm.id}@${alarm.seq}`)
+          .sort();
+      const agreed = await eventually('every node lists the same alarms', async () => {
+        const lists = await Promise.all(NODES.map(listing));
+        return lists.every((list) => list.join() === lists[0]?.join()) && (lists[0]?.length ?? 0) >= DEVICES.length ? lists[0] : undefined;
+      });
+      expect(agreed).toContain(`${hot.id}@${hot.seq}`);
+      const detail = await get(node(elsewhere), `/api/alarms/${hot.id}`);
+      expect(detail.history.map((step: { type: string }) => step.type)).toEqual(['alarm.raised']);
+
+      const response = await fetch(`${node(elsewhere).httpUrl}/api/alarms/${hot.id}/ack`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKENS.operator}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ by: 'Wang Li (duty officer)', note: 'checked on site' }),
+      });
+      expect(response.status).toBe(200);
+      const acked = ((await response.json()) as { alarm: unknown }).alarm;
+      expect(acked).toMatchObject({ id: hot.id, acknowledged: true, acknowledgedBy: 'Wang Li (duty officer)', seq: hot.seq + 1 });
+      // the owner took it: its book, the webhook (once), every node's stream and API
+      const ackHooks = () => receiver.received.filter((r) => r.event.type === 'alarm.acknowledged' && r.event.data.alarm.id === hot.id);
+      await eventually('the webhook of the acknowledgement', () => ackHooks()[0]);
+      const ackEvents = await eventually('every stream carried the acknowledgement', () => {
+        const seen = streams.map((stream) =>
+          stream.events.filter((e) => e.data.type === 'alarm.acknowledged' && e.data.data.alarm.id === hot.id),
+        );
+        return seen.every((list) => list.length === 1) ? seen.map((list) => list[0]?.data.id) : undefined;
+      });
+      expect(new Set(ackEvents).size).toBe(1);
+      expect(ackEvents[0]).toBe(ackHooks()[0]?.event.id);
+      for (const id of NODES) {
+        expect((await get(node(id), `/api/alarms/${hot.id}`)).alarm).toMatchObject({ acknowledged: true, seq: hot.seq + 1 });
+      }
+      // acknowledging again, anywhere: the owner's answer, a conflict
+      const again = await fetch(`${node(elsewhere).httpUrl}/api/alarms/${hot.id}/ack`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKENS.operator}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ by: 'Wang Li (duty officer)' }),
+      });
+      expect(again.status).toBe(409);
+      expect(((await again.json()) as { error: { code: string } }).error.code).toBe('alarm_already_acknowledged');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(ackHooks()).toHaveLength(1);
+      const ids = receiver.received.map((r) => String(r.headers['webhook-id']));
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      for (const stream of streams) stream.close();
+    }
   }, 60_000);
 
   it('kill -9 of the owner: its sites move with their state — the same alarms go on (same id, next seq), none raised twice, no silence clock restarted', async () => {
@@ -114,7 +181,9 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
     const survivors = NODES.filter((id) => id !== oldOwner);
     const connectedTo = survivors[0] as string;
     // the device stopped reporting after the first test: its silence alarm is raised before the kill
-    await eventually('the device went silent', () => (raised(receiver.received, device.id, 'device_silent').length === 1 ? true : undefined));
+    await eventually('the device went silent', () =>
+      raised(receiver.received, device.id, 'device_silent').length === 1 ? true : undefined,
+    );
     const hot = (raised(receiver.received, device.id, 'hopper_temp_high')[0] as ReceivedWebhook).event.data.alarm;
     const lastSeq = Math.max(...receiver.received.filter((r) => r.event.data.alarm.id === hot.id).map((r) => r.event.data.alarm.seq));
     node(oldOwner).child.kill('SIGKILL');

@@ -20,8 +20,8 @@ export interface TakenSite extends SiteHandover {
   alarms: SiteAlarms;
 }
 
-/** What the shared store keeps of one alarm that is not resolved. */
-interface SharedAlarm {
+/** What the shared store keeps of one alarm that is not resolved, and what every node's mirror of it is told. */
+export interface SharedAlarm {
   alarm: Alarm;
   history: AlarmTransition[];
   flap: FlapRecord | null;
@@ -65,9 +65,20 @@ export interface SiteReplica {
   close(): void;
 }
 
+/** What a site's write tells every node (cluster/alarm-mirror.ts): the alarms as written, and the events released. */
+export interface AlarmFeedMessage {
+  from: string;
+  alarms: SharedAlarm[];
+  events: AlarmEvent[];
+}
+
+/** The channel of the alarm feed. */
+export const alarmFeedOf = (keyPrefix: string): string => `${keyPrefix}alarm-feed`;
+
 /**
  * KEYS: the site's owner, rule-state hash, alarms hash. ARGV: incarnation, then n rule-state fields set and their
- * (field, value) pairs, n alarms set and their pairs, n alarms deleted and their fields. 0: fenced (not the owner).
+ * (field, value) pairs, n alarms set and their pairs, n alarms deleted and their fields, then the alarm feed's
+ * channel and the message to publish there ('' for none). 0: fenced (not the owner).
  */
 const WRITE_SITE = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -78,6 +89,7 @@ n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
+if ARGV[i + 1] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return 1
 `;
 
@@ -150,11 +162,9 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       }
   };
 
-  const sharedAlarmOf = (id: string): string | null => {
+  const sharedAlarmOf = (id: string): SharedAlarm | null => {
     const alarm = deps.book.get(id);
-    if (!alarm || alarm.resolved) return null;
-    const value: SharedAlarm = { alarm, history: deps.book.history(id), flap: deps.book.flapOf(alarm.key) ?? null };
-    return JSON.stringify(value);
+    return alarm ? { alarm, history: deps.book.history(id), flap: deps.book.flapOf(alarm.key) ?? null } : null;
   };
 
   const writeSite = async (site: string, entry: Staged): Promise<'written' | 'fenced' | 'failed'> => {
@@ -163,12 +173,26 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     if (entry.groups !== undefined) engine.push(GROUPS_FIELD, entry.groups);
     const set: string[] = [];
     const gone: string[] = [];
+    const feed: AlarmFeedMessage = { from: deps.incarnation, alarms: [], events: entry.events };
     for (const id of entry.alarms) {
       const value = sharedAlarmOf(id);
-      if (value === null) gone.push(id);
-      else set.push(id, value);
+      if (value) feed.alarms.push(value);
+      // a resolved alarm leaves the shared store (the next owner has nothing to go on with); the mirrors keep it
+      if (value === null || value.alarm.resolved) gone.push(id);
+      else set.push(id, JSON.stringify(value));
     }
-    const args = [deps.incarnation, String(engine.length / 2), ...engine, String(set.length / 2), ...set, String(gone.length), ...gone];
+    const message = feed.alarms.length > 0 || feed.events.length > 0 ? JSON.stringify(feed) : '';
+    const args = [
+      deps.incarnation,
+      String(engine.length / 2),
+      ...engine,
+      String(set.length / 2),
+      ...set,
+      String(gone.length),
+      ...gone,
+      alarmFeedOf(deps.keyPrefix),
+      message,
+    ];
     try {
       const written = (await redis.eval(WRITE_SITE, 3, ...keysOf(site), ...args)) as number;
       return written === 1 ? 'written' : 'fenced';

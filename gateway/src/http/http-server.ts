@@ -2,10 +2,12 @@ import rateLimit from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
+import type { AlarmAction, AlarmActionOutcome } from '../alarms/alarm-action.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { EscalationState } from '../alarms/escalation-state.js';
 import type { ShelfService } from '../alarms/shelf-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { AlarmView } from '../cluster/alarm-mirror.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { ApiToken } from '../config/config-schema.js';
 import { registerConsoleRoutes } from '../console/console-routes.js';
@@ -54,6 +56,9 @@ export interface HttpServerDeps {
   metrics: MetricsSource;
   readiness(): ReadinessCheck[];
   alarms: AlarmService;
+  /** In a cluster: every node's alarms, and actions taken on the node that judges the alarm's site. */
+  alarmView?: AlarmView | undefined;
+  alarmAction?: ((action: AlarmAction) => Promise<AlarmActionOutcome>) | undefined;
   /** Shelving and maintenance windows (absent: their routes are not offered). */
   shelves?: ShelfService | undefined;
   /** Where an alarm stands in its escalation policy (null: none takes it). */
@@ -140,7 +145,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
 
   await registerOpenApi(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, metricsPublic: deps.metricsPublic });
-  registerAlarmRoutes(app, { alarms: deps.alarms, audit, escalationOf: deps.escalationOf });
+  registerAlarmRoutes(app, { alarms: deps.alarms, audit, escalationOf: deps.escalationOf, view: deps.alarmView, act: deps.alarmAction });
   registerStreamRoutes(app, { liveFeed: deps.liveFeed });
   registerDeviceRoutes(app, { registry: deps.registry, deviceStatus: deps.deviceStatus, quarantine: deps.quarantine });
   registerTrendRoutes(app, { registry: deps.registry, trend: deps.trend, trendDisabledReason: deps.trendDisabledReason });

@@ -75,7 +75,7 @@ const searchText = (alarm: Alarm): string =>
     .toLowerCase();
 
 /** The alarms that match, newest first (the book's order). */
-export function selectAlarms(book: AlarmBook, filter: AlarmFilter): Alarm[] {
+export function selectAlarms(book: Pick<AlarmBook, 'list'>, filter: AlarmFilter): Alarm[] {
   const { state, site, device, severity } = filter;
   const listed = book.list({ state: state === 'resolved' ? 'all' : state, site, device, severity });
   const from = filter.from === undefined ? null : Date.parse(filter.from);

@@ -2,8 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { alarmEventTypeSchema, alarmSchema, type Disposal, disposalSchema, severitySchema } from '../../../../rules/src/index.js';
+import { type AlarmAction, type AlarmActionOutcome, performAlarmAction } from '../../alarms/alarm-action.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { type EscalationState, escalationStateSchema } from '../../alarms/escalation-state.js';
+import type { AlarmView } from '../../cluster/alarm-mirror.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
 import { alarmFilterQuery, alarmsCsv, selectAlarms } from './alarm-query.js';
@@ -146,9 +148,19 @@ const byTheUser = async (request: FastifyRequest): Promise<void> => {
 
 export function registerAlarmRoutes(
   app: FastifyInstance,
-  deps: { alarms: AlarmService; audit: AuditRecorder; escalationOf?: (id: string) => EscalationState | null },
+  deps: {
+    alarms: AlarmService;
+    audit: AuditRecorder;
+    escalationOf?: (id: string) => EscalationState | null;
+    /** In a cluster: every node's alarms (this node's book first); absent: this node's book. */
+    view?: AlarmView | undefined;
+    /** In a cluster: takes an action here or on the node that judges the alarm's site; absent: here. */
+    act?: ((action: AlarmAction) => Promise<AlarmActionOutcome>) | undefined;
+  },
 ): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  const view = deps.view ?? deps.alarms.book;
+  const act = deps.act ?? (async (action: AlarmAction): Promise<AlarmActionOutcome> => performAlarmAction(deps.alarms, action));
 
   api.get(
     '/api/alarms',
@@ -163,7 +175,7 @@ export function registerAlarmRoutes(
     },
     async (request) => {
       const { limit, offset } = request.query;
-      const matching = selectAlarms(deps.alarms.book, request.query);
+      const matching = selectAlarms(view, request.query);
       const alarms = matching.slice(offset, offset + limit);
       return { alarms, count: alarms.length, total: matching.length };
     },
@@ -187,7 +199,7 @@ export function registerAlarmRoutes(
       reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="alarms.csv"')
-        .send(alarmsCsv(selectAlarms(deps.alarms.book, request.query).slice(0, request.query.limit))),
+        .send(alarmsCsv(selectAlarms(view, request.query).slice(0, request.query.limit))),
   );
 
   api.get(
@@ -203,9 +215,9 @@ export function registerAlarmRoutes(
     },
     async (request, reply) => {
       const { id } = request.params;
-      const found = deps.alarms.book.get(id);
+      const found = view.get(id);
       if (!found) return sendError(reply, 'alarm_not_found', `no alarm ${id}`);
-      const history = deps.alarms.book.history(id).map((t) => ({
+      const history = view.history(id).map((t) => ({
         type: t.type,
         at: new Date(t.at).toISOString(),
         seq: t.alarm.seq,
@@ -246,6 +258,7 @@ export function registerAlarmRoutes(
               'validation_failed',
               'alarm_not_found',
               ...actions[action].conflicts,
+              'cluster_unavailable',
               'payload_too_large',
               'unsupported_media_type',
             ]),
@@ -257,8 +270,11 @@ export function registerAlarmRoutes(
         const { by, note } = request.body;
         const disposal = 'disposal' in request.body ? (request.body.disposal as Disposal | undefined) : undefined;
         const actor = request.caller?.kind === 'user' ? request.caller.name : by;
-        const result =
-          action === 'ack' ? deps.alarms.acknowledge(id, actor, note ?? null) : deps.alarms.resolve(id, actor, note ?? null, disposal);
+        const result = await act(
+          action === 'ack'
+            ? { kind: 'ack', id, by: actor, note: note ?? null }
+            : { kind: 'resolve', id, by: actor, note: note ?? null, disposal },
+        );
         deps.audit(request, {
           action: action === 'ack' ? 'alarm.ack' : 'alarm.resolve',
           target: id,
@@ -289,6 +305,7 @@ export function registerAlarmRoutes(
             'validation_failed',
             'alarm_not_found',
             'alarm_resolved',
+            'cluster_unavailable',
             'payload_too_large',
             'unsupported_media_type',
           ]),
@@ -299,7 +316,7 @@ export function registerAlarmRoutes(
       const { id } = request.params;
       const { to, by, note } = request.body;
       const actor = request.caller?.kind === 'user' ? request.caller.name : by;
-      const result = deps.alarms.assign(id, to, actor, note ?? null);
+      const result = await act({ kind: 'assign', id, to, by: actor, note: note ?? null });
       deps.audit(request, { action: 'alarm.assign', target: id, outcome: result.ok ? 'ok' : result.error.code, note: note ?? null, by });
       if (!result.ok) return sendError(reply, result.error.code, `cannot assign alarm ${id}: ${result.error.code.replace(/_/g, ' ')}`);
       return { alarm: result.transition.alarm };

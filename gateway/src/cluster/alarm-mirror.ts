@@ -1,0 +1,116 @@
+import { Redis } from 'ioredis';
+import { type Alarm, type AlarmBook, type AlarmEvent, type AlarmTransition, listAlarms } from '../../../rules/src/index.js';
+import type { Logger } from '../observability/logger.js';
+import { type AlarmFeedMessage, alarmFeedOf, type SharedAlarm } from './site-replica.js';
+
+/**
+ * Every alarm of the cluster as this node last heard of it: loaded from the shared store at start, then kept current
+ * by the alarm feed each owner publishes with its writes. It is what the API and the live feed of a node show of
+ * the sites other nodes judge.
+ */
+export interface AlarmMirror {
+  /** Subscribes to the feed, then loads the open alarms of these sites. */
+  start(sites: Iterable<string>): Promise<void>;
+  get(id: string): Alarm | undefined;
+  history(id: string): AlarmTransition[];
+  all(): Iterable<Alarm>;
+  /** Events released by other nodes (this node's own reach its listeners directly). */
+  onEvent(listener: (event: AlarmEvent) => void): void;
+  close(): void;
+}
+
+export interface AlarmMirrorDeps {
+  redisUrl: string;
+  keyPrefix: string;
+  /** This node's incarnation: its own messages carry it. */
+  incarnation: string;
+  /** Resolved alarms kept (the oldest go first). */
+  maxClosed: number;
+  log: Logger;
+}
+
+export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
+  const subscriber = new Redis(deps.redisUrl, { lazyConnect: true });
+  const reader = new Redis(deps.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  subscriber.on('error', () => {});
+  reader.on('error', () => {});
+  const alarms = new Map<string, SharedAlarm>();
+  const closedOrder: string[] = [];
+  const listeners: Array<(event: AlarmEvent) => void> = [];
+
+  const keep = (shared: SharedAlarm): void => {
+    const known = alarms.get(shared.alarm.id);
+    if (known && known.alarm.seq > shared.alarm.seq) return;
+    alarms.set(shared.alarm.id, shared);
+    if (!shared.alarm.resolved || known?.alarm.resolved) return;
+    closedOrder.push(shared.alarm.id);
+    while (closedOrder.length > deps.maxClosed) alarms.delete(closedOrder.shift() as string);
+  };
+
+  const received = (text: string): void => {
+    let message: AlarmFeedMessage;
+    try {
+      message = JSON.parse(text) as AlarmFeedMessage;
+    } catch (error) {
+      deps.log.warn({ err: error }, 'alarm feed message unreadable');
+      return;
+    }
+    for (const shared of message.alarms) keep(shared);
+    if (message.from === deps.incarnation) return;
+    for (const event of message.events)
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          deps.log.error({ err: error, type: event.type }, 'alarm listener failed');
+        }
+      }
+  };
+
+  return {
+    async start(sites) {
+      await Promise.all([subscriber.connect(), reader.connect()]);
+      subscriber.on('message', (_channel: string, text: string) => received(text));
+      await subscriber.subscribe(alarmFeedOf(deps.keyPrefix));
+      // after subscribing: what changes while loading arrives by the feed, and the higher seq wins
+      await Promise.all(
+        [...new Set(sites)].map(async (site) => {
+          const values = await reader.hvals(`${deps.keyPrefix}site:${site}:alarms`);
+          for (const value of values) {
+            try {
+              keep(JSON.parse(value) as SharedAlarm);
+            } catch (error) {
+              deps.log.warn({ err: error, site }, 'shared alarm unreadable');
+            }
+          }
+        }),
+      );
+    },
+    get: (id) => alarms.get(id)?.alarm,
+    history: (id) => alarms.get(id)?.history ?? [],
+    all: () => [...alarms.values()].map((shared) => shared.alarm),
+    onEvent(listener) {
+      listeners.push(listener);
+    },
+    close() {
+      subscriber.disconnect();
+      reader.disconnect();
+    },
+  };
+}
+
+/** What the API reads of alarms in a cluster: this node's book first (the freshest of its sites), then the mirror. */
+export type AlarmView = Pick<AlarmBook, 'get' | 'history' | 'list'>;
+
+export function clusterAlarmView(book: AlarmView, mirror: AlarmMirror): AlarmView {
+  return {
+    get: (id) => book.get(id) ?? mirror.get(id),
+    history: (id) => (book.get(id) ? book.history(id) : mirror.history(id)),
+    list(query) {
+      const merged = new Map<string, Alarm>();
+      for (const alarm of mirror.all()) merged.set(alarm.id, alarm);
+      for (const alarm of book.list({ state: 'all' })) merged.set(alarm.id, alarm);
+      return listAlarms(merged.values(), query);
+    },
+  };
+}
