@@ -281,13 +281,21 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
     // the value had to pass back over the mildest level's clear to become normal
     const level = resolveLevels(def.levels, ctx.env)[0];
     const back = def.direction === 'above' ? 'below' : 'above';
+    const name = def.name ?? def.metric;
+    const nameZh = def.name_zh ?? name;
+    // no value: the samples left the window (or too few came for minSamples/minSpan), not a value back over clear
+    const noValue = state.value === null;
     return cleared({
       metric: def.metric,
-      value: state.value === null ? null : roundForMessage(state.value),
+      value: noValue ? null : roundForMessage(state.value as number),
       threshold: level?.clear ?? null,
       unit: unitOfValue(def, ctx),
-      template: `${def.name ?? def.metric} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
-      templateZh: `${def.name_zh ?? def.name ?? def.metric}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
+      template: noValue
+        ? `${name} back to normal: too little data over ${formatDuration(def.window)}`
+        : `${name} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
+      templateZh: noValue
+        ? `${nameZh}恢复正常：${formatDuration(def.window)} 内数据不足`
+        : `${nameZh}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
       def,
       ctx,
     });
