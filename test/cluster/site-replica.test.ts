@@ -1,0 +1,172 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSiteReplica, type SiteReplica } from '../../gateway/src/cluster/site-replica.js';
+import { createLogger } from '../../gateway/src/observability/logger.js';
+import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
+import { type AlarmEvent, type AlarmTransition, createAlarmBook, type EngineChanges, type VerdictChange } from '../../rules/src/index.js';
+import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
+
+const PREFIX = 'replica-test:';
+
+const hot = (site: string, at: number, severity: 'yellow' | 'red' | null): VerdictChange => ({
+  key: `${site}/d/hot`,
+  site,
+  device: 'd',
+  profile: 'p',
+  rule: 'hot',
+  source: 'test',
+  at,
+  verdict:
+    severity === null
+      ? { status: 'false' }
+      : { status: 'true', severity, metric: 't', value: 70, threshold: 60, unit: null, message: 'hot' },
+});
+
+/** The rule state of one device of `site` as a lane commit reports it. */
+const deviceMoved = (site: string, lastTs: number): EngineChanges => ({
+  devices: [
+    {
+      key: `${site}/d`,
+      state: { context: { site, device: 'd', profile: 'p', attributes: {} }, latest: { t: 70 }, lastTs, rules: [] },
+    },
+  ],
+  sites: [],
+});
+
+let events = 0;
+const eventOf = (transition: AlarmTransition): AlarmEvent => ({
+  type: transition.type,
+  id: `evt_${++events}`,
+  timestamp: new Date(transition.at).toISOString(),
+  data: { alarm: transition.alarm },
+});
+
+/** A node's replica with its own alarm book, and what it released and was fenced out of. */
+function node(redis: PrivateRedis, incarnation: string) {
+  const book = createAlarmBook({ newAlarmId: () => `alm_${incarnation}_${++events}` });
+  const released: AlarmEvent[] = [];
+  const fenced: string[] = [];
+  const metrics = createGatewayMetrics({ processMetrics: false });
+  const replica: SiteReplica = createSiteReplica({
+    redisUrl: redis.url,
+    keyPrefix: PREFIX,
+    incarnation,
+    memberTimeout: 2_000,
+    shared: (site) => site.startsWith('s'),
+    book,
+    onFenced: (site) => fenced.push(site),
+    metrics,
+    log: createLogger('silent'),
+  });
+  replica.onReleased((event) => released.push(event));
+  /** Applies a verdict change to the book and hands its events to the replica, as the gateway does. */
+  const apply = (change: VerdictChange): AlarmEvent[] => {
+    const out = book.apply(change).map(eventOf);
+    for (const event of out) replica.alarmEvent(event);
+    return out;
+  };
+  return { book, replica, released, fenced, metrics, apply };
+}
+
+describe('the shared site state on Redis: written before anything leaves the owner, fenced, taken over (issue 16)', () => {
+  let redis: PrivateRedis;
+  const nodes: Array<ReturnType<typeof node>> = [];
+  const started = async (incarnation: string) => {
+    const n = node(redis, incarnation);
+    await n.replica.start();
+    nodes.push(n);
+    return n;
+  };
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(async () => {
+    for (const n of nodes) n.replica.close();
+    await redis?.dispose();
+  });
+
+  it('an alarm event leaves the owner only once its alarm is written; the next owner takes the site over with it and the rule state', async () => {
+    const a = await started('gw-a@1');
+    expect(await a.replica.take(['s1'])).toEqual([
+      { site: 's1', snapshot: { version: 3, devices: [], groups: [] }, alarms: { alarms: [], history: [], flaps: [] }, downMs: 0 },
+    ]);
+    a.replica.engineChanged(deviceMoved('s1', 1_000));
+    const [raised] = a.apply(hot('s1', 1_000, 'yellow'));
+    expect(a.released).toEqual([]); // not before the write
+    expect(await a.replica.settled()).toBe(true);
+    expect(a.released).toEqual([raised]);
+
+    const b = await started('gw-b@1');
+    const [taken] = await b.replica.take(['s1']);
+    expect(taken?.snapshot.devices.map((d) => [d.context.device, d.lastTs])).toEqual([['d', 1_000]]);
+    expect(taken?.alarms.alarms.map((alarm) => [alarm.id, alarm.seq, alarm.state])).toEqual([[raised?.data.alarm.id, 1, 'active']]);
+    expect(taken?.alarms.history[0]?.[1].map((step) => step.type)).toEqual(['alarm.raised']);
+    // the last owner is a live one (never seen lapsed): a hand-over, no time spent down
+    expect(taken?.downMs).toBe(0);
+  });
+
+  it('a node whose site was taken cannot write it: its verdicts are refused, its events dropped, it is told to let the site go', async () => {
+    const a = await started('gw-a@2');
+    const b = await started('gw-b@2');
+    await a.replica.take(['s2']);
+    a.apply(hot('s2', 1_000, 'yellow'));
+    expect(await a.replica.settled()).toBe(true);
+    await b.replica.take(['s2']);
+    // a still thinks it owns s2 (its view is a heartbeat late): what it decides now must not land
+    a.replica.engineChanged(deviceMoved('s2', 9_999));
+    const late = a.apply(hot('s2', 2_000, 'red'));
+    expect(late.map((e) => e.type)).toEqual(['alarm.escalated']);
+    expect(await a.replica.settled()).toBe(false);
+    expect(a.fenced).toEqual(['s2']);
+    expect(a.released.map((e) => e.type)).toEqual(['alarm.raised']);
+    expect(await a.metrics.registry.getSingleMetricAsString('gateway_cluster_site_writes_total')).toContain('outcome="fenced"} 1');
+    // the shared state is still what a wrote before the take: b goes on from there
+    const [again] = await started('gw-c@2').then((c) => c.replica.take(['s2']));
+    expect(again?.alarms.alarms.map((alarm) => [alarm.seq, alarm.severity])).toEqual([[1, 'yellow']]);
+    expect(again?.snapshot.devices).toEqual([]);
+  });
+
+  it('Redis away: nothing is acknowledged or delivered; once back, what was staged is written and the held events go, in order, once', async () => {
+    const a = await started('gw-a@3');
+    await a.replica.take(['s3']);
+    await redis.stop();
+    const first = a.apply(hot('s3', 1_000, 'yellow'));
+    expect(await a.replica.settled()).toBe(false);
+    const second = a.apply(hot('s3', 2_000, 'red'));
+    expect(await a.replica.settled()).toBe(false);
+    expect(a.released).toEqual([]);
+    await redis.start();
+    const ok = await (async () => {
+      for (let i = 0; i < 50; i += 1) {
+        if (await a.replica.settled()) return true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return false;
+    })();
+    expect(ok).toBe(true);
+    expect(a.released).toEqual([...first, ...second]);
+    const [taken] = await (await started('gw-b@3')).replica.take(['s3']);
+    expect(taken?.alarms.alarms.map((alarm) => [alarm.seq, alarm.severity])).toEqual([[2, 'red']]);
+  });
+
+  it('a resolved alarm leaves the shared store; the time since a dead owner was last seen is time spent down', async () => {
+    const a = await started('gw-a@4');
+    await a.replica.take(['s4']);
+    const [raised] = a.apply(hot('s4', 1_000, 'yellow'));
+    a.apply(hot('s4', 2_000, null));
+    const id = raised?.data.alarm.id as string;
+    for (const step of [a.book.resolve(id, 'op', null, 3_000)]) if (step.ok) a.replica.alarmEvent(eventOf(step.transition));
+    expect(await a.replica.settled()).toBe(true);
+    expect(a.released.map((e) => e.type)).toEqual(['alarm.raised', 'alarm.cleared', 'alarm.resolved']);
+    // a's last heartbeat was 10 s ago (the membership script keeps it): it is dead
+    const direct = new Redis(redis.url);
+    const [seconds] = await direct.time();
+    await direct.hset(`${PREFIX}member-seen`, 'gw-a@4', String(Number(seconds) * 1_000 - 10_000));
+    direct.disconnect();
+    const [taken] = await (await started('gw-b@4')).replica.take(['s4']);
+    expect(taken?.alarms.alarms).toEqual([]);
+    expect(taken?.downMs).toBeGreaterThanOrEqual(9_000);
+    expect(taken?.downMs).toBeLessThan(20_000);
+  });
+});
