@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { harness } from '../../test-support/harness.js';
+
+const rule = (fields: string) => `\nprofile: p\nrules:\n  - { id: il, kind: expect, source: t, ${fields} }\n`;
+
+describe('expect rule details', () => {
+  it('names every expectation unmet, the time allowed and the trigger, in English and Chinese', () => {
+    const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'", "drain == 'open'", "pump"], within: 3s, severity: orange`));
+    h.read(0, { drop: true, valve: 'open', drain: 'closed', pump: true });
+    h.advanceTo(3000);
+    expect(h.last('il')).toMatchObject({
+      status: 'true',
+      severity: 'orange',
+      metric: null,
+      value: null,
+      threshold: null,
+      message: "Interlock failure: valve == 'closed' AND drain == 'open' not seen within 3 s of drop",
+      messageZh: "联锁失效：触发后 3 s 内未见 valve == 'closed' 且 drain == 'open'",
+    });
+  });
+
+  it('within 0: judged at the rising edge itself, red by default', () => {
+    const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 0`));
+    h.read(0, { drop: true, valve: 'open' });
+    expect(h.changes.map((c) => c.verdict.status)).toEqual(['true']);
+    expect(h.state('il')).toBe('red');
+    const met = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 0`));
+    met.read(0, { drop: true, valve: 'closed' });
+    expect(met.changes).toEqual([]);
+    expect(met.engine.nextDueAt()).toBeNull();
+  });
+
+  it('expectations already met at the edge leave nothing to wait for', () => {
+    const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 3s`));
+    h.read(0, { drop: true, valve: 'closed' });
+    expect(h.changes).toEqual([]);
+    expect(h.engine.nextDueAt()).toBeNull();
+  });
+
+  it('without reset: the trigger ending cancels the wait and clears a failure; met later, the wait ends', () => {
+    const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 3s`));
+    h.read(0, { drop: true, valve: 'open' });
+    expect(h.state('il')).toBe('pending');
+    h.read(1000, { drop: false });
+    expect(h.state('il')).toBe('false');
+    expect(h.engine.nextDueAt()).toBeNull();
+    h.read(2000, { drop: true });
+    h.advanceTo(5000);
+    expect(h.state('il')).toBe('red');
+    h.read(6000, { drop: false });
+    expect(h.state('il')).toBe('false');
+    h.read(7000, { drop: true });
+    expect(h.state('il')).toBe('pending');
+    h.read(8000, { valve: 'closed' });
+    expect(h.state('il')).toBe('false');
+    expect(h.engine.nextDueAt()).toBeNull();
+  });
+
+  it('with reset: the wait is cancelled by the reset, and by the expectations being met', () => {
+    const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 3s, reset: "idle"`));
+    h.read(0, { drop: true, valve: 'open', idle: false });
+    expect(h.state('il')).toBe('pending');
+    h.read(1000, { idle: true });
+    expect(h.state('il')).toBe('false');
+    expect(h.engine.nextDueAt()).toBeNull();
+    h.read(2000, { idle: false, drop: false });
+    h.read(3000, { drop: true });
+    expect(h.state('il')).toBe('pending');
+    h.read(4000, { valve: 'closed' });
+    expect(h.state('il')).toBe('false');
+    expect(h.engine.nextDueAt()).toBeNull();
+  });
+
+  it('ignores readings that carry none of its names', () => {
+    const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 3s, reset: "idle"`));
+    h.read(0, { drop: true, valve: 'open', idle: false });
+    expect(h.read(1000, { other: 1 })).toEqual([]);
+    expect(h.state('il')).toBe('pending');
+  });
+});
