@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { harness } from '../../test-support/harness.js';
+import { formatProblem, parseRuleFile } from '../parse-rule-file.js';
+
+describe('threshold rule details', () => {
+  it('says value against level with ≥ above and ≤ below, and the clear back over the clear value, in English and Chinese', () => {
+    const h = harness(`
+profile: p
+rules:
+  - { id: hot, kind: threshold, metric: t, levels: { orange: { raise: 80, clear: 70 } }, source: s }
+  - { id: low, kind: threshold, metric: t, direction: below, name_zh: 低温, levels: { yellow: { raise: 5, clear: 8 } }, source: s }
+`);
+    h.read(0, { t: 90 });
+    expect(h.last('hot')).toMatchObject({ threshold: 80, message: 't 90 u ≥ 80 u', messageZh: 'hot 90 u ≥ 80 u' });
+    h.read(1, { t: 4 });
+    expect(h.last('hot')).toMatchObject({
+      status: 'false',
+      detail: { value: 4, threshold: 70, message: 't back to normal: 4 u, below 70 u', messageZh: 'hot恢复正常：4 u，已低于 70 u' },
+    });
+    expect(h.last('low')).toMatchObject({ threshold: 5, message: 't 4 u ≤ 5 u', messageZh: '低温 4 u ≤ 5 u' });
+    h.read(2, { t: 9 });
+    expect(h.last('low')).toMatchObject({
+      status: 'false',
+      detail: { value: 9, threshold: 8, message: 't back to normal: 9 u, above 8 u', messageZh: '低温恢复正常：9 u，已高于 8 u' },
+    });
+  });
+
+  it('N-of-M counts a sample towards every level up to its own and keeps only the last m', () => {
+    const h = harness(`
+profile: p
+rules:
+  - { id: t, kind: threshold, metric: x, samples: { n: 2, m: 3 }, levels: { yellow: { raise: 10 }, red: { raise: 20 } }, source: s }
+`);
+    h.read(0, { x: 25 });
+    expect(h.state('t')).toBe('false');
+    // one red and one yellow sample: two at yellow or above, one at red
+    h.read(1, { x: 15 });
+    expect(h.state('t')).toBe('yellow');
+    h.read(2, { x: 25 });
+    expect(h.state('t')).toBe('red');
+    // the last three: 15, 25, 0 — still two at yellow or above, one at red
+    h.read(3, { x: 0 });
+    expect(h.state('t')).toBe('yellow');
+    h.read(4, { x: 0 });
+    expect(h.state('t')).toBe('false');
+  });
+
+  it('wants n ≤ m in samples', () => {
+    const parsed = parseRuleFile(
+      'profile: p\nrules:\n  - { id: t, kind: threshold, metric: x, samples: { n: 4, m: 3 }, levels: { red: { raise: 1 } }, source: s }\n',
+      'p.yaml',
+    );
+    expect(parsed.ok ? [] : parsed.problems.map(formatProblem)).toEqual(['p.yaml:3:56 rules[0].samples.n: n must be ≤ m']);
+  });
+});
