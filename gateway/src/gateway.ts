@@ -21,11 +21,12 @@ import { reachRedis } from './cluster/membership.js';
 import { judgeForwarded, routeToOwners, settledFirst } from './cluster/owner-routing.js';
 import { createReadingForwarder } from './cluster/reading-forwarder.js';
 import { createSharedBrokerParts } from './cluster/shared-broker-parts.js';
+import { createSharedDeviceStatus } from './cluster/shared-device-status.js';
 import { createSiteReplica, type SiteReplica } from './cluster/site-replica.js';
 import { createSiteTakeover, type SiteTakeover } from './cluster/site-takeover.js';
 import type { GatewayConfig } from './config/config-schema.js';
 import { createDeviceRegistry, type DeviceRegistry } from './devices/device-registry.js';
-import { createDeviceStatusBook } from './devices/device-status.js';
+import { createDeviceStatusBook, type DeviceStatusBook } from './devices/device-status.js';
 import { createSecretVerifier } from './devices/secret-hash.js';
 import { createHttpServer, type HttpServer } from './http/http-server.js';
 import type { ReadinessCheck } from './http/routes/health-routes.js';
@@ -106,7 +107,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const newId = monotonicFactory();
   const metrics = createGatewayMetrics();
   const registry = createDeviceRegistry(config.devices);
-  const deviceStatus = createDeviceStatusBook();
+  const localDeviceStatus = createDeviceStatusBook();
 
   // Rule files are checked here, before anything starts, so a broken file stops the gateway with its line numbers.
   // The inline lane runs this set; a worker reads the files again on its own thread.
@@ -140,6 +141,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const clusterDeps = { sites: () => registrySites, metrics, log: clusterLog, now };
   const cluster: ClusterNode =
     config.cluster && sharedBroker ? createClusterNode(config.cluster, sharedBroker, clusterDeps) : createSingleNode(clusterDeps);
+  // In a cluster a device's status merges every node's view: connected to one node, it is online on all.
+  const sharedDeviceStatus = config.cluster
+    ? createSharedDeviceStatus({
+        local: localDeviceStatus,
+        redisUrl: config.cluster.redis.url,
+        keyPrefix: config.cluster.keyPrefix,
+        nodeId: config.cluster.nodeId,
+        liveNodes: () => cluster.nodeIds(),
+        publishEvery: Math.min(500, config.cluster.heartbeat),
+        log: clusterLog,
+      })
+    : null;
+  const deviceStatus: DeviceStatusBook = sharedDeviceStatus ?? localDeviceStatus;
   let lane: TelemetryLane | null = null;
   let laneFailure: Error | null = null;
   // In a cluster the alarm book's record and the lane's rule state live in the shared store (cluster/site-replica.ts).
@@ -415,6 +429,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const sitesTaken = takeover;
   cluster.onOwnedSites(sitesTaken ? () => sitesTaken.reconcile() : (sites) => started.ownSites(sites, now()));
   await cluster.join({ mqtt: listeners.map((listener) => listener.url), http: httpUrl });
+  // after joining: it reads what the live nodes last wrote
+  await sharedDeviceStatus?.start();
   log.info(
     { mqtt: listeners.map((l) => l.url), http: httpUrl, influx: influx.url ?? `disabled (${influx.disabledReason})` },
     'gateway started',
@@ -474,6 +490,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await started.close();
         replica?.close();
         mirror?.close();
+        sharedDeviceStatus?.close();
         await webhooks.close();
         store?.close();
         if (accountsDb !== store) accountsDb.close();

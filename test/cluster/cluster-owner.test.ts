@@ -110,6 +110,20 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
         (await hopperAlarms(connectedTo)).length > 0 ? hopperAlarms(connectedTo) : undefined,
       ),
     ).toEqual(onOwner);
+    // every node shows the device online (one connection, on the node it is connected to) with the owner's last values
+    for (const id of NODES) {
+      const shown = await eventually(`${id} shows the device online`, async () => {
+        const devices = (await get(node(id), '/api/devices')).devices as Array<{
+          id: string;
+          online: boolean;
+          connections: number;
+          lastValues: Record<string, unknown>;
+        }>;
+        const found = devices.find((d) => d.id === device.id);
+        return found?.online && found.lastValues.hopper_temp === 65 ? found : undefined;
+      });
+      expect(shown.connections).toBe(1);
+    }
     // the twelve PUBLISH went through the connected node to the owner, each judged there
     const forwarded = await (await fetch(`${node(connectedTo).httpUrl}/metrics`)).text();
     expect(Number(/^gateway_cluster_forwarded_total\{outcome="judged"\} (\d+)/m.exec(forwarded)?.[1])).toBe(12);

@@ -27,6 +27,8 @@ export interface ClusterNode {
   owns(site: string): boolean;
   /** The node that owns `site` now (null: no live node, Redis unreachable since start). */
   ownerOf(site: string): string | null;
+  /** The live node ids as this node last saw them, itself included. */
+  nodeIds(): string[];
   /** Called with the sites this node owns (null: all) whenever that changes, and once on joining. */
   onOwnedSites(listener: (sites: string[] | null) => void): void;
   view(): ClusterView;
@@ -57,6 +59,7 @@ export function createSingleNode(deps: ClusterNodeDeps): ClusterNode {
     },
     owns: () => true,
     ownerOf: () => SINGLE_NODE,
+    nodeIds: () => [SINGLE_NODE],
     onOwnedSites() {},
     view: () => ({
       mode: 'single',
@@ -106,6 +109,7 @@ export function createClusterNode(config: ClusterConfig, broker: SharedBrokerPar
     },
     owns: (site) => owned.has(site),
     ownerOf: (site) => owners.get(site) ?? null,
+    nodeIds: () => membership?.nodeIds() ?? [],
     onOwnedSites(listener) {
       listeners.push(listener);
     },
