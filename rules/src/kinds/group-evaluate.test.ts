@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { ExprEnv } from '../expression/evaluate.js';
+import { formatProblem, parseRuleFile } from '../parse-rule-file.js';
+import type { Severity } from '../severity.js';
+import { evaluateGroup, type GroupRule } from './group.js';
+
+const groupOf = (fields: string): GroupRule => {
+  const parsed = parseRuleFile(`profile: p\nrules:\n  - { id: g, kind: group, source: t, members: { rules: [r] }, ${fields} }\n`, 'p.yaml');
+  if (!parsed.ok) throw new Error(parsed.problems.map(formatProblem).join('\n'));
+  return parsed.file.rules?.[0] as GroupRule;
+};
+const problemsOf = (fields: string): string[] => {
+  const parsed = parseRuleFile(`profile: p\nrules:\n  - { id: g, kind: group, source: t, members: { rules: [r] }, ${fields} }\n`, 'p.yaml');
+  return parsed.ok ? [] : parsed.problems.map((p) => `${p.path}: ${p.message}`);
+};
+const points = (...severities: (Severity | null)[]) => severities.map((severity, i) => ({ device: `d${i + 1}`, severity }));
+const env = (metrics: Record<string, boolean>): ExprEnv => ({ metric: (n) => metrics[n], attr: () => undefined });
+
+describe('group rule checks', () => {
+  it('wants exactly one of levels and require, and a severity with require', () => {
+    expect(problemsOf('atLeast: red')).toEqual(['rules[0].levels: give either levels (count mode) or require: all|any']);
+    expect(problemsOf('require: any, severity: red, levels: [{ count: 1, atLeast: red, severity: red }]')).toEqual([
+      'rules[0].levels: give either levels (count mode) or require: all|any',
+    ]);
+    expect(problemsOf('require: any')).toEqual(['rules[0].severity: severity is required with require']);
+    expect(problemsOf('require: all, severity: red')).toEqual([]);
+  });
+});
+
+describe('evaluateGroup, count mode', () => {
+  const def = groupOf(
+    'levels: [{ count: 2, atLeast: orange, severity: red }, { count: 3, atLeast: blue, severity: yellow }, { count: 3, atLeast: yellow, severity: orange }]',
+  );
+
+  it('takes the most severe level met, whatever its place in the list, and names the points', () => {
+    expect(evaluateGroup(def, 'slope-a', points('yellow', 'yellow', 'blue', null), [])).toEqual({
+      status: 'true',
+      severity: 'yellow',
+      metric: null,
+      value: 3,
+      threshold: 3,
+      unit: 'points',
+      message: '3 points of item slope-a at blue or above (d1, d2, d3)',
+    });
+    expect(evaluateGroup(def, null, points('yellow', 'orange', 'yellow', null), [])).toMatchObject({
+      severity: 'orange',
+      value: 3,
+      threshold: 3,
+      message: '3 points of the site at yellow or above (d1, d2, d3)',
+    });
+    expect(evaluateGroup(def, null, points('red', 'orange', 'blue'), [])).toMatchObject({
+      severity: 'red',
+      value: 2,
+      threshold: 2,
+      message: '2 points of the site at orange or above (d1, d2)',
+    });
+  });
+
+  it('is normal below every count, and without points', () => {
+    expect(evaluateGroup(def, null, points('orange', 'blue', null), [])).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, null, [], [])).toEqual({ status: 'false' });
+  });
+});
+
+describe('evaluateGroup, quantifier mode', () => {
+  it('all: every point at atLeast or above, at least one point', () => {
+    const def = groupOf('require: all, atLeast: yellow, severity: orange, name: All silent');
+    expect(evaluateGroup(def, 'i', points('yellow', 'red'), [])).toEqual({
+      status: 'true',
+      severity: 'orange',
+      metric: null,
+      value: 2,
+      threshold: 2,
+      unit: 'points',
+      message: 'All silent: 2 of 2 points of item i in alarm',
+    });
+    expect(evaluateGroup(def, 'i', points('yellow', 'blue'), [])).toEqual({ status: 'false' });
+  });
+
+  it('any: one point is enough; atLeast defaults to blue, and no alarm is not an alarm', () => {
+    const def = groupOf('require: any, severity: red');
+    expect(evaluateGroup(def, null, points(null, 'blue', null), [])).toMatchObject({
+      severity: 'red',
+      value: 1,
+      threshold: 1,
+      message: 'g: 1 of 3 points of the site in alarm',
+    });
+    expect(evaluateGroup(def, null, points(null, null), [])).toEqual({ status: 'false' });
+  });
+
+  it('while: only when a device of the named profiles satisfies the condition', () => {
+    const def = groupOf('require: any, severity: red, while: { profiles: [meter], condition: producing }');
+    const hits = points('red');
+    expect(evaluateGroup(def, null, hits, [{ profile: 'meter', env: env({ producing: true }) }])).toMatchObject({ status: 'true' });
+    expect(evaluateGroup(def, null, hits, [{ profile: 'meter', env: env({ producing: false }) }])).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, null, hits, [{ profile: 'other', env: env({ producing: true }) }])).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, null, hits, [])).toEqual({ status: 'false' });
+    const anyProfile = groupOf('require: any, severity: red, while: { condition: producing }');
+    expect(evaluateGroup(anyProfile, null, hits, [{ profile: 'other', env: env({ producing: true }) }])).toMatchObject({ status: 'true' });
+  });
+});
