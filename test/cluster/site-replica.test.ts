@@ -169,4 +169,28 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(taken?.downMs).toBeGreaterThanOrEqual(9_000);
     expect(taken?.downMs).toBeLessThan(20_000);
   });
+
+  it('Redis lost its data (restarted empty): the owner claims its site again and writes its open alarms whole, nothing is refused', async () => {
+    const a = await started('gw-a@5');
+    await a.replica.take(['s5']);
+    const [first] = a.apply(hot('s5', 1_000, 'yellow'));
+    const [second] = a.apply({ ...hot('s5', 1_000, 'yellow'), key: 's5/e/hot', device: 'e' });
+    expect(await a.replica.settled()).toBe(true);
+    const direct = new Redis(redis.url);
+    await direct.flushall();
+    direct.disconnect();
+    // only the first alarm changes: the second, open too, is written again with it
+    const escalated = a.apply(hot('s5', 2_000, 'red'));
+    expect(await a.replica.settled()).toBe(true);
+    expect(a.fenced).toEqual([]);
+    expect(a.released.map((e) => e.id)).toContain(escalated[0]?.id);
+    expect(await a.replica.settled()).toBe(true);
+    const [taken] = await (await started('gw-b@5')).replica.take(['s5']);
+    expect(taken?.alarms.alarms.map((alarm) => [alarm.id, alarm.seq, alarm.severity]).sort()).toEqual(
+      [
+        [first?.data.alarm.id, 2, 'red'],
+        [second?.data.alarm.id, 1, 'yellow'],
+      ].sort(),
+    );
+  });
 });

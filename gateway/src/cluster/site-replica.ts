@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Alarm } from '../../../rules/src/alarm.js';
 import type {
+  AlarmBook,
   AlarmEvent,
   AlarmTransition,
   DeviceSnapshot,
@@ -37,7 +38,7 @@ export interface SiteReplicaDeps {
   /** Whether a site's alarms belong to an owner (a site of the registry); others (the gateway's own) are not shared. */
   shared(site: string): boolean;
   /** The alarm book, as it stands when a write is sent. */
-  book: { get(id: string): Alarm | undefined; history(id: string): AlarmTransition[]; flapOf(key: string): FlapRecord | undefined };
+  book: Pick<AlarmBook, 'get' | 'history' | 'flapOf' | 'list'>;
   /** The site's writes were refused: another node took it. */
   onFenced(site: string): void;
   metrics: GatewayMetrics;
@@ -78,10 +79,18 @@ export const alarmFeedOf = (keyPrefix: string): string => `${keyPrefix}alarm-fee
 /**
  * KEYS: the site's owner, rule-state hash, alarms hash. ARGV: incarnation, then n rule-state fields set and their
  * (field, value) pairs, n alarms set and their pairs, n alarms deleted and their fields, then the alarm feed's
- * channel and the message to publish there ('' for none). 0: fenced (not the owner).
+ * channel and the message to publish there ('' for none). 0: fenced (another node owns the site); 2: nobody did
+ * (Redis lost its data): this node claimed it again.
  */
 const WRITE_SITE = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local owner = redis.call('GET', KEYS[1])
+local claimed = 1
+if not owner then
+  redis.call('SET', KEYS[1], ARGV[1])
+  claimed = 2
+elseif owner ~= ARGV[1] then
+  return 0
+end
 local i = 2
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
@@ -90,7 +99,7 @@ for _ = 1, n do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
 if ARGV[i + 1] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
-return 1
+return claimed
 `;
 
 /**
@@ -167,7 +176,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     return alarm ? { alarm, history: deps.book.history(id), flap: deps.book.flapOf(alarm.key) ?? null } : null;
   };
 
-  const writeSite = async (site: string, entry: Staged): Promise<'written' | 'fenced' | 'failed'> => {
+  const writeSite = async (site: string, entry: Staged): Promise<'written' | 'reclaimed' | 'fenced' | 'failed'> => {
     const engine: string[] = [];
     for (const [key, state] of entry.devices) engine.push(`${DEVICE_FIELD}${key}`, state);
     if (entry.groups !== undefined) engine.push(GROUPS_FIELD, entry.groups);
@@ -195,7 +204,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     ];
     try {
       const written = (await redis.eval(WRITE_SITE, 3, ...keysOf(site), ...args)) as number;
-      return written === 1 ? 'written' : 'fenced';
+      return written === 1 ? 'written' : written === 2 ? 'reclaimed' : 'fenced';
     } catch (error) {
       log.warn({ err: error, site }, 'shared store write failed');
       return 'failed';
@@ -219,8 +228,15 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     let ok = true;
     for (const [site, entry, outcome] of outcomes) {
       deps.metrics.clusterSiteWrites.inc({ outcome });
-      if (outcome === 'written') {
+      if (outcome === 'written' || outcome === 'reclaimed') {
         release(entry.events);
+        if (outcome === 'reclaimed') {
+          // Redis lost the site (restarted without its data): its open alarms are written again whole, so that a
+          // next owner finds them; rule state of devices that did not change since is not there until they do.
+          log.warn({ site }, 'site missing from the shared store: claimed again');
+          for (const alarm of deps.book.list({ state: 'open', site })) stagedOf(site).alarms.add(alarm.id);
+          schedule();
+        }
         continue;
       }
       ok = false;

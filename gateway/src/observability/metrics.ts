@@ -135,7 +135,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
     }),
     clusterSiteWrites: new Counter({
       name: 'gateway_cluster_site_writes_total',
-      help: 'Writes of a site’s rule state and alarms to the shared store, by outcome (written; fenced: another node took the site; failed: Redis, retried)',
+      help: 'Writes of a site’s rule state and alarms to the shared store, by outcome (written; reclaimed: Redis had lost the site, claimed again; fenced: another node took the site; failed: Redis, retried)',
       labelNames: ['outcome'],
       registers,
     }),
