@@ -213,12 +213,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       })
     : null;
   if (replica) alarms.onEvent((event) => replica.alarmEvent(event));
-  const onAlarmEvent = (listener: (event: AlarmEvent) => void): void => {
-    if (replica) replica.onReleased(listener);
-    else alarms.onEvent(listener);
+  /** `kept`: a sink that keeps events (webhooks, InfluxDB), also given those a dead owner wrote but never handed on. */
+  const onAlarmEvent = (listener: (event: AlarmEvent) => void, kept = false): void => {
+    if (!replica) return void alarms.onEvent(listener);
+    replica.onReleased(listener);
+    if (kept) replica.onRecovered(listener);
   };
   onAlarmEvent((event) => liveFeed.publish(event));
-  onAlarmEvent((event) => webhooks.deliver(event));
+  onAlarmEvent((event) => webhooks.deliver(event), true);
   // Every node shows every node's alarms: its live feed carries the others' events too (their owners deliver the webhooks).
   const mirror = config.cluster
     ? createAlarmMirror({
@@ -241,7 +243,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         spool.alarm(line);
         lane?.alarmEventsSpooled(1);
       } else lane?.writeAlarmEvent(event);
-    });
+    }, true);
   }
   // Verdict changes the lane committed before a crash, not yet in the book: applied (and delivered) first.
   const recovered = alarms.recover();

@@ -45,6 +45,7 @@ const eventOf = (transition: AlarmTransition): AlarmEvent => ({
 function node(redis: PrivateRedis, incarnation: string) {
   const book = createAlarmBook({ newAlarmId: () => `alm_${incarnation}_${++events}` });
   const released: AlarmEvent[] = [];
+  const recovered: AlarmEvent[] = [];
   const fenced: string[] = [];
   const metrics = createGatewayMetrics({ processMetrics: false });
   const replica: SiteReplica = createSiteReplica({
@@ -59,13 +60,14 @@ function node(redis: PrivateRedis, incarnation: string) {
     log: createLogger('silent'),
   });
   replica.onReleased((event) => released.push(event));
+  replica.onRecovered((event) => recovered.push(event));
   /** Applies a verdict change to the book and hands its events to the replica, as the gateway does. */
   const apply = (change: VerdictChange): AlarmEvent[] => {
     const out = book.apply(change).map(eventOf);
     for (const event of out) replica.alarmEvent(event);
     return out;
   };
-  return { book, replica, released, fenced, metrics, apply };
+  return { book, replica, released, recovered, fenced, metrics, apply };
 }
 
 describe('the shared site state on Redis: written before anything leaves the owner, fenced, taken over (issue 16)', () => {
@@ -102,8 +104,9 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(taken?.snapshot.devices.map((d) => [d.context.device, d.lastTs])).toEqual([['d', 1_000]]);
     expect(taken?.alarms.alarms.map((alarm) => [alarm.id, alarm.seq, alarm.state])).toEqual([[raised?.data.alarm.id, 1, 'active']]);
     expect(taken?.alarms.history[0]?.[1].map((step) => step.type)).toEqual(['alarm.raised']);
-    // the last owner is a live one (never seen lapsed): a hand-over, no time spent down
+    // the last owner is a live one (never seen lapsed): a hand-over, no time spent down; it handed its events on itself
     expect(taken?.downMs).toBe(0);
+    expect(b.recovered).toEqual([]);
   });
 
   it('a node whose site was taken cannot write it: its verdicts are refused, its events dropped, it is told to let the site go', async () => {
@@ -192,5 +195,23 @@ describe('the shared site state on Redis: written before anything leaves the own
         [second?.data.alarm.id, 1, 'yellow'],
       ].sort(),
     );
+  });
+
+  it('an owner that dies after its write but before its events reach its outbox: the next owner hands them on, with their ids, in order', async () => {
+    const a = await started('gw-a@6');
+    await a.replica.take(['s6']);
+    // a dies the moment its events are released: what it would have cleared in Redis after that stays
+    a.replica.onReleased(() => a.replica.close());
+    const raised = a.apply(hot('s6', 1_000, 'yellow'));
+    const escalated = a.apply(hot('s6', 2_000, 'red'));
+    expect(await a.replica.settled()).toBe(true);
+    const b = await started('gw-b@6');
+    const [taken] = await b.replica.take(['s6']);
+    expect(taken?.alarms.alarms.map((alarm) => alarm.seq)).toEqual([2]);
+    expect(b.recovered.map((e) => [e.id, e.type])).toEqual([...raised, ...escalated].map((e) => [e.id, e.type]));
+    // handed on once: a third node taking the site later finds nothing left to hand on
+    const c = await started('gw-c@6');
+    await c.replica.take(['s6']);
+    expect(c.recovered).toEqual([]);
   });
 });

@@ -59,6 +59,11 @@ export interface SiteReplica {
   alarmEvent(event: AlarmEvent): void;
   /** Where events go once written (webhooks, live feed, InfluxDB). */
   onReleased(listener: (event: AlarmEvent) => void): void;
+  /**
+   * Where events go that the last owner of a site taken over wrote but may not have handed to its own outbox and
+   * spool (it died in between): webhooks and InfluxDB, again with their ids (at least once).
+   */
+  onRecovered(listener: (event: AlarmEvent) => void): void;
   /** Writes what is staged; true once everything staged before the call is in the shared store, false if not. */
   settled(): Promise<boolean>;
   /** Becomes the owner of the sites (fencing out the last one) and reads what it left. */
@@ -77,10 +82,11 @@ export interface AlarmFeedMessage {
 export const alarmFeedOf = (keyPrefix: string): string => `${keyPrefix}alarm-feed`;
 
 /**
- * KEYS: the site's owner, rule-state hash, alarms hash. ARGV: incarnation, then n rule-state fields set and their
- * (field, value) pairs, n alarms set and their pairs, n alarms deleted and their fields, then the alarm feed's
- * channel and the message to publish there ('' for none). 0: fenced (another node owns the site); 2: nobody did
- * (Redis lost its data): this node claimed it again.
+ * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash. ARGV: incarnation, then n
+ * rule-state fields set and their (field, value) pairs, n alarms set and their pairs, n alarms deleted and their
+ * fields, n events released and their (id, event) pairs, then the alarm feed's channel and the message to publish
+ * there ('' for none). 0: fenced (another node owns the site); 2: nobody did (Redis lost its data): this node
+ * claimed it again.
  */
 const WRITE_SITE = `
 local owner = redis.call('GET', KEYS[1])
@@ -98,13 +104,16 @@ n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]); i = i + 2 end
 if ARGV[i + 1] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return claimed
 `;
 
 /**
- * KEYS: the site's owner, rule-state hash, alarms hash, the nodes' last-seen hash. ARGV: incarnation, member timeout.
- * Names this node the owner; returns [time spent down (ms), previous owner, rule state (flat), alarms (flat)].
+ * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, the nodes' last-seen hash.
+ * ARGV: incarnation, member timeout. Names this node the owner; returns [time spent down (ms), previous owner,
+ * rule state (flat), alarms (flat), events not handed on (flat)].
  */
 const TAKE_SITE = `
 local t = redis.call('TIME')
@@ -113,10 +122,10 @@ local prev = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1])
 local down = 0
 if prev and prev ~= ARGV[1] then
-  local seen = redis.call('HGET', KEYS[4], prev)
+  local seen = redis.call('HGET', KEYS[5], prev)
   if seen and now - tonumber(seen) > tonumber(ARGV[2]) then down = now - tonumber(seen) end
 end
-return { tostring(down), prev or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]) }
+return { tostring(down), prev or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]) }
 `;
 
 const GROUPS_FIELD = 'groups';
@@ -142,11 +151,20 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     retryStrategy: (times) => Math.min(times * 200, 1_000),
   });
   redis.on('error', () => {}); // reported by the writes' outcomes and the cluster's readiness check
-  const keysOf = (site: string): [string, string, string] => {
+  const keysOf = (site: string): [string, string, string, string] => {
     const base = `${deps.keyPrefix}site:${site}`;
-    return [`${base}:owner`, `${base}:engine`, `${base}:alarms`];
+    return [`${base}:owner`, `${base}:engine`, `${base}:alarms`, `${base}:unsent`];
   };
   const listeners: Array<(event: AlarmEvent) => void> = [];
+  const recoveredListeners: Array<(event: AlarmEvent) => void> = [];
+  /** The events are in this node's outbox and spool now: the next owner need not hand them on. */
+  const handedOn = (site: string, events: readonly AlarmEvent[]): void => {
+    if (events.length === 0) return;
+    redis.hdel(keysOf(site)[3], ...events.map((event) => event.id)).catch((error: Error) => {
+      // left there, a next owner hands them on again: a repeated delivery with the same webhook-id
+      log.warn({ err: error, site, events: events.length }, 'handed-on events not cleared');
+    });
+  };
   let staged = new Map<string, Staged>();
   let chain: Promise<boolean> = Promise.resolve(true);
   let scheduled = false;
@@ -160,9 +178,9 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     return entry;
   };
 
-  const release = (events: readonly AlarmEvent[]): void => {
+  const release = (events: readonly AlarmEvent[], to = listeners): void => {
     for (const event of events)
-      for (const listener of listeners) {
+      for (const listener of to) {
         try {
           listener(event);
         } catch (error) {
@@ -199,11 +217,13 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       ...set,
       String(gone.length),
       ...gone,
+      String(entry.events.length),
+      ...entry.events.flatMap((event) => [event.id, JSON.stringify(event)]),
       alarmFeedOf(deps.keyPrefix),
       message,
     ];
     try {
-      const written = (await redis.eval(WRITE_SITE, 3, ...keysOf(site), ...args)) as number;
+      const written = (await redis.eval(WRITE_SITE, 4, ...keysOf(site), ...args)) as number;
       return written === 1 ? 'written' : written === 2 ? 'reclaimed' : 'fenced';
     } catch (error) {
       log.warn({ err: error, site }, 'shared store write failed');
@@ -230,6 +250,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       deps.metrics.clusterSiteWrites.inc({ outcome });
       if (outcome === 'written' || outcome === 'reclaimed') {
         release(entry.events);
+        handedOn(site, entry.events);
         if (outcome === 'reclaimed') {
           // Redis lost the site (restarted without its data): its open alarms are written again whole, so that a
           // next owner finds them; rule state of devices that did not change since is not there until they do.
@@ -293,18 +314,21 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     onReleased(listener) {
       listeners.push(listener);
     },
+    onRecovered(listener) {
+      recoveredListeners.push(listener);
+    },
     settled: flush,
     take: (sites) =>
       Promise.all(
         sites.map(async (site): Promise<TakenSite> => {
-          const [down, previous, engineFlat, alarmsFlat] = (await redis.eval(
+          const [down, previous, engineFlat, alarmsFlat, unsentFlat] = (await redis.eval(
             TAKE_SITE,
-            4,
+            5,
             ...keysOf(site),
             seenKeyOf(deps.keyPrefix),
             deps.incarnation,
             String(deps.memberTimeout),
-          )) as [string, string, string[], string[]];
+          )) as [string, string, string[], string[], string[]];
           const devices: DeviceSnapshot[] = [];
           let groups: GroupSnapshot[] = [];
           for (let i = 0; i + 1 < engineFlat.length; i += 2) {
@@ -325,8 +349,28 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
             if (shared.flap) alarms.flaps?.push([shared.alarm.key, shared.flap]);
           }
           const downMs = Number(down);
+          // Events the last owner wrote and may not have put in its outbox (it died between the two): handed on from
+          // here, in the order they happened, before anything this node decides of the site.
+          const unsent: AlarmEvent[] = [];
+          for (let i = 1; i < unsentFlat.length; i += 2) {
+            const event = parse<AlarmEvent>(unsentFlat[i] as string, 'event', site);
+            if (event) unsent.push(event);
+          }
+          unsent.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.id < b.id ? -1 : 1));
+          release(unsent, recoveredListeners);
+          handedOn(site, unsent);
           deps.metrics.clusterSitesTaken.inc();
-          log.info({ site, previous: previous || null, devices: devices.length, alarms: alarms.alarms.length, downMs }, 'site taken over');
+          log.info(
+            {
+              site,
+              previous: previous || null,
+              devices: devices.length,
+              alarms: alarms.alarms.length,
+              eventsHandedOn: unsent.length,
+              downMs,
+            },
+            'site taken over',
+          );
           return { site, snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices, groups }, alarms, downMs };
         }),
       ),
