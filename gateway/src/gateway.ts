@@ -17,6 +17,7 @@ import { type MqttListener, startMqttListeners } from './broker/listeners.js';
 import { actAnywhere, actForwarded } from './cluster/alarm-actions.js';
 import { type AlarmView, clusterAlarmView, createAlarmMirror } from './cluster/alarm-mirror.js';
 import { type ClusterNode, createClusterNode, createSingleNode } from './cluster/cluster-node.js';
+import { handedOnOutbox } from './cluster/handed-on-outbox.js';
 import { reachRedis } from './cluster/membership.js';
 import { judgeForwarded, routeToOwners, settledFirst } from './cluster/owner-routing.js';
 import { createReadingForwarder } from './cluster/reading-forwarder.js';
@@ -188,10 +189,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   const outboxIds = { newId: () => `dlq_${newId()}`, now, maxDeadLetters: config.store.deadLetters.max };
+  const localOutbox = store ? createSqliteWebhookOutbox(store, outboxIds) : createMemoryWebhookOutbox(outboxIds);
+  // In a cluster the shared store keeps each event until this node's outbox is done with it (see site-replica.ts).
+  let handedOn: ((event: AlarmEvent) => void) | null = null;
+  const outbox = config.cluster
+    ? handedOnOutbox(
+        localOutbox,
+        config.webhooks.map((subscriber) => subscriber.id),
+        (event) => handedOn?.(event),
+      )
+    : null;
   const webhooks = createWebhookSink({
     subscribers: config.webhooks,
     now,
-    outbox: store ? createSqliteWebhookOutbox(store, outboxIds) : createMemoryWebhookOutbox(outboxIds),
+    outbox: outbox ?? localOutbox,
     metrics,
     log: log.child({ component: 'webhooks' }),
   });
@@ -212,7 +223,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         log: clusterLog,
       })
     : null;
-  if (replica) alarms.onEvent((event) => replica.alarmEvent(event));
+  if (replica) {
+    alarms.onEvent((event) => replica.alarmEvent(event));
+    handedOn = (event) => replica.handedOn(event);
+  }
   /** `kept`: a sink that keeps events (webhooks, InfluxDB), also given those a dead owner wrote but never handed on. */
   const onAlarmEvent = (listener: (event: AlarmEvent) => void, kept = false): void => {
     if (!replica) return void alarms.onEvent(listener);
@@ -220,7 +234,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (kept) replica.onRecovered(listener);
   };
   onAlarmEvent((event) => liveFeed.publish(event));
-  onAlarmEvent((event) => webhooks.deliver(event), true);
+  onAlarmEvent((event) => {
+    webhooks.deliver(event);
+    outbox?.offered(event);
+  }, true);
   // Every node shows every node's alarms: its live feed carries the others' events too (their owners deliver the webhooks).
   const mirror = config.cluster
     ? createAlarmMirror({

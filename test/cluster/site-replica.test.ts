@@ -59,8 +59,15 @@ function node(redis: PrivateRedis, incarnation: string) {
     metrics,
     log: createLogger('silent'),
   });
-  replica.onReleased((event) => released.push(event));
-  replica.onRecovered((event) => recovered.push(event));
+  // an outbox that delivers at once: each event is handed on as soon as it is released
+  replica.onReleased((event) => {
+    released.push(event);
+    replica.handedOn(event);
+  });
+  replica.onRecovered((event) => {
+    recovered.push(event);
+    replica.handedOn(event);
+  });
   /** Applies a verdict change to the book and hands its events to the replica, as the gateway does. */
   const apply = (change: VerdictChange): AlarmEvent[] => {
     const out = book.apply(change).map(eventOf);

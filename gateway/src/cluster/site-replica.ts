@@ -64,6 +64,8 @@ export interface SiteReplica {
    * spool (it died in between): webhooks and InfluxDB, again with their ids (at least once).
    */
   onRecovered(listener: (event: AlarmEvent) => void): void;
+  /** A released (or recovered) event has left this node's outbox for every subscriber: the shared store forgets it. */
+  handedOn(event: AlarmEvent): void;
   /** Writes what is staged; true once everything staged before the call is in the shared store, false if not. */
   settled(): Promise<boolean>;
   /** Becomes the owner of the sites (fencing out the last one) and reads what it left. */
@@ -157,13 +159,19 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
   };
   const listeners: Array<(event: AlarmEvent) => void> = [];
   const recoveredListeners: Array<(event: AlarmEvent) => void> = [];
-  /** The events are in this node's outbox and spool now: the next owner need not hand them on. */
-  const handedOn = (site: string, events: readonly AlarmEvent[]): void => {
-    if (events.length === 0) return;
-    redis.hdel(keysOf(site)[3], ...events.map((event) => event.id)).catch((error: Error) => {
-      // left there, a next owner hands them on again: a repeated delivery with the same webhook-id
-      log.warn({ err: error, site, events: events.length }, 'handed-on events not cleared');
-    });
+  /** Events delivered by this node: the next owner need not hand them on. Cleared a turn at a time, per site. */
+  let delivered = new Map<string, string[]>();
+  let connected = false;
+  const clearDelivered = (): void => {
+    // deliveries from before a restart may finish before Redis is connected: cleared once it is
+    if (!connected) return;
+    const bySite = delivered;
+    delivered = new Map();
+    for (const [site, ids] of bySite)
+      redis.hdel(keysOf(site)[3], ...ids).catch((error: Error) => {
+        // left there, a next owner hands them on again: a repeated delivery with the same webhook-id
+        log.warn({ err: error, site, events: ids.length }, 'handed-on events not cleared');
+      });
   };
   let staged = new Map<string, Staged>();
   let chain: Promise<boolean> = Promise.resolve(true);
@@ -250,7 +258,6 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       deps.metrics.clusterSiteWrites.inc({ outcome });
       if (outcome === 'written' || outcome === 'reclaimed') {
         release(entry.events);
-        handedOn(site, entry.events);
         if (outcome === 'reclaimed') {
           // Redis lost the site (restarted without its data): its open alarms are written again whole, so that a
           // next owner finds them; rule state of devices that did not change since is not there until they do.
@@ -296,6 +303,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
   return {
     async start() {
       await redis.connect();
+      connected = true;
+      clearDelivered();
     },
     engineChanged(changes) {
       for (const { key, state } of changes.devices) stagedOf(state.context.site).devices.set(key, JSON.stringify(state));
@@ -316,6 +325,16 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     },
     onRecovered(listener) {
       recoveredListeners.push(listener);
+    },
+    handedOn(event) {
+      const { site } = event.data.alarm;
+      if (!deps.shared(site)) return;
+      const ids = delivered.get(site);
+      if (ids) ids.push(event.id);
+      else {
+        if (delivered.size === 0 && connected) setImmediate(clearDelivered);
+        delivered.set(site, [event.id]);
+      }
     },
     settled: flush,
     take: (sites) =>
@@ -358,7 +377,6 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           }
           unsent.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.id < b.id ? -1 : 1));
           release(unsent, recoveredListeners);
-          handedOn(site, unsent);
           deps.metrics.clusterSitesTaken.inc();
           log.info(
             {

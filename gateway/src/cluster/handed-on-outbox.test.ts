@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { AlarmEvent } from '../../../rules/src/index.js';
+import { EXAMPLE_ALARM } from '../http/routes/example-alarm.js';
+import { createMemoryWebhookOutbox } from '../sinks/webhook/webhook-outbox.js';
+import { openVolatileStore } from '../store/volatile-store.js';
+import { createSqliteWebhookOutbox } from '../store/webhook-outbox-sqlite.js';
+import { handedOnOutbox } from './handed-on-outbox.js';
+
+const event = (id: string): AlarmEvent => ({
+  type: 'alarm.raised',
+  id,
+  timestamp: '2026-12-03T00:00:00.000Z',
+  data: { alarm: EXAMPLE_ALARM },
+});
+const memory = () => createMemoryWebhookOutbox({ newId: () => 'dlq_1', now: () => 0, maxDeadLetters: 10 });
+
+describe('an outbox that says when an event has left it for every subscriber (issue 16: what the next owner hands on)', () => {
+  it('done once the last subscriber’s delivery is delivered or dead-lettered, not before, and once', () => {
+    const done: string[] = [];
+    const outbox = handedOnOutbox(memory(), ['a', 'b'], (e) => done.push(e.id));
+    const toA = outbox.enqueue('a', event('evt_1'));
+    const toB = outbox.enqueue('b', event('evt_1'));
+    outbox.offered(event('evt_1'));
+    outbox.delivered(toA);
+    expect(done).toEqual([]);
+    outbox.deadLetter(toB, 'exhausted', '500');
+    expect(done).toEqual(['evt_1']);
+    outbox.delivered(toA);
+    expect(done).toEqual(['evt_1']);
+  });
+
+  it('an event no subscriber took (filters) has left at once; a dead letter never queued does not count', () => {
+    const done: string[] = [];
+    const outbox = handedOnOutbox(memory(), ['a'], (e) => done.push(e.id));
+    outbox.offered(event('evt_2'));
+    expect(done).toEqual(['evt_2']);
+    const queued = outbox.enqueue('a', event('evt_3'));
+    outbox.deadLetter({ ...queued, id: null }, 'subscriber_disabled', 'disabled');
+    expect(done).toEqual(['evt_2']);
+    outbox.delivered(queued);
+    expect(done).toEqual(['evt_2', 'evt_3']);
+  });
+
+  it('deliveries waiting in the store from before a restart are counted from the start', () => {
+    const before = createSqliteWebhookOutbox(openVolatileStore(), { newId: () => 'dlq_1', now: () => 0, maxDeadLetters: 10 });
+    before.enqueue('a', event('evt_4'));
+    before.enqueue('b', event('evt_4'));
+    const done: string[] = [];
+    const outbox = handedOnOutbox(before, ['a', 'b'], (e) => done.push(e.id));
+    outbox.offered(event('evt_4'));
+    expect(done).toEqual([]);
+    outbox.delivered(outbox.pending('a')[0] as ReturnType<typeof outbox.enqueue>);
+    expect(done).toEqual([]);
+    outbox.delivered(outbox.pending('b')[0] as ReturnType<typeof outbox.enqueue>);
+    expect(done).toEqual(['evt_4']);
+  });
+});
