@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tangentAngleSeverity } from '../derived/tangent-angle.js';
+import { tangentAngle, tangentAngleSeverity } from '../derived/tangent-angle.js';
 import type { MetricValue } from '../reading.js';
 import { type ExprEnv, evaluate, evaluateNumber, holds } from './evaluate.js';
 import { expressionSchema, numberOrExpressionSchema, resolveNumber } from './expression-schema.js';
@@ -125,6 +125,7 @@ describe('expression operators, value by value', () => {
     expect(run('abs(-3)')).toBe(3);
     expect(run('sqrt(9)')).toBe(3);
     expect(run('sqrt(-1)')).toBeNull();
+    expect(run('sqrt(0)')).toBe(0);
     expect(run('round(1.26, 1)')).toBe(1.3);
     expect(run('round(1.5)')).toBe(2);
     expect(run('atan_deg(1)')).toBeCloseTo(45, 12);
@@ -148,6 +149,8 @@ describe('expression syntax', () => {
   it('reads numbers in every written form, strings in either quote, and any whitespace', () => {
     expect(run('.5 + 1.5e1')).toBe(15.5);
     expect(run('2E-1 * 10')).toBe(2);
+    expect(run('.25 * 4')).toBe(1);
+    expect(run('2e10 / 1e10')).toBe(2);
     expect(run('1. + 1e+1')).toBe(11);
     expect(run('\t1\n+\r\n2 ')).toBe(3);
     expect(run(`"it's"`)).toBe("it's");
@@ -204,6 +207,11 @@ describe('expression syntax', () => {
     expect(refusal(`max(${args(17)})`).message).toBe('max() takes 1–16 arguments, got 17');
   });
 
+  it('counts depth, not length: many groups side by side are not nesting', () => {
+    expect(run(Array.from({ length: 100 }, () => '(1)').join(' + '))).toBe(100);
+    expect(run(`max(${Array.from({ length: 16 }, () => '(-(1))').join(', ')})`)).toBe(-1);
+  });
+
   it('accepts 1000 characters and refuses 1001', () => {
     const of = (n: number) => `1${' '.repeat(n - 1)}`;
     expect(run(of(1000))).toBe(1);
@@ -245,6 +253,20 @@ describe('expression fields of a rule file', () => {
     expect(numberOrExpressionSchema.safeParse(true).error?.issues.map((i) => i.message)).toEqual([
       'expected a number or an expression such as "0.85 * attr.setpoint"',
     ]);
+  });
+});
+
+describe('tangent angle (improved method)', () => {
+  it('is arctan(v / v0) in degrees from the gate velocity up, and undefined for inputs that are not finite or v0 ≤ 0', () => {
+    expect(tangentAngle(1, 1)).toBeCloseTo(45, 12);
+    expect(tangentAngle(0.5, 1, 0.5)).toBeCloseTo(26.565051177, 8);
+    expect(tangentAngle(0.49, 1, 0.5)).toBeNull();
+    expect(tangentAngle(Number.NaN, 1)).toBeNull();
+    expect(tangentAngle(Number.POSITIVE_INFINITY, 1)).toBeNull();
+    expect(tangentAngle(1, Number.NaN)).toBeNull();
+    expect(tangentAngle(1, Number.POSITIVE_INFINITY)).toBeNull();
+    expect(tangentAngle(1, 0)).toBeNull();
+    expect(tangentAngle(1, -1)).toBeNull();
   });
 });
 
