@@ -21,6 +21,7 @@ import { handedOnOutbox } from './cluster/handed-on-outbox.js';
 import { reachRedis } from './cluster/membership.js';
 import { judgeForwarded, routeToOwners, settledFirst } from './cluster/owner-routing.js';
 import { createReadingForwarder } from './cluster/reading-forwarder.js';
+import { createSharedAudit } from './cluster/shared-audit.js';
 import { createSharedBrokerParts } from './cluster/shared-broker-parts.js';
 import { createSharedDeviceStatus } from './cluster/shared-device-status.js';
 import { createSiteReplica, type SiteReplica } from './cluster/site-replica.js';
@@ -57,6 +58,9 @@ import { createSqliteQuarantineKeep } from './store/quarantine-sqlite.js';
 import { createSpoolWriter } from './store/spool-queue.js';
 import { openVolatileStore } from './store/volatile-store.js';
 import { createSqliteWebhookOutbox } from './store/webhook-outbox-sqlite.js';
+
+/** Audit entries the cluster's shared stream keeps (each node's own log keeps them for store.audit.retention). */
+const SHARED_AUDIT_ENTRIES = 100_000;
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -123,7 +127,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const quarantine = createQuarantine(config.quarantine.size, store ? createSqliteQuarantineKeep(store) : undefined);
   // Users, sessions, personal tokens and the audit log: in the store, or in memory with the store off.
   const accountsDb = store ?? openVolatileStore();
-  const audit = createSqliteAuditLog(accountsDb, now);
+  const localAudit = createSqliteAuditLog(accountsDb, now);
+  // In a cluster every node's audit log also holds what was done on the others (a Redis stream each node copies).
+  const sharedAudit = config.cluster
+    ? createSharedAudit({
+        local: localAudit,
+        redisUrl: config.cluster.redis.url,
+        keyPrefix: config.cluster.keyPrefix,
+        nodeId: config.cluster.nodeId,
+        maxEntries: SHARED_AUDIT_ENTRIES,
+        log: log.child({ component: 'cluster' }),
+      })
+    : null;
+  const audit: AuditLog = sharedAudit ?? localAudit;
   const accounts = createAccountService({
     store: createSqliteAccountStore(accountsDb),
     configUsers: config.api.users,
@@ -450,6 +466,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await cluster.join({ mqtt: listeners.map((listener) => listener.url), http: httpUrl });
   // after joining: it reads what the live nodes last wrote
   await sharedDeviceStatus?.start();
+  await sharedAudit?.start();
   log.info(
     { mqtt: listeners.map((l) => l.url), http: httpUrl, influx: influx.url ?? `disabled (${influx.disabledReason})` },
     'gateway started',
@@ -510,6 +527,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         replica?.close();
         mirror?.close();
         sharedDeviceStatus?.close();
+        sharedAudit?.close();
         await webhooks.close();
         store?.close();
         if (accountsDb !== store) accountsDb.close();

@@ -172,6 +172,18 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
       for (const id of NODES) {
         expect((await get(node(id), `/api/alarms/${hot.id}`)).alarm).toMatchObject({ acknowledged: true, seq: hot.seq + 1 });
       }
+      // the audit log of every node records it, as done on the node the duty officer used
+      for (const id of NODES) {
+        const entry = await eventually(`${id}'s audit log has the acknowledgement`, async () => {
+          const response = await fetch(`${node(id).httpUrl}/api/audit?action=alarm.ack&target=${hot.id}`, {
+            headers: { authorization: `Bearer ${TOKENS.admin}` },
+          });
+          const entries = ((await response.json()) as { entries: Array<{ by: string | null; outcome: string }> }).entries;
+          return entries.length > 0 ? entries : undefined;
+        });
+        expect(entry).toHaveLength(1);
+        expect(entry[0]).toMatchObject({ outcome: 'ok', by: 'Wang Li (duty officer)' });
+      }
       // acknowledging again, anywhere: the owner's answer, a conflict
       const again = await fetch(`${node(elsewhere).httpUrl}/api/alarms/${hot.id}/ack`, {
         method: 'POST',
