@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { harness } from '../../test-support/harness.js';
 import { formatProblem, parseRuleFile } from '../parse-rule-file.js';
+import { RATE_MAX_SAMPLES } from './rate.js';
 
 const problemsOf = (fields: string): string[] => {
   const parsed = parseRuleFile(
@@ -100,6 +101,31 @@ rules:
 `);
     h.read(0, { flow: 0 });
     h.read(2000, { flow: 50 });
+    expect(h.changes).toEqual([]);
+  });
+});
+
+describe('rate over more samples than it keeps', () => {
+  const rule = `
+profile: p
+rules:
+  - { id: r, kind: rate, metric: x, direction: rise, window: 10m, per: 1m, levels: { red: { raise: 1 } }, source: t }
+`;
+
+  it('a 10-minute window at 1 Hz (600 samples, 256 kept) still judges its whole window, with bounded memory', () => {
+    const h = harness(rule);
+    // 5 per minute, five times the limit: judged once the window is covered, at its slope
+    for (let s = 0; s <= 900; s += 1) h.read(s * 1000, { x: s / 12 });
+    const raised = h.changes.find((c) => c.verdict.status === 'true');
+    expect(raised?.at).toBe(600_000);
+    expect(raised?.verdict).toMatchObject({ severity: 'red', value: 5 });
+    const state = h.engine.snapshot().devices[0]?.rules[0]?.state as { ts: number[] };
+    expect(state.ts.length).toBeLessThanOrEqual(RATE_MAX_SAMPLES);
+  });
+
+  it('…and a flat signal with bounded noise stays quiet however long it runs', () => {
+    const h = harness(rule);
+    for (let s = 0; s <= 3600; s += 1) h.read(s * 1000, { x: 20 + (s % 2 === 0 ? 0.4 : -0.4) });
     expect(h.changes).toEqual([]);
   });
 });

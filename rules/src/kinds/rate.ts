@@ -20,7 +20,7 @@ import {
   targetLevel,
 } from './leveled.js';
 
-/** Samples kept per rule and device: enough for 1 Hz over 4 minutes; older ones are dropped first. */
+/** Samples kept per rule and device: 1 Hz over 4 minutes; beyond, the samples between the anchor and the newest are thinned. */
 export const RATE_MAX_SAMPLES = 256;
 
 export const rateRuleSchema = ruleBaseSchema
@@ -93,6 +93,21 @@ export function rateMagnitude(def: RateRule, ts: readonly number[], vs: readonly
   return (change / span) * def.per;
 }
 
+/** Halves the samples between the first and the last (keeps both, and every other one between them). */
+function thin(state: RateState): void {
+  const last = state.ts.length - 1;
+  let kept = 1;
+  for (let i = 2; i < last; i += 2) {
+    state.ts[kept] = state.ts[i] as number;
+    state.vs[kept] = state.vs[i] as number;
+    kept += 1;
+  }
+  state.ts[kept] = state.ts[last] as number;
+  state.vs[kept] = state.vs[last] as number;
+  state.ts.length = kept + 1;
+  state.vs.length = kept + 1;
+}
+
 const PER_UNIT: Record<number, string> = { 1000: 's', 60000: 'min', 3600000: 'h', 86400000: 'd' };
 
 /** The unit of the rate: `°C/min`, `MPa/s`, `%/2 s`. */
@@ -156,10 +171,13 @@ export const rateKind: RuleKind<RateRule, RateState> = {
       state.ts.push(ctx.now);
       state.vs.push(fresh);
       // keep one sample at least a window old (the anchor) and everything newer
-      while (state.ts.length > 2 && ((state.ts[1] as number) <= ctx.now - def.window || state.ts.length > RATE_MAX_SAMPLES)) {
+      while (state.ts.length > 2 && (state.ts[1] as number) <= ctx.now - def.window) {
         state.ts.shift();
         state.vs.shift();
       }
+      // more samples than kept: every other one between the anchor and the newest goes, never the anchor (dropping
+      // the oldest lost the anchor, so a window holding more than the bound never covered its minSpan: no verdict)
+      if (state.ts.length > RATE_MAX_SAMPLES) thin(state);
       state.magnitude = rateMagnitude(def, state.ts, state.vs);
     }
     const magnitude = state.magnitude;
