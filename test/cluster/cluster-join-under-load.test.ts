@@ -1,0 +1,466 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { ownerOf } from '../../gateway/src/cluster/ownership.js';
+import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
+import { queryInflux } from '../helpers/influx-query.js';
+import { telemetryTopicOf } from '../helpers/mqtt-device.js';
+import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
+import { eventually, freshDatabase, metricValue, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
+import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const SECRET = `whsec_${Buffer.from('cluster-join-load-secret-32-byte').toString('base64')}`;
+const FIRST = ['gw-a', 'gw-b'] as const;
+const JOINER = 'gw-c';
+const NODES = [...FIRST, JOINER] as const;
+const HEARTBEAT = 200;
+const MEMBER_TIMEOUT = 2_000;
+const FORWARD_TIMEOUT = 3_000;
+/**
+ * Once the joiner has started, the others see it at their next look at the members (a heartbeat); the bound adds
+ * memberTimeout and a margin for this shared, loaded 2-core machine.
+ */
+const JOIN_MARGIN = MEMBER_TIMEOUT + HEARTBEAT + 3_000;
+/**
+ * Twenty-four devices on six sites, four a site; device i connects to gw-a or gw-b (i % 2), so each site has
+ * devices on both. The site names are chosen so that gw-c, when it joins, takes one site from each live owner
+ * (rendezvous hashing: js-2 from gw-b, js-5 from gw-a) and both keep sites.
+ */
+const DEVICES: TestDevice[] = Array.from({ length: 24 }, (_, i) => ({
+  id: `jl-${String(i + 1).padStart(2, '0')}`,
+  site: `js-${Math.floor(i / 4) + 1}`,
+  profile: 'dust-collector',
+  secret: `join-load-secret-${i + 1}`,
+}));
+const SITES = [...new Set(DEVICES.map((d) => d.site))];
+const homeOf = (index: number): string => FIRST[index % FIRST.length] as string;
+/** After gw-c has joined, the load balancer sends these devices (one a site) to it: their connection is dropped. */
+const movesToJoiner = (index: number): boolean => index % 4 === 0;
+/** Readings in the recent past, one second apart per device. */
+const BASE = Date.now() - 3 * 3_600_000;
+/** A hopper temperature that crosses the yellow level (60, clear 58) back and forth every few readings. */
+const hopperAt = (seq: number): number => (Math.floor(seq / 7) % 2 === 0 ? 40 + (seq % 7) : 61 + (seq % 7));
+/** No PUBACK within this long: the device gives up on the connection and sends it again on a new one. */
+const PUBLISH_TIMEOUT = FORWARD_TIMEOUT + 4_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Reading {
+  seq: number;
+  ts: number;
+  value: number;
+}
+
+/** A CONNACK within `timeoutMs`, or null (refused, closed, no answer: aedes-persistence-redis drops about one in a hundred). */
+function tryConnect(url: string, device: TestDevice, timeoutMs: number): Promise<MqttClient | null> {
+  return new Promise((resolve) => {
+    const client = mqtt.connect(url, {
+      protocolVersion: 4,
+      clientId: device.id,
+      username: device.id,
+      password: device.secret,
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
+    });
+    const fail = (): void => {
+      clearTimeout(timer);
+      client.removeAllListeners('connect');
+      client.end(true);
+      resolve(null);
+    };
+    const timer = setTimeout(fail, timeoutMs);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      client.removeListener('error', fail);
+      client.removeListener('close', fail);
+      client.on('error', () => {});
+      resolve(client);
+    });
+    client.once('error', fail);
+    client.once('close', fail);
+  });
+}
+
+/**
+ * A device behind a TCP load balancer: QoS 1 readings, four in flight. When its connection closes (the balancer
+ * moved it, or a node answered `unavailable` and closed it) or a PUBACK does not come (its write was fenced: the
+ * site moved), it connects again — wherever `route` sends it now — and first resends every reading that was not
+ * acknowledged, then goes on with new ones. (As in cluster-kill-under-load.test.ts, plus `drop`.)
+ */
+function loadDevice(device: TestDevice, route: () => GatewayProcess) {
+  const sent = new Map<number, Reading>();
+  /** Acknowledged readings, with when the PUBACK came. */
+  const acked = new Map<number, Reading & { at: number }>();
+  const resend: Reading[] = [];
+  let next = 0;
+  let stopped = false;
+  let connections = 0;
+  let current: MqttClient | null = null;
+  const fresh = (): Reading => {
+    const reading = { seq: next, ts: BASE + next * 1_000, value: hopperAt(next) };
+    next += 1;
+    sent.set(reading.seq, reading);
+    return reading;
+  };
+
+  const session = async (client: MqttClient): Promise<void> => {
+    let broken = false;
+    const breakOff = (): void => {
+      broken = true;
+      client.end(true); // rejects every publish still waiting for its PUBACK (reconnectPeriod 0, clean session)
+    };
+    client.once('close', breakOff);
+    const lane = async (): Promise<void> => {
+      while (!stopped && !broken && client.connected) {
+        const reading = resend.shift() ?? fresh();
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            client.publishAsync(
+              telemetryTopicOf(device.site, device.id),
+              JSON.stringify({ seq: reading.seq, ts: reading.ts, metrics: { hopper_temp: reading.value } }),
+              { qos: 1 },
+            ),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('no PUBACK')), PUBLISH_TIMEOUT);
+            }),
+          ]);
+          acked.set(reading.seq, { ...reading, at: Date.now() });
+        } catch {
+          resend.push(reading); // not acknowledged: sent again on the next connection
+          if (!broken) breakOff();
+          return;
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    };
+    await Promise.all([lane(), lane(), lane(), lane()]);
+    if (!broken) client.end(true);
+  };
+
+  const done = (async () => {
+    while (!stopped) {
+      const client = await tryConnect(route().mqttUrls[0] as string, device, 2_000);
+      if (!client) {
+        await sleep(200);
+        continue;
+      }
+      connections += 1;
+      current = client;
+      await session(client);
+      current = null;
+      if (!stopped) await sleep(100);
+    }
+  })();
+
+  return {
+    device,
+    sent,
+    acked,
+    get connections() {
+      return connections;
+    },
+    /** The balancer closes the connection: readings in flight are resent on the next one, wherever `route` says. */
+    drop() {
+      current?.end(true);
+    },
+    async stop() {
+      stopped = true;
+      await Promise.race([done, sleep(PUBLISH_TIMEOUT + 1_000)]);
+      current?.end(true);
+    },
+  };
+}
+
+async function get(node: GatewayProcess, path: string): Promise<any> {
+  const response = await fetch(`${node.httpUrl}${path}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  const type = response.headers.get('content-type') ?? '';
+  return type.includes('json') ? response.json() : response.text();
+}
+
+/** Nothing waits in the node's InfluxDB spool nor its webhook outbox. */
+async function drained(node: GatewayProcess): Promise<boolean> {
+  const metrics = (await get(node, '/metrics')) as string;
+  if (metricValue(metrics, 'gateway_sink_queued', { sink: 'influx' }) > 0) return false;
+  const { subscribers } = (await get(node, '/api/webhooks')) as { subscribers: Array<{ queued: number; inFlight: number }> };
+  return subscribers.every((s) => s.queued === 0 && s.inFlight === 0);
+}
+
+/** Each alarm id's seq values delivered that are missing from 1..max. */
+function seqGaps(received: ReceivedWebhook[]): string[] {
+  const seqs = new Map<string, Set<number>>();
+  for (const hook of received) {
+    const alarm = hook.event.data.alarm;
+    seqs.set(alarm.id, (seqs.get(alarm.id) ?? new Set()).add(alarm.seq));
+  }
+  const gaps: string[] = [];
+  for (const [id, set] of seqs) for (let k = 1; k <= Math.max(...set); k += 1) if (!set.has(k)) gaps.push(`${id}#${k}`);
+  return gaps;
+}
+
+/** A node's alarms, `id seq` each, sorted: what the node lists (its own and, mirrored, the other owners'). */
+async function alarmSeqs(node: GatewayProcess): Promise<string[]> {
+  const { alarms } = (await get(node, '/api/alarms?limit=10000')) as { alarms: Array<{ id: string; seq: number }> };
+  return alarms.map((alarm) => `${alarm.id} ${alarm.seq}`).sort();
+}
+
+describe('a node added under QoS 1 load: ownership rebalances onto it from live owners with the same guarantees (issue 16)', () => {
+  let redis: PrivateRedis | undefined;
+  let receiver: WebhookReceiver | undefined;
+  const nodes = new Map<string, GatewayProcess>();
+  const devices: Array<ReturnType<typeof loadDevice>> = [];
+
+  afterAll(async () => {
+    await Promise.all(devices.map((d) => d.stop()));
+    await Promise.all([...nodes.values()].map((running) => running.stop()));
+    await receiver?.close();
+    await redis?.dispose();
+  }, 30_000);
+
+  it('two nodes, 24 devices on 6 sites, a third node joins: every acknowledged reading stored once, every alarm transition delivered once in order, all nodes agree, the joiner owns its sites within memberTimeout + heartbeat of its start', async () => {
+    const database = freshDatabase();
+    redis = await startPrivateRedis();
+    receiver = await startWebhookReceiver(SECRET);
+    const hooks = receiver;
+    const configs = new Map<string, string>();
+    await Promise.all(
+      NODES.map(async (id) => {
+        const dir = mkdtempSync(join(tmpdir(), `gateway-join-load-${id}-`));
+        configs.set(
+          id,
+          await writeGatewayConfig(dir, DEVICES, [
+            'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
+            `influx: { mode: url, url: ${JSON.stringify(inject('influxUrl'))}, database: ${database}, flushInterval: 100ms }`,
+            `cluster: { redis: { url: "${redis?.url}" }, nodeId: ${id}, heartbeat: ${HEARTBEAT}, memberTimeout: ${MEMBER_TIMEOUT}, forwardTimeout: ${FORWARD_TIMEOUT} }`,
+            'webhooks:',
+            `  - { id: platform, url: ${JSON.stringify(hooks.url)}, secrets: ["${SECRET}"] }`,
+          ]),
+        );
+      }),
+    );
+    await Promise.all(FIRST.map(async (id) => nodes.set(id, await startGatewayProcess(configs.get(id) as string, { timeoutMs: 45_000 }))));
+    const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
+    const ownersBefore = await eventually(
+      'gw-a and gw-b see two members',
+      async () => {
+        const views = await Promise.all(FIRST.map((id) => get(node(id), '/api/cluster')));
+        return views.every((view) => view.members.length === 2) ? (views[0].owners as Record<string, string>) : undefined;
+      },
+      20_000,
+    );
+    // what rendezvous hashing gives the joiner: sites taken from live owners, one from each
+    const gained = SITES.filter((site) => ownerOf(site, [...NODES]) === JOINER);
+    expect(gained.length, 'gw-c gains sites').toBeGreaterThan(0);
+    expect(new Set(gained.map((site) => ownersBefore[site])), 'taken from both live owners').toEqual(new Set(FIRST));
+
+    // The load balancer: home node until gw-c has joined; then the devices it moves go to gw-c.
+    let joined = false;
+    DEVICES.forEach((device, i) => {
+      const route = (): GatewayProcess => (joined && movesToJoiner(i) ? node(JOINER) : node(homeOf(i)));
+      devices.push(loadDevice(device, route));
+    });
+    await sleep(5_000);
+    const ackedBefore = devices.reduce((n, d) => n + d.acked.size, 0);
+    expect(ackedBefore, 'readings acknowledged before the join').toBeGreaterThan(100);
+
+    // (3) gw-c starts; from then until every node's /api/cluster shows it owning its sites
+    const joinAt = Date.now();
+    nodes.set(JOINER, await startGatewayProcess(configs.get(JOINER) as string, { timeoutMs: 45_000 }));
+    const startedMs = Date.now() - joinAt;
+    const joinMs = await eventually(
+      'every node shows gw-c owning its sites',
+      async () => {
+        const views = await Promise.all(NODES.map((id) => get(node(id), '/api/cluster')));
+        const done = views.every(
+          (view) => view.members.length === 3 && SITES.every((site) => view.owners[site] === ownerOf(site, [...NODES])),
+        );
+        return done ? Date.now() - joinAt : undefined;
+      },
+      startedMs + JOIN_MARGIN + 10_000,
+    );
+    const joinBound = startedMs + JOIN_MARGIN;
+    joined = true;
+    for (const d of devices.filter((_, i) => movesToJoiner(i))) d.drop();
+    await sleep(8_000);
+    await Promise.all(devices.map((d) => d.stop()));
+    const stoppedAt = Date.now();
+
+    // the moved devices went on on gw-c; each gained site was served again (a PUBACK after the join)
+    for (const d of devices.filter((_, i) => movesToJoiner(i))) {
+      expect(d.connections, `${d.device.id} reconnected`).toBeGreaterThan(1);
+      expect(
+        [...d.acked.values()].some((r) => r.at > joinAt + joinMs),
+        `${d.device.id} acknowledged after the join`,
+      ).toBe(true);
+    }
+    const servedAfterMs = Math.max(
+      ...gained.map((site) => {
+        const after = devices
+          .filter((d) => d.device.site === site)
+          .flatMap((d) => [...d.acked.values()].map((r) => r.at))
+          .filter((at) => at > joinAt + joinMs);
+        expect(after.length, `${site} served after the join`).toBeGreaterThan(0);
+        return Math.min(...after) - (joinAt + joinMs);
+      }),
+    );
+    const reconnections = devices.reduce((n, d) => n + d.connections - 1, 0);
+
+    const acked = new Map(devices.map((d) => [d.device.id, [...d.acked.values()]]));
+    const sent = new Map(devices.map((d) => [d.device.id, d.sent]));
+    const ackedTotal = [...acked.values()].reduce((n, list) => n + list.length, 0);
+    const sentTotal = [...sent.values()].reduce((n, map) => n + map.size, 0);
+    const storedKeys = async (): Promise<Set<string>> => {
+      const out = await queryInflux(database, 'SELECT hopper_temp, device FROM telemetry').catch(() => []);
+      return new Set(out.map((row) => `${row.device} ${new Date(row.time).getTime()}`));
+    };
+    const missing = (present: Set<string>): string[] =>
+      [...acked].flatMap(([id, list]) => list.filter((r) => !present.has(`${id} ${r.ts}`)).map((r) => `${id}@${r.seq}`));
+
+    await eventually(
+      'every node drained',
+      async () => ((await Promise.all(NODES.map((id) => drained(node(id))))).every(Boolean) ? true : undefined),
+      30_000,
+    );
+
+    // (1) Readings: every acknowledged one is stored, once, with the value that was acknowledged; nothing was
+    // stored that was never sent.
+    const rows = await eventually(
+      'every acknowledged reading in influxd',
+      async () => {
+        const out = await queryInflux(database, 'SELECT hopper_temp, device FROM telemetry').catch(() => []);
+        const present = new Set(out.map((row) => `${row.device} ${new Date(row.time).getTime()}`));
+        return missing(present).length === 0 ? out : undefined;
+      },
+      15_000,
+    ).catch(async (error: Error) => {
+      const still = missing(await storedKeys());
+      throw new Error(`${error.message}; ${still.length} acknowledged readings missing, e.g. ${still.slice(0, 10).join(', ')}`);
+    });
+    const stored = new Map<string, Map<number, number[]>>();
+    for (const row of rows) {
+      const byTs = stored.get(row.device) ?? new Map<number, number[]>();
+      const ts = new Date(row.time).getTime();
+      byTs.set(ts, [...(byTs.get(ts) ?? []), row.hopper_temp]);
+      stored.set(row.device, byTs);
+    }
+    for (const d of DEVICES) {
+      const mine = stored.get(d.id) ?? new Map<number, number[]>();
+      for (const reading of acked.get(d.id) ?? [])
+        expect(mine.get(reading.ts), `${d.id} seq ${reading.seq} stored once`).toEqual([reading.value]);
+      const sentByTs = new Map([...(sent.get(d.id)?.values() ?? [])].map((r) => [r.ts, r.value]));
+      for (const [ts, values] of mine) expect(values, `${d.id} ts ${ts} was sent`).toEqual([sentByTs.get(ts)]);
+    }
+
+    // (2) Alarm transitions: per alarm id, the seq values delivered are 1..n, each with one event id (a repeated
+    // delivery of one webhook-id is allowed: at least once); one alarm per key; what was delivered is what the book
+    // recorded; no key has two open alarms on any node; every node lists the same alarms at the same seq.
+    const byWebhookId = new Map<string, ReceivedWebhook>();
+    for (const hook of hooks.received)
+      if (!byWebhookId.has(String(hook.headers['webhook-id']))) byWebhookId.set(String(hook.headers['webhook-id']), hook);
+    expect(
+      hooks.received.every((hook) => hook.verified),
+      'every delivery signed',
+    ).toBe(true);
+    const events = [...byWebhookId.values()];
+    const hopper = events.filter((hook) => hook.event.data.alarm.rule === 'hopper_temp_high');
+    expect(hopper.length, 'hopper alarm events delivered').toBeGreaterThan(30);
+    const idsOfKey = new Map<string, Set<string>>();
+    const eventIdsOf = new Map<string, Set<string>>();
+    const seqsOf = new Map<string, Set<number>>();
+    for (const hook of events) {
+      const alarm = hook.event.data.alarm;
+      idsOfKey.set(alarm.key, (idsOfKey.get(alarm.key) ?? new Set()).add(alarm.id));
+      eventIdsOf.set(`${alarm.id}#${alarm.seq}`, (eventIdsOf.get(`${alarm.id}#${alarm.seq}`) ?? new Set()).add(hook.event.id));
+      seqsOf.set(alarm.id, (seqsOf.get(alarm.id) ?? new Set()).add(alarm.seq));
+    }
+    // the gained sites' alarms: raised by the old owner and carried on by gw-c (same id, seq continuing)
+    const carriedOn = [...seqsOf.keys()].filter((id) => {
+      const ofAlarm = events.filter((hook) => hook.event.data.alarm.id === id);
+      return (
+        gained.includes(ofAlarm[0]?.event.data.alarm.site) &&
+        ofAlarm.some((hook) => hook.at < joinAt) &&
+        ofAlarm.some((hook) => hook.at > joinAt + joinMs)
+      );
+    });
+    // every node mirrors every owner's alarms: the same ids at the same seq everywhere (eventually: the mirror)
+    const lists = await eventually(
+      'every node lists the same alarms at the same seq',
+      async () => {
+        const all = await Promise.all(NODES.map((id) => alarmSeqs(node(id))));
+        return all.every((list) => JSON.stringify(list) === JSON.stringify(all[0])) ? all : undefined;
+      },
+      10_000,
+    ).catch(async () => Promise.all(NODES.map((id) => alarmSeqs(node(id)))));
+    const repeated = hooks.received.length - byWebhookId.size;
+    const gaps = seqGaps(hooks.received);
+    console.info(
+      `cluster join under load: gw-c joined (took ${gained.map((s) => `${s} from ${ownersBefore[s]}`).join(', ')}); ` +
+        `${ackedBefore} acknowledged before the join, ${ackedTotal} in all, ${sentTotal} sent, ${rows.length} stored, ${reconnections} reconnections; ` +
+        `${events.length} alarm events delivered (${hopper.length} hopper, ${repeated} repeated deliveries) for ${seqsOf.size} alarms, ` +
+        `${carriedOn.length} carried on across the move; seq gaps ${gaps.length}${gaps.length > 0 ? ` (${gaps.slice(0, 5).join(', ')})` : ''}; ` +
+        `gw-c started in ${startedMs} ms, owned its sites on every node after ${joinMs} ms (bound ${joinBound}), gained sites served after ${servedAfterMs} ms; ` +
+        `load stopped ${stoppedAt - joinAt} ms after gw-c's start`,
+    );
+    for (const [key, ids] of idsOfKey) expect([...ids], `one alarm for ${key}`).toHaveLength(1);
+    const anyNode = node(JOINER);
+    const explained = await Promise.all(
+      gaps.map(async (gap) => {
+        const [id, seq] = gap.split('#') as [string, string];
+        const { alarm, history } = (await get(anyNode, `/api/alarms/${id}`)) as {
+          alarm: { site: string };
+          history: Array<{ seq: number; type: string; at: string }>;
+        };
+        const step = history.find((h) => h.seq === Number(seq));
+        return `${gap} (${alarm.site}, ${ownersBefore[alarm.site]} → ${ownerOf(alarm.site, [...NODES])}): ${step?.type ?? 'not'} in the book's history at ${step?.at}, gw-c started ${new Date(joinAt).toISOString()}; webhook: never`;
+      }),
+    );
+    expect(gaps, `alarm transitions never delivered: ${explained.join('; ')}`).toEqual([]);
+    for (const [at, ids] of eventIdsOf) expect([...ids], `${at}: one event`).toHaveLength(1);
+    for (const [id, seqs] of seqsOf) {
+      const sorted = [...seqs].sort((a, b) => a - b);
+      expect(sorted, `alarm ${id}: every seq, no gap`).toEqual(Array.from({ length: sorted.length }, (_, k) => k + 1));
+      const { history } = (await get(anyNode, `/api/alarms/${id}`)) as { history: unknown[] };
+      expect(history.length, `alarm ${id}: delivered = recorded`).toBe(sorted.length);
+    }
+    // A key with two open alarms on a node: where each of them is (every node's view of it, the webhooks it got).
+    // Seen here (Dec 2026, 2 runs of 7): the node that lost the site keeps, open, an alarm that only it has and no
+    // webhook carried — raised from a reading its pipeline had judged before it learned of the loss, applied to its
+    // book after its first fenced write had forgotten the site; the write of that raise was fenced too, but
+    // site-takeover.ts fenced() returns early for a site no longer judged, so the book does not forget it again.
+    const whereIs = async (alarmId: string): Promise<string> => {
+      const views = await Promise.all(
+        NODES.map(async (id) => {
+          const found = await get(node(id), `/api/alarms/${alarmId}`).catch(() => null);
+          if (!found) return `${id}: absent`;
+          const { alarm, history } = found as {
+            alarm: { seq: number; state: string; resolved: boolean; raisedAt: string };
+            history: Array<{ seq: number; type: string; at: string }>;
+          };
+          const last = history.at(-1);
+          return `${id}: seq ${alarm.seq} ${alarm.state}${alarm.resolved ? ' resolved' : ''} raised ${alarm.raisedAt}, last ${last?.type} at ${last?.at}`;
+        }),
+      );
+      const seqs = [...(seqsOf.get(alarmId) ?? [])];
+      return `${alarmId} [${views.join('; ')}; webhooks: ${seqs.length > 0 ? `seq 1..${Math.max(...seqs)}` : 'none'}]`;
+    };
+    for (const id of NODES) {
+      const open = (await get(node(id), '/api/alarms?state=open')).alarms as Array<{ key: string; id: string }>;
+      const perKey = new Map<string, string[]>();
+      for (const alarm of open) perKey.set(alarm.key, [...(perKey.get(alarm.key) ?? []), alarm.id]);
+      for (const [key, ids] of perKey) {
+        const evidence = ids.length > 1 ? (await Promise.all(ids.map(whereIs))).join(' | ') : '';
+        expect.soft(ids, `${id}: one open alarm for ${key} ${evidence}`).toHaveLength(1);
+      }
+    }
+    const delivered = [...seqsOf].map(([id, seqs]) => `${id} ${Math.max(...seqs)}`).sort();
+    for (const [k, id] of NODES.entries()) expect.soft(lists[k], `${id}: the same alarms at the same seq as gw-a`).toEqual(lists[0]);
+    expect.soft(lists[0], 'the alarms listed are the alarms delivered, at the last seq delivered').toEqual(delivered);
+
+    // (3) the join, measured from gw-c's start
+    expect(joinMs, 'gw-c owns its sites on every node within its start time + memberTimeout + heartbeat + margin').toBeLessThan(joinBound);
+  }, 110_000);
+});
