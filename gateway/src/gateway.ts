@@ -235,6 +235,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         shared: (site) => registrySites.has(site),
         book: alarms.book,
         onFenced: (site) => takeover?.fenced(site),
+        onWritten: (site) => takeover?.written(site),
         metrics,
         log: clusterLog,
       })

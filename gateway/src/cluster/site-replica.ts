@@ -41,6 +41,8 @@ export interface SiteReplicaDeps {
   book: Pick<AlarmBook, 'get' | 'history' | 'flapOf' | 'list'>;
   /** The site's writes were refused: another node took it. */
   onFenced(site: string): void;
+  /** A write of the site went through. */
+  onWritten?(site: string): void;
   metrics: GatewayMetrics;
   log: Logger;
 }
@@ -258,6 +260,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       deps.metrics.clusterSiteWrites.inc({ outcome });
       if (outcome === 'written' || outcome === 'reclaimed') {
         release(entry.events);
+        deps.onWritten?.(site);
         if (outcome === 'reclaimed') {
           // Redis lost the site (restarted without its data): its open alarms are written again whole, so that a
           // next owner finds them; rule state of devices that did not change since is not there until they do.

@@ -31,6 +31,11 @@ export interface SiteTakeover {
   reconcile(): void;
   /** A write of the site was fenced: another node took it. */
   fenced(site: string): void;
+  /**
+   * A write of the site went through. If this node no longer judges it (a reading judged before the site was lost,
+   * applied after), what that left in the alarm book is the next owner's to show: it leaves this book.
+   */
+  written(site: string): void;
   close(): void;
 }
 
@@ -96,10 +101,14 @@ export function createSiteTakeover(deps: SiteTakeoverDeps): SiteTakeover {
     judges: (site) => judged.has(site),
     reconcile,
     fenced(site) {
+      // always: alarm changes of readings judged before the site was lost may land in the book after it was let go
+      deps.book.forgetSites([site]);
       if (!judged.delete(site)) return;
       fencedAt.set(site, deps.now());
-      deps.book.forgetSites([site]);
       deps.lane.ownSites([...judged], deps.now());
+    },
+    written(site) {
+      if (!judged.has(site)) deps.book.forgetSites([site]);
     },
     close() {
       clearInterval(timer);

@@ -1,0 +1,114 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SiteAlarms } from '../../../rules/src/index.js';
+import { createLogger } from '../observability/logger.js';
+import type { TakenSite } from './site-replica.js';
+import { createSiteTakeover, type SiteTakeover } from './site-takeover.js';
+
+const empty: SiteAlarms = { alarms: [], history: [], flaps: [] };
+const taken = (site: string): TakenSite => ({ site, snapshot: { version: 3, devices: [], groups: [] }, alarms: empty, downMs: 0 });
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+/** A takeover over a fake cluster view, shared store, lane and book that record what they were told. */
+function setup(owned: string[]) {
+  const view = { owned: new Set(owned) };
+  const told = {
+    forgotten: [] as string[][],
+    adopted: 0,
+    lane: [] as Array<{ sites: string[]; handover: string[] }>,
+    taken: [] as string[][],
+  };
+  let clock = 0;
+  const takeover = createSiteTakeover({
+    cluster: { owns: (site) => view.owned.has(site) },
+    sites: () => ['s1', 's2', 's3'],
+    replica: {
+      take: async (sites) => {
+        told.taken.push([...sites]);
+        return sites.map(taken);
+      },
+    },
+    lane: {
+      ownSites: (sites, _now, handover) =>
+        told.lane.push({ sites: [...(sites ?? [])].sort(), handover: (handover ?? []).map((h) => h.site) }),
+    },
+    book: {
+      forgetSites: (sites) => told.forgotten.push([...sites]),
+      adopt: () => {
+        told.adopted += 1;
+      },
+    },
+    now: () => clock,
+    checkEvery: 60_000,
+    backoff: 2_000,
+    log: createLogger('silent'),
+  });
+  return { takeover, view, told, advance: (ms: number) => (clock += ms) };
+}
+
+describe('which sites a cluster node judges (issue 16)', () => {
+  let running: SiteTakeover | null = null;
+  afterEach(() => running?.close());
+
+  it('takes the sites it owns over before judging them, and lets go of those it no longer owns', async () => {
+    const { takeover, view, told } = setup(['s1', 's2']);
+    running = takeover;
+    expect(takeover.judges('s1')).toBe(false);
+    takeover.reconcile();
+    await settle();
+    expect(told.taken).toEqual([['s1', 's2']]);
+    expect(told.adopted).toBe(2);
+    expect(told.lane.at(-1)).toEqual({ sites: ['s1', 's2'], handover: ['s1', 's2'] });
+    expect(takeover.judges('s1') && takeover.judges('s2') && !takeover.judges('s3')).toBe(true);
+    view.owned = new Set(['s2', 's3']);
+    takeover.reconcile();
+    await settle();
+    expect(told.forgotten).toContainEqual(['s1']);
+    expect(told.taken.at(-1)).toEqual(['s3']);
+    expect(told.lane.at(-1)).toEqual({ sites: ['s2', 's3'], handover: ['s3'] });
+    expect(takeover.judges('s1')).toBe(false);
+  });
+
+  it('a fenced site is let go at once and not taken back before the backoff, even though the view still says it is its own', async () => {
+    const { takeover, told, advance } = setup(['s1']);
+    running = takeover;
+    takeover.reconcile();
+    await settle();
+    takeover.fenced('s1');
+    expect(takeover.judges('s1')).toBe(false);
+    expect(told.lane.at(-1)?.sites).toEqual([]);
+    takeover.reconcile();
+    await settle();
+    expect(told.taken).toEqual([['s1']]);
+    advance(2_000);
+    takeover.reconcile();
+    await settle();
+    expect(told.taken).toEqual([['s1'], ['s1']]);
+    expect(takeover.judges('s1')).toBe(true);
+  });
+
+  it('alarm changes that land after a site was let go leave the book: on a fenced write (again) and on a write that went through', async () => {
+    const { takeover, told } = setup(['s1']);
+    running = takeover;
+    takeover.reconcile();
+    await settle();
+    takeover.fenced('s1');
+    const before = told.forgotten.length;
+    takeover.fenced('s1'); // a second write of the site, of a reading judged before the first fence
+    expect(told.forgotten.length).toBe(before + 1);
+    takeover.written('s2'); // not judged here
+    expect(told.forgotten.at(-1)).toEqual(['s2']);
+    const count = told.forgotten.length;
+    takeover.written('s3'); // not judged here either
+    expect(told.forgotten.length).toBe(count + 1);
+  });
+
+  it('a write of a site it judges leaves the book alone', async () => {
+    const { takeover, told } = setup(['s1']);
+    running = takeover;
+    takeover.reconcile();
+    await settle();
+    const count = told.forgotten.length;
+    takeover.written('s1');
+    expect(told.forgotten.length).toBe(count);
+  });
+});
