@@ -1,21 +1,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { drained, FORWARD_TIMEOUT, get, HEARTBEAT, loadDevice, MEMBER_TIMEOUT, seqGaps, sleep } from '../helpers/cluster-load.js';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
 import { queryInflux } from '../helpers/influx-query.js';
-import { telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 import { listenToAlarmStream, type SseListener } from '../helpers/sse-listener.js';
-import { eventually, freshDatabase, metricValue, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
+import { eventually, freshDatabase, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
 import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('cluster-kill-load-secret-32-byte').toString('base64')}`;
 const NODES = ['gw-a', 'gw-b', 'gw-c'] as const;
-const HEARTBEAT = 200;
-const MEMBER_TIMEOUT = 2_000;
-const FORWARD_TIMEOUT = 3_000;
 /** A kill -9 is noticed within memberTimeout plus a heartbeat; the margin is for this shared, loaded 2-core machine. */
 const TAKEOVER_BOUND = MEMBER_TIMEOUT + HEARTBEAT + 3_000;
 /** Thirty devices on six sites, five a site; device i connects to node i % 3, so each site has devices on every node. */
@@ -26,164 +22,6 @@ const DEVICES: TestDevice[] = Array.from({ length: 30 }, (_, i) => ({
   secret: `kill-load-secret-${i + 1}`,
 }));
 const homeOf = (index: number): string => NODES[index % NODES.length] as string;
-/** Readings in the recent past, one second apart per device. */
-const BASE = Date.now() - 3 * 3_600_000;
-/** A hopper temperature that crosses the yellow level (60, clear 58) back and forth every few readings. */
-const hopperAt = (seq: number): number => (Math.floor(seq / 7) % 2 === 0 ? 40 + (seq % 7) : 61 + (seq % 7));
-/** No PUBACK within this long: the device gives up on the connection and sends it again on a new one. */
-const PUBLISH_TIMEOUT = FORWARD_TIMEOUT + 4_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Reading {
-  seq: number;
-  ts: number;
-  value: number;
-}
-
-/** A CONNACK within `timeoutMs`, or null (refused, closed, no answer: aedes-persistence-redis drops about one in a hundred). */
-function tryConnect(url: string, device: TestDevice, timeoutMs: number): Promise<MqttClient | null> {
-  return new Promise((resolve) => {
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      clientId: device.id,
-      username: device.id,
-      password: device.secret,
-      reconnectPeriod: 0,
-      connectTimeout: timeoutMs,
-    });
-    const fail = (): void => {
-      clearTimeout(timer);
-      client.removeAllListeners('connect');
-      client.end(true);
-      resolve(null);
-    };
-    const timer = setTimeout(fail, timeoutMs);
-    client.once('connect', () => {
-      clearTimeout(timer);
-      client.removeListener('error', fail);
-      client.removeListener('close', fail);
-      client.on('error', () => {});
-      resolve(client);
-    });
-    client.once('error', fail);
-    client.once('close', fail);
-  });
-}
-
-/**
- * A device behind a TCP load balancer: QoS 1 readings, four in flight. When its connection closes (its node died,
- * or a node answered `unavailable` and closed it) or a PUBACK does not come, it connects again — wherever `route`
- * sends it now — and first resends every reading that was not acknowledged, then goes on with new ones.
- */
-function loadDevice(device: TestDevice, route: () => GatewayProcess) {
-  const sent = new Map<number, Reading>();
-  /** Acknowledged readings, with when the PUBACK came. */
-  const acked = new Map<number, Reading & { at: number }>();
-  const resend: Reading[] = [];
-  let next = 0;
-  let stopped = false;
-  let connections = 0;
-  let current: MqttClient | null = null;
-  const fresh = (): Reading => {
-    const reading = { seq: next, ts: BASE + next * 1_000, value: hopperAt(next) };
-    next += 1;
-    sent.set(reading.seq, reading);
-    return reading;
-  };
-
-  const session = async (client: MqttClient): Promise<void> => {
-    let broken = false;
-    const breakOff = (): void => {
-      broken = true;
-      client.end(true); // rejects every publish still waiting for its PUBACK (reconnectPeriod 0, clean session)
-    };
-    client.once('close', breakOff);
-    const lane = async (): Promise<void> => {
-      while (!stopped && !broken && client.connected) {
-        const reading = resend.shift() ?? fresh();
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          await Promise.race([
-            client.publishAsync(
-              telemetryTopicOf(device.site, device.id),
-              JSON.stringify({ seq: reading.seq, ts: reading.ts, metrics: { hopper_temp: reading.value } }),
-              { qos: 1 },
-            ),
-            new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error('no PUBACK')), PUBLISH_TIMEOUT);
-            }),
-          ]);
-          acked.set(reading.seq, { ...reading, at: Date.now() });
-        } catch {
-          resend.push(reading); // not acknowledged: sent again on the next connection
-          if (!broken) breakOff();
-          return;
-        } finally {
-          clearTimeout(timer);
-        }
-      }
-    };
-    await Promise.all([lane(), lane(), lane(), lane()]);
-    if (!broken) client.end(true);
-  };
-
-  const done = (async () => {
-    while (!stopped) {
-      const client = await tryConnect(route().mqttUrls[0] as string, device, 2_000);
-      if (!client) {
-        await sleep(200);
-        continue;
-      }
-      connections += 1;
-      current = client;
-      await session(client);
-      current = null;
-      if (!stopped) await sleep(100);
-    }
-  })();
-
-  return {
-    device,
-    sent,
-    acked,
-    get connections() {
-      return connections;
-    },
-    async stop() {
-      stopped = true;
-      await Promise.race([done, sleep(PUBLISH_TIMEOUT + 1_000)]);
-      current?.end(true);
-    },
-  };
-}
-
-async function get(node: GatewayProcess, path: string): Promise<any> {
-  const response = await fetch(`${node.httpUrl}${path}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
-  const type = response.headers.get('content-type') ?? '';
-  return type.includes('json') ? response.json() : response.text();
-}
-
-/** Nothing waits in the node's InfluxDB spool nor its webhook outbox. */
-async function drained(node: GatewayProcess): Promise<boolean> {
-  const metrics = (await get(node, '/metrics')) as string;
-  if (metricValue(metrics, 'gateway_sink_queued', { sink: 'influx' }) > 0) return false;
-  const { subscribers } = (await get(node, '/api/webhooks')) as { subscribers: Array<{ queued: number; inFlight: number }> };
-  return subscribers.every((s) => s.queued === 0 && s.inFlight === 0);
-}
-
-/** Each alarm id's seq values delivered that are missing from 1..max. */
-function seqGaps(received: ReceivedWebhook[]): string[] {
-  const seqs = new Map<string, Set<number>>();
-  for (const hook of received) {
-    const alarm = hook.event.data.alarm;
-    seqs.set(alarm.id, (seqs.get(alarm.id) ?? new Set()).add(alarm.seq));
-  }
-  const gaps: string[] = [];
-  for (const [id, set] of seqs) for (let k = 1; k <= Math.max(...set); k += 1) if (!set.has(k)) gaps.push(`${id}#${k}`);
-  return gaps;
-}
 
 describe('kill -9 of a node under QoS 1 load: its devices reconnect elsewhere, its sites move in bounded time, nothing acknowledged or alarmed is lost or doubled (issue 16)', () => {
   let redis: PrivateRedis | undefined;

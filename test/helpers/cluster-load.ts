@@ -1,0 +1,179 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { GatewayProcess } from './gateway-process.js';
+import { telemetryTopicOf } from './mqtt-device.js';
+import { metricValue, type TestDevice, TOKENS } from './test-gateway.js';
+import type { ReceivedWebhook } from './webhook-receiver.js';
+
+/**
+ * Devices under QoS 1 load against a cluster, as the cluster load tests (test/cluster/cluster-*-under-load.test.ts)
+ * drive them, and what those tests read back from the nodes.
+ */
+
+/** The cluster timing the load tests run with (ms). */
+export const HEARTBEAT = 200;
+export const MEMBER_TIMEOUT = 2_000;
+export const FORWARD_TIMEOUT = 3_000;
+
+/** Readings in the recent past, one second apart per device. */
+export const BASE = Date.now() - 3 * 3_600_000;
+/** A hopper temperature that crosses the yellow level (60, clear 58) back and forth every few readings. */
+export const hopperAt = (seq: number): number => (Math.floor(seq / 7) % 2 === 0 ? 40 + (seq % 7) : 61 + (seq % 7));
+/** No PUBACK within this long: the device gives up on the connection and sends it again on a new one. */
+const PUBLISH_TIMEOUT = FORWARD_TIMEOUT + 4_000;
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface Reading {
+  seq: number;
+  ts: number;
+  value: number;
+}
+
+/** A CONNACK within `timeoutMs`, or null (refused, closed, no answer: aedes-persistence-redis drops about one in a hundred). */
+export function tryConnect(url: string, device: TestDevice, timeoutMs: number): Promise<MqttClient | null> {
+  return new Promise((resolve) => {
+    const client = mqtt.connect(url, {
+      protocolVersion: 4,
+      clientId: device.id,
+      username: device.id,
+      password: device.secret,
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
+    });
+    const fail = (): void => {
+      clearTimeout(timer);
+      client.removeAllListeners('connect');
+      client.end(true);
+      resolve(null);
+    };
+    const timer = setTimeout(fail, timeoutMs);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      client.removeListener('error', fail);
+      client.removeListener('close', fail);
+      client.on('error', () => {});
+      resolve(client);
+    });
+    client.once('error', fail);
+    client.once('close', fail);
+  });
+}
+
+/**
+ * A device behind a TCP load balancer: QoS 1 readings, four in flight. When its connection closes (the balancer
+ * moved it, or a node answered `unavailable` and closed it) or a PUBACK does not come (its write was fenced: the
+ * site moved), it connects again — wherever `route` sends it now — and first resends every reading that was not
+ * acknowledged, then goes on with new ones.
+ */
+export function loadDevice(device: TestDevice, route: () => GatewayProcess) {
+  const sent = new Map<number, Reading>();
+  /** Acknowledged readings, with when the PUBACK came. */
+  const acked = new Map<number, Reading & { at: number }>();
+  const resend: Reading[] = [];
+  let next = 0;
+  let stopped = false;
+  let connections = 0;
+  let current: MqttClient | null = null;
+  const fresh = (): Reading => {
+    const reading = { seq: next, ts: BASE + next * 1_000, value: hopperAt(next) };
+    next += 1;
+    sent.set(reading.seq, reading);
+    return reading;
+  };
+
+  const session = async (client: MqttClient): Promise<void> => {
+    let broken = false;
+    const breakOff = (): void => {
+      broken = true;
+      client.end(true); // rejects every publish still waiting for its PUBACK (reconnectPeriod 0, clean session)
+    };
+    client.once('close', breakOff);
+    const lane = async (): Promise<void> => {
+      while (!stopped && !broken && client.connected) {
+        const reading = resend.shift() ?? fresh();
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            client.publishAsync(
+              telemetryTopicOf(device.site, device.id),
+              JSON.stringify({ seq: reading.seq, ts: reading.ts, metrics: { hopper_temp: reading.value } }),
+              { qos: 1 },
+            ),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('no PUBACK')), PUBLISH_TIMEOUT);
+            }),
+          ]);
+          acked.set(reading.seq, { ...reading, at: Date.now() });
+        } catch {
+          resend.push(reading); // not acknowledged: sent again on the next connection
+          if (!broken) breakOff();
+          return;
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    };
+    await Promise.all([lane(), lane(), lane(), lane()]);
+    if (!broken) client.end(true);
+  };
+
+  const done = (async () => {
+    while (!stopped) {
+      const client = await tryConnect(route().mqttUrls[0] as string, device, 2_000);
+      if (!client) {
+        await sleep(200);
+        continue;
+      }
+      connections += 1;
+      current = client;
+      await session(client);
+      current = null;
+      if (!stopped) await sleep(100);
+    }
+  })();
+
+  return {
+    device,
+    sent,
+    acked,
+    get connections() {
+      return connections;
+    },
+    /** The balancer closes the connection: readings in flight are resent on the next one, wherever `route` says. */
+    drop() {
+      current?.end(true);
+    },
+    async stop() {
+      stopped = true;
+      await Promise.race([done, sleep(PUBLISH_TIMEOUT + 1_000)]);
+      current?.end(true);
+    },
+  };
+}
+
+export async function get(node: GatewayProcess, path: string): Promise<any> {
+  const response = await fetch(`${node.httpUrl}${path}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  const type = response.headers.get('content-type') ?? '';
+  return type.includes('json') ? response.json() : response.text();
+}
+
+/** Nothing waits in the node's InfluxDB spool nor its webhook outbox. */
+export async function drained(node: GatewayProcess): Promise<boolean> {
+  const metrics = (await get(node, '/metrics')) as string;
+  if (metricValue(metrics, 'gateway_sink_queued', { sink: 'influx' }) > 0) return false;
+  const { subscribers } = (await get(node, '/api/webhooks')) as { subscribers: Array<{ queued: number; inFlight: number }> };
+  return subscribers.every((s) => s.queued === 0 && s.inFlight === 0);
+}
+
+/** Each alarm id's seq values delivered that are missing from 1..max. */
+export function seqGaps(received: ReceivedWebhook[]): string[] {
+  const seqs = new Map<string, Set<number>>();
+  for (const hook of received) {
+    const alarm = hook.event.data.alarm;
+    seqs.set(alarm.id, (seqs.get(alarm.id) ?? new Set()).add(alarm.seq));
+  }
+  const gaps: string[] = [];
+  for (const [id, set] of seqs) for (let k = 1; k <= Math.max(...set); k += 1) if (!set.has(k)) gaps.push(`${id}#${k}`);
+  return gaps;
+}
