@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { harness } from '../../test-support/harness.js';
 import { formatProblem, parseRuleFile } from '../parse-rule-file.js';
-import { RATE_MAX_SAMPLES } from './rate.js';
+import { RATE_MAX_SAMPLES, type RateRule, rateMagnitude } from './rate.js';
 
 const problemsOf = (fields: string): string[] => {
   const parsed = parseRuleFile(
@@ -127,5 +127,49 @@ rules:
     const h = harness(rule);
     for (let s = 0; s <= 3600; s += 1) h.read(s * 1000, { x: 20 + (s % 2 === 0 ? 0.4 : -0.4) });
     expect(h.changes).toEqual([]);
+  });
+});
+
+describe('rate details', () => {
+  it('rateMagnitude measures from the newest sample at least a window old, else from the oldest', () => {
+    const parsed = parseRuleFile(
+      'profile: p\nrules:\n  - { id: r, kind: rate, metric: x, direction: rise, window: 2s, levels: { red: { raise: 1 } }, source: t }\n',
+      'p.yaml',
+    );
+    if (!parsed.ok) throw new Error('fixture');
+    const def = parsed.file.rules?.[0] as RateRule;
+    expect(rateMagnitude(def, [0, 1000, 2000, 3000], [0, 1, 2, 10])).toBe(4.5);
+    expect(rateMagnitude(def, [0, 500, 2500], [0, 1, 5])).toBe(2);
+    expect(rateMagnitude(def, [0, 1999], [0, 5])).toBeNull();
+    expect(rateMagnitude(def, [0], [0])).toBeNull();
+    expect(rateMagnitude(def, [0, 2000], [5, 1])).toBe(0);
+  });
+
+  it('reports the level it is raised at, waits out an on-delay, and a pending that ends is no clear', () => {
+    const h = harness(`
+profile: p
+rules:
+  - { id: r, kind: rate, metric: x, direction: rise, window: 1s, onDelay: 2s, levels: { yellow: { raise: 1 }, red: { raise: 10 } }, source: t }
+`);
+    h.read(0, { x: 0 });
+    h.read(1000, { x: 20 });
+    expect(h.state('r')).toBe('pending');
+    h.read(2000, { x: 20 });
+    expect(h.last('r')).toEqual({ status: 'false' });
+    h.read(3000, { x: 40 });
+    h.advanceTo(5000);
+    expect(h.last('r')).toMatchObject({ status: 'true', severity: 'red', threshold: 10, value: 20 });
+  });
+
+  it('a metric without a unit reads per time alone; the guard decides on its own readings', () => {
+    const h = harness(
+      '\nprofile: p\nrules:\n  - { id: r, kind: rate, metric: x, direction: rise, window: 1s, when: running, levels: { red: { raise: 1 } }, source: t }\n',
+      { deps: { unitOf: () => null } },
+    );
+    h.read(0, { x: 0, running: false });
+    h.read(1000, { x: 5 });
+    expect(h.changes).toEqual([]);
+    h.read(1500, { running: true });
+    expect(h.last('r')).toMatchObject({ severity: 'red', unit: '/s', value: 5 });
   });
 });
