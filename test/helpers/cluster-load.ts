@@ -1,7 +1,9 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { expect } from 'vitest';
 import type { GatewayProcess } from './gateway-process.js';
+import { queryInflux } from './influx-query.js';
 import { telemetryTopicOf } from './mqtt-device.js';
-import { metricValue, type TestDevice, TOKENS } from './test-gateway.js';
+import { eventually, metricValue, type TestDevice, TOKENS } from './test-gateway.js';
 import type { ReceivedWebhook } from './webhook-receiver.js';
 
 /**
@@ -176,4 +178,96 @@ export function seqGaps(received: ReceivedWebhook[]): string[] {
   const gaps: string[] = [];
   for (const [id, set] of seqs) for (let k = 1; k <= Math.max(...set); k += 1) if (!set.has(k)) gaps.push(`${id}#${k}`);
   return gaps;
+}
+
+/** What the load devices sent and had acknowledged, and the checks of it against what InfluxDB stored. */
+export function readingLedger(devices: ReadonlyArray<ReturnType<typeof loadDevice>>, database: string) {
+  const acked = new Map(devices.map((d) => [d.device.id, [...d.acked.values()]]));
+  const sent = new Map(devices.map((d) => [d.device.id, d.sent]));
+  const storedKeys = async (): Promise<Set<string>> => {
+    const out = await queryInflux(database, 'SELECT hopper_temp, device FROM telemetry').catch(() => []);
+    return new Set(out.map((row) => `${row.device} ${new Date(row.time).getTime()}`));
+  };
+  const missing = (present: Set<string>): string[] =>
+    [...acked].flatMap(([id, list]) => list.filter((r) => !present.has(`${id} ${r.ts}`)).map((r) => `${id}@${r.seq}`));
+  return {
+    acked,
+    sent,
+    ackedTotal: [...acked.values()].reduce((n, list) => n + list.length, 0),
+    sentTotal: [...sent.values()].reduce((n, map) => n + map.size, 0),
+    /** Acknowledged readings not (yet) in InfluxDB, `device@seq`. */
+    missingNow: async (): Promise<string[]> => missing(await storedKeys()),
+    /**
+     * Waits for every acknowledged reading in InfluxDB, then checks each is stored once with the value that was
+     * acknowledged (InfluxDB keeps one point per series and time: a second write of the same reading on a different
+     * series would show as two rows) and that nothing was stored that was never sent. Returns the rows.
+     */
+    async expectStoredOnce(deviceIds: readonly string[]) {
+      const rows = await eventually(
+        'every acknowledged reading in influxd',
+        async () => {
+          const out = await queryInflux(database, 'SELECT hopper_temp, device FROM telemetry').catch(() => []);
+          const present = new Set(out.map((row) => `${row.device} ${new Date(row.time).getTime()}`));
+          return missing(present).length === 0 ? out : undefined;
+        },
+        15_000,
+      ).catch(async (error: Error) => {
+        const still = missing(await storedKeys());
+        throw new Error(`${error.message}; ${still.length} acknowledged readings missing, e.g. ${still.slice(0, 10).join(', ')}`);
+      });
+      const stored = new Map<string, Map<number, number[]>>();
+      for (const row of rows) {
+        const byTs = stored.get(row.device) ?? new Map<number, number[]>();
+        const ts = new Date(row.time).getTime();
+        byTs.set(ts, [...(byTs.get(ts) ?? []), row.hopper_temp]);
+        stored.set(row.device, byTs);
+      }
+      for (const id of deviceIds) {
+        const mine = stored.get(id) ?? new Map<number, number[]>();
+        for (const reading of acked.get(id) ?? [])
+          expect(mine.get(reading.ts), `${id} seq ${reading.seq} stored once`).toEqual([reading.value]);
+        const sentByTs = new Map([...(sent.get(id)?.values() ?? [])].map((r) => [r.ts, r.value]));
+        for (const [ts, values] of mine) expect(values, `${id} ts ${ts} was sent`).toEqual([sentByTs.get(ts)]);
+      }
+      return rows;
+    },
+  };
+}
+
+/**
+ * The webhooks received, first delivery of each `webhook-id` (a repeated delivery is allowed: at least once), every
+ * one of them signed, the hopper alarm's among them; indexed per alarm key, per alarm id and seq.
+ */
+export function webhookLedger(received: readonly ReceivedWebhook[]) {
+  const byWebhookId = new Map<string, ReceivedWebhook>();
+  for (const hook of received)
+    if (!byWebhookId.has(String(hook.headers['webhook-id']))) byWebhookId.set(String(hook.headers['webhook-id']), hook);
+  expect(
+    received.every((hook) => hook.verified),
+    'every delivery signed',
+  ).toBe(true);
+  const events = [...byWebhookId.values()];
+  const hopper = events.filter((hook) => hook.event.data.alarm.rule === 'hopper_temp_high');
+  expect(hopper.length, 'hopper alarm events delivered').toBeGreaterThan(30);
+  const idsOfKey = new Map<string, Set<string>>();
+  const eventIdsOf = new Map<string, Set<string>>();
+  const seqsOf = new Map<string, Set<number>>();
+  for (const hook of events) {
+    const alarm = hook.event.data.alarm;
+    idsOfKey.set(alarm.key, (idsOfKey.get(alarm.key) ?? new Set()).add(alarm.id));
+    eventIdsOf.set(`${alarm.id}#${alarm.seq}`, (eventIdsOf.get(`${alarm.id}#${alarm.seq}`) ?? new Set()).add(hook.event.id));
+    seqsOf.set(alarm.id, (seqsOf.get(alarm.id) ?? new Set()).add(alarm.seq));
+  }
+  return { events, hopper, idsOfKey, eventIdsOf, seqsOf, repeated: received.length - byWebhookId.size };
+}
+
+/** Per alarm: one event id per seq, every seq from 1 without a gap, and as many delivered as its history on `node` holds. */
+export async function expectDeliveredAsRecorded(ledger: ReturnType<typeof webhookLedger>, node: GatewayProcess): Promise<void> {
+  for (const [at, ids] of ledger.eventIdsOf) expect([...ids], `${at}: one event`).toHaveLength(1);
+  for (const [id, seqs] of ledger.seqsOf) {
+    const sorted = [...seqs].sort((a, b) => a - b);
+    expect(sorted, `alarm ${id}: every seq, no gap`).toEqual(Array.from({ length: sorted.length }, (_, k) => k + 1));
+    const { history } = (await get(node, `/api/alarms/${id}`)) as { history: unknown[] };
+    expect(history.length, `alarm ${id}: delivered = recorded`).toBe(sorted.length);
+  }
 }
