@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { verdictChange } from '../test-support/verdict-change.js';
 import { createAlarmBook, type SiteAlarms } from './alarm-book.js';
-import type { VerdictChange } from './rule-engine.js';
 import type { Severity } from './severity.js';
 
 let n = 0;
 const book = () => createAlarmBook({ newAlarmId: () => `alm_${++n}`, deadlineOf: (_site, raisedAt) => raisedAt + 60_000 });
 
-const change = (site: string, at: number, severity: Severity | null): VerdictChange => ({
-  key: `${site}/d/r`,
-  site,
-  device: 'd',
-  profile: 'p',
-  rule: 'r',
-  source: 'test',
-  at,
-  verdict:
-    severity === null ? { status: 'false' } : { status: 'true', severity, metric: 'x', value: 1, threshold: 1, unit: null, message: 'm' },
-});
+const change = (site: string, at: number, severity: Severity | null) => verdictChange(at, severity, { site });
 
 /** What a node hands over of a site: its alarms not resolved, with histories and flapping records (as the shared store keeps them). */
 const handOver = (from: ReturnType<typeof book>, site: string): SiteAlarms => {

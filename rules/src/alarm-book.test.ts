@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { verdictChange } from '../test-support/verdict-change.js';
 import { type AlarmBook, createAlarmBook } from './alarm-book.js';
-import type { VerdictChange } from './rule-engine.js';
 import type { Severity } from './severity.js';
 
 let n = 0;
 const book = (flapping?: { transitions: number; windowMs: number } | false): AlarmBook =>
   createAlarmBook({ newAlarmId: () => `alm_${++n}`, ...(flapping === undefined ? {} : { flapping }) });
 
-const change = (at: number, severity: Severity | null): VerdictChange => ({
-  key: 's/d/r',
-  site: 's',
-  device: 'd',
-  profile: 'p',
-  rule: 'r',
-  source: 'test',
-  at,
-  verdict:
-    severity === null ? { status: 'false' } : { status: 'true', severity, metric: 'x', value: 1, threshold: 1, unit: null, message: 'm' },
-});
+const change = (at: number, severity: Severity | null) => verdictChange(at, severity);
 
 describe('alarm book', () => {
   it('raises, escalates, clears, and acknowledges/resolves with seq counting every transition', () => {
