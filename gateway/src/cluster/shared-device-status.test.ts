@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceStatus } from '../devices/device-status.js';
+import { type DeviceStatus, unseenDeviceStatus } from '../devices/device-status.js';
 import { mergeDeviceStatus } from './shared-device-status.js';
 
-const status = (over: Partial<DeviceStatus>): DeviceStatus => ({
-  online: false,
-  connections: 0,
-  reported: null,
-  connectedAt: null,
-  lastSeen: null,
-  lastReadingTs: null,
-  lastValues: {},
-  rejections: {},
-  ...over,
-});
+const status = (over: Partial<DeviceStatus>): DeviceStatus => ({ ...unseenDeviceStatus(), ...over });
 
 describe('a device’s status across the nodes of a cluster (issue 16)', () => {
   it('connected to another node only: online here, with that node’s connection and time', () => {

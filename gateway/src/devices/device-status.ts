@@ -29,21 +29,26 @@ export interface DeviceStatusBook {
   rejected(id: string, reason: RejectionReason): void;
 }
 
+/** A device nothing has been seen of: offline, never connected, no values. */
+export function unseenDeviceStatus(): DeviceStatus {
+  return {
+    online: false,
+    connections: 0,
+    reported: null,
+    connectedAt: null,
+    lastSeen: null,
+    lastReadingTs: null,
+    lastValues: {},
+    rejections: {},
+  };
+}
+
 export function createDeviceStatusBook(): DeviceStatusBook {
   const statuses = new Map<string, DeviceStatus>();
   const get = (id: string): DeviceStatus => {
     let status = statuses.get(id);
     if (!status) {
-      status = {
-        online: false,
-        connections: 0,
-        reported: null,
-        connectedAt: null,
-        lastSeen: null,
-        lastReadingTs: null,
-        lastValues: {},
-        rejections: {},
-      };
+      status = unseenDeviceStatus();
       statuses.set(id, status);
     }
     return status;
