@@ -128,6 +128,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // Users, sessions, personal tokens and the audit log: in the store, or in memory with the store off.
   const accountsDb = store ?? openVolatileStore();
   const localAudit = createSqliteAuditLog(accountsDb, now);
+  const clusterLog = log.child({ component: 'cluster' });
   // In a cluster every node's audit log also holds what was done on the others (a Redis stream each node copies).
   const sharedAudit = config.cluster
     ? createSharedAudit({
@@ -136,7 +137,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         keyPrefix: config.cluster.keyPrefix,
         nodeId: config.cluster.nodeId,
         maxEntries: SHARED_AUDIT_ENTRIES,
-        log: log.child({ component: 'cluster' }),
+        log: clusterLog,
       })
     : null;
   const audit: AuditLog = sharedAudit ?? localAudit;
@@ -153,7 +154,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // In a cluster the broker's messages and sessions live in Redis: unreachable at start-up, the node does not start.
   if (config.cluster) await reachRedis(config.cluster.redis.url);
   const sharedBroker = config.cluster ? createSharedBrokerParts(config.cluster.redis.url) : null;
-  const clusterLog = log.child({ component: 'cluster' });
   const registrySites = new Set([...registry.all()].map((device) => device.site));
   const clusterDeps = { sites: () => registrySites, metrics, log: clusterLog, now };
   const cluster: ClusterNode =

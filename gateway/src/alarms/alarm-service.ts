@@ -11,9 +11,8 @@ import { SEVERITIES } from '../../../rules/src/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { AlarmInbox } from './alarm-inbox.js';
+import { type AlarmEventListener, tellListeners } from './alarm-listeners.js';
 import type { AlarmStore } from './alarm-store.js';
-
-export type AlarmEventListener = (event: AlarmEvent) => void;
 
 export interface AlarmService {
   /**
@@ -91,13 +90,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       { type: event.type, alarm: transition.alarm.id, key: transition.alarm.key, severity: transition.alarm.severity },
       'alarm transition',
     );
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        deps.log.error({ err: error, type: event.type }, 'alarm listener failed');
-      }
-    }
+    tellListeners(listeners, event, deps.log);
   };
 
   /**

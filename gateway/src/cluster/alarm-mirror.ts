@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { type Alarm, type AlarmBook, type AlarmEvent, type AlarmTransition, listAlarms } from '../../../rules/src/index.js';
+import { tellListeners } from '../alarms/alarm-listeners.js';
 import type { Logger } from '../observability/logger.js';
 import { type AlarmFeedMessage, alarmFeedOf, type SharedAlarm } from './site-replica.js';
 
@@ -57,14 +58,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     }
     for (const shared of message.alarms) keep(shared);
     if (message.from === deps.incarnation) return;
-    for (const event of message.events)
-      for (const listener of listeners) {
-        try {
-          listener(event);
-        } catch (error) {
-          deps.log.error({ err: error, type: event.type }, 'alarm listener failed');
-        }
-      }
+    for (const event of message.events) tellListeners(listeners, event, deps.log);
   };
 
   return {

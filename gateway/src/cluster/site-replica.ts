@@ -11,6 +11,7 @@ import type {
   SiteAlarms,
 } from '../../../rules/src/index.js';
 import { ENGINE_SNAPSHOT_VERSION } from '../../../rules/src/index.js';
+import { tellListeners } from '../alarms/alarm-listeners.js';
 import type { SiteHandover } from '../lane/telemetry-lane.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -189,14 +190,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
   };
 
   const release = (events: readonly AlarmEvent[], to = listeners): void => {
-    for (const event of events)
-      for (const listener of to) {
-        try {
-          listener(event);
-        } catch (error) {
-          log.error({ err: error, type: event.type }, 'alarm listener failed');
-        }
-      }
+    for (const event of events) tellListeners(to, event, log);
   };
 
   const sharedAlarmOf = (id: string): SharedAlarm | null => {
