@@ -53,7 +53,7 @@ import { createSqliteAccountStore } from './store/account-store-sqlite.js';
 import { createSqliteAlarmInbox } from './store/alarm-inbox-sqlite.js';
 import { createSqliteAlarmStore } from './store/alarm-store-sqlite.js';
 import { createSqliteAuditLog } from './store/audit-log-sqlite.js';
-import { openStore } from './store/open-store.js';
+import { openStore, storeSizeBytes } from './store/open-store.js';
 import { createSqliteQuarantineKeep } from './store/quarantine-sqlite.js';
 import { createSpoolWriter } from './store/spool-queue.js';
 import { openVolatileStore } from './store/volatile-store.js';
@@ -370,7 +370,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     apply: (changes) => alarms.apply(changes),
     active: () => alarms.book.list({ state: 'active' }).some((alarm) => alarm.key === SPOOL_OVERFLOW.key),
   });
-  const storeSize = store?.prepare('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck();
+  const storeSize = store && { get: () => storeSizeBytes(store) };
   metrics.storeLimit.set(config.store.maxBytes ?? 0);
   const tick = (at: number): void => {
     started.tick(at);

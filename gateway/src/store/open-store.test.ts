@@ -1,10 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from './migrations.js';
-import { openStore, STORE_FILE } from './open-store.js';
+import { openStore, STORE_FILE, type StoreSettings, storeSizeBytes } from './open-store.js';
 
 const fresh = (): string => mkdtempSync(join(tmpdir(), 'open-store-'));
 
@@ -34,4 +36,64 @@ describe('opening the local store', () => {
       expect.objectContaining({ code: 'store_unavailable', message: expect.stringMatching(/data directory .* is not usable/) }),
     );
   });
+
+  it('refuses a store it can read but not write (a read-only gateway.db): the probe commit fails at open, naming the directory', () => {
+    const dir = fresh();
+    openStore({ dataDir: dir, synchronous: 'normal' }).close();
+    chmodSync(join(dir, STORE_FILE), 0o444);
+    const failure = openAsUnprivileged({ dataDir: dir, synchronous: 'normal' });
+    expect(failure).toMatchObject({ code: 'store_unavailable' });
+    expect(failure.message).toContain(`data directory ${dir}`);
+    expect(failure.message).toMatch(/cannot be written .*readonly database \(SQLITE_READONLY/);
+  });
+
+  it('measures the store on disk: the file and its write-ahead log', () => {
+    const dir = fresh();
+    const db = openStore({ dataDir: dir, synchronous: 'normal' });
+    const onDisk = (): number => statSync(join(dir, STORE_FILE)).size + statSync(join(dir, `${STORE_FILE}-wal`)).size;
+    expect(storeSizeBytes(db)).toBe(onDisk());
+    const before = storeSizeBytes(db);
+    const insert = db.prepare('INSERT INTO spool (kind, at, line) VALUES (1, 0, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < 1_000; i += 1) insert.run(`telemetry,device=d${i} value=${i} ${i}`.padEnd(200, ' '));
+    })();
+    // the commit is in the WAL, not yet in the file: the WAL is what grew
+    expect(storeSizeBytes(db)).toBeGreaterThan(before + 200_000);
+    expect(storeSizeBytes(db)).toBe(onDisk());
+    db.close(); // the last connection checkpoints into the file and removes the WAL
+    expect(existsSync(join(dir, `${STORE_FILE}-wal`))).toBe(false);
+    const reopened = new Database(join(dir, STORE_FILE), { readonly: true });
+    expect(storeSizeBytes(reopened)).toBe(statSync(join(dir, STORE_FILE)).size);
+    expect(storeSizeBytes(reopened)).toBeGreaterThan(200_000);
+    reopened.close();
+  });
 });
+
+/**
+ * `openStore(settings)` as a user file modes bind: in this process when it is not root; as root (which ignores
+ * them) in a child running as `nobody` (65534). Returns what it threw.
+ */
+function openAsUnprivileged(settings: StoreSettings): { code?: string; message: string } {
+  if (process.getuid?.() !== 0) {
+    try {
+      openStore(settings).close();
+    } catch (error) {
+      return error as { code?: string; message: string };
+    }
+    throw new Error('openStore succeeded');
+  }
+  chmodSync(settings.dataDir, 0o777); // nobody may create the -wal and -shm beside the read-only file
+  const script = join(mkdtempSync(join(tmpdir(), 'open-store-child-')), 'open.mts');
+  chmodSync(join(script, '..'), 0o755);
+  const moduleUrl = pathToFileURL(resolve('gateway/src/store/open-store.ts')).href;
+  writeFileSync(
+    script,
+    `import { openStore } from ${JSON.stringify(moduleUrl)};
+try { openStore(${JSON.stringify(settings)}).close(); console.log(JSON.stringify({ message: 'openStore succeeded' })); }
+catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }
+`,
+  );
+  const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', uid: 65534, gid: 65534, timeout: 30_000 });
+  if (child.status !== 0) throw new Error(`the child as nobody failed (${child.status}): ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1) as string);
+}

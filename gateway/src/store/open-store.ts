@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { GatewayError } from '../errors.js';
@@ -22,7 +22,9 @@ export const STORE_FILE = 'gateway.db';
 
 /**
  * Opens (and creates or upgrades) the store. An unusable data directory — missing and not creatable,
- * read-only, full, or holding something that is not the gateway's database — is a clear start-up error.
+ * read-only, full, or holding something that is not the gateway's database — is a clear start-up error
+ * (`store_unavailable`, naming the directory and the reason): opening ends with a commit that must reach the
+ * disk, so a store that can be read but not written fails here, not at the first reading it would acknowledge.
  */
 export function openStore(settings: StoreSettings): StoreDatabase {
   const file = join(settings.dataDir, STORE_FILE);
@@ -51,11 +53,48 @@ export function openStore(settings: StoreSettings): StoreDatabase {
       db.pragma(`max_page_count = ${Math.max(16, Math.floor(settings.maxBytes / pageSize))}`);
     }
     migrate(db);
-    return db;
   } catch (error) {
     db?.close();
-    throw new GatewayError('store_unavailable', `the store ${file} cannot be opened: ${(error as Error).message}`, undefined, {
+    throw new GatewayError('store_unavailable', `the store ${file} cannot be opened: ${reason(error)}`, undefined, {
       cause: error,
     });
   }
+  try {
+    probeWrite(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw new GatewayError(
+      'store_unavailable',
+      `the store ${file} cannot be written (data directory ${settings.dataDir}): ${reason(error)}`,
+      undefined,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * A commit that changes nothing but still goes to the disk: writing `user_version` as it is dirties the header
+ * page, so the commit appends a frame to the WAL (creating it and its `-shm` when absent). A read-only file or
+ * directory fails it with SQLITE_READONLY, a full disk with SQLITE_FULL (or an I/O error for the `-shm`).
+ */
+function probeWrite(db: StoreDatabase): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  db.pragma(`user_version = ${version}`);
+}
+
+/** SQLite's message with its extended code (`database or disk is full (SQLITE_FULL)`), or the OS error's. */
+function reason(error: unknown): string {
+  const { message, code } = error as { message?: string; code?: unknown };
+  return typeof code === 'string' && !message?.includes(code) ? `${message} (${code})` : String(message ?? error);
+}
+
+/**
+ * What the store takes on disk (bytes): its file and its write-ahead log (`-wal`), which holds the newest
+ * commits until a checkpoint copies them into the file. The `-shm` index (32 KiB a few) is not counted.
+ */
+export function storeSizeBytes(db: StoreDatabase): number {
+  let total = 0;
+  for (const path of [db.name, `${db.name}-wal`]) total += statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  return total;
 }
