@@ -113,7 +113,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
     }),
     storeSize: new Gauge({
       name: 'gateway_store_size_bytes',
-      help: 'Size of the local store (its database pages; store.maxBytes is the bound when set)',
+      help: 'Size of the local store on disk: its file and its write-ahead log (store.maxBytes bounds the database pages)',
       registers,
     }),
     storeLimit: new Gauge({ name: 'gateway_store_limit_bytes', help: 'store.maxBytes (0: no bound but the disk)', registers }),
