@@ -83,6 +83,9 @@ describe.each(PIPELINE_THREADS)('a full store (issue 13: a clear error, no ackno
     expect(acked.length, 'readings acknowledged before the store was full').toBeGreaterThan(500);
     const fatal = running.logs.find((entry) => entry.level === 60);
     expect(JSON.stringify(fatal)).toMatch(/database or disk is full/);
+    // The gateway says why it stops with the catalogue's code, in both thread modes.
+    const stop = running.logs.find((entry) => entry.msg === 'gateway cannot continue') as { err?: { code?: string } } | undefined;
+    expect(stop?.err?.code).toBe('store_unavailable');
 
     // The operator gives the store room (and InfluxDB is back): nothing acknowledged was lost.
     running = await startGatewayProcess(await writeGatewayConfig(dir, [device], lines(inject('influxUrl'), [])));

@@ -121,3 +121,8 @@ export class GatewayError extends Error {
     this.details = details;
   }
 }
+
+/** A code that crossed a thread or process boundary as text: itself when the catalogue has it, else `internal`. */
+export function errorCodeOf(code: string | undefined): ErrorCode {
+  return code !== undefined && Object.hasOwn(ERROR_CATALOGUE, code) ? (code as ErrorCode) : 'internal';
+}

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { GatewayError } from '../errors.js';
+import { errorCodeOf, GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { SinkStatus } from '../sinks/sink.js';
 import type { LaneSetup } from './build-lane-core.js';
@@ -48,6 +48,8 @@ export async function createWorkerLane(
   let sinkStatus: SinkStatus | null = null;
   let failure: Error | null = null;
   let closing = false;
+  /** The worker said `ready`: a `failed` from now on means it is ending. */
+  let started = false;
 
   const ask = <T extends FromLane['type']>(message: ToLane & { id: number }): Promise<Extract<FromLane, { type: T }>> =>
     new Promise((resolve, reject) => {
@@ -134,8 +136,11 @@ export async function createWorkerLane(
         answer?.resolve(message);
         return;
       }
-      case 'ready':
       case 'failed':
+        // while starting, answered below; afterwards the worker says why it is about to end (store_unavailable)
+        if (started) fail(new GatewayError(errorCodeOf(message.code), message.message));
+        return;
+      case 'ready':
         // answered while starting (below); a second one changes nothing
         return;
       default:
@@ -150,12 +155,13 @@ export async function createWorkerLane(
       if (message.type !== 'ready' && message.type !== 'failed') return;
       worker.off('message', first);
       if (message.type === 'ready') resolve();
-      else reject(new Error(`telemetry worker failed to start: ${message.message}`));
+      else reject(new GatewayError(errorCodeOf(message.code), `telemetry worker failed to start: ${message.message}`));
     };
     worker.on('message', first);
     worker.once('error', reject);
   });
 
+  started = true;
   return {
     async start(now) {
       post({ type: 'start', now });

@@ -22,8 +22,9 @@ if (!port) throw new Error('worker-thread.ts runs as a worker thread');
 const send = (message: FromLane, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 const setup = workerData as LaneWorkerData;
-const log = createLogger(setup.config.logLevel).child({ thread: 'pipeline' });
+const log = createLogger(setup.config.logLevel).child({ thread: 'lane' });
 const metrics = createGatewayMetrics({ processMetrics: false, threadMetrics: true });
+/** The lane's own device table, from the secret-free device list it was given (a lookup per payload stays in this thread). */
 const registry = createDeviceRegistry(setup.config.devices);
 
 /** Last values per device, merged over one slice of readings and sent once (the API shows the latest). */
@@ -73,7 +74,25 @@ try {
     send({ type: 'sinkStatus', status });
   };
   reportSinkStatus();
-  const statusTimer = setInterval(reportSinkStatus, 250);
+
+  /**
+   * The store could not write: nothing more is judged or acknowledged. The broker side is told why
+   * (`store_unavailable`) before the thread ends, and treats every publish it still owes as unavailable
+   * (connections close, devices resend to the restarted gateway).
+   */
+  function storeFailed(error: unknown): never {
+    log.fatal({ err: error }, 'telemetry store failed');
+    send({ type: 'failed', code: 'store_unavailable', message: `the local store cannot write: ${(error as Error).message}` });
+    process.exit(1);
+  }
+  /** Runs one of the core's steps that commit to the store; a failure ends the lane (above). */
+  const committing = (step: () => void): void => {
+    try {
+      step();
+    } catch (error) {
+      storeFailed(error);
+    }
+  };
 
   /** One batch, one commit: its verdicts are sent once what it accepted is durable (group commit). */
   const judgeBatch = (batch: Extract<ToLane, { type: 'batch' }>): void => {
@@ -81,10 +100,7 @@ try {
     try {
       verdicts = judgeAll(batch);
     } catch (error) {
-      // The store could not write: no verdict for this batch, so nothing is acknowledged; the thread ends and
-      // the broker side treats every publish it still owes as unavailable (connections close, devices resend).
-      log.fatal({ err: error }, 'telemetry store failed');
-      process.exit(1);
+      storeFailed(error);
     }
     send(verdicts, [verdicts.accepted.buffer as ArrayBuffer]);
   };
@@ -120,13 +136,15 @@ try {
       case 'batch':
         return judgeBatch(message);
       case 'start':
-        return core.start(message.now);
+        return committing(() => core.start(message.now));
       case 'tick':
-        return core.tick(message.now);
+        // The broker side ticks every tickInterval: the sink's status goes back with it, when it changed.
+        committing(() => core.tick(message.now));
+        return reportSinkStatus();
       case 'acknowledged':
-        return core.acknowledged(message.key, message.at);
+        return committing(() => core.acknowledged(message.key, message.at));
       case 'ownSites':
-        return core.ownSites(message.sites, message.now, message.handover);
+        return committing(() => core.ownSites(message.sites, message.now, message.handover));
       case 'alarmEvent':
         return sink?.writeAlarmEvent(message.event);
       case 'alarmSpooled':
@@ -152,7 +170,6 @@ try {
           await sink?.close();
           store?.close();
           sendLatest();
-          clearInterval(statusTimer);
           send({ type: 'closed', id: message.id });
           port.close();
         })();
