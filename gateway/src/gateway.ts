@@ -81,7 +81,7 @@ export interface RunningGateway {
   alarms: AlarmService;
   liveFeed: LiveFeed;
   webhooks: WebhookSink;
-  /** Telemetry validation, rules and InfluxDB writes, on the main thread or in a worker (`pipeline.thread`). */
+  /** Telemetry validation, rules and InfluxDB writes, on the main thread or in a worker (`lane.thread`). */
   lane: TelemetryLane;
   quarantine: Quarantine;
   registry: DeviceRegistry;
@@ -297,8 +297,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     options.onFatal?.(error);
   };
   const started =
-    config.pipeline.thread === 'worker'
-      ? await createWorkerLane(setup, outlet, log.child({ component: 'pipeline' }), laneFailed)
+    config.lane.thread === 'worker'
+      ? await createWorkerLane(setup, outlet, log.child({ component: 'lane' }), laneFailed)
       : await createInlineLane(setup, registry, outlet, metrics, log, laneFailed, rules);
   lane = started;
   // Each site is judged by its owner: payloads of other sites go there, and the owner's verdict is the PUBACK's.
@@ -400,7 +400,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const readiness = (): ReadinessCheck[] => {
     const trouble = mqttTrouble();
     const checks: ReadinessCheck[] = [{ name: 'mqtt', ready: trouble === null, reason: trouble }];
-    if (laneFailure) checks.push({ name: 'pipeline', ready: false, reason: laneFailure.message });
+    if (laneFailure) checks.push({ name: 'lane', ready: false, reason: laneFailure.message });
     const sinkStatus = started.sinkStatus();
     if (influx.url === null) checks.push({ name: 'influxdb', ready: true, reason: `disabled: ${influx.disabledReason}` });
     else if (sinkStatus) checks.push(sinkStatus);

@@ -22,7 +22,7 @@ export interface ScenarioRun {
 export interface ScenarioGatewayOptions {
   /** Where the gateway writes (default: InfluxDB off). */
   influx?: Record<string, unknown>;
-  pipeline?: Partial<GatewayConfig['pipeline']>;
+  lane?: Partial<GatewayConfig['lane']>;
   /** How often the gateway runs its timers on its own (default 60 s: a virtual run drives them). */
   tickInterval?: number;
 }
@@ -42,7 +42,7 @@ export async function startScenarioGateway(
       mqtt: { tcp: { host: '127.0.0.1', port: 0 } },
       http: { host: '127.0.0.1', port: 0 },
       influx: options.influx ?? { mode: 'off' },
-      ...(options.pipeline ? { pipeline: options.pipeline } : {}),
+      ...(options.lane ? { lane: options.lane } : {}),
       dataDir: mkdtempSync(join(tmpdir(), 'sim-gateway-')),
       // A virtual run drives the timers itself; the wall-clock ticker only repeats the same instant.
       tickInterval: options.tickInterval ?? 60_000,

@@ -21,7 +21,7 @@ export async function playScenarioIntoInflux(scenario: Scenario, options: { data
   const { gateway, run } = await runScenarioOnGateway(scenario, {
     influx: { mode: 'url', url: inject('influxUrl'), database, flushInterval: 50 },
     // the same line protocol in either thread; the main thread plays a long scenario about a third faster
-    pipeline: { thread: 'main' },
+    lane: { thread: 'main' },
   });
   await gateway.settle();
   // Closing flushes the InfluxDB sink: every point is in influxd once this returns.

@@ -38,7 +38,7 @@ export interface TestGateway extends RunningGateway {
   devices: TestDevice[];
 }
 
-/** Both places the telemetry lane can run (`pipeline.thread`); the core end-to-end tests run in each. */
+/** Both places the telemetry lane can run (`lane.thread`); the core end-to-end tests run in each. */
 export const PIPELINE_THREADS = ['worker', 'main'] as const;
 export type PipelineThread = (typeof PIPELINE_THREADS)[number];
 
@@ -68,7 +68,7 @@ export async function startTestGateway(
     // The same-day deadline depends on the time of day the suite runs: off here, on in its own tests
     // (test/alarm-deadline.test.ts, a clock of their own).
     handling: { deadline: { enabled: false } },
-    ...(options.thread ? { pipeline: { thread: options.thread } } : {}),
+    ...(options.thread ? { lane: { thread: options.thread } } : {}),
     ...options.overrides,
   };
   const config = validateConfig(raw, '(test)');

@@ -59,7 +59,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
       deps.ingest.handlePublish(
         { session, clientId: client?.id ?? null, topic: packet.topic, payload, receivedAt: deps.now() },
         (decision) => {
-          if (decision === 'unavailable') return done(new Error('telemetry pipeline unavailable'));
+          if (decision === 'unavailable') return done(new Error('telemetry lane unavailable'));
           if (decision === 'drop') {
             packet.topic = DROPPED_PREFIX + packet.topic;
             packet.retain = false;

@@ -357,6 +357,12 @@ const sessions = z
 /** Failed authentications (a token that matches none) allowed per source address and window before 429. */
 const authFailures = z.object({ max: z.number().int().positive().default(20), window: durationSchema.default(60_000) }).strict();
 
+/**
+ * The telemetry lane (validation, rules, InfluxDB writes): `worker`, a worker thread beside the broker's event
+ * loop (uses a second core), or `main`, the broker's own event loop.
+ */
+const laneSchema = z.object({ thread: z.enum(['worker', 'main']).default('worker') }).strict();
+
 export const configSchema = z
   .object({
     mqtt: mqtt.default(mqtt.parse({})),
@@ -405,14 +411,10 @@ export const configSchema = z
       .object({ enabled: z.boolean().default(false), path: z.string().default('./data/recording.ndjson') })
       .strict()
       .default({ enabled: false, path: './data/recording.ndjson' }),
-    /**
-     * Where telemetry is validated, evaluated by the rules and written to InfluxDB: `worker`, a worker
-     * thread beside the broker's event loop (uses a second core), or `main`, the broker's own event loop.
-     */
-    pipeline: z
-      .object({ thread: z.enum(['worker', 'main']).default('worker') })
-      .strict()
-      .default({ thread: 'worker' }),
+    /** Where telemetry is validated, evaluated by the rules and written to InfluxDB (laneSchema). */
+    lane: laneSchema.optional(),
+    /** The old name of `lane`, still read (a file gives one of the two). */
+    pipeline: laneSchema.optional(),
     /** Several nodes as one, on Redis (cluster-schema.ts); absent: a single node. */
     cluster: clusterSchema.optional(),
     /** Rule timers are checked this often. */
@@ -448,7 +450,10 @@ export const configSchema = z
       if (tokens.has(token.token)) ctx.addIssue({ code: 'custom', path: ['api', 'tokens', index, 'token'], message: 'duplicate token' });
       tokens.add(token.token);
     });
-  });
+    if (config.lane && config.pipeline)
+      ctx.addIssue({ code: 'custom', path: ['pipeline'], message: 'the old name of lane: give lane only' });
+  })
+  .transform(({ pipeline, lane, ...config }) => ({ ...config, lane: lane ?? pipeline ?? { thread: 'worker' as const } }));
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;

@@ -98,7 +98,7 @@ export async function buildLaneCore(
     reloadRules: createRuleReloader({ profiles: PROFILES, extraFiles: config.rules, engine, log: log.child({ component: 'rules' }) }),
     outlet,
     metrics,
-    log: log.child({ component: 'pipeline' }),
+    log: log.child({ component: 'lane' }),
   });
   return { core, sink, store };
 }

@@ -14,7 +14,7 @@ interface Submitted {
 }
 
 /**
- * The lane on the broker's own event loop (`pipeline.thread: main`). Like the worker, it judges the payloads
+ * The lane on the broker's own event loop (`lane.thread: main`). Like the worker, it judges the payloads
  * of one event-loop turn together, in one commit of the local store (group commit), and gives their verdicts
  * once that commit is done.
  */

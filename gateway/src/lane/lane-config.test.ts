@@ -33,3 +33,18 @@ describe('what the telemetry lane (a worker thread) is given of the configuratio
     expect(lane.store).toEqual(config.store);
   });
 });
+
+describe('where the lane runs (lane.thread)', () => {
+  const threadOf = (raw: Record<string, unknown>) => validateConfig({ influx: { mode: 'off' }, ...raw }, '(test)').lane.thread;
+
+  it('is a worker thread unless the file says main, under lane or its old name pipeline', () => {
+    expect(threadOf({})).toBe('worker');
+    expect(threadOf({ lane: { thread: 'main' } })).toBe('main');
+    expect(threadOf({ pipeline: { thread: 'main' } })).toBe('main');
+  });
+
+  it('refuses both names at once, and an unknown thread, with the path', () => {
+    expect(() => threadOf({ lane: { thread: 'main' }, pipeline: { thread: 'worker' } })).toThrow(/pipeline.*give lane only/s);
+    expect(() => threadOf({ lane: { thread: 'gpu' } })).toThrow(/lane\.thread/);
+  });
+});

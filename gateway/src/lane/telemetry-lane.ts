@@ -44,7 +44,7 @@ export interface SiteHandover {
 /**
  * Where a device's telemetry goes once the broker knows who sent it: validate → normalise → de-duplicate
  * → rule engine → InfluxDB. Two adapters run the same core: `inline` on the broker's event loop, `worker`
- * in a worker thread (`pipeline.thread`). Everything that crosses the lane is plain data.
+ * in a worker thread (`lane.thread`). Everything that crosses the lane is plain data.
  */
 export interface TelemetryLane {
   /** Registers every device with the rules (silence starts now); resolves when the lane can take telemetry. */

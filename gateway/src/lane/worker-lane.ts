@@ -26,7 +26,7 @@ const emptyPending = (): Pending => ({ devices: [], receivedAt: [], payloads: []
 const ACCEPTED: LaneVerdict['rejections'] = [];
 
 /**
- * The lane in a worker thread (`pipeline.thread: worker`). Telemetry submitted during one turn of the
+ * The lane in a worker thread (`lane.thread: worker`). Telemetry submitted during one turn of the
  * broker's event loop goes over as one message and its verdicts come back as one; the broker holds each
  * PUBLISH (and its PUBACK) until its verdict is in. `onFailure` is told if the worker dies.
  */

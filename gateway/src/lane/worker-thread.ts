@@ -1,5 +1,5 @@
 /**
- * The telemetry lane's worker thread (`pipeline.thread: worker`): builds the same core as the inline lane
+ * The telemetry lane's worker thread (`lane.thread: worker`): builds the same core as the inline lane
  * from the configuration and answers the broker side's messages (gateway/src/lane/lane-messages.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';

@@ -24,7 +24,7 @@ const isThreadMetric = (name: string): boolean => name.startsWith(`${PREFIX}node
  */
 const COUNTER_NAMED_GAUGES = ['active_handles_total', 'active_requests_total', 'active_resources_total'].map((n) => `${PREFIX}nodejs_${n}`);
 
-/** `thread` label values: the main thread, and the telemetry lane's worker thread (`pipeline.thread: worker`). */
+/** `thread` label values: the main thread, and the telemetry lane's worker thread (`lane.thread: worker`). */
 export const THREADS = { main: 'main', worker: 'telemetry' } as const;
 
 export interface GatewayMetricsOptions {
