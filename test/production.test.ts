@@ -1,5 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -231,4 +242,58 @@ describe('production runs the build with plain node and production dependencies 
     expect(devices.filter((d) => d.lastReadingAt === null).map((d) => d.id)).toEqual([]);
     expect(await stopped(gateway.child)).toBe(0);
   });
+
+  it('a server checkout: npm run build, npm prune --omit=dev, then npm run gateway runs dist/ (stale by content, not mtime; no TypeScript: a warning, not a refusal)', () => {
+    // The README's server recipe in a copy of the tree: the prune rewrites package-lock.json (same content, new
+    // mtime) and removes TypeScript; run-built.sh must still run dist/ rather than try to rebuild it.
+    const checkout = tempDir();
+    for (const name of [
+      'gateway',
+      'rules',
+      'profiles',
+      'simulators',
+      'scripts',
+      'config',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'package.json',
+      'package-lock.json',
+    ])
+      cpSync(name, join(checkout, name), { recursive: true });
+    mkdirSync(join(checkout, 'node_modules'));
+    // Hard links (no download, no copy), except npm's hidden lock file, which the prune rewrites, and vite caches.
+    for (const entry of readdirSync('node_modules')) {
+      if (entry === '.package-lock.json' || entry.startsWith('.vite')) continue;
+      const linked = spawnSync('cp', ['-al', join('node_modules', entry), join(checkout, 'node_modules', entry)]);
+      if (linked.status !== 0) cpSync(join('node_modules', entry), join(checkout, 'node_modules', entry), { recursive: true });
+    }
+    copyFileSync('node_modules/.package-lock.json', join(checkout, 'node_modules/.package-lock.json'));
+    const run = (command: string, args: string[]): { status: number | null; stdout: string; stderr: string } =>
+      spawnSync(command, args, { cwd: checkout, encoding: 'utf8', env: artefact.env(), timeout: 240_000 });
+
+    const build = run('bash', ['scripts/build.sh']);
+    expect(build.status, build.stderr).toBe(0);
+    expect(readFileSync(join(checkout, 'dist/.build-stamp'), 'utf8').trim()).toBe(run('bash', ['scripts/build-hash.sh']).stdout.trim());
+    const prune = run('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund']);
+    expect(prune.status, prune.stderr).toBe(0);
+    expect(existsSync(join(checkout, 'node_modules/.bin/tsc'))).toBe(false);
+
+    const gateway = (): { status: number | null; stdout: string; stderr: string } =>
+      run('npm', ['run', '--silent', 'gateway', '--', '--check', '--config', 'config/example.yaml']);
+    const fresh = gateway();
+    expect(fresh.stderr).toBe('');
+    expect(fresh.status).toBe(0);
+    expect(fresh.stdout).toContain('configuration and rule files are valid');
+
+    appendFileSync(join(checkout, 'gateway/src/main.ts'), '\n// edited after the build\n');
+    const stale = gateway();
+    expect(stale.status).toBe(0);
+    expect(stale.stdout).toContain('configuration and rule files are valid');
+    expect(stale.stderr).toMatch(/^warning: dist\/ is older than the sources .* running dist\/ as it is/);
+
+    rmSync(join(checkout, 'dist'), { recursive: true });
+    const missing = gateway();
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('dist/gateway/src/main.js is missing and TypeScript is not installed to build it');
+  }, 300_000);
 });
