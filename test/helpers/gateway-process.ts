@@ -61,11 +61,18 @@ export async function writeGatewayConfig(dir: string, devices: TestDevice[], ext
  */
 export async function startGatewayProcess(
   configPath: string,
-  options: { nodeArgs?: string[]; timeoutMs?: number } = {},
+  options: {
+    nodeArgs?: string[];
+    timeoutMs?: number /** run as this user (root only), e.g. 65534 nobody */;
+    uid?: number;
+    gid?: number;
+  } = {},
 ): Promise<GatewayProcess> {
   const activeMutant = (globalThis as { __stryker__?: { activeMutant?: string } }).__stryker__?.activeMutant;
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'gateway/src/main.ts', '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
     env: { ...process.env, LOG_LEVEL: 'info', ...(activeMutant === undefined ? {} : { __STRYKER_ACTIVE_MUTANT__: activeMutant }) },
   });
   const logs: LogEntry[] = [];

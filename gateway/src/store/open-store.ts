@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { GatewayError } from '../errors.js';
@@ -55,9 +55,14 @@ export function openStore(settings: StoreSettings): StoreDatabase {
     migrate(db);
   } catch (error) {
     db?.close();
-    throw new GatewayError('store_unavailable', `the store ${file} cannot be opened: ${reason(error)}`, undefined, {
-      cause: error,
-    });
+    throw new GatewayError(
+      'store_unavailable',
+      `the store ${file} cannot be opened: ${reason(error)}${fullDiskNote(settings.dataDir)}`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
   try {
     probeWrite(db);
@@ -66,7 +71,7 @@ export function openStore(settings: StoreSettings): StoreDatabase {
     db.close();
     throw new GatewayError(
       'store_unavailable',
-      `the store ${file} cannot be written (data directory ${settings.dataDir}): ${reason(error)}`,
+      `the store ${file} cannot be written (data directory ${settings.dataDir}): ${reason(error)}${fullDiskNote(settings.dataDir)}`,
       undefined,
       { cause: error },
     );
@@ -87,6 +92,20 @@ function probeWrite(db: StoreDatabase): void {
 function reason(error: unknown): string {
   const { message, code } = error as { message?: string; code?: unknown };
   return typeof code === 'string' && !message?.includes(code) ? `${message} (${code})` : String(message ?? error);
+}
+
+/**
+ * The OS reason SQLite's message may hide: on a full disk the `-shm` index fails as "disk I/O error
+ * (SQLITE_IOERR_SHMSIZE)". Says so when the data directory's file system has less than 1 MiB left.
+ */
+function fullDiskNote(dataDir: string): string {
+  try {
+    const fs = statfsSync(dataDir);
+    const free = fs.bavail * fs.bsize;
+    return free < 1 << 20 ? `; the file system of ${dataDir} is full (no space left: ${free} bytes free)` : '';
+  } catch {
+    return '';
+  }
 }
 
 /**

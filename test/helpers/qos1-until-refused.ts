@@ -1,0 +1,72 @@
+import type { MqttClient } from 'mqtt';
+import { expect } from 'vitest';
+import { queryInflux } from './influx-query.js';
+import { telemetryTopicOf } from './mqtt-device.js';
+import { eventually, type TestDevice } from './test-gateway.js';
+
+export interface AckedReading {
+  ts: number;
+  value: number;
+}
+
+/**
+ * Publishes QoS 1 readings of `hopper_temp` (device times from `base`, 1 s apart), eight in flight, until the
+ * gateway stops answering; pushes each acknowledged reading onto `acked` as its PUBACK comes (a test may watch
+ * it grow) and resolves with it once the connection closed.
+ */
+export async function publishUntilRefused(
+  client: MqttClient,
+  device: TestDevice,
+  options: { base?: number; acked?: AckedReading[] } = {},
+): Promise<AckedReading[]> {
+  const base = options.base ?? Date.now() - 3 * 3_600_000;
+  const acked = options.acked ?? [];
+  let seq = 0;
+  let open = true;
+  // a publish the gateway never answers (it stopped) does not settle: the close ends the wait
+  const closed = new Promise<boolean>((resolve) =>
+    client.once('close', () => {
+      open = false;
+      resolve(false);
+    }),
+  );
+  const lane = async (): Promise<void> => {
+    while (open && seq < 50_000) {
+      const reading = { seq, ts: base + seq * 1_000, value: 20 + (seq % 40) / 4 };
+      seq += 1;
+      const sent = client
+        .publishAsync(
+          telemetryTopicOf(device.site, device.id),
+          JSON.stringify({ seq: reading.seq, ts: reading.ts, metrics: { hopper_temp: reading.value } }),
+          { qos: 1 },
+        )
+        .then(
+          () => true,
+          () => false,
+        );
+      const answered = await Promise.race([sent, closed]);
+      if (!answered) return;
+      acked.push({ ts: reading.ts, value: reading.value });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
+  return acked;
+}
+
+/**
+ * Waits (up to `timeoutMs`) until InfluxDB holds as many readings of `deviceId` as were acknowledged, then checks
+ * each acknowledged reading is there exactly once with the acknowledged value.
+ */
+export async function expectAckedStoredOnce(database: string, deviceId: string, acked: readonly AckedReading[], timeoutMs = 60_000) {
+  const stored = await eventually(
+    'every acknowledged reading in influxd',
+    async () => {
+      const rows = await queryInflux(database, `SELECT hopper_temp FROM telemetry WHERE device = '${deviceId}'`).catch(() => []);
+      return rows.length >= acked.length ? rows : undefined;
+    },
+    timeoutMs,
+  );
+  const byTs = new Map<number, number[]>();
+  for (const row of stored) byTs.set(new Date(row.time).getTime(), [...(byTs.get(new Date(row.time).getTime()) ?? []), row.hopper_temp]);
+  for (const reading of acked) expect(byTs.get(reading.ts), `ts ${reading.ts}`).toEqual([reading.value]);
+}
