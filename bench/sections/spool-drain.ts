@@ -1,8 +1,9 @@
 /**
- * Section 7, in a process of its own. The durable on-disk spool does not exist yet: this measures the
- * InfluxDB sink draining an in-memory backlog built up while its influxd was down, once the server is
- * back, and — in the same run — the server's own ceiling with a direct batched line-protocol writer
- * (the sink's writer, several requests in flight). Points per second; every point is counted in influxd.
+ * Section 7, in a process of its own: the InfluxDB sink draining a backlog built up while its influxd was
+ * down, once the server is back — from the durable on-disk spool (the gateway's default, the local store's
+ * SQLite file) and from the in-memory queue (`store.enabled: false`) — and, in the same run, the server's own
+ * ceiling with a direct batched line-protocol writer (the sink's writer, several requests in flight).
+ * Points per second; every point is counted in influxd.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,8 @@ import { configSchema } from '../../gateway/src/config/config-schema.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
 import { createInfluxSink } from '../../gateway/src/sinks/influx/influx-sink.js';
 import { createInfluxV1Writer, type InfluxWriter } from '../../gateway/src/sinks/influx/influx-writer.js';
+import { openStore } from '../../gateway/src/store/open-store.js';
+import { createSpoolQueue } from '../../gateway/src/store/spool-queue.js';
 import { telemetryLine } from '../../gateway/src/sinks/influx/line-protocol.js';
 import { freePort, type LocalInfluxd, startLocalInfluxd } from '../../gateway/src/sinks/influx/local-influxd.js';
 import type { Reading } from '../../rules/src/index.js';
@@ -65,24 +68,44 @@ function observed(writer: InfluxWriter): InfluxWriter & { firstSuccessStart: num
   return wrapper;
 }
 
-async function drain(run: number): Promise<Record<string, unknown>> {
+/** Where the backlog waits: the local store's spool (the default), or memory (`store.enabled: false`). */
+type Backlog = 'disk' | 'memory';
+
+async function drain(run: number, backlog: Backlog): Promise<Record<string, unknown>> {
   await influxd?.stop();
   influxd = null;
-  const database = `spool_r${run}`;
+  const database = `spool_r${run}_${backlog}`;
   const writer = observed(createInfluxV1Writer({ url, database, timeoutMs: 30_000 }));
+  const defaults = configSchema.parse({});
+  const storeDir = mkdtempSync(join(tmpdir(), 'bench-spool-store-'));
+  const store =
+    backlog === 'disk' ? openStore({ dataDir: storeDir, synchronous: defaults.store.synchronous, maxBytes: defaults.store.maxBytes }) : null;
   const sink = createInfluxSink({
+    ...(store
+      ? { queue: createSpoolQueue(store, { maxPoints: defaults.store.spool.maxPoints, maxAgeMs: defaults.store.spool.maxAge }, Date.now) }
+      : {}),
     writer,
     batchSize: args.batchSize,
     flushIntervalMs: 500,
     maxQueuedPoints: args.points + 10_000,
     // The gateway's default (influx.maxInFlight).
-    maxInFlight: configSchema.parse({}).influx.maxInFlight,
+    maxInFlight: defaults.influx.maxInFlight,
     metrics: createGatewayMetrics(),
     log: silent,
   });
   await sink.start();
-  const site = `spool-${run}`;
-  for (const reading of readings(site)) sink.writeTelemetry(reading);
+  const site = `spool-${run}-${backlog}`;
+  const enqueueStart = wallMs();
+  // as the lane spools: the readings of a batch in one commit (5,000 here)
+  const all = readings(site);
+  for (let at = 0; at < all.length; at += 5_000) {
+    const write = () => {
+      for (const reading of all.slice(at, at + 5_000)) sink.writeTelemetry(reading);
+    };
+    if (store) store.transaction(write)();
+    else write();
+  }
+  const enqueueSeconds = (wallMs() - enqueueStart) / 1000;
   await sleep(1_000);
   const queuedWhileDown = sink.status().queued;
   influxd = await startLocalInfluxd({ dataDir, port });
@@ -91,10 +114,14 @@ async function drain(run: number): Promise<Record<string, unknown>> {
   await sink.flush();
   const doneAt = wallMs();
   await sink.close();
+  store?.close();
+  rmSync(storeDir, { recursive: true, force: true });
   const first = writer.firstSuccessStart ?? upAt;
   const stored = await countStored(url, database, site);
   return {
+    backlog,
     queuedWhileDown,
+    enqueuePointsPerS: args.points / enqueueSeconds,
     drainSeconds: (doneAt - first) / 1000,
     drainPointsPerS: args.points / ((doneAt - first) / 1000),
     secondsFromServerUp: (doneAt - upAt) / 1000,
@@ -126,10 +153,11 @@ async function direct(run: number, concurrency: number): Promise<Record<string, 
 runtime.serve({
   run: async (message) => {
     const run = Number(message.run);
-    const sink = await drain(run);
+    const disk = await drain(run, 'disk');
+    const memory = await drain(run, 'memory');
     const one = await direct(run, 1);
     const many = await direct(run, args.directConcurrency);
-    return { points: args.points, fieldsPerPoint: 10, sink, directOne: one, directMany: many };
+    return { points: args.points, fieldsPerPoint: 10, sink: disk, memory, directOne: one, directMany: many };
   },
   close: async () => {
     await influxd?.stop();
