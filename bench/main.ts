@@ -3,13 +3,15 @@
  * raw results as JSON in bench/results/. Each broker under test, each load generator and each engine
  * benchmark runs in a process of its own; one influxd (Debian's InfluxDB 1.x) serves the run.
  *
- *   bash bench/run.sh [--only ingest,profile,latency,connections,silence,rules,spool,cluster]
+ *   bash bench/run.sh [--only rules,ingest,store,puback,profile,latency,connections,silence,spool,cluster] [--help]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { withUsageExit } from '../gateway/src/cli/usage-exit.js';
 import { hashSecret } from '../gateway/src/devices/secret-hash.js';
 import { startLocalInfluxd } from '../gateway/src/sinks/influx/local-influxd.js';
 import { spawnChild } from './lib/child.js';
@@ -32,14 +34,29 @@ const SECRET = 'bench-device-secret';
 const SECTIONS = ['rules', 'ingest', 'store', 'puback', 'profile', 'latency', 'connections', 'silence', 'spool', 'cluster'] as const;
 type Section = (typeof SECTIONS)[number];
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  console.log(
-    `usage: npm run bench [-- --only ${SECTIONS.join(',')}]\nRuns the benchmarks (a few minutes, 127.0.0.1 only), prints one table, writes bench/results/.`,
-  );
-  process.exit(0);
-}
-const onlyFlag = process.argv.indexOf('--only');
-const only = new Set<string>(onlyFlag >= 0 ? (process.argv[onlyFlag + 1] ?? '').split(',') : SECTIONS);
+const parseSections = (value: string): Set<Section> => {
+  const names = value.split(',').filter((name) => name !== '');
+  const unknown = names.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new InvalidArgumentError(`no section ${unknown.join(', ')} (sections: ${SECTIONS.join(', ')})`);
+  if (names.length === 0) throw new InvalidArgumentError(`name at least one section (${SECTIONS.join(', ')})`);
+  return new Set(names as Section[]);
+};
+const program = withUsageExit(new Command())
+  .name('bench')
+  .description('Runs the benchmarks (a few minutes, 127.0.0.1 only), prints one table of medians, writes raw results to bench/results/.')
+  .option('--only <sections>', `comma-separated sections to run, of ${SECTIONS.join(',')} (default all)`, parseSections)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npm run bench
+  npm run bench -- --only rules,ingest
+  bash bench/run.sh --only rules
+
+Exit status: 0 ran, 1 a benchmark failed, 2 invalid arguments.`,
+  )
+  .parse();
+const only: ReadonlySet<Section> = program.opts<{ only?: Set<Section> }>().only ?? new Set(SECTIONS);
 const enabled = (section: Section): boolean => only.has(section);
 
 const began = Date.now();
