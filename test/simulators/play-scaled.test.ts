@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/src/gateway.js';
 import { loadScenario } from '../../simulators/src/index.js';
-import { playScaled } from '../../simulators/src/run/play-scaled.js';
+import { createScaledClock, playScaled } from '../../simulators/src/run/play-scaled.js';
 import { alarmsFromEvents, checkExpectations, formatExpectationReport } from '../../simulators/src/scenario/expectations.js';
-import { secretOf, startScenarioGateway } from '../helpers/scenario-gateway.js';
+import { runScenarioOnGateway, secretOf, startScenarioGateway } from '../helpers/scenario-gateway.js';
 import { metricValue } from '../helpers/test-gateway.js';
 
 /**
@@ -40,4 +41,113 @@ describe('a scenario played in scaled time (simulate --fast)', () => {
     const report = checkExpectations(scenario.expect, alarmsFromEvents(started.events), result.start);
     expect(report.ok, formatExpectationReport(report, result.start)).toBe(true);
   });
+
+  // Speed 600: the 75-minute drift plays in 7.5 s. The gateway (the one `simulate` starts) reads the play's scenario
+  // clock, so its on-delays run in scenario time; on the wall clock they would all but vanish (a reading 40 scenario
+  // minutes old is already past any 10-minute on-delay), and an alarm raised on a tick would carry wall time.
+  it('dust-collector-drift at --speed 600: both alarms at the scenario times of the exact (virtual-time) run, within 2 min', async () => {
+    const scenario = loadScenario('dust-collector-drift');
+    const reference = await runScenarioOnGateway(scenario);
+    const exact = alarmsFromEvents(reference.events).map((alarm) => ({ key: alarm.key, at: alarm.raisedAt - reference.run.start }));
+    await reference.gateway.close();
+    expect(exact.map((alarm) => alarm.key)).toEqual(['plant-a/dc-01/diff_pressure_high', 'plant-a/dc-01/duct_velocity_low']);
+
+    const speed = 600;
+    const clock = createScaledClock({ duration: scenario.duration, speed });
+    const started = await startScenarioGateway(scenario, () => clock.now(), { tickInterval: 100 });
+    gateway = started.gateway;
+    const seen = new Map<object, number>();
+    gateway.alarms.onEvent((event) => seen.set(event, clock.now()));
+    const errors: string[] = [];
+    const began = Date.now();
+    const result = await playScaled({
+      url: gateway.mqttUrl,
+      scenario,
+      secretOf,
+      speed,
+      clock,
+      onError: (device, error) => errors.push(`${device}: ${error.message}`),
+    });
+    const took = Date.now() - began;
+    await gateway.settle();
+    expect(errors).toEqual([]);
+    expect(took, 'scenario duration / speed').toBeGreaterThanOrEqual(scenario.duration / speed - 50);
+    expect(took).toBeLessThan(scenario.duration / speed + 5_000);
+    expect(result.end).toBeLessThanOrEqual(Date.now());
+    const observed = alarmsFromEvents(started.events, (event) => seen.get(event));
+    const report = checkExpectations(scenario.expect, observed, result.start);
+    expect(report.ok, formatExpectationReport(report, result.start)).toBe(true);
+    // Tolerance: a reading raises at its own time; an on-delay running out between readings is seen on the next
+    // gateway tick (100 ms of wall time = 1 min of scenario time at 600×), so 2 min either way.
+    const tolerance = 2 * 60_000;
+    for (const { key, at } of exact) {
+      const alarm = observed.find((a) => a.key === key);
+      expect(alarm, key).toBeDefined();
+      expect(Math.abs((alarm?.raisedAt ?? 0) - result.start - at), `${key} at +${at / 60_000} min in virtual time`).toBeLessThanOrEqual(
+        tolerance,
+      );
+      // what arrives on the gateway's bus is seen while that scenario time is being played, not later
+      expect((seen.get(started.events.find((e) => e.data.alarm.key === key) as object) ?? 0) - (alarm?.raisedAt ?? 0)).toBeLessThanOrEqual(
+        tolerance,
+      );
+    }
+  }, 60_000);
+
+  it('maps an alarm stamped with a gateway wall time to the scenario time it arrived at; a reading-time stamp stands', () => {
+    const start = Date.parse('2026-11-22T07:00:00Z');
+    const event = (id: string, raisedAt: number) => ({
+      type: 'alarm.raised',
+      data: {
+        alarm: {
+          id,
+          key: `s/d/${id}`,
+          site: 's',
+          device: 'd',
+          rule: id,
+          severity: 'yellow' as const,
+          raisedAt: new Date(raisedAt).toISOString(),
+          clearedAt: null,
+        },
+      },
+    });
+    // raised on a reading at +31 min, arrived while +31.5 min was played; raised on the gateway's tick at its wall
+    // time (+74 min, the end of a scaled run), arrived while +46 min was played
+    const byReading = event('a', start + 31 * 60_000);
+    const byTick = event('b', start + 74 * 60_000);
+    const arrival = new Map([
+      [byReading, start + 31.5 * 60_000],
+      [byTick, start + 46 * 60_000],
+    ]);
+    const alarms = alarmsFromEvents([byReading, byTick], (e) => arrival.get(e as typeof byReading));
+    expect(alarms.map((a) => [a.rule, (a.raisedAt - start) / 60_000])).toEqual([
+      ['a', 31],
+      ['b', 46],
+    ]);
+  });
+});
+
+/**
+ * The documented command (simulators/README.md, README.md): `npm run simulate -- --scenario dust-collector-drift
+ * --fast` with nothing else running. Without --url the simulator starts a gateway of its own with the scenario's
+ * devices, so a running `npm start` (whose plant reports as dc-01) cannot make the scenario's readings late. Run here
+ * with tsx on the source rather than through `npm run` (which builds dist/ first).
+ */
+describe('simulate --scenario … --fast as documented', () => {
+  it('plays on a gateway of its own and exits 0 with both expected alarms', async () => {
+    const args = ['--import', 'tsx', 'simulators/src/cli/simulate.ts', '--scenario', 'dust-collector-drift', '--fast'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, output).toBe(0);
+    expect(output).toContain('a gateway of its own');
+    expect(output).toMatch(/✓ plant-a\/dc-01\/diff_pressure_high orange raised at \+/);
+    expect(output).toMatch(/✓ plant-a\/dc-01\/duct_velocity_low yellow raised at \+/);
+    expect(output).toMatch(/errors 0/);
+  }, 60_000);
 });

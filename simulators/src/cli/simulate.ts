@@ -6,9 +6,10 @@ import { withUsageExit } from '../../../gateway/src/cli/usage-exit.js';
 import { hashSecret } from '../../../gateway/src/devices/secret-hash.js';
 import { MODEL_PROFILES } from '../models/model-registry.js';
 import { generateLoadDevices } from '../run/load-devices.js';
-import { playScaled } from '../run/play-scaled.js';
+import { startOwnGateway } from '../run/own-gateway.js';
+import { createScaledClock, playScaled, type ScaledClock } from '../run/play-scaled.js';
 import { startFleet } from '../run/start-fleet.js';
-import { alarmsFromEvents, checkExpectations, formatExpectationReport } from '../scenario/expectations.js';
+import { type AlarmEventLike, alarmsFromEvents, checkExpectations, formatExpectationReport } from '../scenario/expectations.js';
 import { listScenarios, loadScenario, ScenarioError } from '../scenario/load-scenario.js';
 import { type Scenario, scenarioSchema } from '../scenario/scenario-schema.js';
 import { formatOffset, parseDuration } from '../time/duration.js';
@@ -30,6 +31,8 @@ const positiveNumber = (value: string): number => {
   return n;
 };
 
+const DEFAULT_URL = 'mqtt://127.0.0.1:1883';
+
 const program = withUsageExit(new Command('simulate'))
   .description(
     'Simulated devices over real MQTT: a scenario (in real time, --speed N times faster, or --fast), or a load fleet of one profile.',
@@ -43,28 +46,39 @@ const program = withUsageExit(new Command('simulate'))
   .option('--rate <msgs/s>', 'load mode: messages per second across the fleet', positiveNumber, 100)
   .option('--sites <n>', 'load mode: spread the devices over this many sites (default: one per 100 devices)', positiveInt)
   .option('--duration <d>', 'stop after this long (default: the scenario duration; load: until Ctrl-C)', durationArg)
-  .option('--url <mqtt-url>', 'the gateway MQTT listener', 'mqtt://127.0.0.1:1883')
+  .option(
+    '--url <mqtt-url>',
+    `the gateway MQTT listener (load mode: default ${DEFAULT_URL}; scenario: without it the simulator starts a gateway of its own)`,
+  )
   .option('--seed <n>', 'random seed (default: the scenario seed)', positiveInt)
   .option(
     '--secret-prefix <prefix>',
     'device secret = prefix + device id (default: "demo-" for scenarios, as the embedded demo; "load-" in load mode)',
   )
   .option('--qos <0|1>', 'telemetry QoS', (v) => (v === '0' ? 0 : v === '1' ? 1 : Number.NaN), 1)
-  .option('--api <http-url>', 'the gateway HTTP API, to follow alarms on GET /api/alarms/stream')
-  .option('--token <token>', 'an API token (viewer is enough)')
+  .option('--api <http-url>', 'with --url: the gateway HTTP API, to follow alarms on GET /api/alarms/stream')
+  .option('--token <token>', 'with --api: an API token (viewer is enough)')
   .option('--list', 'list the shipped scenarios and exit')
   .addHelpText(
     'after',
     `
 Examples:
-  npm run simulate -- --scenario demo --api http://127.0.0.1:8080 --token demo-viewer-token-0000
-  npm run simulate -- --scenario dust-collector-drift --fast --api http://127.0.0.1:8080 --token demo-viewer-token-0000
-  npm run simulate -- --scenario ./my-plant.yaml --url mqtt://gateway:1883 --seed 7 --speed 60
+  npm run simulate -- --scenario dust-collector-drift --fast        # on a gateway of its own, alarms checked
+  npm run simulate -- --scenario demo --speed 10
+  npm run simulate -- --scenario ./my-plant.yaml --url mqtt://gateway:1883 --api http://gateway:8080 --token … --speed 60
   npm run simulate -- fleet --profile dust-collector --devices 2000 --registry data/load-registry.yaml
   npm run simulate -- --profile dust-collector --devices 2000 --rate 500 --duration 5m
 
+A scenario without --url runs against a gateway the simulator starts for it (loopback, free ports, InfluxDB off,
+default rules, exactly the scenario's devices) and checks the alarms it raises. With --url it plays against that
+gateway, whose registry must hold the scenario's devices (secrets: --secret-prefix + id) and where nothing else
+reports as them: not the demo of npm start, whose own plant already reports as dc-01 … (its readings are newer,
+so the scenario's count as late).
+
 --speed and --fast timestamp every reading in scenario time, placed so that the last one is sent at about
-its own time: the gateway must accept readings that old (ingest.maxAge, 90 days by default).
+its own time: the gateway must accept readings that old (ingest.maxAge, 90 days by default). An alarm the
+gateway raises on its own timer (an on-delay running out between readings) carries its wall time; the check
+counts it at the scenario time being played when it arrived.
 
 Exit status: 0 when every expected alarm appeared (and nothing else), 1 when not, 2 on bad arguments.`,
   );
@@ -114,7 +128,7 @@ interface Options {
   rate: number;
   sites?: number;
   duration?: number;
-  url: string;
+  url?: string;
   seed?: number;
   secretPrefix?: string;
   speed?: number;
@@ -139,6 +153,82 @@ function loadFleetScenario(options: Options): Scenario {
   });
 }
 
+/** Where a run sends its readings and sees the alarms they raise. */
+interface Target {
+  url: string;
+  /** Alarm events as they arrived; null when nothing follows them (--url without --api/--token). */
+  alarms: AlarmWatch | null;
+  describe: string;
+  close(): Promise<void>;
+}
+
+interface AlarmWatch {
+  readonly events: AlarmEventLike[];
+  readonly error: string | null;
+  /** The scenario time at which the event arrived (scaled play only). */
+  seenAt(event: AlarmEventLike): number | undefined;
+}
+
+/**
+ * A scenario without --url: a gateway of its own, on the scenario's clock in scaled play. Otherwise the gateway at
+ * --url, alarms from --api with --token, each noted with the scenario time being played when it arrived.
+ */
+async function openTarget(
+  options: Options,
+  scenario: Scenario,
+  loadMode: boolean,
+  secretPrefix: string,
+  clock: ScaledClock | null,
+): Promise<Target> {
+  const seen = new Map<AlarmEventLike, number>();
+  const record = (event: AlarmEventLike): void => {
+    if (clock) seen.set(event, clock.now());
+  };
+  const seenAt = (event: AlarmEventLike): number | undefined => seen.get(event);
+  if (!loadMode && options.url === undefined) {
+    if (options.api !== undefined || options.token !== undefined) {
+      throw new InvalidArgumentError(
+        '--api and --token follow the gateway given with --url; without --url the simulator starts a gateway of its own and sees its alarms directly',
+      );
+    }
+    const events: AlarmEventLike[] = [];
+    const own = await startOwnGateway({
+      scenario,
+      secretOf: (id) => `${secretPrefix}${id}`,
+      onEvent: (event) => {
+        events.push(event);
+        record(event);
+      },
+      ...(clock ? { now: () => clock.now() } : {}),
+    });
+    return {
+      url: own.mqttUrl,
+      alarms: { events, error: null, seenAt },
+      describe: `a gateway of its own (${own.mqttUrl}, ${own.httpUrl}; the scenario's devices, default rules, InfluxDB off)`,
+      close: () => own.close(),
+    };
+  }
+  const url = options.url ?? DEFAULT_URL;
+  const stream = options.api && options.token ? followAlarms(options.api, options.token, record) : null;
+  if (options.api && !options.token) console.error('--api needs --token to follow alarms; continuing without');
+  return {
+    url,
+    alarms: stream
+      ? {
+          get events() {
+            return stream.events;
+          },
+          get error() {
+            return stream.error;
+          },
+          seenAt,
+        }
+      : null,
+    describe: `${url}${stream ? `, alarms from ${options.api}` : ''}`,
+    close: async () => stream?.close(),
+  };
+}
+
 async function main(): Promise<number> {
   await program.parseAsync();
   if (fleetWritten) return 0;
@@ -154,30 +244,49 @@ async function main(): Promise<number> {
   const scenario = loadFleetScenario(options);
   const loadMode = !options.scenario;
   const secretPrefix = options.secretPrefix ?? (loadMode ? 'load-' : 'demo-');
+  let speed: number | null = null;
   if (options.speed !== undefined || options.fast) {
     if (loadMode) throw new InvalidArgumentError('--speed and --fast play a --scenario');
     if (options.speed !== undefined && options.fast) throw new InvalidArgumentError('give --speed or --fast, not both');
-    return playScenarioScaled(options, scenario, secretPrefix, options.fast ? Number.POSITIVE_INFINITY : (options.speed as number));
+    speed = options.fast ? Number.POSITIVE_INFINITY : (options.speed as number);
   }
+  const clock = speed === null ? null : createScaledClock({ duration: options.duration ?? scenario.duration, speed });
+  const target = await openTarget(options, scenario, loadMode, secretPrefix, clock);
+  try {
+    return clock === null
+      ? await playRealTime(options, scenario, loadMode, secretPrefix, target)
+      : await playScenarioScaled(options, scenario, secretPrefix, clock, target);
+  } finally {
+    await target.close();
+  }
+}
+
+/** A scenario in real time, or load mode. */
+async function playRealTime(
+  options: Options,
+  scenario: Scenario,
+  loadMode: boolean,
+  secretPrefix: string,
+  target: Target,
+): Promise<number> {
   const durationMs = options.duration ?? (loadMode ? undefined : scenario.duration);
-  const alarms = options.api && options.token ? followAlarms(options.api, options.token) : null;
-  if (options.api && !options.token) console.error('--api needs --token to follow alarms; continuing without');
+  const alarms = target.alarms;
 
   const errors = new Map<string, number>();
   const fleet = await startFleet({
-    url: options.url,
+    url: target.url,
     scenario,
     secretOf: (id) => `${secretPrefix}${id}`,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(durationMs !== undefined ? { durationMs } : {}),
-    qos: options.qos,
+    qos: options.qos as 0 | 1,
     onError: (_device, error) => {
       const key = error.message.replace(/^[^:]+: /, '');
       errors.set(key, (errors.get(key) ?? 0) + 1);
     },
   });
   console.log(
-    `${scenario.name}: ${scenario.devices.length} device(s) → ${options.url}${durationMs !== undefined ? ` for ${formatOffset(durationMs)}` : ' until Ctrl-C'}${alarms ? `, alarms from ${options.api}` : ''}`,
+    `${scenario.name}: ${scenario.devices.length} device(s) → ${target.describe}${durationMs !== undefined ? ` for ${formatOffset(durationMs)}` : ' until Ctrl-C'}`,
   );
 
   let interrupted = false;
@@ -209,7 +318,6 @@ async function main(): Promise<number> {
   if (tty) process.stdout.write('\n');
   // Alarms raised by the last readings (on-delays) still travel to the stream.
   if (alarms && !interrupted) await sleep(2_000);
-  alarms?.close();
 
   const s = fleet.stats();
   console.log(
@@ -232,24 +340,34 @@ async function main(): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-/** `--speed N` / `--fast`: the scenario in scaled time; expectations are checked against the scenario's own clock. */
-async function playScenarioScaled(options: Options, scenario: Scenario, secretPrefix: string, speed: number): Promise<number> {
-  const alarms = options.api && options.token ? followAlarms(options.api, options.token) : null;
-  if (options.api && !options.token) console.error('--api needs --token to follow alarms; continuing without');
+/**
+ * `--speed N` / `--fast`: the scenario in scaled time; expectations are checked against the scenario's own clock,
+ * an alarm at its reading's time or, raised on the gateway's timer, at the scenario time being played when it arrived.
+ */
+async function playScenarioScaled(
+  options: Options,
+  scenario: Scenario,
+  secretPrefix: string,
+  clock: ScaledClock,
+  target: Target,
+): Promise<number> {
+  const { speed } = clock;
+  const alarms = target.alarms;
   const played = { ...scenario, duration: options.duration ?? scenario.duration };
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   process.once('SIGTERM', () => abort.abort());
   const errors = new Map<string, number>();
   console.log(
-    `${scenario.name}: ${scenario.devices.length} device(s) → ${options.url}, ${formatOffset(played.duration)} of scenario time ${Number.isFinite(speed) ? `at ${speed}× real time` : 'as fast as acknowledged'}${alarms ? `, alarms from ${options.api}` : ''}`,
+    `${scenario.name}: ${scenario.devices.length} device(s) → ${target.describe}, ${formatOffset(played.duration)} of scenario time ${Number.isFinite(speed) ? `at ${speed}× real time` : 'as fast as acknowledged'}`,
   );
   const began = Date.now();
   const result = await playScaled({
-    url: options.url,
+    url: target.url,
     scenario: played,
     secretOf: (id) => `${secretPrefix}${id}`,
     speed,
+    clock,
     qos: options.qos as 0 | 1,
     signal: abort.signal,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
@@ -260,7 +378,6 @@ async function playScenarioScaled(options: Options, scenario: Scenario, secretPr
   });
   // Alarms raised by the last readings still travel to the stream.
   if (alarms && !abort.signal.aborted) await sleep(2_000);
-  alarms?.close();
   console.log(
     `\nsummary: ${result.sent} messages, ${result.readings} readings from ${scenario.devices.length} device(s), scenario time ${new Date(result.start).toISOString()} → ${new Date(result.end).toISOString()} in ${formatOffset(Date.now() - began)}; errors ${result.errors}`,
   );
@@ -270,7 +387,7 @@ async function playScenarioScaled(options: Options, scenario: Scenario, secretPr
     return result.errors > 0 && result.sent === 0 ? 1 : 0;
   }
   if (alarms.error) console.log(`alarm stream: ${alarms.error}`);
-  const observed = alarmsFromEvents(alarms.events).filter((alarm) => scenario.devices.some((d) => d.id === alarm.device));
+  const observed = alarmsFromEvents(alarms.events, alarms.seenAt).filter((alarm) => scenario.devices.some((d) => d.id === alarm.device));
   console.log(`alarms seen: ${observed.length}`);
   if (abort.signal.aborted) return 0;
   const report = checkExpectations(scenario.expect, observed, result.start);

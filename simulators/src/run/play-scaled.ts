@@ -12,6 +12,8 @@ export interface ScaledPlayOptions {
   speed: number;
   /** Virtual start (epoch ms); default {@link scaledStart}. */
   start?: number;
+  /** The clock to play by (and to read scenario time from while playing); default a new {@link createScaledClock}. */
+  clock?: ScaledClock;
   seed?: number;
   qos?: 0 | 1;
   signal?: AbortSignal;
@@ -34,17 +36,72 @@ export interface ScaledPlayResult {
 export const scaledStart = (durationMs: number, speed: number, now = Date.now()): number => Math.floor(now - durationMs * (1 - 1 / speed));
 
 /**
+ * Scenario time while a scenario plays in scaled time. A gateway on its own clock stamps what it decides between
+ * readings (an on-delay running out on its timer, silence) with its wall time, which in scaled play is neither
+ * scenario time nor near it; the scenario time such an alarm belongs to is the one being played when it arrives.
+ */
+export interface ScaledClock {
+  readonly start: number;
+  readonly end: number;
+  readonly speed: number;
+  /** Wall time (epoch ms) at which scenario time `start` is played: when {@link ScaledClock.begin} was first called. */
+  readonly realStart: number;
+  /**
+   * The scenario time being played: `start` until play begins; then at a finite speed `start` + wall time elapsed
+   * × speed (never before the action being played), as fast as possible the time of the action being played.
+   * Within `start`…`end`. A gateway given this as its clock judges on-delays and silence in scenario time.
+   */
+  now(): number;
+  /** Starts the clock (playScaled calls it; later calls change nothing). */
+  begin(): void;
+  /** Marks scenario time `at` as being played (playScaled calls it before each action). */
+  played(at: number): void;
+}
+
+export function createScaledClock(options: { duration: number; speed: number; start?: number }): ScaledClock {
+  const { speed } = options;
+  const start = options.start ?? scaledStart(options.duration, speed);
+  const end = start + options.duration;
+  let realStart: number | null = null;
+  let last = start;
+  return {
+    start,
+    end,
+    speed,
+    get realStart() {
+      return realStart ?? Date.now();
+    },
+    now() {
+      const byWall = Number.isFinite(speed) && realStart !== null ? start + (Date.now() - realStart) * speed : last;
+      return Math.min(end, Math.max(last, byWall));
+    },
+    begin() {
+      realStart ??= Date.now();
+    },
+    played(at) {
+      if (at > last) last = at;
+    },
+  };
+}
+
+/**
  * Plays a scenario through a real broker in scaled time against a gateway on its own (real) clock: every
  * device its own MQTT client and credentials, payloads timestamped in virtual time, all devices' actions in
  * one time order, each publish acknowledged (QoS 1) before the next. What the gateway evaluates on its own
  * clock (silence, on-delays between readings) sees the compressed real time, not the virtual one.
  */
 export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlayResult> {
-  const { scenario, speed } = options;
-  const start = options.start ?? scaledStart(scenario.duration, speed);
-  const end = start + scenario.duration;
+  const { scenario } = options;
+  const clock =
+    options.clock ??
+    createScaledClock({
+      duration: scenario.duration,
+      speed: options.speed,
+      ...(options.start === undefined ? {} : { start: options.start }),
+    });
+  clock.begin();
+  const { start, end, realStart, speed } = clock;
   const seed = options.seed ?? scenario.seed;
-  const realStart = Date.now();
   const player = createActionPlayer({ url: options.url, scenario, secretOf: options.secretOf, qos: options.qos ?? 1 });
   const result: ScaledPlayResult = { start, end, sent: 0, readings: 0, errors: 0 };
   const fail = (device: string, error: Error): void => {
@@ -59,6 +116,7 @@ export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlay
         const wait = realStart + (action.at - start) / speed - Date.now();
         if (wait > 0) await sleep(wait, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
       }
+      clock.played(action.at);
       try {
         if ((await player.play(action)) && action.kind === 'publish') {
           result.sent += 1;

@@ -31,10 +31,21 @@ export interface ObservedAlarm {
   clearedAt: number | null;
 }
 
-/** Folds a stream of alarm events into alarms (by alarm id). */
-export function alarmsFromEvents(events: readonly AlarmEventLike[]): ObservedAlarm[] {
+/**
+ * Folds a stream of alarm events into alarms (by alarm id). `seenAt`, for a run in scaled time against a gateway on
+ * its own clock: the scenario time at which an event arrived. A transition the gateway made on a reading carries the
+ * reading's (scenario) time, at or before that; one it made on its own timer (an on-delay running out, silence)
+ * carries the gateway's wall time, which lies ahead of the scenario time played. Each time is taken as the earlier
+ * of the two.
+ */
+export function alarmsFromEvents(
+  events: readonly AlarmEventLike[],
+  seenAt?: (event: AlarmEventLike) => number | undefined,
+): ObservedAlarm[] {
   const byId = new Map<string, ObservedAlarm>();
   for (const event of events) {
+    const seen = seenAt?.(event);
+    const timeOf = (iso: string): number => (seen === undefined ? Date.parse(iso) : Math.min(Date.parse(iso), seen));
     const a = event.data.alarm;
     let alarm = byId.get(a.id);
     if (!alarm) {
@@ -46,13 +57,13 @@ export function alarmsFromEvents(events: readonly AlarmEventLike[]): ObservedAla
         device: a.device,
         rule: a.rule,
         severity: a.severity,
-        raisedAt: Date.parse(a.raisedAt),
+        raisedAt: timeOf(a.raisedAt),
         clearedAt: null,
       };
       byId.set(a.id, alarm);
     }
     if (compareSeverity(a.severity, alarm.severity) > 0) alarm.severity = a.severity;
-    if (event.type === 'alarm.cleared') alarm.clearedAt = a.clearedAt ? Date.parse(a.clearedAt) : null;
+    if (event.type === 'alarm.cleared') alarm.clearedAt = a.clearedAt ? timeOf(a.clearedAt) : null;
   }
   return [...byId.values()].sort((x, y) => x.raisedAt - y.raisedAt);
 }
