@@ -23,12 +23,15 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY config ./config
+COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 1883 8080
 VOLUME /app/data
 # /healthz answers while the process runs (compose checks /readyz, which also needs InfluxDB). No curl needed.
+# The port follows the config: healthcheck.mjs reads http.port from the file after --config on the gateway's
+# command line (8080 when unset; HEALTHCHECK_PORT overrides). EXPOSE is documentation only: publish the port set.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "scripts/healthcheck.mjs", "/healthz"]
 ENTRYPOINT ["node", "dist/gateway/src/main.js"]
 CMD ["--config", "/app/config/docker.yaml"]

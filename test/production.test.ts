@@ -11,6 +11,8 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -296,4 +298,42 @@ describe('production runs the build with plain node and production dependencies 
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('dist/gateway/src/main.js is missing and TypeScript is not installed to build it');
   }, 300_000);
+
+  it("the image's HEALTHCHECK (scripts/healthcheck.mjs) finds the gateway on the HTTP port its --config sets, not a fixed 8080", async () => {
+    const dir = tempDir();
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const config = join(dir, 'gateway.yaml');
+    writeFileSync(
+      config,
+      [
+        'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
+        `http: { host: 0.0.0.0, port: ${port} }`,
+        'influx: { mode: off }',
+        `dataDir: ${JSON.stringify(dir)}`,
+        `api: { tokens: [{ name: viewer, role: viewer, token: ${TOKENS.viewer} }] }`,
+      ].join('\n'),
+    );
+    // Where the Dockerfile puts it, beside the production node_modules (it imports yaml).
+    mkdirSync(join(artefact.dir, 'scripts'), { recursive: true });
+    copyFileSync('scripts/healthcheck.mjs', join(artefact.dir, 'scripts/healthcheck.mjs'));
+    const gateway = await startBuiltGateway(config);
+    expect(gateway.httpUrl).toContain(`:${port}`);
+    // In the container the gateway is PID 1; here HEALTHCHECK_PID points at it.
+    const check = () =>
+      artefact.node(['scripts/healthcheck.mjs', '/healthz'], { env: artefact.env({ HEALTHCHECK_PID: String(gateway.child.pid) }) });
+    const healthy = check();
+    expect(healthy.stderr).toBe('');
+    expect(healthy.status).toBe(0);
+    const pid = gateway.child.pid as number;
+    const elsewhere = artefact.node(['scripts/healthcheck.mjs'], {
+      env: artefact.env({ HEALTHCHECK_PID: String(pid), HEALTHCHECK_PORT: '9' }),
+    });
+    expect(elsewhere.status).toBe(1);
+    expect(await stopped(gateway.child)).toBe(0);
+  });
 });
