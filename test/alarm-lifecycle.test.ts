@@ -4,12 +4,12 @@ import { alarmEventSchema } from '../rules/src/index.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { listenToAlarmStream, type SseListener } from './helpers/sse-listener.js';
-import { api, eventually, PIPELINE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { api, eventually, LANE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('a-test-secret-of-32-bytes-long!!').toString('base64')}`;
 
-describe.each(PIPELINE_THREADS)('a threshold crossing, end to end (contract §4–§7) — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('a threshold crossing, end to end (contract §4–§7) — lane.thread: %s', (thread) => {
   let gateway: TestGateway;
   let receiver: WebhookReceiver;
   let sse: SseListener;

@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { eventually, PIPELINE_THREADS, type TestDevice, TOKENS } from './helpers/test-gateway.js';
+import { eventually, LANE_THREADS, type TestDevice, TOKENS } from './helpers/test-gateway.js';
 import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('alarm-restart-secret-32-bytes-ok').toString('base64')}`;
@@ -20,7 +20,7 @@ const SILENCE_MS = 9_000;
 const configLines = (thread: string, webhookUrl: string): string[] => [
   'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
   'influx: { mode: off }',
-  `pipeline: { thread: ${thread} }`,
+  `lane: { thread: ${thread} }`,
   'webhooks:',
   `  - { id: platform, url: ${JSON.stringify(webhookUrl)}, secrets: ["${SECRET}"] }`,
 ];
@@ -43,7 +43,7 @@ const ofRule = (received: ReceivedWebhook[], rule: string, device: string): Rece
 const device = (url: string, d: TestDevice): Promise<MqttClient> =>
   connectDevice(url, { clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0 });
 
-describe.each(PIPELINE_THREADS)('alarms across a kill -9 (contract §4, §7: a restart loses nothing) — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('alarms across a kill -9 (contract §4, §7: a restart loses nothing) — lane.thread: %s', (thread) => {
   let running: GatewayProcess | null = null;
   let receiver: WebhookReceiver | null = null;
   afterEach(async () => {

@@ -14,8 +14,8 @@ import {
   api,
   DUST_DEVICES,
   eventually,
+  LANE_THREADS,
   metricValue,
-  PIPELINE_THREADS,
   startTestGateway,
   type TestDevice,
   type TestGateway,
@@ -221,7 +221,7 @@ const POISON: Array<{ payload: string; reason: string }> = [
   { payload: '{"ts":"0000-01-01T00:00:00Z","metrics":{"hopper_temp":1}}', reason: 'past_timestamp' },
 ];
 
-describe.each(PIPELINE_THREADS)('poison payloads are rejections, never exits — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('poison payloads are rejections, never exits — lane.thread: %s', (thread) => {
   let gateway: TestGateway;
   beforeAll(async () => {
     gateway = await startTestGateway({ thread });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { telemetryTopicOf } from './helpers/mqtt-device.js';
-import { DUST_DEVICES, eventually, freshDatabase, PIPELINE_THREADS } from './helpers/test-gateway.js';
+import { DUST_DEVICES, eventually, freshDatabase, LANE_THREADS } from './helpers/test-gateway.js';
 
 /** A port nothing listens on: InfluxDB "down" for the whole first life of the gateway. */
 const DEAD_INFLUX = 'http://127.0.0.1:9';
@@ -29,7 +29,7 @@ const connect = (url: string, device: (typeof DUST_DEVICES)[number], clean = tru
 const influxLines = (database: string, url: string, thread: string) => [
   `mqtt: { tcp: { host: 127.0.0.1, port: 0 } }`,
   `influx: { mode: url, url: ${JSON.stringify(url)}, database: ${database}, flushInterval: 100ms }`,
-  `pipeline: { thread: ${thread} }`,
+  `lane: { thread: ${thread} }`,
 ];
 
 async function storedPerDevice(database: string): Promise<Map<string, number[]>> {
@@ -39,7 +39,7 @@ async function storedPerDevice(database: string): Promise<Map<string, number[]>>
   return out;
 }
 
-describe.each(PIPELINE_THREADS)('acknowledged means durable (contract §2, §7) — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('acknowledged means durable (contract §2, §7) — lane.thread: %s', (thread) => {
   let running: GatewayProcess | null = null;
   afterEach(async () => {
     await running?.stop();

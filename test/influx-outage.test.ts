@@ -7,7 +7,7 @@ import {
   api,
   DUST_DEVICES,
   eventually,
-  PIPELINE_THREADS,
+  LANE_THREADS,
   startTestGateway,
   type TestDevice,
   type TestGateway,
@@ -52,8 +52,8 @@ const storedOf = async (influxd: PrivateInfluxd, database: string, device: strin
     value: row.hopper_temp,
   }));
 
-describe.each(PIPELINE_THREADS)(
-  'InfluxDB away under load, then back (issue 13: delivery that survives anything) — pipeline.thread: %s',
+describe.each(LANE_THREADS)(
+  'InfluxDB away under load, then back (issue 13: delivery that survives anything) — lane.thread: %s',
   (thread) => {
     let gateway: TestGateway | null = null;
     let influxd: PrivateInfluxd | null = null;

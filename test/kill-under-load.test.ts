@@ -6,7 +6,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { eventually, freshDatabase, PIPELINE_THREADS, type TestDevice, TOKENS } from './helpers/test-gateway.js';
+import { eventually, freshDatabase, LANE_THREADS, type TestDevice, TOKENS } from './helpers/test-gateway.js';
 import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('kill-under-load-secret-32-bytes!').toString('base64')}`;
@@ -71,7 +71,7 @@ const connectAll = (gateway: GatewayProcess): Promise<MqttClient[]> =>
     ),
   );
 
-describe.each(PIPELINE_THREADS)('kill -9 under sustained QoS 1 load from 50 devices (issue 13) — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('kill -9 under sustained QoS 1 load from 50 devices (issue 13) — lane.thread: %s', (thread) => {
   let running: GatewayProcess | null = null;
   let receiver: WebhookReceiver | null = null;
   afterEach(async () => {
@@ -88,7 +88,7 @@ describe.each(PIPELINE_THREADS)('kill -9 under sustained QoS 1 load from 50 devi
     const config = await writeGatewayConfig(dir, DEVICES, [
       'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
       `influx: { mode: url, url: ${JSON.stringify(inject('influxUrl'))}, database: ${database}, flushInterval: 100ms }`,
-      `pipeline: { thread: ${thread} }`,
+      `lane: { thread: ${thread} }`,
       'webhooks:',
       `  - { id: platform, url: ${JSON.stringify(receiver.url)}, secrets: ["${SECRET}"] }`,
     ]);

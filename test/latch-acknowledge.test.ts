@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, PIPELINE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { api, LANE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 
-describe.each(PIPELINE_THREADS)('an alarm latched until acknowledged (confined-space LEL over range) — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('an alarm latched until acknowledged (confined-space LEL over range) — lane.thread: %s', (thread) => {
   let gateway: TestGateway;
   beforeAll(async () => {
     gateway = await startTestGateway({

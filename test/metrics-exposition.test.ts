@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { declaredMetrics, exposedSamples } from './helpers/metrics-text.js';
 import { connectDevice, grantedQos, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, eventually, PIPELINE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { api, eventually, LANE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 /** Labels that name one device or client: one series each would grow with the fleet. */
 const PER_ENTITY_LABELS = ['device', 'client', 'client_id', 'clientid', 'topic'];
@@ -31,7 +31,7 @@ describe('promtool itself', () => {
   });
 });
 
-describe.each(PIPELINE_THREADS)('GET /metrics follows Prometheus conventions — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('GET /metrics follows Prometheus conventions — lane.thread: %s', (thread) => {
   let gateway: TestGateway;
   let exposition: string;
 

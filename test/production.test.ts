@@ -150,7 +150,7 @@ describe('production runs the build with plain node and production dependencies 
       [
         'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
         `influx: { mode: url, url: "${inject('influxUrl')}", database: ${database}, flushInterval: 100, retention: 1d }`,
-        'pipeline: { thread: worker }',
+        'lane: { thread: worker }',
       ],
     );
     const gateway = await startBuiltGateway(config);

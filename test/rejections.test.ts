@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REJECTION_REASONS } from '../gateway/src/ingest/rejection.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, eventually, metricValue, PIPELINE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { api, eventually, LANE_THREADS, metricValue, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const TOPIC = telemetryTopicOf('site-a', 'dc-01');
 const now = Date.now();
@@ -64,8 +64,8 @@ const CASES: Array<{ reason: keyof typeof REJECTION_REASONS; topic?: string; lab
   },
 ];
 
-describe.each(PIPELINE_THREADS)(
-  'bad input gets a reason code, is counted and quarantined, and disturbs nothing (contract §2) — pipeline.thread: %s',
+describe.each(LANE_THREADS)(
+  'bad input gets a reason code, is counted and quarantined, and disturbs nothing (contract §2) — lane.thread: %s',
   (thread) => {
     let gateway: TestGateway;
     let bad: MqttClient;

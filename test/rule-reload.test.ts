@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { listenToAlarmStream, type SseListener } from './helpers/sse-listener.js';
-import { api, DUST_DEVICES, eventually, PIPELINE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { api, DUST_DEVICES, eventually, LANE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 
 const ruleFile = (raise: number | string): string =>
   [
@@ -20,7 +20,7 @@ const ruleFile = (raise: number | string): string =>
     `      orange: { raise: ${raise} }`,
   ].join('\n');
 
-describe.each(PIPELINE_THREADS)('rule hot reload (POST /api/rules/reload) — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('rule hot reload (POST /api/rules/reload) — lane.thread: %s', (thread) => {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-rules-'));
   const file = join(dir, 'trial.yaml');
   let gateway: TestGateway;

@@ -5,12 +5,12 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
 import { connectDevice } from './helpers/mqtt-device.js';
 import { expectAckedStoredOnce, publishUntilRefused } from './helpers/qos1-until-refused.js';
-import { DUST_DEVICES, eventually, freshDatabase, metricValue, PIPELINE_THREADS, type TestDevice } from './helpers/test-gateway.js';
+import { DUST_DEVICES, eventually, freshDatabase, LANE_THREADS, metricValue, type TestDevice } from './helpers/test-gateway.js';
 
 /** A port nothing listens on: InfluxDB away, so every reading stays in the spool and the store fills. */
 const DEAD_INFLUX = 'http://127.0.0.1:9';
 
-describe.each(PIPELINE_THREADS)('a full store (issue 13: a clear error, no acknowledged reading lost) — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('a full store (issue 13: a clear error, no acknowledged reading lost) — lane.thread: %s', (thread) => {
   let running: GatewayProcess | null = null;
   afterEach(async () => {
     await running?.stop();
@@ -24,7 +24,7 @@ describe.each(PIPELINE_THREADS)('a full store (issue 13: a clear error, no ackno
     const lines = (influxUrl: string, extra: string[]) => [
       'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
       `influx: { mode: url, url: ${JSON.stringify(influxUrl)}, database: ${database}, flushInterval: 100ms }`,
-      `pipeline: { thread: ${thread} }`,
+      `lane: { thread: ${thread} }`,
       ...extra,
     ];
     running = await startGatewayProcess(await writeGatewayConfig(dir, [device], lines(DEAD_INFLUX, ['store: { maxBytes: 1000000 }'])));

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
 import { connectDevice } from './helpers/mqtt-device.js';
 import { type AckedReading, expectAckedStoredOnce, publishUntilRefused } from './helpers/qos1-until-refused.js';
-import { DUST_DEVICES, eventually, freshDatabase, PIPELINE_THREADS, type TestDevice } from './helpers/test-gateway.js';
+import { DUST_DEVICES, eventually, freshDatabase, LANE_THREADS, type TestDevice } from './helpers/test-gateway.js';
 
 /**
  * Issue 13: an unusable data directory — read-only, or on a full disk — stops the start with `store_unavailable`
@@ -84,7 +84,7 @@ afterEach(async () => {
   await running?.stop();
   running = null;
 });
-const lines = (influxUrl: string, database: string, thread: (typeof PIPELINE_THREADS)[number] = 'worker') => [
+const lines = (influxUrl: string, database: string, thread: (typeof LANE_THREADS)[number] = 'worker') => [
   'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
   `influx: { mode: url, url: ${JSON.stringify(influxUrl)}, database: ${database}, flushInterval: 100ms }`,
   `lane: { thread: ${thread} }`,
@@ -152,7 +152,7 @@ describe('an unusable data directory at start-up (issue 13)', () => {
   });
 });
 
-describe.each(PIPELINE_THREADS)('a data directory that fills while running (issue 13) — lane.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('a data directory that fills while running (issue 13) — lane.thread: %s', (thread) => {
   it('a disk that fills while running: the acknowledgements stop, the gateway exits; after freeing space every acknowledged reading is stored once', async () => {
     const dir = smallDisk(24 << 20);
     const database = freshDatabase();

@@ -2,9 +2,9 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, eventually, PIPELINE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { api, eventually, LANE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
-describe.each(PIPELINE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §7) — pipeline.thread: %s', (thread) => {
+describe.each(LANE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §7) — lane.thread: %s', (thread) => {
   let gateway: TestGateway;
   let device: MqttClient;
   beforeAll(async () => {

@@ -89,7 +89,7 @@ describe('the telemetry worker dies (end to end, the gateway process)', () => {
     const config = await writeGatewayConfig(dir, DUST_DEVICES, [
       `mqtt: { tcp: { host: 127.0.0.1, port: ${port} } }`,
       `influx: { mode: url, url: "${inject('influxUrl')}", database: ${database}, flushInterval: 100 }`,
-      'pipeline: { thread: worker }',
+      'lane: { thread: worker }',
     ]);
     const first = await startGatewayProcess(config, { nodeArgs: ['--inspect=127.0.0.1:0'] });
     gateways.push(first);

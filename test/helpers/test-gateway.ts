@@ -39,8 +39,8 @@ export interface TestGateway extends RunningGateway {
 }
 
 /** Both places the telemetry lane can run (`lane.thread`); the core end-to-end tests run in each. */
-export const PIPELINE_THREADS = ['worker', 'main'] as const;
-export type PipelineThread = (typeof PIPELINE_THREADS)[number];
+export const LANE_THREADS = ['worker', 'main'] as const;
+export type PipelineThread = (typeof LANE_THREADS)[number];
 
 /** A real gateway in-process on free loopback ports, writing to the suite's real influxd. */
 export async function startTestGateway(

@@ -40,7 +40,7 @@ async function setUp() {
 const judge = (lane: TelemetryLane, device: RegisteredDevice, body: Buffer, at = T0): Promise<LaneVerdict> =>
   new Promise((resolve) => lane.submit(device, body, at, resolve));
 
-describe('the telemetry lane in a worker thread (pipeline.thread: worker)', () => {
+describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
   let lane: TelemetryLane | null = null;
   afterEach(async () => {
     await lane?.close();
