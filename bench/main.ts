@@ -130,7 +130,7 @@ try {
     }
     log('ingest through the gateway');
     ingest.push(...(await runIngest('gateway', ctx)));
-    log('ingest through the gateway with its pipeline on the main thread (pipeline.thread: main)');
+    log('ingest through the gateway with its lane on the main thread (lane.thread: main)');
     ingest.push(...(await runIngest('gateway-main', ctx)));
     if (enabled('store')) {
       // The same load without the durable store (store.enabled: false): what acknowledged-means-durable costs.
@@ -153,8 +153,8 @@ try {
 
   // ---- profile of the gateway's hot path ----
   if (enabled('profile')) {
-    // One event loop shows the whole hot path in one profile: the gateway runs with pipeline.thread: main here.
-    log('profiling the gateway (node --cpu-prof, pipeline on the main thread) under QoS 0 ×1 and QoS 1 ×10 load');
+    // One event loop shows the whole hot path in one profile: the gateway runs with lane.thread: main here.
+    log('profiling the gateway (node --cpu-prof, lane on the main thread) under QoS 0 ×1 and QoS 1 ×10 load');
     const dir = join(RESULTS, 'cpu-profile');
     rmSync(dir, { recursive: true, force: true });
     await runIngest('gateway-main', {
@@ -222,7 +222,7 @@ try {
     }
   }
 
-  // ---- 7. spool drain (in-memory backlog for now) and the server's ceiling ----
+  // ---- 7. spool drain (the durable on-disk spool and the in-memory queue) and the server's ceiling ----
   if (enabled('spool')) {
     log('InfluxDB sink draining a 150k-point backlog after an outage; direct writer ceiling');
     const child = await spawnChild('sections/spool-drain.ts', { points: 150_000, batchSize: 5_000, directConcurrency: 4 });
@@ -231,7 +231,8 @@ try {
       for (let run = 0; run < RUNS; run += 1) {
         const result = await child.call<Record<string, any>>('run', { run }, 180_000);
         log(
-          `  spool run ${run + 1}: sink ${Math.round(result.sink.drainPointsPerS)} points/s (${result.sink.stored}/${result.points} stored), ` +
+          `  spool run ${run + 1}: sink from disk ${Math.round(result.sink.drainPointsPerS)} points/s (${result.sink.stored}/${result.points} stored), ` +
+            `from memory ${Math.round(result.memory.drainPointsPerS)} points/s (${result.memory.stored} stored), ` +
             `direct ×1 ${Math.round(result.directOne.pointsPerS)}, ×4 ${Math.round(result.directMany.pointsPerS)} points/s`,
         );
         runs.push(result);
@@ -373,7 +374,7 @@ function buildRows(results: Record<string, any>): Row[] {
       )}`;
       out.push({
         section: '1 before',
-        measure: `gateway, pipeline on the main thread, ${label}: msg/s accepted / stored (worker ×)`,
+        measure: `gateway, lane on the main thread, ${label}: msg/s accepted / stored (worker ×)`,
         result: `${fmt(med(gwMain, (r) => r.acceptedPerS))} / ${fmt(med(gwMain, (r) => r.storedPerS))} (×${workerGain})`,
         goal: 'all stored',
         status: storedOk(gwMain) ? `met: ${gwMain[0]?.messages}×${gwMain.length} in influxd` : 'NOT MET: points missing',
@@ -513,12 +514,20 @@ function buildRows(results: Record<string, any>): Row[] {
     const sink = median(spool.map((r) => r.sink.drainPointsPerS));
     const ceiling = median(spool.map((r) => Math.max(r.directOne.pointsPerS, r.directMany.pointsPerS)));
     const goal = Math.min(100_000, ceiling);
+    const memory = median(spool.map((r) => r.memory.drainPointsPerS));
     out.push({
       section: '7 drain',
-      measure: 'InfluxDB sink draining a 150k-point in-memory backlog: points/s',
-      result: fmt(sink),
-      goal: `≥ ${fmt(goal)} (min of 100k, ceiling)`,
-      status: `${sink >= goal ? 'met' : 'NOT MET'}${spool.every((r) => r.sink.stored === r.points) ? ', all stored' : ', points missing'}; no disk spool yet`,
+      measure: 'InfluxDB sink draining a 150k-point backlog from the on-disk spool (default): points/s (of the ceiling)',
+      result: `${fmt(sink)} (${((100 * sink) / ceiling).toFixed(0)} %)`,
+      goal: `≥ ${fmt(goal)} (min of 100k, ceiling); ≥ 90 % of the ceiling (issue 17)`,
+      status: `${sink >= goal ? 'met' : 'NOT MET'}; ${sink >= 0.9 * ceiling ? 'met' : 'NOT MET'}${spool.every((r) => r.sink.stored === r.points) ? ', all stored' : ', points missing'}`,
+    });
+    out.push({
+      section: '7 drain',
+      measure: 'the same from the in-memory queue (store.enabled: false): points/s',
+      result: fmt(memory),
+      goal: '',
+      status: spool.every((r) => r.memory.stored === r.points) ? 'all stored' : 'points missing',
     });
     out.push({
       section: '7 drain',

@@ -12,7 +12,7 @@ import type { PublishLoadArgs } from '../load/publish-load.js';
 import type { DeviceGroup } from '../servers/gateway-server.js';
 
 /**
- * `gateway`: as shipped (telemetry lane in a worker thread); `gateway-main`: with `pipeline.thread: main`; the
+ * `gateway`: as shipped (telemetry lane in a worker thread); `gateway-main`: with `lane.thread: main`; the
  * `-memory` variants with `store.enabled: false` (nothing durable: what the store costs).
  */
 export type Target = 'gateway' | 'gateway-main' | 'gateway-memory' | 'gateway-main-memory' | 'bare-aedes' | 'mosquitto';

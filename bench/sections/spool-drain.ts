@@ -13,10 +13,10 @@ import { configSchema } from '../../gateway/src/config/config-schema.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
 import { createInfluxSink } from '../../gateway/src/sinks/influx/influx-sink.js';
 import { createInfluxV1Writer, type InfluxWriter } from '../../gateway/src/sinks/influx/influx-writer.js';
-import { openStore } from '../../gateway/src/store/open-store.js';
-import { createSpoolQueue } from '../../gateway/src/store/spool-queue.js';
 import { telemetryLine } from '../../gateway/src/sinks/influx/line-protocol.js';
 import { freePort, type LocalInfluxd, startLocalInfluxd } from '../../gateway/src/sinks/influx/local-influxd.js';
+import { openStore } from '../../gateway/src/store/open-store.js';
+import { createSpoolQueue } from '../../gateway/src/store/spool-queue.js';
 import type { Reading } from '../../rules/src/index.js';
 import { childRuntime } from '../lib/child.js';
 import { countStored } from '../lib/influx-query.js';
@@ -79,7 +79,9 @@ async function drain(run: number, backlog: Backlog): Promise<Record<string, unkn
   const defaults = configSchema.parse({});
   const storeDir = mkdtempSync(join(tmpdir(), 'bench-spool-store-'));
   const store =
-    backlog === 'disk' ? openStore({ dataDir: storeDir, synchronous: defaults.store.synchronous, maxBytes: defaults.store.maxBytes }) : null;
+    backlog === 'disk'
+      ? openStore({ dataDir: storeDir, synchronous: defaults.store.synchronous, maxBytes: defaults.store.maxBytes })
+      : null;
   const sink = createInfluxSink({
     ...(store
       ? { queue: createSpoolQueue(store, { maxPoints: defaults.store.spool.maxPoints, maxAgeMs: defaults.store.spool.maxAge }, Date.now) }

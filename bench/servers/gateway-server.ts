@@ -27,7 +27,7 @@ export interface GatewayServerArgs {
   webhook?: { url: string; secret: string };
   token: string;
   logLevel?: string;
-  /** `pipeline.thread`; the shipped default when absent. */
+  /** `lane.thread`; the shipped default when absent. */
   thread?: 'worker' | 'main';
   /** `store.enabled` (default true): false measures what the durable store costs. */
   store?: boolean;
@@ -58,7 +58,7 @@ const config = validateConfig(
     dataDir,
     api: { tokens: [{ name: 'bench', role: 'viewer', token: args.token }] },
     logLevel: args.logLevel ?? 'warn',
-    ...(args.thread ? { pipeline: { thread: args.thread } } : {}),
+    ...(args.thread ? { lane: { thread: args.thread } } : {}),
     ...(args.store === false ? { store: { enabled: false } } : {}),
     ...(args.cluster
       ? {
@@ -75,7 +75,7 @@ const config = validateConfig(
 );
 const gateway = await startGateway({ config, log: createLogger(config.logLevel) });
 const { metrics } = gateway;
-/** Both registries: the main thread's and, with `pipeline.thread: worker`, the worker's. */
+/** Both registries: the main thread's and, with `lane.thread: worker`, the worker's. */
 const registries = async () => [await metrics.registry.getMetricsAsJSON(), await gateway.lane.workerMetrics()];
 const total = async (name: string, labels: Record<string, string> = {}) => jsonTotal(await registries(), name, labels);
 const accepted = () => total('gateway_readings_accepted_total');
