@@ -13,6 +13,10 @@ export interface OwnGateway {
   mqttUrl: string;
   /** Its HTTP API (loopback, a free port; no API tokens). */
   httpUrl: string;
+  /** Waits until it has evaluated everything it received. */
+  settle(): Promise<void>;
+  /** Runs its timers (on-delays, silence) at `now`, as its own ticker does every `tickInterval`. */
+  tick(now: number): void;
   close(): Promise<void>;
 }
 
@@ -22,6 +26,8 @@ export interface OwnGatewayOptions {
   onEvent(event: AlarmEventLike): void;
   /** The gateway's clock: the scaled play's scenario time (`ScaledClock.now`), so that on-delays and silence are judged in scenario time; default the wall clock. */
   now?: () => number;
+  /** How often it runs its timers on its own (ms; default the gateway's 250). */
+  tickInterval?: number;
   logLevel?: string;
 }
 
@@ -43,6 +49,7 @@ export async function startOwnGateway(options: OwnGatewayOptions): Promise<OwnGa
       influx: { mode: 'off' },
       dataDir,
       logLevel,
+      ...(options.tickInterval === undefined ? {} : { tickInterval: options.tickInterval }),
       devices: await Promise.all(
         scenario.devices.map(async (device) => ({
           id: device.id,
@@ -60,6 +67,8 @@ export async function startOwnGateway(options: OwnGatewayOptions): Promise<OwnGa
   return {
     mqttUrl: gateway.mqttUrl,
     httpUrl: gateway.httpUrl,
+    settle: () => gateway.settle(),
+    tick: (now) => gateway.tick(now),
     async close() {
       try {
         await gateway.close();

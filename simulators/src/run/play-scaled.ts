@@ -48,14 +48,15 @@ export interface ScaledClock {
   readonly realStart: number;
   /**
    * The scenario time being played: `start` until play begins; then at a finite speed `start` + wall time elapsed
-   * × speed (never before the action being played), as fast as possible the time of the action being played.
+   * × speed, but never past the next action not yet acknowledged (a publish held up in the broker must not let a
+   * gateway on this clock see its device as silent); as fast as possible, the time of the action being played.
    * Within `start`…`end`. A gateway given this as its clock judges on-delays and silence in scenario time.
    */
   now(): number;
   /** Starts the clock (playScaled calls it; later calls change nothing). */
   begin(): void;
-  /** Marks scenario time `at` as being played (playScaled calls it before each action). */
-  played(at: number): void;
+  /** Lets the clock run up to `at`: the next action to play (playScaled calls it before each, and with `end` after the last). */
+  until(at: number): void;
 }
 
 export function createScaledClock(options: { duration: number; speed: number; start?: number }): ScaledClock {
@@ -63,7 +64,7 @@ export function createScaledClock(options: { duration: number; speed: number; st
   const start = options.start ?? scaledStart(options.duration, speed);
   const end = start + options.duration;
   let realStart: number | null = null;
-  let last = start;
+  let bound = start;
   return {
     start,
     end,
@@ -72,14 +73,14 @@ export function createScaledClock(options: { duration: number; speed: number; st
       return realStart ?? Date.now();
     },
     now() {
-      const byWall = Number.isFinite(speed) && realStart !== null ? start + (Date.now() - realStart) * speed : last;
-      return Math.min(end, Math.max(last, byWall));
+      if (realStart === null || !Number.isFinite(speed)) return bound;
+      return Math.max(start, Math.min(bound, start + (Date.now() - realStart) * speed));
     },
     begin() {
       realStart ??= Date.now();
     },
-    played(at) {
-      if (at > last) last = at;
+    until(at) {
+      bound = Math.max(bound, Math.min(end, at));
     },
   };
 }
@@ -112,11 +113,11 @@ export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlay
   try {
     for (const action of actions) {
       if (options.signal?.aborted) break;
+      clock.until(action.at);
       if (Number.isFinite(speed)) {
         const wait = realStart + (action.at - start) / speed - Date.now();
         if (wait > 0) await sleep(wait, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
       }
-      clock.played(action.at);
       try {
         if ((await player.play(action)) && action.kind === 'publish') {
           result.sent += 1;
@@ -126,6 +127,8 @@ export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlay
         fail(action.device, error as Error);
       }
     }
+    // At a finite speed the scenario runs on to its end; as fast as possible it ends with its last action.
+    if (Number.isFinite(speed) && !options.signal?.aborted) clock.until(end);
   } finally {
     await player.closeAll(true);
   }
