@@ -161,6 +161,8 @@ interface Target {
   /** Alarm events as they arrived; null when nothing follows them (--url without --api/--token). */
   alarms: AlarmWatch | null;
   describe: string;
+  /** The simulator's own gateway in scaled play: its timers at scenario time `t` (see playScaled). */
+  advance?(t: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -197,17 +199,23 @@ async function openTarget(
     const own = await startOwnGateway({
       scenario,
       secretOf: (id) => `${secretPrefix}${id}`,
-      onEvent: (event) => {
-        events.push(event);
-        record(event);
-      },
-      // in scaled play the gateway runs on the scenario clock, its timers often enough for a tick of scenario time
-      ...(clock ? { now: () => clock.now(), tickInterval: Math.min(250, Math.max(10, Math.round(scenario.tick / clock.speed))) } : {}),
+      onEvent: (event) => events.push(event),
+      // in scaled play the gateway runs on the scenario clock and the play runs its timers at every scenario tick
+      ...(clock ? { now: () => clock.now(), tickInterval: 60_000 } : {}),
     });
     return {
       url: own.mqttUrl,
-      alarms: { events, error: null, seenAt },
+      // its alarm times are scenario times
+      alarms: { events, error: null, seenAt: () => undefined },
       describe: `a gateway of its own (${own.mqttUrl}, ${own.httpUrl}; the scenario's devices, default rules, InfluxDB off)`,
+      ...(clock
+        ? {
+            advance: async (t: number) => {
+              await own.settle();
+              own.tick(t);
+            },
+          }
+        : {}),
       close: () => own.close(),
     };
   }
@@ -372,6 +380,7 @@ async function playScenarioScaled(
     secretOf: (id) => `${secretPrefix}${id}`,
     speed,
     clock,
+    ...(target.advance ? { advance: target.advance } : {}),
     qos: options.qos as 0 | 1,
     signal: abort.signal,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),

@@ -14,6 +14,12 @@ export interface ScaledPlayOptions {
   start?: number;
   /** The clock to play by (and to read scenario time from while playing); default a new {@link createScaledClock}. */
   clock?: ScaledClock;
+  /**
+   * For a gateway on `clock.now`: called at every scenario `tick` (as the clock reaches it, at a finite speed) with
+   * every message before it acknowledged, to let the gateway evaluate them and run its timers at that time
+   * (`await gw.settle(); gw.tick(t)`), as `runVirtual` does: on-delays and silence then end at the tick they are due.
+   */
+  advance?(t: number): Promise<void>;
   seed?: number;
   qos?: 0 | 1;
   signal?: AbortSignal;
@@ -44,43 +50,52 @@ export interface ScaledClock {
   readonly start: number;
   readonly end: number;
   readonly speed: number;
-  /** Wall time (epoch ms) at which scenario time `start` is played: when {@link ScaledClock.begin} was first called. */
-  readonly realStart: number;
   /**
-   * The scenario time being played: `start` until play begins; then at a finite speed `start` + wall time elapsed
-   * × speed, but never past the next action not yet acknowledged (a publish held up in the broker must not let a
-   * gateway on this clock see its device as silent); as fast as possible, the time of the action being played.
-   * Within `start`…`end`. A gateway given this as its clock judges on-delays and silence in scenario time.
+   * The scenario time being played: `start` until play begins; then, at a finite speed, advancing `speed` ms per
+   * wall ms but never past the next action not yet acknowledged (a publish held up must not let a gateway on this
+   * clock see its device as silent), and after such a hold going on from where it stopped, so that every gap
+   * between actions lasts its scaled time; as fast as possible, the time of the action being played. Within
+   * `start`…`end`. A gateway given this as its clock judges on-delays and silence in scenario time.
    */
   now(): number;
   /** Starts the clock (playScaled calls it; later calls change nothing). */
   begin(): void;
-  /** Lets the clock run up to `at`: the next action to play (playScaled calls it before each, and with `end` after the last). */
+  /** Lets the clock run on up to `at`, the next action to play (playScaled calls it before each, and with `end` after the last). */
   until(at: number): void;
+  /** The wall time (epoch ms) at which the clock reaches `at` (at most the bound last given to {@link ScaledClock.until}). */
+  wallTimeOf(at: number): number;
 }
 
 export function createScaledClock(options: { duration: number; speed: number; start?: number }): ScaledClock {
   const { speed } = options;
   const start = options.start ?? scaledStart(options.duration, speed);
   const end = start + options.duration;
-  let realStart: number | null = null;
+  const finite = Number.isFinite(speed);
+  let begun = false;
   let bound = start;
+  // scenario time `anchorAt` was played at wall time `anchorWall`
+  let anchorAt = start;
+  let anchorWall = 0;
+  const now = (): number => (begun && finite ? Math.min(bound, anchorAt + (Date.now() - anchorWall) * speed) : bound);
   return {
     start,
     end,
     speed,
-    get realStart() {
-      return realStart ?? Date.now();
-    },
-    now() {
-      if (realStart === null || !Number.isFinite(speed)) return bound;
-      return Math.max(start, Math.min(bound, start + (Date.now() - realStart) * speed));
-    },
+    now,
     begin() {
-      realStart ??= Date.now();
+      if (begun) return;
+      begun = true;
+      anchorWall = Date.now();
     },
     until(at) {
+      if (begun && finite) {
+        anchorAt = now();
+        anchorWall = Date.now();
+      }
       bound = Math.max(bound, Math.min(end, at));
+    },
+    wallTimeOf(at) {
+      return finite ? anchorWall + (at - anchorAt) / speed : Date.now();
     },
   };
 }
@@ -88,8 +103,10 @@ export function createScaledClock(options: { duration: number; speed: number; st
 /**
  * Plays a scenario through a real broker in scaled time against a gateway on its own (real) clock: every
  * device its own MQTT client and credentials, payloads timestamped in virtual time, all devices' actions in
- * one time order, each publish acknowledged (QoS 1) before the next. What the gateway evaluates on its own
- * clock (silence, on-delays between readings) sees the compressed real time, not the virtual one.
+ * one time order, each publish acknowledged (QoS 1) before the next, the gaps between them `speed` times shorter
+ * (the run takes longer than `duration / speed` when the gateway acknowledges more slowly than that). A gateway on
+ * the wall clock judges what it evaluates between readings (silence, on-delays) on that clock, which runs ahead of
+ * the readings' times; one given `clock.now` as its clock judges it in scenario time.
  */
 export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlayResult> {
   const { scenario } = options;
@@ -101,7 +118,7 @@ export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlay
       ...(options.start === undefined ? {} : { start: options.start }),
     });
   clock.begin();
-  const { start, end, realStart, speed } = clock;
+  const { start, end, speed } = clock;
   const seed = options.seed ?? scenario.seed;
   const player = createActionPlayer({ url: options.url, scenario, secretOf: options.secretOf, qos: options.qos ?? 1 });
   const result: ScaledPlayResult = { start, end, sent: 0, readings: 0, errors: 0 };
@@ -110,14 +127,26 @@ export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlay
     options.onError?.(device, error);
   };
   const actions = mergeActions(scenario.devices.map((device) => deviceActions({ device, timeline: scenario.timeline, seed, start, end })));
+  const waitFor = async (at: number): Promise<void> => {
+    if (!Number.isFinite(speed)) return;
+    const wait = clock.wallTimeOf(at) - Date.now();
+    if (wait > 0) await sleep(wait, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
+  };
+  let nextTick = start + scenario.tick;
+  /** The gateway's timers at every tick before `at` (with `advance`), each when the clock reaches it. */
+  const ticksBefore = async (at: number): Promise<void> => {
+    if (!options.advance) return;
+    for (; nextTick < at && !options.signal?.aborted; nextTick += scenario.tick) {
+      await waitFor(nextTick);
+      await options.advance(nextTick);
+    }
+  };
   try {
     for (const action of actions) {
       if (options.signal?.aborted) break;
       clock.until(action.at);
-      if (Number.isFinite(speed)) {
-        const wait = realStart + (action.at - start) / speed - Date.now();
-        if (wait > 0) await sleep(wait, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
-      }
+      await ticksBefore(action.at);
+      await waitFor(action.at);
       try {
         if ((await player.play(action)) && action.kind === 'publish') {
           result.sent += 1;
@@ -128,7 +157,10 @@ export async function playScaled(options: ScaledPlayOptions): Promise<ScaledPlay
       }
     }
     // At a finite speed the scenario runs on to its end; as fast as possible it ends with its last action.
-    if (Number.isFinite(speed) && !options.signal?.aborted) clock.until(end);
+    if (Number.isFinite(speed) && !options.signal?.aborted) {
+      clock.until(end);
+      await ticksBefore(end + 1);
+    }
   } finally {
     await player.closeAll(true);
   }
