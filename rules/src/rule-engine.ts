@@ -266,11 +266,13 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     }
   };
 
-  const updateContext = (slot: DeviceSlot, context: DeviceContext): void => {
-    if (slot.context === context) return;
+  /** Takes the device's context from the registry; true when it is a new one (its attributes may have changed). */
+  const updateContext = (slot: DeviceSlot, context: DeviceContext): boolean => {
+    if (slot.context === context) return false;
     slot.context = context;
     slot.ctx.device = context;
     slot.ctx.reportingIntervalMs = intervalOf(context, slot.cadence);
+    return true;
   };
 
   const at = (slot: DeviceSlot, now: number, arrivedAt: number): RuleContext => {
@@ -344,14 +346,17 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     followUp(slot, now, out);
   };
 
-  /** Whether the last `ensure` created the device (a flag, not a result object: the hot path allocates nothing). */
+  /**
+   * Whether the last `ensure` created the device or gave it a new context (a registry reload: its groupBy item or
+   * other attributes may have changed), so that its site's group rules must be judged again (a flag, not a result
+   * object: the hot path allocates nothing).
+   */
   let created = false;
   const ensure = (context: DeviceContext, now: number, out: VerdictChange[]): DeviceSlot => {
     // two lookups on existing strings instead of building "site/device" for every reading
     const existing = bySite.get(context.site)?.get(context.device);
     if (existing) {
-      updateContext(existing, context);
-      created = false;
+      created = updateContext(existing, context);
       return existing;
     }
     const slot = createSlot(context);
@@ -416,7 +421,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
           if (rule.kind.onLateReading) record(slot, rule, rule.kind.onLateReading(rule.def, rule.state, reading, ctx), arrivedAt, changes);
         }
         followUp(slot, arrivedAt, changes);
-        siteGroups.evaluateAfter(changes, arrivedAt, null);
+        siteGroups.evaluateAfter(changes, arrivedAt, created ? slot.context.site : null);
         return { changes, late: true };
       }
       slot.lastTs = reading.ts;
