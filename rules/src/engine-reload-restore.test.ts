@@ -201,3 +201,22 @@ describe('an engine restored from a snapshot', () => {
     expect(() => b.restore({ ...v2, version: 0 as 2 })).toThrow('engine snapshot version 0 is not supported (1 to 3)');
   });
 });
+
+describe('snapshots are copies', () => {
+  it('a snapshot taken does not move with the engine, and one snapshot restored into two engines leaves them apart', () => {
+    const a = harness(SILENT_AND_HOT_RULES);
+    a.read(0, { t: 20 });
+    const snap = a.engine.snapshot();
+    a.read(MIN, { t: 70 });
+    expect(snap.devices[0]?.latest).toEqual({ t: 20 });
+    expect(snap.devices[0]?.lastTs).toBe(0);
+    const b = engineOf(SILENT_AND_HOT_RULES);
+    const c = engineOf(SILENT_AND_HOT_RULES);
+    b.restore(snap, MIN);
+    c.restore(snap, MIN);
+    b.onReading({ site: 's', device: 'd', profile: 'p', ts: 2 * MIN, metrics: { t: 70 } }, a.device);
+    expect(snap.devices[0]?.latest).toEqual({ t: 20 });
+    expect(c.snapshot().devices[0]?.latest).toEqual({ t: 20 });
+    expect(c.nextDueAt()).toBe(15 * MIN);
+  });
+});
