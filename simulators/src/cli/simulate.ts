@@ -262,7 +262,11 @@ async function main(): Promise<number> {
     speed = options.fast ? Number.POSITIVE_INFINITY : (options.speed as number);
   }
   if (speed === Number.POSITIVE_INFINITY && options.url === undefined) return playScenarioVirtual(options, scenario, secretPrefix);
-  const clock = speed === null ? null : createScaledClock({ duration: options.duration ?? scenario.duration, speed });
+  // On its own gateway (on the scenario clock) a scenario starts at its own `start`, as in the tests: rules that
+  // read the local time of day (nights, shifts) see the scenario's. A gateway on the wall clock needs timestamps
+  // that end about now (scaledStart).
+  const start = options.url === undefined ? { start: Date.parse(scenario.start) } : {};
+  const clock = speed === null ? null : createScaledClock({ duration: options.duration ?? scenario.duration, speed, ...start });
   const target = await openTarget(options, scenario, loadMode, secretPrefix, clock);
   try {
     return clock === null
