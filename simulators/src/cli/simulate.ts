@@ -77,8 +77,8 @@ gateway, whose registry must hold the scenario's devices (secrets: --secret-pref
 reports as them: not the demo of npm start, whose own plant already reports as dc-01 … (its readings are newer,
 so the scenario's count as late).
 
---speed and --fast timestamp every reading in scenario time, placed so that the last one is sent at about
-its own time: the gateway must accept readings that old (ingest.maxAge, 90 days by default). An alarm the
+--speed and --fast timestamp every reading in scenario time; with --url placed so that the last one is sent at
+about its own time: the gateway must accept readings that old (ingest.maxAge, 90 days by default). An alarm the
 gateway raises on its own timer (an on-delay running out between readings) carries its wall time; the check
 counts it at the scenario time being played when it arrived.
 
