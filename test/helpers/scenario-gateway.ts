@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfig } from '../../gateway/src/config/config-schema.js';
 import { validateConfig } from '../../gateway/src/config/load-config.js';
-import { hashSecret } from '../../gateway/src/devices/secret-hash.js';
 import { type RunningGateway, startGateway } from '../../gateway/src/gateway.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import type { AlarmEvent } from '../../rules/src/index.js';
 import type { Scenario } from '../../simulators/src/index.js';
+import { scenarioDeviceConfigs } from '../../simulators/src/run/own-gateway.js';
 import { runVirtual, type VirtualRunResult } from '../../simulators/src/run/run-virtual.js';
 import { createVirtualClock } from '../../simulators/src/run/virtual-clock.js';
 
@@ -47,15 +47,7 @@ export async function startScenarioGateway(
       // A virtual run drives the timers itself; the wall-clock ticker only repeats the same instant.
       tickInterval: options.tickInterval ?? 60_000,
       logLevel: 'silent',
-      devices: await Promise.all(
-        scenario.devices.map(async (d) => ({
-          id: d.id,
-          site: d.site,
-          profile: d.profile,
-          attributes: d.attributes,
-          secretHash: await hashSecret(secretOf(d.id)),
-        })),
-      ),
+      devices: await scenarioDeviceConfigs(scenario, secretOf),
     },
     `(scenario ${scenario.name})`,
   );

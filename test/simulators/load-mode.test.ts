@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { generateLoadDevices } from '../../simulators/src/index.js';
 import { exposedMetric } from '../helpers/metrics-text.js';
+import { runNodeToExit } from '../helpers/run-to-exit.js';
 import { api, startTestGateway, type TestDevice } from '../helpers/test-gateway.js';
 
 /** `npm run simulate -- --profile … --devices N`: one process, many devices, each with its own credentials. */
@@ -28,15 +28,7 @@ describe('the simulator CLI in load mode', () => {
         '300',
       ];
       args.push('--duration', '12s', '--url', gateway.mqttUrl, '--secret-prefix', 'load-', '--seed', '7');
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const { code, output } = await runNodeToExit(args);
       expect(code, output).toBe(0);
       const summary = /summary: (\d+) messages, (\d+) readings from (\d+) device\(s\).*errors (\d+), reconnects (\d+)/.exec(output);
       expect(summary, output).not.toBeNull();

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/src/gateway.js';
 import { loadScenario } from '../../simulators/src/index.js';
 import { createScaledClock, playScaled } from '../../simulators/src/run/play-scaled.js';
 import { alarmsFromEvents, checkExpectations, formatExpectationReport } from '../../simulators/src/scenario/expectations.js';
+import { runNodeToExit } from '../helpers/run-to-exit.js';
 import { runScenarioOnGateway, secretOf, startScenarioGateway } from '../helpers/scenario-gateway.js';
 import { metricValue } from '../helpers/test-gateway.js';
 
@@ -134,15 +134,7 @@ describe('a scenario played in scaled time (simulate --fast)', () => {
 describe('simulate --scenario … --fast as documented', () => {
   it('plays on a gateway of its own and exits 0 with both expected alarms', async () => {
     const args = ['--import', 'tsx', 'simulators/src/cli/simulate.ts', '--scenario', 'dust-collector-drift', '--fast'];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, output } = await runNodeToExit(args);
     expect(code, output).toBe(0);
     expect(output).toContain('a gateway of its own');
     expect(output).toMatch(/✓ plant-a\/dc-01\/diff_pressure_high orange raised at \+/);

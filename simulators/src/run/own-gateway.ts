@@ -8,6 +8,19 @@ import { createLogger } from '../../../gateway/src/observability/logger.js';
 import type { AlarmEventLike } from '../scenario/expectations.js';
 import type { Scenario } from '../scenario/scenario-schema.js';
 
+/** The gateway's registry entries for exactly the scenario's devices, each with the hash of `secretOf(id)`. */
+export function scenarioDeviceConfigs(scenario: Scenario, secretOf: (deviceId: string) => string) {
+  return Promise.all(
+    scenario.devices.map(async (device) => ({
+      id: device.id,
+      site: device.site,
+      profile: device.profile,
+      attributes: device.attributes,
+      secretHash: await hashSecret(secretOf(device.id)),
+    })),
+  );
+}
+
 export interface OwnGateway {
   /** Its MQTT listener (loopback, a free port). */
   mqttUrl: string;
@@ -50,15 +63,7 @@ export async function startOwnGateway(options: OwnGatewayOptions): Promise<OwnGa
       dataDir,
       logLevel,
       ...(options.tickInterval === undefined ? {} : { tickInterval: options.tickInterval }),
-      devices: await Promise.all(
-        scenario.devices.map(async (device) => ({
-          id: device.id,
-          site: device.site,
-          profile: device.profile,
-          attributes: device.attributes,
-          secretHash: await hashSecret(secretOf(device.id)),
-        })),
-      ),
+      devices: await scenarioDeviceConfigs(scenario, secretOf),
     },
     `(simulate: the gateway of scenario ${scenario.name})`,
   );
