@@ -126,3 +126,17 @@ export class GatewayError extends Error {
 export function errorCodeOf(code: string | undefined): ErrorCode {
   return code !== undefined && Object.hasOwn(ERROR_CATALOGUE, code) ? (code as ErrorCode) : 'internal';
 }
+
+/**
+ * What ends a part of the gateway (`where`: "the telemetry lane", "the gateway's timers"), as it is reported: the
+ * local store refusing a write (SQLite's errors) is `store_unavailable`; a GatewayError stays itself; anything else
+ * (a fault in the code) is `internal`, so that an operator is not sent to look at a disk that is fine.
+ */
+export function fatalFailureOf(error: unknown, where: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_'))
+    return new GatewayError('store_unavailable', `the local store cannot write: ${message}`, undefined, { cause: error });
+  return new GatewayError('internal', `${where} failed: ${message}`, undefined, { cause: error });
+}

@@ -30,6 +30,7 @@ import type { GatewayConfig } from './config/config-schema.js';
 import { createDeviceRegistry, type DeviceRegistry } from './devices/device-registry.js';
 import { createDeviceStatusBook, type DeviceStatusBook } from './devices/device-status.js';
 import { createSecretVerifier } from './devices/secret-hash.js';
+import { fatalFailureOf } from './errors.js';
 import { createHttpServer, type HttpServer } from './http/http-server.js';
 import type { ReadinessCheck } from './http/routes/health-routes.js';
 import { createIngestService } from './ingest/ingest-service.js';
@@ -388,7 +389,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log: brokerLog,
   });
   const listeners = await startMqttListeners(handle, config.mqtt);
-  const ticker = setInterval(() => tick(now()), config.tickInterval);
+  const ticker = setInterval(() => {
+    if (laneFailure) return;
+    try {
+      tick(now());
+    } catch (error) {
+      // a store that cannot write (alarm book, audit) or a fault in a timer: the gateway stops, said with its code
+      laneFailed(fatalFailureOf(error, "the gateway's timers"));
+    }
+  }, config.tickInterval);
   ticker.unref();
 
   /** `broker closed`, or the listeners that stopped accepting connections (`not listening: ws`); null when all is well. */

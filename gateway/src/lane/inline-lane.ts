@@ -1,6 +1,6 @@
 import type { RuleSet } from '../../../rules/src/index.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
-import { GatewayError } from '../errors.js';
+import { fatalFailureOf } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { buildLaneCore, type LaneSetup } from './build-lane-core.js';
@@ -32,6 +32,23 @@ export async function createInlineLane(
   let pending: Submitted[] = [];
   let scheduled = false;
 
+  /** The store could not write (store_unavailable) or the lane's code failed (internal): the lane ends here. */
+  const failed = (error: unknown): void => {
+    if (failure) return;
+    failure = fatalFailureOf(error, 'the telemetry lane');
+    log.fatal({ err: failure }, 'telemetry lane failed');
+    onFailure(failure);
+  };
+  /** Runs one of the core's steps that commit to the store; a failure ends the lane (above). */
+  const committing = (step: () => void): void => {
+    if (failure) return;
+    try {
+      step();
+    } catch (error) {
+      failed(error);
+    }
+  };
+
   const judgePending = (): void => {
     scheduled = false;
     const batch = pending;
@@ -45,12 +62,8 @@ export async function createInlineLane(
     try {
       verdicts = core.judgeBatch(batch);
     } catch (error) {
-      // The store could not write: nothing of this batch is acknowledged, and the gateway stops taking telemetry.
-      failure = new GatewayError('store_unavailable', `the local store cannot write: ${(error as Error).message}`, undefined, {
-        cause: error,
-      });
-      log.fatal({ err: failure }, 'telemetry store failed');
-      onFailure(failure);
+      // Nothing of this batch is acknowledged, and the gateway stops taking telemetry.
+      failed(error);
       for (const item of batch) item.decided(UNAVAILABLE);
       return;
     }
@@ -58,7 +71,7 @@ export async function createInlineLane(
   };
 
   return {
-    start: async (now) => core.start(now),
+    start: async (now) => committing(() => core.start(now)),
     submit(device, payload, receivedAt, decided) {
       if (failure) return decided(UNAVAILABLE);
       pending.push({ device, payload, receivedAt, decided });
@@ -69,15 +82,15 @@ export async function createInlineLane(
     },
     tick(now) {
       judgePending();
-      core.tick(now);
+      committing(() => core.tick(now));
     },
     acknowledged(key, at) {
       judgePending();
-      core.acknowledged(key, at);
+      committing(() => core.acknowledged(key, at));
     },
     ownSites(sites, now, handover) {
       judgePending();
-      core.ownSites(sites, now, handover);
+      committing(() => core.ownSites(sites, now, handover));
     },
     async reloadRules(now) {
       judgePending();

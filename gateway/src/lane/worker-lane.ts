@@ -155,7 +155,12 @@ export async function createWorkerLane(
       if (message.type !== 'ready' && message.type !== 'failed') return;
       worker.off('message', first);
       if (message.type === 'ready') resolve();
-      else reject(new GatewayError(errorCodeOf(message.code), `telemetry worker failed to start: ${message.message}`));
+      else {
+        const text = `telemetry worker failed to start: ${message.message}`;
+        // a code from the catalogue (store_unavailable: the data directory) is the operator's to fix; anything
+        // else is a fault, reported with its stack by the caller
+        reject(message.code === undefined ? new Error(text) : new GatewayError(errorCodeOf(message.code), text));
+      }
     };
     worker.on('message', first);
     worker.once('error', reject);

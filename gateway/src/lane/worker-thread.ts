@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MetricValue, VerdictChange } from '../../../rules/src/index.js';
 import { createDeviceRegistry } from '../devices/device-registry.js';
-import { GatewayError } from '../errors.js';
+import { fatalFailureOf, GatewayError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { buildLaneCore } from './build-lane-core.js';
@@ -76,13 +76,14 @@ try {
   reportSinkStatus();
 
   /**
-   * The store could not write: nothing more is judged or acknowledged. The broker side is told why
-   * (`store_unavailable`) before the thread ends, and treats every publish it still owes as unavailable
-   * (connections close, devices resend to the restarted gateway).
+   * The store could not write (store_unavailable) or the lane's code failed (internal): nothing more is judged or
+   * acknowledged. The broker side is told why before the thread ends, and treats every publish it still owes as
+   * unavailable (connections close, devices resend to the restarted gateway).
    */
-  function storeFailed(error: unknown): never {
-    log.fatal({ err: error }, 'telemetry store failed');
-    send({ type: 'failed', code: 'store_unavailable', message: `the local store cannot write: ${(error as Error).message}` });
+  function laneFailed(error: unknown): never {
+    const failure = fatalFailureOf(error, 'the telemetry lane');
+    log.fatal({ err: failure }, 'telemetry lane failed');
+    send({ type: 'failed', code: failure.code, message: failure.message });
     process.exit(1);
   }
   /** Runs one of the core's steps that commit to the store; a failure ends the lane (above). */
@@ -90,7 +91,7 @@ try {
     try {
       step();
     } catch (error) {
-      storeFailed(error);
+      laneFailed(error);
     }
   };
 
@@ -100,7 +101,7 @@ try {
     try {
       verdicts = judgeAll(batch);
     } catch (error) {
-      storeFailed(error);
+      laneFailed(error);
     }
     send(verdicts, [verdicts.accepted.buffer as ArrayBuffer]);
   };
