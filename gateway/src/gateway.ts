@@ -192,8 +192,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     retentionMs: config.store.alarms.retention,
     requireDisposal: config.handling.requireDisposal,
     onStoreFailure: (error) => {
-      laneFailure = error;
-      options.onFatal?.(error);
+      laneFailure = fatalFailureOf(error, 'the alarm book');
+      options.onFatal?.(laneFailure);
     },
   });
 
