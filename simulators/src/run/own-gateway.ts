@@ -52,9 +52,18 @@ export interface OwnGatewayOptions {
  * Every alarm event goes to `onEvent`.
  */
 export async function startOwnGateway(options: OwnGatewayOptions): Promise<OwnGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'simulate-gateway-'));
+  try {
+    return await startIn(dataDir, options);
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startIn(dataDir: string, options: OwnGatewayOptions): Promise<OwnGateway> {
   const { scenario, secretOf } = options;
   const logLevel = options.logLevel ?? 'error';
-  const dataDir = mkdtempSync(join(tmpdir(), 'simulate-gateway-'));
   const config = validateConfig(
     {
       mqtt: { tcp: { host: '127.0.0.1', port: 0 } },
