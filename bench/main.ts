@@ -3,7 +3,8 @@
  * raw results as JSON in bench/results/. Each broker under test, each load generator and each engine
  * benchmark runs in a process of its own; one influxd (Debian's InfluxDB 1.x) serves the run.
  *
- *   bash bench/run.sh [--only rules,ingest,store,puback,profile,latency,connections,silence,spool,cluster] [--help]
+ *   bash bench/run.sh [--only rules,ingest,store,puback,profile,latency,connections,silence,spool,cluster,storm]
+ *                     [--storm-devices N] [--storm-runs N] [--help]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { CLUSTER_SETUPS, type ClusterRun, runCluster, setupName } from './sectio
 import { runConnections } from './sections/connections.js';
 import { type IngestRun, runIngest, SHAPES } from './sections/ingest-throughput.js';
 import { type PubackRun, runPubackLatency } from './sections/puback-latency.js';
+import { runStorm, type StormRun, stormRows } from './sections/reconnect-storm.js';
 import { type Row, renderTable } from './table.js';
 
 const CORES = cpus().length;
@@ -31,7 +33,19 @@ const ROOT = join(HERE, '..');
 const RESULTS = join(HERE, 'results');
 const RUNS = 3;
 const SECRET = 'bench-device-secret';
-const SECTIONS = ['rules', 'ingest', 'store', 'puback', 'profile', 'latency', 'connections', 'silence', 'spool', 'cluster'] as const;
+const SECTIONS = [
+  'rules',
+  'ingest',
+  'store',
+  'puback',
+  'profile',
+  'latency',
+  'connections',
+  'silence',
+  'spool',
+  'cluster',
+  'storm',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const parseSections = (value: string): Set<Section> => {
@@ -41,22 +55,31 @@ const parseSections = (value: string): Set<Section> => {
   if (names.length === 0) throw new InvalidArgumentError(`name at least one section (${SECTIONS.join(', ')})`);
   return new Set(names as Section[]);
 };
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive whole number');
+  return n;
+};
 const program = withUsageExit(new Command())
   .name('bench')
   .description('Runs the benchmarks (a few minutes, 127.0.0.1 only), prints one table of medians, writes raw results to bench/results/.')
   .option('--only <sections>', `comma-separated sections to run, of ${SECTIONS.join(',')} (default all)`, parseSections)
+  .option('--storm-devices <n>', 'devices in the reconnect storm (section storm)', positiveInt, 10_000)
+  .option('--storm-runs <n>', 'runs of the reconnect storm (a 10,000-device run takes a few minutes)', positiveInt, 1)
   .addHelpText(
     'after',
     `
 Examples:
   npm run bench
   npm run bench -- --only rules,ingest
+  npm run bench -- --only storm --storm-devices 1000 --storm-runs 3
   bash bench/run.sh --only rules
 
 Exit status: 0 ran, 1 a benchmark failed, 2 invalid arguments.`,
   )
   .parse();
-const only: ReadonlySet<Section> = program.opts<{ only?: Set<Section> }>().only ?? new Set(SECTIONS);
+const options = program.opts<{ only?: Set<Section>; stormDevices: number; stormRuns: number }>();
+const only: ReadonlySet<Section> = options.only ?? new Set(SECTIONS);
 const enabled = (section: Section): boolean => only.has(section);
 
 const began = Date.now();
@@ -263,6 +286,26 @@ try {
         log,
       });
     }
+  }
+
+  // ---- 9. reconnect storm (issue 17): silent devices reconnect at once, each with a 10-minute QoS 1 backlog ----
+  if (enabled('storm')) {
+    log(
+      `reconnect storm: ${options.stormDevices} devices silent until their silence alarms are raised, then all reconnect, 120 readings of backlog each, ${options.stormRuns} run(s)`,
+    );
+    raw.storm = await runStorm({
+      influxUrl: influxd.url,
+      secret: SECRET,
+      secretHash,
+      devices: options.stormDevices,
+      runs: options.stormRuns,
+      backlog: 120,
+      intervalMs: 5_000,
+      live: 2,
+      window: 10,
+      connectConcurrency: 500,
+      log,
+    });
   }
 } finally {
   await influxd.stop();
@@ -570,5 +613,6 @@ function buildRows(results: Record<string, any>): Row[] {
       });
     }
   }
+  out.push(...stormRows((results.storm ?? []) as StormRun[], fmt));
   return out;
 }

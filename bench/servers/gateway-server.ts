@@ -18,6 +18,8 @@ export interface DeviceGroup {
   prefix: string;
   count: number;
   secretHash: string;
+  /** Registry attributes of every device in the group (e.g. `reportingIntervalMs`); none when absent. */
+  attributes?: Record<string, number | boolean | string>;
 }
 
 export interface GatewayServerArgs {
@@ -44,6 +46,7 @@ const devices = args.groups.flatMap((group) =>
     site: group.site,
     profile: 'dust-collector',
     secretHash: group.secretHash,
+    ...(group.attributes ? { attributes: group.attributes } : {}),
   })),
 );
 const config = validateConfig(
