@@ -156,6 +156,18 @@ describe('group state across reloads, forgetting and restores', () => {
     expect(s.groups(s.engine.replaceRules(ruleSetFromYaml(removed), 3 * MIN))).toEqual(['s/a/item_alarm false']);
   });
 
+  it("takeChanged hands the store a changed site's group slots", () => {
+    const s = site(GAUGES);
+    s.engine.takeChanged();
+    s.read(gauge('g1', { item: 'a' }), 0, { x: 65 });
+    expect(s.engine.takeChanged().sites).toEqual([
+      {
+        site: 's',
+        groups: [expect.objectContaining({ key: 's/a/item_alarm', item: 'a', rule: 'item_alarm', status: 'true', severity: 'yellow' })],
+      },
+    ]);
+  });
+
   it("a forgotten site's group delay never runs out here, and the store is told its group slots are gone", () => {
     const s = site(delayed);
     s.read(gauge('g1', { item: 'a' }), 0, { x: 65 });
