@@ -61,8 +61,8 @@ export interface StormRun {
   backlogWrittenMs: number | null;
   /** From the first CONNECT: no silence alarm active any more. */
   alarmsClearedMs: number | null;
-  /** From the first CONNECT: every backlog PUBACK received. */
-  backlogAckedMs: number;
+  /** From the first CONNECT: every backlog PUBACK received (null: some device never connected or never got them all). */
+  backlogAckedMs: number | null;
   storedBacklog: number;
   storedAll: number;
   /** Every reading published (backlog and live) and acknowledged. */
@@ -243,7 +243,7 @@ export async function runStorm(ctx: StormContext): Promise<StormRun[]> {
         backlogStoredMs: storedAt === null ? null : storedAt - first,
         backlogWrittenMs: writtenAt === null ? null : writtenAt - first,
         alarmsClearedMs: clearedAt === null ? null : clearedAt - first,
-        backlogAckedMs: result.backlogAckedAt - first,
+        backlogAckedMs: result.backlogAckedAt > 0 ? result.backlogAckedAt - first : null,
         storedBacklog,
         storedAll,
         expectedAll,
