@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './helpers/gateway-process.js';
-import { queryInflux } from './helpers/influx-query.js';
+import { hopperValuesByDevice, queryInflux } from './helpers/influx-query.js';
 import { connectDevice, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { eventually, freshDatabase, LANE_THREADS, type TestDevice, TOKENS } from './helpers/test-gateway.js';
 import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
@@ -132,13 +132,7 @@ describe.each(LANE_THREADS)('kill -9 under sustained QoS 1 load from 50 devices 
       },
       60_000,
     );
-    const stored = new Map<string, Map<number, number[]>>();
-    for (const row of rows) {
-      const byTs = stored.get(row.device) ?? new Map<number, number[]>();
-      const ts = new Date(row.time).getTime();
-      byTs.set(ts, [...(byTs.get(ts) ?? []), row.hopper_temp]);
-      stored.set(row.device, byTs);
-    }
+    const stored = hopperValuesByDevice(rows);
     for (const d of DEVICES) {
       const mine = stored.get(d.id) ?? new Map<number, number[]>();
       for (const reading of acked.get(d.id) ?? []) expect(mine.get(reading.ts), `${d.id} ts ${reading.ts}`).toEqual([reading.value]);

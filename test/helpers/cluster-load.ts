@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { expect } from 'vitest';
 import type { GatewayProcess } from './gateway-process.js';
-import { queryInflux } from './influx-query.js';
+import { hopperValuesByDevice, queryInflux } from './influx-query.js';
 import { telemetryTopicOf } from './mqtt-device.js';
 import { eventually, metricValue, type TestDevice, TOKENS } from './test-gateway.js';
 import type { ReceivedWebhook } from './webhook-receiver.js';
@@ -215,13 +215,7 @@ export function readingLedger(devices: ReadonlyArray<ReturnType<typeof loadDevic
         const still = missing(await storedKeys());
         throw new Error(`${error.message}; ${still.length} acknowledged readings missing, e.g. ${still.slice(0, 10).join(', ')}`);
       });
-      const stored = new Map<string, Map<number, number[]>>();
-      for (const row of rows) {
-        const byTs = stored.get(row.device) ?? new Map<number, number[]>();
-        const ts = new Date(row.time).getTime();
-        byTs.set(ts, [...(byTs.get(ts) ?? []), row.hopper_temp]);
-        stored.set(row.device, byTs);
-      }
+      const stored = hopperValuesByDevice(rows);
       for (const id of deviceIds) {
         const mine = stored.get(id) ?? new Map<number, number[]>();
         for (const reading of acked.get(id) ?? [])

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { expect } from 'vitest';
-import { queryInflux } from './influx-query.js';
+import { hopperValuesByDevice, queryInflux } from './influx-query.js';
 import { telemetryTopicOf } from './mqtt-device.js';
 import { eventually, type TestDevice } from './test-gateway.js';
 
@@ -61,12 +61,11 @@ export async function expectAckedStoredOnce(database: string, deviceId: string, 
   const stored = await eventually(
     'every acknowledged reading in influxd',
     async () => {
-      const rows = await queryInflux(database, `SELECT hopper_temp FROM telemetry WHERE device = '${deviceId}'`).catch(() => []);
+      const rows = await queryInflux(database, `SELECT hopper_temp, device FROM telemetry WHERE device = '${deviceId}'`).catch(() => []);
       return rows.length >= acked.length ? rows : undefined;
     },
     timeoutMs,
   );
-  const byTs = new Map<number, number[]>();
-  for (const row of stored) byTs.set(new Date(row.time).getTime(), [...(byTs.get(new Date(row.time).getTime()) ?? []), row.hopper_temp]);
+  const byTs = hopperValuesByDevice(stored).get(deviceId) ?? new Map<number, number[]>();
   for (const reading of acked) expect(byTs.get(reading.ts), `ts ${reading.ts}`).toEqual([reading.value]);
 }
