@@ -4,16 +4,17 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ownerOf } from '../../gateway/src/cluster/ownership.js';
 import {
-  drained,
   expectDeliveredAsRecorded,
   FORWARD_TIMEOUT,
   get,
   HEARTBEAT,
   loadDevice,
   MEMBER_TIMEOUT,
+  openAlarmIdsByKey,
   readingLedger,
   seqGaps,
   sleep,
+  untilDrained,
   webhookLedger,
 } from '../helpers/cluster-load.js';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
@@ -156,11 +157,7 @@ describe('a node added under QoS 1 load: ownership rebalances onto it from live 
     const readings = readingLedger(devices, database);
     const { ackedTotal, sentTotal } = readings;
 
-    await eventually(
-      'every node drained',
-      async () => ((await Promise.all(NODES.map((id) => drained(node(id))))).every(Boolean) ? true : undefined),
-      30_000,
-    );
+    await untilDrained('every node drained', NODES.map(node));
 
     // (1) Readings: every acknowledged one is stored, once, with the value that was acknowledged; nothing was
     // stored that was never sent.
@@ -235,10 +232,7 @@ describe('a node added under QoS 1 load: ownership rebalances onto it from live 
       return `${alarmId} [${views.join('; ')}; webhooks: ${seqs.length > 0 ? `seq 1..${Math.max(...seqs)}` : 'none'}]`;
     };
     for (const id of NODES) {
-      const open = (await get(node(id), '/api/alarms?state=open')).alarms as Array<{ key: string; id: string }>;
-      const perKey = new Map<string, string[]>();
-      for (const alarm of open) perKey.set(alarm.key, [...(perKey.get(alarm.key) ?? []), alarm.id]);
-      for (const [key, ids] of perKey) {
+      for (const [key, ids] of await openAlarmIdsByKey(node(id))) {
         const evidence = ids.length > 1 ? (await Promise.all(ids.map(whereIs))).join(' | ') : '';
         expect.soft(ids, `${id}: one open alarm for ${key} ${evidence}`).toHaveLength(1);
       }

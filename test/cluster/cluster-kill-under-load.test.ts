@@ -3,16 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
-  drained,
   expectDeliveredAsRecorded,
   FORWARD_TIMEOUT,
   get,
   HEARTBEAT,
   loadDevice,
   MEMBER_TIMEOUT,
+  openAlarmIdsByKey,
   readingLedger,
   seqGaps,
   sleep,
+  untilDrained,
   webhookLedger,
 } from '../helpers/cluster-load.js';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
@@ -163,11 +164,7 @@ describe('kill -9 of a node under QoS 1 load: its devices reconnect elsewhere, i
     // Before the victim comes back: what the survivors hold is out (spool and outbox empty). Alarm events the victim
     // had not delivered are handed on by the sites' new owners; readings it acknowledged but had not yet written to
     // InfluxDB wait in its spool, on its disk (README).
-    await eventually(
-      'the survivors drained',
-      async () => ((await Promise.all(survivors.map((id) => drained(node(id))))).every(Boolean) ? true : undefined),
-      30_000,
-    );
+    await untilDrained('the survivors drained', survivors.map(node));
     const missingBeforeRestart = await readings.missingNow();
     const gapsBeforeRestart = seqGaps(hooks.received);
 
@@ -183,11 +180,7 @@ describe('kill -9 of a node under QoS 1 load: its devices reconnect elsewhere, i
       },
       20_000,
     );
-    await eventually(
-      'every node drained',
-      async () => ((await Promise.all(NODES.map((id) => drained(node(id))))).every(Boolean) ? true : undefined),
-      30_000,
-    );
+    await untilDrained('every node drained', NODES.map(node));
 
     // (1) Readings: every acknowledged one is stored, once, with the value that was acknowledged (InfluxDB keeps one
     // point per series and time: a second write of the same reading on a different series would show as two rows);
@@ -234,12 +227,8 @@ describe('kill -9 of a node under QoS 1 load: its devices reconnect elsewhere, i
     );
     expect(gaps, `alarm transitions never delivered, even after the victim's restart: ${explained.join('; ')}`).toEqual([]);
     await expectDeliveredAsRecorded(ledger, anyNode);
-    for (const id of NODES) {
-      const open = (await get(node(id), '/api/alarms?state=open')).alarms as Array<{ key: string; id: string }>;
-      const perKey = new Map<string, string[]>();
-      for (const alarm of open) perKey.set(alarm.key, [...(perKey.get(alarm.key) ?? []), alarm.id]);
-      for (const [key, ids] of perKey) expect(ids, `${id}: one open alarm for ${key}`).toHaveLength(1);
-    }
+    for (const id of NODES)
+      for (const [key, ids] of await openAlarmIdsByKey(node(id))) expect(ids, `${id}: one open alarm for ${key}`).toHaveLength(1);
 
     // (3) the move, measured from the kill
     expect(takeoverMs, 'sites moved within memberTimeout + heartbeat + margin').toBeLessThan(TAKEOVER_BOUND);

@@ -168,6 +168,19 @@ export async function drained(node: GatewayProcess): Promise<boolean> {
   return subscribers.every((s) => s.queued === 0 && s.inFlight === 0);
 }
 
+/** Waits (up to 30 s) until every one of `nodes` is drained (above); `what` names them in a timeout. */
+export async function untilDrained(what: string, nodes: readonly GatewayProcess[]): Promise<void> {
+  await eventually(what, async () => ((await Promise.all(nodes.map(drained))).every(Boolean) ? true : undefined), 30_000);
+}
+
+/** The node's open alarms: their ids by rule key (one id each, when no key is open twice). */
+export async function openAlarmIdsByKey(node: GatewayProcess): Promise<Map<string, string[]>> {
+  const open = (await get(node, '/api/alarms?state=open')).alarms as Array<{ key: string; id: string }>;
+  const perKey = new Map<string, string[]>();
+  for (const alarm of open) perKey.set(alarm.key, [...(perKey.get(alarm.key) ?? []), alarm.id]);
+  return perKey;
+}
+
 /** Each alarm id's seq values delivered that are missing from 1..max. */
 export function seqGaps(received: ReceivedWebhook[]): string[] {
   const seqs = new Map<string, Set<number>>();
