@@ -1,28 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { verdictChange } from '../test-support/verdict-change.js';
 import type { AlarmTransition } from './alarm.js';
 import { type AlarmBook, createAlarmBook } from './alarm-book.js';
 import { HELD_TYPES, type ShelveRequest } from './alarm-shelving.js';
-import type { VerdictChange } from './rule-engine.js';
 import type { Severity } from './severity.js';
 
 const MIN = 60_000;
 let n = 0;
 const book = (): AlarmBook => createAlarmBook({ newAlarmId: () => `alm_${++n}`, flapping: false });
 
-const change = (at: number, severity: Severity | null, device = 'd', rule = 'r'): VerdictChange => ({
-  key: `s/${device}/${rule}`,
-  site: 's',
-  device,
-  profile: 'p',
-  rule,
-  source: 'test',
-  at,
-  verdict:
-    severity === null
-      ? { status: 'false' }
-      : { status: 'true', severity, metric: 'x', value: 1, threshold: 1, unit: null, message: `at ${severity}` },
-});
+const change = (at: number, severity: Severity | null, device = 'd', rule = 'r') => verdictChange(at, severity, { device, rule });
 
 const window = (over: Partial<ShelveRequest>): ShelveRequest => ({
   id: `shf_${++n}`,
