@@ -59,6 +59,7 @@ import { createSqliteQuarantineKeep } from './store/quarantine-sqlite.js';
 import { createSpoolWriter } from './store/spool-queue.js';
 import { openVolatileStore } from './store/volatile-store.js';
 import { createSqliteWebhookOutbox } from './store/webhook-outbox-sqlite.js';
+import { createWriterGate, writeFirst } from './store/writer-gate.js';
 
 /** Audit entries the cluster's shared stream keeps (each node's own log keeps them for store.audit.retention). */
 const SHARED_AUDIT_ENTRIES = 100_000;
@@ -122,9 +123,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const influx = await resolveInfluxTarget(config, log);
   // The main thread's connection to the local store (the alarm book, the webhook outbox); opened, and so created
   // or upgraded, before the telemetry lane opens its own.
-  const store = config.store.enabled
+  // With the lane in a worker thread both threads write it: this side's writes go first (writer-gate.ts).
+  const writerGate = config.store.enabled && config.lane.thread === 'worker' ? createWriterGate() : undefined;
+  const opened = config.store.enabled
     ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes })
     : null;
+  const store = opened && writerGate ? writeFirst(opened, writerGate) : opened;
   const quarantine = createQuarantine(config.quarantine.size, store ? createSqliteQuarantineKeep(store) : undefined);
   // Users, sessions, personal tokens and the audit log: in the store, or in memory with the store off.
   const accountsDb = store ?? openVolatileStore();
@@ -292,7 +296,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       for (const point of points) quarantine.add(refusedPointEntry(point, now()), Buffer.from(point.line));
     },
   };
-  const setup = { config: laneConfigOf(config), influxUrl: influx.url };
+  const setup = { config: laneConfigOf(config), influxUrl: influx.url, ...(writerGate ? { writerGate } : {}) };
   const laneFailed = (error: Error): void => {
     laneFailure = error;
     options.onFatal?.(error);

@@ -78,6 +78,46 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
     expect(failures).toEqual([]);
   });
 
+  it('gives every batch its own verdicts, in order, when batches pile up behind a busy worker and are judged together', async () => {
+    const { config, device, changes, failures, outlet, onFailure } = await setUp();
+    lane = await createWorkerLane({ config: laneConfigOf(config), influxUrl: null }, outlet, createLogger('silent'), onFailure);
+    await lane.start(T0);
+    // A device the worker's table does not have: the broker side knew it, the worker answers unknown_device.
+    const stranger = { ...device, id: 'dc-99' } as RegisteredDevice;
+    // The worker is busy reloading its rules while 40 batches are posted, one per turn of the event loop: they wait
+    // in its port and are judged together (one commit), each answered on its own.
+    const reloaded = lane.reloadRules(T0);
+    const expected: Array<[number, string[]]> = [];
+    const answers: Array<Promise<LaneVerdict>> = [];
+    let seq = 0;
+    for (let batch = 0; batch < 40; batch += 1) {
+      const at = T0 + 1_000 * (batch + 1);
+      seq += 1;
+      answers.push(judge(lane, device, payload({ ts: at, seq, metrics: { hopper_temp: batch === 30 ? 85 : 20 } }), at));
+      expected.push([1, []]);
+      if (batch % 3 === 0) {
+        answers.push(judge(lane, device, payload({ ts: at, seq, metrics: { hopper_temp: 20 } }), at));
+        expected.push([0, ['duplicate']]);
+      }
+      if (batch % 7 === 0) {
+        answers.push(judge(lane, stranger, payload({ ts: at, seq: 1, metrics: { hopper_temp: 20 } }), at));
+        expected.push([0, ['unknown_device']]);
+      }
+      // a tick now and then: it is judged after the batches before it and before those after it
+      if (batch === 20) lane.tick(at);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const verdicts = await Promise.all(answers);
+    expect(verdicts.map((v) => [v.accepted, v.rejections.map((r) => r.reason)])).toEqual(expected);
+    expect((await reloaded).ok).toBe(true);
+    await lane.drain();
+    // raised by batch 30's reading alone (level by level), at its time
+    const raised = changes.filter((c) => c.key === 'site-a/dc-01/hopper_temp_high' && c.verdict.status === 'true');
+    expect(raised[0]?.verdict).toMatchObject({ severity: 'yellow', value: 85 });
+    expect(raised.map((c) => [c.verdict.status === 'true' ? c.verdict.value : null, c.at])).toEqual(raised.map(() => [85, T0 + 31_000]));
+    expect(failures).toEqual([]);
+  });
+
   it('when the worker dies, refuses to judge (the broker then closes the connection unacknowledged) and says so once', async () => {
     const { config, device, failures, outlet, onFailure } = await setUp();
     const dying = new URL('./dying-worker-thread.ts', import.meta.url);

@@ -15,6 +15,7 @@ import { createSqliteEngineState } from '../store/engine-state-sqlite.js';
 import { openStore, type StoreDatabase } from '../store/open-store.js';
 import { createSqliteSeqMemory } from '../store/seq-memory.js';
 import { createSpoolQueue } from '../store/spool-queue.js';
+import { type WriterGate, waitForFirstWriters } from '../store/writer-gate.js';
 import { createLaneCore, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
 
 /** A device as the lane knows it: no secret (the broker side authenticates). */
@@ -58,7 +59,17 @@ export interface LaneSetup {
   config: LaneConfig;
   /** The InfluxDB to write to, already resolved by the broker side (null: telemetry is not stored). */
   influxUrl: string | null;
+  /** The broker side writes the same store from another thread: each commit here waits for its writes first. */
+  writerGate?: WriterGate;
 }
+
+/** One commit of the lane: after the broker side's waiting writes, when it writes the store from another thread. */
+const committer =
+  (store: StoreDatabase, gate: WriterGate | undefined) =>
+  <T>(work: () => T): T => {
+    if (gate) waitForFirstWriters(gate);
+    return store.transaction(work)();
+  };
 
 /**
  * A lane's core and its InfluxDB sink, built from the configuration alone (so a worker thread can build it
@@ -87,7 +98,7 @@ export async function buildLaneCore(
     profiles: PROFILES,
     engine,
     seqWindow: createSeqWindow(store ? createSqliteSeqMemory(store) : undefined),
-    commit: store ? (work) => store.transaction(work)() : (work) => work(),
+    commit: store ? committer(store, setup.writerGate) : (work) => work(),
     // In a cluster the shared store keeps both (the broker side writes them there before any acknowledgement).
     engineState: store && !config.clustered ? createSqliteEngineState(store) : undefined,
     inbox: store && !config.clustered ? createSqliteAlarmInbox(store) : undefined,

@@ -2,7 +2,7 @@
  * The telemetry lane's worker thread (`lane.thread: worker`): builds the same core as the inline lane
  * from the configuration and answers the broker side's messages (gateway/src/lane/lane-messages.ts).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MetricValue, VerdictChange } from '../../../rules/src/index.js';
 import { createDeviceRegistry } from '../devices/device-registry.js';
 import { fatalFailureOf, GatewayError } from '../errors.js';
@@ -17,9 +17,16 @@ const unhandled = (message: never): never => {
   throw new Error(`unhandled lane message ${JSON.stringify(message)}`);
 };
 
+if (!parentPort) throw new Error('worker-thread.ts runs as a worker thread');
 const port = parentPort;
-if (!port) throw new Error('worker-thread.ts runs as a worker thread');
 const send = (message: FromLane, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+type BatchMessage = Extract<ToLane, { type: 'batch' }>;
+/**
+ * Payloads judged in one commit at most when batches wait in the port: a commit of this many takes a fraction of a
+ * second (a storm's readings cost up to about 0.4 ms each here), so the broker side's writes never wait long.
+ */
+const COALESCE_MAX_PAYLOADS = 1024;
 
 const setup = workerData as LaneWorkerData;
 const log = createLogger(setup.config.logLevel).child({ thread: 'lane' });
@@ -95,47 +102,79 @@ try {
     }
   };
 
-  /** One batch, one commit: its verdicts are sent once what it accepted is durable (group commit). */
-  const judgeBatch = (batch: Extract<ToLane, { type: 'batch' }>): void => {
-    let verdicts: BatchVerdicts;
+  /**
+   * The batches waiting in the port are judged together, in one commit, and each gets its verdicts once what it
+   * accepted is durable (group commit). A lane that falls behind (a reconnect storm) so takes more per commit
+   * instead of paying a commit, a state save per device and a message per small batch. Stops at the first message
+   * that is not a batch (returned, handled after: the order of messages is kept) or at COALESCE_MAX_PAYLOADS.
+   */
+  const judgeBatches = (first: BatchMessage): ToLane | undefined => {
+    const batches = [first];
+    let payloads = first.devices.length;
+    let next: ToLane | undefined;
+    while (payloads < COALESCE_MAX_PAYLOADS) {
+      const queued = receiveMessageOnPort(port)?.message as ToLane | undefined;
+      if (queued === undefined) break;
+      if (queued.type !== 'batch') {
+        next = queued;
+        break;
+      }
+      batches.push(queued);
+      payloads += queued.devices.length;
+    }
+    let verdicts: BatchVerdicts[];
     try {
-      verdicts = judgeAll(batch);
+      verdicts = judgeAll(batches);
     } catch (error) {
       laneFailed(error);
     }
-    send(verdicts, [verdicts.accepted.buffer as ArrayBuffer]);
+    for (const answer of verdicts) send(answer, [answer.accepted.buffer as ArrayBuffer]);
+    return next;
   };
 
-  const judgeAll = (batch: Extract<ToLane, { type: 'batch' }>): BatchVerdicts => {
-    const bytes = Buffer.from(batch.bytes);
-    const accepted = new Uint32Array(batch.devices.length);
-    const rejections: BatchVerdicts['rejections'] = [];
+  const judgeAll = (batches: readonly BatchMessage[]): BatchVerdicts[] => {
     const items: LaneItem[] = [];
-    const positions: number[] = [];
-    for (let i = 0; i < batch.devices.length; i += 1) {
-      const device = registry.get(batch.devices[i] as string);
-      if (!device) {
-        rejections.push([i, [{ reason: 'unknown_device', detail: `no device ${batch.devices[i]} in the registry` }]]);
-        continue;
+    /** Per item judged: its batch and its index there. */
+    const from: Array<[number, number]> = [];
+    const answers: BatchVerdicts[] = batches.map((batch) => ({
+      type: 'verdicts',
+      accepted: new Uint32Array(batch.devices.length),
+      rejections: [],
+    }));
+    batches.forEach((batch, b) => {
+      const bytes = Buffer.from(batch.bytes);
+      for (let i = 0; i < batch.devices.length; i += 1) {
+        const device = registry.get(batch.devices[i] as string);
+        if (!device) {
+          (answers[b] as BatchVerdicts).rejections.push([
+            i,
+            [{ reason: 'unknown_device', detail: `no device ${batch.devices[i]} in the registry` }],
+          ]);
+          continue;
+        }
+        items.push({ device, payload: bytes.subarray(batch.offsets[i], batch.offsets[i + 1]), receivedAt: batch.receivedAt[i] as number });
+        from.push([b, i]);
       }
-      items.push({ device, payload: bytes.subarray(batch.offsets[i], batch.offsets[i + 1]), receivedAt: batch.receivedAt[i] as number });
-      positions.push(i);
-    }
+    });
     const verdicts = core.judgeBatch(items);
     for (let k = 0; k < verdicts.length; k += 1) {
       const verdict = verdicts[k] as LaneVerdict;
-      const i = positions[k] as number;
-      accepted[i] = verdict.accepted;
-      if (verdict.rejections.length > 0) rejections.push([i, verdict.rejections]);
+      const [b, i] = from[k] as [number, number];
+      const answer = answers[b] as BatchVerdicts;
+      answer.accepted[i] = verdict.accepted;
+      if (verdict.rejections.length > 0) answer.rejections.push([i, verdict.rejections]);
     }
-    rejections.sort((a, b) => a[0] - b[0]);
-    return { type: 'verdicts', accepted, rejections };
+    for (const answer of answers) answer.rejections.sort((x, y) => x[0] - y[0]);
+    return answers;
   };
 
-  port.on('message', (message: ToLane) => {
+  function handle(message: ToLane) {
     switch (message.type) {
-      case 'batch':
-        return judgeBatch(message);
+      case 'batch': {
+        const next = judgeBatches(message);
+        if (next !== undefined) handle(next);
+        return;
+      }
       case 'start':
         return committing(() => core.start(message.now));
       case 'tick':
@@ -178,7 +217,8 @@ try {
       default:
         return unhandled(message);
     }
-  });
+  }
+  port.on('message', handle);
   send({ type: 'ready' });
 } catch (error) {
   send({ type: 'failed', message: (error as Error).message, ...(error instanceof GatewayError ? { code: error.code } : {}) });
