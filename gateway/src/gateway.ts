@@ -37,6 +37,7 @@ import { createIngestService } from './ingest/ingest-service.js';
 import { createQuarantine, type Quarantine, refusedPointEntry } from './ingest/quarantine.js';
 import { createRecorder } from './ingest/recorder.js';
 import { laneConfigOf } from './lane/build-lane-core.js';
+import { watchHolds } from './lane/hold-watch.js';
 import { createInlineLane } from './lane/inline-lane.js';
 import type { LaneOutlet, TelemetryLane } from './lane/telemetry-lane.js';
 import { createWorkerLane } from './lane/worker-lane.js';
@@ -301,10 +302,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     laneFailure = error;
     options.onFatal?.(error);
   };
-  const started =
+  const started = watchHolds(
     config.lane.thread === 'worker'
       ? await createWorkerLane(setup, outlet, log.child({ component: 'lane' }), laneFailed)
-      : await createInlineLane(setup, registry, outlet, metrics, log, laneFailed, rules);
+      : await createInlineLane(setup, registry, outlet, metrics, log, laneFailed, rules),
+    now,
+  );
   lane = started;
   // Each site is judged by its owner: payloads of other sites go there, and the owner's verdict is the PUBACK's.
   // In a cluster: a verdict is given once what it changed is in the shared store, and only for sites taken over.

@@ -56,6 +56,14 @@ export interface RuleEngineDeps {
   cadenceOf?(profile: string): CadenceRange | null;
 }
 
+/** Publishes of one device that the gateway held: received from `since` on, judged by `until`. */
+export interface DeviceHold {
+  site: string;
+  device: string;
+  since: number;
+  until: number;
+}
+
 export interface RuleEngine {
   onReading(reading: Reading, device: DeviceContext): ReadingOutcome;
   /** Makes a device known without data, so its silence rules run from `now` even if it never sends. */
@@ -66,6 +74,13 @@ export interface RuleEngine {
    */
   registerDevices(devices: Iterable<DeviceContext>, now: number): VerdictChange[];
   tick(now: number): VerdictChange[];
+  /**
+   * The gateway held publishes of these devices (received from `since` on) until `until`, and has judged them by
+   * now: their silence timers count from `until` (`onHeld`), so a device whose data waited in a lane that fell
+   * behind (a reconnect storm) is not judged silent for the gateway's own delay. Call before `tick`. Devices not
+   * known here are skipped.
+   */
+  held(holds: Iterable<DeviceHold>): void;
   nextDueAt(): number | null;
   /**
    * Swaps the rule set (validate it first): rules with the same id and definition keep their state; changed
@@ -487,6 +502,18 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       // a group's own delay ran out: its sites are judged again (evaluateAfter may have done so already)
       for (const site of groupSites) siteGroups.evaluateSite(site, now, changes);
       return changes;
+    },
+
+    held(holds) {
+      for (const hold of holds) {
+        const slot = devices.get(deviceKey(hold.site, hold.device));
+        if (!slot) continue;
+        for (const rule of slot.rules) {
+          if (!rule.kind.onHeld) continue;
+          rule.kind.onHeld(rule.def, rule.state, hold.since, hold.until);
+          record(slot, rule, undefined, hold.until, []);
+        }
+      }
     },
 
     acknowledge(key, now) {

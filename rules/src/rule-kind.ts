@@ -61,6 +61,12 @@ export interface RuleKind<D extends { kind: string; id: string }, S> {
    * to a gateway that is down). Absent: the state holds no such timer.
    */
   onResume?(def: D, state: S, downMs: number): void;
+  /**
+   * The gateway held publishes of the device that it received from `since` on, and judged them, until `until` (its
+   * lane was behind): the device was heard from until then. A timer that measures the device's silence, and was
+   * last fed by those publishes (an arrival at or after `since`), counts from `until`. Absent: no such timer.
+   */
+  onHeld?(def: D, state: S, since: number, until: number): void;
 }
 
 const CLOSE = 0x7d; // }

@@ -80,9 +80,9 @@ export async function createInlineLane(
         setImmediate(judgePending);
       }
     },
-    tick(now) {
+    tick(now, held) {
       judgePending();
-      committing(() => core.tick(now));
+      committing(() => core.tick(now, held));
     },
     acknowledged(key, at) {
       judgePending();

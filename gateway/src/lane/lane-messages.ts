@@ -4,7 +4,7 @@ import type { ReloadResult } from '../rule-files/rule-reloader.js';
 import type { RefusedPoint } from '../sinks/influx/influx-sink.js';
 import type { SinkStatus } from '../sinks/sink.js';
 import type { LaneSetup } from './build-lane-core.js';
-import type { SiteHandover } from './telemetry-lane.js';
+import type { HeldDevice, SiteHandover } from './telemetry-lane.js';
 
 /** What the broker side hands the worker when it starts it. */
 export type LaneWorkerData = LaneSetup;
@@ -25,7 +25,7 @@ export interface TelemetryBatch {
 export type ToLane =
   | { type: 'start'; now: number }
   | TelemetryBatch
-  | { type: 'tick'; now: number }
+  | { type: 'tick'; now: number; held?: HeldDevice[] }
   | { type: 'acknowledged'; key: string; at: number }
   | { type: 'ownSites'; sites: string[] | null; now: number; handover: SiteHandover[] }
   | { type: 'alarmEvent'; event: AlarmEvent }

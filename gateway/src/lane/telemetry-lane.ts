@@ -1,6 +1,7 @@
 import type { Profile } from '../../../profiles/index.js';
 import type {
   AlarmEvent,
+  DeviceHold,
   EngineChanges,
   EngineSnapshot,
   MetricValue,
@@ -51,8 +52,11 @@ export interface TelemetryLane {
   start(now: number): Promise<void>;
   /** Judges one payload; `decided` is called exactly once, at once (inline) or a little later (worker). */
   submit(device: RegisteredDevice, payload: Buffer, receivedAt: number, decided: (verdict: LaneVerdict) => void): void;
-  /** Time-driven rules (delays, silence, expectations) due at `now`. */
-  tick(now: number): void;
+  /**
+   * Time-driven rules (delays, silence, expectations) due at `now`. `held`: devices whose publishes waited in the
+   * lane (hold-watch.ts), judged before this tick: their silence is not counted for that wait.
+   */
+  tick(now: number, held?: readonly HeldDevice[]): void;
   /** A duty officer acknowledged the alarm of `key`: latched rules let go. */
   acknowledged(key: string, at: number): void;
   /**
@@ -114,6 +118,13 @@ export interface LaneCoreDeps {
   log: Logger;
 }
 
+/** Publishes of a device that waited in the lane: the oldest arrived at `since`, the last was judged by `until`. */
+export interface HeldDevice {
+  device: string;
+  since: number;
+  until: number;
+}
+
 /** One payload to judge. */
 export interface LaneItem {
   device: RegisteredDevice;
@@ -135,7 +146,7 @@ export interface LaneCore {
   judgeBatch(items: readonly LaneItem[]): LaneVerdict[];
   /** One payload, as a batch of one. */
   judge(device: RegisteredDevice, payload: Buffer, receivedAt: number): LaneVerdict;
-  tick(now: number): void;
+  tick(now: number, held?: readonly HeldDevice[]): void;
   acknowledged(key: string, at: number): void;
   ownSites(sites: readonly string[] | null, now: number, handover?: readonly SiteHandover[]): void;
   reloadRules(now: number): ReloadResult;
@@ -213,12 +224,21 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     return { accepted: outcome.accepted.length, rejections: outcome.rejections };
   };
 
+  /** The engine's devices of the holds (a device no longer registered is left out). */
+  function* heldDevices(held: readonly HeldDevice[]): Generator<DeviceHold> {
+    for (const hold of held) {
+      const device = deps.registry.get(hold.device);
+      if (device) yield { site: device.context.site, device: device.context.device, since: hold.since, until: hold.until };
+    }
+  }
+
   /** The sites this node judges (null: all); readings of others do not reach the engine. */
   let owned: Set<string> | null = deps.clustered ? new Set() : null;
   const ownedDevices = () => [...deps.registry.all()].filter((device) => owned === null || owned.has(device.site));
 
-  const tick = (now: number, changes: VerdictChange[]): void => {
+  const tick = (now: number, held: readonly HeldDevice[] | undefined, changes: VerdictChange[]): void => {
     try {
+      if (held) engine.held(heldDevices(held));
       for (const change of engine.tick(now)) changes.push(change);
     } catch (error) {
       deps.log.error({ err: error }, 'rule tick failed');
@@ -263,7 +283,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       return step(at, (changes) => items.map((item) => judge(item, changes)));
     },
     judge: (device, payload, receivedAt) => step(receivedAt, (changes) => judge({ device, payload, receivedAt }, changes)),
-    tick: (now) => step(now, (changes) => tick(now, changes)),
+    tick: (now, held) => step(now, (changes) => tick(now, held, changes)),
     acknowledged(key, at) {
       step(at, (changes) => {
         for (const change of engine.acknowledge(key, at)) changes.push(change);

@@ -182,9 +182,9 @@ export async function createWorkerLane(
         setImmediate(flush);
       }
     },
-    tick(now) {
+    tick(now, held) {
       flush();
-      if (!failure) post({ type: 'tick', now });
+      if (!failure) post({ type: 'tick', now, ...(held ? { held: [...held] } : {}) });
     },
     acknowledged(key, at) {
       flush();

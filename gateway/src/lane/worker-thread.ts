@@ -23,10 +23,13 @@ const send = (message: FromLane, transfer: ArrayBuffer[] = []): void => port.pos
 
 type BatchMessage = Extract<ToLane, { type: 'batch' }>;
 /**
- * Payloads judged in one commit at most when batches wait in the port: a commit of this many takes a fraction of a
- * second (a storm's readings cost up to about 0.4 ms each here), so the broker side's writes never wait long.
+ * How long one commit of batches judged together should take at most: the broker side's store writes (the alarm
+ * book) wait for the lane's commit in progress (writer-gate.ts), so this bounds their wait. Batches are taken
+ * together while the payloads' recent cost says they fit; the first is always taken whole.
  */
-const COALESCE_MAX_PAYLOADS = 1024;
+const COMMIT_TARGET_MS = 20;
+const MIN_TOGETHER = 16;
+const MAX_TOGETHER = 4096;
 
 const setup = workerData as LaneWorkerData;
 const log = createLogger(setup.config.logLevel).child({ thread: 'lane' });
@@ -106,13 +109,18 @@ try {
    * The batches waiting in the port are judged together, in one commit, and each gets its verdicts once what it
    * accepted is durable (group commit). A lane that falls behind (a reconnect storm) so takes more per commit
    * instead of paying a commit, a state save per device and a message per small batch. Stops at the first message
-   * that is not a batch (returned, handled after: the order of messages is kept) or at COALESCE_MAX_PAYLOADS.
+   * that is not a batch (returned, handled after: the order of messages is kept) or when the next would make the
+   * commit longer than COMMIT_TARGET_MS.
    */
+  /** Milliseconds per payload judged, a moving average of the last commits (a storm's readings cost more). */
+  let msPerPayload = 0.05;
   const judgeBatches = (first: BatchMessage): ToLane | undefined => {
+    const started = performance.now();
     const batches = [first];
     let payloads = first.devices.length;
     let next: ToLane | undefined;
-    while (payloads < COALESCE_MAX_PAYLOADS) {
+    const together = Math.min(MAX_TOGETHER, Math.max(MIN_TOGETHER, Math.floor(COMMIT_TARGET_MS / msPerPayload)));
+    while (payloads < together) {
       const queued = receiveMessageOnPort(port)?.message as ToLane | undefined;
       if (queued === undefined) break;
       if (queued.type !== 'batch') {
@@ -128,6 +136,7 @@ try {
     } catch (error) {
       laneFailed(error);
     }
+    msPerPayload = 0.8 * msPerPayload + (0.2 * (performance.now() - started)) / payloads;
     for (const answer of verdicts) send(answer, [answer.accepted.buffer as ArrayBuffer]);
     return next;
   };
@@ -179,7 +188,7 @@ try {
         return committing(() => core.start(message.now));
       case 'tick':
         // The broker side ticks every tickInterval: the sink's status goes back with it, when it changed.
-        committing(() => core.tick(message.now));
+        committing(() => core.tick(message.now, message.held));
         return reportSinkStatus();
       case 'acknowledged':
         return committing(() => core.acknowledged(message.key, message.at));

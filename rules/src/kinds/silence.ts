@@ -128,6 +128,11 @@ export const silenceKind: RuleKind<SilenceRule, SilenceState> = {
     // the device could not report while the gateway was down: its silence is counted without that time
     if (state.lastArrival !== null) state.lastArrival += downMs;
   },
+  onHeld(_def, state, since, until) {
+    // a device whose publishes waited in the gateway was not silent while they waited: only an arrival those
+    // publishes made counts on (a metric they did not carry keeps its own silence)
+    if (state.lastArrival !== null && state.lastArrival >= since && until > state.lastArrival) state.lastArrival = until;
+  },
   dueAt(def, state) {
     if (state.lastArrival === null || state.suppressed || state.step + 1 >= def.ladder.length) return null;
     return state.lastArrival + stepMs(def, state, state.step + 1);

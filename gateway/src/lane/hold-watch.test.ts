@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import type { VerdictChange } from '../../../rules/src/index.js';
+import { validateConfig } from '../config/load-config.js';
+import { createDeviceRegistry, type RegisteredDevice } from '../devices/device-registry.js';
+import { createLogger } from '../observability/logger.js';
+import { createGatewayMetrics } from '../observability/metrics.js';
+import { laneConfigOf } from './build-lane-core.js';
+import { HOLD_NOTED_MS, watchHolds } from './hold-watch.js';
+import { createInlineLane } from './inline-lane.js';
+import type { HeldDevice, LaneVerdict, TelemetryLane } from './telemetry-lane.js';
+
+const T0 = Date.parse('2026-12-03T08:00:00Z');
+const SILENT_KEY = 'site-a/dc-01/device_silent';
+const config = validateConfig(
+  {
+    influx: { mode: 'off' },
+    store: { enabled: false },
+    // reporting every 5 s: the profile's device_silent raises after 3 intervals, 15 s
+    devices: [
+      {
+        id: 'dc-01',
+        site: 'site-a',
+        profile: 'dust-collector',
+        secretHash: 'sha256$c2FsdA==$aGFzaA==',
+        attributes: { reportingIntervalMs: 5_000 },
+      },
+      {
+        id: 'dc-02',
+        site: 'site-a',
+        profile: 'dust-collector',
+        secretHash: 'sha256$c2FsdA==$aGFzaA==',
+        attributes: { reportingIntervalMs: 5_000 },
+      },
+    ],
+    logLevel: 'silent',
+  },
+  '(test)',
+);
+const registry = createDeviceRegistry(config.devices);
+const dc01 = registry.get('dc-01') as RegisteredDevice;
+const dc02 = registry.get('dc-02') as RegisteredDevice;
+const payload = (seq: number, ts: number): Buffer => Buffer.from(JSON.stringify({ ts, seq, metrics: { hopper_temp: 30 } }));
+
+/** A real inline lane on a clock the test moves; `watched`: with the hold watch, as the gateway runs it. */
+async function laneOnClock(watched: boolean) {
+  let clock = T0;
+  const changes: VerdictChange[] = [];
+  const outlet = { alarmChanges: (batch: readonly VerdictChange[]) => changes.push(...batch), readingStored: () => undefined };
+  const inline = await createInlineLane(
+    { config: laneConfigOf(config), influxUrl: null },
+    registry,
+    outlet,
+    createGatewayMetrics({ processMetrics: false }),
+    createLogger('silent'),
+    (error) => {
+      throw error;
+    },
+  );
+  const lane = watched ? watchHolds(inline, () => clock) : inline;
+  await lane.start(T0);
+  /** A reading that arrives at `arrivedAt` and gets its verdict only at `judgedAt` (the lane was behind). */
+  const heldReading = (seq: number, arrivedAt: number, judgedAt: number): Promise<LaneVerdict> => {
+    clock = arrivedAt;
+    const verdict = new Promise<LaneVerdict>((resolve) => lane.submit(dc01, payload(seq, arrivedAt), arrivedAt, resolve));
+    clock = judgedAt;
+    return verdict;
+  };
+  const silentRaised = () => changes.filter((c) => c.key === SILENT_KEY && c.verdict.status === 'true').map((c) => c.at);
+  return {
+    lane,
+    heldReading,
+    silentRaised,
+    tick: (at: number) => {
+      clock = at;
+      lane.tick(at);
+    },
+  };
+}
+
+describe('a device whose publishes wait in a lane that fell behind is not judged silent for that wait', () => {
+  it('without the watch: a reading judged 20 s after it arrived leaves the device silent 21 s after it (the false alarm)', async () => {
+    const { heldReading, silentRaised, tick } = await laneOnClock(false);
+    expect((await heldReading(1, T0 + 1_000, T0 + 21_000)).accepted).toBe(1);
+    tick(T0 + 22_000);
+    expect(silentRaised()).toEqual([T0 + 22_000]);
+  });
+
+  it('with the watch: the device counts as heard until its reading was judged, and goes silent 15 s after that', async () => {
+    const { heldReading, silentRaised, tick } = await laneOnClock(true);
+    expect((await heldReading(1, T0 + 1_000, T0 + 21_000)).accepted).toBe(1);
+    tick(T0 + 22_000);
+    tick(T0 + 35_999);
+    expect(silentRaised()).toEqual([]);
+    // nothing since: silent 15 s after the verdict, not 15 s after the arrival, and not never
+    tick(T0 + 36_000);
+    expect(silentRaised()).toEqual([T0 + 36_000]);
+  });
+
+  it('with the watch: a reading judged at once changes nothing (the silence counts from its arrival)', async () => {
+    const { heldReading, silentRaised, tick } = await laneOnClock(true);
+    await heldReading(1, T0 + 1_000, T0 + 1_000 + HOLD_NOTED_MS - 1);
+    tick(T0 + 15_999);
+    expect(silentRaised()).toEqual([]);
+    tick(T0 + 16_000);
+    expect(silentRaised()).toEqual([T0 + 16_000]);
+  });
+});
+
+/** A lane that holds every publish until the test decides it, and records what each tick was told. */
+function holdingLane() {
+  const waiting: Array<() => void> = [];
+  const ticks: Array<{ now: number; held: readonly HeldDevice[] | undefined }> = [];
+  const lane = {
+    submit: (_device: RegisteredDevice, _payload: Buffer, _at: number, decided: (verdict: LaneVerdict) => void) =>
+      waiting.push(() => decided({ accepted: 1, rejections: [] })),
+    tick: (now: number, held?: readonly HeldDevice[]) => ticks.push({ now, held }),
+  } as unknown as TelemetryLane;
+  return { lane, ticks, decideNext: () => waiting.shift()?.() };
+}
+
+describe('the hold watch', () => {
+  it('tells each tick the holds that ended since the last one, once, and those still going, until now', () => {
+    let clock = T0;
+    const { lane, ticks, decideNext } = holdingLane();
+    const watched = watchHolds(lane, () => clock);
+    const ignore = () => undefined;
+    watched.submit(dc01, Buffer.from('{}'), T0, ignore);
+    watched.submit(dc01, Buffer.from('{}'), T0 + 500, ignore);
+    watched.submit(dc02, Buffer.from('{}'), T0 + 2_500, ignore);
+    clock = T0 + 3_000;
+    decideNext(); // dc-01's first, after 3 s: dc-01 still has one waiting
+    watched.tick(T0 + 3_000);
+    // dc-01 is still held, since its oldest arrival (that covers the one that ended); dc-02 waited 0.5 s only
+    expect(ticks.at(-1)?.held).toEqual([{ device: 'dc-01', since: T0, until: T0 + 3_000 }]);
+    clock = T0 + 4_000;
+    decideNext(); // dc-01's second: dc-01 has nothing waiting any more
+    watched.tick(T0 + 4_000);
+    expect(ticks.at(-1)?.held).toEqual([
+      { device: 'dc-02', since: T0 + 2_500, until: T0 + 4_000 },
+      { device: 'dc-01', since: T0 + 500, until: T0 + 4_000 },
+    ]);
+    clock = T0 + 4_100;
+    decideNext(); // dc-02's, after 1.6 s
+    watched.tick(T0 + 5_000);
+    expect(ticks.at(-1)?.held).toEqual([{ device: 'dc-02', since: T0 + 2_500, until: T0 + 4_100 }]);
+    // nothing held any more: the tick is told nothing
+    watched.tick(T0 + 6_000);
+    expect(ticks.at(-1)).toEqual({ now: T0 + 6_000, held: undefined });
+  });
+
+  it('passes each verdict on unchanged, once', () => {
+    const { lane, decideNext } = holdingLane();
+    const watched = watchHolds(lane, () => T0);
+    const verdicts: LaneVerdict[] = [];
+    watched.submit(dc01, Buffer.from('{}'), T0, (verdict) => verdicts.push(verdict));
+    decideNext();
+    expect(verdicts).toEqual([{ accepted: 1, rejections: [] }]);
+  });
+});
