@@ -1,11 +1,11 @@
 /**
  * A lane that is always behind: commits to the store back to back (each a few milliseconds of inserts) for
- * `durationMs`, waiting for the broker side's writes before each one when `gated`. Posts `started` after its first
+ * `durationMs`, each one after the broker side's writes when `gated`. Posts `started` after its first
  * commit and `done` with the number of commits at the end.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../../gateway/src/store/open-store.js';
-import { type WriterGate, waitForFirstWriters } from '../../gateway/src/store/writer-gate.js';
+import { laneCommit, type WriterGate } from '../../gateway/src/store/writer-gate.js';
 
 const { dataDir, gate, gated, durationMs } = workerData as { dataDir: string; gate: WriterGate; gated: boolean; durationMs: number };
 const db = openStore({ dataDir, synchronous: 'normal' });
@@ -16,8 +16,8 @@ const commit = db.transaction(() => {
 const until = Date.now() + durationMs;
 let commits = 0;
 while (Date.now() < until) {
-  if (gated) waitForFirstWriters(gate);
-  commit();
+  if (gated) laneCommit(gate, commit);
+  else commit();
   commits += 1;
   if (commits === 1) parentPort?.postMessage({ type: 'started' });
 }

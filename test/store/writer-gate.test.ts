@@ -27,15 +27,16 @@ async function brokerWritesBesideBusyLane(gated: boolean): Promise<{ busy: numbe
     gated,
     durationMs: BUSY_MS,
   });
-  const messages: Array<{ type: string; commits?: number }> = [];
+  type LaneMessage = { type: string; commits?: number };
+  const messages: LaneMessage[] = [];
   const next = (type: string) =>
-    new Promise<{ commits?: number }>((resolve, reject) => {
+    new Promise<LaneMessage>((resolve, reject) => {
       const seen = messages.find((m) => m.type === type);
       if (seen) return resolve(seen);
-      lane.on('message', (m: { type: string }) => m.type === type && resolve(m));
+      lane.on('message', (m: LaneMessage) => m.type === type && resolve(m));
       lane.once('error', reject);
     });
-  lane.on('message', (m: { type: string }) => messages.push(m));
+  lane.on('message', (m: LaneMessage) => messages.push(m));
   await next('started');
   let busy = 0;
   for (let i = 0; i < 30; i += 1) {

@@ -15,7 +15,7 @@ import { createSqliteEngineState } from '../store/engine-state-sqlite.js';
 import { openStore, type StoreDatabase } from '../store/open-store.js';
 import { createSqliteSeqMemory } from '../store/seq-memory.js';
 import { createSpoolQueue } from '../store/spool-queue.js';
-import { type WriterGate, waitForFirstWriters } from '../store/writer-gate.js';
+import { laneCommit, type WriterGate } from '../store/writer-gate.js';
 import { createLaneCore, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
 
 /** A device as the lane knows it: no secret (the broker side authenticates). */
@@ -67,8 +67,8 @@ export interface LaneSetup {
 const committer =
   (store: StoreDatabase, gate: WriterGate | undefined) =>
   <T>(work: () => T): T => {
-    if (gate) waitForFirstWriters(gate);
-    return store.transaction(work)();
+    const commit = store.transaction(work);
+    return gate ? laneCommit(gate, commit) : commit();
   };
 
 /**

@@ -5,33 +5,58 @@ import type { StoreDatabase } from './open-store.js';
  * (a reconnect storm), and the broker side (alarm book, audit, webhook outbox, accounts) now and then. SQLite's
  * write lock is not fair: a busy lane takes it again between the broker side's retries until the broker side's busy
  * timeout runs out, and its commit fails with SQLITE_BUSY — the gateway stops. The gate lets the broker side go
- * first: its writes are counted in memory both threads share while they wait and run, and the lane waits for the
- * count to fall to zero before each of its commits.
+ * first: its writes are counted in memory both threads share; the lane starts no commit while one waits or runs, and
+ * one waits (without SQLite's sleeps) only for the lane's commit in progress.
  */
 export type WriterGate = Int32Array;
 
-export const createWriterGate = (): WriterGate => new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+/** Slots of the gate: the broker side's writes waiting or running; 1 while the lane is inside a commit. */
+const WANTED = 0;
+const LANE_WRITING = 1;
 
-/** Runs a write of the side that goes first, counted on the gate while it waits for the lock and runs. */
-export function writingFirst<T>(gate: WriterGate, work: () => T): T {
-  Atomics.add(gate, 0, 1);
-  try {
-    return work();
-  } finally {
-    if (Atomics.sub(gate, 0, 1) === 1) Atomics.notify(gate, 0);
+export const createWriterGate = (): WriterGate => new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+
+/** Waits while `slot` is not 0, at most until `until` (a thread that never lets go must not stop the other for good). */
+function waitForZero(gate: WriterGate, slot: number, until: number): void {
+  for (let value = Atomics.load(gate, slot); value !== 0; value = Atomics.load(gate, slot)) {
+    const left = until - Date.now();
+    if (left <= 0) return;
+    Atomics.wait(gate, slot, value, left);
   }
 }
 
 /**
- * Blocks this thread while the other side has writes counted on the gate, at most `maxWaitMs` in all (a side that
- * goes first and never finishes must not stop the lane for good: past that, SQLite's own busy wait takes over).
+ * Runs a write of the broker side: counted on the gate, it waits (blocking) for the lane's commit in progress to end
+ * — the lane starts no other meanwhile — and so takes SQLite's lock without its busy wait's sleeps.
  */
-export function waitForFirstWriters(gate: WriterGate, maxWaitMs = 5_000): void {
+export function writingFirst<T>(gate: WriterGate, work: () => T, maxWaitMs = 5_000): T {
+  Atomics.add(gate, WANTED, 1);
+  try {
+    waitForZero(gate, LANE_WRITING, Date.now() + maxWaitMs);
+    return work();
+  } finally {
+    if (Atomics.sub(gate, WANTED, 1) === 1) Atomics.notify(gate, WANTED);
+  }
+}
+
+/**
+ * Runs one commit of the lane once no write of the broker side waits or runs (at most `maxWaitMs`: past that,
+ * SQLite's own busy wait takes over). The lane says it is writing before it looks, so that the two never both go.
+ */
+export function laneCommit<T>(gate: WriterGate, work: () => T, maxWaitMs = 5_000): T {
   const until = Date.now() + maxWaitMs;
-  for (let count = Atomics.load(gate, 0); count > 0; count = Atomics.load(gate, 0)) {
-    const left = until - Date.now();
-    if (left <= 0) return;
-    Atomics.wait(gate, 0, count, left);
+  for (;;) {
+    Atomics.store(gate, LANE_WRITING, 1);
+    if (Atomics.load(gate, WANTED) === 0 || Date.now() >= until) break;
+    Atomics.store(gate, LANE_WRITING, 0);
+    Atomics.notify(gate, LANE_WRITING);
+    waitForZero(gate, WANTED, until);
+  }
+  try {
+    return work();
+  } finally {
+    Atomics.store(gate, LANE_WRITING, 0);
+    Atomics.notify(gate, LANE_WRITING);
   }
 }
 
