@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { verdictChange } from '../test-support/verdict-change.js';
-import { createAlarmBook, type SiteAlarms } from './alarm-book.js';
+import { createAlarmBook, type FlapRecord, type SiteAlarms } from './alarm-book.js';
 import type { Severity } from './severity.js';
 
 let n = 0;
@@ -68,5 +68,40 @@ describe('alarms handed from one gateway node to another with their sites (issue
     b.adopt(handOver(a, 's'));
     b.adopt(handOver(a, 's'));
     expect(b.list({ state: 'all' })).toHaveLength(1);
+  });
+
+  it('a resolved alarm in what is handed over is not taken, nor its history', () => {
+    const a = book();
+    const id = a.apply(change('s', 0, 'yellow'))[0]?.alarm.id as string;
+    a.apply(change('s', 1, null));
+    a.resolve(id, 'op', null, 2);
+    const snapshot = a.snapshot();
+    const b = book();
+    b.adopt({ alarms: snapshot.alarms, history: snapshot.history, flaps: [] });
+    expect(b.list({ state: 'all' })).toEqual([]);
+    expect(b.history(id)).toEqual([]);
+    expect(b.apply(change('s', 3, 'yellow')).map((t) => [t.type, t.alarm.id === id])).toEqual([['alarm.raised', false]]);
+  });
+
+  it('a flapping alarm goes on flapping on the new owner and ends when quiet; a record without its alarm is not taken', () => {
+    const flappy = () => {
+      let m = 0;
+      return createAlarmBook({ newAlarmId: () => `flap_${++m}`, flapping: { transitions: 1, windowMs: 10_000 } });
+    };
+    const a = flappy();
+    a.apply(change('s', 0, 'yellow'));
+    expect(a.apply(change('s', 1, null)).map((t) => t.type)).toEqual(['alarm.cleared', 'alarm.flapping']);
+    a.apply(change('s', 2, 'yellow'));
+    const b = flappy();
+    b.adopt(handOver(a, 's'));
+    expect(b.nextDueAt()).toBe(10_002);
+    expect(b.tick(10_002).map((t) => t.type)).toEqual(['alarm.unflapped', 'alarm.raised']);
+
+    // the record of a key whose alarm was resolved: the next raise there counts afresh
+    const stale: FlapRecord = { times: [0, 1], up: false, lastChangeAt: null, latent: null };
+    const c = flappy();
+    c.adopt({ alarms: [], history: [], flaps: [['s/d/r', stale]] });
+    expect(c.flapOf('s/d/r')).toBeUndefined();
+    expect(c.apply(change('s', 2, 'yellow')).map((t) => t.type)).toEqual(['alarm.raised']);
   });
 });

@@ -58,4 +58,16 @@ describe('the same-day deadline in the alarm book (alarm.overdue)', () => {
     expect(again.tick(13 * HOUR).map((step) => [step.type, step.alarm.id])).toEqual([['alarm.overdue', 'alm_2']]);
     expect(again.tick(30 * HOUR)).toEqual([]);
   });
+
+  it('a restored book does not wake for the deadline of an alarm resolved or already overdue', () => {
+    const b = book();
+    b.apply(change('true', 0, 's/a/r'));
+    b.apply(change('false', 1, 's/a/r'));
+    b.resolve(b.list({ state: 'all' })[0]?.id as string, 'op', null, 2);
+    b.apply(change('true', 0, 's/b/r'));
+    b.tick(10 * HOUR);
+    const copy = book();
+    copy.restore(JSON.parse(JSON.stringify(b.snapshot())));
+    expect(copy.nextDueAt()).toBeNull();
+  });
 });

@@ -241,6 +241,17 @@ describe('the alarm lifecycle a duty officer follows', () => {
     );
   });
 
+  it('lists newest raised first and the same millisecond by larger id first, whatever order the ids were made in', () => {
+    // ids that do not grow with creation (alarms adopted from another node come after the book's own)
+    const ids = ['alm_9', 'alm_1', 'alm_8', 'alm_7', 'alm_6'];
+    const b = createAlarmBook({ newAlarmId: () => ids.shift() as string, flapping: false });
+    b.apply(raise(0, 'red', 9, at('s', 'old')));
+    b.apply(raise(1_000, 'red', 9, at('s', 'new')));
+    expect(b.list({}).map((x) => x.id)).toEqual(['alm_1', 'alm_9']);
+    for (const device of ['a', 'b', 'c']) b.apply(raise(2_000, 'red', 9, at('s', device)));
+    expect(b.list({}).map((x) => x.id)).toEqual(['alm_8', 'alm_7', 'alm_6', 'alm_1', 'alm_9']);
+  });
+
   it('an escalation step without an assignee leaves the alarm with the person it was assigned to', () => {
     const b = book();
     const id = idOf(b.apply(raise(0, 'red')));
@@ -413,5 +424,14 @@ describe('flapping as the duty officer sees it', () => {
     expect(soon.nextDueAt()).toBe(5_000);
     expect(types(soon.tick(5_000))).toEqual(['alarm.overdue']);
     expect(soon.nextDueAt()).toBe(10_001);
+  });
+
+  it('drops the bookkeeping of an alarm resolved while flapping at the next tick', () => {
+    const b = book({ flapping: { transitions: 1, windowMs: 10_000 } });
+    const id = idOf(b.apply(raise(0, 'red')));
+    expect(types(b.apply(clear(1)))).toEqual(['alarm.cleared', 'alarm.flapping']);
+    expect(b.resolve(id, 'op', null, 2)).toMatchObject({ ok: true });
+    b.tick(3);
+    expect(b.flapOf('s/d/r')).toBeUndefined();
   });
 });

@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { verdictChange } from '../test-support/verdict-change.js';
 import type { AlarmTransition } from './alarm.js';
 import { type AlarmBook, createAlarmBook } from './alarm-book.js';
-import { HELD_TYPES, type ShelveRequest } from './alarm-shelving.js';
+import { createShelving, HELD_TYPES, type ShelveRequest } from './alarm-shelving.js';
 import type { Severity } from './severity.js';
 
 const MIN = 60_000;
 let n = 0;
-const book = (): AlarmBook => createAlarmBook({ newAlarmId: () => `alm_${++n}`, flapping: false });
+const book = (deps: { deadlineOf?: (site: string, raisedAt: number) => number } = {}): AlarmBook =>
+  createAlarmBook({ newAlarmId: () => `alm_${++n}`, flapping: false, ...deps });
 
 const change = (at: number, severity: Severity | null, device = 'd', rule = 'r') => verdictChange(at, severity, { device, rule });
 
@@ -169,5 +170,210 @@ describe('shelving and maintenance windows', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('a window ended early holds nothing after its end, nor a change at its end time; one that began and ended between ticks shelves nothing', () => {
+    const b = book();
+    const early = b.shelving.shelve(window({ until: 60 * MIN }), 0);
+    b.shelving.end(early.ok ? early.shelf.id : '', 'op', null, 10 * MIN);
+    expect(delivered(b.apply(change(11 * MIN, 'yellow')))).toEqual(['alarm.raised']);
+
+    const atEnd = book();
+    atEnd.shelving.shelve(window({ until: 30 * MIN }), 0);
+    // the change comes before the clock's tick at the end: the window is already over
+    expect(delivered(atEnd.apply(change(30 * MIN, 'yellow')))).toEqual(['alarm.raised']);
+
+    const missed = book();
+    missed.apply(change(0, 'yellow'));
+    missed.shelving.shelve(window({ from: 5 * MIN, until: 10 * MIN }), 1 * MIN);
+    expect(missed.tick(20 * MIN)).toEqual([]);
+    expect(missed.list({})[0]?.shelved).toBeUndefined();
+  });
+
+  it('at the end the alarm shows the level it went to meanwhile; an alarm cleared before the window shows nothing more', () => {
+    const up = book();
+    up.apply(change(0, 'yellow'));
+    up.shelving.shelve(window({}), 1);
+    up.apply(change(2, 'orange'));
+    const upEnd = up.tick(60 * MIN);
+    expect(delivered(upEnd)).toEqual(['alarm.unshelved', 'alarm.escalated']);
+    expect(upEnd[1]?.alarm).toMatchObject({ severity: 'orange', previousSeverity: 'yellow' });
+
+    const down = book();
+    down.apply(change(0, 'orange'));
+    down.shelving.shelve(window({}), 1);
+    down.apply(change(2, 'yellow'));
+    const downEnd = down.tick(60 * MIN);
+    expect(delivered(downEnd)).toEqual(['alarm.unshelved', 'alarm.deescalated']);
+    expect(downEnd[1]?.alarm).toMatchObject({ severity: 'yellow', previousSeverity: 'orange' });
+
+    const quiet = book();
+    quiet.apply(change(0, 'yellow'));
+    quiet.apply(change(1, null));
+    const on = quiet.shelving.shelve(window({}), 2);
+    expect(on.ok && on.transitions.map((s) => s.type)).toEqual(['alarm.shelved']);
+    expect(delivered(quiet.tick(60 * MIN))).toEqual(['alarm.unshelved']);
+  });
+
+  it('the held steps of an alarm raised during a window show the shelf in its history', () => {
+    const b = book();
+    const on = b.shelving.shelve(window({}), 0);
+    b.apply(change(1, 'yellow'));
+    const id = b.list({})[0]?.id as string;
+    expect(b.history(id)[0]?.alarm.shelved).toMatchObject({ shelf: on.ok ? on.shelf.id : '', scope: 'device' });
+  });
+
+  it('overlapping windows: a shelved alarm is not shelved again, and the end of one hands its alarms to the other still on', () => {
+    const b = book();
+    b.apply(change(0, 'yellow', 'd'));
+    b.apply(change(0, 'yellow', 'e'));
+    const device = b.shelving.shelve(window({ device: 'd', until: 30 * MIN, by: 'op', reason: 'filter bags' }), 1);
+    expect(device.ok && device.transitions.map((s) => s.alarm.device)).toEqual(['d']);
+    const site = b.shelving.shelve(window({ scope: 'site', device: undefined, by: 'lead', reason: 'plant shutdown' }), 2);
+    expect(site.ok && site.transitions.map((s) => s.alarm.device)).toEqual(['e']);
+    const handed = b.shelving.end(device.ok ? device.shelf.id : '', 'op', null, 3);
+    expect(handed.ok && handed.transitions.map((s) => [s.type, s.alarm.device, s.by, s.note, s.alarm.shelved?.shelf])).toEqual([
+      ['alarm.shelved', 'd', 'lead', 'plant shutdown', site.ok ? site.shelf.id : ''],
+    ]);
+    expect(delivered(b.apply(change(4, 'orange', 'd')))).toEqual([]);
+  });
+
+  it("one alarm's shelf holds only that alarm, a device's window only that device, and the alarm's own shelf before a window", () => {
+    const b = book();
+    const r1 = b.apply(change(0, 'yellow', 'd', 'r1'))[0]?.alarm.id as string;
+    b.apply(change(0, 'yellow', 'd', 'r2'));
+    b.shelving.shelve(window({ scope: 'alarm', alarm: r1, site: undefined, device: undefined }), 1);
+    expect(delivered(b.apply(change(2, 'orange', 'd', 'r2')))).toEqual(['alarm.escalated']);
+    expect(delivered(b.apply(change(2, 'orange', 'd', 'r1')))).toEqual([]);
+
+    const w = book();
+    w.shelving.shelve(window({ device: 'd' }), 0);
+    expect(delivered(w.apply(change(1, 'yellow', 'e')))).toEqual(['alarm.raised']);
+
+    // a window that begins while the alarm has its own shelf: the alarm's own shelf holds it
+    const both = book();
+    const id = both.apply(change(0, 'yellow'))[0]?.alarm.id as string;
+    both.shelving.shelve(window({ id: 'shf_window', from: 10 * MIN }), 0);
+    both.shelving.shelve(window({ id: 'shf_own', scope: 'alarm', alarm: id, site: undefined, device: undefined }), 5 * MIN);
+    expect(both.tick(10 * MIN)).toEqual([]);
+    expect(both.apply(change(20 * MIN, 'orange')).map((s) => s.held)).toEqual(['shf_own']);
+  });
+
+  it('refuses an empty window, a resolved or already shelved alarm, a second end, and unshelving a resolved alarm or one in a window', () => {
+    const b = book();
+    expect(b.shelving.shelve(window({ from: 50, until: 50 }), 0)).toEqual({ ok: false, error: { code: 'shelf_window_invalid' } });
+    const done = b.apply(change(0, 'yellow', 'd', 'done'))[0]?.alarm.id as string;
+    b.apply(change(1, null, 'd', 'done'));
+    b.resolve(done, 'op', null, 2);
+    const alarmScope = { scope: 'alarm' as const, site: undefined, device: undefined };
+    expect(b.shelving.shelve(window({ ...alarmScope, alarm: done }), 3)).toEqual({ ok: false, error: { code: 'alarm_resolved' } });
+
+    const id = b.apply(change(0, 'yellow'))[0]?.alarm.id as string;
+    const own = b.shelving.shelve(window({ ...alarmScope, alarm: id }), 1);
+    expect(b.shelving.shelve(window({ ...alarmScope, alarm: id }), 2)).toEqual({ ok: false, error: { code: 'alarm_already_shelved' } });
+    const ownId = own.ok ? own.shelf.id : '';
+    expect(b.shelving.end(ownId, 'op', null, 3)).toMatchObject({ ok: true });
+    expect(b.shelving.end(ownId, 'op', null, 4)).toEqual({ ok: false, error: { code: 'shelf_ended' } });
+
+    // shelved, cleared and resolved: its shelf ended with it
+    const gone = b.apply(change(0, 'yellow', 'd', 'gone'))[0]?.alarm.id as string;
+    b.shelving.shelve(window({ ...alarmScope, alarm: gone }), 1);
+    b.apply(change(2, null, 'd', 'gone'));
+    b.resolve(gone, 'op', null, 3);
+    expect(b.shelving.unshelveAlarm(gone, 'op', null, 4)).toEqual({ ok: false, error: { code: 'alarm_resolved' } });
+
+    const inWindow = book();
+    inWindow.shelving.shelve(window({}), 0);
+    const held = inWindow.apply(change(1, 'yellow'))[0]?.alarm.id as string;
+    expect(inWindow.shelving.unshelveAlarm(held, 'op', null, 2)).toEqual({ ok: false, error: { code: 'alarm_in_maintenance_window' } });
+  });
+
+  it("the shelf records what it covers and from when: an alarm's shelf from now at the earliest, a window from its own start", () => {
+    const b = book();
+    const id = b.apply(change(0, 'yellow'))[0]?.alarm.id as string;
+    const site = b.shelving.shelve(window({ scope: 'site', device: 'd', alarm: id }), 0);
+    expect(site).toMatchObject({ ok: true, shelf: { scope: 'site', site: 's', device: null, alarm: null } });
+    const device = b.shelving.shelve(window({ from: 0, alarm: id }), 5 * MIN);
+    expect(device).toMatchObject({ ok: true, shelf: { device: 'd', alarm: null, from: new Date(0).toISOString() } });
+
+    const alarmScope = { scope: 'alarm' as const, alarm: id, site: undefined, device: undefined };
+    const past = book();
+    const pastId = past.apply(change(0, 'yellow'))[0]?.alarm.id as string;
+    const fromPast = past.shelving.shelve(window({ ...alarmScope, alarm: pastId, from: 0 }), 5 * MIN);
+    expect(fromPast).toMatchObject({ ok: true, shelf: { alarm: pastId, device: 'd', from: new Date(5 * MIN).toISOString() } });
+    const later = book();
+    const laterId = later.apply(change(0, 'yellow'))[0]?.alarm.id as string;
+    const fromLater = later.shelving.shelve(window({ ...alarmScope, alarm: laterId, from: 10 * MIN }), 5 * MIN);
+    expect(fromLater).toMatchObject({ ok: true, shelf: { from: new Date(10 * MIN).toISOString() }, transitions: [] });
+  });
+
+  it('resolving an alarm ends its own shelf only, keeps the end of a shelf ended before, and a refused resolve ends nothing', () => {
+    const b = book();
+    const r1 = b.apply(change(0, 'yellow', 'd', 'r1'))[0]?.alarm.id as string;
+    const r2 = b.apply(change(0, 'yellow', 'd', 'r2'))[0]?.alarm.id as string;
+    const alarmScope = { scope: 'alarm' as const, site: undefined, device: undefined };
+    b.shelving.shelve(window({ ...alarmScope, id: 'shf_r1', alarm: r1 }), 1);
+    b.shelving.shelve(window({ ...alarmScope, id: 'shf_r2', alarm: r2 }), 1);
+    b.shelving.shelve(window({ id: 'shf_e', device: 'e' }), 1);
+    b.shelving.unshelveAlarm(r1, 'lead', null, 2);
+    b.apply(change(3, null, 'd', 'r1'));
+    expect(b.resolve(r1, 'op', null, 4)).toMatchObject({ ok: true });
+    expect(b.shelving.get('shf_r1')).toMatchObject({ endedBy: 'lead', endedAt: new Date(2).toISOString() });
+    expect(b.resolve(r2, 'op', null, 5)).toEqual({ ok: false, error: { code: 'alarm_still_active' } });
+    expect(b.shelving.list(false).map((s) => s.id)).toEqual(['shf_r2', 'shf_e']);
+  });
+
+  it('lists the shelves newest first (ties: the larger id first), ended ones on request; get and takeChanged', () => {
+    const b = book();
+    expect(b.shelving.get('shf_none')).toBeUndefined();
+    b.shelving.shelve(window({ id: 'shf_a', until: 10 * MIN }), 0);
+    for (const id of ['shf_c', 'shf_e', 'shf_b', 'shf_d']) b.shelving.shelve(window({ id, device: id }), 1 * MIN);
+    expect(b.shelving.takeChanged().map((s) => s.id)).toEqual(['shf_a', 'shf_c', 'shf_e', 'shf_b', 'shf_d']);
+    expect(b.shelving.takeChanged()).toEqual([]);
+    b.shelving.end('shf_a', 'op', 'done', 2 * MIN);
+    expect(b.shelving.takeChanged()).toMatchObject([{ id: 'shf_a', endedBy: 'op' }]);
+    expect(b.shelving.get('shf_a')).toMatchObject({ id: 'shf_a', endedAt: new Date(2 * MIN).toISOString() });
+    expect(b.shelving.list(false).map((s) => s.id)).toEqual(['shf_e', 'shf_d', 'shf_c', 'shf_b']);
+    expect(b.shelving.list(true).map((s) => s.id)).toEqual(['shf_e', 'shf_d', 'shf_c', 'shf_b', 'shf_a']);
+  });
+
+  it('keeps at most maxEnded ended shelves, the oldest forgotten first', () => {
+    const shelving = createShelving({ get: () => undefined, open: () => [], transition: () => expect.unreachable(), history: () => [] });
+    const keep = createShelving(
+      { get: () => undefined, open: () => [], transition: () => expect.unreachable(), history: () => [] },
+      { maxEnded: 1 },
+    );
+    for (const s of [shelving, keep]) {
+      s.shelve(window({ id: 'shf_1' }), 0);
+      s.shelve(window({ id: 'shf_2' }), 0);
+      s.takeChanged();
+      s.end('shf_1', 'op', null, 1);
+      s.end('shf_2', 'op', null, 2);
+    }
+    expect(shelving.list(true).map((s) => s.id)).toEqual(['shf_2', 'shf_1']);
+    expect(keep.list(true).map((s) => s.id)).toEqual(['shf_2']);
+    expect(keep.takeChanged().map((s) => s.id)).toEqual(['shf_2']);
+  });
+
+  it('a restored book wakes for shelves still on only; nextDueAt is the earliest of a deadline and the end of a window', () => {
+    const b = book();
+    b.shelving.shelve(window({ id: 'shf_x', until: 60 * MIN }), 0);
+    b.shelving.end('shf_x', 'op', null, 1);
+    const copy = book();
+    copy.restore(JSON.parse(JSON.stringify(b.snapshot())));
+    expect(copy.nextDueAt()).toBeNull();
+
+    const due = book({ deadlineOf: (_site, raisedAt) => raisedAt + 120 * MIN });
+    due.apply(change(0, 'yellow', 'e'));
+    due.shelving.shelve(window({ until: 30 * MIN }), 0);
+    expect(due.nextDueAt()).toBe(30 * MIN);
+  });
+
+  it('an alarm come down from red is shelved only by a dispatcher', () => {
+    const b = book();
+    const id = b.apply(change(0, 'red'))[0]?.alarm.id as string;
+    b.apply(change(1, 'orange'));
+    const request = window({ scope: 'alarm', alarm: id, site: undefined, device: undefined });
+    expect(b.shelving.shelve(request, 2)).toEqual({ ok: false, error: { code: 'shelve_requires_dispatcher' } });
   });
 });

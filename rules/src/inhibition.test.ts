@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { harness, ruleSetFromYaml } from '../test-support/harness.js';
 import { type AlarmBook, createAlarmBook } from './alarm-book.js';
+import { createInhibition } from './inhibition.js';
 import type { Inhibits } from './inhibits.js';
 import { inhibitsOf } from './inhibits.js';
 import type { VerdictChange } from './rule-engine.js';
@@ -188,5 +189,107 @@ rules:
         'profile: p\nrules:\n  - { id: a, kind: silence, metric: x, ladder: [{ after: 1s, severity: blue }], inhibits: { scope: plant }, source: t }\n',
       ),
     ).toThrow(/inhibits/);
+  });
+
+  it('a batch keeps its time order: the inhibiting rules go first only among changes of the same time', () => {
+    const b = book();
+    expect(b.applyAll([change(10, 'yellow'), silent(20, true)]).map((t) => [t.type, t.alarm.rule])).toEqual([
+      ['alarm.raised', 'hopper_temp_high'],
+      ['alarm.raised', 'device_silent'],
+    ]);
+  });
+
+  it('an inhibitor ending in a batch releases what it held, unless a later change of the same key in the batch brings a newer state', () => {
+    const rules = (steps: { alarm: { rule: string; device: string } }[]) => steps.map((t) => `${t.alarm.device}/${t.alarm.rule}`);
+    // held earlier in the same batch, at an earlier time
+    const earlier = book();
+    earlier.apply(silent(0, true));
+    expect(rules(earlier.applyAll([change(10, 'yellow'), silent(20, false)]))).toEqual(['dc-01/device_silent', 'dc-01/hopper_temp_high']);
+    // a later change of another key, or a pending one of the same key, does not stand in for the held state
+    const other = book();
+    other.apply(silent(0, true));
+    other.apply(change(5, 'yellow'));
+    expect(rules(other.applyAll([silent(20, false), change(20, 'yellow', { device: 'dc-02' })]))).toEqual([
+      'dc-01/device_silent',
+      'dc-01/hopper_temp_high',
+      'dc-02/hopper_temp_high',
+    ]);
+    const pending = book();
+    pending.apply(silent(0, true));
+    pending.apply(change(5, 'yellow'));
+    const delay: VerdictChange = { ...change(20, 'orange'), verdict: { status: 'pending', dueAt: 30 } };
+    expect(rules(pending.applyAll([silent(20, false), delay]))).toEqual(['dc-01/device_silent', 'dc-01/hopper_temp_high']);
+  });
+
+  it('a site inhibitor holds nothing of another site; without a list no inhibitor holds another one', () => {
+    const b = book();
+    b.apply(change(0, 'red', { device: 'meter', rule: 'power_off', inhibits: { scope: 'site' } }));
+    const elsewhere: VerdictChange = { ...change(1, 'yellow'), key: 'other/dc-01/hopper_temp_high', site: 'other' };
+    expect(b.apply(elsewhere).map((t) => t.type)).toEqual(['alarm.raised']);
+    expect(b.apply(change(1, 'yellow'))).toEqual([]);
+    expect(b.apply(silent(2, true)).map((t) => [t.type, t.alarm.rule])).toEqual([['alarm.raised', 'device_silent']]);
+  });
+
+  it('sameMetric: a fault whose verdict names no metric holds nothing; a change about another metric goes out and is no longer held', () => {
+    const b = book();
+    const noMetric = (v: VerdictChange): VerdictChange => ({ ...v, verdict: { ...v.verdict, metric: null } as VerdictChange['verdict'] });
+    b.apply(noMetric(change(0, 'orange', { rule: 'fault', inhibits: { scope: 'device', sameMetric: true } })));
+    expect(b.apply(noMetric(change(1, 'yellow'))).map((t) => t.type)).toEqual(['alarm.raised']);
+
+    const m = book();
+    const fault = (at: number, on: boolean) =>
+      change(at, on ? 'orange' : null, { rule: 'ts_range', inhibits: { scope: 'device', sameMetric: true } });
+    m.apply(fault(0, true));
+    expect(m.apply(change(1, 'yellow'))).toEqual([]);
+    const aboutY: VerdictChange = {
+      ...change(2, 'orange'),
+      verdict: { ...change(2, 'orange').verdict, metric: 'y' } as VerdictChange['verdict'],
+    };
+    expect(m.apply(aboutY).map((t) => [t.type, t.alarm.severity])).toEqual([['alarm.raised', 'orange']]);
+    expect(m.inhibition.held()).toEqual([]);
+    // the fault's end brings back nothing older than what went out
+    expect(m.apply(fault(3, false)).map((t) => [t.type, t.alarm.rule])).toEqual([['alarm.cleared', 'ts_range']]);
+  });
+
+  it('shows its inhibitors, the keys held and by whom, the recent changes newest first, and whether anything changed', () => {
+    const b = book();
+    const inhibition = b.inhibition;
+    expect(inhibition.takeChanged()).toBe(false);
+    b.apply(change(0, 'yellow', { device: 'dc-02' }));
+    expect(inhibition.takeChanged()).toBe(false);
+    b.apply(silent(1, true));
+    expect(inhibition.takeChanged()).toBe(true);
+    expect(inhibition.takeChanged()).toBe(false);
+    expect(inhibition.inhibitors()).toMatchObject([
+      { key: 's/dc-01/device_silent', rule: 'device_silent', since: 1, inhibits: { scope: 'device' } },
+    ]);
+    b.apply(change(2, 'yellow'));
+    expect(inhibition.takeChanged()).toBe(true);
+    expect(inhibition.held()).toEqual([
+      { key: 's/dc-01/hopper_temp_high', inhibitedBy: 's/dc-01/device_silent', status: 'true', severity: 'yellow' },
+    ]);
+    b.apply(change(3, null));
+    expect(inhibition.held()).toEqual([
+      { key: 's/dc-01/hopper_temp_high', inhibitedBy: 's/dc-01/device_silent', status: 'false', severity: null },
+    ]);
+    expect(inhibition.recent().map((r) => [r.at, r.status, r.severity, r.message, r.inhibitedBy])).toEqual([
+      [3, 'false', null, null, 's/dc-01/device_silent'],
+      [2, 'true', 'yellow', 'hopper_temp_high yellow', 's/dc-01/device_silent'],
+    ]);
+    const copy = book();
+    copy.restore(JSON.parse(JSON.stringify(b.snapshot())));
+    expect(copy.inhibition.inhibitors().map((i) => i.key)).toEqual(['s/dc-01/device_silent']);
+    expect(copy.apply(change(4, 'orange'))).toEqual([]);
+    inhibition.takeChanged();
+    b.apply(silent(5, false));
+    expect(inhibition.takeChanged()).toBe(true);
+    expect(inhibition.held()).toEqual([]);
+  });
+
+  it('keeps the most recent maxRecent inhibited changes', () => {
+    const inhibition = createInhibition({ maxRecent: 2 });
+    inhibition.observe(silent(0, true));
+    for (const at of [1, 2, 3]) expect(inhibition.observe(change(at, 'yellow')).held).toBe(true);
+    expect(inhibition.recent().map((r) => r.at)).toEqual([3, 2]);
   });
 });
