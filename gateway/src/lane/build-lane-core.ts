@@ -15,6 +15,7 @@ import { createSqliteEngineState } from '../store/engine-state-sqlite.js';
 import { openStore, type StoreDatabase } from '../store/open-store.js';
 import { createSqliteSeqMemory } from '../store/seq-memory.js';
 import { createSpoolQueue } from '../store/spool-queue.js';
+import { createWriteBuffer, type WriteBuffer } from '../store/write-buffer.js';
 import { laneCommit, type WriterGate } from '../store/writer-gate.js';
 import { createLaneCore, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
 
@@ -63,12 +64,26 @@ export interface LaneSetup {
   writerGate?: WriterGate;
 }
 
-/** One commit of the lane: after the broker side's waiting writes, when it writes the store from another thread. */
+/**
+ * One commit of the lane: judge with the store's writes collected, then run them and `record`'s in one transaction
+ * — after the broker side's waiting writes, when it writes the store from another thread (writer-gate.ts).
+ */
 const committer =
-  (store: StoreDatabase, gate: WriterGate | undefined) =>
-  <T>(work: () => T): T => {
-    const commit = store.transaction(work);
-    return gate ? laneCommit(gate, commit) : commit();
+  (store: StoreDatabase, later: WriteBuffer, gate: WriterGate | undefined) =>
+  <T>(judge: () => T, record: () => void): T => {
+    const write = store.transaction(() => {
+      later.apply();
+      record();
+    });
+    try {
+      const result = later.collecting(judge);
+      if (gate) laneCommit(gate, write);
+      else write();
+      return result;
+    } catch (error) {
+      later.clear();
+      throw error;
+    }
   };
 
 /**
@@ -89,16 +104,24 @@ export async function buildLaneCore(
   const store = config.store.enabled
     ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes })
     : null;
+  // The lane's writes to the store, collected while it judges and run together in its commit.
+  const later = createWriteBuffer();
   const queue = store
-    ? createSpoolQueue(store, { maxPoints: config.store.spool.maxPoints, maxAgeMs: config.store.spool.maxAge }, Date.now)
+    ? createSpoolQueue(store, { maxPoints: config.store.spool.maxPoints, maxAgeMs: config.store.spool.maxAge }, Date.now, later)
     : undefined;
   const sink = await startInfluxSink(config.influx, setup.influxUrl, metrics, log, queue, (points) => outlet.pointsRefused?.(points));
   const core = createLaneCore({
     registry,
     profiles: PROFILES,
     engine,
-    seqWindow: createSeqWindow(store ? createSqliteSeqMemory(store) : undefined),
-    commit: store ? committer(store, setup.writerGate) : (work) => work(),
+    seqWindow: createSeqWindow(store ? createSqliteSeqMemory(store, later) : undefined),
+    commit: store
+      ? committer(store, later, setup.writerGate)
+      : (judge, record) => {
+          const result = judge();
+          record();
+          return result;
+        },
     // In a cluster the shared store keeps both (the broker side writes them there before any acknowledgement).
     engineState: store && !config.clustered ? createSqliteEngineState(store) : undefined,
     inbox: store && !config.clustered ? createSqliteAlarmInbox(store) : undefined,

@@ -44,7 +44,11 @@ function laneCore() {
     maxPayloadBytes: 65_536,
     timestamps: { maxAheadMs: 300_000, maxBehindMs: 86_400_000 },
     sink: null,
-    commit: (work) => work(),
+    commit: (judge, record) => {
+      const result = judge();
+      record();
+      return result;
+    },
     reloadRules: () => ({ result: { ok: true, files: [], changedAlarms: 0 }, changes: [] }),
     outlet: { alarmChanges: () => undefined, readingStored: () => undefined },
     metrics: createGatewayMetrics({ processMetrics: false }),

@@ -103,8 +103,12 @@ export interface LaneCoreDeps {
   timestamps: TimestampWindow;
   /** InfluxDB: accepted readings are handed to it while being judged, so that they are spooled before the verdict. */
   sink: InfluxSink | null;
-  /** Runs work as one commit of the local store (identity without one); throws when the store cannot write. */
-  commit<T>(work: () => T): T;
+  /**
+   * Runs `judge`, then `record`, as one commit of the local store: the writes `judge` makes through the store's
+   * ports are collected and run with `record`'s in the commit (the write lock is held for the writes alone).
+   * Without a store, both at once. Throws when the store cannot write.
+   */
+  commit<T>(judge: () => T, record: () => void): T;
   /** Where the engine's state is saved in each commit (with a store), and found again at start. */
   engineState?: EngineStateStore | undefined;
   /** Where verdict changes wait for the alarm book, put in the commit that decided them (with a store). */
@@ -172,13 +176,14 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     const changes: VerdictChange[] = [];
     let upTo: number | undefined;
     let moved = undefined as EngineChanges | undefined;
-    const result = deps.commit(() => {
-      const out = work(changes);
-      if (changes.length > 0 && deps.inbox) upTo = deps.inbox.put(changes);
-      moved = engine.takeChanged();
-      deps.engineState?.save(moved, at);
-      return out;
-    });
+    const result = deps.commit(
+      () => work(changes),
+      () => {
+        if (changes.length > 0 && deps.inbox) upTo = deps.inbox.put(changes);
+        moved = engine.takeChanged();
+        deps.engineState?.save(moved, at);
+      },
+    );
     if (moved && deps.outlet.engineChanged && (moved.devices.length > 0 || moved.sites.length > 0)) deps.outlet.engineChanged(moved);
     if (changes.length > 0) deps.outlet.alarmChanges(changes, upTo);
     return result;

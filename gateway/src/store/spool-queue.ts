@@ -1,5 +1,6 @@
 import type { PointBatch, PointKind, PointQueue } from '../sinks/influx/point-queue.js';
 import type { StoreDatabase } from './open-store.js';
+import type { WriteBuffer } from './write-buffer.js';
 
 export interface SpoolLimits {
   /** Points the spool may hold; past it the oldest waiting telemetry is dropped (never alarm events). */
@@ -36,7 +37,13 @@ export function createSpoolWriter(db: StoreDatabase, now: () => number): { alarm
  * moment it is pushed — inside the caller's transaction, so a reading and its acknowledgement commit
  * together — until InfluxDB has taken it. After a restart the sink finds it here and writes it, in order.
  */
-export function createSpoolQueue(db: StoreDatabase, limits: SpoolLimits, now: () => number): PointQueue & { readonly points: number } {
+export function createSpoolQueue(
+  db: StoreDatabase,
+  limits: SpoolLimits,
+  now: () => number,
+  /** The lane's write buffer: pushes (and the trims they call for) run in the lane's commit. */
+  later?: WriteBuffer,
+): PointQueue & { readonly points: number } {
   const insert = db.prepare('INSERT INTO spool (kind, at, line) VALUES (?, ?, ?)');
   const select = db.prepare('SELECT id, line FROM spool WHERE kind = ? AND id > ? ORDER BY id LIMIT ?').raw(true);
   const remove = db.prepare('DELETE FROM spool WHERE kind = ? AND id BETWEEN ? AND ?');
@@ -50,6 +57,8 @@ export function createSpoolQueue(db: StoreDatabase, limits: SpoolLimits, now: ()
   const cursor = { alarm: 0, telemetry: 0 };
   let dropped = 0;
   let lastTrim = 0;
+  /** A trim is collected in the lane's write buffer and not run yet. */
+  let trimWaiting = false;
 
   const trim = (): void => {
     lastTrim = now();
@@ -72,9 +81,18 @@ export function createSpoolQueue(db: StoreDatabase, limits: SpoolLimits, now: ()
 
   return {
     push(kind, line) {
-      insert.run(KIND[kind], now(), line);
+      const at = now();
+      if (later) later.add(() => insert.run(KIND[kind], at, line));
+      else insert.run(KIND[kind], at, line);
       points += 1;
-      if (points - takenOut > limits.maxPoints || now() - lastTrim > TRIM_EVERY_MS) trim();
+      if (trimWaiting || (points - takenOut <= limits.maxPoints && at - lastTrim <= TRIM_EVERY_MS)) return;
+      if (!later) return trim();
+      // after every insert of the commit: the count it trims to is then the table's
+      trimWaiting = true;
+      later.addLast(() => {
+        trimWaiting = false;
+        trim();
+      });
     },
     take(max) {
       if (now() - lastTrim > TRIM_EVERY_MS) trim();

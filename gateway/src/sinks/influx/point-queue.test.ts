@@ -5,16 +5,35 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../store/open-store.js';
 import { createSpoolQueue } from '../../store/spool-queue.js';
-import { createMemoryPointQueue, type PointQueue } from './point-queue.js';
+import { createWriteBuffer } from '../../store/write-buffer.js';
+import { createMemoryPointQueue, type PointKind, type PointQueue } from './point-queue.js';
 
 const freshDir = (): string => mkdtempSync(join(tmpdir(), 'point-queue-'));
 const spoolIn = (dir: string, maxPoints: number, now: () => number = Date.now) =>
   createSpoolQueue(openStore({ dataDir: dir, synchronous: 'normal' }), { maxPoints, maxAgeMs: 86_400_000 }, now);
 
+/**
+ * The spool as the telemetry lane uses it: each push made while the lane judges (collected in its write buffer)
+ * and written in its commit, with any trim the push called for.
+ */
+function spoolInLaneCommits(maxPoints: number): PointQueue {
+  const db = openStore({ dataDir: freshDir(), synchronous: 'normal' });
+  const later = createWriteBuffer();
+  const queue = createSpoolQueue(db, { maxPoints, maxAgeMs: 86_400_000 }, Date.now, later);
+  const commit = db.transaction(() => later.apply());
+  return Object.assign(Object.create(queue) as PointQueue, {
+    push(kind: PointKind, line: string) {
+      later.collecting(() => queue.push(kind, line));
+      commit();
+    },
+  });
+}
+
 /** One contract for every PointQueue adapter (the in-memory queue and the durable spool). */
 const ADAPTERS: Array<[string, (maxPoints: number) => PointQueue]> = [
   ['memory', (maxPoints) => createMemoryPointQueue(maxPoints)],
   ['spool', (maxPoints) => spoolIn(freshDir(), maxPoints)],
+  ['spool written in the lane commits', spoolInLaneCommits],
 ];
 
 describe.each(ADAPTERS)('PointQueue contract — %s', (_name, make) => {
@@ -133,4 +152,22 @@ describe.each(ADAPTERS)('PointQueue against a model — %s', (_name, make) => {
       { numRuns: 120 },
     );
   }, 60_000);
+});
+
+describe('the spool in the telemetry lane commits', () => {
+  it('writes nothing while the lane judges, then the whole batch and the trim past maxPoints in its commit', () => {
+    const db = openStore({ dataDir: freshDir(), synchronous: 'normal' });
+    const later = createWriteBuffer();
+    const queue = createSpoolQueue(db, { maxPoints: 5, maxAgeMs: 86_400_000 }, Date.now, later);
+    const rows = db.prepare('SELECT count(*) FROM spool').pluck();
+    later.collecting(() => {
+      for (let i = 1; i <= 8; i += 1) queue.push('telemetry', `t${i}`);
+    });
+    // the write lock is not needed while judging: no row yet
+    expect(rows.get()).toBe(0);
+    db.transaction(() => later.apply())();
+    expect(rows.get()).toBe(5);
+    expect(queue.take(100)?.lines).toEqual(['t4', 't5', 't6', 't7', 't8']);
+    expect(queue.dropped).toBe(3);
+  });
 });

@@ -1,0 +1,52 @@
+/**
+ * The telemetry lane's writes to the store, collected while it judges a batch and run together in its commit:
+ * SQLite's write lock (one for the whole file) is then held for the inserts alone, not for the parsing, rules
+ * and line protocol around them, so the broker side's writes (the alarm book) wait for milliseconds, not for a
+ * whole batch judged (writer-gate.ts).
+ */
+export interface WriteBuffer {
+  /** Runs `write` now when nothing is being collected; else keeps it for `apply`, in order. */
+  add(write: () => void): void;
+  /** As `add`, but `apply` runs it after every write added (a clean-up that must see them all). */
+  addLast(write: () => void): void;
+  /** Collects the writes made while `judge` runs. */
+  collecting<T>(judge: () => T): T;
+  /** Runs the writes collected (inside the caller's transaction), in order. */
+  apply(): void;
+  /** Forgets what was collected (the commit failed: the lane stops). */
+  clear(): void;
+}
+
+export function createWriteBuffer(): WriteBuffer {
+  let writes: Array<() => void> = [];
+  let last: Array<() => void> = [];
+  let collecting = false;
+  return {
+    add(write) {
+      if (collecting) writes.push(write);
+      else write();
+    },
+    addLast(write) {
+      if (collecting) last.push(write);
+      else write();
+    },
+    collecting(judge) {
+      collecting = true;
+      try {
+        return judge();
+      } finally {
+        collecting = false;
+      }
+    },
+    apply() {
+      const taken = [...writes, ...last];
+      writes = [];
+      last = [];
+      for (const write of taken) write();
+    },
+    clear() {
+      writes = [];
+      last = [];
+    },
+  };
+}
