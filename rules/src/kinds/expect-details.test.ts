@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { harness } from '../../test-support/harness.js';
+import { harness, ruleSetFromYaml } from '../../test-support/harness.js';
+import { createRuleEngine } from '../rule-engine.js';
 
 const rule = (fields: string) => `\nprofile: p\nrules:\n  - { id: il, kind: expect, source: t, ${fields} }\n`;
 
@@ -76,5 +77,38 @@ describe('expect rule details', () => {
     h.read(0, { drop: true, valve: 'open', idle: false });
     expect(h.read(1000, { other: 1 })).toEqual([]);
     expect(h.state('il')).toBe('pending');
+  });
+
+  it('within 0 with every expectation met at the edge: no alarm', () => {
+    const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'", "pump"], within: 0`));
+    h.read(0, { drop: true, valve: 'closed', pump: true });
+    h.read(1000, { drop: false });
+    h.read(2000, { drop: true });
+    expect(h.changes).toEqual([]);
+  });
+
+  it('a wait under way when the gateway stopped goes on after the restart without the time it was down', () => {
+    const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 10s`));
+    h.read(0, { drop: true, valve: 'open' });
+    const again = createRuleEngine({
+      rules: ruleSetFromYaml(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 10s`)),
+      unitOf: () => 'u',
+    });
+    // stopped at 4 s, down for 60 s
+    again.restore(JSON.parse(JSON.stringify(h.engine.snapshot())), 64_000, 60_000);
+    expect(again.nextDueAt()).toBe(70_000);
+    expect(again.tick(69_999)).toEqual([]);
+    expect(again.tick(70_000).map((c) => c.verdict.status)).toEqual(['true']);
+    // a failure already raised stays as it was
+    const failed = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 1s`));
+    failed.read(0, { drop: true, valve: 'open' });
+    failed.advanceTo(1000);
+    const later = createRuleEngine({
+      rules: ruleSetFromYaml(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 1s`)),
+      unitOf: () => 'u',
+    });
+    later.restore(JSON.parse(JSON.stringify(failed.engine.snapshot())), 61_000, 60_000);
+    expect(later.nextDueAt()).toBeNull();
+    expect(later.verdicts().map((v) => v.status)).toEqual(['true']);
   });
 });

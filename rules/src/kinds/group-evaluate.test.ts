@@ -99,3 +99,19 @@ describe('evaluateGroup, quantifier mode', () => {
     expect(evaluateGroup(anyProfile, null, hits, [{ profile: 'other', env: env({ producing: true }) }])).toMatchObject({ status: 'true' });
   });
 });
+
+describe('evaluateGroup, edge cases', () => {
+  it('all without any point is normal', () => {
+    expect(evaluateGroup(groupOf('require: all, severity: orange'), null, [], [])).toEqual({ status: 'false' });
+  });
+
+  it('of two levels met at the same severity, the first in the list is named', () => {
+    const def = groupOf('levels: [{ count: 2, atLeast: orange, severity: red }, { count: 3, atLeast: yellow, severity: red }]');
+    expect(evaluateGroup(def, null, points('red', 'orange', 'yellow'), [])).toMatchObject({
+      severity: 'red',
+      value: 2,
+      threshold: 2,
+      message: '2 points of the site at orange or above (d1, d2)',
+    });
+  });
+});

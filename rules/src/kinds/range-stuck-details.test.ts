@@ -151,3 +151,68 @@ describe('stuck rule details', () => {
     expect(h.state('st')).toBe('yellow');
   });
 });
+
+describe('range and stuck rule details, more', () => {
+  const range = (fields: string, rangeOf?: () => { min: number; max: number }) =>
+    harness(`\nprofile: p\nrules:\n  - { id: f, kind: range, metric: x, source: t${fields} }\n`, rangeOf ? { deps: { rangeOf } } : {});
+
+  it('a rule with one bound: the other from the profile, or none; a value on a bound is in range', () => {
+    const maxOnly = range(', max: 100', () => ({ min: 0, max: 1000 }));
+    maxOnly.read(0, { x: -1 });
+    expect(maxOnly.last('f')).toMatchObject({ status: 'true', threshold: 0 });
+    const minOnly = range(', min: 0');
+    minOnly.read(0, { x: 0 });
+    expect(minOnly.changes).toEqual([]);
+    minOnly.read(1, { x: -1 });
+    expect(minOnly.last('f')).toMatchObject({ status: 'true', value: -1, threshold: 0 });
+    const onlyMax = range(', max: 100');
+    onlyMax.read(0, { x: 100 });
+    expect(onlyMax.changes).toEqual([]);
+    onlyMax.read(1, { x: 101 });
+    expect(onlyMax.last('f')).toMatchObject({ status: 'true', value: 101, threshold: 100 });
+  });
+
+  it('the on-delay runs from the fault, and again for a fault after a clear', () => {
+    const h = range(', min: 0, max: 10, onDelay: 5s');
+    h.read(3000, { x: 11 });
+    expect(h.last('f')).toEqual({ status: 'pending', dueAt: 8000 });
+    h.advanceTo(8000);
+    expect(h.state('f')).toBe('orange');
+    h.read(9000, { x: 5 });
+    expect(h.state('f')).toBe('false');
+    h.read(10_000, { x: 12 });
+    expect(h.last('f')).toEqual({ status: 'pending', dueAt: 15_000 });
+  });
+
+  const stuck = (fields = '') =>
+    harness(`\nprofile: p\nrules:\n  - { id: st, kind: stuck, metric: dp, window: 30m, source: t${fields} }\n`);
+
+  it('a sensor stuck at 0 is flagged, and the message counts from the start of the run', () => {
+    const h = stuck();
+    for (let m = 10; m <= 40; m += 10) h.read(m * MIN, { dp: 0 });
+    expect(h.last('st')).toMatchObject({ status: 'true', value: 0, message: 'dp stuck at 0 u for 30 min (sensor stuck)' });
+  });
+
+  it('up and then down by more than ε in all starts a new run', () => {
+    const h = stuck(', epsilon: 0.6, minSamples: 2');
+    h.read(0, { dp: 0 });
+    h.read(10 * MIN, { dp: 0.5 });
+    // 0.5 − (−0.3) > 0.6: a new run from 20 min
+    h.read(20 * MIN, { dp: -0.3 });
+    h.read(30 * MIN, { dp: -0.3 });
+    expect(h.changes).toEqual([]);
+  });
+
+  it('decided on data only: readings without its metric raise nothing, with a guard or without', () => {
+    const plain = stuck(', minSamples: 2');
+    plain.read(0, { dp: 5 });
+    plain.read(10 * MIN, { dp: 5 });
+    plain.read(40 * MIN, { other: 1 });
+    expect(plain.changes).toEqual([]);
+    const guarded = stuck(', minSamples: 2, when: fan');
+    guarded.read(0, { dp: 5, fan: true });
+    guarded.read(10 * MIN, { dp: 5 });
+    guarded.read(40 * MIN, { other: 1 });
+    expect(guarded.changes).toEqual([]);
+  });
+});

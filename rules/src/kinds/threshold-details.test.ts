@@ -52,4 +52,16 @@ rules:
     );
     expect(parsed.ok ? [] : parsed.problems.map(formatProblem)).toEqual(['p.yaml:3:56 rules[0].samples.n: n must be ≤ m']);
   });
+
+  it('N-of-M counts samples at the mildest level (blue) too, and takes n equal to m', () => {
+    const h = harness(`
+profile: p
+rules:
+  - { id: t, kind: threshold, metric: x, samples: { n: 2, m: 2 }, levels: { blue: { raise: 10 }, red: { raise: 20 } }, source: s }
+`);
+    h.read(0, { x: 12 });
+    expect(h.state('t')).toBe('false');
+    h.read(1, { x: 12 });
+    expect(h.state('t')).toBe('blue');
+  });
 });
