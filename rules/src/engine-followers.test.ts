@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { harness, ruleSetFromYaml } from '../test-support/harness.js';
+import type { RuleDefinition } from './kinds/registry.js';
 import type { DeviceContext } from './reading.js';
 import { createRuleEngine, ENGINE_SNAPSHOT_VERSION, type EngineSnapshot, type VerdictChange } from './rule-engine.js';
+import { fingerprintDigestOf, fingerprintOf } from './rule-set.js';
 
 const MIN = 60_000;
 
@@ -159,6 +161,25 @@ rules:
     expect(
       e.onReading({ site: 's', device: 'd', profile: 'p', ts: 2 * MIN, metrics: { x: 65 } }, saved().devices[0]!.context).changes,
     ).toEqual([]);
+  });
+
+  it('saves a short digest per rule, and still reads the whole-text fingerprints of older snapshots', () => {
+    const current = saved();
+    const fps = (current.devices[0]?.rules ?? []).map((r) => r.fp);
+    // the definition's text (about 600 bytes a rule) is not repeated in every device's state
+    expect(fps.map((fp) => fp?.length)).toEqual([22, 22]);
+    const [hot, cold] = ruleSetFromYaml(rules).get('p') ?? [];
+    expect(fps).toEqual([fingerprintDigestOf(hot as RuleDefinition), fingerprintDigestOf(cold as RuleDefinition)]);
+    const older = saved();
+    for (const r of older.devices[0]?.rules ?? [])
+      r.fp = fingerprintOf(r.id === 'hot' ? (hot as RuleDefinition) : (cold as RuleDefinition));
+    const e = engineOf(rules);
+    expect(e.restore(older, MIN)).toEqual([]);
+    expect(e.verdicts().find((v) => v.key === 's/d/hot')).toEqual({ key: 's/d/hot', status: 'true', severity: 'yellow' });
+    // and a rule changed since is told by either form
+    const changed = engineOf(rules.replace('raise: 60, clear: 58', 'raise: 70, clear: 68'));
+    expect(shown(changed.restore(older, MIN))).toEqual(['s/d/hot false']);
+    expect(shown(engineOf(rules.replace('raise: 60, clear: 58', 'raise: 70, clear: 68')).restore(saved(), MIN))).toEqual(['s/d/hot false']);
   });
 
   it('a snapshot of before fingerprints (no fp) restores every rule of the same id', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { expressionSchema } from './expression/expression-schema.js';
 import { type RuleDefinition, ruleDefinitionSchema } from './kinds/registry.js';
@@ -190,6 +191,26 @@ export function rulesForDevice(set: RuleSet, profile: string, site: string, devi
 }
 
 const fingerprints = new WeakMap<object, string>();
+
+const digests = new WeakMap<object, string>();
+
+/**
+ * A short digest of `fingerprintOf` (SHA-256, 128 bits in base64url) for what is saved with every device's state:
+ * the text itself is the whole definition, sources and messages included (about 14 of a dust collector's 22 KB,
+ * rewritten at each commit that moved the device).
+ */
+export function fingerprintDigestOf(def: RuleDefinition): string {
+  let digest = digests.get(def);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(fingerprintOf(def)).digest('base64url').slice(0, 22);
+    digests.set(def, digest);
+  }
+  return digest;
+}
+
+/** Whether a saved fingerprint (a digest, or the whole text of older snapshots) is that of `def`. */
+export const fingerprintMatches = (saved: string, def: RuleDefinition): boolean =>
+  saved.startsWith('{') ? saved === fingerprintOf(def) : saved === fingerprintDigestOf(def);
 
 /** A stable text of a rule definition: equal texts mean the same rule (hot reload keeps its state). */
 export function fingerprintOf(def: RuleDefinition): string {

@@ -123,7 +123,7 @@ export async function buildLaneCore(
           return result;
         },
     // In a cluster the shared store keeps both (the broker side writes them there before any acknowledgement).
-    engineState: store && !config.clustered ? createSqliteEngineState(store) : undefined,
+    engineState: store && !config.clustered ? createSqliteEngineState(store, later) : undefined,
     inbox: store && !config.clustered ? createSqliteAlarmInbox(store) : undefined,
     clustered: config.clustered,
     maxPayloadBytes: config.maxPayloadBytes,

@@ -177,11 +177,14 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     let upTo: number | undefined;
     let moved = undefined as EngineChanges | undefined;
     const result = deps.commit(
-      () => work(changes),
       () => {
-        if (changes.length > 0 && deps.inbox) upTo = deps.inbox.put(changes);
+        const out = work(changes);
         moved = engine.takeChanged();
         deps.engineState?.save(moved, at);
+        return out;
+      },
+      () => {
+        if (changes.length > 0 && deps.inbox) upTo = deps.inbox.put(changes);
       },
     );
     if (moved && deps.outlet.engineChanged && (moved.devices.length > 0 || moved.sites.length > 0)) deps.outlet.engineChanged(moved);

@@ -1,7 +1,7 @@
 import type { RuleDefinition, ruleKindOf } from '../kinds/registry.js';
 import type { DeviceContext, MetricValue } from '../reading.js';
 import type { RuleContext } from '../rule-kind.js';
-import { fingerprintOf } from '../rule-set.js';
+import { fingerprintDigestOf, fingerprintMatches } from '../rule-set.js';
 import type { Severity } from '../severity.js';
 import type { ActiveVerdict, Verdict } from '../verdict.js';
 import type { CadenceState } from './cadence.js';
@@ -136,7 +136,7 @@ const deviceSnapshotOf = (slot: PersistedDevice): DeviceSnapshot => ({
   lastTs: Number.isFinite(slot.lastTs) ? slot.lastTs : null,
   rules: slot.rules.map((r) => ({
     id: r.def.id,
-    fp: fingerprintOf(r.def),
+    fp: fingerprintDigestOf(r.def),
     state: r.state,
     status: r.status,
     severity: r.severity,
@@ -191,7 +191,7 @@ export function createEngineSnapshots<D extends PersistedDevice>(deps: EngineSna
       const ctx = deps.contextAt(slot, now ?? 0);
       for (const rule of slot.rules) {
         const old = saved.rules.find((r) => r.id === rule.def.id);
-        if (old && (old.fp === undefined || old.fp === fingerprintOf(rule.def))) {
+        if (old && (old.fp === undefined || fingerprintMatches(old.fp, rule.def))) {
           rule.state = rule.kind.restoreState ? rule.kind.restoreState(rule.def, old.state) : old.state;
           rule.status = old.status;
           rule.severity = old.severity;
@@ -205,7 +205,7 @@ export function createEngineSnapshots<D extends PersistedDevice>(deps: EngineSna
       // state of a rule that changed or went away meanwhile is not restored: its alarm clears, as on a reload
       for (const old of saved.rules) {
         const rule = slot.byId.get(old.id);
-        const restored = rule !== undefined && (old.fp === undefined || old.fp === fingerprintOf(rule.def));
+        const restored = rule !== undefined && (old.fp === undefined || fingerprintMatches(old.fp, rule.def));
         if (restored || old.status === 'false') continue;
         const c = slot.context;
         clears.push(clearChange(`${slot.key}/${old.id}`, c.site, c.device, c.profile, old.id, rule?.def.source ?? 'rules', when));
