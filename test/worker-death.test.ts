@@ -138,11 +138,11 @@ describe('the telemetry worker dies (end to end, the gateway process)', () => {
     });
     const { sessionId } = laneScript;
     const { scriptSource } = await inspector.send('Debugger.getScriptSource', { scriptId: laneScript.scriptId }, sessionId);
-    // The statement after `case 'batch':` in the worker's message handler (tsx's output may be one line).
+    // The statement of the worker that judges the batches it took from its inbox (tsx's output may be one line).
     const source = scriptSource as string;
-    const batchCase = /case\s*["']batch["']\s*:\s*/.exec(source);
-    expect(batchCase, 'the batch case of the worker thread').not.toBeNull();
-    const at = batchCase!.index + batchCase![0].length;
+    const judging = /verdicts\s*=\s*judgeAll\(/.exec(source);
+    expect(judging, 'where the worker thread judges its batches').not.toBeNull();
+    const at = judging!.index;
     const lineNumber = source.slice(0, at).split('\n').length - 1;
     const columnNumber = at - (source.lastIndexOf('\n', at - 1) + 1);
     await inspector.send('Debugger.setBreakpoint', { location: { scriptId: laneScript.scriptId, lineNumber, columnNumber } }, sessionId);

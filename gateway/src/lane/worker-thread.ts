@@ -2,7 +2,7 @@
  * The telemetry lane's worker thread (`lane.thread: worker`): builds the same core as the inline lane
  * from the configuration and answers the broker side's messages (gateway/src/lane/lane-messages.ts).
  */
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { MetricValue, VerdictChange } from '../../../rules/src/index.js';
 import { createDeviceRegistry } from '../devices/device-registry.js';
 import { fatalFailureOf, GatewayError } from '../errors.js';
@@ -30,6 +30,13 @@ type BatchMessage = Extract<ToLane, { type: 'batch' }>;
 const COMMIT_TARGET_MS = 20;
 const MIN_TOGETHER = 16;
 const MAX_TOGETHER = 4096;
+/**
+ * The longest the lane works through its inbox before its event loop turns: the sink's InfluxDB requests, timers
+ * and answers (metrics) run between slices. Judging each message as it was delivered let a lane that fell behind
+ * go through up to a thousand of them per turn (Node's limit): seconds without a turn, the sink's writes timed out
+ * and `/metrics` hung in a storm.
+ */
+const SLICE_MS = 25;
 
 const setup = workerData as LaneWorkerData;
 const log = createLogger(setup.config.logLevel).child({ thread: 'lane' });
@@ -105,30 +112,26 @@ try {
     }
   };
 
-  /**
-   * The batches waiting in the port are judged together, in one commit, and each gets its verdicts once what it
-   * accepted is durable (group commit). A lane that falls behind (a reconnect storm) so takes more per commit
-   * instead of paying a commit, a state save per device and a message per small batch. Stops at the first message
-   * that is not a batch (returned, handled after: the order of messages is kept) or when the next would make the
-   * commit longer than COMMIT_TARGET_MS.
-   */
   /** Milliseconds per payload judged, a moving average of the last commits (a storm's readings cost more). */
   let msPerPayload = 0.05;
-  const judgeBatches = (first: BatchMessage): ToLane | undefined => {
+  /**
+   * The batches at the head of the inbox are judged together, in one commit, and each gets its verdicts once what
+   * it accepted is durable (group commit): a lane that falls behind (a reconnect storm) takes more per commit
+   * instead of paying a commit, a state save per device and a message per small batch. Stops at the first message
+   * that is not a batch (the order of messages is kept) or when the next would make the commit longer than
+   * COMMIT_TARGET_MS.
+   */
+  const judgeBatches = (): void => {
     const started = performance.now();
-    const batches = [first];
-    let payloads = first.devices.length;
-    let next: ToLane | undefined;
+    const batches: BatchMessage[] = [];
+    let payloads = 0;
     const together = Math.min(MAX_TOGETHER, Math.max(MIN_TOGETHER, Math.floor(COMMIT_TARGET_MS / msPerPayload)));
-    while (payloads < together) {
-      const queued = receiveMessageOnPort(port)?.message as ToLane | undefined;
-      if (queued === undefined) break;
-      if (queued.type !== 'batch') {
-        next = queued;
-        break;
-      }
-      batches.push(queued);
-      payloads += queued.devices.length;
+    while (inbox.length > 0 && (batches.length === 0 || payloads < together)) {
+      const head = inbox[0] as ToLane;
+      if (head.type !== 'batch') break;
+      inbox.shift();
+      batches.push(head);
+      payloads += head.devices.length;
     }
     let verdicts: BatchVerdicts[];
     try {
@@ -136,9 +139,26 @@ try {
     } catch (error) {
       laneFailed(error);
     }
-    msPerPayload = 0.8 * msPerPayload + (0.2 * (performance.now() - started)) / payloads;
+    msPerPayload = 0.8 * msPerPayload + (0.2 * (performance.now() - started)) / Math.max(1, payloads);
     for (const answer of verdicts) send(answer, [answer.accepted.buffer as ArrayBuffer]);
-    return next;
+  };
+
+  /** Messages delivered and not yet handled, oldest first (delivery only queues: the work runs in slices). */
+  const inbox: ToLane[] = [];
+  let sliceScheduled = false;
+  const workSlice = (): void => {
+    sliceScheduled = false;
+    const until = performance.now() + SLICE_MS;
+    while (inbox.length > 0 && performance.now() < until) {
+      if ((inbox[0] as ToLane).type === 'batch') judgeBatches();
+      else handle(inbox.shift() as ToLane);
+    }
+    if (inbox.length > 0) scheduleSlice();
+  };
+  const scheduleSlice = (): void => {
+    if (sliceScheduled) return;
+    sliceScheduled = true;
+    setImmediate(workSlice);
   };
 
   const judgeAll = (batches: readonly BatchMessage[]): BatchVerdicts[] => {
@@ -179,11 +199,9 @@ try {
 
   function handle(message: ToLane) {
     switch (message.type) {
-      case 'batch': {
-        const next = judgeBatches(message);
-        if (next !== undefined) handle(next);
-        return;
-      }
+      case 'batch':
+        // taken from the inbox by judgeBatches, several at once
+        throw new Error('a batch is judged from the inbox');
       case 'start':
         return committing(() => core.start(message.now));
       case 'tick':
@@ -227,7 +245,10 @@ try {
         return unhandled(message);
     }
   }
-  port.on('message', handle);
+  port.on('message', (message: ToLane) => {
+    inbox.push(message);
+    scheduleSlice();
+  });
   send({ type: 'ready' });
 } catch (error) {
   send({ type: 'failed', message: (error as Error).message, ...(error instanceof GatewayError ? { code: error.code } : {}) });
