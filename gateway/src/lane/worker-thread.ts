@@ -246,6 +246,8 @@ try {
     }
   }
   port.on('message', (message: ToLane) => {
+    // metrics are answered at once, not behind a backlog of batches: a storm is when an operator looks at them
+    if (message.type === 'metrics') return handle(message);
     inbox.push(message);
     scheduleSlice();
   });
