@@ -78,7 +78,8 @@ export interface RuleEngine {
    * The gateway held publishes of these devices (received from `since` on) until `until`, and has judged them by
    * now: their silence timers count from `until` (`onHeld`), so a device whose data waited in a lane that fell
    * behind (a reconnect storm) is not judged silent for the gateway's own delay. Call before `tick`. Devices not
-   * known here are skipped.
+   * known here are skipped. Not listed by `takeChanged` for this alone (a storm holds every device at every tick):
+   * a device so moved is saved with its next change.
    */
   held(holds: Iterable<DeviceHold>): void;
   nextDueAt(): number | null;
@@ -310,14 +311,18 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     ...withInhibits(rule.def),
   });
 
+  /** Moves the rule's deadline in the queue to where its state now puts it. */
+  const reschedule = (rule: RuleSlot): void => {
+    const due = rule.kind.dueAt(rule.def, rule.state);
+    if (due === rule.due) return;
+    if (due === null) deadlines.cancel(rule.key);
+    else deadlines.schedule(rule.key, due);
+    rule.due = due;
+  };
+
   const record = (slot: DeviceSlot, rule: RuleSlot, verdict: Verdict | undefined, when: number, out: VerdictChange[]): void => {
     changedDevices.add(slot);
-    const due = rule.kind.dueAt(rule.def, rule.state);
-    if (due !== rule.due) {
-      if (due === null) deadlines.cancel(rule.key);
-      else deadlines.schedule(rule.key, due);
-      rule.due = due;
-    }
+    reschedule(rule);
     if (verdict === undefined) return;
     const severity = verdict.status === 'true' ? verdict.severity : null;
     if (verdict.status === rule.status && severity === rule.severity) return;
@@ -511,7 +516,9 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         for (const rule of slot.rules) {
           if (!rule.kind.onHeld) continue;
           rule.kind.onHeld(rule.def, rule.state, hold.since, hold.until);
-          record(slot, rule, undefined, hold.until, []);
+          // not saved for this alone: a storm holds every device at every tick, and the device's next reading
+          // (or the next change of its state) saves it
+          reschedule(rule);
         }
       }
     },
