@@ -138,7 +138,9 @@ export async function runStorm(ctx: StormContext): Promise<StormRun[]> {
         })),
         token: TOKEN,
       },
-      { readyTimeoutMs: 180_000 },
+      // BENCH_STORM_NODE_ARGS: node flags for the storm's gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a
+      // profile per thread; NODE_OPTIONS refuses --cpu-prof)
+      { readyTimeoutMs: 180_000, nodeArgs: process.env.BENCH_STORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [] },
     );
     const startedAt = wallMs();
     const httpUrl = String(gateway.info.httpUrl);
