@@ -148,6 +148,35 @@ describe('the hold watch', () => {
     expect(ticks.at(-1)).toEqual({ now: T0 + 6_000, held: undefined });
   });
 
+  it('tells nothing of a device whose publishes overlap but each waits only briefly (its oldest waiting counts, not its first)', () => {
+    let clock = T0;
+    const { lane, ticks, decideNext } = holdingLane();
+    const watched = watchHolds(lane, () => clock);
+    // a publish every 50 ms, each judged 60 ms after it arrived: one always waits, none for long
+    watched.submit(dc01, Buffer.from('{}'), T0, () => undefined);
+    for (let k = 1; k <= 100; k += 1) {
+      clock = T0 + 50 * k;
+      watched.submit(dc01, Buffer.from('{}'), clock, () => undefined);
+      clock += 10;
+      decideNext();
+    }
+    watched.tick(clock);
+    expect(ticks.at(-1)?.held).toBeUndefined();
+  });
+
+  it('tells a hold that ended also when the device already waits again on a fresh publish', () => {
+    let clock = T0;
+    const { lane, ticks, decideNext } = holdingLane();
+    const watched = watchHolds(lane, () => clock);
+    watched.submit(dc01, Buffer.from('{}'), T0, () => undefined);
+    clock = T0 + 20_000;
+    decideNext(); // judged after 20 s
+    clock = T0 + 20_300;
+    watched.submit(dc01, Buffer.from('{}'), clock, () => undefined); // waiting 0.2 s at the tick
+    watched.tick(T0 + 20_500);
+    expect(ticks.at(-1)?.held).toEqual([{ device: 'dc-01', since: T0, until: T0 + 20_500 }]);
+  });
+
   it('passes each verdict on unchanged, once', () => {
     const { lane, decideNext } = holdingLane();
     const watched = watchHolds(lane, () => T0);

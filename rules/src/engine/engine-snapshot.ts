@@ -8,15 +8,18 @@ import type { CadenceState } from './cadence.js';
 import { clearChange, type VerdictChange } from './verdict-change.js';
 
 /**
+ * Version 4: each rule's fingerprint is a digest of its definition (`fingerprintDigestOf`; the whole text before,
+ * still read), and a silence rule may keep a credit for time its data waited in the gateway (`heldUntil`). A
+ * gateway of version 3 refuses a version 4 snapshot instead of taking every rule for changed and clearing its alarms.
  * Version 3: each device also keeps what its cadence was learned from (`cadence`), and level states their
  * per-level onsets (`lv.since`). Version 2: the level fields of threshold, rate and window rules (`level`, `target`, `pendingSince`,
  * `pendingUp`, `latched`) are kept in `state.lv` (version 1 had them at the top of the state); version 1
  * snapshots are still restored.
  */
-export const ENGINE_SNAPSHOT_VERSION = 3;
+export const ENGINE_SNAPSHOT_VERSION = 4;
 
 export interface EngineSnapshot {
-  version: 1 | 2 | 3;
+  version: 1 | 2 | 3 | 4;
   devices: Array<{
     context: DeviceContext;
     /** Version 3: what the device's cadence is learned from. */
@@ -151,7 +154,7 @@ export function createEngineSnapshots<D extends PersistedDevice>(deps: EngineSna
     snapshot() {
       const groupList = groups.snapshot();
       return structuredClone({
-        version: ENGINE_SNAPSHOT_VERSION as 3,
+        version: ENGINE_SNAPSHOT_VERSION as 4,
         devices: [...devices.values()].map(deviceSnapshotOf),
         groups: groupList,
       });
@@ -218,7 +221,7 @@ export function createEngineSnapshots<D extends PersistedDevice>(deps: EngineSna
 }
 
 function checkVersion(snapshot: EngineSnapshot): void {
-  if (snapshot.version !== 1 && snapshot.version !== 2 && snapshot.version !== ENGINE_SNAPSHOT_VERSION) {
+  if (snapshot.version !== 1 && snapshot.version !== 2 && snapshot.version !== 3 && snapshot.version !== ENGINE_SNAPSHOT_VERSION) {
     throw new Error(`engine snapshot version ${String(snapshot.version)} is not supported (1 to ${ENGINE_SNAPSHOT_VERSION})`);
   }
 }

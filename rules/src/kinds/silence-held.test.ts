@@ -27,6 +27,21 @@ describe('silence and publishes the gateway held (RuleEngine.held)', () => {
     expect(h.state('quiet')).toBe('red');
   });
 
+  it('gives no credit to a clock that no held publish fed, however many holds follow one another', () => {
+    const h = harness(RULES);
+    h.read(0, { h2s: 1 }, 0);
+    // temperature every second, each held half a second, told at every tick: h2s never comes again
+    const raised: Array<[string, number]> = [];
+    for (let t = 1; t <= 40; t += 1) {
+      h.read(t * S - 500, { temp: 30 }, t * S - 500);
+      h.engine.held([{ site: 's', device: 'd', since: t * S - 500, until: t * S }]);
+      for (const c of h.tick(t * S)) raised.push([c.rule, c.at]);
+    }
+    // no_h2s goes orange on time; quiet, fed by every held publish, never
+    expect(raised).toEqual([['no_h2s', 30 * S]]);
+    expect(h.state('quiet')).toBe('false');
+  });
+
   it('does not move a clock that an arrival after the hold already moved further, nor one of another device', () => {
     const h = harness(RULES);
     h.read(0, { h2s: 1 }, 0);

@@ -55,7 +55,15 @@ export interface SilenceState {
   step: number;
   /** The guard was false when a step fell due: wait for data. */
   suppressed: boolean;
+  /**
+   * The last arrival waited in the gateway until then (`onHeld`): the silence counts from here. Kept apart from
+   * `lastArrival`, so that only a real arrival earns it; null once an arrival passes it.
+   */
+  heldUntil?: number | null;
 }
+
+/** When the silence started: the last arrival, or the end of its wait in the gateway. */
+const silentSince = (state: SilenceState): number => Math.max(state.lastArrival as number, state.heldUntil ?? Number.NEGATIVE_INFINITY);
 
 const stepMs = (def: SilenceRule, state: SilenceState, i: number): number => {
   const step = def.ladder[i];
@@ -66,6 +74,8 @@ const stepMs = (def: SilenceRule, state: SilenceState, i: number): number => {
 function arrive(state: SilenceState, at: number, ctx: RuleContext): Verdict | undefined {
   const wasFiring = state.step >= 0;
   state.lastArrival = Math.max(at, state.lastArrival ?? at);
+  // a late arrival (backlog) older than the credit leaves the credit
+  if (state.heldUntil !== undefined && state.heldUntil !== null && state.lastArrival >= state.heldUntil) state.heldUntil = null;
   state.intervalMs = ctx.reportingIntervalMs ?? FALLBACK_REPORTING_INTERVAL_MS;
   state.step = -1;
   state.suppressed = false;
@@ -120,21 +130,23 @@ export const silenceKind: RuleKind<SilenceRule, SilenceState> = {
       return undefined;
     }
     let step = state.step;
-    while (step + 1 < def.ladder.length && state.lastArrival + stepMs(def, state, step + 1) <= ctx.now) step += 1;
+    while (step + 1 < def.ladder.length && silentSince(state) + stepMs(def, state, step + 1) <= ctx.now) step += 1;
     state.step = step;
     return verdictOf(def, state, ctx);
   },
   onResume(_def, state, downMs) {
     // the device could not report while the gateway was down: its silence is counted without that time
     if (state.lastArrival !== null) state.lastArrival += downMs;
+    if (state.heldUntil !== undefined && state.heldUntil !== null) state.heldUntil += downMs;
   },
   onHeld(_def, state, since, until) {
-    // a device whose publishes waited in the gateway was not silent while they waited: only an arrival those
-    // publishes made counts on (a metric they did not carry keeps its own silence)
-    if (state.lastArrival !== null && state.lastArrival >= since && until > state.lastArrival) state.lastArrival = until;
+    // a device whose publishes waited in the gateway was not silent while they waited: only a real arrival those
+    // publishes made earns it (a metric they did not carry keeps its own silence; a credit earns no more credit)
+    if (state.lastArrival === null || state.lastArrival < since) return;
+    state.heldUntil = Math.max(state.heldUntil ?? Number.NEGATIVE_INFINITY, until);
   },
   dueAt(def, state) {
     if (state.lastArrival === null || state.suppressed || state.step + 1 >= def.ladder.length) return null;
-    return state.lastArrival + stepMs(def, state, state.step + 1);
+    return silentSince(state) + stepMs(def, state, state.step + 1);
   },
 };
