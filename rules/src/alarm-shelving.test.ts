@@ -337,6 +337,15 @@ describe('shelving and maintenance windows', () => {
     expect(b.shelving.list(true).map((s) => s.id)).toEqual(['shf_e', 'shf_d', 'shf_c', 'shf_b', 'shf_a']);
   });
 
+  it('lists by creation time whatever order the shelves came in', () => {
+    const b = book();
+    b.shelving.shelve(window({ id: 'shf_m', device: 'm' }), 2 * MIN);
+    b.shelving.shelve(window({ id: 'shf_z', device: 'z' }), 1 * MIN);
+    b.shelving.shelve(window({ id: 'shf_y', device: 'y' }), 1 * MIN);
+    b.shelving.shelve(window({ id: 'shf_a', device: 'a' }), 3 * MIN);
+    expect(b.shelving.list(false).map((s) => s.id)).toEqual(['shf_a', 'shf_m', 'shf_z', 'shf_y']);
+  });
+
   it('keeps at most maxEnded ended shelves, the oldest forgotten first', () => {
     const shelving = createShelving({ get: () => undefined, open: () => [], transition: () => expect.unreachable(), history: () => [] });
     const keep = createShelving(
