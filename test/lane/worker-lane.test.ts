@@ -10,6 +10,7 @@ import { spawnModuleWorker } from '../../gateway/src/lane/spawn-worker.js';
 import type { LaneVerdict, TelemetryLane } from '../../gateway/src/lane/telemetry-lane.js';
 import { createWorkerLane } from '../../gateway/src/lane/worker-lane.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
+import { createWriterGate } from '../../gateway/src/store/writer-gate.js';
 import type { MetricValue, VerdictChange } from '../../rules/src/index.js';
 
 const T0 = Date.parse('2026-11-22T08:00:00Z');
@@ -129,6 +130,22 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
     expect(failures.map((f) => f.message)).toEqual(['telemetry worker exited with code 3']);
     expect(await judge(lane, device, payload({ ts: T0, seq: 2, metrics: { hopper_temp: 20 } }))).toMatchObject({ unavailable: true });
     expect(failures).toHaveLength(1);
+  });
+
+  it('when the worker dies, the broker side no longer waits for its commits (it may have died inside one)', async () => {
+    const { config, device, outlet, onFailure } = await setUp();
+    const writerGate = createWriterGate();
+    Atomics.store(writerGate, 1, 1); // as a lane inside a commit leaves it
+    const dying = new URL('./dying-worker-thread.ts', import.meta.url);
+    lane = await createWorkerLane(
+      { config: laneConfigOf(config), influxUrl: null, writerGate },
+      outlet,
+      createLogger('silent'),
+      onFailure,
+      (data) => spawnModuleWorker(dying, data),
+    );
+    expect(await judge(lane, device, payload({ ts: T0, seq: 1, metrics: { hopper_temp: 20 } }))).toMatchObject({ unavailable: true });
+    expect(Atomics.load(writerGate, 1)).toBe(0);
   });
 
   it('when the worker dies while asked to drain, the drain fails instead of hanging', async () => {

@@ -5,7 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { spawnModuleWorker } from '../../gateway/src/lane/spawn-worker.js';
 import { openStore } from '../../gateway/src/store/open-store.js';
-import { createWriterGate, writeFirst } from '../../gateway/src/store/writer-gate.js';
+import { createWriterGate, laneGone, writeFirst, writingFirst } from '../../gateway/src/store/writer-gate.js';
 
 const BUSY_MS = 4_000;
 
@@ -70,5 +70,33 @@ describe('the store shared by the broker side and a lane thread that is always b
     expect(busy).toBe(0);
     expect(written).toBe(30);
     expect(laneCommits).toBeGreaterThan(10);
+  });
+
+  it('counts every write of the broker side on the gate: statements, INSERT … RETURNING, and each kind of transaction', () => {
+    const gate = createWriterGate();
+    const opened = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'writer-gate-')), synchronous: 'normal' });
+    // what the gate's count of waiting broker-side writes is while SQLite runs the statement
+    opened.function('wanted', () => Atomics.load(gate, 0));
+    opened.exec('CREATE TABLE seen (n INTEGER)');
+    const db = writeFirst(opened, gate);
+    expect(db.prepare('INSERT INTO seen (n) VALUES (wanted())').run().changes).toBe(1);
+    expect(db.prepare('INSERT INTO seen (n) VALUES (wanted()) RETURNING n').get()).toEqual({ n: 1 });
+    expect(db.prepare('INSERT INTO seen (n) VALUES (wanted()) RETURNING n').all()).toEqual([{ n: 1 }]);
+    const inside = db.prepare('INSERT INTO seen (n) VALUES (wanted()) RETURNING n').pluck();
+    const tx = db.transaction(() => inside.get());
+    expect([tx(), tx.deferred(), tx.immediate(), tx.exclusive()]).toEqual([1, 1, 1, 1]);
+    // a read is not a write: not counted
+    expect(db.prepare('SELECT wanted()').pluck().get()).toBe(0);
+    expect(Atomics.load(gate, 0)).toBe(0);
+    db.close();
+  });
+
+  it('the broker side does not wait for a lane thread that is gone, even one that died inside a commit', () => {
+    const gate = createWriterGate();
+    Atomics.store(gate, 1, 1); // the lane was writing when it died
+    laneGone(gate);
+    const started = Date.now();
+    expect(writingFirst(gate, () => 'written')).toBe('written');
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 });

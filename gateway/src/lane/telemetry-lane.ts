@@ -287,7 +287,9 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       deps.log.info({ sitesLost: lost.length, devicesGained: gained.length, sitesTakenOver: handover.length }, 'owned sites changed');
     },
     judgeBatch(items) {
-      const at = items.length > 0 ? (items[items.length - 1] as LaneItem).receivedAt : 0;
+      // nothing to judge (a worker's batches of devices it does not know): no commit, and no `alive_at` of 0
+      if (items.length === 0) return [];
+      const at = (items[items.length - 1] as LaneItem).receivedAt;
       return step(at, (changes) => items.map((item) => judge(item, changes)));
     },
     judge: (device, payload, receivedAt) => step(receivedAt, (changes) => judge({ device, payload, receivedAt }, changes)),

@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { errorCodeOf, GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { SinkStatus } from '../sinks/sink.js';
+import { laneGone } from '../store/writer-gate.js';
 import type { LaneSetup } from './build-lane-core.js';
 import type { FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
 import { spawnModuleWorker } from './spawn-worker.js';
@@ -62,6 +63,8 @@ export async function createWorkerLane(
   const fail = (error: Error): void => {
     if (failure) return;
     failure = error;
+    // it may have died inside a commit: the broker side's writes must not wait for it
+    if (setup.writerGate) laneGone(setup.writerGate);
     const owed = [...awaiting.splice(0), pending.decided];
     pending = emptyPending();
     for (const decided of owed) for (const decide of decided) decide(UNAVAILABLE);

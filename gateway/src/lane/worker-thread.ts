@@ -126,12 +126,12 @@ try {
     const batches: BatchMessage[] = [];
     let payloads = 0;
     const together = Math.min(MAX_TOGETHER, Math.max(MIN_TOGETHER, Math.floor(COMMIT_TARGET_MS / msPerPayload)));
-    while (inbox.length > 0 && (batches.length === 0 || payloads < together)) {
-      const head = inbox[0] as ToLane;
-      if (head.type !== 'batch') break;
-      inbox.shift();
-      batches.push(head);
-      payloads += head.devices.length;
+    while (head < inbox.length && (batches.length === 0 || payloads < together)) {
+      const next = inbox[head] as ToLane;
+      if (next.type !== 'batch') break;
+      head += 1;
+      batches.push(next);
+      payloads += next.devices.length;
     }
     let verdicts: BatchVerdicts[];
     try {
@@ -143,17 +143,34 @@ try {
     for (const answer of verdicts) send(answer, [answer.accepted.buffer as ArrayBuffer]);
   };
 
-  /** Messages delivered and not yet handled, oldest first (delivery only queues: the work runs in slices). */
-  const inbox: ToLane[] = [];
+  /**
+   * Messages delivered and not yet handled, from `head` on (delivery only queues: the work runs in slices). An index,
+   * not `shift()`: a backlog of thousands would be copied once per message taken.
+   */
+  let inbox: ToLane[] = [];
+  let head = 0;
   let sliceScheduled = false;
   const workSlice = (): void => {
     sliceScheduled = false;
     const until = performance.now() + SLICE_MS;
-    while (inbox.length > 0 && performance.now() < until) {
-      if ((inbox[0] as ToLane).type === 'batch') judgeBatches();
-      else handle(inbox.shift() as ToLane);
+    while (head < inbox.length && performance.now() < until) {
+      if ((inbox[head] as ToLane).type === 'batch') judgeBatches();
+      else {
+        const message = inbox[head] as ToLane;
+        head += 1;
+        handle(message);
+      }
     }
-    if (inbox.length > 0) scheduleSlice();
+    if (head >= inbox.length) {
+      inbox = [];
+      head = 0;
+    } else {
+      if (head > 1024) {
+        inbox = inbox.slice(head);
+        head = 0;
+      }
+      scheduleSlice();
+    }
   };
   const scheduleSlice = (): void => {
     if (sliceScheduled) return;

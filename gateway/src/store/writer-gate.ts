@@ -68,19 +68,39 @@ export function writeFirst(db: StoreDatabase, gate: WriterGate): StoreDatabase {
   const transaction = db.transaction.bind(db);
   const prepare = db.prepare.bind(db);
   const gated = db as StoreDatabase & { transaction: typeof db.transaction; prepare: typeof db.prepare };
+  /** `run` counted on the gate unless it is part of a transaction (which is counted as a whole). */
+  const first =
+    <A extends unknown[], R>(run: (...args: A) => R) =>
+    (...args: A): R =>
+      db.inTransaction ? run(...args) : writingFirst(gate, () => run(...args));
   gated.transaction = ((fn: (...args: unknown[]) => unknown) => {
     const run = transaction(fn);
-    const first = (...args: unknown[]) => (db.inTransaction ? run(...args) : writingFirst(gate, () => run(...args)));
-    return Object.assign(first, { default: first, deferred: run.deferred, immediate: run.immediate, exclusive: run.exclusive });
+    const firstRun = first(run);
+    return Object.assign(firstRun, {
+      default: firstRun,
+      deferred: first(run.deferred),
+      immediate: first(run.immediate),
+      exclusive: first(run.exclusive),
+    });
   }) as typeof db.transaction;
   gated.prepare = ((source: string) => {
     const statement = prepare(source);
-    if (statement.reader) return statement;
-    const run = statement.run.bind(statement);
-    Object.defineProperty(statement, 'run', {
-      value: (...args: unknown[]) => (db.inTransaction ? run(...args) : writingFirst(gate, () => run(...args))),
-    });
+    // `readonly`, not `reader`: an INSERT … RETURNING returns rows (a reader) and writes
+    if (statement.readonly) return statement;
+    for (const method of ['run', 'get', 'all'] as const) {
+      const original = (statement[method] as (...args: unknown[]) => unknown).bind(statement);
+      Object.defineProperty(statement, method, { value: first(original) });
+    }
     return statement;
   }) as typeof db.prepare;
   return gated;
+}
+
+/**
+ * The lane's thread is gone (its worker died, perhaps inside a commit): nothing of it writes any more, so the broker
+ * side must not wait for it.
+ */
+export function laneGone(gate: WriterGate): void {
+  Atomics.store(gate, LANE_WRITING, 0);
+  Atomics.notify(gate, LANE_WRITING);
 }

@@ -189,10 +189,24 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     }
   };
 
+  /**
+   * A pump after the caller's synchronous work: a lane pushes while it judges, and its pushes become rows only in
+   * its commit, so a batch taken in the middle would miss them (and trim outside the commit).
+   */
+  let pumpQueued = false;
+  const pumpSoon = (): void => {
+    if (pumpQueued) return;
+    pumpQueued = true;
+    queueMicrotask(() => {
+      pumpQueued = false;
+      pump();
+    });
+  };
+
   const enqueue = (line: string | undefined, kind: PointKind): void => {
     if (line === undefined) return;
     queue.push(kind, line);
-    if (queued() >= deps.batchSize) pump();
+    if (queued() >= deps.batchSize) pumpSoon();
   };
 
   return {
