@@ -20,6 +20,13 @@ describe('renderMessage', () => {
     );
   });
 
+  it('fills names of letters at either end of the alphabet, digits and _, and rounds values for a person', () => {
+    const fields = { az: 'a', AZ: 'b', '09': 'c', _: 'd', big: 1234.5678, small: 999.123456789, minus: -1500.256, whole: 12 };
+    expect(renderMessage('{az} {AZ} {09} {_} {a`} {@} {[} {:}', fields)).toBe('a b c d {a`} {@} {[} {:}');
+    expect(renderMessage('{big} {small} {minus} {whole}', fields)).toBe('1234.57 999.123 -1500.26 12');
+    expect(roundForMessage(1000.456)).toBe(1000.46);
+  });
+
   it('agrees with the regular-expression rendering on any template (property)', () => {
     const piece = fc.constantFrom(
       '{',
