@@ -98,7 +98,7 @@ describe('the shared site state on Redis: written before anything leaves the own
   it('an alarm event leaves the owner only once its alarm is written; the next owner takes the site over with it and the rule state', async () => {
     const a = await started('gw-a@1');
     expect(await a.replica.take(['s1'])).toEqual([
-      { site: 's1', snapshot: { version: 3, devices: [], groups: [] }, alarms: { alarms: [], history: [], flaps: [] }, downMs: 0 },
+      { site: 's1', snapshot: { version: 4, devices: [], groups: [] }, alarms: { alarms: [], history: [], flaps: [] }, downMs: 0 },
     ]);
     a.replica.engineChanged(deviceMoved('s1', 1_000));
     const [raised] = a.apply(hot('s1', 1_000, 'yellow'));
