@@ -1,7 +1,7 @@
 import type { DeviceSnapshot, EngineChanges, EngineSnapshot, GroupSnapshot } from '../../../rules/src/index.js';
 import { ENGINE_SNAPSHOT_VERSION } from '../../../rules/src/index.js';
 import type { StoreDatabase } from './open-store.js';
-import type { WriteBuffer } from './write-buffer.js';
+import { createWriteBuffer, type WriteBuffer } from './write-buffer.js';
 
 /** The rule engine's state as the store last saved it, and when the gateway last committed anything. */
 export interface SavedEngineState {
@@ -18,8 +18,8 @@ export interface EngineStateStore {
   load(): SavedEngineState | null;
 }
 
-/** `later`: the lane's write buffer (the state is serialised at once, written in the lane's commit). */
-export function createSqliteEngineState(db: StoreDatabase, later?: WriteBuffer): EngineStateStore {
+/** `later`: the lane's write buffer (the state is serialised at once, written in the lane's commit); default: written at once. */
+export function createSqliteEngineState(db: StoreDatabase, later: WriteBuffer = createWriteBuffer()): EngineStateStore {
   const putDevice = db.prepare('INSERT OR REPLACE INTO engine_device (key, state) VALUES (?, ?)');
   const putSite = db.prepare('INSERT OR REPLACE INTO engine_site (site, groups) VALUES (?, ?)');
   const dropSite = db.prepare('DELETE FROM engine_site WHERE site = ?');
@@ -33,7 +33,7 @@ export function createSqliteEngineState(db: StoreDatabase, later?: WriteBuffer):
     save(changes, at) {
       const devices = changes.devices.map(({ key, state }) => [key, JSON.stringify(state)] as const);
       const sites = changes.sites.map(({ site, groups }) => [site, groups.length === 0 ? null : JSON.stringify(groups)] as const);
-      const write = (): void => {
+      later.add(() => {
         for (const [key, state] of devices) putDevice.run(key, state);
         for (const [site, groups] of sites) {
           if (groups === null) dropSite.run(site);
@@ -41,9 +41,7 @@ export function createSqliteEngineState(db: StoreDatabase, later?: WriteBuffer):
         }
         for (const key of changes.forgotten ?? []) dropDevice.run(key);
         putMeta.run('alive_at', String(at));
-      };
-      if (later) later.add(write);
-      else write();
+      });
     },
     load() {
       const aliveAt = meta.get('alive_at') as string | undefined;

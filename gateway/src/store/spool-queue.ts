@@ -1,6 +1,6 @@
 import type { PointBatch, PointKind, PointQueue } from '../sinks/influx/point-queue.js';
 import type { StoreDatabase } from './open-store.js';
-import type { WriteBuffer } from './write-buffer.js';
+import { createWriteBuffer, type WriteBuffer } from './write-buffer.js';
 
 export interface SpoolLimits {
   /** Points the spool may hold; past it the oldest waiting telemetry is dropped (never alarm events). */
@@ -41,8 +41,8 @@ export function createSpoolQueue(
   db: StoreDatabase,
   limits: SpoolLimits,
   now: () => number,
-  /** The lane's write buffer: pushes (and the trims they call for) run in the lane's commit. */
-  later?: WriteBuffer,
+  /** The lane's write buffer: pushes (and the trims they call for) run in the lane's commit; default: at once. */
+  later: WriteBuffer = createWriteBuffer(),
 ): PointQueue & { readonly points: number } {
   const insert = db.prepare('INSERT INTO spool (kind, at, line) VALUES (?, ?, ?)');
   const select = db.prepare('SELECT id, line FROM spool WHERE kind = ? AND id > ? ORDER BY id LIMIT ?').raw(true);
@@ -82,11 +82,9 @@ export function createSpoolQueue(
   return {
     push(kind, line) {
       const at = now();
-      if (later) later.add(() => insert.run(KIND[kind], at, line));
-      else insert.run(KIND[kind], at, line);
+      later.add(() => insert.run(KIND[kind], at, line));
       points += 1;
       if (trimWaiting || (points - takenOut <= limits.maxPoints && at - lastTrim <= TRIM_EVERY_MS)) return;
-      if (!later) return trim();
       // after every insert of the commit: the count it trims to is then the table's
       trimWaiting = true;
       later.addLast(() => {

@@ -17,6 +17,7 @@ export interface WriteBuffer {
   clear(): void;
 }
 
+/** A buffer that is never collecting runs each write at once: the default of the store's ports outside a lane. */
 export function createWriteBuffer(): WriteBuffer {
   let writes: Array<() => void> = [];
   let last: Array<() => void> = [];
