@@ -17,7 +17,7 @@ import { createSqliteSeqMemory } from '../store/seq-memory.js';
 import { createSpoolQueue } from '../store/spool-queue.js';
 import { createWriteBuffer, type WriteBuffer } from '../store/write-buffer.js';
 import { laneCommit, type WriterGate } from '../store/writer-gate.js';
-import { createLaneCore, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
+import { commitWithoutStore, createLaneCore, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
 
 /** A device as the lane knows it: no secret (the broker side authenticates). */
 export type LaneDevice = Omit<DeviceConfig, 'secretHash'>;
@@ -115,13 +115,7 @@ export async function buildLaneCore(
     profiles: PROFILES,
     engine,
     seqWindow: createSeqWindow(store ? createSqliteSeqMemory(store, later) : undefined),
-    commit: store
-      ? committer(store, later, setup.writerGate)
-      : (judge, record) => {
-          const result = judge();
-          record();
-          return result;
-        },
+    commit: store ? committer(store, later, setup.writerGate) : commitWithoutStore,
     // In a cluster the shared store keeps both (the broker side writes them there before any acknowledgement).
     engineState: store && !config.clustered ? createSqliteEngineState(store, later) : undefined,
     inbox: store && !config.clustered ? createSqliteAlarmInbox(store) : undefined,

@@ -10,7 +10,7 @@ import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { loadRuleSetOrThrow } from '../rule-files/load-rule-files.js';
 import { createProfileRuleEngine } from '../rule-files/profile-engine.js';
-import { createLaneCore } from './telemetry-lane.js';
+import { commitWithoutStore, createLaneCore } from './telemetry-lane.js';
 
 const config = validateConfig(
   {
@@ -44,11 +44,7 @@ function laneCore() {
     maxPayloadBytes: 65_536,
     timestamps: { maxAheadMs: 300_000, maxBehindMs: 86_400_000 },
     sink: null,
-    commit: (judge, record) => {
-      const result = judge();
-      record();
-      return result;
-    },
+    commit: commitWithoutStore,
     reloadRules: () => ({ result: { ok: true, files: [], changedAlarms: 0 }, changes: [] }),
     outlet: { alarmChanges: () => undefined, readingStored: () => undefined },
     metrics: createGatewayMetrics({ processMetrics: false }),

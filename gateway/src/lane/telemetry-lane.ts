@@ -122,6 +122,13 @@ export interface LaneCoreDeps {
   log: Logger;
 }
 
+/** `LaneCoreDeps.commit` without a store: judge, then record. */
+export const commitWithoutStore = <T>(judge: () => T, record: () => void): T => {
+  const result = judge();
+  record();
+  return result;
+};
+
 /** Publishes of a device that waited in the lane: the oldest arrived at `since`, the last was judged by `until`. */
 export interface HeldDevice {
   device: string;
