@@ -75,7 +75,7 @@ function arrive(state: SilenceState, at: number, ctx: RuleContext): Verdict | un
   const wasFiring = state.step >= 0;
   state.lastArrival = Math.max(at, state.lastArrival ?? at);
   // a late arrival (backlog) older than the credit leaves the credit
-  if (state.heldUntil !== undefined && state.heldUntil !== null && state.lastArrival >= state.heldUntil) state.heldUntil = null;
+  if (state.lastArrival >= (state.heldUntil ?? Number.POSITIVE_INFINITY)) state.heldUntil = null;
   state.intervalMs = ctx.reportingIntervalMs ?? FALLBACK_REPORTING_INTERVAL_MS;
   state.step = -1;
   state.suppressed = false;
@@ -137,7 +137,7 @@ export const silenceKind: RuleKind<SilenceRule, SilenceState> = {
   onResume(_def, state, downMs) {
     // the device could not report while the gateway was down: its silence is counted without that time
     if (state.lastArrival !== null) state.lastArrival += downMs;
-    if (state.heldUntil !== undefined && state.heldUntil !== null) state.heldUntil += downMs;
+    if (typeof state.heldUntil === 'number') state.heldUntil += downMs;
   },
   onHeld(_def, state, since, until) {
     // a device whose publishes waited in the gateway was not silent while they waited: only a real arrival those
