@@ -164,12 +164,28 @@ describe('range and stuck rule details, more', () => {
     minOnly.read(0, { x: 0 });
     expect(minOnly.changes).toEqual([]);
     minOnly.read(1, { x: -1 });
-    expect(minOnly.last('f')).toMatchObject({ status: 'true', value: -1, threshold: 0 });
+    expect(minOnly.last('f')).toMatchObject({
+      status: 'true',
+      value: -1,
+      threshold: 0,
+      message: 'Sensor fault: x -1 u below its physical minimum 0',
+      messageZh: '传感器故障：x -1 u 低于物理量程下限 0',
+    });
     const onlyMax = range(', max: 100');
     onlyMax.read(0, { x: 100 });
     expect(onlyMax.changes).toEqual([]);
     onlyMax.read(1, { x: 101 });
-    expect(onlyMax.last('f')).toMatchObject({ status: 'true', value: 101, threshold: 100 });
+    expect(onlyMax.last('f')).toMatchObject({
+      status: 'true',
+      value: 101,
+      threshold: 100,
+      message: 'Sensor fault: x 101 u above its physical maximum 100',
+      messageZh: '传感器故障：x 101 u 高于物理量程上限 100',
+    });
+    // a bound from the profile that is not a finite number is no bound
+    const infinite = range('', () => ({ min: Number.NEGATIVE_INFINITY, max: 5 }));
+    infinite.read(0, { x: 6 });
+    expect(infinite.last('f')).toMatchObject({ threshold: 5, message: 'Sensor fault: x 6 u above its physical maximum 5' });
   });
 
   it('the on-delay runs from the fault, and again for a fault after a clear', () => {

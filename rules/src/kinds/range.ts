@@ -64,6 +64,18 @@ function check(def: RangeRule, state: RangeState, metric: string, value: unknown
   return true;
 }
 
+/** The range a fault is outside of, in words: both bounds, or only the one the sensor has. */
+function rangeText(range: MetricRange | null, lang: 'en' | 'zh'): string {
+  const min = range !== null && Number.isFinite(range.min) ? range.min : null;
+  const max = range !== null && Number.isFinite(range.max) ? range.max : null;
+  if (lang === 'zh') {
+    if (max === null) return min === null ? '超出物理量程' : `低于物理量程下限 ${min}`;
+    return min === null ? `高于物理量程上限 ${max}` : `超出物理量程 ${min}…${max}`;
+  }
+  if (max === null) return min === null ? 'outside its physical range' : `below its physical minimum ${min}`;
+  return min === null ? `above its physical maximum ${max}` : `outside its physical range ${min}…${max}`;
+}
+
 function decide(def: RangeRule, state: RangeState, ctx: RuleContext): Verdict {
   const first = firstFault(state);
   if (!first) {
@@ -81,10 +93,8 @@ function decide(def: RangeRule, state: RangeState, ctx: RuleContext): Verdict {
     metric,
     value: fault.value,
     threshold: bound !== null && Number.isFinite(bound) ? bound : null,
-    template:
-      def.message ??
-      `Sensor fault: ${metric} {value} {unit} outside its physical range ${range ? `${range.min}…${range.max}` : ''}${others > 0 ? ` (+${others} more)` : ''}`,
-    templateZh: `传感器故障：${metric} {value} {unit} 超出物理量程 ${range ? `${range.min}…${range.max}` : ''}${others > 0 ? `（另有 ${others} 项）` : ''}`,
+    template: def.message ?? `Sensor fault: ${metric} {value} {unit} ${rangeText(range, 'en')}${others > 0 ? ` (+${others} more)` : ''}`,
+    templateZh: `传感器故障：${metric} {value} {unit} ${rangeText(range, 'zh')}${others > 0 ? `（另有 ${others} 项）` : ''}`,
     def,
     ctx,
   });
