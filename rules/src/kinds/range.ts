@@ -64,16 +64,13 @@ function check(def: RangeRule, state: RangeState, metric: string, value: unknown
   return true;
 }
 
-/** The range a fault is outside of, in words: both bounds, or only the one the sensor has. */
+/** The range a fault is outside of, in words: both bounds, or only the one the sensor has (a fault needs one). */
 function rangeText(range: MetricRange | null, lang: 'en' | 'zh'): string {
-  const min = range !== null && Number.isFinite(range.min) ? range.min : null;
-  const max = range !== null && Number.isFinite(range.max) ? range.max : null;
-  if (lang === 'zh') {
-    if (max === null) return min === null ? '超出物理量程' : `低于物理量程下限 ${min}`;
-    return min === null ? `高于物理量程上限 ${max}` : `超出物理量程 ${min}…${max}`;
-  }
-  if (max === null) return min === null ? 'outside its physical range' : `below its physical minimum ${min}`;
-  return min === null ? `above its physical maximum ${max}` : `outside its physical range ${min}…${max}`;
+  const min = range?.min ?? Number.NEGATIVE_INFINITY;
+  const max = range?.max ?? Number.POSITIVE_INFINITY;
+  if (!Number.isFinite(max)) return lang === 'zh' ? `低于物理量程下限 ${min}` : `below its physical minimum ${min}`;
+  if (!Number.isFinite(min)) return lang === 'zh' ? `高于物理量程上限 ${max}` : `above its physical maximum ${max}`;
+  return lang === 'zh' ? `超出物理量程 ${min}…${max}` : `outside its physical range ${min}…${max}`;
 }
 
 function decide(def: RangeRule, state: RangeState, ctx: RuleContext): Verdict {
