@@ -206,7 +206,12 @@ describe('range and stuck rule details, more', () => {
   it('a sensor stuck at 0 is flagged, and the message counts from the start of the run', () => {
     const h = stuck();
     for (let m = 10; m <= 40; m += 10) h.read(m * MIN, { dp: 0 });
-    expect(h.last('st')).toMatchObject({ status: 'true', value: 0, message: 'dp stuck at 0 u for 30 min (sensor stuck)' });
+    expect(h.last('st')).toMatchObject({
+      status: 'true',
+      value: 0,
+      message: 'dp stuck at 0 u for 30 min (sensor stuck)',
+      messageZh: 'st：读数停滞在 0 u 已 30 min（传感器卡死）',
+    });
   });
 
   it('up and then down by more than ε in all starts a new run', () => {
