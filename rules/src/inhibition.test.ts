@@ -241,12 +241,15 @@ rules:
       change(at, on ? 'orange' : null, { rule: 'ts_range', inhibits: { scope: 'device', sameMetric: true } });
     m.apply(fault(0, true));
     expect(m.apply(change(1, 'yellow'))).toEqual([]);
+    expect(m.inhibition.takeChanged()).toBe(true);
     const aboutY: VerdictChange = {
       ...change(2, 'orange'),
       verdict: { ...change(2, 'orange').verdict, metric: 'y' } as VerdictChange['verdict'],
     };
     expect(m.apply(aboutY).map((t) => [t.type, t.alarm.severity])).toEqual([['alarm.raised', 'orange']]);
     expect(m.inhibition.held()).toEqual([]);
+    // no longer held is a change of the inhibition's state (to be saved)
+    expect(m.inhibition.takeChanged()).toBe(true);
     // the fault's end brings back nothing older than what went out
     expect(m.apply(fault(3, false)).map((t) => [t.type, t.alarm.rule])).toEqual([['alarm.cleared', 'ts_range']]);
   });
@@ -279,6 +282,8 @@ rules:
     const copy = book();
     copy.restore(JSON.parse(JSON.stringify(b.snapshot())));
     expect(copy.inhibition.inhibitors().map((i) => i.key)).toEqual(['s/dc-01/device_silent']);
+    expect(copy.inhibition.held()).toEqual(inhibition.held());
+    expect(copy.inhibition.recent()).toEqual(inhibition.recent());
     expect(copy.apply(change(4, 'orange'))).toEqual([]);
     inhibition.takeChanged();
     b.apply(silent(5, false));
