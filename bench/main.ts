@@ -7,7 +7,7 @@
  *                     [--storm-devices N] [--storm-runs N] [--help]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +94,7 @@ const git = (...args: string[]): string => {
 
 const fdLimit = Number(process.env.BENCH_FD_LIMIT ?? 20_000);
 const mosquitto = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((path) => spawnSync(path, ['-h']).error === undefined) ?? null;
+const nodeRedInstalled = existsSync(join(HERE, 'peers/node-red/node_modules/node-red/package.json'));
 const environment = {
   date: new Date().toISOString(),
   commit: git('rev-parse', '--short', 'HEAD'),
@@ -107,6 +108,9 @@ const environment = {
   fdLimit,
   mosquitto: mosquitto ? (spawnSync(mosquitto, ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '') : null,
   influxd: spawnSync('influxd', ['version'], { encoding: 'utf8' }).stdout.trim(),
+  nodeRed: nodeRedInstalled
+    ? JSON.parse(readFileSync(join(HERE, 'peers/node-red/node_modules/node-red/package.json'), 'utf8')).version
+    : null,
 };
 log(
   `benchmarks on ${environment.nproc} cores, ${(environment.memoryBytes / 2 ** 30).toFixed(1)} GiB, node ${environment.node}, commit ${environment.commit}`,
@@ -165,6 +169,10 @@ try {
       log('ingest through Mosquitto + subscriber pipeline');
       ingest.push(...(await runIngest('mosquitto', ctx)));
     } else if (enabled('ingest')) log('mosquitto not installed: peer skipped');
+    if (enabled('ingest') && nodeRedInstalled) {
+      log('ingest through a Node-RED flow (aedes broker node, function node, InfluxDB batch node)');
+      ingest.push(...(await runIngest('node-red', ctx)));
+    } else if (enabled('ingest')) log('Node-RED peer not installed (npm ci --prefix bench/peers/node-red): peer skipped');
     raw.ingest = ingest;
   }
 
@@ -379,6 +387,7 @@ function buildRows(results: Record<string, any>): Row[] {
     const gwMain = of('gateway-main');
     const bare = of('bare-aedes');
     const peer = of('mosquitto');
+    const nodeRed = of('node-red');
     const label = `QoS ${shape.qos}, ${shape.connections} conn${shape.connections > 1 ? 's' : ''}`;
     const med = (runs: IngestRun[], pick: (r: IngestRun) => number | null) => median(runs.map((r) => pick(r) ?? 0));
     const storedOk = (runs: IngestRun[]) => runs.every((r) => r.storedCount === r.messages);
@@ -466,13 +475,31 @@ function buildRows(results: Record<string, any>): Row[] {
         status: `${fmt(busy * 100)} % of ${CORES} cores busy`,
       });
     }
-    if (peer.length > 0) {
+    const peers = [
+      ['Mosquitto + pipeline', peer],
+      ['Node-RED flow', nodeRed],
+    ] as const;
+    const serverCpuPerMessage = (runs: IngestRun[]) => med(runs, (r) => ((r.cpu.server ?? Number.NaN) / r.messages) * 1e6);
+    for (const [name, runs] of peers) {
+      if (runs.length === 0) continue;
       out.push({
         section: 'peer',
-        measure: `Mosquitto + pipeline ${label}: msg/s accepted / stored`,
-        result: `${fmt(med(peer, (r) => r.acceptedPerS))} / ${fmt(med(peer, (r) => r.storedPerS))}`,
+        measure: `${name} ${label}: msg/s accepted / stored; CPU µs per message (all its processes)`,
+        result: `${fmt(med(runs, (r) => r.acceptedPerS))} / ${fmt(med(runs, (r) => r.storedPerS))}; ${fmt(serverCpuPerMessage(runs), 1)}`,
         goal: '',
-        status: storedOk(peer) ? 'all stored' : 'points missing',
+        status: storedOk(runs) ? 'all stored' : 'points missing',
+      });
+    }
+    if (gw.length > 0 && peer.length > 0 && nodeRed.length > 0) {
+      // Readings stored per CPU-second of the system under test (influxd and the load generator left out).
+      const perCpuSecond = (runs: IngestRun[]) => med(runs, (r) => r.messages / (r.cpu.server ?? Number.NaN));
+      const [ours, mosquittoPeer, nodeRedPeer] = [perCpuSecond(gw), perCpuSecond(peer), perCpuSecond(nodeRed)];
+      out.push({
+        section: 'peer ratio',
+        measure: `readings stored per CPU-second, ${label}: gateway / Mosquitto + pipeline / Node-RED flow`,
+        result: `${fmt(ours)} / ${fmt(mosquittoPeer)} / ${fmt(nodeRedPeer)}`,
+        goal: 'gateway > both peers',
+        status: storedOk(gw) && ours > Math.max(mosquittoPeer, nodeRedPeer) ? 'met' : 'NOT MET',
       });
     }
   }

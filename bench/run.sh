@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run bench: every benchmark of issue 6 in one bounded run (about 5 minutes on 2 cores), on 127.0.0.1.
-# Needs influxd (Debian package influxdb) and mosquitto (Debian package mosquitto, the peer); installs
-# them with apt-get when missing and running as root, otherwise says what to install.
+# Needs influxd (Debian package influxdb) and mosquitto (Debian package mosquitto, the first peer); installs
+# them with apt-get when missing and running as root, otherwise says what to install. The second peer, Node-RED,
+# is installed from the npm registry into bench/peers/node-red.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,13 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "missing: ${need[*]}. Install with: sudo apt-get install -y ${need[*]}" >&2
     exit 1
   fi
+fi
+
+# The second peer, Node-RED with its aedes broker and InfluxDB nodes, has its own pinned install (not a dependency
+# of the gateway): from the npm registry, once.
+if [ ! -f bench/peers/node-red/node_modules/node-red/package.json ]; then
+  echo "installing the Node-RED peer (bench/peers/node-red, npm ci)" >&2
+  npm ci --prefix bench/peers/node-red --no-audit --no-fund --loglevel=error >&2
 fi
 
 # 20k connections need as many file descriptors in the gateway and in the load generator.

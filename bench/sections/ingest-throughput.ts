@@ -1,8 +1,9 @@
 /**
  * Sections 1, 2 and the peer: the same publisher load — QoS 0 and 1, 1 and 10 connections, dust-collector
  * payloads — through the gateway (validate → rules → batched InfluxDB writes), through bare aedes with a
- * no-op hook, and through Mosquitto with a subscriber running the same pipeline. Each broker under test
- * runs in its own process; the load generator in another.
+ * no-op hook, through Mosquitto with a subscriber running the same pipeline, and through a Node-RED flow (its
+ * aedes broker node, a threshold in a function node, the InfluxDB batch node). Each broker under test runs in
+ * its own process; the load generator in another.
  */
 import { type BenchChild, spawnChild } from '../lib/child.js';
 import { countStored } from '../lib/influx-query.js';
@@ -15,7 +16,7 @@ import type { DeviceGroup } from '../servers/gateway-server.js';
  * `gateway`: as shipped (telemetry lane in a worker thread); `gateway-main`: with `lane.thread: main`; the
  * `-memory` variants with `store.enabled: false` (nothing durable: what the store costs).
  */
-export type Target = 'gateway' | 'gateway-main' | 'gateway-memory' | 'gateway-main-memory' | 'bare-aedes' | 'mosquitto';
+export type Target = 'gateway' | 'gateway-main' | 'gateway-memory' | 'gateway-main-memory' | 'bare-aedes' | 'mosquitto' | 'node-red';
 
 const isGateway = (target: Target): boolean => target.startsWith('gateway');
 
@@ -101,6 +102,7 @@ async function startTarget(target: Target, ctx: IngestContext, database: string,
       { nodeArgs: ctx.gatewayNodeArgs ?? [] },
     );
   if (target === 'bare-aedes') return spawnChild('servers/bare-aedes-server.ts', {});
+  if (target === 'node-red') return spawnChild('servers/node-red-flow.ts', { influxUrl: ctx.influxUrl, database });
   return spawnChild('servers/mosquitto-pipeline.ts', { mosquitto: ctx.mosquitto, influxUrl: ctx.influxUrl, database, groups, qos });
 }
 
