@@ -75,6 +75,26 @@ overrides:
     expect(lines.some((l) => l.startsWith('p.yaml:14:') && l.includes('no rule "nope"'))).toBe(true);
   });
 
+  it('reports YAML errors in one line each, at their line and column, without the YAML source quoted', () => {
+    const problems = (text: string) => {
+      const parsed = parseRuleFile(text, 'x.yaml');
+      return parsed.ok ? [] : parsed.problems.map(formatProblem);
+    };
+    expect(problems('profile: p\nprofile: q\n')).toEqual(['x.yaml:2:1 Map keys must be unique']);
+    expect(problems('profile: p\n\trules: []\n')).toEqual(['x.yaml:2:1 Tabs are not allowed as indentation']);
+  });
+
+  it('a problem of the whole file has no path; an empty file no line either', () => {
+    const problems = (text: string) => {
+      const parsed = parseRuleFile(text, 'x.yaml');
+      return parsed.ok ? [] : parsed.problems.map(formatProblem);
+    };
+    expect(problems('')).toEqual(['x.yaml Invalid input: expected object, received null']);
+    expect(problems('[1, 2]\n')).toEqual(['x.yaml:1:1 Invalid input: expected object, received array']);
+    expect(problems('profile: p\nrules: 5\n')).toEqual(['x.yaml:2:8 rules: Invalid input: expected array, received number']);
+    expect(formatProblem({ file: 'y.yaml', line: 3, column: null, path: 'rules[0]', message: 'm' })).toBe('y.yaml:3 rules[0]: m');
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const parsed = parseRuleFile('profile: p\nrules:\n  - id: [unclosed\n', 'x.yaml');
     expect(parsed.ok).toBe(false);
