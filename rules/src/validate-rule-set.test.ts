@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ruleSetFromYaml } from '../test-support/harness.js';
 import { formatProblem, parseRuleFile } from './parse-rule-file.js';
 import { buildRuleSet } from './rule-set.js';
-import { validateRuleSet } from './validate-rule-set.js';
+import { metricsReadBy, ruleRefsOf, validateRuleSet } from './validate-rule-set.js';
 
 const metrics: Record<string, string[]> = { p: ['x', 'y'], meter: ['kw'] };
 const metricsOf = (profile: string): string[] | null => metrics[profile] ?? null;
@@ -63,6 +63,62 @@ rules:
 `);
     expect(validateRuleSet(set)).toEqual([]);
     expect(validateRuleSet(set, { metricsOf })).toEqual([]);
+  });
+
+  it('inhibits without lists, or listing a profile known only from its metrics, passes; an unknown profile does not', () => {
+    const set = ruleSetFromYaml(`
+profile: p
+rules:
+  - { id: quiet, kind: silence, inhibits: { scope: device }, source: t }
+  - { id: off, kind: expression, condition: "x > 1", severity: red, inhibits: { scope: site, profiles: [meter, nowhere] }, source: t }
+`);
+    expect(validateRuleSet(set, { metricsOf })).toEqual(['p/off: inhibits.profiles: unknown profile "nowhere"']);
+  });
+
+  it('a window rule’s transform reads its aggregate as value, and metrics of the profile', () => {
+    const set = ruleSetFromYaml(`
+profile: p
+rules:
+  - { id: w, kind: window, metric: x, aggregate: max, window: 1h, transform: "value * y", levels: { red: { raise: 1 } }, source: t }
+  - { id: v, kind: window, metric: x, aggregate: max, window: 1h, transform: "value * zz", levels: { red: { raise: 1 } }, source: t }
+  - { id: e, kind: expression, condition: "value > 1", severity: red, source: t }
+`);
+    expect(validateRuleSet(set, { metricsOf })).toEqual([
+      'p/v: "zz" is neither a metric nor a derived value of p',
+      'p/e: "value" is neither a metric nor a derived value of p',
+    ]);
+  });
+
+  it('a rule may read the verdict of another rule of the device; a group rule reads no metric and no rule of the device', () => {
+    const set = ruleSetFromYaml(`
+profile: p
+rules:
+  - { id: hot, kind: threshold, metric: x, levels: { red: { raise: 1 } }, source: t }
+  - { id: e, kind: expression, condition: "rule.hot >= red and y > 0", severity: red, source: t }
+  - { id: g, kind: group, source: t, members: { rules: [hot] }, require: any, severity: red, while: { profiles: [meter], condition: "kw > 1" } }
+`);
+    expect(validateRuleSet(set, { metricsOf })).toEqual([]);
+    const group = set.get('p')?.find((d) => d.id === 'g');
+    if (!group) throw new Error('fixture');
+    expect([...metricsReadBy(group)]).toEqual([]);
+    expect(ruleRefsOf(group)).toEqual([]);
+  });
+
+  it('names an override’s site and device where its rule has a problem', () => {
+    const set = ruleSetFromYaml(`
+profile: p
+rules:
+  - { id: hot, kind: threshold, metric: x, levels: { red: { raise: 1 } }, source: t }
+overrides:
+  - { rule: hot, device: d1, set: { metric: zz } }
+  - { rule: hot, site: s1, device: d2, set: { metric: zz } }
+  - { rule: hot, site: s2, set: { metric: zz } }
+`);
+    expect(validateRuleSet(set, { metricsOf })).toEqual([
+      'p/hot (override */d1): "zz" is neither a metric nor a derived value of p',
+      'p/hot (override s1/d2): "zz" is neither a metric nor a derived value of p',
+      'p/hot (override s2/*): "zz" is neither a metric nor a derived value of p',
+    ]);
   });
 });
 
