@@ -32,6 +32,22 @@ describe('expression rules that read the local time', () => {
     expect(h.engine.nextDueAt()).toBe(at('2026-11-23T16:30:00Z'));
     h.advanceTo(at('2026-11-23T16:30:00Z'));
     expect(h.state('night')).toBe('yellow');
+    // a quarter-hour zone (Nepal, +5:45): 16:00 UTC is 21:45 local, 22:00 local is 16:15 UTC
+    const nepal = harness(ruleWith('load > 5 and local_hour >= 22'), { attributes: { utc_offset_h: 5.75 } });
+    nepal.read(at('2026-11-23T16:00:00Z'), { load: 9 });
+    expect(nepal.engine.nextDueAt()).toBe(at('2026-11-23T16:15:00Z'));
+    nepal.advanceTo(at('2026-11-23T16:15:00Z'));
+    expect(nepal.state('night')).toBe('yellow');
+  });
+
+  it('are judged on readings of their own names and on the whole hour, not on readings of other metrics', () => {
+    // local_hour >= 22.5 turns between whole hours: without a reading of load it is judged at 23:00
+    const h = harness(ruleWith('load > 5 and local_hour >= 22.5'));
+    h.read(local('22:10'), { load: 9 });
+    h.read(local('22:40'), { other: 1 });
+    expect(h.state('night')).toBe('false');
+    h.advanceTo(local('23:00'));
+    expect(h.changes.map((c) => [c.at, c.verdict.status])).toEqual([[local('23:00'), 'true']]);
   });
 
   it.each([
