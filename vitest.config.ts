@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './test/setup/slow-first-sequencer.js';
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
         test: {
@@ -16,7 +18,9 @@ export default defineConfig({
           globalSetup: ['test/setup/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          fileParallelism: false,
+          // Three integration files at a time: much of their time is waiting (timers, restarts, outages, a
+          // browser), and each has its own gateway, ports, data directory and InfluxDB database. Times: README, Tests.
+          maxWorkers: 3,
         },
       },
     ],
