@@ -18,7 +18,7 @@ import { startLocalInfluxd } from '../gateway/src/sinks/influx/local-influxd.js'
 import { spawnChild } from './lib/child.js';
 import { topSelfTime } from './lib/cpu-profile.js';
 import { findRedisServer } from './lib/redis-server.js';
-import { median } from './lib/stats.js';
+import { median, percentile } from './lib/stats.js';
 import { runAlarmLatency } from './sections/alarm-latency.js';
 import { CLUSTER_SETUPS, type ClusterRun, runCluster, setupName } from './sections/cluster-throughput.js';
 import { runConnections } from './sections/connections.js';
@@ -211,7 +211,8 @@ try {
       secret: SECRET,
       secretHash,
       runs: RUNS,
-      probesPerRun: 100,
+      // 3 × 400 probes: enough for a p99 per run and a p99.9 over all of them.
+      probesPerRun: 400,
       intervalMs: 40,
       backgroundRate: 5_000,
       log,
@@ -507,12 +508,33 @@ function buildRows(results: Record<string, any>): Row[] {
   if (latency) {
     for (const channel of ['webhook', 'sse'] as const) {
       const p = (k: 'p50' | 'p95' | 'p99') => median(latency.map((r) => r[channel][k]));
+      // p99.9 needs more samples than one run has: over every run's probes together.
+      const pooled = latency.flatMap((r) => (channel === 'webhook' ? r.webhookMs : r.sseMs));
+      const p999 = percentile(pooled, 99.9);
       out.push({
         section: '3 latency',
-        measure: `alarm → ${channel === 'webhook' ? 'signed webhook' : 'SSE event'} at ${fmt(median(latency.map((r) => r.backgroundPerS)))} msg/s: p50 / p95 / p99 ms`,
-        result: `${fmt(p('p50'), 1)} / ${fmt(p('p95'), 1)} / ${fmt(p('p99'), 1)}`,
-        goal: 'p99 ≤ 20 ms',
-        status: p('p99') <= 20 ? 'met' : 'NOT MET',
+        measure: `alarm → ${channel === 'webhook' ? 'signed webhook' : 'SSE event'} at ${fmt(median(latency.map((r) => r.backgroundPerS)))} msg/s: p50 / p95 / p99 ms (median of runs); p99.9 of all ${fmt(pooled.length)}`,
+        result: `${fmt(p('p50'), 1)} / ${fmt(p('p95'), 1)} / ${fmt(p('p99'), 1)}; ${fmt(p999, 1)}`,
+        goal: 'p99 ≤ 10 ms, p99.9 ≤ 25 ms',
+        status: p('p99') <= 10 && p999 <= 25 ? 'met' : 'NOT MET',
+      });
+    }
+    for (const thread of ['main', 'worker'] as const) {
+      const runs = latency.map((r) => r.pauses[thread]).filter((x) => x !== null);
+      if (runs.length === 0) continue;
+      const m = (pick: (x: (typeof runs)[number]) => number) => median(runs.map(pick));
+      out.push({
+        section: '3 pauses',
+        measure: `during those runs, ${thread} thread: event-loop delay p99 / max ms; GC pauses, ms in GC, pauses > 10 ms (per run)`,
+        result: `${fmt(
+          m((x) => x.lagP99Ms),
+          1,
+        )} / ${fmt(
+          m((x) => x.lagMaxMs),
+          1,
+        )}; ${fmt(m((x) => x.gcCount))}, ${fmt(m((x) => x.gcMs))}, ${fmt(m((x) => x.gcOver10ms))}`,
+        goal: 'measured',
+        status: '',
       });
     }
   }

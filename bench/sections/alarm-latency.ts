@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { spawnChild } from '../lib/child.js';
+import { pausesBetween, type ThreadPauses, type ThreadRuntime } from '../lib/runtime-pauses.js';
 import { median, percentile, wallMs } from '../lib/stats.js';
 import type { PublishLoadArgs } from '../load/publish-load.js';
 
@@ -18,7 +19,11 @@ export interface LatencyRun {
   sse: { p50: number; p95: number; p99: number; max: number };
   webhookMs: number[];
   sseMs: number[];
+  /** Each thread's event-loop delay and GC pauses during the run (worker null with the lane on the main thread). */
+  pauses: { main: ThreadPauses; worker: ThreadPauses | null };
 }
+
+type GatewayRuntime = { main: ThreadRuntime; worker: ThreadRuntime | null };
 
 export interface LatencyContext {
   influxUrl: string;
@@ -71,6 +76,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
     await load.call('go');
     const acceptedBefore = Number((await gateway.call('stats')).accepted);
     for (let run = 0; run < ctx.runs; run += 1) {
+      const runtimeBefore = await gateway.call<GatewayRuntime>('runtime');
       const result = await probe.call<{ webhookMs: number[]; sseMs: number[]; missing: number; badSignatures: number }>(
         'run',
         {
@@ -84,6 +90,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
         },
         120_000,
       );
+      const runtimeAfter = await gateway.call<GatewayRuntime>('runtime');
       const stats = await gateway.call('stats');
       const elapsed = (wallMs() - startedAt) / 1000;
       const row: LatencyRun = {
@@ -96,10 +103,18 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
         sse: summary(result.sseMs),
         webhookMs: result.webhookMs,
         sseMs: result.sseMs,
+        pauses: {
+          main: pausesBetween(runtimeBefore.main, runtimeAfter.main),
+          worker: runtimeBefore.worker && runtimeAfter.worker ? pausesBetween(runtimeBefore.worker, runtimeAfter.worker) : null,
+        },
       };
       ctx.log(
         `  alarm latency run ${run + 1}: webhook p50/p95/p99 ${row.webhook.p50.toFixed(1)}/${row.webhook.p95.toFixed(1)}/${row.webhook.p99.toFixed(1)} ms, ` +
-          `SSE ${row.sse.p50.toFixed(1)}/${row.sse.p95.toFixed(1)}/${row.sse.p99.toFixed(1)} ms, background ${Math.round(row.backgroundPerS)} msg/s, missing ${row.missing}`,
+          `SSE ${row.sse.p50.toFixed(1)}/${row.sse.p95.toFixed(1)}/${row.sse.p99.toFixed(1)} ms, background ${Math.round(row.backgroundPerS)} msg/s, missing ${row.missing}; ` +
+          `event-loop delay p99/max main ${row.pauses.main.lagP99Ms.toFixed(1)}/${row.pauses.main.lagMaxMs.toFixed(1)} ms, ` +
+          `worker ${row.pauses.worker ? `${row.pauses.worker.lagP99Ms.toFixed(1)}/${row.pauses.worker.lagMaxMs.toFixed(1)}` : '—'} ms; ` +
+          `GC main ${row.pauses.main.gcCount} pauses ${row.pauses.main.gcMs.toFixed(0)} ms (${row.pauses.main.gcOver10ms} > 10 ms), ` +
+          `worker ${row.pauses.worker ? `${row.pauses.worker.gcCount} pauses ${row.pauses.worker.gcMs.toFixed(0)} ms (${row.pauses.worker.gcOver10ms} > 10 ms)` : '—'}`,
       );
       results.push(row);
     }

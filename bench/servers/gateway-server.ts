@@ -11,6 +11,7 @@ import { startGateway } from '../../gateway/src/gateway.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import { childRuntime } from '../lib/child.js';
 import { cpuSeconds, expectationHandlers, jsonTotal } from '../lib/counters.js';
+import { threadRuntime } from '../lib/runtime-pauses.js';
 
 export interface DeviceGroup {
   site: string;
@@ -107,6 +108,11 @@ runtime.serve({
       influxDropped: dropped,
       alarmEvents: await total('gateway_alarm_events_total'),
     };
+  },
+  /** Each thread's event-loop delay since the last call and its GC totals: `{ main, worker }` (worker null on `lane.thread: main`). */
+  runtime: async () => {
+    const [main, worker] = await registries();
+    return { main: threadRuntime(main ?? []), worker: worker && worker.length > 0 ? threadRuntime(worker) : null };
   },
   close: async () => {
     await gateway.close();
