@@ -7,7 +7,23 @@ const AREAS = {
   // Its TypeScript checker compiles rules/ alone (tsconfig.rules.json): each check of the whole project made the
   // checker, not the tests, the slowest process of a run.
   rules: { mutate: ['rules/src/**/*.ts'], projects: ['unit'], tests: ['rules/**/*.test.ts'], tsconfig: 'tsconfig.rules.json' },
-  ingest: { mutate: ['gateway/src/ingest/**/*.ts'], projects: ['unit', 'integration'] },
+  // ingest: its own unit tests and the two beside the lane and the store that drive its code in-process (ms each).
+  // Not the whole unit + integration projects: every integration test starts a gateway that runs decode, the schema
+  // and normalise, so each such mutant would run them all. Not the fast ingest integration files either
+  // (rejections 5 s, quarantine-bound 4 s; broker-hostile 21 s): `tests` globs are applied to every project, so
+  // they would run in the unit project too, without the influxd of their global setup; what they check of
+  // ingest-service is checked by ingest-service.test.ts. Not hostile-input.test.ts: its 100,000-payload fuzz test
+  // takes 35 s plain, several times that instrumented, for every mutant of the judging path, and asserts only that
+  // each payload gets an answer (no mutant of a detail or a boundary fails it).
+  ingest: {
+    mutate: ['gateway/src/ingest/**/*.ts'],
+    projects: ['unit'],
+    tests: [
+      'gateway/src/ingest/!(hostile-input).test.ts',
+      'gateway/src/lane/lane-faults.test.ts',
+      'gateway/src/store/quarantine-sqlite.test.ts',
+    ],
+  },
   broker: { mutate: ['gateway/src/broker/**/*.ts'], projects: ['unit', 'integration'] },
   http: { mutate: ['gateway/src/http/**/*.ts'], projects: ['unit', 'integration'] },
   sinks: { mutate: ['gateway/src/sinks/**/*.ts'], projects: ['unit', 'integration'] },
