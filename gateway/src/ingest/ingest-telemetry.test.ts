@@ -79,6 +79,8 @@ describe('a payload refused as a whole: the reason and what exactly was wrong', 
   it('schema: each problem as its path and message, (root) for the whole payload, at most five, in the form chosen by `readings`', () => {
     expect(refusal(null)).toEqual({ reason: 'schema', detail: '(root): Invalid input: expected object, received null' });
     expect(refusal([])).toEqual({ reason: 'schema', detail: '(root): Invalid input: expected object, received array' });
+    expect(refusal('"online"')).toEqual({ reason: 'schema', detail: '(root): Invalid input: expected object, received string' });
+    expect(refusal('42')).toEqual({ reason: 'schema', detail: '(root): Invalid input: expected object, received number' });
     expect(refusal({ metrics: {} })).toEqual({ reason: 'schema', detail: 'metrics: at least one metric is required' });
     expect(refusal({ readings: [] })).toEqual({ reason: 'schema', detail: 'readings: Too small: expected array to have >=1 items' });
     expect(refusal({ readings: [{ metrics: {} }, { ts: 'x', metrics: { hopper_temp: 1 } }] })).toEqual({
