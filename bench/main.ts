@@ -558,6 +558,14 @@ function buildRows(results: Record<string, any>): Row[] {
       goal: '≤ 1 GB at 20k',
       status: at20k <= 1e9 ? `met (${fmt(at20k / 2 ** 20)} MiB at 20k, extrapolated)` : 'NOT MET',
     });
+    const settled = median(connections.map((r) => r.settledBytesPerConnection));
+    out.push({
+      section: '4 connections',
+      measure: 'per idle connection after full GCs of the main thread: RSS; main-thread JS heap (what a connection holds)',
+      result: `${fmt(settled / 1024, 1)} KiB; ${fmt(median(connections.map((r) => r.heapBytesPerConnection)) / 1024, 1)} KiB`,
+      goal: '≤ 8 KiB',
+      status: settled <= 8 * 1024 ? 'met' : 'NOT MET',
+    });
     out.push({
       section: '4 connections',
       measure: 'first connect of devices with their own hash (salted SHA-256, the default): connects/s',

@@ -22,6 +22,12 @@ export interface ConnectionsRun {
   rssIdleBytes: number;
   rssConnectedBytes: number;
   bytesPerConnection: number;
+  /** The same after full garbage collections on both sides (idle: what the connections hold, not the connect flood's garbage). */
+  rssSettledIdleBytes: number;
+  rssSettledConnectedBytes: number;
+  settledBytesPerConnection: number;
+  /** The main thread's JS heap per connection after those collections: the objects a connection holds. */
+  heapBytesPerConnection: number;
   coldConnected: number;
   coldConnectPerS: number;
 }
@@ -69,7 +75,8 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
         ],
         token: 'bench-viewer-token-0001',
       },
-      { readyTimeoutMs: 120_000 },
+      // --expose-gc: the `settle` request runs full collections before an idle reading.
+      { readyTimeoutMs: 120_000, nodeArgs: ['--expose-gc'] },
     );
   const results: ConnectionsRun[] = [];
   // A fresh gateway per run: V8 keeps the heap it grew, so a second run in the same process measures the last one.
@@ -79,6 +86,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
     try {
       await sleep(1_000);
       const rssIdle = rssOf(gateway.pid);
+      const settledIdle = await gateway.call<{ rss: number; heapUsed: number }>('settle');
       const load = await spawnChild('load/connect-load.ts', {
         port,
         prefix: 'conn-s',
@@ -105,6 +113,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
         );
         await sleep(500);
         const rssConnected = rssOf(gateway.pid);
+        const settledConnected = await gateway.call<{ rss: number; heapUsed: number }>('settle');
         const coldResult = await cold.call<{ connected: number; perS: number }>('connect', {}, 120_000);
         const row: ConnectionsRun = {
           run,
@@ -116,12 +125,17 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
           rssIdleBytes: rssIdle,
           rssConnectedBytes: rssConnected,
           bytesPerConnection: (rssConnected - rssIdle) / Math.max(1, warm.connected),
+          rssSettledIdleBytes: settledIdle.rss,
+          rssSettledConnectedBytes: settledConnected.rss,
+          settledBytesPerConnection: (settledConnected.rss - settledIdle.rss) / Math.max(1, warm.connected),
+          heapBytesPerConnection: (settledConnected.heapUsed - settledIdle.heapUsed) / Math.max(1, warm.connected),
           coldConnected: coldResult.connected,
           coldConnectPerS: coldResult.perS,
         };
         ctx.log(
           `  connections run ${run + 1}: ${row.connected}/${row.target} at ${Math.round(row.connectPerS)}/s, RSS ${(rssConnected / 2 ** 20).toFixed(0)} MiB ` +
-            `(idle ${(rssIdle / 2 ** 20).toFixed(0)} MiB), cold ${row.coldConnected}/${ctx.cold} at ${row.coldConnectPerS.toFixed(1)}/s` +
+            `(idle ${(rssIdle / 2 ** 20).toFixed(0)} MiB; after GC ${(settledConnected.rss / 2 ** 20).toFixed(0)} MiB, idle ${(settledIdle.rss / 2 ** 20).toFixed(0)} MiB; ` +
+            `main-thread heap ${(row.heapBytesPerConnection / 1024).toFixed(1)} KiB per connection), cold ${row.coldConnected}/${ctx.cold} at ${row.coldConnectPerS.toFixed(1)}/s` +
             (row.firstError ? `, first error: ${row.firstError}` : ''),
         );
         results.push(row);

@@ -109,6 +109,26 @@ runtime.serve({
       alarmEvents: await total('gateway_alarm_events_total'),
     };
   },
+  /**
+   * Full garbage collections of the main thread (the process runs with --expose-gc), then its RSS: memory held,
+   * not garbage waiting. The worker thread's heap is its own and is not collected here.
+   */
+  settle: async () => {
+    const collect = (globalThis as { gc?: () => void }).gc;
+    if (!collect) throw new Error('settle needs node --expose-gc');
+    for (let i = 0; i < 3; i += 1) {
+      collect();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const [, worker] = await registries();
+    const memory = process.memoryUsage();
+    return {
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      external: memory.external,
+      workerHeapUsed: jsonTotal([worker ?? []], 'gateway_nodejs_heap_size_used_bytes'),
+    };
+  },
   /** Each thread's event-loop delay since the last call and its GC totals: `{ main, worker }` (worker null on `lane.thread: main`). */
   runtime: async () => {
     const [main, worker] = await registries();
