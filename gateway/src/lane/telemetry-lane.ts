@@ -75,8 +75,12 @@ export interface TelemetryLane {
   drain(): Promise<void>;
   /** The InfluxDB sink's readiness, or null when telemetry is not stored. */
   sinkStatus(): SinkStatus | null;
-  /** The Prometheus metrics the lane keeps in a registry of its own (a worker's), as prom-client JSON; [] inline. */
-  workerMetrics(): Promise<unknown[]>;
+  /**
+   * The Prometheus metrics the lane keeps in a registry of its own (a worker's), as prom-client JSON; [] inline.
+   * `collectGarbage`: a full GC of the worker's heap first, only where node runs with --expose-gc (the bench's
+   * memory readings); otherwise nothing.
+   */
+  workerMetrics(options?: { collectGarbage?: boolean }): Promise<unknown[]>;
   close(): Promise<void>;
 }
 

@@ -215,10 +215,11 @@ export async function createWorkerLane(
       await ask<'flushed'>({ type: 'flush', id: nextId++ });
     },
     sinkStatus: () => sinkStatus,
-    async workerMetrics() {
+    async workerMetrics(options = {}) {
       // A dead worker's metrics are gone; /metrics still serves the main thread's.
       if (failure) return [];
-      return (await ask<'metrics'>({ type: 'metrics', id: nextId++ }).catch(() => ({ metrics: [] }))).metrics;
+      const request = { type: 'metrics', id: nextId++, ...(options.collectGarbage ? { collectGarbage: true } : {}) } as const;
+      return (await ask<'metrics'>(request).catch(() => ({ metrics: [] }))).metrics;
     },
     async close() {
       flush();

@@ -236,6 +236,7 @@ try {
       case 'reload':
         return send({ type: 'reloaded', id: message.id, result: core.reloadRules(message.now) });
       case 'metrics':
+        if (message.collectGarbage) (globalThis as { gc?: () => void }).gc?.();
         void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'metrics', id: message.id, metrics: json }));
         return;
       case 'drain':
