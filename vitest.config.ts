@@ -21,6 +21,8 @@ export default defineConfig({
           // Three integration files at a time: much of their time is waiting (timers, restarts, outages, a
           // browser), and each has its own gateway, ports, data directory and InfluxDB database. Times: README, Tests.
           maxWorkers: 3,
+          // After the unit tests: vitest runs projects of different maxWorkers only in different groups.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
