@@ -1,7 +1,6 @@
-/** Counts what InfluxDB 1.x holds: the stored side of "accepted and stored" (one site's, or the database's with `null`). */
-export async function countStored(url: string, database: string, site: string | null, field = 'diff_pressure'): Promise<number> {
-  const where = site === null ? '' : ` WHERE "site" = '${site.replace(/'/g, "\\'")}'`;
-  const q = `SELECT count("${field}") FROM "telemetry"${where}`;
+/** Counts what InfluxDB 1.x holds: the stored side of "accepted and stored". */
+export async function countStored(url: string, database: string, site: string, field = 'diff_pressure'): Promise<number> {
+  const q = `SELECT count("${field}") FROM "telemetry" WHERE "site" = '${site.replace(/'/g, "\\'")}'`;
   const response = await fetch(`${url}/query?${new URLSearchParams({ db: database, q })}`);
   if (!response.ok) throw new Error(`InfluxDB query failed with HTTP ${response.status}: ${await response.text()}`);
   const body = (await response.json()) as { results?: Array<{ series?: Array<{ values?: unknown[][] }> }> };

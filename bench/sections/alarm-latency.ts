@@ -12,7 +12,9 @@ import type { PublishLoadArgs } from '../load/publish-load.js';
 export interface LatencyRun {
   run: number;
   probes: number;
+  /** Probes whose webhook / SSE event did not arrive within 5 s. */
   missing: number;
+  missingSse: number;
   badSignatures: number;
   backgroundPerS: number;
   webhook: { p50: number; p95: number; p99: number; max: number };
@@ -77,7 +79,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
     const acceptedBefore = Number((await gateway.call('stats')).accepted);
     for (let run = 0; run < ctx.runs; run += 1) {
       const runtimeBefore = await gateway.call<GatewayRuntime>('runtime');
-      const result = await probe.call<{ webhookMs: number[]; sseMs: number[]; missing: number; badSignatures: number }>(
+      const result = await probe.call<{ webhookMs: number[]; sseMs: number[]; missing: number; missingSse: number; badSignatures: number }>(
         'run',
         {
           port,
@@ -97,6 +99,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
         run,
         probes: ctx.probesPerRun,
         missing: result.missing,
+        missingSse: result.missingSse,
         badSignatures: result.badSignatures,
         backgroundPerS: (Number(stats.accepted) - acceptedBefore) / elapsed,
         webhook: summary(result.webhookMs),
@@ -110,7 +113,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
       };
       ctx.log(
         `  alarm latency run ${run + 1}: webhook p50/p95/p99 ${row.webhook.p50.toFixed(1)}/${row.webhook.p95.toFixed(1)}/${row.webhook.p99.toFixed(1)} ms, ` +
-          `SSE ${row.sse.p50.toFixed(1)}/${row.sse.p95.toFixed(1)}/${row.sse.p99.toFixed(1)} ms, background ${Math.round(row.backgroundPerS)} msg/s, missing ${row.missing}; ` +
+          `SSE ${row.sse.p50.toFixed(1)}/${row.sse.p95.toFixed(1)}/${row.sse.p99.toFixed(1)} ms, background ${Math.round(row.backgroundPerS)} msg/s, missing ${row.missing} / ${row.missingSse}; ` +
           `event-loop delay p99/max main ${row.pauses.main.lagP99Ms.toFixed(1)}/${row.pauses.main.lagMaxMs.toFixed(1)} ms, ` +
           `worker ${row.pauses.worker ? `${row.pauses.worker.lagP99Ms.toFixed(1)}/${row.pauses.worker.lagMaxMs.toFixed(1)}` : '—'} ms; ` +
           `GC main ${row.pauses.main.gcCount} pauses ${row.pauses.main.gcMs.toFixed(0)} ms (${row.pauses.main.gcOver10ms} > 10 ms), ` +

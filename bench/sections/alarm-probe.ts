@@ -136,14 +136,16 @@ runtime.serve({
     const webhookMs: number[] = [];
     const sseMs: number[] = [];
     let missing = 0;
+    let missingSse = 0;
     for (const device of devices) {
       const sent = sentAt.get(device) as number;
       const arrival = arrivals.get(device);
       if (arrival?.webhook !== undefined) webhookMs.push(arrival.webhook - sent);
       else missing += 1;
       if (arrival?.sse !== undefined) sseMs.push(arrival.sse - sent);
+      else missingSse += 1;
     }
-    return { webhookMs, sseMs, missing, badSignatures, webhookEvents };
+    return { webhookMs, sseMs, missing, missingSse, badSignatures, webhookEvents };
   },
   close: () => {
     receiver.close();

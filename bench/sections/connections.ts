@@ -22,12 +22,13 @@ export interface ConnectionsRun {
   rssIdleBytes: number;
   rssConnectedBytes: number;
   bytesPerConnection: number;
-  /** The same after full garbage collections on both sides (idle: what the connections hold, not the connect flood's garbage). */
-  rssSettledIdleBytes: number;
-  rssSettledConnectedBytes: number;
-  settledBytesPerConnection: number;
-  /** The main thread's JS heap per connection after those collections: the objects a connection holds. */
-  heapBytesPerConnection: number;
+  /**
+   * The last run only: every reading after full GCs of both threads (the gateway under --expose-gc), so the
+   * figures are what the connections hold, not garbage; and the JS heaps per connection (null in the other runs).
+   */
+  settled: boolean;
+  heapBytesPerConnection: number | null;
+  workerHeapBytesPerConnection: number | null;
   coldConnected: number;
   coldConnectPerS: number;
 }
@@ -41,6 +42,13 @@ export interface ConnectionsContext {
   runs: number;
   concurrency: number;
   log(line: string): void;
+}
+
+/** A reading of the gateway: settled (after full GCs of both threads) or RSS only, as deployed. */
+interface Settled {
+  rss: number;
+  heapUsed: number;
+  workerHeapUsed: number;
 }
 
 const rssOf = (pid: number): number => {
@@ -58,7 +66,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
       secretHash: await hashSecret(coldSecret),
     })),
   );
-  const startGateway = () =>
+  const startGateway = (settled: boolean) =>
     spawnChild(
       'servers/gateway-server.ts',
       {
@@ -75,18 +83,23 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
         ],
         token: 'bench-viewer-token-0001',
       },
-      // --expose-gc: the `settle` request runs full collections before an idle reading.
-      { readyTimeoutMs: 120_000, nodeArgs: ['--expose-gc'] },
+      // --expose-gc (the settled run only): the `settle` request runs full collections before a reading.
+      { readyTimeoutMs: 120_000, nodeArgs: settled ? ['--expose-gc'] : [] },
     );
   const results: ConnectionsRun[] = [];
   // A fresh gateway per run: V8 keeps the heap it grew, so a second run in the same process measures the last one.
-  for (let run = 0; run < ctx.runs; run += 1) {
-    const gateway = await startGateway();
+  // The runs as deployed, then one settled run (its collections would change what the others read).
+  for (let run = 0; run <= ctx.runs; run += 1) {
+    const settled = run === ctx.runs;
+    const gateway = await startGateway(settled);
     const port = Number(gateway.info.port);
+    const reading = async (): Promise<Settled> =>
+      settled ? gateway.call<Settled>('settle') : { rss: rssOf(gateway.pid), heapUsed: Number.NaN, workerHeapUsed: Number.NaN };
     try {
       await sleep(1_000);
-      const rssIdle = rssOf(gateway.pid);
-      const settledIdle = await gateway.call<{ rss: number; heapUsed: number }>('settle');
+      // A round trip to the lane's worker: it answers once its start-up commit is done.
+      await gateway.call('stats');
+      const idle = await reading();
       const load = await spawnChild('load/connect-load.ts', {
         port,
         prefix: 'conn-s',
@@ -112,8 +125,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
           300_000,
         );
         await sleep(500);
-        const rssConnected = rssOf(gateway.pid);
-        const settledConnected = await gateway.call<{ rss: number; heapUsed: number }>('settle');
+        const connected = await reading();
         const coldResult = await cold.call<{ connected: number; perS: number }>('connect', {}, 120_000);
         const row: ConnectionsRun = {
           run,
@@ -122,20 +134,22 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
           failed: warm.failed,
           firstError: warm.firstError,
           connectPerS: warm.perS,
-          rssIdleBytes: rssIdle,
-          rssConnectedBytes: rssConnected,
-          bytesPerConnection: (rssConnected - rssIdle) / Math.max(1, warm.connected),
-          rssSettledIdleBytes: settledIdle.rss,
-          rssSettledConnectedBytes: settledConnected.rss,
-          settledBytesPerConnection: (settledConnected.rss - settledIdle.rss) / Math.max(1, warm.connected),
-          heapBytesPerConnection: (settledConnected.heapUsed - settledIdle.heapUsed) / Math.max(1, warm.connected),
+          rssIdleBytes: idle.rss,
+          rssConnectedBytes: connected.rss,
+          bytesPerConnection: (connected.rss - idle.rss) / Math.max(1, warm.connected),
+          settled,
+          heapBytesPerConnection: settled ? (connected.heapUsed - idle.heapUsed) / Math.max(1, warm.connected) : null,
+          workerHeapBytesPerConnection: settled ? (connected.workerHeapUsed - idle.workerHeapUsed) / Math.max(1, warm.connected) : null,
           coldConnected: coldResult.connected,
           coldConnectPerS: coldResult.perS,
         };
         ctx.log(
-          `  connections run ${run + 1}: ${row.connected}/${row.target} at ${Math.round(row.connectPerS)}/s, RSS ${(rssConnected / 2 ** 20).toFixed(0)} MiB ` +
-            `(idle ${(rssIdle / 2 ** 20).toFixed(0)} MiB; after GC ${(settledConnected.rss / 2 ** 20).toFixed(0)} MiB, idle ${(settledIdle.rss / 2 ** 20).toFixed(0)} MiB; ` +
-            `main-thread heap ${(row.heapBytesPerConnection / 1024).toFixed(1)} KiB per connection), cold ${row.coldConnected}/${ctx.cold} at ${row.coldConnectPerS.toFixed(1)}/s` +
+          `  connections ${settled ? 'settled run' : `run ${run + 1}`}: ${row.connected}/${row.target} at ${Math.round(row.connectPerS)}/s, ` +
+            `RSS ${(row.rssConnectedBytes / 2 ** 20).toFixed(0)} MiB (idle ${(row.rssIdleBytes / 2 ** 20).toFixed(0)} MiB)` +
+            (settled
+              ? `, per connection after full GCs: RSS ${(row.bytesPerConnection / 1024).toFixed(1)} KiB, main heap ${((row.heapBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB, worker heap ${((row.workerHeapBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB`
+              : '') +
+            `, cold ${row.coldConnected}/${ctx.cold} at ${row.coldConnectPerS.toFixed(1)}/s` +
             (row.firstError ? `, first error: ${row.firstError}` : ''),
         );
         results.push(row);
