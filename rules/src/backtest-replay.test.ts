@@ -70,6 +70,12 @@ describe('backtest replay', () => {
     expect(result.differences).toEqual([expect.objectContaining({ type: 'timing', raisedDeltaMs: 0, clearedDeltaMs: -2 * MIN })]);
   });
 
+  it('keeps an episode’s highest severity when it comes down again before it clears', () => {
+    const records = [65, 95, 70, 40].map((x, i) => reading(i * MIN, { x }));
+    const result = backtest(records, threshold(), threshold(), [device]);
+    expect(result.current).toEqual([expect.objectContaining({ raisedAt: 0, clearedAt: 3 * MIN, severity: 'yellow', maxSeverity: 'red' })]);
+  });
+
   it('starts the devices’ silence clocks at the first arrival and runs timers due exactly at the end', () => {
     const records = [reading(60 * MIN, { x: 1 })];
     const result = backtest(records, silence(', ladder: [{ after: 5m, severity: orange }]'), silence(), [device], { tailMs: 5 * MIN });

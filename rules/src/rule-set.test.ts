@@ -72,6 +72,22 @@ describe('rule set: overrides, disabled rules', () => {
     }
   });
 
+  it('an override of another profile’s rule of the same id changes nothing here', () => {
+    const q =
+      'profile: q\nrules:\n  - { id: hot, kind: threshold, metric: y, levels: { red: { raise: 5 } }, source: t }\noverrides:\n  - { rule: hot, site: s, set: { levels: { red: { raise: 6 } } } }\n';
+    const set = ruleSetFromYaml(RULES, q);
+    expect(
+      rulesForDevice(set, 'p', 's', 'd').map((def) =>
+        def.kind === 'threshold' ? `${def.id} ${def.metric} ${def.levels.red?.raise}` : def.id,
+      ),
+    ).toEqual(['hot x 90', 'cold x 0']);
+    expect(
+      rulesForDevice(set, 'q', 's', 'd').map((def) =>
+        def.kind === 'threshold' ? `${def.id} ${def.metric} ${def.levels.red?.raise}` : def.id,
+      ),
+    ).toEqual(['hot y 6']);
+  });
+
   it('of two overrides equally specific, the first listed applies', () => {
     const text = `${RULES}overrides:\n  - { rule: hot, site: s, set: { levels: { red: { raise: 70 } } } }\n  - { rule: hot, site: s, set: { levels: { red: { raise: 75 } } } }\n`;
     expect(summary(text, 's', 'd')[0]).toBe('hot 60000 yellow 50 red 70');
