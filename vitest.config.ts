@@ -9,6 +9,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['rules/**/*.test.ts', 'profiles/**/*.test.ts', 'gateway/**/*.test.ts', 'simulators/**/*.test.ts'],
+          // They run before the integration files, alone: one per core (vitest's default leaves one core idle).
+          maxWorkers: 2,
         },
       },
       {
