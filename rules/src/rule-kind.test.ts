@@ -25,6 +25,8 @@ describe('renderMessage', () => {
     expect(renderMessage('{az} {AZ} {09} {_} {a`} {@} {[} {:}', fields)).toBe('a b c d {a`} {@} {[} {:}');
     expect(renderMessage('{big} {small} {minus} {whole}', fields)).toBe('1234.57 999.123 -1500.26 12');
     expect(roundForMessage(1000.456)).toBe(1000.46);
+    // two decimals however large, not six significant digits
+    expect(roundForMessage(12345.678)).toBe(12345.68);
   });
 
   it('agrees with the regular-expression rendering on any template (property)', () => {
