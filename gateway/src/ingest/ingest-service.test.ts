@@ -48,7 +48,7 @@ function service(options: { verdict?: LaneVerdict; submit?: (decided: (verdict: 
   });
   const ingest = createIngestService({
     registry,
-    labMode: { allow: options.labAllow ?? ['lab/#', 'sandbox/+'], deny: ['lab/secret/#'] },
+    labMode: { allow: options.labAllow ?? ['lab/#', 'sandbox/+'], deny: ['lab/secret/#', 'sandbox/private'] },
     lane: {
       submit(device, payload, receivedAt, decided) {
         submitted.push({ device: device.id, payload: payload.toString(), receivedAt });
@@ -79,7 +79,7 @@ function service(options: { verdict?: LaneVerdict; submit?: (decided: (verdict: 
   };
   const counted = async (metric: 'rejections' | 'messagesReceived' | 'mqttAclDenied') =>
     Object.fromEntries((await metrics[metric].get()).values.map((v) => [Object.values(v.labels).join(','), v.value]));
-  return { publish, quarantine, deviceStatus, submitted, recorded, counted, logLines };
+  return { ingest, publish, quarantine, deviceStatus, submitted, recorded, counted, logLines };
 }
 
 const device = (d: RegisteredDevice): ClientSession => ({ kind: 'device', device: d });
@@ -183,6 +183,23 @@ describe('ingest service: what happens to each PUBLISH', () => {
     expect(s.logLines).toContainEqual(expect.objectContaining({ level: 50, msg: 'payload judgement failed', device: 'dc-01' }));
   });
 
+  it('a fault in the broker’s answer to a lab client: quarantined as internal without a device, logged under device unknown', async () => {
+    const s = service();
+    const decisions: string[] = [];
+    s.ingest.handlePublish(
+      { session: LAB, clientId: 'lab-1', topic: 'lab/echo', payload: Buffer.from('hi'), receivedAt: AT },
+      (decision) => {
+        decisions.push(decision);
+        throw new Error('broker callback failed');
+      },
+    );
+    expect(decisions).toEqual(['accept']);
+    expect(s.quarantine.list({})).toEqual([
+      expect.objectContaining({ reason: 'internal', device: null, site: null, clientId: 'lab-1', topic: 'lab/echo' }),
+    ]);
+    expect(s.logLines).toContainEqual(expect.objectContaining({ level: 50, msg: 'payload judgement failed', device: 'unknown' }));
+  });
+
   it('the device’s status topic: "online" or "offline" reported, anything else refused as schema', async () => {
     const s = service();
     expect(s.publish(device(dc01), STATUS, 'offline')).toEqual(['accept']);
@@ -272,18 +289,19 @@ describe('ingest service: what happens to each PUBLISH', () => {
     expect(s.publish(LAB, 'lab/echo', 'hello', 'lab-1')).toEqual(['accept']);
     expect(s.publish(LAB, 'sandbox/x', 'hello', 'lab-1')).toEqual(['accept']);
     expect(s.quarantine.size).toBe(0);
-    for (const topic of ['elsewhere/x', 'sandbox/x/y', 'lab/secret/key', 'sites', TELEMETRY]) {
+    for (const topic of ['elsewhere/x', 'sandbox/x/y', 'lab/secret/key', 'sandbox/private', 'sites', TELEMETRY]) {
       expect(s.publish(LAB, topic, 'hello', 'lab-1'), topic).toEqual(['drop']);
     }
     expect(s.quarantine.list({}).map((e) => [e.reason, e.detail, e.device, e.site, e.clientId])).toEqual([
       ['forbidden', `lab mode does not allow publishing to ${TELEMETRY}`, null, 'site-a', 'lab-1'],
       ['forbidden', 'lab mode does not allow publishing to sites', null, null, 'lab-1'],
+      ['forbidden', 'lab mode does not allow publishing to sandbox/private', null, null, 'lab-1'],
       ['forbidden', 'lab mode does not allow publishing to lab/secret/key', null, null, 'lab-1'],
       ['forbidden', 'lab mode does not allow publishing to sandbox/x/y', null, null, 'lab-1'],
       ['forbidden', 'lab mode does not allow publishing to elsewhere/x', null, null, 'lab-1'],
     ]);
-    expect(await s.counted('mqttAclDenied')).toEqual({ publish: 5 });
-    expect(await s.counted('rejections')).toEqual({ forbidden: 5 });
+    expect(await s.counted('mqttAclDenied')).toEqual({ publish: 6 });
+    expect(await s.counted('rejections')).toEqual({ forbidden: 6 });
     expect(await s.counted('messagesReceived')).toEqual({});
     expect(s.submitted).toEqual([]);
     expect(s.recorded).toEqual([]);
