@@ -109,6 +109,7 @@ describe('a payload refused as a whole: the reason and what exactly was wrong', 
       '2026-11-22T08:00Z',
       '2026-11-22T08:00:00.Z',
       '2026-11-22T08:00:00+0100',
+      '+002026-11-22T08:00:00Z', // an expanded year: Date.parse reads it, RFC 3339 has none
       ' 2026-11-22T08:00:00Z',
       '2026-11-22T08:00:00Z ',
       '2026-13-45T08:00:00Z', // the right shape, no such day
