@@ -59,7 +59,7 @@ const rssOf = (pid: number): number => {
 export async function runConnections(ctx: ConnectionsContext): Promise<ConnectionsRun[]> {
   const coldSecret = `${ctx.secret}-cold`;
   const coldGroups = await Promise.all(
-    Array.from({ length: ctx.cold * ctx.runs }, async (_, i) => ({
+    Array.from({ length: ctx.cold * (ctx.runs + 1) }, async (_, i) => ({
       site: `conn-cold-${i}`,
       prefix: `cold-s${i}-`,
       count: 1,
