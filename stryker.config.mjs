@@ -27,7 +27,12 @@ const AREAS = {
   broker: { mutate: ['gateway/src/broker/**/*.ts'], projects: ['unit', 'integration'] },
   http: { mutate: ['gateway/src/http/**/*.ts'], projects: ['unit', 'integration'] },
   sinks: { mutate: ['gateway/src/sinks/**/*.ts'], projects: ['unit', 'integration'] },
-  alarms: { mutate: ['gateway/src/alarms/**/*.ts'], projects: ['unit', 'integration'] },
+  // alarms: its own unit tests and alarm-store-sqlite's (drives alarm-service in-process); not test/ (each starts gateways).
+  alarms: {
+    mutate: ['gateway/src/alarms/**/*.ts'],
+    projects: ['unit'],
+    tests: ['gateway/src/alarms/*.test.ts', 'gateway/src/store/alarm-store-sqlite.test.ts'],
+  },
   lane: { mutate: ['gateway/src/lane/**/*.ts'], projects: ['unit', 'integration'] },
 };
 
