@@ -47,25 +47,34 @@ export interface ActiveFields {
   ctx: RuleContext;
 }
 
+/** A space the empty unit left before a comma or a closing parenthesis. */
+const NO_UNIT_GAP = / (?=[,，)）])/g;
+
 function detailOf(fields: Omit<ActiveFields, 'severity'>, severity: Severity | null, zhTemplate: string | undefined): VerdictDetail {
   const unit = fields.unit !== undefined ? fields.unit : fields.metric === null ? null : fields.ctx.unitOf(fields.metric);
   const values = {
     value: fields.value,
     threshold: fields.threshold,
-    unit,
+    // a metric without a unit (a derived one has no profile spec) shows none, not the `{unit}` placeholder
+    unit: unit ?? '',
     metric: fields.metric,
     severity,
     device: fields.ctx.device.device,
     site: fields.ctx.device.site,
   };
-  const message = renderMessage(fields.template, values);
+  // without a unit, "{value} {unit}, …" would leave a space before the comma
+  const render = (template: string): string => {
+    const text = renderMessage(template, values);
+    return unit ? text : text.replace(NO_UNIT_GAP, '');
+  };
+  const message = render(fields.template);
   return {
     metric: fields.metric,
     value: fields.value,
     threshold: fields.threshold,
     unit,
     message,
-    messageZh: zhTemplate === undefined ? `${nameZhOf(fields.def)}：${message}` : renderMessage(zhTemplate, values),
+    messageZh: zhTemplate === undefined ? `${nameZhOf(fields.def)}：${message}` : render(zhTemplate),
   };
 }
 

@@ -25,6 +25,26 @@ rules:
     });
   });
 
+  it('shows no unit, not a {unit} placeholder, for a metric without one (a derived metric), in English and Chinese', () => {
+    const h = harness(
+      `
+profile: p
+derived:
+  - { name: dev, expression: "abs(level - 100)" }
+rules:
+  - { id: off, kind: threshold, metric: dev, name_zh: 液位偏离, levels: { red: { raise: 25, clear: 20 } }, source: s }
+`,
+      { deps: { unitOf: () => null } },
+    );
+    h.read(0, { level: 140 });
+    expect(h.last('off')).toMatchObject({ unit: null, message: 'dev 40 ≥ 25', messageZh: '液位偏离 40 ≥ 25' });
+    h.read(1, { level: 101 });
+    expect(h.last('off')).toMatchObject({
+      status: 'false',
+      detail: { message: 'dev back to normal: 1, below 20', messageZh: '液位偏离恢复正常：1，已低于 20' },
+    });
+  });
+
   it('N-of-M counts a sample towards every level up to its own and keeps only the last m', () => {
     const h = harness(`
 profile: p
