@@ -94,7 +94,8 @@ const git = (...args: string[]): string => {
 
 const fdLimit = Number(process.env.BENCH_FD_LIMIT ?? 20_000);
 const mosquitto = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((path) => spawnSync(path, ['-h']).error === undefined) ?? null;
-const nodeRedInstalled = existsSync(join(HERE, 'peers/node-red/node_modules/node-red/package.json'));
+const nodeRedPackage = join(HERE, 'peers/node-red/node_modules/node-red/package.json');
+const nodeRedInstalled = existsSync(nodeRedPackage);
 const environment = {
   date: new Date().toISOString(),
   commit: git('rev-parse', '--short', 'HEAD'),
@@ -108,9 +109,7 @@ const environment = {
   fdLimit,
   mosquitto: mosquitto ? (spawnSync(mosquitto, ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '') : null,
   influxd: spawnSync('influxd', ['version'], { encoding: 'utf8' }).stdout.trim(),
-  nodeRed: nodeRedInstalled
-    ? JSON.parse(readFileSync(join(HERE, 'peers/node-red/node_modules/node-red/package.json'), 'utf8')).version
-    : null,
+  nodeRed: nodeRedInstalled ? JSON.parse(readFileSync(nodeRedPackage, 'utf8')).version : null,
 };
 log(
   `benchmarks on ${environment.nproc} cores, ${(environment.memoryBytes / 2 ** 30).toFixed(1)} GiB, node ${environment.node}, commit ${environment.commit}`,

@@ -27,6 +27,12 @@ export interface LatencyRun {
 
 type GatewayRuntime = { main: ThreadRuntime; worker: ThreadRuntime | null };
 
+/** One thread's pauses in a run, for the log line. */
+const pausesText = (p: ThreadPauses | null): string =>
+  p === null
+    ? '—'
+    : `event-loop delay p99/max ${p.lagP99Ms.toFixed(1)}/${p.lagMaxMs.toFixed(1)} ms, GC ${p.gcCount} events ${p.gcMs.toFixed(0)} ms (${p.gcOver10ms} > 10 ms)`;
+
 export interface LatencyContext {
   influxUrl: string;
   secret: string;
@@ -114,10 +120,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
       ctx.log(
         `  alarm latency run ${run + 1}: webhook p50/p95/p99 ${row.webhook.p50.toFixed(1)}/${row.webhook.p95.toFixed(1)}/${row.webhook.p99.toFixed(1)} ms, ` +
           `SSE ${row.sse.p50.toFixed(1)}/${row.sse.p95.toFixed(1)}/${row.sse.p99.toFixed(1)} ms, background ${Math.round(row.backgroundPerS)} msg/s, missing ${row.missing} / ${row.missingSse}; ` +
-          `event-loop delay p99/max main ${row.pauses.main.lagP99Ms.toFixed(1)}/${row.pauses.main.lagMaxMs.toFixed(1)} ms, ` +
-          `worker ${row.pauses.worker ? `${row.pauses.worker.lagP99Ms.toFixed(1)}/${row.pauses.worker.lagMaxMs.toFixed(1)}` : '—'} ms; ` +
-          `GC main ${row.pauses.main.gcCount} pauses ${row.pauses.main.gcMs.toFixed(0)} ms (${row.pauses.main.gcOver10ms} > 10 ms), ` +
-          `worker ${row.pauses.worker ? `${row.pauses.worker.gcCount} pauses ${row.pauses.worker.gcMs.toFixed(0)} ms (${row.pauses.worker.gcOver10ms} > 10 ms)` : '—'}`,
+          `main thread ${pausesText(row.pauses.main)}; worker ${pausesText(row.pauses.worker)}`,
       );
       results.push(row);
     }

@@ -45,7 +45,7 @@ export interface ConnectionsContext {
 }
 
 /** A reading of the gateway: settled (after full GCs of both threads) or RSS only, as deployed. */
-interface Settled {
+interface MemoryReading {
   rss: number;
   heapUsed: number;
   workerHeapUsed: number;
@@ -93,8 +93,8 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
     const settled = run === ctx.runs;
     const gateway = await startGateway(settled);
     const port = Number(gateway.info.port);
-    const reading = async (): Promise<Settled> =>
-      settled ? gateway.call<Settled>('settle') : { rss: rssOf(gateway.pid), heapUsed: Number.NaN, workerHeapUsed: Number.NaN };
+    const reading = async (): Promise<MemoryReading> =>
+      settled ? gateway.call<MemoryReading>('settle') : { rss: rssOf(gateway.pid), heapUsed: Number.NaN, workerHeapUsed: Number.NaN };
     try {
       await sleep(1_000);
       // A round trip to the lane's worker: it answers once its start-up commit is done.

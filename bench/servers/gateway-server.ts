@@ -127,7 +127,6 @@ runtime.serve({
     return {
       rss: memory.rss,
       heapUsed: memory.heapUsed,
-      external: memory.external,
       workerHeapUsed: jsonTotal([worker], 'gateway_nodejs_heap_size_used_bytes'),
     };
   },
