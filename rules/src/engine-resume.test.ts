@@ -30,6 +30,49 @@ describe('saving what changed and resuming after time down (issue 13)', () => {
     expect(h.engine.takeChanged().devices.map((d) => d.key)).toEqual(['s/d']);
   });
 
+  it('saves of a device that never reported only the rules registration moved (its silence clock), and restores the same engine', () => {
+    const h = harness(rules);
+    h.engine.registerDevice(h.device, 0);
+    const saved = savedFrom([h.engine.takeChanged()]);
+    // the threshold rule is as registration left it: no entry; the silence rule's clock started at registration
+    expect(saved.devices[0]?.rules.map((r) => r.id)).toEqual(['silent']);
+    const again = createRuleEngine({ rules: ruleSetFromYaml(rules), unitOf: () => 'u' });
+    again.restore(saved, 5 * MIN, 0);
+    // both rules are there and judge as on the engine that never stopped: silence due 15 min after registration,
+    // the threshold pending then raised after its on-delay
+    expect(
+      again
+        .verdicts()
+        .map((v) => [v.key, v.status])
+        .sort(),
+    ).toEqual(
+      h.engine
+        .verdicts()
+        .map((v) => [v.key, v.status])
+        .sort(),
+    );
+    expect(again.nextDueAt()).toBe(15 * MIN);
+    // a hot reading at 6 min: pending on both, raised after its 10 min on-delay on both, the same change
+    for (const engine of [h.engine, again])
+      engine.onReading({ site: 's', device: 'd', profile: 'p', ts: 6 * MIN, metrics: { t: 65 } }, h.device);
+    expect(again.nextDueAt()).toBe(16 * MIN);
+    const raised = again.tick(16 * MIN);
+    expect(raised.map((c) => [c.rule, c.verdict.status, c.verdict.status === 'true' ? c.verdict.severity : null])).toEqual([
+      ['hot', 'true', 'yellow'],
+    ]);
+    expect(raised).toEqual(h.engine.tick(16 * MIN));
+  });
+
+  it('saves every rule of a device once it has reported, pristine or not', () => {
+    const h = harness(rules);
+    h.read(0, { t: 20 }, 0);
+    expect(
+      savedFrom([h.engine.takeChanged()])
+        .devices[0]?.rules.map((r) => r.id)
+        .sort(),
+    ).toEqual(['hot', 'silent']);
+  });
+
   it('a silence timer goes on from where it was: time before the stop counts, time down does not', () => {
     const h = harness(rules);
     h.engine.registerDevice(h.device, 0);

@@ -132,12 +132,35 @@ export interface EngineSnapshots {
   adopt(snapshot: EngineSnapshot, now: number, downMs: number): VerdictChange[];
 }
 
+/** Each rule definition's initial state as JSON text, made once. */
+const initialText = new WeakMap<RuleDefinition, string>();
+
+/**
+ * A rule as registration left it, with no hook but `initialState` run on it: its saved entry is left out, since a
+ * restore gives a rule with no saved entry a fresh slot (as for a rule added while the gateway was down) — the same.
+ * A silence rule is never pristine: registration starts its clock.
+ */
+const isPristine = (rule: PersistedRule): boolean => {
+  if (rule.status !== 'false' || rule.severity !== null || rule.committed !== null || rule.kind.onRegister) return false;
+  let text = initialText.get(rule.def);
+  if (text === undefined) {
+    text = JSON.stringify(rule.kind.initialState(rule.def));
+    initialText.set(rule.def, text);
+  }
+  return JSON.stringify(rule.state) === text;
+};
+
+/**
+ * A device's part of a snapshot. Of a device that never had a reading, pristine rules are left out: at start-up
+ * every registered device is new, and 20,000 devices' full entries (6.6 KB of JSON each for a dust collector) were
+ * hundreds of megabytes of garbage to write and, after a restart, to read back.
+ */
 const deviceSnapshotOf = (slot: PersistedDevice): DeviceSnapshot => ({
   context: slot.context,
   cadence: slot.cadence,
   latest: slot.latest,
   lastTs: Number.isFinite(slot.lastTs) ? slot.lastTs : null,
-  rules: slot.rules.map((r) => ({
+  rules: (Number.isFinite(slot.lastTs) ? slot.rules : slot.rules.filter((r) => !isPristine(r))).map((r) => ({
     id: r.def.id,
     fp: fingerprintDigestOf(r.def),
     state: r.state,
