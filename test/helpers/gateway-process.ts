@@ -117,10 +117,13 @@ export async function startGatewayProcess(
     });
   };
 
-  const started = (await waitForLog(
-    'gateway started',
-    (entry) => entry.msg === 'gateway started',
-    options.timeoutMs ?? 30_000,
+  // A gateway that did not start in time is killed: left running, it would hold its ports and a core after the test.
+  // 60 s: tsx compiles the gateway at each start, which takes tens of seconds on a loaded 2-core machine.
+  const started = (await waitForLog('gateway started', (entry) => entry.msg === 'gateway started', options.timeoutMs ?? 60_000).catch(
+    (error: unknown) => {
+      child.kill('SIGKILL');
+      throw error;
+    },
   )) as LogEntry & {
     mqtt: string[];
     http: string;
