@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, cleared, ROLE_TOKENS, raised, startHttpGateway } from '../../../../test/support/http-gateway.js';
+import type { RunningGateway } from '../../gateway.js';
+import { ALARM_CSV_COLUMNS } from './alarm-query.js';
+
+const T0 = Date.UTC(2026, 11, 3, 8, 0);
+const MIN = 60_000;
+const DISPOSAL = { cause: '轴承过热', measures: 'bearing replaced', responsible: 'Zhang Wei' };
+
+interface Listed {
+  id: string;
+  device: string;
+}
+const devicesOf = (alarms: Listed[]): string[] => alarms.map((a) => a.device);
+
+describe('the alarm routes', () => {
+  let gateway: RunningGateway;
+  /** dc-09 (site-b, red, newest), dc-02 (site-a, yellow), dc-01 (site-a, orange, oldest). */
+  let all: Listed[];
+  const list = async (query: string) => (await call(gateway, `/api/alarms${query}`, { token: ROLE_TOKENS.viewer })).body;
+  const byId = (device: string): string => (all.find((a) => a.device === device) as Listed).id;
+
+  beforeAll(async () => {
+    gateway = await startHttpGateway();
+    gateway.alarms.apply([raised('dc-01', 'orange', T0)]);
+    gateway.alarms.apply([raised('dc-02', 'yellow', T0 + MIN)]);
+    gateway.alarms.apply([raised('dc-09', 'red', T0 + 2 * MIN, 'site-b')]);
+    all = (await list('')).alarms;
+  }, 60_000);
+  afterAll(() => gateway.close());
+
+  it('lists the open alarms newest first, with count and total, paged by limit and offset', async () => {
+    expect(devicesOf(all)).toEqual(['dc-09', 'dc-02', 'dc-01']);
+    const first = await list('?limit=2');
+    expect([first.count, first.total]).toEqual([2, 3]);
+    expect(devicesOf(first.alarms)).toEqual(['dc-09', 'dc-02']);
+    const second = await list('?limit=2&offset=2');
+    expect([second.count, second.total]).toEqual([1, 3]);
+    expect(devicesOf(second.alarms)).toEqual(['dc-01']);
+    expect((await list('?offset=1')).count).toBe(2);
+    expect((await list('?limit=10001')).error.code).toBe('validation_failed');
+    expect((await list('?offset=-1')).error.code).toBe('validation_failed');
+  });
+
+  it('narrows the list by site, device, severity, profile, assignee, overdue, text and raising time', async () => {
+    expect(devicesOf((await list('?site=site-a')).alarms)).toEqual(['dc-02', 'dc-01']);
+    expect(devicesOf((await list('?device=dc-02')).alarms)).toEqual(['dc-02']);
+    expect(devicesOf((await list('?severity=red')).alarms)).toEqual(['dc-09']);
+    expect((await list('?profile=dust-collector')).total).toBe(3);
+    expect((await list('?profile=power')).total).toBe(0);
+    expect((await list('?overdue=false')).total).toBe(3);
+    expect((await list('?overdue=true')).total).toBe(0);
+    expect(devicesOf((await list('?q=HOT%20DC-0')).alarms)).toEqual(['dc-09', 'dc-02', 'dc-01']);
+    expect(devicesOf((await list('?q=%20site-b%20')).alarms)).toEqual(['dc-09']);
+    expect(devicesOf((await list('?q=hot%20site-b')).alarms)).toEqual(['dc-09']);
+    expect((await list('?q=hot%20nowhere')).total).toBe(0);
+    expect(devicesOf((await list('?q=hopper_temp_high%20dust-collector')).alarms)).toHaveLength(3);
+    const at = (ms: number) => encodeURIComponent(new Date(ms).toISOString());
+    expect(devicesOf((await list(`?from=${at(T0 + MIN)}`)).alarms)).toEqual(['dc-09', 'dc-02']);
+    expect(devicesOf((await list(`?to=${at(T0 + MIN)}`)).alarms)).toEqual(['dc-01']);
+    expect(devicesOf((await list(`?from=${at(T0 + MIN)}&to=${at(T0 + 2 * MIN)}`)).alarms)).toEqual(['dc-02']);
+    expect((await list('?from=yesterday')).error.code).toBe('validation_failed');
+  });
+
+  it('shows one alarm with its history, and 404 for an unknown one', async () => {
+    const one = (await call(gateway, `/api/alarms/${byId('dc-02')}`, { token: ROLE_TOKENS.viewer })).body;
+    expect(one.alarm).toMatchObject({ id: byId('dc-02'), device: 'dc-02', severity: 'yellow', state: 'active' });
+    expect(one.history).toEqual([
+      { type: 'alarm.raised', at: new Date(T0 + MIN).toISOString(), seq: 1, severity: 'yellow', by: null, note: null },
+    ]);
+    expect(one.escalation).toBeUndefined();
+    const missing = await call(gateway, '/api/alarms/alm_nothing', { token: ROLE_TOKENS.viewer });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toEqual({ code: 'alarm_not_found', message: 'no alarm alm_nothing' });
+  });
+
+  it('acknowledges as the shared token’s `by`, once; refuses a second with 409 and audits both', async () => {
+    const id = byId('dc-02');
+    const noBy = await call(gateway, `/api/alarms/${id}/ack`, { token: ROLE_TOKENS.operator, body: { note: 'n' } });
+    expect(noBy.status).toBe(400);
+    expect(noBy.body.error.details.map((d: { path: string }) => d.path)).toEqual(['by']);
+    const blank = await call(gateway, `/api/alarms/${id}/ack`, { token: ROLE_TOKENS.operator, body: { by: '  ' } });
+    expect(blank.body.error.details[0]).toEqual({ path: 'by', message: 'who acts is required' });
+    const acked = await call(gateway, `/api/alarms/${id}/ack`, { token: ROLE_TOKENS.operator, body: { by: ' Wang Li ', note: 'on site' } });
+    expect(acked.status).toBe(200);
+    expect(acked.body.alarm).toMatchObject({ id, acknowledged: true, acknowledgedBy: 'Wang Li', note: 'on site' });
+    const again = await call(gateway, `/api/alarms/${id}/ack`, { token: ROLE_TOKENS.operator, body: { by: 'Li Na' } });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toEqual({
+      code: 'alarm_already_acknowledged',
+      message: `cannot ack alarm ${id}: alarm already acknowledged`,
+    });
+    const entries = (await call(gateway, `/api/audit?action=alarm.ack&target=${id}`)).body.entries;
+    expect(entries.map((e: { outcome: string; by: string | null; note: string | null }) => [e.outcome, e.by, e.note])).toEqual([
+      ['alarm_already_acknowledged', 'Li Na', null],
+      ['ok', 'Wang Li', 'on site'],
+    ]);
+    const history = (await call(gateway, `/api/alarms/${id}`)).body.history;
+    expect(history[1]).toMatchObject({ type: 'alarm.acknowledged', by: 'Wang Li', note: 'on site', severity: 'yellow' });
+    const unknown = await call(gateway, '/api/alarms/alm_nothing/ack', { token: ROLE_TOKENS.operator, body: { by: 'x' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toBe('cannot ack alarm alm_nothing: alarm not found');
+  });
+
+  it('assigns for a dispatcher, with the assignee in the history and the list’s assignee filter', async () => {
+    const id = byId('dc-09');
+    const assigned = await call(gateway, `/api/alarms/${id}/assign`, {
+      token: ROLE_TOKENS.dispatcher,
+      body: { to: ' 张伟 ', by: 'Li Na', note: 'today' },
+    });
+    expect(assigned.status).toBe(200);
+    expect(assigned.body.alarm.assignee).toBe('张伟');
+    expect(devicesOf((await list(`?assignee=${encodeURIComponent('张伟')}`)).alarms)).toEqual(['dc-09']);
+    expect(devicesOf((await list('?assignee=-')).alarms)).toEqual(['dc-02', 'dc-01']);
+    expect((await list('?assignee=')).total).toBe(3);
+    expect(devicesOf((await list('?q=%E5%BC%A0%E4%BC%9F')).alarms)).toEqual(['dc-09']);
+    const history = (await call(gateway, `/api/alarms/${id}`)).body.history;
+    expect(history[1]).toEqual({
+      type: 'alarm.assigned',
+      at: expect.any(String),
+      seq: 2,
+      severity: 'red',
+      by: 'Li Na',
+      note: 'today',
+      assignee: '张伟',
+    });
+    const entry = (await call(gateway, `/api/audit?action=alarm.assign&limit=1`)).body.entries[0];
+    expect(entry).toMatchObject({ target: id, outcome: 'ok', by: 'Li Na', note: 'today', actor: 'shared-dispatcher' });
+    const noOne = await call(gateway, `/api/alarms/${id}/assign`, { token: ROLE_TOKENS.dispatcher, body: { to: ' ', by: 'x' } });
+    expect(noOne.body.error.details[0]).toEqual({ path: 'to', message: 'the responsible person is required' });
+    const unknown = await call(gateway, '/api/alarms/alm_nothing/assign', { token: ROLE_TOKENS.dispatcher, body: { to: 'a', by: 'b' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toBe('cannot assign alarm alm_nothing: alarm not found');
+    expect((await call(gateway, `/api/audit?action=alarm.assign&limit=1`)).body.entries[0].outcome).toBe('alarm_not_found');
+  });
+
+  it('resolves a cleared alarm with its disposal, not an active one; the history shows it as resolved', async () => {
+    const id = byId('dc-01');
+    const active = await call(gateway, `/api/alarms/${id}/resolve`, { token: ROLE_TOKENS.operator, body: { by: 'Wang Li' } });
+    expect(active.status).toBe(409);
+    expect(active.body.error.code).toBe('alarm_still_active');
+    gateway.alarms.apply([cleared('dc-01', T0 + 5 * MIN)]);
+    const resolved = await call(gateway, `/api/alarms/${id}/resolve`, {
+      token: ROLE_TOKENS.operator,
+      body: { by: 'Wang Li', note: 'closed', disposal: DISPOSAL },
+    });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.alarm).toMatchObject({ resolved: true, resolvedBy: 'Wang Li', note: 'closed', disposal: DISPOSAL });
+    const history = (await call(gateway, `/api/alarms/${id}`)).body.history;
+    expect(history.map((h: { type: string }) => h.type)).toEqual(['alarm.raised', 'alarm.cleared', 'alarm.resolved']);
+    expect(history[2]).toMatchObject({ by: 'Wang Li', note: 'closed', disposal: DISPOSAL });
+    expect(history[1]).not.toHaveProperty('disposal');
+    expect(history[1]).not.toHaveProperty('assignee');
+    expect(history[1]).not.toHaveProperty('held');
+    expect(devicesOf((await list('?state=resolved')).alarms)).toEqual(['dc-01']);
+    expect(devicesOf((await list('?state=all')).alarms)).toEqual(['dc-09', 'dc-02', 'dc-01']);
+    expect(devicesOf((await list('')).alarms)).toEqual(['dc-09', 'dc-02']);
+    expect((await list('?q=bearing')).total).toBe(0);
+    expect(devicesOf((await list('?state=resolved&q=%E8%BD%B4%E6%89%BF%20zhang')).alarms)).toEqual(['dc-01']);
+    const csv = await call(gateway, '/api/alarms.csv?state=resolved', { token: ROLE_TOKENS.viewer });
+    const [, row] = csv.text.split('\r\n');
+    expect(row).toContain(',resolved,');
+    expect(row).toContain(',Wang Li,');
+    expect(row).toContain(',bearing replaced,Zhang Wei,,closed');
+    const again = await call(gateway, `/api/alarms/${id}/resolve`, { token: ROLE_TOKENS.operator, body: { by: 'Wang Li' } });
+    expect(again.body.error).toEqual({ code: 'alarm_resolved', message: `cannot resolve alarm ${id}: alarm resolved` });
+    const entry = (await call(gateway, `/api/audit?action=alarm.resolve&limit=1`)).body.entries[0];
+    expect(entry).toMatchObject({ target: id, outcome: 'alarm_resolved', by: 'Wang Li' });
+  });
+
+  it('exports the same rows as CSV: byte-order mark, header, CRLF, the list’s filters and limit', async () => {
+    const csv = await call(gateway, '/api/alarms.csv?state=all', { token: ROLE_TOKENS.viewer });
+    expect(csv.status).toBe(200);
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(csv.headers['content-disposition']).toBe('attachment; filename="alarms.csv"');
+    expect(csv.text.startsWith(`\uFEFF${ALARM_CSV_COLUMNS.join(',')}\r\n`)).toBe(true);
+    expect(csv.text.endsWith('\r\n')).toBe(true);
+    const rows = csv.text.slice(1).split('\r\n').slice(1, -1);
+    expect(rows).toHaveLength(3);
+    const dc09 = (rows[0] as string).split(',');
+    const column = (name: (typeof ALARM_CSV_COLUMNS)[number]) => dc09[ALARM_CSV_COLUMNS.indexOf(name)];
+    expect(column('id')).toBe(byId('dc-09'));
+    expect(column('state')).toBe('active');
+    expect(column('overdue')).toBe('false');
+    expect(column('value')).toBe('85');
+    expect(column('threshold')).toBe('80');
+    expect(column('site')).toBe('site-b');
+    expect(column('assignee')).toBe('张伟');
+    expect(column('cause')).toBe('');
+    expect(column('clearedAt')).toBe('');
+    const limited = await call(gateway, '/api/alarms.csv?state=all&limit=1&site=site-a', { token: ROLE_TOKENS.viewer });
+    expect(
+      limited.text
+        .slice(1)
+        .split('\r\n')
+        .slice(1, -1)
+        .map((r) => r.split(',')[2]),
+    ).toEqual(['dc-02']);
+    expect((await call(gateway, '/api/alarms.csv?limit=0')).status).toBe(400);
+  });
+
+  it('writes a boolean reading as true or false in the CSV', async () => {
+    gateway.alarms.apply([
+      {
+        ...raised('dc-02', 'blue', T0 + 9 * MIN, 'site-a'),
+        key: 'site-a/dc-02/door_open',
+        rule: 'door_open',
+        verdict: { status: 'true', severity: 'blue', metric: 'door', value: true, threshold: null, unit: null, message: 'door open' },
+      },
+    ]);
+    const csv = await call(gateway, '/api/alarms.csv?q=door', { token: ROLE_TOKENS.viewer });
+    const row = (csv.text.split('\r\n')[1] as string).split(',');
+    expect(row[ALARM_CSV_COLUMNS.indexOf('value')]).toBe('true');
+    expect(row[ALARM_CSV_COLUMNS.indexOf('threshold')]).toBe('');
+  });
+});
