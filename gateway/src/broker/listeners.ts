@@ -36,9 +36,22 @@ const displayHost = (host: string): string => (host === '0.0.0.0' || host === ':
 /** A connection handed to the broker: aedes's `handle`, or the gateway's guarded one. */
 export type ConnectionHandler = (stream: Duplex, request?: IncomingMessage) => void;
 
-/** MQTT 3.1.1 over TCP (always), TLS and WebSocket (when configured), all feeding one broker. */
+/**
+ * MQTT 3.1.1 over TCP (always), TLS and WebSocket (when configured), all feeding one broker. When one cannot
+ * start, those already listening are closed again before the error is thrown.
+ */
 export async function startMqttListeners(handle: ConnectionHandler, config: GatewayConfig['mqtt']): Promise<MqttListener[]> {
   const listeners: MqttListener[] = [];
+  try {
+    await startEach(handle, config, listeners);
+  } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
+    throw error;
+  }
+  return listeners;
+}
+
+async function startEach(handle: ConnectionHandler, config: GatewayConfig['mqtt'], listeners: MqttListener[]): Promise<void> {
   const tcp = createServer((socket) => handle(socket));
   const tcpPort = await listen(tcp, config.tcp.host, config.tcp.port, 'tcp');
   listeners.push({
@@ -73,6 +86,8 @@ export async function startMqttListeners(handle: ConnectionHandler, config: Gate
     // A WebSocket message is buffered whole before MQTT sees it: bound it as MQTT packets are bounded.
     const wss = new WebSocketServer({ server: http, path: config.ws.path, maxPayload: config.maxPacketBytes });
     wss.on('connection', (socket, request) => handle(createWebSocketStream(socket), request));
+    // ws re-emits the HTTP server's errors here; unheard, a port in use threw instead of failing listen() below.
+    wss.on('error', () => undefined);
     const port = await listen(http, config.ws.host, config.ws.port, 'ws');
     listeners.push({
       name: 'ws',
@@ -86,5 +101,4 @@ export async function startMqttListeners(handle: ConnectionHandler, config: Gate
       },
     });
   }
-  return listeners;
 }

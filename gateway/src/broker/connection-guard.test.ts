@@ -1,0 +1,185 @@
+import { connect as openSocket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type InProcessBroker, startInProcessBroker } from '../../../test/helpers/in-process-broker.js';
+import { connectPacket, openRawSession, type RawSession, rawPublish, remainingLength } from '../../../test/helpers/raw-mqtt.js';
+
+const TELEMETRY_01 = 'sites/site-a/devices/dc-01/telemetry';
+const CONNECT = connectPacket('dc-01', 'dc-01', 'secret-dc-01');
+
+let running: InProcessBroker | undefined;
+const sessions: RawSession[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const session of sessions.splice(0)) session.destroy();
+  await running?.close();
+  running = undefined;
+});
+async function start(maxPreAuthBytes: number, maxPacketBytes: number): Promise<InProcessBroker> {
+  running = await startInProcessBroker({ limits: { maxPreAuthBytes, maxPacketBytes } });
+  return running;
+}
+async function open(gateway: InProcessBroker): Promise<RawSession> {
+  const session = await openRawSession(gateway.url);
+  sessions.push(session);
+  return session;
+}
+const closedWithin = (session: RawSession, ms: number): Promise<boolean> =>
+  Promise.race([session.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i += 1) await new Promise((r) => setTimeout(r, 5));
+  expect(condition()).toBe(true);
+}
+/** Polls on a real interval (setTimeout may be faked) until `condition` holds or `ms` pass. */
+const polled = (condition: () => boolean, ms = 2_000): Promise<void> =>
+  new Promise((resolve) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (!condition() && Date.now() - started < ms) return;
+      clearInterval(timer);
+      resolve();
+    }, 2);
+  });
+const closedFor = (gateway: InProcessBroker, reason: string) => gateway.count(gateway.metrics.mqttConnectionsClosed, { reason });
+/** A QoS 1 PUBLISH whose remaining length is exactly `length` bytes. */
+const publishOfLength = (length: number, messageId: number): Buffer => {
+  const payload = Buffer.alloc(length - 2 - TELEMETRY_01.length - 2, 0x20);
+  const packet = rawPublish(TELEMETRY_01, payload, 1, messageId);
+  return packet;
+};
+
+describe('the connection guard before login', () => {
+  it('accepts a CONNECT of exactly maxPreAuthBytes, and closes a connection sending one byte more before its CONNACK', async () => {
+    const gateway = await start(CONNECT.length, 64 * 1024);
+    const exact = await open(gateway);
+    exact.send(CONNECT);
+    await until(() => exact.packets.some((p) => p.cmd === 'connack' && p.returnCode === 0));
+
+    const over = await open(gateway);
+    over.send(Buffer.concat([CONNECT, Buffer.from([0xc0])]));
+    expect(await closedWithin(over, 2_000)).toBe(true);
+    expect(over.packets).toEqual([]);
+    expect(await closedFor(gateway, 'pre_auth_bytes')).toBe(1);
+  });
+
+  it('counts what arrives in several chunks before the CONNACK, and closes the connection once', async () => {
+    const gateway = await start(1_024, 64 * 1024);
+    const session = await open(gateway);
+    const publishes = Array.from({ length: 6 }, (_, i) => rawPublish(TELEMETRY_01, Buffer.alloc(300, 0x20), 1, i + 1));
+    session.send(Buffer.concat([CONNECT, ...publishes]));
+    expect(await closedWithin(session, 2_000)).toBe(true);
+    expect(session.packets.some((p) => p.cmd === 'puback')).toBe(false);
+    expect(gateway.published).toEqual([]);
+    expect(await closedFor(gateway, 'pre_auth_bytes')).toBe(1);
+  });
+
+  it('closes a connection whose first packet announces more than maxPreAuthBytes, before buffering it', async () => {
+    const gateway = await start(1_024, 64 * 1024);
+    const session = await open(gateway);
+    session.send(Buffer.concat([Buffer.from([0x10]), remainingLength(2_000)]));
+    expect(await closedWithin(session, 2_000)).toBe(true);
+    expect(await closedFor(gateway, 'pre_auth_bytes')).toBe(1);
+    expect(await closedFor(gateway, 'packet_too_large')).toBe(0);
+  });
+
+  it('answers an unsupported protocol level with CONNACK 1 and closes (MQTT-3.1.2-2)', async () => {
+    const gateway = await start(64 * 1024, 64 * 1024);
+    for (const level of [2, 6]) {
+      const session = await open(gateway);
+      const connect = Buffer.from(CONNECT);
+      connect[8] = level;
+      session.send(connect);
+      expect(await closedWithin(session, 2_000), `level ${level}`).toBe(true);
+      expect(session.packets).toEqual([expect.objectContaining({ cmd: 'connack', returnCode: 1 })]);
+    }
+    expect(await closedFor(gateway, 'protocol_version')).toBe(2);
+  });
+
+  it('cuts off a peer that does not close after its CONNACK 1 within a second', async () => {
+    const gateway = await start(64 * 1024, 64 * 1024);
+    const { port } = new URL(gateway.url);
+    const socket = openSocket({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const packets: Array<{ cmd: string; returnCode?: number }> = [];
+    parser.on('packet', (packet) => packets.push(packet));
+    socket.on('data', (chunk) => parser.parse(chunk));
+    let ended = false;
+    let closed = false;
+    socket.on('end', () => {
+      ended = true;
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    const connect = Buffer.from(CONNECT);
+    connect[8] = 6;
+    socket.write(connect);
+    await polled(() => ended);
+    expect(packets).toEqual([expect.objectContaining({ cmd: 'connack', returnCode: 1 })]);
+    // Still half open: what the peer writes is taken in silence. Once cut off, a write is answered with a reset.
+    vi.advanceTimersByTime(999);
+    await polled(() => {
+      if (!socket.destroyed) socket.write(Buffer.from([0xc0, 0x00]));
+      return closed;
+    }, 50);
+    expect(closed).toBe(false);
+    vi.advanceTimersByTime(1);
+    // The first write after the cut is answered with a reset, which the next write reports.
+    await polled(() => {
+      if (!socket.destroyed) socket.write(Buffer.from([0xc0, 0x00]));
+      return closed;
+    });
+    expect(closed).toBe(true);
+  });
+
+  it('lets other malformed CONNECTs close the connection without a CONNACK', async () => {
+    const gateway = await start(64 * 1024, 64 * 1024);
+    const session = await open(gateway);
+    const connect = Buffer.from(CONNECT);
+    connect.write('MQTX', 4);
+    session.send(connect);
+    expect(await closedWithin(session, 2_000)).toBe(true);
+    expect(session.packets).toEqual([]);
+    expect(await closedFor(gateway, 'protocol_version')).toBe(0);
+  });
+});
+
+describe('the connection guard after login', () => {
+  it('lets a logged-in device send more than maxPreAuthBytes, in packets up to maxPacketBytes', async () => {
+    const gateway = await start(CONNECT.length, 4_096);
+    const session = await open(gateway);
+    session.send(CONNECT);
+    await until(() => session.packets.some((p) => p.cmd === 'connack' && p.returnCode === 0));
+    session.send(Buffer.concat([publishOfLength(4_096, 1), publishOfLength(4_096, 2)]));
+    await until(() => session.packets.filter((p) => p.cmd === 'puback').length === 2);
+    expect(gateway.published).toHaveLength(2);
+    expect(session.isClosed).toBe(false);
+  });
+
+  it('closes a connection announcing a packet over maxPacketBytes, counted once', async () => {
+    const gateway = await start(CONNECT.length, 4_096);
+    const session = await open(gateway);
+    session.send(CONNECT);
+    await until(() => session.packets.some((p) => p.cmd === 'connack' && p.returnCode === 0));
+    session.send(publishOfLength(4_097, 1).subarray(0, 100));
+    session.send(Buffer.alloc(1_000, 0x20));
+    expect(await closedWithin(session, 2_000)).toBe(true);
+    expect(session.packets.some((p) => p.cmd === 'puback')).toBe(false);
+    expect(gateway.published).toEqual([]);
+    expect(await closedFor(gateway, 'packet_too_large')).toBe(1);
+    expect(await closedFor(gateway, 'pre_auth_bytes')).toBe(0);
+  });
+
+  it('passes a protocol error of a logged-in connection to the broker, which closes it', async () => {
+    const gateway = await start(64 * 1024, 64 * 1024);
+    const session = await open(gateway);
+    session.send(CONNECT);
+    await until(() => session.packets.some((p) => p.cmd === 'connack' && p.returnCode === 0));
+    session.send(CONNECT);
+    expect(await closedWithin(session, 2_000)).toBe(true);
+    expect(await closedFor(gateway, 'protocol_version')).toBe(0);
+  });
+});
