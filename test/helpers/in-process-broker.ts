@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import type { Aedes } from 'aedes';
 import type { Counter } from 'prom-client';
 import { type ConnectThrottleLimits, createConnectThrottle } from '../../gateway/src/broker/connect-throttle.js';
@@ -32,6 +33,8 @@ export interface InProcessBroker {
   deviceStatus: DeviceStatusBook;
   /** Every PUBLISH the broker handed to ingest. */
   published: DevicePublish[];
+  /** The broker's log lines (debug and up), parsed. */
+  logs: Array<Record<string, unknown>>;
   /** A counter's value for one label set (0 when never counted). */
   count(counter: Counter<string>, labels: Record<string, string>): Promise<number>;
   close(): Promise<void>;
@@ -50,7 +53,14 @@ export async function startInProcessBroker(options: InProcessBrokerOptions = {})
   );
   const registry = createDeviceRegistry(validateConfig({ influx: { mode: 'off' }, devices }, '(test)').devices);
   const metrics = createGatewayMetrics({ processMetrics: false });
-  const log = createLogger('silent');
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  const log = createLogger('debug', sink);
   const deviceStatus = createDeviceStatusBook();
   const published: DevicePublish[] = [];
   const clock = options.clock ?? { now: 0 };
@@ -83,6 +93,7 @@ export async function startInProcessBroker(options: InProcessBrokerOptions = {})
     metrics,
     deviceStatus,
     published,
+    logs,
     async count(counter, labels) {
       const values = (await counter.get()).values;
       return values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))?.value ?? 0;

@@ -17,31 +17,42 @@ async function start(options: InProcessBrokerOptions = {}): Promise<InProcessBro
   running = await startInProcessBroker(options);
   return running;
 }
+/** The CONNACK code a real MQTT client gets (a gateway that does not answer fails the test in 2 s, not 5). */
+const code = (gateway: InProcessBroker, options: Parameters<typeof connackCode>[1]) =>
+  connackCode(gateway.url, { connectTimeout: 2_000, ...options });
 const refused = (gateway: InProcessBroker, reason: string) => gateway.count(gateway.metrics.mqttConnectRefused, { reason });
 const LAB = { enabled: true, allow: ['lab/#'], deny: [] };
 
 describe('device credentials at CONNECT', () => {
   it('accepts a device with its own credentials, as its id or {id}:{suffix}', async () => {
     const gateway = await start();
-    expect(await connackCode(gateway.url, dc01)).toBe(0);
-    expect(await connackCode(gateway.url, { ...dc01, clientId: 'dc-01:backup' })).toBe(0);
-    expect(await connackCode(gateway.url, { ...dc01, clientId: 'dc-01:x' })).toBe(0);
+    expect(await code(gateway, dc01)).toBe(0);
+    expect(await code(gateway, { ...dc01, clientId: 'dc-01:backup' })).toBe(0);
+    expect(await code(gateway, { ...dc01, clientId: 'dc-01:x' })).toBe(0);
     expect((await gateway.metrics.mqttConnectRefused.get()).values).toEqual([]);
   });
 
   it('refuses a wrong password and an unknown device with CONNACK 4, counted apart', async () => {
     const gateway = await start();
-    expect(await connackCode(gateway.url, { ...dc01, password: 'secret-dc-02' })).toBe(CONNACK.BAD_USERNAME_OR_PASSWORD);
-    expect(await connackCode(gateway.url, { ...dc01, password: undefined })).toBe(4);
-    expect(await connackCode(gateway.url, { username: 'dc-99', password: 'secret-dc-99', clientId: 'dc-99' })).toBe(4);
+    expect(await code(gateway, { ...dc01, password: 'secret-dc-02' })).toBe(CONNACK.BAD_USERNAME_OR_PASSWORD);
+    expect(await code(gateway, { ...dc01, password: undefined })).toBe(4);
+    expect(await code(gateway, { username: 'dc-99', password: 'secret-dc-99', clientId: 'dc-99' })).toBe(4);
     expect(await refused(gateway, 'bad_credentials')).toBe(2);
     expect(await refused(gateway, 'unknown_device')).toBe(1);
+    // The operator sees each refusal in the log, without the secret.
+    const lines = gateway.logs.filter((line) => line.msg === 'connect refused');
+    expect(lines.map(({ clientId, reason, returnCode, level }) => ({ clientId, reason, returnCode, level }))).toEqual([
+      { clientId: 'dc-01', reason: 'bad_credentials', returnCode: 4, level: 30 },
+      { clientId: 'dc-01', reason: 'bad_credentials', returnCode: 4, level: 30 },
+      { clientId: 'dc-99', reason: 'unknown_device', returnCode: 4, level: 30 },
+    ]);
+    expect(JSON.stringify(gateway.logs)).not.toContain('secret-dc-02');
   });
 
   it("refuses another device's ClientId, and ids that only look like its own, with CONNACK 2", async () => {
     const gateway = await start();
     for (const clientId of ['dc-02', 'dc-01:', 'dc-01x', 'dc-0', 'xdc-01', 'dc-02:dc-01'])
-      expect(await connackCode(gateway.url, { ...dc01, clientId }), clientId).toBe(CONNACK.IDENTIFIER_REJECTED);
+      expect(await code(gateway, { ...dc01, clientId }), clientId).toBe(CONNACK.IDENTIFIER_REJECTED);
     expect(await refused(gateway, 'client_id_taken')).toBe(6);
   });
 
@@ -55,34 +66,39 @@ describe('device credentials at CONNECT', () => {
   it("refuses a Last Will outside the device's own topics with CONNACK 5, and accepts its own", async () => {
     const gateway = await start();
     const will = (topic: string) => ({ topic, payload: Buffer.from('offline'), qos: 1 as const, retain: false });
-    expect(await connackCode(gateway.url, { ...dc01, will: will('sites/site-a/devices/dc-02/status') })).toBe(CONNACK.NOT_AUTHORIZED);
-    expect(await connackCode(gateway.url, { ...dc01, will: will('lab/x') })).toBe(5);
+    expect(await code(gateway, { ...dc01, will: will('sites/site-a/devices/dc-02/status') })).toBe(CONNACK.NOT_AUTHORIZED);
+    expect(await code(gateway, { ...dc01, will: will('lab/x') })).toBe(5);
     expect(await refused(gateway, 'will_topic')).toBe(2);
-    expect(await connackCode(gateway.url, { ...dc01, will: will(STATUS_01) })).toBe(0);
+    expect(await code(gateway, { ...dc01, will: will(STATUS_01) })).toBe(0);
   });
 
   it('refuses anonymous clients with CONNACK 5 when lab mode is off', async () => {
     const gateway = await start();
-    expect(await connackCode(gateway.url, { clientId: 'lab-1' })).toBe(CONNACK.NOT_AUTHORIZED);
+    expect(await code(gateway, { clientId: 'lab-1' })).toBe(CONNACK.NOT_AUTHORIZED);
     expect(await rawConnack(gateway.url, { clientId: 'lab-2', clean: true, username: '' })).toBe(5);
     expect(await refused(gateway, 'anonymous')).toBe(2);
   });
 
   it('refuses connections at mqtt.maxConnections with CONNACK 3, before looking at credentials', async () => {
     const gateway = await start({ maxConnections: 2 });
-    const first = await connectDevice(gateway.url, dc01);
-    expect(await connackCode(gateway.url, { ...dc01, clientId: 'dc-01:b' })).toBe(0);
-    const second = await connectDevice(gateway.url, { ...dc01, clientId: 'dc-01:c' });
-    expect(await connackCode(gateway.url, { ...dc01, clientId: 'dc-01:d' })).toBe(CONNACK.SERVER_UNAVAILABLE);
-    expect(await connackCode(gateway.url, { ...dc01, clientId: 'dc-01:d', password: 'wrong' })).toBe(3);
+    const first = await connectDevice(gateway.url, { connectTimeout: 2_000, ...dc01 });
+    expect(await code(gateway, { ...dc01, clientId: 'dc-01:b' })).toBe(0);
+    const second = await connectDevice(gateway.url, { connectTimeout: 2_000, ...dc01, clientId: 'dc-01:c' });
+    expect(await code(gateway, { ...dc01, clientId: 'dc-01:d' })).toBe(CONNACK.SERVER_UNAVAILABLE);
+    expect(await code(gateway, { ...dc01, clientId: 'dc-01:d', password: 'wrong' })).toBe(3);
     expect(await refused(gateway, 'max_connections')).toBe(2);
     await Promise.all([first.endAsync(), second.endAsync()]);
   });
 
   it('answers CONNACK 3 when the secret cannot be verified', async () => {
     const gateway = await start({ verifySecret: () => Promise.reject(new Error('hash store unreadable')) });
-    expect(await connackCode(gateway.url, dc01)).toBe(CONNACK.SERVER_UNAVAILABLE);
+    expect(await code(gateway, dc01)).toBe(CONNACK.SERVER_UNAVAILABLE);
     expect(await refused(gateway, 'bad_credentials')).toBe(1);
+    expect(gateway.logs.find((line) => line.msg === 'secret verification failed')).toMatchObject({
+      level: 50,
+      device: 'dc-01',
+      err: { message: 'hash store unreadable' },
+    });
   });
 });
 
@@ -91,23 +107,23 @@ describe('the CONNECT throttle as a device sees it', () => {
     const clock = { now: 0 };
     const gateway = await start({ clock, throttle: { windowMs: 60_000, maxFailuresPerAddress: 100, maxFailuresPerDevice: 2 } });
     const wrong = { ...dc01, password: 'wrong' };
-    expect(await connackCode(gateway.url, wrong)).toBe(4);
-    expect(await connackCode(gateway.url, wrong)).toBe(4);
-    expect(await connackCode(gateway.url, dc01)).toBe(CONNACK.SERVER_UNAVAILABLE);
-    expect(await connackCode(gateway.url, { ...dc01, username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02' })).toBe(0);
+    expect(await code(gateway, wrong)).toBe(4);
+    expect(await code(gateway, wrong)).toBe(4);
+    expect(await code(gateway, dc01)).toBe(CONNACK.SERVER_UNAVAILABLE);
+    expect(await code(gateway, { ...dc01, username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02' })).toBe(0);
     expect(await refused(gateway, 'throttled_device')).toBe(1);
     expect(await refused(gateway, 'throttled_address')).toBe(0);
     clock.now = 60_000;
-    expect(await connackCode(gateway.url, dc01)).toBe(0);
+    expect(await code(gateway, dc01)).toBe(0);
   });
 
   it('answers CONNACK 3 to every login from an address past its limit, unknown devices counting', async () => {
     const gateway = await start({ throttle: { windowMs: 60_000, maxFailuresPerAddress: 3, maxFailuresPerDevice: 100 } });
-    expect(await connackCode(gateway.url, { username: 'nobody', password: 'x', clientId: 'nobody' })).toBe(4);
-    expect(await connackCode(gateway.url, { username: 'nobody', password: 'x', clientId: 'nobody' })).toBe(4);
-    expect(await connackCode(gateway.url, { ...dc01, password: 'wrong' })).toBe(4);
-    expect(await connackCode(gateway.url, dc01)).toBe(3);
-    expect(await connackCode(gateway.url, { username: 'nobody', password: 'x', clientId: 'nobody' })).toBe(3);
+    expect(await code(gateway, { username: 'nobody', password: 'x', clientId: 'nobody' })).toBe(4);
+    expect(await code(gateway, { username: 'nobody', password: 'x', clientId: 'nobody' })).toBe(4);
+    expect(await code(gateway, { ...dc01, password: 'wrong' })).toBe(4);
+    expect(await code(gateway, dc01)).toBe(3);
+    expect(await code(gateway, { username: 'nobody', password: 'x', clientId: 'nobody' })).toBe(3);
     expect(await refused(gateway, 'throttled_address')).toBe(2);
     expect(await refused(gateway, 'unknown_device')).toBe(2);
   });
@@ -116,32 +132,38 @@ describe('the CONNECT throttle as a device sees it', () => {
 describe('anonymous clients in lab mode', () => {
   it('accepts them under their own ClientId, or one the broker assigns', async () => {
     const gateway = await start({ labMode: LAB });
-    expect(await connackCode(gateway.url, { clientId: 'lab-1' })).toBe(0);
+    expect(await code(gateway, { clientId: 'lab-1' })).toBe(0);
     expect(await rawConnack(gateway.url, { clientId: '', clean: true })).toBe(0);
     expect(await rawConnack(gateway.url, { clientId: 'lab-2', clean: true, username: '' })).toBe(0);
+    const warned = gateway.logs.filter((line) => line.msg === 'lab-mode anonymous client connected');
+    expect(warned.map((line) => [line.level, line.clientId])).toEqual([
+      [40, 'lab-1'],
+      [40, expect.stringMatching(/^aedes_/)],
+      [40, 'lab-2'],
+    ]);
   });
 
   it("refuses a device's ClientId (it would take over the device's session) with CONNACK 2", async () => {
     const gateway = await start({ labMode: LAB });
-    expect(await connackCode(gateway.url, { clientId: 'dc-01' })).toBe(CONNACK.IDENTIFIER_REJECTED);
-    expect(await connackCode(gateway.url, { clientId: 'dc-02:spare' })).toBe(2);
+    expect(await code(gateway, { clientId: 'dc-01' })).toBe(CONNACK.IDENTIFIER_REJECTED);
+    expect(await code(gateway, { clientId: 'dc-02:spare' })).toBe(2);
     expect(await refused(gateway, 'client_id_taken')).toBe(2);
   });
 
   it('refuses a Last Will under sites/ or outside the allowed filters with CONNACK 5', async () => {
     const gateway = await start({ labMode: { enabled: true, allow: ['lab/#', 'sites/#'], deny: [] } });
     const will = (topic: string) => ({ topic, payload: Buffer.from('gone'), qos: 0 as const, retain: false });
-    expect(await connackCode(gateway.url, { clientId: 'lab-1', will: will(STATUS_01) })).toBe(5);
-    expect(await connackCode(gateway.url, { clientId: 'lab-1', will: will('sites') })).toBe(5);
-    expect(await connackCode(gateway.url, { clientId: 'lab-1', will: will('other/x') })).toBe(5);
+    expect(await code(gateway, { clientId: 'lab-1', will: will(STATUS_01) })).toBe(5);
+    expect(await code(gateway, { clientId: 'lab-1', will: will('sites') })).toBe(5);
+    expect(await code(gateway, { clientId: 'lab-1', will: will('other/x') })).toBe(5);
     expect(await refused(gateway, 'will_topic')).toBe(3);
-    expect(await connackCode(gateway.url, { clientId: 'lab-1', will: will('lab/1/gone') })).toBe(0);
+    expect(await code(gateway, { clientId: 'lab-1', will: will('lab/1/gone') })).toBe(0);
   });
 
   it('still checks credentials a client does give', async () => {
     const gateway = await start({ labMode: LAB });
-    expect(await connackCode(gateway.url, { ...dc01, password: 'wrong' })).toBe(4);
-    expect(await connackCode(gateway.url, dc01)).toBe(0);
+    expect(await code(gateway, { ...dc01, password: 'wrong' })).toBe(4);
+    expect(await code(gateway, dc01)).toBe(0);
   });
 });
 

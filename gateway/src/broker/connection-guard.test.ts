@@ -60,6 +60,10 @@ describe('the connection guard before login', () => {
     expect(await closedWithin(over, 2_000)).toBe(true);
     expect(over.packets).toEqual([]);
     expect(await closedFor(gateway, 'pre_auth_bytes')).toBe(1);
+    const closed = gateway.logs.filter((line) => line.msg === 'connection closed by the gateway');
+    expect(closed).toEqual([
+      expect.objectContaining({ level: 30, reason: 'pre_auth_bytes', bytes: CONNECT.length + 1, limit: CONNECT.length }),
+    ]);
   });
 
   it('counts what arrives in several chunks before the CONNACK, and closes the connection once', async () => {
@@ -80,6 +84,9 @@ describe('the connection guard before login', () => {
     expect(await closedWithin(session, 2_000)).toBe(true);
     expect(await closedFor(gateway, 'pre_auth_bytes')).toBe(1);
     expect(await closedFor(gateway, 'packet_too_large')).toBe(0);
+    expect(gateway.logs.filter((line) => line.msg === 'connection closed by the gateway')).toEqual([
+      expect.objectContaining({ reason: 'pre_auth_bytes', announced: 2_000, limit: 1_024 }),
+    ]);
   });
 
   it('answers an unsupported protocol level with CONNACK 1 and closes (MQTT-3.1.2-2)', async () => {
@@ -144,6 +151,9 @@ describe('the connection guard before login', () => {
     expect(await closedWithin(session, 2_000)).toBe(true);
     expect(session.packets).toEqual([]);
     expect(await closedFor(gateway, 'protocol_version')).toBe(0);
+    expect(gateway.logs.filter((line) => line.msg === 'connection error')).toEqual([
+      expect.objectContaining({ level: 20, err: expect.objectContaining({ message: 'Invalid protocolId' }) }),
+    ]);
   });
 });
 
@@ -171,6 +181,9 @@ describe('the connection guard after login', () => {
     expect(gateway.published).toEqual([]);
     expect(await closedFor(gateway, 'packet_too_large')).toBe(1);
     expect(await closedFor(gateway, 'pre_auth_bytes')).toBe(0);
+    expect(gateway.logs.filter((line) => line.msg === 'connection closed by the gateway')).toEqual([
+      expect.objectContaining({ clientId: 'dc-01', reason: 'packet_too_large', announced: 4_097, limit: 4_096 }),
+    ]);
   });
 
   it('passes a protocol error of a logged-in connection to the broker, which closes it', async () => {

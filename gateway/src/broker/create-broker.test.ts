@@ -22,7 +22,7 @@ async function start(options: InProcessBrokerOptions = {}): Promise<InProcessBro
   return running;
 }
 async function client(gateway: InProcessBroker, options: Parameters<typeof connectDevice>[1]): Promise<MqttClient> {
-  const connected = await connectDevice(gateway.url, options);
+  const connected = await connectDevice(gateway.url, { connectTimeout: 2_000, ...options });
   clients.push(connected);
   return connected;
 }
@@ -109,6 +109,15 @@ describe('device PUBLISH through the broker', () => {
     expect(nul.packets.some((p) => p.cmd === 'puback') || zero.packets.some((p) => p.cmd === 'puback')).toBe(false);
     expect(gateway.published).toEqual([]);
     expect(await gateway.count(gateway.metrics.mqttConnectionsClosed, { reason: 'protocol_error' })).toBe(2);
+    const closed = gateway.logs.filter((line) => line.msg === 'connection closed by the gateway');
+    expect(closed.map(({ level, clientId, violation }) => ({ level, clientId, violation }))).toEqual([
+      { level: 30, clientId: 'dc-01', violation: 'topic contains U+0000 (MQTT-1.5.3-2)' },
+      { level: 30, clientId: 'dc-01', violation: 'QoS > 0 PUBLISH with packet identifier 0 (MQTT-2.3.1-1)' },
+    ]);
+    expect(gateway.logs.filter((line) => line.msg === 'client error').map((line) => [line.level, line.clientId])).toEqual([
+      [20, 'dc-01'],
+      [20, 'dc-01'],
+    ]);
     // QoS 0 carries no packet identifier: it is not a violation.
     const qos0 = await rawDevice(gateway);
     qos0.send(rawPublish(TELEMETRY_01, Buffer.from('{}'), 0, 0));
@@ -138,6 +147,13 @@ describe('SUBSCRIBE ACL', () => {
     for (const filter of ['#', 'sites/site-a/devices/dc-01/#', 'sites/site-a/devices/+/cmd/#', `${CMD_02}/#`, TELEMETRY_01])
       expect(await grantedQos(device, filter), filter).toBe(128);
     expect(await gateway.count(gateway.metrics.mqttAclDenied, { action: 'subscribe' })).toBe(5);
+    const lines = gateway.logs.filter((line) => line.msg === 'subscribe refused');
+    expect(lines.map(({ level, clientId, filter }) => ({ level, clientId, filter }))[0]).toEqual({
+      level: 30,
+      clientId: 'dc-01',
+      filter: '#',
+    });
+    expect(lines).toHaveLength(5);
   });
 
   it('grants a lab client what its allow list covers, minus sites/, its deny list and $dropped', async () => {
@@ -197,5 +213,12 @@ describe('connection bookkeeping', () => {
     await lab.endAsync();
     await until(async () => (await gauge()) === 0);
     expect(gateway.deviceStatus.get('dc-02').online).toBe(false);
+    const debug = gateway.logs.filter((line) => line.level === 20).map((line) => [line.msg, line.clientId]);
+    expect(debug).toEqual([
+      ['client connected', 'dc-01'],
+      ['client connected', 'lab-1'],
+      ['client disconnected', 'dc-01'],
+      ['client disconnected', 'lab-1'],
+    ]);
   });
 });

@@ -8,6 +8,12 @@ describe('MQTT topic filters', () => {
     expect(topicMatches('lab/#', 'lab')).toBe(true);
     expect(topicMatches('lab/#', 'lab/x/y')).toBe(true);
     expect(topicMatches('#', '$SYS/broker')).toBe(false);
+    expect(topicMatches('+/broker', '$SYS/broker')).toBe(false);
+    expect(topicMatches('$SYS/#', '$SYS/broker')).toBe(true);
+    expect(topicMatches('lab', 'lab/x')).toBe(false);
+    expect(topicMatches('lab/x', 'lab')).toBe(false);
+    expect(topicMatches('lab/+', 'lab')).toBe(false);
+    expect(topicMatches('lab/+', 'lab/')).toBe(true);
   });
 
   it('covers a subscription only when every topic it matches is allowed', () => {
@@ -19,5 +25,11 @@ describe('MQTT topic filters', () => {
     expect(filterCovers(own, 'sites/s/devices/d/#')).toBe(false);
     expect(filterCovers('lab/+/x', 'lab/a/x')).toBe(true);
     expect(filterCovers('lab/+/x', 'lab/#')).toBe(false);
+    expect(filterCovers('lab/a', 'lab/+')).toBe(false);
+    expect(filterCovers('lab/a', 'lab/b')).toBe(false);
+    expect(filterCovers('lab', 'lab/x')).toBe(false);
+    expect(filterCovers('lab/x', 'lab')).toBe(false);
+    expect(filterCovers('lab/+', 'lab/+')).toBe(true);
+    expect(filterCovers('#', 'lab/+/#')).toBe(true);
   });
 });
