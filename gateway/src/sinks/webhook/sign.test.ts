@@ -30,4 +30,12 @@ describe('Retry-After', () => {
     expect(retryAfterMs('soon', 0)).toBeNull();
     expect(retryAfterMs(null, 0)).toBeNull();
   });
+
+  it('trims the header, takes a date already past as now, and reads nothing from an empty or partly numeric one', () => {
+    expect(retryAfterMs(' 3 ', 0)).toBe(3_000);
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:28:10 GMT'))).toBe(0);
+    expect(retryAfterMs('', 0)).toBeNull();
+    expect(retryAfterMs('3x', 0)).toBeNull();
+    expect(retryAfterMs('x3', 0)).toBeNull();
+  });
 });
