@@ -156,6 +156,9 @@ describe('the alarm routes', () => {
     expect(devicesOf((await list('?state=all')).alarms)).toEqual(['dc-09', 'dc-02', 'dc-01']);
     expect(devicesOf((await list('')).alarms)).toEqual(['dc-09', 'dc-02']);
     expect((await list('?q=bearing')).total).toBe(0);
+    expect(devicesOf((await list('?state=resolved&q=REPLACED')).alarms)).toEqual(['dc-01']);
+    // the fields are searched one by one, not as one run of text
+    expect((await list('?state=all&q=site-adc')).total).toBe(0);
     expect(devicesOf((await list('?state=resolved&q=%E8%BD%B4%E6%89%BF%20zhang')).alarms)).toEqual(['dc-01']);
     const csv = await call(gateway, '/api/alarms.csv?state=resolved', { token: ROLE_TOKENS.viewer });
     const [, row] = csv.text.split('\r\n');
@@ -205,12 +208,23 @@ describe('the alarm routes', () => {
         ...raised('dc-02', 'blue', T0 + 9 * MIN, 'site-a'),
         key: 'site-a/dc-02/door_open',
         rule: 'door_open',
-        verdict: { status: 'true', severity: 'blue', metric: 'door', value: true, threshold: null, unit: null, message: 'door open' },
+        verdict: {
+          status: 'true',
+          severity: 'blue',
+          metric: 'door',
+          value: true,
+          threshold: null,
+          unit: null,
+          message: 'door open',
+          messageZh: '检修门开启',
+        },
       },
     ]);
     const csv = await call(gateway, '/api/alarms.csv?q=door', { token: ROLE_TOKENS.viewer });
     const row = (csv.text.split('\r\n')[1] as string).split(',');
     expect(row[ALARM_CSV_COLUMNS.indexOf('value')]).toBe('true');
     expect(row[ALARM_CSV_COLUMNS.indexOf('threshold')]).toBe('');
+    // the Chinese message is searched too
+    expect((await list(`?q=${encodeURIComponent('检修门')}`)).total).toBe(1);
   });
 });
