@@ -569,6 +569,15 @@ function buildRows(results: Record<string, any>): Row[] {
       goal: '≤ 1 GB at 20k',
       status: at20k <= 1e9 ? `met (${fmt(at20k / 2 ** 20)} MiB at 20k, extrapolated)` : 'NOT MET',
     });
+    const restarts = connections.flatMap((r) => (r.rssRestartIdleBytes === null ? [] : [r.rssRestartIdleBytes]));
+    if (restarts.length > 0)
+      out.push({
+        section: '4 connections',
+        measure: `idle RSS with ${fmt(target)} registered devices: started fresh / restarted on the state it saved`,
+        result: `${fmt(median(connections.map((r) => r.rssIdleBytes)) / 2 ** 20)} / ${fmt(median(restarts) / 2 ** 20)} MiB`,
+        goal: '',
+        status: '',
+      });
     if (settledConnections)
       out.push({
         section: '4 connections',

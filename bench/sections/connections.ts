@@ -5,7 +5,9 @@
  * show the first-connect cost of a fleet (one hash verification each, uncached). RSS is read from /proc. Devices are spread
  * over sites of PER_SITE, as in a real fleet (the rule engine's site-wide group rules scan a site's devices).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { hashSecret } from '../../gateway/src/devices/secret-hash.js';
 import { spawnChild } from '../lib/child.js';
 import { sleep } from '../lib/stats.js';
@@ -20,6 +22,8 @@ export interface ConnectionsRun {
   firstError: string | null;
   connectPerS: number;
   rssIdleBytes: number;
+  /** Idle RSS of a gateway restarted on the state this run's gateway saved (the runs as deployed; null when settled). */
+  rssRestartIdleBytes: number | null;
   rssConnectedBytes: number;
   bytesPerConnection: number;
   /**
@@ -66,7 +70,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
       secretHash: await hashSecret(coldSecret),
     })),
   );
-  const startGateway = (settled: boolean) =>
+  const startGateway = (settled: boolean, dataDir?: string) =>
     spawnChild(
       'servers/gateway-server.ts',
       {
@@ -82,6 +86,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
           ...coldGroups,
         ],
         token: 'bench-viewer-token-0001',
+        ...(dataDir === undefined ? {} : { dataDir }),
       },
       // --expose-gc (the settled run only): the `settle` request runs full collections before a reading.
       { readyTimeoutMs: 120_000, nodeArgs: settled ? ['--expose-gc'] : [] },
@@ -91,7 +96,9 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
   // The runs as deployed, then one settled run (its collections would change what the others read).
   for (let run = 0; run <= ctx.runs; run += 1) {
     const settled = run === ctx.runs;
-    const gateway = await startGateway(settled);
+    // As deployed, the data directory outlives the gateway: a restart on what it saved is read after it.
+    const dataDir = settled ? undefined : mkdtempSync(join(tmpdir(), 'bench-connections-'));
+    const gateway = await startGateway(settled, dataDir);
     const port = Number(gateway.info.port);
     const reading = async (): Promise<MemoryReading> =>
       settled ? gateway.call<MemoryReading>('settle') : { rss: rssOf(gateway.pid), heapUsed: Number.NaN, workerHeapUsed: Number.NaN };
@@ -135,6 +142,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
           firstError: warm.firstError,
           connectPerS: warm.perS,
           rssIdleBytes: idle.rss,
+          rssRestartIdleBytes: null,
           rssConnectedBytes: connected.rss,
           bytesPerConnection: (connected.rss - idle.rss) / Math.max(1, warm.connected),
           settled,
@@ -159,6 +167,21 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
       }
     } finally {
       await gateway.stop(30_000);
+    }
+    if (dataDir === undefined) continue;
+    try {
+      const restarted = await startGateway(false, dataDir);
+      try {
+        await sleep(1_000);
+        await restarted.call('stats');
+        const row = results.find((r) => r.run === run);
+        if (row) row.rssRestartIdleBytes = rssOf(restarted.pid);
+        ctx.log(`  connections run ${run + 1}: restarted on its saved state, idle RSS ${(rssOf(restarted.pid) / 2 ** 20).toFixed(0)} MiB`);
+      } finally {
+        await restarted.stop(30_000);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   }
   return results;

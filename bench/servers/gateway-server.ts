@@ -36,11 +36,13 @@ export interface GatewayServerArgs {
   store?: boolean;
   /** `cluster:` (absent: a single node): this node's id and the shared Redis; heartbeat and memberTimeout in ms. */
   cluster?: { redisUrl: string; nodeId: string; heartbeat?: number; memberTimeout?: number };
+  /** The data directory, kept at close (a restart on the state a previous gateway saved); default a fresh one, removed. */
+  dataDir?: string;
 }
 
 const runtime = childRuntime<GatewayServerArgs>();
 const { args } = runtime;
-const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
+const dataDir = args.dataDir ?? mkdtempSync(join(tmpdir(), 'bench-gateway-'));
 const devices = args.groups.flatMap((group) =>
   Array.from({ length: group.count }, (_, i) => ({
     id: `${group.prefix}${i}`,
@@ -137,7 +139,7 @@ runtime.serve({
   },
   close: async () => {
     await gateway.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (args.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   },
 });
 runtime.ready({ mqttUrl: gateway.mqttUrl, httpUrl: gateway.httpUrl, port: Number(new URL(gateway.mqttUrl).port) });
