@@ -27,6 +27,14 @@ describe('the CONNECT throttle', () => {
     expect(throttle.blocked('10.0.0.2', 'dc-01', 4)).toBeNull();
   });
 
+  it('does not hold a device named "null" against logins that name no known device', () => {
+    const throttle = createConnectThrottle(LIMITS);
+    throttle.failed('10.0.0.1', 'null', 0);
+    throttle.failed('10.0.0.1', 'null', 0);
+    expect(throttle.blocked('10.0.0.2', 'null', 1)).toBe('device');
+    expect(throttle.blocked('10.0.0.2', null, 1)).toBeNull();
+  });
+
   it('names the address when both the address and the device are over their limits', () => {
     const throttle = createConnectThrottle({ windowMs: 1_000, maxFailuresPerAddress: 2, maxFailuresPerDevice: 2 });
     throttle.failed('10.0.0.1', 'dc-01', 0);

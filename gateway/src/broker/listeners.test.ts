@@ -69,6 +69,7 @@ describe('the TCP listener', () => {
     await expect(taken).rejects.toMatchObject({
       code: 'listen_failed',
       message: expect.stringMatching(new RegExp(`^MQTT tcp listener cannot bind 127\\.0\\.0\\.1:${tcp?.port}: .*EADDRINUSE`)),
+      cause: expect.objectContaining({ code: 'EADDRINUSE' }),
     });
   });
 });
