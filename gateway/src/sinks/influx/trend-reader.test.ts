@@ -232,6 +232,25 @@ describe('trend reader, InfluxDB 2.x (Flux)', () => {
     });
   });
 
+  it('reads a CSV without annotations (the default dialect), LF line ends, tables with their own headers', async () => {
+    const body = [
+      ',result,table,_time,_value',
+      ',,0,2026-11-22T08:00:01.000Z,1',
+      '',
+      ',result,table,_value,_time',
+      ',,1,2,2026-11-22T08:00:02.000Z',
+      '',
+    ].join('\n');
+    const server = await fakeInflux(() => ({ status: 200, body }));
+    expect(await createTrendReader(V2, `${server.url}//`).read({ ...QUERY, limit: 10 })).toEqual({
+      points: [
+        { t: FROM + 1_000, v: 1 },
+        { t: FROM + 2_000, v: 2 },
+      ],
+      truncated: false,
+    });
+  });
+
   it('a failed query says its status and what InfluxDB said', async () => {
     const server = await fakeInflux(() => ({ status: 404, body: '{"code":"not found","message":"bucket \\"risk-b\\" not found"}' }));
     expect((await failureOf(createTrendReader(V2, server.url).read(QUERY))).message).toBe(
