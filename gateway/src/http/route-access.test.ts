@@ -20,6 +20,13 @@ describe('route access book', () => {
     expect(() => app.get('/api/quarantine', { config: { public: true } }, async () => ({}))).toThrow('names no role');
   });
 
+  it('takes a public route only with public: true and its own method (HEAD as GET)', () => {
+    const { app } = server();
+    expect(() => app.get('/readyz', async () => ({}))).toThrow('route GET /readyz names no role');
+    expect(() => app.post('/healthz', { config: { public: true } }, async () => ({}))).toThrow('route POST /healthz names no role');
+    expect(() => app.post('/auth/login', { config: { public: true } }, async () => ({}))).not.toThrow();
+  });
+
   it('takes the docs page routes as public only when the docs plugin registers them under /docs', async () => {
     const { app, access } = server();
     expect(() => app.get('/docs/json', async () => ({}))).toThrow('route GET /docs/json names no role');
