@@ -1,49 +1,9 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeRecordingInfluxes, type ReceivedRequest, recordingInflux } from '../../../../test/support/recording-influx.js';
 import { GatewayError } from '../../errors.js';
 import { createInfluxV2Writer } from './influx-v2-writer.js';
 
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  /** Bytes on the wire. */
-  bytes: number;
-  body: string;
-}
-
-/** A real HTTP server standing in for InfluxDB 2.x: records each request and answers with `answer`. */
-async function fakeInflux(answer: (request: Received) => { status: number; body?: string; delayMs?: number }) {
-  const received: Received[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const body = request.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString() : raw.toString();
-      const entry = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, bytes: raw.length, body };
-      received.push(entry);
-      const { status, body: text, delayMs } = answer(entry);
-      setTimeout(() => {
-        response.writeHead(status, text ? { 'content-type': 'application/json' } : {});
-        response.end(text);
-      }, delayMs ?? 0);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  servers.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
-}
-
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+afterEach(closeRecordingInfluxes);
 
 const options = { org: 'acme', bucket: 'risk', token: 'secret-token', timeoutMs: 2_000 };
 const LINE = 'telemetry,device=dc-01,profile=dust-collector,site=site-a hopper_temp=38 1796221112000';
@@ -59,11 +19,11 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 describe('InfluxDB 2.x writer', () => {
   it('posts the lines to /api/v2/write with org, bucket, ms precision and the token', async () => {
-    const server = await fakeInflux(() => ({ status: 204 }));
+    const server = await recordingInflux(() => ({ status: 204 }));
     const writer = createInfluxV2Writer({ url: `${server.url}/`, ...options });
     await writer.write([LINE, LINE.replace('=38', '=39')]);
     expect(server.received).toHaveLength(1);
-    const [request] = server.received as [Received];
+    const [request] = server.received as [ReceivedRequest];
     expect(request.method).toBe('POST');
     const url = new URL(request.url, server.url);
     expect(url.pathname).toBe('/api/v2/write');
@@ -75,17 +35,17 @@ describe('InfluxDB 2.x writer', () => {
   });
 
   it('gzips a batch larger than 1000 bytes, and the server reads back every line', async () => {
-    const server = await fakeInflux(() => ({ status: 204 }));
+    const server = await recordingInflux(() => ({ status: 204 }));
     const lines = Array.from({ length: 50 }, (_, i) => LINE.replace('=38', `=${i}`));
     await createInfluxV2Writer({ url: server.url, ...options }).write(lines);
-    const [request] = server.received as [Received];
+    const [request] = server.received as [ReceivedRequest];
     expect(request.headers['content-encoding']).toBe('gzip');
     expect(request.bytes).toBeLessThan(lines.join('\n').length / 4);
     expect(request.body.split('\n')).toEqual(lines);
   });
 
   it('sends nothing for an empty batch', async () => {
-    const server = await fakeInflux(() => ({ status: 204 }));
+    const server = await recordingInflux(() => ({ status: 204 }));
     await createInfluxV2Writer({ url: server.url, ...options }).write([]);
     expect(server.received).toEqual([]);
   });
@@ -103,7 +63,7 @@ describe('InfluxDB 2.x writer', () => {
       [403, 'influx_unavailable'],
       [404, 'influx_unavailable'],
     ] as const) {
-      const server = await fakeInflux(() => ({ status, body: '{"code":"invalid","message":"partial write: field type conflict"}' }));
+      const server = await recordingInflux(() => ({ status, body: '{"code":"invalid","message":"partial write: field type conflict"}' }));
       const writer = createInfluxV2Writer({ url: server.url, ...options });
       const error = await writer.write([LINE]).catch((e: unknown) => e);
       expect(error, `HTTP ${status}`).toBeInstanceOf(GatewayError);
@@ -114,17 +74,17 @@ describe('InfluxDB 2.x writer', () => {
   });
 
   it('an unreachable server or one that does not answer in time is influx_unavailable (retried, never dropped)', async () => {
-    const server = await fakeInflux(() => ({ status: 204 }));
+    const server = await recordingInflux(() => ({ status: 204 }));
     const closed = server.url;
     await new Promise((resolve) => server.server.close(resolve));
     expect(await codeOf(createInfluxV2Writer({ url: closed, ...options }).write([LINE]))).toBe('influx_unavailable');
 
-    const slow = await fakeInflux(() => ({ status: 204, delayMs: 1_000 }));
+    const slow = await recordingInflux(() => ({ status: 204, delayMs: 1_000 }));
     expect(await codeOf(createInfluxV2Writer({ url: slow.url, ...options, timeoutMs: 100 }).write([LINE]))).toBe('influx_unavailable');
   });
 
   it('prepare and ping ask /ping: resolved and true when it answers, influx_unavailable and false when it does not', async () => {
-    const server = await fakeInflux(() => ({ status: 204 }));
+    const server = await recordingInflux(() => ({ status: 204 }));
     const writer = createInfluxV2Writer({ url: server.url, ...options });
     await writer.prepare();
     expect(await writer.ping()).toBe(true);

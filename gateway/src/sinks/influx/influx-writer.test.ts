@@ -1,52 +1,14 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  closeRecordingInfluxes,
+  type InfluxAnswer,
+  type RecordingInflux,
+  recordingInflux,
+} from '../../../../test/support/recording-influx.js';
 import { GatewayError } from '../../errors.js';
 import { createInfluxV1Writer } from './influx-writer.js';
 
-interface Received {
-  method: string;
-  path: string;
-  params: Record<string, string>;
-  body: string;
-}
-interface Answer {
-  status: number;
-  body?: string;
-  delayMs?: number;
-}
-
-/** A real HTTP server standing in for InfluxDB 1.x: records each request and answers with `answer`. */
-async function fakeInflux(answer: (request: Received) => Answer) {
-  const received: Received[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const url = new URL(request.url ?? '', 'http://influx');
-      const entry = {
-        method: request.method ?? '',
-        path: url.pathname,
-        params: Object.fromEntries(url.searchParams),
-        body: Buffer.concat(chunks).toString(),
-      };
-      received.push(entry);
-      const { status, body, delayMs } = answer(entry);
-      setTimeout(() => response.writeHead(status, body ? { 'content-type': 'application/json' } : {}).end(body), delayMs ?? 0);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  servers.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
-}
-
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+afterEach(closeRecordingInfluxes);
 
 const LINE = 'telemetry,device=dc-01,profile=dust-collector,site=site-a hopper_temp=38 1796221112000';
 const failureOf = async (promise: Promise<unknown>): Promise<GatewayError> => {
@@ -57,16 +19,18 @@ const failureOf = async (promise: Promise<unknown>): Promise<GatewayError> => {
   expect(error).toBeInstanceOf(GatewayError);
   return error as GatewayError;
 };
+/** What a 1.x writer's requests said: method, path, query parameters and body. */
+const requests = (server: RecordingInflux) => server.received.map(({ method, path, params, body }) => ({ method, path, params, body }));
 /** InfluxQL's answers: 200 with results, an error in a statement's result or at the top. */
-const ok = (): Answer => ({ status: 200, body: '{"results":[{"statement_id":0}]}' });
-const statementError = (error: string): Answer => ({ status: 200, body: JSON.stringify({ results: [{ statement_id: 0, error }] }) });
+const ok = (): InfluxAnswer => ({ status: 200, body: '{"results":[{"statement_id":0}]}' });
+const statementError = (error: string): InfluxAnswer => ({ status: 200, body: JSON.stringify({ results: [{ statement_id: 0, error }] }) });
 
 describe('InfluxDB 1.x writer', () => {
   it('posts the lines to /write with the database, ms precision and the credentials', async () => {
-    const server = await fakeInflux(() => ({ status: 204 }));
+    const server = await recordingInflux(() => ({ status: 204 }));
     const writer = createInfluxV1Writer({ url: `${server.url}//`, database: 'risk', username: 'gw', password: 'pw', timeoutMs: 2_000 });
     await writer.write([LINE, LINE.replace('=38', '=39')]);
-    expect(server.received).toEqual([
+    expect(requests(server)).toEqual([
       {
         method: 'POST',
         path: '/write',
@@ -78,7 +42,7 @@ describe('InfluxDB 1.x writer', () => {
   });
 
   it('without a user sends no credentials; a user without a password sends an empty one', async () => {
-    const server = await fakeInflux(() => ({ status: 204 }));
+    const server = await recordingInflux(() => ({ status: 204 }));
     await createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 }).write([LINE]);
     await createInfluxV1Writer({ url: server.url, database: 'risk', username: 'gw', timeoutMs: 2_000 }).write([LINE]);
     expect(server.received.map((r) => r.params)).toEqual([
@@ -88,10 +52,10 @@ describe('InfluxDB 1.x writer', () => {
   });
 
   it('sends nothing for an empty batch; 200 is taken as written as well as 204', async () => {
-    const server = await fakeInflux(() => ({ status: 200 }));
+    const server = await recordingInflux(() => ({ status: 200 }));
     const writer = createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 });
     await writer.write([]);
-    expect(server.received).toEqual([]);
+    expect(requests(server)).toEqual([]);
     await writer.write([LINE]);
     expect(server.received).toHaveLength(1);
   });
@@ -107,7 +71,7 @@ describe('InfluxDB 1.x writer', () => {
       [500, 'influx_unavailable'],
       [503, 'influx_unavailable'],
     ] as const) {
-      const server = await fakeInflux(() => ({ status, body: '{"error":"partial write: field type conflict"}' }));
+      const server = await recordingInflux(() => ({ status, body: '{"error":"partial write: field type conflict"}' }));
       const error = await failureOf(createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 }).write([LINE]));
       expect(error.code, `HTTP ${status}`).toBe(code);
       expect(error.message).toBe(`InfluxDB write failed with HTTP ${status}: {"error":"partial write: field type conflict"}`);
@@ -116,29 +80,29 @@ describe('InfluxDB 1.x writer', () => {
   });
 
   it('keeps at most 500 characters of an error body', async () => {
-    const server = await fakeInflux(() => ({ status: 400, body: `${'x'.repeat(500)}TAIL` }));
+    const server = await recordingInflux(() => ({ status: 400, body: `${'x'.repeat(500)}TAIL` }));
     const error = await failureOf(createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 }).write([LINE]));
     expect(error.message).toBe(`InfluxDB write failed with HTTP 400: ${'x'.repeat(500)}`);
   });
 
   it('an unreachable server or one that does not answer in time is influx_unavailable, naming the server', async () => {
-    const server = await fakeInflux(() => ({ status: 204 }));
+    const server = await recordingInflux(() => ({ status: 204 }));
     await new Promise((resolve) => server.server.close(resolve));
     const down = await failureOf(createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 }).write([LINE]));
     expect(down.code).toBe('influx_unavailable');
     expect(down.message).toMatch(new RegExp(`^InfluxDB at ${server.url} unreachable: `));
     expect(down.cause).toBeInstanceOf(Error);
 
-    const slow = await fakeInflux(() => ({ status: 204, delayMs: 1_000 }));
+    const slow = await recordingInflux(() => ({ status: 204, delayMs: 1_000 }));
     const late = await failureOf(createInfluxV1Writer({ url: slow.url, database: 'risk', timeoutMs: 100 }).write([LINE]));
     expect(late.code).toBe('influx_unavailable');
   });
 
   it('prepare creates the database (its name quoted) and nothing else without a retention', async () => {
-    const server = await fakeInflux(ok);
+    const server = await recordingInflux(ok);
     await createInfluxV1Writer({ url: server.url, database: 'risk "a"', username: 'gw', password: 'pw', timeoutMs: 2_000 }).prepare();
     await createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000, retentionMs: null }).prepare();
-    expect(server.received).toEqual([
+    expect(requests(server)).toEqual([
       { method: 'POST', path: '/query', params: { q: 'CREATE DATABASE "risk \\"a\\""', u: 'gw', p: 'pw' }, body: '' },
       { method: 'POST', path: '/query', params: { q: 'CREATE DATABASE "risk"' }, body: '' },
     ]);
@@ -149,7 +113,7 @@ describe('InfluxDB 1.x writer', () => {
       [401, 'influx_unavailable'],
       [400, 'influx_rejected'],
     ] as const) {
-      const server = await fakeInflux(() => ({ status, body: '{"error":"authorization failed"}' }));
+      const server = await recordingInflux(() => ({ status, body: '{"error":"authorization failed"}' }));
       const error = await failureOf(createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 }).prepare());
       expect(error.code).toBe(code);
       expect(error.message).toBe(`InfluxDB CREATE DATABASE failed with HTTP ${status}: {"error":"authorization failed"}`);
@@ -157,7 +121,7 @@ describe('InfluxDB 1.x writer', () => {
   });
 
   it('with a retention, creates the policy "gateway" as the default, in whole seconds', async () => {
-    const server = await fakeInflux(ok);
+    const server = await recordingInflux(ok);
     await createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000, retentionMs: 7_200_400 }).prepare();
     expect(server.received.map((r) => r.params.q)).toEqual([
       'CREATE DATABASE "risk"',
@@ -166,7 +130,7 @@ describe('InfluxDB 1.x writer', () => {
   });
 
   it('an existing policy is altered to the configured duration', async () => {
-    const server = await fakeInflux((r) =>
+    const server = await recordingInflux((r) =>
       r.params.q?.startsWith('CREATE RETENTION') ? statementError('retention policy already exists') : ok(),
     );
     await createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000, retentionMs: 3_600_000 }).prepare();
@@ -178,7 +142,7 @@ describe('InfluxDB 1.x writer', () => {
   });
 
   it('an error InfluxQL answers with 200 fails prepare as influx_rejected, whether in the result or at the top', async () => {
-    const cases: Array<[(q: string) => Answer, string]> = [
+    const cases: Array<[(q: string) => InfluxAnswer, string]> = [
       [
         (q) => (q.startsWith('CREATE RETENTION') ? statementError('retention policy duration must be at least 1h0m0s') : ok()),
         'retention policy duration must be at least 1h0m0s',
@@ -195,7 +159,7 @@ describe('InfluxDB 1.x writer', () => {
       ],
     ];
     for (const [answer, problem] of cases) {
-      const server = await fakeInflux((r) => answer(r.params.q ?? ''));
+      const server = await recordingInflux((r) => answer(r.params.q ?? ''));
       const error = await failureOf(
         createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000, retentionMs: 3_600_000 }).prepare(),
       );
@@ -205,14 +169,14 @@ describe('InfluxDB 1.x writer', () => {
   });
 
   it('a retention statement answered with an HTTP failure fails prepare, naming the statement; a body that is no JSON is no error', async () => {
-    const server = await fakeInflux((r) => (r.params.q?.startsWith('CREATE RETENTION') ? { status: 503, body: 'busy' } : ok()));
+    const server = await recordingInflux((r) => (r.params.q?.startsWith('CREATE RETENTION') ? { status: 503, body: 'busy' } : ok()));
     const error = await failureOf(
       createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000, retentionMs: 3_600_000 }).prepare(),
     );
     expect(error.code).toBe('influx_unavailable');
     expect(error.message).toBe('InfluxDB CREATE RETENTION POLICY failed with HTTP 503: busy');
 
-    const plain = await fakeInflux(() => ({ status: 200, body: 'not json' }));
+    const plain = await recordingInflux(() => ({ status: 200, body: 'not json' }));
     await createInfluxV1Writer({ url: plain.url, database: 'risk', timeoutMs: 2_000, retentionMs: 3_600_000 }).prepare();
     expect(plain.received).toHaveLength(2);
   });
@@ -220,7 +184,7 @@ describe('InfluxDB 1.x writer', () => {
   it('ping is true when /ping answers 204 or 200, false on any other answer, none, or none in time', async () => {
     let status = 204;
     let delayMs = 0;
-    const server = await fakeInflux(() => ({ status, delayMs }));
+    const server = await recordingInflux(() => ({ status, delayMs }));
     const writer = createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 });
     expect(await writer.ping()).toBe(true);
     status = 200;

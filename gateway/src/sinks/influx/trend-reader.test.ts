@@ -1,55 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeRecordingInfluxes, type ReceivedRequest, recordingInflux } from '../../../../test/support/recording-influx.js';
 import type { GatewayConfig } from '../../config/config-schema.js';
 import { GatewayError } from '../../errors.js';
 import { createTrendReader } from './trend-reader.js';
 
-interface Received {
-  method: string;
-  path: string;
-  params: Record<string, string>;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-interface Answer {
-  status: number;
-  body?: string;
-  delayMs?: number;
-}
-
-/** A real HTTP server standing in for InfluxDB: records each query and answers with `answer`. */
-async function fakeInflux(answer: (request: Received) => Answer) {
-  const received: Received[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const url = new URL(request.url ?? '', 'http://influx');
-      const entry = {
-        method: request.method ?? '',
-        path: url.pathname,
-        params: Object.fromEntries(url.searchParams),
-        headers: request.headers,
-        body: Buffer.concat(chunks).toString(),
-      };
-      received.push(entry);
-      const { status, body, delayMs } = answer(entry);
-      setTimeout(() => response.writeHead(status).end(body), delayMs ?? 0);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  servers.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
-}
-
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+afterEach(closeRecordingInfluxes);
 
 const V1: GatewayConfig['influx'] = {
   mode: 'url',
@@ -83,7 +38,7 @@ const failureOf = async (promise: Promise<unknown>): Promise<GatewayError> => {
 
 describe('trend reader, InfluxDB 1.x (InfluxQL)', () => {
   it('asks for the metric of the device over the range, newest first, one more than the limit, epoch ms, with credentials', async () => {
-    const server = await fakeInflux(() => ({ status: 200, body: series([]) }));
+    const server = await recordingInflux(() => ({ status: 200, body: series([]) }));
     const reader = createTrendReader({ ...V1, username: 'gw', password: 'pw' }, `${server.url}/`);
     expect(await reader.read({ ...QUERY, device: "it's \\ dc" })).toEqual({ points: [], truncated: false });
     expect(server.received).toEqual([
@@ -114,7 +69,7 @@ describe('trend reader, InfluxDB 1.x (InfluxQL)', () => {
       [FROM + 1, 38.5],
       [FROM, 38],
     ];
-    const server = await fakeInflux(() => ({ status: 200, body: series(values) }));
+    const server = await recordingInflux(() => ({ status: 200, body: series(values) }));
     expect(await createTrendReader(V1, server.url).read(QUERY)).toEqual({
       points: [
         { t: FROM + 1, v: 38.5 },
@@ -127,7 +82,7 @@ describe('trend reader, InfluxDB 1.x (InfluxQL)', () => {
   });
 
   it('leaves out rows without a time or a value of a stored kind', async () => {
-    const server = await fakeInflux(() => ({
+    const server = await recordingInflux(() => ({
       status: 200,
       body: series([
         [FROM, null],
@@ -140,34 +95,37 @@ describe('trend reader, InfluxDB 1.x (InfluxQL)', () => {
   });
 
   it('a database not written yet is an empty trend; any other InfluxQL error fails, in the result or at the top', async () => {
-    const missing = await fakeInflux(() => ({ status: 200, body: '{"results":[{"statement_id":0,"error":"database not found: risk"}]}' }));
+    const missing = await recordingInflux(() => ({
+      status: 200,
+      body: '{"results":[{"statement_id":0,"error":"database not found: risk"}]}',
+    }));
     expect(await createTrendReader(V1, missing.url).read(QUERY)).toEqual({ points: [], truncated: false });
-    const empty = await fakeInflux(() => ({ status: 200, body: '{"results":[{"statement_id":0}]}' }));
+    const empty = await recordingInflux(() => ({ status: 200, body: '{"results":[{"statement_id":0}]}' }));
     expect(await createTrendReader(V1, empty.url).read(QUERY)).toEqual({ points: [], truncated: false });
-    const noResults = await fakeInflux(() => ({ status: 200, body: '{}' }));
+    const noResults = await recordingInflux(() => ({ status: 200, body: '{}' }));
     expect(await createTrendReader(V1, noResults.url).read(QUERY)).toEqual({ points: [], truncated: false });
 
-    const bad = await fakeInflux(() => ({ status: 200, body: '{"results":[{"statement_id":0,"error":"field type conflict"}]}' }));
+    const bad = await recordingInflux(() => ({ status: 200, body: '{"results":[{"statement_id":0,"error":"field type conflict"}]}' }));
     expect((await failureOf(createTrendReader(V1, bad.url).read(QUERY))).message).toBe('InfluxDB query failed: field type conflict');
-    const top = await fakeInflux(() => ({ status: 200, body: '{"error":"error parsing query"}' }));
+    const top = await recordingInflux(() => ({ status: 200, body: '{"error":"error parsing query"}' }));
     expect((await failureOf(createTrendReader(V1, top.url).read(QUERY))).message).toBe('InfluxDB query failed: error parsing query');
   });
 
   it('an HTTP failure says its status and at most 300 characters of the body', async () => {
-    const server = await fakeInflux(() => ({ status: 401, body: `${'x'.repeat(300)}TAIL` }));
+    const server = await recordingInflux(() => ({ status: 401, body: `${'x'.repeat(300)}TAIL` }));
     expect((await failureOf(createTrendReader(V1, server.url).read(QUERY))).message).toBe(
       `InfluxDB query failed with HTTP 401: ${'x'.repeat(300)}`,
     );
   });
 
   it('an unreachable server or one that does not answer in time fails, naming the server', async () => {
-    const server = await fakeInflux(() => ({ status: 200, body: series([]) }));
+    const server = await recordingInflux(() => ({ status: 200, body: series([]) }));
     await new Promise((resolve) => server.server.close(resolve));
     const down = await failureOf(createTrendReader(V1, `${server.url}/`).read(QUERY));
     expect(down.message).toMatch(new RegExp(`^InfluxDB at ${server.url} unreachable: `));
     expect(down.cause).toBeInstanceOf(Error);
 
-    const slow = await fakeInflux(() => ({ status: 200, body: series([]), delayMs: 1_000 }));
+    const slow = await recordingInflux(() => ({ status: 200, body: series([]), delayMs: 1_000 }));
     await failureOf(createTrendReader({ ...V1, requestTimeout: 100 }, slow.url).read(QUERY));
   });
 });
@@ -182,9 +140,9 @@ const csv = (...tables: string[][]): string =>
 
 describe('trend reader, InfluxDB 2.x (Flux)', () => {
   it('posts a Flux query for the metric of the device over the range (the end included) with the org and token', async () => {
-    const server = await fakeInflux(() => ({ status: 200, body: '' }));
+    const server = await recordingInflux(() => ({ status: 200, body: '' }));
     expect(await createTrendReader(V2, `${server.url}/`).read({ ...QUERY, device: 'dc "1"' })).toEqual({ points: [], truncated: false });
-    const [request] = server.received as [Received];
+    const [request] = server.received as [ReceivedRequest];
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/api/v2/query');
     expect(request.params).toEqual({ org: 'acme' });
@@ -208,7 +166,7 @@ describe('trend reader, InfluxDB 2.x (Flux)', () => {
         ',,1,false,2026-11-22T08:00:04.000Z',
       ],
     );
-    const server = await fakeInflux(() => ({ status: 200, body: `${body}\r\n` }));
+    const server = await recordingInflux(() => ({ status: 200, body: `${body}\r\n` }));
     expect(await createTrendReader(V2, server.url).read({ ...QUERY, limit: 4 })).toEqual({
       points: [
         { t: FROM + 1_000, v: 38.5 },
@@ -222,7 +180,7 @@ describe('trend reader, InfluxDB 2.x (Flux)', () => {
 
   it('an empty value stays text, a row without a time is left out', async () => {
     const body = csv([',result,table,_time,_value', ',,0,2026-11-22T08:00:01.000Z,', ',,0,,5', ',,0,2026-11-22T08:00:02.000Z,Infinity']);
-    const server = await fakeInflux(() => ({ status: 200, body }));
+    const server = await recordingInflux(() => ({ status: 200, body }));
     expect(await createTrendReader(V2, server.url).read(QUERY)).toEqual({
       points: [
         { t: FROM + 1_000, v: '' },
@@ -241,7 +199,7 @@ describe('trend reader, InfluxDB 2.x (Flux)', () => {
       ',,1,2,2026-11-22T08:00:02.000Z',
       '',
     ].join('\n');
-    const server = await fakeInflux(() => ({ status: 200, body }));
+    const server = await recordingInflux(() => ({ status: 200, body }));
     expect(await createTrendReader(V2, `${server.url}//`).read({ ...QUERY, limit: 10 })).toEqual({
       points: [
         { t: FROM + 1_000, v: 1 },
@@ -252,7 +210,7 @@ describe('trend reader, InfluxDB 2.x (Flux)', () => {
   });
 
   it('a failed query says its status and what InfluxDB said', async () => {
-    const server = await fakeInflux(() => ({ status: 404, body: '{"code":"not found","message":"bucket \\"risk-b\\" not found"}' }));
+    const server = await recordingInflux(() => ({ status: 404, body: '{"code":"not found","message":"bucket \\"risk-b\\" not found"}' }));
     expect((await failureOf(createTrendReader(V2, server.url).read(QUERY))).message).toBe(
       'InfluxDB query failed with HTTP 404: {"code":"not found","message":"bucket \\"risk-b\\" not found"}',
     );
