@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { type AlarmEvent, createAlarmBook, type Severity, type VerdictChange } from '../../../rules/src/index.js';
+import { type AlarmEvent, createAlarmBook } from '../../../rules/src/index.js';
+import { hopperRaise } from '../../../test/support/hopper-alarm.js';
 import { escalationSchema } from '../config/escalation-schema.js';
 import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
@@ -8,16 +9,7 @@ import { createAlarmService } from './alarm-service.js';
 import { createEscalationService } from './escalation-service.js';
 
 const MIN = 60_000;
-const raise = (device: string, severity: Severity, at: number, site = 'site-a'): VerdictChange => ({
-  key: `${site}/${device}/hopper_temp_high`,
-  site,
-  device,
-  profile: 'dust-collector',
-  rule: 'hopper_temp_high',
-  source: 'test',
-  verdict: { status: 'true', severity, metric: 'hopper_temp', value: 85, threshold: 80, unit: '°C', message: 'hot' },
-  at,
-});
+const raise = hopperRaise;
 
 const POLICIES = escalationSchema.parse([
   {

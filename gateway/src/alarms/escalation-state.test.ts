@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createAlarmBook, type VerdictChange } from '../../../rules/src/index.js';
+import { createAlarmBook } from '../../../rules/src/index.js';
+import { hopperRaise } from '../../../test/support/hopper-alarm.js';
 import { escalationSchema } from '../config/escalation-schema.js';
 import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
@@ -8,16 +9,7 @@ import { createEscalationService } from './escalation-service.js';
 import { escalationStateSchema } from './escalation-state.js';
 
 const MIN = 60_000;
-const red: VerdictChange = {
-  key: 'site-a/dc-01/hopper_temp_high',
-  site: 'site-a',
-  device: 'dc-01',
-  profile: 'dust-collector',
-  rule: 'hopper_temp_high',
-  source: 'test',
-  verdict: { status: 'true', severity: 'red', metric: 'hopper_temp', value: 85, threshold: 80, unit: '°C', message: 'hot' },
-  at: 0,
-};
+const red = hopperRaise('dc-01', 'red', 0);
 
 describe('the escalation state of GET /api/alarms/{id}', () => {
   it("what the escalation service tells of an alarm fits the API's schema, before, between and after its steps", () => {

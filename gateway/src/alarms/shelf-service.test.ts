@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AlarmEvent, createAlarmBook, type Severity, type VerdictChange } from '../../../rules/src/index.js';
+import { type AlarmEvent, createAlarmBook } from '../../../rules/src/index.js';
+import { hopperRaise } from '../../../test/support/hopper-alarm.js';
 import { createDeviceRegistry } from '../devices/device-registry.js';
 import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
@@ -12,16 +13,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const operator: ShelfActor = { name: 'wang.fang', mayShelveRed: false };
 const dispatcher: ShelfActor = { name: 'li.na', mayShelveRed: true };
 
-const raise = (device: string, severity: Severity, at: number, site = 'site-a'): VerdictChange => ({
-  key: `${site}/${device}/hopper_temp_high`,
-  site,
-  device,
-  profile: 'dust-collector',
-  rule: 'hopper_temp_high',
-  source: 'test',
-  verdict: { status: 'true', severity, metric: 'hopper_temp', value: 85, threshold: 80, unit: '°C', message: 'hot' },
-  at,
-});
+const raise = hopperRaise;
 
 /** The shelf service on a real alarm book and registry (site-a: dc-01, dc-02; site-b: pump-01); `clock.t` is now. */
 function setup(now?: () => number) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alarm, AlarmEvent, Reading } from '../../../../rules/src/index.js';
+import { HOPPER_ALARM } from '../../../../test/support/hopper-alarm.js';
 import { createLogger } from '../../observability/logger.js';
 import { createGatewayMetrics } from '../../observability/metrics.js';
 import { openStore } from '../../store/open-store.js';
@@ -140,34 +141,7 @@ const spool = (): PointQueue =>
     Date.now,
   );
 
-const ALARM: Alarm = {
-  id: 'alm_1',
-  key: 'site-a/dc-01/hopper_temp_high',
-  seq: 1,
-  site: 'site-a',
-  device: 'dc-01',
-  profile: 'dust-collector',
-  rule: 'hopper_temp_high',
-  source: 'site-a/dc-01',
-  severity: 'red',
-  previousSeverity: null,
-  state: 'active',
-  acknowledged: false,
-  acknowledgedBy: null,
-  acknowledgedAt: null,
-  resolved: false,
-  resolvedBy: null,
-  resolvedAt: null,
-  note: null,
-  metric: 'hopper_temp',
-  value: 85,
-  threshold: 80,
-  unit: '°C',
-  message: 'hot',
-  raisedAt: '2026-11-22T08:00:03.000Z',
-  clearedAt: null,
-  occurrences: 1,
-};
+const ALARM: Alarm = { ...HOPPER_ALARM, seq: 1, previousSeverity: null, value: 85, message: 'hot' };
 const alarmEvent: AlarmEvent = { type: 'alarm.raised', id: 'evt_1', timestamp: '2026-11-22T08:00:03.000Z', data: { alarm: ALARM } };
 
 describe('InfluxDB sink', () => {

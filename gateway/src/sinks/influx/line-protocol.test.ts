@@ -1,6 +1,7 @@
 import { Point } from '@influxdata/influxdb-client';
 import { describe, expect, it } from 'vitest';
 import type { Alarm, AlarmEvent, AlarmEventType, Reading } from '../../../../rules/src/index.js';
+import { HOPPER_ALARM } from '../../../../test/support/hopper-alarm.js';
 import { alarmEventLine, telemetryLine } from './line-protocol.js';
 
 const T = Date.parse('2026-11-22T08:00:03.120Z');
@@ -59,34 +60,7 @@ describe('telemetry line protocol (contract §7)', () => {
   });
 });
 
-const ALARM: Alarm = {
-  id: 'alm_1',
-  key: 'site-a/dc-01/hopper_temp_high',
-  seq: 2,
-  site: 'site-a',
-  device: 'dc-01',
-  profile: 'dust-collector',
-  rule: 'hopper_temp_high',
-  source: 'site-a/dc-01',
-  severity: 'red',
-  previousSeverity: 'orange',
-  state: 'active',
-  acknowledged: false,
-  acknowledgedBy: null,
-  acknowledgedAt: null,
-  resolved: false,
-  resolvedBy: null,
-  resolvedAt: null,
-  note: null,
-  metric: 'hopper_temp',
-  value: 85.25,
-  threshold: 80,
-  unit: '°C',
-  message: 'Hopper temperature 85.25 °C ≥ 80 °C',
-  raisedAt: '2026-11-22T08:00:03.000Z',
-  clearedAt: null,
-  occurrences: 1,
-};
+const ALARM = HOPPER_ALARM;
 const eventOf = (type: AlarmEventType, alarm: Partial<Alarm> = {}): AlarmEvent => ({
   type,
   id: 'evt_9',

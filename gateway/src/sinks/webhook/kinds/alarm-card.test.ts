@@ -1,36 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Alarm, AlarmEvent, AlarmEventType } from '../../../../../rules/src/index.js';
+import { HOPPER_ALARM } from '../../../../../test/support/hopper-alarm.js';
 import { alarmCard, alarmLink, plainText, shanghaiTime, truncateUtf8 } from './alarm-card.js';
 
-const ALARM: Alarm = {
-  id: 'alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T',
-  key: 'site-a/dc-01/hopper_temp_high',
-  seq: 2,
-  site: 'site-a',
-  device: 'dc-01',
-  profile: 'dust-collector',
-  rule: 'hopper_temp_high',
-  source: 'site-a/dc-01',
-  severity: 'red',
-  previousSeverity: 'orange',
-  state: 'active',
-  acknowledged: false,
-  acknowledgedBy: null,
-  acknowledgedAt: null,
-  resolved: false,
-  resolvedBy: null,
-  resolvedAt: null,
-  note: null,
-  metric: 'hopper_temp',
-  value: 85.25,
-  threshold: 80,
-  unit: '°C',
-  message: 'Hopper temperature 85.25 °C ≥ 80 °C',
-  messageZh: '灰斗温度 85.25 °C，超过限值 80 °C',
-  raisedAt: '2026-11-22T08:00:03.000Z',
-  clearedAt: null,
-  occurrences: 1,
-};
+const ALARM: Alarm = { ...HOPPER_ALARM, id: 'alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T', messageZh: '灰斗温度 85.25 °C，超过限值 80 °C' };
 
 const eventOf = (type: AlarmEventType, alarm: Partial<Alarm> = {}): AlarmEvent => ({
   type,
