@@ -174,9 +174,10 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
       try {
         await sleep(1_000);
         await restarted.call('stats');
+        const rss = rssOf(restarted.pid);
         const row = results.find((r) => r.run === run);
-        if (row) row.rssRestartIdleBytes = rssOf(restarted.pid);
-        ctx.log(`  connections run ${run + 1}: restarted on its saved state, idle RSS ${(rssOf(restarted.pid) / 2 ** 20).toFixed(0)} MiB`);
+        if (row) row.rssRestartIdleBytes = rss;
+        ctx.log(`  connections run ${run + 1}: restarted on its saved state, idle RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
       } finally {
         await restarted.stop(30_000);
       }
