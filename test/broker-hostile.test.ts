@@ -264,7 +264,7 @@ describe('a real-socket fuzz run: generated payloads from several devices while 
   const GOOD_READINGS = 300;
   let gateway: TestGateway;
   beforeAll(async () => {
-    gateway = await startTestGateway({ devices: [...BAD, GOOD], overrides: { quarantine: { size: 50_000 } } });
+    gateway = await startTestGateway({ devices: [...BAD, GOOD], overrides: { quarantine: { size: 50_000, perDevice: 50_000 } } });
   });
   afterAll(async () => gateway?.close());
 

@@ -100,7 +100,7 @@ const ingest = createIngestService({
   registry,
   labMode: { allow: [], deny: [] },
   lane,
-  quarantine: createQuarantine(1_000),
+  quarantine: createQuarantine({ size: 1_000, perDevice: 100 }),
   deviceStatus,
   metrics,
   log,

@@ -4,6 +4,7 @@ import { roleSchema } from '../accounts/roles.js';
 import { userNameSchema } from '../accounts/user-name.js';
 import { clusterSchema } from './cluster-schema.js';
 import { escalationProblems, escalationSchema } from './escalation-schema.js';
+import { quarantineSchema } from './quarantine-schema.js';
 
 const port = z.number().int().min(0).max(65_535);
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
@@ -398,10 +399,8 @@ export const configSchema = z
         sessions: sessions.parse({}),
         loginFailuresPerUser: 10,
       }),
-    quarantine: z
-      .object({ size: z.number().int().positive().default(1_000) })
-      .strict()
-      .default({ size: 1_000 }),
+    /** Refused payloads kept for operators, in all and per device (quarantine-schema.ts). */
+    quarantine: quarantineSchema.default(quarantineSchema.parse({})),
     liveFeed: z
       .object({ ringSize: z.number().int().positive().default(10_000) })
       .strict()

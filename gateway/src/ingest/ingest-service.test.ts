@@ -35,7 +35,7 @@ const STATUS = 'sites/site-a/devices/dc-01/status';
 /** An ingest service as the gateway wires it, with a lane that answers `verdict` (or acts as `submit` says). */
 function service(options: { verdict?: LaneVerdict; submit?: (decided: (verdict: LaneVerdict) => void) => void; labAllow?: string[] } = {}) {
   const metrics = createGatewayMetrics({ processMetrics: false });
-  const quarantine = createQuarantine(50);
+  const quarantine = createQuarantine({ size: 50, perDevice: 50 });
   const deviceStatus = createDeviceStatusBook();
   const submitted: Array<{ device: string; payload: string; receivedAt: number }> = [];
   const recorded: Array<{ topic: string; payload: string; receivedAt: number }> = [];

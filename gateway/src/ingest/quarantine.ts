@@ -1,4 +1,5 @@
 import type { RejectionReason } from './rejection.js';
+import { createShareRing } from './share-ring.js';
 
 export interface QuarantineEntry {
   at: string;
@@ -44,25 +45,63 @@ export interface QuarantineFilter {
   limit?: number | undefined;
 }
 
-/** A bounded ring of refused payloads, newest first on read, for operators to see what devices sent. */
+/**
+ * A bounded ring of refused payloads, newest first on read, for operators to see what devices sent: `size` entries
+ * in all, at most `perDevice` of one source (`sourceOf`), so one device flooding it replaces only its own entries.
+ */
 export interface Quarantine {
   add(entry: Omit<QuarantineEntry, 'payload' | 'payloadEncoding' | 'truncated' | 'payloadBytes'>, payload: Buffer): void;
   list(filter: QuarantineFilter): QuarantineEntry[];
   readonly size: number;
 }
 
-/**
- * Where the quarantine is kept across restarts (port; adapter gateway/src/store/quarantine-sqlite.ts): the last
- * `capacity` entries, oldest first.
- */
-export interface QuarantineKeep {
-  load(capacity: number): QuarantineEntry[];
-  add(entry: QuarantineEntry, capacity: number): void;
+/** The bounds of `quarantine:` in the config. */
+export interface QuarantineBounds {
+  size: number;
+  perDevice: number;
 }
 
-export function createQuarantine(capacity: number, keep?: QuarantineKeep): Quarantine {
-  const ring: QuarantineEntry[] = keep ? keep.load(capacity).slice(-capacity) : [];
-  let next = ring.length % capacity;
+/** An entry as the keep holds it: `id` grows with every entry kept. */
+export interface KeptQuarantineEntry {
+  id: number;
+  entry: QuarantineEntry;
+}
+
+/**
+ * Where the quarantine is kept across restarts (port; adapter gateway/src/store/quarantine-sqlite.ts). It holds
+ * exactly what the quarantine holds: the quarantine decides what is pushed out, the keep forgets the same.
+ */
+export interface QuarantineKeep {
+  /** The newest `size` entries, oldest first; older ones are forgotten. */
+  load(size: number): KeptQuarantineEntry[];
+  /** Keeps `entry` and, in the same commit, forgets the entry `forgetting` (the one it pushes out); its id. */
+  add(entry: QuarantineEntry, forgetting: number | undefined): number;
+  forget(ids: readonly number[]): void;
+}
+
+/**
+ * Whose share an entry counts against: its device; without one (an unknown device, a lab client) its MQTT client;
+ * without that (a point InfluxDB refused without a device tag) its topic. Prefixed, so that a client id cannot
+ * take a device's share by carrying its name.
+ */
+export function sourceOf(entry: Pick<QuarantineEntry, 'device' | 'clientId' | 'topic'>): string {
+  if (entry.device !== null) return `device:${entry.device}`;
+  if (entry.clientId !== null) return `client:${entry.clientId}`;
+  return `topic:${entry.topic}`;
+}
+
+export function createQuarantine(bounds: QuarantineBounds, keep?: QuarantineKeep): Quarantine {
+  const ring = createShareRing<{ entry: QuarantineEntry; id: number | undefined }>({ size: bounds.size, perSource: bounds.perDevice });
+  if (keep) {
+    // Read again under the bounds of this start (perDevice may be smaller than the last run's): what they push out
+    // is forgotten by the keep too.
+    const forgotten: number[] = [];
+    for (const kept of keep.load(bounds.size)) {
+      const out = ring.push(sourceOf(kept.entry), kept);
+      if (out?.id !== undefined) forgotten.push(out.id);
+    }
+    if (forgotten.length > 0) keep.forget(forgotten);
+  }
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   return {
     add(entry, payload) {
@@ -82,16 +121,15 @@ export function createQuarantine(capacity: number, keep?: QuarantineKeep): Quara
         payloadEncoding: encoding,
         truncated: payload.length > PREVIEW_BYTES,
       };
-      keep?.add(full, capacity);
-      if (ring.length < capacity) ring.push(full);
-      else ring[next] = full;
-      next = (next + 1) % capacity;
+      const source = sourceOf(full);
+      const id = keep?.add(full, ring.evictionFor(source)?.id);
+      ring.push(source, { entry: full, id });
     },
     list(filter) {
       const out: QuarantineEntry[] = [];
       const limit = filter.limit ?? 100;
-      for (let i = 1; i <= ring.length && out.length < limit; i += 1) {
-        const entry = ring[(next - i + ring.length * 2) % ring.length] as QuarantineEntry;
+      for (const { entry } of ring.newestFirst()) {
+        if (out.length >= limit) break;
         if (filter.reason && entry.reason !== filter.reason) continue;
         if (filter.device && entry.device !== filter.device) continue;
         out.push(entry);
@@ -99,7 +137,7 @@ export function createQuarantine(capacity: number, keep?: QuarantineKeep): Quara
       return out;
     },
     get size() {
-      return ring.length;
+      return ring.size;
     },
   };
 }

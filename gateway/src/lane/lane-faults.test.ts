@@ -67,7 +67,7 @@ describe('a fault while judging one payload is that payload’s rejection, never
 
   it('on the broker side: a lane that throws gets the publish acknowledged and dropped, quarantined as `internal`, counted', async () => {
     const metrics = createGatewayMetrics({ processMetrics: false });
-    const quarantine = createQuarantine(10);
+    const quarantine = createQuarantine({ size: 10, perDevice: 10 });
     let throwing = true;
     const ingest = createIngestService({
       registry,
