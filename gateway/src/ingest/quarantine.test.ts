@@ -168,6 +168,18 @@ describe('quarantine: each device its share (perDevice)', () => {
     expect(quarantine.size).toBe(6);
   });
 
+  it('a device whose oldest went out under the whole bound counts its share from what it has left', () => {
+    const quarantine = createQuarantine({ size: 6, perDevice: 3 });
+    for (const payload of ['b1', 'a1', 'b2', 'c1', 'c2', 'c3', 'd1']) quarantine.add(entry(payload.slice(0, 1)), Buffer.from(payload));
+    expect(quarantine.list({}).map((e) => e.payload)).toEqual(['d1', 'c3', 'c2', 'c1', 'b2', 'a1']);
+    // b holds one entry now (b1 went out as the oldest of all): its next entry pushes out a1, not b2
+    quarantine.add(entry('b'), Buffer.from('b3'));
+    expect(quarantine.list({}).map((e) => e.payload)).toEqual(['b3', 'd1', 'c3', 'c2', 'c1', 'b2']);
+    // c at its share: its own oldest goes
+    quarantine.add(entry('c'), Buffer.from('c4'));
+    expect(quarantine.list({}).map((e) => e.payload)).toEqual(['c4', 'b3', 'd1', 'c3', 'c2', 'b2']);
+  });
+
   it('without a device an entry counts against its MQTT client, without one against its topic; a client named like a device has its own share', () => {
     const quarantine = createQuarantine({ size: 20, perDevice: 2 });
     const unknown = (clientId: string | null, topic = 't') => ({ ...entry('dc-01'), device: null, clientId, topic });
