@@ -4,6 +4,7 @@ import type { RegisteredDevice } from '../devices/device-registry.js';
 import { decodeJson } from './decode.js';
 import { findProtoKey } from './inherited-keys.js';
 import { type NormalisedReading, normalisePayload } from './normalise.js';
+import { plainTelemetryPayload } from './plain-payload.js';
 import { type Rejection, reject } from './rejection.js';
 import type { SeqWindow } from './seq-window.js';
 import { parseTelemetryPayload } from './telemetry-schema.js';
@@ -47,7 +48,7 @@ function timestampRejection(reading: NormalisedReading['reading'], receivedAt: n
   return null;
 }
 
-/** decode → validate the shape → validate and convert against the profile → drop times out of the window and duplicates. */
+/** decode → validate the shape (plain payloads without zod, the rest with it) → validate and convert against the profile → drop times out of the window and duplicates. */
 export function ingestTelemetry(
   deps: TelemetryIngestDeps,
   device: RegisteredDevice,
@@ -62,15 +63,19 @@ export function ingestTelemetry(
   if (!decoded.ok) return refused(decoded.rejection);
   const protoKey = findProtoKey(decoded.value);
   if (protoKey) return refused(reject('unknown_metric', `${protoKey}: not a metric of profile ${profile.id}`));
-  const shaped = parseTelemetryPayload(decoded.value);
-  if (!shaped.success) {
-    const detail = shaped.error.issues
-      .slice(0, 5)
-      .map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`)
-      .join('; ');
-    return refused(reject('schema', detail));
+  let shape = plainTelemetryPayload(decoded.value);
+  if (!shape) {
+    const shaped = parseTelemetryPayload(decoded.value);
+    if (!shaped.success) {
+      const detail = shaped.error.issues
+        .slice(0, 5)
+        .map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`)
+        .join('; ');
+      return refused(reject('schema', detail));
+    }
+    shape = shaped.data;
   }
-  const normalised = normalisePayload(shaped.data, device, profile, receivedAt);
+  const normalised = normalisePayload(shape, device, profile, receivedAt);
   if (!Array.isArray(normalised)) return refused(normalised);
 
   const outcome: IngestOutcome = { accepted: [], rejections: [] };

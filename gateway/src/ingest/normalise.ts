@@ -3,7 +3,7 @@ import type { MetricValue, Reading } from '../../../rules/src/index.js';
 import type { RegisteredDevice } from '../devices/device-registry.js';
 import { type Rejection, reject } from './rejection.js';
 import type { RawReading, TelemetryPayload } from './telemetry-schema.js';
-import { cachedValueSchemaOf } from './value-schema-cache.js';
+import { cachedValueCheckOf } from './value-schema-cache.js';
 
 /** Readings of one payload, in canonical units, each with its device time (null: the receive time was used). */
 export interface NormalisedReading {
@@ -29,8 +29,7 @@ function normaliseMetrics(
   for (const [name, value] of Object.entries(raw.metrics)) {
     const spec = Object.hasOwn(profile.metrics, name) ? profile.metrics[name] : undefined;
     if (!spec) return refuse(reject('unknown_metric', `${where}metrics.${name}: not a metric of profile ${profile.id}`));
-    const checked = cachedValueSchemaOf(spec).safeParse(value);
-    if (!checked.success) {
+    if (!cachedValueCheckOf(spec)(value)) {
       const expected = spec.type === 'enum' ? `one of ${spec.values.join(', ')}` : `a ${spec.type}`;
       return refuse(reject('type', `${where}metrics.${name}: expected ${expected}, got ${JSON.stringify(value)}`));
     }
@@ -44,11 +43,11 @@ function normaliseMetrics(
             `${where}units.${name}: cannot convert "${unit}" to ${spec.unit} (accepted: ${Object.keys(spec.units).join(', ')})`,
           ),
         );
-      metrics[name] = convert(checked.data as number);
+      metrics[name] = convert(value as number);
     } else if (unit !== undefined) {
       return refuse(reject('unit', `${where}units.${name}: ${spec.type} metrics take no unit`));
     } else {
-      metrics[name] = checked.data;
+      metrics[name] = value;
     }
   }
   for (const name of Object.keys(units)) {
