@@ -25,4 +25,13 @@ describe('live feed ring', () => {
     expect(feed.since(1000).truncated).toBe(true);
     expect(feed.since(1000).items.map((i) => i.event.id)).toEqual(['b', 'c', 'd']);
   });
+
+  it('says a cursor from before the start is truncated, though the ring is still empty', () => {
+    const feed = createLiveFeed({ ringSize: 3, metrics: createGatewayMetrics(), initialCursor: 1_000 });
+    expect(feed.since(999)).toEqual({ items: [], truncated: true });
+    expect(feed.since(1_000)).toEqual({ items: [], truncated: false });
+    feed.publish(event('a'));
+    expect(feed.since(999).truncated).toBe(true);
+    expect(feed.since(1_000)).toEqual({ items: [expect.objectContaining({ cursor: 1_001 })], truncated: false });
+  });
 });

@@ -35,8 +35,10 @@ export function createLiveFeed(deps: { ringSize: number; metrics: GatewayMetrics
       for (const listener of listeners) listener(item);
     },
     since(after) {
-      const first = ring[0];
-      const truncated = first !== undefined && after < first.cursor - 1;
+      // The ring holds every event after `oldestHeld - 1`; an empty ring (just started) holds none after `cursor`.
+      // A cursor below that (e.g. from before a restart) may have missed events, whether or not the ring is empty.
+      const oldestHeld = ring[0]?.cursor ?? cursor + 1;
+      const truncated = after < oldestHeld - 1;
       return { items: ring.filter((item) => item.cursor > after), truncated };
     },
     subscribe(listener) {
