@@ -92,14 +92,22 @@ describe.each(LANE_THREADS)('alarms across a kill -9 (contract §4, §7: a resta
     await hopper(client, 49);
     expect((await api(running, `/api/alarms/${alarmId}`)).body.alarm.seq).toBe(3);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const events = ofRule(receiver.received, 'hopper_temp_high', 'dc-01');
+    // At least once (contract §5): a delivery the receiver answered just before the kill -9, not yet marked done in
+    // the outbox, comes again after the restart — the same event (same webhook-id and body), which receivers drop.
+    const deliveries = ofRule(receiver.received, 'hopper_temp_high', 'dc-01');
+    const events = deliveries.filter(
+      (r, index) => deliveries.findIndex((d) => d.headers['webhook-id'] === r.headers['webhook-id']) === index,
+    );
+    for (const again of deliveries.filter((r) => !events.includes(r)))
+      expect(again.body, 'a repeated webhook-id is the same event').toBe(
+        events.find((r) => r.headers['webhook-id'] === again.headers['webhook-id'])?.body,
+      );
     expect(events.map((r) => [r.event.type, r.event.data.alarm.id, r.event.data.alarm.seq])).toEqual([
       ['alarm.raised', alarmId, 1],
       ['alarm.acknowledged', alarmId, 2],
       ['alarm.cleared', alarmId, 3],
     ]);
     expect(cleared.event.data.alarm.acknowledged).toBe(true);
-    expect(new Set(events.map((r) => r.headers['webhook-id'])).size).toBe(3);
     client.end(true);
   }, 90_000);
 
@@ -116,18 +124,21 @@ describe.each(LANE_THREADS)('alarms across a kill -9 (contract §4, §7: a resta
     await new Promise((resolve) => setTimeout(resolve, (SILENCE_MS * 2) / 3));
     running.child.kill('SIGKILL');
     await running.exited;
-    const killedAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
     running = await startGatewayProcess(config);
-    const upAt = Date.now();
     const silent = await eventually(
       'the silence alarm',
       () => ofRule(receiver?.received ?? [], 'device_silent', 'dc-02').find((r) => r.event.type === 'alarm.raised'),
       20_000,
     );
-    const left = SILENCE_MS - (killedAt - lastData);
-    // From zero it would come SILENCE_MS after the restart; counting the time down, at once.
-    expect(silent.at - upAt, 'fired after the rest of the window, not a whole new one').toBeLessThan(left + 2_500);
-    expect(silent.at - upAt, 'the time spent down did not count').toBeGreaterThan(left - 1_500);
+    // Timed on the gateway's own clock, from the moment its rule state came back (its log line), so that a slow
+    // start on a loaded machine shifts nothing: the window's rest is what had not passed when it was last alive.
+    const restored = running.logs.find((entry) => entry.msg === 'rule state restored') as { time: number; downMs: number };
+    expect(restored.downMs, 'the restart saw the time down').toBeGreaterThanOrEqual(4_000);
+    const left = SILENCE_MS - (restored.time - restored.downMs - lastData);
+    const raisedAfter = Date.parse(silent.event.timestamp) - restored.time;
+    // From zero it would come SILENCE_MS after the restart; counting the 4 s down, at once (left < 4 s).
+    expect(raisedAfter, 'fired after the rest of the window, not a whole new one').toBeLessThan(left + 2_000);
+    expect(raisedAfter, 'the time spent down did not count').toBeGreaterThan(left - 1_000);
   }, 90_000);
 });
