@@ -1,4 +1,4 @@
-import { MAX_BACKLOG_READINGS, TIMESTAMP_PATTERN, type TelemetryPayload } from './telemetry-schema.js';
+import { MAX_BACKLOG_READINGS, type TelemetryPayload, TIMESTAMP_PATTERN } from './telemetry-schema.js';
 
 /**
  * The shape of contract §2 checked without zod, for the payloads nearly every device sends: well-formed ones.
