@@ -484,3 +484,33 @@ describe('GET /api/alarms/stream of a gateway just started, and closed', () => {
     expect(await stream.endOf()).toBe('error');
   });
 });
+
+describe('GET /api/alarms/stream of a gateway whose ring holds more than 5,000 events', () => {
+  let big: RunningGateway;
+  const opened: OpenStream[] = [];
+  beforeAll(async () => {
+    big = await startHttpGateway({}, { liveFeed: { ringSize: 6_000 } });
+  }, 60_000);
+  afterAll(async () => {
+    for (const stream of opened.splice(0)) stream.close();
+    await big?.close();
+  });
+
+  it('writes a burst as large as the ring to a client in full, and cuts one further behind than the ring holds', async () => {
+    const stream = await openStream(big.httpUrl, '', {});
+    opened.push(stream);
+    await stream.blocksUntil(1);
+    big.alarms.apply([raised('dc-01', 'orange', T0)]);
+    await stream.blocksUntil(2);
+    const event = big.liveFeed.since(big.liveFeed.lastCursor - 1).items[0]?.event as AlarmEvent;
+    const from = big.liveFeed.lastCursor;
+    for (let i = 0; i < 6_000; i++) big.liveFeed.publish(event);
+    await stream.blocksUntil(2 + 6_000, 10_000);
+    expect(stream.ended).toBeNull();
+    expect(stream.blocks.at(-1)?.id).toBe(String(from + 6_000));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the server sees the writes drain
+    for (let i = 0; i < 6_001; i++) big.liveFeed.publish(event);
+    expect(await stream.endOf(10_000)).toBe('end');
+    expect(stream.blocks.slice(2 + 6_000)).toHaveLength(6_000);
+  });
+});

@@ -4,7 +4,12 @@ import { z } from 'zod';
 import type { FeedItem, LiveFeed } from '../../sinks/live-feed/live-feed.js';
 import { AUTH_ERRORS, errorResponses } from '../api-error.js';
 
-/** A live-feed client further behind than this is disconnected; it resumes with Last-Event-ID. */
+/**
+ * A live-feed client further behind than this, or than the ring holds if that is more, is disconnected; it resumes
+ * with Last-Event-ID. Never less than the ring: one tick can raise thousands of alarms at once (a site's network
+ * back after an outage), all written before any is flushed, and a console reading at full speed must not be cut
+ * for a burst it can be replayed in full.
+ */
 const MAX_PENDING_PER_CLIENT = 5_000;
 
 /** Why a resuming client may have missed events: the ring overflowed, or its id is not a cursor of this feed. */
@@ -66,11 +71,12 @@ export function registerStreamRoutes(app: FastifyInstance, deps: { liveFeed: Liv
       const after = parsed !== null && parsed <= newest ? parsed : null;
       reply.sse.keepAlive();
 
+      const maxPending = Math.max(MAX_PENDING_PER_CLIENT, deps.liveFeed.capacity);
       let pending = 0;
       let lastSent = after ?? newest;
       const send = (item: FeedItem): void => {
         if (!reply.sse.isConnected || item.cursor <= lastSent) return;
-        if (pending >= MAX_PENDING_PER_CLIENT) {
+        if (pending >= maxPending) {
           reply.sse.close();
           return;
         }

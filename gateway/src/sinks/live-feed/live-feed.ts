@@ -19,6 +19,8 @@ export interface LiveFeed {
   since(cursor: number): { items: FeedItem[]; truncated: boolean };
   subscribe(listener: FeedListener): () => void;
   readonly lastCursor: number;
+  /** How many events the ring holds (`liveFeed.ringSize`). */
+  readonly capacity: number;
 }
 
 export function createLiveFeed(deps: { ringSize: number; metrics: GatewayMetrics; initialCursor?: number }): LiveFeed {
@@ -52,5 +54,6 @@ export function createLiveFeed(deps: { ringSize: number; metrics: GatewayMetrics
     get lastCursor() {
       return cursor;
     },
+    capacity: deps.ringSize,
   };
 }
