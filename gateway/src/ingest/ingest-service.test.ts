@@ -8,7 +8,7 @@ import type { LaneVerdict } from '../lane/telemetry-lane.js';
 import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { createIngestService, type PublishDecision } from './ingest-service.js';
-import { createQuarantine } from './quarantine.js';
+import { createQuarantine, type QuarantineKeep } from './quarantine.js';
 
 const SECRET_HASH = 'sha256$c2FsdA==$aGFzaA==';
 const registryOf = (devices: Array<{ id: string; site: string }>) =>
@@ -33,9 +33,16 @@ const TELEMETRY = 'sites/site-a/devices/dc-01/telemetry';
 const STATUS = 'sites/site-a/devices/dc-01/status';
 
 /** An ingest service as the gateway wires it, with a lane that answers `verdict` (or acts as `submit` says). */
-function service(options: { verdict?: LaneVerdict; submit?: (decided: (verdict: LaneVerdict) => void) => void; labAllow?: string[] } = {}) {
+function service(
+  options: {
+    verdict?: LaneVerdict;
+    submit?: (decided: (verdict: LaneVerdict) => void) => void;
+    labAllow?: string[];
+    keep?: QuarantineKeep;
+  } = {},
+) {
   const metrics = createGatewayMetrics({ processMetrics: false });
-  const quarantine = createQuarantine({ size: 50, perDevice: 50 });
+  const quarantine = createQuarantine({ size: 50, perDevice: 50 }, options.keep);
   const deviceStatus = createDeviceStatusBook();
   const submitted: Array<{ device: string; payload: string; receivedAt: number }> = [];
   const recorded: Array<{ topic: string; payload: string; receivedAt: number }> = [];
@@ -134,6 +141,26 @@ describe('ingest service: what happens to each PUBLISH', () => {
         topic: TELEMETRY,
       }),
     );
+  });
+
+  it('a quarantine its store cannot write (disk full): every rejection still answered and counted, shown until a restart, logged', async () => {
+    const keep: QuarantineKeep = {
+      load: () => [],
+      add: () => {
+        throw new Error('SQLITE_FULL: database or disk is full');
+      },
+      forget: () => undefined,
+    };
+    const s = service({ keep, verdict: { accepted: 0, rejections: [{ reason: 'duplicate', detail: 'seq 5 already received' }] } });
+    expect(s.publish(device(dc01), TELEMETRY)).toEqual(['drop']);
+    expect(s.publish(device(dc01), 'sites/site-a/devices/dc-02/telemetry')).toEqual(['drop']);
+    expect(await s.counted('rejections')).toEqual({ duplicate: 1, forbidden: 1 });
+    expect(s.quarantine.list({}).map((entry) => entry.reason)).toEqual(['forbidden', 'duplicate']);
+    const failures = s.logLines.filter((line) => line.msg === 'quarantine write failed');
+    expect(failures.map((line) => [line.level, line.device, line.reason, (line.err as { message: string }).message])).toEqual([
+      [50, 'dc-01', 'duplicate', 'SQLITE_FULL: database or disk is full'],
+      [50, 'dc-01', 'forbidden', 'SQLITE_FULL: database or disk is full'],
+    ]);
   });
 
   it('some readings of a backlog accepted and some refused: acknowledged, the refused ones quarantined', async () => {

@@ -122,8 +122,13 @@ export function createQuarantine(bounds: QuarantineBounds, keep?: QuarantineKeep
         truncated: payload.length > PREVIEW_BYTES,
       };
       const source = sourceOf(full);
-      const id = keep?.add(full, ring.evictionFor(source)?.id);
-      ring.push(source, { entry: full, id });
+      let id: number | undefined;
+      try {
+        id = keep?.add(full, ring.evictionFor(source)?.id);
+      } finally {
+        // Kept in memory even when the store refused it (disk full): an operator still sees it until a restart.
+        ring.push(source, { entry: full, id });
+      }
     },
     list(filter) {
       const out: QuarantineEntry[] = [];
