@@ -28,7 +28,10 @@ export interface EnumMetric {
 
 export type MetricSpec = NumberMetric | BooleanMetric | EnumMetric;
 
-/** The zod schema of one metric's value: the single check every payload goes through. */
+/**
+ * The zod schema of one metric's value: what a valid value is. Ingest runs a compiled check that accepts exactly
+ * what it accepts (gateway/src/ingest/value-schema-cache.ts, checked against it on generated values).
+ */
 export function valueSchemaOf(spec: MetricSpec): z.ZodType<number | boolean | string> {
   switch (spec.type) {
     case 'number':

@@ -130,7 +130,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes })
     : null;
   const store = opened && writerGate ? writeFirst(opened, writerGate) : opened;
-  const quarantine = createQuarantine(config.quarantine, store ? createSqliteQuarantineKeep(store) : undefined);
+  const quarantine = createQuarantine(config.quarantine, store ? createSqliteQuarantineKeep(store) : undefined, (error, entry) =>
+    log.error({ err: error, device: entry.device, reason: entry.reason }, 'quarantine write failed'),
+  );
   // Users, sessions, personal tokens and the audit log: in the store, or in memory with the store off.
   const accountsDb = store ?? openVolatileStore();
   const localAudit = createSqliteAuditLog(accountsDb, now);

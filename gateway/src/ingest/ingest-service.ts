@@ -61,23 +61,18 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
       { device: device?.id ?? null, reason: rejection.reason, detail: rejection.detail, topic: publish.topic },
       'payload rejected',
     );
-    try {
-      deps.quarantine.add(
-        {
-          at: new Date(publish.receivedAt).toISOString(),
-          reason: rejection.reason,
-          detail: rejection.detail,
-          topic: publish.topic,
-          clientId: publish.clientId,
-          site: device?.site ?? site,
-          device: device?.id ?? null,
-        },
-        publish.payload,
-      );
-    } catch (error) {
-      // The evidence could not be stored (the local store failing): the rejection stands, answered and counted.
-      deps.log.error({ err: error, device: device?.id ?? null, reason: rejection.reason }, 'quarantine write failed');
-    }
+    deps.quarantine.add(
+      {
+        at: new Date(publish.receivedAt).toISOString(),
+        reason: rejection.reason,
+        detail: rejection.detail,
+        topic: publish.topic,
+        clientId: publish.clientId,
+        site: device?.site ?? site,
+        device: device?.id ?? null,
+      },
+      publish.payload,
+    );
   };
 
   // Labelled children bound once: this runs for every PUBLISH.

@@ -90,7 +90,17 @@ export function sourceOf(entry: Pick<QuarantineEntry, 'device' | 'clientId' | 't
   return `topic:${entry.topic}`;
 }
 
-export function createQuarantine(bounds: QuarantineBounds, keep?: QuarantineKeep): Quarantine {
+/**
+ * `keep`: where entries are kept across restarts. `keepFailed`: told when the keep refused a write (the local store
+ * full or failing); the entry is still held and shown until a restart, and the entry it pushed out is forgotten by
+ * the keep at its next successful write, so the keep never holds more than the quarantine once it works again.
+ * Adding never throws: a quarantine that cannot store its evidence must not turn a rejection into a fault.
+ */
+export function createQuarantine(
+  bounds: QuarantineBounds,
+  keep?: QuarantineKeep,
+  keepFailed: (error: unknown, entry: QuarantineEntry) => void = () => undefined,
+): Quarantine {
   const ring = createShareRing<{ entry: QuarantineEntry; id: number | undefined }>({ size: bounds.size, perSource: bounds.perDevice });
   if (keep) {
     // Read again under the bounds of this start (perDevice may be smaller than the last run's): what they push out
@@ -103,6 +113,8 @@ export function createQuarantine(bounds: QuarantineBounds, keep?: QuarantineKeep
     if (forgotten.length > 0) keep.forget(forgotten);
   }
   const utf8 = new TextDecoder('utf-8', { fatal: true });
+  /** Ids the keep still holds that the quarantine pushed out while the keep was failing. */
+  const unforgotten: number[] = [];
   return {
     add(entry, payload) {
       const head = payload.subarray(0, PREVIEW_BYTES);
@@ -122,13 +134,19 @@ export function createQuarantine(bounds: QuarantineBounds, keep?: QuarantineKeep
         truncated: payload.length > PREVIEW_BYTES,
       };
       const source = sourceOf(full);
+      const evicted = ring.evictionFor(source)?.id;
       let id: number | undefined;
       try {
-        id = keep?.add(full, ring.evictionFor(source)?.id);
-      } finally {
-        // Kept in memory even when the store refused it (disk full): an operator still sees it until a restart.
-        ring.push(source, { entry: full, id });
+        if (keep && unforgotten.length > 0) {
+          keep.forget(unforgotten);
+          unforgotten.length = 0;
+        }
+        id = keep?.add(full, evicted);
+      } catch (error) {
+        if (evicted !== undefined) unforgotten.push(evicted);
+        keepFailed(error, full);
       }
+      ring.push(source, { entry: full, id });
     },
     list(filter) {
       const out: QuarantineEntry[] = [];

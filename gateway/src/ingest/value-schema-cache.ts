@@ -4,8 +4,8 @@ import { type MetricSpec, valueSchemaOf } from '../../../profiles/index.js';
 const cache = new WeakMap<MetricSpec, z.ZodType<number | boolean | string>>();
 
 /**
- * The profile's zod value schema of a metric, built once per spec: building a zod schema costs far more
- * than running it, and ingest checks every metric of every reading (bench/: the largest self time).
+ * The profile's zod value schema of a metric, built once per spec (building a zod schema costs far more than running
+ * it): the reference that `cachedValueCheckOf`, which ingest runs, is checked against.
  */
 export function cachedValueSchemaOf(spec: MetricSpec): z.ZodType<number | boolean | string> {
   let schema = cache.get(spec);

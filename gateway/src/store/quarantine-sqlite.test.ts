@@ -104,4 +104,35 @@ describe('the quarantine in the local store', () => {
     expect(payloadsOf(createQuarantine({ size: 10, perDevice: 4 }, createSqliteQuarantineKeep(third)))).toEqual(['c1', 'b2', 'a3']);
     third.close();
   });
+
+  it('a store that cannot write for a while (disk full): entries still shown, the failure told, and once it writes again it holds no more than the quarantine', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quarantine-store-'));
+    const db = open(dir);
+    const real = createSqliteQuarantineKeep(db);
+    let full = false;
+    const refuse = () => {
+      throw new Error('SQLITE_FULL: database or disk is full');
+    };
+    const keep = { ...real, add: (...args: Parameters<typeof real.add>) => (full ? refuse() : real.add(...args)) };
+    const told: string[] = [];
+    const quarantine = createQuarantine({ size: 3, perDevice: 3 }, keep, (error, failed) =>
+      told.push(`${failed.device}: ${(error as Error).message}`),
+    );
+    for (const device of ['a', 'b', 'c']) quarantine.add(entry(device), Buffer.from(`payload of ${device}`));
+    full = true;
+    for (const device of ['d', 'e']) quarantine.add(entry(device), Buffer.from(`payload of ${device}`));
+    expect(payloadsOf(quarantine)).toEqual(['payload of e', 'payload of d', 'payload of c']);
+    expect(told).toEqual(['d: SQLITE_FULL: database or disk is full', 'e: SQLITE_FULL: database or disk is full']);
+    // a, pushed out by d, is forgotten when e is tried (deleting still works); b, pushed out by e, waits
+    expect(rowsOf(db)).toEqual(['payload of b', 'payload of c']);
+    full = false;
+    quarantine.add(entry('f'), Buffer.from('payload of f'));
+    expect(payloadsOf(quarantine)).toEqual(['payload of f', 'payload of e', 'payload of d']);
+    // b and c are forgotten with the next write; d and e were never stored
+    expect(rowsOf(db)).toEqual(['payload of f']);
+    db.close();
+    const again = open(dir);
+    expect(payloadsOf(createQuarantine({ size: 3, perDevice: 3 }, createSqliteQuarantineKeep(again)))).toEqual(['payload of f']);
+    again.close();
+  });
 });

@@ -512,5 +512,5 @@ describe('GET /api/alarms/stream of a gateway whose ring holds more than 5,000 e
     for (let i = 0; i < 6_001; i++) big.liveFeed.publish(event);
     expect(await stream.endOf(10_000)).toBe('end');
     expect(stream.blocks.slice(2 + 6_000)).toHaveLength(6_000);
-  });
+  }, 30_000);
 });

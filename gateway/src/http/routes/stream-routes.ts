@@ -5,12 +5,14 @@ import type { FeedItem, LiveFeed } from '../../sinks/live-feed/live-feed.js';
 import { AUTH_ERRORS, errorResponses } from '../api-error.js';
 
 /**
- * A live-feed client further behind than this, or than the ring holds if that is more, is disconnected; it resumes
- * with Last-Event-ID. Never less than the ring: one tick can raise thousands of alarms at once (a site's network
- * back after an outage), all written before any is flushed, and a console reading at full speed must not be cut
- * for a burst it can be replayed in full.
+ * A live-feed client further behind than the ring holds is disconnected; it resumes with Last-Event-ID. One tick can
+ * raise thousands of alarms at once (a site's network back after an outage), all written before any is flushed, and
+ * a console reading at full speed must not be cut for a burst the ring can replay. Bounded both ways: at least
+ * 5,000; at most 10,000, because every write waiting on a slow socket holds two listeners of the SSE plugin whose
+ * removal costs O(n²) on the broker's thread (20,000 waiting: seconds) — a client cut there resumes from the ring.
  */
-const MAX_PENDING_PER_CLIENT = 5_000;
+const MIN_PENDING_PER_CLIENT = 5_000;
+const MAX_PENDING_PER_CLIENT = 10_000;
 
 /** Why a resuming client may have missed events: the ring overflowed, or its id is not a cursor of this feed. */
 export type GapReason = 'ring_overflow' | 'unknown_cursor';
@@ -71,7 +73,7 @@ export function registerStreamRoutes(app: FastifyInstance, deps: { liveFeed: Liv
       const after = parsed !== null && parsed <= newest ? parsed : null;
       reply.sse.keepAlive();
 
-      const maxPending = Math.max(MAX_PENDING_PER_CLIENT, deps.liveFeed.capacity);
+      const maxPending = Math.min(MAX_PENDING_PER_CLIENT, Math.max(MIN_PENDING_PER_CLIENT, deps.liveFeed.capacity));
       let pending = 0;
       let lastSent = after ?? newest;
       const send = (item: FeedItem): void => {
