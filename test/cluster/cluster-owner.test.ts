@@ -254,5 +254,5 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
     const silence = raised(receiver.received, device.id, 'device_silent').map((r) => r.event.data.alarm.id);
     expect(new Set(silence).size).toBe(1);
     expect(receiver.received.filter((r) => r.event.type === 'alarm.cleared' && r.event.data.alarm.id === hot.id)).toHaveLength(1);
-  }, 60_000);
+  }, 90_000);
 });
