@@ -23,6 +23,7 @@ const AREAS = {
       'gateway/src/lane/lane-faults.test.ts',
       'gateway/src/store/quarantine-sqlite.test.ts',
     ],
+    tsconfig: 'tsconfig.ingest.json',
   },
   // broker, http, sinks, alarms: each area's own unit tests (in-process: real aedes and MQTT clients, a whole gateway
   // answering fastify `inject`, a real HTTP server answering as InfluxDB or as a webhook receiver), not test/: every
