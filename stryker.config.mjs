@@ -37,11 +37,10 @@ const AREAS = {
     tests: ['gateway/src/broker/*.test.ts'],
     tsconfig: 'tsconfig.broker.json',
   },
-  // Not session-routes.test.ts: each of its logins runs scrypt (0.4 s on a loaded machine), for every mutant of auth.
   http: {
     mutate: ['gateway/src/http/**/*.ts'],
     projects: ['unit'],
-    tests: ['gateway/src/http/*.test.ts', 'gateway/src/http/routes/!(session-routes).test.ts'],
+    tests: ['gateway/src/http/*.test.ts', 'gateway/src/http/routes/*.test.ts'],
     tsconfig: 'tsconfig.http.json',
   },
   // Not local-influxd.ts: it spawns influxd and waits for it; the integration suite's global setup exercises it.
