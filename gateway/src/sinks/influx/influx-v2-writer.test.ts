@@ -99,3 +99,64 @@ describe('InfluxDB 2.x writer', () => {
     expect(await codeOf(down.prepare())).toBe('influx_unavailable');
   });
 });
+
+describe('InfluxDB 2.x writer: what an operator reads and what the server is sent', () => {
+  it('a refused write says so with the status and the start of the answer (500 characters), the status and cause kept', async () => {
+    const body = JSON.stringify({ code: 'invalid', message: `partial write: ${'x'.repeat(600)}` });
+    const server = await recordingInflux(() => ({ status: 400, body }));
+    const error = (await createInfluxV2Writer({ url: server.url, ...options })
+      .write([LINE])
+      .catch((e: unknown) => e)) as GatewayError;
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error.code).toBe('influx_rejected');
+    expect(error.message).toBe(`InfluxDB write failed with HTTP 400: ${body.slice(0, 500)}`);
+    expect(error.details).toEqual({ status: 400 });
+    expect((error.cause as { statusCode?: number }).statusCode).toBe(400);
+  });
+
+  it('a ping that fails with an HTTP answer says ping, not write', async () => {
+    const server = await recordingInflux(() => ({ status: 503, body: '{"message":"starting"}' }));
+    const error = (await createInfluxV2Writer({ url: server.url, ...options })
+      .prepare()
+      .catch((e: unknown) => e)) as GatewayError;
+    expect(error.message).toBe('InfluxDB ping failed with HTTP 503: {"message":"starting"}');
+    expect(error.code).toBe('influx_unavailable');
+  });
+
+  it('an unreachable server is named with its URL and why, the cause kept', async () => {
+    const server = await recordingInflux(() => ({ status: 204 }));
+    await new Promise((resolve) => server.server.close(resolve));
+    const error = (await createInfluxV2Writer({ url: `${server.url}/`, ...options })
+      .write([LINE])
+      .catch((e: unknown) => e)) as GatewayError;
+    expect(error.code).toBe('influx_unavailable');
+    expect(error.message).toMatch(new RegExp(`^InfluxDB at ${server.url} unreachable: \\S`));
+    expect(error.message).toContain((error.cause as Error).message);
+  });
+
+  it('sends the lines as UTF-8 text', async () => {
+    const server = await recordingInflux(() => ({ status: 204 }));
+    await createInfluxV2Writer({ url: server.url, ...options }).write([LINE]);
+    expect(server.received[0]?.headers['content-type']).toBe('text/plain; charset=utf-8');
+  });
+
+  it('ignores every trailing slash of the URL', async () => {
+    const server = await recordingInflux(() => ({ status: 204 }));
+    const writer = createInfluxV2Writer({ url: `${server.url}//`, ...options });
+    expect(writer.target).toBe(`${server.url} org=acme bucket=risk`);
+    await writer.write([LINE]);
+    await writer.prepare();
+    expect(server.received.map((r) => [r.method, r.path, r.body])).toEqual([
+      ['POST', '/api/v2/write', LINE],
+      ['GET', '/ping', ''],
+    ]);
+  });
+
+  it('the readiness ping gives up after 2 s even when writes may take longer', async () => {
+    const server = await recordingInflux(() => ({ status: 204, delayMs: 2_400 }));
+    const writer = createInfluxV2Writer({ url: server.url, ...options, timeoutMs: 10_000 });
+    const started = Date.now();
+    expect(await writer.ping()).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2_300);
+  });
+});
