@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../../config/config-schema.js';
 import { GatewayError } from '../../errors.js';
@@ -172,5 +173,67 @@ describe('the writer for influx.version', () => {
       expect((error as GatewayError).code).toBe('config_invalid');
       expect((error as GatewayError).message).toBe('influx.version 2 needs influx.org, influx.bucket and influx.token');
     }
+  });
+});
+
+/** A logger whose JSON lines are kept, as an operator reads them. */
+function recordingLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { log: createLogger('info', destination), lines };
+}
+
+/** An `influxd` stand-in: node answering 204 on the `[http]` bind-address of the config it is run with. */
+function influxdStandIn(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'influxd-stand-in-'));
+  const server = join(dir, 'server.cjs');
+  writeFileSync(
+    server,
+    [
+      "const config = require('node:fs').readFileSync(process.argv[process.argv.indexOf('-config') + 1], 'utf8');",
+      'const port = Number(config.match(/\\[http\\]\\s*bind-address = "127\\.0\\.0\\.1:(\\d+)"/)[1]);',
+      "require('node:http').createServer((q, r) => r.writeHead(204).end()).listen(port, '127.0.0.1');",
+    ].join('\n'),
+  );
+  return `#!/bin/sh\nexec "${process.execPath}" "${server}" "$@"\n`;
+}
+
+describe('what the log says about where telemetry goes', () => {
+  it('auto without influxd: a warning that writes are disabled, with the reason', async () => {
+    const { log, lines } = recordingLogger();
+    const target = await withPath(null, () => resolveInfluxTarget(configWith({ mode: 'auto' }), log));
+    expect(lines.map((l) => [l.level, l.msg, l.reason])).toEqual([[40, 'influxdb writes disabled', target.disabledReason]]);
+  });
+
+  it('auto with an influxd that fails to start: a warning that writes are disabled, with the error', async () => {
+    const { log, lines } = recordingLogger();
+    const script = '#!/bin/sh\necho "run: open server: listen tcp: address already in use" >&2\nexit 1\n';
+    await withPath(script, () => resolveInfluxTarget(configWith({ mode: 'auto' }), log));
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([[40, 'influxdb writes disabled']]);
+    expect(lines[0]?.err).toMatchObject({ message: expect.stringContaining('address already in use') });
+  });
+
+  it('auto with influxd installed: the local server it started, and its URL in the log', async () => {
+    const { log, lines } = recordingLogger();
+    const target = await withPath(influxdStandIn(), () => resolveInfluxTarget(configWith({ mode: 'auto' }), log));
+    cleanup.push(() => target.local?.stop());
+    expect(target).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), disabledReason: null });
+    expect(lines.map((l) => [l.level, l.msg, l.url])).toEqual([[30, 'local influxd started', target.url]]);
+  });
+
+  it("the sink's log lines name their component", async () => {
+    const influx = await fakeInflux(400);
+    const { log, lines } = recordingLogger();
+    const sink = await startInfluxSink(V1, influx.url, createGatewayMetrics({ processMetrics: false }), log);
+    if (!sink) throw new Error('no sink');
+    cleanup.push(() => sink.close());
+    sink.writeTelemetry({ site: 's', device: 'd', profile: 'p', ts: 1, metrics: { n: 1 } });
+    await sink.flush();
+    expect(lines.map((l) => [l.component, l.msg])).toEqual([['influx-sink', 'influxdb refused points']]);
   });
 });
