@@ -133,20 +133,19 @@ export function createQuarantine(
         payloadEncoding: encoding,
         truncated: payload.length > PREVIEW_BYTES,
       };
-      const source = sourceOf(full);
-      const evicted = ring.evictionFor(source)?.id;
-      let id: number | undefined;
+      // Held first, so the ring names the entry it pushes out; the keep then stores the new one and forgets that one.
+      const held: { entry: QuarantineEntry; id: number | undefined } = { entry: full, id: undefined };
+      const evicted = ring.push(sourceOf(full), held)?.id;
       try {
         if (keep && unforgotten.length > 0) {
           keep.forget(unforgotten);
           unforgotten.length = 0;
         }
-        id = keep?.add(full, evicted);
+        held.id = keep?.add(full, evicted);
       } catch (error) {
         if (evicted !== undefined) unforgotten.push(evicted);
         keepFailed(error, full);
       }
-      ring.push(source, { entry: full, id });
     },
     list(filter) {
       const out: QuarantineEntry[] = [];

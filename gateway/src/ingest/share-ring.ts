@@ -5,9 +5,7 @@
  * oldest to newest, and each also links to the next newer value of its source.
  */
 export interface ShareRing<T> {
-  /** The value that pushing one of `source` now would push out (nothing changes). */
-  evictionFor(source: string): T | undefined;
-  /** Adds `value` as the newest; returns the value it pushed out (the one `evictionFor` named). */
+  /** Adds `value` as the newest; returns the value it pushed out, if any. */
   push(source: string, value: T): T | undefined;
   newestFirst(): IterableIterator<T>;
   readonly size: number;
@@ -54,7 +52,6 @@ export function createShareRing<T>(bounds: { size: number; perSource: number }):
   };
 
   return {
-    evictionFor: (source) => victimFor(source)?.value,
     push(source, value) {
       const victim = victimFor(source);
       if (victim) remove(victim);
