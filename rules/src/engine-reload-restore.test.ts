@@ -198,7 +198,7 @@ describe('an engine restored from a snapshot', () => {
     const b = engineOf(SILENT_AND_HOT_RULES);
     expect(b.restore(v2, MIN)).toEqual([]);
     expect(b.tick(10 * MIN).map((c) => [c.rule, c.verdict.status])).toEqual([['hot', 'true']]);
-    expect(() => b.restore({ ...v2, version: 0 as 2 })).toThrow('engine snapshot version 0 is not supported (1 to 4)');
+    expect(() => b.restore({ ...v2, version: 0 as 2 })).toThrow('engine snapshot version 0 is not supported (1 to 5)');
   });
 });
 

@@ -170,9 +170,9 @@ overrides:
   it('refuses a snapshot of an unknown version', () => {
     const engine = createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null });
     engine.registerDevice(dev, 0);
-    const snap = { ...engine.snapshot(), version: 5 } as unknown as EngineSnapshot;
+    const snap = { ...engine.snapshot(), version: 6 } as unknown as EngineSnapshot;
     expect(() => createRuleEngine({ rules: ruleSetFromYaml(base), unitOf: () => null }).restore(snap)).toThrow(
-      /version 5 is not supported/,
+      /version 6 is not supported/,
     );
   });
 

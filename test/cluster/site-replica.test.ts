@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSiteReplica, type SiteReplica } from '../../gateway/src/cluster/site-replica.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
-import { type AlarmEvent, type AlarmTransition, createAlarmBook, type EngineChanges, type VerdictChange } from '../../rules/src/index.js';
+import {
+  type AlarmEvent,
+  type AlarmTransition,
+  createAlarmBook,
+  ENGINE_SNAPSHOT_VERSION,
+  type EngineChanges,
+  type VerdictChange,
+} from '../../rules/src/index.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 
 const PREFIX = 'replica-test:';
@@ -98,7 +105,12 @@ describe('the shared site state on Redis: written before anything leaves the own
   it('an alarm event leaves the owner only once its alarm is written; the next owner takes the site over with it and the rule state', async () => {
     const a = await started('gw-a@1');
     expect(await a.replica.take(['s1'])).toEqual([
-      { site: 's1', snapshot: { version: 4, devices: [], groups: [] }, alarms: { alarms: [], history: [], flaps: [] }, downMs: 0 },
+      {
+        site: 's1',
+        snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices: [], groups: [] },
+        alarms: { alarms: [], history: [], flaps: [] },
+        downMs: 0,
+      },
     ]);
     a.replica.engineChanged(deviceMoved('s1', 1_000));
     const [raised] = a.apply(hot('s1', 1_000, 'yellow'));

@@ -143,6 +143,9 @@ const STEPS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX alarm_shelf_ended ON alarm_shelf (ended_at);
    CREATE TABLE alarm_inhibition (name TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;`,
+  // 10: no new table. engine_device states may hold a rule's state as its changes from the initial state (engine
+  // snapshot version 5): a gateway of schema 9 would read them as states, so it must refuse the file.
+  `UPDATE engine_meta SET value = value WHERE 0;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -190,7 +190,7 @@ rules:
     const h = withCadence();
     for (let t = 0; t <= 3 * HOUR; t += 30 * MIN) h.read(t, { x: 1 });
     const snap = JSON.parse(JSON.stringify(h.engine.snapshot()));
-    expect(snap.version).toBe(4);
+    expect(snap.version).toBe(5);
     const again = withCadence();
     again.engine.restore(snap, 3 * HOUR);
     // one more reading: judged on the restored gaps (30 min), not from scratch (the slowest, 60 min)
