@@ -75,6 +75,10 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
     const metrics = (await lane.workerMetrics()) as Array<{ name: string; values: Array<{ value: number }> }>;
     const accepted = metrics.find((m) => m.name === 'gateway_readings_accepted_total');
     expect(accepted?.values.reduce((sum, v) => sum + v.value, 0)).toBe(2);
+    // a poll of named metrics gets those alone, with the same values (a name the worker does not have is left out)
+    const named = (await lane.workerMetrics({ names: ['gateway_readings_accepted_total', 'no_such_metric'] })) as typeof metrics;
+    expect(named.map((m) => m.name)).toEqual(['gateway_readings_accepted_total']);
+    expect(named[0]?.values).toEqual(accepted?.values);
     expect(await lane.reloadRules(T0 + 2_000)).toMatchObject({ ok: true });
     expect(failures).toEqual([]);
   });

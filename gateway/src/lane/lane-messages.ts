@@ -34,7 +34,7 @@ export type ToLane =
   | { type: 'drain'; id: number }
   | { type: 'flush'; id: number }
   /** `collectGarbage`: a full GC of the worker's heap first, when node runs with --expose-gc (benchmarks). */
-  | { type: 'metrics'; id: number; collectGarbage?: boolean }
+  | { type: 'metrics'; id: number; collectGarbage?: boolean; names?: string[] }
   | { type: 'close'; id: number };
 
 /** The verdicts of one batch, in its order: readings accepted per payload, and the rejections of those that had any. */

@@ -78,9 +78,9 @@ export interface TelemetryLane {
   /**
    * The Prometheus metrics the lane keeps in a registry of its own (a worker's), as prom-client JSON; [] inline.
    * `collectGarbage`: a full GC of the worker's heap first, only where node runs with --expose-gc (the bench's
-   * memory readings); otherwise nothing.
+   * memory readings); otherwise nothing. `names`: only these metrics (a poll of two counters, not the whole registry).
    */
-  workerMetrics(options?: { collectGarbage?: boolean }): Promise<unknown[]>;
+  workerMetrics(options?: { collectGarbage?: boolean; names?: readonly string[] }): Promise<unknown[]>;
   close(): Promise<void>;
 }
 

@@ -218,7 +218,12 @@ export async function createWorkerLane(
     async workerMetrics(options = {}) {
       // A dead worker's metrics are gone; /metrics still serves the main thread's.
       if (failure) return [];
-      const request = { type: 'metrics', id: nextId++, ...(options.collectGarbage ? { collectGarbage: true } : {}) } as const;
+      const request = {
+        type: 'metrics',
+        id: nextId++,
+        ...(options.collectGarbage ? { collectGarbage: true } : {}),
+        ...(options.names ? { names: [...options.names] } : {}),
+      } as const;
       return (await ask<'metrics'>(request).catch(() => ({ metrics: [] }))).metrics;
     },
     async close() {

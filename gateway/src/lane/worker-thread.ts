@@ -44,6 +44,13 @@ const metrics = createGatewayMetrics({ processMetrics: false, threadMetrics: tru
 /** The lane's own device table, from the secret-free device list it was given (a lookup per payload stays in this thread). */
 const registry = createDeviceRegistry(setup.config.devices);
 
+/** The registry as prom-client JSON, or only the metrics named (those this thread has). */
+const metricsAsJson = async (names: readonly string[] | undefined): Promise<unknown[]> => {
+  if (!names) return metrics.registry.getMetricsAsJSON();
+  const found = names.flatMap((name) => metrics.registry.getSingleMetric(name) ?? []);
+  return Promise.all(found.map((metric) => metric.get()));
+};
+
 /** Last values per device, merged over one slice of readings and sent once (the API shows the latest). */
 let latest = new Map<string, { ts: number; metrics: Record<string, MetricValue>; at: number }>();
 let latestScheduled = false;
@@ -237,7 +244,7 @@ try {
         return send({ type: 'reloaded', id: message.id, result: core.reloadRules(message.now) });
       case 'metrics':
         if (message.collectGarbage) (globalThis as { gc?: () => void }).gc?.();
-        void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'metrics', id: message.id, metrics: json }));
+        void metricsAsJson(message.names).then((json) => send({ type: 'metrics', id: message.id, metrics: json }));
         return;
       case 'drain':
         // every batch before this message is judged and its changes sent: only the latest values may wait
