@@ -91,9 +91,14 @@ export interface RuleEngine {
   snapshot(): EngineSnapshot;
   /**
    * The state that changed since the last call, device by device and site by site, for a store that saves only
-   * what changed (in the same commit as the readings that changed it).
+   * what changed (in the same commit as the readings that changed it). Devices for which `defer` says true are only
+   * listed (`deferred`): the caller saves them later (`deviceStates`), and can replay what moved them meanwhile.
    */
-  takeChanged(): EngineChanges;
+  takeChanged(defer?: (key: string) => boolean): EngineChanges;
+  /** The saved form of these devices (`site/device` keys) as they are now; keys not known are left out. */
+  deviceStates(keys: Iterable<string>): EngineChanges['devices'];
+  /** Whether a reading of this profile can change a group verdict by itself (a group's `while` reads it). */
+  groupsWatch(profile: string): boolean;
   /**
    * Replaces all state. Rules not in the snapshot (or changed since) start afresh, armed at `now` when given.
    * `downMs`: how long the gateway was down since the snapshot; the kinds' timers do not count that time
@@ -582,8 +587,10 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     },
 
     snapshot: snapshots.snapshot,
-    takeChanged() {
-      const out = snapshots.takeChanged();
+    deviceStates: snapshots.deviceStates,
+    groupsWatch: (profile) => siteGroups.watches(profile),
+    takeChanged(defer) {
+      const out = snapshots.takeChanged(defer);
       if (forgotten.size > 0) {
         out.forgotten = [...forgotten];
         forgotten.clear();

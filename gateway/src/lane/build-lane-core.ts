@@ -68,7 +68,7 @@ export interface LaneSetup {
  * One commit of the lane: judge with the store's writes collected, then run them and `record`'s in one transaction
  * — after the broker side's waiting writes, when it writes the store from another thread (writer-gate.ts).
  */
-const committer =
+export const committer =
   (store: StoreDatabase, later: WriteBuffer, gate: WriterGate | undefined) =>
   <T>(judge: () => T, record: () => void): T => {
     const write = store.transaction(() => {

@@ -106,6 +106,7 @@ export async function createInlineLane(
     workerMetrics: async () => [],
     async close() {
       judgePending();
+      committing(() => core.checkpoint());
       await sink?.close();
       store?.close();
     },

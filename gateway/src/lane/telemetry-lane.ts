@@ -21,6 +21,7 @@ import type { ReloadOutcome, ReloadResult } from '../rule-files/rule-reloader.js
 import type { InfluxSink, RefusedPoint } from '../sinks/influx/influx-sink.js';
 import type { SinkStatus } from '../sinks/sink.js';
 import type { EngineStateStore } from '../store/engine-state-sqlite.js';
+import { createStateSaving, replayJournal } from './state-saving.js';
 
 /** What the lane decided about one telemetry payload: how many readings it accepted, and why it refused the rest. */
 export interface LaneVerdict {
@@ -165,7 +166,16 @@ export interface LaneCore {
   acknowledged(key: string, at: number): void;
   ownSites(sites: readonly string[] | null, now: number, handover?: readonly SiteHandover[]): void;
   reloadRules(now: number): ReloadResult;
+  /**
+   * Saves every device's rule state still saved only as journaled readings (a clean stop: the next start replays
+   * nothing), as of the last commit.
+   */
+  checkpoint(): void;
 }
+
+/** What a step saves of the rule state: after readings (journaled), after anything else, or everything. */
+type Saving = { readings: Reading[] } | { held?: readonly DeviceHold[] } | { all: true; also?: Iterable<string> };
+const OTHER: Saving = {};
 
 export function createLaneCore(deps: LaneCoreDeps): LaneCore {
   const { engine } = deps;
@@ -182,16 +192,27 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     return child;
   };
 
+  /** When each device's rule state is saved (with a local store and not in a cluster). */
+  const saving = deps.engineState ? createStateSaving(engine, deps.engineState) : null;
+  const saveMoved = (how: Saving, changes: readonly VerdictChange[], at: number): EngineChanges => {
+    if (!saving) return engine.takeChanged();
+    if ('all' in how) return saving.saveAll(at, how.also);
+    if ('readings' in how) return saving.afterReadings(how.readings, changes, at);
+    return saving.afterOther(at, how.held);
+  };
+
   /** Runs `work` in one commit with the engine state and verdict changes it produced; hands the changes on after. */
-  const step = <T>(at: number, work: (changes: VerdictChange[]) => T): T => {
+  /** The time of the last step (a checkpoint is one more commit at that time: `alive_at` does not move). */
+  let lastAt: number | null = null;
+  const step = <T>(at: number, work: (changes: VerdictChange[]) => T, how: Saving = OTHER): T => {
+    lastAt = at;
     const changes: VerdictChange[] = [];
     let upTo: number | undefined;
     let moved = undefined as EngineChanges | undefined;
     const result = deps.commit(
       () => {
         const out = work(changes);
-        moved = engine.takeChanged();
-        deps.engineState?.save(moved, at);
+        moved = saveMoved(how, changes, at);
         return out;
       },
       () => {
@@ -203,12 +224,14 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     return result;
   };
 
-  const evaluate = (readings: readonly Reading[], changes: VerdictChange[]): void => {
+  /** Evaluates accepted readings; those the engine took go to `taken` (the rule state's journal). */
+  const evaluate = (readings: readonly Reading[], changes: VerdictChange[], taken: Reading[]): void => {
     for (const reading of readings) {
       try {
         deps.outlet.readingStored(reading.device, reading.ts, reading.metrics, reading.receivedAt ?? reading.ts);
         const device = deps.registry.get(reading.device);
         if (!device || (owned !== null && !owned.has(device.site))) continue;
+        taken.push(reading);
         const outcome = engine.onReading(reading, device.context);
         if (outcome.late) deps.metrics.readingsLate.inc();
         for (const change of outcome.changes) changes.push(change);
@@ -219,7 +242,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     }
   };
 
-  const judge = (item: LaneItem, changes: VerdictChange[]): LaneVerdict => {
+  const judge = (item: LaneItem, changes: VerdictChange[], taken: Reading[]): LaneVerdict => {
     const { device, payload, receivedAt } = item;
     const profile = deps.profiles.get(device.profile);
     if (!profile) {
@@ -238,26 +261,25 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       acceptedOf(device.profile).inc(outcome.accepted.length);
       const readings = outcome.accepted.map((accepted) => accepted.reading);
       if (deps.sink) for (const reading of readings) deps.sink.writeTelemetry(reading);
-      evaluate(readings, changes);
+      evaluate(readings, changes, taken);
     }
     return { accepted: outcome.accepted.length, rejections: outcome.rejections };
   };
 
   /** The engine's devices of the holds (a device no longer registered is left out). */
-  function* heldDevices(held: readonly HeldDevice[]): Generator<DeviceHold> {
-    for (const hold of held) {
-      const device = deps.registry.get(hold.device);
-      if (device) yield { site: device.context.site, device: device.context.device, since: hold.since, until: hold.until };
-    }
-  }
+  const heldDevices = (held: readonly HeldDevice[]): DeviceHold[] =>
+    held.flatMap((hold) => {
+      const device = deps.registry.get(hold.device)?.context;
+      return device ? [{ site: device.site, device: device.device, since: hold.since, until: hold.until }] : [];
+    });
 
   /** The sites this node judges (null: all); readings of others do not reach the engine. */
   let owned: Set<string> | null = deps.clustered ? new Set() : null;
   const ownedDevices = () => [...deps.registry.all()].filter((device) => owned === null || owned.has(device.site));
 
-  const tick = (now: number, held: readonly HeldDevice[] | undefined, changes: VerdictChange[]): void => {
+  const tick = (now: number, held: readonly DeviceHold[] | undefined, changes: VerdictChange[]): void => {
     try {
-      if (held) engine.held(heldDevices(held));
+      if (held) engine.held(held);
       for (const change of engine.tick(now)) changes.push(change);
     } catch (error) {
       deps.log.error({ err: error }, 'rule tick failed');
@@ -266,16 +288,35 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
 
   return {
     start(now) {
-      step(now, (changes) => {
-        const saved = deps.engineState?.load();
-        if (saved) {
-          const downMs = Math.max(0, now - saved.aliveAt);
-          for (const change of engine.restore(saved.snapshot, now, downMs)) changes.push(change);
-          deps.log.info({ devices: saved.snapshot.devices.length, downMs }, 'rule state restored');
-        }
-        const contexts = ownedDevices().map((device) => device.context);
-        for (const change of engine.registerDevices(contexts, now)) changes.push(change);
-      });
+      const replayed = new Set<string>();
+      step(
+        now,
+        (changes) => {
+          const saved = deps.engineState?.load();
+          if (saved) {
+            const downMs = Math.max(0, now - saved.aliveAt);
+            if (saved.journal.length === 0) for (const change of engine.restore(saved.snapshot, now, downMs)) changes.push(change);
+            else {
+              // as it was at the stop: the saved states, then what the journal holds after each; then the time down
+              for (const change of engine.restore(saved.snapshot, saved.aliveAt, 0)) changes.push(change);
+              const replay = replayJournal(
+                engine,
+                saved,
+                (id) => deps.registry.get(id)?.context,
+                (error, reading) => deps.log.error({ err: error, device: reading.device }, 'reading evaluation failed'),
+              );
+              for (const change of replay.changes) changes.push(change);
+              for (const key of replay.devices) replayed.add(key);
+              for (const change of engine.restore(engine.snapshot(), now, downMs)) changes.push(change);
+              deps.log.info({ readings: replay.readings, devices: replay.devices.size }, 'rule state replayed from the journal');
+            }
+            deps.log.info({ devices: saved.snapshot.devices.length, downMs }, 'rule state restored');
+          }
+          const contexts = ownedDevices().map((device) => device.context);
+          for (const change of engine.registerDevices(contexts, now)) changes.push(change);
+        },
+        { all: true, also: replayed },
+      );
     },
     ownSites(sites, now, handover = []) {
       const before = owned;
@@ -301,21 +342,36 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       // nothing to judge (a worker's batches of devices it does not know): no commit, and no `alive_at` of 0
       if (items.length === 0) return [];
       const at = (items[items.length - 1] as LaneItem).receivedAt;
-      return step(at, (changes) => items.map((item) => judge(item, changes)));
+      const taken: Reading[] = [];
+      return step(at, (changes) => items.map((item) => judge(item, changes, taken)), { readings: taken });
     },
-    judge: (device, payload, receivedAt) => step(receivedAt, (changes) => judge({ device, payload, receivedAt }, changes)),
-    tick: (now, held) => step(now, (changes) => tick(now, held, changes)),
+    judge(device, payload, receivedAt) {
+      const taken: Reading[] = [];
+      return step(receivedAt, (changes) => judge({ device, payload, receivedAt }, changes, taken), { readings: taken });
+    },
+    tick(now, held) {
+      const holds = held ? heldDevices(held) : undefined;
+      step(now, (changes) => tick(now, holds, changes), holds ? { held: holds } : OTHER);
+    },
     acknowledged(key, at) {
       step(at, (changes) => {
         for (const change of engine.acknowledge(key, at)) changes.push(change);
       });
     },
     reloadRules(now) {
-      return step(now, (changes) => {
-        const { result, changes: caused } = deps.reloadRules(now);
-        for (const change of caused) changes.push(change);
-        return result;
-      });
+      // the journal never spans a reload: its readings are replayed under the rules of the files read at start
+      return step(
+        now,
+        (changes) => {
+          const { result, changes: caused } = deps.reloadRules(now);
+          for (const change of caused) changes.push(change);
+          return result;
+        },
+        { all: true },
+      );
+    },
+    checkpoint() {
+      if (saving && lastAt !== null) step(lastAt, () => undefined, { all: true });
     },
   };
 }

@@ -258,6 +258,7 @@ try {
         });
         return;
       case 'close':
+        committing(() => core.checkpoint());
         void (async () => {
           await sink?.close();
           store?.close();

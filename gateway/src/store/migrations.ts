@@ -143,9 +143,12 @@ const STEPS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX alarm_shelf_ended ON alarm_shelf (ended_at);
    CREATE TABLE alarm_inhibition (name TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;`,
-  // 10: no new table. engine_device states may hold a rule's state as its changes from the initial state (engine
-  // snapshot version 5): a gateway of schema 9 would read them as states, so it must refuse the file.
-  `UPDATE engine_meta SET value = value WHERE 0;`,
+  // 10: the rule state's journal. A device's saved state may lag its readings: the readings (and holds) it took since
+  // are in engine_journal, after the entry its row names (journal_at), and are replayed at start. engine_device states
+  // may also hold a rule's state as its changes from the initial state (engine snapshot version 5): a gateway of
+  // schema 9 would read them as states, so it must refuse the file.
+  `ALTER TABLE engine_device ADD COLUMN journal_at INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE engine_journal (id INTEGER PRIMARY KEY, entry TEXT NOT NULL);`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -71,6 +71,8 @@ export type GroupSnapshot = NonNullable<EngineSnapshot['groups']>[number];
  */
 export interface EngineChanges {
   devices: Array<{ key: string; state: DeviceSnapshot }>;
+  /** Devices that moved and that the caller chose to save later (`takeChanged(defer)`): no state here. */
+  deferred?: string[];
   sites: Array<{ site: string; groups: GroupSnapshot[] }>;
   /** Devices the engine forgot (`forgetSites`): their saved state goes too. */
   forgotten?: string[];
@@ -134,7 +136,9 @@ export interface EngineSnapshotsDeps<D extends PersistedDevice> {
 
 export interface EngineSnapshots {
   snapshot(): EngineSnapshot;
-  takeChanged(): EngineChanges;
+  takeChanged(defer?: (key: string) => boolean): EngineChanges;
+  /** The saved form of these devices now (keys not known are left out), as `takeChanged` gives it. */
+  deviceStates(keys: Iterable<string>): EngineChanges['devices'];
   restore(snapshot: EngineSnapshot, now?: number, downMs?: number): VerdictChange[];
   /** Adds the snapshot's devices and group slots beside the state held (which must not hold them), as `restore` would. */
   adopt(snapshot: EngineSnapshot, now: number, downMs: number): VerdictChange[];
@@ -295,12 +299,26 @@ export function createEngineSnapshots<D extends PersistedDevice>(deps: EngineSna
       });
     },
 
-    takeChanged() {
+    takeChanged(defer) {
       const out: EngineChanges = { devices: [], sites: [] };
-      for (const slot of changedDevices) out.devices.push({ key: slot.key, state: deviceSnapshotOf(slot, true) });
+      const deferred: string[] = [];
+      for (const slot of changedDevices) {
+        if (defer?.(slot.key)) deferred.push(slot.key);
+        else out.devices.push({ key: slot.key, state: deviceSnapshotOf(slot, true) });
+      }
+      if (deferred.length > 0) out.deferred = deferred;
       for (const site of groups.changedSites) out.sites.push({ site, groups: groups.snapshotOf(site) });
       changedDevices.clear();
       groups.changedSites.clear();
+      return out;
+    },
+
+    deviceStates(keys) {
+      const out: EngineChanges['devices'] = [];
+      for (const key of keys) {
+        const slot = devices.get(key);
+        if (slot) out.push({ key, state: deviceSnapshotOf(slot, true) });
+      }
       return out;
     },
 
