@@ -160,7 +160,8 @@ interface DeviceSlot {
   cadence: CadenceState;
 }
 
-const deviceKey = (site: string, device: string): string => `${site}/${device}`;
+/** A device's key in the engine (`takeChanged`, `deviceStates`, saved state): `site/device`. */
+export const deviceKey = (site: string, device: string): string => `${site}/${device}`;
 
 export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
   let rules = deps.rules;

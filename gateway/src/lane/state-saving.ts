@@ -1,4 +1,12 @@
-import type { DeviceContext, DeviceHold, EngineChanges, Reading, RuleEngine, VerdictChange } from '../../../rules/src/index.js';
+import {
+  type DeviceContext,
+  type DeviceHold,
+  deviceKey,
+  type EngineChanges,
+  type Reading,
+  type RuleEngine,
+  type VerdictChange,
+} from '../../../rules/src/index.js';
 import type { EngineStateStore, SavedEngineState } from '../store/engine-state-sqlite.js';
 
 /** A device whose readings are journaled but whose state is not saved yet. */
@@ -40,8 +48,6 @@ export interface StateSaving {
   saveAll(at: number, also?: Iterable<string>): EngineChanges;
 }
 
-const keyOf = (site: string, device: string): string => `${site}/${device}`;
-
 export function createStateSaving(engine: RuleEngine, store: EngineStateStore, options: StateSavingOptions = STATE_SAVING): StateSaving {
   /** In the order they were first left unsaved: the first has the smallest `from`. */
   const deferred = new Map<string, Deferred>();
@@ -65,11 +71,11 @@ export function createStateSaving(engine: RuleEngine, store: EngineStateStore, o
   return {
     afterReadings(readings, changes, at) {
       if (readings.length === 0) return finish(engine.takeChanged(), at);
-      const id = store.journal({ readings: [...readings] });
+      const id = store.journal({ readings });
       const profiles = new Map<string, string>();
-      for (const reading of readings) profiles.set(keyOf(reading.site, reading.device), reading.profile);
+      for (const reading of readings) profiles.set(deviceKey(reading.site, reading.device), reading.profile);
       const changed = new Set<string>();
-      for (const change of changes) changed.add(keyOf(change.site, change.device));
+      for (const change of changes) changed.add(deviceKey(change.site, change.device));
       const moved = engine.takeChanged((key) => {
         const profile = profiles.get(key);
         return profile !== undefined && !changed.has(key) && !engine.groupsWatch(profile);
@@ -80,9 +86,9 @@ export function createStateSaving(engine: RuleEngine, store: EngineStateStore, o
     afterOther(at, held = []) {
       if (held.length > 0) {
         // a hold moves a silence clock without listing the device as moved: journaled, the device saved within the lag
-        const id = store.journal({ held: [...held] });
+        const id = store.journal({ held });
         for (const hold of held) {
-          const key = keyOf(hold.site, hold.device);
+          const key = deviceKey(hold.site, hold.device);
           if (!deferred.has(key)) deferred.set(key, { since: at, from: id });
         }
       }
@@ -123,12 +129,12 @@ export function replayJournal(
   const after = (id: number, key: string): boolean => id > (saved.journalAt.get(key) ?? Number.POSITIVE_INFINITY);
   for (const { id, entry } of saved.journal) {
     if (entry.held) {
-      const holds = entry.held.filter((hold) => after(id, keyOf(hold.site, hold.device)));
+      const holds = entry.held.filter((hold) => after(id, deviceKey(hold.site, hold.device)));
       engine.held(holds);
-      for (const hold of holds) replay.devices.add(keyOf(hold.site, hold.device));
+      for (const hold of holds) replay.devices.add(deviceKey(hold.site, hold.device));
     }
     for (const reading of entry.readings ?? []) {
-      const key = keyOf(reading.site, reading.device);
+      const key = deviceKey(reading.site, reading.device);
       const context = contextOf(reading.device);
       if (!after(id, key) || !context) continue;
       replay.readings += 1;

@@ -6,9 +6,9 @@ import { createWriteBuffer, type WriteBuffer } from './write-buffer.js';
 /** What moved the engine in one commit whose devices were not all saved: replayed, in order, at start. */
 export interface JournalEntry {
   /** Readings the engine took, in order. */
-  readings?: Reading[];
+  readings?: readonly Reading[];
   /** Holds the engine was given (`held`), before that commit's tick. */
-  held?: DeviceHold[];
+  held?: readonly DeviceHold[];
 }
 
 /** The rule engine's state as the store last saved it, and when the gateway last committed anything. */
