@@ -76,6 +76,7 @@ function memoryStore(snapshot: AlarmBookSnapshot | null = null) {
       log.push('commit');
       return result;
     },
+    failedWith: (error) => error instanceof Error && error.message.startsWith('SQLITE_'),
   };
   return { store, log, recorded, shelves, inhibition, pruned, state };
 }

@@ -90,7 +90,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       { type: event.type, alarm: transition.alarm.id, key: transition.alarm.key, severity: transition.alarm.severity },
       'alarm transition',
     );
-    tellListeners(listeners, event, deps.log);
+    tellListeners(listeners, event, deps.log, deps.store?.failedWith);
   };
 
   /**

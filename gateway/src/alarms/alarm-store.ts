@@ -18,4 +18,9 @@ export interface AlarmStore {
   prune(before: number): number;
   /** Runs `work` as one commit. */
   commit<T>(work: () => T): T;
+  /**
+   * Whether `error` is the store's own (a write that failed, such as SQLITE_FULL): thrown by a listener that writes
+   * in the commit (the webhook outbox, the spool), it fails the commit instead of being logged as the listener's.
+   */
+  failedWith(error: unknown): boolean;
 }

@@ -177,3 +177,24 @@ describe('shelves and inhibition in the local store (issue 15)', () => {
     third.db.close();
   });
 });
+
+describe('a store write that fails inside the commit (issue 13: a full store)', () => {
+  it('a listener writing in the commit that finds the store full fails the commit with SQLITE_FULL, and the transition is not recorded', () => {
+    const dir = fresh();
+    const first = life(dir);
+    first.db.exec('CREATE TABLE filler (body TEXT)');
+    // The webhook outbox and the spool write in the book's commit, as listeners; SQLite rolls back on SQLITE_FULL.
+    const fill = first.db.prepare('INSERT INTO filler (body) VALUES (?)');
+    first.service.onEvent(() => {
+      for (;;) fill.run('x'.repeat(4_096));
+    });
+    first.db.pragma(`max_page_count = ${first.db.pragma('page_count', { simple: true })}`);
+    expect(() => first.service.apply([change(65, 'true', 100)])).toThrow(expect.objectContaining({ code: 'SQLITE_FULL' }));
+    expect(first.db.inTransaction).toBe(false);
+    first.db.close();
+
+    const second = life(dir);
+    expect(second.service.book.list({ state: 'open' })).toEqual([]);
+    second.db.close();
+  });
+});

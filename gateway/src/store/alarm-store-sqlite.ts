@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import type { Alarm, AlarmTransition, InhibitionSnapshot, Shelf } from '../../../rules/src/index.js';
 import type { AlarmStore } from '../alarms/alarm-store.js';
 import type { StoreDatabase } from './open-store.js';
@@ -80,5 +81,8 @@ export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
       return pruneAlarms.run(before).changes;
     },
     commit: (work) => db.transaction(work)(),
+    // SQLite may have rolled the transaction back already (SQLITE_FULL does): swallowed, the commit would fail with
+    // "no transaction is active" and the cause would be lost
+    failedWith: (error) => error instanceof Database.SqliteError,
   };
 }
