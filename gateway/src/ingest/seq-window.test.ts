@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSeqWindow, SEQ_WINDOW } from './seq-window.js';
 
@@ -51,7 +52,7 @@ describe('duplicate detection: readings with and without a device time, the boun
     expect(window.accept('b', 0, 0)).toBe(true);
   });
 
-  it('remembers what it accepts, forgets what it drops, and starts from what was remembered', () => {
+  it('remembers what it accepts (not what it drops), and starts from what was remembered', () => {
     const calls: string[] = [];
     const memory = {
       load: (): Array<[string, number, number | null]> => [
@@ -59,7 +60,6 @@ describe('duplicate detection: readings with and without a device time, the boun
         ['a', 2, null],
       ],
       remember: (device: string, seq: number, ts: number | null) => calls.push(`remember ${device} ${seq} ${ts}`),
-      forget: (device: string, seq: number) => calls.push(`forget ${device} ${seq}`),
     };
     const window = createSeqWindow(memory);
     expect(window.accept('a', 1, 1000)).toBe(false);
@@ -68,9 +68,174 @@ describe('duplicate detection: readings with and without a device time, the boun
     expect(calls).toEqual(['remember a 1 9000']);
     calls.length = 0;
     for (let seq = 3; seq <= SEQ_WINDOW + 1; seq += 1) window.accept('a', seq, seq);
-    // 2 was loaded first, 1 came back later: 2 is the oldest.
-    expect(calls.filter((c) => c.startsWith('forget'))).toEqual(['forget a 2']);
-    expect(calls.at(-2)).toBe(`remember a ${SEQ_WINDOW + 1} ${SEQ_WINDOW + 1}`);
+    // 2 was loaded first, 1 came back later: 2 is the oldest, forgotten; 1 is still held.
+    expect(calls.at(-1)).toBe(`remember a ${SEQ_WINDOW + 1} ${SEQ_WINDOW + 1}`);
+    expect(window.accept('a', 1, 9000)).toBe(false);
     expect(window.accept('a', 2, null)).toBe(true);
+  });
+});
+
+/** The window as a Map per device (how it was kept before the ring): the reference the compact form must answer as. */
+function referenceWindow() {
+  const windows = new Map<string, Map<number, number | null>>();
+  return {
+    accept(device: string, seq: number, deviceTs: number | null): boolean {
+      let seen = windows.get(device);
+      if (!seen) {
+        seen = new Map();
+        windows.set(device, seen);
+      }
+      if (seen.has(seq)) {
+        const earlier = seen.get(seq) ?? null;
+        if (earlier === deviceTs || earlier === null || deviceTs === null) return false;
+        seen.delete(seq);
+      }
+      seen.set(seq, deviceTs);
+      if (seen.size > SEQ_WINDOW) seen.delete(seen.keys().next().value as number);
+      return true;
+    },
+  };
+}
+
+/** A stretch of what a device sends: a rising run (with gaps), a pause, a replay of what it sent, a restart, late data. */
+const stretch = fc.oneof(
+  fc.record({
+    kind: fc.constant('run' as const),
+    length: fc.integer({ min: 1, max: 3_000 }),
+    step: fc.integer({ min: 1, max: 3 }),
+    /** Device times in whole ms (the contract's), none, or with a fraction (kept exactly all the same). */
+    times: fc.constantFrom('whole' as const, 'whole' as const, 'none' as const, 'fraction' as const),
+  }),
+  fc.record({ kind: fc.constant('jump' as const), by: fc.integer({ min: 1, max: 20_000 }) }),
+  /** The device was off for up to 80 days, or its clock was set back as far: its times now span that much. */
+  fc.record({ kind: fc.constant('pause' as const), days: fc.integer({ min: -80, max: 80 }) }),
+  fc.record({
+    kind: fc.constant('replay' as const),
+    back: fc.integer({ min: 1, max: 6_000 }),
+    length: fc.integer({ min: 1, max: 200 }),
+    /** As sent, without the device time, with one where there was none, or with another (a restarted clock). */
+    times: fc.constantFrom('same', 'untimed', 'timed', 'other'),
+  }),
+  fc.record({ kind: fc.constant('restart' as const), newTimes: fc.boolean() }),
+  fc.record({ kind: fc.constant('late' as const), back: fc.integer({ min: 1, max: 9_000 }), untimed: fc.boolean() }),
+);
+
+describe('duplicate detection: the compact window answers as the Map it replaced (property)', () => {
+  it('gives the same answer for every reading of generated streams of two devices, across a restart on what it remembered', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b'), stretch), { minLength: 1, maxLength: 12 }), (stretches) => {
+        const remembered: Array<[string, number, number | null]> = [];
+        const memory = { load: () => [], remember: (d: string, s: number, t: number | null) => void remembered.push([d, s, t]) };
+        const window = createSeqWindow(memory);
+        const reference = referenceWindow();
+        const sent: Record<string, Array<[number, number | null]>> = { a: [], b: [] };
+        const next: Record<string, { seq: number; ts: number }> = { a: { seq: 0, ts: 1_000_000 }, b: { seq: 7, ts: 2_000_000 } };
+        const send = (device: string, seq: number, ts: number | null): void => {
+          const answer = window.accept(device, seq, ts);
+          if (answer !== reference.accept(device, seq, ts))
+            throw new Error(`${device} seq ${seq} ts ${ts}: ${answer}, the Map says ${!answer}`);
+          sent[device]?.push([seq, ts]);
+        };
+        for (const [device, part] of stretches) {
+          const at = next[device] as { seq: number; ts: number };
+          const history = sent[device] as Array<[number, number | null]>;
+          if (part.kind === 'run') {
+            for (let i = 0; i < part.length; i += 1) {
+              send(device, at.seq, { whole: at.ts, none: null, fraction: at.ts + 0.5 }[part.times]);
+              at.seq += part.step;
+              at.ts += 5_000;
+            }
+          } else if (part.kind === 'jump') at.seq += part.by;
+          else if (part.kind === 'pause') at.ts += part.days * 86_400_000;
+          else if (part.kind === 'replay') {
+            for (const [seq, ts] of history.slice(-part.back, -part.back + part.length || undefined)) {
+              const time = { same: ts, untimed: null, timed: ts ?? at.ts, other: ts === null ? null : ts + 1 }[part.times];
+              send(device, seq, time);
+            }
+          } else if (part.kind === 'restart') {
+            at.seq = 0;
+            if (part.newTimes) at.ts += 3_600_000;
+          } else {
+            const old = history.at(-part.back);
+            if (old) send(device, old[0] + 1, part.untimed ? null : (old[1] ?? at.ts) + 1);
+          }
+        }
+        // A restart on what was remembered: every reading sent so far is a duplicate for both.
+        const restarted = createSeqWindow({ load: () => remembered, remember: () => undefined });
+        const replayed = referenceWindow();
+        for (const [device, seq, ts] of remembered) replayed.accept(device, seq, ts);
+        for (const device of ['a', 'b']) {
+          for (const [seq, ts] of (sent[device] ?? []).slice(-300)) {
+            if (restarted.accept(device, seq, ts) !== replayed.accept(device, seq, ts))
+              throw new Error(`after the restart: ${device} seq ${seq}`);
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
+  }, 60_000);
+});
+
+describe('duplicate detection: the compact window at its edges', () => {
+  const DAY = 86_400_000;
+  const T0 = 1_790_000_000_000;
+
+  it('a device off for weeks, twice: everything still held is a duplicate when replayed, and new times are not', () => {
+    const window = createSeqWindow();
+    const sent: Array<[number, number]> = [];
+    const run = (from: number, count: number, start: number): void => {
+      for (let i = 0; i < count; i += 1) {
+        sent.push([from + i, start + i * 5_000]);
+        expect(window.accept('a', from + i, start + i * 5_000)).toBe(true);
+      }
+    };
+    run(0, 100, T0);
+    run(100, SEQ_WINDOW, T0 + 30 * DAY); // the first 100 are forgotten
+    run(100 + SEQ_WINDOW, 100, T0 + 60 * DAY); // 60 days after the first: the times held span 30
+    for (const [seq, ts] of sent.slice(-SEQ_WINDOW)) expect(window.accept('a', seq, ts)).toBe(false);
+    run(200 + SEQ_WINDOW, 10, T0 + 120 * DAY); // the times held now span 90 days
+    for (const [seq, ts] of sent.slice(-SEQ_WINDOW)) expect(window.accept('a', seq, ts)).toBe(false);
+    const [seq, ts] = sent.at(-SEQ_WINDOW) as [number, number];
+    expect(window.accept('a', seq, ts + 1)).toBe(true);
+  });
+
+  it('a clock set back by weeks: what came before and after it is held exactly', () => {
+    const window = createSeqWindow();
+    const sent: Array<[number, number]> = [];
+    for (const [from, start] of [
+      [0, T0 + 60 * DAY],
+      [100, T0 + 35 * DAY], // set back 25 days: the times held still fit one base
+      [200, T0], // and 35 more: they span 60 days
+    ] as const) {
+      for (let i = 0; i < 100; i += 1) {
+        sent.push([from + i, start + i * 5_000]);
+        expect(window.accept('a', from + i, start + i * 5_000)).toBe(true);
+      }
+    }
+    for (const [seq, ts] of sent) expect(window.accept('a', seq, ts), `seq ${seq}`).toBe(false);
+  });
+
+  it('a late seq below everything held is new, whatever held seq shares its slot', () => {
+    const window = createSeqWindow();
+    for (let seq = 0; seq < 5_000; seq += 1) window.accept('a', seq, null);
+    // seq 0–903 were forgotten; seq 4,101 (held, without a time) is where seq 5 would sit in 4,096 slots
+    expect(window.accept('a', 5, null)).toBe(true);
+    expect(window.accept('a', 5, null)).toBe(false);
+    expect(window.accept('a', 4_101, null)).toBe(false);
+  });
+
+  it('numbers with gaps: still exactly the last 4,096 held, however many came', () => {
+    // every other number; one number in eleven left out
+    for (const seqOf of [(i: number) => 2 * i, (i: number) => i + Math.floor(i / 10)]) {
+      for (const count of [4_100, 4_500, 6_000, 9_000]) {
+        const window = createSeqWindow();
+        for (let i = 0; i < count; i += 1) window.accept('a', seqOf(i), T0 + i);
+        const oldestHeld = count - SEQ_WINDOW;
+        // the newest forgotten is new again, the oldest held is not, and neither is the newest
+        expect(window.accept('a', seqOf(count - 1), T0 + count - 1)).toBe(false);
+        expect(window.accept('a', seqOf(oldestHeld), T0 + oldestHeld), `${count}: oldest held`).toBe(false);
+        expect(window.accept('a', seqOf(oldestHeld - 1), T0 + oldestHeld - 1), `${count}: newest forgotten`).toBe(true);
+      }
+    }
   });
 });

@@ -170,7 +170,7 @@ describe('the rule state journal: devices saved late, their readings replayed at
       }),
       { numRuns: 100 },
     );
-  });
+  }, 30_000);
 
   it('saves a device whose readings raised nothing within the lag, forgetting the journal entries no state needs', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'journal-'));

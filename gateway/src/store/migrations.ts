@@ -149,6 +149,21 @@ const STEPS: readonly string[] = [
   // schema 9 would read them as states, so it must refuse the file.
   `ALTER TABLE engine_device ADD COLUMN journal_at INTEGER NOT NULL DEFAULT 0;
    CREATE TABLE engine_journal (id INTEGER PRIMARY KEY, entry TEXT NOT NULL);`,
+  // 11: the de-duplication window as a ring per device: the n-th `seq` a device had accepted is in slot n % 4096,
+  // written over (one write per reading; seen_seq took an insert and a delete, in a table and its index). The rows
+  // of seen_seq come over in the order they were seen.
+  `CREATE TABLE seq_ring (
+     device TEXT NOT NULL,
+     slot INTEGER NOT NULL,          -- n % 4096
+     n INTEGER NOT NULL,             -- how many the device had accepted before this one: the order at load
+     seq INTEGER NOT NULL,
+     ts INTEGER,                     -- the device time it came with; NULL when it had none
+     PRIMARY KEY (device, slot)
+   ) WITHOUT ROWID;
+   INSERT INTO seq_ring (device, slot, n, seq, ts)
+     SELECT device, n % 4096, n, seq, ts
+     FROM (SELECT device, seq, ts, row_number() OVER (PARTITION BY device ORDER BY rowid) - 1 AS n FROM seen_seq);
+   DROP TABLE seen_seq;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;
@@ -156,13 +171,14 @@ export const SCHEMA_VERSION = STEPS.length;
 /**
  * Brings the store up to SCHEMA_VERSION in one IMMEDIATE transaction: the version is read under the write
  * lock, so two threads (the broker side and the telemetry lane) opening a new file at once cannot both migrate.
+ * `upTo`: an older schema (a test's store as an older gateway left it).
  */
-export function migrate(db: Database.Database): void {
+export function migrate(db: Database.Database, upTo = SCHEMA_VERSION): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION)
       throw new Error(`it was written by a newer gateway (schema ${version}; this one knows up to ${SCHEMA_VERSION})`);
-    for (let step = version; step < SCHEMA_VERSION; step += 1) db.exec(STEPS[step] as string);
-    if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    for (let step = version; step < upTo; step += 1) db.exec(STEPS[step] as string);
+    if (version < upTo) db.pragma(`user_version = ${upTo}`);
   }).immediate();
 }

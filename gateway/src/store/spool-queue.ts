@@ -1,4 +1,5 @@
 import type { PointBatch, PointKind, PointQueue } from '../sinks/influx/point-queue.js';
+import { createBatchedInsert } from './batched-insert.js';
 import type { StoreDatabase } from './open-store.js';
 import { createWriteBuffer, type WriteBuffer } from './write-buffer.js';
 
@@ -44,7 +45,7 @@ export function createSpoolQueue(
   /** The lane's write buffer: pushes (and the trims they call for) run in the lane's commit; default: at once. */
   later: WriteBuffer = createWriteBuffer(),
 ): PointQueue & { readonly points: number } {
-  const insert = db.prepare('INSERT INTO spool (kind, at, line) VALUES (?, ?, ?)');
+  const insert = createBatchedInsert(db, 'INSERT INTO spool (kind, at, line)', 3);
   const select = db.prepare('SELECT id, line FROM spool WHERE kind = ? AND id > ? ORDER BY id LIMIT ?').raw(true);
   const remove = db.prepare('DELETE FROM spool WHERE kind = ? AND id BETWEEN ? AND ?');
   const dropOldest = db.prepare('DELETE FROM spool WHERE id IN (SELECT id FROM spool WHERE kind = 1 AND id > ? ORDER BY id LIMIT ?)');
@@ -82,7 +83,7 @@ export function createSpoolQueue(
   return {
     push(kind, line) {
       const at = now();
-      later.add(() => insert.run(KIND[kind], at, line));
+      later.addRow(insert, [KIND[kind], at, line]);
       points += 1;
       if (trimWaiting || (points - takenOut <= limits.maxPoints && at - lastTrim <= TRIM_EVERY_MS)) return;
       // after every insert of the commit: the count it trims to is then the table's

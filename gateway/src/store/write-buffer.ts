@@ -1,3 +1,5 @@
+import type { BatchedInsert } from './batched-insert.js';
+
 /**
  * The telemetry lane's writes to the store, collected while it judges a batch and run together in its commit:
  * SQLite's write lock (one for the whole file) is then held for the inserts alone, not for the parsing, rules
@@ -7,13 +9,18 @@
 export interface WriteBuffer {
   /** Runs `write` now when nothing is being collected; else keeps it for `apply`, in order. */
   add(write: () => void): void;
+  /**
+   * As `add` for one row of `insert` (its values in column order): the rows collected for one insert are written
+   * by as few statements as it takes, where the first of them was added.
+   */
+  addRow(insert: BatchedInsert, values: readonly unknown[]): void;
   /** As `add`, but `apply` runs it after every write added (a clean-up that must see them all). */
   addLast(write: () => void): void;
   /** Collects the writes made while `judge` runs. */
   collecting<T>(judge: () => T): T;
   /** Runs the writes collected (inside the caller's transaction), in order. */
   apply(): void;
-  /** Forgets what was collected (the commit failed: the lane stops). */
+  /** Forgets what was collected (the commit failed, or judging threw). */
   clear(): void;
 }
 
@@ -21,11 +28,24 @@ export interface WriteBuffer {
 export function createWriteBuffer(): WriteBuffer {
   let writes: Array<() => void> = [];
   let last: Array<() => void> = [];
+  /** The rows collected per insert (each also has its place in `writes`). */
+  let rows = new Map<BatchedInsert, unknown[]>();
   let collecting = false;
   return {
     add(write) {
       if (collecting) writes.push(write);
       else write();
+    },
+    addRow(insert, values) {
+      if (!collecting) return insert.write(values);
+      let collected = rows.get(insert);
+      if (collected === undefined) {
+        const taken: unknown[] = [];
+        collected = taken;
+        rows.set(insert, taken);
+        writes.push(() => insert.write(taken));
+      }
+      for (const value of values) collected.push(value);
     },
     addLast(write) {
       if (collecting) last.push(write);
@@ -43,11 +63,13 @@ export function createWriteBuffer(): WriteBuffer {
       const taken = [...writes, ...last];
       writes = [];
       last = [];
+      rows = new Map();
       for (const write of taken) write();
     },
     clear() {
       writes = [];
       last = [];
+      rows = new Map();
     },
   };
 }

@@ -1,0 +1,121 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { createSeqWindow, SEQ_WINDOW } from '../ingest/seq-window.js';
+import { migrate } from './migrations.js';
+import { openStore, STORE_FILE, type StoreDatabase } from './open-store.js';
+import { createSqliteSeqMemory } from './seq-memory.js';
+import { createWriteBuffer } from './write-buffer.js';
+
+const fresh = (): string => mkdtempSync(join(tmpdir(), 'seq-memory-'));
+
+/** The lane's way of writing: accepts collected while judging, written in one commit. */
+function laneWindow(db: StoreDatabase) {
+  const later = createWriteBuffer();
+  const window = createSeqWindow(createSqliteSeqMemory(db, later));
+  return {
+    /** Judges the readings in one commit; returns the answers. */
+    commit(readings: ReadonlyArray<[device: string, seq: number, ts: number | null]>): boolean[] {
+      const answers = later.collecting(() => readings.map(([device, seq, ts]) => window.accept(device, seq, ts)));
+      db.transaction(() => later.apply())();
+      return answers;
+    },
+  };
+}
+
+const rowsOf = (db: StoreDatabase, device: string): number =>
+  db.prepare('SELECT count(*) FROM seq_ring WHERE device = ?').pluck().get(device) as number;
+
+describe('the de-duplication window in the local store (a ring per device)', () => {
+  it('keeps one row per remembered seq, at most 4,096 per device however long it runs; a restart answers as the window that never stopped', () => {
+    const dir = fresh();
+    const db = openStore({ dataDir: dir, synchronous: 'normal' });
+    const lane = laneWindow(db);
+    // 3 commits that wrap the ring of dc-01 (with numbers in a commit past the 32 rows of one statement), one of dc-02
+    const sent: Array<[string, number, number | null]> = [];
+    for (let batch = 0; batch < 3; batch += 1) {
+      const readings = Array.from({ length: 2_000 }, (_, i): [string, number, number | null] => {
+        const seq = batch * 2_000 + i;
+        return ['dc-01', seq, seq % 7 === 0 ? null : 1_000 * seq];
+      });
+      expect(lane.commit(readings).every(Boolean)).toBe(true);
+      sent.push(...readings);
+    }
+    expect(lane.commit([['dc-02', 5, 50]])).toEqual([true]);
+    expect(rowsOf(db, 'dc-01')).toBe(SEQ_WINDOW);
+    expect(rowsOf(db, 'dc-02')).toBe(1);
+    db.close();
+
+    const again = openStore({ dataDir: dir, synchronous: 'normal' });
+    const restarted = laneWindow(again);
+    // the last 4,096 are duplicates after the restart; the one before them was forgotten, as by a window that ran on
+    const kept = sent.slice(-SEQ_WINDOW);
+    expect(restarted.commit(kept).some(Boolean)).toBe(false);
+    expect(restarted.commit([['dc-02', 5, 50]])).toEqual([false]);
+    const forgotten = sent.at(-SEQ_WINDOW - 1) as [string, number, number | null];
+    expect(restarted.commit([forgotten])).toEqual([true]);
+    // and the ring goes on from where it was: the forgotten one took the oldest slot, nothing else grew
+    expect(rowsOf(again, 'dc-01')).toBe(SEQ_WINDOW);
+    again.close();
+    const third = laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }));
+    expect(third.commit([forgotten, kept[0] as [string, number, number | null]])).toEqual([false, true]);
+  });
+
+  it('a store of schema 10 keeps its window: seen_seq comes over in the order seen, and a replay after the upgrade is a duplicate', () => {
+    const dir = fresh();
+    const old = new Database(join(dir, STORE_FILE));
+    migrate(old, 10);
+    const put = old.prepare('INSERT OR REPLACE INTO seen_seq (device, seq, ts) VALUES (?, ?, ?)');
+    for (let seq = 0; seq < 40; seq += 1) {
+      put.run('dc-01', seq, 1_000 + seq);
+      put.run('dc-02', seq, null);
+    }
+    put.run('dc-01', 3, 99_000); // dc-01 restarted its counter: seq 3 came again with a new time, the newest seen
+    old.close();
+
+    const db = openStore({ dataDir: dir, synchronous: 'normal' });
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'seen_seq'").pluck().get()).toBe(0);
+    const lane = laneWindow(db);
+    expect(
+      lane.commit([
+        ['dc-01', 3, 99_000],
+        ['dc-01', 3, 1_003],
+        ['dc-01', 39, 1_039],
+        ['dc-02', 0, 5],
+        ['dc-02', 40, null],
+      ]),
+    ).toEqual([
+      false, // the replay of the newest
+      true, // the old time of seq 3 was replaced by the new one
+      false,
+      false, // seen without a device time: compared by seq alone
+      true,
+    ]);
+    // the order survived (seq 3 came over as the 40th, the newest of 40 rows) and the ring goes on after it
+    const newest = db.prepare("SELECT seq, ts, n FROM seq_ring WHERE device = 'dc-01' ORDER BY n DESC LIMIT 2").all();
+    expect(newest).toEqual([
+      { seq: 3, ts: 1_003, n: 40 },
+      { seq: 3, ts: 99_000, n: 39 },
+    ]);
+    db.close();
+  });
+
+  it('forgets the rows of a batch whose judging threw: the next commit does not write them', () => {
+    const db = openStore({ dataDir: fresh(), synchronous: 'normal' });
+    const later = createWriteBuffer();
+    const window = createSeqWindow(createSqliteSeqMemory(db, later));
+    expect(() =>
+      later.collecting(() => {
+        window.accept('dc-01', 1, 1_000);
+        throw new Error('judging failed');
+      }),
+    ).toThrow('judging failed');
+    later.clear();
+    later.collecting(() => window.accept('dc-01', 2, 2_000));
+    db.transaction(() => later.apply())();
+    expect(db.prepare('SELECT seq FROM seq_ring').pluck().all()).toEqual([2]);
+    db.close();
+  });
+});
