@@ -37,4 +37,6 @@ fi
 # 20k connections need as many file descriptors in the gateway and in the load generator.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export BENCH_FD_LIMIT="$(ulimit -n)"
+# The gateway (and the peer built from its parts) run as they ship: dist/, built here when stale (bench/lib/built.ts).
+bash scripts/ensure-built.sh gateway/src/gateway.js
 exec node --import tsx bench/main.ts "$@"

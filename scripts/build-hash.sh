@@ -2,7 +2,7 @@
 # Prints one hash of everything a build depends on, by content (paths included, so a rename counts): the
 # sources tsc compiles, the assets copy-assets.sh copies, the tsconfigs, the build scripts, package.json and
 # package-lock.json.
-# scripts/build.sh writes it to <outDir>/.build-stamp; scripts/run-built.sh compares it to decide whether dist/
+# scripts/build.sh writes it to <outDir>/.build-stamp; scripts/ensure-built.sh compares it to decide whether dist/
 # is stale. By content, not mtime: `npm prune --omit=dev` rewrites package-lock.json unchanged, a checkout
 # touches files. Fast (a few hundred small files: tens of milliseconds).
 #   bash scripts/build-hash.sh

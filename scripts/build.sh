@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles the gateway, rule engine, profiles and simulators to JavaScript (what production runs), copies the
 # files the code reads beside itself, and stamps the build with the hash of its inputs (scripts/build-hash.sh),
-# which scripts/run-built.sh compares to tell whether dist/ is stale.
+# which scripts/ensure-built.sh compares to tell whether dist/ is stale.
 #   bash scripts/build.sh [outDir]     (default dist; `npm run build`)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,15 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { configSchema } from '../../gateway/src/config/config-schema.js';
-import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
-import { createInfluxSink } from '../../gateway/src/sinks/influx/influx-sink.js';
-import { createInfluxV1Writer, type InfluxWriter } from '../../gateway/src/sinks/influx/influx-writer.js';
-import { telemetryLine } from '../../gateway/src/sinks/influx/line-protocol.js';
-import { freePort, type LocalInfluxd, startLocalInfluxd } from '../../gateway/src/sinks/influx/local-influxd.js';
-import { openStore } from '../../gateway/src/store/open-store.js';
-import { createSpoolQueue } from '../../gateway/src/store/spool-queue.js';
+import type { InfluxWriter } from '../../gateway/src/sinks/influx/influx-writer.js';
+import type { LocalInfluxd } from '../../gateway/src/sinks/influx/local-influxd.js';
 import type { Reading } from '../../rules/src/index.js';
+import { built } from '../lib/built.js';
 import { childRuntime } from '../lib/child.js';
 import { countStored } from '../lib/influx-query.js';
 import { dustCollectorReports } from '../lib/payloads.js';
@@ -28,6 +23,26 @@ export interface SpoolDrainArgs {
   batchSize: number;
   directConcurrency: number;
 }
+
+// the sink and spool as they ship (dist/): lib/built.ts
+const { configSchema } = await built<typeof import('../../gateway/src/config/config-schema.js')>('gateway/src/config/config-schema.js');
+const { createGatewayMetrics } = await built<typeof import('../../gateway/src/observability/metrics.js')>(
+  'gateway/src/observability/metrics.js',
+);
+const { createInfluxSink } = await built<typeof import('../../gateway/src/sinks/influx/influx-sink.js')>(
+  'gateway/src/sinks/influx/influx-sink.js',
+);
+const { createInfluxV1Writer } = await built<typeof import('../../gateway/src/sinks/influx/influx-writer.js')>(
+  'gateway/src/sinks/influx/influx-writer.js',
+);
+const { telemetryLine } = await built<typeof import('../../gateway/src/sinks/influx/line-protocol.js')>(
+  'gateway/src/sinks/influx/line-protocol.js',
+);
+const { freePort, startLocalInfluxd } = await built<typeof import('../../gateway/src/sinks/influx/local-influxd.js')>(
+  'gateway/src/sinks/influx/local-influxd.js',
+);
+const { openStore } = await built<typeof import('../../gateway/src/store/open-store.js')>('gateway/src/store/open-store.js');
+const { createSpoolQueue } = await built<typeof import('../../gateway/src/store/spool-queue.js')>('gateway/src/store/spool-queue.js');
 
 const runtime = childRuntime<SpoolDrainArgs>();
 const { args } = runtime;

@@ -1,14 +1,13 @@
 /**
- * The gateway under test, in a process of its own: `startGateway` exactly as `main.ts` composes it,
+ * The gateway under test, in a process of its own: `startGateway` exactly as `main.ts` composes it, from the build
+ * that ships (dist/, lib/built.ts),
  * writing to the benchmark's influxd. Answers `expect` (wait until N more readings are accepted and
  * stored), `stats` and `close` over IPC.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateConfig } from '../../gateway/src/config/load-config.js';
-import { startGateway } from '../../gateway/src/gateway.js';
-import { createLogger } from '../../gateway/src/observability/logger.js';
+import { built } from '../lib/built.js';
 import { childRuntime } from '../lib/child.js';
 import { cpuSeconds, expectationHandlers, jsonTotal } from '../lib/counters.js';
 import { threadRuntime } from '../lib/runtime-pauses.js';
@@ -39,6 +38,10 @@ export interface GatewayServerArgs {
   /** The data directory, kept at close (a restart on the state a previous gateway saved); default a fresh one, removed. */
   dataDir?: string;
 }
+
+const { validateConfig } = await built<typeof import('../../gateway/src/config/load-config.js')>('gateway/src/config/load-config.js');
+const { startGateway } = await built<typeof import('../../gateway/src/gateway.js')>('gateway/src/gateway.js');
+const { createLogger } = await built<typeof import('../../gateway/src/observability/logger.js')>('gateway/src/observability/logger.js');
 
 const runtime = childRuntime<GatewayServerArgs>();
 const { args } = runtime;

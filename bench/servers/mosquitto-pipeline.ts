@@ -11,19 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { monotonicFactory } from 'ulid';
-import { createAlarmService } from '../../gateway/src/alarms/alarm-service.js';
-import { validateConfig } from '../../gateway/src/config/load-config.js';
-import { createDeviceRegistry } from '../../gateway/src/devices/device-registry.js';
-import { createDeviceStatusBook } from '../../gateway/src/devices/device-status.js';
-import { createIngestService } from '../../gateway/src/ingest/ingest-service.js';
-import { createQuarantine } from '../../gateway/src/ingest/quarantine.js';
-import { parseDeviceTopic } from '../../gateway/src/ingest/topics.js';
-import { laneConfigOf } from '../../gateway/src/lane/build-lane-core.js';
-import { createInlineLane } from '../../gateway/src/lane/inline-lane.js';
-import { createLogger } from '../../gateway/src/observability/logger.js';
-import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
-import { freePort } from '../../gateway/src/sinks/influx/local-influxd.js';
-import { createAlarmBook } from '../../rules/src/index.js';
+import { built } from '../lib/built.js';
 import { childRuntime } from '../lib/child.js';
 import { counterTotal, cpuSeconds, expectationHandlers } from '../lib/counters.js';
 import type { DeviceGroup } from './gateway-server.js';
@@ -36,6 +24,33 @@ export interface MosquittoPipelineArgs {
   /** QoS of the subscription. */
   qos: 0 | 1;
 }
+
+// the pipeline's parts as they ship (dist/): lib/built.ts
+const { createAlarmService } = await built<typeof import('../../gateway/src/alarms/alarm-service.js')>(
+  'gateway/src/alarms/alarm-service.js',
+);
+const { validateConfig } = await built<typeof import('../../gateway/src/config/load-config.js')>('gateway/src/config/load-config.js');
+const { createDeviceRegistry } = await built<typeof import('../../gateway/src/devices/device-registry.js')>(
+  'gateway/src/devices/device-registry.js',
+);
+const { createDeviceStatusBook } = await built<typeof import('../../gateway/src/devices/device-status.js')>(
+  'gateway/src/devices/device-status.js',
+);
+const { createIngestService } = await built<typeof import('../../gateway/src/ingest/ingest-service.js')>(
+  'gateway/src/ingest/ingest-service.js',
+);
+const { createQuarantine } = await built<typeof import('../../gateway/src/ingest/quarantine.js')>('gateway/src/ingest/quarantine.js');
+const { parseDeviceTopic } = await built<typeof import('../../gateway/src/ingest/topics.js')>('gateway/src/ingest/topics.js');
+const { laneConfigOf } = await built<typeof import('../../gateway/src/lane/build-lane-core.js')>('gateway/src/lane/build-lane-core.js');
+const { createInlineLane } = await built<typeof import('../../gateway/src/lane/inline-lane.js')>('gateway/src/lane/inline-lane.js');
+const { createLogger } = await built<typeof import('../../gateway/src/observability/logger.js')>('gateway/src/observability/logger.js');
+const { createGatewayMetrics } = await built<typeof import('../../gateway/src/observability/metrics.js')>(
+  'gateway/src/observability/metrics.js',
+);
+const { freePort } = await built<typeof import('../../gateway/src/sinks/influx/local-influxd.js')>(
+  'gateway/src/sinks/influx/local-influxd.js',
+);
+const { createAlarmBook } = await built<typeof import('../../rules/src/index.js')>('rules/src/index.js');
 
 const runtime = childRuntime<MosquittoPipelineArgs>();
 const { args } = runtime;
