@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createSeqWindow, SEQ_WINDOW, type SeqWindow } from '../gateway/src/ingest/seq-window.js';
+import { mapSeqWindow } from '../test/helpers/map-seq-window.js';
 import { median } from './lib/stats.js';
 
 const RUNS = 5;
@@ -21,28 +22,6 @@ const READINGS = 6_000;
 const HERE = dirname(fileURLToPath(import.meta.url));
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-/** The window as the gateway kept it before the ring: a Map of seq → device time per device. */
-function mapWindow(): SeqWindow {
-  const windows = new Map<string, Map<number, number | null>>();
-  return {
-    accept(device, seq, deviceTs) {
-      let seen = windows.get(device);
-      if (!seen) {
-        seen = new Map();
-        windows.set(device, seen);
-      }
-      if (seen.has(seq)) {
-        const earlier = seen.get(seq) ?? null;
-        if (earlier === deviceTs || earlier === null || deviceTs === null) return false;
-        seen.delete(seq);
-      }
-      seen.set(seq, deviceTs);
-      if (seen.size > SEQ_WINDOW) seen.delete(seen.keys().next().value as number);
-      return true;
-    },
-  };
-}
 
 const T0 = Date.now() - READINGS * 5_000;
 const ids = Array.from({ length: DEVICES }, (_, i) => `site-a/dc-${i}`);
@@ -68,7 +47,7 @@ function measure(make: () => SeqWindow): { kibPerDevice: number; nsPerReading: n
   return { kibPerDevice: held / DEVICES / 1024, nsPerReading: elapsed / (READINGS * DEVICES) };
 }
 
-const sides = { ring: () => createSeqWindow(), map: mapWindow } as const;
+const sides = { ring: () => createSeqWindow(), map: mapSeqWindow } as const;
 const samples = { ring: [] as Array<ReturnType<typeof measure>>, map: [] as Array<ReturnType<typeof measure>> };
 for (let run = 0; run < RUNS; run += 1) {
   for (const side of run % 2 === 0 ? (['ring', 'map'] as const) : (['map', 'ring'] as const)) samples[side].push(measure(sides[side]));

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mapSeqWindow } from '../../../test/helpers/map-seq-window.js';
 import { createSeqWindow, SEQ_WINDOW } from './seq-window.js';
 
 describe('duplicate detection by seq', () => {
@@ -75,28 +76,6 @@ describe('duplicate detection: readings with and without a device time, the boun
   });
 });
 
-/** The window as a Map per device (how it was kept before the ring): the reference the compact form must answer as. */
-function referenceWindow() {
-  const windows = new Map<string, Map<number, number | null>>();
-  return {
-    accept(device: string, seq: number, deviceTs: number | null): boolean {
-      let seen = windows.get(device);
-      if (!seen) {
-        seen = new Map();
-        windows.set(device, seen);
-      }
-      if (seen.has(seq)) {
-        const earlier = seen.get(seq) ?? null;
-        if (earlier === deviceTs || earlier === null || deviceTs === null) return false;
-        seen.delete(seq);
-      }
-      seen.set(seq, deviceTs);
-      if (seen.size > SEQ_WINDOW) seen.delete(seen.keys().next().value as number);
-      return true;
-    },
-  };
-}
-
 /** A stretch of what a device sends: a rising run (with gaps), a pause, a replay of what it sent, a restart, late data. */
 const stretch = fc.oneof(
   fc.record({
@@ -127,7 +106,7 @@ describe('duplicate detection: the compact window answers as the Map it replaced
         const remembered: Array<[string, number, number | null]> = [];
         const memory = { load: () => [], remember: (d: string, s: number, t: number | null) => void remembered.push([d, s, t]) };
         const window = createSeqWindow(memory);
-        const reference = referenceWindow();
+        const reference = mapSeqWindow();
         const sent: Record<string, Array<[number, number | null]>> = { a: [], b: [] };
         const next: Record<string, { seq: number; ts: number }> = { a: { seq: 0, ts: 1_000_000 }, b: { seq: 7, ts: 2_000_000 } };
         const send = (device: string, seq: number, ts: number | null): void => {
@@ -162,7 +141,7 @@ describe('duplicate detection: the compact window answers as the Map it replaced
         }
         // A restart on what was remembered: every reading sent so far is a duplicate for both.
         const restarted = createSeqWindow({ load: () => remembered, remember: () => undefined });
-        const replayed = referenceWindow();
+        const replayed = mapSeqWindow();
         for (const [device, seq, ts] of remembered) replayed.accept(device, seq, ts);
         for (const device of ['a', 'b']) {
           for (const [seq, ts] of (sent[device] ?? []).slice(-300)) {

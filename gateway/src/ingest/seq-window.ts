@@ -93,6 +93,13 @@ function rebased(ring: Ring, time: number): boolean {
   return true;
 }
 
+/** The code of a device time in `ring`, re-basing the ring when it is out of reach; null when no base reaches all. */
+function reachedCode(ring: Ring, time: number | null): number | null {
+  const code = codeOf(ring, time);
+  if (code !== null || time === null) return code;
+  return rebased(ring, time) ? codeOf(ring, time) : null;
+}
+
 /** The ring re-laid over `span` slots. */
 function widened(ring: Ring, span: number): Ring {
   const wider = newRing(ring.low, span, ring.base);
@@ -120,11 +127,8 @@ function ringAgain(window: Ordered): Ring | null {
   while (slots < span) slots *= 2;
   const ring = newRing(first, slots, Number.NaN);
   for (const [seq, time] of window.seen) {
-    let code = codeOf(ring, time);
-    if (code === null) {
-      if (!rebased(ring, time as number)) return null;
-      code = codeOf(ring, time) as number;
-    }
+    const code = reachedCode(ring, time);
+    if (code === null) return null;
     ring.codes[slotOf(ring, seq)] = code;
     ring.high = seq;
   }
@@ -170,11 +174,8 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
       while (slots < span) slots *= 2;
       current = widened(ring, slots);
     }
-    let code = codeOf(current, time);
-    if (code === null) {
-      if (!rebased(current, time as number)) return null;
-      code = codeOf(current, time) as number;
-    }
+    const code = reachedCode(current, time);
+    if (code === null) return null;
     current.codes[slotOf(current, seq)] = code;
     current.high = seq;
     current.count += 1;
@@ -200,11 +201,12 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
     const window = windows.get(device);
     if (window === undefined) {
       const ring = newRing(seq, FIRST_SPAN, Number.NaN);
-      if (deviceTs !== null && !rebased(ring, deviceTs)) {
+      const code = reachedCode(ring, deviceTs);
+      if (code === null) {
         windows.set(device, { seen: new Map([[seq, deviceTs]]), rising: 1, last: seq });
         return true;
       }
-      ring.codes[slotOf(ring, seq)] = codeOf(ring, deviceTs) as number;
+      ring.codes[slotOf(ring, seq)] = code;
       ring.count = 1;
       windows.set(device, ring);
       return true;
