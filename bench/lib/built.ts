@@ -6,12 +6,24 @@
  *
  *   const { startGateway } = await built<typeof import('../../gateway/src/gateway.js')>('gateway/src/gateway.js');
  */
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+let checked = false;
+
+/** dist/ must be a build of the sources as they are (its stamp is their hash), or a run would measure old code. */
+function checkBuild(): void {
+  if (checked) return;
+  const stamp = `${ROOT}dist/.build-stamp`;
+  const now = execFileSync('bash', [`${ROOT}scripts/build-hash.sh`], { encoding: 'utf8' }).trim();
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8').trim() !== now)
+    throw new Error('dist/ is missing or older than the sources: run the benchmarks with bash bench/run.sh (it builds dist/)');
+  checked = true;
+}
+
 export async function built<T>(path: string): Promise<T> {
-  const url = new URL(`../../dist/${path}`, import.meta.url);
-  if (!existsSync(fileURLToPath(url)))
-    throw new Error(`dist/${path} is missing: run the benchmarks with bash bench/run.sh (it builds dist/)`);
-  return (await import(url.href)) as T;
+  checkBuild();
+  return (await import(new URL(`dist/${path}`, `file://${ROOT}`).href)) as T;
 }

@@ -53,7 +53,7 @@ describe('duplicate detection: readings with and without a device time, the boun
     expect(window.accept('b', 0, 0)).toBe(true);
   });
 
-  it('remembers what it accepts (not what it drops), and starts from what was remembered', () => {
+  it('remembers what it accepts (not what it drops), forgets what it lets go of, and starts from what was remembered', () => {
     const calls: string[] = [];
     const memory = {
       load: (): Array<[string, number, number | null]> => [
@@ -61,6 +61,7 @@ describe('duplicate detection: readings with and without a device time, the boun
         ['a', 2, null],
       ],
       remember: (device: string, seq: number, ts: number | null) => calls.push(`remember ${device} ${seq} ${ts}`),
+      forget: (device: string, seq: number) => calls.push(`forget ${device} ${seq}`),
     };
     const window = createSeqWindow(memory);
     expect(window.accept('a', 1, 1000)).toBe(false);
@@ -69,8 +70,9 @@ describe('duplicate detection: readings with and without a device time, the boun
     expect(calls).toEqual(['remember a 1 9000']);
     calls.length = 0;
     for (let seq = 3; seq <= SEQ_WINDOW + 1; seq += 1) window.accept('a', seq, seq);
-    // 2 was loaded first, 1 came back later: 2 is the oldest, forgotten; 1 is still held.
-    expect(calls.at(-1)).toBe(`remember a ${SEQ_WINDOW + 1} ${SEQ_WINDOW + 1}`);
+    // 2 was loaded first, 1 came back later: 2 is the oldest, forgotten (before the one in its place is remembered)
+    expect(calls.filter((c) => c.startsWith('forget'))).toEqual(['forget a 2']);
+    expect(calls.slice(-2)).toEqual(['forget a 2', `remember a ${SEQ_WINDOW + 1} ${SEQ_WINDOW + 1}`]);
     expect(window.accept('a', 1, 9000)).toBe(false);
     expect(window.accept('a', 2, null)).toBe(true);
   });
@@ -103,8 +105,17 @@ describe('duplicate detection: the compact window answers as the Map it replaced
   it('gives the same answer for every reading of generated streams of two devices, across a restart on what it remembered', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b'), stretch), { minLength: 1, maxLength: 12 }), (stretches) => {
-        const remembered: Array<[string, number, number | null]> = [];
-        const memory = { load: () => [], remember: (d: string, s: number, t: number | null) => void remembered.push([d, s, t]) };
+        // what the store keeps: per device, seq → time in the order remembered
+        const kept = new Map<string, Map<number, number | null>>();
+        const memory = {
+          load: () => [],
+          remember: (d: string, s: number, t: number | null) => {
+            const seen = kept.get(d) ?? new Map<number, number | null>();
+            seen.delete(s);
+            kept.set(d, seen.set(s, t));
+          },
+          forget: (d: string, s: number) => void kept.get(d)?.delete(s),
+        };
         const window = createSeqWindow(memory);
         const reference = mapSeqWindow();
         const sent: Record<string, Array<[number, number | null]>> = { a: [], b: [] };
@@ -139,14 +150,16 @@ describe('duplicate detection: the compact window answers as the Map it replaced
             if (old) send(device, old[0] + 1, part.untimed ? null : (old[1] ?? at.ts) + 1);
           }
         }
-        // A restart on what was remembered: every reading sent so far is a duplicate for both.
-        const restarted = createSeqWindow({ load: () => remembered, remember: () => undefined });
-        const replayed = mapSeqWindow();
-        for (const [device, seq, ts] of remembered) replayed.accept(device, seq, ts);
+        // A restart on what was kept answers as the window that never stopped: the last readings again, and some new
+        const remembered = [...kept].flatMap(([device, seen]) =>
+          [...seen].map(([seq, ts]) => [device, seq, ts] as [string, number, number | null]),
+        );
+        const restarted = createSeqWindow({ load: () => remembered, remember: () => undefined, forget: () => undefined });
         for (const device of ['a', 'b']) {
-          for (const [seq, ts] of (sent[device] ?? []).slice(-300)) {
-            if (restarted.accept(device, seq, ts) !== replayed.accept(device, seq, ts))
-              throw new Error(`after the restart: ${device} seq ${seq}`);
+          const again = [...(sent[device] ?? []).slice(-300), [0, 1] as [number, number], [3, null] as [number, null]];
+          for (const [seq, ts] of again) {
+            if (restarted.accept(device, seq, ts) !== reference.accept(device, seq, ts))
+              throw new Error(`after the restart: ${device} seq ${seq} ts ${ts}`);
           }
         }
       }),

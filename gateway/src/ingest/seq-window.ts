@@ -13,14 +13,14 @@ export interface SeqWindow {
   accept(device: string, seq: number, deviceTs: number | null): boolean;
 }
 
-/**
- * Where the window keeps what it saw (the local store), so that a replay after a restart is still a duplicate:
- * every `seq` accepted, in order; it keeps at least the last SEQ_WINDOW of each device.
- */
+/** Where the window keeps what it saw (the local store), so that a replay after a restart is still a duplicate. */
 export interface SeqMemory {
-  /** What was remembered, oldest first per device; read once, before anything is remembered. */
+  /** What was remembered, in the order accepted per device; read once, before anything is remembered. */
   load(): Iterable<[device: string, seq: number, ts: number | null]>;
+  /** A `seq` accepted (a repeat with a new time replaces the one remembered, as the newest). */
   remember(device: string, seq: number, ts: number | null): void;
+  /** A `seq` the window let go of (before the `seq` accepted in its place is remembered). */
+  forget(device: string, seq: number): void;
 }
 
 /** The window's slots cover at most this many `seq` values (a device whose numbers have gaps). */
@@ -140,7 +140,7 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
   const windows = new Map<string, DeviceWindow>();
 
   /** The ordered form's rule (the reference): true when new, and then it is recorded. */
-  const acceptOrdered = (window: Ordered, seq: number, deviceTs: number | null): boolean => {
+  const acceptOrdered = (device: string, window: Ordered, seq: number, deviceTs: number | null): boolean => {
     const { seen } = window;
     if (seen.has(seq)) {
       const earlier = seen.get(seq) ?? null;
@@ -150,7 +150,11 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
     seen.set(seq, deviceTs);
     window.rising = seq > window.last ? window.rising + 1 : 1;
     window.last = seq;
-    if (seen.size > SEQ_WINDOW) seen.delete(seen.keys().next().value as number);
+    if (seen.size > SEQ_WINDOW) {
+      const oldest = seen.keys().next().value as number;
+      seen.delete(oldest);
+      memory?.forget(device, oldest);
+    }
     return true;
   };
 
@@ -159,8 +163,9 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
    * take 4,096 slots); null when it needs more slots than MAX_SPAN, or a time further from the others than a base
    * can reach.
    */
-  const pushed = (ring: Ring, seq: number, time: number | null): Ring | null => {
+  const pushed = (device: string, ring: Ring, seq: number, time: number | null): Ring | null => {
     if (ring.count >= SEQ_WINDOW) {
+      memory?.forget(device, ring.low);
       ring.codes[slotOf(ring, ring.low)] = EMPTY;
       ring.count -= 1;
       do ring.low += 1;
@@ -185,7 +190,7 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
   /** The ring's answer; undefined when only the ordered form can tell (`seq` not above the newest and not a repeat). */
   const ringAccepts = (device: string, ring: Ring, seq: number, deviceTs: number | null): boolean | undefined => {
     if (seq > ring.high) {
-      const grown = pushed(ring, seq, deviceTs);
+      const grown = pushed(device, ring, seq, deviceTs);
       if (grown === null) return undefined;
       if (grown !== ring) windows.set(device, grown);
       return true;
@@ -216,9 +221,9 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
       if (answer !== undefined) return answer;
       const fallback = ordered(window);
       windows.set(device, fallback);
-      return acceptOrdered(fallback, seq, deviceTs);
+      return acceptOrdered(device, fallback, seq, deviceTs);
     }
-    if (!acceptOrdered(window, seq, deviceTs)) return false;
+    if (!acceptOrdered(device, window, seq, deviceTs)) return false;
     if (window.rising >= window.seen.size) {
       const ring = ringAgain(window);
       if (ring) windows.set(device, ring);

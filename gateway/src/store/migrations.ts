@@ -149,20 +149,17 @@ const STEPS: readonly string[] = [
   // schema 9 would read them as states, so it must refuse the file.
   `ALTER TABLE engine_device ADD COLUMN journal_at INTEGER NOT NULL DEFAULT 0;
    CREATE TABLE engine_journal (id INTEGER PRIMARY KEY, entry TEXT NOT NULL);`,
-  // 11: the de-duplication window as a ring per device: the n-th `seq` a device had accepted is in slot n % 4096,
-  // written over (one write per reading; seen_seq took an insert and a delete, in a table and its index). The rows
-  // of seen_seq come over in the order they were seen.
-  `CREATE TABLE seq_ring (
+  // 11: the de-duplication window without a rowid: one B-tree keyed by device and seq (seen_seq had a table and its
+  // primary-key index to write for every insert and delete), `n` the order accepted per device (its rowid was).
+  `CREATE TABLE seq_seen (
      device TEXT NOT NULL,
-     slot INTEGER NOT NULL,          -- n % 4096
-     n INTEGER NOT NULL,             -- how many the device had accepted before this one: the order at load
      seq INTEGER NOT NULL,
+     n INTEGER NOT NULL,             -- the device's count of accepted seq when this one came: the order at load
      ts INTEGER,                     -- the device time it came with; NULL when it had none
-     PRIMARY KEY (device, slot)
+     PRIMARY KEY (device, seq)
    ) WITHOUT ROWID;
-   INSERT INTO seq_ring (device, slot, n, seq, ts)
-     SELECT device, n % 4096, n, seq, ts
-     FROM (SELECT device, seq, ts, row_number() OVER (PARTITION BY device ORDER BY rowid) - 1 AS n FROM seen_seq);
+   INSERT INTO seq_seen (device, seq, n, ts)
+     SELECT device, seq, row_number() OVER (PARTITION BY device ORDER BY rowid) - 1, ts FROM seen_seq;
    DROP TABLE seen_seq;`,
 ];
 

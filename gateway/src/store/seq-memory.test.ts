@@ -26,9 +26,9 @@ function laneWindow(db: StoreDatabase) {
 }
 
 const rowsOf = (db: StoreDatabase, device: string): number =>
-  db.prepare('SELECT count(*) FROM seq_ring WHERE device = ?').pluck().get(device) as number;
+  db.prepare('SELECT count(*) FROM seq_seen WHERE device = ?').pluck().get(device) as number;
 
-describe('the de-duplication window in the local store (a ring per device)', () => {
+describe('the de-duplication window in the local store', () => {
   it('keeps one row per remembered seq, at most 4,096 per device however long it runs; a restart answers as the window that never stopped', () => {
     const dir = fresh();
     const db = openStore({ dataDir: dir, synchronous: 'normal' });
@@ -56,7 +56,7 @@ describe('the de-duplication window in the local store (a ring per device)', () 
     expect(restarted.commit([['dc-02', 5, 50]])).toEqual([false]);
     const forgotten = sent.at(-SEQ_WINDOW - 1) as [string, number, number | null];
     expect(restarted.commit([forgotten])).toEqual([true]);
-    // and the ring goes on from where it was: the forgotten one took the oldest slot, nothing else grew
+    // and it goes on from where it was: the forgotten one pushed the oldest out, nothing else grew
     expect(rowsOf(again, 'dc-01')).toBe(SEQ_WINDOW);
     again.close();
     const third = laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }));
@@ -93,12 +93,74 @@ describe('the de-duplication window in the local store (a ring per device)', () 
       false, // seen without a device time: compared by seq alone
       true,
     ]);
-    // the order survived (seq 3 came over as the 40th, the newest of 40 rows) and the ring goes on after it
-    const newest = db.prepare("SELECT seq, ts, n FROM seq_ring WHERE device = 'dc-01' ORDER BY n DESC LIMIT 2").all();
+    // the order survived (seq 3 came over as the 40th, the newest) and goes on after it: seq 3 again, with its old time
+    const newest = db.prepare("SELECT seq, ts, n FROM seq_seen WHERE device = 'dc-01' ORDER BY n DESC LIMIT 2").all();
     expect(newest).toEqual([
       { seq: 3, ts: 1_003, n: 40 },
-      { seq: 3, ts: 99_000, n: 39 },
+      { seq: 39, ts: 1_039, n: 38 },
     ]);
+    db.close();
+  });
+
+  it('a seq that came again with a new time keeps every other seq of the window across a restart', () => {
+    const dir = fresh();
+    const db = openStore({ dataDir: dir, synchronous: 'normal' });
+    const lane = laneWindow(db);
+    const readings = Array.from({ length: SEQ_WINDOW }, (_, seq): [string, number, number | null] => ['a', seq, 1_000 + seq]);
+    lane.commit(readings);
+    expect(lane.commit([['a', SEQ_WINDOW - 1, 9_999]])).toEqual([true]); // the device restarted its counter
+    db.close();
+    const restarted = laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }));
+    // all 4,096 held as before: seq 0 with its time is still a duplicate, the newest time of seq 4,095 too
+    expect(
+      restarted.commit([
+        ['a', 0, 1_000],
+        ['a', SEQ_WINDOW - 1, 9_999],
+        ['a', SEQ_WINDOW - 1, 1_000 + SEQ_WINDOW - 1],
+      ]),
+    ).toEqual([false, false, true]);
+  });
+
+  it('a commit that takes a seq, lets it go and takes it again (a backlog of more than 4,096) keeps what the window holds', () => {
+    const dir = fresh();
+    const db = openStore({ dataDir: dir, synchronous: 'normal' });
+    const lane = laneWindow(db);
+    const sent: Array<[string, number, number | null]> = [];
+    for (let seq = 0; seq < SEQ_WINDOW + 50; seq += 1) sent.push(['a', seq, 1_000 + seq]);
+    sent.push(['a', 10, 5_000_000]); // seq 10 was let go of; new again, with a new time
+    for (let seq = SEQ_WINDOW + 50; seq < SEQ_WINDOW + 60; seq += 1) sent.push(['a', seq, 1_000 + seq]);
+    expect(lane.commit(sent).every(Boolean)).toBe(true);
+    expect(rowsOf(db, 'a')).toBe(SEQ_WINDOW);
+    db.close();
+    const restarted = laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }));
+    // held: seq 10 (taken again) and 61 on; let go of: 0–60
+    expect(
+      restarted.commit([
+        ['a', 10, 5_000_000],
+        ['a', 61, 1_061],
+        ['a', 60, 1_060],
+      ]),
+    ).toEqual([false, false, true]);
+  });
+
+  it('a store of an older gateway with more rows than the window for a device: the oldest are let go of at start', () => {
+    const dir = fresh();
+    const old = new Database(join(dir, STORE_FILE));
+    migrate(old, 10);
+    const put = old.prepare('INSERT INTO seen_seq (device, seq, ts) VALUES (?, ?, ?)');
+    old.transaction(() => {
+      for (let seq = 0; seq < SEQ_WINDOW + 5; seq += 1) put.run('dc-01', seq, seq);
+    })();
+    old.close();
+    const db = openStore({ dataDir: dir, synchronous: 'normal' });
+    const lane = laneWindow(db);
+    expect(rowsOf(db, 'dc-01')).toBe(SEQ_WINDOW);
+    expect(
+      lane.commit([
+        ['dc-01', 5, 5],
+        ['dc-01', 4, 4],
+      ]),
+    ).toEqual([false, true]);
     db.close();
   });
 
@@ -115,7 +177,7 @@ describe('the de-duplication window in the local store (a ring per device)', () 
     later.clear();
     later.collecting(() => window.accept('dc-01', 2, 2_000));
     db.transaction(() => later.apply())();
-    expect(db.prepare('SELECT seq FROM seq_ring').pluck().all()).toEqual([2]);
+    expect(db.prepare('SELECT seq FROM seq_seen').pluck().all()).toEqual([2]);
     db.close();
   });
 });
