@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { retryAfterMs } from './retry-after.js';
+import { MAX_RETRY_AFTER_MS, retryAfterMs } from './retry-after.js';
 import { signatureHeader } from './sign.js';
 
 describe('Standard Webhooks signature', () => {
@@ -37,5 +37,18 @@ describe('Retry-After', () => {
     expect(retryAfterMs('', 0)).toBeNull();
     expect(retryAfterMs('3x', 0)).toBeNull();
     expect(retryAfterMs('x3', 0)).toBeNull();
+  });
+
+  it('reads the three date forms HTTP has and nothing else V8 would take for a date; honours an hour at most', () => {
+    const now = Date.parse('Sun, 06 Nov 1994 08:49:00 GMT');
+    expect(retryAfterMs('Sun, 06 Nov 1994 08:49:37 GMT', now)).toBe(37_000);
+    expect(retryAfterMs('Sunday, 06-Nov-94 08:49:37 GMT', now)).toBe(37_000);
+    expect(retryAfterMs('Sun Nov  6 08:49:37 1994', now)).toBe(37_000);
+    // Date.parse reads each of these as some date: a receiver's garbage must not decide when to retry
+    for (const garbage of ['in 3', '3 minutes', '2026-12-04', 'Dec 4 2026', 'Sun, 06 Nov 1994 08:49:37', '1e3', '-5'])
+      expect(retryAfterMs(garbage, now), garbage).toBeNull();
+    expect(retryAfterMs('31536000', 0)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryAfterMs('3600', 0)).toBe(3_600_000);
+    expect(retryAfterMs('Sun, 06 Nov 1994 10:49:00 GMT', now)).toBe(MAX_RETRY_AFTER_MS);
   });
 });
