@@ -100,6 +100,13 @@ function reachedCode(ring: Ring, time: number | null): number | null {
   return rebased(ring, time) ? codeOf(ring, time) : null;
 }
 
+/** Slots for `span` consecutive `seq`: the least power of two from FIRST_SPAN up that covers them. */
+function slotsFor(span: number): number {
+  let slots = FIRST_SPAN;
+  while (slots < span) slots *= 2;
+  return slots;
+}
+
 /** The ring re-laid over `span` slots. */
 function widened(ring: Ring, span: number): Ring {
   const wider = newRing(ring.low, span, ring.base);
@@ -123,9 +130,7 @@ function ringAgain(window: Ordered): Ring | null {
   const first = window.seen.keys().next().value as number;
   const span = window.last - first + 1;
   if (span > MAX_SPAN) return null;
-  let slots = FIRST_SPAN;
-  while (slots < span) slots *= 2;
-  const ring = newRing(first, slots, Number.NaN);
+  const ring = newRing(first, slotsFor(span), Number.NaN);
   for (const [seq, time] of window.seen) {
     const code = reachedCode(ring, time);
     if (code === null) return null;
@@ -175,9 +180,7 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
     const span = seq - ring.low + 1;
     if (span > ring.codes.length) {
       if (span > MAX_SPAN) return null;
-      let slots = ring.codes.length;
-      while (slots < span) slots *= 2;
-      current = widened(ring, slots);
+      current = widened(ring, slotsFor(span));
     }
     const code = reachedCode(current, time);
     if (code === null) return null;
