@@ -30,18 +30,19 @@ describe('invalid configuration fails fast, naming every problem with its path',
         '  tcp:',
         '    port: "1883"', // line 3: a string, not a number
         '  maxPayloadBytes: -1', // line 4
+        '  admission: { maxLaneWait: 0 }', // line 5: would hold every CONNECT
         'http:',
-        '  port: 99999', // line 6
+        '  port: 99999', // line 7
         'webhooks:',
         '  - id: regulator',
-        '    url: not-a-url', // line 9
-        '    secrets: [plain-secret]', // line 10
+        '    url: not-a-url', // line 10
+        '    secrets: [plain-secret]', // line 11
         'devices:',
         '  - id: dc-01',
-        '    site: site a', // line 13: space not allowed
+        '    site: site a', // line 14: space not allowed
         '    profile: dust-collector',
-        '    secretHash: abc', // line 15
-        'surprise: true', // line 16: unknown key
+        '    secretHash: abc', // line 16
+        'surprise: true', // line 17: unknown key
       ].join('\n'),
     );
     const result = runGateway(['--config', path]);
@@ -50,11 +51,12 @@ describe('invalid configuration fails fast, naming every problem with its path',
     for (const expected of [
       'bad.yaml:3: mqtt.tcp.port',
       'bad.yaml:4: mqtt.maxPayloadBytes',
-      'bad.yaml:6: http.port',
-      'bad.yaml:9: webhooks[0].url',
-      'bad.yaml:10: webhooks[0].secrets[0]: expected whsec_',
-      'bad.yaml:13: devices[0].site',
-      'bad.yaml:15: devices[0].secretHash',
+      'bad.yaml:5: mqtt.admission.maxLaneWait: more than 0 (0 would hold every CONNECT)',
+      'bad.yaml:7: http.port',
+      'bad.yaml:10: webhooks[0].url',
+      'bad.yaml:11: webhooks[0].secrets[0]: expected whsec_',
+      'bad.yaml:14: devices[0].site',
+      'bad.yaml:16: devices[0].secretHash',
       'surprise',
     ]) {
       expect(result.stderr).toContain(expected);

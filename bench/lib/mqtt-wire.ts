@@ -36,7 +36,7 @@ export function encodePublish(topic: string, payload: Buffer, qos: 0 | 1, messag
   });
 }
 
-/** Opens a TCP connection, sends CONNECT and resolves on a successful CONNACK (rejects on refusal). */
+/** Opens a TCP connection, sends CONNECT and resolves on a successful CONNACK (rejects on refusal, with its `returnCode`). */
 export function openConnection(options: WireConnectOptions): Promise<WireConnection> {
   return new Promise((resolve, reject) => {
     const socket = netConnect({ host: options.host, port: options.port });
@@ -66,7 +66,8 @@ export function openConnection(options: WireConnectOptions): Promise<WireConnect
     parser.on('packet', (packet) => {
       if (packet.cmd === 'puback') connection.onPuback?.(packet.messageId as number);
       else if (packet.cmd === 'connack' && !settled) {
-        if (packet.returnCode !== 0) return fail(new Error(`CONNACK refused with code ${packet.returnCode}`));
+        if (packet.returnCode !== 0)
+          return fail(Object.assign(new Error(`CONNACK refused with code ${packet.returnCode}`), { returnCode: packet.returnCode }));
         settled = true;
         clearTimeout(timer);
         resolve(connection);

@@ -36,6 +36,8 @@ export interface StormLoadResult {
   finishedAt: number;
   connected: number;
   failed: number;
+  /** CONNACK 3 answers (the gateway's admission held the CONNECT too long), each retried after a reconnect period. */
+  busyRefusals: number;
   firstError: string | null;
   published: number;
   acked: number;
@@ -44,6 +46,8 @@ export interface StormLoadResult {
   /** The generator's own event-loop delay max, ms: a bound on how much of a latency is the generator's. */
   loopDelayMaxMs: number;
 }
+
+const RECONNECT_PERIOD_MS = 1_000;
 
 const runtime = childRuntime<StormLoadArgs>();
 const args = runtime.args;
@@ -77,6 +81,7 @@ async function storm(): Promise<StormLoadResult> {
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   let failed = 0;
+  let busyRefusals = 0;
   let firstError: string | null = null;
   let published = 0;
   let acked = 0;
@@ -85,18 +90,34 @@ async function storm(): Promise<StormLoadResult> {
   let backlogsLeft = devices;
   const firstConnectAt = wallMs();
 
-  /** One device from CONNECT to its last live PUBACK. */
+  /**
+   * CONNECT until let in: a CONNACK 3 (server unavailable: the gateway's admission held it too long) is retried
+   * after a reconnect period, as MQTT.js does (`reconnectPeriod`, 1 s by default), with some jitter.
+   */
+  const connect = async (i: number): Promise<WireConnection> => {
+    for (;;) {
+      try {
+        return await openConnection({
+          host: '127.0.0.1',
+          port: args.port,
+          clientId: deviceOf(i),
+          username: deviceOf(i),
+          password: args.secret,
+          keepalive: 0,
+          timeoutMs: 120_000,
+        });
+      } catch (error) {
+        if ((error as { returnCode?: number }).returnCode !== 3) throw error;
+        busyRefusals += 1;
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_PERIOD_MS * (1 + Math.random() * 0.2)));
+      }
+    }
+  };
+
+  /** One device from its first CONNECT to its last live PUBACK. */
   const device = async (i: number, onConnected: () => void): Promise<void> => {
     const started = wallMs();
-    const connection = await openConnection({
-      host: '127.0.0.1',
-      port: args.port,
-      clientId: deviceOf(i),
-      username: deviceOf(i),
-      password: args.secret,
-      keepalive: 0,
-      timeoutMs: 120_000,
-    });
+    const connection = await connect(i);
     connections.push(connection);
     const connackAt = wallMs();
     connectMs.push(connackAt - started);
@@ -199,6 +220,7 @@ async function storm(): Promise<StormLoadResult> {
     finishedAt,
     connected: connections.length,
     failed,
+    busyRefusals,
     firstError,
     published,
     acked,

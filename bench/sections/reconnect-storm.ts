@@ -50,6 +50,8 @@ export interface StormRun {
   outageMs: number;
   connected: number;
   failed: number;
+  /** CONNACK 3 answers the devices retried (the gateway's admission: mqtt.admission). */
+  busyRefusals: number;
   firstError: string | null;
   connectPerS: number;
   connectMs: StormLoadResult['connectMs'];
@@ -237,6 +239,7 @@ export async function runStorm(ctx: StormContext): Promise<StormRun[]> {
         outageMs,
         connected: result.connected,
         failed: result.failed,
+        busyRefusals: result.busyRefusals,
         firstError: result.firstError,
         connectPerS: result.connected / Math.max(0.001, (result.lastConnackAt - first) / 1000),
         connectMs: result.connectMs,
@@ -259,7 +262,7 @@ export async function runStorm(ctx: StormContext): Promise<StormRun[]> {
       };
       const s = (ms: number | null) => (ms === null ? 'not reached' : `${(ms / 1000).toFixed(1)} s`);
       ctx.log(
-        `  storm run ${row.run}: ${row.connected}/${row.devices} connected at ${Math.round(row.connectPerS)}/s; backlog stored ${s(row.backlogStoredMs)}, ` +
+        `  storm run ${row.run}: ${row.connected}/${row.devices} connected at ${Math.round(row.connectPerS)}/s (${row.busyRefusals} CONNACK 3 retried); backlog stored ${s(row.backlogStoredMs)}, ` +
           `alarms cleared ${s(row.alarmsClearedMs)}; PUBACK p50/p99/max ${row.pubackMs.p50.toFixed(1)}/${row.pubackMs.p99.toFixed(1)}/${row.pubackMs.max.toFixed(0)} ms ` +
           `(${row.pubackMs.over5s} over 5 s); gateway ${gatewayCpuSeconds?.toFixed(1)} CPU s, peak RSS ${(row.rssHwmBytes / 2 ** 20).toFixed(0)} MiB; ` +
           `${row.storedAll}/${row.expectedAll} stored` +
@@ -298,14 +301,17 @@ export function stormRows(runs: StormRun[], fmt: (x: number | null | undefined, 
     },
     {
       section: '9 storm',
-      measure: 'reconnect storm: PUBACK latency per publish p50 / p99 / max ms (connected devices); connects/s, CONNACK wait p50 / max ms',
+      measure:
+        'reconnect storm: PUBACK latency per publish p50 / p99 / max ms (connected devices); connects/s, CONNACK wait p50 / max ms (from the first CONNECT, CONNACK 3 retried)',
       result: `${fmt(
         med((r) => r.pubackMs.p50),
         1,
       )} / ${fmt(
         med((r) => r.pubackMs.p99),
         1,
-      )} / ${fmt(maxPuback)}; ${fmt(med((r) => r.connectPerS))}/s, ${fmt(med((r) => r.connectMs.p50))} / ${fmt(med((r) => r.connectMs.max))}`,
+      )} / ${fmt(maxPuback)}; ${fmt(med((r) => r.connectPerS))}/s, ${fmt(med((r) => r.connectMs.p50))} / ${fmt(
+        med((r) => r.connectMs.max),
+      )} (${fmt(med((r) => r.busyRefusals))} CONNACK 3)`,
       goal: 'PUBACK ≤ 5 s for a connected device',
       status: maxPuback <= STORM_PUBACK_GOAL_MS ? 'met' : `NOT MET (${fmt(med((r) => r.pubackMs.over5s))} over 5 s)`,
     },

@@ -10,6 +10,7 @@ import { createShelfService } from './alarms/shelf-service.js';
 import { createSpoolOverflowWatch, SPOOL_OVERFLOW } from './alarms/spool-overflow.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { createAuditRetention } from './audit/audit-retention.js';
+import { createAdmission } from './broker/admission.js';
 import { createConnectThrottle } from './broker/connect-throttle.js';
 import { guardedHandle } from './broker/connection-guard.js';
 import { createBroker } from './broker/create-broker.js';
@@ -351,6 +352,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   const brokerLog = log.child({ component: 'broker' });
+  const admission = createAdmission(
+    { laneDelay: () => started.delay(), holding: (count) => metrics.mqttConnectsHeld.set(count) },
+    config.mqtt.admission,
+  );
   const broker = await createBroker({
     shared: sharedBroker?.options,
     registry,
@@ -363,6 +368,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       maxFailuresPerAddress: config.mqtt.connectThrottle.maxFailuresPerAddress,
       maxFailuresPerDevice: config.mqtt.connectThrottle.maxFailuresPerDevice,
     }),
+    admission,
     ingest,
     deviceStatus,
     drainTimeout: config.mqtt.drainTimeout,
@@ -539,6 +545,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await http.close();
         // Stop accepting first; the listeners finish closing once the broker has disconnected every client.
         const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
+        admission.close();
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await listenersClosed;
         sharedBroker?.close();

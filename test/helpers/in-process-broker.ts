@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { Aedes } from 'aedes';
 import type { Counter } from 'prom-client';
+import { type AdmissionLimits, createAdmission } from '../../gateway/src/broker/admission.js';
 import { type ConnectThrottleLimits, createConnectThrottle } from '../../gateway/src/broker/connect-throttle.js';
 import { type ConnectionLimits, guardedHandle } from '../../gateway/src/broker/connection-guard.js';
 import { createBroker } from '../../gateway/src/broker/create-broker.js';
@@ -23,6 +24,8 @@ export interface InProcessBrokerOptions {
   verifySecret?: (secret: string, stored: string) => Promise<boolean>;
   /** The gateway's clock (default 0, advanced by tests through `clock.now`). */
   clock?: { now: number };
+  /** Admission (mqtt.admission) over a lane whose delay the test sets; none when absent. */
+  admission?: AdmissionLimits & { laneDelay(): number };
 }
 
 export interface InProcessBroker {
@@ -64,7 +67,11 @@ export async function startInProcessBroker(options: InProcessBrokerOptions = {})
   const deviceStatus = createDeviceStatusBook();
   const published: DevicePublish[] = [];
   const clock = options.clock ?? { now: 0 };
+  const admission = options.admission
+    ? createAdmission({ laneDelay: options.admission.laneDelay, holding: (n) => metrics.mqttConnectsHeld.set(n) }, options.admission)
+    : undefined;
   const broker = await createBroker({
+    ...(admission ? { admission } : {}),
     registry,
     verifySecret: options.verifySecret ?? createSecretVerifier(),
     connectedClients: () => broker.connectedClients,
@@ -100,6 +107,7 @@ export async function startInProcessBroker(options: InProcessBrokerOptions = {})
     },
     async close() {
       const closed = Promise.all(listeners.map((listener) => listener.close()));
+      admission?.close();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await closed;
     },

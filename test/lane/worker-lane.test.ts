@@ -123,6 +123,41 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
     expect(failures).toEqual([]);
   });
 
+  it('estimates how long a publish would wait for its verdict (the broker holds CONNECTs on it): 0 idle, about the real wait behind a backlog', async () => {
+    const { config, device, failures, outlet, onFailure } = await setUp();
+    lane = await createWorkerLane({ config: laneConfigOf(config), influxUrl: null }, outlet, createLogger('silent'), onFailure);
+    await lane.start(T0);
+    expect(lane.delay()).toBe(0);
+    let seq = 0;
+    /** Sends `batches` batches of `size` readings, one per turn of the event loop; their verdicts to come. */
+    const send = async (batches: number, size: number): Promise<Array<Promise<LaneVerdict>>> => {
+      const answers: Array<Promise<LaneVerdict>> = [];
+      for (let b = 0; b < batches; b += 1) {
+        for (let i = 0; i < size; i += 1) {
+          seq += 1;
+          const at = T0 + seq * 1_000;
+          answers.push(judge(lane as TelemetryLane, device, payload({ ts: at, seq, metrics: { hopper_temp: 20 + (seq % 5) } }), at));
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return answers;
+    };
+    // the lane learns its pace from a first backlog
+    const first = await Promise.all(await send(20, 200));
+    expect(first.every((v) => v.accepted === 1)).toBe(true);
+    expect(lane.delay()).toBe(0);
+    // a second one: the estimate once it is sent, against the wait its last verdict had from then
+    const answers = await send(20, 200);
+    const estimated = lane.delay();
+    const from = performance.now();
+    await Promise.all(answers);
+    const waited = performance.now() - from;
+    expect(estimated).toBeGreaterThan(waited / 5);
+    expect(estimated).toBeLessThan(Math.max(50, waited * 5));
+    expect(lane.delay()).toBe(0);
+    expect(failures).toEqual([]);
+  });
+
   it('when the worker dies, refuses to judge (the broker then closes the connection unacknowledged) and says so once', async () => {
     const { config, device, failures, outlet, onFailure } = await setUp();
     const dying = new URL('./dying-worker-thread.ts', import.meta.url);

@@ -1,5 +1,5 @@
 import type { Client } from 'aedes';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type InProcessBroker, type InProcessBrokerOptions, startInProcessBroker } from '../../../test/helpers/in-process-broker.js';
 import { connackCode, connectDevice } from '../../../test/helpers/mqtt-device.js';
 import { rawConnack } from '../../../test/helpers/raw-mqtt.js';
@@ -126,6 +126,40 @@ describe('the CONNECT throttle as a device sees it', () => {
     expect(await code(gateway, { username: 'nobody', password: 'x', clientId: 'nobody' })).toBe(3);
     expect(await refused(gateway, 'throttled_address')).toBe(2);
     expect(await refused(gateway, 'unknown_device')).toBe(2);
+  });
+});
+
+describe('admission while the telemetry lane is behind (mqtt.admission)', () => {
+  const held = async (gateway: InProcessBroker) => (await gateway.metrics.mqttConnectsHeld.get()).values[0]?.value ?? 0;
+
+  it('holds the CONNACK of a device with good credentials until the lane catches up, then lets it in', async () => {
+    const lane = { delay: 5_000 };
+    const gateway = await start({ admission: { laneDelay: () => lane.delay, maxLaneWait: 1_000, maxHold: 10_000 } });
+    let answered: number | null = null;
+    const answer = code(gateway, dc01).then((c) => {
+      answered = c;
+      return c;
+    });
+    await vi.waitFor(async () => expect(await held(gateway)).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answered).toBeNull();
+    // bad credentials are answered at once, held or not: admission comes after them
+    expect(await code(gateway, { ...dc01, password: 'wrong' })).toBe(4);
+    lane.delay = 0;
+    expect(await answer).toBe(0);
+    expect(await held(gateway)).toBe(0);
+    expect(await refused(gateway, 'server_busy')).toBe(0);
+  });
+
+  it('answers CONNACK 3 (server_busy, counted and logged) to a device held maxHold', async () => {
+    const gateway = await start({ admission: { laneDelay: () => 5_000, maxLaneWait: 1_000, maxHold: 400 } });
+    const startedAt = performance.now();
+    expect(await code(gateway, dc01)).toBe(CONNACK.SERVER_UNAVAILABLE);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(380);
+    expect(await refused(gateway, 'server_busy')).toBe(1);
+    const line = gateway.logs.find((entry) => entry.msg === 'connect refused');
+    expect(line).toMatchObject({ clientId: 'dc-01', reason: 'server_busy', returnCode: 3 });
+    expect(await held(gateway)).toBe(0);
   });
 });
 

@@ -2,6 +2,7 @@ import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
 import type { DeviceRegistry } from '../devices/device-registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { Admission } from './admission.js';
 import type { ConnectThrottle } from './connect-throttle.js';
 import { bindSession } from './session.js';
 import { topicMatches } from './topic-filter.js';
@@ -18,7 +19,8 @@ export type ConnectRefusal =
   | 'bad_credentials'
   | 'will_topic'
   | 'throttled_address'
-  | 'throttled_device';
+  | 'throttled_device'
+  | 'server_busy';
 
 export interface AuthenticateDeps {
   registry: DeviceRegistry;
@@ -27,6 +29,8 @@ export interface AuthenticateDeps {
   maxConnections: number;
   labMode: { enabled: boolean; allow: readonly string[]; deny: readonly string[] };
   throttle: ConnectThrottle;
+  /** Devices with good credentials wait here for their CONNACK while the telemetry lane is behind (admission.ts). */
+  admission?: Admission;
   now(): number;
   metrics: GatewayMetrics;
   log: Logger;
@@ -149,8 +153,15 @@ export function createAuthenticate(deps: AuthenticateDeps) {
           refuse(client, 'will_topic', CONNACK.NOT_AUTHORIZED, done);
           return;
         }
-        bindSession(client, { kind: 'device', device });
-        done(null, true);
+        const letIn = (): void => {
+          bindSession(client, { kind: 'device', device });
+          done(null, true);
+        };
+        if (!deps.admission) return letIn();
+        deps.admission.admit(
+          (admitted) => (admitted ? letIn() : refuse(client, 'server_busy', CONNACK.SERVER_UNAVAILABLE, done)),
+          () => client.closed,
+        );
       },
       (error: unknown) => {
         deps.log.error({ err: error, device: device.id }, 'secret verification failed');

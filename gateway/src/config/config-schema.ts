@@ -64,6 +64,18 @@ const mqtt = z
       .strict()
       .default({ window: 60_000, maxFailuresPerAddress: 60, maxFailuresPerDevice: 10 }),
     maxConnections: z.number().int().positive().default(50_000),
+    /**
+     * While the telemetry lane is behind (a publish would wait `maxLaneWait` or more for its verdict), devices with
+     * good credentials wait for their CONNACK and are let in as the lane catches up; one held `maxHold` gets
+     * CONNACK 3 and retries. Keeps the PUBACKs of the devices already connected prompt in a reconnect storm.
+     */
+    admission: z
+      .object({
+        maxLaneWait: durationSchema.refine((ms) => ms > 0, 'more than 0 (0 would hold every CONNECT)').default(500),
+        maxHold: durationSchema.default(10_000),
+      })
+      .strict()
+      .default({ maxLaneWait: 500, maxHold: 10_000 }),
     /** A slow subscriber is disconnected after this long rather than stalling delivery (aedes drainTimeout). */
     drainTimeout: durationSchema.default(10_000),
     labMode: labMode.default({ enabled: false, allow: ['lab/#'], deny: [] }),

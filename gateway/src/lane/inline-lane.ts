@@ -103,6 +103,8 @@ export async function createInlineLane(
       await sink?.flush();
     },
     sinkStatus: () => sink?.status() ?? null,
+    // judged in the turn after submission: a lane behind shows as the broker's event loop being late
+    delay: () => 0,
     workerMetrics: async () => [],
     async close() {
       judgePending();

@@ -54,6 +54,13 @@ export interface TelemetryLane {
   /** Judges one payload; `decided` is called exactly once, at once (inline) or a little later (worker). */
   submit(device: RegisteredDevice, payload: Buffer, receivedAt: number, decided: (verdict: LaneVerdict) => void): void;
   /**
+   * How long a publish submitted now would wait for its verdict, ms of real time, estimated: the longer of the wait
+   * of the oldest publish without a verdict and the time the lane needs for those in front. 0 when none waits (inline:
+   * judged in the next turn, so a lane behind shows as the event loop being late). The broker holds CONNECTs while
+   * it is long (broker/admission.ts).
+   */
+  delay(): number;
+  /**
    * Time-driven rules (delays, silence, expectations) due at `now`. `held`: devices whose publishes waited in the
    * lane (hold-watch.ts), judged before this tick: their silence is not counted for that wait.
    */

@@ -44,6 +44,16 @@ export async function createWorkerLane(
   let flushScheduled = false;
   /** Batches sent and not yet judged, oldest first: the worker answers in order. */
   const awaiting: Array<Pending['decided']> = [];
+  /** When each awaiting batch was sent (performance.now), and how many publishes wait in all (the lane's `delay`). */
+  const awaitingSince: number[] = [];
+  let undecided = 0;
+  /**
+   * The lane's pace while busy: time between verdicts with batches still waiting, over the publishes those verdicts
+   * decided, both decayed per message (recent pace counts most).
+   */
+  let busyMs = 0;
+  let busyDecided = 0;
+  let lastVerdictAt = 0;
   const answers = new Map<number, { resolve: (message: FromLane) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   let sinkStatus: SinkStatus | null = null;
@@ -66,6 +76,8 @@ export async function createWorkerLane(
     // it may have died inside a commit: the broker side's writes must not wait for it
     if (setup.writerGate) laneGone(setup.writerGate);
     const owed = [...awaiting.splice(0), pending.decided];
+    awaitingSince.length = 0;
+    undecided = 0;
     pending = emptyPending();
     for (const decided of owed) for (const decide of decided) decide(UNAVAILABLE);
     for (const answer of answers.values()) answer.reject(error);
@@ -73,6 +85,16 @@ export async function createWorkerLane(
     if (closing) return;
     log.fatal({ err: error }, 'telemetry worker failed');
     onFailure(error);
+  };
+
+  /** A verdict for `count` publishes came: if the lane was busy since the last one, that time was theirs. */
+  const paced = (count: number): void => {
+    const at = performance.now();
+    if (lastVerdictAt > 0) {
+      busyMs = 0.95 * busyMs + (at - lastVerdictAt);
+      busyDecided = 0.95 * busyDecided + count;
+    }
+    lastVerdictAt = awaiting.length > 0 ? at : 0;
   };
 
   const flush = (): void => {
@@ -98,6 +120,8 @@ export async function createWorkerLane(
     }
     offsets[batch.payloads.length] = at;
     awaiting.push(batch.decided);
+    awaitingSince.push(performance.now());
+    undecided += batch.decided.length;
     post({ type: 'batch', devices: batch.devices, receivedAt: Float64Array.from(batch.receivedAt), offsets, bytes }, [bytes]);
   };
 
@@ -105,6 +129,9 @@ export async function createWorkerLane(
     switch (message.type) {
       case 'verdicts': {
         const decided = awaiting.shift() ?? [];
+        awaitingSince.shift();
+        undecided -= decided.length;
+        paced(decided.length);
         let next = 0;
         for (let i = 0; i < decided.length; i += 1) {
           let rejections = ACCEPTED;
@@ -215,6 +242,14 @@ export async function createWorkerLane(
       await ask<'flushed'>({ type: 'flush', id: nextId++ });
     },
     sinkStatus: () => sinkStatus,
+    delay() {
+      // the batch this turn collects goes over at its end: its publishes wait behind the others
+      const waiting = undecided + pending.decided.length;
+      if (waiting === 0) return 0;
+      const perPublish = busyDecided > 0 ? busyMs / busyDecided : 0;
+      const oldest = awaitingSince.length > 0 ? performance.now() - (awaitingSince[0] as number) : 0;
+      return Math.max(oldest, waiting * perPublish);
+    },
     async workerMetrics(options = {}) {
       // A dead worker's metrics are gone; /metrics still serves the main thread's.
       if (failure) return [];

@@ -54,8 +54,13 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
     mqttConnections: new Gauge({ name: 'gateway_mqtt_connections', help: 'Connected MQTT clients', registers }),
     mqttConnectRefused: new Counter({
       name: 'gateway_mqtt_connect_refused_total',
-      help: 'CONNECT refused, by reason (bad_credentials, unknown_device, client_id, client_id_taken, anonymous, will_topic, max_connections, throttled_address, throttled_device)',
+      help: 'CONNECT refused, by reason (bad_credentials, unknown_device, client_id, client_id_taken, anonymous, will_topic, max_connections, throttled_address, throttled_device, server_busy)',
       labelNames: ['reason'],
+      registers,
+    }),
+    mqttConnectsHeld: new Gauge({
+      name: 'gateway_mqtt_connects_held',
+      help: 'CONNECTs with good credentials waiting for their CONNACK while the telemetry lane is behind (mqtt.admission)',
       registers,
     }),
     mqttConnectionsClosed: new Counter({

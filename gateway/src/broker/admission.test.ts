@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ADMIT_PER_CHECK, type Admission, CHECK_EVERY_MS, createAdmission } from './admission.js';
+
+const LIMITS = { maxLaneWait: 1_000, maxHold: 10_000 };
+
+/** An admission over a lane whose delay the test sets, on a clock the test moves (with vitest's fake timers). */
+function setUp(limits = LIMITS) {
+  const lane = { delay: 0 };
+  let clock = 0;
+  const counts: number[] = [];
+  const admission = createAdmission({ laneDelay: () => lane.delay, clock: () => clock, holding: (n) => counts.push(n) }, limits);
+  /** Runs the checks due in `ms` of time that passes as it should (the event loop on time). */
+  const pass = (ms: number): void => {
+    for (let t = 0; t < ms; t += CHECK_EVERY_MS) {
+      clock += CHECK_EVERY_MS;
+      vi.advanceTimersByTime(CHECK_EVERY_MS);
+    }
+  };
+  /** The event loop was held `ms` before the next check ran. */
+  const stall = (ms: number): void => {
+    clock += ms + CHECK_EVERY_MS;
+    vi.advanceTimersByTime(CHECK_EVERY_MS);
+  };
+  /** CONNECTs asking now; each answer lands in `answers` under its name. */
+  const answers = new Map<string, boolean>();
+  const ask = (name: string, gone = () => false): void => admission.admit((admitted) => answers.set(name, admitted), gone);
+  return { admission, lane, answers, ask, pass, stall, counts };
+}
+
+let running: Admission | undefined;
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  running?.close();
+  running = undefined;
+  vi.useRealTimers();
+});
+
+describe('admission while the telemetry lane is behind', () => {
+  it('lets a device in at once while the lane keeps up', () => {
+    const t = setUp();
+    running = t.admission;
+    t.lane.delay = 999;
+    t.ask('dc-01');
+    expect(t.answers.get('dc-01')).toBe(true);
+    expect(t.admission.holding).toBe(0);
+    expect(t.counts).toEqual([]);
+  });
+
+  it('holds CONNECTs while a publish would wait maxLaneWait or more, and lets them in oldest first as the lane catches up', () => {
+    const t = setUp();
+    running = t.admission;
+    t.lane.delay = 1_000;
+    const order: string[] = [];
+    for (const name of ['first', 'second', 'third'])
+      t.admission.admit(
+        (admitted) => admitted && order.push(name),
+        () => false,
+      );
+    t.pass(5_000);
+    expect(order).toEqual([]);
+    expect(t.admission.holding).toBe(3);
+    expect(t.counts).toEqual([1, 2, 3]);
+    t.lane.delay = 999;
+    t.pass(CHECK_EVERY_MS);
+    expect(order).toEqual(['first', 'second', 'third']);
+    expect(t.admission.holding).toBe(0);
+    expect(t.counts.at(-1)).toBe(0);
+  });
+
+  it('lets in at most ADMIT_PER_CHECK per check, also when a burst finds the lane idle', () => {
+    const t = setUp();
+    running = t.admission;
+    for (let i = 0; i < ADMIT_PER_CHECK + 10; i += 1) t.ask(`d${i}`);
+    expect([...t.answers.values()].filter(Boolean)).toHaveLength(ADMIT_PER_CHECK);
+    expect(t.answers.has(`d${ADMIT_PER_CHECK}`)).toBe(false);
+    expect(t.admission.holding).toBe(10);
+    t.pass(CHECK_EVERY_MS);
+    expect([...t.answers.values()].filter(Boolean)).toHaveLength(ADMIT_PER_CHECK + 10);
+    expect(t.admission.holding).toBe(0);
+  });
+
+  it('stops letting held CONNECTs in as soon as the lane falls behind again', () => {
+    let blocked = true;
+    let admitted = 0;
+    // each device let in brings 300 ms of work to the lane
+    running = createAdmission({ laneDelay: () => (blocked ? 5_000 : admitted * 300), clock: () => 0 }, LIMITS);
+    const letIn = (ok: boolean): void => {
+      if (ok) admitted += 1;
+    };
+    for (let i = 0; i < 10; i += 1) running.admit(letIn, () => false);
+    expect(running.holding).toBe(10);
+    blocked = false;
+    vi.advanceTimersByTime(CHECK_EVERY_MS);
+    expect(admitted).toBe(4);
+    expect(running.holding).toBe(6);
+  });
+
+  it('refuses (false) a CONNECT held maxHold, and keeps holding the younger ones', () => {
+    const t = setUp({ maxLaneWait: 1_000, maxHold: 3_000 });
+    running = t.admission;
+    t.lane.delay = 60_000;
+    t.ask('old');
+    t.pass(2_000);
+    t.ask('young');
+    t.pass(1_000);
+    expect(t.answers.get('old')).toBe(false);
+    expect(t.answers.has('young')).toBe(false);
+    expect(t.admission.holding).toBe(1);
+    t.pass(2_000);
+    expect(t.answers.get('young')).toBe(false);
+    expect(t.admission.holding).toBe(0);
+  });
+
+  it('drops a held CONNECT whose connection has gone, without an answer and without using a place', () => {
+    const t = setUp();
+    running = t.admission;
+    t.lane.delay = 5_000;
+    const gone = { a: false };
+    t.ask('a', () => gone.a);
+    for (let i = 0; i < ADMIT_PER_CHECK; i += 1) t.ask(`d${i}`);
+    gone.a = true;
+    t.lane.delay = 0;
+    t.pass(CHECK_EVERY_MS);
+    expect(t.answers.has('a')).toBe(false);
+    expect([...t.answers.values()].filter(Boolean)).toHaveLength(ADMIT_PER_CHECK);
+    expect(t.admission.holding).toBe(0);
+  });
+
+  it("holds CONNECTs while the broker's own event loop runs late (an inline lane judging a storm)", () => {
+    const t = setUp();
+    running = t.admission;
+    t.stall(1_500);
+    t.ask('late');
+    expect(t.answers.has('late')).toBe(false);
+    t.pass(CHECK_EVERY_MS);
+    expect(t.answers.get('late')).toBe(true);
+  });
+
+  it('refuses every held CONNECT when the gateway closes', () => {
+    const t = setUp();
+    t.lane.delay = 5_000;
+    t.ask('a');
+    t.ask('b', () => true);
+    t.admission.close();
+    expect(t.answers.get('a')).toBe(false);
+    expect(t.answers.has('b')).toBe(false);
+    expect(t.admission.holding).toBe(0);
+  });
+});
