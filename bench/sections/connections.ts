@@ -27,12 +27,21 @@ export interface ConnectionsRun {
   rssConnectedBytes: number;
   bytesPerConnection: number;
   /**
+   * RSS with the first half of the devices connected, and what each connection of the second half added: the cost
+   * of one more connection, without what the first connections grew once (V8's heap pages and young generation,
+   * kept after they are collected: a fixed amount, not a per-connection one).
+   */
+  rssHalfBytes: number;
+  marginalBytesPerConnection: number;
+  /**
    * The last run only: every reading after full GCs of both threads (the gateway under --expose-gc), so the
    * figures are what the connections hold, not garbage; and the JS heaps per connection (null in the other runs).
    */
   settled: boolean;
   heapBytesPerConnection: number | null;
   workerHeapBytesPerConnection: number | null;
+  /** The last run only: the main thread's JS heap per connection of the second half. */
+  marginalHeapBytesPerConnection: number | null;
   coldConnected: number;
   coldConnectPerS: number;
 }
@@ -107,15 +116,19 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
       // A round trip to the lane's worker: it answers once its start-up commit is done.
       await gateway.call('stats');
       const idle = await reading();
-      const load = await spawnChild('load/connect-load.ts', {
-        port,
-        prefix: 'conn-s',
-        perSite: PER_SITE,
-        first: 0,
-        count: ctx.count,
-        secret: ctx.secret,
-        concurrency: ctx.concurrency,
-      });
+      const half = Math.floor(ctx.count / 2);
+      /** Devices `first` to `first + count - 1` of the warm groups, connected by a child of their own. */
+      const devices = (first: number, count: number) =>
+        spawnChild('load/connect-load.ts', {
+          port,
+          prefix: 'conn-s',
+          perSite: PER_SITE,
+          first,
+          count,
+          secret: ctx.secret,
+          concurrency: ctx.concurrency,
+        });
+      const halves = [await devices(0, half), await devices(half, ctx.count - half)] as const;
       const cold = await spawnChild('load/connect-load.ts', {
         port,
         prefix: 'cold-s',
@@ -126,13 +139,19 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
         concurrency: ctx.cold,
       });
       try {
-        const warm = await load.call<{ connected: number; failed: number; firstError: string | null; perS: number }>(
-          'connect',
-          {},
-          300_000,
-        );
+        type Connected = { connected: number; failed: number; firstError: string | null; seconds: number };
+        const first = await halves[0].call<Connected>('connect', {}, 300_000);
+        await sleep(500);
+        const halfway = await reading();
+        const second = await halves[1].call<Connected>('connect', {}, 300_000);
         await sleep(500);
         const connected = await reading();
+        const warm = {
+          connected: first.connected + second.connected,
+          failed: first.failed + second.failed,
+          firstError: first.firstError ?? second.firstError,
+          perS: (first.connected + second.connected) / (first.seconds + second.seconds),
+        };
         const coldResult = await cold.call<{ connected: number; perS: number }>('connect', {}, 120_000);
         const row: ConnectionsRun = {
           run,
@@ -145,9 +164,12 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
           rssRestartIdleBytes: null,
           rssConnectedBytes: connected.rss,
           bytesPerConnection: (connected.rss - idle.rss) / Math.max(1, warm.connected),
+          rssHalfBytes: halfway.rss,
+          marginalBytesPerConnection: (connected.rss - halfway.rss) / Math.max(1, second.connected),
           settled,
           heapBytesPerConnection: settled ? (connected.heapUsed - idle.heapUsed) / Math.max(1, warm.connected) : null,
           workerHeapBytesPerConnection: settled ? (connected.workerHeapUsed - idle.workerHeapUsed) / Math.max(1, warm.connected) : null,
+          marginalHeapBytesPerConnection: settled ? (connected.heapUsed - halfway.heapUsed) / Math.max(1, second.connected) : null,
           coldConnected: coldResult.connected,
           coldConnectPerS: coldResult.perS,
         };
@@ -157,12 +179,14 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
             (settled
               ? `, per connection after full GCs: RSS ${(row.bytesPerConnection / 1024).toFixed(1)} KiB, main heap ${((row.heapBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB, worker heap ${((row.workerHeapBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB`
               : '') +
+            `; each of the second half added RSS ${(row.marginalBytesPerConnection / 1024).toFixed(1)} KiB` +
+            (settled ? ` (main heap ${((row.marginalHeapBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB)` : '') +
             `, cold ${row.coldConnected}/${ctx.cold} at ${row.coldConnectPerS.toFixed(1)}/s` +
             (row.firstError ? `, first error: ${row.firstError}` : ''),
         );
         results.push(row);
       } finally {
-        await load.stop();
+        for (const load of halves) await load.stop();
         await cold.stop();
       }
     } finally {
@@ -186,4 +210,58 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
     }
   }
   return results;
+}
+
+/** Bare aedes's memory per connection, read as the gateway's settled run reads it (the same devices, halves, GCs). */
+export interface BareAedesConnections {
+  connected: number;
+  /** After full GCs: RSS per connection from idle, and what each connection of the second half added. */
+  bytesPerConnection: number;
+  marginalBytesPerConnection: number;
+  marginalHeapBytesPerConnection: number;
+}
+
+/**
+ * The same connections to bare aedes (bench/servers/bare-aedes-server.ts: no authentication, nothing stored), in
+ * the same run: what of the gateway's memory per connection is aedes's and Node's own.
+ */
+export async function runBareAedesConnections(ctx: ConnectionsContext): Promise<BareAedesConnections> {
+  const server = await spawnChild('servers/bare-aedes-server.ts', {}, { nodeArgs: ['--expose-gc'] });
+  const port = Number(server.info.port);
+  const settle = () => server.call<MemoryReading>('settle');
+  const half = Math.floor(ctx.count / 2);
+  const devices = (first: number, count: number) =>
+    spawnChild('load/connect-load.ts', {
+      port,
+      prefix: 'conn-s',
+      perSite: PER_SITE,
+      first,
+      count,
+      secret: ctx.secret,
+      concurrency: ctx.concurrency,
+    });
+  const halves = [await devices(0, half), await devices(half, ctx.count - half)] as const;
+  try {
+    const idle = await settle();
+    const first = await halves[0].call<{ connected: number }>('connect', {}, 300_000);
+    await sleep(500);
+    const halfway = await settle();
+    const second = await halves[1].call<{ connected: number }>('connect', {}, 300_000);
+    await sleep(500);
+    const connected = await settle();
+    const result: BareAedesConnections = {
+      connected: first.connected + second.connected,
+      bytesPerConnection: (connected.rss - idle.rss) / Math.max(1, first.connected + second.connected),
+      marginalBytesPerConnection: (connected.rss - halfway.rss) / Math.max(1, second.connected),
+      marginalHeapBytesPerConnection: (connected.heapUsed - halfway.heapUsed) / Math.max(1, second.connected),
+    };
+    ctx.log(
+      `  connections, bare aedes: ${result.connected}/${ctx.count}, per connection after full GCs: RSS ${(result.bytesPerConnection / 1024).toFixed(1)} KiB; ` +
+        `each of the second half added RSS ${(result.marginalBytesPerConnection / 1024).toFixed(1)} KiB (heap ${(result.marginalHeapBytesPerConnection / 1024).toFixed(1)} KiB)`,
+    );
+    return result;
+  } finally {
+    for (const load of halves) await load.stop();
+    await server.stop(30_000);
+  }
 }

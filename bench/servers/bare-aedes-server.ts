@@ -25,6 +25,17 @@ runtime.serve({
     accepted: () => published,
     stored: null,
   }),
+  /** Full garbage collections (the process runs with --expose-gc), then the RSS and heap: memory held, not garbage. */
+  settle: async () => {
+    const collect = (globalThis as { gc?: () => void }).gc;
+    if (!collect) throw new Error('settle needs node --expose-gc');
+    for (let i = 0; i < 3; i += 1) {
+      collect();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const memory = process.memoryUsage();
+    return { rss: memory.rss, heapUsed: memory.heapUsed, workerHeapUsed: 0 };
+  },
   stats: () => ({ rss: process.memoryUsage().rss, cpuSeconds: cpuSeconds(), connections: broker.connectedClients, accepted: published }),
   close: async () => {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
