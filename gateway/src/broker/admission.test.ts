@@ -81,6 +81,24 @@ describe('admission while the telemetry lane is behind', () => {
     expect(t.admission.holding).toBe(0);
   });
 
+  it('lets held CONNECTs in at most ADMIT_PER_CHECK per check, and reports how many still wait', () => {
+    const t = setUp();
+    running = t.admission;
+    t.lane.delay = 5_000;
+    for (let i = 0; i < 2 * ADMIT_PER_CHECK + 20; i += 1) t.ask(`d${i}`);
+    t.lane.delay = 0;
+    const admitted = () => [...t.answers.values()].filter(Boolean).length;
+    t.pass(CHECK_EVERY_MS);
+    expect(admitted()).toBe(ADMIT_PER_CHECK);
+    expect(t.counts.at(-1)).toBe(ADMIT_PER_CHECK + 20);
+    t.pass(CHECK_EVERY_MS);
+    expect(admitted()).toBe(2 * ADMIT_PER_CHECK);
+    expect(t.counts.at(-1)).toBe(20);
+    t.pass(CHECK_EVERY_MS);
+    expect(admitted()).toBe(2 * ADMIT_PER_CHECK + 20);
+    expect(t.counts.at(-1)).toBe(0);
+  });
+
   it('stops letting held CONNECTs in as soon as the lane falls behind again', () => {
     let blocked = true;
     let admitted = 0;
@@ -128,6 +146,14 @@ describe('admission while the telemetry lane is behind', () => {
     expect(t.admission.holding).toBe(0);
   });
 
+  it('does not count an event loop on time as late, however small maxLaneWait', () => {
+    const t = setUp({ maxLaneWait: CHECK_EVERY_MS + 1, maxHold: 10_000 });
+    running = t.admission;
+    t.pass(10 * CHECK_EVERY_MS);
+    t.ask('on-time');
+    expect(t.answers.get('on-time')).toBe(true);
+  });
+
   it("holds CONNECTs while the broker's own event loop runs late (an inline lane judging a storm)", () => {
     const t = setUp();
     running = t.admission;
@@ -138,14 +164,18 @@ describe('admission while the telemetry lane is behind', () => {
     expect(t.answers.get('late')).toBe(true);
   });
 
-  it('refuses every held CONNECT when the gateway closes', () => {
+  it('refuses every CONNECT still held when the gateway closes, and only those', () => {
     const t = setUp();
     t.lane.delay = 5_000;
-    t.ask('a');
-    t.ask('b', () => true);
+    for (let i = 0; i <= ADMIT_PER_CHECK; i += 1) t.ask(`d${i}`);
+    t.ask('gone', () => true);
+    t.lane.delay = 0;
+    t.pass(CHECK_EVERY_MS);
+    // the first ADMIT_PER_CHECK are in; one more and the gone one still wait
     t.admission.close();
-    expect(t.answers.get('a')).toBe(false);
-    expect(t.answers.has('b')).toBe(false);
+    expect([...t.answers.values()].filter(Boolean)).toHaveLength(ADMIT_PER_CHECK);
+    expect(t.answers.get(`d${ADMIT_PER_CHECK}`)).toBe(false);
+    expect(t.answers.has('gone')).toBe(false);
     expect(t.admission.holding).toBe(0);
   });
 });
