@@ -30,7 +30,7 @@ describe('invalid configuration fails fast, naming every problem with its path',
         '  tcp:',
         '    port: "1883"', // line 3: a string, not a number
         '  maxPayloadBytes: -1', // line 4
-        '  admission: { maxLaneWait: 0 }', // line 5: would hold every CONNECT
+        '  admission: { maxLaneWait: 0, maxHold: 0 }', // line 5: would hold every CONNECT, and refuse it at once
         'http:',
         '  port: 99999', // line 7
         'webhooks:',
@@ -52,6 +52,7 @@ describe('invalid configuration fails fast, naming every problem with its path',
       'bad.yaml:3: mqtt.tcp.port',
       'bad.yaml:4: mqtt.maxPayloadBytes',
       'bad.yaml:5: mqtt.admission.maxLaneWait: more than 0 (0 would hold every CONNECT)',
+      'bad.yaml:5: mqtt.admission.maxHold: between 1s and 60s',
       'bad.yaml:7: http.port',
       'bad.yaml:10: webhooks[0].url',
       'bad.yaml:11: webhooks[0].secrets[0]: expected whsec_',

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ADMIT_PER_CHECK, type Admission, CHECK_EVERY_MS, createAdmission } from './admission.js';
+import { ADMIT_PER_CHECK, type Admission, CHECK_EVERY_MS, createAdmission, FLOOR_EVERY_CHECKS } from './admission.js';
 
 const LIMITS = { maxLaneWait: 1_000, maxHold: 10_000 };
 
@@ -58,7 +58,8 @@ describe('admission while the telemetry lane is behind', () => {
         (admitted) => admitted && order.push(name),
         () => false,
       );
-    t.pass(5_000);
+    // short of the floor's first turn
+    t.pass(CHECK_EVERY_MS * (FLOOR_EVERY_CHECKS - 1));
     expect(order).toEqual([]);
     expect(t.admission.holding).toBe(3);
     expect(t.counts).toEqual([1, 2, 3]);
@@ -115,19 +116,46 @@ describe('admission while the telemetry lane is behind', () => {
     expect(running.holding).toBe(6);
   });
 
-  it('refuses (false) a CONNECT held maxHold, and keeps holding the younger ones', () => {
-    const t = setUp({ maxLaneWait: 1_000, maxHold: 3_000 });
+  it('lets the oldest held CONNECT in every FLOOR_EVERY_CHECKS checks, however long the lane stays behind', () => {
+    const t = setUp({ maxLaneWait: 1_000, maxHold: 60_000 });
     running = t.admission;
     t.lane.delay = 60_000;
-    t.ask('old');
-    t.pass(2_000);
-    t.ask('young');
-    t.pass(1_000);
-    expect(t.answers.get('old')).toBe(false);
-    expect(t.answers.has('young')).toBe(false);
+    const order: string[] = [];
+    for (const name of ['first', 'second', 'third'])
+      t.admission.admit(
+        (admitted) => admitted && order.push(name),
+        () => false,
+      );
+    t.pass(CHECK_EVERY_MS * FLOOR_EVERY_CHECKS);
+    expect(order).toEqual(['first']);
+    t.pass(CHECK_EVERY_MS * (FLOOR_EVERY_CHECKS - 1));
+    expect(order).toEqual(['first']);
+    t.pass(CHECK_EVERY_MS);
+    expect(order).toEqual(['first', 'second']);
+    t.pass(CHECK_EVERY_MS * FLOOR_EVERY_CHECKS);
+    expect(order).toEqual(['first', 'second', 'third']);
+    expect(t.admission.holding).toBe(0);
+  });
+
+  it('refuses (false) the CONNECTs held maxHold that the floor did not let in, and goes on with the younger ones', () => {
+    const t = setUp({ maxLaneWait: 1_000, maxHold: 1_000 });
+    running = t.admission;
+    t.lane.delay = 60_000;
+    for (let i = 0; i < 30; i += 1) t.ask(`old${i}`);
+    t.pass(500);
+    t.ask('young-1');
+    t.ask('young-2');
+    t.pass(500);
+    // the floor let one in every 100 ms until the first second ran out: the oldest nine; at 1 s the rest ran out,
+    // and that check's turn of the floor went to the oldest still waiting
+    const olds = Array.from({ length: 30 }, (_, i) => t.answers.get(`old${i}`));
+    expect(olds).toEqual([...Array(9).fill(true), ...Array(21).fill(false)]);
+    expect(t.answers.get('young-1')).toBe(true);
+    expect(t.answers.has('young-2')).toBe(false);
     expect(t.admission.holding).toBe(1);
-    t.pass(2_000);
-    expect(t.answers.get('young')).toBe(false);
+    // alone now: the floor's next turn lets it in before its own maxHold runs out
+    t.pass(CHECK_EVERY_MS * FLOOR_EVERY_CHECKS);
+    expect(t.answers.get('young-2')).toBe(true);
     expect(t.admission.holding).toBe(0);
   });
 
@@ -176,6 +204,14 @@ describe('admission while the telemetry lane is behind', () => {
     expect([...t.answers.values()].filter(Boolean)).toHaveLength(ADMIT_PER_CHECK);
     expect(t.answers.get(`d${ADMIT_PER_CHECK}`)).toBe(false);
     expect(t.answers.has('gone')).toBe(false);
+    expect(t.admission.holding).toBe(0);
+  });
+
+  it('refuses at once a CONNECT whose secret check ends after the gateway closed', () => {
+    const t = setUp();
+    t.admission.close();
+    t.ask('late');
+    expect(t.answers.get('late')).toBe(false);
     expect(t.admission.holding).toBe(0);
   });
 });

@@ -10,7 +10,8 @@
  * CONNECTs are let in oldest first, at most ADMIT_PER_CHECK every CHECK_EVERY_MS, and so are CONNECTs that find
  * the gateway keeping up (a burst of CONNECTs is admitted at that rate too: their publishes reach the lane only
  * after their CONNACK, too late for the lane's wait to show them). A CONNECT held `maxHold` gets CONNACK 3 (server
- * unavailable), after which an MQTT client retries in its reconnect period.
+ * unavailable), after which an MQTT client retries in its reconnect period. However far behind the lane stays, the
+ * oldest held CONNECT is let in ten times a second (FLOOR_EVERY_CHECKS).
  */
 export interface AdmissionLimits {
   /** Let devices in while a publish would wait less than this for its verdict, ms. */
@@ -31,7 +32,8 @@ export interface AdmissionDeps {
 export interface Admission {
   /**
    * `done(true)` once the device may have its CONNACK (at once while the gateway keeps up), `done(false)` when
-   * it waited `maxHold` (or the gateway closes). A CONNECT whose connection is `gone` meanwhile is dropped.
+   * it waited `maxHold` (or the gateway closes, or has closed). A CONNECT whose connection is `gone` meanwhile is
+   * dropped.
    */
   admit(done: (admitted: boolean) => void, gone: () => boolean): void;
   /** CONNECTs waiting for room now. */
@@ -42,6 +44,12 @@ export interface Admission {
 export const CHECK_EVERY_MS = 20;
 /** 2,500 devices a second at most: each brings its publishes in flight, which the lane sees only after CONNACK. */
 export const ADMIT_PER_CHECK = 50;
+/**
+ * However long the lane stays behind (devices already in keep it so, a slow disk), the oldest held CONNECT is let in
+ * every FLOOR_EVERY_CHECKS checks (10 devices a second): a device is never kept out for good, and ten a second add
+ * little to a lane that is behind.
+ */
+export const FLOOR_EVERY_CHECKS = 5;
 
 interface Held {
   since: number;
@@ -58,6 +66,8 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
   let lateBy = 0;
   const clock = deps.clock ?? (() => performance.now());
   let lastCheck = clock();
+  let checks = 0;
+  let closed = false;
 
   const behind = (): boolean => Math.max(deps.laneDelay(), lateBy) >= limits.maxLaneWait;
   const told = (): void => deps.holding?.(held.length - head);
@@ -67,6 +77,8 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
     lateBy = Math.max(0, now - lastCheck - CHECK_EVERY_MS);
     lastCheck = now;
     budget = ADMIT_PER_CHECK;
+    checks += 1;
+    let floor = checks % FLOOR_EVERY_CHECKS === 0;
     const before = head;
     while (head < held.length) {
       const next = held[head] as Held;
@@ -74,7 +86,8 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
       else if (now - next.since >= limits.maxHold) {
         head += 1;
         next.done(false);
-      } else if (budget > 0 && !behind()) {
+      } else if (floor || (budget > 0 && !behind())) {
+        floor = false;
         head += 1;
         budget -= 1;
         next.done(true);
@@ -95,6 +108,7 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
 
   return {
     admit(done, gone) {
+      if (closed) return done(false);
       if (head === held.length && budget > 0 && !behind()) {
         budget -= 1;
         done(true);
@@ -107,6 +121,7 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
       return held.length - head;
     },
     close() {
+      closed = true;
       clearInterval(timer);
       const refused = held.slice(head);
       held = [];

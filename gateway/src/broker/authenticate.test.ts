@@ -131,35 +131,58 @@ describe('the CONNECT throttle as a device sees it', () => {
 
 describe('admission while the telemetry lane is behind (mqtt.admission)', () => {
   const held = async (gateway: InProcessBroker) => (await gateway.metrics.mqttConnectsHeld.get()).values[0]?.value ?? 0;
+  /** Connections of dc-01 (`dc-01:c{i}`), each answered with its CONNACK code and when. */
+  const connectMany = (gateway: InProcessBroker, count: number) =>
+    Array.from({ length: count }, (_, i) => code(gateway, { ...dc01, clientId: `dc-01:c${i}`, connectTimeout: 5_000 }));
 
-  it('holds the CONNACK of a device with good credentials until the lane catches up, then lets it in', async () => {
+  it('holds the CONNACKs of devices with good credentials while the lane is behind (the floor lets one in per 100 ms), then lets them all in', async () => {
     const lane = { delay: 5_000 };
-    const gateway = await start({ admission: { laneDelay: () => lane.delay, maxLaneWait: 1_000, maxHold: 10_000 } });
-    let answered: number | null = null;
-    const answer = code(gateway, dc01).then((c) => {
-      answered = c;
-      return c;
-    });
-    await vi.waitFor(async () => expect(await held(gateway)).toBe(1));
+    const gateway = await start({ admission: { laneDelay: () => lane.delay, maxLaneWait: 1_000, maxHold: 10_000 }, maxConnections: 100 });
+    const answered: number[] = [];
+    const answers = connectMany(gateway, 8).map((answer) => answer.then((c) => answered.push(c)));
+    await vi.waitFor(async () => expect(await held(gateway)).toBeGreaterThan(0));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(answered).toBeNull();
+    // at most the floor's few in 300 ms; the others still wait
+    expect(answered.length).toBeLessThanOrEqual(4);
+    expect(await held(gateway)).toBeGreaterThanOrEqual(4);
     // bad credentials are answered at once, held or not: admission comes after them
     expect(await code(gateway, { ...dc01, password: 'wrong' })).toBe(4);
     lane.delay = 0;
-    expect(await answer).toBe(0);
+    await Promise.all(answers);
+    expect(answered).toEqual(Array(8).fill(0));
     expect(await held(gateway)).toBe(0);
     expect(await refused(gateway, 'server_busy')).toBe(0);
   });
 
-  it('answers CONNACK 3 (server_busy, counted and logged) to a device held maxHold', async () => {
-    const gateway = await start({ admission: { laneDelay: () => 5_000, maxLaneWait: 1_000, maxHold: 400 } });
-    const startedAt = performance.now();
-    expect(await code(gateway, dc01)).toBe(CONNACK.SERVER_UNAVAILABLE);
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(380);
-    expect(await refused(gateway, 'server_busy')).toBe(1);
+  it('answers CONNACK 3 (server_busy, counted and logged) to the devices held maxHold that the floor did not let in', async () => {
+    const gateway = await start({ admission: { laneDelay: () => 5_000, maxLaneWait: 1_000, maxHold: 400 }, maxConnections: 100 });
+    const codes = await Promise.all(connectMany(gateway, 12));
+    const busy = codes.filter((c) => c === CONNACK.SERVER_UNAVAILABLE).length;
+    // the floor lets about four in within 400 ms; the rest are refused
+    expect(busy).toBeGreaterThanOrEqual(6);
+    expect(codes.filter((c) => c === 0).length).toBe(12 - busy);
+    expect(await refused(gateway, 'server_busy')).toBe(busy);
     const line = gateway.logs.find((entry) => entry.msg === 'connect refused');
-    expect(line).toMatchObject({ clientId: 'dc-01', reason: 'server_busy', returnCode: 3 });
+    expect(line).toMatchObject({ reason: 'server_busy', returnCode: 3 });
     expect(await held(gateway)).toBe(0);
+  });
+
+  it('checks mqtt.maxConnections again when a held device is let in', async () => {
+    // all four pass the check at CONNECT (nobody is connected yet); the floor then lets them in one by one
+    const gateway = await start({ admission: { laneDelay: () => 5_000, maxLaneWait: 1_000, maxHold: 10_000 }, maxConnections: 2 });
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 4 }, (_, i) => connectDevice(gateway.url, { ...dc01, clientId: `dc-01:c${i}`, connectTimeout: 5_000 })),
+    );
+    const open = attempts.flatMap((attempt) => (attempt.status === 'fulfilled' ? [attempt.value] : []));
+    const codes = attempts.flatMap((attempt) => (attempt.status === 'rejected' ? [(attempt.reason as { code?: number }).code] : []));
+    try {
+      expect(open).toHaveLength(2);
+      expect(codes).toEqual([CONNACK.SERVER_UNAVAILABLE, CONNACK.SERVER_UNAVAILABLE]);
+      expect(await refused(gateway, 'max_connections')).toBe(2);
+      expect(gateway.broker.connectedClients).toBe(2);
+    } finally {
+      await Promise.all(open.map((client) => client.endAsync()));
+    }
   });
 });
 

@@ -159,7 +159,12 @@ export function createAuthenticate(deps: AuthenticateDeps) {
         };
         if (!deps.admission) return letIn();
         deps.admission.admit(
-          (admitted) => (admitted ? letIn() : refuse(client, 'server_busy', CONNACK.SERVER_UNAVAILABLE, done)),
+          (admitted) => {
+            if (!admitted) return refuse(client, 'server_busy', CONNACK.SERVER_UNAVAILABLE, done);
+            // others may have connected while it was held
+            if (deps.connectedClients() >= deps.maxConnections) return refuse(client, 'max_connections', CONNACK.SERVER_UNAVAILABLE, done);
+            letIn();
+          },
           () => client.closed,
         );
       },
