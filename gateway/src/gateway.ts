@@ -369,6 +369,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       maxFailuresPerDevice: config.mqtt.connectThrottle.maxFailuresPerDevice,
     }),
     admission,
+    connectHolds: started,
     ingest,
     deviceStatus,
     drainTimeout: config.mqtt.drainTimeout,

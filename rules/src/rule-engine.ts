@@ -62,6 +62,12 @@ export interface DeviceHold {
   device: string;
   since: number;
   until: number;
+  /**
+   * Not publishes: the device's CONNECT, held from `since` to `until` (the gateway's admission while its lane is
+   * behind). The device was alive and trying to report, with no arrival of its own, so every silence clock of it
+   * counts from `until`.
+   */
+  connecting?: boolean | undefined;
 }
 
 export interface RuleEngine {
@@ -521,7 +527,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         if (!slot) continue;
         for (const rule of slot.rules) {
           if (!rule.kind.onHeld) continue;
-          rule.kind.onHeld(rule.def, rule.state, hold.since, hold.until);
+          rule.kind.onHeld(rule.def, rule.state, hold.since, hold.until, hold.connecting === true);
           // not saved for this alone: a storm holds every device at every tick, and the device's next reading
           // (or the next change of its state) saves it
           reschedule(rule);

@@ -64,9 +64,11 @@ export interface RuleKind<D extends { kind: string; id: string }, S> {
   /**
    * The gateway held publishes of the device that it received from `since` on, and judged them, until `until` (its
    * lane was behind): the device was heard from until then. A timer that measures the device's silence, and was
-   * last fed by those publishes (an arrival at or after `since`), counts from `until`. Absent: no such timer.
+   * last fed by those publishes (an arrival at or after `since`), counts from `until`. `connecting`: it was the
+   * device's CONNECT the gateway held (admission), not publishes: every such timer of the device counts from `until`.
+   * Absent: no such timer.
    */
-  onHeld?(def: D, state: S, since: number, until: number): void;
+  onHeld?(def: D, state: S, since: number, until: number, connecting: boolean): void;
 }
 
 const CLOSE = 0x7d; // }

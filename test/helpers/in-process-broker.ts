@@ -4,7 +4,7 @@ import type { Counter } from 'prom-client';
 import { type AdmissionLimits, createAdmission } from '../../gateway/src/broker/admission.js';
 import { type ConnectThrottleLimits, createConnectThrottle } from '../../gateway/src/broker/connect-throttle.js';
 import { type ConnectionLimits, guardedHandle } from '../../gateway/src/broker/connection-guard.js';
-import { createBroker } from '../../gateway/src/broker/create-broker.js';
+import { type BrokerDeps, createBroker } from '../../gateway/src/broker/create-broker.js';
 import { type MqttListener, startMqttListeners } from '../../gateway/src/broker/listeners.js';
 import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { createDeviceRegistry } from '../../gateway/src/devices/device-registry.js';
@@ -26,6 +26,8 @@ export interface InProcessBrokerOptions {
   clock?: { now: number };
   /** Admission (mqtt.admission) over a lane whose delay the test sets; none when absent. */
   admission?: AdmissionLimits & { laneDelay(): number };
+  /** Told of each CONNECT that waits for admission and when its wait ends (the hold watch, in the gateway). */
+  connectHolds?: BrokerDeps['connectHolds'];
 }
 
 export interface InProcessBroker {
@@ -72,6 +74,7 @@ export async function startInProcessBroker(options: InProcessBrokerOptions = {})
     : undefined;
   const broker = await createBroker({
     ...(admission ? { admission } : {}),
+    ...(options.connectHolds ? { connectHolds: options.connectHolds } : {}),
     registry,
     verifySecret: options.verifySecret ?? createSecretVerifier(),
     connectedClients: () => broker.connectedClients,

@@ -32,8 +32,8 @@ export interface AdmissionDeps {
 export interface Admission {
   /**
    * `done(true)` once the device may have its CONNACK (at once while the gateway keeps up), `done(false)` when
-   * it waited `maxHold` (or the gateway closes, or has closed). A CONNECT whose connection is `gone` meanwhile is
-   * dropped.
+   * it waited `maxHold` (or the gateway closes, or has closed). A CONNECT whose connection is `gone` meanwhile gets
+   * `done(false)` at the next check without using a place (the caller sees its connection gone).
    */
   admit(done: (admitted: boolean) => void, gone: () => boolean): void;
   /** CONNECTs waiting for room now. */
@@ -82,8 +82,10 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
     const before = head;
     while (head < held.length) {
       const next = held[head] as Held;
-      if (next.gone()) head += 1;
-      else if (now - next.since >= limits.maxHold) {
+      if (next.gone()) {
+        head += 1;
+        next.done(false);
+      } else if (now - next.since >= limits.maxHold) {
         head += 1;
         next.done(false);
       } else if (floor || (budget > 0 && !behind())) {
@@ -127,7 +129,7 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
       held = [];
       head = 0;
       told();
-      for (const connect of refused) if (!connect.gone()) connect.done(false);
+      for (const connect of refused) connect.done(false);
     },
   };
 }

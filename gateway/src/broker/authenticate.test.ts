@@ -137,7 +137,13 @@ describe('admission while the telemetry lane is behind (mqtt.admission)', () => 
 
   it('holds the CONNACKs of devices with good credentials while the lane is behind (the floor lets one in per 100 ms), then lets them all in', async () => {
     const lane = { delay: 5_000 };
-    const gateway = await start({ admission: { laneDelay: () => lane.delay, maxLaneWait: 1_000, maxHold: 10_000 }, maxConnections: 100 });
+    const waits: string[] = [];
+    const dones: string[] = [];
+    const gateway = await start({
+      admission: { laneDelay: () => lane.delay, maxLaneWait: 1_000, maxHold: 10_000 },
+      maxConnections: 100,
+      connectHolds: { connectWaits: (device) => waits.push(device), connectDone: (device) => dones.push(device) },
+    });
     const answered: number[] = [];
     const answers = connectMany(gateway, 8).map((answer) => answer.then((c) => answered.push(c)));
     await vi.waitFor(async () => expect(await held(gateway)).toBeGreaterThan(0));
@@ -150,6 +156,9 @@ describe('admission while the telemetry lane is behind (mqtt.admission)', () => 
     lane.delay = 0;
     await Promise.all(answers);
     expect(answered).toEqual(Array(8).fill(0));
+    // the hold watch heard of every wait and of its end: the device's silence is not counted for it
+    expect(waits).toEqual(Array(8).fill('dc-01'));
+    expect(dones).toEqual(Array(8).fill('dc-01'));
     expect(await held(gateway)).toBe(0);
     expect(await refused(gateway, 'server_busy')).toBe(0);
   });

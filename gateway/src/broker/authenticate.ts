@@ -31,6 +31,11 @@ export interface AuthenticateDeps {
   throttle: ConnectThrottle;
   /** Devices with good credentials wait here for their CONNACK while the telemetry lane is behind (admission.ts). */
   admission?: Admission;
+  /**
+   * A device's CONNECT waits for admission from `since`, until `connectDone` (gateway clock): its silence is not
+   * counted for that wait (hold-watch.ts).
+   */
+  connectHolds?: { connectWaits(device: string, since: number): void; connectDone(device: string, until: number): void };
   now(): number;
   metrics: GatewayMetrics;
   log: Logger;
@@ -158,8 +163,12 @@ export function createAuthenticate(deps: AuthenticateDeps) {
           done(null, true);
         };
         if (!deps.admission) return letIn();
+        deps.connectHolds?.connectWaits(device.id, deps.now());
         deps.admission.admit(
           (admitted) => {
+            deps.connectHolds?.connectDone(device.id, deps.now());
+            // gone while it waited: nothing to answer
+            if (client.closed) return;
             if (!admitted) return refuse(client, 'server_busy', CONNACK.SERVER_UNAVAILABLE, done);
             // others may have connected while it was held
             if (deps.connectedClients() >= deps.maxConnections) return refuse(client, 'max_connections', CONNACK.SERVER_UNAVAILABLE, done);

@@ -72,10 +72,10 @@ const mqtt = z
     admission: z
       .object({
         maxLaneWait: durationSchema.refine((ms) => ms > 0, 'more than 0 (0 would hold every CONNECT)').default(500),
-        maxHold: durationSchema.refine((ms) => ms >= 1_000 && ms <= 60_000, 'between 1s and 60s').default(5_000),
+        maxHold: durationSchema.refine((ms) => ms >= 1_000 && ms <= 60_000, 'between 1s and 60s').default(10_000),
       })
       .strict()
-      .default({ maxLaneWait: 500, maxHold: 5_000 }),
+      .default({ maxLaneWait: 500, maxHold: 10_000 }),
     /** A slow subscriber is disconnected after this long rather than stalling delivery (aedes drainTimeout). */
     drainTimeout: durationSchema.default(10_000),
     labMode: labMode.default({ enabled: false, allow: ['lab/#'], deny: [] }),

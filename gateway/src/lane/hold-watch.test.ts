@@ -56,7 +56,8 @@ async function laneOnClock(watched: boolean) {
       throw error;
     },
   );
-  const lane = watched ? watchHolds(inline, () => clock) : inline;
+  const watch = watched ? watchHolds(inline, () => clock) : null;
+  const lane = watch ?? inline;
   await lane.start(T0);
   /** A reading that arrives at `arrivedAt` and gets its verdict only at `judgedAt` (the lane was behind). */
   const heldReading = (seq: number, arrivedAt: number, judgedAt: number): Promise<LaneVerdict> => {
@@ -68,6 +69,7 @@ async function laneOnClock(watched: boolean) {
   const silentRaised = () => changes.filter((c) => c.key === SILENT_KEY && c.verdict.status === 'true').map((c) => c.at);
   return {
     lane,
+    watch,
     heldReading,
     silentRaised,
     tick: (at: number) => {
@@ -101,6 +103,32 @@ describe('a device whose publishes wait in a lane that fell behind is not judged
     await heldReading(1, T0 + 1_000, T0 + 1_000 + HOLD_NOTED_MS - 1);
     tick(T0 + 15_999);
     expect(silentRaised()).toEqual([]);
+    tick(T0 + 16_000);
+    expect(silentRaised()).toEqual([T0 + 16_000]);
+  });
+});
+
+describe('a device whose CONNECT the broker holds (admission) is not judged silent for that wait', () => {
+  it('while it waits, and after: the silence counts from when it was let in', async () => {
+    const { watch, heldReading, silentRaised, tick } = await laneOnClock(true);
+    await heldReading(1, T0 + 1_000, T0 + 1_000);
+    // the link drops; the device is back at 10 s, and its CONNECT waits until 24 s
+    watch?.connectWaits('dc-01', T0 + 10_000);
+    tick(T0 + 16_000);
+    tick(T0 + 20_000);
+    expect(silentRaised()).toEqual([]);
+    watch?.connectDone('dc-01', T0 + 24_000);
+    tick(T0 + 25_000);
+    tick(T0 + 38_999);
+    expect(silentRaised()).toEqual([]);
+    // let in at 24 s and silent since: 15 s after that
+    tick(T0 + 39_000);
+    expect(silentRaised()).toEqual([T0 + 39_000]);
+  });
+
+  it('without a CONNECT waiting, the same device goes silent 15 s after its reading', async () => {
+    const { heldReading, silentRaised, tick } = await laneOnClock(true);
+    await heldReading(1, T0 + 1_000, T0 + 1_000);
     tick(T0 + 16_000);
     expect(silentRaised()).toEqual([T0 + 16_000]);
   });
@@ -184,5 +212,30 @@ describe('the hold watch', () => {
     watched.submit(dc01, Buffer.from('{}'), T0, (verdict) => verdicts.push(verdict));
     decideNext();
     expect(verdicts).toEqual([{ accepted: 1, rejections: [] }]);
+  });
+
+  it('tells CONNECT holds from HOLD_NOTED_MS on, while they wait (until now) and once when they end, per device', () => {
+    const { lane, ticks } = holdingLane();
+    const watched = watchHolds(lane, () => T0);
+    watched.connectWaits('dc-01', T0);
+    watched.connectWaits('dc-01', T0 + 300); // a second connection of the same device
+    watched.connectWaits('dc-02', T0 + 500);
+    watched.tick(T0 + HOLD_NOTED_MS);
+    // dc-02 has waited 0.5 s only
+    expect(ticks.at(-1)?.held).toEqual([{ device: 'dc-01', since: T0, until: T0 + HOLD_NOTED_MS, connecting: true }]);
+    watched.connectDone('dc-01', T0 + 1_200);
+    watched.connectDone('dc-02', T0 + 1_400);
+    watched.tick(T0 + 1_500);
+    // one connection of dc-01 still waits; dc-02's wait ended under HOLD_NOTED_MS: nothing of it
+    expect(ticks.at(-1)?.held).toEqual([{ device: 'dc-01', since: T0, until: T0 + 1_500, connecting: true }]);
+    watched.connectDone('dc-01', T0 + 1_600);
+    watched.tick(T0 + 2_000);
+    expect(ticks.at(-1)?.held).toEqual([{ device: 'dc-01', since: T0, until: T0 + 1_600, connecting: true }]);
+    watched.tick(T0 + 3_000);
+    expect(ticks.at(-1)?.held).toBeUndefined();
+    // a done without a wait (a lab client, a double call) changes nothing
+    watched.connectDone('dc-02', T0 + 3_100);
+    watched.tick(T0 + 4_000);
+    expect(ticks.at(-1)?.held).toBeUndefined();
   });
 });

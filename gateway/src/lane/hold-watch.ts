@@ -12,13 +12,28 @@ export const HOLD_NOTED_MS = 1_000;
  * publishes waiting for a verdict (since when, until when), so that a device whose data waits in a lane that fell
  * behind — a reconnect storm, a slow disk — is not judged silent for the gateway's own delay (`RuleEngine.held`).
  * A device is held while its oldest publish without a verdict has waited HOLD_NOTED_MS or more, from that
- * publish's arrival.
+ * publish's arrival. A CONNECT the broker holds as long (admission) is told too: the device is trying to report.
  */
-export function watchHolds(lane: TelemetryLane, now: () => number): TelemetryLane {
+/**
+ * The lane as watched: it also hears of the CONNECTs the broker holds (admission) and tells the engine of them as of
+ * publishes held — while they wait (since when, until now) and once they ended — from HOLD_NOTED_MS on.
+ */
+export interface WatchedLane extends TelemetryLane {
+  /** A CONNECT of the device waits for admission from `since`. */
+  connectWaits(device: string, since: number): void;
+  /** That CONNECT was let in, refused or dropped at `until`. */
+  connectDone(device: string, until: number): void;
+}
+
+export function watchHolds(lane: TelemetryLane, now: () => number): WatchedLane {
   /** Arrivals of the publishes of each device that wait for a verdict, oldest first. */
   const waiting = new Map<string, number[]>();
   /** Holds that ended since the last tick (a verdict HOLD_NOTED_MS or more after its publish's arrival). */
   let ended = new Map<string, { since: number; until: number }>();
+  /** Per device, its CONNECTs waiting for admission: how many, and since when the oldest waits. */
+  const connecting = new Map<string, { count: number; since: number }>();
+  /** CONNECT holds of HOLD_NOTED_MS or more that ended since the last tick. */
+  let connectEnded: HeldDevice[] = [];
 
   const decided = (device: string, receivedAt: number): void => {
     const arrivals = waiting.get(device);
@@ -48,6 +63,10 @@ export function watchHolds(lane: TelemetryLane, now: () => number): TelemetryLan
     }
     for (const [device, hold] of ended) if (!waiting.has(device)) holds.push({ device, since: hold.since, until: hold.until });
     ended = new Map();
+    for (const [device, wait] of connecting)
+      if (at - wait.since >= HOLD_NOTED_MS) holds.push({ device, since: wait.since, until: at, connecting: true });
+    for (const hold of connectEnded) holds.push(hold);
+    connectEnded = [];
     return holds;
   };
 
@@ -65,6 +84,19 @@ export function watchHolds(lane: TelemetryLane, now: () => number): TelemetryLan
     tick(at: number) {
       const holds = holdsAt(at);
       lane.tick(at, holds.length > 0 ? holds : undefined);
+    },
+    connectWaits(device, since) {
+      const wait = connecting.get(device);
+      if (wait) wait.count += 1;
+      else connecting.set(device, { count: 1, since });
+    },
+    connectDone(device, until) {
+      const wait = connecting.get(device);
+      if (!wait) return;
+      wait.count -= 1;
+      if (wait.count > 0) return;
+      connecting.delete(device);
+      if (until - wait.since >= HOLD_NOTED_MS) connectEnded.push({ device, since: wait.since, until, connecting: true });
     },
   };
 }

@@ -146,6 +146,8 @@ export interface HeldDevice {
   device: string;
   since: number;
   until: number;
+  /** Its CONNECT was held (admission), not its publishes (DeviceHold.connecting). */
+  connecting?: boolean;
 }
 
 /** One payload to judge. */
@@ -277,7 +279,10 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
   const heldDevices = (held: readonly HeldDevice[]): DeviceHold[] =>
     held.flatMap((hold) => {
       const device = deps.registry.get(hold.device)?.context;
-      return device ? [{ site: device.site, device: device.device, since: hold.since, until: hold.until }] : [];
+      if (!device) return [];
+      const engineHold: DeviceHold = { site: device.site, device: device.device, since: hold.since, until: hold.until };
+      if (hold.connecting) engineHold.connecting = true;
+      return [engineHold];
     });
 
   /** The sites this node judges (null: all); readings of others do not reach the engine. */

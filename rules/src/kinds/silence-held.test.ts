@@ -76,4 +76,20 @@ describe('silence and publishes the gateway held (RuleEngine.held)', () => {
         .map((c) => c.at),
     ).toEqual([23 * S]);
   });
+
+  it('counts a device whose CONNECT the gateway held as heard until it was let in, for every clock; a publish hold the same span gives none', () => {
+    const connecting = harness(RULES);
+    connecting.read(0, { h2s: 1 }, 0);
+    // a link blip at 5 s; the CONNECT came back at 6 s and was held until 13 s (the lane was behind)
+    connecting.engine.held([{ site: 's', device: 'd', since: 6 * S, until: 13 * S, connecting: true }]);
+    expect(connecting.advanceTo(27_999)).toEqual([]);
+    expect(connecting.advanceTo(43 * S).map((c) => [c.rule, c.at])).toEqual([
+      ['quiet', 28 * S],
+      ['no_h2s', 43 * S],
+    ]);
+    const publishes = harness(RULES);
+    publishes.read(0, { h2s: 1 }, 0);
+    publishes.engine.held([{ site: 's', device: 'd', since: 6 * S, until: 13 * S }]);
+    expect(publishes.advanceTo(15 * S).map((c) => [c.rule, c.at])).toEqual([['quiet', 15 * S]]);
+  });
 });

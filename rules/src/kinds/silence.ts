@@ -139,10 +139,11 @@ export const silenceKind: RuleKind<SilenceRule, SilenceState> = {
     if (state.lastArrival !== null) state.lastArrival += downMs;
     if (typeof state.heldUntil === 'number') state.heldUntil += downMs;
   },
-  onHeld(_def, state, since, until) {
+  onHeld(_def, state, since, until, connecting) {
     // a device whose publishes waited in the gateway was not silent while they waited: only a real arrival those
-    // publishes made earns it (a metric they did not carry keeps its own silence; a credit earns no more credit)
-    if (state.lastArrival === null || state.lastArrival < since) return;
+    // publishes made earns it (a metric they did not carry keeps its own silence; a credit earns no more credit).
+    // A device whose CONNECT the gateway held was trying to report all along: every clock of it counts from `until`.
+    if (state.lastArrival === null || (!connecting && state.lastArrival < since)) return;
     state.heldUntil = Math.max(state.heldUntil ?? Number.NEGATIVE_INFINITY, until);
   },
   dueAt(def, state) {
