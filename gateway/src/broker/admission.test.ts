@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ADMIT_PER_CHECK, type Admission, CHECK_EVERY_MS, createAdmission, FLOOR_EVERY_CHECKS } from './admission.js';
+import { ADMIT_PER_CHECK, type Admission, CHECK_EVERY_MS, createAdmission, FLOOR_AFTER_MS } from './admission.js';
 
 const LIMITS = { maxLaneWait: 1_000, maxHold: 10_000 };
 
@@ -59,7 +59,7 @@ describe('admission while the telemetry lane is behind', () => {
         () => false,
       );
     // short of the floor's first turn
-    t.pass(CHECK_EVERY_MS * (FLOOR_EVERY_CHECKS - 1));
+    t.pass(FLOOR_AFTER_MS - CHECK_EVERY_MS);
     expect(order).toEqual([]);
     expect(t.admission.holding).toBe(3);
     expect(t.counts).toEqual([1, 2, 3]);
@@ -116,7 +116,7 @@ describe('admission while the telemetry lane is behind', () => {
     expect(running.holding).toBe(6);
   });
 
-  it('lets the oldest held CONNECT in every FLOOR_EVERY_CHECKS checks, however long the lane stays behind', () => {
+  it('lets the oldest held CONNECT in once nobody was let in for FLOOR_AFTER_MS, however long the lane stays behind', () => {
     const t = setUp({ maxLaneWait: 1_000, maxHold: 60_000 });
     running = t.admission;
     t.lane.delay = 60_000;
@@ -126,36 +126,60 @@ describe('admission while the telemetry lane is behind', () => {
         (admitted) => admitted && order.push(name),
         () => false,
       );
-    t.pass(CHECK_EVERY_MS * FLOOR_EVERY_CHECKS);
+    t.pass(FLOOR_AFTER_MS - CHECK_EVERY_MS);
+    expect(order).toEqual([]);
+    t.pass(CHECK_EVERY_MS);
     expect(order).toEqual(['first']);
-    t.pass(CHECK_EVERY_MS * (FLOOR_EVERY_CHECKS - 1));
+    t.pass(FLOOR_AFTER_MS - CHECK_EVERY_MS);
     expect(order).toEqual(['first']);
     t.pass(CHECK_EVERY_MS);
     expect(order).toEqual(['first', 'second']);
-    t.pass(CHECK_EVERY_MS * FLOOR_EVERY_CHECKS);
+    t.pass(FLOOR_AFTER_MS);
     expect(order).toEqual(['first', 'second', 'third']);
     expect(t.admission.holding).toBe(0);
   });
 
+  it('does not reach the floor while devices are let in as the lane catches up (a storm)', () => {
+    let room = 0;
+    let clock = 0;
+    const order: number[] = [];
+    // the lane has room for one more device now and then (each brings it behind again)
+    running = createAdmission({ laneDelay: () => (room-- > 0 ? 0 : 60_000), clock: () => clock }, { maxLaneWait: 1_000, maxHold: 60_000 });
+    for (let i = 0; i < 6; i += 1)
+      running.admit(
+        (ok) => ok && order.push(i),
+        () => false,
+      );
+    for (let round = 0; round < 3; round += 1) {
+      for (let t = 0; t < 900; t += CHECK_EVERY_MS) {
+        clock += CHECK_EVERY_MS;
+        vi.advanceTimersByTime(CHECK_EVERY_MS);
+      }
+      room = 1;
+      clock += CHECK_EVERY_MS;
+      vi.advanceTimersByTime(CHECK_EVERY_MS);
+    }
+    // one let in per round by the lane's room, none by the floor: nobody went a second without being let in
+    expect(order).toEqual([0, 1, 2]);
+    expect(running.holding).toBe(3);
+  });
+
   it('refuses (false) the CONNECTs held maxHold that the floor did not let in, and goes on with the younger ones', () => {
-    const t = setUp({ maxLaneWait: 1_000, maxHold: 1_000 });
+    const t = setUp({ maxLaneWait: 1_000, maxHold: 2_500 });
     running = t.admission;
     t.lane.delay = 60_000;
-    for (let i = 0; i < 30; i += 1) t.ask(`old${i}`);
-    t.pass(500);
-    t.ask('young-1');
-    t.ask('young-2');
-    t.pass(500);
-    // the floor let one in every 100 ms until the first second ran out: the oldest nine; at 1 s the rest ran out,
-    // and that check's turn of the floor went to the oldest still waiting
-    const olds = Array.from({ length: 30 }, (_, i) => t.answers.get(`old${i}`));
-    expect(olds).toEqual([...Array(9).fill(true), ...Array(21).fill(false)]);
-    expect(t.answers.get('young-1')).toBe(true);
-    expect(t.answers.has('young-2')).toBe(false);
+    for (let i = 0; i < 5; i += 1) t.ask(`old${i}`);
+    t.pass(1_500);
+    t.ask('young');
+    t.pass(1_000);
+    // the floor let the oldest in at 1 s and the next at 2 s; at 2.5 s the other three ran out
+    const olds = Array.from({ length: 5 }, (_, i) => t.answers.get(`old${i}`));
+    expect(olds).toEqual([true, true, false, false, false]);
+    expect(t.answers.has('young')).toBe(false);
     expect(t.admission.holding).toBe(1);
-    // alone now: the floor's next turn lets it in before its own maxHold runs out
-    t.pass(CHECK_EVERY_MS * FLOOR_EVERY_CHECKS);
-    expect(t.answers.get('young-2')).toBe(true);
+    // the floor's next turn, at 3 s, lets it in before its own maxHold runs out
+    t.pass(500);
+    expect(t.answers.get('young')).toBe(true);
     expect(t.admission.holding).toBe(0);
   });
 

@@ -11,7 +11,7 @@
  * the gateway keeping up (a burst of CONNECTs is admitted at that rate too: their publishes reach the lane only
  * after their CONNACK, too late for the lane's wait to show them). A CONNECT held `maxHold` gets CONNACK 3 (server
  * unavailable), after which an MQTT client retries in its reconnect period. However far behind the lane stays, the
- * oldest held CONNECT is let in ten times a second (FLOOR_EVERY_CHECKS).
+ * oldest held CONNECT is let in once nobody was for a second (FLOOR_AFTER_MS).
  */
 export interface AdmissionLimits {
   /** Let devices in while a publish would wait less than this for its verdict, ms. */
@@ -45,11 +45,11 @@ export const CHECK_EVERY_MS = 20;
 /** 2,500 devices a second at most: each brings its publishes in flight, which the lane sees only after CONNACK. */
 export const ADMIT_PER_CHECK = 50;
 /**
- * However long the lane stays behind (devices already in keep it so, a slow disk), the oldest held CONNECT is let in
- * every FLOOR_EVERY_CHECKS checks (10 devices a second): a device is never kept out for good, and ten a second add
- * little to a lane that is behind.
+ * However long the lane stays behind (devices already in keep it so, a slow disk), once nobody was let in for
+ * FLOOR_AFTER_MS the oldest held CONNECT is: a device is never kept out for good. A storm, where devices are let in
+ * all the time as the lane catches up, never reaches it (a floor of ten a second tried first kept the lane behind).
  */
-export const FLOOR_EVERY_CHECKS = 5;
+export const FLOOR_AFTER_MS = 1_000;
 
 interface Held {
   since: number;
@@ -66,7 +66,7 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
   let lateBy = 0;
   const clock = deps.clock ?? (() => performance.now());
   let lastCheck = clock();
-  let checks = 0;
+  let lastAdmitted = lastCheck;
   let closed = false;
 
   const behind = (): boolean => Math.max(deps.laneDelay(), lateBy) >= limits.maxLaneWait;
@@ -77,8 +77,7 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
     lateBy = Math.max(0, now - lastCheck - CHECK_EVERY_MS);
     lastCheck = now;
     budget = ADMIT_PER_CHECK;
-    checks += 1;
-    let floor = checks % FLOOR_EVERY_CHECKS === 0;
+    let floor = now - lastAdmitted >= FLOOR_AFTER_MS;
     const before = head;
     while (head < held.length) {
       const next = held[head] as Held;
@@ -92,6 +91,7 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
         floor = false;
         head += 1;
         budget -= 1;
+        lastAdmitted = now;
         next.done(true);
       } else break;
     }
@@ -113,6 +113,7 @@ export function createAdmission(deps: AdmissionDeps, limits: AdmissionLimits): A
       if (closed) return done(false);
       if (head === held.length && budget > 0 && !behind()) {
         budget -= 1;
+        lastAdmitted = clock();
         done(true);
         return;
       }
