@@ -69,6 +69,22 @@ const rssOf = (pid: number): number => {
   return match ? Number(match[1]) * 1024 : Number.NaN;
 };
 
+/** The warm devices in two halves, each connected (on `connect`) by a load child of its own. */
+async function deviceHalves(ctx: ConnectionsContext, port: number) {
+  const half = Math.floor(ctx.count / 2);
+  const devices = (first: number, count: number) =>
+    spawnChild('load/connect-load.ts', {
+      port,
+      prefix: 'conn-s',
+      perSite: PER_SITE,
+      first,
+      count,
+      secret: ctx.secret,
+      concurrency: ctx.concurrency,
+    });
+  return [await devices(0, half), await devices(half, ctx.count - half)] as const;
+}
+
 export async function runConnections(ctx: ConnectionsContext): Promise<ConnectionsRun[]> {
   const coldSecret = `${ctx.secret}-cold`;
   const coldGroups = await Promise.all(
@@ -116,19 +132,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
       // A round trip to the lane's worker: it answers once its start-up commit is done.
       await gateway.call('stats');
       const idle = await reading();
-      const half = Math.floor(ctx.count / 2);
-      /** Devices `first` to `first + count - 1` of the warm groups, connected by a child of their own. */
-      const devices = (first: number, count: number) =>
-        spawnChild('load/connect-load.ts', {
-          port,
-          prefix: 'conn-s',
-          perSite: PER_SITE,
-          first,
-          count,
-          secret: ctx.secret,
-          concurrency: ctx.concurrency,
-        });
-      const halves = [await devices(0, half), await devices(half, ctx.count - half)] as const;
+      const halves = await deviceHalves(ctx, port);
       const cold = await spawnChild('load/connect-load.ts', {
         port,
         prefix: 'cold-s',
@@ -229,18 +233,7 @@ export async function runBareAedesConnections(ctx: ConnectionsContext): Promise<
   const server = await spawnChild('servers/bare-aedes-server.ts', {}, { nodeArgs: ['--expose-gc'] });
   const port = Number(server.info.port);
   const settle = () => server.call<MemoryReading>('settle');
-  const half = Math.floor(ctx.count / 2);
-  const devices = (first: number, count: number) =>
-    spawnChild('load/connect-load.ts', {
-      port,
-      prefix: 'conn-s',
-      perSite: PER_SITE,
-      first,
-      count,
-      secret: ctx.secret,
-      concurrency: ctx.concurrency,
-    });
-  const halves = [await devices(0, half), await devices(half, ctx.count - half)] as const;
+  const halves = await deviceHalves(ctx, port);
   try {
     const idle = await settle();
     const first = await halves[0].call<{ connected: number }>('connect', {}, 300_000);

@@ -24,7 +24,19 @@ function setUp(limits = LIMITS) {
   /** CONNECTs asking now; each answer lands in `answers` under its name. */
   const answers = new Map<string, boolean>();
   const ask = (name: string, gone = () => false): void => admission.admit((admitted) => answers.set(name, admitted), gone);
-  return { admission, lane, answers, ask, pass, stall, counts };
+  /** CONNECTs asking now, in this order; the names of those let in, in the order they were. */
+  const askAll = (names: readonly string[]): string[] => {
+    const order: string[] = [];
+    for (const name of names)
+      admission.admit(
+        (admitted) => {
+          if (admitted) order.push(name);
+        },
+        () => false,
+      );
+    return order;
+  };
+  return { admission, lane, answers, ask, askAll, pass, stall, counts };
 }
 
 let running: Admission | undefined;
@@ -52,12 +64,7 @@ describe('admission while the telemetry lane is behind', () => {
     const t = setUp();
     running = t.admission;
     t.lane.delay = 1_000;
-    const order: string[] = [];
-    for (const name of ['first', 'second', 'third'])
-      t.admission.admit(
-        (admitted) => admitted && order.push(name),
-        () => false,
-      );
+    const order = t.askAll(['first', 'second', 'third']);
     // short of the floor's first turn
     t.pass(FLOOR_AFTER_MS - CHECK_EVERY_MS);
     expect(order).toEqual([]);
@@ -120,12 +127,7 @@ describe('admission while the telemetry lane is behind', () => {
     const t = setUp({ maxLaneWait: 1_000, maxHold: 60_000 });
     running = t.admission;
     t.lane.delay = 60_000;
-    const order: string[] = [];
-    for (const name of ['first', 'second', 'third'])
-      t.admission.admit(
-        (admitted) => admitted && order.push(name),
-        () => false,
-      );
+    const order = t.askAll(['first', 'second', 'third']);
     t.pass(FLOOR_AFTER_MS - CHECK_EVERY_MS);
     expect(order).toEqual([]);
     t.pass(CHECK_EVERY_MS);
