@@ -24,6 +24,11 @@ const unhandled = (message: never): never => {
 };
 
 const emptyPending = (): Pending => ({ devices: [], receivedAt: [], payloads: [], decided: [] });
+/**
+ * The lane's pace is learnt only while it is busy; under light load it is not, so one stall would be remembered for
+ * good and hold CONNECTs for a queue that drains at once. Older than this, only the oldest publish's wait counts.
+ */
+const PACE_FORGOTTEN_MS = 5_000;
 const ACCEPTED: LaneVerdict['rejections'] = [];
 
 /**
@@ -54,6 +59,8 @@ export async function createWorkerLane(
   let busyMs = 0;
   let busyDecided = 0;
   let lastVerdictAt = 0;
+  /** When the pace was last learnt: a pace older than PACE_FORGOTTEN_MS (one stall, then light load) is not used. */
+  let pacedAt = Number.NEGATIVE_INFINITY;
   const answers = new Map<number, { resolve: (message: FromLane) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   let sinkStatus: SinkStatus | null = null;
@@ -93,6 +100,7 @@ export async function createWorkerLane(
     if (lastVerdictAt > 0) {
       busyMs = 0.95 * busyMs + (at - lastVerdictAt);
       busyDecided = 0.95 * busyDecided + count;
+      pacedAt = at;
     }
     lastVerdictAt = awaiting.length > 0 ? at : 0;
   };
@@ -246,8 +254,9 @@ export async function createWorkerLane(
       // the batch this turn collects goes over at its end: its publishes wait behind the others
       const waiting = undecided + pending.decided.length;
       if (waiting === 0) return 0;
-      const perPublish = busyDecided > 0 ? busyMs / busyDecided : 0;
-      const oldest = awaitingSince.length > 0 ? performance.now() - (awaitingSince[0] as number) : 0;
+      const now = performance.now();
+      const perPublish = busyDecided > 0 && now - pacedAt < PACE_FORGOTTEN_MS ? busyMs / busyDecided : 0;
+      const oldest = awaitingSince.length > 0 ? now - (awaitingSince[0] as number) : 0;
       return Math.max(oldest, waiting * perPublish);
     },
     async workerMetrics(options = {}) {
