@@ -27,6 +27,7 @@ import { createSharedBrokerParts } from './cluster/shared-broker-parts.js';
 import { createSharedDeviceStatus } from './cluster/shared-device-status.js';
 import { createSiteReplica, type SiteReplica } from './cluster/site-replica.js';
 import { createSiteTakeover, type SiteTakeover } from './cluster/site-takeover.js';
+import { createVerdictWait, timingVerdicts } from './cluster/verdict-wait.js';
 import type { GatewayConfig } from './config/config-schema.js';
 import { createDeviceRegistry, type DeviceRegistry } from './devices/device-registry.js';
 import { createDeviceStatusBook, type DeviceStatusBook } from './devices/device-status.js';
@@ -339,12 +340,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         log: clusterLog,
       })
     : null;
+  // In a cluster a verdict also waits for the site's owner and the shared store: admission watches that wait too.
+  const verdictWait = forwarder && takeover ? createVerdictWait() : null;
   const recorder = config.recording.enabled ? createRecorder(config.recording.path) : undefined;
   const ingest = createIngestService({
     recorder,
     registry,
     labMode: config.mqtt.labMode,
-    lane: forwarder && takeover ? routeToOwners(judging, cluster, takeover.judges, forwarder) : started,
+    lane:
+      forwarder && takeover && verdictWait
+        ? timingVerdicts(routeToOwners(judging, cluster, takeover.judges, forwarder), verdictWait)
+        : started,
     quarantine,
     deviceStatus,
     metrics,
@@ -353,7 +359,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const brokerLog = log.child({ component: 'broker' });
   const admission = createAdmission(
-    { laneDelay: () => started.delay(), holding: (count) => metrics.mqttConnectsHeld.set(count) },
+    { laneDelay: () => Math.max(started.delay(), verdictWait?.recent() ?? 0), holding: (count) => metrics.mqttConnectsHeld.set(count) },
     config.mqtt.admission,
   );
   const broker = await createBroker({
