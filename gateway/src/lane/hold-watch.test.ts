@@ -238,4 +238,43 @@ describe('the hold watch', () => {
     watched.tick(T0 + 4_000);
     expect(ticks.at(-1)?.held).toBeUndefined();
   });
+
+  it('tells a wait of exactly HOLD_NOTED_MS: a publish judged, a publish still waiting, a CONNECT let in', () => {
+    let clock = T0;
+    const { lane, ticks, decideNext } = holdingLane();
+    const watched = watchHolds(lane, () => clock);
+    watched.submit(dc01, Buffer.from('{}'), T0, () => undefined);
+    clock = T0 + HOLD_NOTED_MS;
+    decideNext();
+    watched.submit(dc02, Buffer.from('{}'), T0, () => undefined);
+    watched.connectWaits('dc-03', T0);
+    watched.connectDone('dc-03', T0 + HOLD_NOTED_MS);
+    watched.tick(T0 + HOLD_NOTED_MS);
+    expect(ticks.at(-1)?.held).toEqual([
+      { device: 'dc-02', since: T0, until: T0 + HOLD_NOTED_MS },
+      { device: 'dc-01', since: T0, until: T0 + HOLD_NOTED_MS },
+      { device: 'dc-03', since: T0, until: T0 + HOLD_NOTED_MS, connecting: true },
+    ]);
+  });
+
+  it('merges the ended holds of one device between two ticks, and keeps a device held while another publish of it waits', () => {
+    let clock = T0;
+    const { lane, ticks, decideNext } = holdingLane();
+    const watched = watchHolds(lane, () => clock);
+    watched.submit(dc01, Buffer.from('{}'), T0, () => undefined);
+    watched.submit(dc01, Buffer.from('{}'), T0 + 200, () => undefined);
+    clock = T0 + 1_500;
+    decideNext();
+    clock = T0 + 1_800;
+    decideNext();
+    watched.tick(T0 + 2_000);
+    expect(ticks.at(-1)?.held).toEqual([{ device: 'dc-01', since: T0, until: T0 + 1_800 }]);
+    // one judged late, the next still waiting (only 0.8 s) at the tick: held until the tick
+    watched.submit(dc01, Buffer.from('{}'), T0 + 2_000, () => undefined);
+    watched.submit(dc01, Buffer.from('{}'), T0 + 2_600, () => undefined);
+    clock = T0 + 3_100;
+    decideNext();
+    watched.tick(T0 + 3_400);
+    expect(ticks.at(-1)?.held).toEqual([{ device: 'dc-01', since: T0 + 2_000, until: T0 + 3_400 }]);
+  });
 });
