@@ -71,6 +71,11 @@ describe("the worker lane's estimate of the wait (TelemetryLane.delay)", () => {
     expect(lane.delay()).toBeCloseTo(100, 0);
     answer(50);
     expect(lane.delay()).toBe(0);
+    // submitted in this turn, not sent yet: they wait too
+    for (let i = 0; i < 200; i += 1) lane.submit(device, Buffer.from('{}'), 0, () => undefined);
+    expect(lane.delay()).toBeCloseTo(100, 0);
+    lane.tick(0);
+    answer(0);
     // 1,000 sent at once: 1,000 × 0.5 ms
     send(1_000);
     expect(lane.delay()).toBeCloseTo(500, 0);
