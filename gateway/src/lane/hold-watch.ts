@@ -8,13 +8,6 @@ import type { HeldDevice, LaneVerdict, TelemetryLane } from './telemetry-lane.js
 export const HOLD_NOTED_MS = 1_000;
 
 /**
- * The lane with the publishes it holds watched, device by device: every tick tells the engine which devices had
- * publishes waiting for a verdict (since when, until when), so that a device whose data waits in a lane that fell
- * behind — a reconnect storm, a slow disk — is not judged silent for the gateway's own delay (`RuleEngine.held`).
- * A device is held while its oldest publish without a verdict has waited HOLD_NOTED_MS or more, from that
- * publish's arrival. A CONNECT the broker holds as long (admission) is told too: the device is trying to report.
- */
-/**
  * The lane as watched: it also hears of the CONNECTs the broker holds (admission) and tells the engine of them as of
  * publishes held — while they wait (since when, until now) and once they ended — from HOLD_NOTED_MS on.
  */
@@ -25,6 +18,13 @@ export interface WatchedLane extends TelemetryLane {
   connectDone(device: string, until: number): void;
 }
 
+/**
+ * The lane with the publishes it holds watched, device by device: every tick tells the engine which devices had
+ * publishes waiting for a verdict (since when, until when), so that a device whose data waits in a lane that fell
+ * behind — a reconnect storm, a slow disk — is not judged silent for the gateway's own delay (`RuleEngine.held`).
+ * A device is held while its oldest publish without a verdict has waited HOLD_NOTED_MS or more, from that
+ * publish's arrival. A CONNECT the broker holds as long (admission) is told too: the device is trying to report.
+ */
 export function watchHolds(lane: TelemetryLane, now: () => number): WatchedLane {
   /** Arrivals of the publishes of each device that wait for a verdict, oldest first. */
   const waiting = new Map<string, number[]>();
