@@ -69,8 +69,21 @@ const rssOf = (pid: number): number => {
   return match ? Number(match[1]) * 1024 : Number.NaN;
 };
 
-/** The warm devices in two halves, each connected (on `connect`) by a load child of its own. */
-async function deviceHalves(ctx: ConnectionsContext, port: number) {
+type Connected = { connected: number; failed: number; firstError: string | null; seconds: number };
+
+/** The warm devices, connected in two halves with a reading after each; open until `stop`. */
+interface Halves {
+  first: Connected;
+  second: Connected;
+  halfway: MemoryReading;
+  connected: MemoryReading;
+  /** What each connection of the second half added to `measure`. */
+  perSecondHalf(measure: keyof MemoryReading): number;
+  stop(): Promise<void>;
+}
+
+/** Connects the warm devices to `port` in two halves, each by a load child of its own, and `read`s after each. */
+async function connectInHalves(ctx: ConnectionsContext, port: number, read: () => Promise<MemoryReading>): Promise<Halves> {
   const half = Math.floor(ctx.count / 2);
   const devices = (first: number, count: number) =>
     spawnChild('load/connect-load.ts', {
@@ -82,7 +95,23 @@ async function deviceHalves(ctx: ConnectionsContext, port: number) {
       secret: ctx.secret,
       concurrency: ctx.concurrency,
     });
-  return [await devices(0, half), await devices(half, ctx.count - half)] as const;
+  const loads = [await devices(0, half), await devices(half, ctx.count - half)] as const;
+  const stop = async (): Promise<void> => {
+    for (const load of loads) await load.stop();
+  };
+  try {
+    const first = await loads[0].call<Connected>('connect', {}, 300_000);
+    await sleep(500);
+    const halfway = await read();
+    const second = await loads[1].call<Connected>('connect', {}, 300_000);
+    await sleep(500);
+    const connected = await read();
+    const perSecondHalf = (measure: keyof MemoryReading) => (connected[measure] - halfway[measure]) / Math.max(1, second.connected);
+    return { first, second, halfway, connected, perSecondHalf, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 export async function runConnections(ctx: ConnectionsContext): Promise<ConnectionsRun[]> {
@@ -132,7 +161,6 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
       // A round trip to the lane's worker: it answers once its start-up commit is done.
       await gateway.call('stats');
       const idle = await reading();
-      const halves = await deviceHalves(ctx, port);
       const cold = await spawnChild('load/connect-load.ts', {
         port,
         prefix: 'cold-s',
@@ -142,14 +170,10 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
         secret: coldSecret,
         concurrency: ctx.cold,
       });
+      let halves: Halves | undefined;
       try {
-        type Connected = { connected: number; failed: number; firstError: string | null; seconds: number };
-        const first = await halves[0].call<Connected>('connect', {}, 300_000);
-        await sleep(500);
-        const halfway = await reading();
-        const second = await halves[1].call<Connected>('connect', {}, 300_000);
-        await sleep(500);
-        const connected = await reading();
+        halves = await connectInHalves(ctx, port, reading);
+        const { first, second, halfway, connected } = halves;
         const warm = {
           connected: first.connected + second.connected,
           failed: first.failed + second.failed,
@@ -169,11 +193,11 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
           rssConnectedBytes: connected.rss,
           bytesPerConnection: (connected.rss - idle.rss) / Math.max(1, warm.connected),
           rssHalfBytes: halfway.rss,
-          marginalBytesPerConnection: (connected.rss - halfway.rss) / Math.max(1, second.connected),
+          marginalBytesPerConnection: halves.perSecondHalf('rss'),
           settled,
           heapBytesPerConnection: settled ? (connected.heapUsed - idle.heapUsed) / Math.max(1, warm.connected) : null,
           workerHeapBytesPerConnection: settled ? (connected.workerHeapUsed - idle.workerHeapUsed) / Math.max(1, warm.connected) : null,
-          marginalHeapBytesPerConnection: settled ? (connected.heapUsed - halfway.heapUsed) / Math.max(1, second.connected) : null,
+          marginalHeapBytesPerConnection: settled ? halves.perSecondHalf('heapUsed') : null,
           coldConnected: coldResult.connected,
           coldConnectPerS: coldResult.perS,
         };
@@ -190,7 +214,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
         );
         results.push(row);
       } finally {
-        for (const load of halves) await load.stop();
+        await halves?.stop();
         await cold.stop();
       }
     } finally {
@@ -233,20 +257,16 @@ export async function runBareAedesConnections(ctx: ConnectionsContext): Promise<
   const server = await spawnChild('servers/bare-aedes-server.ts', {}, { nodeArgs: ['--expose-gc'] });
   const port = Number(server.info.port);
   const settle = () => server.call<MemoryReading>('settle');
-  const halves = await deviceHalves(ctx, port);
+  let halves: Halves | undefined;
   try {
     const idle = await settle();
-    const first = await halves[0].call<{ connected: number }>('connect', {}, 300_000);
-    await sleep(500);
-    const halfway = await settle();
-    const second = await halves[1].call<{ connected: number }>('connect', {}, 300_000);
-    await sleep(500);
-    const connected = await settle();
+    halves = await connectInHalves(ctx, port, settle);
+    const connected = halves.first.connected + halves.second.connected;
     const result: BareAedesConnections = {
-      connected: first.connected + second.connected,
-      bytesPerConnection: (connected.rss - idle.rss) / Math.max(1, first.connected + second.connected),
-      marginalBytesPerConnection: (connected.rss - halfway.rss) / Math.max(1, second.connected),
-      marginalHeapBytesPerConnection: (connected.heapUsed - halfway.heapUsed) / Math.max(1, second.connected),
+      connected,
+      bytesPerConnection: (halves.connected.rss - idle.rss) / Math.max(1, connected),
+      marginalBytesPerConnection: halves.perSecondHalf('rss'),
+      marginalHeapBytesPerConnection: halves.perSecondHalf('heapUsed'),
     };
     ctx.log(
       `  connections, bare aedes: ${result.connected}/${ctx.count}, per connection after full GCs: RSS ${(result.bytesPerConnection / 1024).toFixed(1)} KiB; ` +
@@ -254,7 +274,7 @@ export async function runBareAedesConnections(ctx: ConnectionsContext): Promise<
     );
     return result;
   } finally {
-    for (const load of halves) await load.stop();
+    await halves?.stop();
     await server.stop(30_000);
   }
 }

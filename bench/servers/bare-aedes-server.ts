@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { childRuntime } from '../lib/child.js';
 import { cpuSeconds, expectationHandlers } from '../lib/counters.js';
+import { fullCollections } from '../lib/full-collections.js';
 
 const runtime = childRuntime<Record<string, never>>();
 let published = 0;
@@ -27,12 +28,7 @@ runtime.serve({
   }),
   /** Full garbage collections (the process runs with --expose-gc), then the RSS and heap: memory held, not garbage. */
   settle: async () => {
-    const collect = (globalThis as { gc?: () => void }).gc;
-    if (!collect) throw new Error('settle needs node --expose-gc');
-    for (let i = 0; i < 3; i += 1) {
-      collect();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await fullCollections();
     const memory = process.memoryUsage();
     return { rss: memory.rss, heapUsed: memory.heapUsed, workerHeapUsed: 0 };
   },

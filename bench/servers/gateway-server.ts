@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { built } from '../lib/built.js';
 import { childRuntime } from '../lib/child.js';
 import { cpuSeconds, expectationHandlers, jsonTotal } from '../lib/counters.js';
+import { fullCollections } from '../lib/full-collections.js';
 import { threadRuntime } from '../lib/runtime-pauses.js';
 
 export interface DeviceGroup {
@@ -128,14 +129,7 @@ runtime.serve({
    * next needs room).
    */
   settle: async () => {
-    const collect = (globalThis as { gc?: () => void }).gc;
-    if (!collect) throw new Error('settle needs node --expose-gc');
-    let worker: unknown[] = [];
-    for (let i = 0; i < 3; i += 1) {
-      collect();
-      worker = await gateway.lane.workerMetrics({ collectGarbage: true });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const worker = (await fullCollections(() => gateway.lane.workerMetrics({ collectGarbage: true }))) ?? [];
     const memory = process.memoryUsage();
     return {
       rss: memory.rss,

@@ -1,0 +1,16 @@
+/**
+ * Three full garbage collections of this process (it runs under node --expose-gc), each followed by `alsoCollect` (a
+ * worker thread's, say) and 200 ms: a memory reading after them is what is held, not garbage waiting (V8 collects
+ * when it next needs room). Resolves with the last `alsoCollect` answer.
+ */
+export async function fullCollections<T = undefined>(alsoCollect?: () => Promise<T>): Promise<T | undefined> {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (!collect) throw new Error('a settled reading needs node --expose-gc');
+  let last: T | undefined;
+  for (let i = 0; i < 3; i += 1) {
+    collect();
+    last = await alsoCollect?.();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return last;
+}
