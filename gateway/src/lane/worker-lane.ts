@@ -47,10 +47,9 @@ export async function createWorkerLane(
   const post = (message: ToLane, transfer: ArrayBuffer[] = []): void => worker.postMessage(message, transfer);
   let pending = emptyPending();
   let flushScheduled = false;
-  /** Batches sent and not yet judged, oldest first: the worker answers in order. */
-  const awaiting: Array<Pending['decided']> = [];
-  /** When each awaiting batch was sent (performance.now), and how many publishes wait in all (the lane's `delay`). */
-  const awaitingSince: number[] = [];
+  /** Batches sent and not yet judged, oldest first (the worker answers in order), with when each was sent (performance.now). */
+  const awaiting: Array<{ decided: Pending['decided']; sentAt: number }> = [];
+  /** How many publishes wait in all (the lane's `delay`). */
   let undecided = 0;
   /**
    * The lane's pace while busy: time between verdicts with batches still waiting, over the publishes those verdicts
@@ -82,8 +81,7 @@ export async function createWorkerLane(
     failure = error;
     // it may have died inside a commit: the broker side's writes must not wait for it
     if (setup.writerGate) laneGone(setup.writerGate);
-    const owed = [...awaiting.splice(0), pending.decided];
-    awaitingSince.length = 0;
+    const owed = [...awaiting.splice(0).map((batch) => batch.decided), pending.decided];
     undecided = 0;
     pending = emptyPending();
     for (const decided of owed) for (const decide of decided) decide(UNAVAILABLE);
@@ -127,8 +125,7 @@ export async function createWorkerLane(
       at += payload.length;
     }
     offsets[batch.payloads.length] = at;
-    awaiting.push(batch.decided);
-    awaitingSince.push(performance.now());
+    awaiting.push({ decided: batch.decided, sentAt: performance.now() });
     undecided += batch.decided.length;
     post({ type: 'batch', devices: batch.devices, receivedAt: Float64Array.from(batch.receivedAt), offsets, bytes }, [bytes]);
   };
@@ -136,8 +133,7 @@ export async function createWorkerLane(
   worker.on('message', (message: FromLane) => {
     switch (message.type) {
       case 'verdicts': {
-        const decided = awaiting.shift() ?? [];
-        awaitingSince.shift();
+        const decided = awaiting.shift()?.decided ?? [];
         undecided -= decided.length;
         paced(decided.length);
         let next = 0;
@@ -256,7 +252,8 @@ export async function createWorkerLane(
       if (waiting === 0) return 0;
       const now = performance.now();
       const perPublish = busyDecided > 0 && now - pacedAt < PACE_FORGOTTEN_MS ? busyMs / busyDecided : 0;
-      const oldest = awaitingSince.length > 0 ? now - (awaitingSince[0] as number) : 0;
+      const first = awaiting[0];
+      const oldest = first ? now - first.sentAt : 0;
       return Math.max(oldest, waiting * perPublish);
     },
     async workerMetrics(options = {}) {
