@@ -90,6 +90,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     deps.log.info({ clientId: client.id, reason, returnCode: code }, 'connect refused');
     done(refusal(code, reason), false);
   };
+  const full = (): boolean => deps.connectedClients() >= deps.maxConnections;
 
   return (
     client: Client,
@@ -101,7 +102,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       refuse(client, 'client_id', CONNACK.IDENTIFIER_REJECTED, done);
       return;
     }
-    if (deps.connectedClients() >= deps.maxConnections) {
+    if (full()) {
       refuse(client, 'max_connections', CONNACK.SERVER_UNAVAILABLE, done);
       return;
     }
@@ -171,7 +172,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
             if (client.closed) return;
             if (!admitted) return refuse(client, 'server_busy', CONNACK.SERVER_UNAVAILABLE, done);
             // others may have connected while it was held
-            if (deps.connectedClients() >= deps.maxConnections) return refuse(client, 'max_connections', CONNACK.SERVER_UNAVAILABLE, done);
+            if (full()) return refuse(client, 'max_connections', CONNACK.SERVER_UNAVAILABLE, done);
             letIn();
           },
           () => client.closed,
