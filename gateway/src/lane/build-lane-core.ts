@@ -107,7 +107,12 @@ export async function buildLaneCore(
   // The lane's writes to the store, collected while it judges and run together in its commit.
   const later = createWriteBuffer();
   const queue = store
-    ? createSpoolQueue(store, { maxPoints: config.store.spool.maxPoints, maxAgeMs: config.store.spool.maxAge }, Date.now, later)
+    ? createSpoolQueue(
+        store,
+        { maxPoints: config.store.spool.maxPoints, maxAgeMs: config.store.spool.maxAge, batchSize: config.influx.batchSize },
+        Date.now,
+        later,
+      )
     : undefined;
   const sink = await startInfluxSink(config.influx, setup.influxUrl, metrics, log, queue, (points) => outlet.pointsRefused?.(points));
   const core = createLaneCore({

@@ -161,6 +161,10 @@ const STEPS: readonly string[] = [
    INSERT INTO seq_seen (device, seq, n, ts)
      SELECT device, seq, row_number() OVER (PARTITION BY device ORDER BY rowid) - 1, ts FROM seen_seq;
    DROP TABLE seen_seq;`,
+  // 12: a spool row may hold several points: `line` is `n` lines of line protocol joined by '\n' (the telemetry a lane
+  // commit spooled, written, read and deleted as one row instead of a row per reading). A gateway of schema 11 would
+  // hand such a row to InfluxDB as one point, so it must refuse the file.
+  `ALTER TABLE spool ADD COLUMN n INTEGER NOT NULL DEFAULT 1;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

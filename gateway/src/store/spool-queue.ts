@@ -1,5 +1,5 @@
 import type { PointBatch, PointKind, PointQueue } from '../sinks/influx/point-queue.js';
-import { createBatchedInsert } from './batched-insert.js';
+import { type BatchedInsert, createBatchedInsert } from './batched-insert.js';
 import type { StoreDatabase } from './open-store.js';
 import { createWriteBuffer, type WriteBuffer } from './write-buffer.js';
 
@@ -8,6 +8,8 @@ export interface SpoolLimits {
   maxPoints: number;
   /** Waiting telemetry older than this is dropped. */
   maxAgeMs: number;
+  /** The most points the sink takes at once (`influx.batchSize`): a row holds no more, so a batch is never larger. */
+  batchSize?: number;
 }
 
 const KIND = { alarm: 0, telemetry: 1 } as const;
@@ -19,6 +21,8 @@ interface Token {
 
 /** Bounds are enforced at most this often (and on the push that crosses maxPoints). */
 const TRIM_EVERY_MS = 1_000;
+/** Telemetry points one row holds at most (fewer when the sink's batches are smaller). */
+const MAX_ROW_POINTS = 1_000;
 
 /**
  * Puts alarm-event points into the spool from another connection than the sink's (the broker side, in the commit
@@ -34,9 +38,12 @@ export function createSpoolWriter(db: StoreDatabase, now: () => number): { alarm
 }
 
 /**
- * The InfluxDB spool in the local store (the durable PointQueue adapter): every point is a row from the
+ * The InfluxDB spool in the local store (the durable PointQueue adapter): every point is in a row from the
  * moment it is pushed — inside the caller's transaction, so a reading and its acknowledgement commit
  * together — until InfluxDB has taken it. After a restart the sink finds it here and writes it, in order.
+ *
+ * The telemetry of one lane commit goes into as few rows as it takes (`n` lines joined by '\n', at most a batch's
+ * worth each): a row is inserted, read and deleted once for hundreds of readings. Alarm events keep a row each.
  */
 export function createSpoolQueue(
   db: StoreDatabase,
@@ -45,12 +52,14 @@ export function createSpoolQueue(
   /** The lane's write buffer: pushes (and the trims they call for) run in the lane's commit; default: at once. */
   later: WriteBuffer = createWriteBuffer(),
 ): PointQueue & { readonly points: number } {
-  const insert = createBatchedInsert(db, 'INSERT INTO spool (kind, at, line)', 3);
-  const select = db.prepare('SELECT id, line FROM spool WHERE kind = ? AND id > ? ORDER BY id LIMIT ?').raw(true);
-  const remove = db.prepare('DELETE FROM spool WHERE kind = ? AND id BETWEEN ? AND ?');
-  const dropOldest = db.prepare('DELETE FROM spool WHERE id IN (SELECT id FROM spool WHERE kind = 1 AND id > ? ORDER BY id LIMIT ?)');
-  const dropAged = db.prepare('DELETE FROM spool WHERE kind = 1 AND id > ? AND at < ?');
-  const counts = db.prepare('SELECT count(*) FROM spool').pluck();
+  const insert = createBatchedInsert(db, 'INSERT INTO spool (kind, at, line, n)', 4);
+  const select = db.prepare('SELECT id, n, line FROM spool WHERE kind = ? AND id > ? ORDER BY id').raw(true);
+  const remove = db.prepare('DELETE FROM spool WHERE kind = ? AND id BETWEEN ? AND ? RETURNING n').pluck();
+  const dropRows = db.prepare('DELETE FROM spool WHERE kind = 1 AND id > ? AND id <= ?');
+  const shorten = db.prepare('UPDATE spool SET line = ?, n = ? WHERE id = ?');
+  const dropAged = db.prepare('DELETE FROM spool WHERE kind = 1 AND id > ? AND at < ? RETURNING n').pluck();
+  const counts = db.prepare('SELECT coalesce(sum(n), 0) FROM spool').pluck();
+  const rowPoints = Math.max(1, Math.min(MAX_ROW_POINTS, limits.batchSize ?? MAX_ROW_POINTS));
 
   let points = counts.get() as number;
   let takenOut = 0;
@@ -61,29 +70,80 @@ export function createSpoolQueue(
   /** A trim is collected in the lane's write buffer and not run yet. */
   let trimWaiting = false;
 
+  /** Writes telemetry lines, in order, as rows of up to `rowPoints`; a line with a newline of its own keeps a row. */
+  const telemetryRows: BatchedInsert = {
+    write(lines) {
+      const at = now();
+      const values: unknown[] = [];
+      let row: string[] = [];
+      const close = (): void => {
+        if (row.length > 0) values.push(KIND.telemetry, at, row.join('\n'), row.length);
+        row = [];
+      };
+      for (const line of lines as readonly string[]) {
+        if (line.includes('\n')) {
+          close();
+          values.push(KIND.telemetry, at, line, 1);
+        } else {
+          row.push(line);
+          if (row.length === rowPoints) close();
+        }
+      }
+      close();
+      insert.write(values);
+    },
+  };
+
+  const sum = (counts: readonly number[]): number => counts.reduce((total, n) => total + n, 0);
+  const linesOf = (n: number, text: string): string[] => (n === 1 ? [text] : text.split('\n'));
+
+  /** Drops the `excess` oldest waiting telemetry points: whole rows, and the head of the row it ends in. */
+  const dropOldest = (excess: number): number => {
+    let left = excess;
+    let lastWhole = cursor.telemetry;
+    let cut: { id: number; n: number; line: string } | null = null;
+    for (const [id, n, line] of select.iterate(KIND.telemetry, cursor.telemetry) as Iterable<[number, number, string]>) {
+      if (n <= left) {
+        lastWhole = id;
+        left -= n;
+      } else cut = { id, n, line };
+      if (left === 0 || cut) break;
+    }
+    if (lastWhole > cursor.telemetry) dropRows.run(cursor.telemetry, lastWhole);
+    if (cut && left > 0) {
+      shorten.run(linesOf(cut.n, cut.line).slice(left).join('\n'), cut.n - left, cut.id);
+      left = 0;
+    }
+    return excess - left;
+  };
+
   const trim = (): void => {
     lastTrim = now();
-    const aged = dropAged.run(cursor.telemetry, lastTrim - limits.maxAgeMs).changes;
+    const aged = sum(dropAged.all(cursor.telemetry, lastTrim - limits.maxAgeMs) as number[]);
     const excess = points - aged - limits.maxPoints;
-    const overflow = excess > 0 ? dropOldest.run(cursor.telemetry, excess).changes : 0;
+    const overflow = excess > 0 ? dropOldest(excess) : 0;
     points -= aged + overflow;
     dropped += aged + overflow;
   };
 
+  /** Takes rows of `kind` while the batch stays within `max` points (a first row larger than max is taken whole). */
   const takeKind = (kind: PointKind, max: number, lines: string[]): Range | null => {
-    if (max <= 0) return null;
-    const rows = select.all(KIND[kind], cursor[kind], max) as Array<[number, string]>;
-    if (rows.length === 0) return null;
-    for (const row of rows) lines.push(row[1]);
-    const range: Range = [(rows[0] as [number, string])[0], (rows[rows.length - 1] as [number, string])[0]];
-    cursor[kind] = range[1];
+    let range: Range | null = null;
+    for (const [id, n, line] of select.iterate(KIND[kind], cursor[kind]) as Iterable<[number, number, string]>) {
+      if (lines.length > 0 && lines.length + n > max) break;
+      for (const point of linesOf(n, line)) lines.push(point);
+      range = range ? [range[0], id] : [id, id];
+      if (lines.length >= max) break;
+    }
+    if (range) cursor[kind] = range[1];
     return range;
   };
 
   return {
     push(kind, line) {
       const at = now();
-      later.addRow(insert, [KIND[kind], at, line]);
+      if (kind === 'alarm') later.addRow(insert, [KIND.alarm, at, line, 1]);
+      else later.addRow(telemetryRows, [line]);
       points += 1;
       if (trimWaiting || (points - takenOut <= limits.maxPoints && at - lastTrim <= TRIM_EVERY_MS)) return;
       // after every insert of the commit: the count it trims to is then the table's
@@ -97,7 +157,7 @@ export function createSpoolQueue(
       if (now() - lastTrim > TRIM_EVERY_MS) trim();
       const lines: string[] = [];
       const alarm = takeKind('alarm', max, lines);
-      const telemetry = takeKind('telemetry', max - lines.length, lines);
+      const telemetry = lines.length < max ? takeKind('telemetry', max, lines) : null;
       if (lines.length === 0) return null;
       takenOut += lines.length;
       const token: Token = { alarm, telemetry };
@@ -106,8 +166,8 @@ export function createSpoolQueue(
     done(batch: PointBatch) {
       const token = batch.token as Token;
       let removed = 0;
-      if (token.alarm) removed += remove.run(KIND.alarm, token.alarm[0], token.alarm[1]).changes;
-      if (token.telemetry) removed += remove.run(KIND.telemetry, token.telemetry[0], token.telemetry[1]).changes;
+      if (token.alarm) removed += sum(remove.all(KIND.alarm, token.alarm[0], token.alarm[1]) as number[]);
+      if (token.telemetry) removed += sum(remove.all(KIND.telemetry, token.telemetry[0], token.telemetry[1]) as number[]);
       points -= removed;
       takenOut -= batch.lines.length;
     },

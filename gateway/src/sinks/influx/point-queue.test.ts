@@ -1,12 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../../store/open-store.js';
+import { migrate } from '../../store/migrations.js';
+import { openStore, STORE_FILE } from '../../store/open-store.js';
 import { createSpoolQueue } from '../../store/spool-queue.js';
 import { createWriteBuffer } from '../../store/write-buffer.js';
-import { createMemoryPointQueue, type PointKind, type PointQueue } from './point-queue.js';
+import { createMemoryPointQueue, type PointBatch, type PointKind, type PointQueue } from './point-queue.js';
 
 const freshDir = (): string => mkdtempSync(join(tmpdir(), 'point-queue-'));
 const spoolIn = (dir: string, maxPoints: number, now: () => number = Date.now) =>
@@ -29,7 +31,34 @@ function spoolInLaneCommits(maxPoints: number): PointQueue {
   });
 }
 
-/** One contract for every PointQueue adapter (the in-memory queue and the durable spool). */
+/**
+ * The lane at load: its pushes collected and committed three at a time (then a row holds several points, at most
+ * `batchSize` of 2), and whatever is collected committed before the sink takes, is done or releases.
+ */
+function spoolInLaneCommitsOfThree(maxPoints: number): PointQueue {
+  const db = openStore({ dataDir: freshDir(), synchronous: 'normal' });
+  const later = createWriteBuffer();
+  const queue = createSpoolQueue(db, { maxPoints, maxAgeMs: 86_400_000, batchSize: 2 }, Date.now, later);
+  const commit = db.transaction(() => later.apply());
+  let collected = 0;
+  const committed = <T>(then: () => T): T => {
+    if (collected > 0) commit();
+    collected = 0;
+    return then();
+  };
+  return Object.assign(Object.create(queue) as PointQueue, {
+    push(kind: PointKind, line: string) {
+      later.collecting(() => queue.push(kind, line));
+      collected += 1;
+      if (collected === 3) committed(() => undefined);
+    },
+    take: (max: number) => committed(() => queue.take(max)),
+    done: (batch: PointBatch) => committed(() => queue.done(batch)),
+    release: (batches: readonly PointBatch[]) => committed(() => queue.release(batches)),
+  });
+}
+
+/** One contract for every PointQueue adapter (the in-memory queue and the durable spool), one point per commit. */
 const ADAPTERS: Array<[string, (maxPoints: number) => PointQueue]> = [
   ['memory', (maxPoints) => createMemoryPointQueue(maxPoints)],
   ['spool', (maxPoints) => spoolIn(freshDir(), maxPoints)],
@@ -107,67 +136,173 @@ describe('the durable spool', () => {
   });
 });
 
-describe.each(ADAPTERS)('PointQueue against a model — %s', (_name, make) => {
-  it('never loses, repeats or reorders a point across any sequence of push, take, done and release', () => {
-    const op = fc.oneof(
-      fc.record({ k: fc.constant('push' as const), kind: fc.constantFrom('alarm' as const, 'telemetry' as const) }),
-      fc.record({ k: fc.constant('take' as const), max: fc.integer({ min: 1, max: 5 }) }),
-      fc.record({ k: fc.constant('done' as const), pick: fc.nat() }),
-      fc.constant({ k: 'release' as const }),
-    );
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
-        const queue = make(1_000);
-        let n = 0;
-        const inFlight: Array<NonNullable<ReturnType<PointQueue['take']>>> = [];
-        const written: string[] = [];
-        const pushed: string[] = [];
-        for (const o of ops) {
-          if (o.k === 'push') {
-            const line = `${o.kind[0]}${n++}`;
-            pushed.push(line);
-            queue.push(o.kind, line);
-          } else if (o.k === 'take') {
-            const batch = queue.take(o.max);
-            if (batch) inFlight.push(batch);
-            else expect(queue.waiting).toBe(0);
-          } else if (o.k === 'done' && inFlight.length > 0) {
-            const [batch] = inFlight.splice(o.pick % inFlight.length, 1);
-            written.push(...(batch as NonNullable<typeof batch>).lines);
-            queue.done(batch as NonNullable<typeof batch>);
-          } else if (o.k === 'release') {
-            queue.release(inFlight.splice(0));
+describe.each([...ADAPTERS, ['spool written in lane commits of three', spoolInLaneCommitsOfThree] as const])(
+  'PointQueue against a model — %s',
+  (_name, make) => {
+    it('never loses, repeats or reorders a point across any sequence of push, take, done and release', () => {
+      const op = fc.oneof(
+        fc.record({ k: fc.constant('push' as const), kind: fc.constantFrom('alarm' as const, 'telemetry' as const) }),
+        fc.record({ k: fc.constant('take' as const), max: fc.integer({ min: 1, max: 5 }) }),
+        fc.record({ k: fc.constant('done' as const), pick: fc.nat() }),
+        fc.constant({ k: 'release' as const }),
+      );
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+          const queue = make(1_000);
+          let n = 0;
+          const inFlight: Array<NonNullable<ReturnType<PointQueue['take']>>> = [];
+          const written: string[] = [];
+          const pushed: string[] = [];
+          for (const o of ops) {
+            if (o.k === 'push') {
+              const line = `${o.kind[0]}${n++}`;
+              pushed.push(line);
+              queue.push(o.kind, line);
+            } else if (o.k === 'take') {
+              const batch = queue.take(o.max);
+              if (batch) {
+                inFlight.push(batch);
+                // alarm events first, each kind oldest first
+                expect(batch.lines.map((line) => line[0]).join('')).toMatch(/^a*t*$/);
+                for (const kind of ['a', 't']) {
+                  const numbers = batch.lines.filter((line) => line[0] === kind).map((line) => Number(line.slice(1)));
+                  expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
+                }
+              } else expect(queue.waiting).toBe(0);
+            } else if (o.k === 'done' && inFlight.length > 0) {
+              const [batch] = inFlight.splice(o.pick % inFlight.length, 1);
+              written.push(...(batch as NonNullable<typeof batch>).lines);
+              queue.done(batch as NonNullable<typeof batch>);
+            } else if (o.k === 'release') {
+              queue.release(inFlight.splice(0));
+            }
+            const held = inFlight.reduce((sum, b) => sum + b.lines.length, 0);
+            expect(queue.waiting).toBe(pushed.length - written.length - held);
           }
-          const held = inFlight.reduce((sum, b) => sum + b.lines.length, 0);
-          expect(queue.waiting).toBe(pushed.length - written.length - held);
-        }
-        queue.release(inFlight.splice(0));
-        for (let batch = queue.take(7); batch; batch = queue.take(7)) {
-          written.push(...batch.lines);
-          queue.done(batch);
-        }
-        expect(queue.waiting).toBe(0);
-        expect([...written].sort()).toEqual([...pushed].sort());
-      }),
-      { numRuns: 120 },
-    );
-  }, 60_000);
-});
+          queue.release(inFlight.splice(0));
+          for (let batch = queue.take(7); batch; batch = queue.take(7)) {
+            written.push(...batch.lines);
+            queue.done(batch);
+          }
+          expect(queue.waiting).toBe(0);
+          expect([...written].sort()).toEqual([...pushed].sort());
+        }),
+        { numRuns: 120 },
+      );
+    }, 60_000);
+  },
+);
 
 describe('the spool in the telemetry lane commits', () => {
   it('writes nothing while the lane judges, then the whole batch and the trim past maxPoints in its commit', () => {
     const db = openStore({ dataDir: freshDir(), synchronous: 'normal' });
     const later = createWriteBuffer();
     const queue = createSpoolQueue(db, { maxPoints: 5, maxAgeMs: 86_400_000 }, Date.now, later);
-    const rows = db.prepare('SELECT count(*) FROM spool').pluck();
+    const rows = db.prepare('SELECT count(*), coalesce(sum(n), 0) FROM spool').raw(true);
     later.collecting(() => {
       for (let i = 1; i <= 8; i += 1) queue.push('telemetry', `t${i}`);
     });
     // the write lock is not needed while judging: no row yet
-    expect(rows.get()).toBe(0);
+    expect(rows.get()).toEqual([0, 0]);
     db.transaction(() => later.apply())();
-    expect(rows.get()).toBe(5);
+    // one row for the commit's telemetry, its three oldest points cut from its head
+    expect(rows.get()).toEqual([1, 5]);
     expect(queue.take(100)?.lines).toEqual(['t4', 't5', 't6', 't7', 't8']);
     expect(queue.dropped).toBe(3);
+  });
+});
+
+describe("the spool keeps a lane commit's telemetry in rows of several points", () => {
+  const laneSpool = (dir: string, batchSize: number) => {
+    const db = openStore({ dataDir: dir, synchronous: 'normal' });
+    const later = createWriteBuffer();
+    const queue = createSpoolQueue(db, { maxPoints: 1_000, maxAgeMs: 86_400_000, batchSize }, Date.now, later);
+    const commit = (lines: string[]): void => {
+      later.collecting(() => {
+        for (const line of lines) queue.push(line.startsWith('a') ? 'alarm' : 'telemetry', line);
+      });
+      db.transaction(() => later.apply())();
+    };
+    return { db, queue, commit, rows: db.prepare('SELECT kind, n FROM spool ORDER BY id').raw(true) };
+  };
+  const points = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => `t${from + i}`);
+
+  it("writes a commit's telemetry as rows of at most batchSize points, alarm events a row each", () => {
+    const { queue, commit, rows } = laneSpool(freshDir(), 4);
+    commit([...points(1, 6), 'a1', ...points(7, 10)]);
+    expect(rows.all()).toEqual([
+      [1, 4],
+      [1, 4],
+      [1, 2],
+      [0, 1],
+    ]);
+    expect(queue.waiting).toBe(11);
+  });
+
+  it('takes whole rows while the batch stays within max, in order, and a larger first row alone', () => {
+    const { queue, commit } = laneSpool(freshDir(), 4);
+    commit(points(1, 10)); // rows of 4, 4, 2
+    commit(['a1']);
+    const first = queue.take(6);
+    expect(first?.lines).toEqual(['a1', 't1', 't2', 't3', 't4']);
+    const second = queue.take(6);
+    expect(second?.lines).toEqual(['t5', 't6', 't7', 't8', 't9', 't10']);
+    queue.done(first as PointBatch);
+    queue.done(second as PointBatch);
+    expect(queue.waiting).toBe(0);
+    commit(points(11, 14));
+    // a sink whose batches became smaller than a row still gets the row (whole), not nothing
+    expect(queue.take(2)?.lines).toEqual(points(11, 14));
+  });
+
+  it('keeps a line that holds a newline in a row of its own, and gives it back whole', () => {
+    const { queue, commit, rows } = laneSpool(freshDir(), 100);
+    commit(['t1', 't2 v="x\ny" 1', 't3', 't4']);
+    expect(rows.all()).toEqual([
+      [1, 1],
+      [1, 1],
+      [1, 2],
+    ]);
+    expect(queue.take(100)?.lines).toEqual(['t1', 't2 v="x\ny" 1', 't3', 't4']);
+  });
+
+  it('gives back after a reopen the rows not done, in order, and counts their points', () => {
+    const dir = freshDir();
+    const before = laneSpool(dir, 3);
+    before.commit(points(1, 7)); // rows of 3, 3, 1
+    const written = before.queue.take(3);
+    before.queue.done(written as PointBatch);
+    before.queue.take(3); // in flight when the process died
+    before.db.close();
+    const after = laneSpool(dir, 3);
+    expect(after.queue.waiting).toBe(4);
+    expect(after.queue.take(100)?.lines).toEqual(points(4, 7));
+  });
+
+  it('a store of schema 11 (a row per point) is upgraded in place: its points come out one each, in order', () => {
+    const dir = freshDir();
+    const old = new Database(join(dir, STORE_FILE));
+    migrate(old, 11);
+    const put = old.prepare('INSERT INTO spool (kind, at, line) VALUES (?, ?, ?)');
+    for (const line of ['t1', 't2', 't3']) put.run(1, Date.now(), line);
+    put.run(0, Date.now(), 'a1');
+    old.close();
+    const { queue, commit } = laneSpool(dir, 100);
+    commit(['t4', 't5']);
+    expect(queue.waiting).toBe(6);
+    expect(queue.take(100)?.lines).toEqual(['a1', 't1', 't2', 't3', 't4', 't5']);
+  });
+
+  it('drops the oldest points past maxPoints from the head of a row, keeping the rest of it', () => {
+    const db = openStore({ dataDir: freshDir(), synchronous: 'normal' });
+    const later = createWriteBuffer();
+    const queue = createSpoolQueue(db, { maxPoints: 5, maxAgeMs: 86_400_000, batchSize: 4 }, Date.now, later);
+    later.collecting(() => {
+      for (const line of points(1, 8)) queue.push('telemetry', line);
+    });
+    db.transaction(() => later.apply())();
+    expect(queue.dropped).toBe(3);
+    expect(queue.waiting).toBe(5);
+    expect(queue.take(100)?.lines).toEqual(points(4, 8));
   });
 });
