@@ -1,5 +1,14 @@
 import { GatewayError } from '../../errors.js';
+import { type HttpAnswer, httpSend } from '../http-send.js';
 import { writeFailureCode } from './write-answer.js';
+
+const parsedOr = (text: string, otherwise: unknown): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return otherwise;
+  }
+};
 
 /** Writes line-protocol batches to one InfluxDB; the port every InfluxDB API version implements. */
 export interface InfluxWriter {
@@ -25,41 +34,41 @@ export function createInfluxV1Writer(options: InfluxV1Options): InfluxWriter {
   const base = options.url.replace(/\/+$/, '');
   const auth: Record<string, string> = options.username ? { u: options.username, p: options.password ?? '' } : {};
 
-  const request = async (path: string, params: Record<string, string>, body?: string): Promise<Response> => {
+  const request = async (path: string, params: Record<string, string>, body?: string): Promise<HttpAnswer> => {
     const url = `${base}${path}?${new URLSearchParams({ ...params, ...auth })}`;
     try {
-      return await fetch(url, { method: 'POST', body: body ?? null, signal: AbortSignal.timeout(options.timeoutMs) });
+      return await httpSend('POST', url, { body: body ?? '', timeoutMs: options.timeoutMs });
     } catch (cause) {
       throw new GatewayError('influx_unavailable', `InfluxDB at ${base} unreachable: ${(cause as Error).message}`, undefined, { cause });
     }
   };
 
-  const failure = async (response: Response, what: string): Promise<GatewayError> => {
-    const text = (await response.text().catch(() => '')).slice(0, 500);
-    const code = writeFailureCode(response.status);
-    return new GatewayError(code, `InfluxDB ${what} failed with HTTP ${response.status}: ${text}`, { status: response.status });
+  const failure = (answer: HttpAnswer, what: string): GatewayError => {
+    const code = writeFailureCode(answer.status);
+    return new GatewayError(code, `InfluxDB ${what} failed with HTTP ${answer.status}: ${answer.body.slice(0, 500)}`, {
+      status: answer.status,
+    });
   };
+  const ok = (answer: HttpAnswer): boolean => answer.status >= 200 && answer.status < 300;
 
   return {
     target: `${base} db=${options.database}`,
     async write(lines) {
       if (lines.length === 0) return;
-      const response = await request('/write', { db: options.database, precision: 'ms' }, lines.join('\n'));
-      if (response.status !== 204 && !response.ok) throw await failure(response, 'write');
-      await response.arrayBuffer().catch(() => undefined);
+      const answer = await request('/write', { db: options.database, precision: 'ms' }, lines.join('\n'));
+      if (!ok(answer)) throw failure(answer, 'write');
     },
     async prepare() {
       const database = `"${options.database.replace(/"/g, '\\"')}"`;
-      const response = await request('/query', { q: `CREATE DATABASE ${database}` });
-      if (!response.ok) throw await failure(response, 'CREATE DATABASE');
-      await response.arrayBuffer().catch(() => undefined);
+      const answer = await request('/query', { q: `CREATE DATABASE ${database}` });
+      if (!ok(answer)) throw failure(answer, 'CREATE DATABASE');
       if (!options.retentionMs) return;
       // InfluxQL answers 200 with the error in the body; an existing policy is altered to the configured duration.
       const policy = `DURATION ${Math.round(options.retentionMs / 1000)}s REPLICATION 1 DEFAULT`;
       const statement = async (q: string): Promise<string | null> => {
         const answer = await request('/query', { q });
-        if (!answer.ok) throw await failure(answer, q.split(' ', 3).join(' '));
-        const body = (await answer.json().catch(() => ({}))) as { results?: Array<{ error?: string }>; error?: string };
+        if (!ok(answer)) throw failure(answer, q.split(' ', 3).join(' '));
+        const body = parsedOr(answer.body, {}) as { results?: Array<{ error?: string }>; error?: string };
         return body.error ?? body.results?.[0]?.error ?? null;
       };
       const created = await statement(`CREATE RETENTION POLICY "gateway" ON ${database} ${policy}`);
@@ -70,9 +79,7 @@ export function createInfluxV1Writer(options: InfluxV1Options): InfluxWriter {
     },
     async ping() {
       try {
-        const response = await fetch(`${base}/ping`, { signal: AbortSignal.timeout(Math.min(options.timeoutMs, 2_000)) });
-        await response.arrayBuffer().catch(() => undefined);
-        return response.status === 204 || response.ok;
+        return ok(await httpSend('GET', `${base}/ping`, { timeoutMs: Math.min(options.timeoutMs, 2_000) }));
       } catch {
         return false;
       }

@@ -2,6 +2,7 @@ import type { AlarmEvent } from '../../../../rules/src/index.js';
 import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
+import { httpSend } from '../http-send.js';
 import { backoffDelay } from '../sink.js';
 import { webhookKindOf } from './kinds/kind-registry.js';
 import type { AttemptOutcome } from './kinds/webhook-kind.js';
@@ -161,15 +162,8 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
     let outcome: AttemptOutcome;
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers,
-        body: delivery.body,
-        signal: AbortSignal.timeout(config.timeout),
-        redirect: 'manual',
-      });
-      const body = await response.text().catch(() => '');
-      outcome = kind.judge({ status: response.status, headers: response.headers, body }, deps.now());
+      const answer = await httpSend('POST', url, { headers, body: delivery.body, timeoutMs: config.timeout });
+      outcome = kind.judge(answer, deps.now());
     } catch (error) {
       outcome = { ok: false, retryable: true, gone: null, error: (error as Error).message, retryAfter: null, holdSubscriber: false };
     }

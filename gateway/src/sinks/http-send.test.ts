@@ -1,0 +1,67 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { httpSend } from './http-send.js';
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+async function serve(handler: RequestListener): Promise<{ url: string; connections: () => number }> {
+  let connections = 0;
+  const server = createServer(handler);
+  server.on('connection', () => {
+    connections += 1;
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, connections: () => connections };
+}
+
+describe("the sinks' HTTP client", () => {
+  it('sends the body with its length and reads status, headers and body', async () => {
+    const { url } = await serve((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        response.setHeader('retry-after', '7');
+        response.setHeader('set-cookie', ['a=1', 'b=2']);
+        response.writeHead(429).end(`${request.headers['content-length']}:${Buffer.concat(chunks).toString()}`);
+      });
+    });
+    const answer = await httpSend('POST', url, { body: '温度 72.5', headers: { 'content-type': 'text/plain' }, timeoutMs: 2_000 });
+    expect(answer.status).toBe(429);
+    expect(answer.body).toBe(`${Buffer.byteLength('温度 72.5')}:温度 72.5`);
+    expect(answer.headers.get('retry-after')).toBe('7');
+    expect(answer.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+  });
+
+  it('keeps the connection for the next request', async () => {
+    const { url, connections } = await serve((_request, response) => response.writeHead(204).end());
+    for (let i = 0; i < 5; i += 1) expect((await httpSend('POST', url, { body: 'x', timeoutMs: 2_000 })).status).toBe(204);
+    expect(connections()).toBe(1);
+  });
+
+  it('keeps at most 64 KiB of an answer, however much the server sends', async () => {
+    const { url } = await serve((_request, response) => {
+      response.writeHead(500);
+      response.end(Buffer.alloc(4 * 1024 * 1024, 'e'));
+    });
+    const answer = await httpSend('POST', url, { body: 'x', timeoutMs: 5_000 });
+    expect(answer.status).toBe(500);
+    expect(answer.body.length).toBe(64 * 1024);
+  });
+
+  it('fails with the reason: a timeout, a refused connection, a scheme it does not speak', async () => {
+    const { url } = await serve(() => undefined);
+    await expect(httpSend('POST', url, { body: 'x', timeoutMs: 100 })).rejects.toThrow(/aborted due to timeout/);
+    const closed = await serve(() => undefined);
+    const port = new URL(closed.url).port;
+    (servers.pop() as Server).close();
+    await expect(httpSend('GET', closed.url, { timeoutMs: 1_000 })).rejects.toThrow(`connect ECONNREFUSED 127.0.0.1:${port}`);
+    await expect(httpSend('POST', 'ftp://127.0.0.1/x', { timeoutMs: 1_000 })).rejects.toThrow(
+      'unsupported protocol ftp: (http: or https:)',
+    );
+  });
+});
