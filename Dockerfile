@@ -33,5 +33,5 @@ VOLUME /app/data
 # command line (8080 when unset; HEALTHCHECK_PORT overrides). EXPOSE is documentation only: publish the port set.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "scripts/healthcheck.mjs", "/healthz"]
-ENTRYPOINT ["node", "dist/gateway/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/gateway/src/main.js"]
 CMD ["--config", "/app/config/docker.yaml"]

@@ -7,4 +7,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 entry="$1"
 shift
 bash "$root/scripts/ensure-built.sh" "$entry"
-exec node "$root/dist/$entry" "$@"
+# V8's young generation at 32 MiB semi-spaces (gateway/src/lane/young-generation.ts says why; the lane's worker
+# gets the same in its resource limits)
+exec node --max-semi-space-size=32 "$root/dist/$entry" "$@"

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { NODE_HEAP_ARGS } from '../../gateway/src/lane/young-generation.js';
 
 /** A message on the IPC channel between the orchestrator and a benchmark child process. */
 interface Envelope {
@@ -32,9 +33,15 @@ export function spawnChild(
   args: unknown = {},
   options: { nodeArgs?: string[]; readyTimeoutMs?: number } = {},
 ): Promise<BenchChild> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', `${BENCH_DIR}${script}`, JSON.stringify(args)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  // the gateway as it ships: its main thread's heap flags (the worker sets its own)
+  const shipped = script === 'servers/gateway-server.ts' ? NODE_HEAP_ARGS : [];
+  const child = spawn(
+    process.execPath,
+    [...shipped, ...(options.nodeArgs ?? []), '--import', 'tsx', `${BENCH_DIR}${script}`, JSON.stringify(args)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   let nextId = 1;
   const pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

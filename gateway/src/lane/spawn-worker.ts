@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { WORKER_YOUNG_GENERATION_MB } from './young-generation.js';
 
 /** The URL of tsx's ESM register API (`tsx/esm/api`, import condition), found from its package.json. */
 function tsxEsmApi(from: string): string {
@@ -27,11 +28,12 @@ function tsxEsmApi(from: string): string {
  * workers do not inherit. A module that fails to load posts `{ type: 'failed', message }` to its parent.
  */
 export function spawnModuleWorker(entry: URL, workerData: unknown): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData, resourceLimits });
   const bootstrap = [
     `import(${JSON.stringify(tsxEsmApi(import.meta.url))})`,
     `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
     ".catch((error) => require('node:worker_threads').parentPort.postMessage({ type: 'failed', message: String(error?.stack ?? error) }));",
   ].join('');
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
 }
