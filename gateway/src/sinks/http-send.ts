@@ -34,9 +34,9 @@ export function httpSend(
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? httpRequest : null;
   if (send === null) return Promise.reject(new Error(`unsupported protocol ${target.protocol} (http: or https:)`));
+  // sent whole by `end`: node writes its Content-Length (no chunked encoding)
   const body = options.body ?? null;
-  const headers: Record<string, string | number> = { ...options.headers };
-  if (body !== null) headers['content-length'] = Buffer.byteLength(body);
+  const headers = options.headers ?? {};
   return new Promise((resolve, reject) => {
     const request = send(
       target,

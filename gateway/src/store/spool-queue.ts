@@ -157,7 +157,7 @@ export function createSpoolQueue(
       if (now() - lastTrim > TRIM_EVERY_MS) trim();
       const lines: string[] = [];
       const alarm = takeKind('alarm', max, lines);
-      const telemetry = lines.length < max ? takeKind('telemetry', max, lines) : null;
+      const telemetry = takeKind('telemetry', max, lines);
       if (lines.length === 0) return null;
       takenOut += lines.length;
       const token: Token = { alarm, telemetry };
