@@ -3,6 +3,7 @@ import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type InProcessBroker, startInProcessBroker } from '../../../test/helpers/in-process-broker.js';
 import { connectPacket, openRawSession, type RawSession, rawPublish, remainingLength } from '../../../test/helpers/raw-mqtt.js';
+import { guardedHandle } from './connection-guard.js';
 
 const TELEMETRY_01 = 'sites/site-a/devices/dc-01/telemetry';
 const CONNECT = connectPacket('dc-01', 'dc-01', 'secret-dc-01');
@@ -194,5 +195,23 @@ describe('the connection guard after login', () => {
     session.send(CONNECT);
     expect(await closedWithin(session, 2_000)).toBe(true);
     expect(await closedFor(gateway, 'protocol_version')).toBe(0);
+  });
+
+  it('refuses to start on an aedes whose parser it no longer knows: none exposed, or one with methods of its own', () => {
+    const deps = { limits: { maxPreAuthBytes: 1_024, maxPacketBytes: 1_024 }, metrics: {} as never, log: {} as never };
+    const brokerGiving = (parser: object | undefined) =>
+      ({
+        handle(stream: { client?: unknown }) {
+          stream.client = { _parser: parser };
+        },
+      }) as never;
+    expect(() => guardedHandle(brokerGiving(undefined), deps)({} as never)).toThrow('aedes no longer exposes its packet parser');
+    class Parser {
+      parse(): number {
+        return 0;
+      }
+    }
+    const bound = Object.assign(new Parser(), { parse: () => 0 });
+    expect(() => guardedHandle(brokerGiving(bound), deps)({} as never)).toThrow('a parser with methods of its own');
   });
 });

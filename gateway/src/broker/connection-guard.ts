@@ -118,10 +118,12 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
     const client = (stream as Duplex & { client?: Client }).client;
     const parser = (client as (Client & { _parser?: PacketParser }) | undefined)?._parser as GuardedParser | undefined;
     if (!client || !parser) throw new Error('aedes no longer exposes its packet parser: the connection guard needs updating');
-    const prototype = Object.getPrototypeOf(parser) as object;
+    if (Object.hasOwn(parser, 'parse') || Object.hasOwn(parser, '_parseLength') || Object.hasOwn(parser, '_emitError'))
+      throw new Error('aedes gives each connection a parser with methods of its own: the connection guard needs updating');
+    const prototype = Object.getPrototypeOf(parser) as ParserMethods;
     let own = ownMethods.get(prototype);
     if (own === undefined) {
-      own = { parse: parser.parse, _parseLength: parser._parseLength, _emitError: parser._emitError };
+      own = { parse: prototype.parse, _parseLength: prototype._parseLength, _emitError: prototype._emitError };
       ownMethods.set(prototype, own);
     }
     parser[GUARD] = { client, stream, deps, own, preAuthBytes: 0, cutOff: false };

@@ -43,6 +43,22 @@ describe("the sinks' HTTP client", () => {
     expect(connections()).toBe(1);
   });
 
+  it('closes a kept connection left unused for 4 s (before a server or proxy drops it without a word)', async () => {
+    let closedAfter: number | null = null;
+    const { url } = await serve((_request, response) => response.writeHead(204).end());
+    const server = servers[servers.length - 1] as Server;
+    const done = performance.now();
+    server.on('connection', (socket) =>
+      socket.on('close', () => {
+        closedAfter = performance.now() - done;
+      }),
+    );
+    await httpSend('POST', url, { body: 'x', timeoutMs: 2_000 });
+    await new Promise((resolve) => setTimeout(resolve, 4_600));
+    expect(closedAfter).not.toBeNull();
+    expect(closedAfter).toBeGreaterThanOrEqual(3_900);
+  }, 10_000);
+
   it('keeps at most 64 KiB of an answer, however much the server sends', async () => {
     const { url } = await serve((_request, response) => {
       response.writeHead(500);

@@ -12,13 +12,19 @@ export interface HttpAnswer {
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
+ * A kept-alive connection unused this long is closed (as undici does): a server or proxy that drops idle connections
+ * without a word (60 s behind many load balancers) would otherwise fail the next request on a dead socket.
+ */
+const IDLE_SOCKET_MS = 4_000;
+
+/**
  * Kept-alive connections for the sinks' requests, one pool per scheme. `fetch` (undici) cost 2–3× the CPU of
  * `node:http` per request and several more turns of the event loop between the call and the bytes on the wire: a
  * webhook under load took a median 3.9 ms from send to the receiver (bench `--only latency`, session 16).
  */
 const AGENTS = {
-  'http:': new HttpAgent({ keepAlive: true }),
-  'https:': new HttpsAgent({ keepAlive: true }),
+  'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+  'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
 };
 
 /**

@@ -8,7 +8,10 @@ export interface SpoolLimits {
   maxPoints: number;
   /** Waiting telemetry older than this is dropped. */
   maxAgeMs: number;
-  /** The most points the sink takes at once (`influx.batchSize`): a row holds no more, so a batch is never larger. */
+  /**
+   * The most points the sink takes at once (`influx.batchSize`): a row holds at most half of it, so telemetry goes
+   * out in every batch whose alarm events leave it half the room.
+   */
   batchSize?: number;
 }
 
@@ -21,7 +24,7 @@ interface Token {
 
 /** Bounds are enforced at most this often (and on the push that crosses maxPoints). */
 const TRIM_EVERY_MS = 1_000;
-/** Telemetry points one row holds at most (fewer when the sink's batches are smaller). */
+/** Telemetry points one row holds at most (fewer when the sink's batches are smaller than twice this). */
 const MAX_ROW_POINTS = 1_000;
 
 /**
@@ -42,8 +45,10 @@ export function createSpoolWriter(db: StoreDatabase, now: () => number): { alarm
  * moment it is pushed — inside the caller's transaction, so a reading and its acknowledgement commit
  * together — until InfluxDB has taken it. After a restart the sink finds it here and writes it, in order.
  *
- * The telemetry of one lane commit goes into as few rows as it takes (`n` lines joined by '\n', at most a batch's
- * worth each): a row is inserted, read and deleted once for hundreds of readings. Alarm events keep a row each.
+ * The telemetry of one lane commit goes into as few rows as it takes (`n` lines joined by '\n', at most half a batch
+ * each): a row is inserted, read and deleted once for hundreds of readings. Alarm events keep a row each. A batch is
+ * whole rows: at most `max` points, unless its first row alone is larger (rows spooled before `batchSize` was made
+ * smaller).
  */
 export function createSpoolQueue(
   db: StoreDatabase,
@@ -59,7 +64,7 @@ export function createSpoolQueue(
   const shorten = db.prepare('UPDATE spool SET line = ?, n = ? WHERE id = ?');
   const dropAged = db.prepare('DELETE FROM spool WHERE kind = 1 AND id > ? AND at < ? RETURNING n').pluck();
   const counts = db.prepare('SELECT coalesce(sum(n), 0) FROM spool').pluck();
-  const rowPoints = Math.max(1, Math.min(MAX_ROW_POINTS, limits.batchSize ?? MAX_ROW_POINTS));
+  const rowPoints = Math.max(1, Math.min(MAX_ROW_POINTS, Math.floor((limits.batchSize ?? 2 * MAX_ROW_POINTS) / 2)));
 
   let points = counts.get() as number;
   let takenOut = 0;

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   closeRecordingInfluxes,
@@ -83,6 +85,27 @@ describe('InfluxDB 1.x writer', () => {
     const server = await recordingInflux(() => ({ status: 400, body: `${'x'.repeat(500)}TAIL` }));
     const error = await failureOf(createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 }).write([LINE]));
     expect(error.message).toBe(`InfluxDB write failed with HTTP 400: ${'x'.repeat(500)}`);
+  });
+
+  it('a redirect is not followed: the failure names where it points, for influx.url to be mended', async () => {
+    const server = createServer((_request, response) =>
+      response.writeHead(308, { location: 'https://influx.plant.example:8086/write' }).end(),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const writer = createInfluxV1Writer({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        database: 'risk',
+        timeoutMs: 2_000,
+      });
+      const failure = await failureOf(writer.write([LINE]));
+      expect(failure.code).toBe('influx_unavailable');
+      expect(failure.message).toBe(
+        'InfluxDB write failed with HTTP 308: redirected to https://influx.plant.example:8086/write: set influx.url to where InfluxDB answers',
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it('an unreachable server or one that does not answer in time is influx_unavailable, naming the server', async () => {

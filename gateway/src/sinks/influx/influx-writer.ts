@@ -45,9 +45,10 @@ export function createInfluxV1Writer(options: InfluxV1Options): InfluxWriter {
 
   const failure = (answer: HttpAnswer, what: string): GatewayError => {
     const code = writeFailureCode(answer.status);
-    return new GatewayError(code, `InfluxDB ${what} failed with HTTP ${answer.status}: ${answer.body.slice(0, 500)}`, {
-      status: answer.status,
-    });
+    // a redirect is not followed (a write's body would not go with it): the configured url is the one to mend
+    const location = answer.status >= 300 && answer.status < 400 ? answer.headers.get('location') : null;
+    const detail = location ? `redirected to ${location}: set influx.url to where InfluxDB answers` : answer.body.slice(0, 500);
+    return new GatewayError(code, `InfluxDB ${what} failed with HTTP ${answer.status}: ${detail}`, { status: answer.status });
   };
   const ok = (answer: HttpAnswer): boolean => answer.status >= 200 && answer.status < 300;
 

@@ -33,12 +33,12 @@ function spoolInLaneCommits(maxPoints: number): PointQueue {
 
 /**
  * The lane at load: its pushes collected and committed three at a time (then a row holds several points, at most
- * `batchSize` of 2), and whatever is collected committed before the sink takes, is done or releases.
+ * two: half the `batchSize` of 4), and whatever is collected committed before the sink takes, is done or releases.
  */
 function spoolInLaneCommitsOfThree(maxPoints: number): PointQueue {
   const db = openStore({ dataDir: freshDir(), synchronous: 'normal' });
   const later = createWriteBuffer();
-  const queue = createSpoolQueue(db, { maxPoints, maxAgeMs: 86_400_000, batchSize: 2 }, Date.now, later);
+  const queue = createSpoolQueue(db, { maxPoints, maxAgeMs: 86_400_000, batchSize: 4 }, Date.now, later);
   const commit = db.transaction(() => later.apply());
   let collected = 0;
   const committed = <T>(then: () => T): T => {
@@ -213,10 +213,16 @@ describe('the spool in the telemetry lane commits', () => {
 });
 
 describe("the spool keeps a lane commit's telemetry in rows of several points", () => {
-  const laneSpool = (dir: string, batchSize: number) => {
+  /** Rows of at most `rowPoints` (half the sink's batch). */
+  const laneSpool = (dir: string, rowPoints: number, limits: { maxPoints?: number; maxAgeMs?: number; now?: () => number } = {}) => {
     const db = openStore({ dataDir: dir, synchronous: 'normal' });
     const later = createWriteBuffer();
-    const queue = createSpoolQueue(db, { maxPoints: 1_000, maxAgeMs: 86_400_000, batchSize }, Date.now, later);
+    const queue = createSpoolQueue(
+      db,
+      { maxPoints: limits.maxPoints ?? 1_000, maxAgeMs: limits.maxAgeMs ?? 86_400_000, batchSize: 2 * rowPoints },
+      limits.now ?? Date.now,
+      later,
+    );
     const commit = (lines: string[]): void => {
       later.collecting(() => {
         for (const line of lines) queue.push(line.startsWith('a') ? 'alarm' : 'telemetry', line);
@@ -227,7 +233,7 @@ describe("the spool keeps a lane commit's telemetry in rows of several points", 
   };
   const points = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => `t${from + i}`);
 
-  it("writes a commit's telemetry as rows of at most batchSize points, alarm events a row each", () => {
+  it("writes a commit's telemetry as rows of at most half a batch, alarm events a row each", () => {
     const { queue, commit, rows } = laneSpool(freshDir(), 4);
     commit([...points(1, 6), 'a1', ...points(7, 10)]);
     expect(rows.all()).toEqual([
@@ -293,10 +299,55 @@ describe("the spool keeps a lane commit's telemetry in rows of several points", 
     expect(queue.take(100)?.lines).toEqual(['a1', 't1', 't2', 't3', 't4', 't5']);
   });
 
+  it('takes telemetry beside the alarm events whenever they leave half a batch: an alarm storm does not starve it', () => {
+    const { queue, commit } = laneSpool(freshDir(), 2); // batches of 4
+    commit(points(1, 8));
+    const batches: string[][] = [];
+    for (let i = 1; i <= 3; i += 1) {
+      commit([`a${i}`]);
+      const batch = queue.take(4) as PointBatch;
+      batches.push(batch.lines);
+      queue.done(batch);
+    }
+    expect(batches).toEqual([
+      ['a1', 't1', 't2'],
+      ['a2', 't3', 't4'],
+      ['a3', 't5', 't6'],
+    ]);
+    expect(queue.waiting).toBe(2);
+  });
+
+  it('drops rows older than maxAge whole, counting their points, and keeps the rows taken', () => {
+    let now = 1_000_000;
+    const { queue, commit } = laneSpool(freshDir(), 3, { maxAgeMs: 60_000, now: () => now });
+    commit(points(1, 5)); // rows of 3 and 2
+    const inFlight = queue.take(3) as PointBatch;
+    now += 30_000;
+    commit(points(6, 7));
+    now += 40_000; // the first commit's rows are 70 s old, the second's 40 s
+    commit(['t8']);
+    expect(queue.dropped).toBe(2);
+    expect(queue.take(100)?.lines).toEqual(['t6', 't7', 't8']);
+    queue.done(inFlight);
+    expect(inFlight.lines).toEqual(['t1', 't2', 't3']);
+    expect(queue.waiting).toBe(0);
+  });
+
+  it('drops from rows given back by a failed write, the oldest first, and takes the rest again in order', () => {
+    const { queue, commit } = laneSpool(freshDir(), 3, { maxPoints: 6 });
+    commit(points(1, 6)); // rows of 3 and 3
+    const failed = queue.take(6) as PointBatch;
+    queue.release([failed]);
+    commit(points(7, 10)); // 10 waiting, bound 6: t1-t4 dropped (a row and the head of the next)
+    expect(queue.dropped).toBe(4);
+    expect(queue.waiting).toBe(6);
+    expect(queue.take(100)?.lines).toEqual(points(5, 10));
+  });
+
   it('drops the oldest points past maxPoints from the head of a row, keeping the rest of it', () => {
     const db = openStore({ dataDir: freshDir(), synchronous: 'normal' });
     const later = createWriteBuffer();
-    const queue = createSpoolQueue(db, { maxPoints: 5, maxAgeMs: 86_400_000, batchSize: 4 }, Date.now, later);
+    const queue = createSpoolQueue(db, { maxPoints: 5, maxAgeMs: 86_400_000, batchSize: 8 }, Date.now, later);
     later.collecting(() => {
       for (const line of points(1, 8)) queue.push('telemetry', line);
     });
