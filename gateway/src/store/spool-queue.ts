@@ -99,7 +99,7 @@ export function createSpoolQueue(
     },
   };
 
-  const sum = (counts: readonly number[]): number => counts.reduce((total, n) => total + n, 0);
+  const sum = (pointCounts: readonly number[]): number => pointCounts.reduce((total, n) => total + n, 0);
   const linesOf = (n: number, text: string): string[] => (n === 1 ? [text] : text.split('\n'));
 
   /** Drops the `excess` oldest waiting telemetry points: whole rows, and the head of the row it ends in. */
