@@ -1,3 +1,5 @@
+import { getHeapSpaceStatistics } from 'node:v8';
+
 /**
  * Three full garbage collections of this process (it runs under node --expose-gc), each followed by `alsoCollect` (a
  * worker thread's, say) and 200 ms: a memory reading after them is what is held, not garbage waiting (V8 collects
@@ -13,4 +15,9 @@ export async function fullCollections<T = undefined>(alsoCollect?: () => Promise
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return last;
+}
+
+/** This thread's young generation as committed now (V8's `new_space`): RSS that full GCs leave in place. */
+export function youngGenerationBytes(): number {
+  return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
 }

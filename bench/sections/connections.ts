@@ -42,6 +42,8 @@ export interface ConnectionsRun {
   workerHeapBytesPerConnection: number | null;
   /** The last run only: the main thread's JS heap per connection of the second half. */
   marginalHeapBytesPerConnection: number | null;
+  /** The last run only: RSS less the young generations (MemoryReading.young), per connection of the second half. */
+  marginalOldBytesPerConnection: number | null;
   coldConnected: number;
   coldConnectPerS: number;
 }
@@ -62,6 +64,12 @@ interface MemoryReading {
   rss: number;
   heapUsed: number;
   workerHeapUsed: number;
+  /**
+   * The young generations' committed size, all threads: V8 grows them under load (up to 96 MiB a thread with the
+   * gateway's 32 MiB semi-spaces) and full GCs do not shrink them, so RSS less them is what connections hold.
+   */
+  young: number;
+  rssLessYoung: number;
 }
 
 const rssOf = (pid: number): number => {
@@ -155,7 +163,9 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
     const gateway = await startGateway(settled, dataDir);
     const port = Number(gateway.info.port);
     const reading = async (): Promise<MemoryReading> =>
-      settled ? gateway.call<MemoryReading>('settle') : { rss: rssOf(gateway.pid), heapUsed: Number.NaN, workerHeapUsed: Number.NaN };
+      settled
+        ? gateway.call<MemoryReading>('settle')
+        : { rss: rssOf(gateway.pid), heapUsed: Number.NaN, workerHeapUsed: Number.NaN, young: Number.NaN, rssLessYoung: Number.NaN };
     try {
       await sleep(1_000);
       // A round trip to the lane's worker: it answers once its start-up commit is done.
@@ -198,6 +208,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
           heapBytesPerConnection: settled ? (connected.heapUsed - idle.heapUsed) / Math.max(1, warm.connected) : null,
           workerHeapBytesPerConnection: settled ? (connected.workerHeapUsed - idle.workerHeapUsed) / Math.max(1, warm.connected) : null,
           marginalHeapBytesPerConnection: settled ? halves.perSecondHalf('heapUsed') : null,
+          marginalOldBytesPerConnection: settled ? halves.perSecondHalf('rssLessYoung') : null,
           coldConnected: coldResult.connected,
           coldConnectPerS: coldResult.perS,
         };
@@ -208,7 +219,9 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
               ? `, per connection after full GCs: RSS ${(row.bytesPerConnection / 1024).toFixed(1)} KiB, main heap ${((row.heapBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB, worker heap ${((row.workerHeapBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB`
               : '') +
             `; each of the second half added RSS ${(row.marginalBytesPerConnection / 1024).toFixed(1)} KiB` +
-            (settled ? ` (main heap ${((row.marginalHeapBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB)` : '') +
+            (settled
+              ? ` (main heap ${((row.marginalHeapBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB; RSS less young generations ${((row.marginalOldBytesPerConnection ?? 0) / 1024).toFixed(1)} KiB)`
+              : '') +
             `, cold ${row.coldConnected}/${ctx.cold} at ${row.coldConnectPerS.toFixed(1)}/s` +
             (row.firstError ? `, first error: ${row.firstError}` : ''),
         );
@@ -247,6 +260,7 @@ export interface BareAedesConnections {
   bytesPerConnection: number;
   marginalBytesPerConnection: number;
   marginalHeapBytesPerConnection: number;
+  marginalOldBytesPerConnection: number;
 }
 
 /**
@@ -267,10 +281,12 @@ export async function runBareAedesConnections(ctx: ConnectionsContext): Promise<
       bytesPerConnection: (halves.connected.rss - idle.rss) / Math.max(1, connected),
       marginalBytesPerConnection: halves.perSecondHalf('rss'),
       marginalHeapBytesPerConnection: halves.perSecondHalf('heapUsed'),
+      marginalOldBytesPerConnection: halves.perSecondHalf('rssLessYoung'),
     };
     ctx.log(
       `  connections, bare aedes: ${result.connected}/${ctx.count}, per connection after full GCs: RSS ${(result.bytesPerConnection / 1024).toFixed(1)} KiB; ` +
-        `each of the second half added RSS ${(result.marginalBytesPerConnection / 1024).toFixed(1)} KiB (heap ${(result.marginalHeapBytesPerConnection / 1024).toFixed(1)} KiB)`,
+        `each of the second half added RSS ${(result.marginalBytesPerConnection / 1024).toFixed(1)} KiB (heap ${(result.marginalHeapBytesPerConnection / 1024).toFixed(1)} KiB; ` +
+        `RSS less young generation ${(result.marginalOldBytesPerConnection / 1024).toFixed(1)} KiB)`,
     );
     return result;
   } finally {

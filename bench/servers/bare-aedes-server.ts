@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { childRuntime } from '../lib/child.js';
 import { cpuSeconds, expectationHandlers } from '../lib/counters.js';
-import { fullCollections } from '../lib/full-collections.js';
+import { fullCollections, youngGenerationBytes } from '../lib/full-collections.js';
 
 const runtime = childRuntime<Record<string, never>>();
 let published = 0;
@@ -30,7 +30,8 @@ runtime.serve({
   settle: async () => {
     await fullCollections();
     const memory = process.memoryUsage();
-    return { rss: memory.rss, heapUsed: memory.heapUsed, workerHeapUsed: 0 };
+    const young = youngGenerationBytes();
+    return { rss: memory.rss, heapUsed: memory.heapUsed, workerHeapUsed: 0, young, rssLessYoung: memory.rss - young };
   },
   stats: () => ({ rss: process.memoryUsage().rss, cpuSeconds: cpuSeconds(), connections: broker.connectedClients, accepted: published }),
   close: async () => {

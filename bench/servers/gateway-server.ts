@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { built } from '../lib/built.js';
 import { childRuntime } from '../lib/child.js';
 import { cpuSeconds, expectationHandlers, jsonTotal } from '../lib/counters.js';
-import { fullCollections } from '../lib/full-collections.js';
+import { fullCollections, youngGenerationBytes } from '../lib/full-collections.js';
 import { threadRuntime } from '../lib/runtime-pauses.js';
 
 export interface DeviceGroup {
@@ -131,10 +131,13 @@ runtime.serve({
   settle: async () => {
     const worker = (await fullCollections(() => gateway.lane.workerMetrics({ collectGarbage: true }))) ?? [];
     const memory = process.memoryUsage();
+    const young = youngGenerationBytes() + jsonTotal([worker], 'gateway_nodejs_heap_space_size_total_bytes', { space: 'new' });
     return {
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       workerHeapUsed: jsonTotal([worker], 'gateway_nodejs_heap_size_used_bytes'),
+      young,
+      rssLessYoung: memory.rss - young,
     };
   },
   /** Each thread's event-loop delay since the last call and its GC totals: `{ main, worker }` (worker null on `lane.thread: main`). */

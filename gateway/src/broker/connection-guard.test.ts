@@ -197,21 +197,13 @@ describe('the connection guard after login', () => {
     expect(await closedFor(gateway, 'protocol_version')).toBe(0);
   });
 
-  it('refuses to start on an aedes whose parser it no longer knows: none exposed, or one with methods of its own', () => {
+  it('refuses to start on an aedes that no longer exposes its packet parser', () => {
     const deps = { limits: { maxPreAuthBytes: 1_024, maxPacketBytes: 1_024 }, metrics: {} as never, log: {} as never };
-    const brokerGiving = (parser: object | undefined) =>
-      ({
-        handle(stream: { client?: unknown }) {
-          stream.client = { _parser: parser };
-        },
-      }) as never;
-    expect(() => guardedHandle(brokerGiving(undefined), deps)({} as never)).toThrow('aedes no longer exposes its packet parser');
-    class Parser {
-      parse(): number {
-        return 0;
-      }
-    }
-    const bound = Object.assign(new Parser(), { parse: () => 0 });
-    expect(() => guardedHandle(brokerGiving(bound), deps)({} as never)).toThrow('a parser with methods of its own');
+    const broker = {
+      handle(stream: { client?: unknown }) {
+        stream.client = { _parser: undefined };
+      },
+    } as never;
+    expect(() => guardedHandle(broker, deps)({} as never)).toThrow('aedes no longer exposes its packet parser');
   });
 });
