@@ -69,7 +69,6 @@ interface MemoryReading {
    * gateway's 32 MiB semi-spaces) and full GCs do not shrink them, so RSS less them is what connections hold.
    */
   young: number;
-  rssLessYoung: number;
 }
 
 const rssOf = (pid: number): number => {
@@ -87,6 +86,8 @@ interface Halves {
   connected: MemoryReading;
   /** What each connection of the second half added to `measure`. */
   perSecondHalf(measure: keyof MemoryReading): number;
+  /** What each connection of the second half added to RSS, less what the young generations grew meanwhile. */
+  perSecondHalfOld(): number;
   stop(): Promise<void>;
 }
 
@@ -115,7 +116,8 @@ async function connectInHalves(ctx: ConnectionsContext, port: number, read: () =
     await sleep(500);
     const connected = await read();
     const perSecondHalf = (measure: keyof MemoryReading) => (connected[measure] - halfway[measure]) / Math.max(1, second.connected);
-    return { first, second, halfway, connected, perSecondHalf, stop };
+    const perSecondHalfOld = () => perSecondHalf('rss') - perSecondHalf('young');
+    return { first, second, halfway, connected, perSecondHalf, perSecondHalfOld, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -165,7 +167,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
     const reading = async (): Promise<MemoryReading> =>
       settled
         ? gateway.call<MemoryReading>('settle')
-        : { rss: rssOf(gateway.pid), heapUsed: Number.NaN, workerHeapUsed: Number.NaN, young: Number.NaN, rssLessYoung: Number.NaN };
+        : { rss: rssOf(gateway.pid), heapUsed: Number.NaN, workerHeapUsed: Number.NaN, young: Number.NaN };
     try {
       await sleep(1_000);
       // A round trip to the lane's worker: it answers once its start-up commit is done.
@@ -208,7 +210,7 @@ export async function runConnections(ctx: ConnectionsContext): Promise<Connectio
           heapBytesPerConnection: settled ? (connected.heapUsed - idle.heapUsed) / Math.max(1, warm.connected) : null,
           workerHeapBytesPerConnection: settled ? (connected.workerHeapUsed - idle.workerHeapUsed) / Math.max(1, warm.connected) : null,
           marginalHeapBytesPerConnection: settled ? halves.perSecondHalf('heapUsed') : null,
-          marginalOldBytesPerConnection: settled ? halves.perSecondHalf('rssLessYoung') : null,
+          marginalOldBytesPerConnection: settled ? halves.perSecondHalfOld() : null,
           coldConnected: coldResult.connected,
           coldConnectPerS: coldResult.perS,
         };
@@ -281,7 +283,7 @@ export async function runBareAedesConnections(ctx: ConnectionsContext): Promise<
       bytesPerConnection: (halves.connected.rss - idle.rss) / Math.max(1, connected),
       marginalBytesPerConnection: halves.perSecondHalf('rss'),
       marginalHeapBytesPerConnection: halves.perSecondHalf('heapUsed'),
-      marginalOldBytesPerConnection: halves.perSecondHalf('rssLessYoung'),
+      marginalOldBytesPerConnection: halves.perSecondHalfOld(),
     };
     ctx.log(
       `  connections, bare aedes: ${result.connected}/${ctx.count}, per connection after full GCs: RSS ${(result.bytesPerConnection / 1024).toFixed(1)} KiB; ` +

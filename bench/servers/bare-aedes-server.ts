@@ -30,8 +30,7 @@ runtime.serve({
   settle: async () => {
     await fullCollections();
     const memory = process.memoryUsage();
-    const young = youngGenerationBytes();
-    return { rss: memory.rss, heapUsed: memory.heapUsed, workerHeapUsed: 0, young, rssLessYoung: memory.rss - young };
+    return { rss: memory.rss, heapUsed: memory.heapUsed, workerHeapUsed: 0, young: youngGenerationBytes() };
   },
   stats: () => ({ rss: process.memoryUsage().rss, cpuSeconds: cpuSeconds(), connections: broker.connectedClients, accepted: published }),
   close: async () => {

@@ -131,13 +131,11 @@ runtime.serve({
   settle: async () => {
     const worker = (await fullCollections(() => gateway.lane.workerMetrics({ collectGarbage: true }))) ?? [];
     const memory = process.memoryUsage();
-    const young = youngGenerationBytes() + jsonTotal([worker], 'gateway_nodejs_heap_space_size_total_bytes', { space: 'new' });
     return {
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       workerHeapUsed: jsonTotal([worker], 'gateway_nodejs_heap_size_used_bytes'),
-      young,
-      rssLessYoung: memory.rss - young,
+      young: youngGenerationBytes() + jsonTotal([worker], 'gateway_nodejs_heap_space_size_total_bytes', { space: 'new' }),
     };
   },
   /** Each thread's event-loop delay since the last call and its GC totals: `{ main, worker }` (worker null on `lane.thread: main`). */
