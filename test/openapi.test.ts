@@ -2,7 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCS_PREFIX } from '../gateway/src/http/route-access.js';
-import { launchChromium } from './console/chromium.js';
+import { BROWSER_WAIT, launchChromium } from './console/chromium.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { api, eventually, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 
@@ -301,7 +301,7 @@ describe('OpenAPI 3.1 document at GET /openapi.json, generated from the routesâ€
       expect(response?.status()).toBe(200);
       expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
       // Swagger UI rendered the operations of the document it fetched.
-      await page.locator('.opblock-summary-path', { hasText: '/api/alarms/{id}/ack' }).first().waitFor({ timeout: 15_000 });
+      await page.locator('.opblock-summary-path', { hasText: '/api/alarms/{id}/ack' }).first().waitFor(BROWSER_WAIT);
       const paths = await page.locator('.opblock-summary-path').allTextContents();
       expect(new Set(paths.map((p) => p.replace(/\u200b/g, '')))).toEqual(new Set(Object.keys(document.paths)));
       expect(violations).toEqual([]);

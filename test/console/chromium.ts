@@ -3,6 +3,14 @@ import { type Browser, chromium } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
+/**
+ * How long a page may take to show what a test waits for. Generous: in CI the browser shares two cores with
+ * InfluxDB and three integration files, and Swagger UI's 1.5 MB bundle alone took over 15 s there once
+ * (4.6 s on an idle machine). Well under the integration test timeout (60 s), so a page that never renders
+ * still fails with the locator it waited for.
+ */
+export const BROWSER_WAIT = { timeout: 30_000 };
+
 const ARGS = [
   '--headless',
   '--no-sandbox',

@@ -5,10 +5,9 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { api, eventually, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
-import { launchChromium } from './chromium.js';
+import { BROWSER_WAIT, launchChromium } from './chromium.js';
 
 const TIME_ZONE = 'Asia/Shanghai';
-const WAIT = { timeout: 10_000 };
 const PASSWORD = 'correct horse battery staple';
 const USERS = { viewer: '赵敏', operator: '王丽', dispatcher: '李娜' } as const;
 type Role = keyof typeof USERS;
@@ -92,7 +91,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await page.getByLabel(en ? 'User name' : '用户名').fill(USERS[role]);
     await page.getByLabel(en ? 'Password' : '密码', { exact: true }).fill(PASSWORD);
     await page.locator('#login-form').getByRole('button').click();
-    await page.locator('#connection[data-state="connected"]').waitFor(WAIT);
+    await page.locator('#connection[data-state="connected"]').waitFor(BROWSER_WAIT);
     return page;
   };
 
@@ -116,18 +115,18 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await refused.getByLabel('User name').fill(USERS.operator);
     await refused.getByLabel('Password', { exact: true }).fill('not the password');
     await refused.locator('#login-form').getByRole('button').click();
-    await refused.getByText('Wrong user name or password.').waitFor(WAIT);
+    await refused.getByText('Wrong user name or password.').waitFor(BROWSER_WAIT);
     expect(await refused.locator('#console').isHidden()).toBe(true);
 
     const viewer = await signIn('viewer');
     expect(await viewer.locator('#user-name').textContent()).toBe(USERS.viewer);
     expect(await viewer.locator('#user-role').textContent()).toBe('viewer');
     const row = rowOf(viewer, alarm.id);
-    await row.waitFor(WAIT);
+    await row.waitFor(BROWSER_WAIT);
     expect(await row.getByRole('button').count()).toBe(0);
     // nor on the alarm's own page
     await viewer.locator(`a[href="#/alarms/${alarm.id}"]`).first().click();
-    await viewer.locator('#alarm-history li').first().waitFor(WAIT);
+    await viewer.locator('#alarm-history li').first().waitFor(BROWSER_WAIT);
     expect(await viewer.locator('.detail-actions button').count()).toBe(0);
     await screenshot(viewer, 'h1-viewer-detail');
 
@@ -137,9 +136,9 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     expect(buttons).toEqual(['Acknowledge', 'Assign', 'Resolve']);
 
     await viewer.getByRole('button', { name: 'Sign out' }).click();
-    await viewer.locator('#login-form').waitFor(WAIT);
+    await viewer.locator('#login-form').waitFor(BROWSER_WAIT);
     await viewer.reload();
-    await viewer.locator('#login-form').waitFor(WAIT);
+    await viewer.locator('#login-form').waitFor(BROWSER_WAIT);
     expect(await viewer.locator('#console').isHidden()).toBe(true);
     // the audit log has the logins, by name
     const audit = (await api(running, '/api/audit?action=session.login')).body.entries.map((e: { actor: string }) => e.actor);
@@ -154,10 +153,10 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
 
     const operator = await signIn('operator');
     const operatorRow = rowOf(operator, alarm.id);
-    await operatorRow.waitFor(WAIT);
+    await operatorRow.waitFor(BROWSER_WAIT);
     expect(await operatorRow.getByRole('button', { name: 'Assign' }).count()).toBe(0);
     await operatorRow.getByRole('button', { name: 'Acknowledge' }).click();
-    await expect.poll(async () => (await operatorRow.locator('td').nth(8).innerText()).trim(), WAIT).toBe(USERS.operator);
+    await expect.poll(async () => (await operatorRow.locator('td').nth(8).innerText()).trim(), BROWSER_WAIT).toBe(USERS.operator);
     expect((await api(running, `/api/alarms/${alarm.id}`)).body.alarm).toMatchObject({
       acknowledged: true,
       acknowledgedBy: USERS.operator,
@@ -165,25 +164,25 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
 
     const page = await signIn('dispatcher');
     const row = rowOf(page, alarm.id);
-    await row.waitFor(WAIT);
+    await row.waitFor(BROWSER_WAIT);
     const dialog = page.getByRole('dialog');
 
     // assign: the responsible person is required
     await row.getByRole('button', { name: 'Assign' }).click();
     await dialog.getByRole('button', { name: 'Assign' }).click();
-    await dialog.getByText('Fill in the marked fields first.').waitFor(WAIT);
+    await dialog.getByText('Fill in the marked fields first.').waitFor(BROWSER_WAIT);
     expect(await dialog.getByLabel('Responsible person').getAttribute('aria-invalid')).toBe('true');
     await dialog.getByLabel('Note').fill('check the valve today');
     await dialog.getByRole('button', { name: 'Assign' }).click();
     expect(await dialog.getByLabel('Note').inputValue()).toBe('check the valve today');
     await dialog.getByLabel('Responsible person').fill('张伟');
     await dialog.getByRole('button', { name: 'Assign' }).click();
-    await dialog.waitFor({ state: 'hidden', ...WAIT });
-    await expect.poll(async () => (await row.locator('td').nth(9).innerText()).trim(), WAIT).toBe('张伟');
+    await dialog.waitFor({ state: 'hidden', ...BROWSER_WAIT });
+    await expect.poll(async () => (await row.locator('td').nth(9).innerText()).trim(), BROWSER_WAIT).toBe('张伟');
     expect((await api(running, `/api/alarms/${alarm.id}`)).body.alarm.assignee).toBe('张伟');
 
     await hopper('dc-01', 40, t0 + 10 * 60_000);
-    await expect.poll(async () => row.getAttribute('data-state'), WAIT).toBe('cleared');
+    await expect.poll(async () => row.getAttribute('data-state'), BROWSER_WAIT).toBe('cleared');
 
     // resolve: cause and responsible typed, the measures forgotten: refused here, not sent, nothing lost
     await row.getByRole('button', { name: 'Resolve' }).click();
@@ -191,7 +190,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await dialog.getByLabel('Responsible', { exact: true }).fill('张伟');
     await dialog.getByLabel('Attachment link (optional)').fill('not a link');
     await dialog.getByRole('button', { name: 'Resolve' }).click();
-    await dialog.getByText('Fill in the marked fields first.').waitFor(WAIT);
+    await dialog.getByText('Fill in the marked fields first.').waitFor(BROWSER_WAIT);
     expect(await dialog.getByLabel('Measures taken').getAttribute('aria-invalid')).toBe('true');
     expect(await dialog.getByLabel('Attachment link (optional)').getAttribute('aria-invalid')).toBe('true');
     expect(await dialog.getByLabel('Cause').getAttribute('aria-invalid')).toBeNull();
@@ -208,7 +207,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await dialog.getByLabel('Measures taken').fill('valve stopped, bearing replaced');
     await dialog.getByLabel('Attachment link (optional)').fill('https://wo.example.org/orders/4711');
     await dialog.getByRole('button', { name: 'Resolve' }).click();
-    await row.waitFor({ state: 'detached', ...WAIT });
+    await row.waitFor({ state: 'detached', ...BROWSER_WAIT });
     const closed = (await api(running, `/api/alarms/${alarm.id}`)).body;
     expect(closed.alarm).toMatchObject({
       resolved: true,
@@ -233,7 +232,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
       'alarm.resolved',
     ]);
     const history = page.locator('#alarm-history li');
-    await expect.poll(async () => history.evaluateAll((items) => items.map((li) => li.getAttribute('data-type'))), WAIT).toEqual(types);
+    await expect.poll(async () => history.evaluateAll((items) => items.map((li) => li.getAttribute('data-type'))), BROWSER_WAIT).toEqual(types);
     expect(await history.nth(types.indexOf('alarm.assigned')).innerText()).toContain('to 张伟');
     expect(await history.nth(types.indexOf('alarm.acknowledged')).innerText()).toContain(`by ${USERS.operator}`);
     expect(await history.nth(types.indexOf('alarm.resolved')).innerText()).toContain('valve stopped, bearing replaced');
@@ -250,19 +249,19 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     expect(a2.severity).toBe('red');
 
     const page = await signIn('dispatcher');
-    await expect.poll(() => shownIds(page), WAIT).toEqual([a9.id, a2.id, a1.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a9.id, a2.id, a1.id]);
 
     await page.locator('#filter-site').selectOption('site-a');
-    await expect.poll(() => shownIds(page), WAIT).toEqual([a2.id, a1.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a2.id, a1.id]);
     await page.locator('#filter-severity').selectOption('red');
-    await expect.poll(() => shownIds(page), WAIT).toEqual([a2.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a2.id]);
     await page.getByRole('button', { name: 'Clear filters' }).click();
-    await expect.poll(() => shownIds(page), WAIT).toEqual([a9.id, a2.id, a1.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a9.id, a2.id, a1.id]);
     await page.locator('#filter-q').fill('DC-09');
-    await expect.poll(() => shownIds(page), WAIT).toEqual([a9.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a9.id]);
     await page.locator('#filter-q').fill('');
     await page.locator('#filter-site').selectOption('site-a');
-    await expect.poll(() => shownIds(page), WAIT).toEqual([a2.id, a1.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a2.id, a1.id]);
     await screenshot(page, 'h4-filtered');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
@@ -281,14 +280,14 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     );
     const disposal = { cause: 'sensor drift', measures: 'recalibrated', responsible: '张伟' };
     expect((await api(running, `/api/alarms/${a1.id}/resolve`, { body: { by: 'x', disposal } })).status).toBe(200);
-    await expect.poll(() => shownIds(page), WAIT).toEqual([a2.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a2.id]);
     await page.getByRole('link', { name: 'History', exact: true }).click();
-    await expect.poll(() => shownIds(page), WAIT).toEqual([a1.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a1.id]);
     expect(await page.locator('#page-range').textContent()).toBe('1–1 of 1');
     await page.locator('#filter-q').fill('recalibrated');
-    await expect.poll(() => shownIds(page), WAIT).toEqual([a1.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a1.id]);
     await page.locator('#filter-q').fill('no such words');
-    await expect.poll(() => shownIds(page), WAIT).toEqual([]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([]);
   });
 
   it('the alarm page (the link of the robot messages) shows value, threshold, rule, source, history and the trend from InfluxDB', async () => {
@@ -309,7 +308,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     const page = await signIn('operator');
     await page.goto(`${running.httpUrl}/#/alarms/${alarm.id}`);
     const facts = page.locator('.facts');
-    await facts.waitFor(WAIT);
+    await facts.waitFor(BROWSER_WAIT);
     const fact = async (field: string): Promise<string> => (await facts.locator(`dd[data-field="${field}"]`).innerText()).trim();
     expect(await fact('value')).toBe(`${alarm.value} °C`);
     expect([75, 78]).toContain(alarm.value);
@@ -319,11 +318,11 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     expect(await fact('assignee')).toBe('张伟');
     expect(await page.locator('#detail-title').innerText()).toContain(alarm.message);
     await expect
-      .poll(async () => page.locator('#alarm-history li').evaluateAll((items) => items.map((li) => li.getAttribute('data-type'))), WAIT)
+      .poll(async () => page.locator('#alarm-history li').evaluateAll((items) => items.map((li) => li.getAttribute('data-type'))), BROWSER_WAIT)
       .toEqual(types);
     // the trend: every reading of the hour before the alarm and after, the threshold line
     const figure = page.locator('#alarm-trend figure');
-    await figure.waitFor(WAIT);
+    await figure.waitFor(BROWSER_WAIT);
     expect(await figure.getAttribute('data-points')).toBe(String(readings.length));
     expect(await figure.locator('circle').count()).toBe(readings.length);
     expect(await figure.locator('.threshold-label').textContent()).toBe('threshold 70 °C');
@@ -334,14 +333,14 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     // the device page: last values with units, online, its alarms
     await page.locator('.alarm-detail .where a').click();
     const detail = page.locator('.device-detail');
-    await detail.locator('.value[data-metric="hopper_temp"]').waitFor(WAIT);
+    await detail.locator('.value[data-metric="hopper_temp"]').waitFor(BROWSER_WAIT);
     expect(await detail.locator('.value[data-metric="hopper_temp"]').innerText()).toBe('hopper_temp 78 °C');
     expect(await detail.locator('h2 .online').innerText()).toContain('online');
     expect(await detail.locator('.device-alarms li').count()).toBe(1);
-    await detail.locator('#device-trend figure').waitFor(WAIT);
+    await detail.locator('#device-trend figure').waitFor(BROWSER_WAIT);
     await page.getByRole('link', { name: 'Devices', exact: true }).click();
     const board = page.locator('#device-rows tr[data-device-id="dc-01"]');
-    await board.waitFor(WAIT);
+    await board.waitFor(BROWSER_WAIT);
     expect(await board.getAttribute('data-online')).toBe('true');
     expect(await board.locator('.value[data-metric="hopper_temp"]').innerText()).toBe('hopper_temp 78 °C');
     expect(await page.locator('#device-rows tr[data-device-id="dc-09"] .offline').count()).toBe(1);
@@ -362,7 +361,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
 
     const page = await signIn('dispatcher');
     const lateRow = rowOf(page, late.id);
-    await lateRow.waitFor(WAIT);
+    await lateRow.waitFor(BROWSER_WAIT);
     expect(await lateRow.getAttribute('class')).toContain('is-overdue');
     expect(await lateRow.locator('.deadline.overdue').innerText()).toMatch(/^overdue by \d+ d \d+ h$/);
     expect(await rowOf(page, onTime.id).locator('.deadline').innerText()).toMatch(/^(\d+ h \d+ min|\d+ min|\d+ s) left$/);
@@ -370,11 +369,11 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     expect(await page.locator('#alarm-summary .chip.overdue').innerText()).toBe('1 overdue');
 
     await page.locator('#filter-overdue').check();
-    await expect.poll(() => shownIds(page), WAIT).toEqual([late.id]);
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([late.id]);
     await screenshot(page, 'h10-overdue');
 
     await page.getByRole('link', { name: 'Wall', exact: true }).click();
-    await expect.poll(async () => page.locator('.wall-site[data-site="site-a"] [data-stat="overdue"]').innerText(), WAIT).toBe('1 overdue');
+    await expect.poll(async () => page.locator('.wall-site[data-site="site-a"] [data-stat="overdue"]').innerText(), BROWSER_WAIT).toBe('1 overdue');
     expect(await page.locator('#wall-ranked li').first().getAttribute('data-alarm-id')).toBe(late.id);
   });
 
@@ -389,22 +388,22 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Reason').fill('known fault, fitter on the way');
     await dialog.getByRole('button', { name: 'Shelve' }).click();
-    await dialog.getByText('Fill in the marked fields first.').waitFor(WAIT);
+    await dialog.getByText('Fill in the marked fields first.').waitFor(BROWSER_WAIT);
     expect(await dialog.getByLabel('For (minutes)').getAttribute('aria-invalid')).toBe('true');
     expect((await api(running, `/api/alarms/${alarm.id}`)).body.alarm.shelved ?? null).toBeNull();
     await dialog.getByLabel('For (minutes)').fill('120');
     await dialog.getByRole('button', { name: 'Shelve' }).click();
-    await dialog.waitFor({ state: 'hidden', ...WAIT });
-    await page.locator('dd[data-field="shelved"]', { hasText: 'known fault, fitter on the way' }).waitFor(WAIT);
+    await dialog.waitFor({ state: 'hidden', ...BROWSER_WAIT });
+    await page.locator('dd[data-field="shelved"]', { hasText: 'known fault, fitter on the way' }).waitFor(BROWSER_WAIT);
     expect((await api(running, `/api/alarms/${alarm.id}`)).body.alarm.shelved).toMatchObject({ reason: 'known fault, fitter on the way' });
     const types = (): Promise<(string | null)[]> =>
       page.locator('#alarm-history li').evaluateAll((items) => items.map((li) => li.getAttribute('data-type')));
-    await expect.poll(types, WAIT).toContain('alarm.shelved');
+    await expect.poll(types, BROWSER_WAIT).toContain('alarm.shelved');
     expect(await page.locator('#alarm-history li[data-type="alarm.shelved"]').innerText()).toContain(`shelved by ${USERS.operator}`);
 
     await actions.getByRole('button', { name: 'Unshelve' }).click();
     await dialog.getByRole('button', { name: 'Unshelve' }).click();
-    await expect.poll(types, WAIT).toContain('alarm.unshelved');
+    await expect.poll(types, BROWSER_WAIT).toContain('alarm.unshelved');
     expect(await actions.getByRole('button', { name: 'Shelve' }).count()).toBe(1);
     await screenshot(page, 'h9-shelved-history');
   });
@@ -416,7 +415,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     const page = await signIn('viewer');
     await page.goto(`${running.httpUrl}/#/alarms/${alarm.id}`);
     const unavailable = page.locator('#alarm-trend .trend-unavailable');
-    await unavailable.waitFor(WAIT);
+    await unavailable.waitFor(BROWSER_WAIT);
     expect(await unavailable.getAttribute('data-code')).toBe('trend_unavailable');
     expect(await unavailable.textContent()).toBe('No trend: no InfluxDB is configured, so there is no trend.');
   });
@@ -448,8 +447,8 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
       (await site(name).locator(`.wall-count[data-severity="${severity}"] b`).innerText()).trim();
     const stat = async (name: string, which: string): Promise<string> =>
       (await site(name).locator(`[data-stat="${which}"]`).innerText()).trim();
-    await site('site-a').waitFor(WAIT);
-    await expect.poll(() => stat('site-a', 'rate'), WAIT).toBe('disposed today 100% (1/1)');
+    await site('site-a').waitFor(BROWSER_WAIT);
+    await expect.poll(() => stat('site-a', 'rate'), BROWSER_WAIT).toBe('disposed today 100% (1/1)');
     expect(await count('site-a', 'red')).toBe('0');
     expect(await count('site-b', 'orange')).toBe('1');
     expect(await stat('site-b', 'unacked')).toBe('0 not acknowledged');
@@ -457,12 +456,12 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
 
     // a new red on site-a: counted, ranked first among the waiting, a banner, a beep
     await hopper('dc-01', 90, Date.now() - 60_000);
-    await expect.poll(() => count('site-a', 'red'), WAIT).toBe('1');
+    await expect.poll(() => count('site-a', 'red'), BROWSER_WAIT).toBe('1');
     expect(await stat('site-a', 'unacked')).toBe('1 not acknowledged');
-    await expect.poll(() => stat('site-a', 'rate'), WAIT).toBe('disposed today 50% (1/2)');
+    await expect.poll(() => stat('site-a', 'rate'), BROWSER_WAIT).toBe('disposed today 50% (1/2)');
     const first = page.locator('#wall-ranked li').first();
     expect(await first.innerText()).toContain('site-a / dc-01');
-    await page.locator('#red-banner', { hasText: 'New red alarm' }).waitFor(WAIT);
+    await page.locator('#red-banner', { hasText: 'New red alarm' }).waitFor(BROWSER_WAIT);
     // the beep: the WebAudio context started at the sign-in click, and the console counts what it played
     expect(await page.locator('body').getAttribute('data-beeps')).toBe('1');
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).__same)).toBe(true);
@@ -483,7 +482,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await page.getByLabel('密码', { exact: true }).fill(PASSWORD);
     await page.locator('#login-form').getByRole('button').click();
     const row = rowOf(page, alarm.id);
-    await row.waitFor(WAIT);
+    await row.waitFor(BROWSER_WAIT);
     expect(await page.locator('nav a[data-section="alarms"]').innerText()).toBe('报警');
     expect(await page.locator('#user-role').innerText()).toBe('值班员');
     expect((await row.locator('td.message').innerText()).trim()).toBe(alarm.messageZh);
@@ -492,15 +491,15 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await screenshot(page, 'h7-chinese');
 
     await page.getByRole('button', { name: 'English' }).click();
-    await expect.poll(() => page.locator('nav a[data-section="alarms"]').innerText(), WAIT).toBe('Alarms');
+    await expect.poll(() => page.locator('nav a[data-section="alarms"]').innerText(), BROWSER_WAIT).toBe('Alarms');
     expect((await rowOf(page, alarm.id).locator('td.message').innerText()).trim()).toBe(alarm.message);
     expect(await rowOf(page, alarm.id).getByRole('button').first().innerText()).toBe('Acknowledge');
     await page.reload();
-    await rowOf(page, alarm.id).waitFor(WAIT);
+    await rowOf(page, alarm.id).waitFor(BROWSER_WAIT);
     expect(await page.locator('nav a[data-section="alarms"]').innerText()).toBe('Alarms');
     expect((await rowOf(page, alarm.id).locator('td.message').innerText()).trim()).toBe(alarm.message);
     await page.getByRole('button', { name: '中文' }).click();
-    await expect.poll(() => page.locator('nav a[data-section="alarms"]').innerText(), WAIT).toBe('报警');
+    await expect.poll(() => page.locator('nav a[data-section="alarms"]').innerText(), BROWSER_WAIT).toBe('报警');
   });
 
   it.each([
@@ -513,7 +512,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     const alarm = await openAlarmOf('dc-01');
     const page = await signIn('dispatcher', { width, height });
     const row = rowOf(page, alarm.id);
-    await row.waitFor(WAIT);
+    await row.waitFor(BROWSER_WAIT);
     for (const name of ['Acknowledge', 'Assign', 'Resolve']) {
       const box = await row.getByRole('button', { name }).boundingBox();
       expect(box, name).not.toBeNull();

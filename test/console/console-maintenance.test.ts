@@ -5,10 +5,9 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { api, eventually, startTestGateway, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
-import { launchChromium } from './chromium.js';
+import { BROWSER_WAIT, launchChromium } from './chromium.js';
 
 const TIME_ZONE = 'Asia/Shanghai';
-const WAIT = { timeout: 10_000 };
 const PASSWORD = 'correct horse battery staple';
 const USERS = { viewer: '赵敏', operator: '王丽', dispatcher: '李娜' } as const;
 type Role = keyof typeof USERS;
@@ -93,7 +92,7 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
     await page.getByLabel(lang === 'en' ? 'User name' : '用户名').fill(USERS[role]);
     await page.getByLabel(lang === 'en' ? 'Password' : '密码', { exact: true }).fill(PASSWORD);
     await page.locator('#login-form').getByRole('button').click();
-    await page.locator('#connection[data-state="connected"]').waitFor(WAIT);
+    await page.locator('#connection[data-state="connected"]').waitFor(BROWSER_WAIT);
     return page;
   };
 
@@ -112,11 +111,11 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
     const page = await signIn('operator');
     await page.getByRole('link', { name: 'Maintenance', exact: true }).click();
     const form = page.locator('#mw-form');
-    await form.waitFor(WAIT);
+    await form.waitFor(BROWSER_WAIT);
     expect(await page.locator('#mw-empty').isVisible()).toBe(true);
     await form.getByLabel('Scope').selectOption('site');
     // the site picker is filled from the device registry the console loads
-    await expect.poll(() => page.locator('#mw-site option').allInnerTexts(), WAIT).toEqual(['—', 'site-a', 'site-b']);
+    await expect.poll(() => page.locator('#mw-site option').allInnerTexts(), BROWSER_WAIT).toEqual(['—', 'site-a', 'site-b']);
     expect(await page.locator('#mw-device').isHidden()).toBe(true);
     await form.getByLabel('Site').selectOption('site-a');
     expect(await form.getByLabel('Starts').inputValue()).toBe('now');
@@ -129,10 +128,10 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
 
     // in the list at once, with scope, where, from–until on the officer's clock, who and why
     const row = page.locator('#mw-rows tr[data-scope="site"]');
-    await row.waitFor(WAIT);
+    await row.waitFor(BROWSER_WAIT);
     const id = (await row.getAttribute('data-shelf-id')) as string;
     expect(await row.getAttribute('data-state')).toBe('on');
-    await page.locator('#notice', { hasText: 'Maintenance window declared' }).waitFor(WAIT);
+    await page.locator('#notice', { hasText: 'Maintenance window declared' }).waitFor(BROWSER_WAIT);
     const listed = (await shelves()).find((shelf) => shelf.id === id);
     expect(listed).toMatchObject({
       scope: 'site',
@@ -158,7 +157,7 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
 
     // an alarm of a device of the site, raised during the window: held (shelved, in its history), not pushed
     await page.getByRole('link', { name: 'Alarms', exact: true }).click();
-    await page.locator('#filters').waitFor(WAIT);
+    await page.locator('#filters').waitFor(BROWSER_WAIT);
     await hopper(75, Date.now());
     const held = await eventually('the held alarm of dc-01', async () => {
       const { alarms } = (await api(running, '/api/alarms?device=dc-01')).body;
@@ -173,20 +172,20 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
     // a list fetched again shows it, marked shelved
     await page.reload();
     const heldRow = page.locator(`#alarm-rows tr[data-alarm-id="${held.id}"]`);
-    await heldRow.waitFor(WAIT);
+    await heldRow.waitFor(BROWSER_WAIT);
     expect(await heldRow.locator('.tag.shelved').innerText()).toBe('shelved');
 
     // End: asked in the dialog, ended in the gateway, the row moves to the ended; the alarm's state goes out
     await page.getByRole('link', { name: 'Maintenance', exact: true }).click();
     const listedRow = windowRow(page, id);
-    await listedRow.waitFor(WAIT);
+    await listedRow.waitFor(BROWSER_WAIT);
     await listedRow.getByRole('button', { name: 'End' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByText(reason).waitFor(WAIT);
+    await dialog.getByText(reason).waitFor(BROWSER_WAIT);
     await dialog.getByLabel('Note').fill('filter bags replaced early');
     await dialog.getByRole('button', { name: 'End' }).click();
-    await dialog.waitFor({ state: 'hidden', ...WAIT });
-    await expect.poll(() => listedRow.getAttribute('data-state'), WAIT).toBe('ended');
+    await dialog.waitFor({ state: 'hidden', ...BROWSER_WAIT });
+    await expect.poll(() => listedRow.getAttribute('data-state'), BROWSER_WAIT).toBe('ended');
     expect(await listedRow.getByRole('button').count()).toBe(0);
     expect(await listedRow.locator('td.mw-ended').innerText()).toContain(`by ${USERS.operator}`);
     const ended = (await api(running, `/api/shelves/${id}`)).body.shelf;
@@ -199,9 +198,9 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
 
     await page.getByRole('link', { name: 'Alarms', exact: true }).click();
     const arrived = page.locator(`#alarm-rows tr[data-alarm-id="${held.id}"]`);
-    await expect.poll(() => arrived.locator('.tag.shelved').count(), WAIT).toBe(0);
-    await page.locator(`#event-log li[data-type="alarm.unshelved"] a[href="#/alarms/${held.id}"]`).waitFor(WAIT);
-    await page.locator(`#event-log li[data-type="alarm.raised"] a[href="#/alarms/${held.id}"]`).waitFor(WAIT);
+    await expect.poll(() => arrived.locator('.tag.shelved').count(), BROWSER_WAIT).toBe(0);
+    await page.locator(`#event-log li[data-type="alarm.unshelved"] a[href="#/alarms/${held.id}"]`).waitFor(BROWSER_WAIT);
+    await page.locator(`#event-log li[data-type="alarm.raised"] a[href="#/alarms/${held.id}"]`).waitFor(BROWSER_WAIT);
   });
 
   it("from a device's page the shortcut opens the form preset to it; without a reason the gateway's validation message is shown at the field; a window until a time", async () => {
@@ -211,9 +210,9 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
     await page.getByRole('link', { name: 'Declare maintenance for this device' }).click();
     expect(new URL(page.url()).hash).toBe('#/maintenance/device/dc-02');
     const form = page.locator('#mw-form');
-    await form.waitFor(WAIT);
+    await form.waitFor(BROWSER_WAIT);
     expect(await form.getByLabel('Scope').inputValue()).toBe('device');
-    await expect.poll(() => form.getByLabel('Device').inputValue(), WAIT).toBe('dc-02');
+    await expect.poll(() => form.getByLabel('Device').inputValue(), BROWSER_WAIT).toBe('dc-02');
     expect(await page.locator('#mw-site').isHidden()).toBe(true);
     expect(await page.locator('#mw-reason').evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
 
@@ -224,7 +223,7 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
     await form.getByLabel('Until').fill(localInput(until));
     await form.getByRole('button', { name: 'Declare' }).click();
     const reasonError = page.locator('#mw-reason-error');
-    await expect.poll(() => reasonError.innerText(), WAIT).toBe('the reason is required');
+    await expect.poll(() => reasonError.innerText(), BROWSER_WAIT).toBe('the reason is required');
     expect(await form.getByLabel('Reason (work order, what is done)').getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#mw-refusal').innerText()).toBe(
       'The gateway refused the window: what was entered does not fit (validation_failed)',
@@ -240,7 +239,7 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
     expect(await reasonError.innerText()).toBe('');
     await form.getByRole('button', { name: 'Declare' }).click();
     const row = page.locator('#mw-rows tr[data-scope="device"]');
-    await row.waitFor(WAIT);
+    await row.waitFor(BROWSER_WAIT);
     expect(new URL(page.url()).hash).toBe('#/maintenance');
     const [shelf] = await shelves();
     expect(shelf).toMatchObject({ scope: 'device', site: 'site-a', device: 'dc-02', reason: 'valve replaced, work order 4712' });
@@ -272,10 +271,10 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
     const nav = page.locator('nav a[data-section="maintenance"]');
     expect(await nav.innerText()).toBe('维护窗口');
     await nav.click();
-    await windowRow(page, ended.id).waitFor(WAIT);
+    await windowRow(page, ended.id).waitFor(BROWSER_WAIT);
     const order = (): Promise<(string | null)[]> =>
       page.locator('#mw-rows tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-shelf-id')));
-    await expect.poll(order, WAIT).toEqual([on.id, upcoming.id, ended.id]);
+    await expect.poll(order, BROWSER_WAIT).toEqual([on.id, upcoming.id, ended.id]);
     const states = await page.locator('#mw-rows tr td:first-child').allInnerTexts();
     expect(states).toEqual(['进行中', '未开始', '已结束']);
     expect(await windowRow(page, on.id).locator('td.mw-reason').innerText()).toContain('滤袋更换');
@@ -287,7 +286,7 @@ describe('console: maintenance windows (real chromium, real gateway)', () => {
     await screenshot(page, 'm4-viewer');
 
     await page.goto(`${running.httpUrl}/#/devices/dc-01`);
-    await page.locator('.device-detail h2').waitFor(WAIT);
+    await page.locator('.device-detail h2').waitFor(BROWSER_WAIT);
     expect(await page.locator('#device-maintenance').count()).toBe(0);
   });
 });

@@ -5,13 +5,12 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { api, startTestGateway, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
-import { launchChromium } from './chromium.js';
+import { BROWSER_WAIT, launchChromium } from './chromium.js';
 
 // The plants are in China: the console shows times on the officer's wall clock, whatever the server's zone.
 const TIME_ZONE = 'Asia/Shanghai';
 // A name with markup in it: the console must show it as text, never build elements from it.
 const OPERATOR = 'Wang Fang <img src=x onerror=alert(1)>';
-const WAIT = { timeout: 10_000 };
 
 /** HH:MM:SS of an instant in the officer's time zone. */
 const wallClock = (ms: number): string =>
@@ -57,7 +56,7 @@ describe('duty-officer console (real chromium, real gateway)', () => {
     return page;
   };
 
-  const connected = (page: Page): Promise<void> => page.locator('#connection[data-state="connected"]').waitFor(WAIT);
+  const connected = (page: Page): Promise<void> => page.locator('#connection[data-state="connected"]').waitFor(BROWSER_WAIT);
 
   const hopperRow = (page: Page): Locator =>
     page.locator('#alarm-rows tr', { hasText: 'hopper_temp_high' }).filter({ has: page.getByRole('cell', { name: 'dc-01', exact: true }) });
@@ -66,7 +65,7 @@ describe('duty-officer console (real chromium, real gateway)', () => {
   const DISPOSAL = { Cause: 'Hopper overheated', 'Measures taken': 'Cooled down; inspected, no smouldering', Responsible: 'Li Wei' };
   const fillDisposal = async (page: Page): Promise<void> => {
     const dialog = page.getByRole('dialog');
-    await dialog.waitFor(WAIT);
+    await dialog.waitFor(BROWSER_WAIT);
     for (const [label, value] of Object.entries(DISPOSAL)) await dialog.getByLabel(label, { exact: true }).fill(value);
   };
 
@@ -103,7 +102,7 @@ describe('duty-officer console (real chromium, real gateway)', () => {
     await page.getByText('Sign in with an API token instead').click();
     await page.getByLabel('API token').fill('not-a-token');
     await page.getByRole('button', { name: 'Sign in with the token' }).click();
-    await page.getByText('This token is not accepted by the gateway.').waitFor(WAIT);
+    await page.getByText('This token is not accepted by the gateway.').waitFor(BROWSER_WAIT);
     expect(await page.locator('#console').isHidden()).toBe(true);
   });
 
@@ -118,7 +117,7 @@ describe('duty-officer console (real chromium, real gateway)', () => {
     });
     const raisedAt = await sendHopperTemp(75);
     const row = hopperRow(page);
-    await row.waitFor(WAIT);
+    await row.waitFor(BROWSER_WAIT);
     const [severity, site, deviceId, rule, message, raised, deadline, state, acknowledgedBy] = await cells(row);
     expect(severity).toBe('orange');
     expect(deadline).toBe('—'); // the deadline is off in these tests
@@ -130,12 +129,12 @@ describe('duty-officer console (real chromium, real gateway)', () => {
     expect(state).toBe('active');
     expect(acknowledgedBy).toBe('not acknowledged');
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).__sameDocument)).toBe(true);
-    await page.locator('#event-log li', { hasText: 'raised' }).filter({ hasText: 'hopper_temp_high' }).waitFor(WAIT);
+    await page.locator('#event-log li', { hasText: 'raised' }).filter({ hasText: 'hopper_temp_high' }).waitFor(BROWSER_WAIT);
     expect(await page.title()).toMatch(/^\(\d+\) Alarm console$/);
     await screenshot(page, '1-raised');
 
     await row.getByRole('button', { name: 'Acknowledge' }).click();
-    await expect.poll(async () => (await cells(row))[8], WAIT).toBe(OPERATOR);
+    await expect.poll(async () => (await cells(row))[8], BROWSER_WAIT).toBe(OPERATOR);
     expect(await row.locator('img').count()).toBe(0);
     expect(await row.getByRole('button', { name: 'Acknowledge' }).count()).toBe(0);
 
@@ -144,26 +143,26 @@ describe('duty-officer console (real chromium, real gateway)', () => {
     await fillDisposal(page);
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('button', { name: 'Resolve' }).click();
-    await dialog.getByText('(alarm_still_active)').waitFor(WAIT);
+    await dialog.getByText('(alarm_still_active)').waitFor(BROWSER_WAIT);
     expect(await dialog.locator('#action-refusal').textContent()).toContain('the condition is still active');
     expect(await row.isVisible()).toBe(true);
     await screenshot(page, '2-still-active');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
 
     await sendHopperTemp(40);
-    await expect.poll(async () => (await cells(row))[7], WAIT).toMatch(/^cleared/);
+    await expect.poll(async () => (await cells(row))[7], BROWSER_WAIT).toMatch(/^cleared/);
 
     // Opened again: what was typed is still there.
     const alarmId = (await row.getAttribute('data-alarm-id'))!;
     await row.getByRole('button', { name: 'Resolve' }).click();
-    await dialog.waitFor(WAIT);
+    await dialog.waitFor(BROWSER_WAIT);
     expect(await dialog.getByLabel('Measures taken').inputValue()).toBe(DISPOSAL['Measures taken']);
     await dialog.getByRole('button', { name: 'Resolve' }).click();
-    await row.waitFor({ state: 'detached', ...WAIT });
+    await row.waitFor({ state: 'detached', ...BROWSER_WAIT });
     const closed = (await api(gateway, `/api/alarms/${alarmId}`)).body.alarm;
     expect(closed).toMatchObject({ resolved: true, resolvedBy: OPERATOR, acknowledgedBy: OPERATOR });
     expect(closed.disposal).toEqual({ cause: DISPOSAL.Cause, measures: DISPOSAL['Measures taken'], responsible: DISPOSAL.Responsible });
-    await page.locator('#event-log li', { hasText: 'resolved' }).filter({ hasText: 'hopper_temp_high' }).waitFor(WAIT);
+    await page.locator('#event-log li', { hasText: 'resolved' }).filter({ hasText: 'hopper_temp_high' }).waitFor(BROWSER_WAIT);
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).__sameDocument)).toBe(true);
     await screenshot(page, '3-resolved');
   });
@@ -173,8 +172,8 @@ describe('duty-officer console (real chromium, real gateway)', () => {
     const page = await signIn(TOKENS.viewer, 'Zhao Min');
     await sendHopperTemp(76);
     const row = hopperRow(page);
-    await row.waitFor(WAIT);
-    await hopperRow(operatorPage).waitFor(WAIT);
+    await row.waitFor(BROWSER_WAIT);
+    await hopperRow(operatorPage).waitFor(BROWSER_WAIT);
     expect((await cells(row))[0]).toBe('orange');
 
     expect(await hopperRow(operatorPage).getByRole('button', { name: 'Acknowledge' }).count()).toBe(1);
@@ -191,23 +190,23 @@ describe('duty-officer console (real chromium, real gateway)', () => {
     const page = await signIn(TOKENS.operator, 'Li Wei');
     await sendHopperTemp(75);
     const row = hopperRow(page);
-    await row.waitFor(WAIT);
+    await row.waitFor(BROWSER_WAIT);
     expect((await cells(row))[0]).toBe('orange');
 
     gateway.http.app.server.closeAllConnections();
-    await page.locator('#connection[data-state="reconnecting"]', { hasText: 'reconnecting' }).waitFor(WAIT);
+    await page.locator('#connection[data-state="reconnecting"]', { hasText: 'reconnecting' }).waitFor(BROWSER_WAIT);
     await screenshot(page, '5-reconnecting');
     await sendHopperTemp(85);
 
     await connected(page);
     expect(await page.locator('#connection').textContent()).toContain('connected');
-    await expect.poll(async () => (await cells(row))[0], WAIT).toBe('red');
+    await expect.poll(async () => (await cells(row))[0], BROWSER_WAIT).toBe('red');
     // Resumed with Last-Event-ID: the escalation to red that happened while disconnected is in the log too.
     await page
       .locator('#event-log li', { hasText: 'escalated' })
       .filter({ hasText: 'hopper_temp_high' })
       .filter({ hasText: 'red' })
-      .waitFor(WAIT);
+      .waitFor(BROWSER_WAIT);
   });
 
   it('puts red first when asked, and remembers it and the sign-in across a reload', async () => {
@@ -222,15 +221,15 @@ describe('duty-officer console (real chromium, real gateway)', () => {
         page
           .locator('#alarm-rows tr', { hasText: 'hopper_temp_high' })
           .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-severity')));
-      await expect.poll(order, WAIT).toEqual(['orange', 'red']);
+      await expect.poll(order, BROWSER_WAIT).toEqual(['orange', 'red']);
 
       await page.getByLabel('Red first').check();
-      await expect.poll(order, WAIT).toEqual(['red', 'orange']);
+      await expect.poll(order, BROWSER_WAIT).toEqual(['red', 'orange']);
 
       await page.reload();
       await connected(page);
       expect(await page.getByLabel('Red first').isChecked()).toBe(true);
-      await expect.poll(order, WAIT).toEqual(['red', 'orange']);
+      await expect.poll(order, BROWSER_WAIT).toEqual(['red', 'orange']);
       await screenshot(page, '6-red-first');
     } finally {
       await other.endAsync();
