@@ -301,7 +301,14 @@ describe('OpenAPI 3.1 document at GET /openapi.json, generated from the routesâ€
       expect(response?.status()).toBe(200);
       expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
       // Swagger UI rendered the operations of the document it fetched.
-      await page.locator('.opblock-summary-path', { hasText: '/api/alarms/{id}/ack' }).first().waitFor(BROWSER_WAIT);
+      await page
+        .locator('.opblock-summary-path', { hasText: '/api/alarms/{id}/ack' })
+        .first()
+        .waitFor(BROWSER_WAIT)
+        .catch((error: Error) => {
+          // A page that never rendered says why, if the browser said anything.
+          throw new Error(`${error.message}\nconsole errors: ${JSON.stringify(violations)}`);
+        });
       const paths = await page.locator('.opblock-summary-path').allTextContents();
       expect(new Set(paths.map((p) => p.replace(/\u200b/g, '')))).toEqual(new Set(Object.keys(document.paths)));
       expect(violations).toEqual([]);
