@@ -131,14 +131,23 @@ export function createSpoolQueue(
     dropped += aged + overflow;
   };
 
+  /** A batch's rows as they were stored, and how many points each holds. */
+  interface Rows {
+    chunks: string[];
+    counts: number[];
+    points: number;
+  }
+
   /** Takes rows of `kind` while the batch stays within `max` points (a first row larger than max is taken whole). */
-  const takeKind = (kind: PointKind, max: number, lines: string[]): Range | null => {
+  const takeKind = (kind: PointKind, max: number, rows: Rows): Range | null => {
     let range: Range | null = null;
     for (const [id, n, line] of select.iterate(KIND[kind], cursor[kind]) as Iterable<[number, number, string]>) {
-      if (lines.length > 0 && lines.length + n > max) break;
-      for (const point of linesOf(n, line)) lines.push(point);
+      if (rows.points > 0 && rows.points + n > max) break;
+      rows.chunks.push(line);
+      rows.counts.push(n);
+      rows.points += n;
       range = range ? [range[0], id] : [id, id];
-      if (lines.length >= max) break;
+      if (rows.points >= max) break;
     }
     if (range) cursor[kind] = range[1];
     return range;
@@ -160,13 +169,20 @@ export function createSpoolQueue(
     },
     take(max) {
       if (now() - lastTrim > TRIM_EVERY_MS) trim();
-      const lines: string[] = [];
-      const alarm = takeKind('alarm', max, lines);
-      const telemetry = takeKind('telemetry', max, lines);
-      if (lines.length === 0) return null;
-      takenOut += lines.length;
+      const rows: Rows = { chunks: [], counts: [], points: 0 };
+      const alarm = takeKind('alarm', max, rows);
+      const telemetry = takeKind('telemetry', max, rows);
+      if (rows.points === 0) return null;
+      takenOut += rows.points;
       const token: Token = { alarm, telemetry };
-      return { lines, token };
+      return {
+        chunks: rows.chunks,
+        points: rows.points,
+        get lines() {
+          return rows.chunks.flatMap((chunk, i) => linesOf(rows.counts[i] as number, chunk));
+        },
+        token,
+      };
     },
     done(batch: PointBatch) {
       const token = batch.token as Token;
@@ -174,14 +190,14 @@ export function createSpoolQueue(
       if (token.alarm) removed += sum(remove.all(KIND.alarm, token.alarm[0], token.alarm[1]) as number[]);
       if (token.telemetry) removed += sum(remove.all(KIND.telemetry, token.telemetry[0], token.telemetry[1]) as number[]);
       points -= removed;
-      takenOut -= batch.lines.length;
+      takenOut -= batch.points;
     },
     release(batches) {
       for (const batch of batches) {
         const token = batch.token as Token;
         if (token.alarm) cursor.alarm = Math.min(cursor.alarm, token.alarm[0] - 1);
         if (token.telemetry) cursor.telemetry = Math.min(cursor.telemetry, token.telemetry[0] - 1);
-        takenOut -= batch.lines.length;
+        takenOut -= batch.points;
       }
     },
     addedElsewhere(_kind, count) {

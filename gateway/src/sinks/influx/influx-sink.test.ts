@@ -10,6 +10,7 @@ import { createLogger } from '../../observability/logger.js';
 import { createGatewayMetrics } from '../../observability/metrics.js';
 import { openStore } from '../../store/open-store.js';
 import { createSpoolQueue } from '../../store/spool-queue.js';
+import { createWriteBuffer } from '../../store/write-buffer.js';
 import { createInfluxSink, type InfluxSink, type InfluxSinkDeps, type RefusedPoint } from './influx-sink.js';
 import { createInfluxV1Writer } from './influx-writer.js';
 import type { PointQueue } from './point-queue.js';
@@ -216,6 +217,28 @@ describe('InfluxDB sink', () => {
     expect(await count('sinkFailed')).toBe(0);
     expect(messages()).toContain('influxdb refused points');
     expect(sink.status()).toMatchObject({ ready: true, reason: null, queued: 0 });
+  });
+
+  it('from spool rows of several points, a refused batch is split down to the refused points all the same', async () => {
+    const influx = await fakeInflux();
+    const db = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'influx-sink-')), synchronous: 'normal' });
+    const later = createWriteBuffer();
+    // rows of four points: the eight readings of one lane commit are two rows
+    const queue = createSpoolQueue(db, { maxPoints: 1_000, maxAgeMs: 86_400_000, batchSize: 8 }, Date.now, later);
+    const { sink, refused, count } = await sinkFor(influx.url, { batchSize: 8, queue });
+    await sink.start();
+    later.collecting(() => {
+      for (let n = 0; n < 8; n += 1) sink.writeTelemetry(reading(n, n === 2 || n === 5 ? { bad: 1 } : {}));
+    });
+    db.transaction(() => later.apply())();
+    expect(db.prepare('SELECT n FROM spool ORDER BY id').pluck().all()).toEqual([4, 4]);
+    await sink.flush();
+    expect(numbers(refused.map((r) => r.line))).toEqual([2, 5]);
+    expect(numbers([...new Set(influx.state.stored)]).sort((a, b) => a - b)).toEqual([0, 1, 3, 4, 6, 7]);
+    // the first request carried the two rows as they were stored: eight points, in order
+    expect(numbers(influx.state.writes[0] as string[])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(await count('sinkWritten')).toBe(6);
+    expect(db.prepare('SELECT count(*) FROM spool').pluck().get()).toBe(0);
   });
 
   it('a batch refused as a whole with no single point to blame stores nothing and quarantines each point', async () => {

@@ -73,7 +73,7 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
   };
 
   /** Writes `lines`, splitting on refusal down to the single refused points; other failures are thrown. */
-  const isolate = async (lines: string[], refused: RefusedPoint[], known?: GatewayError): Promise<void> => {
+  const isolate = async (lines: readonly string[], refused: RefusedPoint[], known?: GatewayError): Promise<void> => {
     let refusal = known;
     if (!refusal) {
       try {
@@ -104,10 +104,10 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     const order = taken;
     const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
     try {
-      await deps.writer.write(batch.lines);
+      await deps.writer.write(batch.chunks);
       stop();
       queue.done(batch);
-      deps.metrics.sinkWritten.inc({ sink: SINK }, batch.lines.length);
+      deps.metrics.sinkWritten.inc({ sink: SINK }, batch.points);
       // With a retry pending another writer's batch is still waiting: not recovered yet.
       if (!retryTimer) {
         if (failures > 0) deps.log.info({ target: deps.writer.target, after: failures }, 'influxdb writes recovered');
@@ -127,9 +127,9 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
           throw again;
         }
         queue.done(batch);
-        deps.metrics.sinkWritten.inc({ sink: SINK }, batch.lines.length - refused.length);
+        deps.metrics.sinkWritten.inc({ sink: SINK }, batch.points - refused.length);
         deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' }, refused.length);
-        deps.log.error({ err: error, points: batch.lines.length, refused: refused.length }, 'influxdb refused points');
+        deps.log.error({ err: error, points: batch.points, refused: refused.length }, 'influxdb refused points');
         if (refused.length > 0) deps.onRefused?.(refused);
         return;
       }

@@ -13,6 +13,7 @@ const parsedOr = (text: string, otherwise: unknown): unknown => {
 /** Writes line-protocol batches to one InfluxDB; the port every InfluxDB API version implements. */
 export interface InfluxWriter {
   readonly target: string;
+  /** One request whose body is `lines` joined by '\n' (a piece may hold several lines already joined). */
   write(lines: readonly string[]): Promise<void>;
   /** Creates the database when missing (1.x); idempotent. */
   prepare(): Promise<void>;

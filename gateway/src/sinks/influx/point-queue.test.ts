@@ -162,6 +162,9 @@ describe.each([...ADAPTERS, ['spool written in lane commits of three', spoolInLa
               const batch = queue.take(o.max);
               if (batch) {
                 inFlight.push(batch);
+                // what the sink sends (the chunks joined) is the batch's points, one line each
+                expect(batch.chunks.join('\n')).toBe(batch.lines.join('\n'));
+                expect(batch.points).toBe(batch.lines.length);
                 // alarm events first, each kind oldest first
                 expect(batch.lines.map((line) => line[0]).join('')).toMatch(/^a*t*$/);
                 for (const kind of ['a', 't']) {
@@ -171,17 +174,17 @@ describe.each([...ADAPTERS, ['spool written in lane commits of three', spoolInLa
               } else expect(queue.waiting).toBe(0);
             } else if (o.k === 'done' && inFlight.length > 0) {
               const [batch] = inFlight.splice(o.pick % inFlight.length, 1);
-              written.push(...(batch as NonNullable<typeof batch>).lines);
+              written.push(...(batch as NonNullable<typeof batch>).chunks.join('\n').split('\n'));
               queue.done(batch as NonNullable<typeof batch>);
             } else if (o.k === 'release') {
               queue.release(inFlight.splice(0));
             }
-            const held = inFlight.reduce((sum, b) => sum + b.lines.length, 0);
+            const held = inFlight.reduce((sum, b) => sum + b.points, 0);
             expect(queue.waiting).toBe(pushed.length - written.length - held);
           }
           queue.release(inFlight.splice(0));
           for (let batch = queue.take(7); batch; batch = queue.take(7)) {
-            written.push(...batch.lines);
+            written.push(...batch.chunks.join('\n').split('\n'));
             queue.done(batch);
           }
           expect(queue.waiting).toBe(0);
@@ -251,8 +254,12 @@ describe("the spool keeps a lane commit's telemetry in rows of several points", 
     commit(['a1']);
     const first = queue.take(6);
     expect(first?.lines).toEqual(['a1', 't1', 't2', 't3', 't4']);
+    // the rows go to the writer as they were stored: one piece per row, never split and joined again
+    expect(first?.chunks).toEqual(['a1', 't1\nt2\nt3\nt4']);
+    expect(first?.points).toBe(5);
     const second = queue.take(6);
     expect(second?.lines).toEqual(['t5', 't6', 't7', 't8', 't9', 't10']);
+    expect(second?.chunks).toEqual(['t5\nt6\nt7\nt8', 't9\nt10']);
     queue.done(first as PointBatch);
     queue.done(second as PointBatch);
     expect(queue.waiting).toBe(0);
@@ -302,7 +309,7 @@ describe("the spool keeps a lane commit's telemetry in rows of several points", 
   it('takes telemetry beside the alarm events whenever they leave half a batch: an alarm storm does not starve it', () => {
     const { queue, commit } = laneSpool(freshDir(), 2); // batches of 4
     commit(points(1, 8));
-    const batches: string[][] = [];
+    const batches: Array<readonly string[]> = [];
     for (let i = 1; i <= 3; i += 1) {
       commit([`a${i}`]);
       const batch = queue.take(4) as PointBatch;

@@ -3,7 +3,15 @@ export type PointKind = 'alarm' | 'telemetry';
 
 /** Points taken together for one write. */
 export interface PointBatch {
-  lines: string[];
+  /**
+   * The batch's line protocol in order, in pieces of one line or of several joined by '\n' (a spool row): joined by
+   * '\n' they are the write's body, so a row goes out as it was stored, never split and joined again.
+   */
+  readonly chunks: readonly string[];
+  /** How many points the chunks hold. */
+  readonly points: number;
+  /** One line per point (the chunks split where they hold several): to find which points InfluxDB refused. */
+  readonly lines: readonly string[];
   /** The queue's own bookkeeping of what it handed out (ids, positions); opaque to the sink. */
   readonly token: unknown;
 }
@@ -56,7 +64,7 @@ export function createMemoryPointQueue(maxPoints: number): PointQueue {
         telemetry = telemetry.slice(head);
         head = 0;
       }
-      return lines.length === 0 ? null : { lines, token: alarmCount };
+      return lines.length === 0 ? null : { chunks: lines, points: lines.length, lines, token: alarmCount };
     },
     done: () => undefined,
     release(batches) {
