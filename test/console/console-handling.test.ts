@@ -232,7 +232,9 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
       'alarm.resolved',
     ]);
     const history = page.locator('#alarm-history li');
-    await expect.poll(async () => history.evaluateAll((items) => items.map((li) => li.getAttribute('data-type'))), BROWSER_WAIT).toEqual(types);
+    await expect
+      .poll(async () => history.evaluateAll((items) => items.map((li) => li.getAttribute('data-type'))), BROWSER_WAIT)
+      .toEqual(types);
     expect(await history.nth(types.indexOf('alarm.assigned')).innerText()).toContain('to 张伟');
     expect(await history.nth(types.indexOf('alarm.acknowledged')).innerText()).toContain(`by ${USERS.operator}`);
     expect(await history.nth(types.indexOf('alarm.resolved')).innerText()).toContain('valve stopped, bearing replaced');
@@ -318,7 +320,10 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     expect(await fact('assignee')).toBe('张伟');
     expect(await page.locator('#detail-title').innerText()).toContain(alarm.message);
     await expect
-      .poll(async () => page.locator('#alarm-history li').evaluateAll((items) => items.map((li) => li.getAttribute('data-type'))), BROWSER_WAIT)
+      .poll(
+        async () => page.locator('#alarm-history li').evaluateAll((items) => items.map((li) => li.getAttribute('data-type'))),
+        BROWSER_WAIT,
+      )
       .toEqual(types);
     // the trend: every reading of the hour before the alarm and after, the threshold line
     const figure = page.locator('#alarm-trend figure');
@@ -373,7 +378,9 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await screenshot(page, 'h10-overdue');
 
     await page.getByRole('link', { name: 'Wall', exact: true }).click();
-    await expect.poll(async () => page.locator('.wall-site[data-site="site-a"] [data-stat="overdue"]').innerText(), BROWSER_WAIT).toBe('1 overdue');
+    await expect
+      .poll(async () => page.locator('.wall-site[data-site="site-a"] [data-stat="overdue"]').innerText(), BROWSER_WAIT)
+      .toBe('1 overdue');
     expect(await page.locator('#wall-ranked li').first().getAttribute('data-alarm-id')).toBe(late.id);
   });
 
