@@ -59,6 +59,8 @@ export function createSpoolQueue(
 ): PointQueue & { readonly points: number } {
   const insert = createBatchedInsert(db, 'INSERT INTO spool (kind, at, line, n)', 4);
   const select = db.prepare('SELECT id, n, line FROM spool WHERE kind = ? AND id > ? ORDER BY id').raw(true);
+  // what a take sends: a row's bytes as they are stored (the file's text encoding is UTF-8), never decoded
+  const selectBytes = db.prepare('SELECT id, n, CAST(line AS BLOB) FROM spool WHERE kind = ? AND id > ? ORDER BY id').raw(true);
   const remove = db.prepare('DELETE FROM spool WHERE kind = ? AND id BETWEEN ? AND ? RETURNING n').pluck();
   const dropRows = db.prepare('DELETE FROM spool WHERE kind = 1 AND id > ? AND id <= ?');
   const shorten = db.prepare('UPDATE spool SET line = ?, n = ? WHERE id = ?');
@@ -133,7 +135,7 @@ export function createSpoolQueue(
 
   /** A batch's rows as they were stored, and how many points each holds. */
   interface Rows {
-    chunks: string[];
+    chunks: Buffer[];
     counts: number[];
     points: number;
   }
@@ -141,7 +143,7 @@ export function createSpoolQueue(
   /** Takes rows of `kind` while the batch stays within `max` points (a first row larger than max is taken whole). */
   const takeKind = (kind: PointKind, max: number, rows: Rows): Range | null => {
     let range: Range | null = null;
-    for (const [id, n, line] of select.iterate(KIND[kind], cursor[kind]) as Iterable<[number, number, string]>) {
+    for (const [id, n, line] of selectBytes.iterate(KIND[kind], cursor[kind]) as Iterable<[number, number, Buffer]>) {
       if (rows.points > 0 && rows.points + n > max) break;
       rows.chunks.push(line);
       rows.counts.push(n);
@@ -179,7 +181,7 @@ export function createSpoolQueue(
         chunks: rows.chunks,
         points: rows.points,
         get lines() {
-          return rows.chunks.flatMap((chunk, i) => linesOf(rows.counts[i] as number, chunk));
+          return rows.chunks.flatMap((chunk, i) => linesOf(rows.counts[i] as number, chunk.toString()));
         },
         token,
       };

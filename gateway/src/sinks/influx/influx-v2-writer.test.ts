@@ -34,10 +34,10 @@ describe('InfluxDB 2.x writer', () => {
     expect(writer.target).toBe(`${server.url} org=acme bucket=risk`);
   });
 
-  it('gzips a batch larger than 1000 bytes, and the server reads back every line', async () => {
+  it('gzips a batch larger than 1000 bytes, and the server reads back every line (spool rows sent as bytes too)', async () => {
     const server = await recordingInflux(() => ({ status: 204 }));
-    const lines = Array.from({ length: 50 }, (_, i) => LINE.replace('=38', `=${i}`));
-    await createInfluxV2Writer({ url: server.url, ...options }).write(lines);
+    const lines = Array.from({ length: 50 }, (_, i) => LINE.replace('=38', `=${i}`).replace('site-a', '厂区-甲'));
+    await createInfluxV2Writer({ url: server.url, ...options }).write([Buffer.from(lines.slice(0, 40).join('\n')), ...lines.slice(40)]);
     const [request] = server.received as [ReceivedRequest];
     expect(request.headers['content-encoding']).toBe('gzip');
     expect(request.bytes).toBeLessThan(lines.join('\n').length / 4);

@@ -1,6 +1,7 @@
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import { GatewayError } from '../../errors.js';
 import type { InfluxWriter } from './influx-writer.js';
+import { lineText } from './line-body.js';
 import { writeFailureCode } from './write-answer.js';
 
 export interface InfluxV2Options {
@@ -53,7 +54,8 @@ export function createInfluxV2Writer(options: InfluxV2Options): InfluxWriter {
     async write(lines) {
       if (lines.length === 0) return;
       try {
-        await transport.request(writePath, lines.join('\n'), writeOptions);
+        // the client's transport sends text only (anything else it turns into JSON)
+        await transport.request(writePath, lineText(lines), writeOptions);
       } catch (cause) {
         throw failure(cause, 'write');
       }

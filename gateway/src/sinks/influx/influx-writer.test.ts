@@ -43,6 +43,16 @@ describe('InfluxDB 1.x writer', () => {
     expect(writer.target).toBe(`${server.url} db=risk`);
   });
 
+  it('sends spool rows as their bytes beside lines as text: one body, a newline between pieces, UTF-8 intact', async () => {
+    const server = await recordingInflux(() => ({ status: 204 }));
+    const writer = createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 });
+    const row = `${LINE}\n${LINE.replace('site-a', '厂区-甲')}`;
+    await writer.write([Buffer.from(row), LINE.replace('=38', '=40'), Buffer.from('alarm,site=厂区-甲 message="高温" 1796221112000')]);
+    expect(requests(server).map((r) => r.body)).toEqual([
+      `${row}\n${LINE.replace('=38', '=40')}\nalarm,site=厂区-甲 message="高温" 1796221112000`,
+    ]);
+  });
+
   it('without a user sends no credentials; a user without a password sends an empty one', async () => {
     const server = await recordingInflux(() => ({ status: 204 }));
     await createInfluxV1Writer({ url: server.url, database: 'risk', timeoutMs: 2_000 }).write([LINE]);

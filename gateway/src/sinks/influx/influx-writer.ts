@@ -1,5 +1,6 @@
 import { GatewayError } from '../../errors.js';
 import { type HttpAnswer, httpSend } from '../http-send.js';
+import { type LineChunk, lineBody } from './line-body.js';
 import { writeFailureCode } from './write-answer.js';
 
 const parsedOr = (text: string, otherwise: unknown): unknown => {
@@ -14,7 +15,7 @@ const parsedOr = (text: string, otherwise: unknown): unknown => {
 export interface InfluxWriter {
   readonly target: string;
   /** One request whose body is `lines` joined by '\n' (a piece may hold several lines already joined). */
-  write(lines: readonly string[]): Promise<void>;
+  write(lines: readonly LineChunk[]): Promise<void>;
   /** Creates the database when missing (1.x); idempotent. */
   prepare(): Promise<void>;
   ping(): Promise<boolean>;
@@ -35,7 +36,7 @@ export function createInfluxV1Writer(options: InfluxV1Options): InfluxWriter {
   const base = options.url.replace(/\/+$/, '');
   const auth: Record<string, string> = options.username ? { u: options.username, p: options.password ?? '' } : {};
 
-  const request = async (path: string, params: Record<string, string>, body?: string): Promise<HttpAnswer> => {
+  const request = async (path: string, params: Record<string, string>, body?: string | Buffer[]): Promise<HttpAnswer> => {
     const url = `${base}${path}?${new URLSearchParams({ ...params, ...auth })}`;
     try {
       return await httpSend('POST', url, { body: body ?? '', timeoutMs: options.timeoutMs });
@@ -57,7 +58,7 @@ export function createInfluxV1Writer(options: InfluxV1Options): InfluxWriter {
     target: `${base} db=${options.database}`,
     async write(lines) {
       if (lines.length === 0) return;
-      const answer = await request('/write', { db: options.database, precision: 'ms' }, lines.join('\n'));
+      const answer = await request('/write', { db: options.database, precision: 'ms' }, lineBody(lines));
       if (!ok(answer)) throw failure(answer, 'write');
     },
     async prepare() {

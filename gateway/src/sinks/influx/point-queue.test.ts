@@ -8,6 +8,7 @@ import { migrate } from '../../store/migrations.js';
 import { openStore, STORE_FILE } from '../../store/open-store.js';
 import { createSpoolQueue } from '../../store/spool-queue.js';
 import { createWriteBuffer } from '../../store/write-buffer.js';
+import { lineText } from './line-body.js';
 import { createMemoryPointQueue, type PointBatch, type PointKind, type PointQueue } from './point-queue.js';
 
 const freshDir = (): string => mkdtempSync(join(tmpdir(), 'point-queue-'));
@@ -163,7 +164,7 @@ describe.each([...ADAPTERS, ['spool written in lane commits of three', spoolInLa
               if (batch) {
                 inFlight.push(batch);
                 // what the sink sends (the chunks joined) is the batch's points, one line each
-                expect(batch.chunks.join('\n')).toBe(batch.lines.join('\n'));
+                expect(lineText(batch.chunks)).toBe(batch.lines.join('\n'));
                 expect(batch.points).toBe(batch.lines.length);
                 // alarm events first, each kind oldest first
                 expect(batch.lines.map((line) => line[0]).join('')).toMatch(/^a*t*$/);
@@ -174,7 +175,11 @@ describe.each([...ADAPTERS, ['spool written in lane commits of three', spoolInLa
               } else expect(queue.waiting).toBe(0);
             } else if (o.k === 'done' && inFlight.length > 0) {
               const [batch] = inFlight.splice(o.pick % inFlight.length, 1);
-              written.push(...(batch as NonNullable<typeof batch>).chunks.join('\n').split('\n'));
+              written.push(
+                ...lineText((batch as NonNullable<typeof batch>).chunks)
+                  .toString()
+                  .split('\n'),
+              );
               queue.done(batch as NonNullable<typeof batch>);
             } else if (o.k === 'release') {
               queue.release(inFlight.splice(0));
@@ -184,7 +189,7 @@ describe.each([...ADAPTERS, ['spool written in lane commits of three', spoolInLa
           }
           queue.release(inFlight.splice(0));
           for (let batch = queue.take(7); batch; batch = queue.take(7)) {
-            written.push(...batch.chunks.join('\n').split('\n'));
+            written.push(...lineText(batch.chunks).split('\n'));
             queue.done(batch);
           }
           expect(queue.waiting).toBe(0);
@@ -254,12 +259,12 @@ describe("the spool keeps a lane commit's telemetry in rows of several points", 
     commit(['a1']);
     const first = queue.take(6);
     expect(first?.lines).toEqual(['a1', 't1', 't2', 't3', 't4']);
-    // the rows go to the writer as they were stored: one piece per row, never split and joined again
-    expect(first?.chunks).toEqual(['a1', 't1\nt2\nt3\nt4']);
+    // the rows go to the writer as they were stored: one piece per row, its bytes, never split and joined again
+    expect(first?.chunks).toEqual([Buffer.from('a1'), Buffer.from('t1\nt2\nt3\nt4')]);
     expect(first?.points).toBe(5);
     const second = queue.take(6);
     expect(second?.lines).toEqual(['t5', 't6', 't7', 't8', 't9', 't10']);
-    expect(second?.chunks).toEqual(['t5\nt6\nt7\nt8', 't9\nt10']);
+    expect(second?.chunks.map(String)).toEqual(['t5\nt6\nt7\nt8', 't9\nt10']);
     queue.done(first as PointBatch);
     queue.done(second as PointBatch);
     expect(queue.waiting).toBe(0);

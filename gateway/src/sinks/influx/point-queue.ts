@@ -1,13 +1,15 @@
+import type { LineChunk } from './line-body.js';
+
 /** Where a line waits for InfluxDB: alarm events go ahead of telemetry and are never dropped for room. */
 export type PointKind = 'alarm' | 'telemetry';
 
 /** Points taken together for one write. */
 export interface PointBatch {
   /**
-   * The batch's line protocol in order, in pieces of one line or of several joined by '\n' (a spool row): joined by
-   * '\n' they are the write's body, so a row goes out as it was stored, never split and joined again.
+   * The batch's line protocol in order, in pieces of one line or of several joined by '\n' (a spool row, as its
+   * bytes): joined by '\n' they are the write's body, so a row goes out as it was stored, never split and joined again.
    */
-  readonly chunks: readonly string[];
+  readonly chunks: readonly LineChunk[];
   /** How many points the chunks hold. */
   readonly points: number;
   /** One line per point (the chunks split where they hold several): to find which points InfluxDB refused. */

@@ -1,0 +1,27 @@
+/**
+ * A piece of an InfluxDB write's body: one line of line protocol, or several joined by '\n' — as text, or as the
+ * UTF-8 bytes a spool row is read as (never decoded into a string only to be encoded again for the request).
+ */
+export type LineChunk = string | Buffer;
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * The chunks joined by '\n': text when every chunk is text; otherwise the bytes in parts, newlines between them, for
+ * the request to send one after the other (a batch of rows is never copied into one buffer).
+ */
+export function lineBody(chunks: readonly LineChunk[]): string | Buffer[] {
+  if (chunks.every((chunk) => typeof chunk === 'string')) return chunks.join('\n');
+  const parts: Buffer[] = [];
+  for (const chunk of chunks) {
+    if (parts.length > 0) parts.push(NEWLINE);
+    parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  }
+  return parts;
+}
+
+/** The body as one text (for a client that sends text only). */
+export function lineText(chunks: readonly LineChunk[]): string {
+  const body = lineBody(chunks);
+  return typeof body === 'string' ? body : Buffer.concat(body).toString();
+}
