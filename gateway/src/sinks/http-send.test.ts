@@ -37,23 +37,6 @@ describe("the sinks' HTTP client", () => {
     expect(answer.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
   });
 
-  it('sends a body in parts as one body under its total length (never chunked), and the connection stays usable', async () => {
-    const { url, connections } = await serve((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () =>
-        response
-          .writeHead(200)
-          .end(`${request.headers['content-length']}|${request.headers['transfer-encoding']}|${Buffer.concat(chunks)}`),
-      );
-    });
-    const parts = [Buffer.from('a,site=厂区 v=1 1'), Buffer.from('\n'), Buffer.from('b v=2 2')];
-    const answer = await httpSend('POST', url, { body: parts, headers: { 'content-type': 'text/plain' }, timeoutMs: 2_000 });
-    expect(answer.body).toBe(`${Buffer.concat(parts).length}|undefined|a,site=厂区 v=1 1\nb v=2 2`);
-    expect((await httpSend('POST', url, { body: [], timeoutMs: 2_000 })).body).toBe('0|undefined|');
-    expect(connections()).toBe(1);
-  });
-
   it('keeps the connection for the next request', async () => {
     const { url, connections } = await serve((_request, response) => response.writeHead(204).end());
     for (let i = 0; i < 5; i += 1) expect((await httpSend('POST', url, { body: 'x', timeoutMs: 2_000 })).status).toBe(204);

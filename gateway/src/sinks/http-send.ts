@@ -35,18 +35,14 @@ const AGENTS = {
 export function httpSend(
   method: 'GET' | 'POST',
   url: string,
-  /** `body`: text, bytes, or bytes in parts (sent one after the other, never copied into one buffer). */
-  options: { body?: string | Buffer | readonly Buffer[]; headers?: Record<string, string>; timeoutMs: number },
+  options: { body?: string | Buffer; headers?: Record<string, string>; timeoutMs: number },
 ): Promise<HttpAnswer> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? httpRequest : null;
   if (send === null) return Promise.reject(new Error(`unsupported protocol ${target.protocol} (http: or https:)`));
-  // sent whole by `end`, or in parts under their total Content-Length: never chunked encoding
+  // sent whole by `end`: node writes its Content-Length (no chunked encoding)
   const body = options.body ?? null;
-  const parts = Array.isArray(body) ? (body as readonly Buffer[]) : null;
-  const headers = parts
-    ? { ...options.headers, 'content-length': String(parts.reduce((sum, part) => sum + part.length, 0)) }
-    : (options.headers ?? {});
+  const headers = options.headers ?? {};
   return new Promise((resolve, reject) => {
     const request = send(
       target,
@@ -73,11 +69,7 @@ export function httpSend(
       // an abort's own message says only "aborted"; its reason (the timeout) says why
       reject(error.name === 'AbortError' && error.cause instanceof Error ? error.cause : error),
     );
-    if (parts) {
-      request.cork();
-      for (const part of parts) request.write(part);
-      request.end();
-    } else request.end((body as string | Buffer | null) ?? undefined);
+    request.end(body ?? undefined);
   });
 }
 

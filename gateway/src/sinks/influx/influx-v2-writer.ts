@@ -1,7 +1,7 @@
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import { GatewayError } from '../../errors.js';
 import type { InfluxWriter } from './influx-writer.js';
-import { lineText } from './line-body.js';
+import { lineBody } from './line-body.js';
 import { writeFailureCode } from './write-answer.js';
 
 export interface InfluxV2Options {
@@ -55,7 +55,7 @@ export function createInfluxV2Writer(options: InfluxV2Options): InfluxWriter {
       if (lines.length === 0) return;
       try {
         // the client's transport sends text only (anything else it turns into JSON)
-        await transport.request(writePath, lineText(lines), writeOptions);
+        await transport.request(writePath, lineBody(lines).toString(), writeOptions);
       } catch (cause) {
         throw failure(cause, 'write');
       }

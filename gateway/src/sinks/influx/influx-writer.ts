@@ -36,7 +36,7 @@ export function createInfluxV1Writer(options: InfluxV1Options): InfluxWriter {
   const base = options.url.replace(/\/+$/, '');
   const auth: Record<string, string> = options.username ? { u: options.username, p: options.password ?? '' } : {};
 
-  const request = async (path: string, params: Record<string, string>, body?: string | Buffer[]): Promise<HttpAnswer> => {
+  const request = async (path: string, params: Record<string, string>, body?: string | Buffer): Promise<HttpAnswer> => {
     const url = `${base}${path}?${new URLSearchParams({ ...params, ...auth })}`;
     try {
       return await httpSend('POST', url, { body: body ?? '', timeoutMs: options.timeoutMs });

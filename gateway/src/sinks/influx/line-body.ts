@@ -7,21 +7,15 @@ export type LineChunk = string | Buffer;
 const NEWLINE = Buffer.from('\n');
 
 /**
- * The chunks joined by '\n': text when every chunk is text; otherwise the bytes in parts, newlines between them, for
- * the request to send one after the other (a batch of rows is never copied into one buffer).
+ * The chunks joined by '\n': text when every chunk is text, bytes otherwise (one copy of a batch of rows; sent in
+ * parts instead, one write each, the drain from the spool measured slower: BENCHMARKS.md, session 17).
  */
-export function lineBody(chunks: readonly LineChunk[]): string | Buffer[] {
+export function lineBody(chunks: readonly LineChunk[]): string | Buffer {
   if (chunks.every((chunk) => typeof chunk === 'string')) return chunks.join('\n');
   const parts: Buffer[] = [];
   for (const chunk of chunks) {
     if (parts.length > 0) parts.push(NEWLINE);
     parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
-  return parts;
-}
-
-/** The body as one text (for a client that sends text only). */
-export function lineText(chunks: readonly LineChunk[]): string {
-  const body = lineBody(chunks);
-  return typeof body === 'string' ? body : Buffer.concat(body).toString();
+  return Buffer.concat(parts);
 }

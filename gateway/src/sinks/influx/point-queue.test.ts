@@ -8,7 +8,7 @@ import { migrate } from '../../store/migrations.js';
 import { openStore, STORE_FILE } from '../../store/open-store.js';
 import { createSpoolQueue } from '../../store/spool-queue.js';
 import { createWriteBuffer } from '../../store/write-buffer.js';
-import { lineText } from './line-body.js';
+import { lineBody } from './line-body.js';
 import { createMemoryPointQueue, type PointBatch, type PointKind, type PointQueue } from './point-queue.js';
 
 const freshDir = (): string => mkdtempSync(join(tmpdir(), 'point-queue-'));
@@ -164,7 +164,7 @@ describe.each([...ADAPTERS, ['spool written in lane commits of three', spoolInLa
               if (batch) {
                 inFlight.push(batch);
                 // what the sink sends (the chunks joined) is the batch's points, one line each
-                expect(lineText(batch.chunks)).toBe(batch.lines.join('\n'));
+                expect(lineBody(batch.chunks).toString()).toBe(batch.lines.join('\n'));
                 expect(batch.points).toBe(batch.lines.length);
                 // alarm events first, each kind oldest first
                 expect(batch.lines.map((line) => line[0]).join('')).toMatch(/^a*t*$/);
@@ -176,7 +176,7 @@ describe.each([...ADAPTERS, ['spool written in lane commits of three', spoolInLa
             } else if (o.k === 'done' && inFlight.length > 0) {
               const [batch] = inFlight.splice(o.pick % inFlight.length, 1);
               written.push(
-                ...lineText((batch as NonNullable<typeof batch>).chunks)
+                ...lineBody((batch as NonNullable<typeof batch>).chunks)
                   .toString()
                   .split('\n'),
               );
@@ -189,7 +189,7 @@ describe.each([...ADAPTERS, ['spool written in lane commits of three', spoolInLa
           }
           queue.release(inFlight.splice(0));
           for (let batch = queue.take(7); batch; batch = queue.take(7)) {
-            written.push(...lineText(batch.chunks).split('\n'));
+            written.push(...lineBody(batch.chunks).toString().split('\n'));
             queue.done(batch);
           }
           expect(queue.waiting).toBe(0);
