@@ -43,6 +43,7 @@ const { freePort, startLocalInfluxd } = await built<typeof import('../../gateway
 );
 const { openStore } = await built<typeof import('../../gateway/src/store/open-store.js')>('gateway/src/store/open-store.js');
 const { createSpoolQueue } = await built<typeof import('../../gateway/src/store/spool-queue.js')>('gateway/src/store/spool-queue.js');
+const { createWriteBuffer } = await built<typeof import('../../gateway/src/store/write-buffer.js')>('gateway/src/store/write-buffer.js');
 
 const runtime = childRuntime<SpoolDrainArgs>();
 const { args } = runtime;
@@ -93,13 +94,22 @@ async function drain(run: number, backlog: Backlog): Promise<Record<string, unkn
   const writer = observed(createInfluxV1Writer({ url, database, timeoutMs: 30_000 }));
   const defaults = configSchema.parse({});
   const storeDir = mkdtempSync(join(tmpdir(), 'bench-spool-store-'));
+  // the lane's write buffer: its pushes become rows in its commit (a commit's telemetry in rows of many points)
+  const later = createWriteBuffer();
   const store =
     backlog === 'disk'
       ? openStore({ dataDir: storeDir, synchronous: defaults.store.synchronous, maxBytes: defaults.store.maxBytes })
       : null;
   const sink = createInfluxSink({
     ...(store
-      ? { queue: createSpoolQueue(store, { maxPoints: defaults.store.spool.maxPoints, maxAgeMs: defaults.store.spool.maxAge }, Date.now) }
+      ? {
+          queue: createSpoolQueue(
+            store,
+            { maxPoints: defaults.store.spool.maxPoints, maxAgeMs: defaults.store.spool.maxAge, batchSize: args.batchSize },
+            Date.now,
+            later,
+          ),
+        }
       : {}),
     writer,
     batchSize: args.batchSize,
@@ -119,8 +129,10 @@ async function drain(run: number, backlog: Backlog): Promise<Record<string, unkn
     const write = () => {
       for (const reading of all.slice(at, at + 5_000)) sink.writeTelemetry(reading);
     };
-    if (store) store.transaction(write)();
-    else write();
+    if (store) {
+      later.collecting(write);
+      store.transaction(() => later.apply())();
+    } else write();
   }
   const enqueueSeconds = (wallMs() - enqueueStart) / 1000;
   await sleep(1_000);

@@ -1,3 +1,4 @@
+import type { LineChunk } from '../sinks/influx/line-body.js';
 import type { PointBatch, PointKind, PointQueue } from '../sinks/influx/point-queue.js';
 import { type BatchedInsert, createBatchedInsert } from './batched-insert.js';
 import type { StoreDatabase } from './open-store.js';
@@ -59,8 +60,11 @@ export function createSpoolQueue(
 ): PointQueue & { readonly points: number } {
   const insert = createBatchedInsert(db, 'INSERT INTO spool (kind, at, line, n)', 4);
   const select = db.prepare('SELECT id, n, line FROM spool WHERE kind = ? AND id > ? ORDER BY id').raw(true);
-  // what a take sends: a row's bytes as they are stored (the file's text encoding is UTF-8), never decoded
-  const selectBytes = db.prepare('SELECT id, n, CAST(line AS BLOB) FROM spool WHERE kind = ? AND id > ? ORDER BY id').raw(true);
+  // What a take sends: a row of several points as its bytes (the file's text encoding is UTF-8), never decoded; a row
+  // of one point as text (a Buffer each would cost more than the string: alarm events, rows of an old store).
+  const selectBytes = db
+    .prepare('SELECT id, n, CASE WHEN n > 1 THEN CAST(line AS BLOB) ELSE line END FROM spool WHERE kind = ? AND id > ? ORDER BY id')
+    .raw(true);
   const remove = db.prepare('DELETE FROM spool WHERE kind = ? AND id BETWEEN ? AND ? RETURNING n').pluck();
   const dropRows = db.prepare('DELETE FROM spool WHERE kind = 1 AND id > ? AND id <= ?');
   const shorten = db.prepare('UPDATE spool SET line = ?, n = ? WHERE id = ?');
@@ -135,7 +139,7 @@ export function createSpoolQueue(
 
   /** A batch's rows as they were stored, and how many points each holds. */
   interface Rows {
-    chunks: Buffer[];
+    chunks: LineChunk[];
     counts: number[];
     points: number;
   }
@@ -143,7 +147,7 @@ export function createSpoolQueue(
   /** Takes rows of `kind` while the batch stays within `max` points (a first row larger than max is taken whole). */
   const takeKind = (kind: PointKind, max: number, rows: Rows): Range | null => {
     let range: Range | null = null;
-    for (const [id, n, line] of selectBytes.iterate(KIND[kind], cursor[kind]) as Iterable<[number, number, Buffer]>) {
+    for (const [id, n, line] of selectBytes.iterate(KIND[kind], cursor[kind]) as Iterable<[number, number, LineChunk]>) {
       if (rows.points > 0 && rows.points + n > max) break;
       rows.chunks.push(line);
       rows.counts.push(n);

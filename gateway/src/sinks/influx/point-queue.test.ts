@@ -259,8 +259,8 @@ describe("the spool keeps a lane commit's telemetry in rows of several points", 
     commit(['a1']);
     const first = queue.take(6);
     expect(first?.lines).toEqual(['a1', 't1', 't2', 't3', 't4']);
-    // the rows go to the writer as they were stored: one piece per row, its bytes, never split and joined again
-    expect(first?.chunks).toEqual([Buffer.from('a1'), Buffer.from('t1\nt2\nt3\nt4')]);
+    // the rows go to the writer as they were stored, one piece each: a row of several points as its bytes
+    expect(first?.chunks).toEqual(['a1', Buffer.from('t1\nt2\nt3\nt4')]);
     expect(first?.points).toBe(5);
     const second = queue.take(6);
     expect(second?.lines).toEqual(['t5', 't6', 't7', 't8', 't9', 't10']);
