@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { InfluxWriter } from '../../gateway/src/sinks/influx/influx-writer.js';
+import type { LineChunk } from '../../gateway/src/sinks/influx/line-body.js';
 import type { LocalInfluxd } from '../../gateway/src/sinks/influx/local-influxd.js';
 import type { Reading } from '../../rules/src/index.js';
 import { built } from '../lib/built.js';
@@ -75,7 +76,7 @@ function observed(writer: InfluxWriter): InfluxWriter & { firstSuccessStart: num
     firstSuccessStart: null as number | null,
     prepare: () => writer.prepare(),
     ping: () => writer.ping(),
-    async write(lines: readonly string[]) {
+    async write(lines: readonly LineChunk[]) {
       const start = wallMs();
       await writer.write(lines);
       wrapper.firstSuccessStart ??= start;

@@ -1,7 +1,6 @@
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import { GatewayError } from '../../errors.js';
 import type { InfluxWriter } from './influx-writer.js';
-import { lineBody } from './line-body.js';
 import { writeFailureCode } from './write-answer.js';
 
 export interface InfluxV2Options {
@@ -54,8 +53,8 @@ export function createInfluxV2Writer(options: InfluxV2Options): InfluxWriter {
     async write(lines) {
       if (lines.length === 0) return;
       try {
-        // the client's transport sends text only (anything else it turns into JSON)
-        await transport.request(writePath, lineBody(lines).toString(), writeOptions);
+        // the client's transport sends text only (anything else it turns into JSON): rows read as bytes are decoded here
+        await transport.request(writePath, lines.map(String).join('\n'), writeOptions);
       } catch (cause) {
         throw failure(cause, 'write');
       }

@@ -6,7 +6,7 @@ export type LineChunk = string | Buffer;
 
 /**
  * The chunks joined by '\n': text when every chunk is text; otherwise bytes, in one buffer the text chunks are
- * encoded straight into (a batch of rows is copied once, never decoded, joined and encoded again).
+ * encoded straight into (for the 1.x writer a batch of rows is copied once, never decoded, joined and encoded again).
  */
 export function lineBody(chunks: readonly LineChunk[]): string | Buffer {
   if (chunks.every((chunk) => typeof chunk === 'string')) return chunks.join('\n');

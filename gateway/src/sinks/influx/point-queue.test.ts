@@ -281,7 +281,14 @@ describe("the spool keeps a lane commit's telemetry in rows of several points", 
       [1, 1],
       [1, 2],
     ]);
-    expect(queue.take(100)?.lines).toEqual(['t1', 't2 v="x\ny" 1', 't3', 't4']);
+    const batch = queue.take(100) as PointBatch;
+    expect(batch.lines).toEqual(['t1', 't2 v="x\ny" 1', 't3', 't4']);
+    // counted as one point, sent as its text
+    expect(batch.points).toBe(4);
+    expect(batch.chunks).toEqual(['t1', 't2 v="x\ny" 1', Buffer.from('t3\nt4')]);
+    expect(queue.waiting).toBe(0);
+    queue.done(batch);
+    expect(queue.take(100)).toBeNull();
   });
 
   it('gives back after a reopen the rows not done, in order, and counts their points', () => {
