@@ -137,10 +137,9 @@ export function createSpoolQueue(
     dropped += aged + overflow;
   };
 
-  /** A batch's rows as they were stored, and how many points each holds. */
+  /** A batch's rows as they were stored (text: one point; bytes: several, one a line), and the points they hold. */
   interface Rows {
     chunks: LineChunk[];
-    counts: number[];
     points: number;
   }
 
@@ -150,7 +149,6 @@ export function createSpoolQueue(
     for (const [id, n, line] of selectBytes.iterate(KIND[kind], cursor[kind]) as Iterable<[number, number, LineChunk]>) {
       if (rows.points > 0 && rows.points + n > max) break;
       rows.chunks.push(line);
-      rows.counts.push(n);
       rows.points += n;
       range = range ? [range[0], id] : [id, id];
       if (rows.points >= max) break;
@@ -175,7 +173,7 @@ export function createSpoolQueue(
     },
     take(max) {
       if (now() - lastTrim > TRIM_EVERY_MS) trim();
-      const rows: Rows = { chunks: [], counts: [], points: 0 };
+      const rows: Rows = { chunks: [], points: 0 };
       const alarm = takeKind('alarm', max, rows);
       const telemetry = takeKind('telemetry', max, rows);
       if (rows.points === 0) return null;
@@ -185,7 +183,7 @@ export function createSpoolQueue(
         chunks: rows.chunks,
         points: rows.points,
         get lines() {
-          return rows.chunks.flatMap((chunk, i) => linesOf(rows.counts[i] as number, chunk.toString()));
+          return rows.chunks.flatMap((chunk) => (typeof chunk === 'string' ? [chunk] : chunk.toString().split('\n')));
         },
         token,
       };
