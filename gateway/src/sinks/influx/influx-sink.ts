@@ -33,7 +33,10 @@ const isRefusal = (error: unknown): error is GatewayError => error instanceof Ga
 export interface InfluxSink extends Sink {
   writeTelemetry(reading: Reading): void;
   writeAlarmEvent(event: AlarmEvent): void;
-  /** `count` alarm-event points were put in the durable spool by the broker side (`createSpoolWriter`). */
+  /**
+   * `count` alarm-event points were put in the durable spool by the broker side (`createSpoolWriter`), in the alarm
+   * book's commit, which may still be open: the sink takes them once the caller's synchronous work is done.
+   */
   alarmEventsSpooled(count: number): void;
   /** Resolves when everything queued so far is written (or the sink gave up on it). */
   flush(): Promise<void>;
@@ -191,7 +194,8 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
 
   /**
    * A pump after the caller's synchronous work: a lane pushes while it judges, and its pushes become rows only in
-   * its commit, so a batch taken in the middle would miss them (and trim outside the commit).
+   * its commit, so a batch taken in the middle would miss them (and trim outside the commit); the broker side spools
+   * alarm events inside the alarm book's commit.
    */
   let pumpQueued = false;
   const pumpSoon = (): void => {
@@ -215,7 +219,9 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     writeAlarmEvent: (event) => enqueue(alarmEventLine(event), 'alarm'),
     alarmEventsSpooled(count) {
       queue.addedElsewhere?.('alarm', count);
-      pump();
+      // Not inside the alarm book's commit: a take may tidy the spool, a write that would wait for that commit's lock
+      // (on the same thread, with the lane on the main thread: for SQLite's whole busy timeout, then fail).
+      pumpSoon();
     },
     async start() {
       timer = setInterval(() => {
