@@ -19,12 +19,24 @@ describe('opening the local store', () => {
     for (const db of connections) db.close();
   });
 
-  it('refuses a store written by a newer gateway, a file that is not a database, and a data directory it cannot create', () => {
+  it('refuses a store written by a newer gateway, one whose text is not UTF-8, a file that is not a database, and a data directory it cannot create', () => {
     const newer = fresh();
     const db = new Database(join(newer, STORE_FILE));
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     expect(() => openStore({ dataDir: newer, synchronous: 'normal' })).toThrow(/written by a newer gateway/);
+
+    const utf16 = fresh();
+    const other = new Database(join(utf16, STORE_FILE));
+    other.pragma("encoding = 'UTF-16le'");
+    other.exec('CREATE TABLE made_by_hand (x)');
+    other.close();
+    expect(() => openStore({ dataDir: utf16, synchronous: 'normal' })).toThrow(
+      expect.objectContaining({
+        code: 'store_unavailable',
+        message: expect.stringMatching(/cannot be opened: its text encoding is UTF-16le/),
+      }),
+    );
 
     const garbage = fresh();
     writeFileSync(join(garbage, STORE_FILE), 'not a database, just text '.repeat(100));

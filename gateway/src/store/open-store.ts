@@ -52,6 +52,10 @@ export function openStore(settings: StoreSettings): StoreDatabase {
       const pageSize = db.pragma('page_size', { simple: true }) as number;
       db.pragma(`max_page_count = ${Math.max(16, Math.floor(settings.maxBytes / pageSize))}`);
     }
+    // The spool sends rows of several points as their stored bytes (spool-queue.ts): they must be UTF-8, as SQLite
+    // makes a new file; only a file made by hand with another encoding is not.
+    const encoding = db.pragma('encoding', { simple: true }) as string;
+    if (encoding !== 'UTF-8') throw new Error(`its text encoding is ${encoding}; the gateway's store is UTF-8`);
     migrate(db);
   } catch (error) {
     db?.close();
