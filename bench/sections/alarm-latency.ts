@@ -1,7 +1,8 @@
 /**
  * Section 3: alarm latency under load. The gateway (own process) takes a paced 5k msg/s QoS 1 background
  * load (own process) while the probe (own process) raises one threshold alarm per probe device and times
- * the signed webhook and the SSE event.
+ * the signed webhook and the SSE event. The same with the floor (`servers/alarm-floor-server.ts`: bare aedes that
+ * raises the same alarm, nothing stored or judged besides) in its place: what the machine itself allows.
  */
 import { randomBytes } from 'node:crypto';
 import { spawnChild } from '../lib/child.js';
@@ -17,6 +18,8 @@ export interface LatencyRun {
   missingSse: number;
   badSignatures: number;
   backgroundPerS: number;
+  /** The server's CPU (all its threads) during the run per message it accepted (background and probes), µs. */
+  cpuUsPerMessage: number;
   webhook: { p50: number; p95: number; p99: number; max: number };
   sse: { p50: number; p95: number; p99: number; max: number };
   webhookMs: number[];
@@ -41,6 +44,8 @@ export interface LatencyContext {
   probesPerRun: number;
   intervalMs: number;
   backgroundRate: number;
+  /** What takes the load and raises the alarms: the gateway (default), or the floor. */
+  server?: 'gateway' | 'floor';
   log(line: string): void;
 }
 
@@ -57,13 +62,18 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
     count: ctx.probesPerRun,
     secretHash: ctx.secretHash,
   }));
-  const gateway = await spawnChild('servers/gateway-server.ts', {
-    influxUrl: ctx.influxUrl,
-    database: 'bench_latency',
-    groups: [background, ...probeGroups],
-    webhook: { url: probe.info.receiverUrl, secret: webhookSecret },
-    token: TOKEN,
-  });
+  const webhook = { url: probe.info.receiverUrl, secret: webhookSecret };
+  const gateway =
+    ctx.server === 'floor'
+      ? await spawnChild('servers/alarm-floor-server.ts', { probeSitePrefix: 'latency-probe-', webhook })
+      : await spawnChild('servers/gateway-server.ts', {
+          influxUrl: ctx.influxUrl,
+          database: 'bench_latency',
+          groups: [background, ...probeGroups],
+          webhook,
+          token: TOKEN,
+        });
+  const server = ctx.server ?? 'gateway';
   const port = Number(gateway.info.port);
   const seconds = (ctx.runs * (ctx.probesPerRun * ctx.intervalMs + 3_000)) / 1000 + 10;
   const loadArgs: PublishLoadArgs = {
@@ -85,6 +95,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
     const acceptedBefore = Number((await gateway.call('stats')).accepted);
     for (let run = 0; run < ctx.runs; run += 1) {
       const runtimeBefore = await gateway.call<GatewayRuntime>('runtime');
+      const before = await gateway.call('stats');
       const result = await probe.call<{ webhookMs: number[]; sseMs: number[]; missing: number; missingSse: number; badSignatures: number }>(
         'run',
         {
@@ -100,6 +111,8 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
       );
       const runtimeAfter = await gateway.call<GatewayRuntime>('runtime');
       const stats = await gateway.call('stats');
+      const messages = Number(stats.accepted) - Number(before.accepted);
+      const cpuUsPerMessage = ((Number(stats.cpuSeconds) - Number(before.cpuSeconds)) * 1e6) / messages;
       const elapsed = (wallMs() - startedAt) / 1000;
       const row: LatencyRun = {
         run,
@@ -108,6 +121,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
         missingSse: result.missingSse,
         badSignatures: result.badSignatures,
         backgroundPerS: (Number(stats.accepted) - acceptedBefore) / elapsed,
+        cpuUsPerMessage,
         webhook: summary(result.webhookMs),
         sse: summary(result.sseMs),
         webhookMs: result.webhookMs,
@@ -118,8 +132,8 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
         },
       };
       ctx.log(
-        `  alarm latency run ${run + 1}: webhook p50/p95/p99 ${row.webhook.p50.toFixed(1)}/${row.webhook.p95.toFixed(1)}/${row.webhook.p99.toFixed(1)} ms, ` +
-          `SSE ${row.sse.p50.toFixed(1)}/${row.sse.p95.toFixed(1)}/${row.sse.p99.toFixed(1)} ms, background ${Math.round(row.backgroundPerS)} msg/s, missing ${row.missing} / ${row.missingSse}; ` +
+        `  alarm latency (${server}) run ${run + 1}: webhook p50/p95/p99 ${row.webhook.p50.toFixed(1)}/${row.webhook.p95.toFixed(1)}/${row.webhook.p99.toFixed(1)} ms, ` +
+          `SSE ${row.sse.p50.toFixed(1)}/${row.sse.p95.toFixed(1)}/${row.sse.p99.toFixed(1)} ms, background ${Math.round(row.backgroundPerS)} msg/s at ${row.cpuUsPerMessage.toFixed(1)} µs of CPU each, missing ${row.missing} / ${row.missingSse}; ` +
           `main thread ${pausesText(row.pauses.main)}; worker ${pausesText(row.pauses.worker)}`,
       );
       results.push(row);
