@@ -68,15 +68,17 @@ export interface LaneSetup {
  * One commit of the lane: judge with the store's writes collected, then run them and `record`'s in one transaction
  * — after the broker side's waiting writes, when it writes the store from another thread (writer-gate.ts).
  */
-export const committer =
-  (store: StoreDatabase, later: WriteBuffer, gate: WriterGate | undefined) =>
-  <T>(judge: () => T, record: () => void): T => {
-    const write = store.transaction(() => {
-      later.apply();
-      record();
-    });
+export const committer = (store: StoreDatabase, later: WriteBuffer, gate: WriterGate | undefined) => {
+  /** The commit's own record step; the transaction is made once (better-sqlite3 builds a wrapper per call). */
+  let recordNow: () => void = () => undefined;
+  const write = store.transaction(() => {
+    later.apply();
+    recordNow();
+  });
+  return <T>(judge: () => T, record: () => void): T => {
     try {
       const result = later.collecting(judge);
+      recordNow = record;
       if (gate) laneCommit(gate, write);
       else write();
       return result;
@@ -85,6 +87,7 @@ export const committer =
       throw error;
     }
   };
+};
 
 /**
  * A lane's core and its InfluxDB sink, built from the configuration alone (so a worker thread can build it

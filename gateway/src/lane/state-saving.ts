@@ -52,8 +52,11 @@ export function createStateSaving(engine: RuleEngine, store: EngineStateStore, o
   /** In the order they were first left unsaved: the first has the smallest `from`. */
   const deferred = new Map<string, Deferred>();
 
-  /** Saves `moved`, and the devices whose lag ran out; forgets the entries no saved state needs any more. */
-  const finish = (moved: EngineChanges, at: number): EngineChanges => {
+  /**
+   * Saves `moved`, and the devices whose lag ran out; forgets the entries no saved state needs any more (`full`: a
+   * save of every device, all of them at once; else at most once a second).
+   */
+  const finish = (moved: EngineChanges, at: number, full = false): EngineChanges => {
     for (const { key } of moved.devices) deferred.delete(key);
     const due: string[] = [];
     for (const [key, entry] of deferred) {
@@ -64,7 +67,7 @@ export function createStateSaving(engine: RuleEngine, store: EngineStateStore, o
     if (due.length > 0) moved.devices.push(...engine.deviceStates(due));
     store.save(moved, at);
     const first = deferred.values().next().value as Deferred | undefined;
-    store.forgetJournal(first ? first.from : store.journalPosition() + 1);
+    store.forgetJournal(first ? first.from : store.journalPosition() + 1, full ? undefined : at);
     return moved;
   };
 
@@ -100,7 +103,7 @@ export function createStateSaving(engine: RuleEngine, store: EngineStateStore, o
       const rest = new Set([...deferred.keys(), ...also]);
       moved.devices.push(...engine.deviceStates([...rest].filter((key) => !saved.has(key))));
       deferred.clear();
-      return finish(moved, at);
+      return finish(moved, at, true);
     },
   };
 }

@@ -33,11 +33,19 @@ export interface EngineStateStore {
   journal(entry: JournalEntry): number;
   /** The id of the last entry written (0: none yet). */
   journalPosition(): number;
-  /** Deletes the entries before `id` (every device's saved state includes them). */
-  forgetJournal(before: number): void;
+  /**
+   * Deletes the entries before `id` (every device's saved state includes them). With `at` (the commit's time), at
+   * most once a second: the delete touches the journal's first pages, one more page for SQLite's log in each commit
+   * of a plant's steady trickle; the entries it leaves a little longer are older than every saved state, so a start
+   * replays none of them.
+   */
+  forgetJournal(before: number, at?: number): void;
   /** The saved state, or null when nothing was ever saved (a new store). */
   load(): SavedEngineState | null;
 }
+
+/** Journal entries no saved state needs are deleted at most this often, but at a full save. */
+const FORGET_EVERY_MS = 1_000;
 
 /** `later`: the lane's write buffer (the state is serialised at once, written in the lane's commit); default: written at once. */
 export function createSqliteEngineState(db: StoreDatabase, later: WriteBuffer = createWriteBuffer()): EngineStateStore {
@@ -57,6 +65,8 @@ export function createSqliteEngineState(db: StoreDatabase, later: WriteBuffer = 
   let position = (lastEntry.get() as number | null) ?? 0;
   /** Entries before this are deleted (or being deleted in the commit in progress). */
   let forgottenBefore = 0;
+  /** When they were last deleted (commit time). */
+  let forgottenAt = Number.NEGATIVE_INFINITY;
 
   return {
     save(changes, at) {
@@ -81,8 +91,10 @@ export function createSqliteEngineState(db: StoreDatabase, later: WriteBuffer = 
       return id;
     },
     journalPosition: () => position,
-    forgetJournal(before) {
+    forgetJournal(before, at) {
       if (before <= forgottenBefore) return;
+      if (at !== undefined && at - forgottenAt < FORGET_EVERY_MS && at >= forgottenAt) return;
+      if (at !== undefined) forgottenAt = at;
       forgottenBefore = before;
       later.add(() => dropEntries.run(before));
     },
