@@ -143,16 +143,19 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     return true;
   };
 
-  /** One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). */
-  const drainLoop = async (): Promise<void> => {
+  /**
+   * One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). Resolves
+   * true when it stopped because nothing committed was left to take (points counted while a lane's commit waits).
+   */
+  const drainLoop = async (): Promise<boolean> => {
     try {
       while (queued() > 0 && !retryTimer) {
-        if (!(await writeOnce())) break;
+        if (!(await writeOnce())) return true;
         if (queued() < deps.batchSize && !closed) break;
       }
     } catch (error) {
       // Two writers failing together are one failure of the server: the second waits for the same retry.
-      if (retryTimer) return;
+      if (retryTimer) return false;
       failures += 1;
       lastError = (error as Error).message;
       deps.metrics.sinkFailed.inc({ sink: SINK });
@@ -170,6 +173,7 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     } finally {
       gauge();
     }
+    return false;
   };
 
   const restoreFailed = (): void => {
@@ -183,11 +187,13 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     if (retryTimer || queued() === 0) return;
     // A second writer only when a full batch is waiting beyond the one being written.
     while (writing.size < maxInFlight && (writing.size === 0 || queued() >= deps.batchSize)) {
-      const loop: Promise<void> = drainLoop().finally(() => {
+      const loop: Promise<void> = drainLoop().then((starved) => {
         writing.delete(loop);
         if (writing.size > 0) return;
         restoreFailed();
-        if (!closed && queued() >= deps.batchSize) pump();
+        // Starved: what is counted is not committed yet (a lane's commit waits): pumping again at once would spin
+        // without a turn of the event loop; the next push or the flush timer takes it once it is.
+        if (!closed && !starved && queued() >= deps.batchSize) pump();
       });
       writing.add(loop);
       if (queued() === 0) break;
