@@ -1,24 +1,14 @@
-import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryInflux } from './helpers/influx-query.js';
-import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, eventually, LANE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
+import { api, eventually, gatewayWithDevice, LANE_THREADS } from './helpers/test-gateway.js';
 
 describe.each(LANE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §7) — lane.thread: %s', (thread) => {
-  let gateway: TestGateway;
-  let device: MqttClient;
-  beforeAll(async () => {
-    gateway = await startTestGateway({ thread });
-    device = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
-  });
-  afterAll(async () => {
-    await device?.endAsync();
-    await gateway?.close();
-  });
+  const live = gatewayWithDevice(thread);
 
   it('stores a reading with site/device/profile tags and canonical units', async () => {
     const ts = Date.parse('2026-11-22T08:00:00Z');
-    await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), {
+    await publishJson(live.device, telemetryTopicOf('site-a', 'dc-01'), {
       ts,
       seq: 1,
       metrics: { diff_pressure: 1.21, hopper_temp: 100.4, rotary_valve: 'running', fan_running: true },
@@ -27,7 +17,7 @@ describe.each(LANE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §
     const rows = await eventually(
       'the reading in influxd',
       async () => {
-        const found = await queryInflux(gateway.database, 'SELECT * FROM telemetry');
+        const found = await queryInflux(live.gateway.database, 'SELECT * FROM telemetry');
         return found.length > 0 ? found : undefined;
       },
       5_000,
@@ -45,7 +35,7 @@ describe.each(LANE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §
   });
 
   it('stores every reading of a backlog upload at its own time, with RFC 3339 timestamps', async () => {
-    await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), {
+    await publishJson(live.device, telemetryTopicOf('site-a', 'dc-01'), {
       readings: [
         { ts: '2026-11-22T07:00:00Z', seq: 2, metrics: { hopper_temp: 30 } },
         { ts: '2026-11-22T07:00:30.500Z', seq: 3, metrics: { hopper_temp: 31 } },
@@ -53,7 +43,7 @@ describe.each(LANE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §
       ],
     });
     const rows = await eventually('three backlog readings', async () => {
-      const found = await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE time < '2026-11-22T07:30:00Z'");
+      const found = await queryInflux(live.gateway.database, "SELECT hopper_temp FROM telemetry WHERE time < '2026-11-22T07:30:00Z'");
       return found.length === 3 ? found : undefined;
     });
     expect(rows.map((r) => [r.time.toISOString(), r.hopper_temp])).toEqual([
@@ -65,14 +55,14 @@ describe.each(LANE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §
 
   it('uses the receive time when a reading has no ts, and shows last values in /api/devices', async () => {
     const before = Date.now();
-    await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), { metrics: { inlet_temp: 41.5 } });
+    await publishJson(live.device, telemetryTopicOf('site-a', 'dc-01'), { metrics: { inlet_temp: 41.5 } });
     const rows = await eventually('the untimed reading', async () => {
-      const found = await queryInflux(gateway.database, 'SELECT inlet_temp FROM telemetry WHERE inlet_temp > 0');
+      const found = await queryInflux(live.gateway.database, 'SELECT inlet_temp FROM telemetry WHERE inlet_temp > 0');
       return found.length === 1 ? found : undefined;
     });
     expect(rows[0].time.getTime()).toBeGreaterThanOrEqual(before - 5);
     expect(rows[0].time.getTime()).toBeLessThanOrEqual(Date.now());
-    const devices = (await api(gateway, '/api/devices')).body.devices;
+    const devices = (await api(live.gateway, '/api/devices')).body.devices;
     const dc01 = devices.find((d: { id: string }) => d.id === 'dc-01');
     expect(dc01.online).toBe(true);
     expect(dc01.lastValues.inlet_temp).toBe(41.5);

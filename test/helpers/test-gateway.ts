@@ -1,12 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { GatewayConfig } from '../../gateway/src/config/config-schema.js';
 import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { hashSecret } from '../../gateway/src/devices/secret-hash.js';
 import { type RunningGateway, startGateway } from '../../gateway/src/gateway.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
+import { connectDevice } from './mqtt-device.js';
 
 export const TOKENS = { viewer: 'test-viewer-token-0001', operator: 'test-operator-token-01', admin: 'test-admin-token-00001' } as const;
 
@@ -74,6 +76,23 @@ export async function startTestGateway(
   const config = validateConfig(raw, '(test)');
   const gateway = await startGateway({ config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
   return Object.assign(gateway, { config, database, devices });
+}
+
+/**
+ * For the tests of one describe block: a test gateway (the lane in `thread`) and dust collector dc-01 connected to it,
+ * started before them and closed after. Read `gateway` and `device` inside the tests.
+ */
+export function gatewayWithDevice(thread: PipelineThread): { readonly gateway: TestGateway; readonly device: MqttClient } {
+  const started = {} as { gateway: TestGateway; device: MqttClient };
+  beforeAll(async () => {
+    started.gateway = await startTestGateway({ thread });
+    started.device = await connectDevice(started.gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
+  });
+  afterAll(async () => {
+    await started.device?.endAsync();
+    await started.gateway?.close();
+  });
+  return started;
 }
 
 /** GET/POST against the gateway's API with a role's token. */
