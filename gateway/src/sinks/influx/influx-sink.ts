@@ -143,19 +143,16 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     return true;
   };
 
-  /**
-   * One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). Resolves
-   * true when it stopped because nothing committed was left to take (points counted while a lane's commit waits).
-   */
-  const drainLoop = async (): Promise<boolean> => {
+  /** One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). */
+  const drainLoop = async (): Promise<void> => {
     try {
       while (queued() > 0 && !retryTimer) {
-        if (!(await writeOnce())) return true;
+        if (!(await writeOnce())) break;
         if (queued() < deps.batchSize && !closed) break;
       }
     } catch (error) {
       // Two writers failing together are one failure of the server: the second waits for the same retry.
-      if (retryTimer) return false;
+      if (retryTimer) return;
       failures += 1;
       lastError = (error as Error).message;
       deps.metrics.sinkFailed.inc({ sink: SINK });
@@ -173,7 +170,6 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     } finally {
       gauge();
     }
-    return false;
   };
 
   const restoreFailed = (): void => {
@@ -187,13 +183,11 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     if (retryTimer || queued() === 0) return;
     // A second writer only when a full batch is waiting beyond the one being written.
     while (writing.size < maxInFlight && (writing.size === 0 || queued() >= deps.batchSize)) {
-      const loop: Promise<void> = drainLoop().then((starved) => {
+      const loop: Promise<void> = drainLoop().finally(() => {
         writing.delete(loop);
         if (writing.size > 0) return;
         restoreFailed();
-        // Starved: what is counted is not committed yet (a lane's commit waits): pumping again at once would spin
-        // without a turn of the event loop; the next push or the flush timer takes it once it is.
-        if (!closed && !starved && queued() >= deps.batchSize) pump();
+        if (!closed && queued() >= deps.batchSize) pump();
       });
       writing.add(loop);
       if (queued() === 0) break;
