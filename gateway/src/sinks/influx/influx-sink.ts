@@ -96,14 +96,13 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     await isolate(lines.slice(half), refused);
   };
 
-  /** Writes one batch; false when the queue had none to give (points counted but not committed yet: a lane's commit waits). */
-  const writeOnce = async (): Promise<boolean> => {
+  const writeOnce = async (): Promise<void> => {
     if (!prepared) {
       await deps.writer.prepare();
       prepared = true;
     }
     const batch = queue.take(deps.batchSize);
-    if (batch === null) return false;
+    if (batch === null) return;
     taken += 1;
     const order = taken;
     const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
@@ -135,19 +134,18 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
         deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' }, refused.length);
         deps.log.error({ err: error, points: batch.points, refused: refused.length }, 'influxdb refused points');
         if (refused.length > 0) deps.onRefused?.(refused);
-        return true;
+        return;
       }
       failed.push({ taken: order, batch });
       throw error;
     }
-    return true;
   };
 
   /** One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). */
   const drainLoop = async (): Promise<void> => {
     try {
       while (queued() > 0 && !retryTimer) {
-        if (!(await writeOnce())) break;
+        await writeOnce();
         if (queued() < deps.batchSize && !closed) break;
       }
     } catch (error) {
