@@ -63,7 +63,8 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
     secretHash: ctx.secretHash,
   }));
   const webhook = { url: probe.info.receiverUrl, secret: webhookSecret };
-  const gateway =
+  /** What takes the load and raises the alarms: the gateway, or the floor. */
+  const server =
     ctx.server === 'floor'
       ? await spawnChild('servers/alarm-floor-server.ts', { probeSitePrefix: 'latency-probe-', webhook })
       : await spawnChild('servers/gateway-server.ts', {
@@ -73,8 +74,8 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
           webhook,
           token: TOKEN,
         });
-  const server = ctx.server ?? 'gateway';
-  const port = Number(gateway.info.port);
+  const serverName = ctx.server ?? 'gateway';
+  const port = Number(server.info.port);
   const seconds = (ctx.runs * (ctx.probesPerRun * ctx.intervalMs + 3_000)) / 1000 + 10;
   const loadArgs: PublishLoadArgs = {
     host: '127.0.0.1',
@@ -92,15 +93,15 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
   try {
     const startedAt = wallMs();
     await load.call('go');
-    const acceptedBefore = Number((await gateway.call('stats')).accepted);
+    const acceptedBefore = Number((await server.call('stats')).accepted);
     for (let run = 0; run < ctx.runs; run += 1) {
-      const runtimeBefore = await gateway.call<GatewayRuntime>('runtime');
-      const before = await gateway.call('stats');
+      const runtimeBefore = await server.call<GatewayRuntime>('runtime');
+      const before = await server.call('stats');
       const result = await probe.call<{ webhookMs: number[]; sseMs: number[]; missing: number; missingSse: number; badSignatures: number }>(
         'run',
         {
           port,
-          httpUrl: gateway.info.httpUrl,
+          httpUrl: server.info.httpUrl,
           token: TOKEN,
           site: `latency-probe-${run}`,
           devices: Array.from({ length: ctx.probesPerRun }, (_, i) => `probe-r${run}-${i}`),
@@ -109,8 +110,8 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
         },
         120_000,
       );
-      const runtimeAfter = await gateway.call<GatewayRuntime>('runtime');
-      const stats = await gateway.call('stats');
+      const runtimeAfter = await server.call<GatewayRuntime>('runtime');
+      const stats = await server.call('stats');
       const messages = Number(stats.accepted) - Number(before.accepted);
       const cpuUsPerMessage = ((Number(stats.cpuSeconds) - Number(before.cpuSeconds)) * 1e6) / messages;
       const elapsed = (wallMs() - startedAt) / 1000;
@@ -132,7 +133,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
         },
       };
       ctx.log(
-        `  alarm latency (${server}) run ${run + 1}: webhook p50/p95/p99 ${row.webhook.p50.toFixed(1)}/${row.webhook.p95.toFixed(1)}/${row.webhook.p99.toFixed(1)} ms, ` +
+        `  alarm latency (${serverName}) run ${run + 1}: webhook p50/p95/p99 ${row.webhook.p50.toFixed(1)}/${row.webhook.p95.toFixed(1)}/${row.webhook.p99.toFixed(1)} ms, ` +
           `SSE ${row.sse.p50.toFixed(1)}/${row.sse.p95.toFixed(1)}/${row.sse.p99.toFixed(1)} ms, background ${Math.round(row.backgroundPerS)} msg/s at ${row.cpuUsPerMessage.toFixed(1)} µs of CPU each, missing ${row.missing} / ${row.missingSse}; ` +
           `main thread ${pausesText(row.pauses.main)}; worker ${pausesText(row.pauses.worker)}`,
       );
@@ -141,7 +142,7 @@ export async function runAlarmLatency(ctx: LatencyContext): Promise<LatencyRun[]
   } finally {
     await load.call('stop').catch(() => undefined);
     await load.stop();
-    await gateway.stop();
+    await server.stop();
     await probe.stop();
   }
   return results;

@@ -3,9 +3,9 @@
  * (no authentication, nothing stored, nothing judged but one threshold on the probe site's readings) that, on a
  * hopper temperature over 70 °C, posts a signed `alarm.raised` (Standard Webhooks, as the gateway signs) to the webhook
  * receiver over a kept-alive `node:http` connection and writes it to every client of its `/api/alarms/stream` (SSE).
- * The background load is acknowledged, counted and dropped. The gateway's latency above this floor, measured in the same run under
- * the same load, is the gateway's own: what remains of the floor is the machine's (its cores shared by the load
- * generator, the probe, influxd and the broker).
+ * The background load is acknowledged, counted and dropped. The gateway's latency above this floor, measured in the
+ * same run under the same load, is the gateway's own: what remains of the floor is the machine's (its cores shared by
+ * the load generator, the probe, influxd and the broker).
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer as createHttpServer, request, type ServerResponse } from 'node:http';
@@ -15,6 +15,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import { childRuntime } from '../lib/child.js';
 import { cpuSeconds } from '../lib/counters.js';
+import { threadRuntime } from '../lib/runtime-pauses.js';
 
 export interface AlarmFloorArgs {
   /** The probe's sites (`latency-probe-<run>`): their readings are judged, every other is only acknowledged. */
@@ -82,10 +83,7 @@ const portOf = (server: { address(): unknown }): number => (server.address() as 
 runtime.serve({
   stats: () => ({ rss: process.memoryUsage().rss, cpuSeconds: cpuSeconds(), connections: broker.connectedClients, accepted }),
   /** The event-loop delay since the last call and the GC totals, as the gateway server's `runtime` (no worker). */
-  runtime: async () => {
-    const { threadRuntime } = await import('../lib/runtime-pauses.js');
-    return { main: threadRuntime(await registry.getMetricsAsJSON()), worker: null };
-  },
+  runtime: async () => ({ main: threadRuntime(await registry.getMetricsAsJSON()), worker: null }),
   close: async () => {
     for (const stream of streams) stream.end();
     await new Promise<void>((resolve) => broker.close(() => resolve()));
