@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { createDeviceRegistry, type RegisteredDevice } from '../../gateway/src/devices/device-registry.js';
@@ -10,19 +11,22 @@ import { spawnModuleWorker } from '../../gateway/src/lane/spawn-worker.js';
 import type { LaneVerdict, TelemetryLane } from '../../gateway/src/lane/telemetry-lane.js';
 import { createWorkerLane } from '../../gateway/src/lane/worker-lane.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
+import { STORE_FILE } from '../../gateway/src/store/open-store.js';
 import { createWriterGate } from '../../gateway/src/store/writer-gate.js';
 import type { MetricValue, VerdictChange } from '../../rules/src/index.js';
 
 const T0 = Date.parse('2026-11-22T08:00:00Z');
 const payload = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 
-async function setUp() {
+/** `others`: more dust collectors of site-a beside dc-01. */
+async function setUp(others: readonly string[] = []) {
+  const secretHash = await hashSecret('secret-dc-01');
   const config = validateConfig(
     {
       influx: { mode: 'off' },
       // A store of its own: sequence numbers seen by one test must not be duplicates in the next.
       dataDir: mkdtempSync(join(tmpdir(), 'worker-lane-')),
-      devices: [{ id: 'dc-01', site: 'site-a', profile: 'dust-collector', secretHash: await hashSecret('secret-dc-01') }],
+      devices: ['dc-01', ...others].map((id) => ({ id, site: 'site-a', profile: 'dust-collector', secretHash })),
       logLevel: 'silent',
     },
     '(test)',
@@ -36,6 +40,18 @@ async function setUp() {
     readingStored: (id: string, _ts: number, metrics: Record<string, MetricValue>) => latest.set(id, { ...latest.get(id), ...metrics }),
   };
   return { config, device, changes, latest, failures, outlet, onFailure: (error: Error) => failures.push(error) };
+}
+
+/** Commits in a store's write-ahead log since it last started over: frames of the log's current salt that end a commit. */
+function walCommits(wal: string): number {
+  const log = readFileSync(wal);
+  const pageSize = log.readUInt32BE(8);
+  let commits = 0;
+  for (let at = 32; at + 24 + pageSize <= log.length; at += 24 + pageSize) {
+    if (log.readUInt32BE(at + 8) !== log.readUInt32BE(16) || log.readUInt32BE(at + 12) !== log.readUInt32BE(20)) break;
+    if (log.readUInt32BE(at + 4) > 0) commits += 1;
+  }
+  return commits;
 }
 
 const judge = (lane: TelemetryLane, device: RegisteredDevice, body: Buffer, at = T0): Promise<LaneVerdict> =>
@@ -120,6 +136,65 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
     const raised = changes.filter((c) => c.key === 'site-a/dc-01/hopper_temp_high' && c.verdict.status === 'true');
     expect(raised[0]?.verdict).toMatchObject({ severity: 'yellow', value: 85 });
     expect(raised.map((c) => [c.verdict.status === 'true' ? c.verdict.value : null, c.at])).toEqual(raised.map(() => [85, T0 + 31_000]));
+    expect(failures).toEqual([]);
+  });
+
+  it('acknowledges a reading only once it is in the store; commits quiet readings of devices sending together; an alarm without waiting', async () => {
+    const { config, device, changes, failures, outlet, onFailure } = await setUp(['dc-02']);
+    const other = createDeviceRegistry(config.devices).get('dc-02') as RegisteredDevice;
+    lane = await createWorkerLane({ config: laneConfigOf(config), influxUrl: null }, outlet, createLogger('silent'), onFailure);
+    await lane.start(T0);
+    const file = join(config.dataDir, STORE_FILE);
+    // another connection sees what the lane committed, nothing it only judged
+    const reader = new Database(file, { readonly: true });
+    const stored = (): number => reader.prepare('SELECT count(*) FROM seq_seen').pluck().get() as number;
+    const commitsBefore = walCommits(`${file}-wal`);
+    const inStoreAtVerdict: number[] = [];
+    const answers: Array<Promise<LaneVerdict>> = [];
+    // 30 quiet readings, dc-01 and dc-02 in turn, one batch each, 2 ms apart: each would otherwise be a commit of its own
+    for (let seq = 1; seq <= 30; seq += 1) {
+      const at = T0 + seq * 1_000;
+      answers.push(
+        judge(lane, seq % 2 === 0 ? other : device, payload({ ts: at, seq, metrics: { hopper_temp: 20 } }), at).then((verdict) => {
+          inStoreAtVerdict.push(stored());
+          return verdict;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const verdicts = await Promise.all(answers);
+    expect(verdicts.every((v) => v.accepted === 1)).toBe(true);
+    // the n-th verdict came when at least n readings were in the store
+    expect(inStoreAtVerdict.every((count, n) => count >= n + 1)).toBe(true);
+    const quietCommits = walCommits(`${file}-wal`) - commitsBefore;
+    expect(quietCommits).toBeGreaterThan(0);
+    expect(quietCommits).toBeLessThan(30);
+
+    // a reading that raises an alarm is committed, and its change handed on, as soon as it is judged
+    const hot = judge(lane, device, payload({ ts: T0 + 31_000, seq: 31, metrics: { hopper_temp: 85 } }), T0 + 31_000);
+    expect((await hot).accepted).toBe(1);
+    expect(stored()).toBe(31);
+    expect(changes.some((c) => c.key === 'site-a/dc-01/hopper_temp_high' && c.verdict.status === 'true')).toBe(true);
+    reader.close();
+    expect(failures).toEqual([]);
+  });
+
+  it('commits each batch of a device sending alone at once: its connection sends nothing more until its verdicts are in', async () => {
+    const { config, device, failures, outlet, onFailure } = await setUp(['dc-02']);
+    lane = await createWorkerLane({ config: laneConfigOf(config), influxUrl: null }, outlet, createLogger('silent'), onFailure);
+    await lane.start(T0);
+    const file = join(config.dataDir, STORE_FILE);
+    const commitsBefore = walCommits(`${file}-wal`);
+    // as over one connection: the next reading only once the last has its verdict (dc-02 is known but silent)
+    const started = performance.now();
+    for (let seq = 1; seq <= 30; seq += 1) {
+      const at = T0 + seq * 1_000;
+      expect((await judge(lane, device, payload({ ts: at, seq, metrics: { hopper_temp: 20 } }), at)).accepted).toBe(1);
+    }
+    const elapsed = performance.now() - started;
+    expect(walCommits(`${file}-wal`) - commitsBefore).toBeGreaterThanOrEqual(30);
+    // 30 commits that each waited for the next would take 300 ms at least
+    expect(elapsed).toBeLessThan(300);
     expect(failures).toEqual([]);
   });
 

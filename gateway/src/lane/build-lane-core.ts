@@ -17,7 +17,7 @@ import { createSqliteSeqMemory } from '../store/seq-memory.js';
 import { createSpoolQueue } from '../store/spool-queue.js';
 import { createWriteBuffer, type WriteBuffer } from '../store/write-buffer.js';
 import { laneCommit, type WriterGate } from '../store/writer-gate.js';
-import { commitWithoutStore, createLaneCore, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
+import { commitWithoutStore, createLaneCore, type LaneCommit, type LaneCore, type LaneOutlet } from './telemetry-lane.js';
 
 /** A device as the lane knows it: no secret (the broker side authenticates). */
 export type LaneDevice = Omit<DeviceConfig, 'secretHash'>;
@@ -66,27 +66,50 @@ export interface LaneSetup {
 
 /**
  * One commit of the lane: judge with the store's writes collected, then run them and `record`'s in one transaction
- * — after the broker side's waiting writes, when it writes the store from another thread (writer-gate.ts).
+ * — after the broker side's waiting writes, when it writes the store from another thread (writer-gate.ts). A commit
+ * left waiting keeps its writes in the buffer, in order: the next commit, or `flush`, runs them with its own.
  */
-export const committer = (store: StoreDatabase, later: WriteBuffer, gate: WriterGate | undefined) => {
+export const committer = (store: StoreDatabase, later: WriteBuffer, gate: WriterGate | undefined): LaneCommit => {
   /** The commit's own record step; the transaction is made once (better-sqlite3 builds a wrapper per call). */
   let recordNow: () => void = () => undefined;
   const write = store.transaction(() => {
     later.apply();
     recordNow();
   });
-  return <T>(judge: () => T, record: () => void): T => {
+  let waiting = false;
+  const run = (record: () => void): void => {
+    recordNow = record;
+    if (gate) laneCommit(gate, write);
+    else write();
+    waiting = false;
+  };
+  const commit = <T>(judge: () => T, record: () => void, mayWait?: () => boolean): T => {
     try {
       const result = later.collecting(judge);
-      recordNow = record;
-      if (gate) laneCommit(gate, write);
-      else write();
+      if (mayWait?.()) {
+        later.keep();
+        waiting = true;
+      } else run(record);
       return result;
     } catch (error) {
       later.clear();
+      waiting = false;
       throw error;
     }
   };
+  return Object.assign(commit, {
+    flush(): void {
+      if (!waiting) return;
+      try {
+        run(() => undefined);
+      } catch (error) {
+        later.clear();
+        waiting = false;
+        throw error;
+      }
+    },
+    waiting: () => waiting,
+  });
 };
 
 /**

@@ -120,7 +120,7 @@ export interface LaneCoreDeps {
    * ports are collected and run with `record`'s in the commit (the write lock is held for the writes alone).
    * Without a store, both at once. Throws when the store cannot write.
    */
-  commit<T>(judge: () => T, record: () => void): T;
+  commit: LaneCommit;
   /** Where the engine's state is saved in each commit (with a store), and found again at start. */
   engineState?: EngineStateStore | undefined;
   /** Where verdict changes wait for the alarm book, put in the commit that decided them (with a store). */
@@ -134,12 +134,28 @@ export interface LaneCoreDeps {
   log: Logger;
 }
 
-/** `LaneCoreDeps.commit` without a store: judge, then record. */
-export const commitWithoutStore = <T>(judge: () => T, record: () => void): T => {
-  const result = judge();
-  record();
-  return result;
-};
+/** One commit of the lane (`LaneCoreDeps.commit`), which may be left waiting for the next. */
+export interface LaneCommit {
+  /**
+   * `mayWait`, asked once `judge` has run: true leaves the commit waiting, its writes kept, in order, for the next
+   * commit or `flush` (`record` is then not run: only a commit with nothing to record may wait).
+   */
+  <T>(judge: () => T, record: () => void, mayWait?: () => boolean): T;
+  /** Runs the commit left waiting, if one is. */
+  flush(): void;
+  /** A commit is waiting: what it judged is not in the store yet. */
+  waiting(): boolean;
+}
+
+/** `LaneCoreDeps.commit` without a store: judge, then record; nothing to wait for. */
+export const commitWithoutStore: LaneCommit = Object.assign(
+  <T>(judge: () => T, record: () => void): T => {
+    const result = judge();
+    record();
+    return result;
+  },
+  { flush: () => undefined, waiting: () => false },
+);
 
 /** Publishes of a device that waited in the lane: the oldest arrived at `since`, the last was judged by `until`. */
 export interface HeldDevice {
@@ -167,8 +183,15 @@ export interface LaneItem {
 export interface LaneCore {
   /** Restores the engine's saved state (the time spent down does not count), then registers every device. */
   start(now: number): void;
-  /** Judges payloads, in order, in one commit (group commit); one verdict per payload. */
-  judgeBatch(items: readonly LaneItem[]): LaneVerdict[];
+  /**
+   * Judges payloads, in order, in one commit (group commit); one verdict per payload. `mayWait`: when they changed no
+   * verdict, their commit may wait for the next (`commitWaiting`), so that a steady trickle of readings is not a commit
+   * each; their verdicts must then wait too (nothing is durable before its commit).
+   */
+  judgeBatch(items: readonly LaneItem[], mayWait?: boolean): LaneVerdict[];
+  /** A commit of readings is waiting (`judgeBatch` with `mayWait`): any other step, or `flushCommit`, runs it. */
+  commitWaiting(): boolean;
+  flushCommit(): void;
   /** One payload, as a batch of one. */
   judge(device: RegisteredDevice, payload: Buffer, receivedAt: number): LaneVerdict;
   tick(now: number, held?: readonly HeldDevice[]): void;
@@ -213,7 +236,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
   /** Runs `work` in one commit with the engine state and verdict changes it produced; hands the changes on after. */
   /** The time of the last step (a checkpoint is one more commit at that time: `alive_at` does not move). */
   let lastAt: number | null = null;
-  const step = <T>(at: number, work: (changes: VerdictChange[]) => T, how: Saving = OTHER): T => {
+  const step = <T>(at: number, work: (changes: VerdictChange[]) => T, how: Saving = OTHER, mayWait = false): T => {
     lastAt = at;
     const changes: VerdictChange[] = [];
     let upTo: number | undefined;
@@ -227,6 +250,9 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       () => {
         if (changes.length > 0 && deps.inbox) upTo = deps.inbox.put(changes);
       },
+      // nothing to hand on after it: no verdict changed, no rule state for a cluster's replica
+      () =>
+        mayWait && changes.length === 0 && !(deps.outlet.engineChanged && moved && (moved.devices.length > 0 || moved.sites.length > 0)),
     );
     if (moved && deps.outlet.engineChanged && (moved.devices.length > 0 || moved.sites.length > 0)) deps.outlet.engineChanged(moved);
     if (changes.length > 0) deps.outlet.alarmChanges(changes, upTo);
@@ -350,13 +376,15 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       });
       deps.log.info({ sitesLost: lost.length, devicesGained: gained.length, sitesTakenOver: handover.length }, 'owned sites changed');
     },
-    judgeBatch(items) {
+    judgeBatch(items, mayWait = false) {
       // nothing to judge (a worker's batches of devices it does not know): no commit, and no `alive_at` of 0
       if (items.length === 0) return [];
       const at = (items[items.length - 1] as LaneItem).receivedAt;
       const taken: Reading[] = [];
-      return step(at, (changes) => items.map((item) => judge(item, changes, taken)), { readings: taken });
+      return step(at, (changes) => items.map((item) => judge(item, changes, taken)), { readings: taken }, mayWait);
     },
+    commitWaiting: () => deps.commit.waiting(),
+    flushCommit: () => deps.commit.flush(),
     judge(device, payload, receivedAt) {
       const taken: Reading[] = [];
       return step(receivedAt, (changes) => judge({ device, payload, receivedAt }, changes, taken), { readings: taken });

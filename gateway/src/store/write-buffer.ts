@@ -18,6 +18,11 @@ export interface WriteBuffer {
   addLast(write: () => void): void;
   /** Collects the writes made while `judge` runs. */
   collecting<T>(judge: () => T): T;
+  /**
+   * Keeps collecting until `apply` or `clear` (a commit left waiting for the next): a write made meanwhile must not run
+   * before those collected.
+   */
+  keep(): void;
   /** Runs the writes collected (inside the caller's transaction), in order. */
   apply(): void;
   /** Forgets what was collected (the commit failed, or judging threw). */
@@ -30,14 +35,16 @@ export function createWriteBuffer(): WriteBuffer {
   let last: Array<() => void> = [];
   /** The rows collected per insert (each also has its place in `writes`). */
   let rows = new Map<BatchedInsert, unknown[]>();
-  let collecting = false;
+  let judging = false;
+  let kept = false;
+  const collecting = (): boolean => judging || kept;
   return {
     add(write) {
-      if (collecting) writes.push(write);
+      if (collecting()) writes.push(write);
       else write();
     },
     addRow(insert, values) {
-      if (!collecting) return insert.write(values);
+      if (!collecting()) return insert.write(values);
       let collected = rows.get(insert);
       if (collected === undefined) {
         const taken: unknown[] = [];
@@ -48,28 +55,33 @@ export function createWriteBuffer(): WriteBuffer {
       for (const value of values) collected.push(value);
     },
     addLast(write) {
-      if (collecting) last.push(write);
+      if (collecting()) last.push(write);
       else write();
     },
     collecting(judge) {
-      collecting = true;
+      judging = true;
       try {
         return judge();
       } finally {
-        collecting = false;
+        judging = false;
       }
+    },
+    keep() {
+      kept = true;
     },
     apply() {
       const taken = [...writes, ...last];
       writes = [];
       last = [];
       rows = new Map();
+      kept = false;
       for (const write of taken) write();
     },
     clear() {
       writes = [];
       last = [];
       rows = new Map();
+      kept = false;
     },
   };
 }

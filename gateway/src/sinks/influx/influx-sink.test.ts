@@ -241,6 +241,32 @@ describe('InfluxDB sink', () => {
     expect(db.prepare('SELECT count(*) FROM spool').pluck().get()).toBe(0);
   });
 
+  it("while the lane's commit waits, a full batch counted but not committed leaves the event loop free; written once committed", async () => {
+    const influx = await fakeInflux();
+    const db = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'influx-sink-')), synchronous: 'normal' });
+    const later = createWriteBuffer();
+    const queue = createSpoolQueue(db, { maxPoints: 1_000, maxAgeMs: 86_400_000, batchSize: 4 }, Date.now, later);
+    const { sink, count } = await sinkFor(influx.url, { batchSize: 4, queue });
+    await sink.start();
+    // judged, and the commit left waiting: twelve points counted, none in the spool yet
+    later.collecting(() => {
+      for (let n = 0; n < 12; n += 1) sink.writeTelemetry(reading(n));
+    });
+    later.keep();
+    // a drain that found nothing committed pumped again at once, without end: no timer fired again (this test hung,
+    // as the worker did in a reconnect storm)
+    const turned = await Promise.race([
+      new Promise((resolve) => setTimeout(() => resolve('turned'), 20)),
+      new Promise((resolve) => setTimeout(() => resolve('starved'), 2_000).unref()),
+    ]);
+    expect(turned).toBe('turned');
+    expect(influx.state.stored).toEqual([]);
+    db.transaction(() => later.apply())();
+    await sink.flush();
+    expect(numbers([...new Set(influx.state.stored)])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(await count('sinkWritten')).toBe(12);
+  });
+
   it('a batch refused as a whole with no single point to blame stores nothing and quarantines each point', async () => {
     const influx = await fakeInflux();
     const { sink, refused } = await sinkFor(influx.url, { batchSize: 2 });

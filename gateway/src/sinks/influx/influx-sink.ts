@@ -96,13 +96,14 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     await isolate(lines.slice(half), refused);
   };
 
-  const writeOnce = async (): Promise<void> => {
+  /** Writes one batch; false when the queue had none to give (points counted but not committed yet: a lane's commit waits). */
+  const writeOnce = async (): Promise<boolean> => {
     if (!prepared) {
       await deps.writer.prepare();
       prepared = true;
     }
     const batch = queue.take(deps.batchSize);
-    if (batch === null) return;
+    if (batch === null) return false;
     taken += 1;
     const order = taken;
     const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
@@ -134,23 +135,27 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
         deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' }, refused.length);
         deps.log.error({ err: error, points: batch.points, refused: refused.length }, 'influxdb refused points');
         if (refused.length > 0) deps.onRefused?.(refused);
-        return;
+        return true;
       }
       failed.push({ taken: order, batch });
       throw error;
     }
+    return true;
   };
 
-  /** One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). */
-  const drainLoop = async (): Promise<void> => {
+  /**
+   * One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). Resolves
+   * true when it stopped because nothing committed was left to take (points counted while a lane's commit waits).
+   */
+  const drainLoop = async (): Promise<boolean> => {
     try {
       while (queued() > 0 && !retryTimer) {
-        await writeOnce();
+        if (!(await writeOnce())) return true;
         if (queued() < deps.batchSize && !closed) break;
       }
     } catch (error) {
       // Two writers failing together are one failure of the server: the second waits for the same retry.
-      if (retryTimer) return;
+      if (retryTimer) return false;
       failures += 1;
       lastError = (error as Error).message;
       deps.metrics.sinkFailed.inc({ sink: SINK });
@@ -168,6 +173,7 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     } finally {
       gauge();
     }
+    return false;
   };
 
   const restoreFailed = (): void => {
@@ -181,11 +187,13 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     if (retryTimer || queued() === 0) return;
     // A second writer only when a full batch is waiting beyond the one being written.
     while (writing.size < maxInFlight && (writing.size === 0 || queued() >= deps.batchSize)) {
-      const loop: Promise<void> = drainLoop().finally(() => {
+      const loop: Promise<void> = drainLoop().then((starved) => {
         writing.delete(loop);
         if (writing.size > 0) return;
         restoreFailed();
-        if (!closed && queued() >= deps.batchSize) pump();
+        // Starved: what is counted is not committed yet (a lane's commit waits): pumping again at once would spin
+        // without a turn of the event loop; the next push or the flush timer takes it once it is.
+        if (!closed && !starved && queued() >= deps.batchSize) pump();
       });
       writing.add(loop);
       if (queued() === 0) break;
