@@ -62,6 +62,8 @@ export interface LaneSetup {
   influxUrl: string | null;
   /** The broker side writes the same store from another thread: each commit here waits for its writes first. */
   writerGate?: WriterGate;
+  /** How long a worker's commit of quiet readings may wait for the next (worker-thread.ts; default 10 ms). */
+  commitWaitMs?: number;
 }
 
 /**

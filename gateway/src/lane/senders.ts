@@ -1,7 +1,7 @@
 /**
- * How long a device counts as sending after its last reading. Twice the longest a commit waits (worker-thread.ts):
- * readings from others within it predict more within the wait (a fleet trickling, devices streaming side by side);
- * a device that streamed until a moment ago and stopped (its backlog sent) stops counting soon after.
+ * How long a device counts as sending after its last reading: the worker gives twice the longest a commit waits (20
+ * ms). Readings from others within it predict more within the wait (a fleet trickling, devices streaming side by
+ * side); a device that streamed until a moment ago and stopped (its backlog sent) stops counting soon after.
  */
 export const SENDING_MS = 20;
 

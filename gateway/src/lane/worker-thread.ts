@@ -50,6 +50,7 @@ const SLICE_MS = 25;
 const COMMIT_WAIT_MS = 10;
 
 const setup = workerData as LaneWorkerData;
+const commitWaitMs = setup.commitWaitMs ?? COMMIT_WAIT_MS;
 const log = createLogger(setup.config.logLevel).child({ thread: 'lane' });
 const metrics = createGatewayMetrics({ processMetrics: false, threadMetrics: true });
 /** The lane's own device table, from the secret-free device list it was given (a lookup per payload stays in this thread). */
@@ -134,7 +135,7 @@ try {
   let msPerPayload = 0.05;
 
   /** Which devices are sending: a commit waits only while one outside it may send. */
-  const senders = createSenders();
+  const senders = createSenders(2 * commitWaitMs);
   /** Verdicts of batches judged in the commit that waits: sent once it is done (nothing is acknowledged before). */
   let held: BatchVerdicts[] = [];
   /** When the waiting commit's first batch was judged. */
@@ -181,7 +182,7 @@ try {
     const wasWaiting = core.commitWaiting();
     for (const batch of batches) for (const device of batch.devices) senders.saw(device, started);
     try {
-      verdicts = judgeAll(batches, (!wasWaiting || started - waitingSince < COMMIT_WAIT_MS) && senders.othersSending(started));
+      verdicts = judgeAll(batches, (!wasWaiting || started - waitingSince < commitWaitMs) && senders.othersSending(started));
     } catch (error) {
       laneFailed(error);
     }
@@ -193,7 +194,7 @@ try {
     }
     if (wasWaiting) return;
     waitingSince = started;
-    waitTimer = setTimeout(commitNow, COMMIT_WAIT_MS);
+    waitTimer = setTimeout(commitNow, commitWaitMs);
   };
 
   /**
@@ -309,6 +310,8 @@ try {
         });
         return;
       case 'close':
+        // the waiting commit first: a lane without rule state to save (a cluster's node) checkpoints nothing
+        commitNow();
         committing(() => core.checkpoint());
         release();
         void (async () => {

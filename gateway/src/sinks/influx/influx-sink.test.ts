@@ -245,7 +245,15 @@ describe('InfluxDB sink', () => {
     const influx = await fakeInflux();
     const db = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'influx-sink-')), synchronous: 'normal' });
     const later = createWriteBuffer();
-    const queue = createSpoolQueue(db, { maxPoints: 1_000, maxAgeMs: 86_400_000, batchSize: 4 }, Date.now, later);
+    const spool = createSpoolQueue(db, { maxPoints: 1_000, maxAgeMs: 86_400_000, batchSize: 4 }, Date.now, later);
+    // the spool, with its takes counted
+    let takes = 0;
+    const queue = Object.assign(Object.create(spool) as typeof spool, {
+      take: (max: number) => {
+        takes += 1;
+        return spool.take(max);
+      },
+    });
     const { sink, count } = await sinkFor(influx.url, { batchSize: 4, queue });
     await sink.start();
     // judged, and the commit left waiting: twelve points counted, none in the spool yet
@@ -260,6 +268,10 @@ describe('InfluxDB sink', () => {
       new Promise((resolve) => setTimeout(() => resolve('starved'), 2_000).unref()),
     ]);
     expect(turned).toBe('turned');
+    // a flush meanwhile (a drain request) ends at once instead of asking the spool again round after round
+    const takesBefore = takes;
+    await sink.flush();
+    expect(takes - takesBefore).toBeLessThanOrEqual(2);
     expect(influx.state.stored).toEqual([]);
     db.transaction(() => later.apply())();
     await sink.flush();

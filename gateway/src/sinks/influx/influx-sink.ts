@@ -147,10 +147,15 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
    * One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). Resolves
    * true when it stopped because nothing committed was left to take (points counted while a lane's commit waits).
    */
+  /** Drains that stopped with nothing committed to take. */
+  let starvedDrains = 0;
   const drainLoop = async (): Promise<boolean> => {
     try {
       while (queued() > 0 && !retryTimer) {
-        if (!(await writeOnce())) return true;
+        if (!(await writeOnce())) {
+          starvedDrains += 1;
+          return true;
+        }
         if (queued() < deps.batchSize && !closed) break;
       }
     } catch (error) {
@@ -248,8 +253,12 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     async flush() {
       for (let round = 0; round < 1_000 && (queued() > 0 || writing.size > 0); round += 1) {
         if (retryTimer) return;
+        const starvedBefore = starvedDrains;
         pump();
         if (writing.size > 0) await Promise.all(writing);
+        // what is left is counted but not committed (a lane's commit waits): rounds without a turn of the event loop
+        // would only keep it waiting
+        if (starvedDrains > starvedBefore) return;
       }
     },
     async close() {
