@@ -185,6 +185,22 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
     expect(failures).toEqual([]);
   });
 
+  it("shows a reading's values (the API's latest) only once its waiting commit is done", async () => {
+    const { config, device, latest, failures, outlet, onFailure } = await setUp(['dc-02']);
+    const other = createDeviceRegistry(config.devices).get('dc-02') as RegisteredDevice;
+    const setup = { config: laneConfigOf(config), influxUrl: null, commitWaitMs: 1_000 };
+    lane = await createWorkerLane(setup, outlet, createLogger('silent'), onFailure);
+    await lane.start(T0);
+    expect((await judge(lane, other, payload({ ts: T0 + 1_000, seq: 1, metrics: { hopper_temp: 20 } }), T0 + 1_000)).accepted).toBe(1);
+    // dc-02 sent a moment ago: dc-01's quiet reading waits for it, up to a second
+    const answer = judge(lane, device, payload({ ts: T0 + 2_000, seq: 2, metrics: { hopper_temp: 21 } }), T0 + 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(latest.get('dc-01')).toBeUndefined();
+    expect((await answer).accepted).toBe(1);
+    await expect.poll(() => latest.get('dc-01')?.hopper_temp).toBe(21);
+    expect(failures).toEqual([]);
+  });
+
   it('commits each batch of a device sending alone at once: its connection sends nothing more until its verdicts are in', async () => {
     const { config, device, failures, outlet, onFailure } = await setUp(['dc-02']);
     const setup = { config: laneConfigOf(config), influxUrl: null, commitWaitMs: 1_000 };

@@ -66,9 +66,11 @@ const metricsAsJson = async (names: readonly string[] | undefined): Promise<unkn
 /** Last values per device, merged over one slice of readings and sent once (the API shows the latest). */
 let latest = new Map<string, { ts: number; metrics: Record<string, MetricValue>; at: number }>();
 let latestScheduled = false;
+/** A commit waits (set once the lane's core exists): its readings' values are sent once it is done, not before. */
+let commitWaiting = (): boolean => false;
 const sendLatest = (): void => {
   latestScheduled = false;
-  if (latest.size === 0) return;
+  if (latest.size === 0 || commitWaiting()) return;
   const entries = [...latest].map(
     ([device, entry]) => [device, entry.ts, entry.metrics, entry.at] as [string, number, Record<string, MetricValue>, number],
   );
@@ -134,6 +136,7 @@ try {
   /** Milliseconds per payload judged, a moving average of the last commits (a storm's readings cost more). */
   let msPerPayload = 0.05;
 
+  commitWaiting = () => core.commitWaiting();
   /** Which devices are sending: a commit waits only while one outside it may send. */
   const senders = createSenders(2 * commitWaitMs);
   /** Verdicts of batches judged in the commit that waits: sent once it is done (nothing is acknowledged before). */
@@ -151,6 +154,7 @@ try {
     const out = held;
     held = [];
     for (const answer of out) send(answer, [answer.accepted.buffer as ArrayBuffer]);
+    sendLatest();
   };
   /** Runs the waiting commit now (its time is up, or a drain, a flush or a stop wants everything durable). */
   const commitNow = (): void => {
