@@ -42,6 +42,19 @@ async function setUp(others: readonly string[] = []) {
   return { config, device, changes, latest, failures, outlet, onFailure: (error: Error) => failures.push(error) };
 }
 
+/**
+ * dc-01 and dc-02, the lane started in its worker with a commit wait of a second: long enough that a commit waiting
+ * when it should not shows as a second, not as milliseconds lost in the noise.
+ */
+async function twoDevicesWaitingASecond() {
+  const set = await setUp(['dc-02']);
+  const other = createDeviceRegistry(set.config.devices).get('dc-02') as RegisteredDevice;
+  const setup = { config: laneConfigOf(set.config), influxUrl: null, commitWaitMs: 1_000 };
+  const started = await createWorkerLane(setup, set.outlet, createLogger('silent'), set.onFailure);
+  await started.start(T0);
+  return { ...set, other, started };
+}
+
 /** Commits in a store's write-ahead log since it last started over: frames of the log's current salt that end a commit. */
 function walCommits(wal: string): number {
   const log = readFileSync(wal);
@@ -140,12 +153,8 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
   });
 
   it('acknowledges a reading only once it is in the store; commits quiet readings of devices sending together; an alarm without waiting', async () => {
-    const { config, device, changes, failures, outlet, onFailure } = await setUp(['dc-02']);
-    const other = createDeviceRegistry(config.devices).get('dc-02') as RegisteredDevice;
-    // a wait long enough to be seen: a commit that waits when it should not takes a second
-    const setup = { config: laneConfigOf(config), influxUrl: null, commitWaitMs: 1_000 };
-    lane = await createWorkerLane(setup, outlet, createLogger('silent'), onFailure);
-    await lane.start(T0);
+    const { config, device, other, changes, failures, started } = await twoDevicesWaitingASecond();
+    lane = started;
     const file = join(config.dataDir, STORE_FILE);
     // another connection sees what the lane committed, nothing it only judged
     const reader = new Database(file, { readonly: true });
@@ -186,11 +195,8 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
   });
 
   it("shows a reading's values (the API's latest) only once its waiting commit is done", async () => {
-    const { config, device, latest, failures, outlet, onFailure } = await setUp(['dc-02']);
-    const other = createDeviceRegistry(config.devices).get('dc-02') as RegisteredDevice;
-    const setup = { config: laneConfigOf(config), influxUrl: null, commitWaitMs: 1_000 };
-    lane = await createWorkerLane(setup, outlet, createLogger('silent'), onFailure);
-    await lane.start(T0);
+    const { device, other, latest, failures, started } = await twoDevicesWaitingASecond();
+    lane = started;
     expect((await judge(lane, other, payload({ ts: T0 + 1_000, seq: 1, metrics: { hopper_temp: 20 } }), T0 + 1_000)).accepted).toBe(1);
     // dc-02 sent a moment ago: dc-01's quiet reading waits for it, up to a second
     const answer = judge(lane, device, payload({ ts: T0 + 2_000, seq: 2, metrics: { hopper_temp: 21 } }), T0 + 2_000);
@@ -202,19 +208,17 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
   });
 
   it('commits each batch of a device sending alone at once: its connection sends nothing more until its verdicts are in', async () => {
-    const { config, device, failures, outlet, onFailure } = await setUp(['dc-02']);
-    const setup = { config: laneConfigOf(config), influxUrl: null, commitWaitMs: 1_000 };
-    lane = await createWorkerLane(setup, outlet, createLogger('silent'), onFailure);
-    await lane.start(T0);
+    const { config, device, failures, started } = await twoDevicesWaitingASecond();
+    lane = started;
     const file = join(config.dataDir, STORE_FILE);
     const commitsBefore = walCommits(`${file}-wal`);
     // as over one connection: the next reading only once the last has its verdict (dc-02 is known but silent)
-    const started = performance.now();
+    const since = performance.now();
     for (let seq = 1; seq <= 30; seq += 1) {
       const at = T0 + seq * 1_000;
       expect((await judge(lane, device, payload({ ts: at, seq, metrics: { hopper_temp: 20 } }), at)).accepted).toBe(1);
     }
-    const elapsed = performance.now() - started;
+    const elapsed = performance.now() - since;
     expect(walCommits(`${file}-wal`) - commitsBefore).toBeGreaterThanOrEqual(30);
     // 30 commits that each waited for the next would take 30 s
     expect(elapsed).toBeLessThan(5_000);
