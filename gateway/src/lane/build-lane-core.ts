@@ -79,36 +79,34 @@ export const committer = (store: StoreDatabase, later: WriteBuffer, gate: Writer
     recordNow();
   });
   let waiting = false;
-  const run = (record: () => void): void => {
-    recordNow = record;
-    if (gate) laneCommit(gate, write);
-    else write();
-    waiting = false;
-  };
-  const commit = <T>(judge: () => T, record: () => void, mayWait?: () => boolean): T => {
+  /** Runs `attempt`; if it throws, what was collected (and kept) is forgotten and nothing waits any more. */
+  const orForget = <T>(attempt: () => T): T => {
     try {
-      const result = later.collecting(judge);
-      if (mayWait?.()) {
-        later.keep();
-        waiting = true;
-      } else run(record);
-      return result;
+      return attempt();
     } catch (error) {
       later.clear();
       waiting = false;
       throw error;
     }
   };
+  const run = (record: () => void): void => {
+    recordNow = record;
+    if (gate) laneCommit(gate, write);
+    else write();
+    waiting = false;
+  };
+  const commit = <T>(judge: () => T, record: () => void, mayWait?: () => boolean): T =>
+    orForget(() => {
+      const result = later.collecting(judge);
+      if (mayWait?.()) {
+        later.keep();
+        waiting = true;
+      } else run(record);
+      return result;
+    });
   return Object.assign(commit, {
     flush(): void {
-      if (!waiting) return;
-      try {
-        run(() => undefined);
-      } catch (error) {
-        later.clear();
-        waiting = false;
-        throw error;
-      }
+      if (waiting) orForget(() => run(() => undefined));
     },
     waiting: () => waiting,
   });

@@ -233,14 +233,17 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     return saving.afterOther(at, how.held);
   };
 
-  /** Runs `work` in one commit with the engine state and verdict changes it produced; hands the changes on after. */
   /** The time of the last step (a checkpoint is one more commit at that time: `alive_at` does not move). */
   let lastAt: number | null = null;
+  /** Runs `work` in one commit with the engine state and verdict changes it produced; hands the changes on after. */
   const step = <T>(at: number, work: (changes: VerdictChange[]) => T, how: Saving = OTHER, mayWait = false): T => {
     lastAt = at;
     const changes: VerdictChange[] = [];
     let upTo: number | undefined;
     let moved = undefined as EngineChanges | undefined;
+    /** The rule state the commit moved, when a cluster's replica is to be sent it. */
+    const forReplica = (): EngineChanges | null =>
+      deps.outlet.engineChanged && moved && (moved.devices.length > 0 || moved.sites.length > 0) ? moved : null;
     const result = deps.commit(
       () => {
         const out = work(changes);
@@ -251,10 +254,10 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
         if (changes.length > 0 && deps.inbox) upTo = deps.inbox.put(changes);
       },
       // nothing to hand on after it: no verdict changed, no rule state for a cluster's replica
-      () =>
-        mayWait && changes.length === 0 && !(deps.outlet.engineChanged && moved && (moved.devices.length > 0 || moved.sites.length > 0)),
+      () => mayWait && changes.length === 0 && forReplica() === null,
     );
-    if (moved && deps.outlet.engineChanged && (moved.devices.length > 0 || moved.sites.length > 0)) deps.outlet.engineChanged(moved);
+    const replica = forReplica();
+    if (replica) deps.outlet.engineChanged?.(replica);
     if (changes.length > 0) deps.outlet.alarmChanges(changes, upTo);
     return result;
   };

@@ -143,12 +143,12 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     return true;
   };
 
+  /** Drains that stopped with nothing committed to take. */
+  let starvedDrains = 0;
   /**
    * One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). Resolves
    * true when it stopped because nothing committed was left to take (points counted while a lane's commit waits).
    */
-  /** Drains that stopped with nothing committed to take. */
-  let starvedDrains = 0;
   const drainLoop = async (): Promise<boolean> => {
     try {
       while (queued() > 0 && !retryTimer) {
