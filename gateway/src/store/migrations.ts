@@ -165,6 +165,10 @@ const STEPS: readonly string[] = [
   // commit spooled, written, read and deleted as one row instead of a row per reading). A gateway of schema 11 would
   // hand such a row to InfluxDB as one point, so it must refuse the file.
   `ALTER TABLE spool ADD COLUMN n INTEGER NOT NULL DEFAULT 1;`,
+  // 13: the de-duplication window's log: what each lane commit accepted, for every device at once (device, seq, ts, n
+  // for each, one JSON array), folded into seq_seen device by device later. A gateway of schema 12 would not read the
+  // log and let its readings through again, so it must refuse the file.
+  `CREATE TABLE seq_log (id INTEGER PRIMARY KEY, entries TEXT NOT NULL);`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -1,33 +1,139 @@
 import type { SeqMemory } from '../ingest/seq-window.js';
-import { createBatchedInsert } from './batched-insert.js';
+import { type BatchedInsert, createBatchedInsert } from './batched-insert.js';
 import type { StoreDatabase } from './open-store.js';
 import { createWriteBuffer, type WriteBuffer } from './write-buffer.js';
 
+export interface SeqFolding {
+  /** How long a device's accepted `seq` may stay in the log alone before they are folded into its rows. */
+  maxLagMs: number;
+  /** A device with this many accepted `seq` in the log alone is folded in the same commit. */
+  maxPending: number;
+  /** Devices whose lag ran out folded at most per commit (a large fleet's folds are spread, not one long commit). */
+  maxPerCommit: number;
+}
+
+export const SEQ_FOLDING: SeqFolding = { maxLagMs: 60_000, maxPending: 1_024, maxPerCommit: 64 };
+
+/** Log rows every device has folded are deleted at most this often: the delete touches the log's first pages. */
+const TRUNCATE_EVERY_MS = 1_000;
+
+/** In the lane's collected writes, marks a `seq` the window let go of. */
+const LET_GO = Symbol('let go');
+
+/** A device's accepted `seq` that are in the log and not yet in its rows. */
+interface Unfolded {
+  /** When the first of them was logged (ms). */
+  since: number;
+  /** The log row of the first of them. */
+  from: number;
+  /** Rows for seq_seen, in the order accepted: device, seq, n, ts. */
+  rows: unknown[];
+  /** The `seq` let go of meanwhile, and the device's count when they were (`seq`, `before`). */
+  forgotten: number[];
+}
+
 /**
- * The de-duplication window's memory in the local store (the SeqMemory adapter): the window's `seq` per device with
- * the order they were accepted in (`n`). `later`: the lane's write buffer (its writes run in the lane's commit, the
- * accepted rows 32 to a statement); default: at once.
+ * The de-duplication window's memory in the local store (the SeqMemory adapter). `seq_seen` holds each device's
+ * window (its `seq` with the order they were accepted in, `n`), clustered by device: written there in every commit,
+ * a plant's trickle costs a page of SQLite's log per device per commit. So a commit appends what it accepted, for
+ * every device at once, as one row of `seq_log` (its last pages only), and a device's accepted `seq` are folded into
+ * its rows later — after `maxLagMs`, or once it has `maxPending` in the log alone — with what the window let go of
+ * meanwhile. At start the rows are read, then the log's entries each device has not folded (those with an `n` past its
+ * rows'), in order. `later`: the lane's write buffer (its writes run in the lane's commit); default: at once.
  */
-export function createSqliteSeqMemory(db: StoreDatabase, later: WriteBuffer = createWriteBuffer()): SeqMemory {
+export function createSqliteSeqMemory(
+  db: StoreDatabase,
+  later: WriteBuffer = createWriteBuffer(),
+  folding: SeqFolding = SEQ_FOLDING,
+  now: () => number = Date.now,
+): SeqMemory {
   // in the table's own order (no sort of the whole table at start): each device's rows are put in order of n here
   const all = db.prepare('SELECT device, seq, ts, n FROM seq_seen ORDER BY device, seq').raw(true);
   const put = createBatchedInsert(db, 'INSERT OR REPLACE INTO seq_seen (device, seq, n, ts)', 4);
-  // Only a row accepted before the window let it go: one accepted again later in the same commit (a newer n) stays,
-  // whatever order the commit's batched rows and deletes run in.
+  // Only a row accepted before the window let it go: one accepted again later (a newer n) stays.
   const drop = db.prepare('DELETE FROM seq_seen WHERE device = ? AND seq = ? AND n < ?');
+  const logged = db.prepare('SELECT id, entries FROM seq_log ORDER BY id').raw(true);
+  const append = db.prepare('INSERT INTO seq_log (id, entries) VALUES (?, ?)');
+  const truncate = db.prepare('DELETE FROM seq_log WHERE id < ?');
   /** Per device, how many it has accepted: the next one's n. */
   const counts = new Map<string, number>();
+  /** In the order first left unfolded: the first has the smallest `from`. */
+  const unfolded = new Map<string, Unfolded>();
+  /** Devices with `maxPending` unfolded: folded in this commit. */
+  const full = new Set<string>();
+  let lastLogId = (db.prepare('SELECT max(id) FROM seq_log').pluck().get() as number | null) ?? 0;
+  let truncatedAt = Number.NEGATIVE_INFINITY;
   /** While loading (the read is open, nothing can be written): what the window let go of meanwhile. */
-  let forgottenAtLoad: Array<[string, number]> | null = null;
+  let forgottenAtLoad: Array<[device: string, seq: number, before: number]> | null = null;
+
+  const unfoldedOf = (device: string, logId: number, at: number): Unfolded => {
+    let entry = unfolded.get(device);
+    if (entry === undefined) {
+      entry = { since: at, from: logId, rows: [], forgotten: [] };
+      unfolded.set(device, entry);
+    }
+    return entry;
+  };
+
+  const fold = (device: string): void => {
+    const entry = unfolded.get(device);
+    if (entry === undefined) return;
+    unfolded.delete(device);
+    full.delete(device);
+    if (entry.rows.length > 0) put.write(entry.rows);
+    for (let i = 0; i < entry.forgotten.length; i += 2) drop.run(device, entry.forgotten[i], entry.forgotten[i + 1]);
+  };
+
+  /** Folds the devices that are full or whose lag ran out, then deletes the log rows every device has folded. */
+  const foldDue = (at: number): void => {
+    for (const device of [...full]) fold(device);
+    const due: string[] = [];
+    for (const [device, entry] of unfolded) {
+      if (due.length >= folding.maxPerCommit || entry.since > at - folding.maxLagMs) break;
+      due.push(device);
+    }
+    for (const device of due) fold(device);
+    if (at - truncatedAt < TRUNCATE_EVERY_MS && at >= truncatedAt) return;
+    truncatedAt = at;
+    const first = unfolded.values().next().value as Unfolded | undefined;
+    truncate.run(first ? first.from : lastLogId + 1);
+  };
+
+  /**
+   * What a commit accepted and let go of, in order (device, seq, ts, n for each accepted; device, seq, LET_GO, before
+   * for each let go of): what it accepted as one log row, then the folds that are due.
+   */
+  const log: BatchedInsert = {
+    write(values) {
+      const at = now();
+      lastLogId += 1;
+      const accepted: unknown[] = [];
+      for (let i = 0; i < values.length; i += 4) {
+        const device = values[i] as string;
+        const entry = unfoldedOf(device, lastLogId, at);
+        if (values[i + 2] === LET_GO) {
+          entry.forgotten.push(values[i + 1] as number, values[i + 3] as number);
+          continue;
+        }
+        accepted.push(device, values[i + 1], values[i + 2], values[i + 3]);
+        entry.rows.push(device, values[i + 1], values[i + 3], values[i + 2]);
+        if (entry.rows.length >= 4 * folding.maxPending) full.add(device);
+      }
+      if (accepted.length > 0) append.run(lastLogId, JSON.stringify(accepted));
+      foldDue(at);
+    },
+  };
+
   return {
     *load() {
       type Row = [device: string, seq: number, ts: number | null, n: number];
       let rows: Row[] = [];
       const inOrder = function* (): Generator<[string, number, number | null]> {
         rows.sort((a, b) => a[3] - b[3]);
-        for (const [device, seq, ts] of rows) yield [device, seq, ts];
-        const newest = rows.at(-1);
-        if (newest) counts.set(newest[0], newest[3] + 1);
+        for (const [device, seq, ts, n] of rows) {
+          counts.set(device, n + 1);
+          yield [device, seq, ts];
+        }
         rows = [];
       };
       forgottenAtLoad = [];
@@ -36,19 +142,40 @@ export function createSqliteSeqMemory(db: StoreDatabase, later: WriteBuffer = cr
         rows.push(row);
       }
       yield* inOrder();
-      // rows past the window's bound (a store of an older gateway may hold some): gone now
-      for (const [device, seq] of forgottenAtLoad) drop.run(device, seq, Number.MAX_SAFE_INTEGER);
+      // then what each device accepted after its rows, in order (an entry with an n below its count is in its rows)
+      const at = now();
+      for (const [id, text] of logged.iterate() as Iterable<[number, string]>) {
+        const values = JSON.parse(text) as unknown[];
+        for (let i = 0; i < values.length; i += 4) {
+          const [device, seq, ts, n] = [
+            values[i] as string,
+            values[i + 1] as number,
+            values[i + 2] as number | null,
+            values[i + 3] as number,
+          ];
+          if (n < (counts.get(device) ?? 0)) continue;
+          counts.set(device, n + 1);
+          unfoldedOf(device, id, at).rows.push(device, seq, n, ts);
+          yield [device, seq, ts];
+        }
+      }
+      // rows past the window's bound (a store of an older gateway may hold some): gone now; an entry of the log the
+      // window let go of is not folded in either
+      for (const [device, seq, before] of forgottenAtLoad) {
+        drop.run(device, seq, before);
+        unfolded.get(device)?.forgotten.push(seq, before);
+      }
       forgottenAtLoad = null;
     },
     remember: (device, seq, ts) => {
       const n = counts.get(device) ?? 0;
       counts.set(device, n + 1);
-      later.addRow(put, [device, seq, n, ts]);
+      later.addRow(log, [device, seq, ts, n]);
     },
     forget: (device, seq) => {
-      if (forgottenAtLoad) return void forgottenAtLoad.push([device, seq]);
       const before = counts.get(device) ?? 0;
-      later.add(() => drop.run(device, seq, before));
+      if (forgottenAtLoad) return void forgottenAtLoad.push([device, seq, before]);
+      later.addRow(log, [device, seq, LET_GO, before]);
     },
   };
 }
