@@ -95,7 +95,7 @@ function crashCopy(from: string): string {
 }
 
 type Step =
-  | { kind: 'read'; device: number; dt: number; hopper: number; dp: number; fan: boolean; process: boolean }
+  | { kind: 'read'; device: number; dt: number; hopper: number; dp: number; fan: boolean; process: boolean; wait?: boolean }
   | { kind: 'tick'; dt: number; hold: boolean };
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -109,6 +109,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       dp: fc.integer({ min: 100, max: 2_000 }),
       fan: fc.boolean(),
       process: fc.boolean(),
+      // the commit may wait for the next batch (a lane whose devices send together): one commit, several entries
+      wait: fc.boolean(),
     }),
   },
   {
@@ -131,7 +133,7 @@ function apply(lanes: Lane[], s: Step, now: number): number {
         ? { active_power: s.hopper }
         : { hopper_temp: s.hopper, diff_pressure: s.dp, fan_running: s.fan, process_running: s.process };
     const payload = Buffer.from(JSON.stringify({ ts: at, seq, metrics }));
-    lane.core.judgeBatch([{ device: devices[s.device] as RegisteredDevice, payload, receivedAt: at }]);
+    lane.core.judgeBatch([{ device: devices[s.device] as RegisteredDevice, payload, receivedAt: at }], s.wait);
   }
   if (s.kind === 'read') seq += 1;
   return at;
@@ -158,6 +160,7 @@ describe('the rule state journal: devices saved late, their readings replayed at
         let now = T0;
         original.core.start(now);
         for (const s of before) now = apply([original], s, now);
+        original.core.flushCommit();
         const restarted = laneOn(crashCopy(dataDir));
         restarted.core.start(now);
         expect(restarted.changes).toEqual([]);

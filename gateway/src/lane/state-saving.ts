@@ -74,7 +74,7 @@ export function createStateSaving(engine: RuleEngine, store: EngineStateStore, o
   return {
     afterReadings(readings, changes, at) {
       if (readings.length === 0) return finish(engine.takeChanged(), at);
-      const id = store.journal({ readings });
+      const id = store.journal({ readings }, at);
       const profiles = new Map<string, string>();
       for (const reading of readings) profiles.set(deviceKey(reading.site, reading.device), reading.profile);
       const changed = new Set<string>();
@@ -89,7 +89,7 @@ export function createStateSaving(engine: RuleEngine, store: EngineStateStore, o
     afterOther(at, held = []) {
       if (held.length > 0) {
         // a hold moves a silence clock without listing the device as moved: journaled, the device saved within the lag
-        const id = store.journal({ held });
+        const id = store.journal({ held }, at);
         for (const hold of held) {
           const key = deviceKey(hold.site, hold.device);
           if (!deferred.has(key)) deferred.set(key, { since: at, from: id });

@@ -1,15 +1,9 @@
 import type { DeviceHold, DeviceSnapshot, EngineChanges, EngineSnapshot, GroupSnapshot, Reading } from '../../../rules/src/index.js';
 import { ENGINE_SNAPSHOT_VERSION } from '../../../rules/src/index.js';
+import type { BatchedInsert } from './batched-insert.js';
+import { type JournalEntry, journalEntriesOf, journalRowText } from './journal-text.js';
 import type { StoreDatabase } from './open-store.js';
 import { createWriteBuffer, type WriteBuffer } from './write-buffer.js';
-
-/** What moved the engine in one commit whose devices were not all saved: replayed, in order, at start. */
-export interface JournalEntry {
-  /** Readings the engine took, in order. */
-  readings?: readonly Reading[];
-  /** Holds the engine was given (`held`), before that commit's tick. */
-  held?: readonly DeviceHold[];
-}
 
 /** The rule engine's state as the store last saved it, and when the gateway last committed anything. */
 export interface SavedEngineState {
@@ -29,8 +23,11 @@ export interface EngineStateStore {
    * saved include every journal entry written so far.
    */
   save(changes: EngineChanges, at: number): void;
-  /** Appends an entry (in the caller's commit); returns its id. */
-  journal(entry: JournalEntry): number;
+  /**
+   * Appends an entry (in the caller's commit) with the commit's time `at`; returns its id. A `save` at that time then
+   * leaves `alive_at` as it is: the entry says it (one page less in each commit of a steady trickle).
+   */
+  journal(entry: JournalEntry, at: number): number;
   /** The id of the last entry written (0: none yet). */
   journalPosition(): number;
   /**
@@ -54,25 +51,45 @@ export function createSqliteEngineState(db: StoreDatabase, later: WriteBuffer = 
   const dropSite = db.prepare('DELETE FROM engine_site WHERE site = ?');
   const dropDevice = db.prepare('DELETE FROM engine_device WHERE key = ?');
   const putMeta = db.prepare('INSERT OR REPLACE INTO engine_meta (name, value) VALUES (?, ?)');
-  const putEntry = db.prepare('INSERT INTO engine_journal (id, entry) VALUES (?, ?)');
-  const dropEntries = db.prepare('DELETE FROM engine_journal WHERE id < ?');
+  const putRow = db.prepare('INSERT INTO engine_journal (id, last, entry) VALUES (?, ?, ?)');
+  // a row whose last entry is still needed stays whole (its older entries are skipped at start, as every saved
+  // state includes them)
+  const dropEntries = db.prepare('DELETE FROM engine_journal WHERE id < ? AND coalesce(last, id) < ?');
   const allDevices = db.prepare('SELECT key, state, journal_at FROM engine_device').raw(true);
   const allSites = db.prepare('SELECT groups FROM engine_site').pluck();
   const allEntries = db.prepare('SELECT id, entry FROM engine_journal ORDER BY id').raw(true);
-  const lastEntry = db.prepare('SELECT max(id) FROM engine_journal').pluck();
-  const meta = db.prepare('SELECT value FROM engine_meta WHERE name = ?').pluck();
+  const lastEntry = db.prepare('SELECT max(coalesce(last, id)) FROM engine_journal').pluck();
+  const aliveMeta = db.prepare('SELECT value FROM engine_meta WHERE name = ?').pluck();
 
   let position = (lastEntry.get() as number | null) ?? 0;
+  /** The time of the last entry written, and of the last save. */
+  let journaledAt = Number.NaN;
+  let savedAt = Number.NaN;
   /** Entries before this are deleted (or being deleted in the commit in progress). */
   let forgottenBefore = 0;
   /** When they were last deleted (commit time). */
   let forgottenAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * A commit's entries (id, entry for each) as one row: a row of SQLite's log for a commit of many batches, not each.
+   * Serialised in the commit: a reading is not changed once judged.
+   */
+  const journalRow: BatchedInsert = {
+    write(values) {
+      const entries: JournalEntry[] = [];
+      for (let i = 1; i < values.length; i += 2) entries.push(values[i] as JournalEntry);
+      putRow.run(values[0], values.at(-2), journalRowText(entries));
+    },
+  };
 
   return {
     save(changes, at) {
       const devices = changes.devices.map(({ key, state }) => [key, JSON.stringify(state)] as const);
       const sites = changes.sites.map(({ site, groups }) => [site, groups.length === 0 ? null : JSON.stringify(groups)] as const);
       const journalAt = position;
+      savedAt = at;
+      // the time is in this commit's journal entry unless there is none
+      const alive = journaledAt === at ? null : String(at);
       later.add(() => {
         for (const [key, state] of devices) putDevice.run(key, state, journalAt);
         for (const [site, groups] of sites) {
@@ -80,14 +97,14 @@ export function createSqliteEngineState(db: StoreDatabase, later: WriteBuffer = 
           else putSite.run(site, groups);
         }
         for (const key of changes.forgotten ?? []) dropDevice.run(key);
-        putMeta.run('alive_at', String(at));
+        if (alive !== null) putMeta.run('alive_at', alive);
       });
     },
-    journal(entry) {
+    journal(entry, at) {
       position += 1;
       const id = position;
-      const text = JSON.stringify(entry);
-      later.add(() => putEntry.run(id, text));
+      journaledAt = at;
+      later.addRow(journalRow, [id, { ...entry, at }]);
       return id;
     },
     journalPosition: () => position,
@@ -96,19 +113,29 @@ export function createSqliteEngineState(db: StoreDatabase, later: WriteBuffer = 
       if (at !== undefined && at - forgottenAt < FORGET_EVERY_MS && at >= forgottenAt) return;
       if (at !== undefined) forgottenAt = at;
       forgottenBefore = before;
-      later.add(() => dropEntries.run(before));
+      // every entry goes, the last one's time with it: alive_at says it again
+      const alive = before > position && !Number.isNaN(savedAt) ? String(savedAt) : null;
+      later.add(() => {
+        dropEntries.run(before, before);
+        if (alive !== null) putMeta.run('alive_at', alive);
+      });
     },
     load() {
-      const aliveAt = meta.get('alive_at') as string | undefined;
-      if (aliveAt === undefined) return null;
+      const meta = aliveMeta.get('alive_at') as string | undefined;
       const journalAt = new Map<string, number>();
       const devices = (allDevices.all() as Array<[string, string, number]>).map(([key, text, at]) => {
         journalAt.set(key, at);
         return JSON.parse(text) as DeviceSnapshot;
       });
       const groups = (allSites.all() as string[]).flatMap((text) => JSON.parse(text) as GroupSnapshot[]);
-      const journal = (allEntries.all() as Array<[number, string]>).map(([id, text]) => ({ id, entry: JSON.parse(text) as JournalEntry }));
-      return { snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices, groups }, aliveAt: Number(aliveAt), journal, journalAt };
+      const journal = (allEntries.all() as Array<[number, string]>).flatMap(([id, row]) => journalEntriesOf(id, row));
+      // the last commit: alive_at, or a later entry's time
+      const aliveAt = journal.reduce(
+        (latest, { entry }) => Math.max(latest, entry.at ?? latest),
+        meta === undefined ? Number.NEGATIVE_INFINITY : Number(meta),
+      );
+      if (aliveAt === Number.NEGATIVE_INFINITY) return null;
+      return { snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices, groups }, aliveAt, journal, journalAt };
     },
   };
 }

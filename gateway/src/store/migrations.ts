@@ -167,8 +167,11 @@ const STEPS: readonly string[] = [
   `ALTER TABLE spool ADD COLUMN n INTEGER NOT NULL DEFAULT 1;`,
   // 13: the de-duplication window's log: what each lane commit accepted, for every device at once (device, seq, ts, n
   // for each, one JSON array), folded into seq_seen device by device later. A gateway of schema 12 would not read the
-  // log and let its readings through again, so it must refuse the file.
-  `CREATE TABLE seq_log (id INTEGER PRIMARY KEY, entries TEXT NOT NULL);`,
+  // log and let its readings through again, so it must refuse the file. From this schema on, the rule state's journal
+  // (engine_journal) keeps its entries' readings as arrays (journal-text.ts), and a lane commit's entries in one row
+  // (from id to last), which a gateway of schema 12 would not read.
+  `CREATE TABLE seq_log (id INTEGER PRIMARY KEY, entries TEXT NOT NULL);
+   ALTER TABLE engine_journal ADD COLUMN last INTEGER;     -- the row's last entry (NULL: one entry, the row's id)`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;
