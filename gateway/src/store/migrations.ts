@@ -169,9 +169,19 @@ const STEPS: readonly string[] = [
   // for each, one JSON array), folded into seq_seen device by device later. A gateway of schema 12 would not read the
   // log and let its readings through again, so it must refuse the file. From this schema on, the rule state's journal
   // (engine_journal) keeps its entries' readings as arrays (journal-text.ts), and a lane commit's entries in one row
-  // (from id to last), which a gateway of schema 12 would not read.
+  // (from id to last), which a gateway of schema 12 would not read. The spool's telemetry moves to spool_telemetry
+  // (`spool` keeps the alarm events), which a gateway of schema 12 would not send.
   `CREATE TABLE seq_log (id INTEGER PRIMARY KEY, entries TEXT NOT NULL);
-   ALTER TABLE engine_journal ADD COLUMN last INTEGER;     -- the row's last entry (NULL: one entry, the row's id)`,
+   ALTER TABLE engine_journal ADD COLUMN last INTEGER;     -- the row's last entry (NULL: one entry, the row's id)
+   CREATE TABLE spool_telemetry (
+     id INTEGER PRIMARY KEY,         -- given by the telemetry lane, its only writer: no AUTOINCREMENT counter to write
+     at INTEGER NOT NULL,
+     line TEXT NOT NULL,
+     n INTEGER NOT NULL DEFAULT 1
+   );
+   INSERT INTO spool_telemetry (id, at, line, n) SELECT id, at, line, n FROM spool WHERE kind = 1;
+   DELETE FROM spool WHERE kind = 1;
+   DROP INDEX spool_kind_id;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -58,18 +58,30 @@ export function createSpoolQueue(
   /** The lane's write buffer: pushes (and the trims they call for) run in the lane's commit; default: at once. */
   later: WriteBuffer = createWriteBuffer(),
 ): PointQueue & { readonly points: number } {
-  const insert = createBatchedInsert(db, 'INSERT INTO spool (kind, at, line, n)', 4);
-  const select = db.prepare('SELECT id, n, line FROM spool WHERE kind = ? AND id > ? ORDER BY id').raw(true);
+  // Alarm events in `spool` (the broker side writes them too: AUTOINCREMENT ids, which the cursor needs), telemetry
+  // in `spool_telemetry`, written by this connection alone, its ids given here: no AUTOINCREMENT counter and no index
+  // on kind to write in every commit.
+  const insertAlarm = createBatchedInsert(db, 'INSERT INTO spool (kind, at, line, n)', 4);
+  const insertTelemetry = createBatchedInsert(db, 'INSERT INTO spool_telemetry (id, at, line, n)', 4);
+  const waitingTelemetry = db.prepare('SELECT id, n, line FROM spool_telemetry WHERE id > ? ORDER BY id').raw(true);
   // What a take sends: a row of several points as its bytes (the file's text encoding is UTF-8), never decoded; a row
   // of one point as text (a Buffer each would cost more than the string: alarm events, rows of an old store).
-  const selectBytes = db
-    .prepare('SELECT id, n, CASE WHEN n > 1 THEN CAST(line AS BLOB) ELSE line END FROM spool WHERE kind = ? AND id > ? ORDER BY id')
-    .raw(true);
-  const remove = db.prepare('DELETE FROM spool WHERE kind = ? AND id BETWEEN ? AND ? RETURNING n').pluck();
-  const dropRows = db.prepare('DELETE FROM spool WHERE kind = 1 AND id > ? AND id <= ?');
-  const shorten = db.prepare('UPDATE spool SET line = ?, n = ? WHERE id = ?');
-  const dropAged = db.prepare('DELETE FROM spool WHERE kind = 1 AND id > ? AND at < ? RETURNING n').pluck();
-  const counts = db.prepare('SELECT coalesce(sum(n), 0) FROM spool').pluck();
+  const bytesOf = {
+    alarm: db.prepare('SELECT id, n, line FROM spool WHERE id > ? ORDER BY id').raw(true),
+    telemetry: db
+      .prepare('SELECT id, n, CASE WHEN n > 1 THEN CAST(line AS BLOB) ELSE line END FROM spool_telemetry WHERE id > ? ORDER BY id')
+      .raw(true),
+  };
+  const removeOf = {
+    alarm: db.prepare('DELETE FROM spool WHERE id BETWEEN ? AND ? RETURNING n').pluck(),
+    telemetry: db.prepare('DELETE FROM spool_telemetry WHERE id BETWEEN ? AND ? RETURNING n').pluck(),
+  };
+  const dropRows = db.prepare('DELETE FROM spool_telemetry WHERE id > ? AND id <= ?');
+  const shorten = db.prepare('UPDATE spool_telemetry SET line = ?, n = ? WHERE id = ?');
+  const dropAged = db.prepare('DELETE FROM spool_telemetry WHERE id > ? AND at < ? RETURNING n').pluck();
+  const counts = db.prepare('SELECT (SELECT coalesce(sum(n), 0) FROM spool) + (SELECT coalesce(sum(n), 0) FROM spool_telemetry)').pluck();
+  /** The last telemetry row's id: the next is one more (ids only grow while the process runs). */
+  let lastTelemetryId = (db.prepare('SELECT max(id) FROM spool_telemetry').pluck().get() as number | null) ?? 0;
   const rowPoints = Math.max(1, Math.min(MAX_ROW_POINTS, Math.floor((limits.batchSize ?? 2 * MAX_ROW_POINTS) / 2)));
 
   let points = counts.get() as number;
@@ -88,20 +100,20 @@ export function createSpoolQueue(
       const values: unknown[] = [];
       let row: string[] = [];
       const close = (): void => {
-        if (row.length > 0) values.push(KIND.telemetry, at, row.join('\n'), row.length);
+        if (row.length > 0) values.push(++lastTelemetryId, at, row.join('\n'), row.length);
         row = [];
       };
       for (const line of lines as readonly string[]) {
         if (line.includes('\n')) {
           close();
-          values.push(KIND.telemetry, at, line, 1);
+          values.push(++lastTelemetryId, at, line, 1);
         } else {
           row.push(line);
           if (row.length === rowPoints) close();
         }
       }
       close();
-      insert.write(values);
+      insertTelemetry.write(values);
     },
   };
 
@@ -113,7 +125,7 @@ export function createSpoolQueue(
     let left = excess;
     let lastWhole = cursor.telemetry;
     let cut: { id: number; n: number; line: string } | null = null;
-    for (const [id, n, line] of select.iterate(KIND.telemetry, cursor.telemetry) as Iterable<[number, number, string]>) {
+    for (const [id, n, line] of waitingTelemetry.iterate(cursor.telemetry) as Iterable<[number, number, string]>) {
       if (n <= left) {
         lastWhole = id;
         left -= n;
@@ -146,7 +158,7 @@ export function createSpoolQueue(
   /** Takes rows of `kind` while the batch stays within `max` points (a first row larger than max is taken whole). */
   const takeKind = (kind: PointKind, max: number, rows: Rows): Range | null => {
     let range: Range | null = null;
-    for (const [id, n, line] of selectBytes.iterate(KIND[kind], cursor[kind]) as Iterable<[number, number, LineChunk]>) {
+    for (const [id, n, line] of bytesOf[kind].iterate(cursor[kind]) as Iterable<[number, number, LineChunk]>) {
       if (rows.points > 0 && rows.points + n > max) break;
       rows.chunks.push(line);
       rows.points += n;
@@ -160,7 +172,7 @@ export function createSpoolQueue(
   return {
     push(kind, line) {
       const at = now();
-      if (kind === 'alarm') later.addRow(insert, [KIND.alarm, at, line, 1]);
+      if (kind === 'alarm') later.addRow(insertAlarm, [KIND.alarm, at, line, 1]);
       else later.addRow(telemetryRows, [line]);
       points += 1;
       if (trimWaiting || (points - takenOut <= limits.maxPoints && at - lastTrim <= TRIM_EVERY_MS)) return;
@@ -191,8 +203,8 @@ export function createSpoolQueue(
     done(batch: PointBatch) {
       const token = batch.token as Token;
       let removed = 0;
-      if (token.alarm) removed += sum(remove.all(KIND.alarm, token.alarm[0], token.alarm[1]) as number[]);
-      if (token.telemetry) removed += sum(remove.all(KIND.telemetry, token.telemetry[0], token.telemetry[1]) as number[]);
+      if (token.alarm) removed += sum(removeOf.alarm.all(token.alarm[0], token.alarm[1]) as number[]);
+      if (token.telemetry) removed += sum(removeOf.telemetry.all(token.telemetry[0], token.telemetry[1]) as number[]);
       points -= removed;
       takenOut -= batch.points;
     },

@@ -231,14 +231,14 @@ describe('InfluxDB sink', () => {
       for (let n = 0; n < 8; n += 1) sink.writeTelemetry(reading(n, n === 2 || n === 5 ? { bad: 1 } : {}));
     });
     db.transaction(() => later.apply())();
-    expect(db.prepare('SELECT n FROM spool ORDER BY id').pluck().all()).toEqual([4, 4]);
+    expect(db.prepare('SELECT n FROM spool_telemetry ORDER BY id').pluck().all()).toEqual([4, 4]);
     await sink.flush();
     expect(numbers(refused.map((r) => r.line))).toEqual([2, 5]);
     expect(numbers([...new Set(influx.state.stored)]).sort((a, b) => a - b)).toEqual([0, 1, 3, 4, 6, 7]);
     // the first request carried the two rows as they were stored: eight points, in order
     expect(numbers(influx.state.writes[0] as string[])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(await count('sinkWritten')).toBe(6);
-    expect(db.prepare('SELECT count(*) FROM spool').pluck().get()).toBe(0);
+    expect(db.prepare('SELECT (SELECT count(*) FROM spool) + (SELECT count(*) FROM spool_telemetry)').pluck().get()).toBe(0);
   });
 
   it("while the lane's commit waits, a full batch counted but not committed leaves the event loop free; written once committed", async () => {

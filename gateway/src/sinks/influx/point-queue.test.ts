@@ -206,7 +206,9 @@ describe('the spool in the telemetry lane commits', () => {
     const db = openStore({ dataDir: freshDir(), synchronous: 'normal' });
     const later = createWriteBuffer();
     const queue = createSpoolQueue(db, { maxPoints: 5, maxAgeMs: 86_400_000 }, Date.now, later);
-    const rows = db.prepare('SELECT count(*), coalesce(sum(n), 0) FROM spool').raw(true);
+    const rows = db
+      .prepare('SELECT count(*), coalesce(sum(n), 0) FROM (SELECT n FROM spool UNION ALL SELECT n FROM spool_telemetry)')
+      .raw(true);
     later.collecting(() => {
       for (let i = 1; i <= 8; i += 1) queue.push('telemetry', `t${i}`);
     });
@@ -237,7 +239,11 @@ describe("the spool keeps a lane commit's telemetry in rows of several points", 
       });
       db.transaction(() => later.apply())();
     };
-    return { db, queue, commit, rows: db.prepare('SELECT kind, n FROM spool ORDER BY id').raw(true) };
+    // telemetry rows (kind 1), then alarm events' (kind 0)
+    const rows = db.prepare(
+      'SELECT kind, n FROM (SELECT 1 AS kind, n, id, 0 AS t FROM spool_telemetry UNION ALL SELECT kind, n, id, 1 FROM spool) ORDER BY t, id',
+    );
+    return { db, queue, commit, rows: rows.raw(true) };
   };
   const points = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => `t${from + i}`);
 
