@@ -176,6 +176,28 @@ describe('the rule state journal: devices saved late, their readings replayed at
     );
   }, 30_000);
 
+  it('after a clean stop and start, a crash still replays what each device read since: the journal numbers on, not from 1', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'journal-'));
+    dirs.push(dataDir);
+    const first = laneOn(dataDir);
+    let now = T0;
+    first.core.start(now);
+    const quiet = { kind: 'read' as const, device: 0, dt: 1_000, hopper: 30, dp: 900, fan: true, process: true };
+    // entries 1–10, then every device saved by the clean stop: its state names entry 10, the journal is empty
+    for (let i = 0; i < 10; i += 1) now = apply([first], { ...quiet, hopper: 30 + i }, now);
+    first.core.checkpoint();
+    first.store.close();
+    const second = laneOn(dataDir);
+    second.core.start(now);
+    // readings that raise nothing after the start: journaled, dc-01 not saved again
+    for (let i = 0; i < 3; i += 1) now = apply([second], { ...quiet, hopper: 50 + i, dp: 1_000 + i }, now);
+    const third = laneOn(crashCopy(dataDir));
+    third.core.start(now);
+    expect(stateOf(third.engine)).toEqual(stateOf(second.engine));
+    second.store.close();
+    third.store.close();
+  });
+
   it('saves a device whose readings raised nothing within the lag, forgetting the journal entries no state needs', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'journal-'));
     dirs.push(dataDir);

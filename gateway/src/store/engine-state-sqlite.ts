@@ -1,4 +1,4 @@
-import type { DeviceHold, DeviceSnapshot, EngineChanges, EngineSnapshot, GroupSnapshot, Reading } from '../../../rules/src/index.js';
+import type { DeviceSnapshot, EngineChanges, EngineSnapshot, GroupSnapshot } from '../../../rules/src/index.js';
 import { ENGINE_SNAPSHOT_VERSION } from '../../../rules/src/index.js';
 import type { BatchedInsert } from './batched-insert.js';
 import { type JournalEntry, journalEntriesOf, journalRowText } from './journal-text.js';
@@ -31,10 +31,11 @@ export interface EngineStateStore {
   /** The id of the last entry written (0: none yet). */
   journalPosition(): number;
   /**
-   * Deletes the entries before `id` (every device's saved state includes them). With `at` (the commit's time), at
-   * most once a second: the delete touches the journal's first pages, one more page for SQLite's log in each commit
-   * of a plant's steady trickle; the entries it leaves a little longer are older than every saved state, so a start
-   * replays none of them.
+   * Deletes the entries before `before` (every device's saved state includes them): the rows all of whose entries are
+   * before it (a row holding a later one stays whole; a start skips its older entries, as every saved state includes
+   * them). With `at` (the commit's time), at most once a second: the delete touches the journal's first pages, one
+   * more page for SQLite's log in each commit of a plant's steady trickle. When every entry goes, the time of the last
+   * save goes to `alive_at` (the entries carried it).
    */
   forgetJournal(before: number, at?: number): void;
   /** The saved state, or null when nothing was ever saved (a new store). */
@@ -53,7 +54,7 @@ export function createSqliteEngineState(db: StoreDatabase, later: WriteBuffer = 
   const putMeta = db.prepare('INSERT OR REPLACE INTO engine_meta (name, value) VALUES (?, ?)');
   const putRow = db.prepare('INSERT INTO engine_journal (id, last, entry) VALUES (?, ?, ?)');
   // a row whose last entry is still needed stays whole (its older entries are skipped at start, as every saved
-  // state includes them)
+  // state includes them); `id < ?` bounds the scan to the rows' key range, `last` has no index
   const dropEntries = db.prepare('DELETE FROM engine_journal WHERE id < ? AND coalesce(last, id) < ?');
   const allDevices = db.prepare('SELECT key, state, journal_at FROM engine_device').raw(true);
   const allSites = db.prepare('SELECT groups FROM engine_site').pluck();
@@ -61,9 +62,14 @@ export function createSqliteEngineState(db: StoreDatabase, later: WriteBuffer = 
   const lastEntry = db.prepare('SELECT max(coalesce(last, id)) FROM engine_journal').pluck();
   const aliveMeta = db.prepare('SELECT value FROM engine_meta WHERE name = ?').pluck();
 
-  let position = (lastEntry.get() as number | null) ?? 0;
-  /** The time of the last entry written, and of the last save. */
+  // Ids never go back: a device's saved state names the last entry it includes (journal_at), and a device the start
+  // does not save again keeps it; an empty journal (a clean stop forgets it all) must not number the next entries from 1,
+  // or a replay after a crash would take them for entries that device's state already has.
+  const lastIncluded = db.prepare('SELECT max(journal_at) FROM engine_device').pluck();
+  let position = Math.max((lastEntry.get() as number | null) ?? 0, (lastIncluded.get() as number | null) ?? 0);
+  /** The time of the last entry written. */
   let journaledAt = Number.NaN;
+  /** The time of the last save. */
   let savedAt = Number.NaN;
   /** Entries before this are deleted (or being deleted in the commit in progress). */
   let forgottenBefore = 0;

@@ -3,16 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Reading } from '../../../rules/src/index.js';
 import { type JournalEntry, journalEntriesOf, journalRowText } from './journal-text.js';
 
-const name = fc.constantFrom(
-  'hopper_temp',
-  'diff_pressure',
-  'fan_running',
-  'rotary_valve',
-  'spark_count',
-  '__proto__',
-  'constructor',
-  'a\nb',
-);
+const name = fc.constantFrom('hopper_temp', 'diff_pressure', 'fan_running', '__proto__', 'constructor', 'a\nb', 'a', 'b', 'a,b', '"');
 const value = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.boolean(), fc.string());
 const reading: fc.Arbitrary<Reading> = fc
   .record(

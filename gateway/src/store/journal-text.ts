@@ -39,7 +39,7 @@ export function journalRowText(entries: readonly JournalEntry[]): string {
   const indexOf = new Map<string, number>();
   const asRow = (reading: Reading): ReadingRow => {
     const keys = Object.keys(reading.metrics);
-    const joined = keys.join('\n');
+    const joined = JSON.stringify(keys);
     let index = indexOf.get(joined);
     if (index === undefined) {
       index = names.length;

@@ -174,7 +174,8 @@ const STEPS: readonly string[] = [
   `CREATE TABLE seq_log (id INTEGER PRIMARY KEY, entries TEXT NOT NULL);
    ALTER TABLE engine_journal ADD COLUMN last INTEGER;     -- the row's last entry (NULL: one entry, the row's id)
    CREATE TABLE spool_telemetry (
-     id INTEGER PRIMARY KEY,         -- given by the telemetry lane, its only writer: no AUTOINCREMENT counter to write
+     id INTEGER PRIMARY KEY,         -- given by the telemetry lane, its only writer: no AUTOINCREMENT counter to write;
+                                     -- after a restart they go on from max(id) (the sink's cursor starts afresh then)
      at INTEGER NOT NULL,
      line TEXT NOT NULL,
      n INTEGER NOT NULL DEFAULT 1

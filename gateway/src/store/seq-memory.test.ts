@@ -256,6 +256,33 @@ describe('the de-duplication window across folds of its log', () => {
     db.close();
   });
 
+  it('a gateway restarting more often than the lag still folds: its log keeps no more than the commits since the last start', () => {
+    const dir = fresh();
+    let clock = 0;
+    const logRows = (db: StoreDatabase): number => db.prepare('SELECT count(*) FROM seq_log').pluck().get() as number;
+    let seq = 0;
+    for (let start = 0; start < 30; start += 1) {
+      const db = openStore({ dataDir: dir, synchronous: 'normal' });
+      const lane = laneWindow(db, SEQ_FOLDING, () => clock);
+      // ten seconds between starts, a sixth of the lag: 20 commits of 5 devices
+      for (let commit = 0; commit < 20; commit += 1) {
+        clock += 500;
+        seq += 1;
+        lane.commit(['a', 'b', 'c', 'd', 'e'].map((device): [string, number, number] => [device, seq, clock]));
+      }
+      expect(logRows(db)).toBeLessThanOrEqual(21);
+      db.close();
+    }
+    const lane = laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }), SEQ_FOLDING, () => clock);
+    expect(
+      lane.commit([
+        ['c', seq, clock],
+        ['c', 1, 500],
+        ['c', seq + 1, clock],
+      ]),
+    ).toEqual([false, false, true]);
+  });
+
   it('answers as a window that never stopped, whatever its folds, commits and restarts (property)', () => {
     /** A stretch of what a device sends: a rising run, or a replay of what it sent (as sent or with a new time). */
     const stretch = fc.record({

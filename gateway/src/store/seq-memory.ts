@@ -60,7 +60,7 @@ export function createSqliteSeqMemory(
   /** In the order first left unfolded: the first has the smallest `from`. */
   const unfolded = new Map<string, Unfolded>();
   /** Devices with `maxPending` unfolded: folded in this commit. */
-  const full = new Set<string>();
+  const atMaxPending = new Set<string>();
   let lastLogId = (db.prepare('SELECT max(id) FROM seq_log').pluck().get() as number | null) ?? 0;
   let truncatedAt = Number.NEGATIVE_INFINITY;
   /** While loading (the read is open, nothing can be written): what the window let go of meanwhile. */
@@ -79,14 +79,14 @@ export function createSqliteSeqMemory(
     const entry = unfolded.get(device);
     if (entry === undefined) return;
     unfolded.delete(device);
-    full.delete(device);
+    atMaxPending.delete(device);
     if (entry.rows.length > 0) put.write(entry.rows);
     for (let i = 0; i < entry.forgotten.length; i += 2) drop.run(device, entry.forgotten[i], entry.forgotten[i + 1]);
   };
 
   /** Folds the devices that are full or whose lag ran out, then deletes the log rows every device has folded. */
   const foldDue = (at: number): void => {
-    for (const device of [...full]) fold(device);
+    for (const device of [...atMaxPending]) fold(device);
     const due: string[] = [];
     for (const [device, entry] of unfolded) {
       if (due.length >= folding.maxPerCommit || entry.since > at - folding.maxLagMs) break;
@@ -101,9 +101,11 @@ export function createSqliteSeqMemory(
 
   /**
    * What a commit accepted and let go of, in order (device, seq, ts, n for each accepted; device, seq, LET_GO, before
-   * for each let go of): what it accepted as one log row, then the folds that are due.
+   * for each let go of): what it accepted as one log row, then the folds that are due. The memory of what is folded
+   * changes inside the commit and is not put back if it fails: a failed commit ends the lane (the gateway restarts on
+   * the store, which is whole).
    */
-  const log: BatchedInsert = {
+  const commitAccepted: BatchedInsert = {
     write(values) {
       const at = now();
       lastLogId += 1;
@@ -117,7 +119,7 @@ export function createSqliteSeqMemory(
         }
         accepted.push(device, values[i + 1], values[i + 2], values[i + 3]);
         entry.rows.push(device, values[i + 1], values[i + 3], values[i + 2]);
-        if (entry.rows.length >= 4 * folding.maxPending) full.add(device);
+        if (entry.rows.length >= 4 * folding.maxPending) atMaxPending.add(device);
       }
       if (accepted.length > 0) append.run(lastLogId, JSON.stringify(accepted));
       foldDue(at);
@@ -142,8 +144,9 @@ export function createSqliteSeqMemory(
         rows.push(row);
       }
       yield* inOrder();
-      // then what each device accepted after its rows, in order (an entry with an n below its count is in its rows)
-      const at = now();
+      // then what each device accepted after its rows, in order (an entry with an n below its count is in its rows);
+      // such a device is folded in the first commits (at most maxPerCommit each), not a lag after this start: a
+      // gateway restarting more often than the lag would otherwise never fold, and its log would keep every row
       for (const [id, text] of logged.iterate() as Iterable<[number, string]>) {
         const values = JSON.parse(text) as unknown[];
         for (let i = 0; i < values.length; i += 4) {
@@ -155,27 +158,33 @@ export function createSqliteSeqMemory(
           ];
           if (n < (counts.get(device) ?? 0)) continue;
           counts.set(device, n + 1);
-          unfoldedOf(device, id, at).rows.push(device, seq, n, ts);
+          unfoldedOf(device, id, Number.NEGATIVE_INFINITY).rows.push(device, seq, n, ts);
           yield [device, seq, ts];
         }
       }
-      // rows past the window's bound (a store of an older gateway may hold some): gone now; an entry of the log the
-      // window let go of is not folded in either
+      // what the window let go of while loading: deleted with the device's next fold, or now, in one commit, for a
+      // device with nothing in the log (a store of an older gateway may hold more rows than the window)
+      const dropNow: Array<[string, number, number]> = [];
       for (const [device, seq, before] of forgottenAtLoad) {
-        drop.run(device, seq, before);
-        unfolded.get(device)?.forgotten.push(seq, before);
+        const entry = unfolded.get(device);
+        if (entry) entry.forgotten.push(seq, before);
+        else dropNow.push([device, seq, before]);
       }
       forgottenAtLoad = null;
+      if (dropNow.length > 0)
+        db.transaction(() => {
+          for (const [device, seq, before] of dropNow) drop.run(device, seq, before);
+        })();
     },
     remember: (device, seq, ts) => {
       const n = counts.get(device) ?? 0;
       counts.set(device, n + 1);
-      later.addRow(log, [device, seq, ts, n]);
+      later.addRow(commitAccepted, [device, seq, ts, n]);
     },
     forget: (device, seq) => {
       const before = counts.get(device) ?? 0;
       if (forgottenAtLoad) return void forgottenAtLoad.push([device, seq, before]);
-      later.addRow(log, [device, seq, LET_GO, before]);
+      later.addRow(commitAccepted, [device, seq, LET_GO, before]);
     },
   };
 }

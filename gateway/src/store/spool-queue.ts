@@ -16,7 +16,8 @@ export interface SpoolLimits {
   batchSize?: number;
 }
 
-const KIND = { alarm: 0, telemetry: 1 } as const;
+/** `spool.kind` of an alarm event (telemetry, kind 1 before schema 13, is in `spool_telemetry`). */
+const KIND = { alarm: 0 } as const;
 type Range = [first: number, last: number];
 interface Token {
   alarm: Range | null;
