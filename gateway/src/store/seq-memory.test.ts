@@ -31,6 +31,9 @@ function laneWindow(db: StoreDatabase, folding: SeqFolding = AT_ONCE, now: () =>
   };
 }
 
+/** The window of a gateway started again on the store in `dir`. */
+const reopened = (dir: string, folding: SeqFolding) => laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }), folding);
+
 const rowsOf = (db: StoreDatabase, device: string): number =>
   db.prepare('SELECT count(*) FROM seq_seen WHERE device = ?').pluck().get(device) as number;
 
@@ -80,7 +83,7 @@ describe.each([
     // and it goes on from where it was: the forgotten one pushed the oldest out, nothing else grew
     expectRows(again, 'dc-01', SEQ_WINDOW);
     again.close();
-    const third = laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }), folding);
+    const third = reopened(dir, folding);
     expect(third.commit([forgotten, kept[0] as [string, number, number | null]])).toEqual([false, true]);
   });
 
@@ -132,7 +135,7 @@ describe.each([
     lane.commit(readings);
     expect(lane.commit([['a', SEQ_WINDOW - 1, 9_999]])).toEqual([true]); // the device restarted its counter
     db.close();
-    const restarted = laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }), folding);
+    const restarted = reopened(dir, folding);
     // all 4,096 held as before: seq 0 with its time is still a duplicate, the newest time of seq 4,095 too
     expect(
       restarted.commit([
@@ -154,7 +157,7 @@ describe.each([
     expect(lane.commit(sent).every(Boolean)).toBe(true);
     expectRows(db, 'a', SEQ_WINDOW);
     db.close();
-    const restarted = laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }), folding);
+    const restarted = reopened(dir, folding);
     // held: seq 10 (taken again) and 61 on; let go of: 0–60
     expect(
       restarted.commit([
@@ -202,7 +205,7 @@ describe.each([
     db.transaction(() => later.apply())();
     if (folding === AT_ONCE) expect(db.prepare('SELECT seq FROM seq_seen').pluck().all()).toEqual([2]);
     db.close();
-    const restarted = laneWindow(openStore({ dataDir: dir, synchronous: 'normal' }), folding);
+    const restarted = reopened(dir, folding);
     expect(
       restarted.commit([
         ['dc-01', 2, 2_000],
