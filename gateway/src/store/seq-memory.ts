@@ -45,7 +45,8 @@ export function createSqliteSeqMemory(
   db: StoreDatabase,
   later: WriteBuffer = createWriteBuffer(),
   folding: SeqFolding = SEQ_FOLDING,
-  now: () => number = Date.now,
+  /** The clock of the lag: monotonic (a wall clock set back would hold every fold by lag for as long). */
+  now: () => number = () => performance.now(),
 ): SeqMemory {
   // in the table's own order (no sort of the whole table at start): each device's rows are put in order of n here
   const all = db.prepare('SELECT device, seq, ts, n FROM seq_seen ORDER BY device, seq').raw(true);
