@@ -26,7 +26,7 @@ interface Unfolded {
   since: number;
   /** The log row of the first of them. */
   from: number;
-  /** Rows for seq_seen, in the order accepted: device, seq, n, ts. */
+  /** Rows for seq_seen, in the order accepted: device, seq, ts, n (a log entry's order). */
   rows: unknown[];
   /** The `seq` let go of meanwhile, and the device's count when they were (`seq`, `before`). */
   forgotten: number[];
@@ -50,7 +50,7 @@ export function createSqliteSeqMemory(
 ): SeqMemory {
   // in the table's own order (no sort of the whole table at start): each device's rows are put in order of n here
   const all = db.prepare('SELECT device, seq, ts, n FROM seq_seen ORDER BY device, seq').raw(true);
-  const put = createBatchedInsert(db, 'INSERT OR REPLACE INTO seq_seen (device, seq, n, ts)', 4);
+  const put = createBatchedInsert(db, 'INSERT OR REPLACE INTO seq_seen (device, seq, ts, n)', 4);
   // Only a row accepted before the window let it go: one accepted again later (a newer n) stays.
   const drop = db.prepare('DELETE FROM seq_seen WHERE device = ? AND seq = ? AND n < ?');
   const logged = db.prepare('SELECT id, entries FROM seq_log ORDER BY id').raw(true);
@@ -119,7 +119,7 @@ export function createSqliteSeqMemory(
           continue;
         }
         accepted.push(device, values[i + 1], values[i + 2], values[i + 3]);
-        entry.rows.push(device, values[i + 1], values[i + 3], values[i + 2]);
+        entry.rows.push(device, values[i + 1], values[i + 2], values[i + 3]);
         if (entry.rows.length >= 4 * folding.maxPending) atMaxPending.add(device);
       }
       if (accepted.length > 0) append.run(lastLogId, JSON.stringify(accepted));
@@ -159,7 +159,7 @@ export function createSqliteSeqMemory(
           ];
           if (n < (counts.get(device) ?? 0)) continue;
           counts.set(device, n + 1);
-          unfoldedOf(device, id, Number.NEGATIVE_INFINITY).rows.push(device, seq, n, ts);
+          unfoldedOf(device, id, Number.NEGATIVE_INFINITY).rows.push(device, seq, ts, n);
           yield [device, seq, ts];
         }
       }
