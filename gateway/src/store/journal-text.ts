@@ -37,8 +37,11 @@ interface RowText {
 export function journalRowText(entries: readonly JournalEntry[]): string {
   const names: string[][] = [];
   const indexOf = new Map<string, number>();
-  const asRow = (reading: Reading): ReadingRow => {
-    const keys = Object.keys(reading.metrics);
+  /** The last reading's names and their index: a commit's readings mostly share one list (no key to build then). */
+  let lastNames: string[] = [];
+  let lastIndex = -1;
+  const indexOfNames = (keys: string[]): number => {
+    if (lastIndex >= 0 && keys.length === lastNames.length && keys.every((key, i) => key === lastNames[i])) return lastIndex;
     const joined = JSON.stringify(keys);
     let index = indexOf.get(joined);
     if (index === undefined) {
@@ -46,6 +49,13 @@ export function journalRowText(entries: readonly JournalEntry[]): string {
       names.push(keys);
       indexOf.set(joined, index);
     }
+    lastNames = keys;
+    lastIndex = index;
+    return index;
+  };
+  const asRow = (reading: Reading): ReadingRow => {
+    const keys = Object.keys(reading.metrics);
+    const index = indexOfNames(keys);
     const row: ReadingRow = [
       reading.site,
       reading.device,
