@@ -1,4 +1,5 @@
 import { connect as openSocket } from 'node:net';
+import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type InProcessBroker, startInProcessBroker } from '../../../test/helpers/in-process-broker.js';
@@ -195,6 +196,33 @@ describe('the connection guard after login', () => {
     session.send(CONNECT);
     expect(await closedWithin(session, 2_000)).toBe(true);
     expect(await closedFor(gateway, 'protocol_version')).toBe(0);
+  });
+
+  it('hands every packet over whole and in order, however its bytes are cut into TCP reads', async () => {
+    const gateway = await start(64 * 1024, 64 * 1024);
+    // Payloads up to 300 bytes: remaining lengths of one and two bytes, and a length byte alone in a read.
+    const publishes = fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 6 });
+    await fc.assert(
+      fc.asyncProperty(publishes, fc.array(fc.nat(), { maxLength: 40 }), async (payloads, cuts) => {
+        gateway.published.length = 0;
+        const session = await open(gateway);
+        const bytes = Buffer.concat([CONNECT, ...payloads.map((payload, i) => rawPublish(TELEMETRY_01, Buffer.from(payload), 1, i + 1))]);
+        const at = [...new Set(cuts.map((cut) => cut % bytes.length))].sort((a, b) => a - b);
+        let from = 0;
+        for (const to of [...at, bytes.length]) {
+          if (to <= from) continue;
+          session.send(bytes.subarray(from, to));
+          from = to;
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        await polled(() => session.packets.filter((p) => p.cmd === 'puback').length === payloads.length);
+        expect(session.packets.filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual(payloads.map((_, i) => i + 1));
+        expect(gateway.published.map((p) => [p.topic, [...p.payload]])).toEqual(payloads.map((payload) => [TELEMETRY_01, [...payload]]));
+        session.destroy();
+        await session.closed;
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('refuses to start on an aedes that no longer exposes its packet parser', () => {
