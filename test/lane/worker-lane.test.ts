@@ -199,6 +199,28 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
     expect(failures).toEqual([]);
   });
 
+  it('gives each reading its own verdict when the steps of a waiting commit are answered together', async () => {
+    const { device, other, failures, started } = await twoDevicesWaitingASecond();
+    lane = started;
+    const expected: Array<[number, string[]]> = [];
+    const answers: Array<Promise<LaneVerdict>> = [];
+    // 30 steps of the one commit, dc-01 and dc-02 in turn: every third has its reading twice, the second a duplicate
+    for (let seq = 1; seq <= 30; seq += 1) {
+      const at = T0 + seq * 1_000;
+      const sender = seq % 2 === 0 ? other : device;
+      answers.push(judge(lane, sender, payload({ ts: at, seq, metrics: { hopper_temp: 20 } }), at));
+      expected.push([1, []]);
+      if (seq % 3 === 0) {
+        answers.push(judge(lane, sender, payload({ ts: at, seq, metrics: { hopper_temp: 20 } }), at));
+        expected.push([0, ['duplicate']]);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const verdicts = await Promise.all(answers);
+    expect(verdicts.map((v) => [v.accepted, v.rejections.map((r) => r.reason)])).toEqual(expected);
+    expect(failures).toEqual([]);
+  });
+
   it("shows a reading's values (the API's latest) only once its waiting commit is done", async () => {
     const { device, other, latest, failures, started } = await twoDevicesWaitingASecond();
     lane = started;

@@ -37,18 +37,40 @@ export type ToLane =
   | { type: 'metrics'; id: number; collectGarbage?: boolean; names?: string[] }
   | { type: 'close'; id: number };
 
-/** The verdicts of one batch, in its order: readings accepted per payload, and the rejections of those that had any. */
-export interface BatchVerdicts {
+/**
+ * The verdicts of the oldest `batches` batches not yet answered, as one message: readings accepted per payload, the
+ * batches' payloads one after another, and the rejections of those that had any (by index into `accepted`, in
+ * order). One message for all the batches of a commit: each was a message of its own, and the PUBACKs of each went
+ * out in a write of their own.
+ */
+export interface LaneVerdicts {
   type: 'verdicts';
+  batches: number;
   accepted: Uint32Array;
   rejections: Array<[index: number, rejections: Rejection[]]>;
+}
+
+/** The verdicts of consecutive batches as one message (`parts` in the order of their batches). */
+export function joinVerdicts(parts: readonly LaneVerdicts[]): LaneVerdicts {
+  if (parts.length === 1) return parts[0] as LaneVerdicts;
+  let length = 0;
+  for (const part of parts) length += part.accepted.length;
+  const joined: LaneVerdicts = { type: 'verdicts', batches: 0, accepted: new Uint32Array(length), rejections: [] };
+  let offset = 0;
+  for (const part of parts) {
+    joined.batches += part.batches;
+    joined.accepted.set(part.accepted, offset);
+    for (const [index, rejections] of part.rejections) joined.rejections.push([offset + index, rejections]);
+    offset += part.accepted.length;
+  }
+  return joined;
 }
 
 /** Worker → broker side. */
 export type FromLane =
   | { type: 'ready' }
   | { type: 'failed'; message: string; code?: string }
-  | BatchVerdicts
+  | LaneVerdicts
   | { type: 'engineChanges'; changes: EngineChanges }
   | { type: 'alarmChanges'; changes: VerdictChange[]; upTo: number | undefined }
   | { type: 'refused'; points: RefusedPoint[] }

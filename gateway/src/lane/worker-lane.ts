@@ -133,18 +133,24 @@ export async function createWorkerLane(
   worker.on('message', (message: FromLane) => {
     switch (message.type) {
       case 'verdicts': {
-        const decided = awaiting.shift()?.decided ?? [];
-        undecided -= decided.length;
-        paced(decided.length);
+        const batches = awaiting.splice(0, message.batches);
+        let count = 0;
+        for (const batch of batches) count += batch.decided.length;
+        undecided -= count;
+        paced(count);
+        let index = 0;
         let next = 0;
-        for (let i = 0; i < decided.length; i += 1) {
-          let rejections = ACCEPTED;
-          const entry = message.rejections[next];
-          if (entry && entry[0] === i) {
-            rejections = entry[1];
-            next += 1;
+        for (const { decided } of batches) {
+          for (const decide of decided) {
+            let rejections = ACCEPTED;
+            const entry = message.rejections[next];
+            if (entry && entry[0] === index) {
+              rejections = entry[1];
+              next += 1;
+            }
+            decide({ accepted: message.accepted[index] ?? 0, rejections });
+            index += 1;
           }
-          (decided[i] as (verdict: LaneVerdict) => void)({ accepted: message.accepted[i] ?? 0, rejections });
         }
         return;
       }

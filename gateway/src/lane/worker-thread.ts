@@ -9,7 +9,7 @@ import { fatalFailureOf, GatewayError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
 import { buildLaneCore } from './build-lane-core.js';
-import type { BatchVerdicts, FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
+import { type FromLane, joinVerdicts, type LaneVerdicts, type LaneWorkerData, type ToLane } from './lane-messages.js';
 import { createSenders } from './senders.js';
 import type { LaneItem, LaneOutlet, LaneVerdict } from './telemetry-lane.js';
 
@@ -140,7 +140,7 @@ try {
   /** Which devices are sending: a commit waits only while one outside it may send. */
   const senders = createSenders(2 * commitWaitMs);
   /** Verdicts of batches judged in the commit that waits: sent once it is done (nothing is acknowledged before). */
-  let held: BatchVerdicts[] = [];
+  let held: LaneVerdicts[] = [];
   /** When the waiting commit's first batch was judged. */
   let waitingSince = 0;
   let waitTimer: NodeJS.Timeout | null = null;
@@ -151,9 +151,9 @@ try {
     if (held.length === 0) return;
     if (waitTimer) clearTimeout(waitTimer);
     waitTimer = null;
-    const out = held;
+    const answer = joinVerdicts(held);
     held = [];
-    for (const answer of out) send(answer, [answer.accepted.buffer as ArrayBuffer]);
+    send(answer, [answer.accepted.buffer as ArrayBuffer]);
     sendLatest();
   };
   /** Runs the waiting commit now (its time is up, or a drain, a flush or a stop wants everything durable). */
@@ -182,7 +182,7 @@ try {
       batches.push(next);
       payloads += next.devices.length;
     }
-    let verdicts: BatchVerdicts[];
+    let verdicts: LaneVerdicts;
     const wasWaiting = core.commitWaiting();
     for (const batch of batches) for (const device of batch.devices) senders.saw(device, started);
     try {
@@ -191,7 +191,7 @@ try {
       laneFailed(error);
     }
     msPerPayload = 0.8 * msPerPayload + (0.2 * (performance.now() - started)) / Math.max(1, payloads);
-    held.push(...verdicts);
+    held.push(verdicts);
     if (!core.commitWaiting()) {
       release();
       return;
@@ -238,40 +238,37 @@ try {
     setImmediate(workSlice);
   };
 
-  const judgeAll = (batches: readonly BatchMessage[], mayWait: boolean): BatchVerdicts[] => {
+  /** Judges `batches` together: their verdicts, in one answer. */
+  const judgeAll = (batches: readonly BatchMessage[], mayWait: boolean): LaneVerdicts => {
+    let payloads = 0;
+    for (const batch of batches) payloads += batch.devices.length;
+    const answer: LaneVerdicts = { type: 'verdicts', batches: batches.length, accepted: new Uint32Array(payloads), rejections: [] };
     const items: LaneItem[] = [];
-    /** Per item judged: its batch and its index there. */
-    const from: Array<[number, number]> = [];
-    const answers: BatchVerdicts[] = batches.map((batch) => ({
-      type: 'verdicts',
-      accepted: new Uint32Array(batch.devices.length),
-      rejections: [],
-    }));
-    batches.forEach((batch, b) => {
+    /** Per item judged: its index in the answer. */
+    const from: number[] = [];
+    let offset = 0;
+    for (const batch of batches) {
       const bytes = Buffer.from(batch.bytes);
       for (let i = 0; i < batch.devices.length; i += 1) {
         const device = registry.get(batch.devices[i] as string);
         if (!device) {
-          (answers[b] as BatchVerdicts).rejections.push([
-            i,
-            [{ reason: 'unknown_device', detail: `no device ${batch.devices[i]} in the registry` }],
-          ]);
+          answer.rejections.push([offset + i, [{ reason: 'unknown_device', detail: `no device ${batch.devices[i]} in the registry` }]]);
           continue;
         }
         items.push({ device, payload: bytes.subarray(batch.offsets[i], batch.offsets[i + 1]), receivedAt: batch.receivedAt[i] as number });
-        from.push([b, i]);
+        from.push(offset + i);
       }
-    });
+      offset += batch.devices.length;
+    }
     const verdicts = core.judgeBatch(items, mayWait);
     for (let k = 0; k < verdicts.length; k += 1) {
       const verdict = verdicts[k] as LaneVerdict;
-      const [b, i] = from[k] as [number, number];
-      const answer = answers[b] as BatchVerdicts;
-      answer.accepted[i] = verdict.accepted;
-      if (verdict.rejections.length > 0) answer.rejections.push([i, verdict.rejections]);
+      const index = from[k] as number;
+      answer.accepted[index] = verdict.accepted;
+      if (verdict.rejections.length > 0) answer.rejections.push([index, verdict.rejections]);
     }
-    for (const answer of answers) answer.rejections.sort((x, y) => x[0] - y[0]);
-    return answers;
+    answer.rejections.sort((x, y) => x[0] - y[0]);
+    return answer;
   };
 
   function handle(message: ToLane) {
