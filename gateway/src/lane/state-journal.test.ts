@@ -57,6 +57,9 @@ interface Lane {
   changes: VerdictChange[];
 }
 
+/** The steps' time: the clock of the lanes' saving lag, as the monotonic clock moves with time in the gateway. */
+let simulated = T0;
+
 /** A lane core on the local store in `dataDir`, as the gateway builds it (seq window, rule state, alarm inbox). */
 function laneOn(dataDir: string): Lane {
   const store = openStore({ dataDir, synchronous: 'normal' });
@@ -73,6 +76,7 @@ function laneOn(dataDir: string): Lane {
     sink: null,
     commit: committer(store, later, undefined),
     engineState: createSqliteEngineState(store, later),
+    lagClock: () => simulated,
     inbox: createSqliteAlarmInbox(store),
     reloadRules: () => ({ result: { ok: true, files: [], changedAlarms: 0 }, changes: [] }),
     outlet: { alarmChanges: (c) => changes.push(...c), readingStored: () => undefined },
@@ -123,6 +127,7 @@ let seq = 0;
 /** Applies a step to lanes at once (the same input); returns the new time. */
 function apply(lanes: Lane[], s: Step, now: number): number {
   const at = now + s.dt;
+  simulated = at;
   for (const lane of lanes) {
     if (s.kind === 'tick') {
       lane.core.tick(at, s.hold ? [{ device: 'dc-01', since: now, until: at }] : undefined);

@@ -8,7 +8,7 @@ import { loadRuleSetOrThrow } from '../rule-files/load-rule-files.js';
 import { createProfileRuleEngine } from '../rule-files/profile-engine.js';
 import { createSqliteEngineState } from '../store/engine-state-sqlite.js';
 import { openStore } from '../store/open-store.js';
-import { createStateSaving, replayJournal } from './state-saving.js';
+import { createStateSaving, replayJournal, type StateSaving } from './state-saving.js';
 
 const rules = loadRuleSetOrThrow(PROFILES, []);
 const T0 = Date.UTC(2026, 11, 4, 8, 0, 0);
@@ -22,12 +22,24 @@ const quiet = (device: string, at: number): Reading => ({
   metrics: { hopper_temp: 30, diff_pressure: 900, fan_running: true, process_running: true },
 });
 
-/** An engine and its state saving on a fresh store; the devices read once at T0 and were saved then. */
+/**
+ * An engine and its state saving on a fresh store; the devices read once at T0 and were saved then. The lag's clock
+ * (monotonic in the gateway) reads each commit's time, unless a test moves it on its own (`clock.own`).
+ */
 function saving(options = { maxLagMs: 1_000, maxPerCommit: 2 }) {
   const db = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'state-saving-')), synchronous: 'normal' });
   const store = createSqliteEngineState(db);
   const engine = createProfileRuleEngine(PROFILES, rules);
-  const saved = createStateSaving(engine, store, options);
+  const clock = { now: T0, own: false };
+  const inner = createStateSaving(engine, store, options, () => clock.now);
+  const at = (time: number): void => {
+    if (!clock.own) clock.now = time;
+  };
+  const saved: StateSaving = {
+    afterReadings: (readings, changes, time) => (at(time), inner.afterReadings(readings, changes, time)),
+    afterOther: (time, held) => (at(time), inner.afterOther(time, held)),
+    saveAll: (time, also) => (at(time), inner.saveAll(time, also)),
+  };
   const ids = ['dc-01', 'dc-02', 'dc-03'];
   for (const id of ids) engine.onReading(quiet(id, T0), context(id));
   saved.saveAll(T0);
@@ -38,7 +50,7 @@ function saving(options = { maxLagMs: 1_000, maxPerCommit: 2 }) {
     return saved.afterReadings(readings, [], at);
   };
   const keys = (changes: { devices: ReadonlyArray<{ key: string }> }) => changes.devices.map(({ key }) => key).sort();
-  return { db, store, engine, saved, read, keys };
+  return { db, store, engine, saved, read, keys, clock };
 }
 
 describe('saving the rule state late: the lag and the bound per commit', () => {
@@ -50,6 +62,24 @@ describe('saving the rule state late: the lag and the bound per commit', () => {
     expect(keys(saved.afterOther(T0 + 1_100))).toEqual(['site-a/dc-01', 'site-a/dc-02']);
     expect(keys(saved.afterOther(T0 + 1_101))).toEqual(['site-a/dc-03']);
     expect(keys(saved.afterOther(T0 + 5_000))).toEqual([]);
+  });
+
+  it('times the lag on its own clock: commit times set back an hour (the wall clock) neither hold saves back nor hurry them', () => {
+    const { saved, read, keys, clock } = saving();
+    clock.own = true;
+    clock.now = 0;
+    expect(keys(read(['dc-01'], T0 + 100))).toEqual([]);
+    // the host's clock is set back an hour: commits are stamped an hour earlier, the lag's clock goes on
+    const back = T0 - 3_600_000;
+    clock.now = 999;
+    expect(keys(saved.afterOther(back))).toEqual([]);
+    clock.now = 1_000;
+    expect(keys(saved.afterOther(back + 1_000))).toEqual(['site-a/dc-01']);
+    // and set forward a day: a device deferred now still waits its lag
+    expect(keys(read(['dc-02'], back + 2_000))).toEqual([]);
+    expect(keys(saved.afterOther(T0 + 86_400_000))).toEqual([]);
+    clock.now = 2_000;
+    expect(keys(saved.afterOther(T0 + 86_400_000 + 10))).toEqual(['site-a/dc-02']);
   });
 
   it('a commit with no readings, or a tick without holds, writes no journal entry', () => {

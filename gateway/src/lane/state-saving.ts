@@ -11,7 +11,7 @@ import type { EngineStateStore, SavedEngineState } from '../store/engine-state-s
 
 /** A device whose readings are journaled but whose state is not saved yet. */
 interface Deferred {
-  /** Commit time (ms) when its state was first left unsaved. */
+  /** When its state was first left unsaved, on the lag's clock (ms). */
   since: number;
   /** The first journal entry its saved state lacks. */
   from: number;
@@ -48,7 +48,13 @@ export interface StateSaving {
   saveAll(at: number, also?: Iterable<string>): EngineChanges;
 }
 
-export function createStateSaving(engine: RuleEngine, store: EngineStateStore, options: StateSavingOptions = STATE_SAVING): StateSaving {
+export function createStateSaving(
+  engine: RuleEngine,
+  store: EngineStateStore,
+  options: StateSavingOptions = STATE_SAVING,
+  /** The clock of the lag: monotonic (a wall clock set back would hold every deferred save by lag for as long). */
+  clock: () => number = () => performance.now(),
+): StateSaving {
   /** In the order they were first left unsaved: the first has the smallest `from`. */
   const deferred = new Map<string, Deferred>();
 
@@ -59,8 +65,9 @@ export function createStateSaving(engine: RuleEngine, store: EngineStateStore, o
   const finish = (moved: EngineChanges, at: number, full = false): EngineChanges => {
     for (const { key } of moved.devices) deferred.delete(key);
     const due: string[] = [];
+    const dueSince = clock() - options.maxLagMs;
     for (const [key, entry] of deferred) {
-      if (due.length >= options.maxPerCommit || entry.since > at - options.maxLagMs) break;
+      if (due.length >= options.maxPerCommit || entry.since > dueSince) break;
       due.push(key);
     }
     for (const key of due) deferred.delete(key);
@@ -83,16 +90,18 @@ export function createStateSaving(engine: RuleEngine, store: EngineStateStore, o
         const profile = profiles.get(key);
         return profile !== undefined && !changed.has(key) && !engine.groupsWatch(profile);
       });
-      for (const key of moved.deferred ?? []) if (!deferred.has(key)) deferred.set(key, { since: at, from: id });
+      const since = clock();
+      for (const key of moved.deferred ?? []) if (!deferred.has(key)) deferred.set(key, { since, from: id });
       return finish(moved, at);
     },
     afterOther(at, held = []) {
       if (held.length > 0) {
         // a hold moves a silence clock without listing the device as moved: journaled, the device saved within the lag
         const id = store.journal({ held }, at);
+        const since = clock();
         for (const hold of held) {
           const key = deviceKey(hold.site, hold.device);
-          if (!deferred.has(key)) deferred.set(key, { since: at, from: id });
+          if (!deferred.has(key)) deferred.set(key, { since, from: id });
         }
       }
       return finish(engine.takeChanged(), at);

@@ -21,7 +21,7 @@ import type { ReloadOutcome, ReloadResult } from '../rule-files/rule-reloader.js
 import type { InfluxSink, RefusedPoint } from '../sinks/influx/influx-sink.js';
 import type { SinkStatus } from '../sinks/sink.js';
 import type { EngineStateStore } from '../store/engine-state-sqlite.js';
-import { createStateSaving, replayJournal } from './state-saving.js';
+import { createStateSaving, replayJournal, STATE_SAVING } from './state-saving.js';
 
 /** What the lane decided about one telemetry payload: how many readings it accepted, and why it refused the rest. */
 export interface LaneVerdict {
@@ -123,6 +123,8 @@ export interface LaneCoreDeps {
   commit: LaneCommit;
   /** Where the engine's state is saved in each commit (with a store), and found again at start. */
   engineState?: EngineStateStore | undefined;
+  /** The clock a deferred save's lag is timed on (default monotonic: `performance.now`); tests give simulated time. */
+  lagClock?: (() => number) | undefined;
   /** Where verdict changes wait for the alarm book, put in the commit that decided them (with a store). */
   inbox?: AlarmInbox | undefined;
   /** In a cluster: the lane owns no site until told (`ownSites`), and nothing is restored from the local store. */
@@ -225,7 +227,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
   };
 
   /** When each device's rule state is saved (with a local store and not in a cluster). */
-  const saving = deps.engineState ? createStateSaving(engine, deps.engineState) : null;
+  const saving = deps.engineState ? createStateSaving(engine, deps.engineState, STATE_SAVING, deps.lagClock) : null;
   const saveMoved = (how: Saving, changes: readonly VerdictChange[], at: number): EngineChanges => {
     if (!saving) return engine.takeChanged();
     if ('all' in how) return saving.saveAll(at, how.also);
