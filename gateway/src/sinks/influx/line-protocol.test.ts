@@ -1,4 +1,5 @@
 import { Point } from '@influxdata/influxdb-client';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Alarm, AlarmEvent, AlarmEventType, Reading } from '../../../../rules/src/index.js';
 import { HOPPER_ALARM } from '../../../../test/support/hopper-alarm.js';
@@ -57,6 +58,37 @@ describe('telemetry line protocol (contract §7)', () => {
     // more distinct sets of names than the cache keeps: every line stays right
     for (let i = 0; i < 1_100; i += 1) expect(telemetryLine(reading({ [`m${i}`]: i, a: 0 }))).toContain(` a=0,m${i}=${i} `);
     expect(telemetryLine(reading({ b: 1, a: 2 }))).toBe(a);
+  });
+
+  it("writes the client Point's text for any run of readings: a device seen again under another site or profile, names in any order", () => {
+    const name = fc.constantFrom('a', 'b b', 'c,c', 'seq');
+    const value = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constantFrom('x', 'y "z"'));
+    const oneReading = fc.record({
+      site: fc.constantFrom('s1', 's 2', ''),
+      device: fc.constantFrom('d1', 'd,2', ''),
+      profile: fc.constantFrom('p1', 'p=2'),
+      metrics: fc.dictionary(name, value, { maxKeys: 4 }),
+      seq: fc.option(fc.nat(1_000), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(oneReading, { minLength: 1, maxLength: 20 }), (readings) => {
+        for (const { site, device, profile, metrics, seq } of readings) {
+          const point = new Point('telemetry');
+          if (site) point.tag('site', site);
+          if (device) point.tag('device', device);
+          if (profile) point.tag('profile', profile);
+          for (const [key, v] of Object.entries(metrics)) {
+            if (key === 'seq' && seq !== undefined) continue;
+            if (typeof v === 'number') point.floatField(key, v);
+            else if (typeof v === 'boolean') point.booleanField(key, v);
+            else point.stringField(key, v);
+          }
+          if (seq !== undefined) point.intField('seq', seq);
+          const expected = Object.keys(metrics).length === 0 && seq === undefined ? undefined : point.timestamp(String(T)).toLineProtocol();
+          expect(telemetryLine(reading(metrics, { site, device, profile, ...(seq === undefined ? {} : { seq }) }))).toBe(expected);
+        }
+      }),
+    );
   });
 });
 

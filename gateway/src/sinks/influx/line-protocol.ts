@@ -11,8 +11,18 @@ const quoted = (text: string): string => `"${text.replace(/["\\]/g, (c) => `\\${
 /** Escaped field keys, sorted once per distinct set of metric names (a profile sends the same few sets). */
 const fieldKeyCache = new Map<string, Array<[name: string, escaped: string]>>();
 const MAX_CACHED_KEY_SETS = 1_000;
+/** The last names looked up and their keys: a batch's readings mostly share one set, found without joining it. */
+let lastNames: readonly string[] = [];
+let lastKeys: Array<[string, string]> = [];
+
+const sameNames = (a: readonly string[], b: readonly string[]): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+};
 
 function sortedFieldKeys(names: string[]): Array<[string, string]> {
+  if (sameNames(names, lastNames)) return lastKeys;
   const id = names.join('\u0000');
   let keys = fieldKeyCache.get(id);
   if (!keys) {
@@ -20,7 +30,25 @@ function sortedFieldKeys(names: string[]): Array<[string, string]> {
     if (fieldKeyCache.size >= MAX_CACHED_KEY_SETS) fieldKeyCache.clear();
     fieldKeyCache.set(id, keys);
   }
+  lastNames = names;
+  lastKeys = keys;
   return keys;
+}
+
+/** A device's measurement and tags (`telemetry,device=…,profile=…,site=…`), escaped once per device. */
+const seriesCache = new Map<string, { site: string; profile: string; series: string }>();
+const MAX_CACHED_SERIES = 100_000;
+
+function seriesOf(reading: Reading): string {
+  const cached = seriesCache.get(reading.device);
+  if (cached && cached.site === reading.site && cached.profile === reading.profile) return cached.series;
+  let series = 'telemetry';
+  if (reading.device) series += `,device=${escapeKey(reading.device)}`;
+  if (reading.profile) series += `,profile=${escapeKey(reading.profile)}`;
+  if (reading.site) series += `,site=${escapeKey(reading.site)}`;
+  if (seriesCache.size >= MAX_CACHED_SERIES) seriesCache.clear();
+  seriesCache.set(reading.device, { site: reading.site, profile: reading.profile, series });
+  return series;
 }
 
 /**
@@ -46,11 +74,7 @@ export function telemetryLine(reading: Reading): string | undefined {
     else text = quoted(value);
     fields += fields.length === 0 ? `${key}=${text}` : `,${key}=${text}`;
   }
-  let tags = '';
-  if (reading.device) tags += `,device=${escapeKey(reading.device)}`;
-  if (reading.profile) tags += `,profile=${escapeKey(reading.profile)}`;
-  if (reading.site) tags += `,site=${escapeKey(reading.site)}`;
-  return `telemetry${tags} ${fields} ${Math.trunc(reading.ts)}`;
+  return `${seriesOf(reading)} ${fields} ${Math.trunc(reading.ts)}`;
 }
 
 export function alarmEventLine(event: AlarmEvent): string | undefined {
