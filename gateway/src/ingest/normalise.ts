@@ -16,6 +16,7 @@ const toEpochMs = (ts: number | string): number => (typeof ts === 'number' ? ts 
 type MetricsResult = { ok: true; metrics: Record<string, MetricValue> } | { ok: false; rejection: Rejection };
 
 const refuse = (rejection: Rejection): MetricsResult => ({ ok: false, rejection });
+const NO_UNITS: Readonly<Record<string, string>> = Object.freeze({});
 
 function normaliseMetrics(
   profile: Profile,
@@ -23,10 +24,15 @@ function normaliseMetrics(
   sharedUnits: Record<string, string> | undefined,
   where: string,
 ): MetricsResult {
-  // Names are looked up as own properties only: `constructor` or `valueOf` is no metric and no unit.
-  const units: Record<string, string> = { ...sharedUnits, ...raw.units };
+  // Names are looked up as own properties only: `constructor` or `valueOf` is no metric and no unit. Most readings
+  // carry no units: no object is made for them (this runs for every reading).
+  const units: Readonly<Record<string, string>> =
+    sharedUnits === undefined ? (raw.units ?? NO_UNITS) : raw.units === undefined ? sharedUnits : { ...sharedUnits, ...raw.units };
   const metrics: Record<string, MetricValue> = {};
-  for (const [name, value] of Object.entries(raw.metrics)) {
+  const names = Object.keys(raw.metrics);
+  for (let i = 0; i < names.length; i += 1) {
+    const name = names[i] as string;
+    const value = raw.metrics[name] as RawReading['metrics'][string];
     const spec = Object.hasOwn(profile.metrics, name) ? profile.metrics[name] : undefined;
     if (!spec) return refuse(reject('unknown_metric', `${where}metrics.${name}: not a metric of profile ${profile.id}`));
     if (!cachedValueCheckOf(spec)(value)) {
