@@ -1,4 +1,5 @@
 import type { DeviceHold, MetricValue, Reading } from '../../../rules/src/index.js';
+import { lastNamesMemo } from '../ingest/metric-names-memo.js';
 
 /** What moved the engine in one commit whose devices were not all saved: replayed, in order, at start. */
 export interface JournalEntry {
@@ -37,11 +38,7 @@ interface RowText {
 export function journalRowText(entries: readonly JournalEntry[]): string {
   const names: string[][] = [];
   const indexOf = new Map<string, number>();
-  /** The last reading's names and their index: a commit's readings mostly share one list (no key to build then). */
-  let lastNames: string[] = [];
-  let lastIndex = -1;
-  const indexOfNames = (keys: string[]): number => {
-    if (lastIndex >= 0 && keys.length === lastNames.length && keys.every((key, i) => key === lastNames[i])) return lastIndex;
+  const indexOfNames = lastNamesMemo((keys) => {
     const joined = JSON.stringify(keys);
     let index = indexOf.get(joined);
     if (index === undefined) {
@@ -49,10 +46,8 @@ export function journalRowText(entries: readonly JournalEntry[]): string {
       names.push(keys);
       indexOf.set(joined, index);
     }
-    lastNames = keys;
-    lastIndex = index;
     return index;
-  };
+  });
   const asRow = (reading: Reading): ReadingRow => {
     const keys = Object.keys(reading.metrics);
     const index = indexOfNames(keys);

@@ -1,5 +1,6 @@
 import { Point } from '@influxdata/influxdb-client';
 import type { AlarmEvent, Reading } from '../../../../rules/src/index.js';
+import { lastNamesMemo } from '../../ingest/metric-names-memo.js';
 
 /** Tag keys, tag values and field keys escape commas, spaces, `=` and control whitespace. */
 const HAS_KEY_SPECIAL = /[\t\n\r ,=]/;
@@ -11,18 +12,8 @@ const quoted = (text: string): string => `"${text.replace(/["\\]/g, (c) => `\\${
 /** Escaped field keys, sorted once per distinct set of metric names (a profile sends the same few sets). */
 const fieldKeyCache = new Map<string, Array<[name: string, escaped: string]>>();
 const MAX_CACHED_KEY_SETS = 1_000;
-/** The last names looked up and their keys: a batch's readings mostly share one set, found without joining it. */
-let lastNames: readonly string[] = [];
-let lastKeys: Array<[string, string]> = [];
-
-const sameNames = (a: readonly string[], b: readonly string[]): boolean => {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
-  return true;
-};
-
-function sortedFieldKeys(names: string[]): Array<[string, string]> {
-  if (sameNames(names, lastNames)) return lastKeys;
+/** Escaped field keys of a list of metric names, sorted; the last list is found again without joining it. */
+const sortedFieldKeys = lastNamesMemo((names): Array<[string, string]> => {
   const id = names.join('\u0000');
   let keys = fieldKeyCache.get(id);
   if (!keys) {
@@ -30,10 +21,8 @@ function sortedFieldKeys(names: string[]): Array<[string, string]> {
     if (fieldKeyCache.size >= MAX_CACHED_KEY_SETS) fieldKeyCache.clear();
     fieldKeyCache.set(id, keys);
   }
-  lastNames = names;
-  lastKeys = keys;
   return keys;
-}
+});
 
 /** A device's measurement and tags (`telemetry,device=…,profile=…,site=…`), escaped once per device. */
 const seriesCache = new Map<string, { site: string; profile: string; series: string }>();
