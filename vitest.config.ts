@@ -11,13 +11,15 @@ export default defineConfig({
           include: ['rules/**/*.test.ts', 'profiles/**/*.test.ts', 'gateway/**/*.test.ts', 'simulators/**/*.test.ts'],
           // They run before the integration files, alone: one per core (vitest's default leaves one core idle).
           maxWorkers: 2,
+          globalSetup: ['test/setup/run-temp-dir.ts'],
         },
       },
       {
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          globalSetup: ['test/setup/global-setup.ts'],
+          // The run's temporary directory first: its teardown, last, removes what influxd and the tests left there.
+          globalSetup: ['test/setup/run-temp-dir.ts', 'test/setup/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // Three integration files at a time: much of their time is waiting (timers, restarts, outages, a
