@@ -1,5 +1,4 @@
 import type { Aedes } from 'aedes';
-import { monotonicFactory } from 'ulid';
 import { PROFILES } from '../../profiles/index.js';
 import { type AlarmEvent, createAlarmBook, type EngineChanges } from '../../rules/src/index.js';
 import { type AccountService, createAccountService } from './accounts/account-service.js';
@@ -35,6 +34,7 @@ import { createSecretVerifier } from './devices/secret-hash.js';
 import { fatalFailureOf } from './errors.js';
 import { createHttpServer, type HttpServer } from './http/http-server.js';
 import type { ReadinessCheck } from './http/routes/health-routes.js';
+import { createIdSource } from './ids.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createQuarantine, type Quarantine, refusedPointEntry } from './ingest/quarantine.js';
 import { createRecorder } from './ingest/recorder.js';
@@ -114,7 +114,7 @@ export interface RunningGateway {
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { config, log } = options;
   const now = options.now ?? Date.now;
-  const newId = monotonicFactory();
+  const newId = createIdSource();
   const metrics = createGatewayMetrics();
   const registry = createDeviceRegistry(config.devices);
   const localDeviceStatus = createDeviceStatusBook();
