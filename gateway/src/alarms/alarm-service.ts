@@ -72,11 +72,11 @@ const PRUNE_EVERY_MS = 3_600_000;
 export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
   const listeners = new Set<AlarmEventListener>();
 
-  const refreshOpenGauge = (): void => {
-    const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<string, number>;
-    for (const alarm of deps.book.list({ state: 'open' })) counts[alarm.severity] = (counts[alarm.severity] ?? 0) + 1;
-    for (const [severity, count] of Object.entries(counts)) deps.metrics.alarmsOpen.set({ severity }, count);
-  };
+  deps.metrics.countOpenAlarms(() => {
+    const counts = new Map<string, number>(SEVERITIES.map((severity) => [severity, 0]));
+    for (const alarm of deps.book.list({ state: 'open' })) counts.set(alarm.severity, (counts.get(alarm.severity) ?? 0) + 1);
+    return counts;
+  });
 
   const emit = (transition: AlarmTransition): void => {
     const event: AlarmEvent = {
@@ -105,7 +105,6 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       deps.store?.record(transitions, (key) => deps.book.flapOf(key));
       // a transition a shelf holds is recorded in the history, not delivered (the shelf's end shows the state)
       for (const transition of transitions) if (!transition.held) emit(transition);
-      refreshOpenGauge();
       return result;
     };
     if (!deps.store) return run();
@@ -141,7 +140,6 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
 
   if (deps.store) deps.book.restore(deps.store.load(MAX_CLOSED));
   let lastPrune = Number.NEGATIVE_INFINITY;
-  refreshOpenGauge();
 
   return {
     apply,

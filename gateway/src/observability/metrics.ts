@@ -49,6 +49,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       for (const metric of registry.getMetricsAsArray()) if (!isThreadMetric(metric.name)) registry.removeSingleMetric(metric.name);
   }
   const registers = [registry];
+  let openAlarms: (() => Iterable<[string, number]>) | null = null;
   return {
     registry,
     mqttConnections: new Gauge({ name: 'gateway_mqtt_connections', help: 'Connected MQTT clients', registers }),
@@ -115,7 +116,15 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       help: 'Open (not resolved) alarms by severity',
       labelNames: ['severity'],
       registers,
+      // counted when read, not on every transition: a count of thousands of open alarms has no place in an alarm's commit
+      collect() {
+        if (openAlarms) for (const [severity, count] of openAlarms()) this.set({ severity }, count);
+      },
     }),
+    /** Where `gateway_alarms_open` gets its counts per severity, each time /metrics is read (the alarm service's). */
+    countOpenAlarms(count: () => Iterable<[severity: string, count: number]>): void {
+      openAlarms = count;
+    },
     storeSize: new Gauge({
       name: 'gateway_store_size_bytes',
       help: 'Size of the local store on disk: its file and its write-ahead log (store.maxBytes bounds the database pages)',
