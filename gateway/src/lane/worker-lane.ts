@@ -103,6 +103,14 @@ export async function createWorkerLane(
     lastVerdictAt = awaiting.length > 0 ? at : 0;
   };
 
+  /** Alarm events spooled by the broker side that the worker's sink has not been told of. */
+  let spooledUntold = 0;
+  const tellSpooled = (): void => {
+    const count = spooledUntold;
+    spooledUntold = 0;
+    if (!failure) post({ type: 'alarmSpooled', count });
+  };
+
   const flush = (): void => {
     flushScheduled = false;
     const batch = pending;
@@ -239,7 +247,10 @@ export async function createWorkerLane(
       return (await ask<'reloaded'>({ type: 'reload', id: nextId++, now })).result;
     },
     alarmEventsSpooled(count) {
-      if (!failure) post({ type: 'alarmSpooled', count });
+      // Told once the alarm book's commit is over (it spools inside it), after what that commit sends out — the
+      // webhook's request first — and once for all the events of one commit.
+      if (spooledUntold === 0) queueMicrotask(tellSpooled);
+      spooledUntold += count;
     },
     writeAlarmEvent(event) {
       if (!failure) post({ type: 'alarmEvent', event });
