@@ -4,7 +4,7 @@ import { alarmEventSchema } from '../rules/src/index.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { listenToAlarmStream, type SseListener } from './helpers/sse-listener.js';
-import { api, eventually, LANE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { api, eventually, LANE_THREADS, metricValue, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('a-test-secret-of-32-bytes-long!!').toString('base64')}`;
@@ -67,8 +67,16 @@ describe.each(LANE_THREADS)('a threshold crossing, end to end (contract §4–§
     await send(40);
     expect(types()).toEqual([]);
 
+    const sentAt = Date.now();
     await send(61.2);
     await eventually('alarm.raised webhook', () => (hooks().length === 1 ? true : undefined));
+    const waited = Date.now() - sentAt;
+    // the gateway's own part of that wait, timed from the reading's arrival (not from its `ts`, days ago)
+    const exposed = (await api(gateway, '/metrics')).body as string;
+    expect(metricValue(exposed, 'gateway_alarm_decision_seconds_count')).toBeGreaterThanOrEqual(1);
+    const decidedMs = 1000 * metricValue(exposed, 'gateway_alarm_decision_seconds_sum');
+    expect(decidedMs).toBeGreaterThanOrEqual(0);
+    expect(decidedMs).toBeLessThanOrEqual(waited);
     const raised = hooks()[0]!;
     expect(raised.verified).toBe(true);
     expect(raised.headers['webhook-id']).toBe(raised.event.id);

@@ -99,6 +99,8 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
     // A jump through every level shows the first level at once (each level is its own transition, issue 11).
     const raised = changes.find((c) => c.key === 'site-a/dc-01/hopper_temp_high');
     expect(raised?.verdict).toMatchObject({ status: 'true', severity: 'yellow', value: 85 });
+    // with when the broker received its reading: the alarm book times its decision from there
+    expect(raised?.receivedAt).toBe(T0 + 1_000);
     expect(latest.get('dc-01')).toMatchObject({ hopper_temp: 85 });
 
     const metrics = (await lane.workerMetrics()) as Array<{ name: string; values: Array<{ value: number }> }>;

@@ -112,7 +112,13 @@ function setup(extra: Partial<AlarmServiceDeps> = {}, book?: AlarmBook) {
     const text = await metrics.registry.getSingleMetricAsString('gateway_alarm_events_total');
     return text.split('\n').filter((line) => line.startsWith('gateway_alarm_events_total{'));
   };
-  return { alarms, events, logged, clock, open, counted, types: () => events.map((e) => e.type) };
+  /** gateway_alarm_decision_seconds: how many were timed, and the seconds they took in all. */
+  const decisions = async (): Promise<{ count: number; sum: number }> => {
+    const text = await metrics.registry.getSingleMetricAsString('gateway_alarm_decision_seconds');
+    const value = (suffix: string): number => Number(new RegExp(`^gateway_alarm_decision_seconds_${suffix} (\\S+)$`, 'm').exec(text)?.[1]);
+    return { count: value('count'), sum: value('sum') };
+  };
+  return { alarms, events, logged, clock, open, counted, decisions, types: () => events.map((e) => e.type) };
 }
 
 describe('the alarm service: transitions delivered, counted and logged', () => {
@@ -347,6 +353,64 @@ describe('the store: one commit per step', () => {
     left = null;
     expect(alarms.recover()).toBe(0);
     expect(setup().alarms.recover()).toBe(0);
+  });
+
+  it("times each delivered transition from its reading's arrival: not one made by time, a shelved one, or one replayed after a restart", async () => {
+    let waiting: { changes: VerdictChange[]; upTo: number } | null = {
+      changes: [{ ...raise('dc-09', 'orange', 1_000), receivedAt: 1_000 }],
+      upTo: 1,
+    };
+    const inbox: AlarmInbox = {
+      put: () => 0,
+      waiting: () => waiting,
+      taken: () => {
+        waiting = null;
+      },
+    };
+    const { alarms, clock, events, decisions } = setup({ inbox });
+    // replayed after a restart: raised, but its reading came before the outage, not timed
+    expect(alarms.recover()).toBe(1);
+    expect(await decisions()).toEqual({ count: 0, sum: 0 });
+
+    const t = clock.t;
+    alarms.apply([
+      { ...raise('dc-01', 'orange', t - 10), receivedAt: t - 7 },
+      { ...raise('dc-02', 'yellow', t - 300), receivedAt: t - 250 },
+      // a change of time (a delay, silence): no reading to time it from
+      raise('dc-03', 'red', t),
+    ]);
+    expect(events.slice(1).map((e) => [e.type, e.data.alarm.device])).toEqual([
+      ['alarm.raised', 'dc-01'],
+      ['alarm.raised', 'dc-02'],
+      ['alarm.raised', 'dc-03'],
+    ]);
+    let timed = await decisions();
+    expect(timed.count).toBe(2);
+    expect(timed.sum).toBeCloseTo(0.257, 9);
+
+    // two readings of one batch moving one alarm: each transition timed from the first of them
+    clock.t += 1_000;
+    alarms.apply([
+      { ...raise('dc-01', 'red', clock.t - 40), receivedAt: clock.t - 30 },
+      { ...clear('dc-01', clock.t - 20), receivedAt: clock.t - 20 },
+    ]);
+    expect(events.slice(4).map((e) => e.type)).toEqual(['alarm.escalated', 'alarm.cleared']);
+    timed = await decisions();
+    expect(timed.count).toBe(4);
+    expect(timed.sum).toBeCloseTo(0.257 + 2 * 0.03, 9);
+
+    // shelved: the clear is recorded, not delivered, so not timed
+    const alarm = events.find((e) => e.data.alarm.device === 'dc-02')?.data.alarm.id as string;
+    alarms.record((at) => {
+      const result = alarms.book.shelving.shelve(
+        { id: 'shf_1', scope: 'alarm', alarm, reason: 'noisy', by: 'duty', from: at, until: at + HOUR, holdsRed: false },
+        at,
+      );
+      return { result: result.ok, transitions: result.ok ? result.transitions : [] };
+    });
+    clock.t += 1_000;
+    alarms.apply([{ ...clear('dc-02', clock.t - 5), receivedAt: clock.t - 5 }]);
+    expect(await decisions()).toEqual(timed);
   });
 
   it('a held transition (a shelved alarm) is recorded with its shelf, not delivered; the shelf is saved in the commit', () => {

@@ -130,23 +130,47 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       return { result, transitions: result.ok ? [result.transition] : [] };
     });
 
-  const apply = (changes: readonly VerdictChange[], upTo?: number): void =>
+  /**
+   * The time from each reading's arrival to its transitions recorded, observed once their commit is done (their
+   * webhook requests and live-feed events are on their way): a shelved transition is not delivered, so not timed.
+   */
+  const timeDecisions = (changes: readonly VerdictChange[], transitions: readonly AlarmTransition[]): void => {
+    /** The earliest arrival of a reading that changed each key. */
+    let arrivals: Map<string, number> | null = null;
+    for (const { key, receivedAt } of changes) {
+      if (receivedAt === undefined) continue;
+      arrivals ??= new Map();
+      const earlier = arrivals.get(key);
+      if (earlier === undefined || receivedAt < earlier) arrivals.set(key, receivedAt);
+    }
+    if (arrivals === null) return;
+    const at = deps.now();
+    for (const transition of transitions) {
+      const receivedAt = transition.held ? undefined : arrivals.get(transition.alarm.key);
+      if (receivedAt !== undefined) deps.metrics.alarmDecision.observe(Math.max(0, at - receivedAt) / 1000);
+    }
+  };
+
+  /** `timed`: the changes come from the lane now (changes replayed from the inbox after a restart are not timed). */
+  const apply = (changes: readonly VerdictChange[], upTo?: number, timed = true): void => {
+    const transitions: AlarmTransition[] = [];
     recorded(() => {
-      const transitions: AlarmTransition[] = [];
       for (const transition of deps.book.applyAll(changes)) transitions.push(transition);
       if (upTo !== undefined) deps.inbox?.taken(upTo);
       return { result: undefined, transitions };
     });
+    if (timed) timeDecisions(changes, transitions);
+  };
 
   if (deps.store) deps.book.restore(deps.store.load(MAX_CLOSED));
   let lastPrune = Number.NEGATIVE_INFINITY;
 
   return {
-    apply,
+    apply: (changes, upTo) => apply(changes, upTo),
     recover() {
       const waiting = deps.inbox?.waiting();
       if (!waiting) return 0;
-      apply(waiting.changes, waiting.upTo);
+      apply(waiting.changes, waiting.upTo, false);
       return waiting.changes.length;
     },
     tick(now) {

@@ -274,7 +274,9 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
         taken.push(reading);
         const outcome = engine.onReading(reading, device.context);
         if (outcome.late) deps.metrics.readingsLate.inc();
-        for (const change of outcome.changes) changes.push(change);
+        // the alarm book times the alarm's decision from the reading's arrival (gateway_alarm_decision_seconds)
+        const receivedAt = reading.receivedAt;
+        for (const change of outcome.changes) changes.push(receivedAt === undefined ? change : { ...change, receivedAt });
       } catch (error) {
         // the reading is stored; a rule that fails on it is logged and the others go on
         deps.log.error({ err: error, device: reading.device }, 'reading evaluation failed');

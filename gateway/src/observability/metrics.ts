@@ -121,6 +121,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
         if (openAlarms) for (const [severity, count] of openAlarms()) this.set({ severity }, count);
       },
     }),
+    alarmDecision: new Histogram({
+      name: 'gateway_alarm_decision_seconds',
+      help: 'From the broker receiving a reading to the alarm transition it caused recorded and handed to the webhooks and the live feed',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
     /** Where `gateway_alarms_open` gets its counts per severity, each time /metrics is read (the alarm service's). */
     countOpenAlarms(count: () => Iterable<[severity: string, count: number]>): void {
       openAlarms = count;

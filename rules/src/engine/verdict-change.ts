@@ -15,6 +15,11 @@ export interface VerdictChange {
   at: number;
   /** What the rule's condition explains while true (its `inhibits`, or its kind's default); absent: nothing. */
   inhibits?: Inhibits | undefined;
+  /**
+   * When the broker received the reading whose evaluation made this change (ms, the gateway's clock), set by the
+   * telemetry lane; absent for a change made by time (a delay, silence), a reload or an acknowledgement.
+   */
+  receivedAt?: number | undefined;
 }
 
 /** The change that clears the alarm of a rule whose state is gone (the rule changed or was removed). */
