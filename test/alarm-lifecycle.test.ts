@@ -73,10 +73,8 @@ describe.each(LANE_THREADS)('a threshold crossing, end to end (contract §4–§
     const waited = Date.now() - sentAt;
     // the gateway's own part of that wait, timed from the reading's arrival (not from its `ts`, days ago)
     const exposed = (await api(gateway, '/metrics')).body as string;
-    expect(metricValue(exposed, 'gateway_alarm_decision_seconds_count')).toBeGreaterThanOrEqual(1);
-    const decidedMs = 1000 * metricValue(exposed, 'gateway_alarm_decision_seconds_sum');
-    expect(decidedMs).toBeGreaterThanOrEqual(0);
-    expect(decidedMs).toBeLessThanOrEqual(waited);
+    expect(metricValue(exposed, 'gateway_alarm_decision_seconds_count')).toBe(1);
+    expect(1000 * metricValue(exposed, 'gateway_alarm_decision_seconds_sum')).toBeLessThanOrEqual(waited);
     const raised = hooks()[0]!;
     expect(raised.verified).toBe(true);
     expect(raised.headers['webhook-id']).toBe(raised.event.id);

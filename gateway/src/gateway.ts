@@ -196,6 +196,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics,
     log: log.child({ component: 'alarms' }),
     acknowledged: (key, at) => lane?.acknowledged(key, at),
+    // In a cluster a reading may have arrived at another node (its clock), and events leave after the shared store's write.
+    timesDecisions: !config.cluster,
     store: localAlarms && store ? createSqliteAlarmStore(store) : undefined,
     inbox: localAlarms && store ? createSqliteAlarmInbox(store) : undefined,
     retentionMs: config.store.alarms.retention,

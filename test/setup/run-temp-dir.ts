@@ -23,7 +23,10 @@ export default function setup(): () => void {
   const shared = globalThis as WithRunDir;
   if (shared[RUN_DIR] === undefined) {
     const outer = process.env.TMPDIR;
-    shared[RUN_DIR] = { dir: mkdtempSync(join(tmpdir(), 'risk-gateway-tests-')), outer, users: 0 };
+    const dir = mkdtempSync(join(tmpdir(), 'risk-gateway-tests-'));
+    shared[RUN_DIR] = { dir, outer, users: 0 };
+    // should a teardown before this one throw (vitest then skips the rest), the directory still goes at exit
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
   const run = shared[RUN_DIR];
   run.users += 1;

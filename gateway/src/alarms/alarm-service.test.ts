@@ -413,6 +413,13 @@ describe('the store: one commit per step', () => {
     expect(await decisions()).toEqual(timed);
   });
 
+  it('times nothing on a node of a cluster (its readings may have arrived at another node, on its clock)', async () => {
+    const { alarms, clock, events, decisions } = setup({ timesDecisions: false });
+    alarms.apply([{ ...raise('dc-01', 'orange', clock.t - 10), receivedAt: clock.t - 7 }]);
+    expect(events.map((e) => e.type)).toEqual(['alarm.raised']);
+    expect(await decisions()).toEqual({ count: 0, sum: 0 });
+  });
+
   it('a held transition (a shelved alarm) is recorded with its shelf, not delivered; the shelf is saved in the commit', () => {
     const mem = memoryStore();
     const { alarms, types } = setup({ store: mem.store });

@@ -52,6 +52,11 @@ export interface AlarmServiceDeps {
    * until acknowledged lets go, and the changes that follow come back through `apply` like any others.
    */
   acknowledged?(key: string, at: number): void;
+  /**
+   * Observe `gateway_alarm_decision_seconds` (default true): false where a reading's `receivedAt` may be another host's
+   * clock or the events leave later than the commit (a cluster node).
+   */
+  timesDecisions?: boolean;
   /** The alarm book's record in the local store; absent: alarms live in memory only. */
   store?: AlarmStore | undefined;
   /** Resolved alarms older than this leave the store (checked hourly). */
@@ -159,7 +164,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       if (upTo !== undefined) deps.inbox?.taken(upTo);
       return { result: undefined, transitions };
     });
-    if (timed) timeDecisions(changes, transitions);
+    if (timed && deps.timesDecisions !== false) timeDecisions(changes, transitions);
   };
 
   if (deps.store) deps.book.restore(deps.store.load(MAX_CLOSED));

@@ -23,7 +23,9 @@ const device = createDeviceRegistry(config.devices).get('dc-01') as RegisteredDe
 async function laneOnFakeWorker() {
   const worker = new EventEmitter() as EventEmitter & { postMessage(message: ToLane): void; terminate(): Promise<number> };
   const batches: number[] = [];
+  const posted: ToLane[] = [];
   worker.postMessage = (message) => {
+    posted.push(message);
     if (message.type === 'batch') batches.push(message.devices.length);
   };
   worker.terminate = async () => 0;
@@ -47,7 +49,7 @@ async function laneOnFakeWorker() {
     const size = batches.shift() ?? 0;
     worker.emit('message', { type: 'verdicts', batches: 1, accepted: new Uint32Array(size).fill(1), rejections: [] });
   };
-  return { lane, send, answer };
+  return { lane, send, answer, posted };
 }
 
 beforeEach(() => {
@@ -104,5 +106,24 @@ describe("the worker lane's estimate of the wait (TelemetryLane.delay)", () => {
     // only the oldest wait counts now: none yet
     expect(lane.delay()).toBe(0);
     answer(5);
+  });
+});
+
+describe("alarm events the broker side spooled (in the alarm book's commit)", () => {
+  it('are told to the worker after the turn that spooled them, once, with their sum', async () => {
+    const { lane, posted } = await laneOnFakeWorker();
+    const told = () => posted.filter((message) => message.type === 'alarmSpooled');
+    lane.alarmEventsSpooled(1);
+    lane.alarmEventsSpooled(2);
+    // not while the commit that spooled them runs: the webhook's request leaves first
+    expect(told()).toEqual([]);
+    await Promise.resolve();
+    expect(told()).toEqual([{ type: 'alarmSpooled', count: 3 }]);
+    lane.alarmEventsSpooled(4);
+    await Promise.resolve();
+    expect(told()).toEqual([
+      { type: 'alarmSpooled', count: 3 },
+      { type: 'alarmSpooled', count: 4 },
+    ]);
   });
 });

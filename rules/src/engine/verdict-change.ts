@@ -16,8 +16,8 @@ export interface VerdictChange {
   /** What the rule's condition explains while true (its `inhibits`, or its kind's default); absent: nothing. */
   inhibits?: Inhibits | undefined;
   /**
-   * When the broker received the reading whose evaluation made this change (ms, the gateway's clock), set by the
-   * telemetry lane; absent for a change made by time (a delay, silence), a reload or an acknowledgement.
+   * When the broker received the reading whose evaluation made this change (ms, the clock of the node that received
+   * it), set by the telemetry lane; absent for a change made by time (a delay, silence), a reload or an acknowledgement.
    */
   receivedAt?: number | undefined;
 }
