@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,6 +24,8 @@ export default function setup(): () => void {
   if (shared[RUN_DIR] === undefined) {
     const outer = process.env.TMPDIR;
     const dir = mkdtempSync(join(tmpdir(), 'risk-gateway-tests-'));
+    // as /tmp is: tests run children as another user (`nobody`, for a store it cannot write) inside it
+    chmodSync(dir, 0o1777);
     shared[RUN_DIR] = { dir, outer, users: 0 };
     // should a teardown before this one throw (vitest then skips the rest), the directory still goes at exit
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
