@@ -5,12 +5,13 @@ import { createDeadlineQueue } from './deadline-queue.js';
 type Op = { op: 'schedule'; key: string; at: number } | { op: 'cancel'; key: string } | { op: 'pop'; now: number };
 
 describe('deadline queue', () => {
-  it('pops exactly what a plain map of deadlines would, earliest first, whatever the order of moves', () => {
+  it('pops exactly what a plain map of deadlines would, earliest first and keys of one time in key order, whatever the order of moves', () => {
     const key = fc.constantFrom('a', 'b', 'c', 'd', 'e');
     const op: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({ op: fc.constant('schedule' as const), key, at: fc.integer({ min: 0, max: 100 }) }),
+      // few times, so that keys are often due together
+      fc.record({ op: fc.constant('schedule' as const), key, at: fc.integer({ min: 0, max: 12 }) }),
       fc.record({ op: fc.constant('cancel' as const), key }),
-      fc.record({ op: fc.constant('pop' as const), now: fc.integer({ min: 0, max: 100 }) }),
+      fc.record({ op: fc.constant('pop' as const), now: fc.integer({ min: 0, max: 12 }) }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
@@ -24,12 +25,14 @@ describe('deadline queue', () => {
             q.cancel(o.key);
             model.delete(o.key);
           } else {
+            // ties in key order: what was scheduled when must not decide (an engine restored from a snapshot would tick
+            // its rules in another order than the engine that never stopped)
             const expected = [...model]
               .filter(([, at]) => at <= o.now)
-              .sort((x, y) => x[1] - y[1])
-              .map(([, at]) => `${at}`);
+              .sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : 1))
+              .map(([k]) => k);
             const got = q.popDue(o.now);
-            expect(got.map((k) => `${model.get(k)}`)).toEqual(expected);
+            expect(got).toEqual(expected);
             for (const k of got) model.delete(k);
           }
           expect(q.size).toBe(model.size);
@@ -37,6 +40,7 @@ describe('deadline queue', () => {
           expect(q.nextDueAt()).toBe(next);
         }
       }),
+      { numRuns: 500 },
     );
   });
 

@@ -2,7 +2,9 @@
  * A min-heap of (dueAt, key) deadlines with lazy cancellation: scheduling a key again supersedes its
  * earlier entry, and popping costs O(log n) per due entry, so a tick does work in proportion to what
  * is due, not to how many keys are tracked. A deadline that moves later (a silence timer re-armed by
- * every reading) costs no heap work: the key's earlier entry moves on when it surfaces.
+ * every reading) costs no heap work: the key's earlier entry moves on when it surfaces. Keys due at the
+ * same time come out in key order: the heap's history (what was scheduled when) never decides, so an
+ * engine restored from a snapshot ticks in the order of the engine that never stopped.
  */
 export interface DeadlineQueue {
   schedule(key: string, dueAt: number): void;
@@ -29,11 +31,17 @@ export function createDeadlineQueue(): DeadlineQueue {
     keys[i] = keys[j] as string;
     keys[j] = k;
   };
+  /** Entry `i` comes before entry `j`: earlier, or as early with a smaller key. */
+  const before = (i: number, j: number): boolean => {
+    const ti = times[i] as number;
+    const tj = times[j] as number;
+    return ti < tj || (ti === tj && (keys[i] as string) < (keys[j] as string));
+  };
   const up = (start: number): void => {
     let i = start;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if ((times[parent] as number) <= (times[i] as number)) return;
+      if (!before(i, parent)) return;
       swap(i, parent);
       i = parent;
     }
@@ -45,8 +53,8 @@ export function createDeadlineQueue(): DeadlineQueue {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < n && (times[l] as number) < (times[m] as number)) m = l;
-      if (r < n && (times[r] as number) < (times[m] as number)) m = r;
+      if (l < n && before(l, m)) m = l;
+      if (r < n && before(r, m)) m = r;
       if (m === i) return;
       swap(i, m);
       i = m;
