@@ -185,7 +185,8 @@ export function createSpoolQueue(
       });
     },
     take(max) {
-      if (now() - lastTrim > TRIM_EVERY_MS) trim();
+      // over the bound (a batch given back after a failed write counts again): trimmed before anything goes out
+      if (points - takenOut > limits.maxPoints || now() - lastTrim > TRIM_EVERY_MS) trim();
       const rows: Rows = { chunks: [], points: 0 };
       const alarm = takeKind('alarm', max, rows);
       const telemetry = takeKind('telemetry', max, rows);

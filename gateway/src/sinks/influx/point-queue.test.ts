@@ -105,6 +105,18 @@ describe.each(ADAPTERS)('PointQueue contract — %s', (_name, make) => {
     expect(queue.dropped).toBe(4);
     expect(queue.take(100)?.lines).toEqual(['a1', 'a2', 't5']);
   });
+
+  it('holds its bound over a batch given back: what waits past it then is dropped before the next take, oldest first', () => {
+    const queue = make(4);
+    for (let i = 1; i <= 4; i += 1) queue.push('telemetry', `t${i}`);
+    const inFlight = queue.take(2);
+    // pushed while the batch is out (InfluxDB down, its write not failed yet): within the bound of what waits
+    queue.push('telemetry', 't5');
+    queue.push('telemetry', 't6');
+    queue.release([inFlight as NonNullable<typeof inFlight>]);
+    expect(queue.take(100)?.lines).toEqual(['t3', 't4', 't5', 't6']);
+    expect(queue.dropped).toBe(2);
+  });
 });
 
 describe('the durable spool', () => {

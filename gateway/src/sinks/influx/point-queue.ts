@@ -77,6 +77,11 @@ export function createMemoryPointQueue(maxPoints: number): PointQueue {
         telemetry = batch.lines.slice(alarmCount).concat(telemetry.slice(head));
         head = 0;
       }
+      // what came back counts against the bound again: the oldest telemetry past it makes room
+      while (waiting() > maxPoints && head < telemetry.length) {
+        head += 1;
+        dropped += 1;
+      }
     },
     get waiting() {
       return waiting();
