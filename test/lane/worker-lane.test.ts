@@ -273,10 +273,13 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
       }
       return answers;
     };
-    // the lane learns its pace from a first backlog
-    const first = await Promise.all(await send(20, 200));
-    expect(first.every((v) => v.accepted === 1)).toBe(true);
-    expect(lane.delay()).toBe(0);
+    // the lane learns its pace from a first backlog, warm: the worker's first one (its code not yet optimised) was up to
+    // 6× slower than the next on a busy machine, and an estimate from it overshot (a fresh-clone CI run)
+    for (let backlog = 0; backlog < 2; backlog += 1) {
+      const first = await Promise.all(await send(20, 200));
+      expect(first.every((v) => v.accepted === 1)).toBe(true);
+      expect(lane.delay()).toBe(0);
+    }
     // a second one: the estimate once it is sent, against the wait its last verdict had from then
     const answers = await send(20, 200);
     const estimated = lane.delay();
