@@ -25,13 +25,14 @@ function countingWriter(url: string, database: string) {
     ping: () => real.ping(),
     async write(lines) {
       state.attempts += 1;
-      state.tried.push(Number((lines[0] as string).split(' ').at(-1)));
+      const firstPoint = Number((lines[0] as string).split(' ').at(-1));
+      state.tried.push(firstPoint);
       state.inFlight += 1;
       state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
       try {
         await real.write(lines);
         state.requests += 1;
-        state.firstPointOf.push(Number((lines[0] as string).split(' ').at(-1)));
+        state.firstPointOf.push(firstPoint);
       } finally {
         state.inFlight -= 1;
       }

@@ -141,6 +141,12 @@ export function createSpoolQueue(
     return excess - left;
   };
 
+  /**
+   * Past the bound (what waits, a batch given back after a failed write included), or a second since the last trim:
+   * a push trims in its commit, a take before anything goes out.
+   */
+  const trimDue = (at: number): boolean => points - takenOut > limits.maxPoints || at - lastTrim > TRIM_EVERY_MS;
+
   const trim = (): void => {
     lastTrim = now();
     const aged = sum(dropAged.all(cursor.telemetry, lastTrim - limits.maxAgeMs) as number[]);
@@ -176,7 +182,7 @@ export function createSpoolQueue(
       if (kind === 'alarm') later.addRow(insertAlarm, [KIND.alarm, at, line, 1]);
       else later.addRow(telemetryRows, [line]);
       points += 1;
-      if (trimWaiting || (points - takenOut <= limits.maxPoints && at - lastTrim <= TRIM_EVERY_MS)) return;
+      if (trimWaiting || !trimDue(at)) return;
       // after every insert of the commit: the count it trims to is then the table's
       trimWaiting = true;
       later.addLast(() => {
@@ -185,8 +191,7 @@ export function createSpoolQueue(
       });
     },
     take(max) {
-      // over the bound (a batch given back after a failed write counts again): trimmed before anything goes out
-      if (points - takenOut > limits.maxPoints || now() - lastTrim > TRIM_EVERY_MS) trim();
+      if (trimDue(now())) trim();
       const rows: Rows = { chunks: [], points: 0 };
       const alarm = takeKind('alarm', max, rows);
       const telemetry = takeKind('telemetry', max, rows);

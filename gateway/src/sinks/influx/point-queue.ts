@@ -46,15 +46,19 @@ export function createMemoryPointQueue(maxPoints: number): PointQueue {
   let head = 0;
   let dropped = 0;
   const waiting = (): number => alarms.length + telemetry.length - head;
+  /** The oldest waiting telemetry past the bound makes room (after a push, and after a batch given back). */
+  const dropPastBound = (): void => {
+    while (waiting() > maxPoints && head < telemetry.length) {
+      head += 1;
+      dropped += 1;
+    }
+  };
 
   return {
     push(kind, line) {
       if (kind === 'alarm') alarms.push(line);
       else telemetry.push(line);
-      if (waiting() > maxPoints && head < telemetry.length) {
-        head += 1;
-        dropped += 1;
-      }
+      dropPastBound();
     },
     take(max) {
       const lines = alarms.splice(0, max);
@@ -77,11 +81,7 @@ export function createMemoryPointQueue(maxPoints: number): PointQueue {
         telemetry = batch.lines.slice(alarmCount).concat(telemetry.slice(head));
         head = 0;
       }
-      // what came back counts against the bound again: the oldest telemetry past it makes room
-      while (waiting() > maxPoints && head < telemetry.length) {
-        head += 1;
-        dropped += 1;
-      }
+      dropPastBound();
     },
     get waiting() {
       return waiting();
