@@ -280,14 +280,20 @@ describe('the telemetry lane in a worker thread (lane.thread: worker)', () => {
       expect(first.every((v) => v.accepted === 1)).toBe(true);
       expect(lane.delay()).toBe(0);
     }
-    // a second one: the estimate once it is sent, against the wait its last verdict had from then
-    const answers = await send(20, 200);
-    const estimated = lane.delay();
-    const from = performance.now();
-    await Promise.all(answers);
-    const waited = performance.now() - from;
-    expect(estimated).toBeGreaterThan(waited / 5);
-    expect(estimated).toBeLessThan(Math.max(50, waited * 5));
+    // then backlogs each estimated once sent, against the wait its last verdict had from then. One scheduler slice on a
+    // busy machine (2 cores, other test files, influxd) can stretch one wait or one learnt pace many times over (408 ms
+    // estimated against 50 waited in a fresh-clone CI run), so most of five must be within ×5, not every one
+    const trials: Array<{ estimated: number; waited: number }> = [];
+    for (let trial = 0; trial < 5; trial += 1) {
+      const answers = await send(20, 200);
+      const estimated = lane.delay();
+      const from = performance.now();
+      await Promise.all(answers);
+      trials.push({ estimated, waited: performance.now() - from });
+      expect(lane.delay()).toBe(0);
+    }
+    const close = trials.filter(({ estimated, waited }) => estimated > waited / 5 && estimated < Math.max(50, waited * 5));
+    expect(close.length, JSON.stringify(trials)).toBeGreaterThanOrEqual(3);
     expect(lane.delay()).toBe(0);
     expect(failures).toEqual([]);
   });
