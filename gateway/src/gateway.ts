@@ -262,11 +262,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     replica.onReleased(listener);
     if (kept) replica.onRecovered(listener);
   };
-  onAlarmEvent((event) => liveFeed.publish(event));
-  onAlarmEvent((event) => {
-    webhooks.deliver(event);
-    outbox?.offered(event);
-  }, true);
+  if (replica) {
+    onAlarmEvent((event) => liveFeed.publish(event));
+    onAlarmEvent((event) => {
+      webhooks.deliver(event);
+      outbox?.offered(event);
+    }, true);
+  } else {
+    // Its outbox rows in the alarm's commit; its requests, and the live feed's event, once that commit is done: no one
+    // hears of a transition the store could still roll back.
+    alarms.onEvent((event) => webhooks.enqueue(event));
+    alarms.onCommitted(() => webhooks.send());
+    alarms.onCommitted((event) => liveFeed.publish(event));
+  }
   // Every node shows every node's alarms: its live feed carries the others' events too (their owners deliver the webhooks).
   const mirror = config.cluster
     ? createAlarmMirror({

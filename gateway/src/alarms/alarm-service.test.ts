@@ -306,10 +306,36 @@ describe('the store: one commit per step', () => {
     expect(logged.filter((entry) => entry.msg === 'alarm store failed')).toEqual([
       expect.objectContaining({ level: 60, err: expect.objectContaining({ message: 'SQLITE_FULL: database or disk is full' }) }),
     ]);
-    // the event was given to listeners inside the failed commit only because delivery is synchronous; a store
-    // failure ends the process, so the outbox row went with the rollback
+    // the event was given to the listeners inside the failed commit (their rows went with the rollback); a store
+    // failure ends the process, and nothing of it was told to those after the commit (next test)
     expect(mem.log).toEqual(['begin', 'record 1', 'rollback']);
     expect(events).toHaveLength(1);
+  });
+
+  it('tells onCommitted listeners each event once its commit is done, in order; nothing of a commit that failed', () => {
+    const mem = memoryStore();
+    const { alarms, events } = setup({ store: mem.store, onStoreFailure: () => undefined });
+    const committed: Array<{ id: string; log: string[] }> = [];
+    alarms.onCommitted((event) => committed.push({ id: event.id, log: [...mem.log] }));
+    alarms.apply([raise('dc-01', 'orange', 1_000), raise('dc-02', 'red', 1_000)]);
+    alarms.acknowledge('alm_1', 'duty', null);
+    expect(committed.map((told) => told.id)).toEqual(events.map((event) => event.id));
+    expect(committed).toHaveLength(3);
+    // each told after the commit of its step, none inside it
+    expect(committed.map((told) => told.log.at(-1))).toEqual(['commit', 'commit', 'commit']);
+    mem.state.failNext = true;
+    expect(() => alarms.apply([raise('dc-03', 'orange', 2_000)])).toThrow('SQLITE_FULL');
+    expect(events).toHaveLength(4);
+    expect(committed).toHaveLength(3);
+  });
+
+  it('without a store, tells onCommitted listeners after the step, what the book did', () => {
+    const { alarms, events } = setup();
+    const committed: string[] = [];
+    alarms.onCommitted((event) => committed.push(`${event.type} ${event.data.alarm.id}`));
+    alarms.apply([raise('dc-01', 'orange', 1_000)]);
+    expect(committed).toEqual(['alarm.raised alm_1']);
+    expect(events.map((event) => event.id)).toEqual(['evt_1']);
   });
 
   it('a store failure without onStoreFailure still throws', () => {

@@ -36,8 +36,16 @@ export interface AlarmService {
    * those not held are delivered, and the shelves and inhibition state it changed are saved.
    */
   record<T>(step: (at: number) => { result: T; transitions: readonly AlarmTransition[] }): T;
-  /** Every event goes to every listener, synchronously; a listener only enqueues. */
+  /**
+   * Every event goes to every listener, synchronously, inside the commit that records its transition: a listener only
+   * enqueues, and what it writes to the store (an outbox row, a spool row) commits or rolls back with the transition.
+   */
   onEvent(listener: AlarmEventListener): () => void;
+  /**
+   * Every event again once its commit is done, in order: what leaves the gateway at once (the live feed, a webhook's
+   * request). Nothing of a step whose commit failed: no one sees a transition the store does not hold.
+   */
+  onCommitted(listener: AlarmEventListener): () => void;
   readonly book: AlarmBook;
 }
 
@@ -76,6 +84,7 @@ const PRUNE_EVERY_MS = 3_600_000;
 /** The alarm lifecycle as the gateway runs it: the pure alarm book plus event ids, metrics and fan-out. */
 export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
   const listeners = new Set<AlarmEventListener>();
+  const committedListeners = new Set<AlarmEventListener>();
 
   deps.metrics.countOpenAlarms(() => {
     const counts = new Map<string, number>(SEVERITIES.map((severity) => [severity, 0]));
@@ -83,7 +92,8 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
     return counts;
   });
 
-  const emit = (transition: AlarmTransition): void => {
+  /** Tells the listeners inside the commit; the event is kept in `emitted` for those told after it. */
+  const emit = (transition: AlarmTransition, emitted: AlarmEvent[]): void => {
     const event: AlarmEvent = {
       type: transition.type,
       id: deps.newEventId(),
@@ -96,30 +106,38 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       'alarm transition',
     );
     tellListeners(listeners, event, deps.log, deps.store?.failedWith);
+    emitted.push(event);
   };
 
   /**
    * Runs one step of the book in one commit of the store: its transitions are recorded, then emitted (the webhook
-   * outbox writes in the same commit). A store that cannot write stops the gateway: nothing half-recorded goes on.
+   * outbox writes in the same commit), and once the commit is done told to `onCommitted`'s listeners. A store that
+   * cannot write stops the gateway: nothing half-recorded goes on. Steps do not nest (no listener runs one).
    */
   const recorded = <T>(step: () => { result: T; transitions: readonly AlarmTransition[] }): T => {
+    const emitted: AlarmEvent[] = [];
     const run = (): T => {
       const { result, transitions } = step();
       saveSuppression();
       if (transitions.length === 0) return result;
       deps.store?.record(transitions, (key) => deps.book.flapOf(key));
       // a transition a shelf holds is recorded in the history, not delivered (the shelf's end shows the state)
-      for (const transition of transitions) if (!transition.held) emit(transition);
+      for (const transition of transitions) if (!transition.held) emit(transition, emitted);
       return result;
     };
-    if (!deps.store) return run();
-    try {
-      return deps.store.commit(run);
-    } catch (error) {
-      deps.log.fatal({ err: error }, 'alarm store failed');
-      deps.onStoreFailure?.(error as Error);
-      throw error;
+    let result: T;
+    if (!deps.store) result = run();
+    else {
+      try {
+        result = deps.store.commit(run);
+      } catch (error) {
+        deps.log.fatal({ err: error }, 'alarm store failed');
+        deps.onStoreFailure?.(error as Error);
+        throw error;
+      }
     }
+    for (const event of emitted) tellListeners(committedListeners, event, deps.log);
+    return result;
   };
 
   /** Shelves and inhibition state the step changed, saved in its commit (an inhibited change moves no alarm). */
@@ -202,6 +220,10 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onCommitted(listener) {
+      committedListeners.add(listener);
+      return () => committedListeners.delete(listener);
     },
     book: deps.book,
   };

@@ -175,3 +175,36 @@ describe('webhook sink over the local store: a subscriber disabled by 410 Gone',
     expect(sink.deadLetters().map((l) => [l.event.id, l.reason])).toEqual([['evt_b', 'gone']]);
   });
 });
+
+describe('webhook sink: an event queued inside the alarm commit (enqueue, then send)', () => {
+  it('is in the outbox and queued at once, and no request leaves until send(): that commit could still roll back', async () => {
+    const receiver = await startReceiver(() => 204);
+    const db = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'webhook-sink-')), synchronous: 'normal' });
+    const now = () => Date.parse('2026-11-22T08:00:00Z');
+    const outbox = createSqliteWebhookOutbox(db, { newId: () => 'dlq_1', now, maxDeadLetters: 10 });
+    const sink = createWebhookSink({
+      subscribers: [subscriberConfig(receiver.url)],
+      now,
+      outbox,
+      metrics: createGatewayMetrics({ processMetrics: false }),
+      log: createLogger('silent'),
+    });
+    try {
+      sink.enqueue(event('evt_1', 'alm_a'));
+      sink.enqueue(event('evt_2', 'alm_b'));
+      expect(outbox.pending('platform').map((delivery) => delivery.event.id)).toEqual(['evt_1', 'evt_2']);
+      expect(sink.subscribers()[0]).toMatchObject({ queued: 2, delivered: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(receiver.received).toEqual([]);
+      sink.send();
+      await sink.idle(4_000);
+      expect(receiver.received).toEqual(['evt_1', 'evt_2']);
+      expect(sink.subscribers()[0]).toMatchObject({ queued: 0, delivered: 2 });
+      expect(outbox.pending('platform')).toEqual([]);
+    } finally {
+      await sink.close();
+      db.close();
+      await receiver.close();
+    }
+  });
+});

@@ -7,7 +7,15 @@ import type { DeadLetter, DeliveryRecord, WebhookOutbox } from './webhook-outbox
 import { createWebhookSubscriber, type SubscriberState, type WebhookSubscriber } from './webhook-subscriber.js';
 
 export interface WebhookSink extends Sink {
+  /** Queues the event for every subscriber it is for (in the outbox before this returns) and starts their attempts. */
   deliver(event: AlarmEvent): void;
+  /**
+   * Queues it as `deliver` does but starts no attempt: its outbox rows are in a commit not yet done (the alarm's), and
+   * no request may leave for a transition that commit could still roll back. `send()` once it is done.
+   */
+  enqueue(event: AlarmEvent): void;
+  /** Starts the attempts that wait (what `enqueue` queued). */
+  send(): void;
   subscribers(): SubscriberState[];
   deadLetters(): DeadLetter[];
   /** What `subscriberId`'s receiver took, newest first (null if there is no such subscriber). */
@@ -61,13 +69,19 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
     return subscriber;
   };
 
+  const enqueue = (event: AlarmEvent, send: boolean): void => {
+    // An escalation step (alarm.chased) goes to the subscribers it names whatever their filters say, and to the rest by filter.
+    const named = event.type === 'alarm.chased' ? (event.data.alarm.chase?.notify.subscribers ?? []) : [];
+    for (const subscriber of subscribers.values())
+      if (subscriber.matches(event) || named.includes(subscriber.id)) subscriber.enqueue(event, send);
+  };
+
   return {
     name: 'webhooks',
-    deliver(event) {
-      // An escalation step (alarm.chased) goes to the subscribers it names whatever their filters say, and to the rest by filter.
-      const named = event.type === 'alarm.chased' ? (event.data.alarm.chase?.notify.subscribers ?? []) : [];
-      for (const subscriber of subscribers.values())
-        if (subscriber.matches(event) || named.includes(subscriber.id)) subscriber.enqueue(event);
+    deliver: (event) => enqueue(event, true),
+    enqueue: (event) => enqueue(event, false),
+    send() {
+      for (const subscriber of subscribers.values()) subscriber.send();
     },
     subscribers: () => [...subscribers.values()].map((s) => s.state()),
     deadLetters: () => outbox.deadLetters(),

@@ -41,8 +41,13 @@ export interface WebhookSubscriberDeps {
 export interface WebhookSubscriber {
   readonly id: string;
   matches(event: AlarmEvent): boolean;
-  /** Queues the event (in the outbox before this returns), or dead-letters it while the subscriber is disabled. */
-  enqueue(event: AlarmEvent): void;
+  /**
+   * Queues the event (in the outbox before this returns), or dead-letters it while the subscriber is disabled. `send`
+   * false: no attempt starts until `send()` (the event's outbox row is in a commit not yet done).
+   */
+  enqueue(event: AlarmEvent, send?: boolean): void;
+  /** Starts the attempts that are due (at most `concurrency` at once and `maxPerMinute`, one per alarm at a time). */
+  send(): void;
   /** Takes a delivery already in the outbox (a replayed dead letter). */
   adopt(delivery: OutboxDelivery): void;
   /** Enables it again after a 410 (recorded in the outbox, so it holds after a restart); new events flow. */
@@ -277,10 +282,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       deadLetter(oldest, 'queue_full', 'queue full');
     }
   };
-  const push = (delivery: Delivery): void => {
+  const push = (delivery: Delivery, send = true): void => {
     queue.push(delivery);
     gauge();
-    dispatch();
+    if (send) dispatch();
   };
 
   const { sites, severities, types } = config.filter;
@@ -308,7 +313,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       (!sites || sites.includes(event.data.alarm.site)) &&
       (!severities || severities.includes(event.data.alarm.severity)) &&
       (!types || types.includes(event.type)),
-    enqueue(event) {
+    enqueue(event, send = true) {
       if (closed) return;
       if (!enabled) {
         // Kept for replay once an operator re-enables the subscriber (POST /api/webhooks/{id}/enable).
@@ -325,8 +330,9 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
         return;
       }
       makeRoom(1);
-      push(outbox.enqueue(config.id, event, kind.render(event)));
+      push(outbox.enqueue(config.id, event, kind.render(event)), send);
     },
+    send: () => dispatch(),
     adopt(delivery) {
       if (closed) return;
       makeRoom(1);
