@@ -270,10 +270,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }, true);
   } else {
     // Its outbox rows in the alarm's commit; its requests, and the live feed's event, once that commit is done: no one
-    // hears of a transition the store could still roll back.
+    // hears of a transition the store could still roll back. The live feed first: its write is quick, a request is not.
     alarms.onEvent((event) => webhooks.enqueue(event));
-    alarms.onCommitted(() => webhooks.send());
     alarms.onCommitted((event) => liveFeed.publish(event));
+    alarms.onCommitted(() => webhooks.send());
   }
   // Every node shows every node's alarms: its live feed carries the others' events too (their owners deliver the webhooks).
   const mirror = config.cluster
