@@ -329,6 +329,22 @@ describe('the store: one commit per step', () => {
     expect(committed).toHaveLength(3);
   });
 
+  it('an onCommitted listener that throws is logged; the others are still told, and the step stands (no store failure)', () => {
+    const mem = memoryStore();
+    const failures: Error[] = [];
+    const { alarms, logged } = setup({ store: mem.store, onStoreFailure: (error) => failures.push(error) });
+    const told: string[] = [];
+    alarms.onCommitted(() => {
+      throw new Error('SQLITE_BUSY: a listener of its own');
+    });
+    alarms.onCommitted((event) => told.push(event.id));
+    expect(() => alarms.apply([raise('dc-01', 'orange', 1_000)])).not.toThrow();
+    expect(told).toEqual(['evt_1']);
+    expect(failures).toEqual([]);
+    expect(logged.filter((entry) => entry.msg === 'alarm listener failed')).toHaveLength(1);
+    expect(alarms.book.get('alm_1')).toMatchObject({ state: 'active' });
+  });
+
   it('without a store, tells onCommitted listeners after the step, what the book did', () => {
     const { alarms, events } = setup();
     const committed: string[] = [];

@@ -10,6 +10,7 @@ import { createLogger } from '../../observability/logger.js';
 import { createGatewayMetrics } from '../../observability/metrics.js';
 import { openStore, type StoreDatabase } from '../../store/open-store.js';
 import { createSqliteWebhookOutbox } from '../../store/webhook-outbox-sqlite.js';
+import { createMemoryWebhookOutbox } from './webhook-outbox.js';
 import { createWebhookSink, type WebhookSink } from './webhook-sink.js';
 
 const event = (id: string, alarm: string): AlarmEvent =>
@@ -204,6 +205,31 @@ describe('webhook sink: an event queued inside the alarm commit (enqueue, then s
     } finally {
       await sink.close();
       db.close();
+      await receiver.close();
+    }
+  });
+
+  it('keeps the queue as deliver would: what is dispatched while held is safe from maxQueued, as if already sent', async () => {
+    const receiver = await startReceiver(() => 204);
+    const now = () => Date.parse('2026-11-22T08:00:00Z');
+    const outbox = createMemoryWebhookOutbox({ newId: () => 'dlq_1', now, maxDeadLetters: 10 });
+    const sink = createWebhookSink({
+      subscribers: [{ ...subscriberConfig(receiver.url, 4), maxQueued: 1 }],
+      now,
+      outbox,
+      metrics: createGatewayMetrics({ processMetrics: false }),
+      log: createLogger('silent'),
+    });
+    try {
+      // two alarms' events in one commit, room for one waiting: both go out at once, as two deliver() calls would send them
+      sink.enqueue(event('evt_1', 'alm_a'));
+      sink.enqueue(event('evt_2', 'alm_b'));
+      sink.send();
+      await sink.idle(4_000);
+      expect(receiver.received.sort()).toEqual(['evt_1', 'evt_2']);
+      expect(sink.deadLetters()).toEqual([]);
+    } finally {
+      await sink.close();
       await receiver.close();
     }
   });

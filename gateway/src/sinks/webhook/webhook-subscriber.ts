@@ -43,10 +43,11 @@ export interface WebhookSubscriber {
   matches(event: AlarmEvent): boolean;
   /**
    * Queues the event (in the outbox before this returns), or dead-letters it while the subscriber is disabled. `send`
-   * false: no attempt starts until `send()` (the event's outbox row is in a commit not yet done).
+   * false: no request leaves until `send()` (the event's outbox row is in a commit not yet done); the queue goes on as
+   * if it had (what is dispatched counts as in flight).
    */
   enqueue(event: AlarmEvent, send?: boolean): void;
-  /** Starts the attempts that are due (at most `concurrency` at once and `maxPerMinute`, one per alarm at a time). */
+  /** Lets the requests held since `enqueue(event, false)` leave. */
   send(): void;
   /** Takes a delivery already in the outbox (a replayed dead letter). */
   adopt(delivery: OutboxDelivery): void;
@@ -67,6 +68,15 @@ const SINK = 'webhook';
 
 /** The window `maxPerMinute` counts attempts in. */
 const MINUTE = 60_000;
+
+/** A promise and the function that resolves it. */
+function holdAttempts(): { until: Promise<void>; release: () => void } {
+  let release: () => void = () => undefined;
+  const until = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { until, release };
+}
 
 /** Resolves when one of `waiters` is called (the list is emptied by whoever calls them), or after `timeoutMs`. */
 function waitIn(waiters: Array<() => void>, timeoutMs: number): Promise<void> {
@@ -115,6 +125,11 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   let lastError: string | null = null;
   let wakeTimer: NodeJS.Timeout | null = null;
   let closed = false;
+  /**
+   * Set by `enqueue(event, false)` until `send()`: attempts dispatched meanwhile are counted as usual (in flight, their
+   * alarm busy, safe from `maxQueued`) but make their request only once released, their outbox rows' commit done.
+   */
+  let held: { until: Promise<void>; release: () => void } | null = null;
   const idleWaiters: Array<() => void> = [];
   /** `close` waiting for the attempts in flight (and those that fall due meanwhile) to be answered. */
   const settleWaiters: Array<() => void> = [];
@@ -160,6 +175,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   };
 
   const attempt = async (delivery: Delivery): Promise<void> => {
+    if (held) await held.until;
     // Counted in the outbox only once answered (or timed out): an attempt cut short by a restart is made again
     // under the same number.
     delivery.attempts += 1;
@@ -282,10 +298,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       deadLetter(oldest, 'queue_full', 'queue full');
     }
   };
-  const push = (delivery: Delivery, send = true): void => {
+  const push = (delivery: Delivery): void => {
     queue.push(delivery);
     gauge();
-    if (send) dispatch();
+    dispatch();
   };
 
   const { sites, severities, types } = config.filter;
@@ -329,10 +345,15 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
         deadLetter(unqueued, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
         return;
       }
+      if (!send) held ??= holdAttempts();
       makeRoom(1);
-      push(outbox.enqueue(config.id, event, kind.render(event)), send);
+      push(outbox.enqueue(config.id, event, kind.render(event)));
     },
-    send: () => dispatch(),
+    send() {
+      const release = held?.release;
+      held = null;
+      release?.();
+    },
     adopt(delivery) {
       if (closed) return;
       makeRoom(1);
