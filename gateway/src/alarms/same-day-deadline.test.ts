@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nextWallTime, sameDayDeadline } from './same-day-deadline.js';
 
@@ -27,5 +28,42 @@ describe('the same-day deadline (handling.deadline)', () => {
     // Berlin goes from UTC+1 to UTC+2 on 2026-03-29: 18:00 is 17:00 UTC the day before and 16:00 UTC that day
     expect(new Date(nextWallTime(at('2026-03-28T12:00:00Z'), 'Europe/Berlin', 18, 0)).toISOString()).toBe('2026-03-28T17:00:00.000Z');
     expect(new Date(nextWallTime(at('2026-03-29T12:00:00Z'), 'Europe/Berlin', 18, 0)).toISOString()).toBe('2026-03-29T16:00:00.000Z');
+  });
+
+  it('gives every raise the deadline computed afresh, in any order of raise times and sites (a property)', () => {
+    const zones = ['Asia/Shanghai', 'Europe/Berlin', 'America/New_York', 'Asia/Urumqi'];
+    const clock = fc
+      .tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+      .map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
+    fc.assert(
+      fc.property(
+        clock,
+        fc.constantFrom(...zones),
+        clock,
+        fc.constantFrom(...zones),
+        // raise times over a year with daylight-saving changes, mostly close together (the same day), in any order
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 365 * 86_400_000 }), fc.integer({ min: -7_200_000, max: 7_200_000 })), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        (plantAt, plantZone, ownAt, ownZone, raises) => {
+          const deadlineOf = sameDayDeadline({
+            enabled: true,
+            timeZone: plantZone,
+            at: plantAt,
+            sites: { own: { timeZone: ownZone, at: ownAt } },
+          });
+          let previous = at('2026-01-01T00:00:00Z');
+          for (const [ownSite, jump, near] of raises) {
+            const raisedAt = jump % 3 === 0 ? at('2026-01-01T00:00:00Z') + jump : previous + near;
+            previous = raisedAt;
+            const [zone, time] = ownSite ? [ownZone, ownAt] : [plantZone, plantAt];
+            const [hh, mm] = time.split(':').map(Number) as [number, number];
+            expect(deadlineOf(ownSite ? 'own' : 'plant', raisedAt)).toBe(nextWallTime(raisedAt, zone, hh, mm));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
