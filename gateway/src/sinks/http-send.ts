@@ -43,10 +43,25 @@ export function httpSend(
   // sent whole by `end`: node writes its Content-Length (no chunked encoding)
   const body = options.body ?? null;
   const headers = options.headers ?? {};
-  return new Promise((resolve, reject) => {
+  return new Promise((done, fail) => {
+    // Not AbortSignal.timeout: its timer is cleared only when the signal is collected, so each request's fired later
+    // and made a DOMException with its stack (about 0.1 ms on the main thread per webhook at 5k msg/s, a CPU profile).
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      options.timeoutMs,
+    );
+    const resolve = (answer: HttpAnswer): void => {
+      clearTimeout(timer);
+      done(answer);
+    };
+    const reject = (error: unknown): void => {
+      clearTimeout(timer);
+      fail(error);
+    };
     const request = send(
       target,
-      { method, headers, agent: AGENTS[target.protocol as keyof typeof AGENTS], signal: AbortSignal.timeout(options.timeoutMs) },
+      { method, headers, agent: AGENTS[target.protocol as keyof typeof AGENTS], signal: controller.signal },
       (response: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let kept = 0;
