@@ -10,7 +10,7 @@ import { createLogger } from '../../observability/logger.js';
 import { createGatewayMetrics } from '../../observability/metrics.js';
 import { openStore, type StoreDatabase } from '../../store/open-store.js';
 import { createSqliteWebhookOutbox } from '../../store/webhook-outbox-sqlite.js';
-import { createMemoryWebhookOutbox } from './webhook-outbox.js';
+import { createMemoryWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
 import { createWebhookSink, type WebhookSink } from './webhook-sink.js';
 
 const event = (id: string, alarm: string): AlarmEvent =>
@@ -178,18 +178,22 @@ describe('webhook sink over the local store: a subscriber disabled by 410 Gone',
 });
 
 describe('webhook sink: an event queued inside the alarm commit (enqueue, then send)', () => {
-  it('is in the outbox and queued at once, and no request leaves until send(): that commit could still roll back', async () => {
-    const receiver = await startReceiver(() => 204);
-    const db = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'webhook-sink-')), synchronous: 'normal' });
-    const now = () => Date.parse('2026-11-22T08:00:00Z');
-    const outbox = createSqliteWebhookOutbox(db, { newId: () => 'dlq_1', now, maxDeadLetters: 10 });
-    const sink = createWebhookSink({
-      subscribers: [subscriberConfig(receiver.url)],
+  const now = () => Date.parse('2026-11-22T08:00:00Z');
+  const ids = { newId: () => 'dlq_1', now, maxDeadLetters: 10 };
+  const sinkOf = (config: WebhookSubscriberConfig, outbox: WebhookOutbox): WebhookSink =>
+    createWebhookSink({
+      subscribers: [config],
       now,
       outbox,
       metrics: createGatewayMetrics({ processMetrics: false }),
       log: createLogger('silent'),
     });
+
+  it('is in the outbox and queued at once, and no request leaves until send(): that commit could still roll back', async () => {
+    const receiver = await startReceiver(() => 204);
+    const db = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'webhook-sink-')), synchronous: 'normal' });
+    const outbox = createSqliteWebhookOutbox(db, ids);
+    const sink = sinkOf(subscriberConfig(receiver.url), outbox);
     try {
       sink.enqueue(event('evt_1', 'alm_a'));
       sink.enqueue(event('evt_2', 'alm_b'));
@@ -211,15 +215,7 @@ describe('webhook sink: an event queued inside the alarm commit (enqueue, then s
 
   it('keeps the queue as deliver would: what is dispatched while held is safe from maxQueued, as if already sent', async () => {
     const receiver = await startReceiver(() => 204);
-    const now = () => Date.parse('2026-11-22T08:00:00Z');
-    const outbox = createMemoryWebhookOutbox({ newId: () => 'dlq_1', now, maxDeadLetters: 10 });
-    const sink = createWebhookSink({
-      subscribers: [{ ...subscriberConfig(receiver.url, 4), maxQueued: 1 }],
-      now,
-      outbox,
-      metrics: createGatewayMetrics({ processMetrics: false }),
-      log: createLogger('silent'),
-    });
+    const sink = sinkOf({ ...subscriberConfig(receiver.url, 4), maxQueued: 1 }, createMemoryWebhookOutbox(ids));
     try {
       // two alarms' events in one commit, room for one waiting: both go out at once, as two deliver() calls would send them
       sink.enqueue(event('evt_1', 'alm_a'));
