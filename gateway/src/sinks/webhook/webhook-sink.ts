@@ -10,11 +10,11 @@ export interface WebhookSink extends Sink {
   /** Queues the event for every subscriber it is for (in the outbox before this returns) and starts their attempts. */
   deliver(event: AlarmEvent): void;
   /**
-   * Queues it as `deliver` does but starts no attempt: its outbox rows are in a commit not yet done (the alarm's), and
-   * no request may leave for a transition that commit could still roll back. `send()` once it is done.
+   * Queues it as `deliver` does, but its requests wait for `send()`: its outbox rows are in a commit not yet done (the
+   * alarm's), and no request may leave for a transition that commit could still roll back.
    */
   enqueue(event: AlarmEvent): void;
-  /** Starts the attempts that wait (what `enqueue` queued). */
+  /** Lets the requests held since `enqueue` leave (the commit is done). */
   send(): void;
   subscribers(): SubscriberState[];
   deadLetters(): DeadLetter[];
