@@ -69,6 +69,16 @@ describe("the sinks' HTTP client", () => {
     expect(answer.body.length).toBe(64 * 1024);
   });
 
+  it('leaves no timer behind: not after an answer, nor when the request cannot be made', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const { url } = await serve((_request, response) => response.writeHead(204).end());
+    const before = timers();
+    expect((await httpSend('POST', url, { body: 'x', timeoutMs: 60_000 })).status).toBe(204);
+    expect(timers()).toBe(before);
+    await expect(httpSend('POST', url, { headers: { 'x-bad': 'a\nb' }, timeoutMs: 60_000 })).rejects.toThrow(/Invalid character/);
+    expect(timers()).toBe(before);
+  });
+
   it('fails with the reason: a timeout, a refused connection, a scheme it does not speak', async () => {
     const { url } = await serve(() => undefined);
     await expect(httpSend('POST', url, { body: 'x', timeoutMs: 100 })).rejects.toThrow(/aborted due to timeout/);

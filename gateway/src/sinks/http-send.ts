@@ -47,10 +47,8 @@ export function httpSend(
     // Not AbortSignal.timeout: its timer is cleared only when the signal is collected, so each request's fired later
     // and made a DOMException with its stack (about 0.1 ms on the main thread per webhook at 5k msg/s, a CPU profile).
     const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
-      options.timeoutMs,
-    );
+    /** Started once the request exists: a request that cannot be made (a header node refuses) leaves no timer behind. */
+    let timer: NodeJS.Timeout | undefined;
     const resolve = (answer: HttpAnswer): void => {
       clearTimeout(timer);
       done(answer);
@@ -83,6 +81,10 @@ export function httpSend(
     request.on('error', (error: Error & { cause?: unknown }) =>
       // an abort's own message says only "aborted"; its reason (the timeout) says why
       reject(error.name === 'AbortError' && error.cause instanceof Error ? error.cause : error),
+    );
+    timer = setTimeout(
+      () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      options.timeoutMs,
     );
     request.end(body ?? undefined);
   });
