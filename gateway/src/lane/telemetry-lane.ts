@@ -210,6 +210,8 @@ export interface LaneCore {
 /** What a step saves of the rule state: after readings (journaled), after anything else, or everything. */
 type Saving = { readings: Reading[] } | { held?: readonly DeviceHold[] } | { all: true; also?: Iterable<string> };
 const OTHER: Saving = {};
+/** `takeChanged`'s choice when no state is kept: every moved device left out (named, not serialised). */
+const UNSAVED = (): boolean => true;
 
 export function createLaneCore(deps: LaneCoreDeps): LaneCore {
   const { engine } = deps;
@@ -229,7 +231,9 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
   /** When each device's rule state is saved (with a local store and not in a cluster). */
   const saving = deps.engineState ? createStateSaving(engine, deps.engineState, STATE_SAVING, deps.lagClock) : null;
   const saveMoved = (how: Saving, changes: readonly VerdictChange[], at: number): EngineChanges => {
-    if (!saving) return engine.takeChanged();
+    // Nothing saves it and no replica is sent it: the devices' states are not serialised (a third of the lane's CPU
+    // per payload with the store off, in commits of one reading a device).
+    if (!saving) return deps.outlet.engineChanged ? engine.takeChanged() : engine.takeChanged(UNSAVED);
     if ('all' in how) return saving.saveAll(at, how.also);
     if ('readings' in how) return saving.afterReadings(how.readings, changes, at);
     return saving.afterOther(at, how.held);
