@@ -127,6 +127,28 @@ describe.each([
     db.close();
   });
 
+  it('a seq accepted without a device time stays without one across a restart: the same seq with a time is still a duplicate', () => {
+    const dir = fresh();
+    const db = openStore({ dataDir: dir, synchronous: 'normal' });
+    const lane = laneWindow(db, folding);
+    expect(
+      lane.commit([
+        ['dc-01', 7, null],
+        ['dc-01', 8, 8_000],
+      ]),
+    ).toEqual([true, true]);
+    // the window that never stopped: no time to tell a restarted counter by, so the seq alone decides
+    expect(lane.commit([['dc-01', 7, 7_000]])).toEqual([false]);
+    db.close();
+    const restarted = reopened(dir, folding);
+    expect(
+      restarted.commit([
+        ['dc-01', 7, 7_000],
+        ['dc-01', 8, 9_000],
+      ]),
+    ).toEqual([false, true]);
+  });
+
   it('a seq that came again with a new time keeps every other seq of the window across a restart', () => {
     const dir = fresh();
     const db = openStore({ dataDir: dir, synchronous: 'normal' });

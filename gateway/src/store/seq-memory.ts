@@ -17,6 +17,9 @@ export const SEQ_FOLDING: SeqFolding = { maxLagMs: 60_000, maxPending: 1_024, ma
 /** Log rows every device has folded are deleted at most this often: the delete touches the log's first pages. */
 const TRUNCATE_EVERY_MS = 1_000;
 
+/** Rows a device's first buffer of unfolded rows holds (it doubles as needed). */
+const FIRST_ROWS = 16;
+
 /** In the lane's collected writes, marks a `seq` the window let go of. */
 const LET_GO = Symbol('let go');
 
@@ -26,10 +29,28 @@ interface Unfolded {
   since: number;
   /** The log row of the first of them. */
   from: number;
-  /** Rows for seq_seen, in the order accepted: device, seq, ts, n (a log entry's order). */
-  rows: unknown[];
+  /**
+   * Its rows for seq_seen, in the order accepted: seq, ts (NaN: none), n for each (`count` of them). Numbers in a
+   * buffer of their own, not an array of values: they wait up to `maxLagMs` and outlive V8's young generation, and as
+   * array slots (with a heap number for each device time) they were the lane's largest share of what got promoted.
+   */
+  rows: Float64Array;
+  count: number;
   /** The `seq` let go of meanwhile, and the device's count when they were (`seq`, `before`). */
   forgotten: number[];
+}
+
+function addRow(entry: Unfolded, seq: number, ts: number | null, n: number): void {
+  if (3 * entry.count === entry.rows.length) {
+    const larger = new Float64Array(2 * entry.rows.length);
+    larger.set(entry.rows);
+    entry.rows = larger;
+  }
+  const at = 3 * entry.count;
+  entry.rows[at] = seq;
+  entry.rows[at + 1] = ts ?? Number.NaN;
+  entry.rows[at + 2] = n;
+  entry.count += 1;
 }
 
 /**
@@ -70,7 +91,7 @@ export function createSqliteSeqMemory(
   const unfoldedOf = (device: string, logId: number, at: number): Unfolded => {
     let entry = unfolded.get(device);
     if (entry === undefined) {
-      entry = { since: at, from: logId, rows: [], forgotten: [] };
+      entry = { since: at, from: logId, rows: new Float64Array(3 * FIRST_ROWS), count: 0, forgotten: [] };
       unfolded.set(device, entry);
     }
     return entry;
@@ -81,7 +102,17 @@ export function createSqliteSeqMemory(
     if (entry === undefined) return;
     unfolded.delete(device);
     atMaxPending.delete(device);
-    if (entry.rows.length > 0) put.write(entry.rows);
+    if (entry.count > 0) {
+      const values: unknown[] = new Array(4 * entry.count);
+      for (let i = 0; i < entry.count; i += 1) {
+        const ts = entry.rows[3 * i + 1] as number;
+        values[4 * i] = device;
+        values[4 * i + 1] = entry.rows[3 * i];
+        values[4 * i + 2] = Number.isNaN(ts) ? null : ts;
+        values[4 * i + 3] = entry.rows[3 * i + 2];
+      }
+      put.write(values);
+    }
     for (let i = 0; i < entry.forgotten.length; i += 2) drop.run(device, entry.forgotten[i], entry.forgotten[i + 1]);
   };
 
@@ -119,8 +150,8 @@ export function createSqliteSeqMemory(
           continue;
         }
         accepted.push(device, values[i + 1], values[i + 2], values[i + 3]);
-        entry.rows.push(device, values[i + 1], values[i + 2], values[i + 3]);
-        if (entry.rows.length >= 4 * folding.maxPending) atMaxPending.add(device);
+        addRow(entry, values[i + 1] as number, values[i + 2] as number | null, values[i + 3] as number);
+        if (entry.count >= folding.maxPending) atMaxPending.add(device);
       }
       if (accepted.length > 0) append.run(lastLogId, JSON.stringify(accepted));
       foldDue(at);
@@ -159,7 +190,7 @@ export function createSqliteSeqMemory(
           ];
           if (n < (counts.get(device) ?? 0)) continue;
           counts.set(device, n + 1);
-          unfoldedOf(device, id, Number.NEGATIVE_INFINITY).rows.push(device, seq, ts, n);
+          addRow(unfoldedOf(device, id, Number.NEGATIVE_INFINITY), seq, ts, n);
           yield [device, seq, ts];
         }
       }
