@@ -4,7 +4,9 @@
  * local store's commits, the InfluxDB sink writing to a real influxd), fed turns of payloads from 10 dust
  * collectors — no broker, no thread crossing, so the figure moves only with the lane's own code. The store on and
  * off, alternating, medians of RUNS runs; CPU time of this process (the sink's HTTP writes included, influxd not).
- * Prints a table and writes bench/results/lane-core.json.
+ * Prints a table and writes bench/results/lane-core.json. A run right after one of the other side is up to 5 µs slower
+ * (the JIT settles again on the other kind of spool): to compare two builds, run one side (`--store on`).
+ * Turns of 10 (commits of one reading a device) show the per-commit costs; 200, those of each reading.
  *
  *   bash scripts/ensure-built.sh gateway/src/gateway.js && node --expose-gc --import tsx bench/lane-core.ts [--turn 40] [--store both|on|off]
  */
