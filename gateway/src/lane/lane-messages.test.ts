@@ -7,7 +7,7 @@ const batchVerdicts = fc.array(fc.tuple(fc.nat(3), fc.boolean()), { minLength: 1
   (payloads): LaneVerdicts => ({
     type: 'verdicts',
     batches: 1,
-    accepted: Uint32Array.from(payloads.map(([accepted]) => accepted)),
+    accepted: payloads.map(([accepted]) => accepted),
     rejections: payloads.flatMap(([, rejected], index) =>
       rejected ? [[index, [{ reason: 'duplicate' as const, detail: `payload ${index}` }]] as LaneVerdicts['rejections'][number]] : [],
     ),
@@ -23,7 +23,7 @@ describe('the verdicts of several batches as one message', () => {
         let offset = 0;
         for (const part of parts) {
           const length = part.accepted.length;
-          expect([...joined.accepted.subarray(offset, offset + length)]).toEqual([...part.accepted]);
+          expect(joined.accepted.slice(offset, offset + length)).toEqual(part.accepted);
           const rejections = joined.rejections.filter(([index]) => index >= offset && index < offset + length);
           expect(rejections.map(([index, reasons]) => [index - offset, reasons])).toEqual(part.rejections);
           offset += length;

@@ -47,7 +47,7 @@ async function laneOnFakeWorker() {
   const answer = (afterMs: number): void => {
     vi.advanceTimersByTime(afterMs);
     const size = batches.shift() ?? 0;
-    worker.emit('message', { type: 'verdicts', batches: 1, accepted: new Uint32Array(size).fill(1), rejections: [] });
+    worker.emit('message', { type: 'verdicts', batches: 1, accepted: new Array<number>(size).fill(1), rejections: [] });
   };
   return { lane, send, answer, posted };
 }

@@ -124,7 +124,7 @@ export async function createWorkerLane(
     for (const payload of batch.payloads) total += payload.length;
     const bytes = new ArrayBuffer(total);
     const view = new Uint8Array(bytes);
-    const offsets = new Uint32Array(batch.payloads.length + 1);
+    const offsets = new Array<number>(batch.payloads.length + 1);
     let at = 0;
     for (let i = 0; i < batch.payloads.length; i += 1) {
       const payload = batch.payloads[i] as Buffer;
@@ -135,7 +135,7 @@ export async function createWorkerLane(
     offsets[batch.payloads.length] = at;
     awaiting.push({ decided: batch.decided, sentAt: performance.now() });
     undecided += batch.decided.length;
-    post({ type: 'batch', devices: batch.devices, receivedAt: Float64Array.from(batch.receivedAt), offsets, bytes }, [bytes]);
+    post({ type: 'batch', devices: batch.devices, receivedAt: batch.receivedAt, offsets, bytes }, [bytes]);
   };
 
   worker.on('message', (message: FromLane) => {

@@ -153,7 +153,7 @@ try {
     waitTimer = null;
     const answer = joinVerdicts(held);
     held = [];
-    send(answer, [answer.accepted.buffer as ArrayBuffer]);
+    send(answer);
     sendLatest();
   };
   /** Runs the waiting commit now (its time is up, or a drain, a flush or a stop wants everything durable). */
@@ -242,7 +242,7 @@ try {
   const judgeAll = (batches: readonly BatchMessage[], mayWait: boolean): LaneVerdicts => {
     let payloads = 0;
     for (const batch of batches) payloads += batch.devices.length;
-    const answer: LaneVerdicts = { type: 'verdicts', batches: batches.length, accepted: new Uint32Array(payloads), rejections: [] };
+    const answer: LaneVerdicts = { type: 'verdicts', batches: batches.length, accepted: new Array<number>(payloads).fill(0), rejections: [] };
     const items: LaneItem[] = [];
     /** Per item judged: its index in the answer. */
     const from: number[] = [];
