@@ -60,6 +60,7 @@ const influxd = await startLocalInfluxd({ dataDir: influxDir });
 let runs = 0;
 async function run(store: boolean): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-lane-'));
+  let db: { close(): unknown } | null = null;
   try {
     const config = validateConfig(
       {
@@ -73,13 +74,15 @@ async function run(store: boolean): Promise<number> {
     );
     const registry = createDeviceRegistry(config.devices);
     const log = createLogger('warn');
-    const { core, sink } = await buildLaneCore(
+    const built = await buildLaneCore(
       { config: laneConfigOf(config), influxUrl: influxd.url },
       registry,
       outlet,
       createGatewayMetrics(),
       log,
     );
+    const { core, sink } = built;
+    db = built.store;
     core.start(Date.now());
     // device times 30 s apart, the last just now (a backlog replayed fast, as the ingest section's flood)
     const start = Date.now() - (READINGS / DEVICES) * 30_000;
@@ -103,6 +106,7 @@ async function run(store: boolean): Promise<number> {
     await sink?.close();
     return (used.user + used.system) / READINGS;
   } finally {
+    db?.close(); // SQLite's connection, before its directory goes
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -242,7 +242,12 @@ try {
   const judgeAll = (batches: readonly BatchMessage[], mayWait: boolean): LaneVerdicts => {
     let payloads = 0;
     for (const batch of batches) payloads += batch.devices.length;
-    const answer: LaneVerdicts = { type: 'verdicts', batches: batches.length, accepted: new Array<number>(payloads).fill(0), rejections: [] };
+    const answer: LaneVerdicts = {
+      type: 'verdicts',
+      batches: batches.length,
+      accepted: new Array<number>(payloads).fill(0),
+      rejections: [],
+    };
     const items: LaneItem[] = [];
     /** Per item judged: its index in the answer. */
     const from: number[] = [];
