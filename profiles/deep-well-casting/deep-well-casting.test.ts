@@ -127,6 +127,15 @@ describe('deep-well-casting profile', () => {
     expect(h.active('interlock_failure')?.message).toMatch(/quick_shutoff == 'closed'/);
   });
 
+  it('a cast stopped within 3 s of a pump trip with the valves not moved is still an interlock failure', () => {
+    const { h, cast, idleUntil, t0 } = caster();
+    // the PLC (or an operator) stops the drop a second after the trip; the shut-off stays open, the drain closed
+    cast(t0 + 2 * SECOND, (_t, i) => pumpTrip(i));
+    idleUntil(t0 + 2 * MINUTE, () => ({ cooling_pressure: 0.05, quick_shutoff: 'open', emergency_drain: 'closed' }));
+    expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @3s', 'cleared red @32s']);
+    expect(h.open('interlock_failure')?.resolved).toBe(false);
+  });
+
   it('a fast but small pressure drop (rate red, still above 70 % of set-point) starts the interlock check too', () => {
     // 0.20 → 0.16 MPa in 1 s is 0.04 MPa/s (≥ 0.03): red for the rate, only yellow for the level (80 %)
     const small = (i: number): Metrics => ({ cooling_pressure: i === 0 ? 0.2 : 0.16 });

@@ -57,17 +57,25 @@ describe('expect rule details', () => {
     expect(h.engine.nextDueAt()).toBeNull();
   });
 
-  it('with reset: the wait is cancelled by the reset, and by the expectations being met', () => {
+  it('with reset: a wait under way is judged at its deadline even if the reset holds meanwhile; only the expectations end it', () => {
     const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 3s, reset: "idle"`));
     h.read(0, { drop: true, valve: 'open', idle: false });
     expect(h.state('il')).toBe('pending');
-    h.read(1000, { idle: true });
+    h.read(1000, { idle: true, drop: false });
+    expect(h.state('il')).toBe('pending');
+    h.advanceTo(3000);
+    expect(h.state('il')).toBe('red');
+    // the failure found, the reset ends it
+    h.read(4000, { idle: true });
+    expect(h.state('il')).toBe('false');
+    // no check starts while the reset holds
+    h.read(5000, { drop: true });
     expect(h.state('il')).toBe('false');
     expect(h.engine.nextDueAt()).toBeNull();
-    h.read(2000, { idle: false, drop: false });
-    h.read(3000, { drop: true });
+    h.read(6000, { idle: false, drop: false });
+    h.read(7000, { drop: true });
     expect(h.state('il')).toBe('pending');
-    h.read(4000, { valve: 'closed' });
+    h.read(8000, { valve: 'closed' });
     expect(h.state('il')).toBe('false');
     expect(h.engine.nextDueAt()).toBeNull();
   });

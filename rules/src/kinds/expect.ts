@@ -18,9 +18,10 @@ export const expectRuleSchema = ruleBaseSchema.extend({
   expect: z.array(expressionSchema).min(1),
   within: durationSchema,
   /**
-   * Optional: the check ends only when this holds (or the expectations do) — a check started by a short
-   * trigger (a sudden drop that levels off) still runs to its deadline, and a failure stays until then.
-   * Without it, the trigger ending cancels a pending check and clears a failure.
+   * Optional: a check once started runs to its deadline whatever the trigger or this does meanwhile — a sudden drop
+   * that levels off, or the cast stopped without the valves moving, still needs the interlock — and a failure stays
+   * until the expectations hold or this holds. Without it, the trigger ending cancels a pending check and clears a
+   * failure.
    */
   reset: expressionSchema.optional(),
   severity: severitySchema.default('red'),
@@ -43,6 +44,13 @@ const unmetOf = (def: ExpectRule, ctx: RuleContext): string[] => def.expect.filt
 const concerns = (def: ExpectRule, reading: Reading): boolean =>
   touches(def.trigger, reading) || touches(def.reset, reading) || def.expect.some((e: CompiledExpr) => touches(e, reading));
 
+/** The trigger's rising edge: the expectations are waited for until `within` has passed (judged at once for 0). */
+function start(def: ExpectRule, state: ExpectState, unmet: string[], now: number): void {
+  state.deadline = unmet.length === 0 || def.within === 0 ? null : now + def.within;
+  state.failed = unmet.length > 0 && def.within === 0;
+  state.unmet = unmet;
+}
+
 function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdict {
   if (state.deadline !== null) return pendingVerdict(state.deadline);
   if (!state.failed) return NORMAL_VERDICT;
@@ -61,8 +69,8 @@ function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdi
 
 /**
  * Interlock verification: when `trigger` becomes true, every `expect` must hold within `within`; if not,
- * a separate alarm. Waiting is `pending`; the failure clears once the expectations hold or the trigger ends
- * (the alarm stays open for the duty officer to resolve).
+ * a separate alarm. Waiting is `pending`; the failure clears once the expectations hold or the trigger ends (with
+ * `reset`: once `reset` holds); the alarm stays open for the duty officer to resolve.
  */
 export const expectKind: RuleKind<ExpectRule, ExpectState> = {
   kind: 'expect',
@@ -72,23 +80,21 @@ export const expectKind: RuleKind<ExpectRule, ExpectState> = {
     if (!concerns(def, reading)) return undefined;
     const trigger = holds(def.trigger.ast, ctx.env);
     const unmet = unmetOf(def, ctx);
-    const ends = def.reset === undefined ? !trigger : holds(def.reset.ast, ctx.env);
-    if (ends || (def.reset !== undefined && unmet.length === 0)) {
+    const checking = state.deadline !== null || state.failed;
+    if (checking && unmet.length === 0) {
       state.deadline = null;
       state.failed = false;
-    } else if (def.reset !== undefined && (state.deadline !== null || state.failed)) {
-      // a check under way runs to its deadline whatever the trigger does now
-    } else if (!trigger) {
-      state.deadline = null;
-      state.failed = false;
-    } else if (!state.triggered) {
-      state.deadline = unmet.length === 0 || def.within === 0 ? null : ctx.now + def.within;
-      state.failed = unmet.length > 0 && def.within === 0;
-      state.unmet = unmet;
-    } else if (unmet.length === 0) {
-      state.deadline = null;
-      state.failed = false;
-    }
+    } else if (def.reset === undefined) {
+      if (!trigger) {
+        state.deadline = null;
+        state.failed = false;
+      } else if (!state.triggered) start(def, state, unmet, ctx.now);
+    } else if (state.deadline !== null) {
+      // a check under way is judged at its deadline: neither the trigger ending nor the reset (a cast stopped is not
+      // the valves moving) cancels it
+    } else if (state.failed) {
+      if (holds(def.reset.ast, ctx.env)) state.failed = false;
+    } else if (trigger && !state.triggered && !holds(def.reset.ast, ctx.env)) start(def, state, unmet, ctx.now);
     state.triggered = trigger;
     return verdictOf(def, state, ctx);
   },
