@@ -1,7 +1,7 @@
 /**
  * Benchmark of the telemetry lane's work in-process (issue 17, the worker's share of the CPU per reading): the lane's
  * core as the gateway builds it (buildLaneCore: decode, validate, normalise, seq window, rules, line protocol, the
- * local store's commits, the InfluxDB sink writing to a real influxd), fed turns of payloads from 10 dust
+ * local store's commits and its checkpointer thread, the InfluxDB sink writing to a real influxd), fed turns of payloads from 10 dust
  * collectors — no broker, no thread crossing, so the figure moves only with the lane's own code. The store on and
  * off, alternating, medians of RUNS runs; CPU time of this process (the sink's HTTP writes included, influxd not).
  * Prints a table and writes bench/results/lane-core.json. A run right after one of the other side is up to 5 µs slower
@@ -32,6 +32,9 @@ const { createLogger } = await built<typeof import('../gateway/src/observability
 const { createGatewayMetrics } = await built<typeof import('../gateway/src/observability/metrics.js')>(
   'gateway/src/observability/metrics.js',
 );
+const { startWalCheckpointer } = await built<typeof import('../gateway/src/store/wal-checkpointer.js')>(
+  'gateway/src/store/wal-checkpointer.js',
+);
 const { startLocalInfluxd } = await built<typeof import('../gateway/src/sinks/influx/local-influxd.js')>(
   'gateway/src/sinks/influx/local-influxd.js',
 );
@@ -61,6 +64,7 @@ let runs = 0;
 async function run(store: boolean): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-lane-'));
   let db: { close(): unknown } | null = null;
+  let checkpointer: { ready: Promise<void>; stop(): Promise<void> } | null = null;
   try {
     const config = validateConfig(
       {
@@ -74,15 +78,15 @@ async function run(store: boolean): Promise<number> {
     );
     const registry = createDeviceRegistry(config.devices);
     const log = createLogger('warn');
-    const built = await buildLaneCore(
-      { config: laneConfigOf(config), influxUrl: influxd.url },
-      registry,
-      outlet,
-      createGatewayMetrics(),
-      log,
-    );
+    const metrics = createGatewayMetrics();
+    const built = await buildLaneCore({ config: laneConfigOf(config), influxUrl: influxd.url }, registry, outlet, metrics, log);
     const { core, sink } = built;
     db = built.store;
+    // the gateway's checkpointer thread, as it runs beside the lane (its CPU is this process's too)
+    if (built.store) {
+      checkpointer = startWalCheckpointer({ file: built.store.name, metrics, log });
+      await checkpointer.ready; // its start-up is not the lane's
+    }
     core.start(Date.now());
     // device times 30 s apart, the last just now (a backlog replayed fast, as the ingest section's flood)
     const start = Date.now() - (READINGS / DEVICES) * 30_000;
@@ -106,6 +110,7 @@ async function run(store: boolean): Promise<number> {
     await sink?.close();
     return (used.user + used.system) / READINGS;
   } finally {
+    await checkpointer?.stop();
     db?.close(); // SQLite's connection, before its directory goes
     rmSync(dataDir, { recursive: true, force: true });
   }

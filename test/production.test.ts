@@ -21,7 +21,7 @@ import { type BuiltArtefact, buildArtefact } from './helpers/built-artefact.js';
 import { writeGatewayConfig } from './helpers/gateway-process.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, eventually, freshDatabase, TOKENS } from './helpers/test-gateway.js';
+import { api, eventually, freshDatabase, metricValue, TOKENS } from './helpers/test-gateway.js';
 
 /**
  * What production runs: `npm run build` output started with plain `node` from a directory that holds only the
@@ -174,6 +174,11 @@ describe('production runs the build with plain node and production dependencies 
     expect(rows[0].hopper_temp).toBe(82.5);
     const ready = await fetch(`${gateway.httpUrl}/readyz`);
     expect(ready.status).toBe(200);
+    // the store's checkpointer, a thread of its own, runs from the build too: it has copied those commits into the file
+    await eventually('a checkpoint of the store on /metrics', async () => {
+      const count = metricValue(await (await fetch(`${gateway.httpUrl}/metrics`)).text(), 'gateway_store_checkpoint_seconds_count');
+      return count > 0 ? count : undefined;
+    });
 
     expect(await stopped(gateway.child)).toBe(0);
     expect(gateway.stderr()).not.toMatch(/tsx|Cannot find module|ERR_MODULE_NOT_FOUND/);

@@ -61,6 +61,7 @@ import { openStore, storeSizeBytes } from './store/open-store.js';
 import { createSqliteQuarantineKeep } from './store/quarantine-sqlite.js';
 import { createSpoolWriter } from './store/spool-queue.js';
 import { openVolatileStore } from './store/volatile-store.js';
+import { startWalCheckpointer } from './store/wal-checkpointer.js';
 import { createSqliteWebhookOutbox } from './store/webhook-outbox-sqlite.js';
 import { createWriterGate, writeFirst } from './store/writer-gate.js';
 
@@ -132,6 +133,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes })
     : null;
   const store = opened && writerGate ? writeFirst(opened, writerGate) : opened;
+  // The write-ahead log copied into the file on a thread of its own, not inside a commit of the lane or the alarm book.
+  const checkpointer = opened ? startWalCheckpointer({ file: opened.name, metrics, log: log.child({ component: 'store' }) }) : null;
   const quarantine = createQuarantine(config.quarantine, store ? createSqliteQuarantineKeep(store) : undefined, (error, entry) =>
     log.error({ err: error, device: entry.device, reason: entry.reason }, 'quarantine write failed'),
   );
@@ -572,6 +575,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         sharedDeviceStatus?.close();
         sharedAudit?.close();
         await webhooks.close();
+        await checkpointer?.stop();
         store?.close();
         if (accountsDb !== store) accountsDb.close();
         await recorder?.close();

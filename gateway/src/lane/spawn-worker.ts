@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { WORKER_YOUNG_GENERATION_MB } from './young-generation.js';
 
 /** The URL of tsx's ESM register API (`tsx/esm/api`, import condition), found from its package.json. */
@@ -24,11 +24,14 @@ function tsxEsmApi(from: string): string {
 
 /**
  * A worker thread running the module at `entry`. A `.js` module (the built gateway, `node dist/…`) runs as it
- * is, with no loader; a `.ts` module (the gateway run from source by the tests) is loaded through tsx, which
+ * is, with no loader (the telemetry lane's young generation unless `resourceLimits` says otherwise); a `.ts` module (the gateway run from source by the tests) is loaded through tsx, which
  * workers do not inherit. A module that fails to load posts `{ type: 'failed', message }` to its parent.
  */
-export function spawnModuleWorker(entry: URL, workerData: unknown): Worker {
-  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+export function spawnModuleWorker(
+  entry: URL,
+  workerData: unknown,
+  resourceLimits: ResourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData, resourceLimits });
   const bootstrap = [
     `import(${JSON.stringify(tsxEsmApi(import.meta.url))})`,

@@ -137,6 +137,17 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       registers,
     }),
     storeLimit: new Gauge({ name: 'gateway_store_limit_bytes', help: 'store.maxBytes (0: no bound but the disk)', registers }),
+    storeCheckpoint: new Histogram({
+      name: 'gateway_store_checkpoint_seconds',
+      help: "Checkpoints of the local store's write-ahead log on the checkpointer thread that found new frames, by duration (fsyncs included)",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    storeLogFrames: new Gauge({
+      name: 'gateway_store_log_frames',
+      help: "Frames in the local store's write-ahead log at the last checkpoint (growing: checkpoints fall behind the commits)",
+      registers,
+    }),
     clusterMembers: new Gauge({
       name: 'gateway_cluster_members',
       help: 'Live gateway nodes as this node last saw them in Redis, itself included (1 on a single node)',
