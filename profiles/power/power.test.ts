@@ -3,6 +3,7 @@ import type { MetricValue } from '../../rules/src/index.js';
 import { deepWellCasting } from '../deep-well-casting/index.js';
 import { dustCollector } from '../dust-collector/index.js';
 import { PROFILES } from '../index.js';
+import { mineSlope } from '../mine-slope/index.js';
 import { toCanonical } from '../test-support/convert.js';
 import {
   createHarness,
@@ -119,7 +120,7 @@ describe('power profile', () => {
     expect(h.timeline('over_capacity', T0)).toEqual(['raised yellow @1h', 'cleared yellow @2h']);
   });
 
-  it('faked offline: every safety monitor of the site silent 15 min while the meter shows production is orange', () => {
+  it('faked offline: every safety monitor of the site silent (past 3 of its intervals) 15 min while the meter shows production is orange', () => {
     const { h, random } = site();
     h.device({ device: 'meter', profile: power, attributes: MAIN });
     h.device({ device: 'dc-1', profile: dustCollector });
@@ -130,10 +131,27 @@ describe('power profile', () => {
     h.send('dc-1', { fan_running: true, diff_pressure: 1150 }, T0 + 10 * MINUTE);
     h.run('meter', T0 + 2 * HOUR, EVERY, () => load(900 + noise(random, 30)));
     h.send('dc-1', { fan_running: true, diff_pressure: 1120 });
-    // both orange (silent ≥ 15 min) once the collector's silence reaches 15 min: 25 min
-    expect(h.timeline('faked_offline', T0)).toEqual(['raised orange @25m', 'cleared orange @2h']);
+    // the collector silent past 3 of its intervals (60 s, its profile's slowest cadence) at 13 min, the caster long
+    // before: both silent for 15 min at 28 min
+    expect(h.timeline('faked_offline', T0)).toEqual(['raised orange @28m', 'cleared orange @2h']);
     expect(h.stepsOf('faked_offline')[0]?.device).toBe('_site');
     expect(h.stepsOf('monitors_silent_plant_stopped')).toEqual([]);
+  });
+
+  it('faked offline at a mine: a slope monitor reporting every 30 min counts once 3 reports are missed, then 15 min', () => {
+    const { h, random } = site();
+    h.device({ device: 'meter', profile: power, attributes: MAIN });
+    h.device({ device: 'gnss-1', profile: mineSlope });
+    for (let t = T0; t <= T0 + 8 * HOUR; t += EVERY) {
+      h.advanceTo(t);
+      h.send('meter', load(900 + noise(random, 30)));
+      // half-hourly solutions until 2 h 30 min, then nothing
+      if (t <= T0 + 150 * MINUTE && (t - T0) % (30 * MINUTE) === 0)
+        h.send('gnss-1', { disp_east: 10 + noise(random, 3), disp_north: 5 + noise(random, 3), disp_up: -2 + noise(random, 6) });
+    }
+    // silent from 2 h 30 min + 3 × 30 min, faked offline 15 min later: not after the slope's own 6-h orange step
+    expect(h.timeline('device_silent', T0, 'gnss-1')).toEqual(['raised yellow @4h']);
+    expect(h.timeline('faked_offline', T0)).toEqual(['raised orange @4h15m']);
   });
 
   it('the same silence while the meter shows the plant stopped is only a blue notice', () => {
@@ -144,12 +162,13 @@ describe('power profile', () => {
     h.send('meter', load(80), T0);
     h.send('dc-1', { fan_running: false, diff_pressure: 3 }, T0 + 10 * MINUTE);
     h.run('meter', T0 + 2 * HOUR, EVERY, () => load(80 + noise(random, 10)));
-    expect(h.timeline('monitors_silent_plant_stopped', T0)).toEqual(['raised blue @25m']);
+    expect(h.timeline('monitors_silent_plant_stopped', T0)).toEqual(['raised blue @28m']);
     expect(h.stepsOf('faked_offline')).toEqual([]);
-    // the plant starts while the monitors are still silent: the lower case gives way to faked offline
+    // the plant starts while the monitors are still silent: the lower case gives way to faked offline once they have
+    // stayed silent 15 min into production (a morning start-up's monitors connect within minutes of the load)
     h.run('meter', T0 + 3 * HOUR, EVERY, () => load(900));
-    expect(h.timeline('faked_offline', T0)).toEqual(['raised orange @2h']);
-    expect(h.timeline('monitors_silent_plant_stopped', T0)).toEqual(['raised blue @25m', 'cleared blue @2h']);
+    expect(h.timeline('faked_offline', T0)).toEqual(['raised orange @2h15m']);
+    expect(h.timeline('monitors_silent_plant_stopped', T0)).toEqual(['raised blue @28m', 'cleared blue @2h']);
   });
 
   it('one silent monitor among live ones is not faked offline (its own silence rule speaks)', () => {
