@@ -138,6 +138,26 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
     expect(await counted('sinkWritten')).toBe(1);
   });
 
+  it('each attempt carries its own webhook-timestamp and is signed over it: a retry an hour later still verifies', async () => {
+    const receiver = await startReceiver(['hold']);
+    let offset = 0;
+    const { subscriber } = subscriberWith(standardConfig(receiver.url), () => Date.now() + offset);
+    subscriber.enqueue(event('evt_a', 'alm_a'));
+    for (let n = 0; n < 200 && receiver.held.length === 0; n += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    offset = 3_600_000; // the receiver answers an hour later (the clock the subscriber signs with)
+    receiver.held[0]?.writeHead(503).end();
+    await subscriber.idle(5_000);
+    const [first, retry] = receiver.received as [Received, Received];
+    const stamp = (r: Received): number => Number(r.headers['webhook-timestamp']);
+    expect(stamp(retry) - stamp(first)).toBeGreaterThanOrEqual(3_600);
+    expect(retry.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
+    const signed = createHmac('sha256', key)
+      .update(`evt_a.${stamp(retry)}.${retry.body}`)
+      .digest('base64');
+    expect(retry.headers['webhook-signature']).toBe(`v1,${signed}`);
+  });
+
   it('any 2xx is delivered', async () => {
     const receiver = await startReceiver([{ status: 200 }, { status: 202 }, { status: 299 }]);
     const { subscriber, deadLetters } = subscriberWith(standardConfig(receiver.url));
