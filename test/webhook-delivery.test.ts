@@ -113,6 +113,28 @@ describe('webhook delivery: retries, ordering, 410, dead letters (contract §5)'
     expect((await api(gateway!, '/api/webhooks/dead-letters', { token: TOKENS.viewer })).body.count).toBe(0);
   });
 
+  it('past store.deadLetters.max the oldest dead letter is forgotten: counted on /metrics', async () => {
+    receiver = await startWebhookReceiver(SECRET);
+    gateway = await startTestGateway({
+      overrides: {
+        store: { deadLetters: { max: 1 } },
+        webhooks: [{ id: 'platform', url: receiver.url, secrets: [SECRET], retryBaseDelay: 30, retryMaxDelay: 200 }],
+      },
+    });
+    device = await connectDevice(gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
+    receiver.respondWith([400, 400]); // not retryable: each event dead-lettered at once
+    await hopper(65); // raised
+    await hopper(75); // escalated
+    const letters = await eventually('the newest dead letter alone', async () => {
+      const metrics = (await api(gateway!, '/metrics', { token: null })).body as string;
+      if (metricValue(metrics, 'gateway_webhook_dead_letters_total', { subscriber: 'platform' }) < 2) return undefined;
+      return (await api(gateway!, '/api/webhooks/dead-letters', { token: TOKENS.viewer })).body.deadLetters;
+    });
+    expect(letters.map((l: { event: { type: string } }) => l.event.type)).toEqual(['alarm.escalated']);
+    const metrics = (await api(gateway!, '/metrics', { token: null })).body as string;
+    expect(metricValue(metrics, 'gateway_webhook_dead_letters_forgotten_total')).toBe(1);
+  });
+
   it('disables a subscriber that answers 410 Gone, dead-letters what follows, and an admin re-enables it', async () => {
     await start({});
     receiver!.respondWith([410]);

@@ -219,7 +219,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     knownUsers: accounts.users().map((user) => user.name),
   });
 
-  const outboxIds = { newId: () => `dlq_${newId()}`, now, maxDeadLetters: config.store.deadLetters.max };
+  const outboxIds = {
+    newId: () => `dlq_${newId()}`,
+    now,
+    maxDeadLetters: config.store.deadLetters.max,
+    forgotten(count: number) {
+      metrics.webhookDeadLettersForgotten.inc(count);
+      log.warn({ count, max: config.store.deadLetters.max }, 'webhook dead letters forgotten');
+    },
+  };
   const localOutbox = store ? createSqliteWebhookOutbox(store, outboxIds) : createMemoryWebhookOutbox(outboxIds);
   // In a cluster the shared store keeps each event until this node's outbox is done with it (see site-replica.ts).
   let handedOn: ((event: AlarmEvent) => void) | null = null;

@@ -198,6 +198,11 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       labelNames: ['subscriber', 'reason'],
       registers,
     }),
+    webhookDeadLettersForgotten: new Counter({
+      name: 'gateway_webhook_dead_letters_forgotten_total',
+      help: 'The oldest webhook dead letters forgotten to stay within store.deadLetters.max (no longer listed or replayable)',
+      registers,
+    }),
     httpAuthFailures: new Counter({
       name: 'gateway_http_auth_failures_total',
       help: 'API requests and logins refused for authentication, by reason (missing_token, bad_token, bad_session, bad_password, rate_limited)',

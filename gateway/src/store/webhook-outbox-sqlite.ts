@@ -90,7 +90,7 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
     if (delivery.id !== null) remove.run(delivery.id);
     const event = eventColumn(delivery.event, delivery.body);
     insertLetter.run(letter.id, letter.subscriber, delivery.body, event, letter.attempts, letter.reason, letter.lastError, letter.deadAt);
-    trimLetters.run(ids.maxDeadLetters);
+    return trimLetters.run(ids.maxDeadLetters).changes;
   });
 
   const replay = db.transaction((id: string): OutboxDelivery | null => {
@@ -141,7 +141,8 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
         lastError,
         deadAt: new Date(ids.now()).toISOString(),
       };
-      if (db.open) toDeadLetter(delivery, letter);
+      const forgotten = db.open ? toDeadLetter(delivery, letter) : 0;
+      if (forgotten > 0) ids.forgotten?.(forgotten);
       return letter;
     },
     deadLetters: () =>

@@ -15,17 +15,18 @@ const event = (id: string, seq = 1): AlarmEvent =>
     data: { alarm: { id: 'alm_1', key: 'site-a/dc-01/hopper_temp_high', seq, site: 'site-a', device: 'dc-01' } },
   }) as unknown as AlarmEvent;
 
-const idsWith = (maxDeadLetters: number): OutboxIds => {
+type Forgotten = (count: number) => void;
+const idsWith = (maxDeadLetters: number, forgotten?: Forgotten): OutboxIds => {
   let n = 0;
-  return { newId: () => `dlq_${++n}`, now: () => Date.parse('2026-11-22T08:00:00Z'), maxDeadLetters };
+  return { newId: () => `dlq_${++n}`, now: () => Date.parse('2026-11-22T08:00:00Z'), maxDeadLetters, ...(forgotten ? { forgotten } : {}) };
 };
-const sqliteIn = (dir: string, maxDeadLetters: number): WebhookOutbox =>
-  createSqliteWebhookOutbox(openStore({ dataDir: dir, synchronous: 'normal' }), idsWith(maxDeadLetters));
+const sqliteIn = (dir: string, maxDeadLetters: number, forgotten?: Forgotten): WebhookOutbox =>
+  createSqliteWebhookOutbox(openStore({ dataDir: dir, synchronous: 'normal' }), idsWith(maxDeadLetters, forgotten));
 
 /** One contract for every WebhookOutbox adapter (memory, when the store is disabled, and the local store). */
-const ADAPTERS: Array<[string, (maxDeadLetters: number) => WebhookOutbox]> = [
-  ['memory', (max) => createMemoryWebhookOutbox(idsWith(max))],
-  ['sqlite', (max) => sqliteIn(mkdtempSync(join(tmpdir(), 'webhook-outbox-')), max)],
+const ADAPTERS: Array<[string, (maxDeadLetters: number, forgotten?: Forgotten) => WebhookOutbox]> = [
+  ['memory', (max, forgotten) => createMemoryWebhookOutbox(idsWith(max, forgotten))],
+  ['sqlite', (max, forgotten) => sqliteIn(mkdtempSync(join(tmpdir(), 'webhook-outbox-')), max, forgotten)],
 ];
 
 describe.each(ADAPTERS)('WebhookOutbox contract — %s', (_name, make) => {
@@ -70,12 +71,14 @@ describe.each(ADAPTERS)('WebhookOutbox contract — %s', (_name, make) => {
     expect(outbox.deliveries('dingtalk', 10).map((d) => d.eventId)).toEqual(['evt_b']);
   });
 
-  it('dead-letters with a reason, lists oldest first, forgets the oldest past its bound', () => {
-    const outbox = make(2);
+  it('dead-letters with a reason, lists oldest first, forgets the oldest past its bound and says how many', () => {
+    const forgotten: number[] = [];
+    const outbox = make(2, (count) => forgotten.push(count));
     for (const id of ['evt_a', 'evt_b', 'evt_c']) {
       const delivery = outbox.enqueue('platform', event(id));
       delivery.attempts = 2;
       outbox.deadLetter(delivery, 'exhausted', 'HTTP 500');
+      expect(forgotten).toEqual(id === 'evt_c' ? [1] : []);
     }
     const letters = outbox.deadLetters();
     expect(letters.map((l) => [l.event.id, l.reason, l.attempts, l.lastError])).toEqual([

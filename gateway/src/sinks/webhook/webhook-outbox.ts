@@ -103,6 +103,8 @@ export interface OutboxIds {
   now(): number;
   /** Dead letters kept (`store.deadLetters.max`); past it the oldest are forgotten. */
   maxDeadLetters: number;
+  /** Told how many of the oldest dead letters a new one made it forget (counted and said in the log). */
+  forgotten?: (count: number) => void;
   /** Delivery-log entries kept, all subscribers together (default DEFAULT_MAX_DELIVERIES); the oldest go. */
   maxDeliveries?: number;
 }
@@ -148,7 +150,10 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
       };
       letters.push(letter);
       bodies.set(letter.id, queued.body);
-      if (letters.length > ids.maxDeadLetters) bodies.delete((letters.shift() as DeadLetter).id);
+      if (letters.length > ids.maxDeadLetters) {
+        bodies.delete((letters.shift() as DeadLetter).id);
+        ids.forgotten?.(1);
+      }
       return letter;
     },
     deadLetters: () => [...letters],
