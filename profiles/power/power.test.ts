@@ -120,6 +120,21 @@ describe('power profile', () => {
     expect(h.timeline('over_capacity', T0)).toEqual(['raised yellow @1h', 'cleared yellow @2h']);
   });
 
+  it('a frozen meter: readings exactly constant for 2 h above the idle load are yellow; a moving load and the idle load are not', () => {
+    const { h, random } = site();
+    h.device({ device: 'meter', profile: power, attributes: MAIN });
+    // production with its noise for 2 h, then the register frozen at its last reading for 3 h
+    h.run('meter', T0 + 2 * HOUR, EVERY, () => load(900 + noise(random, 30)));
+    h.run('meter', T0 + 5 * HOUR, EVERY, () => load(912.5));
+    expect(h.timeline('active_power_stuck', T0)).toEqual(['raised yellow @4h']);
+    expect(h.timeline('energy_stuck', T0)).toEqual(['raised yellow @4h']);
+    // a stopped plant reading the same idle load all night is not a frozen meter
+    const idle = site();
+    idle.h.device({ device: 'meter', profile: power, attributes: MAIN });
+    idle.h.run('meter', T0 + 12 * HOUR, EVERY, () => load(60));
+    expect(idle.h.steps).toEqual([]);
+  });
+
   it('faked offline: every safety monitor of the site silent (past 3 of its intervals) 15 min while the meter shows production is orange', () => {
     const { h, random } = site();
     h.device({ device: 'meter', profile: power, attributes: MAIN });
