@@ -31,7 +31,7 @@ describe.each(LANE_THREADS)('late data end to end (contract §2) — lane.thread
     return (detail.body.history as Array<{ type: string }>).map((h) => h.type);
   };
 
-  it('an older reading over the threshold, after the clear, is stored at its own time and raises nothing', async () => {
+  it('an older reading over the threshold, after the clear, is stored at its own time and does not raise the alarm again', async () => {
     await send(0, 40);
     await send(10, 75); // over the yellow and orange raise values (60, 70): raised
     await send(20, 40); // cleared

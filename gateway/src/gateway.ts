@@ -133,8 +133,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ? openStore({ dataDir: config.dataDir, synchronous: config.store.synchronous, maxBytes: config.store.maxBytes })
     : null;
   const store = opened && writerGate ? writeFirst(opened, writerGate) : opened;
-  // The write-ahead log copied into the file on a thread of its own, not inside a commit of the lane or the alarm book.
-  const checkpointer = opened ? startWalCheckpointer({ file: opened.name, metrics, log: log.child({ component: 'store' }) }) : null;
   const quarantine = createQuarantine(config.quarantine, store ? createSqliteQuarantineKeep(store) : undefined, (error, entry) =>
     log.error({ err: error, device: entry.device, reason: entry.reason }, 'quarantine write failed'),
   );
@@ -219,13 +217,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     knownUsers: accounts.users().map((user) => user.name),
   });
 
+  let forgottenLetters = 0;
   const outboxIds = {
     newId: () => `dlq_${newId()}`,
     now,
     maxDeadLetters: config.store.deadLetters.max,
     forgotten(count: number) {
       metrics.webhookDeadLettersForgotten.inc(count);
-      log.warn({ count, max: config.store.deadLetters.max }, 'webhook dead letters forgotten');
+      const before = forgottenLetters;
+      forgottenLetters += count;
+      // the first, then one line per hundred: a disabled subscriber dead-letters every event
+      if (before === 0 || Math.floor(forgottenLetters / 100) > Math.floor(before / 100))
+        log.warn({ forgotten: forgottenLetters, max: config.store.deadLetters.max }, 'webhook dead letters forgotten');
     },
   };
   const localOutbox = store ? createSqliteWebhookOutbox(store, outboxIds) : createMemoryWebhookOutbox(outboxIds);
@@ -520,6 +523,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // after joining: it reads what the live nodes last wrote
   await sharedDeviceStatus?.start();
   await sharedAudit?.start();
+  // The write-ahead log copied into the file on a thread of its own, not inside a commit of the lane or the alarm book;
+  // started last, so a start that fails leaves no thread behind (until then the writers' own checkpoint does it).
+  const checkpointer = opened ? startWalCheckpointer({ file: opened.name, metrics, log: log.child({ component: 'store' }) }) : null;
   log.info(
     { mqtt: listeners.map((l) => l.url), http: httpUrl, influx: influx.url ?? `disabled (${influx.disabledReason})` },
     'gateway started',

@@ -287,7 +287,7 @@ const webhookSubscriber = z
     rateLimitDelay: durationSchema.optional(),
     filter: webhookFilter.default({}),
     timeout: durationSchema.default(5_000),
-    /** Attempts of one event before it is dead-lettered: by default retries spanning 54–108 min (a receiver's hour of maintenance). */
+    /** Attempts of one event before it is dead-lettered: by default waits adding up to 54–109 min (a receiver's maintenance). */
     maxAttempts: z.number().int().min(1).max(50).default(30),
     maxQueued: z.number().int().positive().default(10_000),
     /** First retry delay; doubles per attempt (with jitter) up to `retryMaxDelay`. */

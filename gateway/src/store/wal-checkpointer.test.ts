@@ -47,6 +47,7 @@ describe('the store checkpointer', () => {
   it('copies the log into the file while a writer commits: the log stays short and the file holds every row', async () => {
     const { db, metrics, log, logBytes } = setup();
     const checkpointer = startWalCheckpointer({ file: db.name, intervalMs: 20, metrics, log });
+    await checkpointer.ready;
     // 300 commits write about 3,300 pages; the log starts over at a writer's commit once every frame is in the file
     const largest = await commitPages(db, logBytes, 30, 60);
     await checkpointer.stop();
@@ -68,6 +69,7 @@ describe('the store checkpointer', () => {
   it('stops with its connection closed: the last connection to close removes the log', async () => {
     const { db, metrics, log, logBytes } = setup();
     const checkpointer = startWalCheckpointer({ file: db.name, intervalMs: 20, metrics, log });
+    await checkpointer.ready;
     await commitPages(db, logBytes, 2, 60);
     await checkpointer.stop();
     db.close();
