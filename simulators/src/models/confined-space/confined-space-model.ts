@@ -29,6 +29,8 @@ export const confinedSpaceModel: ModelDefinition = {
     gas_leak: 'a combustible leak: LEL +5 %LEL/min (param rate)',
     permit_end: 'work ends: the permit closes, the blower stops, reports fall back to a 60-s heartbeat',
     o2_cell_dead: 'the oxygen cell dies: O₂ reads ~0.3 % while the other gases are normal',
+    lel_over_range:
+      'a rich pocket of combustible gas drives the catalytic LEL sensor past its 100 %LEL range (pinned there while it lasts); afterwards the bead, starved of oxygen, reads a fifth of the true value',
   },
   create: createConfinedSpace,
 };
@@ -45,6 +47,8 @@ function createConfinedSpace({ rng, params, start }: ModelInput): DeviceModel {
   let pocket = 0;
   let last = start;
   let permit = true;
+  /** The catalytic bead saw more than its range: from then on it reads falsely low (monitors.md § confined-space). */
+  let beadDamaged = false;
 
   return {
     intervalMs: () => (permit ? workInterval : 60_000),
@@ -75,6 +79,9 @@ function createConfinedSpace({ rng, params, start }: ModelInput): DeviceModel {
       }
       const leak = hasEvent(events, 'gas_leak');
       lel = leak ? lel + numberParam(leak.params, 'rate', 5) * minutes : lag(lel, 1, dt, 2 * MINUTE);
+      const overRange = hasEvent(events, 'lel_over_range');
+      if (overRange) beadDamaged = true;
+      const lelRead = overRange ? 100 + rng.between(0, 20) : beadDamaged ? lel / 5 : lel;
 
       const h2sPpm = clamp(h2s + pocket + rng.gaussian(0.15), 0, 200);
       const coPpm = clamp(co + rng.gaussian(0.4), 0, 1000);
@@ -82,7 +89,7 @@ function createConfinedSpace({ rng, params, start }: ModelInput): DeviceModel {
       const report: Report = {
         metrics: {
           o2: quantise(dead ? 0.3 + rng.gaussian(0.05) : clamp(o2 + rng.gaussian(0.04), 0, 30), 0.1),
-          lel: quantise(clamp(lel + rng.gaussian(0.3), 0, 100), 1),
+          lel: quantise(clamp(lelRead + rng.gaussian(0.3), 0, 100), 1),
           h2s: mgUnits ? quantise(toMgM3(h2sPpm, H2S_MOLAR_MASS), 0.1) : quantise(h2sPpm, 1),
           co: mgUnits ? quantise(toMgM3(coPpm, CO_MOLAR_MASS), 0.1) : quantise(coPpm, 1),
           ventilation_running: ventilated,
