@@ -25,13 +25,15 @@ export const powerModel: ModelDefinition = {
     secret_running: 'the plant produces although declared stopped (production load, any hour)',
     production_stop: 'the plant really stops: idle load only',
     overload: 'load climbs to param fraction (default 0.95) of the contracted capacity',
+    equipment_off: 'the metered equipment is switched off: ≈ 0 kW (on a safety sub-meter: the dust-collector fan or cooling pump stopped)',
   },
   create: createPower,
 };
 
 function createPower({ rng, attributes, params, start }: ModelInput): DeviceModel {
-  const idleKw = numberAttribute(attributes, 'p_idle_kw', 40);
   const productionKw = numberAttribute(attributes, 'p_prod_kw', 400);
+  // the profile's default idle load: a tenth of the production load (profiles/power/index.ts)
+  const idleKw = numberAttribute(attributes, 'p_idle_kw', 0.1 * productionKw);
   const contractedKw = numberAttribute(attributes, 'contracted_kw', 630);
   const declaredProducing = (attributes.declared_status ?? 'producing') === 'producing';
   const interval = numberParam(params, 'intervalMin', 15) * MINUTE;
@@ -61,6 +63,7 @@ function createPower({ rng, attributes, params, start }: ModelInput): DeviceMode
   const loadAt = (t: number, events: readonly ActiveEvent[]): number => {
     const overload = hasEvent(events, 'overload');
     if (overload) return contractedKw * numberParam(overload.params, 'fraction', 0.95);
+    if (hasEvent(events, 'equipment_off')) return 0;
     if (hasEvent(events, 'production_stop')) return idleKw;
     if (hasEvent(events, 'secret_running')) return productionKw * 0.92;
     return declaredProducing ? plannedLoad(curve, t) : idleKw;
