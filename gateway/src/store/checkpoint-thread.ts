@@ -39,7 +39,7 @@ const checkpoint = (): void => {
     // busy (a writer's own checkpoint holds the lock): -1 and -1, nothing done; unchanged: nothing new to copy
     if (!row || row.busy !== 0 || row.log < 0 || (row.log === last.log && row.checkpointed === last.checkpointed)) return;
     last = { log: row.log, checkpointed: row.checkpointed };
-    send({ type: 'checkpointed', frames: row.log, copied: row.checkpointed, ms: performance.now() - started });
+    send({ type: 'checkpointed', frames: row.log, ms: performance.now() - started });
   } catch (error) {
     send({ type: 'failed', message: (error as Error).message });
   }

@@ -16,8 +16,8 @@ export interface CheckpointThreadData {
 export type ToCheckpointer = { type: 'stop' };
 export type CheckpointReport =
   | { type: 'started' }
-  /** A checkpoint that found new frames: the log's length, the frames in the file so far, how long it took. */
-  | { type: 'checkpointed'; frames: number; copied: number; ms: number }
+  /** A checkpoint that found new frames: the log's length and how long it took. */
+  | { type: 'checkpointed'; frames: number; ms: number }
   | { type: 'failed'; message: string };
 
 export interface WalCheckpointerDeps {
