@@ -23,6 +23,14 @@ function tsxEsmApi(from: string): string {
 }
 
 /**
+ * The module `name` beside the module at `from` (its `import.meta.url`), as a worker's entry: the `.ts` source when
+ * that module runs from source (the tests), the built `.js` when it runs from `dist/`.
+ */
+export function moduleBeside(from: string, name: string): URL {
+  return new URL(`./${name}${from.endsWith('.ts') ? '.ts' : '.js'}`, from);
+}
+
+/**
  * A worker thread running the module at `entry`. A `.js` module (the built gateway, `node dist/…`) runs as it
  * is, with no loader (the telemetry lane's young generation unless `resourceLimits` says otherwise); a `.ts` module (the gateway run from source by the tests) is loaded through tsx, which
  * workers do not inherit. A module that fails to load posts `{ type: 'failed', message }` to its parent.

@@ -5,11 +5,11 @@ import type { SinkStatus } from '../sinks/sink.js';
 import { laneGone } from '../store/writer-gate.js';
 import type { LaneSetup } from './build-lane-core.js';
 import type { FromLane, LaneWorkerData, ToLane } from './lane-messages.js';
-import { spawnModuleWorker } from './spawn-worker.js';
+import { moduleBeside, spawnModuleWorker } from './spawn-worker.js';
 import { type LaneOutlet, type LaneVerdict, type TelemetryLane, UNAVAILABLE } from './telemetry-lane.js';
 
 /** The lane's worker: worker-thread.js once built, worker-thread.ts when run from source. */
-const LANE_WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker-thread.ts' : './worker-thread.js', import.meta.url);
+const LANE_WORKER = moduleBeside(import.meta.url, 'worker-thread');
 
 interface Pending {
   devices: string[];

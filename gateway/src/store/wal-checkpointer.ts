@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { spawnModuleWorker } from '../lane/spawn-worker.js';
+import { moduleBeside, spawnModuleWorker } from '../lane/spawn-worker.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 
 /**
@@ -35,7 +35,7 @@ export interface WalCheckpointer {
   stop(): Promise<void>;
 }
 
-const THREAD = new URL(import.meta.url.endsWith('.ts') ? './checkpoint-thread.ts' : './checkpoint-thread.js', import.meta.url);
+const THREAD = moduleBeside(import.meta.url, 'checkpoint-thread');
 /** A thread that does not end when asked (a checkpoint stuck on the disk) is ended after this. */
 const STOP_TIMEOUT_MS = 5_000;
 
