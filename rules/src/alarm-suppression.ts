@@ -16,22 +16,24 @@ const earliest = (a: number | null, b: number | null): number | null => (a === n
  */
 export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibition: Inhibition): AlarmBook {
   /**
-   * One change; `later`: the changes after it in its batch. A latent change released here is applied unless a later
-   * change of the same key in the batch brings a newer state (a sensor back from its fault, reading normal).
+   * One change; `newerAt`: where the batch brings each key's last state (its last change that is not pending). A
+   * latent change released here is applied unless the batch brings a newer state of its key after this change (a
+   * sensor back from its fault, reading normal).
    */
-  const applyOne = (change: VerdictChange, later: readonly VerdictChange[]): AlarmTransition[] => {
+  const applyOne = (change: VerdictChange, index = 0, newerAt?: ReadonlyMap<string, number>): AlarmTransition[] => {
     const { held, released } = inhibition.observe(change);
     const steps: AlarmTransition[] = held ? [] : core.apply(change);
-    for (const latent of released)
-      if (!later.some((next) => next.key === latent.key && next.verdict.status !== 'pending')) steps.push(...core.apply(latent));
+    for (const latent of released) if ((newerAt?.get(latent.key) ?? -1) <= index) steps.push(...core.apply(latent));
     return shelving.hold(steps);
   };
   return {
     ...core,
-    apply: (change) => applyOne(change, []),
+    apply: (change) => applyOne(change),
     applyAll(changes) {
       const ordered = inhibitorsFirst(changes);
-      return ordered.flatMap((change, index) => applyOne(change, ordered.slice(index + 1)));
+      const lastStateAt = new Map<string, number>();
+      for (const [index, change] of ordered.entries()) if (change.verdict.status !== 'pending') lastStateAt.set(change.key, index);
+      return ordered.flatMap((change, index) => applyOne(change, index, lastStateAt));
     },
     tick(now) {
       const steps = shelving.hold(core.tick(now));

@@ -135,6 +135,26 @@ describe('inhibition', () => {
     expect(b.applyAll([fault(3, false)]).map((t) => t.alarm.rule)).toEqual(['sensor_fault']);
   });
 
+  it('a sensor fault that moves to another metric lets go of what it held about the first, at once', () => {
+    const b = book();
+    const fault = (at: number, metric: string): VerdictChange => ({
+      ...change(at, 'orange', { rule: 'sensor_fault', inhibits: { scope: 'device', sameMetric: true } }),
+      verdict: { status: 'true', severity: 'orange', metric, value: 999, threshold: 400, unit: null, message: 'fault' },
+    });
+    const hot: VerdictChange = {
+      ...change(1, 'red'),
+      verdict: { ...change(1, 'red').verdict, metric: 'hopper_temp' } as VerdictChange['verdict'],
+    };
+    b.applyAll([fault(0, 'hopper_temp')]);
+    expect(b.applyAll([hot])).toEqual([]);
+    // the fault is now about the pressure sensor (same severity: its alarm does not move); the temperature alarm it
+    // held goes out with that change
+    expect(b.applyAll([fault(2, 'diff_pressure')]).map((t) => [t.type, t.alarm.rule, t.alarm.severity])).toEqual([
+      ['alarm.raised', 'hopper_temp_high', 'red'],
+    ]);
+    expect(b.inhibition.held()).toEqual([]);
+  });
+
   it('survives snapshot and restore', () => {
     const b = book();
     b.apply(silent(0, true));

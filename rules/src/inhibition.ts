@@ -93,31 +93,132 @@ const covers = (inhibitor: Inhibitor, change: VerdictChange, before: VerdictChan
   return rules ? rules.includes(change.rule) : change.inhibits === undefined;
 };
 
+/** Where an inhibitor is looked for: device-scoped ones under their device, site-scoped ones under their site. */
+const deviceSlot = (site: string, device: string): string => `${site}\u0000${device}`;
+
+/** Inhibitors and latent changes indexed by where they can apply, each kept in the order it was first set. */
+function createIndex<T>() {
+  const by = new Map<string, Map<string, T>>();
+  return {
+    set(where: string, key: string, value: T): void {
+      let group = by.get(where);
+      if (!group) {
+        group = new Map();
+        by.set(where, group);
+      }
+      group.set(key, value);
+    },
+    delete(where: string, key: string): void {
+      const group = by.get(where);
+      if (!group?.delete(key)) return;
+      if (group.size === 0) by.delete(where);
+    },
+    of: (where: string): ReadonlyMap<string, T> | undefined => by.get(where),
+    clear: (): void => by.clear(),
+  };
+}
+
 /**
  * Inhibition (designed suppression): while a rule that inhibits holds (a silent device, a sensor fault, a site's
  * power off), the changes of the rules it explains do not move their alarms; they are recorded, and their last one
  * is applied when it ends. Pure: no clock, no I/O; its state is a snapshot.
+ *
+ * An inhibitor covers only its own site (its device, when device-scoped), so a change is compared with the
+ * inhibitors of its device and its site alone, and an inhibitor that ends or changes looks again only at the latent
+ * changes within its reach: a mass outage (every device of a fleet silent, each its own inhibitor) costs each change
+ * what one silent device does, not a pass over the whole fleet's.
  */
 export function createInhibition(options: { maxRecent?: number } = {}): Inhibition {
   const maxRecent = options.maxRecent ?? 1_000;
+  /** Every inhibitor, in the order it was first set (the first that covers a change holds it). */
   const inhibitors = new Map<string, Inhibitor>();
+  /** The order each inhibitor was first set in, to pick the earliest of the device's and the site's. */
+  const order = new Map<string, number>();
+  let nextOrder = 0;
+  const byDevice = createIndex<Inhibitor>();
+  const bySite = createIndex<Inhibitor>();
   const latent = new Map<string, VerdictChange>();
+  const latentByDevice = createIndex<VerdictChange>();
+  const latentBySite = createIndex<VerdictChange>();
   let recent: InhibitedChange[] = [];
   let changed = false;
 
+  const whereOf = (inhibitor: Inhibitor): [index: typeof byDevice, where: string] =>
+    inhibitor.inhibits.scope === 'device' ? [byDevice, deviceSlot(inhibitor.site, inhibitor.device)] : [bySite, inhibitor.site];
+
+  /** Sets an inhibitor; the one it replaces, if any. */
+  const putInhibitor = (inhibitor: Inhibitor): Inhibitor | undefined => {
+    const was = inhibitors.get(inhibitor.key);
+    if (was) {
+      const [index, where] = whereOf(was);
+      index.delete(where, was.key);
+    } else order.set(inhibitor.key, nextOrder++);
+    inhibitors.set(inhibitor.key, inhibitor);
+    const [index, where] = whereOf(inhibitor);
+    index.set(where, inhibitor.key, inhibitor);
+    return was;
+  };
+
+  const dropInhibitor = (key: string): Inhibitor | undefined => {
+    const was = inhibitors.get(key);
+    if (!was) return undefined;
+    inhibitors.delete(key);
+    order.delete(key);
+    const [index, where] = whereOf(was);
+    index.delete(where, key);
+    return was;
+  };
+
+  const putLatent = (change: VerdictChange): void => {
+    latent.set(change.key, change);
+    latentByDevice.set(deviceSlot(change.site, change.device), change.key, change);
+    latentBySite.set(change.site, change.key, change);
+  };
+
+  const dropLatent = (change: VerdictChange): boolean => {
+    if (!latent.delete(change.key)) return false;
+    latentByDevice.delete(deviceSlot(change.site, change.device), change.key);
+    latentBySite.delete(change.site, change.key);
+    return true;
+  };
+
+  /** The first inhibitor (in the order they were set) of the change's device and site that covers it. */
   const coveringOf = (change: VerdictChange): Inhibitor | undefined => {
     const before = latent.get(change.key);
-    for (const inhibitor of inhibitors.values()) if (covers(inhibitor, change, before)) return inhibitor;
-    return undefined;
+    let first: Inhibitor | undefined;
+    let firstOrder = Number.POSITIVE_INFINITY;
+    for (const candidates of [byDevice.of(deviceSlot(change.site, change.device)), bySite.of(change.site)]) {
+      if (!candidates) continue;
+      for (const inhibitor of candidates.values()) {
+        const at = order.get(inhibitor.key) as number;
+        if (at < firstOrder && covers(inhibitor, change, before)) {
+          first = inhibitor;
+          firstOrder = at;
+        }
+      }
+    }
+    return first;
+  };
+
+  /** The latent changes an inhibitor could cover that nothing covers now (it ended, or changed): released at `at`. */
+  const releasedAfter = (was: Inhibitor, at: number): VerdictChange[] => {
+    const reach = was.inhibits.scope === 'device' ? latentByDevice.of(deviceSlot(was.site, was.device)) : latentBySite.of(was.site);
+    const released: VerdictChange[] = [];
+    for (const waiting of [...(reach?.values() ?? [])]) {
+      if (coveringOf(waiting)) continue;
+      dropLatent(waiting);
+      released.push({ ...waiting, at });
+    }
+    return released;
   };
 
   return {
     observe(change) {
-      const released: VerdictChange[] = [];
-      if (change.verdict.status === 'pending') return { held: latent.has(change.key) && coveringOf(change) !== undefined, released };
+      if (change.verdict.status === 'pending') return { held: latent.has(change.key) && coveringOf(change) !== undefined, released: [] };
+      let released: VerdictChange[] = [];
       if (change.verdict.status === 'true' && change.inhibits) {
         const was = inhibitors.get(change.key);
-        inhibitors.set(change.key, {
+        const replaced = putInhibitor({
           key: change.key,
           site: change.site,
           device: change.device,
@@ -128,20 +229,21 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
           since: was?.since ?? change.at,
         });
         changed = true;
-      } else if (inhibitors.delete(change.key)) {
-        changed = true;
-        for (const [key, waiting] of latent) {
-          if (coveringOf(waiting)) continue;
-          latent.delete(key);
-          released.push({ ...waiting, at: change.at });
+        // a sensor fault now about another metric no longer holds what it held about the first
+        if (replaced) released = releasedAfter(replaced, change.at);
+      } else {
+        const ended = dropInhibitor(change.key);
+        if (ended) {
+          changed = true;
+          released = releasedAfter(ended, change.at);
         }
       }
       const by = coveringOf(change);
       if (!by) {
-        if (latent.delete(change.key)) changed = true;
+        if (dropLatent(change)) changed = true;
         return { held: false, released };
       }
-      latent.set(change.key, change);
+      putLatent(change);
       const verdict = change.verdict;
       recent.push({
         at: change.at,
@@ -176,12 +278,17 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
     snapshot: () => structuredClone({ inhibitors: [...inhibitors.values()], latent: [...latent.entries()], recent }),
     restore(snapshot) {
       inhibitors.clear();
+      order.clear();
+      byDevice.clear();
+      bySite.clear();
       latent.clear();
+      latentByDevice.clear();
+      latentBySite.clear();
       recent = [];
       if (!snapshot) return;
       const copy = structuredClone(snapshot);
-      for (const inhibitor of copy.inhibitors) inhibitors.set(inhibitor.key, inhibitor);
-      for (const [key, change] of copy.latent) latent.set(key, change);
+      for (const inhibitor of copy.inhibitors) putInhibitor(inhibitor);
+      for (const [, change] of copy.latent) putLatent(change);
       recent = copy.recent;
     },
   };
