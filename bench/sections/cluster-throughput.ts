@@ -208,6 +208,23 @@ async function measure(
   }
 }
 
+/**
+ * Waits until every node sees all of them and each site has exactly one owner. Nodes started together first see
+ * themselves alone; until their heartbeats meet, a node refuses what another forwards for a site it no longer owns,
+ * and the device is disconnected to send it again, which the load generator does not do.
+ */
+async function agreed(nodes: BenchChild[], sites: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = wallMs() + timeoutMs;
+  for (;;) {
+    const views = await Promise.all(nodes.map((node) => node.call<{ members: number; sitesOwned: number }>('cluster')));
+    const owned = views.reduce((sum, view) => sum + view.sitesOwned, 0);
+    if (views.every((view) => view.members === nodes.length) && owned === sites) return;
+    if (wallMs() > deadline)
+      throw new Error(`cluster of ${nodes.length} did not agree within ${timeoutMs} ms: ${JSON.stringify(views)} (${sites} sites)`);
+    await sleep(100);
+  }
+}
+
 /** Every setup × run; one redis-server for the section (each setup its own node ids and sites), fresh gateway processes per setup. */
 export async function runCluster(
   ctx: ClusterContext,
@@ -240,6 +257,7 @@ export async function runCluster(
         }),
       );
       try {
+        if (setup.cluster) await agreed(nodes, groups.length);
         if (setup.cluster) {
           const numpat = await client.pubsub('NUMPAT');
           const channels = (await client.pubsub('CHANNELS')) as string[];

@@ -107,6 +107,8 @@ runtime.serve({
   }),
   /** Readings accepted and points written so far (a cluster's nodes are polled and summed by the orchestrator). */
   counters: async () => ({ accepted: await accepted(), written: await written() }),
+  /** The cluster as this node sees it: live members, and the sites it owns (the orchestrator waits for them to agree). */
+  cluster: async () => ({ members: await total('gateway_cluster_members'), sitesOwned: await total('gateway_cluster_sites_owned') }),
   stats: async () => {
     const rejections = await metrics.rejections.get();
     const dropped = await total('gateway_sink_dropped_total', { sink: 'influxdb' });
