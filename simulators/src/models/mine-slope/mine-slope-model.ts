@@ -14,11 +14,14 @@ import { type CreepLaw, creepVelocity, DEFAULT_CREEP } from './creep-law.js';
 
 /** 24-h rain that makes the slope accelerate a day later (monitors.md: "a day after 80 mm rain"). */
 const RAIN_TRIGGER_MM = 80;
+/** The velocity past which the station solves faster (monitors.md: more than 10 mm/d is orange). */
+const WARN_MM_PER_DAY = 10;
 
 /**
  * A GNSS monitoring station on an open-pit slope with a crack meter, rain gauge and piezometer: three-stage
  * creep, rain-coupled acceleration, GNSS noise and float-solution jumps, a solar supply that may die at
- * night. Domain: monitors.md § mine-slope.
+ * night. Its GNSS solves every 30 min, and every 10 min while the slope moves faster than 10 mm/d ("10–60 min, 10–30
+ * when warned"). Domain: monitors.md § mine-slope.
  */
 export const mineSlopeModel: ModelDefinition = {
   profile: 'mine-slope',
@@ -37,6 +40,9 @@ export const mineSlopeModel: ModelDefinition = {
 function createMineSlope({ rng, params, start }: ModelInput): DeviceModel {
   const azimuth = (numberParam(params, 'azimuthDeg', 135) * Math.PI) / 180;
   const gnssEvery = numberParam(params, 'gnssEveryMin', 30) * MINUTE;
+  // warned: the station's own velocity past the warning (its firmware, or the platform, asks for faster solutions)
+  const gnssWarnedEvery = Math.min(gnssEvery, numberParam(params, 'gnssWarnedEveryMin', 10) * MINUTE);
+  const warnVelocity = numberParam(params, 'warnMmPerDay', WARN_MM_PER_DAY);
   const interval = numberParam(params, 'intervalMin', 10) * MINUTE;
   const utcOffset = numberParam(params, 'utcOffset', 8);
   const v0 = numberParam(params, 'v0MmPerDay', DEFAULT_CREEP.v0);
@@ -46,7 +52,7 @@ function createMineSlope({ rng, params, start }: ModelInput): DeviceModel {
   let horizontal = v0 * numberParam(params, 'installedDaysAgo', 100);
   let crack = numberParam(params, 'crackMm', 8);
   let last = start;
-  let nextGnss = start;
+  let lastGnss: number | null = null;
   let rainCarry = 0;
   const rainLog: Array<{ t: number; mm: number }> = [];
   let boostAt: number | null = null;
@@ -96,8 +102,10 @@ function createMineSlope({ rng, params, start }: ModelInput): DeviceModel {
           groundwater_level: quantise(groundwater + rng.gaussian(0.01), 0.01),
         },
       };
-      if (t >= nextGnss) {
-        nextGnss = t + gnssEvery - (interval > 0 ? 1 : 0);
+      const warned = creepVelocity(law, t) * rainFactor(t) >= warnVelocity;
+      const gnssDue = lastGnss === null || t >= lastGnss + (warned ? gnssWarnedEvery : gnssEvery) - (interval > 0 ? 1 : 0);
+      if (gnssDue) {
+        lastGnss = t;
         const floating = hasEvent(events, 'gnss_float');
         const jump = floating || (floatChance > 0 && rng.chance(floatChance));
         const offset = jump ? numberParam(floating?.params ?? {}, 'offsetMm', 500) : 0;
