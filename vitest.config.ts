@@ -12,6 +12,7 @@ export default defineConfig({
           // They run before the integration files, alone: one per core (vitest's default leaves one core idle).
           maxWorkers: 2,
           globalSetup: ['test/setup/run-temp-dir.ts'],
+          setupFiles: ['test/setup/fast-check-size.ts'],
         },
       },
       {
@@ -20,6 +21,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           // The run's temporary directory first: its teardown, last, removes what influxd and the tests left there.
           globalSetup: ['test/setup/run-temp-dir.ts', 'test/setup/global-setup.ts'],
+          setupFiles: ['test/setup/fast-check-size.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // Three integration files at a time: much of their time is waiting (timers, restarts, outages, a

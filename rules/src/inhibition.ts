@@ -83,10 +83,13 @@ const metricOf = (change: VerdictChange, before: VerdictChange | undefined): str
   return before?.verdict.status === 'true' ? before.verdict.metric : null;
 };
 
+/**
+ * Whether an inhibitor of the change's own site (its device, when device-scoped) covers it: the indexes offer no
+ * other, so site and device are not compared here.
+ */
 const covers = (inhibitor: Inhibitor, change: VerdictChange, before: VerdictChange | undefined): boolean => {
-  if (inhibitor.key === change.key || inhibitor.site !== change.site) return false;
-  const { scope, rules, profiles, sameMetric } = inhibitor.inhibits;
-  if (scope === 'device' && inhibitor.device !== change.device) return false;
+  if (inhibitor.key === change.key) return false;
+  const { rules, profiles, sameMetric } = inhibitor.inhibits;
   if (profiles && !profiles.includes(change.profile)) return false;
   if (sameMetric && (inhibitor.metric == null || metricOf(change, before) !== inhibitor.metric)) return false;
   // without a list, an inhibitor never covers another inhibitor (a silent device's silence alarm still goes out)

@@ -1,6 +1,22 @@
 import fc from 'fast-check';
 
 /** Every name on Object.prototype, and `__proto__`: the keys that reach the prototype chain when looked up naively. */
+/**
+ * The size these payloads were written for (fast-check's default). The suite's default is 'medium'
+ * (test/setup/fast-check-size.ts): JSON trees ten times larger, 100,000 of them ten times slower, no new kind of input.
+ */
+const SIZE = 'small';
+
+function builtAtSize<T>(build: () => fc.Arbitrary<T>): fc.Arbitrary<T> {
+  const global = fc.readConfigureGlobal();
+  fc.configureGlobal({ ...global, baseSize: SIZE });
+  try {
+    return build();
+  } finally {
+    fc.configureGlobal(global);
+  }
+}
+
 export const PROTOTYPE_NAMES: readonly string[] = [...Object.getOwnPropertyNames(Object.prototype), '__proto__'];
 
 /** Metric names and units that the dust-collector profile really has, so that generated payloads are sometimes valid. */
@@ -11,7 +27,7 @@ const protoName = fc.constantFrom(...PROTOTYPE_NAMES);
 const name = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...METRICS) },
   { weight: 2, arbitrary: protoName },
-  fc.string({ maxLength: 70 }),
+  fc.string({ maxLength: 70, size: SIZE }),
 );
 
 /** Numbers at the edges: huge, tiny, negative zero, beyond the safe integers, and as text that parses to Infinity. */
@@ -42,19 +58,25 @@ const timestamp = fc.oneof(
 const scalar = fc.oneof(
   extremeNumber,
   fc.boolean(),
-  fc.string({ maxLength: 80 }),
+  fc.string({ maxLength: 80, size: SIZE }),
   fc.constant(null),
   fc.constantFrom('running', 'stopped'),
 );
-const anyJson = fc.jsonValue({ maxDepth: 4 });
+// jsonValue takes no size of its own: its containers are sized when it is built, from the global setting
+const anyJson = builtAtSize(() => fc.jsonValue({ maxDepth: 4 }));
 const value = fc.oneof({ weight: 4, arbitrary: scalar }, { weight: 1, arbitrary: anyJson });
 
 const metrics = fc.oneof(
-  { weight: 6, arbitrary: fc.dictionary(name, value, { minKeys: 0, maxKeys: 6 }) },
+  { weight: 6, arbitrary: fc.dictionary(name, value, { minKeys: 0, maxKeys: 6, size: SIZE }) },
   { weight: 1, arbitrary: anyJson },
 );
 const units = fc.oneof(
-  { weight: 3, arbitrary: fc.dictionary(name, fc.oneof(fc.constantFrom(...UNITS), protoName, fc.string({ maxLength: 40 }))) },
+  {
+    weight: 3,
+    arbitrary: fc.dictionary(name, fc.oneof(fc.constantFrom(...UNITS), protoName, fc.string({ maxLength: 40, size: SIZE })), {
+      size: SIZE,
+    }),
+  },
   { weight: 1, arbitrary: anyJson },
 );
 
@@ -68,7 +90,7 @@ const jsonText = fc
   .tuple(
     fc.oneof(
       { weight: 4, arbitrary: reading },
-      { weight: 2, arbitrary: fc.record({ readings: fc.array(reading, { maxLength: 8 }), units }) },
+      { weight: 2, arbitrary: fc.record({ readings: fc.array(reading, { maxLength: 8, size: SIZE }), units }) },
       anyJson,
     ),
     fc.option(protoName, { nil: undefined }),
@@ -96,7 +118,7 @@ const hugeBacklog = fc
 
 /** Every kind of hostile or broken payload a device could send, as the bytes it would send. */
 export const hostilePayload: fc.Arbitrary<Buffer> = fc.oneof(
-  { weight: 3, arbitrary: fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)) },
+  { weight: 3, arbitrary: fc.uint8Array({ maxLength: 200, size: SIZE }).map((bytes) => Buffer.from(bytes)) },
   { weight: 10, arbitrary: jsonText.map((text) => Buffer.from(text)) },
   {
     weight: 3,
