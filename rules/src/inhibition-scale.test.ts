@@ -21,7 +21,8 @@ interface Step {
   device: string;
   rule: string;
   status: 'true' | 'false' | 'pending';
-  metric: string;
+  /** null: a clear that names no metric (a rule's plain "back to normal"). */
+  metric: string | null;
 }
 
 const toChange = (step: Step, at: number): VerdictChange => {
@@ -36,46 +37,51 @@ const toChange = (step: Step, at: number): VerdictChange => {
     at,
     verdict:
       step.status === 'true'
-        ? { status: 'true', severity: 'yellow', metric: step.metric, value: 1, threshold: 1, unit: null, message: step.rule }
+        ? { status: 'true', severity: 'yellow', metric: step.metric ?? 'x', value: 1, threshold: 1, unit: null, message: step.rule }
         : step.status === 'pending'
           ? { status: 'pending', dueAt: at + 10 }
-          : { status: 'false', detail: { metric: step.metric } },
+          : step.metric === null
+            ? { status: 'false' }
+            : { status: 'false', detail: { metric: step.metric } },
     ...(inhibits ? { inhibits } : {}),
   } as VerdictChange;
 };
 
 /**
  * The meaning of inhibition written the plain way: every change compared with every inhibitor, in the order they
- * were set (the first that covers it holds it), and an inhibitor that ends or changes looks again at every latent
- * change.
+ * were set (the first that covers it holds it); an inhibitor that ends or changes looks again at every held change.
+ * A change is about the metric it names; a clear that names none, about the metric of its key's held state.
  */
 function plainInhibition() {
-  const inhibitors = new Map<string, Inhibitor>();
-  const latent = new Map<string, VerdictChange>();
-  const metricOf = (change: VerdictChange, before: VerdictChange | undefined): string | null => {
-    if (change.verdict.status === 'true') return change.verdict.metric;
-    if (change.verdict.status === 'false' && change.verdict.detail?.metric) return change.verdict.detail.metric;
-    return before?.verdict.status === 'true' ? before.verdict.metric : null;
-  };
-  const covers = (i: Inhibitor, change: VerdictChange): boolean => {
+  let inhibitors = new Map<string, Inhibitor>();
+  let latent = new Map<string, { change: VerdictChange; metric: string | null }>();
+  const named = (change: VerdictChange): string | null =>
+    change.verdict.status === 'true'
+      ? change.verdict.metric
+      : change.verdict.status === 'false'
+        ? (change.verdict.detail?.metric ?? null)
+        : null;
+  const metricOf = (change: VerdictChange): string | null => named(change) ?? latent.get(change.key)?.metric ?? null;
+  const covers = (i: Inhibitor, change: VerdictChange, metric: string | null): boolean => {
     if (i.key === change.key || i.site !== change.site) return false;
     if (i.inhibits.scope === 'device' && i.device !== change.device) return false;
-    if (i.inhibits.sameMetric && (i.metric == null || metricOf(change, latent.get(change.key)) !== i.metric)) return false;
+    if (i.inhibits.sameMetric && (i.metric == null || metric !== i.metric)) return false;
     return i.inhibits.rules ? i.inhibits.rules.includes(change.rule) : change.inhibits === undefined;
   };
-  const coveringOf = (change: VerdictChange) => [...inhibitors.values()].find((i) => covers(i, change));
+  const coveringOf = (change: VerdictChange, metric: string | null) => [...inhibitors.values()].find((i) => covers(i, change, metric));
   const recheck = (at: number): VerdictChange[] => {
     const released: VerdictChange[] = [];
-    for (const [key, waiting] of latent) {
-      if (coveringOf(waiting)) continue;
+    for (const [key, held] of latent) {
+      if (coveringOf(held.change, held.metric)) continue;
       latent.delete(key);
-      released.push({ ...waiting, at });
+      released.push({ ...held.change, at });
     }
     return released;
   };
   return {
     observe(change: VerdictChange) {
-      if (change.verdict.status === 'pending') return { held: latent.has(change.key) && coveringOf(change) !== undefined, released: [] };
+      if (change.verdict.status === 'pending')
+        return { held: latent.has(change.key) && coveringOf(change, metricOf(change)) !== undefined, released: [] };
       let released: VerdictChange[] = [];
       if (change.verdict.status === 'true' && change.inhibits) {
         const was = inhibitors.get(change.key);
@@ -83,15 +89,20 @@ function plainInhibition() {
         inhibitors.set(key, { key, site, device, profile, rule, inhibits, metric: change.verdict.metric, since: was?.since ?? change.at });
         if (was) released = recheck(change.at);
       } else if (inhibitors.delete(change.key)) released = recheck(change.at);
-      const by = coveringOf(change);
-      if (!by) {
+      const metric = metricOf(change);
+      if (!coveringOf(change, metric)) {
         latent.delete(change.key);
         return { held: false, released };
       }
-      latent.set(change.key, change);
+      latent.set(change.key, { change, metric });
       return { held: true, released };
     },
-    held: () => [...latent.entries()].map(([key, change]) => ({ key, inhibitedBy: coveringOf(change)?.key ?? '' })),
+    held: () => [...latent.entries()].map(([key, held]) => ({ key, inhibitedBy: coveringOf(held.change, held.metric)?.key ?? '' })),
+    save: () => ({ inhibitors: new Map(inhibitors), latent: new Map(latent) }),
+    rewind(saved: { inhibitors: Map<string, Inhibitor>; latent: Map<string, { change: VerdictChange; metric: string | null }> }) {
+      inhibitors = new Map(saved.inhibitors);
+      latent = new Map(saved.latent);
+    },
   };
 }
 
@@ -100,44 +111,61 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.record({
   device: fc.constantFrom(...DEVICES),
   rule: fc.constantFrom(...Object.keys(RULES)),
   status: fc.constantFrom('true', 'false', 'pending'),
-  metric: fc.constantFrom('x', 'y'),
+  metric: fc.constantFrom('x', 'y', null),
 });
+
+/** What a step does after its change: nothing, save both states, or go back to the saved ones (a restart). */
+type Afterwards = 'go_on' | 'save' | 'rewind';
 
 describe('inhibition at the scale of a fleet', () => {
   it('holds and releases exactly what the plain reading of its rules does, through snapshots and restores', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(stepArbitrary, fc.boolean()), { maxLength: 120 }), (steps) => {
-        let indexed = createInhibition();
-        const plain = plainInhibition();
-        for (const [at, [step, restart]] of steps.entries()) {
-          const change = toChange(step, at);
-          const got = indexed.observe(change);
-          const want = plain.observe(change);
-          expect(got.held).toBe(want.held);
-          expect(got.released.map((c) => [c.key, c.at])).toEqual(want.released.map((c) => [c.key, c.at]));
-          expect(indexed.held().map(({ key, inhibitedBy }) => ({ key, inhibitedBy }))).toEqual(plain.held());
-          if (restart) {
-            const snapshot = indexed.snapshot();
-            indexed = createInhibition();
-            indexed.restore(snapshot);
+      fc.property(
+        // 'medium': up to about a hundred steps (fast-check's 'small' stops near ten, too few for two inhibitors of one
+        // device to overlap and one of them to end)
+        fc.array(fc.tuple(stepArbitrary, fc.constantFrom<Afterwards>('go_on', 'go_on', 'go_on', 'save', 'rewind')), {
+          maxLength: 120,
+          size: 'medium',
+        }),
+        (steps) => {
+          let indexed = createInhibition();
+          const plain = plainInhibition();
+          let saved: { snapshot: ReturnType<typeof indexed.snapshot>; plain: ReturnType<typeof plain.save> } | null = null;
+          for (const [at, [step, afterwards]] of steps.entries()) {
+            const change = toChange(step, at);
+            const got = indexed.observe(change);
+            const want = plain.observe(change);
+            expect(got.held).toBe(want.held);
+            expect(got.released.map((c) => [c.key, c.at])).toEqual(want.released.map((c) => [c.key, c.at]));
+            expect(indexed.held().map(({ key, inhibitedBy }) => ({ key, inhibitedBy }))).toEqual(plain.held());
+            if (afterwards === 'save') {
+              // a restart: the snapshot restored into a fresh instance, which goes on from it
+              saved = { snapshot: indexed.snapshot(), plain: plain.save() };
+              indexed = createInhibition();
+              indexed.restore(saved.snapshot);
+            } else if (afterwards === 'rewind' && saved) {
+              // an older state restored into the instance in use (what it held since must be gone)
+              indexed.restore(saved.snapshot);
+              plain.rewind(saved.plain);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('judges a change against its own device and site only: a plant of silent devices costs each change no more than one', () => {
     // every device of a plant of 2,000 silent (a network outage): each its own inhibitor, whose `inhibits` counts
-    // how often it is looked at
+    // every look at it
     let looks = 0;
     const counted = (): Inhibits =>
-      ({
-        get scope() {
+      new Proxy({ scope: 'device' } as Inhibits, {
+        get(target, name) {
           looks += 1;
-          return 'device';
+          return target[name as keyof Inhibits];
         },
-      }) as Inhibits;
+      });
     const inhibition = createInhibition();
     const device = (i: number) => ({ site: 'plant', device: `m${i}` });
     const silent = (i: number, on: boolean, at: number): VerdictChange => ({
@@ -147,14 +175,16 @@ describe('inhibition at the scale of a fleet', () => {
     for (let i = 0; i < 2_000; i += 1) inhibition.observe(silent(i, true, 1));
     for (let i = 0; i < 2_000; i += 1) inhibition.observe(toChange({ ...device(i), rule: 'temp_high', status: 'true', metric: 'x' }, 2));
     looks = 0;
-    // one more value alarm of the last device, held by that device's silence
+    // one more value alarm of the last device, held by that device's silence: one inhibitor looked at (its rules,
+    // profiles and sameMetric), not the plant's 2,000
     expect(inhibition.observe(toChange({ ...device(1_999), rule: 'level_low', status: 'true', metric: 'x' }, 3)).held).toBe(true);
-    expect(looks).toBeLessThanOrEqual(2);
+    expect(looks).toBeGreaterThan(0);
+    expect(looks).toBeLessThanOrEqual(5);
     looks = 0;
     // that device back: its silence ends and releases its own held changes, nothing of the 1,999 others
     const back = inhibition.observe(silent(1_999, false, 4));
     expect(back.released.map((c) => c.key).sort()).toEqual(['plant/m1999/level_low', 'plant/m1999/temp_high']);
-    expect(looks).toBeLessThanOrEqual(4);
+    expect(looks).toBeLessThanOrEqual(10);
     expect(inhibition.held()).toHaveLength(1_999);
   });
 });

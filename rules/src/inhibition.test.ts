@@ -135,6 +135,30 @@ describe('inhibition', () => {
     expect(b.applyAll([fault(3, false)]).map((t) => t.alarm.rule)).toEqual(['sensor_fault']);
   });
 
+  it('a clear that names no metric, held by a sensor fault, stays held while the fault lasts', () => {
+    const b = book();
+    const fault = (at: number, severity: Severity): VerdictChange => ({
+      ...change(at, severity, { rule: 'sensor_fault', inhibits: { scope: 'device', sameMetric: true } }),
+      verdict: { status: 'true', severity, metric: 'diff_pressure', value: 9999, threshold: 6000, unit: null, message: 'fault' },
+    });
+    const stuck = (at: number, on: boolean): VerdictChange => {
+      const c = change(at, on ? 'yellow' : null, { rule: 'dp_stuck' });
+      // its clear is the plain "back to normal" that names no metric
+      return c.verdict.status === 'true'
+        ? { ...c, verdict: { ...c.verdict, metric: 'diff_pressure' } }
+        : { ...c, verdict: { status: 'false' } };
+    };
+    b.applyAll([fault(0, 'yellow')]);
+    expect(b.applyAll([stuck(1, true)])).toEqual([]);
+    expect(b.applyAll([stuck(2, false)])).toEqual([]);
+    expect(b.inhibition.held()).toEqual([
+      { key: 's/dc-01/dp_stuck', inhibitedBy: 's/dc-01/sensor_fault', status: 'false', severity: null },
+    ]);
+    // the fault escalating changes nothing of what it holds
+    expect(b.applyAll([fault(3, 'orange')]).map((t) => [t.type, t.alarm.rule])).toEqual([['alarm.escalated', 'sensor_fault']]);
+    expect(b.inhibition.held()).toHaveLength(1);
+  });
+
   it('a sensor fault that moves to another metric lets go of what it held about the first, at once', () => {
     const b = book();
     const fault = (at: number, metric: string): VerdictChange => ({

@@ -35,6 +35,11 @@ export interface InhibitionSnapshot {
   inhibitors: Inhibitor[];
   /** Per inhibited key: its condition's last change, applied when no inhibitor covers it any more. */
   latent: Array<[string, VerdictChange]>;
+  /**
+   * Per inhibited key: the metric its held state is about (a clear that names none is about the state it ended).
+   * Missing in snapshots of older gateways: the latent change's own metric then.
+   */
+  heldMetrics?: Array<[string, string | null]>;
   /** The most recent inhibited changes, oldest first. */
   recent: InhibitedChange[];
 }
@@ -75,23 +80,22 @@ export function inhibitorsFirst(changes: readonly VerdictChange[]): VerdictChang
   return out;
 }
 
-/** The metric a change is about: its verdict's, or for a clear without one, that of the state it ends. */
-const metricOf = (change: VerdictChange, before: VerdictChange | undefined): string | null => {
+/** The metric a change names: its verdict's, or a clear's detail's; null for a clear (or a pending change) naming none. */
+const ownMetricOf = (change: VerdictChange): string | null => {
   const verdict = change.verdict;
   if (verdict.status === 'true') return verdict.metric;
-  if (verdict.status === 'false' && verdict.detail?.metric) return verdict.detail.metric;
-  return before?.verdict.status === 'true' ? before.verdict.metric : null;
+  return verdict.status === 'false' ? (verdict.detail?.metric ?? null) : null;
 };
 
 /**
  * Whether an inhibitor of the change's own site (its device, when device-scoped) covers it: the indexes offer no
  * other, so site and device are not compared here.
  */
-const covers = (inhibitor: Inhibitor, change: VerdictChange, before: VerdictChange | undefined): boolean => {
+const covers = (inhibitor: Inhibitor, change: VerdictChange, metric: string | null): boolean => {
   if (inhibitor.key === change.key) return false;
   const { rules, profiles, sameMetric } = inhibitor.inhibits;
   if (profiles && !profiles.includes(change.profile)) return false;
-  if (sameMetric && (inhibitor.metric == null || metricOf(change, before) !== inhibitor.metric)) return false;
+  if (sameMetric && (inhibitor.metric == null || metric !== inhibitor.metric)) return false;
   // without a list, an inhibitor never covers another inhibitor (a silent device's silence alarm still goes out)
   return rules ? rules.includes(change.rule) : change.inhibits === undefined;
 };
@@ -141,6 +145,8 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
   const byDevice = createIndex<Inhibitor>();
   const bySite = createIndex<Inhibitor>();
   const latent = new Map<string, VerdictChange>();
+  /** Per held key, the metric its held state is about (what a `sameMetric` inhibitor compares). */
+  const heldMetric = new Map<string, string | null>();
   const latentByDevice = createIndex<VerdictChange>();
   const latentBySite = createIndex<VerdictChange>();
   let recent: InhibitedChange[] = [];
@@ -172,29 +178,36 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
     return was;
   };
 
-  const putLatent = (change: VerdictChange): void => {
+  /** The metric a change is about: the one it names, else (a clear naming none) that of the key's held state. */
+  const metricOf = (change: VerdictChange): string | null => ownMetricOf(change) ?? heldMetric.get(change.key) ?? null;
+
+  const putLatent = (change: VerdictChange, metric: string | null): void => {
     latent.set(change.key, change);
+    heldMetric.set(change.key, metric);
     latentByDevice.set(deviceSlot(change.site, change.device), change.key, change);
     latentBySite.set(change.site, change.key, change);
   };
 
   const dropLatent = (change: VerdictChange): boolean => {
     if (!latent.delete(change.key)) return false;
+    heldMetric.delete(change.key);
     latentByDevice.delete(deviceSlot(change.site, change.device), change.key);
     latentBySite.delete(change.site, change.key);
     return true;
   };
 
-  /** The first inhibitor (in the order they were set) of the change's device and site that covers it. */
-  const coveringOf = (change: VerdictChange): Inhibitor | undefined => {
-    const before = latent.get(change.key);
+  /**
+   * The first inhibitor (in the order they were set) of the change's device and site that covers it; `metric`: what
+   * the change is about (a held change: what it was held for).
+   */
+  const coveringOf = (change: VerdictChange, metric = metricOf(change)): Inhibitor | undefined => {
     let first: Inhibitor | undefined;
     let firstOrder = Number.POSITIVE_INFINITY;
     for (const candidates of [byDevice.of(deviceSlot(change.site, change.device)), bySite.of(change.site)]) {
       if (!candidates) continue;
       for (const inhibitor of candidates.values()) {
         const at = order.get(inhibitor.key) as number;
-        if (at < firstOrder && covers(inhibitor, change, before)) {
+        if (at < firstOrder && covers(inhibitor, change, metric)) {
           first = inhibitor;
           firstOrder = at;
         }
@@ -208,8 +221,8 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
     const reach = was.inhibits.scope === 'device' ? latentByDevice.of(deviceSlot(was.site, was.device)) : latentBySite.of(was.site);
     const released: VerdictChange[] = [];
     for (const waiting of [...(reach?.values() ?? [])]) {
-      if (coveringOf(waiting)) continue;
-      dropLatent(waiting);
+      if (coveringOf(waiting, heldMetric.get(waiting.key) ?? null)) continue;
+      if (!dropLatent(waiting)) continue;
       released.push({ ...waiting, at });
     }
     return released;
@@ -241,12 +254,13 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
           released = releasedAfter(ended, change.at);
         }
       }
-      const by = coveringOf(change);
+      const metric = metricOf(change);
+      const by = coveringOf(change, metric);
       if (!by) {
         if (dropLatent(change)) changed = true;
         return { held: false, released };
       }
-      putLatent(change);
+      putLatent(change, metric);
       const verdict = change.verdict;
       recent.push({
         at: change.at,
@@ -268,7 +282,7 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
     held: () =>
       [...latent.entries()].map(([key, change]) => ({
         key,
-        inhibitedBy: coveringOf(change)?.key ?? '',
+        inhibitedBy: coveringOf(change, heldMetric.get(key) ?? null)?.key ?? '',
         status: change.verdict.status === 'true' ? 'true' : 'false',
         severity: change.verdict.status === 'true' ? change.verdict.severity : null,
       })),
@@ -278,20 +292,28 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
       changed = false;
       return was;
     },
-    snapshot: () => structuredClone({ inhibitors: [...inhibitors.values()], latent: [...latent.entries()], recent }),
+    snapshot: () =>
+      structuredClone({
+        inhibitors: [...inhibitors.values()],
+        latent: [...latent.entries()],
+        heldMetrics: [...heldMetric.entries()],
+        recent,
+      }),
     restore(snapshot) {
       inhibitors.clear();
       order.clear();
       byDevice.clear();
       bySite.clear();
       latent.clear();
+      heldMetric.clear();
       latentByDevice.clear();
       latentBySite.clear();
       recent = [];
       if (!snapshot) return;
       const copy = structuredClone(snapshot);
       for (const inhibitor of copy.inhibitors) putInhibitor(inhibitor);
-      for (const [, change] of copy.latent) putLatent(change);
+      const metrics = new Map(copy.heldMetrics ?? []);
+      for (const [key, change] of copy.latent) putLatent(change, metrics.has(key) ? (metrics.get(key) ?? null) : ownMetricOf(change));
       recent = copy.recent;
     },
   };
