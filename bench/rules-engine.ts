@@ -61,7 +61,7 @@ const contexts = (n: number): DeviceContext[] =>
 
 /**
  * Readings with noise across the thresholds (hopper 40–65 °C against a 60 °C raise, inlet 30–75 °C against 70 °C, the
- * fan off 2 % of the time): about 1.5 verdict changes a reading, so what they measure is mostly transitions and their
+ * fan off 2 % of the time): about 1.3 verdict changes a reading, so what they measure is mostly transitions and their
  * messages. `steady`: a plant in normal operation, every value inside its band (no verdict moves).
  */
 function readings(devices: DeviceContext[], perDevice: number, first = 0, steady = false): Reading[] {

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 
-/** Every name on Object.prototype, and `__proto__`: the keys that reach the prototype chain when looked up naively. */
 /**
  * The size these payloads were written for (fast-check's default). The suite's default is 'medium'
  * (test/setup/fast-check-size.ts): JSON trees ten times larger, 100,000 of them ten times slower, no new kind of input.
@@ -17,6 +16,7 @@ function builtAtSize<T>(build: () => fc.Arbitrary<T>): fc.Arbitrary<T> {
   }
 }
 
+/** Every name on Object.prototype, and `__proto__`: the keys that reach the prototype chain when looked up naively. */
 export const PROTOTYPE_NAMES: readonly string[] = [...Object.getOwnPropertyNames(Object.prototype), '__proto__'];
 
 /** Metric names and units that the dust-collector profile really has, so that generated payloads are sometimes valid. */

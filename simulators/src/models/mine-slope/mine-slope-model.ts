@@ -14,13 +14,13 @@ import { type CreepLaw, creepVelocity, DEFAULT_CREEP } from './creep-law.js';
 
 /** 24-h rain that makes the slope accelerate a day later (monitors.md: "a day after 80 mm rain"). */
 const RAIN_TRIGGER_MM = 80;
-/** The velocity past which the station solves faster (monitors.md: more than 10 mm/d is orange). */
+/** The velocity from which the station solves faster (monitors.md: more than 10 mm/d is orange). */
 const WARN_MM_PER_DAY = 10;
 
 /**
  * A GNSS monitoring station on an open-pit slope with a crack meter, rain gauge and piezometer: three-stage
  * creep, rain-coupled acceleration, GNSS noise and float-solution jumps, a solar supply that may die at
- * night. Its GNSS solves every 30 min, and every 10 min while the slope moves faster than 10 mm/d ("10–60 min, 10–30
+ * night. Its GNSS solves every 30 min, and every 10 min while the slope moves 10 mm/d or faster ("10–60 min, 10–30
  * when warned"). Domain: monitors.md § mine-slope.
  */
 export const mineSlopeModel: ModelDefinition = {
