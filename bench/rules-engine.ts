@@ -66,6 +66,10 @@ const contexts = (n: number): DeviceContext[] =>
  */
 function readings(devices: DeviceContext[], perDevice: number, first = 0, steady = false): Reading[] {
   const out: Reading[] = [];
+  // how far each value wanders above its floor, and how often the fan is off
+  const spread = steady
+    ? { hopper: 10, diffPressure: 100, inlet: 20, fanOff: 0 }
+    : { hopper: 25, diffPressure: 600, inlet: 45, fanOff: 0.02 };
   let seed = 7 + first;
   const rnd = () => {
     seed = (seed * 16807) % 2147483647;
@@ -79,23 +83,14 @@ function readings(devices: DeviceContext[], perDevice: number, first = 0, steady
         device: d.device,
         profile: d.profile,
         ts,
-        metrics: steady
-          ? {
-              hopper_temp: 40 + rnd() * 10,
-              diff_pressure: 1000 + ((k * 50) % 300) + rnd() * 100,
-              inlet_temp: 30 + rnd() * 20,
-              outlet_temp: 30 + rnd() * 5,
-              fan_running: true,
-              process_running: true,
-            }
-          : {
-              hopper_temp: 40 + rnd() * 25,
-              diff_pressure: 1000 + ((k * 50) % 300) + rnd() * 600,
-              inlet_temp: 30 + rnd() * 45,
-              outlet_temp: 30 + rnd() * 5,
-              fan_running: rnd() > 0.02,
-              process_running: true,
-            },
+        metrics: {
+          hopper_temp: 40 + rnd() * spread.hopper,
+          diff_pressure: 1000 + ((k * 50) % 300) + rnd() * spread.diffPressure,
+          inlet_temp: 30 + rnd() * spread.inlet,
+          outlet_temp: 30 + rnd() * 5,
+          fan_running: rnd() > spread.fanOff,
+          process_running: true,
+        },
       });
     }
   }

@@ -257,8 +257,8 @@ export async function runCluster(
         }),
       );
       try {
-        if (setup.cluster) await agreed(nodes, groups.length);
         if (setup.cluster) {
+          await agreed(nodes, groups.length);
           const numpat = await client.pubsub('NUMPAT');
           const channels = (await client.pubsub('CHANNELS')) as string[];
           pubsub.push({
