@@ -273,6 +273,62 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
     expect((receiver.received[2] as Received).at - (receiver.received[0] as Received).at).toBeGreaterThanOrEqual(150);
   });
 
+  it('a receiver down for a while with 2,000 events waiting: each alarm in order once it is back, without a scan of the queue per answer', async () => {
+    const count = 2_000;
+    const alarms = count / 2;
+    // Each alarm's raise fails at its first attempt (retried a minute later); everything else is taken.
+    const failed = new Set<string>();
+    const received: string[] = [];
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const { id } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AlarmEvent;
+        received.push(id);
+        const fails = id.endsWith('_raised') && !failed.has(id);
+        failed.add(id);
+        response.writeHead(fails ? 503 : 204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    // Counts every read of a delivery's event (the alarm it belongs to is read through it).
+    let reads = 0;
+    let skipped = 0;
+    const now = () => Date.now() + skipped;
+    const box = createMemoryWebhookOutbox({ newId: () => 'dlq', now, maxDeadLetters: 100 });
+    const counting: WebhookOutbox = {
+      ...box,
+      enqueue: (...args) =>
+        new Proxy(box.enqueue(...args), {
+          get(target, field, receiver) {
+            if (field === 'event') reads += 1;
+            return Reflect.get(target, field, receiver);
+          },
+        }),
+    };
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+    const config = standardConfig(url, { concurrency: 8, maxQueued: count + 1, retryBaseDelay: 60_000, retryMaxDelay: 60_000 });
+    const { subscriber, deadLetters } = subscriberWith(config, now, counting);
+    for (let i = 0; i < alarms; i++) subscriber.enqueue(event(`evt_${i}_raised`, `alm_${i}`));
+    // The clears wait behind their raises: an alarm's events go one at a time.
+    for (let i = 0; i < alarms; i++) subscriber.enqueue(event(`evt_${i}_cleared`, `alm_${i}`, { type: 'alarm.cleared' }));
+    await expect.poll(() => subscriber.state().failedAttempts, { timeout: 30_000 }).toBe(alarms);
+    expect(subscriber.state()).toMatchObject({ delivered: 0, queued: count, inFlight: 0 });
+    skipped = 61_000; // a minute on: every retry is due, found by the next event's arrival
+    subscriber.enqueue(event('evt_next', 'alm_next'));
+    await subscriber.idle(30_000);
+    expect(subscriber.state()).toMatchObject({ delivered: count + 1, queued: 0, failedAttempts: alarms });
+    expect(deadLetters()).toEqual([]);
+    for (let i = 0; i < alarms; i += 97) {
+      const order = received.filter((id) => id.startsWith(`evt_${i}_`));
+      expect(order).toEqual([`evt_${i}_raised`, `evt_${i}_raised`, `evt_${i}_cleared`]);
+    }
+    // About 15 reads an event. Scanning what waits after every answer (the subscriber before its delivery queue) read
+    // them 547,000 times here, growing with the square of what waits.
+    expect(reads).toBeLessThan(50 * count);
+  }, 60_000);
+
   it('410 Gone disables it: what waits is dead-lettered, what arrives too, until enabled; then events flow again', async () => {
     const receiver = await startReceiver([{ status: 410 }]);
     let clock = Date.parse('2026-11-22T08:00:00Z');

@@ -4,6 +4,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import { httpSend } from '../http-send.js';
 import { backoffDelay } from '../sink.js';
+import { createDeliveryQueue } from './delivery-queue.js';
 import { webhookKindOf } from './kinds/kind-registry.js';
 import type { AttemptOutcome } from './kinds/webhook-kind.js';
 import type { DeadLetterReason, OutboxDelivery, WebhookOutbox } from './webhook-outbox.js';
@@ -112,10 +113,9 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   const started: number[] = [];
   /** No attempt starts before this (a service's rate-limit answer holds the whole subscriber). */
   let holdUntil = 0;
-  const queue: Delivery[] = outbox.pending(config.id);
-  const busyKeys = new Set<string>();
-  /** Deliveries being attempted: a 410 meanwhile leaves them to their answer (delivered, or dead-lettered then). */
-  const sending = new Set<Delivery>();
+  /** What waits, and (taken) what is being attempted: a 410 meanwhile leaves those to their answer. */
+  const queue = createDeliveryQueue<Delivery>(keyOf);
+  for (const delivery of outbox.pending(config.id)) queue.push(delivery);
   let inFlight = 0;
   let enabled = true;
   let disabledReason: string | null = null;
@@ -134,10 +134,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   /** `close` waiting for the attempts in flight (and those that fall due meanwhile) to be answered. */
   const settleWaiters: Array<() => void> = [];
 
-  const gauge = (): void => deps.metrics.sinkQueued.set({ sink: `${SINK}:${config.id}` }, queue.length);
+  const gauge = (): void => deps.metrics.sinkQueued.set({ sink: `${SINK}:${config.id}` }, queue.size);
 
   const notifyIdle = (): void => {
-    if (queue.length === 0 && inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+    if (queue.size === 0 && inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
   };
 
   const deadLetter = (delivery: Delivery, reason: DeadLetterReason, lastError: string): void => {
@@ -150,14 +150,11 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     outbox.deadLetter(delivery, reason, lastError);
   };
 
-  const remove = (delivery: Delivery): void => {
-    const index = queue.indexOf(delivery);
-    if (index >= 0) queue.splice(index, 1);
-  };
+  const remove = (delivery: Delivery): void => queue.remove(delivery);
 
   /** Dead-letters what waits (not what is being sent: its answer decides), reason `subscriber_disabled`. */
   const deadLetterWaiting = (): void => {
-    for (const delivery of queue.filter((d) => !sending.has(d))) {
+    for (const delivery of [...queue.items()].filter((d) => !queue.isTaken(d))) {
       remove(delivery);
       deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
     }
@@ -239,11 +236,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       return;
     }
     const now = deps.now();
-    const seen = new Set<string>();
-    let earliest = Number.POSITIVE_INFINITY;
+    /** When to look again: a hold's or the minute's end if one stopped the loop, else the next retry due. */
+    let earliest: number | null = null;
     while (started.length > 0 && (started[0] as number) <= now - MINUTE) started.shift();
-    for (const delivery of queue) {
-      if (inFlight >= config.concurrency) break;
+    while (inFlight < config.concurrency) {
       if (holdUntil > now) {
         earliest = holdUntil;
         break;
@@ -252,28 +248,21 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
         earliest = (started[0] as number) + MINUTE;
         break;
       }
-      const key = keyOf(delivery);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (busyKeys.has(key)) continue;
-      if (delivery.notBefore > now) {
-        earliest = Math.min(earliest, delivery.notBefore);
-        continue;
-      }
-      busyKeys.add(key);
-      sending.add(delivery);
+      const delivery = queue.take(now);
+      if (!delivery) break;
       inFlight += 1;
       if (maxPerMinute !== null) started.push(now);
       void attempt(delivery).finally(() => {
-        busyKeys.delete(key);
-        sending.delete(delivery);
+        queue.release(delivery);
         inFlight -= 1;
         gauge();
         dispatch();
         if (inFlight === 0) for (const settled of settleWaiters.splice(0)) settled();
       });
     }
-    if (earliest !== Number.POSITIVE_INFINITY) {
+    // Full: the next answer dispatches again. Otherwise `take` has passed every retry now due.
+    if (inFlight < config.concurrency) earliest ??= queue.nextDueAt();
+    if (earliest !== null) {
       if (wakeTimer) clearTimeout(wakeTimer);
       wakeTimer = setTimeout(
         () => {
@@ -291,8 +280,8 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
    * (never one being sent: its answer decides, and it would be both delivered and dead-lettered).
    */
   const makeRoom = (room: number): void => {
-    while (queue.length > config.maxQueued - room) {
-      const oldest = queue.find((delivery) => !sending.has(delivery));
+    while (queue.size > config.maxQueued - room) {
+      const oldest = queue.oldestWaiting();
       if (!oldest) return;
       remove(oldest);
       deadLetter(oldest, 'queue_full', 'queue full');
@@ -319,8 +308,8 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   }
   makeRoom(0); // maxQueued may have been lowered since the store was written
   gauge();
-  if (queue.length > 0) {
-    deps.log.info({ subscriber: config.id, queued: queue.length }, 'webhook deliveries resumed from the store');
+  if (queue.size > 0) {
+    deps.log.info({ subscriber: config.id, queued: queue.size }, 'webhook deliveries resumed from the store');
     queueMicrotask(dispatch);
   }
   return {
@@ -374,14 +363,14 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       enabled,
       disabledReason,
       disabledAt: disabledAt === null ? null : new Date(disabledAt).toISOString(),
-      queued: queue.length,
+      queued: queue.size,
       inFlight,
       delivered,
       failedAttempts,
       lastError,
     }),
     idle(timeoutMs) {
-      if (queue.length === 0 && inFlight === 0) return Promise.resolve();
+      if (queue.size === 0 && inFlight === 0) return Promise.resolve();
       return waitIn(idleWaiters, timeoutMs);
     },
     async close(timeoutMs) {
