@@ -56,7 +56,8 @@ function plainQueue() {
 
 type Step =
   | { kind: 'push'; line: number; delay: number }
-  | { kind: 'take'; advance: number }
+  /** Takes what is due, at most `room` (the subscriber's concurrency left). */
+  | { kind: 'take'; advance: number; room: number }
   /** Ends the turn of the `pick`-th taken item: delivered or dead-lettered (gone), or retried `delay` from now. */
   | { kind: 'answer'; pick: number; retry: boolean; delay: number }
   /** Dead-letters the oldest waiting (a full queue), or the `pick`-th waiting (a disabled subscriber). */
@@ -64,7 +65,7 @@ type Step =
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('push' as const), line: fc.nat(4), delay: fc.oneof(fc.constant(0), fc.nat(30)) }),
-  fc.record({ kind: fc.constant('take' as const), advance: fc.oneof(fc.constant(0), fc.nat(20)) }),
+  fc.record({ kind: fc.constant('take' as const), advance: fc.oneof(fc.constant(0), fc.nat(20)), room: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ kind: fc.constant('answer' as const), pick: fc.nat(), retry: fc.boolean(), delay: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ kind: fc.constant('drop' as const), pick: fc.nat(), oldest: fc.boolean() }),
 );
@@ -84,12 +85,15 @@ describe('the delivery queue', () => {
             plain.push(item);
           } else if (s.kind === 'take') {
             now += s.advance;
-            // The subscriber takes until nothing is due, then asks when to look again.
-            for (;;) {
+            // The subscriber takes until nothing is due or it has no room, and then, with room left, asks when to look
+            // again.
+            let room = s.room;
+            for (; room > 0; room -= 1) {
               const item = queue.take(now);
               expect(item?.name).toBe(plain.take(now)?.name);
               if (!item) break;
             }
+            if (room === 0) continue;
             const at = queue.nextDueAt();
             expect(at).toBe(plain.nextDueAt());
             if (at !== null) expect(at).toBeGreaterThan(now);
