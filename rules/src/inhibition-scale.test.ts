@@ -1,51 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { stepsArbitrary, toChange } from '../test-support/inhibition-steps.js';
 import type { VerdictChange } from './engine/verdict-change.js';
 import { createInhibition, type Inhibitor } from './inhibition.js';
 import type { Inhibits } from './inhibits.js';
-
-const SITES = ['a', 'b'] as const;
-/** Few devices, so that the generated steps often meet on one (two inhibitors of a device, one ending). */
-const DEVICES = ['d1', 'd2'] as const;
-/** Rules of the generated changes: two plain ones and three inhibitors, one of each shape the profiles use. */
-const RULES: Record<string, Inhibits | undefined> = {
-  temp_high: undefined,
-  level_low: undefined,
-  device_silent: { scope: 'device' },
-  sensor_fault: { scope: 'device', sameMetric: true },
-  power_off: { scope: 'site', rules: ['temp_high'] },
-};
-
-interface Step {
-  site: string;
-  device: string;
-  rule: string;
-  status: 'true' | 'false' | 'pending';
-  /** null: a clear that names no metric (a rule's plain "back to normal"). */
-  metric: string | null;
-}
-
-const toChange = (step: Step, at: number): VerdictChange => {
-  const inhibits = RULES[step.rule];
-  return {
-    key: `${step.site}/${step.device}/${step.rule}`,
-    site: step.site,
-    device: step.device,
-    profile: 'p',
-    rule: step.rule,
-    source: 'test',
-    at,
-    verdict:
-      step.status === 'true'
-        ? { status: 'true', severity: 'yellow', metric: step.metric ?? 'x', value: 1, threshold: 1, unit: null, message: step.rule }
-        : step.status === 'pending'
-          ? { status: 'pending', dueAt: at + 10 }
-          : step.metric === null
-            ? { status: 'false' }
-            : { status: 'false', detail: { metric: step.metric } },
-    ...(inhibits ? { inhibits } : {}),
-  } as VerdictChange;
-};
 
 /**
  * The meaning of inhibition written the plain way: every change compared with every inhibitor, in the order they
@@ -106,51 +64,32 @@ function plainInhibition() {
   };
 }
 
-const stepArbitrary: fc.Arbitrary<Step> = fc.record({
-  site: fc.constantFrom(...SITES),
-  device: fc.constantFrom(...DEVICES),
-  rule: fc.constantFrom(...Object.keys(RULES)),
-  status: fc.constantFrom('true', 'false', 'pending'),
-  metric: fc.constantFrom('x', 'y', null),
-});
-
-/** What a step does after its change: nothing, save both states, or go back to the saved ones (a restart). */
-type Afterwards = 'go_on' | 'save' | 'rewind';
-
 describe('inhibition at the scale of a fleet', () => {
   it('holds and releases exactly what the plain reading of its rules does, through snapshots and restores', () => {
     fc.assert(
-      fc.property(
-        // 'medium': up to about a hundred steps (fast-check's 'small' stops near ten, too few for two inhibitors of one
-        // device to overlap and one of them to end)
-        fc.array(fc.tuple(stepArbitrary, fc.constantFrom<Afterwards>('go_on', 'go_on', 'go_on', 'save', 'rewind')), {
-          maxLength: 120,
-          size: 'medium',
-        }),
-        (steps) => {
-          let indexed = createInhibition();
-          const plain = plainInhibition();
-          let saved: { snapshot: ReturnType<typeof indexed.snapshot>; plain: ReturnType<typeof plain.save> } | null = null;
-          for (const [at, [step, afterwards]] of steps.entries()) {
-            const change = toChange(step, at);
-            const got = indexed.observe(change);
-            const want = plain.observe(change);
-            expect(got.held).toBe(want.held);
-            expect(got.released.map((c) => [c.key, c.at])).toEqual(want.released.map((c) => [c.key, c.at]));
-            expect(indexed.held().map(({ key, inhibitedBy }) => ({ key, inhibitedBy }))).toEqual(plain.held());
-            if (afterwards === 'save') {
-              // a restart: the snapshot restored into a fresh instance, which goes on from it
-              saved = { snapshot: indexed.snapshot(), plain: plain.save() };
-              indexed = createInhibition();
-              indexed.restore(saved.snapshot);
-            } else if (afterwards === 'rewind' && saved) {
-              // an older state restored into the instance in use (what it held since must be gone)
-              indexed.restore(saved.snapshot);
-              plain.rewind(saved.plain);
-            }
+      fc.property(stepsArbitrary, (steps) => {
+        let indexed = createInhibition();
+        const plain = plainInhibition();
+        let saved: { snapshot: ReturnType<typeof indexed.snapshot>; plain: ReturnType<typeof plain.save> } | null = null;
+        for (const [at, [step, afterwards]] of steps.entries()) {
+          const change = toChange(step, at);
+          const got = indexed.observe(change);
+          const want = plain.observe(change);
+          expect(got.held).toBe(want.held);
+          expect(got.released.map((c) => [c.key, c.at])).toEqual(want.released.map((c) => [c.key, c.at]));
+          expect(indexed.held().map(({ key, inhibitedBy }) => ({ key, inhibitedBy }))).toEqual(plain.held());
+          if (afterwards === 'save') {
+            // a restart: the snapshot restored into a fresh instance, which goes on from it
+            saved = { snapshot: indexed.snapshot(), plain: plain.save() };
+            indexed = createInhibition();
+            indexed.restore(saved.snapshot);
+          } else if (afterwards === 'rewind' && saved) {
+            // an older state restored into the instance in use (what it held since must be gone)
+            indexed.restore(saved.snapshot);
+            plain.rewind(saved.plain);
           }
-        },
-      ),
+        }
+      }),
       { numRuns: 300 },
     );
   });

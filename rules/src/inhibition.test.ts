@@ -285,7 +285,11 @@ rules:
       change(at, on ? 'orange' : null, { rule: 'ts_range', inhibits: { scope: 'device', sameMetric: true } });
     m.apply(fault(0, true));
     expect(m.apply(change(1, 'yellow'))).toEqual([]);
-    expect(m.inhibition.takeChanged()).toBe(true);
+    expect(m.inhibition.takeChanges()).toMatchObject({
+      inhibitors: [{ key: 's/dc-01/ts_range', metric: 'x' }],
+      held: [{ change: { key: 's/dc-01/hopper_temp_high' }, metric: 'x' }],
+      released: [],
+    });
     const aboutY: VerdictChange = {
       ...change(2, 'orange'),
       verdict: { ...change(2, 'orange').verdict, metric: 'y' } as VerdictChange['verdict'],
@@ -293,7 +297,7 @@ rules:
     expect(m.apply(aboutY).map((t) => [t.type, t.alarm.severity])).toEqual([['alarm.raised', 'orange']]);
     expect(m.inhibition.held()).toEqual([]);
     // no longer held is a change of the inhibition's state (to be saved)
-    expect(m.inhibition.takeChanged()).toBe(true);
+    expect(m.inhibition.takeChanges()).toMatchObject({ ended: [], inhibitors: [], released: ['s/dc-01/hopper_temp_high'], held: [] });
     // the fault's end brings back nothing older than what went out
     expect(m.apply(fault(3, false)).map((t) => [t.type, t.alarm.rule])).toEqual([['alarm.cleared', 'ts_range']]);
   });
@@ -301,17 +305,27 @@ rules:
   it('shows its inhibitors, the keys held and by whom, the recent changes newest first, and whether anything changed', () => {
     const b = book();
     const inhibition = b.inhibition;
-    expect(inhibition.takeChanged()).toBe(false);
+    expect(inhibition.takeChanges()).toBeNull();
     b.apply(change(0, 'yellow', { device: 'dc-02' }));
-    expect(inhibition.takeChanged()).toBe(false);
+    expect(inhibition.takeChanges()).toBeNull();
     b.apply(silent(1, true));
-    expect(inhibition.takeChanged()).toBe(true);
-    expect(inhibition.takeChanged()).toBe(false);
+    expect(inhibition.takeChanges()).toEqual({
+      ended: [],
+      inhibitors: inhibition.inhibitors(),
+      released: [],
+      held: [],
+      recent: [],
+    });
+    expect(inhibition.takeChanges()).toBeNull();
     expect(inhibition.inhibitors()).toMatchObject([
       { key: 's/dc-01/device_silent', rule: 'device_silent', since: 1, inhibits: { scope: 'device' } },
     ]);
     b.apply(change(2, 'yellow'));
-    expect(inhibition.takeChanged()).toBe(true);
+    expect(inhibition.takeChanges()).toMatchObject({
+      inhibitors: [],
+      held: [{ change: { key: 's/dc-01/hopper_temp_high', at: 2 }, metric: 'x' }],
+      recent: [{ at: 2, key: 's/dc-01/hopper_temp_high', inhibitedBy: 's/dc-01/device_silent' }],
+    });
     expect(inhibition.held()).toEqual([
       { key: 's/dc-01/hopper_temp_high', inhibitedBy: 's/dc-01/device_silent', status: 'true', severity: 'yellow' },
     ]);
@@ -329,16 +343,27 @@ rules:
     expect(copy.inhibition.held()).toEqual(inhibition.held());
     expect(copy.inhibition.recent()).toEqual(inhibition.recent());
     expect(copy.apply(change(4, 'orange'))).toEqual([]);
-    inhibition.takeChanged();
+    inhibition.takeChanges();
     b.apply(silent(5, false));
-    expect(inhibition.takeChanged()).toBe(true);
+    expect(inhibition.takeChanges()).toMatchObject({
+      ended: ['s/dc-01/device_silent'],
+      inhibitors: [],
+      released: ['s/dc-01/hopper_temp_high'],
+      held: [],
+      recent: [],
+    });
     expect(inhibition.held()).toEqual([]);
   });
 
   it('keeps the most recent maxRecent inhibited changes', () => {
     const inhibition = createInhibition({ maxRecent: 2 });
     inhibition.observe(silent(0, true));
-    for (const at of [1, 2, 3]) expect(inhibition.observe(change(at, 'yellow')).held).toBe(true);
-    expect(inhibition.recent().map((r) => r.at)).toEqual([3, 2]);
+    for (const at of [1, 2, 3, 4, 5]) expect(inhibition.observe(change(at, 'yellow')).held).toBe(true);
+    expect(inhibition.recent().map((r) => r.at)).toEqual([5, 4]);
+    expect(inhibition.snapshot().recent.map((r) => r.at)).toEqual([4, 5]);
+    // what a store is handed: no more than it keeps
+    expect(inhibition.takeChanges()?.recent.map((r) => r.at)).toEqual([4, 5]);
+    inhibition.observe(change(6, 'orange'));
+    expect(inhibition.takeChanges()?.recent.map((r) => r.at)).toEqual([6]);
   });
 });

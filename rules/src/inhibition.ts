@@ -44,6 +44,26 @@ export interface InhibitionSnapshot {
   recent: InhibitedChange[];
 }
 
+/**
+ * What changed in the inhibition state since the last `takeChanges`, for a store that keeps it as rows: applying every
+ * take in turn to rows keyed by inhibitor and held key (`ended` and `released` deleted first, then `inhibitors` and
+ * `held` written, a key not yet saved after every saved one, a saved key keeping its place) and appending `recent`
+ * gives back `snapshot()`, in its order. What a step costs the store is what the step changed, not the whole state (a
+ * fleet back after an outage ends thousands of inhibitors, one reading at a time).
+ */
+export interface InhibitionChanges {
+  /** Inhibitors that ended since (some may have been set again: they are in `inhibitors` too, as new ones). */
+  ended: string[];
+  /** Inhibitors set or replaced since, in the order they were first set. */
+  inhibitors: Inhibitor[];
+  /** Keys no longer held (some may be held again: they are in `held` too, as new ones). */
+  released: string[];
+  /** Held changes set or replaced since, in the order they were first held, with the metric each is held for. */
+  held: Array<{ change: VerdictChange; metric: string | null }>;
+  /** Inhibited changes recorded since, oldest first (at most the number kept). */
+  recent: InhibitedChange[];
+}
+
 export interface Inhibition {
   /**
    * Takes a verdict change before it reaches an alarm: `held` when an active inhibitor covers it (it is recorded and
@@ -56,8 +76,8 @@ export interface Inhibition {
   held(): Array<{ key: string; inhibitedBy: string; status: 'true' | 'false'; severity: Severity | null }>;
   /** Recent inhibited changes, newest first. */
   recent(): InhibitedChange[];
-  /** Whether anything changed since the last call (for a store that saves it). */
-  takeChanged(): boolean;
+  /** What changed since the last call (for a store that saves it); null when nothing did. */
+  takeChanges(): InhibitionChanges | null;
   snapshot(): InhibitionSnapshot;
   restore(snapshot: InhibitionSnapshot | undefined): void;
 }
@@ -135,8 +155,11 @@ function createIndex<T>() {
  * changes within its reach: a mass outage (every device of a fleet silent, each its own inhibitor) costs each change
  * what one silent device does, not a pass over the whole fleet's.
  */
+/** How many recent inhibited changes are kept, by default (and by the store). */
+export const INHIBITED_KEPT = 1_000;
+
 export function createInhibition(options: { maxRecent?: number } = {}): Inhibition {
-  const maxRecent = options.maxRecent ?? 1_000;
+  const maxRecent = options.maxRecent ?? INHIBITED_KEPT;
   /** Every inhibitor, in the order it was first set (the first that covers a change holds it). */
   const inhibitors = new Map<string, Inhibitor>();
   /** The order each inhibitor was first set in, to pick the earliest of the device's and the site's. */
@@ -145,12 +168,21 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
   const byDevice = createIndex<Inhibitor>();
   const bySite = createIndex<Inhibitor>();
   const latent = new Map<string, VerdictChange>();
+  /** The order each key was first held in (a key released and held again goes last). */
+  const latentOrder = new Map<string, number>();
+  let nextLatentOrder = 0;
   /** Per held key, the metric its held state is about (what a `sameMetric` inhibitor compares). */
   const heldMetric = new Map<string, string | null>();
   const latentByDevice = createIndex<VerdictChange>();
   const latentBySite = createIndex<VerdictChange>();
+  /** The most recent inhibited changes, oldest first: the last `maxRecent` (trimmed when twice as many). */
   let recent: InhibitedChange[] = [];
-  let changed = false;
+  // What changed since the last `takeChanges`.
+  const endedSince = new Set<string>();
+  const setSince = new Set<string>();
+  const releasedSince = new Set<string>();
+  const heldSince = new Set<string>();
+  let recentSince = 0;
 
   const whereOf = (inhibitor: Inhibitor): [index: typeof byDevice, where: string] =>
     inhibitor.inhibits.scope === 'device' ? [byDevice, deviceSlot(inhibitor.site, inhibitor.device)] : [bySite, inhibitor.site];
@@ -163,6 +195,7 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
       index.delete(where, was.key);
     } else order.set(inhibitor.key, nextOrder++);
     inhibitors.set(inhibitor.key, inhibitor);
+    setSince.add(inhibitor.key);
     const [index, where] = whereOf(inhibitor);
     index.set(where, inhibitor.key, inhibitor);
     return was;
@@ -173,6 +206,7 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
     if (!was) return undefined;
     inhibitors.delete(key);
     order.delete(key);
+    endedSince.add(key);
     const [index, where] = whereOf(was);
     index.delete(where, key);
     return was;
@@ -182,7 +216,9 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
   const metricOf = (change: VerdictChange): string | null => ownMetricOf(change) ?? heldMetric.get(change.key) ?? null;
 
   const putLatent = (change: VerdictChange, metric: string | null): void => {
+    if (!latent.has(change.key)) latentOrder.set(change.key, nextLatentOrder++);
     latent.set(change.key, change);
+    heldSince.add(change.key);
     heldMetric.set(change.key, metric);
     latentByDevice.set(deviceSlot(change.site, change.device), change.key, change);
     latentBySite.set(change.site, change.key, change);
@@ -191,6 +227,8 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
   const dropLatent = (change: VerdictChange): boolean => {
     if (!latent.delete(change.key)) return false;
     heldMetric.delete(change.key);
+    latentOrder.delete(change.key);
+    releasedSince.add(change.key);
     latentByDevice.delete(deviceSlot(change.site, change.device), change.key);
     latentBySite.delete(change.site, change.key);
     return true;
@@ -244,20 +282,16 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
           metric: change.verdict.metric,
           since: was?.since ?? change.at,
         });
-        changed = true;
         // a sensor fault now about another metric no longer holds what it held about the first
         if (replaced) released = releasedAfter(replaced, change.at);
       } else {
         const ended = dropInhibitor(change.key);
-        if (ended) {
-          changed = true;
-          released = releasedAfter(ended, change.at);
-        }
+        if (ended) released = releasedAfter(ended, change.at);
       }
       const metric = metricOf(change);
       const by = coveringOf(change, metric);
       if (!by) {
-        if (dropLatent(change)) changed = true;
+        dropLatent(change);
         return { held: false, released };
       }
       putLatent(change, metric);
@@ -274,8 +308,8 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
         message: verdict.status === 'true' ? verdict.message : (verdict.detail?.message ?? null),
         inhibitedBy: by.key,
       });
-      if (recent.length > maxRecent) recent = recent.slice(recent.length - maxRecent);
-      changed = true;
+      recentSince += 1;
+      if (recent.length >= 2 * maxRecent) recent = recent.slice(-maxRecent);
       return { held: true, released };
     },
     inhibitors: () => [...inhibitors.values()].map((i) => structuredClone(i)),
@@ -286,18 +320,33 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
         status: change.verdict.status === 'true' ? 'true' : 'false',
         severity: change.verdict.status === 'true' ? change.verdict.severity : null,
       })),
-    recent: () => [...recent].reverse(),
-    takeChanged() {
-      const was = changed;
-      changed = false;
-      return was;
+    recent: () => recent.slice(-maxRecent).reverse(),
+    takeChanges() {
+      if (endedSince.size + setSince.size + releasedSince.size + heldSince.size + recentSince === 0) return null;
+      const set = [...setSince].filter((key) => inhibitors.has(key));
+      set.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
+      const held = [...heldSince].filter((key) => latent.has(key));
+      held.sort((a, b) => (latentOrder.get(a) as number) - (latentOrder.get(b) as number));
+      const changes: InhibitionChanges = structuredClone({
+        ended: [...endedSince],
+        inhibitors: set.map((key) => inhibitors.get(key) as Inhibitor),
+        released: [...releasedSince],
+        held: held.map((key) => ({ change: latent.get(key) as VerdictChange, metric: heldMetric.get(key) ?? null })),
+        recent: recentSince === 0 ? [] : recent.slice(-Math.min(recentSince, maxRecent)),
+      });
+      endedSince.clear();
+      setSince.clear();
+      releasedSince.clear();
+      heldSince.clear();
+      recentSince = 0;
+      return changes;
     },
     snapshot: () =>
       structuredClone({
         inhibitors: [...inhibitors.values()],
         latent: [...latent.entries()],
         heldMetrics: [...heldMetric.entries()],
-        recent,
+        recent: recent.slice(-maxRecent),
       }),
     restore(snapshot) {
       inhibitors.clear();
@@ -308,13 +357,21 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
       heldMetric.clear();
       latentByDevice.clear();
       latentBySite.clear();
+      latentOrder.clear();
       recent = [];
-      if (!snapshot) return;
-      const copy = structuredClone(snapshot);
-      for (const inhibitor of copy.inhibitors) putInhibitor(inhibitor);
-      const metrics = new Map(copy.heldMetrics ?? []);
-      for (const [key, change] of copy.latent) putLatent(change, metrics.has(key) ? (metrics.get(key) ?? null) : ownMetricOf(change));
-      recent = copy.recent;
+      if (snapshot) {
+        const copy = structuredClone(snapshot);
+        for (const inhibitor of copy.inhibitors) putInhibitor(inhibitor);
+        const metrics = new Map(copy.heldMetrics ?? []);
+        for (const [key, change] of copy.latent) putLatent(change, metrics.has(key) ? (metrics.get(key) ?? null) : ownMetricOf(change));
+        recent = copy.recent.slice(-maxRecent);
+      }
+      // what was restored is what the store holds
+      endedSince.clear();
+      setSince.clear();
+      releasedSince.clear();
+      heldSince.clear();
+      recentSince = 0;
     },
   };
 }

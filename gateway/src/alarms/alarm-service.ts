@@ -144,7 +144,8 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
   function saveSuppression(): void {
     const shelves = deps.book.shelving.takeChanged();
     if (shelves.length > 0) deps.store?.saveShelves(shelves);
-    if (deps.book.inhibition.takeChanged()) deps.store?.saveInhibition(deps.book.inhibition.snapshot());
+    const inhibition = deps.book.inhibition.takeChanges();
+    if (inhibition) deps.store?.saveInhibition(inhibition);
   }
 
   const act = (action: () => AlarmActionResult): AlarmActionResult =>

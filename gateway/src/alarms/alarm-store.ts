@@ -1,4 +1,4 @@
-import type { AlarmBookSnapshot, AlarmTransition, FlapRecord, InhibitionSnapshot, Shelf } from '../../../rules/src/index.js';
+import type { AlarmBookSnapshot, AlarmTransition, FlapRecord, InhibitionChanges, Shelf } from '../../../rules/src/index.js';
 
 /**
  * The alarm book's record in the local store (port; adapter gateway/src/store/alarm-store-sqlite.ts): every
@@ -12,8 +12,8 @@ export interface AlarmStore {
   record(steps: readonly AlarmTransition[], flapOf: (key: string) => FlapRecord | undefined): void;
   /** Saves shelves that changed (inside the caller's commit); ended ones beyond the newest `maxEnded` are forgotten. */
   saveShelves(shelves: readonly Shelf[]): void;
-  /** Saves the inhibition state (inside the caller's commit). */
-  saveInhibition(state: InhibitionSnapshot): void;
+  /** Saves what changed in the inhibition state (inside the caller's commit); `load` gives it back as a snapshot. */
+  saveInhibition(changes: InhibitionChanges): void;
   /** Forgets alarms resolved before `before` (ms) with their histories; returns how many. */
   prune(before: number): number;
   /** Runs `work` as one commit. */

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { Alarm, AlarmTransition, InhibitionSnapshot, Shelf } from '../../../rules/src/index.js';
+import { type Alarm, type AlarmTransition, INHIBITED_KEPT, type InhibitionSnapshot, type Shelf } from '../../../rules/src/index.js';
 import type { AlarmStore } from '../alarms/alarm-store.js';
 import type { StoreDatabase } from './open-store.js';
 
@@ -25,8 +25,31 @@ export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
   const pruneShelves = db.prepare(
     'DELETE FROM alarm_shelf WHERE ended_at IS NOT NULL AND id NOT IN (SELECT id FROM alarm_shelf WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT ?)',
   );
-  const putInhibition = db.prepare("INSERT OR REPLACE INTO alarm_inhibition (name, state) VALUES ('book', ?)");
-  const inhibition = db.prepare("SELECT state FROM alarm_inhibition WHERE name = 'book'").pluck();
+  // A key not saved yet gets the next ord (its rowid); a saved one keeps its place.
+  const putInhibitor = db.prepare(
+    'INSERT INTO alarm_inhibitor (key, body) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body',
+  );
+  const dropInhibitor = db.prepare('DELETE FROM alarm_inhibitor WHERE key = ?');
+  const inhibitors = db.prepare('SELECT body FROM alarm_inhibitor ORDER BY ord').pluck();
+  const putHeld = db.prepare(
+    'INSERT INTO alarm_held (key, metric, change) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET metric = excluded.metric, change = excluded.change',
+  );
+  const dropHeld = db.prepare('DELETE FROM alarm_held WHERE key = ?');
+  const held = db.prepare('SELECT key, metric, change FROM alarm_held ORDER BY ord').raw(true);
+  const putInhibited = db.prepare('INSERT INTO alarm_inhibited (body) VALUES (?)');
+  const pruneInhibited = db.prepare('DELETE FROM alarm_inhibited WHERE id <= (SELECT max(id) FROM alarm_inhibited) - ?');
+  const inhibited = db.prepare('SELECT body FROM (SELECT id, body FROM alarm_inhibited ORDER BY id DESC LIMIT ?) ORDER BY id').pluck();
+
+  const loadInhibition = (): InhibitionSnapshot => {
+    const rows = held.all() as Array<[string, string | null, string]>;
+    return {
+      inhibitors: (inhibitors.all() as string[]).map((text) => JSON.parse(text)),
+      latent: rows.map(([key, , change]) => [key, JSON.parse(change)]),
+      // NULL: held before a gateway recorded the metric (restore takes the change's own then)
+      heldMetrics: rows.filter(([, metric]) => metric !== null).map(([key, metric]) => [key, JSON.parse(metric as string)]),
+      recent: (inhibited.all(INHIBITED_KEPT) as string[]).map((text) => JSON.parse(text)),
+    };
+  };
 
   return {
     load(maxClosed) {
@@ -44,10 +67,7 @@ export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
         shelves: [...(endedShelves.all(MAX_ENDED_SHELVES) as string[]).reverse(), ...(liveShelves.all() as string[])].map(
           (text) => JSON.parse(text) as Shelf,
         ),
-        inhibition: (() => {
-          const state = inhibition.get() as string | undefined;
-          return state === undefined ? undefined : (JSON.parse(state) as InhibitionSnapshot);
-        })(),
+        inhibition: loadInhibition(),
       };
     },
     record(steps, flapOf) {
@@ -73,8 +93,13 @@ export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
       for (const shelf of shelves) putShelf.run(shelf.id, shelf.endedAt === null ? null : Date.parse(shelf.endedAt), JSON.stringify(shelf));
       if (shelves.some((shelf) => shelf.endedAt !== null)) pruneShelves.run(MAX_ENDED_SHELVES);
     },
-    saveInhibition(state) {
-      putInhibition.run(JSON.stringify(state));
+    saveInhibition(changes) {
+      for (const key of changes.ended) dropInhibitor.run(key);
+      for (const inhibitor of changes.inhibitors) putInhibitor.run(inhibitor.key, JSON.stringify(inhibitor));
+      for (const key of changes.released) dropHeld.run(key);
+      for (const { change, metric } of changes.held) putHeld.run(change.key, JSON.stringify(metric), JSON.stringify(change));
+      for (const entry of changes.recent) putInhibited.run(JSON.stringify(entry));
+      if (changes.recent.length > 0) pruneInhibited.run(INHIBITED_KEPT);
     },
     prune(before) {
       pruneSteps.run(before);

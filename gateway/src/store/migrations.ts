@@ -183,6 +183,27 @@ const STEPS: readonly string[] = [
    INSERT INTO spool_telemetry (id, at, line, n) SELECT id, at, line, n FROM spool WHERE kind = 1;
    DELETE FROM spool WHERE kind = 1;
    DROP INDEX spool_kind_id;`,
+  // 14: the alarm book's inhibition state as rows (an inhibitor, a held change, an inhibited change each), written as
+  // they change: schema 9's one record was written whole at every step that changed any of it, so a fleet back after
+  // an outage (thousands of inhibitors ending one reading at a time) wrote it thousands of times. \`ord\` keeps the
+  // order they were first set in (the first inhibitor that covers a change holds it); a held change's \`metric\` is JSON,
+  // NULL where an older gateway did not record it. A gateway of schema 13 would not read the rows, so it must refuse
+  // the file.
+  `CREATE TABLE alarm_inhibitor (ord INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+   CREATE TABLE alarm_held (ord INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, metric TEXT, change TEXT NOT NULL);
+   CREATE TABLE alarm_inhibited (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+   INSERT INTO alarm_inhibitor (ord, key, body)
+     SELECT i.key, json_extract(i.value, '$.key'), i.value
+     FROM alarm_inhibition b, json_each(b.state, '$.inhibitors') i WHERE b.name = 'book';
+   INSERT INTO alarm_held (ord, key, metric, change)
+     SELECT l.key, json_extract(l.value, '$[0]'),
+       (SELECT json_quote(json_extract(m.value, '$[1]')) FROM json_each(b.state, '$.heldMetrics') m
+        WHERE json_extract(m.value, '$[0]') = json_extract(l.value, '$[0]')),
+       json_extract(l.value, '$[1]')
+     FROM alarm_inhibition b, json_each(b.state, '$.latent') l WHERE b.name = 'book';
+   INSERT INTO alarm_inhibited (id, body)
+     SELECT r.key + 1, r.value FROM alarm_inhibition b, json_each(b.state, '$.recent') r WHERE b.name = 'book';
+   DROP TABLE alarm_inhibition;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;
