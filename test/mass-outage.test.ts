@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { telemetryTopicOf } from './helpers/mqtt-device.js';
-import { connectPacket, openRawSession, type RawSession, rawPublish } from './helpers/raw-mqtt.js';
+import { dustFleet, reportOnce } from './helpers/dust-fleet.js';
+import type { RawSession } from './helpers/raw-mqtt.js';
 import { listenToAlarmStream, type SseListener } from './helpers/sse-listener.js';
-import { api, eventually, startTestGateway, type TestDevice, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { api, eventually, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('mass-outage-test-secret-32bytes!').toString('base64')}`;
@@ -13,36 +13,8 @@ const SITES = ['site-1', 'site-2', 'site-3', 'site-4'];
 const COUNT = 2_000;
 /** Site 1's collectors have a choked bag house (ΔP under 250 Pa while the fan runs) when the network goes down. */
 const CHOKED_SITE = 'site-1';
-const DEVICES: TestDevice[] = Array.from({ length: COUNT }, (_, i) => ({
-  id: `dc-${String(i).padStart(4, '0')}`,
-  site: SITES[i % SITES.length] as string,
-  profile: 'dust-collector',
-  secret: 'secret-mass',
-  attributes: { reportingIntervalMs: 10_000 },
-}));
+const DEVICES = dustFleet(COUNT, SITES);
 const CHOKED = DEVICES.filter((d) => d.site === CHOKED_SITE).length;
-
-/** Every device connects (raw MQTT 3.1.1, a socket each) and sends one reading at QoS 1; resolves on all PUBACKs. */
-async function reportAll(url: string, ts: () => number, metricsOf: (device: TestDevice) => Record<string, unknown>): Promise<RawSession[]> {
-  const sessions: RawSession[] = [];
-  for (let start = 0; start < DEVICES.length; start += 250) {
-    const batch = DEVICES.slice(start, start + 250);
-    const opened = await Promise.all(batch.map(() => openRawSession(url)));
-    batch.forEach((device, i) => {
-      const session = opened[i] as RawSession;
-      session.send(connectPacket(device.id, device.id, device.secret));
-      const payload = Buffer.from(JSON.stringify({ ts: ts(), metrics: metricsOf(device) }));
-      session.send(rawPublish(telemetryTopicOf(device.site, device.id), payload, 1, 1));
-    });
-    sessions.push(...opened);
-  }
-  await eventually(
-    'every reading acknowledged',
-    () => (sessions.every((s) => s.packets.some((p) => p.cmd === 'puback')) ? true : undefined),
-    30_000,
-  );
-  return sessions;
-}
 
 describe('a plant-wide network outage: 2,000 devices silent in one tick, then back (issue 17)', () => {
   let gateway: TestGateway | null = null;
@@ -91,7 +63,7 @@ describe('a plant-wide network outage: 2,000 devices silent in one tick, then ba
     feed = listenToAlarmStream(running.httpUrl, TOKENS.viewer);
     await feed.ready;
 
-    sessions = await reportAll(running.mqttUrl, Date.now, (d) => ({
+    sessions = await reportOnce(running.mqttUrl, DEVICES, Date.now, (d) => ({
       fan_running: true,
       diff_pressure: d.site === CHOKED_SITE ? 100 : 900,
     }));
@@ -123,8 +95,9 @@ describe('a plant-wide network outage: 2,000 devices silent in one tick, then ba
     expect(new Set(inhibitions.held.map((h: { key: string }) => h.key.split('/')[0]))).toEqual(new Set([CHOKED_SITE]));
 
     // The network is back (the devices' clocks where the test moved the gateway's): site 1's ΔP still low.
-    sessions = await reportAll(
+    sessions = await reportOnce(
       running.mqttUrl,
+      DEVICES,
       () => t0 + 62_000,
       (d) => ({ fan_running: true, diff_pressure: d.site === CHOKED_SITE ? 100 : 900 }),
     );

@@ -17,6 +17,12 @@ const CLOSED_LIMIT = 5_000;
 const DEVICE_POLL_MS = 10_000;
 const TICK_MS = 15_000;
 const FLASH_MS = 6_000;
+/**
+ * While events stream in, the view and the title are brought up to date at most this often: a plant's network back
+ * after an outage sends thousands in a second or two, and rebuilding the list of open alarms for each of them froze
+ * the page for minutes (a list of n alarms built n times).
+ */
+const RENDER_EVERY_MS = 100;
 
 const $ = (id) => document.getElementById(id);
 
@@ -66,7 +72,15 @@ async function reloadAlarms(current) {
   changed();
 }
 
+let renderTimer = null;
+/** Brings the view up to date within RENDER_EVERY_MS, once for all the events that arrive meanwhile. */
+function changedSoon() {
+  renderTimer ??= setTimeout(changed, RENDER_EVERY_MS);
+}
+
 function changed() {
+  clearTimeout(renderTimer);
+  renderTimer = null;
   view?.update?.();
   const unacknowledged = openAlarms().filter((a) => !a.acknowledged).length;
   document.title = unacknowledged > 0 ? `(${unacknowledged}) ${t('app.title')}` : t('app.title');
@@ -160,7 +174,7 @@ function onEvent(event) {
   const alarm = event.data.alarm;
   upsert(alarm);
   view?.onAlarm?.(alarm);
-  changed();
+  changedSoon();
   log(eventLogEntry(event));
   const wasRaisedRed = (event.type === 'alarm.raised' || event.type === 'alarm.escalated') && alarm.severity === 'red';
   if (wasRaisedRed) newRed(alarm);
