@@ -1,13 +1,15 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { alarmEventTypeSchema, alarmSchema, type Disposal, disposalSchema, severitySchema } from '../../../../rules/src/index.js';
+import { alarmEventTypeSchema, type Disposal, disposalSchema, severitySchema } from '../../../../rules/src/index.js';
 import { type AlarmAction, type AlarmActionOutcome, performAlarmAction } from '../../alarms/alarm-action.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { type EscalationState, escalationStateSchema } from '../../alarms/escalation-state.js';
 import type { AlarmView } from '../../cluster/alarm-mirror.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
+import { actionBody, alarm, byTheUser, resolveBody } from './alarm-action-bodies.js';
+import { registerAlarmBulkRoutes } from './alarm-bulk-routes.js';
 import { alarmFilterQuery, alarmsCsv, selectAlarms } from './alarm-query.js';
 import { EXAMPLE_ALARM } from './example-alarm.js';
 
@@ -41,40 +43,6 @@ const csvQuery = z.object({
     .meta({ examples: [10_000] }),
 });
 
-const actionBody = z
-  .object({
-    by: z
-      .string()
-      .trim()
-      .min(1, 'who acts is required')
-      .max(200)
-      .describe(
-        'who acts (a duty officer): required with a shared token of api.tokens; with a named user (session or personal token) optional — the user is recorded',
-      ),
-    note: z.string().max(4_000).optional(),
-  })
-  .meta({ examples: [{ by: 'Wang Li (duty officer)', note: 'checked on site' }] });
-
-/** Resolve: the action's body, and the disposal record (required when handling.requireDisposal is on). */
-const resolveBody = actionBody
-  .extend({
-    disposal: disposalSchema.optional().describe('what was done about it (闭环处置): cause, measures, responsible, optional link'),
-  })
-  .meta({
-    examples: [
-      {
-        by: 'Wang Li (duty officer)',
-        note: 'closed on site',
-        disposal: {
-          cause: 'bearing of the rotary valve overheated',
-          measures: 'valve stopped, bearing replaced, hopper emptied and checked',
-          responsible: 'Zhang Wei (maintenance)',
-          attachment: 'https://wo.example.org/orders/4711',
-        },
-      },
-    ],
-  });
-
 const assignBody = z
   .object({
     to: z.string().trim().min(1, 'the responsible person is required').max(200).describe('the responsible person'),
@@ -89,8 +57,6 @@ const idParams = z.object({
     .min(1)
     .meta({ examples: ['alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T'] }),
 });
-
-const alarm = alarmSchema.meta({ examples: [EXAMPLE_ALARM] });
 
 const alarmList = z
   .object({
@@ -133,19 +99,6 @@ const alarmWithHistory = z
     ],
   });
 
-/**
- * Who an action is recorded as: a named user (session or personal token) is the actor whatever `by` says (a `by`
- * that differs goes to the audit entry); a shared token of api.tokens acts as its `by`, as contract §6 has it.
- * Runs before validation so that a user may leave `by` out.
- */
-const byTheUser = async (request: FastifyRequest): Promise<void> => {
-  const caller = request.caller;
-  if (caller?.kind !== 'user') return;
-  const body = (request.body ?? {}) as Record<string, unknown>;
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
-  if (typeof body.by !== 'string' || body.by.trim() === '') request.body = { ...body, by: caller.name };
-};
-
 export function registerAlarmRoutes(
   app: FastifyInstance,
   deps: {
@@ -161,6 +114,7 @@ export function registerAlarmRoutes(
   const api = app.withTypeProvider<ZodTypeProvider>();
   const view = deps.view ?? deps.alarms.book;
   const act = deps.act ?? (async (action: AlarmAction): Promise<AlarmActionOutcome> => performAlarmAction(deps.alarms, action));
+  registerAlarmBulkRoutes(app, { audit: deps.audit, act });
 
   api.get(
     '/api/alarms',
