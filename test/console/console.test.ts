@@ -60,7 +60,7 @@ describe('duty-officer console (real chromium, real gateway)', () => {
 
   const hopperRow = (page: Page): Locator =>
     page.locator('#alarm-rows tr', { hasText: 'hopper_temp_high' }).filter({ has: page.getByRole('cell', { name: 'dc-01', exact: true }) });
-  const cells = async (row: Locator): Promise<string[]> => (await row.locator('td').allInnerTexts()).map((t) => t.trim());
+  const cells = async (row: Locator): Promise<string[]> => (await row.locator('td:not(.check)').allInnerTexts()).map((t) => t.trim());
 
   const DISPOSAL = { Cause: 'Hopper overheated', 'Measures taken': 'Cooled down; inspected, no smouldering', Responsible: 'Li Wei' };
   const fillDisposal = async (page: Page): Promise<void> => {

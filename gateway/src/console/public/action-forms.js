@@ -57,14 +57,15 @@ function problemsOf(fields, values) {
 }
 
 /**
- * Opens the dialog for `action` on `alarm`. `needName`: the caller is a shared token without a name yet (the form asks
+ * Opens the dialog for `action` on `alarm` (or on what `subject` names: `{ key, text }`, e.g. the alarms checked in
+ * the list). `needName`: the caller is a shared token without a name yet (the form asks
  * for one, as `by`). `send(body)` performs it and answers the updated alarm, or throws the API's refusal. `done(alarm,
  * by)` runs after a success.
  */
-export function openActionForm({ action, alarm, needName, defaultName = '', send, done }) {
+export function openActionForm({ action, alarm, subject, needName, defaultName = '', send, done }) {
   const dialog = document.getElementById('action-dialog');
   const form = document.getElementById('action-form');
-  const key = `${action}:${alarm.id}`;
+  const key = subject?.key ?? `${action}:${alarm.id}`;
   const draft = drafts.get(key) ?? {};
   const fields = [...(needName ? [{ name: 'by', label: 'form.by', required: true }] : []), ...FORMS[action]];
   const inputs = new Map();
@@ -94,7 +95,7 @@ export function openActionForm({ action, alarm, needName, defaultName = '', send
   const cancel = h('button', { type: 'button', on: { click: () => dialog.close('cancel') } }, t('action.cancel'));
   form.replaceChildren(
     h('h2', {}, t(`action.${action}`)),
-    h('p', { className: 'dialog-alarm' }, `${alarm.site} / ${alarm.device} / ${alarm.rule}: ${alarmMessage(alarm)}`),
+    h('p', { className: 'dialog-alarm' }, subject?.text ?? `${alarm.site} / ${alarm.device} / ${alarm.rule}: ${alarmMessage(alarm)}`),
     ...fields.map(fieldRow),
     refusal,
     h('div', { className: 'dialog-buttons' }, confirm, cancel),

@@ -1,7 +1,7 @@
 // The alarm list: open alarms kept live (filtered here, as the gateway filters), or closed ones (the history) a page
 // at a time from the gateway; filters, text search, CSV export of the rows shown.
 import { t } from './i18n.js';
-import { alarmRow, h, SEVERITIES, severityRank } from './views.js';
+import { alarmRow, checkBox, h, may, SEVERITIES, severityRank } from './views.js';
 
 const PAGE_SIZE = 50;
 const RED_FIRST_KEY = 'console.redFirst';
@@ -90,6 +90,44 @@ export function mountAlarmList(container, ctx, mode) {
   };
 
   const rows = h('tbody', { id: 'alarm-rows' });
+  // The open list: alarms checked to be acknowledged or resolved together (kept while they are shown).
+  const checking = !history && (may(ctx.user.role, 'ack') || may(ctx.user.role, 'resolve'));
+  const checked = new Set();
+  const checkAll = checking
+    ? checkBox(false, t('bulk.selectAll'), (on) => {
+        checked.clear();
+        if (on) for (const alarm of shown()) checked.add(alarm.id);
+        update();
+      })
+    : null;
+  if (checkAll) checkAll.id = 'check-all';
+  const checkedShown = () => shown().filter((alarm) => checked.has(alarm.id));
+  const bulkButton = (action, id) =>
+    may(ctx.user.role, action)
+      ? h('button', { type: 'button', id, on: { click: () => ctx.actMany(action, checkedShown()) } }, t(`bulk.${action}`))
+      : null;
+  const checkedCount = h('span', { id: 'checked-count' });
+  const bulkBar = h(
+    'div',
+    { className: 'bulk-bar', id: 'bulk-bar', hidden: true },
+    checkedCount,
+    bulkButton('ack', 'bulk-ack'),
+    bulkButton('resolve', 'bulk-resolve'),
+    h(
+      'button',
+      {
+        type: 'button',
+        id: 'bulk-clear',
+        on: {
+          click: () => {
+            checked.clear();
+            update();
+          },
+        },
+      },
+      t('bulk.clear'),
+    ),
+  );
   const empty = h('p', { className: 'empty', id: 'alarm-empty' }, t('alarms.none'));
   const count = h('span', { className: 'count', id: 'alarm-count' });
   const summary = h('div', { className: 'summary', id: 'alarm-summary' });
@@ -187,9 +225,27 @@ export function mountAlarmList(container, ctx, mode) {
   function update() {
     const list = shown();
     const now = Date.now();
+    if (checking) {
+      const ids = new Set(list.map((alarm) => alarm.id));
+      for (const id of checked) if (!ids.has(id)) checked.delete(id); // resolved, or filtered out
+    }
+    const check = (alarm) =>
+      checking
+        ? {
+            checked: checked.has(alarm.id),
+            onToggle: (on) => {
+              if (on) checked.add(alarm.id);
+              else checked.delete(alarm.id);
+              showChecked(list.length);
+            },
+          }
+        : null;
     rows.replaceChildren(
-      ...list.map((alarm) => alarmRow(alarm, { role: ctx.user.role, now, onAction: ctx.act, busy: ctx.busy(alarm.id), history })),
+      ...list.map((alarm) =>
+        alarmRow(alarm, { role: ctx.user.role, now, onAction: ctx.act, busy: ctx.busy(alarm.id), history, check: check(alarm) }),
+      ),
     );
+    showChecked(list.length);
     empty.hidden = list.length > 0;
     count.textContent = String(history ? page.total : list.length);
     if (history) {
@@ -217,6 +273,14 @@ export function mountAlarmList(container, ctx, mode) {
     if (unacknowledged > 0) chips.push(h('span', { className: 'chip unacked' }, t('alarms.unacked', { n: unacknowledged })));
     if (overdue > 0) chips.push(h('span', { className: 'chip overdue' }, t('alarms.overdueCount', { n: overdue })));
     summary.replaceChildren(...chips);
+  }
+
+  /** The bar of what is checked, and the check box of all shown. */
+  function showChecked(shownCount) {
+    if (!checking) return;
+    bulkBar.hidden = checked.size === 0;
+    checkedCount.textContent = t('bulk.selected', { n: checked.size });
+    checkAll.checked = shownCount > 0 && checked.size === shownCount;
   }
 
   async function refresh() {
@@ -252,6 +316,7 @@ export function mountAlarmList(container, ctx, mode) {
       h(
         'tr',
         {},
+        checkAll ? h('th', { scope: 'col', className: 'check' }, checkAll) : null,
         keys.map((key) => h('th', { scope: 'col' }, t(key))),
       ),
     );
@@ -268,6 +333,7 @@ export function mountAlarmList(container, ctx, mode) {
         exportButton,
       ),
       filterBar,
+      checking ? bulkBar : null,
       h(
         'div',
         { className: 'table-wrap' },

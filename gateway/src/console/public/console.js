@@ -241,6 +241,50 @@ function act(action, alarm) {
   openActionForm({ action, alarm, needName: current.user.kind !== 'user' && !by, defaultName: by, send, done });
 }
 
+/**
+ * Acknowledges or resolves the alarms checked in the list: one form (for resolving, one disposal record for all), one
+ * request; each alarm is acted on as alone, and what could not be is said.
+ */
+function actMany(action, list) {
+  const current = session;
+  if (!current || !may(current.user.role, action) || list.length === 0) return;
+  const ids = list.map((alarm) => alarm.id);
+  const send = async (body) => {
+    for (const id of ids) busy.add(id);
+    changed();
+    try {
+      return await current.client.actOnMany(action, ids, body);
+    } finally {
+      for (const id of ids) busy.delete(id);
+      if (session === current) changed();
+    }
+  };
+  const done = (answer, by) => {
+    if (by && current.user.kind === 'token') localStorage.setItem(NAME_KEY, by);
+    if (session !== current) return;
+    for (const result of answer.results) if (result.ok) upsert(result.alarm);
+    changed();
+    const failed = answer.results.filter((result) => !result.ok);
+    const text = t(`action.doneMany.${action}`, { n: answer.done });
+    if (failed.length === 0) notice(text, 'info');
+    else {
+      const codes = [...new Set(failed.map((result) => result.error))].join(', ');
+      notice(`${text} ${t('action.notDone', { n: failed.length, codes })}`);
+      reloadAlarms(current).catch(() => undefined);
+    }
+  };
+  const by = actingName();
+  // Always a form, also to acknowledge: one click must not act on a thousand alarms.
+  openActionForm({
+    action,
+    subject: { key: `${action}:checked`, text: t('bulk.subject', { n: ids.length }) },
+    needName: current.user.kind !== 'user' && !by,
+    defaultName: by,
+    send,
+    done,
+  });
+}
+
 // ---- views ----
 
 function route() {
@@ -260,6 +304,7 @@ function mountView() {
     openAlarms,
     devices: () => devices,
     act,
+    actMany,
     busy: (alarmId) => busy.has(alarmId),
     refused,
     notice,

@@ -59,6 +59,9 @@ const query = (params) => {
   return search.toString();
 };
 
+/** Alarms one request of `POST /api/alarms/{ack,resolve}` may name (the gateway's MAX_BULK_ALARMS). */
+const BULK_LIMIT = 1_000;
+
 /** The API for one signed-in caller (token: null with a session cookie). */
 export function createGatewayClient(token) {
   const request = (method, path, body) => call(method, path, { body, token });
@@ -71,6 +74,19 @@ export function createGatewayClient(token) {
     acknowledge: (id, body) => request('POST', alarmPath(id, 'ack'), body).then((answer) => answer.alarm),
     assign: (id, body) => request('POST', alarmPath(id, 'assign'), body).then((answer) => answer.alarm),
     resolve: (id, body) => request('POST', alarmPath(id, 'resolve'), body).then((answer) => answer.alarm),
+    /**
+     * `ack` or `resolve` on many alarms, BULK_LIMIT a request: `{ results: [{ id, ok, error?, alarm? }], done, failed }`.
+     */
+    async actOnMany(action, ids, body) {
+      const answer = { results: [], done: 0, failed: 0 };
+      for (let start = 0; start < ids.length; start += BULK_LIMIT) {
+        const part = await request('POST', `/api/alarms/${action}`, { ...body, ids: ids.slice(start, start + BULK_LIMIT) });
+        answer.results.push(...part.results);
+        answer.done += part.done;
+        answer.failed += part.failed;
+      }
+      return answer;
+    },
     shelve: (id, body) => request('POST', alarmPath(id, 'shelve'), body).then((answer) => answer.alarm),
     unshelve: (id, body) => request('POST', alarmPath(id, 'unshelve'), body).then((answer) => answer.alarm),
     listShelves: (state) => request('GET', `/api/shelves?${query({ state })}`).then((answer) => answer.shelves),

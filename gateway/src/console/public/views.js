@@ -116,7 +116,11 @@ export function actionButtons(alarm, role, { onAction, busy, shelving = false })
   );
 }
 
-export function alarmRow(alarm, { role, now, onAction, busy, history = false }) {
+/**
+ * One alarm's row. `check`: `{ checked, onToggle }` puts a check box first (the open list, for acting on the checked
+ * alarms together).
+ */
+export function alarmRow(alarm, { role, now, onAction, busy, history = false, check = null }) {
   const state = stateOf(alarm);
   const classes = ['alarm-row', `row-${alarm.severity}`, needsAttention(alarm) ? 'attention' : '', alarm.overdue ? 'is-overdue' : '']
     .filter(Boolean)
@@ -125,6 +129,7 @@ export function alarmRow(alarm, { role, now, onAction, busy, history = false }) 
   return h(
     'tr',
     { className: classes, data: { alarmId: alarm.id, severity: alarm.severity, state } },
+    check ? h('td', { className: 'check' }, checkBox(check.checked, t('bulk.select'), check.onToggle)) : null,
     h('td', {}, severityBadge(alarm.severity)),
     h('td', { className: 'nowrap' }, alarm.site),
     h('td', { className: 'nowrap' }, h('a', { href: `#/devices/${encodeURIComponent(alarm.device)}` }, alarm.device)),
@@ -157,6 +162,13 @@ export function alarmRow(alarm, { role, now, onAction, busy, history = false }) 
     h('td', {}, alarm.assignee ? alarm.assignee : h('span', { className: 'muted' }, t('assignee.none'))),
     history ? null : h('td', { className: 'actions' }, actionButtons(alarm, role, { onAction, busy })),
   );
+}
+
+/** A check box with its label for screen readers; `onToggle(checked)`. */
+export function checkBox(checked, label, onToggle) {
+  const box = h('input', { type: 'checkbox', 'aria-label': label, title: label, on: { change: () => onToggle(box.checked) } });
+  box.checked = checked;
+  return box;
 }
 
 /** A device's last values with their units (units from its open alarms when known: the API lists values only). */

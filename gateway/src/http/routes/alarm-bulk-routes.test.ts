@@ -18,7 +18,7 @@ describe('acting on many alarms at once', () => {
     // the plant's rule: no alarm closed without its disposal record
     const running = await startHttpGateway({}, { handling: { deadline: { enabled: false }, requireDisposal: true } });
     gateway = running;
-    devices.forEach((device, i) => running.alarms.apply([raised(device, 'orange', T0 + i)]));
+    for (const [i, device] of devices.entries()) running.alarms.apply([raised(device, 'orange', T0 + i)]);
     for (const device of clear) running.alarms.apply([cleared(device, T0 + 60_000)]);
     const listed = (await call(running, '/api/alarms?state=open', { token: ROLE_TOKENS.viewer })).body.alarms as Array<{
       id: string;
