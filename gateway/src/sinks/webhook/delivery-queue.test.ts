@@ -65,7 +65,12 @@ type Step =
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('push' as const), line: fc.nat(4), delay: fc.oneof(fc.constant(0), fc.nat(30)) }),
-  fc.record({ kind: fc.constant('take' as const), advance: fc.oneof(fc.constant(0), fc.nat(20)), room: fc.integer({ min: 1, max: 4 }) }),
+  // the clock mostly goes on, now and then steps back (the wall clock set back by NTP)
+  fc.record({
+    kind: fc.constant('take' as const),
+    advance: fc.oneof(fc.constant(0), fc.nat(20), fc.integer({ min: -40, max: -1 })),
+    room: fc.integer({ min: 1, max: 4 }),
+  }),
   fc.record({ kind: fc.constant('answer' as const), pick: fc.nat(), retry: fc.boolean(), delay: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ kind: fc.constant('drop' as const), pick: fc.nat(), oldest: fc.boolean() }),
 );
@@ -138,6 +143,18 @@ describe('the delivery queue', () => {
     expect(queue.take(499)).toBeUndefined();
     expect(queue.nextDueAt()).toBe(500);
     expect(queue.take(500)).toBe(raised);
+  });
+
+  it('a head left ready when the wall clock steps back is taken once its time comes again', () => {
+    const queue = createDeliveryQueue<Item>((item) => item.line);
+    const a = { name: 'a', line: 'a1', notBefore: 100 };
+    const b = { name: 'b', line: 'b1', notBefore: 110 };
+    queue.push(a);
+    queue.push(b);
+    expect(queue.take(200)).toBe(a); // the subscriber is full now: b stays ready
+    expect(queue.take(50)).toBeUndefined(); // the clock set back: b is not due at 50
+    expect(queue.nextDueAt()).toBe(110);
+    expect(queue.take(110)).toBe(b);
   });
 
   it('a retry round of 100,000 waiting events looks at each a few times, not at the whole queue for each', () => {

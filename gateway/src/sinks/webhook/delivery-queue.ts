@@ -101,7 +101,12 @@ export function createDeliveryQueue<T extends Schedulable>(lineOf: (item: T) => 
       ripen(now);
       for (let next = ready.pop(); next !== undefined; next = ready.pop()) {
         const { item } = next;
-        if (!isHead(item) || item.notBefore > now) continue; // taken since, removed, or its retry moved on
+        if (!isHead(item)) continue; // taken since, or removed
+        if (item.notBefore > now) {
+          // not due at this `now` (the wall clock stepped back since it ripened): waits for its time again
+          due.push({ item, at: item.notBefore });
+          continue;
+        }
         busy.add(lineOf(item));
         taken.add(item);
         return item;
