@@ -195,12 +195,16 @@ const STEPS: readonly string[] = [
    INSERT INTO alarm_inhibitor (ord, key, body)
      SELECT i.key, json_extract(i.value, '$.key'), i.value
      FROM alarm_inhibition b, json_each(b.state, '$.inhibitors') i WHERE b.name = 'book';
+   CREATE TEMP TABLE held_metric (key TEXT PRIMARY KEY, metric TEXT);
+   INSERT OR REPLACE INTO held_metric (key, metric)
+     SELECT json_extract(m.value, '$[0]'), json_quote(json_extract(m.value, '$[1]'))
+     FROM alarm_inhibition b, json_each(b.state, '$.heldMetrics') m WHERE b.name = 'book';
    INSERT INTO alarm_held (ord, key, metric, change)
-     SELECT l.key, json_extract(l.value, '$[0]'),
-       (SELECT json_quote(json_extract(m.value, '$[1]')) FROM json_each(b.state, '$.heldMetrics') m
-        WHERE json_extract(m.value, '$[0]') = json_extract(l.value, '$[0]')),
-       json_extract(l.value, '$[1]')
-     FROM alarm_inhibition b, json_each(b.state, '$.latent') l WHERE b.name = 'book';
+     SELECT l.key, json_extract(l.value, '$[0]'), hm.metric, json_extract(l.value, '$[1]')
+     FROM alarm_inhibition b, json_each(b.state, '$.latent') l
+     LEFT JOIN held_metric hm ON hm.key = json_extract(l.value, '$[0]')
+     WHERE b.name = 'book';
+   DROP TABLE held_metric;
    INSERT INTO alarm_inhibited (id, body)
      SELECT r.key + 1, r.value FROM alarm_inhibition b, json_each(b.state, '$.recent') r WHERE b.name = 'book';
    DROP TABLE alarm_inhibition;`,
