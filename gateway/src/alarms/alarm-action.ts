@@ -10,6 +10,12 @@ export type AlarmAction =
 /** An action's outcome; `cluster_unavailable`: the node that judges the alarm's site did not answer in time. */
 export type AlarmActionOutcome = AlarmActionResult | { ok: false; error: { code: 'cluster_unavailable' } };
 
+/**
+ * Takes an action where its alarm is judged (here, or in a cluster on another node). `unavailable`: nodes that did not
+ * answer earlier in the same request, to answer `cluster_unavailable` for at once (cluster/alarm-actions.ts).
+ */
+export type ActOnAlarm = (action: AlarmAction, unavailable?: Set<string>) => Promise<AlarmActionOutcome>;
+
 /** Takes an action on this node's alarm book. */
 export function performAlarmAction(alarms: AlarmService, action: AlarmAction): AlarmActionResult {
   switch (action.kind) {

@@ -9,7 +9,9 @@ const NO_OWNER: AlarmActionOutcome = { ok: false, error: { code: 'cluster_unavai
 
 /**
  * A duty officer's action on any node of a cluster: taken here when this node judges the alarm's site, else sent to
- * the node that does (its outcome, or `cluster_unavailable`, comes back).
+ * the node that does (its outcome, or `cluster_unavailable`, comes back). `unavailable`: nodes that did not answer
+ * earlier in the same request (acting on many alarms): their alarms get `cluster_unavailable` at once instead of
+ * another wait of `forwardTimeout` each.
  */
 export function actAnywhere(deps: {
   view: AlarmView;
@@ -17,12 +19,15 @@ export function actAnywhere(deps: {
   judges: JudgesSite;
   cluster: Pick<ClusterNode, 'ownerOf'>;
   forwarder: Pick<ReadingForwarder, 'forwardAction'>;
-}): (action: AlarmAction) => Promise<AlarmActionOutcome> {
-  return async (action) => {
+}): (action: AlarmAction, unavailable?: Set<string>) => Promise<AlarmActionOutcome> {
+  return async (action, unavailable) => {
     const alarm = deps.view.get(action.id);
     if (!alarm || deps.judges(alarm.site)) return performAlarmAction(deps.alarms, action);
     const owner = deps.cluster.ownerOf(alarm.site);
-    return owner === null ? NO_OWNER : deps.forwarder.forwardAction(owner, action);
+    if (owner === null || unavailable?.has(owner)) return NO_OWNER;
+    const outcome = await deps.forwarder.forwardAction(owner, action);
+    if (!outcome.ok && outcome.error.code === 'cluster_unavailable') unavailable?.add(owner);
+    return outcome;
   };
 }
 

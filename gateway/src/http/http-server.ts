@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
-import type { AlarmAction, AlarmActionOutcome } from '../alarms/alarm-action.js';
+import type { ActOnAlarm } from '../alarms/alarm-action.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { EscalationState } from '../alarms/escalation-state.js';
 import type { ShelfService } from '../alarms/shelf-service.js';
@@ -58,7 +58,7 @@ export interface HttpServerDeps {
   alarms: AlarmService;
   /** In a cluster: every node's alarms, and actions taken on the node that judges the alarm's site. */
   alarmView?: AlarmView | undefined;
-  alarmAction?: ((action: AlarmAction) => Promise<AlarmActionOutcome>) | undefined;
+  alarmAction?: ActOnAlarm | undefined;
   /** Shelving and maintenance windows (absent: their routes are not offered). */
   shelves?: ShelfService | undefined;
   /** Where an alarm stands in its escalation policy (null: none takes it). */

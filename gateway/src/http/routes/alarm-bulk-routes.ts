@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Disposal } from '../../../../rules/src/index.js';
-import type { AlarmAction, AlarmActionOutcome } from '../../alarms/alarm-action.js';
+import type { ActOnAlarm } from '../../alarms/alarm-action.js';
 import { AUTH_ERRORS, errorResponses } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
 import { actionBody, alarm, byTheUser, resolveBody } from './alarm-action-bodies.js';
@@ -66,10 +66,7 @@ const outcomes = z
  * as `POST /api/alarms/{id}/ack` or `/resolve` would: its own transition, event (webhook, live feed) and audit entry;
  * one that cannot be (already resolved, still active, not found) is reported and the others go on.
  */
-export function registerAlarmBulkRoutes(
-  app: FastifyInstance,
-  deps: { audit: AuditRecorder; act: (action: AlarmAction) => Promise<AlarmActionOutcome> },
-): void {
+export function registerAlarmBulkRoutes(app: FastifyInstance, deps: { audit: AuditRecorder; act: ActOnAlarm }): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const bulk = { ack: bulkAckBody, resolve: bulkResolveBody } as const;
   for (const action of ['ack', 'resolve'] as const) {
@@ -94,12 +91,15 @@ export function registerAlarmBulkRoutes(
         const disposal = 'disposal' in request.body ? (request.body.disposal as Disposal | undefined) : undefined;
         const actor = request.caller?.kind === 'user' ? request.caller.name : by;
         const results: Array<z.infer<typeof outcomes>['results'][number]> = [];
+        // in a cluster, a node that did not answer is not waited for again in this request
+        const unavailable = new Set<string>();
         for (const [index, id] of request.body.ids.entries()) {
           if (index > 0 && index % ACTIONS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
           const result = await deps.act(
             action === 'ack'
               ? { kind: 'ack', id, by: actor, note: note ?? null }
               : { kind: 'resolve', id, by: actor, note: note ?? null, disposal },
+            unavailable,
           );
           deps.audit(request, {
             action: action === 'ack' ? 'alarm.ack' : 'alarm.resolve',

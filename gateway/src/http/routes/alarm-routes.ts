@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { alarmEventTypeSchema, type Disposal, disposalSchema, severitySchema } from '../../../../rules/src/index.js';
-import { type AlarmAction, type AlarmActionOutcome, performAlarmAction } from '../../alarms/alarm-action.js';
+import { type ActOnAlarm, performAlarmAction } from '../../alarms/alarm-action.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { type EscalationState, escalationStateSchema } from '../../alarms/escalation-state.js';
 import type { AlarmView } from '../../cluster/alarm-mirror.js';
@@ -108,12 +108,12 @@ export function registerAlarmRoutes(
     /** In a cluster: every node's alarms (this node's book first); absent: this node's book. */
     view?: AlarmView | undefined;
     /** In a cluster: takes an action here or on the node that judges the alarm's site; absent: here. */
-    act?: ((action: AlarmAction) => Promise<AlarmActionOutcome>) | undefined;
+    act?: ActOnAlarm | undefined;
   },
 ): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const view = deps.view ?? deps.alarms.book;
-  const act = deps.act ?? (async (action: AlarmAction): Promise<AlarmActionOutcome> => performAlarmAction(deps.alarms, action));
+  const act: ActOnAlarm = deps.act ?? (async (action) => performAlarmAction(deps.alarms, action));
   registerAlarmBulkRoutes(app, { audit: deps.audit, act });
 
   api.get(

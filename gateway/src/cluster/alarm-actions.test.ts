@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { AlarmAction, AlarmActionOutcome } from '../alarms/alarm-action.js';
+import type { AlarmService } from '../alarms/alarm-service.js';
+import { actAnywhere } from './alarm-actions.js';
+import type { AlarmView } from './alarm-mirror.js';
+
+/** Alarms of site-b (judged by node-b, which does not answer) and of site-c (node-c, which does). */
+function cluster() {
+  const forwarded: string[] = [];
+  const act = actAnywhere({
+    view: { get: (id: string) => ({ id, site: id.startsWith('b') ? 'site-b' : 'site-c' }) } as unknown as AlarmView,
+    alarms: {} as AlarmService,
+    judges: () => false,
+    cluster: { ownerOf: (site) => (site === 'site-b' ? 'node-b' : 'node-c') },
+    forwarder: {
+      forwardAction: async (owner: string, action: AlarmAction): Promise<AlarmActionOutcome> => {
+        forwarded.push(`${owner} ${action.id}`);
+        return owner === 'node-b'
+          ? { ok: false, error: { code: 'cluster_unavailable' } }
+          : ({ ok: true, transition: { alarm: { id: action.id } } } as unknown as AlarmActionOutcome);
+      },
+    },
+  });
+  return { act, forwarded };
+}
+const ack = (id: string): AlarmAction => ({ kind: 'ack', id, by: 'Wang Li', note: null });
+
+describe('an action on an alarm another node judges', () => {
+  it('within one request, a node that did not answer is not asked again: its other alarms are unavailable at once', async () => {
+    const { act, forwarded } = cluster();
+    const unavailable = new Set<string>();
+    const outcomes = [];
+    for (const id of ['b1', 'c1', 'b2', 'b3', 'c2']) outcomes.push(await act(ack(id), unavailable));
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.error.code))).toEqual([
+      'cluster_unavailable',
+      'ok',
+      'cluster_unavailable',
+      'cluster_unavailable',
+      'ok',
+    ]);
+    expect(forwarded).toEqual(['node-b b1', 'node-c c1', 'node-c c2']);
+    expect([...unavailable]).toEqual(['node-b']);
+  });
+
+  it('alone (one alarm a request), every action is sent to its node', async () => {
+    const { act, forwarded } = cluster();
+    await act(ack('b1'));
+    await act(ack('b2'));
+    expect(forwarded).toEqual(['node-b b1', 'node-b b2']);
+  });
+});
