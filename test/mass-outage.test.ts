@@ -2,10 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dustFleet, reportOnce } from './helpers/dust-fleet.js';
-import type { RawSession } from './helpers/raw-mqtt.js';
+import { dustFleet, keepReporting, type Reporter, reportOnce } from './helpers/dust-fleet.js';
 import { listenToAlarmStream, type SseListener } from './helpers/sse-listener.js';
-import { api, eventually, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { api, eventually, startTestGateway, type TestDevice, type TestGateway, TOKENS } from './helpers/test-gateway.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('mass-outage-test-secret-32bytes!').toString('base64')}`;
@@ -20,9 +19,11 @@ describe('a plant-wide network outage: 2,000 devices silent in one tick, then ba
   let gateway: TestGateway | null = null;
   let receiver: WebhookReceiver | null = null;
   let feed: SseListener | null = null;
-  let sessions: RawSession[] = [];
+  let reporters: Reporter[] = [];
+  let stopReporting = (): void => undefined;
   afterEach(async () => {
-    for (const session of sessions.splice(0)) session.destroy();
+    stopReporting();
+    for (const { session } of reporters.splice(0)) session.destroy();
     feed?.close();
     await gateway?.close();
     await receiver?.close();
@@ -63,13 +64,13 @@ describe('a plant-wide network outage: 2,000 devices silent in one tick, then ba
     feed = listenToAlarmStream(running.httpUrl, TOKENS.viewer);
     await feed.ready;
 
-    sessions = await reportOnce(running.mqttUrl, DEVICES, Date.now, (d) => ({
+    reporters = await reportOnce(running.mqttUrl, DEVICES, Date.now, (d) => ({
       fan_running: true,
       diff_pressure: d.site === CHOKED_SITE ? 100 : 900,
     }));
     await running.settle();
     const t0 = Date.now(); // every reading's time is before this
-    for (const session of sessions.splice(0)) session.destroy(); // the plant's network goes down
+    for (const { session } of reporters.splice(0)) session.destroy(); // the plant's network goes down
 
     running.tick(t0 + 31_000); // three reporting intervals without data: every device silent in one tick
     await eventually(
@@ -94,13 +95,13 @@ describe('a plant-wide network outage: 2,000 devices silent in one tick, then ba
     expect(inhibitions.held).toHaveLength(CHOKED);
     expect(new Set(inhibitions.held.map((h: { key: string }) => h.key.split('/')[0]))).toEqual(new Set([CHOKED_SITE]));
 
-    // The network is back (the devices' clocks where the test moved the gateway's): site 1's ΔP still low.
-    sessions = await reportOnce(
-      running.mqttUrl,
-      DEVICES,
-      () => t0 + 62_000,
-      (d) => ({ fan_running: true, diff_pressure: d.site === CHOKED_SITE ? 100 : 900 }),
-    );
+    // The network is back (the devices' clocks where the test moved the gateway's): site 1's ΔP still low. They go
+    // on reporting every 5 s, so that none is silent again however long the rest takes.
+    const back = Date.now();
+    const clock = () => t0 + 62_000 + (Date.now() - back);
+    const metricsOf = (d: TestDevice) => ({ fan_running: true, diff_pressure: d.site === CHOKED_SITE ? 100 : 900 });
+    stopReporting = keepReporting(reporters, 5_000, clock, metricsOf);
+    await reportOnce(running.mqttUrl, DEVICES, clock, metricsOf, reporters);
     await eventually(
       'every silence cleared and the choked filters raised',
       () =>
@@ -130,7 +131,8 @@ describe('a plant-wide network outage: 2,000 devices silent in one tick, then ba
 
     // A restart on the same store: the same alarms, and nothing sent again.
     const received = receiver.received.length;
-    for (const session of sessions.splice(0)) session.destroy();
+    stopReporting();
+    for (const { session } of reporters.splice(0)) session.destroy();
     feed.close();
     await running.close();
     gateway = await startTestGateway({ devices: DEVICES, overrides: config });

@@ -1,7 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dustFleet, reportOnce } from '../helpers/dust-fleet.js';
-import type { RawSession } from '../helpers/raw-mqtt.js';
+import { dustFleet, keepReporting, type Reporter, reportOnce } from '../helpers/dust-fleet.js';
 import { api, startTestGateway, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
 import { BROWSER_WAIT, launchChromium } from './chromium.js';
 
@@ -11,13 +10,15 @@ const DEVICES = dustFleet(COUNT, ['site-1', 'site-2', 'site-3']);
 describe('the console in a burst of alarms (real chromium, real gateway)', () => {
   let browser: Browser;
   let gateway: TestGateway;
-  let sessions: RawSession[] = [];
+  let reporters: Reporter[] = [];
+  let stopReporting = (): void => undefined;
   beforeAll(async () => {
     browser = await launchChromium();
     gateway = await startTestGateway({ devices: DEVICES, overrides: { influx: { mode: 'off' } } });
   });
   afterAll(async () => {
-    for (const session of sessions) session.destroy();
+    stopReporting();
+    for (const { session } of reporters) session.destroy();
     await browser?.close();
     await gateway?.close();
   });
@@ -41,7 +42,7 @@ describe('the console in a burst of alarms (real chromium, real gateway)', () =>
         .observe(document.getElementById('alarm-rows'), { childList: true });
     `);
 
-    sessions = await reportOnce(gateway.mqttUrl, DEVICES, Date.now, () => ({ fan_running: true, diff_pressure: 900 }));
+    reporters = await reportOnce(gateway.mqttUrl, DEVICES, Date.now, () => ({ fan_running: true, diff_pressure: 900 }));
     await gateway.settle();
     gateway.tick(Date.now() + 31_000); // the network is down: every device silent in one tick
 
@@ -73,13 +74,30 @@ describe('the console in a burst of alarms (real chromium, real gateway)', () =>
     expect(acked).toHaveLength(COUNT);
     expect(acked.every((a) => a.acknowledgedBy === 'Li Na' && a.note === 'site network down, IT on it')).toBe(true);
 
+    // A disposal typed for these alarms and cancelled comes back for the same alarms, not for another choice of them.
+    const cause = dialog.getByLabel('Cause', { exact: true });
+    await page.locator('#check-all').check();
+    await page.locator('#bulk-resolve').click();
+    await cause.fill('typed for all of them');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('#alarm-rows tr').first().locator('td.check input').uncheck();
+    await page.locator('#bulk-resolve').click();
+    expect(await cause.inputValue()).toBe('');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('#check-all').check();
+    await page.locator('#bulk-resolve').click();
+    expect(await cause.inputValue()).toBe('typed for all of them');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
     // ...and once the network is back and they have cleared, closed with one disposal record.
-    for (const session of sessions.splice(0)) session.destroy();
-    sessions = await reportOnce(gateway.mqttUrl, DEVICES, Date.now, () => ({ fan_running: true, diff_pressure: 900 }));
+    for (const { session } of reporters.splice(0)) session.destroy();
+    // reporting on, so that none is silent again however long the rest takes
+    stopReporting = keepReporting(reporters, 5_000, Date.now, () => ({ fan_running: true, diff_pressure: 900 }));
+    await reportOnce(gateway.mqttUrl, DEVICES, Date.now, () => ({ fan_running: true, diff_pressure: 900 }), reporters);
     await expect.poll(async () => (await listed('active')).length, { timeout: 60_000, interval: 500 }).toBe(0);
     await page.locator('#check-all').check();
     await page.locator('#bulk-resolve').click();
-    await dialog.getByLabel('Cause', { exact: true }).fill('site network outage: switch power supply failed');
+    await cause.fill('site network outage: switch power supply failed');
     await dialog.getByLabel('Measures taken', { exact: true }).fill('power supply replaced; every monitor reporting again');
     await dialog.getByLabel('Responsible', { exact: true }).fill('Zhang Wei (IT)');
     await dialog.getByRole('button', { name: 'Resolve' }).click();

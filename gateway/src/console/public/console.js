@@ -277,7 +277,8 @@ function actMany(action, list) {
   // Always a form, also to acknowledge: one click must not act on a thousand alarms.
   openActionForm({
     action,
-    subject: { key: `${action}:checked`, text: t('bulk.subject', { n: ids.length }) },
+    // a draft (a disposal typed, then cancelled) comes back only for the same alarms
+    subject: { key: `${action}:${[...ids].sort().join(',')}`, text: t('bulk.subject', { n: ids.length }) },
     needName: current.user.kind !== 'user' && !by,
     defaultName: by,
     send,
@@ -387,6 +388,8 @@ function signOut(message = '') {
   view?.unmount?.();
   view = null;
   session = null;
+  clearTimeout(renderTimer); // a burst's render still to come would count the signed-out alarms in the title
+  renderTimer = null;
   sessionStorage.removeItem(TOKEN_KEY);
   $('action-dialog').close();
   $('console').hidden = true;

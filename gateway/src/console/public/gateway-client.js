@@ -76,14 +76,23 @@ export function createGatewayClient(token) {
     resolve: (id, body) => request('POST', alarmPath(id, 'resolve'), body).then((answer) => answer.alarm),
     /**
      * `ack` or `resolve` on many alarms, BULK_LIMIT a request: `{ results: [{ id, ok, error?, alarm? }], done, failed }`.
+     * A request refused after others were done does not hide what they did: its alarms are answered with its code.
      */
     async actOnMany(action, ids, body) {
       const answer = { results: [], done: 0, failed: 0 };
       for (let start = 0; start < ids.length; start += BULK_LIMIT) {
-        const part = await request('POST', `/api/alarms/${action}`, { ...body, ids: ids.slice(start, start + BULK_LIMIT) });
-        answer.results.push(...part.results);
-        answer.done += part.done;
-        answer.failed += part.failed;
+        const part = ids.slice(start, start + BULK_LIMIT);
+        try {
+          const done = await request('POST', `/api/alarms/${action}`, { ...body, ids: part });
+          answer.results.push(...done.results);
+          answer.done += done.done;
+          answer.failed += done.failed;
+        } catch (error) {
+          if (start === 0) throw error; // nothing done yet: the form shows the refusal
+          for (const id of ids.slice(start)) answer.results.push({ id, ok: false, error: error.code ?? 'request_failed' });
+          answer.failed += ids.length - start;
+          break;
+        }
       }
       return answer;
     },
