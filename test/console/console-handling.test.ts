@@ -473,6 +473,10 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await page.locator('#red-banner', { hasText: 'New red alarm' }).waitFor(BROWSER_WAIT);
     // the beep: the WebAudio context started at the sign-in click, and the console counts what it played
     expect(await page.locator('body').getAttribute('data-beeps')).toBe('1');
+    // another red right after: the banner shows it, no second beep on top of the first (a burst beeps once)
+    await hopper('dc-02', 91, Date.now() - 59_000);
+    await page.locator('#red-banner', { hasText: 'dc-02' }).waitFor(BROWSER_WAIT);
+    expect(await page.locator('body').getAttribute('data-beeps')).toBe('1');
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).__same)).toBe(true);
     const box = await page.locator('#wall-sites').boundingBox();
     expect(box && box.x + box.width).toBeLessThanOrEqual(1920);

@@ -99,9 +99,15 @@ function unlockAudio() {
   }
 }
 
+/** At most one beep in this time: a burst of red alarms beeps once (played together they would sum into a roar). */
+const BEEP_EVERY_MS = 10_000;
+let lastBeep = Number.NEGATIVE_INFINITY;
+
 /** Two short beeps, made here: no sound file to load. */
 function beep() {
   if (audio?.state !== 'running') return;
+  if (performance.now() - lastBeep < BEEP_EVERY_MS) return;
+  lastBeep = performance.now();
   for (const at of [0, 0.25]) {
     const oscillator = audio.createOscillator();
     const gain = audio.createGain();
