@@ -474,7 +474,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     // the beep: the WebAudio context started at the sign-in click, and the console counts what it played
     expect(await page.locator('body').getAttribute('data-beeps')).toBe('1');
     // another red right after: the banner shows it, no second beep on top of the first (a burst beeps once)
-    await hopper('dc-02', 91, Date.now() - 59_000);
+    await hopper('dc-02', 91, Date.now());
     await page.locator('#red-banner', { hasText: 'dc-02' }).waitFor(BROWSER_WAIT);
     expect(await page.locator('body').getAttribute('data-beeps')).toBe('1');
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).__same)).toBe(true);
