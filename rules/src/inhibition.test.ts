@@ -355,6 +355,47 @@ rules:
     expect(inhibition.held()).toEqual([]);
   });
 
+  it('takeChanges lists what changed in the order a snapshot lists it: a key ended and set again goes last', () => {
+    const inhibition = createInhibition();
+    const keys = (list: Array<{ key: string }>) => list.map((i) => i.key);
+    inhibition.observe(silent(0, true, 'd1'));
+    expect(keys(inhibition.takeChanges()?.inhibitors ?? [])).toEqual(['s/d1/device_silent']);
+    // d1 silent still (its place kept), d2 silent, d1 back and silent again: d1 now after d2
+    inhibition.observe(silent(1, true, 'd1'));
+    inhibition.observe(silent(1, true, 'd2'));
+    inhibition.observe(silent(2, false, 'd1'));
+    inhibition.observe(silent(3, true, 'd1'));
+    // d3 silent and back within the same take: nothing of it to save
+    inhibition.observe(silent(4, true, 'd3'));
+    inhibition.observe(silent(5, false, 'd3'));
+    const second = inhibition.takeChanges();
+    expect(second?.ended.sort()).toEqual(['s/d1/device_silent', 's/d3/device_silent']);
+    expect(keys(second?.inhibitors ?? [])).toEqual(['s/d2/device_silent', 's/d1/device_silent']);
+    expect(keys(inhibition.snapshot().inhibitors)).toEqual(['s/d2/device_silent', 's/d1/device_silent']);
+    // one ending and one starting, nothing else: still a change to save
+    inhibition.observe(silent(6, false, 'd2'));
+    inhibition.observe(silent(7, true, 'd4'));
+    expect(inhibition.takeChanges()).toMatchObject({ ended: ['s/d2/device_silent'], inhibitors: [{ key: 's/d4/device_silent' }] });
+    // held: d1's then d4's, d1's changing while held (its place kept)
+    inhibition.observe(change(8, 'yellow', { device: 'd1' }));
+    inhibition.observe(change(9, 'yellow', { device: 'd4' }));
+    inhibition.observe(change(9, 'orange', { device: 'd1' }));
+    expect(inhibition.takeChanges()?.held.map((h) => h.change.key)).toEqual(['s/d1/hopper_temp_high', 's/d4/hopper_temp_high']);
+    // both change while held; then d1 back (released) and silent again, its value held anew: now after d4's
+    inhibition.observe(change(10, 'red', { device: 'd1' }));
+    inhibition.observe(change(10, 'red', { device: 'd4' }));
+    inhibition.observe(silent(10, false, 'd1'));
+    inhibition.observe(silent(11, true, 'd1'));
+    inhibition.observe(change(12, 'orange', { device: 'd1' }));
+    const held = inhibition.takeChanges();
+    expect(held?.released).toEqual(['s/d1/hopper_temp_high']);
+    expect(held?.held.map((h) => [h.change.key, h.change.at])).toEqual([
+      ['s/d4/hopper_temp_high', 10],
+      ['s/d1/hopper_temp_high', 12],
+    ]);
+    expect(inhibition.snapshot().latent.map(([key]) => key)).toEqual(['s/d4/hopper_temp_high', 's/d1/hopper_temp_high']);
+  });
+
   it('keeps the most recent maxRecent inhibited changes', () => {
     const inhibition = createInhibition({ maxRecent: 2 });
     inhibition.observe(silent(0, true));
