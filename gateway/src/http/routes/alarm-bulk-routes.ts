@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Disposal } from '../../../../rules/src/index.js';
 import type { ActOnAlarm } from '../../alarms/alarm-action.js';
 import { AUTH_ERRORS, errorResponses } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
+import { type AckOrResolveFields, ackOrResolve } from './ack-or-resolve.js';
 import { actionBody, alarm, byTheUser, resolveBody } from './alarm-action-bodies.js';
 import { EXAMPLE_ALARM } from './example-alarm.js';
 
@@ -87,27 +87,12 @@ export function registerAlarmBulkRoutes(app: FastifyInstance, deps: { audit: Aud
         },
       },
       async (request) => {
-        const { by, note } = request.body;
-        const disposal = 'disposal' in request.body ? (request.body.disposal as Disposal | undefined) : undefined;
-        const actor = request.caller?.kind === 'user' ? request.caller.name : by;
         const results: Array<z.infer<typeof outcomes>['results'][number]> = [];
         // in a cluster, a node that did not answer is not waited for again in this request
         const unavailable = new Set<string>();
         for (const [index, id] of request.body.ids.entries()) {
           if (index > 0 && index % ACTIONS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
-          const result = await deps.act(
-            action === 'ack'
-              ? { kind: 'ack', id, by: actor, note: note ?? null }
-              : { kind: 'resolve', id, by: actor, note: note ?? null, disposal },
-            unavailable,
-          );
-          deps.audit(request, {
-            action: action === 'ack' ? 'alarm.ack' : 'alarm.resolve',
-            target: id,
-            outcome: result.ok ? 'ok' : result.error.code,
-            note: note ?? null,
-            by,
-          });
+          const result = await ackOrResolve(deps, request, action, id, request.body as AckOrResolveFields, unavailable);
           results.push(result.ok ? { id, ok: true, alarm: result.transition.alarm } : { id, ok: false, error: result.error.code });
         }
         const done = results.filter((r) => r.ok).length;

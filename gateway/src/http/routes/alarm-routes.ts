@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { alarmEventTypeSchema, type Disposal, disposalSchema, severitySchema } from '../../../../rules/src/index.js';
+import { alarmEventTypeSchema, disposalSchema, severitySchema } from '../../../../rules/src/index.js';
 import { type ActOnAlarm, performAlarmAction } from '../../alarms/alarm-action.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { type EscalationState, escalationStateSchema } from '../../alarms/escalation-state.js';
 import type { AlarmView } from '../../cluster/alarm-mirror.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
+import { type AckOrResolveFields, ackOrResolve } from './ack-or-resolve.js';
 import { actionBody, alarm, byTheUser, resolveBody } from './alarm-action-bodies.js';
 import { registerAlarmBulkRoutes } from './alarm-bulk-routes.js';
 import { alarmFilterQuery, alarmsCsv, selectAlarms } from './alarm-query.js';
@@ -221,21 +222,7 @@ export function registerAlarmRoutes(
       },
       async (request, reply) => {
         const { id } = request.params;
-        const { by, note } = request.body;
-        const disposal = 'disposal' in request.body ? (request.body.disposal as Disposal | undefined) : undefined;
-        const actor = request.caller?.kind === 'user' ? request.caller.name : by;
-        const result = await act(
-          action === 'ack'
-            ? { kind: 'ack', id, by: actor, note: note ?? null }
-            : { kind: 'resolve', id, by: actor, note: note ?? null, disposal },
-        );
-        deps.audit(request, {
-          action: action === 'ack' ? 'alarm.ack' : 'alarm.resolve',
-          target: id,
-          outcome: result.ok ? 'ok' : result.error.code,
-          note: note ?? null,
-          by,
-        });
+        const result = await ackOrResolve({ act, audit: deps.audit }, request, action, id, request.body as AckOrResolveFields);
         if (!result.ok) return sendError(reply, result.error.code, `cannot ${action} alarm ${id}: ${result.error.code.replace(/_/g, ' ')}`);
         return { alarm: result.transition.alarm };
       },
