@@ -13,6 +13,8 @@ const SLOWEST = [
   'test/console/console-handling.test.ts',
   'test/alarm-restart.test.ts',
   'test/kill-under-load.test.ts',
+  'test/console/console-burst.test.ts',
+  'test/mass-outage.test.ts',
   'test/store-full.test.ts',
   'test/http-access.test.ts',
   'test/simulators/play-scaled.test.ts',
