@@ -145,6 +145,9 @@ function createIndex<T>() {
   };
 }
 
+/** How many recent inhibited changes are kept, by default (and by the store). */
+export const INHIBITED_KEPT = 1_000;
+
 /**
  * Inhibition (designed suppression): while a rule that inhibits holds (a silent device, a sensor fault, a site's
  * power off), the changes of the rules it explains do not move their alarms; they are recorded, and their last one
@@ -155,9 +158,6 @@ function createIndex<T>() {
  * changes within its reach: a mass outage (every device of a fleet silent, each its own inhibitor) costs each change
  * what one silent device does, not a pass over the whole fleet's.
  */
-/** How many recent inhibited changes are kept, by default (and by the store). */
-export const INHIBITED_KEPT = 1_000;
-
 export function createInhibition(options: { maxRecent?: number } = {}): Inhibition {
   const maxRecent = options.maxRecent ?? INHIBITED_KEPT;
   /** Every inhibitor, in the order it was first set (the first that covers a change holds it). */
@@ -183,6 +183,13 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
   const releasedSince = new Set<string>();
   const heldSince = new Set<string>();
   let recentSince = 0;
+  const forgetChanges = (): void => {
+    endedSince.clear();
+    setSince.clear();
+    releasedSince.clear();
+    heldSince.clear();
+    recentSince = 0;
+  };
 
   const whereOf = (inhibitor: Inhibitor): [index: typeof byDevice, where: string] =>
     inhibitor.inhibits.scope === 'device' ? [byDevice, deviceSlot(inhibitor.site, inhibitor.device)] : [bySite, inhibitor.site];
@@ -334,11 +341,7 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
         held: held.map((key) => ({ change: latent.get(key) as VerdictChange, metric: heldMetric.get(key) ?? null })),
         recent: recentSince === 0 ? [] : recent.slice(-Math.min(recentSince, maxRecent)),
       });
-      endedSince.clear();
-      setSince.clear();
-      releasedSince.clear();
-      heldSince.clear();
-      recentSince = 0;
+      forgetChanges();
       return changes;
     },
     snapshot: () =>
@@ -366,12 +369,7 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
         for (const [key, change] of copy.latent) putLatent(change, metrics.has(key) ? (metrics.get(key) ?? null) : ownMetricOf(change));
         recent = copy.recent.slice(-maxRecent);
       }
-      // what was restored is what the store holds
-      endedSince.clear();
-      setSince.clear();
-      releasedSince.clear();
-      heldSince.clear();
-      recentSince = 0;
+      forgetChanges(); // what was restored is what the store holds
     },
   };
 }

@@ -4,13 +4,20 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createInhibition, type VerdictChange } from '../../../rules/src/index.js';
+import { createInhibition, type Inhibition, type VerdictChange } from '../../../rules/src/index.js';
 import { stepsArbitrary, toChange } from '../../../rules/test-support/inhibition-steps.js';
+import type { AlarmStore } from '../alarms/alarm-store.js';
 import { createSqliteAlarmStore } from './alarm-store-sqlite.js';
 import { migrate } from './migrations.js';
 import { openStore, STORE_FILE } from './open-store.js';
 
 const fresh = (): string => mkdtempSync(join(tmpdir(), 'alarm-inhibition-'));
+
+/** One commit of what changed in `inhibition` since the last (the alarm service's, once a step). */
+const commitChanges = (store: AlarmStore, inhibition: Inhibition): void => {
+  const changes = inhibition.takeChanges();
+  if (changes) store.commit(() => store.saveInhibition(changes));
+};
 
 describe('the inhibition state in the local store, row by row', () => {
   it('gives back what the inhibition holds, in its order, after any batches of steps and restarts from the store', () => {
@@ -24,8 +31,7 @@ describe('the inhibition state in the local store, row by row', () => {
             inhibition.observe(toChange(step, at));
             // a commit after several changes (the alarm service's is one per batch): 'rewind' commits, 'save' restarts
             if (afterwards === 'go_on' && at < steps.length - 1) continue;
-            const changes = inhibition.takeChanges();
-            if (changes) store.commit(() => store.saveInhibition(changes));
+            commitChanges(store, inhibition);
             const { recent, ...kept } = store.load(0).inhibition ?? { recent: [] };
             const { recent: recentNow, ...now } = inhibition.snapshot();
             expect(kept).toEqual(now);
@@ -53,10 +59,7 @@ describe('the inhibition state in the local store, row by row', () => {
     const observe = (device: string, rule: string, status: 'true' | 'false', at: number): void => {
       inhibition.observe(toChange({ site: 'a', device, rule, status, metric: 'x' }, at));
     };
-    const commit = (): void => {
-      const changes = inhibition.takeChanges();
-      if (changes) store.commit(() => store.saveInhibition(changes));
-    };
+    const commit = (): void => commitChanges(store, inhibition);
     observe('d9', 'device_silent', 'true', 0);
     commit();
     // one commit: d1 silent, d2 silent, d1 back and silent again (now after d2); d1's and d2's temperatures held, d1
@@ -80,10 +83,7 @@ describe('the inhibition state in the local store, row by row', () => {
     const db = openStore({ dataDir: fresh(), synchronous: 'normal' });
     const store = createSqliteAlarmStore(db);
     const inhibition = createInhibition();
-    const save = (): void => {
-      const changes = inhibition.takeChanges();
-      if (changes) store.commit(() => store.saveInhibition(changes));
-    };
+    const save = (): void => commitChanges(store, inhibition);
     const silent = (i: number, on: boolean, at: number): VerdictChange => ({
       ...toChange({ site: 'plant', device: `m${i}`, rule: 'device_silent', status: on ? 'true' : 'false', metric: 'x' }, at),
       inhibits: { scope: 'device' },

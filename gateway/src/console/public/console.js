@@ -78,9 +78,13 @@ function changedSoon() {
   renderTimer ??= setTimeout(changed, RENDER_EVERY_MS);
 }
 
-function changed() {
+function cancelRender() {
   clearTimeout(renderTimer);
   renderTimer = null;
+}
+
+function changed() {
+  cancelRender();
   view?.update?.();
   const unacknowledged = openAlarms().filter((a) => !a.acknowledged).length;
   document.title = unacknowledged > 0 ? `(${unacknowledged}) ${t('app.title')}` : t('app.title');
@@ -210,31 +214,44 @@ const SENDERS = {
   unshelve: (client) => client.unshelve,
 };
 
+/** A shared token remembers the name it acted as (a user acts as themself). */
+function rememberActor(current, by) {
+  if (by && current.user.kind === 'token') localStorage.setItem(NAME_KEY, by);
+}
+
+/** Runs `request` with the alarms `ids` shown busy (their buttons disabled) until it is answered. */
+async function whileBusy(current, ids, request) {
+  for (const id of ids) busy.add(id);
+  changed();
+  try {
+    return await request();
+  } finally {
+    for (const id of ids) busy.delete(id);
+    if (session === current) changed();
+  }
+}
+
 function act(action, alarm) {
   const current = session;
   if (!current || !may(current.user.role, action)) return;
   const what = `${alarm.device} / ${alarm.rule}`;
   const done = (updated, by) => {
-    if (by && current.user.kind === 'token') localStorage.setItem(NAME_KEY, by);
+    rememberActor(current, by);
     if (session !== current) return;
     upsert(updated);
     view?.onAlarm?.(updated);
     changed();
     notice(t(`action.done.${action}`, { what }), 'info');
   };
-  const send = async (body) => {
-    busy.add(alarm.id);
-    changed();
-    try {
-      return await SENDERS[action](current.client)(alarm.id, body);
-    } catch (error) {
-      if (error.status === 404 || error.status === 409) reloadAlarms(current).catch(() => undefined);
-      throw error;
-    } finally {
-      busy.delete(alarm.id);
-      if (session === current) changed();
-    }
-  };
+  const send = (body) =>
+    whileBusy(current, [alarm.id], async () => {
+      try {
+        return await SENDERS[action](current.client)(alarm.id, body);
+      } catch (error) {
+        if (error.status === 404 || error.status === 409) reloadAlarms(current).catch(() => undefined);
+        throw error;
+      }
+    });
   const by = actingName();
   // Acknowledging takes one click; the other actions ask for what they record.
   if (action === 'ack' && (by || current.user.kind === 'user')) {
@@ -255,18 +272,9 @@ function actMany(action, list) {
   const current = session;
   if (!current || !may(current.user.role, action) || list.length === 0) return;
   const ids = list.map((alarm) => alarm.id);
-  const send = async (body) => {
-    for (const id of ids) busy.add(id);
-    changed();
-    try {
-      return await current.client.actOnMany(action, ids, body);
-    } finally {
-      for (const id of ids) busy.delete(id);
-      if (session === current) changed();
-    }
-  };
+  const send = (body) => whileBusy(current, ids, () => current.client.actOnMany(action, ids, body));
   const done = (answer, by) => {
-    if (by && current.user.kind === 'token') localStorage.setItem(NAME_KEY, by);
+    rememberActor(current, by);
     if (session !== current) return;
     for (const result of answer.results) if (result.ok) upsert(result.alarm);
     changed();
@@ -394,8 +402,7 @@ function signOut(message = '') {
   view?.unmount?.();
   view = null;
   session = null;
-  clearTimeout(renderTimer); // a burst's render still to come would count the signed-out alarms in the title
-  renderTimer = null;
+  cancelRender(); // a burst's render still to come would count the signed-out alarms in the title
   sessionStorage.removeItem(TOKEN_KEY);
   $('action-dialog').close();
   $('console').hidden = true;

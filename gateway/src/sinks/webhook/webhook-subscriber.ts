@@ -150,12 +150,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     outbox.deadLetter(delivery, reason, lastError);
   };
 
-  const remove = (delivery: Delivery): void => queue.remove(delivery);
-
   /** Dead-letters what waits (not what is being sent: its answer decides), reason `subscriber_disabled`. */
   const deadLetterWaiting = (): void => {
     for (const delivery of [...queue.items()].filter((d) => !queue.isTaken(d))) {
-      remove(delivery);
+      queue.remove(delivery);
       deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
     }
     gauge();
@@ -191,7 +189,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     if (outcome.ok) {
       delivered += 1;
       deps.metrics.sinkWritten.inc({ sink: SINK });
-      remove(delivery);
+      queue.remove(delivery);
       outbox.delivered(delivery);
       return;
     }
@@ -200,19 +198,19 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     delivery.lastError = outcome.error;
     deps.metrics.sinkFailed.inc({ sink: SINK });
     if (outcome.gone !== null) {
-      remove(delivery);
+      queue.remove(delivery);
       deadLetter(delivery, 'gone', outcome.error);
       if (enabled) disable(outcome.gone);
       return;
     }
     if (!enabled) {
       // Disabled (410 to another alarm's event) while this one was in flight.
-      remove(delivery);
+      queue.remove(delivery);
       deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
       return;
     }
     if (!outcome.retryable || delivery.attempts >= config.maxAttempts) {
-      remove(delivery);
+      queue.remove(delivery);
       deadLetter(
         delivery,
         outcome.retryable ? 'exhausted' : 'not_retryable',
@@ -283,7 +281,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     while (queue.size > config.maxQueued - room) {
       const oldest = queue.oldestWaiting();
       if (!oldest) return;
-      remove(oldest);
+      queue.remove(oldest);
       deadLetter(oldest, 'queue_full', 'queue full');
     }
   };
