@@ -66,6 +66,7 @@ describe('the console in a burst of alarms (real chromium, real gateway)', () =>
     await expect.poll(() => page.title(), { timeout: 10_000 }).not.toMatch(/^\(/);
     const listed = async (state: string) =>
       (await api(gateway, `/api/alarms?state=${state}&limit=10000`, { token: TOKENS.viewer })).body.alarms as Array<{
+        id: string;
         acknowledgedBy: string | null;
         note: string | null;
         disposal?: { cause: string };
@@ -107,6 +108,22 @@ describe('the console in a burst of alarms (real chromium, real gateway)', () =>
     const closed = await listed('resolved');
     expect(closed).toHaveLength(COUNT);
     expect(closed.every((a) => a.disposal?.cause === 'site network outage: switch power supply failed')).toBe(true);
+
+    // A second request of a bulk action refused (here an id the API refuses as a whole) does not hide what the first
+    // did: the console's client answers each alarm of the first with its own outcome, those of the refused one with
+    // the refusal's code.
+    const ids = [...closed.slice(0, 1_000).map((a) => a.id), 'x'.repeat(201)];
+    const disposal = { cause: 'again', measures: 'none', responsible: 'Li Na' };
+    const answer = (await page.evaluate(`import('/console/gateway-client.js').then(({ createGatewayClient }) =>
+      createGatewayClient(${JSON.stringify(TOKENS.operator)}).actOnMany('resolve', ${JSON.stringify(ids)}, ${JSON.stringify({ by: 'Li Na', disposal })}))`)) as {
+      results: Array<{ id: string; ok: boolean; error?: string }>;
+      done: number;
+      failed: number;
+    };
+    expect(answer.results.map((r) => r.id)).toEqual(ids);
+    expect(answer.results.slice(0, 1_000).every((r) => !r.ok && r.error === 'alarm_resolved')).toBe(true);
+    expect(answer.results[1_000]).toEqual({ id: ids[1_000], ok: false, error: 'validation_failed' });
+    expect([answer.done, answer.failed]).toEqual([0, 1_001]);
     await context.close();
   }, 180_000);
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createInhibition, type Inhibition, type VerdictChange } from '../../../rules/src/index.js';
+import { createInhibition, INHIBITED_KEPT, type Inhibition, type VerdictChange } from '../../../rules/src/index.js';
 import { stepsArbitrary, toChange } from '../../../rules/test-support/inhibition-steps.js';
 import type { AlarmStore } from '../alarms/alarm-store.js';
 import { createSqliteAlarmStore } from './alarm-store-sqlite.js';
@@ -103,6 +103,33 @@ describe('the inhibition state in the local store, row by row', () => {
     const loaded = store.load(0).inhibition;
     expect(loaded?.inhibitors).toHaveLength(1_999);
     expect(loaded?.latent).toHaveLength(1_999);
+    db.close();
+  });
+
+  it('keeps the last INHIBITED_KEPT inhibited changes: the table stops growing there and gives back the newest, oldest first', () => {
+    const db = openStore({ dataDir: fresh(), synchronous: 'normal' });
+    const store = createSqliteAlarmStore(db);
+    const inhibition = createInhibition();
+    const rows = db.prepare('SELECT count(*) FROM alarm_inhibited').pluck();
+    inhibition.observe({
+      ...toChange({ site: 'plant', device: 'm1', rule: 'device_silent', status: 'true', metric: 'x' }, 0),
+      inhibits: { scope: 'device' },
+    });
+    commitChanges(store, inhibition);
+    // a silent device's temperature alarm comes and goes behind its silence, committed in batches of 70
+    const total = 2 * INHIBITED_KEPT + 150;
+    for (let at = 1; at <= total; at += 1) {
+      const status = at % 2 === 1 ? 'true' : 'false';
+      inhibition.observe(toChange({ site: 'plant', device: 'm1', rule: 'temp_high', status, metric: 'x' }, at));
+      if (at % 70 === 0 || at === total) {
+        commitChanges(store, inhibition);
+        expect(rows.get()).toBe(Math.min(at, INHIBITED_KEPT));
+      }
+    }
+    const recent = store.load(0).inhibition?.recent ?? [];
+    expect(recent).toHaveLength(INHIBITED_KEPT);
+    expect(recent.map((entry) => entry.at)).toEqual(Array.from({ length: INHIBITED_KEPT }, (_, i) => total - INHIBITED_KEPT + 1 + i));
+    expect(recent).toEqual(inhibition.snapshot().recent);
     db.close();
   });
 
