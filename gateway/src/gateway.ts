@@ -5,7 +5,7 @@ import { type AccountService, createAccountService } from './accounts/account-se
 import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alarm-service.js';
 import { createEscalationService } from './alarms/escalation-service.js';
 import { sameDayDeadline } from './alarms/same-day-deadline.js';
-import { createShelfService } from './alarms/shelf-service.js';
+import { createShelfService, localShelfDesk } from './alarms/shelf-service.js';
 import { createSpoolOverflowWatch, SPOOL_OVERFLOW } from './alarms/spool-overflow.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { createAuditRetention } from './audit/audit-retention.js';
@@ -24,6 +24,7 @@ import { createReadingForwarder } from './cluster/reading-forwarder.js';
 import { createSharedAudit } from './cluster/shared-audit.js';
 import { createSharedBrokerParts } from './cluster/shared-broker-parts.js';
 import { createSharedDeviceStatus } from './cluster/shared-device-status.js';
+import { shelfActionForwarded, shelvesAnywhere } from './cluster/shelf-actions.js';
 import { createSiteReplica, type SiteReplica } from './cluster/site-replica.js';
 import { createSiteTakeover, type SiteTakeover } from './cluster/site-takeover.js';
 import { createVerdictWait, timingVerdicts } from './cluster/verdict-wait.js';
@@ -207,6 +208,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       laneFailure = fatalFailureOf(error, 'the alarm book');
       options.onFatal?.(laneFailure);
     },
+    // In a cluster a site's shelves and maintenance windows are in the shared store with its alarms (site-replica.ts).
+    shelvesChanged: (shelves) => replica?.shelvesChanged(shelves),
   });
 
   const escalation = createEscalationService({
@@ -469,6 +472,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 
   const metricsText = async (): Promise<string> => metricsExposition(metrics.registry, await started.workerMetrics());
+  const shelves = createShelfService({
+    alarms,
+    registry,
+    now,
+    newShelfId: () => `shf_${newId()}`,
+    maxDurationMs: config.handling.shelving.maxDuration,
+  });
   const http = await createHttpServer({
     tokens: config.api.tokens,
     authFailures: config.api.authFailures,
@@ -486,13 +496,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       alarmView && forwarder && takeover
         ? actAnywhere({ view: alarmView, alarms, judges: takeover.judges, cluster, forwarder })
         : undefined,
-    shelves: createShelfService({
-      alarms,
-      registry,
-      now,
-      newShelfId: () => `shf_${newId()}`,
-      maxDurationMs: config.handling.shelving.maxDuration,
-    }),
+    shelves:
+      alarmView && mirror && forwarder && takeover
+        ? shelvesAnywhere({ local: shelves, alarms: alarmView, mirror, registry, judges: takeover.judges, cluster, forwarder })
+        : localShelfDesk(shelves),
     escalationOf: (id) => {
       const alarm = alarms.book.get(id);
       return alarm ? escalation.stateOf(alarm, now()) : null;
@@ -513,7 +520,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const httpUrl = httpAddress.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   const mqttUrl = (listeners[0] as MqttListener).url;
   if (takeover) {
-    await forwarder?.start(judgeForwarded(judging, cluster, takeover.judges, registry), actForwarded(alarms, takeover.judges));
+    await forwarder?.start(
+      judgeForwarded(judging, cluster, takeover.judges, registry),
+      actForwarded(alarms, takeover.judges),
+      shelfActionForwarded(shelves, { alarms: alarmView ?? alarms.book, shelf: (id) => shelves.get(id), registry }, takeover.judges),
+    );
   }
   await replica?.start();
   await mirror?.start(registrySites);

@@ -8,7 +8,7 @@ const book = () => createAlarmBook({ newAlarmId: () => `alm_${++n}`, deadlineOf:
 
 const change = (site: string, at: number, severity: Severity | null) => verdictChange(at, severity, { site });
 
-/** What a node hands over of a site: its alarms not resolved, with histories and flapping records (as the shared store keeps them). */
+/** What a node hands over of a site: its alarms not resolved, with histories, flapping records and shelves (as the shared store keeps them). */
 const handOver = (from: ReturnType<typeof book>, site: string): SiteAlarms => {
   const snapshot = from.snapshot();
   const alarms = snapshot.alarms.filter((alarm) => alarm.site === site && !alarm.resolved);
@@ -18,6 +18,7 @@ const handOver = (from: ReturnType<typeof book>, site: string): SiteAlarms => {
     alarms,
     history: snapshot.history.filter(([id]) => ids.has(id)),
     flaps: (snapshot.flaps ?? []).filter(([key]) => keys.has(key)),
+    shelves: (snapshot.shelves ?? []).filter((shelf) => shelf.site === site && shelf.endedAt === null),
   };
 };
 
@@ -59,6 +60,44 @@ describe('alarms handed from one gateway node to another with their sites (issue
     expect(a.tick(70_000).map((t) => [t.type, t.alarm.id])).toEqual([['alarm.overdue', other]]);
     // taken back later: the next change raises afresh (the new owner had it meanwhile)
     expect(a.apply(change('s', 80_000, 'red')).map((t) => t.type)).toEqual(['alarm.raised']);
+  });
+
+  it('a maintenance window goes with its site: the new owner holds what it covers and ends it on time; the old owner forgets it', () => {
+    const a = book();
+    const window = {
+      id: 'shf_1',
+      scope: 'site',
+      site: 's',
+      reason: 'kiln relining',
+      by: 'op',
+      from: 0,
+      until: 30_000,
+      holdsRed: false,
+    } as const;
+    expect(a.shelving.shelve(window, 0).ok).toBe(true);
+    a.shelving.shelve({ ...window, id: 'shf_2', site: 't' }, 0);
+    const raised = a.apply(change('s', 1_000, 'yellow'));
+    expect(raised.map((t) => [t.type, t.held])).toEqual([['alarm.raised', 'shf_1']]);
+    const b = book();
+    b.adopt(handOver(a, 's'));
+    a.forgetSites(['s']);
+    expect(a.shelving.list(true).map((shelf) => shelf.id)).toEqual(['shf_2']);
+    expect(b.shelving.list(true).map((shelf) => shelf.id)).toEqual(['shf_1']);
+    // on the new owner the window still holds the site's transitions, and ends at its until with the state it hid
+    expect(b.apply(change('s', 2_000, 'orange')).map((t) => [t.type, t.held])).toEqual([['alarm.escalated', 'shf_1']]);
+    expect(b.nextDueAt()).toBe(30_000);
+    expect(b.tick(30_000).map((t) => [t.type, t.alarm.id, t.held])).toEqual([
+      ['alarm.unshelved', raised[0]?.alarm.id, undefined],
+      ['alarm.raised', raised[0]?.alarm.id, undefined],
+    ]);
+    // the old owner no longer ends it (nothing of the site left there), and holds the site's next alarm no more
+    expect(a.tick(30_000).filter((t) => t.alarm.site === 's')).toEqual([]);
+    expect(a.apply(change('s', 31_000, 'red')).map((t) => [t.type, t.held])).toEqual([['alarm.raised', undefined]]);
+    // adopted again (the site came back with the same window): replaced, not doubled
+    const c = book();
+    c.adopt({ alarms: [], history: [], shelves: b.shelving.snapshot() });
+    c.adopt({ alarms: [], history: [], shelves: b.shelving.snapshot() });
+    expect(c.shelving.list(true)).toHaveLength(1);
   });
 
   it('adopting replaces what the book held of those alarms', () => {

@@ -39,7 +39,8 @@ export interface AlarmBookSnapshot {
 }
 
 /** The alarms of some sites as a gateway node hands them to another: not resolved, with histories and flapping records. */
-export type SiteAlarms = Pick<AlarmBookSnapshot, 'alarms' | 'history' | 'flaps'>;
+/** What one gateway node hands the next of a site's alarm book: its open alarms, their histories, flapping records and shelves. */
+export type SiteAlarms = Pick<AlarmBookSnapshot, 'alarms' | 'history' | 'flaps' | 'shelves'>;
 
 /** Recent lifecycle changes of one key, and while flapping the condition's state held back. */
 export interface FlapRecord {
@@ -93,13 +94,13 @@ export interface AlarmBook {
   snapshot(): AlarmBookSnapshot;
   restore(snapshot: AlarmBookSnapshot): void;
   /**
-   * The sites went to another gateway node: their alarms that are not resolved (and their flapping records) leave
-   * this book; resolved ones stay for queries.
+   * The sites went to another gateway node: their alarms that are not resolved (and their flapping records and
+   * shelves) leave this book; resolved ones stay for queries.
    */
   forgetSites(sites: Iterable<string>): void;
   /**
    * Takes over alarms another gateway node kept (those of the sites it gave up, not resolved): their ids, `seq`,
-   * histories and flapping records; what this book held of them goes first.
+   * histories, flapping records and shelves (maintenance windows go on); what this book held of them goes first.
    */
   adopt(part: SiteAlarms): void;
   /** Shelves and maintenance windows: their actions return transitions to record and deliver like any others. */

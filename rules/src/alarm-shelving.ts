@@ -74,6 +74,10 @@ export interface Shelving {
   takeChanged(): Shelf[];
   snapshot(): Shelf[];
   restore(shelves: readonly Shelf[] | undefined): void;
+  /** The sites went to another gateway node: their shelves leave (the node that takes a site takes its shelves). */
+  forgetSites(sites: ReadonlySet<string>): void;
+  /** Takes over shelves another gateway node kept (of the sites it gave up); a shelf with the same id is replaced. */
+  adopt(shelves: readonly Shelf[]): void;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -170,6 +174,25 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
     // restart: starting is idempotent, it shelves only what is not yet shelved)
     if (Date.parse(shelf.from) > Date.parse(shelf.createdAt)) timers.schedule(START + shelf.id, Date.parse(shelf.from));
     timers.schedule(END + shelf.id, Date.parse(shelf.until));
+  };
+
+  /** Holds copies of these shelves, their timers set (an ended one among the ended, the oldest of which go first). */
+  const keep = (list: readonly Shelf[]): void => {
+    for (const shelf of structuredClone(list)) {
+      shelves.set(shelf.id, shelf);
+      if (shelf.endedAt === null) schedule(shelf);
+      else ended.push(shelf.id);
+    }
+    while (ended.length > maxEnded) shelves.delete(ended.shift() as string);
+  };
+
+  const forget = (id: string): void => {
+    if (!shelves.delete(id)) return;
+    timers.cancel(START + id);
+    timers.cancel(END + id);
+    changed.delete(id);
+    const at = ended.indexOf(id);
+    if (at >= 0) ended.splice(at, 1);
   };
 
   return {
@@ -281,11 +304,14 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
       ended.length = 0;
       changed.clear();
       timers = createDeadlineQueue();
-      for (const shelf of structuredClone(list ?? [])) {
-        shelves.set(shelf.id, shelf);
-        if (shelf.endedAt === null) schedule(shelf);
-        else ended.push(shelf.id);
-      }
+      keep(list ?? []);
+    },
+    forgetSites(sites) {
+      for (const shelf of [...shelves.values()]) if (sites.has(shelf.site)) forget(shelf.id);
+    },
+    adopt(list) {
+      for (const shelf of list) forget(shelf.id);
+      keep(list);
     },
   };
 }

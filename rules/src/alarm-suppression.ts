@@ -46,6 +46,16 @@ export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibit
       return result;
     },
     nextDueAt: () => earliest(core.nextDueAt(), shelving.nextDueAt()),
+    forgetSites(sites) {
+      const gone = new Set(sites);
+      core.forgetSites(gone);
+      shelving.forgetSites(gone);
+    },
+    adopt(part) {
+      core.adopt(part);
+      shelving.forgetSites(new Set(part.shelves?.map((shelf) => shelf.site)));
+      shelving.adopt(part.shelves ?? []);
+    },
     snapshot: () => ({ ...core.snapshot(), shelves: shelving.snapshot(), inhibition: inhibition.snapshot() }),
     restore(snapshot) {
       core.restore(snapshot);

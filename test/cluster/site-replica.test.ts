@@ -108,7 +108,7 @@ describe('the shared site state on Redis: written before anything leaves the own
       {
         site: 's1',
         snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices: [], groups: [] },
-        alarms: { alarms: [], history: [], flaps: [] },
+        alarms: { alarms: [], history: [], flaps: [], shelves: [] },
         downMs: 0,
       },
     ]);
@@ -126,6 +126,27 @@ describe('the shared site state on Redis: written before anything leaves the own
     // the last owner is a live one (never seen lapsed): a hand-over, no time spent down; it handed its events on itself
     expect(taken?.downMs).toBe(0);
     expect(b.recovered).toEqual([]);
+  });
+
+  it("a site's maintenance windows go with it: the next owner takes those on, an ended one is gone from the shared store", async () => {
+    const a = await started('gw-a@5');
+    await a.replica.take(['s5', 's6']);
+    const window = { scope: 'site', reason: 'relining', by: 'op', from: 0, until: 60_000, holdsRed: false } as const;
+    a.book.shelving.shelve({ ...window, id: 'shf_a', site: 's5' }, 0);
+    a.book.shelving.shelve({ ...window, id: 'shf_b', site: 's5' }, 0);
+    a.book.shelving.shelve({ ...window, id: 'shf_c', site: 's6' }, 0);
+    a.replica.shelvesChanged(a.book.shelving.takeChanged());
+    expect(await a.replica.settled()).toBe(true);
+    a.book.shelving.end('shf_b', 'op', null, 1_000);
+    a.replica.shelvesChanged(a.book.shelving.takeChanged());
+    expect(await a.replica.settled()).toBe(true);
+
+    const b = await started('gw-b@5');
+    const taken = await b.replica.take(['s5', 's6']);
+    expect(taken.map((site) => [site.site, site.alarms.shelves?.map((shelf) => [shelf.id, shelf.endedAt])])).toEqual([
+      ['s5', [['shf_a', null]]],
+      ['s6', [['shf_c', null]]],
+    ]);
   });
 
   it('a node whose site was taken cannot write it: its verdicts are refused, its events dropped, it is told to let the site go', async () => {

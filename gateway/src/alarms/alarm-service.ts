@@ -5,6 +5,7 @@ import type {
   AlarmEvent,
   AlarmTransition,
   Disposal,
+  Shelf,
   VerdictChange,
 } from '../../../rules/src/index.js';
 import { SEVERITIES } from '../../../rules/src/index.js';
@@ -75,6 +76,8 @@ export interface AlarmServiceDeps {
   inbox?: AlarmInbox | undefined;
   /** The store cannot record: the gateway cannot go on safely (`main.ts` exits; the inbox replays after the restart). */
   onStoreFailure?(error: Error): void;
+  /** The shelves a step changed (in a cluster, for the shared store: they go with their site to its next owner). */
+  shelvesChanged?(shelves: Shelf[]): void;
 }
 
 /** Resolved alarms the book keeps in memory (the store keeps them for `store.alarms.retention`). */
@@ -143,7 +146,10 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
   /** Shelves and inhibition state the step changed, saved in its commit (an inhibited change moves no alarm). */
   function saveSuppression(): void {
     const shelves = deps.book.shelving.takeChanged();
-    if (shelves.length > 0) deps.store?.saveShelves(shelves);
+    if (shelves.length > 0) {
+      deps.store?.saveShelves(shelves);
+      deps.shelvesChanged?.(shelves);
+    }
     const inhibition = deps.book.inhibition.takeChanges();
     if (inhibition) deps.store?.saveInhibition(inhibition);
   }

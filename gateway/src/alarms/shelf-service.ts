@@ -18,18 +18,44 @@ export interface WindowTimes {
 
 export type ShelfOutcome = { ok: true; shelf: Shelf; alarm: Alarm | null } | { ok: false; code: ErrorCode; message: string };
 
+/** In a cluster: the node that judges the action's site did not answer in time (or there is none yet). */
+export const SITE_OWNER_UNAVAILABLE: ShelfOutcome = {
+  ok: false,
+  code: 'cluster_unavailable',
+  message: 'the gateway node that judges the site did not answer: try again',
+};
+
+/** Where a maintenance window applies: a device (its site from the registry) or a whole site. */
+export interface WindowPlace {
+  scope: 'device' | 'site';
+  site?: string | undefined;
+  device?: string | undefined;
+}
+
+/** A shelving action as plain data: taken here, or in a cluster sent to the node that judges its site. */
+export type ShelfAction =
+  | { kind: 'shelveAlarm'; alarmId: string; reason: string; times: WindowTimes; actor: ShelfActor }
+  | { kind: 'unshelveAlarm'; alarmId: string; note: string | null; actor: ShelfActor }
+  | { kind: 'declareWindow'; where: WindowPlace; reason: string; times: WindowTimes; actor: ShelfActor }
+  | { kind: 'endShelf'; id: string; note: string | null; actor: ShelfActor };
+
+/**
+ * What the API offers of shelving: actions (in a cluster taken where their site is judged: cluster/shelf-actions.ts)
+ * and the shelves there are (in a cluster, every node's).
+ */
+export interface ShelfDesk {
+  act(action: ShelfAction): Promise<ShelfOutcome>;
+  list(all: boolean): Shelf[];
+  get(id: string): Shelf | undefined;
+}
+
 export interface ShelfService {
   /** Shelves one alarm until a time, with a reason: `alarm.shelved`. */
   shelveAlarm(alarmId: string, reason: string, times: WindowTimes, actor: ShelfActor): ShelfOutcome;
   /** Ends an alarm's shelf before it expires: `alarm.unshelved` and its current state. */
   unshelveAlarm(alarmId: string, note: string | null, actor: ShelfActor): ShelfOutcome;
   /** Declares a maintenance window for a device or a whole site. */
-  declareWindow(
-    where: { scope: 'device' | 'site'; site?: string | undefined; device?: string | undefined },
-    reason: string,
-    times: WindowTimes,
-    actor: ShelfActor,
-  ): ShelfOutcome;
+  declareWindow(where: WindowPlace, reason: string, times: WindowTimes, actor: ShelfActor): ShelfOutcome;
   /** Ends a shelf or window before it expires. */
   end(id: string, note: string | null, actor: ShelfActor): ShelfOutcome;
   list(all: boolean): Shelf[];
@@ -161,3 +187,24 @@ export function createShelfService(deps: ShelfServiceDeps): ShelfService {
     },
   };
 }
+
+/** Takes a shelving action on this node's alarm book. */
+export function performShelfAction(shelves: ShelfService, action: ShelfAction): ShelfOutcome {
+  switch (action.kind) {
+    case 'shelveAlarm':
+      return shelves.shelveAlarm(action.alarmId, action.reason, action.times, action.actor);
+    case 'unshelveAlarm':
+      return shelves.unshelveAlarm(action.alarmId, action.note, action.actor);
+    case 'declareWindow':
+      return shelves.declareWindow(action.where, action.reason, action.times, action.actor);
+    case 'endShelf':
+      return shelves.end(action.id, action.note, action.actor);
+  }
+}
+
+/** A single node's desk: every action taken here. */
+export const localShelfDesk = (shelves: ShelfService): ShelfDesk => ({
+  act: async (action) => performShelfAction(shelves, action),
+  list: (all) => shelves.list(all),
+  get: (id) => shelves.get(id),
+});

@@ -1,13 +1,13 @@
 import { Redis } from 'ioredis';
-import { type Alarm, type AlarmBook, type AlarmEvent, type AlarmTransition, listAlarms } from '../../../rules/src/index.js';
+import { type Alarm, type AlarmBook, type AlarmEvent, type AlarmTransition, listAlarms, type Shelf } from '../../../rules/src/index.js';
 import { tellListeners } from '../alarms/alarm-listeners.js';
 import type { Logger } from '../observability/logger.js';
-import { type AlarmFeedMessage, alarmFeedOf, type SharedAlarm } from './site-replica.js';
+import { type AlarmFeedMessage, alarmFeedOf, type SharedAlarm, shelvesKeyOf } from './site-replica.js';
 
 /**
- * Every alarm of the cluster as this node last heard of it: loaded from the shared store at start, then kept current
- * by the alarm feed each owner publishes with its writes. It is what the API and the live feed of a node show of
- * the sites other nodes judge.
+ * Every alarm, shelf and maintenance window of the cluster as this node last heard of it: loaded from the shared
+ * store at start, then kept current by the alarm feed each owner publishes with its writes. It is what the API and
+ * the live feed of a node show of the sites other nodes judge.
  */
 export interface AlarmMirror {
   /** Subscribes to the feed, then loads the open alarms of these sites. */
@@ -15,6 +15,8 @@ export interface AlarmMirror {
   get(id: string): Alarm | undefined;
   history(id: string): AlarmTransition[];
   all(): Iterable<Alarm>;
+  /** Shelves and maintenance windows as their owners last wrote them (ended ones kept as resolved alarms are). */
+  shelves(): Iterable<Shelf>;
   /** Events released by other nodes (this node's own reach its listeners directly). */
   onEvent(listener: (event: AlarmEvent) => void): void;
   close(): void;
@@ -37,6 +39,8 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
   reader.on('error', () => {});
   const alarms = new Map<string, SharedAlarm>();
   const closedOrder: string[] = [];
+  const shelves = new Map<string, Shelf>();
+  const endedShelves: string[] = [];
   const listeners: Array<(event: AlarmEvent) => void> = [];
 
   const keep = (shared: SharedAlarm): void => {
@@ -48,6 +52,16 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     while (closedOrder.length > deps.maxClosed) alarms.delete(closedOrder.shift() as string);
   };
 
+  const keepShelf = (shelf: Shelf): void => {
+    const known = shelves.get(shelf.id);
+    // an ended shelf does not come back on (a feed message overtaken by a later one, a load after the end)
+    if (known?.endedAt && !shelf.endedAt) return;
+    shelves.set(shelf.id, shelf);
+    if (shelf.endedAt === null || known?.endedAt) return;
+    endedShelves.push(shelf.id);
+    while (endedShelves.length > deps.maxClosed) shelves.delete(endedShelves.shift() as string);
+  };
+
   const received = (text: string): void => {
     let message: AlarmFeedMessage;
     try {
@@ -57,6 +71,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
       return;
     }
     for (const shared of message.alarms) keep(shared);
+    for (const shelf of message.shelves ?? []) keepShelf(shelf);
     if (message.from === deps.incarnation) return;
     for (const event of message.events) tellListeners(listeners, event, deps.log);
   };
@@ -69,12 +84,22 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
       // after subscribing: what changes while loading arrives by the feed, and the higher seq wins
       await Promise.all(
         [...new Set(sites)].map(async (site) => {
-          const values = await reader.hvals(`${deps.keyPrefix}site:${site}:alarms`);
+          const [values, shelfValues] = await Promise.all([
+            reader.hvals(`${deps.keyPrefix}site:${site}:alarms`),
+            reader.hvals(shelvesKeyOf(deps.keyPrefix, site)),
+          ]);
           for (const value of values) {
             try {
               keep(JSON.parse(value) as SharedAlarm);
             } catch (error) {
               deps.log.warn({ err: error, site }, 'shared alarm unreadable');
+            }
+          }
+          for (const value of shelfValues) {
+            try {
+              keepShelf(JSON.parse(value) as Shelf);
+            } catch (error) {
+              deps.log.warn({ err: error, site }, 'shared shelf unreadable');
             }
           }
         }),
@@ -83,6 +108,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     get: (id) => alarms.get(id)?.alarm,
     history: (id) => alarms.get(id)?.history ?? [],
     all: () => [...alarms.values()].map((shared) => shared.alarm),
+    shelves: () => shelves.values(),
     onEvent(listener) {
       listeners.push(listener);
     },

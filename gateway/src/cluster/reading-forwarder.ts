@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { AlarmAction, AlarmActionOutcome } from '../alarms/alarm-action.js';
+import { type ShelfAction, type ShelfOutcome, SITE_OWNER_UNAVAILABLE } from '../alarms/shelf-service.js';
 import type { RegisteredDevice } from '../devices/device-registry.js';
 import { type LaneVerdict, UNAVAILABLE } from '../lane/telemetry-lane.js';
 import type { Logger } from '../observability/logger.js';
@@ -9,6 +10,8 @@ export type ForwardedJudge = (deviceId: string, payload: Buffer, receivedAt: num
 
 /** Takes a duty officer's action another node forwarded (the alarm's site is judged here). */
 export type ForwardedAction = (action: AlarmAction) => AlarmActionOutcome;
+/** Takes a shelving action another node forwarded (its site is judged here). */
+export type ForwardedShelfAction = (action: ShelfAction) => ShelfOutcome;
 
 const NO_ANSWER: AlarmActionOutcome = { ok: false, error: { code: 'cluster_unavailable' } };
 
@@ -19,14 +22,16 @@ const NO_ANSWER: AlarmActionOutcome = { ok: false, error: { code: 'cluster_unava
  * within `timeoutMs` (the owner died, Redis is away) is `unavailable`: no PUBACK, the device sends it again.
  */
 export interface ReadingForwarder {
-  /** Listens for payloads and alarm actions forwarded to this node, judged by `judge` and taken by `act`. */
-  start(judge: ForwardedJudge, act: ForwardedAction): Promise<void>;
+  /** Listens for payloads and actions forwarded to this node, judged by `judge` and taken by `act` and `shelve`. */
+  start(judge: ForwardedJudge, act: ForwardedAction, shelve: ForwardedShelfAction): Promise<void>;
   forward(owner: string, device: RegisteredDevice, payload: Buffer, receivedAt: number, decided: (verdict: LaneVerdict) => void): void;
   /**
    * Sends a duty officer's action to the node that judges the alarm's site (an operator may use any node); its
    * outcome comes back, or `cluster_unavailable` after `timeoutMs`.
    */
   forwardAction(owner: string, action: AlarmAction): Promise<AlarmActionOutcome>;
+  /** Sends a shelving action to the node that judges its site; as `forwardAction`. */
+  forwardShelfAction(owner: string, action: ShelfAction): Promise<ShelfOutcome>;
   /** Payloads forwarded and not yet answered. */
   inFlight(): number;
   close(): void;
@@ -46,7 +51,8 @@ type Message =
   | { t: 'reading'; id: number; from: string; device: string; payload: string; at: number }
   | { t: 'verdict'; id: number; verdict: LaneVerdict }
   | { t: 'action'; id: number; from: string; action: AlarmAction }
-  | { t: 'acted'; id: number; outcome: AlarmActionOutcome };
+  | { t: 'shelf'; id: number; from: string; action: ShelfAction }
+  | { t: 'acted'; id: number; outcome: AlarmActionOutcome | ShelfOutcome };
 
 export function createReadingForwarder(settings: ReadingForwarderSettings): ReadingForwarder {
   const { log } = settings;
@@ -56,15 +62,16 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
   publisher.on('error', () => {});
   const channelOf = (node: string) => `${settings.keyPrefix}node:${node}`;
   const pending = new Map<number, { decided: (verdict: LaneVerdict) => void; timer: NodeJS.Timeout }>();
-  const actions = new Map<number, { done: (outcome: AlarmActionOutcome) => void; timer: NodeJS.Timeout }>();
+  /** Actions sent and not yet answered: each is answered once, by its outcome or by the timeout's (`noAnswer`). */
+  const actions = new Map<number, { done: (outcome: unknown) => void; noAnswer: unknown; timer: NodeJS.Timeout }>();
   let nextId = 1;
 
-  const acted = (id: number, outcome: AlarmActionOutcome): void => {
+  const acted = (id: number, outcome?: unknown): void => {
     const waiting = actions.get(id);
     if (!waiting) return;
     actions.delete(id);
     clearTimeout(waiting.timer);
-    waiting.done(outcome);
+    waiting.done(outcome === undefined ? waiting.noAnswer : outcome);
   };
 
   const settle = (id: number, verdict: LaneVerdict): void => {
@@ -77,8 +84,23 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
   };
   const send = (node: string, message: Message): Promise<unknown> => publisher.publish(channelOf(node), JSON.stringify(message));
 
+  /** Sends an action to `owner` and waits for its outcome, or answers `noAnswer` after `timeoutMs` (or at once: nobody listens). */
+  const request = <T>(owner: string, message: (id: number) => Message, noAnswer: T): Promise<T> => {
+    const id = nextId++;
+    return new Promise<T>((done) => {
+      const timer = setTimeout(() => acted(id), settings.timeoutMs);
+      timer.unref();
+      actions.set(id, { done: done as (outcome: unknown) => void, noAnswer, timer });
+      send(owner, message(id))
+        .then((receivers) => {
+          if (receivers === 0) acted(id);
+        })
+        .catch(() => acted(id));
+    });
+  };
+
   return {
-    async start(judge, act) {
+    async start(judge, act, shelve) {
       await Promise.all([subscriber.connect(), publisher.connect()]);
       subscriber.on('message', (_channel: string, text: string) => {
         let message: Message;
@@ -89,8 +111,8 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
         }
         if (message.t === 'verdict') return settle(message.id, message.verdict);
         if (message.t === 'acted') return acted(message.id, message.outcome);
-        if (message.t === 'action') {
-          const outcome = act(message.action);
+        if (message.t === 'action' || message.t === 'shelf') {
+          const outcome = message.t === 'action' ? act(message.action) : shelve(message.action);
           send(message.from, { t: 'acted', id: message.id, outcome }).catch((error: Error) =>
             log.warn({ err: error, to: message.from }, 'action outcome not sent back'),
           );
@@ -123,23 +145,13 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
         })
         .catch(() => settle(id, UNAVAILABLE));
     },
-    forwardAction(owner, action) {
-      const id = nextId++;
-      return new Promise((done) => {
-        const timer = setTimeout(() => acted(id, NO_ANSWER), settings.timeoutMs);
-        timer.unref();
-        actions.set(id, { done, timer });
-        send(owner, { t: 'action', id, from: settings.nodeId, action })
-          .then((receivers) => {
-            if (receivers === 0) acted(id, NO_ANSWER);
-          })
-          .catch(() => acted(id, NO_ANSWER));
-      });
-    },
+    forwardAction: (owner, action) => request(owner, (id) => ({ t: 'action', id, from: settings.nodeId, action }), NO_ANSWER),
+    forwardShelfAction: (owner, action) =>
+      request(owner, (id) => ({ t: 'shelf', id, from: settings.nodeId, action }), SITE_OWNER_UNAVAILABLE),
     inFlight: () => pending.size,
     close() {
       for (const id of [...pending.keys()]) settle(id, UNAVAILABLE);
-      for (const id of [...actions.keys()]) acted(id, NO_ANSWER);
+      for (const id of [...actions.keys()]) acted(id);
       subscriber.disconnect();
       publisher.disconnect();
     },

@@ -8,6 +8,7 @@ import type {
   EngineChanges,
   FlapRecord,
   GroupSnapshot,
+  Shelf,
   SiteAlarms,
 } from '../../../rules/src/index.js';
 import { ENGINE_SNAPSHOT_VERSION } from '../../../rules/src/index.js';
@@ -39,7 +40,7 @@ export interface SiteReplicaDeps {
   /** Whether a site's alarms belong to an owner (a site of the registry); others (the gateway's own) are not shared. */
   shared(site: string): boolean;
   /** The alarm book, as it stands when a write is sent. */
-  book: Pick<AlarmBook, 'get' | 'history' | 'flapOf' | 'list'>;
+  book: Pick<AlarmBook, 'get' | 'history' | 'flapOf' | 'list' | 'shelving'>;
   /** The site's writes were refused: another node took it. */
   onFenced(site: string): void;
   /** A write of the site went through. */
@@ -60,6 +61,8 @@ export interface SiteReplica {
   engineChanged(changes: EngineChanges): void;
   /** An event of the alarm book: held until its alarm's state is written, then passed on (`onReleased`). */
   alarmEvent(event: AlarmEvent): void;
+  /** Shelves and maintenance windows a step changed: written with their site (an ended one leaves the shared store). */
+  shelvesChanged(shelves: readonly Shelf[]): void;
   /** Where events go once written (webhooks, live feed, InfluxDB). */
   onReleased(listener: (event: AlarmEvent) => void): void;
   /**
@@ -76,22 +79,27 @@ export interface SiteReplica {
   close(): void;
 }
 
-/** What a site's write tells every node (cluster/alarm-mirror.ts): the alarms as written, and the events released. */
+/** What a site's write tells every node (cluster/alarm-mirror.ts): the alarms and shelves as written, the events released. */
 export interface AlarmFeedMessage {
   from: string;
   alarms: SharedAlarm[];
   events: AlarmEvent[];
+  /** Shelves and maintenance windows that changed, ended ones too (absent from nodes of an earlier version). */
+  shelves?: Shelf[];
 }
 
 /** The channel of the alarm feed. */
 export const alarmFeedOf = (keyPrefix: string): string => `${keyPrefix}alarm-feed`;
 
+/** A site's shelves and maintenance windows that have not ended (a hash: shelf id → shelf). */
+export const shelvesKeyOf = (keyPrefix: string, site: string): string => `${keyPrefix}site:${site}:shelves`;
+
 /**
- * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash. ARGV: incarnation, then n
- * rule-state fields set and their (field, value) pairs, n alarms set and their pairs, n alarms deleted and their
- * fields, n events released and their (id, event) pairs, then the alarm feed's channel and the message to publish
- * there ('' for none). 0: fenced (another node owns the site); 2: nobody did (Redis lost its data): this node
- * claimed it again.
+ * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash. ARGV:
+ * incarnation, then n rule-state fields set and their (field, value) pairs, n alarms set and their pairs, n alarms
+ * deleted and their fields, n events released and their (id, event) pairs, n shelves set and their pairs, n shelves
+ * deleted and their ids, then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
+ * (another node owns the site); 2: nobody did (Redis lost its data): this node claimed it again.
  */
 const WRITE_SITE = `
 local owner = redis.call('GET', KEYS[1])
@@ -111,14 +119,18 @@ n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]); i = i + 2 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do redis.call('HDEL', KEYS[5], ARGV[i]); i = i + 1 end
 if ARGV[i + 1] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return claimed
 `;
 
 /**
- * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, the nodes' last-seen hash.
- * ARGV: incarnation, member timeout. Names this node the owner; returns [time spent down (ms), previous owner,
- * rule state (flat), alarms (flat), events not handed on (flat)].
+ * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, the nodes'
+ * last-seen hash. ARGV: incarnation, member timeout. Names this node the owner; returns [time spent down (ms),
+ * previous owner, rule state (flat), alarms (flat), events not handed on (flat), shelves (flat)].
  */
 const TAKE_SITE = `
 local t = redis.call('TIME')
@@ -127,10 +139,13 @@ local prev = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1])
 local down = 0
 if prev and prev ~= ARGV[1] then
-  local seen = redis.call('HGET', KEYS[5], prev)
+  local seen = redis.call('HGET', KEYS[6], prev)
   if seen and now - tonumber(seen) > tonumber(ARGV[2]) then down = now - tonumber(seen) end
 end
-return { tostring(down), prev or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]) }
+return {
+  tostring(down), prev or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]),
+  redis.call('HGETALL', KEYS[5])
+}
 `;
 
 const GROUPS_FIELD = 'groups';
@@ -141,9 +156,10 @@ interface Staged {
   groups: string | undefined;
   alarms: Set<string>;
   events: AlarmEvent[];
+  shelves: Map<string, Shelf>;
 }
 
-const emptyStaged = (): Staged => ({ devices: new Map(), groups: undefined, alarms: new Set(), events: [] });
+const emptyStaged = (): Staged => ({ devices: new Map(), groups: undefined, alarms: new Set(), events: [], shelves: new Map() });
 
 export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
   const { log } = deps;
@@ -156,9 +172,9 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     retryStrategy: (times) => Math.min(times * 200, 1_000),
   });
   redis.on('error', () => {}); // reported by the writes' outcomes and the cluster's readiness check
-  const keysOf = (site: string): [string, string, string, string] => {
+  const keysOf = (site: string): [string, string, string, string, string] => {
     const base = `${deps.keyPrefix}site:${site}`;
-    return [`${base}:owner`, `${base}:engine`, `${base}:alarms`, `${base}:unsent`];
+    return [`${base}:owner`, `${base}:engine`, `${base}:alarms`, `${base}:unsent`, shelvesKeyOf(deps.keyPrefix, site)];
   };
   const listeners: Array<(event: AlarmEvent) => void> = [];
   const recoveredListeners: Array<(event: AlarmEvent) => void> = [];
@@ -204,7 +220,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     if (entry.groups !== undefined) engine.push(GROUPS_FIELD, entry.groups);
     const set: string[] = [];
     const gone: string[] = [];
-    const feed: AlarmFeedMessage = { from: deps.incarnation, alarms: [], events: entry.events };
+    const shelves = [...entry.shelves.values()];
+    const feed: AlarmFeedMessage = { from: deps.incarnation, alarms: [], events: entry.events, shelves };
     for (const id of entry.alarms) {
       const value = sharedAlarmOf(id);
       if (value) feed.alarms.push(value);
@@ -212,7 +229,10 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       if (value === null || value.alarm.resolved) gone.push(id);
       else set.push(id, JSON.stringify(value));
     }
-    const message = feed.alarms.length > 0 || feed.events.length > 0 ? JSON.stringify(feed) : '';
+    // an ended shelf leaves the shared store (a next owner has nothing to go on with); the mirrors keep it
+    const shelvesOn = shelves.filter((shelf) => shelf.endedAt === null);
+    const shelvesEnded = shelves.filter((shelf) => shelf.endedAt !== null);
+    const message = feed.alarms.length > 0 || feed.events.length > 0 || shelves.length > 0 ? JSON.stringify(feed) : '';
     const args = [
       deps.incarnation,
       String(engine.length / 2),
@@ -223,11 +243,15 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       ...gone,
       String(entry.events.length),
       ...entry.events.flatMap((event) => [event.id, JSON.stringify(event)]),
+      String(shelvesOn.length),
+      ...shelvesOn.flatMap((shelf) => [shelf.id, JSON.stringify(shelf)]),
+      String(shelvesEnded.length),
+      ...shelvesEnded.map((shelf) => shelf.id),
       alarmFeedOf(deps.keyPrefix),
       message,
     ];
     try {
-      const written = (await redis.eval(WRITE_SITE, 4, ...keysOf(site), ...args)) as number;
+      const written = (await redis.eval(WRITE_SITE, 5, ...keysOf(site), ...args)) as number;
       return written === 1 ? 'written' : written === 2 ? 'reclaimed' : 'fenced';
     } catch (error) {
       log.warn({ err: error, site }, 'shared store write failed');
@@ -241,6 +265,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     for (const [key, state] of entry.devices) if (!now.devices.has(key)) now.devices.set(key, state);
     if (now.groups === undefined) now.groups = entry.groups;
     for (const id of entry.alarms) now.alarms.add(id);
+    for (const [id, shelf] of entry.shelves) if (!now.shelves.has(id)) now.shelves.set(id, shelf);
     now.events = [...entry.events, ...now.events];
   };
 
@@ -260,6 +285,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           // next owner finds them; rule state of devices that did not change since is not there until they do.
           log.warn({ site }, 'site missing from the shared store: claimed again');
           for (const alarm of deps.book.list({ state: 'open', site })) stagedOf(site).alarms.add(alarm.id);
+          for (const shelf of deps.book.shelving.list(false)) if (shelf.site === site) stagedOf(site).shelves.set(shelf.id, shelf);
           schedule();
         }
         continue;
@@ -317,6 +343,10 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       entry.events.push(event);
       schedule();
     },
+    shelvesChanged(shelves) {
+      for (const shelf of shelves) if (deps.shared(shelf.site)) stagedOf(shelf.site).shelves.set(shelf.id, shelf);
+      schedule();
+    },
     onReleased(listener) {
       listeners.push(listener);
     },
@@ -337,14 +367,14 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     take: (sites) =>
       Promise.all(
         sites.map(async (site): Promise<TakenSite> => {
-          const [down, previous, engineFlat, alarmsFlat, unsentFlat] = (await redis.eval(
+          const [down, previous, engineFlat, alarmsFlat, unsentFlat, shelvesFlat] = (await redis.eval(
             TAKE_SITE,
-            5,
+            6,
             ...keysOf(site),
             seenKeyOf(deps.keyPrefix),
             deps.incarnation,
             String(deps.memberTimeout),
-          )) as [string, string, string[], string[], string[]];
+          )) as [string, string, string[], string[], string[], string[]];
           const devices: DeviceSnapshot[] = [];
           let groups: GroupSnapshot[] = [];
           for (let i = 0; i + 1 < engineFlat.length; i += 2) {
@@ -356,13 +386,17 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
               if (device) devices.push(device);
             }
           }
-          const alarms: SiteAlarms = { alarms: [], history: [], flaps: [] };
+          const alarms: SiteAlarms = { alarms: [], history: [], flaps: [], shelves: [] };
           for (let i = 1; i < alarmsFlat.length; i += 2) {
             const shared = parse<SharedAlarm>(alarmsFlat[i] as string, 'alarm', site);
             if (!shared) continue;
             alarms.alarms.push(shared.alarm);
             alarms.history.push([shared.alarm.id, shared.history]);
             if (shared.flap) alarms.flaps?.push([shared.alarm.key, shared.flap]);
+          }
+          for (let i = 1; i < shelvesFlat.length; i += 2) {
+            const shelf = parse<Shelf>(shelvesFlat[i] as string, 'shelf', site);
+            if (shelf) alarms.shelves?.push(shelf);
           }
           const downMs = Number(down);
           // Events the last owner wrote and may not have put in its outbox (it died between the two): handed on from
@@ -381,6 +415,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
               previous: previous || null,
               devices: devices.length,
               alarms: alarms.alarms.length,
+              shelves: alarms.shelves?.length,
               eventsHandedOn: unsent.length,
               downMs,
             },

@@ -5,7 +5,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { ActOnAlarm } from '../alarms/alarm-action.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
 import type { EscalationState } from '../alarms/escalation-state.js';
-import type { ShelfService } from '../alarms/shelf-service.js';
+import type { ShelfDesk } from '../alarms/shelf-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AlarmView } from '../cluster/alarm-mirror.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
@@ -59,8 +59,8 @@ export interface HttpServerDeps {
   /** In a cluster: every node's alarms, and actions taken on the node that judges the alarm's site. */
   alarmView?: AlarmView | undefined;
   alarmAction?: ActOnAlarm | undefined;
-  /** Shelving and maintenance windows (absent: their routes are not offered). */
-  shelves?: ShelfService | undefined;
+  /** Shelving and maintenance windows (absent: their routes are not offered); in a cluster, taken where judged. */
+  shelves?: ShelfDesk | undefined;
   /** Where an alarm stands in its escalation policy (null: none takes it). */
   escalationOf?: (id: string) => EscalationState | null;
   liveFeed: LiveFeed;
@@ -151,7 +151,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerTrendRoutes(app, { registry: deps.registry, trend: deps.trend, trendDisabledReason: deps.trendDisabledReason });
   registerWebhookRoutes(app, { webhooks: deps.webhooks, audit });
   registerRuleRoutes(app, { reloadRules: deps.reloadRules, audit });
-  if (deps.shelves) registerShelfRoutes(app, { shelves: deps.shelves, alarms: deps.alarms, audit });
+  if (deps.shelves) registerShelfRoutes(app, { shelves: deps.shelves, alarms: deps.alarmView ?? deps.alarms.book, audit });
   registerInhibitionRoutes(app, { alarms: deps.alarms });
   registerSessionRoutes(app, {
     accounts: deps.accounts,

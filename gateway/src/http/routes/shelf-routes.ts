@@ -3,8 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { alarmSchema, shelfSchema } from '../../../../rules/src/index.js';
 import { roleAtLeast } from '../../accounts/roles.js';
-import type { AlarmService } from '../../alarms/alarm-service.js';
-import type { ShelfActor, ShelfOutcome, ShelfService, WindowTimes } from '../../alarms/shelf-service.js';
+import type { ShelfActor, ShelfDesk, ShelfOutcome, WindowTimes } from '../../alarms/shelf-service.js';
+import type { AlarmView } from '../../cluster/alarm-mirror.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
 import { EXAMPLE_ALARM } from './example-alarm.js';
@@ -119,8 +119,9 @@ const shelfAndAlarm = z
 const COMMON = [...AUTH_ERRORS, 'validation_failed', 'payload_too_large', 'unsupported_media_type'] as const;
 
 export interface ShelfRouteDeps {
-  shelves: ShelfService;
-  alarms: AlarmService;
+  shelves: ShelfDesk;
+  /** The alarms the API shows (in a cluster, every node's). */
+  alarms: Pick<AlarmView, 'get'>;
   audit: AuditRecorder;
 }
 
@@ -180,9 +181,9 @@ export function registerShelfRoutes(app: FastifyInstance, deps: ShelfRouteDeps):
       const { id } = request.params;
       const actor = actorOf(request, request.body.by);
       if (!actor) return noActor(reply);
-      const outcome = deps.alarms.book.get(id)
-        ? deps.shelves.shelveAlarm(id, request.body.reason, timesOf(request.body), actor)
-        : ({ ok: false, code: 'alarm_not_found', message: `no alarm ${id}` } as const);
+      const outcome: ShelfOutcome = deps.alarms.get(id)
+        ? await deps.shelves.act({ kind: 'shelveAlarm', alarmId: id, reason: request.body.reason, times: timesOf(request.body), actor })
+        : { ok: false, code: 'alarm_not_found', message: `no alarm ${id}` };
       deps.audit(request, {
         action: 'alarm.shelve',
         target: id,
@@ -221,7 +222,7 @@ export function registerShelfRoutes(app: FastifyInstance, deps: ShelfRouteDeps):
       const { id } = request.params;
       const actor = actorOf(request, request.body.by);
       if (!actor) return noActor(reply);
-      const outcome = deps.shelves.unshelveAlarm(id, request.body.note ?? null, actor);
+      const outcome = await deps.shelves.act({ kind: 'unshelveAlarm', alarmId: id, note: request.body.note ?? null, actor });
       deps.audit(request, {
         action: 'alarm.unshelve',
         target: id,
@@ -253,12 +254,13 @@ export function registerShelfRoutes(app: FastifyInstance, deps: ShelfRouteDeps):
       const body = request.body;
       const actor = actorOf(request, body.by);
       if (!actor) return noActor(reply);
-      const outcome = deps.shelves.declareWindow(
-        { scope: body.scope, site: body.site, device: body.device },
-        body.reason,
-        timesOf(body),
+      const outcome = await deps.shelves.act({
+        kind: 'declareWindow',
+        where: { scope: body.scope, site: body.site, device: body.device },
+        reason: body.reason,
+        times: timesOf(body),
         actor,
-      );
+      });
       deps.audit(request, {
         action: 'shelf.create',
         target: outcome.ok ? outcome.shelf.id : (body.device ?? body.site ?? null),
@@ -336,7 +338,7 @@ export function registerShelfRoutes(app: FastifyInstance, deps: ShelfRouteDeps):
       const { id } = request.params;
       const actor = actorOf(request, request.body.by);
       if (!actor) return noActor(reply);
-      const outcome = deps.shelves.end(id, request.body.note ?? null, actor);
+      const outcome = await deps.shelves.act({ kind: 'endShelf', id, note: request.body.note ?? null, actor });
       deps.audit(request, {
         action: 'shelf.end',
         target: id,
