@@ -208,8 +208,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       laneFailure = fatalFailureOf(error, 'the alarm book');
       options.onFatal?.(laneFailure);
     },
-    // In a cluster a site's shelves and maintenance windows are in the shared store with its alarms (site-replica.ts).
-    shelvesChanged: (shelves) => replica?.shelvesChanged(shelves),
+    // In a cluster the alarms a step touched, and the shelves it changed, go to the shared store (site-replica.ts).
+    shared: config.cluster
+      ? { recorded: (transitions) => replica?.recorded(transitions), shelvesChanged: (shelves) => replica?.shelvesChanged(shelves) }
+      : undefined,
   });
 
   const escalation = createEscalationService({

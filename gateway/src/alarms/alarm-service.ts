@@ -76,8 +76,17 @@ export interface AlarmServiceDeps {
   inbox?: AlarmInbox | undefined;
   /** The store cannot record: the gateway cannot go on safely (`main.ts` exits; the inbox replays after the restart). */
   onStoreFailure?(error: Error): void;
-  /** The shelves a step changed (in a cluster, for the shared store: they go with their site to its next owner). */
-  shelvesChanged?(shelves: Shelf[]): void;
+  /**
+   * In a cluster, what a step recorded, for the shared store (cluster/site-replica.ts): the alarms its transitions
+   * touched (held ones too, which no event tells of) and the shelves it changed, which go with their site.
+   */
+  shared?: SharedRecord | undefined;
+}
+
+/** Where a cluster node's alarm book is written for the node that judges its sites next. */
+export interface SharedRecord {
+  recorded(transitions: readonly AlarmTransition[]): void;
+  shelvesChanged(shelves: readonly Shelf[]): void;
 }
 
 /** Resolved alarms the book keeps in memory (the store keeps them for `store.alarms.retention`). */
@@ -124,6 +133,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       saveSuppression();
       if (transitions.length === 0) return result;
       deps.store?.record(transitions, (key) => deps.book.flapOf(key));
+      deps.shared?.recorded(transitions);
       // a transition a shelf holds is recorded in the history, not delivered (the shelf's end shows the state)
       for (const transition of transitions) if (!transition.held) emit(transition, emitted);
       return result;
@@ -148,7 +158,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
     const shelves = deps.book.shelving.takeChanged();
     if (shelves.length > 0) {
       deps.store?.saveShelves(shelves);
-      deps.shelvesChanged?.(shelves);
+      deps.shared?.shelvesChanged(shelves);
     }
     const inhibition = deps.book.inhibition.takeChanges();
     if (inhibition) deps.store?.saveInhibition(inhibition);

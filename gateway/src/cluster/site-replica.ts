@@ -61,6 +61,8 @@ export interface SiteReplica {
   engineChanged(changes: EngineChanges): void;
   /** An event of the alarm book: held until its alarm's state is written, then passed on (`onReleased`). */
   alarmEvent(event: AlarmEvent): void;
+  /** The alarms a step's transitions touched, held ones too (no event tells of those): written with their site. */
+  recorded(transitions: readonly AlarmTransition[]): void;
   /** Shelves and maintenance windows a step changed: written with their site (an ended one leaves the shared store). */
   shelvesChanged(shelves: readonly Shelf[]): void;
   /** Where events go once written (webhooks, live feed, InfluxDB). */
@@ -341,6 +343,10 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       const entry = stagedOf(site);
       entry.alarms.add(id);
       entry.events.push(event);
+      schedule();
+    },
+    recorded(transitions) {
+      for (const { alarm } of transitions) if (deps.shared(alarm.site)) stagedOf(alarm.site).alarms.add(alarm.id);
       schedule();
     },
     shelvesChanged(shelves) {
