@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { stepArbitrary, toChange } from '../test-support/inhibition-steps.js';
 import { verdictChange } from '../test-support/verdict-change.js';
+import type { AlarmTransition } from './alarm.js';
 import { createAlarmBook, type FlapRecord, type SiteAlarms } from './alarm-book.js';
 import type { Severity } from './severity.js';
 
@@ -19,6 +22,12 @@ const handOver = (from: ReturnType<typeof book>, site: string): SiteAlarms => {
     history: snapshot.history.filter(([id]) => ids.has(id)),
     flaps: (snapshot.flaps ?? []).filter(([key]) => keys.has(key)),
     shelves: (snapshot.shelves ?? []).filter((shelf) => shelf.site === site && shelf.endedAt === null),
+    inhibition: {
+      inhibitors: (snapshot.inhibition?.inhibitors ?? []).filter((inhibitor) => inhibitor.site === site),
+      held: (snapshot.inhibition?.latent ?? [])
+        .filter(([, change]) => change.site === site)
+        .map(([key, change]) => ({ change, metric: new Map(snapshot.inhibition?.heldMetrics).get(key) ?? null })),
+    },
   };
 };
 
@@ -98,6 +107,47 @@ describe('alarms handed from one gateway node to another with their sites (issue
     c.adopt({ alarms: [], history: [], shelves: b.shelving.snapshot() });
     c.adopt({ alarms: [], history: [], shelves: b.shelving.snapshot() });
     expect(c.shelving.list(true)).toHaveLength(1);
+  });
+
+  it('a site handed over at any point goes on as if it had stayed: its inhibitors go on holding, and release what they held when they end', () => {
+    /** A step's transitions as a user sees them (ids differ between books; held changes released together in any order). */
+    const seen = (steps: AlarmTransition[]): string[] =>
+      steps.map((t) => `${t.type} ${t.alarm.key} ${t.alarm.severity} ${t.alarm.state}`).sort();
+    fc.assert(
+      fc.property(fc.array(stepArbitrary, { minLength: 1, maxLength: 80, size: 'medium' }), fc.nat(), (steps, cut) => {
+        const at = cut % (steps.length + 1);
+        const stayed = book();
+        const before = book();
+        const after = book();
+        for (const [i, step] of steps.entries()) {
+          const change = toChange(step, i);
+          const expected = seen(stayed.applyAll([change]));
+          if (i < at) {
+            before.applyAll([change]);
+            continue;
+          }
+          if (i === at) {
+            after.adopt(handOver(before, 'a'));
+            before.forgetSites(['a']);
+          }
+          // site a on the node it moved to, site b where it was
+          expect(seen((step.site === 'a' ? after : before).applyAll([change]))).toEqual(expected);
+        }
+        const heldNow = (b: ReturnType<typeof book>, site: string) =>
+          b.inhibition
+            .held()
+            .filter((h) => h.key.startsWith(`${site}/`))
+            .map((h) => h.key)
+            .sort();
+        const heldStayed = (site: string) => heldNow(stayed, site);
+        if (at < steps.length) {
+          expect(heldNow(after, 'a')).toEqual(heldStayed('a'));
+          expect(heldNow(before, 'a')).toEqual([]);
+          expect(before.inhibition.inhibitors().filter((i) => i.site === 'a')).toEqual([]);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('adopting replaces what the book held of those alarms', () => {

@@ -2,7 +2,7 @@ import type { Alarm, AlarmChase, AlarmEventType, AlarmTransition, Disposal } fro
 import { createShelving, type Shelving } from './alarm-shelving.js';
 import { type AlarmBookCore, withSuppression } from './alarm-suppression.js';
 import { createDeadlineQueue } from './deadline-queue.js';
-import { createInhibition, type Inhibition, type InhibitionSnapshot } from './inhibition.js';
+import { createInhibition, type Inhibition, type InhibitionSnapshot, type SiteInhibition } from './inhibition.js';
 import type { VerdictChange } from './rule-engine.js';
 import { compareSeverity, type Severity } from './severity.js';
 import type { Shelf } from './shelf.js';
@@ -39,8 +39,11 @@ export interface AlarmBookSnapshot {
 }
 
 /** The alarms of some sites as a gateway node hands them to another: not resolved, with histories and flapping records. */
-/** What one gateway node hands the next of a site's alarm book: its open alarms, their histories, flapping records and shelves. */
-export type SiteAlarms = Pick<AlarmBookSnapshot, 'alarms' | 'history' | 'flaps' | 'shelves'>;
+/**
+ * What one gateway node hands the next of a site's alarm book: its open alarms, their histories, flapping records,
+ * shelves and inhibition state.
+ */
+export type SiteAlarms = Pick<AlarmBookSnapshot, 'alarms' | 'history' | 'flaps' | 'shelves'> & { inhibition?: SiteInhibition };
 
 /** Recent lifecycle changes of one key, and while flapping the condition's state held back. */
 export interface FlapRecord {
@@ -94,13 +97,14 @@ export interface AlarmBook {
   snapshot(): AlarmBookSnapshot;
   restore(snapshot: AlarmBookSnapshot): void;
   /**
-   * The sites went to another gateway node: their alarms that are not resolved (and their flapping records and
-   * shelves) leave this book; resolved ones stay for queries.
+   * The sites went to another gateway node: their alarms that are not resolved (and their flapping records, shelves
+   * and inhibition state) leave this book; resolved ones stay for queries.
    */
   forgetSites(sites: Iterable<string>): void;
   /**
    * Takes over alarms another gateway node kept (those of the sites it gave up, not resolved): their ids, `seq`,
-   * histories, flapping records and shelves (maintenance windows go on); what this book held of them goes first.
+   * histories, flapping records, shelves (maintenance windows go on) and inhibition state (what an inhibitor held is
+   * released when it ends); what this book held of them goes first.
    */
   adopt(part: SiteAlarms): void;
   /** Shelves and maintenance windows: their actions return transitions to record and deliver like any others. */

@@ -50,11 +50,17 @@ export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibit
       const gone = new Set(sites);
       core.forgetSites(gone);
       shelving.forgetSites(gone);
+      inhibition.forgetSites(gone);
     },
     adopt(part) {
       core.adopt(part);
       shelving.forgetSites(new Set(part.shelves?.map((shelf) => shelf.site)));
       shelving.adopt(part.shelves ?? []);
+      if (part.inhibition) {
+        const { inhibitors, held } = part.inhibition;
+        inhibition.forgetSites(new Set([...inhibitors.map((i) => i.site), ...held.map((h) => h.change.site)]));
+        inhibition.adopt(part.inhibition);
+      }
     },
     snapshot: () => ({ ...core.snapshot(), shelves: shelving.snapshot(), inhibition: inhibition.snapshot() }),
     restore(snapshot) {

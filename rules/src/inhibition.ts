@@ -64,6 +64,15 @@ export interface InhibitionChanges {
   recent: InhibitedChange[];
 }
 
+/** What one gateway node hands the next of a site's inhibition state: its inhibitors and the changes they hold. */
+export interface SiteInhibition {
+  inhibitors: Inhibitor[];
+  held: Array<{ change: VerdictChange; metric: string | null }>;
+}
+
+/** The site of an alarm key: every key begins with its site and a slash (site ids have none). */
+export const siteOfKey = (key: string): string => key.slice(0, key.indexOf('/'));
+
 export interface Inhibition {
   /**
    * Takes a verdict change before it reaches an alarm: `held` when an active inhibitor covers it (it is recorded and
@@ -80,6 +89,16 @@ export interface Inhibition {
   takeChanges(): InhibitionChanges | null;
   snapshot(): InhibitionSnapshot;
   restore(snapshot: InhibitionSnapshot | undefined): void;
+  /**
+   * The sites went to another gateway node: their inhibitors and held changes leave, releasing nothing (the node that
+   * takes a site takes them), and are no change to save.
+   */
+  forgetSites(sites: ReadonlySet<string>): void;
+  /**
+   * Takes over what another gateway node held of the sites it gave up (the shared store's rows, no change to save): its
+   * inhibitors oldest first, then the changes they hold, oldest first.
+   */
+  adopt(part: SiteInhibition): void;
 }
 
 /**
@@ -351,6 +370,33 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
         heldMetrics: [...heldMetric.entries()],
         recent: recent.slice(-maxRecent),
       }),
+    forgetSites(sites) {
+      for (const inhibitor of [...inhibitors.values()]) {
+        if (!sites.has(inhibitor.site)) continue;
+        dropInhibitor(inhibitor.key);
+        endedSince.delete(inhibitor.key);
+        setSince.delete(inhibitor.key);
+      }
+      for (const change of [...latent.values()]) {
+        if (!sites.has(change.site)) continue;
+        dropLatent(change);
+        releasedSince.delete(change.key);
+        heldSince.delete(change.key);
+      }
+    },
+    adopt(part) {
+      const copy = structuredClone(part);
+      copy.inhibitors.sort((a, b) => a.since - b.since || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      copy.held.sort((a, b) => a.change.at - b.change.at || (a.change.key < b.change.key ? -1 : a.change.key > b.change.key ? 1 : 0));
+      for (const inhibitor of copy.inhibitors) {
+        putInhibitor(inhibitor);
+        setSince.delete(inhibitor.key);
+      }
+      for (const { change, metric } of copy.held) {
+        putLatent(change, metric);
+        heldSince.delete(change.key);
+      }
+    },
     restore(snapshot) {
       inhibitors.clear();
       order.clear();
