@@ -208,9 +208,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       laneFailure = fatalFailureOf(error, 'the alarm book');
       options.onFatal?.(laneFailure);
     },
-    // In a cluster the alarms a step touched, and the shelves it changed, go to the shared store (site-replica.ts).
+    // In a cluster the alarms a step touched, the shelves and inhibition state it changed go to the shared store.
     shared: config.cluster
-      ? { recorded: (transitions) => replica?.recorded(transitions), shelvesChanged: (shelves) => replica?.shelvesChanged(shelves) }
+      ? {
+          recorded: (transitions) => replica?.recorded(transitions),
+          shelvesChanged: (shelves) => replica?.shelvesChanged(shelves),
+          inhibitionChanged: (changes) => replica?.inhibitionChanged(changes),
+        }
       : undefined,
   });
 

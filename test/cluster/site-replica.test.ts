@@ -11,6 +11,7 @@ import {
   type EngineChanges,
   type VerdictChange,
 } from '../../rules/src/index.js';
+import { type Step, toChange } from '../../rules/test-support/inhibition-steps.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 
 const PREFIX = 'replica-test:';
@@ -108,7 +109,7 @@ describe('the shared site state on Redis: written before anything leaves the own
       {
         site: 's1',
         snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices: [], groups: [] },
-        alarms: { alarms: [], history: [], flaps: [], shelves: [] },
+        alarms: { alarms: [], history: [], flaps: [], shelves: [], inhibition: { inhibitors: [], held: [] } },
         downMs: 0,
       },
     ]);
@@ -147,6 +148,40 @@ describe('the shared site state on Redis: written before anything leaves the own
       ['s5', [['shf_a', null]]],
       ['s6', [['shf_c', null]]],
     ]);
+  });
+
+  it("a site's inhibition state goes with it: what its inhibitors hold when it is taken, row by row, whatever one write ended and set", async () => {
+    const a = await started('gw-a@7');
+    await a.replica.take(['s7']);
+    let at = 0;
+    /** A step of the book and what it changed of the inhibition, handed to the replica as the alarm service does. */
+    const step = (device: string, rule: string, status: Step['status']): void => {
+      a.apply(toChange({ site: 's7', device, rule, status, metric: 'x' }, (at += 1)));
+      const changes = a.book.inhibition.takeChanges();
+      if (changes) a.replica.inhibitionChanged(changes);
+    };
+    step('d1', 'device_silent', 'true');
+    step('d1', 'temp_high', 'true'); // held behind d1's silence
+    step('d2', 'device_silent', 'true');
+    step('d2', 'level_low', 'true'); // held behind d2's
+    expect(await a.replica.settled()).toBe(true);
+    // within one write: d1 back (its held change released and applied) and silent again, d2 back for good, d3 silent
+    // and back, d2's level held again behind the site's power off
+    step('d1', 'device_silent', 'false');
+    step('d1', 'device_silent', 'true');
+    step('d2', 'device_silent', 'false');
+    step('d3', 'device_silent', 'true');
+    step('d3', 'device_silent', 'false');
+    step('d2', 'power_off', 'true');
+    step('d2', 'temp_high', 'true');
+    expect(await a.replica.settled()).toBe(true);
+
+    const [taken] = await (await started('gw-b@7')).replica.take(['s7']);
+    const held = a.book.inhibition.snapshot();
+    expect(taken?.alarms.inhibition?.inhibitors.map((i) => i.key).sort()).toEqual(held.inhibitors.map((i) => i.key).sort());
+    expect(taken?.alarms.inhibition?.held.map((h) => h.change.key).sort()).toEqual(held.latent.map(([key]) => key).sort());
+    expect(taken?.alarms.inhibition?.inhibitors.map((i) => i.key).sort()).toEqual(['s7/d1/device_silent', 's7/d2/power_off']);
+    expect(taken?.alarms.inhibition?.held.map((h) => h.change.key)).toEqual(['s7/d2/temp_high']);
   });
 
   it('a node whose site was taken cannot write it: its verdicts are refused, its events dropped, it is told to let the site go', async () => {

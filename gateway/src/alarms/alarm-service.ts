@@ -5,6 +5,7 @@ import type {
   AlarmEvent,
   AlarmTransition,
   Disposal,
+  InhibitionChanges,
   Shelf,
   VerdictChange,
 } from '../../../rules/src/index.js';
@@ -78,7 +79,8 @@ export interface AlarmServiceDeps {
   onStoreFailure?(error: Error): void;
   /**
    * In a cluster, what a step recorded, for the shared store (cluster/site-replica.ts): the alarms its transitions
-   * touched (held ones too, which no event tells of) and the shelves it changed, which go with their site.
+   * touched (held ones too, which no event tells of), the shelves and the inhibition state it changed: all go with
+   * their site.
    */
   shared?: SharedRecord | undefined;
 }
@@ -87,6 +89,7 @@ export interface AlarmServiceDeps {
 export interface SharedRecord {
   recorded(transitions: readonly AlarmTransition[]): void;
   shelvesChanged(shelves: readonly Shelf[]): void;
+  inhibitionChanged(changes: InhibitionChanges): void;
 }
 
 /** Resolved alarms the book keeps in memory (the store keeps them for `store.alarms.retention`). */
@@ -161,7 +164,10 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       deps.shared?.shelvesChanged(shelves);
     }
     const inhibition = deps.book.inhibition.takeChanges();
-    if (inhibition) deps.store?.saveInhibition(inhibition);
+    if (inhibition) {
+      deps.store?.saveInhibition(inhibition);
+      deps.shared?.inhibitionChanged(inhibition);
+    }
   }
 
   const act = (action: () => AlarmActionResult): AlarmActionResult =>

@@ -8,10 +8,13 @@ import type {
   EngineChanges,
   FlapRecord,
   GroupSnapshot,
+  InhibitionChanges,
+  Inhibitor,
   Shelf,
   SiteAlarms,
+  VerdictChange,
 } from '../../../rules/src/index.js';
-import { ENGINE_SNAPSHOT_VERSION } from '../../../rules/src/index.js';
+import { ENGINE_SNAPSHOT_VERSION, siteOfKey } from '../../../rules/src/index.js';
 import { tellListeners } from '../alarms/alarm-listeners.js';
 import type { SiteHandover } from '../lane/telemetry-lane.js';
 import type { Logger } from '../observability/logger.js';
@@ -40,7 +43,7 @@ export interface SiteReplicaDeps {
   /** Whether a site's alarms belong to an owner (a site of the registry); others (the gateway's own) are not shared. */
   shared(site: string): boolean;
   /** The alarm book, as it stands when a write is sent. */
-  book: Pick<AlarmBook, 'get' | 'history' | 'flapOf' | 'list' | 'shelving'>;
+  book: Pick<AlarmBook, 'get' | 'history' | 'flapOf' | 'list' | 'shelving' | 'inhibition'>;
   /** The site's writes were refused: another node took it. */
   onFenced(site: string): void;
   /** A write of the site went through. */
@@ -65,6 +68,8 @@ export interface SiteReplica {
   recorded(transitions: readonly AlarmTransition[]): void;
   /** Shelves and maintenance windows a step changed: written with their site (an ended one leaves the shared store). */
   shelvesChanged(shelves: readonly Shelf[]): void;
+  /** What a step changed of the inhibition state (inhibitors, the changes they hold): written with their site. */
+  inhibitionChanged(changes: InhibitionChanges): void;
   /** Where events go once written (webhooks, live feed, InfluxDB). */
   onReleased(listener: (event: AlarmEvent) => void): void;
   /**
@@ -97,10 +102,12 @@ export const alarmFeedOf = (keyPrefix: string): string => `${keyPrefix}alarm-fee
 export const shelvesKeyOf = (keyPrefix: string, site: string): string => `${keyPrefix}site:${site}:shelves`;
 
 /**
- * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash. ARGV:
- * incarnation, then n rule-state fields set and their (field, value) pairs, n alarms set and their pairs, n alarms
- * deleted and their fields, n events released and their (id, event) pairs, n shelves set and their pairs, n shelves
- * deleted and their ids, then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
+ * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, inhibitors
+ * hash, held-changes hash. ARGV: incarnation, then n rule-state fields set and their (field, value) pairs, n alarms
+ * set and their pairs, n alarms deleted and their fields, n events released and their (id, event) pairs, n shelves
+ * set and their pairs, n shelves deleted and their ids, n inhibitors deleted and their keys, n set and their pairs,
+ * n held changes deleted and their keys, n set and their pairs (deletions first: a key ended and set again within
+ * the write is set), then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
  * (another node owns the site); 2: nobody did (Redis lost its data): this node claimed it again.
  */
 const WRITE_SITE = `
@@ -125,14 +132,21 @@ n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HDEL', KEYS[5], ARGV[i]); i = i + 1 end
+for k = 6, 7 do
+  n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do redis.call('HDEL', KEYS[k], ARGV[i]); i = i + 1 end
+  n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1]); i = i + 2 end
+end
 if ARGV[i + 1] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return claimed
 `;
 
 /**
- * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, the nodes'
- * last-seen hash. ARGV: incarnation, member timeout. Names this node the owner; returns [time spent down (ms),
- * previous owner, rule state (flat), alarms (flat), events not handed on (flat), shelves (flat)].
+ * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, inhibitors
+ * hash, held-changes hash, the nodes' last-seen hash. ARGV: incarnation, member timeout. Names this node the owner;
+ * returns [time spent down (ms), previous owner, rule state, alarms, events not handed on, shelves, inhibitors, held
+ * changes (each flat)].
  */
 const TAKE_SITE = `
 local t = redis.call('TIME')
@@ -141,12 +155,12 @@ local prev = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1])
 local down = 0
 if prev and prev ~= ARGV[1] then
-  local seen = redis.call('HGET', KEYS[6], prev)
+  local seen = redis.call('HGET', KEYS[8], prev)
   if seen and now - tonumber(seen) > tonumber(ARGV[2]) then down = now - tonumber(seen) end
 end
 return {
   tostring(down), prev or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]),
-  redis.call('HGETALL', KEYS[5])
+  redis.call('HGETALL', KEYS[5]), redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7])
 }
 `;
 
@@ -159,9 +173,38 @@ interface Staged {
   alarms: Set<string>;
   events: AlarmEvent[];
   shelves: Map<string, Shelf>;
+  /** Rows of a hash keyed by alarm key: deleted ones, then set ones (a key in both was ended, then set again). */
+  inhibitors: HashRows;
+  held: HashRows;
 }
 
-const emptyStaged = (): Staged => ({ devices: new Map(), groups: undefined, alarms: new Set(), events: [], shelves: new Map() });
+interface HashRows {
+  gone: Set<string>;
+  set: Map<string, string>;
+}
+
+const emptyRows = (): HashRows => ({ gone: new Set(), set: new Map() });
+const emptyStaged = (): Staged => ({
+  devices: new Map(),
+  groups: undefined,
+  alarms: new Set(),
+  events: [],
+  shelves: new Map(),
+  inhibitors: emptyRows(),
+  held: emptyRows(),
+});
+
+/** A later change of a row: a deletion forgets an earlier set of the key, a set follows an earlier deletion. */
+const rowGone = (rows: HashRows, key: string): void => {
+  rows.set.delete(key);
+  rows.gone.add(key);
+};
+/** Puts back rows of a failed write behind the newer ones: a key the newer ones touch is theirs. */
+const restageRows = (now: HashRows, older: HashRows): void => {
+  for (const key of older.gone) if (!now.gone.has(key) && !now.set.has(key)) now.gone.add(key);
+  for (const [key, value] of older.set) if (!now.gone.has(key) && !now.set.has(key)) now.set.set(key, value);
+};
+const rowArgs = (rows: HashRows): string[] => [String(rows.gone.size), ...rows.gone, String(rows.set.size), ...[...rows.set].flat()];
 
 export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
   const { log } = deps;
@@ -174,9 +217,18 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     retryStrategy: (times) => Math.min(times * 200, 1_000),
   });
   redis.on('error', () => {}); // reported by the writes' outcomes and the cluster's readiness check
-  const keysOf = (site: string): [string, string, string, string, string] => {
+  /** The site's keys, in the order the scripts take them (KEYS[1..7]). */
+  const keysOf = (site: string): [string, string, string, string, string, string, string] => {
     const base = `${deps.keyPrefix}site:${site}`;
-    return [`${base}:owner`, `${base}:engine`, `${base}:alarms`, `${base}:unsent`, shelvesKeyOf(deps.keyPrefix, site)];
+    return [
+      `${base}:owner`,
+      `${base}:engine`,
+      `${base}:alarms`,
+      `${base}:unsent`,
+      shelvesKeyOf(deps.keyPrefix, site),
+      `${base}:inhibitors`,
+      `${base}:held`,
+    ];
   };
   const listeners: Array<(event: AlarmEvent) => void> = [];
   const recoveredListeners: Array<(event: AlarmEvent) => void> = [];
@@ -249,11 +301,14 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       ...shelvesOn.flatMap((shelf) => [shelf.id, JSON.stringify(shelf)]),
       String(shelvesEnded.length),
       ...shelvesEnded.map((shelf) => shelf.id),
+      ...rowArgs(entry.inhibitors),
+      ...rowArgs(entry.held),
       alarmFeedOf(deps.keyPrefix),
       message,
     ];
     try {
-      const written = (await redis.eval(WRITE_SITE, 5, ...keysOf(site), ...args)) as number;
+      const keys = keysOf(site);
+      const written = (await redis.eval(WRITE_SITE, keys.length, ...keys, ...args)) as number;
       return written === 1 ? 'written' : written === 2 ? 'reclaimed' : 'fenced';
     } catch (error) {
       log.warn({ err: error, site }, 'shared store write failed');
@@ -268,6 +323,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     if (now.groups === undefined) now.groups = entry.groups;
     for (const id of entry.alarms) now.alarms.add(id);
     for (const [id, shelf] of entry.shelves) if (!now.shelves.has(id)) now.shelves.set(id, shelf);
+    restageRows(now.inhibitors, entry.inhibitors);
+    restageRows(now.held, entry.held);
     now.events = [...entry.events, ...now.events];
   };
 
@@ -288,6 +345,12 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           log.warn({ site }, 'site missing from the shared store: claimed again');
           for (const alarm of deps.book.list({ state: 'open', site })) stagedOf(site).alarms.add(alarm.id);
           for (const shelf of deps.book.shelving.list(false)) if (shelf.site === site) stagedOf(site).shelves.set(shelf.id, shelf);
+          const inhibition = deps.book.inhibition.snapshot();
+          for (const inhibitor of inhibition.inhibitors)
+            if (inhibitor.site === site) stagedOf(site).inhibitors.set.set(inhibitor.key, JSON.stringify(inhibitor));
+          const metrics = new Map(inhibition.heldMetrics);
+          for (const [key, change] of inhibition.latent)
+            if (change.site === site) stagedOf(site).held.set.set(key, JSON.stringify({ change, metric: metrics.get(key) ?? null }));
           schedule();
         }
         continue;
@@ -353,6 +416,23 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       for (const shelf of shelves) if (deps.shared(shelf.site)) stagedOf(shelf.site).shelves.set(shelf.id, shelf);
       schedule();
     },
+    inhibitionChanged(changes) {
+      const rowsOf = (key: string, which: 'inhibitors' | 'held'): HashRows | null => {
+        const site = siteOfKey(key);
+        return deps.shared(site) ? stagedOf(site)[which] : null;
+      };
+      for (const key of changes.ended) {
+        const rows = rowsOf(key, 'inhibitors');
+        if (rows) rowGone(rows, key);
+      }
+      for (const inhibitor of changes.inhibitors) rowsOf(inhibitor.key, 'inhibitors')?.set.set(inhibitor.key, JSON.stringify(inhibitor));
+      for (const key of changes.released) {
+        const rows = rowsOf(key, 'held');
+        if (rows) rowGone(rows, key);
+      }
+      for (const held of changes.held) rowsOf(held.change.key, 'held')?.set.set(held.change.key, JSON.stringify(held));
+      schedule();
+    },
     onReleased(listener) {
       listeners.push(listener);
     },
@@ -373,14 +453,14 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     take: (sites) =>
       Promise.all(
         sites.map(async (site): Promise<TakenSite> => {
-          const [down, previous, engineFlat, alarmsFlat, unsentFlat, shelvesFlat] = (await redis.eval(
+          const keys = [...keysOf(site), seenKeyOf(deps.keyPrefix)];
+          const [down, previous, engineFlat, alarmsFlat, unsentFlat, shelvesFlat, inhibitorsFlat, heldFlat] = (await redis.eval(
             TAKE_SITE,
-            6,
-            ...keysOf(site),
-            seenKeyOf(deps.keyPrefix),
+            keys.length,
+            ...keys,
             deps.incarnation,
             String(deps.memberTimeout),
-          )) as [string, string, string[], string[], string[], string[]];
+          )) as [string, string, string[], string[], string[], string[], string[], string[]];
           const devices: DeviceSnapshot[] = [];
           let groups: GroupSnapshot[] = [];
           for (let i = 0; i + 1 < engineFlat.length; i += 2) {
@@ -392,7 +472,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
               if (device) devices.push(device);
             }
           }
-          const alarms: SiteAlarms = { alarms: [], history: [], flaps: [], shelves: [] };
+          const alarms: SiteAlarms = { alarms: [], history: [], flaps: [], shelves: [], inhibition: { inhibitors: [], held: [] } };
           for (let i = 1; i < alarmsFlat.length; i += 2) {
             const shared = parse<SharedAlarm>(alarmsFlat[i] as string, 'alarm', site);
             if (!shared) continue;
@@ -403,6 +483,14 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           for (let i = 1; i < shelvesFlat.length; i += 2) {
             const shelf = parse<Shelf>(shelvesFlat[i] as string, 'shelf', site);
             if (shelf) alarms.shelves?.push(shelf);
+          }
+          for (let i = 1; i < inhibitorsFlat.length; i += 2) {
+            const inhibitor = parse<Inhibitor>(inhibitorsFlat[i] as string, 'inhibitor', site);
+            if (inhibitor) alarms.inhibition?.inhibitors.push(inhibitor);
+          }
+          for (let i = 1; i < heldFlat.length; i += 2) {
+            const held = parse<{ change: VerdictChange; metric: string | null }>(heldFlat[i] as string, 'held change', site);
+            if (held) alarms.inhibition?.held.push(held);
           }
           const downMs = Number(down);
           // Events the last owner wrote and may not have put in its outbox (it died between the two): handed on from
@@ -422,6 +510,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
               devices: devices.length,
               alarms: alarms.alarms.length,
               shelves: alarms.shelves?.length,
+              inhibitors: alarms.inhibition?.inhibitors.length,
+              held: alarms.inhibition?.held.length,
               eventsHandedOn: unsent.length,
               downMs,
             },
