@@ -101,7 +101,7 @@ export const ERROR_CATALOGUE = {
     status: 503,
     retryable: true,
     summary:
-      'A cluster node cannot reach its Redis (`cluster.redis.url`) at start-up; or the node that judges an alarm’s site did not answer an action in time (try again).',
+      'A cluster node cannot reach its Redis (`cluster.redis.url`) at start-up; or the node that judges the site of an alarm, shelf or maintenance window did not answer an action in time, has not taken the site over yet, or could not write it to Redis yet (try again; an action taken but not yet written stands on that node).',
   },
   internal: { status: 500, retryable: true, summary: 'An unexpected fault; it is logged with its stack.' },
 } as const;

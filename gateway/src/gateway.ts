@@ -14,7 +14,7 @@ import { createConnectThrottle } from './broker/connect-throttle.js';
 import { guardedHandle } from './broker/connection-guard.js';
 import { createBroker } from './broker/create-broker.js';
 import { type MqttListener, startMqttListeners } from './broker/listeners.js';
-import { actAnywhere, actForwarded } from './cluster/alarm-actions.js';
+import { actAnywhere, actForwarded, type TakenHere } from './cluster/alarm-actions.js';
 import { type AlarmView, clusterAlarmView, createAlarmMirror } from './cluster/alarm-mirror.js';
 import { type ClusterNode, createClusterNode, createSingleNode } from './cluster/cluster-node.js';
 import { handedOnOutbox } from './cluster/handed-on-outbox.js';
@@ -478,6 +478,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 
   const metricsText = async (): Promise<string> => metricsExposition(metrics.registry, await started.workerMetrics());
+  // In a cluster: what a node takes itself (the sites it judges, its own alarms), answered once in the shared store.
+  const takenHere: TakenHere = {
+    judges: (site) => takeover?.judges(site) ?? false,
+    shared: (site) => registrySites.has(site),
+    settled: () => replica?.settled() ?? Promise.resolve(true),
+  };
   const shelves = createShelfService({
     alarms,
     registry,
@@ -499,12 +505,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     alarms,
     alarmView,
     alarmAction:
-      alarmView && forwarder && takeover
-        ? actAnywhere({ view: alarmView, alarms, judges: takeover.judges, cluster, forwarder })
-        : undefined,
+      alarmView && forwarder && takeover ? actAnywhere({ view: alarmView, alarms, here: takenHere, cluster, forwarder }) : undefined,
     shelves:
       alarmView && mirror && forwarder && takeover
-        ? shelvesAnywhere({ local: shelves, alarms: alarmView, mirror, registry, judges: takeover.judges, cluster, forwarder })
+        ? shelvesAnywhere({ local: shelves, alarms: alarmView, mirror, registry, here: takenHere, cluster, forwarder })
         : localShelfDesk(shelves),
     escalationOf: (id) => {
       const alarm = alarms.book.get(id);
@@ -528,8 +532,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (takeover) {
     await forwarder?.start(
       judgeForwarded(judging, cluster, takeover.judges, registry),
-      actForwarded(alarms, takeover.judges),
-      shelfActionForwarded(shelves, { alarms: alarmView ?? alarms.book, shelf: (id) => shelves.get(id), registry }, takeover.judges),
+      actForwarded(alarms, takenHere),
+      shelfActionForwarded(shelves, { alarms: alarmView ?? alarms.book, shelf: (id) => shelves.get(id), registry }, takenHere),
     );
   }
   await replica?.start();

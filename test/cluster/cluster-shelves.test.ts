@@ -135,9 +135,19 @@ describe('maintenance windows in a cluster: taken where the site is judged, show
       return alarms.find((a) => a.id === shelved.id && a.shelved?.shelf === window.id);
     });
     expect(alarm).toBeDefined();
-    await publishJson(client, telemetryTopicOf(device.site, device.id), { ts: Date.now(), metrics: { hopper_temp: 66 } }, 1);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // hotter, past orange: the escalation is held too, on the survivor
+    await publishJson(client, telemetryTopicOf(device.site, device.id), { ts: Date.now(), metrics: { hopper_temp: 75 } }, 1);
+    await eventually('the survivor escalated the alarm, still shelved', async () => {
+      const alarms = (await call(node(asked), '/api/alarms')).body.alarms as Array<{
+        id: string;
+        severity: string;
+        shelved?: { shelf: string };
+      }>;
+      return alarms.find((a) => a.id === shelved.id && a.severity === 'orange' && a.shelved?.shelf === window.id);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
     expect(delivered('alarm.raised')).toHaveLength(0);
+    expect(delivered('alarm.escalated')).toHaveLength(0);
 
     // ended on the survivor: the alarm comes out of the window once — unshelved, then raised
     const ended = await call(node(asked), `/api/shelves/${window.id}/end`, { by: 'Wang Li', note: 'bags in' });
@@ -147,6 +157,7 @@ describe('maintenance windows in a cluster: taken where the site is judged, show
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(delivered('alarm.unshelved')).toHaveLength(1);
     expect(delivered('alarm.raised')).toHaveLength(1);
+    expect(delivered('alarm.raised')[0]?.event.data.alarm.severity).toBe('orange');
     const listed = (await call(node(asked), '/api/shelves?state=all')).body.shelves as Shelf[];
     expect(listed.find((shelf) => shelf.id === window.id)?.endedAt).not.toBeNull();
   }, 90_000);

@@ -228,6 +228,32 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(taken?.alarms.alarms.map((alarm) => [alarm.seq, alarm.severity])).toEqual([[2, 'red']]);
   });
 
+  it('what a node decided of a site and could not write is void once it takes the site again (another owned it meanwhile)', async () => {
+    const a = await started('gw-a@8');
+    await a.replica.take(['s8']);
+    await redis.stop();
+    a.apply(hot('s8', 1_000, 'yellow'));
+    a.replica.engineChanged(deviceMoved('s8', 1_000));
+    expect(await a.replica.settled()).toBe(false); // kept, to try again
+    await redis.start();
+    await (await started('gw-b@8')).replica.take(['s8']); // a was gone from the cluster: b owned s8 meanwhile
+    // a is back and takes it again, with what b left (once its connection is back)
+    for (let i = 0; ; i += 1) {
+      try {
+        await a.replica.take(['s8']);
+        break;
+      } catch (error) {
+        if (i === 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    expect(await a.replica.settled()).toBe(true);
+    const [taken] = await (await started('gw-c@8')).replica.take(['s8']);
+    expect(taken?.alarms.alarms).toEqual([]);
+    expect(taken?.snapshot.devices).toEqual([]);
+    expect(a.released).toEqual([]);
+  });
+
   it('a resolved alarm leaves the shared store; the time since a dead owner was last seen is time spent down', async () => {
     const a = await started('gw-a@4');
     await a.replica.take(['s4']);

@@ -10,7 +10,7 @@ function cluster() {
   const act = actAnywhere({
     view: { get: (id: string) => ({ id, site: id.startsWith('b') ? 'site-b' : 'site-c' }) } as unknown as AlarmView,
     alarms: {} as AlarmService,
-    judges: () => false,
+    here: { judges: () => false, shared: () => true, settled: async () => true },
     cluster: { ownerOf: (site) => (site === 'site-b' ? 'node-b' : 'node-c') },
     forwarder: {
       forwardAction: async (owner: string, action: AlarmAction): Promise<AlarmActionOutcome> => {
@@ -47,5 +47,35 @@ describe('an action on an alarm another node judges', () => {
     await act(ack('b1'));
     await act(ack('b2'));
     expect(forwarded).toEqual(['node-b b1', 'node-b b2']);
+  });
+});
+
+describe('an action taken where it is asked', () => {
+  const taken = (site: string, settled: boolean) => {
+    const forwarded: string[] = [];
+    const act = actAnywhere({
+      view: { get: (id: string) => ({ id, site }) } as unknown as AlarmView,
+      alarms: { acknowledge: (id: string) => ({ ok: true, transition: { alarm: { id } } }) } as unknown as AlarmService,
+      here: { judges: (s) => s === 'site-here', shared: (s) => s !== '_gateway', settled: async () => settled },
+      cluster: { ownerOf: () => null },
+      forwarder: {
+        forwardAction: async (owner: string, action: AlarmAction): Promise<AlarmActionOutcome> => {
+          forwarded.push(`${owner} ${action.id}`);
+          return { ok: false, error: { code: 'cluster_unavailable' } };
+        },
+      },
+    });
+    return { act, forwarded };
+  };
+
+  it("the gateway's own alarms (no site of the registry, no owner) are each node's: acted on where they are", async () => {
+    const { act, forwarded } = taken('_gateway', false);
+    expect(await act(ack('g1'))).toMatchObject({ ok: true });
+    expect(forwarded).toEqual([]);
+  });
+
+  it('on the node that judges the site: answered once in the shared store, else unavailable (it stands, written later)', async () => {
+    expect(await taken('site-here', true).act(ack('h1'))).toMatchObject({ ok: true });
+    expect(await taken('site-here', false).act(ack('h1'))).toEqual({ ok: false, error: { code: 'cluster_unavailable' } });
   });
 });

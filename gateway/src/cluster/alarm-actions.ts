@@ -7,22 +7,50 @@ import type { ReadingForwarder } from './reading-forwarder.js';
 
 const NO_OWNER: AlarmActionOutcome = { ok: false, error: { code: 'cluster_unavailable' } };
 
+/** Where a cluster node takes an action itself: a site it judges, and the sites no node shares (the gateway's own). */
+export interface TakenHere {
+  judges: JudgesSite;
+  /** Sites of the registry: shared, judged by one owner. Others (the gateway's own alarms) are each node's. */
+  shared(site: string): boolean;
+  /**
+   * Resolves once what this node recorded is in the shared store (false: not yet, Redis is away). An action taken
+   * here is answered after it, so that an answered action goes on with its site to the next owner.
+   */
+  settled(): Promise<boolean>;
+}
+
 /**
- * A duty officer's action on any node of a cluster: taken here when this node judges the alarm's site, else sent to
- * the node that does (its outcome, or `cluster_unavailable`, comes back). `unavailable`: nodes that did not answer
- * earlier in the same request (acting on many alarms): their alarms get `cluster_unavailable` at once instead of
- * another wait of `forwardTimeout` each.
+ * Runs an action taken here and answers once what it recorded of a shared site is in the shared store; not there
+ * yet (Redis away): `unavailable`, the action stands here and is written once Redis is back.
+ */
+export async function durably<T extends { ok: boolean }>(
+  here: TakenHere,
+  site: string | undefined,
+  take: () => T,
+  unavailable: T,
+): Promise<T> {
+  const outcome = take();
+  if (!outcome.ok || site === undefined || !here.shared(site)) return outcome;
+  return (await here.settled()) ? outcome : unavailable;
+}
+
+/**
+ * A duty officer's action on any node of a cluster: taken here when this node judges the alarm's site (answered once
+ * it is in the shared store), else sent to the node that does (its outcome, or `cluster_unavailable`, comes back).
+ * `unavailable`: nodes that did not answer earlier in the same request (acting on many alarms): their alarms get
+ * `cluster_unavailable` at once instead of another wait of `forwardTimeout` each.
  */
 export function actAnywhere(deps: {
   view: AlarmView;
   alarms: AlarmService;
-  judges: JudgesSite;
+  here: TakenHere;
   cluster: Pick<ClusterNode, 'ownerOf'>;
   forwarder: Pick<ReadingForwarder, 'forwardAction'>;
 }): (action: AlarmAction, unavailable?: Set<string>) => Promise<AlarmActionOutcome> {
   return async (action, unavailable) => {
     const alarm = deps.view.get(action.id);
-    if (!alarm || deps.judges(alarm.site)) return performAlarmAction(deps.alarms, action);
+    if (!alarm || !deps.here.shared(alarm.site) || deps.here.judges(alarm.site))
+      return durably(deps.here, alarm?.site, () => performAlarmAction(deps.alarms, action), NO_OWNER);
     const owner = deps.cluster.ownerOf(alarm.site);
     if (owner === null || unavailable?.has(owner)) return NO_OWNER;
     const outcome = await deps.forwarder.forwardAction(owner, action);
@@ -31,11 +59,14 @@ export function actAnywhere(deps: {
   };
 }
 
-/** An action another node sent here: taken if this node still judges the alarm's site (else the operator tries again). */
-export function actForwarded(alarms: AlarmService, judges: JudgesSite): (action: AlarmAction) => AlarmActionOutcome {
-  return (action) => {
+/**
+ * An action another node sent here: taken if this node still judges the alarm's site (else the operator tries
+ * again), answered once it is in the shared store.
+ */
+export function actForwarded(alarms: AlarmService, here: TakenHere): (action: AlarmAction) => Promise<AlarmActionOutcome> {
+  return async (action) => {
     const alarm = alarms.book.get(action.id);
-    if (alarm && !judges(alarm.site)) return NO_OWNER;
-    return performAlarmAction(alarms, action);
+    if (alarm && !here.judges(alarm.site)) return NO_OWNER;
+    return durably(here, alarm?.site, () => performAlarmAction(alarms, action), NO_OWNER);
   };
 }

@@ -9,9 +9,9 @@ import type { Logger } from '../observability/logger.js';
 export type ForwardedJudge = (deviceId: string, payload: Buffer, receivedAt: number, decided: (verdict: LaneVerdict) => void) => void;
 
 /** Takes a duty officer's action another node forwarded (the alarm's site is judged here). */
-export type ForwardedAction = (action: AlarmAction) => AlarmActionOutcome;
+export type ForwardedAction = (action: AlarmAction) => Promise<AlarmActionOutcome>;
 /** Takes a shelving action another node forwarded (its site is judged here). */
-export type ForwardedShelfAction = (action: ShelfAction) => ShelfOutcome;
+export type ForwardedShelfAction = (action: ShelfAction) => Promise<ShelfOutcome>;
 
 const NO_ANSWER: AlarmActionOutcome = { ok: false, error: { code: 'cluster_unavailable' } };
 
@@ -112,10 +112,10 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
         if (message.t === 'verdict') return settle(message.id, message.verdict);
         if (message.t === 'acted') return acted(message.id, message.outcome);
         if (message.t === 'action' || message.t === 'shelf') {
-          const outcome = message.t === 'action' ? act(message.action) : shelve(message.action);
-          send(message.from, { t: 'acted', id: message.id, outcome }).catch((error: Error) =>
-            log.warn({ err: error, to: message.from }, 'action outcome not sent back'),
-          );
+          const { id, from } = message;
+          void (message.t === 'action' ? act(message.action) : shelve(message.action))
+            .then((outcome) => send(from, { t: 'acted', id, outcome }))
+            .catch((error: Error) => log.warn({ err: error, to: from }, 'action outcome not sent back'));
           return;
         }
         const { id, from } = message;

@@ -247,6 +247,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       });
   };
   let staged = new Map<string, Staged>();
+  /** Per site, how many times this node took it: a write that failed before the last take is not tried again. */
+  const takes = new Map<string, number>();
   let chain: Promise<boolean> = Promise.resolve(true);
   let scheduled = false;
 
@@ -332,6 +334,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     const batch = staged;
     staged = new Map();
     if (batch.size === 0) return true;
+    const takenBefore = new Map([...batch.keys()].map((site) => [site, takes.get(site) ?? 0]));
     const outcomes = await Promise.all([...batch].map(async ([site, entry]) => [site, entry, await writeSite(site, entry)] as const));
     let ok = true;
     for (const [site, entry, outcome] of outcomes) {
@@ -356,8 +359,11 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
         continue;
       }
       ok = false;
-      if (outcome === 'failed') restage(site, entry);
-      else {
+      if (outcome === 'failed') {
+        // Taken (again) since this was decided: what the site's owner meanwhile did is in the store, this is void.
+        if ((takes.get(site) ?? 0) === takenBefore.get(site)) restage(site, entry);
+        else log.warn({ site, events: entry.events.length }, 'unwritten decisions of a site taken since: dropped');
+      } else {
         // Another node took the site: what this node decided of it since is void there, and here too.
         log.warn({ site, events: entry.events.length }, 'site taken by another node');
         deps.onFenced(site);
@@ -453,6 +459,10 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     take: (sites) =>
       Promise.all(
         sites.map(async (site): Promise<TakenSite> => {
+          // what this node decided of the site before it lost it (a write that failed, kept to try again) is void: the
+          // owner since may have decided otherwise, and the state read below is what goes on
+          staged.delete(site);
+          takes.set(site, (takes.get(site) ?? 0) + 1);
           const keys = [...keysOf(site), seenKeyOf(deps.keyPrefix)];
           const [down, previous, engineFlat, alarmsFlat, unsentFlat, shelvesFlat, inhibitorsFlat, heldFlat] = (await redis.eval(
             TAKE_SITE,

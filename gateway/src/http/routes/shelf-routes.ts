@@ -116,7 +116,8 @@ const shelfAndAlarm = z
   .object({ shelf, alarm: alarmSchema.nullable().describe('the alarm after the action (alarm shelves)') })
   .meta({ examples: [{ shelf: { ...EXAMPLE_SHELF, scope: 'alarm', alarm: EXAMPLE_ALARM.id }, alarm: EXAMPLE_ALARM }] });
 
-const COMMON = [...AUTH_ERRORS, 'validation_failed', 'payload_too_large', 'unsupported_media_type'] as const;
+/** What every shelving action may answer; `cluster_unavailable`: in a cluster, the site's owner did not answer. */
+const COMMON = [...AUTH_ERRORS, 'validation_failed', 'payload_too_large', 'unsupported_media_type', 'cluster_unavailable'] as const;
 
 export interface ShelfRouteDeps {
   shelves: ShelfDesk;
