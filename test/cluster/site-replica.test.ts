@@ -156,7 +156,8 @@ describe('the shared site state on Redis: written before anything leaves the own
     let at = 0;
     /** A step of the book and what it changed of the inhibition, handed to the replica as the alarm service does. */
     const step = (device: string, rule: string, status: Step['status']): void => {
-      a.apply(toChange({ site: 's7', device, rule, status, metric: 'x' }, (at += 1)));
+      at += 1;
+      a.apply(toChange({ site: 's7', device, rule, status, metric: 'x' }, at));
       const changes = a.book.inhibition.takeChanges();
       if (changes) a.replica.inhibitionChanged(changes);
     };
