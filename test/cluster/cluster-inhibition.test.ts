@@ -1,12 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
+import { clusterFormed, viewerGet as get, startClusterNodes } from '../helpers/cluster-nodes.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
-import { eventually, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
+import { eventually, type TestDevice } from '../helpers/test-gateway.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('cluster-inhibit-secret-32-bytes!').toString('base64')}`;
@@ -28,11 +26,6 @@ const MONITORS: TestDevice[] = [1, 2].map((i) => ({
   attributes: { reportingIntervalMs: 5_000 },
 }));
 
-async function get(node: GatewayProcess, path: string): Promise<any> {
-  const response = await fetch(`${node.httpUrl}${path}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
-  return response.json();
-}
-
 /**
  * In a cluster the inhibition state must go with its site: what an inhibitor holds when its owner dies is released
  * by the next owner when the inhibitor ends. Before, it stayed in the memory of the dead node: the site's monitors,
@@ -42,30 +35,14 @@ async function get(node: GatewayProcess, path: string): Promise<any> {
 describe('inhibition in a cluster: what an inhibitor holds goes with its site to the next owner', () => {
   let redis: PrivateRedis;
   let receiver: WebhookReceiver;
-  const nodes = new Map<string, GatewayProcess>();
+  let nodes = new Map<string, GatewayProcess>();
   const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
   let meter: MqttClient | null = null;
 
   beforeAll(async () => {
     redis = await startPrivateRedis();
     receiver = await startWebhookReceiver(SECRET);
-    await Promise.all(
-      NODES.map(async (id) => {
-        const dir = mkdtempSync(join(tmpdir(), `gateway-inhibit-${id}-`));
-        const config = await writeGatewayConfig(
-          dir,
-          [METER, ...MONITORS],
-          [
-            'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
-            'influx: { mode: off }',
-            `cluster: { redis: { url: "${redis.url}" }, nodeId: ${id}, heartbeat: 200, memberTimeout: 2000, forwardTimeout: 3000 }`,
-            'webhooks:',
-            `  - { id: platform, url: ${JSON.stringify(receiver.url)}, secrets: ["${SECRET}"] }`,
-          ],
-        );
-        nodes.set(id, await startGatewayProcess(config));
-      }),
-    );
+    nodes = await startClusterNodes(NODES, [METER, ...MONITORS], { redisUrl: redis.url, receiverUrl: receiver.url, secret: SECRET });
   }, 90_000);
 
   afterAll(async () => {
@@ -76,10 +53,7 @@ describe('inhibition in a cluster: what an inhibitor holds goes with its site to
   });
 
   it("the monitors' silence held behind the site's power off: after a kill -9 of the owner the survivor holds it, and raises it when the power is back", async () => {
-    const owners = await eventually('both nodes see two members', async () => {
-      const views = await Promise.all(NODES.map((id) => get(node(id), '/api/cluster')));
-      return views.every((view) => view.members.length === 2) ? (views[0].owners as Record<string, string>) : undefined;
-    });
+    const owners = await clusterFormed(nodes);
     const owner = owners[SITE] as string;
     const survivor = NODES.find((id) => id !== owner) as string;
     const delivered = () => receiver.received.map((r) => `${r.event.type} ${r.event.data.alarm.key}`);

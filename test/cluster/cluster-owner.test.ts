@@ -1,9 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
+import { clusterFormed, viewerGet as get, startClusterNodes } from '../helpers/cluster-nodes.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 import { listenToAlarmStream, type SseListener } from '../helpers/sse-listener.js';
@@ -25,18 +23,13 @@ const DEVICES: TestDevice[] = Array.from({ length: 6 }, (_, i) => ({
   attributes: { reportingIntervalMs: 2_000 },
 }));
 
-async function get(node: GatewayProcess, path: string): Promise<any> {
-  const response = await fetch(`${node.httpUrl}${path}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
-  return response.json();
-}
-
 const raised = (received: ReceivedWebhook[], device: string, rule: string): ReceivedWebhook[] =>
   received.filter((r) => r.event.type === 'alarm.raised' && r.event.data.alarm.device === device && r.event.data.alarm.rule === rule);
 
 describe('one owner per site: a reading is judged by its site’s owner wherever the device is connected (issue 16)', () => {
   let redis: PrivateRedis;
   let receiver: WebhookReceiver;
-  const nodes = new Map<string, GatewayProcess>();
+  let nodes = new Map<string, GatewayProcess>();
   const clients: MqttClient[] = [];
   const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
   let owners: Record<string, string> = {};
@@ -55,23 +48,8 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
   beforeAll(async () => {
     redis = await startPrivateRedis();
     receiver = await startWebhookReceiver(SECRET);
-    await Promise.all(
-      NODES.map(async (id) => {
-        const dir = mkdtempSync(join(tmpdir(), `gateway-owner-${id}-`));
-        const config = await writeGatewayConfig(dir, DEVICES, [
-          'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
-          'influx: { mode: off }',
-          `cluster: { redis: { url: "${redis.url}" }, nodeId: ${id}, heartbeat: 200, memberTimeout: 2000, forwardTimeout: 3000 }`,
-          'webhooks:',
-          `  - { id: platform, url: ${JSON.stringify(receiver.url)}, secrets: ["${SECRET}"] }`,
-        ]);
-        nodes.set(id, await startGatewayProcess(config));
-      }),
-    );
-    owners = await eventually('every node sees three members', async () => {
-      const views = await Promise.all(NODES.map((id) => get(node(id), '/api/cluster')));
-      return views.every((view) => view.members.length === 3) ? (views[0].owners as Record<string, string>) : undefined;
-    });
+    nodes = await startClusterNodes(NODES, DEVICES, { redisUrl: redis.url, receiverUrl: receiver.url, secret: SECRET });
+    owners = await clusterFormed(nodes);
   }, 90_000);
 
   afterAll(async () => {

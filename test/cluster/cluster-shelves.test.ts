@@ -1,9 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
+import { clusterFormed, startClusterNodes } from '../helpers/cluster-nodes.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 import { eventually, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
@@ -47,26 +45,14 @@ async function call(node: GatewayProcess, path: string, body?: unknown): Promise
 describe('maintenance windows in a cluster: taken where the site is judged, shown on every node, handed on with the site', () => {
   let redis: PrivateRedis;
   let receiver: WebhookReceiver;
-  const nodes = new Map<string, GatewayProcess>();
+  let nodes = new Map<string, GatewayProcess>();
   const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
   let client: MqttClient | null = null;
 
   beforeAll(async () => {
     redis = await startPrivateRedis();
     receiver = await startWebhookReceiver(SECRET);
-    await Promise.all(
-      NODES.map(async (id) => {
-        const dir = mkdtempSync(join(tmpdir(), `gateway-shelves-${id}-`));
-        const config = await writeGatewayConfig(dir, DEVICES, [
-          'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
-          'influx: { mode: off }',
-          `cluster: { redis: { url: "${redis.url}" }, nodeId: ${id}, heartbeat: 200, memberTimeout: 2000, forwardTimeout: 3000 }`,
-          'webhooks:',
-          `  - { id: platform, url: ${JSON.stringify(receiver.url)}, secrets: ["${SECRET}"] }`,
-        ]);
-        nodes.set(id, await startGatewayProcess(config));
-      }),
-    );
+    nodes = await startClusterNodes(NODES, DEVICES, { redisUrl: redis.url, receiverUrl: receiver.url, secret: SECRET });
   }, 90_000);
 
   afterAll(async () => {
@@ -77,10 +63,7 @@ describe('maintenance windows in a cluster: taken where the site is judged, show
   });
 
   it('a window declared on the node that does not judge the site holds the alarm there, and after a kill -9 of that owner on the survivor', async () => {
-    const owners = await eventually('both nodes see two members', async () => {
-      const views = await Promise.all(NODES.map(async (id) => (await call(node(id), '/api/cluster')).body));
-      return views.every((view) => view.members.length === 2) ? (views[0].owners as Record<string, string>) : undefined;
-    });
+    const owners = await clusterFormed(nodes);
     const device = DEVICES[0] as TestDevice;
     const owner = owners[device.site] as string;
     const asked = NODES.find((id) => id !== owner) as string;

@@ -1,0 +1,52 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './gateway-process.js';
+import { eventually, type TestDevice, TOKENS } from './test-gateway.js';
+
+/** Where the nodes of a test cluster meet and deliver: one Redis, one webhook receiver and its secret. */
+export interface ClusterParts {
+  redisUrl: string;
+  receiverUrl: string;
+  secret: string;
+}
+
+/**
+ * Gateway processes as the nodes `ids` of one cluster (heartbeat 200 ms, members gone after 2 s, forwarded actions
+ * waited for 3 s), each with its own data directory, the same devices and one webhook subscription.
+ */
+export async function startClusterNodes(
+  ids: readonly string[],
+  devices: TestDevice[],
+  parts: ClusterParts,
+): Promise<Map<string, GatewayProcess>> {
+  const nodes = new Map<string, GatewayProcess>();
+  await Promise.all(
+    ids.map(async (id) => {
+      const dir = mkdtempSync(join(tmpdir(), `gateway-cluster-${id}-`));
+      const config = await writeGatewayConfig(dir, devices, [
+        'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
+        'influx: { mode: off }',
+        `cluster: { redis: { url: "${parts.redisUrl}" }, nodeId: ${id}, heartbeat: 200, memberTimeout: 2000, forwardTimeout: 3000 }`,
+        'webhooks:',
+        `  - { id: platform, url: ${JSON.stringify(parts.receiverUrl)}, secrets: ["${parts.secret}"] }`,
+      ]);
+      nodes.set(id, await startGatewayProcess(config));
+    }),
+  );
+  return nodes;
+}
+
+/** A GET of the node's API as a viewer. */
+export async function viewerGet(node: GatewayProcess, path: string): Promise<any> {
+  const response = await fetch(`${node.httpUrl}${path}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+  return response.json();
+}
+
+/** Waits until every node counts all of them as members; answers each site's owner. */
+export function clusterFormed(nodes: ReadonlyMap<string, GatewayProcess>): Promise<Record<string, string>> {
+  return eventually(`every node sees ${nodes.size} members`, async () => {
+    const views = await Promise.all([...nodes.values()].map((node) => viewerGet(node, '/api/cluster')));
+    return views.every((view) => view.members.length === nodes.size) ? (views[0].owners as Record<string, string>) : undefined;
+  });
+}
