@@ -150,6 +150,22 @@ describe('alarms handed from one gateway node to another with their sites (issue
     );
   });
 
+  it("adopting a site's inhibition again replaces what the book held of it", () => {
+    const a = book();
+    for (const device of ['d1', 'd2']) {
+      a.apply(toChange({ site: 's', device, rule: 'device_silent', status: 'true', metric: 'x' }, 1));
+      a.apply(toChange({ site: 's', device, rule: 'temp_high', status: 'true', metric: 'x' }, 2));
+    }
+    const b = book();
+    b.adopt(handOver(a, 's'));
+    expect(b.inhibition.held().map((h) => h.key)).toEqual(['s/d1/temp_high', 's/d2/temp_high']);
+    // d2 came back meanwhile: what is handed over the second time no longer holds its temperature
+    a.apply(toChange({ site: 's', device: 'd2', rule: 'device_silent', status: 'false', metric: 'x' }, 3));
+    b.adopt(handOver(a, 's'));
+    expect(b.inhibition.held().map((h) => h.key)).toEqual(['s/d1/temp_high']);
+    expect(b.inhibition.inhibitors().map((i) => i.key)).toEqual(['s/d1/device_silent']);
+  });
+
   it('adopting replaces what the book held of those alarms', () => {
     const a = book();
     a.apply(change('s', 0, 'yellow'));

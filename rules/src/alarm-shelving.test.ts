@@ -364,6 +364,31 @@ describe('shelving and maintenance windows', () => {
     expect(keep.takeChanged().map((s) => s.id)).toEqual(['shf_2']);
   });
 
+  it('shelves of sites given up leave, and count no more among the ended kept; adopted ones are kept up to maxEnded', () => {
+    const ctx = { get: () => undefined, open: () => [], transition: () => expect.unreachable(), history: () => [] };
+    const a = createShelving(ctx, { maxEnded: 2 });
+    a.shelve(window({ id: 'shf_s', site: 's' }), 0);
+    a.shelve(window({ id: 'shf_t', site: 't' }), 0);
+    a.end('shf_s', 'op', null, 1);
+    const handedOver = a.snapshot().filter((shelf) => shelf.site === 's');
+    a.forgetSites(new Set(['s']));
+    expect(a.list(true).map((s) => s.id)).toEqual(['shf_t']);
+    // site s comes back with its ended shelf, then t's ends: two ended, both kept (a forgotten shelf counted still
+    // among the ended would push the adopted one out)
+    a.adopt(handedOver);
+    a.end('shf_t', 'op', null, 3);
+    expect(
+      a
+        .list(true)
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['shf_s', 'shf_t']);
+    // adopted: what is kept of the ended is bounded as if they had ended here
+    const b = createShelving(ctx, { maxEnded: 1 });
+    b.adopt(a.snapshot());
+    expect(b.list(true)).toHaveLength(1);
+  });
+
   it('a restored book wakes for shelves still on only; nextDueAt is the earliest of a deadline and the end of a window', () => {
     const b = book();
     b.shelving.shelve(window({ id: 'shf_x', until: 60 * MIN }), 0);
