@@ -96,7 +96,8 @@ export interface Inhibition {
   forgetSites(sites: ReadonlySet<string>): void;
   /**
    * Takes over what another gateway node held of the sites it gave up (the shared store's rows, no change to save): its
-   * inhibitors oldest first, then the changes they hold, oldest first.
+   * inhibitors in the order they were set, then the changes they hold in the order they were first held (the order
+   * decides which inhibitor a change is held by, and in which order changes held together are released).
    */
   adopt(part: SiteInhibition): void;
 }
@@ -386,8 +387,6 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
     },
     adopt(part) {
       const copy = structuredClone(part);
-      copy.inhibitors.sort((a, b) => a.since - b.since || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      copy.held.sort((a, b) => a.change.at - b.change.at || (a.change.key < b.change.key ? -1 : a.change.key > b.change.key ? 1 : 0));
       for (const inhibitor of copy.inhibitors) {
         putInhibitor(inhibitor);
         setSince.delete(inhibitor.key);

@@ -178,11 +178,26 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(await a.replica.settled()).toBe(true);
 
     const [taken] = await (await started('gw-b@7')).replica.take(['s7']);
-    const held = a.book.inhibition.snapshot();
-    expect(taken?.alarms.inhibition?.inhibitors.map((i) => i.key).sort()).toEqual(held.inhibitors.map((i) => i.key).sort());
-    expect(taken?.alarms.inhibition?.held.map((h) => h.change.key).sort()).toEqual(held.latent.map(([key]) => key).sort());
-    expect(taken?.alarms.inhibition?.inhibitors.map((i) => i.key).sort()).toEqual(['s7/d1/device_silent', 's7/d2/power_off']);
+    // in the order the book has them (d1's silence, set again, after d2's at the time)
+    let held = a.book.inhibition.snapshot();
+    expect(taken?.alarms.inhibition?.inhibitors).toEqual(held.inhibitors);
+    expect(taken?.alarms.inhibition?.held.map((h) => [h.change, h.metric])).toEqual(
+      held.latent.map(([key, change]) => [change, new Map(held.heldMetrics).get(key)]),
+    );
+    expect(taken?.alarms.inhibition?.inhibitors.map((i) => i.key)).toEqual(['s7/d1/device_silent', 's7/d2/power_off']);
     expect(taken?.alarms.inhibition?.held.map((h) => h.change.key)).toEqual(['s7/d2/temp_high']);
+
+    // a plant's worth of silent devices (Redis no longer keeps a hash in the order its fields came): still in order
+    await a.replica.take(['s7']); // back to a (b only read it)
+    for (let i = 0; i < 300; i += 1) step(`m${i}`, 'device_silent', 'true');
+    for (let i = 0; i < 300; i += 1) step(`m${i}`, 'temp_high', 'true');
+    step('d1', 'device_silent', 'true'); // set again, not ended: keeps its place
+    expect(await a.replica.settled()).toBe(true);
+    const [again] = await (await started('gw-c@7')).replica.take(['s7']);
+    held = a.book.inhibition.snapshot();
+    expect(again?.alarms.inhibition?.inhibitors.map((i) => i.key)).toEqual(held.inhibitors.map((i) => i.key));
+    expect(again?.alarms.inhibition?.held.map((h) => h.change.key)).toEqual(held.latent.map(([key]) => key));
+    expect(again?.alarms.inhibition?.inhibitors[0]?.key).toBe('s7/d1/device_silent');
   });
 
   it('a node whose site was taken cannot write it: its verdicts are refused, its events dropped, it is told to let the site go', async () => {

@@ -103,11 +103,13 @@ export const shelvesKeyOf = (keyPrefix: string, site: string): string => `${keyP
 
 /**
  * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, inhibitors
- * hash, held-changes hash. ARGV: incarnation, then n rule-state fields set and their (field, value) pairs, n alarms
+ * hash, held-changes hash. An inhibitor's or held change's row is its place and its JSON (`12 {...}`): a new key
+ * takes the next place (the hash's `#` counts them), a key set again keeps its own, so that the next owner has them
+ * in the order they were first set (which inhibitor holds a change, the order of changes released together). ARGV: incarnation, then n rule-state fields set and their (field, value) pairs, n alarms
  * set and their pairs, n alarms deleted and their fields, n events released and their (id, event) pairs, n shelves
  * set and their pairs, n shelves deleted and their ids, n inhibitors deleted and their keys, n set and their pairs,
  * n held changes deleted and their keys, n set and their pairs (deletions first: a key ended and set again within
- * the write is set), then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
+ * the write is set, as a new one), then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
  * (another node owns the site); 2: nobody did (Redis lost its data): this node claimed it again.
  */
 const WRITE_SITE = `
@@ -136,7 +138,12 @@ for k = 6, 7 do
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do redis.call('HDEL', KEYS[k], ARGV[i]); i = i + 1 end
   n = tonumber(ARGV[i]); i = i + 1
-  for _ = 1, n do redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1]); i = i + 2 end
+  for _ = 1, n do
+    local kept = redis.call('HGET', KEYS[k], ARGV[i])
+    local place = kept and string.match(kept, '^(%d+) ') or tostring(redis.call('HINCRBY', KEYS[k], '#', 1))
+    redis.call('HSET', KEYS[k], ARGV[i], place .. ' ' .. ARGV[i + 1])
+    i = i + 2
+  end
 end
 if ARGV[i + 1] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return claimed
@@ -165,6 +172,8 @@ return {
 `;
 
 const GROUPS_FIELD = 'groups';
+/** The field of an inhibitors or held-changes hash that counts the places given (see WRITE_SITE). */
+const PLACE_COUNTER = '#';
 const DEVICE_FIELD = 'd:';
 
 interface Staged {
@@ -394,6 +403,19 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     }
   };
 
+  /** The rows of an inhibitors or held-changes hash (flat, as HGETALL gives them) in their places' order. */
+  const inPlace = <T>(flat: readonly string[], what: string, site: string): T[] => {
+    const placed: Array<[number, T]> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      if (flat[i] === PLACE_COUNTER) continue;
+      const row = flat[i + 1] as string;
+      const space = row.indexOf(' ');
+      const value = parse<T>(row.slice(space + 1), what, site);
+      if (value !== undefined) placed.push([Number(row.slice(0, space)), value]);
+    }
+    return placed.sort((a, b) => a[0] - b[0]).map(([, value]) => value);
+  };
+
   return {
     async start() {
       await redis.connect();
@@ -494,13 +516,9 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
             const shelf = parse<Shelf>(shelvesFlat[i] as string, 'shelf', site);
             if (shelf) alarms.shelves?.push(shelf);
           }
-          for (let i = 1; i < inhibitorsFlat.length; i += 2) {
-            const inhibitor = parse<Inhibitor>(inhibitorsFlat[i] as string, 'inhibitor', site);
-            if (inhibitor) alarms.inhibition?.inhibitors.push(inhibitor);
-          }
-          for (let i = 1; i < heldFlat.length; i += 2) {
-            const held = parse<{ change: VerdictChange; metric: string | null }>(heldFlat[i] as string, 'held change', site);
-            if (held) alarms.inhibition?.held.push(held);
+          if (alarms.inhibition) {
+            alarms.inhibition.inhibitors = inPlace<Inhibitor>(inhibitorsFlat, 'inhibitor', site);
+            alarms.inhibition.held = inPlace<{ change: VerdictChange; metric: string | null }>(heldFlat, 'held change', site);
           }
           const downMs = Number(down);
           // Events the last owner wrote and may not have put in its outbox (it died between the two): handed on from
