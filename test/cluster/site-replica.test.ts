@@ -270,6 +270,43 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(a.released).toEqual([]);
   });
 
+  it('Redis away across several steps of inhibition: once back, the rows are as the book has them, in its order', async () => {
+    const a = await started('gw-a@9');
+    await a.replica.take(['s9']);
+    let at = 0;
+    const step = (device: string, rule: string, status: Step['status']): void => {
+      at += 1;
+      a.apply(toChange({ site: 's9', device, rule, status, metric: 'x' }, at));
+      const changes = a.book.inhibition.takeChanges();
+      if (changes) a.replica.inhibitionChanged(changes);
+    };
+    await redis.stop();
+    step('d1', 'device_silent', 'true');
+    step('d1', 'temp_high', 'true');
+    step('d2', 'device_silent', 'true');
+    expect(await a.replica.settled()).toBe(false);
+    step('d3', 'device_silent', 'true');
+    step('d1', 'device_silent', 'false'); // d1 back: its temperature released
+    step('d1', 'device_silent', 'true'); // and silent again: after d3
+    step('d2', 'level_low', 'true');
+    expect(await a.replica.settled()).toBe(false);
+    step('d2', 'device_silent', 'true'); // set again, not ended: keeps its place
+    await redis.start();
+    const ok = await (async () => {
+      for (let i = 0; i < 50; i += 1) {
+        if (await a.replica.settled()) return true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return false;
+    })();
+    expect(ok).toBe(true);
+    const [taken] = await (await started('gw-b@9')).replica.take(['s9']);
+    const held = a.book.inhibition.snapshot();
+    expect(held.inhibitors.map((i) => i.key)).toEqual(['s9/d2/device_silent', 's9/d3/device_silent', 's9/d1/device_silent']);
+    expect(taken?.alarms.inhibition?.inhibitors).toEqual(held.inhibitors);
+    expect(taken?.alarms.inhibition?.held.map((h) => h.change)).toEqual(held.latent.map(([, change]) => change));
+  });
+
   it('a resolved alarm leaves the shared store; the time since a dead owner was last seen is time spent down', async () => {
     const a = await started('gw-a@4');
     await a.replica.take(['s4']);

@@ -208,10 +208,15 @@ const rowGone = (rows: HashRows, key: string): void => {
   rows.set.delete(key);
   rows.gone.add(key);
 };
-/** Puts back rows of a failed write behind the newer ones: a key the newer ones touch is theirs. */
+/**
+ * Puts back rows of a failed write before the newer ones: an older deletion stays (a newer set of the key is then a
+ * new one, going last, as it did in the book); an older set gives way to a newer deletion or set of its key; the
+ * older sets go first (a new key's place is given in the order of the sets).
+ */
 const restageRows = (now: HashRows, older: HashRows): void => {
-  for (const key of older.gone) if (!now.gone.has(key) && !now.set.has(key)) now.gone.add(key);
-  for (const [key, value] of older.set) if (!now.gone.has(key) && !now.set.has(key)) now.set.set(key, value);
+  const olderSets = [...older.set].filter(([key]) => !now.gone.has(key) && !now.set.has(key));
+  for (const key of older.gone) now.gone.add(key);
+  now.set = new Map([...olderSets, ...now.set]);
 };
 const rowArgs = (rows: HashRows): string[] => [String(rows.gone.size), ...rows.gone, String(rows.set.size), ...[...rows.set].flat()];
 
