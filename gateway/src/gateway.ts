@@ -482,7 +482,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const takenHere: TakenHere = {
     judges: (site) => takeover?.judges(site) ?? false,
     shared: (site) => registrySites.has(site),
-    settled: () => replica?.settled() ?? Promise.resolve(true),
+    settled: (site) => replica?.settled(site) ?? Promise.resolve(true),
   };
   const shelves = createShelfService({
     alarms,

@@ -307,6 +307,86 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(taken?.alarms.inhibition?.held.map((h) => h.change)).toEqual(held.latent.map(([, change]) => change));
   });
 
+  it('steps taken while a write is on its way and fails: put back behind them, the rows keep the order the book has', async () => {
+    const a = await started('gw-a@10');
+    await a.replica.take(['s10']);
+    let at = 0;
+    const step = (device: string, rule: string, status: Step['status']): void => {
+      at += 1;
+      a.apply(toChange({ site: 's10', device, rule, status, metric: 'x' }, at));
+      const changes = a.book.inhibition.takeChanges();
+      if (changes) a.replica.inhibitionChanged(changes);
+    };
+    await redis.stop();
+    step('d1', 'device_silent', 'true');
+    step('d1', 'temp_high', 'true');
+    const onItsWay = a.replica.settled();
+    await Promise.resolve(); // the write has left with d1's rows
+    step('d2', 'device_silent', 'true');
+    step('d2', 'temp_high', 'true');
+    step('d1', 'temp_high', 'false'); // d1's held change replaced: it keeps its place, before d2's
+    expect(await onItsWay).toBe(false);
+    await redis.start();
+    const ok = await (async () => {
+      for (let i = 0; i < 50; i += 1) {
+        if (await a.replica.settled()) return true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return false;
+    })();
+    expect(ok).toBe(true);
+    const [taken] = await (await started('gw-b@10')).replica.take(['s10']);
+    const held = a.book.inhibition.snapshot();
+    expect(held.latent.map(([key]) => key)).toEqual(['s10/d1/temp_high', 's10/d2/temp_high']);
+    expect(taken?.alarms.inhibition?.held.map((h) => h.change)).toEqual(held.latent.map(([, change]) => change));
+    expect(taken?.alarms.inhibition?.inhibitors).toEqual(held.inhibitors);
+  });
+
+  it('Redis lost its data: the site claimed again gets its inhibition rows whole, in the order the book has them', async () => {
+    const a = await started('gw-a@11');
+    await a.replica.take(['s11']);
+    let at = 0;
+    const step = (device: string, rule: string, status: Step['status']): void => {
+      at += 1;
+      a.apply(toChange({ site: 's11', device, rule, status, metric: 'x' }, at));
+      const changes = a.book.inhibition.takeChanges();
+      if (changes) a.replica.inhibitionChanged(changes);
+    };
+    for (const device of ['d1', 'd2']) {
+      step(device, 'device_silent', 'true');
+      step(device, 'temp_high', 'true');
+    }
+    expect(await a.replica.settled()).toBe(true);
+    const direct = new Redis(redis.url);
+    await direct.flushall();
+    direct.disconnect();
+    step('d2', 'temp_high', 'false'); // the write that finds the site gone holds d2's row alone
+    await a.replica.settled();
+    expect(await a.replica.settled()).toBe(true); // the claim's whole rows
+    const [taken] = await (await started('gw-b@11')).replica.take(['s11']);
+    const held = a.book.inhibition.snapshot();
+    expect(taken?.alarms.inhibition?.held.map((h) => h.change.key)).toEqual(['s11/d1/temp_high', 's11/d2/temp_high']);
+    expect(taken?.alarms.inhibition?.held.map((h) => h.change)).toEqual(held.latent.map(([, change]) => change));
+    expect(taken?.alarms.inhibition?.inhibitors).toEqual(held.inhibitors);
+  });
+
+  it('settled(site) says whether that site went through: another site fenced in the same write is not its answer', async () => {
+    const a = await started('gw-a@12');
+    await a.replica.take(['s12', 's13']);
+    await (await started('gw-b@12')).replica.take(['s13']);
+    a.apply(hot('s12', 1_000, 'yellow'));
+    a.apply(hot('s13', 1_000, 'yellow'));
+    const [all, mine, fenced] = await Promise.all([a.replica.settled(), a.replica.settled('s12'), a.replica.settled('s13')]);
+    expect([all, mine, fenced]).toEqual([false, true, false]);
+    // taken again before what was staged of it left: that is void, and whoever waits for it is told so (a reading is
+    // sent again; what goes on is the state the take read)
+    a.apply(hot('s12', 2_000, 'red'));
+    const waiting = a.replica.settled('s12');
+    await a.replica.take(['s12']);
+    expect(await waiting).toBe(false);
+    expect(await a.replica.settled('s12')).toBe(true);
+  });
+
   it('a resolved alarm leaves the shared store; the time since a dead owner was last seen is time spent down', async () => {
     const a = await started('gw-a@4');
     await a.replica.take(['s4']);

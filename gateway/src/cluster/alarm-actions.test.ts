@@ -74,6 +74,32 @@ describe('an action taken where it is asked', () => {
     expect(forwarded).toEqual([]);
   });
 
+  it('within one request, once the shared store did not take a write, the later actions are taken without waiting for it again', async () => {
+    let waits = 0;
+    const act = actAnywhere({
+      view: { get: (id: string) => ({ id, site: 'site-here' }) } as unknown as AlarmView,
+      alarms: { acknowledge: (id: string) => ({ ok: true, transition: { alarm: { id } } }) } as unknown as AlarmService,
+      here: {
+        judges: () => true,
+        shared: () => true,
+        settled: async () => {
+          waits += 1;
+          return false;
+        },
+      },
+      cluster: { ownerOf: () => null },
+      forwarder: { forwardAction: async () => expect.unreachable() },
+    });
+    const unavailable = new Set<string>();
+    const outcomes = [];
+    for (const id of ['h1', 'h2', 'h3']) outcomes.push(await act(ack(id), unavailable));
+    expect(outcomes).toEqual(Array(3).fill({ ok: false, error: { code: 'cluster_unavailable' } }));
+    expect(waits).toBe(1);
+    // alone (a request of its own), each waits
+    await act(ack('h4'));
+    expect(waits).toBe(2);
+  });
+
   it('on the node that judges the site: answered once in the shared store, else unavailable (it stands, written later)', async () => {
     expect(await taken('site-here', true).act(ack('h1'))).toMatchObject({ ok: true });
     expect(await taken('site-here', false).act(ack('h1'))).toEqual({ ok: false, error: { code: 'cluster_unavailable' } });

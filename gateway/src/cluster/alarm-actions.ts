@@ -13,25 +13,37 @@ export interface TakenHere {
   /** Sites of the registry: shared, judged by one owner. Others (the gateway's own alarms) are each node's. */
   shared(site: string): boolean;
   /**
-   * Resolves once what this node recorded is in the shared store (false: not yet, Redis is away). An action taken
-   * here is answered after it, so that an answered action goes on with its site to the next owner.
+   * Resolves once what this node recorded of the site is in the shared store (false: not yet, Redis is away; or
+   * void, the site was taken). An action taken here is answered after it, so that an answered action goes on with
+   * its site to the next owner.
    */
-  settled(): Promise<boolean>;
+  settled(site: string): Promise<boolean>;
 }
 
 /**
+ * In `unavailable` (the nodes that did not answer within one request): the shared store did not take a write. The
+ * request's later actions are taken here without waiting for it again (each wait can last Redis's command timeout).
+ */
+const SHARED_STORE = '\u0000the shared store';
+
+/**
  * Runs an action taken here and answers once what it recorded of a shared site is in the shared store; not there
- * yet (Redis away): `unavailable`, the action stands here and is written once Redis is back.
+ * yet (Redis away): `unavailable`, the action stands here and is written once Redis is back. `skipWait`: a request's
+ * set of what did not answer; once the store did not, the request's later actions do not wait for it.
  */
 export async function durably<T extends { ok: boolean }>(
   here: TakenHere,
   site: string | undefined,
   take: () => T,
   unavailable: T,
+  skipWait?: Set<string>,
 ): Promise<T> {
   const outcome = take();
   if (!outcome.ok || site === undefined || !here.shared(site)) return outcome;
-  return (await here.settled()) ? outcome : unavailable;
+  if (skipWait?.has(SHARED_STORE)) return unavailable;
+  if (await here.settled(site)) return outcome;
+  skipWait?.add(SHARED_STORE);
+  return unavailable;
 }
 
 /**
@@ -50,7 +62,7 @@ export function actAnywhere(deps: {
   return async (action, unavailable) => {
     const alarm = deps.view.get(action.id);
     if (!alarm || !deps.here.shared(alarm.site) || deps.here.judges(alarm.site))
-      return durably(deps.here, alarm?.site, () => performAlarmAction(deps.alarms, action), NO_OWNER);
+      return durably(deps.here, alarm?.site, () => performAlarmAction(deps.alarms, action), NO_OWNER, unavailable);
     const owner = deps.cluster.ownerOf(alarm.site);
     if (owner === null || unavailable?.has(owner)) return NO_OWNER;
     const outcome = await deps.forwarder.forwardAction(owner, action);

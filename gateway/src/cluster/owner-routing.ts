@@ -37,7 +37,7 @@ export function judgeForwarded(lane: TelemetryLane, cluster: ClusterNode, judges
 
 /**
  * The lane whose verdicts wait for the shared store: a payload is acknowledged only once the rule state and alarm
- * changes it caused are written there (or not at all: the device sends it again).
+ * changes it caused are written there — its site's write went through — or not at all: the device sends it again.
  */
 export function settledFirst(lane: TelemetryLane, replica: Pick<SiteReplica, 'settled'>): TelemetryLane {
   return {
@@ -45,7 +45,7 @@ export function settledFirst(lane: TelemetryLane, replica: Pick<SiteReplica, 'se
     submit(device, payload, receivedAt, decided) {
       lane.submit(device, payload, receivedAt, (verdict) => {
         if (verdict.unavailable) return decided(verdict);
-        void replica.settled().then((ok) => decided(ok ? verdict : UNAVAILABLE));
+        void replica.settled(device.site).then((ok) => decided(ok ? verdict : UNAVAILABLE));
       });
     },
   };

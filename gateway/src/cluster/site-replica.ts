@@ -79,8 +79,11 @@ export interface SiteReplica {
   onRecovered(listener: (event: AlarmEvent) => void): void;
   /** A released (or recovered) event has left this node's outbox for every subscriber: the shared store forgets it. */
   handedOn(event: AlarmEvent): void;
-  /** Writes what is staged; true once everything staged before the call is in the shared store, false if not. */
-  settled(): Promise<boolean>;
+  /**
+   * Writes what is staged; true once everything staged before the call is in the shared store, false if not. With a
+   * site: whether that site's last write went through (a site dropped since, or fenced, is false).
+   */
+  settled(site?: string): Promise<boolean>;
   /** Becomes the owner of the sites (fencing out the last one) and reads what it left. */
   take(sites: readonly string[]): Promise<TakenSite[]>;
   close(): void;
@@ -210,11 +213,12 @@ const rowGone = (rows: HashRows, key: string): void => {
 };
 /**
  * Puts back rows of a failed write before the newer ones: an older deletion stays (a newer set of the key is then a
- * new one, going last, as it did in the book); an older set gives way to a newer deletion or set of its key; the
- * older sets go first (a new key's place is given in the order of the sets).
+ * new one, going last, as it did in the book); an older set gives way to a newer deletion, and keeps its place with
+ * a newer set's value; the older sets go first (a new key's place is given in the order of the sets).
  */
 const restageRows = (now: HashRows, older: HashRows): void => {
-  const olderSets = [...older.set].filter(([key]) => !now.gone.has(key) && !now.set.has(key));
+  // a key set in both keeps the older set's place, with the newer value
+  const olderSets = [...older.set].filter(([key]) => !now.gone.has(key));
   for (const key of older.gone) now.gone.add(key);
   now.set = new Map([...olderSets, ...now.set]);
 };
@@ -263,6 +267,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
   let staged = new Map<string, Staged>();
   /** Per site, how many times this node took it: a write that failed before the last take is not tried again. */
   const takes = new Map<string, number>();
+  /** Per site, whether its last write since it was taken went through (`settled(site)`). */
+  const lastWrite = new Map<string, boolean>();
   let chain: Promise<boolean> = Promise.resolve(true);
   let scheduled = false;
 
@@ -353,6 +359,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     let ok = true;
     for (const [site, entry, outcome] of outcomes) {
       deps.metrics.clusterSiteWrites.inc({ outcome });
+      lastWrite.set(site, outcome === 'written' || outcome === 'reclaimed');
       if (outcome === 'written' || outcome === 'reclaimed') {
         release(entry.events);
         deps.onWritten?.(site);
@@ -360,14 +367,22 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           // Redis lost the site (restarted without its data): its open alarms are written again whole, so that a
           // next owner finds them; rule state of devices that did not change since is not there until they do.
           log.warn({ site }, 'site missing from the shared store: claimed again');
-          for (const alarm of deps.book.list({ state: 'open', site })) stagedOf(site).alarms.add(alarm.id);
-          for (const shelf of deps.book.shelving.list(false)) if (shelf.site === site) stagedOf(site).shelves.set(shelf.id, shelf);
+          const again = stagedOf(site);
+          for (const alarm of deps.book.list({ state: 'open', site })) again.alarms.add(alarm.id);
+          for (const shelf of deps.book.shelving.list(false)) if (shelf.site === site) again.shelves.set(shelf.id, shelf);
+          // the inhibition rows whole, in the book's order: each deleted first, so that it takes its place anew
           const inhibition = deps.book.inhibition.snapshot();
-          for (const inhibitor of inhibition.inhibitors)
-            if (inhibitor.site === site) stagedOf(site).inhibitors.set.set(inhibitor.key, JSON.stringify(inhibitor));
           const metrics = new Map(inhibition.heldMetrics);
-          for (const [key, change] of inhibition.latent)
-            if (change.site === site) stagedOf(site).held.set.set(key, JSON.stringify({ change, metric: metrics.get(key) ?? null }));
+          const inhibitors = inhibition.inhibitors.filter((inhibitor) => inhibitor.site === site);
+          const held = inhibition.latent.filter(([, change]) => change.site === site);
+          again.inhibitors = {
+            gone: new Set([...again.inhibitors.gone, ...inhibitors.map((inhibitor) => inhibitor.key)]),
+            set: new Map(inhibitors.map((inhibitor) => [inhibitor.key, JSON.stringify(inhibitor)])),
+          };
+          again.held = {
+            gone: new Set([...again.held.gone, ...held.map(([key]) => key)]),
+            set: new Map(held.map(([key, change]) => [key, JSON.stringify({ change, metric: metrics.get(key) ?? null })])),
+          };
           schedule();
         }
         continue;
@@ -408,15 +423,18 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     }
   };
 
-  /** The rows of an inhibitors or held-changes hash (flat, as HGETALL gives them) in their places' order. */
+  /**
+   * The rows of an inhibitors or held-changes hash (flat, as HGETALL gives them) in their places' order; a row without
+   * a place (not written by WRITE_SITE) goes last.
+   */
   const inPlace = <T>(flat: readonly string[], what: string, site: string): T[] => {
     const placed: Array<[number, T]> = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       if (flat[i] === PLACE_COUNTER) continue;
       const row = flat[i + 1] as string;
-      const space = row.indexOf(' ');
-      const value = parse<T>(row.slice(space + 1), what, site);
-      if (value !== undefined) placed.push([Number(row.slice(0, space)), value]);
+      const place = /^(\d+) /.exec(row);
+      const value = parse<T>(place ? row.slice(place[0].length) : row, what, site);
+      if (value !== undefined) placed.push([place ? Number(place[1]) : Number.POSITIVE_INFINITY, value]);
     }
     return placed.sort((a, b) => a[0] - b[0]).map(([, value]) => value);
   };
@@ -482,14 +500,21 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
         delivered.set(site, [event.id]);
       }
     },
-    settled: flush,
+    settled(site) {
+      if (site === undefined) return flush();
+      // taken (again) while waiting: what was staged of the site is void, whatever its write did
+      const taken = takes.get(site) ?? 0;
+      return flush().then(() => (takes.get(site) ?? 0) === taken && (lastWrite.get(site) ?? true));
+    },
     take: (sites) =>
       Promise.all(
         sites.map(async (site): Promise<TakenSite> => {
           // what this node decided of the site before it lost it (a write that failed, kept to try again) is void: the
-          // owner since may have decided otherwise, and the state read below is what goes on
+          // owner since may have decided otherwise, and the state read below is what goes on; whoever waits for it
+          // is told it did not go through (a reading is sent again, an action tried again)
           staged.delete(site);
           takes.set(site, (takes.get(site) ?? 0) + 1);
+          lastWrite.delete(site);
           const keys = [...keysOf(site), seenKeyOf(deps.keyPrefix)];
           const [down, previous, engineFlat, alarmsFlat, unsentFlat, shelvesFlat, inhibitorsFlat, heldFlat] = (await redis.eval(
             TAKE_SITE,
