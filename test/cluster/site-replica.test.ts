@@ -387,6 +387,21 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(await a.replica.settled('s12')).toBe(true);
   });
 
+  it('an inhibitor row without a place (not written by this version) is taken, after the placed ones', async () => {
+    const a = await started('gw-a@14');
+    await a.replica.take(['s14']);
+    a.apply(toChange({ site: 's14', device: 'd1', rule: 'device_silent', status: 'true', metric: 'x' }, 1));
+    a.replica.inhibitionChanged(a.book.inhibition.takeChanges() ?? expect.unreachable());
+    expect(await a.replica.settled()).toBe(true);
+    const [placed] = a.book.inhibition.inhibitors();
+    const plain = { ...placed, key: 's14/d0/device_silent', device: 'd0', since: 0 };
+    const direct = new Redis(redis.url);
+    await direct.hset(`${PREFIX}site:s14:inhibitors`, plain.key, JSON.stringify(plain));
+    direct.disconnect();
+    const [taken] = await (await started('gw-b@14')).replica.take(['s14']);
+    expect(taken?.alarms.inhibition?.inhibitors.map((i) => i.key)).toEqual(['s14/d1/device_silent', 's14/d0/device_silent']);
+  });
+
   it('a resolved alarm leaves the shared store; the time since a dead owner was last seen is time spent down', async () => {
     const a = await started('gw-a@4');
     await a.replica.take(['s4']);
