@@ -78,6 +78,16 @@ describe('inhibition in a cluster: what an inhibitor holds goes with its site to
       30_000,
     );
     expect(delivered().filter((d) => d.endsWith('device_silent'))).toEqual([]);
+    // the other node shows them too (as the owner wrote them), and the power off holding them
+    await eventually('the other node shows the held silences', async () =>
+      (await heldOn(survivor)).join() === silences.join() ? true : undefined,
+    );
+    const shownElsewhere = (await get(node(survivor), '/api/inhibitions')) as {
+      inhibitors: Array<{ key: string }>;
+      held: Array<{ key: string; inhibitedBy: string }>;
+    };
+    expect(shownElsewhere.held.map((h) => h.inhibitedBy)).toEqual([`${SITE}/meter-1/site_power_off`, `${SITE}/meter-1/site_power_off`]);
+    expect(shownElsewhere.inhibitors.map((i) => i.key).sort()).toEqual([...silences, `${SITE}/meter-1/site_power_off`].sort());
 
     node(owner).child.kill('SIGKILL');
     await eventually('the site moved to the survivor', async () => {

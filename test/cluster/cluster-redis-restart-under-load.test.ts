@@ -25,7 +25,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-r
 const SECRET = `whsec_${Buffer.from('cluster-redis-restart-32-bytes!!').toString('base64')}`;
 const NODES = ['gw-a', 'gw-b'] as const;
 /** Redis away longer than memberTimeout: when it is back, each node has to find the other again. */
-const REDIS_AWAY_MS = 3_000;
+const REDIS_AWAY_MS = 4_000;
 /** Twenty devices on four sites; device i connects to node i % 2, so each site has devices on both nodes. */
 const DEVICES: TestDevice[] = Array.from({ length: 20 }, (_, i) => ({
   id: `rr-${String(i + 1).padStart(2, '0')}`,
@@ -53,7 +53,7 @@ describe('Redis restarted under QoS 1 load: nothing acknowledged or alarmed is l
     await redis?.dispose();
   }, 30_000);
 
-  it('two nodes, 20 devices on 4 sites, Redis away for 3 s: no PUBACK while it is away; then every acknowledged reading stored once, every transition delivered once in order', async () => {
+  it('two nodes, 20 devices on 4 sites, Redis away for 4 s: no PUBACK while it is away; then every acknowledged reading stored once, every transition delivered once in order', async () => {
     const database = freshDatabase();
     redis = await startPrivateRedis();
     receiver = await startWebhookReceiver(SECRET);
@@ -86,13 +86,16 @@ describe('Redis restarted under QoS 1 load: nothing acknowledged or alarmed is l
     await sleep(REDIS_AWAY_MS);
     const startedAt = Date.now();
     await redis.start();
-    // no PUBACK while Redis is away: a verdict waits for its site's write (a PUBACK written just before the stop may
-    // still be on its way: 300 ms of margin)
-    const ackedWhileAway = devices.flatMap((d) => [...d.acked.values()].filter((r) => r.at > stoppedAt + 300 && r.at < startedAt));
-    expect(
-      ackedWhileAway.map((r) => r.seq),
-      'readings acknowledged while Redis was away',
-    ).toEqual([]);
+    // no PUBACK while Redis is away: a verdict waits for its site's write. A reading sent before the stop may have been
+    // written before it, its PUBACK reaching the device later on this loaded machine; one first sent after the stop
+    // cannot have been. (About a second after the stop the broker's own Redis-backed parts stall too, so this catches a
+    // gateway that acknowledges without its write only in that first second: 1 of 2 runs of such a mutant.)
+    const ackedWhileAway = devices.flatMap((d) =>
+      [...d.acked.values()]
+        .filter((r) => r.firstSentAt > stoppedAt && r.at < startedAt)
+        .map((r) => `${d.device.id}@${r.seq} sent +${r.firstSentAt - stoppedAt} ms, acknowledged +${r.at - stoppedAt} ms`),
+    );
+    expect(ackedWhileAway, 'readings first sent while Redis was away and acknowledged before it was back').toEqual([]);
 
     await sleep(8_000);
     await Promise.all(devices.map((d) => d.stop()));

@@ -29,6 +29,8 @@ export interface Reading {
   seq: number;
   ts: number;
   value: number;
+  /** When the device first sent it (Date.now()). */
+  firstSentAt: number;
 }
 
 /** A CONNACK within `timeoutMs`, or null (refused, closed, no answer: aedes-persistence-redis drops about one in a hundred). */
@@ -77,7 +79,7 @@ export function loadDevice(device: TestDevice, route: () => GatewayProcess) {
   let connections = 0;
   let current: MqttClient | null = null;
   const fresh = (): Reading => {
-    const reading = { seq: next, ts: BASE + next * 1_000, value: hopperAt(next) };
+    const reading = { seq: next, ts: BASE + next * 1_000, value: hopperAt(next), firstSentAt: Date.now() };
     next += 1;
     sent.set(reading.seq, reading);
     return reading;

@@ -1,8 +1,27 @@
 import { Redis } from 'ioredis';
-import { type Alarm, type AlarmBook, type AlarmEvent, type AlarmTransition, listAlarms, type Shelf } from '../../../rules/src/index.js';
+import {
+  type Alarm,
+  type AlarmBook,
+  type AlarmEvent,
+  type AlarmTransition,
+  createInhibition,
+  type Inhibition,
+  type Inhibitor,
+  listAlarms,
+  type Shelf,
+  type SiteInhibition,
+} from '../../../rules/src/index.js';
 import { tellListeners } from '../alarms/alarm-listeners.js';
 import type { Logger } from '../observability/logger.js';
-import { type AlarmFeedMessage, alarmFeedOf, type SharedAlarm, shelvesKeyOf } from './site-replica.js';
+import {
+  type AlarmFeedMessage,
+  alarmFeedOf,
+  inhibitionKeysOf,
+  type RowChanges,
+  rowsInPlace,
+  type SharedAlarm,
+  shelvesKeyOf,
+} from './site-replica.js';
 
 /**
  * Every alarm, shelf and maintenance window of the cluster as this node last heard of it: loaded from the shared
@@ -17,6 +36,8 @@ export interface AlarmMirror {
   all(): Iterable<Alarm>;
   /** Shelves and maintenance windows as their owners last wrote them (ended ones kept as resolved alarms are). */
   shelves(): Iterable<Shelf>;
+  /** The inhibition state of the sites `of` accepts, as their owners last wrote it (what holds, what it holds). */
+  inhibition(of: (site: string) => boolean): Pick<Inhibition, 'inhibitors' | 'held'>;
   /** Events released by other nodes (this node's own reach its listeners directly). */
   onEvent(listener: (event: AlarmEvent) => void): void;
   close(): void;
@@ -42,6 +63,33 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
   const shelves = new Map<string, Shelf>();
   const endedShelves: string[] = [];
   const listeners: Array<(event: AlarmEvent) => void> = [];
+  /** Per site, its inhibitors and held changes by key, each in the order its owner set it. */
+  const inhibitionBySite = new Map<string, { inhibitors: Map<string, Inhibitor>; held: Map<string, SiteInhibition['held'][number]> }>();
+  const inhibitionOf = (site: string) => {
+    let rows = inhibitionBySite.get(site);
+    if (!rows) {
+      rows = { inhibitors: new Map(), held: new Map() };
+      inhibitionBySite.set(site, rows);
+    }
+    return rows;
+  };
+  /** Applies rows deleted, then set (a key set again keeps its place; one deleted and set goes last). */
+  const applyRows = <T>(into: Map<string, T>, changes: RowChanges, keyOf: (value: T) => string, site: string): void => {
+    for (const key of changes.gone) into.delete(key);
+    for (const text of changes.set) {
+      try {
+        const value = JSON.parse(text) as T;
+        into.set(keyOf(value), value);
+      } catch (error) {
+        deps.log.warn({ err: error, site }, 'shared inhibition row unreadable');
+      }
+    }
+  };
+  const applyInhibition = (site: string, inhibitors: RowChanges, held: RowChanges): void => {
+    const rows = inhibitionOf(site);
+    applyRows(rows.inhibitors, inhibitors, (inhibitor) => inhibitor.key, site);
+    applyRows(rows.held, held, (entry) => entry.change.key, site);
+  };
 
   const keep = (shared: SharedAlarm): void => {
     const known = alarms.get(shared.alarm.id);
@@ -72,6 +120,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     }
     for (const shared of message.alarms) keep(shared);
     for (const shelf of message.shelves ?? []) keepShelf(shelf);
+    if (message.inhibition) applyInhibition(message.inhibition.site, message.inhibition.inhibitors, message.inhibition.held);
     if (message.from === deps.incarnation) return;
     for (const event of message.events) tellListeners(listeners, event, deps.log);
   };
@@ -84,10 +133,15 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
       // after subscribing: what changes while loading arrives by the feed, and the higher seq wins
       await Promise.all(
         [...new Set(sites)].map(async (site) => {
-          const [values, shelfValues] = await Promise.all([
+          const [inhibitorsKey, heldKey] = inhibitionKeysOf(deps.keyPrefix, site);
+          const [values, shelfValues, inhibitorRows, heldRows] = await Promise.all([
             reader.hvals(`${deps.keyPrefix}site:${site}:alarms`),
             reader.hvals(shelvesKeyOf(deps.keyPrefix, site)),
+            reader.hgetall(inhibitorsKey),
+            reader.hgetall(heldKey),
           ]);
+          const flat = (record: Record<string, string>): string[] => Object.entries(record).flat();
+          applyInhibition(site, { gone: [], set: rowsInPlace(flat(inhibitorRows)) }, { gone: [], set: rowsInPlace(flat(heldRows)) });
           for (const value of values) {
             try {
               keep(JSON.parse(value) as SharedAlarm);
@@ -109,6 +163,13 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     history: (id) => alarms.get(id)?.history ?? [],
     all: () => [...alarms.values()].map((shared) => shared.alarm),
     shelves: () => shelves.values(),
+    inhibition(of) {
+      // the owners' rows, taken as a book would take them (which inhibitor holds each change is worked out the same way)
+      const view = createInhibition();
+      for (const [site, rows] of inhibitionBySite)
+        if (of(site)) view.adopt({ inhibitors: [...rows.inhibitors.values()], held: [...rows.held.values()] });
+      return { inhibitors: () => view.inhibitors(), held: () => view.held() };
+    },
     onEvent(listener) {
       listeners.push(listener);
     },

@@ -96,6 +96,14 @@ export interface AlarmFeedMessage {
   events: AlarmEvent[];
   /** Shelves and maintenance windows that changed, ended ones too (absent from nodes of an earlier version). */
   shelves?: Shelf[];
+  /** What the write changed of the site's inhibition rows (JSON of each row set), absent when nothing. */
+  inhibition?: { site: string; inhibitors: RowChanges; held: RowChanges };
+}
+
+/** Rows of a hash deleted (keys), then set (the JSON of each, in the order set). */
+export interface RowChanges {
+  gone: string[];
+  set: string[];
 }
 
 /** The channel of the alarm feed. */
@@ -177,6 +185,27 @@ return {
 const GROUPS_FIELD = 'groups';
 /** The field of an inhibitors or held-changes hash that counts the places given (see WRITE_SITE). */
 const PLACE_COUNTER = '#';
+
+/**
+ * The rows of an inhibitors or held-changes hash (flat, as HGETALL gives them) as their JSON, in their places' order;
+ * a row without a place (not written by WRITE_SITE) goes last.
+ */
+export function rowsInPlace(flat: readonly string[]): string[] {
+  const placed: Array<[number, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (flat[i] === PLACE_COUNTER) continue;
+    const row = flat[i + 1] as string;
+    const place = /^(\d+) /.exec(row);
+    placed.push(place ? [Number(place[1]), row.slice(place[0].length)] : [Number.POSITIVE_INFINITY, row]);
+  }
+  return placed.sort((a, b) => a[0] - b[0]).map(([, row]) => row);
+}
+
+/** A site's inhibitors and held-changes hashes. */
+export const inhibitionKeysOf = (keyPrefix: string, site: string): [inhibitors: string, held: string] => [
+  `${keyPrefix}site:${site}:inhibitors`,
+  `${keyPrefix}site:${site}:held`,
+];
 const DEVICE_FIELD = 'd:';
 
 interface Staged {
@@ -244,8 +273,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       `${base}:alarms`,
       `${base}:unsent`,
       shelvesKeyOf(deps.keyPrefix, site),
-      `${base}:inhibitors`,
-      `${base}:held`,
+      ...inhibitionKeysOf(deps.keyPrefix, site),
     ];
   };
   const listeners: Array<(event: AlarmEvent) => void> = [];
@@ -308,7 +336,10 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     // an ended shelf leaves the shared store (a next owner has nothing to go on with); the mirrors keep it
     const shelvesOn = shelves.filter((shelf) => shelf.endedAt === null);
     const shelvesEnded = shelves.filter((shelf) => shelf.endedAt !== null);
-    const message = feed.alarms.length > 0 || feed.events.length > 0 || shelves.length > 0 ? JSON.stringify(feed) : '';
+    const rowChanges = (rows: HashRows): RowChanges => ({ gone: [...rows.gone], set: [...rows.set.values()] });
+    if (entry.inhibitors.gone.size + entry.inhibitors.set.size + entry.held.gone.size + entry.held.set.size > 0)
+      feed.inhibition = { site, inhibitors: rowChanges(entry.inhibitors), held: rowChanges(entry.held) };
+    const message = feed.alarms.length > 0 || feed.events.length > 0 || shelves.length > 0 || feed.inhibition ? JSON.stringify(feed) : '';
     const args = [
       deps.incarnation,
       String(engine.length / 2),
@@ -423,21 +454,12 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     }
   };
 
-  /**
-   * The rows of an inhibitors or held-changes hash (flat, as HGETALL gives them) in their places' order; a row without
-   * a place (not written by WRITE_SITE) goes last.
-   */
-  const inPlace = <T>(flat: readonly string[], what: string, site: string): T[] => {
-    const placed: Array<[number, T]> = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      if (flat[i] === PLACE_COUNTER) continue;
-      const row = flat[i + 1] as string;
-      const place = /^(\d+) /.exec(row);
-      const value = parse<T>(place ? row.slice(place[0].length) : row, what, site);
-      if (value !== undefined) placed.push([place ? Number(place[1]) : Number.POSITIVE_INFINITY, value]);
-    }
-    return placed.sort((a, b) => a[0] - b[0]).map(([, value]) => value);
-  };
+  /** The rows of an inhibitors or held-changes hash (flat, as HGETALL gives them), parsed, in their places' order. */
+  const inPlace = <T>(flat: readonly string[], what: string, site: string): T[] =>
+    rowsInPlace(flat).flatMap((row) => {
+      const value = parse<T>(row, what, site);
+      return value === undefined ? [] : [value];
+    });
 
   return {
     async start() {

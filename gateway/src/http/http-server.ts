@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Inhibition } from '../../../rules/src/index.js';
 import type { AccountService } from '../accounts/account-service.js';
 import type { ActOnAlarm } from '../alarms/alarm-action.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
@@ -59,6 +60,8 @@ export interface HttpServerDeps {
   /** In a cluster: every node's alarms, and actions taken on the node that judges the alarm's site. */
   alarmView?: AlarmView | undefined;
   alarmAction?: ActOnAlarm | undefined;
+  /** In a cluster: the inhibition state of the sites other nodes judge (`GET /api/inhibitions` shows every site's). */
+  inhibitionElsewhere?: (() => Pick<Inhibition, 'inhibitors' | 'held'>) | undefined;
   /** Shelving and maintenance windows (absent: their routes are not offered); in a cluster, taken where judged. */
   shelves?: ShelfDesk | undefined;
   /** Where an alarm stands in its escalation policy (null: none takes it). */
@@ -152,7 +155,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerWebhookRoutes(app, { webhooks: deps.webhooks, audit });
   registerRuleRoutes(app, { reloadRules: deps.reloadRules, audit });
   if (deps.shelves) registerShelfRoutes(app, { shelves: deps.shelves, alarms: deps.alarmView ?? deps.alarms.book, audit });
-  registerInhibitionRoutes(app, { alarms: deps.alarms });
+  registerInhibitionRoutes(app, { alarms: deps.alarms, elsewhere: deps.inhibitionElsewhere });
   registerSessionRoutes(app, {
     accounts: deps.accounts,
     audit,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { inhibitsSchema, SEVERITIES } from '../../../../rules/src/index.js';
+import { type Inhibition, inhibitsSchema, SEVERITIES } from '../../../../rules/src/index.js';
 import type { AlarmService } from '../../alarms/alarm-service.js';
 import { AUTH_ERRORS, errorResponses } from '../api-error.js';
 
@@ -67,8 +67,14 @@ const inhibitionView = z
     ],
   });
 
-/** What inhibition holds now and held lately (rules/README.md, Inhibition). */
-export function registerInhibitionRoutes(app: FastifyInstance, deps: { alarms: AlarmService }): void {
+/**
+ * What inhibition holds now and held lately (rules/README.md, Inhibition). `elsewhere`: in a cluster, what the sites
+ * other nodes judge hold, as their owners last wrote it (the recent inhibited changes are this node's own).
+ */
+export function registerInhibitionRoutes(
+  app: FastifyInstance,
+  deps: { alarms: AlarmService; elsewhere?: (() => Pick<Inhibition, 'inhibitors' | 'held'>) | undefined },
+): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.get(
@@ -83,8 +89,9 @@ export function registerInhibitionRoutes(app: FastifyInstance, deps: { alarms: A
     },
     async () => {
       const inhibition = deps.alarms.book.inhibition;
+      const elsewhere = deps.elsewhere?.();
       return {
-        inhibitors: inhibition.inhibitors().map((i) => ({
+        inhibitors: [...inhibition.inhibitors(), ...(elsewhere?.inhibitors() ?? [])].map((i) => ({
           key: i.key,
           site: i.site,
           device: i.device,
@@ -94,7 +101,7 @@ export function registerInhibitionRoutes(app: FastifyInstance, deps: { alarms: A
           since: new Date(i.since).toISOString(),
         })),
         // by key: the order of one instant's changes is not the user's business
-        held: [...inhibition.held()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+        held: [...inhibition.held(), ...(elsewhere?.held() ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
         recent: inhibition.recent().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
       };
     },
