@@ -1,14 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   expectDeliveredAsRecorded,
-  FORWARD_TIMEOUT,
   get,
-  HEARTBEAT,
+  loadClusterParts,
   loadDevice,
-  MEMBER_TIMEOUT,
   openAlarmIdsByKey,
   readingLedger,
   seqGaps,
@@ -16,11 +11,11 @@ import {
   untilDrained,
   webhookLedger,
 } from '../helpers/cluster-load.js';
-import { clusterFormed } from '../helpers/cluster-nodes.js';
-import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from '../helpers/gateway-process.js';
-import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
+import { clusterFormed, startClusterNodes } from '../helpers/cluster-nodes.js';
+import type { GatewayProcess } from '../helpers/gateway-process.js';
+import { startPrivateRedis } from '../helpers/private-redis.js';
 import { freshDatabase, type TestDevice } from '../helpers/test-gateway.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('cluster-redis-restart-32-bytes!!').toString('base64')}`;
 const NODES = ['gw-a', 'gw-b'] as const;
@@ -41,36 +36,22 @@ const DEVICES: TestDevice[] = Array.from({ length: 20 }, (_, i) => ({
  * transition delivered once, in order, one alarm per key.
  */
 describe('Redis restarted under QoS 1 load: nothing acknowledged or alarmed is lost or doubled (issue 16)', () => {
-  let redis: PrivateRedis | undefined;
-  let receiver: WebhookReceiver | undefined;
-  const nodes = new Map<string, GatewayProcess>();
-  const devices: Array<ReturnType<typeof loadDevice>> = [];
-
-  afterAll(async () => {
-    await Promise.all(devices.map((d) => d.stop()));
-    await Promise.all([...nodes.values()].map((running) => running.stop()));
-    await receiver?.close();
-    await redis?.dispose();
-  }, 30_000);
+  const parts = loadClusterParts();
+  const { nodes, devices } = parts;
 
   it('two nodes, 20 devices on 4 sites, Redis away for 4 s: no PUBACK while it is away; then every acknowledged reading stored once, every transition delivered once in order', async () => {
     const database = freshDatabase();
-    redis = await startPrivateRedis();
-    receiver = await startWebhookReceiver(SECRET);
-    const hooks = receiver;
-    await Promise.all(
-      NODES.map(async (id) => {
-        const dir = mkdtempSync(join(tmpdir(), `gateway-redis-restart-${id}-`));
-        const config = await writeGatewayConfig(dir, DEVICES, [
-          'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
-          `influx: { mode: url, url: ${JSON.stringify(inject('influxUrl'))}, database: ${database}, flushInterval: 100ms }`,
-          `cluster: { redis: { url: "${redis?.url}" }, nodeId: ${id}, heartbeat: ${HEARTBEAT}, memberTimeout: ${MEMBER_TIMEOUT}, forwardTimeout: ${FORWARD_TIMEOUT} }`,
-          'webhooks:',
-          `  - { id: platform, url: ${JSON.stringify(hooks.url)}, secrets: ["${SECRET}"] }`,
-        ]);
-        nodes.set(id, await startGatewayProcess(config, { timeoutMs: 45_000 }));
-      }),
-    );
+    const redis = await startPrivateRedis();
+    parts.redis = redis;
+    const hooks = await startWebhookReceiver(SECRET);
+    parts.receiver = hooks;
+    const started = await startClusterNodes(NODES, DEVICES, {
+      redisUrl: redis.url,
+      receiverUrl: hooks.url,
+      secret: SECRET,
+      influx: { url: inject('influxUrl'), database },
+    });
+    for (const [id, running] of started) nodes.set(id, running);
     const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
     await clusterFormed(nodes);
 

@@ -85,6 +85,26 @@ function node(redis: PrivateRedis, incarnation: string) {
   return { book, replica, released, recovered, fenced, metrics, apply };
 }
 
+/** Steps of a node's book on `site` (one a ms) and what each changed of the inhibition, handed to its replica as the alarm service does. */
+function inhibitionSteps(n: ReturnType<typeof node>, site: string): (device: string, rule: string, status: Step['status']) => void {
+  let at = 0;
+  return (device, rule, status) => {
+    at += 1;
+    n.apply(toChange({ site, device, rule, status, metric: 'x' }, at));
+    const changes = n.book.inhibition.takeChanges();
+    if (changes) n.replica.inhibitionChanged(changes);
+  };
+}
+
+/** Whether what the replica holds is written within 5 s (Redis just started again: its connection comes back). */
+async function settledOnceBack(replica: SiteReplica): Promise<boolean> {
+  for (let i = 0; i < 50; i += 1) {
+    if (await replica.settled()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
 describe('the shared site state on Redis: written before anything leaves the owner, fenced, taken over (issue 16)', () => {
   let redis: PrivateRedis;
   const nodes: Array<ReturnType<typeof node>> = [];
@@ -153,14 +173,7 @@ describe('the shared site state on Redis: written before anything leaves the own
   it("a site's inhibition state goes with it: what its inhibitors hold when it is taken, row by row, whatever one write ended and set", async () => {
     const a = await started('gw-a@7');
     await a.replica.take(['s7']);
-    let at = 0;
-    /** A step of the book and what it changed of the inhibition, handed to the replica as the alarm service does. */
-    const step = (device: string, rule: string, status: Step['status']): void => {
-      at += 1;
-      a.apply(toChange({ site: 's7', device, rule, status, metric: 'x' }, at));
-      const changes = a.book.inhibition.takeChanges();
-      if (changes) a.replica.inhibitionChanged(changes);
-    };
+    const step = inhibitionSteps(a, 's7');
     step('d1', 'device_silent', 'true');
     step('d1', 'temp_high', 'true'); // held behind d1's silence
     step('d2', 'device_silent', 'true');
@@ -231,14 +244,7 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(await a.replica.settled()).toBe(false);
     expect(a.released).toEqual([]);
     await redis.start();
-    const ok = await (async () => {
-      for (let i = 0; i < 50; i += 1) {
-        if (await a.replica.settled()) return true;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      return false;
-    })();
-    expect(ok).toBe(true);
+    expect(await settledOnceBack(a.replica)).toBe(true);
     expect(a.released).toEqual([...first, ...second]);
     const [taken] = await (await started('gw-b@3')).replica.take(['s3']);
     expect(taken?.alarms.alarms.map((alarm) => [alarm.seq, alarm.severity])).toEqual([[2, 'red']]);
@@ -273,13 +279,7 @@ describe('the shared site state on Redis: written before anything leaves the own
   it('Redis away across several steps of inhibition: once back, the rows are as the book has them, in its order', async () => {
     const a = await started('gw-a@9');
     await a.replica.take(['s9']);
-    let at = 0;
-    const step = (device: string, rule: string, status: Step['status']): void => {
-      at += 1;
-      a.apply(toChange({ site: 's9', device, rule, status, metric: 'x' }, at));
-      const changes = a.book.inhibition.takeChanges();
-      if (changes) a.replica.inhibitionChanged(changes);
-    };
+    const step = inhibitionSteps(a, 's9');
     await redis.stop();
     step('d1', 'device_silent', 'true');
     step('d1', 'temp_high', 'true');
@@ -292,14 +292,7 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(await a.replica.settled()).toBe(false);
     step('d2', 'device_silent', 'true'); // set again, not ended: keeps its place
     await redis.start();
-    const ok = await (async () => {
-      for (let i = 0; i < 50; i += 1) {
-        if (await a.replica.settled()) return true;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      return false;
-    })();
-    expect(ok).toBe(true);
+    expect(await settledOnceBack(a.replica)).toBe(true);
     const [taken] = await (await started('gw-b@9')).replica.take(['s9']);
     const held = a.book.inhibition.snapshot();
     expect(held.inhibitors.map((i) => i.key)).toEqual(['s9/d2/device_silent', 's9/d3/device_silent', 's9/d1/device_silent']);
@@ -310,13 +303,7 @@ describe('the shared site state on Redis: written before anything leaves the own
   it('steps taken while a write is on its way and fails: put back behind them, the rows keep the order the book has', async () => {
     const a = await started('gw-a@10');
     await a.replica.take(['s10']);
-    let at = 0;
-    const step = (device: string, rule: string, status: Step['status']): void => {
-      at += 1;
-      a.apply(toChange({ site: 's10', device, rule, status, metric: 'x' }, at));
-      const changes = a.book.inhibition.takeChanges();
-      if (changes) a.replica.inhibitionChanged(changes);
-    };
+    const step = inhibitionSteps(a, 's10');
     await redis.stop();
     step('d1', 'device_silent', 'true');
     step('d1', 'temp_high', 'true');
@@ -327,14 +314,7 @@ describe('the shared site state on Redis: written before anything leaves the own
     step('d1', 'temp_high', 'false'); // d1's held change replaced: it keeps its place, before d2's
     expect(await onItsWay).toBe(false);
     await redis.start();
-    const ok = await (async () => {
-      for (let i = 0; i < 50; i += 1) {
-        if (await a.replica.settled()) return true;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      return false;
-    })();
-    expect(ok).toBe(true);
+    expect(await settledOnceBack(a.replica)).toBe(true);
     const [taken] = await (await started('gw-b@10')).replica.take(['s10']);
     const held = a.book.inhibition.snapshot();
     expect(held.latent.map(([key]) => key)).toEqual(['s10/d1/temp_high', 's10/d2/temp_high']);
@@ -345,13 +325,7 @@ describe('the shared site state on Redis: written before anything leaves the own
   it('Redis lost its data: the site claimed again gets its inhibition rows whole, in the order the book has them', async () => {
     const a = await started('gw-a@11');
     await a.replica.take(['s11']);
-    let at = 0;
-    const step = (device: string, rule: string, status: Step['status']): void => {
-      at += 1;
-      a.apply(toChange({ site: 's11', device, rule, status, metric: 'x' }, at));
-      const changes = a.book.inhibition.takeChanges();
-      if (changes) a.replica.inhibitionChanged(changes);
-    };
+    const step = inhibitionSteps(a, 's11');
     for (const device of ['d1', 'd2']) {
       step(device, 'device_silent', 'true');
       step(device, 'temp_high', 'true');

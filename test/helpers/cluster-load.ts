@@ -1,10 +1,11 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import type { GatewayProcess } from './gateway-process.js';
 import { hopperValuesByDevice, queryInflux } from './influx-query.js';
 import { telemetryTopicOf } from './mqtt-device.js';
+import type { PrivateRedis } from './private-redis.js';
 import { eventually, metricValue, type TestDevice, TOKENS } from './test-gateway.js';
-import type { ReceivedWebhook } from './webhook-receiver.js';
+import type { ReceivedWebhook, WebhookReceiver } from './webhook-receiver.js';
 
 /**
  * Devices under QoS 1 load against a cluster, as the cluster load tests (test/cluster/cluster-*-under-load.test.ts)
@@ -153,6 +154,26 @@ export function loadDevice(device: TestDevice, route: () => GatewayProcess) {
       current?.end(true);
     },
   };
+}
+
+/**
+ * What a cluster load test runs — its Redis, webhook receiver, gateway nodes and load devices — stopped after the
+ * test file (the `afterAll` is registered here).
+ */
+export function loadClusterParts() {
+  const parts = {
+    redis: undefined as PrivateRedis | undefined,
+    receiver: undefined as WebhookReceiver | undefined,
+    nodes: new Map<string, GatewayProcess>(),
+    devices: [] as Array<ReturnType<typeof loadDevice>>,
+  };
+  afterAll(async () => {
+    await Promise.all(parts.devices.map((d) => d.stop()));
+    await Promise.all([...parts.nodes.values()].map((running) => running.stop()));
+    await parts.receiver?.close();
+    await parts.redis?.dispose();
+  }, 30_000);
+  return parts;
 }
 
 export async function get(node: GatewayProcess, path: string): Promise<any> {

@@ -1,14 +1,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FORWARD_TIMEOUT, HEARTBEAT, MEMBER_TIMEOUT } from './cluster-load.js';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './gateway-process.js';
 import { eventually, type TestDevice, TOKENS } from './test-gateway.js';
 
-/** Where the nodes of a test cluster meet and deliver: one Redis, one webhook receiver and its secret. */
+/** Where the nodes of a test cluster meet and deliver: one Redis, one webhook receiver and its secret (and InfluxDB). */
 export interface ClusterParts {
   redisUrl: string;
   receiverUrl: string;
   secret: string;
+  /** Readings stored in this database of the suite's influxd (default: InfluxDB off). */
+  influx?: { url: string; database: string };
 }
 
 /**
@@ -26,12 +29,14 @@ export async function startClusterNodes(
       const dir = mkdtempSync(join(tmpdir(), `gateway-cluster-${id}-`));
       const config = await writeGatewayConfig(dir, devices, [
         'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
-        'influx: { mode: off }',
-        `cluster: { redis: { url: "${parts.redisUrl}" }, nodeId: ${id}, heartbeat: 200, memberTimeout: 2000, forwardTimeout: 3000 }`,
+        parts.influx
+          ? `influx: { mode: url, url: ${JSON.stringify(parts.influx.url)}, database: ${parts.influx.database}, flushInterval: 100ms }`
+          : 'influx: { mode: off }',
+        `cluster: { redis: { url: "${parts.redisUrl}" }, nodeId: ${id}, heartbeat: ${HEARTBEAT}, memberTimeout: ${MEMBER_TIMEOUT}, forwardTimeout: ${FORWARD_TIMEOUT} }`,
         'webhooks:',
         `  - { id: platform, url: ${JSON.stringify(parts.receiverUrl)}, secrets: ["${parts.secret}"] }`,
       ]);
-      nodes.set(id, await startGatewayProcess(config));
+      nodes.set(id, await startGatewayProcess(config, { timeoutMs: 45_000 }));
     }),
   );
   return nodes;
