@@ -106,7 +106,12 @@ describe('webhook outbox survives restarts (contract §5: at least once, in seq 
     const dc09 = hopperOf(await connect(running, 2), 'dc-09', 'site-b');
     await dc09(65); // raised
     await dc09(75); // escalated
-    await eventually('five events queued', async () => ((await subscriberState(running as GatewayProcess)).queued >= 5 ? true : undefined));
+    // (a restarted gateway on a machine the rest of the suite loads: 10 s was once not enough)
+    await eventually(
+      'five events queued',
+      async () => ((await subscriberState(running as GatewayProcess)).queued >= 5 ? true : undefined),
+      30_000,
+    );
     for (const device of devices.splice(0)) device.end(true);
     await running.stop();
     expect(await running.exited).toBe(0);
