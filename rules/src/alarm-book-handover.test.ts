@@ -5,6 +5,7 @@ import { verdictChange } from '../test-support/verdict-change.js';
 import type { AlarmTransition } from './alarm.js';
 import { createAlarmBook, type FlapRecord, type SiteAlarms } from './alarm-book.js';
 import type { Severity } from './severity.js';
+import type { Shelf } from './shelf.js';
 
 let n = 0;
 const book = () => createAlarmBook({ newAlarmId: () => `alm_${++n}`, deadlineOf: (_site, raisedAt) => raisedAt + 60_000 });
@@ -107,6 +108,10 @@ describe('alarms handed from one gateway node to another with their sites (issue
     c.adopt({ alarms: [], history: [], shelves: b.shelving.snapshot() });
     c.adopt({ alarms: [], history: [], shelves: b.shelving.snapshot() });
     expect(c.shelving.list(true)).toHaveLength(1);
+    // what is handed over of the site the next time is all there is of it: a shelf no longer in it goes
+    const [kept] = b.shelving.snapshot();
+    c.adopt({ alarms: [], history: [], shelves: [{ ...(kept as Shelf), id: 'shf_9' }] });
+    expect(c.shelving.list(true).map((shelf) => shelf.id)).toEqual(['shf_9']);
   });
 
   it('a site handed over at any point goes on as if it had stayed: its inhibitors go on holding, and release what they held when they end', () => {

@@ -38,7 +38,6 @@ export interface AlarmBookSnapshot {
   inhibition?: InhibitionSnapshot;
 }
 
-/** The alarms of some sites as a gateway node hands them to another: not resolved, with histories and flapping records. */
 /**
  * What one gateway node hands the next of a site's alarm book: its open alarms, their histories, flapping records,
  * shelves and inhibition state.

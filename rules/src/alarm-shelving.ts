@@ -76,7 +76,7 @@ export interface Shelving {
   restore(shelves: readonly Shelf[] | undefined): void;
   /** The sites went to another gateway node: their shelves leave (the node that takes a site takes its shelves). */
   forgetSites(sites: ReadonlySet<string>): void;
-  /** Takes over shelves another gateway node kept (of the sites it gave up); a shelf with the same id is replaced. */
+  /** Takes over shelves another gateway node kept (of the sites it gave up): what this held of those sites goes first. */
   adopt(shelves: readonly Shelf[]): void;
 }
 
@@ -195,6 +195,10 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
     if (at >= 0) ended.splice(at, 1);
   };
 
+  const forgetSites = (sites: ReadonlySet<string>): void => {
+    for (const shelf of [...shelves.values()]) if (sites.has(shelf.site)) forget(shelf.id);
+  };
+
   return {
     hold(steps) {
       steps.forEach((step, index) => {
@@ -306,11 +310,9 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
       timers = createDeadlineQueue();
       keep(list ?? []);
     },
-    forgetSites(sites) {
-      for (const shelf of [...shelves.values()]) if (sites.has(shelf.site)) forget(shelf.id);
-    },
+    forgetSites,
     adopt(list) {
-      for (const shelf of list) forget(shelf.id);
+      forgetSites(new Set(list.map((shelf) => shelf.site)));
       keep(list);
     },
   };

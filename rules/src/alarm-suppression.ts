@@ -54,13 +54,8 @@ export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibit
     },
     adopt(part) {
       core.adopt(part);
-      shelving.forgetSites(new Set(part.shelves?.map((shelf) => shelf.site)));
       shelving.adopt(part.shelves ?? []);
-      if (part.inhibition) {
-        const { inhibitors, held } = part.inhibition;
-        inhibition.forgetSites(new Set([...inhibitors.map((i) => i.site), ...held.map((h) => h.change.site)]));
-        inhibition.adopt(part.inhibition);
-      }
+      if (part.inhibition) inhibition.adopt(part.inhibition);
     },
     snapshot: () => ({ ...core.snapshot(), shelves: shelving.snapshot(), inhibition: inhibition.snapshot() }),
     restore(snapshot) {

@@ -97,7 +97,8 @@ export interface Inhibition {
   /**
    * Takes over what another gateway node held of the sites it gave up (the shared store's rows, no change to save): its
    * inhibitors in the order they were set, then the changes they hold in the order they were first held (the order
-   * decides which inhibitor a change is held by, and in which order changes held together are released).
+   * decides which inhibitor a change is held by, and in which order changes held together are released). What this
+   * held of those sites goes first.
    */
   adopt(part: SiteInhibition): void;
 }
@@ -293,6 +294,22 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
     return released;
   };
 
+  /** Drops the sites' inhibitors and held changes, releasing nothing; no change to save. */
+  const forgetSites = (sites: ReadonlySet<string>): void => {
+    for (const inhibitor of [...inhibitors.values()]) {
+      if (!sites.has(inhibitor.site)) continue;
+      dropInhibitor(inhibitor.key);
+      endedSince.delete(inhibitor.key);
+      setSince.delete(inhibitor.key);
+    }
+    for (const change of [...latent.values()]) {
+      if (!sites.has(change.site)) continue;
+      dropLatent(change);
+      releasedSince.delete(change.key);
+      heldSince.delete(change.key);
+    }
+  };
+
   return {
     observe(change) {
       if (change.verdict.status === 'pending') return { held: latent.has(change.key) && coveringOf(change) !== undefined, released: [] };
@@ -371,22 +388,10 @@ export function createInhibition(options: { maxRecent?: number } = {}): Inhibiti
         heldMetrics: [...heldMetric.entries()],
         recent: recent.slice(-maxRecent),
       }),
-    forgetSites(sites) {
-      for (const inhibitor of [...inhibitors.values()]) {
-        if (!sites.has(inhibitor.site)) continue;
-        dropInhibitor(inhibitor.key);
-        endedSince.delete(inhibitor.key);
-        setSince.delete(inhibitor.key);
-      }
-      for (const change of [...latent.values()]) {
-        if (!sites.has(change.site)) continue;
-        dropLatent(change);
-        releasedSince.delete(change.key);
-        heldSince.delete(change.key);
-      }
-    },
+    forgetSites,
     adopt(part) {
       const copy = structuredClone(part);
+      forgetSites(new Set([...copy.inhibitors.map((i) => i.site), ...copy.held.map((h) => h.change.site)]));
       for (const inhibitor of copy.inhibitors) {
         putInhibitor(inhibitor);
         setSince.delete(inhibitor.key);
