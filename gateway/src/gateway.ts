@@ -504,7 +504,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     readiness,
     alarms,
     alarmView,
-    inhibitionElsewhere: mirror ? () => mirror.inhibition((site) => registrySites.has(site) && !takenHere.judges(site)) : undefined,
+    inhibitionElsewhere: mirror ? () => mirror.inhibition((site) => takenHere.shared(site) && !takenHere.judges(site)) : undefined,
     alarmAction:
       alarmView && forwarder && takeover ? actAnywhere({ view: alarmView, alarms, here: takenHere, cluster, forwarder }) : undefined,
     shelves:

@@ -73,17 +73,20 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     }
     return rows;
   };
+  /** Each entry of the shared store handed to `take`, parsed; one that cannot be read or taken is said in the log. */
+  const eachParsed = <T>(texts: readonly string[], site: string, unreadable: string, take: (value: T) => void): void => {
+    for (const text of texts) {
+      try {
+        take(JSON.parse(text) as T);
+      } catch (error) {
+        deps.log.warn({ err: error, site }, unreadable);
+      }
+    }
+  };
   /** Applies rows deleted, then set (a key set again keeps its place; one deleted and set goes last). */
   const applyRows = <T>(into: Map<string, T>, changes: RowChanges, keyOf: (value: T) => string, site: string): void => {
     for (const key of changes.gone) into.delete(key);
-    for (const text of changes.set) {
-      try {
-        const value = JSON.parse(text) as T;
-        into.set(keyOf(value), value);
-      } catch (error) {
-        deps.log.warn({ err: error, site }, 'shared inhibition row unreadable');
-      }
-    }
+    eachParsed<T>(changes.set, site, 'shared inhibition row unreadable', (value) => into.set(keyOf(value), value));
   };
   const applyInhibition = (site: string, inhibitors: RowChanges, held: RowChanges): void => {
     const rows = inhibitionOf(site);
@@ -142,20 +145,8 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
           ]);
           const flat = (record: Record<string, string>): string[] => Object.entries(record).flat();
           applyInhibition(site, { gone: [], set: rowsInPlace(flat(inhibitorRows)) }, { gone: [], set: rowsInPlace(flat(heldRows)) });
-          for (const value of values) {
-            try {
-              keep(JSON.parse(value) as SharedAlarm);
-            } catch (error) {
-              deps.log.warn({ err: error, site }, 'shared alarm unreadable');
-            }
-          }
-          for (const value of shelfValues) {
-            try {
-              keepShelf(JSON.parse(value) as Shelf);
-            } catch (error) {
-              deps.log.warn({ err: error, site }, 'shared shelf unreadable');
-            }
-          }
+          eachParsed(values, site, 'shared alarm unreadable', keep);
+          eachParsed(shelfValues, site, 'shared shelf unreadable', keepShelf);
         }),
       );
     },
