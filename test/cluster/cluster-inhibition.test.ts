@@ -1,11 +1,8 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterFormed, viewerGet as get, startClusterNodes } from '../helpers/cluster-nodes.js';
-import type { GatewayProcess } from '../helpers/gateway-process.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clusterFormed, clusterForTests, viewerGet as get } from '../helpers/cluster-nodes.js';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
-import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 import { eventually, type TestDevice } from '../helpers/test-gateway.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('cluster-inhibit-secret-32-bytes!').toString('base64')}`;
 const NODES = ['gw-a', 'gw-b'] as const;
@@ -33,30 +30,19 @@ const MONITORS: TestDevice[] = [1, 2].map((i) => ({
  * turned true, and nothing held them any more).
  */
 describe('inhibition in a cluster: what an inhibitor holds goes with its site to the next owner', () => {
-  let redis: PrivateRedis;
-  let receiver: WebhookReceiver;
-  let nodes = new Map<string, GatewayProcess>();
-  const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
+  const cluster = clusterForTests(NODES, [METER, ...MONITORS], SECRET);
+  const { nodes, node } = cluster;
   let meter: MqttClient | null = null;
 
-  beforeAll(async () => {
-    redis = await startPrivateRedis();
-    receiver = await startWebhookReceiver(SECRET);
-    nodes = await startClusterNodes(NODES, [METER, ...MONITORS], { redisUrl: redis.url, receiverUrl: receiver.url, secret: SECRET });
-  }, 90_000);
-
-  afterAll(async () => {
+  afterAll(() => {
     meter?.end(true);
-    await Promise.all([...nodes.values()].map((running) => running.stop()));
-    await receiver?.close();
-    await redis?.dispose();
   });
 
   it("the monitors' silence held behind the site's power off: after a kill -9 of the owner the survivor holds it, and raises it when the power is back", async () => {
     const owners = await clusterFormed(nodes);
     const owner = owners[SITE] as string;
     const survivor = NODES.find((id) => id !== owner) as string;
-    const delivered = () => receiver.received.map((r) => `${r.event.type} ${r.event.data.alarm.key}`);
+    const delivered = () => cluster.receiver.received.map((r) => `${r.event.type} ${r.event.data.alarm.key}`);
 
     // the site's power is off (the meter is connected to the node that will survive; the owner judges its readings)
     meter = await connectDevice(node(survivor).mqttUrls[0] as string, {

@@ -1,12 +1,10 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterFormed, viewerGet as get, startClusterNodes } from '../helpers/cluster-nodes.js';
-import type { GatewayProcess } from '../helpers/gateway-process.js';
+import { clusterFormed, clusterForTests, viewerGet as get } from '../helpers/cluster-nodes.js';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
-import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 import { listenToAlarmStream, type SseListener } from '../helpers/sse-listener.js';
 import { eventually, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
-import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import type { ReceivedWebhook } from '../helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('cluster-owner-secret-32-bytes-ok').toString('base64')}`;
 const NODES = ['gw-a', 'gw-b', 'gw-c'] as const;
@@ -27,11 +25,9 @@ const raised = (received: ReceivedWebhook[], device: string, rule: string): Rece
   received.filter((r) => r.event.type === 'alarm.raised' && r.event.data.alarm.device === device && r.event.data.alarm.rule === rule);
 
 describe('one owner per site: a reading is judged by its site’s owner wherever the device is connected (issue 16)', () => {
-  let redis: PrivateRedis;
-  let receiver: WebhookReceiver;
-  let nodes = new Map<string, GatewayProcess>();
+  const cluster = clusterForTests(NODES, DEVICES, SECRET);
+  const { node } = cluster;
   const clients: MqttClient[] = [];
-  const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
   let owners: Record<string, string> = {};
   /** A device as plants run them: it reconnects, and resends what was not acknowledged. */
   const connectTo = async (id: string, device: TestDevice): Promise<MqttClient> => {
@@ -46,17 +42,11 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
   };
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    receiver = await startWebhookReceiver(SECRET);
-    nodes = await startClusterNodes(NODES, DEVICES, { redisUrl: redis.url, receiverUrl: receiver.url, secret: SECRET });
-    owners = await clusterFormed(nodes);
-  }, 90_000);
+    owners = await clusterFormed(cluster.nodes);
+  }, 30_000);
 
-  afterAll(async () => {
+  afterAll(() => {
     for (const client of clients) client.end(true);
-    await Promise.all([...nodes.values()].map((running) => running.stop()));
-    await receiver?.close();
-    await redis?.dispose();
   });
 
   it('a device connected to a node that does not own its site: PUBACK from the owner’s verdict, one alarm, on the owner, and no false silence', async () => {
@@ -70,15 +60,15 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
       await publishJson(client, topic, { ts: Date.now(), metrics: { hopper_temp: i < 8 ? 40 : 65 } }, 1);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    await eventually('the hot reading raised its alarm', () => raised(receiver.received, device.id, 'hopper_temp_high')[0]);
+    await eventually('the hot reading raised its alarm', () => raised(cluster.receiver.received, device.id, 'hopper_temp_high')[0]);
     // the other devices never report: each goes silent once, raised by its own site's owner (not by all three nodes)
     await eventually('every silent device raised once', () =>
-      DEVICES.slice(1).every((d) => raised(receiver.received, d.id, 'device_silent').length >= 1) ? true : undefined,
+      DEVICES.slice(1).every((d) => raised(cluster.receiver.received, d.id, 'device_silent').length >= 1) ? true : undefined,
     );
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(raised(receiver.received, device.id, 'hopper_temp_high')).toHaveLength(1);
-    expect(raised(receiver.received, device.id, 'device_silent')).toHaveLength(0);
-    for (const d of DEVICES.slice(1)) expect(raised(receiver.received, d.id, 'device_silent')).toHaveLength(1);
+    expect(raised(cluster.receiver.received, device.id, 'hopper_temp_high')).toHaveLength(1);
+    expect(raised(cluster.receiver.received, device.id, 'device_silent')).toHaveLength(0);
+    for (const d of DEVICES.slice(1)) expect(raised(cluster.receiver.received, d.id, 'device_silent')).toHaveLength(1);
 
     const hopperAlarms = async (id: string) =>
       ((await get(node(id), '/api/alarms?state=all')).alarms as Array<{ device: string; rule: string }>).filter(
@@ -115,7 +105,7 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
     const device = DEVICES[0] as TestDevice;
     const owner = owners[device.site] as string;
     const elsewhere = NODES.find((id) => id !== owner) as string;
-    const hot = (raised(receiver.received, device.id, 'hopper_temp_high')[0] as ReceivedWebhook).event.data.alarm;
+    const hot = (raised(cluster.receiver.received, device.id, 'hopper_temp_high')[0] as ReceivedWebhook).event.data.alarm;
     const streams: SseListener[] = NODES.map((id) => listenToAlarmStream(node(id).httpUrl, TOKENS.viewer));
     try {
       await Promise.all(streams.map((stream) => stream.ready));
@@ -141,7 +131,8 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
       const acked = ((await response.json()) as { alarm: unknown }).alarm;
       expect(acked).toMatchObject({ id: hot.id, acknowledged: true, acknowledgedBy: 'Wang Li (duty officer)', seq: hot.seq + 1 });
       // the owner took it: its book, the webhook (once), every node's stream and API
-      const ackHooks = () => receiver.received.filter((r) => r.event.type === 'alarm.acknowledged' && r.event.data.alarm.id === hot.id);
+      const ackHooks = () =>
+        cluster.receiver.received.filter((r) => r.event.type === 'alarm.acknowledged' && r.event.data.alarm.id === hot.id);
       await eventually('the webhook of the acknowledgement', () => ackHooks()[0]);
       const ackEvents = await eventually('every stream carried the acknowledgement', () => {
         const seen = streams.map((stream) =>
@@ -176,7 +167,7 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
       expect(((await again.json()) as { error: { code: string } }).error.code).toBe('alarm_already_acknowledged');
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(ackHooks()).toHaveLength(1);
-      const ids = receiver.received.map((r) => String(r.headers['webhook-id']));
+      const ids = cluster.receiver.received.map((r) => String(r.headers['webhook-id']));
       expect(new Set(ids).size).toBe(ids.length);
     } finally {
       for (const stream of streams) stream.close();
@@ -191,11 +182,13 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
     // the device stopped reporting after the first test: its silence alarm is raised before the kill
     await eventually(
       'the device went silent',
-      () => (raised(receiver.received, device.id, 'device_silent').length === 1 ? true : undefined),
+      () => (raised(cluster.receiver.received, device.id, 'device_silent').length === 1 ? true : undefined),
       20_000,
     );
-    const hot = (raised(receiver.received, device.id, 'hopper_temp_high')[0] as ReceivedWebhook).event.data.alarm;
-    const lastSeq = Math.max(...receiver.received.filter((r) => r.event.data.alarm.id === hot.id).map((r) => r.event.data.alarm.seq));
+    const hot = (raised(cluster.receiver.received, device.id, 'hopper_temp_high')[0] as ReceivedWebhook).event.data.alarm;
+    const lastSeq = Math.max(
+      ...cluster.receiver.received.filter((r) => r.event.data.alarm.id === hot.id).map((r) => r.event.data.alarm.seq),
+    );
     node(oldOwner).child.kill('SIGKILL');
     const killedAt = Date.now();
     const newOwner = await eventually('the site moved', async () => {
@@ -220,17 +213,17 @@ describe('one owner per site: a reading is judged by its site’s owner wherever
     const topic = telemetryTopicOf(device.site, device.id);
     await publishJson(client, topic, { ts: Date.now(), metrics: { hopper_temp: 30 } }, 1);
     const cleared = await eventually('the hot alarm cleared', () =>
-      receiver.received.find((r) => r.event.type === 'alarm.cleared' && r.event.data.alarm.id === hot.id),
+      cluster.receiver.received.find((r) => r.event.type === 'alarm.cleared' && r.event.data.alarm.id === hot.id),
     );
     expect(cleared.event.data.alarm.seq).toBe(lastSeq + 1);
     // the devices that never report, whose sites moved too, are not called silent a second time by the new owner
     // (a silence clock restarted at the takeover would fire 6 s after it)
     await new Promise((resolve) => setTimeout(resolve, 7_000));
-    expect(raised(receiver.received, device.id, 'hopper_temp_high')).toHaveLength(1);
-    for (const d of DEVICES.slice(1)) expect(raised(receiver.received, d.id, 'device_silent')).toHaveLength(1);
+    expect(raised(cluster.receiver.received, device.id, 'hopper_temp_high')).toHaveLength(1);
+    for (const d of DEVICES.slice(1)) expect(raised(cluster.receiver.received, d.id, 'device_silent')).toHaveLength(1);
     // the device itself went quiet again after its one reading: the same silence alarm comes back (not a new one)
-    const silence = raised(receiver.received, device.id, 'device_silent').map((r) => r.event.data.alarm.id);
+    const silence = raised(cluster.receiver.received, device.id, 'device_silent').map((r) => r.event.data.alarm.id);
     expect(new Set(silence).size).toBe(1);
-    expect(receiver.received.filter((r) => r.event.type === 'alarm.cleared' && r.event.data.alarm.id === hot.id)).toHaveLength(1);
+    expect(cluster.receiver.received.filter((r) => r.event.type === 'alarm.cleared' && r.event.data.alarm.id === hot.id)).toHaveLength(1);
   }, 90_000);
 });

@@ -1,11 +1,9 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterFormed, startClusterNodes } from '../helpers/cluster-nodes.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clusterFormed, clusterForTests } from '../helpers/cluster-nodes.js';
 import type { GatewayProcess } from '../helpers/gateway-process.js';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
-import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
 import { eventually, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET = `whsec_${Buffer.from('cluster-shelves-secret-32-bytes!').toString('base64')}`;
 const NODES = ['gw-a', 'gw-b'] as const;
@@ -43,23 +41,12 @@ async function call(node: GatewayProcess, path: string, body?: unknown): Promise
  * memory of the node that was asked: declared there (201), it held nothing of a site another node judged.
  */
 describe('maintenance windows in a cluster: taken where the site is judged, shown on every node, handed on with the site', () => {
-  let redis: PrivateRedis;
-  let receiver: WebhookReceiver;
-  let nodes = new Map<string, GatewayProcess>();
-  const node = (id: string): GatewayProcess => nodes.get(id) as GatewayProcess;
+  const cluster = clusterForTests(NODES, DEVICES, SECRET);
+  const { nodes, node } = cluster;
   let client: MqttClient | null = null;
 
-  beforeAll(async () => {
-    redis = await startPrivateRedis();
-    receiver = await startWebhookReceiver(SECRET);
-    nodes = await startClusterNodes(NODES, DEVICES, { redisUrl: redis.url, receiverUrl: receiver.url, secret: SECRET });
-  }, 90_000);
-
-  afterAll(async () => {
+  afterAll(() => {
     client?.end(true);
-    await Promise.all([...nodes.values()].map((running) => running.stop()));
-    await receiver?.close();
-    await redis?.dispose();
   });
 
   it('a window declared on the node that does not judge the site holds the alarm there, and after a kill -9 of that owner on the survivor', async () => {
@@ -104,7 +91,8 @@ describe('maintenance windows in a cluster: taken where the site is judged, show
       return alarms.find((alarm) => alarm.rule === 'hopper_temp_high' && alarm.shelved?.shelf === window.id);
     });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const delivered = (type: string) => receiver.received.filter((r) => r.event.type === type && r.event.data.alarm.id === shelved.id);
+    const delivered = (type: string) =>
+      cluster.receiver.received.filter((r) => r.event.type === type && r.event.data.alarm.id === shelved.id);
     expect(delivered('alarm.raised')).toHaveLength(0);
 
     // the owner dies: the site moves to the survivor with its window, which goes on holding the alarm

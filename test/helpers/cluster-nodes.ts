@@ -1,9 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { FORWARD_TIMEOUT, HEARTBEAT, MEMBER_TIMEOUT } from './cluster-load.js';
 import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './gateway-process.js';
+import { type PrivateRedis, startPrivateRedis } from './private-redis.js';
 import { eventually, type TestDevice, TOKENS } from './test-gateway.js';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
 
 /** Where the nodes of a test cluster meet and deliver: one Redis, one webhook receiver and its secret (and InfluxDB). */
 export interface ClusterParts {
@@ -54,4 +57,30 @@ export function clusterFormed(nodes: ReadonlyMap<string, GatewayProcess>): Promi
     const views = await Promise.all([...nodes.values()].map((node) => viewerGet(node, '/api/cluster')));
     return views.every((view) => view.members.length === nodes.size) ? (views[0].owners as Record<string, string>) : undefined;
   });
+}
+
+/**
+ * A cluster for a test file: a private redis-server, a webhook receiver (signing with `secret`) and the nodes `ids`,
+ * started before the file's tests and stopped after them (the hooks are registered here). Its parts are there once
+ * the tests run.
+ */
+export function clusterForTests(ids: readonly string[], devices: TestDevice[], secret: string) {
+  const cluster = {
+    redis: undefined as unknown as PrivateRedis,
+    receiver: undefined as unknown as WebhookReceiver,
+    nodes: new Map<string, GatewayProcess>(),
+    node: (id: string): GatewayProcess => cluster.nodes.get(id) as GatewayProcess,
+  };
+  beforeAll(async () => {
+    cluster.redis = await startPrivateRedis();
+    cluster.receiver = await startWebhookReceiver(secret);
+    const started = await startClusterNodes(ids, devices, { redisUrl: cluster.redis.url, receiverUrl: cluster.receiver.url, secret });
+    for (const [id, node] of started) cluster.nodes.set(id, node);
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all([...cluster.nodes.values()].map((running) => running.stop()));
+    await cluster.receiver?.close();
+    await cluster.redis?.dispose();
+  });
+  return cluster;
 }
