@@ -39,6 +39,7 @@ import { createIdSource } from './ids.js';
 import { createIngestService } from './ingest/ingest-service.js';
 import { createQuarantine, type Quarantine, refusedPointEntry } from './ingest/quarantine.js';
 import { createRecorder } from './ingest/recorder.js';
+import type { AcceptedSeq } from './ingest/seq-window.js';
 import { laneConfigOf } from './lane/build-lane-core.js';
 import { watchHolds } from './lane/hold-watch.js';
 import { createInlineLane } from './lane/inline-lane.js';
@@ -327,7 +328,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (recovered > 0) log.warn({ changes: recovered }, 'alarm changes recovered from the store');
 
   const outlet: LaneOutlet = {
-    ...(replica ? { engineChanged: (changes: EngineChanges) => replica.engineChanged(changes) } : {}),
+    ...(replica
+      ? { engineChanged: (changes: EngineChanges, accepted: readonly AcceptedSeq[]) => replica.engineChanged(changes, accepted) }
+      : {}),
     alarmChanges: (changes, upTo) => alarms.apply(changes, upTo),
     readingStored: deviceStatus.readingStored,
     pointsRefused: (points) => {

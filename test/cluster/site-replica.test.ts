@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEQS_KEPT_BYTES } from '../../gateway/src/cluster/shared-seqs.js';
 import { createSiteReplica, type SiteReplica } from '../../gateway/src/cluster/site-replica.js';
+import type { AcceptedSeq } from '../../gateway/src/ingest/seq-window.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
 import {
@@ -130,6 +132,7 @@ describe('the shared site state on Redis: written before anything leaves the own
         site: 's1',
         snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices: [], groups: [] },
         alarms: { alarms: [], history: [], flaps: [], shelves: [], inhibition: { inhibitors: [], held: [] } },
+        seen: [],
         downMs: 0,
       },
     ]);
@@ -147,6 +150,49 @@ describe('the shared site state on Redis: written before anything leaves the own
     // the last owner is a live one (never seen lapsed): a hand-over, no time spent down; it handed its events on itself
     expect(taken?.downMs).toBe(0);
     expect(b.recovered).toEqual([]);
+  });
+
+  it('the seq of the readings its owner judged go with a site, oldest first; a write that failed is put back before newer ones', async () => {
+    const a = await started('gw-a@14');
+    await a.replica.take(['s14']);
+    a.replica.engineChanged(deviceMoved('s14', 1_000), [
+      ['d', 's14', 1, 1_000],
+      ['d', 's14', 2, null],
+      ['e', 's14', 7, 5_000],
+    ]);
+    expect(await a.replica.settled()).toBe(true);
+    await redis.stop();
+    a.replica.engineChanged(deviceMoved('s14', 3_000), [['d', 's14', 3, 3_000]]);
+    expect(await a.replica.settled()).toBe(false);
+    await redis.start();
+    a.replica.engineChanged(deviceMoved('s14', 4_000), [['d', 's14', 4, 4_000]]);
+    expect(await settledOnceBack(a.replica)).toBe(true);
+    const [taken] = await (await started('gw-b@14')).replica.take(['s14']);
+    expect(taken?.seen.filter(([device]) => device === 'd')).toEqual([
+      ['d', 1, 1_000],
+      ['d', 2, null],
+      ['d', 3, 3_000],
+      ['d', 4, 4_000],
+    ]);
+    expect(taken?.seen.filter(([device]) => device === 'e')).toEqual([['e', 7, 5_000]]);
+  });
+
+  it("a device's seq are kept as its newest whole entries: a long backlog does not grow the shared store without bound", async () => {
+    const a = await started('gw-a@15');
+    await a.replica.take(['s15']);
+    // entries of 19 bytes each (`1000:1700000000000;`): 600 of them are cut once past twice the bytes kept
+    const accepted: AcceptedSeq[] = Array.from({ length: 600 }, (_, i) => ['d', 's15', 1_000 + i, 1_700_000_000_000 + i]);
+    for (let i = 0; i < accepted.length; i += 50) {
+      a.replica.engineChanged(deviceMoved('s15', i), accepted.slice(i, i + 50));
+      expect(await a.replica.settled()).toBe(true);
+    }
+    const [taken] = await (await started('gw-b@15')).replica.take(['s15']);
+    const newest = accepted.map(([device, , seq, ts]) => [device, seq, ts]);
+    const kept = taken?.seen ?? [];
+    // never more than twice the bytes kept, never less than the bytes kept after a cut, always the newest in order
+    expect(kept.length).toBeGreaterThanOrEqual(Math.floor(SEQS_KEPT_BYTES / 19));
+    expect(kept.length).toBeLessThanOrEqual(Math.floor((2 * SEQS_KEPT_BYTES) / 19));
+    expect(kept).toEqual(newest.slice(-kept.length));
   });
 
   it("a site's maintenance windows go with it: the next owner takes those on, an ended one is gone from the shared store", async () => {

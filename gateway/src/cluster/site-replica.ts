@@ -16,14 +16,20 @@ import type {
 } from '../../../rules/src/index.js';
 import { ENGINE_SNAPSHOT_VERSION, siteOfKey } from '../../../rules/src/index.js';
 import { tellListeners } from '../alarms/alarm-listeners.js';
+import type { AcceptedSeq, SeenSeq } from '../ingest/seq-window.js';
 import type { SiteHandover } from '../lane/telemetry-lane.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { seenKeyOf } from './membership.js';
+import { appendSeqsLua, seenSeqsOf, seqEntryOf } from './shared-seqs.js';
 
-/** A site as the shared store hands it to its next owner: rule state, open alarms, and how long nobody judged it. */
+/**
+ * A site as the shared store hands it to its next owner: rule state, open alarms, the `seq` its devices' readings
+ * judged last carried, and how long nobody judged it.
+ */
 export interface TakenSite extends SiteHandover {
   alarms: SiteAlarms;
+  seen: SeenSeq[];
 }
 
 /** What the shared store keeps of one alarm that is not resolved, and what every node's mirror of it is told. */
@@ -60,8 +66,8 @@ export interface SiteReplicaDeps {
 export interface SiteReplica {
   /** Connects to Redis. */
   start(): Promise<void>;
-  /** Stages the rule state a lane commit changed (serialised at once). */
-  engineChanged(changes: EngineChanges): void;
+  /** Stages the rule state a lane commit changed (serialised at once), and the `seq` of the readings it judged. */
+  engineChanged(changes: EngineChanges, accepted?: readonly AcceptedSeq[]): void;
   /** An event of the alarm book: held until its alarm's state is written, then passed on (`onReleased`). */
   alarmEvent(event: AlarmEvent): void;
   /** The alarms a step's transitions touched, held ones too (no event tells of those): written with their site. */
@@ -114,13 +120,13 @@ export const shelvesKeyOf = (keyPrefix: string, site: string): string => `${keyP
 
 /**
  * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, inhibitors
- * hash, held-changes hash. An inhibitor's or held change's row is its place and its JSON (`12 {...}`): a new key
+ * hash, held-changes hash, accepted-seq hash (shared-seqs.ts). An inhibitor's or held change's row is its place and its JSON (`12 {...}`): a new key
  * takes the next place (the hash's `#` counts them), a key set again keeps its own, so that the next owner has them
  * in the order they were first set (which inhibitor holds a change, the order of changes released together). ARGV: incarnation, then n rule-state fields set and their (field, value) pairs, n alarms
  * set and their pairs, n alarms deleted and their fields, n events released and their (id, event) pairs, n shelves
  * set and their pairs, n shelves deleted and their ids, n inhibitors deleted and their keys, n set and their pairs,
  * n held changes deleted and their keys, n set and their pairs (deletions first: a key ended and set again within
- * the write is set, as a new one), then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
+ * the write is set, as a new one), n devices' accepted seq and their (device, entries) pairs, then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
  * (another node owns the site); 2: nobody did (Redis lost its data): this node claimed it again.
  */
 const WRITE_SITE = `
@@ -156,15 +162,19 @@ for k = 6, 7 do
     i = i + 2
   end
 end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do${appendSeqsLua('KEYS[8]')}
+  i = i + 2
+end
 if ARGV[i + 1] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return claimed
 `;
 
 /**
  * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, inhibitors
- * hash, held-changes hash, the nodes' last-seen hash. ARGV: incarnation, member timeout. Names this node the owner;
- * returns [time spent down (ms), previous owner, rule state, alarms, events not handed on, shelves, inhibitors, held
- * changes (each flat)].
+ * hash, held-changes hash, accepted-seq hash, the nodes' last-seen hash. ARGV: incarnation, member timeout. Names
+ * this node the owner; returns [time spent down (ms), previous owner, rule state, alarms, events not handed on,
+ * shelves, inhibitors, held changes, accepted seq (each flat)].
  */
 const TAKE_SITE = `
 local t = redis.call('TIME')
@@ -173,12 +183,12 @@ local prev = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1])
 local down = 0
 if prev and prev ~= ARGV[1] then
-  local seen = redis.call('HGET', KEYS[8], prev)
+  local seen = redis.call('HGET', KEYS[9], prev)
   if seen and now - tonumber(seen) > tonumber(ARGV[2]) then down = now - tonumber(seen) end
 end
 return {
   tostring(down), prev or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]),
-  redis.call('HGETALL', KEYS[5]), redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7])
+  redis.call('HGETALL', KEYS[5]), redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7]), redis.call('HGETALL', KEYS[8])
 }
 `;
 
@@ -217,6 +227,8 @@ interface Staged {
   /** Rows of a hash keyed by alarm key: deleted ones, then set ones (a key in both was ended, then set again). */
   inhibitors: HashRows;
   held: HashRows;
+  /** Per device, the entries of the `seq` accepted since the last write (appended to what the store keeps). */
+  seqs: Map<string, string>;
 }
 
 interface HashRows {
@@ -233,6 +245,7 @@ const emptyStaged = (): Staged => ({
   shelves: new Map(),
   inhibitors: emptyRows(),
   held: emptyRows(),
+  seqs: new Map(),
 });
 
 /** A later change of a row: a deletion forgets an earlier set of the key, a set follows an earlier deletion. */
@@ -264,8 +277,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     retryStrategy: (times) => Math.min(times * 200, 1_000),
   });
   redis.on('error', () => {}); // reported by the writes' outcomes and the cluster's readiness check
-  /** The site's keys, in the order the scripts take them (KEYS[1..7]). */
-  const keysOf = (site: string): [string, string, string, string, string, string, string] => {
+  /** The site's keys, in the order the scripts take them (KEYS[1..8]). */
+  const keysOf = (site: string): [string, string, string, string, string, string, string, string] => {
     const base = `${deps.keyPrefix}site:${site}`;
     return [
       `${base}:owner`,
@@ -274,6 +287,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       `${base}:unsent`,
       shelvesKeyOf(deps.keyPrefix, site),
       ...inhibitionKeysOf(deps.keyPrefix, site),
+      `${base}:seqs`,
     ];
   };
   const listeners: Array<(event: AlarmEvent) => void> = [];
@@ -356,6 +370,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       ...shelvesEnded.map((shelf) => shelf.id),
       ...rowArgs(entry.inhibitors),
       ...rowArgs(entry.held),
+      String(entry.seqs.size),
+      ...[...entry.seqs].flat(),
       alarmFeedOf(deps.keyPrefix),
       message,
     ];
@@ -378,6 +394,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     for (const [id, shelf] of entry.shelves) if (!now.shelves.has(id)) now.shelves.set(id, shelf);
     restageRows(now.inhibitors, entry.inhibitors);
     restageRows(now.held, entry.held);
+    for (const [device, entries] of entry.seqs) now.seqs.set(device, entries + (now.seqs.get(device) ?? ''));
     now.events = [...entry.events, ...now.events];
   };
 
@@ -467,8 +484,12 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       connected = true;
       clearDelivered();
     },
-    engineChanged(changes) {
+    engineChanged(changes, accepted = []) {
       for (const { key, state } of changes.devices) stagedOf(state.context.site).devices.set(key, JSON.stringify(state));
+      for (const [device, site, seq, deviceTs] of accepted) {
+        const { seqs } = stagedOf(site);
+        seqs.set(device, (seqs.get(device) ?? '') + seqEntryOf(seq, deviceTs));
+      }
       for (const { site, groups } of changes.sites) stagedOf(site).groups = JSON.stringify(groups);
       // Forgotten devices are not deleted: the sites they belong to went to another node, which reads their state.
       schedule();
@@ -538,13 +559,13 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           takes.set(site, (takes.get(site) ?? 0) + 1);
           lastWrite.delete(site);
           const keys = [...keysOf(site), seenKeyOf(deps.keyPrefix)];
-          const [down, previous, engineFlat, alarmsFlat, unsentFlat, shelvesFlat, inhibitorsFlat, heldFlat] = (await redis.eval(
+          const [down, previous, engineFlat, alarmsFlat, unsentFlat, shelvesFlat, inhibitorsFlat, heldFlat, seqsFlat] = (await redis.eval(
             TAKE_SITE,
             keys.length,
             ...keys,
             deps.incarnation,
             String(deps.memberTimeout),
-          )) as [string, string, string[], string[], string[], string[], string[], string[]];
+          )) as [string, string, string[], string[], string[], string[], string[], string[], string[]];
           const devices: DeviceSnapshot[] = [];
           let groups: GroupSnapshot[] = [];
           for (let i = 0; i + 1 < engineFlat.length; i += 2) {
@@ -572,6 +593,9 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
             alarms.inhibition.inhibitors = inPlace<Inhibitor>(inhibitorsFlat, 'inhibitor', site);
             alarms.inhibition.held = inPlace<{ change: VerdictChange; metric: string | null }>(heldFlat, 'held change', site);
           }
+          const seen: SeenSeq[] = [];
+          for (let i = 0; i + 1 < seqsFlat.length; i += 2)
+            for (const entry of seenSeqsOf(seqsFlat[i] as string, seqsFlat[i + 1] as string)) seen.push(entry);
           const downMs = Number(down);
           // Events the last owner wrote and may not have put in its outbox (it died between the two): handed on from
           // here, in the order they happened, before anything this node decides of the site.
@@ -592,12 +616,13 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
               shelves: alarms.shelves?.length,
               inhibitors: alarms.inhibition?.inhibitors.length,
               held: alarms.inhibition?.held.length,
+              seqsSeen: seen.length,
               eventsHandedOn: unsent.length,
               downMs,
             },
             'site taken over',
           );
-          return { site, snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices, groups }, alarms, downMs };
+          return { site, snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices, groups }, alarms, seen, downMs };
         }),
       ),
     close() {

@@ -5,7 +5,13 @@ import type { TakenSite } from './site-replica.js';
 import { createSiteTakeover, type SiteTakeover } from './site-takeover.js';
 
 const empty: SiteAlarms = { alarms: [], history: [], flaps: [] };
-const taken = (site: string): TakenSite => ({ site, snapshot: { version: 3, devices: [], groups: [] }, alarms: empty, downMs: 0 });
+const taken = (site: string): TakenSite => ({
+  site,
+  snapshot: { version: 3, devices: [], groups: [] },
+  alarms: empty,
+  seen: [],
+  downMs: 0,
+});
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 /** A takeover over a fake cluster view, shared store, lane and book that record what they were told. */

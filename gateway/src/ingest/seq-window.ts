@@ -13,6 +13,12 @@ export interface SeqWindow {
   accept(device: string, seq: number, deviceTs: number | null): boolean;
 }
 
+/** A `seq` the window accepted, as a lane in a cluster reports it for the shared store: device, its site, seq, device time. */
+export type AcceptedSeq = [device: string, site: string, seq: number, deviceTs: number | null];
+
+/** A `seq` a site's last owner accepted, handed to the next owner's window with the site: device, seq, device time. */
+export type SeenSeq = [device: string, seq: number, deviceTs: number | null];
+
 /** Where the window keeps what it saw (the local store), so that a replay after a restart is still a duplicate. */
 export interface SeqMemory {
   /** What was remembered, in the order accepted per device; read once, before anything is remembered. */

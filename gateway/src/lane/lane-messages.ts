@@ -1,5 +1,6 @@
 import type { AlarmEvent, EngineChanges, MetricValue, VerdictChange } from '../../../rules/src/index.js';
 import type { Rejection } from '../ingest/rejection.js';
+import type { AcceptedSeq } from '../ingest/seq-window.js';
 import type { ReloadResult } from '../rule-files/rule-reloader.js';
 import type { RefusedPoint } from '../sinks/influx/influx-sink.js';
 import type { SinkStatus } from '../sinks/sink.js';
@@ -70,7 +71,7 @@ export type FromLane =
   | { type: 'ready' }
   | { type: 'failed'; message: string; code?: string }
   | LaneVerdicts
-  | { type: 'engineChanges'; changes: EngineChanges }
+  | { type: 'engineChanges'; changes: EngineChanges; accepted: readonly AcceptedSeq[] }
   | { type: 'alarmChanges'; changes: VerdictChange[]; upTo: number | undefined }
   | { type: 'refused'; points: RefusedPoint[] }
   | { type: 'readings'; entries: Array<[device: string, ts: number, metrics: Record<string, MetricValue>, at: number]> }

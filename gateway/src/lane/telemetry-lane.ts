@@ -14,7 +14,7 @@ import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registr
 import { createFaultLog } from '../ingest/fault-log.js';
 import { ingestTelemetry, type TimestampWindow } from '../ingest/ingest-telemetry.js';
 import { type Rejection, reject } from '../ingest/rejection.js';
-import type { SeqWindow } from '../ingest/seq-window.js';
+import type { AcceptedSeq, SeenSeq, SeqWindow } from '../ingest/seq-window.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReloadOutcome, ReloadResult } from '../rule-files/rule-reloader.js';
@@ -41,6 +41,8 @@ export interface SiteHandover {
   snapshot: EngineSnapshot;
   /** How long no node judged it: its timers do not count that time. */
   downMs: number;
+  /** The `seq` its last owner accepted last (oldest first): the same reading sent again is a duplicate here too. */
+  seen?: readonly SeenSeq[];
 }
 
 /**
@@ -101,9 +103,10 @@ export interface LaneOutlet {
   pointsRefused?(points: RefusedPoint[]): void;
   /**
    * In a cluster: the rule state each commit changed, before its alarm changes (serialise it at once: it shares the
-   * engine's objects). The shared store keeps it so that another node can take the sites over.
+   * engine's objects), and the `seq` of the readings it judged. The shared store keeps them so that another node can
+   * take the sites over, and knows which readings were judged already.
    */
-  engineChanged?(changes: EngineChanges): void;
+  engineChanged?(changes: EngineChanges, accepted: readonly AcceptedSeq[]): void;
 }
 
 export interface LaneCoreDeps {
@@ -241,15 +244,22 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
 
   /** The time of the last step (a checkpoint is one more commit at that time: `alive_at` does not move). */
   let lastAt: number | null = null;
+  /** In a cluster: the `seq` of the readings the step judged (of sites this node owns), for the shared store. */
+  let acceptedSeqs: AcceptedSeq[] = [];
+  const sharesSeqs = deps.outlet.engineChanged !== undefined;
   /** Runs `work` in one commit with the engine state and verdict changes it produced; hands the changes on after. */
   const step = <T>(at: number, work: (changes: VerdictChange[]) => T, how: Saving = OTHER, mayWait = false): T => {
     lastAt = at;
     const changes: VerdictChange[] = [];
     let upTo: number | undefined;
     let moved = undefined as EngineChanges | undefined;
+    acceptedSeqs = [];
     /** The rule state the commit moved, when a cluster's replica is to be sent it. */
-    const forReplica = (): EngineChanges | null =>
-      deps.outlet.engineChanged && moved && (moved.devices.length > 0 || moved.sites.length > 0) ? moved : null;
+    const forReplica = (): EngineChanges | null => {
+      if (!deps.outlet.engineChanged) return null;
+      if (moved && (moved.devices.length > 0 || moved.sites.length > 0)) return moved;
+      return acceptedSeqs.length > 0 ? { devices: [], sites: [] } : null;
+    };
     const result = deps.commit(
       () => {
         const out = work(changes);
@@ -263,7 +273,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       () => mayWait && changes.length === 0 && forReplica() === null,
     );
     const replica = forReplica();
-    if (replica) deps.outlet.engineChanged?.(replica);
+    if (replica) deps.outlet.engineChanged?.(replica, acceptedSeqs);
     if (changes.length > 0) deps.outlet.alarmChanges(changes, upTo);
     return result;
   };
@@ -308,6 +318,9 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       const readings = outcome.accepted.map((accepted) => accepted.reading);
       if (deps.sink) for (const reading of readings) deps.sink.writeTelemetry(reading);
       evaluate(readings, changes, taken);
+      if (sharesSeqs && owned?.has(device.site))
+        for (const { reading, deviceTs } of outcome.accepted)
+          if (reading.seq !== undefined) acceptedSeqs.push([device.id, device.site, reading.seq, deviceTs]);
     }
     return { accepted: outcome.accepted.length, rejections: outcome.rejections };
   };
@@ -377,6 +390,8 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       const gained = [...deps.registry.all()].filter((device) => !had(device.site) && has(device.site));
       if (lost.length === 0 && gained.length === 0 && handover.length === 0) return;
       step(now, (changes) => {
+        // what the last owners judged: the same readings sent again (their PUBACK lost with the owner) are duplicates
+        for (const taken of handover) for (const [device, seq, deviceTs] of taken.seen ?? []) deps.seqWindow.accept(device, seq, deviceTs);
         engine.forgetSites(lost);
         for (const taken of handover) for (const change of engine.adoptSites(taken.snapshot, now, taken.downMs)) changes.push(change);
         for (const change of engine.registerDevices(

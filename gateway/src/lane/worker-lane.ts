@@ -163,7 +163,7 @@ export async function createWorkerLane(
         return;
       }
       case 'engineChanges':
-        return outlet.engineChanged?.(message.changes);
+        return outlet.engineChanged?.(message.changes, message.accepted);
       case 'alarmChanges':
         return outlet.alarmChanges(message.changes, message.upTo);
       case 'refused':

@@ -79,7 +79,7 @@ const sendLatest = (): void => {
 };
 const outlet: LaneOutlet = {
   // posted (and so copied) at once, before the alarm changes of the same commit
-  ...(setup.config.clustered ? { engineChanged: (changes) => send({ type: 'engineChanges', changes }) } : {}),
+  ...(setup.config.clustered ? { engineChanged: (changes, accepted) => send({ type: 'engineChanges', changes, accepted }) } : {}),
   alarmChanges: (changes: readonly VerdictChange[], upTo?: number) => send({ type: 'alarmChanges', changes: [...changes], upTo }),
   pointsRefused: (points) => send({ type: 'refused', points }),
   readingStored(device, ts, values, at) {
