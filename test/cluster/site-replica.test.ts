@@ -442,6 +442,24 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(taken?.downMs).toBeLessThan(20_000);
   });
 
+  it('a write after the book let go of a site leaves its alarms in the shared store for the next owner; one resolved before leaves', async () => {
+    const a = await started('gw-a@16');
+    await a.replica.take(['s16', 's17']);
+    const [open] = a.apply(hot('s16', 1_000, 'yellow'));
+    const [resolvedRaise] = a.apply(hot('s17', 1_000, 'yellow'));
+    a.apply(hot('s17', 2_000, null));
+    expect(await a.replica.settled()).toBe(true);
+    // s16 escalates and s17's alarm is resolved; both sites leave this node's book before the write goes out
+    a.apply(hot('s16', 3_000, 'red'));
+    const resolved = a.book.resolve(resolvedRaise?.data.alarm.id as string, 'op', null, 3_000);
+    if (resolved.ok) a.replica.alarmEvent(eventOf(resolved.transition));
+    a.book.forgetSites(['s16', 's17']);
+    expect(await a.replica.settled()).toBe(true);
+    const taken = await (await started('gw-b@16')).replica.take(['s16', 's17']);
+    expect(taken.find((site) => site.site === 's16')?.alarms.alarms.map((alarm) => alarm.id)).toEqual([open?.data.alarm.id]);
+    expect(taken.find((site) => site.site === 's17')?.alarms.alarms).toEqual([]);
+  });
+
   it('Redis lost its data (restarted empty): the owner claims its site again and writes its open alarms whole, nothing is refused', async () => {
     const a = await started('gw-a@5');
     await a.replica.take(['s5']);

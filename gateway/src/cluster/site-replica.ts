@@ -342,9 +342,12 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     const feed: AlarmFeedMessage = { from: deps.incarnation, alarms: [], events: entry.events, shelves };
     for (const id of entry.alarms) {
       const value = sharedAlarmOf(id);
-      if (value) feed.alarms.push(value);
+      // one the book let go of since (its site left this node; a resolved one stays in the book) is the next owner's:
+      // left as the store has it
+      if (value === null) continue;
+      feed.alarms.push(value);
       // a resolved alarm leaves the shared store (the next owner has nothing to go on with); the mirrors keep it
-      if (value === null || value.alarm.resolved) gone.push(id);
+      if (value.alarm.resolved) gone.push(id);
       else set.push(id, JSON.stringify(value));
     }
     // an ended shelf leaves the shared store (a next owner has nothing to go on with); the mirrors keep it

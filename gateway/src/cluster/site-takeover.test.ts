@@ -23,6 +23,7 @@ function setup(owned: string[]) {
     lane: [] as Array<{ sites: string[]; handover: string[] }>,
     taken: [] as string[][],
   };
+  const lane = { busy: false, waiting: [] as Array<() => void> };
   let clock = 0;
   const takeover = createSiteTakeover({
     cluster: { owns: (site) => view.owned.has(site) },
@@ -34,8 +35,11 @@ function setup(owned: string[]) {
       },
     },
     lane: {
-      ownSites: (sites, _now, handover) =>
-        told.lane.push({ sites: [...(sites ?? [])].sort(), handover: (handover ?? []).map((h) => h.site) }),
+      ownSites: (sites, _now, handover) => {
+        told.lane.push({ sites: [...(sites ?? [])].sort(), handover: (handover ?? []).map((h) => h.site) });
+        // the lane applies it at once, or once the test lets it (a worker busy with batches judged before)
+        return lane.busy ? new Promise<void>((resolve) => lane.waiting.push(resolve)) : Promise.resolve();
+      },
     },
     book: {
       forgetSites: (sites) => told.forgotten.push([...sites]),
@@ -48,7 +52,11 @@ function setup(owned: string[]) {
     backoff: 2_000,
     log: createLogger('silent'),
   });
-  return { takeover, view, told, advance: (ms: number) => (clock += ms) };
+  /** The lane has applied what it was told: its answers come. */
+  const laneCaughtUp = () => {
+    for (const resolve of lane.waiting.splice(0)) resolve();
+  };
+  return { takeover, view, told, lane, laneCaughtUp, advance: (ms: number) => (clock += ms) };
 }
 
 describe('which sites a cluster node judges (issue 16)', () => {
@@ -106,6 +114,49 @@ describe('which sites a cluster node judges (issue 16)', () => {
     const count = told.forgotten.length;
     takeover.written('s3'); // not judged here either
     expect(told.forgotten.length).toBe(count + 1);
+  });
+
+  it('a site it no longer owns leaves the book only once the lane has let go of it: changes judged before go on its alarms', async () => {
+    const { takeover, view, told, lane, laneCaughtUp } = setup(['s1', 's2']);
+    running = takeover;
+    takeover.reconcile();
+    await settle();
+    const before = told.forgotten.length; // the take forgets what the book held of the sites before adopting them
+    lane.busy = true;
+    view.owned = new Set(['s2']);
+    takeover.reconcile();
+    await settle();
+    expect(takeover.judges('s1')).toBe(false);
+    expect(told.lane.at(-1)?.sites).toEqual(['s2']);
+    // the lane is still handing on what it judged of s1 before: its alarms stay, and so does a write of them
+    takeover.written('s1');
+    expect(told.forgotten.slice(before).flat()).toEqual([]);
+    laneCaughtUp();
+    await settle();
+    expect(told.forgotten.slice(before).flat()).toEqual(['s1']);
+    // from now on a change that lands after all leaves the book with its write
+    const count = told.forgotten.length;
+    takeover.written('s1');
+    expect(told.forgotten.length).toBe(count + 1);
+  });
+
+  it('a site let go of and taken back before the lane caught up stays in the book', async () => {
+    const { takeover, view, told, lane, laneCaughtUp } = setup(['s1']);
+    running = takeover;
+    takeover.reconcile();
+    await settle();
+    lane.busy = true;
+    view.owned = new Set();
+    takeover.reconcile();
+    await settle();
+    view.owned = new Set(['s1']);
+    takeover.reconcile();
+    await settle();
+    expect(takeover.judges('s1')).toBe(true);
+    const count = told.forgotten.length; // the take-back forgets what the book held before adopting
+    laneCaughtUp();
+    await settle();
+    expect(told.forgotten.length).toBe(count);
   });
 
   it('a write of a site it judges leaves the book alone', async () => {

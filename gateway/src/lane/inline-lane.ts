@@ -91,6 +91,7 @@ export async function createInlineLane(
     ownSites(sites, now, handover) {
       judgePending();
       committing(() => core.ownSites(sites, now, handover));
+      return Promise.resolve();
     },
     async reloadRules(now) {
       judgePending();

@@ -29,7 +29,7 @@ export type ToLane =
   | TelemetryBatch
   | { type: 'tick'; now: number; held?: HeldDevice[] }
   | { type: 'acknowledged'; key: string; at: number }
-  | { type: 'ownSites'; sites: string[] | null; now: number; handover: SiteHandover[] }
+  | { type: 'ownSites'; id: number; sites: string[] | null; now: number; handover: SiteHandover[] }
   | { type: 'alarmEvent'; event: AlarmEvent }
   | { type: 'alarmSpooled'; count: number }
   | { type: 'reload'; id: number; now: number }
@@ -79,5 +79,7 @@ export type FromLane =
   | { type: 'reloaded'; id: number; result: ReloadResult }
   | { type: 'drained'; id: number }
   | { type: 'flushed'; id: number }
+  /** `ownSites` applied: the alarm changes of what was judged before it were sent ahead of this. */
+  | { type: 'owned'; id: number }
   | { type: 'metrics'; id: number; metrics: unknown[] }
   | { type: 'closed'; id: number };

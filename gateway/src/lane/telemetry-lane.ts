@@ -73,8 +73,9 @@ export interface TelemetryLane {
    * In a cluster: the sites this node owns (null: every site, a single node). Devices of sites it gained are
    * registered (their silence clocks start at `now`), those of sites it lost are forgotten: their owner judges them.
    * `handover`: the saved state of gained sites, taken over before their devices are registered (their clocks go on).
+   * Resolves once the lane judges by it: the alarm changes of everything it judged before have been handed on.
    */
-  ownSites(sites: readonly string[] | null, now: number, handover?: readonly SiteHandover[]): void;
+  ownSites(sites: readonly string[] | null, now: number, handover?: readonly SiteHandover[]): Promise<void>;
   /** Re-reads and validates the rule files and swaps them in; a rejected set leaves the old one running. */
   reloadRules(now: number): Promise<ReloadResult>;
   /** Alarm events are stored with the telemetry, ahead of it. */

@@ -177,6 +177,7 @@ export async function createWorkerLane(
       case 'reloaded':
       case 'drained':
       case 'flushed':
+      case 'owned':
       case 'metrics':
       case 'closed': {
         const answer = answers.get(message.id);
@@ -238,9 +239,12 @@ export async function createWorkerLane(
       flush();
       if (!failure) post({ type: 'acknowledged', key, at });
     },
-    ownSites(sites, now, handover = []) {
+    async ownSites(sites, now, handover = []) {
       flush();
-      if (!failure) post({ type: 'ownSites', sites: sites === null ? null : [...sites], now, handover: [...handover] });
+      // a lane that failed judges nothing more
+      await ask<'owned'>({ type: 'ownSites', id: nextId++, sites: sites === null ? null : [...sites], now, handover: [...handover] }).catch(
+        () => undefined,
+      );
     },
     async reloadRules(now) {
       flush();

@@ -290,7 +290,8 @@ try {
       case 'acknowledged':
         return committing(() => core.acknowledged(message.key, message.at));
       case 'ownSites':
-        return committing(() => core.ownSites(message.sites, message.now, message.handover));
+        committing(() => core.ownSites(message.sites, message.now, message.handover));
+        return send({ type: 'owned', id: message.id });
       case 'alarmEvent':
         return sink?.writeAlarmEvent(message.event);
       case 'alarmSpooled':
