@@ -1,9 +1,10 @@
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEQS_KEPT_BYTES } from '../../gateway/src/cluster/shared-seqs.js';
 import { createSiteReplica, type SiteReplica } from '../../gateway/src/cluster/site-replica.js';
 import type { AcceptedSeq } from '../../gateway/src/ingest/seq-window.js';
-import { createLogger } from '../../gateway/src/observability/logger.js';
+import { createLogger, type Logger } from '../../gateway/src/observability/logger.js';
 import { createGatewayMetrics } from '../../gateway/src/observability/metrics.js';
 import {
   type AlarmEvent,
@@ -52,7 +53,7 @@ const eventOf = (transition: AlarmTransition): AlarmEvent => ({
 });
 
 /** A node's replica with its own alarm book, and what it released and was fenced out of. */
-function node(redis: PrivateRedis, incarnation: string) {
+function node(redis: PrivateRedis, incarnation: string, log: Logger = createLogger('silent')) {
   const book = createAlarmBook({ newAlarmId: () => `alm_${incarnation}_${++events}` });
   const released: AlarmEvent[] = [];
   const recovered: AlarmEvent[] = [];
@@ -67,7 +68,7 @@ function node(redis: PrivateRedis, incarnation: string) {
     book,
     onFenced: (site) => fenced.push(site),
     metrics,
-    log: createLogger('silent'),
+    log,
   });
   // an outbox that delivers at once: each event is handed on as soon as it is released
   replica.onReleased((event) => {
@@ -110,8 +111,8 @@ async function settledOnceBack(replica: SiteReplica): Promise<boolean> {
 describe('the shared site state on Redis: written before anything leaves the owner, fenced, taken over (issue 16)', () => {
   let redis: PrivateRedis;
   const nodes: Array<ReturnType<typeof node>> = [];
-  const started = async (incarnation: string) => {
-    const n = node(redis, incarnation);
+  const started = async (incarnation: string, log?: Logger) => {
+    const n = node(redis, incarnation, log);
     await n.replica.start();
     nodes.push(n);
     return n;
@@ -294,6 +295,29 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(a.released).toEqual([...first, ...second]);
     const [taken] = await (await started('gw-b@3')).replica.take(['s3']);
     expect(taken?.alarms.alarms.map((alarm) => [alarm.seq, alarm.severity])).toEqual([[2, 'red']]);
+  });
+
+  it('Redis away: a site whose writes keep failing is logged once, and once more when its writes go through again', async () => {
+    const lines: Array<{ msg: string; site?: string; failures?: number }> = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    const a = await started('gw-a@18', createLogger('info', sink));
+    await a.replica.take(['s18']);
+    await redis.stop();
+    for (let at = 1; at <= 4; at += 1) {
+      a.replica.engineChanged(deviceMoved('s18', at * 1_000));
+      expect(await a.replica.settled()).toBe(false);
+    }
+    await redis.start();
+    expect(await settledOnceBack(a.replica)).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    const told = lines.filter((line) => line.site === 's18' && line.msg !== 'site taken over').map((line) => line.msg);
+    expect(told).toEqual(['shared store write failed', 'shared store write restored']);
+    expect(lines.find((line) => line.msg === 'shared store write restored')?.failures).toBeGreaterThanOrEqual(4);
   });
 
   it('what a node decided of a site and could not write is void once it takes the site again (another owned it meanwhile)', async () => {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { DeviceStatus, DeviceStatusBook } from '../devices/device-status.js';
 import type { Logger } from '../observability/logger.js';
+import { createOutageLog } from '../observability/outage-log.js';
 
 /**
  * A device as the whole cluster sees it, from what each node saw of it: online while a connection is open on any
@@ -68,6 +69,8 @@ export function createSharedDeviceStatus(deps: SharedDeviceStatusDeps): SharedDe
   const others = new Map<string, Map<string, DeviceStatus>>();
   let dirty = new Set<string>();
   let timer: NodeJS.Timeout | null = null;
+  /** Tried every half second while Redis is away: logged once per outage. */
+  const sharing = createOutageLog(deps.log, { failed: 'device status not shared', restored: 'device status shared again' });
 
   const publish = async (): Promise<void> => {
     if (dirty.size === 0) return;
@@ -80,10 +83,11 @@ export function createSharedDeviceStatus(deps: SharedDeviceStatusDeps): SharedDe
         .hset(hashOf(deps.nodeId), ...statuses.flatMap(([id, status]) => [id, JSON.stringify(status)]))
         .publish(feedChannel, JSON.stringify({ node: deps.nodeId, statuses } satisfies Feed))
         .exec();
+      sharing.succeeded({ devices: ids.size });
     } catch (error) {
       // published with the next change once Redis is back
       for (const id of ids) dirty.add(id);
-      deps.log.warn({ err: error, devices: ids.size }, 'device status not shared');
+      sharing.failed(error, { devices: ids.size });
     }
   };
   const changed = (id: string): void => {

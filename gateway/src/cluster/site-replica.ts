@@ -20,6 +20,7 @@ import type { AcceptedSeq, SeenSeq } from '../ingest/seq-window.js';
 import type { SiteHandover } from '../lane/telemetry-lane.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import { createOutageLog } from '../observability/outage-log.js';
 import { seenKeyOf } from './membership.js';
 import { appendSeqsLua, seenSeqsOf, seqEntryOf } from './shared-seqs.js';
 
@@ -268,6 +269,8 @@ const rowArgs = (rows: HashRows): string[] => [String(rows.gone.size), ...rows.g
 
 export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
   const { log } = deps;
+  /** A site's failed writes, logged once per outage (retried with every step while Redis is away). */
+  const writes = createOutageLog(log, { failed: 'shared store write failed', restored: 'shared store write restored' });
   // Fails fast while Redis is away: nothing is acknowledged meanwhile, and what is staged is written on a later try.
   const redis = new Redis(deps.redisUrl, {
     lazyConnect: true,
@@ -383,7 +386,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       const written = (await redis.eval(WRITE_SITE, keys.length, ...keys, ...args)) as number;
       return written === 1 ? 'written' : written === 2 ? 'reclaimed' : 'fenced';
     } catch (error) {
-      log.warn({ err: error, site }, 'shared store write failed');
+      writes.failed(error, { site }, site);
       return 'failed';
     }
   };
@@ -412,6 +415,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       deps.metrics.clusterSiteWrites.inc({ outcome });
       lastWrite.set(site, outcome === 'written' || outcome === 'reclaimed');
       if (outcome === 'written' || outcome === 'reclaimed') {
+        writes.succeeded({ site }, site);
         release(entry.events);
         deps.onWritten?.(site);
         if (outcome === 'reclaimed') {
