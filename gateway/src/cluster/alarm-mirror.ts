@@ -51,11 +51,13 @@ export interface AlarmMirrorDeps {
   /** Resolved alarms kept (the oldest go first). */
   maxClosed: number;
   log: Logger;
+  /** The connection the shared store is read with at start (default: one of its own, connected by `start`). */
+  reader?: Redis;
 }
 
 export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
   const subscriber = new Redis(deps.redisUrl, { lazyConnect: true });
-  const reader = new Redis(deps.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const reader = deps.reader ?? new Redis(deps.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   subscriber.on('error', () => {});
   reader.on('error', () => {});
   const alarms = new Map<string, SharedAlarm>();
@@ -113,7 +115,18 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     while (endedShelves.length > deps.maxClosed) shelves.delete(endedShelves.shift() as string);
   };
 
+  /**
+   * Feed messages that came while the shared store was being read, applied after it in the order they came: a row
+   * a message deleted (an inhibitor ended) may be in what the read returns, if the read ran first and its answer came
+   * later on the other connection; applied before the read, the deletion was undone by it (inhibition rows have no
+   * seq to tell the newer). Alarms (seq) and shelves (ended wins) come out the same either way.
+   */
+  let whileLoading: string[] | null = null;
   const received = (text: string): void => {
+    if (whileLoading) {
+      whileLoading.push(text);
+      return;
+    }
     let message: AlarmFeedMessage;
     try {
       message = JSON.parse(text) as AlarmFeedMessage;
@@ -130,10 +143,11 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
 
   return {
     async start(sites) {
-      await Promise.all([subscriber.connect(), reader.connect()]);
+      await Promise.all([subscriber.connect(), deps.reader ? undefined : reader.connect()]);
+      whileLoading = [];
       subscriber.on('message', (_channel: string, text: string) => received(text));
       await subscriber.subscribe(alarmFeedOf(deps.keyPrefix));
-      // after subscribing: what changes while loading arrives by the feed, and the higher seq wins
+      // after subscribing: what changes while loading arrives by the feed, and is applied after what was read
       await Promise.all(
         [...new Set(sites)].map(async (site) => {
           const [inhibitorsKey, heldKey] = inhibitionKeysOf(deps.keyPrefix, site);
@@ -148,7 +162,11 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
           eachParsed(values, site, 'shared alarm unreadable', keep);
           eachParsed(shelfValues, site, 'shared shelf unreadable', keepShelf);
         }),
-      );
+      ).finally(() => {
+        const came = whileLoading ?? [];
+        whileLoading = null;
+        for (const text of came) received(text);
+      });
     },
     get: (id) => alarms.get(id)?.alarm,
     history: (id) => alarms.get(id)?.history ?? [],
