@@ -319,10 +319,21 @@ describe('readings dropped one by one: times out of the window, duplicates', () 
     expect(judge({ metrics: { hopper_temp: 4 } }).accepted).toHaveLength(1);
     // A reading refused for its time is not remembered: sent again in time, it is new.
     expect(judge({ ts: NOW - 500, seq: 6, metrics: { hopper_temp: 2 } }).accepted).toHaveLength(1);
-    // Without a device time a repeated seq is a duplicate too (compared by seq alone).
+    // Without a device time the same payload again (a redelivery, received later) is a duplicate too
     expect(judge({ seq: 9, metrics: { hopper_temp: 1 } }).accepted).toHaveLength(1);
     expect(judge({ seq: 9, metrics: { hopper_temp: 1 } }, NOW + 1).rejections).toEqual([
       { reason: 'duplicate', detail: 'seq 9 already received' },
     ]);
+  });
+
+  it('a device without a clock that reboots and counts from 0 again is heard: its readings carry other values under the old numbers', () => {
+    const judge = ingest();
+    const first = Array.from({ length: 20 }, (_, seq) => ({ seq, metrics: { hopper_temp: 40 + seq / 10 } }));
+    for (const reading of first) expect(judge(reading).accepted).toHaveLength(1);
+    // rebooted: 0, 1, 2… again with what it measures now
+    const again = Array.from({ length: 20 }, (_, seq) => ({ seq, metrics: { hopper_temp: 50 + seq / 10 } }));
+    for (const reading of again) expect(judge(reading, NOW + 60_000).accepted).toHaveLength(1);
+    // and a redelivery of one of those (a lost PUBACK) is still a duplicate
+    expect(judge(again[5] as object, NOW + 61_000).rejections).toEqual([{ reason: 'duplicate', detail: 'seq 5 already received' }]);
   });
 });

@@ -6,7 +6,7 @@ import { findProtoKey } from './inherited-keys.js';
 import { type NormalisedReading, normalisePayload } from './normalise.js';
 import { plainTelemetryPayload } from './plain-payload.js';
 import { type Rejection, reject } from './rejection.js';
-import type { SeqWindow } from './seq-window.js';
+import { type SeqWindow, seqTimeOf } from './seq-window.js';
 import { parseTelemetryPayload } from './telemetry-schema.js';
 
 /** How far from the gateway's clock a device time may be (contract §2: `future_timestamp`, `past_timestamp`). */
@@ -86,7 +86,7 @@ export function ingestTelemetry(
       outcome.rejections.push(outOfWindow);
       continue;
     }
-    if (reading.seq !== undefined && !deps.seqWindow.accept(device.id, reading.seq, item.deviceTs)) {
+    if (reading.seq !== undefined && !deps.seqWindow.accept(device.id, reading.seq, seqTimeOf(item.deviceTs, reading.metrics))) {
       outcome.rejections.push(reject('duplicate', `seq ${reading.seq} already received`));
       continue;
     }

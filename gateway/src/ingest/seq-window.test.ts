@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mapSeqWindow } from '../../../test/helpers/map-seq-window.js';
-import { createSeqWindow, SEQ_WINDOW } from './seq-window.js';
+import { createSeqWindow, SEQ_WINDOW, seqTimeOf } from './seq-window.js';
 
 describe('duplicate detection by seq', () => {
   it('drops a redelivery once, in or out of order, per device', () => {
@@ -229,5 +229,25 @@ describe('duplicate detection: the compact window at its edges', () => {
         expect(window.accept('a', seqOf(oldestHeld - 1), T0 + oldestHeld - 1), `${count}: newest forgotten`).toBe(true);
       }
     }
+  });
+});
+
+describe("the time a reading's seq is remembered with", () => {
+  it('the device time when there is one; otherwise a code of the values: a negative integer from -2^31, the same for the same values', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), fc.oneof(fc.double({ noNaN: true }), fc.boolean(), fc.string())),
+        fc.integer(),
+        (metrics, ts) => {
+          expect(seqTimeOf(ts, metrics)).toBe(ts);
+          const code = seqTimeOf(null, metrics);
+          expect(Number.isInteger(code) && code < 0 && code >= -(2 ** 31)).toBe(true);
+          expect(seqTimeOf(null, structuredClone(metrics))).toBe(code);
+        },
+      ),
+    );
+    // values a device sends one after another give different codes
+    const codes = new Set(Array.from({ length: 10_000 }, (_, i) => seqTimeOf(null, { hopper_temp: 40 + i / 100, fan_running: true })));
+    expect(codes.size).toBe(10_000);
   });
 });

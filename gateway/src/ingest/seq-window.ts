@@ -2,11 +2,32 @@
 export const SEQ_WINDOW = 4096;
 
 /**
+ * What a reading's `seq` is remembered with: its device time, or, for a reading without one, a code of its values
+ * (an integer from -2^31 to -1, never a device time). A QoS 1 redelivery repeats the payload byte for byte, so it
+ * repeats the code and is a duplicate; a clockless device that rebooted and counts from 0 again sends other values
+ * under its old numbers, and those are accepted. Compared by `seq` alone (as before), such a device lost every
+ * reading until it had sent 4,096 (5.7 hours at one every 5 s). A restarted device whose reading carries exactly
+ * the values the old one had under that number is still taken for a redelivery.
+ */
+export function seqTimeOf(deviceTs: number | null, metrics: Readonly<Record<string, unknown>>): number {
+  if (deviceTs !== null) return deviceTs;
+  // FNV-1a over the values as JSON (the normalised metrics, in the order sent)
+  const text = JSON.stringify(metrics);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return -(hash >>> 1) - 1;
+}
+
+/**
  * Spots repeated `seq` values per device (QoS 1 redelivery, re-sent backlogs), also when they arrive out
  * of order. A repeat is the same `seq` with the same device time: a device that rebooted and restarted
  * its counter sends old numbers with new times, and those are accepted (and replace the old entries).
- * Readings without a device time are compared by `seq` alone. Each device's window holds the last
- * SEQ_WINDOW distinct `seq` it accepted.
+ * A reading without a device time is given the code of its values instead (`seqTimeOf`). A `seq` remembered
+ * without any time (by a gateway before that) is a repeat whatever comes with it. Each device's window holds the
+ * last SEQ_WINDOW distinct `seq` it accepted.
  */
 export interface SeqWindow {
   /** True when the reading is new (and records it); false for a duplicate. */

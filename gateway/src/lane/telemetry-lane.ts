@@ -14,7 +14,7 @@ import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registr
 import { createFaultLog } from '../ingest/fault-log.js';
 import { ingestTelemetry, type TimestampWindow } from '../ingest/ingest-telemetry.js';
 import { type Rejection, reject } from '../ingest/rejection.js';
-import type { AcceptedSeq, SeenSeq, SeqWindow } from '../ingest/seq-window.js';
+import { type AcceptedSeq, type SeenSeq, type SeqWindow, seqTimeOf } from '../ingest/seq-window.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReloadOutcome, ReloadResult } from '../rule-files/rule-reloader.js';
@@ -321,7 +321,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       evaluate(readings, changes, taken);
       if (sharesSeqs && owned?.has(device.site))
         for (const { reading, deviceTs } of outcome.accepted)
-          if (reading.seq !== undefined) acceptedSeqs.push([device.id, device.site, reading.seq, deviceTs]);
+          if (reading.seq !== undefined) acceptedSeqs.push([device.id, device.site, reading.seq, seqTimeOf(deviceTs, reading.metrics)]);
     }
     return { accepted: outcome.accepted.length, rejections: outcome.rejections };
   };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createSeqWindow, SEQ_WINDOW } from '../ingest/seq-window.js';
+import { createSeqWindow, SEQ_WINDOW, seqTimeOf } from '../ingest/seq-window.js';
 import { migrate } from './migrations.js';
 import { openStore, STORE_FILE, type StoreDatabase } from './open-store.js';
 import { createSqliteSeqMemory, SEQ_FOLDING, type SeqFolding } from './seq-memory.js';
@@ -145,6 +145,24 @@ describe.each([
       restarted.commit([
         ['dc-01', 7, 7_000],
         ['dc-01', 8, 9_000],
+      ]),
+    ).toEqual([false, true]);
+  });
+
+  it("a clockless device's seq are remembered with their values' code across a restart: a redelivery is a duplicate, a reboot's new values are not", () => {
+    const dir = fresh();
+    const db = openStore({ dataDir: dir, synchronous: 'normal' });
+    const lane = laneWindow(db, folding);
+    const codeOf = (value: number) => seqTimeOf(null, { level: value });
+    expect(lane.commit(Array.from({ length: 10 }, (_, seq) => ['dc-01', seq, codeOf(seq)] as [string, number, number]))).toEqual(
+      Array(10).fill(true),
+    );
+    db.close();
+    const restarted = reopened(dir, folding);
+    expect(
+      restarted.commit([
+        ['dc-01', 4, codeOf(4)], // sent again: its PUBACK was lost
+        ['dc-01', 5, codeOf(55)], // the device rebooted and counts again, measuring something else
       ]),
     ).toEqual([false, true]);
   });
