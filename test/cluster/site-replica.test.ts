@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEQS_KEPT_BYTES } from '../../gateway/src/cluster/shared-seqs.js';
 import { createSiteReplica, type SiteReplica } from '../../gateway/src/cluster/site-replica.js';
 import type { AcceptedSeq } from '../../gateway/src/ingest/seq-window.js';
 import { createLogger, type Logger } from '../../gateway/src/observability/logger.js';
@@ -153,12 +152,12 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(b.recovered).toEqual([]);
   });
 
-  it('the seq of the readings its owner judged go with a site, oldest first; a write that failed is put back before newer ones', async () => {
+  it('the seq of the readings its owner judged go with a site as runs; a write that failed is put back', async () => {
     const a = await started('gw-a@14');
     await a.replica.take(['s14']);
     a.replica.engineChanged(deviceMoved('s14', 1_000), [
       ['d', 's14', 1, 1_000],
-      ['d', 's14', 2, null],
+      ['d', 's14', 2, 2_000],
       ['e', 's14', 7, 5_000],
     ]);
     expect(await a.replica.settled()).toBe(true);
@@ -166,34 +165,57 @@ describe('the shared site state on Redis: written before anything leaves the own
     a.replica.engineChanged(deviceMoved('s14', 3_000), [['d', 's14', 3, 3_000]]);
     expect(await a.replica.settled()).toBe(false);
     await redis.start();
-    a.replica.engineChanged(deviceMoved('s14', 4_000), [['d', 's14', 4, 4_000]]);
+    // the next write names only e: d's run comes from the write put back
+    a.replica.engineChanged(deviceMoved('s14', 4_000), [['e', 's14', 8, 6_000]]);
     expect(await settledOnceBack(a.replica)).toBe(true);
     const [taken] = await (await started('gw-b@14')).replica.take(['s14']);
-    expect(taken?.seen.filter(([device]) => device === 'd')).toEqual([
-      ['d', 1, 1_000],
-      ['d', 2, null],
-      ['d', 3, 3_000],
-      ['d', 4, 4_000],
-    ]);
-    expect(taken?.seen.filter(([device]) => device === 'e')).toEqual([['e', 7, 5_000]]);
+    expect(new Map(taken?.seen)).toEqual(
+      new Map([
+        ['d', [[1, 3, 1_000, 3_000]]],
+        ['e', [[7, 8, 5_000, 6_000]]],
+      ]),
+    );
   });
 
-  it("a device's seq are kept as its newest whole entries: a long backlog does not grow the shared store without bound", async () => {
+  it("a device's seq are kept as a few runs: a long backlog is one, a restarted counter starts another; the next owner goes on from them", async () => {
     const a = await started('gw-a@15');
     await a.replica.take(['s15']);
-    // entries of 19 bytes each (`1000:1700000000000;`): 600 of them are cut once past twice the bytes kept
-    const accepted: AcceptedSeq[] = Array.from({ length: 600 }, (_, i) => ['d', 's15', 1_000 + i, 1_700_000_000_000 + i]);
-    for (let i = 0; i < accepted.length; i += 50) {
-      a.replica.engineChanged(deviceMoved('s15', i), accepted.slice(i, i + 50));
+    const T = 1_700_000_000_000;
+    const backlog: AcceptedSeq[] = Array.from({ length: 5_000 }, (_, i) => ['d', 's15', 1_000 + i, T + 5_000 * i]);
+    for (let i = 0; i < backlog.length; i += 500) {
+      a.replica.engineChanged(deviceMoved('s15', i), backlog.slice(i, i + 500));
       expect(await a.replica.settled()).toBe(true);
     }
-    const [taken] = await (await started('gw-b@15')).replica.take(['s15']);
-    const newest = accepted.map(([device, , seq, ts]) => [device, seq, ts]);
-    const kept = taken?.seen ?? [];
-    // never more than twice the bytes kept, never less than the bytes kept after a cut, always the newest in order
-    expect(kept.length).toBeGreaterThanOrEqual(Math.floor(SEQS_KEPT_BYTES / 19));
-    expect(kept.length).toBeLessThanOrEqual(Math.floor((2 * SEQS_KEPT_BYTES) / 19));
-    expect(kept).toEqual(newest.slice(-kept.length));
+    // rebooted: counts from 0 again, with newer times
+    const later = T + 5_000 * 6_000;
+    a.replica.engineChanged(deviceMoved('s15', 9_000), [
+      ['d', 's15', 0, later],
+      ['d', 's15', 1, later + 5_000],
+    ]);
+    expect(await a.replica.settled()).toBe(true);
+    const direct = new Redis(redis.url);
+    expect(await direct.hstrlen(`${PREFIX}site:s15:seqs`, 'd')).toBeLessThan(100);
+    direct.disconnect();
+    const b = await started('gw-b@15');
+    const [taken] = await b.replica.take(['s15']);
+    // the backlog's run reaches back as far as a window does (its newest 4,096)
+    expect(taken?.seen).toEqual([
+      [
+        'd',
+        [
+          [5_999 - 4_095, 5_999, T, T + 5_000 * 4_999],
+          [0, 1, later, later + 5_000],
+        ],
+      ],
+    ]);
+    // b goes on from them: its next write keeps both runs and extends the newest
+    b.replica.engineChanged(deviceMoved('s15', 10_000), [['d', 's15', 2, later + 10_000]]);
+    expect(await b.replica.settled()).toBe(true);
+    const [again] = await (await started('gw-c@15')).replica.take(['s15']);
+    expect(again?.seen[0]?.[1]).toEqual([
+      [5_999 - 4_095, 5_999, T, T + 5_000 * 4_999],
+      [0, 2, later, later + 10_000],
+    ]);
   });
 
   it("a site's maintenance windows go with it: the next owner takes those on, an ended one is gone from the shared store", async () => {
@@ -466,7 +488,7 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(taken?.downMs).toBeLessThan(20_000);
   });
 
-  it('a write after the book let go of a site leaves its alarms in the shared store for the next owner; one resolved before leaves', async () => {
+  it('a write after the book let go of a site stores its alarms as the released events tell (the next owner goes on from there); one resolved leaves', async () => {
     const a = await started('gw-a@16');
     await a.replica.take(['s16', 's17']);
     const [open] = a.apply(hot('s16', 1_000, 'yellow'));
@@ -474,13 +496,17 @@ describe('the shared site state on Redis: written before anything leaves the own
     a.apply(hot('s17', 2_000, null));
     expect(await a.replica.settled()).toBe(true);
     // s16 escalates and s17's alarm is resolved; both sites leave this node's book before the write goes out
-    a.apply(hot('s16', 3_000, 'red'));
+    const [escalated] = a.apply(hot('s16', 3_000, 'red'));
     const resolved = a.book.resolve(resolvedRaise?.data.alarm.id as string, 'op', null, 3_000);
     if (resolved.ok) a.replica.alarmEvent(eventOf(resolved.transition));
     a.book.forgetSites(['s16', 's17']);
     expect(await a.replica.settled()).toBe(true);
     const taken = await (await started('gw-b@16')).replica.take(['s16', 's17']);
-    expect(taken.find((site) => site.site === 's16')?.alarms.alarms.map((alarm) => alarm.id)).toEqual([open?.data.alarm.id]);
+    // the escalation was released (seq 2, red): the store has the alarm at that seq, not the yellow before it
+    expect(a.released.at(-2)).toEqual(escalated);
+    expect(taken.find((site) => site.site === 's16')?.alarms.alarms.map((alarm) => [alarm.id, alarm.seq, alarm.severity])).toEqual([
+      [open?.data.alarm.id, 2, 'red'],
+    ]);
     expect(taken.find((site) => site.site === 's17')?.alarms.alarms).toEqual([]);
   });
 

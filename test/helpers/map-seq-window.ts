@@ -8,6 +8,9 @@ import { SEQ_WINDOW, type SeqWindow } from '../../gateway/src/ingest/seq-window.
 export function mapSeqWindow(): SeqWindow {
   const windows = new Map<string, Map<number, number | null>>();
   return {
+    adopt() {
+      throw new Error('the reference window does not model what a cluster hands over');
+    },
     accept(device, seq, deviceTs) {
       let seen = windows.get(device);
       if (!seen) {

@@ -1,23 +1,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { seenSeqsOf, seqEntryOf } from './shared-seqs.js';
+import type { SeqRun } from '../ingest/seq-runs.js';
+import { seqRunsOf, seqRunsText } from './shared-seqs.js';
 
-describe("a device's accepted seq as the shared store keeps them", () => {
-  it('any seq and device time (or none) written as entries are read back, in order', () => {
+const runArbitrary: fc.Arbitrary<SeqRun> = fc
+  .tuple(fc.nat(), fc.nat(5_000), fc.integer(), fc.nat())
+  .map(([from, length, tsMin, spread]) => [from, from + length, tsMin, tsMin + spread]);
+
+describe("a device's runs of seq as the shared store keeps them", () => {
+  it('any runs written are read back as they were', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(), fc.option(fc.integer(), { nil: null }))), (accepted) => {
-        const text = accepted.map(([seq, ts]) => seqEntryOf(seq, ts)).join('');
-        expect(seenSeqsOf('d', text)).toEqual(accepted.map(([seq, ts]) => ['d', seq, ts]));
+      fc.property(fc.array(runArbitrary, { maxLength: 16 }), (runs) => {
+        expect(seqRunsOf(seqRunsText(runs))).toEqual(runs);
       }),
     );
   });
 
-  it('what is not an entry is skipped, the entries around it kept', () => {
-    expect(seenSeqsOf('d', '12:1700000000000;garbage;13:;:5;-1:3;14:1.5;15:1e3;16:x;')).toEqual([
-      ['d', 12, 1_700_000_000_000],
-      ['d', 13, null],
-      ['d', 14, 1.5],
-      ['d', 15, 1000],
+  it('what is not a run is skipped, the runs around it kept; a value that is no JSON array is none', () => {
+    expect(seqRunsOf('[[1,5,100,500],[3,2,0,0],"x",[1,2,3],[1,2,5,4],[0.5,1,0,0],[7,9,-5,-1]]')).toEqual([
+      [1, 5, 100, 500],
+      [7, 9, -5, -1],
     ]);
+    expect(seqRunsOf('1:100;2:;')).toEqual([]);
+    expect(seqRunsOf('{"0":[1,2,3,4]}')).toEqual([]);
   });
 });

@@ -16,13 +16,14 @@ import type {
 } from '../../../rules/src/index.js';
 import { ENGINE_SNAPSHOT_VERSION, siteOfKey } from '../../../rules/src/index.js';
 import { tellListeners } from '../alarms/alarm-listeners.js';
-import type { AcceptedSeq, SeenSeq } from '../ingest/seq-window.js';
+import { addToRuns, type SeqRun } from '../ingest/seq-runs.js';
+import { type AcceptedSeq, type HandedOverSeqs, SEQ_WINDOW } from '../ingest/seq-window.js';
 import type { SiteHandover } from '../lane/telemetry-lane.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { createOutageLog } from '../observability/outage-log.js';
 import { seenKeyOf } from './membership.js';
-import { appendSeqsLua, seenSeqsOf, seqEntryOf } from './shared-seqs.js';
+import { seqRunsOf, seqRunsText } from './shared-seqs.js';
 
 /**
  * A site as the shared store hands it to its next owner: rule state, open alarms, the `seq` its devices' readings
@@ -30,7 +31,7 @@ import { appendSeqsLua, seenSeqsOf, seqEntryOf } from './shared-seqs.js';
  */
 export interface TakenSite extends SiteHandover {
   alarms: SiteAlarms;
-  seen: SeenSeq[];
+  seen: HandedOverSeqs[];
 }
 
 /** What the shared store keeps of one alarm that is not resolved, and what every node's mirror of it is told. */
@@ -127,7 +128,7 @@ export const shelvesKeyOf = (keyPrefix: string, site: string): string => `${keyP
  * set and their pairs, n alarms deleted and their fields, n events released and their (id, event) pairs, n shelves
  * set and their pairs, n shelves deleted and their ids, n inhibitors deleted and their keys, n set and their pairs,
  * n held changes deleted and their keys, n set and their pairs (deletions first: a key ended and set again within
- * the write is set, as a new one), n devices' accepted seq and their (device, entries) pairs, then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
+ * the write is set, as a new one), n devices' accepted seq and their (device, runs) pairs, then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
  * (another node owns the site); 2: nobody did (Redis lost its data): this node claimed it again.
  */
 const WRITE_SITE = `
@@ -164,9 +165,7 @@ for k = 6, 7 do
   end
 end
 n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do${appendSeqsLua('KEYS[8]')}
-  i = i + 2
-end
+for _ = 1, n do redis.call('HSET', KEYS[8], ARGV[i], ARGV[i + 1]); i = i + 2 end
 if ARGV[i + 1] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return claimed
 `;
@@ -222,14 +221,19 @@ const DEVICE_FIELD = 'd:';
 interface Staged {
   devices: Map<string, string>;
   groups: string | undefined;
-  alarms: Set<string>;
+  /**
+   * Alarms to write, each as the book held it when staged: the write reads the book again (the newest), and falls back
+   * to this when the book has let go of the site since (the lane's last changes of a site given up, written while
+   * this node still holds its fence: the next owner must get the state the released events tell of).
+   */
+  alarms: Map<string, SharedAlarm | null>;
   events: AlarmEvent[];
   shelves: Map<string, Shelf>;
   /** Rows of a hash keyed by alarm key: deleted ones, then set ones (a key in both was ended, then set again). */
   inhibitors: HashRows;
   held: HashRows;
-  /** Per device, the entries of the `seq` accepted since the last write (appended to what the store keeps). */
-  seqs: Map<string, string>;
+  /** Devices that accepted readings since the last write, with their runs (written whole, as they are then). */
+  seqs: Map<string, SeqRun[]>;
 }
 
 interface HashRows {
@@ -241,7 +245,7 @@ const emptyRows = (): HashRows => ({ gone: new Set(), set: new Map() });
 const emptyStaged = (): Staged => ({
   devices: new Map(),
   groups: undefined,
-  alarms: new Set(),
+  alarms: new Map(),
   events: [],
   shelves: new Map(),
   inhibitors: emptyRows(),
@@ -310,6 +314,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       });
   };
   let staged = new Map<string, Staged>();
+  /** Per device of the sites this node judged, the runs of `seq` its readings carried (what the shared store keeps). */
+  const seqRuns = new Map<string, SeqRun[]>();
   /** Per site, how many times this node took it: a write that failed before the last take is not tried again. */
   const takes = new Map<string, number>();
   /** Per site, whether its last write since it was taken went through (`settled(site)`). */
@@ -343,10 +349,9 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     const gone: string[] = [];
     const shelves = [...entry.shelves.values()];
     const feed: AlarmFeedMessage = { from: deps.incarnation, alarms: [], events: entry.events, shelves };
-    for (const id of entry.alarms) {
-      const value = sharedAlarmOf(id);
-      // one the book let go of since (its site left this node; a resolved one stays in the book) is the next owner's:
-      // left as the store has it
+    for (const [id, staged] of entry.alarms) {
+      const value = sharedAlarmOf(id) ?? staged;
+      // unknown to the book when staged and since (nothing to write of it): left as the store has it
       if (value === null) continue;
       feed.alarms.push(value);
       // a resolved alarm leaves the shared store (the next owner has nothing to go on with); the mirrors keep it
@@ -377,7 +382,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       ...rowArgs(entry.inhibitors),
       ...rowArgs(entry.held),
       String(entry.seqs.size),
-      ...[...entry.seqs].flat(),
+      ...[...entry.seqs].flatMap(([device, runs]) => [device, seqRunsText(runs)]),
       alarmFeedOf(deps.keyPrefix),
       message,
     ];
@@ -396,11 +401,11 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     const now = stagedOf(site);
     for (const [key, state] of entry.devices) if (!now.devices.has(key)) now.devices.set(key, state);
     if (now.groups === undefined) now.groups = entry.groups;
-    for (const id of entry.alarms) now.alarms.add(id);
+    for (const [id, value] of entry.alarms) if (!now.alarms.has(id)) now.alarms.set(id, value);
     for (const [id, shelf] of entry.shelves) if (!now.shelves.has(id)) now.shelves.set(id, shelf);
     restageRows(now.inhibitors, entry.inhibitors);
     restageRows(now.held, entry.held);
-    for (const [device, entries] of entry.seqs) now.seqs.set(device, entries + (now.seqs.get(device) ?? ''));
+    for (const [device, runs] of entry.seqs) if (!now.seqs.has(device)) now.seqs.set(device, runs);
     now.events = [...entry.events, ...now.events];
   };
 
@@ -423,7 +428,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           // next owner finds them; rule state of devices that did not change since is not there until they do.
           log.warn({ site }, 'site missing from the shared store: claimed again');
           const again = stagedOf(site);
-          for (const alarm of deps.book.list({ state: 'open', site })) again.alarms.add(alarm.id);
+          for (const alarm of deps.book.list({ state: 'open', site })) again.alarms.set(alarm.id, sharedAlarmOf(alarm.id));
           for (const shelf of deps.book.shelving.list(false)) if (shelf.site === site) again.shelves.set(shelf.id, shelf);
           // the inhibition rows whole, in the book's order: each deleted first, so that it takes its place anew
           const inhibition = deps.book.inhibition.snapshot();
@@ -493,9 +498,14 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     },
     engineChanged(changes, accepted = []) {
       for (const { key, state } of changes.devices) stagedOf(state.context.site).devices.set(key, JSON.stringify(state));
-      for (const [device, site, seq, deviceTs] of accepted) {
-        const { seqs } = stagedOf(site);
-        seqs.set(device, (seqs.get(device) ?? '') + seqEntryOf(seq, deviceTs));
+      for (const [device, site, seq, seqTime] of accepted) {
+        let runs = seqRuns.get(device);
+        if (!runs) {
+          runs = [];
+          seqRuns.set(device, runs);
+        }
+        addToRuns(runs, seq, seqTime, SEQ_WINDOW);
+        stagedOf(site).seqs.set(device, runs);
       }
       for (const { site, groups } of changes.sites) stagedOf(site).groups = JSON.stringify(groups);
       // Forgotten devices are not deleted: the sites they belong to went to another node, which reads their state.
@@ -505,12 +515,12 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       const { site, id } = event.data.alarm;
       if (!deps.shared(site)) return release([event]);
       const entry = stagedOf(site);
-      entry.alarms.add(id);
+      entry.alarms.set(id, sharedAlarmOf(id));
       entry.events.push(event);
       schedule();
     },
     recorded(transitions) {
-      for (const { alarm } of transitions) if (deps.shared(alarm.site)) stagedOf(alarm.site).alarms.add(alarm.id);
+      for (const { alarm } of transitions) if (deps.shared(alarm.site)) stagedOf(alarm.site).alarms.set(alarm.id, sharedAlarmOf(alarm.id));
       schedule();
     },
     shelvesChanged(shelves) {
@@ -600,9 +610,14 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
             alarms.inhibition.inhibitors = inPlace<Inhibitor>(inhibitorsFlat, 'inhibitor', site);
             alarms.inhibition.held = inPlace<{ change: VerdictChange; metric: string | null }>(heldFlat, 'held change', site);
           }
-          const seen: SeenSeq[] = [];
-          for (let i = 0; i + 1 < seqsFlat.length; i += 2)
-            for (const entry of seenSeqsOf(seqsFlat[i] as string, seqsFlat[i + 1] as string)) seen.push(entry);
+          // what the last owner accepted: this node goes on from it (and hands the lane a copy)
+          const seen: HandedOverSeqs[] = [];
+          for (let i = 0; i + 1 < seqsFlat.length; i += 2) {
+            const device = seqsFlat[i] as string;
+            const runs = seqRunsOf(seqsFlat[i + 1] as string);
+            seqRuns.set(device, runs);
+            seen.push([device, runs.map((run) => [...run] as SeqRun)]);
+          }
           const downMs = Number(down);
           // Events the last owner wrote and may not have put in its outbox (it died between the two): handed on from
           // here, in the order they happened, before anything this node decides of the site.
@@ -623,7 +638,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
               shelves: alarms.shelves?.length,
               inhibitors: alarms.inhibition?.inhibitors.length,
               held: alarms.inhibition?.held.length,
-              seqsSeen: seen.length,
+              devicesWithSeq: seen.length,
               eventsHandedOn: unsent.length,
               downMs,
             },

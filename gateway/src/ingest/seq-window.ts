@@ -1,3 +1,5 @@
+import { inRuns, type SeqRun } from './seq-runs.js';
+
 /** How many sequence numbers per device are remembered. */
 export const SEQ_WINDOW = 4096;
 
@@ -32,13 +34,18 @@ export function seqTimeOf(deviceTs: number | null, metrics: Readonly<Record<stri
 export interface SeqWindow {
   /** True when the reading is new (and records it); false for a duplicate. */
   accept(device: string, seq: number, deviceTs: number | null): boolean;
+  /**
+   * In a cluster: what the last owner of the device's site accepted (replacing what was handed over before). A
+   * reading among those runs is a duplicate here too, though this window never saw it.
+   */
+  adopt(device: string, runs: readonly SeqRun[]): void;
 }
 
-/** A `seq` the window accepted, as a lane in a cluster reports it for the shared store: device, its site, seq, device time. */
-export type AcceptedSeq = [device: string, site: string, seq: number, deviceTs: number | null];
+/** A `seq` the window accepted, as a lane in a cluster reports it for the shared store: device, site, seq, `seqTimeOf`. */
+export type AcceptedSeq = [device: string, site: string, seq: number, seqTime: number];
 
-/** A `seq` a site's last owner accepted, handed to the next owner's window with the site: device, seq, device time. */
-export type SeenSeq = [device: string, seq: number, deviceTs: number | null];
+/** What a site's last owner accepted of a device, handed to the next owner's window with the site. */
+export type HandedOverSeqs = [device: string, runs: SeqRun[]];
 
 /** Where the window keeps what it saw (the local store), so that a replay after a restart is still a duplicate. */
 export interface SeqMemory {
@@ -263,11 +270,25 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
   };
 
   if (memory) for (const [device, seq, ts] of memory.load()) accept(device, seq, ts);
+  /** Runs handed over with a site (a cluster's): per device, what the last owner accepted. */
+  const handedOver = new Map<string, readonly SeqRun[]>();
   return {
     accept(device, seq, deviceTs) {
+      if (handedOver.size > 0 && deviceTs !== null) {
+        const runs = handedOver.get(device);
+        if (runs !== undefined && inRuns(runs, seq, deviceTs)) return false;
+      }
       if (!accept(device, seq, deviceTs)) return false;
       memory?.remember(device, seq, deviceTs);
       return true;
+    },
+    adopt(device, runs) {
+      if (runs.length === 0) handedOver.delete(device);
+      else
+        handedOver.set(
+          device,
+          runs.map((run) => [...run] as SeqRun),
+        );
     },
   };
 }

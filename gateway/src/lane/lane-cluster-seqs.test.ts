@@ -60,10 +60,7 @@ describe('a cluster node knows the readings the last owner of a site judged (the
         site: 'site-a',
         snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices: [], groups: [] },
         downMs: 0,
-        seen: [
-          ['dc-01', 41, T - 10_000],
-          ['dc-01', 42, T - 5_000],
-        ],
+        seen: [['dc-01', [[41, 42, T - 10_000, T - 5_000]]]],
       },
     ]);
     expect(core.judge(dc01, payload({ ts: T - 5_000, seq: 42, metrics: { hopper_temp: 40 } }), T)).toEqual({

@@ -32,6 +32,7 @@ function faultySeqWindow(poisonSeq: number) {
       if (seq === poisonSeq) throw new TypeError('boom in the seq window');
       return real.accept(id, seq, ts);
     },
+    adopt: real.adopt,
   };
 }
 

@@ -14,7 +14,7 @@ import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registr
 import { createFaultLog } from '../ingest/fault-log.js';
 import { ingestTelemetry, type TimestampWindow } from '../ingest/ingest-telemetry.js';
 import { type Rejection, reject } from '../ingest/rejection.js';
-import { type AcceptedSeq, type SeenSeq, type SeqWindow, seqTimeOf } from '../ingest/seq-window.js';
+import { type AcceptedSeq, type HandedOverSeqs, type SeqWindow, seqTimeOf } from '../ingest/seq-window.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReloadOutcome, ReloadResult } from '../rule-files/rule-reloader.js';
@@ -41,8 +41,8 @@ export interface SiteHandover {
   snapshot: EngineSnapshot;
   /** How long no node judged it: its timers do not count that time. */
   downMs: number;
-  /** The `seq` its last owner accepted last (oldest first): the same reading sent again is a duplicate here too. */
-  seen?: readonly SeenSeq[];
+  /** What its last owner accepted of each device: the same reading sent again is a duplicate here too. */
+  seen?: readonly HandedOverSeqs[];
 }
 
 /**
@@ -392,7 +392,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       if (lost.length === 0 && gained.length === 0 && handover.length === 0) return;
       step(now, (changes) => {
         // what the last owners judged: the same readings sent again (their PUBACK lost with the owner) are duplicates
-        for (const taken of handover) for (const [device, seq, deviceTs] of taken.seen ?? []) deps.seqWindow.accept(device, seq, deviceTs);
+        for (const taken of handover) for (const [device, runs] of taken.seen ?? []) deps.seqWindow.adopt(device, runs);
         engine.forgetSites(lost);
         for (const taken of handover) for (const change of engine.adoptSites(taken.snapshot, now, taken.downMs)) changes.push(change);
         for (const change of engine.registerDevices(

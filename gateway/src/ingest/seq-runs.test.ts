@@ -1,0 +1,47 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { addToRuns, inRuns, SEQ_RUNS_KEPT, type SeqRun } from './seq-runs.js';
+
+const REACH = 100;
+
+describe('runs of the seq a device sent (what a cluster hands the next owner of its site)', () => {
+  it('consecutive seq are one run: each of its newest is in it with its own time; nothing with a time newer than every one accepted is', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(1_000_000),
+        fc.array(fc.integer({ min: -1e12, max: 1e12 }), { minLength: 1, maxLength: 300 }),
+        fc.nat(1_000),
+        (first, times, later) => {
+          const runs: SeqRun[] = [];
+          for (const [i, ts] of times.entries()) addToRuns(runs, first + i, ts, REACH);
+          expect(runs).toHaveLength(1);
+          times.forEach((ts, i) => {
+            if (i >= times.length - REACH) expect(inRuns(runs, first + i, ts)).toBe(true);
+          });
+          // a restarted counter: old numbers, newer times
+          const newest = Math.max(...times);
+          for (let i = 0; i < times.length; i += 1) expect(inRuns(runs, first + i, newest + 1 + later)).toBe(false);
+        },
+      ),
+    );
+  });
+
+  it('a gap, a backlog of older numbers and a restart each start a run; the newest 16 are kept', () => {
+    const runs: SeqRun[] = [];
+    for (let seq = 10; seq <= 12; seq += 1) addToRuns(runs, seq, seq * 1_000, REACH);
+    addToRuns(runs, 20, 20_000, REACH); // a gap (QoS 0 lost)
+    addToRuns(runs, 5, 5_000, REACH); // a backlog sent after live data
+    addToRuns(runs, 0, 99_000, REACH); // a restart
+    expect(runs).toEqual([
+      [10, 12, 10_000, 12_000],
+      [20, 20, 20_000, 20_000],
+      [5, 5, 5_000, 5_000],
+      [0, 0, 99_000, 99_000],
+    ]);
+    expect(inRuns(runs, 11, 11_000)).toBe(true);
+    expect(inRuns(runs, 15, 15_000)).toBe(false);
+    for (let i = 0; i < 20; i += 1) addToRuns(runs, 1_000 + 2 * i, i, REACH);
+    expect(runs).toHaveLength(SEQ_RUNS_KEPT);
+    expect(runs[0]).toEqual([1_008, 1_008, 4, 4]);
+  });
+});
