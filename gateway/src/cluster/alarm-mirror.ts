@@ -141,32 +141,41 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     for (const event of message.events) tellListeners(listeners, event, deps.log);
   };
 
+  /** Reads the sites' alarms, shelves and inhibition rows from the shared store, every read done before it settles. */
+  const readAll = async (sites: Iterable<string>): Promise<void> => {
+    const reads = await Promise.allSettled(
+      [...new Set(sites)].map(async (site) => {
+        const [inhibitorsKey, heldKey] = inhibitionKeysOf(deps.keyPrefix, site);
+        const [values, shelfValues, inhibitorRows, heldRows] = await Promise.all([
+          reader.hvals(`${deps.keyPrefix}site:${site}:alarms`),
+          reader.hvals(shelvesKeyOf(deps.keyPrefix, site)),
+          reader.hgetall(inhibitorsKey),
+          reader.hgetall(heldKey),
+        ]);
+        const flat = (record: Record<string, string>): string[] => Object.entries(record).flat();
+        applyInhibition(site, { gone: [], set: rowsInPlace(flat(inhibitorRows)) }, { gone: [], set: rowsInPlace(flat(heldRows)) });
+        eachParsed(values, site, 'shared alarm unreadable', keep);
+        eachParsed(shelfValues, site, 'shared shelf unreadable', keepShelf);
+      }),
+    );
+    const failed = reads.find((read) => read.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+
   return {
     async start(sites) {
       await Promise.all([subscriber.connect(), deps.reader ? undefined : reader.connect()]);
       whileLoading = [];
       subscriber.on('message', (_channel: string, text: string) => received(text));
-      await subscriber.subscribe(alarmFeedOf(deps.keyPrefix));
-      // after subscribing: what changes while loading arrives by the feed, and is applied after what was read
-      await Promise.all(
-        [...new Set(sites)].map(async (site) => {
-          const [inhibitorsKey, heldKey] = inhibitionKeysOf(deps.keyPrefix, site);
-          const [values, shelfValues, inhibitorRows, heldRows] = await Promise.all([
-            reader.hvals(`${deps.keyPrefix}site:${site}:alarms`),
-            reader.hvals(shelvesKeyOf(deps.keyPrefix, site)),
-            reader.hgetall(inhibitorsKey),
-            reader.hgetall(heldKey),
-          ]);
-          const flat = (record: Record<string, string>): string[] => Object.entries(record).flat();
-          applyInhibition(site, { gone: [], set: rowsInPlace(flat(inhibitorRows)) }, { gone: [], set: rowsInPlace(flat(heldRows)) });
-          eachParsed(values, site, 'shared alarm unreadable', keep);
-          eachParsed(shelfValues, site, 'shared shelf unreadable', keepShelf);
-        }),
-      ).finally(() => {
+      try {
+        await subscriber.subscribe(alarmFeedOf(deps.keyPrefix));
+        // after subscribing: what changes while loading arrives by the feed, and is applied after what was read
+        await readAll(sites);
+      } finally {
         const came = whileLoading ?? [];
         whileLoading = null;
         for (const text of came) received(text);
-      });
+      }
     },
     get: (id) => alarms.get(id)?.alarm,
     history: (id) => alarms.get(id)?.history ?? [],

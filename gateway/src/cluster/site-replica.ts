@@ -455,6 +455,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       } else {
         // Another node took the site: what this node decided of it since is void there, and here too.
         log.warn({ site, events: entry.events.length }, 'site taken by another node');
+        writes.forget(site);
         deps.onFenced(site);
       }
     }
@@ -573,6 +574,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           // owner since may have decided otherwise, and the state read below is what goes on; whoever waits for it
           // is told it did not go through (a reading is sent again, an action tried again)
           staged.delete(site);
+          writes.forget(site);
           takes.set(site, (takes.get(site) ?? 0) + 1);
           lastWrite.delete(site);
           const keys = [...keysOf(site), seenKeyOf(deps.keyPrefix)];

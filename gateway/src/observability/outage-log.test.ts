@@ -27,12 +27,15 @@ describe('an outage logged once per key, and its end', () => {
     outage.succeeded({ site: 's1' }, 's1');
     outage.succeeded({ site: 's1' }, 's1'); // not failing any more: nothing to say
     outage.failed(new Error('again'), { site: 's1' }, 's1'); // a new outage
+    outage.forget('s2'); // s2 moved away: its outage is not this log's to end, and a later one is said again
+    outage.failed(new Error('there'), { site: 's2' }, 's2');
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.map((line) => [line.msg, line.site, line.failures, line.forMs])).toEqual([
       ['write failed', 's1', undefined, undefined],
       ['write failed', 's2', undefined, undefined],
       ['write restored', 's1', 3, 4_000],
       ['write failed', 's1', undefined, undefined],
+      ['write failed', 's2', undefined, undefined],
     ]);
     expect(lines[0]?.err).toMatchObject({ message: 'down' });
     expect(lines[3]?.err).toMatchObject({ message: 'again' });

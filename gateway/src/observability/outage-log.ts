@@ -9,6 +9,8 @@ import type { Logger } from './logger.js';
 export interface OutageLog {
   failed(error: unknown, fields?: Record<string, unknown>, key?: string): void;
   succeeded(fields?: Record<string, unknown>, key?: string): void;
+  /** The key is no longer this process's to report (a site that moved to another node): its outage ends unsaid. */
+  forget(key?: string): void;
 }
 
 export function createOutageLog(log: Logger, messages: { failed: string; restored: string }, now: () => number = Date.now): OutageLog {
@@ -28,6 +30,9 @@ export function createOutageLog(log: Logger, messages: { failed: string; restore
       if (!outage) return;
       failing.delete(key);
       log.info({ ...fields, failures: outage.failures, forMs: now() - outage.since }, messages.restored);
+    },
+    forget(key = '') {
+      failing.delete(key);
     },
   };
 }
