@@ -222,9 +222,10 @@ interface Staged {
   devices: Map<string, string>;
   groups: string | undefined;
   /**
-   * Alarms to write, each as the book held it when staged: the write reads the book again (the newest), and falls back
-   * to this when the book has let go of the site since (the lane's last changes of a site given up, written while
-   * this node still holds its fence: the next owner must get the state the released events tell of).
+   * Alarms to write, each with the book's own objects when staged (it changes them in place: they are as the book last
+   * held them). The write reads the book again, and falls back to these when the book has let go of the site since
+   * (the lane's last changes of a site given up, written while this node still holds its fence: the next owner must
+   * get the state the released events tell of).
    */
   alarms: Map<string, SharedAlarm | null>;
   events: AlarmEvent[];

@@ -9,16 +9,16 @@ export type SeqRun = [from: number, to: number, tsMin: number, tsMax: number];
 export const SEQ_RUNS_KEPT = 16;
 
 /**
- * Adds an accepted `seq` to the runs (in place): the newest run goes on when it follows it, else a new one starts.
- * A run keeps its newest `reach` numbers (a window's: older ones are not told apart from a restarted counter's there).
+ * Adds an accepted `seq` to the runs (in place): the newest run goes on when it follows it, else a new one starts. A
+ * run holds at most `reach` numbers (a window's), then the next starts one of its own: each run's times are those of
+ * its own numbers.
  */
 export function addToRuns(runs: SeqRun[], seq: number, ts: number, reach: number): void {
   const last = runs[runs.length - 1];
-  if (last !== undefined && seq === last[1] + 1) {
+  if (last !== undefined && seq === last[1] + 1 && last[1] - last[0] + 1 < reach) {
     last[1] = seq;
     if (ts < last[2]) last[2] = ts;
     if (ts > last[3]) last[3] = ts;
-    if (last[1] - last[0] >= reach) last[0] = last[1] - reach + 1;
     return;
   }
   runs.push([seq, seq, ts, ts]);

@@ -41,8 +41,11 @@ export interface SeqWindow {
   adopt(device: string, runs: readonly SeqRun[]): void;
 }
 
-/** A `seq` the window accepted, as a lane in a cluster reports it for the shared store: device, site, seq, `seqTimeOf`. */
-export type AcceptedSeq = [device: string, site: string, seq: number, seqTime: number];
+/**
+ * A `seq` the window accepted with a device time, as a lane in a cluster reports it for the shared store: device,
+ * site, seq, device time. (Readings without one are not: across a failover their `seq` is judged again.)
+ */
+export type AcceptedSeq = [device: string, site: string, seq: number, deviceTs: number];
 
 /** What a site's last owner accepted of a device, handed to the next owner's window with the site. */
 export type HandedOverSeqs = [device: string, runs: SeqRun[]];
@@ -274,7 +277,8 @@ export function createSeqWindow(memory?: SeqMemory): SeqWindow {
   const handedOver = new Map<string, readonly SeqRun[]>();
   return {
     accept(device, seq, deviceTs) {
-      if (handedOver.size > 0 && deviceTs !== null) {
+      // runs hold device times only: a clockless reading's code (negative) is never within one
+      if (handedOver.size > 0 && deviceTs !== null && deviceTs >= 0) {
         const runs = handedOver.get(device);
         if (runs !== undefined && inRuns(runs, seq, deviceTs)) return false;
       }

@@ -14,7 +14,7 @@ import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registr
 import { createFaultLog } from '../ingest/fault-log.js';
 import { ingestTelemetry, type TimestampWindow } from '../ingest/ingest-telemetry.js';
 import { type Rejection, reject } from '../ingest/rejection.js';
-import { type AcceptedSeq, type HandedOverSeqs, type SeqWindow, seqTimeOf } from '../ingest/seq-window.js';
+import type { AcceptedSeq, HandedOverSeqs, SeqWindow } from '../ingest/seq-window.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ReloadOutcome, ReloadResult } from '../rule-files/rule-reloader.js';
@@ -320,8 +320,10 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
       if (deps.sink) for (const reading of readings) deps.sink.writeTelemetry(reading);
       evaluate(readings, changes, taken);
       if (sharesSeqs && owned?.has(device.site))
+        // with a device time only: a clockless device's codes (seqTimeOf) spread over all negative numbers, and a run of
+        // them would cover any reading of its numbers (after a reboot, every one)
         for (const { reading, deviceTs } of outcome.accepted)
-          if (reading.seq !== undefined) acceptedSeqs.push([device.id, device.site, reading.seq, seqTimeOf(deviceTs, reading.metrics)]);
+          if (reading.seq !== undefined && deviceTs !== null) acceptedSeqs.push([device.id, device.site, reading.seq, deviceTs]);
     }
     return { accepted: outcome.accepted.length, rejections: outcome.rejections };
   };
