@@ -2,14 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addToRuns, inRuns, SEQ_RUNS_KEPT, type SeqRun } from './seq-runs.js';
 
-const REACH = 100;
+/** A window of 5 numbers: generated streams pass it and the 16 runs kept many times over. */
+const REACH = 5;
 
 describe('runs of the seq a device sent (what a cluster hands the next owner of its site)', () => {
   it('consecutive seq make runs of at most a window each, holding the least and greatest time of their own numbers (the newest 16)', () => {
     fc.assert(
       fc.property(
         fc.nat(1_000_000),
-        fc.array(fc.integer({ min: 0, max: 1e12 }), { minLength: 1, maxLength: 2_000 }),
+        fc.array(fc.integer({ min: 0, max: 1e12 }), { minLength: 1, maxLength: 200, size: 'max' }),
         fc.nat(1_000),
         (first, times, later) => {
           const runs: SeqRun[] = [];
@@ -30,7 +31,7 @@ describe('runs of the seq a device sent (what a cluster hands the next owner of 
           }
         },
       ),
-      { numRuns: 50 },
+      { numRuns: 200 },
     );
   });
 
@@ -48,6 +49,14 @@ describe('runs of the seq a device sent (what a cluster hands the next owner of 
     ]);
     expect(inRuns(runs, 11, 11_000)).toBe(true);
     expect(inRuns(runs, 15, 15_000)).toBe(false);
+    // the edges of a run: its first and last number with its least and greatest time are in; one past any edge is not
+    expect([inRuns(runs, 10, 10_000), inRuns(runs, 12, 12_000)]).toEqual([true, true]);
+    expect([inRuns(runs, 9, 11_000), inRuns(runs, 13, 11_000), inRuns(runs, 11, 9_999), inRuns(runs, 11, 12_001)]).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
     for (let i = 0; i < 20; i += 1) addToRuns(runs, 1_000 + 2 * i, i, REACH);
     expect(runs).toHaveLength(SEQ_RUNS_KEPT);
     expect(runs[0]).toEqual([1_008, 1_008, 4, 4]);

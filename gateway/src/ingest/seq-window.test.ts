@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mapSeqWindow } from '../../../test/helpers/map-seq-window.js';
+import type { SeqRun } from './seq-runs.js';
 import { createSeqWindow, SEQ_WINDOW, seqTimeOf } from './seq-window.js';
 
 describe('duplicate detection by seq', () => {
@@ -249,5 +250,36 @@ describe("the time a reading's seq is remembered with", () => {
     // values a device sends one after another give different codes
     const codes = new Set(Array.from({ length: 10_000 }, (_, i) => seqTimeOf(null, { hopper_temp: 40 + i / 100, fan_running: true })));
     expect(codes.size).toBe(10_000);
+  });
+});
+
+describe('runs handed over with a site (a cluster): what the last owner accepted of a device', () => {
+  it('a reading among them is a duplicate though this window never saw it; a restarted counter with newer times is not', () => {
+    const window = createSeqWindow();
+    window.adopt('a', [
+      [10, 20, 10_000, 20_000],
+      [0, 3, 90_000, 93_000],
+    ]);
+    expect(window.accept('a', 15, 15_000)).toBe(false);
+    expect(window.accept('a', 2, 92_000)).toBe(false);
+    expect(window.accept('a', 15, 95_000)).toBe(true); // restarted again, newer time
+    expect(window.accept('a', 21, 21_000)).toBe(true); // past the run
+    expect(window.accept('b', 15, 15_000)).toBe(true); // another device
+    // a clockless reading's code is never within a run of times
+    expect(window.accept('a', 12, seqTimeOf(null, { level: 1 }))).toBe(true);
+  });
+
+  it('handed over again replaces what was before; none drops it; later changes to the runs given do not reach the window', () => {
+    const window = createSeqWindow();
+    const runs: SeqRun[] = [[0, 9, 0, 9_000]];
+    window.adopt('a', runs);
+    runs[0] = [0, 99, 0, 99_000];
+    expect(window.accept('a', 50, 50_000)).toBe(true);
+    (runs[0] as SeqRun)[1] = 5;
+    window.adopt('a', [[100, 110, 100_000, 110_000]]);
+    expect(window.accept('a', 5, 5_000)).toBe(true); // the first hand-over is gone
+    expect(window.accept('a', 105, 105_000)).toBe(false);
+    window.adopt('a', []);
+    expect(window.accept('a', 106, 106_000)).toBe(true);
   });
 });
