@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clusterFormed, clusterForTests, viewerGet } from '../helpers/cluster-nodes.js';
+import { clusterFormed, clusterForTests, quietDustCollectors, viewerGet } from '../helpers/cluster-nodes.js';
 import type { GatewayProcess } from '../helpers/gateway-process.js';
 import { exposedMetric } from '../helpers/metrics-text.js';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
@@ -9,13 +9,7 @@ import { eventually, type TestDevice, TOKENS } from '../helpers/test-gateway.js'
 const SECRET = `whsec_${Buffer.from('cluster-duplicate-secret-32-byte').toString('base64')}`;
 const NODES = ['gw-a', 'gw-b'] as const;
 /** Devices that report rarely: none goes silent while the test runs. */
-const DEVICES: TestDevice[] = Array.from({ length: 4 }, (_, i) => ({
-  id: `dc-${i + 1}`,
-  site: `plant-${i + 1}`,
-  profile: 'dust-collector',
-  secret: `secret-dc-${i + 1}`,
-  attributes: { reportingIntervalMs: 120_000 },
-}));
+const DEVICES = quietDustCollectors(4);
 const MINUTE = 60_000;
 
 async function duplicatesCounted(node: GatewayProcess): Promise<number> {

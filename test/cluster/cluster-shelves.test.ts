@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clusterFormed, clusterForTests } from '../helpers/cluster-nodes.js';
+import { clusterFormed, clusterForTests, quietDustCollectors } from '../helpers/cluster-nodes.js';
 import type { GatewayProcess } from '../helpers/gateway-process.js';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { eventually, type TestDevice, TOKENS } from '../helpers/test-gateway.js';
@@ -8,13 +8,7 @@ import { eventually, type TestDevice, TOKENS } from '../helpers/test-gateway.js'
 const SECRET = `whsec_${Buffer.from('cluster-shelves-secret-32-bytes!').toString('base64')}`;
 const NODES = ['gw-a', 'gw-b'] as const;
 /** Devices that report rarely: none goes silent while the test runs. */
-const DEVICES: TestDevice[] = Array.from({ length: 4 }, (_, i) => ({
-  id: `dc-${i + 1}`,
-  site: `plant-${i + 1}`,
-  profile: 'dust-collector',
-  secret: `secret-dc-${i + 1}`,
-  attributes: { reportingIntervalMs: 120_000 },
-}));
+const DEVICES = quietDustCollectors(4);
 
 interface Shelf {
   id: string;

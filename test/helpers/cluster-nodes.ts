@@ -45,6 +45,16 @@ export async function startClusterNodes(
   return nodes;
 }
 
+/** Dust collectors `dc-1`… on sites `plant-1`…, one a site, that report every 2 minutes: none goes silent in a test. */
+export const quietDustCollectors = (count: number): TestDevice[] =>
+  Array.from({ length: count }, (_, i) => ({
+    id: `dc-${i + 1}`,
+    site: `plant-${i + 1}`,
+    profile: 'dust-collector',
+    secret: `secret-dc-${i + 1}`,
+    attributes: { reportingIntervalMs: 120_000 },
+  }));
+
 /** A GET of the node's API as a viewer. */
 export async function viewerGet(node: GatewayProcess, path: string): Promise<any> {
   const response = await fetch(`${node.httpUrl}${path}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
