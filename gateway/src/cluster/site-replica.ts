@@ -26,8 +26,8 @@ import { seenKeyOf } from './membership.js';
 import { seqRunsOf, seqRunsText } from './shared-seqs.js';
 
 /**
- * A site as the shared store hands it to its next owner: rule state, open alarms, the `seq` its devices' readings
- * judged last carried, and how long nobody judged it.
+ * A site as the shared store hands it to its next owner: rule state, open alarms, the runs of `seq` its devices'
+ * readings carried (those with a device time), and how long nobody judged it.
  */
 export interface TakenSite extends SiteHandover {
   alarms: SiteAlarms;
@@ -122,7 +122,7 @@ export const shelvesKeyOf = (keyPrefix: string, site: string): string => `${keyP
 
 /**
  * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, inhibitors
- * hash, held-changes hash, accepted-seq hash (shared-seqs.ts). An inhibitor's or held change's row is its place and its JSON (`12 {...}`): a new key
+ * hash, held-changes hash, seq-runs hash (shared-seqs.ts). An inhibitor's or held change's row is its place and its JSON (`12 {...}`): a new key
  * takes the next place (the hash's `#` counts them), a key set again keeps its own, so that the next owner has them
  * in the order they were first set (which inhibitor holds a change, the order of changes released together). ARGV: incarnation, then n rule-state fields set and their (field, value) pairs, n alarms
  * set and their pairs, n alarms deleted and their fields, n events released and their (id, event) pairs, n shelves
@@ -172,9 +172,9 @@ return claimed
 
 /**
  * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, inhibitors
- * hash, held-changes hash, accepted-seq hash, the nodes' last-seen hash. ARGV: incarnation, member timeout. Names
+ * hash, held-changes hash, seq-runs hash, the nodes' last-seen hash. ARGV: incarnation, member timeout. Names
  * this node the owner; returns [time spent down (ms), previous owner, rule state, alarms, events not handed on,
- * shelves, inhibitors, held changes, accepted seq (each flat)].
+ * shelves, inhibitors, held changes, seq runs (each flat)].
  */
 const TAKE_SITE = `
 local t = redis.call('TIME')
