@@ -345,6 +345,48 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(lines.find((line) => line.msg === 'shared store write restored')?.failures).toBeGreaterThanOrEqual(4);
   });
 
+  it('a site that moved away during an outage and came back: its next outage is said again', async () => {
+    const lines: Array<{ msg: string; site?: string }> = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    const failures = () => lines.filter((line) => line.site === 's19' && line.msg === 'shared store write failed').length;
+    const a = await started('gw-a@19', createLogger('info', sink));
+    await a.replica.take(['s19']);
+    await redis.stop();
+    a.replica.engineChanged(deviceMoved('s19', 1_000));
+    expect(await a.replica.settled()).toBe(false);
+    await redis.start();
+    // b took the site meanwhile (a was gone from the cluster): a's write is never restored, it is void
+    await (await started('gw-b@19')).replica.take(['s19']);
+    for (
+      let i = 0;
+      i < 50 && (await a.replica.settled()) === false && lines.every((line) => line.msg !== 'site taken by another node');
+      i += 1
+    )
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    // a takes it back (once its connection is back); Redis goes away again
+    for (let i = 0; ; i += 1) {
+      try {
+        await a.replica.take(['s19']);
+        break;
+      } catch (error) {
+        if (i === 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    expect(failures()).toBe(1);
+    await redis.stop();
+    a.replica.engineChanged(deviceMoved('s19', 2_000));
+    expect(await a.replica.settled()).toBe(false);
+    await redis.start();
+    expect(failures()).toBe(2);
+    expect(await settledOnceBack(a.replica)).toBe(true);
+  });
+
   it('what a node decided of a site and could not write is void once it takes the site again (another owned it meanwhile)', async () => {
     const a = await started('gw-a@8');
     await a.replica.take(['s8']);
