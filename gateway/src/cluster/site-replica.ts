@@ -613,13 +613,13 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
             alarms.inhibition.inhibitors = inPlace<Inhibitor>(inhibitorsFlat, 'inhibitor', site);
             alarms.inhibition.held = inPlace<{ change: VerdictChange; metric: string | null }>(heldFlat, 'held change', site);
           }
-          // what the last owner accepted: this node goes on from it (and hands the lane a copy)
+          // what the last owner accepted: this node goes on from it, and hands it to the lane (whose window copies it)
           const seen: HandedOverSeqs[] = [];
           for (let i = 0; i + 1 < seqsFlat.length; i += 2) {
             const device = seqsFlat[i] as string;
             const runs = seqRunsOf(seqsFlat[i + 1] as string);
             seqRuns.set(device, runs);
-            seen.push([device, runs.map((run) => [...run] as SeqRun)]);
+            seen.push([device, runs]);
           }
           const downMs = Number(down);
           // Events the last owner wrote and may not have put in its outbox (it died between the two): handed on from
