@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSiteReplica, type SiteReplica } from '../../gateway/src/cluster/site-replica.js';
@@ -15,6 +14,7 @@ import {
 } from '../../rules/src/index.js';
 import { type Step, toChange } from '../../rules/test-support/inhibition-steps.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 const PREFIX = 'replica-test:';
 
@@ -323,14 +323,8 @@ describe('the shared site state on Redis: written before anything leaves the own
   });
 
   it('Redis away: a site whose writes keep failing is logged once, and once more when its writes go through again', async () => {
-    const lines: Array<{ msg: string; site?: string; failures?: number }> = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()));
-        done();
-      },
-    });
-    const a = await started('gw-a@18', createLogger('info', sink));
+    const { lines, log } = recordingLogger<{ msg: string; site?: string; failures?: number }>();
+    const a = await started('gw-a@18', log);
     await a.replica.take(['s18']);
     await redis.stop();
     for (let at = 1; at <= 4; at += 1) {
@@ -346,15 +340,9 @@ describe('the shared site state on Redis: written before anything leaves the own
   });
 
   it('a site that moved away during an outage and came back: its next outage is said again', async () => {
-    const lines: Array<{ msg: string; site?: string }> = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()));
-        done();
-      },
-    });
+    const { lines, log } = recordingLogger<{ msg: string; site?: string }>();
     const failures = () => lines.filter((line) => line.site === 's19' && line.msg === 'shared store write failed').length;
-    const a = await started('gw-a@19', createLogger('info', sink));
+    const a = await started('gw-a@19', log);
     await a.replica.take(['s19']);
     await redis.stop();
     a.replica.engineChanged(deviceMoved('s19', 1_000));

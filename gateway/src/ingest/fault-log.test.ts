@@ -1,18 +1,13 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../observability/logger.js';
+import { recordingLogger } from '../../../test/helpers/recording-logger.js';
 import { createFaultLog } from './fault-log.js';
 
 /** A fault log writing to a debug-level logger whose lines the test reads. */
 function faultLog() {
-  const lines: Array<{ level: number; msg: string; device: string; err?: { message: string; stack?: string } }> = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { log: createFaultLog(createLogger('debug', sink)), lines };
+  const { log, lines } = recordingLogger<{ level: number; msg: string; device: string; err?: { message: string; stack?: string } }>(
+    'debug',
+  );
+  return { log: createFaultLog(log), lines };
 }
 
 const ERROR = 50;

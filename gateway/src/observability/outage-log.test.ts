@@ -1,22 +1,10 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './logger.js';
+import { recordingLogger } from '../../../test/helpers/recording-logger.js';
 import { createOutageLog } from './outage-log.js';
-
-function recorded() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()));
-      done();
-    },
-  });
-  return { lines, log: createLogger('info', sink) };
-}
 
 describe('an outage logged once per key, and its end', () => {
   it('the first failure of a key is a warning; the others are counted into the line that says it is over', async () => {
-    const { lines, log } = recorded();
+    const { lines, log } = recordingLogger();
     let clock = 1_000;
     const outage = createOutageLog(log, { failed: 'write failed', restored: 'write restored' }, () => clock);
     outage.failed(new Error('down'), { site: 's1' }, 's1');

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { recordingLogger } from '../../../../test/helpers/recording-logger.js';
 import type { GatewayConfig } from '../../config/config-schema.js';
 import { GatewayError } from '../../errors.js';
 import { createLogger } from '../../observability/logger.js';
@@ -175,18 +175,6 @@ describe('the writer for influx.version', () => {
     }
   });
 });
-
-/** A logger whose JSON lines are kept, as an operator reads them. */
-function recordingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { log: createLogger('info', destination), lines };
-}
 
 /** An `influxd` stand-in: node answering 204 on the `[http]` bind-address of the config it is run with. */
 function influxdStandIn(): string {
