@@ -98,6 +98,19 @@ function inhibitionSteps(n: ReturnType<typeof node>, site: string): (device: str
   };
 }
 
+/** Takes the sites once the replica's connection is back (Redis just started again), trying for 5 s. */
+async function takenOnceBack(replica: SiteReplica, sites: string[]): Promise<void> {
+  for (let i = 0; ; i += 1) {
+    try {
+      await replica.take(sites);
+      return;
+    } catch (error) {
+      if (i === 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /** Whether what the replica holds is written within 5 s (Redis just started again: its connection comes back). */
 async function settledOnceBack(replica: SiteReplica): Promise<boolean> {
   for (let i = 0; i < 50; i += 1) {
@@ -357,15 +370,7 @@ describe('the shared site state on Redis: written before anything leaves the own
     )
       await new Promise((resolve) => setTimeout(resolve, 100));
     // a takes it back (once its connection is back); Redis goes away again
-    for (let i = 0; ; i += 1) {
-      try {
-        await a.replica.take(['s19']);
-        break;
-      } catch (error) {
-        if (i === 50) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    await takenOnceBack(a.replica, ['s19']);
     expect(failures()).toBe(1);
     await redis.stop();
     a.replica.engineChanged(deviceMoved('s19', 2_000));
@@ -385,15 +390,7 @@ describe('the shared site state on Redis: written before anything leaves the own
     await redis.start();
     await (await started('gw-b@8')).replica.take(['s8']); // a was gone from the cluster: b owned s8 meanwhile
     // a is back and takes it again, with what b left (once its connection is back)
-    for (let i = 0; ; i += 1) {
-      try {
-        await a.replica.take(['s8']);
-        break;
-      } catch (error) {
-        if (i === 50) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    await takenOnceBack(a.replica, ['s8']);
     expect(await a.replica.settled()).toBe(true);
     const [taken] = await (await started('gw-c@8')).replica.take(['s8']);
     expect(taken?.alarms.alarms).toEqual([]);
