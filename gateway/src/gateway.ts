@@ -213,6 +213,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     shared: config.cluster
       ? {
           recorded: (transitions) => replica?.recorded(transitions),
+          flapsChanged: (alarms) => replica?.flapsChanged(alarms),
           shelvesChanged: (shelves) => replica?.shelvesChanged(shelves),
           inhibitionChanged: (changes) => replica?.inhibitionChanged(changes),
         }

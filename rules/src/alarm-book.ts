@@ -93,6 +93,11 @@ export interface AlarmBook {
   list(query: AlarmQuery): Alarm[];
   /** The flapping bookkeeping of a key, if it has any (for a store that saves what a transition touched). */
   flapOf(key: string): FlapRecord | undefined;
+  /**
+   * The flapping alarms whose held-back condition changed since the last call: no transition records that, so a store
+   * saves their flapping records itself (a restart would end their flapping on a stale condition).
+   */
+  takeFlapChanges(): Alarm[];
   snapshot(): AlarmBookSnapshot;
   restore(snapshot: AlarmBookSnapshot): void;
   /**
@@ -156,6 +161,8 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
   const closedOrder: string[] = [];
   const flapping = deps.flapping === undefined ? DEFAULT_FLAPPING : deps.flapping;
   const flaps = new Map<string, FlapRecord>();
+  /** Ids of flapping alarms whose record changed with no transition (`takeFlapChanges`). */
+  const flapsChanged = new Set<string>();
   /** Open alarms by id, due at their deadline. */
   let deadlines = createDeadlineQueue();
   const scheduleDeadline = (alarm: Alarm): void => {
@@ -287,6 +294,7 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     if (change.verdict.status === 'pending') return [];
     record.latent = change;
     record.lastChangeAt = change.at;
+    flapsChanged.add(alarm.id);
     if (change.verdict.status === 'true' && compareSeverity(change.verdict.severity, alarm.severity) > 0) return applyNow(change);
     return [];
   };
@@ -406,6 +414,15 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     get: (id) => alarms.get(id),
     history: (id) => histories.get(id) ?? [],
     flapOf: (key) => flaps.get(key),
+    takeFlapChanges() {
+      const changed: Alarm[] = [];
+      for (const id of flapsChanged) {
+        const alarm = alarms.get(id);
+        if (alarm) changed.push(alarm);
+      }
+      flapsChanged.clear();
+      return changed;
+    },
 
     list: (query) => listAlarms(alarms.values(), query),
 

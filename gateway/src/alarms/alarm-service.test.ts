@@ -53,6 +53,9 @@ function memoryStore(snapshot: AlarmBookSnapshot | null = null) {
       log.push(`record ${steps.length}`);
       for (const step of steps) recorded.push({ type: step.type, alarm: step.alarm.id, held: step.held, flap: flapOf(step.alarm.key) });
     },
+    saveFlaps(keys) {
+      log.push(`flaps ${[...keys].join(' ')}`);
+    },
     saveShelves(changed) {
       log.push('shelves');
       shelves.push(structuredClone([...changed]));

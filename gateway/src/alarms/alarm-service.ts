@@ -1,4 +1,5 @@
 import type {
+  Alarm,
   AlarmActionResult,
   AlarmBook,
   AlarmChase,
@@ -88,6 +89,8 @@ export interface AlarmServiceDeps {
 /** Where a cluster node's alarm book is written for the node that judges its sites next. */
 export interface SharedRecord {
   recorded(transitions: readonly AlarmTransition[]): void;
+  /** Flapping alarms whose held-back condition changed with no transition (their flapping records go with them). */
+  flapsChanged(alarms: readonly Alarm[]): void;
   shelvesChanged(shelves: readonly Shelf[]): void;
   inhibitionChanged(changes: InhibitionChanges): void;
 }
@@ -156,8 +159,19 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
     return result;
   };
 
-  /** Shelves and inhibition state the step changed, saved in its commit (an inhibited change moves no alarm). */
+  /**
+   * Shelves, inhibition state and flapping records the step changed, saved in its commit (an inhibited change moves no
+   * alarm, nor does a flapping alarm's condition held back).
+   */
   function saveSuppression(): void {
+    const flapping = deps.book.takeFlapChanges();
+    if (flapping.length > 0) {
+      deps.store?.saveFlaps(
+        flapping.map((alarm) => alarm.key),
+        (key) => deps.book.flapOf(key),
+      );
+      deps.shared?.flapsChanged(flapping);
+    }
     const shelves = deps.book.shelving.takeChanged();
     if (shelves.length > 0) {
       deps.store?.saveShelves(shelves);

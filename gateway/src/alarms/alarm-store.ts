@@ -10,6 +10,8 @@ export interface AlarmStore {
   load(maxClosed: number): AlarmBookSnapshot;
   /** Records transitions (inside the caller's commit) and, per key they touched, its flapping record. */
   record(steps: readonly AlarmTransition[], flapOf: (key: string) => FlapRecord | undefined): void;
+  /** Saves the flapping records of `keys` (inside the caller's commit): those a step changed with no transition. */
+  saveFlaps(keys: Iterable<string>, flapOf: (key: string) => FlapRecord | undefined): void;
   /** Saves shelves that changed (inside the caller's commit); ended ones beyond the newest `maxEnded` are forgotten. */
   saveShelves(shelves: readonly Shelf[]): void;
   /** Saves what changed in the inhibition state (inside the caller's commit); `load` gives it back as a snapshot. */

@@ -74,6 +74,8 @@ export interface SiteReplica {
   alarmEvent(event: AlarmEvent): void;
   /** The alarms a step's transitions touched, held ones too (no event tells of those): written with their site. */
   recorded(transitions: readonly AlarmTransition[]): void;
+  /** Flapping alarms whose held-back condition changed with no transition: staged like `recorded`'s. */
+  flapsChanged(alarms: readonly Alarm[]): void;
   /** Shelves and maintenance windows a step changed: written with their site (an ended one leaves the shared store). */
   shelvesChanged(shelves: readonly Shelf[]): void;
   /** What a step changed of the inhibition state (inhibitors, the changes they hold): written with their site. */
@@ -342,6 +344,12 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
     return alarm ? { alarm, history: deps.book.history(id), flap: deps.book.flapOf(alarm.key) ?? null } : null;
   };
 
+  /** The alarms as the book holds them now, staged for their sites' next write. */
+  const stageAlarms = (alarms: readonly Alarm[]): void => {
+    for (const alarm of alarms) if (deps.shared(alarm.site)) stagedOf(alarm.site).alarms.set(alarm.id, sharedAlarmOf(alarm.id));
+    schedule();
+  };
+
   const writeSite = async (site: string, entry: Staged): Promise<'written' | 'reclaimed' | 'fenced' | 'failed'> => {
     const engine: string[] = [];
     for (const [key, state] of entry.devices) engine.push(`${DEVICE_FIELD}${key}`, state);
@@ -522,8 +530,10 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       schedule();
     },
     recorded(transitions) {
-      for (const { alarm } of transitions) if (deps.shared(alarm.site)) stagedOf(alarm.site).alarms.set(alarm.id, sharedAlarmOf(alarm.id));
-      schedule();
+      stageAlarms(transitions.map((step) => step.alarm));
+    },
+    flapsChanged(alarms) {
+      stageAlarms(alarms);
     },
     shelvesChanged(shelves) {
       for (const shelf of shelves) if (deps.shared(shelf.site)) stagedOf(shelf.site).shelves.set(shelf.id, shelf);

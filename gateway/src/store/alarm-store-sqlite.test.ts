@@ -98,6 +98,28 @@ describe('the alarm book in the local store (issue 13: restart and reconcile)', 
     expect(life(dir).service.recover()).toBe(0);
   });
 
+  it('a flapping alarm whose condition came back before a restart is raised again when its flapping ends after it', () => {
+    const dir = fresh();
+    const first = life(dir);
+    // six reversals in a minute: flapping (default: more than 5 in 10 minutes), while the alarm is cleared
+    const statuses = ['true', 'false', 'true', 'false', 'true', 'false'] as const;
+    for (const [i, status] of statuses.entries()) first.service.apply([change(65, status, (i + 1) * 1_000)]);
+    expect(first.events.map((event) => event.type).at(-1)).toBe('alarm.flapping');
+    // the condition comes back: held back while flapping, no transition to record
+    const at = 7_000;
+    first.service.apply([change(70, 'true', at)]);
+    expect(first.events.map((event) => event.type).at(-1)).toBe('alarm.flapping');
+    first.db.close();
+
+    const second = life(dir);
+    // quiet for a window from the change held back, not from the one before it
+    second.service.tick(at + 10 * 60_000 - 1);
+    expect(second.events).toEqual([]);
+    second.service.tick(at + 10 * 60_000);
+    expect(second.events.map((event) => event.type)).toEqual(['alarm.unflapped', 'alarm.raised']);
+    expect(second.service.book.list({ state: 'open' })).toMatchObject([{ state: 'active', flapping: false }]);
+  });
+
   it('resolved alarms past retention leave the store with their history; open ones stay', () => {
     const dir = fresh();
     const first = life(dir, 1_000);

@@ -83,6 +83,9 @@ export function createSqliteAlarmStore(db: StoreDatabase): AlarmStore {
         const resolvedAt = alarm.resolvedAt === null ? null : Date.parse(alarm.resolvedAt);
         putAlarm.run(alarm.id, alarm.key, resolvedAt, JSON.stringify(alarm));
       }
+      this.saveFlaps(keys, flapOf);
+    },
+    saveFlaps(keys, flapOf) {
       for (const key of keys) {
         const record = flapOf(key);
         if (record) putFlap.run(key, JSON.stringify(record));
