@@ -83,6 +83,25 @@ const units = fc.oneof(
 
 const reading = fc.record({ ts: timestamp, seq: fc.oneof(fc.nat(), extremeNumber), metrics, units }, { requiredKeys: ['metrics'] });
 
+/**
+ * A well-formed reading whose value is extreme in a unit the gateway converts: the conversion may leave the numbers a
+ * double holds (1e308 MPa in Pa, 1.7e308 °F in °C), which no rule or InfluxDB float field takes.
+ */
+const convertedExtreme = fc
+  .tuple(
+    fc.constantFrom(
+      ['diff_pressure', 'kPa'],
+      ['diff_pressure', 'MPa'],
+      ['diff_pressure', 'bar'],
+      ['hopper_temp', '°F'],
+      ['hopper_temp', 'K'],
+    ),
+    extremeNumber,
+    fc.constantFrom(1.7e308, -1.7e308, Number.MAX_VALUE, -Number.MAX_VALUE),
+    fc.boolean(),
+  )
+  .map(([[metric, unit], value, edge, atEdge]) => ({ metrics: { [metric]: atEdge ? edge : value }, units: { [metric]: unit } }));
+
 /** A JSON text with `key` spelled out, since JSON.stringify never writes an own `__proto__` key of an object literal. */
 const withRawKey = (text: string, key: string, raw: string): string => text.replace(/^\{/, `{"${key}":${raw},`);
 
@@ -91,6 +110,7 @@ const jsonText = fc
   .tuple(
     fc.oneof(
       { weight: 4, arbitrary: reading },
+      { weight: 1, arbitrary: convertedExtreme },
       { weight: 2, arbitrary: fc.record({ readings: fc.array(reading, { maxLength: 8 }), units }) },
       anyJson,
     ),

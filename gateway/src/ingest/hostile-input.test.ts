@@ -18,11 +18,17 @@ const RUNS = 100_000;
 const HUGE_RUNS = 40;
 const SECRET_HASH = 'sha256$c2FsdA==$aGFzaA==';
 
-/** A lane core as the gateway builds it (real profiles, rules and engine), with a log that keeps its error lines. */
+/** An InfluxDB URL nothing answers: the sink spools every point (each accepted reading's line is built) and keeps it. */
+const INFLUX_AWAY = 'http://127.0.0.1:9';
+
+/**
+ * A lane core as the gateway builds it (real profiles, rules, engine and the InfluxDB sink on the local store), with a
+ * log that keeps its error lines.
+ */
 async function realLaneCore(): Promise<{ core: LaneCore; device: RegisteredDevice; errors: string[] }> {
   const config = validateConfig(
     {
-      influx: { mode: 'off' },
+      influx: { url: INFLUX_AWAY, flushInterval: '1h' },
       dataDir: mkdtempSync(join(tmpdir(), 'hostile-input-')),
       devices: [{ id: 'dc-01', site: 'site-a', profile: 'dust-collector', secretHash: SECRET_HASH }],
     },
@@ -39,7 +45,7 @@ async function realLaneCore(): Promise<{ core: LaneCore; device: RegisteredDevic
   const log = createLogger('error', sink);
   const outlet = { alarmChanges: () => undefined, readingStored: () => undefined };
   const { core } = await buildLaneCore(
-    { config: laneConfigOf(config), influxUrl: null },
+    { config: laneConfigOf(config), influxUrl: INFLUX_AWAY },
     registry,
     outlet,
     createGatewayMetrics({ processMetrics: false }),

@@ -49,7 +49,11 @@ function normaliseMetrics(
             `${where}units.${name}: cannot convert "${unit}" to ${spec.unit} (accepted: ${Object.keys(spec.units).join(', ')})`,
           ),
         );
-      metrics[name] = convert(value as number);
+      const converted = convert(value as number);
+      // 1e308 MPa is more pascals than a double holds: no rule or InfluxDB float field takes Infinity
+      if (!Number.isFinite(converted))
+        return refuse(reject('type', `${where}metrics.${name}: ${value} ${unit} is beyond the numbers a reading holds in ${spec.unit}`));
+      metrics[name] = converted;
     } else if (unit !== undefined) {
       return refuse(reject('unit', `${where}units.${name}: ${spec.type} metrics take no unit`));
     } else {

@@ -219,6 +219,31 @@ describe('InfluxDB sink', () => {
     expect(sink.status()).toMatchObject({ ready: true, reason: null, queued: 0 });
   });
 
+  it('a point line protocol cannot write is refused at once, quarantined and counted; nothing is thrown at the lane', async () => {
+    const influx = await fakeInflux();
+    const { sink, refused, count, dropped, messages } = await sinkFor(influx.url, { batchSize: 10 });
+    await sink.start();
+    sink.writeTelemetry(reading(0));
+    expect(() => sink.writeTelemetry(reading(1, { bad: Number.POSITIVE_INFINITY }))).not.toThrow();
+    sink.writeTelemetry(reading(2));
+    // a rate of change beyond the doubles: the event is stored, its value as text
+    sink.writeAlarmEvent({ ...alarmEvent, data: { alarm: { ...ALARM, value: Number.NEGATIVE_INFINITY, threshold: Number.NaN } } });
+    await sink.flush();
+    expect(refused).toEqual([
+      {
+        line: `telemetry,device=${reading(1).device},site=${reading(1).site} ts=${reading(1).ts}`,
+        reason: "invalid float value for field 'bad': Infinity",
+      },
+    ]);
+    expect(await dropped('rejected')).toBe(1);
+    expect(messages()).toContain('point not writable');
+    const [event, ...telemetry] = influx.state.writes[0] as string[];
+    expect(event).toMatch(/,value_text="-Infinity" /);
+    expect(event).not.toMatch(/threshold=/);
+    expect(numbers(telemetry)).toEqual([0, 2]);
+    expect(await count('sinkWritten')).toBe(3);
+  });
+
   it('from spool rows of several points, a refused batch is split down to the refused points all the same', async () => {
     const influx = await fakeInflux();
     const db = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'influx-sink-')), synchronous: 'normal' });

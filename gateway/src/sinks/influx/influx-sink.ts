@@ -220,6 +220,21 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     });
   };
 
+  /**
+   * The line of a point, or undefined for one that line protocol cannot write (a value no float field takes): refused
+   * here as InfluxDB would refuse it (quarantined, counted), not thrown into the lane judging the reading.
+   */
+  const lineOf = <T>(build: (point: T) => string | undefined, point: T, series: string): string | undefined => {
+    try {
+      return build(point);
+    } catch (error) {
+      deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' });
+      deps.log.error({ err: error, series }, 'point not writable');
+      deps.onRefused?.([{ line: series, reason: (error as Error).message }]);
+      return undefined;
+    }
+  };
+
   const enqueue = (line: string | undefined, kind: PointKind): void => {
     if (line === undefined) return;
     queue.push(kind, line);
@@ -228,8 +243,13 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
 
   return {
     name: SINK,
-    writeTelemetry: (reading) => enqueue(telemetryLine(reading), 'telemetry'),
-    writeAlarmEvent: (event) => enqueue(alarmEventLine(event), 'alarm'),
+    writeTelemetry: (reading) =>
+      enqueue(lineOf(telemetryLine, reading, `telemetry,device=${reading.device},site=${reading.site} ts=${reading.ts}`), 'telemetry'),
+    writeAlarmEvent: (event) =>
+      enqueue(
+        lineOf(alarmEventLine, event, `alarm_events,device=${event.data.alarm.device},site=${event.data.alarm.site} ${event.id}`),
+        'alarm',
+      ),
     alarmEventsSpooled(count) {
       queue.addedElsewhere?.('alarm', count);
       // Not inside the alarm book's commit: a take may tidy the spool, a write that would wait for that commit's lock

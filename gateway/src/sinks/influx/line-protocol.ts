@@ -89,9 +89,10 @@ export function alarmEventLine(event: AlarmEvent): string | undefined {
     .stringField('event_id', event.id)
     .stringField('key', alarm.key)
     .stringField('state', alarm.state);
-  if (typeof alarm.value === 'number') point.floatField('value', alarm.value);
+  // a float field takes finite numbers only: a rate of change beyond them is kept as text
+  if (typeof alarm.value === 'number' && Number.isFinite(alarm.value)) point.floatField('value', alarm.value);
   else if (alarm.value !== null) point.stringField('value_text', String(alarm.value));
-  if (alarm.threshold !== null) point.floatField('threshold', alarm.threshold);
+  if (alarm.threshold !== null && Number.isFinite(alarm.threshold)) point.floatField('threshold', alarm.threshold);
   if (event.type === 'alarm.acknowledged' && alarm.acknowledgedBy) point.stringField('by', alarm.acknowledgedBy);
   if (event.type === 'alarm.resolved' && alarm.resolvedBy) point.stringField('by', alarm.resolvedBy);
   return point.timestamp(String(Date.parse(event.timestamp))).toLineProtocol();
