@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { aliasBomb, aliasInsideItself } from './support/hostile-yaml.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
 const file = (name: string, text: string): string => {
@@ -93,6 +94,25 @@ describe('invalid configuration fails fast, naming every problem with its path',
     const missing = runGateway(['--config', file('env.yaml', 'influx:\n  password: ${INFLUX_PASSWORD_FOR_TEST}\n')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('env.yaml:2: influx.password: environment variable INFLUX_PASSWORD_FOR_TEST is not set');
+  });
+
+  it('refuses hostile YAML (an alias bomb, an alias inside itself, device files that include each other) as config_invalid, naming the file', () => {
+    const bomb = file('bomb.yaml', `${aliasBomb()}\ninflux: { mode: off }\n`);
+    const exploded = runGateway(['--config', bomb, '--check']);
+    expect(exploded.status).toBe(2);
+    expect(exploded.stderr).toContain('config_invalid');
+    expect(exploded.stderr).toMatch(/bomb\.yaml: \(yaml\): its aliases cannot be expanded: Excessive alias count/);
+
+    const endless = runGateway(['--config', file('endless.yaml', `${aliasInsideItself}influx: { mode: off }\n`), '--check']);
+    expect(endless.status).toBe(2);
+    expect(endless.stderr).toMatch(/endless\.yaml: \(yaml\): an alias \(\*name\) stands inside the node it names/);
+
+    const a = join(dir, 'devices-a.yaml');
+    const b = file('devices-b.yaml', `deviceFiles: [${a}]\n`);
+    file('devices-a.yaml', `deviceFiles: [${b}]\n`);
+    const looped = runGateway(['--config', file('looped.yaml', `deviceFiles: [${a}]\ninflux: { mode: off }\n`), '--check']);
+    expect(looped.status).toBe(2);
+    expect(looped.stderr).toContain(`devices-b.yaml:1: deviceFiles[0]: ${a} includes itself`);
   });
 
   it('refuses an invalid rule file with file, line and path', () => {

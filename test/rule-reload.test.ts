@@ -7,6 +7,7 @@ import { type GatewayProcess, startGatewayProcess, writeGatewayConfig } from './
 import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { listenToAlarmStream, type SseListener } from './helpers/sse-listener.js';
 import { api, DUST_DEVICES, eventually, LANE_THREADS, startTestGateway, type TestGateway, TOKENS } from './helpers/test-gateway.js';
+import { aliasBomb, aliasInsideItself } from './support/hostile-yaml.js';
 
 const ruleFile = (raise: number | string): string =>
   [
@@ -66,6 +67,23 @@ describe.each(LANE_THREADS)('rule hot reload (POST /api/rules/reload) — lane.t
     await inlet(30);
     expect((await trialAlarms('active')).length).toBe(0);
     expect((await trialAlarms('cleared')).length).toBe(1);
+  });
+
+  it('refuses hostile YAML (an alias bomb, an alias inside itself) the same way; the gateway and its rules go on', async () => {
+    for (const [hostile, problem] of [
+      [aliasBomb(), /trial\.yaml its aliases cannot be expanded/],
+      [`${ruleFile(50)}\n${aliasInsideItself}`, /trial\.yaml an alias \(\*name\) stands inside the node it names/],
+    ] as const) {
+      writeFileSync(file, hostile);
+      const refused = await api(gateway, '/api/rules/reload', { token: TOKENS.admin, method: 'POST' });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.code).toBe('rules_invalid');
+      expect(refused.body.error.details.join('\n')).toMatch(problem);
+    }
+    // the rule of the last good set still judges: 55 is above its raise of 50
+    await inlet(55);
+    expect(await trialAlarms('active')).toMatchObject([{ threshold: 50 }]);
+    await inlet(30);
   });
 
   it('swaps in a changed set and clears the alarms of a removed rule with an explicit event', async () => {

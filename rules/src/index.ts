@@ -23,3 +23,4 @@ export * from './severity.js';
 export * from './shelf.js';
 export * from './validate-rule-set.js';
 export * from './verdict.js';
+export * from './yaml-tree.js';

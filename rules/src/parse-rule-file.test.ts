@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { aliasBomb, aliasInsideItself, deeplyNested } from '../../test/support/hostile-yaml.js';
 import { formatProblem, parseRuleFile } from './parse-rule-file.js';
 import { buildRuleSet } from './rule-set.js';
 import { validateRuleSet } from './validate-rule-set.js';
@@ -94,6 +97,58 @@ overrides:
     expect(problems('profile: p\nrules: 5\n')).toEqual(['x.yaml:2:8 rules: Invalid input: expected array, received number']);
     expect(formatProblem({ file: 'y.yaml', line: 3, column: null, path: 'rules[0]', message: 'm' })).toBe('y.yaml:3 rules[0]: m');
   });
+
+  it('refuses hostile YAML with a problem of the whole file, never a throw: an alias bomb, an alias inside itself, deep nesting', () => {
+    const problems = (text: string) => {
+      const parsed = parseRuleFile(text, 'x.yaml');
+      return parsed.ok ? [] : parsed.problems.map(formatProblem);
+    };
+    expect(problems(aliasBomb())).toEqual([expect.stringMatching(/^x\.yaml its aliases cannot be expanded: Excessive alias count/)]);
+    expect(problems(`profile: p\nrules: []\n${aliasInsideItself}`)).toEqual([
+      'x.yaml an alias (*name) stands inside the node it names: a structure without end',
+    ]);
+    // shared aliases that do not contain themselves are plain YAML
+    expect(problems('profile: p\nrules: []\nx: &x { a: 1 }\ny: [*x, *x]\n')).toEqual([]);
+    const deep = problems(`profile: p\nrules: ${deeplyNested(20_000)}\n`);
+    expect(deep.length).toBeGreaterThan(0);
+    for (const problem of deep) expect(problem).toMatch(/^x\.yaml(:\d+)* /);
+  });
+
+  it('answers every generated rule file, near-valid or hostile, with a rule set or its problems: nothing is thrown', () => {
+    const profiles = ['dust-collector', 'confined-space', 'deep-well-casting', 'mine-slope', 'power', 'tailings-dam'];
+    const real = profiles.map(
+      (profile) => parse(readFileSync(new URL(`../../profiles/${profile}/rules.yaml`, import.meta.url), 'utf8')) as { rules: object[] },
+    );
+    const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(-1, 0, 1e308, -0, '', '5m', 'x > 1 and', 'red', 'true'));
+    // a real profile's rules, one field of some rules replaced, removed or added, sometimes with hostile YAML after it
+    const ruleFile = fc
+      .tuple(
+        fc.nat({ max: real.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.string({ maxLength: 12 }), anyValue, fc.boolean()), { maxLength: 4 }),
+        fc.constantFrom('', aliasBomb(), aliasInsideItself, 'overrides: [{ rule: x, set: { id: y } }]', '__proto__: { polluted: 1 }'),
+      )
+      .map(([which, edits, hostile]) => {
+        const file = structuredClone(real[which] as { rules: Array<Record<string, unknown>> });
+        for (const [index, key, value, remove] of edits) {
+          const rule = file.rules[index % file.rules.length] as Record<string, unknown>;
+          const field = Object.keys(rule)[index % Object.keys(rule).length] ?? key;
+          if (remove) delete rule[field];
+          else rule[index % 2 === 0 ? field : key] = value;
+        }
+        return `${stringify(file)}\n${hostile}`;
+      });
+    fc.assert(
+      fc.property(ruleFile, (text) => {
+        const parsed = parseRuleFile(text, 'gen.yaml');
+        if (!parsed.ok) return parsed.problems.length > 0 && parsed.problems.every((problem) => problem.message.length > 0);
+        const built = buildRuleSet([parsed.file]);
+        if (!built.ok) return built.problems.length > 0;
+        validateRuleSet(built.set, { metricsOf: () => ['hopper_temp'] });
+        return ({} as Record<string, unknown>).polluted === undefined;
+      }),
+      { numRuns: 400 },
+    );
+  }, 60_000);
 
   it('reports YAML syntax errors with their line', () => {
     const parsed = parseRuleFile('profile: p\nrules:\n  - id: [unclosed\n', 'x.yaml');

@@ -1,6 +1,7 @@
 import { type Document, isCollection, isScalar, LineCounter, parseDocument } from 'yaml';
 import { PROTO_KEY_MESSAGE, protoKeyPaths } from './own.js';
 import { type RuleFile, ruleFileSchema } from './rule-set.js';
+import { yamlTree } from './yaml-tree.js';
 
 /** One problem of a rule file, located for a person: `rules/dust.yaml:31 rules[3].levels.orange.raise: expected number`. */
 export interface RuleFileProblem {
@@ -65,7 +66,9 @@ export function parseRuleFile(text: string, fileName: string): ParsedRuleFile {
       problems: doc.errors.map((e) => ({ file: fileName, ...at(e.pos[0]), path: '', message: e.message.split('\n')[0] ?? e.message })),
     };
   }
-  const tree: unknown = doc.toJS();
+  const data = yamlTree(doc);
+  if (!data.ok) return { ok: false, problems: [{ file: fileName, line: null, column: null, path: '', message: data.message }] };
+  const tree = data.tree;
   const protoKeys = protoKeyPaths(tree);
   if (protoKeys.length > 0) {
     return {

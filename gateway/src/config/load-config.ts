@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { PROFILES } from '../../../profiles/index.js';
-import { PROTO_KEY_MESSAGE, protoKeyPaths } from '../../../rules/src/index.js';
+import { PROTO_KEY_MESSAGE, protoKeyPaths, yamlTree } from '../../../rules/src/index.js';
 import { GatewayError } from '../errors.js';
 import { configSchema, type GatewayConfig } from './config-schema.js';
 import { type FileProblem, formatPath, LineCounter, lineOf, problemsFromZod, renderProblem } from './problems.js';
@@ -39,8 +40,11 @@ export function validateConfig(raw: unknown, file: string, locate?: (path: reado
   return config;
 }
 
-/** Reads, substitutes `${ENV}` and validates a YAML config file; throws `config_invalid` listing every problem. */
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): GatewayConfig {
+/**
+ * Reads, substitutes `${ENV}` and validates a YAML config file; throws `config_invalid` listing every problem.
+ * `including`: the files whose `deviceFiles` led here (a file that includes itself, at any remove, is a problem).
+ */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv, including: readonly string[] = []): GatewayConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -59,8 +63,10 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): GatewayCon
       })),
     );
   }
+  const data = yamlTree(doc);
+  if (!data.ok) throw configError([{ file, line: null, path: '(yaml)', message: data.message }]);
   const problems: FileProblem[] = [];
-  const raw = substituteEnv(doc.toJS() ?? {}, env, file, problems);
+  const raw = substituteEnv(data.tree ?? {}, env, file, problems);
   const locate = (path: readonly PropertyKey[]): number | null => lineOf(doc, lines, path);
   for (const problem of problems)
     problem.line = locate(
@@ -73,8 +79,14 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv): GatewayCon
   const config = validateConfig(raw, file, locate);
   if (config.deviceFiles.length === 0) return config;
   // The registry files' devices are checked as the config's own would be, each problem named in its own file.
-  for (const deviceFile of config.deviceFiles) {
-    const registry = loadConfigFile(deviceFile, env);
+  const chain = [...including, resolve(file)];
+  for (const [index, deviceFile] of config.deviceFiles.entries()) {
+    if (chain.includes(resolve(deviceFile))) {
+      const path = ['deviceFiles', index];
+      const message = `${deviceFile} includes itself (${[...chain, resolve(deviceFile)].join(' → ')})`;
+      throw configError([{ file, line: locate(path), path: formatPath(path), message }]);
+    }
+    const registry = loadConfigFile(deviceFile, env, chain);
     config.devices.push(...registry.devices);
   }
   return validateConfig({ ...(raw as object), deviceFiles: [], devices: config.devices }, file, locate);
