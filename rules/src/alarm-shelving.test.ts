@@ -84,7 +84,33 @@ describe('shelving and maintenance windows', () => {
     const other = book();
     other.shelving.shelve(window({}), 0);
     expect(delivered(other.apply(change(1, 'yellow')))).toEqual([]);
-    expect(delivered(other.apply(change(2, 'red')))).toEqual(['alarm.escalated']);
+    // the red step goes out and takes the alarm out of the window: it is chased like any red alarm (escalation-plan)
+    const red = other.apply(change(2, 'red'));
+    expect(red.map((step) => [step.type, step.alarm.seq, step.alarm.shelved?.scope ?? null, step.note ?? null])).toEqual([
+      ['alarm.escalated', 2, 'device', null],
+      ['alarm.unshelved', 3, null, 'red: this shelf does not hold red alarms'],
+    ]);
+    expect(delivered(red)).toEqual(['alarm.escalated', 'alarm.unshelved']);
+    expect(other.list({})[0]?.shelved).toBeNull();
+    // its later steps go out too, and the window's end has nothing more to say of it
+    expect(delivered(other.apply(change(3, 'orange')))).toEqual(['alarm.deescalated']);
+    expect(delivered(other.tick(60 * MIN))).toEqual([]);
+  });
+
+  it('a shelf that ends shows what consumers missed: an overdue deadline, and a clear and return (a new acknowledgement is due)', () => {
+    const b = book({ deadlineOf: () => 20 * MIN });
+    b.apply(change(0, 'orange'));
+    const id = b.list({})[0]?.id as string;
+    b.acknowledge(id, 'duty', null, 1 * MIN);
+    expect(b.shelving.shelve(window({ from: 2 * MIN, until: 30 * MIN }), 2 * MIN)).toMatchObject({
+      ok: true,
+      transitions: [{ type: 'alarm.shelved' }],
+    });
+    expect(delivered([...b.apply(change(5 * MIN, null)), ...b.apply(change(6 * MIN, 'orange'))])).toEqual([]);
+    expect(delivered(b.tick(20 * MIN))).toEqual([]);
+    const end = b.tick(30 * MIN);
+    expect(delivered(end)).toEqual(['alarm.unshelved', 'alarm.raised', 'alarm.overdue']);
+    expect(end[1]?.alarm).toMatchObject({ acknowledged: false, occurrences: 2, overdue: true });
   });
 
   it('refuses windows that end before they begin or in the past, unknown and resolved alarms', () => {

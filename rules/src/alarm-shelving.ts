@@ -117,7 +117,10 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
     while (ended.length > maxEnded) shelves.delete(ended.shift() as string);
   };
 
-  /** The transition that shows consumers the alarm's current state after what they last saw (a delivered step). */
+  /**
+   * The transitions that show consumers the alarm's current state after what they last saw (a delivered step): its
+   * state, and a deadline it missed while held.
+   */
   const catchUp = (alarm: Alarm, at: number): AlarmTransition[] => {
     const steps = ctx.history(alarm.id);
     let shown: Alarm | null = null;
@@ -128,8 +131,16 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
         break;
       }
     }
+    const out = stateCatchUp(alarm, shown, at);
+    if (alarm.overdue && !steps.some((step) => step.type === 'alarm.overdue' && !step.held))
+      out.push(ctx.transition(alarm, 'alarm.overdue', at));
+    return out;
+  };
+
+  const stateCatchUp = (alarm: Alarm, shown: Alarm | null, at: number): AlarmTransition[] => {
     if (alarm.state === 'active') {
-      if (!shown || shown.state === 'cleared') {
+      // cleared and back while held is a new occurrence, which needs a new acknowledgement: raised again
+      if (!shown || shown.state === 'cleared' || alarm.occurrences > shown.occurrences) {
         alarm.previousSeverity = null;
         return [ctx.transition(alarm, 'alarm.raised', at)];
       }
@@ -201,12 +212,22 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
 
   return {
     hold(steps) {
+      /** `alarm.unshelved` of alarms a red step took out of their shelf: after the batch's steps, in `seq` order. */
+      const released: AlarmTransition[] = [];
       steps.forEach((step, index) => {
         if (!HELD_TYPES.has(step.type)) return;
         const live = ctx.get(step.alarm.id);
         if (!live) return;
         const shelf = coveringShelf(live, step.at);
-        if (!shelf || !holds(shelf, step.alarm)) return;
+        if (!shelf) return;
+        if (!holds(shelf, step.alarm)) {
+          // a shelf that may not hold red lets a red step go out, and the alarm with it: a red alarm is chased
+          if (live.shelved?.shelf === shelf.id) {
+            live.shelved = null;
+            released.push(ctx.transition(live, 'alarm.unshelved', step.at, null, 'red: this shelf does not hold red alarms'));
+          }
+          return;
+        }
         step.held = shelf.id;
         if (live.shelved) return;
         // an alarm raised (or first held) during a window: it is shelved from here, silently
@@ -214,6 +235,7 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
         live.shelved = info;
         for (const later of steps.slice(index)) if (later.alarm.id === live.id) later.alarm.shelved = info;
       });
+      steps.push(...released);
       return steps;
     },
 

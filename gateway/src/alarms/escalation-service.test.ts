@@ -106,6 +106,32 @@ describe('the escalation service: steps fired through the alarm service', () => 
     expect(chased().filter((e) => e.data.alarm.id === id)).toEqual([]);
   });
 
+  it("an alarm in an operator's maintenance window that escalates to red is chased from its raise, like any red alarm", () => {
+    const { alarms, escalation, chased, events } = setup();
+    alarms.record((at) => {
+      const shelved = alarms.book.shelving.shelve(
+        {
+          id: 'shf_1',
+          scope: 'device',
+          site: 'site-a',
+          device: 'dc-01',
+          reason: 'bags',
+          by: 'op',
+          from: at,
+          until: 240 * MIN,
+          holdsRed: false,
+        },
+        at,
+      );
+      return { result: shelved, transitions: shelved.ok ? shelved.transitions : [] };
+    });
+    alarms.apply([raise('dc-01', 'orange', 0)]);
+    alarms.apply([raise('dc-01', 'red', 1 * MIN)]);
+    expect(events.map((event) => event.type)).toEqual(['alarm.escalated', 'alarm.unshelved']);
+    escalation.tick(5 * MIN);
+    expect(chased().map((event) => [event.data.alarm.id, event.data.alarm.chase?.step])).toEqual([['alm_1', 1]]);
+  });
+
   it('a restart (a new service on the same book) goes on from the steps the alarm records', () => {
     const first = setup();
     first.alarms.apply([raise('dc-01', 'red', 0)]);
