@@ -120,7 +120,8 @@ export interface AlarmBook {
 export interface AlarmBookDeps {
   newAlarmId(): string;
   /**
-   * The same-day deadline of an alarm raised at `raisedAt` on `site` (ms), or null for none. At it, an alarm still
+   * The same-day deadline of an alarm the gateway raised at `raisedAt` on `site` (ms: its `reportedAt`, which is its
+   * `raisedAt` unless the reading came late), or null for none. At it, an alarm still
    * not resolved goes `alarm.overdue`, once.
    */
   deadlineOf?(site: string, raisedAt: number): number | null;
@@ -131,6 +132,9 @@ export interface AlarmBookDeps {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** When the gateway learned of a change: its reading's arrival, if later than the reading's time (`Alarm.reportedAt`). */
+const reportedAtOf = (change: VerdictChange): number => Math.max(change.at, change.receivedAt ?? change.at);
 
 /** The alarms that match a query, newest raised first (ties: the larger id first). */
 export function listAlarms(all: Iterable<Alarm>, query: AlarmQuery): Alarm[] {
@@ -252,7 +256,9 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
         clearedAt: null,
         occurrences: 1,
       };
-      const deadline = deps.deadlineOf?.(change.site, change.at) ?? null;
+      const reportedAt = reportedAtOf(change);
+      if (reportedAt > change.at) alarm.reportedAt = iso(reportedAt);
+      const deadline = deps.deadlineOf?.(change.site, reportedAt) ?? null;
       if (deadline !== null) alarm.deadline = iso(deadline);
       alarms.set(alarm.id, alarm);
       scheduleDeadline(alarm);
@@ -275,6 +281,9 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
         clearedAt: null,
         occurrences: open.occurrences + 1,
       });
+      const reportedAt = reportedAtOf(change);
+      if (reportedAt > change.at) open.reportedAt = iso(reportedAt);
+      else delete open.reportedAt;
       return [transition(open, 'alarm.raised', change.at)];
     }
 

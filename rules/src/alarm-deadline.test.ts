@@ -28,6 +28,21 @@ const book = () => {
 };
 
 describe('the same-day deadline in the alarm book (alarm.overdue)', () => {
+  it('counts from when the gateway raised the alarm: a reading from a backlog sent hours late gets its full day', () => {
+    const alarms = book();
+    const late = { ...change('true', 0), receivedAt: 5 * HOUR };
+    const [raised] = alarms.apply(late);
+    expect(raised?.alarm).toMatchObject({ raisedAt: new Date(0).toISOString(), reportedAt: new Date(5 * HOUR).toISOString() });
+    expect(raised?.alarm.deadline).toBe(new Date(15 * HOUR).toISOString());
+    // on time (the reading's arrival a moment after its time, or none for a change of the clock): no reportedAt
+    alarms.apply(change('false', 6 * HOUR));
+    const [back] = alarms.apply({ ...change('true', 7 * HOUR), receivedAt: 7 * HOUR });
+    expect(back?.alarm.reportedAt).toBeUndefined();
+    const [other] = alarms.apply(change('true', 8 * HOUR, 's/e/r'));
+    expect(other?.alarm).not.toHaveProperty('reportedAt');
+    expect(other?.alarm.deadline).toBe(new Date(18 * HOUR).toISOString());
+  });
+
   it('an alarm still unresolved at its deadline goes alarm.overdue once, cleared or not, with the next seq', () => {
     const alarms = book();
     const [raised] = alarms.apply(change('true', 0));

@@ -90,6 +90,12 @@ export const alarmSchema = z.object({
   /** Extension: `message` in Chinese, rendered from the rule's `message_zh` (or its `name_zh` and the kind's wording). */
   messageZh: z.string().optional(),
   raisedAt: isoTime,
+  /**
+   * Extension: when the gateway raised it — the arrival of the reading that made it true — where that is later than
+   * `raisedAt` (the reading's own time): a reading sent late, from a device's backlog after an outage. Its same-day
+   * deadline and its escalation steps count from here: the people who handle it learn of it now. Absent: `raisedAt`.
+   */
+  reportedAt: isoTime.optional(),
   clearedAt: isoTime.nullable(),
   /** How often the condition came back while this alarm stayed open. */
   occurrences: z.number().int().positive(),

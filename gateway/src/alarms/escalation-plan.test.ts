@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Alarm, AlarmTransition } from '../../../rules/src/index.js';
+import { HOPPER_ALARM } from '../../../test/support/hopper-alarm.js';
 import type { EscalationPolicy, EscalationStep } from '../config/escalation-schema.js';
-import { type ChaseFacts, type PlannedStep, planChase, policyFor, stepsDone } from './escalation-plan.js';
+import { type ChaseFacts, chaseFacts, type PlannedStep, planChase, policyFor, stepsDone } from './escalation-plan.js';
 
 const MIN = 60_000;
 const raised = (after: number, unless: EscalationStep['unless'] = 'acknowledged'): EscalationStep => ({
@@ -48,6 +49,12 @@ describe('planChase: which escalation steps are due', () => {
     expect(numbers(planChase(policy, { ...acked, overdue: true }, 0, 60 * MIN).fire)).toEqual([3]);
     // resolved: nothing at all
     expect(planChase(policy, facts({ resolved: true, overdue: true, deadline: 0 }), 0, 99 * MIN)).toEqual({ fire: [], next: null });
+  });
+
+  it('counts from when the gateway raised the alarm: one raised from a backlog hours late is not chased at once', () => {
+    const late: Alarm = { ...HOPPER_ALARM, raisedAt: '2026-11-22T14:30:00.000Z', reportedAt: '2026-11-22T18:00:00.000Z' };
+    expect(chaseFacts(late).raisedAt).toBe(Date.parse('2026-11-22T18:00:00.000Z'));
+    expect(chaseFacts({ ...late, reportedAt: undefined }).raisedAt).toBe(Date.parse('2026-11-22T14:30:00.000Z'));
   });
 
   it('after a restart, every step that fell due fires, in order; those done do not again', () => {

@@ -3,6 +3,7 @@ import type { EscalationPolicy, EscalationStep } from '../config/escalation-sche
 
 /** What the escalation of one alarm depends on, at one moment (ms since the epoch for times). */
 export interface ChaseFacts {
+  /** When the gateway raised it (`reportedAt`, else `raisedAt`): steps `after` a raise count from here. */
   raisedAt: number;
   acknowledged: boolean;
   assigned: boolean;
@@ -60,7 +61,7 @@ export function planChase(steps: readonly EscalationStep[], facts: ChaseFacts, d
 /** The facts of an alarm as the book holds it. */
 export function chaseFacts(alarm: Alarm): ChaseFacts {
   return {
-    raisedAt: Date.parse(alarm.raisedAt),
+    raisedAt: Date.parse(alarm.reportedAt ?? alarm.raisedAt),
     acknowledged: alarm.acknowledged,
     assigned: alarm.assignee !== undefined && alarm.assignee !== null,
     resolved: alarm.resolved,
