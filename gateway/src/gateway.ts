@@ -425,6 +425,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   // Devices that never send anything must still go silent: their silence rules run from start-up.
   await started.start(now());
+  // Acknowledgements the book holds, told to the lane again: one the book committed just before a crash may have missed
+  // the lane's commit, and a rule latched until acknowledged would hold its alarm with no way to acknowledge it again.
+  // A rule not latched ignores it. (In a cluster the lane judges no site yet.)
+  if (!config.cluster)
+    for (const alarm of alarms.book.list({ state: 'open' })) if (alarm.acknowledged) started.acknowledged(alarm.key, now());
   const reloadRules = () => started.reloadRules(now());
   const spoolOverflow = createSpoolOverflowWatch({
     apply: (changes) => alarms.apply(changes),

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SiteAlarms } from '../../../rules/src/index.js';
+import { HOPPER_ALARM } from '../../../test/support/hopper-alarm.js';
 import { createLogger } from '../observability/logger.js';
 import type { TakenSite } from './site-replica.js';
 import { createSiteTakeover, type SiteTakeover } from './site-takeover.js';
@@ -8,10 +9,12 @@ const empty: SiteAlarms = { alarms: [], history: [], flaps: [] };
 const taken = (site: string): TakenSite => ({
   site,
   snapshot: { version: 3, devices: [], groups: [] },
-  alarms: empty,
+  alarms: alarmsOf.get(site) ?? empty,
   seen: [],
   downMs: 0,
 });
+/** What the shared store holds of a site's alarms, where a test sets more than none. */
+const alarmsOf = new Map<string, SiteAlarms>();
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 /** A takeover over a fake cluster view, shared store, lane and book that record what they were told. */
@@ -21,6 +24,8 @@ function setup(owned: string[]) {
     forgotten: [] as string[][],
     adopted: 0,
     lane: [] as Array<{ sites: string[]; handover: string[] }>,
+    /** Keys acknowledged to the lane, with how many `ownSites` it had been told before. */
+    acknowledged: [] as Array<[key: string, afterOwnSites: number]>,
     taken: [] as string[][],
   };
   const lane = { busy: false, waiting: [] as Array<() => void> };
@@ -40,6 +45,7 @@ function setup(owned: string[]) {
         // the lane applies it at once, or once the test lets it (a worker busy with batches judged before)
         return lane.busy ? new Promise<void>((resolve) => lane.waiting.push(resolve)) : Promise.resolve();
       },
+      acknowledged: (key) => told.acknowledged.push([key, told.lane.length]),
     },
     book: {
       forgetSites: (sites) => told.forgotten.push([...sites]),
@@ -61,7 +67,27 @@ function setup(owned: string[]) {
 
 describe('which sites a cluster node judges (issue 16)', () => {
   let running: SiteTakeover | null = null;
-  afterEach(() => running?.close());
+  afterEach(() => {
+    running?.close();
+    alarmsOf.clear();
+  });
+
+  it("tells the lane of the taken alarms' acknowledgements after their rule state: a latch the last owner never let go is let go", async () => {
+    const alarm = (id: string, acknowledged: boolean, resolved = false) => ({
+      ...HOPPER_ALARM,
+      id,
+      key: `s1/dc-01/${id}`,
+      acknowledged,
+      resolved,
+    });
+    alarmsOf.set('s1', { ...empty, alarms: [alarm('acked', true), alarm('not-acked', false), alarm('closed', true, true)] });
+    const { takeover, told } = setup(['s1']);
+    running = takeover;
+    takeover.reconcile();
+    await settle();
+    expect(told.lane).toEqual([{ sites: ['s1'], handover: ['s1'] }]);
+    expect(told.acknowledged).toEqual([['s1/dc-01/acked', 1]]);
+  });
 
   it('takes the sites it owns over before judging them, and lets go of those it no longer owns', async () => {
     const { takeover, view, told } = setup(['s1', 's2']);

@@ -9,7 +9,7 @@ export interface SiteTakeoverDeps {
   /** The sites of the registry. */
   sites(): Iterable<string>;
   replica: Pick<SiteReplica, 'take'>;
-  lane: Pick<TelemetryLane, 'ownSites'>;
+  lane: Pick<TelemetryLane, 'ownSites' | 'acknowledged'>;
   book: Pick<AlarmBook, 'forgetSites' | 'adopt'>;
   now(): number;
   /** How often what this node owns is compared with what it judges (a take that failed is retried then). */
@@ -94,6 +94,10 @@ export function createSiteTakeover(deps: SiteTakeoverDeps): SiteTakeover {
       deps.now(),
       taken.map(({ alarms: _, ...handover }) => handover),
     );
+    // acknowledgements of the taken alarms, told to the lane again (after the sites' rule state it was handed): the last
+    // owner may have recorded one and died before its lane let the latched rule go (ignored by a rule not latched)
+    for (const site of taken)
+      for (const alarm of site.alarms.alarms) if (alarm.acknowledged && !alarm.resolved) deps.lane.acknowledged(alarm.key, deps.now());
     if (lost.length > 0) void applied.then(() => released(lost, step));
   };
 
