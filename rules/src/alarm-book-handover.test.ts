@@ -200,11 +200,13 @@ describe('alarms handed from one gateway node to another with their sites (issue
     const a = flappy();
     a.apply(change('s', 0, 'yellow'));
     expect(a.apply(change('s', 1, null)).map((t) => t.type)).toEqual(['alarm.cleared', 'alarm.flapping']);
-    a.apply(change('s', 2, 'yellow'));
+    // back while flapping: raised (a hazard is not shown gone); its clear is held
+    expect(a.apply(change('s', 2, 'yellow')).map((t) => t.type)).toEqual(['alarm.raised']);
+    expect(a.apply(change('s', 3, null))).toEqual([]);
     const b = flappy();
     b.adopt(handOver(a, 's'));
-    expect(b.nextDueAt()).toBe(10_002);
-    expect(b.tick(10_002).map((t) => t.type)).toEqual(['alarm.unflapped', 'alarm.raised']);
+    expect(b.nextDueAt()).toBe(10_003);
+    expect(b.tick(10_003).map((t) => t.type)).toEqual(['alarm.unflapped', 'alarm.cleared']);
 
     // the record of a key whose alarm was resolved: the next raise there counts afresh
     const stale: FlapRecord = { times: [0, 1], up: false, lastChangeAt: null, latent: null };

@@ -298,13 +298,19 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     return id === undefined ? undefined : alarms.get(id);
   };
 
-  /** While flapping, the condition is tracked but only escalations above what the alarm shows go out. */
+  /**
+   * While flapping, the condition is tracked and what would show it lower than it is goes out: its return to an alarm
+   * that shows cleared (a hazard is never shown as gone) and a rise above what the alarm shows. Clears and falls are
+   * held until it is quiet for a window.
+   */
   const applyFlapping = (alarm: Alarm, record: FlapRecord, change: VerdictChange): AlarmTransition[] => {
     if (change.verdict.status === 'pending') return [];
     record.latent = change;
     record.lastChangeAt = change.at;
     flapsChanged.add(alarm.id);
-    if (change.verdict.status === 'true' && compareSeverity(change.verdict.severity, alarm.severity) > 0) return applyNow(change);
+    const { verdict } = change;
+    if (verdict.status === 'true' && (alarm.state === 'cleared' || compareSeverity(verdict.severity, alarm.severity) > 0))
+      return applyNow(change);
     return [];
   };
 

@@ -375,6 +375,26 @@ describe('flapping as the duty officer sees it', () => {
     expect(b.nextDueAt()).toBeNull();
   });
 
+  it('while flapping, an alarm that shows cleared is raised again when its condition returns: a hazard is never shown gone', () => {
+    // more than 3 reversals: the fourth, a clear, begins it (as the default's sixth of more than 5 does)
+    const b = book({ flapping: { transitions: 3, windowMs: 10_000 } });
+    b.apply(raise(0, 'orange'));
+    b.apply(clear(1));
+    b.apply(raise(2, 'orange'));
+    // flapping begins on this clear: the alarm shows cleared
+    const cleared = b.apply(clear(3));
+    expect(types(cleared)).toEqual(['alarm.cleared', 'alarm.flapping']);
+    const id = idOf(cleared);
+    const back = b.apply(raise(4, 'orange'));
+    expect(back.map((step) => [step.type, step.alarm.state, step.alarm.occurrences])).toEqual([['alarm.raised', 'active', 3]]);
+    // its clears are held while it flaps: it shows active, and the end of flapping shows where the condition stands
+    expect(b.apply(clear(5))).toEqual([]);
+    expect(b.apply(raise(6, 'orange'))).toEqual([]);
+    expect(b.get(id)?.state).toBe('active');
+    expect(types(b.apply(clear(7)))).toEqual([]);
+    expect(types(b.tick(10_007))).toEqual(['alarm.unflapped', 'alarm.cleared']);
+  });
+
   it('while flapping, a pending verdict (a delay running) neither replaces the held state nor postpones the end of flapping', () => {
     const b = flappy();
     b.apply(raise(0, 'orange'));

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type AlarmEvent, createAlarmBook, type VerdictChange } from '../../../rules/src/index.js';
+import { type AlarmEvent, createAlarmBook, type Severity, type VerdictChange } from '../../../rules/src/index.js';
 import { createAlarmService } from '../alarms/alarm-service.js';
 import { createLogger } from '../observability/logger.js';
 import { createGatewayMetrics } from '../observability/metrics.js';
@@ -10,7 +10,7 @@ import { createSqliteAlarmInbox } from './alarm-inbox-sqlite.js';
 import { createSqliteAlarmStore } from './alarm-store-sqlite.js';
 import { openStore, type StoreDatabase } from './open-store.js';
 
-const change = (value: number, status: 'true' | 'false', at: number): VerdictChange => ({
+const change = (value: number, status: 'true' | 'false', at: number, severity: Severity = 'yellow'): VerdictChange => ({
   key: 'site-a/dc-01/hopper_temp_high',
   site: 'site-a',
   device: 'dc-01',
@@ -18,9 +18,7 @@ const change = (value: number, status: 'true' | 'false', at: number): VerdictCha
   rule: 'hopper_temp_high',
   source: 'test',
   verdict:
-    status === 'true'
-      ? { status, severity: 'yellow', metric: 'hopper_temp', value, threshold: 60, unit: '°C', message: `hot ${value}` }
-      : { status },
+    status === 'true' ? { status, severity, metric: 'hopper_temp', value, threshold: 60, unit: '°C', message: `hot ${value}` } : { status },
   at,
 });
 
@@ -98,16 +96,24 @@ describe('the alarm book in the local store (issue 13: restart and reconcile)', 
     expect(life(dir).service.recover()).toBe(0);
   });
 
-  it('a flapping alarm whose condition came back before a restart is raised again when its flapping ends after it', () => {
+  it('a flapping alarm whose condition ended before a restart clears when its flapping ends after it', () => {
     const dir = fresh();
     const first = life(dir);
-    // six reversals in a minute: flapping (default: more than 5 in 10 minutes), while the alarm is cleared
-    const statuses = ['true', 'false', 'true', 'false', 'true', 'false'] as const;
-    for (const [i, status] of statuses.entries()) first.service.apply([change(65, status, (i + 1) * 1_000)]);
+    // six reversals in a minute, the last a fall from orange to yellow: flapping (default: more than 5 in 10 minutes),
+    // the alarm active
+    const steps = [
+      ['true', 'yellow'],
+      ['false', 'yellow'],
+      ['true', 'yellow'],
+      ['false', 'yellow'],
+      ['true', 'orange'],
+      ['true', 'yellow'],
+    ] as const;
+    for (const [i, [status, severity]] of steps.entries()) first.service.apply([change(65, status, (i + 1) * 1_000, severity)]);
     expect(first.events.map((event) => event.type).at(-1)).toBe('alarm.flapping');
-    // the condition comes back: held back while flapping, no transition to record
+    // the condition ends: held while flapping (the alarm shows active), no transition to record
     const at = 7_000;
-    first.service.apply([change(70, 'true', at)]);
+    first.service.apply([change(50, 'false', at)]);
     expect(first.events.map((event) => event.type).at(-1)).toBe('alarm.flapping');
     first.db.close();
 
@@ -116,8 +122,8 @@ describe('the alarm book in the local store (issue 13: restart and reconcile)', 
     second.service.tick(at + 10 * 60_000 - 1);
     expect(second.events).toEqual([]);
     second.service.tick(at + 10 * 60_000);
-    expect(second.events.map((event) => event.type)).toEqual(['alarm.unflapped', 'alarm.raised']);
-    expect(second.service.book.list({ state: 'open' })).toMatchObject([{ state: 'active', flapping: false }]);
+    expect(second.events.map((event) => event.type)).toEqual(['alarm.unflapped', 'alarm.cleared']);
+    expect(second.service.book.list({ state: 'open' })).toMatchObject([{ state: 'cleared', flapping: false }]);
   });
 
   it('resolved alarms past retention leave the store with their history; open ones stay', () => {
