@@ -2,6 +2,7 @@ import type { Profile } from '../../../profiles/index.js';
 import type { MetricValue, Reading } from '../../../rules/src/index.js';
 import type { RegisteredDevice } from '../devices/device-registry.js';
 import { type Rejection, reject } from './rejection.js';
+import { rfc3339Ms } from './rfc3339.js';
 import type { RawReading, TelemetryPayload } from './telemetry-schema.js';
 import { cachedValueCheckOf } from './value-schema-cache.js';
 
@@ -11,7 +12,7 @@ export interface NormalisedReading {
   deviceTs: number | null;
 }
 
-const toEpochMs = (ts: number | string): number => (typeof ts === 'number' ? ts : Date.parse(ts));
+const toEpochMs = (ts: number | string): number => (typeof ts === 'number' ? ts : rfc3339Ms(ts));
 
 type MetricsResult = { ok: true; metrics: Record<string, MetricValue> } | { ok: false; rejection: Rejection };
 

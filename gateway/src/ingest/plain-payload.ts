@@ -1,4 +1,5 @@
-import { MAX_BACKLOG_READINGS, type TelemetryPayload, TIMESTAMP_PATTERN } from './telemetry-schema.js';
+import { rfc3339Ms } from './rfc3339.js';
+import { MAX_BACKLOG_READINGS, type TelemetryPayload } from './telemetry-schema.js';
 
 /**
  * The shape of contract §2 checked without zod, for the payloads nearly every device sends: well-formed ones.
@@ -25,8 +26,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 /** zod's `.int().nonnegative()`: a safe integer ≥ 0. */
 const isCount = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
-const isPlainTimestamp = (value: unknown): boolean =>
-  isCount(value) || (typeof value === 'string' && TIMESTAMP_PATTERN.test(value) && !Number.isNaN(Date.parse(value)));
+const isPlainTimestamp = (value: unknown): boolean => isCount(value) || (typeof value === 'string' && !Number.isNaN(rfc3339Ms(value)));
 
 function isPlainReading(value: unknown): boolean {
   if (!isRecord(value)) return false;

@@ -1,14 +1,12 @@
 import { z } from 'zod';
+import { rfc3339Ms } from './rfc3339.js';
 
 /** Backlog uploads hold at most this many readings (contract §2). */
 export const MAX_BACKLOG_READINGS = 1000;
 
-/** An RFC 3339 time with its zone, as devices send it (then `Date.parse` must read it). */
-export const TIMESTAMP_PATTERN = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
-
 const timestamp = z.union([
   z.number().int().nonnegative(),
-  z.string().refine((text) => TIMESTAMP_PATTERN.test(text) && !Number.isNaN(Date.parse(text)), {
+  z.string().refine((text) => !Number.isNaN(rfc3339Ms(text)), {
     message: 'expected an RFC 3339 time such as 2026-11-22T08:00:00Z',
   }),
 ]);
