@@ -228,3 +228,18 @@ describe('the alarm routes', () => {
     expect((await list(`?q=${encodeURIComponent('检修门')}`)).total).toBe(1);
   });
 });
+
+describe('the alarm list of a client that knows only the contract ("alarms, newest first")', () => {
+  it('gets every alarm with no limit given: 1,500 of them, not the first 1,000', async () => {
+    const gateway = await startHttpGateway();
+    try {
+      gateway.alarms.apply(Array.from({ length: 1_500 }, (_, i) => raised(`dc-${String(i).padStart(4, '0')}`, 'yellow', T0 + i * 1_000)));
+      const listed = (await call(gateway, '/api/alarms', { token: ROLE_TOKENS.viewer })).body;
+      expect([listed.count, listed.total]).toEqual([1_500, 1_500]);
+      expect(listed.alarms[0].device).toBe('dc-1499');
+      expect(listed.alarms.at(-1).device).toBe('dc-0000');
+    } finally {
+      await gateway.close();
+    }
+  }, 60_000);
+});

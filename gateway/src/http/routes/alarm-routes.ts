@@ -22,8 +22,11 @@ const listQuery = z.object({
     .int()
     .min(1)
     .max(10_000)
-    .default(1_000)
-    .meta({ examples: [50] }),
+    // as many as the book keeps of resolved alarms (MAX_CLOSED): a client that knows only the contract's "alarms,
+    // newest first" gets them all but in a plant-wide outage of more open alarms (then `total` says how many match)
+    .default(10_000)
+    .meta({ examples: [50] })
+    .describe('at most this many alarms (default and most 10,000; `total` counts every match, `offset` pages)'),
   offset: z.coerce
     .number()
     .int()
