@@ -81,7 +81,7 @@ describe('connections cannot make the gateway buffer what they announce', () => 
     expect(metricValue(await metricsOf(gateway), 'gateway_mqtt_connections_closed_total', { reason: 'pre_auth_bytes' })).toBe(7);
   });
 
-  it('answers a payload over maxPayloadBytes with too_large, and closes a connection announcing a packet over maxPacketBytes', async () => {
+  it('answers a payload over maxPayloadBytes with too_large; one over maxPacketBytes too, read past without buffering it; closes a connection announcing any other packet that large', async () => {
     const session = await rawDevice(gateway, 'dc-01', 'dc-01', 'secret-dc-01');
     session.send(rawPublish(DC01, Buffer.alloc(32 * 1024, 0x20), 1, 7));
     await eventually('PUBACK for the too-large payload', () =>
@@ -90,7 +90,23 @@ describe('connections cannot make the gateway buffer what they announce', () => 
     const { body } = await api(gateway, '/api/quarantine?reason=too_large');
     expect(body.entries[0].detail).toBe('32808 bytes > limit of 16384'.replace('32808', String(32 * 1024)));
 
-    session.send(Buffer.concat([Buffer.from([0x32]), remainingLength(100 * 1024)]));
+    // 1 MB in 64 KiB reads: acknowledged in order, refused as too_large with its size, the connection kept
+    const huge = rawPublish(DC01, Buffer.alloc(1_000_000, 0x7b), 1, 8);
+    for (let from = 0; from < huge.length; from += 64 * 1024) session.send(huge.subarray(from, from + 64 * 1024));
+    session.send(rawPublish(DC01, Buffer.from(JSON.stringify({ metrics: { hopper_temp: 41 } })), 1, 9));
+    await eventually('PUBACKs 8 and 9', () => (session.packets.some((p) => p.cmd === 'puback' && p.messageId === 9) ? true : undefined));
+    expect(session.packets.filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual([7, 8, 9]);
+    const refused = (await api(gateway, '/api/quarantine?reason=too_large&device=dc-01')).body.entries;
+    expect(refused[0]).toMatchObject({
+      topic: DC01,
+      detail: `packet of ${huge.length - 4} bytes > limit of 65536 (mqtt.maxPacketBytes): read past, its first 2048 bytes kept`,
+      payload: '{'.repeat(2_048),
+    });
+    expect(session.isClosed).toBe(false);
+    expect(metricValue(await metricsOf(gateway), 'gateway_mqtt_connections_closed_total', { reason: 'packet_too_large' })).toBe(0);
+
+    // a SUBSCRIBE announcing 100 KiB: closed before it is buffered
+    session.send(Buffer.concat([Buffer.from([0x82]), remainingLength(100 * 1024)]));
     expect(await closedWithin(session, 5_000)).toBe(true);
     expect(metricValue(await metricsOf(gateway), 'gateway_mqtt_connections_closed_total', { reason: 'packet_too_large' })).toBe(1);
   });

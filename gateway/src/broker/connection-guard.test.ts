@@ -171,15 +171,36 @@ describe('the connection guard after login', () => {
     expect(session.isClosed).toBe(false);
   });
 
-  it('closes a connection announcing a packet over maxPacketBytes, counted once', async () => {
+  it('reads past a PUBLISH over maxPacketBytes without buffering it: the broker gets its topic, id and first bytes, marked tooLarge', async () => {
     const gateway = await start(CONNECT.length, 4_096);
     const session = await open(gateway);
     session.send(CONNECT);
     await until(() => session.packets.some((p) => p.cmd === 'connack' && p.returnCode === 0));
-    session.send(publishOfLength(4_097, 1).subarray(0, 100));
+    const big = rawPublish(TELEMETRY_01, Buffer.alloc(100_000, 0x41), 1, 7);
+    // in reads that cut it anywhere, the next PUBLISH right behind its last byte
+    session.send(big.subarray(0, 100));
+    session.send(big.subarray(100, 60_000));
+    session.send(Buffer.concat([big.subarray(60_000), publishOfLength(100, 8)]));
+    await until(() => session.packets.filter((p) => p.cmd === 'puback').length === 2);
+    expect(session.packets.filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual([7, 8]);
+    expect(session.isClosed).toBe(false);
+    const [skipped, next] = gateway.published;
+    expect(skipped).toMatchObject({ topic: TELEMETRY_01, tooLarge: { bytes: big.length - 4, limit: 4_096 } });
+    expect(skipped?.payload).toEqual(Buffer.alloc(2_048, 0x41));
+    expect(next).toMatchObject({ topic: TELEMETRY_01 });
+    expect(next?.tooLarge).toBeUndefined();
+    expect(await closedFor(gateway, 'packet_too_large')).toBe(0);
+  });
+
+  it('closes a connection announcing any other packet over maxPacketBytes, counted once', async () => {
+    const gateway = await start(CONNECT.length, 4_096);
+    const session = await open(gateway);
+    session.send(CONNECT);
+    await until(() => session.packets.some((p) => p.cmd === 'connack' && p.returnCode === 0));
+    // a SUBSCRIBE (0x82) of 4,097 bytes
+    session.send(Buffer.concat([Buffer.from([0x82]), remainingLength(4_097)]));
     session.send(Buffer.alloc(1_000, 0x20));
     expect(await closedWithin(session, 2_000)).toBe(true);
-    expect(session.packets.some((p) => p.cmd === 'puback')).toBe(false);
     expect(gateway.published).toEqual([]);
     expect(await closedFor(gateway, 'packet_too_large')).toBe(1);
     expect(await closedFor(gateway, 'pre_auth_bytes')).toBe(0);
@@ -201,12 +222,31 @@ describe('the connection guard after login', () => {
   it('hands every packet over whole and in order, however its bytes are cut into TCP reads', async () => {
     const gateway = await start(64 * 1024, 64 * 1024);
     // Payloads up to 300 bytes: remaining lengths of one and two bytes, and a length byte alone in a read.
-    const publishes = fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 6 });
+    // some payloads over maxPacketBytes (the broker gets those read past, marked tooLarge, in their place)
+    const publishes = fc.array(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 300 }),
+        fc
+          .tuple(fc.integer({ min: 66_000, max: 70_000 }), fc.uint8Array({ minLength: 1, maxLength: 16 }))
+          .map(([length, motif]) => Uint8Array.from({ length }, (_, i) => motif[i % motif.length] as number)),
+      ),
+      {
+        minLength: 1,
+        maxLength: 6,
+      },
+    );
     await fc.assert(
       fc.asyncProperty(publishes, fc.array(fc.nat(), { maxLength: 40 }), async (payloads, cuts) => {
         gateway.published.length = 0;
         const session = await open(gateway);
-        const bytes = Buffer.concat([CONNECT, ...payloads.map((payload, i) => rawPublish(TELEMETRY_01, Buffer.from(payload), 1, i + 1))]);
+        // with a payload over maxPacketBytes, after the CONNACK: before it, 64 KiB is all a connection may send
+        const large = payloads.some((payload) => payload.length > 300);
+        if (large) {
+          session.send(CONNECT);
+          await polled(() => session.packets.some((p) => p.cmd === 'connack'));
+        }
+        const publishes = payloads.map((payload, i) => rawPublish(TELEMETRY_01, Buffer.from(payload), 1, i + 1));
+        const bytes = Buffer.concat(large ? publishes : [CONNECT, ...publishes]);
         const at = [...new Set(cuts.map((cut) => cut % bytes.length))].sort((a, b) => a - b);
         let from = 0;
         for (const to of [...at, bytes.length]) {
@@ -217,13 +257,19 @@ describe('the connection guard after login', () => {
         }
         await polled(() => session.packets.filter((p) => p.cmd === 'puback').length === payloads.length);
         expect(session.packets.filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual(payloads.map((_, i) => i + 1));
-        expect(gateway.published.map((p) => [p.topic, [...p.payload]])).toEqual(payloads.map((payload) => [TELEMETRY_01, [...payload]]));
+        const limit = 64 * 1024;
+        expect(gateway.published.map((p) => [p.topic, [...p.payload], p.tooLarge?.bytes ?? null])).toEqual(
+          payloads.map((payload) => {
+            const length = 2 + TELEMETRY_01.length + 2 + payload.length;
+            return length > limit ? [TELEMETRY_01, [...payload.subarray(0, 2_048)], length] : [TELEMETRY_01, [...payload], null];
+          }),
+        );
         session.destroy();
         await session.closed;
       }),
       { numRuns: 25 },
     );
-  });
+  }, 60_000);
 
   it('refuses to start on an aedes that no longer exposes its packet parser', () => {
     const deps = { limits: { maxPreAuthBytes: 1_024, maxPacketBytes: 1_024 }, metrics: {} as never, log: {} as never };

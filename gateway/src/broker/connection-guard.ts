@@ -25,12 +25,45 @@ interface ParserMethods {
 /** mqtt-packet's parser as the guard reads and extends it: a connection's guard state lives on its parser. */
 interface GuardedParser extends ParserMethods {
   client: Client & { conn: Duplex };
-  packet: { length: number };
+  packet: { length: number; cmd?: string; qos?: number; retain?: boolean; dup?: boolean };
   error: Error | null;
-  _list: unknown;
+  _list: InstanceType<typeof BufferList>;
+  _stateCounter: number;
+  emit(event: 'packet', packet: unknown): boolean;
   /** Bytes received before the CONNECT was accepted, or CUT once the guard has closed the connection. */
   _guardBytes: number;
+  /** A PUBLISH over maxPacketBytes being read past, or null. */
+  _skipping: Skipping | null;
 }
+
+/**
+ * A PUBLISH larger than the gateway buffers, read past as it arrives: its first bytes are kept (topic, packet id and a
+ * preview for the quarantine), the rest is counted and dropped. At its end the broker gets the PUBLISH with the preview
+ * as its payload and `tooLarge` set: ingest refuses it as too_large and the device gets its PUBACK in order, instead of
+ * a closed connection it would send the same packet into again after every reconnect.
+ */
+interface Skipping {
+  remaining: number;
+  head: Buffer[];
+  headBytes: number;
+  announced: number;
+  qos: number;
+  retain: boolean;
+  dup: boolean;
+  /** Bytes of the packet the parser held when the skip began, to read past first. */
+  pending: Buffer | null;
+}
+
+/** What a too-large PUBLISH hands the broker besides its preview (`PublishPacket.tooLarge`). */
+export interface TooLargePublish {
+  /** The packet's length as announced. */
+  bytes: number;
+  limit: number;
+}
+
+/** The first bytes kept of a too-large PUBLISH: a topic's 2 + 65,535, a packet id's 2, and the quarantine's preview. */
+const PREVIEW_BYTES = 2_048;
+const HEAD_LIMIT = 2 + 65_535 + 2 + PREVIEW_BYTES;
 
 /** `_guardBytes` of a connection the guard has closed: nothing more is parsed. */
 const CUT = -1;
@@ -71,6 +104,64 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
     parser.client.conn.destroy();
   };
 
+  /** Begins reading past the PUBLISH whose length the parser just read; what it holds of it is read past first. */
+  const startSkipping = (parser: GuardedParser): void => {
+    const { packet } = parser;
+    const held = parser._list.slice();
+    parser._list = new BufferList();
+    parser._skipping = {
+      remaining: packet.length,
+      head: [],
+      headBytes: 0,
+      announced: packet.length,
+      qos: packet.qos ?? 0,
+      retain: packet.retain === true,
+      dup: packet.dup === true,
+      pending: held.length > 0 ? held : null,
+    };
+  };
+
+  /** Reads `buffer` past the skipped packet: what follows its end, or null while it goes on. */
+  const skipPast = (parser: GuardedParser, skipping: Skipping, buffer: Buffer): Buffer | null => {
+    const used = Math.min(skipping.remaining, buffer.length);
+    if (skipping.headBytes < HEAD_LIMIT) {
+      const kept = buffer.subarray(0, Math.min(used, HEAD_LIMIT - skipping.headBytes));
+      skipping.head.push(Buffer.from(kept));
+      skipping.headBytes += kept.length;
+    }
+    skipping.remaining -= used;
+    if (skipping.remaining > 0) return null;
+    parser._skipping = null;
+    handOver(parser, skipping);
+    return buffer.subarray(used);
+  };
+
+  /** The skipped PUBLISH, to the broker: topic and packet id as sent, the preview as payload, `tooLarge` set. */
+  const handOver = (parser: GuardedParser, skipping: Skipping): void => {
+    const head = Buffer.concat(skipping.head);
+    const topicEnd = head.length >= 2 ? 2 + head.readUInt16BE(0) : Number.POSITIVE_INFINITY;
+    const payloadStart = topicEnd + (skipping.qos > 0 ? 2 : 0);
+    if (payloadStart > head.length) {
+      cut(parser, 'packet_too_large', { announced: skipping.announced, limit: maxPacketBytes });
+      return;
+    }
+    const Packet = parser.packet.constructor as new () => Record<string, unknown>;
+    const publish = Object.assign(new Packet(), {
+      cmd: 'publish',
+      qos: skipping.qos,
+      retain: skipping.retain,
+      dup: skipping.dup,
+      length: skipping.announced,
+      topic: head.toString('utf8', 2, topicEnd),
+      payload: head.subarray(payloadStart, payloadStart + PREVIEW_BYTES),
+      tooLarge: { bytes: skipping.announced, limit: maxPacketBytes } satisfies TooLargePublish,
+    });
+    if (skipping.qos > 0) publish.messageId = head.readUInt16BE(topicEnd);
+    parser.packet = new Packet() as GuardedParser['packet'];
+    parser._stateCounter = 0;
+    parser.emit('packet', publish);
+  };
+
   /** mqtt-packet's parser methods with the guard's checks, made once and set on each connection's parser. */
   let base: ParserMethods | undefined;
   const guarded: ParserMethods = {
@@ -83,13 +174,28 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
           return 0;
         }
       }
-      return (base as ParserMethods).parse.call(this, buffer);
+      let bytes = buffer;
+      if (this._skipping) {
+        const after = skipPast(this, this._skipping, bytes);
+        if (after === null || this._guardBytes === CUT) return 0;
+        bytes = after;
+      }
+      const left = (base as ParserMethods).parse.call(this, bytes);
+      // a too-large PUBLISH began in these bytes: what the parser held of it (and after it) is read past now
+      const pending = this._skipping?.pending;
+      if (!this._skipping || !pending) return left;
+      this._skipping.pending = null;
+      return guarded.parse.call(this, pending);
     },
     _parseLength(this: GuardedParser) {
       if (!(base as ParserMethods)._parseLength.call(this)) return false;
       const connected = this.client.connected;
       const limit = connected ? maxPacketBytes : maxPreAuthBytes;
       if (this.packet.length <= limit) return true;
+      if (connected && this.packet.cmd === 'publish') {
+        startSkipping(this);
+        return false;
+      }
       this.error = new Error(`packet of ${this.packet.length} bytes announced; limit ${limit}`);
       cut(this, connected ? 'packet_too_large' : 'pre_auth_bytes', { announced: this.packet.length, limit });
       return false;
@@ -119,6 +225,7 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
     base ??= Object.getPrototypeOf(parser) as ParserMethods;
     parser._list = new BufferList();
     parser._guardBytes = 0;
+    parser._skipping = null;
     parser.parse = guarded.parse;
     parser._parseLength = guarded._parseLength;
     parser._emitError = guarded._emitError;

@@ -4,6 +4,7 @@ import type { IngestService } from '../ingest/ingest-service.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { type AuthenticateDeps, createAuthenticate, createPreConnect, isReservedForDevices } from './authenticate.js';
+import type { TooLargePublish } from './connection-guard.js';
 import { sessionOf } from './session.js';
 import { filterCovers, topicMatches } from './topic-filter.js';
 
@@ -56,8 +57,10 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
         return done(new Error(violation));
       }
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      // a PUBLISH over mqtt.maxPacketBytes, read past by the connection guard: only its first bytes are here
+      const { tooLarge } = packet as PublishPacket & { tooLarge?: TooLargePublish };
       deps.ingest.handlePublish(
-        { session, clientId: client?.id ?? null, topic: packet.topic, payload, receivedAt: deps.now() },
+        { session, clientId: client?.id ?? null, topic: packet.topic, payload, receivedAt: deps.now(), ...(tooLarge ? { tooLarge } : {}) },
         (decision) => {
           if (decision === 'unavailable') return done(new Error('telemetry lane unavailable'));
           if (decision === 'drop') {

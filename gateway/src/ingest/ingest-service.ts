@@ -1,4 +1,5 @@
 import { isReservedForDevices } from '../broker/authenticate.js';
+import type { TooLargePublish } from '../broker/connection-guard.js';
 import type { ClientSession } from '../broker/session.js';
 import { topicMatches } from '../broker/topic-filter.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
@@ -20,6 +21,8 @@ export interface DevicePublish {
   topic: string;
   payload: Buffer;
   receivedAt: number;
+  /** A packet over mqtt.maxPacketBytes: read past, not buffered; `payload` is its first bytes only. */
+  tooLarge?: TooLargePublish;
 }
 
 /**
@@ -126,6 +129,12 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
       return decided('drop');
     }
 
+    if (publish.tooLarge) {
+      const { bytes, limit } = publish.tooLarge;
+      const detail = `packet of ${bytes} bytes > limit of ${limit} (mqtt.maxPacketBytes): read past, its first ${publish.payload.length} bytes kept`;
+      record(publish, reject('too_large', detail), device, device.site);
+      return decided('drop');
+    }
     if (parsed.channel === 'status') {
       const status = statusPayloadSchema.safeParse(publish.payload.toString('utf8'));
       if (!status.success) {
