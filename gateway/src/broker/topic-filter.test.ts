@@ -32,4 +32,11 @@ describe('MQTT topic filters', () => {
     expect(filterCovers('lab/+', 'lab/+')).toBe(true);
     expect(filterCovers('#', 'lab/+/#')).toBe(true);
   });
+
+  it('lets no wildcard allowance reach the $ topics (MQTT-4.7.2-1): a lab client allowed # may not subscribe to $SYS', () => {
+    expect(filterCovers('#', '$SYS/#')).toBe(false);
+    expect(filterCovers('#', '$SYS/broker/clients/+')).toBe(false);
+    expect(filterCovers('+/#', '$share/g/x')).toBe(false);
+    expect(filterCovers('$SYS/#', '$SYS/broker/clients/+')).toBe(true);
+  });
 });

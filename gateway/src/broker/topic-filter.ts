@@ -12,10 +12,14 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
-/** True when every topic that `inner` matches is also matched by `outer`. */
+/**
+ * True when every topic that `inner` matches is also matched by `outer`. A filter whose first level is a wildcard
+ * matches no `$` topic (MQTT-4.7.2-1), so `#` does not cover `$SYS/#`.
+ */
 export function filterCovers(outer: string, inner: string): boolean {
   const o = outer.split('/');
   const i = inner.split('/');
+  if (!o[0]?.startsWith('$') && i[0]?.startsWith('$')) return false;
   for (let n = 0; n < o.length; n += 1) {
     const level = o[n];
     if (level === '#') return true;
