@@ -134,6 +134,17 @@ describe('the HTTP server of a gateway', () => {
     expect(broken.status).toBe(400);
     expect(broken.body.error.code).toBe('validation_failed');
     expect(broken.body.error.details.fastifyCode).toBe('FST_ERR_CTP_INVALID_JSON_BODY');
+    expect(broken.body.error.message).toBe("Body is not valid JSON but content-type is set to 'application/json'");
+    // valid JSON with a key that reaches the prototype chain: refused all the same, saying why
+    for (const body of ['{"__proto__":{"x":1},"by":"a"}', '{"by":"a","constructor":{"prototype":{"x":1}}}']) {
+      const poisoned = await call(gateway, `/api/alarms/${alarm.id}/ack`, { body });
+      expect(poisoned.status, body).toBe(400);
+      expect(poisoned.body.error).toMatchObject({
+        code: 'validation_failed',
+        message: 'a body key named __proto__, or constructor holding prototype, is not accepted',
+      });
+    }
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
   it('counts a missing token as such in the metrics', async () => {

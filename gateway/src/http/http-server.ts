@@ -96,6 +96,18 @@ const CLIENT_ERRORS: ReadonlyMap<string, ErrorCode> = new Map([
   ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'unsupported_media_type'],
 ]);
 
+const PROTO_KEY_BODY = 'a body key named __proto__, or constructor holding prototype, is not accepted';
+
+/** Whether `text` is JSON at all (a body fastify refused may be JSON with a forbidden key). */
+const validJson = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** The HTTP API of contract §6 (+ quarantine and webhook administration). */
 export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer> {
   // Per-request logs are left to /metrics; the HTTP logger reports warnings and errors.
@@ -110,6 +122,20 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   useZodSchemas(app);
   // Bodies are JSON only: anything else is 415 unsupported_media_type (fastify also parses text/plain by default).
   app.removeContentTypeParser('text/plain');
+  // Fastify's JSON parser refuses a body with a `__proto__` key (or `constructor.prototype`) as "not valid JSON": the
+  // same refusal, with its true reason.
+  const jsonBody = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    jsonBody(request, body as string, (error, parsed) => {
+      if (!error) return done(null, parsed);
+      done(
+        validJson(body as string)
+          ? Object.assign(new Error(PROTO_KEY_BODY), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' })
+          : error,
+      );
+    }),
+  );
   await app.register(fastifySSE, { heartbeatInterval: 15_000 });
   // Counts only what the authenticator reports (failed authentications), keyed by source address.
   await app.register(rateLimit, { global: false, max: deps.authFailures.max, timeWindow: deps.authFailures.window });
