@@ -133,8 +133,15 @@ export interface AlarmBookDeps {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** When the gateway learned of a change: its reading's arrival, if later than the reading's time (`Alarm.reportedAt`). */
-const reportedAtOf = (change: VerdictChange): number => Math.max(change.at, change.receivedAt ?? change.at);
+/**
+ * How late a reading must arrive for its alarm to count its handling from the arrival (`Alarm.reportedAt`): a backlog
+ * sent after an outage, not a network's or a clock's usual lag.
+ */
+export const LATE_READING_MS = 60_000;
+
+/** When the gateway learned of a change: its reading's arrival if that came late, else the reading's time. */
+const reportedAtOf = (change: VerdictChange): number =>
+  change.receivedAt !== undefined && change.receivedAt - change.at > LATE_READING_MS ? change.receivedAt : change.at;
 
 /** The alarms that match a query, newest raised first (ties: the larger id first). */
 export function listAlarms(all: Iterable<Alarm>, query: AlarmQuery): Alarm[] {

@@ -34,10 +34,11 @@ describe('the same-day deadline in the alarm book (alarm.overdue)', () => {
     const [raised] = alarms.apply(late);
     expect(raised?.alarm).toMatchObject({ raisedAt: new Date(0).toISOString(), reportedAt: new Date(5 * HOUR).toISOString() });
     expect(raised?.alarm.deadline).toBe(new Date(15 * HOUR).toISOString());
-    // on time (the reading's arrival a moment after its time, or none for a change of the clock): no reportedAt
+    // on time (the reading's arrival a minute or less after its time, or none for a change of the clock): no reportedAt
     alarms.apply(change('false', 6 * HOUR));
-    const [back] = alarms.apply({ ...change('true', 7 * HOUR), receivedAt: 7 * HOUR });
+    const [back] = alarms.apply({ ...change('true', 7 * HOUR), receivedAt: 7 * HOUR + 60_000 });
     expect(back?.alarm.reportedAt).toBeUndefined();
+    expect(back?.alarm.deadline).toBe(new Date(15 * HOUR).toISOString());
     const [other] = alarms.apply(change('true', 8 * HOUR, 's/e/r'));
     expect(other?.alarm).not.toHaveProperty('reportedAt');
     expect(other?.alarm.deadline).toBe(new Date(18 * HOUR).toISOString());

@@ -84,17 +84,51 @@ describe('shelving and maintenance windows', () => {
     const other = book();
     other.shelving.shelve(window({}), 0);
     expect(delivered(other.apply(change(1, 'yellow')))).toEqual([]);
-    // the red step goes out and takes the alarm out of the window: it is chased like any red alarm (escalation-plan)
+    // the red step takes the alarm out of the window, released as at a window's end (it is chased like any red alarm)
+    other.shelving.takeChanged();
     const red = other.apply(change(2, 'red'));
-    expect(red.map((step) => [step.type, step.alarm.seq, step.alarm.shelved?.scope ?? null, step.note ?? null])).toEqual([
-      ['alarm.escalated', 2, 'device', null],
-      ['alarm.unshelved', 3, null, 'red: this shelf does not hold red alarms'],
+    // the window changed (it covers the alarm no more): saved with the step
+    expect(other.shelving.takeChanged().map((shelf) => shelf.released)).toEqual([[other.list({})[0]?.id]]);
+    expect(red.map((step) => [step.type, step.alarm.seq, step.alarm.severity, step.held ? 'held' : 'out', step.note ?? null])).toEqual([
+      ['alarm.escalated', 2, 'red', 'held', null],
+      ['alarm.unshelved', 3, 'red', 'out', 'red: this shelf does not hold red alarms'],
+      // consumers last saw nothing of it: raised, red
+      ['alarm.raised', 4, 'red', 'out', null],
     ]);
-    expect(delivered(red)).toEqual(['alarm.escalated', 'alarm.unshelved']);
     expect(other.list({})[0]?.shelved).toBeNull();
-    // its later steps go out too, and the window's end has nothing more to say of it
+    // the window covers it no more: its later steps go out, also once it is no longer red, and its end says nothing
     expect(delivered(other.apply(change(3, 'orange')))).toEqual(['alarm.deescalated']);
+    expect(delivered(other.apply(change(4, null)))).toEqual(['alarm.cleared']);
+    expect(other.list({})[0]?.shelved).toBeNull();
     expect(delivered(other.tick(60 * MIN))).toEqual([]);
+    expect(other.shelving.list(true)[0]?.released).toEqual([other.list({})[0]?.id]);
+  });
+
+  it('a red step shows what its window held before it: the return of a cleared alarm and a missed deadline', () => {
+    const b = book({ deadlineOf: () => 20 * MIN });
+    b.apply(change(0, 'orange'));
+    const id = b.list({})[0]?.id as string;
+    b.acknowledge(id, 'duty', null, 1 * MIN);
+    b.shelving.shelve(window({ from: 2 * MIN, until: 60 * MIN }), 2 * MIN);
+    expect(delivered([...b.apply(change(5 * MIN, null)), ...b.apply(change(6 * MIN, 'orange')), ...b.tick(20 * MIN)])).toEqual([]);
+    const red = b.apply(change(25 * MIN, 'red'));
+    expect(delivered(red)).toEqual(['alarm.unshelved', 'alarm.raised', 'alarm.overdue']);
+    expect(red.at(-1)?.alarm).toMatchObject({ severity: 'red', acknowledged: false, occurrences: 2, overdue: true, shelved: null });
+  });
+
+  it("a red step under an operator's window that a dispatcher's window also covers stays held, under the dispatcher's", () => {
+    const b = book();
+    b.shelving.shelve(window({ id: 'shf_op' }), 0);
+    b.shelving.shelve(window({ id: 'shf_dispatch', scope: 'site', device: undefined, holdsRed: true, by: 'dispatcher' }), 0);
+    b.apply(change(1, 'orange'));
+    expect(b.list({})[0]?.shelved?.shelf).toBe('shf_op');
+    const red = b.apply(change(2, 'red'));
+    expect(red.map((step) => [step.type, step.held ?? 'out', step.by])).toEqual([
+      ['alarm.escalated', 'shf_op', null],
+      ['alarm.shelved', 'out', 'dispatcher'],
+    ]);
+    expect(b.list({})[0]?.shelved?.shelf).toBe('shf_dispatch');
+    expect(delivered(b.apply(change(3, null)))).toEqual([]);
   });
 
   it('a shelf that ends shows what consumers missed: an overdue deadline, and a clear and return (a new acknowledgement is due)', () => {

@@ -81,6 +81,8 @@ export interface Shelving {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+/** The note of `alarm.unshelved` when a red step took the alarm out of a shelf that may not hold red. */
+const RED_RELEASE = 'red: this shelf does not hold red alarms';
 const START = 'start:';
 const END = 'end:';
 
@@ -212,8 +214,8 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
 
   return {
     hold(steps) {
-      /** `alarm.unshelved` of alarms a red step took out of their shelf: after the batch's steps, in `seq` order. */
-      const released: AlarmTransition[] = [];
+      /** Alarms a red step took out of a shelf that may not hold red, released after the batch's steps (`seq` order). */
+      const released: Array<[alarm: Alarm, from: Shelf, at: number]> = [];
       steps.forEach((step, index) => {
         if (!HELD_TYPES.has(step.type)) return;
         const live = ctx.get(step.alarm.id);
@@ -221,10 +223,14 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
         const shelf = coveringShelf(live, step.at);
         if (!shelf) return;
         if (!holds(shelf, step.alarm)) {
-          // a shelf that may not hold red lets a red step go out, and the alarm with it: a red alarm is chased
+          // A shelf that may not hold red lets the alarm go: the shelf covers it no more, and it is released as at a
+          // shelf's end (`alarm.unshelved`, then what consumers missed: the red step with what it held before), or
+          // into another shelf that holds red. A red alarm is chased.
           if (live.shelved?.shelf === shelf.id) {
-            live.shelved = null;
-            released.push(ctx.transition(live, 'alarm.unshelved', step.at, null, 'red: this shelf does not hold red alarms'));
+            step.held = shelf.id;
+            shelf.released = [...(shelf.released ?? []), live.id];
+            changed.add(shelf.id);
+            released.push([live, shelf, step.at]);
           }
           return;
         }
@@ -235,7 +241,7 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
         live.shelved = info;
         for (const later of steps.slice(index)) if (later.alarm.id === live.id) later.alarm.shelved = info;
       });
-      steps.push(...released);
+      for (const [alarm, from, at] of released) steps.push(...release(alarm, from, null, RED_RELEASE, at));
       return steps;
     },
 

@@ -91,8 +91,8 @@ export const alarmSchema = z.object({
   messageZh: z.string().optional(),
   raisedAt: isoTime,
   /**
-   * Extension: when the gateway raised it — the arrival of the reading that made it true — where that is later than
-   * `raisedAt` (the reading's own time): a reading sent late, from a device's backlog after an outage. Its same-day
+   * Extension: when the gateway raised it — the arrival of the reading that made it true — where that is more than a
+   * minute after `raisedAt` (the reading's own time): a reading sent late, from a device's backlog after an outage. Its same-day
    * deadline and its escalation steps count from here: the people who handle it learn of it now. Absent: `raisedAt`.
    */
   reportedAt: isoTime.optional(),

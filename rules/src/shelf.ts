@@ -30,6 +30,11 @@ export const shelfSchema = z.object({
   /** When it ended (its `until`, or earlier by an explicit end), and who ended it (null: it expired). */
   endedAt: z.string().nullable(),
   endedBy: z.string().nullable(),
+  /**
+   * Extension: alarms of its scope a red step took out of it (a shelf that may not hold red): it covers them no more,
+   * so they are chased and delivered like any other alarm until it ends.
+   */
+  released: z.array(z.string()).optional(),
 });
 export type Shelf = z.infer<typeof shelfSchema>;
 
@@ -57,6 +62,7 @@ export const shelfIsOn = (shelf: Shelf, at: number): boolean =>
 
 /** Whether a shelf covers an alarm (by id, by device, or by site). */
 export const shelfCovers = (shelf: Shelf, alarm: { id: string; site: string; device: string }): boolean => {
+  if (shelf.released?.includes(alarm.id)) return false;
   if (shelf.scope === 'alarm') return shelf.alarm === alarm.id;
   if (shelf.site !== alarm.site) return false;
   return shelf.scope === 'site' || shelf.device === alarm.device;

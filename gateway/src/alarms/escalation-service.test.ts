@@ -127,7 +127,7 @@ describe('the escalation service: steps fired through the alarm service', () => 
     });
     alarms.apply([raise('dc-01', 'orange', 0)]);
     alarms.apply([raise('dc-01', 'red', 1 * MIN)]);
-    expect(events.map((event) => event.type)).toEqual(['alarm.escalated', 'alarm.unshelved']);
+    expect(events.map((event) => event.type)).toEqual(['alarm.unshelved', 'alarm.raised']);
     escalation.tick(5 * MIN);
     expect(chased().map((event) => [event.data.alarm.id, event.data.alarm.chase?.step])).toEqual([['alm_1', 1]]);
   });
