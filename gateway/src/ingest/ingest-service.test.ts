@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { TooLargePublish } from '../broker/connection-guard.js';
 import type { ClientSession } from '../broker/session.js';
 import { validateConfig } from '../config/load-config.js';
 import { createDeviceRegistry, type RegisteredDevice } from '../devices/device-registry.js';
@@ -80,10 +81,12 @@ function service(
     topic: string,
     payload = '{"metrics":{"hopper_temp":40}}',
     clientId: string | null = 'dc-01',
+    tooLarge?: TooLargePublish,
   ) => {
     const decisions: PublishDecision[] = [];
-    ingest.handlePublish({ session, clientId, topic, payload: Buffer.from(payload), receivedAt: AT }, (decision) =>
-      decisions.push(decision),
+    ingest.handlePublish(
+      { session, clientId, topic, payload: Buffer.from(payload), receivedAt: AT, ...(tooLarge ? { tooLarge } : {}) },
+      (decision) => decisions.push(decision),
     );
     return decisions;
   };
@@ -332,6 +335,24 @@ describe('ingest service: what happens to each PUBLISH', () => {
     expect(await s.counted('mqttAclDenied')).toEqual({ publish: 6 });
     expect(await s.counted('rejections')).toEqual({ forbidden: 6 });
     expect(await s.counted('messagesReceived')).toEqual({});
+    expect(s.submitted).toEqual([]);
+    expect(s.recorded).toEqual([]);
+  });
+
+  it('a packet read past for its size is refused as too_large, never judged nor routed on: a device’s, and a lab client’s', async () => {
+    const s = service();
+    const tooLarge = { bytes: 2_000_000, limit: 1_048_576 };
+    expect(s.publish(device(dc01), TELEMETRY, '{"metrics":{"hop', 'dc-01', tooLarge)).toEqual(['drop']);
+    expect(s.publish(LAB, 'lab/echo', 'first bytes', 'lab-1', tooLarge)).toEqual(['drop']);
+    // a topic refused anyway says so first
+    expect(s.publish(LAB, 'elsewhere/x', 'first bytes', 'lab-1', tooLarge)).toEqual(['drop']);
+    const detail = 'packet of 2000000 bytes > limit of 1048576 (mqtt.maxPacketBytes): read past, its first';
+    expect(s.quarantine.list({}).map((e) => [e.reason, e.detail, e.device, e.clientId])).toEqual([
+      ['forbidden', 'lab mode does not allow publishing to elsewhere/x', null, 'lab-1'],
+      ['too_large', `${detail} 11 bytes kept`, null, 'lab-1'],
+      ['too_large', `${detail} 16 bytes kept`, 'dc-01', 'dc-01'],
+    ]);
+    expect(s.deviceStatus.get('dc-01').rejections).toEqual({ too_large: 1 });
     expect(s.submitted).toEqual([]);
     expect(s.recorded).toEqual([]);
   });

@@ -103,14 +103,20 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
       );
       return decided('drop');
     }
-    if (session.kind === 'lab') {
-      if (!labAllows(topic)) {
-        deps.metrics.mqttAclDenied.inc({ action: 'publish' });
-        record(publish, reject('forbidden', `lab mode does not allow publishing to ${topic}`), null, parsed?.site ?? null);
-        return decided('drop');
-      }
-      if (!parsed) return decided('accept');
+    if (session.kind === 'lab' && !labAllows(topic)) {
+      deps.metrics.mqttAclDenied.inc({ action: 'publish' });
+      record(publish, reject('forbidden', `lab mode does not allow publishing to ${topic}`), null, parsed?.site ?? null);
+      return decided('drop');
     }
+    if (publish.tooLarge) {
+      // only its first bytes are here: never judged, nor routed on (a lab subscriber would get them as the message)
+      const { bytes, limit } = publish.tooLarge;
+      const detail = `packet of ${bytes} bytes > limit of ${limit} (mqtt.maxPacketBytes): read past, its first ${publish.payload.length} bytes kept`;
+      const device = session.kind === 'device' ? session.device : null;
+      record(publish, reject('too_large', detail), device, device?.site ?? parsed?.site ?? null);
+      return decided('drop');
+    }
+    if (session.kind === 'lab' && !parsed) return decided('accept');
 
     (parsed?.channel === 'status' ? receivedStatus : receivedTelemetry).inc();
     if (!parsed || (parsed.channel !== 'telemetry' && parsed.channel !== 'status')) {
@@ -129,12 +135,6 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
       return decided('drop');
     }
 
-    if (publish.tooLarge) {
-      const { bytes, limit } = publish.tooLarge;
-      const detail = `packet of ${bytes} bytes > limit of ${limit} (mqtt.maxPacketBytes): read past, its first ${publish.payload.length} bytes kept`;
-      record(publish, reject('too_large', detail), device, device.site);
-      return decided('drop');
-    }
     if (parsed.channel === 'status') {
       const status = statusPayloadSchema.safeParse(publish.payload.toString('utf8'));
       if (!status.success) {
