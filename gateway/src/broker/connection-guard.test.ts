@@ -190,6 +190,15 @@ describe('the connection guard after login', () => {
     expect(next).toMatchObject({ topic: TELEMETRY_01 });
     expect(next?.tooLarge).toBeUndefined();
     expect(await closedFor(gateway, 'packet_too_large')).toBe(0);
+
+    // its first 50 bytes one a read (the topic's length split), then the rest
+    const again = rawPublish(TELEMETRY_01, Buffer.alloc(5_000, 0x42), 1, 9);
+    for (let at = 0; at < 50; at += 1) session.send(again.subarray(at, at + 1));
+    session.send(again.subarray(50));
+    await until(() => session.packets.filter((p) => p.cmd === 'puback').length === 3);
+    expect(session.packets.filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual([7, 8, 9]);
+    expect(gateway.published[2]).toMatchObject({ topic: TELEMETRY_01, tooLarge: { bytes: again.length - 3 } });
+    expect(gateway.published[2]?.payload).toEqual(Buffer.alloc(2_048, 0x42));
   });
 
   it('closes a connection announcing any other packet over maxPacketBytes, counted once', async () => {

@@ -44,8 +44,11 @@ interface GuardedParser extends ParserMethods {
  */
 interface Skipping {
   remaining: number;
-  head: Buffer[];
+  /** Its first bytes, copied as they come (one buffer, whatever the reads: a byte a read costs no more). */
+  head: Buffer;
   headBytes: number;
+  /** How many first bytes to keep: its topic's length (2), then as many as its topic, packet id and preview take. */
+  headLimit: number;
   announced: number;
   qos: number;
   retain: boolean;
@@ -61,9 +64,8 @@ export interface TooLargePublish {
   limit: number;
 }
 
-/** The first bytes kept of a too-large PUBLISH: a topic's 2 + 65,535, a packet id's 2, and the quarantine's preview. */
+/** The payload's first bytes kept of a too-large PUBLISH, for the quarantine (with its topic and packet id). */
 const PREVIEW_BYTES = 2_048;
-const HEAD_LIMIT = 2 + 65_535 + 2 + PREVIEW_BYTES;
 
 /** `_guardBytes` of a connection the guard has closed: nothing more is parsed. */
 const CUT = -1;
@@ -109,10 +111,12 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
     const { packet } = parser;
     const held = parser._list.slice();
     parser._list = new BufferList();
+    const headLimit = Math.min(2, packet.length);
     parser._skipping = {
       remaining: packet.length,
-      head: [],
+      head: Buffer.allocUnsafe(headLimit),
       headBytes: 0,
+      headLimit,
       announced: packet.length,
       qos: packet.qos ?? 0,
       retain: packet.retain === true,
@@ -124,10 +128,23 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
   /** Reads `buffer` past the skipped packet: what follows its end, or null while it goes on. */
   const skipPast = (parser: GuardedParser, skipping: Skipping, buffer: Buffer): Buffer | null => {
     const used = Math.min(skipping.remaining, buffer.length);
-    if (skipping.headBytes < HEAD_LIMIT) {
-      const kept = buffer.subarray(0, Math.min(used, HEAD_LIMIT - skipping.headBytes));
-      skipping.head.push(Buffer.from(kept));
-      skipping.headBytes += kept.length;
+    for (let offset = 0; offset < used && skipping.headBytes < skipping.headLimit; ) {
+      const copied = buffer.copy(
+        skipping.head,
+        skipping.headBytes,
+        offset,
+        Math.min(used, offset + skipping.headLimit - skipping.headBytes),
+      );
+      skipping.headBytes += copied;
+      offset += copied;
+      if (skipping.headLimit === 2 && skipping.headBytes === 2) {
+        // the topic's length is read: room for the topic, the packet id and the preview, no more
+        const limit = Math.min(skipping.announced, 2 + skipping.head.readUInt16BE(0) + (skipping.qos > 0 ? 2 : 0) + PREVIEW_BYTES);
+        const head = Buffer.allocUnsafe(limit);
+        skipping.head.copy(head, 0, 0, 2);
+        skipping.head = head;
+        skipping.headLimit = limit;
+      }
     }
     skipping.remaining -= used;
     if (skipping.remaining > 0) return null;
@@ -138,7 +155,7 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
 
   /** The skipped PUBLISH, to the broker: topic and packet id as sent, the preview as payload, `tooLarge` set. */
   const handOver = (parser: GuardedParser, skipping: Skipping): void => {
-    const head = Buffer.concat(skipping.head);
+    const head = skipping.head.subarray(0, skipping.headBytes);
     const topicEnd = head.length >= 2 ? 2 + head.readUInt16BE(0) : Number.POSITIVE_INFINITY;
     const payloadStart = topicEnd + (skipping.qos > 0 ? 2 : 0);
     if (payloadStart > head.length) {
