@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -113,6 +113,14 @@ describe('invalid configuration fails fast, naming every problem with its path',
     const looped = runGateway(['--config', file('looped.yaml', `deviceFiles: [${a}]\ninflux: { mode: off }\n`), '--check']);
     expect(looped.status).toBe(2);
     expect(looped.stderr).toContain(`devices-b.yaml:1: deviceFiles[0]: ${a} includes itself`);
+
+    // through a symbolic link to itself
+    const link = join(dir, 'link-to-self.yaml');
+    const self = file('self.yaml', `deviceFiles: [${link}]\ninflux: { mode: off }\n`);
+    symlinkSync(self, link);
+    const linked = runGateway(['--config', self, '--check']);
+    expect(linked.status).toBe(2);
+    expect(linked.stderr).toContain(`self.yaml:1: deviceFiles[0]: ${link} includes itself`);
   });
 
   it('refuses an invalid rule file with file, line and path', () => {

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { PROFILES } from '../../../profiles/index.js';
 import { PROTO_KEY_MESSAGE, protoKeyPaths, yamlTree } from '../../../rules/src/index.js';
@@ -79,17 +78,28 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv, including: 
   const config = validateConfig(raw, file, locate);
   if (config.deviceFiles.length === 0) return config;
   // The registry files' devices are checked as the config's own would be, each problem named in its own file.
-  const chain = [...including, resolve(file)];
+  // real paths: a symbolic link to a file of the chain is that file
+  const chain = [...including, realpathSync(file)];
   for (const [index, deviceFile] of config.deviceFiles.entries()) {
-    if (chain.includes(resolve(deviceFile))) {
+    const real = realPathOrSelf(deviceFile);
+    if (chain.includes(real)) {
       const path = ['deviceFiles', index];
-      const message = `${deviceFile} includes itself (${[...chain, resolve(deviceFile)].join(' → ')})`;
+      const message = `${deviceFile} includes itself (${[...chain, real].join(' → ')})`;
       throw configError([{ file, line: locate(path), path: formatPath(path), message }]);
     }
     const registry = loadConfigFile(deviceFile, env, chain);
     config.devices.push(...registry.devices);
   }
   return validateConfig({ ...(raw as object), deviceFiles: [], devices: config.devices }, file, locate);
+}
+
+/** The file's real path; a file that cannot be read keeps its name (reading it says why). */
+function realPathOrSelf(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 function configError(problems: FileProblem[]): GatewayError {
