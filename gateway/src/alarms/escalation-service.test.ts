@@ -22,7 +22,7 @@ const POLICIES = escalationSchema.parse([
   },
 ]);
 
-function setup(knownUsers?: string[]) {
+function setup(knownUsers?: string[], policies = POLICIES) {
   const logged: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -43,7 +43,7 @@ function setup(knownUsers?: string[]) {
   const events: AlarmEvent[] = [];
   alarms.onEvent((event) => events.push(event));
   const escalation = createEscalationService({
-    policies: POLICIES,
+    policies,
     alarms,
     metrics,
     log: createLogger('warn', sink),
@@ -130,6 +130,25 @@ describe('the escalation service: steps fired through the alarm service', () => 
     expect(events.map((event) => event.type)).toEqual(['alarm.unshelved', 'alarm.raised']);
     escalation.tick(5 * MIN);
     expect(chased().map((event) => [event.data.alarm.id, event.data.alarm.chase?.step])).toEqual([['alm_1', 1]]);
+  });
+
+  it('steps due together fire one at a time: one that assigns the alarm passes over a later step waiting for an assignee', () => {
+    const policies = escalationSchema.parse([
+      {
+        id: 'red',
+        match: { severities: ['red'] },
+        steps: [
+          { after: '5m', notify: { users: ['zhang.wei'] }, assign: 'li.na' },
+          { after: '15m', unless: 'assigned', notify: { subscribers: ['dispatch'] } },
+        ],
+      },
+    ]);
+    const { alarms, escalation, chased } = setup(undefined, policies);
+    alarms.apply([raise('dc-01', 'red', 0)]);
+    // the first tick after a long stop: both steps are due
+    escalation.tick(20 * MIN);
+    expect(chased().map((event) => [event.data.alarm.chase?.step, event.data.alarm.assignee])).toEqual([[1, 'li.na']]);
+    expect(escalation.stateOf(alarms.book.get('alm_1')!, 20 * MIN)).toMatchObject({ stepsDone: 1, next: null });
   });
 
   it('a restart (a new service on the same book) goes on from the steps the alarm records', () => {

@@ -46,7 +46,8 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
           if (!known.has(user)) deps.log.warn({ policy: policy.id, user }, 'escalation names a user the gateway does not know');
   }
 
-  const fire = (alarm: Alarm, policy: EscalationPolicy, planned: PlannedStep, now: number): void => {
+  /** Fires a step; false when the book refused it (the alarm was resolved meanwhile). */
+  const fire = (alarm: Alarm, policy: EscalationPolicy, planned: PlannedStep, now: number): boolean => {
     const step = policy.steps[planned.step - 1] as EscalationStep;
     const chase: AlarmChase = {
       policy: policy.id,
@@ -57,9 +58,10 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
       ...(step.assign === undefined ? {} : { assignee: step.assign }),
     };
     const result = alarms.chase(alarm.id, chase, noteOf(policy, step, planned), now);
-    if (!result.ok) return;
+    if (!result.ok) return false;
     deps.metrics.alarmChaseSteps.inc({ policy: policy.id, condition: planned.condition });
     deps.log.info({ alarm: alarm.id, policy: policy.id, step: planned.step, condition: planned.condition }, 'alarm chased');
+    return true;
   };
 
   return {
@@ -68,9 +70,14 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
       for (const alarm of alarms.book.list({ state: 'open' })) {
         const policy = policyFor(policies, alarm);
         if (!policy) continue;
-        const done = stepsDone(alarm, alarms.book.history(alarm.id), policy.id);
-        if (done >= policy.steps.length) continue;
-        for (const planned of planChase(policy.steps, chaseFacts(alarm), done, now).fire) fire(alarm, policy, planned, now);
+        let done = stepsDone(alarm, alarms.book.history(alarm.id), policy.id);
+        // one step at a time, each planned from the alarm as the step before left it: after a restart several may be
+        // due at once, and a step that assigns the alarm makes a later `unless: assigned` step pass
+        while (done < policy.steps.length) {
+          const [planned] = planChase(policy.steps, chaseFacts(alarm), done, now).fire;
+          if (!planned || !fire(alarm, policy, planned, now)) break;
+          done = planned.step;
+        }
       }
     },
     stateOf(alarm, now) {
