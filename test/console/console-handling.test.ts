@@ -40,8 +40,8 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     gateway = null;
   });
 
-  const start = async (overrides: Record<string, unknown> = {}): Promise<TestGateway> => {
-    gateway = await startTestGateway({ overrides });
+  const start = async (overrides: Record<string, unknown> = {}, now?: () => number): Promise<TestGateway> => {
+    gateway = await startTestGateway({ overrides, ...(now ? { now } : {}) });
     for (const [role, name] of Object.entries(USERS)) {
       const created = await api(gateway, '/api/users', { body: { name, role, password: PASSWORD } });
       expect(created.status).toBe(201);
@@ -354,9 +354,12 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
   });
 
   it('shows the time left to the same-day deadline, highlights an overdue alarm and filters by it', async () => {
-    const running = await start({ handling: { deadline: { enabled: true } } });
-    // raised two days ago: its day's deadline has passed; raised now: today's is ahead
-    await hopper('dc-01', 75, Date.now() - 2 * 86_400_000);
+    // the gateway's clock two days behind, then caught up: an alarm raised two days ago (its day's deadline has
+    // passed), and one raised now (today's is ahead). A reading sent two days late would count from its arrival.
+    let behind = 2 * 86_400_000;
+    const running = await start({ handling: { deadline: { enabled: true } } }, () => Date.now() - behind);
+    await hopper('dc-01', 75, Date.now() - behind);
+    behind = 0;
     await hopper('dc-09', 76, Date.now() - 60_000);
     const late = await eventually('the overdue alarm', async () => {
       const { alarms } = (await api(running, '/api/alarms?overdue=true')).body;

@@ -44,9 +44,9 @@ export interface TestGateway extends RunningGateway {
 export const LANE_THREADS = ['worker', 'main'] as const;
 export type PipelineThread = (typeof LANE_THREADS)[number];
 
-/** A real gateway in-process on free loopback ports, writing to the suite's real influxd. */
+/** A real gateway in-process on free loopback ports, writing to the suite's real influxd; `now`: its clock (default the real one). */
 export async function startTestGateway(
-  options: { devices?: TestDevice[]; overrides?: Record<string, unknown>; thread?: PipelineThread } = {},
+  options: { devices?: TestDevice[]; overrides?: Record<string, unknown>; thread?: PipelineThread; now?: () => number } = {},
 ): Promise<TestGateway> {
   const devices = options.devices ?? DUST_DEVICES;
   const database = freshDatabase();
@@ -74,7 +74,11 @@ export async function startTestGateway(
     ...options.overrides,
   };
   const config = validateConfig(raw, '(test)');
-  const gateway = await startGateway({ config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
+  const gateway = await startGateway({
+    config,
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    ...(options.now ? { now: options.now } : {}),
+  });
   return Object.assign(gateway, { config, database, devices });
 }
 
