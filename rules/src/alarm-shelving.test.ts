@@ -104,6 +104,36 @@ describe('shelving and maintenance windows', () => {
     expect(other.shelving.list(true)[0]?.released).toEqual([other.list({})[0]?.id]);
   });
 
+  it('the steps after a red one in its batch are held with it, and the release shows them: a red return that begins flapping', () => {
+    const b = createAlarmBook({ newAlarmId: () => `alm_${++n}`, flapping: { transitions: 2, windowMs: 10 * MIN } });
+    b.shelving.shelve(window({}), 0);
+    b.apply(change(1, 'yellow'));
+    b.apply(change(2, null));
+    const red = b.apply(change(3, 'red'));
+    expect(red.map((step) => [step.type, step.alarm.seq, step.held ? 'held' : 'out'])).toEqual([
+      ['alarm.raised', 3, 'held'],
+      ['alarm.flapping', 4, 'held'],
+      ['alarm.unshelved', 5, 'out'],
+      ['alarm.raised', 6, 'out'],
+    ]);
+    expect(red.at(-1)?.alarm).toMatchObject({ severity: 'red', state: 'active', flapping: true, shelved: null });
+  });
+
+  it("a red step ends an operator's shelf of that alarm: it shows no more, and a dispatcher may shelve it again", () => {
+    const b = book();
+    b.apply(change(0, 'yellow'));
+    const id = b.list({})[0]?.id as string;
+    expect(b.shelving.shelve(window({ id: 'shf_alarm', scope: 'alarm', alarm: id, site: undefined, device: undefined }), 1)).toMatchObject({
+      ok: true,
+    });
+    expect(delivered(b.apply(change(2, 'red')))).toEqual(['alarm.unshelved', 'alarm.escalated']);
+    expect(b.shelving.get('shf_alarm')).toMatchObject({ endedAt: new Date(2).toISOString(), endedBy: null });
+    expect(b.shelving.list(false)).toEqual([]);
+    expect(b.shelving.shelve(window({ scope: 'alarm', alarm: id, site: undefined, device: undefined, holdsRed: true }), 3)).toMatchObject({
+      ok: true,
+    });
+  });
+
   it('a red step shows what its window held before it: the return of a cleared alarm and a missed deadline', () => {
     const b = book({ deadlineOf: () => 20 * MIN });
     b.apply(change(0, 'orange'));

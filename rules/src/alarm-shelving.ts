@@ -214,12 +214,20 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
 
   return {
     hold(steps) {
-      /** Alarms a red step took out of a shelf that may not hold red, released after the batch's steps (`seq` order). */
-      const released: Array<[alarm: Alarm, from: Shelf, at: number]> = [];
+      /**
+       * Alarms a red step took out of a shelf that may not hold red, by id: released after the batch's steps (`seq`
+       * order), their later steps in the batch held with it (the release shows what they did).
+       */
+      const released = new Map<string, { alarm: Alarm; from: Shelf; at: number }>();
       steps.forEach((step, index) => {
         if (!HELD_TYPES.has(step.type)) return;
         const live = ctx.get(step.alarm.id);
         if (!live) return;
+        const releasing = released.get(live.id);
+        if (releasing) {
+          step.held = releasing.from.id;
+          return;
+        }
         const shelf = coveringShelf(live, step.at);
         if (!shelf) return;
         if (!holds(shelf, step.alarm)) {
@@ -228,9 +236,13 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
           // into another shelf that holds red. A red alarm is chased.
           if (live.shelved?.shelf === shelf.id) {
             step.held = shelf.id;
-            shelf.released = [...(shelf.released ?? []), live.id];
-            changed.add(shelf.id);
-            released.push([live, shelf, step.at]);
+            // the alarm's own shelf ends with it; a window covers it no more
+            if (shelf.scope === 'alarm') markEnded(shelf, null, step.at);
+            else {
+              shelf.released = [...(shelf.released ?? []), live.id];
+              changed.add(shelf.id);
+            }
+            released.set(live.id, { alarm: live, from: shelf, at: step.at });
           }
           return;
         }
@@ -241,7 +253,7 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
         live.shelved = info;
         for (const later of steps.slice(index)) if (later.alarm.id === live.id) later.alarm.shelved = info;
       });
-      for (const [alarm, from, at] of released) steps.push(...release(alarm, from, null, RED_RELEASE, at));
+      for (const { alarm, from, at } of released.values()) steps.push(...release(alarm, from, null, RED_RELEASE, at));
       return steps;
     },
 

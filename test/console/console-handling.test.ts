@@ -360,7 +360,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     const running = await start({ handling: { deadline: { enabled: true } } }, () => Date.now() - behind);
     await hopper('dc-01', 75, Date.now() - behind);
     behind = 0;
-    await hopper('dc-09', 76, Date.now() - 60_000);
+    await hopper('dc-09', 76, Date.now() - 30_000);
     const late = await eventually('the overdue alarm', async () => {
       const { alarms } = (await api(running, '/api/alarms?overdue=true')).body;
       return alarms[0];
@@ -467,7 +467,7 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     expect(await stat('site-b', 'rate')).toBe('disposed today 0% (0/1)');
 
     // a new red on site-a: counted, ranked first among the waiting, a banner, a beep
-    await hopper('dc-01', 90, Date.now() - 60_000);
+    await hopper('dc-01', 90, Date.now() - 30_000);
     await expect.poll(() => count('site-a', 'red'), BROWSER_WAIT).toBe('1');
     expect(await stat('site-a', 'unacked')).toBe('1 not acknowledged');
     await expect.poll(() => stat('site-a', 'rate'), BROWSER_WAIT).toBe('disposed today 50% (1/2)');

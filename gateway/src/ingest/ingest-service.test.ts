@@ -353,6 +353,8 @@ describe('ingest service: what happens to each PUBLISH', () => {
       ['too_large', `${detail} 16 bytes kept`, 'dc-01', 'dc-01'],
     ]);
     expect(s.deviceStatus.get('dc-01').rejections).toEqual({ too_large: 1 });
+    // the device's packet was received all the same; a lab client's are not device messages
+    expect(await s.counted('messagesReceived')).toEqual({ telemetry: 1 });
     expect(s.submitted).toEqual([]);
     expect(s.recorded).toEqual([]);
   });

@@ -113,6 +113,7 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
       const { bytes, limit } = publish.tooLarge;
       const detail = `packet of ${bytes} bytes > limit of ${limit} (mqtt.maxPacketBytes): read past, its first ${publish.payload.length} bytes kept`;
       const device = session.kind === 'device' ? session.device : null;
+      if (device) (parsed?.channel === 'status' ? receivedStatus : receivedTelemetry).inc();
       record(publish, reject('too_large', detail), device, device?.site ?? parsed?.site ?? null);
       return decided('drop');
     }
