@@ -175,6 +175,13 @@ describe('shelving and maintenance windows', () => {
     const end = b.tick(30 * MIN);
     expect(delivered(end)).toEqual(['alarm.unshelved', 'alarm.raised', 'alarm.overdue']);
     expect(end[1]?.alarm).toMatchObject({ acknowledged: false, occurrences: 2, overdue: true });
+
+    // overdue before its shelf (delivered then): its end does not say it again
+    const seen = book({ deadlineOf: () => 1 * MIN });
+    seen.apply(change(0, 'orange'));
+    expect(delivered(seen.tick(1 * MIN))).toEqual(['alarm.overdue']);
+    seen.shelving.shelve(window({ from: 2 * MIN, until: 30 * MIN }), 2 * MIN);
+    expect(delivered(seen.tick(30 * MIN))).toEqual(['alarm.unshelved']);
   });
 
   it('refuses windows that end before they begin or in the past, unknown and resolved alarms', () => {
