@@ -45,6 +45,11 @@ export const ERROR_CATALOGUE = {
     summary: 'The condition is still active; an alarm can be resolved once it has cleared.',
   },
   alarm_already_acknowledged: { status: 409, retryable: false, summary: 'The alarm was already acknowledged.' },
+  alarm_reoccurred: {
+    status: 409,
+    retryable: false,
+    summary: 'The acknowledgement named an occurrence the alarm has passed: it cleared and came back since.',
+  },
   disposal_required: {
     status: 422,
     retryable: false,

@@ -22,7 +22,8 @@ export type AlarmActionError =
   | { code: 'disposal_required' }
   | { code: 'alarm_resolved' }
   | { code: 'alarm_still_active' }
-  | { code: 'alarm_already_acknowledged' };
+  | { code: 'alarm_already_acknowledged' }
+  | { code: 'alarm_reoccurred' };
 
 export type AlarmActionResult = { ok: true; transition: AlarmTransition } | { ok: false; error: AlarmActionError };
 
@@ -81,7 +82,11 @@ export interface AlarmBook {
   tick(now: number): AlarmTransition[];
   /** When `tick` next has something to do, or null. */
   nextDueAt(): number | null;
-  acknowledge(id: string, by: string, note: string | null, at: number): AlarmActionResult;
+  /**
+   * `occurrence`: the alarm's `occurrences` the duty officer saw. Refused (`alarm_reoccurred`) if it has cleared and
+   * come back since: the acknowledgement would land on a return they have not seen.
+   */
+  acknowledge(id: string, by: string, note: string | null, at: number, occurrence?: number): AlarmActionResult;
   /** Resolves a cleared alarm; `disposal`: what was done about it, kept on the alarm and in its history. */
   resolve(id: string, by: string, note: string | null, at: number, disposal?: Disposal): AlarmActionResult;
   /** Assigns (or re-assigns) an alarm that is not resolved to a responsible person: `alarm.assigned`. */
@@ -392,10 +397,11 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       return next;
     },
 
-    acknowledge(id, by, note, at) {
+    acknowledge(id, by, note, at, occurrence) {
       const alarm = alarms.get(id);
       if (!alarm) return { ok: false, error: { code: 'alarm_not_found' } };
       if (alarm.resolved) return { ok: false, error: { code: 'alarm_resolved' } };
+      if (occurrence !== undefined && occurrence !== alarm.occurrences) return { ok: false, error: { code: 'alarm_reoccurred' } };
       if (alarm.acknowledged) return { ok: false, error: { code: 'alarm_already_acknowledged' } };
       Object.assign(alarm, { acknowledged: true, acknowledgedBy: by, acknowledgedAt: iso(at), note });
       return { ok: true, transition: transition(alarm, 'alarm.acknowledged', at, by, note) };

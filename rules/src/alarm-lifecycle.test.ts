@@ -128,7 +128,10 @@ describe('the alarm lifecycle a duty officer follows', () => {
       occurrences: 2,
       value: 7,
     });
-    expect(b.acknowledge(id, 'op2', 'seen again', 4).ok).toBe(true);
+    // an acknowledgement naming the occurrence its sender saw lands only on that one
+    expect(b.acknowledge(id, 'op2', 'seen again', 4, 1)).toEqual({ ok: false, error: { code: 'alarm_reoccurred' } });
+    expect(b.get(id)?.acknowledged).toBe(false);
+    expect(b.acknowledge(id, 'op2', 'seen again', 4, 2).ok).toBe(true);
   });
 
   it('acknowledge: once, by whom and when, refused for an unknown, an acknowledged or a resolved alarm', () => {

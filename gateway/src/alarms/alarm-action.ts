@@ -3,7 +3,7 @@ import type { AlarmService } from './alarm-service.js';
 
 /** A duty officer's action on one alarm, as plain data: taken here, or sent to the node that judges the alarm's site. */
 export type AlarmAction =
-  | { kind: 'ack'; id: string; by: string; note: string | null }
+  | { kind: 'ack'; id: string; by: string; note: string | null; occurrence?: number | undefined }
   | { kind: 'resolve'; id: string; by: string; note: string | null; disposal?: Disposal | undefined }
   | { kind: 'assign'; id: string; to: string; by: string; note: string | null };
 
@@ -20,7 +20,7 @@ export type ActOnAlarm = (action: AlarmAction, unavailable?: Set<string>) => Pro
 export function performAlarmAction(alarms: AlarmService, action: AlarmAction): AlarmActionResult {
   switch (action.kind) {
     case 'ack':
-      return alarms.acknowledge(action.id, action.by, action.note);
+      return alarms.acknowledge(action.id, action.by, action.note, action.occurrence);
     case 'resolve':
       return alarms.resolve(action.id, action.by, action.note, action.disposal);
     case 'assign':

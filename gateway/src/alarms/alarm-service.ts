@@ -27,7 +27,8 @@ export interface AlarmService {
   recover(): number;
   /** Time-driven lifecycle steps (flapping ends). */
   tick(now: number): void;
-  acknowledge(id: string, by: string, note: string | null): AlarmActionResult;
+  /** `occurrence`: the alarm's `occurrences` the caller saw (AlarmBook.acknowledge). */
+  acknowledge(id: string, by: string, note: string | null, occurrence?: number): AlarmActionResult;
   /** Resolves a cleared alarm, with its disposal record (required when `requireDisposal`). */
   resolve(id: string, by: string, note: string | null, disposal?: Disposal): AlarmActionResult;
   /** Assigns (or re-assigns) an unresolved alarm to a responsible person. */
@@ -241,9 +242,9 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
         if (pruned > 0) deps.log.info({ alarms: pruned }, 'resolved alarms past retention removed');
       }
     },
-    acknowledge(id, by, note) {
+    acknowledge(id, by, note, occurrence) {
       const at = deps.now();
-      const result = act(() => deps.book.acknowledge(id, by, note, at));
+      const result = act(() => deps.book.acknowledge(id, by, note, at, occurrence));
       if (result.ok) deps.acknowledged?.(result.transition.alarm.key, at);
       return result;
     },

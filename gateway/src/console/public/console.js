@@ -246,7 +246,8 @@ function act(action, alarm) {
   const send = (body) =>
     whileBusy(current, [alarm.id], async () => {
       try {
-        return await SENDERS[action](current.client)(alarm.id, body);
+        // an acknowledgement names the occurrence shown: a return the officer has not seen is refused (alarm_reoccurred)
+        return await SENDERS[action](current.client)(alarm.id, action === 'ack' ? { ...body, occurrence: alarm.occurrences } : body);
       } catch (error) {
         if (error.status === 404 || error.status === 409) reloadAlarms(current).catch(() => undefined);
         throw error;

@@ -8,6 +8,8 @@ export interface AckOrResolveFields {
   by: string;
   note?: string | undefined;
   disposal?: Disposal | undefined;
+  /** Acknowledge: the alarm's `occurrences` the caller saw. */
+  occurrence?: number | undefined;
 }
 
 /**
@@ -26,7 +28,9 @@ export async function ackOrResolve(
   const by = request.caller?.kind === 'user' ? request.caller.name : fields.by;
   const note = fields.note ?? null;
   const result = await deps.act(
-    action === 'ack' ? { kind: 'ack', id, by, note } : { kind: 'resolve', id, by, note, disposal: fields.disposal },
+    action === 'ack'
+      ? { kind: 'ack', id, by, note, ...(fields.occurrence === undefined ? {} : { occurrence: fields.occurrence }) }
+      : { kind: 'resolve', id, by, note, disposal: fields.disposal },
     unavailable,
   );
   deps.audit(request, {

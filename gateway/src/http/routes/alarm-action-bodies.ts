@@ -19,6 +19,20 @@ export const actionBody = z
   })
   .meta({ examples: [{ by: 'Wang Li (duty officer)', note: 'checked on site' }] });
 
+/** Acknowledge: the action's body, and the occurrence the duty officer saw (optional). */
+export const ackBody = actionBody
+  .extend({
+    occurrence: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "the alarm's `occurrences` the duty officer saw: if it cleared and came back since, 409 alarm_reoccurred, not an acknowledgement of a return they have not seen",
+      ),
+  })
+  .meta({ examples: [{ by: 'Wang Li (duty officer)', note: 'checked on site', occurrence: 1 }] });
+
 /** Resolve: the action's body, and the disposal record (required when handling.requireDisposal is on). */
 export const resolveBody = actionBody
   .extend({

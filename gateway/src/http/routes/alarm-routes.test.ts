@@ -97,6 +97,15 @@ describe('the alarm routes', () => {
     ]);
     const history = (await call(gateway, `/api/alarms/${id}`)).body.history;
     expect(history[1]).toMatchObject({ type: 'alarm.acknowledged', by: 'Wang Li', note: 'on site', severity: 'yellow' });
+    // naming the occurrence seen: the alarm came back since, the acknowledgement is refused and nothing changes
+    // (back at the same time: the list keeps its order for the tests after this one)
+    gateway.alarms.apply([cleared('dc-02', T0 + MIN)]);
+    gateway.alarms.apply([raised('dc-02', 'yellow', T0 + MIN)]);
+    const stale = await call(gateway, `/api/alarms/${id}/ack`, { token: ROLE_TOKENS.operator, body: { by: 'Wang Li', occurrence: 1 } });
+    expect([stale.status, stale.body.error.code]).toEqual([409, 'alarm_reoccurred']);
+    const current = await call(gateway, `/api/alarms/${id}/ack`, { token: ROLE_TOKENS.operator, body: { by: 'Wang Li', occurrence: 2 } });
+    expect(current.status).toBe(200);
+    expect(current.body.alarm).toMatchObject({ occurrences: 2, acknowledged: true });
     const unknown = await call(gateway, '/api/alarms/alm_nothing/ack', { token: ROLE_TOKENS.operator, body: { by: 'x' } });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.message).toBe('cannot ack alarm alm_nothing: alarm not found');

@@ -9,7 +9,7 @@ import type { AlarmView } from '../../cluster/alarm-mirror.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
 import type { AuditRecorder } from '../audit-request.js';
 import { type AckOrResolveFields, ackOrResolve } from './ack-or-resolve.js';
-import { actionBody, alarm, byTheUser, resolveBody } from './alarm-action-bodies.js';
+import { ackBody, actionBody, alarm, byTheUser, resolveBody } from './alarm-action-bodies.js';
 import { registerAlarmBulkRoutes } from './alarm-bulk-routes.js';
 import { alarmFilterQuery, alarmsCsv, selectAlarms } from './alarm-query.js';
 import { EXAMPLE_ALARM } from './example-alarm.js';
@@ -192,7 +192,7 @@ export function registerAlarmRoutes(
   );
 
   const actions = {
-    ack: { summary: 'Acknowledge an alarm', conflicts: ['alarm_resolved', 'alarm_already_acknowledged'] },
+    ack: { summary: 'Acknowledge an alarm', conflicts: ['alarm_resolved', 'alarm_already_acknowledged', 'alarm_reoccurred'] },
     resolve: {
       summary: 'Record the disposal (处置) and close a cleared alarm',
       conflicts: ['alarm_resolved', 'alarm_still_active', 'disposal_required'],
@@ -208,7 +208,7 @@ export function registerAlarmRoutes(
           summary: actions[action].summary,
           tags: ['alarms'],
           params: idParams,
-          body: action === 'resolve' ? resolveBody : actionBody,
+          body: action === 'resolve' ? resolveBody : ackBody,
           response: {
             200: z.object({ alarm }).meta({ description: 'the alarm after the action', examples: [{ alarm: EXAMPLE_ALARM }] }),
             ...errorResponses([
