@@ -39,8 +39,9 @@ interface GuardedParser extends ParserMethods {
 /**
  * A PUBLISH larger than the gateway buffers, read past as it arrives: its first bytes are kept (topic, packet id and a
  * preview for the quarantine), the rest is counted and dropped. At its end the broker gets the PUBLISH with the preview
- * as its payload and `tooLarge` set: ingest refuses it as too_large and the device gets its PUBACK in order, instead of
- * a closed connection it would send the same packet into again after every reconnect.
+ * as its payload and `tooLarge` set: ingest refuses it as too_large and the device gets its PUBACK, instead of a closed
+ * connection it would send the same packet into again after every reconnect. (Over WebSocket the frame limit of
+ * listeners.ts refuses such a message before it reaches the parser.)
  */
 interface Skipping {
   remaining: number;
