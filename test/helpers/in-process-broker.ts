@@ -20,7 +20,8 @@ export interface InProcessBrokerOptions {
   throttle?: ConnectThrottleLimits;
   limits?: ConnectionLimits;
   /** What ingest answers each device PUBLISH (default accept). */
-  decide?: (publish: DevicePublish) => PublishDecision;
+  /** What ingest decides for a PUBLISH: at once, or later (a promise: a verdict that waits for the lane). */
+  decide?: (publish: DevicePublish) => PublishDecision | Promise<PublishDecision>;
   verifySecret?: (secret: string, stored: string) => Promise<boolean>;
   /** The gateway's clock (default 0, advanced by tests through `clock.now`). */
   clock?: { now: number };
@@ -84,7 +85,9 @@ export async function startInProcessBroker(options: InProcessBrokerOptions = {})
     ingest: {
       handlePublish(publish, decided) {
         published.push(publish);
-        decided(options.decide?.(publish) ?? 'accept');
+        const decision = options.decide?.(publish) ?? 'accept';
+        if (typeof decision === 'string') decided(decision);
+        else void decision.then(decided);
       },
     },
     deviceStatus,

@@ -64,6 +64,24 @@ describe('device PUBLISH through the broker', () => {
     expect(publish?.receivedAt).toBe(1_700_000_000_000);
   });
 
+  it("acknowledges a client's PUBLISHes in the order they came (MQTT-4.6.0-2), one refused at once after one the lane still judges", async () => {
+    // the first waits 50 ms for its verdict (the lane's commit), the second is refused at once (a forbidden topic)
+    const gateway = await start({
+      decide: (publish) =>
+        publish.payload.toString() === 'slow' ? new Promise((resolve) => setTimeout(() => resolve('accept'), 50)) : 'drop',
+    });
+    const session = await rawDevice(gateway);
+    session.send(
+      Buffer.concat([rawPublish(TELEMETRY_01, Buffer.from('slow'), 1, 1), rawPublish(TELEMETRY_01, Buffer.from('at once'), 1, 2)]),
+    );
+    await until(() => session.packets.filter((p) => p.cmd === 'puback').length === 2);
+    expect(session.packets.filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual([1, 2]);
+    // and on: a third, refused at once with nothing before it, is acknowledged at once
+    session.send(rawPublish(TELEMETRY_01, Buffer.from('at once'), 1, 3));
+    await until(() => session.packets.filter((p) => p.cmd === 'puback').length === 3);
+    session.destroy();
+  });
+
   it('delivers an accepted PUBLISH to subscribers, and a dropped one to nobody, the publisher kept connected', async () => {
     const gateway = await start({ decide: (publish) => (publish.payload.toString() === 'bad' ? 'drop' : 'accept') });
     const receiver = await client(gateway, dc02);

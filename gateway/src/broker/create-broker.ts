@@ -3,6 +3,7 @@ import type { DeviceStatusBook } from '../devices/device-status.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import { createArrivalOrder } from './arrival-order.js';
 import { type AuthenticateDeps, createAuthenticate, createPreConnect, isReservedForDevices } from './authenticate.js';
 import type { TooLargePublish } from './connection-guard.js';
 import { sessionOf } from './session.js';
@@ -36,6 +37,7 @@ export interface BrokerDeps extends AuthenticateDeps {
  */
 export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
   const { log, metrics } = deps;
+  const arrival = createArrivalOrder<Client>();
   const broker = await Aedes.createBroker({
     ...deps.shared,
     drainTimeout: deps.drainTimeout,
@@ -59,16 +61,18 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       // a PUBLISH over mqtt.maxPacketBytes, read past by the connection guard: only its first bytes are here
       const { tooLarge } = packet as PublishPacket & { tooLarge?: TooLargePublish };
+      const inTurn = arrival.next(client as Client);
       deps.ingest.handlePublish(
         { session, clientId: client?.id ?? null, topic: packet.topic, payload, receivedAt: deps.now(), ...(tooLarge ? { tooLarge } : {}) },
-        (decision) => {
-          if (decision === 'unavailable') return done(new Error('telemetry lane unavailable'));
-          if (decision === 'drop') {
-            packet.topic = DROPPED_PREFIX + packet.topic;
-            packet.retain = false;
-          }
-          done(null);
-        },
+        (decision) =>
+          inTurn(() => {
+            if (decision === 'unavailable') return done(new Error('telemetry lane unavailable'));
+            if (decision === 'drop') {
+              packet.topic = DROPPED_PREFIX + packet.topic;
+              packet.retain = false;
+            }
+            done(null);
+          }),
       );
     },
     authorizeSubscribe(
