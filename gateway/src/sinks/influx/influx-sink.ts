@@ -28,6 +28,11 @@ export interface RefusedPoint {
   reason: string;
 }
 
+/** A point that could not be written, named for the quarantine (its tags where `refusedPointEntry` reads them). */
+const telemetrySeries = (reading: Reading): string => `telemetry,device=${reading.device},site=${reading.site} ts=${reading.ts}`;
+const alarmEventSeries = (event: AlarmEvent): string =>
+  `alarm_events,device=${event.data.alarm.device},site=${event.data.alarm.site} ${event.id}`;
+
 const isRefusal = (error: unknown): error is GatewayError => error instanceof GatewayError && error.code === 'influx_rejected';
 
 export interface InfluxSink extends Sink {
@@ -222,12 +227,14 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
 
   /**
    * The line of a point, or undefined for one that line protocol cannot write (a value no float field takes): refused
-   * here as InfluxDB would refuse it (quarantined, counted), not thrown into the lane judging the reading.
+   * here as InfluxDB would refuse it (quarantined, counted), not thrown into the lane judging the reading. `seriesOf`
+   * names it for the quarantine, only then (this runs for every reading).
    */
-  const lineOf = <T>(build: (point: T) => string | undefined, point: T, series: string): string | undefined => {
+  const lineOf = <T>(build: (point: T) => string | undefined, point: T, seriesOf: (point: T) => string): string | undefined => {
     try {
       return build(point);
     } catch (error) {
+      const series = seriesOf(point);
       deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'rejected' });
       deps.log.error({ err: error, series }, 'point not writable');
       deps.onRefused?.([{ line: series, reason: (error as Error).message }]);
@@ -243,13 +250,8 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
 
   return {
     name: SINK,
-    writeTelemetry: (reading) =>
-      enqueue(lineOf(telemetryLine, reading, `telemetry,device=${reading.device},site=${reading.site} ts=${reading.ts}`), 'telemetry'),
-    writeAlarmEvent: (event) =>
-      enqueue(
-        lineOf(alarmEventLine, event, `alarm_events,device=${event.data.alarm.device},site=${event.data.alarm.site} ${event.id}`),
-        'alarm',
-      ),
+    writeTelemetry: (reading) => enqueue(lineOf(telemetryLine, reading, telemetrySeries), 'telemetry'),
+    writeAlarmEvent: (event) => enqueue(lineOf(alarmEventLine, event, alarmEventSeries), 'alarm'),
     alarmEventsSpooled(count) {
       queue.addedElsewhere?.('alarm', count);
       // Not inside the alarm book's commit: a take may tidy the spool, a write that would wait for that commit's lock
