@@ -43,6 +43,7 @@ import type { AcceptedSeq } from './ingest/seq-window.js';
 import { laneConfigOf } from './lane/build-lane-core.js';
 import { watchHolds } from './lane/hold-watch.js';
 import { createInlineLane } from './lane/inline-lane.js';
+import { retellAcknowledgements } from './lane/retell-acknowledgements.js';
 import type { LaneOutlet, TelemetryLane } from './lane/telemetry-lane.js';
 import { createWorkerLane } from './lane/worker-lane.js';
 import type { Logger } from './observability/logger.js';
@@ -425,11 +426,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   // Devices that never send anything must still go silent: their silence rules run from start-up.
   await started.start(now());
-  // Acknowledgements the book holds, told to the lane again: one the book committed just before a crash may have missed
-  // the lane's commit, and a rule latched until acknowledged would hold its alarm with no way to acknowledge it again.
-  // A rule not latched ignores it. (In a cluster the lane judges no site yet.)
-  if (!config.cluster)
-    for (const alarm of alarms.book.list({ state: 'open' })) if (alarm.acknowledged) started.acknowledged(alarm.key, now());
+  // the acknowledgements the book holds, told to the lane again (in a cluster the lane judges no site yet: a takeover does)
+  if (!config.cluster) retellAcknowledgements(started, alarms.book.list({ state: 'open' }), now());
   const reloadRules = () => started.reloadRules(now());
   const spoolOverflow = createSpoolOverflowWatch({
     apply: (changes) => alarms.apply(changes),

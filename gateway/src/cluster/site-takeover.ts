@@ -1,4 +1,5 @@
 import type { AlarmBook } from '../../../rules/src/index.js';
+import { retellAcknowledgements } from '../lane/retell-acknowledgements.js';
 import type { TelemetryLane } from '../lane/telemetry-lane.js';
 import type { Logger } from '../observability/logger.js';
 import type { ClusterNode } from './cluster-node.js';
@@ -94,10 +95,8 @@ export function createSiteTakeover(deps: SiteTakeoverDeps): SiteTakeover {
       deps.now(),
       taken.map(({ alarms: _, ...handover }) => handover),
     );
-    // acknowledgements of the taken alarms, told to the lane again (after the sites' rule state it was handed): the last
-    // owner may have recorded one and died before its lane let the latched rule go (ignored by a rule not latched)
-    for (const site of taken)
-      for (const alarm of site.alarms.alarms) if (alarm.acknowledged && !alarm.resolved) deps.lane.acknowledged(alarm.key, deps.now());
+    // after the sites' rule state it was handed: the last owner may have died between an acknowledgement and its lane
+    for (const site of taken) retellAcknowledgements(deps.lane, site.alarms.alarms, deps.now());
     if (lost.length > 0) void applied.then(() => released(lost, step));
   };
 
