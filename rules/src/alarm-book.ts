@@ -144,9 +144,18 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  */
 export const LATE_READING_MS = 60_000;
 
-/** When the gateway learned of a change: its reading's arrival if that came late, else the reading's time. */
-const reportedAtOf = (change: VerdictChange): number =>
-  change.receivedAt !== undefined && change.receivedAt - change.at > LATE_READING_MS ? change.receivedAt : change.at;
+/**
+ * Marks a raised (or raised again) alarm with when the gateway learned of its change: its reading's arrival if that came
+ * late (`reportedAt` set), else the reading's time (`reportedAt` absent). Returns that time.
+ */
+function markReported(alarm: Alarm, change: VerdictChange): number {
+  if (change.receivedAt !== undefined && change.receivedAt - change.at > LATE_READING_MS) {
+    alarm.reportedAt = iso(change.receivedAt);
+    return change.receivedAt;
+  }
+  delete alarm.reportedAt;
+  return change.at;
+}
 
 /** The alarms that match a query, newest raised first (ties: the larger id first). */
 export function listAlarms(all: Iterable<Alarm>, query: AlarmQuery): Alarm[] {
@@ -268,9 +277,7 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
         clearedAt: null,
         occurrences: 1,
       };
-      const reportedAt = reportedAtOf(change);
-      if (reportedAt > change.at) alarm.reportedAt = iso(reportedAt);
-      const deadline = deps.deadlineOf?.(change.site, reportedAt) ?? null;
+      const deadline = deps.deadlineOf?.(change.site, markReported(alarm, change)) ?? null;
       if (deadline !== null) alarm.deadline = iso(deadline);
       alarms.set(alarm.id, alarm);
       scheduleDeadline(alarm);
@@ -293,9 +300,7 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
         clearedAt: null,
         occurrences: open.occurrences + 1,
       });
-      const reportedAt = reportedAtOf(change);
-      if (reportedAt > change.at) open.reportedAt = iso(reportedAt);
-      else delete open.reportedAt;
+      markReported(open, change);
       return [transition(open, 'alarm.raised', change.at)];
     }
 
@@ -311,9 +316,9 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
   };
 
   /**
-   * While flapping, the condition is tracked and what would show it lower than it is goes out: its return to an alarm
-   * that shows cleared (a hazard is never shown as gone) and a rise above what the alarm shows. Clears and falls are
-   * held until it is quiet for a window.
+   * While flapping, the condition is tracked, and only what shows the alarm higher goes out: its return to an alarm that
+   * shows cleared (a hazard is never shown as gone) and a rise above what the alarm shows. Clears and falls are held
+   * until it is quiet for a window.
    */
   const applyFlapping = (alarm: Alarm, record: FlapRecord, change: VerdictChange): AlarmTransition[] => {
     if (change.verdict.status === 'pending') return [];
