@@ -243,6 +243,41 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await screenshot(page, 'h3-resolved-detail');
   });
 
+  it('an acknowledgement names the occurrence shown: a return that came while it was on its way is not acknowledged, alone or checked with others', async () => {
+    const running = await start();
+    const t0 = Date.now() - 30 * 60_000;
+    await hopper('dc-01', 75, t0);
+    await hopper('dc-02', 90, t0);
+    const [one, two] = [await openAlarmOf('dc-01'), await openAlarmOf('dc-02')];
+    const page = await signIn('operator');
+    await rowOf(page, one.id).waitFor(BROWSER_WAIT);
+    await rowOf(page, two.id).waitFor(BROWSER_WAIT);
+    /** The device's alarm clears and comes back while the request is on its way, before the gateway reads it. */
+    const returnsMeanwhile = async (path: string, device: string, at: number): Promise<void> =>
+      page.route(path, async (route) => {
+        await hopper(device, 40, at);
+        await hopper(device, 80, at + 60_000);
+        await route.continue();
+      });
+
+    await returnsMeanwhile('**/api/alarms/*/ack', 'dc-01', t0 + 5 * 60_000);
+    await rowOf(page, one.id).getByRole('button', { name: 'Acknowledge' }).click();
+    await page.getByText(/came back since it was shown.*\(alarm_reoccurred\)/).waitFor(BROWSER_WAIT);
+    expect((await api(running, `/api/alarms/${one.id}`)).body.alarm).toMatchObject({ occurrences: 2, acknowledged: false });
+    await page.unroute('**/api/alarms/*/ack');
+    // the list follows the live feed to the return; acknowledged now, knowingly
+    await expect.poll(async () => rowOf(page, one.id).getAttribute('data-state'), BROWSER_WAIT).toBe('active');
+    await rowOf(page, one.id).getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(async () => (await api(running, `/api/alarms/${one.id}`)).body.alarm.acknowledged, BROWSER_WAIT).toBe(true);
+
+    await returnsMeanwhile('**/api/alarms/ack', 'dc-02', t0 + 5 * 60_000);
+    await rowOf(page, two.id).locator('td.check input').check();
+    await page.locator('#bulk-ack').click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Acknowledge' }).click();
+    await page.getByText('Acknowledged 0 alarms. 1 could not be (alarm_reoccurred).').waitFor(BROWSER_WAIT);
+    expect((await api(running, `/api/alarms/${two.id}`)).body.alarm).toMatchObject({ occurrences: 2, acknowledged: false });
+  });
+
   it('filters and search narrow the list; the CSV export holds the rows shown; closed alarms page in the history', async () => {
     const running = await start();
     const t0 = Date.now() - 50 * 60_000;

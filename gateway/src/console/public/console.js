@@ -273,7 +273,9 @@ function actMany(action, list) {
   const current = session;
   if (!current || !may(current.user.role, action) || list.length === 0) return;
   const ids = list.map((alarm) => alarm.id);
-  const send = (body) => whileBusy(current, ids, () => current.client.actOnMany(action, ids, body));
+  // an acknowledgement names the occurrence shown of each: a return the officer has not seen is refused (alarm_reoccurred)
+  const seen = action === 'ack' ? new Map(list.map((alarm) => [alarm.id, alarm.occurrences])) : undefined;
+  const send = (body) => whileBusy(current, ids, () => current.client.actOnMany(action, ids, body, seen));
   const done = (answer, by) => {
     rememberActor(current, by);
     if (session !== current) return;

@@ -77,13 +77,15 @@ export function createGatewayClient(token) {
     /**
      * `ack` or `resolve` on many alarms, BULK_LIMIT a request: `{ results: [{ id, ok, error?, alarm? }], done, failed }`.
      * A request refused after others were done does not hide what they did: its alarms are answered with its code.
+     * `seen` (to acknowledge, optional): a Map of each alarm's `occurrences` shown, sent as the body's `occurrences`.
      */
-    async actOnMany(action, ids, body) {
+    async actOnMany(action, ids, body, seen) {
       const answer = { results: [], done: 0, failed: 0 };
       for (let start = 0; start < ids.length; start += BULK_LIMIT) {
         const part = ids.slice(start, start + BULK_LIMIT);
+        const occurrences = seen && Object.fromEntries(part.filter((id) => seen.has(id)).map((id) => [id, seen.get(id)]));
         try {
-          const done = await request('POST', `/api/alarms/${action}`, { ...body, ids: part });
+          const done = await request('POST', `/api/alarms/${action}`, { ...body, ids: part, ...(occurrences ? { occurrences } : {}) });
           answer.results.push(...done.results);
           answer.done += done.done;
           answer.failed += done.failed;

@@ -63,6 +63,44 @@ describe('acting on many alarms at once', () => {
     ]);
   });
 
+  it('with the occurrences seen, leaves unacknowledged an alarm that came back since (alarm_reoccurred) and acknowledges the rest', async () => {
+    const { running, idOf } = await withAlarms(['dc-01', 'dc-02', 'dc-03']);
+    const [a, b, c] = ['dc-01', 'dc-02', 'dc-03'].map((d) => idOf.get(d) as string);
+    // dc-02 cleared and came back after the officer's list was drawn: they saw its first occurrence
+    running.alarms.apply([cleared('dc-02', T0 + 60_000)]);
+    running.alarms.apply([raised('dc-02', 'orange', T0 + 120_000)]);
+    const answer = await call(running, '/api/alarms/ack', {
+      token: ROLE_TOKENS.operator,
+      body: { ids: [a, b, c], by: 'Wang Li', occurrences: { [a]: 1, [b]: 1 } },
+    });
+    expect(answer.status).toBe(200);
+    // c named no occurrence: acknowledged as without the field
+    expect(answer.body.results.map((r: { ok: boolean; error?: string }) => r.error ?? 'ok')).toEqual(['ok', 'alarm_reoccurred', 'ok']);
+    const one = (await call(running, `/api/alarms/${b}`, { token: ROLE_TOKENS.viewer })).body.alarm;
+    expect(one).toMatchObject({ occurrences: 2, acknowledged: false });
+    const audit = (await call(running, `/api/audit?action=alarm.ack&target=${b}`)).body.entries;
+    expect(audit.map((e: { outcome: string }) => e.outcome)).toEqual(['alarm_reoccurred']);
+    const current = await call(running, '/api/alarms/ack', {
+      token: ROLE_TOKENS.operator,
+      body: { ids: [b], by: 'Wang Li', occurrences: { [b]: 2 } },
+    });
+    expect(current.body.results[0]).toMatchObject({ ok: true, alarm: { acknowledged: true, occurrences: 2 } });
+    // an occurrence of an alarm not in the list is a mistake of the caller, refused before anything is done
+    const stray = await call(running, '/api/alarms/ack', {
+      token: ROLE_TOKENS.operator,
+      body: { ids: [a], by: 'x', occurrences: { alm_other: 1 } },
+    });
+    expect([stray.status, stray.body.error.details[0]]).toEqual([
+      400,
+      { path: 'occurrences', message: 'occurrences only of the alarms in ids' },
+    ]);
+    const zero = await call(running, '/api/alarms/ack', {
+      token: ROLE_TOKENS.operator,
+      body: { ids: [a], by: 'x', occurrences: { [a]: 0 } },
+    });
+    expect(zero.status).toBe(400);
+  });
+
   it('closes the cleared alarms with one disposal record each, leaves an active one open, and refuses without a record', async () => {
     const { running, idOf } = await withAlarms(['dc-01', 'dc-02', 'dc-03'], ['dc-01', 'dc-03']);
     const ids = ['dc-01', 'dc-02', 'dc-03'].map((d) => idOf.get(d) as string);

@@ -20,9 +20,30 @@ const ids = z
   .refine((list) => new Set(list).size === list.length, 'each alarm once')
   .describe(`the alarms to act on (at most ${MAX_BULK_ALARMS}, each once), e.g. those a filter of the console shows`);
 
-const bulkAckBody = actionBody.extend({ ids }).meta({
-  examples: [{ ids: ['alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T'], by: 'Wang Li (duty officer)', note: 'site network down 02:10–02:40' }],
-});
+const bulkAckBody = actionBody
+  .extend({
+    ids,
+    occurrences: z
+      .record(z.string(), z.number().int().positive())
+      .optional()
+      .describe(
+        'by alarm id, the `occurrences` the duty officer saw (any of `ids`, optional): an alarm that cleared and came back since is not acknowledged (alarm_reoccurred), as `POST /api/alarms/{id}/ack` with `occurrence`',
+      ),
+  })
+  .refine((body) => body.occurrences === undefined || Object.keys(body.occurrences).every((id) => body.ids.includes(id)), {
+    message: 'occurrences only of the alarms in ids',
+    path: ['occurrences'],
+  })
+  .meta({
+    examples: [
+      {
+        ids: ['alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T'],
+        by: 'Wang Li (duty officer)',
+        note: 'site network down 02:10–02:40',
+        occurrences: { alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T: 1 },
+      },
+    ],
+  });
 const bulkResolveBody = resolveBody.extend({ ids }).meta({
   examples: [
     {
@@ -60,6 +81,12 @@ const outcomes = z
     examples: [{ results: [{ id: EXAMPLE_ALARM.id, ok: true, alarm: EXAMPLE_ALARM }], done: 1, failed: 0 }],
   });
 
+/** One alarm's part of a bulk body: the action's fields, with the occurrence seen of that alarm if one was given. */
+function fieldsFor(body: AckOrResolveFields & { occurrences?: Record<string, number> | undefined }, id: string): AckOrResolveFields {
+  const seen = body.occurrences !== undefined && Object.hasOwn(body.occurrences, id) ? body.occurrences[id] : undefined;
+  return seen === undefined ? body : { ...body, occurrence: seen };
+}
+
 /**
  * `POST /api/alarms/ack` and `POST /api/alarms/resolve` (extensions): one action on many alarms, e.g. after a site's
  * network outage, its silence alarms acknowledged together and closed with one disposal record. Each alarm is acted on
@@ -92,7 +119,7 @@ export function registerAlarmBulkRoutes(app: FastifyInstance, deps: { audit: Aud
         const unavailable = new Set<string>();
         for (const [index, id] of request.body.ids.entries()) {
           if (index > 0 && index % ACTIONS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
-          const result = await ackOrResolve(deps, request, action, id, request.body as AckOrResolveFields, unavailable);
+          const result = await ackOrResolve(deps, request, action, id, fieldsFor(request.body, id), unavailable);
           results.push(result.ok ? { id, ok: true, alarm: result.transition.alarm } : { id, ok: false, error: result.error.code });
         }
         const done = results.filter((r) => r.ok).length;
