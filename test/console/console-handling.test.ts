@@ -253,12 +253,13 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await rowOf(page, one.id).waitFor(BROWSER_WAIT);
     await rowOf(page, two.id).waitFor(BROWSER_WAIT);
     /** The device's alarm clears and comes back while the request is on its way, before the gateway reads it. */
-    const returnsMeanwhile = async (path: string, device: string, at: number): Promise<void> =>
-      page.route(path, async (route) => {
+    const returnsMeanwhile = async (path: string, device: string, at: number): Promise<void> => {
+      await page.route(path, async (route) => {
         await hopper(device, 40, at);
         await hopper(device, 80, at + 60_000);
         await route.continue();
       });
+    };
 
     await returnsMeanwhile('**/api/alarms/*/ack', 'dc-01', t0 + 5 * 60_000);
     await rowOf(page, one.id).getByRole('button', { name: 'Acknowledge' }).click();

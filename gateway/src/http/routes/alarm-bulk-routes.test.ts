@@ -65,7 +65,7 @@ describe('acting on many alarms at once', () => {
 
   it('with the occurrences seen, leaves unacknowledged an alarm that came back since (alarm_reoccurred) and acknowledges the rest', async () => {
     const { running, idOf } = await withAlarms(['dc-01', 'dc-02', 'dc-03']);
-    const [a, b, c] = ['dc-01', 'dc-02', 'dc-03'].map((d) => idOf.get(d) as string);
+    const [a, b, c] = ['dc-01', 'dc-02', 'dc-03'].map((d) => idOf.get(d) as string) as [string, string, string];
     // dc-02 cleared and came back after the officer's list was drawn: they saw its first occurrence
     running.alarms.apply([cleared('dc-02', T0 + 60_000)]);
     running.alarms.apply([raised('dc-02', 'orange', T0 + 120_000)]);
