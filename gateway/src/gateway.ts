@@ -259,6 +259,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     outbox: outbox ?? localOutbox,
     metrics,
     log: log.child({ component: 'webhooks' }),
+    onStoreFailure: (error) => {
+      laneFailure = fatalFailureOf(error, 'the webhook outbox');
+      options.onFatal?.(laneFailure);
+    },
   });
   const liveFeed = createLiveFeed({ ringSize: config.liveFeed.ringSize, metrics, initialCursor: now() * 1_000 });
   // In a cluster an alarm event leaves the node only once its alarm is in the shared store: the next owner of the site

@@ -38,6 +38,8 @@ export interface WebhookSinkDeps {
   outbox: WebhookOutbox;
   metrics: GatewayMetrics;
   log: Logger;
+  /** The outbox could not record an answer (WebhookSubscriberDeps.onStoreFailure). */
+  onStoreFailure?(error: Error): void;
 }
 
 /** How long closing waits for attempts in flight (and, with the store off, for what is queued). */
@@ -56,6 +58,7 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       metrics: deps.metrics,
       log: deps.log.child({ subscriber: config.id }),
       outbox,
+      ...(deps.onStoreFailure ? { onStoreFailure: deps.onStoreFailure } : {}),
     });
   const subscribers = new Map(deps.subscribers.map((config) => [config.id, build(config)]));
 

@@ -408,6 +408,54 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
     }
   });
 
+  it('an answer the outbox cannot record (the store full) stops the gateway through onStoreFailure, not an unhandled rejection', async () => {
+    const receiver = await startReceiver([{ status: 204 }, { status: 503 }]);
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    let n = 0;
+    const memory = createMemoryWebhookOutbox({ newId: () => `dlq_${++n}`, now: Date.now, maxDeadLetters: 100 });
+    const outbox: WebhookOutbox = {
+      ...memory,
+      delivered: () => {
+        throw full;
+      },
+      attempted: () => {
+        throw full;
+      },
+    };
+    const failures: Error[] = [];
+    const subscriber = createWebhookSubscriber({
+      config: standardConfig(receiver.url),
+      now: Date.now,
+      metrics: createGatewayMetrics({ processMetrics: false }),
+      log: createLogger('silent'),
+      outbox,
+      onStoreFailure: (error) => failures.push(error),
+    });
+    cleanup.push(() => subscriber.close(0));
+    subscriber.enqueue(event('evt_a', 'alm_a')); // 204: its row cannot be let go
+    await expect.poll(() => failures.length).toBe(1);
+    expect(failures).toEqual([full]);
+    // no further attempt: what the outbox holds is sent after the restart
+    subscriber.enqueue(event('evt_b', 'alm_b'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(receiver.received.map((r) => r.id)).toEqual(['evt_a']);
+
+    // a retry that cannot be recorded, likewise
+    const second = createWebhookSubscriber({
+      config: standardConfig(receiver.url, { id: 'second' }),
+      now: Date.now,
+      metrics: createGatewayMetrics({ processMetrics: false }),
+      log: createLogger('silent'),
+      outbox,
+      onStoreFailure: (error) => failures.push(error),
+    });
+    cleanup.push(() => second.close(0));
+    second.enqueue(event('evt_c', 'alm_c')); // 503
+    await expect.poll(() => failures.length).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // past its retry's backoff: none made
+    expect(receiver.received.map((r) => r.id)).toEqual(['evt_a', 'evt_c']);
+  });
+
   it('idle waits at most its timeout; closed, it takes nothing more', async () => {
     const receiver = await startReceiver(['hold']);
     const { subscriber } = subscriberWith(standardConfig(receiver.url));

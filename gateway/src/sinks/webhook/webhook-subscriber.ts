@@ -37,6 +37,11 @@ export interface WebhookSubscriberDeps {
   log: Logger;
   /** Where its deliveries wait (and, after a restart, are found again) and its dead letters go. */
   outbox: WebhookOutbox;
+  /**
+   * The outbox could not record an answer (the local store refusing a write: full, an I/O error): the gateway cannot
+   * keep its promise of at-least-once delivery and stops. Without it, the error is logged and the attempt forgotten.
+   */
+  onStoreFailure?(error: Error): void;
 }
 
 export interface WebhookSubscriber {
@@ -250,13 +255,22 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       if (!delivery) break;
       inFlight += 1;
       if (maxPerMinute !== null) started.push(now);
-      void attempt(delivery).finally(() => {
-        queue.release(delivery);
-        inFlight -= 1;
-        gauge();
-        dispatch();
-        if (inFlight === 0) for (const settled of settleWaiters.splice(0)) settled();
-      });
+      void attempt(delivery)
+        .catch((error: unknown) => {
+          if (closed) return;
+          // no further attempt: what the outbox holds is sent again after the restart
+          closed = true;
+          if (wakeTimer) clearTimeout(wakeTimer);
+          deps.log.fatal({ subscriber: config.id, event: delivery.event.id, err: error }, 'webhook outbox failed');
+          deps.onStoreFailure?.(error as Error);
+        })
+        .finally(() => {
+          queue.release(delivery);
+          inFlight -= 1;
+          gauge();
+          dispatch();
+          if (inFlight === 0) for (const settled of settleWaiters.splice(0)) settled();
+        });
     }
     // Full: the next answer dispatches again. Otherwise `take` has passed every retry now due.
     if (inFlight < config.concurrency) earliest ??= queue.nextDueAt();
