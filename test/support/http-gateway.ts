@@ -22,7 +22,11 @@ const SECRET_HASH = 'sha256$c2FsdA==$aGFzaA==';
  * the main thread, a fresh data directory, loopback ports chosen by the system (about 0.2–0.7 s to start).
  * Requests go through fastify's `inject` (`call`), the same routes, hooks and error handler as over a socket.
  */
-export async function startHttpGateway(api: Record<string, unknown> = {}, more: Record<string, unknown> = {}): Promise<RunningGateway> {
+export async function startHttpGateway(
+  api: Record<string, unknown> = {},
+  more: Record<string, unknown> = {},
+  now?: () => number,
+): Promise<RunningGateway> {
   const config = validateConfig(
     {
       mqtt: { tcp: { host: '127.0.0.1', port: 0 } },
@@ -42,7 +46,7 @@ export async function startHttpGateway(api: Record<string, unknown> = {}, more: 
     },
     '(test)',
   );
-  return startGateway({ config, log: createLogger('silent') });
+  return startGateway({ config, log: createLogger('silent'), ...(now ? { now } : {}) });
 }
 
 export interface Answer {

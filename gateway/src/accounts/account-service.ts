@@ -109,8 +109,19 @@ export function createAccountService(deps: AccountServiceDeps) {
 
   const tooShort = (password: string): boolean => password.length < MIN_PASSWORD_LENGTH;
   let lastPrune = Number.NEGATIVE_INFINITY;
+  /** Told when a credential may have ended (a session, a token, a user): open live feeds look at theirs again. */
+  const changeListeners = new Set<() => void>();
+  const credentialsChanged = (): void => {
+    for (const listener of changeListeners) listener();
+  };
 
   return {
+    /** Calls `listener` after any change that may end a credential (logout, a new password, disabling, removal, a revoked token); returns the unsubscribe. */
+    onCredentialsChanged(listener: () => void): () => void {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
+    },
+
     /** Checks the password; on success opens a session. The cookie carries `sessionId`; the store only its hash. */
     async login(
       name: string,
@@ -142,7 +153,11 @@ export function createAccountService(deps: AccountServiceDeps) {
     },
 
     /** Ends a session (logout); false when it had already ended. */
-    logout: (sessionId: string): boolean => store.deleteSession(sha256(sessionId)),
+    logout(sessionId: string): boolean {
+      const ended = store.deleteSession(sha256(sessionId));
+      credentialsChanged();
+      return ended;
+    },
 
     /** The caller of a personal token: its user, acting with the lesser of the token's and the user's role. */
     tokenCaller(token: string): Caller | null {
@@ -190,7 +205,10 @@ export function createAccountService(deps: AccountServiceDeps) {
       return { ok: true, value: userView(user) };
     },
 
-    /** A new role, password or disabled flag; a new password or disabling ends the user's sessions (and disabling stops their tokens). */
+    /**
+     * A new role, password or disabled flag; a new password or disabling ends the user's sessions, a new password also
+     * their personal tokens (a reset after a suspected leak ends every way in), disabling stops the tokens.
+     */
     async updateUser(name: string, change: { role?: Role | undefined; password?: string | undefined; disabled?: boolean | undefined }) {
       if (configUsers.has(name)) return { ok: false, error: 'user_in_config' } as const;
       const user = store.user(name);
@@ -205,10 +223,12 @@ export function createAccountService(deps: AccountServiceDeps) {
       };
       store.putUser(updated);
       if (change.password !== undefined || updated.disabled) store.deleteSessionsOf(name);
+      if (change.password !== undefined) store.deleteTokensOf(name);
+      credentialsChanged();
       return { ok: true, value: userView(updated) } as const;
     },
 
-    /** A user's own new password, given the current one; every session of the user ends (log in again). */
+    /** A user's own new password, given the current one; every session and personal token of the user ends (log in again). */
     async changePassword(name: string, current: string, next: string): Promise<AccountResult<null>> {
       if (configUsers.has(name)) return { ok: false, error: 'user_in_config' };
       const user = store.user(name);
@@ -217,6 +237,8 @@ export function createAccountService(deps: AccountServiceDeps) {
       if (tooShort(next)) return { ok: false, error: 'password_too_short' };
       store.putUser({ ...user, passwordHash: await hashPassword(next), updatedAt: deps.now() });
       store.deleteSessionsOf(name);
+      store.deleteTokensOf(name);
+      credentialsChanged();
       return { ok: true, value: null };
     },
 
@@ -226,6 +248,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       if (!store.deleteUser(name)) return { ok: false, error: 'user_not_found' };
       store.deleteSessionsOf(name);
       store.deleteTokensOf(name);
+      credentialsChanged();
       return { ok: true, value: null };
     },
 
@@ -261,6 +284,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     revokeToken(id: string, owner?: string): AccountResult<TokenView> {
       const found = store.tokens(owner).find((token) => token.id === id);
       if (!found || !store.deleteToken(id)) return { ok: false, error: 'token_not_found' };
+      credentialsChanged();
       return { ok: true, value: tokenView(found) };
     },
   };

@@ -22,6 +22,8 @@ export interface CallerLookup {
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller | null;
+    /** Whether the credential that admitted the request still would (a live feed asks again while it stays open). */
+    callerStillAdmitted: (() => boolean) | null;
   }
   interface FastifyContextConfig {
     /** The least role a route needs. A route without one must say `public: true` (see route-access.ts). */
@@ -162,6 +164,10 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         return;
       }
       request.caller = caller;
+      request.callerStillAdmitted = () => {
+        const again = deps.accounts.sessionCaller(sessionId);
+        return again !== null && roleAtLeast(again.role, needed);
+      };
       return;
     }
     if (presented === null) {
@@ -193,5 +199,9 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       return;
     }
     request.caller = caller;
+    request.callerStillAdmitted = () => {
+      const again = deps.accounts.tokenCaller(presented) ?? identify(presented);
+      return again !== null && roleAtLeast(again.role, needed);
+    };
   };
 }

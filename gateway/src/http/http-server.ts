@@ -118,6 +118,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     ...(deps.trustProxy.length > 0 ? { trustProxy: [...deps.trustProxy] } : {}),
   });
   app.decorateRequest('caller', null);
+  app.decorateRequest('callerStillAdmitted', null);
   // Routes validate their querystring, params and body with zod schemas, which also make the OpenAPI document.
   useZodSchemas(app);
   // Bodies are JSON only: anything else is 415 unsupported_media_type (fastify also parses text/plain by default).
@@ -175,7 +176,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   await registerOpenApi(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, metricsPublic: deps.metricsPublic });
   registerAlarmRoutes(app, { alarms: deps.alarms, audit, escalationOf: deps.escalationOf, view: deps.alarmView, act: deps.alarmAction });
-  registerStreamRoutes(app, { liveFeed: deps.liveFeed });
+  registerStreamRoutes(app, { liveFeed: deps.liveFeed, accounts: deps.accounts });
   registerDeviceRoutes(app, { registry: deps.registry, deviceStatus: deps.deviceStatus, quarantine: deps.quarantine });
   registerTrendRoutes(app, { registry: deps.registry, trend: deps.trend, trendDisabledReason: deps.trendDisabledReason });
   registerWebhookRoutes(app, { webhooks: deps.webhooks, audit });

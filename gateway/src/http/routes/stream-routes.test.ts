@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { AlarmEvent } from '../../../../rules/src/index.js';
 import { call, cleared, ROLE_TOKENS, raised, startHttpGateway } from '../../../../test/support/http-gateway.js';
 import type { RunningGateway } from '../../gateway.js';
+import { READMIT_EVERY_MS } from './stream-routes.js';
 
 const T0 = Date.UTC(2026, 11, 3, 8, 0);
 const MIN = 60_000;
@@ -513,4 +514,107 @@ describe('GET /api/alarms/stream of a gateway whose ring holds more than 5,000 e
     expect(await stream.endOf(10_000)).toBe('end');
     expect(stream.blocks.slice(2 + 6_000)).toHaveLength(6_000);
   }, 30_000);
+});
+
+describe('GET /api/alarms/stream ends with the credential that opened it', () => {
+  let gateway: RunningGateway;
+  let clock = Date.now();
+  const PASSWORD = 'correct horse battery staple';
+  const opened: OpenStream[] = [];
+  const open = async (headers: Record<string, string>, token: string | null): Promise<OpenStream> => {
+    const stream = await openStream(gateway.httpUrl, '', headers, token);
+    expect(stream.status).toBe(200);
+    await stream.blocksUntil(1);
+    opened.push(stream);
+    return stream;
+  };
+  const login = async (name: string): Promise<string> => {
+    const answer = await call(gateway, '/auth/login', { token: null, body: { name, password: PASSWORD } });
+    expect(answer.status).toBe(200);
+    return String(answer.headers['set-cookie']).split(';')[0] as string;
+  };
+  const personalToken = async (cookie: string): Promise<{ token: string; id: string }> => {
+    const answer = await call(gateway, '/api/tokens', { token: null, headers: { cookie }, body: { label: 'curl on the wall PC' } });
+    expect(answer.status).toBe(201);
+    return { token: answer.body.token, id: answer.body.info.id };
+  };
+  /** Whether the stream is still open a moment after whatever was just done (its first block came at once). */
+  const stillOpen = async (stream: OpenStream): Promise<boolean> => {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return stream.ended === null;
+  };
+
+  beforeAll(async () => {
+    gateway = await startHttpGateway({ sessions: { ttl: '1h', idleTimeout: '1h' } }, {}, () => clock);
+    for (const name of ['wang', 'li', 'zhao'])
+      expect((await call(gateway, '/api/users', { body: { name, role: 'operator', password: PASSWORD } })).status).toBe(201);
+  }, 60_000);
+  afterEach(() => {
+    vi.useRealTimers();
+    for (const stream of opened.splice(0)) stream.close();
+  });
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  it('a revoked personal token, a disabled or removed user, a logout: their streams end at once; the others go on', async () => {
+    const wang = await login('wang');
+    const { token, id } = await personalToken(wang);
+    const byToken = await open({}, token);
+    const bySession = await open({ cookie: wang }, null);
+    const shared = await open({}, ROLE_TOKENS.viewer);
+
+    expect((await call(gateway, `/api/tokens/${id}`, { method: 'DELETE' })).status).toBe(200);
+    expect(await byToken.endOf()).toBe('end');
+    expect(await stillOpen(bySession)).toBe(true);
+    // the client's reconnection is refused
+    expect((await openStream(gateway.httpUrl, '', {}, token)).status).toBe(401);
+
+    const li = await login('li');
+    const liStream = await open({ cookie: li }, null);
+    expect((await call(gateway, '/api/users/li', { method: 'PATCH', body: { disabled: true } })).status).toBe(200);
+    expect(await liStream.endOf()).toBe('end');
+    expect(await stillOpen(bySession)).toBe(true);
+
+    const zhao = await login('zhao');
+    const zhaoToken = await personalToken(zhao);
+    const zhaoStreams = [await open({ cookie: zhao }, null), await open({}, zhaoToken.token)];
+    expect((await call(gateway, '/api/users/zhao', { method: 'DELETE' })).status).toBe(200);
+    for (const stream of zhaoStreams) expect(await stream.endOf()).toBe('end');
+
+    expect((await call(gateway, '/auth/logout', { token: null, headers: { cookie: wang }, body: {} })).status).toBe(200);
+    expect(await bySession.endOf()).toBe('end');
+    expect(await stillOpen(shared)).toBe(true);
+    // and the one left still gets what happens
+    gateway.alarms.apply([raised('dc-01', 'orange', clock)]);
+    await shared.blocksUntil(2);
+    expect(shared.blocks[1]?.data).toContain('"alarm.raised"');
+  });
+
+  it('a session past its end, with no account change to say so, ends its stream at the next look (every 10 s)', async () => {
+    expect((await call(gateway, '/api/users', { body: { name: 'sun', role: 'viewer', password: PASSWORD } })).status).toBe(201);
+    const sun = await login('sun');
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const stream = await open({ cookie: sun }, null);
+    const shared = await open({}, ROLE_TOKENS.viewer);
+    vi.advanceTimersByTime(READMIT_EVERY_MS);
+    expect(await stillOpen(stream)).toBe(true); // its session still runs
+    clock += 61 * 60_000; // past its hour
+    vi.advanceTimersByTime(READMIT_EVERY_MS);
+    expect(await stream.endOf()).toBe('end');
+    expect(await stillOpen(shared)).toBe(true);
+  });
+
+  it('a new password ends the personal tokens of its user, as their sessions', async () => {
+    expect((await call(gateway, '/api/users', { body: { name: 'qian', role: 'operator', password: PASSWORD } })).status).toBe(201);
+    const qian = await login('qian');
+    const { token } = await personalToken(qian);
+    expect((await call(gateway, '/api/alarms', { token })).status).toBe(200);
+    const stream = await open({}, token);
+    const reset = await call(gateway, '/api/users/qian', { method: 'PATCH', body: { password: 'another good passphrase' } });
+    expect(reset.status).toBe(200);
+    expect(await stream.endOf()).toBe('end');
+    expect((await call(gateway, '/api/alarms', { token })).status).toBe(401);
+    expect((await call(gateway, '/api/alarms', { token: null, headers: { cookie: qian } })).status).toBe(401);
+  });
 });

@@ -13,6 +13,11 @@ import { AUTH_ERRORS, errorResponses } from '../api-error.js';
  */
 const MIN_PENDING_PER_CLIENT = 5_000;
 const MAX_PENDING_PER_CLIENT = 10_000;
+/**
+ * An open stream asks again whether its credential still admits it this often, besides at once after any account
+ * change on this node: a session past its expiry, or a change made on another node of a cluster, ends it by then.
+ */
+export const READMIT_EVERY_MS = 10_000;
 
 /** Why a resuming client may have missed events: the ring overflowed, or its id is not a cursor of this feed. */
 export type GapReason = 'ring_overflow' | 'unknown_cursor';
@@ -47,7 +52,10 @@ function requestedResume(headerValue: string | null, queryValue: string | undefi
  * this feed handed out (`unknown_cursor`: ahead of the newest, e.g. from before a clock step, or not a
  * number); it continues live from the newest cursor then.
  */
-export function registerStreamRoutes(app: FastifyInstance, deps: { liveFeed: LiveFeed }): void {
+export function registerStreamRoutes(
+  app: FastifyInstance,
+  deps: { liveFeed: LiveFeed; accounts: { onCredentialsChanged(listener: () => void): () => void } },
+): void {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/alarms/stream',
     {
@@ -106,7 +114,23 @@ export function registerStreamRoutes(app: FastifyInstance, deps: { liveFeed: Liv
       } else if (raw !== null) {
         gap('unknown_cursor', null);
       }
-      reply.sse.onClose(deps.liveFeed.subscribe(send));
+      const unsubscribe = deps.liveFeed.subscribe(send);
+      // A credential revoked, its user disabled or removed, a session ended: the stream ends with it (its client's
+      // reconnection is refused 401), not when the socket happens to drop.
+      const readmit = (): void => {
+        if (reply.sse.isConnected && request.callerStillAdmitted?.() === false) {
+          request.log.info({ caller: request.caller?.name ?? null }, 'live feed ended: its credential no longer admits it');
+          reply.sse.close();
+        }
+      };
+      const stopListening = deps.accounts.onCredentialsChanged(readmit);
+      const timer = setInterval(readmit, READMIT_EVERY_MS);
+      timer.unref();
+      reply.sse.onClose(() => {
+        unsubscribe();
+        stopListening();
+        clearInterval(timer);
+      });
     },
   );
 }
