@@ -50,6 +50,58 @@ overrides:
     expect(lines).toContain('rules/p.yaml:13:5 rules[2].window: required');
   });
 
+  it('refuses a misspelt key wherever it is, rather than taking a default in its place (the wrong side of a threshold)', () => {
+    const parsed = parseRuleFile(
+      `profile: p
+rules:
+  - id: low_flow
+    kind: threshold
+    metric: flow
+    dirction: below
+    onDeley: 10m
+    levels:
+      oragne: { raise: 5 }
+      yellow: { raise: 8, ondelay: 1m }
+    source: s
+overrides:
+  - rule: low_flow
+    set: { levels: { yellow: { rasie: 7 } } }
+  - rule: low_flow
+    sites: [site-a]
+    set: {}
+profle: q
+`,
+      'p.yaml',
+    );
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    // (the overrides' rules carry the rule's misspellings too, reported at each override)
+    expect(parsed.problems.map(formatProblem)).toEqual(
+      expect.arrayContaining([
+        'p.yaml:3:5 rules[0]: Unrecognized keys: "dirction", "onDeley"',
+        'p.yaml:9:7 rules[0].levels: Unrecognized key: "oragne"',
+        'p.yaml:10:15 rules[0].levels.yellow: Unrecognized key: "ondelay"',
+        'p.yaml:15:5 overrides[1]: Unrecognized key: "sites"',
+        'p.yaml:1:1 Unrecognized key: "profle"',
+        'p.yaml:14:30 overrides[0].set.levels.yellow: Unrecognized keys: "ondelay", "rasie"',
+      ]),
+    );
+    // an override's misspelling is found in the rule it makes
+    const fixed = parseRuleFile(
+      `profile: p
+rules:
+  - { id: low_flow, kind: threshold, metric: flow, direction: below, source: s, levels: { yellow: { raise: 8 } } }
+overrides:
+  - rule: low_flow
+    set: { levels: { yellow: { rasie: 7 } } }
+`,
+      'p.yaml',
+    );
+    expect(fixed.ok ? [] : fixed.problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/^p\.yaml:6:\d+ overrides\[0\]\.set\.levels\.yellow: Unrecognized key: "rasie"/),
+    ]);
+  });
+
   it('reports override problems at the override, and duplicate ids', () => {
     const parsed = parseRuleFile(
       `profile: p
@@ -107,8 +159,8 @@ overrides:
     expect(problems(`profile: p\nrules: []\n${aliasInsideItself}`)).toEqual([
       'x.yaml an alias (*name) stands inside the node it names: a structure without end',
     ]);
-    // shared aliases that do not contain themselves are plain YAML
-    expect(problems('profile: p\nrules: []\nx: &x { a: 1 }\ny: [*x, *x]\n')).toEqual([]);
+    // shared aliases that do not contain themselves are plain YAML (their homes at the top, x-… keys)
+    expect(problems('profile: p\nrules: []\nx-a: &x { a: 1 }\nx-b: [*x, *x]\n')).toEqual([]);
     const deep = problems(`profile: p\nrules: ${deeplyNested(20_000)}\n`);
     expect(deep.length).toBeGreaterThan(0);
     for (const problem of deep) expect(problem).toMatch(/^x\.yaml(:\d+)* /);

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { ruleInhibitsSchema } from './inhibits.js';
 
-/** Fields every rule carries, whatever its kind. */
-export const ruleBaseSchema = z.object({
+/**
+ * Fields every rule carries, whatever its kind. Strict, as every object of a rule file: a misspelt key
+ * (`dirction: below`, a level `oragne`) is a problem of the file, not a default silently taken in its place.
+ */
+export const ruleBaseSchema = z.strictObject({
   /** Unique within a profile's rule set; part of the alarm key `site/device/rule`. */
   id: z.string().regex(/^[a-z0-9_]{1,64}$/, 'rule id: 1–64 of a-z 0-9 _'),
   name: z.string().optional(),

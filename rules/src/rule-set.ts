@@ -11,7 +11,7 @@ const ruleIdSchema = z.string().regex(/^[a-z0-9_]{1,64}$/, 'rule id: 1–64 of a
  * the file (objects merge, arrays and scalars replace, `null` removes a key); the result is validated like
  * any rule. The most specific override wins: device (with or without site) over site over the profile.
  */
-export const overrideSchema = z.object({
+export const overrideSchema = z.strictObject({
   rule: ruleIdSchema,
   site: z.string().min(1).optional(),
   device: z.string().min(1).optional(),
@@ -20,7 +20,7 @@ export const overrideSchema = z.object({
 export type Override = z.infer<typeof overrideSchema>;
 
 /** A value computed from each reading of the profile and available to rules like a metric. */
-export const derivedValueSchema = z.object({
+export const derivedValueSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'derived value name: a-z, then a-z 0-9 _'),
   expression: expressionSchema,
 });
@@ -44,11 +44,21 @@ export function mergeOverride(base: unknown, patch: unknown): unknown {
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
-/** One rule file: the rules of one profile, its derived values and overrides. `rules` may be omitted in an overrides-only file. */
+/** Top-level keys of a rule file that hold only YAML anchors for the rules to use (`x-levels: &levels {…}`), as in Compose files. */
+const isExtensionKey = (key: string): boolean => key.startsWith('x-');
+
+/**
+ * One rule file: the rules of one profile, its derived values and overrides. `rules` may be omitted in an
+ * overrides-only file. Any other key is a problem of the file, but for `x-…` keys (anchors' homes).
+ */
 export const ruleFileSchema = z
   .preprocess(
-    (input) => (isRecord(input) && Array.isArray(input.rules) ? { ...input, sourceRules: structuredClone(input.rules) } : input),
-    z.object({
+    (input) => {
+      if (!isRecord(input)) return input;
+      const own = Object.fromEntries(Object.entries(input).filter(([key]) => !isExtensionKey(key)));
+      return Array.isArray(own.rules) ? { ...own, sourceRules: structuredClone(own.rules) } : own;
+    },
+    z.strictObject({
       profile: z.string().min(1),
       rules: z.array(ruleDefinitionSchema).default([]),
       derived: z.array(derivedValueSchema).default([]),

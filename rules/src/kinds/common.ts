@@ -9,7 +9,7 @@ import type { ActiveVerdict, Verdict, VerdictDetail } from '../verdict.js';
 
 /** `samples: {n, m}`: a level counts only when n of the last m samples call for it. */
 export const samplesSchema = z
-  .object({ n: z.number().int().min(1), m: z.number().int().min(1).max(64) })
+  .strictObject({ n: z.number().int().min(1), m: z.number().int().min(1).max(64) })
   .refine((s) => s.n <= s.m, { message: 'n must be ≤ m', path: ['n'] });
 
 /** A `when` guard: the rule applies only while it is known to be true. No guard: always. */

@@ -9,7 +9,7 @@ import { compareSeverity, type Severity, severitySchema } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 import { NORMAL_VERDICT } from './common.js';
 
-const countLevelSchema = z.object({
+const countLevelSchema = z.strictObject({
   /** At least this many points… */
   count: z.number().int().min(1),
   /** …at this severity or above… */
@@ -22,7 +22,7 @@ export const groupRuleSchema = ruleBaseSchema
   .extend({
     kind: z.literal('group'),
     /** The points: devices of these profiles (omitted: any) and the rules of theirs whose verdicts count. */
-    members: z.object({
+    members: z.strictObject({
       profiles: z.array(z.string().min(1)).min(1).optional(),
       rules: z.array(z.string().min(1)).min(1),
     }),
@@ -35,7 +35,7 @@ export const groupRuleSchema = ruleBaseSchema
     atLeast: severitySchema.default('blue'),
     severity: severitySchema.optional(),
     /** Only while some device of the site (of these profiles) satisfies `condition` on its latest values. */
-    while: z.object({ profiles: z.array(z.string().min(1)).min(1).optional(), condition: expressionSchema }).optional(),
+    while: z.strictObject({ profiles: z.array(z.string().min(1)).min(1).optional(), condition: expressionSchema }).optional(),
     /** The item must call for a severity this long before it is raised or escalated (on top of the members' own delays). */
     onDelay: durationSchema.default(0),
     /** The item must call for less this long before it clears or de-escalates. */

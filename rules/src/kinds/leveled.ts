@@ -10,7 +10,7 @@ import type { Verdict } from '../verdict.js';
  * Levels by severity with hysteresis and on/off delays: the shared machinery of threshold, rate and window
  * rules. A level is entered at `raise` and left only when the value passes back over `clear`.
  */
-export const levelSchema = z.object({
+export const levelSchema = z.strictObject({
   /** The value at which the level is entered (≥ for `above`, ≤ for `below`): a number or an expression. */
   raise: numberOrExpressionSchema,
   /** The value the signal must pass back over to leave the level (hysteresis); defaults to `raise`. */
@@ -20,7 +20,7 @@ export const levelSchema = z.object({
 });
 export type Level = z.infer<typeof levelSchema>;
 
-export const levelsSchema = z.object({
+export const levelsSchema = z.strictObject({
   blue: levelSchema.optional(),
   yellow: levelSchema.optional(),
   orange: levelSchema.optional(),

@@ -11,7 +11,7 @@ import { active, guardHolds, NORMAL_VERDICT } from './common.js';
 export const FALLBACK_REPORTING_INTERVAL_MS = 60_000;
 
 const stepSchema = z
-  .object({
+  .strictObject({
     /** Silent this long… */
     after: durationSchema.optional(),
     /** …or this many reporting intervals of the device. */
