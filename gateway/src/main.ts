@@ -43,7 +43,11 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
     throw error;
   }
   const log = createLogger(process.env.LOG_LEVEL ?? config.logLevel);
-  if (!options.config) log.warn('no --config given: running on the embedded demo defaults');
+  if (!options.config)
+    log.warn(
+      { listening: '127.0.0.1 only', tokens: 'public demo tokens (demo-admin-token-000000 among them)' },
+      'no --config given: running on the embedded demo defaults',
+    );
 
   let gateway: Awaited<ReturnType<typeof startGateway>> | null = null;
   let stopping = false;

@@ -40,7 +40,8 @@ export const DEMO_TOKENS = {
 
 /**
  * The embedded defaults used without `--config`: the demo devices, demo tokens, InfluxDB in `auto` mode
- * (a local influxd when installed) keeping 7 days, data under ./data.
+ * (a local influxd when installed) keeping 7 days, data under ./data. Its tokens (an admin's among them) and device
+ * secrets are public, so it listens on 127.0.0.1 only unless `overrides` say otherwise (`npm start -- --host`).
  */
 export async function demoConfig(overrides: Partial<Record<string, unknown>> = {}): Promise<GatewayConfig> {
   const devices = await Promise.all(
@@ -50,6 +51,9 @@ export async function demoConfig(overrides: Partial<Record<string, unknown>> = {
     {
       // The demo's local database keeps a week of data, not everything forever.
       influx: { mode: 'auto', retention: '7d' },
+      // public tokens and secrets: this machine only
+      mqtt: { tcp: { host: '127.0.0.1' } },
+      http: { host: '127.0.0.1' },
       devices,
       api: {
         tokens: Object.entries(DEMO_TOKENS).map(([role, token]) => ({ name: `demo-${role}`, role, token })),
