@@ -8,6 +8,9 @@ import { powerMetrics } from './metrics.js';
  * The site's main meter carries the enterprise's declared status; sub-meters tell production load from
  * safety equipment (dust-collector fan, casting cooling pump).
  */
+/** A meter's 15-min average: 96 a day. */
+const DEFAULT_INTERVAL_MS = 15 * 60_000;
+
 export const powerAttributes = z
   .object({
     /** What the enterprise declared to the regulator. */
@@ -22,11 +25,20 @@ export const powerAttributes = z
     contracted_kw: z.number().positive().optional(),
     /** The site's offset from UTC in hours, for night running (22:00–06:00 local); default +8 (China Standard Time). */
     utc_offset_h: utcOffsetAttribute,
-    /** 15-min data by default. */
+    /**
+     * 15-min data by default; a meter reporting every 5 min says so here (its silence, and its share of the
+     * "8 of the last 96 intervals" of declared_stopped_running, count by it).
+     */
     reportingIntervalMs: reportingIntervalAttribute,
   })
   .strict()
-  .transform((a) => ({ ...a, p_idle_kw: a.p_idle_kw ?? 0.1 * a.p_prod_kw }))
+  .transform((a) => ({
+    ...a,
+    p_idle_kw: a.p_idle_kw ?? 0.1 * a.p_prod_kw,
+    // Not an input: the interval one reading stands for when production time is counted — the declared one, else
+    // 15 min. (reportingIntervalMs itself stays absent when not given: silence then learns the meter's cadence.)
+    meter_interval_ms: a.reportingIntervalMs ?? DEFAULT_INTERVAL_MS,
+  }))
   .superRefine((a, ctx) => {
     if (a.p_idle_kw >= a.p_prod_kw) ctx.addIssue({ code: 'custom', path: ['p_idle_kw'], message: 'must be below p_prod_kw' });
     if (a.contracted_kw !== undefined && a.contracted_kw < a.p_prod_kw) {
@@ -37,7 +49,7 @@ export const powerAttributes = z
 export const power: Profile = {
   id: 'power',
   name: 'Enterprise electricity monitoring (电力监测：明停暗开、虚假离线)',
-  reportingIntervalMs: 15 * 60_000,
+  reportingIntervalMs: DEFAULT_INTERVAL_MS,
   // 15-min intervals (96 a day); some meters report every 5 min
   cadence: { minMs: 5 * 60_000, maxMs: 15 * 60_000 },
   metrics: powerMetrics,

@@ -66,6 +66,21 @@ describe('power profile', () => {
     expect(h.timeline('declared_stopped_running', T0)).toEqual(['raised orange @3h45m', 'cleared orange @1d2h']);
   });
 
+  it('a meter reporting every 5 min counts its readings as thirds of an interval: 2 h of production load is orange, 45 min is not', () => {
+    const { h, random } = site();
+    const fiveMinutes = { ...MAIN, declared_status: 'stopped', reportingIntervalMs: 5 * MINUTE };
+    h.device({ device: 'two-hours', profile: power, attributes: fiveMinutes });
+    h.device({ device: 'three-quarters', profile: power, attributes: fiveMinutes });
+    const running = (from: number, minutes: number) => (t: number) => t >= T0 + from && t < T0 + from + minutes * MINUTE;
+    const twoHours = running(2 * HOUR, 120);
+    const threeQuarters = running(2 * HOUR, 45);
+    h.run('two-hours', T0 + DAY, 5 * MINUTE, (t) => load(twoHours(t) ? 700 : 80 + noise(random, 10)));
+    h.run('three-quarters', T0 + DAY, 5 * MINUTE, (t) => load(threeQuarters(t) ? 700 : 80 + noise(random, 10)));
+    // the 24th reading of production load (120 minutes' worth) at 03:55
+    expect(h.timeline('declared_stopped_running', T0).filter((step) => step.startsWith('raised'))).toEqual(['raised orange @3h55m']);
+    expect(h.stepsOf('declared_stopped_running').map((step) => step.device)).toEqual(['two-hours']);
+  });
+
   it('7 of 96 intervals, or a plant declared producing, is not "secretly running"', () => {
     const { h, random } = site();
     h.device({ device: 'stopped', profile: power, attributes: { ...MAIN, declared_status: 'stopped' } });
@@ -233,7 +248,14 @@ describe('power attributes and units', () => {
       p_prod_kw: 500,
       p_idle_kw: 50,
       utc_offset_h: 8,
+      meter_interval_ms: 900_000,
     });
+    // a 5-min meter counts its readings as 5 minutes each; its reportingIntervalMs is its own (silence)
+    expect(powerAttributes.parse({ p_prod_kw: 500, reportingIntervalMs: 300_000 })).toMatchObject({
+      reportingIntervalMs: 300_000,
+      meter_interval_ms: 300_000,
+    });
+    expect(powerAttributes.safeParse({ p_prod_kw: 500, meter_interval_ms: 60_000 }).success).toBe(false);
     expect(powerAttributes.parse({ p_prod_kw: 500, utc_offset_h: 5.5 }).utc_offset_h).toBe(5.5);
     for (const utc_offset_h of [15, -13, 5.3, '+08:00'])
       expect(powerAttributes.safeParse({ p_prod_kw: 500, utc_offset_h }).success).toBe(false);
