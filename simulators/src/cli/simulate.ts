@@ -107,7 +107,13 @@ ids and the prefix: a registry for load tests, not for devices in the field.`,
       secretOf: (id) => `${fleetOptions.secretPrefix}${id}`,
     });
     const registry = await Promise.all(
-      devices.map(async ({ id, site, profile, secret }) => ({ id, site, profile, secretHash: await hashSecret(secret) })),
+      devices.map(async ({ id, site, profile, secret, attributes }) => ({
+        id,
+        site,
+        profile,
+        secretHash: await hashSecret(secret),
+        ...(attributes ? { attributes } : {}),
+      })),
     );
     mkdirSync(dirname(fleetOptions.registry), { recursive: true });
     writeFileSync(

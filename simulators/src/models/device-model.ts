@@ -50,6 +50,11 @@ export interface ModelDefinition {
   aligned?: boolean;
   /** Physical events the model understands, with a line about each: scenarios are checked against this. */
   events: Readonly<Record<string, string>>;
+  /**
+   * The attributes a generated registry gives each device (`simulate fleet`): those its profile requires, at the
+   * values the model assumes without them. Absent: none needed.
+   */
+  registryAttributes?: Readonly<Record<string, MetricValue>>;
   create(input: ModelInput): DeviceModel;
 }
 

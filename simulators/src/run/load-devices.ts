@@ -21,14 +21,21 @@ export interface LoadDevice extends RegistryDevice {
  * `startFleet` (`secretOf: (id) => secrets.get(id)`).
  */
 export function generateLoadDevices(options: LoadDeviceOptions): LoadDevice[] {
-  if (!MODELS.has(options.profile))
-    throw new Error(`no simulator model for profile "${options.profile}" (known: ${[...MODELS.keys()].join(', ')})`);
+  const model = MODELS.get(options.profile);
+  if (!model) throw new Error(`no simulator model for profile "${options.profile}" (known: ${[...MODELS.keys()].join(', ')})`);
+  const attributes = model.registryAttributes;
   const sites = Math.max(1, options.sites ?? Math.ceil(options.count / 100));
   const prefix = options.prefix ?? `load-${options.profile}`;
   const width = String(options.count).length;
   const secretOf = options.secretOf ?? ((id: string) => `load-${id}`);
   return Array.from({ length: options.count }, (_, i) => {
     const id = `${prefix}-${String(i + 1).padStart(width, '0')}`;
-    return { id, site: `load-site-${(i % sites) + 1}`, profile: options.profile, secret: secretOf(id) };
+    return {
+      id,
+      site: `load-site-${(i % sites) + 1}`,
+      profile: options.profile,
+      secret: secretOf(id),
+      ...(attributes ? { attributes: { ...attributes } } : {}),
+    };
   });
 }

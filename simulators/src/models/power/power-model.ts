@@ -17,6 +17,10 @@ import { type LoadCurve, plannedLoad } from './load-curve.js';
  * production load in shifts with ramp-up and a meal-break dip, ±3 % process noise. A plant declared stopped
  * stays at idle — unless it secretly runs. Domain: monitors.md § power.
  */
+/** A meter's production load and contracted capacity when its device gives none (kW). */
+const PRODUCTION_KW = 400;
+const CONTRACTED_KW = 630;
+
 export const powerModel: ModelDefinition = {
   profile: 'power',
   defaultIntervalMs: 15 * MINUTE,
@@ -27,14 +31,16 @@ export const powerModel: ModelDefinition = {
     overload: 'load climbs to param fraction (default 0.95) of the contracted capacity',
     equipment_off: 'the metered equipment is switched off: ≈ 0 kW (on a safety sub-meter: the dust-collector fan or cooling pump stopped)',
   },
+  // the profile requires p_prod_kw; createPower assumes these when a device has none
+  registryAttributes: { p_prod_kw: PRODUCTION_KW, contracted_kw: CONTRACTED_KW },
   create: createPower,
 };
 
 function createPower({ rng, attributes, params, start }: ModelInput): DeviceModel {
-  const productionKw = numberAttribute(attributes, 'p_prod_kw', 400);
+  const productionKw = numberAttribute(attributes, 'p_prod_kw', PRODUCTION_KW);
   // the profile's default idle load: a tenth of the production load (profiles/power/index.ts)
   const idleKw = numberAttribute(attributes, 'p_idle_kw', 0.1 * productionKw);
-  const contractedKw = numberAttribute(attributes, 'contracted_kw', 630);
+  const contractedKw = numberAttribute(attributes, 'contracted_kw', CONTRACTED_KW);
   const declaredProducing = (attributes.declared_status ?? 'producing') === 'producing';
   const interval = numberParam(params, 'intervalMin', 15) * MINUTE;
   const shifts = numberParam(params, 'shifts', 2);
