@@ -107,6 +107,36 @@ describe('backtest replay', () => {
     expect(result.current.map((e) => e.key)).toEqual(['s/d/t']);
   });
 
+  it('with attributesOf, judges devices with their attributes as the gateway holds them: defaults filled in, listed or not', () => {
+    const rules = set('  - { id: t, kind: threshold, metric: x, levels: { yellow: { raise: "attr.setpoint" } }, source: t }\n');
+    const records = [reading(0, { x: 5 }), { ...reading(0, { x: 5 }), device: 'other' }, { ...reading(0, { x: 5 }), device: 'high' }];
+    const attributesOf = (_profile: string, given: Readonly<Record<string, unknown>>) => {
+      if (given.setpoint !== undefined && typeof given.setpoint !== 'number') throw new Error('setpoint: a number');
+      return { setpoint: 2, ...given } as Record<string, number>;
+    };
+    const result = backtest(
+      records,
+      rules,
+      rules,
+      [
+        { ...device, attributes: {} },
+        { ...device, device: 'high', attributes: { setpoint: 9 } },
+      ],
+      {
+        attributesOf,
+      },
+    );
+    expect(result.current.map((e) => e.key).sort()).toEqual(['s/d/t', 's/other/t']);
+    expect(() => backtest(records, rules, rules, [{ ...device, attributes: { setpoint: 'x' } }], { attributesOf })).toThrow(
+      'device s/d: setpoint: a number',
+    );
+    // a profile whose defaults are not valid alone (a required attribute): an unlisted device has none
+    const required = () => {
+      throw new Error('setpoint: required');
+    };
+    expect(backtest(records.slice(1, 2), rules, rules, [], { attributesOf: required }).current).toEqual([]);
+  });
+
   it('leaves out timing differences within the tolerance', () => {
     const records = [65, 65, 65, 40].map((x, i) => reading(i * MIN, { x }));
     const late = threshold(', onDelay: 1m');

@@ -1,4 +1,4 @@
-import type { DeviceContext, Reading } from './reading.js';
+import type { DeviceContext, MetricValue, Reading } from './reading.js';
 import { type CadenceRange, createRuleEngine, type VerdictChange } from './rule-engine.js';
 import type { MetricRange } from './rule-kind.js';
 import type { RuleSet } from './rule-set.js';
@@ -42,9 +42,36 @@ export interface BacktestOptions {
   tailMs?: number;
   /** Timing differences smaller than this are not reported; default 0. */
   toleranceMs?: number;
+  /**
+   * A device's attributes as the gateway would hold them (its profile's defaults filled in); throws when they are
+   * not valid for the profile. Devices not listed are given the profile's defaults, or none if it has no valid
+   * defaults (a required attribute). Absent: attributes as given.
+   */
+  attributesOf?(profile: string, given: Readonly<Record<string, unknown>>): Record<string, MetricValue>;
 }
 
 const arrival = (r: Reading): number => r.receivedAt ?? r.ts;
+
+/** A listed device with its attributes as the gateway would hold them; invalid ones are an error naming the device. */
+function listed(device: DeviceContext, options: BacktestOptions): DeviceContext {
+  if (!options.attributesOf) return device;
+  try {
+    return { ...device, attributes: options.attributesOf(device.profile, device.attributes ?? {}) };
+  } catch (error) {
+    throw new Error(`device ${device.site}/${device.device}: ${(error as Error).message}`);
+  }
+}
+
+/** A device of the recording that `devices` does not list: its profile's default attributes, where it has them. */
+function unlisted(reading: Reading, options: BacktestOptions): DeviceContext {
+  let attributes: Record<string, MetricValue> = {};
+  try {
+    attributes = options.attributesOf?.(reading.profile, {}) ?? {};
+  } catch {
+    // the profile requires an attribute: rules reading it judge nothing, as for a gateway device without it
+  }
+  return { site: reading.site, device: reading.device, profile: reading.profile, attributes };
+}
 
 function replay(
   records: readonly Reading[],
@@ -69,12 +96,7 @@ function replay(
   };
   for (const reading of records) {
     runClock(arrival(reading));
-    const device = devices.get(`${reading.site}/${reading.device}`) ?? {
-      site: reading.site,
-      device: reading.device,
-      profile: reading.profile,
-      attributes: {},
-    };
+    const device = devices.get(`${reading.site}/${reading.device}`) ?? unlisted(reading, options);
     const outcome = engine.onReading(reading, device);
     if (outcome.late) late += 1;
     changes.push(...outcome.changes);
@@ -161,7 +183,7 @@ export function backtest(
 ): BacktestResult {
   const sorted = [...records].sort((a, b) => arrival(a) - arrival(b));
   const byKey = new Map<string, DeviceContext>();
-  for (const d of devices) byKey.set(`${d.site}/${d.device}`, d);
+  for (const d of devices) byKey.set(`${d.site}/${d.device}`, listed(d, options));
   const last = sorted.length > 0 ? arrival(sorted[sorted.length - 1] as Reading) : 0;
   const end = last + (options.tailMs ?? 0);
   const a = replay(sorted, currentSet, byKey, options, end);
