@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -87,6 +87,73 @@ describe('invalid configuration fails fast, naming every problem with its path',
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/profiles\.yaml:4: devices\[0\]\.profile: unknown profile "volcano"/);
     expect(result.stderr).toMatch(/devices\[1\]\.attributes\.loc_percent/);
+  });
+
+  it('refuses at --check what would otherwise end the start with a stack trace, or quietly match nothing', () => {
+    const path = file(
+      'quiet.yaml',
+      [
+        'influx: { mode: off }',
+        'http:',
+        '  trustProxy: [haproxy, 10.0.0.0/8, 10.0.0.0/33, loopback]', // line 3
+        'mqtt:',
+        `  tls: { cert: ${join(dir, 'no-such-cert.pem')}, key: ${join(dir, 'no-such-key.pem')} }`, // line 5
+        'webhooks:',
+        '  - id: regulator',
+        '    url: https://regulator.example.org/hooks',
+        `    secrets: [whsec_${Buffer.from('a-secret-of-the-regulator-32-b!!').toString('base64')}]`,
+        '    filter: { types: [alarm.raise, alarm.cleared] }', // line 10
+        'handling:',
+        '  escalation:',
+        '    - id: red',
+        '      match: { profiles: [dust_collector] }', // line 14
+        '      steps: [{ after: 10m, notify: { subscribers: [regulator] } }]',
+      ].join('\n'),
+    );
+    const result = runGateway(['--config', path, '--check']);
+    expect(result.status).toBe(2);
+    for (const expected of [
+      'quiet.yaml:3: http.trustProxy[0]: an IP address, a CIDR range (10.0.0.0/8) or one of loopback, linklocal, uniquelocal',
+      'quiet.yaml:3: http.trustProxy[2]:',
+      'quiet.yaml:10: webhooks[0].filter.types[0]',
+    ])
+      expect(result.stderr).toContain(expected);
+    expect(result.stderr).not.toContain('trustProxy[1]');
+    expect(result.stderr).not.toContain('trustProxy[3]');
+    // what the schema cannot know, once the file's shape is right
+    const fixed = file(
+      'quiet-2.yaml',
+      readFileSync(path, 'utf8').replace('haproxy, 10.0.0.0/8, 10.0.0.0/33, ', '').replace('alarm.raise,', 'alarm.raised,'),
+    );
+    const second = runGateway(['--config', fixed, '--check']);
+    expect(second.status).toBe(2);
+    expect(second.stderr).toMatch(/quiet-2\.yaml:5: mqtt\.tls\.cert: cannot read \S+no-such-cert\.pem: ENOENT/);
+    expect(second.stderr).toContain('quiet-2.yaml:5: mqtt.tls.key: cannot read');
+    expect(second.stderr).toContain('quiet-2.yaml:14: handling.escalation[0].match.profiles[0]: unknown profile "dust_collector"');
+  });
+
+  it('refuses an unknown LOG_LEVEL with exit 2, and warns of a site no device is on', () => {
+    const path = file(
+      'sites.yaml',
+      [
+        'influx: { mode: off }',
+        'webhooks:',
+        '  - id: regulator',
+        '    url: https://regulator.example.org/hooks',
+        `    secrets: [whsec_${Buffer.from('a-secret-of-the-regulator-32-b!!').toString('base64')}]`,
+        '    filter: { sites: [plant_a] }',
+      ].join('\n'),
+    );
+    const level = runGateway(['--config', path, '--check'], { LOG_LEVEL: 'verbose' });
+    expect([level.status, level.stderr]).toEqual([
+      2,
+      'config_invalid: LOG_LEVEL=verbose: one of fatal, error, warn, info, debug, trace, silent\n',
+    ]);
+    const checked = runGateway(['--config', path, '--check']);
+    expect(checked.status).toBe(0);
+    expect(checked.stdout).toBe(
+      'warning: webhooks[0].filter.sites names site "plant_a", which no device of the registry is on\nconfiguration and rule files are valid\n',
+    );
   });
 
   it('reports broken YAML and a missing environment variable', () => {

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { withUsageExit } from './cli/usage-exit.js';
-import type { GatewayConfig } from './config/config-schema.js';
+import { type GatewayConfig, logLevelSchema } from './config/config-schema.js';
 import { demoConfig } from './config/demo-config.js';
-import { loadConfigFile } from './config/load-config.js';
+import { configWarnings, loadConfigFile } from './config/load-config.js';
 import { GatewayError } from './errors.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './observability/logger.js';
@@ -42,7 +42,14 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
     }
     throw error;
   }
-  const log = createLogger(process.env.LOG_LEVEL ?? config.logLevel);
+  const level = logLevelSchema.safeParse(process.env.LOG_LEVEL ?? config.logLevel);
+  if (!level.success) {
+    process.stderr.write(`config_invalid: LOG_LEVEL=${process.env.LOG_LEVEL}: one of ${logLevelSchema.options.join(', ')}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(level.data);
+  const warnings = configWarnings(config);
+  for (const warning of warnings) log.warn(warning, 'configuration names a site no device of the registry is on');
   if (!options.config)
     log.warn(
       { listening: '127.0.0.1 only', tokens: 'public demo tokens (demo-admin-token-000000 among them)' },
@@ -77,6 +84,8 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
       const { loadRuleSetOrThrow } = await import('./rule-files/load-rule-files.js');
       const { PROFILES } = await import('../../profiles/index.js');
       loadRuleSetOrThrow(PROFILES, config.rules);
+      for (const { key, site } of warnings)
+        process.stdout.write(`warning: ${key} names site "${site}", which no device of the registry is on\n`);
       process.stdout.write('configuration and rule files are valid\n');
       return;
     }

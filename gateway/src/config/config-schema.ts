@@ -1,5 +1,6 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { durationSchema } from '../../../rules/src/index.js';
+import { alarmEventTypeSchema, durationSchema } from '../../../rules/src/index.js';
 import { roleSchema } from '../accounts/roles.js';
 import { userNameSchema } from '../accounts/user-name.js';
 import { clusterSchema } from './cluster-schema.js';
@@ -7,6 +8,8 @@ import { escalationProblems, escalationSchema } from './escalation-schema.js';
 import { quarantineSchema } from './quarantine-schema.js';
 
 const port = z.number().int().min(0).max(65_535);
+/** pino's levels, and `silent`: `logLevel` in the file, or the LOG_LEVEL environment variable. */
+export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
 export const siteOrDeviceId = z.string().regex(idPattern, 'expected 1–64 characters of A-Z a-z 0-9 _ -');
 
@@ -188,6 +191,17 @@ const handling = z
   })
   .strict();
 
+/** What proxy-addr (fastify's trustProxy) takes: an address, a CIDR range, or one of its names for a range. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const PROXY_ADDRESS_MESSAGE = `an IP address, a CIDR range (10.0.0.0/8) or one of ${PROXY_RANGE_NAMES.join(', ')}`;
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry) || isIP(entry) !== 0) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  if (rest.length > 0 || address === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+  const family = isIP(address);
+  return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
 const http = z
   .object({
     host: z.string().default('0.0.0.0'),
@@ -197,7 +211,7 @@ const http = z
      * believed, so that the client's own address is what the per-address limits count and the audit log records.
      * Off by default: a client could otherwise claim any address.
      */
-    trustProxy: z.array(z.string().min(1)).default([]),
+    trustProxy: z.array(z.string().refine(isProxyAddress, PROXY_ADDRESS_MESSAGE)).default([]),
   })
   .strict();
 
@@ -247,7 +261,7 @@ const webhookFilter = z
   .object({
     sites: z.array(z.string()).optional(),
     severities: z.array(z.enum(['blue', 'yellow', 'orange', 'red'])).optional(),
-    types: z.array(z.string()).optional(),
+    types: z.array(alarmEventTypeSchema).optional(),
   })
   .strict();
 
@@ -431,7 +445,7 @@ export const configSchema = z
     cluster: clusterSchema.optional(),
     /** Rule timers are checked this often. */
     tickInterval: durationSchema.default(250),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logLevel: logLevelSchema.default('info'),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { PROFILES } from '../../../profiles/index.js';
 import { PROTO_KEY_MESSAGE, protoKeyPaths, yamlTree } from '../../../rules/src/index.js';
@@ -35,8 +35,51 @@ export function validateConfig(raw: unknown, file: string, locate?: (path: reado
       device.attributes = attributes.data;
     }
   });
+  config.handling.escalation.forEach((policy, index) => {
+    policy.match.profiles?.forEach((profile, at) => {
+      if (!PROFILES.has(profile)) {
+        const path = ['handling', 'escalation', index, 'match', 'profiles', at];
+        const message = `unknown profile "${profile}" (known: ${[...PROFILES.keys()].join(', ')})`;
+        problems.push({ file, path: formatPath(path), line: locate?.(path) ?? null, message });
+      }
+    });
+  });
+  // read at start by the TLS listener: a file it cannot read is a problem of the configuration, found by --check
+  const tls = config.mqtt.tls;
+  for (const key of ['cert', 'key', 'ca'] as const) {
+    const path = tls?.[key];
+    if (path === undefined) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (error) {
+      const at = ['mqtt', 'tls', key];
+      problems.push({
+        file,
+        path: formatPath(at),
+        line: locate?.(at) ?? null,
+        message: `cannot read ${path}: ${(error as Error).message}`,
+      });
+    }
+  }
   if (problems.length > 0) throw configError(problems);
   return config;
+}
+
+/**
+ * What a configuration names that no device of its registry has: a site in a webhook filter or an escalation policy
+ * (a misspelt one would quietly match nothing). Warnings, not problems: a site may be named before its devices come.
+ */
+export function configWarnings(config: GatewayConfig): Array<{ key: string; site: string }> {
+  const sites = new Set(config.devices.map((device) => device.site));
+  const warnings: Array<{ key: string; site: string }> = [];
+  config.webhooks.forEach((subscriber, index) => {
+    for (const site of subscriber.filter.sites ?? []) if (!sites.has(site)) warnings.push({ key: `webhooks[${index}].filter.sites`, site });
+  });
+  config.handling.escalation.forEach((policy, index) => {
+    for (const site of policy.match.sites ?? [])
+      if (!sites.has(site)) warnings.push({ key: `handling.escalation[${index}].match.sites`, site });
+  });
+  return warnings;
 }
 
 /**
