@@ -58,6 +58,14 @@ describe('closed-loop handling: assign, then resolve with a disposal record (iss
       body: { by: 'Wang Li', disposal: { ...DISPOSAL, measures: ' ' } },
     });
     expect(partial.status).toBe(400);
+    // the attachment is a link duty officers open and receivers follow: http(s) only
+    for (const attachment of ['javascript:fetch(1)', 'data:text/html,<b>x</b>', 'file:///etc/passwd']) {
+      const odd = await api(gateway, `/api/alarms/${alarm.id}/resolve`, {
+        token: TOKENS.operator,
+        body: { by: 'Wang Li', disposal: { ...DISPOSAL, attachment } },
+      });
+      expect([odd.status, odd.body.error.details[0]]).toEqual([400, { path: 'disposal.attachment', message: 'an http(s) link' }]);
+    }
     const resolved = await api(gateway, `/api/alarms/${alarm.id}/resolve`, {
       token: TOKENS.operator,
       body: { by: 'Wang Li', note: 'closed on site', disposal: DISPOSAL },

@@ -35,8 +35,15 @@ function disposalBlock(disposal) {
     row('form.responsible', disposal.responsible),
     disposal.attachment
       ? [
+          // a link only for http(s): a record from before the API refused other schemes shows as text
           h('dt', {}, t('form.attachment')),
-          h('dd', {}, h('a', { href: disposal.attachment, rel: 'noopener noreferrer', target: '_blank' }, disposal.attachment)),
+          h(
+            'dd',
+            {},
+            /^https?:\/\//i.test(disposal.attachment)
+              ? h('a', { href: disposal.attachment, rel: 'noopener noreferrer', target: '_blank' }, disposal.attachment)
+              : disposal.attachment,
+          ),
         ]
       : [],
   );

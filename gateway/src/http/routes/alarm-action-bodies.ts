@@ -36,7 +36,13 @@ export const ackBody = actionBody
 /** Resolve: the action's body, and the disposal record (required when handling.requireDisposal is on). */
 export const resolveBody = actionBody
   .extend({
-    disposal: disposalSchema.optional().describe('what was done about it (闭环处置): cause, measures, responsible, optional link'),
+    disposal: disposalSchema
+      .extend({
+        // a link a duty officer opens: http(s) only (not javascript: or data:), also for the webhook receivers and the CSV
+        attachment: z.url({ protocol: /^https?$/, error: 'an http(s) link' }).max(2_000).optional(),
+      })
+      .optional()
+      .describe('what was done about it (闭环处置): cause, measures, responsible, optional http(s) link'),
   })
   .meta({
     examples: [
