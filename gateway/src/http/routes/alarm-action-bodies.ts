@@ -39,7 +39,10 @@ export const resolveBody = actionBody
     disposal: disposalSchema
       .extend({
         // a link a duty officer opens: http(s) only (not javascript: or data:), also for the webhook receivers and the CSV
-        attachment: z.url({ protocol: /^https?$/, error: 'an http(s) link' }).max(2_000).optional(),
+        attachment: z
+          .url({ protocol: /^https?$/, error: 'an http(s) link' })
+          .max(2_000)
+          .optional(),
       })
       .optional()
       .describe('what was done about it (闭环处置): cause, measures, responsible, optional http(s) link'),
