@@ -1,6 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Inhibition } from '../../../rules/src/index.js';
 import type { AccountService } from '../accounts/account-service.js';
 import type { ActOnAlarm } from '../alarms/alarm-action.js';
@@ -96,6 +96,9 @@ const CLIENT_ERRORS: ReadonlyMap<string, ErrorCode> = new Map([
   ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'unsupported_media_type'],
 ]);
 
+/** A name's failed logins from all addresses together may be this many times `api.loginFailuresPerUser`. */
+const LOGIN_FAILURES_ANY_ADDRESS = 10;
+
 const PROTO_KEY_BODY = 'a body key named __proto__, or constructor holding prototype, is not accepted';
 
 /** Whether `text` is JSON at all (a body fastify refused may be JSON with a forbidden key). */
@@ -145,14 +148,24 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     const limit = await authFailureLimit(request, options);
     return limit.isAllowed ? {} : limit;
   };
+  // Failed logins of a name counted per source address: guessing one user's password from one address is slowed
+  // down, but nobody elsewhere can lock a duty officer out of the console with a few wrong passwords in their name.
+  // Across all addresses together a name takes LOGIN_FAILURES_ANY_ADDRESS times as many: a guess from many at once.
+  const loginName = (request: FastifyRequest): string => String((request.body as { name?: unknown } | null)?.name ?? '').toLowerCase();
   const loginFailureLimit = app.createRateLimit({
     max: deps.loginFailuresPerUser,
     timeWindow: deps.authFailures.window,
-    keyGenerator: (request) => `login:${String((request.body as { name?: unknown } | null)?.name ?? '').toLowerCase()}`,
+    keyGenerator: (request) => `login:${loginName(request)}@${request.ip}`,
+  });
+  const nameFailureLimit = app.createRateLimit({
+    max: deps.loginFailuresPerUser * LOGIN_FAILURES_ANY_ADDRESS,
+    timeWindow: deps.authFailures.window,
+    keyGenerator: (request) => `login:${loginName(request)}`,
   });
   const userLimiter: AuthFailureLimiter = async (request, options) => {
-    const limit = await loginFailureLimit(request, options);
-    return limit.isAllowed ? {} : limit;
+    for (const limit of [await loginFailureLimit(request, options), await nameFailureLimit(request, options)])
+      if (!limit.isAllowed && limit.isExceeded) return limit;
+    return {};
   };
   const audit = createAuditRecorder(deps.audit);
   app.addHook(

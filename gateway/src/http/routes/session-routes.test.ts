@@ -282,4 +282,22 @@ describe('a gateway that allows two failed logins per user name', { timeout: 30_
     expect(Number(right.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect((await call(gateway, '/auth/login', { token: null, body: { name: 'li', password: 'wrong password' } })).status).toBe(401);
   });
+
+  it('holds the name only at the address that failed: nobody elsewhere can lock its user out with wrong passwords', async () => {
+    const from = (remoteAddress: string, password: string) =>
+      gateway.http.app.inject({ method: 'POST', url: '/auth/login', remoteAddress, payload: { name: 'wang', password } });
+    for (let i = 0; i < 3; i++) expect((await from('192.0.2.7', `wrong password ${i}`)).statusCode).toBe(i < 2 ? 401 : 429);
+    expect((await from('192.0.2.7', PASSWORD)).statusCode).toBe(429);
+    // the duty officer's own desk
+    expect((await from('198.51.100.20', PASSWORD)).statusCode).toBe(200);
+    // guesses spread over many addresses: the name is held after ten times the per-address number in all
+    let answered = 0;
+    for (let i = 0; i < 30 && answered < 20; i++) {
+      const status = (await from(`203.0.113.${i}`, 'wrong password')).statusCode;
+      if (status === 401) answered += 1;
+      else break;
+    }
+    // 2 × 10 for the name in all, of which 6 went before: 3 from the first test's address, 3 from 192.0.2.7
+    expect(answered).toBe(20 - 6);
+  });
 });
