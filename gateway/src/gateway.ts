@@ -263,6 +263,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       laneFailure = fatalFailureOf(error, 'the webhook outbox');
       options.onFatal?.(laneFailure);
     },
+    severitiesOf: (alarmId) => alarms.book.history(alarmId).map((step) => step.alarm.severity),
   });
   const liveFeed = createLiveFeed({ ringSize: config.liveFeed.ringSize, metrics, initialCursor: now() * 1_000 });
   // In a cluster an alarm event leaves the node only once its alarm is in the shared store: the next owner of the site

@@ -1,4 +1,4 @@
-import type { AlarmEvent } from '../../../../rules/src/index.js';
+import type { AlarmEvent, Severity } from '../../../../rules/src/index.js';
 import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
@@ -40,6 +40,8 @@ export interface WebhookSinkDeps {
   log: Logger;
   /** The outbox could not record an answer (WebhookSubscriberDeps.onStoreFailure). */
   onStoreFailure?(error: Error): void;
+  /** The severities an alarm has had so far (WebhookSubscriberDeps.severitiesOf). */
+  severitiesOf?(alarmId: string): readonly Severity[];
 }
 
 /** How long closing waits for attempts in flight (and, with the store off, for what is queued). */
@@ -59,6 +61,7 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       log: deps.log.child({ subscriber: config.id }),
       outbox,
       ...(deps.onStoreFailure ? { onStoreFailure: deps.onStoreFailure } : {}),
+      ...(deps.severitiesOf ? { severitiesOf: deps.severitiesOf } : {}),
     });
   const subscribers = new Map(deps.subscribers.map((config) => [config.id, build(config)]));
 

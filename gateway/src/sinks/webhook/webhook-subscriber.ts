@@ -1,4 +1,4 @@
-import type { AlarmEvent } from '../../../../rules/src/index.js';
+import type { AlarmEvent, Severity } from '../../../../rules/src/index.js';
 import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
@@ -42,6 +42,11 @@ export interface WebhookSubscriberDeps {
    * keep its promise of at-least-once delivery and stops. Without it, the error is logged and the attempt forgotten.
    */
   onStoreFailure?(error: Error): void;
+  /**
+   * The severities an alarm has had so far (its history, the event's own transition included): a severity filter
+   * follows an alarm from its first event at a listed severity to its end. Absent: only the event's own severity.
+   */
+  severitiesOf?(alarmId: string): readonly Severity[];
 }
 
 export interface WebhookSubscriber {
@@ -306,6 +311,14 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   };
 
   const { sites, severities, types } = config.filter;
+  /**
+   * Whether the event is of a severity the filter lists, or of an alarm that has been at one: a subscriber that took
+   * a red alarm's escalation also takes its de-escalation, clear and resolution, whatever severity they carry.
+   */
+  const severityMatches = (event: AlarmEvent): boolean => {
+    if (!severities || severities.includes(event.data.alarm.severity)) return true;
+    return deps.severitiesOf?.(event.data.alarm.id).some((severity) => severities.includes(severity)) ?? false;
+  };
   const disablement = outbox.disabled(config.id);
   if (disablement && disablement.url === config.url) {
     enabled = false;
@@ -327,9 +340,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   return {
     id: config.id,
     matches: (event) =>
-      (!sites || sites.includes(event.data.alarm.site)) &&
-      (!severities || severities.includes(event.data.alarm.severity)) &&
-      (!types || types.includes(event.type)),
+      (!sites || sites.includes(event.data.alarm.site)) && severityMatches(event) && (!types || types.includes(event.type)),
     enqueue(event, send = true) {
       if (closed) return;
       if (!enabled) {
