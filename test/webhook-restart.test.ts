@@ -345,27 +345,23 @@ describe('webhook outbox survives restarts (contract §5: at least once, in seq 
     }
     expect(flaky.received.filter((r) => r.event.id === raised.event.id)).toHaveLength(5); // 500, 429, held (SIGTERM), held (kill -9), 204
 
-    // legacy: still disabled after both restarts; only the 410 reached it; every event kept as a dead letter.
-    expect(await stateOf(running, 'legacy')).toMatchObject({ enabled: false, disabledAt: disabled.disabledAt });
+    // legacy: still disabled after both restarts; only the 410 reached it; every event kept in the outbox, none lost.
+    expect(await stateOf(running, 'legacy')).toMatchObject({ enabled: false, disabledAt: disabled.disabledAt, queued: 4 });
     expect(gone.received).toHaveLength(1);
-    const letters = (await call(running, '/api/webhooks/dead-letters')).body.deadLetters as Array<{
-      subscriber: string;
-      reason: string;
-      event: { id: string };
-    }>;
-    expect(letters.map((l) => [l.subscriber, l.reason])).toEqual([
-      ['legacy', 'gone'],
-      ['legacy', 'subscriber_disabled'],
-      ['legacy', 'subscriber_disabled'],
-      ['legacy', 'subscriber_disabled'],
-    ]);
-    expect(new Set(letters.map((l) => l.event.id))).toEqual(new Set(delivered.map((r) => r.event.id)));
-    // An admin enables it: new events reach it again.
+    expect((await call(running, '/api/webhooks/dead-letters')).body.deadLetters).toEqual([]);
+    // An admin enables it: what waited arrives (the 410'd event again first), in seq order per alarm, then new events.
     const enabled = await call(running, '/api/webhooks/legacy/enable', 'POST');
     expect(enabled.status).toBe(200);
     expect(enabled.body.subscriber).toMatchObject({ id: 'legacy', enabled: true, disabledReason: null, disabledAt: null });
+    await eventually('what waited at legacy', () => (gone.received.length === 5 ? true : undefined));
+    expect(new Set(gone.received.slice(1).map((r) => r.event.id))).toEqual(new Set(delivered.map((r) => r.event.id)));
+    expect(gone.received[1]?.headers['webhook-id']).toBe(gone.received[0]?.headers['webhook-id']);
+    const byAlarm = new Map<string, number[]>();
+    for (const r of gone.received.slice(1))
+      byAlarm.set(r.event.data.alarm.id, [...(byAlarm.get(r.event.data.alarm.id) ?? []), r.event.data.alarm.seq]);
+    for (const seqs of byAlarm.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     await hopperOf(await connect(running, 2), 'dc-09', 'site-b')(40); // cleared
-    await eventually('the cleared event at legacy', () => (gone.received.length === 2 ? true : undefined));
-    expect((gone.received[1] as ReceivedWebhook).event).toMatchObject({ type: 'alarm.cleared', data: { alarm: { device: 'dc-09' } } });
+    await eventually('the cleared event at legacy', () => (gone.received.length === 6 ? true : undefined));
+    expect((gone.received[5] as ReceivedWebhook).event).toMatchObject({ type: 'alarm.cleared', data: { alarm: { device: 'dc-09' } } });
   }, 120_000);
 });

@@ -129,7 +129,7 @@ const store = z
       .default({ retention: 400 * 86_400_000 }),
     deadLetters: z
       .object({
-        /** Webhook dead letters kept, all subscribers together (in memory too with the store off); past it the oldest are forgotten. */
+        /** Webhook dead letters kept per subscriber (in memory too with the store off); past it the subscriber's oldest are forgotten. */
         max: z.number().int().positive().default(1_000),
       })
       .strict()

@@ -208,6 +208,8 @@ const STEPS: readonly string[] = [
    INSERT INTO alarm_inhibited (id, body)
      SELECT r.key + 1, r.value FROM alarm_inhibition b, json_each(b.state, '$.recent') r WHERE b.name = 'book';
    DROP TABLE alarm_inhibition;`,
+  // 15: dead letters are bounded per subscriber (store.deadLetters.max each): its oldest found by subscriber.
+  `CREATE INDEX webhook_dead_letter_subscriber ON webhook_dead_letter (subscriber, rank);`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -49,7 +49,11 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
   const insertLetter = db.prepare(
     'INSERT INTO webhook_dead_letter (id, subscriber, body, event, attempts, reason, last_error, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  const trimLetters = db.prepare('DELETE FROM webhook_dead_letter WHERE rank <= (SELECT max(rank) FROM webhook_dead_letter) - ?');
+  // a subscriber's own oldest, past its bound: one receiver's flood never forgets another's letters
+  const trimLetters = db.prepare(
+    `DELETE FROM webhook_dead_letter WHERE subscriber = @subscriber AND rank <= (
+       SELECT rank FROM webhook_dead_letter WHERE subscriber = @subscriber ORDER BY rank DESC LIMIT 1 OFFSET @keep)`,
+  );
   const allLetters = db
     .prepare('SELECT id, subscriber, body, event, attempts, reason, last_error, dead_at FROM webhook_dead_letter ORDER BY rank')
     .raw(true);
@@ -90,7 +94,7 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
     if (delivery.id !== null) remove.run(delivery.id);
     const event = eventColumn(delivery.event, delivery.body);
     insertLetter.run(letter.id, letter.subscriber, delivery.body, event, letter.attempts, letter.reason, letter.lastError, letter.deadAt);
-    return trimLetters.run(ids.maxDeadLetters).changes;
+    return trimLetters.run({ subscriber: letter.subscriber, keep: ids.maxDeadLetters }).changes;
   });
 
   const replay = db.transaction((id: string): OutboxDelivery | null => {

@@ -88,6 +88,24 @@ describe.each(ADAPTERS)('WebhookOutbox contract — %s', (_name, make) => {
     expect(letters[0]).toMatchObject({ subscriber: 'platform', deadAt: '2026-11-22T08:00:00.000Z' });
   });
 
+  it("bounds the dead letters per subscriber: one receiver's flood never forgets another's", () => {
+    const forgotten: number[] = [];
+    const outbox = make(2, (count) => forgotten.push(count));
+    const letter = (subscriber: string, id: string) => outbox.deadLetter(outbox.enqueue(subscriber, event(id)), 'exhausted', 'HTTP 500');
+    letter('regulator', 'evt_r1');
+    letter('regulator', 'evt_r2');
+    for (const n of [1, 2, 3, 4, 5]) letter('robot', `evt_w${n}`);
+    expect(outbox.deadLetters().map((l) => `${l.subscriber} ${l.event.id}`)).toEqual([
+      'regulator evt_r1',
+      'regulator evt_r2',
+      'robot evt_w4',
+      'robot evt_w5',
+    ]);
+    expect(forgotten).toEqual([1, 1, 1]);
+    letter('regulator', 'evt_r3');
+    expect(outbox.deadLetters().map((l) => l.event.id)).toEqual(['evt_r2', 'evt_w4', 'evt_w5', 'evt_r3']);
+  });
+
   it('replays a dead letter into the outbox from attempt zero, once; an unknown id is null', () => {
     const outbox = make(10);
     const delivery = outbox.enqueue('platform', event('evt_a'));

@@ -101,7 +101,7 @@ export interface OutboxIds {
   /** A new dead letter id. */
   newId(): string;
   now(): number;
-  /** Dead letters kept (`store.deadLetters.max`); past it the oldest are forgotten. */
+  /** Dead letters kept per subscriber (`store.deadLetters.max`); past it the subscriber's oldest are forgotten. */
   maxDeadLetters: number;
   /** Told how many of the oldest dead letters a new one made it forget (counted and said in the log). */
   forgotten?: (count: number) => void;
@@ -150,8 +150,12 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
       };
       letters.push(letter);
       bodies.set(letter.id, queued.body);
-      if (letters.length > ids.maxDeadLetters) {
-        bodies.delete((letters.shift() as DeadLetter).id);
+      // the subscriber's own oldest past its bound (another's letters are never forgotten for it)
+      const own = letters.filter((kept) => kept.subscriber === letter.subscriber);
+      if (own.length > ids.maxDeadLetters) {
+        const oldest = own[0] as DeadLetter;
+        letters.splice(letters.indexOf(oldest), 1);
+        bodies.delete(oldest.id);
         ids.forgotten?.(1);
       }
       return letter;

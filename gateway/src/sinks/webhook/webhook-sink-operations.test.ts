@@ -98,7 +98,8 @@ describe('webhook sink health, as /readyz shows it', () => {
     const { sink } = sinkWith([subscriber('a', receiver.base), subscriber('c', receiver.base), subscriber('b', receiver.base)]);
     sink.deliver(event('evt_1'));
     await sink.idle(5_000);
-    expect(sink.status()).toEqual({ name: 'webhooks', ready: true, reason: 'disabled subscribers: a, b', queued: 0 });
+    // the event waits for a and b to be enabled
+    expect(sink.status()).toEqual({ name: 'webhooks', ready: true, reason: 'disabled subscribers: a, b', queued: 2 });
   });
 
   it('counts what waits over every subscriber', async () => {
@@ -123,30 +124,34 @@ describe('replaying a dead letter', () => {
   });
 
   it('sends the event again to its subscriber, enabled again (and logged); the dead letter is gone', async () => {
-    let gone = true;
-    const receiver = await startReceiver(() => (gone ? 410 : 204));
+    const answers = [422, 410];
+    const receiver = await startReceiver(() => answers.shift() ?? 204);
     const { sink, logLines } = sinkWith([subscriber('a', receiver.base)]);
-    sink.deliver(event('evt_1'));
+    sink.deliver(event('evt_1')); // 422: dead-lettered, not retryable
+    await sink.idle(5_000);
+    sink.deliver(event('evt_2')); // 410: disabled, it waits
     await sink.idle(5_000);
     const [letter] = sink.deadLetters();
     expect(letter?.subscriber).toBe('a');
-    expect(sink.subscribers()[0]?.enabled).toBe(false);
+    expect(sink.subscribers()[0]).toMatchObject({ enabled: false, queued: 1 });
 
-    gone = false;
     expect(sink.replay(letter?.id ?? '')).toBe(true);
     await sink.idle(5_000);
+    // what waited first, then the replayed letter
     expect(receiver.received.map((r) => [r.path, r.id])).toEqual([
       ['/a', 'evt_1'],
+      ['/a', 'evt_2'],
+      ['/a', 'evt_2'],
       ['/a', 'evt_1'],
     ]);
-    expect(sink.subscribers()[0]).toMatchObject({ enabled: true, delivered: 1, queued: 0 });
+    expect(sink.subscribers()[0]).toMatchObject({ enabled: true, delivered: 2, queued: 0 });
     expect(sink.deadLetters()).toEqual([]);
     expect(logLines.filter((l) => l.msg === 'webhook subscriber enabled').map((l) => l.subscriber)).toEqual(['a']);
   });
 
   it('goes to the subscriber of that dead letter, among several', async () => {
     let gone = true;
-    const receiver = await startReceiver(() => (gone ? 410 : 204));
+    const receiver = await startReceiver(() => (gone ? 422 : 204));
     const { sink } = sinkWith([subscriber('a', receiver.base), subscriber('b', receiver.base)]);
     sink.deliver(event('evt_1'));
     await sink.idle(5_000);
@@ -162,7 +167,7 @@ describe('replaying a dead letter', () => {
   });
 
   it('is false, and the dead letter kept, when its subscriber is no longer configured', async () => {
-    const receiver = await startReceiver(() => 410);
+    const receiver = await startReceiver(() => 422);
     const before = sinkWith([subscriber('old', receiver.base)]);
     before.sink.deliver(event('evt_1'));
     await before.sink.idle(5_000);

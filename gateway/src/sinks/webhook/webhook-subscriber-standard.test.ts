@@ -193,9 +193,9 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
     expect(await queuedGauge()).toBe(0);
   });
 
-  it('another 4xx or a redirect is not retried: dead-lettered at once; the next event still goes', async () => {
-    for (const status of [400, 404, 302]) {
-      const receiver = await startReceiver([{ status, headers: status === 302 ? { location: '/elsewhere' } : {} }]);
+  it('an answer refusing the body itself (400, 413, 415, 422) is not retried: dead-lettered at once; the next event still goes', async () => {
+    for (const status of [400, 413, 415, 422]) {
+      const receiver = await startReceiver([{ status }]);
       const { subscriber, deadLetters } = subscriberWith(standardConfig(receiver.url));
       subscriber.enqueue(event('evt_a', 'alm_a'));
       subscriber.enqueue(event('evt_b', 'alm_b'));
@@ -203,6 +203,18 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
       expect(receiver.received.map((r) => r.id)).toEqual(['evt_a', 'evt_b']);
       expect(deadLetters()).toEqual([['evt_a', 'not_retryable', 1, `not retryable: HTTP ${status}`]]);
       expect(subscriber.state()).toMatchObject({ enabled: true, delivered: 1 });
+    }
+  });
+
+  it('a redirect, 401, 403 or 404 (maintenance, a secret being rotated, a deployment) is retried like a 5xx, not dead-lettered', async () => {
+    for (const status of [302, 307, 401, 403, 404, 409]) {
+      const receiver = await startReceiver([{ status, headers: status < 400 ? { location: '/elsewhere' } : {} }]);
+      const { subscriber, deadLetters } = subscriberWith(standardConfig(receiver.url));
+      subscriber.enqueue(event('evt_a', 'alm_a'));
+      await subscriber.idle(5_000);
+      expect(receiver.received.map((r) => r.id)).toEqual(['evt_a', 'evt_a']);
+      expect(deadLetters()).toEqual([]);
+      expect(subscriber.state()).toMatchObject({ delivered: 1, failedAttempts: 1, lastError: `HTTP ${status}` });
     }
   });
 
@@ -329,36 +341,48 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
     expect(reads).toBeLessThan(50 * count);
   }, 60_000);
 
-  it('410 Gone disables it: what waits is dead-lettered, what arrives too, until enabled; then events flow again', async () => {
+  it('410 Gone disables it: what waits stays in the outbox, what arrives joins it; enabled, all of it goes, each alarm in seq order', async () => {
     const receiver = await startReceiver([{ status: 410 }]);
     let clock = Date.parse('2026-11-22T08:00:00Z');
     const { subscriber, deadLetters, outbox } = subscriberWith(standardConfig(receiver.url), () => clock);
-    subscriber.enqueue(event('evt_a', 'alm_a'));
-    subscriber.enqueue(event('evt_b', 'alm_b'));
+    subscriber.enqueue(event('evt_a1', 'alm_a'));
+    subscriber.enqueue(event('evt_b1', 'alm_b'));
     await subscriber.idle(5_000);
     expect(subscriber.state()).toMatchObject({
       enabled: false,
       disabledReason: 'receiver answered 410 Gone',
       disabledAt: '2026-11-22T08:00:00.000Z',
       lastError: 'HTTP 410 Gone',
-      queued: 0,
+      queued: 2,
+      inFlight: 0,
     });
     expect(outbox.disabled('platform')).toEqual({ url: receiver.url, reason: 'receiver answered 410 Gone', at: clock });
     clock += 1_000;
-    subscriber.enqueue(event('evt_c', 'alm_c'));
-    expect(deadLetters()).toEqual([
-      ['evt_a', 'gone', 1, 'HTTP 410 Gone'],
-      ['evt_b', 'subscriber_disabled', 0, 'subscriber disabled: receiver answered 410 Gone'],
-      ['evt_c', 'subscriber_disabled', 0, 'subscriber disabled: receiver answered 410 Gone'],
-    ]);
-    expect(receiver.received).toHaveLength(1);
+    subscriber.enqueue(event('evt_a2', 'alm_a'));
+    subscriber.enqueue(event('evt_c1', 'alm_c'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(subscriber.state().queued).toBe(4);
+    expect(deadLetters()).toEqual([]);
+    expect(receiver.received.map((r) => r.id)).toEqual(['evt_a1']);
 
     subscriber.enable();
     expect(subscriber.state()).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null });
     expect(outbox.disabled('platform')).toBeNull();
-    subscriber.enqueue(event('evt_d', 'alm_d'));
+    subscriber.enqueue(event('evt_d1', 'alm_d'));
     await subscriber.idle(5_000);
-    expect(receiver.received.map((r) => r.id)).toEqual(['evt_a', 'evt_d']);
+    // the 410'd event again first, then the rest in the order they came (concurrency 1)
+    expect(receiver.received.map((r) => r.id)).toEqual(['evt_a1', 'evt_a1', 'evt_b1', 'evt_a2', 'evt_c1', 'evt_d1']);
+    expect(subscriber.state()).toMatchObject({ queued: 0, delivered: 5 });
+  });
+
+  it('while disabled, keeps at most maxQueued: the oldest beyond that are dead-lettered queue_full', async () => {
+    const receiver = await startReceiver([{ status: 410 }]);
+    const { subscriber, deadLetters } = subscriberWith(standardConfig(receiver.url, { maxQueued: 3 }));
+    subscriber.enqueue(event('evt_1', 'alm_1'));
+    await subscriber.idle(5_000);
+    for (const n of [2, 3, 4, 5]) subscriber.enqueue(event(`evt_${n}`, `alm_${n}`));
+    expect(subscriber.state().queued).toBe(3);
+    expect(deadLetters().map(([id, reason]) => `${id} ${reason}`)).toEqual(['evt_1 queue_full', 'evt_2 queue_full']);
   });
 
   it('a replayed dead letter is adopted and sent', async () => {

@@ -53,7 +53,7 @@ export interface WebhookSubscriber {
   readonly id: string;
   matches(event: AlarmEvent): boolean;
   /**
-   * Queues the event (in the outbox before this returns), or dead-letters it while the subscriber is disabled. `send`
+   * Queues the event (in the outbox before this returns; while the subscriber is disabled it waits there). `send`
    * false: no request leaves until `send()` (the event's outbox row is in a commit not yet done); the queue goes on as
    * if it had (what is dispatched counts as in flight).
    */
@@ -62,10 +62,10 @@ export interface WebhookSubscriber {
   send(): void;
   /** Takes a delivery already in the outbox (a replayed dead letter). */
   adopt(delivery: OutboxDelivery): void;
-  /** Enables it again after a 410 (recorded in the outbox, so it holds after a restart); new events flow. */
+  /** Enables it again after a 410 (recorded in the outbox, so it holds after a restart); what waits goes on, in order. */
   enable(): void;
   state(): SubscriberState;
-  /** Resolves when nothing is queued or in flight (or after `timeoutMs`). */
+  /** Resolves when nothing is in flight and nothing waits to be sent (what waits while disabled does not count), or after `timeoutMs`. */
   idle(timeoutMs: number): Promise<void>;
   /**
    * Starts no further attempt once none is in flight and none is due (what waits for a retry stays in the outbox
@@ -110,8 +110,8 @@ export function redactedUrl(url: string): string {
  * alarms go in parallel up to `concurrency`, and at most `maxPerMinute` start a minute. Its kind (`kinds/`: Standard
  * Webhooks, a WeCom or DingTalk robot) renders the body once, at enqueue, signs each attempt and reads the answers;
  * a robot's rate-limit errcode holds the whole subscriber for `rateLimitDelay`. 2xx succeeds; 410 (or a robot's
- * unknown-key errcode) disables the subscriber (recorded in the outbox:
- * it stays disabled after a restart until `enable`, unless its configured url changed); 429, 5xx, timeouts
+ * unknown-key errcode) disables the subscriber (recorded in the outbox: it stays disabled after a restart until
+ * `enable`, unless its configured url changed; what waits, and what arrives meanwhile, waits in the outbox); 429, 5xx, timeouts
  * and network errors are retried with backoff and jitter, honouring Retry-After; exhausted events are
  * dead-lettered.
  */
@@ -146,8 +146,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
 
   const gauge = (): void => deps.metrics.sinkQueued.set({ sink: `${SINK}:${config.id}` }, queue.size);
 
+  /** Nothing in flight, and nothing to send: none waits, or what waits does so for `enable`. */
+  const isIdle = (): boolean => inFlight === 0 && (queue.size === 0 || !enabled);
   const notifyIdle = (): void => {
-    if (queue.size === 0 && inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+    if (isIdle()) for (const resolve of idleWaiters.splice(0)) resolve();
   };
 
   const deadLetter = (delivery: Delivery, reason: DeadLetterReason, lastError: string): void => {
@@ -160,23 +162,22 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     outbox.deadLetter(delivery, reason, lastError);
   };
 
-  /** Dead-letters what waits (not what is being sent: its answer decides), reason `subscriber_disabled`. */
-  const deadLetterWaiting = (): void => {
-    for (const delivery of [...queue.items()].filter((d) => !queue.isTaken(d))) {
-      queue.remove(delivery);
-      deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
-    }
-    gauge();
-  };
-
+  /**
+   * 410 Gone: no attempt starts until an operator enables the subscriber again (recorded in the outbox, so after a
+   * restart too). What waits stays in the outbox, and what arrives joins it (up to `maxQueued`, the oldest
+   * dead-lettered `queue_full` beyond): enabled, it goes on in order, each alarm's events in `seq` order.
+   */
   const disable = (reason: string): void => {
     enabled = false;
     disabledReason = reason;
     disabledAt = deps.now();
-    // Recorded before what waits is dead-lettered: a crash in between finds it disabled, and dead-letters the rest then.
     outbox.disable(config.id, { url: config.url, reason, at: disabledAt });
-    deps.log.warn({ subscriber: config.id, reason }, 'webhook subscriber disabled');
-    deadLetterWaiting();
+    deps.log.warn({ subscriber: config.id, reason, queued: queue.size }, 'webhook subscriber disabled');
+  };
+  /** An attempt answered while the subscriber is (or has just been) disabled: it waits, first of its alarm, for `enable`. */
+  const keepForEnable = (delivery: Delivery): void => {
+    delivery.notBefore = deps.now();
+    outbox.attempted(delivery);
   };
 
   const attempt = async (delivery: Delivery): Promise<void> => {
@@ -208,17 +209,16 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     delivery.lastError = outcome.error;
     deps.metrics.sinkFailed.inc({ sink: SINK });
     if (outcome.gone !== null) {
-      queue.remove(delivery);
-      deadLetter(delivery, 'gone', outcome.error);
+      keepForEnable(delivery);
       if (enabled) disable(outcome.gone);
       return;
     }
     if (!enabled) {
-      // Disabled (410 to another alarm's event) while this one was in flight.
-      queue.remove(delivery);
-      deadLetter(delivery, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
+      // disabled (410 to another alarm's event) while this one was in flight
+      keepForEnable(delivery);
       return;
     }
+
     if (!outcome.retryable || delivery.attempts >= config.maxAttempts) {
       queue.remove(delivery);
       deadLetter(
@@ -324,8 +324,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     enabled = false;
     disabledReason = disablement.reason;
     disabledAt = disablement.at;
-    deps.log.warn({ subscriber: config.id, reason: disablement.reason }, 'webhook subscriber still disabled');
-    deadLetterWaiting(); // left in the outbox by a crash between the 410 and the dead-lettering
+    deps.log.warn({ subscriber: config.id, reason: disablement.reason, queued: queue.size }, 'webhook subscriber still disabled');
   } else if (disablement) {
     // The 410 came from a url no longer configured: the new one gets its chance.
     outbox.enable(config.id);
@@ -343,20 +342,6 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       (!sites || sites.includes(event.data.alarm.site)) && severityMatches(event) && (!types || types.includes(event.type)),
     enqueue(event, send = true) {
       if (closed) return;
-      if (!enabled) {
-        // Kept for replay once an operator re-enables the subscriber (POST /api/webhooks/{id}/enable).
-        const unqueued: Delivery = {
-          id: null,
-          subscriber: config.id,
-          event,
-          body: kind.render(event),
-          attempts: 0,
-          notBefore: 0,
-          lastError: null,
-        };
-        deadLetter(unqueued, 'subscriber_disabled', `subscriber disabled: ${disabledReason ?? 'unknown'}`);
-        return;
-      }
       if (!send) held ??= holdAttempts();
       makeRoom(1);
       push(outbox.enqueue(config.id, event, kind.render(event)));
@@ -393,7 +378,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       lastError,
     }),
     idle(timeoutMs) {
-      if (queue.size === 0 && inFlight === 0) return Promise.resolve();
+      if (isIdle()) return Promise.resolve();
       return waitIn(idleWaiters, timeoutMs);
     },
     async close(timeoutMs) {

@@ -20,24 +20,27 @@ describe('what an HTTP status means for a webhook attempt', () => {
     });
   });
 
-  it('408, 429 and 5xx are retried, honouring Retry-After; any other status is not', () => {
-    const retryable = [400, 401, 404, 407, 408, 409, 429, 499, 500, 503, 599, 302].map((status) => [
+  it('every status is retried, honouring Retry-After, but those refusing the body itself (400, 413, 415, 422)', () => {
+    const retryable = [400, 401, 404, 407, 408, 409, 413, 415, 422, 429, 499, 500, 503, 599, 302].map((status) => [
       status,
       statusOutcome(answer(status), NOW).retryable,
     ]);
     expect(retryable).toEqual([
       [400, false],
-      [401, false],
-      [404, false],
-      [407, false],
+      [401, true],
+      [404, true],
+      [407, true],
       [408, true],
-      [409, false],
+      [409, true],
+      [413, false],
+      [415, false],
+      [422, false],
       [429, true],
-      [499, false],
+      [499, true],
       [500, true],
       [503, true],
       [599, true],
-      [302, false],
+      [302, true],
     ]);
     expect(statusOutcome(answer(429, { 'retry-after': '7' }), NOW)).toEqual({
       ok: false,

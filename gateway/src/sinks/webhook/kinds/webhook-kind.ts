@@ -48,8 +48,16 @@ export interface WebhookKind {
 }
 
 /**
- * An HTTP status that is not 2xx: 410 disables the subscriber; 408, 429 and 5xx are retried (honouring
- * Retry-After); any other 4xx is not retryable.
+ * Answers that say the receiver will never take this body, whenever it is sent: a malformed request (400), too large
+ * (413), a media type it does not take (415), a body it cannot process (422). Dead-lettered at once, `not_retryable`.
+ */
+const REFUSES_THE_BODY = new Set([400, 413, 415, 422]);
+
+/**
+ * An HTTP status that is not 2xx: 410 disables the subscriber; one that refuses the body itself (REFUSES_THE_BODY) is
+ * not retryable; anything else is retried (honouring Retry-After): 5xx, 408 and 429, and also a redirect during
+ * maintenance, a 401/403 while a secret is being rotated on the receiver, a 404 while it is being deployed — a blip
+ * becomes backoff, not a dead letter an operator must replay.
  */
 export function statusOutcome(answer: Answer, now: number): AttemptOutcome & { ok: false } {
   if (answer.status === 410)
@@ -63,7 +71,7 @@ export function statusOutcome(answer: Answer, now: number): AttemptOutcome & { o
     };
   return {
     ok: false,
-    retryable: answer.status === 429 || answer.status === 408 || answer.status >= 500,
+    retryable: !REFUSES_THE_BODY.has(answer.status),
     gone: null,
     error: `HTTP ${answer.status}`,
     retryAfter: retryAfterMs(answer.headers.get('retry-after'), now),

@@ -108,11 +108,12 @@ describe('WeCom group robot (kind: wecom)', () => {
     });
   });
 
-  it('an unknown errcode, an answer without one, 5xx and 429 are retried; other 4xx are not', () => {
+  it('an unknown errcode, an answer without one, 5xx, 429 and 404 are retried; a refused body is not', () => {
     const kind = wecomKind(URL, OPTIONS, 60_000);
     expect(kind.judge(answer({ errcode: -1, errmsg: 'system busy' }), 0)).toMatchObject({ retryable: true, holdSubscriber: false });
     expect(kind.judge({ status: 200, headers: new Headers(), body: '<html>proxy</html>' }, 0)).toMatchObject({ retryable: true });
     expect(kind.judge(answer({}, 502), 0)).toMatchObject({ retryable: true, error: 'HTTP 502' });
-    expect(kind.judge(answer({}, 404), 0)).toMatchObject({ retryable: false, error: 'HTTP 404' });
+    expect(kind.judge(answer({}, 404), 0)).toMatchObject({ retryable: true, error: 'HTTP 404' });
+    expect(kind.judge(answer({}, 400), 0)).toMatchObject({ retryable: false, error: 'HTTP 400' });
   });
 });
