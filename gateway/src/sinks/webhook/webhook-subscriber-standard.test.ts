@@ -232,6 +232,27 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
     expect(subscriber.state()).toMatchObject({ delivered: 1, failedAttempts: 1 });
   });
 
+  it('429 (or 503 with Retry-After) holds the whole subscriber: no other event goes to that receiver before it said', async () => {
+    for (const reply of [
+      { status: 429, headers: { 'retry-after': '1' } },
+      { status: 503, headers: { 'retry-after': '1' } },
+      { status: 429 },
+    ]) {
+      const receiver = await startReceiver([reply]);
+      const { subscriber } = subscriberWith(standardConfig(receiver.url, { concurrency: 4, retryBaseDelay: 400, retryMaxDelay: 400 }));
+      subscriber.enqueue(event('evt_a', 'alm_a'));
+      await expect.poll(() => subscriber.state().failedAttempts).toBe(1);
+      for (const alarm of ['alm_b', 'alm_c', 'alm_d']) subscriber.enqueue(event(`evt_${alarm}`, alarm));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(receiver.received.map((r) => r.id)).toEqual(['evt_a']);
+      await subscriber.idle(5_000);
+      const [first, ...rest] = receiver.received as [Received, ...Received[]];
+      expect(rest).toHaveLength(4);
+      // Retry-After 1 s (at most 10 % of jitter on top), or the backoff's 200–400 ms without one
+      for (const r of rest) expect(r.at - first.at).toBeGreaterThanOrEqual(reply.headers ? 950 : 150);
+    }
+  });
+
   it('a receiver that does not answer in time, or not at all, is retried; its error is kept', async () => {
     const receiver = await startReceiver(['hang']);
     const { subscriber } = subscriberWith(standardConfig(receiver.url, { timeout: 100 }));

@@ -228,9 +228,12 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       );
       return;
     }
-    const delay = Math.max(backoffDelay(delivery.attempts, config.retryBaseDelay, config.retryMaxDelay), outcome.retryAfter ?? 0);
+    // a Retry-After with some jitter on top: the events it held do not all come back in the same millisecond
+    const retryAfter =
+      outcome.retryAfter === null ? 0 : outcome.retryAfter + Math.round(Math.random() * Math.min(outcome.retryAfter / 10, 30_000));
+    const delay = Math.max(backoffDelay(delivery.attempts, config.retryBaseDelay, config.retryMaxDelay), retryAfter);
     delivery.notBefore = deps.now() + delay;
-    if (outcome.holdSubscriber && outcome.retryAfter !== null) holdUntil = Math.max(holdUntil, deps.now() + outcome.retryAfter);
+    if (outcome.holdSubscriber) holdUntil = Math.max(holdUntil, deps.now() + (outcome.retryAfter ?? delay));
     outbox.attempted(delivery);
     deps.log.debug(
       { subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, delay, error: outcome.error },

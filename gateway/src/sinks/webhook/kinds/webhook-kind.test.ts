@@ -48,8 +48,10 @@ describe('what an HTTP status means for a webhook attempt', () => {
       gone: null,
       error: 'HTTP 429',
       retryAfter: 7_000,
-      holdSubscriber: false,
+      holdSubscriber: true,
     });
-    expect(statusOutcome(answer(503), NOW).retryAfter).toBeNull();
+    expect(statusOutcome(answer(503), NOW)).toMatchObject({ retryAfter: null, holdSubscriber: false });
+    expect(statusOutcome(answer(503, { 'retry-after': '7' }), NOW).holdSubscriber).toBe(true);
+    expect(statusOutcome(answer(500, { 'retry-after': '7' }), NOW).holdSubscriber).toBe(false);
   });
 });

@@ -69,13 +69,15 @@ export function statusOutcome(answer: Answer, now: number): AttemptOutcome & { o
       retryAfter: null,
       holdSubscriber: false,
     };
+  const retryAfter = retryAfterMs(answer.headers.get('retry-after'), now);
   return {
     ok: false,
     retryable: !REFUSES_THE_BODY.has(answer.status),
     gone: null,
     error: `HTTP ${answer.status}`,
-    retryAfter: retryAfterMs(answer.headers.get('retry-after'), now),
-    holdSubscriber: false,
+    retryAfter,
+    // 429, or 503 with Retry-After, speaks for the receiver, not for this one event: nothing goes to it meanwhile
+    holdSubscriber: answer.status === 429 || (answer.status === 503 && retryAfter !== null),
   };
 }
 
