@@ -69,6 +69,35 @@ describe("the sinks' HTTP client", () => {
     expect(answer.body.length).toBe(64 * 1024);
   });
 
+  it('stops reading past 64 KiB: a body that never ends is answered with what came, not a timeout', async () => {
+    const { url } = await serve((_request, response) => {
+      response.writeHead(200);
+      const more = setInterval(() => response.write(Buffer.alloc(16 * 1024, 'x')), 5);
+      response.on('close', () => clearInterval(more));
+    });
+    const started = performance.now();
+    const answer = await httpSend('POST', url, { body: 'x', timeoutMs: 3_000 });
+    expect([answer.status, answer.body.length]).toEqual([200, 64 * 1024]);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('statusOnly: answers on the status line, a body trickling in after a 2xx is no failure (and is cut at the timeout)', async () => {
+    let closed = false;
+    const { url } = await serve((_request, response) => {
+      response.writeHead(202, { 'retry-after': '3' });
+      const more = setInterval(() => response.write('.'), 50);
+      response.on('close', () => {
+        clearInterval(more);
+        closed = true;
+      });
+    });
+    const answer = await httpSend('POST', url, { body: 'x', timeoutMs: 500, statusOnly: true });
+    expect([answer.status, answer.body, answer.headers.get('retry-after')]).toEqual([202, '', '3']);
+    // reading everything, the same receiver times out
+    await expect(httpSend('POST', url, { body: 'x', timeoutMs: 500 })).rejects.toThrow(/aborted due to timeout/);
+    await expect.poll(() => closed, { timeout: 2_000 }).toBe(true);
+  });
+
   it('leaves no timer behind: not after an answer, nor when the request cannot be made', async () => {
     const timers = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
     const { url } = await serve((_request, response) => response.writeHead(204).end());

@@ -29,13 +29,16 @@ const AGENTS = {
 
 /**
  * Sends one request and reads its answer. Fails (rejects) on a network error or when `timeoutMs` passes before the
- * whole answer is read, with the socket's own message (`connect ECONNREFUSED 127.0.0.1:9`, `The operation was aborted
- * due to timeout`). Redirects are answers, not followed.
+ * answer is read, with the socket's own message (`connect ECONNREFUSED 127.0.0.1:9`, `The operation was aborted
+ * due to timeout`). Redirects are answers, not followed. A body past MAX_ANSWER_BYTES is not read on: the answer is
+ * what came, the connection is closed. `statusOnly`: the answer is its status line and headers (body ''), as soon as
+ * they come — a receiver that accepted with 2xx and then trickles its body is not a failure; the body is drained
+ * in the background (cut after `timeoutMs`).
  */
 export function httpSend(
   method: 'GET' | 'POST',
   url: string,
-  options: { body?: string | Buffer; headers?: Record<string, string>; timeoutMs: number },
+  options: { body?: string | Buffer; headers?: Record<string, string>; timeoutMs: number; statusOnly?: boolean },
 ): Promise<HttpAnswer> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? httpRequest : null;
@@ -61,21 +64,27 @@ export function httpSend(
       target,
       { method, headers, agent: AGENTS[target.protocol as keyof typeof AGENTS], signal: controller.signal },
       (response: IncomingMessage) => {
+        const answer = (body: string): HttpAnswer => ({ status: response.statusCode ?? 0, headers: headersOf(response), body });
+        if (options.statusOnly) {
+          resolve(answer(''));
+          const cut = setTimeout(() => response.destroy(), options.timeoutMs);
+          response.on('close', () => clearTimeout(cut));
+          response.on('error', () => undefined); // after the answer: nothing waits for it
+          response.resume();
+          return;
+        }
         const chunks: Buffer[] = [];
         let kept = 0;
         response.on('data', (chunk: Buffer) => {
-          if (kept >= MAX_ANSWER_BYTES) return;
           chunks.push(chunk);
           kept += chunk.length;
+          if (kept < MAX_ANSWER_BYTES) return;
+          // enough to judge by: what follows is not read (a receiver streaming without end costs nothing)
+          resolve(answer(Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8')));
+          response.destroy();
         });
         response.on('error', reject);
-        response.on('end', () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: headersOf(response),
-            body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8'),
-          }),
-        );
+        response.on('end', () => resolve(answer(Buffer.concat(chunks).toString('utf8'))));
       },
     );
     request.on('error', (error: Error & { cause?: unknown }) =>

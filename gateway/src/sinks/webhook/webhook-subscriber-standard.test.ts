@@ -253,6 +253,32 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
     }
   });
 
+  it('a 2xx whose body trickles in past the timeout is delivered, once: the status line decides', async () => {
+    const received: string[] = [];
+    const server = createServer((request, response) => {
+      request.on('data', () => undefined);
+      request.on('end', () => {
+        received.push(String(request.headers['webhook-id']));
+        response.writeHead(200);
+        const more = setInterval(() => response.write('.'), 50);
+        response.on('close', () => clearInterval(more));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(
+      () => new Promise<void>((resolve) => server.close(() => resolve())),
+      () => void server.closeAllConnections(),
+    );
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+    const { subscriber, deadLetters } = subscriberWith(standardConfig(url, { timeout: 300 }));
+    subscriber.enqueue(event('evt_a', 'alm_a'));
+    await subscriber.idle(5_000);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // past the timeout and a retry's backoff
+    expect(received).toEqual(['evt_a']);
+    expect(subscriber.state()).toMatchObject({ delivered: 1, failedAttempts: 0 });
+    expect(deadLetters()).toEqual([]);
+  });
+
   it('a receiver that does not answer in time, or not at all, is retried; its error is kept', async () => {
     const receiver = await startReceiver(['hang']);
     const { subscriber } = subscriberWith(standardConfig(receiver.url, { timeout: 100 }));

@@ -189,7 +189,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     const stop = deps.metrics.sinkLatency.startTimer({ sink: SINK });
     let outcome: AttemptOutcome;
     try {
-      const answer = await httpSend('POST', url, { headers, body: delivery.body, timeoutMs: config.timeout });
+      const answer = await httpSend('POST', url, { headers, body: delivery.body, timeoutMs: config.timeout, statusOnly: !kind.readsBody });
       outcome = kind.judge(answer, deps.now());
     } catch (error) {
       outcome = { ok: false, retryable: true, gone: null, error: (error as Error).message, retryAfter: null, holdSubscriber: false };

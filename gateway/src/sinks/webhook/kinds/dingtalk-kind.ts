@@ -68,5 +68,6 @@ export function dingtalkKind(url: string, secret: string | undefined, options: C
     }),
     judge: (answer, now) => robotOutcome(answer, now, DINGTALK_ERRCODES, rateLimitDelay),
     defaultMaxPerMinute: 20,
+    readsBody: true,
   };
 }

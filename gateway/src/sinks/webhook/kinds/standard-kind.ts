@@ -23,5 +23,6 @@ export function standardKind(secrets: readonly string[], url: string): WebhookKi
     },
     judge: (answer, now) => (isSuccess(answer.status) ? { ok: true } : statusOutcome(answer, now)),
     defaultMaxPerMinute: null,
+    readsBody: false,
   };
 }

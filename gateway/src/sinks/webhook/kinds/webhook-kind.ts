@@ -45,6 +45,8 @@ export interface WebhookKind {
   judge(answer: Answer, now: number): AttemptOutcome;
   /** Messages started per minute at most, unless the subscriber says otherwise; null: no pacing. */
   defaultMaxPerMinute: number | null;
+  /** Whether `judge` reads the answer's body (a robot's errcode); false: the status line decides, as soon as it comes. */
+  readsBody: boolean;
 }
 
 /**

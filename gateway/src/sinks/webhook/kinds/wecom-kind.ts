@@ -45,5 +45,6 @@ export function wecomKind(url: string, options: CardOptions, rateLimitDelay: num
     request: () => ({ url, headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'risk-gateway-webhooks/1' } }),
     judge: (answer, now) => robotOutcome(answer, now, WECOM_ERRCODES, rateLimitDelay),
     defaultMaxPerMinute: 20,
+    readsBody: true,
   };
 }
