@@ -483,7 +483,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const hooks = webhooks.status();
     checks.push({ name: hooks.name, ready: hooks.ready, reason: hooks.reason });
     if (config.cluster) {
-      const clusterTrouble = cluster.trouble();
+      const clusterTrouble = [cluster.trouble(), mirror?.trouble() ?? null].filter((p) => p !== null).join('; ') || null;
       checks.push({ name: 'cluster', ready: clusterTrouble === null, reason: clusterTrouble });
     }
     return checks;

@@ -61,4 +61,46 @@ describe("a node's mirror of the sites other nodes judge", () => {
     mirror.close();
     direct.disconnect();
   });
+
+  it('reads the sites again when its feed reconnects: what the owners wrote meanwhile is shown, nothing stays stale', async () => {
+    const direct = new Redis(redis.url);
+    const alarmsKey = `${PREFIX}site:plant-3:alarms`;
+    const alarm = (id: string, seq: number, state: 'active' | 'cleared') => ({
+      alarm: { id, key: `plant-3/d1/${id}`, seq, site: 'plant-3', device: 'd1', state, resolved: false },
+      history: [],
+      flap: null,
+    });
+    /** As the owner's write does: the row, then the feed message. */
+    const write = async (shared: ReturnType<typeof alarm>) => {
+      await direct.hset(alarmsKey, shared.alarm.id, JSON.stringify(shared));
+      const message = { from: 'gw-a@1', alarms: [shared], events: [{ id: `evt_${shared.alarm.id}_${shared.alarm.seq}`, data: shared }] };
+      await direct.publish(alarmFeedOf(PREFIX), JSON.stringify(message));
+    };
+    await write(alarm('alm_a', 1, 'active'));
+    await write(alarm('alm_b', 1, 'active'));
+    const mirror = createAlarmMirror({
+      redisUrl: redis.url,
+      keyPrefix: PREFIX,
+      incarnation: 'gw-c@1',
+      maxClosed: 100,
+      log: createLogger('silent'),
+    });
+    await mirror.start(['plant-3']);
+    expect([mirror.get('alm_a')?.state, mirror.get('alm_b')?.state]).toEqual(['active', 'active']);
+    expect(mirror.trouble()).toBeNull();
+
+    // the node's feed connection drops (a network blip); meanwhile the owner clears alm_a, and alm_b is resolved
+    // (a resolved alarm leaves the shared store)
+    await direct.client('KILL', 'TYPE', 'pubsub');
+    await write(alarm('alm_a', 2, 'cleared'));
+    await direct.hdel(alarmsKey, 'alm_b');
+    await expect.poll(() => mirror.get('alm_a')?.state, { timeout: 10_000 }).toBe('cleared');
+    expect(mirror.get('alm_b')).toBeUndefined();
+    expect(mirror.trouble()).toBeNull();
+    // and the feed goes on after it
+    await write(alarm('alm_a', 3, 'active'));
+    await expect.poll(() => mirror.get('alm_a')?.seq).toBe(3);
+    mirror.close();
+    direct.disconnect();
+  });
 });

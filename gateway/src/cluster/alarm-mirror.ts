@@ -40,6 +40,8 @@ export interface AlarmMirror {
   inhibition(of: (site: string) => boolean): Pick<Inhibition, 'inhibitors' | 'held'>;
   /** Events released by other nodes (this node's own reach its listeners directly). */
   onEvent(listener: (event: AlarmEvent) => void): void;
+  /** Why the feed may be missing changes now (its connection down), or null. */
+  trouble(): string | null;
   close(): void;
 }
 
@@ -141,7 +143,11 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     for (const event of message.events) tellListeners(listeners, event, deps.log);
   };
 
-  /** Reads the sites' alarms, shelves and inhibition rows from the shared store, every read done before it settles. */
+  /**
+   * Reads the sites' alarms, shelves and inhibition rows from the shared store, every read done before it settles;
+   * what the store has replaces what was known of each site (its inhibition rows whole; an open alarm no longer in the
+   * store was resolved, or deleted, while the feed was not heard: it leaves the list rather than stay open in it).
+   */
   const readAll = async (sites: Iterable<string>): Promise<void> => {
     const reads = await Promise.allSettled(
       [...new Set(sites)].map(async (site) => {
@@ -153,8 +159,14 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
           reader.hgetall(heldKey),
         ]);
         const flat = (record: Record<string, string>): string[] => Object.entries(record).flat();
+        inhibitionBySite.delete(site);
         applyInhibition(site, { gone: [], set: rowsInPlace(flat(inhibitorRows)) }, { gone: [], set: rowsInPlace(flat(heldRows)) });
-        eachParsed(values, site, 'shared alarm unreadable', keep);
+        const stored = new Set<string>();
+        eachParsed<SharedAlarm>(values, site, 'shared alarm unreadable', (shared) => {
+          stored.add(shared.alarm.id);
+          keep(shared);
+        });
+        for (const [id, shared] of alarms) if (shared.alarm.site === site && !shared.alarm.resolved && !stored.has(id)) alarms.delete(id);
         eachParsed(shelfValues, site, 'shared shelf unreadable', keepShelf);
       }),
     );
@@ -162,8 +174,37 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     if (failed) throw failed.reason;
   };
 
+  /** The sites `start` loaded; `reload` reads them again. */
+  let watched: string[] = [];
+  let started = false;
+  let reloading = false;
+  /**
+   * The feed's connection is back (Redis restarted, a network blip): what was published meanwhile never reached this
+   * node, so the sites are read again, the feed's messages from now on applied after the read.
+   */
+  const reload = async (): Promise<void> => {
+    if (reloading) return;
+    reloading = true;
+    whileLoading ??= [];
+    try {
+      await readAll(watched);
+      deps.log.info({ sites: watched.length }, 'alarm feed reconnected: shared alarms read again');
+    } catch (error) {
+      deps.log.warn({ err: error }, 'alarm feed reconnected, but the shared alarms could not be read again');
+    } finally {
+      const came = whileLoading ?? [];
+      whileLoading = null;
+      reloading = false;
+      for (const text of came) received(text);
+    }
+  };
+  subscriber.on('ready', () => {
+    if (started) void reload();
+  });
+
   return {
     async start(sites) {
+      watched = [...new Set(sites)];
       await Promise.all([subscriber.connect(), deps.reader ? undefined : reader.connect()]);
       whileLoading = [];
       subscriber.on('message', (_channel: string, text: string) => received(text));
@@ -175,8 +216,10 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
         const came = whileLoading ?? [];
         whileLoading = null;
         for (const text of came) received(text);
+        started = true;
       }
     },
+    trouble: () => (started && subscriber.status !== 'ready' ? `the alarm feed's connection is ${subscriber.status}` : null),
     get: (id) => alarms.get(id)?.alarm,
     history: (id) => alarms.get(id)?.history ?? [],
     all: () => [...alarms.values()].map((shared) => shared.alarm),

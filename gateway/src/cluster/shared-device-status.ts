@@ -103,6 +103,39 @@ export function createSharedDeviceStatus(deps: SharedDeviceStatusDeps): SharedDe
     for (const [id, status] of statuses) seen.set(id, status);
   };
 
+  /** What the other live nodes last wrote, read from their hashes (at start, and when the feed was not heard for a while). */
+  const readOthers = async (): Promise<void> => {
+    for (const node of deps.liveNodes()) {
+      if (node === deps.nodeId) continue;
+      const all = await writer.hgetall(hashOf(node));
+      keep(
+        node,
+        Object.entries(all).map(([id, text]) => [id, JSON.parse(text) as DeviceStatus]),
+      );
+    }
+  };
+
+  /**
+   * This node's hash from before a restart (the same node id) still counts the connections of the process that died:
+   * they are gone with it. Written and told to the others as closed (what it saw last is kept), before this process
+   * counts any of its own.
+   */
+  const closePreviousConnections = async (): Promise<void> => {
+    const before = await writer.hgetall(hashOf(deps.nodeId));
+    const closed = Object.entries(before)
+      .map(([id, text]) => [id, JSON.parse(text) as DeviceStatus] as [string, DeviceStatus])
+      .filter(([, status]) => status.connections > 0 || status.online)
+      .map(([id, status]) => [id, { ...status, online: false, connections: 0, connectedAt: null }] as [string, DeviceStatus]);
+    if (closed.length === 0) return;
+    await writer
+      .multi()
+      .hset(hashOf(deps.nodeId), ...closed.flatMap(([id, status]) => [id, JSON.stringify(status)]))
+      .publish(feedChannel, JSON.stringify({ node: deps.nodeId, statuses: closed } satisfies Feed))
+      .exec();
+    deps.log.info({ devices: closed.length }, "device connections of this node's previous run closed");
+  };
+
+  let started = false;
   return {
     async start() {
       await Promise.all([writer.connect(), subscriber.connect()]);
@@ -114,15 +147,14 @@ export function createSharedDeviceStatus(deps: SharedDeviceStatusDeps): SharedDe
           deps.log.warn({ err: error }, 'device feed message unreadable');
         }
       });
+      // the feed's connection back after a drop: what was published meanwhile never came; read it again
+      subscriber.on('ready', () => {
+        if (started) readOthers().catch((error: unknown) => deps.log.warn({ err: error }, 'device status not read again'));
+      });
       await subscriber.subscribe(feedChannel);
-      for (const node of deps.liveNodes()) {
-        if (node === deps.nodeId) continue;
-        const all = await writer.hgetall(hashOf(node));
-        keep(
-          node,
-          Object.entries(all).map(([id, text]) => [id, JSON.parse(text) as DeviceStatus]),
-        );
-      }
+      await closePreviousConnections();
+      await readOthers();
+      started = true;
       timer = setInterval(() => void publish(), deps.publishEvery);
       timer.unref();
     },
