@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAlarmMirror } from '../../gateway/src/cluster/alarm-mirror.js';
 import { createSiteReplica, type SiteReplica } from '../../gateway/src/cluster/site-replica.js';
 import type { AcceptedSeq } from '../../gateway/src/ingest/seq-window.js';
 import { createLogger, type Logger } from '../../gateway/src/observability/logger.js';
@@ -52,7 +53,7 @@ const eventOf = (transition: AlarmTransition): AlarmEvent => ({
 });
 
 /** A node's replica with its own alarm book, and what it released and was fenced out of. */
-function node(redis: PrivateRedis, incarnation: string, log: Logger = createLogger('silent')) {
+function node(redis: PrivateRedis, incarnation: string, log: Logger = createLogger('silent'), maxClosed?: number) {
   const book = createAlarmBook({ newAlarmId: () => `alm_${incarnation}_${++events}` });
   const released: AlarmEvent[] = [];
   const recovered: AlarmEvent[] = [];
@@ -68,6 +69,7 @@ function node(redis: PrivateRedis, incarnation: string, log: Logger = createLogg
     onFenced: (site) => fenced.push(site),
     metrics,
     log,
+    ...(maxClosed === undefined ? {} : { maxClosed }),
   });
   // an outbox that delivers at once: each event is handed on as soon as it is released
   replica.onReleased((event) => {
@@ -123,8 +125,8 @@ async function settledOnceBack(replica: SiteReplica): Promise<boolean> {
 describe('the shared site state on Redis: written before anything leaves the owner, fenced, taken over (issue 16)', () => {
   let redis: PrivateRedis;
   const nodes: Array<ReturnType<typeof node>> = [];
-  const started = async (incarnation: string, log?: Logger) => {
-    const n = node(redis, incarnation, log);
+  const started = async (incarnation: string, log?: Logger, maxClosed?: number) => {
+    const n = node(redis, incarnation, log, maxClosed);
     await n.replica.start();
     nodes.push(n);
     return n;
@@ -516,6 +518,60 @@ describe('the shared site state on Redis: written before anything leaves the own
     expect(taken?.alarms.alarms).toEqual([]);
     expect(taken?.downMs).toBeGreaterThanOrEqual(9_000);
     expect(taken?.downMs).toBeLessThan(20_000);
+  });
+
+  it('a resolved alarm, its disposal record and history, stays in the cluster: a node started after every node restarted lists it; the newest kept', async () => {
+    const prefix = 'closed-test:';
+    const a = node(redis, 'gw-a@30', createLogger('silent'), 2);
+    // its own prefix: what other tests resolved is not counted here
+    const replica = createSiteReplica({
+      redisUrl: redis.url,
+      keyPrefix: prefix,
+      incarnation: 'gw-a@30',
+      memberTimeout: 2_000,
+      shared: () => true,
+      book: a.book,
+      onFenced: () => undefined,
+      metrics: createGatewayMetrics({ processMetrics: false }),
+      log: createLogger('silent'),
+      maxClosed: 2,
+    });
+    await replica.start();
+    replica.onReleased((event) => replica.handedOn(event));
+    await replica.take(['s30']);
+    const disposal = { cause: 'bearing overheated', measures: 'bearing replaced', responsible: 'Zhang Wei' };
+    const ids: string[] = [];
+    for (const [i, at] of [10_000, 20_000, 30_000].entries()) {
+      const [raised] = a.book.apply(hot('s30', at, 'yellow')).map(eventOf);
+      for (const event of [raised as AlarmEvent, ...a.book.apply(hot('s30', at + 1_000, null)).map(eventOf)]) replica.alarmEvent(event);
+      const id = raised?.data.alarm.id as string;
+      ids.push(id);
+      const step = a.book.resolve(id, `op-${i}`, null, at + 2_000, disposal);
+      if (step.ok) replica.alarmEvent(eventOf(step.transition));
+      expect(await replica.settled()).toBe(true);
+    }
+    replica.close();
+    // every node restarts: a new one's mirror knows the resolved alarms from the shared store alone
+    const mirror = createAlarmMirror({
+      redisUrl: redis.url,
+      keyPrefix: prefix,
+      incarnation: 'gw-c@30',
+      maxClosed: 100,
+      log: createLogger('silent'),
+    });
+    await mirror.start(['s30']);
+    try {
+      // the two resolved last (the bound is 2), with who resolved them, the disposal record and the history
+      expect([...mirror.all()].map((alarm) => [alarm.id, alarm.resolved, alarm.resolvedBy]).sort()).toEqual([
+        [ids[1], true, 'op-1'],
+        [ids[2], true, 'op-2'],
+      ]);
+      expect(mirror.get(ids[2] as string)?.disposal).toEqual(disposal);
+      const history = mirror.history(ids[2] as string).map((step) => step.type);
+      expect([history[0], history.at(-1)]).toEqual(['alarm.raised', 'alarm.resolved']);
+    } finally {
+      mirror.close();
+    }
   });
 
   it('a write after the book let go of a site stores its alarms as the released events tell (the next owner goes on from there); one resolved leaves', async () => {

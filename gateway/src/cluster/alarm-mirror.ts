@@ -16,6 +16,7 @@ import type { Logger } from '../observability/logger.js';
 import {
   type AlarmFeedMessage,
   alarmFeedOf,
+  closedAlarmsKeysOf,
   inhibitionKeysOf,
   type RowChanges,
   rowsInPlace,
@@ -29,7 +30,7 @@ import {
  * the live feed of a node show of the sites other nodes judge.
  */
 export interface AlarmMirror {
-  /** Subscribes to the feed, then loads the open alarms of these sites. */
+  /** Subscribes to the feed, then loads the open alarms of these sites and the cluster's resolved ones. */
   start(sites: Iterable<string>): Promise<void>;
   get(id: string): Alarm | undefined;
   history(id: string): AlarmTransition[];
@@ -174,6 +175,15 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     if (failed) throw failed.reason;
   };
 
+  /** The cluster's resolved alarms (their owners moved them there), oldest resolved first: kept as if heard on the feed. */
+  const readClosed = async (): Promise<void> => {
+    const texts = await reader.hvals(closedAlarmsKeysOf(deps.keyPrefix)[0]);
+    const closed: SharedAlarm[] = [];
+    eachParsed<SharedAlarm>(texts, '(resolved)', 'shared resolved alarm unreadable', (shared) => closed.push(shared));
+    closed.sort((a, b) => Date.parse(a.alarm.resolvedAt ?? '') - Date.parse(b.alarm.resolvedAt ?? ''));
+    for (const shared of closed) keep(shared);
+  };
+
   /** The sites `start` loaded; `reload` reads them again. */
   let watched: string[] = [];
   let started = false;
@@ -188,6 +198,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     whileLoading ??= [];
     try {
       await readAll(watched);
+      await readClosed();
       deps.log.info({ sites: watched.length }, 'alarm feed reconnected: shared alarms read again');
     } catch (error) {
       deps.log.warn({ err: error }, 'alarm feed reconnected, but the shared alarms could not be read again');
@@ -212,6 +223,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
         await subscriber.subscribe(alarmFeedOf(deps.keyPrefix));
         // after subscribing: what changes while loading arrives by the feed, and is applied after what was read
         await readAll(sites);
+        await readClosed();
       } finally {
         const came = whileLoading ?? [];
         whileLoading = null;

@@ -58,7 +58,12 @@ export interface SiteReplicaDeps {
   onWritten?(site: string): void;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Resolved alarms the shared store keeps, all sites together (default MAX_CLOSED_SHARED). */
+  maxClosed?: number;
 }
+
+/** Resolved alarms the shared store keeps by default, as a single node's store does (alarm-service.ts MAX_CLOSED). */
+export const MAX_CLOSED_SHARED = 10_000;
 
 /**
  * The shared store of a cluster (Redis): per site, its owner's rule state and open alarms, written before anything
@@ -116,6 +121,16 @@ export interface RowChanges {
   set: string[];
 }
 
+/**
+ * The resolved alarms of the whole cluster, with their history and disposal record (a hash: id → SharedAlarm) and
+ * their order of resolution (a sorted set: id by resolvedAt), the newest MAX_CLOSED kept: what every node lists and
+ * shows of closed alarms, also after all of them restart, as a single node's store keeps them.
+ */
+export const closedAlarmsKeysOf = (keyPrefix: string): [alarms: string, order: string] => [
+  `${keyPrefix}closed:alarms`,
+  `${keyPrefix}closed:order`,
+];
+
 /** The channel of the alarm feed. */
 export const alarmFeedOf = (keyPrefix: string): string => `${keyPrefix}alarm-feed`;
 
@@ -124,13 +139,16 @@ export const shelvesKeyOf = (keyPrefix: string, site: string): string => `${keyP
 
 /**
  * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, inhibitors
- * hash, held-changes hash, seq-runs hash (shared-seqs.ts). An inhibitor's or held change's row is its place and its JSON (`12 {...}`): a new key
+ * hash, held-changes hash, seq-runs hash (shared-seqs.ts), the cluster's resolved alarms and their order
+ * (closedAlarmsKeysOf). An inhibitor's or held change's row is its place and its JSON (`12 {...}`): a new key
  * takes the next place (the hash's `#` counts them), a key set again keeps its own, so that the next owner has them
  * in the order they were first set (which inhibitor holds a change, the order of changes released together). ARGV: incarnation, then n rule-state fields set and their (field, value) pairs, n alarms
- * set and their pairs, n alarms deleted and their fields, n events released and their (id, event) pairs, n shelves
+ * set and their pairs, n alarms resolved and their (field, value, resolved at) triples (they move to the resolved
+ * alarms), n events released and their (id, event) pairs, n shelves
  * set and their pairs, n shelves deleted and their ids, n inhibitors deleted and their keys, n set and their pairs,
  * n held changes deleted and their keys, n set and their pairs (deletions first: a key ended and set again within
- * the write is set, as a new one), n devices' accepted seq and their (device, runs) pairs, then the alarm feed's channel and the message to publish there ('' for none). 0: fenced
+ * the write is set, as a new one), n devices' accepted seq and their (device, runs) pairs, then the alarm feed's channel and the message to publish there ('' for none), then how many
+ * resolved alarms the cluster keeps (the oldest resolved beyond go). 0: fenced
  * (another node owns the site); 2: nobody did (Redis lost its data): this node claimed it again.
  */
 const WRITE_SITE = `
@@ -148,7 +166,12 @@ for _ = 1, n do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do redis.call('HDEL', KEYS[3], ARGV[i]); i = i + 1 end
+for _ = 1, n do
+  redis.call('HDEL', KEYS[3], ARGV[i])
+  redis.call('HSET', KEYS[9], ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[10], ARGV[i + 2], ARGV[i])
+  i = i + 3
+end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
@@ -168,6 +191,12 @@ for k = 6, 7 do
 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do redis.call('HSET', KEYS[8], ARGV[i], ARGV[i + 1]); i = i + 2 end
+local excess = redis.call('ZCARD', KEYS[10]) - tonumber(ARGV[i + 2])
+if excess > 0 then
+  local oldest = redis.call('ZRANGE', KEYS[10], 0, excess - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[10], 0, excess - 1)
+  for _, id in ipairs(oldest) do redis.call('HDEL', KEYS[9], id) end
+end
 if ARGV[i + 1] ~= '' then redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return claimed
 `;
@@ -363,8 +392,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       // unknown to the book when staged and since (nothing to write of it): left as the store has it
       if (value === null) continue;
       feed.alarms.push(value);
-      // a resolved alarm leaves the shared store (the next owner has nothing to go on with); the mirrors keep it
-      if (value.alarm.resolved) gone.push(id);
+      // a resolved alarm leaves the site's alarms (the next owner has nothing to go on with) for the cluster's closed ones
+      if (value.alarm.resolved) gone.push(id, JSON.stringify(value), String(Date.parse(value.alarm.resolvedAt ?? '') || Date.now()));
       else set.push(id, JSON.stringify(value));
     }
     // an ended shelf leaves the shared store (a next owner has nothing to go on with); the mirrors keep it
@@ -380,7 +409,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       ...engine,
       String(set.length / 2),
       ...set,
-      String(gone.length),
+      String(gone.length / 3),
       ...gone,
       String(entry.events.length),
       ...entry.events.flatMap((event) => [event.id, JSON.stringify(event)]),
@@ -394,9 +423,10 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       ...[...entry.seqs].flatMap(([device, runs]) => [device, seqRunsText(runs)]),
       alarmFeedOf(deps.keyPrefix),
       message,
+      String(deps.maxClosed ?? MAX_CLOSED_SHARED),
     ];
     try {
-      const keys = keysOf(site);
+      const keys = [...keysOf(site), ...closedAlarmsKeysOf(deps.keyPrefix)];
       const written = (await redis.eval(WRITE_SITE, keys.length, ...keys, ...args)) as number;
       return written === 1 ? 'written' : written === 2 ? 'reclaimed' : 'fenced';
     } catch (error) {
