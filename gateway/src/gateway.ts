@@ -263,7 +263,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       laneFailure = fatalFailureOf(error, 'the webhook outbox');
       options.onFatal?.(laneFailure);
     },
-    severitiesOf: (alarmId) => alarms.book.history(alarmId).map((step) => step.alarm.severity),
+    // up to the event's own transition: the events of one batch are matched after all of it is in the history
+    severitiesOf: (alarmId, seq) =>
+      alarms.book
+        .history(alarmId)
+        .filter((step) => step.alarm.seq <= seq)
+        .map((step) => step.alarm.severity),
   });
   const liveFeed = createLiveFeed({ ringSize: config.liveFeed.ringSize, metrics, initialCursor: now() * 1_000 });
   // In a cluster an alarm event leaves the node only once its alarm is in the shared store: the next owner of the site

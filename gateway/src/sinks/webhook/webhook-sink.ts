@@ -41,7 +41,7 @@ export interface WebhookSinkDeps {
   /** The outbox could not record an answer (WebhookSubscriberDeps.onStoreFailure). */
   onStoreFailure?(error: Error): void;
   /** The severities an alarm has had so far (WebhookSubscriberDeps.severitiesOf). */
-  severitiesOf?(alarmId: string): readonly Severity[];
+  severitiesOf?(alarmId: string, seq: number): readonly Severity[];
 }
 
 /** How long closing waits for attempts in flight (and, with the store off, for what is queued). */

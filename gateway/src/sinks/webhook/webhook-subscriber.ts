@@ -43,10 +43,10 @@ export interface WebhookSubscriberDeps {
    */
   onStoreFailure?(error: Error): void;
   /**
-   * The severities an alarm has had so far (its history, the event's own transition included): a severity filter
+   * The severities an alarm had up to its transition `seq` (its history, that transition included): a severity filter
    * follows an alarm from its first event at a listed severity to its end. Absent: only the event's own severity.
    */
-  severitiesOf?(alarmId: string): readonly Severity[];
+  severitiesOf?(alarmId: string, seq: number): readonly Severity[];
 }
 
 export interface WebhookSubscriber {
@@ -320,7 +320,8 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
    */
   const severityMatches = (event: AlarmEvent): boolean => {
     if (!severities || severities.includes(event.data.alarm.severity)) return true;
-    return deps.severitiesOf?.(event.data.alarm.id).some((severity) => severities.includes(severity)) ?? false;
+    const { id, seq } = event.data.alarm;
+    return deps.severitiesOf?.(id, seq).some((severity) => severities.includes(severity)) ?? false;
   };
   const disablement = outbox.disabled(config.id);
   if (disablement && disablement.url === config.url) {
