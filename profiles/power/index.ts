@@ -30,14 +30,18 @@ export const powerAttributes = z
      * "8 of the last 96 intervals" of declared_stopped_running, count by it).
      */
     reportingIntervalMs: reportingIntervalAttribute,
+    /**
+     * The interval one reading stands for when production time is counted (declared_stopped_running); default: its
+     * reportingIntervalMs, else 15 min. (A registry validated once carries it: validating it again gives the same.)
+     */
+    meter_interval_ms: reportingIntervalAttribute,
   })
   .strict()
   .transform((a) => ({
     ...a,
     p_idle_kw: a.p_idle_kw ?? 0.1 * a.p_prod_kw,
-    // Not an input: the interval one reading stands for when production time is counted — the declared one, else
-    // 15 min. (reportingIntervalMs itself stays absent when not given: silence then learns the meter's cadence.)
-    meter_interval_ms: a.reportingIntervalMs ?? DEFAULT_INTERVAL_MS,
+    // reportingIntervalMs itself stays absent when not given: silence then learns the meter's cadence
+    meter_interval_ms: a.meter_interval_ms ?? a.reportingIntervalMs ?? DEFAULT_INTERVAL_MS,
   }))
   .superRefine((a, ctx) => {
     if (a.p_idle_kw >= a.p_prod_kw) ctx.addIssue({ code: 'custom', path: ['p_idle_kw'], message: 'must be below p_prod_kw' });
