@@ -107,9 +107,14 @@ describe('the TLS and WebSocket listeners', () => {
     expect(tls.listening()).toBe(false);
   });
 
-  it('fails to start when a configured file cannot be read', async () => {
-    await expect(start(mqttConfig({ tls: { port: 0, cert, key, ca: join(tmpdir(), 'no-such-ca.pem') } }))).rejects.toThrow(/ENOENT/);
-    await expect(start(mqttConfig({ tls: { port: 0, cert, key: join(tmpdir(), 'no-such-key.pem') } }))).rejects.toThrow(/ENOENT/);
+  it('refuses a file it cannot read at the configuration check, and fails to start if it went since', async () => {
+    expect(() => mqttConfig({ tls: { port: 0, cert, key, ca: join(tmpdir(), 'no-such-ca.pem') } })).toThrow(
+      /mqtt\.tls\.ca: cannot read \S+no-such-ca\.pem: ENOENT/,
+    );
+    const checked = mqttConfig({ tls: { port: 0, cert, key, ca: cert } });
+    const tls = checked.tls as NonNullable<GatewayConfig['mqtt']['tls']>;
+    await expect(start({ ...checked, tls: { ...tls, ca: join(tmpdir(), 'no-such-ca.pem') } })).rejects.toThrow(/ENOENT/);
+    await expect(start({ ...checked, tls: { ...tls, key: join(tmpdir(), 'no-such-key.pem') } })).rejects.toThrow(/ENOENT/);
   });
 
   it('fails with listen_failed naming tls or ws when their port is taken, and closes the listeners already started', async () => {
