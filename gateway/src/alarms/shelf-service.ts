@@ -18,11 +18,22 @@ export interface WindowTimes {
 
 export type ShelfOutcome = { ok: true; shelf: Shelf; alarm: Alarm | null } | { ok: false; code: ErrorCode; message: string };
 
-/** In a cluster: the node that judges the action's site did not answer in time (or there is none yet). */
+/** In a cluster: there is no node judging the action's site now, or it could not be reached: nothing was done. */
 export const SITE_OWNER_UNAVAILABLE: ShelfOutcome = {
   ok: false,
   code: 'cluster_unavailable',
-  message: 'the gateway node that judges the site did not answer: try again',
+  message: 'the gateway node that judges the site could not be reached (nothing was done): try again',
+};
+
+/**
+ * In a cluster: the node that judges the site was sent the action and did not answer in time. It may have taken it
+ * (a slow shared store): a second try could declare a second window.
+ */
+export const SITE_OWNER_SILENT: ShelfOutcome = {
+  ok: false,
+  code: 'cluster_unavailable',
+  message:
+    'the gateway node that judges the site did not answer in time; it may have taken the action: see GET /api/shelves before trying again',
 };
 
 /** Where a maintenance window applies: a device (its site from the registry) or a whole site. */

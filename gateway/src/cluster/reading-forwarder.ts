@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { AlarmAction, AlarmActionOutcome } from '../alarms/alarm-action.js';
-import { type ShelfAction, type ShelfOutcome, SITE_OWNER_UNAVAILABLE } from '../alarms/shelf-service.js';
+import { type ShelfAction, type ShelfOutcome, SITE_OWNER_SILENT, SITE_OWNER_UNAVAILABLE } from '../alarms/shelf-service.js';
 import type { RegisteredDevice } from '../devices/device-registry.js';
 import { type LaneVerdict, UNAVAILABLE } from '../lane/telemetry-lane.js';
 import type { Logger } from '../observability/logger.js';
@@ -62,16 +62,19 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
   publisher.on('error', () => {});
   const channelOf = (node: string) => `${settings.keyPrefix}node:${node}`;
   const pending = new Map<number, { decided: (verdict: LaneVerdict) => void; timer: NodeJS.Timeout }>();
-  /** Actions sent and not yet answered: each is answered once, by its outcome or by the timeout's (`noAnswer`). */
-  const actions = new Map<number, { done: (outcome: unknown) => void; noAnswer: unknown; timer: NodeJS.Timeout }>();
+  /**
+   * Actions sent and not yet answered: each is answered once, by its outcome, by `notDelivered` (nobody took it: it
+   * was not done) or, after the timeout, by `noAnswer` (it may have been done).
+   */
+  const actions = new Map<number, { done: (outcome: unknown) => void; noAnswer: unknown; notDelivered: unknown; timer: NodeJS.Timeout }>();
   let nextId = 1;
 
-  const acted = (id: number, outcome?: unknown): void => {
+  const acted = (id: number, outcome?: unknown, delivered = true): void => {
     const waiting = actions.get(id);
     if (!waiting) return;
     actions.delete(id);
     clearTimeout(waiting.timer);
-    waiting.done(outcome === undefined ? waiting.noAnswer : outcome);
+    waiting.done(outcome !== undefined ? outcome : delivered ? waiting.noAnswer : waiting.notDelivered);
   };
 
   const settle = (id: number, verdict: LaneVerdict): void => {
@@ -84,18 +87,21 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
   };
   const send = (node: string, message: Message): Promise<unknown> => publisher.publish(channelOf(node), JSON.stringify(message));
 
-  /** Sends an action to `owner` and waits for its outcome, or answers `noAnswer` after `timeoutMs` (or at once: nobody listens). */
-  const request = <T>(owner: string, message: (id: number) => Message, noAnswer: T): Promise<T> => {
+  /**
+   * Sends an action to `owner` and waits for its outcome: `noAnswer` after `timeoutMs` (the owner may have done it),
+   * `notDelivered` at once when nobody listens or the message could not be sent (it was not done).
+   */
+  const request = <T>(owner: string, message: (id: number) => Message, noAnswer: T, notDelivered: T = noAnswer): Promise<T> => {
     const id = nextId++;
     return new Promise<T>((done) => {
       const timer = setTimeout(() => acted(id), settings.timeoutMs);
       timer.unref();
-      actions.set(id, { done: done as (outcome: unknown) => void, noAnswer, timer });
+      actions.set(id, { done: done as (outcome: unknown) => void, noAnswer, notDelivered, timer });
       send(owner, message(id))
         .then((receivers) => {
-          if (receivers === 0) acted(id);
+          if (receivers === 0) acted(id, undefined, false);
         })
-        .catch(() => acted(id));
+        .catch(() => acted(id, undefined, false));
     });
   };
 
@@ -147,7 +153,7 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
     },
     forwardAction: (owner, action) => request(owner, (id) => ({ t: 'action', id, from: settings.nodeId, action }), NO_ANSWER),
     forwardShelfAction: (owner, action) =>
-      request(owner, (id) => ({ t: 'shelf', id, from: settings.nodeId, action }), SITE_OWNER_UNAVAILABLE),
+      request(owner, (id) => ({ t: 'shelf', id, from: settings.nodeId, action }), SITE_OWNER_SILENT, SITE_OWNER_UNAVAILABLE),
     inFlight: () => pending.size,
     close() {
       for (const id of [...pending.keys()]) settle(id, UNAVAILABLE);

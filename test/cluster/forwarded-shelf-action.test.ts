@@ -1,0 +1,55 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ShelfAction, SITE_OWNER_SILENT, SITE_OWNER_UNAVAILABLE } from '../../gateway/src/alarms/shelf-service.js';
+import { createReadingForwarder } from '../../gateway/src/cluster/reading-forwarder.js';
+import { createLogger } from '../../gateway/src/observability/logger.js';
+import { type PrivateRedis, startPrivateRedis } from '../helpers/private-redis.js';
+
+const PREFIX = 'forward-test:';
+const window: ShelfAction = {
+  kind: 'declareWindow',
+  where: { site: 'site-a' },
+  reason: 'dust collector overhaul',
+  times: { from: Date.now(), until: Date.now() + 3_600_000 },
+  actor: { name: 'Li Na', role: 'dispatcher' },
+} as unknown as ShelfAction;
+
+describe('a shelving action forwarded to the node that judges its site (real redis-server)', () => {
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(async () => {
+    await redis?.dispose();
+  });
+
+  it('says plainly whether it may have been done: nobody to take it (try again) is not the owner silent after taking it (look first)', async () => {
+    const forwarder = createReadingForwarder({
+      counted: () => undefined,
+      redisUrl: redis.url,
+      keyPrefix: PREFIX,
+      nodeId: 'node-b',
+      timeoutMs: 300,
+      log: createLogger('silent'),
+    });
+    await forwarder.start(
+      () => undefined,
+      async () => ({ ok: false, error: { code: 'cluster_unavailable' } }) as never,
+      async () => SITE_OWNER_UNAVAILABLE,
+    );
+    try {
+      // nobody listens on node-a's channel: not delivered, nothing was done
+      const started = Date.now();
+      expect(await forwarder.forwardShelfAction('node-a', window)).toEqual(SITE_OWNER_UNAVAILABLE);
+      expect(Date.now() - started).toBeLessThan(250);
+      // node-a takes it and answers too late (its shared store slow): it may have declared the window
+      const owner = new Redis(redis.url);
+      await owner.subscribe(`${PREFIX}node:node-a`);
+      expect(await forwarder.forwardShelfAction('node-a', window)).toEqual(SITE_OWNER_SILENT);
+      expect(SITE_OWNER_SILENT).toMatchObject({ message: expect.stringContaining('see GET /api/shelves before trying again') });
+      owner.disconnect();
+    } finally {
+      forwarder.close();
+    }
+  });
+});
