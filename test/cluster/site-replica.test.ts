@@ -574,6 +574,18 @@ describe('the shared site state on Redis: written before anything leaves the own
     }
   });
 
+  it('a site whose take fails does not undo the others: they are taken, their events handed on once; it is tried again', async () => {
+    const direct = new Redis(redis.url);
+    await direct.set(`${PREFIX}site:s51:engine`, 'not a hash'); // its script fails (WRONGTYPE)
+    const b = await started('gw-b@50');
+    const taken = await b.replica.take(['s50', 's51']);
+    expect(taken.map((site) => site.site)).toEqual(['s50']);
+    await expect(b.replica.take(['s51'])).rejects.toThrow(/WRONGTYPE/);
+    await direct.del(`${PREFIX}site:s51:engine`);
+    expect((await b.replica.take(['s51'])).map((site) => site.site)).toEqual(['s51']);
+    direct.disconnect();
+  });
+
   it('a write after the book let go of a site stores its alarms as the released events tell (the next owner goes on from there); one resolved leaves', async () => {
     const a = await started('gw-a@16');
     await a.replica.take(['s16', 's17']);

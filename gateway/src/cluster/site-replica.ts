@@ -224,6 +224,19 @@ return {
 `;
 
 const GROUPS_FIELD = 'groups';
+/**
+ * Events a dead owner wrote and did not hand on, in the order they happened: by time (the owners' clocks), each
+ * alarm's own in `seq` order whatever those clocks said (two owners that died one after the other, clocks apart).
+ */
+export function inSeqOrder(events: readonly AlarmEvent[]): AlarmEvent[] {
+  const byTime = [...events].sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.id < b.id ? -1 : 1));
+  const perAlarm = new Map<string, AlarmEvent[]>();
+  for (const event of byTime) perAlarm.set(event.data.alarm.id, [...(perAlarm.get(event.data.alarm.id) ?? []), event]);
+  for (const list of perAlarm.values()) list.sort((a, b) => a.data.alarm.seq - b.data.alarm.seq);
+  // each alarm keeps the places its events had in time; the events in them go in seq order
+  return byTime.map((event) => (perAlarm.get(event.data.alarm.id) as AlarmEvent[]).shift() as AlarmEvent);
+}
+
 /** The field of an inhibitors or held-changes hash that counts the places given (see WRITE_SITE). */
 const PLACE_COUNTER = '#';
 
@@ -608,8 +621,10 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
       const taken = takes.get(site) ?? 0;
       return flush().then(() => (takes.get(site) ?? 0) === taken && (lastWrite.get(site) ?? true));
     },
-    take: (sites) =>
-      Promise.all(
+    async take(sites) {
+      // each site on its own: one whose script failed (a connection drop, a timeout after an outage) does not undo
+      // the others, which are the node's now — their events handed on, their fences set
+      const results = await Promise.allSettled(
         sites.map(async (site): Promise<TakenSite> => {
           // what this node decided of the site before it lost it (a write that failed, kept to try again) is void: the
           // owner since may have decided otherwise, and the state read below is what goes on; whoever waits for it
@@ -669,8 +684,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
             const event = parse<AlarmEvent>(unsentFlat[i] as string, 'event', site);
             if (event) unsent.push(event);
           }
-          unsent.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.id < b.id ? -1 : 1));
-          release(unsent, recoveredListeners);
+          release(inSeqOrder(unsent), recoveredListeners);
           deps.metrics.clusterSitesTaken.inc();
           log.info(
             {
@@ -689,7 +703,17 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           );
           return { site, snapshot: { version: ENGINE_SNAPSHOT_VERSION, devices, groups }, alarms, seen, downMs };
         }),
-      ),
+      );
+      const taken = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [[sites[index], result.reason] as const] : []));
+      if (failed.length === 0) return taken;
+      log.warn(
+        { err: failed[0]?.[1], sites: failed.map(([site]) => site), taken: taken.length },
+        'sites not taken over: tried again at the next check',
+      );
+      if (taken.length === 0) throw failed[0]?.[1];
+      return taken;
+    },
     close() {
       redis.disconnect();
     },
