@@ -386,6 +386,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         nodeId: config.cluster.nodeId,
         timeoutMs: config.cluster.forwardTimeout,
         log: clusterLog,
+        now,
       })
     : null;
   // In a cluster a verdict also waits for the site's owner and the shared store: admission watches that wait too.

@@ -45,6 +45,11 @@ export interface ReadingForwarderSettings {
   nodeId: string;
   timeoutMs: number;
   log: Logger;
+  /**
+   * This node's clock: a payload forwarded here arrives at its time, not the time of the node the device is connected
+   * to (silence and delays are judged on one clock, the owner's; two nodes' clocks are never quite the same).
+   */
+  now(): number;
 }
 
 type Message =
@@ -125,7 +130,7 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
           return;
         }
         const { id, from } = message;
-        judge(message.device, Buffer.from(message.payload, 'base64'), message.at, (verdict) => {
+        judge(message.device, Buffer.from(message.payload, 'base64'), settings.now(), (verdict) => {
           send(from, { t: 'verdict', id, verdict }).catch((error: Error) => log.warn({ err: error, to: from }, 'verdict not sent back'));
         });
       });

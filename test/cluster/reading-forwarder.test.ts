@@ -14,7 +14,7 @@ const window: ShelfAction = {
   actor: { name: 'Li Na', role: 'dispatcher' },
 } as unknown as ShelfAction;
 
-describe('a shelving action forwarded to the node that judges its site (real redis-server)', () => {
+describe('payloads and actions forwarded to the node that judges their site (real redis-server)', () => {
   let redis: PrivateRedis;
   beforeAll(async () => {
     redis = await startPrivateRedis();
@@ -31,6 +31,7 @@ describe('a shelving action forwarded to the node that judges its site (real red
       nodeId: 'node-b',
       timeoutMs: 300,
       log: createLogger('silent'),
+      now: Date.now,
     });
     await forwarder.start(
       () => undefined,
@@ -50,6 +51,52 @@ describe('a shelving action forwarded to the node that judges its site (real red
       owner.disconnect();
     } finally {
       forwarder.close();
+    }
+  });
+
+  it("judges a forwarded payload as arriving at the owner's time, not the connected node's (silence on one clock)", async () => {
+    const owner = createReadingForwarder({
+      counted: () => undefined,
+      redisUrl: redis.url,
+      keyPrefix: PREFIX,
+      nodeId: 'node-owner',
+      timeoutMs: 1_000,
+      log: createLogger('silent'),
+      now: () => 1_700_000_000_000,
+    });
+    const judged: Array<[string, number]> = [];
+    await owner.start(
+      (device, _payload, receivedAt, decided) => {
+        judged.push([device, receivedAt]);
+        decided({ accepted: 1 } as never);
+      },
+      async () => ({ ok: false, error: { code: 'cluster_unavailable' } }) as never,
+      async () => SITE_OWNER_UNAVAILABLE,
+    );
+    // the connected node's clock runs a minute behind
+    const connected = createReadingForwarder({
+      counted: () => undefined,
+      redisUrl: redis.url,
+      keyPrefix: PREFIX,
+      nodeId: 'node-edge',
+      timeoutMs: 1_000,
+      log: createLogger('silent'),
+      now: () => 1_700_000_000_000 - 60_000,
+    });
+    await connected.start(
+      () => undefined,
+      async () => ({}) as never,
+      async () => SITE_OWNER_UNAVAILABLE,
+    );
+    try {
+      const verdict = await new Promise((resolve) =>
+        connected.forward('node-owner', { id: 'dc-01' } as never, Buffer.from('{}'), 1_700_000_000_000 - 60_000, resolve),
+      );
+      expect(verdict).toEqual({ accepted: 1 });
+      expect(judged).toEqual([['dc-01', 1_700_000_000_000]]);
+    } finally {
+      owner.close();
+      connected.close();
     }
   });
 });
