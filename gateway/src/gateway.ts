@@ -551,7 +551,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (takeover) {
     await forwarder?.start(
       judgeForwarded(judging, cluster, takeover.judges, registry),
-      actForwarded(alarms, takenHere),
+      actForwarded(alarms, takenHere, alarmView),
       shelfActionForwarded(shelves, { alarms: alarmView ?? alarms.book, shelf: (id) => shelves.get(id), registry }, takenHere),
     );
   }

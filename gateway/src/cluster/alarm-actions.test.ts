@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlarmAction, AlarmActionOutcome } from '../alarms/alarm-action.js';
 import type { AlarmService } from '../alarms/alarm-service.js';
-import { actAnywhere } from './alarm-actions.js';
+import { actAnywhere, actForwarded } from './alarm-actions.js';
 import type { AlarmView } from './alarm-mirror.js';
 
 /** Alarms of site-b (judged by node-b, which does not answer) and of site-c (node-c, which does). */
@@ -98,6 +98,22 @@ describe('an action taken where it is asked', () => {
     // alone (a request of its own), each waits
     await act(ack('h4'));
     expect(waits).toBe(2);
+  });
+
+  it('sent here while this node takes the site over (its alarm not in the book yet): unavailable, try again — not alarm_not_found', async () => {
+    let judging = false;
+    const alarms = { book: { get: () => undefined } } as unknown as AlarmService;
+    const here = { judges: () => judging, shared: () => true, settled: async () => true };
+    const view = { get: (id: string) => (id === 'a1' ? ({ id, site: 'site-a' } as never) : undefined) };
+    expect(await actForwarded(alarms, here, view)(ack('a1'))).toEqual({ ok: false, error: { code: 'cluster_unavailable' } });
+    judging = true; // taken over: the book answers (here: it has none, so not found)
+    const answered = { ...alarms, book: { get: () => undefined } } as unknown as AlarmService;
+    const perform = actForwarded(
+      { ...answered, acknowledge: () => ({ ok: false, error: { code: 'alarm_not_found' } }) } as unknown as AlarmService,
+      here,
+      view,
+    );
+    expect(await perform(ack('a1'))).toMatchObject({ ok: false, error: { code: 'alarm_not_found' } });
   });
 
   it('on the node that judges the site: answered once in the shared store, else unavailable (it stands, written later)', async () => {

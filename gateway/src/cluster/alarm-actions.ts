@@ -73,11 +73,16 @@ export function actAnywhere(deps: {
 
 /**
  * An action another node sent here: taken if this node still judges the alarm's site (else the operator tries
- * again), answered once it is in the shared store.
+ * again), answered once it is in the shared store. An alarm the cluster knows (`view`) whose site this node owns but
+ * has not taken over yet is not in its book: `cluster_unavailable` (try again in a moment), not `alarm_not_found`.
  */
-export function actForwarded(alarms: AlarmService, here: TakenHere): (action: AlarmAction) => Promise<AlarmActionOutcome> {
+export function actForwarded(
+  alarms: AlarmService,
+  here: TakenHere,
+  view?: Pick<AlarmView, 'get'>,
+): (action: AlarmAction) => Promise<AlarmActionOutcome> {
   return async (action) => {
-    const alarm = alarms.book.get(action.id);
+    const alarm = alarms.book.get(action.id) ?? view?.get(action.id);
     if (alarm && !here.judges(alarm.site)) return NO_OWNER;
     return durably(here, alarm?.site, () => performAlarmAction(alarms, action), NO_OWNER);
   };

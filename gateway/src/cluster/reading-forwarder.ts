@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { AlarmAction, AlarmActionOutcome } from '../alarms/alarm-action.js';
 import { type ShelfAction, type ShelfOutcome, SITE_OWNER_SILENT, SITE_OWNER_UNAVAILABLE } from '../alarms/shelf-service.js';
@@ -72,7 +73,9 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
    * was not done) or, after the timeout, by `noAnswer` (it may have been done).
    */
   const actions = new Map<number, { done: (outcome: unknown) => void; noAnswer: unknown; notDelivered: unknown; timer: NodeJS.Timeout }>();
-  let nextId = 1;
+  // From a random start: a node restarted under the same id at once must not take a late answer meant for its
+  // previous process as one to its own new request (answers are routed by node id, then matched by this number).
+  let nextId = randomInt(1, 2 ** 47);
 
   const acted = (id: number, outcome?: unknown, delivered = true): void => {
     const waiting = actions.get(id);
