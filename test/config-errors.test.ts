@@ -156,6 +156,20 @@ describe('invalid configuration fails fast, naming every problem with its path',
     );
   });
 
+  it('reads ${NAME} as a number or a boolean where the schema wants one (a port, a switch)', () => {
+    const path = file(
+      'typed.yaml',
+      'influx: { mode: off }\nmqtt:\n  tcp:\n    port: ${MQTT_PORT:-1883}\n  labMode:\n    enabled: ${LAB:-false}\n',
+    );
+    expect(runGateway(['--config', path, '--check'], { MQTT_PORT: '11883', LAB: 'true' })).toMatchObject({
+      status: 0,
+      stdout: 'configuration and rule files are valid\n',
+    });
+    const wrong = runGateway(['--config', path, '--check'], { MQTT_PORT: 'eighteen' });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(/typed\.yaml:4: mqtt\.tcp\.port: .*expected number, received string/);
+  });
+
   it('reports broken YAML and a missing environment variable', () => {
     expect(runGateway(['--config', file('syntax.yaml', 'mqtt: [unclosed\n')]).stderr).toMatch(/syntax\.yaml:\d+/);
     const missing = runGateway(['--config', file('env.yaml', 'influx:\n  password: ${INFLUX_PASSWORD_FOR_TEST}\n')]);

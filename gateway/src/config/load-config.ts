@@ -5,7 +5,7 @@ import { PROTO_KEY_MESSAGE, protoKeyPaths, yamlTree } from '../../../rules/src/i
 import { GatewayError } from '../errors.js';
 import { configSchema, type GatewayConfig } from './config-schema.js';
 import { type FileProblem, formatPath, LineCounter, lineOf, problemsFromZod, renderProblem } from './problems.js';
-import { substituteEnv } from './substitute-env.js';
+import { asTyped, substituteEnv } from './substitute-env.js';
 
 /** Validates a config object: schema, then what the schema cannot know (profiles, device attributes). */
 export function validateConfig(raw: unknown, file: string, locate?: (path: readonly PropertyKey[]) => number | null): GatewayConfig {
@@ -65,6 +65,17 @@ export function validateConfig(raw: unknown, file: string, locate?: (path: reado
   return config;
 }
 
+/** Where the schema wants a number or a boolean and finds text: the places a `${…}` value may be read as one. */
+function typedValuesWanted(raw: unknown): Array<{ path: readonly PropertyKey[]; expected: string }> {
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return [];
+  return parsed.error.issues.flatMap((issue) =>
+    issue.code === 'invalid_type' && (issue.expected === 'number' || issue.expected === 'boolean')
+      ? [{ path: issue.path, expected: issue.expected }]
+      : [],
+  );
+}
+
 /**
  * What a configuration names that no device of its registry has: a site in a webhook filter or an escalation policy
  * (a misspelt one would quietly match nothing). Warnings, not problems: a site may be named before its devices come.
@@ -108,7 +119,8 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv, including: 
   const data = yamlTree(doc);
   if (!data.ok) throw configError([{ file, line: null, path: '(yaml)', message: data.message }]);
   const problems: FileProblem[] = [];
-  const raw = substituteEnv(data.tree ?? {}, env, file, problems);
+  const whole = new Map<string, string>();
+  const substituted = substituteEnv(data.tree ?? {}, env, file, problems, [], whole);
   const locate = (path: readonly PropertyKey[]): number | null => lineOf(doc, lines, path);
   for (const problem of problems)
     problem.line = locate(
@@ -118,6 +130,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv, including: 
         .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
     );
   if (problems.length > 0) throw configError(problems);
+  const raw = whole.size === 0 ? substituted : asTyped(substituted, whole, typedValuesWanted(substituted));
   const config = validateConfig(raw, file, locate);
   if (config.deviceFiles.length === 0) return config;
   // The registry files' devices are checked as the config's own would be, each problem named in its own file.
