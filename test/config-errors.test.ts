@@ -170,6 +170,27 @@ describe('invalid configuration fails fast, naming every problem with its path',
     expect(wrong.stderr).toMatch(/typed\.yaml:4: mqtt\.tcp\.port: .*expected number, received string/);
   });
 
+  it('a device file holds devices only, and one that cannot be read is named where it is included', () => {
+    const hash = 'scrypt$c2FsdA==$aGFzaA==';
+    const devices = file(
+      'more-devices.yaml',
+      ['devices:', '  - id: x9', '    site: s', '    profile: dust-collector', `    secretHash: ${hash}`, 'webhooks: []', ''].join('\n'),
+    );
+    const including = file('including.yaml', `influx: { mode: off }\ndeviceFiles: [${devices}]\n`);
+    const extra = runGateway(['--config', including, '--check']);
+    expect(extra.status).toBe(2);
+    expect(extra.stderr).toContain(
+      'more-devices.yaml:6: webhooks: a device file holds devices (and deviceFiles) only: this is not read here',
+    );
+    const missing = runGateway([
+      '--config',
+      file('missing.yaml', `influx: { mode: off }\ndeviceFiles: [${join(dir, 'nowhere.yaml')}]\n`),
+      '--check',
+    ]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/missing\.yaml:2: deviceFiles\[0\]: cannot read config file \S+nowhere\.yaml: ENOENT/);
+  });
+
   it('reports broken YAML and a missing environment variable', () => {
     expect(runGateway(['--config', file('syntax.yaml', 'mqtt: [unclosed\n')]).stderr).toMatch(/syntax\.yaml:\d+/);
     const missing = runGateway(['--config', file('env.yaml', 'influx:\n  password: ${INFLUX_PASSWORD_FOR_TEST}\n')]);

@@ -399,7 +399,10 @@ export const configSchema = z
     influx: influx.default(influx.parse({})),
     webhooks: z.array(webhookSubscriber).default([]),
     devices: z.array(deviceSchema).default([]),
-    /** More of the device registry: YAML files with a `devices:` list (e.g. from `npm run simulate -- fleet --registry`). */
+    /**
+     * More of the device registry: YAML files with a `devices:` list (e.g. from `npm run simulate -- fleet --registry`)
+     * and nothing else but their own `deviceFiles`; paths relative to the working directory.
+     */
     deviceFiles: z.array(z.string()).default([]),
     /** Extra rule files (YAML), applied after each profile's defaults. */
     rules: z.array(z.string()).default([]),

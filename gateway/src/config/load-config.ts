@@ -98,6 +98,7 @@ export function configWarnings(config: GatewayConfig): Array<{ key: string; site
  * `including`: the files whose `deviceFiles` led here (a file that includes itself, at any remove, is a problem).
  */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv, including: readonly string[] = []): GatewayConfig {
+  // a file included by deviceFiles is a part of the registry: anything else in it would be silently unread
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -129,6 +130,15 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv, including: 
         .filter(Boolean)
         .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
     );
+  if (including.length > 0 && substituted && typeof substituted === 'object')
+    for (const key of Object.keys(substituted))
+      if (key !== 'devices' && key !== 'deviceFiles')
+        problems.push({
+          file,
+          line: locate([key]),
+          path: key,
+          message: 'a device file holds devices (and deviceFiles) only: this is not read here',
+        });
   if (problems.length > 0) throw configError(problems);
   const raw = whole.size === 0 ? substituted : asTyped(substituted, whole, typedValuesWanted(substituted));
   const config = validateConfig(raw, file, locate);
@@ -143,7 +153,14 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv, including: 
       const message = `${deviceFile} includes itself (${[...chain, real].join(' → ')})`;
       throw configError([{ file, line: locate(path), path: formatPath(path), message }]);
     }
-    const registry = loadConfigFile(deviceFile, env, chain);
+    let registry: GatewayConfig;
+    try {
+      registry = loadConfigFile(deviceFile, env, chain);
+    } catch (error) {
+      if (!(error instanceof GatewayError) || error.code !== 'config_unreadable') throw error;
+      const path = ['deviceFiles', index];
+      throw configError([{ file, line: locate(path), path: formatPath(path), message: error.message }]);
+    }
     config.devices.push(...registry.devices);
   }
   return validateConfig({ ...(raw as object), deviceFiles: [], devices: config.devices }, file, locate);
