@@ -26,7 +26,16 @@ export const ERROR_CATALOGUE = {
     summary: 'The request body or query does not match the schema; details list each problem.',
   },
   not_found: { status: 404, retryable: false, summary: 'No such route or resource.' },
-  payload_too_large: { status: 413, retryable: false, summary: 'The request body is larger than the API accepts (64 KiB).' },
+  not_acceptable: {
+    status: 406,
+    retryable: false,
+    summary: "The request's Accept refuses what the route produces (the alarm stream produces only text/event-stream).",
+  },
+  payload_too_large: {
+    status: 413,
+    retryable: false,
+    summary: 'The request body is larger than the API accepts (64 KiB; 512 KiB for the bulk alarm actions).',
+  },
   unsupported_media_type: {
     status: 415,
     retryable: false,

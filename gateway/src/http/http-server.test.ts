@@ -145,6 +145,19 @@ describe('the HTTP server of a gateway', () => {
       });
     }
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+    // what the router refuses before any route: the same body
+    const badUrl = await call(gateway, '/api/alarms/%E0%A4%A');
+    expect([badUrl.status, badUrl.body.error.code, badUrl.body.error.details]).toEqual([
+      400,
+      'validation_failed',
+      { fastifyCode: 'FST_ERR_BAD_URL' },
+    ]);
+    const longParam = await call(gateway, `/api/alarms/${'a'.repeat(200)}`);
+    expect([longParam.status, longParam.body.error.code, longParam.body.error.details]).toEqual([
+      400,
+      'validation_failed',
+      { fastifyCode: 'FST_ERR_MAX_PARAM_LENGTH' },
+    ]);
   });
 
   it('counts a missing token as such in the metrics', async () => {

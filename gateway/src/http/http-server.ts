@@ -118,6 +118,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
+    // what the router refuses before any route (a URL it cannot decode, a path parameter too long): the API's own
+    // error body, as every other refusal, not fastify's
+    frameworkErrors: (error, _request, reply) => {
+      void sendError(reply, 'validation_failed', error.message, { fastifyCode: error.code });
+    },
     ...(deps.trustProxy.length > 0 ? { trustProxy: [...deps.trustProxy] } : {}),
   });
   app.decorateRequest('caller', null);
@@ -175,6 +180,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   const access = createRouteAccessBook();
   app.addHook('onRoute', access.onRoute);
 
+  // The SSE plugin answers a client that refuses text/event-stream with a body of its own: the API's error body instead.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode !== 406 || (typeof payload === 'string' && payload.startsWith('{"error":{'))) return payload;
+    return JSON.stringify({ error: { code: 'not_acceptable', message: 'this route produces only text/event-stream: accept it' } });
+  });
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof RequestValidationError) return sendError(reply, 'validation_failed', error.message, error.problems);

@@ -243,7 +243,10 @@ describe('GET /api/alarms/stream (Server-Sent Events)', () => {
       headers: { authorization: `Bearer ${ROLE_TOKENS.viewer}`, accept: 'application/json' },
     });
     expect(json.status).toBe(406);
-    await json.text();
+    // the API's error body, as every refusal
+    expect(await json.json()).toEqual({
+      error: { code: 'not_acceptable', message: 'this route produces only text/event-stream: accept it' },
+    });
 
     const newest = gateway.liveFeed.lastCursor;
     const byQuery = await open(`?access_token=${ROLE_TOKENS.viewer}`, { accept: 'text/event-stream' }, null);

@@ -67,7 +67,7 @@ export function registerStreamRoutes(
         querystring: streamQuery,
         response: {
           200: { description: 'an endless event stream', content: { 'text/event-stream': { schema: z.string() } } },
-          ...errorResponses([...AUTH_ERRORS, 'validation_failed']),
+          ...errorResponses([...AUTH_ERRORS, 'validation_failed', 'not_acceptable']),
         },
       },
       sse: { kind: 'only', heartbeat: true },
