@@ -22,22 +22,25 @@ describe('payloads and actions forwarded to the node that judges their site (rea
   afterAll(async () => {
     await redis?.dispose();
   });
-
-  it('says plainly whether it may have been done: nobody to take it (try again) is not the owner silent after taking it (look first)', async () => {
-    const forwarder = createReadingForwarder({
+  /** A node's forwarder on the test's Redis: its id, how long it waits for an answer, its clock. */
+  const forwarderOf = (nodeId: string, timeoutMs: number, now: () => number) =>
+    createReadingForwarder({
       counted: () => undefined,
       redisUrl: redis.url,
       keyPrefix: PREFIX,
-      nodeId: 'node-b',
-      timeoutMs: 300,
+      nodeId,
+      timeoutMs,
       log: createLogger('silent'),
-      now: Date.now,
+      now,
     });
-    await forwarder.start(
-      () => undefined,
-      async () => ({ ok: false, error: { code: 'cluster_unavailable' } }) as never,
-      async () => SITE_OWNER_UNAVAILABLE,
-    );
+  const nothingElse = {
+    act: async () => ({ ok: false, error: { code: 'cluster_unavailable' } }) as never,
+    shelve: async () => SITE_OWNER_UNAVAILABLE,
+  };
+
+  it('says plainly whether it may have been done: nobody to take it (try again) is not the owner silent after taking it (look first)', async () => {
+    const forwarder = forwarderOf('node-b', 300, Date.now);
+    await forwarder.start(() => undefined, nothingElse.act, nothingElse.shelve);
     try {
       // nobody listens on node-a's channel: not delivered, nothing was done
       const started = Date.now();
@@ -55,34 +58,18 @@ describe('payloads and actions forwarded to the node that judges their site (rea
   });
 
   it("judges a forwarded payload as arriving at the owner's time, not the connected node's (silence on one clock)", async () => {
-    const owner = createReadingForwarder({
-      counted: () => undefined,
-      redisUrl: redis.url,
-      keyPrefix: PREFIX,
-      nodeId: 'node-owner',
-      timeoutMs: 1_000,
-      log: createLogger('silent'),
-      now: () => 1_700_000_000_000,
-    });
+    const owner = forwarderOf('node-owner', 1_000, () => 1_700_000_000_000);
     const judged: Array<[string, number]> = [];
     await owner.start(
       (device, _payload, receivedAt, decided) => {
         judged.push([device, receivedAt]);
         decided({ accepted: 1 } as never);
       },
-      async () => ({ ok: false, error: { code: 'cluster_unavailable' } }) as never,
-      async () => SITE_OWNER_UNAVAILABLE,
+      nothingElse.act,
+      nothingElse.shelve,
     );
     // the connected node's clock runs a minute behind
-    const connected = createReadingForwarder({
-      counted: () => undefined,
-      redisUrl: redis.url,
-      keyPrefix: PREFIX,
-      nodeId: 'node-edge',
-      timeoutMs: 1_000,
-      log: createLogger('silent'),
-      now: () => 1_700_000_000_000 - 60_000,
-    });
+    const connected = forwarderOf('node-edge', 1_000, () => 1_700_000_000_000 - 60_000);
     await connected.start(
       () => undefined,
       async () => ({}) as never,

@@ -494,15 +494,19 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
       },
     };
     const failures: Error[] = [];
-    const subscriber = createWebhookSubscriber({
-      config: standardConfig(receiver.url),
-      now: Date.now,
-      metrics: createGatewayMetrics({ processMetrics: false }),
-      log: createLogger('silent'),
-      outbox,
-      onStoreFailure: (error) => failures.push(error),
-    });
-    cleanup.push(() => subscriber.close(0));
+    const failing = (id: string) => {
+      const made = createWebhookSubscriber({
+        config: standardConfig(receiver.url, { id }),
+        now: Date.now,
+        metrics: createGatewayMetrics({ processMetrics: false }),
+        log: createLogger('silent'),
+        outbox,
+        onStoreFailure: (error) => failures.push(error),
+      });
+      cleanup.push(() => made.close(0));
+      return made;
+    };
+    const subscriber = failing('platform');
     subscriber.enqueue(event('evt_a', 'alm_a')); // 204: its row cannot be let go
     await expect.poll(() => failures.length).toBe(1);
     expect(failures).toEqual([full]);
@@ -512,15 +516,7 @@ describe('a Standard Webhooks subscriber (contract §5)', () => {
     expect(receiver.received.map((r) => r.id)).toEqual(['evt_a']);
 
     // a retry that cannot be recorded, likewise
-    const second = createWebhookSubscriber({
-      config: standardConfig(receiver.url, { id: 'second' }),
-      now: Date.now,
-      metrics: createGatewayMetrics({ processMetrics: false }),
-      log: createLogger('silent'),
-      outbox,
-      onStoreFailure: (error) => failures.push(error),
-    });
-    cleanup.push(() => second.close(0));
+    const second = failing('second');
     second.enqueue(event('evt_c', 'alm_c')); // 503
     await expect.poll(() => failures.length).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 100)); // past its retry's backoff: none made
