@@ -1,6 +1,6 @@
 import type { Aedes } from 'aedes';
 import { PROFILES } from '../../profiles/index.js';
-import { type AlarmEvent, createAlarmBook, type EngineChanges } from '../../rules/src/index.js';
+import { type AlarmEvent, createAlarmBook, type EngineChanges, type Severity } from '../../rules/src/index.js';
 import { type AccountService, createAccountService } from './accounts/account-service.js';
 import { type AlarmService, createAlarmService, MAX_CLOSED } from './alarms/alarm-service.js';
 import { createEscalationService } from './alarms/escalation-service.js';
@@ -263,12 +263,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       laneFailure = fatalFailureOf(error, 'the webhook outbox');
       options.onFatal?.(laneFailure);
     },
-    // up to the event's own transition: the events of one batch are matched after all of it is in the history
-    severitiesOf: (alarmId, seq) =>
-      alarms.book
-        .history(alarmId)
-        .filter((step) => step.alarm.seq <= seq)
-        .map((step) => step.alarm.severity),
+    // up to the event's own transition: the events of one batch are matched after all of it is in the history. In a
+    // cluster, events a dead owner never handed on are matched before the site's alarms are adopted: the mirror has them.
+    severitiesOf: (alarmId, seq) => {
+      const own = alarms.book.history(alarmId);
+      const steps = own.length > 0 ? own : (mirror?.history(alarmId) ?? []);
+      const seen = new Set<Severity>();
+      for (const step of steps) if (step.alarm.seq <= seq) seen.add(step.alarm.severity);
+      return [...seen];
+    },
   });
   const liveFeed = createLiveFeed({ ringSize: config.liveFeed.ringSize, metrics, initialCursor: now() * 1_000 });
   // In a cluster an alarm event leaves the node only once its alarm is in the shared store: the next owner of the site

@@ -88,6 +88,7 @@ function replay(
     ...(options.cadenceOf ? { cadenceOf: options.cadenceOf } : {}),
   });
   const changes: VerdictChange[] = [];
+  const known = new Map(devices);
   let late = 0;
   const start = records.length > 0 ? arrival(records[0] as Reading) : 0;
   for (const device of devices.values()) changes.push(...engine.registerDevice(device, start));
@@ -96,7 +97,13 @@ function replay(
   };
   for (const reading of records) {
     runClock(arrival(reading));
-    const device = devices.get(`${reading.site}/${reading.device}`) ?? unlisted(reading, options);
+    const key = `${reading.site}/${reading.device}`;
+    let device = known.get(key);
+    if (!device) {
+      // its profile's defaults, worked out once
+      device = unlisted(reading, options);
+      known.set(key, device);
+    }
     const outcome = engine.onReading(reading, device);
     if (outcome.late) late += 1;
     changes.push(...outcome.changes);

@@ -112,7 +112,13 @@ export function createAccountService(deps: AccountServiceDeps) {
   /** Told when a credential may have ended (a session, a token, a user): open live feeds look at theirs again. */
   const changeListeners = new Set<() => void>();
   const credentialsChanged = (): void => {
-    for (const listener of changeListeners) listener();
+    for (const listener of changeListeners) {
+      try {
+        listener();
+      } catch {
+        // a listener's own fault (it says so itself): the change is made, the others are still told
+      }
+    }
   };
 
   return {
@@ -137,8 +143,11 @@ export function createAccountService(deps: AccountServiceDeps) {
       return { ok: true, caller: { name, role: user.role, kind: 'user', sessionId }, sessionId, expiresAt };
     },
 
-    /** The caller of a session cookie, or null when it is unknown, expired, idle too long, or its user is gone. */
-    sessionCaller(sessionId: string): Caller | null {
+    /**
+     * The caller of a session cookie, or null when it is unknown, expired, idle too long, or its user is gone.
+     * `touch` false: asked again for a request already admitted (an open live feed), the session's last use stays.
+     */
+    sessionCaller(sessionId: string, touch = true): Caller | null {
       const idHash = sha256(sessionId);
       const session = store.session(idHash);
       if (!session) return null;
@@ -148,7 +157,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         store.deleteSession(idHash);
         return null;
       }
-      if (at - session.lastSeenAt >= TOUCH_EVERY_MS) store.touchSession(idHash, at);
+      if (touch && at - session.lastSeenAt >= TOUCH_EVERY_MS) store.touchSession(idHash, at);
       return { name: session.user, role: user.role, kind: 'user', sessionId };
     },
 
@@ -159,14 +168,14 @@ export function createAccountService(deps: AccountServiceDeps) {
       return ended;
     },
 
-    /** The caller of a personal token: its user, acting with the lesser of the token's and the user's role. */
-    tokenCaller(token: string): Caller | null {
+    /** The caller of a personal token: its user, acting with the lesser of the token's and the user's role (`touch` as sessionCaller's). */
+    tokenCaller(token: string, touch = true): Caller | null {
       if (!token.startsWith(USER_TOKEN_PREFIX)) return null;
       const found = store.tokenByHash(sha256(token));
       const user = found && activeUser(found.user);
       if (!found || !user) return null;
       const at = deps.now();
-      if (found.lastUsedAt === null || at - found.lastUsedAt >= TOUCH_EVERY_MS) store.touchToken(found.id, at);
+      if (touch && (found.lastUsedAt === null || at - found.lastUsedAt >= TOUCH_EVERY_MS)) store.touchToken(found.id, at);
       return { name: found.user, role: lesserRole(found.role, user.role), kind: 'user' };
     },
 

@@ -54,4 +54,31 @@ describe('an outbox that says when an event has left it for every subscriber (is
     outbox.delivered(outbox.pending('b')[0] as ReturnType<typeof outbox.enqueue>);
     expect(done).toEqual(['evt_4']);
   });
+
+  it('a subscriber disabled by 410 is done with what it holds, and takes no count of what arrives while disabled', () => {
+    const done: string[] = [];
+    const store = createSqliteWebhookOutbox(openVolatileStore(), { newId: () => 'dlq_1', now: () => 0, maxDeadLetters: 10 });
+    const outbox = handedOnOutbox(store, ['a', 'b'], (e) => done.push(e.id));
+    const toA = outbox.enqueue('a', event('evt_5'));
+    outbox.enqueue('b', event('evt_5'));
+    outbox.delivered(toA);
+    expect(done).toEqual([]);
+    outbox.disable('b', { url: 'http://b', reason: 'receiver answered 410 Gone', at: 0 });
+    expect(done).toEqual(['evt_5']);
+    // arriving while disabled: waits at b, but the shared store need not keep it for b
+    outbox.enqueue('a', event('evt_6'));
+    outbox.enqueue('b', event('evt_6'));
+    outbox.delivered(outbox.pending('a')[0] as ReturnType<typeof outbox.enqueue>);
+    expect(done).toEqual(['evt_5', 'evt_6']);
+    // enabled and delivered at last: nothing is told twice
+    outbox.enable('b');
+    for (const delivery of outbox.pending('b')) outbox.delivered(delivery);
+    expect(done).toEqual(['evt_5', 'evt_6']);
+    // a subscriber found disabled at start: what it holds, or is given, is not counted
+    store.disable('b', { url: 'http://b', reason: 'gone', at: 0 });
+    const later = handedOnOutbox(store, ['a', 'b'], (e) => done.push(`later ${e.id}`));
+    later.enqueue('b', event('evt_7'));
+    later.offered(event('evt_7'));
+    expect(done.slice(2)).toEqual(['later evt_7']);
+  });
 });

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { compile as compileProxyAddresses } from '@fastify/proxy-addr';
 import { z } from 'zod';
 import { alarmEventTypeSchema, durationSchema } from '../../../rules/src/index.js';
 import { roleSchema } from '../accounts/roles.js';
@@ -191,16 +191,15 @@ const handling = z
   })
   .strict();
 
-/** What proxy-addr (fastify's trustProxy) takes: an address, a CIDR range, or one of its names for a range. */
-const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
-const PROXY_ADDRESS_MESSAGE = `an IP address, a CIDR range (10.0.0.0/8) or one of ${PROXY_RANGE_NAMES.join(', ')}`;
-function isProxyAddress(entry: string): boolean {
-  if (PROXY_RANGE_NAMES.includes(entry) || isIP(entry) !== 0) return true;
-  const [address, bits, ...rest] = entry.split('/');
-  if (rest.length > 0 || address === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
-  const family = isIP(address);
-  return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
-}
+const PROXY_ADDRESS_MESSAGE = 'an IP address, a range (10.0.0.0/8, 10.0.0.0/255.0.0.0) or one of loopback, linklocal, uniquelocal';
+/** What fastify's trustProxy takes, asked of the library it hands the list to (@fastify/proxy-addr): not a copy of its rules. */
+const proxyAddress = z.string().superRefine((entry, ctx) => {
+  try {
+    compileProxyAddresses([entry]);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `${(error as Error).message}: ${PROXY_ADDRESS_MESSAGE}` });
+  }
+});
 
 const http = z
   .object({
@@ -211,7 +210,7 @@ const http = z
      * believed, so that the client's own address is what the per-address limits count and the audit log records.
      * Off by default: a client could otherwise claim any address.
      */
-    trustProxy: z.array(z.string().refine(isProxyAddress, PROXY_ADDRESS_MESSAGE)).default([]),
+    trustProxy: z.array(proxyAddress).default([]),
   })
   .strict();
 

@@ -65,15 +65,18 @@ export function validateConfig(raw: unknown, file: string, locate?: (path: reado
   return config;
 }
 
-/** Where the schema wants a number or a boolean and finds text: the places a `${…}` value may be read as one. */
+/**
+ * Where the schema wants a number or a boolean and finds text: the places a `${…}` value may be read as one (a
+ * duration takes milliseconds as a number: `timeout: ${HOOK_TIMEOUT:-5000}`).
+ */
 function typedValuesWanted(raw: unknown): Array<{ path: readonly PropertyKey[]; expected: string }> {
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) return [];
-  return parsed.error.issues.flatMap((issue) =>
-    issue.code === 'invalid_type' && (issue.expected === 'number' || issue.expected === 'boolean')
-      ? [{ path: issue.path, expected: issue.expected }]
-      : [],
-  );
+  return parsed.error.issues.flatMap((issue) => {
+    if (issue.code === 'invalid_type' && (issue.expected === 'number' || issue.expected === 'boolean'))
+      return [{ path: issue.path, expected: issue.expected }];
+    return issue.code === 'custom' && issue.message.startsWith('expected a duration') ? [{ path: issue.path, expected: 'number' }] : [];
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Caller } from '../accounts/account-service.js';
+import { type Caller, USER_TOKEN_PREFIX } from '../accounts/account-service.js';
 import { type Role, roleAtLeast } from '../accounts/roles.js';
 import type { ApiToken } from '../config/config-schema.js';
 import { hmacKey } from '../devices/secret-hash.js';
@@ -15,8 +15,8 @@ export const SESSION_COOKIE = 'gw_session';
 
 /** How a session cookie or a personal token (`gwu_…`) is known: the account service. */
 export interface CallerLookup {
-  sessionCaller(sessionId: string): Caller | null;
-  tokenCaller(token: string): Caller | null;
+  sessionCaller(sessionId: string, touch?: boolean): Caller | null;
+  tokenCaller(token: string, touch?: boolean): Caller | null;
 }
 
 declare module 'fastify' {
@@ -165,7 +165,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       }
       request.caller = caller;
       request.callerStillAdmitted = () => {
-        const again = deps.accounts.sessionCaller(sessionId);
+        const again = deps.accounts.sessionCaller(sessionId, false);
         return again !== null && roleAtLeast(again.role, needed);
       };
       return;
@@ -199,9 +199,11 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       return;
     }
     request.caller = caller;
-    request.callerStillAdmitted = () => {
-      const again = deps.accounts.tokenCaller(presented) ?? identify(presented);
-      return again !== null && roleAtLeast(again.role, needed);
-    };
+    // a shared token of api.tokens cannot change while the gateway runs: asked again only for a personal one
+    if (presented.startsWith(USER_TOKEN_PREFIX))
+      request.callerStillAdmitted = () => {
+        const again = deps.accounts.tokenCaller(presented, false);
+        return again !== null && roleAtLeast(again.role, needed);
+      };
   };
 }

@@ -36,7 +36,7 @@ const bulkAckBody = actionBody
         'by alarm id, the `occurrences` the duty officer saw (any of `ids`, optional): an alarm that cleared and came back since is not acknowledged (alarm_reoccurred), as `POST /api/alarms/{id}/ack` with `occurrence`',
       ),
   })
-  .refine((body) => body.occurrences === undefined || Object.keys(body.occurrences).every((id) => body.ids.includes(id)), {
+  .refine((body) => body.occurrences === undefined || Object.keys(body.occurrences).every(Set.prototype.has, new Set(body.ids)), {
     message: 'occurrences only of the alarms in ids',
     path: ['occurrences'],
   })

@@ -284,8 +284,10 @@ describe('a gateway that allows two failed logins per user name', { timeout: 30_
   });
 
   it('holds the name only at the address that failed: nobody elsewhere can lock its user out with wrong passwords', async () => {
+    // a user of its own: no failure of another test counts
+    expect((await call(gateway, '/api/users', { body: { name: 'zhang', role: 'operator', password: PASSWORD } })).status).toBe(201);
     const from = (remoteAddress: string, password: string) =>
-      gateway.http.app.inject({ method: 'POST', url: '/auth/login', remoteAddress, payload: { name: 'wang', password } });
+      gateway.http.app.inject({ method: 'POST', url: '/auth/login', remoteAddress, payload: { name: 'zhang', password } });
     for (let i = 0; i < 3; i++) expect((await from('192.0.2.7', `wrong password ${i}`)).statusCode).toBe(i < 2 ? 401 : 429);
     expect((await from('192.0.2.7', PASSWORD)).statusCode).toBe(429);
     // the duty officer's own desk
@@ -297,7 +299,7 @@ describe('a gateway that allows two failed logins per user name', { timeout: 30_
       if (status === 401) answered += 1;
       else break;
     }
-    // 2 × 10 for the name in all, of which 6 went before: 3 from the first test's address, 3 from 192.0.2.7
-    expect(answered).toBe(20 - 6);
+    // 2 × 10 for the name in all, of which 3 went before, from 192.0.2.7
+    expect(answered).toBe(20 - 3);
   });
 });

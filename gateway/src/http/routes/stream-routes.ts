@@ -15,7 +15,7 @@ const MIN_PENDING_PER_CLIENT = 5_000;
 const MAX_PENDING_PER_CLIENT = 10_000;
 /**
  * An open stream asks again whether its credential still admits it this often, besides at once after any account
- * change on this node: a session past its expiry, or a change made on another node of a cluster, ends it by then.
+ * change: a session past its expiry ends it by then. Asking does not count as a use of the session or token.
  */
 export const READMIT_EVERY_MS = 10_000;
 
@@ -118,10 +118,18 @@ export function registerStreamRoutes(
       // A credential revoked, its user disabled or removed, a session ended: the stream ends with it (its client's
       // reconnection is refused 401), not when the socket happens to drop.
       const readmit = (): void => {
-        if (reply.sse.isConnected && request.callerStillAdmitted?.() === false) {
-          request.log.info({ caller: request.caller?.name ?? null }, 'live feed ended: its credential no longer admits it');
-          reply.sse.close();
+        if (!reply.sse.isConnected) return;
+        let admitted: boolean;
+        try {
+          admitted = request.callerStillAdmitted?.() !== false;
+        } catch (error) {
+          // the account store failing: the stream cannot be vouched for, and ends (its reconnection is judged afresh)
+          request.log.warn({ err: error }, 'live feed ended: its credential could not be checked');
+          admitted = false;
         }
+        if (admitted) return;
+        request.log.info({ caller: request.caller?.name ?? null }, 'live feed ended: its credential no longer admits it');
+        reply.sse.close();
       };
       const stopListening = deps.accounts.onCredentialsChanged(readmit);
       const timer = setInterval(readmit, READMIT_EVERY_MS);

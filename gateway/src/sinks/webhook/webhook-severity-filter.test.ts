@@ -80,4 +80,20 @@ describe('a webhook subscriber filtering by severity', () => {
       'alarm.cleared dc-09 red',
     ]);
   });
+
+  it('matches each event by the history up to its own transition: a batch raising yellow and escalating to red sends only the red', async () => {
+    receiver = await startReceiver();
+    gateway = await startHttpGateway(
+      {},
+      {
+        webhooks: [
+          { id: 'red-only', url: `${receiver.url}/red-only`, secrets: [SECRET], filter: { severities: ['red'] }, retryBaseDelay: 50 },
+        ],
+      },
+    );
+    // one lane batch: both changes are in the history before either event is matched
+    gateway.alarms.apply([raised('dc-01', 'yellow', T0), raised('dc-01', 'red', T0 + 1_000)]);
+    await gateway.settle();
+    expect(receiver.received.get('/red-only')).toEqual(['alarm.escalated dc-01 red']);
+  });
 });
