@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlarmMirror } from '../../gateway/src/cluster/alarm-mirror.js';
-import { type AlarmFeedMessage, alarmFeedOf, inhibitionKeysOf } from '../../gateway/src/cluster/site-replica.js';
+import { type AlarmFeedMessage, alarmFeedOf, closedAlarmsKeysOf, inhibitionKeysOf } from '../../gateway/src/cluster/site-replica.js';
 import { createLogger } from '../../gateway/src/observability/logger.js';
 import { createAlarmBook } from '../../rules/src/index.js';
 import { toChange } from '../../rules/test-support/inhibition-steps.js';
@@ -65,8 +65,17 @@ describe("a node's mirror of the sites other nodes judge", () => {
   it('reads the sites again when its feed reconnects: what the owners wrote meanwhile is shown, nothing stays stale', async () => {
     const direct = new Redis(redis.url);
     const alarmsKey = `${PREFIX}site:plant-3:alarms`;
-    const alarm = (id: string, seq: number, state: 'active' | 'cleared') => ({
-      alarm: { id, key: `plant-3/d1/${id}`, seq, site: 'plant-3', device: 'd1', state, resolved: false },
+    const alarm = (id: string, seq: number, state: 'active' | 'cleared', resolved = false) => ({
+      alarm: {
+        id,
+        key: `plant-3/d1/${id}`,
+        seq,
+        site: 'plant-3',
+        device: 'd1',
+        state,
+        resolved,
+        resolvedAt: resolved ? new Date().toISOString() : null,
+      },
       history: [],
       flap: null,
     });
@@ -78,6 +87,7 @@ describe("a node's mirror of the sites other nodes judge", () => {
     };
     await write(alarm('alm_a', 1, 'active'));
     await write(alarm('alm_b', 1, 'active'));
+    await write(alarm('alm_c', 1, 'active'));
     const mirror = createAlarmMirror({
       redisUrl: redis.url,
       keyPrefix: PREFIX,
@@ -90,16 +100,60 @@ describe("a node's mirror of the sites other nodes judge", () => {
     expect(mirror.trouble()).toBeNull();
 
     // the node's feed connection drops (a network blip); meanwhile the owner clears alm_a, and alm_b is resolved
-    // (a resolved alarm leaves the shared store)
+    // (moved to the cluster's resolved alarms, as the owner's write does); alm_c the store loses (a Redis crash)
     await direct.client('KILL', 'TYPE', 'pubsub');
     await write(alarm('alm_a', 2, 'cleared'));
-    await direct.hdel(alarmsKey, 'alm_b');
+    const [closedAlarms, closedOrder] = closedAlarmsKeysOf(PREFIX);
+    await direct.hdel(alarmsKey, 'alm_b', 'alm_c');
+    await direct.hset(closedAlarms, 'alm_b', JSON.stringify(alarm('alm_b', 3, 'cleared', true)));
+    await direct.zadd(closedOrder, Date.now(), 'alm_b');
     await expect.poll(() => mirror.get('alm_a')?.state, { timeout: 10_000 }).toBe('cleared');
-    expect(mirror.get('alm_b')).toBeUndefined();
-    expect(mirror.trouble()).toBeNull();
+    await expect.poll(() => mirror.trouble(), { timeout: 10_000 }).toBeNull();
+    expect(mirror.get('alm_b')).toMatchObject({ resolved: true, seq: 3 });
+    // not thrown away: its owner still has it (and writes it again with its next change)
+    expect(mirror.get('alm_c')).toMatchObject({ state: 'active', resolved: false });
     // and the feed goes on after it
     await write(alarm('alm_a', 3, 'active'));
     await expect.poll(() => mirror.get('alm_a')?.seq).toBe(3);
+    mirror.close();
+    direct.disconnect();
+  });
+
+  it('a read again that fails is tried again until it succeeds; meanwhile /readyz says the list may be behind', async () => {
+    const direct = new Redis(redis.url);
+    const alarmsKey = `${PREFIX}site:plant-4:alarms`;
+    const shared = (seq: number, state: string) => ({
+      alarm: { id: 'alm_x', key: 'plant-4/d1/x', seq, site: 'plant-4', device: 'd1', state, resolved: false },
+      history: [],
+      flap: null,
+    });
+    await direct.hset(alarmsKey, 'alm_x', JSON.stringify(shared(1, 'active')));
+    const reader = new Redis(redis.url);
+    let failing = 0;
+    const read = reader.zrangebyscore.bind(reader);
+    reader.zrangebyscore = ((...args: Parameters<typeof read>) => {
+      if (failing > 0) {
+        failing -= 1;
+        return Promise.reject(new Error('Command timed out'));
+      }
+      return read(...args);
+    }) as typeof reader.zrangebyscore;
+    const mirror = createAlarmMirror({
+      redisUrl: redis.url,
+      keyPrefix: PREFIX,
+      incarnation: 'gw-d@1',
+      maxClosed: 100,
+      log: createLogger('silent'),
+      reader,
+    });
+    await mirror.start(['plant-4']);
+    failing = 1; // the first read after the reconnect fails (Redis half up)
+    await direct.client('KILL', 'TYPE', 'pubsub');
+    await direct.hset(alarmsKey, 'alm_x', JSON.stringify(shared(2, 'cleared')));
+    await expect.poll(() => mirror.trouble(), { timeout: 5_000 }).toMatch(/not read again yet/);
+    // tried again a second later: read, and ready
+    await expect.poll(() => mirror.get('alm_x')?.state, { timeout: 10_000 }).toBe('cleared');
+    expect(mirror.trouble()).toBeNull();
     mirror.close();
     direct.disconnect();
   });

@@ -86,4 +86,34 @@ describe('payloads and actions forwarded to the node that judges their site (rea
       connected.close();
     }
   });
+
+  it('takes a request sent twice (a publish resent after a reconnect) once, and answers both with its outcome', async () => {
+    const owner = forwarderOf('node-keep', 1_000, Date.now);
+    let windows = 0;
+    await owner.start(
+      () => undefined,
+      nothingElse.act,
+      async () => {
+        windows += 1;
+        return { ok: false, code: 'cluster_unavailable', message: `window ${windows}` } as never;
+      },
+    );
+    const direct = new Redis(redis.url);
+    const answers = new Redis(redis.url);
+    const heard: string[] = [];
+    await answers.subscribe(`${PREFIX}node:node-asking`);
+    answers.on('message', (_channel: string, text: string) => heard.push(text));
+    try {
+      const request = JSON.stringify({ t: 'shelf', id: 7, from: 'node-asking', action: window });
+      await direct.publish(`${PREFIX}node:node-keep`, request);
+      await direct.publish(`${PREFIX}node:node-keep`, request);
+      await expect.poll(() => heard.length).toBe(2);
+      expect(windows).toBe(1);
+      expect(heard.map((text) => JSON.parse(text).outcome.message)).toEqual(['window 1', 'window 1']);
+    } finally {
+      owner.close();
+      direct.disconnect();
+      answers.disconnect();
+    }
+  });
 });

@@ -60,7 +60,8 @@ export interface AlarmMirrorDeps {
 
 export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
   const subscriber = new Redis(deps.redisUrl, { lazyConnect: true });
-  const reader = deps.reader ?? new Redis(deps.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  // a read that hangs (Redis half up) fails after 10 s and is tried again, rather than hold every feed message back for good
+  const reader = deps.reader ?? new Redis(deps.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 10_000 });
   subscriber.on('error', () => {});
   reader.on('error', () => {});
   const alarms = new Map<string, SharedAlarm>();
@@ -144,12 +145,37 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     for (const event of message.events) tellListeners(listeners, event, deps.log);
   };
 
+  /** The newest resolution read from the cluster's resolved alarms (their order's score, ms): a reload reads on from it. */
+  let closedReadUpTo = Number.NEGATIVE_INFINITY;
+  /** Resolved alarms the shared store holds, keyed by id: all at start, those resolved since the last read on a reload. */
+  const readClosed = async (): Promise<Set<string>> => {
+    const [alarmsKey, orderKey] = closedAlarmsKeysOf(deps.keyPrefix);
+    // a minute back: a resolution written just before the last read, with a clock a little behind, is not missed
+    const from = Number.isFinite(closedReadUpTo) ? String(closedReadUpTo - 60_000) : '-inf';
+    const ranked = await reader.zrangebyscore(orderKey, from, '+inf', 'WITHSCORES');
+    const ids: string[] = [];
+    for (let i = 0; i + 1 < ranked.length; i += 2) {
+      ids.push(ranked[i] as string);
+      closedReadUpTo = Math.max(closedReadUpTo, Number(ranked[i + 1]));
+    }
+    const read = new Set<string>();
+    if (ids.length === 0) return read;
+    // oldest resolved first, as the feed would have told them (the mirror keeps the newest)
+    const texts = (await reader.hmget(alarmsKey, ...ids)).filter((text): text is string => text !== null);
+    eachParsed<SharedAlarm>(texts, '(resolved)', 'shared resolved alarm unreadable', (shared) => {
+      read.add(shared.alarm.id);
+      keep(shared);
+    });
+    return read;
+  };
+
   /**
-   * Reads the sites' alarms, shelves and inhibition rows from the shared store, every read done before it settles;
-   * what the store has replaces what was known of each site (its inhibition rows whole; an open alarm no longer in the
-   * store was resolved, or deleted, while the feed was not heard: it leaves the list rather than stay open in it).
+   * Reads the sites' alarms, shelves and inhibition rows from the shared store, every read done before it settles; a
+   * site's inhibition rows replace what was known of them. An open alarm of the mirror the site no longer holds was
+   * resolved while the feed was not heard (`resolved`, read first: the record replaced it); one the store lost (a Redis
+   * crash) is kept as it was, its owner still has it, and said in the log.
    */
-  const readAll = async (sites: Iterable<string>): Promise<void> => {
+  const readAll = async (sites: Iterable<string>, resolved: ReadonlySet<string>): Promise<void> => {
     const reads = await Promise.allSettled(
       [...new Set(sites)].map(async (site) => {
         const [inhibitorsKey, heldKey] = inhibitionKeysOf(deps.keyPrefix, site);
@@ -167,7 +193,11 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
           stored.add(shared.alarm.id);
           keep(shared);
         });
-        for (const [id, shared] of alarms) if (shared.alarm.site === site && !shared.alarm.resolved && !stored.has(id)) alarms.delete(id);
+        const missing = [...alarms.values()].filter(
+          (shared) =>
+            shared.alarm.site === site && !shared.alarm.resolved && !stored.has(shared.alarm.id) && !resolved.has(shared.alarm.id),
+        );
+        if (missing.length > 0) deps.log.warn({ site, alarms: missing.length }, 'open alarms not in the shared store: kept as last heard');
         eachParsed(shelfValues, site, 'shared shelf unreadable', keepShelf);
       }),
     );
@@ -175,33 +205,48 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     if (failed) throw failed.reason;
   };
 
-  /** The cluster's resolved alarms (their owners moved them there), oldest resolved first: kept as if heard on the feed. */
-  const readClosed = async (): Promise<void> => {
-    const texts = await reader.hvals(closedAlarmsKeysOf(deps.keyPrefix)[0]);
-    const closed: SharedAlarm[] = [];
-    eachParsed<SharedAlarm>(texts, '(resolved)', 'shared resolved alarm unreadable', (shared) => closed.push(shared));
-    closed.sort((a, b) => Date.parse(a.alarm.resolvedAt ?? '') - Date.parse(b.alarm.resolvedAt ?? ''));
-    for (const shared of closed) keep(shared);
-  };
+  /** What was published while the feed was not heard is read from the shared store: resolved alarms first, then the sites. */
+  const readStore = async (sites: Iterable<string>): Promise<void> => readAll(sites, await readClosed());
 
   /** The sites `start` loaded; `reload` reads them again. */
   let watched: string[] = [];
   let started = false;
   let reloading = false;
+  /** A reconnect while a reload ran: what was published in between needs another. */
+  let again = false;
+  /** Set from a reconnect until a reload after it succeeded: what the mirror shows may be behind. */
+  let stale = false;
   /**
    * The feed's connection is back (Redis restarted, a network blip): what was published meanwhile never reached this
-   * node, so the sites are read again, the feed's messages from now on applied after the read.
+   * node, so the sites are read again, the feed's messages from now on applied after the read. Tried until it succeeds
+   * (every second, then up to every 30 s), again when the feed dropped once more meanwhile.
    */
   const reload = async (): Promise<void> => {
-    if (reloading) return;
+    stale = true;
+    if (reloading) {
+      again = true;
+      return;
+    }
     reloading = true;
     whileLoading ??= [];
+    let wait = 1_000;
     try {
-      await readAll(watched);
-      await readClosed();
-      deps.log.info({ sites: watched.length }, 'alarm feed reconnected: shared alarms read again');
-    } catch (error) {
-      deps.log.warn({ err: error }, 'alarm feed reconnected, but the shared alarms could not be read again');
+      for (;;) {
+        again = false;
+        try {
+          await readStore(watched);
+          if (again) continue;
+          stale = false;
+          deps.log.info({ sites: watched.length }, 'alarm feed reconnected: shared alarms read again');
+          return;
+        } catch (error) {
+          deps.log.warn({ err: error }, 'alarm feed reconnected, but the shared alarms could not be read again: trying again');
+          if (closed) return;
+          await new Promise((resolve) => setTimeout(resolve, wait).unref());
+          wait = Math.min(wait * 2, 30_000);
+          if (closed) return;
+        }
+      }
     } finally {
       const came = whileLoading ?? [];
       whileLoading = null;
@@ -209,6 +254,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
       for (const text of came) received(text);
     }
   };
+  let closed = false;
   subscriber.on('ready', () => {
     if (started) void reload();
   });
@@ -222,8 +268,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
       try {
         await subscriber.subscribe(alarmFeedOf(deps.keyPrefix));
         // after subscribing: what changes while loading arrives by the feed, and is applied after what was read
-        await readAll(sites);
-        await readClosed();
+        await readStore(sites);
       } finally {
         const came = whileLoading ?? [];
         whileLoading = null;
@@ -231,7 +276,14 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
         started = true;
       }
     },
-    trouble: () => (started && subscriber.status !== 'ready' ? `the alarm feed's connection is ${subscriber.status}` : null),
+    trouble: () =>
+      !started
+        ? null
+        : subscriber.status !== 'ready'
+          ? `the alarm feed's connection is ${subscriber.status}`
+          : stale
+            ? 'the alarm feed reconnected; the shared alarms are not read again yet (the list may be behind)'
+            : null,
     get: (id) => alarms.get(id)?.alarm,
     history: (id) => alarms.get(id)?.history ?? [],
     all: () => [...alarms.values()].map((shared) => shared.alarm),
@@ -247,6 +299,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
       listeners.push(listener);
     },
     close() {
+      closed = true;
       subscriber.disconnect();
       reader.disconnect();
     },

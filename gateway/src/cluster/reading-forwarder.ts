@@ -76,6 +76,15 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
   // From a random start: a node restarted under the same id at once must not take a late answer meant for its
   // previous process as one to its own new request (answers are routed by node id, then matched by this number).
   let nextId = randomInt(1, 2 ** 47);
+  /** Actions taken here for other nodes, by sender and request: kept twice the wait of a sender, then forgotten. */
+  const taken = new Map<string, { outcome: Promise<unknown>; at: number }>();
+  const forgetOldTaken = (): void => {
+    const before = Date.now() - 2 * settings.timeoutMs;
+    for (const [key, entry] of taken) {
+      if (entry.at >= before) break; // in the order taken
+      taken.delete(key);
+    }
+  };
 
   const acted = (id: number, outcome?: unknown, delivered = true): void => {
     const waiting = actions.get(id);
@@ -127,8 +136,16 @@ export function createReadingForwarder(settings: ReadingForwarderSettings): Read
         if (message.t === 'acted') return acted(message.id, message.outcome);
         if (message.t === 'action' || message.t === 'shelf') {
           const { id, from } = message;
-          void (message.t === 'action' ? act(message.action) : shelve(message.action))
-            .then((outcome) => send(from, { t: 'acted', id, outcome }))
+          // the same request again (a publish resent after a reconnect): its first outcome, not a second action
+          const key = `${from} ${id}`;
+          let outcome = taken.get(key)?.outcome;
+          if (outcome === undefined) {
+            outcome = message.t === 'action' ? act(message.action) : shelve(message.action);
+            taken.set(key, { outcome, at: Date.now() });
+            forgetOldTaken();
+          }
+          void outcome
+            .then((answer) => send(from, { t: 'acted', id, outcome: answer as AlarmActionOutcome | ShelfOutcome }))
             .catch((error: Error) => log.warn({ err: error, to: from }, 'action outcome not sent back'));
           return;
         }

@@ -136,20 +136,55 @@ export function createSharedDeviceStatus(deps: SharedDeviceStatusDeps): SharedDe
   };
 
   let started = false;
+  let closing = false;
+  /** Feed messages that came while the hashes were read again, applied after the read (newer than what it returns). */
+  let whileReading: string[] | null = null;
+  const received = (text: string): void => {
+    if (whileReading) {
+      whileReading.push(text);
+      return;
+    }
+    try {
+      const feed = JSON.parse(text) as Feed;
+      keep(feed.node, feed.statuses);
+    } catch (error) {
+      deps.log.warn({ err: error }, 'device feed message unreadable');
+    }
+  };
+  let rereading = false;
+  /**
+   * The feed's connection back after a drop: what was published meanwhile never came, so the other nodes' hashes are
+   * read again — tried until it works (after a Redis restart the writer's connection may come back after the feed's).
+   */
+  const reread = async (): Promise<void> => {
+    if (rereading) return;
+    rereading = true;
+    whileReading ??= [];
+    let wait = 500;
+    try {
+      while (!closing) {
+        try {
+          await readOthers();
+          return;
+        } catch (error) {
+          deps.log.warn({ err: error }, 'device status not read again: trying again');
+          await new Promise((resolve) => setTimeout(resolve, wait).unref());
+          wait = Math.min(wait * 2, 30_000);
+        }
+      }
+    } finally {
+      const came = whileReading ?? [];
+      whileReading = null;
+      rereading = false;
+      for (const text of came) received(text);
+    }
+  };
   return {
     async start() {
       await Promise.all([writer.connect(), subscriber.connect()]);
-      subscriber.on('message', (_channel: string, text: string) => {
-        try {
-          const feed = JSON.parse(text) as Feed;
-          keep(feed.node, feed.statuses);
-        } catch (error) {
-          deps.log.warn({ err: error }, 'device feed message unreadable');
-        }
-      });
-      // the feed's connection back after a drop: what was published meanwhile never came; read it again
+      subscriber.on('message', (_channel: string, text: string) => received(text));
       subscriber.on('ready', () => {
-        if (started) readOthers().catch((error: unknown) => deps.log.warn({ err: error }, 'device status not read again'));
+        if (started) void reread();
       });
       await subscriber.subscribe(feedChannel);
       await closePreviousConnections();
@@ -188,6 +223,7 @@ export function createSharedDeviceStatus(deps: SharedDeviceStatusDeps): SharedDe
       changed(id);
     },
     close() {
+      closing = true;
       if (timer) clearInterval(timer);
       void publish().finally(() => {
         writer.disconnect();

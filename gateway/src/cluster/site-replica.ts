@@ -203,24 +203,35 @@ return claimed
 
 /**
  * KEYS: the site's owner, rule-state hash, alarms hash, events-not-yet-handed-on hash, shelves hash, inhibitors
- * hash, held-changes hash, seq-runs hash, the nodes' last-seen hash. ARGV: incarnation, member timeout. Names
- * this node the owner; returns [time spent down (ms), previous owner, rule state, alarms, events not handed on,
- * shelves, inhibitors, held changes, seq runs (each flat)].
+ * hash, held-changes hash, seq-runs hash, the nodes' last-seen hash, the site's last take (`…:took`). ARGV:
+ * incarnation, member timeout. Reads everything first (a hash that cannot be read fails the script before it writes),
+ * then names this node the owner; returns [time spent down (ms), previous owner, rule state, alarms, events not handed
+ * on, shelves, inhibitors, held changes, seq runs (each flat)]. A take from another node is kept a minute in `…:took`:
+ * the same node taking again within it (its answer lost to a timeout after an outage) gets that owner and downtime,
+ * not itself and none — the dead owner's time down is never counted as the devices' silence.
  */
 const TAKE_SITE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = {
+  redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]), redis.call('HGETALL', KEYS[5]),
+  redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7]), redis.call('HGETALL', KEYS[8])
+}
 local prev = redis.call('GET', KEYS[1])
-redis.call('SET', KEYS[1], ARGV[1])
 local down = 0
 if prev and prev ~= ARGV[1] then
   local seen = redis.call('HGET', KEYS[9], prev)
   if seen and now - tonumber(seen) > tonumber(ARGV[2]) then down = now - tonumber(seen) end
+  redis.call('SET', KEYS[10], prev .. ' ' .. tostring(down), 'PX', 60000)
+elseif prev == ARGV[1] then
+  local took = redis.call('GET', KEYS[10])
+  if took then
+    prev = string.match(took, '^(.*) ')
+    down = tonumber(string.match(took, ' (%d+)$'))
+  end
 end
-return {
-  tostring(down), prev or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]),
-  redis.call('HGETALL', KEYS[5]), redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7]), redis.call('HGETALL', KEYS[8])
-}
+redis.call('SET', KEYS[1], ARGV[1])
+return { tostring(down), prev or '', state[1], state[2], state[3], state[4], state[5], state[6], state[7] }
 `;
 
 const GROUPS_FIELD = 'groups';
@@ -230,11 +241,19 @@ const GROUPS_FIELD = 'groups';
  */
 export function inSeqOrder(events: readonly AlarmEvent[]): AlarmEvent[] {
   const byTime = [...events].sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.id < b.id ? -1 : 1));
-  const perAlarm = new Map<string, AlarmEvent[]>();
-  for (const event of byTime) perAlarm.set(event.data.alarm.id, [...(perAlarm.get(event.data.alarm.id) ?? []), event]);
-  for (const list of perAlarm.values()) list.sort((a, b) => a.data.alarm.seq - b.data.alarm.seq);
+  const perAlarm = new Map<string, { events: AlarmEvent[]; next: number }>();
+  for (const event of byTime) {
+    const entry = perAlarm.get(event.data.alarm.id);
+    if (entry) entry.events.push(event);
+    else perAlarm.set(event.data.alarm.id, { events: [event], next: 0 });
+  }
+  for (const { events: list } of perAlarm.values()) list.sort((a, b) => a.data.alarm.seq - b.data.alarm.seq);
   // each alarm keeps the places its events had in time; the events in them go in seq order
-  return byTime.map((event) => (perAlarm.get(event.data.alarm.id) as AlarmEvent[]).shift() as AlarmEvent);
+  return byTime.map((event) => {
+    const entry = perAlarm.get(event.data.alarm.id) as { events: AlarmEvent[]; next: number };
+    entry.next += 1;
+    return entry.events[entry.next - 1] as AlarmEvent;
+  });
 }
 
 /** The field of an inhibitors or held-changes hash that counts the places given (see WRITE_SITE). */
@@ -633,7 +652,7 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           writes.forget(site);
           takes.set(site, (takes.get(site) ?? 0) + 1);
           lastWrite.delete(site);
-          const keys = [...keysOf(site), seenKeyOf(deps.keyPrefix)];
+          const keys = [...keysOf(site), seenKeyOf(deps.keyPrefix), `${deps.keyPrefix}site:${site}:took`];
           const [down, previous, engineFlat, alarmsFlat, unsentFlat, shelvesFlat, inhibitorsFlat, heldFlat, seqsFlat] = (await redis.eval(
             TAKE_SITE,
             keys.length,
