@@ -132,6 +132,27 @@ describe('docker-compose.yml', () => {
     expect(full.stdout).toMatch(/condition: service_healthy/);
   });
 
+  it('Prometheus scrapes every gateway service of every profile, and promtool takes its config', () => {
+    requireTool('promtool', 'prometheus');
+    const compose = parseYaml(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
+      services: Record<string, { command?: string[] }>;
+    };
+    const gateways = Object.entries(compose.services)
+      .filter(([, service]) => service.command?.[0] === '--config')
+      .map(([name]) => `${name}:8080`);
+    expect(gateways).toEqual(expect.arrayContaining(['gateway:8080', 'gateway-influx2:8080']));
+    const prometheus = parseYaml(readFileSync('dashboards/prometheus/prometheus.yml', 'utf8')) as {
+      scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
+    };
+    const targets = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((config) => config.targets));
+    expect(targets.sort()).toEqual(gateways.sort());
+    const checked = spawnSync('promtool', ['check', 'config', 'dashboards/prometheus/prometheus.yml'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(checked.status, checked.stderr).toBe(0);
+  });
+
   describe('its cluster profile: three gateway nodes, Redis, InfluxDB and HAProxy in front', () => {
     const NODES = ['gateway-node-a', 'gateway-node-b', 'gateway-node-c'];
     const COMPOSE_ENV = {
