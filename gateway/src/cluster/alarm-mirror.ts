@@ -154,19 +154,25 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     const from = Number.isFinite(closedReadUpTo) ? String(closedReadUpTo - 60_000) : '-inf';
     const ranked = await reader.zrangebyscore(orderKey, from, '+inf', 'WITHSCORES');
     const ids: string[] = [];
+    let upTo = closedReadUpTo;
     for (let i = 0; i + 1 < ranked.length; i += 2) {
       ids.push(ranked[i] as string);
-      closedReadUpTo = Math.max(closedReadUpTo, Number(ranked[i + 1]));
+      upTo = Math.max(upTo, Number(ranked[i + 1]));
     }
     const read = new Set<string>();
     if (ids.length === 0) return read;
     // oldest resolved first, as the feed would have told them (the mirror keeps the newest)
-    const texts = (await reader.hmget(alarmsKey, ...ids)).filter((text): text is string => text !== null);
-    eachParsed<SharedAlarm>(texts, '(resolved)', 'shared resolved alarm unreadable', (shared) => {
-      read.add(shared.alarm.id);
+    keepResolved(await reader.hmget(alarmsKey, ...ids), read);
+    closedReadUpTo = upTo; // only once read: a read that failed is made again from where it was
+    return read;
+  };
+  /** Resolved alarms as the shared store has them (`texts`, null for an id it has none of) kept, their ids added to `into`. */
+  const keepResolved = (texts: ReadonlyArray<string | null>, into: Set<string>): void => {
+    const found = texts.filter((text): text is string => text !== null);
+    eachParsed<SharedAlarm>(found, '(resolved)', 'shared resolved alarm unreadable', (shared) => {
+      into.add(shared.alarm.id);
       keep(shared);
     });
-    return read;
   };
 
   /**
@@ -193,11 +199,19 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
           stored.add(shared.alarm.id);
           keep(shared);
         });
-        const missing = [...alarms.values()].filter(
-          (shared) =>
-            shared.alarm.site === site && !shared.alarm.resolved && !stored.has(shared.alarm.id) && !resolved.has(shared.alarm.id),
-        );
-        if (missing.length > 0) deps.log.warn({ site, alarms: missing.length }, 'open alarms not in the shared store: kept as last heard');
+        const missing = [...alarms.values()]
+          .filter(
+            (shared) =>
+              shared.alarm.site === site && !shared.alarm.resolved && !stored.has(shared.alarm.id) && !resolved.has(shared.alarm.id),
+          )
+          .map((shared) => shared.alarm.id);
+        if (missing.length > 0) {
+          // looked up by id (whatever the clocks of the nodes that resolved them): resolved ones take their record
+          const found = new Set<string>();
+          keepResolved(await reader.hmget(closedAlarmsKeysOf(deps.keyPrefix)[0], ...missing), found);
+          const lost = missing.length - found.size;
+          if (lost > 0) deps.log.warn({ site, alarms: lost }, 'open alarms not in the shared store: kept as last heard');
+        }
         eachParsed(shelfValues, site, 'shared shelf unreadable', keepShelf);
       }),
     );
@@ -228,11 +242,14 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
       return;
     }
     reloading = true;
-    whileLoading ??= [];
     let wait = 1_000;
     try {
       for (;;) {
         again = false;
+        // what came before this read is in it (an owner writes before it publishes): applied now, not after a
+        // later read it would undo; what comes during it waits for it
+        flushLoading();
+        whileLoading = [];
         try {
           await readStore(watched);
           if (again) continue;
@@ -248,11 +265,15 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
         }
       }
     } finally {
-      const came = whileLoading ?? [];
-      whileLoading = null;
       reloading = false;
-      for (const text of came) received(text);
+      flushLoading();
     }
+  };
+  /** Applies the feed messages held while a read ran, and holds no more. */
+  const flushLoading = (): void => {
+    const came = whileLoading ?? [];
+    whileLoading = null;
+    for (const text of came) received(text);
   };
   let closed = false;
   subscriber.on('ready', () => {

@@ -152,19 +152,28 @@ export function createSharedDeviceStatus(deps: SharedDeviceStatusDeps): SharedDe
     }
   };
   let rereading = false;
+  /** A reconnect while a read ran: what was published in between needs another. */
+  let again = false;
   /**
    * The feed's connection back after a drop: what was published meanwhile never came, so the other nodes' hashes are
    * read again — tried until it works (after a Redis restart the writer's connection may come back after the feed's).
    */
   const reread = async (): Promise<void> => {
-    if (rereading) return;
+    if (rereading) {
+      again = true;
+      return;
+    }
     rereading = true;
-    whileReading ??= [];
     let wait = 500;
     try {
       while (!closing) {
+        again = false;
+        // what came before this read is in it: applied now; what comes during it waits for it
+        flushReading();
+        whileReading = [];
         try {
           await readOthers();
+          if (again) continue;
           return;
         } catch (error) {
           deps.log.warn({ err: error }, 'device status not read again: trying again');
@@ -173,11 +182,15 @@ export function createSharedDeviceStatus(deps: SharedDeviceStatusDeps): SharedDe
         }
       }
     } finally {
-      const came = whileReading ?? [];
-      whileReading = null;
       rereading = false;
-      for (const text of came) received(text);
+      flushReading();
     }
+  };
+  /** Applies the feed messages held while a read ran, and holds no more. */
+  const flushReading = (): void => {
+    const came = whileReading ?? [];
+    whileReading = null;
+    for (const text of came) received(text);
   };
   return {
     async start() {

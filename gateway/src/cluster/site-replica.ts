@@ -210,7 +210,7 @@ return claimed
  * the same node taking again within it (its answer lost to a timeout after an outage) gets that owner and downtime,
  * not itself and none — the dead owner's time down is never counted as the devices' silence.
  */
-const TAKE_SITE = `
+export const TAKE_SITE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = {
@@ -652,7 +652,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
           writes.forget(site);
           takes.set(site, (takes.get(site) ?? 0) + 1);
           lastWrite.delete(site);
-          const keys = [...keysOf(site), seenKeyOf(deps.keyPrefix), `${deps.keyPrefix}site:${site}:took`];
+          const tookKey = `${deps.keyPrefix}site:${site}:took`;
+          const keys = [...keysOf(site), seenKeyOf(deps.keyPrefix), tookKey];
           const [down, previous, engineFlat, alarmsFlat, unsentFlat, shelvesFlat, inhibitorsFlat, heldFlat, seqsFlat] = (await redis.eval(
             TAKE_SITE,
             keys.length,
@@ -704,6 +705,8 @@ export function createSiteReplica(deps: SiteReplicaDeps): SiteReplica {
             if (event) unsent.push(event);
           }
           release(inSeqOrder(unsent), recoveredListeners);
+          // answered and taken: a later take of the site by this node (it lost it and got it back) is a take of its own
+          redis.del(tookKey).catch(() => undefined);
           deps.metrics.clusterSitesTaken.inc();
           log.info(
             {
