@@ -13,6 +13,7 @@ import {
 } from '../../../rules/src/index.js';
 import { tellListeners } from '../alarms/alarm-listeners.js';
 import type { Logger } from '../observability/logger.js';
+import { feedCatchUp, heldFeed } from './feed-catch-up.js';
 import {
   type AlarmFeedMessage,
   alarmFeedOf,
@@ -119,18 +120,8 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     while (endedShelves.length > deps.maxClosed) shelves.delete(endedShelves.shift() as string);
   };
 
-  /**
-   * Feed messages that came while the shared store was being read, applied after it in the order they came: a row
-   * a message deleted (an inhibitor ended) may be in what the read returns, if the read ran first and its answer came
-   * later on the other connection; applied before the read, the deletion was undone by it (inhibition rows have no
-   * seq to tell the newer). Alarms (seq) and shelves (ended wins) come out the same either way.
-   */
-  let whileLoading: string[] | null = null;
-  const received = (text: string): void => {
-    if (whileLoading) {
-      whileLoading.push(text);
-      return;
-    }
+  /** A feed message, applied (`feed` holds it while the shared store is read: feed-catch-up.ts). */
+  const apply = (text: string): void => {
     let message: AlarmFeedMessage;
     try {
       message = JSON.parse(text) as AlarmFeedMessage;
@@ -144,6 +135,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     if (message.from === deps.incarnation) return;
     for (const event of message.events) tellListeners(listeners, event, deps.log);
   };
+  const feed = heldFeed(apply);
 
   /** The newest resolution read from the cluster's resolved alarms (their order's score, ms): a reload reads on from it. */
   let closedReadUpTo = Number.NEGATIVE_INFINITY;
@@ -225,57 +217,24 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
   /** The sites `start` loaded; `reload` reads them again. */
   let watched: string[] = [];
   let started = false;
-  let reloading = false;
-  /** A reconnect while a reload ran: what was published in between needs another. */
-  let again = false;
-  /** Set from a reconnect until a reload after it succeeded: what the mirror shows may be behind. */
-  let stale = false;
-  /**
-   * The feed's connection is back (Redis restarted, a network blip): what was published meanwhile never reached this
-   * node, so the sites are read again, the feed's messages from now on applied after the read. Tried until it succeeds
-   * (every second, then up to every 30 s), again when the feed dropped once more meanwhile.
-   */
-  const reload = async (): Promise<void> => {
-    stale = true;
-    if (reloading) {
-      again = true;
-      return;
-    }
-    reloading = true;
-    let wait = 1_000;
-    try {
-      for (;;) {
-        again = false;
-        // what came before this read is in it (an owner writes before it publishes): applied now, not after a
-        // later read it would undo; what comes during it waits for it
-        flushLoading();
-        whileLoading = [];
-        try {
-          await readStore(watched);
-          if (again) continue;
-          stale = false;
-          deps.log.info({ sites: watched.length }, 'alarm feed reconnected: shared alarms read again');
-          return;
-        } catch (error) {
-          deps.log.warn({ err: error }, 'alarm feed reconnected, but the shared alarms could not be read again: trying again');
-          if (closed) return;
-          await new Promise((resolve) => setTimeout(resolve, wait).unref());
-          wait = Math.min(wait * 2, 30_000);
-          if (closed) return;
-        }
-      }
-    } finally {
-      reloading = false;
-      flushLoading();
-    }
-  };
-  /** Applies the feed messages held while a read ran, and holds no more. */
-  const flushLoading = (): void => {
-    const came = whileLoading ?? [];
-    whileLoading = null;
-    for (const text of came) received(text);
-  };
   let closed = false;
+  /** Set from a reconnect until a read after it went through: what the mirror shows may be behind. */
+  let stale = false;
+  const catchUp = feedCatchUp({
+    read: () => readStore(watched),
+    feed,
+    firstWaitMs: 1_000,
+    closed: () => closed,
+    caughtUp: () => {
+      stale = false;
+      deps.log.info({ sites: watched.length }, 'alarm feed reconnected: shared alarms read again');
+    },
+    failed: (error) => deps.log.warn({ err: error }, 'alarm feed reconnected, but the shared alarms could not be read again: trying again'),
+  });
+  const reload = (): Promise<void> => {
+    stale = true;
+    return catchUp();
+  };
   subscriber.on('ready', () => {
     if (started) void reload();
   });
@@ -284,16 +243,14 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
     async start(sites) {
       watched = [...new Set(sites)];
       await Promise.all([subscriber.connect(), deps.reader ? undefined : reader.connect()]);
-      whileLoading = [];
-      subscriber.on('message', (_channel: string, text: string) => received(text));
+      feed.hold();
+      subscriber.on('message', (_channel: string, text: string) => feed.receive(text));
       try {
         await subscriber.subscribe(alarmFeedOf(deps.keyPrefix));
         // after subscribing: what changes while loading arrives by the feed, and is applied after what was read
         await readStore(sites);
       } finally {
-        const came = whileLoading ?? [];
-        whileLoading = null;
-        for (const text of came) received(text);
+        feed.release();
         started = true;
       }
     },

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { DeviceStatus, DeviceStatusBook } from '../devices/device-status.js';
 import type { Logger } from '../observability/logger.js';
 import { createOutageLog } from '../observability/outage-log.js';
+import { feedCatchUp, heldFeed } from './feed-catch-up.js';
 
 /**
  * A device as the whole cluster sees it, from what each node saw of it: online while a connection is open on any
@@ -137,65 +138,28 @@ export function createSharedDeviceStatus(deps: SharedDeviceStatusDeps): SharedDe
 
   let started = false;
   let closing = false;
-  /** Feed messages that came while the hashes were read again, applied after the read (newer than what it returns). */
-  let whileReading: string[] | null = null;
-  const received = (text: string): void => {
-    if (whileReading) {
-      whileReading.push(text);
-      return;
-    }
+  /** A feed message, applied (`feed` holds it while the hashes are read again: feed-catch-up.ts). */
+  const apply = (text: string): void => {
     try {
-      const feed = JSON.parse(text) as Feed;
-      keep(feed.node, feed.statuses);
+      const message = JSON.parse(text) as Feed;
+      keep(message.node, message.statuses);
     } catch (error) {
       deps.log.warn({ err: error }, 'device feed message unreadable');
     }
   };
-  let rereading = false;
-  /** A reconnect while a read ran: what was published in between needs another. */
-  let again = false;
-  /**
-   * The feed's connection back after a drop: what was published meanwhile never came, so the other nodes' hashes are
-   * read again — tried until it works (after a Redis restart the writer's connection may come back after the feed's).
-   */
-  const reread = async (): Promise<void> => {
-    if (rereading) {
-      again = true;
-      return;
-    }
-    rereading = true;
-    let wait = 500;
-    try {
-      while (!closing) {
-        again = false;
-        // what came before this read is in it: applied now; what comes during it waits for it
-        flushReading();
-        whileReading = [];
-        try {
-          await readOthers();
-          if (again) continue;
-          return;
-        } catch (error) {
-          deps.log.warn({ err: error }, 'device status not read again: trying again');
-          await new Promise((resolve) => setTimeout(resolve, wait).unref());
-          wait = Math.min(wait * 2, 30_000);
-        }
-      }
-    } finally {
-      rereading = false;
-      flushReading();
-    }
-  };
-  /** Applies the feed messages held while a read ran, and holds no more. */
-  const flushReading = (): void => {
-    const came = whileReading ?? [];
-    whileReading = null;
-    for (const text of came) received(text);
-  };
+  const feed = heldFeed(apply);
+  // after a Redis restart the writer's connection may come back after the feed's: tried until it works
+  const reread = feedCatchUp({
+    read: readOthers,
+    feed,
+    firstWaitMs: 500,
+    closed: () => closing,
+    failed: (error) => deps.log.warn({ err: error }, 'device status not read again: trying again'),
+  });
   return {
     async start() {
       await Promise.all([writer.connect(), subscriber.connect()]);
-      subscriber.on('message', (_channel: string, text: string) => received(text));
+      subscriber.on('message', (_channel: string, text: string) => feed.receive(text));
       subscriber.on('ready', () => {
         if (started) void reread();
       });
