@@ -46,8 +46,7 @@ export function handedOnOutbox(outbox: WebhookOutbox, subscribers: readonly stri
     },
     deadLetter(delivery, reason, lastError) {
       const letter = outbox.deadLetter(delivery, reason, lastError);
-      // a delivery that was never queued (a store of an earlier version) was not counted
-      if (delivery.id !== null) left(delivery.event, delivery.subscriber);
+      left(delivery.event, delivery.subscriber);
       return letter;
     },
     disable(subscriber, disablement) {

@@ -25,7 +25,7 @@ export function validateConfig(raw: unknown, file: string, locate?: (path: reado
       return { path: formatPath(path), line: locate?.(path) ?? null };
     };
     if (!profile) {
-      problems.push({ file, ...at('profile'), message: `unknown profile "${device.profile}" (known: ${[...PROFILES.keys()].join(', ')})` });
+      problems.push({ file, ...at('profile'), message: unknownProfile(device.profile) });
       return;
     }
     const attributes = profile.attributes.safeParse(device.attributes);
@@ -39,8 +39,7 @@ export function validateConfig(raw: unknown, file: string, locate?: (path: reado
     policy.match.profiles?.forEach((profile, at) => {
       if (!PROFILES.has(profile)) {
         const path = ['handling', 'escalation', index, 'match', 'profiles', at];
-        const message = `unknown profile "${profile}" (known: ${[...PROFILES.keys()].join(', ')})`;
-        problems.push({ file, path: formatPath(path), line: locate?.(path) ?? null, message });
+        problems.push({ file, path: formatPath(path), line: locate?.(path) ?? null, message: unknownProfile(profile) });
       }
     });
   });
@@ -64,6 +63,8 @@ export function validateConfig(raw: unknown, file: string, locate?: (path: reado
   if (problems.length > 0) throw configError(problems);
   return config;
 }
+
+const unknownProfile = (name: string): string => `unknown profile "${name}" (known: ${[...PROFILES.keys()].join(', ')})`;
 
 /**
  * Where the schema wants a number or a boolean and finds text: the places a `${…}` value may be read as one (a

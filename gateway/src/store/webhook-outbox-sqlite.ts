@@ -75,8 +75,8 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
     )
     .raw(true);
   /** The row leaves the outbox and the delivery log gets its entry, in one commit. */
-  const takeDelivery = db.transaction((id: number | null, subscriber: string, record: DeliveryRecord) => {
-    if (id !== null) remove.run(id);
+  const takeDelivery = db.transaction((id: number, subscriber: string, record: DeliveryRecord) => {
+    remove.run(id);
     const rank = Number(
       logDelivery.run(subscriber, record.eventId, record.type, record.alarmId, record.seq, record.attempts, record.deliveredAt)
         .lastInsertRowid,
@@ -91,7 +91,7 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
   };
 
   const toDeadLetter = db.transaction((delivery: OutboxDelivery, letter: DeadLetter) => {
-    if (delivery.id !== null) remove.run(delivery.id);
+    remove.run(delivery.id);
     const event = eventColumn(delivery.event, delivery.body);
     insertLetter.run(letter.id, letter.subscriber, delivery.body, event, letter.attempts, letter.reason, letter.lastError, letter.deadAt);
     return trimLetters.run({ subscriber: letter.subscriber, keep: ids.maxDeadLetters }).changes;
@@ -122,7 +122,7 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
         ? enqueue(subscriber, JSON.stringify(event), event, null)
         : enqueue(subscriber, body, event, eventColumn(event, body)),
     attempted(delivery) {
-      if (db.open && delivery.id !== null) update.run(delivery.attempts, delivery.notBefore, delivery.lastError, delivery.id);
+      if (db.open) update.run(delivery.attempts, delivery.notBefore, delivery.lastError, delivery.id);
     },
     delivered(delivery) {
       if (!db.open) return;

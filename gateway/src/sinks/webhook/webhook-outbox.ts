@@ -19,8 +19,8 @@ export interface DeadLetter {
 
 /** One event waiting for one subscriber, with where its retry schedule stands. */
 export interface OutboxDelivery {
-  /** Its place in the outbox (order of enqueueing); null for an event dead-lettered without being queued. */
-  id: number | null;
+  /** Its place in the outbox (order of enqueueing). */
+  id: number;
   subscriber: string;
   event: AlarmEvent;
   /**

@@ -208,13 +208,9 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
     lastError = outcome.error;
     delivery.lastError = outcome.error;
     deps.metrics.sinkFailed.inc({ sink: SINK });
-    if (outcome.gone !== null) {
-      keepForEnable(delivery);
-      if (enabled) disable(outcome.gone);
-      return;
-    }
+    // 410 Gone, or disabled by another alarm's 410 while this one was in flight: it waits for `enable`
+    if (outcome.gone !== null && enabled) disable(outcome.gone);
     if (!enabled) {
-      // disabled (410 to another alarm's event) while this one was in flight
       keepForEnable(delivery);
       return;
     }
