@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
 import { api, eventually, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { cleared, raised } from '../support/http-gateway.js';
 import { BROWSER_WAIT, launchChromium } from './chromium.js';
 
 const TIME_ZONE = 'Asia/Shanghai';
@@ -328,6 +329,36 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([a1.id]);
     await page.locator('#filter-q').fill('no such words');
     await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([]);
+  });
+
+  it('turns the history a page at a time: an alarm closed meanwhile neither repeats a row on the next page nor hides one', async () => {
+    const running = await start();
+    const base = Date.now() - 3 * 3_600_000;
+    /** One alarm raised at `at`, cleared and closed with a record; its id. */
+    const closedAlarm = async (device: string, at: number): Promise<string> => {
+      running.alarms.apply([raised(device, 'orange', at)]);
+      running.alarms.apply([cleared(device, at + 1_000)]);
+      const { id } = (await api(running, `/api/alarms?device=${device}`)).body.alarms[0];
+      const disposal = { cause: 'test', measures: 'none', responsible: '张伟' };
+      expect((await api(running, `/api/alarms/${id}/resolve`, { body: { by: 'x', disposal } })).status).toBe(200);
+      return id;
+    };
+    const ids: string[] = [];
+    for (let i = 0; i < 52; i++) ids.unshift(await closedAlarm(`p-${i}`, base + i * 60_000)); // newest first
+    const page = await signIn('dispatcher');
+    await page.getByRole('link', { name: 'History', exact: true }).click();
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual(ids.slice(0, 50));
+    expect(await page.locator('#page-range').textContent()).toBe('1–50 of 52');
+
+    // one more closed, raised after all of them, while the first page is shown
+    const newest = await closedAlarm('p-new', base + 100 * 60_000);
+    await page.locator('#page-next').click();
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual(ids.slice(50));
+    expect(await page.locator('#page-range').textContent()).toBe('52–53 of 53');
+    expect(await page.locator('#page-next').isDisabled()).toBe(true);
+    await page.locator('#page-prev').click();
+    await expect.poll(() => shownIds(page), BROWSER_WAIT).toEqual([newest, ...ids.slice(0, 49)]);
+    expect(await page.locator('#page-prev').isDisabled()).toBe(true);
   });
 
   it('the alarm page (the link of the robot messages) shows value, threshold, rule, source, history and the trend from InfluxDB', async () => {

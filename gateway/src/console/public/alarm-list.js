@@ -69,8 +69,9 @@ function download(name, text) {
 /** Mounts the list in `container`: mode `open` (live) or `history` (closed alarms, paged). */
 export function mountAlarmList(container, ctx, mode) {
   const history = mode === 'history';
-  let offset = 0;
-  let page = { alarms: [], total: 0 };
+  /** The history's pages turned so far: the cursor each started after (keyset paging: none repeats or is skipped). */
+  let pages = [];
+  let page = { alarms: [], total: 0, offset: 0, next: null };
   let loading = 0;
 
   const select = (name, options, labelKey) => {
@@ -85,7 +86,7 @@ export function mountAlarmList(container, ctx, mode) {
   };
   const set = (name, value) => {
     filters[name] = value;
-    offset = 0;
+    pages = [];
     refresh();
   };
 
@@ -161,7 +162,7 @@ export function mountAlarmList(container, ctx, mode) {
         on: {
           click: () => {
             Object.assign(filters, { site: '', profile: '', device: '', severity: '', state: '', assignee: '', overdue: false, q: '' });
-            offset = 0;
+            pages = [];
             buildFilters();
             refresh();
           },
@@ -250,17 +251,13 @@ export function mountAlarmList(container, ctx, mode) {
     count.textContent = String(history ? page.total : list.length);
     if (history) {
       pager.replaceChildren(
-        h('button', { type: 'button', id: 'page-prev', disabled: offset === 0, on: { click: () => turn(-1) } }, t('alarms.prev')),
+        h('button', { type: 'button', id: 'page-prev', disabled: pages.length === 0, on: { click: () => turn(-1) } }, t('alarms.prev')),
         h(
           'span',
           { id: 'page-range' },
-          t('alarms.page', { from: page.total === 0 ? 0 : offset + 1, to: offset + list.length, total: page.total }),
+          t('alarms.page', { from: list.length === 0 ? 0 : page.offset + 1, to: page.offset + list.length, total: page.total }),
         ),
-        h(
-          'button',
-          { type: 'button', id: 'page-next', disabled: offset + PAGE_SIZE >= page.total, on: { click: () => turn(1) } },
-          t('alarms.next'),
-        ),
+        h('button', { type: 'button', id: 'page-next', disabled: page.next === null, on: { click: () => turn(1) } }, t('alarms.next')),
       );
       return;
     }
@@ -287,7 +284,7 @@ export function mountAlarmList(container, ctx, mode) {
     if (!history) return update();
     const mine = ++loading;
     try {
-      const answer = await ctx.client.listAlarms({ ...queryOf('resolved'), limit: PAGE_SIZE, offset });
+      const answer = await ctx.client.listAlarms({ ...queryOf('resolved'), limit: PAGE_SIZE, after: pages.at(-1) });
       if (mine !== loading) return;
       page = answer;
       update();
@@ -297,7 +294,10 @@ export function mountAlarmList(container, ctx, mode) {
   }
 
   const turn = (direction) => {
-    offset = Math.max(0, offset + direction * PAGE_SIZE);
+    if (direction > 0) {
+      if (pages.at(-1) === page.next) return; // the next page is on its way
+      pages.push(page.next);
+    } else pages.pop();
     refresh();
   };
 

@@ -99,6 +99,41 @@ export function selectAlarms(book: Pick<AlarmBook, 'list'>, filter: AlarmFilter)
   });
 }
 
+/**
+ * A place in the list's order (newest raised first, ties the larger id first), as `GET /api/alarms` gives it in
+ * `next`: opaque to clients, the raise time and id of the last alarm of a page.
+ */
+export const cursorOf = (alarm: Pick<Alarm, 'raisedAt' | 'id'>): string =>
+  Buffer.from(JSON.stringify([alarm.raisedAt, alarm.id])).toString('base64url');
+
+/** The raise time and id a cursor names; null for text no page gave. */
+export function readCursor(cursor: string): { raisedAt: string; id: string } | null {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!Array.isArray(value) || value.length !== 2) return null;
+    const [raisedAt, id] = value as unknown[];
+    return typeof raisedAt === 'string' && typeof id === 'string' ? { raisedAt, id } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where the alarms after a cursor start in a list of the book's order: the first one older than the cursor's (an
+ * alarm that left the list meanwhile, resolved or shelved, still has its place; none repeats, none is skipped).
+ */
+export function startAfter(alarms: readonly Alarm[], cursor: { raisedAt: string; id: string }): number {
+  const older = (alarm: Alarm): boolean => alarm.raisedAt < cursor.raisedAt || (alarm.raisedAt === cursor.raisedAt && alarm.id < cursor.id);
+  let low = 0;
+  let high = alarms.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (older(alarms[middle] as Alarm)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
 export const ALARM_CSV_COLUMNS = [
   'id',
   'site',

@@ -252,3 +252,54 @@ describe('the alarm list of a client that knows only the contract ("alarms, newe
     }
   }, 60_000);
 });
+
+describe('paging the alarm list by cursor', () => {
+  it('gives the next page after the last one shown: an alarm resolved or raised between pages neither skips nor repeats one', async () => {
+    const gateway = await startHttpGateway();
+    try {
+      const list = async (query: string) => (await call(gateway, `/api/alarms${query}`, { token: ROLE_TOKENS.viewer })).body;
+      // dc-01 oldest … dc-04 newest; dc-03 and dc-04 raised in the same millisecond (the larger id first)
+      for (const [device, at] of [
+        ['dc-01', T0],
+        ['dc-02', T0 + MIN],
+        ['dc-03', T0 + 2 * MIN],
+        ['dc-04', T0 + 2 * MIN],
+      ] as const)
+        gateway.alarms.apply([raised(device, 'orange', at)]);
+      const all = (await list('')).alarms as Listed[];
+      expect(all).toHaveLength(4);
+      const first = await list('?limit=2');
+      expect(first.alarms.map((a: Listed) => a.id)).toEqual(all.slice(0, 2).map((a) => a.id));
+      expect([first.offset, typeof first.next]).toEqual([0, 'string']);
+      // a cursor between two alarms raised in the same millisecond
+      const one = await list('?limit=1');
+      expect(devicesOf((await list(`?limit=1&after=${one.next}`)).alarms)).toEqual([all[1]?.device]);
+
+      // the newest leaves the open list (cleared, then resolved with its record): by offset the next page skips one
+      const newest = all[0] as Listed;
+      gateway.alarms.apply([cleared(newest.device, T0 + 3 * MIN)]);
+      const resolve = await call(gateway, `/api/alarms/${newest.id}/resolve`, {
+        token: ROLE_TOKENS.operator,
+        body: { by: 'Wang Li', disposal: DISPOSAL },
+      });
+      expect(resolve.status).toBe(200);
+      const second = await list(`?limit=2&after=${first.next}`);
+      expect(devicesOf(second.alarms)).toEqual(['dc-02', 'dc-01']);
+      expect([second.count, second.total, second.offset, second.next]).toEqual([2, 3, 1, null]);
+      expect(devicesOf((await list('?limit=2&offset=2')).alarms)).toEqual(['dc-01']);
+
+      // two newer alarms come: by offset the next page repeats the first page's last one
+      gateway.alarms.apply([raised('dc-05', 'orange', T0 + 4 * MIN)]);
+      gateway.alarms.apply([raised('dc-06', 'orange', T0 + 5 * MIN)]);
+      const again = await list(`?limit=2&after=${first.next}`);
+      expect(devicesOf(again.alarms)).toEqual(['dc-02', 'dc-01']);
+      expect([again.total, again.offset]).toEqual([5, 3]);
+      expect(devicesOf((await list('?limit=2&offset=2')).alarms)).toEqual([all[1]?.device, 'dc-02']);
+      expect(devicesOf((await list(`?limit=1&offset=1&after=${first.next}`)).alarms)).toEqual(['dc-01']);
+
+      expect((await list('?after=bm90LWEtY3Vyc29y')).error.code).toBe('validation_failed');
+    } finally {
+      await gateway.close();
+    }
+  }, 60_000);
+});

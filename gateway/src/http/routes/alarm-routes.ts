@@ -11,7 +11,7 @@ import type { AuditRecorder } from '../audit-request.js';
 import { type AckOrResolveFields, ackOrResolve } from './ack-or-resolve.js';
 import { ackBody, actionBody, alarm, byTheUser, resolveBody } from './alarm-action-bodies.js';
 import { registerAlarmBulkRoutes } from './alarm-bulk-routes.js';
-import { alarmFilterQuery, alarmsCsv, selectAlarms } from './alarm-query.js';
+import { alarmFilterQuery, alarmsCsv, cursorOf, readCursor, selectAlarms, startAfter } from './alarm-query.js';
 import { EXAMPLE_ALARM } from './example-alarm.js';
 
 // Query and path parameters carry their examples one by one: the document lists them as separate parameters.
@@ -33,7 +33,16 @@ const listQuery = z.object({
     .min(0)
     .default(0)
     .meta({ examples: [50] })
-    .describe('skip this many of the matching alarms (paging: the next page starts at offset + count)'),
+    .describe('skip this many of the matching alarms (after `after` when both are given)'),
+  after: z
+    .string()
+    .max(1_000)
+    .refine((text) => readCursor(text) !== null, 'not a cursor of this API: pass the `next` of the page before')
+    .optional()
+    .meta({ examples: ['WyIyMDI2LTExLTIyVDAxOjAyOjAzLjAwMFoiLCJhbG1fMDEiXQ'] })
+    .describe(
+      'the `next` of the page before: the alarms after its last one. Unlike `offset`, no alarm repeats or is skipped when alarms are raised or resolved between pages',
+    ),
 });
 
 const csvQuery = z.object({
@@ -67,8 +76,10 @@ const alarmList = z
     alarms: z.array(alarm).describe('newest first'),
     count: z.number().int(),
     total: z.number().int().describe('how many match the filters, on every page'),
+    offset: z.number().int().describe('how many of the matching alarms come before this page'),
+    next: z.string().nullable().describe('pass as `after` for the next (older) page; null: no more'),
   })
-  .meta({ description: 'the alarms, newest first', examples: [{ alarms: [EXAMPLE_ALARM], count: 1, total: 1 }] });
+  .meta({ description: 'the alarms, newest first', examples: [{ alarms: [EXAMPLE_ALARM], count: 1, total: 1, offset: 0, next: null }] });
 
 const historyStep = z.object({
   type: alarmEventTypeSchema,
@@ -132,10 +143,14 @@ export function registerAlarmRoutes(
       },
     },
     async (request) => {
-      const { limit, offset } = request.query;
+      const { limit, after } = request.query;
       const matching = selectAlarms(view, request.query);
+      const cursor = after === undefined ? null : readCursor(after);
+      const offset = (cursor === null ? 0 : startAfter(matching, cursor)) + request.query.offset;
       const alarms = matching.slice(offset, offset + limit);
-      return { alarms, count: alarms.length, total: matching.length };
+      const last = alarms.at(-1);
+      const next = last !== undefined && offset + alarms.length < matching.length ? cursorOf(last) : null;
+      return { alarms, count: alarms.length, total: matching.length, offset, next };
     },
   );
 
