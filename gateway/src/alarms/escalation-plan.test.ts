@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Alarm, AlarmTransition } from '../../../rules/src/index.js';
 import { HOPPER_ALARM } from '../../../test/support/hopper-alarm.js';
 import type { EscalationPolicy, EscalationStep } from '../config/escalation-schema.js';
-import { type ChaseFacts, chaseFacts, type PlannedStep, planChase, policyFor, stepsDone } from './escalation-plan.js';
+import { type ChaseFacts, chaseFacts, type PlannedStep, planChase, policyFor, stepsFired } from './escalation-plan.js';
 
 const MIN = 60_000;
 const raised = (after: number, unless: EscalationStep['unless'] = 'acknowledged'): EscalationStep => ({
@@ -24,31 +24,36 @@ const facts = (over: Partial<ChaseFacts> = {}): ChaseFacts => ({
   ...over,
 });
 const numbers = (steps: PlannedStep[]): number[] => steps.map((s) => s.step);
+/** Steps 1‥n fired. */
+const upTo = (n: number): Set<number> => new Set(Array.from({ length: n }, (_, i) => i + 1));
 
 describe('planChase: which escalation steps are due', () => {
   const policy = [raised(5 * MIN), raised(15 * MIN), overdue()];
 
   it('red not acknowledged within 5 min: step 1 at 5 min, step 2 at 15, the overdue step at the deadline', () => {
-    expect(planChase(policy, facts(), 0, 5 * MIN - 1)).toEqual({
+    expect(planChase(policy, facts(), upTo(0), 5 * MIN - 1)).toEqual({
       fire: [],
       next: { step: 1, condition: 'not_acknowledged', dueAt: 5 * MIN },
     });
-    expect(numbers(planChase(policy, facts(), 0, 5 * MIN).fire)).toEqual([1]);
-    expect(planChase(policy, facts(), 1, 10 * MIN).next).toEqual({ step: 2, condition: 'not_acknowledged', dueAt: 15 * MIN });
+    expect(numbers(planChase(policy, facts(), upTo(0), 5 * MIN).fire)).toEqual([1]);
+    expect(planChase(policy, facts(), upTo(1), 10 * MIN).next).toEqual({ step: 2, condition: 'not_acknowledged', dueAt: 15 * MIN });
     // the deadline is known but the alarm is not overdue yet (the book's tick says so): it waits
     const withDeadline = facts({ deadline: 60 * MIN });
-    expect(planChase(policy, withDeadline, 2, 61 * MIN)).toEqual({ fire: [], next: { step: 3, condition: 'overdue', dueAt: 60 * MIN } });
-    expect(planChase(policy, { ...withDeadline, overdue: true }, 2, 61 * MIN).fire).toEqual([
+    expect(planChase(policy, withDeadline, upTo(2), 61 * MIN)).toEqual({
+      fire: [],
+      next: { step: 3, condition: 'overdue', dueAt: 60 * MIN },
+    });
+    expect(planChase(policy, { ...withDeadline, overdue: true }, upTo(2), 61 * MIN).fire).toEqual([
       { step: 3, condition: 'overdue', dueAt: 60 * MIN },
     ]);
   });
 
   it('acknowledged in time: the steps that wait for it never fire, the overdue step still does', () => {
     const acked = facts({ acknowledged: true, deadline: 60 * MIN });
-    expect(planChase(policy, acked, 0, 30 * MIN)).toEqual({ fire: [], next: { step: 3, condition: 'overdue', dueAt: 60 * MIN } });
-    expect(numbers(planChase(policy, { ...acked, overdue: true }, 0, 60 * MIN).fire)).toEqual([3]);
+    expect(planChase(policy, acked, upTo(0), 30 * MIN)).toEqual({ fire: [], next: { step: 3, condition: 'overdue', dueAt: 60 * MIN } });
+    expect(numbers(planChase(policy, { ...acked, overdue: true }, upTo(0), 60 * MIN).fire)).toEqual([3]);
     // resolved: nothing at all
-    expect(planChase(policy, facts({ resolved: true, overdue: true, deadline: 0 }), 0, 99 * MIN)).toEqual({ fire: [], next: null });
+    expect(planChase(policy, facts({ resolved: true, overdue: true, deadline: 0 }), upTo(0), 99 * MIN)).toEqual({ fire: [], next: null });
   });
 
   it('counts from when the gateway raised the alarm: one raised from a backlog hours late is not chased at once', () => {
@@ -58,26 +63,47 @@ describe('planChase: which escalation steps are due', () => {
   });
 
   it('after a restart, every step that fell due fires, in order; those done do not again', () => {
-    expect(numbers(planChase(policy, facts(), 0, 20 * MIN).fire)).toEqual([1, 2]);
-    expect(numbers(planChase(policy, facts(), 1, 20 * MIN).fire)).toEqual([2]);
-    expect(planChase(policy, facts(), 3, 99 * MIN)).toEqual({ fire: [], next: null });
+    expect(numbers(planChase(policy, facts(), upTo(0), 20 * MIN).fire)).toEqual([1, 2]);
+    expect(numbers(planChase(policy, facts(), upTo(1), 20 * MIN).fire)).toEqual([2]);
+    expect(planChase(policy, facts(), upTo(3), 99 * MIN)).toEqual({ fire: [], next: null });
   });
 
   it('nothing fires while the alarm is shelved; a step that fell due meanwhile fires once the shelf ends', () => {
-    expect(planChase(policy, facts({ shelved: true }), 0, 20 * MIN)).toEqual({
+    expect(planChase(policy, facts({ shelved: true }), upTo(0), 20 * MIN)).toEqual({
       fire: [],
       next: { step: 1, condition: 'not_acknowledged', dueAt: 5 * MIN },
     });
-    expect(numbers(planChase(policy, facts(), 0, 20 * MIN).fire)).toEqual([1, 2]);
+    expect(numbers(planChase(policy, facts(), upTo(0), 20 * MIN).fire)).toEqual([1, 2]);
+  });
+
+  it('the overdue step fires at the deadline though a raised step is still hours away', () => {
+    // 5 min, 8 h, and the day's deadline: raised at 20:00, deadline 23:59, overdue since
+    const steps = [raised(5 * MIN), raised(8 * 60 * MIN), overdue()];
+    const late = facts({ raisedAt: 0, deadline: 239 * MIN, overdue: true });
+    expect(planChase(steps, late, upTo(1), 240 * MIN)).toEqual({
+      fire: [{ step: 3, condition: 'overdue', dueAt: 239 * MIN }],
+      next: { step: 2, condition: 'not_acknowledged', dueAt: 480 * MIN },
+    });
+    expect(planChase(steps, late, new Set([1, 3]), 240 * MIN).next).toEqual({ step: 2, condition: 'not_acknowledged', dueAt: 480 * MIN });
+  });
+
+  it('a step passed over (acknowledged in time) may fire once the alarm returns unacknowledged; one that fired does not again', () => {
+    const steps = [raised(5 * MIN), raised(15 * MIN)];
+    // acknowledged at 2 min: step 1 passed over; step 2 (waiting for an assignment here) fired at 15
+    const afterReturn = facts({ raisedAt: 60 * MIN });
+    expect(numbers(planChase(steps, afterReturn, new Set([2]), 65 * MIN).fire)).toEqual([1]);
+    expect(planChase(steps, afterReturn, new Set([1, 2]), 99 * MIN)).toEqual({ fire: [], next: null });
   });
 
   it('a step that waits for assignment is stopped by an assignment, not by an acknowledgement', () => {
     const steps = [raised(MIN, 'assigned')];
-    expect(planChase(steps, facts({ acknowledged: true }), 0, MIN).fire).toEqual([{ step: 1, condition: 'not_assigned', dueAt: MIN }]);
-    expect(planChase(steps, facts({ assigned: true }), 0, MIN).fire).toEqual([]);
+    expect(planChase(steps, facts({ acknowledged: true }), upTo(0), MIN).fire).toEqual([
+      { step: 1, condition: 'not_assigned', dueAt: MIN },
+    ]);
+    expect(planChase(steps, facts({ assigned: true }), upTo(0), MIN).fire).toEqual([]);
   });
 
-  it('property: over any timeline, steps fire in order, at most once each, never early, never while shelved and never once their action was taken', () => {
+  it('property: over any timeline, steps fire at most once each, never early, never while shelved and never once their action was taken', () => {
     const action = fc.constantFrom<EscalationStep['unless']>('acknowledged', 'assigned', 'resolved');
     const stepArb = fc.oneof(
       fc.record({ on: fc.constant('raised' as const), after: fc.integer({ min: 0, max: 30 }), unless: action }),
@@ -107,7 +133,7 @@ describe('planChase: which escalation steps are due', () => {
             deadline: times.deadline,
             shelved: t >= times.shelvedFrom && t < times.shelvedFrom + times.shelvedFor,
           });
-          let done = 0;
+          const done = new Set<number>();
           let now = 0;
           const fired: number[] = [];
           for (const gap of gaps) {
@@ -124,11 +150,11 @@ describe('planChase: which escalation steps are due', () => {
               expect(now).toBeGreaterThanOrEqual(planned.dueAt as number);
               if (step.on === 'overdue') expect(at.overdue).toBe(true);
               fired.push(planned.step);
-              done = planned.step;
+              done.add(planned.step);
             }
           }
-          // in order, each at most once
-          for (let i = 1; i < fired.length; i += 1) expect(fired[i] as number).toBeGreaterThan(fired[i - 1] as number);
+          // each at most once
+          expect(new Set(fired).size).toBe(fired.length);
         },
       ),
     );
@@ -140,16 +166,18 @@ describe('planChase: which escalation steps are due', () => {
         fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 5 }),
         fc.integer({ min: 0, max: 200 }),
         (afters, now) => {
-          const steps = [...afters].sort((a, b) => a - b).map((after) => raised(after));
-          const fired = numbers(planChase(steps, facts(), 0, now).fire);
-          expect(fired).toEqual(steps.flatMap((s, i) => (s.after <= now ? [i + 1] : [])));
+          // in any order of the policy: a step not yet due holds none back
+          const steps = afters.map((after) => raised(after));
+          const fired = numbers(planChase(steps, facts(), upTo(0), now).fire);
+          const due = steps.flatMap((s, i) => (s.after <= now ? [i + 1] : []));
+          expect(fired).toEqual(due.sort((a, b) => (afters[a - 1] as number) - (afters[b - 1] as number) || a - b));
         },
       ),
     );
   });
 });
 
-describe('policyFor and stepsDone: which policy, and how far it got', () => {
+describe('policyFor and stepsFired: which policy, and what of it fired', () => {
   const alarm = (over: Partial<Alarm> = {}): Alarm => ({ site: 'plant-a', severity: 'red', profile: 'dust-collector', ...over }) as Alarm;
   const policy = (id: string, match: EscalationPolicy['match']): EscalationPolicy => ({ id, match, steps: [raised(MIN)] });
 
@@ -166,14 +194,14 @@ describe('policyFor and stepsDone: which policy, and how far it got', () => {
     expect(policyFor(policies.slice(0, 2), alarm({ severity: 'blue' }))).toBeUndefined();
   });
 
-  it('counts the steps of that policy that fired, from the alarm or, when another policy chased it last, from its history', () => {
+  it('the steps of that policy that fired, from the history of the alarm', () => {
     const chased = (policyId: string, step: number): AlarmTransition =>
       ({ type: 'alarm.chased', alarm: { chase: { policy: policyId, step } } }) as AlarmTransition;
-    expect(stepsDone(alarm(), [], 'red')).toBe(0);
-    const history = [chased('orange', 1), chased('red', 1), chased('red', 2), chased('orange', 2)];
+    expect(stepsFired(alarm(), [], 'red')).toEqual(new Set());
+    const history = [chased('orange', 1), chased('red', 1), chased('red', 3), chased('orange', 2)];
     const last = { policy: 'orange', step: 2 } as Alarm['chase'];
-    expect(stepsDone(alarm({ chase: last }), history, 'orange')).toBe(2);
-    expect(stepsDone(alarm({ chase: last }), history, 'red')).toBe(2);
-    expect(stepsDone(alarm({ chase: last }), history, 'other')).toBe(0);
+    expect(stepsFired(alarm({ chase: last }), history, 'orange')).toEqual(new Set([1, 2]));
+    expect(stepsFired(alarm({ chase: last }), history, 'red')).toEqual(new Set([1, 3]));
+    expect(stepsFired(alarm({ chase: last }), history, 'other')).toEqual(new Set());
   });
 });

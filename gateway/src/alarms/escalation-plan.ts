@@ -23,7 +23,7 @@ export interface PlannedStep {
   dueAt: number | null;
 }
 
-/** The steps due now, in order, and the first one still to come (null: nothing more to do). */
+/** The steps due now, soonest due first, and the soonest still to come (null: nothing more to do). */
 export interface ChasePlan {
   fire: PlannedStep[];
   next: PlannedStep | null;
@@ -37,25 +37,29 @@ export const conditionOf = (step: EscalationStep): AlarmChase['condition'] => (s
 const taken = (step: EscalationStep, facts: ChaseFacts): boolean =>
   step.unless === 'acknowledged' ? facts.acknowledged : step.unless === 'assigned' ? facts.assigned : facts.resolved;
 
+/** Soonest due first; a step waiting for a deadline nobody knows yet last; then by number. */
+const bySoonest = (a: PlannedStep, b: PlannedStep): number =>
+  (a.dueAt ?? Number.POSITIVE_INFINITY) - (b.dueAt ?? Number.POSITIVE_INFINITY) || a.step - b.step;
+
 /**
- * The escalation of one alarm at `now`, after steps 1‥`done` of its policy have fired. Steps go in order: a step
- * whose awaited action was taken is passed over; the first one not yet due (or waiting for the alarm to go overdue)
- * holds back those after it. A resolved alarm is not chased; a shelved one not while it is shelved. Pure: the same facts give the same plan.
+ * The escalation of one alarm at `now`, the steps of its policy in `fired` having fired already. Each step is due on
+ * its own time: one whose awaited action was taken is passed over, and none waits for another (the overdue step of
+ * the day's deadline is not held back by an 8-hour step still to come). A resolved alarm is not chased; a shelved one
+ * not while it is shelved. Pure: the same facts give the same plan.
  */
-export function planChase(steps: readonly EscalationStep[], facts: ChaseFacts, done: number, now: number): ChasePlan {
+export function planChase(steps: readonly EscalationStep[], facts: ChaseFacts, fired: ReadonlySet<number>, now: number): ChasePlan {
   const fire: PlannedStep[] = [];
+  const waiting: PlannedStep[] = [];
   if (facts.resolved) return { fire, next: null };
-  for (let index = done; index < steps.length; index += 1) {
-    const step = steps[index] as EscalationStep;
-    if (taken(step, facts)) continue;
+  steps.forEach((step, index) => {
+    if (fired.has(index + 1) || taken(step, facts)) return;
     const planned: PlannedStep = { step: index + 1, condition: conditionOf(step), dueAt: null };
     if (step.on === 'raised') planned.dueAt = facts.raisedAt + step.after;
     else if (facts.deadline !== null) planned.dueAt = facts.deadline + step.after;
     const due = !facts.shelved && planned.dueAt !== null && now >= planned.dueAt && (step.on === 'raised' || facts.overdue);
-    if (!due) return { fire, next: planned };
-    fire.push(planned);
-  }
-  return { fire, next: null };
+    (due ? fire : waiting).push(planned);
+  });
+  return { fire: fire.sort(bySoonest), next: waiting.sort(bySoonest)[0] ?? null };
 }
 
 /** The facts of an alarm as the book holds it. */
@@ -82,13 +86,12 @@ export function policyFor(policies: readonly EscalationPolicy[], alarm: Alarm): 
 }
 
 /**
- * How many steps of `policy` already fired for the alarm: read from what the store keeps (the alarm's last chase,
- * else its history), so that a restart neither repeats a step nor forgets one.
+ * The steps of `policy` that already fired for the alarm (their numbers): read from its history in the store, so that
+ * a restart neither repeats a step nor forgets one, and a step passed over before a return may still fire after it.
  */
-export function stepsDone(alarm: Alarm, history: readonly AlarmTransition[], policy: string): number {
-  if (!alarm.chase) return 0;
-  if (alarm.chase.policy === policy) return alarm.chase.step;
-  let done = 0;
-  for (const t of history) if (t.type === 'alarm.chased' && t.alarm.chase?.policy === policy) done = Math.max(done, t.alarm.chase.step);
-  return done;
+export function stepsFired(alarm: Alarm, history: readonly AlarmTransition[], policy: string): Set<number> {
+  const fired = new Set<number>();
+  if (!alarm.chase) return fired; // never chased
+  for (const t of history) if (t.type === 'alarm.chased' && t.alarm.chase?.policy === policy) fired.add(t.alarm.chase.step);
+  return fired;
 }

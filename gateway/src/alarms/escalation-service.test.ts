@@ -151,6 +151,40 @@ describe('the escalation service: steps fired through the alarm service', () => 
     expect(escalation.stateOf(alarms.book.get('alm_1')!, 20 * MIN)).toMatchObject({ stepsDone: 1, next: null });
   });
 
+  it("a step that assigns leaves the dispatcher's assignment as it is: it notifies, it does not take the alarm away", () => {
+    const policies = escalationSchema.parse([
+      { id: 'red', match: { severities: ['red'] }, steps: [{ after: '15m', notify: { users: ['zhang.wei'] }, assign: 'li.na' }] },
+    ]);
+    const { alarms, escalation, chased } = setup(undefined, policies);
+    alarms.apply([raise('dc-01', 'red', 0)]);
+    expect(alarms.assign('alm_1', 'wang.fang', 'dispatcher', null).ok).toBe(true);
+    escalation.tick(15 * MIN);
+    const [step] = chased();
+    expect(step?.data.alarm.assignee).toBe('wang.fang');
+    expect(step?.data.alarm.chase?.assignee).toBeUndefined();
+    expect(alarms.book.history('alm_1').at(-1)?.note).toBe(
+      'step 1 of red: not acknowledged 15 min after it was raised; notifies zhang.wei',
+    );
+  });
+
+  it('a return not acknowledged is chased by the step its first occurrence passed over (acknowledged in time)', () => {
+    const { alarms, escalation, chased } = setup();
+    alarms.apply([raise('dc-01', 'red', 0)]);
+    expect(alarms.acknowledge('alm_1', 'duty', null).ok).toBe(true);
+    escalation.tick(15 * MIN); // step 1 passed over (acknowledged), step 2 fires (not assigned)
+    alarms.apply([{ ...raise('dc-01', 'red', 20 * MIN), verdict: { status: 'false' } }]);
+    alarms.apply([raise('dc-01', 'red', 30 * MIN)]);
+    expect(alarms.book.get('alm_1')).toMatchObject({ state: 'active', acknowledged: false });
+    escalation.tick(34 * MIN);
+    escalation.tick(35 * MIN);
+    expect(chased().map((e) => [e.data.alarm.chase?.step, e.timestamp])).toEqual([
+      [2, new Date(15 * MIN).toISOString()],
+      [1, new Date(35 * MIN).toISOString()],
+    ]);
+    escalation.tick(99 * MIN);
+    expect(chased()).toHaveLength(2);
+  });
+
   it('a restart (a new service on the same book) goes on from the steps the alarm records', () => {
     const first = setup();
     first.alarms.apply([raise('dc-01', 'red', 0)]);

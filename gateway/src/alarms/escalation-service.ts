@@ -3,7 +3,7 @@ import type { EscalationPolicy, EscalationStep } from '../config/escalation-sche
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { AlarmService } from './alarm-service.js';
-import { chaseFacts, type PlannedStep, planChase, policyFor, stepsDone } from './escalation-plan.js';
+import { chaseFacts, type PlannedStep, planChase, policyFor, stepsFired } from './escalation-plan.js';
 import type { EscalationState } from './escalation-state.js';
 
 export interface EscalationService {
@@ -23,12 +23,12 @@ export interface EscalationServiceDeps {
 }
 
 /** `step 1 of red-unacked: not acknowledged 5 min after it was raised; notifies …` — the history's note of a step. */
-function noteOf(policy: EscalationPolicy, step: EscalationStep, planned: PlannedStep): string {
+function noteOf(policy: EscalationPolicy, step: EscalationStep, planned: PlannedStep, assigns: boolean): string {
   const after = formatDuration(step.after);
   const why =
     step.on === 'overdue' ? `overdue (${after} after the deadline), not ${step.unless}` : `not ${step.unless} ${after} after it was raised`;
   const whom = [...step.notify.subscribers, ...step.notify.users];
-  return `step ${planned.step} of ${policy.id}: ${why}${whom.length > 0 ? `; notifies ${whom.join(', ')}` : ''}${step.assign === undefined ? '' : `; assigns ${step.assign}`}`;
+  return `step ${planned.step} of ${policy.id}: ${why}${whom.length > 0 ? `; notifies ${whom.join(', ')}` : ''}${assigns ? `; assigns ${step.assign}` : ''}`;
 }
 
 /**
@@ -49,15 +49,17 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
   /** Fires a step; false when the book refused it (the alarm was resolved meanwhile). */
   const fire = (alarm: Alarm, policy: EscalationPolicy, planned: PlannedStep, now: number): boolean => {
     const step = policy.steps[planned.step - 1] as EscalationStep;
+    // a step assigns only an alarm nobody is responsible for yet: the dispatcher's choice stands
+    const assigns = step.assign !== undefined && !alarm.assignee;
     const chase: AlarmChase = {
       policy: policy.id,
       step: planned.step,
       condition: planned.condition,
       dueAt: new Date(planned.dueAt ?? now).toISOString(),
       notify: { subscribers: [...step.notify.subscribers], users: [...step.notify.users] },
-      ...(step.assign === undefined ? {} : { assignee: step.assign }),
+      ...(assigns ? { assignee: step.assign } : {}),
     };
-    const result = alarms.chase(alarm.id, chase, noteOf(policy, step, planned), now);
+    const result = alarms.chase(alarm.id, chase, noteOf(policy, step, planned, assigns), now);
     if (!result.ok) return false;
     deps.metrics.alarmChaseSteps.inc({ policy: policy.id, condition: planned.condition });
     deps.log.info({ alarm: alarm.id, policy: policy.id, step: planned.step, condition: planned.condition }, 'alarm chased');
@@ -70,27 +72,27 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
       for (const alarm of alarms.book.list({ state: 'open' })) {
         const policy = policyFor(policies, alarm);
         if (!policy) continue;
-        let done = stepsDone(alarm, alarms.book.history(alarm.id), policy.id);
+        const fired = stepsFired(alarm, alarms.book.history(alarm.id), policy.id);
         // one step at a time, each planned from the alarm as the step before left it: after a restart several may be
         // due at once, and a step that assigns the alarm makes a later `unless: assigned` step pass
-        while (done < policy.steps.length) {
-          const [planned] = planChase(policy.steps, chaseFacts(alarm), done, now).fire;
+        while (fired.size < policy.steps.length) {
+          const [planned] = planChase(policy.steps, chaseFacts(alarm), fired, now).fire;
           if (!planned || !fire(alarm, policy, planned, now)) break;
-          done = planned.step;
+          fired.add(planned.step);
         }
       }
     },
     stateOf(alarm, now) {
       const policy = policyFor(policies, alarm);
       if (!policy) return null;
-      const done = stepsDone(alarm, alarms.book.history(alarm.id), policy.id);
-      const plan = planChase(policy.steps, chaseFacts(alarm), done, now);
+      const fired = stepsFired(alarm, alarms.book.history(alarm.id), policy.id);
+      const plan = planChase(policy.steps, chaseFacts(alarm), fired, now);
       // steps due but not yet fired (the next tick fires them) come first
       const next = plan.fire[0] ?? plan.next;
       const step = next ? (policy.steps[next.step - 1] as EscalationStep) : null;
       return {
         policy: policy.id,
-        stepsDone: done,
+        stepsDone: fired.size,
         steps: policy.steps.length,
         next:
           next && step
