@@ -54,8 +54,11 @@ describe('backtest replay', () => {
 
   it('counts readings older than the last one taken as late', () => {
     const x = { x: 10 };
-    const records = [reading(0, x), reading(MIN, x, 2 * MIN), reading(2 * MIN, x, MIN), reading(3 * MIN, x), reading(4 * MIN, x, 30_000)];
+    const records = [reading(0, x), reading(MIN, x), reading(2 * MIN, x, 30_000), reading(3 * MIN, x), reading(4 * MIN, x, 30_000)];
     expect(backtest(records, threshold(), threshold(), [device]).late).toBe(2);
+    // one stamped ahead of its arrival counts at its arrival, as in the gateway: the next one is not late
+    const ahead = [reading(0, x), reading(MIN, x, 2 * MIN), reading(2 * MIN, x, 90_000)];
+    expect(backtest(ahead, threshold(), threshold(), [device]).late).toBe(0);
     expect(backtest(records.slice(0, 1), threshold(), threshold(), [device]).late).toBe(0);
   });
 

@@ -29,6 +29,19 @@ rules:
 `;
 
 describe('readings as the engine takes them', () => {
+  it('a reading stamped ahead of its arrival counts at its arrival: the live readings after it are judged, not taken as late', () => {
+    const h = harness(RULES);
+    const read = (ts: number, receivedAt: number, x: number) =>
+      h.engine.onReading({ site: 's', device: 'd', profile: 'p', ts, receivedAt, metrics: { x } }, h.device);
+    expect(read(0, 0, 20).late).toBe(false);
+    // a fast clock: stamped 4 min ahead, then corrected (NTP)
+    expect(read(4 * MIN + 5_000, 5_000, 20).late).toBe(false);
+    const hot = read(10_000, 10_000, 85);
+    expect(hot.late).toBe(false);
+    expect(shown(hot.changes)).toEqual(['hot yellow', 'hot orange', 'hot red']);
+    expect(h.state('hot')).toBe('red');
+  });
+
   it('a reading older than the newest is late: its values judge nothing, but it shows the device alive, and what reads that follows', () => {
     const h = harness(RULES);
     h.read(0, { x: 65 });

@@ -442,9 +442,12 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
   });
 
   return {
-    onReading(reading, device) {
+    onReading(stamped, device) {
       const changes: VerdictChange[] = [];
-      const arrivedAt = reading.receivedAt ?? reading.ts;
+      const arrivedAt = stamped.receivedAt ?? stamped.ts;
+      // A reading stamped ahead of its arrival (a fast device clock) is judged at its arrival: at its own time, one
+      // stamped minutes ahead would make every reading after it late (judging nothing) until that time came.
+      const reading = stamped.ts > arrivedAt ? { ...stamped, ts: arrivedAt } : stamped;
       const slot = ensure(device, arrivedAt, changes);
       learnCadence(slot, arrivedAt);
       if (reading.ts < slot.lastTs) {

@@ -73,9 +73,12 @@ export function createDeviceStatusBook(): DeviceStatusBook {
       status.reported = reported;
       status.lastSeen = at;
     },
-    readingStored(id, ts, metrics, at) {
+    readingStored(id, stamped, metrics, at) {
       const status = get(id);
       status.lastSeen = at;
+      // a time ahead of the arrival counts as the arrival (as the rule engine takes it): one reading stamped minutes
+      // ahead does not freeze the values shown until that time comes
+      const ts = Math.min(stamped, at);
       if (status.lastReadingTs === null || ts >= status.lastReadingTs) {
         status.lastReadingTs = ts;
         Object.assign(status.lastValues, metrics);

@@ -336,4 +336,15 @@ describe('readings dropped one by one: times out of the window, duplicates', () 
     // and a redelivery of one of those (a lost PUBACK) is still a duplicate
     expect(judge(again[5] as object, NOW + 61_000).rejections).toEqual([{ reason: 'duplicate', detail: 'seq 5 already received' }]);
   });
+
+  it('a backlog sent newest first is handed on oldest first (the rule engine would take all but the first as late)', () => {
+    const outcome = ingest()({
+      readings: [
+        { ts: NOW - 1_000, metrics: { hopper_temp: 3 } },
+        { ts: NOW - 3_000, metrics: { hopper_temp: 1 } },
+        { ts: NOW - 2_000, metrics: { hopper_temp: 2 } },
+      ],
+    });
+    expect(outcome.accepted.map((a) => a.reading.metrics.hopper_temp)).toEqual([1, 2, 3]);
+  });
 });

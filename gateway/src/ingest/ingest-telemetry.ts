@@ -92,5 +92,12 @@ export function ingestTelemetry(
     }
     outcome.accepted.push(item);
   }
+  // a batch sent newest first is judged oldest first: the rule engine takes a reading older than the last as late
+  const { accepted } = outcome;
+  for (let i = 1; i < accepted.length; i += 1)
+    if ((accepted[i] as NormalisedReading).reading.ts < (accepted[i - 1] as NormalisedReading).reading.ts) {
+      accepted.sort((a, b) => a.reading.ts - b.reading.ts);
+      break;
+    }
   return outcome;
 }
