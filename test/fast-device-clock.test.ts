@@ -18,7 +18,8 @@ describe('a device clock that ran ahead and was corrected', () => {
   });
 
   it('the readings after one stamped 4 minutes ahead raise their alarm at once and are the values shown', async () => {
-    const running = (gateway = await startTestGateway());
+    gateway = await startTestGateway();
+    const running = gateway;
     device = await connectDevice(running.mqttUrl, { clientId: 'dc-01', username: 'dc-01', password: 'secret-dc-01' });
     const topic = telemetryTopicOf('site-a', 'dc-01');
     await publishJson(device, topic, { ts: Date.now() + 4 * 60_000, seq: 1, metrics: { hopper_temp: 40 } });
