@@ -141,4 +141,28 @@ describe.each(LANE_THREADS)('alarms across a kill -9 (contract §4, §7: a resta
     expect(raisedAfter, 'fired after the rest of the window, not a whole new one').toBeLessThan(left + 2_000);
     expect(raisedAfter, 'the time spent down did not count').toBeGreaterThan(left - 1_000);
   }, 90_000);
+
+  it('a device taken out of the configuration while the gateway was down: its open alarm clears, it is never judged silent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-removed-device-'));
+    receiver = await startWebhookReceiver(SECRET);
+    const config = await writeGatewayConfig(dir, DEVICES, configLines(thread, receiver.url));
+    running = await startGatewayProcess(config);
+    const client = await device(running.mqttUrls[0] as string, DEVICES[1] as TestDevice);
+    await publishJson(client, telemetryTopicOf('site-a', 'dc-02'), { ts: Date.now(), metrics: { hopper_temp: 70 } }, 1);
+    await eventually('its alarm', () => ofRule(receiver?.received ?? [], 'hopper_temp_high', 'dc-02')[0]);
+    client.end(true);
+    running.child.kill('SIGKILL');
+    await running.exited;
+
+    // dc-02 decommissioned: the same config and data, without it
+    await writeGatewayConfig(dir, [DEVICES[0] as TestDevice], configLines(thread, receiver.url));
+    running = await startGatewayProcess(config);
+    const cleared = await eventually('its alarm cleared', () =>
+      ofRule(receiver?.received ?? [], 'hopper_temp_high', 'dc-02').find((r) => r.event.type === 'alarm.cleared'),
+    );
+    expect(cleared.event.data.alarm.state).toBe('cleared');
+    // its silence rule (9 s) would have gone off after every restart, with no reading able to end it
+    await new Promise((resolve) => setTimeout(resolve, SILENCE_MS + 2_000));
+    expect(ofRule(receiver.received, 'device_silent', 'dc-02')).toEqual([]);
+  }, 90_000);
 });

@@ -127,6 +127,13 @@ export interface RuleEngine {
    */
   forgetSites(sites: Iterable<string>): void;
   /**
+   * Retires the devices for which `registered` (their `site/device` key) says false: taken out of the registry, or
+   * moved to another site, since the state was saved. Their alarms clear (the returned changes, their sites' groups
+   * judged again), their state and timers are forgotten, and the next `takeChanged` lists them: a device no reading can
+   * come from is not judged silent after every restart.
+   */
+  retireDevices(registered: (key: string) => boolean, now: number): VerdictChange[];
+  /**
    * Takes over sites another gateway node judged, from its saved state (`snapshot`: their devices and group slots,
    * as `takeChanged` gave them), as `restore` would, beside the sites held here; state held here of those sites goes
    * first. `downMs`: how long no node judged them (their timers do not count it). Devices of the sites not in the
@@ -612,6 +619,26 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         for (const slot of dropSite(site)) forgotten.add(slot.key);
         siteGroups.forgetSite(site);
       }
+    },
+    retireDevices(registered, now) {
+      const changes: VerdictChange[] = [];
+      const touched = new Set<string>();
+      for (const slot of [...devices.values()]) {
+        if (registered(slot.key)) continue;
+        const { site, device } = slot.context;
+        for (const rule of slot.rules) {
+          deadlines.cancel(rule.key);
+          if (rule.status === 'true') changes.push(changeOf(slot, rule, { status: 'false' }, now));
+        }
+        devices.delete(slot.key);
+        changedDevices.delete(slot);
+        sites.get(site)?.delete(slot);
+        bySite.get(site)?.delete(device);
+        forgotten.add(slot.key);
+        touched.add(site);
+      }
+      siteGroups.evaluateAfterAll(changes, now, touched);
+      return changes;
     },
     adoptSites(snapshot, now, downMs) {
       const adopted = new Set([...snapshot.devices.map((d) => d.context.site), ...(snapshot.groups ?? []).map((g) => g.site)]);

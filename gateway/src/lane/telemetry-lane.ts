@@ -9,6 +9,7 @@ import type {
   RuleEngine,
   VerdictChange,
 } from '../../../rules/src/index.js';
+import { deviceKey } from '../../../rules/src/index.js';
 import type { AlarmInbox } from '../alarms/alarm-inbox.js';
 import type { DeviceRegistry, RegisteredDevice } from '../devices/device-registry.js';
 import { createFaultLog } from '../ingest/fault-log.js';
@@ -377,6 +378,9 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
             }
             deps.log.info({ devices: saved.snapshot.devices.length, downMs }, 'rule state restored');
           }
+          // a device taken out of the registry (or moved to another site) since: its alarms clear, its state goes
+          const registered = new Set([...deps.registry.all()].map(({ context }) => deviceKey(context.site, context.device)));
+          for (const change of engine.retireDevices((key) => registered.has(key), now)) changes.push(change);
           const contexts = ownedDevices().map((device) => device.context);
           for (const change of engine.registerDevices(contexts, now)) changes.push(change);
         },
