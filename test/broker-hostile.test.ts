@@ -224,6 +224,26 @@ describe('a device is only itself (contract §1)', () => {
   });
 });
 
+describe('a decommissioned device still trying under its old name', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway({
+      overrides: {
+        mqtt: { tcp: { host: '127.0.0.1', port: 0 }, connectThrottle: { window: '1m', maxFailuresPerAddress: 6, maxFailuresPerDevice: 3 } },
+      },
+    });
+  });
+  afterAll(async () => gateway?.close());
+
+  it('is held back under its name alone: the devices behind the same address still get in', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 10; i += 1)
+      codes.push(await connackCode(gateway.mqttUrl, { username: 'dc-gone', password: 'x', clientId: 'dc-gone' }));
+    expect(codes).toEqual([4, 4, 4, 3, 3, 3, 3, 3, 3, 3]);
+    expect(await connackCode(gateway.mqttUrl, { username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02' })).toBe(0);
+  });
+});
+
 /** The poison payloads of issue 10, each of which used to take the whole process down. */
 const POISON: Array<{ payload: string; reason: string }> = [
   { payload: '{"metrics":{"constructor":1}}', reason: 'unknown_metric' },

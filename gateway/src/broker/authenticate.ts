@@ -133,13 +133,13 @@ export function createAuthenticate(deps: AuthenticateDeps) {
 
     const address = remoteAddressOf(client);
     const device = deps.registry.get(username);
-    const throttled = deps.throttle.blocked(address, device ? device.id : null, deps.now());
+    const throttled = deps.throttle.blocked(address, username, deps.now());
     if (throttled) {
       refuse(client, throttled === 'address' ? 'throttled_address' : 'throttled_device', CONNACK.SERVER_UNAVAILABLE, done);
       return;
     }
     if (!device) {
-      deps.throttle.failed(address, null, deps.now());
+      deps.throttle.failed(address, username, deps.now());
       refuse(client, 'unknown_device', CONNACK.BAD_USERNAME_OR_PASSWORD, done);
       return;
     }

@@ -43,6 +43,20 @@ describe('the CONNECT throttle', () => {
     expect(throttle.blocked('10.0.0.9', 'dc-01', 0)).toBe('device');
   });
 
+  it('a name no device has (a decommissioned unit still trying) is held back alone: its address stays open to the others', () => {
+    const throttle = createConnectThrottle(LIMITS);
+    for (let i = 0; i < 61; i += 1) if (throttle.blocked('10.0.0.1', 'dc-99', i) === null) throttle.failed('10.0.0.1', 'dc-99', i);
+    expect(throttle.blocked('10.0.0.1', 'dc-99', 100)).toBe('device');
+    expect(throttle.blocked('10.0.0.1', 'dc-02', 100)).toBeNull();
+    // failures past its own limit (as a caller not asking first would report them) add nothing to the address
+    for (let i = 0; i < 10; i += 1) throttle.failed('10.0.0.1', 'dc-99', 100);
+    expect(throttle.blocked('10.0.0.1', 'dc-02', 100)).toBeNull();
+    // many names from one address still close it
+    throttle.failed('10.0.0.1', 'x-1', 100);
+    throttle.failed('10.0.0.1', 'x-2', 100);
+    expect(throttle.blocked('10.0.0.1', 'dc-02', 100)).toBe('address');
+  });
+
   it('forgets failures when their window ends, counted from the first failure', () => {
     const throttle = createConnectThrottle(LIMITS);
     throttle.failed('10.0.0.1', 'dc-01', 1_000);

@@ -1,9 +1,9 @@
 /**
- * Brute-force brake on CONNECT: failed logins are counted per source address and per device id in a fixed
- * window; past the limit, further CONNECTs from that address or for that device are refused without
- * checking a secret until the window ends. Only failures count, so a site of many devices behind one
- * address reconnecting at once is never throttled, and one misconfigured device adds at most the
- * per-device limit to its address's count.
+ * Brute-force brake on CONNECT: failed logins are counted per source address and per user name (a device id, or a
+ * name no device has) in a fixed window; past the limit, further CONNECTs from that address or with that name are
+ * refused without checking a secret until the window ends. Only failures count, so a site of many devices behind
+ * one address reconnecting at once is never throttled, and one misconfigured device — or a decommissioned one still
+ * trying under its old name — adds at most the per-device limit to its address's count.
  */
 export interface ConnectThrottleLimits {
   windowMs: number;
@@ -15,9 +15,9 @@ export type ThrottleScope = 'address' | 'device';
 
 export interface ConnectThrottle {
   /** The scope that is over its limit now, or null when the attempt may be judged. */
-  blocked(address: string, device: string | null, now: number): ThrottleScope | null;
-  /** A failed attempt: bad secret (`device` known) or unknown device (`device` null). */
-  failed(address: string, device: string | null, now: number): void;
+  blocked(address: string, name: string | null, now: number): ThrottleScope | null;
+  /** A failed attempt with this user name (a bad secret, or a name no device has); null: none given. */
+  failed(address: string, name: string | null, now: number): void;
   /** Keys held now (bounded by sweeping ended windows). */
   readonly size: number;
 }
@@ -45,25 +45,24 @@ export function createConnectThrottle(limits: ConnectThrottleLimits): ConnectThr
   const sweep = (now: number): void => {
     for (const [key, window] of windows) if (now - window.start >= limits.windowMs) windows.delete(key);
   };
-  const count = (key: string, now: number): void => {
+  /** One more failure of `key`; how many it has now in its window. */
+  const count = (key: string, now: number): number => {
     const window = current(key, now);
-    if (window) {
-      window.failures += 1;
-      return;
-    }
+    if (window) return ++window.failures;
     if (windows.size >= SWEEP_ABOVE) sweep(now);
     windows.set(key, { start: now, failures: 1 });
+    return 1;
   };
 
   return {
-    blocked(address, device, now) {
+    blocked(address, name, now) {
       if ((current(`a:${address}`, now)?.failures ?? 0) >= limits.maxFailuresPerAddress) return 'address';
-      if (device !== null && (current(`d:${device}`, now)?.failures ?? 0) >= limits.maxFailuresPerDevice) return 'device';
+      if (name !== null && (current(`d:${name}`, now)?.failures ?? 0) >= limits.maxFailuresPerDevice) return 'device';
       return null;
     },
-    failed(address, device, now) {
-      count(`a:${address}`, now);
-      if (device !== null) count(`d:${device}`, now);
+    failed(address, name, now) {
+      // a name's failures past its own limit do not count again towards its address
+      if (name === null || count(`d:${name}`, now) <= limits.maxFailuresPerDevice) count(`a:${address}`, now);
     },
     get size() {
       return windows.size;
