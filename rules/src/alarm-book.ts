@@ -25,7 +25,10 @@ export type AlarmActionError =
   | { code: 'alarm_already_acknowledged' }
   | { code: 'alarm_reoccurred' };
 
-export type AlarmActionResult = { ok: true; transition: AlarmTransition } | { ok: false; error: AlarmActionError };
+export type AlarmActionResult =
+  /** `before`: what the action made known first (a shelf's held `alarm.overdue` ahead of the resolve). */
+  | { ok: true; transition: AlarmTransition; before?: AlarmTransition[] }
+  | { ok: false; error: AlarmActionError };
 
 export interface AlarmBookSnapshot {
   version: 1;

@@ -184,6 +184,35 @@ describe('shelving and maintenance windows', () => {
     expect(delivered(seen.tick(30 * MIN))).toEqual(['alarm.unshelved']);
   });
 
+  it('an alarm resolved while a shelf holds it past its deadline: its alarm.overdue goes out first, then the resolve', () => {
+    const b = book({ deadlineOf: () => 20 * MIN });
+    b.apply(change(0, 'orange'));
+    b.apply(change(1 * MIN, null));
+    const id = b.list({})[0]?.id as string;
+    expect(
+      b.shelving.shelve(window({ scope: 'alarm', alarm: id, site: undefined, device: undefined, until: 120 * MIN }), 10 * MIN).ok,
+    ).toBe(true);
+    expect(delivered(b.tick(20 * MIN))).toEqual([]);
+    const result = b.resolve(id, 'op', 'done', 30 * MIN);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const steps = [...(result.before ?? []), result.transition];
+    expect(steps.map((s) => [s.type, s.alarm.seq, Boolean(s.held)])).toEqual([
+      ['alarm.overdue', 5, false],
+      ['alarm.resolved', 6, false],
+    ]);
+    // one that was delivered overdue before its shelf, or that a resolve refused, says nothing more
+    const seen = book({ deadlineOf: () => 1 * MIN });
+    seen.apply(change(0, 'orange'));
+    const seenId = seen.list({})[0]?.id as string;
+    expect(delivered(seen.tick(1 * MIN))).toEqual(['alarm.overdue']);
+    seen.shelving.shelve(window({ scope: 'alarm', alarm: seenId, site: undefined, device: undefined, until: 120 * MIN }), 2 * MIN);
+    expect(seen.resolve(seenId, 'op', null, 3 * MIN)).toMatchObject({ ok: false, error: { code: 'alarm_still_active' } });
+    seen.apply(change(4 * MIN, null));
+    expect(seen.resolve(seenId, 'op', null, 5 * MIN)).not.toHaveProperty('before');
+    expect(seen.history(seenId).filter((s) => s.type === 'alarm.overdue')).toHaveLength(1);
+  });
+
   it('refuses windows that end before they begin or in the past, unknown and resolved alarms', () => {
     const b = book();
     expect(b.shelving.shelve(window({ until: 10 }), 10)).toEqual({ ok: false, error: { code: 'shelf_window_invalid' } });

@@ -63,6 +63,11 @@ export interface Shelving {
   end(id: string, by: string, note: string | null, at: number): ShelfResult;
   /** Ends the alarm's own shelf (scope alarm); an alarm in a device's or site's window waits for the window's end. */
   unshelveAlarm(alarmId: string, by: string, note: string | null, at: number): ShelfResult;
+  /**
+   * The alarm is being resolved: if a shelf holds it past its deadline, its `alarm.overdue` now, ahead of the
+   * resolve — a shelf hides the condition, never that the alarm was handled late.
+   */
+  resolving(alarmId: string, at: number): AlarmTransition[];
   /** The alarm was resolved: its own shelf (scope alarm) ends with it, quietly (the resolve was delivered). */
   resolved(alarmId: string, by: string, at: number): void;
   /** Windows that begin and shelves that expire. */
@@ -123,6 +128,12 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
    * The transitions that show consumers the alarm's current state after what they last saw (a delivered step): its
    * state, and a deadline it missed while held.
    */
+  /** Its `alarm.overdue`, if it is overdue and none was delivered (a shelf held it). */
+  const lateness = (alarm: Alarm, at: number): AlarmTransition[] =>
+    alarm.overdue && !ctx.history(alarm.id).some((step) => step.type === 'alarm.overdue' && !step.held)
+      ? [ctx.transition(alarm, 'alarm.overdue', at)]
+      : [];
+
   const catchUp = (alarm: Alarm, at: number): AlarmTransition[] => {
     const steps = ctx.history(alarm.id);
     let shown: Alarm | null = null;
@@ -133,10 +144,7 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
         break;
       }
     }
-    const out = stateCatchUp(alarm, shown, at);
-    if (alarm.overdue && !steps.some((step) => step.type === 'alarm.overdue' && !step.held))
-      out.push(ctx.transition(alarm, 'alarm.overdue', at));
-    return out;
+    return [...stateCatchUp(alarm, shown, at), ...lateness(alarm, at)];
   };
 
   const stateCatchUp = (alarm: Alarm, shown: Alarm | null, at: number): AlarmTransition[] => {
@@ -310,6 +318,11 @@ export function createShelving(ctx: ShelvingContext, options: { maxEnded?: numbe
       if (shelf.scope !== 'alarm') return { ok: false, error: { code: 'alarm_in_maintenance_window' } };
       const transitions = finish(shelf, by, note, at);
       return { ok: true, shelf: structuredClone(shelf), transitions };
+    },
+
+    resolving(alarmId, at) {
+      const alarm = ctx.get(alarmId);
+      return alarm?.shelved ? lateness(alarm, at) : [];
     },
 
     resolved(alarmId, by, at) {

@@ -41,9 +41,13 @@ export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibit
       return steps;
     },
     resolve(id, by, note, at, disposal) {
+      const alarm = core.get(id);
+      // what a shelf held of its lateness goes out first, if the resolve will be taken (cleared, not yet resolved)
+      const before = alarm && !alarm.resolved && alarm.state !== 'active' ? shelving.resolving(id, at) : [];
       const result = core.resolve(id, by, note, at, disposal);
-      if (result.ok) shelving.resolved(id, by, at);
-      return result;
+      if (!result.ok) return result;
+      shelving.resolved(id, by, at);
+      return before.length > 0 ? { ...result, before } : result;
     },
     nextDueAt: () => earliest(core.nextDueAt(), shelving.nextDueAt()),
     forgetSites(sites) {

@@ -215,6 +215,31 @@ describe('duty actions', () => {
     expect(types()).toEqual(['alarm.raised', 'alarm.assigned', 'alarm.cleared', 'alarm.resolved']);
   });
 
+  it('a resolve of an alarm its shelf held past the deadline delivers the alarm.overdue first, then the resolve', () => {
+    const book = createAlarmBook({ newAlarmId: () => 'alm_1', deadlineOf: () => 11 * HOUR });
+    const { alarms, clock, types } = setup({}, book);
+    alarms.apply([raise('dc-01', 'orange', 10 * HOUR), clear('dc-01', 10 * HOUR + MIN)]);
+    alarms.record((at) => {
+      const request = {
+        id: 'shf_1',
+        scope: 'alarm',
+        alarm: 'alm_1',
+        reason: 'r',
+        by: 'op',
+        from: at,
+        until: 14 * HOUR,
+        holdsRed: false,
+      } as const;
+      const shelved = alarms.book.shelving.shelve(request, at);
+      return { result: shelved, transitions: shelved.ok ? shelved.transitions : [] };
+    });
+    clock.t = 11 * HOUR;
+    alarms.tick(clock.t);
+    clock.t = 12 * HOUR;
+    expect(alarms.resolve('alm_1', 'duty', 'late')).toMatchObject({ ok: true, transition: { type: 'alarm.resolved' } });
+    expect(types()).toEqual(['alarm.raised', 'alarm.cleared', 'alarm.shelved', 'alarm.overdue', 'alarm.resolved']);
+  });
+
   it('an accepted acknowledgement is told to the rule engine with the key and the time; a refused one is not', () => {
     const told: Array<[string, number]> = [];
     const { alarms, clock } = setup({ acknowledged: (key, at) => told.push([key, at]) });

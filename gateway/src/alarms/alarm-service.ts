@@ -188,7 +188,7 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
   const act = (action: () => AlarmActionResult): AlarmActionResult =>
     recorded(() => {
       const result = action();
-      return { result, transitions: result.ok ? [result.transition] : [] };
+      return { result, transitions: result.ok ? [...(result.before ?? []), result.transition] : [] };
     });
 
   /**
