@@ -27,8 +27,7 @@ export type AlarmActionError =
 
 export type AlarmActionResult =
   /** `before`: what the action made known first (a shelf's held `alarm.overdue` ahead of the resolve). */
-  | { ok: true; transition: AlarmTransition; before?: AlarmTransition[] }
-  | { ok: false; error: AlarmActionError };
+  { ok: true; transition: AlarmTransition; before?: AlarmTransition[] } | { ok: false; error: AlarmActionError };
 
 export interface AlarmBookSnapshot {
   version: 1;
