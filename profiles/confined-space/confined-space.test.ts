@@ -78,8 +78,33 @@ describe('confined-space profile', () => {
     const { h, work, t0 } = space();
     work(t0 + MINUTE, () => ({ o2: 0.4 }));
     work(t0 + 2 * MINUTE);
-    expect(h.timeline('o2_sensor_fault', t0)).toEqual(['raised orange @10s', 'cleared orange @1m']);
+    expect(h.timeline('o2_sensor_fault', t0)).toEqual(['raised orange @0s', 'cleared orange @1m']);
     expect(h.stepsOf('o2_low')).toEqual([]);
+  });
+
+  it('oxygen falling through red to a dead reading: the fault alarm takes over at once, no gap with nothing shown', () => {
+    const { h, work, t0 } = space();
+    work(t0 + MINUTE, () => ({ o2: 15, lel: 0 }));
+    work(t0 + 2 * MINUTE, () => ({ o2: 0.3, lel: 0 }));
+    expect(h.timeline('o2_low', t0)).toEqual(['raised orange @0s', 'escalated red @0s', 'cleared red @1m']);
+    expect(h.timeline('o2_sensor_fault', t0)).toEqual(['raised orange @1m']);
+  });
+
+  it('oxygen below 1 % from a detector that sends no LEL: nothing says it is the sensor, so it is a red deficiency', () => {
+    const h = createHarness([confinedSpace]);
+    h.device({ device: 'gas-2', profile: confinedSpace });
+    const noLel = (o2: number): Metrics => ({ o2, h2s: 0, co: 2, ventilation_running: true, permit_active: true });
+    h.run('gas-2', T0 + 5 * MINUTE, WORK_EVERY, () => noLel(20.9));
+    h.run('gas-2', T0 + 6 * MINUTE, WORK_EVERY, () => noLel(0.5));
+    expect(h.active('o2_low')?.severity).toBe('red');
+    expect(h.stepsOf('o2_sensor_fault')).toEqual([]);
+  });
+
+  it('a toxic gas above its sensor range is the red gas alarm as well as the sensor fault (a saturated sensor, fail-safe)', () => {
+    const { h, work, t0 } = space();
+    work(t0 + MINUTE, () => ({ h2s: 1_200 }));
+    expect(h.active('h2s_high')?.severity).toBe('red');
+    expect(h.active('sensor_fault')?.severity).toBe('orange');
   });
 
   it('oxygen below 1 % with combustible gas present is the real thing: red, no sensor fault', () => {

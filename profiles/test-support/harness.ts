@@ -98,10 +98,9 @@ export function createHarness(
   let now = start;
 
   const apply = (changes: readonly VerdictChange[]): void => {
-    for (const change of changes) {
-      for (const t of book.apply(change)) {
-        steps.push({ type: t.type, at: t.at, rule: t.alarm.rule, device: t.alarm.device, severity: t.alarm.severity });
-      }
+    // as the gateway applies a batch: inhibitors first, so a fault alarm holds back what it explains
+    for (const t of book.applyAll(changes)) {
+      steps.push({ type: t.type, at: t.at, rule: t.alarm.rule, device: t.alarm.device, severity: t.alarm.severity });
     }
   };
 

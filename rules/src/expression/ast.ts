@@ -11,6 +11,8 @@ export type Expr =
   | { k: 'call'; fn: string; args: Expr[] }
   | { k: 'neg'; a: Expr }
   | { k: 'not'; a: Expr }
+  /** `known(x)`: whether `x` has a value now — true or false, never unknown (a fail-safe guard's way to ask). */
+  | { k: 'known'; a: Expr }
   | { k: 'and' | 'or'; a: Expr; b: Expr }
   | { k: 'arith'; op: '+' | '-' | '*' | '/' | '%'; a: Expr; b: Expr }
   | { k: 'cmp'; op: '==' | '!=' | '<' | '<=' | '>' | '>='; a: Expr; b: Expr };

@@ -30,6 +30,8 @@ export function evaluate(e: Expr, env: ExprEnv): MetricValue | null {
       const a = evaluate(e.a, env);
       return typeof a === 'number' ? -a : null;
     }
+    case 'known':
+      return evaluate(e.a, env) !== null;
     case 'not': {
       const a = evaluate(e.a, env);
       return typeof a === 'boolean' ? !a : null;

@@ -44,6 +44,19 @@ describe('expressions', () => {
     expect(run('1 / 0')).toBeNull();
   });
 
+  it('known(x) asks whether a value is there: true or false, never unknown — for guards that must fail safe', () => {
+    expect(run('known(lel)', { lel: 0 })).toBe(true);
+    expect(run('known(lel)')).toBe(false);
+    expect(run('known(lel < attr.max)', { lel: 3 })).toBe(false);
+    expect(run('known(lel < attr.max)', { lel: 3 }, { max: 5 })).toBe(true);
+    expect(run('o2 >= 1 or not known(lel) or lel >= 5', { o2: 0.5 })).toBe(true);
+    expect(run('o2 >= 1 or not known(lel) or lel >= 5', { o2: 0.5, lel: 0 })).toBe(false);
+    expect(compileExpression('known(lel) and attr.x > 1').metrics).toEqual(['lel']);
+    expect(() => parseExpression('known(lel')).toThrow(ExpressionError);
+    // a metric named known is still a metric
+    expect(run('known > 1', { known: 2 })).toBe(true);
+  });
+
   it('calls derived-value functions', () => {
     expect(run('hypot(disp_east, disp_north)', { disp_east: 3, disp_north: 4 })).toBe(5);
     expect(run('tangent_angle(v, 1, 0.5)', { v: 1 })).toBeCloseTo(45);

@@ -89,7 +89,8 @@ const isClockName = (name: string): name is ClockName => (CLOCK_NAMES as readonl
  * Parses a boolean or arithmetic expression into a tree. Grammar, loosest first:
  * `or` (`or` `OR` `||`) · `and` (`and` `AND` `&&`) · `not` (`not` `NOT` `!`) · comparison (`== = != < <= > >=`)
  * · `+ -` · `* / %` · unary `-` · literals (numbers, 'strings', true/false), names, `attr.name`,
- * `fn(args)` of the derived functions, parentheses; `local_hour` and `weekday` (the evaluation's local time);
+ * `fn(args)` of the derived functions, `known(x)` (whether x has a value: never unknown), parentheses; `local_hour`
+ * and `weekday` (the evaluation's local time);
  * `rule.<id>` (the severity another rule of the device shows: 0 none … 4 red) and the severity words
  * `none blue yellow orange red`. No eval, no Function, no member access beyond `attr.` and `rule.`.
  */
@@ -187,6 +188,11 @@ export function parseExpression(src: string): Expr {
         return tok.v === 'attr' ? { k: 'ref', attr: true, name: name.v } : { k: 'ref', attr: false, name: `${RULE_REF_PREFIX}${name.v}` };
       }
       if (isClockName(tok.v) && opOf(peek()) !== '(') return { k: 'clock', name: tok.v };
+      if (tok.v === 'known' && take('(')) {
+        const a = orExpr();
+        expect(')');
+        return { k: 'known', a };
+      }
       if (take('(')) {
         const fn = Object.hasOwn(DERIVED_FUNCTIONS, tok.v) ? DERIVED_FUNCTIONS[tok.v] : undefined;
         if (!fn) throw new ExpressionError(`unknown function "${tok.v}" (known: ${Object.keys(DERIVED_FUNCTIONS).join(', ')})`, tok.at);
@@ -225,6 +231,7 @@ function collect(e: Expr, metrics: Set<string>, attrs: Set<string>): void {
       return;
     case 'neg':
     case 'not':
+    case 'known':
       collect(e.a, metrics, attrs);
       return;
     default:

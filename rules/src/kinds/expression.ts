@@ -50,6 +50,7 @@ function readsClock(e: Expr): boolean {
       return e.args.some(readsClock);
     case 'neg':
     case 'not':
+    case 'known':
       return readsClock(e.a);
     case 'and':
     case 'or':
