@@ -265,6 +265,17 @@ describe('mine-slope profile', () => {
     h.send('crack-1', { crack_width: -3 });
     expect(h.active('sensor_fault', 'crack-1')?.severity).toBe('orange');
   });
+
+  it('a dead GNSS receiver reading 50 m east (out of range) for 14 h is a sensor fault, not an evacuation-level red', () => {
+    const { h, run, t0 } = slope(1, { slope_height_m: 150 });
+    run(t0 + 14 * HOUR, () => 50_000);
+    expect(h.active('sensor_fault', 'gnss-1')?.severity).toBe('orange');
+    // the horizontal displacement is not derived from a faulty input: no velocity, tangent or cumulative alarm
+    expect(h.activeSummary()).toEqual(['sensor_fault:orange']);
+    // back in range: judged again
+    run(h.now + DAY);
+    expect(h.activeSummary()).toEqual([]);
+  });
 });
 
 describe.each([10, 60])('mine-slope at %i-min solutions (the fastest and the slowest cadence the profile allows)', (minutes) => {

@@ -365,6 +365,17 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     out.push(changeOf(slot, rule, verdict, when));
   };
 
+  /** Whether a metric the derived value reads is outside its sensor's physical range now (the `range` kind's fault). */
+  const faultyInput = (slot: DeviceSlot, d: DerivedValue): boolean => {
+    for (const name of d.expression.metrics) {
+      const value = slot.latest[name];
+      if (typeof value !== 'number') continue;
+      const range = slot.ctx.rangeOf(name);
+      if (range !== null && (value < range.min || value > range.max)) return true;
+    }
+    return false;
+  };
+
   /** Re-evaluates the rules that read verdicts which changed, until nothing more changes (bounded). */
   const followUp = (slot: DeviceSlot, when: number, out: VerdictChange[]): void => {
     for (let round = 0; slot.refChanged && round < 8; round += 1) {
@@ -473,6 +484,11 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       if (slot.derived.length > 0) {
         const metrics = { ...reading.metrics };
         for (const d of slot.derived) {
+          if (faultyInput(slot, d)) {
+            // from a sensor in fault (a dead GNSS receiver's 50 m): not derived, and what was is no longer known
+            delete latest[d.name];
+            continue;
+          }
           const value = evaluate(d.expression.ast, slot.ctx.env);
           if (value === null) continue;
           latest[d.name] = value;
