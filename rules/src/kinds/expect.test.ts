@@ -35,6 +35,36 @@ describe('expect (interlock verification)', () => {
     expect(h.changes.filter((c) => c.verdict.status === 'true')).toHaveLength(0);
   });
 
+  it("a device clock running slow does not fail an interlock whose valves close at once: the gateway's clock waits from the trip's arrival", () => {
+    const h = harness(interlock, { attributes: { setpoint: 0.2 } });
+    const SLOW = 10_000;
+    // readings stamped 10 s behind the gateway's clock, each arriving at once
+    h.read(100_000 - SLOW, normal, 100_000);
+    h.read(101_000 - SLOW, { cooling_pressure: 0.05 }, 101_000);
+    expect(h.state('interlock')).toBe('pending');
+    h.tick(101_000);
+    h.read(101_200 - SLOW, { quick_shutoff: 'closed', emergency_drain: 'open', tilt_back: true }, 101_200);
+    h.advanceTo(120_000);
+    expect(h.changes.filter((c) => c.verdict.status === 'true')).toEqual([]);
+    // and without the valves, it fails 3 s after the trip arrived
+    const failing = harness(interlock, { attributes: { setpoint: 0.2 } });
+    failing.read(100_000 - SLOW, normal, 100_000);
+    failing.read(101_000 - SLOW, { cooling_pressure: 0.05 }, 101_000);
+    expect(failing.tick(103_999)).toEqual([]);
+    expect(failing.tick(104_000).map((c) => c.verdict.status)).toEqual(['true']);
+  });
+
+  it("a backlog is judged on the device's time: the reading past the deadline with the valves still open fails it", () => {
+    const h = harness(interlock, { attributes: { setpoint: 0.2 } });
+    const LATE = 3_600_000;
+    h.read(0, normal, LATE);
+    h.read(1000, { cooling_pressure: 0.05 }, LATE);
+    h.read(2000, {}, LATE);
+    expect(h.state('interlock')).toBe('pending');
+    h.read(4000, {}, LATE);
+    expect(h.state('interlock')).toBe('red');
+  });
+
   it('raises a separate red alarm from the clock when they do not, naming what was missing', () => {
     const h = harness(interlock, { attributes: { setpoint: 0.2 } });
     h.read(0, normal);

@@ -31,8 +31,13 @@ export type ExpectRule = z.infer<typeof expectRuleSchema>;
 export interface ExpectState {
   /** The trigger held at the last evaluation (edge detection). */
   triggered: boolean;
-  /** Waiting for the expectations until this time; null when not waiting. */
+  /** Waiting for the expectations until this time (the device's); null when not waiting. */
   deadline: number | null;
+  /**
+   * When the gateway's clock judges a deadline no reading has passed (a device that went quiet): `within` after the
+   * trigger reading arrived. Absent: the deadline.
+   */
+  judgeBy?: number;
   /** The expectations were not met in time: the alarm is up. */
   failed: boolean;
   /** Expectations still unmet when the deadline passed. */
@@ -44,11 +49,28 @@ const unmetOf = (def: ExpectRule, ctx: RuleContext): string[] => def.expect.filt
 const concerns = (def: ExpectRule, reading: Reading): boolean =>
   touches(def.trigger, reading) || touches(def.reset, reading) || def.expect.some((e: CompiledExpr) => touches(e, reading));
 
-/** The trigger's rising edge: the expectations are waited for until `within` has passed (judged at once for 0). */
-function start(def: ExpectRule, state: ExpectState, unmet: string[], now: number): void {
-  state.deadline = unmet.length === 0 || def.within === 0 ? null : now + def.within;
+/**
+ * The trigger's rising edge: the expectations are waited for until `within` has passed (judged at once for 0). The
+ * deadline is the device's: the first reading at or past it judges it. With no such reading the gateway's clock does,
+ * `within` after the trigger reading arrived — not after its device time, which a device clock running slow (or a
+ * reading that waited in a backlog) puts in the gateway's past, failing an interlock whose valves close at once.
+ */
+function start(def: ExpectRule, state: ExpectState, unmet: string[], ctx: RuleContext): void {
+  state.deadline = unmet.length === 0 || def.within === 0 ? null : ctx.now + def.within;
   state.failed = unmet.length > 0 && def.within === 0;
   state.unmet = unmet;
+  if (state.deadline === null) delete state.judgeBy;
+  else {
+    state.judgeBy = state.deadline + Math.max(0, ctx.arrivedAt - ctx.now);
+  }
+}
+
+/** The deadline passed: failed if an expectation is still unmet. */
+function judge(def: ExpectRule, state: ExpectState, ctx: RuleContext): void {
+  state.deadline = null;
+  delete state.judgeBy;
+  state.unmet = unmetOf(def, ctx);
+  state.failed = state.unmet.length > 0;
 }
 
 function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdict {
@@ -77,37 +99,48 @@ export const expectKind: RuleKind<ExpectRule, ExpectState> = {
   schema: expectRuleSchema,
   initialState: () => ({ triggered: false, deadline: null, failed: false, unmet: [] }),
   onReading(def, state, reading, ctx) {
-    if (!concerns(def, reading)) return undefined;
+    if (!concerns(def, reading)) {
+      // any reading of the device shows its time has passed a deadline
+      if (state.deadline === null || ctx.now < state.deadline) return undefined;
+      judge(def, state, ctx);
+      return verdictOf(def, state, ctx);
+    }
     const trigger = holds(def.trigger.ast, ctx.env);
     const unmet = unmetOf(def, ctx);
     const checking = state.deadline !== null || state.failed;
     if (checking && unmet.length === 0) {
       state.deadline = null;
+      delete state.judgeBy;
       state.failed = false;
+    } else if (state.deadline !== null && ctx.now >= state.deadline) {
+      // the device's data passed the deadline with an expectation unmet
+      judge(def, state, ctx);
     } else if (def.reset === undefined) {
       if (!trigger) {
         state.deadline = null;
+        delete state.judgeBy;
         state.failed = false;
-      } else if (!state.triggered) start(def, state, unmet, ctx.now);
+      } else if (!state.triggered) start(def, state, unmet, ctx);
     } else if (state.deadline !== null) {
       // a check under way is judged at its deadline: neither the trigger ending nor the reset (a cast stopped is not
       // the valves moving) cancels it
     } else if (state.failed) {
       if (holds(def.reset.ast, ctx.env)) state.failed = false;
-    } else if (trigger && !state.triggered && !holds(def.reset.ast, ctx.env)) start(def, state, unmet, ctx.now);
+    } else if (trigger && !state.triggered && !holds(def.reset.ast, ctx.env)) start(def, state, unmet, ctx);
     state.triggered = trigger;
     return verdictOf(def, state, ctx);
   },
   onTick(def, state, ctx) {
-    if (state.deadline === null || ctx.now < state.deadline) return undefined;
-    state.deadline = null;
-    state.unmet = unmetOf(def, ctx);
-    state.failed = state.unmet.length > 0;
+    if (state.deadline === null || ctx.now < (state.judgeBy ?? state.deadline)) return undefined;
+    judge(def, state, ctx);
     return verdictOf(def, state, ctx);
   },
-  dueAt: (_def, state) => state.deadline,
+  dueAt: (_def, state) => (state.deadline === null ? null : (state.judgeBy ?? state.deadline)),
   onResume(_def, state, downMs) {
     // what is expected could not be reported while the gateway was down: the deadline moves on by that time
-    if (state.deadline !== null && !state.failed) state.deadline += downMs;
+    if (state.deadline !== null && !state.failed) {
+      state.deadline += downMs;
+      if (state.judgeBy !== undefined) state.judgeBy += downMs;
+    }
   },
 };
