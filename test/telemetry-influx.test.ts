@@ -68,4 +68,15 @@ describe.each(LANE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §
     expect(dc01.lastValues.inlet_temp).toBe(41.5);
     expect(dc01.lastValues.hopper_temp).toBeCloseTo(38, 6);
   });
+
+  it('stores every reading of a backlog sent without times: each at its own millisecond, none overwriting another', async () => {
+    await publishJson(live.device, telemetryTopicOf('site-a', 'dc-01'), {
+      readings: [{ metrics: { outlet_temp: 21 } }, { metrics: { outlet_temp: 22 } }, { metrics: { outlet_temp: 23 } }],
+    });
+    const rows = await eventually('three untimed readings', async () => {
+      const found = await queryInflux(live.gateway.database, 'SELECT outlet_temp FROM telemetry WHERE outlet_temp > 0');
+      return found.length === 3 ? found : undefined;
+    });
+    expect(rows.map((r) => r.outlet_temp)).toEqual([21, 22, 23]);
+  });
 });

@@ -347,4 +347,14 @@ describe('readings dropped one by one: times out of the window, duplicates', () 
     });
     expect(outcome.accepted.map((a) => a.reading.metrics.hopper_temp)).toEqual([1, 2, 3]);
   });
+
+  it('readings without a device time each get a millisecond of their own: InfluxDB would keep one point of the same time', () => {
+    const judge = ingest({ arrivalTimes: new Map() });
+    const batch = judge({ readings: [{ metrics: { hopper_temp: 1 } }, { metrics: { hopper_temp: 2 } }, { metrics: { hopper_temp: 3 } }] });
+    expect(batch.accepted.map((a) => a.reading.ts)).toEqual([NOW, NOW + 1, NOW + 2]);
+    // the next publish in the same millisecond goes on from there; a reading with its own time keeps it
+    expect(judge({ metrics: { hopper_temp: 4 } }).accepted.map((a) => a.reading.ts)).toEqual([NOW + 3]);
+    expect(judge({ ts: NOW - 5_000, metrics: { hopper_temp: 5 } }).accepted.map((a) => a.reading.ts)).toEqual([NOW - 5_000]);
+    expect(judge({ metrics: { hopper_temp: 6 } }, NOW + 60_000).accepted.map((a) => a.reading.ts)).toEqual([NOW + 60_000]);
+  });
 });

@@ -28,6 +28,12 @@ export interface TelemetryIngestDeps {
   maxPayloadBytes: number;
   seqWindow: SeqWindow;
   timestamps: TimestampWindow;
+  /**
+   * The last time given to a reading without its own, per device: each such reading gets a millisecond of its own
+   * (its arrival, or one after the last), or InfluxDB would keep one point for a backlog sent without times, or for
+   * two publishes of a clockless device in the same millisecond. Absent: the arrival as it is.
+   */
+  arrivalTimes?: Map<string, number>;
 }
 
 /** A device time for a rejection detail; times beyond what a Date can hold are shown as the number sent. */
@@ -46,6 +52,16 @@ function timestampRejection(reading: NormalisedReading['reading'], receivedAt: n
       `seq ${reading.seq ?? '-'}: ${describeTime(reading.ts)} is ${Math.round(-ahead / 1000)} s behind the gateway (limit ${window.maxBehindMs / 1000} s)`,
     );
   return null;
+}
+
+/** Gives each reading without a device time a millisecond of its own (`arrivalTimes`). */
+function stampArrivals(last: Map<string, number>, device: string, accepted: NormalisedReading[]): void {
+  for (const { deviceTs, reading } of accepted) {
+    if (deviceTs !== null) continue;
+    const previous = last.get(device);
+    if (previous !== undefined && reading.ts <= previous) reading.ts = previous + 1;
+    last.set(device, reading.ts);
+  }
 }
 
 /** decode → validate the shape (plain payloads without zod, the rest with it) → validate and convert against the profile → drop times out of the window and duplicates. */
@@ -92,6 +108,7 @@ export function ingestTelemetry(
     }
     outcome.accepted.push(item);
   }
+  if (deps.arrivalTimes) stampArrivals(deps.arrivalTimes, device.id, outcome.accepted);
   // a batch sent newest first is judged oldest first: the rule engine takes a reading older than the last as late
   const { accepted } = outcome;
   for (let i = 1; i < accepted.length; i += 1)

@@ -220,7 +220,12 @@ const UNSAVED = (): boolean => true;
 
 export function createLaneCore(deps: LaneCoreDeps): LaneCore {
   const { engine } = deps;
-  const ingestDeps = { maxPayloadBytes: deps.maxPayloadBytes, seqWindow: deps.seqWindow, timestamps: deps.timestamps };
+  const ingestDeps = {
+    maxPayloadBytes: deps.maxPayloadBytes,
+    seqWindow: deps.seqWindow,
+    timestamps: deps.timestamps,
+    arrivalTimes: new Map<string, number>(),
+  };
   const fault = createFaultLog(deps.log);
   // The accepted counter's child per profile, bound once: this runs for every payload.
   const acceptedByProfile = new Map<string, ReturnType<GatewayMetrics['readingsAccepted']['labels']>>();
