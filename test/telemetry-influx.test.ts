@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { InfluxDB } from 'influx';
+import { describe, expect, inject, it } from 'vitest';
 import { queryInflux } from './helpers/influx-query.js';
 import { publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
 import { api, eventually, gatewayWithDevice, LANE_THREADS } from './helpers/test-gateway.js';
@@ -79,4 +80,28 @@ describe.each(LANE_THREADS)('telemetry reaches a real InfluxDB (contract §2, §
     });
     expect(rows.map((r) => r.outlet_temp)).toEqual([21, 22, 23]);
   });
+});
+
+describe('the InfluxDB database dropped under a running gateway (InfluxDB recreated without its data volume)', () => {
+  const live = gatewayWithDevice('main');
+
+  it('is created again at the next write: what waited in the spool is stored, not retried against a 404 for ever', async () => {
+    await publishJson(live.device, telemetryTopicOf('site-a', 'dc-01'), { ts: Date.now() - 2_000, metrics: { inlet_temp: 31 } });
+    await eventually('the first reading', async () =>
+      (await queryInflux(live.gateway.database, 'SELECT inlet_temp FROM telemetry')).length === 1 ? true : undefined,
+    );
+    const url = new URL(inject('influxUrl'));
+    const admin = new InfluxDB({ host: url.hostname, port: Number(url.port) });
+    await admin.dropDatabase(live.gateway.database);
+    await publishJson(live.device, telemetryTopicOf('site-a', 'dc-01'), { ts: Date.now() - 1_000, metrics: { inlet_temp: 32 } });
+    const rows = await eventually(
+      'the reading after the drop',
+      async () => {
+        const found = await queryInflux(live.gateway.database, 'SELECT inlet_temp FROM telemetry').catch(() => []);
+        return found.length === 1 ? found : undefined;
+      },
+      20_000,
+    );
+    expect(rows[0].inlet_temp).toBe(32);
+  }, 30_000);
 });

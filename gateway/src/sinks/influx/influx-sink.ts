@@ -35,6 +35,12 @@ const alarmEventSeries = (event: AlarmEvent): string =>
 
 const isRefusal = (error: unknown): error is GatewayError => error instanceof GatewayError && error.code === 'influx_rejected';
 
+/** The HTTP status a writer's failure carries (`details.status`), or null. */
+const statusOf = (error: unknown): number | null => {
+  const details = error instanceof GatewayError ? (error.details as { status?: unknown } | undefined) : undefined;
+  return typeof details?.status === 'number' ? details.status : null;
+};
+
 export interface InfluxSink extends Sink {
   writeTelemetry(reading: Reading): void;
   writeAlarmEvent(event: AlarmEvent): void;
@@ -142,6 +148,9 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
         if (refused.length > 0) deps.onRefused?.(refused);
         return true;
       }
+      // 404 to a write: the database (or bucket) is gone — InfluxDB recreated without its data, or it was dropped.
+      // Prepared again before the next attempt (CREATE DATABASE and its retention policy), not retried for ever.
+      if (statusOf(error) === 404) prepared = false;
       failed.push({ taken: order, batch });
       throw error;
     }
