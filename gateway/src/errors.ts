@@ -57,7 +57,7 @@ export const ERROR_CATALOGUE = {
   alarm_reoccurred: {
     status: 409,
     retryable: false,
-    summary: 'The acknowledgement named an occurrence the alarm has passed: it cleared and came back since.',
+    summary: 'The acknowledgement or resolution named an occurrence the alarm has passed: it cleared and came back since.',
   },
   disposal_required: {
     status: 422,

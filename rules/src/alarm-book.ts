@@ -90,7 +90,7 @@ export interface AlarmBook {
    */
   acknowledge(id: string, by: string, note: string | null, at: number, occurrence?: number): AlarmActionResult;
   /** Resolves a cleared alarm; `disposal`: what was done about it, kept on the alarm and in its history. */
-  resolve(id: string, by: string, note: string | null, at: number, disposal?: Disposal): AlarmActionResult;
+  resolve(id: string, by: string, note: string | null, at: number, disposal?: Disposal, occurrence?: number): AlarmActionResult;
   /** Assigns (or re-assigns) an alarm that is not resolved to a responsible person: `alarm.assigned`. */
   assign(id: string, to: string, by: string, note: string | null, at: number): AlarmActionResult;
   /** Records that a step of an escalation policy fired for an alarm that is not resolved (`alarm.chased`), with the assignee it sets. */
@@ -431,10 +431,11 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
       return { ok: true, transition: transition(alarm, 'alarm.chased', at, null, note) };
     },
 
-    resolve(id, by, note, at, disposal) {
+    resolve(id, by, note, at, disposal, occurrence) {
       const alarm = alarms.get(id);
       if (!alarm) return { ok: false, error: { code: 'alarm_not_found' } };
       if (alarm.resolved) return { ok: false, error: { code: 'alarm_resolved' } };
+      if (occurrence !== undefined && occurrence !== alarm.occurrences) return { ok: false, error: { code: 'alarm_reoccurred' } };
       if (alarm.state === 'active') return { ok: false, error: { code: 'alarm_still_active' } };
       Object.assign(alarm, { resolved: true, resolvedBy: by, resolvedAt: iso(at), note: note ?? alarm.note });
       if (disposal) alarm.disposal = { ...disposal };

@@ -132,6 +132,11 @@ describe('the alarm lifecycle a duty officer follows', () => {
     expect(b.acknowledge(id, 'op2', 'seen again', 4, 1)).toEqual({ ok: false, error: { code: 'alarm_reoccurred' } });
     expect(b.get(id)?.acknowledged).toBe(false);
     expect(b.acknowledge(id, 'op2', 'seen again', 4, 2).ok).toBe(true);
+    // so does a resolution: a disposal written for the first occurrence does not close the second
+    b.apply(clear(5_000));
+    expect(b.resolve(id, 'op2', null, 6_000, undefined, 1)).toEqual({ ok: false, error: { code: 'alarm_reoccurred' } });
+    expect(b.get(id)?.resolved).toBe(false);
+    expect(b.resolve(id, 'op2', null, 6_000, undefined, 2).ok).toBe(true);
   });
 
   it('acknowledge: once, by whom and when, refused for an unknown, an acknowledged or a resolved alarm', () => {

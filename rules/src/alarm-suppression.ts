@@ -40,11 +40,13 @@ export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibit
       steps.push(...shelving.tick(now));
       return steps;
     },
-    resolve(id, by, note, at, disposal) {
+    resolve(id, by, note, at, disposal, occurrence) {
       const alarm = core.get(id);
-      // what a shelf held of its lateness goes out first, if the resolve will be taken (cleared, not yet resolved)
-      const before = alarm && !alarm.resolved && alarm.state !== 'active' ? shelving.resolving(id, at) : [];
-      const result = core.resolve(id, by, note, at, disposal);
+      // what a shelf held of its lateness goes out first, if the resolve will be taken (cleared, not yet resolved, the
+      // occurrence seen)
+      const taken = alarm && !alarm.resolved && alarm.state !== 'active' && (occurrence === undefined || occurrence === alarm.occurrences);
+      const before = taken ? shelving.resolving(id, at) : [];
+      const result = core.resolve(id, by, note, at, disposal, occurrence);
       if (!result.ok) return result;
       shelving.resolved(id, by, at);
       return before.length > 0 ? { ...result, before } : result;

@@ -4,7 +4,7 @@ import type { AlarmService } from './alarm-service.js';
 /** A duty officer's action on one alarm, as plain data: taken here, or sent to the node that judges the alarm's site. */
 export type AlarmAction =
   | { kind: 'ack'; id: string; by: string; note: string | null; occurrence?: number | undefined }
-  | { kind: 'resolve'; id: string; by: string; note: string | null; disposal?: Disposal | undefined }
+  | { kind: 'resolve'; id: string; by: string; note: string | null; disposal?: Disposal | undefined; occurrence?: number | undefined }
   | { kind: 'assign'; id: string; to: string; by: string; note: string | null };
 
 /** An action's outcome; `cluster_unavailable`: the node that judges the alarm's site did not answer in time. */
@@ -22,7 +22,7 @@ export function performAlarmAction(alarms: AlarmService, action: AlarmAction): A
     case 'ack':
       return alarms.acknowledge(action.id, action.by, action.note, action.occurrence);
     case 'resolve':
-      return alarms.resolve(action.id, action.by, action.note, action.disposal);
+      return alarms.resolve(action.id, action.by, action.note, action.disposal, action.occurrence);
     case 'assign':
       return alarms.assign(action.id, action.to, action.by, action.note);
   }

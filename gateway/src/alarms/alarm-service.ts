@@ -30,7 +30,8 @@ export interface AlarmService {
   /** `occurrence`: the alarm's `occurrences` the caller saw (AlarmBook.acknowledge). */
   acknowledge(id: string, by: string, note: string | null, occurrence?: number): AlarmActionResult;
   /** Resolves a cleared alarm, with its disposal record (required when `requireDisposal`). */
-  resolve(id: string, by: string, note: string | null, disposal?: Disposal): AlarmActionResult;
+  /** `occurrence`: the alarm's `occurrences` the caller saw (refused `alarm_reoccurred` if it returned since). */
+  resolve(id: string, by: string, note: string | null, disposal?: Disposal, occurrence?: number): AlarmActionResult;
   /** Assigns (or re-assigns) an unresolved alarm to a responsible person. */
   assign(id: string, to: string, by: string, note: string | null): AlarmActionResult;
   /** Records a step of an escalation policy that fired at `at` (`alarm.chased`, by the system). */
@@ -248,9 +249,9 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       if (result.ok) deps.acknowledged?.(result.transition.alarm.key, at);
       return result;
     },
-    resolve(id, by, note, disposal) {
+    resolve(id, by, note, disposal, occurrence) {
       if (deps.requireDisposal && !disposal && deps.book.get(id)) return { ok: false, error: { code: 'disposal_required' } };
-      return act(() => deps.book.resolve(id, by, note, deps.now(), disposal));
+      return act(() => deps.book.resolve(id, by, note, deps.now(), disposal, occurrence));
     },
     assign: (id, to, by, note) => act(() => deps.book.assign(id, to, by, note, deps.now())),
     chase: (id, chase, note, at) => act(() => deps.book.chase(id, chase, note, at)),

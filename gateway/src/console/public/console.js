@@ -246,8 +246,10 @@ function act(action, alarm) {
   const send = (body) =>
     whileBusy(current, [alarm.id], async () => {
       try {
-        // an acknowledgement names the occurrence shown: a return the officer has not seen is refused (alarm_reoccurred)
-        return await SENDERS[action](current.client)(alarm.id, action === 'ack' ? { ...body, occurrence: alarm.occurrences } : body);
+        // an acknowledgement or a resolution names the occurrence shown: a return the officer has not seen is refused
+        // (alarm_reoccurred), not acknowledged or closed with a record written for the one before
+        const seen = action === 'ack' || action === 'resolve' ? { occurrence: alarm.occurrences } : {};
+        return await SENDERS[action](current.client)(alarm.id, { ...body, ...seen });
       } catch (error) {
         if (error.status === 404 || error.status === 409) reloadAlarms(current).catch(() => undefined);
         throw error;
@@ -273,8 +275,8 @@ function actMany(action, list) {
   const current = session;
   if (!current || !may(current.user.role, action) || list.length === 0) return;
   const ids = list.map((alarm) => alarm.id);
-  // an acknowledgement names the occurrence shown of each: a return the officer has not seen is refused (alarm_reoccurred)
-  const seen = action === 'ack' ? new Map(list.map((alarm) => [alarm.id, alarm.occurrences])) : undefined;
+  // each names the occurrence shown: a return the officer has not seen is refused (alarm_reoccurred)
+  const seen = new Map(list.map((alarm) => [alarm.id, alarm.occurrences]));
   const send = (body) => whileBusy(current, ids, () => current.client.actOnMany(action, ids, body, seen));
   const done = (answer, by) => {
     rememberActor(current, by);

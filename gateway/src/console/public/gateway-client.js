@@ -77,7 +77,7 @@ export function createGatewayClient(token) {
     /**
      * `ack` or `resolve` on many alarms, BULK_LIMIT a request: `{ results: [{ id, ok, error?, alarm? }], done, failed }`.
      * A request refused after others were done does not hide what they did: its alarms are answered with its code.
-     * `seen` (to acknowledge, optional): a Map of each alarm's `occurrences` shown, sent as the body's `occurrences`.
+     * `seen` (optional): a Map of each alarm's `occurrences` shown, sent as the body's `occurrences`.
      */
     async actOnMany(action, ids, body, seen) {
       const answer = { results: [], done: 0, failed: 0 };

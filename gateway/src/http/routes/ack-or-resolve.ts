@@ -8,7 +8,7 @@ export interface AckOrResolveFields {
   by: string;
   note?: string | undefined;
   disposal?: Disposal | undefined;
-  /** Acknowledge: the alarm's `occurrences` the caller saw. */
+  /** The alarm's `occurrences` the caller saw. */
   occurrence?: number | undefined;
 }
 
@@ -27,10 +27,9 @@ export async function ackOrResolve(
 ): Promise<AlarmActionOutcome> {
   const by = request.caller?.kind === 'user' ? request.caller.name : fields.by;
   const note = fields.note ?? null;
+  const seen = fields.occurrence === undefined ? {} : { occurrence: fields.occurrence };
   const result = await deps.act(
-    action === 'ack'
-      ? { kind: 'ack', id, by, note, ...(fields.occurrence === undefined ? {} : { occurrence: fields.occurrence }) }
-      : { kind: 'resolve', id, by, note, disposal: fields.disposal },
+    action === 'ack' ? { kind: 'ack', id, by, note, ...seen } : { kind: 'resolve', id, by, note, disposal: fields.disposal, ...seen },
     unavailable,
   );
   deps.audit(request, {

@@ -19,23 +19,24 @@ export const actionBody = z
   })
   .meta({ examples: [{ by: 'Wang Li (duty officer)', note: 'checked on site' }] });
 
+/** The occurrence the duty officer saw (optional): an action on a return they have not seen is refused. */
+const occurrence = (what: string) =>
+  z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(`the alarm's \`occurrences\` the duty officer saw: if it cleared and came back since, 409 alarm_reoccurred, not ${what}`);
+
 /** Acknowledge: the action's body, and the occurrence the duty officer saw (optional). */
 export const ackBody = actionBody
-  .extend({
-    occurrence: z
-      .number()
-      .int()
-      .positive()
-      .optional()
-      .describe(
-        "the alarm's `occurrences` the duty officer saw: if it cleared and came back since, 409 alarm_reoccurred, not an acknowledgement of a return they have not seen",
-      ),
-  })
+  .extend({ occurrence: occurrence('an acknowledgement of a return they have not seen') })
   .meta({ examples: [{ by: 'Wang Li (duty officer)', note: 'checked on site', occurrence: 1 }] });
 
 /** Resolve: the action's body, and the disposal record (required when handling.requireDisposal is on). */
 export const resolveBody = actionBody
   .extend({
+    occurrence: occurrence('a disposal record written for the occurrence before closing one they have not seen'),
     disposal: disposalSchema
       .extend({
         // a link a duty officer opens: http(s) only (not javascript: or data:), also for the webhook receivers and the CSV

@@ -63,6 +63,26 @@ describe('acting on many alarms at once', () => {
     ]);
   });
 
+  it('with the occurrences seen, leaves open an alarm that came back since (alarm_reoccurred) and closes the rest with the record', async () => {
+    const { running, idOf } = await withAlarms(['dc-01', 'dc-02']);
+    const [a, b] = ['dc-01', 'dc-02'].map((d) => idOf.get(d) as string) as [string, string];
+    running.alarms.apply([cleared('dc-01', T0 + 60_000), cleared('dc-02', T0 + 60_000)]);
+    // dc-02 came back (red, say) and cleared again after the officer's list was drawn
+    running.alarms.apply([raised('dc-02', 'red', T0 + 120_000)]);
+    running.alarms.apply([cleared('dc-02', T0 + 180_000)]);
+    const answer = await call(running, '/api/alarms/resolve', {
+      token: ROLE_TOKENS.operator,
+      body: { ids: [a, b], by: 'Wang Li', disposal: DISPOSAL, occurrences: { [a]: 1, [b]: 1 } },
+    });
+    expect(answer.body.results.map((r: { ok: boolean; error?: string }) => r.error ?? 'ok')).toEqual(['ok', 'alarm_reoccurred']);
+    expect((await call(running, `/api/alarms/${b}`, { token: ROLE_TOKENS.viewer })).body.alarm).toMatchObject({ resolved: false });
+    const stray = await call(running, '/api/alarms/resolve', {
+      token: ROLE_TOKENS.operator,
+      body: { ids: [b], by: 'x', occurrences: { alm_other: 1 } },
+    });
+    expect(stray.status).toBe(400);
+  });
+
   it('with the occurrences seen, leaves unacknowledged an alarm that came back since (alarm_reoccurred) and acknowledges the rest', async () => {
     const { running, idOf } = await withAlarms(['dc-01', 'dc-02', 'dc-03']);
     const [a, b, c] = ['dc-01', 'dc-02', 'dc-03'].map((d) => idOf.get(d) as string) as [string, string, string];

@@ -26,20 +26,23 @@ const ids = z
   .refine((list) => new Set(list).size === list.length, 'each alarm once')
   .describe(`the alarms to act on (at most ${MAX_BULK_ALARMS}, each once), e.g. those a filter of the console shows`);
 
+/** By alarm id, the occurrence seen of each (any of `ids`), as the route for one alarm takes `occurrence`. */
+const occurrences = (action: 'ack' | 'resolve') =>
+  z
+    .record(z.string(), z.number().int().positive())
+    .optional()
+    .describe(
+      `by alarm id, the \`occurrences\` the duty officer saw (any of \`ids\`, optional): an alarm that cleared and came back since is not ${action === 'ack' ? 'acknowledged' : 'resolved'} (alarm_reoccurred), as \`POST /api/alarms/{id}/${action}\` with \`occurrence\``,
+    );
+const occurrencesOfIds = {
+  check: (body: { ids: string[]; occurrences?: Record<string, number> | undefined }) =>
+    body.occurrences === undefined || Object.keys(body.occurrences).every(Set.prototype.has, new Set(body.ids)),
+  message: { message: 'occurrences only of the alarms in ids', path: ['occurrences'] },
+};
+
 const bulkAckBody = actionBody
-  .extend({
-    ids,
-    occurrences: z
-      .record(z.string(), z.number().int().positive())
-      .optional()
-      .describe(
-        'by alarm id, the `occurrences` the duty officer saw (any of `ids`, optional): an alarm that cleared and came back since is not acknowledged (alarm_reoccurred), as `POST /api/alarms/{id}/ack` with `occurrence`',
-      ),
-  })
-  .refine((body) => body.occurrences === undefined || Object.keys(body.occurrences).every(Set.prototype.has, new Set(body.ids)), {
-    message: 'occurrences only of the alarms in ids',
-    path: ['occurrences'],
-  })
+  .extend({ ids, occurrences: occurrences('ack') })
+  .refine(occurrencesOfIds.check, occurrencesOfIds.message)
   .meta({
     examples: [
       {
@@ -50,19 +53,23 @@ const bulkAckBody = actionBody
       },
     ],
   });
-const bulkResolveBody = resolveBody.extend({ ids }).meta({
-  examples: [
-    {
-      ids: ['alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T'],
-      by: 'Wang Li (duty officer)',
-      disposal: {
-        cause: 'site network outage 02:10–02:40 (switch power supply failed)',
-        measures: 'power supply replaced; every monitor reporting again, readings checked',
-        responsible: 'Zhang Wei (IT)',
+const bulkResolveBody = resolveBody
+  .omit({ occurrence: true })
+  .extend({ ids, occurrences: occurrences('resolve') })
+  .refine(occurrencesOfIds.check, occurrencesOfIds.message)
+  .meta({
+    examples: [
+      {
+        ids: ['alm_01JD7Q7M1V3N8B5QZ0K4XH2C9T'],
+        by: 'Wang Li (duty officer)',
+        disposal: {
+          cause: 'site network outage 02:10–02:40 (switch power supply failed)',
+          measures: 'power supply replaced; every monitor reporting again, readings checked',
+          responsible: 'Zhang Wei (IT)',
+        },
       },
-    },
-  ],
-});
+    ],
+  });
 
 const outcomes = z
   .object({

@@ -210,7 +210,7 @@ export function registerAlarmRoutes(
     ack: { summary: 'Acknowledge an alarm', conflicts: ['alarm_resolved', 'alarm_already_acknowledged', 'alarm_reoccurred'] },
     resolve: {
       summary: 'Record the disposal (处置) and close a cleared alarm',
-      conflicts: ['alarm_resolved', 'alarm_still_active', 'disposal_required'],
+      conflicts: ['alarm_resolved', 'alarm_still_active', 'disposal_required', 'alarm_reoccurred'],
     },
   } as const;
   for (const action of ['ack', 'resolve'] as const) {
