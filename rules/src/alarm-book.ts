@@ -147,8 +147,9 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export const LATE_READING_MS = 60_000;
 
 /**
- * Marks a raised (or raised again) alarm with when the gateway learned of its change: its reading's arrival if that came
- * late (`reportedAt` set), else the reading's time (`reportedAt` absent). Returns that time.
+ * Marks a raised (or raised again) alarm with its reading's arrival if that came late (`reportedAt` set; absent, its
+ * `raisedAt` stands). Returns when the gateway learned of the change — the arrival, late or not: a reading of 23:58:50
+ * that arrives at 23:59:30 is not born past a 23:59 deadline.
  */
 function markReported(alarm: Alarm, change: VerdictChange): number {
   if (change.receivedAt !== undefined && change.receivedAt - change.at > LATE_READING_MS) {
@@ -156,7 +157,7 @@ function markReported(alarm: Alarm, change: VerdictChange): number {
     return change.receivedAt;
   }
   delete alarm.reportedAt;
-  return change.at;
+  return Math.max(change.at, change.receivedAt ?? change.at);
 }
 
 /** The alarms that match a query, newest raised first (ties: the larger id first). */

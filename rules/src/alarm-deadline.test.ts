@@ -44,6 +44,16 @@ describe('the same-day deadline in the alarm book (alarm.overdue)', () => {
     expect(other?.alarm.deadline).toBe(new Date(18 * HOUR).toISOString());
   });
 
+  it('a reading a little late across the cut-off is not born overdue: its deadline counts from its arrival', () => {
+    const CUT = 10 * HOUR;
+    const alarms = createAlarmBook({ newAlarmId: () => 'alm_1', deadlineOf: (_site, t) => (Math.floor(t / CUT) + 1) * CUT });
+    // read 10 s before a cut-off, arrived 30 s after it (40 s late: no reportedAt)
+    const [raised] = alarms.apply({ ...change('true', CUT - 10_000), receivedAt: CUT + 30_000 });
+    expect(raised?.alarm.reportedAt).toBeUndefined();
+    expect(raised?.alarm.deadline).toBe(new Date(2 * CUT).toISOString());
+    expect(alarms.tick(CUT + 31_000).map((t) => t.type)).toEqual([]);
+  });
+
   it('an alarm still unresolved at its deadline goes alarm.overdue once, cleared or not, with the next seq', () => {
     const alarms = book();
     const [raised] = alarms.apply(change('true', 0));
