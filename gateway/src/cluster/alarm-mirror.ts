@@ -258,7 +258,7 @@ export function createAlarmMirror(deps: AlarmMirrorDeps): AlarmMirror {
       !started
         ? null
         : subscriber.status !== 'ready'
-          ? `the alarm feed's connection is ${subscriber.status}`
+          ? `the alarm feed's connection to redis is ${subscriber.status}`
           : stale
             ? 'the alarm feed reconnected; the shared alarms are not read again yet (the list may be behind)'
             : null,
