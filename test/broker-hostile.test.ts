@@ -9,7 +9,7 @@ import { createLogger } from '../gateway/src/observability/logger.js';
 import { createGatewayMetrics } from '../gateway/src/observability/metrics.js';
 import { queryInflux } from './helpers/influx-query.js';
 import { connackCode, connectDevice, grantedQos, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { connectPacket, openRawSession, type RawSession, rawPublish, remainingLength } from './helpers/raw-mqtt.js';
+import { connectPacket, openRawSession, pubrel, qos2Publish, type RawSession, rawPublish, remainingLength } from './helpers/raw-mqtt.js';
 import {
   api,
   DUST_DEVICES,
@@ -143,6 +143,31 @@ describe('MQTT 3.1.1 protocol errors get the answer the standard names', () => {
     expect(metricValue(await metricsOf(gateway), 'gateway_mqtt_connections_closed_total', { reason: 'protocol_error' })).toBe(2);
     await gateway.settle();
     expect(await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-01'")).toEqual([]);
+  });
+});
+
+describe('a QoS 2 PUBLISH sent again before its PUBREL (MQTT-4.3.3-2)', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(async () => gateway?.close());
+
+  it('is the same message: PUBREC again, taken and stored once (a reading without seq is not counted twice)', async () => {
+    const session = await rawDevice(gateway, 'dc-01', 'dc-01', 'secret-dc-01');
+    const payload = '{"metrics":{"spark_count":1}}';
+    session.send(qos2Publish(DC01, payload, 7, false));
+    await eventually('the first PUBREC', () => (session.packets.filter((p) => p.cmd === 'pubrec').length === 1 ? true : undefined));
+    session.send(qos2Publish(DC01, payload, 7, true));
+    await eventually('the second PUBREC', () => (session.packets.filter((p) => p.cmd === 'pubrec').length === 2 ? true : undefined));
+    session.send(pubrel(7));
+    await eventually('the PUBCOMP', () => (session.packets.some((p) => p.cmd === 'pubcomp') ? true : undefined));
+    // released, the packet id may carry a new message
+    session.send(qos2Publish(DC01, '{"metrics":{"spark_count":2}}', 7, false));
+    await eventually('the third PUBREC', () => (session.packets.filter((p) => p.cmd === 'pubrec').length === 3 ? true : undefined));
+    await gateway.settle();
+    expect(metricValue(await metricsOf(gateway), 'gateway_readings_accepted_total', { profile: 'dust-collector' })).toBe(2);
+    session.destroy();
   });
 });
 

@@ -119,6 +119,11 @@ export function rawPublish(topic: string, payload: Buffer, qos: 0 | 1, messageId
   return Buffer.concat([Buffer.from([0x30 | (qos << 1)]), remainingLength(body.length), body]);
 }
 
+/** A QoS 2 PUBLISH, first sent or sent again (`dup`) before its PUBREL; and the PUBREL that releases it. */
+export const qos2Publish = (topic: string, payload: string, messageId: number, dup: boolean): Buffer =>
+  mqttPacket.generate({ cmd: 'publish', qos: 2, dup, retain: false, messageId, topic, payload: Buffer.from(payload) });
+export const pubrel = (messageId: number): Buffer => mqttPacket.generate({ cmd: 'pubrel', messageId });
+
 /** MQTT's variable-length "remaining length" (§2.2.3). */
 export function remainingLength(length: number): Buffer {
   const bytes: number[] = [];

@@ -30,6 +30,11 @@ export interface BrokerDeps extends AuthenticateDeps {
   log: Logger;
 }
 
+/** What authorizePublish asks of aedes's persistence: whether a QoS 2 PUBLISH of this packet id awaits its PUBREL. */
+interface IncomingStore {
+  incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown>;
+}
+
 /**
  * The embedded aedes broker with the contract's rules: device credentials, a per-device topic ACL, and
  * every device PUBLISH handed to ingest inside `authorizePublish` — before the PUBACK is written, so the
@@ -38,6 +43,7 @@ export interface BrokerDeps extends AuthenticateDeps {
 export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
   const { log, metrics } = deps;
   const arrival = createArrivalOrder<Client>();
+  let incoming: IncomingStore;
   const broker = await Aedes.createBroker({
     ...deps.shared,
     drainTimeout: deps.drainTimeout,
@@ -62,18 +68,24 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
       // a PUBLISH over mqtt.maxPacketBytes, read past by the connection guard: only its first bytes are here
       const { tooLarge } = packet as PublishPacket & { tooLarge?: TooLargePublish };
       const inTurn = arrival.next(client as Client);
-      deps.ingest.handlePublish(
-        { session, clientId: client?.id ?? null, topic: packet.topic, payload, receivedAt: deps.now(), ...(tooLarge ? { tooLarge } : {}) },
-        (decision) =>
-          inTurn(() => {
-            if (decision === 'unavailable') return done(new Error('telemetry lane unavailable'));
-            if (decision === 'drop') {
-              packet.topic = DROPPED_PREFIX + packet.topic;
-              packet.retain = false;
-            }
-            done(null);
-          }),
-      );
+      const receivedAt = deps.now();
+      const handOn = (): void =>
+        deps.ingest.handlePublish(
+          { session, clientId: client?.id ?? null, topic: packet.topic, payload, receivedAt, ...(tooLarge ? { tooLarge } : {}) },
+          (decision) =>
+            inTurn(() => {
+              if (decision === 'unavailable') return done(new Error('telemetry lane unavailable'));
+              if (decision === 'drop') {
+                packet.topic = DROPPED_PREFIX + packet.topic;
+                packet.retain = false;
+              }
+              done(null);
+            }),
+        );
+      if (packet.qos !== 2) return handOn();
+      // MQTT-4.3.3-2: a QoS 2 PUBLISH sent again before its PUBREL (DUP, the same packet id) is the same message —
+      // aedes answers PUBREC again without publishing it, and ingest does not take it a second time either
+      incoming.incomingGetPacket(client as Client, packet).then(() => inTurn(() => done(null)), handOn);
     },
     authorizeSubscribe(
       client: Client,
@@ -103,6 +115,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
     },
   });
 
+  // the broker's store of QoS 2 PUBLISHes awaiting their PUBREL (not in aedes's types)
+  incoming = (broker as unknown as { persistence: IncomingStore }).persistence;
   broker.on('clientReady', (client) => {
     metrics.mqttConnections.set(broker.connectedClients);
     const session = sessionOf(client);
