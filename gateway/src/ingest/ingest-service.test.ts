@@ -149,6 +149,18 @@ describe('ingest service: what happens to each PUBLISH', () => {
     );
   });
 
+  it('a backlog sent again after a lost PUBACK: each refused reading counted, the payload kept once per reason', async () => {
+    const rejections = Array.from({ length: 1_000 }, (_, seq) => ({ reason: 'duplicate' as const, detail: `seq ${seq} already received` }));
+    const s = service({ verdict: { accepted: 0, rejections: [...rejections, { reason: 'type', detail: 'readings[3].metrics.x: bad' }] } });
+    expect(s.publish(device(dc01), TELEMETRY, '{"readings":[]}')).toEqual(['drop']);
+    expect(await s.counted('rejections')).toEqual({ duplicate: 1_000, type: 1 });
+    expect(s.deviceStatus.get('dc-01').rejections).toEqual({ duplicate: 1_000, type: 1 });
+    expect(s.quarantine.list({}).map((e) => [e.reason, e.detail])).toEqual([
+      ['type', 'readings[3].metrics.x: bad'],
+      ['duplicate', 'seq 0 already received (and 999 more readings of this payload)'],
+    ]);
+  });
+
   it('a quarantine its store cannot write (disk full): every rejection still answered and counted, shown until a restart, told', async () => {
     const keep: QuarantineKeep = {
       load: () => [],

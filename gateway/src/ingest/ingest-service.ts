@@ -56,10 +56,13 @@ export interface IngestService {
  * rules → storage). It runs inside the broker's publish hook, so the acknowledgement waits for the verdict.
  */
 export function createIngestService(deps: IngestServiceDeps): IngestService {
-  const record = (publish: DevicePublish, rejection: Rejection, device: RegisteredDevice | null, site: string | null): void => {
-    // Per reason in the metrics (a bounded label set); per device in GET /api/devices and the quarantine.
+  /** Counts one rejection: per reason in the metrics (a bounded label set), per device in GET /api/devices. */
+  const count = (rejection: Rejection, device: RegisteredDevice | null): void => {
     deps.metrics.rejections.inc({ reason: rejection.reason });
     if (device) deps.deviceStatus.rejected(device.id, rejection.reason);
+  };
+  /** Keeps a rejected payload in the quarantine with its reason (and logs it). */
+  const keep = (publish: DevicePublish, rejection: Rejection, device: RegisteredDevice | null, site: string | null): void => {
     deps.log.debug(
       { device: device?.id ?? null, reason: rejection.reason, detail: rejection.detail, topic: publish.topic },
       'payload rejected',
@@ -76,6 +79,28 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
       },
       publish.payload,
     );
+  };
+  const record = (publish: DevicePublish, rejection: Rejection, device: RegisteredDevice | null, site: string | null): void => {
+    count(rejection, device);
+    keep(publish, rejection, device, site);
+  };
+  /**
+   * The readings of one payload refused: each counted, but the payload kept once per reason — a backlog of 1,000 sent
+   * again after a lost PUBACK is one quarantine entry of 1,000 duplicates, not 1,000 entries pushing out the device's
+   * other evidence (and 1,000 writes on this thread).
+   */
+  const recordReadings = (publish: DevicePublish, rejections: readonly Rejection[], device: RegisteredDevice): void => {
+    const byReason = new Map<Rejection['reason'], { first: Rejection; more: number }>();
+    for (const rejection of rejections) {
+      count(rejection, device);
+      const seen = byReason.get(rejection.reason);
+      if (seen) seen.more += 1;
+      else byReason.set(rejection.reason, { first: rejection, more: 0 });
+    }
+    for (const { first, more } of byReason.values()) {
+      const detail = more === 0 ? first.detail : `${first.detail} (and ${more} more readings of this payload)`;
+      keep(publish, { ...first, detail }, device, device.site);
+    }
   };
 
   // Labelled children bound once: this runs for every PUBLISH.
@@ -149,7 +174,7 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
     deps.recorder?.record(topic, publish.payload, publish.receivedAt);
     deps.lane.submit(device, publish.payload, publish.receivedAt, (verdict) => {
       if (verdict.unavailable) return decided('unavailable');
-      for (const rejection of verdict.rejections) record(publish, rejection, device, device.site);
+      if (verdict.rejections.length > 0) recordReadings(publish, verdict.rejections, device);
       decided(verdict.accepted > 0 ? 'accept' : 'drop');
     });
   };
