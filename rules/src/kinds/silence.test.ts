@@ -86,6 +86,28 @@ rules:
     expect(byProfile.engine.nextDueAt()).toBe(180_000);
   });
 
+  it('each step on its own time: 3 intervals of a device reporting every 10 min (30 min) do not hold back the orange of 15 min', () => {
+    const rule = `
+profile: p
+rules:
+  - id: silent
+    kind: silence
+    ladder:
+      - { intervals: 3, severity: yellow }
+      - { after: 15m, severity: orange }
+      - { after: 24h, severity: red }
+    source: test
+`;
+    const h = harness(rule, { attributes: { reportingIntervalMs: 10 * MIN } });
+    h.read(0, { x: 1 }, 0);
+    expect(h.engine.nextDueAt()).toBe(15 * MIN);
+    h.advanceTo(15 * MIN);
+    expect(h.state('silent')).toBe('orange');
+    h.advanceTo(60 * MIN);
+    expect(h.changes.map((c) => (c.verdict.status === 'true' ? c.verdict.severity : c.verdict.status))).toEqual(['orange']);
+    expect(h.engine.nextDueAt()).toBe(24 * 60 * MIN);
+  });
+
   it('watches one metric only when told to', () => {
     const h = harness(`
 profile: p

@@ -129,9 +129,13 @@ export const silenceKind: RuleKind<SilenceRule, SilenceState> = {
       state.suppressed = true;
       return undefined;
     }
-    let step = state.step;
-    while (step + 1 < def.ladder.length && silentSince(state) + stepMs(def, state, step + 1) <= ctx.now) step += 1;
-    state.step = step;
+    // the most severe step due: each on its own time (a step of 3 intervals of a 10-min device, 30 min, does not hold
+    // back an orange step after 15 min)
+    for (let i = def.ladder.length - 1; i > state.step; i -= 1) {
+      if (silentSince(state) + stepMs(def, state, i) > ctx.now) continue;
+      state.step = i;
+      break;
+    }
     return verdictOf(def, state, ctx);
   },
   onResume(_def, state, downMs) {
@@ -148,6 +152,9 @@ export const silenceKind: RuleKind<SilenceRule, SilenceState> = {
   },
   dueAt(def, state) {
     if (state.lastArrival === null || state.suppressed || state.step + 1 >= def.ladder.length) return null;
-    return silentSince(state) + stepMs(def, state, state.step + 1);
+    // the soonest of the steps above the one in force
+    let soonest = Number.POSITIVE_INFINITY;
+    for (let i = state.step + 1; i < def.ladder.length; i += 1) soonest = Math.min(soonest, stepMs(def, state, i));
+    return silentSince(state) + soonest;
   },
 };
