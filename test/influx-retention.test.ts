@@ -1,8 +1,10 @@
-import { describe, expect, inject, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { demoConfig } from '../gateway/src/config/demo-config.js';
 import { createInfluxV1Writer } from '../gateway/src/sinks/influx/influx-writer.js';
 import { queryInflux } from './helpers/influx-query.js';
-import { freshDatabase } from './helpers/test-gateway.js';
+import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
+import { api, freshDatabase, LANE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 const policies = async (database: string): Promise<Array<{ name: string; duration: string; default: boolean }>> =>
   (await queryInflux(database, `SHOW RETENTION POLICIES ON "${database}"`)) as Array<{ name: string; duration: string; default: boolean }>;
@@ -35,5 +37,31 @@ describe('influx.retention: the database the gateway creates keeps points only a
     const database = freshDatabase();
     await createInfluxV1Writer({ url: inject('influxUrl'), database, timeoutMs: 10_000, retentionMs: null }).prepare();
     expect((await policies(database)).map((p) => [p.name, p.duration, p.default])).toEqual([['autogen', '0s', true]]);
+  });
+});
+
+describe.each(LANE_THREADS)('a backlog older than the retention (lane.thread: %s)', (thread) => {
+  let gateway: TestGateway | null = null;
+  let device: MqttClient | null = null;
+  afterEach(async () => {
+    await device?.endAsync();
+    await gateway?.close();
+    gateway = device = null;
+  });
+
+  it('is refused at once as past_timestamp, with its reason, not acknowledged then refused by InfluxDB point by point', async () => {
+    gateway = await startTestGateway({ thread, overrides: { influx: { retention: '1h' } } });
+    const running = gateway;
+    device = await connectDevice(running.mqttUrl, { clientId: 'dc-01', username: 'dc-01', password: 'secret-dc-01' });
+    await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), {
+      readings: [
+        { ts: Date.now() - 2 * 3_600_000, seq: 1, metrics: { hopper_temp: 30 } },
+        { ts: Date.now() - 1_000, seq: 2, metrics: { hopper_temp: 31 } },
+      ],
+    });
+    await running.settle();
+    const entries = (await api(running, '/api/quarantine?device=dc-01')).body.entries;
+    expect(entries.map((e: { reason: string }) => e.reason)).toEqual(['past_timestamp']);
+    expect(entries[0].detail).toMatch(/^seq 1: .* behind the gateway \(limit 3600 s\)$/);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PROFILES, type Profile } from '../../../profiles/index.js';
 import { validateConfig } from '../config/load-config.js';
 import { createDeviceRegistry, type RegisteredDevice } from '../devices/device-registry.js';
-import { DEFAULT_TIMESTAMP_WINDOW, ingestTelemetry, type TelemetryIngestDeps } from './ingest-telemetry.js';
+import { DEFAULT_TIMESTAMP_WINDOW, ingestTelemetry, type TelemetryIngestDeps, timestampWindowOf } from './ingest-telemetry.js';
 import { createSeqWindow } from './seq-window.js';
 
 const config = validateConfig(
@@ -356,5 +356,18 @@ describe('readings dropped one by one: times out of the window, duplicates', () 
     expect(judge({ metrics: { hopper_temp: 4 } }).accepted.map((a) => a.reading.ts)).toEqual([NOW + 3]);
     expect(judge({ ts: NOW - 5_000, metrics: { hopper_temp: 5 } }).accepted.map((a) => a.reading.ts)).toEqual([NOW - 5_000]);
     expect(judge({ metrics: { hopper_temp: 6 } }, NOW + 60_000).accepted.map((a) => a.reading.ts)).toEqual([NOW + 60_000]);
+  });
+
+  it('refuses as past_timestamp what InfluxDB would refuse for its age: the window behind is the shorter of maxAge and the retention', () => {
+    const ingestSettings = { maxClockAhead: 5 * MINUTE, maxAge: 90 * DAY };
+    expect(timestampWindowOf(ingestSettings, { mode: 'url', retention: 7 * DAY })).toEqual({
+      maxAheadMs: 5 * MINUTE,
+      maxBehindMs: 7 * DAY,
+    });
+    expect(timestampWindowOf(ingestSettings, { mode: 'url', retention: 'inf' }).maxBehindMs).toBe(90 * DAY);
+    expect(timestampWindowOf(ingestSettings, { mode: 'off', retention: 7 * DAY }).maxBehindMs).toBe(90 * DAY);
+    const judge = ingest({ timestamps: timestampWindowOf(ingestSettings, { mode: 'url', retention: 7 * DAY }) });
+    expect(judge({ ts: NOW - 8 * DAY, metrics: { hopper_temp: 1 } }).rejections.map((r) => r.reason)).toEqual(['past_timestamp']);
+    expect(judge({ ts: NOW - 6 * DAY, metrics: { hopper_temp: 1 } }).accepted).toHaveLength(1);
   });
 });

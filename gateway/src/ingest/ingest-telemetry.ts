@@ -18,6 +18,19 @@ export interface TimestampWindow {
 /** The defaults of `ingest.maxClockAhead` and `ingest.maxAge`. */
 export const DEFAULT_TIMESTAMP_WINDOW: TimestampWindow = { maxAheadMs: 5 * 60_000, maxBehindMs: 90 * 86_400_000 };
 
+/**
+ * The window of a configuration: `ingest.maxClockAhead` ahead; behind, `ingest.maxAge` or InfluxDB's retention if that
+ * is shorter — a reading InfluxDB would refuse for its age is refused at once with its reason (`past_timestamp`), not
+ * acknowledged, then refused point by point by InfluxDB and lost from the quarantine's view.
+ */
+export function timestampWindowOf(
+  ingest: { maxClockAhead: number; maxAge: number },
+  influx: { mode: string; retention: number | 'inf' },
+): TimestampWindow {
+  const retention = influx.mode === 'off' || influx.retention === 'inf' ? Number.POSITIVE_INFINITY : influx.retention;
+  return { maxAheadMs: ingest.maxClockAhead, maxBehindMs: Math.min(ingest.maxAge, retention) };
+}
+
 export interface IngestOutcome {
   accepted: NormalisedReading[];
   /** Payload-level rejection, or one per refused reading (duplicates, future times). */

@@ -2,6 +2,7 @@ import { PROFILES } from '../../../profiles/index.js';
 import type { RuleSet } from '../../../rules/src/index.js';
 import type { DeviceConfig, GatewayConfig } from '../config/config-schema.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
+import { timestampWindowOf } from '../ingest/ingest-telemetry.js';
 import { createSeqWindow } from '../ingest/seq-window.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -152,7 +153,7 @@ export async function buildLaneCore(
     inbox: store && !config.clustered ? createSqliteAlarmInbox(store) : undefined,
     clustered: config.clustered,
     maxPayloadBytes: config.maxPayloadBytes,
-    timestamps: { maxAheadMs: config.ingest.maxClockAhead, maxBehindMs: config.ingest.maxAge },
+    timestamps: timestampWindowOf(config.ingest, config.influx),
     sink,
     reloadRules: createRuleReloader({ profiles: PROFILES, extraFiles: config.rules, engine, log: log.child({ component: 'rules' }) }),
     outlet,
