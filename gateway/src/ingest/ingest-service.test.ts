@@ -248,7 +248,7 @@ describe('ingest service: what happens to each PUBLISH', () => {
     const s = service();
     expect(s.publish(device(dc01), STATUS, 'offline')).toEqual(['accept']);
     expect(s.deviceStatus.get('dc-01')).toMatchObject({ reported: 'offline', lastSeen: AT });
-    expect(s.publish(device(dc01), STATUS, 'online')).toEqual(['accept']);
+    expect(s.publish(device(dc01), STATUS, 'online\n')).toEqual(['accept']);
     expect(s.deviceStatus.get('dc-01').reported).toBe('online');
     expect(s.publish(device(dc01), STATUS, '"offline"')).toEqual(['drop']);
     expect(s.deviceStatus.get('dc-01').reported).toBe('online');

@@ -162,7 +162,8 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
     }
 
     if (parsed.channel === 'status') {
-      const status = statusPayloadSchema.safeParse(publish.payload.toString('utf8'));
+      // `echo online | mosquitto_pub -s` sends a line: the word is what counts
+      const status = statusPayloadSchema.safeParse(publish.payload.toString('utf8').trim());
       if (!status.success) {
         record(publish, reject('schema', 'status payload must be "online" or "offline"'), device, device.site);
         return decided('drop');

@@ -48,4 +48,21 @@ describe('device times as RFC 3339 text (contract §2)', () => {
       ),
     );
   });
+
+  it('refuses an hour past 23 (24:00 would be the next day) and a minute past 59; a leap second is the last millisecond of its minute', () => {
+    expect(rfc3339Ms('2026-11-21T24:00:00Z')).toBeNaN();
+    expect(rfc3339Ms('2026-11-21T23:60:00Z')).toBeNaN();
+    expect(rfc3339Ms('2026-11-21T23:59:61Z')).toBeNaN();
+    expect(rfc3339Ms('2016-12-31T23:59:60Z')).toBe(Date.parse('2016-12-31T23:59:59.999Z'));
+    expect(rfc3339Ms('2017-01-01T07:59:60.25+08:00')).toBe(Date.parse('2016-12-31T23:59:59.999Z'));
+  });
+
+  it('agrees with Date.parse on every valid time of day (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 }), (h, m, sec) => {
+        const text = `2026-11-21T${[h, m, sec].map((n) => String(n).padStart(2, '0')).join(':')}+08:00`;
+        expect(rfc3339Ms(text)).toBe(Date.parse(text));
+      }),
+    );
+  });
 });
