@@ -249,6 +249,26 @@ describe('a device is only itself (contract §1)', () => {
   });
 });
 
+describe('one device cannot take every connection slot', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway({ overrides: { mqtt: { tcp: { host: '127.0.0.1', port: 0 }, maxConnectionsPerDevice: 2 } } });
+  });
+  afterAll(async () => gateway?.close());
+
+  it('refuses its connections past mqtt.maxConnectionsPerDevice with CONNACK 3, counted; a reconnect under a connected ClientId takes it over', async () => {
+    const as = (clientId: string) => ({ username: 'dc-01', password: 'secret-dc-01', clientId, reconnectPeriod: 0 });
+    const first = await connectDevice(gateway.mqttUrl, as('dc-01'));
+    const second = await connectDevice(gateway.mqttUrl, as('dc-01:a'));
+    expect(await connackCode(gateway.mqttUrl, as('dc-01:b'))).toBe(3);
+    // another device is not held up; the same ClientId again (a reconnect over a half-open socket) gets in
+    expect(await connackCode(gateway.mqttUrl, { username: 'dc-02', password: 'secret-dc-02', clientId: 'dc-02' })).toBe(0);
+    expect(await connackCode(gateway.mqttUrl, as('dc-01:a'))).toBe(0);
+    expect(metricValue(await metricsOf(gateway), 'gateway_mqtt_connect_refused_total', { reason: 'device_connections' })).toBe(1);
+    await Promise.all([first.endAsync(true), second.endAsync(true)]);
+  });
+});
+
 describe('a decommissioned device still trying under its old name', () => {
   let gateway: TestGateway;
   beforeAll(async () => {

@@ -420,6 +420,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     verifySecret: createSecretVerifier(),
     connectedClients: () => broker.connectedClients,
     maxConnections: config.mqtt.maxConnections,
+    perDevice: {
+      connections: (device) => deviceStatus.get(device).connections,
+      connected: (clientId) => Object.hasOwn((broker as unknown as { clients: object }).clients, clientId),
+      max: config.mqtt.maxConnectionsPerDevice,
+    },
     labMode: config.mqtt.labMode,
     throttle: createConnectThrottle({
       windowMs: config.mqtt.connectThrottle.window,

@@ -14,6 +14,7 @@ export type ConnectRefusal =
   | 'client_id'
   | 'client_id_taken'
   | 'max_connections'
+  | 'device_connections'
   | 'anonymous'
   | 'unknown_device'
   | 'bad_credentials'
@@ -27,6 +28,11 @@ export interface AuthenticateDeps {
   verifySecret(secret: string, stored: string): Promise<boolean>;
   connectedClients(): number;
   maxConnections: number;
+  /**
+   * Open connections of one device (`dc-01`, `dc-01:{suffix}`), and whether a ClientId is connected now (a reconnect
+   * under it takes that connection over: it opens none more). Absent: no limit per device.
+   */
+  perDevice?: { connections(device: string): number; connected(clientId: string): boolean; max: number };
   labMode: { enabled: boolean; allow: readonly string[]; deny: readonly string[] };
   throttle: ConnectThrottle;
   /** Devices with good credentials wait here for their CONNACK while the telemetry lane is behind (admission.ts). */
@@ -153,6 +159,13 @@ export function createAuthenticate(deps: AuthenticateDeps) {
         }
         if (!serverAssignedId.has(client) && !clientIdBelongsTo(client.id, device.id)) {
           refuse(client, 'client_id_taken', CONNACK.IDENTIFIER_REJECTED, done);
+          return;
+        }
+        // one device (a leaked secret, firmware adding a fresh suffix at each reconnect over half-open sockets) does not
+        // take every connection slot of the fleet
+        const perDevice = deps.perDevice;
+        if (perDevice && !perDevice.connected(client.id) && perDevice.connections(device.id) >= perDevice.max) {
+          refuse(client, 'device_connections', CONNACK.SERVER_UNAVAILABLE, done);
           return;
         }
         if (will?.topic && !will.topic.startsWith(device.topicPrefix)) {

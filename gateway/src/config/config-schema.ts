@@ -67,6 +67,8 @@ const mqtt = z
       .strict()
       .default({ window: 60_000, maxFailuresPerAddress: 60, maxFailuresPerDevice: 10 }),
     maxConnections: z.number().int().positive().default(50_000),
+    /** Open connections one device may hold (its ClientId and `{id}:{suffix}` ones); more get CONNACK 3. */
+    maxConnectionsPerDevice: z.number().int().positive().default(4),
     /**
      * While the telemetry lane is behind (a publish would wait `maxLaneWait` or more for its verdict), devices with
      * good credentials wait for their CONNACK and are let in as the lane catches up; one held `maxHold` gets
