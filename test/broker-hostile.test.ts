@@ -144,6 +144,19 @@ describe('MQTT 3.1.1 protocol errors get the answer the standard names', () => {
     await gateway.settle();
     expect(await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-01'")).toEqual([]);
   });
+
+  it('counts what aedes closes itself: an MQTT 5 CONNECT (CONNACK 1) and a PUBLISH with a wildcard in its topic', async () => {
+    const closedBy = async (reason: string) => metricValue(await metricsOf(gateway), 'gateway_mqtt_connections_closed_total', { reason });
+    const [versionBefore, errorBefore] = [await closedBy('protocol_version'), await closedBy('protocol_error')];
+    const five = await openRawSession(gateway.mqttUrl);
+    five.send(connectPacket('dc-01', 'dc-01', 'secret-dc-01', 5));
+    expect(await closedWithin(five, 5_000)).toBe(true);
+    expect(five.packets).toEqual([expect.objectContaining({ cmd: 'connack', returnCode: 1 })]);
+    const wild = await rawDevice(gateway, 'dc-01', 'dc-01', 'secret-dc-01');
+    wild.send(rawPublish(`${DC01}/+`, Buffer.from('{"metrics":{"hopper_temp":1}}'), 1, 4));
+    expect(await closedWithin(wild, 5_000)).toBe(true);
+    expect([await closedBy('protocol_version'), await closedBy('protocol_error')]).toEqual([versionBefore + 1, errorBefore + 1]);
+  });
 });
 
 describe('a QoS 2 PUBLISH sent again before its PUBREL (MQTT-4.3.3-2)', () => {

@@ -30,6 +30,14 @@ export interface BrokerDeps extends AuthenticateDeps {
   log: Logger;
 }
 
+/** The errors aedes closes a connection with for a PUBLISH the protocol forbids (aedes/lib/handlers/publish.js). */
+const AEDES_PROTOCOL_ERRORS: ReadonlySet<string> = new Set([
+  'empty topic not allowed in PUBLISH',
+  '# is not allowed in PUBLISH',
+  '+ is not allowed in PUBLISH',
+  'topic has too many levels',
+]);
+
 /** What authorizePublish asks of aedes's persistence: whether a QoS 2 PUBLISH of this packet id awaits its PUBREL. */
 interface IncomingStore {
   incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown>;
@@ -129,7 +137,15 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
     if (session?.kind === 'device') deps.deviceStatus.disconnected(session.device.id);
     log.debug({ clientId: client.id }, 'client disconnected');
   });
-  broker.on('clientError', (client, error) => log.debug({ clientId: client?.id, err: error }, 'client error'));
+  broker.on('clientError', (client, error) => {
+    // what aedes itself closes a connection for (a wildcard in a PUBLISH topic, …): counted as the gateway's own are
+    if (AEDES_PROTOCOL_ERRORS.has(error.message)) metrics.mqttConnectionsClosed.inc({ reason: 'protocol_error' });
+    log.debug({ clientId: client?.id, err: error }, 'client error');
+  });
+  broker.on('connackSent', (packet: { returnCode?: number }) => {
+    // aedes answers a protocol level it does not speak (MQTT 5) with CONNACK 1 and closes: counted as the guard's are
+    if (packet.returnCode === 1) metrics.mqttConnectionsClosed.inc({ reason: 'protocol_version' });
+  });
   broker.on('connectionError', (client, error) => log.debug({ clientId: client?.id, err: error }, 'connection error'));
   return broker;
 }
