@@ -265,6 +265,12 @@ describe('dust-collector profile', () => {
     expect(h.activeSummary()).toEqual(['hopper_temp_high:red', 'hopper_temp_rising:orange', 'sensor_fault:orange']);
   });
 
+  it('a ΔP transmitter reading below its range (negative) is a sensor fault, not a bag rupture (the low alarm is held back)', () => {
+    const { h, random, both, start } = plant();
+    both(start + 20 * MINUTE, (t) => ({ ...working(t, random), diff_pressure: -40 }));
+    expect(h.activeSummary()).toEqual(['sensor_fault:orange']);
+  });
+
   it('ΔP exactly constant for 30 min while the fan runs is yellow (sensor stuck)', () => {
     const { h, random, both, start } = plant();
     both(start + 40 * MINUTE, (t) => ({ ...working(t, random), diff_pressure: 1180 }));
