@@ -63,6 +63,18 @@ describe('expect (interlock verification)', () => {
     expect(h.state('interlock')).toBe('pending');
     h.read(4000, {}, LATE);
     expect(h.state('interlock')).toBe('red');
+    // valves reported closed only after the deadline did not close within it, backlog or live (2 s late on the wire)
+    for (const arrival of [LATE, 0]) {
+      const late = harness(interlock, { attributes: { setpoint: 0.2 } });
+      late.read(0, normal, arrival);
+      late.read(1000, { cooling_pressure: 0.05 }, arrival + 1000);
+      late.read(2000, {}, arrival + 2000);
+      late.read(4200, { quick_shutoff: 'closed', emergency_drain: 'open', tilt_back: true }, arrival + 5000);
+      expect(late.state('interlock')).toBe('red');
+      // the next reading that shows them closed clears it (the alarm stays open for the duty officer)
+      late.read(5200, { quick_shutoff: 'closed' }, arrival + 6000);
+      expect(late.state('interlock')).toBe('false');
+    }
   });
 
   it('raises a separate red alarm from the clock when they do not, naming what was missing', () => {

@@ -65,7 +65,14 @@ function start(def: ExpectRule, state: ExpectState, unmet: string[], ctx: RuleCo
   }
 }
 
-/** The deadline passed: failed if an expectation is still unmet. */
+/** The deadline passed, judged by the readings up to it: failed if one of them left an expectation unmet. */
+function pastDeadline(state: ExpectState): void {
+  state.deadline = null;
+  delete state.judgeBy;
+  state.failed = state.unmet.length > 0;
+}
+
+/** The deadline passed on the gateway's clock (no reading past it): failed if an expectation is still unmet. */
 function judge(def: ExpectRule, state: ExpectState, ctx: RuleContext): void {
   state.deadline = null;
   delete state.judgeBy;
@@ -99,12 +106,15 @@ export const expectKind: RuleKind<ExpectRule, ExpectState> = {
   schema: expectRuleSchema,
   initialState: () => ({ triggered: false, deadline: null, failed: false, unmet: [] }),
   onReading(def, state, reading, ctx) {
-    if (!concerns(def, reading)) {
-      // any reading of the device shows its time has passed a deadline
-      if (state.deadline === null || ctx.now < state.deadline) return undefined;
-      judge(def, state, ctx);
+    const concerned = concerns(def, reading);
+    if (state.deadline !== null && (ctx.now > state.deadline || (ctx.now === state.deadline && !concerned))) {
+      // the device's time passed the deadline: judged on what its readings showed up to it (`unmet`, kept as they
+      // came), not on this one — valves reported closed after the deadline did not close within it
+      pastDeadline(state);
+      if (concerned) state.triggered = holds(def.trigger.ast, ctx.env);
       return verdictOf(def, state, ctx);
     }
+    if (!concerned) return undefined;
     const trigger = holds(def.trigger.ast, ctx.env);
     const unmet = unmetOf(def, ctx);
     const checking = state.deadline !== null || state.failed;
@@ -112,9 +122,6 @@ export const expectKind: RuleKind<ExpectRule, ExpectState> = {
       state.deadline = null;
       delete state.judgeBy;
       state.failed = false;
-    } else if (state.deadline !== null && ctx.now >= state.deadline) {
-      // the device's data passed the deadline with an expectation unmet
-      judge(def, state, ctx);
     } else if (def.reset === undefined) {
       if (!trigger) {
         state.deadline = null;
@@ -127,6 +134,9 @@ export const expectKind: RuleKind<ExpectRule, ExpectState> = {
     } else if (state.failed) {
       if (holds(def.reset.ast, ctx.env)) state.failed = false;
     } else if (trigger && !state.triggered && !holds(def.reset.ast, ctx.env)) start(def, state, unmet, ctx);
+    // what is still unmet while a check runs: its judgement at the deadline (this reading's, if it is at it)
+    if (state.deadline !== null) state.unmet = unmet;
+    if (state.deadline !== null && ctx.now >= state.deadline) pastDeadline(state);
     state.triggered = trigger;
     return verdictOf(def, state, ctx);
   },
