@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PROFILES } from '../../../profiles/index.js';
-import { ENGINE_SNAPSHOT_VERSION } from '../../../rules/src/index.js';
+import { ENGINE_SNAPSHOT_VERSION, type VerdictChange } from '../../../rules/src/index.js';
 import { validateConfig } from '../config/load-config.js';
 import { createDeviceRegistry, type RegisteredDevice } from '../devices/device-registry.js';
 import { addToRuns, type SeqRun } from '../ingest/seq-runs.js';
@@ -31,6 +31,7 @@ const T = Date.now();
 /** A lane core of a cluster node, and the seq it reported to the shared store with each commit's rule state. */
 function clusterLane() {
   const reported: AcceptedSeq[][] = [];
+  const alarmChanges: VerdictChange[] = [];
   const core = createLaneCore({
     registry,
     profiles: PROFILES,
@@ -43,14 +44,14 @@ function clusterLane() {
     clustered: true,
     reloadRules: () => ({ result: { ok: true, files: [], changedAlarms: 0 }, changes: [] }),
     outlet: {
-      alarmChanges: () => undefined,
+      alarmChanges: (changes) => alarmChanges.push(...changes),
       readingStored: () => undefined,
       engineChanged: (_changes, accepted) => reported.push([...accepted]),
     },
     metrics: createGatewayMetrics({ processMetrics: false }),
     log: createLogger('silent'),
   });
-  return { core, reported };
+  return { core, reported, alarmChanges };
 }
 
 describe('a cluster node knows the readings the last owner of a site judged (the contract: a duplicate also across a failover)', () => {
@@ -109,5 +110,24 @@ describe('a cluster node knows the readings the last owner of a site judged (the
     ]);
     for (let seq = 0; seq < 20; seq += 1)
       expect(next.core.judge(dc01, payload({ seq, metrics: { hopper_temp: 45 + seq / 100 } }), T)).toEqual({ accepted: 1, rejections: [] });
+  });
+});
+
+describe('a site taken over whose saved state holds a device since taken out of the registry', () => {
+  it('retires it as a start would: its alarm clears, it is not judged silent', () => {
+    // the last owner judged dc-old at site-a (hot); the registry here no longer has it
+    const before = createProfileRuleEngine(PROFILES, loadRuleSetOrThrow(PROFILES, []));
+    const old = { site: 'site-a', device: 'dc-old', profile: 'dust-collector', attributes: dc01.context.attributes };
+    before.registerDevices([dc01.context, old], T - 60_000);
+    const raised = before.onReading({ ...old, ts: T - 30_000, receivedAt: T - 30_000, metrics: { hopper_temp: 95 } }, old).changes;
+    expect(raised.some((c) => c.key === 'site-a/dc-old/hopper_temp_high' && c.verdict.status === 'true')).toBe(true);
+    const { core, alarmChanges } = clusterLane();
+    core.ownSites(['site-a'], T, [{ site: 'site-a', snapshot: before.snapshot(), downMs: 0 }]);
+    expect(alarmChanges.filter((c) => c.device === 'dc-old').map((c) => [c.rule, c.verdict.status])).toEqual([
+      ['hopper_temp_high', 'false'],
+    ]);
+    alarmChanges.length = 0;
+    core.tick(T + 7 * 86_400_000);
+    expect(alarmChanges.filter((c) => c.device === 'dc-old')).toEqual([]);
   });
 });

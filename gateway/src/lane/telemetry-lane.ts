@@ -357,6 +357,12 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     }
   };
 
+  /** Retires the engine's devices the registry no longer has where the engine has them (site/device). */
+  const retireUnregistered = (now: number, changes: VerdictChange[]): void => {
+    const registered = new Set([...deps.registry.all()].map(({ context }) => deviceKey(context.site, context.device)));
+    for (const change of engine.retireDevices((key) => registered.has(key), now)) changes.push(change);
+  };
+
   return {
     start(now) {
       const replayed = new Set<string>();
@@ -384,8 +390,7 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
             deps.log.info({ devices: saved.snapshot.devices.length, downMs }, 'rule state restored');
           }
           // a device taken out of the registry (or moved to another site) since: its alarms clear, its state goes
-          const registered = new Set([...deps.registry.all()].map(({ context }) => deviceKey(context.site, context.device)));
-          for (const change of engine.retireDevices((key) => registered.has(key), now)) changes.push(change);
+          retireUnregistered(now, changes);
           const contexts = ownedDevices().map((device) => device.context);
           for (const change of engine.registerDevices(contexts, now)) changes.push(change);
         },
@@ -406,6 +411,8 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
         for (const taken of handover) for (const [device, runs] of taken.seen ?? []) deps.seqWindow.adopt(device, runs);
         engine.forgetSites(lost);
         for (const taken of handover) for (const change of engine.adoptSites(taken.snapshot, now, taken.downMs)) changes.push(change);
+        // a taken site's saved state may hold a device since taken out of the registry: retired as at a start
+        if (handover.length > 0) retireUnregistered(now, changes);
         for (const change of engine.registerDevices(
           gained.map((device) => device.context),
           now,
