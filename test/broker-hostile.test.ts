@@ -182,6 +182,25 @@ describe('a QoS 2 PUBLISH sent again before its PUBREL (MQTT-4.3.3-2)', () => {
     expect(metricValue(await metricsOf(gateway), 'gateway_readings_accepted_total', { profile: 'dust-collector' })).toBe(2);
     session.destroy();
   });
+
+  it('is handed on in its turn: a QoS 1 PUBLISH read in the same packet after it does not overtake it (the older reading judged late)', async () => {
+    const session = await rawDevice(gateway, 'dc-02', 'dc-02', 'secret-dc-02');
+    const topic = telemetryTopicOf('site-a', 'dc-02');
+    const now = Date.now();
+    const lateBefore = metricValue(await metricsOf(gateway), 'gateway_readings_late_total');
+    session.send(
+      Buffer.concat([
+        qos2Publish(topic, JSON.stringify({ ts: now - 2_000, metrics: { hopper_temp: 30 } }), 9, false),
+        rawPublish(topic, Buffer.from(JSON.stringify({ ts: now - 1_000, metrics: { hopper_temp: 31 } })), 1, 10),
+      ]),
+    );
+    await eventually('both answered', () =>
+      session.packets.some((p) => p.cmd === 'pubrec') && session.packets.some((p) => p.cmd === 'puback') ? true : undefined,
+    );
+    await gateway.settle();
+    expect(metricValue(await metricsOf(gateway), 'gateway_readings_late_total')).toBe(lateBefore);
+    session.destroy();
+  });
 });
 
 describe('a device is only itself (contract §1)', () => {

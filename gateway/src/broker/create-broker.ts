@@ -52,6 +52,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
   const { log, metrics } = deps;
   const arrival = createArrivalOrder<Client>();
   let incoming: IncomingStore;
+  /** Per client, the QoS 2 duplicate check still asking the store: its later publishes are handed on after it. */
+  const qos2Checks = new WeakMap<Client, Promise<void>>();
   const broker = await Aedes.createBroker({
     ...deps.shared,
     drainTimeout: deps.drainTimeout,
@@ -90,10 +92,27 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
               done(null);
             }),
         );
-      if (packet.qos !== 2) return handOn();
+      const waiting = qos2Checks.get(client as Client);
+      if (packet.qos !== 2 && waiting === undefined) return handOn();
       // MQTT-4.3.3-2: a QoS 2 PUBLISH sent again before its PUBREL (DUP, the same packet id) is the same message —
-      // aedes answers PUBREC again without publishing it, and ingest does not take it a second time either
-      incoming.incomingGetPacket(client as Client, packet).then(() => inTurn(() => done(null)), handOn);
+      // aedes answers PUBREC again without publishing it, and ingest does not take it a second time either. Asking
+      // the store takes a turn: the client's publishes after it wait for it, so that ingest takes them in their order
+      // (a newer reading judged first would make the older one late).
+      const check: Promise<void> = (waiting ?? Promise.resolve())
+        .then(() =>
+          packet.qos === 2
+            ? incoming.incomingGetPacket(client as Client, packet).then(
+                () => true,
+                () => false,
+              )
+            : false,
+        )
+        .then((duplicate) => {
+          if (qos2Checks.get(client as Client) === check) qos2Checks.delete(client as Client);
+          if (duplicate) inTurn(() => done(null));
+          else handOn();
+        });
+      qos2Checks.set(client as Client, check);
     },
     authorizeSubscribe(
       client: Client,
