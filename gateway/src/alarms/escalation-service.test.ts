@@ -185,6 +185,38 @@ describe('the escalation service: steps fired through the alarm service', () => 
     expect(chased()).toHaveLength(2);
   });
 
+  it('a policy edited between restarts: the steps of the new one that have not fired still fire', () => {
+    const before = escalationSchema.parse([
+      {
+        id: 'red',
+        match: { severities: ['red'] },
+        steps: [
+          { after: '5m', notify: { users: ['a'] } },
+          { after: '10m', notify: { users: ['b'] } },
+          { after: '15m', unless: 'resolved', notify: { users: ['c'] } },
+        ],
+      },
+    ]);
+    const first = setup(undefined, before);
+    first.alarms.apply([raise('dc-01', 'red', 0)]);
+    first.escalation.tick(5 * MIN);
+    expect(first.alarms.acknowledge('alm_1', 'duty', null).ok).toBe(true);
+    first.escalation.tick(15 * MIN); // steps 1 and 3 fired, 2 passed over
+    const after = escalationSchema.parse([
+      {
+        id: 'red',
+        match: { severities: ['red'] },
+        steps: [
+          { after: '5m', notify: { users: ['a'] } },
+          { after: '20m', unless: 'resolved', notify: { users: ['d'] } },
+        ],
+      },
+    ]);
+    const again = createEscalationService({ policies: after, alarms: first.alarms, metrics: first.metrics, log: createLogger('silent') });
+    again.tick(20 * MIN);
+    expect(first.chased().map((e) => e.data.alarm.chase?.notify.users)).toEqual([['a'], ['c'], ['d']]);
+  });
+
   it('a restart (a new service on the same book) goes on from the steps the alarm records', () => {
     const first = setup();
     first.alarms.apply([raise('dc-01', 'red', 0)]);

@@ -75,7 +75,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
         const fired = stepsFired(alarm, alarms.book.history(alarm.id), policy.id);
         // one step at a time, each planned from the alarm as the step before left it: after a restart several may be
         // due at once, and a step that assigns the alarm makes a later `unless: assigned` step pass
-        while (fired.size < policy.steps.length) {
+        for (;;) {
           const [planned] = planChase(policy.steps, chaseFacts(alarm), fired, now).fire;
           if (!planned || !fire(alarm, policy, planned, now)) break;
           fired.add(planned.step);

@@ -31,7 +31,8 @@ interface Window {
 const SWEEP_ABOVE = 10_000;
 
 export function createConnectThrottle(limits: ConnectThrottleLimits): ConnectThrottle {
-  // Keys are `a:` + address or `d:` + device id, in a Map: nothing a client sends reaches an object's prototype.
+  // Keys are `a:` + address or `d:` + user name (a device id, or a name no device has: each address adds at most
+  // maxFailuresPerAddress of those a window), in a Map: nothing a client sends reaches an object's prototype.
   const windows = new Map<string, Window>();
 
   const current = (key: string, now: number): Window | undefined => {

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { PROFILES, type Profile } from '../../../profiles/index.js';
 import { validateConfig } from '../config/load-config.js';
 import { createDeviceRegistry, type RegisteredDevice } from '../devices/device-registry.js';
-import { DEFAULT_TIMESTAMP_WINDOW, ingestTelemetry, type TelemetryIngestDeps, timestampWindowOf } from './ingest-telemetry.js';
+import {
+  DEFAULT_TIMESTAMP_WINDOW,
+  ingestTelemetry,
+  MAX_ARRIVAL_LEAD_MS,
+  type TelemetryIngestDeps,
+  timestampWindowOf,
+} from './ingest-telemetry.js';
 import { createSeqWindow } from './seq-window.js';
 
 const config = validateConfig(
@@ -369,5 +375,13 @@ describe('readings dropped one by one: times out of the window, duplicates', () 
     const judge = ingest({ timestamps: timestampWindowOf(ingestSettings, { mode: 'url', retention: 7 * DAY }) });
     expect(judge({ ts: NOW - 8 * DAY, metrics: { hopper_temp: 1 } }).rejections.map((r) => r.reason)).toEqual(['past_timestamp']);
     expect(judge({ ts: NOW - 6 * DAY, metrics: { hopper_temp: 1 } }).accepted).toHaveLength(1);
+  });
+
+  it('a device sending more readings without times than milliseconds pass: their times run at most a second ahead', () => {
+    const judge = ingest({ arrivalTimes: new Map(), maxPayloadBytes: 100_000 });
+    const batch = { readings: Array.from({ length: 1_000 }, () => ({ metrics: { hopper_temp: 1 } })) };
+    const times = [...judge(batch).accepted, ...judge(batch).accepted].map((a) => a.reading.ts);
+    expect(times[999]).toBe(NOW + 999);
+    expect(Math.max(...times)).toBe(NOW + MAX_ARRIVAL_LEAD_MS);
   });
 });

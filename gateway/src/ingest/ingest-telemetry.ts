@@ -67,12 +67,18 @@ function timestampRejection(reading: NormalisedReading['reading'], receivedAt: n
   return null;
 }
 
-/** Gives each reading without a device time a millisecond of its own (`arrivalTimes`). */
+/**
+ * How far ahead of its arrival a reading without a device time may be put to get a millisecond of its own: a device
+ * sending faster than a reading a millisecond keeps its times at most this far ahead (past it, readings share one).
+ */
+export const MAX_ARRIVAL_LEAD_MS = 1_000;
+
+/** Gives each reading without a device time a millisecond of its own (`arrivalTimes`), at most MAX_ARRIVAL_LEAD_MS on. */
 function stampArrivals(last: Map<string, number>, device: string, accepted: NormalisedReading[]): void {
   for (const { deviceTs, reading } of accepted) {
     if (deviceTs !== null) continue;
     const previous = last.get(device);
-    if (previous !== undefined && reading.ts <= previous) reading.ts = previous + 1;
+    if (previous !== undefined && reading.ts <= previous) reading.ts = Math.min(previous + 1, reading.ts + MAX_ARRIVAL_LEAD_MS);
     last.set(device, reading.ts);
   }
 }

@@ -13,7 +13,8 @@ export const REJECTION_REASONS = {
   unit: "a unit the gateway cannot convert to the metric's canonical unit",
   duplicate: 'a sequence number already seen from this device (QoS 1 redelivery); dropped once',
   future_timestamp: 'a reading time further ahead of the gateway clock than ingest.maxClockAhead (default 5 min)',
-  past_timestamp: 'a reading time further behind the gateway clock than ingest.maxAge (default 90 days)',
+  past_timestamp:
+    "a reading time further behind the gateway clock than ingest.maxAge (default 90 days), or than InfluxDB's influx.retention when that is shorter",
   internal: 'judging the payload failed unexpectedly; the error is logged with its stack and the payload kept',
   topic: 'not a telemetry or status topic',
   forbidden: "a topic under another device's namespace (ACL)",

@@ -55,6 +55,9 @@ describe('device times as RFC 3339 text (contract §2)', () => {
     expect(rfc3339Ms('2026-11-21T23:59:61Z')).toBeNaN();
     expect(rfc3339Ms('2016-12-31T23:59:60Z')).toBe(Date.parse('2016-12-31T23:59:59.999Z'));
     expect(rfc3339Ms('2017-01-01T07:59:60.25+08:00')).toBe(Date.parse('2016-12-31T23:59:59.999Z'));
+    // a leap second only ever ends a UTC day
+    expect(rfc3339Ms('2026-11-21T12:30:60Z')).toBeNaN();
+    expect(rfc3339Ms('2016-12-31T23:59:60+08:00')).toBeNaN();
   });
 
   it('agrees with Date.parse on every valid time of day (property)', () => {

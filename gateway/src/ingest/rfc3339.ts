@@ -24,8 +24,9 @@ export function rfc3339Ms(text: string): number {
   if (day > days) return Number.NaN;
   if (Number(match[4]) > 23 || Number(match[5]) > 59 || Number(match[6]) > 60) return Number.NaN;
   if (match[6] === '60') {
-    const at = text.toUpperCase().replace(/^(.{17})60(\.\d+)?/, '$159.999');
-    return Date.parse(at);
+    // only the last second of a minute ending a UTC day (23:59:60Z, or 07:59:60+08:00) is ever a leap second
+    const at = Date.parse(text.toUpperCase().replace(/^(.{17})60(\.\d+)?/, '$159'));
+    return (at + 1_000) % 86_400_000 === 0 ? at + 999 : Number.NaN;
   }
   return Date.parse(text.toUpperCase());
 }

@@ -41,7 +41,7 @@ const listQuery = z.object({
     .optional()
     .meta({ examples: ['WyIyMDI2LTExLTIyVDAxOjAyOjAzLjAwMFoiLCJhbG1fMDEiXQ'] })
     .describe(
-      'the `next` of the page before: the alarms after its last one. Unlike `offset`, no alarm repeats or is skipped when alarms are raised or resolved between pages',
+      'the `next` of the page before: the alarms after its last one. Unlike `offset`, no alarm repeats or is skipped when alarms are raised or resolved between pages (one that returns meanwhile is raised again: it moves to the top, before the first page)',
     ),
 });
 
