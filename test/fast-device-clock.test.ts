@@ -1,26 +1,17 @@
-import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
-import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, eventually, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
+import { api, eventually, gatewayWithDevice, LANE_THREADS } from './helpers/test-gateway.js';
 
 /**
  * A device whose clock ran minutes fast, then was set right (NTP): its later readings must still raise alarms and show
  * in the device list. Readings up to `ingest.maxClockAhead` (5 min) ahead are accepted; before, one of them made every
  * reading after it "late" (judging nothing, shown nowhere) until the gateway's clock reached its time.
  */
-describe('a device clock that ran ahead and was corrected', () => {
-  let gateway: TestGateway | null = null;
-  let device: MqttClient | null = null;
-  afterEach(async () => {
-    await device?.endAsync();
-    await gateway?.close();
-    gateway = device = null;
-  });
+describe.each(LANE_THREADS)('a device clock that ran ahead and was corrected (lane.thread: %s)', (thread) => {
+  const live = gatewayWithDevice(thread);
 
   it('the readings after one stamped 4 minutes ahead raise their alarm at once and are the values shown', async () => {
-    gateway = await startTestGateway();
-    const running = gateway;
-    device = await connectDevice(running.mqttUrl, { clientId: 'dc-01', username: 'dc-01', password: 'secret-dc-01' });
+    const { gateway: running, device } = live;
     const topic = telemetryTopicOf('site-a', 'dc-01');
     await publishJson(device, topic, { ts: Date.now() + 4 * 60_000, seq: 1, metrics: { hopper_temp: 40 } });
     await publishJson(device, topic, { ts: Date.now(), seq: 2, metrics: { hopper_temp: 90 } });

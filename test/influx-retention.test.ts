@@ -1,10 +1,9 @@
-import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { demoConfig } from '../gateway/src/config/demo-config.js';
 import { createInfluxV1Writer } from '../gateway/src/sinks/influx/influx-writer.js';
 import { queryInflux } from './helpers/influx-query.js';
-import { connectDevice, publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
-import { api, freshDatabase, LANE_THREADS, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { publishJson, telemetryTopicOf } from './helpers/mqtt-device.js';
+import { api, freshDatabase, gatewayWithDevice, LANE_THREADS } from './helpers/test-gateway.js';
 
 const policies = async (database: string): Promise<Array<{ name: string; duration: string; default: boolean }>> =>
   (await queryInflux(database, `SHOW RETENTION POLICIES ON "${database}"`)) as Array<{ name: string; duration: string; default: boolean }>;
@@ -41,18 +40,10 @@ describe('influx.retention: the database the gateway creates keeps points only a
 });
 
 describe.each(LANE_THREADS)('a backlog older than the retention (lane.thread: %s)', (thread) => {
-  let gateway: TestGateway | null = null;
-  let device: MqttClient | null = null;
-  afterEach(async () => {
-    await device?.endAsync();
-    await gateway?.close();
-    gateway = device = null;
-  });
+  const live = gatewayWithDevice(thread, { influx: { retention: '1h' } });
 
   it('is refused at once as past_timestamp, with its reason, not acknowledged then refused by InfluxDB point by point', async () => {
-    gateway = await startTestGateway({ thread, overrides: { influx: { retention: '1h' } } });
-    const running = gateway;
-    device = await connectDevice(running.mqttUrl, { clientId: 'dc-01', username: 'dc-01', password: 'secret-dc-01' });
+    const { gateway: running, device } = live;
     await publishJson(device, telemetryTopicOf('site-a', 'dc-01'), {
       readings: [
         { ts: Date.now() - 2 * 3_600_000, seq: 1, metrics: { hopper_temp: 30 } },

@@ -86,10 +86,13 @@ export async function startTestGateway(
  * For the tests of one describe block: a test gateway (the lane in `thread`) and dust collector dc-01 connected to it,
  * started before them and closed after. Read `gateway` and `device` inside the tests.
  */
-export function gatewayWithDevice(thread: PipelineThread): { readonly gateway: TestGateway; readonly device: MqttClient } {
+export function gatewayWithDevice(
+  thread: PipelineThread,
+  overrides?: Record<string, unknown>,
+): { readonly gateway: TestGateway; readonly device: MqttClient } {
   const started = {} as { gateway: TestGateway; device: MqttClient };
   beforeAll(async () => {
-    started.gateway = await startTestGateway({ thread });
+    started.gateway = await startTestGateway({ thread, ...(overrides ? { overrides } : {}) });
     started.device = await connectDevice(started.gateway.mqttUrl, { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01' });
   });
   afterAll(async () => {
