@@ -301,6 +301,34 @@ describe('one device cannot take every connection slot', () => {
   });
 });
 
+describe('a reconnect that takes over a connection still open (MQTT-3.1.4-2)', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    gateway = await startTestGateway();
+  });
+  afterAll(async () => gateway?.close());
+
+  it("does not publish the old connection's Last Will: the device, connected again, is not recorded offline", async () => {
+    const status = 'sites/site-a/devices/dc-01/status';
+    const will = { topic: status, payload: Buffer.from('offline'), qos: 1 as const, retain: true };
+    const as = { username: 'dc-01', password: 'secret-dc-01', clientId: 'dc-01', reconnectPeriod: 0 };
+    const first = await connectDevice(gateway.mqttUrl, { ...as, will });
+    await first.publishAsync(status, 'online', { qos: 1, retain: true });
+    const second = await connectDevice(gateway.mqttUrl, { ...as, will });
+    await eventually('the first connection closed', () => (first.connected ? undefined : true));
+    await gateway.settle();
+    const dc01 = (await api(gateway, '/api/devices')).body.devices.find((d: { id: string }) => d.id === 'dc-01');
+    expect([dc01.online, dc01.reportedStatus]).toEqual([true, 'online']);
+    // its own Will still goes out when it is gone
+    second.stream.destroy();
+    await eventually('the Will of a connection lost', async () => {
+      const now = (await api(gateway, '/api/devices')).body.devices.find((d: { id: string }) => d.id === 'dc-01');
+      return now.reportedStatus === 'offline' ? true : undefined;
+    });
+    first.end(true);
+  });
+});
+
 describe('a decommissioned device still trying under its old name', () => {
   let gateway: TestGateway;
   beforeAll(async () => {

@@ -33,6 +33,8 @@ export interface AuthenticateDeps {
    * under it takes that connection over: it opens none more). Absent: no limit per device.
    */
   perDevice?: { connections(device: string): number; connected(clientId: string): boolean; max: number };
+  /** A device let in under a ClientId connected now: aedes closes that connection next (a takeover). */
+  onTakeover?(clientId: string): void;
   labMode: { enabled: boolean; allow: readonly string[]; deny: readonly string[] };
   throttle: ConnectThrottle;
   /** Devices with good credentials wait here for their CONNACK while the telemetry lane is behind (admission.ts). */
@@ -174,6 +176,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
         }
         const letIn = (): void => {
           bindSession(client, { kind: 'device', device });
+          if (deps.perDevice?.connected(client.id)) deps.onTakeover?.(client.id);
           done(null, true);
         };
         if (!deps.admission) return letIn();

@@ -52,6 +52,8 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
   const { log, metrics } = deps;
   const arrival = createArrivalOrder<Client>();
   let incoming: IncomingStore;
+  /** ClientIds let in over a connection of theirs still open: that connection's Last Will is not published. */
+  const takenOver = new Set<string>();
   /** Per client, the QoS 2 duplicate check still asking the store: its later publishes are handed on after it. */
   const qos2Checks = new WeakMap<Client, Promise<void>>();
   const broker = await Aedes.createBroker({
@@ -60,9 +62,15 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
     connectTimeout: 10_000,
     heartbeatInterval: 60_000,
     preConnect: createPreConnect(),
-    authenticate: createAuthenticate(deps),
+    authenticate: createAuthenticate({ ...deps, onTakeover: (clientId) => takenOver.add(clientId) }),
     authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void) {
       const session = sessionOf(client);
+      if (client && takenOver.has(client.id) && packet === (client as Client & { will?: unknown }).will) {
+        // the Last Will of a connection a reconnect under its ClientId took over: the device is connected, not gone
+        // (its "offline" would be recorded and retained while it reports); not published
+        takenOver.delete(client.id);
+        return done(new Error('the Last Will of a connection taken over'));
+      }
       if (!session) {
         // A stored Last Will published after its client has gone: only status topics of known devices pass.
         return done(packet.topic.startsWith('$SYS/') ? new Error('$SYS is reserved') : null);
@@ -145,6 +153,7 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
   // the broker's store of QoS 2 PUBLISHes awaiting their PUBREL (not in aedes's types)
   incoming = (broker as unknown as { persistence: IncomingStore }).persistence;
   broker.on('clientReady', (client) => {
+    takenOver.delete(client.id);
     metrics.mqttConnections.set(broker.connectedClients);
     const session = sessionOf(client);
     if (session?.kind === 'device') deps.deviceStatus.connected(session.device.id, deps.now());
