@@ -160,6 +160,22 @@ function markReported(alarm: Alarm, change: VerdictChange): number {
   return Math.max(change.at, change.receivedAt ?? change.at);
 }
 
+/** The order of alarm lists: newest raised first (ties: the larger id first). Also what a page's cursor holds. */
+export const newestFirst = (a: Pick<Alarm, 'raisedAt' | 'id'>, b: Pick<Alarm, 'raisedAt' | 'id'>): number =>
+  a.raisedAt < b.raisedAt ? 1 : a.raisedAt > b.raisedAt ? -1 : a.id < b.id ? 1 : -1;
+
+/**
+ * Why a resolve of `alarm` is refused (`occurrence`: the `occurrences` its sender saw), or null when it is taken: the
+ * book's own check, and the shelving's, which sends a held deadline's lateness ahead of a resolve that will be taken.
+ */
+export function resolveRefusal(alarm: Alarm | undefined, occurrence: number | undefined): AlarmActionError | null {
+  if (!alarm) return { code: 'alarm_not_found' };
+  if (alarm.resolved) return { code: 'alarm_resolved' };
+  if (occurrence !== undefined && occurrence !== alarm.occurrences) return { code: 'alarm_reoccurred' };
+  if (alarm.state === 'active') return { code: 'alarm_still_active' };
+  return null;
+}
+
 /** The alarms that match a query, newest raised first (ties: the larger id first). */
 export function listAlarms(all: Iterable<Alarm>, query: AlarmQuery): Alarm[] {
   const state = query.state ?? 'open';
@@ -173,7 +189,7 @@ export function listAlarms(all: Iterable<Alarm>, query: AlarmQuery): Alarm[] {
     if (query.severity && alarm.severity !== query.severity) continue;
     out.push(alarm);
   }
-  return out.sort((a, b) => (a.raisedAt < b.raisedAt ? 1 : a.raisedAt > b.raisedAt ? -1 : a.id < b.id ? 1 : -1));
+  return out.sort(newestFirst);
 }
 
 /**
@@ -434,10 +450,8 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
 
     resolve(id, by, note, at, disposal, occurrence) {
       const alarm = alarms.get(id);
-      if (!alarm) return { ok: false, error: { code: 'alarm_not_found' } };
-      if (alarm.resolved) return { ok: false, error: { code: 'alarm_resolved' } };
-      if (occurrence !== undefined && occurrence !== alarm.occurrences) return { ok: false, error: { code: 'alarm_reoccurred' } };
-      if (alarm.state === 'active') return { ok: false, error: { code: 'alarm_still_active' } };
+      const refusal = resolveRefusal(alarm, occurrence);
+      if (refusal || !alarm) return { ok: false, error: refusal ?? { code: 'alarm_not_found' } };
       Object.assign(alarm, { resolved: true, resolvedBy: by, resolvedAt: iso(at), note: note ?? alarm.note });
       if (disposal) alarm.disposal = { ...disposal };
       openByKey.delete(alarm.key);

@@ -1,5 +1,5 @@
 import type { AlarmTransition } from './alarm.js';
-import type { AlarmBook } from './alarm-book.js';
+import { type AlarmBook, resolveRefusal } from './alarm-book.js';
 import type { Shelving } from './alarm-shelving.js';
 import type { VerdictChange } from './engine/verdict-change.js';
 import { type Inhibition, inhibitorsFirst } from './inhibition.js';
@@ -41,11 +41,8 @@ export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibit
       return steps;
     },
     resolve(id, by, note, at, disposal, occurrence) {
-      const alarm = core.get(id);
-      // what a shelf held of its lateness goes out first, if the resolve will be taken (cleared, not yet resolved, the
-      // occurrence seen)
-      const taken = alarm && !alarm.resolved && alarm.state !== 'active' && (occurrence === undefined || occurrence === alarm.occurrences);
-      const before = taken ? shelving.resolving(id, at) : [];
+      // what a shelf held of its lateness goes out first, if the resolve will be taken
+      const before = resolveRefusal(core.get(id), occurrence) === null ? shelving.resolving(id, at) : [];
       const result = core.resolve(id, by, note, at, disposal, occurrence);
       if (!result.ok) return result;
       shelving.resolved(id, by, at);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Alarm, type AlarmBook, severitySchema } from '../../../../rules/src/index.js';
+import { type Alarm, type AlarmBook, newestFirst, severitySchema } from '../../../../rules/src/index.js';
 import { csvField } from '../../audit/audit-csv.js';
 
 const time = z.iso.datetime({ offset: true });
@@ -123,7 +123,7 @@ export function readCursor(cursor: string): { raisedAt: string; id: string } | n
  * alarm that left the list meanwhile, resolved or shelved, still has its place; none repeats, none is skipped).
  */
 export function startAfter(alarms: readonly Alarm[], cursor: { raisedAt: string; id: string }): number {
-  const older = (alarm: Alarm): boolean => alarm.raisedAt < cursor.raisedAt || (alarm.raisedAt === cursor.raisedAt && alarm.id < cursor.id);
+  const older = (alarm: Alarm): boolean => newestFirst(alarm, cursor) > 0;
   let low = 0;
   let high = alarms.length;
   while (low < high) {
