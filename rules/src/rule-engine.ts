@@ -416,14 +416,17 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     return slot;
   };
 
+  /** Forgets a device slot and its deadlines (its site's indexes are the caller's). */
+  const dropSlot = (slot: DeviceSlot): void => {
+    for (const rule of slot.rules) deadlines.cancel(rule.key);
+    devices.delete(slot.key);
+    changedDevices.delete(slot);
+  };
+
   /** Forgets a site's device slots and their deadlines; returns them. */
   const dropSite = (site: string): DeviceSlot[] => {
     const slots = [...(sites.get(site) ?? [])];
-    for (const slot of slots) {
-      for (const rule of slot.rules) deadlines.cancel(rule.key);
-      devices.delete(slot.key);
-      changedDevices.delete(slot);
-    }
+    for (const slot of slots) dropSlot(slot);
     sites.delete(site);
     bySite.delete(site);
     return slots;
@@ -642,12 +645,8 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       for (const slot of [...devices.values()]) {
         if (registered(slot.key)) continue;
         const { site, device } = slot.context;
-        for (const rule of slot.rules) {
-          deadlines.cancel(rule.key);
-          if (rule.status === 'true') changes.push(changeOf(slot, rule, { status: 'false' }, now));
-        }
-        devices.delete(slot.key);
-        changedDevices.delete(slot);
+        for (const rule of slot.rules) if (rule.status === 'true') changes.push(changeOf(slot, rule, { status: 'false' }, now));
+        dropSlot(slot);
         sites.get(site)?.delete(slot);
         bySite.get(site)?.delete(device);
         forgotten.add(slot.key);

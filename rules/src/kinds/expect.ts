@@ -60,24 +60,25 @@ function start(def: ExpectRule, state: ExpectState, unmet: string[], ctx: RuleCo
   state.failed = unmet.length > 0 && def.within === 0;
   state.unmet = unmet;
   if (state.deadline === null) delete state.judgeBy;
-  else {
-    state.judgeBy = state.deadline + Math.max(0, ctx.arrivedAt - ctx.now);
-  }
+  else state.judgeBy = state.deadline + Math.max(0, ctx.arrivedAt - ctx.now);
+}
+
+/** No check waits any more. */
+function stopWaiting(state: ExpectState): void {
+  state.deadline = null;
+  delete state.judgeBy;
 }
 
 /** The deadline passed, judged by the readings up to it: failed if one of them left an expectation unmet. */
 function pastDeadline(state: ExpectState): void {
-  state.deadline = null;
-  delete state.judgeBy;
+  stopWaiting(state);
   state.failed = state.unmet.length > 0;
 }
 
 /** The deadline passed on the gateway's clock (no reading past it): failed if an expectation is still unmet. */
 function judge(def: ExpectRule, state: ExpectState, ctx: RuleContext): void {
-  state.deadline = null;
-  delete state.judgeBy;
   state.unmet = unmetOf(def, ctx);
-  state.failed = state.unmet.length > 0;
+  pastDeadline(state);
 }
 
 function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdict {
@@ -119,13 +120,11 @@ export const expectKind: RuleKind<ExpectRule, ExpectState> = {
     const unmet = unmetOf(def, ctx);
     const checking = state.deadline !== null || state.failed;
     if (checking && unmet.length === 0) {
-      state.deadline = null;
-      delete state.judgeBy;
+      stopWaiting(state);
       state.failed = false;
     } else if (def.reset === undefined) {
       if (!trigger) {
-        state.deadline = null;
-        delete state.judgeBy;
+        stopWaiting(state);
         state.failed = false;
       } else if (!state.triggered) start(def, state, unmet, ctx);
     } else if (state.deadline !== null) {
