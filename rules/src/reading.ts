@@ -17,6 +17,12 @@ export interface Reading {
 }
 
 /**
+ * The time a reading counts at: its own, but no later than its arrival — a reading stamped ahead (a fast device clock)
+ * counts at its arrival, or one stamped minutes ahead would make every reading after it older than the newest seen.
+ */
+export const countedAt = (ts: number, arrivedAt: number): number => Math.min(ts, arrivedAt);
+
+/**
  * What the engine knows about a device besides the reading in hand. The attribute `reportingIntervalMs`
  * (a number), when present, overrides the profile's reporting interval for silence rules.
  */

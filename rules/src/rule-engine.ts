@@ -17,7 +17,7 @@ import { type ExprEnv, evaluate } from './expression/evaluate.js';
 import { RULE_REF_PREFIX } from './expression/parse-expression.js';
 import { type RuleDefinition, ruleKindOf } from './kinds/registry.js';
 import { ownValue } from './own.js';
-import type { DeviceContext, MetricValue, Reading } from './reading.js';
+import { countedAt, type DeviceContext, type MetricValue, type Reading } from './reading.js';
 import type { MetricRange, RuleContext } from './rule-kind.js';
 import { type DerivedValue, fingerprintOf, type RuleSet, rulesForDevice } from './rule-set.js';
 import { compareSeverity, type Severity, severityRank } from './severity.js';
@@ -466,9 +466,9 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     onReading(stamped, device) {
       const changes: VerdictChange[] = [];
       const arrivedAt = stamped.receivedAt ?? stamped.ts;
-      // A reading stamped ahead of its arrival (a fast device clock) is judged at its arrival: at its own time, one
-      // stamped minutes ahead would make every reading after it late (judging nothing) until that time came.
-      const reading = stamped.ts > arrivedAt ? { ...stamped, ts: arrivedAt } : stamped;
+      // judged at its arrival if stamped ahead of it: else one stamped minutes ahead makes every reading after it late
+      const ts = countedAt(stamped.ts, arrivedAt);
+      const reading = ts === stamped.ts ? stamped : { ...stamped, ts };
       const slot = ensure(device, arrivedAt, changes);
       learnCadence(slot, arrivedAt);
       if (reading.ts < slot.lastTs) {

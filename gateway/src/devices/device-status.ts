@@ -1,4 +1,4 @@
-import type { MetricValue } from '../../../rules/src/index.js';
+import { countedAt, type MetricValue } from '../../../rules/src/index.js';
 import type { RejectionReason } from '../ingest/rejection.js';
 
 export interface DeviceStatus {
@@ -76,9 +76,8 @@ export function createDeviceStatusBook(): DeviceStatusBook {
     readingStored(id, stamped, metrics, at) {
       const status = get(id);
       status.lastSeen = at;
-      // a time ahead of the arrival counts as the arrival (as the rule engine takes it): one reading stamped minutes
-      // ahead does not freeze the values shown until that time comes
-      const ts = Math.min(stamped, at);
+      // as the rule engine takes it: one reading stamped minutes ahead does not freeze the values shown until then
+      const ts = countedAt(stamped, at);
       if (status.lastReadingTs === null || ts >= status.lastReadingTs) {
         status.lastReadingTs = ts;
         Object.assign(status.lastValues, metrics);
