@@ -162,21 +162,6 @@ describe('invalid configuration fails fast, naming every problem with its path',
     );
   });
 
-  it('warns of a spool bound that does not fit in store.maxBytes (an outage would stop the gateway, restart after restart)', () => {
-    const path = file('store.yaml', 'influx: { mode: off }\nstore: { maxBytes: 100000000 }\n');
-    const checked = runGateway(['--config', path, '--check']);
-    expect(checked.status).toBe(0);
-    expect(checked.stdout).toMatch(
-      /^warning: store\.spool\.maxPoints \(5000000\) at about 200 bytes a point needs 1000000000 bytes, more than half of store\.maxBytes \(100000000\)/,
-    );
-    const fitting = runGateway([
-      '--config',
-      file('fits.yaml', 'influx: { mode: off }\nstore: { maxBytes: 100000000, spool: { maxPoints: 200000 } }\n'),
-      '--check',
-    ]);
-    expect(fitting.stdout).toBe('configuration and rule files are valid\n');
-  });
-
   it('reads ${NAME} as a number or a boolean where the schema wants one (a port, a switch)', () => {
     const path = file(
       'typed.yaml',

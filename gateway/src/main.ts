@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { withUsageExit } from './cli/usage-exit.js';
 import { type GatewayConfig, logLevelSchema } from './config/config-schema.js';
 import { demoConfig } from './config/demo-config.js';
-import { configWarnings, loadConfigFile, SPOOL_BYTES_PER_POINT, storeWarning } from './config/load-config.js';
+import { configWarnings, loadConfigFile } from './config/load-config.js';
 import { GatewayError } from './errors.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './observability/logger.js';
@@ -50,9 +50,6 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
   const log = createLogger(level.data);
   const warnings = configWarnings(config);
   for (const warning of warnings) log.warn(warning, 'configuration names a site no device of the registry is on');
-  const store = storeWarning(config);
-  if (store)
-    log.warn(store, 'store.spool.maxPoints may not fit in store.maxBytes: an InfluxDB outage would fill the store and stop the gateway');
   if (!options.config)
     log.warn(
       { listening: '127.0.0.1 only', tokens: 'public demo tokens (demo-admin-token-000000 among them)' },
@@ -89,10 +86,6 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
       loadRuleSetOrThrow(PROFILES, config.rules);
       for (const { key, site } of warnings)
         process.stdout.write(`warning: ${key} names site "${site}", which no device of the registry is on\n`);
-      if (store)
-        process.stdout.write(
-          `warning: store.spool.maxPoints (${store.spoolMaxPoints}) at about ${SPOOL_BYTES_PER_POINT} bytes a point needs ${store.needsBytes} bytes, more than half of store.maxBytes (${store.maxBytes}): an InfluxDB outage would fill the store and stop the gateway, again after each restart; lower the spool's bound\n`,
-        );
       process.stdout.write('configuration and rule files are valid\n');
       return;
     }

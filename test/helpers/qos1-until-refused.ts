@@ -11,13 +11,14 @@ export interface AckedReading {
 
 /**
  * Publishes QoS 1 readings of `hopper_temp` (device times from `base`, 1 s apart), eight in flight, until the
- * gateway stops answering; pushes each acknowledged reading onto `acked` as its PUBACK comes (a test may watch
- * it grow) and resolves with it once the connection closed.
+ * gateway stops answering (or `count` were published, 50,000 at most; `value` of each `seq`: by default one that
+ * rises 10 °C in 40 s and falls back, so the rate alarm comes and goes); pushes each acknowledged reading onto `acked`
+ * as its PUBACK comes (a test may watch it grow) and resolves with it once the connection closed or the last answered.
  */
 export async function publishUntilRefused(
   client: MqttClient,
   device: TestDevice,
-  options: { base?: number; acked?: AckedReading[] } = {},
+  options: { base?: number; acked?: AckedReading[]; count?: number; value?: (seq: number) => number } = {},
 ): Promise<AckedReading[]> {
   const base = options.base ?? Date.now() - 3 * 3_600_000;
   const acked = options.acked ?? [];
@@ -31,8 +32,8 @@ export async function publishUntilRefused(
     }),
   );
   const lane = async (): Promise<void> => {
-    while (open && seq < 50_000) {
-      const reading = { seq, ts: base + seq * 1_000, value: 20 + (seq % 40) / 4 };
+    while (open && seq < (options.count ?? 50_000)) {
+      const reading = { seq, ts: base + seq * 1_000, value: options.value?.(seq) ?? 20 + (seq % 40) / 4 };
       seq += 1;
       const sent = client
         .publishAsync(

@@ -62,7 +62,8 @@ describe('the spool overflow watch: dropped telemetry is an alarm (issue 13)', (
           device: 'influxdb',
           profile: 'gateway',
           rule: 'spool_overflow',
-          source: 'gateway: store.spool.maxPoints / store.spool.maxAge (issue 13: never drop silently)',
+          source:
+            'gateway: store.spool.maxPoints / store.spool.maxAge, room in store.maxBytes and store.diskReserve (issue 13: never drop silently)',
           verdict: {
             status: 'true',
             severity: 'orange',
@@ -70,8 +71,9 @@ describe('the spool overflow watch: dropped telemetry is an alarm (issue 13)', (
             value: 42,
             threshold: null,
             unit: null,
-            message: 'InfluxDB spool full: the oldest 42 telemetry points were dropped (store.spool bounds)',
-            messageZh: 'InfluxDB 本地缓存已满：已丢弃最早的 42 个遥测数据点（store.spool 上限）',
+            message:
+              'InfluxDB spool full: the oldest 42 telemetry points were dropped (store.spool bounds, store.maxBytes, store.diskReserve)',
+            messageZh: 'InfluxDB 本地缓存已满：已丢弃最早的 42 个遥测数据点（store.spool 上限、store.maxBytes、store.diskReserve）',
           },
           at: 2_000,
         },

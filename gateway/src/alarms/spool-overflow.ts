@@ -8,7 +8,8 @@ export const SPOOL_OVERFLOW = {
   device: 'influxdb',
   profile: 'gateway',
   rule: 'spool_overflow',
-  source: 'gateway: store.spool.maxPoints / store.spool.maxAge (issue 13: never drop silently)',
+  source:
+    'gateway: store.spool.maxPoints / store.spool.maxAge, room in store.maxBytes and store.diskReserve (issue 13: never drop silently)',
 } as const;
 
 export interface SpoolOverflowWatch {
@@ -33,7 +34,7 @@ export function createSpoolOverflowWatch(deps: { apply(changes: VerdictChange[])
       if (dropped > reported) {
         reported = dropped;
         open = true;
-        const message = `InfluxDB spool full: the oldest ${dropped} telemetry points were dropped (store.spool bounds)`;
+        const message = `InfluxDB spool full: the oldest ${dropped} telemetry points were dropped (store.spool bounds, store.maxBytes, store.diskReserve)`;
         deps.apply([
           {
             ...SPOOL_OVERFLOW,
@@ -45,7 +46,7 @@ export function createSpoolOverflowWatch(deps: { apply(changes: VerdictChange[])
               threshold: null,
               unit: null,
               message,
-              messageZh: `InfluxDB 本地缓存已满：已丢弃最早的 ${dropped} 个遥测数据点（store.spool 上限）`,
+              messageZh: `InfluxDB 本地缓存已满：已丢弃最早的 ${dropped} 个遥测数据点（store.spool 上限、store.maxBytes、store.diskReserve）`,
             },
             at: now,
           },

@@ -108,11 +108,21 @@ const store = z
     /** `normal` survives a crash of the gateway; `full` also a power cut (an fsync per commit). */
     synchronous: z.enum(['normal', 'full']).default('normal'),
     /**
-     * The most the store file may grow to, bytes (none: the disk's room). Past it the commit that needs room fails:
-     * nothing is acknowledged, the gateway stops with `store_unavailable` ("database or disk is full") for its
-     * supervisor — as on a full disk. Keep the spool's bounds well inside it.
+     * The most the store file may grow to, bytes (none: the disk's room). The spool keeps the store within nine
+     * tenths of it, dropping its oldest telemetry (counted, `spool_dropped_points`); should the rest still outgrow it
+     * (the alarm book, alarm events waiting for InfluxDB), the commit that needs room fails: nothing is acknowledged,
+     * the gateway stops with `store_unavailable` ("database or disk is full") for its supervisor — as on a full disk.
      */
     maxBytes: z.number().int().min(1_000_000).optional(),
+    /**
+     * Bytes the spool leaves free on the data directory's disk: below it the oldest waiting telemetry is dropped
+     * (counted) for the new, rather than the disk filling and the gateway stopping.
+     */
+    diskReserve: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(100 * 1024 * 1024),
     spool: z
       .object({
         /** Points the spool holds at most; past it the oldest telemetry is dropped (never alarm events), counted. */

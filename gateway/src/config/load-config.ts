@@ -80,21 +80,6 @@ function typedValuesWanted(raw: unknown): Array<{ path: readonly PropertyKey[]; 
   });
 }
 
-/** Bytes a spooled telemetry point takes in the store, about (a dust collector's line: ~172 B with its row). */
-export const SPOOL_BYTES_PER_POINT = 200;
-
-/**
- * Whether the spool's bound fits in the store's (`store.maxBytes`) with room to spare: past the store's bound a long
- * InfluxDB outage stops the gateway (`store_unavailable`), and a restart stops again, where a smaller spool would have
- * dropped the oldest telemetry and gone on. A warning: an operator may want exactly that.
- */
-export function storeWarning(config: GatewayConfig): { spoolMaxPoints: number; needsBytes: number; maxBytes: number } | null {
-  const { maxBytes, spool } = config.store;
-  if (!config.store.enabled || maxBytes === undefined) return null;
-  const needsBytes = spool.maxPoints * SPOOL_BYTES_PER_POINT;
-  return needsBytes > maxBytes / 2 ? { spoolMaxPoints: spool.maxPoints, needsBytes, maxBytes } : null;
-}
-
 /**
  * What a configuration names that no device of its registry has: a site in a webhook filter or an escalation policy
  * (a misspelt one would quietly match nothing). Warnings, not problems: a site may be named before its devices come.

@@ -13,7 +13,7 @@ import type { InfluxSink } from '../sinks/influx/influx-sink.js';
 import { startInfluxSink } from '../sinks/influx/influx-target.js';
 import { createSqliteAlarmInbox } from '../store/alarm-inbox-sqlite.js';
 import { createSqliteEngineState } from '../store/engine-state-sqlite.js';
-import { openStore, type StoreDatabase } from '../store/open-store.js';
+import { openStore, type StoreDatabase, storeRoom } from '../store/open-store.js';
 import { createSqliteSeqMemory } from '../store/seq-memory.js';
 import { createSpoolQueue } from '../store/spool-queue.js';
 import { createWriteBuffer, type WriteBuffer } from '../store/write-buffer.js';
@@ -136,7 +136,12 @@ export async function buildLaneCore(
   const queue = store
     ? createSpoolQueue(
         store,
-        { maxPoints: config.store.spool.maxPoints, maxAgeMs: config.store.spool.maxAge, batchSize: config.influx.batchSize },
+        {
+          maxPoints: config.store.spool.maxPoints,
+          maxAgeMs: config.store.spool.maxAge,
+          batchSize: config.influx.batchSize,
+          room: storeRoom(store, config.store),
+        },
         Date.now,
         later,
       )

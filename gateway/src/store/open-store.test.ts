@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from './migrations.js';
-import { openStore, STORE_FILE, type StoreSettings, storeSizeBytes } from './open-store.js';
+import { openStore, STORE_FILE, type StoreSettings, storeRoom, storeSizeBytes } from './open-store.js';
 
 const fresh = (): string => mkdtempSync(join(tmpdir(), 'open-store-'));
 
@@ -78,6 +78,31 @@ describe('opening the local store', () => {
     expect(storeSizeBytes(reopened)).toBe(statSync(join(dir, STORE_FILE)).size);
     expect(storeSizeBytes(reopened)).toBeGreaterThan(200_000);
     reopened.close();
+  });
+
+  it("measures the room left before store.maxBytes (less a tenth), counting pages freed inside the file, and before the disk's reserve", () => {
+    const dir = fresh();
+    const db = openStore({ dataDir: dir, synchronous: 'normal', maxBytes: 2_000_000 });
+    const room = storeRoom(db, { maxBytes: 2_000_000, diskReserve: 0 });
+    const empty = room();
+    // the bound less a tenth, less what the schema takes
+    expect(empty).toBeLessThan(1_800_000);
+    expect(empty).toBeGreaterThan(1_500_000);
+    const insert = db.prepare('INSERT INTO spool (kind, at, line) VALUES (1, 0, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < 1_000; i += 1) insert.run(`telemetry,device=d${i} value=${i} ${i}`.padEnd(1_000, ' '));
+    })();
+    expect(empty - room()).toBeGreaterThan(1_000_000);
+    expect(empty - room()).toBeLessThan(1_200_000);
+    // rows deleted leave their pages free in the file: room again, though the file did not shrink
+    db.prepare('DELETE FROM spool').run();
+    expect(Math.abs(room() - empty)).toBeLessThan(50_000);
+    // the disk: its free bytes less the reserve, negative once the reserve asks for more than is free
+    const { bavail, bsize } = statfsSync(dir);
+    const reserveAll = storeRoom(db, { diskReserve: bavail * bsize + 1e9 });
+    expect(reserveAll()).toBeLessThan(-0.9e9);
+    expect(storeRoom(db, { diskReserve: 0 })()).toBeGreaterThan(0.5 * bavail * bsize);
+    db.close();
   });
 });
 

@@ -1,5 +1,5 @@
 import { accessSync, constants, mkdirSync, statfsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { GatewayError } from '../errors.js';
 import { migrate } from './migrations.js';
@@ -120,4 +120,33 @@ export function storeSizeBytes(db: StoreDatabase): number {
   let total = 0;
   for (const path of [db.name, `${db.name}-wal`]) total += statSync(path, { throwIfNoEntry: false })?.size ?? 0;
   return total;
+}
+
+/** Of `store.maxBytes`, the share the spool leaves to everything else (the alarm book, audit, a second's readings). */
+const STORE_MARGIN = 0.1;
+
+/**
+ * How many bytes the store may still take before it reaches its bound (`store.maxBytes` less a tenth) or leaves less
+ * than `diskReserve` free on its disk, whichever comes first; negative: past it by that much. Pages freed inside the
+ * file count as room (SQLite reuses them before it grows the file). The spool drops its oldest telemetry to keep this
+ * at zero or more (spool-queue.ts), so a long InfluxDB outage cannot fill the store and stop the gateway.
+ */
+export function storeRoom(db: StoreDatabase, settings: { maxBytes?: number | undefined; diskReserve: number }): () => number {
+  const dataDir = dirname(db.name);
+  const pages = (name: 'page_count' | 'freelist_count' | 'max_page_count' | 'page_size'): number =>
+    db.pragma(name, { simple: true }) as number;
+  const pageSize = pages('page_size');
+  return () => {
+    const free = pages('freelist_count') * pageSize;
+    let disk: number;
+    try {
+      const fs = statfsSync(dataDir);
+      disk = fs.bavail * fs.bsize - settings.diskReserve + free;
+    } catch {
+      disk = Number.POSITIVE_INFINITY;
+    }
+    if (settings.maxBytes === undefined) return disk;
+    const store = (pages('max_page_count') - pages('page_count')) * pageSize + free - settings.maxBytes * STORE_MARGIN;
+    return Math.min(disk, store);
+  };
 }

@@ -14,6 +14,11 @@ export interface SpoolLimits {
    * out in every batch whose alarm events leave it half the room.
    */
   batchSize?: number;
+  /**
+   * Bytes the store may still take (negative: past its bound or the disk's reserve by that much; `storeRoom`):
+   * asked at each trim, and while it is short the oldest waiting telemetry is dropped to make that room.
+   */
+  room?: () => number;
 }
 
 /** `spool.kind` of an alarm event (telemetry, kind 1 before schema 13, is in `spool_telemetry`). */
@@ -28,6 +33,12 @@ interface Token {
 const TRIM_EVERY_MS = 1_000;
 /** Telemetry points one row holds at most (fewer when the sink's batches are smaller than twice this). */
 const MAX_ROW_POINTS = 1_000;
+/** Bytes a spooled telemetry point takes in the store, about, until the spool has measured its own (a dust collector's line: ~172 B with its row). */
+export const SPOOL_BYTES_PER_POINT = 200;
+/** What a point takes in the store beyond its line's characters (its share of the row and the page), about. */
+const POINT_OVERHEAD_BYTES = 16;
+/** Short of room, the spool makes this much more than is missing, so that the next commits do not each trim. */
+const ROOM_SLACK_BYTES = 128 * 1024;
 
 /**
  * Puts alarm-event points into the spool from another connection than the sink's (the broker side, in the commit
@@ -86,11 +97,22 @@ export function createSpoolQueue(
   const rowPoints = Math.max(1, Math.min(MAX_ROW_POINTS, Math.floor((limits.batchSize ?? 2 * MAX_ROW_POINTS) / 2)));
 
   let points = counts.get() as number;
+  // The characters of the telemetry lines measured (the newest rows at start, then every push): bytes per point.
+  const sample = db
+    .prepare(
+      'SELECT coalesce(sum(length(line)), 0) AS chars, coalesce(sum(n), 0) AS n FROM (SELECT line, n FROM spool_telemetry ORDER BY id DESC LIMIT 10)',
+    )
+    .get() as { chars: number; n: number };
+  let measuredChars = sample.n > 0 ? sample.chars : SPOOL_BYTES_PER_POINT - POINT_OVERHEAD_BYTES;
+  let measuredPoints = Math.max(1, sample.n);
   let takenOut = 0;
   /** The last id handed out per kind: rows after it wait. */
   const cursor = { alarm: 0, telemetry: 0 };
   let dropped = 0;
   let lastTrim = 0;
+  /** Telemetry pushed since the last trim, and how much may be before the next (half the room it found). */
+  let pushedSinceTrim = 0;
+  let pushesUntilTrim = Number.POSITIVE_INFINITY;
   /** A trim is collected in the lane's write buffer and not run yet. */
   let trimWaiting = false;
 
@@ -145,12 +167,21 @@ export function createSpoolQueue(
    * Past the bound (what waits, a batch given back after a failed write included), or a second since the last trim:
    * a push trims in its commit, a take before anything goes out.
    */
-  const trimDue = (at: number): boolean => points - takenOut > limits.maxPoints || at - lastTrim > TRIM_EVERY_MS;
+  const trimDue = (at: number): boolean =>
+    points - takenOut > limits.maxPoints || pushedSinceTrim > pushesUntilTrim || at - lastTrim > TRIM_EVERY_MS;
 
   const trim = (): void => {
     lastTrim = now();
     const aged = sum(dropAged.all(cursor.telemetry, lastTrim - limits.maxAgeMs) as number[]);
-    const excess = points - aged - limits.maxPoints;
+    let excess = points - aged - limits.maxPoints;
+    if (limits.room) {
+      // short of room: the points whose bytes make it, and some slack (the aged ones' pages count from the next trim)
+      const room = limits.room();
+      const perPoint = measuredChars / measuredPoints + POINT_OVERHEAD_BYTES;
+      if (room < 0) excess = Math.max(excess, Math.ceil((ROOM_SLACK_BYTES - room) / perPoint));
+      pushedSinceTrim = 0;
+      pushesUntilTrim = Math.max(0, room) / perPoint / 2;
+    }
     const overflow = excess > 0 ? dropOldest(excess) : 0;
     points -= aged + overflow;
     dropped += aged + overflow;
@@ -176,11 +207,19 @@ export function createSpoolQueue(
     return range;
   };
 
+  // A store left short of room (a restart after a long outage): the room is made before the lane's first commit needs it.
+  if (limits.room && limits.room() < 0) trim();
+
   return {
     push(kind, line) {
       const at = now();
       if (kind === 'alarm') later.addRow(insertAlarm, [KIND.alarm, at, line, 1]);
-      else later.addRow(telemetryRows, [line]);
+      else {
+        later.addRow(telemetryRows, [line]);
+        measuredChars += line.length;
+        measuredPoints += 1;
+        pushedSinceTrim += 1;
+      }
       points += 1;
       if (trimWaiting || !trimDue(at)) return;
       // after every insert of the commit: the count it trims to is then the table's

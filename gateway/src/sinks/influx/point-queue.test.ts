@@ -236,12 +236,21 @@ describe('the spool in the telemetry lane commits', () => {
 
 describe("the spool keeps a lane commit's telemetry in rows of several points", () => {
   /** Rows of at most `rowPoints` (half the sink's batch). */
-  const laneSpool = (dir: string, rowPoints: number, limits: { maxPoints?: number; maxAgeMs?: number; now?: () => number } = {}) => {
+  const laneSpool = (
+    dir: string,
+    rowPoints: number,
+    limits: { maxPoints?: number; maxAgeMs?: number; now?: () => number; room?: () => number } = {},
+  ) => {
     const db = openStore({ dataDir: dir, synchronous: 'normal' });
     const later = createWriteBuffer();
     const queue = createSpoolQueue(
       db,
-      { maxPoints: limits.maxPoints ?? 1_000, maxAgeMs: limits.maxAgeMs ?? 86_400_000, batchSize: 2 * rowPoints },
+      {
+        maxPoints: limits.maxPoints ?? 1_000,
+        maxAgeMs: limits.maxAgeMs ?? 86_400_000,
+        batchSize: 2 * rowPoints,
+        ...(limits.room && { room: limits.room }),
+      },
       limits.now ?? Date.now,
       later,
     );
@@ -379,6 +388,52 @@ describe("the spool keeps a lane commit's telemetry in rows of several points", 
     expect(queue.dropped).toBe(4);
     expect(queue.waiting).toBe(6);
     expect(queue.take(100)?.lines).toEqual(points(5, 10));
+  });
+
+  /** Lines of 184 characters: with a point's overhead in the store, 200 bytes a point (the spool's first guess too). */
+  const wide = (from: number, to: number): string[] => points(from, to).map((line) => line.padEnd(184, '_'));
+
+  it('short of room in the store or on its disk, drops the oldest waiting telemetry worth the bytes missing and 128 KiB more, never an alarm event', () => {
+    let room = 1e9;
+    let now = 1_000_000;
+    const { queue, commit } = laneSpool(freshDir(), 3, { room: () => room, now: () => now });
+    commit([...wide(1, 400), 'a1', ...wide(401, 800)]);
+    expect(queue.dropped).toBe(0);
+    room = -450; // with the slack 131,522 bytes: 657.6 points of 200 bytes, so 658 go at the next trim (a second on)
+    commit(wide(801, 801));
+    expect(queue.dropped).toBe(0);
+    now += 1_001;
+    commit(wide(802, 802));
+    expect(queue.dropped).toBe(658);
+    room = -1e9; // more than all the telemetry: every waiting point goes, the alarm event stays
+    now += 1_001;
+    commit(['a2']);
+    expect(queue.dropped).toBe(802);
+    expect(queue.take(100)?.lines).toEqual(['a1', 'a2']);
+  });
+
+  it('trims again within the second once the telemetry pushed since the last trim could take half the room it found', () => {
+    let room = 1_000; // half of it: 2.5 points of 200 bytes
+    const now = 1_000_000;
+    const { queue, commit } = laneSpool(freshDir(), 3, { room: () => room, now: () => now });
+    commit(wide(1, 1)); // the first push trims (and finds the room)
+    room = -200_000;
+    commit(wide(2, 3)); // two pushed since: not yet
+    expect(queue.dropped).toBe(0);
+    commit(wide(4, 4)); // a third: past the 2.5 — the trim finds the room short and makes it
+    expect(queue.dropped).toBe(4);
+  });
+
+  it('a store left short of room makes it when the spool opens, before the lane commits anything', () => {
+    const dir = freshDir();
+    const first = laneSpool(dir, 3);
+    first.commit(wide(1, 700));
+    first.db.close();
+    // bytes a point measured from the rows found (rows of three lines and two newlines, 184⅔ characters a point, and
+    // the overhead): 400 bytes and the slack are 655.2 points, so 656 go
+    const { queue } = laneSpool(dir, 3, { room: () => -400 });
+    expect(queue.dropped).toBe(656);
+    expect(queue.take(100)?.lines).toEqual(wide(657, 700));
   });
 
   it('drops the oldest points past maxPoints from the head of a row, keeping the rest of it', () => {
