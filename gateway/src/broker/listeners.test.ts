@@ -180,4 +180,57 @@ describe('the TLS and WebSocket listeners', () => {
     expect(await smallClosed).toBe(1006);
     expect(ws.listening()).toBe(false);
   });
+
+  it('keeps TCP keepalive on every connection, TCP, TLS and WebSocket: a link that died without a FIN is found even at MQTT keepalive 0', async () => {
+    const holding = (stream: Duplex): void => {
+      stream.on('error', () => undefined);
+      stream.resume();
+    };
+    /** The keepalive timer `ss` shows on the gateway's side of each connection to `port` (seconds left), or null. */
+    const keepaliveTimers = (port: number): Array<number | null> => {
+      const shown = spawnSync('ss', ['-tnoH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+      if (shown.status !== 0) throw new Error(`ss (Debian package iproute2) failed: ${shown.stderr || shown.error?.message}`);
+      return shown.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const timer = /timer:\(keepalive,(?:(\d+)min)?(\d+)(?:\.\d+)?sec/.exec(line);
+          return timer ? Number(timer[1] ?? 0) * 60 + Number(timer[2]) : null;
+        });
+    };
+    const clients: Array<{ destroy(): void }> = [];
+    const connected = async (tcpKeepalive: string): Promise<MqttListener[]> => {
+      const listeners = await startMqttListeners(
+        holding,
+        mqttConfig({ tcpKeepalive, tls: { host: '127.0.0.1', port: 0, cert, key }, ws: { host: '127.0.0.1', port: 0 } }),
+      );
+      started.push(...listeners);
+      const [tcp, tls, ws] = listeners as [MqttListener, MqttListener, MqttListener];
+      const tcpSocket = connectTcp(tcp.port, '127.0.0.1');
+      const tlsSocket = connectTls({ port: tls.port, host: '127.0.0.1', ca: readFileSync(cert) });
+      const wsSocket = new WebSocket(ws.url);
+      clients.push(tcpSocket, tlsSocket, { destroy: () => wsSocket.terminate() });
+      await Promise.all([
+        new Promise((resolve) => tcpSocket.on('connect', resolve)),
+        new Promise((resolve) => tlsSocket.on('secureConnect', resolve)),
+        new Promise((resolve, reject) => wsSocket.on('open', resolve).on('error', reject)),
+      ]);
+      return listeners;
+    };
+    try {
+      const on = await connected('45s');
+      for (const listener of on) {
+        const timers = keepaliveTimers(listener.port);
+        expect(timers, listener.name).toHaveLength(1);
+        expect(timers[0], `${listener.name}: the first probe within 45 s`).toBeGreaterThan(30);
+        expect(timers[0]).toBeLessThanOrEqual(45);
+      }
+      const off = await connected('0s');
+      for (const listener of off) expect(keepaliveTimers(listener.port), listener.name).toEqual([null]);
+    } finally {
+      // the listeners close (afterEach) once their connections have
+      for (const client of clients) client.destroy();
+    }
+  });
 });

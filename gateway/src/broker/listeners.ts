@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServerType, type IncomingMessage } from 'node:http';
-import { type AddressInfo, createServer, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -52,7 +52,13 @@ export async function startMqttListeners(handle: ConnectionHandler, config: Gate
 }
 
 async function startEach(handle: ConnectionHandler, config: GatewayConfig['mqtt'], listeners: MqttListener[]): Promise<void> {
+  // TCP keepalive on each connection as it is accepted, before TLS or WebSocket (mqtt.tcpKeepalive): MQTT's own check
+  // is off for a client that asked keepalive 0
+  const keepalive = (server: Server | HttpServerType): void => {
+    if (config.tcpKeepalive > 0) server.on('connection', (socket: Socket) => socket.setKeepAlive(true, config.tcpKeepalive));
+  };
   const tcp = createServer((socket) => handle(socket));
+  keepalive(tcp);
   const tcpPort = await listen(tcp, config.tcp.host, config.tcp.port, 'tcp');
   listeners.push({
     name: 'tcp',
@@ -71,6 +77,7 @@ async function startEach(handle: ConnectionHandler, config: GatewayConfig['mqtt'
       },
       (socket) => handle(socket),
     );
+    keepalive(tls);
     const port = await listen(tls, config.tls.host, config.tls.port, 'tls');
     listeners.push({
       name: 'tls',
@@ -86,6 +93,7 @@ async function startEach(handle: ConnectionHandler, config: GatewayConfig['mqtt'
     // A WebSocket message is buffered whole before MQTT sees it: bound it as MQTT packets are bounded.
     const wss = new WebSocketServer({ server: http, path: config.ws.path, maxPayload: config.maxPacketBytes });
     wss.on('connection', (socket, request) => handle(createWebSocketStream(socket), request));
+    keepalive(http);
     // ws re-emits the HTTP server's errors here; unheard, a port in use threw instead of failing listen() below.
     wss.on('error', () => undefined);
     const port = await listen(http, config.ws.host, config.ws.port, 'ws');
