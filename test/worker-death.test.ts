@@ -71,6 +71,49 @@ class Inspector {
   }
 }
 
+/**
+ * Through the process's inspector: finds the lane's worker (not the module-loader threads of `--import tsx`) and sets
+ * a breakpoint on its handling of a batch, so that the next PUBLISH is held there, its verdict and PUBACK owed.
+ * `paused()` waits until the worker stopped there.
+ */
+async function breakOnNextBatch(inspectorUrl: string) {
+  const inspector = await Inspector.open(inspectorUrl);
+  const workers: Array<{ sessionId: string; workerInfo: { url: string } }> = [];
+  const scripts: Array<{ sessionId: string; scriptId: string; url: string }> = [];
+  const pauses: Array<{ sessionId: string; hitBreakpoints?: string[]; callFrames: Array<{ callFrameId: string }> }> = [];
+  inspector.on((method, params) => {
+    if (method === 'NodeWorker.attachedToWorker') workers.push(params);
+    if (method === 'Debugger.scriptParsed') scripts.push(params);
+    if (method === 'Debugger.paused') pauses.push(params);
+  });
+  await inspector.send('NodeWorker.enable', { waitForDebuggerOnStart: false });
+  const lanes = await eventually('the telemetry worker attached', () => {
+    const found = workers.filter((w) => !w.workerInfo.url.startsWith('node:internal/'));
+    return found.length > 0 ? found : undefined;
+  });
+  // Other threads may attach too (a loader's hooks thread under load): the lane is the one running worker-thread.
+  for (const lane of lanes) await inspector.send('Debugger.enable', {}, lane.sessionId);
+  const laneScript = await eventually('the lane worker script', () => {
+    const found = scripts.filter((script) => /worker-thread\.(ts|js)$/.test(script.url));
+    return found.length > 0 ? found : undefined;
+  }).then((found) => {
+    expect(new Set(found.map((script) => script.sessionId)).size, 'one thread runs the lane').toBe(1);
+    return found[0]!;
+  });
+  const { sessionId } = laneScript;
+  const { scriptSource } = await inspector.send('Debugger.getScriptSource', { scriptId: laneScript.scriptId }, sessionId);
+  // The statement of the worker that judges the batches it took from its inbox (tsx's output may be one line).
+  const source = scriptSource as string;
+  const judging = /verdicts\s*=\s*judgeAll\(/.exec(source);
+  expect(judging, 'where the worker thread judges its batches').not.toBeNull();
+  const at = judging!.index;
+  const lineNumber = source.slice(0, at).split('\n').length - 1;
+  const columnNumber = at - (source.lastIndexOf('\n', at - 1) + 1);
+  await inspector.send('Debugger.setBreakpoint', { location: { scriptId: laneScript.scriptId, lineNumber, columnNumber } }, sessionId);
+  const paused = () => eventually('the worker stopped on the batch', () => pauses.find((p) => (p.hitBreakpoints ?? []).length > 0));
+  return { inspector, sessionId, paused };
+}
+
 const reading = (seq: number) => ({ ts: Date.parse('2026-11-22T10:00:00Z') + seq * 1_000, seq, metrics: { hopper_temp: 30 + seq } });
 
 describe('the telemetry worker dies (end to end, the gateway process)', () => {
@@ -111,47 +154,13 @@ describe('the telemetry worker dies (end to end, the gateway process)', () => {
     const topic = telemetryTopicOf('site-a', 'dc-01');
     await device.publishAsync(topic, JSON.stringify(reading(1)), { qos: 1 });
 
-    // The inspector finds the lane's worker (not the module-loader threads of `--import tsx`) and sets a
-    // breakpoint on its handling of a batch: the next PUBLISH is then held there, its verdict and PUBACK owed.
-    const inspector = await Inspector.open(inspectorUrl!);
-    const workers: Array<{ sessionId: string; workerInfo: { url: string } }> = [];
-    const scripts: Array<{ sessionId: string; scriptId: string; url: string }> = [];
-    const pauses: Array<{ sessionId: string; hitBreakpoints?: string[]; callFrames: Array<{ callFrameId: string }> }> = [];
-    inspector.on((method, params) => {
-      if (method === 'NodeWorker.attachedToWorker') workers.push(params);
-      if (method === 'Debugger.scriptParsed') scripts.push(params);
-      if (method === 'Debugger.paused') pauses.push(params);
-    });
-    await inspector.send('NodeWorker.enable', { waitForDebuggerOnStart: false });
-    const lanes = await eventually('the telemetry worker attached', () => {
-      const found = workers.filter((w) => !w.workerInfo.url.startsWith('node:internal/'));
-      return found.length > 0 ? found : undefined;
-    });
-    // Other threads may attach too (a loader's hooks thread under load): the lane is the one running worker-thread.
-    for (const lane of lanes) await inspector.send('Debugger.enable', {}, lane.sessionId);
-    const laneScript = await eventually('the lane worker script', () => {
-      const found = scripts.filter((script) => /worker-thread\.(ts|js)$/.test(script.url));
-      return found.length > 0 ? found : undefined;
-    }).then((found) => {
-      expect(new Set(found.map((script) => script.sessionId)).size, 'one thread runs the lane').toBe(1);
-      return found[0]!;
-    });
-    const { sessionId } = laneScript;
-    const { scriptSource } = await inspector.send('Debugger.getScriptSource', { scriptId: laneScript.scriptId }, sessionId);
-    // The statement of the worker that judges the batches it took from its inbox (tsx's output may be one line).
-    const source = scriptSource as string;
-    const judging = /verdicts\s*=\s*judgeAll\(/.exec(source);
-    expect(judging, 'where the worker thread judges its batches').not.toBeNull();
-    const at = judging!.index;
-    const lineNumber = source.slice(0, at).split('\n').length - 1;
-    const columnNumber = at - (source.lastIndexOf('\n', at - 1) + 1);
-    await inspector.send('Debugger.setBreakpoint', { location: { scriptId: laneScript.scriptId, lineNumber, columnNumber } }, sessionId);
+    const { inspector, sessionId, paused: stopped } = await breakOnNextBatch(inspectorUrl!);
 
     let acknowledged = false;
     const inFlight = device.publishAsync(topic, JSON.stringify(reading(2)), { qos: 1 }).then(() => {
       acknowledged = true;
     });
-    const paused = await eventually('the worker stopped on the batch', () => pauses.find((p) => (p.hitBreakpoints ?? []).length > 0));
+    const paused = await stopped();
     // The worker ends as a crash would end it, in the middle of the batch.
     inspector.post(
       'Debugger.evaluateOnCallFrame',
@@ -192,4 +201,58 @@ describe('the telemetry worker dies (end to end, the gateway process)', () => {
     await second.stop();
     expect(await second.exited).toBe(0);
   }, 90_000);
+
+  it('a worker that hangs (stopped in a batch, alive): /readyz says so after 30 s, /metrics still answers; it answers again and all is well', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-worker-hang-'));
+    const config = await writeGatewayConfig(dir, DUST_DEVICES, [
+      'mqtt: { tcp: { host: 127.0.0.1, port: 0 } }',
+      'influx: { mode: off }',
+      'lane: { thread: worker }',
+    ]);
+    const gateway = await startGatewayProcess(config, { nodeArgs: ['--inspect=127.0.0.1:0'] });
+    gateways.push(gateway);
+    const inspectorUrl = /Debugger listening on (ws:\S+)/.exec(gateway.stderr())?.[1];
+    expect(inspectorUrl, gateway.stderr()).toBeDefined();
+    const readyz = async (): Promise<{ status: number; reasons: string[] }> => {
+      const response = await fetch(`${gateway.httpUrl}/readyz`);
+      return { status: response.status, reasons: ((await response.json()) as { reasons: string[] }).reasons };
+    };
+    const unanswered = async (): Promise<number> =>
+      exposedMetric(await (await fetch(`${gateway.httpUrl}/metrics`)).text(), 'gateway_lane_unanswered_seconds');
+    const client = mqtt.connect(gateway.mqttUrls[0] as string, { clientId: 'dc-01', username: 'dc-01', password: 'secret-dc-01' });
+    client.on('error', () => undefined);
+    await new Promise((resolve) => client.once('connect', resolve));
+    const topic = telemetryTopicOf('site-a', 'dc-01');
+    await client.publishAsync(topic, JSON.stringify(reading(1)), { qos: 1 });
+    expect(await readyz()).toEqual({ status: 200, reasons: [] });
+
+    const { inspector, sessionId, paused } = await breakOnNextBatch(inspectorUrl!);
+    let acknowledged = false;
+    const held = client.publishAsync(topic, JSON.stringify(reading(2)), { qos: 1 }).then(() => {
+      acknowledged = true;
+    });
+    await paused();
+    const notReady = await eventually(
+      '/readyz failing on the lane',
+      async () => {
+        const answer = await readyz();
+        return answer.status === 503 ? answer : undefined;
+      },
+      45_000,
+    );
+    expect(notReady.reasons).toHaveLength(1);
+    expect(notReady.reasons[0]).toMatch(/^lane: not answering for (3\d|4\d) s$/);
+    // the worker's own metrics cannot come: the main thread's do, this one among them
+    expect(await unanswered()).toBeGreaterThanOrEqual(30);
+    expect(gateway.logs.filter((entry) => entry.msg === 'telemetry lane not answering')).toHaveLength(1);
+    expect(acknowledged).toBe(false);
+
+    await inspector.send('Debugger.resume', {}, sessionId);
+    inspector.close();
+    await held;
+    await eventually('/readyz ready again', async () => ((await readyz()).status === 200 ? true : undefined), 10_000);
+    await eventually('the heartbeat answered', async () => ((await unanswered()) < 2 ? true : undefined), 10_000);
+    expect(gateway.logs.some((entry) => entry.msg === 'telemetry lane answering again')).toBe(true);
+    client.end(true);
+  }, 120_000);
 });

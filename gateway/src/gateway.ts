@@ -44,7 +44,7 @@ import { laneConfigOf } from './lane/build-lane-core.js';
 import { watchHolds } from './lane/hold-watch.js';
 import { createInlineLane } from './lane/inline-lane.js';
 import { retellAcknowledgements } from './lane/retell-acknowledgements.js';
-import type { LaneOutlet, TelemetryLane } from './lane/telemetry-lane.js';
+import { LANE_UNANSWERED_MS, type LaneOutlet, type TelemetryLane } from './lane/telemetry-lane.js';
 import { createWorkerLane } from './lane/worker-lane.js';
 import type { Logger } from './observability/logger.js';
 import { createGatewayMetrics, type GatewayMetrics, metricsExposition } from './observability/metrics.js';
@@ -454,7 +454,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const storeSize = store && { get: () => storeSizeBytes(store) };
   metrics.storeLimit.set(config.store.maxBytes ?? 0);
+  /** Whether the lane's not answering was logged (once, and once more when it answers again). */
+  let laneHangLogged = false;
+  const watchLaneAnswers = (): void => {
+    const unanswered = started.unanswered();
+    metrics.laneUnanswered.set(unanswered / 1_000);
+    const hangs = unanswered >= LANE_UNANSWERED_MS;
+    if (hangs === laneHangLogged) return;
+    laneHangLogged = hangs;
+    if (hangs) log.error({ unansweredMs: Math.round(unanswered) }, 'telemetry lane not answering');
+    else log.warn('telemetry lane answering again');
+  };
   const tick = (at: number): void => {
+    watchLaneAnswers();
     started.tick(at);
     alarms.tick(at);
     escalation.tick(at);
@@ -490,7 +502,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const readiness = (): ReadinessCheck[] => {
     const trouble = mqttTrouble();
     const checks: ReadinessCheck[] = [{ name: 'mqtt', ready: trouble === null, reason: trouble }];
+    const unanswered = started.unanswered();
     if (laneFailure) checks.push({ name: 'lane', ready: false, reason: laneFailure.message });
+    else if (unanswered >= LANE_UNANSWERED_MS)
+      checks.push({ name: 'lane', ready: false, reason: `not answering for ${Math.floor(unanswered / 1_000)} s` });
     const sinkStatus = started.sinkStatus();
     if (influx.url === null) checks.push({ name: 'influxdb', ready: true, reason: `disabled: ${influx.disabledReason}` });
     else if (sinkStatus) checks.push(sinkStatus);

@@ -106,6 +106,7 @@ export async function createInlineLane(
     sinkStatus: () => sink?.status() ?? null,
     // judged in the turn after submission: a lane behind shows as the broker's event loop being late
     delay: () => 0,
+    unanswered: () => 0,
     workerMetrics: async () => [],
     async close() {
       judgePending();

@@ -37,6 +37,8 @@ export type ToLane =
   | { type: 'flush'; id: number }
   /** `collectGarbage`: a full GC of the worker's heap first, when node runs with --expose-gc (benchmarks). */
   | { type: 'metrics'; id: number; collectGarbage?: boolean; names?: string[] }
+  /** Whether the worker answers at all (a heartbeat): `pong`. */
+  | { type: 'ping' }
   | { type: 'close'; id: number };
 
 /**
@@ -82,4 +84,5 @@ export type FromLane =
   /** `ownSites` applied: the alarm changes of what was judged before it were sent ahead of this. */
   | { type: 'owned'; id: number }
   | { type: 'metrics'; id: number; metrics: unknown[] }
+  | { type: 'pong' }
   | { type: 'closed'; id: number };

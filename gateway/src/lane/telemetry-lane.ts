@@ -51,6 +51,9 @@ export interface SiteHandover {
  * → rule engine → InfluxDB. Two adapters run the same core: `inline` on the broker's event loop, `worker`
  * in a worker thread (`lane.thread`). Everything that crosses the lane is plain data.
  */
+/** A lane that has not answered its heartbeat for this long is not ready (`/readyz`). */
+export const LANE_UNANSWERED_MS = 30_000;
+
 export interface TelemetryLane {
   /** Registers every device with the rules (silence starts now); resolves when the lane can take telemetry. */
   start(now: number): Promise<void>;
@@ -63,6 +66,12 @@ export interface TelemetryLane {
    * it is long (broker/admission.ts).
    */
   delay(): number;
+  /**
+   * How long the lane has not answered the broker side's last heartbeat (ms of real time; 0 inline, where a lane that
+   * hangs hangs the HTTP API with it). From LANE_UNANSWERED_MS on `/readyz` says so: a worker stuck in a loop or on a
+   * disk that does not return is not dead, so nothing else would.
+   */
+  unanswered(): number;
   /**
    * Time-driven rules (delays, silence, expectations) due at `now`. `held`: devices whose publishes waited in the
    * lane (hold-watch.ts), judged before this tick: their silence is not counted for that wait.

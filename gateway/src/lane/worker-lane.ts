@@ -29,6 +29,10 @@ const emptyPending = (): Pending => ({ devices: [], receivedAt: [], payloads: []
  * good and hold CONNECTs for a queue that drains at once. Older than this, only the oldest publish's wait counts.
  */
 const PACE_FORGOTTEN_MS = 5_000;
+/** The worker is asked this often whether it answers (`ping`), when it answered the last one. */
+const HEARTBEAT_MS = 1_000;
+/** The worker's metrics are waited for this long: one that hangs does not hang `/metrics` (the main thread's go out). */
+const METRICS_WAIT_MS = 2_000;
 const ACCEPTED: LaneVerdict['rejections'] = [];
 
 /**
@@ -64,6 +68,9 @@ export async function createWorkerLane(
   let nextId = 1;
   let sinkStatus: SinkStatus | null = null;
   let failure: Error | null = null;
+  /** When the heartbeat not answered yet was sent (performance.now), or null. */
+  let pingedAt: number | null = null;
+  let heartbeat: NodeJS.Timeout | undefined;
   let closing = false;
   /** The worker said `ready`: a `failed` from now on means it is ending. */
   let started = false;
@@ -79,6 +86,7 @@ export async function createWorkerLane(
   const fail = (error: Error): void => {
     if (failure) return;
     failure = error;
+    clearInterval(heartbeat);
     // it may have died inside a commit: the broker side's writes must not wait for it
     if (setup.writerGate) laneGone(setup.writerGate);
     const owed = [...awaiting.splice(0).map((batch) => batch.decided), pending.decided];
@@ -174,6 +182,9 @@ export async function createWorkerLane(
       case 'sinkStatus':
         sinkStatus = message.status;
         return;
+      case 'pong':
+        pingedAt = null;
+        return;
       case 'reloaded':
       case 'drained':
       case 'flushed':
@@ -216,6 +227,12 @@ export async function createWorkerLane(
   });
 
   started = true;
+  heartbeat = setInterval(() => {
+    if (failure || pingedAt !== null) return;
+    pingedAt = performance.now();
+    post({ type: 'ping' });
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   return {
     async start(now) {
       post({ type: 'start', now });
@@ -267,6 +284,7 @@ export async function createWorkerLane(
       await ask<'flushed'>({ type: 'flush', id: nextId++ });
     },
     sinkStatus: () => sinkStatus,
+    unanswered: () => (failure || pingedAt === null ? 0 : performance.now() - pingedAt),
     delay() {
       // the batch this turn collects goes over at its end: its publishes wait behind the others
       const waiting = undecided + pending.decided.length;
@@ -286,9 +304,20 @@ export async function createWorkerLane(
         ...(options.collectGarbage ? { collectGarbage: true } : {}),
         ...(options.names ? { names: [...options.names] } : {}),
       } as const;
-      return (await ask<'metrics'>(request).catch(() => ({ metrics: [] }))).metrics;
+      let waited: NodeJS.Timeout | undefined;
+      const late = new Promise<{ metrics: unknown[] }>((resolve) => {
+        waited = setTimeout(() => {
+          answers.delete(request.id);
+          resolve({ metrics: [] });
+        }, METRICS_WAIT_MS);
+      });
+      const answer = ask<'metrics'>(request).catch(() => ({ metrics: [] }));
+      const { metrics } = await Promise.race([answer, late]);
+      clearTimeout(waited);
+      return metrics;
     },
     async close() {
+      clearInterval(heartbeat);
       flush();
       if (failure) return;
       await ask<'drained'>({ type: 'drain', id: nextId++ });

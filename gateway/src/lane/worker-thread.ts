@@ -302,6 +302,8 @@ try {
         if (message.collectGarbage) (globalThis as { gc?: () => void }).gc?.();
         void metricsAsJson(message.names).then((json) => send({ type: 'metrics', id: message.id, metrics: json }));
         return;
+      case 'ping':
+        return send({ type: 'pong' });
       case 'drain':
         // every batch before this message is judged, committed and answered, its changes sent: only the latest values
         // may wait

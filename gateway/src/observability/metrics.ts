@@ -64,6 +64,11 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       help: 'CONNECTs with good credentials waiting for their CONNACK while the telemetry lane is behind (mqtt.admission)',
       registers,
     }),
+    laneUnanswered: new Gauge({
+      name: 'gateway_lane_unanswered_seconds',
+      help: "How long the telemetry lane's worker has not answered its heartbeat (0: it answers); from 30 s /readyz fails",
+      registers,
+    }),
     mqttConnectionsClosed: new Counter({
       name: 'gateway_mqtt_connections_closed_total',
       help: 'Connections the gateway closed itself, by reason (pre_auth_bytes, packet_too_large, protocol_version, protocol_error)',
