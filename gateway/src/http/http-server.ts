@@ -24,7 +24,7 @@ import type { LiveFeed } from '../sinks/live-feed/live-feed.js';
 import type { WebhookSink } from '../sinks/webhook/webhook-sink.js';
 import { sendError } from './api-error.js';
 import { createAuditRecorder } from './audit-request.js';
-import { type AuthFailureLimiter, createAuthenticator } from './auth.js';
+import { type AuthFailureLimit, type AuthFailureLimiter, createAuthenticator } from './auth.js';
 import { registerOpenApi } from './openapi.js';
 import { RequestValidationError, useZodSchemas } from './request-validation.js';
 import { createRouteAccessBook, type RouteAccess } from './route-access.js';
@@ -149,14 +149,13 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   // Counts only what the authenticator reports (failed authentications), keyed by source address.
   await app.register(rateLimit, { global: false, max: deps.authFailures.max, timeWindow: deps.authFailures.window });
   const authFailureLimit = app.createRateLimit();
-  const limiter: AuthFailureLimiter = async (request, options) => {
-    const limit = await authFailureLimit(request, options);
-    return limit.isAllowed ? {} : limit;
-  };
+  const limiter: AuthFailureLimiter = async (request, options) => judged(await authFailureLimit(request, options), options);
   // Failed logins of a name counted per source address: guessing one user's password from one address is slowed
   // down, but nobody elsewhere can lock a duty officer out of the console with a few wrong passwords in their name.
   // Across all addresses together a name takes LOGIN_FAILURES_ANY_ADDRESS times as many: a guess from many at once.
-  const loginName = (request: FastifyRequest): string => String((request.body as { name?: unknown } | null)?.name ?? '').toLowerCase();
+  // The name a login gives, or (a password change, whose body has none) the user changing theirs.
+  const loginName = (request: FastifyRequest): string =>
+    String((request.body as { name?: unknown } | null)?.name ?? request.caller?.name ?? '').toLowerCase();
   const loginFailureLimit = app.createRateLimit({
     max: deps.loginFailuresPerUser,
     timeWindow: deps.authFailures.window,
@@ -168,8 +167,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     keyGenerator: (request) => `login:${loginName(request)}`,
   });
   const userLimiter: AuthFailureLimiter = async (request, options) => {
-    for (const limit of [await loginFailureLimit(request, options), await nameFailureLimit(request, options)])
-      if (!limit.isAllowed && limit.isExceeded) return limit;
+    for (const limit of [await loginFailureLimit(request, options), await nameFailureLimit(request, options)]) {
+      const verdict = judged(limit, options);
+      if (verdict.isExceeded) return verdict;
+    }
     return {};
   };
   const audit = createAuditRecorder(deps.audit);
@@ -226,4 +227,17 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     start: (host, port) => app.listen({ host, port }),
     close: () => app.close(),
   };
+}
+
+/**
+ * A failure limit as the gateway means it: `max` failures are allowed, and a request after them is refused. The
+ * plugin's `isExceeded` is `current > max`: right after a failure is counted (the max-th fails as itself, the next
+ * is over), one too late on a look that counts nothing (after `max` failures it would let one more be checked).
+ */
+function judged(
+  limit: { isAllowed: true } | { isAllowed: false; isExceeded: boolean; remaining: number; ttlInSeconds: number },
+  options?: { increment?: boolean },
+): AuthFailureLimit {
+  if (limit.isAllowed) return {};
+  return { ...limit, isExceeded: options?.increment === false ? limit.remaining === 0 : limit.isExceeded };
 }

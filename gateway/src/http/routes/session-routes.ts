@@ -148,8 +148,13 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
     async (request, reply) => {
       const caller = request.caller;
       if (caller?.kind !== 'user') return sendError(reply, 'forbidden', 'a shared token has no password: log in as a user');
-      const before = await deps.addressLimiter(request, { increment: false });
-      if (before.isExceeded) return tooMany(reply, before);
+      // A personal token may be a viewer's for a script: with it, a new password would be a way into the whole account.
+      if (!caller.sessionId)
+        return sendError(reply, 'forbidden', 'a personal token cannot change its user’s password: log in to the console');
+      for (const limiter of [deps.addressLimiter, deps.userLimiter]) {
+        const before = await limiter(request, { increment: false });
+        if (before.isExceeded) return tooMany(reply, before);
+      }
       const { currentPassword, newPassword } = request.body;
       const changed = await deps.accounts.changePassword(caller.name, currentPassword, newPassword);
       const code = changed.ok ? 'ok' : changed.error === 'wrong_password' ? 'login_failed' : changed.error;
@@ -160,8 +165,10 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
       }
       if (changed.error === 'wrong_password') {
         deps.metrics.httpAuthFailures.inc({ reason: 'bad_password' });
-        const after = await deps.addressLimiter(request);
-        if (after.isExceeded) return tooMany(reply, after);
+        // a wrong current password is a failed login: counted per address and per name, as the login's are
+        const [byAddress, byUser] = [await deps.addressLimiter(request), await deps.userLimiter(request)];
+        const exceeded = byAddress.isExceeded ? byAddress : byUser.isExceeded ? byUser : null;
+        if (exceeded) return tooMany(reply, exceeded);
         return sendError(reply, 'login_failed', 'the current password is wrong');
       }
       const refused = { password_too_short: 'validation_failed', user_in_config: 'user_in_config' } as const;
