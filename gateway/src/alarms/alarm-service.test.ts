@@ -259,6 +259,10 @@ describe('duty actions', () => {
     const disposal = { cause: 'probe drift', measures: 'replaced the probe', responsible: 'wang.fang' };
     expect(alarms.resolve('alm_1', 'duty', null, disposal)).toMatchObject({ ok: true, transition: { alarm: { disposal } } });
     expect(types()).toEqual(['alarm.raised', 'alarm.cleared', 'alarm.resolved']);
+    // the alarm's own refusals come first: a retry of the resolve that went through, an alarm still active
+    expect(alarms.resolve('alm_1', 'duty', null)).toEqual({ ok: false, error: { code: 'alarm_resolved' } });
+    alarms.apply([raise('dc-02', 'orange', 3_000)]);
+    expect(alarms.resolve('alm_2', 'duty', null)).toEqual({ ok: false, error: { code: 'alarm_still_active' } });
   });
 
   it('without requireDisposal a resolve needs no disposal', () => {

@@ -10,7 +10,7 @@ import type {
   Shelf,
   VerdictChange,
 } from '../../../rules/src/index.js';
-import { SEVERITIES } from '../../../rules/src/index.js';
+import { resolveRefusal, SEVERITIES } from '../../../rules/src/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { AlarmInbox } from './alarm-inbox.js';
@@ -250,7 +250,10 @@ export function createAlarmService(deps: AlarmServiceDeps): AlarmService {
       return result;
     },
     resolve(id, by, note, disposal, occurrence) {
-      if (deps.requireDisposal && !disposal && deps.book.get(id)) return { ok: false, error: { code: 'disposal_required' } };
+      // the alarm's own refusals first (resolved already, still active, returned): a retry of a resolve that went
+      // through is told so, not that it lacks a disposal
+      if (deps.requireDisposal && !disposal && deps.book.get(id) && resolveRefusal(deps.book.get(id), occurrence) === null)
+        return { ok: false, error: { code: 'disposal_required' } };
       return act(() => deps.book.resolve(id, by, note, deps.now(), disposal, occurrence));
     },
     assign: (id, to, by, note) => act(() => deps.book.assign(id, to, by, note, deps.now())),

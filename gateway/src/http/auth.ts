@@ -133,7 +133,9 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   const forbidden = async (request: FastifyRequest, reply: FastifyReply, caller: Caller, needed: Role, message: string): Promise<void> => {
     request.caller = caller;
     const params = request.params as Record<string, unknown> | null | undefined;
-    const target = params && typeof params.id === 'string' ? params.id : null;
+    // the alarm, shelf, webhook… (`:id`) or user (`:name`) the route names
+    const named = params?.id ?? params?.name;
+    const target = typeof named === 'string' ? named : null;
     deps.audit(request, {
       action: 'access.forbidden',
       target,

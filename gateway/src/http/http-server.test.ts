@@ -188,6 +188,10 @@ describe('the HTTP server of a gateway', () => {
     expect(reloaded.body.changedAlarms).toBe(0);
     const entry = await lastAudit(gateway, 'rules.reload');
     expect(entry).toMatchObject({ actor: 'shared-admin', outcome: 'ok', detail: { files: reloaded.body.files, changedAlarms: 0 } });
+    // curl -X POST -H 'content-type: application/json' with no body: no body, as without the header
+    const empty = await call(gateway, '/api/rules/reload', { body: '' });
+    expect([empty.status, empty.body.reloaded]).toEqual([200, true]);
+    expect((await call(gateway, '/api/rules/reload', { body: ' ' })).body.error.code).toBe('validation_failed');
   });
 
   it('shows the single node’s cluster view', async () => {

@@ -135,15 +135,19 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   // same refusal, with its true reason.
   const jsonBody = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // An empty body said to be JSON (curl -X POST -H 'content-type: application/json' …) is no body: read as `{}` as a
+  // POST without one is, not refused as invalid JSON.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    jsonBody(request, body as string, (error, parsed) => {
-      if (!error) return done(null, parsed);
-      done(
-        validJson(body as string)
-          ? Object.assign(new Error(PROTO_KEY_BODY), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' })
-          : error,
-      );
-    }),
+    body === ''
+      ? done(null, null)
+      : jsonBody(request, body as string, (error, parsed) => {
+          if (!error) return done(null, parsed);
+          done(
+            validJson(body as string)
+              ? Object.assign(new Error(PROTO_KEY_BODY), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' })
+              : error,
+          );
+        }),
   );
   await app.register(fastifySSE, { heartbeatInterval: 15_000 });
   // Counts only what the authenticator reports (failed authentications), keyed by source address.

@@ -125,10 +125,10 @@ describe('acting on many alarms at once', () => {
     const { running, idOf } = await withAlarms(['dc-01', 'dc-02', 'dc-03'], ['dc-01', 'dc-03']);
     const ids = ['dc-01', 'dc-02', 'dc-03'].map((d) => idOf.get(d) as string);
     const noRecord = await call(running, '/api/alarms/resolve', { token: ROLE_TOKENS.operator, body: { ids, by: 'Wang Li' } });
-    // as the single action answers: the missing record first
+    // as the single action answers: the alarm's own refusal (still active) first — a record would not help it
     expect(noRecord.body.results.map((r: { error?: string }) => r.error)).toEqual([
       'disposal_required',
-      'disposal_required',
+      'alarm_still_active',
       'disposal_required',
     ]);
     const answer = await call(running, '/api/alarms/resolve', {

@@ -92,6 +92,15 @@ describe('sessions, users and personal tokens', { timeout: 30_000 }, () => {
       actorKind: 'user',
       detail: { needs: 'admin', role: 'operator' },
     });
+    // the user the route names is the target, as an alarm's id is
+    const rename = await call(gateway, '/api/users/li', {
+      token: null,
+      method: 'PATCH',
+      body: { role: 'admin' },
+      headers: { cookie, ...SAME_ORIGIN },
+    });
+    expect(rename.status).toBe(403);
+    expect(await lastAudit('access.forbidden')).toMatchObject({ actor: 'wang', target: 'li', detail: { route: '/api/users/:name' } });
     const ended = await call(gateway, '/api/alarms', { token: null, headers: { cookie: 'gw_session=nothing-like-it' } });
     expect(ended.status).toBe(401);
     expect(ended.body.error.message).toBe('the session has ended (logged out or expired); log in again');
