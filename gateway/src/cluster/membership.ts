@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { redactedUrl } from '../observability/redacted-url.js';
 
 /** What a node says about itself in Redis: where it takes MQTT and HTTP, and since when it runs. */
 export interface MemberInfo {
@@ -195,9 +196,4 @@ export async function reachRedis(redisUrl: string, timeoutMs = 5_000): Promise<v
   } finally {
     redis.disconnect();
   }
-}
-
-/** The URL without its password, for logs and errors. */
-export function redactedUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

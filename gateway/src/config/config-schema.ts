@@ -488,6 +488,11 @@ export const configSchema = z
       users.add(user.name);
     });
     const subscriberIds = config.webhooks.map((subscriber) => subscriber.id);
+    // one id, one outbox: a copied block with its id unchanged would leave one receiver with nothing, unsaid
+    subscriberIds.forEach((id, index) => {
+      if (subscriberIds.indexOf(id) !== index)
+        ctx.addIssue({ code: 'custom', path: ['webhooks', index, 'id'], message: `duplicate webhook subscriber id "${id}"` });
+    });
     for (const problem of escalationProblems(config.handling.escalation, subscriberIds, config.handling.deadline.enabled))
       ctx.addIssue({ code: 'custom', ...problem });
     const tokens = new Set<string>();

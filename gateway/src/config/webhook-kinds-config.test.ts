@@ -21,6 +21,13 @@ const problemsOf = (webhooks: string): string => {
 };
 
 describe('webhooks[].kind: standard, wecom, dingtalk', () => {
+  it('refuses two subscribers of one id (a block copied for a second platform, its id unchanged), naming the second', () => {
+    const block = (url: string) => ['  - id: regulator', `    url: ${url}`, `    secrets: [${SECRET}]`];
+    const problems = problemsOf([...block('https://a.example.org/hooks'), ...block('https://b.example.org/hooks')].join('\n'));
+    expect(problems).toMatch(/webhooks\[1\]\.id: duplicate webhook subscriber id "regulator"/);
+    expect(problems).not.toMatch(/webhooks\[0\]/);
+  });
+
   it('a subscriber without kind is standard, as before; robots take their url, secret (from ${ENV}), consoleUrl and language', () => {
     const config = load(
       [

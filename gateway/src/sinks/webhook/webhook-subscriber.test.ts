@@ -11,7 +11,7 @@ import { createGatewayMetrics } from '../../observability/metrics.js';
 import { openStore } from '../../store/open-store.js';
 import { createSqliteWebhookOutbox } from '../../store/webhook-outbox-sqlite.js';
 import { createMemoryWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
-import { createWebhookSubscriber, redactedUrl, type WebhookSubscriber } from './webhook-subscriber.js';
+import { createWebhookSubscriber, type WebhookSubscriber } from './webhook-subscriber.js';
 
 const event = (id: string, alarm: string): AlarmEvent =>
   ({
@@ -229,9 +229,5 @@ describe('a group-robot subscriber: errcodes, rate limits and pacing', () => {
   it('shows its kind, and its url without the robot key or token', () => {
     const { subscriber } = subscriberWith(robotConfig('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx'));
     expect(subscriber.state()).toMatchObject({ kind: 'wecom', url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***' });
-    expect(redactedUrl('https://oapi.dingtalk.com/robot/send?access_token=abc&x=1')).toBe(
-      'https://oapi.dingtalk.com/robot/send?access_token=***&x=1',
-    );
-    expect(redactedUrl('https://duty.example.org/hooks/alarms')).toBe('https://duty.example.org/hooks/alarms');
   });
 });

@@ -2,6 +2,7 @@ import type { AlarmEvent, Severity } from '../../../../rules/src/index.js';
 import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
+import { redactedUrl } from '../../observability/redacted-url.js';
 import { httpSend } from '../http-send.js';
 import { backoffDelay } from '../sink.js';
 import { createDeliveryQueue } from './delivery-queue.js';
@@ -98,11 +99,6 @@ function waitIn(waiters: Array<() => void>, timeoutMs: number): Promise<void> {
       resolve();
     });
   });
-}
-
-/** `url` with the credentials a robot's webhook carries (`key`, `access_token`) replaced by `***`. */
-export function redactedUrl(url: string): string {
-  return url.replace(/([?&](?:key|access_token)=)[^&#]*/gi, '$1***');
 }
 
 /**
@@ -328,7 +324,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   } else if (disablement) {
     // The 410 came from a url no longer configured: the new one gets its chance.
     outbox.enable(config.id);
-    deps.log.info({ subscriber: config.id, goneUrl: disablement.url }, 'webhook subscriber enabled: its url changed since the 410');
+    deps.log.info(
+      { subscriber: config.id, goneUrl: redactedUrl(disablement.url) },
+      'webhook subscriber enabled: its url changed since the 410',
+    );
   }
   makeRoom(0); // maxQueued may have been lowered since the store was written
   gauge();
