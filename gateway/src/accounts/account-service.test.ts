@@ -106,4 +106,38 @@ describe('account service', () => {
     await accounts.updateUser('li', { role: 'viewer' });
     expect(accounts.tokenCaller(asked.value.token)?.role).toBe('viewer');
   });
+
+  it('a user of the config file given a new password hash, or removed from it: their sessions and tokens end at the next start', async () => {
+    const store = createSqliteAccountStore(openVolatileStore());
+    const start = (users: Array<{ name: string; passwordHash: string }>) =>
+      createAccountService({
+        store,
+        configUsers: users.map((user) => ({ ...user, role: 'operator' as const })),
+        sessions: { ttl: 12 * HOUR, idleTimeout: HOUR },
+        now: () => Date.parse('2026-11-22T08:00:00Z'),
+        newId: () => `${Math.random()}`.slice(2),
+      });
+    const [first, second] = [await hashPassword('li-password-one'), await hashPassword('li-password-two')];
+    const signIn = async (accounts: ReturnType<typeof start>) => {
+      const login = await accounts.login('li', 'li-password-one');
+      const token = accounts.createToken('li', { label: 'desk' });
+      if (!login.ok || !token.ok) throw new Error('login refused');
+      return { session: login.sessionId, token: token.value.token };
+    };
+    // restarted with the file unchanged: the session and the token go on
+    const kept = await signIn(start([{ name: 'li', passwordHash: first }]));
+    const same = start([{ name: 'li', passwordHash: first }]);
+    expect(same.sessionCaller(kept.session)?.name).toBe('li');
+    expect(same.tokenCaller(kept.token)?.name).toBe('li');
+    // a new hash in the file (a suspected leak): the old password, session and token are no way in
+    const changed = start([{ name: 'li', passwordHash: second }]);
+    expect(changed.sessionCaller(kept.session)).toBeNull();
+    expect(changed.tokenCaller(kept.token)).toBeNull();
+    // removed from the file, and a user of that name made over the API later: nothing of the old one opens it
+    const again = await signIn(start([{ name: 'li', passwordHash: first }]));
+    const removed = start([]);
+    expect((await removed.createUser({ name: 'li', role: 'viewer', password: 'a new li of the store' })).ok).toBe(true);
+    expect(removed.sessionCaller(again.session)).toBeNull();
+    expect(removed.tokenCaller(again.token)).toBeNull();
+  });
 });

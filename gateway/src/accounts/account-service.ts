@@ -90,6 +90,7 @@ export type AccountService = ReturnType<typeof createAccountService>;
 export function createAccountService(deps: AccountServiceDeps) {
   const { store } = deps;
   const configUsers = new Map(deps.configUsers.map((user) => [user.name, user]));
+  endStaleConfigCredentials(store, configUsers);
 
   /** The user by that name who may act now (not disabled), with their role and password hash. */
   const activeUser = (name: string): { role: Role; passwordHash: string } | undefined => {
@@ -201,6 +202,9 @@ export function createAccountService(deps: AccountServiceDeps) {
     async createUser(input: { name: string; role: Role; password: string }): Promise<AccountResult<UserView>> {
       if (configUsers.has(input.name) || store.user(input.name)) return { ok: false, error: 'user_exists' };
       if (tooShort(input.password)) return { ok: false, error: 'password_too_short' };
+      // a name used before (a user of the file since removed): what that user left opens nothing for this one
+      store.deleteSessionsOf(input.name);
+      store.deleteTokensOf(input.name);
       const at = deps.now();
       const user: StoredUser = {
         name: input.name,
@@ -297,4 +301,19 @@ export function createAccountService(deps: AccountServiceDeps) {
       return { ok: true, value: tokenView(found) };
     },
   };
+}
+
+/**
+ * A user of the config file is changed in the file: a new password hash after a suspected leak, or the entry
+ * removed. Their sessions and personal tokens are tied to the name only, so at start those of a user whose hash
+ * changed since the last start, or who left the file, are ended — as a password reset over the API ends them.
+ */
+function endStaleConfigCredentials(store: AccountStore, configUsers: ReadonlyMap<string, { passwordHash: string }>): void {
+  const now = new Map([...configUsers].map(([name, user]) => [name, sha256(user.passwordHash)]));
+  for (const [name, fingerprint] of store.configUsersSeen()) {
+    if (now.get(name) === fingerprint) continue;
+    store.deleteSessionsOf(name);
+    store.deleteTokensOf(name);
+  }
+  store.setConfigUsersSeen(now);
 }

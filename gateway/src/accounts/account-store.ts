@@ -53,4 +53,8 @@ export interface AccountStore {
   touchToken(id: string, at: number): void;
   deleteToken(id: string): boolean;
   deleteTokensOf(user: string): number;
+  /** The config file's users as the last start saw them: name → fingerprint of the password hash. */
+  configUsersSeen(): Map<string, string>;
+  /** Replaces what configUsersSeen answers. */
+  setConfigUsersSeen(seen: ReadonlyMap<string, string>): void;
 }

@@ -81,7 +81,14 @@ export function createSqliteAccountStore(db: StoreDatabase): AccountStore {
     touchToken: db.prepare('UPDATE user_token SET last_used_at = ? WHERE id = ?'),
     deleteToken: db.prepare('DELETE FROM user_token WHERE id = ?'),
     deleteTokensOf: db.prepare('DELETE FROM user_token WHERE user_name = ?'),
+    configUsersSeen: db.prepare('SELECT name, password_fp FROM config_user_seen').raw(true),
+    forgetConfigUsers: db.prepare('DELETE FROM config_user_seen'),
+    seeConfigUser: db.prepare('INSERT INTO config_user_seen (name, password_fp) VALUES (?, ?)'),
   };
+  const setConfigUsersSeen = db.transaction((seen: ReadonlyMap<string, string>) => {
+    q.forgetConfigUsers.run();
+    for (const [name, fingerprint] of seen) q.seeConfigUser.run(name, fingerprint);
+  });
   return {
     users: () => (q.users.all() as UserRow[]).map(user),
     user(name) {
@@ -118,5 +125,7 @@ export function createSqliteAccountStore(db: StoreDatabase): AccountStore {
     },
     deleteToken: (id) => q.deleteToken.run(id).changes > 0,
     deleteTokensOf: (name) => q.deleteTokensOf.run(name).changes,
+    configUsersSeen: () => new Map(q.configUsersSeen.all() as Array<[string, string]>),
+    setConfigUsersSeen: (seen) => setConfigUsersSeen(seen),
   };
 }

@@ -210,6 +210,9 @@ const STEPS: readonly string[] = [
    DROP TABLE alarm_inhibition;`,
   // 15: dead letters are bounded per subscriber (store.deadLetters.max each): its oldest found by subscriber.
   `CREATE INDEX webhook_dead_letter_subscriber ON webhook_dead_letter (subscriber, rank);`,
+  // 16: the config file's users as the last start saw them (a SHA-256 of each one's password hash): a user whose hash
+  // changed in the file, or who left it, has their sessions and personal tokens ended at the next start.
+  `CREATE TABLE config_user_seen (name TEXT PRIMARY KEY, password_fp TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;
