@@ -92,9 +92,25 @@ describe('alarm card: what a group-robot message says about an alarm event', () 
     expect(fieldsOf(alarmCard(eventOf('alarm.acknowledged', { chase }), { language: 'zh' }))).not.toHaveProperty('催办');
   });
 
-  it('names who acknowledged or resolved, with the disposal note', () => {
-    const acknowledged = alarmCard(eventOf('alarm.acknowledged', { acknowledgedBy: '张伟' }), { language: 'zh' });
-    expect(fieldsOf(acknowledged)).toMatchObject({ 操作人: '张伟' });
+  it('names who acknowledged (and what they are doing), whom it is assigned to, who resolved it with the disposal record, who shelved it, why and until when', () => {
+    const acknowledged = alarmCard(eventOf('alarm.acknowledged', { acknowledgedBy: '张伟', note: '已派人佩戴呼吸器进入现场排查' }), {
+      language: 'zh',
+    });
+    expect(fieldsOf(acknowledged)).toMatchObject({ 操作人: '张伟', 说明: '已派人佩戴呼吸器进入现场排查' });
+    expect(fieldsOf(alarmCard(eventOf('alarm.assigned', { assignee: '王丽' }), { language: 'zh' }))).toMatchObject({ 分派给: '王丽' });
+    const disposal = { cause: '探头漂移', measures: '更换探头并复测', responsible: '王芳' };
+    expect(fieldsOf(alarmCard(eventOf('alarm.resolved', { resolvedBy: '李娜', disposal }), { language: 'zh' }))).toMatchObject({
+      操作人: '李娜',
+      原因: '探头漂移',
+      处置措施: '更换探头并复测',
+      责任人: '王芳',
+    });
+    const shelf = { shelf: 'shf_1', scope: 'device' as const, reason: '检修除尘器', by: '赵敏', until: '2026-11-22T10:00:00.000Z' };
+    expect(fieldsOf(alarmCard(eventOf('alarm.shelved', { shelved: shelf }), { language: 'zh' }))).toMatchObject({
+      操作人: '赵敏',
+      搁置原因: '检修除尘器',
+      搁置至: '2026-11-22 18:00:00（北京时间）',
+    });
     const resolved = alarmCard(eventOf('alarm.resolved', { resolvedBy: '李娜', note: '更换温度传感器\n已复测正常' }), { language: 'zh' });
     expect(fieldsOf(resolved)).toMatchObject({ 操作人: '李娜', 说明: '更换温度传感器 已复测正常' });
   });

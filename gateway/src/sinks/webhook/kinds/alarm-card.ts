@@ -92,6 +92,12 @@ const LABELS = {
     yes: '是',
     no: '否',
     chase: '催办',
+    assignee: '分派给',
+    cause: '原因',
+    measures: '处置措施',
+    responsible: '责任人',
+    shelfReason: '搁置原因',
+    until: '搁置至',
   },
   en: {
     site: 'Site',
@@ -109,6 +115,12 @@ const LABELS = {
     yes: 'yes',
     no: 'no',
     chase: 'Chase',
+    assignee: 'Assigned to',
+    cause: 'Cause',
+    measures: 'Measures',
+    responsible: 'Responsible',
+    shelfReason: 'Shelved because',
+    until: 'Shelved until',
   },
 } as const;
 
@@ -239,9 +251,7 @@ export function alarmCard(event: AlarmEvent, options: CardOptions): AlarmCard {
     const names = SEVERITY_NAME[language];
     fields.push({ label: label.change, value: `${names[alarm.previousSeverity]} → ${names[alarm.severity]}` });
   }
-  const by = event.type === 'alarm.acknowledged' ? alarm.acknowledgedBy : event.type === 'alarm.resolved' ? alarm.resolvedBy : null;
-  if (by) fields.push({ label: label.by, value: plainText(by, 200) });
-  if (event.type === 'alarm.resolved' && alarm.note) fields.push({ label: label.note, value: plainText(alarm.note) });
+  fields.push(...peopleFields(event, language));
   if (event.type === 'alarm.chased' && alarm.chase) fields.push({ label: label.chase, value: chaseText(alarm.chase, language) });
   fields.push({ label: label.time, value: `${shanghaiTime(event.timestamp)}${label.zone}` });
   fields.push({ label: label.alarm, value: alarm.id });
@@ -256,4 +266,43 @@ export function alarmCard(event: AlarmEvent, options: CardOptions): AlarmCard {
     fields,
     link: options.consoleUrl ? { text: label.link, url: alarmLink(options.consoleUrl, alarm.id) } : null,
   };
+}
+
+/**
+ * What people did, as the event says it: who acknowledged and their note (what they are doing about it), whom it was
+ * assigned to, who resolved it with the disposal record (cause, measures, responsible) and note, who shelved it, why
+ * and until when. A duty group reads these to know the alarm is in hand.
+ */
+function peopleFields(event: AlarmEvent, language: CardLanguage): AlarmCard['fields'] {
+  const { alarm } = event.data;
+  const label = LABELS[language];
+  const fields: AlarmCard['fields'] = [];
+  const field = (name: keyof typeof label, value: string | null | undefined, maxBytes?: number): void => {
+    if (value) fields.push({ label: label[name], value: plainText(value, maxBytes) });
+  };
+  switch (event.type) {
+    case 'alarm.acknowledged':
+      field('by', alarm.acknowledgedBy, 200);
+      field('note', alarm.note);
+      break;
+    case 'alarm.assigned':
+      field('assignee', alarm.assignee, 200);
+      break;
+    case 'alarm.resolved':
+      field('by', alarm.resolvedBy, 200);
+      field('cause', alarm.disposal?.cause);
+      field('measures', alarm.disposal?.measures);
+      field('responsible', alarm.disposal?.responsible, 200);
+      field('note', alarm.note);
+      break;
+    case 'alarm.shelved':
+    case 'alarm.unshelved':
+      field('by', alarm.shelved?.by, 200);
+      field('shelfReason', alarm.shelved?.reason);
+      if (alarm.shelved?.until) fields.push({ label: label.until, value: `${shanghaiTime(alarm.shelved.until)}${label.zone}` });
+      break;
+    default:
+      break;
+  }
+  return fields;
 }
