@@ -213,6 +213,13 @@ const STEPS: readonly string[] = [
   // 16: the config file's users as the last start saw them (a SHA-256 of each one's password hash): a user whose hash
   // changed in the file, or who left it, has their sessions and personal tokens ended at the next start.
   `CREATE TABLE config_user_seen (name TEXT PRIMARY KEY, password_fp TEXT NOT NULL) WITHOUT ROWID;`,
+  // 17: a webhook subscriber's pacing: the hold a receiver asked for (429/503 Retry-After, a robot's rate-limit
+  // errcode) and when its last attempts started (a robot's messages a minute), so that a restart keeps to them.
+  `CREATE TABLE webhook_subscriber_pacing (
+     subscriber TEXT PRIMARY KEY,
+     hold_until INTEGER NOT NULL,    -- ms since the epoch; no attempt before it
+     started TEXT NOT NULL           -- JSON: the start times (ms) of the attempts of the last minute
+   ) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

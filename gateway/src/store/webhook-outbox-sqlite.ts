@@ -64,6 +64,8 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
     'INSERT OR REPLACE INTO webhook_subscriber_disabled (subscriber, url, reason, disabled_at) VALUES (?, ?, ?, ?)',
   );
   const enable = db.prepare('DELETE FROM webhook_subscriber_disabled WHERE subscriber = ?');
+  const pacingOf = db.prepare('SELECT hold_until, started FROM webhook_subscriber_pacing WHERE subscriber = ?').raw(true);
+  const pace = db.prepare('INSERT OR REPLACE INTO webhook_subscriber_pacing (subscriber, hold_until, started) VALUES (?, ?, ?)');
 
   const logDelivery = db.prepare(
     'INSERT INTO webhook_delivery (subscriber, event_id, type, alarm_id, seq, attempts, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -166,6 +168,13 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
     },
     enable(subscriber) {
       if (db.open) enable.run(subscriber);
+    },
+    pacing(subscriber) {
+      const row = pacingOf.get(subscriber) as [number, string] | undefined;
+      return row ? { holdUntil: row[0], started: JSON.parse(row[1]) as number[] } : null;
+    },
+    pace(subscriber, { holdUntil, started }) {
+      if (db.open) pace.run(subscriber, holdUntil, JSON.stringify(started));
     },
   };
 }

@@ -58,6 +58,12 @@ const recordOf = (delivery: OutboxDelivery, at: number): DeliveryRecord => ({
 
 export { recordOf as deliveryRecordOf };
 
+/** A subscriber's pacing: no attempt before `holdUntil`; `started`, when its attempts of the last minute started (ms). */
+export interface SubscriberPacing {
+  holdUntil: number;
+  started: number[];
+}
+
 /** A subscriber disabled by 410 Gone: the url that answered it, why, and since when (ms since the epoch). */
 export interface SubscriberDisablement {
   url: string;
@@ -95,6 +101,10 @@ export interface WebhookOutbox {
   disable(subscriber: string, disablement: SubscriberDisablement): void;
   /** Records that `subscriber` is enabled again. */
   enable(subscriber: string): void;
+  /** The pacing last recorded for `subscriber` (after a restart too); null: none. */
+  pacing(subscriber: string): SubscriberPacing | null;
+  /** Records `subscriber`'s pacing: a hold asked for, an attempt started under a rate bound. */
+  pace(subscriber: string, pacing: SubscriberPacing): void;
 }
 
 export interface OutboxIds {
@@ -115,6 +125,7 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
   /** The body of each dead letter, by its id: a replay sends what was rendered at first. */
   const bodies = new Map<string, string>();
   const disabled = new Map<string, SubscriberDisablement>();
+  const paced = new Map<string, SubscriberPacing>();
   const log: Array<DeliveryRecord & { subscriber: string }> = [];
   let lastId = 0;
   const delivery = (subscriber: string, event: AlarmEvent, body = JSON.stringify(event)): OutboxDelivery => {
@@ -176,6 +187,13 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
     },
     enable(subscriber) {
       disabled.delete(subscriber);
+    },
+    pacing: (subscriber) => {
+      const pacing = paced.get(subscriber);
+      return pacing ? { holdUntil: pacing.holdUntil, started: [...pacing.started] } : null;
+    },
+    pace(subscriber, pacing) {
+      paced.set(subscriber, { holdUntil: pacing.holdUntil, started: [...pacing.started] });
     },
   };
 }

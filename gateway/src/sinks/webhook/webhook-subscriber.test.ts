@@ -186,6 +186,48 @@ describe('a group-robot subscriber: errcodes, rate limits and pacing', () => {
     expect(subscriber.state().queued).toBe(1);
   });
 
+  it('a restart keeps to a rate-limit hold and to the messages of the minute already sent (the store keeps the pacing)', async () => {
+    const robot = await startRobot([45009]);
+    cleanup.push(robot.close);
+    let clock = Date.parse('2026-11-22T08:00:00Z');
+    const store = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'subscriber-')), synchronous: 'normal' });
+    const outbox = createSqliteWebhookOutbox(store, { newId: () => 'dlq_1', now: () => clock, maxDeadLetters: 100 });
+    const config = robotConfig(`${robot.base}/cgi-bin/webhook/send?key=k1`, { rateLimitDelay: 60_000, maxPerMinute: 2, concurrency: 4 });
+    const start = (): WebhookSubscriber => {
+      const subscriber = createWebhookSubscriber({
+        config,
+        now: () => clock,
+        metrics: createGatewayMetrics({ processMetrics: false }),
+        log: createLogger('silent'),
+        outbox,
+      });
+      cleanup.push(() => subscriber.close(0));
+      return subscriber;
+    };
+    const first = start();
+    first.enqueue(event('evt_a', 'alm_a'));
+    await expect.poll(() => first.state().failedAttempts).toBe(1);
+    await first.close(0);
+    // restarted 10 s into the robot's minute of penalty: nothing goes, the waiting message nor a new one
+    clock += 10_000;
+    const second = start();
+    second.enqueue(event('evt_b', 'alm_b'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(robot.requests).toHaveLength(1);
+    // the hold over: one a message of each alarm; then the minute's two are spent, across a restart too
+    clock += 51_000;
+    second.enqueue(event('evt_c', 'alm_c'));
+    await expect.poll(() => second.state().delivered).toBe(2);
+    await second.close(0);
+    const third = start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(robot.requests).toHaveLength(3);
+    expect(third.state().queued).toBe(1);
+    clock += 60_000;
+    third.enqueue(event('evt_d', 'alm_d'));
+    await expect.poll(() => third.state().delivered).toBe(2);
+  });
+
   it('closing waits for the attempt in flight: its answer is recorded, nothing is left waiting', async () => {
     const robot = await startRobot([], 300);
     cleanup.push(robot.close);

@@ -115,10 +115,13 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   const { config, outbox } = deps;
   const kind = webhookKindOf(config);
   const maxPerMinute = config.maxPerMinute ?? kind.defaultMaxPerMinute;
+  // The pacing the last run left (a restart keeps to a hold a receiver asked for, and to a robot's rate).
+  const pacing = outbox.pacing(config.id);
   /** When the last attempts started (ms), oldest first: at most `maxPerMinute` within a minute. */
-  const started: number[] = [];
+  const started: number[] = pacing?.started.filter((at) => at > deps.now() - MINUTE) ?? [];
   /** No attempt starts before this (a service's rate-limit answer holds the whole subscriber). */
-  let holdUntil = 0;
+  let holdUntil = pacing?.holdUntil ?? 0;
+  const recordPacing = (): void => outbox.pace(config.id, { holdUntil, started });
   /** What waits, and (taken) what is being attempted: a 410 meanwhile leaves those to their answer. */
   const queue = createDeliveryQueue<Delivery>(keyOf);
   for (const delivery of outbox.pending(config.id)) queue.push(delivery);
@@ -225,7 +228,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       outcome.retryAfter === null ? 0 : outcome.retryAfter + Math.round(Math.random() * Math.min(outcome.retryAfter / 10, 30_000));
     const delay = Math.max(backoffDelay(delivery.attempts, config.retryBaseDelay, config.retryMaxDelay), retryAfter);
     delivery.notBefore = deps.now() + delay;
-    if (outcome.holdSubscriber) holdUntil = Math.max(holdUntil, deps.now() + (outcome.retryAfter ?? delay));
+    if (outcome.holdSubscriber) {
+      holdUntil = Math.max(holdUntil, deps.now() + (outcome.retryAfter ?? delay));
+      recordPacing();
+    }
     outbox.attempted(delivery);
     deps.log.debug(
       { subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, delay, error: outcome.error },
@@ -254,7 +260,10 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
       const delivery = queue.take(now);
       if (!delivery) break;
       inFlight += 1;
-      if (maxPerMinute !== null) started.push(now);
+      if (maxPerMinute !== null) {
+        started.push(now);
+        recordPacing();
+      }
       void attempt(delivery)
         .catch((error: unknown) => {
           if (closed) return;
