@@ -6,11 +6,13 @@ interface Item {
   name: string;
   line: string;
   notBefore: number;
+  /** Its severity's rank (red 1 … blue 4), for a queue that takes the most severe first; absent: 0. */
+  rank?: number;
 }
 
 /**
  * The plain reading (the subscriber's dispatch before the queue): scan everything in queued order; a line's first item
- * is its head; take the first head whose line has nothing out and whose retry is due.
+ * is its head; take the first head of the lowest rank whose line has nothing out and whose retry is due.
  */
 function plainQueue() {
   const items: Item[] = [];
@@ -35,7 +37,9 @@ function plainQueue() {
       if (index >= 0) items.splice(index, 1);
     },
     take(now: number): Item | undefined {
-      const item = heads().find((head) => head.notBefore <= now);
+      const due = heads().filter((head) => head.notBefore <= now);
+      const lowest = Math.min(...due.map((head) => head.rank ?? 0));
+      const item = due.find((head) => (head.rank ?? 0) === lowest);
       if (item) {
         busy.add(item.line);
         taken.add(item);
@@ -55,7 +59,7 @@ function plainQueue() {
 }
 
 type Step =
-  | { kind: 'push'; line: number; delay: number }
+  | { kind: 'push'; line: number; delay: number; rank: number }
   /** Takes what is due, at most `room` (the subscriber's concurrency left). */
   | { kind: 'take'; advance: number; room: number }
   /** Ends the turn of the `pick`-th taken item: delivered or dead-lettered (gone), or retried `delay` from now. */
@@ -64,7 +68,12 @@ type Step =
   | { kind: 'drop'; pick: number; oldest: boolean };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ kind: fc.constant('push' as const), line: fc.nat(4), delay: fc.oneof(fc.constant(0), fc.nat(30)) }),
+  fc.record({
+    kind: fc.constant('push' as const),
+    line: fc.nat(4),
+    delay: fc.oneof(fc.constant(0), fc.nat(30)),
+    rank: fc.integer({ min: 1, max: 4 }),
+  }),
   // the clock mostly goes on, now and then steps back (the wall clock set back by NTP)
   fc.record({
     kind: fc.constant('take' as const),
@@ -76,16 +85,21 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 describe('the delivery queue', () => {
-  it('takes, holds and orders exactly as a scan of the whole queue would, after any steps', () => {
+  it('takes, holds and orders exactly as a scan of the whole queue would, after any steps (in queued order, or the most severe first)', () => {
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 200 }), (steps) => {
-        const queue = createDeliveryQueue<Item>((item) => item.line);
+      fc.property(fc.array(step, { minLength: 1, maxLength: 200 }), fc.boolean(), (steps, ranked) => {
+        const queue = ranked
+          ? createDeliveryQueue<Item>(
+              (item) => item.line,
+              (item) => item.rank ?? 0,
+            )
+          : createDeliveryQueue<Item>((item) => item.line);
         const plain = plainQueue();
         let now = 0;
         let named = 0;
         for (const s of steps) {
           if (s.kind === 'push') {
-            const item = { name: `e${named++}`, line: `alarm-${s.line}`, notBefore: now + s.delay };
+            const item = { name: `e${named++}`, line: `alarm-${s.line}`, notBefore: now + s.delay, ...(ranked ? { rank: s.rank } : {}) };
             queue.push(item);
             plain.push(item);
           } else if (s.kind === 'take') {

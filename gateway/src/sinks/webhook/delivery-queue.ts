@@ -18,7 +18,10 @@ export interface DeliveryQueue<T extends Schedulable> {
   push(item: T): void;
   /** Takes out `item` wherever it is (a taken item stays taken until `release`). */
   remove(item: T): void;
-  /** The due head queued first whose line has nothing out (now taken, until `release`), or undefined. */
+  /**
+   * The due head whose line has nothing out — of the lowest rank (`rankOf`; none: all alike), then queued first —
+   * now taken, until `release`; or undefined.
+   */
   take(now: number): T | undefined;
   /** Ends `item`'s turn: its line's head (itself, if still queued, at its new `notBefore`) can be taken again. */
   release(item: T): void;
@@ -37,10 +40,15 @@ interface Due<T> {
 }
 interface Ready<T> {
   item: T;
+  rank: number;
   place: number;
 }
 
-export function createDeliveryQueue<T extends Schedulable>(lineOf: (item: T) => string): DeliveryQueue<T> {
+export function createDeliveryQueue<T extends Schedulable>(
+  lineOf: (item: T) => string,
+  /** Of the heads due, a lower rank goes first (a robot's red alarm before a backlog of yellow ones); ties by place. */
+  rankOf: (item: T) => number = () => 0,
+): DeliveryQueue<T> {
   /** Every item, oldest first, with its place (the order it was queued in). */
   const places = new Map<T, number>();
   let nextPlace = 0;
@@ -50,7 +58,7 @@ export function createDeliveryQueue<T extends Schedulable>(lineOf: (item: T) => 
   const busy = new Set<string>();
   // Both heaps may hold entries gone stale (the head taken or removed, its retry moved): checked when they surface.
   const due = new TinyQueue<Due<T>>([], (a, b) => a.at - b.at);
-  const ready = new TinyQueue<Ready<T>>([], (a, b) => a.place - b.place);
+  const ready = new TinyQueue<Ready<T>>([], (a, b) => a.rank - b.rank || a.place - b.place);
 
   const isHead = (item: T): boolean => {
     const line = lineOf(item);
@@ -70,7 +78,7 @@ export function createDeliveryQueue<T extends Schedulable>(lineOf: (item: T) => 
     for (let next = due.peek(); next !== undefined && next.at <= now; next = due.peek()) {
       due.pop();
       const { item, at } = next;
-      if (isHead(item) && item.notBefore === at) ready.push({ item, place: places.get(item) as number });
+      if (isHead(item) && item.notBefore === at) ready.push({ item, rank: rankOf(item), place: places.get(item) as number });
     }
   };
 

@@ -228,6 +228,27 @@ describe('a group-robot subscriber: errcodes, rate limits and pacing', () => {
     await expect.poll(() => third.state().delivered).toBe(2);
   });
 
+  it('under its rate bound a robot sends the most severe alarm waiting first: a red gas alarm does not queue behind yellow ones', async () => {
+    const robot = await startRobot();
+    cleanup.push(robot.close);
+    let clock = Date.parse('2026-11-22T08:00:00Z');
+    const url = `${robot.base}/robot/send?access_token=t1`;
+    const { subscriber } = subscriberWith(robotConfig(url, { kind: 'dingtalk', maxPerMinute: 2, concurrency: 1 }), () => clock);
+    const ofSeverity = (id: string, alarm: string, severity: AlarmEvent['data']['alarm']['severity']): AlarmEvent => {
+      const raised = event(id, alarm);
+      return { ...raised, data: { alarm: { ...raised.data.alarm, severity } } };
+    };
+    for (const n of [1, 2, 3, 4]) subscriber.enqueue(ofSeverity(`evt_y${n}`, `alm_y${n}`, 'yellow'));
+    subscriber.enqueue(ofSeverity('evt_red', 'alm_h2s', 'red'));
+    await expect.poll(() => subscriber.state().delivered).toBe(2);
+    // the first yellow went at once; the red was next of the minute's two, ahead of three yellow queued before it
+    const sent = robot.requests.map((request) => (JSON.parse(request.body).markdown?.text ?? request.body) as string);
+    expect(sent[1]).toContain('alm_h2s');
+    clock += 60_000;
+    subscriber.enqueue(ofSeverity('evt_y5', 'alm_y5', 'yellow'));
+    await expect.poll(() => subscriber.state().delivered).toBe(4);
+  });
+
   it('closing waits for the attempt in flight: its answer is recorded, nothing is left waiting', async () => {
     const robot = await startRobot([], 300);
     cleanup.push(robot.close);
