@@ -257,7 +257,8 @@ describe('failed authentication is rate limited per source address', () => {
     // A missing token guesses nothing: it is refused but not counted against the address.
     for (let i = 0; i < 5; i += 1) expect((await api(gateway, '/api/alarms', { token: null })).status).toBe(401);
     for (let i = 0; i < 3; i += 1) expect((await api(gateway, '/api/alarms', { token: `guess-${i}-0000000000000` })).status).toBe(401);
-    expect((await api(gateway, '/api/alarms', { token: TOKENS.viewer })).status).toBe(200);
+    // max (3) failures allowed; after them nothing is checked, the right token included: no fourth guess
+    expect((await api(gateway, '/api/alarms', { token: TOKENS.viewer })).status).toBe(429);
 
     const blocked = await request(gateway.httpUrl, '/api/alarms', { headers: bearer('guess-3-0000000000000') });
     expect(blocked.status).toBe(429);
@@ -271,7 +272,7 @@ describe('failed authentication is rate limited per source address', () => {
     expect((await api(gateway, '/healthz', { token: null })).status).toBe(200);
 
     const metrics = (await api(gateway, '/metrics', { token: null })).body as string;
-    expect(metricValue(metrics, 'gateway_http_auth_failures_total', { reason: 'rate_limited' })).toBe(2);
+    expect(metricValue(metrics, 'gateway_http_auth_failures_total', { reason: 'rate_limited' })).toBe(3);
     expect(metricValue(metrics, 'gateway_http_auth_failures_total', { reason: 'bad_token' })).toBe(3);
     expect(metricValue(metrics, 'gateway_http_auth_failures_total', { reason: 'missing_token' })).toBe(5);
 

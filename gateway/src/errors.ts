@@ -92,6 +92,11 @@ export const ERROR_CATALOGUE = {
   },
   trend_failed: { status: 502, retryable: true, summary: 'InfluxDB did not answer the trend query (unreachable, timeout, or an error).' },
   dead_letter_not_found: { status: 404, retryable: false, summary: 'No dead-lettered webhook delivery with that id.' },
+  subscriber_not_configured: {
+    status: 409,
+    retryable: false,
+    summary: 'The webhook subscriber a dead letter would go to is not configured (renamed or removed): replay it to another with `to`.',
+  },
   webhook_not_found: { status: 404, retryable: false, summary: 'No webhook subscriber with that id.' },
   login_failed: {
     status: 401,

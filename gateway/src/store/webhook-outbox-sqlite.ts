@@ -46,6 +46,7 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
   const insert = db.prepare('INSERT INTO webhook_outbox (subscriber, body, event, attempts, not_before) VALUES (?, ?, ?, ?, ?)');
   const update = db.prepare('UPDATE webhook_outbox SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?');
   const remove = db.prepare('DELETE FROM webhook_outbox WHERE id = ?');
+  const waitingSubscribers = db.prepare('SELECT DISTINCT subscriber FROM webhook_outbox').pluck();
   const insertLetter = db.prepare(
     'INSERT INTO webhook_dead_letter (id, subscriber, body, event, attempts, reason, last_error, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -162,6 +163,8 @@ export function createSqliteWebhookOutbox(db: StoreDatabase, ids: OutboxIds): We
         deadAt,
       })),
     replay: (id) => replay(id),
+    discard: (id) => db.open && removeLetter.run(id).changes > 0,
+    waitingSubscribers: () => waitingSubscribers.all() as string[],
     disabled: (subscriber) => (disabledOf.get(subscriber) as SubscriberDisablement | undefined) ?? null,
     disable(subscriber, { url, reason, at }) {
       if (db.open) disable.run(subscriber, url, reason, at);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { alarmEventSchema } from '../../../../rules/src/index.js';
-import type { DeadLetter } from '../../sinks/webhook/webhook-outbox.js';
+import { DEAD_LETTER_REASONS, type DeadLetter } from '../../sinks/webhook/webhook-outbox.js';
 import type { WebhookSink } from '../../sinks/webhook/webhook-sink.js';
 import type { SubscriberState } from '../../sinks/webhook/webhook-subscriber.js';
 import { AUTH_ERRORS, errorResponses, sendError } from '../api-error.js';
@@ -44,7 +44,7 @@ const deadLetter = z.object({
   subscriber: z.string(),
   event: alarmEventSchema,
   attempts: z.number().int().min(0),
-  reason: z.enum(['exhausted', 'not_retryable', 'gone', 'subscriber_disabled', 'queue_full']),
+  reason: z.enum(DEAD_LETTER_REASONS),
   lastError: z.string(),
   deadAt: z.string().describe('ISO 8601'),
 }) satisfies z.ZodType<DeadLetter>;
@@ -159,21 +159,40 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: { webhooks: We
     {
       config: { role: 'admin' },
       schema: {
-        summary: 'Send a dead letter again (same webhook-id and body)',
+        summary: 'Send a dead letter again (same webhook-id and body), or to another subscriber (`to`: its own body)',
         tags: ['webhooks'],
         params: z.object({ id: id.meta({ examples: [EXAMPLE_DEAD_LETTER.id] }) }),
+        body: z
+          .object({
+            to: z
+              .string()
+              .min(1)
+              .max(200)
+              .optional()
+              .describe('a configured subscriber to send it to instead (its own was renamed or removed)'),
+          })
+          .strict()
+          .meta({ examples: [{ to: 'provincial-platform' }] })
+          .optional(),
         response: {
           202: z.object({ replayed: z.string() }).meta({ description: 'queued again', examples: [{ replayed: EXAMPLE_DEAD_LETTER.id }] }),
-          ...errorResponses([...AUTH_ERRORS, 'validation_failed', 'dead_letter_not_found']),
+          ...errorResponses([...AUTH_ERRORS, 'validation_failed', 'dead_letter_not_found', 'subscriber_not_configured']),
         },
       },
     },
     async (request, reply) => {
       const { id } = request.params;
-      const replayed = deps.webhooks.replay(id);
-      deps.audit(request, { action: 'webhook.replay', target: id, outcome: replayed ? 'ok' : 'dead_letter_not_found' });
-      if (!replayed) return sendError(reply, 'dead_letter_not_found', `no dead letter ${id}`);
-      return reply.code(202).send({ replayed: id });
+      const to = request.body?.to;
+      const replayed = deps.webhooks.replay(id, to);
+      const outcome = replayed.ok ? 'ok' : replayed.error === 'not_found' ? 'dead_letter_not_found' : 'subscriber_not_configured';
+      deps.audit(request, { action: 'webhook.replay', target: id, outcome, ...(to ? { detail: { to } } : {}) });
+      if (replayed.ok) return reply.code(202).send({ replayed: id });
+      if (replayed.error === 'not_found') return sendError(reply, 'dead_letter_not_found', `no dead letter ${id}`);
+      return sendError(
+        reply,
+        'subscriber_not_configured',
+        `dead letter ${id} would go to subscriber ${replayed.subscriber}, which is not configured: replay it to another with { "to": "<subscriber id>" }`,
+      );
     },
   );
 

@@ -3,9 +3,18 @@ import type { AlarmEvent } from '../../../../rules/src/index.js';
 /**
  * Why an event was dead-lettered: `exhausted` (maxAttempts used up), `not_retryable` (a 4xx other than
  * 408/429), `gone` (the receiver answered 410 and the subscriber was disabled), `subscriber_disabled` (it
- * arrived, or was waiting, while the subscriber was disabled), `queue_full` (the oldest of a full queue).
+ * arrived, or was waiting, while the subscriber was disabled), `queue_full` (the oldest of a full queue),
+ * `subscriber_removed` (it waited for a subscriber the configuration no longer has: renamed or removed).
  */
-export type DeadLetterReason = 'exhausted' | 'not_retryable' | 'gone' | 'subscriber_disabled' | 'queue_full';
+export const DEAD_LETTER_REASONS = [
+  'exhausted',
+  'not_retryable',
+  'gone',
+  'subscriber_disabled',
+  'queue_full',
+  'subscriber_removed',
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 export interface DeadLetter {
   id: string;
@@ -95,6 +104,10 @@ export interface WebhookOutbox {
   deadLetters(): DeadLetter[];
   /** Moves a dead letter back into its subscriber's outbox, attempts from zero; null if there is none with `id`. */
   replay(id: string): OutboxDelivery | null;
+  /** Removes a dead letter (replayed to another subscriber, which renders its own body); false if there is none. */
+  discard(id: string): boolean;
+  /** The subscribers something waits for in the outbox (after a restart: those of the last run too). */
+  waitingSubscribers(): string[];
   /** Whether `subscriber` is disabled (after a restart too); null while it is enabled. */
   disabled(subscriber: string): SubscriberDisablement | null;
   /** Records that `subscriber` is disabled, until `enable`. */
@@ -181,6 +194,14 @@ export function createMemoryWebhookOutbox(ids: OutboxIds): WebhookOutbox {
       bodies.delete(id);
       return delivery(letter.subscriber, letter.event, body);
     },
+    discard(id) {
+      const index = letters.findIndex((letter) => letter.id === id);
+      if (index === -1) return false;
+      letters.splice(index, 1);
+      bodies.delete(id);
+      return true;
+    },
+    waitingSubscribers: () => [],
     disabled: (subscriber) => disabled.get(subscriber) ?? null,
     disable(subscriber, disablement) {
       disabled.set(subscriber, { ...disablement });

@@ -1,11 +1,16 @@
+import { mkdtempSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../../../rules/src/index.js';
 import type { WebhookSubscriberConfig } from '../../config/config-schema.js';
 import { createLogger } from '../../observability/logger.js';
 import { createGatewayMetrics } from '../../observability/metrics.js';
+import { openStore } from '../../store/open-store.js';
+import { createSqliteWebhookOutbox } from '../../store/webhook-outbox-sqlite.js';
 import { createMemoryWebhookOutbox, type WebhookOutbox } from './webhook-outbox.js';
 import { createWebhookSink } from './webhook-sink.js';
 
@@ -118,9 +123,9 @@ describe('webhook sink health, as /readyz shows it', () => {
 });
 
 describe('replaying a dead letter', () => {
-  it('is false for an id that is no dead letter', () => {
+  it('is not_found for an id that is no dead letter', () => {
     const { sink } = sinkWith([subscriber('a', 'http://127.0.0.1:9')]);
-    expect(sink.replay('dlq_nope')).toBe(false);
+    expect(sink.replay('dlq_nope')).toEqual({ ok: false, error: 'not_found' });
   });
 
   it('sends the event again to its subscriber, enabled again (and logged); the dead letter is gone', async () => {
@@ -135,7 +140,7 @@ describe('replaying a dead letter', () => {
     expect(letter?.subscriber).toBe('a');
     expect(sink.subscribers()[0]).toMatchObject({ enabled: false, queued: 1 });
 
-    expect(sink.replay(letter?.id ?? '')).toBe(true);
+    expect(sink.replay(letter?.id ?? '')).toEqual({ ok: true });
     await sink.idle(5_000);
     // what waited first, then the replayed letter
     expect(receiver.received.map((r) => [r.path, r.id])).toEqual([
@@ -160,14 +165,15 @@ describe('replaying a dead letter', () => {
     gone = false;
     receiver.received.splice(0);
     for (const letter of [...letters].reverse()) {
-      expect(sink.replay(letter.id)).toBe(true);
+      expect(sink.replay(letter.id)).toEqual({ ok: true });
       await sink.idle(5_000);
       expect(receiver.received.pop()).toEqual({ path: `/${letter.subscriber}`, id: 'evt_1' });
     }
   });
 
-  it('is false, and the dead letter kept, when its subscriber is no longer configured', async () => {
-    const receiver = await startReceiver(() => 422);
+  it('says so, the dead letter kept, when its subscriber is no longer configured; replayed to another with `to`', async () => {
+    let refuse = true;
+    const receiver = await startReceiver(() => (refuse ? 422 : 204));
     const before = sinkWith([subscriber('old', receiver.base)]);
     before.sink.deliver(event('evt_1'));
     await before.sink.idle(5_000);
@@ -176,9 +182,44 @@ describe('replaying a dead letter', () => {
     expect(letter?.subscriber).toBe('old');
 
     const after = sinkWith([subscriber('new', receiver.base)], before.outbox);
-    expect(after.sink.replay(letter?.id ?? '')).toBe(false);
+    expect(after.sink.replay(letter?.id ?? '')).toEqual({ ok: false, error: 'not_configured', subscriber: 'old' });
     expect(after.sink.deadLetters().map((l) => l.id)).toEqual([letter?.id]);
+    expect(after.sink.replay(letter?.id ?? '', 'elsewhere')).toEqual({ ok: false, error: 'not_configured', subscriber: 'elsewhere' });
     expect(receiver.received).toHaveLength(1);
+    refuse = false;
+    expect(after.sink.replay(letter?.id ?? '', 'new')).toEqual({ ok: true });
+    await after.sink.idle(5_000);
+    expect(receiver.received.at(-1)).toEqual({ path: '/new', id: 'evt_1' });
+    expect(after.sink.deadLetters()).toEqual([]);
+  });
+
+  it('what waited in the store for a subscriber renamed or removed since is dead-lettered at start (subscriber_removed), not left unseen', async () => {
+    const receiver = await startReceiver((path) => (path === '/regulator' ? 503 : 204));
+    const store = openStore({ dataDir: mkdtempSync(join(tmpdir(), 'sink-stranded-')), synchronous: 'normal' });
+    let n = 0;
+    const outbox = createSqliteWebhookOutbox(store, { newId: () => `dlq_${++n}`, now: Date.now, maxDeadLetters: 100 });
+    const before = sinkWith([subscriber('regulator', receiver.base, { retryBaseDelay: 60_000, retryMaxDelay: 60_000 })], outbox);
+    before.sink.deliver(event('evt_1'));
+    before.sink.deliver(event('evt_2'));
+    await expect.poll(() => receiver.received.length).toBe(2);
+    await before.sink.close();
+
+    // renamed in the config: the two waiting are dead letters of the old name, said in the log, replayable to the new
+    const after = sinkWith([subscriber('provincial-platform', receiver.base)], outbox);
+    expect(after.sink.deadLetters().map((l) => [l.subscriber, l.event.id, l.reason])).toEqual([
+      ['regulator', 'evt_1', 'subscriber_removed'],
+      ['regulator', 'evt_2', 'subscriber_removed'],
+    ]);
+    expect(after.logLines.find((l) => l.msg === 'webhook deliveries waiting for a subscriber no longer configured')).toMatchObject({
+      subscriber: 'regulator',
+      deadLettered: 2,
+    });
+    for (const letter of after.sink.deadLetters()) expect(after.sink.replay(letter.id, 'provincial-platform')).toEqual({ ok: true });
+    await after.sink.idle(5_000);
+    expect(receiver.received.slice(2)).toEqual([
+      { path: '/provincial-platform', id: 'evt_1' },
+      { path: '/provincial-platform', id: 'evt_2' },
+    ]);
   });
 });
 

@@ -20,8 +20,12 @@ export interface WebhookSink extends Sink {
   deadLetters(): DeadLetter[];
   /** What `subscriberId`'s receiver took, newest first (null if there is no such subscriber). */
   deliveries(subscriberId: string, limit: number): DeliveryRecord[] | null;
-  /** Queues a dead-lettered event again for its subscriber (re-enabling a disabled one); false if unknown. */
-  replay(deadLetterId: string): boolean;
+  /**
+   * Queues a dead-lettered event again for its subscriber (re-enabling a disabled one), or for `to` (rendered for
+   * that one's kind): `not_found` if there is no such dead letter, `not_configured` if the subscriber it would go to
+   * is not configured (renamed or removed since: give `to`).
+   */
+  replay(deadLetterId: string, to?: string): ReplayResult;
   /**
    * Re-enables a subscriber disabled by 410 Gone (new events flow again; a restart no longer finds it disabled);
    * its state, or null if unknown.
@@ -44,6 +48,8 @@ export interface WebhookSinkDeps {
   severitiesOf?(alarmId: string, seq: number): readonly Severity[];
 }
 
+export type ReplayResult = { ok: true } | { ok: false; error: 'not_found' } | { ok: false; error: 'not_configured'; subscriber: string };
+
 /** How long closing waits for attempts in flight (and, with the store off, for what is queued). */
 const CLOSE_TIMEOUT = 5_000;
 
@@ -64,6 +70,7 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       ...(deps.severitiesOf ? { severitiesOf: deps.severitiesOf } : {}),
     });
   const subscribers = new Map(deps.subscribers.map((config) => [config.id, build(config)]));
+  deadLetterStranded();
 
   /** The subscriber, enabled again (in the store too) if it was disabled; undefined if no such subscriber. */
   const enabledSubscriber = (id: string): WebhookSubscriber | undefined => {
@@ -82,6 +89,22 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
       if (subscriber.matches(event) || named.includes(subscriber.id)) subscriber.enqueue(event, send);
   };
 
+  /**
+   * What waits in the outbox for a subscriber the configuration no longer has (renamed or removed since the last
+   * run) would wait for ever, unseen: dead-lettered `subscriber_removed`, listed and replayable to another (`to`).
+   */
+  function deadLetterStranded(): void {
+    for (const id of outbox.waitingSubscribers()) {
+      if (subscribers.has(id)) continue;
+      const stranded = outbox.pending(id);
+      for (const delivery of stranded) {
+        outbox.deadLetter(delivery, 'subscriber_removed', `subscriber ${id} is no longer configured`);
+        deps.metrics.webhookDeadLetters.inc({ subscriber: id, reason: 'subscriber_removed' });
+      }
+      deps.log.warn({ subscriber: id, deadLettered: stranded.length }, 'webhook deliveries waiting for a subscriber no longer configured');
+    }
+  }
+
   return {
     name: 'webhooks',
     deliver: (event) => enqueue(event, true),
@@ -92,15 +115,22 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
     subscribers: () => [...subscribers.values()].map((s) => s.state()),
     deadLetters: () => outbox.deadLetters(),
     deliveries: (id, limit) => (subscribers.has(id) ? outbox.deliveries(id, limit) : null),
-    replay(id) {
+    replay(id, to) {
       const letter = outbox.deadLetters().find((l) => l.id === id);
-      if (!letter) return false;
-      const subscriber = enabledSubscriber(letter.subscriber);
-      if (!subscriber) return false;
+      if (!letter) return { ok: false, error: 'not_found' };
+      const target = to ?? letter.subscriber;
+      const subscriber = enabledSubscriber(target);
+      if (!subscriber) return { ok: false, error: 'not_configured', subscriber: target };
+      if (target !== letter.subscriber) {
+        // another subscriber renders its own body (a robot's card, not the standard body): queued anew, same event
+        outbox.discard(id);
+        subscriber.enqueue(letter.event);
+        return { ok: true };
+      }
       const delivery = outbox.replay(id);
-      if (!delivery) return false;
+      if (!delivery) return { ok: false, error: 'not_found' };
       subscriber.adopt(delivery);
-      return true;
+      return { ok: true };
     },
     enable: (id) => enabledSubscriber(id)?.state() ?? null,
     async start() {},
