@@ -13,6 +13,8 @@ export interface Caller {
   kind: 'user' | 'token';
   /** Set when the caller came with a session cookie (logout ends this one). */
   sessionId?: string;
+  /** Set when the caller came with a personal token: its id (the audit log says which credential acted). */
+  tokenId?: string;
 }
 
 /** A user of the config file (`api.users`): can log in and own tokens, not changed over the API. */
@@ -177,7 +179,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       if (!found || !user) return null;
       const at = deps.now();
       if (touch && (found.lastUsedAt === null || at - found.lastUsedAt >= TOUCH_EVERY_MS)) store.touchToken(found.id, at);
-      return { name: found.user, role: lesserRole(found.role, user.role), kind: 'user' };
+      return { name: found.user, role: lesserRole(found.role, user.role), kind: 'user', tokenId: found.id };
     },
 
     /** Removes sessions past their expiry; called on every tick, it runs at most once a minute. */

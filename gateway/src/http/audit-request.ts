@@ -28,7 +28,8 @@ export function createAuditRecorder(log: AuditLog): AuditRecorder {
       note: a.note ?? null,
       by: a.by !== undefined && a.by !== null && a.by !== caller?.name ? a.by : null,
       address: request.ip ?? null,
-      detail: a.detail ?? null,
+      // a user's personal token, named: after a leak, what it did is told from what its user did in a session
+      detail: caller?.tokenId ? { ...a.detail, token: caller.tokenId } : (a.detail ?? null),
     });
   };
 }

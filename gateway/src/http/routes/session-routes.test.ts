@@ -282,7 +282,13 @@ describe('sessions, users and personal tokens', { timeout: 30_000 }, () => {
     expect((await call(gateway, '/api/tokens', { token: ROLE_TOKENS.viewer })).body.tokens).toEqual([]);
     const notYours = await call(gateway, `/api/tokens/${liToken.body.info.id}`, { token: personal, method: 'DELETE' });
     expect(notYours.status).toBe(404);
-    expect(await lastAudit('token.revoke')).toMatchObject({ target: liToken.body.info.id, outcome: 'token_not_found' });
+    // what the token did is told from what its user did in a session: the entry names the token
+    expect(await lastAudit('token.revoke')).toMatchObject({
+      actor: 'wang',
+      target: liToken.body.info.id,
+      outcome: 'token_not_found',
+      detail: { token: created.body.info.id },
+    });
     const sharedRevoke = await call(gateway, `/api/tokens/${liToken.body.info.id}`, { token: ROLE_TOKENS.viewer, method: 'DELETE' });
     expect(sharedRevoke.body.error).toEqual({ code: 'token_not_found', message: `no token ${liToken.body.info.id} of yours` });
     const revoked = await call(gateway, `/api/tokens/${created.body.info.id}`, { token: personal, method: 'DELETE' });
