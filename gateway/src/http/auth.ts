@@ -7,6 +7,7 @@ import { hmacKey } from '../devices/secret-hash.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { sendError } from './api-error.js';
 import type { AuditRecorder } from './audit-request.js';
+import { createRepeatThrottle } from './repeat-throttle.js';
 
 export type { Caller };
 
@@ -93,7 +94,12 @@ export interface AuthenticatorDeps {
   metrics: GatewayMetrics;
   /** Where a known caller's refusal for their role is recorded (`access.forbidden`). */
   audit: AuditRecorder;
+  /** The clock of the refusals' audit entries (one per caller and route a minute). */
+  now?: () => number;
 }
+
+/** A refusal repeated by the same caller on the same route is written to the audit log at most this often. */
+const FORBIDDEN_AUDIT_WINDOW_MS = 60_000;
 
 /**
  * Who calls, and whether their role may: a bearer token (a personal `gwu_…` token of a named user, or a shared one
@@ -105,6 +111,7 @@ export interface AuthenticatorDeps {
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
   const known = deps.tokens.map(knownToken);
+  const forbiddenRepeats = createRepeatThrottle(FORBIDDEN_AUDIT_WINDOW_MS, deps.now);
 
   const identify = (presented: string): Caller | null => {
     const plain = sha256(presented);
@@ -136,12 +143,16 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     // the alarm, shelf, webhook… (`:id`) or user (`:name`) the route names
     const named = params?.id ?? params?.name;
     const target = typeof named === 'string' ? named : null;
-    deps.audit(request, {
-      action: 'access.forbidden',
-      target,
-      outcome: 'forbidden',
-      detail: { method: request.method, route: request.routeOptions.url ?? null, needs: needed, role: caller.role },
-    });
+    const route = request.routeOptions.url ?? null;
+    const repeats = forbiddenRepeats.admit(`${caller.kind}|${caller.name}|${request.method} ${route}|${target}`);
+    if (repeats !== null)
+      deps.audit(request, {
+        action: 'access.forbidden',
+        target,
+        outcome: 'forbidden',
+        // `repeats`: the same refusals since this caller's last entry for it, not written each (at most one a minute)
+        detail: { method: request.method, route, needs: needed, role: caller.role, ...(repeats > 0 ? { repeats } : {}) },
+      });
     await sendError(reply, 'forbidden', message);
   };
 

@@ -99,6 +99,13 @@ describe('the HTTP server of a gateway', () => {
       outcome: 'forbidden',
       detail: { method: 'POST', route: '/api/alarms/:id/assign', needs: 'dispatcher', role: 'operator' },
     });
+    // the same refusal again within the minute (a script retrying): refused each time, written once
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await call(gateway, `/api/alarms/${alarm.id}/assign`, { token: ROLE_TOKENS.operator, body: { to: 'x', by: 'y' } })).status,
+      ).toBe(403);
+    const written = (await call(gateway, `/api/audit?action=access.forbidden&target=${alarm.id}`)).body.entries;
+    expect(written).toHaveLength(1);
     expect((await call(gateway, '/api/rules/reload', { token: ROLE_TOKENS.dispatcher, body: {} })).status).toBe(403);
     expect((await lastAudit(gateway, 'access.forbidden')).target).toBeNull();
     expect((await call(gateway, '/api/audit', { token: ROLE_TOKENS.operator })).status).toBe(403);
