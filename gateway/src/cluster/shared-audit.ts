@@ -12,6 +12,11 @@ export interface SharedAuditDeps {
   log: Logger;
 }
 
+/** Entries waiting to be shared while Redis is away, at most (the oldest beyond are not shared: logged). */
+const MAX_UNSHARED = 10_000;
+/** How often what waits to be shared is tried again. */
+const RESHARE_EVERY_MS = 1_000;
+
 export interface SharedAudit extends AuditLog {
   /** Starts copying the other nodes' entries into this node's log, from where it stopped (all, the first time). */
   start(): Promise<void>;
@@ -33,6 +38,28 @@ export function createSharedAudit(deps: SharedAuditDeps): SharedAudit {
   writer.on('error', () => {});
   reader.on('error', () => {});
   let closed = false;
+  /** Recorded here, not yet in the stream (Redis was away), oldest first: shared in order once it is back. */
+  const unshared: AuditEntry[] = [];
+  let sharing = false;
+  const append = (entry: AuditEntry) =>
+    writer.xadd(streamKey, 'MAXLEN', '~', String(deps.maxEntries), '*', 'node', deps.nodeId, 'entry', JSON.stringify(entry));
+  /** Shares what waits, in order, until one fails (it stays first, tried again later). */
+  const share = async (): Promise<void> => {
+    if (sharing) return;
+    sharing = true;
+    try {
+      while (unshared.length > 0 && !closed) {
+        await append(unshared[0] as AuditEntry);
+        unshared.shift();
+      }
+    } catch (error) {
+      deps.log.warn({ err: error, waiting: unshared.length }, 'audit entries not shared yet');
+    } finally {
+      sharing = false;
+    }
+  };
+  const retry = setInterval(() => void share(), RESHARE_EVERY_MS);
+  retry.unref();
 
   const copy = async (): Promise<void> => {
     let last = (await reader.hget(readKey, deps.nodeId)) ?? '0';
@@ -67,9 +94,13 @@ export function createSharedAudit(deps: SharedAuditDeps): SharedAudit {
   return {
     record(entry: NewAuditEntry) {
       const recorded = local.record(entry);
-      writer
-        .xadd(streamKey, 'MAXLEN', '~', String(deps.maxEntries), '*', 'node', deps.nodeId, 'entry', JSON.stringify(recorded))
-        .catch((error: Error) => deps.log.warn({ err: error, action: recorded.action }, 'audit entry not shared'));
+      if (unshared.length >= MAX_UNSHARED) {
+        const dropped = unshared.shift() as AuditEntry;
+        deps.log.error({ id: dropped.id, action: dropped.action }, 'audit entry not shared: too many waiting for Redis');
+      }
+      // behind what waits already: the other nodes get this node's entries in the order they were recorded
+      unshared.push(recorded);
+      void share();
       return recorded;
     },
     query: (filter) => local.query(filter),
@@ -80,6 +111,7 @@ export function createSharedAudit(deps: SharedAuditDeps): SharedAudit {
     },
     close() {
       closed = true;
+      clearInterval(retry);
       writer.disconnect();
       reader.disconnect();
     },
