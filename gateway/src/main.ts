@@ -79,6 +79,13 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A SIGHUP (a reload, a log rotation) while the gateway starts would end it (Node's default): the rules are read at
+  // the start anyway, so it is noted and nothing more; once running, a SIGHUP reloads them (below).
+  let reload: (() => void) | null = null;
+  process.on('SIGHUP', () => {
+    if (reload) reload();
+    else log.info('SIGHUP while starting: the rules being loaded are the current ones');
+  });
   try {
     if (options.check) {
       const { loadRuleSetOrThrow } = await import('./rule-files/load-rule-files.js');
@@ -90,7 +97,8 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
       return;
     }
     gateway = await startGateway({
-      config,
+      // LOG_LEVEL for every thread: the telemetry worker builds its logger from the configuration it is handed
+      config: { ...config, logLevel: level.data },
       log,
       onFatal: (error) => {
         // Without its telemetry worker the gateway can only refuse work: exit, and let the supervisor restart it.
@@ -108,14 +116,13 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
 
   const running = gateway;
   if (stopping) return close(running);
-  process.on('SIGHUP', () => {
+  reload = () =>
     running.reloadRules().then(
       (result) => {
         if (!result.ok) log.error({ problems: result.problems }, 'SIGHUP: rule reload rejected');
       },
       (error: unknown) => log.error({ err: error }, 'SIGHUP: rule reload failed'),
     );
-  });
 }
 
 main().catch((error: unknown) => {

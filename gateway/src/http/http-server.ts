@@ -197,7 +197,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
       const code = (error.code !== undefined && CLIENT_ERRORS.get(error.code)) || 'validation_failed';
       return sendError(reply, code, error.message, { fastifyCode: error.code });
     }
-    request.log.error({ err: error, url: request.url }, 'request failed');
+    // the path only: a query may carry a credential (the alarm stream's ?access_token=)
+    request.log.error({ err: error, url: request.url.split('?')[0] }, 'request failed');
     return sendError(reply, 'internal', 'internal error');
   });
 
