@@ -107,6 +107,7 @@ interface Setup {
   maxQueuedPoints?: number;
   maxInFlight?: number;
   queue?: PointQueue;
+  closeFlushMs?: number;
 }
 
 async function sinkFor(url: string, setup: Setup = {}) {
@@ -124,6 +125,7 @@ async function sinkFor(url: string, setup: Setup = {}) {
     log,
     onRefused: (points) => refused.push(...points),
     ...(setup.queue ? { queue: setup.queue } : {}),
+    ...(setup.closeFlushMs === undefined ? {} : { closeFlushMs: setup.closeFlushMs }),
   };
   const sink: InfluxSink = createInfluxSink(deps);
   cleanup.push(() => sink.close());
@@ -433,6 +435,25 @@ describe('InfluxDB sink', () => {
     await closing;
     expect(numbers(influx.state.stored)).toEqual([0, 1, 2, 3, 4]);
     expect(sink.status().queued).toBe(0);
+  });
+
+  it("a durable spool's backlog is written at shutdown for closeFlushMs at most; the rest waits in the spool for the next start", async () => {
+    const influx = await fakeInflux();
+    const queue = spool();
+    const { sink, messages } = await sinkFor(influx.url, { batchSize: 3, queue, closeFlushMs: 150 });
+    await sink.start();
+    influx.state.mode = 'hold';
+    for (let n = 0; n < 60; n += 1) sink.writeTelemetry(reading(n));
+    // InfluxDB answers a write every 50 ms: the 20 batches would take a second
+    const answering = setInterval(() => influx.state.held.shift()?.(), 50);
+    cleanup.push(() => clearInterval(answering));
+    const started = Date.now();
+    await sink.close();
+    expect(Date.now() - started).toBeLessThan(600);
+    expect(messages()).toContain('shutdown: points left in the spool for the next start');
+    const left = queue.waiting;
+    expect(left).toBeGreaterThan(30);
+    expect(influx.state.stored.length + left).toBe(60);
   });
 
   it('InfluxDB down at shutdown: memory says the points are lost, the spool keeps them', async () => {

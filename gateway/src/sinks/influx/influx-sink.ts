@@ -20,6 +20,8 @@ export interface InfluxSinkDeps {
   log: Logger;
   /** Points InfluxDB refused as invalid, each with its reason (for the quarantine); the rest of their batch is written. */
   onRefused?(points: RefusedPoint[]): void;
+  /** How long closing goes on writing a durable spool's backlog (default CLOSE_FLUSH_MS); the rest waits for the next start. */
+  closeFlushMs?: number;
 }
 
 /** A point InfluxDB refused (a 4xx for it alone), with what InfluxDB said. */
@@ -54,6 +56,8 @@ export interface InfluxSink extends Sink {
 }
 
 const SINK = 'influxdb';
+/** A durable spool's backlog is written at shutdown for this long at most (well inside a supervisor's 30 s grace). */
+const CLOSE_FLUSH_MS = 10_000;
 
 /**
  * Batches points by size and interval and writes them oldest first: one request at a time, or up to
@@ -163,9 +167,11 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
    * One writer: batches until the queue holds less than a full batch (or a write fails: then retry later). Resolves
    * true when it stopped because nothing committed was left to take (points counted while a lane's commit waits).
    */
+  /** While closing with the durable spool: no write starts after this (the rest waits for the next start). */
+  let stopWritingAt = Number.POSITIVE_INFINITY;
   const drainLoop = async (): Promise<boolean> => {
     try {
-      while (queued() > 0 && !retryTimer) {
+      while (queued() > 0 && !retryTimer && Date.now() < stopWritingAt) {
         if (!(await writeOnce())) {
           starvedDrains += 1;
           return true;
@@ -294,6 +300,10 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
     },
     async close() {
       closed = true;
+      // Batch by batch until nothing waits; a queue that hands out nothing more ends it too (never a spin). The
+      // durable spool keeps what is left for the next start: its writes stop at CLOSE_FLUSH_MS, so that a backlog of
+      // millions of points does not outlast the supervisor's grace period (SIGKILL before the store is closed).
+      if (queue.durable) stopWritingAt = Date.now() + (deps.closeFlushMs ?? CLOSE_FLUSH_MS);
       if (timer) clearInterval(timer);
       if (retryTimer) {
         clearTimeout(retryTimer);
@@ -302,11 +312,16 @@ export function createInfluxSink(deps: InfluxSinkDeps): InfluxSink {
       while (writing.size > 0) await Promise.all(writing);
       restoreFailed();
       try {
-        // Batch by batch until nothing waits; a queue that hands out nothing more ends it too (never a spin).
         for (let before = queued(); before > 0; before = queued()) {
+          if (Date.now() >= stopWritingAt) {
+            deps.log.info({ spooled: before }, 'shutdown: points left in the spool for the next start');
+            break;
+          }
           await writeOnce();
           if (queued() >= before) break;
         }
+        // a write a commit's pump started meanwhile: answered before the store closes
+        while (writing.size > 0) await Promise.all(writing);
       } catch (error) {
         restoreFailed();
         if (queue.durable) deps.log.warn({ err: error, spooled: queued() }, 'influxdb unreachable at shutdown; points kept in the spool');
