@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +22,25 @@ function runGateway(args: string[], env: Record<string, string> = {}): { status:
   });
   return { status: result.status, stderr: result.stderr, stdout: result.stdout };
 }
+
+describe('a start that may work next time exits 1, not 2 (what a supervisor would stop restarting)', () => {
+  it('an MQTT port in use: listen_failed, exit 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const path = file(
+        'busy.yaml',
+        `influx: { mode: off }\nstore: { enabled: false }\nmqtt: { tcp: { host: 127.0.0.1, port: ${port} } }\n`,
+      );
+      const result = runGateway(['--config', path]);
+      expect(result.stderr).toMatch(new RegExp(`^listen_failed: MQTT tcp listener cannot bind 127\\.0\\.0\\.1:${port}`));
+      expect(result.status).toBe(1);
+    } finally {
+      taken.close();
+    }
+  });
+});
 
 describe('invalid configuration fails fast, naming every problem with its path', () => {
   it('lists each bad path with its line and exits 2', () => {

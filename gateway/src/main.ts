@@ -24,8 +24,9 @@ async function main(): Promise<void> {
 Environment: GATEWAY_CONFIG (instead of --config), LOG_LEVEL (overrides logLevel), and any \${NAME} the
 configuration file reads (\${NAME:-default} gives a default).
 
-Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway failed while running
-(e.g. its telemetry worker died), 2 invalid arguments, configuration or rule files.`,
+Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed); 1 the gateway failed while running (e.g. its
+telemetry worker died), or could not start for a reason that may pass (a port in use, Redis not reachable yet:
+restart it); 2 invalid arguments, configuration or rule files, or an unusable data directory (fix, then start).`,
     )
     .parse();
   const options = program.opts<{ config?: string; check?: boolean }>();
@@ -109,7 +110,8 @@ Exit status: 0 stopped by SIGTERM/SIGINT (or --check passed), 1 the gateway fail
   } catch (error) {
     if (error instanceof GatewayError) {
       process.stderr.write(`${error.code}: ${error.message}\n`);
-      process.exit(2);
+      // 2: what the operator must fix first (a supervisor may stop restarting); 1: a start that may work next time
+      process.exit(error.retryable ? 1 : 2);
     }
     throw error;
   }
