@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { withUsageExit } from '../../../gateway/src/cli/usage-exit.js';
 import { hashSecret } from '../../../gateway/src/devices/secret-hash.js';
 import { MODEL_PROFILES } from '../models/model-registry.js';
-import { generateLoadDevices } from '../run/load-devices.js';
+import { generateLoadDevices, loadModeScenario } from '../run/load-devices.js';
 import { startOwnGateway } from '../run/own-gateway.js';
 import { createScaledClock, playScaled, type ScaledClock } from '../run/play-scaled.js';
 import { runVirtual } from '../run/run-virtual.js';
@@ -13,7 +13,7 @@ import { startFleet } from '../run/start-fleet.js';
 import { createVirtualClock } from '../run/virtual-clock.js';
 import { type AlarmEventLike, alarmsFromEvents, checkExpectations, formatExpectationReport } from '../scenario/expectations.js';
 import { listScenarios, loadScenario, ScenarioError } from '../scenario/load-scenario.js';
-import { type Scenario, scenarioSchema } from '../scenario/scenario-schema.js';
+import type { Scenario } from '../scenario/scenario-schema.js';
 import { formatOffset, parseDuration } from '../time/duration.js';
 import { followAlarms } from './alarm-stream.js';
 
@@ -150,14 +150,13 @@ interface Options {
 function loadFleetScenario(options: Options): Scenario {
   if (options.scenario) return loadScenario(options.scenario);
   if (!options.profile) throw new InvalidArgumentError('give --scenario <name|file>, or --profile <id> for load mode');
-  const devices = generateLoadDevices({ profile: options.profile, count: options.devices, sites: options.sites });
-  const intervalMs = Math.max(10, Math.round((options.devices / options.rate) * 1000));
-  return scenarioSchema.parse({
-    name: `load-${options.profile}`,
+  return loadModeScenario({
     profile: options.profile,
-    seed: options.seed ?? 1,
-    duration: options.duration ?? 365 * 86_400_000,
-    devices: devices.map(({ id, site, profile }) => ({ id, site, profile, interval: intervalMs })),
+    devices: options.devices,
+    rate: options.rate,
+    sites: options.sites,
+    seed: options.seed,
+    duration: options.duration,
   });
 }
 

@@ -33,7 +33,7 @@ export function createActionPlayer(options: ActionPlayerOptions): ActionPlayer {
             device: action.device,
             secret: options.secretOf(action.device),
             qos: options.qos,
-            autoReconnectMs: 0,
+            reconnect: false,
           }),
         );
         return false;

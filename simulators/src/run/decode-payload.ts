@@ -8,15 +8,18 @@ type RawReading = { ts?: unknown; seq?: unknown; metrics?: unknown };
 
 /**
  * A lean stand-in for the gateway's ingest, for engine-only runs of days of data: JSON, shape, known metrics
- * and units (converted to canonical), future times and repeated `seq` dropped. The broker-fed tests exercise
+ * and units (converted to canonical), future times and duplicates dropped. The broker-fed tests exercise
  * the real ingest; this only keeps the engine from seeing what the gateway would refuse.
+ *
+ * A duplicate is a repeated `seq` with the same `ts` (QoS 1 redelivery, contract §2); `seen` holds `seq@ts` keys. The
+ * same `seq` with another time is a restarted device counting again, and its readings count.
  */
 export function decodePayload(
   payload: string,
   device: { site: string; device: string; profile: string },
   profile: Profile,
   receivedAt: number,
-  seen: Set<number>,
+  seen: Set<string>,
 ): { readings: Reading[]; rejected: string | null } {
   let body: unknown;
   try {
@@ -58,8 +61,9 @@ export function decodePayload(
     readings: readings.filter((reading) => {
       if (reading.ts > receivedAt + MAX_AHEAD_MS) return false;
       if (reading.seq === undefined) return true;
-      if (seen.has(reading.seq)) return false;
-      seen.add(reading.seq);
+      const key = `${reading.seq}@${reading.ts}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
       return true;
     }),
     rejected: null,

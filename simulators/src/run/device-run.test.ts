@@ -60,6 +60,23 @@ describe('deviceActions', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
   });
 
+  it('starts seq again after a power cut (a restart, contract §2), and keeps counting through a backlog or a clean disconnect', () => {
+    const seqs = (timeline: string) =>
+      telemetry(scenarioActions(scenario(timeline))).flatMap((a) => {
+        const p = JSON.parse(a.payload);
+        return (p.readings ?? [p]).map((r: { seq: number; ts: number | string }) => ({ seq: r.seq, ts: new Date(r.ts).getTime() }));
+      });
+    const cut = seqs('[{ at: 5m, do: offline, for: 10m }]');
+    const restart = cut.findIndex((r, i) => i > 0 && r.seq < (cut[i - 1]?.seq ?? 0));
+    expect(restart).toBeGreaterThan(0);
+    expect(cut[restart]?.seq).toBe(0);
+    expect(cut[restart]?.ts).toBeGreaterThan(cut[restart - 1]?.ts ?? Number.POSITIVE_INFINITY);
+    for (const timeline of ['[{ at: 5m, do: offline, for: 10m, backlog: true }]', '[{ at: 5m, do: offline, for: 10m, graceful: true }]']) {
+      const kept = seqs(timeline).map((r) => r.seq);
+      expect(kept, timeline).toEqual([...kept].sort((a, b) => a - b));
+    }
+  });
+
   it('redelivers with the same seq, swaps pairs when reordering, shifts ts by the skew', () => {
     const dup = telemetry(scenarioActions(scenario('[{ at: 5m, for: 2m, do: duplicate }]')));
     const duplicates = dup.filter((a) => a.role === 'duplicate');
@@ -72,6 +89,18 @@ describe('deviceActions', () => {
 
     const skewed = telemetry(scenarioActions(scenario('[{ at: 0s, do: skew, offset: "-90s" }]')));
     for (const a of skewed) expect(JSON.parse(a.payload).ts).toBe(a.at - 90_000);
+  });
+
+  it('sends a stuck value to its last digit, whatever resolution the live reading would have had', () => {
+    // hopper_temp has 0.1 °C resolution: a live 23.0 goes out as 23, which must not pull a frozen 23.4 down to 23
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const readings = telemetry(scenarioActions(scenario('[{ at: 1m, do: stuck, metric: hopper_temp }]', undefined, '3h'), seed)).map(
+        (a) => JSON.parse(a.payload),
+      );
+      const frozen = readings.filter((r) => r.ts >= Date.parse('2026-11-23T08:01:00+08:00')).map((r) => r.metrics.hopper_temp);
+      expect(frozen.length, `seed ${seed}`).toBeGreaterThan(300);
+      expect(new Set(frozen), `seed ${seed}`).toEqual(new Set([frozen[0]]));
+    }
   });
 
   it('sends malformed payloads of every kind once', () => {

@@ -81,7 +81,11 @@ export function* deviceActions(spec: DeviceRunSpec): Generator<DeviceAction> {
   };
 
   const firstInterval = device.interval ?? model.intervalMs(start);
-  let t = definition.aligned
+  // An aligned model reports on wall-clock multiples of its own interval (a meter's 15-min averages). A forced
+  // interval (load mode's rate, a demo's faster cadence) is no such grid: every device would report at the same
+  // instants, a fleet in bursts instead of at a rate. It takes a random phase like any other device.
+  const aligned = definition.aligned === true && device.interval === undefined;
+  let t = aligned
     ? Math.floor(start / firstInterval) * firstInterval + firstInterval
     : start + Math.round(root.fork('phase').between(0.05, 1) * firstInterval);
 
@@ -156,6 +160,9 @@ export function* deviceActions(spec: DeviceRunSpec): Generator<DeviceAction> {
         yield { kind: 'disconnect', at: boundary.at, device: id, graceful: b.graceful };
       } else if (b.do === 'offline' && boundary.edge === 'end') {
         offline = null;
+        // Back from a power cut the device has restarted: seq starts again, with newer times (contract §2). One that
+        // kept a backlog kept running, and one that disconnected cleanly kept its count.
+        if (!b.graceful && !b.backlog) seq = 0;
         yield { kind: 'connect', at: boundary.at, device: id };
         yield { kind: 'publish', at: boundary.at, device: id, topic: status, payload: 'online', retain: true, role: 'status', readings: 0 };
         for (let i = 0; i < backlog.length; i += MAX_BACKLOG_READINGS) {

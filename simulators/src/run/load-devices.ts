@@ -1,4 +1,5 @@
 import { MODELS } from '../models/model-registry.js';
+import { type Scenario, scenarioSchema } from '../scenario/scenario-schema.js';
 import type { RegistryDevice } from './fleet-devices.js';
 
 export interface LoadDeviceOptions {
@@ -37,5 +38,31 @@ export function generateLoadDevices(options: LoadDeviceOptions): LoadDevice[] {
       secret: secretOf(id),
       ...(attributes ? { attributes: { ...attributes } } : {}),
     };
+  });
+}
+
+export interface LoadModeOptions {
+  profile: string;
+  devices: number;
+  /** Messages per second across the fleet. */
+  rate: number;
+  sites?: number | undefined;
+  seed?: number | undefined;
+  duration?: number | undefined;
+}
+
+/**
+ * Load mode (`simulate --profile … --devices N --rate R`): the generated fleet as a scenario, every device reporting
+ * at the one interval that gives R messages a second across the fleet.
+ */
+export function loadModeScenario(options: LoadModeOptions): Scenario {
+  const devices = generateLoadDevices({ profile: options.profile, count: options.devices, sites: options.sites });
+  const intervalMs = Math.max(10, Math.round((options.devices / options.rate) * 1000));
+  return scenarioSchema.parse({
+    name: `load-${options.profile}`,
+    profile: options.profile,
+    seed: options.seed ?? 1,
+    duration: options.duration ?? 365 * 86_400_000,
+    devices: devices.map(({ id, site, profile }) => ({ id, site, profile, interval: intervalMs })),
   });
 }

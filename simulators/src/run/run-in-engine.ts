@@ -88,7 +88,7 @@ export function runInEngine(scenario: Scenario, options: { seed?: number; rules?
   };
 
   const contexts = new Map<string, DeviceContext>();
-  const seen = new Map<string, Set<number>>();
+  const seen = new Map<string, Set<string>>();
   for (const device of scenario.devices) {
     const profile = PROFILES.get(device.profile) as Profile;
     const context: DeviceContext = {
@@ -110,7 +110,7 @@ export function runInEngine(scenario: Scenario, options: { seed?: number; rules?
       context,
       PROFILES.get(context.profile) as Profile,
       action.at,
-      seen.get(action.device) as Set<number>,
+      seen.get(action.device) as Set<string>,
     );
     if (decoded.rejected) result.rejected[decoded.rejected] = (result.rejected[decoded.rejected] ?? 0) + 1;
     for (const reading of decoded.readings) {

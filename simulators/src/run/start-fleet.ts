@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Scenario } from '../scenario/scenario-schema.js';
+import { type BackoffOptions, createBackoff } from '../transport/backoff.js';
 import { type DeviceLink, openDeviceLink } from '../transport/device-link.js';
 import type { DeviceAction } from './action.js';
 import { deviceActions } from './device-run.js';
@@ -23,6 +24,8 @@ export interface FleetOptions {
   qos?: 0 | 1;
   /** Connections are opened over this long, not all at once (default: 2 ms per device, at most 5 s). */
   connectSpreadMs?: number;
+  /** Waits between connection attempts, a refused first one or after a lost connection (default 1 s → 60 s, jittered). */
+  backoff?: BackoffOptions;
   /** Called on every error (a refused connection, a failed publish). */
   onError?(device: string, error: Error): void;
 }
@@ -76,6 +79,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   };
 
   const connect = async (id: string, site: string): Promise<DeviceLink | null> => {
+    // a gateway that is down or restarting sees the fleet's attempts spread out and thinning, not every few seconds at once
+    const backoff = createBackoff(options.backoff);
     while (!abort.signal.aborted && Date.now() < end) {
       try {
         const link = await openDeviceLink({
@@ -84,7 +89,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           device: id,
           secret: options.secretOf(id),
           qos: options.qos ?? 1,
-          autoReconnectMs: 2_000,
+          reconnect: options.backoff ?? {},
           onReconnect: () => {
             stats.reconnects += 1;
           },
@@ -94,7 +99,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         return link;
       } catch (error) {
         fail(id, error as Error);
-        if (!(await pause(Math.min(5_000, end - Date.now())))) return null;
+        if (!(await pause(Math.min(backoff.next(), end - Date.now())))) return null;
       }
     }
     return null;

@@ -64,7 +64,9 @@ export function applyMetricSteps(
         after = round(flap(b, step, before, t, memory, rng), Math.max(decimals, 1));
         break;
     }
-    const value = b.do === 'flap' || b.do === 'dead' ? after : round(after, decimals);
+    // A stuck or dead sensor sends what it holds, digit for digit: re-rounding it to the resolution of the live
+    // reading it replaced (a live 28.0 goes out as 28) would make a frozen 28.4 read 28 now and then — it moves.
+    const value = b.do === 'flap' || b.do === 'dead' || b.do === 'stuck' ? after : round(after, decimals);
     if (value !== undefined) out[b.metric] = value;
   }
   return out;

@@ -1,5 +1,5 @@
 import { MINUTE } from '../../time/duration.js';
-import { localHour } from '../../time/local-time.js';
+import { localHour, utcOffsetOf } from '../../time/local-time.js';
 import {
   type ActiveEvent,
   type DeviceModel,
@@ -9,7 +9,7 @@ import {
   type ModelInput,
   numberParam,
 } from '../device-model.js';
-import { clamp, lag, poisson, quantise } from '../sensor.js';
+import { clamp, lag, poisson, quantise, smoothstep } from '../sensor.js';
 
 /**
  * A bag or cartridge filter (or a wet scrubber): ΔP saw-tooth between pulse cleanings, hopper temperature a
@@ -20,22 +20,26 @@ export const dustCollectorModel: ModelDefinition = {
   defaultIntervalMs: 30_000,
   events: {
     cleaning_failure: 'pulse cleaning stops: ΔP climbs ~20 Pa/min (param rate, Pa/min), conveying velocity falls',
-    hopper_heating: 'smouldering deposit in the hopper: +0.5 → 3 °C/min (params rate, max °C/min); cools when it ends',
+    hopper_heating:
+      'smouldering deposit in the hopper: +0.5 → 3 °C/min (param max), or a steady param rate °C/min (a fast smoulder: 6–10, past the 5 °C/min alarm); cools when it ends',
     bag_rupture: 'a bag tears: ΔP falls to ~150 Pa while the fan runs',
     fan_stop: 'the extraction fan stops (the line may keep running)',
     process_stop: 'the dust-producing line stops',
     valve_fault: 'the rotary discharge valve reports fault',
     sparks: 'the spark detector counts sparks (param perMinute, default 2)',
-    water_loss: 'wet collector: tank level falls 0.05 m/min and circulation flow drops to 30 %',
+    water_loss: 'wet collector: tank level falls 0.05 m/min, circulation flow drops to 30 % and to 0 as the level reaches the pump intake',
     hydrogen: 'wet Al/Mg collector: hydrogen rises 2 %LEL/min (param rate)',
   },
   create: createDustCollector,
 };
 
+/** Height of the circulation pump's intake above the tank floor, m: below it the pump runs dry. */
+const PUMP_INTAKE_M = 0.1;
+
 function createDustCollector({ rng, attributes, params, start }: ModelInput): DeviceModel {
   const wet = attributes.collector_type === 'wet' || params.wet === true;
   const ambientMean = numberParam(params, 'ambient', 20);
-  const utcOffset = numberParam(params, 'utcOffset', 8);
+  const utcOffset = utcOffsetOf(attributes);
   const inerted = params.inerted === true;
   const protectedByValves = params.explosionProtection !== false;
   const designFlow = typeof attributes.design_flow_m3h === 'number' ? attributes.design_flow_m3h : 20;
@@ -84,9 +88,11 @@ function createDustCollector({ rng, attributes, params, start }: ModelInput): De
 
       const heating = hasEvent(events, 'hopper_heating');
       if (heating) {
+        // a slow deposit builds up 0.5 → 3 °C/min; a given rate is the smoulder's own, not capped by the slow build-up's max
         const minutes = (t - heating.since) / MINUTE;
-        const rate = numberParam(heating.params, 'rate', 0.5 + 0.25 * minutes);
-        hopper += (Math.min(numberParam(heating.params, 'max', 3), rate) * dt) / MINUTE;
+        const given = heating.params.rate;
+        const rate = typeof given === 'number' ? given : Math.min(numberParam(heating.params, 'max', 3), 0.5 + 0.25 * minutes);
+        hopper += (rate * dt) / MINUTE;
       } else {
         hopper = lag(hopper, ambient + hopperOffset + (processRunning ? 0 : -4), dt, 12 * MINUTE);
       }
@@ -114,8 +120,12 @@ function createDustCollector({ rng, attributes, params, start }: ModelInput): De
       } else {
         const waterLoss = hasEvent(events, 'water_loss');
         waterLevel = waterLoss ? Math.max(0, waterLevel - (0.05 * dt) / MINUTE) : lag(waterLevel, 0.6, dt, 5 * MINUTE);
-        metrics.water_level = quantise(waterLevel + rng.gaussian(0.005), 0.01);
-        metrics.circulation_flow = quantise(designFlow * (waterLoss ? 0.3 : 1.02) + rng.gaussian(0.2), 0.1);
+        // the pump draws from the tank: it runs dry as the level falls to its intake
+        const submerged = smoothstep(PUMP_INTAKE_M, PUMP_INTAKE_M + 0.1, waterLevel);
+        const flow = designFlow * (waterLoss ? 0.3 : 1.02) * submerged;
+        // transmitters read no less than their floor (an empty tank, no flow): noise on it is not a sensor fault
+        metrics.water_level = quantise(Math.max(0, waterLevel + rng.gaussian(0.005)), 0.01);
+        metrics.circulation_flow = quantise(Math.max(0, flow + (flow > 0.5 ? rng.gaussian(0.2) : 0)), 0.1);
         const hydrogen = hasEvent(events, 'hydrogen');
         h2 = hydrogen ? h2 + (numberParam(hydrogen.params, 'rate', 2) * dt) / MINUTE : lag(h2, 1, dt, 10 * MINUTE);
         metrics.h2 = quantise(clamp(h2 + rng.gaussian(0.2), 0, 100), 1);

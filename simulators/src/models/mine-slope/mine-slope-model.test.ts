@@ -35,4 +35,16 @@ describe('mine-slope GNSS station', () => {
     expect(after.length).toBeGreaterThan(60);
     expect(new Set(gapsMin(after))).toEqual(new Set([10]));
   });
+
+  it('is carried away when the slope fails: it reports until the failure, and nothing from then on', () => {
+    // doubling daily from 2 mm/d: tertiary past 50 mm/d after log2(25) ≈ 4.64 days, failure 2 days later
+    const accelerating: ActiveEvent[] = [{ name: 'acceleration', since: START, params: { doublingDays: 1 } }];
+    const failure = START + (Math.log2(25) + 2) * DAY;
+    const model = mineSlopeModel.create({ rng: createRng(7), attributes: {}, params: {}, start: START });
+    const reported: number[] = [];
+    for (let t = START; t <= START + 8 * DAY; t += 10 * MINUTE) if (model.read(t, accelerating)) reported.push(t);
+    const last = reported[reported.length - 1] as number;
+    expect(last).toBeLessThan(failure);
+    expect(last).toBeGreaterThan(failure - 20 * MINUTE);
+  });
 });

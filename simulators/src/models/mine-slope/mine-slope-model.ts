@@ -1,5 +1,5 @@
 import { DAY, HOUR, MINUTE } from '../../time/duration.js';
-import { localHour } from '../../time/local-time.js';
+import { localHour, utcOffsetOf } from '../../time/local-time.js';
 import {
   type ActiveEvent,
   type DeviceModel,
@@ -10,7 +10,7 @@ import {
   type Report,
 } from '../device-model.js';
 import { lag, quantise, smoothstep } from '../sensor.js';
-import { type CreepLaw, creepVelocity, DEFAULT_CREEP } from './creep-law.js';
+import { type CreepLaw, creepVelocity, DEFAULT_CREEP, failureTime } from './creep-law.js';
 
 /** 24-h rain that makes the slope accelerate a day later (monitors.md: "a day after 80 mm rain"). */
 const RAIN_TRIGGER_MM = 80;
@@ -28,7 +28,8 @@ export const mineSlopeModel: ModelDefinition = {
   defaultIntervalMs: 10 * MINUTE,
   aligned: true,
   events: {
-    acceleration: 'the slope leaves steady creep: velocity doubles every 2 days (param doublingDays), tertiary past 50 mm/d',
+    acceleration:
+      'the slope leaves steady creep: velocity doubles every 2 days (param doublingDays), tertiary past 50 mm/d, failure 2 days later (the station goes silent)',
     rain: 'rain at param rate mm/h (default 10); 80 mm within 24 h accelerates the slope a day later',
     gnss_float: 'the receiver falls back to a float solution: positions jump by ~0.5 m (param offsetMm) and return',
     solar_weak: 'the solar supply cannot carry the station through the night: no reports 20:00–07:00',
@@ -37,14 +38,14 @@ export const mineSlopeModel: ModelDefinition = {
   create: createMineSlope,
 };
 
-function createMineSlope({ rng, params, start }: ModelInput): DeviceModel {
+function createMineSlope({ rng, attributes, params, start }: ModelInput): DeviceModel {
   const azimuth = (numberParam(params, 'azimuthDeg', 135) * Math.PI) / 180;
   const gnssEvery = numberParam(params, 'gnssEveryMin', 30) * MINUTE;
   // warned: the station's own velocity past the warning (its firmware, or the platform, asks for faster solutions)
   const gnssWarnedEvery = Math.min(gnssEvery, numberParam(params, 'gnssWarnedEveryMin', 10) * MINUTE);
   const warnVelocity = numberParam(params, 'warnMmPerDay', WARN_MM_PER_DAY);
   const interval = numberParam(params, 'intervalMin', 10) * MINUTE;
-  const utcOffset = numberParam(params, 'utcOffset', 8);
+  const utcOffset = utcOffsetOf(attributes);
   const v0 = numberParam(params, 'v0MmPerDay', DEFAULT_CREEP.v0);
   const floatChance = numberParam(params, 'floatChance', 0);
   const groundwaterBase = numberParam(params, 'groundwaterLevel', 35);
@@ -71,8 +72,11 @@ function createMineSlope({ rng, params, start }: ModelInput): DeviceModel {
   return {
     intervalMs: () => interval,
     read(t: number, events: readonly ActiveEvent[]): Report | null {
-      const dt = Math.max(0, t - last);
       const law = lawOf(hasEvent(events, 'acceleration'));
+      // the slope has slid and taken the station with it: it sends nothing more (the gateway sees it silent)
+      const failure = failureTime(law);
+      if (failure !== null && t >= failure) return null;
+      const dt = Math.max(0, t - last);
       // Midpoint rule over the step: the velocity changes slowly against a 10-min step, except at failure.
       const mid = last + dt / 2;
       horizontal += (creepVelocity(law, mid) * rainFactor(mid) * dt) / DAY;

@@ -1,4 +1,5 @@
-import { MINUTE } from '../../time/duration.js';
+import { HOUR, MINUTE } from '../../time/duration.js';
+import { utcOffsetOf } from '../../time/local-time.js';
 import {
   type ActiveEvent,
   type DeviceModel,
@@ -61,7 +62,7 @@ function createPower({ rng, attributes, params, start }: ModelInput): DeviceMode
             ]
           : [[8, 17]],
     workdays: new Set(params.weekends === true ? [0, 1, 2, 3, 4, 5, 6] : [1, 2, 3, 4, 5]),
-    utcOffsetHours: numberParam(params, 'utcOffset', 8),
+    utcOffsetHours: utcOffsetOf(attributes),
   };
   let wander = 0;
   let last = start;
@@ -78,18 +79,21 @@ function createPower({ rng, attributes, params, start }: ModelInput): DeviceMode
   return {
     intervalMs: () => interval,
     read(t: number, events: readonly ActiveEvent[]): Report {
-      // The meter integrates: average one-minute loads over the interval just ended.
-      const from = Math.max(last, t - interval);
-      const minutes = Math.max(1, Math.round((t - from) / MINUTE));
+      // The meter integrates over the interval just ended: its average power, and that power × the interval's exact
+      // length as its energy (a 30-s meter sends 1/30 of a 15-min meter's energy, not a minute's worth).
+      const from = t - Math.min(t - last, interval);
+      const span = Math.max(1, t - from);
+      const steps = Math.max(1, Math.ceil(span / MINUTE));
       let sum = 0;
-      for (let i = 0; i < minutes; i += 1) {
+      for (let i = 0; i < steps; i += 1) {
         wander = 0.9 * wander + rng.gaussian(0.01);
-        const kw = loadAt(from + (i + 0.5) * MINUTE, events);
+        const kw = loadAt(from + ((i + 0.5) * span) / steps, events);
         sum += Math.max(0, kw * (1 + wander + rng.gaussian(0.015)));
       }
       last = t;
-      const average = sum / minutes;
-      return { metrics: { active_power: quantise(average, 0.1), energy: quantise((average * minutes) / 60, 0.01) } };
+      const power = quantise(sum / steps, 0.1);
+      // energy from the power as sent, to the register's 1 Wh: the two always agree
+      return { metrics: { active_power: power, energy: quantise((power * span) / HOUR, 0.001) } };
     },
   };
 }

@@ -47,7 +47,7 @@ function createTailings({ rng, attributes, params, start }: ModelInput): DeviceM
 
   let last = start;
   let rainCarry = 0;
-  /** Rain fallen in the current storm (mm) and when the storm began. */
+  /** Rain fallen on the catchment in the current storm (mm) and when the storm began. */
   let stormRain = 0;
   let stormStart: number | null = null;
   let recovery = 1;
@@ -64,12 +64,15 @@ function createTailings({ rng, attributes, params, start }: ModelInput): DeviceM
       const dt = Math.max(0, t - last);
       last = t;
       const storm = hasEvent(events, 'rainstorm');
-      rainCarry += storm ? (numberParam(storm.params, 'rate', 15) * rng.between(0.8, 1.2) * dt) / HOUR : 0;
+      const rate = storm ? numberParam(storm.params, 'rate', 15) : 0;
+      // the gauge catches ±20 % of the storm's rain each hour; the pond and every piezometer answer to what fell on
+      // the whole catchment, one storm for all points of the pond (a point's own draw would time each differently)
+      rainCarry += storm ? (rate * rng.between(0.8, 1.2) * dt) / HOUR : 0;
       const tipped = Math.floor(rainCarry / 0.2 + 1e-9) * 0.2;
       rainCarry -= tipped;
       if (storm) {
         stormStart ??= storm.since;
-        stormRain += tipped;
+        stormRain += (rate * dt) / HOUR;
         recovery = 1;
       } else if (stormStart !== null && t > stormStart + 4 * DAY) {
         // The pond is drawn down by the decant and the phreatic line slowly sinks back.
