@@ -108,6 +108,14 @@ describe('stock MQTT clients (Mosquitto) against the broker, as contract §1 let
   });
 });
 
+/** A service as `docker-compose config` writes it (the parts the tests read). */
+interface ComposeService {
+  restart?: string;
+  ports?: unknown[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+}
+
 describe('docker-compose.yml', () => {
   it('is valid for docker-compose config once its required variables are set, and names each one when not', () => {
     requireTool('docker-compose', 'docker-compose');
@@ -123,13 +131,45 @@ describe('docker-compose.yml', () => {
         DEVICE_DC01_HASH: 'sha256$c2FsdA==$aGFzaA==',
         API_OPERATOR_TOKEN: 'operator-token-0001',
         API_ADMIN_TOKEN: 'admin-token-00001',
+        GRAFANA_ADMIN_PASSWORD: 'grafana-admin-0001',
       },
       timeout: 60_000,
     });
     expect(full.stderr).toBe('');
     expect(full.status).toBe(0);
     expect(full.stdout).toContain('/app/config/docker.yaml');
-    expect(full.stdout).toMatch(/condition: service_healthy/);
+    const services = (parseYaml(full.stdout) as { services: Record<string, ComposeService> }).services;
+    // the gateway starts while InfluxDB loads (its spool holds readings): started, not healthy
+    expect(services.gateway?.depends_on?.influxdb?.condition).toBe('service_started');
+    // every service comes back after a reboot or a crash
+    for (const [name, service] of Object.entries(services)) expect(service.restart, name).toBe('unless-stopped');
+    // Grafana (all plant telemetry and alarm history) and Prometheus: this host only, Grafana without anonymous access
+    for (const name of ['grafana', 'prometheus'])
+      // docker-compose 1.x writes `127.0.0.1:3000:3000/tcp`, 2.x `{ host_ip, published, target }`
+      for (const port of services[name]?.ports ?? [])
+        expect(typeof port === 'string' ? port.split(':')[0] : (port as { host_ip?: string }).host_ip, name).toBe('127.0.0.1');
+    expect(services.grafana?.environment?.GF_AUTH_ANONYMOUS_ENABLED).toBe('false');
+    expect(services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe('grafana-admin-0001');
+  });
+
+  it("Prometheus's alert rules are valid, fire on their series (promtool test rules) and name only metrics the gateway has", () => {
+    requireTool('promtool', 'prometheus');
+    const checked = spawnSync('promtool', ['check', 'rules', 'dashboards/prometheus/alerts.yml'], { encoding: 'utf8', timeout: 30_000 });
+    expect(checked.status, checked.stdout + checked.stderr).toBe(0);
+    const tested = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], {
+      cwd: 'dashboards/prometheus',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(tested.status, tested.stdout + tested.stderr).toBe(0);
+    const known = new Set(
+      [...readFileSync('gateway/src/observability/metrics.ts', 'utf8').matchAll(/name: '(gateway_[a-z_]+)'/g)].map((m) => m[1]),
+    );
+    const named = new Set(
+      [...readFileSync('dashboards/prometheus/alerts.yml', 'utf8').matchAll(/\b(gateway_[a-z_]+)\b/g)].map((m) => m[1]),
+    );
+    expect(named.size).toBeGreaterThan(5);
+    for (const name of named) expect(known, name).toContain(name);
   });
 
   it('Prometheus scrapes every gateway service of every profile, and promtool takes its config', () => {
@@ -142,9 +182,12 @@ describe('docker-compose.yml', () => {
       .map(([name]) => `${name}:8080`);
     expect(gateways).toEqual(expect.arrayContaining(['gateway:8080', 'gateway-influx2:8080']));
     const prometheus = parseYaml(readFileSync('dashboards/prometheus/prometheus.yml', 'utf8')) as {
-      scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
+      scrape_configs: Array<{ dns_sd_configs: Array<{ names: string[]; port: number }> }>;
     };
-    const targets = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((config) => config.targets));
+    // found by DNS: a service of a profile not started has no address, so no target forever down
+    const targets = prometheus.scrape_configs.flatMap((job) =>
+      job.dns_sd_configs.flatMap((config) => config.names.map((name) => `${name}:${config.port}`)),
+    );
     expect(targets.sort()).toEqual(gateways.sort());
     const checked = spawnSync('promtool', ['check', 'config', 'dashboards/prometheus/prometheus.yml'], {
       encoding: 'utf8',
@@ -161,6 +204,7 @@ describe('docker-compose.yml', () => {
       DEVICE_DC01_HASH: 'sha256$c2FsdA==$aGFzaA==',
       API_OPERATOR_TOKEN: 'operator-token-0001',
       API_ADMIN_TOKEN: 'admin-token-00001',
+      GRAFANA_ADMIN_PASSWORD: 'grafana-admin-0001',
     };
     type Service = {
       profiles?: string[];
@@ -205,7 +249,7 @@ describe('docker-compose.yml', () => {
         expect(node.environment?.CLUSTER_REDIS_URL).toBe('redis://redis:6379');
         expect(node.environment?.DEVICE_DC01_HASH).toBe(COMPOSE_ENV.DEVICE_DC01_HASH);
         expect(node.depends_on?.redis?.condition).toBe('service_healthy');
-        expect(node.depends_on?.influxdb?.condition).toBe('service_healthy');
+        expect(node.depends_on?.influxdb?.condition).toBe('service_started');
         expect(node.ports).toBeUndefined();
       }
       const ids = nodes.map((node) => node.environment?.CLUSTER_NODE_ID);

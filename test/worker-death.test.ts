@@ -217,8 +217,8 @@ describe('the telemetry worker dies (end to end, the gateway process)', () => {
       const response = await fetch(`${gateway.httpUrl}/readyz`);
       return { status: response.status, reasons: ((await response.json()) as { reasons: string[] }).reasons };
     };
-    const unanswered = async (): Promise<number> =>
-      exposedMetric(await (await fetch(`${gateway.httpUrl}/metrics`)).text(), 'gateway_lane_unanswered_seconds');
+    const metric = async (name: string): Promise<number> => exposedMetric(await (await fetch(`${gateway.httpUrl}/metrics`)).text(), name);
+    const unanswered = (): Promise<number> => metric('gateway_lane_unanswered_seconds');
     const client = mqtt.connect(gateway.mqttUrls[0] as string, { clientId: 'dc-01', username: 'dc-01', password: 'secret-dc-01' });
     client.on('error', () => undefined);
     await new Promise((resolve) => client.once('connect', resolve));
@@ -244,6 +244,8 @@ describe('the telemetry worker dies (end to end, the gateway process)', () => {
     expect(notReady.reasons[0]).toMatch(/^lane: not answering for (3\d|4\d) s$/);
     // the worker's own metrics cannot come: the main thread's do, this one among them
     expect(await unanswered()).toBeGreaterThanOrEqual(30);
+    // the publish held in the stopped batch: how long one arriving now would wait, for an alert before the 30 s
+    expect(await metric('gateway_lane_delay_seconds')).toBeGreaterThanOrEqual(30);
     expect(gateway.logs.filter((entry) => entry.msg === 'telemetry lane not answering')).toHaveLength(1);
     expect(acknowledged).toBe(false);
 

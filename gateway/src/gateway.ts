@@ -459,6 +459,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const watchLaneAnswers = (): void => {
     const unanswered = started.unanswered();
     metrics.laneUnanswered.set(unanswered / 1_000);
+    metrics.laneDelay.set(started.delay() / 1_000);
     const hangs = unanswered >= LANE_UNANSWERED_MS;
     if (hangs === laneHangLogged) return;
     laneHangLogged = hangs;

@@ -64,6 +64,11 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       help: 'CONNECTs with good credentials waiting for their CONNACK while the telemetry lane is behind (mqtt.admission)',
       registers,
     }),
+    laneDelay: new Gauge({
+      name: 'gateway_lane_delay_seconds',
+      help: 'How long a publish arriving now would wait for its verdict, estimated (the telemetry lane falling behind; mqtt.admission holds CONNECTs from maxLaneWait)',
+      registers,
+    }),
     laneUnanswered: new Gauge({
       name: 'gateway_lane_unanswered_seconds',
       help: "How long the telemetry lane's worker has not answered its heartbeat (0: it answers); from 30 s /readyz fails",
@@ -199,7 +204,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
     liveFeedClients: new Gauge({ name: 'gateway_live_feed_clients', help: 'Connected SSE clients', registers }),
     webhookDeadLetters: new Counter({
       name: 'gateway_webhook_dead_letters_total',
-      help: 'Webhook events dead-lettered, by subscriber and reason (exhausted, not_retryable, gone, subscriber_disabled, queue_full)',
+      help: 'Webhook events dead-lettered, by subscriber and reason (exhausted, not_retryable, gone, subscriber_disabled, queue_full, subscriber_removed)',
       labelNames: ['subscriber', 'reason'],
       registers,
     }),
