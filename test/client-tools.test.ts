@@ -144,8 +144,8 @@ describe('docker-compose.yml', () => {
     // every service comes back after a reboot or a crash
     for (const [name, service] of Object.entries(services)) expect(service.restart, name).toBe('unless-stopped');
     // Grafana (all plant telemetry and alarm history) and Prometheus: this host only, Grafana without anonymous access
+    // docker-compose 1.x writes `127.0.0.1:3000:3000/tcp`, 2.x `{ host_ip, published, target }`
     for (const name of ['grafana', 'prometheus'])
-      // docker-compose 1.x writes `127.0.0.1:3000:3000/tcp`, 2.x `{ host_ip, published, target }`
       for (const port of services[name]?.ports ?? [])
         expect(typeof port === 'string' ? port.split(':')[0] : (port as { host_ip?: string }).host_ip, name).toBe('127.0.0.1');
     expect(services.grafana?.environment?.GF_AUTH_ANONYMOUS_ENABLED).toBe('false');
