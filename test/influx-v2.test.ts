@@ -177,6 +177,7 @@ const COMPOSE_ENV = {
   DEVICE_DC01_HASH: 'sha256$c2FsdA==$aGFzaA==',
   API_OPERATOR_TOKEN: 'operator-token-0001',
   API_ADMIN_TOKEN: 'admin-token-00001',
+  GRAFANA_ADMIN_PASSWORD: 'grafana-admin-0001',
 };
 
 describe('influx.version 2 configuration', () => {

@@ -50,7 +50,8 @@ describe('the inhibition state in the local store, row by row', () => {
       }),
       { numRuns: 100 },
     );
-  });
+    // a hundred stores opened on disk: seconds on a loaded machine
+  }, 30_000);
 
   it('an inhibitor or a held change that ends and comes back within one commit goes after those set meanwhile', () => {
     const db = openStore({ dataDir: fresh(), synchronous: 'normal' });
