@@ -276,7 +276,12 @@ describe('console for duty officers and dispatchers (real chromium, real gateway
     await rowOf(page, two.id).locator('td.check input').check();
     await page.locator('#bulk-ack').click();
     await page.getByRole('dialog').getByRole('button', { name: 'Acknowledge' }).click();
-    await page.getByText('Acknowledged 0 alarms. 1 could not be (alarm_reoccurred).').waitFor(BROWSER_WAIT);
+    // the reason in words, its code beside it
+    await page
+      .getByText(
+        'Acknowledged 0 alarms. 1 could not be: the alarm cleared and came back since it was shown; look at it again, then acknowledge (alarm_reoccurred).',
+      )
+      .waitFor(BROWSER_WAIT);
     expect((await api(running, `/api/alarms/${two.id}`)).body.alarm).toMatchObject({ occurrences: 2, acknowledged: false });
   });
 

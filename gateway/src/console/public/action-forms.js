@@ -1,7 +1,7 @@
 // The action dialog: acknowledge, assign, resolve (with its disposal record). Each form is checked before it is
 // sent; a refusal from the gateway is shown in the dialog with what its code means, and nothing typed is lost: the
 // dialog stays open with the fields as they were, and a dialog closed unsent keeps its draft for the next time.
-import { alarmMessage, errorMeaning, t } from './i18n.js';
+import { alarmMessage, failureText, t } from './i18n.js';
 import { h } from './views.js';
 
 /** Each action's fields: name, label key, required, kind. */
@@ -132,7 +132,7 @@ export function openActionForm({ action, alarm, subject, needName, defaultName =
       dialog.close('done');
       done(updated, by);
     } catch (error) {
-      refusal.textContent = t('refused.title', { what: t(`action.${action}`), meaning: errorMeaning(error), code: error.code ?? '?' });
+      refusal.textContent = failureText(error, t(`action.${action}`));
     } finally {
       confirm.disabled = false;
     }

@@ -1,8 +1,22 @@
 // One alarm (`#/alarms/{id}`, the link in the WeCom and DingTalk messages): what, where, its full history, the trend
-// of its metric around it (from InfluxDB), and the actions the user's role allows.
-import { alarmMessage, errorMeaning, eventWord, t } from './i18n.js';
+// of its metric around it (from InfluxDB), and the actions the user's role allows. Fetched again whenever it may have
+// changed unseen (an event of it, the feed back or gapped, an action refused as stale), so that what is acted on is
+// what is shown.
+import { alarmMessage, duration, errorMeaning, eventWord, t } from './i18n.js';
+import { focusKeeper } from './keep-focus.js';
 import { trendChart } from './trend-chart.js';
-import { actionButtons, deadlineCell, formatValue, h, localTime, severityBadge, sinceRaised, stateOf } from './views.js';
+import {
+  actionButtons,
+  deadlineCell,
+  formatValue,
+  h,
+  lateness,
+  localTime,
+  refreshTimes,
+  severityBadge,
+  sinceRaised,
+  stateOf,
+} from './views.js';
 
 const HOUR = 3_600_000;
 
@@ -84,18 +98,26 @@ export function mountAlarmDetail(container, ctx, id) {
   let history = [];
   const trend = h('div', { className: 'trend-box', id: 'alarm-trend' });
   let trendFor = null;
+  const keepFocus = focusKeeper(container);
+  /** Whether its buttons were drawn busy: the only change of the console's that this page shows without a fetch. */
+  let drawnBusy = false;
 
   const render = () => {
     if (!current) return;
+    keepFocus(draw);
+  };
+
+  const draw = () => {
     const alarm = current;
     const now = Date.now();
+    drawnBusy = ctx.busy(alarm.id);
     const field = (key, ...value) => [h('dt', {}, t(key)), h('dd', { data: { field: key.split('.')[1] } }, ...value)];
     const state = stateOf(alarm);
     container.replaceChildren(
       h(
         'section',
         { className: `card alarm-detail row-${alarm.severity}`, data: { alarmId: alarm.id, severity: alarm.severity, state } },
-        h('p', {}, h('a', { href: '#/alarms' }, `← ${t('detail.back')}`)),
+        h('p', {}, h('a', { href: '#/alarms', data: { control: 'back' } }, `← ${t('detail.back')}`)),
         h(
           'h2',
           { id: 'detail-title' },
@@ -107,13 +129,13 @@ export function mountAlarmDetail(container, ctx, id) {
           'p',
           { className: 'where' },
           `${alarm.site} / `,
-          h('a', { href: `#/devices/${encodeURIComponent(alarm.device)}` }, alarm.device),
+          h('a', { href: `#/devices/${encodeURIComponent(alarm.device)}`, data: { control: 'device' } }, alarm.device),
           ` / ${alarm.rule}`,
         ),
         h(
           'div',
           { className: 'actions detail-actions' },
-          actionButtons(alarm, ctx.user.role, { onAction: ctx.act, busy: ctx.busy(alarm.id), shelving: true }),
+          actionButtons(alarm, ctx.user.role, { onAction: ctx.act, busy: drawnBusy, shelving: true }),
         ),
         h(
           'dl',
@@ -125,6 +147,15 @@ export function mountAlarmDetail(container, ctx, id) {
           field('detail.source', alarm.source),
           field('detail.state', h('span', { className: `state state-${state}` }, t(`state.${state}`))),
           field('detail.raised', localTime(alarm.raisedAt), ' ', sinceRaised(alarm, now)),
+          // a backlog's alarm: received (and raised by the gateway, its deadline counting) this long after its reading
+          lateness(alarm) === null
+            ? null
+            : field(
+                'detail.reported',
+                localTime(alarm.reportedAt),
+                ' ',
+                h('small', { className: 'received-late' }, t('time.lateBy', { d: duration(lateness(alarm)) })),
+              ),
           field('detail.cleared', localTime(alarm.clearedAt)),
           field('detail.deadline', alarm.deadline ? `${localTime(alarm.deadline)} ` : '', deadlineCell(alarm, now)),
           field(
@@ -154,24 +185,35 @@ export function mountAlarmDetail(container, ctx, id) {
     }
   };
 
+  let loading = 0;
   const load = async () => {
+    const mine = ++loading;
     try {
       const answer = await ctx.client.alarm(id);
+      if (mine !== loading) return; // a later fetch is on its way: the older answer must not overwrite it
       current = answer.alarm;
       history = answer.history;
       render();
     } catch (error) {
-      if (error.code === 'alarm_not_found')
+      if (mine !== loading) return;
+      if (error.code === 'alarm_not_found') {
+        current = null;
         container.replaceChildren(h('section', { className: 'card' }, h('p', { className: 'empty' }, t('detail.notFound'))));
-      else ctx.refused(error, t('detail.history'));
+      } else ctx.refused(error, t('detail.history'));
     }
   };
   container.replaceChildren(h('section', { className: 'card' }, h('p', { className: 'muted' }, '…')));
   load();
   return {
-    update: () => render(),
+    // the console changed (any alarm's event, an answer): only the busy state of this one's buttons shows here
+    update: () => {
+      if (current && ctx.busy(current.id) !== drawnBusy) render();
+    },
+    tick: () => refreshTimes(container, Date.now()),
     onAlarm: (alarm) => {
       if (alarm.id === id) load();
     },
+    // the feed reconnected or said it missed events, or an action was refused as stale (404, 409): fetched again
+    resync: () => load(),
   };
 }

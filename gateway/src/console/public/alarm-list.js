@@ -1,7 +1,9 @@
 // The alarm list: open alarms kept live (filtered here, as the gateway filters), or closed ones (the history) a page
 // at a time from the gateway; filters, text search, CSV export of the rows shown.
+import { keepCsvRows } from './csv-rows.js';
 import { t } from './i18n.js';
-import { alarmRow, checkBox, h, may, SEVERITIES, severityRank } from './views.js';
+import { focusKeeper } from './keep-focus.js';
+import { alarmRow, checkBox, h, may, raisedByGateway, refreshTimes, SEVERITIES, severityRank } from './views.js';
 
 const PAGE_SIZE = 50;
 const RED_FIRST_KEY = 'console.redFirst';
@@ -43,15 +45,18 @@ export function matches(alarm, f = filters) {
   return true;
 }
 
-/** The filters as the API's query parameters. */
-const queryOf = (state) => ({
-  state: state === 'resolved' ? 'resolved' : filters.state || 'open',
+/**
+ * The filters as the API's query parameters, for the open list or the history. State and "overdue only" are the open
+ * list's: the history shows neither control, so a box ticked there must not narrow it unseen.
+ */
+const queryOf = (history) => ({
+  state: history ? 'resolved' : filters.state || 'open',
   site: filters.site,
   profile: filters.profile,
   device: filters.device,
   severity: filters.severity,
   assignee: filters.assignee,
-  overdue: filters.overdue ? 'true' : '',
+  overdue: !history && filters.overdue ? 'true' : '',
   q: filters.q.trim(),
 });
 
@@ -91,6 +96,7 @@ export function mountAlarmList(container, ctx, mode) {
   };
 
   const rows = h('tbody', { id: 'alarm-rows' });
+  const keepFocus = focusKeeper(rows);
   // The open list: alarms checked to be acknowledged or resolved together (kept while they are shown).
   const checking = !history && (may(ctx.user.role, 'ack') || may(ctx.user.role, 'resolve'));
   const checked = new Set();
@@ -215,10 +221,11 @@ export function mountAlarmList(container, ctx, mode) {
   const shown = () => {
     if (history) return page.alarms;
     const list = ctx.openAlarms().filter((alarm) => matches(alarm));
+    // newest first by when the gateway raised it: a device's backlog, uploaded hours late, comes in at the top
     return list.sort(
       (a, b) =>
         (redFirst.checked ? severityRank(a.severity) - severityRank(b.severity) : 0) ||
-        Date.parse(b.raisedAt) - Date.parse(a.raisedAt) ||
+        raisedByGateway(b) - raisedByGateway(a) ||
         (a.id < b.id ? 1 : -1),
     );
   };
@@ -241,9 +248,11 @@ export function mountAlarmList(container, ctx, mode) {
             },
           }
         : null;
-    rows.replaceChildren(
-      ...list.map((alarm) =>
-        alarmRow(alarm, { role: ctx.user.role, now, onAction: ctx.act, busy: ctx.busy(alarm.id), history, check: check(alarm) }),
+    keepFocus(() =>
+      rows.replaceChildren(
+        ...list.map((alarm) =>
+          alarmRow(alarm, { role: ctx.user.role, now, onAction: ctx.act, busy: ctx.busy(alarm.id), history, check: check(alarm) }),
+        ),
       ),
     );
     showChecked(list.length);
@@ -284,7 +293,7 @@ export function mountAlarmList(container, ctx, mode) {
     if (!history) return update();
     const mine = ++loading;
     try {
-      const answer = await ctx.client.listAlarms({ ...queryOf('resolved'), limit: PAGE_SIZE, after: pages.at(-1) });
+      const answer = await ctx.client.listAlarms({ ...queryOf(true), limit: PAGE_SIZE, after: pages.at(-1) });
       if (mine !== loading) return;
       page = answer;
       update();
@@ -302,8 +311,16 @@ export function mountAlarmList(container, ctx, mode) {
   };
 
   async function exportCsv() {
+    const query = queryOf(history);
+    // The API's `state=cleared` holds the closed alarms too (resolved ones have cleared): the open list's "cleared" is
+    // asked for as every open alarm, and the cleared rows kept — the rows shown, not the whole history.
+    const openCleared = query.state === 'cleared';
     try {
-      download(history ? 'alarms-history.csv' : 'alarms-open.csv', await ctx.client.alarmsCsv(queryOf(history ? 'resolved' : 'open')));
+      const csv = await ctx.client.alarmsCsv(openCleared ? { ...query, state: 'open' } : query);
+      download(
+        history ? 'alarms-history.csv' : 'alarms-open.csv',
+        openCleared ? keepCsvRows(csv, 'state', (state) => state === 'cleared') : csv,
+      );
     } catch (error) {
       ctx.refused(error, t('alarms.export'));
     }
@@ -317,7 +334,7 @@ export function mountAlarmList(container, ctx, mode) {
         'tr',
         {},
         checkAll ? h('th', { scope: 'col', className: 'check' }, checkAll) : null,
-        keys.map((key) => h('th', { scope: 'col' }, t(key))),
+        keys.map((key) => h('th', { scope: 'col', className: key.replace('.', '-') }, t(key))),
       ),
     );
   container.replaceChildren(
@@ -372,5 +389,10 @@ export function mountAlarmList(container, ctx, mode) {
   };
   devicesChanged();
   refresh();
-  return { update: () => (history ? undefined : update()), devicesChanged };
+  return {
+    update: () => (history ? undefined : update()),
+    devicesChanged,
+    // the clock moves the times only: rebuilt, the rows would lose the keyboard focus every tick
+    tick: () => refreshTimes(rows, Date.now()),
+  };
 }

@@ -3,15 +3,24 @@
 import { openActionForm } from './action-forms.js';
 import { mountAlarmDetail } from './alarm-detail.js';
 import { mountAlarmList } from './alarm-list.js';
+import { createAlarmSound } from './alarm-sound.js';
 import { mountDeviceBoard, mountDeviceDetail } from './device-views.js';
 import { createGatewayClient, login, whoAmI } from './gateway-client.js';
-import { alarmMessage, errorMeaning, lang, setLang, t, translateStatic } from './i18n.js';
+import { alarmMessage, errorMeaning, failureText, lang, setLang, t, translateStatic } from './i18n.js';
 import { mountMaintenance } from './maintenance-view.js';
 import { eventLogEntry, h, may, noteLogEntry } from './views.js';
 import { mountWall } from './wall-view.js';
 
 const TOKEN_KEY = 'console.token'; // sessionStorage: gone when the tab closes
-const NAME_KEY = 'console.officer'; // localStorage: the name a shared token acts as (not a secret)
+/**
+ * sessionStorage, beside the token: the name this tab's shared token acts as. Per tab, as the token is: another tab
+ * signed in with the same token for another officer must not change whose name this one records.
+ */
+const ACTING_KEY = 'console.actingAs';
+const NAME_KEY = 'console.officer'; // localStorage: the name last typed, offered at the next token sign-in (not a secret)
+/** While the gateway does not answer at start (a restart): tried again this often, doubling up to the most. */
+const RESUME_RETRY_MIN_MS = 1_000;
+const RESUME_RETRY_MAX_MS = 10_000;
 const LOG_LIMIT = 200;
 const CLOSED_LIMIT = 5_000;
 const DEVICE_POLL_MS = 10_000;
@@ -58,7 +67,8 @@ const openAlarms = () => [...alarms.values()].map((entry) => entry.alarm);
 
 async function reloadAlarms(current) {
   const startedAt = generation;
-  const { alarms: list } = await current.client.listAlarms({ state: 'open', limit: 10_000 });
+  // every open alarm, a page at a time: past the API's page (10,000) the counts would stop short of the gateway's
+  const list = await current.client.listEveryAlarm({ state: 'open' });
   if (session !== current) return;
   const merged = new Map();
   for (const alarm of list) if (!closed.has(alarm.id)) merged.set(alarm.id, { alarm, generation: startedAt });
@@ -73,6 +83,15 @@ async function reloadAlarms(current) {
 }
 
 let renderTimer = null;
+/**
+ * The list fetched again, and the view's own data (the alarm page's alarm): after the feed reconnected or said it
+ * missed events, and after an action was refused as stale (404, 409) — else that page kept acting on what it showed.
+ */
+function resync(current) {
+  reloadAlarms(current).catch((error) => refused(error, t('nav.alarms')));
+  if (session === current) view?.resync?.();
+}
+
 /** Brings the view up to date within RENDER_EVERY_MS, once for all the events that arrive meanwhile. */
 function changedSoon() {
   renderTimer ??= setTimeout(changed, RENDER_EVERY_MS);
@@ -92,39 +111,9 @@ function changed() {
 
 // ---- attention: flash, banner, sound ----
 
-let audio = null;
-/** The AudioContext starts on a user's gesture (sign-in, any click): browsers keep it silent before one. */
-function unlockAudio() {
-  try {
-    audio ??= new AudioContext();
-    if (audio.state === 'suspended') void audio.resume();
-  } catch {
-    audio = null;
-  }
-}
-
-/** At most one beep in this time: a burst of red alarms beeps once (played together they would sum into a roar). */
-const BEEP_EVERY_MS = 10_000;
-let lastBeep = Number.NEGATIVE_INFINITY;
-
-/** Two short beeps, made here: no sound file to load. */
-function beep() {
-  if (audio?.state !== 'running') return;
-  if (performance.now() - lastBeep < BEEP_EVERY_MS) return;
-  lastBeep = performance.now();
-  for (const at of [0, 0.25]) {
-    const oscillator = audio.createOscillator();
-    const gain = audio.createGain();
-    oscillator.type = 'square';
-    oscillator.frequency.value = 880;
-    gain.gain.setValueAtTime(0.15, audio.currentTime + at);
-    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + at + 0.2);
-    oscillator.connect(gain).connect(audio.destination);
-    oscillator.start(audio.currentTime + at);
-    oscillator.stop(audio.currentTime + at + 0.2);
-  }
-  document.body.dataset.beeps = String(Number(document.body.dataset.beeps ?? 0) + 1);
-}
+/** A red alarm nobody has acknowledged (and no shelf holds): its beep comes again until someone does. */
+const redWaiting = () => openAlarms().some((alarm) => alarm.severity === 'red' && !alarm.acknowledged && !alarm.shelved);
+const sound = createAlarmSound({ bar: $('sound-off'), redWaiting });
 
 let flashTimer = null;
 function newRed(alarm) {
@@ -140,7 +129,7 @@ function newRed(alarm) {
     ),
   );
   banner.hidden = false;
-  beep();
+  sound.beep();
   clearTimeout(flashTimer);
   flashTimer = setTimeout(() => document.body.classList.remove('flash'), FLASH_MS);
 }
@@ -148,6 +137,7 @@ function newRed(alarm) {
 // ---- notices ----
 
 let noticeTimer = null;
+/** kind: `info` (goes by itself), `error`, or `unreachable` (an error that is stale once the feed is back). */
 function notice(text, kind = 'error') {
   clearTimeout(noticeTimer);
   $('notice-text').textContent = text;
@@ -156,10 +146,10 @@ function notice(text, kind = 'error') {
   if (kind === 'info') noticeTimer = setTimeout(() => ($('notice').hidden = true), 6_000);
 }
 
-/** Says why the gateway refused, with the code's meaning; a 401 signs out. */
+/** Says why a request failed: unreachable, the gateway's fault, or refused with the code's meaning; a 401 signs out. */
 function refused(error, what) {
   if (error.status === 401 && error.code !== 'login_failed') return signOut(t('session.ended'));
-  notice(t('refused.title', { what, meaning: errorMeaning(error), code: error.code }));
+  notice(failureText(error, what), error.status === 0 || error.status >= 500 ? 'unreachable' : 'error');
 }
 
 function log(entry) {
@@ -176,6 +166,8 @@ function setConnection(state) {
   $('connection-text').textContent = t(state === 'connected' ? 'conn.connected' : 'conn.reconnecting');
   if (state === 'connected') log(noteLogEntry(t(was === 'reconnecting' ? 'log.reconnected' : 'log.connected')));
   else log(noteLogEntry(t('log.lost')));
+  // the gateway answers again: what it could not be reached for is past (the list is fetched again)
+  if (state === 'connected' && $('notice').dataset.kind === 'unreachable') $('notice').hidden = true;
 }
 
 // ---- live feed and devices ----
@@ -203,8 +195,8 @@ async function loadDevices(current) {
 
 // ---- actions ----
 
-/** The name a shared token acts as; a user acts as themself (the gateway records the user). */
-const actingName = () => (session?.user.kind === 'user' ? session.user.name : (localStorage.getItem(NAME_KEY) ?? '').trim());
+/** The name a shared token acts as in this tab; a user acts as themself (the gateway records the user). */
+const actingName = () => (session?.user.kind === 'user' ? session.user.name : (sessionStorage.getItem(ACTING_KEY) ?? '').trim());
 
 const SENDERS = {
   ack: (client) => client.acknowledge,
@@ -214,9 +206,22 @@ const SENDERS = {
   unshelve: (client) => client.unshelve,
 };
 
-/** A shared token remembers the name it acted as (a user acts as themself). */
+/** A shared token remembers the name it acted as (a user acts as themself); the top bar shows it. */
 function rememberActor(current, by) {
-  if (by && current.user.kind === 'token') localStorage.setItem(NAME_KEY, by);
+  if (!by || current.user.kind !== 'token') return;
+  actAs(by);
+  if (session === current) renderChrome();
+}
+
+/** This tab acts as `name` ('' : asked at each action); the name is offered at the next token sign-in. */
+function actAs(name) {
+  if (name) {
+    sessionStorage.setItem(ACTING_KEY, name);
+    localStorage.setItem(NAME_KEY, name);
+  } else {
+    sessionStorage.removeItem(ACTING_KEY);
+    localStorage.removeItem(NAME_KEY);
+  }
 }
 
 /** Runs `request` with the alarms `ids` shown busy (their buttons disabled) until it is answered. */
@@ -251,7 +256,8 @@ function act(action, alarm) {
         const seen = action === 'ack' || action === 'resolve' ? { occurrence: alarm.occurrences } : {};
         return await SENDERS[action](current.client)(alarm.id, { ...body, ...seen });
       } catch (error) {
-        if (error.status === 404 || error.status === 409) reloadAlarms(current).catch(() => undefined);
+        // what was shown is stale (gone, closed, come back): shown afresh, so the next try acts on what is
+        if (error.status === 404 || error.status === 409) resync(current);
         throw error;
       }
     });
@@ -287,9 +293,10 @@ function actMany(action, list) {
     const text = t(`action.doneMany.${action}`, { n: answer.done });
     if (failed.length === 0) notice(text, 'info');
     else {
-      const codes = [...new Set(failed.map((result) => result.error))].join(', ');
-      notice(`${text} ${t('action.notDone', { n: failed.length, codes })}`);
-      reloadAlarms(current).catch(() => undefined);
+      // each distinct reason once, in words (the code beside it)
+      const reasons = [...new Set(failed.map((result) => result.error))].map((code) => `${errorMeaning({ code })} (${code})`).join(' · ');
+      notice(`${text} ${t('action.notDone', { n: failed.length, reasons })}`);
+      resync(current);
     }
   };
   const by = actingName();
@@ -329,7 +336,7 @@ function mountView() {
     refused,
     notice,
     actingName,
-    rememberName: (by) => session?.user.kind === 'token' && localStorage.setItem(NAME_KEY, by),
+    rememberName: (by) => session && rememberActor(session, by),
   };
   document.body.classList.toggle('wall-mode', section === 'wall');
   for (const link of document.querySelectorAll('nav a'))
@@ -352,6 +359,10 @@ function renderChrome() {
   $('lang-switch').textContent = t('lang.switch');
   if (session) {
     $('user-name').textContent = session.user.name;
+    // a shared token: whose name its actions are recorded under, in sight (a name left from the shift before would not be)
+    const acting = session.user.kind === 'token' ? actingName() : '';
+    $('acting').hidden = session.user.kind !== 'token';
+    $('acting').textContent = acting ? t('session.actingAs', { name: acting }) : t('session.actingAsked');
     $('user-role').textContent = t(`role.${session.user.role}`);
     $('user-role').dataset.role = session.user.role;
     $('readonly-tag').hidden = session.user.role !== 'viewer';
@@ -375,6 +386,7 @@ function start(user, token) {
   eventLog.replaceChildren();
   $('notice').hidden = true;
   $('red-banner').hidden = true;
+  $('resuming').hidden = true;
   $('login').hidden = true;
   $('console').hidden = false;
   $('session').hidden = false;
@@ -384,17 +396,19 @@ function start(user, token) {
   mountView();
   current.closeStream = current.client.openStream({
     onEvent: (event) => session === current && onEvent(event),
-    onGap: () => session === current && reloadAlarms(current).catch((error) => refused(error, t('nav.alarms'))),
+    onGap: () => session === current && resync(current),
     onState: (state) => {
       if (session !== current) return;
       setConnection(state);
-      // After every (re)connection the list is fetched again: events missed meanwhile are in it.
-      if (state === 'connected') reloadAlarms(current).catch((error) => refused(error, t('nav.alarms')));
+      // After every (re)connection the list (and the alarm page's alarm) is fetched again: what changed meanwhile is in it.
+      if (state === 'connected') resync(current);
     },
   });
+  sound.start();
   void loadDevices(current);
   current.timers.push(setInterval(() => loadDevices(current), DEVICE_POLL_MS));
-  current.timers.push(setInterval(() => changed(), TICK_MS));
+  // the clock: a view that can bring its times up to date in place does (a rebuild would take the keyboard focus)
+  current.timers.push(setInterval(() => (view?.tick ? view.tick() : view?.update?.()), TICK_MS));
 }
 
 function signOut(message = '') {
@@ -408,10 +422,14 @@ function signOut(message = '') {
   view = null;
   session = null;
   cancelRender(); // a burst's render still to come would count the signed-out alarms in the title
+  clearTimeout(resumeTimer);
+  sound.stop();
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(ACTING_KEY);
   $('action-dialog').close();
   $('console').hidden = true;
   $('session').hidden = true;
+  $('resuming').hidden = true;
   $('login').hidden = false;
   $('login-error').textContent = message;
   $('login-password').value = '';
@@ -423,7 +441,7 @@ function signOut(message = '') {
 
 async function signInWithPassword(event) {
   event.preventDefault();
-  unlockAudio();
+  sound.unlock();
   const name = $('login-user').value.trim();
   $('login-error').textContent = '';
   try {
@@ -435,23 +453,24 @@ async function signInWithPassword(event) {
         ? t('login.failed')
         : error.code === 'rate_limited'
           ? t('login.rateLimited')
-          : t('login.cannot', { message: error.message });
+          : t('login.cannot', { message: errorMeaning(error) });
   }
 }
 
 async function signInWithToken(event) {
   event.preventDefault();
-  unlockAudio();
+  sound.unlock();
   const token = $('login-token').value.trim();
   const name = $('login-token-name').value.trim();
   $('login-error').textContent = '';
   try {
     const { user } = await whoAmI(token);
     sessionStorage.setItem(TOKEN_KEY, token);
-    if (name) localStorage.setItem(NAME_KEY, name);
+    // always written: a field left empty must not leave the previous officer's name to record this one's actions
+    actAs(name);
     start(user, token);
   } catch (error) {
-    $('login-error').textContent = error.status === 401 ? t('login.badToken') : t('login.cannot', { message: error.message });
+    $('login-error').textContent = error.status === 401 ? t('login.badToken') : t('login.cannot', { message: errorMeaning(error) });
   }
 }
 
@@ -469,15 +488,28 @@ async function boot() {
     renderChrome();
     mountView();
   });
-  document.addEventListener('click', unlockAudio);
+  document.addEventListener('click', () => sound.unlock());
   window.addEventListener('hashchange', mountView);
-  // A session cookie or a token of this tab: signed in already.
-  const token = sessionStorage.getItem(TOKEN_KEY);
+  resume(sessionStorage.getItem(TOKEN_KEY));
+}
+
+let resumeTimer = null;
+/**
+ * A session cookie or a token of this tab: signed in already. Only the gateway's 401 (or another refusal) ends it; a
+ * gateway that does not answer (restarting, the network down) is waited for, the token kept: a reload during a
+ * restart signed the officer out and erased the token before.
+ */
+async function resume(token, delay = RESUME_RETRY_MIN_MS) {
+  clearTimeout(resumeTimer);
   try {
     const { user } = await whoAmI(token);
     start(user, token);
-  } catch {
-    signOut();
+  } catch (error) {
+    const unanswered = error.status === 0 || error.status >= 500 || error.status === 429;
+    if (!unanswered) return signOut(token ? t('session.ended') : '');
+    $('login').hidden = true;
+    $('resuming').hidden = false;
+    resumeTimer = setTimeout(() => resume(token, Math.min(delay * 2, RESUME_RETRY_MAX_MS)), delay);
   }
 }
 

@@ -16,7 +16,20 @@ export class ApiError extends Error {
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_MAX_MS = 15_000;
 
-async function call(method, path, { body, token, as = 'json' } = {}) {
+/**
+ * How long a request may wait for its answer. Without a limit a request the network swallowed (a gateway restarting
+ * behind a proxy, a dead Wi-Fi) kept its buttons busy forever; ended, it is a `network` error the officer is told of.
+ */
+const ANSWER_WITHIN_MS = 15_000;
+/** The long ones: a page of 10,000 alarms, a CSV of up to 100,000, 1,000 alarms acted on in one request. */
+const LONG_ANSWER_WITHIN_MS = 60_000;
+
+/** Not reached, or no answer in time: the gateway is unreachable (not a refusal; a retry may help). */
+const unreachable = () => new ApiError(0, 'network', 'the gateway cannot be reached');
+
+async function call(method, path, { body, token, as = 'json', within = ANSWER_WITHIN_MS } = {}) {
+  // One signal for the whole exchange: a body that stops half-way ends the request as well as silence before it.
+  const signal = AbortSignal.timeout(within);
   let response;
   try {
     response = await fetch(path, {
@@ -29,12 +42,21 @@ async function call(method, path, { body, token, as = 'json' } = {}) {
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
+      signal,
     });
   } catch {
-    throw new ApiError(0, 'network', 'the gateway cannot be reached');
+    throw unreachable();
   }
-  if (response.ok && as === 'text') return response.text();
-  const payload = await response.json().catch(() => null);
+  if (response.ok && as === 'text') {
+    try {
+      return await response.text();
+    } catch {
+      throw unreachable();
+    }
+  }
+  const cutOff = Symbol('cut off');
+  const payload = await response.json().catch(() => (signal.aborted ? cutOff : null));
+  if (payload === cutOff) throw unreachable();
   if (!response.ok) {
     const error = payload?.error;
     throw new ApiError(
@@ -61,15 +83,32 @@ const query = (params) => {
 
 /** Alarms one request of `POST /api/alarms/{ack,resolve}` may name (the gateway's MAX_BULK_ALARMS). */
 const BULK_LIMIT = 1_000;
+/** The most alarms `GET /api/alarms` answers at once: more come a page at a time, each after the `next` of the last. */
+const LIST_PAGE = 10_000;
 
 /** The API for one signed-in caller (token: null with a session cookie). */
 export function createGatewayClient(token) {
-  const request = (method, path, body) => call(method, path, { body, token });
+  const request = (method, path, body, within) => call(method, path, { body, token, within });
   const alarmPath = (id, action) => `/api/alarms/${encodeURIComponent(id)}/${action}`;
   return {
     logout: () => request('POST', '/auth/logout'),
     listAlarms: (params) => request('GET', `/api/alarms?${query(params)}`),
-    alarmsCsv: (params) => call('GET', `/api/alarms.csv?${query(params)}`, { token, as: 'text' }),
+    /** Every alarm that matches, however many: the pages of `GET /api/alarms` one after another (keyset: none twice). */
+    async listEveryAlarm(params) {
+      const alarms = [];
+      let after;
+      do {
+        const page = await request('GET', `/api/alarms?${query({ ...params, limit: LIST_PAGE, after })}`, undefined, LONG_ANSWER_WITHIN_MS);
+        alarms.push(...page.alarms);
+        after = page.alarms.length > 0 ? page.next : null;
+      } while (after);
+      return alarms;
+    },
+    /** The CSV as the gateway wrote it: fetch's text() drops its byte-order mark (UTF-8 decoding does), put back for Excel. */
+    alarmsCsv: (params) =>
+      call('GET', `/api/alarms.csv?${query(params)}`, { token, as: 'text', within: LONG_ANSWER_WITHIN_MS }).then((csv) =>
+        csv.startsWith('\uFEFF') ? csv : `\uFEFF${csv}`,
+      ),
     alarm: (id) => request('GET', `/api/alarms/${encodeURIComponent(id)}`),
     acknowledge: (id, body) => request('POST', alarmPath(id, 'ack'), body).then((answer) => answer.alarm),
     assign: (id, body) => request('POST', alarmPath(id, 'assign'), body).then((answer) => answer.alarm),
@@ -85,7 +124,12 @@ export function createGatewayClient(token) {
         const part = ids.slice(start, start + BULK_LIMIT);
         const occurrences = seen && Object.fromEntries(part.filter((id) => seen.has(id)).map((id) => [id, seen.get(id)]));
         try {
-          const done = await request('POST', `/api/alarms/${action}`, { ...body, ids: part, ...(occurrences ? { occurrences } : {}) });
+          const done = await request(
+            'POST',
+            `/api/alarms/${action}`,
+            { ...body, ids: part, ...(occurrences ? { occurrences } : {}) },
+            LONG_ANSWER_WITHIN_MS,
+          );
           answer.results.push(...done.results);
           answer.done += done.done;
           answer.failed += done.failed;

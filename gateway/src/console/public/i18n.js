@@ -26,6 +26,10 @@ const CATALOGUE = {
     'session.signOut': '退出',
     'session.ended': '会话已结束，请重新登录。',
     'session.as': '登录为',
+    'session.actingAs': '操作人：{name}',
+    'session.actingAsked': '操作人：每次操作时填写',
+    'boot.unreachable': '无法连接网关（可能正在重启或网络中断），正在重试…… 登录状态不会丢失：网关恢复后自动继续。',
+    'sound.off': '报警声音已关闭：浏览器在页面被点击前不允许发声。点击此处（或页面任意位置）开启声音。',
     'role.viewer': '查看员',
     'role.operator': '值班员',
     'role.dispatcher': '调度员',
@@ -49,6 +53,7 @@ const CATALOGUE = {
     'alarms.prev': '上一页',
     'alarms.next': '下一页',
     'alarms.newRed': '新的红色报警：{text}',
+    'wall.more': '另有 {n} 条未列出',
     'filter.site': '站点',
     'filter.profile': '类型',
     'filter.device': '设备',
@@ -86,6 +91,9 @@ const CATALOGUE = {
     'time.left': '剩 {d}',
     'time.overdue': '已超期 {d}',
     'time.noDeadline': '—',
+    'time.receivedLate': '{at} 才收到（迟到上报）',
+    'time.lateBy': '迟到 {d}',
+    'time.receivedLateWhy': '读数迟到：网关此时才收到并产生报警，处置时限从此时算起',
     'action.ack': '确认',
     'action.assign': '分派',
     'action.resolve': '处置关闭',
@@ -95,7 +103,7 @@ const CATALOGUE = {
     'action.done.ack': '已确认：{what}',
     'action.doneMany.ack': '已确认 {n} 条报警。',
     'action.doneMany.resolve': '已处置并关闭 {n} 条报警。',
-    'action.notDone': '{n} 条未能处理（{codes}）。',
+    'action.notDone': '{n} 条未能处理：{reasons}。',
     'bulk.subject': '所选的 {n} 条报警',
     'bulk.selected': '已选 {n} 条',
     'bulk.ack': '确认所选',
@@ -121,6 +129,8 @@ const CATALOGUE = {
     'form.badUrl': '请填写 http(s) 链接',
     'form.fix': '请先填写标出的字段。',
     'refused.title': '网关拒绝了{what}：{meaning}（{code}）',
+    'notice.unreachable': '无法连接网关（{what}）：没有应答，网关可能正在重启或网络中断。恢复后请重试。',
+    'notice.failed': '网关出错（{what}）：{meaning}（{code}）',
     'err.alarm_still_active': '报警仍在持续，恢复后才能处置关闭',
     'err.alarm_resolved': '报警已被关闭',
     'err.alarm_already_acknowledged': '报警已被确认',
@@ -144,6 +154,13 @@ const CATALOGUE = {
     'err.site_not_found': '登记的设备中没有这个站点',
     'err.shelf_window_invalid': '时间不对：结束须在将来且晚于开始（或设备不在该站点）',
     'err.other': '请求失败',
+    'err.http': '网关返回了 HTTP {status}',
+    'err.cluster_unavailable': '负责该站点的集群节点暂时无法处理，请稍后重试',
+    'err.internal': '网关内部错误（已记入日志），请稍后重试',
+    'err.payload_too_large': '提交的内容过大',
+    'err.not_found': '网关没有这个接口或资源（版本可能不一致）',
+    'err.store_unavailable': '网关无法写入本地存储',
+    'err.unsupported_media_type': '网关不接受这种提交格式',
     'detail.back': '返回报警列表',
     'detail.value': '数值',
     'detail.threshold': '阈值',
@@ -151,6 +168,7 @@ const CATALOGUE = {
     'detail.source': '来源',
     'detail.metric': '指标',
     'detail.raised': '发生',
+    'detail.reported': '收到',
     'detail.cleared': '恢复',
     'detail.deadline': '处置时限',
     'detail.state': '状态',
@@ -168,6 +186,9 @@ const CATALOGUE = {
     'trend.unavailable': '无法显示趋势：{meaning}。',
     'trend.threshold': '阈值 {v}',
     'trend.raised': '报警',
+    'trend.readings': '{n} 个读数',
+    'trend.min': '最低',
+    'trend.max': '最高',
     'history.by': '由 {who}',
     'history.to': '分派给 {who}',
     'event.alarm.raised': '发生',
@@ -224,6 +245,14 @@ const CATALOGUE = {
     'mw.redHeld': '调度员声明的窗口也搁置红色报警。',
     'mw.redDelivered': '值班员声明的窗口不搁置红色报警：红色照常推送。',
     'mw.refused': '网关拒绝了声明：{meaning}（{code}）',
+    'mw.problem.reason': '请填写原因',
+    'mw.problem.until': '请填写结束时间或持续时长（二选一），且须有效',
+    'mw.problem.durationMinutes': '请填写分钟数（正整数）',
+    'mw.problem.from': '请填写有效的开始时间',
+    'mw.problem.site': '请选择站点',
+    'mw.problem.device': '请选择设备',
+    'mw.problem.by': '请填写您的姓名',
+    'mw.problem.other': '此项不符合要求',
     'mw.declared': '已声明维护窗口：{what}',
     'mw.end': '结束',
     'mw.endTitle': '提前结束维护窗口',
@@ -273,6 +302,11 @@ const CATALOGUE = {
     'session.signOut': 'Sign out',
     'session.ended': 'Your session has ended: sign in again.',
     'session.as': 'Signed in as',
+    'session.actingAs': 'acting as {name}',
+    'session.actingAsked': 'acting as: asked at each action',
+    'boot.unreachable':
+      'The gateway cannot be reached (restarting, or the network is down): trying again… Your sign-in is kept: the console carries on once it answers.',
+    'sound.off': 'Alarm sound is off: the browser plays no sound until the page is clicked. Click here (or anywhere) to turn it on.',
     'role.viewer': 'viewer',
     'role.operator': 'operator',
     'role.dispatcher': 'dispatcher',
@@ -296,6 +330,7 @@ const CATALOGUE = {
     'alarms.prev': 'Previous',
     'alarms.next': 'Next',
     'alarms.newRed': 'New red alarm: {text}',
+    'wall.more': '+{n} more',
     'filter.site': 'Site',
     'filter.profile': 'Profile',
     'filter.device': 'Device',
@@ -333,6 +368,9 @@ const CATALOGUE = {
     'time.left': '{d} left',
     'time.overdue': 'overdue by {d}',
     'time.noDeadline': '—',
+    'time.receivedLate': 'received late at {at}',
+    'time.lateBy': '{d} late',
+    'time.receivedLateWhy': 'the reading came late: the gateway received it and raised the alarm only then; the deadline counts from then',
     'action.ack': 'Acknowledge',
     'action.assign': 'Assign',
     'action.resolve': 'Resolve',
@@ -342,7 +380,7 @@ const CATALOGUE = {
     'action.done.ack': 'Acknowledged: {what}',
     'action.doneMany.ack': 'Acknowledged {n} alarms.',
     'action.doneMany.resolve': 'Resolved {n} alarms with the disposal record.',
-    'action.notDone': '{n} could not be ({codes}).',
+    'action.notDone': '{n} could not be: {reasons}.',
     'bulk.subject': 'The {n} checked alarms',
     'bulk.selected': '{n} checked',
     'bulk.ack': 'Acknowledge checked',
@@ -368,6 +406,9 @@ const CATALOGUE = {
     'form.badUrl': 'an http(s) link, please',
     'form.fix': 'Fill in the marked fields first.',
     'refused.title': 'The gateway refused to {what}: {meaning} ({code})',
+    'notice.unreachable':
+      'Cannot reach the gateway ({what}): no answer; it may be restarting, or the network is down. Try again once it is back.',
+    'notice.failed': 'The gateway failed ({what}): {meaning} ({code})',
     'err.alarm_still_active': 'the condition is still active; resolve it once it has cleared',
     'err.alarm_resolved': 'the alarm is already resolved',
     'err.alarm_already_acknowledged': 'the alarm was already acknowledged',
@@ -391,6 +432,13 @@ const CATALOGUE = {
     'err.site_not_found': 'no device of the registry is on that site',
     'err.shelf_window_invalid': 'the window must end in the future and after it begins (or the device is on another site)',
     'err.other': 'the request failed',
+    'err.http': 'the gateway answered HTTP {status}',
+    'err.cluster_unavailable': 'the cluster node that handles this site cannot do it right now; try again shortly',
+    'err.internal': 'an internal fault of the gateway (logged); try again shortly',
+    'err.payload_too_large': 'what was sent is too large',
+    'err.not_found': 'the gateway has no such route or resource (another version?)',
+    'err.store_unavailable': 'the gateway cannot write its store',
+    'err.unsupported_media_type': 'the gateway does not take what was sent in this format',
     'detail.back': 'Back to the alarms',
     'detail.value': 'Value',
     'detail.threshold': 'Threshold',
@@ -398,6 +446,7 @@ const CATALOGUE = {
     'detail.source': 'Source',
     'detail.metric': 'Metric',
     'detail.raised': 'Raised',
+    'detail.reported': 'Received',
     'detail.cleared': 'Cleared',
     'detail.deadline': 'Deadline',
     'detail.state': 'State',
@@ -415,6 +464,9 @@ const CATALOGUE = {
     'trend.unavailable': 'No trend: {meaning}.',
     'trend.threshold': 'threshold {v}',
     'trend.raised': 'raised',
+    'trend.readings': '{n} readings',
+    'trend.min': 'min',
+    'trend.max': 'max',
     'history.by': 'by {who}',
     'history.to': 'to {who}',
     'event.alarm.raised': 'raised',
@@ -471,6 +523,14 @@ const CATALOGUE = {
     'mw.redHeld': "A dispatcher's window holds red alarms too.",
     'mw.redDelivered': "An operator's window never holds red alarms: red is still delivered.",
     'mw.refused': 'The gateway refused the window: {meaning} ({code})',
+    'mw.problem.reason': 'the reason is required',
+    'mw.problem.until': 'give until or a duration (one of them), a valid one',
+    'mw.problem.durationMinutes': 'minutes, a whole number above 0',
+    'mw.problem.from': 'a valid time, please',
+    'mw.problem.site': 'pick the site',
+    'mw.problem.device': 'pick the device',
+    'mw.problem.by': 'your name is required',
+    'mw.problem.other': 'this does not fit',
     'mw.declared': 'Maintenance window declared: {what}',
     'mw.end': 'End',
     'mw.endTitle': 'End the maintenance window now',
@@ -526,11 +586,28 @@ export const alarmMessage = (alarm) => (current === 'zh' && alarm.messageZh ? al
 /** A history or event type in words; an unknown type (a newer gateway's) shows as it is. */
 export const eventWord = (type) => (has(`event.${type}`) ? t(`event.${type}`) : type);
 
-/** What a refusal code means, in words; an unknown code: the API's own message. */
+/**
+ * What a refusal code means, in words. A code this console does not know (a newer gateway's): in English the API's
+ * own message; in Chinese the API's English would be the only foreign line on the page, so a plain "request failed"
+ * (the code is shown beside it).
+ */
 export function errorMeaning(error) {
-  if (!has(`err.${error.code}`)) return error.message || t('err.other');
-  // A schema refusal says which field: the API's message lists each problem with its path.
-  return error.code === 'validation_failed' && error.message ? `${t('err.validation_failed')}: ${error.message}` : t(`err.${error.code}`);
+  const status = /^http_(\d+)$/.exec(error.code ?? '')?.[1];
+  if (status) return t('err.http', { status });
+  if (!has(`err.${error.code}`)) return (current === 'en' && error.message) || t('err.other');
+  // A schema refusal says which field: the API's message (English) lists each problem with its path.
+  const detail = error.code === 'validation_failed' && current === 'en' && error.message;
+  return detail ? `${t('err.validation_failed')}: ${error.message}` : t(`err.${error.code}`);
+}
+
+/**
+ * What became of a request to `what` that did not succeed, in words: no answer (the gateway unreachable: nothing was
+ * refused, a retry may do), the gateway's own failure (5xx), or its refusal with what the code means.
+ */
+export function failureText(error, what) {
+  if (error.status === 0) return t('notice.unreachable', { what });
+  const key = error.status >= 500 ? 'notice.failed' : 'refused.title';
+  return t(key, { what, meaning: errorMeaning(error), code: error.code ?? '?' });
 }
 
 /** Sets every `[data-i18n]` element's text (and `[data-i18n-placeholder]`'s placeholder) under `root`. */

@@ -2,8 +2,17 @@
 // time, until a time or for a number of minutes, with a reason. The gateway is the judge: each problem of its
 // `validation_failed` answer is shown beside the field it names, any other refusal under the form with what its code
 // means; nothing typed is lost.
-import { errorMeaning, t } from './i18n.js';
+import { errorMeaning, failureText, has, lang, t } from './i18n.js';
 import { h, may } from './views.js';
+
+/**
+ * A problem of the gateway's `validation_failed` answer in words: in English its own message (exact, and what the
+ * API documents); in Chinese the field's own line (the API speaks English only).
+ */
+const problemText = (problem) => {
+  if (lang() === 'en') return problem.message;
+  return t(has(`mw.problem.${problem.path}`) ? `mw.problem.${problem.path}` : 'mw.problem.other');
+};
 
 /** A `datetime-local` value (the officer's wall clock) as ISO 8601; '' stays '' (the gateway names the field). */
 const isoOf = (local) => {
@@ -154,16 +163,20 @@ export function maintenanceForm(ctx, { preset = null, onDeclared }) {
     const unplaced = [];
     for (const problem of error.code === 'validation_failed' ? (error.details ?? []) : []) {
       const name = fieldOf(String(problem.path));
+      const text = problemText(problem);
       if (!name) {
-        unplaced.push(`${problem.path}: ${problem.message}`);
+        unplaced.push(`${problem.path}: ${text}`);
         continue;
       }
       const shown = errors.get(name);
-      shown.textContent = shown.textContent ? `${shown.textContent}; ${problem.message}` : problem.message;
+      shown.title = problem.message; // the gateway's own words, for whoever asks the administrator
+      shown.textContent = shown.textContent ? `${shown.textContent}; ${text}` : text;
       inputs[name].setAttribute('aria-invalid', 'true');
     }
     const meaning = error.code === 'validation_failed' ? [t('err.validation_failed'), ...unplaced].join(': ') : errorMeaning(error);
-    refusal.textContent = t('mw.refused', { meaning, code: error.code ?? '?' });
+    // no answer, or the gateway's own fault: nothing was refused
+    const unanswered = error.status === 0 || error.status >= 500;
+    refusal.textContent = unanswered ? failureText(error, t('mw.declare')) : t('mw.refused', { meaning, code: error.code ?? '?' });
     const first = Object.keys(inputs).find((name) => inputs[name].getAttribute('aria-invalid') === 'true');
     if (first) inputs[first].focus();
   };

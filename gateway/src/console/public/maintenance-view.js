@@ -1,7 +1,7 @@
 // `#/maintenance`: the maintenance windows of devices and sites (`GET /api/shelves?state=all`; an alarm's own shelf
 // is on its page), on and upcoming first, then the recently ended; for the roles that may, the form to declare one
 // (`#/maintenance/device/{id}` or `…/site/{site}` opens it preset: the device page's shortcut) and an End button.
-import { errorMeaning, t } from './i18n.js';
+import { errorMeaning, failureText, t } from './i18n.js';
 import { maintenanceForm } from './maintenance-form.js';
 import { h, localTime, may } from './views.js';
 
@@ -70,8 +70,11 @@ function openEndDialog(ctx, shelf, onEnded) {
         dialog.close('cancel');
         return ctx.refused(error, t('mw.endTitle'));
       }
-      const meaning = error.code === 'validation_failed' && error.details ? error.message : errorMeaning(error);
-      refusal.textContent = t('mw.endRefused', { meaning, code: error.code ?? '?' });
+      if (error.status === 0 || error.status >= 500) {
+        refusal.textContent = failureText(error, t('mw.endTitle')); // not refused: unreachable, or the gateway's fault
+        return;
+      }
+      refusal.textContent = t('mw.endRefused', { meaning: errorMeaning(error), code: error.code ?? '?' });
     } finally {
       confirm.disabled = false;
     }

@@ -76,7 +76,12 @@ export function trendChart(points, { threshold = null, unit = null, markAt = nul
     h(
       'figcaption',
       {},
-      `${numeric.length} · min ${formatValue(Math.min(...numeric.map((p) => p.v)), unit)} · max ${formatValue(Math.max(...numeric.map((p) => p.v)), unit)} · ${localTime(new Date(last.t).toISOString())} ${formatValue(last.v, unit)}`,
+      [
+        t('trend.readings', { n: numeric.length }),
+        `${t('trend.min')} ${formatValue(Math.min(...numeric.map((p) => p.v)), unit)}`,
+        `${t('trend.max')} ${formatValue(Math.max(...numeric.map((p) => p.v)), unit)}`,
+        `${localTime(new Date(last.t).toISOString())} ${formatValue(last.v, unit)}`,
+      ].join(' · '),
     ),
   );
   return figure;

@@ -1,5 +1,5 @@
 // Building the console's DOM from data. Text is only ever set as text (never parsed as HTML).
-import { alarmMessage, duration, eventWord, t } from './i18n.js';
+import { alarmMessage, duration, eventWord, lang, t } from './i18n.js';
 
 /** Contract §3: red (1) is the most severe, blue (4) the least. */
 export const SEVERITIES = { red: 1, orange: 2, yellow: 3, blue: 4 };
@@ -37,21 +37,23 @@ export function h(tag, props = {}, ...children) {
   return element;
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
+/** Dates are written as the chosen language writes them (not as the browser's locale would): 2026/11/22 or 22/11/2026. */
+const LOCALES = { zh: 'zh-CN', en: 'en-GB' };
+const timeFormats = new Map();
+const timeFormat = () => {
+  const locale = LOCALES[lang()] ?? LOCALES.zh;
+  if (!timeFormats.has(locale)) {
+    const options = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' };
+    timeFormats.set(locale, new Intl.DateTimeFormat(locale, { ...options, hourCycle: 'h23' }));
+  }
+  return timeFormats.get(locale);
+};
 
 /** An ISO time in the browser's local time zone (the duty officer's wall clock). */
 export function localTime(iso) {
   if (!iso) return '—';
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : timeFormat.format(date);
+  return Number.isNaN(date.getTime()) ? String(iso) : timeFormat().format(date);
 }
 
 export function severityBadge(severity) {
@@ -73,20 +75,60 @@ export const needsAttention = (alarm) => !alarm.acknowledged && !alarm.resolved 
 
 export const stateOf = (alarm) => (alarm.resolved ? 'resolved' : alarm.state === 'active' ? 'active' : 'cleared');
 
-/** Time since it was raised. */
-export const sinceRaised = (alarm, now) =>
-  h('small', { className: 'since' }, t('time.ago', { d: duration(now - Date.parse(alarm.raisedAt)) }));
+/** When the gateway raised it: the arrival of a late reading (`reportedAt`, a backlog), else the reading's time. */
+export const raisedByGateway = (alarm) => Date.parse(alarm.reportedAt ?? alarm.raisedAt);
 
-/** Time to the same-day deadline, or how long past it (overdue is highlighted). */
+/**
+ * A reading that arrived this much after its time is said to have come late. The gateway marks (`reportedAt`) any
+ * reading over a minute late; a few minutes do not mislead anyone about an alarm's age, a backlog's hours do.
+ */
+const LATE_SHOWN_MS = 5 * 60_000;
+
+/** How long after its reading the gateway received what raised the alarm, if late enough to say (ms); else null. */
+export function lateness(alarm) {
+  const late = alarm.reportedAt ? Date.parse(alarm.reportedAt) - Date.parse(alarm.raisedAt) : 0;
+  return late >= LATE_SHOWN_MS ? late : null;
+}
+
+/** `received late at …` for an alarm raised from a late reading (it looks old; its deadline counts from then); or null. */
+export function receivedLate(alarm) {
+  if (lateness(alarm) === null) return null;
+  return h(
+    'small',
+    { className: 'received-late', title: t('time.receivedLateWhy') },
+    t('time.receivedLate', { at: localTime(alarm.reportedAt) }),
+  );
+}
+
+const sinceText = (since, now) => t('time.ago', { d: duration(now - Date.parse(since)) });
+
+/** Time since it was raised (kept up to date by `refreshTimes`). */
+export const sinceRaised = (alarm, now) =>
+  h('small', { className: 'since', data: { since: alarm.raisedAt } }, sinceText(alarm.raisedAt, now));
+
+/** The deadline's words and colour at `now`: time left, or how long overdue. */
+function showDeadline(element, now) {
+  const left = Date.parse(element.dataset.deadline) - now;
+  const overdue = element.dataset.overdue === 'true' || left <= 0;
+  element.className = overdue ? 'deadline overdue' : 'deadline';
+  element.textContent = overdue ? t('time.overdue', { d: duration(-left) }) : t('time.left', { d: duration(left) });
+}
+
+/** Time to the same-day deadline, or how long past it (overdue is highlighted; kept up to date by `refreshTimes`). */
 export function deadlineCell(alarm, now) {
   if (alarm.resolved || !alarm.deadline) return h('span', { className: 'muted' }, t('time.noDeadline'));
-  const left = Date.parse(alarm.deadline) - now;
-  const overdue = alarm.overdue || left <= 0;
-  return h(
-    'span',
-    { className: overdue ? 'deadline overdue' : 'deadline', title: localTime(alarm.deadline) },
-    overdue ? t('time.overdue', { d: duration(-left) }) : t('time.left', { d: duration(left) }),
-  );
+  const element = h('span', { title: localTime(alarm.deadline), data: { deadline: alarm.deadline, overdue: Boolean(alarm.overdue) } });
+  showDeadline(element, now);
+  return element;
+}
+
+/**
+ * Brings the times under `root` to `now` where they stand (time since raised, time to the deadline): the clock's
+ * tick changes these words only, and rebuilding everything for them took the keyboard focus away every 15 s.
+ */
+export function refreshTimes(root, now) {
+  for (const element of root.querySelectorAll('[data-since]')) element.textContent = sinceText(element.dataset.since, now);
+  for (const element of root.querySelectorAll('[data-deadline]')) showDeadline(element, now);
 }
 
 /**
@@ -107,6 +149,7 @@ export function actionButtons(alarm, role, { onAction, busy, shelving = false })
       {
         type: 'button',
         className: `action-${action}`,
+        data: { control: action },
         disabled: busy,
         title: action === 'resolve' && alarm.state === 'active' ? t('err.alarm_still_active') : null,
         on: { click: () => onAction(action, alarm) },
@@ -125,15 +168,25 @@ export function alarmRow(alarm, { role, now, onAction, busy, history = false, ch
   const classes = ['alarm-row', `row-${alarm.severity}`, needsAttention(alarm) ? 'attention' : '', alarm.overdue ? 'is-overdue' : '']
     .filter(Boolean)
     .join(' ');
-  const link = h('a', { href: `#/alarms/${encodeURIComponent(alarm.id)}`, className: 'alarm-link' }, alarmMessage(alarm));
+  const link = h(
+    'a',
+    { href: `#/alarms/${encodeURIComponent(alarm.id)}`, className: 'alarm-link', data: { control: 'alarm' } },
+    alarmMessage(alarm),
+  );
+  const late = history ? null : receivedLate(alarm);
   return h(
     'tr',
     { className: classes, data: { alarmId: alarm.id, severity: alarm.severity, state } },
     check ? h('td', { className: 'check' }, checkBox(check.checked, t('bulk.select'), check.onToggle)) : null,
     h('td', {}, severityBadge(alarm.severity)),
     h('td', { className: 'nowrap' }, alarm.site),
-    h('td', { className: 'nowrap' }, h('a', { href: `#/devices/${encodeURIComponent(alarm.device)}` }, alarm.device)),
-    h('td', { className: 'nowrap rule' }, alarm.rule),
+    h(
+      'td',
+      { className: 'nowrap' },
+      h('a', { href: `#/devices/${encodeURIComponent(alarm.device)}`, data: { control: 'device' } }, alarm.device),
+    ),
+    // col-…: the columns a tablet leaves out are named, not counted (a check box column comes first for some roles)
+    h('td', { className: 'nowrap rule col-rule' }, alarm.rule),
     h(
       'td',
       { className: 'message' },
@@ -145,6 +198,7 @@ export function alarmRow(alarm, { role, now, onAction, busy, history = false, ch
       'td',
       { className: 'time' },
       h('time', { datetime: alarm.raisedAt }, localTime(alarm.raisedAt)),
+      late ? [h('br'), late] : null,
       history ? null : h('br'),
       history ? null : sinceRaised(alarm, now),
     ),
@@ -154,7 +208,7 @@ export function alarmRow(alarm, { role, now, onAction, busy, history = false, ch
     h('td', {}, h('span', { className: `state state-${state}` }, t(`state.${state}`))),
     h(
       'td',
-      {},
+      { className: 'col-acknowledged' },
       alarm.acknowledged
         ? h('span', { className: 'acked' }, alarm.acknowledgedBy ?? '✓')
         : h('span', { className: 'not-acked' }, t('ack.none')),
@@ -166,7 +220,13 @@ export function alarmRow(alarm, { role, now, onAction, busy, history = false, ch
 
 /** A check box with its label for screen readers; `onToggle(checked)`. */
 export function checkBox(checked, label, onToggle) {
-  const box = h('input', { type: 'checkbox', 'aria-label': label, title: label, on: { change: () => onToggle(box.checked) } });
+  const box = h('input', {
+    type: 'checkbox',
+    'aria-label': label,
+    title: label,
+    data: { control: 'check' },
+    on: { change: () => onToggle(box.checked) },
+  });
   box.checked = checked;
   return box;
 }

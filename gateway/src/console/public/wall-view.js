@@ -4,6 +4,8 @@ import { alarmMessage, duration, t } from './i18n.js';
 import { deadlineCell, h, SEVERITIES, severityBadge, severityRank } from './views.js';
 
 const TODAY_POLL_MS = 30_000;
+/** The waiting alarms the wall lists (it is read from across the room); the rest are counted below them. */
+const RANKED_SHOWN = 30;
 
 const startOfToday = () => {
   const day = new Date();
@@ -86,11 +88,12 @@ export function mountWall(container, ctx) {
       }),
     );
     const waiting = open.filter((a) => !a.acknowledged || a.overdue).sort(urgency);
+    const more = waiting.length - RANKED_SHOWN;
     ranked.replaceChildren(
       ...(waiting.length === 0
         ? [h('li', { className: 'muted' }, t('wall.nothing'))]
         : waiting
-            .slice(0, 30)
+            .slice(0, RANKED_SHOWN)
             .map((alarm) =>
               h(
                 'li',
@@ -103,12 +106,14 @@ export function mountWall(container, ctx) {
                 h('span', {}, alarm.acknowledged ? alarm.acknowledgedBy : t('ack.none')),
               ),
             )),
+      ...(more > 0 ? [h('li', { className: 'wall-more', id: 'wall-more' }, t('wall.more', { n: more }))] : []),
     );
   };
 
   const loadToday = async () => {
     try {
-      today = (await ctx.client.listAlarms({ state: 'all', from: startOfToday().toISOString(), limit: 10_000 })).alarms;
+      // every one, however many (a page is at most 10,000): the rate of a day with more would be wrong
+      today = await ctx.client.listEveryAlarm({ state: 'all', from: startOfToday().toISOString() });
       update();
     } catch (error) {
       ctx.refused(error, t('wall.title'));
