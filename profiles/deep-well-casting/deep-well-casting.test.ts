@@ -117,6 +117,14 @@ describe('deep-well-casting profile', () => {
     expect(cleared?.alarm.message).toBe('Casting interlock acted: back to normal');
     // it stays open for the duty officer to resolve with the cause
     expect(alarm?.resolved).toBe(false);
+    // the cooling alarms of the trip end with the cast, not because the pressure came back: their clear says so
+    const pressure = h.open('cooling_pressure_low');
+    const end = h.book.history(pressure?.id ?? '').at(-1);
+    expect(end?.type).toBe('alarm.cleared');
+    expect(end?.alarm.message).toBe(
+      'Cooling-water pressure: not judged while casting_active and cast_length >= attr.arm_length_mm does not hold',
+    );
+    expect(end?.alarm.messageZh).toBe('冷却水压力：casting_active and cast_length >= attr.arm_length_mm 不成立，暂停判定');
   });
 
   it('a pump trip whose interlock does not act within 3 s raises a separate red interlock failure', () => {

@@ -15,6 +15,22 @@ export const samplesSchema = z
 /** A `when` guard: the rule applies only while it is known to be true. No guard: always. */
 export const guardHolds = (when: CompiledExpr | undefined, env: ExprEnv): boolean => when === undefined || evaluate(when.ast, env) === true;
 
+/**
+ * The clear's texts when the rule's guard stopped holding (a cast ended, the fan stopped): the alarm ends because the
+ * rule no longer applies, not because the value came back — "back to normal: 0.081 MPa, above 0.18 MPa" said what was
+ * not so. Null while the guard holds (or there is none): the kind's own "back to normal".
+ */
+export function guardEndedTexts(
+  def: RuleTexts & { metric?: string; when?: CompiledExpr | undefined },
+  env: ExprEnv,
+): { template: string; templateZh: string } | null {
+  if (def.when === undefined || guardHolds(def.when, env)) return null;
+  return {
+    template: `${def.name ?? def.metric ?? def.id}: not judged while ${def.when.src} does not hold`,
+    templateZh: `${nameZhOf(def)}：${def.when.src} 不成立，暂停判定`,
+  };
+}
+
 /** Whether a reading carries any of the names an expression reads (so it may change the guard's value). */
 export function touches(expr: CompiledExpr | undefined, reading: Reading): boolean {
   if (!expr) return false;

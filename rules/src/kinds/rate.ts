@@ -4,7 +4,7 @@ import { ruleBaseSchema } from '../rule-base.js';
 import { type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.js';
 import type { Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, cleared, guardHolds, NORMAL_VERDICT, nameZhOf, pendingVerdict, touches, withCrossed } from './common.js';
+import { active, cleared, guardEndedTexts, guardHolds, NORMAL_VERDICT, nameZhOf, pendingVerdict, touches, withCrossed } from './common.js';
 import {
   advanceVisibly,
   CROSSED,
@@ -146,6 +146,7 @@ function verdictOf(def: RateRule, state: RateState, due: number | null, ctx: Rul
       unit: rateUnit(def, ctx.unitOf(def.metric)),
       template: `${def.name ?? def.metric} back to normal: changing {value} {unit}, below {threshold} {unit}`,
       templateZh: `${nameZhOf(def)}恢复正常：变化速率 {value} {unit}，低于 {threshold} {unit}`,
+      ...guardEndedTexts(def, ctx.env),
       def,
       ctx,
     });

@@ -3,7 +3,18 @@ import { ruleBaseSchema } from '../rule-base.js';
 import type { RuleContext, RuleKind } from '../rule-kind.js';
 import { SEVERITIES, type Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, cleared, guardHolds, NORMAL_VERDICT, nameZhOf, pendingVerdict, samplesSchema, touches, withCrossed } from './common.js';
+import {
+  active,
+  cleared,
+  guardEndedTexts,
+  guardHolds,
+  NORMAL_VERDICT,
+  nameZhOf,
+  pendingVerdict,
+  samplesSchema,
+  touches,
+  withCrossed,
+} from './common.js';
 import {
   advanceVisibly,
   CROSSED,
@@ -93,6 +104,7 @@ function clearedOf(def: ThresholdRule, state: ThresholdState, left: Severity | n
     threshold: level?.clear ?? null,
     template: `${def.name ?? def.metric} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
     templateZh: `${nameZhOf(def)}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
+    ...guardEndedTexts(def, ctx.env),
     def,
     ctx,
   });

@@ -7,7 +7,7 @@ import { ruleBaseSchema } from '../rule-base.js';
 import { type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.js';
 import type { Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, cleared, guardHolds, NORMAL_VERDICT, pendingVerdict, touches, withCrossed } from './common.js';
+import { active, cleared, guardEndedTexts, guardHolds, NORMAL_VERDICT, pendingVerdict, touches, withCrossed } from './common.js';
 import {
   advanceVisibly,
   CROSSED,
@@ -296,6 +296,7 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
       templateZh: noValue
         ? `${nameZh}恢复正常：${formatDuration(def.window)} 内数据不足`
         : `${nameZh}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
+      ...guardEndedTexts(def, ctx.env),
       def,
       ctx,
     });
