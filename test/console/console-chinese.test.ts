@@ -1,11 +1,11 @@
 import type { MqttClient } from 'mqtt';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { connectDevice, publishJson, telemetryTopicOf } from '../helpers/mqtt-device.js';
-import { api, eventually, startTestGateway, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
+import { api, eventually, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
 import { raised } from '../support/http-gateway.js';
-import { BROWSER_WAIT, launchChromium } from './chromium.js';
-import { AUTOPLAY_RULE, connected, openConsole, rowOf, signInWithToken } from './console-page.js';
+import { BROWSER_WAIT } from './chromium.js';
+import { AUTOPLAY_RULE, browserAndGatewayPerTest, connected, openConsole, rowOf, signInWithToken } from './console-page.js';
 
 /** An English word: the Chinese console's own sentences have none (the codes in parentheses aside). */
 const ENGLISH_WORD = /[A-Za-z]{2,}/;
@@ -19,24 +19,13 @@ const withoutCodes = (text: string): string => text.replace(/[ï¼ˆ(][a-z_0-9]+[)ï
 describe('console: all of it in Chinese (real chromium, real gateway)', () => {
   let browser: Browser;
   let gateway: TestGateway;
-  let contexts: BrowserContext[] = [];
+  const contexts: BrowserContext[] = [];
   let device: MqttClient | null = null;
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    gateway = await startTestGateway();
-  });
+  browserAndGatewayPerTest({ browser: (opened) => (browser = opened), gateway: (started) => (gateway = started) }, contexts);
+  // before the gateway closes (vitest runs a file's afterEach hooks last registered first)
   afterEach(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    contexts = [];
     await device?.endAsync();
     device = null;
-    await gateway?.close();
   });
 
   const openAlarm = async (name: string): Promise<{ id: string }> => {

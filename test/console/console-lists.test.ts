@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Severity, VerdictChange } from '../../rules/src/index.js';
-import { api, eventually, startTestGateway, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
+import { api, eventually, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
 import { cleared, raised } from '../support/http-gateway.js';
-import { BROWSER_WAIT, launchChromium } from './chromium.js';
-import { openConsole, rowOf, shownIds, signInWithToken, TIME_ZONE } from './console-page.js';
+import { BROWSER_WAIT } from './chromium.js';
+import { browserAndGatewayPerTest, openConsole, rowOf, shownIds, signInWithToken, TIME_ZONE } from './console-page.js';
 
 /** HH:MM:SS of an instant on the officer's wall clock. */
 const wallClock = (ms: number): string =>
@@ -30,22 +30,8 @@ const csvIds = (csv: string): string[] =>
 describe('console: the alarm lists (real chromium, real gateway)', () => {
   let browser: Browser;
   let gateway: TestGateway;
-  let contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    gateway = await startTestGateway();
-  });
-  afterEach(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    contexts = [];
-    await gateway?.close();
-  });
+  const contexts: BrowserContext[] = [];
+  browserAndGatewayPerTest({ browser: (opened) => (browser = opened), gateway: (started) => (gateway = started) }, contexts);
 
   const alarmOf = (device: string): Promise<any> =>
     eventually(`the alarm of ${device}`, async () => (await api(gateway, `/api/alarms?device=${device}&state=all`)).body.alarms[0]);

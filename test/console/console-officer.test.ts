@@ -1,9 +1,9 @@
 import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { api, eventually, startTestGateway, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { api, eventually, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
 import { raised } from '../support/http-gateway.js';
-import { BROWSER_WAIT, launchChromium } from './chromium.js';
-import { AUTOPLAY_RULE, connected, focusOf, openConsole, rowOf, signInWithToken } from './console-page.js';
+import { BROWSER_WAIT } from './chromium.js';
+import { AUTOPLAY_RULE, browserAndGatewayPerTest, connected, focusOf, openConsole, rowOf, signInWithToken } from './console-page.js';
 
 /**
  * The officer at the console: whose name a shared token records, the sound of a red alarm after a reload, the
@@ -12,22 +12,8 @@ import { AUTOPLAY_RULE, connected, focusOf, openConsole, rowOf, signInWithToken 
 describe('console: the name acted as, the sound, the keyboard focus (real chromium, real gateway)', () => {
   let browser: Browser;
   let gateway: TestGateway;
-  let contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    gateway = await startTestGateway();
-  });
-  afterEach(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    contexts = [];
-    await gateway?.close();
-  });
+  const contexts: BrowserContext[] = [];
+  browserAndGatewayPerTest({ browser: (opened) => (browser = opened), gateway: (started) => (gateway = started) }, contexts);
 
   /** An open alarm of `device` (applied to the gateway's alarms: no device, no silence rule). */
   const openAlarm = async (device: string, severity: 'red' | 'orange' = 'orange', minutesAgo = 10): Promise<{ id: string }> => {

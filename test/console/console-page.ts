@@ -1,5 +1,7 @@
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { BROWSER_WAIT } from './chromium.js';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { BROWSER_WAIT, launchChromium } from './chromium.js';
 
 // The plants are in China: the console shows times on the officer's wall clock, whatever the server's zone.
 export const TIME_ZONE = 'Asia/Shanghai';
@@ -84,3 +86,31 @@ export const focusOf = (page: Page): Promise<{ alarmId: string | null; text: str
       text: active === document.body ? null : (active?.textContent?.trim() ?? null),
     };
   })()`);
+
+/**
+ * The hooks the console's browser test files share: one chromium for the file, a fresh gateway for each test, and
+ * after each the pages' contexts closed (emptying `contexts`), then the gateway. The file keeps its own `browser` and
+ * `gateway`, given to it through `set`; an afterEach the file adds after this call runs before these (vitest's stack).
+ */
+export function browserAndGatewayPerTest(
+  set: { browser(browser: Browser): void; gateway(gateway: TestGateway): void },
+  contexts: BrowserContext[],
+): void {
+  let browser: Browser | undefined;
+  let gateway: TestGateway | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+    set.browser(browser);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    gateway = await startTestGateway();
+    set.gateway(gateway);
+  });
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close().catch(() => undefined);
+    await gateway?.close();
+  });
+}

@@ -1,9 +1,9 @@
 import type { Browser, BrowserContext, Route } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { api, eventually, startTestGateway, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { api, eventually, type TestGateway, TOKENS } from '../helpers/test-gateway.js';
 import { cleared, raised } from '../support/http-gateway.js';
-import { BROWSER_WAIT, launchChromium } from './chromium.js';
-import { connected, openConsole, rowOf, signInWithToken } from './console-page.js';
+import { BROWSER_WAIT } from './chromium.js';
+import { browserAndGatewayPerTest, connected, openConsole, rowOf, signInWithToken } from './console-page.js';
 
 /** A gate a routed request waits at until `open()`. */
 function gate(): { wait: Promise<void>; open: () => void } {
@@ -22,22 +22,8 @@ function gate(): { wait: Promise<void>; open: () => void } {
 describe('console: the gateway unreachable, slow, or back after a gap (real chromium, real gateway)', () => {
   let browser: Browser;
   let gateway: TestGateway;
-  let contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    gateway = await startTestGateway();
-  });
-  afterEach(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    contexts = [];
-    await gateway?.close();
-  });
+  const contexts: BrowserContext[] = [];
+  browserAndGatewayPerTest({ browser: (opened) => (browser = opened), gateway: (started) => (gateway = started) }, contexts);
 
   /** An open alarm of `device`, raised `minutesAgo` (applied to the gateway's alarms: no device, no silence rule). */
   const openAlarm = async (device: string, minutesAgo = 10): Promise<{ id: string; occurrences: number }> => {

@@ -34,7 +34,7 @@ const TRIM_EVERY_MS = 1_000;
 /** Telemetry points one row holds at most (fewer when the sink's batches are smaller than twice this). */
 const MAX_ROW_POINTS = 1_000;
 /** Bytes a spooled telemetry point takes in the store, about, until the spool has measured its own (a dust collector's line: ~172 B with its row). */
-export const SPOOL_BYTES_PER_POINT = 200;
+const SPOOL_BYTES_PER_POINT = 200;
 /** What a point takes in the store beyond its line's characters (its share of the row and the page), about. */
 const POINT_OVERHEAD_BYTES = 16;
 /** Short of room, the spool makes this much more than is missing, so that the next commits do not each trim. */
