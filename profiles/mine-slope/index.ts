@@ -13,9 +13,10 @@ export const mineSlopeAttributes = z
     min_velocity_mm_d: z.number().min(0).max(100).default(1),
     /**
      * The tangent angle is judged only when the velocity exceeds the steady velocity by this much, mm/d: GNSS noise
-     * (±3 mm) moves a 24-h slope of 30-min solutions by about ±1 mm/d, so steady creep must not read as acceleration.
+     * (±3 mm) moves the 36-h slope of 30-min solutions by about ±0.45 mm/d, so steady creep must not read as
+     * acceleration (raise it for hourly solutions, whose slope moves ±0.6 mm/d).
      */
-    angle_margin_mm_d: z.number().min(0).max(100).default(2),
+    angle_margin_mm_d: z.number().min(0).max(100).default(1.5),
     /** Design groundwater level (elevation, m); no groundwater alarm without it. */
     groundwater_design_level_m: z.number().optional(),
     /** GNSS solutions every 10–60 min; default 10 min. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { harness } from '../../test-support/harness.js';
+import { harness, ruleSetFromYaml } from '../../test-support/harness.js';
+import { createRuleEngine } from '../rule-engine.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -186,6 +187,51 @@ rules:
     expect(robust.h.changes).toEqual([]);
     expect(ols.max).toBeGreaterThan(20);
     expect(ols.h.changes.some((c) => c.verdict.status === 'true')).toBe(true);
+  });
+});
+
+describe('window ignoreRepeats (a receiver resending its last fix)', () => {
+  const yaml = (ignoreRepeats: boolean) => `
+profile: p
+rules:
+  - { id: v, kind: window, metric: d, aggregate: theil_sen, window: 24h, buckets: 48, per: 1d, minSpan: 20h, ignoreRepeats: ${ignoreRepeats}, levels: { yellow: { raise: 4, clear: 3.5 } }, source: t }
+`;
+  /** 2 mm/d with ±1 mm of alternating noise for 30 h, then one fix 5 mm high that the receiver resends for 10 h. */
+  const frozen = (ignoreRepeats: boolean) => {
+    const h = harness(yaml(ignoreRepeats));
+    const east = (t: number) => (2 * t) / DAY + (Math.round(t / (30 * MIN)) % 2 === 0 ? 1 : -1);
+    let t = 0;
+    for (; t < 30 * HOUR; t += 30 * MIN) h.read(t, { d: east(t) });
+    const fix = (2 * t) / DAY + 5;
+    for (; t < 40 * HOUR; t += 30 * MIN) h.read(t, { d: fix });
+    return h;
+  };
+
+  it('copies of a fix add no samples: the velocity does not lean on them (without it, a 2 mm/d slope reads over 4)', () => {
+    expect(frozen(false).state('v')).toBe('yellow');
+    const h = frozen(true);
+    expect(h.state('v')).toBe('false');
+    const state = h.engine.snapshot().devices[0]?.rules[0]?.state as { value: number };
+    expect(state.value).toBeGreaterThan(1.5);
+    expect(state.value).toBeLessThan(3);
+  });
+
+  it('only an equal value is a copy, and the last sample survives a restart', () => {
+    const counting = `
+profile: p
+rules:
+  - { id: n, kind: window, metric: d, aggregate: count, window: 1h, buckets: 6, ignoreRepeats: true, levels: { yellow: { raise: 4 } }, source: t }
+`;
+    const count = harness(counting);
+    for (const [i, d] of [1, 1, 1, 2, 2, 1].entries()) count.read(i * MIN, { d });
+    expect(count.state('n')).toBe('false'); // 1, 2, 1: three samples
+    const again = createRuleEngine({ rules: ruleSetFromYaml(counting), unitOf: () => 'u' });
+    again.restore(count.engine.snapshot(), 6 * MIN, 6 * MIN);
+    const read = (ts: number, d: number) => again.onReading({ site: 's', device: 'd', profile: 'p', ts, metrics: { d } }, count.device);
+    read(6 * MIN, 1); // the copy of the last sample before the restart: still no sample
+    expect(again.verdicts()[0]?.status).toBe('false');
+    read(7 * MIN, 3); // the fourth
+    expect(again.verdicts()[0]?.severity).toBe('yellow');
   });
 });
 

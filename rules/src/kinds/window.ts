@@ -52,6 +52,11 @@ export const windowRuleSchema = ruleBaseSchema
      * data, at the resolution of one bucket): the same rule then works at every reporting cadence.
      */
     minSpan: durationSchema.default(0),
+    /**
+     * A value equal to the previous sample adds no sample: a receiver resending its last fix is not a new
+     * measurement, and a velocity over a window ending in copies of one (noisy) fix leans on that fix.
+     */
+    ignoreRepeats: z.boolean().default(false),
     /** The unit of the compared value, for messages (default: the metric's; per `per` for slopes; none for a transform). */
     unit: z.string().optional(),
     /** Turns the aggregate (`value`) into the compared value, e.g. `tangent_angle(value, attr.v0, 1)`. */
@@ -74,6 +79,8 @@ export interface WindowState {
   idx: number[];
   /** Per-slot numbers, `STRIDE[aggregate]` each. */
   b: number[];
+  /** The last sample added (`ignoreRepeats`). */
+  last: number | null;
   /** Latest aggregate and compared value. */
   aggregate: number | null;
   value: number | null;
@@ -315,6 +322,7 @@ export const windowKind: RuleKind<WindowRule, WindowState> = {
     lv: initialLevelState(),
     idx: new Array<number>(def.buckets).fill(-1),
     b: new Array<number>(def.buckets * STRIDE[def.aggregate]).fill(0),
+    last: null,
     aggregate: null,
     value: null,
     expiry: null,
@@ -326,6 +334,7 @@ export const windowKind: RuleKind<WindowRule, WindowState> = {
     fresh.lv = levelStateFrom(s.lv ?? s);
     if (s.idx) fresh.idx = s.idx;
     if (s.b) fresh.b = s.b;
+    fresh.last = s.last ?? null;
     fresh.aggregate = s.aggregate ?? null;
     fresh.value = s.value ?? null;
     fresh.expiry = s.expiry ?? null;
@@ -333,9 +342,12 @@ export const windowKind: RuleKind<WindowRule, WindowState> = {
   },
   onReading(def, state, reading, ctx) {
     const fresh = reading.metrics[def.metric];
-    const hasSample = typeof fresh === 'number';
+    const hasSample = typeof fresh === 'number' && !(def.ignoreRepeats && fresh === state.last);
     if (!hasSample && !touches(def.when, reading)) return undefined;
-    if (hasSample) addSample(def, state, ctx.now, fresh);
+    if (hasSample) {
+      addSample(def, state, ctx.now, fresh);
+      state.last = fresh;
+    }
     return evaluateAt(def, state, ctx);
   },
   onAcknowledge(def, state, ctx) {
