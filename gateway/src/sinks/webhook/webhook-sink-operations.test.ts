@@ -80,15 +80,10 @@ function sinkWith(configs: WebhookSubscriberConfig[], outbox?: WebhookOutbox) {
       done();
     },
   });
-  const sink = createWebhookSink({
-    subscribers: configs,
-    now: Date.now,
-    outbox: box,
-    metrics: createGatewayMetrics({ processMetrics: false }),
-    log: createLogger('info', destination),
-  });
+  const metrics = createGatewayMetrics({ processMetrics: false });
+  const sink = createWebhookSink({ subscribers: configs, now: Date.now, outbox: box, metrics, log: createLogger('info', destination) });
   cleanup.push(() => sink.close());
-  return { sink, outbox: box, logLines };
+  return { sink, outbox: box, logLines, metrics };
 }
 
 describe('webhook sink health, as /readyz shows it', () => {
@@ -214,6 +209,14 @@ describe('replaying a dead letter', () => {
       subscriber: 'regulator',
       deadLettered: 2,
     });
+    // counted as every dead letter is: by reason, and as the webhook sink's drops (what dashboards and alerts read)
+    const counted = async (name: string) => (await after.metrics.registry.getSingleMetric(name)?.get())?.values;
+    expect(await counted('gateway_webhook_dead_letters_total')).toContainEqual(
+      expect.objectContaining({ labels: { subscriber: 'regulator', reason: 'subscriber_removed' }, value: 2 }),
+    );
+    expect(await counted('gateway_sink_dropped_total')).toContainEqual(
+      expect.objectContaining({ labels: { sink: 'webhook', reason: 'dead_letter' }, value: 2 }),
+    );
     for (const letter of after.sink.deadLetters()) expect(after.sink.replay(letter.id, 'provincial-platform')).toEqual({ ok: true });
     await after.sink.idle(5_000);
     expect(receiver.received.slice(2)).toEqual([

@@ -4,7 +4,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import type { Sink, SinkStatus } from '../sink.js';
 import type { DeadLetter, DeliveryRecord, WebhookOutbox } from './webhook-outbox.js';
-import { createWebhookSubscriber, type SubscriberState, type WebhookSubscriber } from './webhook-subscriber.js';
+import { countDeadLetters, createWebhookSubscriber, type SubscriberState, type WebhookSubscriber } from './webhook-subscriber.js';
 
 export interface WebhookSink extends Sink {
   /** Queues the event for every subscriber it is for (in the outbox before this returns) and starts their attempts. */
@@ -97,10 +97,8 @@ export function createWebhookSink(deps: WebhookSinkDeps): WebhookSink {
     for (const id of outbox.waitingSubscribers()) {
       if (subscribers.has(id)) continue;
       const stranded = outbox.pending(id);
-      for (const delivery of stranded) {
-        outbox.deadLetter(delivery, 'subscriber_removed', `subscriber ${id} is no longer configured`);
-        deps.metrics.webhookDeadLetters.inc({ subscriber: id, reason: 'subscriber_removed' });
-      }
+      for (const delivery of stranded) outbox.deadLetter(delivery, 'subscriber_removed', `subscriber ${id} is no longer configured`);
+      countDeadLetters(deps.metrics, id, 'subscriber_removed', stranded.length);
       deps.log.warn({ subscriber: id, deadLettered: stranded.length }, 'webhook deliveries waiting for a subscriber no longer configured');
     }
   }

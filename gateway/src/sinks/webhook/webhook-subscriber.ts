@@ -80,6 +80,15 @@ export interface WebhookSubscriber {
 
 const SINK = 'webhook';
 
+/**
+ * Counts `count` dead letters of `subscriber` (a configured one's, or those stranded by one no longer configured): the
+ * webhook's own counter by reason, and the sinks' common drop counter every sink dashboard and alert reads.
+ */
+export function countDeadLetters(metrics: GatewayMetrics, subscriber: string, reason: DeadLetterReason, count = 1): void {
+  metrics.sinkDropped.inc({ sink: SINK, reason: 'dead_letter' }, count);
+  metrics.webhookDeadLetters.inc({ subscriber, reason }, count);
+}
+
 /** The window `maxPerMinute` counts attempts in. */
 const MINUTE = 60_000;
 
@@ -156,8 +165,7 @@ export function createWebhookSubscriber(deps: WebhookSubscriberDeps): WebhookSub
   };
 
   const deadLetter = (delivery: Delivery, reason: DeadLetterReason, lastError: string): void => {
-    deps.metrics.sinkDropped.inc({ sink: SINK, reason: 'dead_letter' });
-    deps.metrics.webhookDeadLetters.inc({ subscriber: config.id, reason });
+    countDeadLetters(deps.metrics, config.id, reason);
     deps.log.warn(
       { subscriber: config.id, event: delivery.event.id, attempts: delivery.attempts, reason, lastError },
       'webhook dead-lettered',
