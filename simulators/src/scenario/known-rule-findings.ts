@@ -29,4 +29,7 @@ export const SEEDS_ONCE_FOUND: Record<string, readonly number[]> = {
   'mine-slope-fault': [24, 25, 42, 59, 60],
   // displacement_velocity blue at start, from a 12-h slope (minSpan 20 h now)
   'tailings-dam-compound': [39, 69],
+  // not a rule's: diff_pressure_stuck 30 s early, a live report equal to the frozen value starting the constant run
+  // sooner; the expectation's window was too narrow
+  'dust-collector-fault': [52, 68, 70],
 };
