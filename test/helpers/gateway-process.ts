@@ -66,10 +66,22 @@ export async function startGatewayProcess(
     timeoutMs?: number /** run as this user (root only), e.g. 65534 nobody */;
     uid?: number;
     gid?: number;
+    /** A command the gateway is run under, e.g. `unshare -m …` (it ends by running its arguments). */
+    prefix?: string[];
   } = {},
 ): Promise<GatewayProcess> {
   const activeMutant = (globalThis as { __stryker__?: { activeMutant?: string } }).__stryker__?.activeMutant;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'gateway/src/main.ts', '--config', configPath], {
+  const command = [
+    ...(options.prefix ?? []),
+    process.execPath,
+    ...(options.nodeArgs ?? []),
+    '--import',
+    'tsx',
+    'gateway/src/main.ts',
+    '--config',
+    configPath,
+  ];
+  const child = spawn(command[0] as string, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid }),
     ...(options.gid === undefined ? {} : { gid: options.gid }),

@@ -11,6 +11,8 @@ export interface ReceivedWebhook {
   verifyError: string | null;
   /** When the request arrived (Date.now(), measured by the receiver). */
   at: number;
+  /** The request's path (each subscriber of one receiver may post to its own). */
+  path: string;
 }
 
 /** A scripted answer: a status, a status with headers, or `'hang'` (never answer; the request stays open). */
@@ -50,7 +52,7 @@ export async function startWebhookReceiver(secret: string, port = 0): Promise<We
       } catch (error) {
         verifyError = (error as Error).message;
       }
-      received.push({ headers: request.headers, body, event: JSON.parse(body), verified, verifyError, at });
+      received.push({ headers: request.headers, body, event: JSON.parse(body), verified, verifyError, at, path: request.url ?? '' });
       const next = script.shift() ?? 204;
       if (next === 'hang') return;
       const { status, headers } =

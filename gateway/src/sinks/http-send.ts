@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createHostLookup } from './host-lookup.js';
 
 /** What a server answered: status, headers and up to MAX_ANSWER_BYTES of the body, as text. */
 export interface HttpAnswer {
@@ -26,6 +27,13 @@ const AGENTS = {
   'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
   'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
 };
+
+/**
+ * Names of receivers and servers, kept once resolved: a DNS server that stops answering does not stop deliveries to
+ * receivers resolved before. An answer is looked up again after 10 s (0.5 s of waiting for that, then the older one
+ * serves, for a day at most).
+ */
+const LOOKUP = createHostLookup({ freshMs: 10_000, refreshWaitMs: 500, staleMs: 24 * 3_600_000, now: Date.now });
 
 /**
  * Sends one request and reads its answer. Fails (rejects) on a network error or when `timeoutMs` passes before the
@@ -62,7 +70,7 @@ export function httpSend(
     };
     const request = send(
       target,
-      { method, headers, agent: AGENTS[target.protocol as keyof typeof AGENTS], signal: controller.signal },
+      { method, headers, agent: AGENTS[target.protocol as keyof typeof AGENTS], signal: controller.signal, lookup: LOOKUP },
       (response: IncomingMessage) => {
         const answer = (body: string): HttpAnswer => ({ status: response.statusCode ?? 0, headers: headersOf(response), body });
         if (options.statusOnly) {
