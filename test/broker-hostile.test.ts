@@ -145,6 +145,101 @@ describe('MQTT 3.1.1 protocol errors get the answer the standard names', () => {
     expect(await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-01'")).toEqual([]);
   });
 
+  /** A packet of `type` (first byte) with `body` (remaining length added). */
+  const packetOf = (first: number, ...parts: Buffer[]): Buffer => {
+    const body = Buffer.concat(parts);
+    return Buffer.concat([Buffer.from([first]), remainingLength(body.length), body]);
+  };
+  const u16 = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff]);
+  const text = (bytes: Buffer | string): Buffer => {
+    const raw = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    return Buffer.concat([u16(raw.length), raw]);
+  };
+  /** A device's CONNECT: `flags` over the user name, password and clean-session bits; `will` [topic, payload] when flagged. */
+  const connectWith = (flags: number, clientId: Buffer | string, will?: [string, string]): Buffer =>
+    packetOf(
+      0x10,
+      text('MQTT'),
+      Buffer.from([4, flags]),
+      u16(30),
+      text(clientId),
+      ...(will ? [text(will[0]), text(will[1])] : []),
+      ...(flags & 0x80 ? [text('dc-01')] : []),
+      ...(flags & 0x40 ? [text('secret-dc-01')] : []),
+    );
+  const STATUS = 'sites/site-a/devices/dc-01/status';
+  const CMD = 'sites/site-a/devices/dc-01/cmd/';
+
+  it('closes, without a CONNACK, a CONNECT the protocol forbids and aedes would take (a Will of QoS 3 published cut off its subscribers)', async () => {
+    const closedBy = async () =>
+      metricValue(await metricsOf(gateway), 'gateway_mqtt_connections_closed_total', { reason: 'protocol_error' });
+    const before = await closedBy();
+    const LOGIN = 0x80 | 0x40 | 0x02;
+    const cases: Array<[string, Buffer]> = [
+      ['a Will of QoS 3 (MQTT-3.1.2-14)', connectWith(LOGIN | 0x04 | 0x18, 'dc-01', [STATUS, 'offline'])],
+      ['a Will topic with a wildcard (MQTT-4.7.1-1)', connectWith(LOGIN | 0x04 | 0x08, 'dc-01', ['sites/site-a/devices/dc-01/#', 'x'])],
+      ['a password without a user name (MQTT-3.1.2-22)', connectWith(0x40 | 0x02, 'dc-01')],
+      ['a ClientId of ill-formed UTF-8 (MQTT-1.5.3-1)', connectWith(LOGIN, Buffer.from([0x64, 0x63, 0xc0, 0x80]))],
+      ['a ClientId with U+0000 (MQTT-1.5.3-2)', connectWith(LOGIN, 'dc-01\u0000')],
+    ];
+    for (const [what, bytes] of cases) {
+      const session = await openRawSession(gateway.mqttUrl);
+      session.send(bytes);
+      expect(await closedWithin(session, 5_000), `${what}: closed`).toBe(true);
+      expect(session.packets, `${what}: no CONNACK`).toEqual([]);
+    }
+    expect(await closedBy()).toBe(before + cases.length);
+    // the same CONNECT with a Will of QoS 1 on its own status topic is let in
+    const good = await openRawSession(gateway.mqttUrl);
+    good.send(connectWith(LOGIN | 0x04 | 0x08, 'dc-01', [STATUS, 'offline']));
+    await eventually('CONNACK 0', () => (good.packets.some((p) => p.cmd === 'connack' && p.returnCode === 0) ? true : undefined), 5_000);
+    good.destroy();
+  });
+
+  it('closes a connection that sends a SUBSCRIBE, UNSUBSCRIBE, PINGREQ or PUBLISH the protocol forbids and aedes would answer', async () => {
+    const closedBy = async () =>
+      metricValue(await metricsOf(gateway), 'gateway_mqtt_connections_closed_total', { reason: 'protocol_error' });
+    const before = await closedBy();
+    const cases: Array<[string, Buffer]> = [
+      ['SUBSCRIBE with packet identifier 0 (MQTT-2.3.1-1)', packetOf(0x82, u16(0), text(`${CMD}#`), Buffer.from([1]))],
+      [
+        'SUBSCRIBE to a filter of ill-formed UTF-8',
+        packetOf(0x82, u16(5), text(Buffer.concat([Buffer.from(CMD), Buffer.from([0xff])])), Buffer.from([1])),
+      ],
+      ['UNSUBSCRIBE with packet identifier 0', packetOf(0xa2, u16(0), text(`${CMD}#`))],
+      ['UNSUBSCRIBE without a filter (MQTT-3.10.3-2)', packetOf(0xa2, u16(11))],
+      ['PINGREQ with a remaining length', packetOf(0xc0, Buffer.from([0]))],
+      ['QoS 0 PUBLISH with DUP set (MQTT-3.3.1-2)', packetOf(0x38, text(DC01), Buffer.from('{"metrics":{"hopper_temp":1}}'))],
+      [
+        'PUBLISH to a topic of ill-formed UTF-8',
+        packetOf(0x32, text(Buffer.concat([Buffer.from(DC01), Buffer.from([0xed, 0xa0, 0x80])])), u16(9), Buffer.from('{}')),
+      ],
+    ];
+    for (const [what, bytes] of cases) {
+      const session = await rawDevice(gateway, 'dc-01', 'dc-01', 'secret-dc-01');
+      session.send(bytes);
+      expect(await closedWithin(session, 5_000), `${what}: closed`).toBe(true);
+      expect(
+        session.packets.map((p) => p.cmd),
+        `${what}: not answered`,
+      ).toEqual(['connack']);
+    }
+    expect(await closedBy()).toBe(before + cases.length);
+    await gateway.settle();
+    expect(await queryInflux(gateway.database, "SELECT hopper_temp FROM telemetry WHERE device = 'dc-01'")).toEqual([]);
+  });
+
+  it('lets a device send a backlog right after its CONNECT, without waiting for the CONNACK (MQTT §3.1.4)', async () => {
+    const session = await openRawSession(gateway.mqttUrl);
+    const readings = Array.from({ length: 60 }, (_, i) =>
+      rawPublish(DC01, Buffer.from(JSON.stringify({ seq: 9_000 + i, metrics: { spark_count: i } })), 1, i + 1),
+    );
+    session.send(Buffer.concat([connectPacket('dc-01', 'dc-01', 'secret-dc-01'), ...readings]));
+    await eventually('60 PUBACKs', () => (session.packets.filter((p) => p.cmd === 'puback').length === 60 ? true : undefined), 10_000);
+    expect(session.packets[0]).toMatchObject({ cmd: 'connack', returnCode: 0 });
+    session.destroy();
+  });
+
   it('counts what aedes closes itself: an MQTT 5 CONNECT (CONNACK 1) and a PUBLISH with a wildcard in its topic', async () => {
     const closedBy = async (reason: string) => metricValue(await metricsOf(gateway), 'gateway_mqtt_connections_closed_total', { reason });
     const [versionBefore, errorBefore] = [await closedBy('protocol_version'), await closedBy('protocol_error')];

@@ -1,9 +1,11 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Aedes, Client } from 'aedes';
 import { BufferList } from 'bl';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import { packetViolation, type WirePacket } from './protocol-rules.js';
 
 export interface ConnectionLimits {
   /** What a connection may send before its CONNECT is accepted (a CONNECT is a few hundred bytes). */
@@ -29,7 +31,7 @@ interface GuardedParser extends ParserMethods {
   error: Error | null;
   _list: InstanceType<typeof BufferList>;
   _stateCounter: number;
-  emit(event: 'packet', packet: unknown): boolean;
+  emit(event: string, ...args: unknown[]): boolean;
   /** Bytes received before the CONNECT was accepted, or CUT once the guard has closed the connection. */
   _guardBytes: number;
   /** A PUBLISH over maxPacketBytes being read past, or null. */
@@ -88,6 +90,9 @@ export interface GuardDeps {
  * gateway buffer more than `maxPreAuthBytes`, and no packet larger than `maxPacketBytes` is buffered at all
  * (aedes would otherwise collect a 256 MB packet announced in its first five bytes). An unsupported
  * protocol level gets CONNACK 1 before the close (MQTT-3.1.2-2), where the parser alone would just drop it.
+ *
+ * A CONNECT, SUBSCRIBE, UNSUBSCRIBE or PINGREQ the protocol forbids but the parser and aedes take (protocol-rules.ts:
+ * a Will of QoS 3 or with a wildcard, ill-formed UTF-8, packet identifier 0, …) closes the connection as it is parsed.
  *
  * An idle connection's memory is mostly aedes's and Node's (issue 17), so the guard adds no closures to it: its
  * methods are made once per broker and read a connection's state from the parser's own fields. It also gives the
@@ -180,6 +185,19 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
     parser.emit('packet', publish);
   };
 
+  /** The parser's `emit`: a packet the protocol forbids is not handed on, and nothing is once the guard has cut. */
+  function emit(this: GuardedParser, event: string, ...args: unknown[]): boolean {
+    if (event === 'packet') {
+      if (this._guardBytes === CUT) return false;
+      const violation = packetViolation(args[0] as WirePacket);
+      if (violation !== null) {
+        cut(this, 'protocol_error', { violation });
+        return false;
+      }
+    }
+    return EventEmitter.prototype.emit.call(this, event, ...args);
+  }
+
   /** mqtt-packet's parser methods with the guard's checks, made once and set on each connection's parser. */
   let base: ParserMethods | undefined;
   const guarded: ParserMethods = {
@@ -247,5 +265,6 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
     parser.parse = guarded.parse;
     parser._parseLength = guarded._parseLength;
     parser._emitError = guarded._emitError;
+    parser.emit = emit;
   };
 }

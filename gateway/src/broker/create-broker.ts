@@ -6,19 +6,12 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import { createArrivalOrder } from './arrival-order.js';
 import { type AuthenticateDeps, createAuthenticate, createPreConnect, isReservedForDevices } from './authenticate.js';
 import type { TooLargePublish } from './connection-guard.js';
+import { publishViolation } from './protocol-rules.js';
 import { sessionOf } from './session.js';
 import { filterCovers, topicMatches } from './topic-filter.js';
 
 /** Refused PUBLISH are acknowledged but routed here, where nobody can subscribe (MQTT-3.3.5-2 positive-ack option). */
 export const DROPPED_PREFIX = '$dropped/';
-
-/** A PUBLISH that breaks MQTT 3.1.1 in a way aedes lets through, or null. */
-function protocolViolation(packet: PublishPacket): string | null {
-  if (packet.topic.includes('\u0000')) return 'topic contains U+0000 (MQTT-1.5.3-2)';
-  // A Last Will is published by the broker itself, without a packet identifier: only a wire packet can carry 0.
-  if (packet.qos > 0 && packet.messageId === 0) return 'QoS > 0 PUBLISH with packet identifier 0 (MQTT-2.3.1-1)';
-  return null;
-}
 
 export interface BrokerDeps extends AuthenticateDeps {
   ingest: IngestService;
@@ -60,6 +53,9 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
     ...deps.shared,
     drainTimeout: deps.drainTimeout,
     connectTimeout: 10_000,
+    // packets a client sends before its CONNACK (MQTT lets it: §3.1.4) are queued until then; aedes's default of 42
+    // closed a device that pipelined a backlog after its CONNECT. Their bytes are bounded by mqtt.maxPreAuthBytes.
+    queueLimit: 1_000,
     heartbeatInterval: 60_000,
     preConnect: createPreConnect(),
     authenticate: createAuthenticate({ ...deps, onTakeover: (clientId) => takenOver.add(clientId) }),
@@ -75,9 +71,9 @@ export async function createBroker(deps: BrokerDeps): Promise<Aedes> {
         // A stored Last Will published after its client has gone: only status topics of known devices pass.
         return done(packet.topic.startsWith('$SYS/') ? new Error('$SYS is reserved') : null);
       }
-      const violation = protocolViolation(packet);
+      const violation = publishViolation(packet);
       if (violation) {
-        // MQTT-1.5.3-2 (U+0000 in a topic) and MQTT-2.3.1-1 (QoS > 0 needs a non-zero packet id): close the connection.
+        // a topic of U+0000 or ill-formed UTF-8, packet id 0 at QoS > 0, DUP at QoS 0: close the connection
         metrics.mqttConnectionsClosed.inc({ reason: 'protocol_error' });
         log.info({ clientId: client?.id, violation }, 'connection closed by the gateway');
         return done(new Error(violation));
