@@ -7,7 +7,8 @@
 # promtool (package `prometheus`: lints the gateway's /metrics exposition), redis-server (the cluster's Redis: the
 # tests start private servers on free ports) and haproxy (`haproxy -c` checks the cluster profile's load-balancer
 # config, deploy/haproxy/haproxy.cfg; Debian puts it in /usr/sbin) and ss (package `iproute2`: shows the TCP keepalive
-# timers on the broker's connections). Installs when missing and possible (root with apt-get);
+# timers on the broker's connections) and libfaketime (package `faketime`: steps the wall clock of a gateway process
+# while its monotonic clock runs on). Installs when missing and possible (root with apt-get);
 # otherwise fails with the exact command to run. Never skips.
 set -euo pipefail
 
@@ -22,6 +23,7 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v ss >/dev/null 2>&1 || need+=(iproute2)
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -41,6 +41,7 @@ import { createQuarantine, type Quarantine, refusedPointEntry } from './ingest/q
 import { createRecorder } from './ingest/recorder.js';
 import type { AcceptedSeq } from './ingest/seq-window.js';
 import { laneConfigOf } from './lane/build-lane-core.js';
+import { createClockSteps } from './lane/clock-steps.js';
 import { watchHolds } from './lane/hold-watch.js';
 import { createInlineLane } from './lane/inline-lane.js';
 import { retellAcknowledgements } from './lane/retell-acknowledgements.js';
@@ -76,6 +77,8 @@ export interface GatewayOptions {
   log: Logger;
   /** The clock; tests may pass their own. */
   now?: () => number;
+  /** The monotonic clock `now` is watched against for steps (clock-steps.ts); tests may pass their own. */
+  monotonic?: () => number;
   /** Called if a part the gateway cannot run without dies (the telemetry worker); `main.ts` exits. */
   onFatal?: (error: Error) => void;
 }
@@ -466,8 +469,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (hangs) log.error({ unansweredMs: Math.round(unanswered) }, 'telemetry lane not answering');
     else log.warn('telemetry lane answering again');
   };
+  const clockStep = createClockSteps({ wall: now, monotonic: options.monotonic ?? (() => performance.now()) });
   const tick = (at: number): void => {
     watchLaneAnswers();
+    const stepped = clockStep(at);
+    if (stepped !== 0) {
+      // silence, delays and deadlines of the rules move with the clock; alarms keep the times they have
+      log.warn({ stepMs: stepped }, 'system clock stepped');
+      metrics.clockSteps.inc();
+      started.clockStepped(stepped, at);
+    }
     started.tick(at);
     alarms.tick(at);
     escalation.tick(at);

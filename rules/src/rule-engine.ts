@@ -113,6 +113,13 @@ export interface RuleEngine {
    */
   restore(snapshot: EngineSnapshot, now?: number, downMs?: number): VerdictChange[];
   /**
+   * The host's wall clock was stepped by `deltaMs` (NTP setting it, a virtual machine resumed): no time passed for
+   * the rules. Their timers — silence, on- and off-delays, expectations' deadlines, the cadence being learnt — move
+   * with the clock, as over a restart's downtime (`onResume`): a step forward raises no silence of every device, a
+   * step back does not hold a silence or delay back by the step. Every device's state is saved again.
+   */
+  shiftClock(deltaMs: number): void;
+  /**
    * A duty officer acknowledged the alarm of `key` (call it after the alarm book accepted the acknowledgement):
    * a rule latched until acknowledged (`latch: until_acknowledged`) is released, and clears now if its
    * condition has ended. Returns the changes to apply to the alarm book like any others.
@@ -665,6 +672,18 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       return snapshots.adopt(snapshot, now, downMs);
     },
     restore: snapshots.restore,
+
+    shiftClock(deltaMs) {
+      if (deltaMs === 0) return;
+      for (const slot of devices.values()) {
+        if (slot.cadence && slot.cadence.last !== null) slot.cadence.last += deltaMs;
+        for (const rule of slot.rules) {
+          rule.kind.onResume?.(rule.def, rule.state, deltaMs);
+          record(slot, rule, undefined, 0, []);
+        }
+      }
+      siteGroups.shiftClock(deltaMs);
+    },
 
     verdicts() {
       const out: Array<{ key: string; status: Verdict['status']; severity: Severity | null }> = [];

@@ -84,6 +84,10 @@ export async function createInlineLane(
       judgePending();
       committing(() => core.tick(now, held));
     },
+    clockStepped(deltaMs, at) {
+      judgePending();
+      committing(() => core.clockStepped(deltaMs, at));
+    },
     acknowledged(key, at) {
       judgePending();
       committing(() => core.acknowledged(key, at));

@@ -28,6 +28,7 @@ export type ToLane =
   | { type: 'start'; now: number }
   | TelemetryBatch
   | { type: 'tick'; now: number; held?: HeldDevice[] }
+  | { type: 'clockStepped'; deltaMs: number; at: number }
   | { type: 'acknowledged'; key: string; at: number }
   | { type: 'ownSites'; id: number; sites: string[] | null; now: number; handover: SiteHandover[] }
   | { type: 'alarmEvent'; event: AlarmEvent }

@@ -77,6 +77,11 @@ export interface TelemetryLane {
    * lane (hold-watch.ts), judged before this tick: their silence is not counted for that wait.
    */
   tick(now: number, held?: readonly HeldDevice[]): void;
+  /**
+   * The host's wall clock was stepped by `deltaMs` at `at` (clock-steps.ts): the rules' timers move with it
+   * (`RuleEngine.shiftClock`), before the next tick.
+   */
+  clockStepped(deltaMs: number, at: number): void;
   /** A duty officer acknowledged the alarm of `key`: latched rules let go. */
   acknowledged(key: string, at: number): void;
   /**
@@ -211,6 +216,7 @@ export interface LaneCore {
   /** One payload, as a batch of one. */
   judge(device: RegisteredDevice, payload: Buffer, receivedAt: number): LaneVerdict;
   tick(now: number, held?: readonly HeldDevice[]): void;
+  clockStepped(deltaMs: number, at: number): void;
   acknowledged(key: string, at: number): void;
   ownSites(sites: readonly string[] | null, now: number, handover?: readonly SiteHandover[]): void;
   reloadRules(now: number): ReloadResult;
@@ -446,6 +452,9 @@ export function createLaneCore(deps: LaneCoreDeps): LaneCore {
     tick(now, held) {
       const holds = held ? heldDevices(held) : undefined;
       step(now, (changes) => tick(now, holds, changes), holds ? { held: holds } : OTHER);
+    },
+    clockStepped(deltaMs, at) {
+      step(at, () => engine.shiftClock(deltaMs));
     },
     acknowledged(key, at) {
       step(at, (changes) => {

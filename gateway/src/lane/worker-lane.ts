@@ -252,6 +252,10 @@ export async function createWorkerLane(
       flush();
       if (!failure) post({ type: 'tick', now, ...(held ? { held: [...held] } : {}) });
     },
+    clockStepped(deltaMs, at) {
+      flush();
+      if (!failure) post({ type: 'clockStepped', deltaMs, at });
+    },
     acknowledged(key, at) {
       flush();
       if (!failure) post({ type: 'acknowledged', key, at });

@@ -287,6 +287,8 @@ try {
         // The broker side ticks every tickInterval: the sink's status goes back with it, when it changed.
         committing(() => core.tick(message.now, message.held));
         return reportSinkStatus();
+      case 'clockStepped':
+        return committing(() => core.clockStepped(message.deltaMs, message.at));
       case 'acknowledged':
         return committing(() => core.acknowledged(message.key, message.at));
       case 'ownSites':

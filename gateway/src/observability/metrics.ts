@@ -74,6 +74,11 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}) {
       help: "How long the telemetry lane's worker has not answered its heartbeat (0: it answers); from 30 s /readyz fails",
       registers,
     }),
+    clockSteps: new Counter({
+      name: 'gateway_clock_steps_total',
+      help: "Steps of the host's wall clock (NTP, date -s, a virtual machine resumed) the rules' timers were moved by",
+      registers,
+    }),
     mqttConnectionsClosed: new Counter({
       name: 'gateway_mqtt_connections_closed_total',
       help: 'Connections the gateway closed itself, by reason (pre_auth_bytes, packet_too_large, protocol_version, protocol_error)',

@@ -58,6 +58,8 @@ export interface SiteGroups extends GroupState {
   replaceRules(rules: RuleSet, now: number, out: VerdictChange[]): void;
   /** Forgets every group slot (a restore follows). */
   clear(): void;
+  /** The wall clock was stepped by `deltaMs`: the group rules' own delays move with it (`RuleEngine.shiftClock`). */
+  shiftClock(deltaMs: number): void;
   /** Drops a site's group state and timers (the site went to another gateway node); its snapshot becomes empty. */
   forgetSite(site: string): void;
   /** The current group verdicts, for inspection. */
@@ -273,6 +275,17 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
     },
 
     snapshotOf: (site) => [...(groupSlots.get(site)?.values() ?? [])].map(groupSnapshotOf),
+
+    shiftClock(deltaMs) {
+      for (const [site, slots] of groupSlots) {
+        for (const slot of slots.values()) {
+          resumeLevel(slot.lv, deltaMs);
+          const due = levelDueAt(slot.lv, slot.group.delays);
+          if (due !== null) deps.deadlines().schedule(GROUP_DEADLINE + slot.key, due);
+        }
+        if (slots.size > 0) changedSites.add(site);
+      }
+    },
 
     restore(saved, when, downMs, clears) {
       // by id and definition: two profiles may each have a group rule of the same id
