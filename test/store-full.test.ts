@@ -102,7 +102,8 @@ describe.each(LANE_THREADS)(
             const same = now === settled;
             settled = now;
             if (!same) await new Promise((resolve) => setTimeout(resolve, 1_500));
-            return same ? now : undefined;
+            // nothing dropped yet is not settled: on a loaded machine the first trim can come later than 1.5 s
+            return same && now > 0 ? now : undefined;
           },
           30_000,
         );

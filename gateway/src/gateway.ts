@@ -77,7 +77,10 @@ export interface GatewayOptions {
   log: Logger;
   /** The clock; tests may pass their own. */
   now?: () => number;
-  /** The monotonic clock `now` is watched against for steps (clock-steps.ts); tests may pass their own. */
+  /**
+   * The monotonic clock `now` is watched against for steps (clock-steps.ts); tests may pass their own. A `now` given
+   * without it is not watched: a test moving its clock moves time itself.
+   */
   monotonic?: () => number;
   /** Called if a part the gateway cannot run without dies (the telemetry worker); `main.ts` exits. */
   onFatal?: (error: Error) => void;
@@ -469,9 +472,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (hangs) log.error({ unansweredMs: Math.round(unanswered) }, 'telemetry lane not answering');
     else log.warn('telemetry lane answering again');
   };
-  const clockStep = createClockSteps({ wall: now, monotonic: options.monotonic ?? (() => performance.now()) });
-  const tick = (at: number): void => {
-    watchLaneAnswers();
+  const monotonic = options.monotonic ?? (options.now ? null : () => performance.now());
+  const clockStep = monotonic ? createClockSteps({ wall: now, monotonic }) : () => 0;
+  /** The clock read by the ticker: a step of it found is handed to the rules first (a test's `tick(at)` is not watched). */
+  const clockRead = (): number => {
+    const at = now();
     const stepped = clockStep(at);
     if (stepped !== 0) {
       // silence, delays and deadlines of the rules move with the clock; alarms keep the times they have
@@ -479,6 +484,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       metrics.clockSteps.inc();
       started.clockStepped(stepped, at);
     }
+    return at;
+  };
+  const tick = (at: number): void => {
+    watchLaneAnswers();
     started.tick(at);
     alarms.tick(at);
     escalation.tick(at);
@@ -497,7 +506,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const ticker = setInterval(() => {
     if (laneFailure) return;
     try {
-      tick(now());
+      tick(clockRead());
     } catch (error) {
       // a store that cannot write (alarm book, audit) or a fault in a timer: the gateway stops, said with its code
       laneFailed(fatalFailureOf(error, "the gateway's timers"));
