@@ -82,12 +82,20 @@ describe('confined-space profile', () => {
     expect(h.stepsOf('o2_low')).toEqual([]);
   });
 
-  it('oxygen falling through red to a dead reading: the fault alarm takes over at once, no gap with nothing shown', () => {
+  it('oxygen falling through red on to ~0 with LEL normal is the atmosphere (inert gas), not the cell: the red stays', () => {
+    // nitrogen leaking into a tank: 20.9 → 0.5 % over two minutes, no combustible gas
     const { h, work, t0 } = space();
-    work(t0 + MINUTE, () => ({ o2: 15, lel: 0 }));
-    work(t0 + 2 * MINUTE, () => ({ o2: 0.3, lel: 0 }));
-    expect(h.timeline('o2_low', t0)).toEqual(['raised orange @0s', 'escalated red @0s', 'cleared red @1m']);
-    expect(h.timeline('o2_sensor_fault', t0)).toEqual(['raised orange @1m']);
+    work(t0 + 2 * MINUTE, (t) => ({ o2: Math.max(0.5, 20.9 - (20.4 * (t - t0)) / (2 * MINUTE)), lel: 0 }));
+    work(t0 + 3 * MINUTE, () => ({ o2: 0.5, lel: 0 }));
+    expect(h.timeline('o2_low', t0)).toEqual(['raised orange @10s', 'escalated red @20s']);
+    expect(h.active('o2_low')?.severity).toBe('red');
+    expect(h.stepsOf('o2_sensor_fault')).toEqual([]);
+    // the air comes back: the deficiency clears; the same detector dying later reads as a fault again
+    work(t0 + 4 * MINUTE, () => ({ o2: 20.9, lel: 0 }));
+    expect(h.active('o2_low')).toBeUndefined();
+    work(t0 + 5 * MINUTE, () => ({ o2: 0.3, lel: 0 }));
+    expect(h.active('o2_sensor_fault')?.severity).toBe('orange');
+    expect(h.active('o2_low')).toBeUndefined();
   });
 
   it('oxygen below 1 % from a detector that sends no LEL: nothing says it is the sensor, so it is a red deficiency', () => {

@@ -84,4 +84,22 @@ rules:
     expect(problems.some((p) => p.includes('in a circle'))).toBe(true);
     expect(problems.some((p) => p.includes('neither a metric'))).toBe(false);
   });
+
+  it('a rule may read its own verdict (the one it had before this reading): a guard that holds once it is raised', () => {
+    const own = `
+profile: p
+rules:
+  - { id: low, kind: threshold, metric: o2, direction: below, when: "o2 >= 1 or rule.low != none", levels: { red: { raise: 18, clear: 18.3 } }, source: t }
+`;
+    expect(validateRuleSet(ruleSetFromYaml(own))).toEqual([]);
+    const h = harness(own);
+    h.read(0, { o2: 0.5 }); // straight to ~0: not judged
+    expect(h.state('low')).toBe('false');
+    h.read(1000, { o2: 17 });
+    expect(h.state('low')).toBe('red');
+    h.read(2000, { o2: 0.5 }); // on down from red: still judged, still red
+    expect(h.state('low')).toBe('red');
+    h.read(3000, { o2: 20.9 });
+    expect(h.state('low')).toBe('false');
+  });
 });

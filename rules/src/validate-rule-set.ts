@@ -38,7 +38,10 @@ export function ruleRefsOf(def: RuleDefinition): string[] {
   return [...names].filter((n) => n.startsWith(RULE_REF_PREFIX)).map((n) => n.slice(RULE_REF_PREFIX.length));
 }
 
-/** Rule ids in an order where every rule comes after the rules it reads; null when they read each other in a circle. */
+/**
+ * Rule ids in an order where every rule comes after the rules it reads; null when they read each other in a circle (a
+ * rule reading its own verdict is no circle).
+ */
 export function dependencyOrder(defs: readonly RuleDefinition[]): RuleDefinition[] | null {
   const byId = new Map(defs.map((d) => [d.id, d]));
   const out: RuleDefinition[] = [];
@@ -49,6 +52,8 @@ export function dependencyOrder(defs: readonly RuleDefinition[]): RuleDefinition
     if (seen === 'visiting') return false;
     state.set(def.id, 'visiting');
     for (const id of ruleRefsOf(def)) {
+      // its own verdict is the one it had before this reading: read, not waited for
+      if (id === def.id) continue;
       const dep = byId.get(id);
       if (dep && !visit(dep)) return false;
     }
