@@ -262,7 +262,17 @@ describe('dust-collector profile', () => {
   it('a reading above the range is a sensor fault AND still the red temperature alarm (fail-safe: it may be a fire)', () => {
     const { h, random, both, start } = plant();
     both(start + MINUTE, (t) => ({ ...working(t, random), hopper_temp: 850 }));
-    expect(h.activeSummary()).toEqual(['hopper_temp_high:red', 'hopper_temp_rising:orange', 'sensor_fault:orange']);
+    // no rise of 815 °C a minute: a reading outside the sensor's range is no sample of a rate
+    expect(h.activeSummary()).toEqual(['hopper_temp_high:red', 'sensor_fault:orange']);
+  });
+
+  it('a thermocouple that reads again after an open circuit (−50 °C) raises no rise: the faulty reading is no sample', () => {
+    const { h, random, both, start } = plant();
+    both(start + 2 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: -50 }));
+    expect(h.activeSummary()).toEqual(['sensor_fault:orange']);
+    both(start + 4 * MINUTE, (t) => working(t, random));
+    expect(h.stepsOf('hopper_temp_rising')).toEqual([]);
+    expect(h.activeSummary()).toEqual([]);
   });
 
   it('a ΔP transmitter reading below its range (negative) is a sensor fault, not a bag rupture (the low alarm is held back)', () => {

@@ -4,7 +4,18 @@ import { ruleBaseSchema } from '../rule-base.js';
 import { type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.js';
 import type { Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, cleared, guardEndedTexts, guardHolds, NORMAL_VERDICT, nameZhOf, pendingVerdict, touches, withCrossed } from './common.js';
+import {
+  active,
+  cleared,
+  guardEndedTexts,
+  guardHolds,
+  NORMAL_VERDICT,
+  nameZhOf,
+  pendingVerdict,
+  sampleOf,
+  touches,
+  withCrossed,
+} from './common.js';
 import {
   advanceVisibly,
   CROSSED,
@@ -164,8 +175,8 @@ export const rateKind: RuleKind<RateRule, RateState> = {
     return { lv: levelStateFrom(s.lv ?? s), ts: s.ts ?? [], vs: s.vs ?? [], magnitude: s.magnitude ?? null, value: s.value ?? null };
   },
   onReading(def, state, reading, ctx) {
-    const fresh = reading.metrics[def.metric];
-    const hasSample = typeof fresh === 'number';
+    const fresh = sampleOf(reading, def.metric, ctx);
+    const hasSample = fresh !== null;
     if (!hasSample && !touches(def.when, reading)) return undefined;
     if (hasSample) {
       state.value = fresh;

@@ -7,7 +7,7 @@ import { ruleBaseSchema } from '../rule-base.js';
 import { type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.js';
 import type { Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, cleared, guardEndedTexts, guardHolds, NORMAL_VERDICT, pendingVerdict, touches, withCrossed } from './common.js';
+import { active, cleared, guardEndedTexts, guardHolds, NORMAL_VERDICT, pendingVerdict, sampleOf, touches, withCrossed } from './common.js';
 import {
   advanceVisibly,
   CROSSED,
@@ -341,8 +341,8 @@ export const windowKind: RuleKind<WindowRule, WindowState> = {
     return fresh;
   },
   onReading(def, state, reading, ctx) {
-    const fresh = reading.metrics[def.metric];
-    const hasSample = typeof fresh === 'number' && !(def.ignoreRepeats && fresh === state.last);
+    const fresh = sampleOf(reading, def.metric, ctx);
+    const hasSample = fresh !== null && !(def.ignoreRepeats && fresh === state.last);
     if (!hasSample && !touches(def.when, reading)) return undefined;
     if (hasSample) {
       addSample(def, state, ctx.now, fresh);
