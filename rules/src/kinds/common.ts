@@ -3,7 +3,7 @@ import type { CompiledExpr } from '../expression/ast.js';
 import type { ExprEnv } from '../expression/evaluate.js';
 import { evaluate } from '../expression/evaluate.js';
 import type { MetricValue, Reading } from '../reading.js';
-import { type RuleContext, renderMessage } from '../rule-kind.js';
+import { type RuleContext, renderMessage, roundForMessage } from '../rule-kind.js';
 import type { Severity } from '../severity.js';
 import type { ActiveVerdict, Verdict, VerdictDetail } from '../verdict.js';
 
@@ -80,9 +80,11 @@ const NO_UNIT_GAP = / (?=[,，)）])/g;
 
 function detailOf(fields: Omit<ActiveFields, 'severity'>, severity: Severity | null, zhTemplate: string | undefined): VerdictDetail {
   const unit = fields.unit !== undefined ? fields.unit : fields.metric === null ? null : fields.ctx.unitOf(fields.metric);
+  // a level computed from attributes (0.7 × 0.2 MPa) is 0.13999999999999999 in binary: shown and sent as 0.14
+  const threshold = fields.threshold === null ? null : roundForMessage(fields.threshold);
   const values = {
     value: fields.value,
-    threshold: fields.threshold,
+    threshold,
     // a metric without a unit (a derived one has no profile spec) shows none, not the `{unit}` placeholder
     unit: unit ?? '',
     metric: fields.metric,
@@ -99,7 +101,7 @@ function detailOf(fields: Omit<ActiveFields, 'severity'>, severity: Severity | n
   return {
     metric: fields.metric,
     value: fields.value,
-    threshold: fields.threshold,
+    threshold,
     unit,
     message,
     messageZh: zhTemplate === undefined ? `${nameZhOf(fields.def)}：${message}` : render(zhTemplate),

@@ -100,6 +100,10 @@ describe('stuck rule details', () => {
       message: 'dp stuck at 7 u for 30 min (sensor stuck)',
       messageZh: 'st：读数停滞在 7 u 已 30 min（传感器卡死）',
     });
+    // a rule named for what it finds does not say it twice
+    const named = harness(rule(', name: ΔP transmitter stuck'));
+    for (let m = 0; m <= 30; m += 10) named.read(m * MIN, { dp: 1150 });
+    expect(named.last('st')).toMatchObject({ message: 'ΔP transmitter stuck at 1150 u for 30 min (sensor stuck)' });
   });
 
   it('needs the whole window and minSamples samples, and ε 0 means exactly constant', () => {

@@ -44,6 +44,9 @@ const reset = (state: StuckState, now: number | null, value: number | null): voi
  * stays within ε of the run's first values is still caught; one that leaves it is not flagged).
  * Decided on data only: without data the silence rule speaks.
  */
+/** "ΔP transmitter stuck", "dp stuck": a rule named for what it finds ("… stuck") does not say it twice. */
+const stuckName = (name: string): string => (/\bstuck$/i.test(name) ? name : `${name} stuck`);
+
 export const stuckKind: RuleKind<StuckRule, StuckState> = {
   kind: 'stuck',
   schema: stuckRuleSchema,
@@ -79,7 +82,7 @@ export const stuckKind: RuleKind<StuckRule, StuckState> = {
       threshold: def.epsilon,
       template:
         def.message ??
-        `${def.name ?? def.metric} stuck at {value} {unit} for ${formatDuration(ctx.now - (state.since as number))} (sensor stuck)`,
+        `${stuckName(def.name ?? def.metric)} at {value} {unit} for ${formatDuration(ctx.now - (state.since as number))} (sensor stuck)`,
       templateZh: `${nameZhOf(def)}：读数停滞在 {value} {unit} 已 ${formatDuration(ctx.now - (state.since as number))}（传感器卡死）`,
       def,
       ctx,

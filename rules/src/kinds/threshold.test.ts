@@ -16,6 +16,21 @@ rules:
 ${extra}`;
 
 describe('threshold', () => {
+  it('a level computed from attributes is shown and sent rounded: 0.7 × 0.2 is 0.14, not 0.13999999999999999', () => {
+    const h = harness(
+      `
+profile: p
+rules:
+  - { id: low, kind: threshold, metric: p, direction: below, levels: { red: { raise: "0.7 * attr.design", clear: "0.75 * attr.design" } }, source: t }
+`,
+      { attributes: { design: 0.2 } },
+    );
+    h.read(0, { p: 0.1 });
+    expect(h.last('low')).toMatchObject({ severity: 'red', threshold: 0.14 });
+    expect((h.last('low') as { message: string }).message).toContain('0.14');
+    expect((h.last('low') as { message: string }).message).not.toContain('0.1399');
+  });
+
   it('raises on a value sitting exactly on the threshold and holds it there', () => {
     const h = harness(rule());
     h.read(1, { x: 60 });
