@@ -81,6 +81,17 @@ describe('mine-slope profile', () => {
     expect(Math.abs((steps[0]?.at ?? 0) - (t0 + 12 * HOUR))).toBeLessThanOrEqual(HOUR);
   });
 
+  it('velocities and displacements carry their units: mm/d, mm/h, mm, and the tangent angle °', () => {
+    const { h, run, t0 } = slope(2, { slope_height_m: 10 });
+    run(t0 + DAY, moving(t0, 40 * 24));
+    expect(h.active('velocity_24h')).toMatchObject({ unit: 'mm/d' });
+    expect(h.active('velocity_24h')?.message).toMatch(/ mm\/d over 24 h ≥ 10 mm\/d$/);
+    expect(h.active('velocity_1h')).toMatchObject({ unit: 'mm/h' });
+    expect(h.active('velocity_1h')?.messageZh).toContain('mm/h');
+    expect(h.active('cumulative_displacement')).toMatchObject({ unit: 'mm' });
+    expect(h.active('tangent_angle')).toMatchObject({ unit: '°' });
+  });
+
   it('hourly velocity of 8 mm/h is red about 2 h in (Theil–Sen over 3 h passes 5 mm/h after ~1.7 h, then 20 min)', () => {
     const { h, run, t0 } = slope();
     run(t0 + 4 * HOUR, moving(t0, 8 * 24));

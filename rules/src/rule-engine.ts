@@ -282,7 +282,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
       device: context,
       latest,
       env,
-      unitOf: (metric) => deps.unitOf(slot.context.profile, metric),
+      unitOf: (metric) => deps.unitOf(slot.context.profile, metric) ?? slot.derived.find((d) => d.name === metric)?.unit ?? null,
       rangeOf: (metric) => deps.rangeOf?.(slot.context.profile, metric) ?? null,
       reportingIntervalMs: intervalOf(context, null),
     };

@@ -23,6 +23,8 @@ export type Override = z.infer<typeof overrideSchema>;
 export const derivedValueSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'derived value name: a-z, then a-z 0-9 _'),
   expression: expressionSchema,
+  /** Its unit, for messages (a velocity over it reads mm/d, not /d). */
+  unit: z.string().min(1).max(32).optional(),
 });
 export type DerivedValue = z.infer<typeof derivedValueSchema>;
 
