@@ -196,6 +196,16 @@ describe('confined-space profile', () => {
     expect(h.active('co_high')?.severity).toBe('orange');
   });
 
+  it('a detector just switched on does not claim an 8-hour average from minutes of data', () => {
+    const h = createHarness([confinedSpace]);
+    h.device({ device: 'gas-3', profile: confinedSpace });
+    const random = randomSource(5);
+    h.run('gas-3', T0 + 30 * MINUTE, WORK_EVERY, () => ({ ...freshAir(random, true), co: 18 }));
+    expect(h.stepsOf('co_twa')).toEqual([]);
+    h.run('gas-3', T0 + 70 * MINUTE, WORK_EVERY, () => ({ ...freshAir(random, true), co: 18 }));
+    expect(h.active('co_twa')?.severity).toBe('orange');
+  });
+
   it('CO 8-hour average ≥ 17 ppm is orange (TWA) from short excursions that the 15-min average (STEL) does not reach', () => {
     const { h, work, t0 } = space();
     // 30 ppm and 8 ppm alternate every 5 s: average 19 ppm, each excursion above 17 ppm shown by co_high at once
