@@ -5,9 +5,10 @@ import { mountAlarmDetail } from './alarm-detail.js';
 import { mountAlarmList } from './alarm-list.js';
 import { createAlarmSound } from './alarm-sound.js';
 import { mountDeviceBoard, mountDeviceDetail } from './device-views.js';
-import { createGatewayClient, login, whoAmI } from './gateway-client.js';
+import { createGatewayClient, credentialEnded, login, whoAmI } from './gateway-client.js';
 import { alarmMessage, errorMeaning, failureText, lang, setLang, t, translateStatic } from './i18n.js';
 import { mountMaintenance } from './maintenance-view.js';
+import { feedKey, openSharedFeed } from './shared-feed.js';
 import { eventLogEntry, h, may, noteLogEntry } from './views.js';
 import { mountWall } from './wall-view.js';
 
@@ -42,7 +43,7 @@ const closed = new Set();
 const busy = new Set();
 let devices = [];
 let generation = 0;
-/** { client, user: { name, role, kind }, token, closeStream, timers } while signed in. */
+/** { client, user: { name, role, kind }, token, feed, timers } while signed in. */
 let session = null;
 /** The mounted view: { update?, devicesChanged?, onAlarm?, unmount? }. */
 let view = null;
@@ -146,9 +147,9 @@ function notice(text, kind = 'error') {
   if (kind === 'info') noticeTimer = setTimeout(() => ($('notice').hidden = true), 6_000);
 }
 
-/** Says why a request failed: unreachable, the gateway's fault, or refused with the code's meaning; a 401 signs out. */
+/** Says why a request failed: unreachable, the gateway's fault, or refused with the code's meaning. */
 function refused(error, what) {
-  if (error.status === 401 && error.code !== 'login_failed') return signOut(t('session.ended'));
+  if (credentialEnded(error)) return; // the client has signed the page out (start: onCredentialEnded)
   notice(failureText(error, what), error.status === 0 || error.status >= 500 ? 'unreachable' : 'error');
 }
 
@@ -377,7 +378,12 @@ function renderChrome() {
 // ---- session ----
 
 function start(user, token) {
-  const current = { client: createGatewayClient(token), user, token, timers: [] };
+  const current = { user, token, timers: [], checking: null };
+  // a 401 to any request (the stream's too: alarm-stream.js asks when it loses the connection) ends the session
+  current.client = createGatewayClient(token, { onCredentialEnded: () => session === current && signOut(t('session.ended')) });
+  const checked = () => {
+    current.checking = null;
+  };
   session = current;
   alarms.clear();
   closed.clear();
@@ -394,7 +400,10 @@ function start(user, token) {
   $('console').dataset.feed = 'connecting';
   renderChrome();
   mountView();
-  current.closeStream = current.client.openStream({
+  // one stream for the browser's tabs of this credential, held by one of them (shared-feed.js)
+  current.feed = openSharedFeed({
+    key: feedKey(token),
+    open: (handlers) => current.client.openStream(handlers),
     onEvent: (event) => session === current && onEvent(event),
     onGap: () => session === current && resync(current),
     onState: (state) => {
@@ -402,6 +411,13 @@ function start(user, token) {
       setConnection(state);
       // After every (re)connection the list (and the alarm page's alarm) is fetched again: what changed meanwhile is in it.
       if (state === 'connected') resync(current);
+    },
+    onRole: (role) => {
+      if (session === current) $('connection').dataset.stream = role;
+    },
+    // another tab signed out: asked whether this tab's credential still admits (its 401 signs this one out too)
+    onSignedOutElsewhere: () => {
+      if (session === current) current.checking ??= current.client.whoAmI().then(checked, checked);
     },
   });
   sound.start();
@@ -411,18 +427,34 @@ function start(user, token) {
   current.timers.push(setInterval(() => (view?.tick ? view.tick() : view?.update?.()), TICK_MS));
 }
 
+/**
+ * Back to the sign-in screen, `message` on it: the officer's Sign out (no message), or the gateway no longer admits
+ * the credential. Nothing of the session stays in sight (the list, the banner of a red alarm, the count in the title)
+ * and the tab's token is forgotten. The other tabs of the credential are told: they ask the gateway whether it ended
+ * for them as well (a session signed out of, or refused, has; a tab's own token signed out of has not).
+ */
 function signOut(message = '') {
   const ending = session;
   if (ending) {
-    ending.closeStream?.();
+    ending.feed.stop();
     for (const timer of ending.timers) clearInterval(timer);
-    if (ending.user.kind === 'user' && !message) ending.client.logout().catch(() => undefined);
+    if (ending.user.kind === 'user' && !message) ending.client.logout().then(ending.feed.signedOut, ending.feed.signedOut);
+    else if (message) ending.feed.signedOut();
   }
   view?.unmount?.();
   view = null;
   session = null;
   cancelRender(); // a burst's render still to come would count the signed-out alarms in the title
   clearTimeout(resumeTimer);
+  clearTimeout(flashTimer);
+  alarms.clear();
+  closed.clear();
+  busy.clear();
+  eventLog.replaceChildren();
+  $('view').replaceChildren();
+  $('red-banner').hidden = true;
+  document.body.classList.remove('flash');
+  delete $('connection').dataset.stream;
   sound.stop();
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(ACTING_KEY);

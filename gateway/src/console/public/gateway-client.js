@@ -1,6 +1,7 @@
 // Talking to the gateway: the session API (a cookie), the JSON API of contract §6 and its additions, the live stream.
 // Signed in with a user name and password the browser carries the session cookie; with an API token (the other way
 // in) every request carries it as a bearer token.
+import { openAlarmStream } from './alarm-stream.js';
 
 /** A refused request: HTTP status, the API's error code, its message and (validation_failed) each problem's path. */
 export class ApiError extends Error {
@@ -12,9 +13,6 @@ export class ApiError extends Error {
     this.details = details;
   }
 }
-
-const RECONNECT_MIN_MS = 1_000;
-const RECONNECT_MAX_MS = 15_000;
 
 /**
  * How long a request may wait for its answer. Without a limit a request the network swallowed (a gateway restarting
@@ -75,6 +73,12 @@ export const login = (name, password) => call('POST', '/auth/login', { body: { n
 /** Who the caller is (`{ user: { name, role, kind } }`): with the session cookie, or with `token`. */
 export const whoAmI = (token) => call('GET', '/auth/session', { token });
 
+/**
+ * The gateway no longer admits the credential (the session ended or expired, the token was revoked, the user removed
+ * or given a new password). Not a wrong password (`login_failed`, also 401), not a 403 (the role may not do this).
+ */
+export const credentialEnded = (error) => error?.status === 401 && error.code !== 'login_failed';
+
 const query = (params) => {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, value);
@@ -86,12 +90,23 @@ const BULK_LIMIT = 1_000;
 /** The most alarms `GET /api/alarms` answers at once: more come a page at a time, each after the `next` of the last. */
 const LIST_PAGE = 10_000;
 
-/** The API for one signed-in caller (token: null with a session cookie). */
-export function createGatewayClient(token) {
-  const request = (method, path, body, within) => call(method, path, { body, token, within });
+/**
+ * The API for one signed-in caller (token: null with a session cookie). Any of its requests answered 401 calls
+ * `onCredentialEnded()` (and still fails): whichever part of the page asked, the page signs out.
+ */
+export function createGatewayClient(token, { onCredentialEnded = () => undefined } = {}) {
+  const ask = (method, path, options) =>
+    call(method, path, { ...options, token }).catch((error) => {
+      if (credentialEnded(error)) onCredentialEnded();
+      throw error;
+    });
+  const request = (method, path, body, within) => ask(method, path, { body, within });
+  const session = () => request('GET', '/auth/session');
   const alarmPath = (id, action) => `/api/alarms/${encodeURIComponent(id)}/${action}`;
   return {
     logout: () => request('POST', '/auth/logout'),
+    /** Who the caller is: asked to learn whether the credential still admits (a 401 ends the session). */
+    whoAmI: session,
     listAlarms: (params) => request('GET', `/api/alarms?${query(params)}`),
     /** Every alarm that matches, however many: the pages of `GET /api/alarms` one after another (keyset: none twice). */
     async listEveryAlarm(params) {
@@ -106,7 +121,7 @@ export function createGatewayClient(token) {
     },
     /** The CSV as the gateway wrote it: fetch's text() drops its byte-order mark (UTF-8 decoding does), put back for Excel. */
     alarmsCsv: (params) =>
-      call('GET', `/api/alarms.csv?${query(params)}`, { token, as: 'text', within: LONG_ANSWER_WITHIN_MS }).then((csv) =>
+      ask('GET', `/api/alarms.csv?${query(params)}`, { as: 'text', within: LONG_ANSWER_WITHIN_MS }).then((csv) =>
         csv.startsWith('\uFEFF') ? csv : `\uFEFF${csv}`,
       ),
     alarm: (id) => request('GET', `/api/alarms/${encodeURIComponent(id)}`),
@@ -149,54 +164,7 @@ export function createGatewayClient(token) {
     endShelf: (id, body) => request('POST', `/api/shelves/${encodeURIComponent(id)}/end`, body).then((answer) => answer.shelf),
     listDevices: () => request('GET', '/api/devices').then((answer) => answer.devices),
     trend: (device, params) => request('GET', `/api/devices/${encodeURIComponent(device)}/trend?${query(params)}`),
-    openStream: (handlers) => openAlarmStream(token, handlers),
-  };
-}
-
-/**
- * The alarm stream. EventSource cannot send headers: it carries the session cookie, or the token as
- * `?access_token=`. While the connection stands, EventSource reconnects by itself and resumes with Last-Event-ID;
- * when it gives up (the gateway restarted or answered an error) a new one is opened with backoff, resuming at the
- * last cursor seen (`?lastEventId=`). Handlers: onEvent(event), onGap(), onState('connected' | 'reconnecting').
- */
-function openAlarmStream(token, { onEvent, onGap, onState }) {
-  let source = null;
-  let lastEventId = null;
-  let retryTimer = null;
-  let delay = RECONNECT_MIN_MS;
-  let stopped = false;
-
-  const connect = () => {
-    const params = new URLSearchParams(token ? { access_token: token } : {});
-    if (lastEventId !== null) params.set('lastEventId', lastEventId);
-    source = new EventSource(`/api/alarms/stream?${params}`);
-    source.onopen = () => {
-      delay = RECONNECT_MIN_MS;
-      onState('connected');
-    };
-    source.onmessage = (message) => {
-      if (message.lastEventId) lastEventId = message.lastEventId;
-      let event;
-      try {
-        event = JSON.parse(message.data);
-      } catch {
-        return;
-      }
-      if (event?.data?.alarm?.id) onEvent(event);
-    };
-    source.addEventListener('gap', () => onGap());
-    source.onerror = () => {
-      onState('reconnecting');
-      if (source.readyState !== EventSource.CLOSED || stopped) return;
-      retryTimer = setTimeout(connect, delay);
-      delay = Math.min(delay * 2, RECONNECT_MAX_MS);
-    };
-  };
-
-  connect();
-  return () => {
-    stopped = true;
-    clearTimeout(retryTimer);
-    source?.close();
+    /** The live stream (alarm-stream.js), resuming after `from`; a lost connection asks `whoAmI` whether it was a 401. */
+    openStream: ({ from, onEvent, onGap, onState }) => openAlarmStream({ token, from, check: session, onEvent, onGap, onState }),
   };
 }
