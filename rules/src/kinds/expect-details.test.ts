@@ -20,6 +20,14 @@ describe('expect rule details', () => {
     });
   });
 
+  it('a trigger too long to read (a casting interlock has a dozen conditions) is "its trigger" in the message', () => {
+    const long = Array.from({ length: 8 }, (_, i) => `pressure_${i} < 0.7`).join(' or ');
+    const h = harness(rule(`trigger: "${long}", expect: ["valve == 'closed'"], within: 3s`));
+    h.read(0, { pressure_0: 0.1, valve: 'open' });
+    h.advanceTo(3000);
+    expect(h.last('il')).toMatchObject({ message: "Interlock failure: valve == 'closed' not seen within 3 s of its trigger" });
+  });
+
   it('within 0: judged at the rising edge itself, red by default', () => {
     const h = harness(rule(`trigger: "drop", expect: ["valve == 'closed'"], within: 0`));
     h.read(0, { drop: true, valve: 'open' });

@@ -81,6 +81,9 @@ function judge(def: ExpectRule, state: ExpectState, ctx: RuleContext): void {
   pastDeadline(state);
 }
 
+/** A trigger short enough to read in a message; a longer one (a casting interlock's dozen conditions) is "its trigger". */
+const TRIGGER_SHOWN_CHARS = 60;
+
 function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdict {
   if (state.deadline !== null) return pendingVerdict(state.deadline);
   if (!state.failed) return NORMAL_VERDICT;
@@ -90,7 +93,10 @@ function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdi
     value: null,
     threshold: null,
     template:
-      def.message ?? `Interlock failure: ${state.unmet.join(' AND ')} not seen within ${formatDuration(def.within)} of ${def.trigger.src}`,
+      def.message ??
+      `Interlock failure: ${state.unmet.join(' AND ')} not seen within ${formatDuration(def.within)} of ${
+        def.trigger.src.length <= TRIGGER_SHOWN_CHARS ? def.trigger.src : 'its trigger'
+      }`,
     templateZh: `联锁失效：触发后 ${formatDuration(def.within)} 内未见 ${state.unmet.join(' 且 ')}`,
     def,
     ctx,
