@@ -75,13 +75,8 @@ const SHARED_AUDIT_ENTRIES = 100_000;
 export interface GatewayOptions {
   config: GatewayConfig;
   log: Logger;
-  /** The clock; tests may pass their own. */
+  /** The clock; tests may pass their own, which is not watched for steps (a test moving its clock moves time itself). */
   now?: () => number;
-  /**
-   * The monotonic clock `now` is watched against for steps (clock-steps.ts); tests may pass their own. A `now` given
-   * without it is not watched: a test moving its clock moves time itself.
-   */
-  monotonic?: () => number;
   /** Called if a part the gateway cannot run without dies (the telemetry worker); `main.ts` exits. */
   onFatal?: (error: Error) => void;
 }
@@ -472,8 +467,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (hangs) log.error({ unansweredMs: Math.round(unanswered) }, 'telemetry lane not answering');
     else log.warn('telemetry lane answering again');
   };
-  const monotonic = options.monotonic ?? (options.now ? null : () => performance.now());
-  const clockStep = monotonic ? createClockSteps({ wall: now, monotonic }) : () => 0;
+  const clockStep = options.now ? () => 0 : createClockSteps({ wall: now, monotonic: () => performance.now() });
   /** The clock read by the ticker: a step of it found is handed to the rules first (a test's `tick(at)` is not watched). */
   const clockRead = (): number => {
     const at = now();

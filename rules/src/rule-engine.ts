@@ -18,7 +18,7 @@ import { RULE_REF_PREFIX } from './expression/parse-expression.js';
 import { type RuleDefinition, ruleKindOf } from './kinds/registry.js';
 import { ownValue } from './own.js';
 import { countedAt, type DeviceContext, type MetricValue, type Reading } from './reading.js';
-import type { MetricRange, RuleContext } from './rule-kind.js';
+import { type MetricRange, outsideRange, type RuleContext } from './rule-kind.js';
 import { type DerivedValue, fingerprintOf, type RuleSet, rulesForDevice } from './rule-set.js';
 import { compareSeverity, type Severity, severityRank } from './severity.js';
 import { dependencyOrder, ruleRefsOf } from './validate-rule-set.js';
@@ -377,8 +377,7 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     for (const name of d.expression.metrics) {
       const value = slot.latest[name];
       if (typeof value !== 'number') continue;
-      const range = slot.ctx.rangeOf(name);
-      if (range !== null && (value < range.min || value > range.max)) return true;
+      if (outsideRange(slot.ctx.rangeOf(name), value)) return true;
     }
     return false;
   };

@@ -10,6 +10,10 @@ export interface MetricRange {
   max: number;
 }
 
+/** Whether `value` lies outside the sensor's physical range (none known: never). */
+export const outsideRange = (range: MetricRange | null, value: number): boolean =>
+  range !== null && (value < range.min || value > range.max);
+
 /** What an evaluation may look at besides its own state. Time is always passed in, never read. */
 export interface RuleContext {
   /** Evaluation time in epoch ms: the reading's time on data, the clock's on a tick. */

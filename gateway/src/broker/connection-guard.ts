@@ -31,7 +31,7 @@ interface GuardedParser extends ParserMethods {
   error: Error | null;
   _list: InstanceType<typeof BufferList>;
   _stateCounter: number;
-  emit(event: string, ...args: unknown[]): boolean;
+  emit(event: string, packetOrError: unknown): boolean;
   /** Bytes received before the CONNECT was accepted, or CUT once the guard has closed the connection. */
   _guardBytes: number;
   /** A PUBLISH over maxPacketBytes being read past, or null. */
@@ -185,17 +185,20 @@ export function guardedHandle(broker: Aedes, deps: GuardDeps): (stream: Duplex, 
     parser.emit('packet', publish);
   };
 
-  /** The parser's `emit`: a packet the protocol forbids is not handed on, and nothing is once the guard has cut. */
-  function emit(this: GuardedParser, event: string, ...args: unknown[]): boolean {
+  /**
+   * The parser's `emit` (mqtt-packet emits `packet` and `error`, one argument each: no rest array a packet): a packet
+   * the protocol forbids is not handed on, and nothing is once the guard has cut.
+   */
+  function emit(this: GuardedParser, event: string, packetOrError: unknown): boolean {
     if (event === 'packet') {
       if (this._guardBytes === CUT) return false;
-      const violation = packetViolation(args[0] as WirePacket);
+      const violation = packetViolation(packetOrError as WirePacket);
       if (violation !== null) {
         cut(this, 'protocol_error', { violation });
         return false;
       }
     }
-    return EventEmitter.prototype.emit.call(this, event, ...args);
+    return EventEmitter.prototype.emit.call(this, event, packetOrError);
   }
 
   /** mqtt-packet's parser methods with the guard's checks, made once and set on each connection's parser. */

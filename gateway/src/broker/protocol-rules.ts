@@ -58,10 +58,7 @@ export function publishViolation(packet: WirePacket): string | null {
   // A Last Will is published by the broker itself, without a packet identifier: only a wire packet can carry 0.
   if ((packet.qos ?? 0) > 0 && packet.messageId === 0) return 'QoS > 0 PUBLISH with packet identifier 0 (MQTT-2.3.1-1)';
   if ((packet.qos ?? 0) === 0 && packet.dup === true) return 'QoS 0 PUBLISH with DUP set (MQTT-3.3.1-2)';
-  const topic = packet.topic ?? '';
-  if (topic.includes('\u0000')) return 'topic contains U+0000 (MQTT-1.5.3-2)';
-  if (topic.includes('\ufffd')) return 'topic is not well-formed UTF-8 (MQTT-1.5.3-1)';
-  return null;
+  return stringViolation('topic', packet.topic);
 }
 
 /** A CONNECT, SUBSCRIBE, UNSUBSCRIBE or PINGREQ the protocol forbids (checked as the parser hands it on). */

@@ -3,7 +3,7 @@ import type { CompiledExpr } from '../expression/ast.js';
 import type { ExprEnv } from '../expression/evaluate.js';
 import { evaluate } from '../expression/evaluate.js';
 import type { MetricValue, Reading } from '../reading.js';
-import { type RuleContext, renderMessage, roundForMessage } from '../rule-kind.js';
+import { outsideRange, type RuleContext, renderMessage, roundForMessage } from '../rule-kind.js';
 import type { Severity } from '../severity.js';
 import type { ActiveVerdict, Verdict, VerdictDetail } from '../verdict.js';
 
@@ -31,7 +31,6 @@ export function guardEndedTexts(
   };
 }
 
-/** Whether a reading carries any of the names an expression reads (so it may change the guard's value). */
 /**
  * The reading's value of `metric` as a sample to aggregate (a rate, a window), or null: none, or outside the sensor's
  * physical range — the `range` kind's sensor fault (an open thermocouple's −50 °C), which would make a rise of 85 °C
@@ -40,10 +39,10 @@ export function guardEndedTexts(
 export function sampleOf(reading: Reading, metric: string, ctx: RuleContext): number | null {
   const value = reading.metrics[metric];
   if (typeof value !== 'number') return null;
-  const range = ctx.rangeOf(metric);
-  return range !== null && (value < range.min || value > range.max) ? null : value;
+  return outsideRange(ctx.rangeOf(metric), value) ? null : value;
 }
 
+/** Whether a reading carries any of the names an expression reads (so it may change the guard's value). */
 export function touches(expr: CompiledExpr | undefined, reading: Reading): boolean {
   if (!expr) return false;
   for (const name of expr.metrics) if (name in reading.metrics) return true;

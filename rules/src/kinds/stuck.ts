@@ -38,15 +38,15 @@ const reset = (state: StuckState, now: number | null, value: number | null): voi
   state.value = value;
 };
 
+/** "ΔP transmitter stuck", "dp stuck": a rule named for what it finds ("… stuck") does not say it twice. */
+const stuckName = (name: string): string => (/\bstuck$/i.test(name) ? name : `${name} stuck`);
+
 /**
  * A flat-lined analog sensor: the value stayed within ε for `window` over at least `minSamples` samples
  * while the guard held. A sample outside the band starts a new run at that sample (so a slow drift that
  * stays within ε of the run's first values is still caught; one that leaves it is not flagged).
  * Decided on data only: without data the silence rule speaks.
  */
-/** "ΔP transmitter stuck", "dp stuck": a rule named for what it finds ("… stuck") does not say it twice. */
-const stuckName = (name: string): string => (/\bstuck$/i.test(name) ? name : `${name} stuck`);
-
 export const stuckKind: RuleKind<StuckRule, StuckState> = {
   kind: 'stuck',
   schema: stuckRuleSchema,
