@@ -239,6 +239,7 @@ describe('deep-well-casting profile', () => {
     expect(h.timeline('emergency_drain_fault', fault)).toEqual(['raised orange @0s', 'cleared orange @6m']);
     expect(h.timeline('casting_not_permitted', fault)).toEqual(['raised orange @0s', 'cleared orange @6m']);
     expect(h.stepsOf('casting_not_permitted')[0]?.device).toBe('dc-2');
+    expect(h.open('casting_not_permitted')?.messageZh).toBe('已解除：dc-2 禁止浇铸：安全阀故障，或必需的传感器数据过期或故障（caster-1）');
     expect(h.timeline('casting_bypass', fault)).toEqual(['raised red @5m', 'cleared red @6m']);
   });
 

@@ -165,6 +165,7 @@ describe('power profile', () => {
     // before: both silent for 15 min at 28 min
     expect(h.timeline('faked_offline', T0)).toEqual(['raised orange @28m', 'cleared orange @2h']);
     expect(h.stepsOf('faked_offline')[0]?.device).toBe('_site');
+    expect(h.open('faked_offline')?.messageZh).toBe('已解除：虚假离线：厂区安全监测全部无数据（dc-1、caster-1），而电表显示生产负荷');
     expect(h.stepsOf('monitors_silent_plant_stopped')).toEqual([]);
   });
 
@@ -225,7 +226,13 @@ describe('power profile', () => {
       h.send('line-1', load(t < T0 + 2 * HOUR ? 550 : 30));
       h.send('fan-1', load(t < T0 + HOUR ? 44 : 1.5));
     };
-    for (let t = T0; t < T0 + 3 * HOUR; t += EVERY) at(t);
+    for (let t = T0; t < T0 + 90 * MINUTE; t += EVERY) at(t);
+    // which sub-meter, in both languages (a WeCom card shows messageZh)
+    expect(h.active('safety_equipment_off_while_producing')).toMatchObject({
+      message: 'A production line draws load while a safety-equipment sub-meter (dust-collector fan, cooling pump) reads ≈ 0: fan-1',
+      messageZh: '生产线有生产负荷，而安全设备分表（除尘风机、冷却水泵）读数约为 0：fan-1',
+    });
+    for (let t = T0 + 90 * MINUTE; t < T0 + 3 * HOUR; t += EVERY) at(t);
     expect(h.timeline('safety_equipment_off_while_producing', T0)).toEqual(['raised red @1h', 'cleared red @2h']);
     // the sub-meter's own notice that feeds it
     expect(h.active('safety_load_off', 'fan-1')?.severity).toBe('blue');

@@ -197,7 +197,7 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
         points.push({ device: slot.context.device, severity });
         byItem.set(item, points);
       }
-      for (const [item, points] of byItem) recordGroup(site, item, group, evaluateGroup(def, item, points, witnesses), when, out);
+      for (const [item, points] of byItem) recordGroup(site, item, group, evaluateGroup(def, item, points, witnesses, site), when, out);
       for (const slot of [...(groupSlots.get(site)?.values() ?? [])]) {
         if (slot.group === group && !byItem.has(slot.item)) recordGroup(site, slot.item, group, { status: 'false' }, when, out);
       }

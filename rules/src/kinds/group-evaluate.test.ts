@@ -33,7 +33,7 @@ describe('evaluateGroup, count mode', () => {
   );
 
   it('takes the most severe level met, whatever its place in the list, and names the points', () => {
-    expect(evaluateGroup(def, 'slope-a', points('yellow', 'yellow', 'blue', null), [])).toEqual({
+    expect(evaluateGroup(def, 'slope-a', points('yellow', 'yellow', 'blue', null), [], 'site-a')).toEqual({
       status: 'true',
       severity: 'yellow',
       metric: null,
@@ -41,14 +41,15 @@ describe('evaluateGroup, count mode', () => {
       threshold: 3,
       unit: 'points',
       message: '3 points of item slope-a at blue or above (d1, d2, d3)',
+      messageZh: 'g：监测项 slope-a 3 个测点蓝色及以上（d1、d2、d3）',
     });
-    expect(evaluateGroup(def, null, points('yellow', 'orange', 'yellow', null), [])).toMatchObject({
+    expect(evaluateGroup(def, null, points('yellow', 'orange', 'yellow', null), [], 'site-a')).toMatchObject({
       severity: 'orange',
       value: 3,
       threshold: 3,
       message: '3 points of the site at yellow or above (d1, d2, d3)',
     });
-    expect(evaluateGroup(def, null, points('red', 'orange', 'blue'), [])).toMatchObject({
+    expect(evaluateGroup(def, null, points('red', 'orange', 'blue'), [], 'site-a')).toMatchObject({
       severity: 'red',
       value: 2,
       threshold: 2,
@@ -57,57 +58,94 @@ describe('evaluateGroup, count mode', () => {
   });
 
   it('is normal below every count, and without points', () => {
-    expect(evaluateGroup(def, null, points('orange', 'blue', null), [])).toEqual({ status: 'false' });
-    expect(evaluateGroup(def, null, [], [])).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, null, points('orange', 'blue', null), [], 'site-a')).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, null, [], [], 'site-a')).toEqual({ status: 'false' });
   });
 });
 
 describe('evaluateGroup, quantifier mode', () => {
   it('all: every point at atLeast or above, at least one point', () => {
     const def = groupOf('require: all, atLeast: yellow, severity: orange, name: All silent');
-    expect(evaluateGroup(def, 'i', points('yellow', 'red'), [])).toEqual({
+    expect(evaluateGroup(def, 'i', points('yellow', 'red'), [], 'site-a')).toEqual({
       status: 'true',
       severity: 'orange',
       metric: null,
       value: 2,
       threshold: 2,
       unit: 'points',
-      message: 'All silent: 2 of 2 points of item i in alarm',
+      message: 'All silent: 2 of 2 points of item i in alarm (d1, d2)',
+      messageZh: 'All silent：监测项 i 2 个测点中 2 个报警（d1、d2）',
     });
-    expect(evaluateGroup(def, 'i', points('yellow', 'blue'), [])).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, 'i', points('yellow', 'blue'), [], 'site-a')).toEqual({ status: 'false' });
   });
 
   it('any: one point is enough; atLeast defaults to blue, and no alarm is not an alarm', () => {
     const def = groupOf('require: any, severity: red');
-    expect(evaluateGroup(def, null, points(null, 'blue', null), [])).toMatchObject({
+    expect(evaluateGroup(def, null, points(null, 'blue', null), [], 'site-a')).toMatchObject({
       severity: 'red',
       value: 1,
       threshold: 1,
-      message: 'g: 1 of 3 points of the site in alarm',
+      message: 'g: 1 of 3 points of the site in alarm (d2)',
     });
-    expect(evaluateGroup(def, null, points(null, null), [])).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, null, points(null, null), [], 'site-a')).toEqual({ status: 'false' });
   });
 
   it('while: only when a device of the named profiles satisfies the condition', () => {
     const def = groupOf('require: any, severity: red, while: { profiles: [meter], condition: producing }');
     const hits = points('red');
-    expect(evaluateGroup(def, null, hits, [{ profile: 'meter', env: env({ producing: true }) }])).toMatchObject({ status: 'true' });
-    expect(evaluateGroup(def, null, hits, [{ profile: 'meter', env: env({ producing: false }) }])).toEqual({ status: 'false' });
-    expect(evaluateGroup(def, null, hits, [{ profile: 'other', env: env({ producing: true }) }])).toEqual({ status: 'false' });
-    expect(evaluateGroup(def, null, hits, [])).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, null, hits, [{ profile: 'meter', env: env({ producing: true }) }], 'site-a')).toMatchObject({
+      status: 'true',
+    });
+    expect(evaluateGroup(def, null, hits, [{ profile: 'meter', env: env({ producing: false }) }], 'site-a')).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, null, hits, [{ profile: 'other', env: env({ producing: true }) }], 'site-a')).toEqual({ status: 'false' });
+    expect(evaluateGroup(def, null, hits, [], 'site-a')).toEqual({ status: 'false' });
     const anyProfile = groupOf('require: any, severity: red, while: { condition: producing }');
-    expect(evaluateGroup(anyProfile, null, hits, [{ profile: 'other', env: env({ producing: true }) }])).toMatchObject({ status: 'true' });
+    expect(evaluateGroup(anyProfile, null, hits, [{ profile: 'other', env: env({ producing: true }) }], 'site-a')).toMatchObject({
+      status: 'true',
+    });
+  });
+});
+
+describe('evaluateGroup, texts', () => {
+  // a duty officer reading a site alarm on WeCom needs it in Chinese, and which devices to go to
+  it('renders the Chinese name and wording, never the English message, when the rule has no message_zh', () => {
+    const def = groupOf('require: any, severity: red, name_zh: 生产时安全设备停运, message: "Fan off while producing: {points}"');
+    expect(evaluateGroup(def, null, points(null, 'blue'), [], 'site-a')).toMatchObject({
+      message: 'Fan off while producing: d2',
+      messageZh: '生产时安全设备停运：厂区 2 个测点中 1 个报警（d2）',
+    });
+  });
+
+  it('renders {points}, {item}, {site}, {value} and {threshold} in message and message_zh', () => {
+    const def = groupOf(
+      'require: all, atLeast: yellow, severity: orange, groupBy: line, message: "{site} {item}: {value}/{threshold} silent ({points})", message_zh: "{item}：{points} 无数据"',
+    );
+    expect(evaluateGroup(def, 'line-2', points('yellow', 'red'), [], 'site-a')).toMatchObject({
+      message: 'site-a line-2: 2/2 silent (d1, d2)',
+      messageZh: 'line-2：d1、d2 无数据',
+    });
+    const perSite = groupOf('require: any, severity: red, message: "{item}"');
+    expect(evaluateGroup(perSite, null, points('red'), [], 'site-a')).toMatchObject({ message: 'site-a' });
+  });
+
+  it('names eight points and counts the rest', () => {
+    const def = groupOf('require: all, severity: orange, name_zh: 虚假离线');
+    const many = points(...Array.from({ length: 12 }, () => 'yellow' as const));
+    expect(evaluateGroup(def, null, many, [], 'site-a')).toMatchObject({
+      message: 'g: 12 of 12 points of the site in alarm (d1, d2, d3, d4, d5, d6, d7, d8 and 4 more)',
+      messageZh: '虚假离线：厂区 12 个测点中 12 个报警（d1、d2、d3、d4、d5、d6、d7、d8 等 12 个）',
+    });
   });
 });
 
 describe('evaluateGroup, edge cases', () => {
   it('all without any point is normal', () => {
-    expect(evaluateGroup(groupOf('require: all, severity: orange'), null, [], [])).toEqual({ status: 'false' });
+    expect(evaluateGroup(groupOf('require: all, severity: orange'), null, [], [], 'site-a')).toEqual({ status: 'false' });
   });
 
   it('of two levels met at the same severity, the first in the list is named', () => {
     const def = groupOf('levels: [{ count: 2, atLeast: orange, severity: red }, { count: 3, atLeast: yellow, severity: red }]');
-    expect(evaluateGroup(def, null, points('red', 'orange', 'yellow'), [])).toMatchObject({
+    expect(evaluateGroup(def, null, points('red', 'orange', 'yellow'), [], 'site-a')).toMatchObject({
       severity: 'red',
       value: 2,
       threshold: 2,
