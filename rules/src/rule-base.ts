@@ -12,6 +12,12 @@ export const ruleBaseSchema = z.strictObject({
   /** The standard and clause, or "engineering default"; travels into alarm events. */
   source: z.string().min(1),
   enabled: z.boolean().default(true),
+  /**
+   * `false`: a condition other rules read — a group's member, `rule.<id>` in an expression — that raises no alarm of
+   * its own (a safety sub-meter off feeds "safety equipment off while producing", and is no alarm at night). Its
+   * verdict is judged and kept as any rule's; it never reaches the alarm list, so it inhibits and latches nothing.
+   */
+  alarm: z.boolean().optional(),
   /** Message template with {value} {threshold} {unit} {metric} {severity}. */
   message: z.string().optional(),
   /** The rule's name in Chinese, for `messageZh` (default: `name`). */

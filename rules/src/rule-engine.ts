@@ -352,6 +352,12 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
     if (verdict === undefined) return;
     const severity = verdict.status === 'true' ? verdict.severity : null;
     if (verdict.status === rule.status && severity === rule.severity) return;
+    if (rule.def.alarm === false) {
+      // a condition without an alarm: kept for the rules that read it, its change told only to its site's groups
+      commit(slot, rule, verdict);
+      siteGroups.touch(slot.context.site, rule.def.id);
+      return;
+    }
     // levels passed over on the way up in this same evaluation: each shown as its own transition first
     if (verdict.status === 'true' && verdict.crossed) {
       for (const step of verdict.crossed) {
@@ -360,6 +366,13 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         out.push(changeOf(slot, rule, flat, when));
       }
     }
+    commit(slot, rule, verdict);
+    out.push(changeOf(slot, rule, verdict, when));
+  };
+
+  /** Takes a rule's new verdict as its status and, once settled, as the severity groups and `rule.<id>` read. */
+  const commit = (slot: DeviceSlot, rule: RuleSlot, verdict: Verdict): void => {
+    const severity = verdict.status === 'true' ? verdict.severity : null;
     rule.status = verdict.status;
     rule.severity = severity;
     if (verdict.status !== 'pending' && rule.committed !== severity) {
@@ -369,7 +382,6 @@ export function createRuleEngine(deps: RuleEngineDeps): RuleEngine {
         slot.refChanged = true;
       }
     }
-    out.push(changeOf(slot, rule, verdict, when));
   };
 
   /** Whether a metric the derived value reads is outside its sensor's physical range now (the `range` kind's fault). */

@@ -65,6 +65,24 @@ export function dependencyOrder(defs: readonly RuleDefinition[]): RuleDefinition
   return out;
 }
 
+/** Whether a group of any profile counts this rule of `profile` among its members. */
+const isGroupMember = (set: RuleSet, profile: string, id: string): boolean =>
+  [...set.values()].some((defs) =>
+    defs.some((d) => d.kind === 'group' && d.members.rules.includes(id) && (d.members.profiles?.includes(profile) ?? true)),
+  );
+
+/** What is wrong with a rule that raises no alarm (`alarm: false`): it must be read, and cannot inhibit or latch. */
+function withoutAlarmProblems(set: RuleSet, profile: string, def: RuleDefinition): string[] {
+  const problems: string[] = [];
+  if (def.inhibits) problems.push('alarm: false: a rule without an alarm inhibits nothing; drop inhibits');
+  if ('latch' in def && def.latch !== undefined) problems.push('alarm: false: a rule without an alarm has nothing to latch; drop latch');
+  const readByRule = (set.get(profile) ?? []).some((d) => d.id !== def.id && ruleRefsOf(d).includes(def.id));
+  if (!readByRule && !isGroupMember(set, profile, def.id)) {
+    problems.push(`alarm: false: no group rule's members and no rule.${def.id} of ${profile} read it, so it does nothing`);
+  }
+  return problems;
+}
+
 /**
  * Load-time checks a schema cannot make alone: names that expressions and rules read exist in the
  * profile (or are derived values of it), and group rules name member rules that exist. Returns problems.
@@ -74,6 +92,7 @@ export function validateRuleSet(set: RuleSet, deps: RuleSetCheckDeps = {}): stri
   const allRuleIds = new Set<string>();
   for (const defs of set.values()) for (const def of defs) allRuleIds.add(def.id);
   const checkOne = (profile: string, def: RuleDefinition, where: string): void => {
+    if (def.alarm === false) for (const problem of withoutAlarmProblems(set, profile, def)) problems.push(`${where}: ${problem}`);
     if (def.inhibits) {
       for (const id of def.inhibits.rules ?? [])
         if (!allRuleIds.has(id)) problems.push(`${where}: inhibits.rules: no rule "${id}" in any profile`);

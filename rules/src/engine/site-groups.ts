@@ -47,6 +47,8 @@ export interface SiteGroups extends GroupState {
   evaluateAfter(changes: VerdictChange[], when: number, site: string | null): void;
   /** As `evaluateAfter`, for every site in `sites` (which gains the sites where a member rule changed). */
   evaluateAfterAll(changes: VerdictChange[], when: number, sites: Set<string>): void;
+  /** A member rule without an alarm changed on `site` (it makes no change to find it by): judged at the next evaluation. */
+  touch(site: string, rule: string): void;
   /** Judges every group rule of a site. */
   evaluateSite(site: string, when: number, out: VerdictChange[]): void;
   /** The site of a group rule's deadline; null: a device rule's. */
@@ -205,10 +207,16 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
   };
 
   /** Judges `touched` and the sites where a member rule changed (in `changes`). */
+  /** Sites where a member rule without an alarm changed since the last evaluation. */
+  const quietlyTouched = new Set<string>();
   const evaluateTouched = (changes: VerdictChange[], when: number, touched: Set<string>): void => {
     for (let i = 0; i < changes.length; i += 1) {
       const change = changes[i] as VerdictChange;
       if (memberRules.has(change.rule)) touched.add(change.site);
+    }
+    if (quietlyTouched.size > 0) {
+      for (const site of quietlyTouched) touched.add(site);
+      quietlyTouched.clear();
     }
     for (const site of touched) evaluateSite(site, when, changes);
   };
@@ -228,6 +236,10 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
     evaluateAfterAll(changes, when, touched) {
       if (groups.length === 0) return;
       evaluateTouched(changes, when, touched);
+    },
+
+    touch(site, rule) {
+      if (memberRules.has(rule)) quietlyTouched.add(site);
     },
 
     evaluateSite,
@@ -261,11 +273,13 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
 
     clear() {
       groupSlots.clear();
+      quietlyTouched.clear();
     },
 
     forgetSite(site) {
       for (const key of groupSlots.get(site)?.keys() ?? []) deps.deadlines().cancel(GROUP_DEADLINE + key);
       if (groupSlots.delete(site)) changedSites.add(site);
+      quietlyTouched.delete(site);
     },
 
     snapshot() {
