@@ -253,6 +253,27 @@ describe('tailings-dam profile', () => {
       'escalated red @3h',
     ]);
   });
+
+  it('a red level alarm already up stays red while its gauge reads nonsense, with or without other instruments failing, and nothing moves when it reads again', () => {
+    const failing: Array<Record<string, Metrics>> = [{}, { 'pz-1': { phreatic_depth: -999 }, 'fb-1': { freeboard: 999 } }];
+    for (const others of failing) {
+      const { h, run, t0 } = pond();
+      // the pond at the design maximum flood level: red
+      run(t0 + 2 * HOUR, () => ({ 'pond-1': { pond_level: 103.1 } }));
+      expect(h.active('pond_level_high', 'pond-1')?.severity).toBe('red');
+      // the gauge dies (99999 m) for 3 h — alone, or with a piezometer and the freeboard gauge: the flood is not
+      // withdrawn (the fault is said by sensor_fault), and reading 103.1 m again is no news
+      run(t0 + 5 * HOUR, (t) => ({ 'pond-1': { pond_level: t < t0 + 4 * HOUR ? 99_999 : 103.1 }, ...(t < t0 + 4 * HOUR ? others : {}) }));
+      expect(h.timeline('pond_level_high', t0, 'pond-1')).toEqual([
+        'raised blue @0s',
+        'escalated yellow @0s',
+        'escalated orange @0s',
+        'escalated red @0s',
+      ]);
+      expect(h.timeline('sensor_fault', t0, 'pond-1')).toEqual(['raised orange @2h', 'cleared orange @4h']);
+      expect(h.active('pond_level_high', 'pond-1')).toMatchObject({ severity: 'red', value: 103.1 });
+    }
+  });
 });
 
 describe.each([10, 60])(

@@ -16,6 +16,28 @@ rules:
 ${extra}`;
 
 describe('threshold', () => {
+  it('outsideRange: skip — a reading outside the sensor range changes nothing, raised or not; judge (default) takes it', () => {
+    const deps = { rangeOf: () => ({ min: 0, max: 100 }) };
+    const skip = harness(rule('    outsideRange: skip\n'), { deps });
+    skip.read(1, { x: 85 });
+    expect(skip.state('t')).toBe('red');
+    skip.read(2, { x: 9999 });
+    skip.read(3, { x: -999 });
+    expect(skip.state('t')).toBe('red');
+    // back at red: nothing to tell; back at normal: cleared as ever
+    skip.read(4, { x: 85 });
+    expect(skip.changes.map((c) => c.verdict.status)).toEqual(['true', 'true', 'true']);
+    skip.read(5, { x: 50 });
+    expect(skip.state('t')).toBe('false');
+    const quiet = harness(rule('    outsideRange: skip\n'), { deps });
+    quiet.read(1, { x: 9999 });
+    expect(quiet.changes).toEqual([]);
+    const judge = harness(rule(), { deps });
+    judge.read(1, { x: 85 });
+    judge.read(2, { x: -999 });
+    expect(judge.state('t')).toBe('false');
+  });
+
   it('a level computed from attributes is shown and sent rounded: 0.7 × 0.2 is 0.14, not 0.13999999999999999', () => {
     const h = harness(
       `

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ruleBaseSchema } from '../rule-base.js';
-import type { RuleContext, RuleKind } from '../rule-kind.js';
+import { outsideRange, type RuleContext, type RuleKind } from '../rule-kind.js';
 import { SEVERITIES, type Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 import {
@@ -39,6 +39,13 @@ export const thresholdRuleSchema = ruleBaseSchema
     ...leveledFields,
     /** A level counts only when `n` of the last `m` samples call for it. */
     samples: samplesSchema.optional(),
+    /**
+     * A reading outside the sensor's physical range (the `range` kind's sensor fault): `judge` it as any value
+     * (default, fail-safe: a gas detector over its range may be a real release), or `skip` it — not a value of the
+     * process (a dead piezometer's −999 m, a level gauge's 99999): the alarm keeps the state the last valid reading
+     * gave it, raised or not, until a valid one comes, and the sensor fault alarm says why nothing is judged.
+     */
+    outsideRange: z.enum(['judge', 'skip']).optional(),
   })
   .superRefine((def, ctx) => checkLevels(def.levels, def.direction, ctx));
 
@@ -123,6 +130,8 @@ export const thresholdKind: RuleKind<ThresholdRule, ThresholdState> = {
     const fresh = reading.metrics[def.metric];
     const hasSample = typeof fresh === 'number';
     if (!hasSample && !touches(def.when, reading)) return undefined;
+    // not a value of the process: nothing is judged, the alarm keeps what the last valid reading made it
+    if (hasSample && def.outsideRange === 'skip' && outsideRange(ctx.rangeOf(def.metric), fresh)) return undefined;
     if (hasSample) {
       state.value = fresh;
       const sample = targetLevel(resolveLevels(def.levels, ctx.env), def.direction, fresh, state.lv.level);
