@@ -266,6 +266,17 @@ describe('dust-collector profile', () => {
     expect(h.activeSummary()).toEqual(['hopper_temp_high:red', 'sensor_fault:orange']);
   });
 
+  it('a hot hopper whose thermocouple opens (−50 °C) stays orange: a broken sensor is not "back to normal"', () => {
+    const { h, random, both, start } = plant();
+    both(start + MINUTE, (t) => ({ ...working(t, random), hopper_temp: 75 }));
+    both(start + 6 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: -50 }));
+    expect(h.activeSummary()).toEqual(expect.arrayContaining(['hopper_temp_high:orange', 'sensor_fault:orange']));
+    // it reads again, still hot: nothing to tell of the temperature; cooled down: cleared as ever
+    both(start + 7 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: 75 }));
+    both(start + 8 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: 40 }));
+    expect(h.timeline('hopper_temp_high', start)).toEqual(['raised yellow @0s', 'escalated orange @0s', 'cleared orange @7m']);
+  });
+
   it('a thermocouple that reads again after an open circuit (−50 °C) raises no rise: the faulty reading is no sample', () => {
     const { h, random, both, start } = plant();
     both(start + 2 * MINUTE, (t) => ({ ...working(t, random), hopper_temp: -50 }));

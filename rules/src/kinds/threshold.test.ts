@@ -16,26 +16,30 @@ rules:
 ${extra}`;
 
 describe('threshold', () => {
-  it('outsideRange: skip — a reading outside the sensor range changes nothing, raised or not; judge (default) takes it', () => {
+  it('a reading outside the sensor range never lowers the alarm; it raises it (fail-safe) unless outsideRange: skip', () => {
     const deps = { rangeOf: () => ({ min: 0, max: 100 }) };
+    // default, fail-safe: an open sensor's −999 is not "back to normal"; a saturated one's 9999 may be real
+    const failSafe = harness(rule(), { deps });
+    failSafe.read(1, { x: 85 });
+    failSafe.read(2, { x: -999 });
+    expect(failSafe.state('t')).toBe('red');
+    expect(failSafe.changes.map((c) => c.verdict.status)).toEqual(['true', 'true', 'true']);
+    failSafe.read(3, { x: 50 });
+    expect(failSafe.state('t')).toBe('false');
+    failSafe.read(4, { x: 9999 });
+    expect(failSafe.last('t')).toMatchObject({ severity: 'red', value: 9999 });
+    // skip: not a value of the process — changes nothing, raised or not
     const skip = harness(rule('    outsideRange: skip\n'), { deps });
-    skip.read(1, { x: 85 });
-    expect(skip.state('t')).toBe('red');
-    skip.read(2, { x: 9999 });
+    skip.read(1, { x: 9999 });
+    expect(skip.changes).toEqual([]);
+    skip.read(2, { x: 85 });
     skip.read(3, { x: -999 });
-    expect(skip.state('t')).toBe('red');
+    skip.read(4, { x: 9999 });
     // back at red: nothing to tell; back at normal: cleared as ever
-    skip.read(4, { x: 85 });
+    skip.read(5, { x: 85 });
     expect(skip.changes.map((c) => c.verdict.status)).toEqual(['true', 'true', 'true']);
-    skip.read(5, { x: 50 });
+    skip.read(6, { x: 50 });
     expect(skip.state('t')).toBe('false');
-    const quiet = harness(rule('    outsideRange: skip\n'), { deps });
-    quiet.read(1, { x: 9999 });
-    expect(quiet.changes).toEqual([]);
-    const judge = harness(rule(), { deps });
-    judge.read(1, { x: 85 });
-    judge.read(2, { x: -999 });
-    expect(judge.state('t')).toBe('false');
   });
 
   it('a level computed from attributes is shown and sent rounded: 0.7 × 0.2 is 0.14, not 0.13999999999999999', () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ruleBaseSchema } from '../rule-base.js';
 import { outsideRange, type RuleContext, type RuleKind } from '../rule-kind.js';
-import { SEVERITIES, type Severity } from '../severity.js';
+import { compareSeverity, SEVERITIES, type Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 import {
   active,
@@ -40,12 +40,13 @@ export const thresholdRuleSchema = ruleBaseSchema
     /** A level counts only when `n` of the last `m` samples call for it. */
     samples: samplesSchema.optional(),
     /**
-     * A reading outside the sensor's physical range (the `range` kind's sensor fault): `judge` it as any value
-     * (default, fail-safe: a gas detector over its range may be a real release), or `skip` it — not a value of the
-     * process (a dead piezometer's −999 m, a level gauge's 99999): the alarm keeps the state the last valid reading
-     * gave it, raised or not, until a valid one comes, and the sensor fault alarm says why nothing is judged.
+     * A reading outside the sensor's physical range (the `range` kind's sensor fault). `failSafe` (default): it may
+     * raise or escalate the alarm — a gas detector over its range may be a real release — but never lowers or clears
+     * it: an open thermocouple's −50 °C is not "back to normal". `skip`: it is not a value of the process at all (a
+     * dead piezometer's −999 m, a level gauge's 99999) and changes nothing. Either way the alarm keeps what the last
+     * valid reading made it until a valid one comes, and the sensor fault alarm says why.
      */
-    outsideRange: z.enum(['judge', 'skip']).optional(),
+    outsideRange: z.enum(['failSafe', 'skip']).optional(),
   })
   .superRefine((def, ctx) => checkLevels(def.levels, def.direction, ctx));
 
@@ -130,11 +131,13 @@ export const thresholdKind: RuleKind<ThresholdRule, ThresholdState> = {
     const fresh = reading.metrics[def.metric];
     const hasSample = typeof fresh === 'number';
     if (!hasSample && !touches(def.when, reading)) return undefined;
-    // not a value of the process: nothing is judged, the alarm keeps what the last valid reading made it
-    if (hasSample && def.outsideRange === 'skip' && outsideRange(ctx.rangeOf(def.metric), fresh)) return undefined;
     if (hasSample) {
-      state.value = fresh;
       const sample = targetLevel(resolveLevels(def.levels, ctx.env), def.direction, fresh, state.lv.level);
+      // a faulty sensor's value: never a reason to lower the alarm (fail-safe), with `skip` no reason for anything
+      if (outsideRange(ctx.rangeOf(def.metric), fresh) && (def.outsideRange === 'skip' || compareSeverity(sample, state.lv.level) <= 0)) {
+        return undefined;
+      }
+      state.value = fresh;
       state.sampleTarget = nOfM(def, state, sample);
     }
     if (state.value === null) return undefined;
