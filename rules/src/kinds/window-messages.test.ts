@@ -69,6 +69,39 @@ rules:
     });
   });
 
+  it('a velocity or an average left without data keeps its alarm (a quiet station is no all-clear) and is judged again when data comes', () => {
+    for (const aggregate of ['avg', 'theil_sen', 'slope', 'min', 'max']) {
+      const h = one(`aggregate: ${aggregate}, window: 10m, buckets: 10, levels: { red: { raise: 5, clear: 4 } }`);
+      for (let m = 0; m <= 3; m += 1) h.read(m * MIN, { x: 10 + 10 * m });
+      expect(h.state('w'), aggregate).toBe('red');
+      // the station goes quiet: every sample leaves the window, nothing is known — the red stays, nothing is sent
+      const sent = h.changes.length;
+      h.advanceTo(60 * MIN);
+      expect(h.state('w'), aggregate).toBe('red');
+      expect(h.changes.length, aggregate).toBe(sent);
+      // it reports again, flat and low: judged, and cleared on the value
+      for (let m = 60; m <= 64; m += 1) h.read(m * MIN, { x: 0 });
+      expect(h.last('w'), aggregate).toMatchObject({ status: 'false', detail: { value: 0 } });
+    }
+  });
+
+  it('a transform that judges nothing (a tangent angle below its velocity gate) clears saying what it was given', () => {
+    const h = one(
+      'name: Angle, name_zh: 切线角, aggregate: theil_sen, per: 1m, window: 10m, buckets: 10, transform: "tangent_angle(value, 1, 3)", levels: { yellow: { raise: 60, clear: 55 } }',
+    );
+    for (let m = 0; m <= 4; m += 1) h.read(m * MIN, { x: 10 * m });
+    expect(h.state('w')).toBe('yellow');
+    for (let m = 5; m <= 20; m += 1) h.read(m * MIN, { x: 40 });
+    expect(h.last('w')).toMatchObject({
+      status: 'false',
+      detail: {
+        value: null,
+        message: 'Angle back to normal: theil_sen of x over 10 min 1.66667 u/min, where it is not judged',
+        messageZh: '切线角恢复正常：x 10 min 变化速率 1.66667 u/min，不在判定范围内',
+      },
+    });
+  });
+
   it.each([
     ['count', 'aggregate: count', null, 1],
     ['a slope per hour by default', 'aggregate: slope', 'u/h', 60],

@@ -246,7 +246,34 @@ const PER_UNIT: Record<number, string> = { 1000: 's', 60000: 'min', 3600000: 'h'
 /** The unit of the value compared: `unit`, else per `per` for slopes, none for counts and transforms, else the metric's. */
 function unitOfValue(def: WindowRule, ctx: RuleContext): string | null {
   if (def.unit !== undefined) return def.unit;
-  if (def.transform || def.aggregate === 'count') return null;
+  if (def.transform) return null;
+  return aggregateUnit(def, ctx);
+}
+
+/** Aggregates that estimate a value of the process (no samples: unknown), not a sum or count of what came (none: 0). */
+const ESTIMATES: Record<WindowRule['aggregate'], boolean> = {
+  avg: true,
+  sum: false,
+  min: true,
+  max: true,
+  count: false,
+  slope: true,
+  theil_sen: true,
+};
+
+const AGGREGATE_ZH: Record<WindowRule['aggregate'], string> = {
+  avg: '均值',
+  sum: '累计',
+  min: '最小值',
+  max: '最大值',
+  count: '样本数',
+  slope: '变化速率',
+  theil_sen: '变化速率',
+};
+
+/** The unit of the aggregate itself (before any transform): per `per` for slopes, none for counts, else the metric's. */
+function aggregateUnit(def: WindowRule, ctx: RuleContext): string | null {
+  if (def.aggregate === 'count') return null;
   const unit = ctx.unitOf(def.metric);
   if (def.aggregate === 'slope' || def.aggregate === 'theil_sen') return `${unit ?? ''}/${PER_UNIT[def.per] ?? formatDuration(def.per)}`;
   return unit;
@@ -274,10 +301,17 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
   state.aggregate = aggregate;
   state.expiry = expiry;
   state.value = transformed(def, ctx, aggregate);
-  const target =
-    state.value !== null && guardHolds(def.when, ctx.env)
-      ? targetLevel(resolveLevels(def.levels, ctx.env), def.direction, state.value, state.lv.level)
-      : null;
+  const guarded = guardHolds(def.when, ctx.env);
+  // too little data to estimate a value (a velocity, an average: the samples left the window, a station gone quiet) is no
+  // reason to end an alarm — its silence rule says what happened; it keeps what the data last said until enough comes
+  // to judge again. A sum or a count of nothing is a verdict of its own: nothing counted (the alarm ends as before).
+  const target = !guarded
+    ? null
+    : aggregate === null && ESTIMATES[def.aggregate]
+      ? state.lv.level
+      : state.value === null
+        ? null
+        : targetLevel(resolveLevels(def.levels, ctx.env), def.direction, state.value, state.lv.level);
   const left = state.lv.level;
   const { due, changed } = advanceVisibly(state.lv, target, ctx.now, delaysOf(def));
   if (!changed) return undefined;
@@ -290,19 +324,27 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
     const back = def.direction === 'above' ? 'below' : 'above';
     const name = def.name ?? def.metric;
     const nameZh = def.name_zh ?? name;
-    // no value: the samples left the window (or too few came for minSamples/minSpan), not a value back over clear
+    // no value: nothing counted in the window (a sum, a count), or none from the transform (a tangent angle while the
+    // velocity is below its gate: said with the velocity it was given) — not a value back over clear
     const noValue = state.value === null;
+    const raw = `${roundForMessage(aggregate ?? 0)}${aggregateUnit(def, ctx) ? ` ${aggregateUnit(def, ctx)}` : ''}`;
     return cleared({
       metric: def.metric,
-      value: noValue ? null : roundForMessage(state.value as number),
+      value: state.value === null ? null : roundForMessage(state.value),
       threshold: level?.clear ?? null,
       unit: unitOfValue(def, ctx),
-      template: noValue
-        ? `${name} back to normal: too little data over ${formatDuration(def.window)}`
-        : `${name} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
-      templateZh: noValue
-        ? `${nameZh}恢复正常：${formatDuration(def.window)} 内数据不足`
-        : `${nameZh}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
+      template:
+        noValue && aggregate !== null
+          ? `${name} back to normal: ${def.aggregate} of ${def.metric} over ${formatDuration(def.window)} ${raw}, where it is not judged`
+          : noValue
+            ? `${name} back to normal: too little data over ${formatDuration(def.window)}`
+            : `${name} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
+      templateZh:
+        noValue && aggregate !== null
+          ? `${nameZh}恢复正常：${def.metric} ${formatDuration(def.window)} ${AGGREGATE_ZH[def.aggregate]} ${raw}，不在判定范围内`
+          : noValue
+            ? `${nameZh}恢复正常：${formatDuration(def.window)} 内数据不足`
+            : `${nameZh}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
       ...guardEndedTexts(def, ctx.env),
       def,
       ctx,
