@@ -15,18 +15,24 @@ describe('Chinese alarm text (messageZh)', () => {
 
   // a custom English message carries what the kind's wording cannot ("stop work and evacuate", "casting not
   // permitted"): without its Chinese twin a WeCom card showed the Chinese name and then the English sentence
-  it('every rule with a message has a message_zh with the same placeholders', () => {
+  it('every rule with a message, clear_message or when_name has its Chinese twin, with the same placeholders', () => {
     const placeholders = (text: string): string[] => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string).sort();
     const mismatched: string[] = [];
     for (const profile of PROFILES.values()) {
       for (const rule of loadProfileRules(profile).rules) {
-        if (rule.message === undefined) continue;
-        const zh = rule.message_zh;
-        if (zh === undefined || !/[\u4e00-\u9fff]/.test(zh)) mismatched.push(`${profile.id}/${rule.id}: no Chinese message_zh`);
-        else if (placeholders(zh).join() !== placeholders(rule.message).join()) {
-          mismatched.push(
-            `${profile.id}/${rule.id}: {${placeholders(rule.message).join('} {')}} in message, {${placeholders(zh).join('} {')}} in message_zh`,
-          );
+        const pairs = [
+          ['message', rule.message, rule.message_zh],
+          ['clear_message', rule.clear_message, rule.clear_message_zh],
+          ['when_name', rule.when_name, rule.when_name_zh],
+        ] as const;
+        for (const [field, en, zh] of pairs) {
+          if (en === undefined) continue;
+          if (zh === undefined || !/[\u4e00-\u9fff]/.test(zh)) mismatched.push(`${profile.id}/${rule.id}: no Chinese ${field}_zh`);
+          else if (placeholders(zh).join() !== placeholders(en).join()) {
+            mismatched.push(
+              `${profile.id}/${rule.id}: {${placeholders(en).join('} {')}} in ${field}, {${placeholders(zh).join('} {')}} in ${field}_zh`,
+            );
+          }
         }
       }
     }

@@ -233,10 +233,13 @@ describe('confined-space profile', () => {
     h.run('gas-1', t0 + 10 * MINUTE, IDLE_EVERY, () => freshAir(random, false));
     expect(h.timeline('ventilation_stopped', t0)).toEqual(['raised red @0s', 'cleared red @1m']);
     expect(h.active('ventilation_stopped')).toBeUndefined();
-    // the raise says what to do; the clear says it is over
+    // the raise says what to do; the clear says what must happen before anyone goes back in (not "back to normal")
     const [raised, cleared] = h.book.history(h.open('ventilation_stopped')?.id ?? '');
     expect(raised?.alarm.message).toMatch(/stop work and evacuate/);
-    expect(cleared?.alarm.message).toBe('Ventilation stopped during work: back to normal');
+    expect(cleared?.alarm.message).toBe(
+      'Ventilation running again or the work permit closed: ventilate and test the air before anyone re-enters',
+    );
+    expect(cleared?.alarm.messageZh).toBe('通风已恢复或作业许可已关闭：再次进入前须重新通风并检测合格');
   });
 
   it('silence while a permit is active: orange after 30 s, red after 2 min; data clears it', () => {

@@ -114,17 +114,16 @@ describe('deep-well-casting profile', () => {
       'Interlock acted: quick shut-off closed and emergency drain open, the cast was stopped (cooling-water pressure 0.05 MPa) — find the cause before the next cast',
     );
     expect(raised?.alarm.messageZh).toMatch(/^铸造联锁已动作/);
-    expect(cleared?.alarm.message).toBe('Casting interlock acted: back to normal');
+    expect(cleared?.alarm.message).toBe('Interlock reset for the next cast (valves back in casting position): the cause must be on record');
     // it stays open for the duty officer to resolve with the cause
     expect(alarm?.resolved).toBe(false);
     // the cooling alarms of the trip end with the cast, not because the pressure came back: their clear says so
     const pressure = h.open('cooling_pressure_low');
     const end = h.book.history(pressure?.id ?? '').at(-1);
     expect(end?.type).toBe('alarm.cleared');
-    expect(end?.alarm.message).toBe(
-      'Cooling-water pressure: not judged while casting_active and cast_length >= attr.arm_length_mm does not hold',
-    );
-    expect(end?.alarm.messageZh).toBe('冷却水压力：casting_active and cast_length >= attr.arm_length_mm 不成立，暂停判定');
+    // in words, not the guard's expression (when_name)
+    expect(end?.alarm.message).toBe('Cooling-water pressure: no longer judged, the cast ended');
+    expect(end?.alarm.messageZh).toBe('冷却水压力：浇铸结束，停止判定');
   });
 
   it('a pump trip whose interlock does not act within 3 s raises a separate red interlock failure', () => {

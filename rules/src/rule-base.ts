@@ -25,6 +25,19 @@ export const ruleBaseSchema = z.strictObject({
   /** Chinese message template (same placeholders), rendered into the `messageZh` extension of alarm events. */
   message_zh: z.string().optional(),
   /**
+   * The clear's message when the condition ended (its value back, the event reset) — in place of the kind's "back to
+   * normal", which a burst vent panel or a work stopped for want of ventilation never is. Same placeholders, `{value}`
+   * the value at the clear.
+   */
+  clear_message: z.string().optional(),
+  clear_message_zh: z.string().optional(),
+  /**
+   * What the `when` guard means ("the cast", "浇铸"), for the clear when it stops holding: "…: no longer judged, the
+   * cast ended" rather than the guard's expression.
+   */
+  when_name: z.string().min(1).optional(),
+  when_name_zh: z.string().min(1).optional(),
+  /**
    * What this rule's active condition explains, so those alarms are not raised beside it (inhibits.ts): silence and
    * range (sensor fault) rules inhibit the other rules of their device unless `false`.
    */

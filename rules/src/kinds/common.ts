@@ -23,11 +23,17 @@ export const guardHolds = (when: CompiledExpr | undefined, env: ExprEnv): boolea
 export function guardEndedTexts(
   def: RuleTexts & { metric?: string; when?: CompiledExpr | undefined },
   env: ExprEnv,
-): { template: string; templateZh: string } | null {
+): { template: string; templateZh: string; guardEnded: true } | null {
   if (def.when === undefined || guardHolds(def.when, env)) return null;
+  const name = def.name ?? def.metric ?? def.id;
   return {
-    template: `${def.name ?? def.metric ?? def.id}: not judged while ${def.when.src} does not hold`,
-    templateZh: `${nameZhOf(def)}：${def.when.src} 不成立，暂停判定`,
+    template: def.when_name
+      ? `${name}: no longer judged, ${def.when_name} ended`
+      : `${name}: not judged while ${def.when.src} does not hold`,
+    templateZh: def.when_name_zh
+      ? `${nameZhOf(def)}：${def.when_name_zh}结束，停止判定`
+      : `${nameZhOf(def)}：${def.when.src} 不成立，暂停判定`,
+    guardEnded: true,
   };
 }
 
@@ -55,6 +61,10 @@ export interface RuleTexts {
   name?: string | undefined;
   name_zh?: string | undefined;
   message_zh?: string | undefined;
+  clear_message?: string | undefined;
+  clear_message_zh?: string | undefined;
+  when_name?: string | undefined;
+  when_name_zh?: string | undefined;
 }
 
 /** The rule's name for Chinese messages: `name_zh`, else its English name, else its id. */
@@ -126,8 +136,11 @@ export function active(fields: ActiveFields): Verdict {
  * A `false` verdict that says what cleared it: the value judged at the clear, the clear value of the level left,
  * and a message of its own (never the raise-time text).
  */
-export function cleared(fields: Omit<ActiveFields, 'severity'>): Verdict {
-  return { status: 'false', detail: detailOf(fields, null, fields.templateZh) };
+export function cleared(fields: Omit<ActiveFields, 'severity'> & { guardEnded?: true }): Verdict {
+  // the rule's own words for its condition ending; a guard that stopped holding is another end, said by the kind
+  const own = fields.guardEnded ? {} : { template: fields.def.clear_message ?? fields.template };
+  const zh = fields.guardEnded ? fields.templateZh : (fields.def.clear_message_zh ?? fields.templateZh);
+  return { status: 'false', detail: detailOf({ ...fields, ...own }, null, zh) };
 }
 
 /** Adds the levels passed over on the way up (`CROSSED` of the last advance) as verdicts of their own. */

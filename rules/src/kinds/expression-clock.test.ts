@@ -97,7 +97,7 @@ describe('expression rule verdicts', () => {
     expect(h.state('night')).toBe('yellow');
   });
 
-  it('say the rule and its condition when raised, and that it is back to normal when cleared', () => {
+  it('say the rule and its condition when raised, and that the condition no longer holds when cleared', () => {
     const h = harness(`
 profile: p
 rules:
@@ -116,11 +116,11 @@ rules:
     h.read(1000, { fan: true });
     expect(h.last('fan_off')).toMatchObject({
       status: 'false',
-      detail: { message: 'fan_off: back to normal', messageZh: 'fan_off：已恢复正常' },
+      detail: { message: 'fan_off: the condition no longer holds', messageZh: 'fan_off：报警条件已不成立' },
     });
     expect(h.last('named')).toMatchObject({
       status: 'false',
-      detail: { message: 'Fan stopped: back to normal', messageZh: '风机停止：已恢复正常' },
+      detail: { message: 'Fan stopped: the condition no longer holds', messageZh: '风机停止：报警条件已不成立' },
     });
   });
 

@@ -110,8 +110,8 @@ function verdictOf(
       metric: def.metric ?? null,
       value: def.metric === undefined ? null : (ctx.latest[def.metric] ?? null),
       threshold: null,
-      template: `${def.name ?? def.id}: back to normal`,
-      templateZh: `${nameZhOf(def)}：已恢复正常`,
+      template: `${def.name ?? def.id}: the condition no longer holds`,
+      templateZh: `${nameZhOf(def)}：报警条件已不成立`,
       def,
       ctx,
     });

@@ -16,6 +16,22 @@ rules:
 ${extra}`;
 
 describe('threshold', () => {
+  it('clears in the rule’s own words (clear_message) when the value is back, and names its guard (when_name) when that ends', () => {
+    const texts =
+      '    name: Temp\n    when: running\n    when_name: the run\n    when_name_zh: 运行\n    clear_message: "Temp fine at {value} {unit}"\n    clear_message_zh: "温度正常 {value} {unit}"\n';
+    const back = harness(rule(texts));
+    back.read(1, { x: 85, running: true });
+    back.read(2, { x: 50, running: true });
+    expect(back.last('t')).toMatchObject({ status: 'false', detail: { message: 'Temp fine at 50 u', messageZh: '温度正常 50 u' } });
+    const ended = harness(rule(texts));
+    ended.read(1, { x: 85, running: true });
+    ended.read(2, { x: 85, running: false });
+    expect(ended.last('t')).toMatchObject({
+      status: 'false',
+      detail: { message: 'Temp: no longer judged, the run ended', messageZh: 'Temp：运行结束，停止判定' },
+    });
+  });
+
   it('a reading outside the sensor range never lowers the alarm; it raises it (fail-safe) unless outsideRange: skip', () => {
     const deps = { rangeOf: () => ({ min: 0, max: 100 }) };
     // default, fail-safe: an open sensor's −999 is not "back to normal"; a saturated one's 9999 may be real
