@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { harness, ruleSetFromYaml } from '../test-support/harness.js';
 import { SILENT_AND_HOT_RULES } from '../test-support/silent-and-hot.js';
+import type { RuleDefinition } from './kinds/registry.js';
 import { createRuleEngine, type EngineSnapshot } from './rule-engine.js';
 
 const MIN = 60_000;
@@ -32,6 +34,18 @@ rules:
 `;
 
 const json = <T>(value: T): T => JSON.parse(JSON.stringify(value));
+
+/** A definition's canonical JSON with every field, as fingerprints were before the words were left out. */
+const canonicalWithWords = (def: RuleDefinition): string =>
+  JSON.stringify(def, (_key, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .map((k) => [k, (value as Record<string, unknown>)[k]]),
+        )
+      : value,
+  );
 const engineOf = (yaml: string) => createRuleEngine({ rules: ruleSetFromYaml(yaml), unitOf: () => 'u' });
 
 describe('a rule set reloaded while the engine runs', () => {
@@ -54,6 +68,20 @@ describe('a rule set reloaded while the engine runs', () => {
     ]);
     // the removed rule's on-delay or timers never fire later
     expect(h.tick(60 * MIN).map((c) => c.rule)).toEqual(['silent']);
+  });
+
+  it('a rule whose words alone changed (message, Chinese message, name, source) keeps its state and open alarm; its next transition speaks the new words', () => {
+    const h = harness(HOT_NOW);
+    h.read(0, { t: 70 });
+    expect(h.state('hot')).toBe('yellow');
+    const reworded = HOT_NOW.replace(
+      'source: test }',
+      'source: corrected, name: Hot, name_zh: 热, message_zh: "温度 {value}", clear_message: "cool at {value}" }',
+    );
+    expect(h.engine.replaceRules(ruleSetFromYaml(reworded), MIN)).toEqual([]);
+    expect(h.state('hot')).toBe('yellow');
+    h.read(2 * MIN, { t: 50 });
+    expect(h.last('hot')).toMatchObject({ status: 'false', detail: { message: 'cool at 50' } });
   });
 
   it('a rule added that reads a raised rule is judged at the reload, and follows the kept rule from then on', () => {
@@ -165,6 +193,22 @@ describe('an engine restored from a snapshot', () => {
     });
     expect(engineOf(changed).restore(snap, 30 * MIN)).toEqual([clear('silent', 'new', 30 * MIN), clear('hot', 'rules', 30 * MIN)]);
     expect(engineOf(changed).restore(snap)).toEqual([clear('silent', 'new', 0), clear('hot', 'rules', 0)]);
+  });
+
+  it('a snapshot saved when fingerprints held the words too still matches its unchanged rules (an upgrade keeps the alarms)', () => {
+    const a = harness(HOT_NOW);
+    a.read(0, { t: 70 });
+    const snap = json(a.engine.snapshot());
+    const def = ruleSetFromYaml(HOT_NOW).get('p')?.[0] as RuleDefinition;
+    for (const device of snap.devices) {
+      for (const rule of device.rules) {
+        // what a version of the gateway before this one saved: a digest of the whole definition, source included
+        rule.fp = createHash('sha256').update(canonicalWithWords(def)).digest('base64url').slice(0, 22);
+      }
+    }
+    const b = engineOf(HOT_NOW);
+    expect(b.restore(snap, MIN)).toEqual([]);
+    expect(b.verdicts()).toContainEqual({ key: 's/d/hot', status: 'true', severity: 'yellow' });
   });
 
   it('an older snapshot without the committed severity: a raised rule shows and is read at its severity, a pending one at none', () => {

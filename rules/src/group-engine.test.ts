@@ -137,7 +137,10 @@ describe('group state across reloads, forgetting and restores', () => {
     const s = site(GAUGES);
     s.read(gauge('g1', { item: 'a' }), 0, { x: 65 });
     expect(s.engine.replaceRules(ruleSetFromYaml(GAUGES), MIN)).toEqual([]);
-    const changed = GAUGES.replace('source: group-src', 'source: group-v2');
+    // its words edited (source, a message): the same rule, its alarm kept
+    const reworded = GAUGES.replace('source: group-src', 'message: "{points} in alarm"\n    source: group-v1');
+    expect(s.engine.replaceRules(ruleSetFromYaml(reworded), MIN)).toEqual([]);
+    const changed = GAUGES.replace('source: group-src', 'offDelay: 1s\n    source: group-v2');
     const out = s.engine.replaceRules(ruleSetFromYaml(changed), 2 * MIN);
     expect(out).toEqual([
       {
@@ -146,7 +149,7 @@ describe('group state across reloads, forgetting and restores', () => {
         device: 'a',
         profile: 'gauge',
         rule: 'item_alarm',
-        source: 'group-src',
+        source: 'group-v1',
         verdict: { status: 'false' },
         at: 2 * MIN,
       },
@@ -227,7 +230,7 @@ describe('group state across reloads, forgetting and restores', () => {
       verdict: { status: 'false' },
       at: 5 * MIN,
     });
-    const changed = restoreWith(GAUGES.replace('source: group-src', 'source: group-v2'));
+    const changed = restoreWith(GAUGES.replace('source: group-src', 'offDelay: 1s\n    source: group-v2'));
     expect(all).toEqual([clear('gauge', 'group-v2')]);
     expect(changed.verdicts().filter((v) => v.key.endsWith('/item_alarm'))).toEqual([]);
     restoreWith(GAUGES.replace(/ {2}- id: item_alarm[\s\S]*$/, ''));

@@ -205,11 +205,42 @@ export function rulesForDevice(set: RuleSet, profile: string, site: string, devi
 const fingerprints = new WeakMap<object, string>();
 
 const digests = new WeakMap<object, string>();
+const legacyDigests = new WeakMap<object, string>();
+
+/**
+ * A rule's words — its names, messages, source — are not what it judges: editing them (a better Chinese message, a
+ * corrected source) keeps the rule's state and its open alarms, where any other change starts it afresh.
+ */
+const TEXT_FIELDS: ReadonlySet<string> = new Set([
+  'name',
+  'name_zh',
+  'message',
+  'message_zh',
+  'clear_message',
+  'clear_message_zh',
+  'when_name',
+  'when_name_zh',
+  'source',
+]);
+
+/** Canonical JSON (keys sorted at every depth), the rule's own fields in `skip` left out. */
+const canonical = (def: RuleDefinition, skip: ReadonlySet<string>): string =>
+  JSON.stringify(
+    skip.size === 0 ? def : Object.fromEntries(Object.entries(def).filter(([key]) => !skip.has(key))),
+    (_key, value: unknown) =>
+      isRecord(value)
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((k) => [k, value[k]]),
+          )
+        : value,
+  );
 
 /**
  * A short digest of `fingerprintOf` (SHA-256, 128 bits in base64url) for what is saved with every device's state:
- * the text itself is the whole definition, sources and messages included (about 14 of a dust collector's 22 KB,
- * rewritten at each commit that moved the device).
+ * the text itself is most of a device's saved state (about 14 of a dust collector's 22 KB when it held sources and
+ * messages, rewritten at each commit that moved the device).
  */
 export function fingerprintDigestOf(def: RuleDefinition): string {
   let digest = digests.get(def);
@@ -220,23 +251,31 @@ export function fingerprintDigestOf(def: RuleDefinition): string {
   return digest;
 }
 
-/** Whether a saved fingerprint (a digest, or the whole text of older snapshots) is that of `def`. */
-export const fingerprintMatches = (saved: string, def: RuleDefinition): boolean =>
-  saved.startsWith('{') ? saved === fingerprintOf(def) : saved === fingerprintDigestOf(def);
+/**
+ * Whether a saved fingerprint (a digest, or the whole text of older snapshots) is that of `def`. One saved before the
+ * words were left out was of the whole definition, words included: that still matches, while the words are the same.
+ */
+export function fingerprintMatches(saved: string, def: RuleDefinition): boolean {
+  if (saved.startsWith('{')) return saved === fingerprintOf(def) || saved === canonical(def, NO_FIELDS);
+  if (saved === fingerprintDigestOf(def)) return true;
+  let legacy = legacyDigests.get(def);
+  if (legacy === undefined) {
+    legacy = createHash('sha256').update(canonical(def, NO_FIELDS)).digest('base64url').slice(0, 22);
+    legacyDigests.set(def, legacy);
+  }
+  return saved === legacy;
+}
 
-/** A stable text of a rule definition: equal texts mean the same rule (hot reload keeps its state). */
+const NO_FIELDS: ReadonlySet<string> = new Set();
+
+/**
+ * A stable text of what a rule judges — its definition without its words (`TEXT_FIELDS`): equal texts mean the same
+ * rule (a hot reload or a restart keeps its state and open alarms).
+ */
 export function fingerprintOf(def: RuleDefinition): string {
   let text = fingerprints.get(def);
   if (text === undefined) {
-    text = JSON.stringify(def, (_key, value: unknown) =>
-      isRecord(value)
-        ? Object.fromEntries(
-            Object.keys(value)
-              .sort()
-              .map((k) => [k, value[k]]),
-          )
-        : value,
-    );
+    text = canonical(def, TEXT_FIELDS);
     fingerprints.set(def, text);
   }
   return text;
