@@ -29,16 +29,25 @@ export const durationSchema = z
     return ms;
   });
 
+const UNITS: ReadonlyArray<readonly [number, string, string]> = [
+  [86_400_000, 'd', '天'],
+  [3_600_000, 'h', '小时'],
+  [60_000, 'min', '分钟'],
+  [1_000, 's', '秒'],
+];
+
 /** A duration for messages: "30 s", "15 min", "1.5 h", "7 d". */
 export function formatDuration(ms: number): string {
-  const units: Array<[number, string]> = [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'min'],
-    [1_000, 's'],
-  ];
-  for (const [size, name] of units) {
+  for (const [size, name] of UNITS) {
     if (ms >= size) return `${Number((ms / size).toFixed(1))} ${name}`;
   }
   return `${ms} ms`;
+}
+
+/** The same in Chinese: "30 秒", "15 分钟", "1.5 小时", "7 天". */
+export function formatDurationZh(ms: number): string {
+  for (const [size, , name] of UNITS) {
+    if (ms >= size) return `${Number((ms / size).toFixed(1))} ${name}`;
+  }
+  return `${ms} 毫秒`;
 }

@@ -16,7 +16,7 @@ describe('expect rule details', () => {
       value: null,
       threshold: null,
       message: "Interlock failure: valve == 'closed' AND drain == 'open' not seen within 3 s of drop",
-      messageZh: "联锁失效：触发后 3 s 内未见 valve == 'closed' 且 drain == 'open'",
+      messageZh: "联锁失效：触发后 3 秒内未见 valve == 'closed' 且 drain == 'open'",
     });
   });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../duration.js';
+import { durationSchema, formatDuration, formatDurationZh } from '../duration.js';
 import type { CompiledExpr } from '../expression/ast.js';
 import { holds } from '../expression/evaluate.js';
 import { expressionSchema } from '../expression/expression-schema.js';
@@ -97,7 +97,7 @@ function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdi
       `Interlock failure: ${state.unmet.join(' AND ')} not seen within ${formatDuration(def.within)} of ${
         def.trigger.src.length <= TRIGGER_SHOWN_CHARS ? def.trigger.src : 'its trigger'
       }`,
-    templateZh: `联锁失效：触发后 ${formatDuration(def.within)} 内未见 ${state.unmet.join(' 且 ')}`,
+    templateZh: `联锁失效：触发后 ${formatDurationZh(def.within)}内未见 ${state.unmet.join(' 且 ')}`,
     def,
     ctx,
   });

@@ -29,6 +29,12 @@ describe('range rule details', () => {
       message: 'Sensor fault: a -50 u outside its physical range -40…600',
       messageZh: '传感器故障：a -50 u 超出物理量程 -40…600',
     });
+    // the rule's Chinese name when it has one (a power meter's 电表故障)
+    const named = harness('\nprofile: p\nrules:\n  - { id: fault, kind: range, name_zh: 电表故障, source: t }\n', {
+      deps: { rangeOf: (_p, m) => ranges[m] ?? null },
+    });
+    named.read(0, { a: -50 });
+    expect(named.last('fault')).toMatchObject({ messageZh: '电表故障：a -50 u 超出物理量程 -40…600' });
     const two = harness('\nprofile: p\nrules:\n  - { id: fault, kind: range, source: t }\n', {
       deps: { rangeOf: (_p, m) => ranges[m] ?? null },
     });
@@ -92,13 +98,13 @@ describe('stuck rule details', () => {
       value: 1200,
       threshold: 0.5,
       message: 'Filter ΔP stuck at 1200 u for 30 min (sensor stuck)',
-      messageZh: '滤袋压差：读数停滞在 1200 u 已 30 min（传感器卡死）',
+      messageZh: '滤袋压差：读数停滞在 1200 u 已 30 分钟（传感器卡死）',
     });
     const plain = harness(rule());
     for (let m = 0; m <= 30; m += 10) plain.read(m * MIN, { dp: 7 });
     expect(plain.last('st')).toMatchObject({
       message: 'dp stuck at 7 u for 30 min (sensor stuck)',
-      messageZh: 'st：读数停滞在 7 u 已 30 min（传感器卡死）',
+      messageZh: 'st：读数停滞在 7 u 已 30 分钟（传感器卡死）',
     });
     // a rule named for what it finds does not say it twice
     const named = harness(rule(', name: ΔP transmitter stuck'));
@@ -214,7 +220,7 @@ describe('range and stuck rule details, more', () => {
       status: 'true',
       value: 0,
       message: 'dp stuck at 0 u for 30 min (sensor stuck)',
-      messageZh: 'st：读数停滞在 0 u 已 30 min（传感器卡死）',
+      messageZh: 'st：读数停滞在 0 u 已 30 分钟（传感器卡死）',
     });
   });
 

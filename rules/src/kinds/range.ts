@@ -91,7 +91,7 @@ function decide(def: RangeRule, state: RangeState, ctx: RuleContext): Verdict {
     value: fault.value,
     threshold: bound !== null && Number.isFinite(bound) ? bound : null,
     template: def.message ?? `Sensor fault: ${metric} {value} {unit} ${rangeText(range, 'en')}${others > 0 ? ` (+${others} more)` : ''}`,
-    templateZh: `传感器故障：${metric} {value} {unit} ${rangeText(range, 'zh')}${others > 0 ? `（另有 ${others} 项）` : ''}`,
+    templateZh: `${def.name_zh ?? '传感器故障'}：${metric} {value} {unit} ${rangeText(range, 'zh')}${others > 0 ? `（另有 ${others} 项）` : ''}`,
     def,
     ctx,
   });

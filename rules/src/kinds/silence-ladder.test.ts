@@ -54,17 +54,17 @@ rules:
     expect(h.last('quiet')).toMatchObject({
       severity: 'yellow',
       message: 'No data from d for 15 min or more',
-      messageZh: 'd 无数据，已持续 15 min 以上',
+      messageZh: 'd 无数据，已持续 15 分钟以上',
     });
     expect(h.last('no_h2s')).toMatchObject({
       severity: 'orange',
       metric: 'h2s',
       message: 'No h2s from d for 1 h or more',
-      messageZh: 'd 无 h2s 数据，已持续 1 h 以上',
+      messageZh: 'd 无 h2s 数据，已持续 1 小时以上',
     });
     expect(h.last('named')).toMatchObject({
       message: 'Gas monitor offline for 1.5 min or more',
-      messageZh: '气体监测离线，已持续 1.5 min 以上',
+      messageZh: '气体监测离线，已持续 1.5 分钟以上',
     });
   });
 });

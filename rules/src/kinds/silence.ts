@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../duration.js';
+import { durationSchema, formatDuration, formatDurationZh } from '../duration.js';
 import { expressionSchema } from '../expression/expression-schema.js';
 import { ruleBaseSchema } from '../rule-base.js';
 import type { RuleContext, RuleKind } from '../rule-kind.js';
@@ -95,7 +95,7 @@ function verdictOf(def: SilenceRule, state: SilenceState, ctx: RuleContext): Ver
     value: null,
     threshold: null,
     template: def.message ?? `${def.name ?? what} for ${silentFor} or more`,
-    templateZh: `${def.name_zh ?? (def.metric === undefined ? `${ctx.device.device} 无数据` : `${ctx.device.device} 无 ${def.metric} 数据`)}，已持续 ${silentFor} 以上`,
+    templateZh: `${def.name_zh ?? (def.metric === undefined ? `${ctx.device.device} 无数据` : `${ctx.device.device} 无 ${def.metric} 数据`)}，已持续 ${formatDurationZh(stepMs(def, state, state.step))}以上`,
     def,
     ctx,
   });

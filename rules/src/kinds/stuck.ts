@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../duration.js';
+import { durationSchema, formatDuration, formatDurationZh } from '../duration.js';
 import { expressionSchema } from '../expression/expression-schema.js';
 import { ruleBaseSchema } from '../rule-base.js';
 import type { RuleKind } from '../rule-kind.js';
@@ -83,7 +83,7 @@ export const stuckKind: RuleKind<StuckRule, StuckState> = {
       template:
         def.message ??
         `${stuckName(def.name ?? def.metric)} at {value} {unit} for ${formatDuration(ctx.now - (state.since as number))} (sensor stuck)`,
-      templateZh: `${nameZhOf(def)}：读数停滞在 {value} {unit} 已 ${formatDuration(ctx.now - (state.since as number))}（传感器卡死）`,
+      templateZh: `${nameZhOf(def)}：读数停滞在 {value} {unit} 已 ${formatDurationZh(ctx.now - (state.since as number))}（传感器卡死）`,
       def,
       ctx,
     });

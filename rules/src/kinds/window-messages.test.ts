@@ -65,7 +65,7 @@ rules:
     h.advanceTo(2 * 60 * MIN);
     expect(h.last('w')).toMatchObject({
       status: 'false',
-      detail: { value: null, message: 'Rain back to normal: too little data over 1 h', messageZh: '降雨恢复正常：1 h 内数据不足' },
+      detail: { value: null, message: 'Rain back to normal: too little data over 1 h', messageZh: '降雨恢复正常：1 小时内数据不足' },
     });
   });
 
@@ -97,7 +97,7 @@ rules:
       detail: {
         value: null,
         message: 'Angle back to normal: theil_sen of x over 10 min 1.66667 u/min, where it is not judged',
-        messageZh: '切线角恢复正常：x 10 min 变化速率 1.66667 u/min，不在判定范围内',
+        messageZh: '切线角恢复正常：x 10 分钟变化速率 1.66667 u/min，不在判定范围内',
       },
     });
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../duration.js';
+import { durationSchema, formatDuration, formatDurationZh } from '../duration.js';
 import type { ExprEnv } from '../expression/evaluate.js';
 import { evaluateNumber } from '../expression/evaluate.js';
 import { expressionSchema } from '../expression/expression-schema.js';
@@ -341,9 +341,9 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
             : `${name} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
       templateZh:
         noValue && aggregate !== null
-          ? `${nameZh}恢复正常：${def.metric} ${formatDuration(def.window)} ${AGGREGATE_ZH[def.aggregate]} ${raw}，不在判定范围内`
+          ? `${nameZh}恢复正常：${def.metric} ${formatDurationZh(def.window)}${AGGREGATE_ZH[def.aggregate]} ${raw}，不在判定范围内`
           : noValue
-            ? `${nameZh}恢复正常：${formatDuration(def.window)} 内数据不足`
+            ? `${nameZh}恢复正常：${formatDurationZh(def.window)}内数据不足`
             : `${nameZh}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
       ...guardEndedTexts(def, ctx.env),
       def,
