@@ -131,7 +131,11 @@ describe('deep-well-casting profile', () => {
     cast(t0 + 10 * SECOND, (_t, i) => pumpTrip(i));
     // the trigger is the first red condition, the flow dropping 20 % at +0 s (cooling_flow_drop); 3 s later nothing has closed
     expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @3s']);
-    expect(h.active('interlock_failure')?.message).toMatch(/quick_shutoff == 'closed'/);
+    // what did not happen, in words, and what to do — in both languages
+    expect(h.active('interlock_failure')?.message).toMatch(/the quick shut-off valve closed AND the emergency drain valve open/);
+    expect(h.active('interlock_failure')?.messageZh).toBe(
+      '联锁失效：冷却水或液位联锁触发后 3 秒内未见快速切断阀关闭、紧急排放阀打开、倾翻炉回倾或流槽断开——立即手动切断铝液',
+    );
   });
 
   it('a cast stopped within 3 s of a pump trip with the valves not moved is still an interlock failure', () => {
@@ -161,7 +165,9 @@ describe('deep-well-casting profile', () => {
     const { h, cast, t0 } = caster();
     cast(t0 + 10 * SECOND, (_t, i) => ({ ...pumpTrip(i), quick_shutoff: 'closed', tilt_back: true }));
     expect(h.timeline('interlock_failure', t0)).toEqual(['raised red @3s']);
-    expect(h.active('interlock_failure')?.message).toMatch(/emergency_drain == 'open'/);
+    expect(h.active('interlock_failure')?.message).toBe(
+      'Interlock failure: the emergency drain valve open not seen within 3 s of a cooling or level trip — stop the metal by hand',
+    );
   });
 
   it('cooling rules are not armed before the cast is 300 mm long', () => {
@@ -238,7 +244,9 @@ describe('deep-well-casting profile', () => {
     expect(h.timeline('emergency_drain_fault', fault)).toEqual(['raised orange @0s', 'cleared orange @6m']);
     expect(h.timeline('casting_not_permitted', fault)).toEqual(['raised orange @0s', 'cleared orange @6m']);
     expect(h.stepsOf('casting_not_permitted')[0]?.device).toBe('dc-2');
-    expect(h.open('casting_not_permitted')?.messageZh).toBe('已解除：dc-2 禁止浇铸：安全阀故障，或必需的传感器数据过期或故障（caster-1）');
+    expect(h.open('casting_not_permitted')?.messageZh).toBe(
+      '已解除：dc-2 禁止浇铸：快速切断阀、紧急排放阀或流槽断开装置故障，或必需的传感器数据中断或故障（caster-1）',
+    );
     expect(h.timeline('casting_bypass', fault)).toEqual(['raised red @5m', 'cleared red @6m']);
   });
 
@@ -274,7 +282,12 @@ describe('deep-well-casting profile', () => {
     h.run('caster-1', castStart + MINUTE, SECOND, (t) => withoutLaunderLevel(casting(t, castStart, random)));
     expect(h.timeline('launder_level_stale', from)).toEqual(['raised yellow @1m']);
     expect(h.timeline('casting_bypass', from)).toEqual(['raised red @3m']);
-    expect(h.active('casting_bypass')?.message).toMatch(/stale/);
+    expect(h.active('casting_bypass')?.message).toBe(
+      'Bypass: a cast started while casting is not permitted — not met: launder and mould-inlet levels reporting',
+    );
+    expect(h.active('casting_bypass')?.messageZh).toBe(
+      '违规浇铸：不满足浇铸许可条件时开始浇铸（疑似旁路联锁）——未满足：流槽、结晶器入口液位数据正常上报',
+    );
   });
 
   it('silence during a cast is red after 10 s; idle silence follows the normal offline ladder', () => {

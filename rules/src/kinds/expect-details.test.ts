@@ -16,7 +16,25 @@ describe('expect rule details', () => {
       value: null,
       threshold: null,
       message: "Interlock failure: valve == 'closed' AND drain == 'open' not seen within 3 s of drop",
-      messageZh: "联锁失效：触发后 3 秒内未见 valve == 'closed' 且 drain == 'open'",
+      messageZh: "联锁失效：触发后 3 秒内未见「valve == 'closed'」、「drain == 'open'」",
+    });
+  });
+
+  it('an expectation with words is named by them, and {unmet} puts the unmet ones into a message of the rule', () => {
+    const labelled = `trigger: "drop", within: 3s, expect: [{ condition: "valve == 'closed'", name: the valve closed, name_zh: 阀门关闭 }, "drain == 'open'", "pump"]`;
+    const h = harness(rule(labelled));
+    h.read(0, { drop: true, valve: 'open', drain: 'closed', pump: true });
+    h.advanceTo(3000);
+    expect(h.last('il')).toMatchObject({
+      message: "Interlock failure: the valve closed AND drain == 'open' not seen within 3 s of drop",
+      messageZh: "联锁失效：触发后 3 秒内未见阀门关闭、「drain == 'open'」",
+    });
+    const worded = harness(rule(`${labelled}, message: "Trip: {unmet} — act by hand", message_zh: "跳闸：未见{unmet}——立即手动处置"`));
+    worded.read(0, { drop: true, valve: 'open', drain: 'open', pump: true });
+    worded.advanceTo(3000);
+    expect(worded.last('il')).toMatchObject({
+      message: 'Trip: the valve closed — act by hand',
+      messageZh: '跳闸：未见阀门关闭——立即手动处置',
     });
   });
 

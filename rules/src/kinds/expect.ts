@@ -10,12 +10,26 @@ import { severitySchema } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 import { active, NORMAL_VERDICT, pendingVerdict, touches } from './common.js';
 
+/**
+ * One expectation: an expression, or one with the words a duty officer reads when it is not met
+ * (`{ condition: "quick_shutoff == 'closed'", name: the quick shut-off valve closed, name_zh: 快速切断阀关闭 }`).
+ */
+const expectationSchema = z.union([
+  expressionSchema,
+  z
+    .strictObject({ condition: expressionSchema, name: z.string().min(1), name_zh: z.string().min(1).optional() })
+    .transform(({ condition, name, name_zh }): Expectation => ({ ...condition, name, ...(name_zh === undefined ? {} : { name_zh }) })),
+]);
+
+/** An expectation as a rule holds it: the compiled expression, with its words when it has them. */
+export type Expectation = CompiledExpr & { name?: string; name_zh?: string };
+
 export const expectRuleSchema = ruleBaseSchema.extend({
   kind: z.literal('expect'),
   /** When this becomes true (a rising edge)… */
   trigger: expressionSchema,
   /** …every one of these must hold within `within`, else the interlock failed. */
-  expect: z.array(expressionSchema).min(1),
+  expect: z.array(expectationSchema).min(1),
   within: durationSchema,
   /**
    * Optional: a check once started runs to its deadline whatever the trigger or this does meanwhile — a sudden drop
@@ -84,21 +98,34 @@ function judge(def: ExpectRule, state: ExpectState, ctx: RuleContext): void {
 /** A trigger short enough to read in a message; a longer one (a casting interlock's dozen conditions) is "its trigger". */
 const TRIGGER_SHOWN_CHARS = 60;
 
+/** The expectations not met, in words where they have them: `{unmet}` of the messages. */
+function unmetText(def: ExpectRule, unmet: readonly string[], zh: boolean): string {
+  const words = unmet.map((src) => {
+    const e = (def.expect as Expectation[]).find((x) => x.src === src);
+    // an expression without words is quoted in Chinese text: 未见「valve == 'closed'」
+    return (zh ? (e?.name_zh ?? e?.name) : e?.name) ?? (zh ? `「${src}」` : src);
+  });
+  return words.join(zh ? '、' : ' AND ');
+}
+
 function verdictOf(def: ExpectRule, state: ExpectState, ctx: RuleContext): Verdict {
   if (state.deadline !== null) return pendingVerdict(state.deadline);
   if (!state.failed) return NORMAL_VERDICT;
+  const unmet = unmetText(def, state.unmet, false);
+  const unmetZh = unmetText(def, state.unmet, true);
   return active({
     severity: def.severity,
     metric: null,
     value: null,
     threshold: null,
-    template:
+    template: (
       def.message ??
-      `Interlock failure: ${state.unmet.join(' AND ')} not seen within ${formatDuration(def.within)} of ${
+      `Interlock failure: {unmet} not seen within ${formatDuration(def.within)} of ${
         def.trigger.src.length <= TRIGGER_SHOWN_CHARS ? def.trigger.src : 'its trigger'
-      }`,
-    templateZh: `联锁失效：触发后 ${formatDurationZh(def.within)}内未见 ${state.unmet.join(' 且 ')}`,
-    def,
+      }`
+    ).replaceAll('{unmet}', unmet),
+    templateZh: `联锁失效：触发后 ${formatDurationZh(def.within)}内未见{unmet}`.replaceAll('{unmet}', unmetZh),
+    def: def.message_zh === undefined ? def : { ...def, message_zh: def.message_zh.replaceAll('{unmet}', unmetZh) },
     ctx,
   });
 }
