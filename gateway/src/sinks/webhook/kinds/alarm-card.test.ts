@@ -64,6 +64,10 @@ describe('alarm card: what a group-robot message says about an alarm event', () 
     };
     expect(words('alarm.raised')).toEqual(['告警产生', 'alert']);
     expect(words('alarm.cleared')).toEqual(['告警解除', 'calm']);
+    // an alarm that ended says what it was, so a chat list does not show a red alarm for its clear
+    expect(alarmCard(eventOf('alarm.cleared'), { language: 'zh' }).title).toMatch(/^【已解除·原红色】/);
+    expect(alarmCard(eventOf('alarm.resolved'), { language: 'en' }).severityLabel).toBe('Ended · was red');
+    expect(alarmCard(eventOf('alarm.acknowledged'), { language: 'zh' }).severityLabel).toBe('红色告警');
     expect(words('alarm.resolved')).toEqual(['告警已处置', 'calm']);
     expect(words('alarm.overdue')).toEqual(['处置超时', 'alert']);
     expect(words('alarm.acknowledged')).toEqual(['告警已确认', 'info']);

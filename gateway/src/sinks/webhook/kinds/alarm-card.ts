@@ -37,6 +37,16 @@ const SEVERITY_LABEL: Record<CardLanguage, Record<Severity, string>> = {
   en: { red: 'Red alarm', orange: 'Orange alarm', yellow: 'Yellow alarm', blue: 'Blue alarm' },
 };
 
+/**
+ * The bracket of an alarm that ended (cleared, resolved): "【红色告警】… 告警解除" read in a chat list as a red alarm —
+ * the severity is said as what it was.
+ */
+const ENDED_LABEL: Record<CardLanguage, (severity: string) => string> = {
+  zh: (severity) => `已解除·原${severity}`,
+  en: (severity) => `Ended · was ${severity}`,
+};
+const ENDED: ReadonlySet<AlarmEventType> = new Set(['alarm.cleared', 'alarm.resolved']);
+
 const SEVERITY_NAME: Record<CardLanguage, Record<Severity, string>> = {
   zh: { red: '红色', orange: '橙色', yellow: '黄色', blue: '蓝色' },
   en: { red: 'red', orange: 'orange', yellow: 'yellow', blue: 'blue' },
@@ -236,7 +246,9 @@ export function alarmCard(event: AlarmEvent, options: CardOptions): AlarmCard {
   const { language } = options;
   const { alarm } = event.data;
   const label = LABELS[language];
-  const severityLabel = SEVERITY_LABEL[language][alarm.severity];
+  const severityLabel = ENDED.has(event.type)
+    ? ENDED_LABEL[language](SEVERITY_NAME[language][alarm.severity])
+    : SEVERITY_LABEL[language][alarm.severity];
   const eventLabel = EVENT_LABEL[language][event.type] ?? event.type;
   const text = language === 'zh' ? (alarm.messageZh ?? alarm.message) : alarm.message;
 

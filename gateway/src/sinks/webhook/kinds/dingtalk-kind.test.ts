@@ -89,10 +89,10 @@ describe('DingTalk custom robot (kind: dingtalk)', () => {
     );
   });
 
-  it('colours a red alarm red and a clear green', () => {
+  it('colours a red alarm red and a clear green, the clear saying what the alarm was (not "红色告警" in a chat list)', () => {
     expect(JSON.parse(dingtalkBody(event('red'), OPTIONS)).markdown.text).toContain('<font color="#E02020">红色告警</font>');
     expect(JSON.parse(dingtalkBody(event('red', 'alarm.cleared'), OPTIONS)).markdown.text).toContain(
-      '<font color="#2E9E44">红色告警</font> 告警解除',
+      '<font color="#2E9E44">已解除·原红色</font> 告警解除',
     );
   });
 

@@ -62,7 +62,7 @@ describe('WeCom group robot (kind: wecom)', () => {
 
   it('uses only the colours WeCom has: warning for an alert, info (green) for a clear, comment (grey) otherwise', () => {
     expect(contentOf(wecomBody(event('x', 'yellow'), OPTIONS))).toContain('<font color="warning">黄色告警</font>');
-    expect(contentOf(wecomBody(event('x', 'red', 'alarm.cleared'), OPTIONS))).toContain('<font color="info">红色告警</font> 告警解除');
+    expect(contentOf(wecomBody(event('x', 'red', 'alarm.cleared'), OPTIONS))).toContain('<font color="info">已解除·原红色</font> 告警解除');
     expect(contentOf(wecomBody(event('x', 'red', 'alarm.acknowledged'), OPTIONS))).toContain('<font color="comment">');
     const colours = contentOf(wecomBody(event('x'), OPTIONS)).match(/color="([^"]*)"/g) ?? [];
     for (const colour of colours) expect(['color="warning"', 'color="info"', 'color="comment"']).toContain(colour);
