@@ -319,13 +319,30 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
         clearedAt: null,
         occurrences: open.occurrences + 1,
       });
-      markReported(open, change);
+      const reportedAt = markReported(open, change);
+      // the escalation of its earlier occurrence is over: it is chased afresh (the steps it took stay in its history)
+      delete open.chase;
+      // a return after its day's deadline passed is pushed again: it is due the day it returns (the overdue of the
+      // day it missed stays in its history); one that returns the same day keeps that day's deadline
+      if (open.deadline && Date.parse(open.deadline) <= reportedAt) {
+        const next = deps.deadlineOf?.(change.site, reportedAt) ?? null;
+        if (next !== null) {
+          deadlines.cancel(open.id);
+          open.deadline = iso(next);
+          open.overdue = false;
+          scheduleDeadline(open);
+        }
+      }
       return [transition(open, 'alarm.raised', change.at)];
     }
 
     const direction = compareSeverity(verdict.severity, open.severity);
     if (direction === 0) return [];
     Object.assign(open, details, { previousSeverity: open.severity, severity: verdict.severity });
+    if (direction > 0) {
+      // a higher severity is a new demand on the duty officer (ISA-18.2): acknowledged at orange is not at red
+      Object.assign(open, { acknowledged: false, acknowledgedBy: null, acknowledgedAt: null });
+    }
     return [transition(open, direction > 0 ? 'alarm.escalated' : 'alarm.deescalated', change.at)];
   };
 

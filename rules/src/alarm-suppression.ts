@@ -36,8 +36,11 @@ export function withSuppression(core: AlarmBookCore, shelving: Shelving, inhibit
       return ordered.flatMap((change, index) => applyOne(change, index, lastStateAt));
     },
     tick(now) {
-      const steps = shelving.hold(core.tick(now));
-      steps.push(...shelving.tick(now));
+      // shelves that end (or begin) by now first: a window that ends at the deadline sends its alarm's raise before the
+      // overdue — the other way round the overdue went out unheld and the window's end took it for what consumers had
+      // seen, so the raise never went out
+      const steps = shelving.tick(now);
+      steps.push(...shelving.hold(core.tick(now)));
       return steps;
     },
     resolve(id, by, note, at, disposal, occurrence) {

@@ -204,4 +204,32 @@ describe('policyFor and stepsFired: which policy, and what of it fired', () => {
     expect(stepsFired(alarm({ chase: last }), history, 'red')).toEqual(new Set([1, 3]));
     expect(stepsFired(alarm({ chase: last }), history, 'other')).toEqual(new Set());
   });
+
+  it('an alarm that returns is chased afresh: the steps of its earlier occurrence do not count', () => {
+    const step = (type: AlarmTransition['type'], chase?: { policy: string; step: number }): AlarmTransition =>
+      ({ type, alarm: { chase } }) as AlarmTransition;
+    const history = [
+      step('alarm.raised'),
+      step('alarm.chased', { policy: 'red', step: 1 }),
+      step('alarm.chased', { policy: 'red', step: 2 }),
+    ];
+    const last = { policy: 'red', step: 1 } as Alarm['chase'];
+    expect(stepsFired(alarm({ chase: last }), history, 'red')).toEqual(new Set([1, 2]));
+    const returned = [...history, step('alarm.cleared'), step('alarm.raised'), step('alarm.chased', { policy: 'red', step: 1 })];
+    expect(stepsFired(alarm({ chase: last }), returned, 'red')).toEqual(new Set([1]));
+  });
+
+  it('steps after a raise count from the last escalation since: acknowledged at orange, red gets its own time to be acknowledged', () => {
+    const at = (type: AlarmTransition['type'], ms: number): AlarmTransition => ({ type, at: ms, alarm: {} }) as AlarmTransition;
+    const red = { ...HOPPER_ALARM, raisedAt: new Date(0).toISOString(), reportedAt: undefined } as Alarm;
+    expect(chaseFacts(red, [at('alarm.raised', 0), at('alarm.acknowledged', MIN), at('alarm.escalated', 2 * 3_600_000)]).raisedAt).toBe(
+      2 * 3_600_000,
+    );
+    expect(chaseFacts(red, [at('alarm.raised', 0), at('alarm.deescalated', 5 * MIN)]).raisedAt).toBe(0);
+    // an escalation before a return does not count: the return is the newer demand
+    expect(
+      chaseFacts({ ...red, raisedAt: new Date(9 * MIN).toISOString() }, [at('alarm.escalated', 5 * MIN), at('alarm.raised', 9 * MIN)])
+        .raisedAt,
+    ).toBe(9 * MIN);
+  });
 });

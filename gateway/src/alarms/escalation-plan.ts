@@ -63,9 +63,9 @@ export function planChase(steps: readonly EscalationStep[], facts: ChaseFacts, f
 }
 
 /** The facts of an alarm as the book holds it. */
-export function chaseFacts(alarm: Alarm): ChaseFacts {
+export function chaseFacts(alarm: Alarm, history: readonly AlarmTransition[] = []): ChaseFacts {
   return {
-    raisedAt: Date.parse(alarm.reportedAt ?? alarm.raisedAt),
+    raisedAt: demandSince(alarm, history),
     acknowledged: alarm.acknowledged,
     assigned: alarm.assignee !== undefined && alarm.assignee !== null,
     resolved: alarm.resolved,
@@ -73,6 +73,24 @@ export function chaseFacts(alarm: Alarm): ChaseFacts {
     deadline: alarm.deadline ? Date.parse(alarm.deadline) : null,
     shelved: alarm.shelved !== undefined && alarm.shelved !== null,
   };
+}
+
+/**
+ * When what the alarm asks of the duty officer now began — what steps `after` a raise count from: its raise or return
+ * (`reportedAt`, else `raisedAt`), or its last escalation since, which needs a new acknowledgement (acknowledged at
+ * orange is not at red), with the time to give it.
+ */
+function demandSince(alarm: Alarm, history: readonly AlarmTransition[]): number {
+  let since = Date.parse(alarm.reportedAt ?? alarm.raisedAt);
+  for (let i = history.length - 1; i >= 0; i -= 1) {
+    const t = history[i] as AlarmTransition;
+    if (t.type === 'alarm.raised') break;
+    if (t.type === 'alarm.escalated') {
+      since = Math.max(since, t.at);
+      break;
+    }
+  }
+  return since;
 }
 
 /** The first policy whose match takes the alarm (its site, current severity and profile), or undefined. */
@@ -86,12 +104,16 @@ export function policyFor(policies: readonly EscalationPolicy[], alarm: Alarm): 
 }
 
 /**
- * The steps of `policy` that already fired for the alarm (their numbers): read from its history in the store, so that
- * a restart neither repeats a step nor forgets one, and a step passed over before a return may still fire after it.
+ * The steps of `policy` that already fired for the alarm's current occurrence (their numbers): read from its history in
+ * the store, so that a restart neither repeats a step nor forgets one. An alarm that returns (`alarm.raised` again,
+ * unacknowledged, due the day it returns) is chased afresh: the steps of its earlier occurrence do not count.
  */
 export function stepsFired(alarm: Alarm, history: readonly AlarmTransition[], policy: string): Set<number> {
   const fired = new Set<number>();
   if (!alarm.chase) return fired; // never chased
-  for (const t of history) if (t.type === 'alarm.chased' && t.alarm.chase?.policy === policy) fired.add(t.alarm.chase.step);
+  for (const t of history) {
+    if (t.type === 'alarm.raised') fired.clear();
+    else if (t.type === 'alarm.chased' && t.alarm.chase?.policy === policy) fired.add(t.alarm.chase.step);
+  }
   return fired;
 }

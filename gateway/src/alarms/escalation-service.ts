@@ -72,11 +72,12 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
       for (const alarm of alarms.book.list({ state: 'open' })) {
         const policy = policyFor(policies, alarm);
         if (!policy) continue;
-        const fired = stepsFired(alarm, alarms.book.history(alarm.id), policy.id);
+        const history = alarms.book.history(alarm.id);
+        const fired = stepsFired(alarm, history, policy.id);
         // one step at a time, each planned from the alarm as the step before left it: after a restart several may be
         // due at once, and a step that assigns the alarm makes a later `unless: assigned` step pass
         for (;;) {
-          const [planned] = planChase(policy.steps, chaseFacts(alarm), fired, now).fire;
+          const [planned] = planChase(policy.steps, chaseFacts(alarm, history), fired, now).fire;
           if (!planned || !fire(alarm, policy, planned, now)) break;
           fired.add(planned.step);
         }
@@ -85,8 +86,9 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
     stateOf(alarm, now) {
       const policy = policyFor(policies, alarm);
       if (!policy) return null;
-      const fired = stepsFired(alarm, alarms.book.history(alarm.id), policy.id);
-      const plan = planChase(policy.steps, chaseFacts(alarm), fired, now);
+      const history = alarms.book.history(alarm.id);
+      const fired = stepsFired(alarm, history, policy.id);
+      const plan = planChase(policy.steps, chaseFacts(alarm, history), fired, now);
       // steps due but not yet fired (the next tick fires them) come first
       const next = plan.fire[0] ?? plan.next;
       const step = next ? (policy.steps[next.step - 1] as EscalationStep) : null;
