@@ -38,6 +38,8 @@ export async function ackOrResolve(
     outcome: result.ok ? 'ok' : result.error.code,
     note,
     by: fields.by,
+    // the disposal record (cause, measures, responsible) is what the log of a resolve is for
+    ...(action === 'resolve' && fields.disposal !== undefined ? { detail: { disposal: fields.disposal } } : {}),
   });
   return result;
 }

@@ -134,7 +134,15 @@ describe('the alarm routes', () => {
       assignee: '张伟',
     });
     const entry = (await call(gateway, `/api/audit?action=alarm.assign&limit=1`)).body.entries[0];
-    expect(entry).toMatchObject({ target: id, outcome: 'ok', by: 'Li Na', note: 'today', actor: 'shared-dispatcher' });
+    // the log says to whom, not only that someone assigned
+    expect(entry).toMatchObject({
+      target: id,
+      outcome: 'ok',
+      by: 'Li Na',
+      note: 'today',
+      actor: 'shared-dispatcher',
+      detail: { to: '张伟' },
+    });
     const noOne = await call(gateway, `/api/alarms/${id}/assign`, { token: ROLE_TOKENS.dispatcher, body: { to: ' ', by: 'x' } });
     expect(noOne.body.error.details[0]).toEqual({ path: 'to', message: 'the responsible person is required' });
     const unknown = await call(gateway, '/api/alarms/alm_nothing/assign', { token: ROLE_TOKENS.dispatcher, body: { to: 'a', by: 'b' } });
@@ -173,6 +181,9 @@ describe('the alarm routes', () => {
       'alarm.resolved',
     ]);
     expect(history[4]).toMatchObject({ by: 'Wang Li', note: 'closed', disposal: DISPOSAL });
+    // the audit log keeps the disposal record with the resolve
+    const logged = (await call(gateway, `/api/audit?action=alarm.resolve&target=${id}&limit=1`)).body.entries[0];
+    expect(logged).toMatchObject({ outcome: 'ok', detail: { disposal: DISPOSAL } });
     expect(history[1]).not.toHaveProperty('disposal');
     expect(history[1]).not.toHaveProperty('assignee');
     expect(history[1]).not.toHaveProperty('held');

@@ -276,7 +276,15 @@ export function registerAlarmRoutes(
       const { to, by, note } = request.body;
       const actor = request.caller?.kind === 'user' ? request.caller.name : by;
       const result = await act({ kind: 'assign', id, to, by: actor, note: note ?? null });
-      deps.audit(request, { action: 'alarm.assign', target: id, outcome: result.ok ? 'ok' : result.error.code, note: note ?? null, by });
+      // to whom: the log of who was made responsible for what
+      deps.audit(request, {
+        action: 'alarm.assign',
+        target: id,
+        outcome: result.ok ? 'ok' : result.error.code,
+        note: note ?? null,
+        by,
+        detail: { to },
+      });
       if (!result.ok) return sendError(reply, result.error.code, `cannot assign alarm ${id}: ${result.error.code.replace(/_/g, ' ')}`);
       return { alarm: result.transition.alarm };
     },
