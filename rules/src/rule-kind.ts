@@ -93,7 +93,7 @@ export function renderMessage(template: string, fields: Record<string, string | 
     if (j > i + 1 && template.charCodeAt(j) === CLOSE) {
       const value = ownValue(fields, template.slice(i + 1, j));
       if (value !== undefined && value !== null) {
-        out += template.slice(from, i) + (typeof value === 'number' ? String(roundForMessage(value)) : String(value));
+        out += template.slice(from, i) + (typeof value === 'number' ? String(displayNumber(value)) : String(value));
         from = j + 1;
       }
       i = template.indexOf('{', j + 1);
@@ -107,7 +107,18 @@ export function renderMessage(template: string, fields: Record<string, string | 
   return out.trim();
 }
 
-/** Values in messages: at most 4 significant decimals, no float noise. */
+/**
+ * A number as a message shows it, to be read at a glance: three significant digits (40.6 %, 5.8 mm/h, 0.0812 MPa),
+ * whole numbers as they are, and at least the units of a larger value with one decimal (a pond at 1202.1 m). The
+ * event's `value` and `threshold` keep their precision (`roundForMessage`).
+ */
+export function displayNumber(value: number): number {
+  if (Number.isInteger(value) || !Number.isFinite(value)) return value;
+  if (Math.abs(value) >= 100) return Math.round(value * 10) / 10;
+  return Number(value.toPrecision(3));
+}
+
+/** Values of an event (its `value`, `threshold`): at most 6 significant digits, no float noise (0.7 × 0.2 is 0.14). */
 export function roundForMessage(value: number): number {
   if (Number.isInteger(value)) return value;
   return Math.abs(value) >= 1000 ? Math.round(value * 100) / 100 : Number(value.toPrecision(6));

@@ -96,8 +96,8 @@ rules:
       status: 'false',
       detail: {
         value: null,
-        message: 'Angle back to normal: theil_sen of x over 10 min 1.66667 u/min, where it is not judged',
-        messageZh: '切线角恢复正常：x 10 分钟变化速率 1.66667 u/min，不在判定范围内',
+        message: 'Angle back to normal: theil_sen of x over 10 min 1.67 u/min, where it is not judged',
+        messageZh: '切线角恢复正常：x 10 分钟变化速率 1.67 u/min，不在判定范围内',
       },
     });
   });

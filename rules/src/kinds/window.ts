@@ -4,7 +4,7 @@ import type { ExprEnv } from '../expression/evaluate.js';
 import { evaluateNumber } from '../expression/evaluate.js';
 import { expressionSchema } from '../expression/expression-schema.js';
 import { ruleBaseSchema } from '../rule-base.js';
-import { type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.js';
+import { displayNumber, type RuleContext, type RuleKind, roundForMessage } from '../rule-kind.js';
 import type { Severity } from '../severity.js';
 import type { Verdict } from '../verdict.js';
 import { active, cleared, guardEndedTexts, guardHolds, NORMAL_VERDICT, pendingVerdict, sampleOf, touches, withCrossed } from './common.js';
@@ -327,7 +327,7 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
     // no value: nothing counted in the window (a sum, a count), or none from the transform (a tangent angle while the
     // velocity is below its gate: said with the velocity it was given) — not a value back over clear
     const noValue = state.value === null;
-    const raw = `${roundForMessage(aggregate ?? 0)}${aggregateUnit(def, ctx) ? ` ${aggregateUnit(def, ctx)}` : ''}`;
+    const raw = `${displayNumber(aggregate ?? 0)}${aggregateUnit(def, ctx) ? ` ${aggregateUnit(def, ctx)}` : ''}`;
     return cleared({
       metric: def.metric,
       value: state.value === null ? null : roundForMessage(state.value),
