@@ -85,7 +85,7 @@ export interface ActiveFields {
 }
 
 /** A space the empty unit left before a comma or a closing parenthesis. */
-const NO_UNIT_GAP = / (?=[,，)）])/g;
+const NO_UNIT_GAP = / (?=[,，)）（])/g;
 
 function detailOf(fields: Omit<ActiveFields, 'severity'>, severity: Severity | null, zhTemplate: string | undefined): VerdictDetail {
   const unit = fields.unit !== undefined ? fields.unit : fields.metric === null ? null : fields.ctx.unitOf(fields.metric);

@@ -42,7 +42,7 @@ rules:
         value: 0,
         threshold: 0.01,
         message: 'pressure back to normal: changing 0 u/s, below 0.01 u/s',
-        messageZh: 'falling恢复正常：变化速率 0 u/s，低于 0.01 u/s',
+        messageZh: 'falling：已恢复正常，变化速率 0 u/s（解除值 0.01 u/s）',
       },
     });
     expect(h.last('rising')).toMatchObject({

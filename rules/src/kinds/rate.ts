@@ -156,7 +156,7 @@ function verdictOf(def: RateRule, state: RateState, due: number | null, ctx: Rul
       threshold: level?.clear ?? null,
       unit: rateUnit(def, ctx.unitOf(def.metric)),
       template: `${def.name ?? def.metric} back to normal: changing {value} {unit}, below {threshold} {unit}`,
-      templateZh: `${nameZhOf(def)}恢复正常：变化速率 {value} {unit}，低于 {threshold} {unit}`,
+      templateZh: `${nameZhOf(def)}：已恢复正常，变化速率 {value} {unit}（解除值 {threshold} {unit}）`,
       ...guardEndedTexts(def, ctx.env),
       def,
       ctx,

@@ -15,13 +15,13 @@ rules:
     h.read(1, { t: 4 });
     expect(h.last('hot')).toMatchObject({
       status: 'false',
-      detail: { value: 4, threshold: 70, message: 't back to normal: 4 u, below 70 u', messageZh: 'hot恢复正常：4 u，已低于 70 u' },
+      detail: { value: 4, threshold: 70, message: 't back to normal: 4 u, below 70 u', messageZh: 'hot：已恢复正常，4 u（解除值 70 u）' },
     });
     expect(h.last('low')).toMatchObject({ threshold: 5, message: 't 4 u ≤ 5 u', messageZh: '低温 4 u ≤ 5 u' });
     h.read(2, { t: 9 });
     expect(h.last('low')).toMatchObject({
       status: 'false',
-      detail: { value: 9, threshold: 8, message: 't back to normal: 9 u, above 8 u', messageZh: '低温恢复正常：9 u，已高于 8 u' },
+      detail: { value: 9, threshold: 8, message: 't back to normal: 9 u, above 8 u', messageZh: '低温：已恢复正常，9 u（解除值 8 u）' },
     });
   });
 
@@ -41,7 +41,7 @@ rules:
     h.read(1, { level: 101 });
     expect(h.last('off')).toMatchObject({
       status: 'false',
-      detail: { message: 'dev back to normal: 1, below 20', messageZh: '液位偏离恢复正常：1，已低于 20' },
+      detail: { message: 'dev back to normal: 1, below 20', messageZh: '液位偏离：已恢复正常，1（解除值 20）' },
     });
   });
 

@@ -111,7 +111,8 @@ function clearedOf(def: ThresholdRule, state: ThresholdState, left: Severity | n
     value: state.value,
     threshold: level?.clear ?? null,
     template: `${def.name ?? def.metric} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
-    templateZh: `${nameZhOf(def)}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
+    // 高于/低于 misread a depth or a distance (浸润线埋深 9 m "已高于" 8.6 m): the value and the clear value, side by side
+    templateZh: `${nameZhOf(def)}：已恢复正常，{value} {unit}（解除值 {threshold} {unit}）`,
     ...guardEndedTexts(def, ctx.env),
     def,
     ctx,

@@ -47,14 +47,19 @@ rules:
     // the average of 30 and 2
     expect(h.last('hi')).toMatchObject({
       status: 'false',
-      detail: { value: 16, threshold: 24, message: 'co back to normal: 16 u, below 24 u', messageZh: 'co恢复正常：16 u，已低于 24 u' },
+      detail: {
+        value: 16,
+        threshold: 24,
+        message: 'co back to normal: 16 u, below 24 u',
+        messageZh: 'co：已恢复正常，16 u（解除值 24 u）',
+      },
     });
     h.read(2 * MIN, { co: 10 });
     // the 2 leaves the window at 16 min; the 10 is still in it
     h.advanceTo(16 * MIN);
     expect(h.last('lo')).toMatchObject({
       status: 'false',
-      detail: { value: 10, threshold: 6, message: 'co back to normal: 10 u, above 6 u', messageZh: 'co恢复正常：10 u，已高于 6 u' },
+      detail: { value: 10, threshold: 6, message: 'co back to normal: 10 u, above 6 u', messageZh: 'co：已恢复正常，10 u（解除值 6 u）' },
     });
   });
 
@@ -65,7 +70,7 @@ rules:
     h.advanceTo(2 * 60 * MIN);
     expect(h.last('w')).toMatchObject({
       status: 'false',
-      detail: { value: null, message: 'Rain back to normal: too little data over 1 h', messageZh: '降雨恢复正常：1 小时内数据不足' },
+      detail: { value: null, message: 'Rain back to normal: no data over 1 h', messageZh: '降雨：已恢复正常，1 小时内无数据' },
     });
   });
 
@@ -97,7 +102,7 @@ rules:
       detail: {
         value: null,
         message: 'Angle back to normal: theil_sen of x over 10 min 1.67 u/min, where it is not judged',
-        messageZh: '切线角恢复正常：x 10 分钟变化速率 1.67 u/min，不在判定范围内',
+        messageZh: '切线角：已恢复正常，x 10 分钟变化速率 1.67 u/min，不在判定范围内',
       },
     });
   });

@@ -337,14 +337,14 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
         noValue && aggregate !== null
           ? `${name} back to normal: ${def.aggregate} of ${def.metric} over ${formatDuration(def.window)} ${raw}, where it is not judged`
           : noValue
-            ? `${name} back to normal: too little data over ${formatDuration(def.window)}`
+            ? `${name} back to normal: no data over ${formatDuration(def.window)}`
             : `${name} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
       templateZh:
         noValue && aggregate !== null
-          ? `${nameZh}恢复正常：${def.metric} ${formatDurationZh(def.window)}${AGGREGATE_ZH[def.aggregate]} ${raw}，不在判定范围内`
+          ? `${nameZh}：已恢复正常，${def.metric} ${formatDurationZh(def.window)}${AGGREGATE_ZH[def.aggregate]} ${raw}，不在判定范围内`
           : noValue
-            ? `${nameZh}恢复正常：${formatDurationZh(def.window)}内数据不足`
-            : `${nameZh}恢复正常：{value} {unit}，已${back === 'below' ? '低于' : '高于'} {threshold} {unit}`,
+            ? `${nameZh}：已恢复正常，${formatDurationZh(def.window)}内无数据`
+            : `${nameZh}：已恢复正常，{value} {unit}（解除值 {threshold} {unit}）`,
       ...guardEndedTexts(def, ctx.env),
       def,
       ctx,
