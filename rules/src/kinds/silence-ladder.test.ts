@@ -66,6 +66,18 @@ rules:
       message: 'Gas monitor offline for 1.5 min or more',
       messageZh: '气体监测离线，已持续 1.5 分钟以上',
     });
+    // data again: the clear says so and how long it was missing (not the raise text, which reads as still silent)
+    h.read(2 * 60 * MIN, { h2s: 2 });
+    expect(h.last('quiet')).toMatchObject({
+      status: 'false',
+      detail: { message: 'd: data again after 2 h', messageZh: 'd：数据已恢复（中断 2 小时）' },
+    });
+    expect(h.last('no_h2s')).toMatchObject({
+      detail: { message: 'h2s of d: data again after 2 h', messageZh: 'd h2s：数据已恢复（中断 2 小时）' },
+    });
+    expect(h.last('named')).toMatchObject({
+      detail: { message: 'Gas monitor offline: data again after 2 h', messageZh: '气体监测离线：数据已恢复（中断 2 小时）' },
+    });
   });
 });
 

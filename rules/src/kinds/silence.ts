@@ -5,7 +5,7 @@ import { ruleBaseSchema } from '../rule-base.js';
 import type { RuleContext, RuleKind } from '../rule-kind.js';
 import { compareSeverity, type Severity, severitySchema } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, guardHolds, NORMAL_VERDICT } from './common.js';
+import { active, cleared, guardHolds, NORMAL_VERDICT } from './common.js';
 
 /** Used when neither the device (`reportingIntervalMs` attribute) nor its profile gives a reporting interval. */
 export const FALLBACK_REPORTING_INTERVAL_MS = 60_000;
@@ -71,15 +71,30 @@ const stepMs = (def: SilenceRule, state: SilenceState, i: number): number => {
   return step.after ?? (step.intervals as number) * state.intervalMs;
 };
 
-function arrive(state: SilenceState, at: number, ctx: RuleContext): Verdict | undefined {
+function arrive(def: SilenceRule, state: SilenceState, at: number, ctx: RuleContext): Verdict | undefined {
   const wasFiring = state.step >= 0;
+  const silentSince = state.lastArrival;
   state.lastArrival = Math.max(at, state.lastArrival ?? at);
   // a late arrival (backlog) older than the credit leaves the credit
   if (state.lastArrival >= (state.heldUntil ?? Number.POSITIVE_INFINITY)) state.heldUntil = null;
   state.intervalMs = ctx.reportingIntervalMs ?? FALLBACK_REPORTING_INTERVAL_MS;
   state.step = -1;
   state.suppressed = false;
-  return wasFiring ? NORMAL_VERDICT : undefined;
+  if (!wasFiring) return undefined;
+  // the clear says the data is back and how long it was missing — not "Cleared: no data for 15 min or more", which
+  // reads as still silent
+  const gap = silentSince === null ? null : Math.max(0, at - silentSince);
+  const name = def.name ?? (def.metric === undefined ? ctx.device.device : `${def.metric} of ${ctx.device.device}`);
+  const nameZh = def.name_zh ?? (def.metric === undefined ? ctx.device.device : `${ctx.device.device} ${def.metric}`);
+  return cleared({
+    metric: def.metric ?? null,
+    value: null,
+    threshold: null,
+    template: gap === null ? `${name}: data again` : `${name}: data again after ${formatDuration(gap)}`,
+    templateZh: gap === null ? `${nameZh}：数据已恢复` : `${nameZh}：数据已恢复（中断 ${formatDurationZh(gap)}）`,
+    def,
+    ctx,
+  });
 }
 
 const counts = (def: SilenceRule, metrics: Record<string, unknown>): boolean => def.metric === undefined || def.metric in metrics;
@@ -117,10 +132,10 @@ export const silenceKind: RuleKind<SilenceRule, SilenceState> = {
     return undefined;
   },
   onReading(def, state, reading, ctx) {
-    return counts(def, reading.metrics) ? arrive(state, ctx.arrivedAt, ctx) : undefined;
+    return counts(def, reading.metrics) ? arrive(def, state, ctx.arrivedAt, ctx) : undefined;
   },
   onLateReading(def, state, reading, ctx) {
-    return counts(def, reading.metrics) ? arrive(state, ctx.arrivedAt, ctx) : undefined;
+    return counts(def, reading.metrics) ? arrive(def, state, ctx.arrivedAt, ctx) : undefined;
   },
   onTick(def, state, ctx) {
     const due = silenceKind.dueAt(def, state);
