@@ -135,7 +135,7 @@ rules:
     expect(raised?.type).toBe('alarm.raised');
     expect(raised?.alarm).toMatchObject({ value: 12, unit: '°C/min', threshold: 5 });
     expect(raised?.alarm.message).toBe('Hopper temperature rising 12 °C/min (limit 5 °C/min)');
-    expect(raised?.alarm.messageZh).toBe('灰斗温度上升速率 12 °C/min（限值 5 °C/min）');
+    expect(raised?.alarm.messageZh).toBe('灰斗温度：上升速率 12 °C/min（限值 5 °C/min）');
     expect(cleared?.type).toBe('alarm.cleared');
     expect(cleared?.alarm).toMatchObject({ value: 2, unit: '°C/min', threshold: 3 });
     expect(cleared?.alarm.message).toMatch(/back to normal/);

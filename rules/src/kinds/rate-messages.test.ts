@@ -33,7 +33,7 @@ rules:
     h.read(2000, { pressure: 0.1 });
     expect(h.last('falling')).toMatchObject({
       message: 'pressure falling 0.05 u/s (limit 0.03 u/s)',
-      messageZh: 'falling下降速率 0.05 u/s（限值 0.03 u/s）',
+      messageZh: 'falling：下降速率 0.05 u/s（限值 0.03 u/s）',
     });
     h.read(4000, { pressure: 0.2 });
     expect(h.last('falling')).toMatchObject({
@@ -47,7 +47,7 @@ rules:
     });
     expect(h.last('rising')).toMatchObject({
       message: 'Level rising 0.05 u/s (limit 0.03 u/s)',
-      messageZh: '液位上升速率 0.05 u/s（限值 0.03 u/s）',
+      messageZh: '液位：上升速率 0.05 u/s（限值 0.03 u/s）',
     });
     h.read(6000, { pressure: 0.2 });
     expect(h.last('rising')).toMatchObject({

@@ -137,7 +137,8 @@ function activeAt(def: RateRule, state: RateState, severity: Severity, ctx: Rule
     threshold: level?.raise ?? null,
     unit: rateUnit(def, ctx.unitOf(def.metric)),
     template: def.message ?? `${def.name ?? def.metric} ${rising ? 'rising' : 'falling'} {value} {unit} (limit {threshold} {unit})`,
-    templateZh: `${nameZhOf(def)}${rising ? '上升' : '下降'}速率 {value} {unit}（限值 {threshold} {unit}）`,
+    // the name often says it already (冷却水流量骤降): "骤降下降速率" read twice
+    templateZh: `${nameZhOf(def)}：${rising ? '上升' : '下降'}速率 {value} {unit}（限值 {threshold} {unit}）`,
     def,
     ctx,
   });

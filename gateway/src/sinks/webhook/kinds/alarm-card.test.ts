@@ -68,6 +68,12 @@ describe('alarm card: what a group-robot message says about an alarm event', () 
     expect(alarmCard(eventOf('alarm.cleared'), { language: 'zh' }).title).toMatch(/^【已解除·原红色】/);
     expect(alarmCard(eventOf('alarm.resolved'), { language: 'en' }).severityLabel).toBe('Ended · was red');
     expect(alarmCard(eventOf('alarm.acknowledged'), { language: 'zh' }).severityLabel).toBe('红色告警');
+    // a site alarm's count of points in Chinese words, not "1 points"
+    const site = alarmCard(eventOf('alarm.raised', { value: 3, threshold: 3, unit: 'points' }), { language: 'zh' });
+    expect(site.fields.filter((f) => f.value.includes('测点')).map((f) => f.value)).toEqual(['3 个测点', '3 个测点']);
+    expect(
+      alarmCard(eventOf('alarm.raised', { value: 3, unit: 'points' }), { language: 'en' }).fields.some((f) => f.value === '3 points'),
+    ).toBe(true);
     expect(words('alarm.resolved')).toEqual(['告警已处置', 'calm']);
     expect(words('alarm.overdue')).toEqual(['处置超时', 'alert']);
     expect(words('alarm.acknowledged')).toEqual(['告警已确认', 'info']);

@@ -222,6 +222,9 @@ export function plainText(text: string, maxBytes = MAX_TEXT_BYTES): string {
 const numberText = (value: number): string =>
   Number.isInteger(value) || !Number.isFinite(value) ? String(value) : String(Number(value.toPrecision(6)));
 
+/** Units that are English words (a group's count of points, a spark counter's): in Chinese, their measure word. */
+const UNIT_WORDS_ZH: Readonly<Record<string, string>> = { points: '个测点', sparks: '个' };
+
 function valueText(value: number | boolean | string, unit: string | null, language: CardLanguage): string {
   const shown =
     typeof value === 'number'
@@ -229,7 +232,9 @@ function valueText(value: number | boolean | string, unit: string | null, langua
       : typeof value === 'boolean'
         ? LABELS[language][value ? 'yes' : 'no']
         : plainText(value, 200);
-  return unit ? `${shown} ${plainText(unit, 40)}` : shown;
+  if (!unit) return shown;
+  const word = language === 'zh' && Object.hasOwn(UNIT_WORDS_ZH, unit) ? UNIT_WORDS_ZH[unit] : undefined;
+  return word ? `${shown} ${word}` : `${shown} ${plainText(unit, 40)}`;
 }
 
 /** The alarm's page in the console: `{consoleUrl}/#/alarms/{id}` (a trailing `/` on the base is dropped). */
