@@ -145,6 +145,12 @@ describe('the alarm routes', () => {
     });
     const noOne = await call(gateway, `/api/alarms/${id}/assign`, { token: ROLE_TOKENS.dispatcher, body: { to: ' ', by: 'x' } });
     expect(noOne.body.error.details[0]).toEqual({ path: 'to', message: 'the responsible person is required' });
+    // "-" is the list filter's "nobody": assigned to it, the alarm would be in neither list
+    const dash = await call(gateway, `/api/alarms/${id}/assign`, { token: ROLE_TOKENS.dispatcher, body: { to: ' - ', by: 'x' } });
+    expect([dash.status, dash.body.error.details[0]]).toEqual([
+      400,
+      { path: 'to', message: 'the responsible person is required ("-" means nobody)' },
+    ]);
     const unknown = await call(gateway, '/api/alarms/alm_nothing/assign', { token: ROLE_TOKENS.dispatcher, body: { to: 'a', by: 'b' } });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.message).toBe('cannot assign alarm alm_nothing: alarm not found');

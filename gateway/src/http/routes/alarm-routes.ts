@@ -58,7 +58,14 @@ const csvQuery = z.object({
 
 const assignBody = z
   .object({
-    to: z.string().trim().min(1, 'the responsible person is required').max(200).describe('the responsible person'),
+    to: z
+      .string()
+      .trim()
+      .min(1, 'the responsible person is required')
+      .max(200)
+      // `-` is how the list's assignee filter asks for nobody: an alarm assigned to "-" would be in neither list
+      .refine((to) => to !== '-', 'the responsible person is required ("-" means nobody)')
+      .describe('the responsible person'),
     by: actionBody.shape.by,
     note: z.string().max(4_000).optional(),
   })
