@@ -70,7 +70,8 @@ describe('what a store saves of a device: each rule state as its changes from th
       }),
       { numRuns: 150 },
     );
-  });
+    // 150 runs of up to 50 steps: ~3 s alone, more beside the suite's other files on 2 cores
+  }, 30_000);
 
   it('saves a rule that only took a value as that value alone, and a device entry well under the size of the whole', () => {
     const h = newHarness();
@@ -130,5 +131,5 @@ describe('stateDiff and sameJsonValue', () => {
       }),
       { numRuns: 2_000 },
     );
-  });
+  }, 30_000);
 });
