@@ -210,6 +210,31 @@ describe('group state across reloads, forgetting and restores', () => {
     expect(again.tick(41 * MIN).map((c) => `${c.key} ${c.verdict.status}`)).toEqual(['s/a/item_alarm false']);
   });
 
+  it('a group alarm saved when fingerprints held the rule’s words is restored, not cleared (an upgrade keeps site alarms)', () => {
+    const s = site(GAUGES);
+    s.read(gauge('g1', { item: 'a' }), 0, { x: 65 });
+    const snap = JSON.parse(JSON.stringify(s.engine.snapshot())) as EngineSnapshot;
+    const def = ruleSetFromYaml(GAUGES)
+      .get('gauge')
+      ?.find((d) => d.id === 'item_alarm');
+    // what a gateway of before saved: the whole definition's canonical text, its source included
+    const whole = JSON.stringify(def, (_key, value: unknown) =>
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((k) => [k, (value as Record<string, unknown>)[k]]),
+          )
+        : value,
+    );
+    for (const g of snap.groups ?? []) g.fp = whole;
+    const e = createRuleEngine({ rules: ruleSetFromYaml(GAUGES), unitOf: () => 'u' });
+    expect(e.restore(snap, MIN)).toEqual([]);
+    expect(e.verdicts().filter((v) => v.key.endsWith('/item_alarm'))).toEqual([
+      { key: 's/a/item_alarm', status: 'true', severity: 'yellow' },
+    ]);
+  });
+
   it('a group rule changed or removed while down: its alarm clears, named by its item and profile', () => {
     const s = site(GAUGES);
     s.read(gauge('g1', { item: 'a' }), 0, { x: 65 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { expressionSchema } from './expression/expression-schema.js';
 import { type RuleDefinition, ruleDefinitionSchema } from './kinds/registry.js';
 import { ownValue } from './own.js';
+import { REWORDED } from './reworded-rules.js';
 
 const ruleIdSchema = z.string().regex(/^[a-z0-9_]{1,64}$/, 'rule id: 1–64 of a-z 0-9 _');
 
@@ -223,18 +224,31 @@ const TEXT_FIELDS: ReadonlySet<string> = new Set([
   'source',
 ]);
 
-/** Canonical JSON (keys sorted at every depth), the rule's own fields in `skip` left out. */
-const canonical = (def: RuleDefinition, skip: ReadonlySet<string>): string =>
-  JSON.stringify(
-    skip.size === 0 ? def : Object.fromEntries(Object.entries(def).filter(([key]) => !skip.has(key))),
-    (_key, value: unknown) =>
-      isRecord(value)
-        ? Object.fromEntries(
-            Object.keys(value)
-              .sort()
-              .map((k) => [k, value[k]]),
+/** What a rule judges: its definition without its words (nor an expectation's), nor `alarm: true`, the default. */
+function judged(def: RuleDefinition): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(def)) {
+    if (TEXT_FIELDS.has(key) || (key === 'alarm' && value === true)) continue;
+    out[key] =
+      key === 'expect' && Array.isArray(value)
+        ? value.map((item) =>
+            isRecord(item) ? Object.fromEntries(Object.entries(item).filter(([k]) => k !== 'name' && k !== 'name_zh')) : item,
           )
-        : value,
+        : value;
+  }
+  return out;
+}
+
+/** Canonical JSON (keys sorted at every depth) of the whole definition, or of what it judges. */
+const canonical = (def: RuleDefinition, words: boolean): string =>
+  JSON.stringify(words ? def : judged(def), (_key, value: unknown) =>
+    isRecord(value)
+      ? Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .map((k) => [k, value[k]]),
+        )
+      : value,
   );
 
 /**
@@ -245,7 +259,7 @@ const canonical = (def: RuleDefinition, skip: ReadonlySet<string>): string =>
 export function fingerprintDigestOf(def: RuleDefinition): string {
   let digest = digests.get(def);
   if (digest === undefined) {
-    digest = createHash('sha256').update(fingerprintOf(def)).digest('base64url').slice(0, 22);
+    digest = digestOf(fingerprintOf(def));
     digests.set(def, digest);
   }
   return digest;
@@ -256,17 +270,24 @@ export function fingerprintDigestOf(def: RuleDefinition): string {
  * words were left out was of the whole definition, words included: that still matches, while the words are the same.
  */
 export function fingerprintMatches(saved: string, def: RuleDefinition): boolean {
-  if (saved.startsWith('{')) return saved === fingerprintOf(def) || saved === canonical(def, NO_FIELDS);
-  if (saved === fingerprintDigestOf(def)) return true;
-  let legacy = legacyDigests.get(def);
-  if (legacy === undefined) {
-    legacy = createHash('sha256').update(canonical(def, NO_FIELDS)).digest('base64url').slice(0, 22);
-    legacyDigests.set(def, legacy);
+  if (saved.startsWith('{')) {
+    if (saved === fingerprintOf(def) || saved === canonical(def, true)) return true;
+    return REWORDED.get(digestOf(saved)) === fingerprintDigestOf(def);
   }
-  return saved === legacy;
+  return saved === fingerprintDigestOf(def) || saved === legacyDigestOf(def) || REWORDED.get(saved) === fingerprintDigestOf(def);
 }
 
-const NO_FIELDS: ReadonlySet<string> = new Set();
+const digestOf = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 22);
+
+/** The digest a gateway saved before fingerprints left the words out: of the whole definition. */
+export function legacyDigestOf(def: RuleDefinition): string {
+  let legacy = legacyDigests.get(def);
+  if (legacy === undefined) {
+    legacy = digestOf(canonical(def, true));
+    legacyDigests.set(def, legacy);
+  }
+  return legacy;
+}
 
 /**
  * A stable text of what a rule judges — its definition without its words (`TEXT_FIELDS`): equal texts mean the same
@@ -275,7 +296,7 @@ const NO_FIELDS: ReadonlySet<string> = new Set();
 export function fingerprintOf(def: RuleDefinition): string {
   let text = fingerprints.get(def);
   if (text === undefined) {
-    text = canonical(def, TEXT_FIELDS);
+    text = canonical(def, false);
     fingerprints.set(def, text);
   }
   return text;

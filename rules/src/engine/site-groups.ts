@@ -13,7 +13,7 @@ import {
 } from '../kinds/leveled.js';
 import { ownValue } from '../own.js';
 import type { DeviceContext } from '../reading.js';
-import { fingerprintOf, type RuleSet } from '../rule-set.js';
+import { fingerprintMatches, fingerprintOf, type RuleSet } from '../rule-set.js';
 import { compareSeverity, type Severity } from '../severity.js';
 import type { ActiveVerdict, Verdict } from '../verdict.js';
 import type { GroupSnapshot, GroupState } from './engine-snapshot.js';
@@ -302,15 +302,16 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
     },
 
     restore(saved, when, downMs, clears) {
-      // by id and definition: two profiles may each have a group rule of the same id
-      const byDefinition = new Map(groups.map((g) => [`${g.def.id}\n${g.fp}`, g]));
+      // by id and definition: two profiles may each have a group rule of the same id; a fingerprint saved when it held
+      // the rule's words still matches while they are the same (fingerprintMatches)
       const byId = new Map(groups.map((g) => [g.def.id, g]));
       for (const g of saved) {
-        const group = byDefinition.get(`${g.rule}\n${g.fp}`) ?? byId.get(g.rule);
-        if (!group || group.fp !== g.fp) {
+        const group = groups.find((candidate) => candidate.def.id === g.rule && fingerprintMatches(g.fp, candidate.def));
+        if (!group) {
           if (g.status !== 'false') {
             const device = g.item ?? SITE_DEVICE;
-            clears.push(clearChange(g.key, g.site, device, group?.profile ?? '', g.rule, group?.def.source ?? 'rules', when));
+            const named = byId.get(g.rule);
+            clears.push(clearChange(g.key, g.site, device, named?.profile ?? '', g.rule, named?.def.source ?? 'rules', when));
           }
           continue;
         }
