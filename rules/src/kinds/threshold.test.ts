@@ -32,6 +32,31 @@ describe('threshold', () => {
     });
   });
 
+  it('fail-safe: a saturated reading during a pending clear keeps the alarm, counts in N-of-M, and the guard it carries still counts', () => {
+    const deps = { rangeOf: () => ({ min: 0, max: 100 }) };
+    // red 80/78 with a 5-min off-delay: 90, then 10 (the clear waits), then the detector saturates — still red at 7 min
+    const delayed = harness(rule('    offDelay: 5m\n'), { deps });
+    delayed.read(0, { x: 90 });
+    delayed.read(60_000, { x: 10 });
+    delayed.read(120_000, { x: 9999 });
+    delayed.read(180_000, { x: 9999 });
+    delayed.advanceTo(7 * 60_000);
+    expect(delayed.state('t')).toBe('red');
+    // 2 of 3 samples: over-range readings at the level count as samples of it
+    const nOfM = harness(rule('    samples: { n: 2, m: 3 }\n'), { deps });
+    for (const [i, x] of [90, 90, 10, 9999, 9999, 10].entries()) nOfM.read(i * 1000, { x });
+    expect(nOfM.state('t')).toBe('red');
+    // a cast ends (the guard) as its transmitter under-ranges: the alarm ends with the cast all the same
+    const guarded = harness(rule('    when: running\n'), { deps });
+    guarded.read(0, { x: 90, running: true });
+    guarded.read(1000, { x: -5, running: false });
+    expect(guarded.state('t')).toBe('false');
+    const skipped = harness(rule('    when: running\n    outsideRange: skip\n'), { deps });
+    skipped.read(0, { x: 90, running: true });
+    skipped.read(1000, { x: -5, running: false });
+    expect(skipped.state('t')).toBe('false');
+  });
+
   it('a reading outside the sensor range never lowers the alarm; it raises it (fail-safe) unless outsideRange: skip', () => {
     const deps = { rangeOf: () => ({ min: 0, max: 100 }) };
     // default, fail-safe: an open sensor's −999 is not "back to normal"; a saturated one's 9999 may be real

@@ -130,17 +130,20 @@ export const thresholdKind: RuleKind<ThresholdRule, ThresholdState> = {
   },
   onReading(def, state, reading, ctx) {
     const fresh = reading.metrics[def.metric];
-    const hasSample = typeof fresh === 'number';
-    if (!hasSample && !touches(def.when, reading)) return undefined;
+    let hasSample = typeof fresh === 'number';
     if (hasSample) {
-      const sample = targetLevel(resolveLevels(def.levels, ctx.env), def.direction, fresh, state.lv.level);
-      // a faulty sensor's value: never a reason to lower the alarm (fail-safe), with `skip` no reason for anything
-      if (outsideRange(ctx.rangeOf(def.metric), fresh) && (def.outsideRange === 'skip' || compareSeverity(sample, state.lv.level) <= 0)) {
-        return undefined;
+      const value = fresh as number;
+      const sample = targetLevel(resolveLevels(def.levels, ctx.env), def.direction, value, state.lv.level);
+      // a faulty sensor's value is no sample when it calls for less than the readings do (fail-safe: it never lowers
+      // the alarm, nor lets a pending clear run out) — with `skip`, never; the rest of the reading (the guard) counts
+      const faulty = outsideRange(ctx.rangeOf(def.metric), value);
+      if (faulty && (def.outsideRange === 'skip' || compareSeverity(sample, state.sampleTarget) < 0)) hasSample = false;
+      else {
+        state.value = value;
+        state.sampleTarget = nOfM(def, state, sample);
       }
-      state.value = fresh;
-      state.sampleTarget = nOfM(def, state, sample);
     }
+    if (!hasSample && !touches(def.when, reading)) return undefined;
     if (state.value === null) return undefined;
     const target = guardHolds(def.when, ctx.env) ? state.sampleTarget : null;
     const left = state.lv.level;
