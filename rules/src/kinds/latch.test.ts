@@ -34,6 +34,22 @@ describe('latch: until_acknowledged', () => {
     expect(h.state('over_range')).toBe('red');
   });
 
+  it('acknowledged at orange and let go, then escalated to red: red latches again until its own acknowledgement', () => {
+    const h = harness(`
+profile: p
+rules:
+  - { id: gas, kind: threshold, metric: lel, latch: until_acknowledged, levels: { orange: { raise: 20, clear: 18 }, red: { raise: 40, clear: 38 } }, source: t }
+`);
+    h.read(0, { lel: 25 });
+    h.engine.acknowledge('s/d/gas', 500);
+    h.read(1000, { lel: 50 });
+    expect(h.state('gas')).toBe('red');
+    // nobody acknowledged the red (the alarm book asks again): it holds
+    h.read(2000, { lel: 0 });
+    expect(h.state('gas')).toBe('red');
+    expect(h.engine.acknowledge('s/d/gas', 3000).map((c) => c.verdict.status)).toEqual(['false']);
+  });
+
   it('acknowledging a rule that does not latch, or an unknown key, changes nothing', () => {
     const h = harness(yaml);
     h.read(0, { lel: 120 });

@@ -283,15 +283,13 @@ function move(state: LevelState, wanted: Severity | null, now: number, delays: D
       if (now >= (since[r - 1] as number) + onDelayOf(delays, r)) enter = r;
     }
     if (enter > 0) {
-      const before = state.level;
       for (let r = committed + 1; r < enter; r += 1) if (since[r - 1] !== null) CROSSED.push(SEVERITIES[r - 1] as Severity);
       for (let r = 1; r <= enter; r += 1) since[r - 1] = null;
       state.level = SEVERITIES[enter - 1] as Severity;
       MOVE.entered = true;
-      // latch on a raise from normal, and follow escalations while latched (an acknowledged alarm stays let go)
-      if (delays.latch !== undefined && (before === null || (held !== null && compareSeverity(state.level, held) > 0))) {
-        state.latched = state.level;
-      }
+      // latch on every rise: a raise from normal, and an escalation — which asks for a new acknowledgement (the alarm
+      // book's), also of an alarm acknowledged and let go at its lower level
+      if (delays.latch !== undefined) state.latched = state.level;
     }
     const due = upDue(state, delays);
     let first: number | null = null;
