@@ -219,17 +219,28 @@ describe('policyFor and stepsFired: which policy, and what of it fired', () => {
     expect(stepsFired(alarm({ chase: last }), returned, 'red')).toEqual(new Set([1]));
   });
 
-  it('steps after a raise count from the last escalation since: acknowledged at orange, red gets its own time to be acknowledged', () => {
+  it('an escalation that undid an acknowledgement gives the officer the step’s time to acknowledge the red; other steps and unacknowledged escalations keep the raise', () => {
     const at = (type: AlarmTransition['type'], ms: number): AlarmTransition => ({ type, at: ms, alarm: {} }) as AlarmTransition;
     const red = { ...HOPPER_ALARM, raisedAt: new Date(0).toISOString(), reportedAt: undefined } as Alarm;
-    expect(chaseFacts(red, [at('alarm.raised', 0), at('alarm.acknowledged', MIN), at('alarm.escalated', 2 * 3_600_000)]).raisedAt).toBe(
-      2 * 3_600_000,
+    const acked = chaseFacts(red, [at('alarm.raised', 0), at('alarm.acknowledged', MIN), at('alarm.escalated', 120 * MIN)]);
+    expect([acked.raisedAt, acked.ackAskedAt]).toEqual([0, 120 * MIN]);
+    // nobody acknowledged: an orange↔red see-saw does not push its steps away
+    const seesaw = [
+      at('alarm.raised', 0),
+      at('alarm.escalated', 10 * MIN),
+      at('alarm.deescalated', 15 * MIN),
+      at('alarm.escalated', 20 * MIN),
+    ];
+    expect(chaseFacts(red, seesaw).ackAskedAt).toBe(0);
+    // a return is the newer demand
+    const back = { ...red, raisedAt: new Date(9 * MIN).toISOString() };
+    expect(chaseFacts(back, [at('alarm.acknowledged', MIN), at('alarm.escalated', 5 * MIN), at('alarm.raised', 9 * MIN)]).ackAskedAt).toBe(
+      9 * MIN,
     );
-    expect(chaseFacts(red, [at('alarm.raised', 0), at('alarm.deescalated', 5 * MIN)]).raisedAt).toBe(0);
-    // an escalation before a return does not count: the return is the newer demand
-    expect(
-      chaseFacts({ ...red, raisedAt: new Date(9 * MIN).toISOString() }, [at('alarm.escalated', 5 * MIN), at('alarm.raised', 9 * MIN)])
-        .raisedAt,
-    ).toBe(9 * MIN);
+    // the plan: the acknowledgement step counts from the escalation, a resolve step from the raise
+    const steps = [raised(5 * MIN), raised(60 * MIN, 'resolved')];
+    const plan = planChase(steps, facts({ raisedAt: 0, ackAskedAt: 120 * MIN }), new Set([2]), 121 * MIN);
+    expect(plan).toEqual({ fire: [], next: { step: 1, condition: 'not_acknowledged', dueAt: 125 * MIN } });
+    expect(numbers(planChase(steps, facts({ raisedAt: 0, ackAskedAt: 120 * MIN }), new Set(), 121 * MIN).fire)).toEqual([2]);
   });
 });

@@ -5,6 +5,11 @@ import type { EscalationPolicy, EscalationStep } from '../config/escalation-sche
 export interface ChaseFacts {
   /** When the gateway raised it (`reportedAt`, else `raisedAt`): steps `after` a raise count from here. */
   raisedAt: number;
+  /**
+   * When the acknowledgement it waits for was asked: its raise, or the escalation that undid an acknowledgement
+   * (acknowledged at orange is not at red) — what `unless: acknowledged` steps count from. Absent: `raisedAt`.
+   */
+  ackAskedAt?: number;
   acknowledged: boolean;
   assigned: boolean;
   resolved: boolean;
@@ -54,7 +59,8 @@ export function planChase(steps: readonly EscalationStep[], facts: ChaseFacts, f
   steps.forEach((step, index) => {
     if (fired.has(index + 1) || taken(step, facts)) return;
     const planned: PlannedStep = { step: index + 1, condition: conditionOf(step), dueAt: null };
-    if (step.on === 'raised') planned.dueAt = facts.raisedAt + step.after;
+    if (step.on === 'raised')
+      planned.dueAt = (step.unless === 'acknowledged' ? (facts.ackAskedAt ?? facts.raisedAt) : facts.raisedAt) + step.after;
     else if (facts.deadline !== null) planned.dueAt = facts.deadline + step.after;
     const due = !facts.shelved && planned.dueAt !== null && now >= planned.dueAt && (step.on === 'raised' || facts.overdue);
     (due ? fire : waiting).push(planned);
@@ -65,7 +71,8 @@ export function planChase(steps: readonly EscalationStep[], facts: ChaseFacts, f
 /** The facts of an alarm as the book holds it. */
 export function chaseFacts(alarm: Alarm, history: readonly AlarmTransition[] = []): ChaseFacts {
   return {
-    raisedAt: demandSince(alarm, history),
+    raisedAt: Date.parse(alarm.reportedAt ?? alarm.raisedAt),
+    ackAskedAt: ackAskedAt(alarm, history),
     acknowledged: alarm.acknowledged,
     assigned: alarm.assignee !== undefined && alarm.assignee !== null,
     resolved: alarm.resolved,
@@ -76,21 +83,24 @@ export function chaseFacts(alarm: Alarm, history: readonly AlarmTransition[] = [
 }
 
 /**
- * When what the alarm asks of the duty officer now began — what steps `after` a raise count from: its raise or return
- * (`reportedAt`, else `raisedAt`), or its last escalation since, which needs a new acknowledgement (acknowledged at
- * orange is not at red), with the time to give it.
+ * When the acknowledgement the alarm waits for was asked: its raise or return (`reportedAt`, else `raisedAt`), or the
+ * last escalation since that undid an acknowledgement — the officer gets the step's time to acknowledge the red. An
+ * escalation of an alarm nobody acknowledged asks nothing new: its steps keep counting from the raise.
  */
-function demandSince(alarm: Alarm, history: readonly AlarmTransition[]): number {
-  let since = Date.parse(alarm.reportedAt ?? alarm.raisedAt);
-  for (let i = history.length - 1; i >= 0; i -= 1) {
+function ackAskedAt(alarm: Alarm, history: readonly AlarmTransition[]): number {
+  let asked = Date.parse(alarm.reportedAt ?? alarm.raisedAt);
+  let acknowledged = false;
+  let start = history.length;
+  while (start > 0 && (history[start - 1] as AlarmTransition).type !== 'alarm.raised') start -= 1;
+  for (let i = start; i < history.length; i += 1) {
     const t = history[i] as AlarmTransition;
-    if (t.type === 'alarm.raised') break;
-    if (t.type === 'alarm.escalated') {
-      since = Math.max(since, t.at);
-      break;
+    if (t.type === 'alarm.acknowledged') acknowledged = true;
+    else if (t.type === 'alarm.escalated' && acknowledged) {
+      asked = Math.max(asked, t.at);
+      acknowledged = false;
     }
   }
-  return since;
+  return asked;
 }
 
 /** The first policy whose match takes the alarm (its site, current severity and profile), or undefined. */
