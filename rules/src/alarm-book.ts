@@ -306,6 +306,15 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     }
 
     if (open.state === 'cleared') {
+      const before: AlarmTransition[] = [];
+      const deadline = open.deadline ? Date.parse(open.deadline) : null;
+      if (deadline !== null && !open.overdue && deadline <= Math.max(change.at, change.receivedAt ?? change.at)) {
+        // its deadline passed before a tick could say so (a restart over it, the journal replayed before the first tick):
+        // the overdue of the day it missed goes out first, as it would have
+        deadlines.cancel(open.id);
+        open.overdue = true;
+        before.push(transition(open, 'alarm.overdue', deadline));
+      }
       // a return to alarm needs a new acknowledgement (ISA-18.2), which also lets a latching rule go again
       Object.assign(open, details, {
         acknowledged: false,
@@ -333,7 +342,8 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
           scheduleDeadline(open);
         }
       }
-      return [transition(open, 'alarm.raised', change.at)];
+      before.push(transition(open, 'alarm.raised', change.at));
+      return before;
     }
 
     const direction = compareSeverity(verdict.severity, open.severity);

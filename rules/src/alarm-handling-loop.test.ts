@@ -48,6 +48,19 @@ describe('the closed loop of one alarm: acknowledgement, deadline, returns and w
     expect(b.tick(2 * DAY).map((t) => t.type)).toEqual(['alarm.overdue']);
   });
 
+  it('a return applied before the tick that would have sent its overdue (a restart over the deadline) sends that overdue first', () => {
+    const b = book();
+    b.apply(change(10 * HOUR, 'orange'));
+    b.apply(change(12 * HOUR, null));
+    // no tick at the deadline: the next thing the book sees is the return, five minutes after it
+    expect(b.apply(change(DAY + 5 * MIN, 'orange')).map((t) => [t.type, t.at])).toEqual([
+      ['alarm.overdue', DAY],
+      ['alarm.raised', DAY + 5 * MIN],
+    ]);
+    expect(b.tick(DAY + 6 * MIN)).toEqual([]);
+    expect(b.tick(2 * DAY).map((t) => t.type)).toEqual(['alarm.overdue']);
+  });
+
   it('an alarm that returns the same day keeps that day’s deadline', () => {
     const b = book();
     b.apply(change(HOUR, 'orange'));
