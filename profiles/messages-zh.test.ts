@@ -25,6 +25,11 @@ describe('Chinese alarm text (messageZh)', () => {
           ['clear_message', rule.clear_message, rule.clear_message_zh],
           ['when_name', rule.when_name, rule.when_name_zh],
         ] as const;
+        const expectations = rule.kind === 'expect' ? (rule.expect as Array<{ name?: string; name_zh?: string }>) : [];
+        for (const [i, e] of expectations.entries()) {
+          if (e.name !== undefined && !/[\u4e00-\u9fff]/.test(e.name_zh ?? ''))
+            mismatched.push(`${profile.id}/${rule.id}: no Chinese expect[${i}].name_zh`);
+        }
         for (const [field, en, zh] of pairs) {
           if (en === undefined) continue;
           if (zh === undefined || !/[\u4e00-\u9fff]/.test(zh)) mismatched.push(`${profile.id}/${rule.id}: no Chinese ${field}_zh`);

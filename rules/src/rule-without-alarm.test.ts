@@ -43,6 +43,38 @@ function plant(yaml = METERS) {
   return { engine, book, seen, read, tick, open };
 }
 
+describe('words a rule gives that its kind would never say', () => {
+  it('clear_message on a kind whose clear does not use it, when_name without a guard or on a kind that does not say it, are refused', () => {
+    const problems = validateRuleSet(
+      ruleSetFromYaml(`
+profile: meter
+rules:
+  - { id: il, kind: expect, trigger: "kw > 5", expect: ["ok"], within: 1s, clear_message: "back", source: t }
+  - { id: hot, kind: threshold, metric: kw, levels: { red: { raise: 9 } }, when_name: the run, source: t }
+  - { id: flat, kind: stuck, metric: kw, window: 1h, when: "kw > 1", when_name: load, source: t }
+  - { id: fine, kind: expression, condition: "kw > 5", severity: red, when: running, when_name: the run, clear_message: "ok", source: t }
+`),
+    );
+    expect(problems).toEqual([
+      "meter/il: clear_message: the expect kind's clear does not use it",
+      'meter/hot: when_name: names a when guard the rule does not have',
+      "meter/flat: when_name: the stuck kind's clear does not use it",
+    ]);
+  });
+
+  it('an expression rule whose guard ends says so in its when_name, not its clear_message', () => {
+    const h = plant(`
+profile: meter
+rules:
+  - { id: fine, kind: expression, condition: "kw > 5", severity: red, when: running, when_name: the run, when_name_zh: 运行, clear_message: "kw fine", source: t }
+`);
+    const m = meter('m');
+    h.read(m, 0, { kw: 9, running: true });
+    h.read(m, MIN, { kw: 9, running: false });
+    expect(h.book.list({ state: 'open' })[0]?.message).toBe('fine: no longer judged, the run ended');
+  });
+});
+
 describe('a rule without an alarm (alarm: false)', () => {
   it('raises nothing itself, yet its group sees it: the fan off at night is quiet, off while a line produces is red', () => {
     const p = plant();

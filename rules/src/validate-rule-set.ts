@@ -65,6 +65,23 @@ export function dependencyOrder(defs: readonly RuleDefinition[]): RuleDefinition
   return out;
 }
 
+/** Kinds whose clear is worded by `clear_message`, and those whose clear says when their `when` guard ended. */
+const CLEAR_WORDED = new Set(['threshold', 'rate', 'window', 'expression', 'silence']);
+const GUARD_WORDED = new Set(['threshold', 'rate', 'window', 'expression']);
+
+/** Words a rule gives that its kind would never say: a problem of the file, not a text silently left unused. */
+function wordsProblems(def: RuleDefinition): string[] {
+  const problems: string[] = [];
+  if ((def.clear_message !== undefined || def.clear_message_zh !== undefined) && !CLEAR_WORDED.has(def.kind)) {
+    problems.push(`clear_message: the ${def.kind} kind's clear does not use it`);
+  }
+  if (def.when_name !== undefined || def.when_name_zh !== undefined) {
+    if (!GUARD_WORDED.has(def.kind)) problems.push(`when_name: the ${def.kind} kind's clear does not use it`);
+    else if (!('when' in def) || def.when === undefined) problems.push('when_name: names a when guard the rule does not have');
+  }
+  return problems;
+}
+
 /** Whether a group of any profile counts this rule of `profile` among its members. */
 const isGroupMember = (set: RuleSet, profile: string, id: string): boolean =>
   [...set.values()].some((defs) =>
@@ -92,6 +109,7 @@ export function validateRuleSet(set: RuleSet, deps: RuleSetCheckDeps = {}): stri
   const allRuleIds = new Set<string>();
   for (const defs of set.values()) for (const def of defs) allRuleIds.add(def.id);
   const checkOne = (profile: string, def: RuleDefinition, where: string): void => {
+    for (const problem of wordsProblems(def)) problems.push(`${where}: ${problem}`);
     if (def.alarm === false) for (const problem of withoutAlarmProblems(set, profile, def)) problems.push(`${where}: ${problem}`);
     if (def.inhibits) {
       for (const id of def.inhibits.rules ?? [])

@@ -9,7 +9,7 @@ import { ruleBaseSchema } from '../rule-base.js';
 import type { RuleContext, RuleKind } from '../rule-kind.js';
 import { type Severity, severitySchema } from '../severity.js';
 import type { Verdict } from '../verdict.js';
-import { active, cleared, guardHolds, NORMAL_VERDICT, nameZhOf, pendingVerdict, touches } from './common.js';
+import { active, cleared, guardEndedTexts, guardHolds, NORMAL_VERDICT, nameZhOf, pendingVerdict, touches } from './common.js';
 import {
   advance,
   advanceVisibly,
@@ -112,6 +112,7 @@ function verdictOf(
       threshold: null,
       template: `${def.name ?? def.id}: the condition no longer holds`,
       templateZh: `${nameZhOf(def)}：报警条件已不成立`,
+      ...guardEndedTexts(def, ctx.env),
       def,
       ctx,
     });
