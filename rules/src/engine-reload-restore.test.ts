@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { harness, ruleSetFromYaml } from '../test-support/harness.js';
 import { SILENT_AND_HOT_RULES } from '../test-support/silent-and-hot.js';
 import type { RuleDefinition } from './kinds/registry.js';
 import { createRuleEngine, type EngineSnapshot } from './rule-engine.js';
+import { legacyDigestOf } from './rule-set.js';
 
 const MIN = 60_000;
 
@@ -35,17 +35,6 @@ rules:
 
 const json = <T>(value: T): T => JSON.parse(JSON.stringify(value));
 
-/** A definition's canonical JSON with every field, as fingerprints were before the words were left out. */
-const canonicalWithWords = (def: RuleDefinition): string =>
-  JSON.stringify(def, (_key, value: unknown) =>
-    value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(
-          Object.keys(value)
-            .sort()
-            .map((k) => [k, (value as Record<string, unknown>)[k]]),
-        )
-      : value,
-  );
 const engineOf = (yaml: string) => createRuleEngine({ rules: ruleSetFromYaml(yaml), unitOf: () => 'u' });
 
 describe('a rule set reloaded while the engine runs', () => {
@@ -203,7 +192,7 @@ describe('an engine restored from a snapshot', () => {
     for (const device of snap.devices) {
       for (const rule of device.rules) {
         // what a version of the gateway before this one saved: a digest of the whole definition, source included
-        rule.fp = createHash('sha256').update(canonicalWithWords(def)).digest('base64url').slice(0, 22);
+        rule.fp = legacyDigestOf(def);
       }
     }
     const b = engineOf(HOT_NOW);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ruleSetFromYaml } from '../test-support/harness.js';
+import type { RuleDefinition } from './kinds/registry.js';
 import type { DeviceContext, MetricValue } from './reading.js';
 import { createRuleEngine, type EngineSnapshot, type RuleEngine, type VerdictChange } from './rule-engine.js';
+import { legacyFingerprintOf } from './rule-set.js';
 
 const MIN = 60_000;
 
@@ -218,15 +220,7 @@ describe('group state across reloads, forgetting and restores', () => {
       .get('gauge')
       ?.find((d) => d.id === 'item_alarm');
     // what a gateway of before saved: the whole definition's canonical text, its source included
-    const whole = JSON.stringify(def, (_key, value: unknown) =>
-      value !== null && typeof value === 'object' && !Array.isArray(value)
-        ? Object.fromEntries(
-            Object.keys(value)
-              .sort()
-              .map((k) => [k, (value as Record<string, unknown>)[k]]),
-          )
-        : value,
-    );
+    const whole = legacyFingerprintOf(def as RuleDefinition);
     for (const g of snap.groups ?? []) g.fp = whole;
     const e = createRuleEngine({ rules: ruleSetFromYaml(GAUGES), unitOf: () => 'u' });
     expect(e.restore(snap, MIN)).toEqual([]);

@@ -271,7 +271,7 @@ export function fingerprintDigestOf(def: RuleDefinition): string {
  */
 export function fingerprintMatches(saved: string, def: RuleDefinition): boolean {
   if (saved.startsWith('{')) {
-    if (saved === fingerprintOf(def) || saved === canonical(def, true)) return true;
+    if (saved === fingerprintOf(def) || saved === legacyFingerprintOf(def)) return true;
     return REWORDED.get(digestOf(saved)) === fingerprintDigestOf(def);
   }
   return saved === fingerprintDigestOf(def) || saved === legacyDigestOf(def) || REWORDED.get(saved) === fingerprintDigestOf(def);
@@ -279,11 +279,14 @@ export function fingerprintMatches(saved: string, def: RuleDefinition): boolean 
 
 const digestOf = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 22);
 
+/** The text of a fingerprint before fingerprints left the words out: the whole definition (group rules saved it). */
+export const legacyFingerprintOf = (def: RuleDefinition): string => canonical(def, true);
+
 /** The digest a gateway saved before fingerprints left the words out: of the whole definition. */
 export function legacyDigestOf(def: RuleDefinition): string {
   let legacy = legacyDigests.get(def);
   if (legacy === undefined) {
-    legacy = digestOf(canonical(def, true));
+    legacy = digestOf(legacyFingerprintOf(def));
     legacyDigests.set(def, legacy);
   }
   return legacy;
