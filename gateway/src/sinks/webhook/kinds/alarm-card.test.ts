@@ -57,6 +57,25 @@ describe('alarm card: what a group-robot message says about an alarm event', () 
     expect(fieldsOf(card)).not.toHaveProperty('Severity');
   });
 
+  it('an overdue or chased alarm’s card says by when it was due, how late, and whose it is', () => {
+    // the deadline 23:59 Beijing time (15:59 UTC); the event at 00:30:05 — 31 minutes late
+    const late = eventOf('alarm.overdue', { deadline: '2026-11-22T15:59:00.000Z', assignee: '张伟' });
+    expect(fieldsOf(alarmCard(late, { language: 'zh' }))).toMatchObject({
+      处置时限: '2026-11-22 23:59:00（北京时间）（已超时 31 分钟）',
+      分派给: '张伟',
+    });
+    expect(fieldsOf(alarmCard(late, { language: 'en' }))).toMatchObject({
+      'Due by': '2026-11-22 23:59:00 (China Standard Time) (31 min late)',
+    });
+    // on time (the overdue goes out at the deadline itself): no lateness; no deadline: no field
+    const onTime = eventOf('alarm.overdue', { deadline: '2026-11-22T16:30:00.000Z' });
+    expect(fieldsOf(alarmCard(onTime, { language: 'zh' })).处置时限).toBe('2026-11-23 00:30:00（北京时间）');
+    expect(fieldsOf(alarmCard(eventOf('alarm.chased', { deadline: null }), { language: 'zh' }))).not.toHaveProperty('处置时限');
+    expect(fieldsOf(alarmCard(eventOf('alarm.raised', { deadline: '2026-11-22T15:59:00.000Z' }), { language: 'zh' }))).not.toHaveProperty(
+      '处置时限',
+    );
+  });
+
   it('each event type has its own words and tone; a clear or a disposal is calm, a raise or an overdue alarm is an alert', () => {
     const words = (type: AlarmEventType) => {
       const card = alarmCard(eventOf(type), { language: 'zh' });

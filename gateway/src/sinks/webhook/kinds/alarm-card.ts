@@ -108,6 +108,8 @@ const LABELS = {
     responsible: '责任人',
     shelfReason: '搁置原因',
     until: '搁置至',
+    deadline: '处置时限',
+    late: (minutes: number) => `（已超时 ${minutes} 分钟）`,
   },
   en: {
     site: 'Site',
@@ -131,6 +133,8 @@ const LABELS = {
     responsible: 'Responsible',
     shelfReason: 'Shelved because',
     until: 'Shelved until',
+    deadline: 'Due by',
+    late: (minutes: number) => ` (${minutes} min late)`,
   },
 } as const;
 
@@ -290,11 +294,17 @@ export function alarmCard(event: AlarmEvent, options: CardOptions): AlarmCard {
  * assigned to, who resolved it with the disposal record (cause, measures, responsible) and note, who shelved it, why
  * and until when. A duty group reads these to know the alarm is in hand.
  */
+/** How late the event comes after the deadline, in whole minutes ("（已超时 5 分钟）"); nothing under a minute. */
+function lateness(event: AlarmEvent, deadline: string, language: CardLanguage): string {
+  const minutes = Math.floor((Date.parse(event.timestamp) - Date.parse(deadline)) / 60_000);
+  return Number.isFinite(minutes) && minutes >= 1 ? LABELS[language].late(minutes) : '';
+}
+
 function peopleFields(event: AlarmEvent, language: CardLanguage): AlarmCard['fields'] {
   const { alarm } = event.data;
   const label = LABELS[language];
   const fields: AlarmCard['fields'] = [];
-  const field = (name: keyof typeof label, value: string | null | undefined, maxBytes?: number): void => {
+  const field = (name: Exclude<keyof typeof label, 'late'>, value: string | null | undefined, maxBytes?: number): void => {
     if (value) fields.push({ label: label[name], value: plainText(value, maxBytes) });
   };
   switch (event.type) {
@@ -311,6 +321,16 @@ function peopleFields(event: AlarmEvent, language: CardLanguage): AlarmCard['fie
       field('measures', alarm.disposal?.measures);
       field('responsible', alarm.disposal?.responsible, 200);
       field('note', alarm.note);
+      break;
+    case 'alarm.overdue':
+    case 'alarm.chased':
+      // whose it is and by when it was due: what a dispatcher chasing it needs on the card
+      field('assignee', alarm.assignee, 200);
+      if (alarm.deadline)
+        fields.push({
+          label: label.deadline,
+          value: `${shanghaiTime(alarm.deadline)}${label.zone}${lateness(event, alarm.deadline, language)}`,
+        });
       break;
     case 'alarm.shelved':
     case 'alarm.unshelved':
