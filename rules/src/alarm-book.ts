@@ -147,17 +147,19 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export const LATE_READING_MS = 60_000;
 
 /**
+ * When the gateway learned of the change — the arrival, late or not: a reading of 23:58:50 that arrives at 23:59:30 is
+ * not born past a 23:59 deadline.
+ */
+const learnedAt = (change: VerdictChange): number => Math.max(change.at, change.receivedAt ?? change.at);
+
+/**
  * Marks a raised (or raised again) alarm with its reading's arrival if that came late (`reportedAt` set; absent, its
- * `raisedAt` stands). Returns when the gateway learned of the change — the arrival, late or not: a reading of 23:58:50
- * that arrives at 23:59:30 is not born past a 23:59 deadline.
+ * `raisedAt` stands). Returns when the gateway learned of the change (`learnedAt`).
  */
 function markReported(alarm: Alarm, change: VerdictChange): number {
-  if (change.receivedAt !== undefined && change.receivedAt - change.at > LATE_READING_MS) {
-    alarm.reportedAt = iso(change.receivedAt);
-    return change.receivedAt;
-  }
-  delete alarm.reportedAt;
-  return Math.max(change.at, change.receivedAt ?? change.at);
+  if (change.receivedAt !== undefined && change.receivedAt - change.at > LATE_READING_MS) alarm.reportedAt = iso(change.receivedAt);
+  else delete alarm.reportedAt;
+  return learnedAt(change);
 }
 
 /** The order of alarm lists: newest raised first (ties: the larger id first). Also what a page's cursor holds. */
@@ -308,7 +310,7 @@ export function createAlarmBook(deps: AlarmBookDeps): AlarmBook {
     if (open.state === 'cleared') {
       const before: AlarmTransition[] = [];
       const deadline = open.deadline ? Date.parse(open.deadline) : null;
-      if (deadline !== null && !open.overdue && deadline <= Math.max(change.at, change.receivedAt ?? change.at)) {
+      if (deadline !== null && !open.overdue && deadline <= learnedAt(change)) {
         // its deadline passed before a tick could say so (a restart over it, the journal replayed before the first tick):
         // the overdue of the day it missed goes out first, as it would have
         deadlines.cancel(open.id);

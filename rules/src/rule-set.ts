@@ -203,10 +203,18 @@ export function rulesForDevice(set: RuleSet, profile: string, site: string, devi
   return out;
 }
 
-const fingerprints = new WeakMap<object, string>();
-
-const digests = new WeakMap<object, string>();
-const legacyDigests = new WeakMap<object, string>();
+/** `compute` once per rule definition (definitions are immutable once built): fingerprints and their digests. */
+function perDefinition(compute: (def: RuleDefinition) => string): (def: RuleDefinition) => string {
+  const cache = new WeakMap<RuleDefinition, string>();
+  return (def) => {
+    let value = cache.get(def);
+    if (value === undefined) {
+      value = compute(def);
+      cache.set(def, value);
+    }
+    return value;
+  };
+}
 
 /**
  * A rule's words — its names, messages, source — are not what it judges: editing them (a better Chinese message, a
@@ -256,14 +264,7 @@ const canonical = (def: RuleDefinition, words: boolean): string =>
  * the text itself is most of a device's saved state (about 14 of a dust collector's 22 KB when it held sources and
  * messages, rewritten at each commit that moved the device).
  */
-export function fingerprintDigestOf(def: RuleDefinition): string {
-  let digest = digests.get(def);
-  if (digest === undefined) {
-    digest = digestOf(fingerprintOf(def));
-    digests.set(def, digest);
-  }
-  return digest;
-}
+export const fingerprintDigestOf = perDefinition((def) => digestOf(fingerprintOf(def)));
 
 /**
  * Whether a saved fingerprint (a digest, or the whole text of older snapshots) is that of `def`. One saved before the
@@ -283,24 +284,10 @@ const digestOf = (text: string): string => createHash('sha256').update(text).dig
 export const legacyFingerprintOf = (def: RuleDefinition): string => canonical(def, true);
 
 /** The digest a gateway saved before fingerprints left the words out: of the whole definition. */
-export function legacyDigestOf(def: RuleDefinition): string {
-  let legacy = legacyDigests.get(def);
-  if (legacy === undefined) {
-    legacy = digestOf(legacyFingerprintOf(def));
-    legacyDigests.set(def, legacy);
-  }
-  return legacy;
-}
+export const legacyDigestOf = perDefinition((def) => digestOf(legacyFingerprintOf(def)));
 
 /**
  * A stable text of what a rule judges — its definition without its words (`TEXT_FIELDS`): equal texts mean the same
  * rule (a hot reload or a restart keeps its state and open alarms).
  */
-export function fingerprintOf(def: RuleDefinition): string {
-  let text = fingerprints.get(def);
-  if (text === undefined) {
-    text = canonical(def, false);
-    fingerprints.set(def, text);
-  }
-  return text;
-}
+export const fingerprintOf = perDefinition((def) => canonical(def, false));

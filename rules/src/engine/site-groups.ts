@@ -206,9 +206,9 @@ export function createSiteGroups(initial: RuleSet, deps: SiteGroupsDeps): SiteGr
     }
   };
 
-  /** Judges `touched` and the sites where a member rule changed (in `changes`). */
   /** Sites where a member rule without an alarm changed since the last evaluation. */
   const quietlyTouched = new Set<string>();
+  /** Judges `touched`, the sites where a member rule changed (in `changes`) and those quietly touched. */
   const evaluateTouched = (changes: VerdictChange[], when: number, touched: Set<string>): void => {
     for (let i = 0; i < changes.length; i += 1) {
       const change = changes[i] as VerdictChange;

@@ -102,7 +102,8 @@ const counts = (def: SilenceRule, metrics: Record<string, unknown>): boolean => 
 function verdictOf(def: SilenceRule, state: SilenceState, ctx: RuleContext): Verdict {
   const step = def.ladder[state.step];
   if (!step) return NORMAL_VERDICT;
-  const silentFor = formatDuration(stepMs(def, state, state.step));
+  const silentMs = stepMs(def, state, state.step);
+  const silentFor = formatDuration(silentMs);
   const what = def.metric === undefined ? `No data from ${ctx.device.device}` : `No ${def.metric} from ${ctx.device.device}`;
   return active({
     severity: step.severity as Severity,
@@ -110,7 +111,7 @@ function verdictOf(def: SilenceRule, state: SilenceState, ctx: RuleContext): Ver
     value: null,
     threshold: null,
     template: def.message ?? `${def.name ?? what} for ${silentFor} or more`,
-    templateZh: `${def.name_zh ?? (def.metric === undefined ? `${ctx.device.device} 无数据` : `${ctx.device.device} 无 ${def.metric} 数据`)}，已持续 ${formatDurationZh(stepMs(def, state, state.step))}以上`,
+    templateZh: `${def.name_zh ?? (def.metric === undefined ? `${ctx.device.device} 无数据` : `${ctx.device.device} 无 ${def.metric} 数据`)}，已持续 ${formatDurationZh(silentMs)}以上`,
     def,
     ctx,
   });

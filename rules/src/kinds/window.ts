@@ -321,36 +321,52 @@ function evaluateAt(def: WindowRule, state: WindowState, ctx: RuleContext): Verd
     if (left === null) return NORMAL_VERDICT;
     // the value had to pass back over the mildest level's clear to become normal
     const level = resolveLevels(def.levels, ctx.env)[0];
-    const back = def.direction === 'above' ? 'below' : 'above';
-    const name = def.name ?? def.metric;
-    const nameZh = def.name_zh ?? name;
-    // no value: nothing counted in the window (a sum, a count), or none from the transform (a tangent angle while the
-    // velocity is below its gate: said with the velocity it was given) — not a value back over clear
-    const noValue = state.value === null;
-    const raw = `${displayNumber(aggregate ?? 0)}${aggregateUnit(def, ctx) ? ` ${aggregateUnit(def, ctx)}` : ''}`;
     return cleared({
       metric: def.metric,
       value: state.value === null ? null : roundForMessage(state.value),
       threshold: level?.clear ?? null,
       unit: unitOfValue(def, ctx),
-      template:
-        noValue && aggregate !== null
-          ? `${name} back to normal: ${def.aggregate} of ${def.metric} over ${formatDuration(def.window)} ${raw}, where it is not judged`
-          : noValue
-            ? `${name} back to normal: no data over ${formatDuration(def.window)}`
-            : `${name} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
-      templateZh:
-        noValue && aggregate !== null
-          ? `${nameZh}：已恢复正常，${def.metric} ${formatDurationZh(def.window)}${AGGREGATE_ZH[def.aggregate]} ${raw}，不在判定范围内`
-          : noValue
-            ? `${nameZh}：已恢复正常，${formatDurationZh(def.window)}内无数据`
-            : `${nameZh}：已恢复正常，{value} {unit}（解除值 {threshold} {unit}）`,
+      ...clearTexts(def, ctx, state.value, aggregate),
       ...guardEndedTexts(def, ctx.env),
       def,
       ctx,
     });
   }
   return withCrossed(activeAt(def, state, committed, ctx), CROSSED, (s) => activeAt(def, state, s, ctx));
+}
+
+/**
+ * The words of a clear: the value back over the mildest level's clear value; or, with no value, nothing counted in the
+ * window (a sum, a count), or none from the transform (a tangent angle while the velocity is below its gate: said
+ * with the aggregate it was given) — not a value back over clear.
+ */
+function clearTexts(
+  def: WindowRule,
+  ctx: RuleContext,
+  value: number | null,
+  aggregate: number | null,
+): { template: string; templateZh: string } {
+  const name = def.name ?? def.metric;
+  const nameZh = def.name_zh ?? name;
+  if (value !== null) {
+    const back = def.direction === 'above' ? 'below' : 'above';
+    return {
+      template: `${name} back to normal: {value} {unit}, ${back} {threshold} {unit}`,
+      templateZh: `${nameZh}：已恢复正常，{value} {unit}（解除值 {threshold} {unit}）`,
+    };
+  }
+  if (aggregate === null) {
+    return {
+      template: `${name} back to normal: no data over ${formatDuration(def.window)}`,
+      templateZh: `${nameZh}：已恢复正常，${formatDurationZh(def.window)}内无数据`,
+    };
+  }
+  const unit = aggregateUnit(def, ctx);
+  const given = `${displayNumber(aggregate)}${unit ? ` ${unit}` : ''}`;
+  return {
+    template: `${name} back to normal: ${def.aggregate} of ${def.metric} over ${formatDuration(def.window)} ${given}, where it is not judged`,
+    templateZh: `${nameZh}：已恢复正常，${def.metric} ${formatDurationZh(def.window)}${AGGREGATE_ZH[def.aggregate]} ${given}，不在判定范围内`,
+  };
 }
 
 /**
